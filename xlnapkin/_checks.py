@@ -1,0 +1,82 @@
+"""Vectorised argument checks shared by the engine modules.
+
+Each check takes a scalar or array-like, raises :class:`~xlnapkin.errors.InvalidArgumentError`
+naming the argument when any element is outside what is allowed, and returns the value as a float
+(scalar in, scalar out) or a float NumPy array.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import InvalidArgumentError
+
+__all__ = ["number", "fraction", "requirement"]
+
+
+def requirement(minimum=None, maximum=None, *, min_open=False, max_open=False, integer=False) -> str:
+    """Describe an allowed range in words: ``a whole number >= 1``, ``a number in (0, 1]``."""
+    noun = "a whole number" if integer else "a number"
+    if minimum is not None and maximum is not None:
+        lo = "(" if min_open else "["
+        hi = ")" if max_open else "]"
+        return f"{noun} in {lo}{_fmt(minimum)}, {_fmt(maximum)}{hi}"
+    if minimum is not None:
+        return f"{noun} {'>' if min_open else '>='} {_fmt(minimum)}"
+    if maximum is not None:
+        return f"{noun} {'<' if max_open else '<='} {_fmt(maximum)}"
+    return noun
+
+
+def _fmt(x) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=False,
+           integer=False):
+    """Check that ``value`` holds finite numbers within the bounds; return it as float(s)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        x = float(value)
+        if not _ok_scalar(x, minimum, maximum, min_open, max_open, integer):
+            raise InvalidArgumentError(
+                name, requirement(minimum, maximum, min_open=min_open, max_open=max_open,
+                                  integer=integer), value)
+        return x
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(name, requirement(minimum, maximum, min_open=min_open,
+                                                     max_open=max_open, integer=integer),
+                                   value) from None
+    if arr.ndim == 0:
+        return number(float(arr), name, minimum, maximum, min_open=min_open,
+                      max_open=max_open, integer=integer)
+    bad = ~np.isfinite(arr)
+    if minimum is not None:
+        bad |= (arr <= minimum) if min_open else (arr < minimum)
+    if maximum is not None:
+        bad |= (arr >= maximum) if max_open else (arr > maximum)
+    if integer:
+        bad |= arr != np.round(arr)
+    if bad.any():
+        raise InvalidArgumentError(name, requirement(minimum, maximum, min_open=min_open,
+                                                     max_open=max_open, integer=integer),
+                                   arr[bad].flat[0])
+    return arr
+
+
+def _ok_scalar(x, minimum, maximum, min_open, max_open, integer) -> bool:
+    if not math.isfinite(x):
+        return False
+    if minimum is not None and (x <= minimum if min_open else x < minimum):
+        return False
+    if maximum is not None and (x >= maximum if max_open else x > maximum):
+        return False
+    return not integer or x.is_integer()
+
+
+def fraction(value, name, *, zero_ok=False):
+    """A share or rate in (0, 1] (or [0, 1] with ``zero_ok``)."""
+    return number(value, name, 0, 1, min_open=not zero_ok)

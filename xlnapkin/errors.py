@@ -1,0 +1,79 @@
+"""The package's own errors.
+
+Everything a user can fix raises a :class:`NapkinError`. The Excel boundary turns these (and only
+these) into a short message in the cell; any other exception is a bug. Messages are built from the
+fields so that tests can pin them exactly and they stay under about 100 characters.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NapkinError",
+    "UnknownNameError",
+    "InvalidArgumentError",
+    "ShapeError",
+    "DoesNotFitError",
+    "CatalogError",
+    "format_value",
+]
+
+
+def format_value(value) -> str:
+    """Show a user's value the way they typed it: ``-3`` not ``-3.0``, text quoted."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "infinity" if f > 0 else "-infinity"
+    if f.is_integer() and abs(f) < 1e15:
+        return str(int(f))
+    return f"{f:.6g}"
+
+
+class NapkinError(ValueError):
+    """Base class: bad input a user can fix. ``excel_code`` is the Excel error it stands for."""
+
+    excel_code = "#VALUE!"
+
+
+class UnknownNameError(NapkinError):
+    """An id or name that is not in the catalog (gpu, model, dtype, field, provider)."""
+
+    def __init__(self, kind: str, value, suggestions=()):
+        self.kind, self.value, self.suggestions = kind, value, tuple(suggestions)
+        msg = f"unknown {kind} {format_value(value)}"
+        if self.suggestions:
+            msg += ": did you mean " + ", ".join(self.suggestions) + "?"
+        super().__init__(msg)
+
+
+class InvalidArgumentError(NapkinError):
+    """An argument outside what is allowed: ``batch must be a whole number >= 1, got -3``."""
+
+    def __init__(self, name: str, requirement: str, value):
+        self.name, self.requirement, self.value = name, requirement, value
+        super().__init__(f"{name} must be {requirement}, got {format_value(value)}")
+
+
+class ShapeError(NapkinError):
+    """Ranges whose shapes do not broadcast against each other."""
+
+    def __init__(self, shapes: dict):
+        self.shapes = dict(shapes)
+        shown = ", ".join(f"{k} {r}x{c}" for k, (r, c) in self.shapes.items())
+        super().__init__(f"ranges do not match: {shown}; use one row, one column or equal sizes")
+
+
+class DoesNotFitError(NapkinError):
+    """A configuration whose weights and KV cache do not fit in the GPUs' memory."""
+
+    excel_code = "#NUM!"
+
+
+class CatalogError(NapkinError):
+    """A catalog file or spec string that cannot be read."""
