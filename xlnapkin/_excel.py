@@ -1,0 +1,301 @@
+"""The Excel boundary: one decorator that every Excel function in :mod:`xlnapkin.udfs` uses.
+
+It does, in order:
+
+1. **Wizard text.** Parses the function's docstring: the first paragraph is the summary, the
+   ``Args:`` section gives one line per argument. Both go to xlwings (classic ``MacroOptions`` and
+   Lite's formula builder), each at most 255 characters; the full docstring stays on the function
+   for ``help()``, the reference docs and its doctest.
+2. **Registration.** Applies ``xlwings.func``/``xlwings.arg`` (every argument as a 2-D range with
+   error cells as text) when xlwings is importable. On Linux those decorators do nothing.
+3. **Coercion.** Blank cells (``None``, ``""``) take the argument's default; text that reads as a
+   number is a number; booleans, dates and Excel error values are rejected by name.
+4. **Broadcasting.** Scalars, rows, columns and 2-D blocks broadcast NumPy-style; the result has
+   the broadcast shape (a single cell gives a scalar). Text arguments (``gpu``, ``model``, dtypes)
+   are grouped so the engine runs once per distinct combination on whole numeric arrays.
+5. **Errors.** A :class:`~xlnapkin.errors.NapkinError` becomes its one-line message: returned as
+   text for classic xlwings and Python callers, raised as a plain ``Exception`` (``#VALUE!`` with
+   the message on hover) under xlwings Lite. Cells where the engine returns NaN (a configuration
+   that does not fit) get the function's own message; cells of a group that failed (an unknown id
+   in one cell of a range) get that group's message. No NaN or infinity reaches a cell. Any other
+   exception is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InvalidArgumentError, NapkinError, ShapeError
+
+__all__ = ["excel_function", "parse_docstring", "WIZARD_LIMIT", "CATEGORY", "TEXT_PARAMS",
+           "REGISTRY"]
+
+WIZARD_LIMIT = 255
+CATEGORY = "xlnapkin"
+# Arguments whose values are names (catalog ids, dtypes, field names), not numbers.
+TEXT_PARAMS = frozenset({"gpu", "model", "weight_dtype", "kv_dtype", "dtype", "field",
+                         "api", "gpus", "models"})
+REGISTRY: dict[str, object] = {}  # Excel name -> function, in definition order
+
+try:  # real decorators on Windows (classic) and in xlwings Lite, no-ops elsewhere
+    from xlwings import arg as _xw_arg, func as _xw_func
+except ImportError:  # engine-only install
+    _xw_arg = _xw_func = None
+
+
+@dataclass(frozen=True)
+class Docs:
+    summary: str
+    args: dict
+
+
+def parse_docstring(doc: str) -> Docs:
+    """Summary paragraph and ``Args:`` lines of a docstring, whitespace collapsed.
+
+    >>> parse_docstring('''Adds.
+    ...
+    ...     Args:
+    ...         x: first [units]
+    ...            continued
+    ...         y: second
+    ...     ''').args
+    {'x': 'first [units] continued', 'y': 'second'}
+    """
+    text = inspect.cleandoc(doc or "")
+    summary = " ".join(text.split("\n\n", 1)[0].split())
+    args, current, inside = {}, None, False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if re.fullmatch(r"(Args|Arguments|Parameters):", stripped):
+            inside = True
+            continue
+        if inside:
+            if not stripped or (not line.startswith(" ") and stripped.endswith(":")):
+                if current is not None and not stripped:
+                    inside = False
+                continue
+            m = re.match(r"\s{2,}(\w+):\s*(.*)", line)
+            if m and (len(line) - len(line.lstrip())) <= 4:
+                current = m.group(1)
+                args[current] = m.group(2).strip()
+            elif current:
+                args[current] = (args[current] + " " + stripped).strip()
+    return Docs(summary, args)
+
+
+def _lite() -> bool:
+    return os.environ.get("XLWINGS_ON_SERVER", "").lower() == "true"
+
+
+_EMPTY = inspect.Parameter.empty
+
+
+def _as_array(value):
+    """Excel input -> NumPy object/float array (0-d for a single value)."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (list, tuple)):
+        try:
+            arr = np.array(value, dtype=object)
+        except ValueError:
+            raise InvalidArgumentError("range", "rectangular", "a ragged list") from None
+        if arr.ndim > 2:
+            raise InvalidArgumentError("range", "a row, a column or a 2-D block", "3-D input")
+        if arr.ndim == 2 and arr.shape == (1, 1):
+            return np.array(arr[0, 0], dtype=object)
+        return arr
+    return np.array(value, dtype=object)
+
+
+def _number_cell(name, default, v):
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return np.nan if default is None else float(default)
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
+        raise InvalidArgumentError(name, "a number", v if isinstance(v, bool) else str(v))
+    if isinstance(v, str):
+        try:
+            return float(v.strip().replace(",", ""))
+        except ValueError:
+            raise InvalidArgumentError(name, "a number", v) from None
+    return float(v)
+
+
+def _numbers(name, default, value):
+    """Coerce one numeric argument to a float array (NaN stands for a blank with no default)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if value is None:
+        return _number_cell(name, default, value)
+    arr = _as_array(value)
+    if arr.dtype.kind in "fiu":
+        return arr.astype(float)
+    if arr.ndim == 0:
+        return _number_cell(name, default, arr.item())
+    flat = [_number_cell(name, default, v) for v in arr.ravel()]
+    return np.array(flat, dtype=float).reshape(arr.shape)
+
+
+def _text_cell(name, default, v):
+    if v is None or (isinstance(v, str) and not v.strip()):
+        if default is _EMPTY or default is None:
+            raise InvalidArgumentError(name, "given", "blank")
+        return default
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, bool):
+        raise InvalidArgumentError(name, "text", v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)  # dtypes may be a number of bits
+    raise InvalidArgumentError(name, "text", str(v))
+
+
+def _texts(name, default, value):
+    arr = _as_array(value)
+    if arr.ndim == 0:
+        return _text_cell(name, default, arr.item())
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = _text_cell(name, default, v)
+    return out
+
+
+def _shape2(shape):
+    if len(shape) == 0:
+        return (1, 1)
+    if len(shape) == 1:
+        return (1, shape[0])
+    return shape
+
+
+def _cell(v):
+    """A value Excel can show: Python float or str, never NaN/inf."""
+    if isinstance(v, str):
+        return v
+    f = float(v)
+    if f != f or f in (float("inf"), float("-inf")):
+        raise AssertionError("non-finite value reached the Excel boundary")  # a bug, not input
+    return f
+
+
+def excel_function(fn=None, *, nan_message=None, table=False):
+    """Make ``fn`` an Excel function (see the module docstring).
+
+    ``nan_message(**scalar_args)`` words the message for a cell where the engine returned NaN.
+    ``table=True`` marks a function that returns a whole table (lists of rows) as is.
+    """
+    if fn is None:
+        return functools.partial(excel_function, nan_message=nan_message, table=table)
+
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    docs = parse_docstring(fn.__doc__)
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        try:
+            return _evaluate(fn, params, args, nan_message, table)
+        except NapkinError as err:
+            if _lite():
+                raise Exception(str(err)) from None
+            return str(err)
+
+    full_doc = fn.__doc__
+    if _xw_func is not None:
+        wrapper.__doc__ = docs.summary[:WIZARD_LIMIT]
+        for p in reversed(params):
+            wrapper = _xw_arg(p.name, ndim=2, err_to_str=True,
+                              doc=docs.args.get(p.name, p.name)[:WIZARD_LIMIT])(wrapper)
+        wrapper = _xw_func(category=CATEGORY)(wrapper)
+        wrapper.__doc__ = full_doc
+    wrapper.wizard = docs
+    REGISTRY[fn.__name__] = wrapper
+    return wrapper
+
+
+def _evaluate(fn, params, args, nan_message, table):
+    if len(args) > len(params):
+        raise InvalidArgumentError("arguments", f"at most {len(params)}", len(args))
+    values = {}
+    for i, p in enumerate(params):
+        raw = args[i] if i < len(args) else p.default
+        if raw is _EMPTY:
+            raise InvalidArgumentError(p.name, "given", "blank")
+        if p.name in TEXT_PARAMS:
+            values[p.name] = _texts(p.name, p.default, raw)
+        else:
+            values[p.name] = _numbers(p.name, p.default, raw)
+    if table:
+        return fn(**values)
+    shapes = {k: np.shape(v) for k, v in values.items()}
+    try:
+        shape = np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        raise ShapeError({k: _shape2(s) for k, s in shapes.items() if s}) from None
+    text_arrays = {k: v for k, v in values.items()
+                   if k in TEXT_PARAMS and isinstance(v, np.ndarray)}
+    if not text_arrays:
+        result = np.broadcast_to(fn(**values), shape)
+        return _finish(result, shape, values, nan_message)
+    # Group the cells by their combination of text values; one engine call per group.
+    keys = {k: np.broadcast_to(v, shape) for k, v in text_arrays.items()}
+    groups: dict[tuple, list] = {}
+    for idx in np.ndindex(shape):
+        groups.setdefault(tuple(keys[k][idx] for k in keys), []).append(idx)
+    out = np.empty(shape, dtype=object)
+    for combo, cells in groups.items():
+        call = dict(values)
+        call.update(zip(keys, combo))
+        index = tuple(np.array(ix) for ix in zip(*cells))
+        for k, v in values.items():
+            if k not in keys and isinstance(v, np.ndarray) and v.ndim:
+                call[k] = np.broadcast_to(v, shape)[index]
+        try:
+            res = np.broadcast_to(fn(**call), (len(cells),))
+            out[index] = _fill(res, call, nan_message, len(cells))
+        except NapkinError as err:
+            if len(groups) == 1:
+                raise
+            out[index] = str(err)
+    return _to_excel(out)
+
+
+def _fill(res, call, nan_message, n):
+    """Replace NaN results by their message, element by element."""
+    res = np.asarray(res)
+    if res.dtype.kind not in "fiu":
+        return res
+    bad = ~np.isfinite(res)
+    if not bad.any():
+        return res
+    obj = res.astype(object)
+    for i in np.flatnonzero(bad):
+        scalar = {k: (v[i] if isinstance(v, np.ndarray) and v.ndim else
+                      (v.item() if isinstance(v, np.ndarray) else v)) for k, v in call.items()}
+        obj[i] = nan_message(**scalar) if nan_message else "no finite result for these inputs"
+    return obj
+
+
+def _finish(result, shape, values, nan_message):
+    if result.dtype.kind in "fiu" and np.isfinite(result).all():
+        return float(result) if result.ndim == 0 else _to_excel(result)
+    flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray) else v)
+            for k, v in values.items()}
+    filled = _fill(result.ravel(), flat, nan_message, result.size).reshape(shape)
+    return _to_excel(filled)
+
+
+def _to_excel(arr):
+    arr = np.asarray(arr)
+    if arr.ndim == 0:
+        return _cell(arr.item())
+    if arr.dtype.kind == "f":
+        rows = arr.reshape(_shape2(arr.shape)).tolist()
+        return rows
+    rows = arr.reshape(_shape2(arr.shape))
+    return [[_cell(v) for v in row] for row in rows]

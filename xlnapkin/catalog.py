@@ -1,0 +1,369 @@
+"""GPU, model and API-price catalogs: typed rows, lookup by id or alias, spec strings, user files.
+
+The data lives in CSV files inside the package (``xlnapkin/data``, described in its README) so
+it ships in the wheel and works in xlwings Lite. Extra rows come from a user catalog folder named
+by the environment variable ``XLNAPKIN_CATALOG``: its ``gpus.csv``, ``models.csv`` and
+``prices.csv`` add rows or override package rows with the same id.
+
+Lookup is exact after normalising case and separators (``"H100 SXM"``, ``"h100_sxm"`` and
+``"h100-sxm"`` are the same), through explicit aliases, never by substring. A spec string gives
+overrides or a fully custom item: ``"b200; memory_gb=192"`` or
+``"memory_gb=80; mem_bw_tbps=2; bf16_tflops=312"``.
+
+Catalog columns carry human units (``memory_gb``, ``mem_bw_tbps``, ``bf16_tflops``); the
+properties on :class:`GPU` and :class:`Model` give internal units (bytes, bytes/s, FLOP/s).
+
+>>> gpu("H100").id, gpu("b200; memory_gb=192").memory_gb
+('h100-sxm', 192.0)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import functools
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .errors import CatalogError, InvalidArgumentError, UnknownNameError
+from .units import GB, TB, TFLOPS
+
+__all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
+           "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
+           "USER_CATALOG_ENV"]
+
+USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
+
+
+def normalise_id(text: str) -> str:
+    """Lower-case, with spaces, underscores and repeated hyphens folded to one hyphen."""
+    out = text.strip().lower().replace("_", "-").replace(" ", "-")
+    for ch in "()[],":
+        out = out.replace(ch, "")
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")
+
+
+@dataclass(frozen=True)
+class GPU:
+    """One accelerator. TFLOPS/TOPS are dense tensor-core peaks; ``None`` means no native path."""
+
+    id: str
+    memory_gb: float
+    mem_bw_tbps: float
+    bf16_tflops: float
+    fp8_tflops: float | None = None
+    fp4_tflops: float | None = None
+    int8_tops: float | None = None
+    interconnect_gbps: float | None = None
+    tdp_w: float | None = None
+    cloud_usd_per_hour: float | None = None
+    list_price_usd: float | None = None
+    mamf_bf16_tflops: float | None = None
+    name: str = ""
+    vendor: str = ""
+    aliases: str = ""
+    cloud_price_as_of: str = ""
+    verified: str = ""
+    source: str = ""
+    notes: str = ""
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_gb * GB
+
+    @property
+    def bandwidth(self) -> float:
+        """Memory bandwidth [bytes/s]."""
+        return self.mem_bw_tbps * TB
+
+    @property
+    def link_bandwidth(self) -> float:
+        """One-direction GPU-to-GPU bandwidth [bytes/s]: half the bidirectional catalog figure."""
+        return (self.interconnect_gbps or 0.0) * GB / 2
+
+    def peak_flops(self, compute: str) -> float:
+        """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`."""
+        tflops = {"bf16": self.bf16_tflops, "fp8": self.fp8_tflops, "fp4": self.fp4_tflops,
+                  "int8": self.int8_tops}[compute]
+        return (tflops or self.bf16_tflops) * TFLOPS
+
+
+@dataclass(frozen=True)
+class Model:
+    """One transformer's architecture. Parameter counts in billions (all experts for ``params_b``)."""
+
+    id: str
+    params_b: float
+    layers: int
+    kv_heads: int
+    head_dim: float
+    active_params_b: float | None = None
+    hidden_size: float | None = None
+    heads: int | None = None
+    v_head_dim: float | None = None
+    intermediate_size: float | None = None
+    vocab_size: float | None = None
+    num_experts: int | None = None
+    experts_per_token: int | None = None
+    num_shared_experts: int | None = None
+    kv_lora_rank: float | None = None
+    qk_rope_head_dim: float | None = None
+    attention_layers: int | None = None
+    sliding_window: float | None = None
+    sliding_window_layers: int | None = None
+    max_context: float | None = None
+    kv_bytes_per_token_16bit: float | None = None
+    name: str = ""
+    hf_repo: str = ""
+    aliases: str = ""
+    native_dtype: str = ""
+    source: str = ""
+    notes: str = ""
+
+    @property
+    def total_params(self) -> float:
+        return self.params_b * 1e9
+
+    @property
+    def active_params(self) -> float:
+        return (self.active_params_b or self.params_b) * 1e9
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.heads or self.kv_heads)
+
+    @property
+    def n_attention_layers(self) -> int:
+        return int(self.attention_layers or self.layers)
+
+    @property
+    def is_mla(self) -> bool:
+        return bool(self.kv_lora_rank)
+
+    @property
+    def is_moe(self) -> bool:
+        return bool(self.num_experts and self.experts_per_token
+                     and self.num_experts > self.experts_per_token)
+
+    @property
+    def width(self) -> float:
+        """Hidden size (residual stream width) [elements]."""
+        return float(self.hidden_size or self.n_heads * self.head_dim)
+
+
+@dataclass(frozen=True)
+class Price:
+    """One API's list price [USD per million tokens]."""
+
+    id: str
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    provider: str = ""
+    model: str = ""
+    cached_input_usd_per_mtok: float | None = None
+    batch_discount: float | None = None
+    as_of: str = ""
+    source: str = ""
+    notes: str = ""
+
+
+_KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}
+_REQUIRED = {"gpu": ("memory_gb", "mem_bw_tbps", "bf16_tflops"),
+             "model": ("params_b", "layers", "kv_heads", "head_dim"),
+             "price": ("input_usd_per_mtok", "output_usd_per_mtok")}
+
+
+def _numeric_fields(cls) -> dict[str, type]:
+    out = {}
+    for f in dataclasses.fields(cls):
+        t = str(f.type)
+        if "float" in t:
+            out[f.name] = float
+        elif "int" in t:
+            out[f.name] = int
+    return out
+
+
+def _convert(kind: str, raw: dict, where: str):
+    """Build a typed row from text cells; empty cells are ``None``."""
+    cls = _KINDS[kind][0]
+    numeric = _numeric_fields(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, text in raw.items():
+        if key is None or key not in names:
+            continue  # extra columns are kept out of the typed row, not an error
+        text = "" if text is None else str(text).strip()
+        if key in numeric:
+            if text == "":
+                continue
+            try:
+                num = float(text)
+            except ValueError:
+                raise CatalogError(f"{where}: {key} must be a number, got {text!r}") from None
+            if not num >= 0 or num == float("inf"):
+                raise CatalogError(f"{where}: {key} must be a number >= 0, got {text!r}")
+            values[key] = int(num) if numeric[key] is int and num.is_integer() else num
+        else:
+            values[key] = text
+    missing = [k for k in ("id",) + _REQUIRED[kind] if values.get(k) in (None, "")]
+    if missing:
+        raise CatalogError(f"{where}: missing {', '.join(missing)}")
+    for k in _REQUIRED[kind]:
+        if not values[k] > 0 and kind != "price":
+            raise CatalogError(f"{where}: {k} must be > 0")
+    values["id"] = normalise_id(values["id"])
+    return cls(**values)
+
+
+def _read_csv(kind: str, text: str, origin: str) -> list:
+    rows = []
+    for i, raw in enumerate(csv.DictReader(text.splitlines()), start=2):
+        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+            continue
+        rows.append(_convert(kind, raw, f"{origin} line {i}"))
+    return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _tables(user_dir: str | None) -> dict:
+    """All rows and the lookup index of each kind, package rows first, user rows over them."""
+    out = {}
+    for kind, (_, filename) in _KINDS.items():
+        text = resources.files("xlnapkin").joinpath("data", filename).read_text(encoding="utf-8")
+        rows = {r.id: r for r in _read_csv(kind, text, filename)}
+        if user_dir:
+            path = Path(user_dir) / filename
+            if path.is_file():
+                for r in _read_csv(kind, path.read_text(encoding="utf-8-sig"), str(path)):
+                    rows[r.id] = r
+        index = {}
+        for r in rows.values():
+            for alias in str(getattr(r, "aliases", "") or "").split(";"):
+                if alias.strip():
+                    index[normalise_id(alias)] = r.id
+        index.update({rid: rid for rid in rows})
+        out[kind] = (rows, index)
+    return out
+
+
+def _current(kind: str):
+    return _tables(os.environ.get(USER_CATALOG_ENV) or None)[kind]
+
+
+def _suggest(kind: str, key: str) -> list[str]:
+    rows, index = _current(kind)
+    scored = {}
+    for name, rid in index.items():
+        score = difflib.SequenceMatcher(None, key, name).ratio()
+        if name.startswith(key) or key.startswith(name):
+            score += 0.3
+        if score >= 0.5:
+            scored[rid] = max(score, scored.get(rid, 0))
+    order = list(rows)
+    return sorted(scored, key=lambda r: (-scored[r], order.index(r)))[:3]
+
+
+def _lookup(kind: str, value):
+    cls = _KINDS[kind][0]
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(kind, f"a {kind} id from the catalog or a spec string", value)
+    return _resolve(kind, value, os.environ.get(USER_CATALOG_ENV) or None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(kind: str, text: str, _user_dir):
+    rows, index = _current(kind)
+    parts = [p.strip() for p in text.split(";") if p.strip()]
+    base, overrides = None, {}
+    for i, part in enumerate(parts):
+        if "=" not in part:
+            if i != 0:
+                raise CatalogError(f"{kind} spec {text!r}: put the catalog id first, then field=value")
+            key = normalise_id(part)
+            if key not in index:
+                raise UnknownNameError(kind, part, _suggest(kind, key))
+            base = rows[index[key]]
+            continue
+        name, _, val = part.partition("=")
+        overrides[_field_name(kind, name)] = val.strip()
+    if base is not None and not overrides:
+        return base
+    cells = dataclasses.asdict(base) if base is not None else {"id": text.strip()}
+    cells = {k: ("" if v is None else v) for k, v in cells.items()}
+    if base is not None:
+        cells["id"] = text.strip()
+    cells.update(overrides)
+    return _convert(kind, cells, f"{kind} spec {text!r}")
+
+
+def _field_name(kind: str, name: str) -> str:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    fields = [f.name for f in dataclasses.fields(_KINDS[kind][0])]
+    if key not in fields:
+        raise UnknownNameError(f"{kind} field", name.strip(),
+                               difflib.get_close_matches(key, fields, 3, 0.6))
+    return key
+
+
+def gpu(value) -> GPU:
+    """The :class:`GPU` for a catalog id, alias or spec string (a :class:`GPU` passes through)."""
+    return _lookup("gpu", value)
+
+
+def model(value) -> Model:
+    """The :class:`Model` for a catalog id, alias or spec string."""
+    return _lookup("model", value)
+
+
+def price(value) -> Price:
+    """The API :class:`Price` for a catalog id or spec string."""
+    return _lookup("price", value)
+
+
+def gpus() -> list[GPU]:
+    return list(_current("gpu")[0].values())
+
+
+def models() -> list[Model]:
+    return list(_current("model")[0].values())
+
+
+def prices() -> list[Price]:
+    return list(_current("price")[0].values())
+
+
+def gpu_ids() -> list[str]:
+    return list(_current("gpu")[0])
+
+
+def model_ids() -> list[str]:
+    return list(_current("model")[0])
+
+
+def price_ids() -> list[str]:
+    return list(_current("price")[0])
+
+
+def table(kind: str) -> list[list]:
+    """The catalog as rows with a header row first; missing values are empty strings."""
+    cls = _KINDS[kind][0]
+    names = [f.name for f in dataclasses.fields(cls)]
+    rows = [names]
+    for r in _current(kind)[0].values():
+        rows.append(["" if getattr(r, n) is None else getattr(r, n) for n in names])
+    return rows
+
+
+def spec_value(kind: str, item, field_name: str):
+    """One field of a catalog item (``spec_value("gpu", "h100", "memory_gb")`` -> 80.0)."""
+    row = _lookup(kind, item)
+    value = getattr(row, _field_name(kind, field_name))
+    return "" if value is None else value

@@ -1,0 +1,144 @@
+"""Memory: weight bytes, KV-cache bytes, and what fits on how many GPUs.
+
+Units: bytes, tokens, sequences. GB in messages is 1e9 bytes.
+
+KV cache per token and layer holds ``kv_heads x (head_dim + v_head_dim)`` elements (K and V) for
+MHA, GQA and MQA, or ``kv_lora_rank + qk_rope_head_dim`` for MLA's compressed latent. A
+sliding-window layer holds at most ``sliding_window`` tokens; layers without attention (Mamba and
+other linear layers of hybrid models) hold none. Their fixed-size recurrent state is not counted.
+
+>>> from xlnapkin.catalog import model
+>>> kv_bytes("llama-3.1-405b")          # 2 x 126 layers x 8 KV heads x 128 x 2 bytes
+516096.0
+>>> round(kv_bytes("qwen2.5-32b", 200_000, 1, "fp8") / 1e9, 1)
+26.2
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _checks
+from .catalog import GPU, Model, gpu as _gpu, model as _model
+from .errors import InvalidArgumentError
+from .units import GB, dtype_bytes, dtype_name
+
+__all__ = ["weight_bytes", "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch",
+           "fits", "fit_message", "moe_weight_bytes_read", "expected_experts"]
+
+
+def weight_bytes(model, weight_dtype="bf16") -> float:
+    """Bytes of all weights (every expert of an MoE model) at ``weight_dtype``. [bytes]"""
+    m = _model(model)
+    return m.total_params * dtype_bytes(weight_dtype)
+
+
+def kv_elements_per_token(model) -> float:
+    """KV elements one token adds in one attention layer (K and V, or MLA's latent)."""
+    m = _model(model)
+    if m.is_mla:
+        return float(m.kv_lora_rank + (m.qk_rope_head_dim or 0))
+    return float(m.kv_heads * (m.head_dim + (m.v_head_dim or m.head_dim)))
+
+
+def _windowed_tokens(m: Model, tokens):
+    """Sum over attention layers of the tokens each layer keeps, for ``tokens`` of context."""
+    n_attn = m.n_attention_layers
+    n_win = min(int(m.sliding_window_layers or 0), n_attn) if m.sliding_window else 0
+    full = (n_attn - n_win) * tokens
+    if n_win:
+        return full + n_win * np.minimum(tokens, m.sliding_window)
+    return full
+
+
+def kv_bytes(model, tokens=1, batch=1, kv_dtype="bf16"):
+    """KV-cache bytes for ``batch`` sequences of ``tokens`` tokens each. [bytes]
+
+    ``tokens`` and ``batch`` broadcast; ``tokens`` may be 0.
+    """
+    m = _model(model)
+    tokens = _checks.number(tokens, "tokens", 0)
+    batch = _checks.number(batch, "batch", 0)
+    per_layer_token = kv_elements_per_token(m) * dtype_bytes(kv_dtype)
+    return per_layer_token * _windowed_tokens(m, tokens) * batch
+
+
+def expected_experts(n_experts, top_k, tokens):
+    """Expected distinct experts that ``tokens`` tokens touch with uniform routing:
+    ``N x (1 - ((N - k) / N) ** tokens)``."""
+    return n_experts * (1.0 - ((n_experts - top_k) / n_experts) ** tokens)
+
+
+def moe_weight_bytes_read(model, weight_dtype, tokens):
+    """Weight bytes one forward pass over ``tokens`` tokens reads. [bytes]
+
+    Dense models read everything. An MoE model reads its shared part plus the routed experts the
+    tokens touch (:func:`expected_experts`); the per-expert size comes from the total and active
+    parameter counts, so it holds whichever layers are MoE.
+    """
+    m = _model(model)
+    bpe = dtype_bytes(weight_dtype)
+    if not m.is_moe:
+        return m.total_params * bpe + 0.0 * np.asarray(tokens, dtype=float)
+    n, k = m.num_experts, m.experts_per_token
+    expert = (m.total_params - m.active_params) / (n - k)  # params of one routed expert, all layers
+    shared = m.total_params - n * expert
+    return (shared + expected_experts(n, k, tokens) * expert) * bpe
+
+
+def _need(m, weight_dtype, kv_dtype, tokens, batch):
+    return weight_bytes(m, weight_dtype) + kv_bytes(m, tokens, batch, kv_dtype)
+
+
+def gpus_needed(gpu, model, weight_dtype="bf16", tokens=0, batch=0, kv_dtype="bf16",
+                mem_fraction=0.9):
+    """Fewest GPUs whose ``memory x mem_fraction`` holds the weights plus the KV cache of
+    ``batch`` sequences of ``tokens`` tokens. [GPUs]"""
+    g, m = _gpu(gpu), _model(model)
+    frac = _checks.fraction(mem_fraction, "mem_fraction")
+    need = _need(m, weight_dtype, kv_dtype, tokens, batch)
+    # A hair below the integer so that exact multiples do not round up through float error.
+    return np.ceil(need / (g.memory_bytes * frac) * (1 - 1e-12))
+
+
+def max_batch(gpu, model, tokens=1024, weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
+              mem_fraction=0.9):
+    """Most sequences of ``tokens`` tokens whose KV cache fits beside the weights on ``num_gpus``
+    GPUs using ``mem_fraction`` of their memory; 0 if the weights alone do not fit. [sequences]"""
+    g, m = _gpu(gpu), _model(model)
+    tokens = _checks.number(tokens, "tokens", 1)
+    num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    frac = _checks.fraction(mem_fraction, "mem_fraction")
+    free = num_gpus * g.memory_bytes * frac - weight_bytes(m, weight_dtype)
+    per_seq = kv_bytes(m, tokens, 1, kv_dtype)
+    return np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0)
+
+
+def fits(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1, num_gpus=1,
+         mem_fraction=1.0):
+    """True where weights plus KV cache fit in ``mem_fraction`` of ``num_gpus`` GPUs' memory."""
+    g, m = _gpu(gpu), _model(model)
+    need = _need(m, weight_dtype, kv_dtype, tokens, batch)
+    return need <= num_gpus * g.memory_bytes * mem_fraction * (1 + 1e-12)
+
+
+def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1,
+                num_gpus=1, mem_fraction=1.0) -> str:
+    """Why one configuration cannot run, and the fewest GPUs that would hold it.
+
+    >>> fit_message("h100-sxm", "llama-3.1-405b")
+    'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11'
+    """
+    g, m = _gpu(gpu), _model(model)
+    tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
+    need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
+    what = f"{m.id} needs {need / GB:.1f} GB in {dtype_name(weight_dtype)}"
+    if tokens * batch > 0:
+        what += f" with KV for {batch:g} x {tokens:g} tokens"
+    have = f"{num_gpus} x {g.id} has {num_gpus * g.memory_gb:g} GB"
+    if mem_fraction < 1:
+        have += f" ({mem_fraction:.0%} usable)"
+    least = math.ceil(need / (g.memory_bytes * mem_fraction) - 1e-9)
+    return f"{what}; {have}: use num_gpus >= {least}"

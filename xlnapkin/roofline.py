@@ -1,0 +1,159 @@
+"""Roofline times: one decode step and one prefill, the ridge point and the critical batch.
+
+Units: seconds, FLOP, FLOP/s, bytes, bytes/s. A replica spread over ``num_gpus`` GPUs with tensor
+parallelism has ``num_gpus`` times the bandwidth and FLOP/s, and pays two all-reduces per layer
+per forward pass over the GPU's interconnect (ring all-reduce: ``2 (n-1)/n`` of the message
+crosses each link, plus a fixed latency).
+
+Decode step for ``batch`` sequences each holding ``context`` tokens::
+
+    max(FLOPs / (peak x MFU), weight bytes read / (bandwidth x MBU))
+        + KV bytes read / (bandwidth x MBU) + all-reduce time + fixed overheads
+
+Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prompt's FLOPs
+(``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it
+writes. Nothing is ever faster than one read of the weights it touches.
+
+Notes: attention FLOPs count QK^T and AV for every head (MLA in its absorbed form, with the
+latent as both key and value); activations, norms and the vocabulary softmax are left out.
+MoE routing is taken as uniform (:func:`xlnapkin.memory.expected_experts`).
+
+>>> round(decode_step_time("h100-sxm", "llama-3.1-8b", 1, 0, efficiency=1) * 1e3, 2)
+4.79
+>>> ops_per_byte("b200", "fp8")
+562.5
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+from .calibration import Efficiency, resolve
+from .catalog import gpu as _gpu, model as _model
+from .memory import _windowed_tokens, kv_bytes, moe_weight_bytes_read
+from .units import compute_dtype, dtype_bytes
+
+__all__ = ["ops_per_byte", "peak_flops", "decode_step_time", "prefill_time", "critical_batch",
+           "attention_flops_per_pair", "allreduce_time", "decode_flops", "prefill_flops"]
+
+ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
+
+
+def peak_flops(gpu, weight_dtype="bf16") -> float:
+    """Dense peak of one GPU for the dtype its matrix multiplies run in. [FLOP/s]"""
+    g = _gpu(gpu)
+    return g.peak_flops(compute_dtype(weight_dtype, bool(g.fp8_tflops), bool(g.fp4_tflops),
+                                      bool(g.int8_tops)))
+
+
+def ops_per_byte(gpu, dtype="bf16") -> float:
+    """Ridge point: peak FLOP/s for ``dtype`` divided by memory bandwidth. [FLOP/byte]"""
+    g = _gpu(gpu)
+    return peak_flops(g, dtype) / g.bandwidth
+
+
+def attention_flops_per_pair(model) -> float:
+    """FLOPs of attention for one (query, key) pair summed over layers that attend: QK^T and AV
+    for every head, 2 FLOPs per multiply-add. Multiply by context for one decode token."""
+    m = _model(model)
+    if m.is_mla:
+        qk, v = m.kv_lora_rank + (m.qk_rope_head_dim or 0), m.kv_lora_rank
+    else:
+        qk, v = m.head_dim, (m.v_head_dim or m.head_dim)
+    return 2.0 * m.n_heads * (qk + v)
+
+
+def decode_flops(model, batch, context):
+    """FLOPs of one decode step: ``batch x (2 x active params + attention over context)``."""
+    m = _model(model)
+    return batch * (2.0 * m.active_params
+                    + attention_flops_per_pair(m) * _windowed_tokens(m, context))
+
+
+def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
+    """Two ring all-reduces per layer of ``tokens`` activation rows. 0 on one GPU. [s]"""
+    g, m = _gpu(gpu), _model(model)
+    n = np.asarray(num_gpus, dtype=float)
+    link = g.link_bandwidth or 16e9  # no catalog figure: assume a PCIe Gen4 x16 link, one way
+    size = tokens * m.width * ACTIVATION_BYTES
+    per = eff.allreduce_latency_s + 2.0 * (n - 1.0) / n * size / link
+    return np.where(n > 1, 2.0 * m.layers * per * eff.comm, 0.0)
+
+
+def _overhead(m, eff: Efficiency):
+    return eff.step_overhead_s + eff.layer_overhead_s * m.layers
+
+
+def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
+                     num_gpus=1, efficiency=None):
+    """Time of one decode step producing one token for each of ``batch`` sequences. [s]
+
+    Does not check that the configuration fits in memory (see :mod:`xlnapkin.serving`).
+    """
+    g, m = _gpu(gpu), _model(model)
+    batch = _checks.number(batch, "batch", 1, integer=True)
+    context = _checks.number(context, "context", 0)
+    num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    eff = resolve(efficiency, g.vendor)
+    bw = g.bandwidth * num_gpus * eff.mbu
+    compute = decode_flops(m, batch, context) / (peak_flops(g, weight_dtype) * num_gpus
+                                                 * eff.mfu_decode)
+    weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
+    kv = kv_bytes(m, context, batch, kv_dtype) / bw
+    return (np.maximum(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
+            + _overhead(m, eff))
+
+
+def _causal_pairs(m, tokens):
+    """(query, key) pairs over attention layers for a causal prompt of ``tokens`` tokens."""
+    n_attn = m.n_attention_layers
+    n_win = min(int(m.sliding_window_layers or 0), n_attn) if m.sliding_window else 0
+    full = tokens * (tokens + 1) / 2.0
+    if not n_win:
+        return n_attn * full
+    w = float(m.sliding_window)
+    windowed = np.where(tokens <= w, full, w * (w + 1) / 2.0 + (tokens - w) * w)
+    return (n_attn - n_win) * full + n_win * windowed
+
+
+def prefill_flops(model, batch, prompt_tokens):
+    """FLOPs of a prefill: ``batch x (2 x active params x tokens + causal attention)``."""
+    m = _model(model)
+    return batch * (2.0 * m.active_params * prompt_tokens
+                    + attention_flops_per_pair(m) * _causal_pairs(m, prompt_tokens))
+
+
+def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dtype="bf16",
+                 num_gpus=1, efficiency=None):
+    """Time to process ``batch`` prompts of ``prompt_tokens`` tokens (time to first token). [s]"""
+    g, m = _gpu(gpu), _model(model)
+    batch = _checks.number(batch, "batch", 1, integer=True)
+    tokens = _checks.number(prompt_tokens, "prompt_tokens", 1)
+    num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    eff = resolve(efficiency, g.vendor)
+    bw = g.bandwidth * num_gpus * eff.mbu
+    compute = prefill_flops(m, batch, tokens) / (peak_flops(g, weight_dtype) * num_gpus
+                                                 * eff.mfu_prefill)
+    weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
+    kv_write = kv_bytes(m, tokens, batch, kv_dtype) / bw
+    return (np.maximum(compute, weights) + kv_write
+            + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff))
+
+
+def critical_batch(gpu, model, weight_dtype="bf16", efficiency=None):
+    """Batch at which one decode step's compute time equals its weight-read time (KV reads and
+    attention ignored): below it decode is memory-bound, above it compute-bound. [sequences]
+
+    Dense models: ``ridge x bytes per weight / 2``. MoE models read more experts as the batch
+    grows; the crossing is found by fixed-point iteration.
+    """
+    g, m = _gpu(gpu), _model(model)
+    eff = resolve(efficiency, g.vendor)
+    ratio = (peak_flops(g, weight_dtype) * eff.mfu_decode) / (g.bandwidth * eff.mbu)
+    per_token = 2.0 * m.active_params
+    b = ratio * m.total_params * dtype_bytes(weight_dtype) / per_token
+    if m.is_moe:
+        for _ in range(200):
+            b = ratio * moe_weight_bytes_read(m, weight_dtype, np.maximum(b, 1.0)) / per_token
+    return b

@@ -1,0 +1,96 @@
+"""Serving: decode speed, latency and throughput of one model replica, with memory checks.
+
+A replica is ``num_gpus`` GPUs holding one copy of the model with tensor parallelism. Speeds are
+for the whole replica. Where the weights plus the KV cache do not fit in the replica's memory,
+these functions return NaN for that element; :func:`xlnapkin.memory.fit_message` says why (the
+Excel functions show that message in the cell).
+
+Under load (:func:`max_throughput`) an endless queue of requests (``input_tokens`` in,
+``output_tokens`` out) is served with continuous batching at the largest concurrency that fits in
+``mem_fraction`` of memory, capped at the engine's concurrency limit. Each decode step carries
+every running sequence (mean context ``input + output/2``) and, on average, the prefill compute of
+the requests that replace finished ones: ``concurrency / output_tokens`` prompts per step.
+
+>>> round(tokens_per_sec("h100-sxm", "llama-2-7b", 1, 0, "fp16", efficiency=1/1.2))
+207
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+from .calibration import resolve
+from .catalog import gpu as _gpu, model as _model
+from .memory import fits, max_batch
+from .roofline import decode_step_time, peak_flops, prefill_flops, prefill_time
+
+__all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "concurrency_under_load"]
+
+
+def _scalar(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
+                   num_gpus=1, efficiency=None):
+    """Decode output tokens/s of the replica: ``batch`` sequences of ``context`` tokens each,
+    one token per sequence per step. NaN where it does not fit. [tokens/s]"""
+    t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
+    ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
+    return _scalar(np.where(ok, np.asarray(batch, dtype=float) / t, np.nan))
+
+
+def itl_ms(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
+           efficiency=None):
+    """Inter-token latency: one decode step. NaN where it does not fit. [ms]"""
+    t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
+    ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
+    return _scalar(np.where(ok, t * 1e3, np.nan))
+
+
+def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dtype="bf16",
+            num_gpus=1, efficiency=None):
+    """Time to first token: prefill of ``batch`` prompts of ``prompt_tokens``. NaN where it does
+    not fit. [ms]"""
+    t = prefill_time(gpu, model, batch, prompt_tokens, weight_dtype, kv_dtype, num_gpus,
+                     efficiency)
+    ok = fits(gpu, model, weight_dtype, kv_dtype, prompt_tokens, batch, num_gpus)
+    return _scalar(np.where(ok, t * 1e3, np.nan))
+
+
+def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
+                           weight_dtype="bf16", kv_dtype="bf16", num_gpus=1, mem_fraction=0.9,
+                           efficiency=None):
+    """Sequences served at once under saturating load: what fits, capped by the engine. [seqs]"""
+    cap = resolve(efficiency, _gpu(gpu).vendor).max_concurrency
+    fit = max_batch(gpu, model, np.add(input_tokens, output_tokens), weight_dtype, kv_dtype,
+                    num_gpus, mem_fraction)
+    return np.minimum(fit, cap)
+
+
+def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype="bf16",
+                   kv_dtype="bf16", num_gpus=1, efficiency=None, mem_fraction=0.9):
+    """Output tokens/s of the replica under saturating load with continuous batching (prefill
+    work included). NaN where not even one request fits. [tokens/s]"""
+    g, m = _gpu(gpu), _model(model)
+    inp = _checks.number(input_tokens, "input_tokens", 1)
+    out = _checks.number(output_tokens, "output_tokens", 1)
+    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    eff = resolve(efficiency, g.vendor)
+    conc = concurrency_under_load(g, m, inp, out, weight_dtype, kv_dtype, n, mem_fraction,
+                                  efficiency)
+    b = np.maximum(conc, 1.0)
+    step = decode_step_time(g, m, b, inp + out / 2.0, weight_dtype, kv_dtype, n, efficiency)
+    prompts_per_step = b / out
+    prefill = prompts_per_step * (
+        prefill_flops(m, 1.0, inp) / (peak_flops(g, weight_dtype) * n * eff.mfu_prefill)
+        + _prefill_comm(g, m, inp, n, eff))
+    return _scalar(np.where(conc >= 1, b / (step + prefill), np.nan))
+
+
+def _prefill_comm(g, m, tokens, n, eff):
+    """All-reduce bandwidth time for a prompt's activations, latency already paid by the step."""
+    link = g.link_bandwidth or 16e9
+    return np.where(n > 1, 2.0 * m.layers * 2.0 * (n - 1.0) / n * tokens * m.width * 2.0 / link
+                    * eff.comm, 0.0)

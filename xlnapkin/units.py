@@ -1,0 +1,120 @@
+"""Units and number formats.
+
+Internal units everywhere are bytes, seconds, FLOP/s and US dollars. Human units (GB = 1e9 bytes,
+TB/s, TFLOPS) appear only in catalog columns and argument names that say so; the constants below
+convert them.
+
+Element sizes are given in bits so that block formats with shared scales come out exactly:
+
+* ``nvfp4``: 4-bit E2M1 values plus one 8-bit (E4M3) scale per 16 values = 4.5 bits.
+* ``mxfp4``: 4-bit E2M1 values plus one 8-bit (E8M0) scale per 32 values = 4.25 bits.
+* GGUF ``q8_0`` (34 bytes per block of 32) = 8.5 bits, ``q4_0`` (18 bytes per 32) = 4.5 bits.
+* GGUF k-quant mixes are averages over a whole model, from the llama.cpp quantize README
+  (Llama 2 7B table): ``q6_k`` 6.56, ``q5_k_m`` 5.68, ``q4_k_m`` 4.84 bits per weight.
+* ``int4`` and ``fp4`` are the raw 4 bits; group scales of a particular checkpoint are not counted.
+
+>>> dtype_bytes("fp8"), dtype_bytes("nvfp4"), dtype_bytes(4.5)
+(1.0, 0.5625, 0.5625)
+"""
+
+from __future__ import annotations
+
+import math
+
+from .errors import InvalidArgumentError, UnknownNameError
+
+__all__ = ["GB", "TB", "TFLOPS", "HOURS_PER_MONTH", "DTYPE_BITS", "dtype_bits", "dtype_bytes",
+           "dtype_name", "compute_dtype"]
+
+GB = 1e9
+TB = 1e12
+TFLOPS = 1e12
+HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12
+
+DTYPE_BITS: dict[str, float] = {
+    "fp32": 32.0,
+    "fp16": 16.0,
+    "bf16": 16.0,
+    "fp8": 8.0,
+    "int8": 8.0,
+    "int4": 4.0,
+    "fp4": 4.0,
+    "nvfp4": 4.5,
+    "mxfp4": 4.25,
+    "q8_0": 8.5,
+    "q6_k": 6.56,
+    "q5_k_m": 5.68,
+    "q4_k_m": 4.84,
+    "q4_0": 4.5,
+}
+
+_ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
+            "e4m3": "fp8", "fp8-e4m3": "fp8", "w8a8": "int8", "w4a16": "int4", "awq": "int4",
+            "gptq": "int4", "f16": "fp16", "f32": "fp32", "q8": "q8_0", "q4": "q4_0"}
+
+
+def _normalise(text: str) -> str:
+    return text.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def dtype_name(dtype) -> str:
+    """Canonical name of a dtype (``"BF16"`` -> ``"bf16"``); a number of bits gives ``"4.5-bit"``."""
+    if isinstance(dtype, str):
+        key = _normalise(dtype)
+        key = _ALIASES.get(key.replace("_", "-"), _ALIASES.get(key, key))
+        if key in DTYPE_BITS:
+            return key
+        try:
+            bits = float(key)
+        except ValueError:
+            from difflib import get_close_matches
+            raise UnknownNameError("dtype", dtype, get_close_matches(key, DTYPE_BITS, 3, 0.5)) from None
+        return f"{_bits_checked(bits, dtype):g}-bit"
+    return f"{_bits_checked(dtype, dtype):g}-bit"
+
+
+def _bits_checked(bits, shown) -> float:
+    try:
+        b = float(bits)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("dtype", "a dtype name or a number of bits in (0, 64]", shown) from None
+    if not (math.isfinite(b) and 0 < b <= 64):
+        raise InvalidArgumentError("dtype", "a dtype name or a number of bits in (0, 64]", shown)
+    return b
+
+
+def dtype_bits(dtype) -> float:
+    """Bits per element of a dtype name (see :data:`DTYPE_BITS`) or a number of bits."""
+    name = dtype_name(dtype)
+    if name in DTYPE_BITS:
+        return DTYPE_BITS[name]
+    return float(name[:-4])
+
+
+def dtype_bytes(dtype) -> float:
+    """Bytes per element: ``dtype_bits(dtype) / 8``."""
+    return dtype_bits(dtype) / 8.0
+
+
+def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) -> str:
+    """The tensor-core rate a GPU computes weights of this dtype at: ``"bf16"``, ``"fp8"``,
+    ``"int8"`` or ``"fp4"``.
+
+    fp8 weights use the fp8 peak where the GPU has one; int8 weights use int8 (W8A8) where it has
+    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one, else fp8 if present; int4 and
+    the GGUF formats are weight-only and compute at the 16-bit activation rate.
+
+    >>> compute_dtype("fp8", True, False, True), compute_dtype("q4_k_m", True, True, True)
+    ('fp8', 'bf16')
+    """
+    name = dtype_name(weight_dtype)
+    if name == "fp8" and has_fp8:
+        return "fp8"
+    if name == "int8" and has_int8:
+        return "int8"
+    if name in ("fp4", "nvfp4", "mxfp4"):
+        if has_fp4:
+            return "fp4"
+        if has_fp8:
+            return "fp8"
+    return "bf16"
