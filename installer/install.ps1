@@ -1,0 +1,192 @@
+<#
+.SYNOPSIS
+    Installs xlnapkin's Excel functions for classic Excel on Windows (xlwings add-in + UDFs).
+
+.DESCRIPTION
+    1. Finds Python 3.11 or newer (the py launcher first, then python on PATH).
+    2. Creates, or reuses, a virtual environment at %LOCALAPPDATA%\xlnapkin\venv.
+    3. pip installs "xlnapkin[excel]" into it (xlnapkin plus xlwings).
+    4. Runs `xlnapkin excel install --python <venv>\Scripts\pythonw.exe`, which adds
+       xlnapkin.udfs to "UDF MODULES" in %USERPROFILE%\.xlwings\xlwings.conf and sets
+       INTERPRETER_WIN, keeping your other settings and a backup of the old file.
+    5. Runs `xlwings addin install`, which copies the xlwings add-in into Excel's XLSTART folder.
+    Running it again is safe: each step leaves what is already in place alone.
+    Undo with uninstall.ps1.
+
+.PARAMETER Source
+    What to install: empty for the latest xlnapkin from PyPI, a version ("0.1.0"), the path of
+    a wheel (.whl) or of a source folder, or any pip requirement ("xlnapkin[excel]>=0.1").
+
+.PARAMETER DryRun
+    Show what would happen. Creates nothing, installs nothing, writes no settings
+    (passes --dry-run to `xlnapkin excel install`).
+
+.PARAMETER VenvDir
+    Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv.
+
+.PARAMETER Python
+    A Python 3.11+ interpreter to create the environment with, instead of searching for one.
+
+.EXAMPLE
+    powershell -ExecutionPolicy Bypass -File install.ps1 -DryRun
+
+.EXAMPLE
+    powershell -ExecutionPolicy Bypass -File install.ps1 -Source .\dist\xlnapkin-0.1.0-py3-none-any.whl
+#>
+[CmdletBinding()]
+param(
+    [string]$Source = "",
+    [switch]$DryRun,
+    [string]$VenvDir = "",
+    [string]$Python = ""
+)
+
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = "Stop"
+
+$MinVersion = [version]"3.11"
+$StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
+if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
+$VenvPython = Join-Path $VenvDir "Scripts\python.exe"
+$VenvPythonW = Join-Path $VenvDir "Scripts\pythonw.exe"
+$XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
+$XlwingsExe = Join-Path $VenvDir "Scripts\xlwings.exe"
+$AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"
+# Remembers whether the xlwings add-in was there before us, so uninstall.ps1 leaves it if so.
+$AddinMarker = Join-Path $StateDir "addin-was-present.txt"
+
+function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
+function Write-Note([string]$Text) { Write-Host "    $Text" }
+
+# Runs a program and stops the installer when it fails (PowerShell does not, by itself).
+function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
+    Write-Note ("> " + $Exe + " " + ($Arguments -join " "))
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
+}
+
+# Returns @{ Exe; Args; Version } for an interpreter that answers, or $null.
+function Test-Python([string]$Exe, [string[]]$PrefixArgs) {
+    if (-not (Get-Command $Exe -ErrorAction SilentlyContinue)) { return $null }
+    try {
+        $out = & $Exe @PrefixArgs -c "import sys; print('%d.%d' % sys.version_info[:2])" 2>$null
+    } catch { return $null }
+    # The Microsoft Store "python" stub prints nothing and fails: skip it.
+    if ($LASTEXITCODE -ne 0 -or -not $out) { return $null }
+    try { $ver = [version](($out | Select-Object -Last 1).Trim()) } catch { return $null }
+    return @{ Exe = $Exe; Args = $PrefixArgs; Version = $ver }
+}
+
+function Find-Python {
+    if ($Python) {
+        $found = Test-Python $Python @()
+        if (-not $found) { throw "-Python '$Python' does not run." }
+        if ($found.Version -lt $MinVersion) { throw "-Python '$Python' is $($found.Version); xlnapkin needs $MinVersion or newer." }
+        return $found
+    }
+    $tried = @()
+    foreach ($candidate in @(@("py", @("-3")), @("python", @()), @("python3", @()))) {
+        $found = Test-Python $candidate[0] $candidate[1]
+        if ($found) {
+            if ($found.Version -ge $MinVersion) { return $found }
+            $tried += "$($candidate[0]) is $($found.Version)"
+        }
+    }
+    $why = if ($tried) { " (" + ($tried -join ", ") + ")" } else { "" }
+    throw "No Python $MinVersion or newer found$why. Install it from https://www.python.org/downloads/ (tick 'py launcher'), then run this again."
+}
+
+function Get-Requirement([string]$Src) {
+    if (-not $Src) { return "xlnapkin[excel]" }
+    if ($Src -match '^\d+(\.\d+)*([a-zA-Z0-9.+-]*)$') { return "xlnapkin[excel]==$Src" }
+    if (Test-Path -LiteralPath $Src) {
+        $full = (Resolve-Path -LiteralPath $Src).Path
+        return $full + "[excel]"   # a wheel file or a source folder, with the excel extra
+    }
+    return $Src                 # any other pip requirement, as given
+}
+
+try {
+    if ($DryRun) { Write-Host "Dry run: nothing will be created, installed or written." -ForegroundColor Yellow }
+
+    # Checked first so that nothing is half done: the add-in file cannot be replaced while Excel
+    # has it (and the UDF server) loaded.
+    if (@(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue).Count -gt 0) {
+        if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
+        else { throw "Excel is running. Save your work, close Excel and run this again." }
+    }
+
+    Write-Step "Looking for Python $MinVersion or newer"
+    $venvReady = Test-Path -LiteralPath $VenvPython
+    if ($venvReady) {
+        $venvInfo = Test-Python $VenvPython @()
+        if (-not $venvInfo -or $venvInfo.Version -lt $MinVersion) {
+            throw "The environment $VenvDir exists but its Python is not $MinVersion+; delete that folder (or run uninstall.ps1 -RemoveVenv) and run this again."
+        }
+        Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
+    } else {
+        $py = Find-Python
+        Write-Note "found $($py.Exe) $($py.Args -join ' ') (Python $($py.Version))"
+        Write-Step "Creating the environment $VenvDir"
+        if ($DryRun) {
+            Write-Note "would run: $($py.Exe) $($py.Args -join ' ') -m venv `"$VenvDir`""
+        } else {
+            Invoke-Checked $py.Exe ($py.Args + @("-m", "venv", $VenvDir)) "Creating the virtual environment"
+        }
+    }
+
+    $requirement = Get-Requirement $Source
+    Write-Step "Installing $requirement"
+    if ($DryRun) {
+        Write-Note "would run: `"$VenvPython`" -m pip install --upgrade `"$requirement`""
+    } else {
+        Invoke-Checked $VenvPython @("-m", "pip", "install", "--disable-pip-version-check", "--upgrade", $requirement) "pip install"
+    }
+
+    Write-Step "Pointing xlwings at xlnapkin (UDF MODULES and INTERPRETER_WIN)"
+    $setupArgs = @("excel", "install", "--python", $VenvPythonW)
+    if ($DryRun) { $setupArgs += "--dry-run" }
+    if (Test-Path -LiteralPath $XlnapkinExe) {
+        # Runs for real in a dry run too: with --dry-run it only prints the planned changes.
+        Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel install"
+    } else {
+        Write-Note "would run: `"$XlnapkinExe`" $($setupArgs -join ' ')"
+    }
+
+    Write-Step "Installing the xlwings add-in into Excel's XLSTART folder"
+    if ($DryRun) {
+        Write-Note "would run: `"$XlwingsExe`" addin install"
+    } else {
+        if (-not (Test-Path -LiteralPath $AddinMarker)) {
+            New-Item -ItemType Directory -Force -Path $StateDir | Out-Null
+            Set-Content -LiteralPath $AddinMarker -Value ([string](Test-Path -LiteralPath $AddinPath)) -Encoding ASCII
+        }
+        # xlwings starts Excel invisibly to find XLSTART, and prints its own errors but exits 0,
+        # so check its words and the file as well as the exit code.
+        Write-Note "> $XlwingsExe addin install"
+        $out = & $XlwingsExe addin install
+        $code = $LASTEXITCODE
+        $out | ForEach-Object { Write-Note $_ }
+        if ($code -ne 0 -or ($out -match "Error")) { throw "xlwings addin install failed (see above)." }
+        if (-not (Test-Path -LiteralPath $AddinPath)) {
+            Write-Note "note: $AddinPath not found; if Excel uses another XLSTART folder that is fine, else run '$XlwingsExe addin install' again."
+        }
+    }
+
+    Write-Host ""
+    if ($DryRun) {
+        Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green
+    } else {
+        Write-Host "xlnapkin is installed for Excel." -ForegroundColor Green
+        Write-Host "Next: start Excel. Once, allow File > Options > Trust Center > Trust Center Settings >"
+        Write-Host "Macro Settings > 'Trust access to the VBA project object model'. Then, in a macro-enabled"
+        Write-Host "workbook (.xlsm), click xlwings > Import Functions and type =NAPKIN_VERSION() in a cell."
+        Write-Host "Undo: powershell -ExecutionPolicy Bypass -File uninstall.ps1"
+    }
+    exit 0
+} catch {
+    Write-Host ""
+    Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
+    Write-Host "Nothing after this step was done; fix the problem and run install again (it is safe to repeat)."
+    exit 1
+}

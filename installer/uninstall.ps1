@@ -1,0 +1,122 @@
+<#
+.SYNOPSIS
+    Undoes install.ps1: puts your xlwings settings back and removes the xlwings add-in.
+
+.DESCRIPTION
+    1. Runs `xlnapkin excel uninstall`, which restores %USERPROFILE%\.xlwings\xlwings.conf
+       exactly as it was before install (or deletes it if there was none; if you edited it since,
+       only xlnapkin's own changes are reversed).
+    2. Runs `xlwings addin remove`, unless the xlwings add-in was already installed before
+       install.ps1 ran (then it is left for your other xlwings work; -RemoveAddin removes it anyway).
+    3. With -RemoveVenv, deletes the environment %LOCALAPPDATA%\xlnapkin\venv.
+    Running it again is safe.
+
+.PARAMETER DryRun
+    Show what would happen and change nothing (passes --dry-run to `xlnapkin excel uninstall`).
+
+.PARAMETER RemoveVenv
+    Also delete the virtual environment (and %LOCALAPPDATA%\xlnapkin when it is then empty).
+
+.PARAMETER RemoveAddin
+    Remove the xlwings add-in even if it was there before xlnapkin was installed.
+
+.PARAMETER VenvDir
+    Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv.
+
+.EXAMPLE
+    powershell -ExecutionPolicy Bypass -File uninstall.ps1 -DryRun
+
+.EXAMPLE
+    powershell -ExecutionPolicy Bypass -File uninstall.ps1 -RemoveVenv
+#>
+[CmdletBinding()]
+param(
+    [switch]$DryRun,
+    [switch]$RemoveVenv,
+    [switch]$RemoveAddin,
+    [string]$VenvDir = ""
+)
+
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = "Stop"
+
+$StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
+if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
+$XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
+$XlwingsExe = Join-Path $VenvDir "Scripts\xlwings.exe"
+$AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"
+$AddinMarker = Join-Path $StateDir "addin-was-present.txt"
+
+function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
+function Write-Note([string]$Text) { Write-Host "    $Text" }
+
+function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
+    Write-Note ("> " + $Exe + " " + ($Arguments -join " "))
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
+}
+
+try {
+    if ($DryRun) { Write-Host "Dry run: nothing will be changed." -ForegroundColor Yellow }
+    if (@(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue).Count -gt 0) {
+        if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
+        else { throw "Excel is running. Save your work, close Excel and run this again." }
+    }
+
+    Write-Step "Restoring your xlwings settings (xlwings.conf)"
+    $setupArgs = @("excel", "uninstall")
+    if ($DryRun) { $setupArgs += "--dry-run" }
+    if (Test-Path -LiteralPath $XlnapkinExe) {
+        Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel uninstall"
+    } else {
+        Write-Note "xlnapkin is not in $VenvDir, so its record of changes cannot be read there."
+        Write-Note "If xlnapkin is installed elsewhere, run: xlnapkin excel uninstall"
+        Write-Note "By hand: %USERPROFILE%\.xlwings\xlwings.conf.xlnapkin-backup-* is your old file."
+    }
+
+    Write-Step "Removing the xlwings add-in"
+    $wasPresent = (Test-Path -LiteralPath $AddinMarker) -and ((Get-Content -LiteralPath $AddinMarker -TotalCount 1) -eq "True")
+    if ($wasPresent -and -not $RemoveAddin) {
+        Write-Note "left in place: the xlwings add-in was installed before xlnapkin (use -RemoveAddin to remove it)."
+    } elseif (-not (Test-Path -LiteralPath $AddinPath)) {
+        Write-Note "not installed ($AddinPath); nothing to do."
+    } elseif ($DryRun) {
+        Write-Note "would run: `"$XlwingsExe`" addin remove"
+    } elseif (Test-Path -LiteralPath $XlwingsExe) {
+        Write-Note "> $XlwingsExe addin remove"
+        $out = & $XlwingsExe addin remove
+        $code = $LASTEXITCODE
+        $out | ForEach-Object { Write-Note $_ }
+        if ($code -ne 0 -or ($out -match "Error")) { throw "xlwings addin remove failed (see above)." }
+    } else {
+        Write-Note "xlwings is not in $VenvDir; deleting $AddinPath directly."
+        Remove-Item -LiteralPath $AddinPath -Force
+    }
+    if (-not $DryRun -and (Test-Path -LiteralPath $AddinMarker)) { Remove-Item -LiteralPath $AddinMarker -Force }
+
+    if ($RemoveVenv) {
+        Write-Step "Deleting the environment $VenvDir"
+        if (-not (Test-Path -LiteralPath $VenvDir)) {
+            Write-Note "already gone."
+        } elseif ($DryRun) {
+            Write-Note "would delete $VenvDir"
+        } else {
+            Remove-Item -LiteralPath $VenvDir -Recurse -Force
+            if ((Test-Path -LiteralPath $StateDir) -and -not (Get-ChildItem -LiteralPath $StateDir -Force)) {
+                Remove-Item -LiteralPath $StateDir -Force
+            }
+        }
+    } else {
+        Write-Note "kept the environment $VenvDir (use -RemoveVenv to delete it)."
+    }
+
+    Write-Host ""
+    if ($DryRun) { Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green }
+    else { Write-Host "xlnapkin is removed from Excel. Restart Excel if it was open." -ForegroundColor Green }
+    exit 0
+} catch {
+    Write-Host ""
+    Write-Host "ERROR: $($_.Exception.Message)" -ForegroundColor Red
+    Write-Host "Fix the problem and run uninstall again (it is safe to repeat)."
+    exit 1
+}
