@@ -1,3 +1,30 @@
-"""xlnapkin: first-principles LLM serving capacity and cost estimates, for Excel and Python."""
+"""xlnapkin: first-principles LLM serving capacity and cost estimates, for Excel and Python.
+
+The engine is pure Python + NumPy. Internal units are bytes, seconds, FLOP/s and US dollars;
+every function takes scalars or NumPy arrays and broadcasts. The Excel functions live in
+:mod:`xlnapkin.udfs` (``KV_BYTES`` there is ``kv_bytes`` here).
+
+>>> import xlnapkin
+>>> round(xlnapkin.itl_ms("h100-sxm", "llama-3.1-8b", 1, 0, efficiency=1), 2)
+4.79
+"""
 
 __version__ = "0.1.0"
+
+from .catalog import GPU, Model, Price, gpu, model, price  # noqa: E402
+from .errors import (CatalogError, DoesNotFitError, InvalidArgumentError,  # noqa: E402
+                     NapkinError, ShapeError, UnknownNameError)
+from .memory import fit_message, fits, gpus_needed, kv_bytes, max_batch, weight_bytes  # noqa: E402
+from .roofline import (critical_batch, decode_step_time, ops_per_byte,  # noqa: E402
+                       prefill_time)
+from .serving import itl_ms, max_throughput, tokens_per_sec, ttft_ms  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "GPU", "Model", "Price", "gpu", "model", "price",
+    "NapkinError", "UnknownNameError", "InvalidArgumentError", "ShapeError", "DoesNotFitError",
+    "CatalogError",
+    "kv_bytes", "weight_bytes", "gpus_needed", "max_batch", "fits", "fit_message",
+    "decode_step_time", "prefill_time", "ops_per_byte", "critical_batch",
+    "tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput",
+]

@@ -304,7 +304,9 @@ def _resolve(kind: str, text: str, _user_dir):
     return _convert(kind, cells, f"{kind} spec {text!r}")
 
 
-def _field_name(kind: str, name: str) -> str:
+def _field_name(kind: str, name) -> str:
+    if not isinstance(name, str):
+        raise UnknownNameError(f"{kind} field", name)
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     fields = [f.name for f in dataclasses.fields(_KINDS[kind][0])]
     if key not in fields:

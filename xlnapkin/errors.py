@@ -22,6 +22,8 @@ def format_value(value) -> str:
     """Show a user's value the way they typed it: ``-3`` not ``-3.0``, text quoted."""
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"  # as Excel shows a logical
     try:
         f = float(value)
     except (TypeError, ValueError):

@@ -1,0 +1,142 @@
+"""Catalog contents (SPEC §4) and lookup rules (STYLE: exact, aliases explicit, never substring)."""
+
+import csv
+
+import pytest
+
+from xlnapkin import catalog
+from xlnapkin.errors import CatalogError, UnknownNameError
+
+SPEC_GPUS = """h100-sxm h100-pcie h100-nvl h200-sxm h200-nvl gh200-96gb gh200-144gb b200 gb200 b300
+gb300 a100-sxm-80gb a100-sxm-40gb a100-pcie-80gb a10g a10 l4 l40s t4 rtx-4090 rtx-3090 rtx-6000-ada
+rtx-pro-6000 mi300x mi325x mi355x gaudi3 tpu-v5e tpu-v6e apple-m1-max apple-m2-ultra apple-m3-max
+apple-m4-max apple-m3-ultra dgx-spark arc-pro-b60""".split()
+SPEC_MODELS = """llama-2-7b llama-2-13b llama-2-70b llama-3-8b llama-3-70b llama-3.1-8b llama-3.1-70b
+llama-3.1-405b llama-3.3-70b mistral-7b mixtral-8x7b mixtral-8x22b qwen2.5-7b qwen2.5-32b qwen2.5-72b
+qwen3-8b qwen3-32b qwen3-30b-a3b qwen3-235b-a22b gemma-2-27b gemma-3-27b phi-3-mini phi-4
+gpt-oss-20b gpt-oss-120b llama-4-maverick deepseek-v3 deepseek-r1 deepseek-v3.2
+nemotron-3-super-120b""".split()
+
+
+def test_every_spec_id_is_in_the_catalog():
+    assert sorted(catalog.gpu_ids()) == sorted(SPEC_GPUS)
+    assert sorted(catalog.model_ids()) == sorted(SPEC_MODELS)
+
+
+def test_every_row_has_a_source():
+    for row in catalog.gpus() + catalog.models() + catalog.prices():
+        assert row.source.strip(), row.id
+
+
+def test_price_rows_are_dated_or_say_why():
+    for p in catalog.prices():
+        assert p.input_usd_per_mtok >= 0 and p.output_usd_per_mtok > 0, p.id
+        assert p.as_of or p.notes, p.id
+
+
+def test_peaks_are_dense():
+    # Dense FP8 is 2x dense BF16 on every GPU that has both; a sparse figure would show as 4x.
+    for g in catalog.gpus():
+        if g.fp8_tflops:
+            assert g.fp8_tflops <= 2.05 * g.bf16_tflops, g.id
+        if g.fp4_tflops:
+            assert g.fp4_tflops <= 2.05 * (g.fp8_tflops or 2 * g.bf16_tflops) * 1.7, g.id
+    # Vendor datasheets headline the sparse numbers: H100 SXM 1,979 BF16 is 989 dense.
+    assert catalog.gpu("h100-sxm").bf16_tflops == 989
+    assert catalog.gpu("mi300x").fp8_tflops == pytest.approx(2614.9)
+
+
+def test_lookup_ignores_case_and_separators():
+    for text in ("H100 SXM", "h100_sxm", " h100-SXM ", "H100"):
+        assert catalog.gpu(text).id == "h100-sxm"
+    assert catalog.model("Llama 3.1 70B").id == "llama-3.1-70b"
+
+
+def test_aliases_are_unique_and_never_shadow_an_id():
+    seen = {}
+    for kind, rows in (("gpu", catalog.gpus()), ("model", catalog.models())):
+        ids = {r.id for r in rows}
+        for r in rows:
+            for alias in filter(None, (a.strip() for a in r.aliases.split(";"))):
+                key = (kind, catalog.normalise_id(alias))
+                assert key not in seen or seen[key] == r.id, key
+                assert key[1] not in ids or key[1] == r.id, key
+                seen[key] = r.id
+
+
+def test_no_substring_matching():
+    with pytest.raises(UnknownNameError) as err:
+        catalog.gpu("h10")
+    assert str(err.value) == "unknown gpu 'h10': did you mean h100-sxm, h100-nvl, h100-pcie?"
+    with pytest.raises(UnknownNameError):
+        catalog.model("llama")
+
+
+def test_unknown_model_message():
+    with pytest.raises(UnknownNameError) as err:
+        catalog.model("lama-3.1-70b")
+    assert str(err.value).startswith("unknown model 'lama-3.1-70b': did you mean llama-3.1-70b")
+
+
+def test_spec_string_overrides_a_catalog_row():
+    g = catalog.gpu("b200; memory_gb=192")
+    assert g.memory_gb == 192 and g.mem_bw_tbps == catalog.gpu("b200").mem_bw_tbps
+    assert catalog.gpu("b200").memory_gb == 180  # the catalog row itself is untouched
+
+
+def test_fully_custom_spec():
+    g = catalog.gpu("memory_gb=80; mem_bw_tbps=2; bf16_tflops=312")
+    assert (g.memory_gb, g.bandwidth, g.peak_flops("bf16")) == (80, 2e12, 312e12)
+    m = catalog.model("params_b=7; layers=32; kv_heads=8; head_dim=128")
+    assert m.total_params == 7e9 and m.n_heads == 8
+
+
+def test_bad_spec_strings():
+    with pytest.raises(UnknownNameError) as err:
+        catalog.gpu("b200; memroy_gb=192")
+    assert str(err.value) == "unknown gpu field 'memroy_gb': did you mean memory_gb?"
+    with pytest.raises(CatalogError) as err:
+        catalog.gpu("memory_gb=80")
+    assert str(err.value) == "gpu spec 'memory_gb=80': missing mem_bw_tbps, bf16_tflops"
+    with pytest.raises(CatalogError) as err:
+        catalog.gpu("b200; memory_gb=lots")
+    assert str(err.value) == "gpu spec 'b200; memory_gb=lots': memory_gb must be a number, got 'lots'"
+
+
+def test_user_catalog_adds_and_overrides(tmp_path, monkeypatch):
+    (tmp_path / "gpus.csv").write_text(
+        "id,memory_gb,mem_bw_tbps,bf16_tflops,source\n"
+        "my-gpu,40,1,100,our lab\n"
+        "h100-sxm,96,3.35,989,our overclocked cards\n")
+    monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
+    assert catalog.gpu("My GPU").memory_gb == 40
+    assert catalog.gpu("h100-sxm").memory_gb == 96
+    assert "my-gpu" in catalog.gpu_ids()
+    monkeypatch.delenv(catalog.USER_CATALOG_ENV)
+    assert catalog.gpu("h100-sxm").memory_gb == 80
+
+
+def test_bad_user_catalog_names_file_and_line(tmp_path, monkeypatch):
+    (tmp_path / "models.csv").write_text("id,params_b,layers,kv_heads,head_dim\nx,-7,1,1,1\n")
+    monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
+    with pytest.raises(CatalogError) as err:
+        catalog.model("x")
+    assert "models.csv line 2: params_b must be a number >= 0, got '-7'" in str(err.value)
+
+
+def test_table_has_header_and_one_row_per_item():
+    rows = catalog.table("gpu")
+    assert rows[0][0] == "id" and len(rows) == len(catalog.gpu_ids()) + 1
+    assert all(len(r) == len(rows[0]) for r in rows)
+
+
+def test_kv_per_token_matches_shared_model_configs(shared_data):
+    # Golden values: kv_bytes_per_token_16bit in shared/data/model_configs.csv (derived there from
+    # each config.json). The package copy must agree with it row for row.
+    from xlnapkin.memory import kv_bytes
+    shared = {catalog.normalise_id(r["model"]): float(r["kv_bytes_per_token_16bit"])
+              for r in csv.DictReader(open(shared_data / "model_configs.csv"))
+              if r["kv_bytes_per_token_16bit"]}
+    assert len(shared) >= 29
+    for name, expected in shared.items():
+        assert kv_bytes(name, 1, 1, "bf16") == expected, name

@@ -1,0 +1,96 @@
+"""Weights and KV cache: seed figures, golden values and invariants."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from xlnapkin import catalog, memory
+
+
+def test_seed_004_405b_weights_and_gpus():
+    # seed_cases.md, seed 004: 811.7 GB in FP16 (article: 810 GB from "405 B"); 11 x 80 GB.
+    assert memory.weight_bytes("llama-3.1-405b", "fp16") == pytest.approx(811.7e9)
+    assert memory.gpus_needed("h100-sxm", "llama-3.1-405b", "fp16", 0, 0, "bf16", 1) == 11
+
+
+def test_seed_004_405b_kv_per_token_with_gqa():
+    # seed 004: 516,096 bytes (126 layers x 8 KV heads x 128 x 2 x 2), not the article's 8 MB.
+    assert memory.kv_bytes("llama-3.1-405b") == 516_096
+
+
+def test_seed_001_kv_and_users_at_200k():
+    # seed 001: 26.2 GB per user at 200 K tokens in FP8; 6 users fit on a 192 GB B200.
+    assert memory.kv_bytes("qwen2.5-32b", 200_000, 1, "fp8") / 1e9 == pytest.approx(26.2, rel=5e-3)
+    assert memory.max_batch("b200; memory_gb=192", "qwen2.5-32b", 200_000, "fp8", "fp8", 1, 1) == 6
+
+
+def test_seed_002_quantisation_halves_and_quarters_weights():
+    bf16 = memory.weight_bytes("llama-3.1-70b", "bf16")
+    assert memory.weight_bytes("llama-3.1-70b", "int8") == bf16 / 2
+    assert memory.weight_bytes("llama-3.1-70b", "int4") == bf16 / 4
+
+
+def test_block_formats_count_their_scales():
+    params = catalog.model("llama-3.1-8b").total_params
+    assert memory.weight_bytes("llama-3.1-8b", "nvfp4") == params * 4.5 / 8
+    assert memory.weight_bytes("llama-3.1-8b", "mxfp4") == params * 4.25 / 8
+    assert memory.weight_bytes("llama-3.1-8b", "q4_k_m") == params * 4.84 / 8
+    assert memory.weight_bytes("llama-3.1-8b", 3.5) == params * 3.5 / 8
+
+
+def test_mla_caches_the_latent():
+    # DeepSeek-V3: 61 layers x (512 + 64) x 2 bytes = 70,272 B/token (shared model_configs.csv).
+    assert memory.kv_bytes("deepseek-v3") == 70_272
+
+
+def test_sliding_window_layers_stop_growing():
+    m = catalog.model("gemma-2-27b")  # 23 of 46 layers keep at most 4,096 tokens
+    per_token_layer = 16 * 128 * 2 * 2
+    short, long = memory.kv_bytes(m, 4096), memory.kv_bytes(m, 100_000)
+    assert short == 46 * 4096 * per_token_layer
+    assert long == (23 * 100_000 + 23 * 4096) * per_token_layer
+
+
+def test_hybrid_counts_only_attention_layers():
+    # Nemotron-3-Super: 8 attention layers x 2 KV heads x 128 x 2 x 2 bytes = 8,192 B/token.
+    assert memory.kv_bytes("nemotron-3-super-120b") == 8192
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from(["llama-3.1-70b", "qwen2.5-7b", "deepseek-r1", "mixtral-8x7b"]),
+       st.integers(0, 10**6), st.integers(0, 10**6), st.integers(1, 512))
+def test_kv_is_linear_in_tokens_and_batch(name, t1, t2, batch):
+    one = memory.kv_bytes(name, 1)
+    assert memory.kv_bytes(name, t1 + t2, batch) == pytest.approx(one * (t1 + t2) * batch)
+    assert memory.kv_bytes(name, t1, batch) + memory.kv_bytes(name, t2, batch) == pytest.approx(
+        memory.kv_bytes(name, t1 + t2, batch))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from([m for m in catalog.model_ids()]), st.integers(1, 4096))
+def test_moe_never_reads_more_than_all_experts(name, tokens):
+    read = memory.moe_weight_bytes_read(name, "bf16", tokens)
+    assert read <= memory.weight_bytes(name, "bf16") * (1 + 1e-12)
+    assert read >= memory.moe_weight_bytes_read(name, "bf16", max(tokens - 1, 1)) - 1e-3
+
+
+def test_expected_experts_closed_form():
+    # N(1 - ((N-k)/N)^B): one token touches exactly k experts; many tokens touch nearly all N.
+    assert memory.expected_experts(256, 8, 1) == pytest.approx(8)
+    assert memory.expected_experts(256, 8, 10_000) == pytest.approx(256)
+    assert memory.expected_experts(8, 2, 2) == pytest.approx(8 * (1 - (6 / 8) ** 2))
+
+
+def test_max_batch_is_zero_when_weights_do_not_fit():
+    assert memory.max_batch("l4", "llama-3.1-70b") == 0
+    assert memory.max_batch("h100-sxm", "llama-3.1-8b", [1024, 8192]).tolist() == [
+        int((72e9 - 16.06e9) / (131072 * 1024)), int((72e9 - 16.06e9) / (131072 * 8192))]
+
+
+def test_fit_message_names_the_fix():
+    assert memory.fit_message("h100-sxm", "llama-3.1-405b") == (
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11")
+    msg = memory.fit_message("h100-sxm", "llama-3.1-70b", "fp8", "fp8", 4096, 64, 1, 0.9)
+    assert msg == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "
+                   "1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 2")
+    assert np.all(memory.fits("h100-sxm", "llama-3.1-8b", tokens=[0, 10**7]) == [True, False])

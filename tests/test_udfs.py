@@ -1,0 +1,216 @@
+"""The Excel boundary: pinned names and argument order, wizard text, coercion, broadcasting,
+per-cell messages and bad input (SPEC §3, §7)."""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+from xlnapkin import _excel, serving, udfs
+
+# SPEC §3: names and argument positions are fixed once released; saved workbooks depend on them.
+PINNED = {
+    "KV_BYTES": ["model", "tokens", "batch", "kv_dtype"],
+    "WEIGHT_BYTES": ["model", "weight_dtype"],
+    "GPUS_NEEDED": ["gpu", "model", "weight_dtype", "tokens", "batch", "kv_dtype", "mem_fraction"],
+    "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus", "mem_fraction"],
+    "TOKENS_PER_SEC": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype", "num_gpus",
+                       "efficiency"],
+    "ITL_MS": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype", "num_gpus",
+               "efficiency"],
+    "TTFT_MS": ["gpu", "model", "batch", "prompt_tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                "efficiency"],
+    "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
+                       "kv_dtype", "num_gpus", "efficiency"],
+    "OPS_PER_BYTE": ["gpu", "dtype"],
+    "CRITICAL_BATCH": ["gpu", "model", "weight_dtype", "efficiency"],
+    "NAPKIN_GPUS": [],
+    "NAPKIN_MODELS": [],
+    "GPU_SPEC": ["gpu", "field"],
+    "MODEL_SPEC": ["model", "field"],
+    "NAPKIN_VERSION": [],
+    "COST_PER_MTOK": ["price_per_gpu_hour", "tokens_per_sec", "utilization", "num_gpus"],
+    "COST_PER_USER_MONTH": ["price_per_gpu_hour", "users_per_gpu", "hours_per_month"],
+    "GPU_HOURLY_COST": ["purchase_price", "years", "power_watts", "price_per_kwh", "pue",
+                        "annual_overhead"],
+    "BLENDED_PRICE": ["price_in_per_mtok", "price_out_per_mtok", "input_share"],
+    "BREAKEVEN_TOKENS_PER_DAY": ["self_host_monthly_cost", "api_price_per_mtok",
+                                 "self_host_price_per_mtok", "days_per_month"],
+    "SPOT_HYBRID_COST": ["base_gpus", "burst_gpus", "on_demand_rate", "spot_rate",
+                         "burst_fraction", "hours_per_month"],
+    "PREFIX_CACHE_SAVINGS": ["prefix_tokens", "unique_tokens", "hit_rate"],
+    "SPEC_DECODE_SPEEDUP": ["acceptance_rate", "draft_tokens", "draft_cost_ratio"],
+}
+
+
+def signature_of(fn):
+    return [p.name for p in inspect.signature(fn).parameters.values()]
+
+
+def test_pinned_functions_keep_their_argument_order():
+    for name, args in PINNED.items():
+        assert name in _excel.REGISTRY, name
+        assert signature_of(_excel.REGISTRY[name]) == args, name
+
+
+def test_every_excel_function_is_exported_and_lite_compatible():
+    assert set(udfs.__all__) == set(_excel.REGISTRY)
+    for name, fn in _excel.REGISTRY.items():
+        assert getattr(udfs, name) is fn
+        assert name.isupper() and name.replace("_", "").isalnum()
+        for p in inspect.signature(fn).parameters.values():
+            assert p.kind is p.POSITIONAL_OR_KEYWORD, (name, p.name)
+
+
+def test_wizard_text_fits_and_every_argument_is_documented():
+    for name, fn in _excel.REGISTRY.items():
+        docs = _excel.parse_docstring(fn.__doc__)
+        assert 0 < len(docs.summary) <= _excel.WIZARD_LIMIT, name
+        assert set(docs.args) == set(signature_of(fn)), name
+        for arg, text in docs.args.items():
+            assert len(text) <= _excel.WIZARD_LIMIT, (name, arg)
+            assert text.rstrip().endswith("]"), (name, arg)  # unit in the last [bracket]
+
+
+def test_scalars_in_scalar_out():
+    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 2048)
+    assert isinstance(out, float)
+    assert out == pytest.approx(serving.tokens_per_sec("h100-sxm", "llama-3.1-8b", 8, 2048))
+
+
+def test_single_cells_arrive_as_2d_ranges_from_xlwings():
+    # xlwings passes every argument as a 2-D range (ndim=2): [[x]] must behave like x.
+    assert udfs.KV_BYTES([["llama-3.1-8b"]], [[4096.0]], [[2.0]]) == udfs.KV_BYTES(
+        "llama-3.1-8b", 4096, 2)
+
+
+def test_column_by_row_spills_a_table():
+    batches = [[1.0], [8.0], [64.0]]
+    contexts = [[512.0, 4096.0]]
+    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", batches, contexts)
+    expected = serving.tokens_per_sec("h100-sxm", "llama-3.1-8b", np.array(batches),
+                                      np.array(contexts))
+    assert np.allclose(out, expected, rtol=1e-12)
+    assert np.shape(out) == (3, 2)
+
+
+def test_gpu_column_by_batch_row():
+    out = udfs.TOKENS_PER_SEC([["h100-sxm"], ["b200"], ["mi300x"]], "llama-3.1-70b",
+                              [[1, 16, 128]], 2048, "fp8", "fp8")
+    for i, g in enumerate(("h100-sxm", "b200", "mi300x")):
+        for j, b in enumerate((1, 16, 128)):
+            want = serving.tokens_per_sec(g, "llama-3.1-70b", b, 2048, "fp8", "fp8")
+            if math.isnan(want):
+                assert isinstance(out[i][j], str) and "use num_gpus >=" in out[i][j]
+            else:
+                assert out[i][j] == pytest.approx(want, rel=1e-12)
+
+
+def test_only_cells_that_cannot_run_show_the_message():
+    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", [[1, 64]], 4096, "fp8", "fp8")
+    assert isinstance(out[0][0], float)
+    assert out[0][1] == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "
+                         "1 x h100-sxm has 80 GB: use num_gpus >= 2")
+
+
+def test_does_not_fit_message_from_spec():
+    assert udfs.ITL_MS("h100-sxm", "llama-3.1-405b", 1, 0) == (
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11")
+
+
+def test_blanks_take_defaults_and_text_numbers_are_numbers():
+    base = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b")
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", None, None, None, "", None, None) == base
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1", "1024") == base
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1.0, 1024.0, "BF16") == base
+    # A blank efficiency inside a range is the calibrated default, a number is that efficiency.
+    mixed = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0, "bf16", "bf16", 1, [[None, 1.0]])
+    assert mixed[0][0] == pytest.approx(udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0))
+    assert mixed[0][1] == pytest.approx(4.794, rel=1e-3)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b"),
+     "unknown gpu 'h10': did you mean h100-sxm, h100-nvl, h100-pcie?"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", -3),
+     "batch must be a whole number >= 1, got -3"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", 2.5),
+     "batch must be a whole number >= 1, got 2.5"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", "lots"),
+     "batch must be a number, got 'lots'"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", "#N/A"),
+     "batch must be a number, got '#N/A'"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", True),
+     "batch must be a number, got TRUE"),
+    (lambda: udfs.WEIGHT_BYTES("llama-3.1-8b", "fp9"),
+     "unknown dtype 'fp9': did you mean fp8, fp4, fp32?"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", [[1, 2]], [[1, 2, 3]]),
+     "ranges do not match: batch 1x2, context 1x3; use one row, one column or equal sizes"),
+    (lambda: udfs.TOKENS_PER_SEC(None, "llama-3.1-8b"), "gpu must be given, got 'blank'"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", 1, 1024, "bf16", "bf16", 1, 1.5),
+     "efficiency must be a number in (0, 1], got 1.5"),
+    (lambda: udfs.KV_BYTES("llama-3.1-8b", float("nan")),
+     "tokens must be a number >= 0, got NaN"),
+    (lambda: udfs.MAX_BATCH("h100", "llama-3.1-8b", 1024, "bf16", "bf16", 1, 0),
+     "mem_fraction must be a number in (0, 1], got 0"),
+    (lambda: udfs.GPU_SPEC("h100", "memory"),
+     "unknown gpu field 'memory': did you mean memory_gb?"),
+])
+def test_bad_input_gives_one_clear_message(call, message):
+    assert call() == message
+
+
+def test_unknown_id_in_one_cell_only_marks_that_cell():
+    out = udfs.KV_BYTES([["llama-3.1-8b"], ["lama"]], 1024)
+    assert out[0][0] == 131072 * 1024
+    assert out[1][0].startswith("unknown model 'lama'")
+
+
+def test_lite_raises_so_the_cell_shows_value_error(monkeypatch):
+    monkeypatch.setenv("XLWINGS_ON_SERVER", "true")
+    with pytest.raises(Exception) as err:
+        udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b")
+    assert type(err.value) is Exception and str(err.value).startswith("unknown gpu 'h10'")
+
+
+BAD_VALUES = [None, "", "abc", -1, 0, 1e300, float("nan"), float("inf"), "#DIV/0!", True,
+              [[1, 2], [3]], [[1, 2, 3]], [[1], [2]], [[None, "x"]]]
+
+
+def _ok_cell(v):
+    return isinstance(v, str) or (isinstance(v, float) and math.isfinite(v))
+
+
+def _all_cells_ok(out):
+    if isinstance(out, list):
+        return all(_ok_cell(c) if not isinstance(c, list) else _all_cells_ok(c) for c in out)
+    return _ok_cell(out)
+
+
+GOOD = {"gpu": "h100-sxm", "model": "llama-3.1-8b", "weight_dtype": "fp8", "kv_dtype": "fp8",
+        "dtype": "fp8", "field": "memory_gb"}
+
+
+@pytest.mark.parametrize("name", sorted(_excel.REGISTRY))
+def test_every_function_survives_bad_input(name):
+    fn = _excel.REGISTRY[name]
+    params = signature_of(fn)
+    good = [GOOD.get(p, 2) for p in params]
+    assert _all_cells_ok(fn(*good)) or name in ("NAPKIN_GPUS", "NAPKIN_MODELS")
+    for i in range(len(params)):
+        for bad in BAD_VALUES:
+            args = list(good)
+            args[i] = bad
+            out = fn(*args)  # must not raise: a value or a message
+            if name not in ("NAPKIN_GPUS", "NAPKIN_MODELS"):
+                assert _all_cells_ok(out), (name, params[i], bad, out)
+
+
+def test_catalog_functions():
+    table = udfs.NAPKIN_GPUS()
+    assert table[0][0] == "id" and len(table) > 30
+    assert udfs.GPU_SPEC("H100 SXM", "memory_gb") == 80
+    assert udfs.MODEL_SPEC("llama-3.1-405b", "layers") == 126
+    assert udfs.GPU_SPEC([["h100"], ["b200"]], "memory_gb") == [[80.0], [180.0]]
+    assert udfs.NAPKIN_VERSION() == __import__("xlnapkin").__version__
