@@ -1,0 +1,524 @@
+"""Engine tests for xlnapkin.economics: seed golden values, invariants, exact error strings.
+
+Golden values cite their source: a row of ../shared/seed_cases.md ("seed_cases: <section> /
+<figure>") or a hand calculation written out next to it.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+from xlnapkin import economics as e, serving
+from xlnapkin.errors import InvalidArgumentError, UnknownNameError
+
+REL = 5e-3  # seed_cases.md: "a tolerance of 0.5 % unless said otherwise"
+
+prices = st.floats(0.01, 1000)
+speeds = st.floats(0.1, 1e7)
+shares = st.floats(0.01, 1.0)
+gpu_counts = st.integers(1, 64)
+
+
+def close(value, expected, rel=REL):
+    return value == pytest.approx(expected, rel=rel)
+
+
+# --- Seed golden values -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, expected", [
+    # seed_cases: Cost per token (seed 003) / Llama-2 70B on 4xA100 at $2.21/h, 2,400 tok/s, 70 %
+    ((2.21, 2400, 0.7, 4), 1.4616),
+    # seed_cases: Cost per token (seed 003) / H100 at $4.50/h, 4,800 tok/s (table row)
+    ((4.5, 4800), 0.2604),
+    # seed_cases: Serving economics (seed 004) / cost per million output tokens at $2/h, 200 tok/s
+    ((2, 200), 2.78),
+    # seed_cases: Fleet economics (seed 000) / AWS node $31.40/h, 188 M input tokens/h per node
+    ((31.40, 188e6 / 3600), 0.167),
+    # seed_cases: Fleet economics (seed 000) / same node, 80 M output tokens/h
+    ((31.40, 80e6 / 3600), 0.3925),
+    # seed_cases: Fleet economics (seed 000) / $16/h per node, 22 K tok/s per node
+    ((16, 22000), 0.202),
+])
+def test_cost_per_mtok_seeds(args, expected):
+    assert close(e.cost_per_mtok(*args), expected)
+
+
+def test_blended_price_seed():
+    # seed_cases: Cost per token (seed 003) / GPT-4o at $2.50 in / $10 out, half and half
+    assert e.blended_price(2.5, 10, 0.5) == 6.25
+    # seed_cases: Cost per token (seed 003) / 1 B tokens/month on that API = 6,250 $/month
+    assert close(e.blended_price(2.5, 10, 0.5) * 1000, 6250)
+
+
+def test_spot_hybrid_seed_and_plain_arithmetic_rows():
+    # seed_cases: Cost per token (seed 003) / 4xA100 on-demand fleet, 730 h = 6,453.2 $/month
+    assert close(e.spot_hybrid_cost(4, 0, 2.21, 0.73, 0.6), 6453.2)
+    # seed_cases: Cost per token (seed 003) / hybrid fleet 4 on-demand + 4 spot 60 % = 7,732.16
+    hybrid = e.spot_hybrid_cost(4, 4, 2.21, 0.73, 0.6)
+    assert close(hybrid, 7732.16, rel=1e-9)
+    # seed_cases: Cost per token (seed 003) / all on-demand for 6 GPUs = 9,679.8; saving 20.1 %
+    on_demand = e.spot_hybrid_cost(6, 0, 2.21, 0.73, 0.6)
+    assert close(on_demand, 9679.8, rel=1e-9)
+    assert round(1 - hybrid / on_demand, 3) == 0.201
+
+
+def test_prefix_cache_seed():
+    # seed_cases: Cost per token (seed 003) / prefix caching, 2,048 + 256 tokens, 85 % hits
+    assert close(e.prefix_cache_savings(2048, 256, 0.85), 0.7556)
+    # the article's own longhand: (23.04 - 5.632) / 23.04 M tokens/h
+    assert close(e.prefix_cache_savings(2048, 256, 0.85), (23.04 - 5.632) / 23.04, rel=1e-9)
+
+
+def test_cost_per_user_month_seed():
+    # seed_cases: Napkin math per user (seed 001) / renting at $3/h, 500 users per GPU, 720 h
+    assert close(e.cost_per_user_month(3, 500, 720), 4.32)
+
+
+@pytest.mark.parametrize("years, expected, rel", [
+    # seed_cases: Serving economics (seed 004) / $30 K + $2 K power over 2 years = 1.83 (1.826...)
+    (2, 1.83, REL),
+    (2, 32000 / 17520, 1e-12),
+    # seed_cases: Fleet economics (seed 000) / $32 K H100 amortized over 3 and 5 years
+    (3, 1.218, REL),
+    (5, 0.731, REL),
+])
+def test_gpu_hourly_cost_seeds(years, expected, rel):
+    assert close(e.gpu_hourly_cost(32000, years), expected, rel)
+
+
+def test_users_per_gpu_seed_001():
+    # seed 001, "Practical optimization": 40-60 users per GPU at typical context lengths, 300-800
+    # once 80 % idle time is counted (duty cycle 0.2). 60 / 0.2 = 300; 800 needs 160 concurrent.
+    assert e.users_per_gpu(60, 0.2) == 300
+    assert e.users_per_gpu(160, 0.2) == 800
+    # seed 001 table: 6 users at 100 % duty (the VRAM limit at 200 K context)
+    assert e.users_per_gpu(6, 1) == 6
+    # throughput-bounded variant: 60 users x 40 tok/s = 2,400 tok/s (seed 001 "~40 tokens/s")
+    assert e.users_per_gpu_by_throughput(2400, 40, 0.2) == 300
+
+
+def test_users_per_gpu_for_seed_001():
+    b200 = "b200; memory_gb=192"  # seed 001 uses 192 GB
+    # seed_cases: Napkin math per user (seed 001) / users that fit at 200 K context = 6
+    assert e.users_per_gpu_for(b200, "qwen2.5-32b", 200_000, 1, 0, "fp8", "fp8", 1, 1, 1) == 6
+    # seed 001: "40-60 users ... at 40 tokens/s each": 60 users fit at 20 K tokens and each
+    # still decodes at >= 40 tok/s at the pure roofline
+    assert e.users_per_gpu_for(b200, "qwen2.5-32b", 20_000, 1, 40, "fp8", "fp8", 1, 1, 1) == 60
+    per_user = serving.tokens_per_sec(b200, "qwen2.5-32b", 60, 20_000, "fp8", "fp8", 1, 1) / 60
+    assert 40 <= per_user < 45
+
+
+def test_provisioned_utilization_seed_000():
+    # seed_cases: Fleet economics (seed 000) qualitative claim: 10-20 % utilization when capacity
+    # is bought for a peak 2-3x the average and regions cannot share. Stated assumption: three
+    # regions (Americas, Europe, Asia) whose busy hours do not overlap.
+    low, high = e.provisioned_utilization(3, 3), e.provisioned_utilization(2, 3)
+    assert close(low, 1 / 9) and close(high, 1 / 6)
+    assert 0.10 <= low < high <= 0.20
+    # sharing one pool (regions=1) gives 33-50 %: the claim needs the regional lock
+    assert e.provisioned_utilization(3) == pytest.approx(1 / 3)
+    assert e.provisioned_utilization(2) == 0.5
+
+
+def test_margin_seed_000():
+    # seed 000: "90 % margins" at 100 % utilization become "margins of 50 %": at $2/Mtok and
+    # $16/h per 22 K tok/s node, 20 % utilization costs 1.0101 $/Mtok, a 49.5 % margin.
+    cost = e.effective_cost_per_mtok(16, 22000, 0.2)
+    assert close(1 - e.cost_per_mtok(16, 22000) / 2, 0.899)
+    assert close(1 - cost / 2, 0.495)
+
+
+def test_pooling_seed_003_claim():
+    # seed_cases: Multi-tenancy (seed 003): "10 independent tenants averaging 40 % utilization
+    # combine to ~85-90 %: a 2x cost reduction". Stated distribution: each tenant's load is
+    # normal, mean 0.4 GPU, cv 0.25, pool sized for the 95th percentile.
+    args = (10, 0.4, 0.95, 0.25, 1)
+    cont = e.pooled_capacity(*args)
+    assert 0.85 <= 4 / cont <= 0.90          # utilization of the (fractional) capacity
+    assert e.dedicated_gpus(*args) == 10
+    assert e.pooled_gpus(*args) == 5
+    assert e.pooling_savings(*args) == 0.5   # the 2x
+    assert e.pooled_utilization(*args) == 0.8
+    # hand calculation: 4 + 1.6449 x 0.25 x 0.4 x sqrt(10) = 4.5201
+    assert close(cont, 4 + NormalDist().inv_cdf(0.95) * 0.1 * math.sqrt(10), 1e-12)
+
+
+def test_pooling_claim_fails_when_tenants_are_sized_for_their_own_peaks():
+    # If the 40 % comes from each tenant being sized for its own 95th percentile (no minimum
+    # deployment), cv = (1/0.4 - 1) / z, and ten such tenants pool to only ~68 %.
+    z = NormalDist().inv_cdf(0.95)
+    cv = (1 / 0.4 - 1) / z
+    ded = e.dedicated_capacity(10, 0.4, 0.95, cv, 1)
+    pool = e.pooled_capacity(10, 0.4, 0.95, cv, 1)
+    assert close(ded, 10.0, 1e-12)
+    assert close(4 / pool, 1 / (1 + 1.5 / math.sqrt(10)), 1e-12)  # 0.678
+    assert 4 / pool < 0.70
+
+
+def test_pooling_seed_003_62_percent_is_out_of_reach():
+    # seed 003: "$15K vs $40K+ dedicated (62 % less)". A pool cannot run above 100 %, so the
+    # saving is at most 1 - mean_utilization: 60 % for tenants at 40 %.
+    best = max(e.pooling_savings(n, 0.4, 0.95, 0.01, 1) for n in (10, 100, 1000))
+    assert best <= 0.6 < 1 - 15 / 40
+
+
+def test_lora_seed_003():
+    # seed 003: 50 adapters on one base replace 50 deployments (50x) at 1-3 % overhead, when
+    # each adapter's traffic is small (1 % of a replica here).
+    for overhead in (0.01, 0.02, 0.03):
+        assert e.lora_sharing_savings(50, overhead, 0.01) == pytest.approx(0.98)
+    # busier adapters (40 % each): (20 + 1.645 x 0.25 x 0.4 x sqrt(50)) / 0.98 = 21.6, so 22
+    # shared replicas instead of 50
+    assert e.lora_sharing_savings(50, 0.02, 0.4) == pytest.approx(1 - 22 / 50)
+
+
+def test_self_host_plain_rows_seed_003():
+    # seed 003 table: 4xA100 at 2,400 tok/s carries 1 B tokens/month on one replica
+    # (6,453.2 $/month) and 10 B on three (the footnote's ~$13-19 K; 3 x 6,453.2 = 19,359.6).
+    per_day = 1e9 / (730 / 24)
+    assert e.replicas_needed(per_day, 2400, 0.7) == 1
+    assert close(e.self_host_monthly_cost(per_day, 2400, 2.21, 4), 6453.2, 1e-12)
+    assert close(e.self_host_monthly_cost(10 * per_day, 2400, 2.21, 4), 19359.6, 1e-12)
+
+
+def test_breakeven_seed_003_scale():
+    # seed 003 table: at 1 B tokens/month the API ($6,250) and one 4xA100 replica ($6,453) are
+    # about even: breakeven = 6,453.2 / 30.42 / 6.25e-6 = 33.9 M tokens/day = 1.03 B/month.
+    per_day = e.breakeven_tokens_per_day(6453.2, 6.25)
+    assert close(per_day, 6453.2 / (730 / 24) / 6.25e-6, 1e-12)
+    assert close(per_day * 730 / 24, 1.0325e9)
+
+
+# --- Invariants -------------------------------------------------------------------------------
+
+@given(prices, speeds, shares, gpu_counts)
+def test_cost_times_throughput_is_price(price, tps, util, n):
+    cost = e.cost_per_mtok(price, tps, util, n)
+    assert cost * tps * util * 3600 / 1e6 == pytest.approx(price * n, rel=1e-12)
+
+
+@given(st.floats(0, 1e6), st.floats(0.01, 100), st.floats(0, 100), st.floats(1, 31))
+def test_breakeven_round_trip(monthly, api, own, days):
+    assume(api > own * (1 + 1e-6))
+    volume = e.breakeven_tokens_per_day(monthly, api, own, days)
+    self_host = monthly + own * volume * days / 1e6
+    api_cost = api * volume * days / 1e6
+    assert self_host == pytest.approx(api_cost, rel=1e-9, abs=1e-9)
+
+
+@given(st.floats(1, 1e6), st.floats(0.1, 20), st.floats(0, 2000), st.floats(0, 1),
+       st.floats(1, 3))
+def test_gpu_hourly_cost_equals_own_hourly_cost_at_zero_financing(price, years, watts, kwh, pue):
+    simple = e.gpu_hourly_cost(price, years, watts, kwh, pue, 0)
+    assert e.own_hourly_cost(price, years, watts, kwh, pue, 0, 0, 0) == pytest.approx(simple,
+                                                                                   rel=1e-12)
+
+
+@given(st.floats(1000, 1e5), st.floats(1, 10), st.floats(0.001, 0.5), st.floats(0, 0.9))
+def test_financing_costs_more_and_resale_less(price, years, rate, resale_share):
+    base = e.own_hourly_cost(price, years)
+    assert e.own_hourly_cost(price, years, cost_of_capital=rate) > base
+    assert e.own_hourly_cost(price, years, residual_value=resale_share * price) <= base
+
+
+def test_own_hourly_cost_annuity_by_hand():
+    # 32,000 over 3 years at 8 %: CRF = 0.08 x 1.08^3 / (1.08^3 - 1) = 0.388034; no resale
+    crf = 0.08 * 1.08 ** 3 / (1.08 ** 3 - 1)
+    assert close(e.own_hourly_cost(32000, 3, cost_of_capital=0.08), 32000 * crf / 8760, 1e-12)
+    # hosting 150 $/month adds 150 x 12 / 8760 per hour
+    assert close(e.own_hourly_cost(32000, 3, hosting_per_month=150) - e.gpu_hourly_cost(32000, 3),
+                 150 * 12 / 8760, 1e-9)
+
+
+pool_n = st.integers(1, 200)
+pool_mu = st.floats(0.05, 1.0)
+pool_q = st.floats(0.5, 0.999)
+pool_cv = st.floats(0, 0.6)
+pool_g = st.integers(1, 8)
+pool_rho = st.floats(0, 1)
+
+
+@given(pool_n, pool_mu, st.floats(0.001, 0.999), pool_cv, pool_g, pool_rho)
+def test_pooling_never_needs_more_gpus_than_dedicated(n, mu, q, cv, g, rho):
+    dedicated = e.dedicated_gpus(n, mu, q, cv, g, rho)
+    assert e.pooled_gpus(n, mu, q, cv, g, rho) <= dedicated
+    saving = e.pooling_savings(n, mu, q, cv, g, rho)
+    assert saving >= 0
+    if q >= 0.5:  # the pool cannot run above 100 %
+        assert saving <= 1 - n * mu * g / dedicated + 1e-12
+    if n == 1:    # one tenant alone saves nothing
+        assert saving == 0
+
+
+@given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
+def test_more_tenants_never_lower_the_analytic_saving(n, mu, q, cv, g, rho):
+    # On fractional capacity (before rounding to whole GPUs) and for percentiles >= 0.5.
+    def saving(k):
+        return 1 - e.pooled_capacity(k, mu, q, cv, g, rho) / e.dedicated_capacity(k, mu, q, cv, g)
+    assert saving(n + 1) >= saving(n) - 1e-12
+
+
+def test_whole_gpus_make_the_saving_a_step_function():
+    # Why the property above is stated on fractional capacity: 11 tenants fit in 5 GPUs (54.5 %
+    # saved), 12 need 6 (50 %).
+    assert e.pooling_savings(11, 0.4, 0.95) == pytest.approx(1 - 5 / 11)
+    assert e.pooling_savings(12, 0.4, 0.95) == pytest.approx(0.5)
+
+
+@given(pool_n, pool_mu, pool_q, st.floats(0.01, 0.6), st.floats(0, 0.99))
+def test_correlation_never_helps(n, mu, q, cv, rho):
+    assert e.pooled_capacity(n, mu, q, cv, 1, rho) <= e.pooled_capacity(n, mu, q, cv, 1, 1.0) + 1e-9
+    assert e.pooled_capacity(n, mu, q, cv, 1, 0.0) <= e.pooled_capacity(n, mu, q, cv, 1, rho) + 1e-9
+
+
+def test_fully_correlated_tenants_gain_nothing_but_rounding():
+    assert e.pooled_capacity(10, 0.4, 0.95, 0.25, 1, 1.0) == pytest.approx(
+        e.dedicated_capacity(10, 0.4, 0.95, 0.25, 1))
+
+
+def test_monte_carlo_is_reproducible():
+    a = e.pooling_monte_carlo(10, 0.4, 0.95, 0.3, distribution="lognormal", samples=20_000, seed=7)
+    b = e.pooling_monte_carlo(10, 0.4, 0.95, 0.3, distribution="lognormal", samples=20_000, seed=7)
+    c = e.pooling_monte_carlo(10, 0.4, 0.95, 0.3, distribution="lognormal", samples=20_000, seed=8)
+    assert a == b
+    assert a.pooled_capacity != c.pooled_capacity
+
+
+@pytest.mark.parametrize("n, mu, q, cv, g, rho", [
+    (10, 0.4, 0.95, 0.25, 1, 0.0),
+    (30, 0.2, 0.99, 0.15, 4, 0.0),
+    (8, 0.5, 0.9, 0.3, 2, 0.4),
+])
+def test_monte_carlo_normal_matches_analytic(n, mu, q, cv, g, rho):
+    # The sample q-quantile of S draws has standard error sqrt(q (1-q) / S) / f(x_q); for the
+    # normal sum f(x_q) = phi(z) / sd. We accept |MC - analytic| < 4 standard errors (a false
+    # alarm about once in 16,000 runs, never for a fixed seed).
+    s = 200_000
+    est = e.pooling_monte_carlo(n, mu, q, cv, g, rho, distribution="normal", samples=s, seed=3)
+    z = NormalDist().inv_cdf(q)
+    sd = cv * mu * g * math.sqrt(n * (1 + (n - 1) * rho))
+    se = math.sqrt(q * (1 - q) / s) * sd / NormalDist().pdf(z)
+    assert abs(est.pooled_capacity - e.pooled_capacity(n, mu, q, cv, g, rho)) < 4 * se
+    # the batch-means standard error the function reports is the same size
+    assert 0.5 * se < est.pooled_capacity_se < 2 * se
+    # per-tenant percentiles average over n tenants: their error is smaller still
+    sd1 = cv * mu * g
+    se1 = math.sqrt(q * (1 - q) / s) * sd1 / NormalDist().pdf(z)
+    assert abs(est.dedicated_capacity - e.dedicated_capacity(n, mu, q, cv, g)) < 4 * n * se1
+    assert est.pooled_gpus == e.pooled_gpus(n, mu, q, cv, g, rho)
+    assert est.dedicated_gpus == e.dedicated_gpus(n, mu, q, cv, g, rho)
+
+
+@pytest.mark.parametrize("dist", e.DISTRIBUTIONS)
+def test_monte_carlo_distributions_have_the_asked_mean(dist):
+    est = e.pooling_monte_carlo(10, 0.4, 0.95, 0.3, 1, 0.0, dist, 50_000, seed=1)
+    # mean load 4 GPUs: the utilization of the whole pool is 4 / pooled_gpus by construction
+    assert est.pooled_utilization == pytest.approx(4 / est.pooled_gpus)
+    assert 4.0 < est.pooled_capacity < 4 * (1 + 3 * 0.3)
+
+
+def test_skewed_tenants_need_a_bigger_dedicated_percentile():
+    normal = e.pooling_monte_carlo(10, 0.4, 0.99, 0.5, distribution="normal", seed=2)
+    lognormal = e.pooling_monte_carlo(10, 0.4, 0.99, 0.5, distribution="lognormal", seed=2)
+    assert lognormal.dedicated_capacity > normal.dedicated_capacity
+
+
+@given(prices, speeds, st.floats(0.01, 1), st.floats(0, 1), st.floats(0, 1), gpu_counts)
+def test_effective_cost_limits(price, tps, util, fill, discount, n):
+    plain = e.cost_per_mtok(price, tps, util, n)
+    assert e.effective_cost_per_mtok(price, tps, util, 0, discount, n) == pytest.approx(plain)
+    filled = util + fill * (1 - util)
+    assert e.effective_cost_per_mtok(price, tps, util, fill, 0, n) == pytest.approx(
+        e.cost_per_mtok(price, tps, filled, n))
+    assert e.effective_cost_per_mtok(price, tps, util, fill, discount, n) <= plain * (1 + 1e-12)
+
+
+@given(st.floats(0, 0.99), st.integers(0, 16))
+def test_spec_decode_without_draft_cost_never_slows_down(a, k):
+    s = e.spec_decode_speedup(a, k)
+    assert 1 <= s <= k + 1 + 1e-9
+    assert s == pytest.approx(sum(a ** i for i in range(k + 1)))
+
+
+@given(st.floats(0, 1e12), st.floats(1, 1e6), shares)
+def test_replicas_cover_the_volume(volume, tps, util):
+    reps = e.replicas_needed(volume, tps, util)
+    assert reps >= 1 and reps == int(reps)
+    assert reps * tps * 86400 * util >= volume * (1 - 1e-9)
+    if reps > 1:
+        assert (reps - 1) * tps * 86400 * util < volume
+
+
+def test_self_host_monthly_cost_is_a_step_function():
+    day = 2400 * 86400 * 0.7  # one replica's planned daily volume
+    costs = e.self_host_monthly_cost(np.array([0, day, day * 1.0001, 2 * day]), 2400, 2.21, 4)
+    assert costs.tolist() == pytest.approx([6453.2, 6453.2, 2 * 6453.2, 2 * 6453.2])
+
+
+@given(st.floats(0, 100), st.floats(0, 100), st.floats(0, 1))
+def test_blended_price_lies_between(p_in, p_out, share):
+    b = e.blended_price(p_in, p_out, share)
+    assert min(p_in, p_out) - 1e-9 <= b <= max(p_in, p_out) + 1e-9
+
+
+def test_energy_by_hand():
+    # 8 GPUs x 700 W x PUE 1.2 at 22,000 tok/s: 0.30545 J/token; x 1e6 / 3.6e6 x $0.10
+    assert close(e.joules_per_token(700, 22000, 8, 1.2), 8 * 700 * 1.2 / 22000, 1e-12)
+    assert close(e.energy_cost_per_mtok(700, 22000, 0.10, 8, 1.2),
+                 8 * 700 * 1.2 / 22000 * 1e6 / 3.6e6 * 0.10, 1e-12)
+
+
+# --- Composed with the performance model ------------------------------------------------------
+
+H100, L8B = "h100-sxm", "llama-3.1-8b"
+
+
+@pytest.mark.parametrize("inp, out, eff", [(1024, 1024, None), (100, 65, 1.0), (4000, 200, 0.5)])
+def test_phase_costs_add_up_to_the_replica_cost(inp, out, eff):
+    c_in = e.cost_per_mtok_input(H100, L8B, 2.0, inp, out, efficiency=eff)
+    c_out = e.cost_per_mtok_output(H100, L8B, 2.0, inp, out, efficiency=eff)
+    tput = serving.max_throughput(H100, L8B, inp, out, efficiency=eff)
+    per_request = e.cost_per_mtok(2.0, tput) * out  # USD per million requests
+    assert c_in * inp + c_out * out == pytest.approx(per_request, rel=1e-9)
+    blended = e.blended_price(c_in, c_out, inp / (inp + out))
+    assert e.self_host_cost_per_mtok(H100, L8B, 2.0, inp, out, utilization=1,
+                                     efficiency=eff) == pytest.approx(blended, rel=1e-9)
+
+
+def test_prefill_time_is_compute_at_peak_for_pure_roofline():
+    # efficiency=1, one GPU: prefill replica-time per request = 2 x active params x tokens plus
+    # attention over peak FLOP/s, i.e. input cost = price / 3600 x that / tokens.
+    from xlnapkin.roofline import peak_flops, prefill_flops
+    t = prefill_flops(L8B, 1, 1024) / peak_flops(H100, "bf16")
+    assert e.cost_per_mtok_input(H100, L8B, 3.6, 1024, 1024, efficiency=1) == pytest.approx(
+        t / 1024 * 1e6 * 1e-3, rel=1e-9)
+
+
+def test_prefill_decode_ratio_scales_with_prompt_length():
+    short = e.prefill_decode_ratio(H100, L8B, 256, 1024, efficiency=1)
+    long = e.prefill_decode_ratio(H100, L8B, 4096, 1024, efficiency=1)
+    assert 0 < short < long
+
+
+def test_replica_tokens_count_input_and_output():
+    out_only = serving.max_throughput(H100, L8B, 1000, 250)
+    assert e.replica_tokens_per_sec(H100, L8B, 1000, 250) == pytest.approx(out_only * 5)
+
+
+def test_composed_functions_return_nan_where_it_does_not_fit():
+    assert math.isnan(e.self_host_cost_per_mtok(H100, "llama-3.1-405b", 2.0))
+    assert math.isnan(e.self_host_monthly_cost_for(H100, "llama-3.1-405b", 1e6, 2.0))
+    assert math.isnan(e.prefill_decode_ratio(H100, "llama-3.1-405b"))
+
+
+def test_self_host_monthly_cost_for_composes():
+    tps = e.replica_tokens_per_sec(H100, L8B)
+    assert e.self_host_monthly_cost_for(H100, L8B, 5e9, 2.0) == e.self_host_monthly_cost(
+        5e9, tps, 2.0)
+
+
+@pytest.mark.parametrize("batch, context, eff", [(1, 0, 0.6), (32, 2048, 0.37), (8, 512, 1.0)])
+def test_calibrate_efficiency_round_trip(batch, context, eff):
+    measured = serving.tokens_per_sec(H100, L8B, batch, context, efficiency=eff)
+    got = e.calibrate_efficiency(measured, H100, L8B, batch, context)
+    assert got == pytest.approx(eff, rel=1e-9)
+    assert serving.tokens_per_sec(H100, L8B, batch, context, efficiency=got) == pytest.approx(
+        measured, rel=1e-9)
+
+
+def test_users_per_gpu_for_respects_the_speed_floor():
+    b200 = "b200; memory_gb=192"
+    args = ("qwen2.5-32b", 4000, 1)
+    free = e.users_per_gpu_for(b200, *args, 0, "fp8", "fp8", 1, 1, 1)
+    capped = e.users_per_gpu_for(b200, *args, 60, "fp8", "fp8", 1, 1, 1)
+    assert capped < free
+    step = lambda b: 1 / serving.itl_ms(b200, "qwen2.5-32b", b, 4000, "fp8", "fp8", 1, 1) * 1e3
+    assert step(capped) >= 60 > step(capped + 1)
+    # duty cycle and GPUs per replica divide
+    assert e.users_per_gpu_for(b200, *args[:2], 0.25, 60, "fp8", "fp8", 1, 1, 1) == capped * 4
+
+
+def test_arrays_broadcast():
+    grid = e.cost_per_mtok(np.array([[1.0], [2.0]]), np.array([1000.0, 2000.0, 4000.0]))
+    assert grid.shape == (2, 3)
+    assert grid[1, 0] == pytest.approx(2 / 3600 / 1000 * 1e6)
+    # 100 tenants: 40 + 1.645 x 0.1 x 10 = 41.6, so 42
+    assert e.pooled_gpus(np.array([1, 10, 100]), 0.4, 0.95).tolist() == [1, 5, 42]
+    users = e.users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b",
+                                np.array([4000, 20000, 200000]), 1, 40, "fp8", "fp8", 1, 1, 1)
+    assert users.tolist() == [303, 60, 6]
+
+
+def test_scalar_in_float_out():
+    for value in (e.cost_per_mtok(1, 1), e.pooled_gpus(10, 0.4, 0.95), e.replicas_needed(1, 1),
+                  e.own_hourly_cost(1000), e.calibrate_efficiency(100, H100, L8B)):
+        assert type(value) is float
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: e.cost_per_mtok(-2, 100), "price_per_gpu_hour must be a number >= 0, got -2"),
+    (lambda: e.cost_per_mtok(2, 100, 1.5), "utilization must be a number in (0, 1], got 1.5"),
+    (lambda: e.cost_per_mtok(2, 100, 0), "utilization must be a number in (0, 1], got 0"),
+    (lambda: e.cost_per_mtok(2, 0), "tokens_per_sec must be a number > 0, got 0"),
+    (lambda: e.cost_per_mtok(2, 100, 1, 2.5), "num_gpus must be a whole number >= 1, got 2.5"),
+    (lambda: e.cost_per_user_month(3, 0), "users_per_gpu must be a number > 0, got 0"),
+    (lambda: e.cost_per_user_month(3, 10, 8760),
+     "hours_per_month must be a number in (0, 744], got 8760"),
+    (lambda: e.spec_decode_speedup(1, 4), "acceptance_rate must be a number in [0, 1), got 1"),
+    (lambda: e.spec_decode_speedup(0.5, -1), "draft_tokens must be a whole number >= 0, got -1"),
+    (lambda: e.pooled_gpus(10, 0.4, 1), "percentile must be a number in (0, 1), got 1"),
+    (lambda: e.dedicated_gpus(10, 0.4, 0), "percentile must be a number in (0, 1), got 0"),
+    (lambda: e.pooling_savings(0, 0.4, 0.95), "tenants must be a whole number >= 1, got 0"),
+    (lambda: e.pooled_gpus(10, 0.4, 0.95, -0.1), "cv must be a number >= 0, got -0.1"),
+    (lambda: e.gpu_hourly_cost(32000, 0), "years must be a number > 0, got 0"),
+    (lambda: e.gpu_hourly_cost(32000, 3, 700, 0.1, 0.9), "pue must be a number >= 1, got 0.9"),
+    (lambda: e.own_hourly_cost(30000, 3, residual_value=40000),
+     "residual_value must be at most purchase_price (30000), got 40000"),
+    (lambda: e.breakeven_tokens_per_day(1000, 0.5, 0.5),
+     "api_price_per_mtok must be above self_host_price_per_mtok (0.5) for a breakeven to exist, "
+     "got 0.5"),
+    (lambda: e.breakeven_tokens_per_day(1000, np.array([5.0, 0.2]), 0.3),
+     "api_price_per_mtok must be above self_host_price_per_mtok (0.3) for a breakeven to exist, "
+     "got 0.2"),
+    (lambda: e.prefix_cache_savings(2048, 0, 0.85), "unique_tokens must be a number > 0, got 0"),
+    (lambda: e.blended_price(1, 2, 1.2), "input_share must be a number in [0, 1], got 1.2"),
+    (lambda: e.spot_hybrid_cost(4, 4, 2.21, 0.73, 1.5),
+     "burst_fraction must be a number in [0, 1], got 1.5"),
+    (lambda: e.provisioned_utilization(0.5), "peak_to_average must be a number >= 1, got 0.5"),
+    (lambda: e.users_per_gpu(6, 0), "duty_cycle must be a number in (0, 1], got 0"),
+    (lambda: e.lora_sharing_savings(50, 1), "throughput_overhead must be a number in [0, 1), got 1"),
+    (lambda: e.cost_per_mtok(float("nan"), 100), "price_per_gpu_hour must be a number >= 0, got NaN"),
+    (lambda: e.calibrate_efficiency(250, H100, "llama-2-7b", 1, 0, "fp16"),
+     "measured_tokens_per_sec must be at most the pure roofline 248.516 tokens/s (efficiency > 1), "
+     "got 250"),
+    (lambda: e.pooling_monte_carlo(10, 0.4, 0.95, 0.3, 1, 0.5, "gamma"),
+     "correlation must be 0 for distribution 'gamma', got 0.5"),
+    (lambda: e.pooling_monte_carlo(10, 0.9, 0.95, 0.5, distribution="beta"),
+     "cv must be below 0.3333 for a beta load with this mean, got 0.5"),
+])
+def test_error_messages(call, message):
+    with pytest.raises(InvalidArgumentError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_unknown_distribution():
+    with pytest.raises(UnknownNameError) as info:
+        e.pooling_monte_carlo(10, 0.4, 0.95, distribution="cauchy")
+    assert str(info.value) == ("unknown distribution 'cauchy': did you mean normal, lognormal, "
+                               "gamma, beta, onoff?")
+
+
+def test_module_documents_units_and_every_public_function():
+    assert "Units:" in e.__doc__
+    for name in e.__all__:
+        obj = getattr(e, name)
+        if callable(obj) and not isinstance(obj, type):
+            assert obj.__doc__ and "[" in obj.__doc__, name
