@@ -541,7 +541,8 @@ def _z(percentile):
     q = _checks.number(percentile, "percentile", 0, 1, min_open=True, max_open=True)
     if np.ndim(q) == 0:
         return _STD_NORMAL.inv_cdf(q)
-    return np.vectorize(_STD_NORMAL.inv_cdf, otypes=[float])(q)
+    values, where = np.unique(q, return_inverse=True)  # a grid repeats its percentiles
+    return np.array([_STD_NORMAL.inv_cdf(v) for v in values])[where].reshape(q.shape)
 
 
 def _pool_args(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation,
