@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidArgumentError, NapkinError, ShapeError
+from .errors import InvalidArgumentError, MissingArgumentError, NapkinError, ShapeError
 
 __all__ = ["excel_function", "parse_docstring", "WIZARD_LIMIT", "CATEGORY", "TEXT_PARAMS",
            "REGISTRY"]
@@ -115,6 +115,8 @@ def _as_array(value):
 
 def _number_cell(name, default, v):
     if v is None or (isinstance(v, str) and not v.strip()):
+        if default is _EMPTY:
+            raise MissingArgumentError(name)
         return np.nan if default is None else float(default)
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
         raise InvalidArgumentError(name, "a number", v if isinstance(v, bool) else str(v))
@@ -144,7 +146,7 @@ def _numbers(name, default, value):
 def _text_cell(name, default, v):
     if v is None or (isinstance(v, str) and not v.strip()):
         if default is _EMPTY or default is None:
-            raise InvalidArgumentError(name, "given", "blank")
+            raise MissingArgumentError(name)
         return default
     if isinstance(v, str):
         return v.strip()
@@ -225,7 +227,7 @@ def _evaluate(fn, params, args, nan_message, table):
     for i, p in enumerate(params):
         raw = args[i] if i < len(args) else p.default
         if raw is _EMPTY:
-            raise InvalidArgumentError(p.name, "given", "blank")
+            raise MissingArgumentError(p.name)
         if p.name in TEXT_PARAMS:
             values[p.name] = _texts(p.name, p.default, raw)
         else:

@@ -11,6 +11,7 @@ __all__ = [
     "NapkinError",
     "UnknownNameError",
     "InvalidArgumentError",
+    "MissingArgumentError",
     "ShapeError",
     "DoesNotFitError",
     "CatalogError",
@@ -60,6 +61,14 @@ class InvalidArgumentError(NapkinError):
     def __init__(self, name: str, requirement: str, value):
         self.name, self.requirement, self.value = name, requirement, value
         super().__init__(f"{name} must be {requirement}, got {format_value(value)}")
+
+
+class MissingArgumentError(InvalidArgumentError):
+    """A required argument left blank: ``gpu is required``."""
+
+    def __init__(self, name: str):
+        NapkinError.__init__(self, f"{name} is required")
+        self.name, self.requirement, self.value = name, "given", None
 
 
 class ShapeError(NapkinError):
