@@ -134,11 +134,16 @@ def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batc
     g, m = _gpu(gpu), _model(model)
     tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
-    what = f"{m.id} needs {need / GB:.1f} GB in {dtype_name(weight_dtype)}"
+    shown = f"{need / GB:.1f}" if need < 1e6 * GB else f"{need / GB:.3g}"
+    if not math.isfinite(need):
+        shown = "more than 1e299"
+    what = f"{m.id} needs {shown} GB in {dtype_name(weight_dtype)}"
     if tokens * batch > 0:
         what += f" with KV for {batch:g} x {tokens:g} tokens"
     have = f"{num_gpus} x {g.id} has {num_gpus * g.memory_gb:g} GB"
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
-    least = math.ceil(need / (g.memory_bytes * mem_fraction) - 1e-9)
-    return f"{what}; {have}: use num_gpus >= {least}"
+    least = need / (g.memory_bytes * mem_fraction)
+    if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
+        return f"{what}; {have}: reduce batch or tokens"
+    return f"{what}; {have}: use num_gpus >= {math.ceil(least - 1e-9)}"
