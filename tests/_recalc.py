@@ -1,0 +1,276 @@
+"""Recalculate template workbooks headlessly and compare them with the engine.
+
+Two spreadsheet engines:
+
+* ``formulas`` (pure Python): each template is compiled once (:class:`FormulasBook`) and
+  recalculated for every scenario with the scenario's inputs set on the input cells (compiling
+  a workbook costs several seconds; recalculating it under a second to a few seconds);
+* LibreOffice: scenario files are written with openpyxl and converted to xlsx in one
+  ``soffice --headless --convert-to xlsx`` call (the templates ask for a full recalculation on
+  load), then read back with ``openpyxl`` ``data_only=True``.
+
+Both give a :class:`Values`: named cells (scalars, or flat lists for ranges), plus every cell's
+value for the error scan.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils.cell import range_boundaries, get_column_letter
+
+ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!"}
+
+
+def is_error(value) -> bool:
+    return isinstance(value, str) and value in ERRORS
+
+
+# --- LibreOffice ---------------------------------------------------------------------------------
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def require_soffice() -> str:
+    """The soffice path; skip locally when missing, fail in CI (CI=true)."""
+    import pytest
+    path = soffice()
+    if path is None:
+        message = ("LibreOffice (soffice) is not installed: apt-get install -y "
+                   "--no-install-recommends libreoffice-calc-nogui")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def soffice_command(paths, out_dir, profile_dir, fmt="xlsx") -> list[str]:
+    """soffice command line converting ``paths`` into ``out_dir`` with a private profile."""
+    return [soffice(), f"-env:UserInstallation=file://{Path(profile_dir).resolve()}",
+            "--headless", "--norestore", "--convert-to", fmt, "--outdir", str(out_dir)] + [
+        str(p) for p in paths]
+
+
+def libreoffice_convert(paths, out_dir, profile_dir, fmt="xlsx", timeout=900) -> list[Path]:
+    """Convert (and so recalculate) ``paths`` in one soffice run; return the output paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = soffice_command(paths, out_dir, profile_dir, fmt)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    ext = fmt.split(":")[0]
+    outs = [out_dir / (Path(p).stem + "." + ext) for p in paths]
+    missing = [str(p) for p in outs if not p.exists()]
+    if missing:
+        raise RuntimeError(f"soffice did not write {missing[:3]}...: {proc.stdout}\n{proc.stderr}")
+    return outs
+
+
+# --- names and cells -----------------------------------------------------------------------------
+
+def name_cells(wb) -> dict[str, list[tuple[str, str]]]:
+    """Defined name -> [(sheet, 'C5'), ...] (row-major for ranges)."""
+    out = {}
+    for name, dn in wb.defined_names.items():
+        cells = []
+        for sheet, ref in dn.destinations:
+            c1, r1, c2, r2 = range_boundaries(ref.replace("$", ""))
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    cells.append((sheet, f"{get_column_letter(c)}{r}"))
+        out[name] = cells
+    return out
+
+
+@dataclass
+class Values:
+    """Recalculated values: ``named[name]`` (scalar, or list for a range) and ``cells``."""
+
+    named: dict = field(default_factory=dict)
+    cells: dict = field(default_factory=dict)   # 'Sheet!A1' -> value
+
+    def __getitem__(self, name):
+        return self.named[name]
+
+    def errors(self, allowed=()):
+        """Cells holding an error value, except those in the ``allowed`` named ranges."""
+        skip = set()
+        for name in allowed:
+            skip.update(self.named_cells.get(name, ()))
+        return {k: v for k, v in self.cells.items() if is_error(v) and k not in skip}
+
+    named_cells: dict = field(default_factory=dict)  # name -> ['Sheet!A1', ...]
+
+
+def _normal(value):
+    """One value as both engines report it: float, bool, str (errors as '#N/A'), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value)
+    if text == "empty":
+        return None
+    return text
+
+
+def read_values(path, names_from=None) -> Values:
+    """Values cached in a workbook (as LibreOffice saved them), by defined name and by cell.
+
+    ``names_from``: the workbook whose defined names to use (LibreOffice keeps them, but the
+    template is the reference)."""
+    wb = openpyxl.load_workbook(path, data_only=True)
+    cells = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    cells[f"{ws.title}!{c.coordinate}"] = _normal(c.value)
+    ref = openpyxl.load_workbook(names_from) if names_from else wb
+    named, where = {}, {}
+    for name, locs in name_cells(ref).items():
+        keys = [f"{s}!{c}" for s, c in locs]
+        where[name] = keys
+        vals = [cells.get(k) for k in keys]
+        named[name] = vals[0] if len(vals) == 1 else vals
+    return Values(named, cells, where)
+
+
+# --- formulas ------------------------------------------------------------------------------------
+
+class FormulasBook:
+    """A template loaded once by ``formulas``; :meth:`calculate` sets the input cells and
+    recalculates every cell. (``ExcelModel.compile`` would be faster per call, but its fixed
+    evaluation pipe breaks when inputs switch IF branches.)"""
+
+    def __init__(self, path, input_cells):
+        import formulas
+        self.path = Path(path)
+        self.book = self.path.name
+        self.model = formulas.ExcelModel().loads(str(path)).finish()
+        wb = openpyxl.load_workbook(path)
+        self.where = {n: [f"{s}!{c}" for s, c in locs] for n, locs in name_cells(wb).items()}
+        self.sheets = {ws.title.upper(): ws.title for ws in wb.worksheets}
+        self.inputs = list(input_cells)
+
+    def key(self, sheet_cell: str) -> str:
+        sheet, cell = sheet_cell.split("!")
+        return f"'[{self.book}]{sheet.upper()}'!{cell.upper()}"
+
+    def _cell(self, key):
+        """'Sheet!A1' for a single-cell key of this book, else None."""
+        prefix = f"'[{self.book}]"
+        if not key.startswith(prefix) or ":" in key:
+            return None
+        sheet, cell = key[len(prefix):].split("'!")
+        if not sheet:
+            return None  # a defined name
+        return f"{self.sheets.get(sheet, sheet)}!{cell}"
+
+    def calculate(self, cell_values: dict) -> Values:
+        """``cell_values``: {'Sheet!C5': value} for every input cell; None = blank."""
+        import schedula as sh
+        inputs = {self.key(k): ([[sh.EMPTY]] if v is None else v) for k, v in cell_values.items()}
+        sol = self.model.calculate(inputs=inputs)
+        cells = {}
+        for key, v in sol.items():
+            where = self._cell(key)
+            if where is None:
+                continue
+            val = getattr(v, "value", v)
+            try:
+                val = val.ravel()[0] if hasattr(val, "ravel") else val
+            except IndexError:
+                val = None
+            cells[where] = _normal(val)
+        for k, v in cell_values.items():
+            cells[k] = _normal(v)
+        named = {}
+        for n, keys in self.where.items():
+            vals = [cells.get(k) for k in keys]
+            named[n] = vals[0] if len(vals) == 1 else vals
+        return Values(named, cells, self.where)
+
+
+# --- writing scenarios ---------------------------------------------------------------------------
+
+def write_scenario(template, dest, cell_values: dict) -> Path:
+    """Copy ``template`` with ``cell_values`` ({'Sheet!C5': value}) typed into the input cells."""
+    wb = openpyxl.load_workbook(template)
+    for key, value in cell_values.items():
+        sheet, cell = key.split("!")
+        c = wb[sheet][cell]
+        c.value = value
+        if isinstance(value, str):
+            c.data_type = "s"
+    wb.calculation.fullCalcOnLoad = True
+    wb.save(dest)
+    return Path(dest)
+
+
+def input_cells(template, values_by_name: dict) -> dict:
+    """{name: value} for single-cell names -> {'Sheet!C5': value}."""
+    wb = openpyxl.load_workbook(template)
+    where = name_cells(wb)
+    out = {}
+    for name, value in values_by_name.items():
+        sheet, cell = where[name][0]
+        out[f"{sheet}!{cell}"] = value
+    return out
+
+
+# --- comparing -----------------------------------------------------------------------------------
+
+def mismatch(actual, expected, rtol=1e-9, atol=0.0):
+    """None when ``actual`` matches ``expected`` (numbers within rtol/atol), else a text."""
+    if isinstance(expected, float) and math.isnan(expected):
+        return None if isinstance(actual, str) else f"{actual!r} (expected a message)"
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+            return f"{actual!r} != {expected!r}"
+        if math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
+            return None
+        return f"{actual!r} != {expected!r} (rel {abs(actual - expected) / max(abs(expected), 1e-300):.2e})"
+    if isinstance(expected, bool):
+        return None if actual is expected or actual == expected else f"{actual!r} != {expected!r}"
+    if isinstance(expected, str):
+        if expected.endswith("*"):
+            ok = isinstance(actual, str) and actual.startswith(expected[:-1])
+        else:
+            ok = actual == expected
+        return None if ok else f"{actual!r} != {expected!r}"
+    if expected is None:
+        return None if actual in (None, "") else f"{actual!r} != blank"
+    raise TypeError(f"cannot compare with {expected!r}")
+
+
+def compare(values: Values, expected: dict, label: str, rtol=1e-9) -> list[str]:
+    """Every expected name (scalar or list) against the recalculated values."""
+    problems = []
+    for name, exp in expected.items():
+        act = values.named.get(name, "<missing name>")
+        if isinstance(exp, (list, tuple)):
+            if not isinstance(act, list) or len(act) != len(exp):
+                problems.append(f"{label}: {name}: {act!r} != {exp!r}")
+                continue
+            for i, (a, e) in enumerate(zip(act, exp)):
+                bad = mismatch(a, e, rtol)
+                if bad:
+                    problems.append(f"{label}: {name}[{i}]: {bad}")
+        else:
+            bad = mismatch(act, exp, rtol)
+            if bad:
+                problems.append(f"{label}: {name}: {bad}")
+    return problems

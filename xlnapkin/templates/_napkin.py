@@ -1,0 +1,259 @@
+"""The napkin-math model as spreadsheet formula templates, step by step.
+
+Each step is the spreadsheet twin of one line of the engine (``memory``, ``roofline``,
+``serving``); its ``engine`` field names the engine function the tests compare it with. Formula
+templates use ``{name}`` for other steps and inputs; a layout replaces each name with a defined
+name (vertical blocks) or a cell of the same row (the capacity planner's GPU table).
+
+Names the templates expect as inputs:
+
+* GPU fields (catalog columns, blank read as 0): ``g_memory_gb, g_mem_bw_tbps, g_bf16_tflops,
+  g_fp8_tflops, g_fp4_tflops, g_int8_tops, g_interconnect_gbps, g_vendor_factor``;
+* model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
+  m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
+  m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers``;
+* workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
+  efficiency`` and the calibrated constants ``cal_mbu, cal_mfu_decode, cal_mfu_prefill,
+  cal_step_overhead_s, cal_layer_overhead_s, cal_moe_layer_overhead_s, cal_allreduce_latency_s,
+  cal_max_concurrency``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    label: str
+    formula: str
+    unit: str = ""
+    fmt: str = "num"
+    engine: str = ""      # engine function this equals, for the tests and the reader
+
+
+def _windowed(tokens: str) -> str:
+    """Sum over attention layers of tokens held (sliding-window layers hold at most window)."""
+    return (f"(({{n_attn_layers}}-{{n_window_layers}})*{tokens}"
+            f"+{{n_window_layers}}*MIN({tokens},{{m_sliding_window}}))")
+
+
+def dtype_bits(which: str) -> str:
+    return (f"IF(ISNUMBER({{{which}}}),{{{which}}},"
+            f"INDEX(dtype_bits,MATCH({{{which}}},dtype_names,0)))")
+
+
+MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads", "kv_heads",
+                "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
+                "qk_rope_head_dim", "attention_layers", "sliding_window",
+                "sliding_window_layers"]
+GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
+              "int8_tops", "interconnect_gbps"]
+
+
+def model_steps() -> list[Step]:
+    """Steps that depend on the model and the workload only (not on the GPU)."""
+    return [
+        Step("w_bits", "Bits per weight element", dtype_bits("weight_dtype"), "bits", "num",
+             "units.dtype_bits"),
+        Step("kv_bits", "Bits per KV-cache element", dtype_bits("kv_dtype"), "bits", "num",
+             "units.dtype_bits"),
+        Step("total_params", "Parameters (all experts)", "{m_params_b}*1E+9", "params", "sci"),
+        Step("active_params", "Active parameters per token",
+             "IF({m_active_params_b}>0,{m_active_params_b},{m_params_b})*1E+9", "params", "sci"),
+        Step("weight_bytes", "Weights = parameters x bits / 8", "{total_params}*{w_bits}/8",
+             "bytes", "sci", "memory.weight_bytes"),
+        Step("n_heads", "Query heads", "IF({m_heads}>0,{m_heads},{m_kv_heads})", "heads", "int"),
+        Step("model_width", "Hidden size",
+             "IF({m_hidden_size}>0,{m_hidden_size},{n_heads}*{m_head_dim})", "elements", "int"),
+        Step("kv_elements", "KV elements per token per layer (K+V, or MLA latent)",
+             "IF({m_kv_lora_rank}>0,{m_kv_lora_rank}+{m_qk_rope_head_dim},{m_kv_heads}*"
+             "({m_head_dim}+IF({m_v_head_dim}>0,{m_v_head_dim},{m_head_dim})))", "elements",
+             "int", "memory.kv_elements_per_token"),
+        Step("n_attn_layers", "Attention layers",
+             "IF({m_attention_layers}>0,{m_attention_layers},{m_layers})", "layers", "int"),
+        Step("n_window_layers", "Sliding-window layers",
+             "IF({m_sliding_window}>0,MIN({m_sliding_window_layers},{n_attn_layers}),0)",
+             "layers", "int"),
+        Step("kv_bytes_per_layer_token", "KV bytes per token per attention layer",
+             "{kv_elements}*{kv_bits}/8", "bytes", "num"),
+        Step("seq_tokens", "Tokens a request holds at the end (input + output)",
+             "{input_tokens}+{output_tokens}", "tokens", "int"),
+        Step("kv_bytes_per_seq", "KV cache of one finished request",
+             "{kv_bytes_per_layer_token}*" + _windowed("{seq_tokens}"), "bytes", "sci",
+             "memory.kv_bytes(model, input+output, 1, kv_dtype)"),
+        Step("mean_context", "Mean context while decoding (input + output/2)",
+             "{input_tokens}+{output_tokens}/2", "tokens", "num"),
+        Step("attn_tokens_ctx", "Attended tokens over layers at that context",
+             _windowed("{mean_context}"), "token-layers", "sci"),
+        Step("kv_bytes_ctx", "KV cache read per sequence per decode step",
+             "{kv_bytes_per_layer_token}*{attn_tokens_ctx}", "bytes", "sci",
+             "memory.kv_bytes(model, mean_context, 1, kv_dtype)"),
+        Step("attn_flops_pair", "Attention FLOPs per (query, key) pair, all heads",
+             "2*{n_heads}*IF({m_kv_lora_rank}>0,2*{m_kv_lora_rank}+{m_qk_rope_head_dim},"
+             "{m_head_dim}+IF({m_v_head_dim}>0,{m_v_head_dim},{m_head_dim}))", "FLOP", "int",
+             "roofline.attention_flops_per_pair"),
+        Step("is_moe", "Mixture of experts? (1 = yes)",
+             "IF(AND({m_num_experts}>0,{m_experts_per_token}>0,"
+             "{m_num_experts}>{m_experts_per_token}),1,0)", "", "int"),
+        Step("expert_params", "Parameters of one routed expert (all layers)",
+             "IF({is_moe}=1,({total_params}-{active_params})/"
+             "({m_num_experts}-{m_experts_per_token}),0)", "params", "sci"),
+        Step("shared_params", "Parameters always read (dense part)",
+             "IF({is_moe}=1,{total_params}-{m_num_experts}*{expert_params},{total_params})",
+             "params", "sci"),
+        Step("prompt_pairs", "Causal (query, key) pairs of one prompt, over layers",
+             "({n_attn_layers}-{n_window_layers})*{input_tokens}*({input_tokens}+1)/2"
+             "+{n_window_layers}*IF({input_tokens}<={m_sliding_window},"
+             "{input_tokens}*({input_tokens}+1)/2,{m_sliding_window}*({m_sliding_window}+1)/2"
+             "+({input_tokens}-{m_sliding_window})*{m_sliding_window})", "pairs", "sci"),
+        Step("prefill_linear_flops", "Prefill FLOPs of one prompt: weight matmuls",
+             "2*{active_params}*{input_tokens}", "FLOP", "sci"),
+        Step("prefill_attn_flops", "Prefill FLOPs of one prompt: attention",
+             "{attn_flops_pair}*{prompt_pairs}", "FLOP", "sci"),
+        Step("prefill_flops", "Prefill FLOPs of one prompt",
+             "{prefill_linear_flops}+{prefill_attn_flops}", "FLOP", "sci",
+             "roofline.prefill_flops(model, 1, input_tokens)"),
+    ]
+
+
+def efficiency_steps() -> list[Step]:
+    """Calibrated constants, or the pure roofline scaled by ``efficiency`` when it is set."""
+    cal = "N({efficiency})=0"
+    return [
+        Step("mbu", "Memory-bandwidth utilisation used",
+             f"IF({cal},MIN({{cal_mbu}}*{{g_vendor_factor}},1),{{efficiency}})", "", "pct",
+             "calibration.resolve(efficiency, vendor).mbu"),
+        Step("mfu_decode", "Compute utilisation used in decode",
+             f"IF({cal},MIN({{cal_mfu_decode}}*{{g_vendor_factor}},1),{{efficiency}})", "",
+             "pct", "calibration.resolve(...).mfu_decode"),
+        Step("mfu_prefill", "Compute utilisation used in prefill",
+             f"IF({cal},MIN({{cal_mfu_prefill}}*{{g_vendor_factor}},1),{{efficiency}})", "",
+             "pct", "calibration.resolve(...).mfu_prefill"),
+        Step("step_overhead", "Fixed time per forward pass (per step + per layer, more for MoE)",
+             f"IF({cal},{{cal_step_overhead_s}}+({{cal_layer_overhead_s}}+IF({{is_moe}}=1,"
+             f"{{cal_moe_layer_overhead_s}},0))*{{m_layers}},0)", "s", "sci"),
+        Step("allreduce_latency", "Latency of one all-reduce",
+             f"IF({cal},{{cal_allreduce_latency_s}},0)", "s", "sci"),
+        Step("comm_on", "Count tensor-parallel communication? (1 = yes)", f"IF({cal},1,0)", "",
+             "int"),
+    ]
+
+
+def gpu_steps() -> list[Step]:
+    """Memory fit, concurrency under load, one decode step and the throughput under load
+    (``serving.max_throughput``)."""
+    return [
+        Step("peak_tflops", "Dense peak for the weight dtype (fp8/int8/fp4 paths if native)",
+             "IF(AND({weight_dtype}=\"fp8\",{g_fp8_tflops}>0),{g_fp8_tflops},"
+             "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
+             "IF(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
+             "IF({g_fp4_tflops}>0,{g_fp4_tflops},IF({g_fp8_tflops}>0,{g_fp8_tflops},"
+             "{g_bf16_tflops})),{g_bf16_tflops})))", "TFLOP/s", "num",
+             "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
+        Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
+             "{g_bf16_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
+        Step("usable_memory", "Usable memory of the replica (GPUs x memory x fraction)",
+             "{num_gpus}*{g_memory_gb}*1E+9*{mem_fraction}", "bytes", "sci"),
+        Step("free_memory", "Left for the KV cache after the weights",
+             "{usable_memory}-{weight_bytes}", "bytes", "sci"),
+        Step("max_batch_fit", "Requests whose KV cache fits (rounded down, >= 0)",
+             "MAX(INT({free_memory}/{kv_bytes_per_seq}*(1+1E-12)),0)", "requests", "int",
+             "memory.max_batch(gpu, model, input+output, ..., mem_fraction)"),
+        Step("min_gpus", "Fewest GPUs that hold the weights + one request",
+             "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
+             "*(1-1E-12),0)", "GPUs", "int",
+             "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
+        Step("concurrency", "Concurrent requests under load (engine cap per GPU x GPUs)",
+             "MIN({max_batch_fit},{cal_max_concurrency}*{num_gpus})", "requests", "int",
+             "serving.concurrency_under_load"),
+        Step("batch_load", "Batch per decode step (at least 1)", "MAX({concurrency},1)",
+             "sequences", "int"),
+        *decode_steps("batch_load", "mean_context", "kv_bytes_ctx", "attn_tokens_ctx", ""),
+        Step("prompts_per_step", "New prompts per step (batch / output tokens)",
+             "{batch_load}/{output_tokens}", "prompts", "num"),
+        Step("t_prefill_prompt", "Prefill of one prompt: compute + its all-reduce traffic",
+             "({prefill_linear_flops}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
+             "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})"
+             "+IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
+             "*{model_width}*2/{link_bw}*{comm_on},0)", "s", "sci"),
+        Step("t_prefill_share", "Prefill time carried per decode step",
+             "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
+        Step("replica_tokens_per_sec", "Output tokens/s of one replica under load",
+             "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prefill_share}),\"does not fit\")",
+             "tokens/s", "num", "serving.max_throughput"),
+    ]
+
+
+def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: str) -> list[Step]:
+    """One decode step (``roofline.decode_step_time``) for ``batch`` sequences at ``context``."""
+    b = "{" + batch + "}"
+    return [
+        Step("bandwidth" + sfx, "Effective bandwidth (GPUs x bandwidth x MBU)",
+             "{g_mem_bw_tbps}*1E+12*{num_gpus}*{mbu}", "bytes/s", "sci"),
+        Step("decode_linear_flops" + sfx, "Decode FLOPs: weight matmuls (batch x 2 x active)",
+             f"{b}*2*{{active_params}}", "FLOP", "sci"),
+        Step("decode_attn_flops" + sfx, "Decode FLOPs: attention over the context",
+             f"{b}*{{attn_flops_pair}}*{{{attn_tokens}}}", "FLOP", "sci"),
+        Step("decode_flops" + sfx, "Decode FLOPs", f"{{decode_linear_flops{sfx}}}"
+             f"+{{decode_attn_flops{sfx}}}", "FLOP", "sci", "roofline.decode_flops"),
+        Step("t_compute" + sfx, "Compute time: matmuls at the weight rate, attention at the KV "
+             "rate", f"({{decode_linear_flops{sfx}}}/({{peak_tflops}}*1E+12)"
+             f"+{{decode_attn_flops{sfx}}}/({{attn_peak_tflops}}*1E+12))/({{num_gpus}}"
+             "*{mfu_decode})", "s", "sci"),
+        Step("weights_read" + sfx, "Weight bytes read (MoE: experts the batch touches)",
+             f"IF({{is_moe}}=1,({{shared_params}}+{{m_num_experts}}*(1-(({{m_num_experts}}-"
+             f"{{m_experts_per_token}})/{{m_num_experts}})^{b})*{{expert_params}})*{{w_bits}}/8,"
+             "{total_params}*{w_bits}/8)", "bytes", "sci", "memory.moe_weight_bytes_read"),
+        Step("t_weights" + sfx, "Weight-read time", f"{{weights_read{sfx}}}/{{bandwidth{sfx}}}",
+             "s", "sci"),
+        Step("t_kv" + sfx, "KV-cache read time", f"{b}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s",
+             "sci"),
+        Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen4 x16 if unknown)",
+             "IF({g_interconnect_gbps}>0,{g_interconnect_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
+        Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
+             f"IF({{num_gpus}}>1,2*{{m_layers}}*({{allreduce_latency}}+2*({{num_gpus}}-1)/"
+             f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm_on}},0)", "s", "sci",
+             "roofline.allreduce_time"),
+        Step("t_step" + sfx, "Decode step = max(compute, weights) + KV + all-reduce + overhead",
+             f"MAX({{t_compute{sfx}}},{{t_weights{sfx}}})+{{t_kv{sfx}}}+{{t_allreduce{sfx}}}"
+             "+{step_overhead}", "s", "sci", "roofline.decode_step_time"),
+    ]
+
+
+# --- vertical layout helpers ---------------------------------------------------------------------
+
+def add_steps(block, steps, kind="calc") -> None:
+    """Write steps as rows of a :class:`~xlnapkin.templates._style.Block`; the note column
+    names the engine function each one equals."""
+    for s in steps:
+        note = f"= xlnapkin.{s.engine}" if s.engine else ""
+        block.add(s.name, s.label, s.formula, s.unit, note, s.fmt, kind)
+
+
+def add_gpu_lookup(block, gpu_name="gpu") -> None:
+    """GPU catalog fields for the GPU named by the input ``gpu_name`` (blank fields read 0)."""
+    block.add("gpu_row", "Row of the GPU in the Catalog", f"MATCH({{{gpu_name}}},gpu_ids,0)", "",
+              "", "int")
+    for f in GPU_FIELDS:
+        block.add(f"g_{f}", f"GPU {f}", f"N(INDEX(gpu_{f},{{gpu_row}}))", _unit(f), "", "num")
+    block.add("g_vendor_factor", "Vendor efficiency factor",
+              "IFERROR(INDEX(vendor_factor_values,MATCH(INDEX(gpu_vendor,{gpu_row}),"
+              "vendor_names,0)),1)", "", "calibration.VENDOR_FACTOR (1 if absent)", "num")
+
+
+def add_model_lookup(block, model_name="model") -> None:
+    block.add("model_row", "Row of the model in the Catalog",
+              f"MATCH({{{model_name}}},model_ids,0)", "", "", "int")
+    for f in MODEL_FIELDS:
+        block.add(f"m_{f}", f"Model {f}", f"N(INDEX(model_{f},{{model_row}}))", _unit(f), "",
+                  "num" if f.endswith("_b") else "int")
+
+
+def _unit(field: str) -> str:
+    for suffix, unit in (("_gb", "GB"), ("_tbps", "TB/s"), ("_tflops", "TFLOP/s"),
+                         ("_tops", "TOP/s"), ("_gbps", "GB/s"), ("_b", "billion")):
+        if field.endswith(suffix):
+            return unit
+    return ""
