@@ -1,0 +1,339 @@
+"""The ``xlnapkin`` command line: every command has help, an example and a test; results equal the
+Excel functions'; user errors are one ``Error:`` line and exit code 1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import xlnapkin
+from xlnapkin import cli, docgen
+from xlnapkin.errors import NapkinError
+
+REPO = Path(__file__).resolve().parents[1]
+FUNCTIONS = docgen.functions()
+
+
+def run(capsys, *argv):
+    """Run the command line in-process: (exit code, stdout, stderr)."""
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exc:  # --help, --version and usage errors exit from argparse
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code, out, err, text):
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: "), err
+    assert text in err
+    assert "Traceback" not in err
+
+
+def close(a, b):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+def _all_commands():
+    parser, _ = cli.build_parser()
+    found = []
+
+    def walk(p, prefix):
+        for action in p._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, sub in action.choices.items():
+                    found.append(prefix + [name])
+                    walk(sub, prefix + [name])
+    walk(parser, [])
+    return found
+
+
+COMMANDS = _all_commands()
+
+
+def test_a_command_for_every_excel_function_and_no_other():
+    function_commands = {c[0] for c in COMMANDS if len(c) == 1} - {
+        "catalog", "templates", "recalc", "docs", "excel", "lite"}
+    assert function_commands == {docgen.command_name(n) for n in FUNCTIONS}
+    assert "tokens-per-sec" in function_commands
+
+
+@pytest.mark.parametrize("command", [" ".join(c) for c in COMMANDS])
+def test_every_command_has_help_with_an_example(capsys, command):
+    code, out, err = run(capsys, *command.split(), "--help")
+    assert code == 0, err
+    assert out.startswith("usage: xlnapkin " + command)
+    assert "example" in out.lower(), f"`xlnapkin {command} --help` shows no example"
+
+
+def test_top_level_help_and_no_command(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "tokens-per-sec" in out and "recalc" in out and "catalog" in out
+    code, out, _ = run(capsys)
+    assert code == 0 and out.startswith("usage: xlnapkin")
+
+
+def test_function_help_comes_from_the_docstring(capsys):
+    code, out, _ = run(capsys, "tokens-per-sec", "--help")
+    assert code == 0
+    doc = docgen.describe("TOKENS_PER_SEC", FUNCTIONS["TOKENS_PER_SEC"])
+    flat = " ".join(out.split())
+    assert doc.summary in flat
+    for a in doc.arguments:
+        assert f"[{a.unit}]" in flat and a.description.split()[0] in flat
+    assert "--num-gpus VALUE" in out and "(default: 1)" in flat
+    assert "in Excel: =TOKENS_PER_SEC(" in out
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"xlnapkin {xlnapkin.__version__}"
+
+
+def test_python_dash_m_version():
+    proc = subprocess.run([sys.executable, "-m", "xlnapkin", "--version"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"xlnapkin {xlnapkin.__version__}"
+
+
+# --- function commands --------------------------------------------------------------------------
+
+EXAMPLES = [(name, i, ex) for name, f in FUNCTIONS.items()
+            for i, ex in enumerate(docgen.describe(name, f).examples)]
+
+
+@pytest.mark.parametrize("name,i,example", EXAMPLES,
+                         ids=[f"{n.lower()}-{i}" for n, i, _ in EXAMPLES])
+def test_docstring_example_from_the_shell(capsys, name, i, example):
+    """The example shown in each command's help runs and prints what the function returns."""
+    doc = docgen.describe(name, FUNCTIONS[name])
+    argv = shlex.split(docgen.to_command(name, example.args, [a.name for a in doc.arguments]))
+    assert argv[0] == "xlnapkin"
+    expected = FUNCTIONS[name](*example.args)
+
+    code, out, err = run(capsys, *argv[1:], "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    if isinstance(expected, list):
+        assert got == [[None if v == "" else v for v in row] for row in expected]
+    else:
+        assert close(got, expected), (got, expected)
+
+    code, out, err = run(capsys, *argv[1:])
+    assert code == 0, err
+    if not isinstance(expected, list):
+        assert out.strip() == cli._plain(expected)
+
+
+def test_optional_arguments_by_position_or_by_name_in_any_order(capsys):
+    direct = FUNCTIONS["TOKENS_PER_SEC"]("h100-sxm", "llama-3.1-70b", 64, 4096, "fp8", None, 2)
+    for argv in (["h100-sxm", "llama-3.1-70b", "64", "4096", "fp8", "", "2"],
+                 ["h100-sxm", "llama-3.1-70b", "--batch", "64", "--context", "4096",
+                  "--weight-dtype", "fp8", "--num-gpus", "2"],
+                 ["h100-sxm", "--num-gpus", "2", "llama-3.1-70b", "64", "4096", "fp8"],
+                 ["--json", "h100-sxm", "llama-3.1-70b", "64", "4096", "--weight-dtype=fp8",
+                  "--num-gpus", "2"]):
+        code, out, err = run(capsys, "tokens-per-sec", *argv, "--json")
+        assert code == 0, (argv, err)
+        assert close(json.loads(out), direct), argv
+
+
+def test_blank_takes_the_default(capsys):
+    code, out, _ = run(capsys, "kv-bytes", "llama-3.1-8b", "", "", "fp8", "--json")
+    assert code == 0
+    assert json.loads(out) == FUNCTIONS["KV_BYTES"]("llama-3.1-8b", None, None, "fp8")
+
+
+def test_a_list_is_a_column_sweep(capsys):
+    contexts = [1024, 8192, 131072]
+    code, out, err = run(capsys, "kv-bytes", "llama-3.1-70b", ",".join(map(str, contexts)), 1,
+                         "fp8", "--json")
+    assert code == 0, err
+    assert json.loads(out) == [FUNCTIONS["KV_BYTES"]("llama-3.1-70b", c, 1, "fp8")
+                               for c in contexts]
+    code, out, _ = run(capsys, "kv-bytes", "llama-3.1-70b", "1024,8192,131072", 1, "fp8")
+    lines = out.splitlines()
+    assert lines[0].split() == ["tokens", "kv-bytes"]
+    assert [ln.split()[0] for ln in lines[1:]] == ["1024", "8192", "131072"]
+
+
+def test_two_lists_are_a_table_column_by_row(capsys):
+    gpus, batches = ["h100-sxm", "l4", "b200"], [1, 8, 64]
+    code, out, err = run(capsys, "tokens-per-sec", ",".join(gpus), "llama-3.1-70b",
+                         ",".join(map(str, batches)), "--weight-dtype", "fp8", "--num-gpus", 2,
+                         "--json")
+    assert code == 0, err
+    table = json.loads(out)
+    tps = FUNCTIONS["TOKENS_PER_SEC"]
+    for g, row in zip(gpus, table):
+        for b, value in zip(batches, row):
+            assert close(value, tps(g, "llama-3.1-70b", b, None, "fp8", None, 2))
+    assert isinstance(table[1][0], str) and "use num_gpus >=" in table[1][0]  # l4: cannot run
+    code, out, _ = run(capsys, "tokens-per-sec", ",".join(gpus), "llama-3.1-70b",
+                       ",".join(map(str, batches)), "--weight-dtype", "fp8", "--num-gpus", 2)
+    lines = out.splitlines()
+    assert lines[0].split() == ["gpu", "\\", "batch", "1", "8", "64"]
+    assert lines[2].split() == ["l4", "(1)", "(2)", "(3)"]
+    assert lines[4].startswith("(1) llama-3.1-70b needs")
+
+
+def test_a_table_function_prints_a_table(capsys):
+    code, out, _ = run(capsys, "napkin-gpus")
+    assert code == 0
+    assert out.splitlines()[0].split()[:3] == ["id", "memory_gb", "mem_bw_tbps"]
+    code, out, _ = run(capsys, "napkin-gpus", "--json")
+    rows = json.loads(out)
+    assert rows[0][0] == "id" and any(r[0] == "h100-sxm" for r in rows)
+
+
+def test_call_raises_where_the_cell_shows_a_message():
+    with pytest.raises(NapkinError, match="unknown gpu 'h10'"):
+        cli.call(FUNCTIONS["TOKENS_PER_SEC"], "h10", "llama-3.1-8b")
+    assert FUNCTIONS["TOKENS_PER_SEC"]("h10", "llama-3.1-8b").startswith("unknown gpu")
+    value = cli.call(FUNCTIONS["TOKENS_PER_SEC"], "h100-sxm", "llama-3.1-8b", 8)
+    assert value == FUNCTIONS["TOKENS_PER_SEC"]("h100-sxm", "llama-3.1-8b", 8)
+    with pytest.raises(TypeError, match="not an xlnapkin Excel function"):
+        cli.call(len, "x")
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+def test_unknown_gpu(capsys):
+    assert_user_error(*run(capsys, "tokens-per-sec", "h10", "llama-3.1-8b"),
+                      "unknown gpu 'h10': did you mean h100-sxm")
+
+
+def test_negative_batch_by_position_and_by_name(capsys):
+    for argv in (["h100-sxm", "llama-3.1-8b", "-3"], ["h100-sxm", "llama-3.1-8b", "--batch", "-3"]):
+        assert_user_error(*run(capsys, "tokens-per-sec", *argv),
+                          "batch must be a whole number >= 1, got -3")
+
+
+def test_an_argument_given_twice(capsys):
+    assert_user_error(*run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "8",
+                           "--batch", "16"), "batch given twice")
+
+
+def test_more_than_two_lists(capsys):
+    assert_user_error(*run(capsys, "kv-bytes", "llama-3.1-8b,qwen3-8b", "1,2", "1,2"),
+                      "at most two arguments can be lists")
+
+
+def test_missing_workbook(capsys, tmp_path):
+    assert_user_error(*run(capsys, "recalc", tmp_path / "nope.xlsx"), "no such file")
+
+
+def test_bad_set_syntax(capsys):
+    assert_user_error(*run(capsys, "recalc", REPO / "workbooks" / "functions_showcase.xlsx",
+                           "--set", "batch"), "--set needs NAME=VALUE")
+
+
+def test_usage_errors_are_one_line_with_exit_code_2(capsys):
+    for argv in (["tokens-per-sec", "h100-sxm"], ["no-such-command"],
+                 ["catalog", "tpus"], ["tokens-per-sec", "h100-sxm", "m", "--bogus", "1"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2, argv
+        assert err.count("\n") == 1 and err.startswith("Error: "), err
+        assert "--help" in err
+
+
+# --- catalog ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,key", [("gpus", "h100-sxm"), ("models", "llama-3.1-70b"),
+                                      ("prices", None)])
+def test_catalog_plain_json_csv(capsys, kind, key):
+    from xlnapkin import catalog
+    table = catalog.table(kind[:-1])
+    code, out, err = run(capsys, "catalog", kind)
+    assert code == 0
+    assert out.split()[0] == "id"
+    assert "source" not in out.splitlines()[0].split()  # long text left out of the plain table
+    assert "not shown" in err
+
+    code, out, _ = run(capsys, "catalog", kind, "--json")
+    rows = json.loads(out)
+    assert [r["id"] for r in rows] == [r[0] for r in table[1:]]
+    assert set(rows[0]) == set(table[0])
+    if key:
+        assert key in [r["id"] for r in rows]
+
+    code, out, _ = run(capsys, "catalog", kind, "--csv")
+    parsed = list(csv.reader(io.StringIO(out)))
+    assert parsed[0] == table[0] and len(parsed) == len(table)
+
+
+def test_catalog_columns(capsys):
+    code, out, _ = run(capsys, "catalog", "gpus", "--columns", "id,memory_gb")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["id", "memory_gb"]
+    assert any(line.split() == ["h100-sxm", "80"] for line in out.splitlines())
+    assert_user_error(*run(capsys, "catalog", "gpus", "--columns", "id,memory"),
+                      "unknown column 'memory'")
+
+
+# --- templates, docs, Excel set-up --------------------------------------------------------------
+
+def test_templates_build(capsys, tmp_path):
+    pytest.importorskip("xlnapkin.templates")
+    code, out, err = run(capsys, "templates", "build", "--out", tmp_path)
+    assert code == 0, err
+    written = [Path(line.removeprefix("wrote ")) for line in out.splitlines()]
+    assert written and all(p.is_file() and p.parent == tmp_path for p in written)
+
+
+def test_templates_build_without_the_builders(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "xlnapkin.templates", None)
+    assert_user_error(*run(capsys, "templates", "build", "--out", tmp_path),
+                      "template builders are not available")
+
+
+def test_docs_writes_and_checks(capsys, tmp_path):
+    out_file = tmp_path / "reference.md"
+    code, out, _ = run(capsys, "docs", "--out", out_file)
+    assert code == 0 and out_file.read_text(encoding="utf-8") == docgen.generate()
+    assert run(capsys, "docs", "--out", out_file, "--check")[0] == 0
+    out_file.write_text("stale\n")
+    assert_user_error(*run(capsys, "docs", "--out", out_file, "--check"), "out of date")
+
+
+def test_excel_and_lite_commands_are_wired(capsys, tmp_path):
+    code, out, err = run(capsys, "excel", "status", "--home", tmp_path, "--platform", "linux")
+    assert code == 0, err
+    code, out, err = run(capsys, "lite", "--out", tmp_path / "lite")
+    assert code == 0, err
+    assert (tmp_path / "lite" / "main.py").is_file()
+    assert_user_error(*run(capsys, "lite", "--out", tmp_path / "lite"), "already exists")
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+def test_plain_calls_import_neither_formulas_nor_openpyxl():
+    """`import xlnapkin.udfs` / `xlnapkin.cli` and a function command stay light (SPEC §7)."""
+    code = ("import sys, xlnapkin.udfs, xlnapkin.cli\n"
+            "rc = xlnapkin.cli.main(['kv-bytes', 'llama-3.1-8b', '1024'])\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('formulas', 'openpyxl', 'schedula'))\n"
+            "print(rc, heavy)\n")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"
+    imported = [line.split("|")[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert not [m for m in imported if m.split(".")[0] in ("formulas", "openpyxl")]

@@ -1,0 +1,227 @@
+"""The docs cannot drift from the code.
+
+* ``docs/reference.md`` equals a fresh ``python -m xlnapkin.docgen``;
+* every Excel function's docstring has a summary and argument lines (with a ``[unit]``) that fit
+  Excel's 255-character limit and cover the whole signature;
+* each documented formula, read back and calculated, gives the documented result, and that result
+  is what the docstring's example promises;
+* the getting-started pages' commands, formulas and Python snippets run.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import inspect
+import io
+import math
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+import xlnapkin
+from xlnapkin import cli, docgen
+from xlnapkin._excel import WIZARD_LIMIT, parse_docstring
+from xlnapkin.errors import NapkinError
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+REFERENCE = DOCS / "reference.md"
+PAGES = {a: DOCS / f"getting-started-{a}.md" for a in ("analyst", "finance", "engineer")}
+FUNCTIONS = docgen.functions()
+
+
+def run(capsys, argv, cwd=None):
+    with contextlib.chdir(cwd or REPO):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- reference.md -------------------------------------------------------------------------------
+
+def test_reference_is_generated_from_the_current_code():
+    assert REFERENCE.read_text(encoding="utf-8") == docgen.generate(), (
+        f"docs/reference.md is out of date: run `{docgen.REGENERATE}`")
+
+
+def _sections() -> dict[str, str]:
+    text = REFERENCE.read_text(encoding="utf-8")
+    parts = re.split(r"^## (\w+)\n", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_every_function_has_a_section_and_nothing_else_does():
+    assert list(_sections()) == list(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_docstring_fits_the_function_wizard_and_covers_the_signature(name):
+    func = FUNCTIONS[name]
+    doc = inspect.getdoc(inspect.unwrap(func))
+    parsed = parse_docstring(doc)
+    assert parsed.summary, f"{name} has no summary"
+    assert len(parsed.summary) <= WIZARD_LIMIT, f"{name}: summary longer than {WIZARD_LIMIT}"
+    params = list(inspect.signature(inspect.unwrap(func)).parameters)
+    assert list(parsed.args) == params, f"{name}: Args: lines do not match the signature"
+    for param, line in parsed.args.items():
+        assert len(line) <= WIZARD_LIMIT, f"{name}({param}): doc line longer than {WIZARD_LIMIT}"
+        assert re.search(r"\[[^\[\]]+\]$", line), f"{name}({param}) has no [unit]"
+    assert docgen.describe(name, func).examples, f"{name} has no example"
+
+
+def _documented_rows():
+    rows = []
+    for name, body in _sections().items():
+        for m in re.finditer(r"^\| `(=.+?)` \| `(.*)` \|$", body, flags=re.M):
+            rows.append((name, m.group(1).replace("\\|", "|"), m.group(2).replace("\\|", "|")))
+    return rows
+
+
+ROWS = _documented_rows()
+
+
+def test_every_function_shows_an_example_formula():
+    assert {name for name, _, _ in ROWS} == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name,formula,result", ROWS, ids=[r[1][:60] for r in ROWS])
+def test_documented_formula_round_trips(name, formula, result):
+    parsed, args = docgen.parse_formula(formula)
+    assert parsed == name
+    assert docgen.format_result(FUNCTIONS[name](*args)) == result
+    assert docgen.parse_formula(docgen.to_formula(name, args)) == (name, args)
+
+
+def _want(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_documented_results_are_what_the_docstring_promises(name):
+    """For an example that is just the call, the doc's result matches the doctest's output to
+    the digits the doctest gives (doctest's NUMBER option)."""
+    section = _sections()[name]
+    for ex in docgen.describe(name, FUNCTIONS[name]).examples:
+        formula = docgen.to_formula(name, ex.args, ex.sources)
+        m = re.search(r"^\| `" + re.escape(formula) + r"` \| `(.*)` \|$", section, flags=re.M)
+        assert m, f"{formula} is not in the {name} section"
+        want = _want(ex.want) if ex.plain else None
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            shown = float(m.group(1))
+            digits = len(ex.want.split(".")[1]) if "." in ex.want else 0
+            assert math.isclose(shown, want, rel_tol=1e-6, abs_tol=0.5 * 10 ** -digits), (
+                name, shown, want)
+        elif isinstance(want, str):
+            assert m.group(1) == want
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_documented_command_lines_run(capsys, name):
+    section = _sections()[name]
+    commands = re.findall(r"^\$ (xlnapkin .+)$", section, flags=re.M)
+    assert commands, f"no command line for {name}"
+    params = [a.name for a in docgen.describe(name, FUNCTIONS[name]).arguments]
+    for _, formula, _ in [r for r in ROWS if r[0] == name]:
+        _, args = docgen.parse_formula(formula)
+        command = docgen.to_command(name, args, params)
+        assert command in commands
+        code, out, err = run(capsys, shlex.split(command)[1:])
+        assert code == 0, (command, err)
+        value = FUNCTIONS[name](*args)
+        if not isinstance(value, list):
+            assert out.strip() == cli._plain(value), command
+
+
+def test_docgen_check_passes_on_the_committed_file(capsys):
+    assert run(capsys, ["docs", "--check", "--out", str(REFERENCE)])[0] == 0
+
+
+# --- getting-started pages ----------------------------------------------------------------------
+
+def _blocks(page: Path, kind: str) -> list[str]:
+    text = page.read_text(encoding="utf-8")
+    return [m.group(1) for m in re.finditer(r"^ *```" + kind + r"\n(.*?)^ *```", text,
+                                            flags=re.M | re.S)]
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A scratch folder with a copy of workbooks/, where the pages' commands can write."""
+    shutil.copytree(REPO / "workbooks", tmp_path / "workbooks")
+    return tmp_path
+
+
+def test_pages_exist_and_cover_their_audience():
+    for page in PAGES.values():
+        assert page.is_file() and "(reference.md)" in page.read_text(encoding="utf-8")
+    analyst = PAGES["analyst"].read_text(encoding="utf-8")
+    assert "Import Functions" in analyst and "xlwings Lite" in analyst
+    finance = PAGES["finance"].read_text(encoding="utf-8")
+    for workbook in ("self_host_breakeven", "multi_tenant_savings", "capacity_planner"):
+        assert f"workbooks/{workbook}.xlsx" in finance
+    engineer = PAGES["engineer"].read_text(encoding="utf-8")
+    assert "--json" in engineer and "```python" in engineer and "xlnapkin recalc" in engineer
+
+
+@pytest.mark.parametrize("audience", list(PAGES))
+def test_page_commands_run(capsys, workdir, audience):
+    commands = [line.strip()[2:] for block in _blocks(PAGES[audience], "console")
+                for line in block.splitlines() if line.strip().startswith("$ ")]
+    assert commands, f"getting-started-{audience}.md shows no command"
+    needs_recalc = any(" recalc " in f" {c} " for c in commands)
+    if needs_recalc:
+        pytest.importorskip("formulas")
+    if any(c.startswith("xlnapkin templates") for c in commands):
+        pytest.importorskip("xlnapkin.templates")
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[0] == "xlnapkin", command
+        code, out, err = run(capsys, argv[1:], cwd=workdir)
+        assert code == 0, (command, err)
+        assert out.strip(), command
+
+
+def test_shown_errors_are_what_the_command_prints(capsys):
+    for block in _blocks(PAGES["engineer"], "text"):
+        lines = block.strip().splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("$ xlnapkin "):
+                expected = lines[i + 1]
+                code, out, err = run(capsys, shlex.split(line[2:])[1:])
+                assert code == 1 and err.strip() == expected, (line, err)
+
+
+@pytest.mark.parametrize("audience", ["analyst"])
+def test_page_formulas_calculate(audience):
+    formulas = [line.strip() for block in _blocks(PAGES[audience], "excel")
+                for line in block.splitlines() if line.strip().startswith("=")]
+    assert len(formulas) >= 5
+    for formula in formulas:
+        name, args = docgen.parse_formula(formula)
+        try:
+            value = cli.call(FUNCTIONS[name], *args)
+        except NapkinError as exc:
+            pytest.fail(f"{formula}: {exc}")
+        assert isinstance(value, (int, float)) or value == xlnapkin.__version__, (formula, value)
+
+
+def test_engineer_python_snippets_run(workdir):
+    pytest.importorskip("formulas")
+    blocks = _blocks(PAGES["engineer"], "python")
+    assert len(blocks) >= 3
+    with contextlib.chdir(workdir), contextlib.redirect_stdout(io.StringIO()) as out:
+        for code in blocks:
+            exec(compile(code, "getting-started-engineer.md", "exec"), {})
+    printed = out.getvalue()
+    assert "unknown gpu 'h10'" in printed and "bad input: batch must be" in printed
+    assert (workdir / "showcase-b200.xlsx").is_file()

@@ -1,0 +1,370 @@
+"""Headless recalculation (``xlnapkin.recalc`` and ``xlnapkin recalc``) and the showcase workbook.
+
+Every formula cell of ``workbooks/functions_showcase.xlsx`` that calls an xlnapkin function is
+recalculated with the ``formulas`` package and compared with a direct call of the function on the
+same inputs; ``--set`` changes inputs; ``--out`` writes a copy; the input is never overwritten
+without ``--in-place``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("formulas")
+openpyxl = pytest.importorskip("openpyxl")
+
+from openpyxl.workbook.defined_name import DefinedName  # noqa: E402
+from openpyxl.worksheet.formula import ArrayFormula  # noqa: E402
+
+from xlnapkin import cli, docgen, showcase  # noqa: E402
+from xlnapkin.recalc import (RecalcError, Workbook, parse_value, recalculate,  # noqa: E402
+                             write_cell_values)
+
+REPO = Path(__file__).resolve().parents[1]
+SHOWCASE = REPO / "workbooks" / "functions_showcase.xlsx"
+FUNCTIONS = docgen.functions()
+
+
+def close(a, b):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def run(capsys, *argv):
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def book():
+    wb = Workbook(SHOWCASE)
+    wb.calculate()
+    return wb
+
+
+def _xlnapkin_formulas(path: Path):
+    """``[(cell or range, function name, args)]`` for each formula that is one xlnapkin call."""
+    ws = openpyxl.load_workbook(path)[showcase.SHEET]
+    found = []
+    for row in ws.iter_rows():
+        for c in row:
+            text, where = c.value, c.coordinate
+            if isinstance(text, ArrayFormula):
+                text, where = text.text, text.ref.replace("$", "")
+            if not (isinstance(text, str) and text.startswith("=")):
+                continue
+            try:
+                name, args = docgen.parse_formula(text)
+            except ValueError:
+                continue  # plain Excel arithmetic, checked separately
+            if name in FUNCTIONS:
+                found.append((where, name, args))
+    return found
+
+
+def _direct(wb: Workbook, name, args):
+    """Call the function directly with the formula's arguments looked up in the workbook."""
+    values = []
+    for a in args:
+        if isinstance(a, docgen.Reference):
+            ref = a.replace("$", "")
+            values.append(wb.value(ref if ref in wb.names or "!" in ref
+                                   else f"{showcase.SHEET}!{ref}"))
+        else:
+            values.append(a)
+    return FUNCTIONS[name](*values)
+
+
+# --- the showcase -------------------------------------------------------------------------------
+
+def test_showcase_uses_the_functions_in_every_block():
+    used = {name for _, name, _ in _xlnapkin_formulas(SHOWCASE)}
+    assert {"TOKENS_PER_SEC", "ITL_MS", "TTFT_MS", "KV_BYTES", "COST_PER_MTOK",
+            "BREAKEVEN_TOKENS_PER_DAY", "MAX_BATCH", "NAPKIN_VERSION"} <= used
+
+
+def test_every_xlnapkin_formula_recalculates_to_the_engine_value(book):
+    cells = _xlnapkin_formulas(SHOWCASE)
+    assert len(cells) > 50
+    for where, name, args in cells:
+        expected = _direct(book, name, args)
+        got = book.value(f"{showcase.SHEET}!{where}")
+        assert close(got, expected), (where, name, got, expected)
+
+
+def test_plain_excel_formulas_recalculate_too(book):
+    v = book.values()
+    assert close(v["self_host_monthly_cost"], v["gpu_price_per_hour"] * v["num_gpus"] * 730)
+    assert close(v["replica_tokens_per_day"],
+                 v["replica_tokens_per_sec"] * 86400 * v["utilization"])
+    winner = v["breakeven_tokens_per_day"] <= v["replica_tokens_per_day"]
+    assert v["verdict"].startswith("self-hosting" if winner else "the API")
+
+
+def test_cached_values_in_the_file_equal_the_recalculation(book):
+    cached = openpyxl.load_workbook(SHOWCASE, data_only=True)[showcase.SHEET]
+    for sheet, cells in book.cell_values().items():
+        for cell, value in cells.items():
+            assert close(cached[cell].value, value), (cell, cached[cell].value, value)
+
+
+def _parts(data: bytes) -> dict:
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {i.filename: (i.date_time, z.read(i)) for i in z.infolist()}
+
+
+def test_committed_showcase_is_current():
+    # Compared part by part: another zlib may compress the same parts to other bytes.
+    assert _parts(SHOWCASE.read_bytes()) == _parts(showcase.build_bytes()), (
+        f"{SHOWCASE.relative_to(REPO)} is stale: run `{showcase.REBUILD}`")
+
+
+def test_showcase_build_is_reproducible(tmp_path):
+    a, b = showcase.build(tmp_path / "a.xlsx"), showcase.build(tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
+    import zipfile
+    with zipfile.ZipFile(a) as z:
+        assert {i.date_time for i in z.infolist()} == {(2025, 1, 1, 0, 0, 0)}
+        core = z.read("docProps/core.xml").decode()
+    assert "2025-01-01T00:00:00Z" in core
+
+
+def test_showcase_text_is_never_a_formula():
+    ws = openpyxl.load_workbook(SHOWCASE)[showcase.SHEET]
+    for row in ws.iter_rows():
+        for c in row:
+            if c.data_type == "s":
+                assert not str(c.value).startswith("=")
+
+
+# --- setting inputs -----------------------------------------------------------------------------
+
+def test_set_changes_inputs_by_name_and_by_reference():
+    wb = Workbook(SHOWCASE)
+    wb.calculate({"batch": 64, "gpu": "b200", "Showcase!B6": "llama-3.1-8b"})
+    v = wb.values(["model", "batch", "replica_tokens_per_sec", "self_host_cost_per_mtok"])
+    assert v["model"] == "llama-3.1-8b" and v["batch"] == 64
+    tps = FUNCTIONS["TOKENS_PER_SEC"]("b200", "llama-3.1-8b", 64, 4096, "fp8", "fp8", 2)
+    assert close(v["replica_tokens_per_sec"], tps)
+    price = FUNCTIONS["GPU_SPEC"]("b200", "cloud_usd_per_hour")
+    assert close(v["self_host_cost_per_mtok"],
+                 FUNCTIONS["COST_PER_MTOK"](price, tps, 0.7, 2))
+    for where, name, args in _xlnapkin_formulas(SHOWCASE):
+        assert close(wb.value(f"{showcase.SHEET}!{where}"), _direct(wb, name, args)), where
+
+
+def test_set_refuses_formula_cells_ranges_and_unknown_names():
+    wb = Workbook(SHOWCASE)
+    with pytest.raises(RecalcError, match="holds a formula"):
+        wb.set("weight_bytes", 1)
+    with pytest.raises(RecalcError, match="is a range"):
+        wb.set("Showcase!A1:A2", 1)
+    with pytest.raises(RecalcError, match="unknown name 'nope'"):
+        wb.set("nope", 1)
+    with pytest.raises(RecalcError, match="no sheet 'Other'"):
+        wb.set("Other!A1", 1)
+
+
+def test_parse_value():
+    assert parse_value("64") == 64 and isinstance(parse_value("64"), int)
+    assert parse_value("0.7") == 0.7 and parse_value("5e8") == 5e8
+    assert parse_value("h100-sxm") == "h100-sxm" and parse_value('"12"') == "12"
+    assert parse_value("") is None and parse_value("true") is True
+    assert parse_value("nan") == "nan"
+
+
+# --- saving -------------------------------------------------------------------------------------
+
+def test_save_writes_inputs_and_cached_values_and_keeps_formulas(tmp_path):
+    before = sha(SHOWCASE)
+    out = tmp_path / "scenario.xlsx"
+    values = recalculate(SHOWCASE, {"batch": 64, "model": "llama-3.1-8b"},
+                         ["replica_tokens_per_sec"], out=out)
+    assert sha(SHOWCASE) == before
+    formulas_view = openpyxl.load_workbook(out)[showcase.SHEET]
+    values_view = openpyxl.load_workbook(out, data_only=True)[showcase.SHEET]
+    original = openpyxl.load_workbook(SHOWCASE)[showcase.SHEET]
+    cell = Workbook(SHOWCASE).resolve("replica_tokens_per_sec")[1]
+    assert formulas_view[cell].value == original[cell].value  # the formula is kept
+    assert close(values_view[cell].value, values["replica_tokens_per_sec"])
+    assert values_view["B6"].value == "llama-3.1-8b"
+    again = Workbook(out).values(["replica_tokens_per_sec", "batch"])
+    assert close(again["replica_tokens_per_sec"], values["replica_tokens_per_sec"])
+    assert again["batch"] == 64
+    with pytest.raises(RecalcError, match="already exists"):
+        recalculate(SHOWCASE, out=out)
+
+
+def test_write_cell_values_text_numbers_errors_and_missing_cells(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"], ws["A2"], ws["B1"] = 1, "text", "=A1*2"
+    path = tmp_path / "w.xlsx"
+    wb.save(path)
+    data, missing = write_cell_values(path.read_bytes(), {"S": {
+        "A1": 5, "A2": "a < b & c ", "B1": "#DIV/0!", "C9": 1}})
+    assert missing == [("S", "C9")]
+    out = tmp_path / "w2.xlsx"
+    out.write_bytes(data)
+    values = openpyxl.load_workbook(out, data_only=True)["S"]
+    assert values["A1"].value == 5 and values["A2"].value == "a < b & c "
+    assert values["B1"].value == "#DIV/0!"
+    assert openpyxl.load_workbook(out)["S"]["B1"].value == "=A1*2"
+
+
+# --- the functions inside formulas --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory):
+    """A workbook exercising blanks, empty cells, errors, ranges and tables."""
+    path = tmp_path_factory.mktemp("small") / "My Book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "In puts"
+    ws["A1"], ws["B1"], ws["C1"] = "h100-sxm", "llama-3.1-8b", 64
+    ws["D1"] = '=TOKENS_PER_SEC(A1,B1,C1,,"fp8")'           # ,, is a blank: the default
+    ws["D2"] = "=KV_BYTES(B1,A7)"                             # A7 is empty: the default
+    ws["D3"] = '=TOKENS_PER_SEC("h10",B1)'                    # a message, as in classic Excel
+    ws["D4"] = "=KV_BYTES(B1,K1)"                             # an error value in an argument
+    ws["D5"] = "=D1*2"
+    ws["A9"], ws["A10"] = 1024, 4096
+    ws["F1"] = ArrayFormula("F1:F2", "=KV_BYTES(B1,A9:A10)")  # a column in, a column out
+    ws["F2"] = 0
+    ws["H1"] = ArrayFormula("H1:J2", "=NAPKIN_GPUS()")         # a table cropped to its range
+    ws["K1"] = "=1/0"
+    ws["L1"] = "=rate*2"
+    wb.defined_names["rate"] = DefinedName("rate", attr_text="0.05")  # a constant, not cells
+    wb.defined_names["speed"] = DefinedName("speed", attr_text="'In puts'!$D$1")
+    wb.defined_names["column"] = DefinedName("column", attr_text="'In puts'!$F$1:$F$2")
+    wb.save(path)
+    return Workbook(path)
+
+
+def test_blank_arguments_and_empty_cells_take_the_defaults(small_book):
+    tps = FUNCTIONS["TOKENS_PER_SEC"]
+    assert close(small_book.value("speed"), tps("h100-sxm", "llama-3.1-8b", 64, None, "fp8"))
+    assert close(small_book.value("'In puts'!D2"), FUNCTIONS["KV_BYTES"]("llama-3.1-8b"))
+    assert close(small_book.value("'In puts'!D5"), 2 * small_book.value("speed"))
+
+
+def test_messages_and_error_values(small_book):
+    assert small_book.value("'In puts'!D3").startswith("unknown gpu 'h10'")
+    assert small_book.value("'In puts'!K1") == "#DIV/0!"
+    assert "#DIV/0!" in small_book.value("'In puts'!D4")
+
+
+def test_ranges_and_tables(small_book):
+    kv = FUNCTIONS["KV_BYTES"]
+    assert close(small_book.value("column"), [[kv("llama-3.1-8b", 1024)],
+                                              [kv("llama-3.1-8b", 4096)]])
+    table = FUNCTIONS["NAPKIN_GPUS"]()
+    assert small_book.value("'In puts'!H1:J2") == [table[0][:3], table[1][:3]]
+
+
+def test_values_of_every_name(small_book):
+    values = small_book.values()
+    assert list(values) == ["rate", "speed", "column"]
+    assert values["rate"] == 0.05 and close(small_book.value("'In puts'!L1"), 0.1)
+    with pytest.raises(RecalcError, match="rate is 0.05, not a cell"):
+        small_book.set("rate", 1)
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(RecalcError, match="no such file"):
+        Workbook(tmp_path / "nope.xlsx")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(RecalcError, match="not an .xlsx or .xlsm"):
+        Workbook(tmp_path / "notes.txt")
+    (tmp_path / "broken.xlsx").write_text("not a zip")
+    with pytest.raises(RecalcError, match="cannot read"):
+        Workbook(tmp_path / "broken.xlsx")
+
+
+def test_without_the_formulas_package(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "formulas", None)
+    with pytest.raises(RecalcError, match=r'pip install "xlnapkin\[recalc\]"'):
+        Workbook(SHOWCASE)
+
+
+# --- the command --------------------------------------------------------------------------------
+
+def test_recalc_command_prints_every_name_with_progress_on_stderr(capsys, book):
+    code, out, err = run(capsys, "recalc", SHOWCASE)
+    assert code == 0, err
+    assert "recalculating" in err and "formula cells" in err
+    lines = dict(line.split(None, 1) for line in out.splitlines())
+    assert set(lines) == set(book.names)
+    assert lines["model"] == "llama-3.1-70b"
+    assert lines["replica_tokens_per_sec"] == cli._plain(book.value("replica_tokens_per_sec"))
+
+
+def test_recalc_command_json_set_and_name(capsys):
+    code, out, err = run(capsys, "recalc", SHOWCASE, "--set", "batch=64", "--set", "gpu=b200",
+                         "--name", "replica_tokens_per_sec", "--name", "Showcase!B6", "--json",
+                         "-q")
+    assert code == 0 and err == ""
+    values = json.loads(out)
+    assert values["Showcase!B6"] == "llama-3.1-70b"
+    assert close(values["replica_tokens_per_sec"], FUNCTIONS["TOKENS_PER_SEC"](
+        "b200", "llama-3.1-70b", 64, 4096, "fp8", "fp8", 2))
+
+
+def test_recalc_command_out_force_and_in_place(capsys, tmp_path):
+    before = sha(SHOWCASE)
+    out = tmp_path / "s.xlsx"
+    code, _, err = run(capsys, "recalc", SHOWCASE, "--set", "batch=8", "--out", out, "-q",
+                       "--name", "batch")
+    assert code == 0, err
+    assert Workbook(out).value("batch") == 8
+    assert sha(SHOWCASE) == before
+
+    stamp = sha(out)
+    code, outp, err = run(capsys, "recalc", SHOWCASE, "--out", out)
+    assert code == 1 and "already exists; use --force" in err and sha(out) == stamp
+    code, _, err = run(capsys, "recalc", SHOWCASE, "--out", out, "--force", "-q")
+    assert code == 0 and sha(out) != stamp
+
+    code, _, err = run(capsys, "recalc", SHOWCASE, "--out", SHOWCASE, "--force")
+    assert code == 1 and "use --in-place" in err and sha(SHOWCASE) == before
+
+    copy = tmp_path / "copy.xlsx"
+    shutil.copy(SHOWCASE, copy)
+    code, _, err = run(capsys, "recalc", copy, "--set", "batch=16", "--in-place", "-q")
+    assert code == 0, err
+    assert Workbook(copy).value("batch") == 16
+    code, _, err = run(capsys, "recalc", copy, "--in-place", "--out", out)
+    assert code == 1 and "not both" in err
+
+
+def test_recalc_command_errors_are_one_line(capsys, tmp_path):
+    for argv, text in (([tmp_path / "nope.xlsx"], "no such file"),
+                       ([SHOWCASE, "--set", "=3"], "--set needs NAME=VALUE"),
+                       ([SHOWCASE, "--set", "weight_bytes=1", "-q"], "holds a formula"),
+                       ([SHOWCASE, "--name", "nope", "-q"], "unknown name 'nope'")):
+        code, out, err = run(capsys, "recalc", *argv)
+        assert code == 1 and out == "", argv
+        assert err.startswith("Error: ") and text in err and "Traceback" not in err
+        assert err.count("\n") == 1, err
