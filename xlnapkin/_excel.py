@@ -216,6 +216,8 @@ def excel_function(fn=None, *, nan_message=None, table=False):
         wrapper = _xw_func(category=CATEGORY)(wrapper)
         wrapper.__doc__ = full_doc
     wrapper.wizard = docs
+    # For callers that want the NapkinError raised rather than worded (the command line).
+    wrapper.evaluate = lambda *args: _evaluate(fn, params, args, nan_message, table)
     REGISTRY[fn.__name__] = wrapper
     return wrapper
 
