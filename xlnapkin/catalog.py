@@ -24,7 +24,7 @@ import dataclasses
 import difflib
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 

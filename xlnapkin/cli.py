@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -49,27 +48,8 @@ _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 def call(func, *args):
     """Evaluate an Excel function as Excel would, except that a :class:`NapkinError` raises
-    instead of becoming the cell's text.
-
-    The function's own boundary (coercion, broadcasting, per-cell messages for configurations
-    that do not fit) is used as is: through the function's ``evaluate`` attribute when the
-    boundary provides one, otherwise through the evaluation step the wrapper closes over.
-    """
-    raising = getattr(func, "evaluate", None)
-    if callable(raising):
-        return raising(*args)
-    from . import _excel
-    target = func
-    while target is not None:
-        try:
-            closure = inspect.getclosurevars(target).nonlocals
-        except TypeError:
-            closure = {}
-        if {"fn", "params", "nan_message", "table"} <= closure.keys():
-            return _excel._evaluate(closure["fn"], closure["params"], args,
-                                    closure["nan_message"], closure["table"])
-        target = getattr(target, "__wrapped__", None)
-    raise TypeError(f"{getattr(func, '__name__', func)!r} is not an xlnapkin Excel function")
+    instead of becoming the cell's text (the boundary's ``evaluate``; see ``xlnapkin._excel``)."""
+    return func.evaluate(*args)
 
 
 def _split(value):

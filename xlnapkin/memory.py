@@ -21,8 +21,7 @@ import math
 import numpy as np
 
 from . import _checks
-from .catalog import GPU, Model, gpu as _gpu, model as _model
-from .errors import InvalidArgumentError
+from .catalog import Model, gpu as _gpu, model as _model
 from .units import GB, dtype_bytes, dtype_name
 
 __all__ = ["weight_bytes", "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch",
