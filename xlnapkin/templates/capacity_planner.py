@@ -2,7 +2,7 @@
 
 Sheets: Cover, Planner (inputs, your own GPU row, checks, outputs, the results table with one
 row per GPU, the ranking and its chart), Working (one row per GPU, one column per step of the
-napkin-math model), Catalog.
+napkin-math model), Model (the model-level steps), Catalog.
 
 Row 1 of the tables is a "user GPU" whose fields are inputs (default: a B200 with 192 GB, the
 seed-001 example); the other rows follow the Catalog sheet. Each Working column mirrors one
@@ -96,6 +96,7 @@ def build(out_dir) -> Path:
     _cover(wb)
     ws = wb.create_sheet("Planner")
     wk = wb.create_sheet("Working")
+    ms = wb.create_sheet("Model")
     st.catalog_sheet(wb)
     gids = catalog.gpu_ids()
     n_rows = 1 + len(gids)
@@ -134,6 +135,54 @@ def build(out_dir) -> Path:
           "pct", "input", validation=(0, 1))
     b.add("hours_per_month", "Hours paid per month", 730.0, "hours", "seed 001: 720", "int",
           "input", validation=(0, 744))
+    cols = _row_steps()
+    col_of = {name: L(1 + j) for j, (name, *_rest) in enumerate(cols)}
+
+    b.heading("Outputs")
+    b.add("cheapest_gpu", "Cheapest GPU per million tokens",
+          "IF({all_ok},IF(MIN(w_rank_key)<1E+300,INDEX(w_gpu_label,MATCH(MIN(w_rank_key),"
+          "w_rank_key,0)),\"no GPU has a price and fits\"),\"check inputs\")", "", "", "text",
+          "output")
+    b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
+          "IF({all_ok},IF(MIN(w_rank_key)<1E+300,MIN(w_rank_key),\"-\"),\"check inputs\")",
+          "USD/Mtok", "", "usd4", "output")
+    b.add("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
+          f"IF({{all_ok}},Working!{col_of['users_concurrent']}{first},\"check inputs\")",
+          "users", "seed 001: 6", "int", "output")
+    b.add("user_gpu_cost_per_user_month", "Your GPU: USD per user-month",
+          f"IF({{all_ok}},Working!{col_of['cost_per_user_month']}{first},\"check inputs\")",
+          "USD", "", "usd", "output")
+    # --- checks (left block continues) ---------------------------------------------------------
+    b.heading("Checks", "every line must say OK; results show 'check inputs' otherwise")
+    cfirst = b.row
+    workload_checks(b, extra=[
+        ("check_context", "Context tokens",
+         number_check("context_tokens", "context_tokens", 1)),
+        ("check_decode", "Decode batch and context",
+         "IF(AND(ISNUMBER({decode_batch}),ISNUMBER({decode_context})),IF(OR({decode_batch}<1,"
+         "{decode_batch}<>INT({decode_batch}),{decode_context}<0),\"decode batch must be a "
+         "whole number >= 1 and context >= 0\",\"OK\"),\"decode batch and context must be "
+         "numbers\")"),
+        ("check_duty", "Duty cycle",
+         number_check("duty_cycle", "duty_cycle", 0, 1, min_open=True)),
+        ("check_user_rate", "User tokens/s",
+         number_check("user_tokens_per_sec", "user_tokens_per_sec", 0, min_open=True)),
+        ("check_utilization", "Utilization",
+         number_check("utilization", "utilization", 0, 1, min_open=True)),
+        ("check_hours", "Hours per month",
+         number_check("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
+        ("check_user_gpu", "Your GPU",
+         "IF(AND(ISNUMBER({user_memory_gb}),ISNUMBER({user_mem_bw_tbps}),"
+         "ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,"
+         "{user_bf16_tflops}>0),\"OK\",\"your GPU needs memory, bandwidth and bf16 > 0\"),"
+         "\"your GPU needs numbers for memory, bandwidth and bf16\")"),
+        ("check_prices", "Your prices",
+         f"IF(COUNTIF(tbl_your_price,\"<0\")>0,\"a price in 'your $/GPU-h' is negative\","
+         "\"OK\")"),
+    ])
+    st.define(wb, "checks", ws.title, f"$C${cfirst}:$C${b.row - 1}")
+    st.mark_checks(ws, f"C{cfirst}:C{b.row - 1}")
+    b.add("all_ok", "All inputs OK?", "COUNTIF(checks,\"OK\")=ROWS(checks)", "", "", "gen")
     calibrated_inputs(b)
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
@@ -148,7 +197,9 @@ def build(out_dir) -> Path:
           "text", "input")
 
     # --- model block ----------------------------------------------------------------------------
-    m = st.Block(wb, wk, row=n_rows + FIRST_ROW + 3)
+    m = st.Block(wb, ms, row=1)
+    st.put_text(ms["B1"], "Model steps (the same for every GPU)", st.TITLE_FONT)
+    m.row = 2
     m.heading("Model from the Catalog (same for every GPU)")
     _napkin.add_model_lookup(m)
     m.heading("Memory and attention (model and request shape)")
@@ -166,11 +217,9 @@ def build(out_dir) -> Path:
           "= xlnapkin.memory.kv_bytes(model, context_tokens, 1, kv_dtype)", "sci")
 
     # --- working table --------------------------------------------------------------------------
-    cols = _row_steps()
-    col_of = {name: L(1 + j) for j, (name, *_rest) in enumerate(cols)}
     col_of["your_price"] = None  # on the Planner sheet, filled below
     st.put_text(wk["A1"], "Working: one row per GPU, one column per step (first row = your "
-                "GPU; model-level steps below the table)", st.HEAD_FONT)
+                "GPU; model-level steps on the Model sheet)", st.HEAD_FONT)
     for j, (name, head, _f, unit, _fmt) in enumerate(cols, start=1):
         c = st.put_text(wk.cell(FIRST_ROW - 3, j), head, st.COLHEAD_FONT)
         c.fill = st.COLHEAD_FILL
@@ -247,51 +296,6 @@ def build(out_dir) -> Path:
         st.define(wb, f"tbl_{key}", "Planner", f"${col}${first}:${col}${last}")
     wk.freeze_panes = f"B{FIRST_ROW}"
 
-    # --- checks and outputs (left block continues) --------------------------------------------
-    b.heading("Checks", "every line must say OK; results show 'check inputs' otherwise")
-    cfirst = b.row
-    workload_checks(b, extra=[
-        ("check_context", "Context tokens",
-         number_check("context_tokens", "context_tokens", 1)),
-        ("check_decode", "Decode batch and context",
-         "IF(AND(ISNUMBER({decode_batch}),ISNUMBER({decode_context})),IF(OR({decode_batch}<1,"
-         "{decode_batch}<>INT({decode_batch}),{decode_context}<0),\"decode batch must be a "
-         "whole number >= 1 and context >= 0\",\"OK\"),\"decode batch and context must be "
-         "numbers\")"),
-        ("check_duty", "Duty cycle",
-         number_check("duty_cycle", "duty_cycle", 0, 1, min_open=True)),
-        ("check_user_rate", "User tokens/s",
-         number_check("user_tokens_per_sec", "user_tokens_per_sec", 0, min_open=True)),
-        ("check_utilization", "Utilization",
-         number_check("utilization", "utilization", 0, 1, min_open=True)),
-        ("check_hours", "Hours per month",
-         number_check("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
-        ("check_user_gpu", "Your GPU",
-         "IF(AND(ISNUMBER({user_memory_gb}),ISNUMBER({user_mem_bw_tbps}),"
-         "ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,"
-         "{user_bf16_tflops}>0),\"OK\",\"your GPU needs memory, bandwidth and bf16 > 0\"),"
-         "\"your GPU needs numbers for memory, bandwidth and bf16\")"),
-        ("check_prices", "Your prices",
-         f"IF(COUNTIF(tbl_your_price,\"<0\")>0,\"a price in 'your $/GPU-h' is negative\","
-         "\"OK\")"),
-    ])
-    st.define(wb, "checks", ws.title, f"$C${cfirst}:$C${b.row - 1}")
-    st.mark_checks(ws, f"C{cfirst}:C{b.row - 1}")
-    b.add("all_ok", "All inputs OK?", "COUNTIF(checks,\"OK\")=ROWS(checks)", "", "", "gen")
-    b.heading("Outputs")
-    b.add("cheapest_gpu", "Cheapest GPU per million tokens",
-          "IF({all_ok},IF(MIN(w_rank_key)<1E+300,INDEX(w_gpu_label,MATCH(MIN(w_rank_key),"
-          "w_rank_key,0)),\"no GPU has a price and fits\"),\"check inputs\")", "", "", "text",
-          "output")
-    b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
-          "IF({all_ok},IF(MIN(w_rank_key)<1E+300,MIN(w_rank_key),\"-\"),\"check inputs\")",
-          "USD/Mtok", "", "usd4", "output")
-    b.add("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
-          f"IF({{all_ok}},Working!{col_of['users_concurrent']}{first},\"check inputs\")",
-          "users", "seed 001: 6", "int", "output")
-    b.add("user_gpu_cost_per_user_month", "Your GPU: USD per user-month",
-          f"IF({{all_ok}},Working!{col_of['cost_per_user_month']}{first},\"check inputs\")",
-          "USD", "", "usd", "output")
     left_end = b.row
 
     # --- ranking and chart ----------------------------------------------------------------------
@@ -352,8 +356,16 @@ def build(out_dir) -> Path:
     ws.freeze_panes = "A3"
     st.protect(ws)
     st.protect(wk)
+    st.col_widths(ms, {"A": 2, "B": 58, "C": 16, "D": 12, "E": 60})
+    ms.sheet_view.showGridLines = False
+    st.protect(ms)
+    st.print_setup(ms, f"A1:E{m.row}", landscape=False)
     st.print_setup(ws, f"A1:R{max(left_end, rlast + 22)}")
-    st.print_setup(wk, f"A1:{L(len(cols) + 1)}{m.row}")
+    # wide: pages across, the GPU column repeated on each, all rows on one page high
+    st.print_setup(wk, f"A1:{L(len(cols) + 1)}{last}")
+    wk.page_setup.fitToWidth = 0
+    wk.page_setup.fitToHeight = 1
+    wk.print_title_cols = "A:A"
     return st.save_reproducible(wb, Path(out_dir) / FILENAME)
 
 

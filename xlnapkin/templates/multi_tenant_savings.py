@@ -15,6 +15,7 @@ from pathlib import Path
 
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
+from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
 from . import _style as st
@@ -173,15 +174,15 @@ def build(out_dir) -> Path:
           "= xlnapkin.economics.lora_sharing_savings", "pct")
     left_end = b.row
 
-    grid_row = _grid(wb, ws, left_end + 2)
-    mc_end = _monte_carlo(ws, grid_row + 2)
-    _tenants_table(wb, ws, 7, 4)
-    st.col_widths(ws, {"A": 2, "B": 52, "C": 14, "D": 11, "E": 40, "F": 3, "G": 10, "H": 12,
-                       "I": 12, "J": 12, "K": 12})
+    chart_end = _tenants_table(wb, ws, 7, 4)
+    grid_row = _grid(wb, ws, chart_end + 2, 7)
+    mc_end = _monte_carlo(ws, grid_row + 2, 7)
+    st.col_widths(ws, {"A": 2, "B": 52, "C": 14, "D": 11, "E": 40, "F": 3, "G": 16, "H": 14,
+                       "I": 13, "J": 13, "K": 13})
     ws.sheet_view.showGridLines = False
     ws.freeze_panes = "A3"
     st.protect(ws)
-    st.print_setup(ws, f"A1:K{max(mc_end, ws.max_row, 4 + TENANT_ROWS + 24)}")
+    st.print_setup(ws, f"A1:K{max(mc_end, left_end)}")
     return st.save_reproducible(wb, Path(out_dir) / FILENAME)
 
 
@@ -198,39 +199,39 @@ def _num(name, label, rule, bad):
             f"IF({bad.replace('{x}', x)},\"{label} must be a number {rule}\",\"OK\"))")
 
 
-def _grid(wb, ws, row0) -> int:
+def _grid(wb, ws, row0, c0) -> int:
     """Saving for a grid of percentiles (rows) and cv (columns) at the other inputs."""
-    st.put_text(ws.cell(row0, 2), "How the saving depends on the percentile and the load "
-                "variability (cv)", st.HEAD_FONT)
-    st.put_text(ws.cell(row0 + 1, 2), "Saving from pooling at your tenants, average load, "
-                "deployment size and correlation; edit the blue row and column headers.",
-                st.NOTE_FONT)
+    st.put_text(ws.cell(row0, c0), "Saving by percentile (rows) and load variability cv "
+                "(columns)", st.HEAD_FONT)
+    st.put_text(ws.cell(row0 + 1, c0), "At your tenants, average load, deployment size and "
+                "correlation; the blue headers are editable.", st.NOTE_FONT)
     hr = row0 + 2
-    st.put_text(ws.cell(hr, 2), "percentile \\ cv", st.COLHEAD_FONT).fill = st.COLHEAD_FILL
+    st.put_text(ws.cell(hr, c0), "percentile \\ cv", st.COLHEAD_FONT).fill = st.COLHEAD_FILL
     for j, cv in enumerate(GRID_CVS):
-        c = ws.cell(hr, 3 + j, cv)
+        c = ws.cell(hr, c0 + 1 + j, cv)
         c.font, c.fill, c.protection, c.number_format = (st.INPUT_FONT, st.INPUT_FILL,
                                                          st.UNLOCKED, st.FMT["num"])
     for i, p in enumerate(GRID_PERCENTILES):
         r = hr + 1 + i
-        c = ws.cell(r, 2, p)
+        c = ws.cell(r, c0, p)
         c.font, c.fill, c.protection, c.number_format = (st.INPUT_FONT, st.INPUT_FILL,
                                                          st.UNLOCKED, "0.0%")
         for j in range(len(GRID_CVS)):
-            col = L(3 + j)
-            z = f"NORMSINV($B{r})"
+            col = L(c0 + 1 + j)
+            z = f"NORMSINV(${L(c0)}{r})"
             m = "tenant_mean_load"
             ded = (f"tenants*MAX(gpus_per_tenant,ROUNDUP({m}*(1+{z}*{col}${hr})*(1-1E-12),0))")
             pool = (f"MAX(gpus_per_tenant,ROUNDUP((tenants*{m}+{z}*{col}${hr}*{m}*SQRT(tenants*(1+(tenants-1)"
                     f"*correlation)))*(1-1E-12),0))")
-            cell = ws.cell(r, 3 + j, f"=IF(all_ok,1-{pool}/({ded}),\"check inputs\")")
+            cell = ws.cell(r, c0 + 1 + j, f"=IF(all_ok,1-{pool}/({ded}),\"check inputs\")")
             cell.number_format = st.FMT["pct"]
             cell.font = st.FORMULA_FONT
             cell.border = st.BOX
     last = hr + len(GRID_PERCENTILES)
-    st.define(wb, "grid_savings", ws.title, f"$C${hr + 1}:${L(2 + len(GRID_CVS))}${last}")
-    st.define(wb, "grid_cvs", ws.title, f"$C${hr}:${L(2 + len(GRID_CVS))}${hr}")
-    st.define(wb, "grid_percentiles", ws.title, f"$B${hr + 1}:$B${last}")
+    a, z_ = L(c0 + 1), L(c0 + len(GRID_CVS))
+    st.define(wb, "grid_savings", ws.title, f"${a}${hr + 1}:${z_}${last}")
+    st.define(wb, "grid_cvs", ws.title, f"${a}${hr}:${z_}${hr}")
+    st.define(wb, "grid_percentiles", ws.title, f"${L(c0)}${hr + 1}:${L(c0)}${last}")
     return last
 
 
@@ -247,33 +248,33 @@ def monte_carlo_rows():
     return rows
 
 
-def _monte_carlo(ws, row0) -> int:
+def _monte_carlo(ws, row0, c0) -> int:
     d = DEFAULTS
-    st.put_text(ws.cell(row0, 2), "Other load distributions (simulated when the workbook was "
-                "built; these do not recalculate)", st.HEAD_FONT)
-    st.put_text(ws.cell(row0 + 1, 2), f"xlnapkin.economics.pooling_monte_carlo at the default "
+    st.put_text(ws.cell(row0, c0), "Other load distributions (simulated at build time; "
+                "not recalculated)", st.HEAD_FONT)
+    st.put_text(ws.cell(row0 + 1, c0), f"xlnapkin.economics.pooling_monte_carlo at the default "
                 f"inputs: {d['tenants']} tenants, average {d['mean_utilization']:.0%}, "
                 f"percentile {d['percentile']}, cv {d['cv']}, {MC_SAMPLES:,} samples, seed 0.",
                 st.NOTE_FONT)
     hr = row0 + 2
     for j, h in enumerate(["distribution", "pooled capacity", "pooled GPUs", "saving",
                            "pooled util."]):
-        st.put_text(ws.cell(hr, 2 + j), h, st.COLHEAD_FONT).fill = st.COLHEAD_FILL
+        st.put_text(ws.cell(hr, c0 + j), h, st.COLHEAD_FONT).fill = st.COLHEAD_FILL
     r = hr
     for r, row in enumerate(monte_carlo_rows(), start=hr + 1):
-        st.put_text(ws.cell(r, 2), row[0])
+        st.put_text(ws.cell(r, c0), row[0])
         for j, (v, fmt) in enumerate(zip(row[1:], ["num3", "int", "pct", "pct"])):
-            c = ws.cell(r, 3 + j, v)
+            c = ws.cell(r, c0 + 1 + j, v)
             c.number_format = st.FMT[fmt]
             c.font = st.TEXT_FONT
             c.border = st.BOX
-    st.put_text(ws.cell(r + 1, 2), "Skewed (lognormal, gamma) and bursty (on/off) tenants need "
-                "more pooled headroom than the normal model: read the formulas' answer as a "
-                "best case for cv above ~0.3.", st.NOTE_FONT)
-    return r + 1
+    st.put_text(ws.cell(r + 1, c0), "Skewed and bursty tenants need more headroom than the "
+                "normal model: for cv above ~0.3", st.NOTE_FONT)
+    st.put_text(ws.cell(r + 2, c0), "read the formulas' answer as a best case.", st.NOTE_FONT)
+    return r + 2
 
 
-def _tenants_table(wb, ws, col0, row0) -> None:
+def _tenants_table(wb, ws, col0, row0) -> int:
     c = [L(col0 + i) for i in range(5)]
     st.put_text(ws.cell(row0 - 1, col0), "Saving vs number of tenants", st.HEAD_FONT)
     for i, h in enumerate(["tenants", "dedicated GPUs", "pooled GPUs", "saving",
@@ -307,13 +308,15 @@ def _tenants_table(wb, ws, col0, row0) -> None:
                                                              max_row=last)),
                            ("pooled utilization", Reference(ws, min_col=col0 + 4, min_row=first,
                                                             max_row=last))],
-                          width=15, height=9)
+                          width=14.5, height=9)
     ch.y_axis.number_format = "0%"
     ch.y_axis.scaling.min = 0
     ch.y_axis.scaling.max = 1
     ch.x_axis.scaling.min = 0
     ch.x_axis.scaling.max = TENANT_ROWS
     ws.add_chart(ch, f"{L(col0)}{last + 3}")
+    ws.row_breaks.append(Break(id=last + 1))  # the chart and the grids start page 2
+    return last + 3 + 20
 
 
 def _cover(wb, price0) -> None:

@@ -446,6 +446,17 @@ def _price_list(wb, ws, col0, row0) -> None:
 
 
 def _cover(wb, g0, p0) -> None:
+    from .. import economics as e
+    be_a100 = e.breakeven_tokens_per_day(1.49 * 730, e.blended_price(5, 30, 0.5))
+    be_l4 = e.breakeven_tokens_per_day(0.54 * 730, e.blended_price(2.5, 10, 0.5))
+    be_mini = e.breakeven_tokens_per_day(float(g0.cloud_usd_per_hour or 2.0) * 730,
+                                         e.blended_price(0.15, 0.6, 0.5))
+    api47 = 4.1e9 * e.blended_price(0.15, 0.6, 0.5) * 730 / 24 / 1e6
+    tps = e.replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", "bf16")
+    reps = e.replicas_needed(4.1e9, tps, 0.7)
+    reserved = round(8000 / (reps * 730), 2)  # the hourly price that makes ~$8K/month
+    reps8 = e.replicas_needed(4.1e9, e.replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024,
+                                                              1024, "fp8", "fp8"), 0.7)
     st.cover_sheet(wb, "Self-hosted GPUs vs a token API: breakeven", [
         ("What it answers", [
             "At what daily token volume does running your own GPUs (rented or bought) become "
@@ -487,19 +498,22 @@ def _cover(wb, g0, p0) -> None:
             "price + yearly overhead; no financing, no resale (xlnapkin GPU_HOURLY_COST).",
         ]),
         ("Seed claims you can test (seed 002, seed 003, seed 004)", [
-            "Breakeven around 2 M tokens/day at > 70 % utilization against a mid-to-premium API: "
-            "GPU a100-sxm-80gb at $1.49/h with llama-3.1-8b and the GPT-5.5 prices "
-            "(5 / 30 $/Mtok) gives about 2.0 M tokens/day; l4 at $0.54/h vs GPT-4o (2.5 / 10) "
-            "about 2.1 M. Against a cheap API (GPT-4o mini 0.15 / 0.6) the breakeven moves to "
-            "tens of millions of tokens/day: see the price list.",
+            f"Breakeven around 2 M tokens/day at > 70 % utilization against a mid-to-premium API: "
+            f"GPU a100-sxm-80gb at $1.49/h with llama-3.1-8b and the GPT-5.5 prices "
+            f"(5 / 30 $/Mtok) gives {be_a100 / 1e6:.1f} M tokens/day; l4 at $0.54/h vs GPT-4o "
+            f"(2.5 / 10) {be_l4 / 1e6:.1f} M. Against a cheap API (GPT-4o mini 0.15 / 0.6) the "
+            f"breakeven of the default H100 moves to {be_mini / 1e6:.0f} M tokens/day: see the "
+            "price list.",
             "Continuous batching lifts utilization from 30-50 % to 80-95 %: compare utilization "
             "0.4 with 0.9 (cost per million tokens falls in proportion); set 'Engine cap on "
-            "concurrent requests' to 1 to see serving one request at a time.",
+            "concurrent requests per GPU' to 1 to see serving one request at a time.",
             "8-bit weights halve and 4-bit weights quarter the weight memory: switch weight "
             "dtype bf16 -> fp8 -> int4 and read 'Weights' on the Working sheet.",
-            "A $47K/month API bill replaced by about $8K/month self-hosted: GPT-4o mini prices, "
-            "4.1 B tokens/day (API about $47K/month); h100-sxm with llama-3.1-8b in bf16 at a "
-            "reserved $2.20/h needs 5 replicas = about $8.0K/month.",
+            f"A $47K/month API bill replaced by about $8K/month self-hosted: GPT-4o mini prices "
+            f"(0.15 / 0.6) and 4.1 B tokens/day cost ${api47 / 1e3:.1f}K/month through the API; "
+            f"h100-sxm with llama-3.1-8b in bf16 needs {reps:.0f} replicas at 70 % utilization, "
+            f"which at a reserved ${reserved:.2f}/GPU-hour is ${reps * reserved * 730 / 1e3:.1f}K"
+            f"/month (with fp8 weights: {reps8:.0f} replicas).",
             "Seed 003's cost per token: COST_PER_MTOK(2.21, 2400, 0.7, 4) = 1.46 $/Mtok is the "
             "same formula as 'Self-hosted cost per million tokens' with your replica's speed.",
             "Seed 004's own-vs-rent: purchase 32,000 over 2 years with no power gives "
