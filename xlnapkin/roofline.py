@@ -10,6 +10,11 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
     max(FLOPs / (peak x MFU), weight bytes read / (bandwidth x MBU))
         + KV bytes read / (bandwidth x MBU) + all-reduce time + fixed overheads
 
+where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
+(:func:`peak_flops`) and attention (QK^T, AV) at the 16-bit rate (:func:`attention_peak`):
+attention kernels multiply activations by the cached K and V, dequantised to 16 bits when the
+cache is 8-bit, so they never run at a weight format's fp8 or fp4 rate.
+
 Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prompt's FLOPs
 (``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it
 writes. Nothing is ever faster than one read of the weights it touches.
@@ -18,7 +23,7 @@ Notes: attention FLOPs count QK^T and AV for every head (MLA in its absorbed for
 latent as both key and value); activations, norms and the vocabulary softmax are left out.
 MoE routing is taken as uniform (:func:`xlnapkin.memory.expected_experts`).
 
->>> round(decode_step_time("h100-sxm", "llama-3.1-8b", 1, 0, efficiency=1) * 1e3, 2)
+>>> round(float(decode_step_time("h100-sxm", "llama-3.1-8b", 1, 0, efficiency=1)) * 1e3, 2)
 4.79
 >>> ops_per_byte("b200", "fp8")
 562.5
@@ -34,8 +39,9 @@ from .catalog import gpu as _gpu, model as _model
 from .memory import _windowed_tokens, kv_bytes, moe_weight_bytes_read
 from .units import compute_dtype, dtype_bytes
 
-__all__ = ["ops_per_byte", "peak_flops", "decode_step_time", "prefill_time", "critical_batch",
-           "attention_flops_per_pair", "allreduce_time", "decode_flops", "prefill_flops"]
+__all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
+           "critical_batch", "attention_flops_per_pair", "allreduce_time", "decode_flops",
+           "prefill_flops"]
 
 ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
 
@@ -45,6 +51,11 @@ def peak_flops(gpu, weight_dtype="bf16") -> float:
     g = _gpu(gpu)
     return g.peak_flops(compute_dtype(weight_dtype, bool(g.fp8_tflops), bool(g.fp4_tflops),
                                       bool(g.int8_tops)))
+
+
+def attention_peak(gpu) -> float:
+    """Dense peak of one GPU for attention (QK^T and AV): the 16-bit tensor rate. [FLOP/s]"""
+    return _gpu(gpu).peak_flops("bf16")
 
 
 def ops_per_byte(gpu, dtype="bf16") -> float:
@@ -71,6 +82,14 @@ def decode_flops(model, batch, context):
                     + attention_flops_per_pair(m) * _windowed_tokens(m, context))
 
 
+def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu):
+    """Matmuls at the weight dtype's tensor rate plus attention at the 16-bit rate. [s]"""
+    linear = batch * 2.0 * m.active_params / peak_flops(g, weight_dtype)
+    attention = (batch * attention_flops_per_pair(m) * _windowed_tokens(m, context)
+                 / attention_peak(g))
+    return (linear + attention) / (num_gpus * mfu)
+
+
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     """Two ring all-reduces per layer of ``tokens`` activation rows. 0 on one GPU. [s]"""
     g, m = _gpu(gpu), _model(model)
@@ -82,7 +101,10 @@ def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
 
 
 def _overhead(m, eff: Efficiency):
-    return eff.step_overhead_s + eff.layer_overhead_s * m.layers
+    """Fixed time of one forward pass: per step, per layer, and per layer of an MoE model
+    (routing, token permutation and grouped-GEMM launches). [s]"""
+    per_layer = eff.layer_overhead_s + (eff.moe_layer_overhead_s if m.is_moe else 0.0)
+    return eff.step_overhead_s + per_layer * m.layers
 
 
 def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
@@ -97,8 +119,7 @@ def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_
     num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
     eff = resolve(efficiency, g.vendor)
     bw = g.bandwidth * num_gpus * eff.mbu
-    compute = decode_flops(m, batch, context) / (peak_flops(g, weight_dtype) * num_gpus
-                                                 * eff.mfu_decode)
+    compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode)
     weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
     kv = kv_bytes(m, context, batch, kv_dtype) / bw
     return (np.maximum(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
@@ -124,6 +145,14 @@ def prefill_flops(model, batch, prompt_tokens):
                     + attention_flops_per_pair(m) * _causal_pairs(m, prompt_tokens))
 
 
+def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu):
+    """Matmuls at the weight dtype's tensor rate plus causal attention at the 16-bit rate. [s]"""
+    linear = batch * 2.0 * m.active_params * tokens / peak_flops(g, weight_dtype)
+    attention = (batch * attention_flops_per_pair(m) * _causal_pairs(m, tokens)
+                 / attention_peak(g))
+    return (linear + attention) / (num_gpus * mfu)
+
+
 def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dtype="bf16",
                  num_gpus=1, efficiency=None):
     """Time to process ``batch`` prompts of ``prompt_tokens`` tokens (time to first token). [s]"""
@@ -133,8 +162,8 @@ def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", k
     num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
     eff = resolve(efficiency, g.vendor)
     bw = g.bandwidth * num_gpus * eff.mbu
-    compute = prefill_flops(m, batch, tokens) / (peak_flops(g, weight_dtype) * num_gpus
-                                                 * eff.mfu_prefill)
+    compute = _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus,
+                                    eff.mfu_prefill)
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
     kv_write = kv_bytes(m, tokens, batch, kv_dtype) / bw
     return (np.maximum(compute, weights) + kv_write

@@ -7,7 +7,8 @@ Excel functions show that message in the cell).
 
 Under load (:func:`max_throughput`) an endless queue of requests (``input_tokens`` in,
 ``output_tokens`` out) is served with continuous batching at the largest concurrency that fits in
-``mem_fraction`` of memory, capped at the engine's concurrency limit. Each decode step carries
+``mem_fraction`` of memory, capped at the engine's concurrency limit (``max_concurrency`` per
+GPU of the replica: engines size their batch to the GPUs they run on). Each decode step carries
 every running sequence (mean context ``input + output/2``) and, on average, the prefill compute of
 the requests that replace finished ones: ``concurrency / output_tokens`` prompts per step.
 
@@ -23,9 +24,10 @@ from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import fits, max_batch
-from .roofline import decode_step_time, peak_flops, prefill_flops, prefill_time
+from .roofline import _prefill_compute_time, decode_step_time, prefill_time
 
-__all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "concurrency_under_load"]
+__all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
+           "concurrency_under_load"]
 
 
 def _scalar(x):
@@ -62,8 +64,10 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dty
 def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
                            weight_dtype="bf16", kv_dtype="bf16", num_gpus=1, mem_fraction=0.9,
                            efficiency=None):
-    """Sequences served at once under saturating load: what fits, capped by the engine. [seqs]"""
-    cap = resolve(efficiency, _gpu(gpu).vendor).max_concurrency
+    """Sequences served at once under saturating load: what fits, capped by the engine at
+    ``max_concurrency`` per GPU of the replica. [seqs]"""
+    cap = resolve(efficiency, _gpu(gpu).vendor).max_concurrency * np.asarray(num_gpus,
+                                                                             dtype=float)
     fit = max_batch(gpu, model, np.add(input_tokens, output_tokens), weight_dtype, kv_dtype,
                     num_gpus, mem_fraction)
     return np.minimum(fit, cap)
@@ -77,16 +81,39 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
     inp = _checks.number(input_tokens, "input_tokens", 1)
     out = _checks.number(output_tokens, "output_tokens", 1)
     n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
-    eff = resolve(efficiency, g.vendor)
     conc = concurrency_under_load(g, m, inp, out, weight_dtype, kv_dtype, n, mem_fraction,
                                   efficiency)
     b = np.maximum(conc, 1.0)
+    rate = _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
+    return _scalar(np.where(conc >= 1, rate, np.nan))
+
+
+def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output_tokens=1024,
+                              weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
+                              efficiency=None):
+    """Output tokens/s of the replica serving ``concurrency`` requests at a time with continuous
+    batching (a finished request is replaced at once; prefill work included): the formula of
+    :func:`max_throughput` at a given concurrency. NaN where they do not fit. [tokens/s]"""
+    g, m = _gpu(gpu), _model(model)
+    b = _checks.number(concurrency, "concurrency", 1, integer=True)
+    inp = _checks.number(input_tokens, "input_tokens", 1)
+    out = _checks.number(output_tokens, "output_tokens", 1)
+    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    rate = _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
+    ok = fits(g, m, weight_dtype, kv_dtype, inp + out, b, n)
+    return _scalar(np.where(ok, rate, np.nan))
+
+
+def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency):
+    """``b`` running sequences at mean context ``inp + out/2``; on average ``b / out`` prompts
+    are prefilled per decode step, their compute added to the step."""
+    eff = resolve(efficiency, g.vendor)
     step = decode_step_time(g, m, b, inp + out / 2.0, weight_dtype, kv_dtype, n, efficiency)
     prompts_per_step = b / out
     prefill = prompts_per_step * (
-        prefill_flops(m, 1.0, inp) / (peak_flops(g, weight_dtype) * n * eff.mfu_prefill)
+        _prefill_compute_time(g, m, 1.0, inp, weight_dtype, n, eff.mfu_prefill)
         + _prefill_comm(g, m, inp, n, eff))
-    return _scalar(np.where(conc >= 1, b / (step + prefill), np.nan))
+    return b / (step + prefill)
 
 
 def _prefill_comm(g, m, tokens, n, eff):
