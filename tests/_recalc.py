@@ -126,26 +126,30 @@ def _normal(value):
     return text
 
 
-def read_values(path, names_from=None) -> Values:
-    """Values cached in a workbook (as LibreOffice saved them), by defined name and by cell.
+def read_values(path, where: dict) -> Values:
+    """Values cached in a workbook (as LibreOffice saved them), by cell and by defined name.
 
-    ``names_from``: the workbook whose defined names to use (LibreOffice keeps them, but the
-    template is the reference)."""
-    wb = openpyxl.load_workbook(path, data_only=True)
+    ``where``: name -> ['Sheet!A1', ...] from the template (LibreOffice keeps every cell where
+    it was, so the template's names locate the results)."""
+    wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
     cells = {}
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                if c.value is not None:
+                if c.value is not None and hasattr(c, "coordinate"):
                     cells[f"{ws.title}!{c.coordinate}"] = _normal(c.value)
-    ref = openpyxl.load_workbook(names_from) if names_from else wb
-    named, where = {}, {}
-    for name, locs in name_cells(ref).items():
-        keys = [f"{s}!{c}" for s, c in locs]
-        where[name] = keys
+    wb.close()
+    named = {}
+    for name, keys in where.items():
         vals = [cells.get(k) for k in keys]
         named[name] = vals[0] if len(vals) == 1 else vals
     return Values(named, cells, where)
+
+
+def template_names(path) -> dict:
+    """name -> ['Sheet!A1', ...] for every defined name of a workbook."""
+    wb = openpyxl.load_workbook(path)
+    return {n: [f"{s}!{c}" for s, c in locs] for n, locs in name_cells(wb).items()}
 
 
 # --- formulas ------------------------------------------------------------------------------------
@@ -206,18 +210,22 @@ class FormulasBook:
 
 # --- writing scenarios ---------------------------------------------------------------------------
 
-def write_scenario(template, dest, cell_values: dict) -> Path:
-    """Copy ``template`` with ``cell_values`` ({'Sheet!C5': value}) typed into the input cells."""
+def write_scenarios(template, scenarios) -> list[Path]:
+    """Copies of ``template``, one per (dest, {'Sheet!C5': value}), with the values typed into
+    the input cells. Every scenario sets the same cells, so one loaded workbook serves all."""
     wb = openpyxl.load_workbook(template)
-    for key, value in cell_values.items():
-        sheet, cell = key.split("!")
-        c = wb[sheet][cell]
-        c.value = value
-        if isinstance(value, str):
-            c.data_type = "s"
     wb.calculation.fullCalcOnLoad = True
-    wb.save(dest)
-    return Path(dest)
+    out = []
+    for dest, cell_values in scenarios:
+        for key, value in cell_values.items():
+            sheet, cell = key.split("!")
+            c = wb[sheet][cell]
+            c.value = value
+            if isinstance(value, str):
+                c.data_type = "s"
+        wb.save(dest)
+        out.append(Path(dest))
+    return out
 
 
 def input_cells(template, values_by_name: dict) -> dict:

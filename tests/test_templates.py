@@ -197,3 +197,22 @@ def test_print_setup(books, name):
     main = wb.worksheets[1]
     assert main.page_setup.orientation == "landscape"
     assert main.page_setup.fitToWidth == 1
+
+
+def test_put_text_keeps_formula_like_text_as_text(tmp_path):
+    from xlnapkin.templates import _style as st
+    wb = st.new_workbook()
+    st.put_text(wb.active["A1"], "=SUM(1,2) is not a formula")
+    st.put_text(wb.active["A2"], "+1; -2; @x")
+    path = st.save_reproducible(wb, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    assert ws["A1"].data_type == "s" and ws["A1"].value == "=SUM(1,2) is not a formula"
+    assert ws["A2"].data_type == "s"
+
+
+def test_a_formula_naming_an_undefined_name_fails_the_build(tmp_path):
+    from xlnapkin.templates import _style as st
+    wb = st.new_workbook()
+    wb.active["A1"] = "=no_such_name*2"
+    with pytest.raises(KeyError, match="no_such_name"):
+        st.save_reproducible(wb, tmp_path / "t.xlsx")

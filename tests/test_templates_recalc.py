@@ -329,7 +329,7 @@ def expect_planner(v):
                             "w_users_by_memory", "w_users_by_speed", "w_users_per_gpu",
                             "w_price_used", "w_cost_per_mtok", "w_cost_per_user_month",
                             "w_peak_tflops", "w_attn_peak_tflops", "w_mbu", "w_t_allreduce",
-                            "w_weights_read", "w_min_gpus")}
+                            "w_weights_read", "w_min_gpus", "tbl_fits")}
     keys = []
     for i, g in enumerate(gpus):
         s = expect_serving_steps(g, m, v, n, frac)
@@ -337,6 +337,8 @@ def expect_planner(v):
                      "attn_peak_tflops", "mbu", "t_allreduce", "weights_read"):
             cols[f"w_{name}"].append(s[name])
         cols["w_min_gpus"].append(_num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac)))
+        cols["tbl_fits"].append("yes" if s["concurrency"] >= 1 else
+                                f"no: {cols['w_min_gpus'][-1]:.0f} GPUs")
         tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
         ok = math.isfinite(tput)
         cols["w_replica_tokens_per_sec"].append(tput if ok else "does not fit")
@@ -453,8 +455,22 @@ def plan(tmp_path_factory):
     return out, plans
 
 
+# Seed figures the templates must show (besides matching the engine), by scenario label.
+SEED_PINS = {
+    ("capacity_planner", "seed 001"): {"user_gpu_users_at_context": 6.0},   # seed 001: 6 users
+    ("multi_tenant_savings", "defaults"): {"dedicated_gpus": 10.0, "pooled_gpus": 5.0,
+                                           "savings_fraction": 0.5,          # seed 003: 2x
+                                           "cost_reduction_factor": 2.0},
+}
+
+
 def _check(template, label, values, v):
     problems = rc.compare(values, EXPECT[template](v), f"{template} [{label}]")
+    problems += rc.compare(values, SEED_PINS.get((template, label), {}), f"{template} [{label}]")
+    if (template, label) == ("multi_tenant_savings", "defaults"):
+        util = values.named.get("pooled_capacity_utilization")
+        if not (isinstance(util, float) and 0.85 <= util <= 0.90):  # seed 003: ~85-90 %
+            problems.append(f"{template} [{label}]: pooled capacity utilization {util!r}")
     valid = values.named.get("all_ok") is True or values.named.get("inputs_ok") is True
     if valid or label == "defaults":
         bad = values.errors(ALLOWED_NA[template])
@@ -494,20 +510,6 @@ def recalculated(plan, tmp_path_factory):
     import subprocess
     _out, plans = plan
     results = {}
-    lo_proc, lo_index, lo_dir = None, [], None
-    if rc.soffice():
-        src = tmp_path_factory.mktemp("scenarios")
-        lo_dir = tmp_path_factory.mktemp("lo")
-        files = []
-        for template, (path, scenarios) in plans.items():
-            for j, (label, v, cells) in enumerate(scenarios):
-                dest = src / f"{template}__{j:02d}.xlsx"
-                rc.write_scenario(path, dest, cells)
-                files.append(dest)
-                lo_index.append((template, label, v, dest))
-        lo_proc = subprocess.Popen(
-            rc.soffice_command(files, lo_dir, tmp_path_factory.mktemp("lo_profile")),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tasks = []
     for template, (path, scenarios) in plans.items():
         k = CHUNKS[template]
@@ -515,11 +517,29 @@ def recalculated(plan, tmp_path_factory):
     tasks.sort(key=lambda t: t[0] != "capacity_planner")  # the longest first
     workers = max(1, min(len(tasks), os.cpu_count() or 1, 2))
     with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        for template, count, problems in pool.map(_formulas_run, tasks):
+        futures = [pool.submit(_formulas_run, t) for t in tasks]
+        # meanwhile: scenario files for LibreOffice, converted in one background soffice run
+        lo_proc, lo_index = None, []
+        if rc.soffice():
+            src = tmp_path_factory.mktemp("scenarios")
+            lo_dir = tmp_path_factory.mktemp("lo")
+            files = []
+            for template, (path, scenarios) in plans.items():
+                jobs = [(src / f"{template}__{j:02d}.xlsx", cells)
+                        for j, (_label, _v, cells) in enumerate(scenarios)]
+                files += rc.write_scenarios(path, jobs)
+                lo_index += [(template, label, v, dest)
+                             for (label, v, _c), (dest, _) in zip(scenarios, jobs)]
+            lo_proc = subprocess.Popen(
+                rc.soffice_command(files, lo_dir, tmp_path_factory.mktemp("lo_profile")),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for f in futures:
+            template, count, problems = f.result()
             done, found = results.get(("formulas", template), (0, []))
             results[("formulas", template)] = (done + count, found + problems)
     if lo_proc is not None:
         log, _ = lo_proc.communicate(timeout=900)
+        where = {t: rc.template_names(path) for t, (path, _s) in plans.items()}
         for template in plans:
             results[("libreoffice", template)] = (0, [])
         for template, label, v, dest in lo_index:
@@ -528,7 +548,7 @@ def recalculated(plan, tmp_path_factory):
             if not conv.exists():
                 found = found + [f"{template} [{label}]: soffice wrote no file: {log[-500:]}"]
             else:
-                found = found + _check(template, label, rc.read_values(conv, names_from=dest), v)
+                found = found + _check(template, label, rc.read_values(conv, where[template]), v)
             results[("libreoffice", template)] = (done + 1, found)
     return results
 

@@ -235,6 +235,7 @@ def build(out_dir) -> Path:
            ("catalog_price", "catalog $/GPU-h", "g_cloud_price_shown", "usd"),
            ("your_price", "your $/GPU-h", None, "usd"),
            ("price", "$/GPU-h used", "price_used", "usd"),
+           ("fits", "fits? (GPUs needed)", "fits_shown", "text"),
            ("batch", "max requests", "max_batch_fit", "int"),
            ("users_ctx", "users at context", "users_concurrent", "int"),
            ("decode", "decode tok/s (batch)", "decode_tps", "num"),
@@ -278,6 +279,11 @@ def build(out_dir) -> Path:
                 if i == 0:
                     cell.value = u["price"]
                 cell.font, cell.fill, cell.protection = st.INPUT_FONT, st.INPUT_FILL, st.UNLOCKED
+            elif src == "fits_shown":
+                cell.value = (f"=IF(all_ok,IF(Working!{col_of['concurrency']}{r}>=1,\"yes\","
+                              f"\"no: \"&TEXT(Working!{col_of['min_gpus']}{r},\"0\")&\" GPUs\"),"
+                              "\"check inputs\")")
+                cell.font = st.FORMULA_FONT
             elif src == "g_cloud_price_shown":
                 cell.value = (f"=IF(Working!{col_of['g_cloud_price']}{r}>0,"
                               f"Working!{col_of['g_cloud_price']}{r},\"-\")")
@@ -349,8 +355,8 @@ def build(out_dir) -> Path:
     ws.add_chart(ch, f"{L(pc + 4)}{rr0}")
 
     st.col_widths(ws, {"A": 2, "B": 44, "C": 22, "D": 10, "E": 30, "F": 2, "G": 22, "H": 9,
-                       "I": 10, "J": 10, "K": 10, "L": 10, "M": 10, "N": 11, "O": 11,
-                       "P": 11, "Q": 10, "R": 11})
+                       "I": 10, "J": 10, "K": 10, "L": 11, "M": 10, "N": 10, "O": 11, "P": 11,
+                       "Q": 11, "R": 10, "S": 11})
     ws.sheet_view.showGridLines = False
     wk.sheet_view.showGridLines = False
     ws.freeze_panes = "A3"
@@ -360,7 +366,7 @@ def build(out_dir) -> Path:
     ms.sheet_view.showGridLines = False
     st.protect(ms)
     st.print_setup(ms, f"A1:E{m.row}", landscape=False)
-    st.print_setup(ws, f"A1:R{max(left_end, rlast + 22)}")
+    st.print_setup(ws, f"A1:S{max(left_end, rlast + 22)}")
     # wide: pages across, the GPU column repeated on each, all rows on one page high
     st.print_setup(wk, f"A1:{L(len(cols) + 1)}{last}")
     wk.page_setup.fitToWidth = 0
