@@ -205,3 +205,40 @@ def test_accuracy_benchmark_meets_the_spec_target(shared_data, tmp_path):
     assert len(csv_out.read_text().splitlines()) == 1 + len(out["cases"]) + len(out["skips"])
     # every skipped row says why
     assert all(s.reason for s in out["skips"])
+
+
+# --- fast paths keep behaviour (benchmarks/speed.py) ---------------------------------------------
+
+def test_fit_message_over_arrays_is_the_scalar_message_per_element():
+    tokens = np.array([0, 3.5, 1024, 5e5, 1e300])
+    batch = np.array([[0], [1], [2.5], [1e9]])
+    for gpus, frac in ((1, 1.0), (np.array([[1], [2], [3], [64]]), 0.9)):
+        out = memory.fit_message("b200; memory_gb=192", "deepseek-r1", "fp8", "fp8", tokens,
+                                 batch, gpus, frac)
+        assert out.shape == (4, 5)
+        for i in range(4):
+            for j in range(5):
+                n = gpus if np.ndim(gpus) == 0 else int(gpus[i, 0])
+                assert out[i, j] == memory.fit_message("b200; memory_gb=192", "deepseek-r1",
+                                                       "fp8", "fp8", tokens[j], batch[i, 0], n,
+                                                       frac)
+
+
+def test_a_range_with_cells_that_do_not_fit_words_each_cell_as_a_single_call_would():
+    batches, contexts = [[1], [64], [4096]], [[0, 8192, 131072]]
+    grid = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", batches, contexts, "fp8", "fp8")
+    for i, (b,) in enumerate(batches):
+        for j, c in enumerate(contexts[0]):
+            one = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", b, c, "fp8", "fp8")
+            assert grid[i][j] == one
+            assert type(grid[i][j]) in (float, str)
+    assert isinstance(grid[2][2], str) and isinstance(grid[0][0], float)
+
+
+def test_one_cell_ranges_and_plain_values_give_the_same_answer():
+    plain = udfs.ITL_MS("h100-sxm", "qwen3-30b-a3b", 16, 2048, "fp8", "fp8", 2)
+    ranges = udfs.ITL_MS([["h100-sxm"]], [["qwen3-30b-a3b"]], [[16]], [[2048]], [["fp8"]],
+                         [["fp8"]], [[2]], [[None]])
+    assert type(plain) is float and ranges == plain
+    assert udfs.ITL_MS([["h100-sxm"]], [["llama-3.1-405b"]]) == udfs.ITL_MS("h100-sxm",
+                                                                           "llama-3.1-405b")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -96,6 +97,15 @@ def _lite() -> bool:
 _EMPTY = inspect.Parameter.empty
 
 
+def _one_cell(value):
+    """The value of a 1x1 range (``[[v]]``, how classic xlwings passes one cell), else the value
+    unchanged: the same as :func:`_as_array` gives, without building arrays."""
+    if (type(value) is list and len(value) == 1 and type(value[0]) is list
+            and len(value[0]) == 1 and not isinstance(value[0][0], (list, tuple, np.ndarray))):
+        return value[0][0]
+    return value
+
+
 def _as_array(value):
     """Excel input -> NumPy object/float array (0-d for a single value)."""
     if isinstance(value, np.ndarray):
@@ -130,6 +140,7 @@ def _number_cell(name, default, v):
 
 def _numbers(name, default, value):
     """Coerce one numeric argument to a float array (NaN stands for a blank with no default)."""
+    value = _one_cell(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if value is None:
@@ -158,6 +169,9 @@ def _text_cell(name, default, v):
 
 
 def _texts(name, default, value):
+    value = _one_cell(value)
+    if value is None or type(value) is str:  # one cell: no arrays needed
+        return _text_cell(name, default, value)
     arr = _as_array(value)
     if arr.ndim == 0:
         return _text_cell(name, default, arr.item())
@@ -236,6 +250,13 @@ def _evaluate(fn, params, args, nan_message, table):
             values[p.name] = _numbers(p.name, p.default, raw)
     if table:
         return fn(**values)
+    if not any(isinstance(v, np.ndarray) for v in values.values()):
+        # Every argument is one cell: a finite number goes straight back (the general path
+        # below would give the same float); anything else takes the general path.
+        result = fn(**values)
+        if isinstance(result, float) and math.isfinite(result):
+            return float(result)
+        return _finish(np.broadcast_to(result, ()), (), values, nan_message)
     shapes = {k: np.shape(v) for k, v in values.items()}
     try:
         shape = np.broadcast_shapes(*shapes.values())
@@ -269,8 +290,30 @@ def _evaluate(fn, params, args, nan_message, table):
     return _to_excel(out)
 
 
+def _messages(bad, call, nan_message):
+    """The message of each cell in ``bad`` (flat indices into the arrays of ``call``).
+
+    One call of ``nan_message`` with the bad cells' arguments as arrays where it accepts
+    arrays and returns one text per cell (:func:`xlnapkin.memory.fit_message` does); otherwise,
+    or if that call fails, one call per cell with scalars, exactly as before."""
+    if not nan_message:
+        return ["no finite result for these inputs"] * len(bad)
+    picked = {k: (v[bad] if isinstance(v, np.ndarray) and v.ndim else
+                  (v.item() if isinstance(v, np.ndarray) else v)) for k, v in call.items()}
+    if len(bad) > 1:
+        try:
+            out = nan_message(**picked)
+        except Exception:  # noqa: BLE001 - the per-cell calls below raise it again if real
+            out = None
+        if (isinstance(out, np.ndarray) and out.shape == (len(bad),)
+                and all(type(x) is str for x in out.tolist())):
+            return out.tolist()
+    return [nan_message(**{k: (v[j] if isinstance(v, np.ndarray) and v.ndim else v)
+                           for k, v in picked.items()}) for j in range(len(bad))]
+
+
 def _fill(res, call, nan_message, n):
-    """Replace NaN results by their message, element by element."""
+    """Replace NaN results by their message."""
     res = np.asarray(res)
     if res.dtype.kind not in "fiu":
         return res
@@ -278,10 +321,9 @@ def _fill(res, call, nan_message, n):
     if not bad.any():
         return res
     obj = res.astype(object)
-    for i in np.flatnonzero(bad):
-        scalar = {k: (v[i] if isinstance(v, np.ndarray) and v.ndim else
-                      (v.item() if isinstance(v, np.ndarray) else v)) for k, v in call.items()}
-        obj[i] = nan_message(**scalar) if nan_message else "no finite result for these inputs"
+    idx = np.flatnonzero(bad)
+    for i, msg in zip(idx.tolist(), _messages(idx, call, nan_message)):
+        obj[i] = msg
     return obj
 
 
@@ -290,6 +332,16 @@ def _finish(result, shape, values, nan_message):
         return float(result) if result.ndim == 0 else _to_excel(result)
     flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray) else v)
             for k, v in values.items()}
+    if result.dtype.kind in "fiu" and result.ndim:
+        # Numbers with some cells that have no finite result: rows of Python floats straight
+        # from NumPy, then the messages written into their cells (no per-cell conversion).
+        values_flat = result.ravel().astype(float)
+        bad = np.flatnonzero(~np.isfinite(values_flat))
+        rows = values_flat.reshape(_shape2(result.shape)).tolist()
+        width = len(rows[0])
+        for i, msg in zip(bad.tolist(), _messages(bad, flat, nan_message)):
+            rows[i // width][i % width] = _cell(msg)
+        return rows
     filled = _fill(result.ravel(), flat, nan_message, result.size).reshape(shape)
     return _to_excel(filled)
 

@@ -124,25 +124,91 @@ def fits(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1, nu
 
 
 def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1,
-                num_gpus=1, mem_fraction=1.0) -> str:
+                num_gpus=1, mem_fraction=1.0):
     """Why one configuration cannot run, and the fewest GPUs that would hold it.
+
+    Scalars give one message. Arrays (``tokens``, ``batch``, ``num_gpus``, ``mem_fraction``
+    broadcast) give an object array with each element's message, the same text as one scalar
+    call per element (the Excel boundary words a whole range of cells this way).
 
     >>> fit_message("h100-sxm", "llama-3.1-405b")
     'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11'
     """
     g, m = _gpu(gpu), _model(model)
+    if np.ndim(tokens) or np.ndim(batch) or np.ndim(num_gpus) or np.ndim(mem_fraction):
+        return _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
+                             mem_fraction)
     tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
+    return _fit_text(m.id, dtype_name(weight_dtype), g.id, g.memory_gb, g.memory_bytes, need,
+                     tokens, batch, num_gpus, mem_fraction)
+
+
+def _fit_text(model_id, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
+              mem_fraction) -> str:
+    """The words of :func:`fit_message` for one configuration (all arguments scalars)."""
     shown = f"{need / GB:.1f}" if need < 1e6 * GB else f"{need / GB:.3g}"
     if not math.isfinite(need):
         shown = "more than 1e299"
-    what = f"{m.id} needs {shown} GB in {dtype_name(weight_dtype)}"
+    what = f"{model_id} needs {shown} GB in {dtype}"
     if tokens * batch > 0:
         what += f" with KV for {batch:g} x {tokens:g} tokens"
-    have = f"{num_gpus} x {g.id} has {num_gpus * g.memory_gb:g} GB"
+    have = f"{num_gpus} x {gpu_id} has {num_gpus * memory_gb:g} GB"
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
-    least = need / (g.memory_bytes * mem_fraction)
+    least = need / (memory_bytes * mem_fraction)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: reduce batch or tokens"
     return f"{what}; {have}: use num_gpus >= {math.ceil(least - 1e-9)}"
+
+
+def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction):
+    """:func:`fit_message` element by element over broadcast arrays: the numbers in NumPy, the
+    repeated pieces of text formatted once, and :func:`_fit_text` itself for the rare element
+    outside the plain case (absurd sizes). [object array of str]"""
+    t, b, n, f = np.broadcast_arrays(*(np.asarray(x, dtype=float)
+                                       for x in (tokens, batch, num_gpus, mem_fraction)))
+    shape = t.shape
+    t, b, n, f = t.ravel(), b.ravel(), n.ravel(), f.ravel()
+    need = np.broadcast_to(_need(m, weight_dtype, kv_dtype, t, b), t.shape).astype(float)
+    dtype = dtype_name(weight_dtype)
+    ngpu = n.astype(np.int64)          # int() of a positive float
+    with np.errstate(all="ignore"):
+        least = need / (g.memory_bytes * f)
+        plain = np.isfinite(need) & (need < 1e6 * GB) & (least < 1e6) & np.isfinite(t * b)
+        gpus = np.ceil(least - 1e-9)
+    out = np.empty(t.shape, dtype=object)
+    odd = np.flatnonzero(~plain)
+    for i in odd.tolist():
+        out[i] = _fit_text(m.id, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
+                           float(t[i]), float(b[i]), int(n[i]), float(f[i]))
+    idx = np.flatnonzero(plain)
+    if idx.size:
+        # "have" depends on (num_gpus, mem_fraction) and the suggestion on the GPU count only.
+        # One number per element keys its tail: fractions and GPU counts are few.
+        fk, finv = np.unique(f[idx], return_inverse=True)
+        nk, ninv = np.unique(ngpu[idx], return_inverse=True)
+        lk, linv = np.unique(gpus[idx], return_inverse=True)
+        code = (finv.ravel() * len(nk) + ninv.ravel()) * len(lk) + linv.ravel()
+        ck, cinv = np.unique(code, return_inverse=True)
+        tails = []
+        for c in ck.tolist():
+            fi, rest = divmod(c, len(nk) * len(lk))
+            ni, li = divmod(rest, len(lk))
+            nn, ff, ls = int(nk[ni]), float(fk[fi]), int(lk[li])
+            have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
+            if ff < 1:
+                have += f" ({ff:.0%} usable)"
+            tails.append(f"; {have}: use num_gpus >= {ls}")
+        tail = [tails[k] for k in cinv.ravel().tolist()]
+        shown = (need[idx] / GB).tolist()
+        kv = (t[idx] * b[idx] > 0).tolist()
+        bs = {v: f"{v:g}" for v in np.unique(b[idx]).tolist()}
+        ts = {v: f"{v:g}" for v in np.unique(t[idx]).tolist()}
+        head = f"{m.id} needs "
+        unit = f" GB in {dtype}"
+        out[idx] = [
+            f"{head}{x:.1f}{unit} with KV for {bs[bb]} x {ts[tt]} tokens{tl}" if k else
+            f"{head}{x:.1f}{unit}{tl}"
+            for x, k, bb, tt, tl in zip(shown, kv, b[idx].tolist(), t[idx].tolist(), tail)]
+    return out.reshape(shape)

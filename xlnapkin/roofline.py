@@ -92,10 +92,16 @@ def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu):
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     """Two ring all-reduces per layer of ``tokens`` activation rows. 0 on one GPU. [s]"""
+    scalar = isinstance(num_gpus, (int, float))
+    if scalar and num_gpus <= 1:
+        return 0.0  # one GPU: nothing to reduce (the common scalar case, without NumPy)
     g, m = _gpu(gpu), _model(model)
-    n = np.asarray(num_gpus, dtype=float)
     link = g.link_bandwidth or 16e9  # no catalog figure: assume a PCIe Gen4 x16 link, one way
     size = tokens * m.width * ACTIVATION_BYTES
+    if scalar:  # the same formula in plain floats
+        per = eff.allreduce_latency_s + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
+        return 2.0 * m.layers * per * eff.comm
+    n = np.asarray(num_gpus, dtype=float)
     per = eff.allreduce_latency_s + 2.0 * (n - 1.0) / n * size / link
     return np.where(n > 1, 2.0 * m.layers * per * eff.comm, 0.0)
 

@@ -34,31 +34,41 @@ def _scalar(x):
     return float(x) if np.ndim(x) == 0 else x
 
 
+def _where_fits(ok, value):
+    """``value`` where the configuration fits, NaN elsewhere; a float for scalars."""
+    if isinstance(ok, (bool, np.bool_)) and np.ndim(value) == 0:
+        return float(value) if ok else float("nan")
+    return _scalar(np.where(ok, value, np.nan))
+
+
 def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
                    num_gpus=1, efficiency=None):
     """Decode output tokens/s of the replica: ``batch`` sequences of ``context`` tokens each,
     one token per sequence per step. NaN where it does not fit. [tokens/s]"""
+    gpu, model = _gpu(gpu), _model(model)  # look the names up once
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
     ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
-    return _scalar(np.where(ok, np.asarray(batch, dtype=float) / t, np.nan))
+    return _where_fits(ok, np.asarray(batch, dtype=float) / t)
 
 
 def itl_ms(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
            efficiency=None):
     """Inter-token latency: one decode step. NaN where it does not fit. [ms]"""
+    gpu, model = _gpu(gpu), _model(model)
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
     ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
-    return _scalar(np.where(ok, t * 1e3, np.nan))
+    return _where_fits(ok, t * 1e3)
 
 
 def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dtype="bf16",
             num_gpus=1, efficiency=None):
     """Time to first token: prefill of ``batch`` prompts of ``prompt_tokens``. NaN where it does
     not fit. [ms]"""
+    gpu, model = _gpu(gpu), _model(model)
     t = prefill_time(gpu, model, batch, prompt_tokens, weight_dtype, kv_dtype, num_gpus,
                      efficiency)
     ok = fits(gpu, model, weight_dtype, kv_dtype, prompt_tokens, batch, num_gpus)
-    return _scalar(np.where(ok, t * 1e3, np.nan))
+    return _where_fits(ok, t * 1e3)
 
 
 def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
@@ -66,8 +76,8 @@ def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
                            efficiency=None):
     """Sequences served at once under saturating load: what fits, capped by the engine at
     ``max_concurrency`` per GPU of the replica. [seqs]"""
-    cap = resolve(efficiency, _gpu(gpu).vendor).max_concurrency * np.asarray(num_gpus,
-                                                                             dtype=float)
+    gpu, model = _gpu(gpu), _model(model)
+    cap = resolve(efficiency, gpu.vendor).max_concurrency * np.asarray(num_gpus, dtype=float)
     fit = max_batch(gpu, model, np.add(input_tokens, output_tokens), weight_dtype, kv_dtype,
                     num_gpus, mem_fraction)
     return np.minimum(fit, cap)

@@ -19,6 +19,7 @@ Element sizes are given in bits so that block formats with shared scales come ou
 
 from __future__ import annotations
 
+import functools
 import math
 
 from .errors import InvalidArgumentError, UnknownNameError
@@ -59,6 +60,12 @@ def _normalise(text: str) -> str:
 
 def dtype_name(dtype) -> str:
     """Canonical name of a dtype (``"BF16"`` -> ``"bf16"``); a number of bits gives ``"4.5-bit"``."""
+    if type(dtype) is str:  # names repeat on every engine call: remember them
+        return _dtype_name_cached(dtype)
+    return _dtype_name(dtype)
+
+
+def _dtype_name(dtype) -> str:
     if isinstance(dtype, str):
         key = _normalise(dtype)
         key = _ALIASES.get(key.replace("_", "-"), _ALIASES.get(key, key))
@@ -71,6 +78,9 @@ def dtype_name(dtype) -> str:
             raise UnknownNameError("dtype", dtype, get_close_matches(key, DTYPE_BITS, 3, 0.5)) from None
         return f"{_bits_checked(bits, dtype):g}-bit"
     return f"{_bits_checked(dtype, dtype):g}-bit"
+
+
+_dtype_name_cached = functools.lru_cache(maxsize=512)(_dtype_name)  # errors are not cached
 
 
 def _bits_checked(bits, shown) -> float:
