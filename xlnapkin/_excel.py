@@ -305,9 +305,10 @@ def _messages(bad, call, nan_message):
             out = nan_message(**picked)
         except Exception:  # noqa: BLE001 - the per-cell calls below raise it again if real
             out = None
-        if (isinstance(out, np.ndarray) and out.shape == (len(bad),)
-                and all(type(x) is str for x in out.tolist())):
-            return out.tolist()
+        if isinstance(out, np.ndarray) and out.shape == (len(bad),):
+            texts = out.tolist()
+            if set(map(type, texts)) == {str}:
+                return texts
     return [nan_message(**{k: (v[j] if isinstance(v, np.ndarray) and v.ndim else v)
                            for k, v in picked.items()}) for j in range(len(bad))]
 
@@ -337,10 +338,15 @@ def _finish(result, shape, values, nan_message):
         # from NumPy, then the messages written into their cells (no per-cell conversion).
         values_flat = result.ravel().astype(float)
         bad = np.flatnonzero(~np.isfinite(values_flat))
-        rows = values_flat.reshape(_shape2(result.shape)).tolist()
-        width = len(rows[0])
-        for i, msg in zip(bad.tolist(), _messages(bad, flat, nan_message)):
-            rows[i // width][i % width] = _cell(msg)
+        msgs = _messages(bad, flat, nan_message)
+        if set(map(type, msgs)) != {str}:
+            msgs = [_cell(m) for m in msgs]  # not text: _cell says whether Excel can show it
+        height, width = _shape2(result.shape)
+        if len(bad) == values_flat.size:  # no cell has a number
+            return [msgs[r * width:(r + 1) * width] for r in range(height)]
+        rows = values_flat.reshape(height, width).tolist()
+        for i, msg in zip(bad.tolist(), msgs):
+            rows[i // width][i % width] = msg
         return rows
     filled = _fill(result.ravel(), flat, nan_message, result.size).reshape(shape)
     return _to_excel(filled)
