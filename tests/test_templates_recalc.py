@@ -86,6 +86,9 @@ def self_host_scenarios(defaults):
     out.append(("unknown gpu", dict(defaults, gpu="h10")))
     out.append(("negative price", dict(defaults, gpu_price_per_hour=-1.0)))
     out.append(("too big", dict(defaults, model="llama-3.1-405b")))
+    out.append(("text gpus", dict(defaults, num_gpus="two")))
+    out.append(("unknown dtype", dict(defaults, weight_dtype="fp7")))
+    out.append(("share above 1", dict(defaults, input_share=1.5)))
     return out
 
 
@@ -187,7 +190,22 @@ def expect_serving_steps(g, m, v, n, frac):
     }
 
 
+def _invalid_self_host(v):
+    """The check that must fire for a deliberately wrong input, or None."""
+    if isinstance(v["num_gpus"], str):
+        return "check_num_gpus", "num_gpus must be a number"
+    wd = v["weight_dtype"]
+    if isinstance(wd, str) and wd not in units.DTYPE_BITS:
+        return "check_weight_dtype", "unknown weight dtype: pick one from the list"
+    if not 0 <= v["input_share"] <= 1:
+        return "check_input_share", "input_share must be a number in [0, 1]"
+    return None
+
+
 def expect_self_host(v):
+    bad = _invalid_self_host(v)
+    if bad:
+        return {bad[0]: bad[1], "inputs_ok": False, **{o: "check inputs" for o in sh.OUTPUTS}}
     if v["gpu"] not in catalog.gpu_ids():
         return {"check_gpu": "unknown GPU: pick one from the list", "inputs_ok": False,
                 **{o: "check inputs" for o in sh.OUTPUTS}}
@@ -566,3 +584,16 @@ def test_libreoffice_recalc_matches_engine(recalculated, template):
     done, problems = recalculated[("libreoffice", template)]
     assert done >= N_RANDOM + 1
     assert not problems, "\n".join(problems[:40])
+
+
+def test_vendor_factor_reaches_the_formulas(tmp_path, monkeypatch):
+    """A vendor multiplier in the calibration lands in the Catalog sheet and in MBU/MFU."""
+    monkeypatch.setitem(calibration.VENDOR_FACTOR, "amd", 0.8)
+    path = sh.build(tmp_path)
+    defaults = _defaults(path, sh.INPUTS)
+    v = dict(defaults, gpu="mi300x", model="llama-3.1-70b", num_gpus=1)
+    book = rc.FormulasBook(path, list(_cells(path, "self_host_breakeven", v)))
+    values = book.calculate(_cells(path, "self_host_breakeven", v))
+    problems = _check("self_host_breakeven", "amd factor", values, v)
+    assert not problems, "\n".join(problems[:20])
+    assert values["mbu"] == pytest.approx(calibration.DEFAULTS.mbu * 0.8, rel=1e-12)
