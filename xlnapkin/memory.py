@@ -203,12 +203,11 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         tail = [tails[k] for k in cinv.ravel().tolist()]
         shown = (need[idx] / GB).tolist()
         kv = (t[idx] * b[idx] > 0).tolist()
-        bs = {v: f"{v:g}" for v in np.unique(b[idx]).tolist()}
-        ts = {v: f"{v:g}" for v in np.unique(t[idx]).tolist()}
         head = f"{m.id} needs "
         unit = f" GB in {dtype}"
-        out[idx] = [
-            f"{head}{x:.1f}{unit} with KV for {bs[bb]} x {ts[tt]} tokens{tl}" if k else
-            f"{head}{x:.1f}{unit}{tl}"
-            for x, k, bb, tt, tl in zip(shown, kv, b[idx].tolist(), t[idx].tolist(), tail)]
+        bs = {v: f"{unit} with KV for {v:g} x " for v in np.unique(b[idx]).tolist()}
+        ts = {v: f"{v:g} tokens" for v in np.unique(t[idx]).tolist()}
+        out[idx] = [f"{head}{x:.1f}{bs[bb]}{ts[tt]}{tl}" if k else f"{head}{x:.1f}{unit}{tl}"
+                    for x, k, bb, tt, tl in zip(shown, kv, b[idx].tolist(), t[idx].tolist(),
+                                                tail)]
     return out.reshape(shape)
