@@ -72,6 +72,7 @@ def self_host_scenarios(defaults):
         v["api_price_in_per_mtok"] = round(rnd.uniform(0, 10), 3)
         v["api_price_out_per_mtok"] = round(rnd.uniform(0.1, 40), 3)
         v["input_share"] = round(rnd.uniform(0, 1), 3)
+        v["api"] = rnd.choice(catalog.price_ids() + ["not-an-api"])
         v["efficiency"] = rnd.choice([None, None, None, 1.0, round(rnd.uniform(0.2, 1), 3)])
         v["mem_fraction"] = rnd.choice([0.9, 0.9, 0.9, 1.0, 0.8])
         v["purchase_price"] = rnd.choice([1500.0, 25000.0, 32000.0])

@@ -24,7 +24,8 @@ VOLUME_ROWS = 30
 # Named cells the engine comparison reads (tests import these).
 INPUTS = ["gpu", "model", "num_gpus", "weight_dtype", "kv_dtype", "input_tokens",
           "output_tokens", "hardware", "gpu_price_per_hour", "utilization", "hours_per_month",
-          "api_price_in_per_mtok", "api_price_out_per_mtok", "input_share", "tokens_per_day",
+          "api_price_in_per_mtok", "api_price_out_per_mtok", "api", "input_share",
+          "tokens_per_day",
           "efficiency", "mem_fraction", "purchase_price", "years", "power_watts",
           "price_per_kwh", "pue", "annual_overhead", "volume_min", "volume_max"]
 OUTPUTS = ["replica_tokens_per_sec", "replica_total_tokens_per_sec", "replicas_needed",
@@ -173,6 +174,13 @@ def build(out_dir) -> Path:
           validation=(0,))
     b.add("api_price_out_per_mtok", "API price, output tokens", float(p0.output_usd_per_mtok),
           "USD/Mtok", "", "usd", "input", validation=(0,))
+    b.add("api", "Look up an API in the Catalog (reference)", p0.id, "id",
+          "its prices below; copy them into the two cells above", "text", "input",
+          options="price_ids")
+    b.add("catalog_api_prices", "Catalog prices of that API (input / output)",
+          "IFERROR(TEXT(INDEX(price_input_usd_per_mtok,MATCH({api},price_ids,0)),\"$0.00\")&"
+          "\" / \"&TEXT(INDEX(price_output_usd_per_mtok,MATCH({api},price_ids,0)),\"$0.00\"),"
+          "\"not in catalog\")", "USD/Mtok", "", "text")
     b.add("input_share", "Share of tokens that are input", 0.5, "0-1",
           "keep close to input / (input + output)", "pct", "input", validation=(0, 1))
 
@@ -329,6 +337,12 @@ def build(out_dir) -> Path:
     b.heading("Inputs: owning the GPUs (own vs rent)")
     b.add("purchase_price", "Purchase price per GPU", float(g0.list_price_usd or 30000), "USD",
           "with its share of the server if you like", "usd0", "input", validation=(0,))
+    b.add("catalog_gpu_list_price", "Catalog list price and TDP of this GPU (reference)",
+          "IFERROR(IF(N(INDEX(gpu_list_price_usd,MATCH({gpu},gpu_ids,0)))>0,TEXT(INDEX("
+          "gpu_list_price_usd,MATCH({gpu},gpu_ids,0)),\"$#,##0\"),\"no price\")&\", \"&"
+          "IF(N(INDEX(gpu_tdp_w,MATCH({gpu},gpu_ids,0)))>0,TEXT(INDEX(gpu_tdp_w,"
+          "MATCH({gpu},gpu_ids,0)),\"0\")&\" W\",\"no TDP\"),\"not in catalog\")", "", "",
+          "text")
     b.add("years", "Years written off over", 3.0, "years", "", "num", "input",
           validation=(0,))
     b.add("power_watts", "Average power per GPU", float(g0.tdp_w or 700), "W",
