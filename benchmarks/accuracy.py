@@ -4,7 +4,9 @@ Reads the shared measured set (``../shared/data/measured_dev.csv`` beside the re
 ``--data``), maps every row the model can represent to an engine call, and prints, per metric
 class and overall, the number of rows and the median and 90th-percentile absolute percentage
 error of the calibrated model (``efficiency`` blank) and of the pure roofline
-(``efficiency=1``). Rows the model cannot represent are skipped with the reason.
+(``efficiency=1``). Rows the model cannot represent are skipped with the reason; the worst
+rows are listed with a rule-based diagnosis (direction and size of the miss, what the data
+flags, which known weak spot of the model applies).
 
     python benchmarks/accuracy.py                  # the table, the worst rows, the skipped rows
     python benchmarks/accuracy.py --csv rows.csv   # also every row's predictions
@@ -526,6 +528,43 @@ def worst(cases, k=10, mode="calibrated"):
     return sorted(cases, key=err, reverse=True)[:k]
 
 
+def diagnosis(case) -> str:
+    """A short, rule-based account of why a row is off: the direction and size of the miss,
+    what the data itself flags, and the known weak spots of the model that apply."""
+    r, notes = case.row, case.row["notes"]
+    p = case.pred.get("calibrated", float("nan"))
+    why = []
+    if np.isfinite(p) and p > 0:
+        ratio = p / case.measured
+        higher = r["metric"] not in ("itl_ms", "tpot_ms", "ttft_ms")  # speed, not a time
+        faster = ratio > 1 if higher else ratio < 1
+        factor = max(ratio, 1 / ratio)
+        why.append(f"model {'faster' if faster else 'slower'} than measured by {factor:.1f}x")
+    trust = re.match(r"trust=([A-C]-?)", notes)
+    if trust and trust.group(1) not in ("A",):
+        why.append(f"trust {trust.group(1)}")
+    if "AMBIGUOUS" in notes:
+        why.append("the data flags this value's per-GPU/total reading as ambiguous")
+    if "llama.cpp" in r["engine"] and case.cls.startswith("prefill"):
+        why.append("llama.cpp prefill reaches 0.2-0.9 of the peak depending on the GPU")
+    if "llama.cpp" in r["engine"] and case.cls == "decode_b1":
+        why.append("llama.cpp batch-1 bandwidth share varies 0.4-0.9 by GPU")
+    m = catalog.model(case.model)
+    if m.attention_layers and m.attention_layers < m.layers:
+        why.append("hybrid model: the non-attention (Mamba) layers' work is not modelled")
+    if m.is_moe and case.cls == "under_load":
+        why.append("MoE under load: routing and grouped-GEMM losses beyond the fitted overhead")
+    if "static batching" in notes.lower():
+        why.append("2023 static-batching engine")
+    roof = case.pred.get("roofline", float("nan"))
+    if np.isfinite(roof) and roof > 0:
+        share = case.measured / roof if r["metric"] not in ("itl_ms", "tpot_ms", "ttft_ms") \
+            else roof / case.measured
+        if share < 0.25:
+            why.append(f"the measurement reaches only {share:.0%} of the pure roofline")
+    return "; ".join(why)
+
+
 def write_csv(cases, skips, path):
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -563,10 +602,11 @@ def main(argv=None, *, quiet=False):
     print("absolute % error of the prediction vs the measurement\n")
     print(table(cases))
     print(f"\n{args.worst} worst rows (calibrated):\n")
-    print("| line | row | measured | calibrated | roofline | mapping |\n|---:|---|---:|---:|---:|---|")
+    print("| line | row | measured | calibrated | roofline | mapping | why |\n"
+          "|---:|---|---:|---:|---:|---|---|")
     for c in worst(cases, args.worst):
         print(f"| {c.line} | {c.label()} | {c.measured:.4g} | {c.pred['calibrated']:.4g} | "
-              f"{c.pred['roofline']:.4g} | {c.how} |")
+              f"{c.pred['roofline']:.4g} | {c.how} | {diagnosis(c)} |")
     print("\nskipped rows:\n")
     reasons = {}
     for s in skips:
