@@ -177,7 +177,7 @@ def TTFT_MS(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dty
         efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> TTFT_MS("h100-sxm", "llama-3.1-8b", 1, 1024, "bf16", None, 1, 1)
-    17.3
+    16.95
     """
     return serving.ttft_ms(gpu, model, batch, prompt_tokens, weight_dtype, kv_dtype, num_gpus,
                            efficiency)
