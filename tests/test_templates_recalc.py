@@ -364,7 +364,7 @@ def expect_planner(v):
         dec = _num(serving.tokens_per_sec(g, m, v["decode_batch"], v["decode_context"], wd, kd,
                                           n, eff))
         cols["w_decode_tps"].append(dec if math.isfinite(dec) else "does not fit")
-        cap = calibration.resolve(eff, g.vendor).max_concurrency
+        cap = calibration.resolve(eff, g.vendor).max_concurrency * n  # per GPU, as the engine
         conc_u = min(_num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac)), cap)
         cols["w_users_concurrent"].append(conc_u)
         by_mem = economics.users_per_gpu_for(g, m, v["context_tokens"], duty, 0.0, wd, kd, n,

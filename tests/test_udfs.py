@@ -9,38 +9,84 @@ import pytest
 
 from xlnapkin import _excel, serving, udfs
 
-# SPEC §3: names and argument positions are fixed once released; saved workbooks depend on them.
+# SPEC §3: names and argument positions are fixed once released; saved workbooks depend on
+# them. Every Excel function, sorted by name, with its arguments in order. A new function is
+# added here when it is released; an existing line never changes.
 PINNED = {
-    "KV_BYTES": ["model", "tokens", "batch", "kv_dtype"],
-    "WEIGHT_BYTES": ["model", "weight_dtype"],
-    "GPUS_NEEDED": ["gpu", "model", "weight_dtype", "tokens", "batch", "kv_dtype", "mem_fraction"],
-    "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus", "mem_fraction"],
-    "TOKENS_PER_SEC": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype", "num_gpus",
-                       "efficiency"],
-    "ITL_MS": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype", "num_gpus",
-               "efficiency"],
-    "TTFT_MS": ["gpu", "model", "batch", "prompt_tokens", "weight_dtype", "kv_dtype", "num_gpus",
-                "efficiency"],
-    "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
-                       "kv_dtype", "num_gpus", "efficiency"],
-    "OPS_PER_BYTE": ["gpu", "dtype"],
-    "CRITICAL_BATCH": ["gpu", "model", "weight_dtype", "efficiency"],
-    "NAPKIN_GPUS": [],
-    "NAPKIN_MODELS": [],
-    "GPU_SPEC": ["gpu", "field"],
-    "MODEL_SPEC": ["model", "field"],
-    "NAPKIN_VERSION": [],
-    "COST_PER_MTOK": ["price_per_gpu_hour", "tokens_per_sec", "utilization", "num_gpus"],
-    "COST_PER_USER_MONTH": ["price_per_gpu_hour", "users_per_gpu", "hours_per_month"],
-    "GPU_HOURLY_COST": ["purchase_price", "years", "power_watts", "price_per_kwh", "pue",
-                        "annual_overhead"],
     "BLENDED_PRICE": ["price_in_per_mtok", "price_out_per_mtok", "input_share"],
     "BREAKEVEN_TOKENS_PER_DAY": ["self_host_monthly_cost", "api_price_per_mtok",
                                  "self_host_price_per_mtok", "days_per_month"],
+    "CALIBRATE_EFFICIENCY": ["measured_tokens_per_sec", "gpu", "model", "batch", "context",
+                             "weight_dtype", "kv_dtype", "num_gpus"],
+    "COST_PER_MTOK": ["price_per_gpu_hour", "tokens_per_sec", "utilization", "num_gpus"],
+    "COST_PER_MTOK_INPUT": ["gpu", "model", "price_per_gpu_hour", "input_tokens",
+                            "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                            "utilization", "efficiency"],
+    "COST_PER_MTOK_OUTPUT": ["gpu", "model", "price_per_gpu_hour", "input_tokens",
+                             "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                             "utilization", "efficiency"],
+    "COST_PER_USER_MONTH": ["price_per_gpu_hour", "users_per_gpu", "hours_per_month"],
+    "CRITICAL_BATCH": ["gpu", "model", "weight_dtype", "efficiency"],
+    "DEDICATED_GPUS": ["tenants", "mean_utilization", "percentile", "cv", "gpus_per_tenant",
+                       "correlation"],
+    "EFFECTIVE_COST_PER_MTOK": ["price_per_gpu_hour", "tokens_per_sec", "utilization",
+                                "offpeak_fill", "batch_discount", "num_gpus"],
+    "ENERGY_COST_PER_MTOK": ["power_watts", "tokens_per_sec", "price_per_kwh", "num_gpus", "pue"],
+    "GPUS_NEEDED": ["gpu", "model", "weight_dtype", "tokens", "batch", "kv_dtype", "mem_fraction"],
+    "GPU_HOURLY_COST": ["purchase_price", "years", "power_watts", "price_per_kwh", "pue",
+                        "annual_overhead"],
+    "GPU_SPEC": ["gpu", "field"],
+    "ITL_MS": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype", "num_gpus",
+               "efficiency"],
+    "JOULES_PER_TOKEN": ["power_watts", "tokens_per_sec", "num_gpus", "pue"],
+    "KV_BYTES": ["model", "tokens", "batch", "kv_dtype"],
+    "LORA_SHARING_SAVINGS": ["models", "throughput_overhead", "mean_utilization", "percentile",
+                             "cv"],
+    "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                  "mem_fraction"],
+    "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
+                       "kv_dtype", "num_gpus", "efficiency"],
+    "MODEL_SPEC": ["model", "field"],
+    "NAPKIN_GPUS": [],
+    "NAPKIN_MODELS": [],
+    "NAPKIN_VERSION": [],
+    "OPS_PER_BYTE": ["gpu", "dtype"],
+    "OWN_HOURLY_COST": ["purchase_price", "years", "power_watts", "price_per_kwh", "pue",
+                        "hosting_per_month", "cost_of_capital", "residual_value"],
+    "POOLED_GPUS": ["tenants", "mean_utilization", "percentile", "cv", "gpus_per_tenant",
+                    "correlation"],
+    "POOLED_UTILIZATION": ["tenants", "mean_utilization", "percentile", "cv", "gpus_per_tenant",
+                           "correlation"],
+    "POOLING_SAVINGS": ["tenants", "mean_utilization", "percentile", "cv", "gpus_per_tenant",
+                        "correlation"],
+    "PREFILL_DECODE_RATIO": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
+                             "kv_dtype", "num_gpus", "efficiency"],
+    "PREFIX_CACHE_SAVINGS": ["prefix_tokens", "unique_tokens", "hit_rate"],
+    "PROVISIONED_UTILIZATION": ["peak_to_average", "regions", "offpeak_fill"],
+    "REPLICAS_NEEDED": ["tokens_per_day", "replica_tokens_per_sec", "utilization"],
+    "REPLICA_TOKENS_PER_SEC": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
+                               "kv_dtype", "num_gpus", "efficiency"],
+    "SELF_HOST_COST_PER_MTOK": ["gpu", "model", "price_per_gpu_hour", "input_tokens",
+                                "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                                "utilization", "efficiency"],
+    "SELF_HOST_MONTHLY_COST": ["tokens_per_day", "replica_tokens_per_sec", "price_per_gpu_hour",
+                               "num_gpus", "utilization", "hours_per_month"],
+    "SELF_HOST_MONTHLY_COST_FOR": ["gpu", "model", "tokens_per_day", "price_per_gpu_hour",
+                                   "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
+                                   "num_gpus", "utilization", "efficiency", "hours_per_month"],
+    "SPEC_DECODE_SPEEDUP": ["acceptance_rate", "draft_tokens", "draft_cost_ratio"],
     "SPOT_HYBRID_COST": ["base_gpus", "burst_gpus", "on_demand_rate", "spot_rate",
                          "burst_fraction", "hours_per_month"],
-    "PREFIX_CACHE_SAVINGS": ["prefix_tokens", "unique_tokens", "hit_rate"],
-    "SPEC_DECODE_SPEEDUP": ["acceptance_rate", "draft_tokens", "draft_cost_ratio"],
+    "TOKENS_PER_SEC": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype",
+                       "num_gpus", "efficiency"],
+    "TTFT_MS": ["gpu", "model", "batch", "prompt_tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                "efficiency"],
+    "USERS_PER_GPU": ["concurrent_sequences", "duty_cycle"],
+    "USERS_PER_GPU_BY_THROUGHPUT": ["tokens_per_sec", "user_tokens_per_sec", "duty_cycle",
+                                    "num_gpus"],
+    "USERS_PER_GPU_FOR": ["gpu", "model", "context", "duty_cycle", "min_user_tokens_per_sec",
+                          "weight_dtype", "kv_dtype", "num_gpus", "efficiency", "mem_fraction"],
+    "WEIGHT_BYTES": ["model", "weight_dtype"],
 }
 
 
@@ -49,8 +95,8 @@ def signature_of(fn):
 
 
 def test_pinned_functions_keep_their_argument_order():
+    assert sorted(_excel.REGISTRY) == list(PINNED)
     for name, args in PINNED.items():
-        assert name in _excel.REGISTRY, name
         assert signature_of(_excel.REGISTRY[name]) == args, name
 
 
@@ -112,6 +158,14 @@ def test_only_cells_that_cannot_run_show_the_message():
     assert isinstance(out[0][0], float)
     assert out[0][1] == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "
                          "1 x h100-sxm has 80 GB: use num_gpus >= 2")
+
+
+def test_weights_that_do_not_fit_give_one_message_for_the_whole_range():
+    # The batch and context cannot help when the weights alone do not fit, so every cell says
+    # the same thing: the SPEC §3 example message.
+    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [64]], [[0, 8192]])
+    assert {cell for row in out for cell in row} == {
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11"}
 
 
 def test_does_not_fit_message_from_spec():

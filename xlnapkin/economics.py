@@ -967,18 +967,21 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     duty = _checks.fraction(duty_cycle, "duty_cycle")
     rate = _checks.number(min_user_tokens_per_sec, "min_user_tokens_per_sec", 0)
     n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
-    cap = resolve(efficiency, g.vendor).max_concurrency
+    cap = resolve(efficiency, g.vendor).max_concurrency * n  # per GPU, as serving caps it
     hi = np.minimum(max_batch(g, m, context, weight_dtype, kv_dtype, n, mem_fraction), cap)
     ctx = np.asarray(context, dtype=float)
     shape = np.broadcast_shapes(np.shape(hi), np.shape(rate), np.shape(duty), np.shape(n),
                                 np.shape(efficiency) if efficiency is not None else ())
-    hi = np.broadcast_to(hi, shape).astype(float)
+    # Beyond 2**40 sequences the float steps below stop being whole numbers; no GPU gets there.
+    hi = np.minimum(np.broadcast_to(hi, shape).astype(float), 2.0 ** 40)
     lo = np.zeros(shape)
     limit = np.broadcast_to(np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0), np.inf),
                             shape)
     # Largest batch b in [0, hi] whose decode step is no longer than 1 / rate (step time grows
     # with the batch): integer bisection, all elements at once.
-    while (hi > lo).any():
+    for _ in range(64):  # a halving per pass: 2**40 needs 41
+        if not (hi > lo).any():
+            break
         mid = np.maximum(np.ceil((lo + hi) / 2.0), 1.0)
         ok = decode_step_time(g, m, mid, ctx, weight_dtype, kv_dtype, n, efficiency) <= limit
         active = hi > lo

@@ -125,7 +125,9 @@ def fits(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1, nu
 
 def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1,
                 num_gpus=1, mem_fraction=1.0):
-    """Why one configuration cannot run, and the fewest GPUs that would hold it.
+    """Why one configuration cannot run, and the fewest GPUs that would hold it. Where the
+    weights alone do not fit, the message is about the weights (the same for every batch and
+    context); otherwise it names the KV cache of ``batch x tokens`` too.
 
     Scalars give one message. Arrays (``tokens``, ``batch``, ``num_gpus``, ``mem_fraction``
     broadcast) give an object array with each element's message, the same text as one scalar
@@ -139,6 +141,8 @@ def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batc
         return _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
                              mem_fraction)
     tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
+    if weight_bytes(m, weight_dtype) > num_gpus * g.memory_bytes * mem_fraction:
+        tokens = batch = 0.0  # the weights alone do not fit: the KV cache is beside the point
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
     return _fit_text(m.id, dtype_name(weight_dtype), g.id, g.memory_gb, g.memory_bytes, need,
                      tokens, batch, num_gpus, mem_fraction)
@@ -170,6 +174,16 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
                                        for x in (tokens, batch, num_gpus, mem_fraction)))
     shape = t.shape
     t, b, n, f = t.ravel(), b.ravel(), n.ravel(), f.ravel()
+    weights_only = weight_bytes(m, weight_dtype) > n * g.memory_bytes * f
+    t, b = np.where(weights_only, 0.0, t), np.where(weights_only, 0.0, b)
+    out = np.empty(t.shape, dtype=object)
+    if weights_only.any():
+        # One message per (num_gpus, mem_fraction): the batch and context do not enter it.
+        # (A complex key sorts far faster than np.unique over rows.)
+        pairs, inverse = np.unique(n[weights_only] + 1j * f[weights_only], return_inverse=True)
+        texts = [fit_message(g, m, weight_dtype, kv_dtype, 0, 0, p.real, p.imag)
+                 for p in pairs.tolist()]
+        out[weights_only] = np.array(texts, dtype=object)[inverse.ravel()]
     need = np.broadcast_to(_need(m, weight_dtype, kv_dtype, t, b), t.shape).astype(float)
     dtype = dtype_name(weight_dtype)
     ngpu = n.astype(np.int64)          # int() of a positive float
@@ -177,8 +191,8 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         least = need / (g.memory_bytes * f)
         plain = np.isfinite(need) & (need < 1e6 * GB) & (least < 1e6) & np.isfinite(t * b)
         gpus = np.ceil(least - 1e-9)
-    out = np.empty(t.shape, dtype=object)
-    odd = np.flatnonzero(~plain)
+    plain &= ~weights_only
+    odd = np.flatnonzero(~plain & ~weights_only)
     for i in odd.tolist():
         out[i] = _fit_text(m.id, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
                            float(t[i]), float(b[i]), int(n[i]), float(f[i]))

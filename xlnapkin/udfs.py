@@ -199,7 +199,7 @@ def MAX_THROUGHPUT(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
         efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> MAX_THROUGHPUT("h100-sxm", "llama-3.1-405b")
-    'llama-3.1-405b needs 812.8 GB in bf16 with KV for 1 x 2048 tokens; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12'
+    'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12'
     """
     return serving.max_throughput(gpu, model, input_tokens, output_tokens, weight_dtype,
                                   kv_dtype, num_gpus, efficiency)

@@ -111,8 +111,10 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
     ``"int8"`` or ``"fp4"``.
 
     fp8 weights use the fp8 peak where the GPU has one; int8 weights use int8 (W8A8) where it has
-    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one, else fp8 if present; int4 and
-    the GGUF formats are weight-only and compute at the 16-bit activation rate.
+    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one (Blackwell, MI355X). Everything
+    else (int4, the GGUF formats, fp4 on a GPU without fp4) is weight-only: dequantised and
+    computed at the 16-bit activation rate (SPEC §2; vLLM's gpt-oss prefill on H100 agrees, see
+    benchmarks/RESULTS.md).
 
     >>> compute_dtype("fp8", True, False, True), compute_dtype("q4_k_m", True, True, True)
     ('fp8', 'bf16')
@@ -122,9 +124,6 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
         return "fp8"
     if name == "int8" and has_int8:
         return "int8"
-    if name in ("fp4", "nvfp4", "mxfp4"):
-        if has_fp4:
-            return "fp4"
-        if has_fp8:
-            return "fp8"
+    if name in ("fp4", "nvfp4", "mxfp4") and has_fp4:
+        return "fp4"
     return "bf16"

@@ -145,12 +145,11 @@ def gpu_steps() -> list[Step]:
     """Memory fit, concurrency under load, one decode step and the throughput under load
     (``serving.max_throughput``)."""
     return [
-        Step("peak_tflops", "Dense peak for the weight dtype (fp8/int8/fp4 paths if native)",
+        Step("peak_tflops", "Dense peak for the weight dtype (fp8/int8/fp4 paths where native, else 16-bit)",
              "IF(AND({weight_dtype}=\"fp8\",{g_fp8_tflops}>0),{g_fp8_tflops},"
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
-             "IF(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
-             "IF({g_fp4_tflops}>0,{g_fp4_tflops},IF({g_fp8_tflops}>0,{g_fp8_tflops},"
-             "{g_bf16_tflops})),{g_bf16_tflops})))", "TFLOP/s", "num",
+             "IF(AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
+             "{g_fp4_tflops}>0),{g_fp4_tflops},{g_bf16_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{g_bf16_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
