@@ -140,3 +140,31 @@ def test_kv_per_token_matches_shared_model_configs(shared_data):
     assert len(shared) >= 29
     for name, expected in shared.items():
         assert kv_bytes(name, 1, 1, "bf16") == expected, name
+
+
+def test_whole_number_fields_are_checked():
+    with pytest.raises(CatalogError) as err:
+        catalog.model("llama-3.1-8b; layers=0.5")
+    assert str(err.value) == ("model spec 'llama-3.1-8b; layers=0.5': layers must be a whole "
+                              "number >= 1, got '0.5'")
+    with pytest.raises(CatalogError):
+        catalog.model("mixtral-8x7b; experts_per_token=0")
+
+
+def test_spec_string_keeps_its_text_as_id_and_drops_stale_reference_figures():
+    assert catalog.gpu("b200; memory_gb=100").id == "b200; memory_gb=100"
+    assert catalog.model("llama-3.1-8b; layers=64").kv_bytes_per_token_16bit is None
+    # A dense model stays dense when only its size is overridden.
+    assert catalog.model("llama-3.1-405b; params_b=405").active_params == 405e9
+
+
+def test_user_catalog_edits_are_seen_without_a_restart(tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
+    path = tmp_path / "gpus.csv"
+    path.write_text("id,memory_gb,mem_bw_tbps,bf16_tflops,source\nlab-a,40,1,100,lab\n")
+    assert catalog.gpu("lab-a").memory_gb == 40
+    path.write_text("id,memory_gb,mem_bw_tbps,bf16_tflops,source\nlab-a,40,1,100,lab\n"
+                    "lab-b,48,1,100,lab\n")
+    import os
+    os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)  # a later edit
+    assert catalog.gpu("lab-b").memory_gb == 48

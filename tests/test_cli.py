@@ -294,6 +294,16 @@ def test_templates_build(capsys, tmp_path):
     assert code == 0, err
     written = [Path(line.removeprefix("wrote ")) for line in out.splitlines()]
     assert written and all(p.is_file() and p.parent == tmp_path for p in written)
+    # A second build finds nothing to change; an edited workbook is kept unless --force.
+    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path)
+    assert code == 0 and all(line.startswith("unchanged ") for line in out.splitlines())
+    edited = written[0]
+    edited.write_bytes(b"my own numbers")
+    assert_user_error(*run(capsys, "templates", "build", "--out", tmp_path),
+                      "differs from the template")
+    assert edited.read_bytes() == b"my own numbers"
+    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path, "--force")
+    assert code == 0 and f"wrote {edited}" in out and edited.read_bytes() != b"my own numbers"
 
 
 def test_templates_build_without_the_builders(capsys, tmp_path, monkeypatch):

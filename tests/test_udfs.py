@@ -176,7 +176,7 @@ def test_does_not_fit_message_from_spec():
 def test_blanks_take_defaults_and_text_numbers_are_numbers():
     base = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b")
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", None, None, None, "", None, None) == base
-    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1", "1024") == base
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1", "1,024") == base
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1.0, 1024.0, "BF16") == base
     # A blank efficiency inside a range is the calibrated default, a number is that efficiency.
     mixed = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0, "bf16", "bf16", 1, [[None, 1.0]])
@@ -195,6 +195,7 @@ def test_blanks_take_defaults_and_text_numbers_are_numbers():
      "batch must be a number, got 'lots'"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", "#N/A"),
      "batch must be a number, got '#N/A'"),
+    (lambda: udfs.BLENDED_PRICE("2,5", 10), "price_in_per_mtok must be a number, got '2,5'"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", True),
      "batch must be a number, got TRUE"),
     (lambda: udfs.WEIGHT_BYTES("llama-3.1-8b", "fp9"),
@@ -230,7 +231,8 @@ def test_lite_raises_so_the_cell_shows_value_error(monkeypatch):
     assert type(err.value) is Exception and str(err.value).startswith("unknown gpu 'h10'")
 
 
-BAD_VALUES = [None, "", "abc", -1, 0, 1e300, float("nan"), float("inf"), "#DIV/0!", True,
+BAD_VALUES = [None, "", "abc", -1, 0, 1e300, 1e-300, 1e6, "2,5", float("nan"), float("inf"),
+              "#DIV/0!", True,
               [[1, 2], [3]], [[1, 2, 3]], [[1], [2]], [[None, "x"]]]
 
 
@@ -261,6 +263,10 @@ def test_every_function_survives_bad_input(name):
             out = fn(*args)  # must not raise: a value or a message
             if name not in ("NAPKIN_GPUS", "NAPKIN_MODELS"):
                 assert _all_cells_ok(out), (name, params[i], bad, out)
+    # Extremes in every numeric argument at once (overflow and underflow meet in one formula).
+    for extreme in (1e300, 1e-300, 1e6, 0.5):
+        args = [g if p in GOOD else extreme for p, g in zip(params, good)]
+        assert _all_cells_ok(fn(*args)) or name in ("NAPKIN_GPUS", "NAPKIN_MODELS"), (name, extreme)
 
 
 def test_catalog_functions():

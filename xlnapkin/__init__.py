@@ -18,6 +18,7 @@ from .memory import fit_message, fits, gpus_needed, kv_bytes, max_batch, weight_
 from .roofline import (critical_batch, decode_step_time, ops_per_byte,  # noqa: E402
                        prefill_time)
 from .serving import itl_ms, max_throughput, tokens_per_sec, ttft_ms  # noqa: E402
+from . import economics  # noqa: E402  (the money side: xlnapkin.economics.cost_per_mtok, ...)
 
 __all__ = [
     "__version__",
@@ -27,4 +28,5 @@ __all__ = [
     "kv_bytes", "weight_bytes", "gpus_needed", "max_batch", "fits", "fit_message",
     "decode_step_time", "prefill_time", "ops_per_byte", "critical_batch",
     "tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput",
+    "economics",
 ]

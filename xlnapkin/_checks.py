@@ -1,8 +1,8 @@
 """Vectorised argument checks shared by the engine modules.
 
 Each check takes a scalar or array-like, raises :class:`~xlnapkin.errors.InvalidArgumentError`
-naming the argument when any element is outside what is allowed, and returns the value as a float
-(scalar in, scalar out) or a float NumPy array.
+naming the argument when any element is outside what is allowed, and returns the value as a NumPy
+float64 scalar (scalar in, scalar out) or a float NumPy array.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["number", "fraction", "requirement"]
+__all__ = ["number", "fraction", "requirement", "scalar_out"]
 
 
 def requirement(minimum=None, maximum=None, *, min_open=False, max_open=False, integer=False) -> str:
@@ -43,7 +43,9 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
             raise InvalidArgumentError(
                 name, requirement(minimum, maximum, min_open=min_open, max_open=max_open,
                                   integer=integer), value)
-        return x
+        # A NumPy scalar (a float subclass): extreme inputs overflow to inf or divide to inf/NaN
+        # instead of raising, and the Excel boundary words that cell.
+        return np.float64(x)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -80,3 +82,8 @@ def _ok_scalar(x, minimum, maximum, min_open, max_open, integer) -> bool:
 def fraction(value, name, *, zero_ok=False):
     """A share or rate in (0, 1] (or [0, 1] with ``zero_ok``)."""
     return number(value, name, 0, 1, min_open=not zero_ok)
+
+
+def scalar_out(x):
+    """Scalar in, Python float out; arrays stay arrays (every engine function returns this)."""
+    return float(x) if np.ndim(x) == 0 else x

@@ -40,8 +40,9 @@ __all__ = ["excel_function", "parse_docstring", "WIZARD_LIMIT", "CATEGORY", "TEX
 WIZARD_LIMIT = 255
 CATEGORY = "xlnapkin"
 # Arguments whose values are names (catalog ids, dtypes, field names), not numbers.
-TEXT_PARAMS = frozenset({"gpu", "model", "weight_dtype", "kv_dtype", "dtype", "field",
-                         "api", "gpus", "models"})
+TEXT_PARAMS = frozenset({"gpu", "model", "weight_dtype", "kv_dtype", "dtype", "field"})
+# Text that reads as a number: plain, or with thousands separators ("1,000,000"); "2,5" is not.
+_NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?")
 REGISTRY: dict[str, object] = {}  # Excel name -> function, in definition order
 
 try:  # real decorators on Windows (classic) and in xlwings Lite, no-ops elsewhere
@@ -131,8 +132,11 @@ def _number_cell(name, default, v):
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
         raise InvalidArgumentError(name, "a number", v if isinstance(v, bool) else str(v))
     if isinstance(v, str):
+        text = v.strip()
         try:
-            return float(v.strip().replace(",", ""))
+            if not _NUMBER_TEXT.fullmatch(text):
+                raise ValueError(text)
+            return float(text.replace(",", ""))
         except ValueError:
             raise InvalidArgumentError(name, "a number", v) from None
     return float(v)
@@ -215,7 +219,8 @@ def excel_function(fn=None, *, nan_message=None, table=False):
     @functools.wraps(fn)
     def wrapper(*args):
         try:
-            return _evaluate(fn, params, args, nan_message, table)
+            with np.errstate(all="ignore"):  # extreme inputs: inf/NaN cells get a message
+                return _evaluate(fn, params, args, nan_message, table)
         except NapkinError as err:
             if _lite():
                 raise Exception(str(err)) from None
@@ -231,7 +236,11 @@ def excel_function(fn=None, *, nan_message=None, table=False):
         wrapper.__doc__ = full_doc
     wrapper.wizard = docs
     # For callers that want the NapkinError raised rather than worded (the command line).
-    wrapper.evaluate = lambda *args: _evaluate(fn, params, args, nan_message, table)
+    def evaluate(*args):
+        with np.errstate(all="ignore"):
+            return _evaluate(fn, params, args, nan_message, table)
+
+    wrapper.evaluate = evaluate
     REGISTRY[fn.__name__] = wrapper
     return wrapper
 

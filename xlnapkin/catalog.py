@@ -172,6 +172,10 @@ class Price:
     notes: str = ""
 
 
+# Whole-number model fields that must be at least 1 when given (0 would mean no layers, heads or
+# experts and divide by zero downstream).
+_AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
+                           "experts_per_token"})
 _KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}
 _REQUIRED = {"gpu": ("memory_gb", "mem_bw_tbps", "bf16_tflops"),
              "model": ("params_b", "layers", "kv_heads", "head_dim"),
@@ -208,7 +212,13 @@ def _convert(kind: str, raw: dict, where: str):
                 raise CatalogError(f"{where}: {key} must be a number, got {text!r}") from None
             if not num >= 0 or num == float("inf"):
                 raise CatalogError(f"{where}: {key} must be a number >= 0, got {text!r}")
-            values[key] = int(num) if numeric[key] is int and num.is_integer() else num
+            if numeric[key] is int:
+                if not num.is_integer() or (num < 1 and key in _AT_LEAST_ONE):
+                    least = 1 if key in _AT_LEAST_ONE else 0
+                    raise CatalogError(f"{where}: {key} must be a whole number >= {least}, "
+                                       f"got {text!r}")
+                num = int(num)
+            values[key] = num
         else:
             values[key] = text
     missing = [k for k in ("id",) + _REQUIRED[kind] if values.get(k) in (None, "")]
@@ -217,6 +227,8 @@ def _convert(kind: str, raw: dict, where: str):
     for k in _REQUIRED[kind]:
         if not values[k] > 0 and kind != "price":
             raise CatalogError(f"{where}: {k} must be > 0")
+    if kind == "model" and values.get("active_params_b", 0) > values["params_b"]:
+        raise CatalogError(f"{where}: active_params_b must be at most params_b")
     values["id"] = normalise_id(values["id"])
     return cls(**values)
 
@@ -231,8 +243,9 @@ def _read_csv(kind: str, text: str, origin: str) -> list:
 
 
 @functools.lru_cache(maxsize=8)
-def _tables(user_dir: str | None) -> dict:
+def _tables(user_key) -> dict:
     """All rows and the lookup index of each kind, package rows first, user rows over them."""
+    user_dir = user_key[0] if user_key else None
     out = {}
     for kind, (_, filename) in _KINDS.items():
         text = resources.files("xlnapkin").joinpath("data", filename).read_text(encoding="utf-8")
@@ -252,8 +265,22 @@ def _tables(user_dir: str | None) -> dict:
     return out
 
 
+def _user_key():
+    """The user catalog folder and its files' modification times, so edits are seen at once."""
+    folder = os.environ.get(USER_CATALOG_ENV) or None
+    if not folder:
+        return None
+    stamps = []
+    for _, filename in _KINDS.values():
+        try:
+            stamps.append(os.stat(Path(folder) / filename).st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return (folder, tuple(stamps))
+
+
 def _current(kind: str):
-    return _tables(os.environ.get(USER_CATALOG_ENV) or None)[kind]
+    return _tables(_user_key())[kind]
 
 
 def _suggest(kind: str, key: str) -> list[str]:
@@ -275,11 +302,11 @@ def _lookup(kind: str, value):
         return value
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(kind, f"a {kind} id from the catalog or a spec string", value)
-    return _resolve(kind, value, os.environ.get(USER_CATALOG_ENV) or None)
+    return _resolve(kind, value, _user_key())
 
 
 @functools.lru_cache(maxsize=4096)
-def _resolve(kind: str, text: str, _user_dir):
+def _resolve(kind: str, text: str, _user_key):
     rows, index = _current(kind)
     parts = [p.strip() for p in text.split(";") if p.strip()]
     base, overrides = None, {}
@@ -298,10 +325,14 @@ def _resolve(kind: str, text: str, _user_dir):
         return base
     cells = dataclasses.asdict(base) if base is not None else {"id": text.strip()}
     cells = {k: ("" if v is None else v) for k, v in cells.items()}
-    if base is not None:
-        cells["id"] = text.strip()
+    if kind == "model":
+        cells["kv_bytes_per_token_16bit"] = ""  # a reference figure of the unmodified row only
+        if (base is not None and "params_b" in overrides and "active_params_b" not in overrides
+                and base.active_params_b in (None, base.params_b)):
+            cells["active_params_b"] = ""  # a dense model stays dense at its new size
     cells.update(overrides)
-    return _convert(kind, cells, f"{kind} spec {text!r}")
+    # The spec text itself is the item's id, as typed (messages and GPU_SPEC(..., "id") show it).
+    return dataclasses.replace(_convert(kind, cells, f"{kind} spec {text!r}"), id=text.strip())
 
 
 def _field_name(kind: str, name) -> str:

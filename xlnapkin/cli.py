@@ -270,8 +270,22 @@ def _run_templates_build(ns) -> int:
         from .templates import build_all
     except ImportError as exc:
         raise UsageError(f"the template builders are not available ({exc})") from None
-    for path in build_all(ns.out):
-        print(f"wrote {path}")
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        built = build_all(tmp)
+        targets = [(path, ns.out / path.name) for path in built]
+        edited = [t for p, t in targets if t.exists() and t.read_bytes() != p.read_bytes()]
+        if edited and not ns.force:  # SPEC §7: never overwrite a user's workbook unasked
+            raise UsageError(f"{edited[0]} differs from the template (edited, or built by another "
+                             "version): use --force to replace it")
+        ns.out.mkdir(parents=True, exist_ok=True)
+        for path, target in targets:
+            if target.exists() and target.read_bytes() == path.read_bytes():
+                print(f"unchanged {target}")
+            else:
+                shutil.copyfile(path, target)
+                print(f"wrote {target}")
     return 0
 
 
@@ -283,12 +297,15 @@ def _add_templates(sub):
                        formatter_class=_FORMATTER)
     tsub = p.add_subparsers(dest="templates_command", metavar="{build}", required=True)
     b = tsub.add_parser("build", help="write the template workbooks into a folder",
-                        description="Write the template workbooks (.xlsx) into a folder, "
-                                    "replacing the files of the same name there.",
+                        description="Write the template workbooks (.xlsx) into a folder. A "
+                                    "file there that differs from the fresh build is replaced "
+                                    "only with --force.",
                         epilog="example:\n  $ xlnapkin templates build --out workbooks",
                         formatter_class=_FORMATTER)
     b.add_argument("--out", type=Path, default=Path("workbooks"), metavar="DIR",
                    help="folder to write into (default: %(default)s)")
+    b.add_argument("--force", action="store_true",
+                   help="replace workbooks that differ from the fresh build")
     b.set_defaults(func=_run_templates_build)
 
 

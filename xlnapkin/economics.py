@@ -70,9 +70,7 @@ _MTOK = 1e6
 _ROUND_DOWN = 1 - 1e-12  # ceil(x * this): exact multiples stay put despite float error
 
 
-def _out(x):
-    """Scalar in, Python float out; arrays stay arrays."""
-    return float(x) if np.ndim(x) == 0 else x
+_out = _checks.scalar_out
 
 
 def _whole(x):
@@ -793,9 +791,9 @@ def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=0.25, gpus_per
     pooled = float(np.quantile(total, q))
     batches = np.array([np.quantile(b, q) for b in np.array_split(total, 20)])
     se = float(batches.std(ddof=1) / math.sqrt(len(batches)))
-    ded = n * max(g, float(_whole(per_tenant)))
+    ded = float(n * max(g, float(_whole(per_tenant))))
     pool = max(g, float(_whole(pooled)))
-    return PoolingEstimate(n * per_tenant, pooled, se, ded, pool, 1.0 - pool / ded,
+    return PoolingEstimate(float(n * per_tenant), pooled, se, ded, pool, 1.0 - pool / ded,
                            n * mean / pool, s)
 
 

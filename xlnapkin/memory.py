@@ -61,7 +61,7 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype="bf16"):
     tokens = _checks.number(tokens, "tokens", 0)
     batch = _checks.number(batch, "batch", 0)
     per_layer_token = kv_elements_per_token(m) * dtype_bytes(kv_dtype)
-    return per_layer_token * _windowed_tokens(m, tokens) * batch
+    return _checks.scalar_out(per_layer_token * _windowed_tokens(m, tokens) * batch)
 
 
 def expected_experts(n_experts, top_k, tokens):
@@ -99,7 +99,7 @@ def gpus_needed(gpu, model, weight_dtype="bf16", tokens=0, batch=0, kv_dtype="bf
     frac = _checks.fraction(mem_fraction, "mem_fraction")
     need = _need(m, weight_dtype, kv_dtype, tokens, batch)
     # A hair below the integer so that exact multiples do not round up through float error.
-    return np.ceil(need / (g.memory_bytes * frac) * (1 - 1e-12))
+    return _checks.scalar_out(np.ceil(need / (g.memory_bytes * frac) * (1 - 1e-12)))
 
 
 def max_batch(gpu, model, tokens=1024, weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
@@ -112,7 +112,7 @@ def max_batch(gpu, model, tokens=1024, weight_dtype="bf16", kv_dtype="bf16", num
     frac = _checks.fraction(mem_fraction, "mem_fraction")
     free = num_gpus * g.memory_bytes * frac - weight_bytes(m, weight_dtype)
     per_seq = kv_bytes(m, tokens, 1, kv_dtype)
-    return np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0)
+    return _checks.scalar_out(np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0))
 
 
 def fits(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1, num_gpus=1,

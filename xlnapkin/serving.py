@@ -30,15 +30,11 @@ __all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_
            "concurrency_under_load"]
 
 
-def _scalar(x):
-    return float(x) if np.ndim(x) == 0 else x
-
-
 def _where_fits(ok, value):
     """``value`` where the configuration fits, NaN elsewhere; a float for scalars."""
     if isinstance(ok, (bool, np.bool_)) and np.ndim(value) == 0:
         return float(value) if ok else float("nan")
-    return _scalar(np.where(ok, value, np.nan))
+    return _checks.scalar_out(np.where(ok, value, np.nan))
 
 
 def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
@@ -95,7 +91,7 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
                                   efficiency)
     b = np.maximum(conc, 1.0)
     rate = _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
-    return _scalar(np.where(conc >= 1, rate, np.nan))
+    return _checks.scalar_out(np.where(conc >= 1, rate, np.nan))
 
 
 def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output_tokens=1024,
@@ -111,7 +107,7 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
     rate = _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
     ok = fits(g, m, weight_dtype, kv_dtype, inp + out, b, n)
-    return _scalar(np.where(ok, rate, np.nan))
+    return _checks.scalar_out(np.where(ok, rate, np.nan))
 
 
 def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency):

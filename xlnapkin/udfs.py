@@ -130,7 +130,7 @@ def TOKENS_PER_SEC(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dt
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        efficiency: blank = calibrated defaults; a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = pure roofline) [0-1]
+        efficiency: blank or 0 = calibrated defaults; a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = pure roofline) [0-1]
 
     >>> TOKENS_PER_SEC("h100-sxm", "llama-2-7b", 1, 0, "fp16", None, 1, 1/1.2)
     207.1
@@ -152,7 +152,7 @@ def ITL_MS(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf1
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> ITL_MS("h100-sxm", "llama-3.1-405b", 1, 0, "fp16", None, 16, 1)
     15.14
@@ -174,7 +174,7 @@ def TTFT_MS(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dty
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> TTFT_MS("h100-sxm", "llama-3.1-8b", 1, 1024, "bf16", None, 1, 1)
     16.95
@@ -196,7 +196,7 @@ def MAX_THROUGHPUT(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> MAX_THROUGHPUT("h100-sxm", "llama-3.1-405b")
     'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12'
@@ -227,7 +227,7 @@ def CRITICAL_BATCH(gpu, model, weight_dtype="bf16", efficiency=None):
         gpu: GPU catalog id or spec string [id]
         model: model catalog id or spec string [id]
         weight_dtype: weight element type [dtype]
-        efficiency: blank = calibrated MFU/MBU; a number in (0, 1] for both (their ratio is what matters) [0-1]
+        efficiency: blank or 0 = calibrated MFU/MBU; a number in (0, 1] for both (their ratio is what matters) [0-1]
 
     >>> CRITICAL_BATCH("b200", "qwen2.5-32b", "fp8", 1)
     281.25
@@ -526,7 +526,7 @@ def REPLICA_TOKENS_PER_SEC(gpu, model, input_tokens=1024, output_tokens=1024, we
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> round(REPLICA_TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", None, 1, 1))
     20069
@@ -551,7 +551,7 @@ def SELF_HOST_COST_PER_MTOK(gpu, model, price_per_gpu_hour, input_tokens=1024, o
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> round(SELF_HOST_COST_PER_MTOK("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0277
@@ -578,7 +578,7 @@ def SELF_HOST_MONTHLY_COST_FOR(gpu, model, tokens_per_day, price_per_gpu_hour, i
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         utilization: average load a replica is planned to run at, in (0, 1] [0-1]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         hours_per_month: hours paid per month, at most 744 [hours]
 
     >>> SELF_HOST_MONTHLY_COST_FOR("h100-sxm", "llama-3.1-8b", 2e6, 2)
@@ -606,7 +606,7 @@ def COST_PER_MTOK_INPUT(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> round(COST_PER_MTOK_INPUT("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0092
@@ -632,7 +632,7 @@ def COST_PER_MTOK_OUTPUT(gpu, model, price_per_gpu_hour, input_tokens=1024, outp
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> round(COST_PER_MTOK_OUTPUT("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0462
@@ -655,7 +655,7 @@ def PREFILL_DECODE_RATIO(gpu, model, input_tokens=1024, output_tokens=1024, weig
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs in one replica of each phase (tensor parallel) [GPUs]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> round(PREFILL_DECODE_RATIO("h100-sxm", "llama-3.1-405b", 100, 65, "fp16", "fp16", 16, 1), 2)
     1.5
@@ -710,7 +710,7 @@ def USERS_PER_GPU_FOR(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        efficiency: blank = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     >>> USERS_PER_GPU_FOR("b200; memory_gb=192", "qwen2.5-32b", 200000, 1, 0, "fp8", "fp8", 1, 1, 1)

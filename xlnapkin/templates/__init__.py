@@ -3,7 +3,7 @@
 Each builder writes one workbook with openpyxl: a Cover sheet, inputs (blue, named, with
 dropdowns from a Catalog sheet generated from the package CSVs), the working step by step in
 plain formulas that mirror the engine, outputs, a chart and print setup. Builds are byte-for-byte
-reproducible. ``xlnapkin templates build DIR`` calls :func:`build_all`.
+reproducible. ``xlnapkin templates build --out DIR`` calls :func:`build_all`.
 
 >>> TEMPLATES
 ('self_host_breakeven', 'multi_tenant_savings', 'capacity_planner')
