@@ -236,7 +236,7 @@ def expect_self_host(v):
                                       v["input_share"])
     days = hours / 24
     monthly = economics.self_host_monthly_cost(tpd, total, price, n, util, hours)
-    api = tpd * days * blended / 1e6
+    api = economics.api_monthly_cost(tpd, blended, days)
     per_mtok = economics.cost_per_mtok(price, total, util, n)
     capacity = total * 86400 * util
     replica_cost = economics.self_host_monthly_cost(0, total, price, n, util, hours)
@@ -266,7 +266,7 @@ def expect_self_host(v):
     exp["volume_replicas"] = [economics.replicas_needed(x, total, util) for x in vols]
     exp["volume_self_host_cost"] = [economics.self_host_monthly_cost(x, total, price, n, util,
                                                                      hours) for x in vols]
-    exp["volume_api_cost"] = [float(x * days * blended / 1e6) for x in vols]
+    exp["volume_api_cost"] = [economics.api_monthly_cost(float(x), blended, days) for x in vols]
     bl, be_list = [], []
     for p in catalog.prices():
         bp = economics.blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok,

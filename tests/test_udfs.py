@@ -13,6 +13,7 @@ from xlnapkin import _excel, serving, udfs
 # them. Every Excel function, sorted by name, with its arguments in order. A new function is
 # added here when it is released; an existing line never changes.
 PINNED = {
+    "API_MONTHLY_COST": ["tokens_per_day", "price_per_mtok", "days_per_month"],
     "BLENDED_PRICE": ["price_in_per_mtok", "price_out_per_mtok", "input_share"],
     "BREAKEVEN_TOKENS_PER_DAY": ["self_host_monthly_cost", "api_price_per_mtok",
                                  "self_host_price_per_mtok", "days_per_month"],
@@ -98,6 +99,42 @@ def test_pinned_functions_keep_their_argument_order():
     assert sorted(_excel.REGISTRY) == list(PINNED)
     for name, args in PINNED.items():
         assert signature_of(_excel.REGISTRY[name]) == args, name
+
+
+# SPEC §3's defaults, as its table writes them (blank efficiency = None, the calibrated defaults).
+SPEC_DEFAULTS = {
+    "KV_BYTES": {"tokens": 1, "batch": 1, "kv_dtype": "bf16"},
+    "WEIGHT_BYTES": {"weight_dtype": "bf16"},
+    "GPUS_NEEDED": {"weight_dtype": "bf16", "tokens": 0, "batch": 0, "kv_dtype": "bf16",
+                    "mem_fraction": 0.9},
+    "MAX_BATCH": {"tokens": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16", "num_gpus": 1,
+                  "mem_fraction": 0.9},
+    "TOKENS_PER_SEC": {"batch": 1, "context": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16",
+                       "num_gpus": 1, "efficiency": None},
+    "ITL_MS": {"batch": 1, "context": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16",
+               "num_gpus": 1, "efficiency": None},
+    "TTFT_MS": {"batch": 1, "prompt_tokens": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16",
+                "num_gpus": 1, "efficiency": None},
+    "MAX_THROUGHPUT": {"input_tokens": 1024, "output_tokens": 1024, "weight_dtype": "bf16",
+                       "kv_dtype": "bf16", "num_gpus": 1, "efficiency": None},
+    "OPS_PER_BYTE": {"dtype": "bf16"},
+    "CRITICAL_BATCH": {"weight_dtype": "bf16", "efficiency": None},
+    "COST_PER_MTOK": {"utilization": 1, "num_gpus": 1},
+    "COST_PER_USER_MONTH": {"hours_per_month": 730},
+    "GPU_HOURLY_COST": {"years": 3, "power_watts": 0, "price_per_kwh": 0, "pue": 1,
+                        "annual_overhead": 0},
+    "BLENDED_PRICE": {"input_share": 0.5},
+    "BREAKEVEN_TOKENS_PER_DAY": {"self_host_price_per_mtok": 0, "days_per_month": 730 / 24},
+    "SPOT_HYBRID_COST": {"hours_per_month": 730},
+    "PREFIX_CACHE_SAVINGS": {},
+    "SPEC_DECODE_SPEEDUP": {"draft_cost_ratio": 0},
+}
+
+
+def test_spec_defaults_are_kept():
+    for name, defaults in SPEC_DEFAULTS.items():
+        params = inspect.signature(_excel.REGISTRY[name]).parameters.values()
+        assert {p.name: p.default for p in params if p.default is not p.empty} == defaults, name
 
 
 def test_every_excel_function_is_exported_and_lite_compatible():

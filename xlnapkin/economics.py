@@ -156,6 +156,25 @@ def blended_price(price_in_per_mtok, price_out_per_mtok, input_share=0.5):
     return _out(share * p_in + (1.0 - share) * p_out)
 
 
+def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MONTH / 24):
+    """Monthly bill of a token API for a daily volume at one (blended) price.
+
+    ``tokens_per_day x days_per_month x price_per_mtok / 1e6`` [USD/month]
+
+    Args:
+        tokens_per_day: tokens sent to and received from the API per day [tokens/day]
+        price_per_mtok: price per million tokens, e.g. BLENDED_PRICE(...) [USD/Mtok]
+        days_per_month: days billed per month [days]
+
+    >>> api_monthly_cost(33e6, 6.25, 30)   # seed 002-sized volume at GPT-4o's blended price
+    6187.5
+    """
+    tpd = _checks.number(tokens_per_day, "tokens_per_day", 0)
+    price = _price(price_per_mtok, "price_per_mtok")
+    days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
+    return _out(tpd * days * price / 1e6)
+
+
 def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
     """Energy per token: ``power x num_gpus x pue / tokens_per_sec``. [J/token]
 

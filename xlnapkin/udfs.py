@@ -18,7 +18,8 @@ __all__ = [
     "NAPKIN_MODELS", "GPU_SPEC", "MODEL_SPEC", "NAPKIN_VERSION",
     # Economics
     "COST_PER_MTOK", "COST_PER_USER_MONTH", "GPU_HOURLY_COST", "OWN_HOURLY_COST",
-    "BLENDED_PRICE", "BREAKEVEN_TOKENS_PER_DAY", "SPOT_HYBRID_COST", "PREFIX_CACHE_SAVINGS",
+    "BLENDED_PRICE", "API_MONTHLY_COST", "BREAKEVEN_TOKENS_PER_DAY", "SPOT_HYBRID_COST",
+    "PREFIX_CACHE_SAVINGS",
     "SPEC_DECODE_SPEEDUP", "REPLICAS_NEEDED", "SELF_HOST_MONTHLY_COST", "REPLICA_TOKENS_PER_SEC",
     "SELF_HOST_COST_PER_MTOK", "SELF_HOST_MONTHLY_COST_FOR", "COST_PER_MTOK_INPUT",
     "COST_PER_MTOK_OUTPUT", "PREFILL_DECODE_RATIO", "USERS_PER_GPU", "USERS_PER_GPU_BY_THROUGHPUT",
@@ -407,6 +408,21 @@ def BLENDED_PRICE(price_in_per_mtok, price_out_per_mtok, input_share=0.5):
     6.25
     """
     return economics.blended_price(price_in_per_mtok, price_out_per_mtok, input_share)
+
+
+@excel_function
+def API_MONTHLY_COST(tokens_per_day, price_per_mtok, days_per_month=730 / 24):
+    """Monthly USD bill of a token API: tokens per day x days x price per million tokens / 1e6.
+
+    Args:
+        tokens_per_day: tokens sent to and received from the API per day [tokens/day]
+        price_per_mtok: price per million tokens, e.g. BLENDED_PRICE(...) [USD/Mtok]
+        days_per_month: days billed per month [days]
+
+    >>> API_MONTHLY_COST(33e6, 6.25, 30)
+    6187.5
+    """
+    return economics.api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month)
 
 
 @excel_function
