@@ -277,15 +277,34 @@ def _evaluate(fn, params, args, nan_message, table):
         result = np.broadcast_to(fn(**values), shape)
         return _finish(result, shape, values, nan_message)
     # Group the cells by their combination of text values; one engine call per group.
-    keys = {k: np.broadcast_to(v, shape) for k, v in text_arrays.items()}
-    groups: dict[tuple, list] = {}
-    for idx in np.ndindex(shape):
-        groups.setdefault(tuple(keys[k][idx] for k in keys), []).append(idx)
+    # Each text range's distinct values get codes on the range itself (a few cells), the codes
+    # broadcast as integers, and one mixed-radix number per cell names its combination.
+    keys = list(text_arrays)
+    combined = np.zeros(shape, dtype=np.int64)
+    distinct = {}
+    for k in keys:
+        arr = text_arrays[k]
+        seen: dict = {}
+        codes = np.array([seen.setdefault(v, len(seen)) for v in arr.ravel().tolist()],
+                         dtype=np.int64).reshape(arr.shape)
+        distinct[k] = list(seen)
+        combined = combined * len(seen) + np.broadcast_to(codes, shape)
+    labels, inverse = np.unique(combined.ravel(), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(labels) + 1))
+    groups = []
+    for g, label in enumerate(labels.tolist()):
+        combo = []
+        for k in reversed(keys):
+            label, code = divmod(label, len(distinct[k]))
+            combo.append(distinct[k][code])
+        groups.append((tuple(reversed(combo)), order[bounds[g]:bounds[g + 1]]))
     out = np.empty(shape, dtype=object)
-    for combo, cells in groups.items():
+    for combo, flat in groups:
         call = dict(values)
         call.update(zip(keys, combo))
-        index = tuple(np.array(ix) for ix in zip(*cells))
+        index = np.unravel_index(flat, shape)
+        cells = flat
         for k, v in values.items():
             if k not in keys and isinstance(v, np.ndarray) and v.ndim:
                 call[k] = np.broadcast_to(v, shape)[index]
