@@ -38,17 +38,8 @@ import numpy as np  # noqa: E402
 import accuracy  # noqa: E402
 from xlnapkin import calibration  # noqa: E402
 
-# name -> (lower bound, upper bound, floor below which the value counts as 0 or None)
-BOUNDS = {
-    "mbu": (0.3, 1.0, None),
-    "mfu_decode": (0.1, 1.0, None),
-    "mfu_prefill": (0.1, 1.0, None),
-    "step_overhead_s": (1e-5, 5e-3, None),
-    "layer_overhead_s": (1e-6, 3e-4, None),
-    "moe_layer_overhead_s": (1e-6, 5e-4, None),
-    "allreduce_latency_s": (1e-6, 1e-4, None),
-    "max_concurrency": (64.0, 16384.0, None),
-}
+# name -> (lower bound, upper bound): from each constant's metadata in xlnapkin/calibration.py.
+BOUNDS = {c.name: c.bounds for c in calibration.constants() if c.bounds}
 VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
 # Constants the data cannot identify (a free fit runs them to a bound with no gain in loss) are
 # pinned to a literature value instead: ~0.1 ms per forward pass for sampling and scheduling
@@ -85,7 +76,7 @@ def _set(name, value):
 
 
 def _bounds(name):
-    return VENDOR_BOUNDS if name.startswith("vendor:") else BOUNDS[name][:2]
+    return VENDOR_BOUNDS if name.startswith("vendor:") else BOUNDS[name]
 
 
 def vendors(cases):

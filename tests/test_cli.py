@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import xlnapkin
-from xlnapkin import cli, docgen
+from xlnapkin import _excel, _formula, cli, docgen
 from xlnapkin.errors import NapkinError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ COMMANDS = _all_commands()
 def test_a_command_for_every_excel_function_and_no_other():
     function_commands = {c[0] for c in COMMANDS if len(c) == 1} - {
         "catalog", "templates", "recalc", "docs", "excel", "lite"}
-    assert function_commands == {docgen.command_name(n) for n in FUNCTIONS}
+    assert function_commands == {_excel.command_name(n) for n in FUNCTIONS}
     assert "tokens-per-sec" in function_commands
 
 
@@ -91,7 +91,7 @@ def test_top_level_help_and_no_command(capsys):
 def test_function_help_comes_from_the_docstring(capsys):
     code, out, _ = run(capsys, "tokens-per-sec", "--help")
     assert code == 0
-    doc = docgen.describe("TOKENS_PER_SEC", FUNCTIONS["TOKENS_PER_SEC"])
+    doc = _excel.describe(FUNCTIONS["TOKENS_PER_SEC"])
     flat = " ".join(out.split())
     assert doc.summary in flat
     for a in doc.arguments:
@@ -115,15 +115,15 @@ def test_python_dash_m_version():
 # --- function commands --------------------------------------------------------------------------
 
 EXAMPLES = [(name, i, ex) for name, f in FUNCTIONS.items()
-            for i, ex in enumerate(docgen.describe(name, f).examples)]
+            for i, ex in enumerate(_excel.describe(f).examples)]
 
 
 @pytest.mark.parametrize("name,i,example", EXAMPLES,
                          ids=[f"{n.lower()}-{i}" for n, i, _ in EXAMPLES])
 def test_docstring_example_from_the_shell(capsys, name, i, example):
     """The example shown in each command's help runs and prints what the function returns."""
-    doc = docgen.describe(name, FUNCTIONS[name])
-    argv = shlex.split(docgen.to_command(name, example.args, [a.name for a in doc.arguments]))
+    doc = _excel.describe(FUNCTIONS[name])
+    argv = shlex.split(_formula.to_command(name, example.args, [a.name for a in doc.arguments]))
     assert argv[0] == "xlnapkin"
     expected = FUNCTIONS[name](*example.args)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import xlnapkin
-from xlnapkin import cli, docgen
+from xlnapkin import _excel, _formula, cli, docgen
 from xlnapkin._excel import WIZARD_LIMIT, parse_docstring
 from xlnapkin.errors import NapkinError
 
@@ -73,7 +73,7 @@ def test_docstring_fits_the_function_wizard_and_covers_the_signature(name):
     for param, line in parsed.args.items():
         assert len(line) <= WIZARD_LIMIT, f"{name}({param}): doc line longer than {WIZARD_LIMIT}"
         assert re.search(r"\[[^\[\]]+\]$", line), f"{name}({param}) has no [unit]"
-    assert docgen.describe(name, func).examples, f"{name} has no example"
+    assert _excel.describe(func).examples, f"{name} has no example"
 
 
 def _documented_rows():
@@ -93,10 +93,10 @@ def test_every_function_shows_an_example_formula():
 
 @pytest.mark.parametrize("name,formula,result", ROWS, ids=[r[1][:60] for r in ROWS])
 def test_documented_formula_round_trips(name, formula, result):
-    parsed, args = docgen.parse_formula(formula)
+    parsed, args = _formula.parse_formula(formula)
     assert parsed == name
-    assert docgen.format_result(FUNCTIONS[name](*args)) == result
-    assert docgen.parse_formula(docgen.to_formula(name, args)) == (name, args)
+    assert _formula.format_result(FUNCTIONS[name](*args)) == result
+    assert _formula.parse_formula(_formula.to_formula(name, args)) == (name, args)
 
 
 def _want(text: str):
@@ -111,8 +111,8 @@ def test_documented_results_are_what_the_docstring_promises(name):
     """For an example that is just the call, the doc's result matches the doctest's output to
     the digits the doctest gives (doctest's NUMBER option)."""
     section = _sections()[name]
-    for ex in docgen.describe(name, FUNCTIONS[name]).examples:
-        formula = docgen.to_formula(name, ex.args, ex.sources)
+    for ex in _excel.describe(FUNCTIONS[name]).examples:
+        formula = _formula.to_formula(name, ex.args, ex.sources)
         m = re.search(r"^\| `" + re.escape(formula) + r"` \| `(.*)` \|$", section, flags=re.M)
         assert m, f"{formula} is not in the {name} section"
         want = _want(ex.want) if ex.plain else None
@@ -130,10 +130,10 @@ def test_documented_command_lines_run(capsys, name):
     section = _sections()[name]
     commands = re.findall(r"^\$ (xlnapkin .+)$", section, flags=re.M)
     assert commands, f"no command line for {name}"
-    params = [a.name for a in docgen.describe(name, FUNCTIONS[name]).arguments]
+    params = [a.name for a in _excel.describe(FUNCTIONS[name]).arguments]
     for _, formula, _ in [r for r in ROWS if r[0] == name]:
-        _, args = docgen.parse_formula(formula)
-        command = docgen.to_command(name, args, params)
+        _, args = _formula.parse_formula(formula)
+        command = _formula.to_command(name, args, params)
         assert command in commands
         code, out, err = run(capsys, shlex.split(command)[1:])
         assert code == 0, (command, err)
@@ -207,7 +207,7 @@ def test_page_formulas_calculate(audience):
                 for line in block.splitlines() if line.strip().startswith("=")]
     assert len(formulas) >= 5
     for formula in formulas:
-        name, args = docgen.parse_formula(formula)
+        name, args = _formula.parse_formula(formula)
         try:
             value = cli.call(FUNCTIONS[name], *args)
         except NapkinError as exc:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from xlnapkin import economics as e, serving
+from xlnapkin import capacity as c, economics as e, serving
 from xlnapkin.errors import InvalidArgumentError, UnknownNameError
 
 REL = 5e-3  # seed_cases.md: "a tolerance of 0.5 % unless said otherwise"
@@ -105,10 +105,10 @@ def test_users_per_gpu_seed_001():
 def test_users_per_gpu_for_seed_001():
     b200 = "b200; memory_gb=192"  # seed 001 uses 192 GB
     # seed_cases: Napkin math per user (seed 001) / users that fit at 200 K context = 6
-    assert e.users_per_gpu_for(b200, "qwen2.5-32b", 200_000, 1, 0, "fp8", "fp8", 1, 1, 1) == 6
+    assert c.users_per_gpu_for(b200, "qwen2.5-32b", 200_000, 1, 0, "fp8", "fp8", 1, 1, 1) == 6
     # seed 001: "40-60 users ... at 40 tokens/s each": 60 users fit at 20 K tokens and each
     # still decodes at >= 40 tok/s at the pure roofline
-    assert e.users_per_gpu_for(b200, "qwen2.5-32b", 20_000, 1, 40, "fp8", "fp8", 1, 1, 1) == 60
+    assert c.users_per_gpu_for(b200, "qwen2.5-32b", 20_000, 1, 40, "fp8", "fp8", 1, 1, 1) == 60
     per_user = serving.tokens_per_sec(b200, "qwen2.5-32b", 60, 20_000, "fp8", "fp8", 1, 1) / 60
     assert 40 <= per_user < 45
 
@@ -380,13 +380,13 @@ H100, L8B = "h100-sxm", "llama-3.1-8b"
 
 @pytest.mark.parametrize("inp, out, eff", [(1024, 1024, None), (100, 65, 1.0), (4000, 200, 0.5)])
 def test_phase_costs_add_up_to_the_replica_cost(inp, out, eff):
-    c_in = e.cost_per_mtok_input(H100, L8B, 2.0, inp, out, efficiency=eff)
-    c_out = e.cost_per_mtok_output(H100, L8B, 2.0, inp, out, efficiency=eff)
+    c_in = c.cost_per_mtok_input(H100, L8B, 2.0, inp, out, efficiency=eff)
+    c_out = c.cost_per_mtok_output(H100, L8B, 2.0, inp, out, efficiency=eff)
     tput = serving.max_throughput(H100, L8B, inp, out, efficiency=eff)
     per_request = e.cost_per_mtok(2.0, tput) * out  # USD per million requests
     assert c_in * inp + c_out * out == pytest.approx(per_request, rel=1e-9)
     blended = e.blended_price(c_in, c_out, inp / (inp + out))
-    assert e.self_host_cost_per_mtok(H100, L8B, 2.0, inp, out, utilization=1,
+    assert c.self_host_cost_per_mtok(H100, L8B, 2.0, inp, out, utilization=1,
                                      efficiency=eff) == pytest.approx(blended, rel=1e-9)
 
 
@@ -395,37 +395,37 @@ def test_prefill_time_is_compute_at_peak_for_pure_roofline():
     # attention over peak FLOP/s, i.e. input cost = price / 3600 x that / tokens.
     from xlnapkin.roofline import peak_flops, prefill_flops
     t = prefill_flops(L8B, 1, 1024) / peak_flops(H100, "bf16")
-    assert e.cost_per_mtok_input(H100, L8B, 3.6, 1024, 1024, efficiency=1) == pytest.approx(
+    assert c.cost_per_mtok_input(H100, L8B, 3.6, 1024, 1024, efficiency=1) == pytest.approx(
         t / 1024 * 1e6 * 1e-3, rel=1e-9)
 
 
 def test_prefill_decode_ratio_scales_with_prompt_length():
-    short = e.prefill_decode_ratio(H100, L8B, 256, 1024, efficiency=1)
-    long = e.prefill_decode_ratio(H100, L8B, 4096, 1024, efficiency=1)
+    short = c.prefill_decode_ratio(H100, L8B, 256, 1024, efficiency=1)
+    long = c.prefill_decode_ratio(H100, L8B, 4096, 1024, efficiency=1)
     assert 0 < short < long
 
 
 def test_replica_tokens_count_input_and_output():
     out_only = serving.max_throughput(H100, L8B, 1000, 250)
-    assert e.replica_tokens_per_sec(H100, L8B, 1000, 250) == pytest.approx(out_only * 5)
+    assert c.replica_tokens_per_sec(H100, L8B, 1000, 250) == pytest.approx(out_only * 5)
 
 
 def test_composed_functions_return_nan_where_it_does_not_fit():
-    assert math.isnan(e.self_host_cost_per_mtok(H100, "llama-3.1-405b", 2.0))
-    assert math.isnan(e.self_host_monthly_cost_for(H100, "llama-3.1-405b", 1e6, 2.0))
-    assert math.isnan(e.prefill_decode_ratio(H100, "llama-3.1-405b"))
+    assert math.isnan(c.self_host_cost_per_mtok(H100, "llama-3.1-405b", 2.0))
+    assert math.isnan(c.self_host_monthly_cost_for(H100, "llama-3.1-405b", 1e6, 2.0))
+    assert math.isnan(c.prefill_decode_ratio(H100, "llama-3.1-405b"))
 
 
 def test_self_host_monthly_cost_for_composes():
-    tps = e.replica_tokens_per_sec(H100, L8B)
-    assert e.self_host_monthly_cost_for(H100, L8B, 5e9, 2.0) == e.self_host_monthly_cost(
+    tps = c.replica_tokens_per_sec(H100, L8B)
+    assert c.self_host_monthly_cost_for(H100, L8B, 5e9, 2.0) == e.self_host_monthly_cost(
         5e9, tps, 2.0)
 
 
 @pytest.mark.parametrize("batch, context, eff", [(1, 0, 0.6), (32, 2048, 0.37), (8, 512, 1.0)])
 def test_calibrate_efficiency_round_trip(batch, context, eff):
     measured = serving.tokens_per_sec(H100, L8B, batch, context, efficiency=eff)
-    got = e.calibrate_efficiency(measured, H100, L8B, batch, context)
+    got = serving.calibrate_efficiency(measured, H100, L8B, batch, context)
     assert got == pytest.approx(eff, rel=1e-9)
     assert serving.tokens_per_sec(H100, L8B, batch, context, efficiency=got) == pytest.approx(
         measured, rel=1e-9)
@@ -434,13 +434,13 @@ def test_calibrate_efficiency_round_trip(batch, context, eff):
 def test_users_per_gpu_for_respects_the_speed_floor():
     b200 = "b200; memory_gb=192"
     args = ("qwen2.5-32b", 4000, 1)
-    free = e.users_per_gpu_for(b200, *args, 0, "fp8", "fp8", 1, 1, 1)
-    capped = e.users_per_gpu_for(b200, *args, 60, "fp8", "fp8", 1, 1, 1)
+    free = c.users_per_gpu_for(b200, *args, 0, "fp8", "fp8", 1, 1, 1)
+    capped = c.users_per_gpu_for(b200, *args, 60, "fp8", "fp8", 1, 1, 1)
     assert capped < free
     step = lambda b: 1 / serving.itl_ms(b200, "qwen2.5-32b", b, 4000, "fp8", "fp8", 1, 1) * 1e3
     assert step(capped) >= 60 > step(capped + 1)
     # duty cycle and GPUs per replica divide
-    assert e.users_per_gpu_for(b200, *args[:2], 0.25, 60, "fp8", "fp8", 1, 1, 1) == capped * 4
+    assert c.users_per_gpu_for(b200, *args[:2], 0.25, 60, "fp8", "fp8", 1, 1, 1) == capped * 4
 
 
 def test_arrays_broadcast():
@@ -449,7 +449,7 @@ def test_arrays_broadcast():
     assert grid[1, 0] == pytest.approx(2 / 3600 / 1000 * 1e6)
     # 100 tenants: 40 + 1.645 x 0.1 x 10 = 41.6, so 42
     assert e.pooled_gpus(np.array([1, 10, 100]), 0.4, 0.95).tolist() == [1, 5, 42]
-    users = e.users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b",
+    users = c.users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b",
                                 np.array([4000, 20000, 200000]), 1, 40, "fp8", "fp8", 1, 1, 1)
     # 303 fit at 4,000 tokens, but the engine serves at most max_concurrency per GPU at once.
     from xlnapkin.calibration import DEFAULTS
@@ -458,7 +458,7 @@ def test_arrays_broadcast():
 
 def test_scalar_in_float_out():
     for value in (e.cost_per_mtok(1, 1), e.pooled_gpus(10, 0.4, 0.95), e.replicas_needed(1, 1),
-                  e.own_hourly_cost(1000), e.calibrate_efficiency(100, H100, L8B)):
+                  e.own_hourly_cost(1000), serving.calibrate_efficiency(100, H100, L8B)):
         assert type(value) is float
 
 
@@ -497,7 +497,7 @@ def test_scalar_in_float_out():
     (lambda: e.users_per_gpu(6, 0), "duty_cycle must be a number in (0, 1], got 0"),
     (lambda: e.lora_sharing_savings(50, 1), "throughput_overhead must be a number in [0, 1), got 1"),
     (lambda: e.cost_per_mtok(float("nan"), 100), "price_per_gpu_hour must be a number >= 0, got NaN"),
-    (lambda: e.calibrate_efficiency(250, H100, "llama-2-7b", 1, 0, "fp16"),
+    (lambda: serving.calibrate_efficiency(250, H100, "llama-2-7b", 1, 0, "fp16"),
      "measured_tokens_per_sec must be at most the pure roofline 248.516 tokens/s (efficiency > 1), "
      "got 250"),
     (lambda: e.pooling_monte_carlo(10, 0.4, 0.95, 0.3, 1, 0.5, "gamma"),

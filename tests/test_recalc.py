@@ -23,7 +23,7 @@ openpyxl = pytest.importorskip("openpyxl")
 from openpyxl.workbook.defined_name import DefinedName  # noqa: E402
 from openpyxl.worksheet.formula import ArrayFormula  # noqa: E402
 
-from xlnapkin import cli, docgen, showcase  # noqa: E402
+from xlnapkin import _formula, cli, docgen, showcase  # noqa: E402
 from xlnapkin.recalc import (RecalcError, Workbook, parse_value, recalculate,  # noqa: E402
                              write_cell_values)
 
@@ -72,7 +72,7 @@ def _xlnapkin_formulas(path: Path):
             if not (isinstance(text, str) and text.startswith("=")):
                 continue
             try:
-                name, args = docgen.parse_formula(text)
+                name, args = _formula.parse_formula(text)
             except ValueError:
                 continue  # plain Excel arithmetic, checked separately
             if name in FUNCTIONS:
@@ -84,7 +84,7 @@ def _direct(wb: Workbook, name, args):
     """Call the function directly with the formula's arguments looked up in the workbook."""
     values = []
     for a in args:
-        if isinstance(a, docgen.Reference):
+        if isinstance(a, _formula.Reference):
             ref = a.replace("$", "")
             values.append(wb.value(ref if ref in wb.names or "!" in ref
                                    else f"{showcase.SHEET}!{ref}"))

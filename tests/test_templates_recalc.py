@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlnapkin import calibration, catalog, economics, memory, roofline, serving, units
+from xlnapkin import calibration, capacity as cap_engine, catalog, economics, memory, roofline, serving, units
 from xlnapkin.templates import build_all
 from xlnapkin.templates import capacity_planner as cp
 from xlnapkin.templates import multi_tenant_savings as mt
@@ -249,11 +249,11 @@ def expect_self_host(v):
         "api_blended_price": blended, "own_gpu_hourly_cost": own, "price_used": price,
     })
     if frac == 0.9:  # the composed economics functions use the default memory share
-        exp["replica_total_tokens_per_sec"] = economics.replica_tokens_per_sec(
+        exp["replica_total_tokens_per_sec"] = cap_engine.replica_tokens_per_sec(
             g, m, inp, out, wd, kd, n, eff)
-        exp["self_host_monthly_cost"] = economics.self_host_monthly_cost_for(
+        exp["self_host_monthly_cost"] = cap_engine.self_host_monthly_cost_for(
             g, m, tpd, price, inp, out, wd, kd, n, util, eff, hours)
-        exp["self_host_cost_per_mtok"] = economics.self_host_cost_per_mtok(
+        exp["self_host_cost_per_mtok"] = cap_engine.self_host_cost_per_mtok(
             g, m, price, inp, out, wd, kd, n, util, eff)
     if blended > 0:
         be = economics.breakeven_tokens_per_day(replica_cost, blended, 0.0, days)
@@ -367,7 +367,7 @@ def expect_planner(v):
         cap = calibration.resolve(eff, g.vendor).max_concurrency * n  # per GPU, as the engine
         conc_u = min(_num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac)), cap)
         cols["w_users_concurrent"].append(conc_u)
-        by_mem = economics.users_per_gpu_for(g, m, v["context_tokens"], duty, 0.0, wd, kd, n,
+        by_mem = cap_engine.users_per_gpu_for(g, m, v["context_tokens"], duty, 0.0, wd, kd, n,
                                              eff, frac)
         cols["w_users_by_memory"].append(by_mem)
         by_speed = economics.users_per_gpu_by_throughput(tput, rate, duty, n) if ok else 0.0
@@ -383,7 +383,7 @@ def expect_planner(v):
         else:
             cost = economics.cost_per_mtok(price, tput * (inp + out) / out, util, n)
             if frac == 0.9 and i > 0:
-                cost = economics.self_host_cost_per_mtok(g, m, price, inp, out, wd, kd, n,
+                cost = cap_engine.self_host_cost_per_mtok(g, m, price, inp, out, wd, kd, n,
                                                          util, eff)
         cols["w_cost_per_mtok"].append(cost)
         if users <= 0:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from xlnapkin import _excel, serving, udfs
+from xlnapkin import _excel, capacity, economics, memory, roofline, serving, udfs
 
 # SPEC §3: names and argument positions are fixed once released; saved workbooks depend on
 # them. Every Excel function, sorted by name, with its arguments in order. A new function is
@@ -46,7 +46,7 @@ PINNED = {
     "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus",
                   "mem_fraction"],
     "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
-                       "kv_dtype", "num_gpus", "efficiency"],
+                       "kv_dtype", "num_gpus", "efficiency", "mem_fraction"],  # last one appended
     "MODEL_SPEC": ["model", "field"],
     "NAPKIN_GPUS": [],
     "NAPKIN_MODELS": [],
@@ -103,22 +103,22 @@ def test_pinned_functions_keep_their_argument_order():
 
 # SPEC §3's defaults, as its table writes them (blank efficiency = None, the calibrated defaults).
 SPEC_DEFAULTS = {
-    "KV_BYTES": {"tokens": 1, "batch": 1, "kv_dtype": "bf16"},
-    "WEIGHT_BYTES": {"weight_dtype": "bf16"},
-    "GPUS_NEEDED": {"weight_dtype": "bf16", "tokens": 0, "batch": 0, "kv_dtype": "bf16",
+    "KV_BYTES": {"tokens": 1, "batch": 1, "kv_dtype": None},
+    "WEIGHT_BYTES": {"weight_dtype": None},
+    "GPUS_NEEDED": {"weight_dtype": None, "tokens": 0, "batch": 0, "kv_dtype": None,
                     "mem_fraction": 0.9},
-    "MAX_BATCH": {"tokens": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16", "num_gpus": 1,
+    "MAX_BATCH": {"tokens": 1024, "weight_dtype": None, "kv_dtype": None, "num_gpus": 1,
                   "mem_fraction": 0.9},
-    "TOKENS_PER_SEC": {"batch": 1, "context": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16",
+    "TOKENS_PER_SEC": {"batch": 1, "context": 1024, "weight_dtype": None, "kv_dtype": None,
                        "num_gpus": 1, "efficiency": None},
-    "ITL_MS": {"batch": 1, "context": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16",
+    "ITL_MS": {"batch": 1, "context": 1024, "weight_dtype": None, "kv_dtype": None,
                "num_gpus": 1, "efficiency": None},
-    "TTFT_MS": {"batch": 1, "prompt_tokens": 1024, "weight_dtype": "bf16", "kv_dtype": "bf16",
+    "TTFT_MS": {"batch": 1, "prompt_tokens": 1024, "weight_dtype": None, "kv_dtype": None,
                 "num_gpus": 1, "efficiency": None},
-    "MAX_THROUGHPUT": {"input_tokens": 1024, "output_tokens": 1024, "weight_dtype": "bf16",
-                       "kv_dtype": "bf16", "num_gpus": 1, "efficiency": None},
+    "MAX_THROUGHPUT": {"input_tokens": 1024, "output_tokens": 1024, "weight_dtype": None,
+                       "kv_dtype": None, "num_gpus": 1, "efficiency": None, "mem_fraction": 0.9},
     "OPS_PER_BYTE": {"dtype": "bf16"},
-    "CRITICAL_BATCH": {"weight_dtype": "bf16", "efficiency": None},
+    "CRITICAL_BATCH": {"weight_dtype": None, "efficiency": None},
     "COST_PER_MTOK": {"utilization": 1, "num_gpus": 1},
     "COST_PER_USER_MONTH": {"hours_per_month": 730},
     "GPU_HOURLY_COST": {"years": 3, "power_watts": 0, "price_per_kwh": 0, "pue": 1,
@@ -150,10 +150,42 @@ def test_wizard_text_fits_and_every_argument_is_documented():
     for name, fn in _excel.REGISTRY.items():
         docs = _excel.parse_docstring(fn.__doc__)
         assert 0 < len(docs.summary) <= _excel.WIZARD_LIMIT, name
-        assert set(docs.args) == set(signature_of(fn)), name
+        assert list(docs.args) == signature_of(fn), name  # in the signature's order
         for arg, text in docs.args.items():
             assert len(text) <= _excel.WIZARD_LIMIT, (name, arg)
             assert text.rstrip().endswith("]"), (name, arg)  # unit in the last [bracket]
+        assert _excel.describe(fn).examples, f"{name} has no example"
+
+
+ENGINE_MODULES = [memory, roofline, serving, economics, capacity]
+
+
+def _documented_engine_functions():
+    for module in ENGINE_MODULES:
+        for fname in module.__all__:
+            fn = getattr(module, fname)
+            if callable(fn) and "Args:" in (fn.__doc__ or ""):
+                yield f"{module.__name__}.{fname}", fn
+
+
+@pytest.mark.parametrize("name, fn", list(_documented_engine_functions()))
+def test_engine_docstring_matches_signature_and_units(name, fn):
+    """Every engine function with an Args: section (the Excel text, or engine-only) documents
+    each parameter once, in order, with a unit; text units go with text defaults only."""
+    doc = _excel.describe(fn)
+    assert [a.name for a in doc.arguments] == signature_of(fn), name
+    for a in doc.arguments:
+        assert a.description and a.unit, (name, a.name)
+        if not a.required and a.default is not None:
+            assert isinstance(a.default, str) == a.is_text, (name, a.name, a.default)
+
+
+def test_every_registered_function_is_the_engine_function():
+    """One source: an Excel function's text is its engine function's docstring."""
+    for name, fn in _excel.REGISTRY.items():
+        assert fn.__doc__ == fn.engine.__doc__, name
+        assert fn.__name__ == fn.__qualname__ == name
+        assert inspect.signature(fn) == inspect.signature(fn.engine)
 
 
 def test_scalars_in_scalar_out():

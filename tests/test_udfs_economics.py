@@ -217,26 +217,6 @@ def test_every_economics_function_is_exported_and_registered():
         assert REGISTRY[name] is getattr(udfs, name)
 
 
-@pytest.mark.parametrize("name", ECONOMICS_FUNCTIONS)
-def test_wizard_text(name):
-    fn = getattr(udfs, name)
-    docs = fn.wizard
-    params = list(inspect.signature(fn).parameters)
-    assert 0 < len(docs.summary) <= WIZARD_LIMIT
-    assert list(docs.args) == params, "Args: lines must follow the signature"
-    for arg, text in docs.args.items():
-        assert len(text) <= WIZARD_LIMIT, arg
-        assert re.search(r"\[[^\]]+\]$", text), f"{name}.{arg}: unit in a last [bracket]"
-    assert ">>> " + name + "(" in fn.__doc__ or ">>> round(" + name + "(" in fn.__doc__
-
-
-@pytest.mark.parametrize("name", ECONOMICS_FUNCTIONS)
-def test_engine_function_has_the_same_name_and_arguments(name):
-    engine = getattr(economics, name.lower())
-    excel = list(inspect.signature(getattr(udfs, name)).parameters)
-    assert list(inspect.signature(engine).parameters)[:len(excel)] == excel
-
-
 # --- Ranges ------------------------------------------------------------------------------------
 
 def test_row_by_column_spills_a_table():

@@ -12,21 +12,22 @@ every function takes scalars or NumPy arrays and broadcasts. The Excel functions
 __version__ = "0.1.0"
 
 from .catalog import GPU, Model, Price, gpu, model, price  # noqa: E402
-from .errors import (CatalogError, DoesNotFitError, InvalidArgumentError,  # noqa: E402
-                     NapkinError, ShapeError, UnknownNameError)
+from .errors import (CatalogError, InvalidArgumentError, NapkinError,  # noqa: E402
+                     ShapeError, UnknownNameError)
 from .memory import fit_message, fits, gpus_needed, kv_bytes, max_batch, weight_bytes  # noqa: E402
 from .roofline import (critical_batch, decode_step_time, ops_per_byte,  # noqa: E402
                        prefill_time)
-from .serving import itl_ms, max_throughput, tokens_per_sec, ttft_ms  # noqa: E402
-from . import economics  # noqa: E402  (the money side: xlnapkin.economics.cost_per_mtok, ...)
+from .serving import (calibrate_efficiency, itl_ms, max_throughput,  # noqa: E402
+                      throughput_at_concurrency, tokens_per_sec, ttft_ms)
+from . import capacity, economics  # noqa: E402  (the money side)
 
 __all__ = [
     "__version__",
     "GPU", "Model", "Price", "gpu", "model", "price",
-    "NapkinError", "UnknownNameError", "InvalidArgumentError", "ShapeError", "DoesNotFitError",
+    "NapkinError", "UnknownNameError", "InvalidArgumentError", "ShapeError",
     "CatalogError",
     "kv_bytes", "weight_bytes", "gpus_needed", "max_batch", "fits", "fit_message",
     "decode_step_time", "prefill_time", "ops_per_byte", "critical_batch",
-    "tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput",
-    "economics",
+    "tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
+    "calibrate_efficiency", "economics", "capacity",
 ]

@@ -1,28 +1,33 @@
-"""The Excel boundary: one decorator that every Excel function in :mod:`xlnapkin.udfs` uses.
+"""The Excel boundary: how an engine function becomes an Excel function.
 
-It does, in order:
+:func:`excel_function` takes an engine function (its docstring is the single source of the
+Excel-facing text) and returns the worksheet function that :mod:`xlnapkin.udfs` registers. It
+does, in order:
 
-1. **Wizard text.** Parses the function's docstring: the first paragraph is the summary, the
-   ``Args:`` section gives one line per argument. Both go to xlwings (classic ``MacroOptions`` and
-   Lite's formula builder), each at most 255 characters; the full docstring stays on the function
-   for ``help()``, the reference docs and its doctest.
+1. **Introspection.** :func:`describe` reads the docstring: the first paragraph is the summary
+   (the function wizard's description, at most 255 characters), the ``Args:`` section gives one
+   line per argument ending in its unit in ``[brackets]``, further paragraphs are notes, and the
+   ``>>>`` examples become the reference docs' formulas. An argument whose unit is one of
+   :data:`TEXT_UNITS` (``[id]``, ``[dtype]``, ``[name]``) takes text; every other one a number.
 2. **Registration.** Applies ``xlwings.func``/``xlwings.arg`` (every argument as a 2-D range with
-   error cells as text) when xlwings is importable. On Linux those decorators do nothing.
+   error cells as text) when xlwings is importable, with the Excel name, signature and wizard
+   text set explicitly. On Linux those decorators do nothing.
 3. **Coercion.** Blank cells (``None``, ``""``) take the argument's default; text that reads as a
    number is a number; booleans, dates and Excel error values are rejected by name.
 4. **Broadcasting.** Scalars, rows, columns and 2-D blocks broadcast NumPy-style; the result has
-   the broadcast shape (a single cell gives a scalar). Text arguments (``gpu``, ``model``, dtypes)
-   are grouped so the engine runs once per distinct combination on whole numeric arrays.
+   the broadcast shape (a single cell gives a scalar). Text arguments are grouped so the engine
+   runs once per distinct combination on whole numeric arrays.
 5. **Errors.** A :class:`~xlnapkin.errors.NapkinError` becomes its one-line message: returned as
    text for classic xlwings and Python callers, raised as a plain ``Exception`` (``#VALUE!`` with
    the message on hover) under xlwings Lite. Cells where the engine returns NaN (a configuration
-   that does not fit) get the function's own message; cells of a group that failed (an unknown id
-   in one cell of a range) get that group's message. No NaN or infinity reaches a cell. Any other
-   exception is a bug and propagates.
+   that cannot run) get the engine's own reason (the function's ``explain`` attribute); cells of
+   a group that failed (an unknown id in one cell of a range) get that group's message. No NaN or
+   infinity reaches a cell. Any other exception is a bug and propagates.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import math
@@ -34,22 +39,26 @@ import numpy as np
 
 from .errors import InvalidArgumentError, MissingArgumentError, NapkinError, ShapeError
 
-__all__ = ["excel_function", "parse_docstring", "WIZARD_LIMIT", "CATEGORY", "TEXT_PARAMS",
-           "REGISTRY"]
+__all__ = ["excel_function", "describe", "parse_docstring", "REGISTRY", "WIZARD_LIMIT",
+           "CATEGORY", "TEXT_UNITS", "FunctionDoc", "Argument", "Example", "command_name"]
 
 WIZARD_LIMIT = 255
 CATEGORY = "xlnapkin"
-# Arguments whose values are names (catalog ids, dtypes, field names), not numbers.
-TEXT_PARAMS = frozenset({"gpu", "model", "weight_dtype", "kv_dtype", "dtype", "field"})
+# Units of arguments whose values are names (catalog ids, dtypes, field names), not numbers.
+TEXT_UNITS = frozenset({"id", "dtype", "name"})
 # Text that reads as a number: plain, or with thousands separators ("1,000,000"); "2,5" is not.
 _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?")
-REGISTRY: dict[str, object] = {}  # Excel name -> function, in definition order
+_UNIT_RE = re.compile(r"\s*\[([^\[\]]+)\]\s*$")
+_EMPTY = inspect.Parameter.empty
+REGISTRY: dict[str, object] = {}  # Excel name -> worksheet function, in registration order
 
 try:  # real decorators on Windows (classic) and in xlwings Lite, no-ops elsewhere
     from xlwings import arg as _xw_arg, func as _xw_func
 except ImportError:  # engine-only install
     _xw_arg = _xw_func = None
 
+
+# --- reading a function's docstring ------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Docs:
@@ -91,12 +100,238 @@ def parse_docstring(doc: str) -> Docs:
     return Docs(summary, args)
 
 
+@dataclass(frozen=True)
+class Argument:
+    """One argument: its doc line split into description and ``[unit]``."""
+
+    name: str
+    description: str
+    unit: str | None
+    required: bool
+    default: object = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.unit in TEXT_UNITS
+
+    @property
+    def default_text(self) -> str:
+        if self.required:
+            return "required"
+        if self.default is None:
+            return "blank"
+        if isinstance(self.default, str):
+            return f'"{self.default}"'
+        return _number_text(self.default)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One docstring example. ``args`` holds Python values and ``sources`` the text of each
+    argument (so ``1/1.2`` stays an expression in the formula); ``plain`` says the example is just
+    the call, so its expected output ``want`` is the call's result."""
+
+    source: str
+    want: str
+    args: tuple
+    sources: tuple
+    plain: bool
+
+
+@dataclass(frozen=True)
+class FunctionDoc:
+    """What Excel, the reference docs and the command line show of one function."""
+
+    name: str
+    summary: str
+    arguments: tuple
+    notes: tuple
+    examples: tuple
+
+    @property
+    def signature(self) -> str:
+        shown = [a.name if a.required else f"[{a.name}]" for a in self.arguments]
+        return f"{self.name}({', '.join(shown)})"
+
+    def argument(self, name: str) -> Argument:
+        return next(a for a in self.arguments if a.name == name)
+
+
+def command_name(name: str) -> str:
+    """``TOKENS_PER_SEC`` -> ``tokens-per-sec``."""
+    return name.lower().replace("_", "-")
+
+
+def _number_text(value) -> str:
+    v = float(value)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.7g}"
+
+
+def describe(fn, name: str | None = None) -> FunctionDoc:
+    """Read one function's docstring and signature (an engine function or its Excel wrapper).
+
+    Examples are the docstring's calls of the Excel name or of the engine function's name.
+    """
+    engine = getattr(fn, "engine", fn)
+    name = name or getattr(fn, "excel_name", None) or engine.__name__.upper()
+    doc = inspect.getdoc(engine) or ""
+    parsed = parse_docstring(doc)
+    arguments = []
+    for p in inspect.signature(engine).parameters.values():
+        line = parsed.args.get(p.name, "")
+        m = _UNIT_RE.search(line)
+        unit = m.group(1).strip() if m else None
+        text = line[:m.start()].strip() if m else line.strip()
+        required = p.default is _EMPTY
+        arguments.append(Argument(p.name, text, unit, required, None if required else p.default))
+    callees = {name, engine.__name__}
+    return FunctionDoc(name, parsed.summary, tuple(arguments), tuple(_notes(doc)),
+                       tuple(_examples(callees, doc)))
+
+
+def _notes(doc: str) -> list[str]:
+    """Docstring paragraphs other than the summary, the ``Args:`` section and the examples."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", inspect.cleandoc(doc)) if p.strip()]
+    out = []
+    for para in paragraphs[1:]:
+        first = para.strip().splitlines()[0].strip()
+        if re.fullmatch(r"(Args|Arguments|Parameters):", first) or first.startswith(">>>"):
+            continue
+        out.append(" ".join(para.split()))
+    return out
+
+
+def _examples(callees: set, doc: str) -> list[Example]:
+    lines = inspect.cleandoc(doc).splitlines()
+    found, i = [], 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if not line.startswith(">>>"):
+            i += 1
+            continue
+        source = [line[4:]]
+        i += 1
+        while i < len(lines) and lines[i].strip().startswith("..."):
+            source.append(lines[i].strip()[4:])
+            i += 1
+        want = []
+        while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(">>>"):
+            want.append(lines[i].strip())
+            i += 1
+        example = _read_example(callees, "\n".join(source), "\n".join(want))
+        if example is not None:
+            found.append(example)
+    return found
+
+
+_WRAPPERS = {"round", "float", "int", "abs", "len", "str", "list", "sorted", "sum", "max", "min"}
+
+
+def _read_example(callees: set, source: str, want: str) -> Example | None:
+    """The call in a doctest line: ``F(...)``, ``F(...)[0]``, ``F(...) == x``, ``round(F(...))``."""
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return None
+    plain = True
+    while not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)
+               and tree.func.id in callees):
+        plain = False
+        if isinstance(tree, ast.Subscript):
+            tree = tree.value
+        elif isinstance(tree, ast.Compare):
+            tree = tree.left
+        elif isinstance(tree, ast.Attribute):
+            tree = tree.value
+        elif (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)
+              and tree.func.id in _WRAPPERS and tree.args):
+            tree = tree.args[0]  # round(F(...)), len(F(...)), ...
+        else:
+            return None
+    if tree.keywords:
+        return None
+    try:
+        args = tuple(literal(a) for a in tree.args)
+    except ValueError:
+        return None
+    sources = tuple(ast.get_source_segment(source, a) or ast.unparse(a) for a in tree.args)
+    return Example(source, want, args, sources, plain)
+
+
+_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+        ast.Pow: lambda a, b: a ** b}
+
+
+def literal(node):
+    """A constant, a list, or arithmetic on numbers; anything else raises ValueError."""
+    if isinstance(node, ast.Constant) and (node.value is None or
+                                           isinstance(node.value, (str, int, float, bool))):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = literal(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = literal(node.left), literal(node.right)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+            return _OPS[type(node.op)](left, right)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [literal(e) for e in node.elts]
+    raise ValueError(ast.unparse(node))
+
+
+# --- registration ------------------------------------------------------------------------------
+
 def _lite() -> bool:
     return os.environ.get("XLWINGS_ON_SERVER", "").lower() == "true"
 
 
-_EMPTY = inspect.Parameter.empty
+def excel_function(fn, name: str | None = None, *, table: bool = False):
+    """The worksheet function for engine function ``fn``, registered as ``name`` (default: the
+    engine name in upper case) in :data:`REGISTRY` and with xlwings.
 
+    ``table=True`` marks a function that returns a whole table (lists of rows) as is.
+    The engine function may carry ``explain(**args)``: the reason, for cells where it returns
+    NaN, that the configuration cannot run (see :mod:`xlnapkin.serving`).
+    """
+    name = name or fn.__name__.upper()
+    doc = describe(fn, name)
+    signature = inspect.signature(fn)
+    explain = getattr(fn, "explain", None)
+    spec = [(a.name, a.default if not a.required else _EMPTY, a.is_text) for a in doc.arguments]
+
+    def wrapper(*args):
+        try:
+            with np.errstate(all="ignore"):  # extreme inputs: inf/NaN cells get a message
+                return _evaluate(fn, spec, args, explain, table)
+        except NapkinError as err:
+            if _lite():
+                raise Exception(str(err)) from None
+            return str(err)
+
+    def evaluate(*args):
+        """The same call, but a :class:`NapkinError` raises (for the command line)."""
+        with np.errstate(all="ignore"):
+            return _evaluate(fn, spec, args, explain, table)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__module__ = fn.__module__  # doctests run where the example was written
+    wrapper.__signature__ = signature
+    if _xw_func is not None:
+        lines = parse_docstring(fn.__doc__).args
+        wrapper.__doc__ = doc.summary[:WIZARD_LIMIT]  # what the wizard shows
+        for a in reversed(doc.arguments):
+            wrapper = _xw_arg(a.name, ndim=2, err_to_str=True,
+                              doc=lines.get(a.name, a.name)[:WIZARD_LIMIT])(wrapper)
+        wrapper = _xw_func(category=CATEGORY)(wrapper)
+    wrapper.__doc__ = fn.__doc__
+    wrapper.engine, wrapper.excel_name, wrapper.evaluate = fn, name, evaluate
+    REGISTRY[name] = wrapper
+    return wrapper
+
+
+# --- coercion ----------------------------------------------------------------------------------
 
 def _one_cell(value):
     """The value of a 1x1 range (``[[v]]``, how classic xlwings passes one cell), else the value
@@ -160,7 +395,7 @@ def _numbers(name, default, value):
 
 def _text_cell(name, default, v):
     if v is None or (isinstance(v, str) and not v.strip()):
-        if default is _EMPTY or default is None:
+        if default is _EMPTY:
             raise MissingArgumentError(name)
         return default
     if isinstance(v, str):
@@ -203,60 +438,21 @@ def _cell(v):
     return f
 
 
-def excel_function(fn=None, *, nan_message=None, table=False):
-    """Make ``fn`` an Excel function (see the module docstring).
+# --- evaluation --------------------------------------------------------------------------------
 
-    ``nan_message(**scalar_args)`` words the message for a cell where the engine returned NaN.
-    ``table=True`` marks a function that returns a whole table (lists of rows) as is.
-    """
-    if fn is None:
-        return functools.partial(excel_function, nan_message=nan_message, table=table)
-
-    sig = inspect.signature(fn)
-    params = list(sig.parameters.values())
-    docs = parse_docstring(fn.__doc__)
-
-    @functools.wraps(fn)
-    def wrapper(*args):
-        try:
-            with np.errstate(all="ignore"):  # extreme inputs: inf/NaN cells get a message
-                return _evaluate(fn, params, args, nan_message, table)
-        except NapkinError as err:
-            if _lite():
-                raise Exception(str(err)) from None
-            return str(err)
-
-    full_doc = fn.__doc__
-    if _xw_func is not None:
-        wrapper.__doc__ = docs.summary[:WIZARD_LIMIT]
-        for p in reversed(params):
-            wrapper = _xw_arg(p.name, ndim=2, err_to_str=True,
-                              doc=docs.args.get(p.name, p.name)[:WIZARD_LIMIT])(wrapper)
-        wrapper = _xw_func(category=CATEGORY)(wrapper)
-        wrapper.__doc__ = full_doc
-    wrapper.wizard = docs
-    # For callers that want the NapkinError raised rather than worded (the command line).
-    def evaluate(*args):
-        with np.errstate(all="ignore"):
-            return _evaluate(fn, params, args, nan_message, table)
-
-    wrapper.evaluate = evaluate
-    REGISTRY[fn.__name__] = wrapper
-    return wrapper
-
-
-def _evaluate(fn, params, args, nan_message, table):
-    if len(args) > len(params):
-        raise InvalidArgumentError("arguments", f"at most {len(params)}", len(args))
-    values = {}
-    for i, p in enumerate(params):
-        raw = args[i] if i < len(args) else p.default
+def _evaluate(fn, spec, args, explain, table):
+    if len(args) > len(spec):
+        raise InvalidArgumentError("arguments", f"at most {len(spec)}", len(args))
+    values, text_names = {}, []
+    for i, (name, default, is_text) in enumerate(spec):
+        raw = args[i] if i < len(args) else default
         if raw is _EMPTY:
-            raise MissingArgumentError(p.name)
-        if p.name in TEXT_PARAMS:
-            values[p.name] = _texts(p.name, p.default, raw)
+            raise MissingArgumentError(name)
+        if is_text:
+            values[name] = _texts(name, default, raw)
+            text_names.append(name)
         else:
-            values[p.name] = _numbers(p.name, p.default, raw)
+            values[name] = _numbers(name, default, raw)
     if table:
         return fn(**values)
     if not any(isinstance(v, np.ndarray) for v in values.values()):
@@ -265,20 +461,40 @@ def _evaluate(fn, params, args, nan_message, table):
         result = fn(**values)
         if isinstance(result, float) and math.isfinite(result):
             return float(result)
-        return _finish(np.broadcast_to(result, ()), (), values, nan_message)
+        return _finish(np.broadcast_to(result, ()), (), values, explain)
     shapes = {k: np.shape(v) for k, v in values.items()}
     try:
         shape = np.broadcast_shapes(*shapes.values())
     except ValueError:
         raise ShapeError({k: _shape2(s) for k, s in shapes.items() if s}) from None
-    text_arrays = {k: v for k, v in values.items()
-                   if k in TEXT_PARAMS and isinstance(v, np.ndarray)}
+    text_arrays = {k: values[k] for k in text_names if isinstance(values[k], np.ndarray)}
     if not text_arrays:
         result = np.broadcast_to(fn(**values), shape)
-        return _finish(result, shape, values, nan_message)
-    # Group the cells by their combination of text values; one engine call per group.
-    # Each text range's distinct values get codes on the range itself (a few cells), the codes
-    # broadcast as integers, and one mixed-radix number per cell names its combination.
+        return _finish(result, shape, values, explain)
+    out = np.empty(shape, dtype=object)
+    groups = _groups(text_arrays, shape)
+    for combo, flat in groups:
+        call = dict(values)
+        call.update(zip(text_arrays, combo))
+        index = np.unravel_index(flat, shape)
+        for k, v in values.items():
+            if k not in text_arrays and isinstance(v, np.ndarray) and v.ndim:
+                call[k] = np.broadcast_to(v, shape)[index]
+        try:
+            res = np.broadcast_to(fn(**call), (len(flat),))
+            out[index] = _fill(res, call, explain)
+        except NapkinError as err:
+            if len(groups) == 1:
+                raise
+            out[index] = str(err)
+    return _to_excel(out)
+
+
+def _groups(text_arrays: dict, shape) -> list:
+    """The cells of each distinct combination of text values: ``[(values, flat indices)]``.
+
+    Each text range's distinct values get codes on the range itself (a few cells), the codes
+    broadcast as integers, and one mixed-radix number per cell names its combination."""
     keys = list(text_arrays)
     combined = np.zeros(shape, dtype=np.int64)
     distinct = {}
@@ -299,49 +515,22 @@ def _evaluate(fn, params, args, nan_message, table):
             label, code = divmod(label, len(distinct[k]))
             combo.append(distinct[k][code])
         groups.append((tuple(reversed(combo)), order[bounds[g]:bounds[g + 1]]))
-    out = np.empty(shape, dtype=object)
-    for combo, flat in groups:
-        call = dict(values)
-        call.update(zip(keys, combo))
-        index = np.unravel_index(flat, shape)
-        cells = flat
-        for k, v in values.items():
-            if k not in keys and isinstance(v, np.ndarray) and v.ndim:
-                call[k] = np.broadcast_to(v, shape)[index]
-        try:
-            res = np.broadcast_to(fn(**call), (len(cells),))
-            out[index] = _fill(res, call, nan_message, len(cells))
-        except NapkinError as err:
-            if len(groups) == 1:
-                raise
-            out[index] = str(err)
-    return _to_excel(out)
+    return groups
 
 
-def _messages(bad, call, nan_message):
-    """The message of each cell in ``bad`` (flat indices into the arrays of ``call``).
-
-    One call of ``nan_message`` with the bad cells' arguments as arrays where it accepts
-    arrays and returns one text per cell (:func:`xlnapkin.memory.fit_message` does); otherwise,
-    or if that call fails, one call per cell with scalars, exactly as before."""
-    if not nan_message:
-        return ["no finite result for these inputs"] * len(bad)
+def _messages(bad, call, explain) -> list:
+    """The message of each cell in ``bad`` (flat indices into the arrays of ``call``): the
+    engine's reason (one vectorised call), or a plain note where it gives none."""
+    generic = "no finite result for these inputs"
+    if explain is None:
+        return [generic] * len(bad)
     picked = {k: (v[bad] if isinstance(v, np.ndarray) and v.ndim else
                   (v.item() if isinstance(v, np.ndarray) else v)) for k, v in call.items()}
-    if len(bad) > 1:
-        try:
-            out = nan_message(**picked)
-        except Exception:  # noqa: BLE001 - the per-cell calls below raise it again if real
-            out = None
-        if isinstance(out, np.ndarray) and out.shape == (len(bad),):
-            texts = out.tolist()
-            if set(map(type, texts)) == {str}:
-                return texts
-    return [nan_message(**{k: (v[j] if isinstance(v, np.ndarray) and v.ndim else v)
-                           for k, v in picked.items()}) for j in range(len(bad))]
+    texts = np.broadcast_to(np.asarray(explain(**picked), dtype=object), (len(bad),))
+    return [t if isinstance(t, str) and t else generic for t in texts.tolist()]
 
 
-def _fill(res, call, nan_message, n):
+def _fill(res, call, explain):
     """Replace NaN results by their message."""
     res = np.asarray(res)
     if res.dtype.kind not in "fiu":
@@ -351,12 +540,11 @@ def _fill(res, call, nan_message, n):
         return res
     obj = res.astype(object)
     idx = np.flatnonzero(bad)
-    for i, msg in zip(idx.tolist(), _messages(idx, call, nan_message)):
-        obj[i] = msg
+    obj[idx] = np.array(_messages(idx, call, explain) + [None], dtype=object)[:-1]
     return obj
 
 
-def _finish(result, shape, values, nan_message):
+def _finish(result, shape, values, explain):
     if result.dtype.kind in "fiu" and np.isfinite(result).all():
         return float(result) if result.ndim == 0 else _to_excel(result)
     flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray) else v)
@@ -366,9 +554,7 @@ def _finish(result, shape, values, nan_message):
         # from NumPy, then the messages written into their cells (no per-cell conversion).
         values_flat = result.ravel().astype(float)
         bad = np.flatnonzero(~np.isfinite(values_flat))
-        msgs = _messages(bad, flat, nan_message)
-        if set(map(type, msgs)) != {str}:
-            msgs = [_cell(m) for m in msgs]  # not text: _cell says whether Excel can show it
+        msgs = _messages(bad, flat, explain)
         height, width = _shape2(result.shape)
         if len(bad) == values_flat.size:  # no cell has a number
             return [msgs[r * width:(r + 1) * width] for r in range(height)]
@@ -376,7 +562,7 @@ def _finish(result, shape, values, nan_message):
         for i, msg in zip(bad.tolist(), msgs):
             rows[i // width][i % width] = msg
         return rows
-    filled = _fill(result.ravel(), flat, nan_message, result.size).reshape(shape)
+    filled = _fill(result.ravel(), flat, explain).reshape(shape)
     return _to_excel(filled)
 
 
@@ -385,7 +571,7 @@ def _to_excel(arr):
     if arr.ndim == 0:
         return _cell(arr.item())
     if arr.dtype.kind == "f":
-        rows = arr.reshape(_shape2(arr.shape)).tolist()
-        return rows
+        return arr.reshape(_shape2(arr.shape)).tolist()
     rows = arr.reshape(_shape2(arr.shape))
     return [[_cell(v) for v in row] for row in rows]
+

@@ -6,12 +6,17 @@ Every speed function takes ``efficiency``:
   (MBU), model-FLOPs utilisation (MFU) for decode and prefill, fixed per-step and per-layer
   overheads (more per layer for mixture-of-experts models), tensor-parallel all-reduce time and
   the engine's concurrency cap;
-* a number ``e`` in (0, 1]: MBU = MFU = ``e``, no fixed overheads, no communication time.
+* a number ``e`` in (0, 1]: each constant takes its *roofline value*: utilisations become ``e``,
+  fixed overheads and communication 0, and engine limits (the concurrency cap) stay.
   ``efficiency=1`` is the pure roofline the seed articles use.
 
-The constants are fitted by ``python benchmarks/fit.py`` on ``shared/data/measured_dev.csv``
-(171 published measurements the model can represent: vendor tables, MLPerf, engine blogs and a
-community llama.cpp table) by minimising the mean ``|ln(predicted / measured)|``;
+Each constant is described once, in the metadata of its :class:`Efficiency` field
+(:func:`constants`): its label and unit, its roofline value, and the bounds ``benchmarks/fit.py``
+searches within. The resolver below, the fit and the templates' assumption rows are all read
+from that metadata.
+
+The values are fitted by ``python benchmarks/fit.py`` by minimising the mean
+``|ln(predicted / measured)|`` over the published measurements the model can represent;
 ``benchmarks/RESULTS.md`` records the fit, the accuracy per metric class, the leave-one-source-
 and leave-one-GPU-out checks and the worst rows. They are global constants, never per row, model
 or GPU. ``VENDOR_FACTOR`` could lower MBU and MFU for one vendor's software stack; the fit found
@@ -26,29 +31,70 @@ no vendor that needs it, so it is empty.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _checks
 from .errors import InvalidArgumentError
 
-__all__ = ["Efficiency", "DEFAULTS", "VENDOR_FACTOR", "resolve"]
+__all__ = ["Efficiency", "Constant", "DEFAULTS", "VENDOR_FACTOR", "constants", "resolve"]
+
+# Roofline values: what a constant becomes when ``efficiency`` is a number e.
+SCALES = "e"          # a utilisation: becomes e
+DROPPED = 0.0         # an overhead or a communication switch: dropped
+KEPT = "kept"         # an engine limit: keeps its calibrated value
+
+
+@dataclass(frozen=True)
+class Constant:
+    """What one calibration constant is: read from the metadata of an :class:`Efficiency`
+    field by :func:`constants`."""
+
+    name: str
+    label: str
+    unit: str
+    note: str
+    roofline: object          # SCALES, DROPPED (0.0) or KEPT
+    bounds: tuple | None      # (low, high) for benchmarks/fit.py; None: not fitted
+    value: float              # the calibrated default
+
+
+def _constant(default, label, unit, note, roofline, bounds=None):
+    return field(default=default, metadata={"label": label, "unit": unit, "note": note,
+                                            "roofline": roofline, "bounds": bounds})
 
 
 @dataclass(frozen=True)
 class Efficiency:
-    """Efficiency constants; arrays when ``efficiency`` was a range."""
+    """Efficiency constants; arrays when ``efficiency`` was a range. The defaults here are the
+    pure roofline; :data:`DEFAULTS` holds the calibrated values."""
 
-    mbu: object = 1.0                 # share of peak bandwidth achieved reading weights and KV
-    mfu_decode: object = 1.0          # share of dense peak FLOP/s achieved in decode
-    mfu_prefill: object = 1.0         # share of dense peak FLOP/s achieved in prefill
-    step_overhead_s: object = 0.0     # fixed time per forward pass (launches, sampling) [s]
-    layer_overhead_s: object = 0.0    # fixed time per layer per forward pass [s]
-    moe_layer_overhead_s: object = 0.0  # extra fixed time per layer of an MoE model [s]
-    allreduce_latency_s: object = 0.0 # latency of one tensor-parallel all-reduce [s]
-    comm: object = 0.0                # 1 to count tensor-parallel communication, 0 to drop it
-    max_concurrency: float = 256.0    # engine's cap on concurrent sequences per GPU under load
+    mbu: object = _constant(
+        1.0, "Memory-bandwidth utilisation (MBU)", "0-1",
+        "share of peak bandwidth achieved reading weights and KV cache", SCALES, (0.3, 1.0))
+    mfu_decode: object = _constant(
+        1.0, "Compute utilisation in decode (MFU)", "0-1",
+        "share of dense peak FLOP/s achieved in decode", SCALES, (0.1, 1.0))
+    mfu_prefill: object = _constant(
+        1.0, "Compute utilisation in prefill (MFU)", "0-1",
+        "share of dense peak FLOP/s achieved in prefill", SCALES, (0.1, 1.0))
+    step_overhead_s: object = _constant(
+        0.0, "Fixed overhead per forward pass", "s",
+        "kernel launches, sampling, scheduling", DROPPED, (1e-5, 5e-3))
+    layer_overhead_s: object = _constant(
+        0.0, "Fixed overhead per layer per forward pass", "s", "", DROPPED, (1e-6, 3e-4))
+    moe_layer_overhead_s: object = _constant(
+        0.0, "Extra fixed overhead per layer of an MoE model", "s",
+        "routing, token permutation, grouped GEMMs", DROPPED, (1e-6, 5e-4))
+    allreduce_latency_s: object = _constant(
+        0.0, "Latency of one tensor-parallel all-reduce", "s", "", DROPPED, (1e-6, 1e-4))
+    comm: object = _constant(
+        0.0, "Count tensor-parallel communication? (1 = yes)", "0/1",
+        "all-reduce time; 0 under a numeric efficiency", DROPPED)
+    max_concurrency: float = _constant(
+        256.0, "Engine cap on concurrent requests per GPU", "requests",
+        "1 = no continuous batching", KEPT, (64.0, 16384.0))
 
 
 # Fitted by `python benchmarks/fit.py` (see benchmarks/RESULTS.md for the run, the accuracy and
@@ -71,37 +117,40 @@ DEFAULTS = Efficiency(
 VENDOR_FACTOR: dict[str, float] = {}
 
 
+def constants(defaults: Efficiency | None = None) -> list[Constant]:
+    """Every calibration constant with its description and calibrated value, in field order."""
+    d = DEFAULTS if defaults is None else defaults
+    return [Constant(f.name, f.metadata["label"], f.metadata["unit"], f.metadata["note"],
+                     f.metadata["roofline"], f.metadata["bounds"], float(getattr(d, f.name)))
+            for f in dataclasses.fields(Efficiency)]
+
+
+def _calibrated(vendor: str) -> Efficiency:
+    f = VENDOR_FACTOR.get((vendor or "").lower(), 1.0)
+    if f == 1.0:
+        return DEFAULTS
+    scaled = {c.name: min(c.value * f, 1.0) for c in constants() if c.roofline == SCALES}
+    return dataclasses.replace(DEFAULTS, **scaled)
+
+
 def resolve(efficiency, vendor: str = "") -> Efficiency:
     """The :class:`Efficiency` for an ``efficiency`` argument (see module docstring)."""
-    d = DEFAULTS
-    f = VENDOR_FACTOR.get((vendor or "").lower(), 1.0)
     if efficiency is None:
-        if f == 1.0:
-            return d
-        return dataclasses.replace(d, mbu=min(d.mbu * f, 1.0),
-                                   mfu_decode=min(d.mfu_decode * f, 1.0),
-                                   mfu_prefill=min(d.mfu_prefill * f, 1.0))
+        return _calibrated(vendor)
     try:
         e = np.asarray(efficiency, dtype=float)
     except (TypeError, ValueError):
         raise InvalidArgumentError("efficiency", "a number in (0, 1]", efficiency) from None
     calibrated = np.isnan(e) | (e == 0)
     if e.ndim == 0 and bool(calibrated):
-        return resolve(None, vendor)
+        return _calibrated(vendor)
     e = np.where(calibrated, 1.0, e)
     _checks.fraction(e, "efficiency")
+    cal = _calibrated(vendor)
+    values = {}
+    for c in constants(cal):
+        roof = c.value if c.roofline == KEPT else (e if c.roofline == SCALES else c.roofline)
+        values[c.name] = roof if e.ndim == 0 else np.where(calibrated, c.value, roof)
     if e.ndim == 0:
-        e = float(e)
-        return Efficiency(mbu=e, mfu_decode=e, mfu_prefill=e, max_concurrency=d.max_concurrency)
-    cal = resolve(None, vendor)
-
-    def pick(a, b):
-        return np.where(calibrated, a, b)
-
-    return Efficiency(mbu=pick(cal.mbu, e), mfu_decode=pick(cal.mfu_decode, e),
-                      mfu_prefill=pick(cal.mfu_prefill, e),
-                      step_overhead_s=pick(cal.step_overhead_s, 0.0),
-                      layer_overhead_s=pick(cal.layer_overhead_s, 0.0),
-                      moe_layer_overhead_s=pick(cal.moe_layer_overhead_s, 0.0),
-                      allreduce_latency_s=pick(cal.allreduce_latency_s, 0.0),
-                      comm=pick(1.0, 0.0), max_concurrency=d.max_concurrency)
+        values = {k: float(v) for k, v in values.items()}
+    return Efficiency(**values)

@@ -83,8 +83,9 @@ class GPU:
 
     @property
     def link_bandwidth(self) -> float:
-        """One-direction GPU-to-GPU bandwidth [bytes/s]: half the bidirectional catalog figure."""
-        return (self.interconnect_gbps or 0.0) * GB / 2
+        """One-direction GPU-to-GPU bandwidth [bytes/s]: half the bidirectional catalog figure;
+        without one, a PCIe Gen4 x16 link (16 GB/s each way)."""
+        return (self.interconnect_gbps or 32.0) * GB / 2
 
     def peak_flops(self, compute: str) -> float:
         """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`."""

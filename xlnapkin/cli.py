@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from ._excel import command_name, describe
+from ._formula import format_number, to_command, to_formula
 from .errors import NapkinError
 
 __all__ = ["main", "build_parser", "call", "UsageError"]
@@ -96,7 +98,6 @@ def _json_value(v):
 
 
 def _print_result(doc, result, axes, as_json: bool) -> None:
-    from .docgen import command_name
     if not isinstance(result, list):
         if as_json:
             print(json.dumps(_json_value(result)))
@@ -126,7 +127,6 @@ def _print_result(doc, result, axes, as_json: bool) -> None:
 
 
 def _plain(value, clip: int | None = None) -> str:
-    from .docgen import format_number
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
@@ -168,7 +168,6 @@ def _function_help(doc) -> str:
 
 
 def _function_epilog(doc) -> str:
-    from .docgen import to_command, to_formula
     params = [a.name for a in doc.arguments]
     lines = []
     for ex in doc.examples[:2]:
@@ -184,7 +183,6 @@ def _esc(text: str) -> str:
 
 
 def _add_function(sub, doc, func):
-    from .docgen import command_name
     p = sub.add_parser(command_name(doc.name), help=_esc(doc.summary),
                        description=_esc(_function_help(doc)), epilog=_esc(_function_epilog(doc)),
                        formatter_class=_FORMATTER)
@@ -406,15 +404,29 @@ def _add_recalc(sub):
 
 # --- docs ---------------------------------------------------------------------------------------
 
-def _add_docs(sub):
+def _run_docs(ns) -> int:
     from . import docgen
+    if ns.check:
+        if not docgen.is_current(ns.out):
+            raise UsageError(f"{ns.out} is out of date; run `{docgen.REGENERATE}`")
+        print(f"{ns.out} is up to date")
+        return 0
+    changed = docgen.write(ns.out)
+    print(f"{'wrote' if changed else 'unchanged'} {ns.out}")
+    return 0
+
+
+def _add_docs(sub):
     p = sub.add_parser("docs", help="generate docs/reference.md from the functions' docstrings",
                        description="Write the Excel function reference (Markdown) generated "
-                                   "from the docstrings in xlnapkin/udfs.py.",
+                                   "from the engine functions' docstrings.",
                        epilog="examples:\n  $ xlnapkin docs\n  $ xlnapkin docs --check",
                        formatter_class=_FORMATTER)
-    docgen.add_arguments(p)
-    p.set_defaults(func=docgen.run)
+    p.add_argument("--out", type=Path, default=Path("docs") / "reference.md", metavar="FILE",
+                   help="file to write (default: %(default)s)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if FILE differs from a fresh generation")
+    p.set_defaults(func=_run_docs)
 
 
 # --- the parser ---------------------------------------------------------------------------------
@@ -430,7 +442,7 @@ template workbooks, headless recalculation and Excel set-up.
 def build_parser():
     """The full parser, and ``{command: parser}`` for the function commands."""
     from . import excel_setup
-    from .docgen import describe, functions
+    from .docgen import functions
     parser = _Parser(prog="xlnapkin", description=_DESCRIPTION, formatter_class=_FORMATTER,
                      epilog="`xlnapkin COMMAND --help` shows a command's arguments, units and "
                             "an example.\nReference: docs/reference.md")
@@ -442,8 +454,8 @@ def build_parser():
     _add_docs(sub)
     excel_setup.register_cli(sub)
     function_parsers = {}
-    for name, func in functions().items():
-        doc = describe(name, func)
+    for func in functions().values():
+        doc = describe(func)
         function_parsers[doc.name.lower().replace("_", "-")] = _add_function(sub, doc, func)
     return parser, function_parsers
 

@@ -13,7 +13,6 @@ __all__ = [
     "InvalidArgumentError",
     "MissingArgumentError",
     "ShapeError",
-    "DoesNotFitError",
     "CatalogError",
     "format_value",
 ]
@@ -39,9 +38,7 @@ def format_value(value) -> str:
 
 
 class NapkinError(ValueError):
-    """Base class: bad input a user can fix. ``excel_code`` is the Excel error it stands for."""
-
-    excel_code = "#VALUE!"
+    """Base class: bad input a user can fix."""
 
 
 class UnknownNameError(NapkinError):
@@ -78,12 +75,6 @@ class ShapeError(NapkinError):
         self.shapes = dict(shapes)
         shown = ", ".join(f"{k} {r}x{c}" for k, (r, c) in self.shapes.items())
         super().__init__(f"ranges do not match: {shown}; use one row, one column or equal sizes")
-
-
-class DoesNotFitError(NapkinError):
-    """A configuration whose weights and KV cache do not fit in the GPUs' memory."""
-
-    excel_code = "#NUM!"
 
 
 class CatalogError(NapkinError):

@@ -24,14 +24,43 @@ from . import _checks
 from .catalog import Model, gpu as _gpu, model as _model
 from .units import GB, dtype_bytes, dtype_name
 
-__all__ = ["weight_bytes", "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch",
-           "fits", "fit_message", "moe_weight_bytes_read", "expected_experts"]
+__all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes", "kv_bytes", "kv_elements_per_token", "gpus_needed",
+           "max_batch", "fits", "fit_message", "runs_when_it_fits", "moe_weight_bytes_read",
+           "expected_experts"]
+
+# Share of a GPU's memory that weights plus KV cache may use: the rest holds activations, the
+# CUDA context and fragmentation (vLLM's gpu_memory_utilization defaults to 0.9 as well).
+MEM_FRACTION = 0.9
+KV_DTYPE = "bf16"  # a blank KV dtype: engines keep the cache in 16 bits unless told otherwise
 
 
-def weight_bytes(model, weight_dtype="bf16") -> float:
-    """Bytes of all weights (every expert of an MoE model) at ``weight_dtype``. [bytes]"""
+def weight_dtype_of(model, weight_dtype):
+    """The weight dtype a call means: as given, or when blank (``None``) the model's released
+    checkpoint dtype (the catalog's ``native_dtype``: mxfp4 for gpt-oss, fp8 for DeepSeek-V3)."""
+    if weight_dtype is None:
+        return _model(model).native_dtype or "bf16"
+    return weight_dtype
+
+
+def kv_dtype_of(kv_dtype):
+    """The KV-cache dtype a call means: as given, or :data:`KV_DTYPE` when blank."""
+    return KV_DTYPE if kv_dtype is None else kv_dtype
+
+
+def weight_bytes(model, weight_dtype=None) -> float:
+    """Bytes of all model weights (every expert of a mixture-of-experts model) at weight_dtype.
+
+    Args:
+        model: model catalog id or spec string [id]
+        weight_dtype: weight element type: bf16, fp8, int4, nvfp4, q4_k_m..., or bits per element [dtype]
+
+    Returns total parameters x bytes per element (block formats count their scales).
+
+    >>> weight_bytes("llama-3.1-405b", "fp16")
+    811700000000.0
+    """
     m = _model(model)
-    return m.total_params * dtype_bytes(weight_dtype)
+    return m.total_params * dtype_bytes(weight_dtype_of(m, weight_dtype))
 
 
 def kv_elements_per_token(model) -> float:
@@ -52,15 +81,24 @@ def _windowed_tokens(m: Model, tokens):
     return full
 
 
-def kv_bytes(model, tokens=1, batch=1, kv_dtype="bf16"):
-    """KV-cache bytes for ``batch`` sequences of ``tokens`` tokens each. [bytes]
+def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
+    """KV-cache bytes for batch sequences of tokens tokens each (GQA, MLA and sliding windows counted).
 
-    ``tokens`` and ``batch`` broadcast; ``tokens`` may be 0.
+    Args:
+        model: model catalog id or spec string, e.g. "llama-3.1-70b" [id]
+        tokens: tokens held per sequence (prompt plus generated) [tokens]
+        batch: number of sequences [sequences]
+        kv_dtype: KV-cache element type: bf16, fp8, int8, fp4..., or bits per element [dtype]
+
+    Returns bytes (1 GB = 1e9 bytes).
+
+    >>> kv_bytes("qwen2.5-32b", 200000, 1, "fp8")
+    26214400000.0
     """
     m = _model(model)
     tokens = _checks.number(tokens, "tokens", 0)
     batch = _checks.number(batch, "batch", 0)
-    per_layer_token = kv_elements_per_token(m) * dtype_bytes(kv_dtype)
+    per_layer_token = kv_elements_per_token(m) * dtype_bytes(kv_dtype_of(kv_dtype))
     return _checks.scalar_out(per_layer_token * _windowed_tokens(m, tokens) * batch)
 
 
@@ -78,7 +116,7 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
     parameter counts, so it holds whichever layers are MoE.
     """
     m = _model(model)
-    bpe = dtype_bytes(weight_dtype)
+    bpe = dtype_bytes(weight_dtype_of(m, weight_dtype))
     if not m.is_moe:
         return m.total_params * bpe + 0.0 * np.asarray(tokens, dtype=float)
     n, k = m.num_experts, m.experts_per_token
@@ -91,10 +129,22 @@ def _need(m, weight_dtype, kv_dtype, tokens, batch):
     return weight_bytes(m, weight_dtype) + kv_bytes(m, tokens, batch, kv_dtype)
 
 
-def gpus_needed(gpu, model, weight_dtype="bf16", tokens=0, batch=0, kv_dtype="bf16",
-                mem_fraction=0.9):
-    """Fewest GPUs whose ``memory x mem_fraction`` holds the weights plus the KV cache of
-    ``batch`` sequences of ``tokens`` tokens. [GPUs]"""
+def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
+                mem_fraction=MEM_FRACTION):
+    """Fewest GPUs whose memory x mem_fraction holds the weights plus the KV cache of batch sequences.
+
+    Args:
+        gpu: GPU catalog id or spec string, e.g. "h100-sxm" or "b200; memory_gb=192" [id]
+        model: model catalog id or spec string [id]
+        weight_dtype: weight element type [dtype]
+        tokens: tokens held per sequence [tokens]
+        batch: number of sequences whose KV cache must fit [sequences]
+        kv_dtype: KV-cache element type [dtype]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+
+    >>> gpus_needed("h100-sxm", "llama-3.1-405b", "fp16", 0, 0, None, 1)
+    11.0
+    """
     g, m = _gpu(gpu), _model(model)
     frac = _checks.fraction(mem_fraction, "mem_fraction")
     need = _need(m, weight_dtype, kv_dtype, tokens, batch)
@@ -102,10 +152,22 @@ def gpus_needed(gpu, model, weight_dtype="bf16", tokens=0, batch=0, kv_dtype="bf
     return _checks.scalar_out(np.ceil(need / (g.memory_bytes * frac) * (1 - 1e-12)))
 
 
-def max_batch(gpu, model, tokens=1024, weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
-              mem_fraction=0.9):
-    """Most sequences of ``tokens`` tokens whose KV cache fits beside the weights on ``num_gpus``
-    GPUs using ``mem_fraction`` of their memory; 0 if the weights alone do not fit. [sequences]"""
+def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
+              mem_fraction=MEM_FRACTION):
+    """Most concurrent sequences of tokens tokens whose KV cache fits beside the weights (0 if the weights do not fit).
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        tokens: tokens held per sequence [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+
+    >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 200000, "fp8", "fp8", 1, 1)
+    6.0
+    """
     g, m = _gpu(gpu), _model(model)
     tokens = _checks.number(tokens, "tokens", 1)
     num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
@@ -115,7 +177,7 @@ def max_batch(gpu, model, tokens=1024, weight_dtype="bf16", kv_dtype="bf16", num
     return _checks.scalar_out(np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0))
 
 
-def fits(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1, num_gpus=1,
+def fits(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
          mem_fraction=1.0):
     """True where weights plus KV cache fit in ``mem_fraction`` of ``num_gpus`` GPUs' memory."""
     g, m = _gpu(gpu), _model(model)
@@ -123,7 +185,7 @@ def fits(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1, nu
     return need <= num_gpus * g.memory_bytes * mem_fraction * (1 + 1e-12)
 
 
-def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batch=1,
+def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
                 num_gpus=1, mem_fraction=1.0):
     """Why one configuration cannot run, and the fewest GPUs that would hold it. Where the
     weights alone do not fit, the message is about the weights (the same for every batch and
@@ -144,7 +206,7 @@ def fit_message(gpu, model, weight_dtype="bf16", kv_dtype="bf16", tokens=0, batc
     if weight_bytes(m, weight_dtype) > num_gpus * g.memory_bytes * mem_fraction:
         tokens = batch = 0.0  # the weights alone do not fit: the KV cache is beside the point
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
-    return _fit_text(m.id, dtype_name(weight_dtype), g.id, g.memory_gb, g.memory_bytes, need,
+    return _fit_text(m.id, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb, g.memory_bytes, need,
                      tokens, batch, num_gpus, mem_fraction)
 
 
@@ -185,7 +247,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
                  for p in pairs.tolist()]
         out[weights_only] = np.array(texts, dtype=object)[inverse.ravel()]
     need = np.broadcast_to(_need(m, weight_dtype, kv_dtype, t, b), t.shape).astype(float)
-    dtype = dtype_name(weight_dtype)
+    dtype = dtype_name(weight_dtype_of(m, weight_dtype))
     ngpu = n.astype(np.int64)          # int() of a positive float
     with np.errstate(all="ignore"):
         least = need / (g.memory_bytes * f)
@@ -225,3 +287,30 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
                     for x, k, bb, tt, tl in zip(shown, kv, b[idx].tolist(), t[idx].tolist(),
                                                 tail)]
     return out.reshape(shape)
+
+
+def runs_when_it_fits(tokens, batch=None, mem_fraction=1.0):
+    """Mark a speed function that returns NaN where its configuration does not fit in memory.
+
+    The mark is an ``explain(**arguments)`` attribute giving :func:`fit_message` for the
+    function's own arguments: ``tokens`` names the argument(s) holding the tokens per sequence
+    (several are added: input plus output), ``batch`` the one holding the sequences (none: one
+    sequence), ``mem_fraction`` the share of memory usable unless the function takes a
+    ``mem_fraction`` argument itself. The Excel boundary shows that message in the cells where
+    the result is NaN.
+    """
+    names = (tokens,) if isinstance(tokens, str) else tuple(tokens)
+
+    def explain(gpu, model, weight_dtype=None, kv_dtype=None, num_gpus=1, **args):
+        held = sum(np.asarray(args[n], dtype=float) for n in names)
+        seqs = args[batch] if batch else 1
+        frac = args.get("mem_fraction", mem_fraction)  # the call's own, where it has one
+        with np.errstate(all="ignore"):
+            return fit_message(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
+
+    def mark(fn):
+        fn.explain = explain
+        return fn
+
+    return mark
+

@@ -36,7 +36,7 @@ import numpy as np
 from . import _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import _windowed_tokens, kv_bytes, moe_weight_bytes_read
+from .memory import _windowed_tokens, kv_bytes, moe_weight_bytes_read, weight_dtype_of
 from .units import compute_dtype, dtype_bytes
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
@@ -59,7 +59,17 @@ def attention_peak(gpu) -> float:
 
 
 def ops_per_byte(gpu, dtype="bf16") -> float:
-    """Ridge point: peak FLOP/s for ``dtype`` divided by memory bandwidth. [FLOP/byte]"""
+    """The GPU's ridge point: dense peak FLOP/s for dtype divided by memory bandwidth.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        dtype: compute element type: bf16, fp8, int8, fp4 (falls back to bf16 where the GPU has no native path) [dtype]
+
+    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound.
+
+    >>> ops_per_byte("b200", "fp8")
+    562.5
+    """
     g = _gpu(gpu)
     return peak_flops(g, dtype) / g.bandwidth
 
@@ -96,7 +106,7 @@ def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     if scalar and num_gpus <= 1:
         return 0.0  # one GPU: nothing to reduce (the common scalar case, without NumPy)
     g, m = _gpu(gpu), _model(model)
-    link = g.link_bandwidth or 16e9  # no catalog figure: assume a PCIe Gen4 x16 link, one way
+    link = g.link_bandwidth
     size = tokens * m.width * ACTIVATION_BYTES
     if scalar:  # the same formula in plain floats
         per = eff.allreduce_latency_s + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
@@ -113,13 +123,14 @@ def _overhead(m, eff: Efficiency):
     return eff.step_overhead_s + per_layer * m.layers
 
 
-def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
+def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None,
                      num_gpus=1, efficiency=None):
     """Time of one decode step producing one token for each of ``batch`` sequences. [s]
 
     Does not check that the configuration fits in memory (see :mod:`xlnapkin.serving`).
     """
     g, m = _gpu(gpu), _model(model)
+    weight_dtype = weight_dtype_of(m, weight_dtype)
     batch = _checks.number(batch, "batch", 1, integer=True)
     context = _checks.number(context, "context", 0)
     num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
@@ -159,10 +170,11 @@ def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu):
     return (linear + attention) / (num_gpus * mfu)
 
 
-def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dtype="bf16",
+def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype=None,
                  num_gpus=1, efficiency=None):
     """Time to process ``batch`` prompts of ``prompt_tokens`` tokens (time to first token). [s]"""
     g, m = _gpu(gpu), _model(model)
+    weight_dtype = weight_dtype_of(m, weight_dtype)
     batch = _checks.number(batch, "batch", 1, integer=True)
     tokens = _checks.number(prompt_tokens, "prompt_tokens", 1)
     num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
@@ -176,14 +188,24 @@ def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", k
             + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff))
 
 
-def critical_batch(gpu, model, weight_dtype="bf16", efficiency=None):
-    """Batch at which one decode step's compute time equals its weight-read time (KV reads and
-    attention ignored): below it decode is memory-bound, above it compute-bound. [sequences]
+def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
+    """Batch at which decode turns compute-bound (KV-cache reads ignored).
 
-    Dense models: ``ridge x bytes per weight / 2``. MoE models read more experts as the batch
-    grows; the crossing is found by fixed-point iteration.
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        weight_dtype: weight element type [dtype]
+        efficiency: blank or 0 = calibrated MFU/MBU; a number in (0, 1] for both (their ratio is what matters) [0-1]
+
+    One decode step's compute time equals its weight-read time there: below it decode is
+    memory-bound, above it compute-bound. Dense models: ridge x bytes per weight / 2. MoE models
+    read more experts as the batch grows; the crossing is found by fixed-point iteration.
+
+    >>> critical_batch("b200", "qwen2.5-32b", "fp8", 1)
+    281.25
     """
     g, m = _gpu(gpu), _model(model)
+    weight_dtype = weight_dtype_of(m, weight_dtype)
     eff = resolve(efficiency, g.vendor)
     ratio = (peak_flops(g, weight_dtype) * eff.mfu_decode) / (g.bandwidth * eff.mbu)
     per_token = 2.0 * m.active_params

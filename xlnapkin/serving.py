@@ -23,11 +23,12 @@ import numpy as np
 from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import fits, max_batch
+from .errors import InvalidArgumentError, format_value
+from .memory import MEM_FRACTION, fits, max_batch, runs_when_it_fits, weight_dtype_of
 from .roofline import _prefill_compute_time, decode_step_time, prefill_time
 
 __all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
-           "concurrency_under_load"]
+           "concurrency_under_load", "calibrate_efficiency"]
 
 
 def _where_fits(ok, value):
@@ -37,29 +38,74 @@ def _where_fits(ok, value):
     return _checks.scalar_out(np.where(ok, value, np.nan))
 
 
-def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16",
+@runs_when_it_fits("context", "batch")
+def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None,
                    num_gpus=1, efficiency=None):
-    """Decode output tokens/s of the replica: ``batch`` sequences of ``context`` tokens each,
-    one token per sequence per step. NaN where it does not fit. [tokens/s]"""
+    """Decode output tokens/s of the whole replica: batch sequences together, each holding context tokens.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        batch: sequences decoded together [sequences]
+        context: tokens already held by each sequence [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated defaults; a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = pure roofline) [0-1]
+
+    One token per sequence per decode step. NaN where it does not fit (Excel shows why).
+
+    >>> tokens_per_sec("h100-sxm", "llama-2-7b", 1, 0, "fp16", None, 1, 1/1.2)
+    207.1
+    """
     gpu, model = _gpu(gpu), _model(model)  # look the names up once
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
     ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
     return _where_fits(ok, np.asarray(batch, dtype=float) / t)
 
 
-def itl_ms(gpu, model, batch=1, context=1024, weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
+@runs_when_it_fits("context", "batch")
+def itl_ms(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
            efficiency=None):
-    """Inter-token latency: one decode step. NaN where it does not fit. [ms]"""
+    """One decode step (inter-token latency) in milliseconds.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        batch: sequences decoded together [sequences]
+        context: tokens already held by each sequence [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    >>> itl_ms("h100-sxm", "llama-3.1-405b", 1, 0, "fp16", None, 16, 1)
+    15.14
+    """
     gpu, model = _gpu(gpu), _model(model)
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
     ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
     return _where_fits(ok, t * 1e3)
 
 
-def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dtype="bf16",
+@runs_when_it_fits("prompt_tokens", "batch")
+def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype=None,
             num_gpus=1, efficiency=None):
-    """Time to first token: prefill of ``batch`` prompts of ``prompt_tokens``. NaN where it does
-    not fit. [ms]"""
+    """Prefill time (time to first token) for batch prompts of prompt_tokens tokens, in milliseconds.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        batch: prompts processed together [sequences]
+        prompt_tokens: tokens in each prompt [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    >>> ttft_ms("h100-sxm", "llama-3.1-8b", 1, 1024, "bf16", None, 1, 1)
+    16.95
+    """
     gpu, model = _gpu(gpu), _model(model)
     t = prefill_time(gpu, model, batch, prompt_tokens, weight_dtype, kv_dtype, num_gpus,
                      efficiency)
@@ -68,8 +114,8 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype="bf16", kv_dty
 
 
 def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
-                           weight_dtype="bf16", kv_dtype="bf16", num_gpus=1, mem_fraction=0.9,
-                           efficiency=None):
+                           weight_dtype=None, kv_dtype=None, num_gpus=1,
+                           mem_fraction=MEM_FRACTION, efficiency=None):
     """Sequences served at once under saturating load: what fits, capped by the engine at
     ``max_concurrency`` per GPU of the replica. [seqs]"""
     gpu, model = _gpu(gpu), _model(model)
@@ -79,10 +125,27 @@ def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
     return np.minimum(fit, cap)
 
 
-def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype="bf16",
-                   kv_dtype="bf16", num_gpus=1, efficiency=None, mem_fraction=0.9):
-    """Output tokens/s of the replica under saturating load with continuous batching (prefill
-    work included). NaN where not even one request fits. [tokens/s]"""
+@runs_when_it_fits(("input_tokens", "output_tokens"), mem_fraction=MEM_FRACTION)
+def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
+                   kv_dtype=None, num_gpus=1, efficiency=None, mem_fraction=MEM_FRACTION):
+    """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits, prefill included.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+
+    NaN where not even one request fits.
+
+    >>> round(max_throughput("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", "bf16", 1, 1))
+    10035
+    """
     g, m = _gpu(gpu), _model(model)
     inp = _checks.number(input_tokens, "input_tokens", 1)
     out = _checks.number(output_tokens, "output_tokens", 1)
@@ -95,7 +158,7 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
 
 
 def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output_tokens=1024,
-                              weight_dtype="bf16", kv_dtype="bf16", num_gpus=1,
+                              weight_dtype=None, kv_dtype=None, num_gpus=1,
                               efficiency=None):
     """Output tokens/s of the replica serving ``concurrency`` requests at a time with continuous
     batching (a finished request is replaced at once; prefill work included): the formula of
@@ -114,6 +177,7 @@ def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
     """``b`` running sequences at mean context ``inp + out/2``; on average ``b / out`` prompts
     are prefilled per decode step, their compute added to the step."""
     eff = resolve(efficiency, g.vendor)
+    weight_dtype = weight_dtype_of(m, weight_dtype)
     step = decode_step_time(g, m, b, inp + out / 2.0, weight_dtype, kv_dtype, n, efficiency)
     prompts_per_step = b / out
     prefill = prompts_per_step * (
@@ -124,6 +188,43 @@ def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
 
 def _prefill_comm(g, m, tokens, n, eff):
     """All-reduce bandwidth time for a prompt's activations, latency already paid by the step."""
-    link = g.link_bandwidth or 16e9
+    link = g.link_bandwidth
     return np.where(n > 1, 2.0 * m.layers * 2.0 * (n - 1.0) / n * tokens * m.width * 2.0 / link
                     * eff.comm, 0.0)
+
+
+@runs_when_it_fits("context", "batch")
+def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1024,
+                         weight_dtype=None, kv_dtype=None, num_gpus=1):
+    """The efficiency e in (0, 1] at which TOKENS_PER_SEC matches a measured decode speed (measured / pure roofline); an error if the measurement beats the roofline.
+
+    Args:
+        measured_tokens_per_sec: decode tokens/s you measured for the whole replica [tokens/s]
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        batch: sequences decoded together in the measurement [sequences]
+        context: tokens each sequence held [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+
+    The inverse of :func:`tokens_per_sec`: with a numeric efficiency every term of the decode
+    step is divided by e (no fixed overheads or communication), so tokens/s is exactly e x the
+    pure roofline and e = measured / roofline. NaN where the configuration does not fit.
+
+    >>> calibrate_efficiency(150, "h100-sxm", "llama-2-7b", 1, 0, "fp16")
+    0.6036
+    """
+    measured = _checks.number(measured_tokens_per_sec, "measured_tokens_per_sec", 0,
+                              min_open=True)
+    roof = np.asarray(tokens_per_sec(gpu, model, batch, context, weight_dtype, kv_dtype,
+                                     num_gpus, 1.0), dtype=float)
+    too_fast = np.asarray(measured > roof * (1 + 1e-12))
+    if too_fast.any():
+        idx = np.unravel_index(int(np.flatnonzero(too_fast)[0]), too_fast.shape)
+        m0, r0 = (np.broadcast_to(a, too_fast.shape)[idx] for a in (measured, roof))
+        raise InvalidArgumentError(
+            "measured_tokens_per_sec",
+            f"at most the pure roofline {format_value(r0)} tokens/s (efficiency > 1)", m0)
+    return _checks.scalar_out(np.minimum(measured / roof, 1.0))
+

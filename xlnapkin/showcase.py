@@ -103,7 +103,7 @@ class _Sheet:
         self.names[name] = cell
 
     def _arg(self, arg):
-        from .docgen import Reference
+        from ._formula import Reference
         if not isinstance(arg, Reference):
             return arg
         ref = arg.replace("$", "")
@@ -114,7 +114,7 @@ class _Sheet:
         return self.values.get(ref)
 
     def _call(self, text):
-        from .docgen import parse_formula
+        from ._formula import parse_formula
         name, args = parse_formula(text)
         if name not in self.functions:
             raise NapkinError(f"the showcase uses {name}, which is not registered in "

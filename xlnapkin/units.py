@@ -24,13 +24,12 @@ import math
 
 from .errors import InvalidArgumentError, UnknownNameError
 
-__all__ = ["GB", "TB", "TFLOPS", "HOURS_PER_MONTH", "DTYPE_BITS", "dtype_bits", "dtype_bytes",
+__all__ = ["GB", "TB", "TFLOPS", "DTYPE_BITS", "dtype_bits", "dtype_bytes",
            "dtype_name", "compute_dtype"]
 
 GB = 1e9
 TB = 1e12
 TFLOPS = 1e12
-HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12
 
 DTYPE_BITS: dict[str, float] = {
     "fp32": 32.0,

@@ -7,7 +7,7 @@ napkin-math model), Model (the model-level steps), Catalog.
 Row 1 of the tables is a "user GPU" whose fields are inputs (default: a B200 with 192 GB, the
 seed-001 example); the other rows follow the Catalog sheet. Each Working column mirrors one
 engine step (``xlnapkin.serving.max_throughput``, ``tokens_per_sec``, ``memory.max_batch``,
-``economics.self_host_cost_per_mtok``, ``users_per_gpu_for``, ``cost_per_user_month``).
+``capacity.self_host_cost_per_mtok``, ``users_per_gpu_for``, ``cost_per_user_month``).
 """
 
 from __future__ import annotations

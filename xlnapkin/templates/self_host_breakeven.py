@@ -215,7 +215,7 @@ def build(out_dir) -> Path:
     w.add("replica_total_tps", "Input + output tokens/s of one replica",
           "IF(ISNUMBER({replica_tokens_per_sec_calc}),{replica_tokens_per_sec_calc}*"
           "({input_tokens}+{output_tokens})/{output_tokens},\"does not fit\")",
-          "tokens/s", "= xlnapkin.economics.replica_tokens_per_sec", "num")
+          "tokens/s", "= xlnapkin.capacity.replica_tokens_per_sec", "num")
     w.add("replica_capacity_per_day", "Tokens/day one replica carries at planned utilization",
           "IF(ISNUMBER({replica_total_tps}),{replica_total_tps}*86400*{utilization},\"does not fit\")", "tokens/day", "", "int")
     w.add("replicas_calc", "Replicas needed (at least 1, rounded up)",
@@ -239,7 +239,7 @@ def build(out_dir) -> Path:
     w.add("self_host_cost_per_mtok_calc", "Self-hosted cost per million tokens",
           "IF(ISNUMBER({replica_total_tps}),{price_used}*{num_gpus}/({replica_total_tps}*"
           "{utilization}*3600)*1E+6,\"does not fit\")", "USD/Mtok",
-          "= xlnapkin.economics.self_host_cost_per_mtok", "usd4")
+          "= xlnapkin.capacity.self_host_cost_per_mtok", "usd4")
     w.add("breakeven_calc", "Breakeven: replica cost / days / (API price per token)",
           "IF({api_blended_calc}>0,{replica_monthly_cost}/{days_per_month}/({api_blended_calc}/1E+6),"
           "\"API is free\")", "tokens/day",
@@ -262,7 +262,7 @@ def build(out_dir) -> Path:
         "replica_tokens_per_sec_calc", "tokens/s", "num",
         "= xlnapkin.serving.max_throughput")
     out("replica_total_tokens_per_sec", "Input + output tokens/s of one replica",
-        "replica_total_tps", "tokens/s", "num", "= xlnapkin.economics.replica_tokens_per_sec")
+        "replica_total_tps", "tokens/s", "num", "= xlnapkin.capacity.replica_tokens_per_sec")
     out("replicas_needed", "Replicas needed for tokens per day", "replicas_calc", "replicas",
         "int", "= xlnapkin.economics.replicas_needed (a step function)")
     out("self_host_monthly_cost", "Self-hosted monthly cost", "self_host_monthly_calc",
@@ -273,7 +273,7 @@ def build(out_dir) -> Path:
         "saving_calc", "USD/month", "usd0")
     out("self_host_cost_per_mtok", "Self-hosted cost per million tokens (at utilization)",
         "self_host_cost_per_mtok_calc", "USD/Mtok", "usd4",
-        "= xlnapkin.economics.self_host_cost_per_mtok")
+        "= xlnapkin.capacity.self_host_cost_per_mtok")
     out("api_blended_price", "API blended price per million tokens", "api_blended_calc",
         "USD/Mtok", "usd4", "= xlnapkin.economics.blended_price")
     out("breakeven_tokens_per_day", "Breakeven tokens per day (one replica)",
@@ -460,16 +460,16 @@ def _price_list(wb, ws, col0, row0) -> None:
 
 
 def _cover(wb, g0, p0) -> None:
-    from .. import economics as e
+    from .. import capacity, economics as e
     be_a100 = e.breakeven_tokens_per_day(1.49 * 730, e.blended_price(5, 30, 0.5))
     be_l4 = e.breakeven_tokens_per_day(0.54 * 730, e.blended_price(2.5, 10, 0.5))
     be_mini = e.breakeven_tokens_per_day(float(g0.cloud_usd_per_hour or 2.0) * 730,
                                          e.blended_price(0.15, 0.6, 0.5))
     api47 = 4.1e9 * e.blended_price(0.15, 0.6, 0.5) * 730 / 24 / 1e6
-    tps = e.replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", "bf16")
+    tps = capacity.replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", "bf16")
     reps = e.replicas_needed(4.1e9, tps, 0.7)
     reserved = round(8000 / (reps * 730), 2)  # the hourly price that makes ~$8K/month
-    reps8 = e.replicas_needed(4.1e9, e.replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024,
+    reps8 = e.replicas_needed(4.1e9, capacity.replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024,
                                                               1024, "fp8", "fp8"), 0.7)
     st.cover_sheet(wb, "Self-hosted GPUs vs a token API: breakeven", [
         ("What it answers", [

@@ -1,0 +1,301 @@
+"""Capacity and cost of a deployment: the economics composed with the performance model.
+
+These functions take a GPU and a model from the catalog and put a price on what
+:mod:`xlnapkin.serving` says one replica does under saturating load: its input plus output
+tokens/s, the cost per million tokens (all tokens, or each phase's share), the monthly cost of
+the replicas a daily volume needs, the prefill:decode GPU ratio of a disaggregated deployment and
+the users a GPU serves. Units as in :mod:`xlnapkin.economics`; NaN where one request does not fit
+(the Excel functions say why).
+
+>>> round(replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", "bf16", 1, 1))
+20069
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+from .calibration import resolve
+from .catalog import gpu as _gpu, model as _model
+from .economics import HOURS_PER_MONTH, cost_per_mtok, self_host_monthly_cost
+from .memory import MEM_FRACTION, max_batch, runs_when_it_fits
+from .roofline import decode_step_time
+from .serving import concurrency_under_load, max_throughput
+
+__all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
+           "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
+           "users_per_gpu_for"]
+
+_out = _checks.scalar_out
+_MTOK = 1e6
+# A request's KV cache (input plus output tokens, one sequence) must fit beside the weights.
+_one_request_fits = runs_when_it_fits(("input_tokens", "output_tokens"), mem_fraction=MEM_FRACTION)
+
+
+def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency):
+    """Replica-seconds per request spent in decode and in prefill under saturating load.
+
+    Splits :func:`xlnapkin.serving.max_throughput`'s request time ``output_tokens /
+    max_throughput`` into the decode part ``output_tokens x step / batch`` (one decode step of
+    the batch it runs, at mean context ``input + output / 2``) and the rest, which is prefill.
+    NaN where not even one request fits.
+    """
+    g, m = _gpu(gpu), _model(model)
+    tput = max_throughput(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                          efficiency)
+    inp = np.asarray(input_tokens, dtype=float)
+    out = np.asarray(output_tokens, dtype=float)
+    conc = concurrency_under_load(g, m, inp, out, weight_dtype, kv_dtype, num_gpus,
+                                  MEM_FRACTION, efficiency)
+    batch = np.maximum(conc, 1.0)
+    step = decode_step_time(g, m, batch, inp + out / 2.0, weight_dtype, kv_dtype, num_gpus,
+                            efficiency)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd token counts give NaN, not noise
+        total = out / tput
+        decode = out * step / batch
+        return decode, np.maximum(total - decode, 0.0), tput
+
+
+@_one_request_fits
+def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
+                           kv_dtype=None, num_gpus=1, efficiency=None):
+    """Input plus output tokens/s one replica processes under saturating load: MAX_THROUGHPUT x (input + output) / output.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    ``max_throughput x (input_tokens + output_tokens) / output_tokens``: the rate to compare
+    with a token volume that counts both, as API bills do. NaN where it does not fit. [tokens/s]
+
+    >>> round(replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", None, 1, 1))
+    20069
+    """
+    tput = max_throughput(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                          num_gpus, efficiency)
+    inp = np.asarray(input_tokens, dtype=float)
+    out = np.asarray(output_tokens, dtype=float)
+    return _out(tput * (inp + out) / out)
+
+
+@_one_request_fits
+def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
+                            output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
+                            utilization=0.7, efficiency=None):
+    """USD per million tokens (input plus output) of a self-hosted replica under load, to compare with an API's blended price.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    :func:`cost_per_mtok` of :func:`replica_tokens_per_sec`. Equals :func:`blended_price` of
+    :func:`cost_per_mtok_input` and :func:`cost_per_mtok_output` with input share
+    ``input / (input + output)``, so it compares directly with an API's blended price.
+    NaN where it does not fit. [USD/Mtok]
+
+    >>> round(self_host_cost_per_mtok("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
+    0.0277
+    """
+    tps = replica_tokens_per_sec(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                 num_gpus, efficiency)
+    tps = np.asarray(tps)
+    ok = np.isfinite(tps)
+    cost = cost_per_mtok(price_per_gpu_hour, np.where(ok, tps, 1.0), utilization, num_gpus)
+    return _out(np.where(ok, cost, np.nan))
+
+
+@_one_request_fits
+def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
+                               input_tokens=1024, output_tokens=1024, weight_dtype=None,
+                               kv_dtype=None, num_gpus=1, utilization=0.7, efficiency=None,
+                               hours_per_month=HOURS_PER_MONTH):
+    """Monthly USD to serve tokens_per_day (input plus output) on replicas of gpu: SELF_HOST_MONTHLY_COST with the replica rate from REPLICA_TOKENS_PER_SEC.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        tokens_per_day: input plus output tokens to serve per day [tokens/day]
+        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        utilization: average load a replica is planned to run at, in (0, 1] [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        hours_per_month: hours paid per month, at most 744 [hours]
+
+    :func:`self_host_monthly_cost` with the replica's rate from :func:`replica_tokens_per_sec`.
+    NaN where one request does not fit. [USD/month]
+
+    >>> self_host_monthly_cost_for("h100-sxm", "llama-3.1-8b", 2e6, 2)
+    1460.0
+    """
+    tps = np.asarray(replica_tokens_per_sec(gpu, model, input_tokens, output_tokens,
+                                            weight_dtype, kv_dtype, num_gpus, efficiency))
+    ok = np.isfinite(tps)
+    cost = self_host_monthly_cost(tokens_per_day, np.where(ok, tps, 1.0), price_per_gpu_hour,
+                                  num_gpus, utilization, hours_per_month)
+    return _out(np.where(ok, cost, np.nan))
+
+
+@_one_request_fits
+def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, output_tokens=1024,
+                        weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=1.0,
+                        efficiency=None):
+    """USD per million input tokens when the replica's GPU time under load is charged to the phase that uses it (prefill).
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    Prefill replica-seconds per request (under saturating load, :func:`_phase_times`) x price
+    x num_gpus / 3600 / utilization / input_tokens x 1e6. NaN where it does not fit. [USD/Mtok]
+
+    >>> round(cost_per_mtok_input("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
+    0.0092
+    """
+    _decode, prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
+                                        kv_dtype, num_gpus, efficiency)
+    return _out(_per_mtok(prefill, input_tokens, price_per_gpu_hour, num_gpus, utilization))
+
+
+@_one_request_fits
+def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, output_tokens=1024,
+                         weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=1.0,
+                         efficiency=None):
+    """USD per million output tokens when the replica's GPU time under load is charged to the phase that uses it (decode).
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    NaN where it does not fit. [USD/Mtok]
+
+    >>> round(cost_per_mtok_output("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
+    0.0462
+    """
+    decode, _prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
+                                        kv_dtype, num_gpus, efficiency)
+    return _out(_per_mtok(decode, output_tokens, price_per_gpu_hour, num_gpus, utilization))
+
+
+def _per_mtok(seconds, tokens, price_per_gpu_hour, num_gpus, utilization):
+    price = _checks.number(price_per_gpu_hour, "price_per_gpu_hour", 0)
+    util = _checks.fraction(utilization, "utilization")
+    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    return price * n / 3600.0 * seconds / util / np.asarray(tokens, dtype=float) * _MTOK
+
+
+@_one_request_fits
+def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
+                         kv_dtype=None, num_gpus=1, efficiency=None):
+    """Prefill GPUs per decode GPU when the phases run on separate GPUs: prefill GPU-time over decode GPU-time per request under load.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs in one replica of each phase (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    Prefill GPU-time per request over decode GPU-time per request, both as in
+    :func:`xlnapkin.serving.max_throughput`: prefill at compute speed (prompts batched until
+    compute-bound), decode at the largest batch that fits. NaN where it does not fit. [ratio]
+
+    Notes: assumes each phase reaches the same efficiency it has co-located; dedicated prefill
+    GPUs skip the decode batch's weight reads and may do a little better.
+
+    >>> round(prefill_decode_ratio("h100-sxm", "llama-3.1-405b", 100, 65, "fp16", "fp16", 16, 1), 2)
+    1.5
+    """
+    decode, prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
+                                       kv_dtype, num_gpus, efficiency)
+    return _out(prefill / decode)
+
+
+def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0.0,
+                      weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
+                      mem_fraction=MEM_FRACTION):
+    """Users per GPU: sequences of context tokens that fit (engine cap 512), fewer if each would decode slower than min_user_tokens_per_sec, divided by duty_cycle and num_gpus.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        context: tokens each active user's sequence holds [tokens]
+        duty_cycle: share of the time a user is active, in (0, 1] [0-1]
+        min_user_tokens_per_sec: slowest decode speed an active user accepts; 0 = no limit [tokens/s]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+
+    Concurrent sequences = the most that hold ``context`` tokens each in ``mem_fraction`` of
+    memory (:func:`xlnapkin.memory.max_batch`), capped by the engine's concurrency limit, and
+    lowered until each still decodes at least ``min_user_tokens_per_sec`` (one token per step:
+    step time <= 1 / rate). Users = concurrent / duty_cycle / num_gpus. [users]
+
+    >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 200000, 1, 0, "fp8", "fp8", 1, 1, 1)
+    6.0
+    """
+    g, m = _gpu(gpu), _model(model)
+    duty = _checks.fraction(duty_cycle, "duty_cycle")
+    rate = _checks.number(min_user_tokens_per_sec, "min_user_tokens_per_sec", 0)
+    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    cap = resolve(efficiency, g.vendor).max_concurrency * n  # per GPU, as serving caps it
+    hi = np.minimum(max_batch(g, m, context, weight_dtype, kv_dtype, n, mem_fraction), cap)
+    ctx = np.asarray(context, dtype=float)
+    shape = np.broadcast_shapes(np.shape(hi), np.shape(rate), np.shape(duty), np.shape(n),
+                                np.shape(efficiency) if efficiency is not None else ())
+    # Beyond 2**40 sequences the float steps below stop being whole numbers; no GPU gets there.
+    hi = np.minimum(np.broadcast_to(hi, shape).astype(float), 2.0 ** 40)
+    lo = np.zeros(shape)
+    limit = np.broadcast_to(np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0), np.inf),
+                            shape)
+    # Largest batch b in [0, hi] whose decode step is no longer than 1 / rate (step time grows
+    # with the batch): integer bisection, all elements at once.
+    for _ in range(64):  # a halving per pass: 2**40 needs 41
+        if not (hi > lo).any():
+            break
+        mid = np.maximum(np.ceil((lo + hi) / 2.0), 1.0)
+        ok = decode_step_time(g, m, mid, ctx, weight_dtype, kv_dtype, n, efficiency) <= limit
+        active = hi > lo
+        lo = np.where(active & ok, mid, lo)
+        hi = np.where(active & ~ok, mid - 1.0, hi)
+    return _out(lo / duty / n)
