@@ -247,10 +247,86 @@ def test_blanks_take_defaults_and_text_numbers_are_numbers():
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", None, None, None, "", None, None) == base
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1", "1,024") == base
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1.0, 1024.0, "BF16") == base
-    # A blank efficiency inside a range is the calibrated default, a number is that efficiency.
-    mixed = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0, "bf16", "bf16", 1, [[None, 1.0]])
+    # A 0 efficiency in a range is the calibrated default, a number is that efficiency.
+    mixed = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0, "bf16", "bf16", 1, [[0, 1.0]])
     assert mixed[0][0] == pytest.approx(udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0))
     assert mixed[0][1] == pytest.approx(4.794, rel=1e-3)
+
+
+# Issue 8: a range behaves like a spreadsheet. One blank, one error value and one bad number in
+# a block give exactly those cells a message; every other cell computes.
+def _tps(batch, context):
+    return udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", batch, context)
+
+
+def test_bad_cells_of_a_range_mark_only_themselves():
+    batches = [[1, None, 8], [16, "#N/A", -8], [32, 64, 2.5]]
+    out = _tps(batches, 2048)
+    assert out[0][1] == "batch is blank"
+    assert out[1][1] == "batch must be a number, got '#N/A'"
+    assert out[1][2] == "batch must be a whole number >= 1, got -8"
+    assert out[2][2] == "batch must be a whole number >= 1, got 2.5"
+    for r, c in [(0, 0), (0, 2), (1, 0), (2, 0), (2, 1)]:
+        assert out[r][c] == pytest.approx(_tps(batches[r][c], 2048), rel=1e-12), (r, c)
+
+
+def test_bad_cells_in_two_ranges_and_a_broadcast():
+    out = _tps([[1], [-1], [8]], [[1024, "x", 4096]])
+    assert [type(v) for v in out[0]] == [float, str, float]
+    # A cell that is not a number at all is told so before any range check of another argument.
+    assert out[1] == ["batch must be a whole number >= 1, got -1",
+                      "context must be a number, got 'x'",
+                      "batch must be a whole number >= 1, got -1"]
+    assert out[2][1] == "context must be a number, got 'x'"
+    assert out[2][2] == pytest.approx(_tps(8, 4096), rel=1e-12)
+
+
+def test_blank_rows_and_columns_of_an_oversized_range_stay_blank():
+    # A column selected past its data (A2:A9 with values in A2:A4), a gap in a column, and a
+    # 2-D block with an empty last row and column.
+    out = _tps([[1], [8], [None], [64], [None], [""]], 2048)
+    assert [row[0] for row in out][2:] == ["", pytest.approx(_tps(64, 2048)), "", ""]
+    block = _tps([[1, 8, None], [16, None, None], [None, None, None]], 1024)
+    assert block[0][2] == block[1][2] == block[2][0] == block[2][1] == ""
+    assert block[1][1] == "batch is blank"
+    gpus = udfs.TOKENS_PER_SEC([["h100-sxm"], [None], ["b200"]], "llama-3.1-8b")
+    assert gpus[1][0] == "" and isinstance(gpus[2][0], float)
+
+
+def test_a_blank_required_scalar_still_names_the_argument():
+    assert udfs.TOKENS_PER_SEC("h100-sxm", None) == "model is required"
+    assert udfs.KV_BYTES([[None]]) == "model is required"
+
+
+def test_a_range_where_every_cell_fails_alike_is_one_message():
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[-1, -2]]) == [
+        ["batch must be a whole number >= 1, got -1", "batch must be a whole number >= 1, got -2"]]
+    assert udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b", [[1, 2]]).startswith("unknown gpu 'h10'")
+
+
+def test_cross_argument_checks_mark_only_their_cells():
+    out = udfs.OWN_HOURLY_COST(30000, 3, 0, 0, 1, 0, 0, [[0, 40000, 5000]])
+    assert out[0][1] == "residual_value must be at most purchase_price (30000), got 40000"
+    assert isinstance(out[0][0], float) and isinstance(out[0][2], float)
+
+
+def test_huge_results_are_refused_before_any_work():
+    row = [list(range(1, 3001))]
+    col = [[c] for c in range(1, 3001)]
+    assert udfs.KV_BYTES("llama-3.1-8b", row, col) == (
+        "ranges must be at most 4,000,000 result cells, got 9000000")
+
+
+@pytest.mark.parametrize("value, message", [
+    (10 ** 400, "batch must be a number, got 1e+308 or more"),
+    (-10 ** 400, "batch must be a number, got -1e+308 or less"),
+    ("x" * 100_000, "batch must be a number, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'"),
+    ([[[1, 2]]], "range must be a row, a column or a 2-D block, got 'nested ranges'"),
+    (np.ones((2, 2, 2)), "range must be a row, a column or a 2-D block, got 'nested ranges'"),
+    ([[[1], 2]], "range must be a row, a column or a 2-D block, got 'nested ranges'"),
+])
+def test_hostile_values_are_messages(value, message):
+    assert _tps(value, 1024) == message
 
 
 @pytest.mark.parametrize("call, message", [

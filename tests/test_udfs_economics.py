@@ -248,10 +248,12 @@ def test_only_the_cells_that_do_not_fit_show_the_message():
                          "1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12")
 
 
-def test_breakeven_error_fails_the_range_with_one_message():
-    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, [[5, 0.2]], 0.3) == (
-        "api_price_per_mtok must be above self_host_price_per_mtok (0.3) for a breakeven to exist, "
-        "got 0.2")
+def test_breakeven_error_marks_only_the_impossible_cell():
+    out = udfs.BREAKEVEN_TOKENS_PER_DAY(1000, [[5, 0.2]], [[0.3], [0.1]])
+    assert out[0][1] == ("api_price_per_mtok must be above self_host_price_per_mtok (0.3) for a "
+                         "breakeven to exist, got 0.2")
+    assert out[0][0] == pytest.approx(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 0.3))
+    assert out[1][1] == pytest.approx(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 0.2, 0.1))
 
 
 def test_blank_cells_take_the_default():
@@ -265,7 +267,7 @@ def test_blank_cells_take_the_default():
 @pytest.mark.parametrize("call, message", [
     (lambda: udfs.COST_PER_MTOK(-2.21, 2400), "price_per_gpu_hour must be a number >= 0, got -2.21"),
     (lambda: udfs.COST_PER_MTOK(2.21, 2400, 1.5), "utilization must be a number in (0, 1], got 1.5"),
-    (lambda: udfs.COST_PER_MTOK(2.21, 2400, [[0.5, 0]]),
+    (lambda: udfs.COST_PER_MTOK(2.21, 2400, [[0.5, 0]])[0][1],
      "utilization must be a number in (0, 1], got 0"),
     (lambda: udfs.COST_PER_MTOK("abc", 1), "price_per_gpu_hour must be a number, got 'abc'"),
     (lambda: udfs.COST_PER_MTOK(True, 1), "price_per_gpu_hour must be a number, got TRUE"),

@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["number", "fraction", "requirement", "scalar_out"]
+__all__ = ["number", "fraction", "requirement", "scalar_out", "fail"]
 
 
 def requirement(minimum=None, maximum=None, *, min_open=False, max_open=False, integer=False) -> str:
@@ -63,10 +63,33 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
     if integer:
         bad |= arr != np.round(arr)
     if bad.any():
-        raise InvalidArgumentError(name, requirement(minimum, maximum, min_open=min_open,
-                                                     max_open=max_open, integer=integer),
-                                   arr[bad].flat[0])
+        fail(name, bad, arr, requirement(minimum, maximum, min_open=min_open,
+                                         max_open=max_open, integer=integer))
     return arr
+
+
+def fail(name, bad, values, requirement):
+    """Raise :class:`InvalidArgumentError` for the elements of ``values`` where ``bad`` holds.
+
+    The error's message names the first; its ``cells`` give every element its own message
+    (None where it is fine), so the Excel boundary can mark just the failing cells of a range.
+    ``requirement`` is one text, or a function of the element index giving each one's text (a
+    limit that depends on another argument).
+    """
+    bad = np.asarray(bad)
+    values = np.broadcast_to(values, bad.shape)
+    cells = np.full(bad.shape, None, dtype=object)
+    texts = {}
+    first = None
+    for i in zip(*np.nonzero(bad)) if bad.ndim else [()]:
+        need = requirement if isinstance(requirement, str) else requirement(i)
+        key = (need, values[i].item())
+        if key not in texts:
+            texts[key] = InvalidArgumentError(name, need, values[i].item())
+        cells[i] = str(texts[key])
+        first = first or texts[key]
+    first.cells = cells
+    raise first
 
 
 def _ok_scalar(x, minimum, maximum, min_open, max_open, integer) -> bool:

@@ -332,6 +332,24 @@ def excel_function(fn, name: str | None = None, *, table: bool = False):
 
 
 # --- coercion ----------------------------------------------------------------------------------
+# A single cell that is bad raises (the whole result is that message). A range is coerced cell by
+# cell: a bad cell becomes NaN (numbers) or None (text) and its message is kept in a ``Cells``
+# record, so only that cell of the result shows it; a blank cell of a range is a message too,
+# unless its whole row or column of the range is blank (an oversized selection), which gives a
+# blank result cell.
+
+MAX_CELLS = 4_000_000  # cells one call may return (a 2,000 x 2,000 table)
+BLANK = ""  # a result cell left blank (a blank row or column of an oversized range)
+
+
+@dataclass
+class Cells:
+    """Per-cell problems of one range argument: messages (None where fine) and the cells in a
+    wholly blank row or column."""
+
+    messages: np.ndarray
+    blank_lines: np.ndarray
+
 
 def _one_cell(value):
     """The value of a 1x1 range (``[[v]]``, how classic xlwings passes one cell), else the value
@@ -344,57 +362,45 @@ def _one_cell(value):
 
 def _as_array(value):
     """Excel input -> NumPy object/float array (0-d for a single value)."""
-    if isinstance(value, np.ndarray):
-        return value
     if isinstance(value, (list, tuple)):
         try:
             arr = np.array(value, dtype=object)
         except ValueError:
             raise InvalidArgumentError("range", "rectangular", "a ragged list") from None
-        if arr.ndim > 2:
-            raise InvalidArgumentError("range", "a row, a column or a 2-D block", "3-D input")
-        if arr.ndim == 2 and arr.shape == (1, 1):
-            return np.array(arr[0, 0], dtype=object)
-        return arr
-    return np.array(value, dtype=object)
+    else:
+        arr = value if isinstance(value, np.ndarray) else np.array(value, dtype=object)
+    if arr.ndim > 2 or (arr.dtype == object and any(
+            isinstance(v, (list, tuple, np.ndarray)) for v in arr.ravel().tolist())):
+        raise InvalidArgumentError("range", "a row, a column or a 2-D block", "nested ranges")
+    if arr.ndim == 2 and arr.shape == (1, 1):
+        return np.array(arr[0, 0], dtype=object)
+    return arr
+
+
+def _is_blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
 
 
 def _number_cell(name, default, v):
-    if v is None or (isinstance(v, str) and not v.strip()):
+    if _is_blank(v):
         if default is _EMPTY:
             raise MissingArgumentError(name)
         return np.nan if default is None else float(default)
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
         raise InvalidArgumentError(name, "a number", v if isinstance(v, bool) else str(v))
-    if isinstance(v, str):
-        text = v.strip()
-        try:
+    try:
+        if isinstance(v, str):
+            text = v.strip()
             if not _NUMBER_TEXT.fullmatch(text):
                 raise ValueError(text)
             return float(text.replace(",", ""))
-        except ValueError:
-            raise InvalidArgumentError(name, "a number", v) from None
-    return float(v)
-
-
-def _numbers(name, default, value):
-    """Coerce one numeric argument to a float array (NaN stands for a blank with no default)."""
-    value = _one_cell(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if value is None:
-        return _number_cell(name, default, value)
-    arr = _as_array(value)
-    if arr.dtype.kind in "fiu":
-        return arr.astype(float)
-    if arr.ndim == 0:
-        return _number_cell(name, default, arr.item())
-    flat = [_number_cell(name, default, v) for v in arr.ravel()]
-    return np.array(flat, dtype=float).reshape(arr.shape)
+        return float(v)
+    except (ValueError, OverflowError):
+        raise InvalidArgumentError(name, "a number", v) from None
 
 
 def _text_cell(name, default, v):
-    if v is None or (isinstance(v, str) and not v.strip()):
+    if _is_blank(v):
         if default is _EMPTY:
             raise MissingArgumentError(name)
         return default
@@ -407,17 +413,43 @@ def _text_cell(name, default, v):
     raise InvalidArgumentError(name, "text", str(v))
 
 
-def _texts(name, default, value):
+def _blank_lines(blank: np.ndarray) -> np.ndarray:
+    """Cells whose whole row or column of the range is blank."""
+    if blank.ndim == 1:
+        return blank.copy()
+    return blank.all(axis=1, keepdims=True) | blank.all(axis=0, keepdims=True)
+
+
+def _coerce(name, default, value, is_text):
+    """One argument -> (a scalar or array, :class:`Cells` or None)."""
+    cell = _text_cell if is_text else _number_cell
     value = _one_cell(value)
+    if not is_text and type(value) in (int, float):
+        return _number_cell(name, default, value), None
     if value is None or type(value) is str:  # one cell: no arrays needed
-        return _text_cell(name, default, value)
+        return cell(name, default, value), None
     arr = _as_array(value)
     if arr.ndim == 0:
-        return _text_cell(name, default, arr.item())
-    out = np.empty(arr.shape, dtype=object)
+        return cell(name, default, arr.item()), None
+    if not is_text and arr.dtype.kind in "fiu":
+        return arr.astype(float), None
+    out = np.empty(arr.shape, dtype=object if is_text else float)
+    messages = np.full(arr.shape, None, dtype=object)
+    blank = np.zeros(arr.shape, dtype=bool)
     for idx, v in np.ndenumerate(arr):
-        out[idx] = _text_cell(name, default, v)
-    return out
+        if _is_blank(v):
+            blank[idx] = True
+            out[idx] = None if is_text else np.nan
+            messages[idx] = f"{name} is blank"
+            continue
+        try:
+            out[idx] = cell(name, default, v)
+        except NapkinError as err:
+            out[idx] = None if is_text else np.nan
+            messages[idx] = str(err)
+    if not messages.any():
+        return out, None
+    return out, Cells(messages, _blank_lines(blank))
 
 
 def _shape2(shape):
@@ -443,16 +475,16 @@ def _cell(v):
 def _evaluate(fn, spec, args, explain, table):
     if len(args) > len(spec):
         raise InvalidArgumentError("arguments", f"at most {len(spec)}", len(args))
-    values, text_names = {}, []
+    values, problems, text_names = {}, {}, []
     for i, (name, default, is_text) in enumerate(spec):
         raw = args[i] if i < len(args) else default
         if raw is _EMPTY:
             raise MissingArgumentError(name)
+        values[name], cells = _coerce(name, default, raw, is_text)
+        if cells is not None:
+            problems[name] = cells
         if is_text:
-            values[name] = _texts(name, default, raw)
             text_names.append(name)
-        else:
-            values[name] = _numbers(name, default, raw)
     if table:
         return fn(**values)
     if not any(isinstance(v, np.ndarray) for v in values.values()):
@@ -461,33 +493,97 @@ def _evaluate(fn, spec, args, explain, table):
         result = fn(**values)
         if isinstance(result, float) and math.isfinite(result):
             return float(result)
-        return _finish(np.broadcast_to(result, ()), (), values, explain)
+        return _to_excel(_fill(np.broadcast_to(result, (1,)), values, explain).reshape(()))
     shapes = {k: np.shape(v) for k, v in values.items()}
     try:
         shape = np.broadcast_shapes(*shapes.values())
     except ValueError:
         raise ShapeError({k: _shape2(s) for k, s in shapes.items() if s}) from None
-    text_arrays = {k: values[k] for k in text_names if isinstance(values[k], np.ndarray)}
-    if not text_arrays:
-        result = np.broadcast_to(fn(**values), shape)
-        return _finish(result, shape, values, explain)
-    out = np.empty(shape, dtype=object)
-    groups = _groups(text_arrays, shape)
-    for combo, flat in groups:
-        call = dict(values)
-        call.update(zip(text_arrays, combo))
-        index = np.unravel_index(flat, shape)
-        for k, v in values.items():
-            if k not in text_arrays and isinstance(v, np.ndarray) and v.ndim:
-                call[k] = np.broadcast_to(v, shape)[index]
+    size = math.prod(shape)
+    if size > MAX_CELLS:
+        raise InvalidArgumentError("ranges", f"at most {MAX_CELLS:,} result cells", size)
+    texts = [k for k in text_names if isinstance(values[k], np.ndarray)]
+    if not problems and not texts:  # the common table: one engine call on whole arrays
         try:
-            res = np.broadcast_to(fn(**call), (len(flat),))
-            out[index] = _fill(res, call, explain)
-        except NapkinError as err:
-            if len(groups) == 1:
+            result = np.broadcast_to(fn(**values), shape)
+        except InvalidArgumentError as err:
+            if err.cells is None:
                 raise
-            out[index] = str(err)
-    return _to_excel(out)
+            result = None  # some cells fail a check: the cell-by-cell path below marks them
+        if result is not None:
+            if result.dtype.kind in "fiu" and np.isfinite(result).all():
+                return _to_excel(result)
+            flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray) else v)
+                    for k, v in values.items()}
+            return _to_excel(_fill(result.ravel(), flat, explain).reshape(shape))
+    out = np.full(size, None, dtype=object)
+    todo = np.ones(size, dtype=bool)
+    for name, cells in problems.items():  # argument order: the first argument's message wins
+        blank = np.broadcast_to(cells.blank_lines, shape).ravel()
+        out[blank & todo] = BLANK
+        todo &= ~blank
+        messages = np.broadcast_to(cells.messages, shape).ravel()
+        bad = todo & (messages != None)  # noqa: E711 - element-wise test for a message
+        out[bad] = messages[bad]
+        todo &= ~bad
+    idx = np.flatnonzero(todo)
+    if idx.size:
+        call = {k: (np.broadcast_to(v, shape).ravel()[idx] if isinstance(v, np.ndarray) else v)
+                for k, v in values.items()}
+        out[idx] = _compute(fn, call, texts, idx.size, explain, whole=idx.size == size)
+    return _to_excel(out.reshape(shape))
+
+
+def _compute(fn, call, texts, n, explain, whole):
+    """Results of ``n`` cells (flat arrays in ``call``): one engine call per combination of text
+    values. A group whose call fails gets that message; if the only group fails for every cell,
+    the error is raised (one message for the whole result)."""
+    if not texts:
+        return _compute_group(fn, call, n, explain, raise_all=whole)
+    out = np.empty(n, dtype=object)
+    groups = _groups({k: call[k] for k in texts}, (n,))
+    for combo, flat in groups:
+        sub = {k: (v[flat] if isinstance(v, np.ndarray) and v.ndim else v) for k, v in call.items()}
+        sub.update(zip(texts, combo))
+        try:
+            out[flat] = _compute_group(fn, sub, len(flat), explain,
+                                       raise_all=whole and len(groups) == 1)
+        except NapkinError as err:
+            if whole and len(groups) == 1:
+                raise
+            out[flat] = str(err)
+    return out
+
+
+def _compute_group(fn, call, n, explain, raise_all):
+    """Results of ``n`` cells that share their text values. A check failing for some cells of an
+    argument (the error's ``cells``) gives those cells their messages and the rest are computed
+    again, a few times at most; a failure that cannot be pinned to cells fails them all."""
+    out = np.empty(n, dtype=object)
+    todo = np.arange(n)
+    for _ in range(8):
+        sub = {k: (v[todo] if isinstance(v, np.ndarray) and v.ndim else v) for k, v in call.items()}
+        try:
+            res = np.broadcast_to(fn(**sub), (todo.size,))
+        except InvalidArgumentError as err:
+            arr = sub.get(err.name)
+            cells = err.cells
+            if cells is None or not isinstance(arr, np.ndarray) or arr.shape != cells.shape:
+                if raise_all or todo.size == n:
+                    raise
+                out[todo] = str(err)
+                return out
+            bad = cells != None  # noqa: E711 - element-wise: the cells with a message
+            out[todo[bad]] = cells[bad]
+            todo = todo[~bad]
+            raise_all = False
+            if not todo.size:
+                return out
+            continue
+        out[todo] = _fill(res, sub, explain)
+        return out
+    out[todo] = "too many different errors in these ranges"
+    return out
 
 
 def _groups(text_arrays: dict, shape) -> list:
@@ -531,7 +627,7 @@ def _messages(bad, call, explain) -> list:
 
 
 def _fill(res, call, explain):
-    """Replace NaN results by their message."""
+    """Replace NaN results by their message (flat arrays)."""
     res = np.asarray(res)
     if res.dtype.kind not in "fiu":
         return res
@@ -544,28 +640,6 @@ def _fill(res, call, explain):
     return obj
 
 
-def _finish(result, shape, values, explain):
-    if result.dtype.kind in "fiu" and np.isfinite(result).all():
-        return float(result) if result.ndim == 0 else _to_excel(result)
-    flat = {k: (np.broadcast_to(v, shape).ravel() if isinstance(v, np.ndarray) else v)
-            for k, v in values.items()}
-    if result.dtype.kind in "fiu" and result.ndim:
-        # Numbers with some cells that have no finite result: rows of Python floats straight
-        # from NumPy, then the messages written into their cells (no per-cell conversion).
-        values_flat = result.ravel().astype(float)
-        bad = np.flatnonzero(~np.isfinite(values_flat))
-        msgs = _messages(bad, flat, explain)
-        height, width = _shape2(result.shape)
-        if len(bad) == values_flat.size:  # no cell has a number
-            return [msgs[r * width:(r + 1) * width] for r in range(height)]
-        rows = values_flat.reshape(height, width).tolist()
-        for i, msg in zip(bad.tolist(), msgs):
-            rows[i // width][i % width] = msg
-        return rows
-    filled = _fill(result.ravel(), flat, explain).reshape(shape)
-    return _to_excel(filled)
-
-
 def _to_excel(arr):
     arr = np.asarray(arr)
     if arr.ndim == 0:
@@ -573,5 +647,4 @@ def _to_excel(arr):
     if arr.dtype.kind == "f":
         return arr.reshape(_shape2(arr.shape)).tolist()
     rows = arr.reshape(_shape2(arr.shape))
-    return [[_cell(v) for v in row] for row in rows]
-
+    return [[_cell(v) for v in row] for row in rows.tolist()]

@@ -70,12 +70,6 @@ def _whole(x):
     return np.ceil(np.asarray(x, dtype=float) * _ROUND_DOWN)
 
 
-def _first_bad(bad, *arrays):
-    """The first element of each array where ``bad`` holds (arrays broadcast with ``bad``)."""
-    idx = np.unravel_index(int(np.flatnonzero(bad)[0]), np.shape(bad))
-    return [np.broadcast_to(a, np.shape(bad))[idx] for a in arrays]
-
-
 def _price(value, name):
     return _checks.number(value, name, 0)
 
@@ -326,9 +320,9 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     rv = _price(residual_value, "residual_value")
     bad = np.asarray(rv > price)
     if bad.any():
-        p0, rv0 = _first_bad(bad, price, rv)
-        raise InvalidArgumentError("residual_value",
-                                   f"at most purchase_price ({format_value(p0)})", rv0)
+        price_b = np.broadcast_to(price, bad.shape)
+        _checks.fail("residual_value", bad, rv,
+                     lambda i: f"at most purchase_price ({format_value(price_b[i])})")
     growth = (1.0 + r) ** n
     with np.errstate(divide="ignore", invalid="ignore"):
         crf = np.where(r > 0, r * growth / np.where(r > 0, growth - 1.0, 1.0), 1.0 / n)
@@ -365,10 +359,10 @@ def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
     days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
     bad = np.asarray(api <= own)
     if bad.any():
-        api0, own0 = _first_bad(bad, api, own)
-        raise InvalidArgumentError(
-            "api_price_per_mtok",
-            f"above self_host_price_per_mtok ({format_value(own0)}) for a breakeven to exist", api0)
+        own_b = np.broadcast_to(own, bad.shape)
+        _checks.fail("api_price_per_mtok", bad, api,
+                     lambda i: f"above self_host_price_per_mtok ({format_value(own_b[i])}) "
+                               "for a breakeven to exist")
     return _out(fixed / days / ((api - own) / _MTOK))
 
 

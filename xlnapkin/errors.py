@@ -15,19 +15,34 @@ __all__ = [
     "ShapeError",
     "CatalogError",
     "format_value",
+    "ECHO_LIMIT",
 ]
 
 
+ECHO_LIMIT = 40  # characters of a user's text a message repeats (a cell holds 32,767)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT - 1] + "…"
+
+
 def format_value(value) -> str:
-    """Show a user's value the way they typed it: ``-3`` not ``-3.0``, text quoted."""
+    """Show a user's value the way they typed it: ``-3`` not ``-3.0``, text quoted; long text
+    is cut to :data:`ECHO_LIMIT` characters.
+
+    >>> format_value(-3.0), format_value("h10"), format_value("x" * 100)[-4:]
+    ('-3', "'h10'", "xx…'")
+    """
     if isinstance(value, str):
-        return repr(value)
+        return repr(_clip(value))
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"  # as Excel shows a logical
     try:
         f = float(value)
+    except OverflowError:  # an integer beyond any float
+        return "-1e+308 or less" if value < 0 else "1e+308 or more"
     except (TypeError, ValueError):
-        return repr(value)
+        return _clip(repr(value))
     if f != f:
         return "NaN"
     if f in (float("inf"), float("-inf")):
@@ -53,7 +68,12 @@ class UnknownNameError(NapkinError):
 
 
 class InvalidArgumentError(NapkinError):
-    """An argument outside what is allowed: ``batch must be a whole number >= 1, got -3``."""
+    """An argument outside what is allowed: ``batch must be a whole number >= 1, got -3``.
+
+    ``cells``, when set, holds the message of every element of the array that was checked
+    (None where it is fine), so the Excel boundary marks just the failing cells of a range."""
+
+    cells = None
 
     def __init__(self, name: str, requirement: str, value):
         self.name, self.requirement, self.value = name, requirement, value

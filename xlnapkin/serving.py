@@ -23,7 +23,7 @@ import numpy as np
 from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .errors import InvalidArgumentError, format_value
+from .errors import format_value
 from .memory import MEM_FRACTION, fits, max_batch, runs_when_it_fits, weight_dtype_of
 from .roofline import _prefill_compute_time, decode_step_time, prefill_time
 
@@ -221,10 +221,9 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
                                      num_gpus, 1.0), dtype=float)
     too_fast = np.asarray(measured > roof * (1 + 1e-12))
     if too_fast.any():
-        idx = np.unravel_index(int(np.flatnonzero(too_fast)[0]), too_fast.shape)
-        m0, r0 = (np.broadcast_to(a, too_fast.shape)[idx] for a in (measured, roof))
-        raise InvalidArgumentError(
-            "measured_tokens_per_sec",
-            f"at most the pure roofline {format_value(r0)} tokens/s (efficiency > 1)", m0)
+        roof_b = np.broadcast_to(roof, too_fast.shape)
+        _checks.fail("measured_tokens_per_sec", too_fast, measured,
+                     lambda i: f"at most the pure roofline {format_value(roof_b[i])} tokens/s "
+                               "(efficiency > 1)")
     return _checks.scalar_out(np.minimum(measured / roof, 1.0))
 
