@@ -293,7 +293,8 @@ def test_another_projects_set_up_survives_every_kind_of_install(tmp_path, monkey
     assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT}
     ours = es.status(es.workbook_config(our_book), home=home, platform="win32")
     assert ours.configured and ours.udf_modules.value == "xlnapkin.udfs"
-    assert ours.interpreter == es.Setting("INTERPRETER_WIN", PY, str(our_book.parent / "xlwings.conf"))
+    folder_conf = str(our_book.parent / "xlwings.conf")
+    assert ours.interpreter == es.Setting("INTERPRETER_WIN", PY, folder_conf)
     theirs = es.status(es.workbook_config(their_book), home=home, platform="win32")
     assert theirs.udf_modules == es.Setting("UDF MODULES", "theirs.udfs", str(c))
     assert theirs.interpreter == es.Setting("INTERPRETER_WIN", OLD_PY, str(c))
@@ -349,6 +350,18 @@ def test_workbook_install_merges_the_folders_file_and_restores_it(tmp_path):
     es.uninstall(config, platform="win32")
     assert folder_conf.read_bytes() == before
     assert sorted(p.name for p in book.parent.iterdir()) == ["Book.xlsm", "xlwings.conf"]
+
+
+def test_workbook_install_keeps_another_python_set_for_that_folder(tmp_path):
+    book = make_book(tmp_path / "models")
+    folder_conf = book.parent / "xlwings.conf"
+    folder_conf.write_bytes(ANOTHER_PROJECT)
+    with pytest.raises(es.ExcelSetupError) as info:
+        es.install(es.workbook_config(book), PY, platform="win32", now=NOW)
+    assert str(info.value) == (
+        f'{folder_conf} sets "INTERPRETER_WIN" to "{OLD_PY}", another Python that the workbooks '
+        "in that folder may use: replace it with --replace-interpreter (uninstall puts it back)")
+    assert folder_conf.read_bytes() == ANOTHER_PROJECT
 
 
 def test_workbook_sheet_that_overrides_the_folder_file_is_reported(tmp_path):

@@ -446,6 +446,12 @@ main.py tab and requirements.txt into the requirements.txt tab, then restart Lit
 Errors show as #VALUE! with the message on hover."""
 
 
+def _para(text: str) -> str:
+    """A description paragraph wrapped like the rest of the help (the formatter keeps lines)."""
+    import textwrap
+    return textwrap.fill(text, 88)
+
+
 def _excel_config(ns):
     from . import excel_setup
     if ns.workbook is not None:
@@ -506,19 +512,19 @@ def _scope_options(p, *, required: bool) -> None:
 def _add_excel(sub):
     excel = sub.add_parser(
         "excel", help="set classic Excel (xlwings on Windows) up to use xlnapkin's functions",
-        description="Set classic Excel (xlwings on Windows) up to use xlnapkin's functions, "
-                    "for one workbook's folder or, when asked, for the user.",
+        description=_para("Set classic Excel (xlwings on Windows) up to use xlnapkin's "
+                          "functions, for one workbook's folder or, when asked, for the user."),
         epilog=_EXCEL_EPILOG, formatter_class=_FORMATTER)
     excel_sub = excel.add_subparsers(dest="excel_command", metavar="{install,status,uninstall}",
                                      required=True)
     p = excel_sub.add_parser(
         "install", formatter_class=_FORMATTER,
         help="add xlnapkin.udfs to xlwings' UDF MODULES, with the Python that runs it",
-        description="Append xlnapkin.udfs to \"UDF MODULES\" and set INTERPRETER_WIN "
-                    "(INTERPRETER_MAC on macOS) where no interpreter is set. Every other line "
-                    "is kept, an existing file is backed up once, and running it again changes "
-                    "nothing. Another Python already set is replaced only with "
-                    "--replace-interpreter.",
+        description=_para("Append xlnapkin.udfs to \"UDF MODULES\" and set INTERPRETER_WIN "
+                          "(INTERPRETER_MAC on macOS) where no interpreter is set. Every other "
+                          "line is kept, an existing file is backed up once, and running it "
+                          "again changes nothing. Another Python already set is replaced only "
+                          "with --replace-interpreter."),
         epilog="examples:\n  $ xlnapkin excel install --workbook Book.xlsm --dry-run\n"
                "  $ xlnapkin excel install --workbook Book.xlsm --python "
                "C:\\envs\\napkin\\Scripts\\pythonw.exe --addin\n"
@@ -538,10 +544,11 @@ def _add_excel(sub):
     p = excel_sub.add_parser(
         "status", formatter_class=_FORMATTER,
         help="show what xlwings would use, and what xlnapkin installed",
-        description="Show the UDF MODULES and interpreter xlwings would use and where each "
-                    "comes from (for --workbook: the workbook's xlwings.conf sheet, the folder's "
-                    "file, then the user's file), whether xlnapkin installed them, and whether "
-                    "the xlwings add-in is in Excel's XLSTART folder. Changes nothing.",
+        description=_para("Show the UDF MODULES and interpreter xlwings would use and where each "
+                          "comes from (for --workbook: the workbook's xlwings.conf sheet, the "
+                          "folder's file, then the user's file), whether xlnapkin installed "
+                          "them, and whether the xlwings add-in is in Excel's XLSTART folder. "
+                          "Changes nothing."),
         epilog="examples:\n  $ xlnapkin excel status\n  $ xlnapkin excel status --workbook "
                "Book.xlsm")
     _scope_options(p, required=False)
@@ -550,9 +557,10 @@ def _add_excel(sub):
     p = excel_sub.add_parser(
         "uninstall", formatter_class=_FORMATTER,
         help="undo `xlnapkin excel install`",
-        description="Put the xlwings.conf from before `xlnapkin excel install` back, byte for "
-                    "byte (or delete it if there was none). If it was edited since, only "
-                    "xlnapkin's own changes are reversed. Running it again does nothing.",
+        description=_para("Put the xlwings.conf from before `xlnapkin excel install` back, byte "
+                          "for byte (or delete it if there was none). If it was edited since, "
+                          "only xlnapkin's own changes are reversed. Running it again does "
+                          "nothing."),
         epilog="examples:\n  $ xlnapkin excel uninstall --workbook Book.xlsm --dry-run\n"
                "  $ xlnapkin excel uninstall --user")
     _scope_options(p, required=True)
@@ -578,10 +586,11 @@ def _add_lite(sub):
     p = sub.add_parser(
         "lite", formatter_class=_FORMATTER,
         help="write main.py and requirements.txt for xlwings Lite",
-        description="Write the two files to paste into the xlwings Lite add-in (Excel on "
-                    "Windows, macOS and the web). main.py carries the whole package, so no "
-                    "package index is asked for xlnapkin; requirements.txt names only packages "
-                    "on PyPI and Pyodide. A file that differs is overwritten only with --force.",
+        description=_para("Write the two files to paste into the xlwings Lite add-in (Excel on "
+                          "Windows, macOS and the web). main.py carries the whole package, so no "
+                          "package index is asked for xlnapkin; requirements.txt names only "
+                          "packages on PyPI and Pyodide. A file that differs is overwritten only "
+                          "with --force."),
         epilog="examples:\n  $ xlnapkin lite\n  $ xlnapkin lite --out installer/lite --force")
     p.add_argument("--out", metavar="DIR", type=Path, default=Path("xlnapkin-lite"),
                    help="folder to write into (default: %(default)s)")
@@ -599,11 +608,11 @@ def _add_release(sub):
     p = sub.add_parser(
         "release", formatter_class=_FORMATTER,
         help="build the release folder and zip (wheel, installer, Lite files, workbooks)",
-        description="Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
-                    "install.ps1/install.bat/uninstall.ps1, lite/main.py and "
-                    "lite/requirements.txt, the template workbooks and a README.txt. Needs "
-                    "the `build` package (the test extra has it); run it from a checkout. "
-                    "See docs/release.md.",
+        description=_para("Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
+                          "install.ps1/install.bat/uninstall.ps1, lite/main.py and "
+                          "lite/requirements.txt, the template workbooks and a README.txt. Needs "
+                          "the `build` package (the test extra has it); run it from a checkout. "
+                          "See docs/release.md."),
         epilog="examples:\n  $ xlnapkin release\n  $ xlnapkin release --out dist --force")
     p.add_argument("--out", metavar="DIR", type=Path, default=Path("dist"),
                    help="folder to write into (default: %(default)s)")

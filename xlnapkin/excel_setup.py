@@ -725,7 +725,8 @@ class SetupStatus:
     @property
     def configured(self) -> bool:
         """The modules xlwings reads name xlnapkin.udfs, and an interpreter is set."""
-        return (self.udf_modules.value is not None and UDF_MODULE in _modules(self.udf_modules.value)
+        modules = self.udf_modules.value
+        return (modules is not None and UDF_MODULE in _modules(modules)
                 and bool(self.interpreter.value and self.interpreter.value.strip()))
 
     def describe(self) -> str:
@@ -825,7 +826,7 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     udf = doc.get(UDF_MODULES_KEY)
     if udf is None or UDF_MODULE not in _modules(udf):
         wanted.append((doc.written_key(UDF_MODULES_KEY), _with_module(udf)))
-    interp = _interpreter_line(doc, python, platform, replace_interpreter, conf)
+    interp = _interpreter_line(doc, python, platform, replace_interpreter, config)
     if interp is not None:
         wanted.append(interp)
     if not wanted:
@@ -869,7 +870,7 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
 
 
 def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
-                      conf: Path) -> tuple[str, str] | None:
+                      config: ConfigFile) -> tuple[str, str] | None:
     """The interpreter line to write, None if ours is already the one xlwings uses; raises if
     another is set and ``replace`` is False."""
     key = interpreter_key(platform)
@@ -885,10 +886,13 @@ def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: boo
     if _same_interpreter(current, python, platform):
         return None
     if not replace:
+        if config.scope == "user":
+            who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
+        else:
+            who, instead = "the workbooks in that folder", ""
         raise ExcelSetupError(
-            f'{conf} sets "{shown}" to "{current}", another Python that other workbooks may use: '
-            "set up one workbook instead (--workbook BOOK), or replace it with "
-            "--replace-interpreter (uninstall puts it back)")
+            f'{config.path} sets "{shown}" to "{current}", another Python that {who} may use: '
+            f"{instead}replace it with --replace-interpreter (uninstall puts it back)")
     return doc.written_key(key), python
 
 

@@ -193,7 +193,10 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
         staged_zip = Path(tmp) / zip_path.name
         _write_zip(staging, name, files, staged_zip)
         for path in existing:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         staging.rename(folder)
         staged_zip.rename(zip_path)
     return Release(folder, zip_path, folder / wheel.name, files)
