@@ -107,7 +107,11 @@ def test_paths_per_platform(tmp_path):
     book = make_book(tmp_path / "models")
     assert es.workbook_config(book).path == tmp_path / "models" / "xlwings.conf"
     with pytest.raises(es.ExcelSetupError, match="no such workbook: "):
-        es.workbook_config(tmp_path / "missing.xlsm")
+        es.workbook_config(tmp_path / "no-folder" / "Book.xlsm")
+    missing = es.workbook_config(tmp_path / "missing.xlsm")  # status, uninstall: fine
+    with pytest.raises(es.ExcelSetupError, match="no such workbook: "):
+        es.install(missing, PY, platform="win32")
+    assert es.uninstall(missing, platform="win32").changed is False
     assert es.interpreter_key("win32") == "INTERPRETER_WIN"
     assert es.interpreter_key("darwin") == "INTERPRETER_MAC"
     assert es.xlstart_candidates(tmp_path, "linux") == []

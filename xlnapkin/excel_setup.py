@@ -167,10 +167,11 @@ def user_config(home: Path, platform: str = sys.platform) -> ConfigFile:
 def workbook_config(workbook: Path) -> ConfigFile:
     """The ``xlwings.conf`` beside ``workbook``, which xlwings reads for workbooks in its folder.
 
-    The workbook itself is never opened for writing.
+    The workbook itself is never opened for writing. Its folder must exist; the workbook itself
+    only for :func:`install` (status and uninstall work after it moved away).
     """
     book = Path(os.path.abspath(workbook))
-    if not book.is_file():
+    if not book.parent.is_dir():
         raise ExcelSetupError(f"no such workbook: {workbook}")
     return ConfigFile(book.parent / CONF_NAME, "workbook", book.parent, book)
 
@@ -792,6 +793,8 @@ def install(config: ConfigFile, python_executable: str, *, platform: str = sys.p
     """
     python_executable = str(python_executable)
     _check_interpreter(python_executable, platform)
+    if config.workbook is not None and not config.workbook.is_file():
+        raise ExcelSetupError(f"no such workbook: {config.workbook}")
     now = now or datetime.now()
     if dry_run:
         return _plan_install(config, python_executable, platform, replace_interpreter, now,
@@ -1108,7 +1111,7 @@ def _layers(config: ConfigFile, home: Path, platform: str,
     """``(source, lookup)`` per place xlwings reads, first first; ``lookup(key)`` gives the raw
     value (None when absent). Each file's shadowed duplicate keys become notes."""
     layers = []
-    if config.workbook is not None:
+    if config.workbook is not None and config.workbook.is_file():
         sheet = _sheet_settings(config.workbook, notes)
         if sheet:
             layers.append((f"the xlwings.conf sheet in {config.workbook.name}",
@@ -1176,7 +1179,7 @@ def _sheet_settings(workbook: Path, notes: list[str]) -> dict | None:
 
 def _sheet_notes(config: ConfigFile) -> tuple[str, ...]:
     """Warn when the workbook's own xlwings.conf sheet overrides the folder's file."""
-    if config.workbook is None:
+    if config.workbook is None:  # install checked that the workbook is there
         return ()
     notes: list[str] = []
     sheet = _sheet_settings(config.workbook, notes) or {}
