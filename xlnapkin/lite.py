@@ -162,10 +162,10 @@ from xlnapkin.udfs import *  # noqa: E402,F401,F403  (the Excel functions Lite r
 '''
 
 
-def lite_files(package: Path = _PACKAGE) -> dict[str, str]:
+def lite_files() -> dict[str, str]:
     """The ``main.py`` and ``requirements.txt`` texts for xlwings Lite."""
     from . import __version__
-    data = bundle_zip(bundle_files(package))
+    data = bundle_zip(bundle_files())
     sha = hashlib.sha256(data).hexdigest()
     encoded = base64.b64encode(data).decode("ascii")
     chunks = "\n".join(f'    "{encoded[i:i + _B64_LINE]}"'
