@@ -5,17 +5,39 @@
 .DESCRIPTION
     1. Finds Python 3.11 or newer (the py launcher first, then python on PATH).
     2. Creates, or reuses, a virtual environment at %LOCALAPPDATA%\xlnapkin\venv.
-    3. pip installs "xlnapkin[excel]" into it (xlnapkin plus xlwings).
-    4. Runs `xlnapkin excel install --python <venv>\Scripts\pythonw.exe`, which adds
-       xlnapkin.udfs to "UDF MODULES" in %USERPROFILE%\.xlwings\xlwings.conf and sets
-       INTERPRETER_WIN, keeping your other settings and a backup of the old file.
-    5. Runs `xlwings addin install`, which copies the xlwings add-in into Excel's XLSTART folder.
+    3. pip installs xlnapkin with its "excel" extra into it: by default the wheel beside this
+       script (a release folder), else the checkout this script sits in. No package index is
+       asked for xlnapkin unless -Source says so; its dependencies (numpy, openpyxl, xlwings)
+       come from PyPI as usual.
+    4. With -Workbook BOOK: `xlnapkin excel install --workbook BOOK` adds xlnapkin.udfs and the
+       environment's pythonw.exe to the xlwings.conf in BOOK's folder, which xlwings reads for the
+       workbooks there before your own settings. With -User: the same in your user-wide
+       %USERPROFILE%\.xlwings\xlwings.conf, appending to the modules listed there and refusing to
+       replace another Python unless -ReplaceInterpreter. With neither, no settings change and
+       the command to set a workbook up later is shown.
+    5. `xlwings addin install` copies the xlwings add-in into Excel's XLSTART folder, unless an
+       xlwings add-in is there already (it is kept; -ReplaceAddin replaces it).
     Running it again is safe: each step leaves what is already in place alone.
     Undo with uninstall.ps1.
 
 .PARAMETER Source
-    What to install: empty for the latest xlnapkin from PyPI, a version ("0.1.0"), the path of
-    a wheel (.whl) or of a source folder, or any pip requirement ("xlnapkin[excel]>=0.1").
+    What to install. Empty (the default): the xlnapkin-*.whl beside this script, else the
+    checkout around it. Or the path of a wheel or a source folder, or a wheel's https address.
+    An index only when asked: "pypi" (the latest xlnapkin there), a version ("0.1.0") or any pip
+    requirement. Use those only once the project publishes there.
+
+.PARAMETER Workbook
+    A workbook (.xlsm) to set up. Only the xlwings.conf in its folder changes; other workbooks
+    and your user-wide xlwings settings are left alone.
+
+.PARAMETER User
+    Set xlnapkin up in your user-wide xlwings settings (every workbook without its own) instead.
+
+.PARAMETER ReplaceInterpreter
+    Replace another Python already set in that xlwings.conf (uninstall puts it back).
+
+.PARAMETER ReplaceAddin
+    Replace an xlwings add-in that is already in XLSTART (perhaps another project's version).
 
 .PARAMETER DryRun
     Show what would happen. Creates nothing, installs nothing, writes no settings
@@ -31,14 +53,21 @@
     powershell -ExecutionPolicy Bypass -File install.ps1 -DryRun
 
 .EXAMPLE
-    powershell -ExecutionPolicy Bypass -File install.ps1 -Source .\dist\xlnapkin-0.1.0-py3-none-any.whl
+    powershell -ExecutionPolicy Bypass -File install.ps1 -Workbook C:\models\serving.xlsm
+
+.EXAMPLE
+    powershell -ExecutionPolicy Bypass -File install.ps1 -Source .\xlnapkin-0.1.0-py3-none-any.whl -User
 #>
 [CmdletBinding()]
 param(
     [string]$Source = "",
     [switch]$DryRun,
     [string]$VenvDir = "",
-    [string]$Python = ""
+    [string]$Python = "",
+    [string]$Workbook = "",
+    [switch]$User,
+    [switch]$ReplaceInterpreter,
+    [switch]$ReplaceAddin
 )
 
 Set-StrictMode -Version 2.0
@@ -96,9 +125,21 @@ function Find-Python {
     throw "No Python $MinVersion or newer found$why. Install it from https://www.python.org/downloads/ (tick 'py launcher'), then run this again."
 }
 
+# What pip installs. By default the wheel beside this script (a release folder) or the checkout
+# around it: no index is asked for xlnapkin, a name a stranger could publish there.
 function Get-Requirement([string]$Src) {
-    if (-not $Src) { return "xlnapkin[excel]" }
+    if (-not $Src) {
+        $wheels = @(Get-ChildItem -LiteralPath $PSScriptRoot -Filter "xlnapkin-*-py3-none-any.whl")
+        if ($wheels.Count -gt 1) { throw "Several xlnapkin wheels beside this script; pick one with -Source <file.whl>." }
+        if ($wheels.Count -eq 1) { return $wheels[0].FullName + "[excel]" }
+        if (Test-Path -LiteralPath (Join-Path (Split-Path -Parent $PSScriptRoot) "pyproject.toml")) {
+            return (Split-Path -Parent $PSScriptRoot) + "[excel]"   # the checkout around installer\
+        }
+        throw "No xlnapkin wheel beside this script ($PSScriptRoot) and no checkout around it. Run the install.ps1 of a release folder, or give -Source <file.whl>."
+    }
+    if ($Src -eq "pypi") { return "xlnapkin[excel]" }
     if ($Src -match '^\d+(\.\d+)*([a-zA-Z0-9.+-]*)$') { return "xlnapkin[excel]==$Src" }
+    if ($Src -match '^https?://') { return "xlnapkin[excel] @ $Src" }
     if (Test-Path -LiteralPath $Src) {
         $full = (Resolve-Path -LiteralPath $Src).Path
         return $full + "[excel]"   # a wheel file or a source folder, with the excel extra
@@ -108,6 +149,8 @@ function Get-Requirement([string]$Src) {
 
 try {
     if ($DryRun) { Write-Host "Dry run: nothing will be created, installed or written." -ForegroundColor Yellow }
+    if ($Workbook -and $User) { throw "Give -Workbook or -User, not both." }
+    if ($Workbook -and -not (Test-Path -LiteralPath $Workbook -PathType Leaf)) { throw "No such workbook: $Workbook" }
 
     # Checked first so that nothing is half done: the add-in file cannot be replaced while Excel
     # has it (and the UDF server) loaded.
@@ -145,8 +188,13 @@ try {
 
     Write-Step "Pointing xlwings at xlnapkin (UDF MODULES and INTERPRETER_WIN)"
     $setupArgs = @("excel", "install", "--python", $VenvPythonW)
+    if ($Workbook) { $setupArgs += @("--workbook", $Workbook) }
+    if ($User) { $setupArgs += "--user" }
+    if ($ReplaceInterpreter) { $setupArgs += "--replace-interpreter" }
     if ($DryRun) { $setupArgs += "--dry-run" }
-    if (Test-Path -LiteralPath $XlnapkinExe) {
+    if (-not $Workbook -and -not $User) {
+        Write-Note "skipped: no -Workbook (or -User) given, so no xlwings settings change."
+    } elseif (Test-Path -LiteralPath $XlnapkinExe) {
         # Runs for real in a dry run too: with --dry-run it only prints the planned changes.
         Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel install"
     } else {
@@ -154,13 +202,18 @@ try {
     }
 
     Write-Step "Installing the xlwings add-in into Excel's XLSTART folder"
-    if ($DryRun) {
+    $addinWasPresent = Test-Path -LiteralPath $AddinPath
+    if (-not $DryRun -and -not (Test-Path -LiteralPath $AddinMarker)) {
+        New-Item -ItemType Directory -Force -Path $StateDir | Out-Null
+        Set-Content -LiteralPath $AddinMarker -Value ([string]$addinWasPresent) -Encoding ASCII
+    }
+    if ($addinWasPresent -and -not $ReplaceAddin) {
+        # Perhaps another project's: replacing it with this xlwings version could break that one.
+        Write-Note "kept the xlwings add-in already in $AddinPath. It must be the same version as xlwings in"
+        Write-Note "$VenvDir; if xlnapkin's functions report a missing xlwings DLL, run this again with -ReplaceAddin."
+    } elseif ($DryRun) {
         Write-Note "would run: `"$XlwingsExe`" addin install"
     } else {
-        if (-not (Test-Path -LiteralPath $AddinMarker)) {
-            New-Item -ItemType Directory -Force -Path $StateDir | Out-Null
-            Set-Content -LiteralPath $AddinMarker -Value ([string](Test-Path -LiteralPath $AddinPath)) -Encoding ASCII
-        }
         # xlwings starts Excel invisibly to find XLSTART, and prints its own errors but exits 0,
         # so check its words and the file as well as the exit code.
         Write-Note "> $XlwingsExe addin install"
@@ -178,10 +231,14 @@ try {
         Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green
     } else {
         Write-Host "xlnapkin is installed for Excel." -ForegroundColor Green
-        Write-Host "Next: start Excel. Once, allow File > Options > Trust Center > Trust Center Settings >"
-        Write-Host "Macro Settings > 'Trust access to the VBA project object model'. Then, in a macro-enabled"
-        Write-Host "workbook (.xlsm), click xlwings > Import Functions and type =NAPKIN_VERSION() in a cell."
-        Write-Host "Undo: powershell -ExecutionPolicy Bypass -File uninstall.ps1"
+        if (-not $Workbook -and -not $User) {
+            Write-Host "Next: set a workbook up (only the xlwings.conf in its folder changes):"
+            Write-Host "  powershell -ExecutionPolicy Bypass -File install.ps1 -Workbook C:\path\to\Book.xlsm"
+        }
+        Write-Host "In Excel, once: File > Options > Trust Center > Trust Center Settings > Macro Settings >"
+        Write-Host "'Trust access to the VBA project object model'. Then, in the macro-enabled workbook"
+        Write-Host "(.xlsm), click xlwings > Import Functions and type =NAPKIN_VERSION() in a cell."
+        Write-Host "Undo: powershell -ExecutionPolicy Bypass -File uninstall.ps1 [-Workbook C:\path\to\Book.xlsm]"
     }
     exit 0
 } catch {

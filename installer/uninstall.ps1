@@ -3,13 +3,18 @@
     Undoes install.ps1: puts your xlwings settings back and removes the xlwings add-in.
 
 .DESCRIPTION
-    1. Runs `xlnapkin excel uninstall`, which restores %USERPROFILE%\.xlwings\xlwings.conf
-       exactly as it was before install (or deletes it if there was none; if you edited it since,
-       only xlnapkin's own changes are reversed).
+    1. Runs `xlnapkin excel uninstall` for each -Workbook given (its folder's xlwings.conf) and
+       for your user-wide %USERPROFILE%\.xlwings\xlwings.conf (nothing happens to a file that
+       xlnapkin did not change). Each comes back exactly as it was before install (or is deleted
+       if there was none; if you edited it since, only xlnapkin's own changes are reversed).
     2. Runs `xlwings addin remove`, unless the xlwings add-in was already installed before
        install.ps1 ran (then it is left for your other xlwings work; -RemoveAddin removes it anyway).
     3. With -RemoveVenv, deletes the environment %LOCALAPPDATA%\xlnapkin\venv.
     Running it again is safe.
+
+.PARAMETER Workbook
+    Workbooks set up with install.ps1 -Workbook (one or more, comma-separated): undo the
+    xlwings.conf in each one's folder. Do this before -RemoveVenv, which removes the tool.
 
 .PARAMETER DryRun
     Show what would happen and change nothing (passes --dry-run to `xlnapkin excel uninstall`).
@@ -27,10 +32,11 @@
     powershell -ExecutionPolicy Bypass -File uninstall.ps1 -DryRun
 
 .EXAMPLE
-    powershell -ExecutionPolicy Bypass -File uninstall.ps1 -RemoveVenv
+    powershell -ExecutionPolicy Bypass -File uninstall.ps1 -Workbook C:\models\serving.xlsm -RemoveVenv
 #>
 [CmdletBinding()]
 param(
+    [string[]]$Workbook = @(),
     [switch]$DryRun,
     [switch]$RemoveVenv,
     [switch]$RemoveAddin,
@@ -64,14 +70,24 @@ try {
     }
 
     Write-Step "Restoring your xlwings settings (xlwings.conf)"
-    $setupArgs = @("excel", "uninstall")
-    if ($DryRun) { $setupArgs += "--dry-run" }
+    # Each workbook folder given, then the user-wide file (a no-op unless xlnapkin changed it).
+    $scopes = @()
+    foreach ($book in $Workbook) { $scopes += ,@("--workbook", $book) }
+    $scopes += ,@("--user")
     if (Test-Path -LiteralPath $XlnapkinExe) {
-        Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel uninstall"
+        foreach ($scope in $scopes) {
+            $setupArgs = @("excel", "uninstall") + $scope
+            if ($DryRun) { $setupArgs += "--dry-run" }
+            Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel uninstall"
+        }
+        if (-not $Workbook) {
+            Write-Note "Workbook folders set up with -Workbook keep their xlwings.conf: undo each with"
+            Write-Note "uninstall.ps1 -Workbook C:\path\to\Book.xlsm (before -RemoveVenv)."
+        }
     } else {
         Write-Note "xlnapkin is not in $VenvDir, so its record of changes cannot be read there."
-        Write-Note "If xlnapkin is installed elsewhere, run: xlnapkin excel uninstall"
-        Write-Note "By hand: %USERPROFILE%\.xlwings\xlwings.conf.xlnapkin-backup-* is your old file."
+        Write-Note "If xlnapkin is installed elsewhere, run: xlnapkin excel uninstall --user (or --workbook BOOK)"
+        Write-Note "By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file."
     }
 
     Write-Step "Removing the xlwings add-in"

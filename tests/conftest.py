@@ -15,3 +15,10 @@ def shared_data():
     if not folder.is_dir():
         pytest.skip("../shared/data is not beside this checkout")
     return folder
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory):
+    """One release build (wheel, installer, Lite files, workbooks) shared by the tests."""
+    from xlnapkin.release import build_release
+    return build_release(tmp_path_factory.mktemp("release"), root=REPO)

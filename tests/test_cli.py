@@ -67,7 +67,7 @@ COMMANDS = _all_commands()
 
 def test_a_command_for_every_excel_function_and_no_other():
     function_commands = {c[0] for c in COMMANDS if len(c) == 1} - {
-        "catalog", "templates", "recalc", "docs", "excel", "lite"}
+        "catalog", "templates", "recalc", "docs", "excel", "lite", "release"}
     assert function_commands == {_excel.command_name(n) for n in FUNCTIONS}
     assert "tokens-per-sec" in function_commands
 
@@ -324,10 +324,26 @@ def test_docs_writes_and_checks(capsys, tmp_path):
 def test_excel_and_lite_commands_are_wired(capsys, tmp_path):
     code, out, err = run(capsys, "excel", "status", "--home", tmp_path, "--platform", "linux")
     assert code == 0, err
+    assert "configured: no" in out
     code, out, err = run(capsys, "lite", "--out", tmp_path / "lite")
     assert code == 0, err
     assert (tmp_path / "lite" / "main.py").is_file()
-    assert_user_error(*run(capsys, "lite", "--out", tmp_path / "lite"), "already exists")
+    (tmp_path / "lite" / "main.py").write_text("edited")
+    assert_user_error(*run(capsys, "lite", "--out", tmp_path / "lite"),
+                      "already exists and differs; use --force to overwrite")
+
+
+def test_set_up_commands_do_not_load_the_excel_functions():
+    """`excel`, `lite` and `release` must work when `import xlwings` fails (a broken
+    xlwings.conf makes it fail), so they never import xlnapkin.udfs."""
+    proc = subprocess.run([sys.executable, "-c", "import sys, xlnapkin.cli\n"
+                           "try:\n    xlnapkin.cli.main(['excel', 'status', '--help'])\n"
+                           "except SystemExit:\n    pass\n"
+                           "print(sorted(m for m in sys.modules if m.startswith("
+                           "('xlnapkin.udfs', 'xlwings'))))"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
 # --- imports ------------------------------------------------------------------------------------

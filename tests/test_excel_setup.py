@@ -1,35 +1,52 @@
-"""Tests for xlnapkin.excel_setup: the xlwings config file, the add-in step, Lite files, the CLI
-and the Windows installer scripts, all against a temporary home folder (no Excel needed)."""
+"""Tests for xlnapkin.excel_setup: the xlwings config files (a workbook folder's and the user's),
+the add-in step and the Windows installer scripts, all against temporary folders (no Excel
+needed). The command line for them is tested here too, through ``xlnapkin.cli.main``."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
+import stat
+import subprocess
 import sys
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-import xlnapkin
+from conftest import REPO
+from xlnapkin import cli
 from xlnapkin import excel_setup as es
 from xlnapkin.errors import NapkinError
 
-ROOT = Path(__file__).resolve().parents[1]
-INSTALLER = ROOT / "installer"
+INSTALLER = REPO / "installer"
 NOW = datetime(2024, 5, 6, 7, 8, 9)
 PY = r"C:\Users\ann\AppData\Local\xlnapkin\venv\Scripts\pythonw.exe"
+OLD_PY = r"C:\Python311\pythonw.exe"
 
-# A user's existing config: other keys, another UDF module, an old interpreter, CRLF endings.
+# A user's existing config: other keys, another UDF module, CRLF endings (no interpreter: see
+# ANOTHER_PROJECT for one with its own).
 EXISTING = (
     b'"CONDA PATH","C:\\conda"\r\n'
     b'"UDF MODULES","mymod;other.pkg"\r\n'
     b'"SHOW CONSOLE","True"\r\n'
-    b'"INTERPRETER_WIN","C:\\Python311\\pythonw.exe"\r\n'
     b'"LICENSE_KEY","noncommercial"\r\n'
 )
+# Another project's set-up: its module and the Python it runs in.
+ANOTHER_PROJECT = (
+    b'"UDF MODULES","theirs.udfs"\r\n'
+    b'"INTERPRETER_WIN","C:\\Python311\\pythonw.exe"\r\n'
+)
+
+
+def user(home, platform="win32"):
+    return es.user_config(home, platform)
 
 
 def conf(home, platform="win32"):
@@ -37,7 +54,7 @@ def conf(home, platform="win32"):
 
 
 def listing(home):
-    """Every file under home with its bytes: to show that nothing was written."""
+    """Every file under home with its bytes: to show that nothing else was written."""
     return {p.relative_to(home).as_posix(): p.read_bytes()
             for p in sorted(Path(home).rglob("*")) if p.is_file()}
 
@@ -54,6 +71,30 @@ def write_conf(home, data, platform="win32"):
     return c
 
 
+def make_book(folder, name="Book.xlsm", sheet=None):
+    """A workbook file (``sheet``: rows of an xlwings.conf sheet to put in it)."""
+    from openpyxl import Workbook
+    folder.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    if sheet is not None:
+        ws = wb.create_sheet("xlwings.conf")
+        for row in sheet:
+            ws.append(list(row))
+    path = folder / name
+    wb.save(path)
+    return path
+
+
+def run(capsys, *argv):
+    """The command line in-process: (exit code, stdout, stderr)."""
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 # --- paths ---------------------------------------------------------------------------------------
 
 
@@ -62,7 +103,15 @@ def test_paths_per_platform(tmp_path):
     assert conf(tmp_path, "darwin") == (tmp_path / "Library" / "Containers"
                                         / "com.microsoft.Excel" / "Data" / "xlwings.conf")
     assert conf(tmp_path, "linux") == tmp_path / ".xlwings" / "xlwings.conf"
-    assert es.state_path(tmp_path, "win32").name == "xlwings.conf.xlnapkin-state.json"
+    assert user(tmp_path).state_path.name == "xlwings.conf.xlnapkin-state.json"
+    book = make_book(tmp_path / "models")
+    assert es.workbook_config(book).path == tmp_path / "models" / "xlwings.conf"
+    with pytest.raises(es.ExcelSetupError, match="no such workbook: "):
+        es.workbook_config(tmp_path / "no-folder" / "Book.xlsm")
+    missing = es.workbook_config(tmp_path / "missing.xlsm")  # status, uninstall: fine
+    with pytest.raises(es.ExcelSetupError, match="no such workbook: "):
+        es.install(missing, PY, platform="win32")
+    assert es.uninstall(missing, platform="win32").changed is False
     assert es.interpreter_key("win32") == "INTERPRETER_WIN"
     assert es.interpreter_key("darwin") == "INTERPRETER_MAC"
     assert es.xlstart_candidates(tmp_path, "linux") == []
@@ -74,13 +123,14 @@ def test_paths_per_platform(tmp_path):
 
 
 def test_install_fresh_home(tmp_path):
-    result = es.install(tmp_path, PY, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
     c = conf(tmp_path)
     assert c.read_bytes() == (b'"UDF MODULES","xlnapkin.udfs"\r\n'
                               b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
     assert backups(tmp_path) == []
-    state = json.loads(es.state_path(tmp_path, "win32").read_text())
+    state = json.loads(user(tmp_path).state_path.read_text())
     assert state["created_file"] is True and state["backup"] is None
+    assert state["created_dirs"] == [str(tmp_path / ".xlwings")]
     assert [r["key"] for r in state["changes"]] == ["UDF MODULES", "INTERPRETER_WIN"]
     assert result.changed and result.backup_path is None
     assert result.changes == (es.ConfigChange("UDF MODULES", None, "xlnapkin.udfs"),
@@ -91,16 +141,19 @@ def test_install_fresh_home(tmp_path):
         f"  create {c}",
         '  add "UDF MODULES","xlnapkin.udfs"',
         f'  add "INTERPRETER_WIN","{PY}"',
-        f"  record the changes in {es.state_path(tmp_path, 'win32')}",
+        f"  record the changes in {user(tmp_path).state_path}",
     ])
+    assert sorted(listing(tmp_path)) == [".xlwings/xlwings.conf",
+                                         ".xlwings/xlwings.conf.xlnapkin-state.json"]
 
 
 def test_install_fresh_then_uninstall_leaves_home_empty(tmp_path):
-    es.install(tmp_path, PY, platform="win32", now=NOW)
-    result = es.uninstall(tmp_path, platform="win32")
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    result = es.uninstall(user(tmp_path), platform="win32")
     assert listing(tmp_path) == {}
     assert not (tmp_path / ".xlwings").exists()  # the folder install created goes too
     assert f"delete {conf(tmp_path)} (it did not exist before install)" in result.steps
+    assert f"remove the empty folder {tmp_path / '.xlwings'}" in result.steps
 
 
 # --- install over an existing config -------------------------------------------------------------
@@ -108,14 +161,14 @@ def test_install_fresh_then_uninstall_leaves_home_empty(tmp_path):
 
 def test_install_over_existing_config_keeps_other_keys_and_restores_exactly(tmp_path):
     c = write_conf(tmp_path, EXISTING)
-    result = es.install(tmp_path, PY, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
 
     assert c.read_bytes() == (
         b'"CONDA PATH","C:\\conda"\r\n'
         b'"UDF MODULES","mymod;other.pkg;xlnapkin.udfs"\r\n'
         b'"SHOW CONSOLE","True"\r\n'
-        b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n'
-        b'"LICENSE_KEY","noncommercial"\r\n')
+        b'"LICENSE_KEY","noncommercial"\r\n'
+        b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
     backup = c.with_name("xlwings.conf.xlnapkin-backup-20240506-070809")
     assert backups(tmp_path) == [backup]
     assert backup.read_bytes() == EXISTING
@@ -123,13 +176,13 @@ def test_install_over_existing_config_keeps_other_keys_and_restores_exactly(tmp_
     assert result.steps[0] == f"back up {c} to {backup}"
     assert result.changes == (
         es.ConfigChange("UDF MODULES", "mymod;other.pkg", "mymod;other.pkg;xlnapkin.udfs"),
-        es.ConfigChange("INTERPRETER_WIN", r"C:\Python311\pythonw.exe", PY))
+        es.ConfigChange("INTERPRETER_WIN", None, PY))
 
-    undo = es.uninstall(tmp_path, platform="win32")
+    undo = es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == EXISTING
     assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}  # backup and state gone
     assert undo.steps == (f"restore {c} from {backup}", f"delete {backup}",
-                          f"delete {es.state_path(tmp_path, 'win32')}")
+                          f"delete {user(tmp_path).state_path}")
 
 
 def test_install_appends_missing_keys_keeping_odd_lines_and_lf_endings(tmp_path):
@@ -137,36 +190,440 @@ def test_install_appends_missing_keys_keeping_odd_lines_and_lf_endings(tmp_path)
     # valid in the file's encoding: all kept exactly.
     original = b'"SHOW CONSOLE","False"\n\n; my notes \x81\n"PYTHONPATH","C:\\code"'
     c = write_conf(tmp_path, original)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     assert c.read_bytes() == (original + b'\n"UDF MODULES","xlnapkin.udfs"\n'
                               b'"INTERPRETER_WIN","' + PY.encode() + b'"\n')
-    es.uninstall(tmp_path, platform="win32")
+    es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == original
-
-
-def test_install_edits_the_first_entry_of_a_key_the_one_xlwings_reads(tmp_path):
-    original = b'"UDF MODULES","a"\r\n"UDF MODULES","b"\r\n'
-    c = write_conf(tmp_path, original)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
-    assert c.read_bytes().startswith(b'"UDF MODULES","a;xlnapkin.udfs"\r\n"UDF MODULES","b"\r\n')
 
 
 def test_install_fills_an_empty_udf_modules_and_keeps_one_already_listing_xlnapkin(tmp_path):
     c = write_conf(tmp_path, b'"UDF MODULES",""\r\n')
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     assert c.read_bytes().startswith(b'"UDF MODULES","xlnapkin.udfs"\r\n')
 
     other = tmp_path / "other"
     c2 = write_conf(other, b'"UDF MODULES","xlnapkin.udfs; mine"\r\n')
-    result = es.install(other, PY, platform="win32", now=NOW)
+    result = es.install(user(other), PY, platform="win32", now=NOW)
     assert [ch.key for ch in result.changes] == ["INTERPRETER_WIN"]
     assert c2.read_bytes().startswith(b'"UDF MODULES","xlnapkin.udfs; mine"\r\n')
 
 
 def test_unquoted_entries_are_understood(tmp_path):
     c = write_conf(tmp_path, b'UDF MODULES , mymod\r\n')
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     assert c.read_bytes().startswith(b'"UDF MODULES","mymod;xlnapkin.udfs"\r\n')
+
+
+# --- keys as xlwings matches them: case-insensitive, first line wins (issue 8) -------------------
+
+
+def test_keys_match_case_insensitively_and_the_first_line_is_edited(tmp_path):
+    # xlwings' GetConfigFromFile: LCase(key) = LCase(wanted), first match. An exact-case match
+    # would append a second "UDF MODULES" line that xlwings never reads.
+    original = b'"udf modules","a"\r\n"UDF MODULES","b"\r\n"interpreter_win",""\r\n'
+    c = write_conf(tmp_path, original)
+    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert c.read_bytes() == (b'"udf modules","a;xlnapkin.udfs"\r\n"UDF MODULES","b"\r\n'
+                              b'"interpreter_win","' + PY.encode() + b'"\r\n')
+    assert result.changes == (es.ConfigChange("udf modules", "a", "a;xlnapkin.udfs"),
+                              es.ConfigChange("interpreter_win", "", PY))
+    st = es.status(user(tmp_path), home=tmp_path, platform="win32")
+    assert st.configured and st.udf_modules.value == "a;xlnapkin.udfs"
+    es.uninstall(user(tmp_path), platform="win32")
+    assert c.read_bytes() == original
+
+
+def test_status_tells_when_an_earlier_differently_cased_key_shadows_xlnapkin(tmp_path):
+    # What an exact-match installer left behind: xlnapkin's line after the user's own.
+    c = write_conf(tmp_path, b'"udf modules","theirs"\r\n"UDF MODULES","xlnapkin.udfs"\r\n'
+                             b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    st = es.status(user(tmp_path), home=tmp_path, platform="win32")
+    assert not st.configured
+    assert st.udf_modules == es.Setting("UDF MODULES", "theirs", str(c))
+    assert st.notes == (f'{c} line 1 "udf modules","theirs" comes first, and xlwings reads only '
+                        "that line: line 2 for the same key is ignored",)
+    text = st.describe()
+    assert "configured: no" in text and f'UDF MODULES: "theirs" (from {c})' in text
+    # install fixes the line xlwings reads
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert es.status(user(tmp_path), home=tmp_path, platform="win32").configured
+
+
+# --- another project's modules and Python stay (issue 8) -----------------------------------------
+
+
+REFUSED = ('{conf} sets "INTERPRETER_WIN" to "C:\\Python311\\pythonw.exe", another Python that '
+           "other workbooks may use: set up one workbook instead (--workbook BOOK), or replace it "
+           "with --replace-interpreter (uninstall puts it back)")
+
+
+def xlwings_reads_user_file(monkeypatch, home):
+    """The user file as xlwings' own Python reads it (xlwings.utils.read_user_config)."""
+    xlwings = pytest.importorskip("xlwings")
+    from xlwings import utils
+    monkeypatch.setattr(xlwings, "USER_CONFIG_FILE", str(conf(home)))
+    return utils.read_user_config()
+
+
+def test_another_projects_set_up_survives_every_kind_of_install(tmp_path, monkeypatch, capsys):
+    """A home with another project's UDF MODULES and interpreter: after each install its module
+    is still listed and its Python still set, xlnapkin's module is listed where installed, and
+    uninstall gives the file back byte for byte."""
+    home = tmp_path / "home"
+    c = write_conf(home, ANOTHER_PROJECT)
+    their_book = make_book(tmp_path / "their-project", "Theirs.xlsm")
+    our_book = make_book(tmp_path / "serving-costs", "Napkin.xlsm")
+    common = ["--home", home, "--platform", "win32"]
+
+    # 1. --user with our own Python: refused, nothing written.
+    code, out, err = run(capsys, "excel", "install", "--user", "--python", PY, *common)
+    assert (code, out) == (1, "")
+    assert err == "Error: " + REFUSED.format(conf=c) + "\n"
+    assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT}
+
+    # 2. --user sharing their Python (xlnapkin installed into it): module appended, Python kept.
+    assert run(capsys, "excel", "install", "--user", "--python", OLD_PY, *common)[0] == 0
+    assert c.read_bytes() == (b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"\r\n'
+                              b'"INTERPRETER_WIN","C:\\Python311\\pythonw.exe"\r\n')
+    read = xlwings_reads_user_file(monkeypatch, home)
+    assert read["udf modules"] == "theirs.udfs;xlnapkin.udfs"
+    assert read["interpreter_win"] == OLD_PY
+    assert run(capsys, "excel", "uninstall", "--user", *common)[0] == 0
+    assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT}
+
+    # 3. --workbook: only the file beside our workbook; their workbooks still read the user file.
+    assert run(capsys, "excel", "install", "--workbook", our_book, "--python", PY, *common)[0] == 0
+    assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT}
+    ours = es.status(es.workbook_config(our_book), home=home, platform="win32")
+    assert ours.configured and ours.udf_modules.value == "xlnapkin.udfs"
+    folder_conf = str(our_book.parent / "xlwings.conf")
+    assert ours.interpreter == es.Setting("INTERPRETER_WIN", PY, folder_conf)
+    theirs = es.status(es.workbook_config(their_book), home=home, platform="win32")
+    assert theirs.udf_modules == es.Setting("UDF MODULES", "theirs.udfs", str(c))
+    assert theirs.interpreter == es.Setting("INTERPRETER_WIN", OLD_PY, str(c))
+    assert not theirs.configured
+    assert run(capsys, "excel", "uninstall", "--workbook", our_book, *common)[0] == 0
+    assert sorted(p.name for p in our_book.parent.iterdir()) == ["Napkin.xlsm"]
+
+    # 4. --user --replace-interpreter: replaced as asked, and put back by uninstall.
+    assert run(capsys, "excel", "install", "--user", "--python", PY, "--replace-interpreter",
+               *common)[0] == 0
+    assert c.read_bytes() == (b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"\r\n'
+                              b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    assert run(capsys, "excel", "uninstall", "--user", *common)[0] == 0
+    assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT}
+
+
+def test_the_legacy_interpreter_key_counts_as_set(tmp_path):
+    # xlwings falls back to "INTERPRETER" when INTERPRETER_WIN is empty or missing.
+    write_conf(tmp_path, b'"INTERPRETER","C:\\Python311\\pythonw.exe"\r\n')
+    with pytest.raises(es.ExcelSetupError, match=re.escape('sets "INTERPRETER" to')):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    st = es.status(user(tmp_path), home=tmp_path, platform="win32")
+    assert st.interpreter.value == OLD_PY and 'legacy "INTERPRETER"' in st.interpreter.source
+
+
+def test_a_command_without_a_scope_changes_nothing(tmp_path, capsys):
+    write_conf(tmp_path, EXISTING)
+    for command in ("install", "uninstall"):
+        code, out, err = run(capsys, "excel", command, "--home", tmp_path, "--platform", "win32")
+        assert code == 2 and out == ""
+        assert err.startswith("Error: one of the arguments --workbook --user is required")
+    assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}
+
+
+# --- workbook scope ------------------------------------------------------------------------------
+
+
+def test_workbook_install_merges_the_folders_file_and_restores_it(tmp_path):
+    book = make_book(tmp_path / "models")
+    folder_conf = tmp_path / "models" / "xlwings.conf"
+    folder_conf.write_bytes(b'"SHOW CONSOLE","True"\r\n"UDF MODULES","local_mod"\r\n')
+    before = folder_conf.read_bytes()
+    config = es.workbook_config(book)
+    result = es.install(config, PY, platform="win32", now=NOW)
+    assert folder_conf.read_bytes() == (b'"SHOW CONSOLE","True"\r\n'
+                                        b'"UDF MODULES","local_mod;xlnapkin.udfs"\r\n'
+                                        b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    assert result.backup_path == folder_conf.with_name(
+        "xlwings.conf.xlnapkin-backup-20240506-070809")
+    state = json.loads(config.state_path.read_text())
+    assert state["scope"] == "workbook" and state["created_dirs"] == []
+    assert book.read_bytes() == (tmp_path / "models" / "Book.xlsm").read_bytes()
+    es.uninstall(config, platform="win32")
+    assert folder_conf.read_bytes() == before
+    assert sorted(p.name for p in book.parent.iterdir()) == ["Book.xlsm", "xlwings.conf"]
+
+
+def test_workbook_install_keeps_another_python_set_for_that_folder(tmp_path):
+    book = make_book(tmp_path / "models")
+    folder_conf = book.parent / "xlwings.conf"
+    folder_conf.write_bytes(ANOTHER_PROJECT)
+    with pytest.raises(es.ExcelSetupError) as info:
+        es.install(es.workbook_config(book), PY, platform="win32", now=NOW)
+    assert str(info.value) == (
+        f'{folder_conf} sets "INTERPRETER_WIN" to "{OLD_PY}", another Python that the workbooks '
+        "in that folder may use: replace it with --replace-interpreter (uninstall puts it back)")
+    assert folder_conf.read_bytes() == ANOTHER_PROJECT
+
+
+def test_workbook_sheet_that_overrides_the_folder_file_is_reported(tmp_path):
+    book = make_book(tmp_path / "models",
+                     sheet=[("Interpreter_Win", r"C:\envs\x\pythonw.exe"),
+                            ("UDF Modules", "sheet_mod")])
+    config = es.workbook_config(book)
+    result = es.install(config, PY, platform="win32", now=NOW)
+    assert (f'the xlwings.conf sheet in Book.xlsm sets "UDF MODULES" to "sheet_mod", which '
+            f"overrides {config.path}: edit that sheet (column A UDF MODULES, column B its "
+            "value) to include xlnapkin") in result.notes
+    st = es.status(config, home=tmp_path / "home", platform="win32")
+    assert st.udf_modules == es.Setting("UDF MODULES", "sheet_mod",
+                                        "the xlwings.conf sheet in Book.xlsm")
+    assert st.interpreter.value == r"C:\envs\x\pythonw.exe" and not st.configured
+
+
+# --- the parser (issue 12) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", [
+    " " * 1500,
+    '"' + " " * 5000 + ",",
+    " " * 5000 + "," + " " * 5000 + "x",
+    "UDF MODULES" + " \t" * 5000 + ", a",
+])
+def test_parsing_long_lines_takes_linear_time(tmp_path, line):
+    # The old regular expression backtracked: 1,500 spaces took seconds.
+    write_conf(tmp_path, (line + "\r\n").encode() + b'"UDF MODULES","m"\r\n')
+    start = time.perf_counter()
+    st = es.status(user(tmp_path), home=tmp_path, platform="win32")
+    assert time.perf_counter() - start < 0.5
+    assert st.udf_modules.value == ("a" if line.startswith("UDF MODULES") else "m")
+
+
+def test_entries_are_read_field_by_field():
+    assert es._parse_entry('"UDF MODULES","a;b"') == ("UDF MODULES", "a;b")
+    assert es._parse_entry('  UDF MODULES ,  a b  ') == ("UDF MODULES", "a b")
+    assert es._parse_entry('"KEY"  ,  " spaced "  ') == ("KEY", " spaced ")
+    assert es._parse_entry('"KEY",') == ("KEY", "")
+    assert es._parse_entry('"C:\\a,b","x"') == ("C:\\a,b", "x")  # a comma inside quotes
+    for not_an_entry in ("", "; notes", '"KEY"', ",value"):
+        assert es._parse_entry(not_an_entry) is None
+
+
+def test_a_non_utf8_user_config_breaks_no_set_up_command(tmp_path):
+    """xlwings reads ~/.xlwings/xlwings.conf as text when it is imported; a file in the ANSI code
+    page made `import xlwings` (so every command) fail, including the commands that repair it."""
+    home = tmp_path / "home"
+    original = b'"UDF MODULES","mod"\r\n"INTERPRETER_WIN","C:\\Users\\Jos\xe9\\pythonw.exe"\r\n'
+    write_conf(home, original)
+    book = make_book(tmp_path / "book")
+    env = dict(os.environ, HOME=str(home), USERPROFILE=str(home), PYTHONUTF8="1")
+    commands = [["excel", "status", "--user"],
+                ["excel", "install", "--workbook", str(book), "--python", PY],
+                ["excel", "status", "--workbook", str(book)],
+                ["excel", "uninstall", "--workbook", str(book)],
+                ["excel", "uninstall", "--user"]]
+    script = ("import json, sys, xlnapkin.cli\n"
+              "print(json.dumps([xlnapkin.cli.main(argv + sys.argv[2:]) "
+              "for argv in json.loads(sys.argv[1])]))")
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(commands), "--home",
+                           str(home), "--platform", "win32"],
+                          env=env, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [0] * len(commands)
+    assert "configured: no" in proc.stdout and "configured: yes" in proc.stdout
+    assert conf(home).read_bytes() == original
+    assert "Jos\xe9" in es.status(user(home), home=home, platform="win32").interpreter.value
+
+
+# --- links, permissions, failures, tampering, concurrency (issue 12) -----------------------------
+
+
+def test_a_linked_config_is_edited_at_its_target_and_stays_a_link(tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "xlwings.conf"
+    target.write_bytes(EXISTING)
+    link = conf(tmp_path / "home")
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    es.install(user(tmp_path / "home"), PY, platform="win32", now=NOW)
+    assert link.is_symlink() and link.resolve() == target
+    assert b"xlnapkin.udfs" in target.read_bytes()
+    es.uninstall(user(tmp_path / "home"), platform="win32")
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_bytes() == EXISTING
+    assert sorted(p.name for p in link.parent.iterdir()) == ["xlwings.conf"]
+
+
+def test_a_dangling_link_is_refused_and_kept(tmp_path):
+    link = conf(tmp_path)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(tmp_path / "gone.conf")
+    with pytest.raises(es.ExcelSetupError, match="is a link to .*gone.conf, which is not a file; "
+                                                 "fix or remove the link and run again"):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert link.is_symlink() and not (tmp_path / "gone.conf").exists()
+    assert sorted(p.name for p in link.parent.iterdir()) == ["xlwings.conf"]
+    assert not es.uninstall(user(tmp_path), platform="win32").changed
+    assert link.is_symlink()
+
+
+def test_a_read_only_config_is_refused(tmp_path):
+    c = write_conf(tmp_path, EXISTING)
+    c.chmod(0o444)
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            f"{c} is read-only; make it writable to let xlnapkin change it")):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}
+
+    c.chmod(0o644)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    c.chmod(0o444)
+    installed = c.read_bytes()
+    with pytest.raises(es.ExcelSetupError, match="is read-only"):
+        es.uninstall(user(tmp_path), platform="win32")
+    assert c.read_bytes() == installed and user(tmp_path).state_path.exists()
+
+
+def test_install_keeps_the_configs_permissions(tmp_path):
+    c = write_conf(tmp_path, EXISTING)
+    c.chmod(0o640)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert stat.S_IMODE(c.stat().st_mode) == 0o640
+
+
+def test_a_failed_install_leaves_nothing_behind(tmp_path, monkeypatch):
+    c = write_conf(tmp_path, EXISTING)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if Path(dst) == c:
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(es.ExcelSetupError, match=f"cannot change {re.escape(str(c))}: "
+                                                 "Permission denied"):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}  # no backup, state, temp
+
+
+def test_a_failed_first_install_removes_the_folder_it_made(tmp_path, monkeypatch):
+    monkeypatch.setattr(es, "_write_atomic", lambda path, data: (_ for _ in ()).throw(
+        OSError(28, "No space left on device", str(path))))
+    with pytest.raises(es.ExcelSetupError, match="No space left on device"):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporary_files_never_follow_a_planted_link(tmp_path, monkeypatch):
+    c = write_conf(tmp_path, EXISTING)
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    # The old fixed temporary name, and the first random name drawn, are links to the victim.
+    (c.parent / "xlwings.conf.xlnapkin-tmp").symlink_to(victim)
+    names = iter(["0badc0ffee00"])
+    real = es.secrets.token_hex
+    monkeypatch.setattr(es.secrets, "token_hex", lambda n: next(names, None) or real(n))
+    (c.parent / ".xlwings.conf.0badc0ffee00.xlnapkin-tmp").symlink_to(victim)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert victim.read_bytes() == b"keep me"
+    assert b"xlnapkin.udfs" in c.read_bytes() and not c.is_symlink()
+
+
+def write_state(home, **changes):
+    es.install(user(home), PY, platform="win32", now=NOW)
+    path = user(home).state_path
+    state = json.loads(path.read_text())
+    state.update(changes)
+    path.write_text(json.dumps(state))
+    return state
+
+
+@pytest.mark.parametrize("tamper, why", [
+    ({"created_dirs": ["{unrelated}"]}, "created_dirs must be the config's own folder"),
+    ({"backup": "../../victim.txt"}, "backup must be an xlwings.conf.xlnapkin-backup-* name"),
+    ({"created_file": True}, "a config that install created has no backup"),
+    ({"changes": [{"key": "PYTHONPATH", "before": None, "after": "x", "line_before": None,
+                   "line_after": '"PYTHONPATH","x"'}]}, "each change must name UDF MODULES"),
+    ({"config_sha256": "x"}, "config_sha256 must be a SHA-256 in hex"),
+    ({"format": 9}, "unknown layout"),
+])
+def test_a_tampered_state_file_is_refused_and_nothing_is_deleted(tmp_path, tamper, why):
+    home = tmp_path / "home"
+    write_conf(home, EXISTING)
+    unrelated = tmp_path / "unrelated"
+    unrelated.mkdir()
+    (tmp_path / "victim.txt").write_bytes(b"keep me")
+    tamper = {k: ([d.format(unrelated=unrelated) for d in v] if k == "created_dirs" else v)
+              for k, v in tamper.items()}
+    write_state(home, **tamper)
+    before = listing(tmp_path)
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            f"{user(home).state_path} is not a valid xlnapkin state file ({why}")):
+        es.uninstall(user(home), platform="win32")
+    assert listing(tmp_path) == before and unrelated.is_dir()
+
+
+def test_a_state_claiming_it_created_the_config_cannot_delete_the_users_lines(tmp_path):
+    c = write_conf(tmp_path, EXISTING)
+    state = write_state(tmp_path)
+    installed = c.read_bytes()
+    # Forge an "install created this file" record for the user's config, hash and all.
+    for rec in state["changes"]:
+        rec["before"] = rec["line_before"] = None
+    state.update(created_file=True, backup=None,
+                 config_sha256=hashlib.sha256(installed).hexdigest())
+    user(tmp_path).state_path.write_text(json.dumps(state))
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            "a UDF MODULES line that install added holds only xlnapkin.udfs")):
+        es.uninstall(user(tmp_path), platform="win32")
+    assert c.read_bytes() == installed
+
+
+def test_concurrent_installs_take_turns(tmp_path):
+    """Without a lock two installs both saw "no state yet" and each wrote a backup."""
+    for trial in range(15):
+        home = tmp_path / f"home{trial}"
+        write_conf(home, EXISTING)
+        barrier = threading.Barrier(4)
+        errors = []
+
+        def one():
+            barrier.wait()
+            try:
+                es.install(user(home), PY, platform="win32", now=NOW)
+            except Exception as exc:  # noqa: BLE001 - collected and shown below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(backups(home)) == 1, trial
+        es.uninstall(user(home), platform="win32")
+        assert listing(home) == {".xlwings/xlwings.conf": EXISTING}, trial
+
+
+def test_a_held_lock_makes_the_next_run_wait_and_a_stale_one_is_taken_over(tmp_path,
+                                                                            monkeypatch):
+    write_conf(tmp_path, EXISTING)
+    lock = user(tmp_path).lock_path
+    lock.write_text("12345\n")
+    monkeypatch.setattr(es, "LOCK_TIMEOUT_S", 0.1)
+    with pytest.raises(es.ExcelSetupError, match="another xlnapkin excel install or uninstall "
+                                                 "is using"):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING,
+                                 ".xlwings/xlwings.conf.xlnapkin-lock": b"12345\n"}
+    old = time.time() - es.STALE_LOCK_S - 10
+    os.utime(lock, (old, old))
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert not lock.exists() and len(backups(tmp_path)) == 1
 
 
 # --- idempotence ---------------------------------------------------------------------------------
@@ -174,9 +631,9 @@ def test_unquoted_entries_are_understood(tmp_path):
 
 def test_second_install_changes_nothing_and_writes_no_second_backup(tmp_path):
     write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     before = listing(tmp_path)
-    again = es.install(tmp_path, PY, platform="win32", now=datetime(2024, 5, 7))
+    again = es.install(user(tmp_path), PY, platform="win32", now=datetime(2024, 5, 7))
     assert not again.changed and again.changes == ()
     assert listing(tmp_path) == before
     assert len(backups(tmp_path)) == 1
@@ -184,55 +641,59 @@ def test_second_install_changes_nothing_and_writes_no_second_backup(tmp_path):
         f"xlnapkin excel install\nconfig: {conf(tmp_path)}\n  nothing to change")
 
 
-def test_reinstall_with_another_python_keeps_the_original_backup(tmp_path):
+def test_reinstall_with_another_python_needs_replace_and_keeps_the_original_backup(tmp_path):
     c = write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
-    result = es.install(tmp_path, r"D:\py\pythonw.exe", platform="win32",
-                        now=datetime(2024, 6, 1))
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    with pytest.raises(es.ExcelSetupError, match="another Python"):
+        es.install(user(tmp_path), r"D:\py\pythonw.exe", platform="win32")
+    result = es.install(user(tmp_path), r"D:\py\pythonw.exe", platform="win32",
+                        replace_interpreter=True, now=datetime(2024, 6, 1))
     assert result.changes == (es.ConfigChange("INTERPRETER_WIN", PY, r"D:\py\pythonw.exe"),)
     assert len(backups(tmp_path)) == 1
     assert not any(s.startswith("back up") for s in result.steps)
-    es.uninstall(tmp_path, platform="win32")
+    es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == EXISTING
 
 
 def test_windows_paths_compare_case_insensitively(tmp_path):
-    es.install(tmp_path, PY, platform="win32", now=NOW)
-    assert not es.install(tmp_path, PY.upper(), platform="win32", now=NOW).changed
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert not es.install(user(tmp_path), PY.upper(), platform="win32", now=NOW).changed
 
 
 # --- dry run -------------------------------------------------------------------------------------
 
 
 def test_dry_run_writes_nothing_and_describes_the_change_exactly(tmp_path):
-    c = write_conf(tmp_path, EXISTING)
+    c = write_conf(tmp_path, ANOTHER_PROJECT)
     before = listing(tmp_path)
-    result = es.install(tmp_path, PY, dry_run=True, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, dry_run=True, platform="win32",
+                        replace_interpreter=True, now=NOW)
     assert listing(tmp_path) == before
     backup = c.with_name("xlwings.conf.xlnapkin-backup-20240506-070809")
     assert result.describe() == "\n".join([
         "xlnapkin excel install (dry run: nothing written)",
         f"config: {c}",
         f"  back up {c} to {backup}",
-        '  set "UDF MODULES": "mymod;other.pkg" -> "mymod;other.pkg;xlnapkin.udfs"',
-        rf'  set "INTERPRETER_WIN": "C:\Python311\pythonw.exe" -> "{PY}"',
-        f"  record the changes in {es.state_path(tmp_path, 'win32')}",
+        '  set "UDF MODULES": "theirs.udfs" -> "theirs.udfs;xlnapkin.udfs"',
+        rf'  set "INTERPRETER_WIN": "{OLD_PY}" -> "{PY}"',
+        f"  record the changes in {user(tmp_path).state_path}",
     ])
     # The real run does what the dry run said.
-    assert es.install(tmp_path, PY, platform="win32", now=NOW).describe() == \
+    assert es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True,
+                      now=NOW).describe() == \
         result.describe().replace(" (dry run: nothing written)", "")
 
 
 def test_dry_run_on_a_fresh_home_creates_no_folder(tmp_path):
-    es.install(tmp_path, PY, dry_run=True, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, dry_run=True, platform="win32", now=NOW)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_uninstall_dry_run_writes_nothing(tmp_path):
     write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     before = listing(tmp_path)
-    result = es.uninstall(tmp_path, dry_run=True, platform="win32")
+    result = es.uninstall(user(tmp_path), dry_run=True, platform="win32")
     assert listing(tmp_path) == before
     assert result.describe().startswith("xlnapkin excel uninstall (dry run: nothing written)")
     assert result.changed
@@ -242,10 +703,10 @@ def test_uninstall_dry_run_writes_nothing(tmp_path):
 
 
 def test_uninstall_when_never_installed_is_a_no_op(tmp_path):
-    assert not es.uninstall(tmp_path, platform="win32").changed
+    assert not es.uninstall(user(tmp_path), platform="win32").changed
     assert listing(tmp_path) == {}
     write_conf(tmp_path, EXISTING)
-    result = es.uninstall(tmp_path, platform="win32")
+    result = es.uninstall(user(tmp_path), platform="win32")
     assert not result.changed
     assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}
     assert result.describe() == (
@@ -254,38 +715,37 @@ def test_uninstall_when_never_installed_is_a_no_op(tmp_path):
 
 def test_uninstall_twice_is_a_no_op_the_second_time(tmp_path):
     write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
-    es.uninstall(tmp_path, platform="win32")
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.uninstall(user(tmp_path), platform="win32")
     after = listing(tmp_path)
-    assert not es.uninstall(tmp_path, platform="win32").changed
+    assert not es.uninstall(user(tmp_path), platform="win32").changed
     assert listing(tmp_path) == after
 
 
 def test_uninstall_after_the_user_edited_the_config_reverses_only_xlnapkin(tmp_path):
     c = write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     # The user (or the xlwings ribbon) changes another setting and adds a module.
     edited = c.read_bytes().replace(b'"SHOW CONSOLE","True"', b'"SHOW CONSOLE","False"')
     edited = edited.replace(b"other.pkg;xlnapkin.udfs", b"other.pkg;xlnapkin.udfs;new.mod")
     c.write_bytes(edited)
 
-    result = es.uninstall(tmp_path, platform="win32")
+    result = es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == (
         b'"CONDA PATH","C:\\conda"\r\n'
         b'"UDF MODULES","mymod;other.pkg;new.mod"\r\n'
         b'"SHOW CONSOLE","False"\r\n'
-        b'"INTERPRETER_WIN","C:\\Python311\\pythonw.exe"\r\n'
         b'"LICENSE_KEY","noncommercial"\r\n')
     assert len(backups(tmp_path)) == 1  # kept: it is the only copy of the original
-    assert not es.state_path(tmp_path, "win32").exists()
+    assert not user(tmp_path).state_path.exists()
     assert any("kept" in note for note in result.notes)
 
 
 def test_uninstall_leaves_an_interpreter_the_user_changed_since(tmp_path):
-    c = write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    c = write_conf(tmp_path, ANOTHER_PROJECT)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     c.write_bytes(c.read_bytes().replace(PY.encode(), rb"E:\mine\pythonw.exe"))
-    result = es.uninstall(tmp_path, platform="win32")
+    result = es.uninstall(user(tmp_path), platform="win32")
     assert b'"INTERPRETER_WIN","E:\\mine\\pythonw.exe"' in c.read_bytes()
     assert b"xlnapkin.udfs" not in c.read_bytes()
     assert '"INTERPRETER_WIN" was changed after install; left as "E:\\mine\\pythonw.exe"' \
@@ -294,60 +754,71 @@ def test_uninstall_leaves_an_interpreter_the_user_changed_since(tmp_path):
 
 def test_uninstall_removes_lines_it_added_when_the_file_was_edited(tmp_path):
     c = write_conf(tmp_path, b'"SHOW CONSOLE","True"\r\n')
-    es.install(tmp_path, PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
     c.write_bytes(c.read_bytes() + b'"DEBUG UDFS","False"\r\n')
-    es.uninstall(tmp_path, platform="win32")
+    es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == b'"SHOW CONSOLE","True"\r\n"DEBUG UDFS","False"\r\n'
+
+
+def test_uninstall_of_a_created_file_the_user_added_to_keeps_their_lines(tmp_path):
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    c = conf(tmp_path)
+    c.write_bytes(c.read_bytes() + b'"SHOW CONSOLE","True"\r\n')
+    es.uninstall(user(tmp_path), platform="win32")
+    assert c.read_bytes() == b'"SHOW CONSOLE","True"\r\n'
 
 
 # --- status --------------------------------------------------------------------------------------
 
 
 def test_status_before_and_after(tmp_path):
-    before = es.status(tmp_path, platform="win32")
+    before = es.status(user(tmp_path), home=tmp_path, platform="win32")
     assert not before.configured and not before.config_exists and not before.recorded
-    assert before.interpreter is None and before.addin_present is False
+    assert before.interpreter.value is None and before.addin_present is False
     assert "configured: no" in before.describe()
 
-    write_conf(tmp_path, EXISTING)
-    es.install(tmp_path, PY, platform="win32", now=NOW)
-    after = es.status(tmp_path, platform="win32")
+    c = write_conf(tmp_path, EXISTING)
+    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    after = es.status(user(tmp_path), home=tmp_path, platform="win32")
     assert after.configured and after.recorded
-    assert after.udf_modules == "mymod;other.pkg;xlnapkin.udfs"
-    assert after.interpreter == PY
+    assert after.udf_modules == es.Setting("UDF MODULES", "mymod;other.pkg;xlnapkin.udfs", str(c))
+    assert after.interpreter.value == PY
     assert after.backup_path == backups(tmp_path)[0]
     text = after.describe()
     assert "configured: yes" in text
-    assert f'INTERPRETER_WIN: "{PY}"' in text
+    assert f'INTERPRETER_WIN: "{PY}" (from {c})' in text
     assert "installed by xlnapkin: yes (backup " in text
     assert "xlwings add-in: not found" in text
 
     xlstart = tmp_path / "AppData" / "Roaming" / "Microsoft" / "Excel" / "XLSTART"
     xlstart.mkdir(parents=True)
     (xlstart / "xlwings.xlam").write_bytes(b"PK")
-    addin = es.status(tmp_path, platform="win32")
+    addin = es.status(user(tmp_path), home=tmp_path, platform="win32")
     assert addin.addin_present and addin.addin_path == xlstart / "xlwings.xlam"
 
-    es.uninstall(tmp_path, platform="win32")
-    assert not es.status(tmp_path, platform="win32").configured
+    es.uninstall(user(tmp_path), platform="win32")
+    assert not es.status(user(tmp_path), home=tmp_path, platform="win32").configured
 
 
 def test_status_on_linux_says_the_add_in_does_not_apply(tmp_path):
-    st = es.status(tmp_path, platform="linux")
+    st = es.status(user(tmp_path, "linux"), home=tmp_path, platform="linux")
     assert st.addin_present is None and st.addin_path is None
     assert "xlwings add-in: not applicable on linux" in st.describe()
 
 
 def test_status_checks_the_interpreter_only_on_its_own_platform(tmp_path):
     here = sys.platform
-    es.install(tmp_path, str(tmp_path / "no-such-python"), platform=here, now=NOW)
-    assert es.status(tmp_path, platform=here).interpreter_found is False
-    assert "(no such file on this machine)" in es.status(tmp_path, platform=here).describe()
-    es.install(tmp_path, sys.executable, platform=here, now=NOW)
-    assert es.status(tmp_path, platform=here).interpreter_found is True
+    es.install(user(tmp_path, here), str(tmp_path / "no-such-python"), platform=here, now=NOW)
+    st = es.status(user(tmp_path, here), home=tmp_path, platform=here)
+    assert st.interpreter_found is False
+    assert "(no such file on this machine)" in st.describe()
+    es.install(user(tmp_path, here), sys.executable, platform=here, replace_interpreter=True,
+               now=NOW)
+    assert es.status(user(tmp_path, here), home=tmp_path, platform=here).interpreter_found
     other = "darwin" if here == "win32" else "win32"
-    es.install(tmp_path / "other", PY, platform=other, now=NOW)
-    assert es.status(tmp_path / "other", platform=other).interpreter_found is None
+    es.install(user(tmp_path / "other", other), PY, platform=other, now=NOW)
+    assert es.status(user(tmp_path / "other", other), home=tmp_path / "other",
+                     platform=other).interpreter_found is None
 
 
 # --- macOS ---------------------------------------------------------------------------------------
@@ -355,16 +826,16 @@ def test_status_checks_the_interpreter_only_on_its_own_platform(tmp_path):
 
 def test_macos_layout(tmp_path):
     py = "/Users/ann/.venvs/napkin/bin/python"
-    result = es.install(tmp_path, py, platform="darwin", now=NOW)
+    result = es.install(user(tmp_path, "darwin"), py, platform="darwin", now=NOW)
     c = conf(tmp_path, "darwin")
     assert c.read_bytes() == b'"UDF MODULES","xlnapkin.udfs"\n"INTERPRETER_MAC","' + \
         py.encode() + b'"\n'
     assert any("xlwings Lite" in note for note in result.notes)
-    st = es.status(tmp_path, platform="darwin")
-    assert st.configured and st.interpreter_key == "INTERPRETER_MAC"
+    st = es.status(user(tmp_path, "darwin"), home=tmp_path, platform="darwin")
+    assert st.configured and st.interpreter.key == "INTERPRETER_MAC"
     assert "UBF8T346G9.Office" in str(st.addin_path)
-    es.uninstall(tmp_path, platform="darwin")
-    assert listing(tmp_path) == {}
+    es.uninstall(user(tmp_path, "darwin"), platform="darwin")
+    assert listing(tmp_path) == {}  # the four folders install made are gone too
 
 
 # --- encodings and bad input ---------------------------------------------------------------------
@@ -379,9 +850,9 @@ def test_windows_config_is_written_in_the_ansi_code_page(tmp_path):
         expected = py.encode(ansi)
     except UnicodeEncodeError:
         pytest.skip(f"this Windows code page ({ansi}) has no é")
-    es.install(tmp_path, py, platform="win32", now=NOW)
+    es.install(user(tmp_path), py, platform="win32", now=NOW)
     assert expected in conf(tmp_path).read_bytes()  # the ANSI code page, as VBA reads it
-    assert es.status(tmp_path, platform="win32").interpreter == py
+    assert es.status(user(tmp_path), home=tmp_path, platform="win32").interpreter.value == py
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -393,27 +864,27 @@ def test_windows_config_is_written_in_the_ansi_code_page(tmp_path):
 ])
 def test_bad_interpreter_paths_raise_a_napkin_error(tmp_path, bad, words):
     with pytest.raises(es.ExcelSetupError, match=re.escape(words)) as info:
-        es.install(tmp_path, bad, platform="win32", now=NOW)
+        es.install(user(tmp_path), bad, platform="win32", now=NOW)
     assert isinstance(info.value, NapkinError)
     assert listing(tmp_path) == {}
 
 
 def test_unreadable_state_file_raises_a_napkin_error(tmp_path):
-    state = es.state_path(tmp_path, "win32")
+    state = user(tmp_path).state_path
     state.parent.mkdir(parents=True)
     state.write_text("{not json")
-    with pytest.raises(es.ExcelSetupError, match="is not an xlnapkin state file"):
-        es.uninstall(tmp_path, platform="win32")
+    with pytest.raises(es.ExcelSetupError, match="is not a valid xlnapkin state file"):
+        es.uninstall(user(tmp_path), platform="win32")
 
 
 def test_backup_names_do_not_collide(tmp_path):
     c = write_conf(tmp_path, EXISTING)
     taken = c.with_name("xlwings.conf.xlnapkin-backup-20240506-070809")
     taken.write_bytes(b"someone else's")
-    result = es.install(tmp_path, PY, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
     assert result.backup_path.name == "xlwings.conf.xlnapkin-backup-20240506-070809-1"
     assert taken.read_bytes() == b"someone else's"
-    es.uninstall(tmp_path, platform="win32")
+    es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == EXISTING and taken.exists()
 
 
@@ -479,128 +950,45 @@ def test_addin_step_rejects_unknown_actions():
         es.xlwings_addin("upgrade", platform="win32")
 
 
-# --- xlwings Lite --------------------------------------------------------------------------------
-
-
-def test_lite_files_content():
-    files = es.lite_files("1.2.3")
-    assert set(files) == {"main.py", "requirements.txt"}
-    assert files["requirements.txt"] == "xlnapkin==1.2.3\n"
-    assert "numpy" not in files["requirements.txt"] and "xlwings" not in files["requirements.txt"]
-    main = files["main.py"]
-    assert "from xlnapkin.udfs import *" in main
-    compile(main, "main.py", "exec")
-    code_lines = [ln for ln in main.splitlines() if ln.startswith(("import", "from"))]
-    assert code_lines == ["from xlnapkin.udfs import *  # noqa: F401,F403  "
-                          "(re-exports the Excel functions)"]  # nothing licence-gated
-    with pytest.raises(es.ExcelSetupError):
-        es.lite_files("1.0\nnumpy")
-
-
-def test_write_lite_refuses_to_overwrite_without_force(tmp_path):
-    out = tmp_path / "bundle"
-    written = es.write_lite(out, "0.9.0")
-    assert sorted(p.name for p in written) == ["main.py", "requirements.txt"]
-    assert (out / "requirements.txt").read_text() == "xlnapkin==0.9.0\n"
-    with pytest.raises(es.ExcelSetupError, match="already exists; use --force"):
-        es.write_lite(out, "1.0.0")
-    assert (out / "requirements.txt").read_text() == "xlnapkin==0.9.0\n"
-    es.write_lite(out, "1.0.0", force=True)
-    assert (out / "requirements.txt").read_text() == "xlnapkin==1.0.0\n"
-
-
-def test_committed_lite_bundle_matches_lite_files():
-    files = es.lite_files(xlnapkin.__version__)
-    for name, text in files.items():
-        assert (INSTALLER / "lite" / name).read_bytes() == text.encode("utf-8"), (
-            f"installer/lite/{name} is stale: run `xlnapkin lite --out installer/lite --force`")
-
-
 # --- command line --------------------------------------------------------------------------------
 
 
-def make_parser():
-    parser = argparse.ArgumentParser(prog="xlnapkin")
-    sub = parser.add_subparsers(dest="command", required=True)
-    es.register_cli(sub)
-    return parser
-
-
-def run_cli(*argv):
-    args = make_parser().parse_args([str(a) for a in argv])
-    return args.func(args)
-
-
-def test_cli_parses_and_round_trips(tmp_path, capsys):
-    parser = make_parser()
-    args = parser.parse_args(["excel", "install", "--home", str(tmp_path), "--python", PY,
-                              "--platform", "win32", "--dry-run"])
-    assert (args.command, args.excel_command, args.home, args.python, args.dry_run,
-            args.addin) == ("excel", "install", tmp_path, PY, True, False)
-    args = parser.parse_args(["lite"])
-    assert args.out == Path("xlnapkin-lite") and args.version == xlnapkin.__version__
-    assert not args.force
-    with pytest.raises(SystemExit):
-        parser.parse_args(["excel"])  # a sub-command is required
-
+def test_cli_round_trip_for_the_user_file(tmp_path, capsys):
     write_conf(tmp_path, EXISTING)
-    common = ["--home", tmp_path, "--platform", "win32"]
-    assert run_cli("excel", "install", "--python", PY, "--dry-run", *common) == 0
-    assert "dry run: nothing written" in capsys.readouterr().out
+    common = ["--user", "--home", tmp_path, "--platform", "win32"]
+    code, out, _ = run(capsys, "excel", "install", "--python", PY, "--dry-run", *common)
+    assert code == 0 and "dry run: nothing written" in out
     assert conf(tmp_path).read_bytes() == EXISTING
 
-    assert run_cli("excel", "install", "--python", PY, *common) == 0
-    out = capsys.readouterr().out
+    code, out, _ = run(capsys, "excel", "install", "--python", PY, *common)
+    assert code == 0
     assert '"mymod;other.pkg;xlnapkin.udfs"' in out and "Import Functions" in out
-    assert run_cli("excel", "status", *common) == 0
-    assert "configured: yes" in capsys.readouterr().out
-    assert run_cli("excel", "uninstall", "--dry-run", *common) == 0
-    assert run_cli("excel", "uninstall", *common) == 0
+    code, out, _ = run(capsys, "excel", "status", *common)
+    assert code == 0 and "configured: yes" in out
+    assert run(capsys, "excel", "uninstall", "--dry-run", *common)[0] == 0
+    assert run(capsys, "excel", "uninstall", *common)[0] == 0
     assert conf(tmp_path).read_bytes() == EXISTING
-    assert run_cli("excel", "status", *common) == 0
-    assert "configured: no" in capsys.readouterr().out
+    code, out, _ = run(capsys, "excel", "status", "--home", tmp_path, "--platform", "win32")
+    assert code == 0 and "configured: no" in out  # status reads the user file by default
 
 
 def test_cli_addin_flag_off_windows_reports_skipped(tmp_path, capsys):
-    assert run_cli("excel", "install", "--home", tmp_path, "--platform", "linux",
-                   "--python", "/usr/bin/python3", "--addin") == 0
-    assert "skipped `xlwings addin install`" in capsys.readouterr().out
-    assert run_cli("excel", "uninstall", "--home", tmp_path, "--platform", "linux",
-                   "--addin") == 0
-    assert "skipped `xlwings addin remove`" in capsys.readouterr().out
+    book = make_book(tmp_path)
+    code, out, _ = run(capsys, "excel", "install", "--workbook", book, "--platform", "linux",
+                       "--python", "/usr/bin/python3", "--addin")
+    assert code == 0 and "skipped `xlwings addin install`" in out
+    code, out, _ = run(capsys, "excel", "uninstall", "--workbook", book, "--platform", "linux",
+                       "--addin")
+    assert code == 0 and "skipped `xlwings addin remove`" in out
 
 
 def test_cli_errors_are_one_line_and_exit_1(tmp_path, capsys):
-    assert run_cli("excel", "install", "--home", tmp_path, "--platform", "win32",
-                   "--python", 'C:\\"x"') == 1
-    err = capsys.readouterr().err
+    code, out, err = run(capsys, "excel", "install", "--user", "--home", tmp_path, "--platform",
+                         "win32", "--python", 'C:\\"x"')
+    assert (code, out) == (1, "")
     assert err.startswith("Error: python path cannot contain quotes") and err.count("\n") == 1
-
-
-def test_cli_lite(tmp_path, capsys):
-    out = tmp_path / "lite"
-    assert run_cli("lite", "--out", out, "--version", "0.1.0") == 0
-    assert (out / "requirements.txt").read_text() == "xlnapkin==0.1.0\n"
-    assert "wrote" in capsys.readouterr().out
-    assert run_cli("lite", "--out", out) == 1
-    assert "use --force" in capsys.readouterr().err
-    assert run_cli("lite", "--out", out, "--force") == 0
-
-
-def test_every_command_has_help_and_an_example():
-    parser = make_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    excel_sub = next(a for a in sub.choices["excel"]._actions
-                     if isinstance(a, argparse._SubParsersAction))
-    for name, p in [("excel", sub.choices["excel"]), ("lite", sub.choices["lite"]),
-                    *excel_sub.choices.items()]:
-        assert p.description, name
-        assert "xlnapkin " in (p.epilog or ""), f"{name} has no example"
-        for action in p._actions:
-            if not isinstance(action, argparse._SubParsersAction):
-                assert action.help, (name, action.option_strings)
-    assert {a.dest for a in sub._choices_actions} >= {"excel", "lite"}
-    assert all(a.help for a in sub._choices_actions + excel_sub._choices_actions)
+    code, _, err = run(capsys, "excel", "install", "--workbook", tmp_path / "nope.xlsm")
+    assert code == 1 and err == f"Error: no such workbook: {tmp_path / 'nope.xlsm'}\n"
 
 
 # --- the Windows scripts (they cannot run here: check what they call) ----------------------------
@@ -612,52 +1000,77 @@ def ps1(name):
 
 def options_of(subcommand):
     """Options the CLI accepts for `xlnapkin excel <subcommand>`."""
-    parser = make_parser()
+    parser, _ = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     excel_sub = next(a for a in sub.choices["excel"]._actions
                      if isinstance(a, argparse._SubParsersAction))
     return {o for a in excel_sub.choices[subcommand]._actions for o in a.option_strings}
 
 
-def test_install_ps1_calls_the_right_commands():
+def passed_options(text):
+    return {o for ln in text.splitlines() if "$setupArgs" in ln
+            for o in re.findall(r'"(--[a-z-]+)"', ln)}
+
+
+def test_install_ps1_installs_from_no_index_unless_asked():
     text = ps1("install.ps1")
     params = re.search(r"param\((.*?)\n\)", text, re.S).group(1)
-    for name in ("$Source", "$DryRun", "$VenvDir", "$Python"):
-        assert name in params
-    assert "[switch]$DryRun" in params
+    for name in ("$Source", "[switch]$DryRun", "$VenvDir", "$Python", "$Workbook",
+                 "[switch]$User", "[switch]$ReplaceInterpreter", "[switch]$ReplaceAddin"):
+        assert name in params, name
+    assert '[string]$Source = ""' in params  # no default requirement that names an index
+    # Default: the wheel beside the script, else the checkout it sits in, else stop.
+    assert 'Get-ChildItem -LiteralPath $PSScriptRoot -Filter "xlnapkin-*-py3-none-any.whl"' in text
+    assert 'Join-Path (Split-Path -Parent $PSScriptRoot) "pyproject.toml"' in text
+    assert "No xlnapkin wheel beside this script" in text
+    # With no -Source only local files are returned; a name for an index only when asked.
+    body = re.search(r"function Get-Requirement.*?\n}\n", text, re.S).group(0)
+    default = re.search(r"if \(-not \$Src\) \{(.*?)\n    \}\n", body, re.S).group(1)
+    returned = [r.split("#")[0].strip().rstrip("}").strip()
+                for r in re.findall(r"return (.*)", default)]
+    assert returned == ['$wheels[0].FullName + "[excel]"',
+                        '(Split-Path -Parent $PSScriptRoot) + "[excel]"']
+    assert re.findall(r'return "(xlnapkin\[excel\][^"]*)"', body) == [
+        "xlnapkin[excel]", "xlnapkin[excel]==$Src", "xlnapkin[excel] @ $Src"]
+    assert 'if ($Src -eq "pypi") { return "xlnapkin[excel]" }' in body
+    assert '"-m", "pip", "install"' in text
     assert 'Join-Path $env:LOCALAPPDATA "xlnapkin"' in text and '"venv"' in text
     assert '@("py", @("-3"))' in text and '@("python", @())' in text  # py launcher first
-    assert '[version]"3.11"' in text
-    assert '"-m", "venv"' in text
-    assert '"-m", "pip", "install"' in text and '"xlnapkin[excel]"' in text
+    assert '[version]"3.11"' in text and '"-m", "venv"' in text
     assert "Scripts\\pythonw.exe" in text
-    # `xlnapkin excel install --python <pythonw>` (+ --dry-run), then `xlwings addin install`.
-    setup = re.search(r'\$setupArgs = @\("excel", "install", "--python", \$VenvPythonW\)', text)
-    assert setup
+
+
+def test_install_ps1_sets_up_a_workbook_or_the_user_only_when_asked():
+    text = ps1("install.ps1")
+    assert re.search(r'\$setupArgs = @\("excel", "install", "--python", \$VenvPythonW\)', text)
     assert re.search(r'if \(\$DryRun\) \{ \$setupArgs \+= "--dry-run" \}', text)
+    assert '$setupArgs += @("--workbook", $Workbook)' in text
+    assert '$setupArgs += "--user"' in text
+    assert 'if ($ReplaceInterpreter) { $setupArgs += "--replace-interpreter" }' in text
+    passed = passed_options(text)
+    assert passed == {"--python", "--dry-run", "--workbook", "--user", "--replace-interpreter"}
+    assert passed <= options_of("install")
     assert text.index("$setupArgs = @(") < text.index("$XlwingsExe addin install")
-    passed = {o for ln in text.splitlines() if "$setupArgs" in ln
-              for o in re.findall(r'"(--[a-z-]+)"', ln)}
-    assert passed == {"--python", "--dry-run"} and passed <= options_of("install")
-    # Stops on errors, including a native command's exit code.
+    # An xlwings add-in that was there already (another project's) is kept unless asked.
+    assert "if ($addinWasPresent -and -not $ReplaceAddin)" in text
     assert '$ErrorActionPreference = "Stop"' in text
-    assert "if ($LASTEXITCODE -ne 0) { throw" in text
-    assert "exit 1" in text
+    assert "if ($LASTEXITCODE -ne 0) { throw" in text and "exit 1" in text
 
 
 def test_uninstall_ps1_calls_the_right_commands():
     text = ps1("uninstall.ps1")
     params = re.search(r"param\((.*?)\n\)", text, re.S).group(1)
-    for name in ("[switch]$DryRun", "[switch]$RemoveVenv", "[switch]$RemoveAddin"):
+    for name in ("[switch]$DryRun", "[switch]$RemoveVenv", "[switch]$RemoveAddin",
+                 "[string[]]$Workbook"):
         assert name in params
     assert re.search(r'\$setupArgs = @\("excel", "uninstall"\)', text)
     assert re.search(r'if \(\$DryRun\) \{ \$setupArgs \+= "--dry-run" \}', text)
+    assert '@("--workbook", $book)' in text and '@("--user")' in text
     assert "$XlwingsExe addin remove" in text
     assert text.index('@("excel", "uninstall")') < text.index("$XlwingsExe addin remove")
     assert "Remove-Item -LiteralPath $VenvDir -Recurse -Force" in text
-    passed = {o for ln in text.splitlines() if "$setupArgs" in ln
-              for o in re.findall(r'"(--[a-z-]+)"', ln)}
-    assert passed == {"--dry-run"} and passed <= options_of("uninstall")
+    passed = passed_options(text) | set(re.findall(r'@\("(--[a-z-]+)"', text))
+    assert passed == {"--dry-run", "--workbook", "--user"} and passed <= options_of("uninstall")
     assert '$ErrorActionPreference = "Stop"' in text
 
 

@@ -1,5 +1,6 @@
-"""The wheel xlwings Lite installs with micropip: pure Python, catalog data inside, and the Excel
-functions working with nothing but NumPy and the package (SPEC §4, §6; issue 5)."""
+"""The wheel: pure Python, catalog data inside, and the Excel functions working with nothing but
+NumPy and the package (SPEC §4, §6; issue 5). Built once per session by ``xlnapkin release``
+(the ``release`` fixture in conftest.py)."""
 
 import subprocess
 import sys
@@ -7,19 +8,9 @@ import zipfile
 
 import pytest
 
-from conftest import REPO
 
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
-                    str(REPO)], check=True, capture_output=True)
-    (path,) = out.glob("xlnapkin-*.whl")
-    return path
-
-
-def test_wheel_is_pure_python_with_the_catalog_inside(wheel):
+def test_wheel_is_pure_python_with_the_catalog_inside(release):
+    wheel = release.wheel
     assert wheel.name.endswith("-py3-none-any.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for data in ("gpus.csv", "models.csv", "prices.csv", "README.md"):
@@ -48,11 +39,11 @@ print(COST_PER_MTOK(2.21, 2400, 0.7, 4))
 """
 
 
-def test_functions_work_with_only_numpy_and_the_wheel(wheel, tmp_path):
+def test_functions_work_with_only_numpy_and_the_wheel(release, tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target",
-                    str(target), str(wheel)], check=True, capture_output=True)
-    out = subprocess.run([sys.executable, "-c", ONLY_NUMPY, str(target)], capture_output=True,
-                         text=True, check=True, cwd=tmp_path).stdout.splitlines()
+    zipfile.ZipFile(release.wheel).extractall(target)  # a pure wheel unpacked is installed
+    out = subprocess.run([sys.executable, "-I", "-c", ONLY_NUMPY, str(target)],
+                         capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout.splitlines()
     assert out[0] == "516096.0 unknown gpu 'h10': did you mean h100-sxm, h100-nvl, h100-pcie?"
     assert float(out[1]) == pytest.approx(1.4616, rel=5e-4)  # seed_cases.md, seed 003

@@ -2,7 +2,7 @@
 
 Every Excel function is a command: the name in lower case with hyphens, the same arguments in the
 same order (``xlnapkin tokens-per-sec h100-sxm llama-3.1-70b --batch 64``). Besides those:
-``catalog``, ``templates build``, ``recalc``, ``docs``, ``excel`` and ``lite``.
+``catalog``, ``templates build``, ``recalc``, ``docs``, ``excel``, ``lite`` and ``release``.
 
 The commands translate and print; the work is done by the library. A user's mistake (an unknown
 GPU, a negative batch, a missing file) is one line ``Error: ...`` on stderr and exit code 1; a
@@ -429,6 +429,224 @@ def _add_docs(sub):
     p.set_defaults(func=_run_docs)
 
 
+# --- set-up: excel, lite, release ---------------------------------------------------------------
+
+# These must run when `import xlwings` fails (a non-UTF-8 ~/.xlwings/xlwings.conf breaks it, and
+# these commands are the tools to repair it), so main() parses them without loading the Excel
+# functions, and nothing here imports xlnapkin.udfs.
+_SETUP_COMMANDS = ("excel", "lite", "release")
+
+_EXCEL_EPILOG = """\
+examples:
+  $ xlnapkin excel install --workbook C:\\models\\serving.xlsm --dry-run
+  $ xlnapkin excel install --workbook C:\\models\\serving.xlsm
+  $ xlnapkin excel status --workbook C:\\models\\serving.xlsm
+  $ xlnapkin excel uninstall --workbook C:\\models\\serving.xlsm
+
+--workbook changes only the xlwings.conf in the workbook's folder; --user changes the user-wide
+file, keeping the modules and the Python already there. installer/install.ps1 runs these on
+Windows. On macOS and Excel on the web, use `xlnapkin lite` instead."""
+
+_EXCEL_NEXT = """\
+next: install the xlwings add-in (`xlwings addin install`, or run this with --addin), restart
+Excel, then in the macro-enabled workbook click xlwings > Import Functions (Excel needs
+File > Options > Trust Center > Macro Settings > "Trust access to the VBA project object model")."""
+
+_LITE_NEXT = """\
+next: in Excel, Home > Add-ins > get "xlwings Lite", open its editor, paste main.py into the
+main.py tab and requirements.txt into the requirements.txt tab, then restart Lite.
+Errors show as #VALUE! with the message on hover."""
+
+
+def _para(text: str) -> str:
+    """A description paragraph wrapped like the rest of the help (the formatter keeps lines)."""
+    import textwrap
+    return textwrap.fill(text, 88)
+
+
+def _excel_config(ns):
+    from . import excel_setup
+    if ns.workbook is not None:
+        return excel_setup.workbook_config(ns.workbook)
+    return excel_setup.user_config(ns.home, ns.platform)
+
+
+def _run_excel_install(ns) -> int:
+    from . import excel_setup
+    config = _excel_config(ns)
+    python = ns.python or excel_setup.default_interpreter(ns.platform)
+    result = excel_setup.install(config, python, platform=ns.platform, dry_run=ns.dry_run,
+                                 replace_interpreter=ns.replace_interpreter)
+    print(result.describe())
+    code = 0
+    if ns.addin:
+        addin = excel_setup.xlwings_addin("install", platform=ns.platform,
+                                          python_executable=python, dry_run=ns.dry_run)
+        print(addin.describe())
+        code = 0 if addin.ok else 1
+    if not ns.dry_run and ns.platform == "win32":
+        print(_EXCEL_NEXT)
+    return code
+
+
+def _run_excel_status(ns) -> int:
+    from . import excel_setup
+    print(excel_setup.status(_excel_config(ns), home=ns.home, platform=ns.platform).describe())
+    return 0
+
+
+def _run_excel_uninstall(ns) -> int:
+    from . import excel_setup
+    result = excel_setup.uninstall(_excel_config(ns), platform=ns.platform, dry_run=ns.dry_run)
+    print(result.describe())
+    if ns.addin:
+        addin = excel_setup.xlwings_addin("remove", platform=ns.platform, dry_run=ns.dry_run)
+        print(addin.describe())
+        return 0 if addin.ok else 1
+    return 0
+
+
+def _scope_options(p, *, required: bool) -> None:
+    scope = p.add_mutually_exclusive_group(required=required)
+    scope.add_argument("--workbook", metavar="BOOK", type=Path,
+                       help="use the xlwings.conf in this workbook's folder, which xlwings reads "
+                            "for the workbooks there before the user's file (the workbook "
+                            "itself is not changed)")
+    scope.add_argument("--user", action="store_true",
+                       help="use the user-wide xlwings.conf, read by every workbook without "
+                            "its own settings" + ("" if required else " (the default)"))
+    p.add_argument("--home", metavar="DIR", type=Path, default=Path.home(),
+                   help="home folder of the user-wide xlwings.conf (default: %(default)s)")
+    p.add_argument("--platform", metavar="NAME", default=sys.platform,
+                   help="config layout: win32, darwin, ... (default: this machine, %(default)s)")
+
+
+def _add_excel(sub):
+    excel = sub.add_parser(
+        "excel", help="set classic Excel (xlwings on Windows) up to use xlnapkin's functions",
+        description=_para("Set classic Excel (xlwings on Windows) up to use xlnapkin's "
+                          "functions, for one workbook's folder or, when asked, for the user."),
+        epilog=_EXCEL_EPILOG, formatter_class=_FORMATTER)
+    excel_sub = excel.add_subparsers(dest="excel_command", metavar="{install,status,uninstall}",
+                                     required=True)
+    p = excel_sub.add_parser(
+        "install", formatter_class=_FORMATTER,
+        help="add xlnapkin.udfs to xlwings' UDF MODULES, with the Python that runs it",
+        description=_para("Append xlnapkin.udfs to \"UDF MODULES\" and set INTERPRETER_WIN "
+                          "(INTERPRETER_MAC on macOS) where no interpreter is set. Every other "
+                          "line is kept, an existing file is backed up once, and running it "
+                          "again changes nothing. Another Python already set is replaced only "
+                          "with --replace-interpreter."),
+        epilog="examples:\n  $ xlnapkin excel install --workbook Book.xlsm --dry-run\n"
+               "  $ xlnapkin excel install --workbook Book.xlsm --python "
+               "C:\\envs\\napkin\\Scripts\\pythonw.exe --addin\n"
+               "  $ xlnapkin excel install --user --python C:\\envs\\napkin\\Scripts\\pythonw.exe")
+    _scope_options(p, required=True)
+    p.add_argument("--python", metavar="PATH", default=None,
+                   help="interpreter Excel should start (default: this Python; pythonw.exe "
+                        "beside it on Windows)")
+    p.add_argument("--replace-interpreter", action="store_true",
+                   help="replace another interpreter already set there (uninstall puts it back)")
+    p.add_argument("--addin", action="store_true",
+                   help="also run `xlwings addin install` (Windows with Excel only)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would change and write nothing")
+    p.set_defaults(func=_run_excel_install)
+
+    p = excel_sub.add_parser(
+        "status", formatter_class=_FORMATTER,
+        help="show what xlwings would use, and what xlnapkin installed",
+        description=_para("Show the UDF MODULES and interpreter xlwings would use and where each "
+                          "comes from (for --workbook: the workbook's xlwings.conf sheet, the "
+                          "folder's file, then the user's file), whether xlnapkin installed "
+                          "them, and whether the xlwings add-in is in Excel's XLSTART folder. "
+                          "Changes nothing."),
+        epilog="examples:\n  $ xlnapkin excel status\n  $ xlnapkin excel status --workbook "
+               "Book.xlsm")
+    _scope_options(p, required=False)
+    p.set_defaults(func=_run_excel_status)
+
+    p = excel_sub.add_parser(
+        "uninstall", formatter_class=_FORMATTER,
+        help="undo `xlnapkin excel install`",
+        description=_para("Put the xlwings.conf from before `xlnapkin excel install` back, byte "
+                          "for byte (or delete it if there was none). If it was edited since, "
+                          "only xlnapkin's own changes are reversed. Running it again does "
+                          "nothing."),
+        epilog="examples:\n  $ xlnapkin excel uninstall --workbook Book.xlsm --dry-run\n"
+               "  $ xlnapkin excel uninstall --user")
+    _scope_options(p, required=True)
+    p.add_argument("--addin", action="store_true",
+                   help="also run `xlwings addin remove` (Windows with Excel only)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would change and write nothing")
+    p.set_defaults(func=_run_excel_uninstall)
+
+
+def _run_lite(ns) -> int:
+    from .lite import lite_files, write_lite
+    written = write_lite(ns.out, force=ns.force)
+    for name in lite_files():
+        path = ns.out / name
+        print(f"{'wrote' if path in written else 'unchanged'} {path} "
+              f"({path.stat().st_size:,} bytes)")
+    print(_LITE_NEXT)
+    return 0
+
+
+def _add_lite(sub):
+    p = sub.add_parser(
+        "lite", formatter_class=_FORMATTER,
+        help="write main.py and requirements.txt for xlwings Lite",
+        description=_para("Write the two files to paste into the xlwings Lite add-in (Excel on "
+                          "Windows, macOS and the web). main.py carries the whole package, so no "
+                          "package index is asked for xlnapkin; requirements.txt names only "
+                          "packages on PyPI and Pyodide. A file that differs is overwritten only "
+                          "with --force."),
+        epilog="examples:\n  $ xlnapkin lite\n  $ xlnapkin lite --out installer/lite --force")
+    p.add_argument("--out", metavar="DIR", type=Path, default=Path("xlnapkin-lite"),
+                   help="folder to write into (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="overwrite files that differ")
+    p.set_defaults(func=_run_lite)
+
+
+def _run_release(ns) -> int:
+    from .release import build_release
+    print(build_release(ns.out, force=ns.force).describe())
+    return 0
+
+
+def _add_release(sub):
+    p = sub.add_parser(
+        "release", formatter_class=_FORMATTER,
+        help="build the release folder and zip (wheel, installer, Lite files, workbooks)",
+        description=_para("Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
+                          "install.ps1/install.bat/uninstall.ps1, lite/main.py and "
+                          "lite/requirements.txt, the template workbooks and a README.txt. Needs "
+                          "the `build` package (the test extra has it); run it from a checkout. "
+                          "See docs/release.md."),
+        epilog="examples:\n  $ xlnapkin release\n  $ xlnapkin release --out dist --force")
+    p.add_argument("--out", metavar="DIR", type=Path, default=Path("dist"),
+                   help="folder to write into (default: %(default)s)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a release folder and zip of this version")
+    p.set_defaults(func=_run_release)
+
+
+def _add_setup_commands(sub) -> None:
+    _add_excel(sub)
+    _add_lite(sub)
+    _add_release(sub)
+
+
+def _setup_parser():
+    """A parser with only the set-up commands (see ``_SETUP_COMMANDS``)."""
+    parser = _Parser(prog="xlnapkin", description=_DESCRIPTION, formatter_class=_FORMATTER)
+    _add_setup_commands(parser.add_subparsers(dest="command", metavar="COMMAND",
+                                              title="commands"))
+    return parser
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 _DESCRIPTION = """\
@@ -441,7 +659,6 @@ template workbooks, headless recalculation and Excel set-up.
 
 def build_parser():
     """The full parser, and ``{command: parser}`` for the function commands."""
-    from . import excel_setup
     from .docgen import functions
     parser = _Parser(prog="xlnapkin", description=_DESCRIPTION, formatter_class=_FORMATTER,
                      epilog="`xlnapkin COMMAND --help` shows a command's arguments, units and "
@@ -452,7 +669,7 @@ def build_parser():
     _add_templates(sub)
     _add_recalc(sub)
     _add_docs(sub)
-    excel_setup.register_cli(sub)
+    _add_setup_commands(sub)
     function_parsers = {}
     for func in functions().values():
         doc = describe(func)
@@ -464,7 +681,10 @@ def main(argv=None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        parser, function_parsers = build_parser()
+        if argv and argv[0] in _SETUP_COMMANDS:
+            parser, function_parsers = _setup_parser(), {}
+        else:
+            parser, function_parsers = build_parser()
         if argv and argv[0] in function_parsers:
             # options and positionals in any order: `tokens-per-sec h100 m --batch 8 4096`
             ns = function_parsers[argv[0]].parse_intermixed_args(argv[1:])

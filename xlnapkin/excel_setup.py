@@ -1,50 +1,57 @@
-r"""Set Excel up to use xlnapkin: the classic xlwings config file, the add-in, and xlwings Lite.
+r"""Set classic Excel (xlwings on Windows) up to find xlnapkin's functions, and touch nothing else.
 
-Classic xlwings (Windows) reads per-user settings from a small text file of ``"KEY","value"``
-lines: ``%USERPROFILE%\.xlwings\xlwings.conf`` on Windows and
-``~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf`` on macOS. Its add-in looks keys up
-by exact, case-sensitive name and uses the first line that matches; values go through
+Classic xlwings looks each setting up in three places and takes the first that has the key
+(``GetConfig`` in the add-in's ``Config.bas``; docs/addin.md, "Config Hierarchy"):
+
+1. a sheet named ``xlwings.conf`` inside the active workbook;
+2. a file ``xlwings.conf`` in the workbook's folder (not read for workbooks opened from
+   SharePoint or OneDrive web addresses);
+3. the user's file ``%USERPROFILE%\.xlwings\xlwings.conf``
+   (``~/Library/Containers/com.microsoft.Excel/Data/xlwings.conf`` on macOS).
+
+The files hold ``"KEY","value"`` lines. ``GetConfigFromFile`` reads them with VBA's ``Input #``
+and compares ``LCase`` of each key with ``LCase`` of the wanted one, stopping at the first match;
+the sheet's keys are upper-cased as they are read. So keys match case-insensitively, the first
+matching line wins, and a key with an empty value still ends the search. Values go through
 ``ExpandEnvironmentStrings``, so ``%LOCALAPPDATA%\...`` works in them. Two keys make Excel find
-xlnapkin's functions:
+xlnapkin: ``UDF MODULES`` (``;``-separated module names) and ``INTERPRETER_WIN``
+(``INTERPRETER_MAC`` on macOS; both fall back to the legacy ``INTERPRETER`` when empty).
 
-* ``"UDF MODULES"``: ``;``-separated module names; ``xlnapkin.udfs`` is added to any the user has.
-* ``"INTERPRETER_WIN"`` (``"INTERPRETER_MAC"`` on macOS): the Python that runs them.
+By default xlnapkin writes the workbook folder's file (:func:`workbook_config`), so workbooks
+elsewhere keep the user's own modules and Python. The user-wide file (:func:`user_config`)
+changes only when asked for, and then ``xlnapkin.udfs`` is appended to the modules already listed
+and an interpreter is added only where none is set; a different one is replaced only with
+``replace_interpreter=True``.
 
-:func:`install` changes only those two lines, keeps every other line byte for byte, backs the old
-file up once (``xlwings.conf.xlnapkin-backup-YYYYmmdd-HHMMSS``) and records what it did in a state
-file beside it (``xlwings.conf.xlnapkin-state.json``). :func:`uninstall` uses that record to put
-back the pre-install file byte-identically, or, if someone edited the file since, to reverse only
-xlnapkin's own changes. Both are idempotent and have a dry run. All functions take the home folder
-and platform explicitly, so they run (and are tested) against a temporary home on any OS.
+:func:`install` changes only those two lines and keeps every other byte, backs an existing file
+up once, and records what it did in a state file beside it; :func:`uninstall` uses that record to
+put the file back byte for byte (or, if it was edited since, to reverse only xlnapkin's own
+changes). Every write goes to an exclusive temporary file in the same folder that is then renamed
+over the target, so a reader sees the old or the new file, never half of one. A config that is a
+symbolic link is edited at its target and stays a link; a read-only config is refused; a lock
+file beside the config makes concurrent runs take turns; a run that fails removes what it wrote.
+All functions take the home folder and platform explicitly, so they run (and are tested)
+against a temporary home on any OS.
 
 Copying the xlwings add-in into Excel's XLSTART folder needs Excel itself (xlwings starts it to ask
 for the folder), so that step lives alone in :func:`xlwings_addin`, which shells out to
 ``xlwings addin install|remove`` on Windows and reports it skipped elsewhere.
-
-For xlwings Lite (Windows, macOS, Excel on the web) nothing is installed locally: the user pastes
-the two small texts from :func:`lite_files` into the Lite add-in's ``main.py`` and
-``requirements.txt`` tabs (:func:`write_lite` saves them as files).
-
->>> files = lite_files("0.1.0")
->>> files["requirements.txt"]
-'xlnapkin==0.1.0\n'
->>> "from xlnapkin.udfs import *" in files["main.py"]
-True
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
 import locale
 import os
 import re
+import secrets
 import shutil
+import stat
 import subprocess
 import sys
-import textwrap
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,13 +60,17 @@ from .errors import NapkinError
 
 __all__ = [
     "UDF_MODULE",
+    "CONF_NAME",
     "ExcelSetupError",
+    "ConfigFile",
     "ConfigChange",
+    "Setting",
     "SetupResult",
     "SetupStatus",
     "AddinResult",
     "config_path",
-    "state_path",
+    "user_config",
+    "workbook_config",
     "interpreter_key",
     "default_interpreter",
     "xlstart_candidates",
@@ -67,31 +78,33 @@ __all__ = [
     "uninstall",
     "status",
     "xlwings_addin",
-    "lite_files",
-    "write_lite",
-    "register_cli",
 ]
 
 UDF_MODULE = "xlnapkin.udfs"
+CONF_NAME = "xlwings.conf"
 UDF_MODULES_KEY = "UDF MODULES"
+LEGACY_INTERPRETER_KEY = "INTERPRETER"
 ADDIN_FILE = "xlwings.xlam"
 STATE_SUFFIX = ".xlnapkin-state.json"
+LOCK_SUFFIX = ".xlnapkin-lock"
 BACKUP_INFIX = ".xlnapkin-backup-"
+TEMP_SUFFIX = ".xlnapkin-tmp"
+LOCK_TIMEOUT_S = 10.0
+# A lock file older than this was left by a run that died: installs take milliseconds.
+STALE_LOCK_S = 120.0
+_TEMP_ATTEMPTS = 100
 _STATE_FORMAT = 1
+_MANAGED_KEYS = frozenset({UDF_MODULES_KEY, "INTERPRETER_WIN", "INTERPRETER_MAC"})
 
-# One line of the file, with its line ending, and one "KEY","value" entry (either field may be
-# unquoted, as VBA's ``Input #`` allows; spaces around fields are ignored like ``Input #`` does).
+# One line of the file with its line ending. Linear: no nested or adjacent ambiguous repeats.
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-_ENTRY_RE = re.compile(
-    r'^[ \t]*(?:"(?P<qkey>[^"]*)"|(?P<key>[^",]*?))[ \t]*,'
-    r'[ \t]*(?:"(?P<qvalue>[^"]*)"|(?P<value>[^",]*?))[ \t]*$'
-)
-_VERSION_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+!_-]*")
+_BACKUP_RE = re.compile(re.escape(CONF_NAME + BACKUP_INFIX) + r"\d{8}-\d{6}(-\d{1,6})?")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 class ExcelSetupError(NapkinError):
-    """Excel set-up that cannot go ahead as asked: a value the config cannot hold, an unreadable
-    state file, files that would be overwritten."""
+    """Excel set-up that cannot go ahead as asked: a value the config cannot hold, an interpreter
+    that belongs to someone else, an unreadable state file, a file that may not be changed."""
 
 
 # --- where things are ----------------------------------------------------------------------------
@@ -112,15 +125,55 @@ def config_path(home: Path, platform: str = sys.platform) -> Path:
     home = Path(home)
     if _is_mac(platform):
         # Excel on macOS is sandboxed: xlwings keeps its file inside Excel's container.
-        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "xlwings.conf"
+        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / CONF_NAME
     # Windows, and (like ``xlwings config create``) every other platform.
-    return home / ".xlwings" / "xlwings.conf"
+    return home / ".xlwings" / CONF_NAME
 
 
-def state_path(home: Path, platform: str = sys.platform) -> Path:
-    """The file in which :func:`install` records what it changed, beside the config file."""
-    conf = config_path(home, platform)
-    return conf.with_name(conf.name + STATE_SUFFIX)
+@dataclass(frozen=True)
+class ConfigFile:
+    """One ``xlwings.conf`` that xlnapkin may edit: the user's, or the one in a workbook's folder.
+
+    ``root`` bounds the folders :func:`install` may create (and :func:`uninstall` remove): below
+    the home folder for the user's file, none for a workbook's (its folder exists already).
+    """
+
+    path: Path
+    scope: str
+    root: Path
+    workbook: Path | None = None
+
+    @property
+    def state_path(self) -> Path:
+        """Where :func:`install` records what it changed, beside the config."""
+        return self.path.with_name(self.path.name + STATE_SUFFIX)
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + LOCK_SUFFIX)
+
+    def describe(self) -> str:
+        if self.scope == "user":
+            return "the user's xlwings settings (every workbook without its own)"
+        return (f"workbooks in {self.path.parent} (xlwings reads this file before the user's), "
+                f"for {self.workbook.name}")
+
+
+def user_config(home: Path, platform: str = sys.platform) -> ConfigFile:
+    """The user-wide ``xlwings.conf`` under ``home``."""
+    return ConfigFile(config_path(home, platform), "user", Path(home))
+
+
+def workbook_config(workbook: Path) -> ConfigFile:
+    """The ``xlwings.conf`` beside ``workbook``, which xlwings reads for workbooks in its folder.
+
+    The workbook itself is never opened for writing. Its folder must exist; the workbook itself
+    only for :func:`install` (status and uninstall work after it moved away).
+    """
+    book = Path(os.path.abspath(workbook))
+    if not book.parent.is_dir():
+        raise ExcelSetupError(f"no such workbook: {workbook}")
+    return ConfigFile(book.parent / CONF_NAME, "workbook", book.parent, book)
 
 
 def interpreter_key(platform: str = sys.platform) -> str:
@@ -183,6 +236,38 @@ def _encoding(platform: str) -> str:
 # --- the config file -----------------------------------------------------------------------------
 
 
+def _field(text: str, start: int) -> tuple[str, int | None]:
+    """One ``Input #`` field of ``text`` from ``start``: its value and the index after the comma
+    that ends it (None when the line ends first). Quoted fields keep their inner spaces; unquoted
+    ones lose the spaces around them. One pass with ``str.find``: linear in the line's length."""
+    n = len(text)
+    while start < n and text[start] in " \t":
+        start += 1
+    if start < n and text[start] == '"':
+        close = text.find('"', start + 1)
+        if close < 0:
+            return text[start + 1:], None
+        value, rest = text[start + 1:close], close + 1
+    else:
+        comma = text.find(",", start)
+        end = n if comma < 0 else comma
+        return text[start:end].strip(" \t"), None if comma < 0 else comma + 1
+    comma = text.find(",", rest)
+    return value, None if comma < 0 else comma + 1
+
+
+def _parse_entry(body: str) -> tuple[str, str] | None:
+    """``(key, value)`` of a ``"KEY","value"`` line (either may be unquoted), else None."""
+    key, after = _field(body, 0)
+    if after is None or not key:
+        return None
+    return key, _field(body, after)[0]
+
+
+def _same_key(a: str, b: str) -> bool:
+    return a.lower() == b.lower()  # VBA's LCase(sVarName) = LCase(sName)
+
+
 class _ConfigText:
     """The config file as lines, each kept exactly (body and line ending) unless changed."""
 
@@ -194,17 +279,28 @@ class _ConfigText:
     def text(self) -> str:
         return "".join(body + end for body, end in self.lines)
 
-    def find(self, key: str) -> int | None:
-        """Index of the first line whose key is exactly ``key`` (the one xlwings uses)."""
+    def entries(self, key: str) -> list[tuple[int, str, str]]:
+        """``(index, key as written, value)`` of every line of ``key``, in file order."""
+        out = []
         for i, (body, _) in enumerate(self.lines):
             entry = _parse_entry(body)
-            if entry is not None and entry[0] == key:
-                return i
-        return None
+            if entry is not None and _same_key(entry[0], key):
+                out.append((i, *entry))
+        return out
+
+    def find(self, key: str) -> int | None:
+        """Index of the first line of ``key``: the one xlwings reads."""
+        found = self.entries(key)
+        return found[0][0] if found else None
 
     def get(self, key: str) -> str | None:
-        i = self.find(key)
-        return None if i is None else _parse_entry(self.lines[i][0])[1]
+        found = self.entries(key)
+        return found[0][2] if found else None
+
+    def written_key(self, key: str) -> str:
+        """``key`` as the file already spells it (xlwings matches either way), else as given."""
+        found = self.entries(key)
+        return found[0][1] if found else key
 
     def set_line(self, key: str, body: str) -> None:
         """Replace the first line of ``key`` with ``body``, or append ``body`` as a new line."""
@@ -235,15 +331,6 @@ def _split_ending(chunk: str) -> tuple[str, str]:
     return body, chunk[len(body):]
 
 
-def _parse_entry(body: str) -> tuple[str, str] | None:
-    m = _ENTRY_RE.match(body)
-    if m is None:
-        return None
-    key = m.group("qkey") if m.group("qkey") is not None else m.group("key").strip()
-    value = m.group("qvalue") if m.group("qvalue") is not None else m.group("value").strip()
-    return key, value
-
-
 def _entry_line(key: str, value: str) -> str:
     return f'"{key}","{value}"'
 
@@ -262,6 +349,20 @@ def _without_module(value: str) -> str:
     return ";".join(part for part in value.split(";") if part.strip() != UDF_MODULE)
 
 
+def _real_file(conf: Path) -> Path:
+    """The file to read and replace: ``conf``, or the file its symbolic link points to (the link
+    itself is never replaced)."""
+    if conf.is_symlink():
+        target = Path(os.path.realpath(conf))
+        if not target.is_file():
+            raise ExcelSetupError(f"{conf} is a link to {target}, which is not a file; fix or "
+                                  "remove the link and run again")
+        return target
+    if conf.exists() and not conf.is_file():
+        raise ExcelSetupError(f"{conf} is not a file")
+    return conf
+
+
 def _read_config(path: Path, platform: str) -> tuple[bytes | None, _ConfigText]:
     newline = "\r\n" if platform == "win32" else "\n"
     try:
@@ -275,6 +376,17 @@ def _read_config(path: Path, platform: str) -> tuple[bytes | None, _ConfigText]:
 
 def _encode(doc: _ConfigText, platform: str) -> bytes:
     return doc.text().encode(_encoding(platform), "surrogateescape")
+
+
+def _check_writable(conf: Path, real: Path) -> None:
+    """Refuse a read-only config: replacing it by rename would silently defeat the protection
+    (renaming needs only the folder's permission)."""
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return
+    if not mode & stat.S_IWUSR:
+        raise ExcelSetupError(f"{conf} is read-only; make it writable to let xlnapkin change it")
 
 
 def _check_interpreter(value: str, platform: str) -> None:
@@ -296,31 +408,56 @@ def _sha256(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
-# --- the state file ------------------------------------------------------------------------------
+def _same_interpreter(a: str, b: str, platform: str) -> bool:
+    if platform == "win32":  # Windows paths are case-insensitive and take either slash
+        return a.replace("/", "\\").lower() == b.replace("/", "\\").lower()
+    return a == b
 
 
-def _read_state(path: Path) -> dict | None:
+# --- writing safely ------------------------------------------------------------------------------
+
+
+def _exclusive(folder: Path, name: str) -> tuple[int, Path]:
+    """Create a new file ``name`` in ``folder`` that did not exist (not even as a link)."""
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_NOFOLLOW", 0))
+    path = folder / name
+    return os.open(path, flags, 0o666), path
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, which must not exist yet; on failure nothing is left."""
+    fd, path = _exclusive(path.parent, path.name)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ExcelSetupError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        state = json.loads(text)
-        if state.get("format") != _STATE_FORMAT or not isinstance(state.get("changes"), list):
-            raise ValueError("unknown layout")
-    except (ValueError, AttributeError):
-        raise ExcelSetupError(
-            f"{path} is not an xlnapkin state file; move it away and run again") from None
-    return state
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".xlnapkin-tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    """Replace (or create) the file ``path`` with ``data`` through an exclusive temporary file in
+    its folder; the old file's permissions carry over. ``path`` must not be a link: pass the link's
+    target (:func:`_real_file`)."""
+    for attempt in range(_TEMP_ATTEMPTS):
+        try:
+            fd, tmp = _exclusive(path.parent, f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+            break
+        except FileExistsError:  # that name is taken (perhaps by a planted link): draw again
+            if attempt == _TEMP_ATTEMPTS - 1:
+                raise
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 @contextlib.contextmanager
@@ -333,19 +470,82 @@ def _writing(conf: Path):
         raise ExcelSetupError(f"cannot change {where}: {exc.strerror or exc}") from None
 
 
-def _missing_dirs(folder: Path) -> list[Path]:
-    """``folder`` and its parents that do not exist yet, deepest first."""
+@contextlib.contextmanager
+def _locked(config: ConfigFile):
+    """Hold the lock file beside the config; concurrent installs and uninstalls take turns."""
+    lock = config.lock_path
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            fd, _ = _exclusive(lock.parent, lock.name)
+            break
+        except FileExistsError:
+            if _stale(lock):
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                continue
+            if time.monotonic() > deadline:
+                raise ExcelSetupError(
+                    f"another xlnapkin excel install or uninstall is using {config.path} (lock "
+                    f"file {lock}); wait for it, or delete the lock file if none is running"
+                ) from None
+            time.sleep(0.02)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _stale(lock: Path) -> bool:
+    try:
+        return time.time() - lock.lstat().st_mtime > STALE_LOCK_S
+    except FileNotFoundError:
+        return False
+
+
+class _Rollback:
+    """What a run created, undone in reverse order if the run fails part-way."""
+
+    def __init__(self):
+        self._steps = []
+
+    def add(self, undo, *args) -> None:
+        self._steps.append((undo, args))
+
+    def run(self) -> None:
+        for undo, args in reversed(self._steps):
+            with contextlib.suppress(OSError):
+                undo(*args)
+
+
+def _restore_bytes(path: Path, data: bytes | None) -> None:
+    if data is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_atomic(path, data)
+
+
+def _missing_dirs(folder: Path, root: Path) -> list[Path]:
+    """``folder`` and its parents below ``root`` that do not exist yet, deepest first."""
     missing = []
-    while not folder.exists() and folder.parent != folder:
+    while not folder.exists() and _is_below(folder, root):
         missing.append(folder)
         folder = folder.parent
     return missing
 
 
-def _emptied_dirs(created: list, going: set[Path]) -> list[Path]:
+def _is_below(path: Path, root: Path) -> bool:
+    path, root = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    return path != root and root in path.parents
+
+
+def _emptied_dirs(created: list[Path], going: set[Path]) -> list[Path]:
     """The folders install created (deepest first) that are empty once ``going`` is deleted."""
     emptied: list[Path] = []
-    for folder in map(Path, created):
+    for folder in created:
         try:
             left = {folder / name for name in os.listdir(folder)} - going - set(emptied)
         except OSError:
@@ -359,9 +559,86 @@ def _emptied_dirs(created: list, going: set[Path]) -> list[Path]:
 def _backup_path(conf: Path, now: datetime) -> Path:
     stem = conf.name + BACKUP_INFIX + now.strftime("%Y%m%d-%H%M%S")
     candidate, n = conf.with_name(stem), 1
-    while candidate.exists():
+    while os.path.lexists(candidate):
         candidate, n = conf.with_name(f"{stem}-{n}"), n + 1
     return candidate
+
+
+# --- the state file ------------------------------------------------------------------------------
+
+
+def _read_state(config: ConfigFile) -> dict | None:
+    path = config.state_path
+    if path.is_symlink():
+        raise ExcelSetupError(f"{path} is a link, not xlnapkin's state file; move it away and "
+                              "run again")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExcelSetupError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+                              ) from None
+    try:
+        state = json.loads(text)
+        _validate_state(state, config)
+    except ValueError as exc:
+        raise ExcelSetupError(f"{path} is not a valid xlnapkin state file ({exc}); move it away "
+                              "and run again") from None
+    return state
+
+
+def _validate_state(state, config: ConfigFile) -> None:
+    """Check everything uninstall acts on, so that an edited or foreign state file cannot make it
+    delete or restore anything but xlnapkin's own files (raises ValueError saying what is wrong).
+    """
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(what)
+
+    def text_or_none(v) -> bool:
+        return v is None or isinstance(v, str)
+
+    need(isinstance(state, dict) and state.get("format") == _STATE_FORMAT, "unknown layout")
+    created, backup = state.get("created_file"), state.get("backup")
+    need(isinstance(created, bool), "created_file must be true or false")
+    need(isinstance(state.get("pristine", True), bool), "pristine must be true or false")
+    need(backup is None or (isinstance(backup, str) and _BACKUP_RE.fullmatch(backup) is not None),
+         "backup must be an xlwings.conf.xlnapkin-backup-* name beside the config")
+    need(isinstance(state.get("config_sha256"), str)
+         and _SHA256_RE.fullmatch(state["config_sha256"]) is not None,
+         "config_sha256 must be a SHA-256 in hex")
+    dirs = state.get("created_dirs", [])
+    chain = [os.path.abspath(d) for d in _missing_chain(config)]
+    need(isinstance(dirs, list) and all(isinstance(d, str) for d in dirs)
+         and [os.path.abspath(d) for d in dirs] == chain[:len(dirs)],
+         "created_dirs must be the config's own folder and its parents below the home folder")
+    changes = state.get("changes")
+    need(isinstance(changes, list) and changes, "changes must be a non-empty list")
+    for rec in changes:
+        need(isinstance(rec, dict) and isinstance(rec.get("key"), str)
+             and rec["key"].upper() in _MANAGED_KEYS
+             and isinstance(rec.get("after"), str) and isinstance(rec.get("line_after"), str)
+             and text_or_none(rec.get("before")) and text_or_none(rec.get("line_before")),
+             "each change must name UDF MODULES or an interpreter key with its lines")
+        need(rec["line_after"] == _entry_line(rec["key"], rec["after"]),
+             "each change's line must hold its value")
+        if _same_key(rec["key"], UDF_MODULES_KEY):
+            need(UDF_MODULE in _modules(rec["after"])
+                 and (rec["line_before"] is not None or rec["after"] == UDF_MODULE),
+                 f"a UDF MODULES line that install added holds only {UDF_MODULE}")
+    need(not created or (backup is None and all(r["line_before"] is None for r in changes)),
+         "a config that install created has no backup and no earlier lines")
+
+
+def _missing_chain(config: ConfigFile) -> list[Path]:
+    """The folders install may have created for ``config``: its folder and parents, deepest first,
+    strictly below ``root``."""
+    chain, folder = [], config.path.parent
+    while _is_below(folder, config.root):
+        chain.append(folder)
+        folder = folder.parent
+    return chain
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -416,37 +693,51 @@ class SetupResult:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """A setting as xlwings resolves it: the value and where it comes from (None: nowhere)."""
+
+    key: str
+    value: str | None
+    source: str | None
+
+    def describe(self) -> str:
+        if self.value is None:
+            return f"{self.key}: (not set)"
+        return f'{self.key}: "{self.value}" (from {self.source})'
+
+
+@dataclass(frozen=True)
 class SetupStatus:
-    """Whether classic xlwings is set up to find xlnapkin's functions, from :func:`status`."""
+    """Whether classic xlwings finds xlnapkin's functions, from :func:`status`."""
 
     platform: str
-    config_path: Path
+    config: ConfigFile
     config_exists: bool
-    udf_modules: str | None
-    interpreter_key: str
-    interpreter: str | None
+    udf_modules: Setting
+    interpreter: Setting
     interpreter_found: bool | None
     recorded: bool
     backup_path: Path | None
     addin_path: Path | None
     addin_present: bool | None
     addin_note: str
+    notes: tuple[str, ...] = ()
 
     @property
     def configured(self) -> bool:
-        """``UDF MODULES`` names xlnapkin.udfs and an interpreter is set."""
-        return (self.udf_modules is not None and UDF_MODULE in _modules(self.udf_modules)
-                and bool(self.interpreter and self.interpreter.strip()))
+        """The modules xlwings reads name xlnapkin.udfs, and an interpreter is set."""
+        modules = self.udf_modules.value
+        return (modules is not None and UDF_MODULE in _modules(modules)
+                and bool(self.interpreter.value and self.interpreter.value.strip()))
 
     def describe(self) -> str:
-        def shown(value):
-            return "(not set)" if value is None else f'"{value}"'
-
+        path = self.config.path
         lines = ["xlnapkin excel status",
-                 f"config: {self.config_path}" + ("" if self.config_exists else " (missing)"),
+                 f"scope: {self.config.describe()}",
+                 f"config: {path}" + ("" if self.config_exists else " (missing)"),
                  f"configured: {'yes' if self.configured else 'no'}",
-                 f"{UDF_MODULES_KEY}: {shown(self.udf_modules)}"]
-        interp = f"{self.interpreter_key}: {shown(self.interpreter)}"
+                 self.udf_modules.describe()]
+        interp = self.interpreter.describe()
         if self.interpreter_found is False:
             interp += " (no such file on this machine)"
         lines.append(interp)
@@ -456,6 +747,7 @@ class SetupStatus:
         else:
             lines.append("installed by xlnapkin: no")
         lines.append(f"xlwings add-in: {self.addin_note}")
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -473,62 +765,97 @@ class AddinResult:
         return self.message
 
 
-# --- install / uninstall / status ----------------------------------------------------------------
+# --- install -------------------------------------------------------------------------------------
 
 
-def install(home: Path, python_executable: str, *, dry_run: bool = False,
-            platform: str = sys.platform, now: datetime | None = None) -> SetupResult:
-    """Point classic xlwings at ``xlnapkin.udfs`` and ``python_executable``.
+@dataclass
+class _InstallPlan:
+    result: SetupResult
+    real: Path
+    raw: bytes | None
+    new_bytes: bytes | None
+    state: dict | None
+    backup: Path | None
 
-    Adds ``xlnapkin.udfs`` to ``"UDF MODULES"`` (keeping any modules already listed) and sets
-    the interpreter key; every other line stays as it was. The first change backs the existing
-    file up and writes the state file; a second run with the same arguments changes nothing.
-    ``dry_run`` writes nothing and returns the same description.
+
+def install(config: ConfigFile, python_executable: str, *, platform: str = sys.platform,
+            replace_interpreter: bool = False, dry_run: bool = False,
+            now: datetime | None = None) -> SetupResult:
+    """Make the modules xlwings reads in ``config`` include ``xlnapkin.udfs``, run by
+    ``python_executable``.
+
+    ``xlnapkin.udfs`` is appended to ``UDF MODULES`` (the modules already listed stay, in their
+    order). The interpreter key is added when no interpreter is set; when a different one is set
+    this raises, unless ``replace_interpreter`` (uninstall puts the old one back). Every other line
+    stays as it was. The first change backs an existing file up and writes the state file; a
+    second run with the same arguments changes nothing. ``dry_run`` writes nothing and returns the
+    same description.
     """
-    home = Path(home)
     python_executable = str(python_executable)
-    key = interpreter_key(platform)
     _check_interpreter(python_executable, platform)
-    conf, state_file = config_path(home, platform), state_path(home, platform)
-    raw, doc = _read_config(conf, platform)
-    state = _read_state(state_file)
+    if config.workbook is not None and not config.workbook.is_file():
+        raise ExcelSetupError(f"no such workbook: {config.workbook}")
     now = now or datetime.now()
+    if dry_run:
+        return _plan_install(config, python_executable, platform, replace_interpreter, now,
+                             _missing_dirs(config.path.parent, config.root), True).result
+    new_dirs = _missing_dirs(config.path.parent, config.root)
+    with _writing(config.path):
+        config.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with _locked(config):
+                plan = _plan_install(config, python_executable, platform, replace_interpreter,
+                                     now, new_dirs, False)
+                _apply_install(config, plan)
+        finally:
+            # Folders made for a run that wrote nothing (no change, or a failure) go again.
+            if not config.state_path.exists():
+                for folder in new_dirs:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+    return plan.result
 
-    # What to set, in the order the lines are written.
+
+def _plan_install(config: ConfigFile, python: str, platform: str, replace_interpreter: bool,
+                  now: datetime, new_dirs: list[Path], dry_run: bool) -> _InstallPlan:
+    conf = config.path
+    real = _real_file(conf)
+    _check_writable(conf, real)
+    raw, doc = _read_config(real, platform)
+    state = _read_state(config)
+    notes = _platform_notes(platform) + _sheet_notes(config)
+
     wanted = []
     udf = doc.get(UDF_MODULES_KEY)
     if udf is None or UDF_MODULE not in _modules(udf):
-        wanted.append((UDF_MODULES_KEY, _with_module(udf)))
-    current = doc.get(key)
-    if current is None or not _same_interpreter(current, python_executable, platform):
-        wanted.append((key, python_executable))
-
-    notes = _platform_notes(platform)
+        wanted.append((doc.written_key(UDF_MODULES_KEY), _with_module(udf)))
+    interp = _interpreter_line(doc, python, platform, replace_interpreter, config)
+    if interp is not None:
+        wanted.append(interp)
     if not wanted:
-        return SetupResult("install", conf, (), notes=notes, dry_run=dry_run)
+        return _InstallPlan(SetupResult("install", conf, (), notes=notes, dry_run=dry_run),
+                            real, raw, None, state, None)
 
     changes, records = [], []
-    for k, value in wanted:
-        before_line, before = doc.line(k), doc.get(k)
-        doc.set_line(k, _entry_line(k, value))
-        changes.append(ConfigChange(k, before, value))
-        records.append({"key": k, "before": before, "after": value,
-                        "line_before": before_line, "line_after": doc.line(k)})
+    for key, value in wanted:
+        before_line, before = doc.line(key), doc.get(key)
+        doc.set_line(key, _entry_line(key, value))
+        changes.append(ConfigChange(key, before, value))
+        records.append({"key": key, "before": before, "after": value,
+                        "line_before": before_line, "line_after": doc.line(key)})
     new_bytes = _encode(doc, platform)
 
-    steps = []
-    backup = None
-    new_dirs = _missing_dirs(conf.parent)
+    steps, backup = [], None
     if raw is None:
         steps.append(f"create {conf}")
     elif state is None:
         backup = _backup_path(conf, now)
         steps.append(f"back up {conf} to {backup}")
     steps += [c.describe() for c in changes]
-    steps.append(f"record the changes in {state_file}")
+    steps.append(f"record the changes in {config.state_path}")
 
     if state is None:
-        state = {"format": _STATE_FORMAT, "created_file": raw is None,
+        state = {"format": _STATE_FORMAT, "scope": config.scope, "created_file": raw is None,
                  "created_dirs": [str(d) for d in new_dirs],
                  "backup": backup.name if backup else None, "installed_at": now.isoformat(),
                  "pristine": True, "changes": []}
@@ -541,20 +868,80 @@ def install(home: Path, python_executable: str, *, dry_run: bool = False,
     _merge_records(state["changes"], records)
     state["config_sha256"] = _sha256(new_bytes)
     state["xlnapkin_version"] = _package_version()
-
-    if not dry_run:
-        # Backup, then the record, then the config: an interruption never leaves a change that
-        # uninstall does not know about.
-        with _writing(conf):
-            if backup is not None:
-                backup.write_bytes(raw)
-                shutil.copystat(conf, backup)
-            _write_atomic(state_file, (json.dumps(state, indent=2) + "\n").encode("utf-8"))
-            _write_atomic(conf, new_bytes)
-    return SetupResult("install", conf, tuple(steps), tuple(changes), notes, dry_run, backup)
+    result = SetupResult("install", conf, tuple(steps), tuple(changes), notes, dry_run, backup)
+    return _InstallPlan(result, real, raw, new_bytes, state, backup)
 
 
-def uninstall(home: Path, *, dry_run: bool = False, platform: str = sys.platform) -> SetupResult:
+def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
+                      config: ConfigFile) -> tuple[str, str] | None:
+    """The interpreter line to write, None if ours is already the one xlwings uses; raises if
+    another is set and ``replace`` is False."""
+    key = interpreter_key(platform)
+    current = doc.get(key)
+    if not current:  # empty or absent: xlwings falls back to the legacy key
+        legacy = doc.get(LEGACY_INTERPRETER_KEY)
+        if legacy:
+            current, shown = legacy, LEGACY_INTERPRETER_KEY
+        else:
+            return doc.written_key(key), python
+    else:
+        shown = doc.written_key(key)
+    if _same_interpreter(current, python, platform):
+        return None
+    if not replace:
+        if config.scope == "user":
+            who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
+        else:
+            who, instead = "the workbooks in that folder", ""
+        raise ExcelSetupError(
+            f'{config.path} sets "{shown}" to "{current}", another Python that {who} may use: '
+            f"{instead}replace it with --replace-interpreter (uninstall puts it back)")
+    return doc.written_key(key), python
+
+
+def _apply_install(config: ConfigFile, plan: _InstallPlan) -> None:
+    """Backup, then the record, then the config: an interruption never leaves a change that
+    uninstall does not know about, and a failure takes back what this run wrote."""
+    if plan.new_bytes is None:
+        return
+    rollback = _Rollback()
+    old_state = _read_bytes(config.state_path)
+    try:
+        if plan.backup is not None:
+            _write_new(plan.backup, plan.raw)
+            rollback.add(plan.backup.unlink)
+            shutil.copystat(plan.real, plan.backup)
+        rollback.add(_restore_bytes, config.state_path, old_state)
+        _write_atomic(config.state_path,
+                      (json.dumps(plan.state, indent=2) + "\n").encode("utf-8"))
+        _write_atomic(plan.real, plan.new_bytes)
+    except BaseException:
+        rollback.run()
+        raise
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _merge_records(existing: list, new: list) -> None:
+    for rec in new:
+        for old in existing:
+            if _same_key(old["key"], rec["key"]):
+                old["after"], old["line_after"] = rec["after"], rec["line_after"]
+                break
+        else:
+            existing.append(rec)
+
+
+# --- uninstall -----------------------------------------------------------------------------------
+
+
+def uninstall(config: ConfigFile, *, platform: str = sys.platform,
+              dry_run: bool = False) -> SetupResult:
     """Undo :func:`install` from its state file.
 
     If the config is still exactly what xlnapkin wrote, the pre-install file comes back byte for
@@ -562,33 +949,43 @@ def uninstall(home: Path, *, dry_run: bool = False, platform: str = sys.platform
     edited since, only xlnapkin's own changes are reversed and the backup is kept. Without a state
     file this does nothing.
     """
-    home = Path(home)
-    conf, state_file = config_path(home, platform), state_path(home, platform)
-    state = _read_state(state_file)
-    if state is None:
-        notes = ()
-        raw, doc = _read_config(conf, platform)
-        udf = doc.get(UDF_MODULES_KEY)
-        if udf is not None and UDF_MODULE in _modules(udf):
-            notes = (f"{conf} names {UDF_MODULE} but xlnapkin did not record installing it; "
-                     "left as is",)
-        return SetupResult("uninstall", conf, (), notes=notes, dry_run=dry_run)
+    if dry_run or not os.path.lexists(config.state_path):
+        return _uninstall(config, platform, dry_run=dry_run)[0]
+    with _writing(config.path):
+        with _locked(config):
+            result, emptied = _uninstall(config, platform, dry_run=False)
+        for folder in emptied:  # after the lock file, which lives in the first of them, is gone
+            folder.rmdir()
+    return result
 
-    raw, doc = _read_config(conf, platform)
-    backup = conf.with_name(state["backup"]) if state.get("backup") else None
+
+def _uninstall(config: ConfigFile, platform: str, *,
+               dry_run: bool) -> tuple[SetupResult, list[Path]]:
+    """The uninstall, and the folders that are left empty for the caller to remove."""
+    conf = config.path
+    state = _read_state(config)
+    if state is None:
+        return _nothing_recorded(config, platform, dry_run), []
+
+    real = _real_file(conf)
+    raw, doc = _read_config(real, platform)
+    backup = conf.with_name(state["backup"]) if state["backup"] else None
+    if backup is not None and backup.is_symlink():
+        raise ExcelSetupError(f"{backup} is a link, not xlnapkin's backup; move it away and "
+                              "run again")
     steps, changes, notes = [], [], []
     new_bytes: bytes | None = None
     delete_conf = delete_backup = False
+    # A config that is (now) a link is never deleted: only its target's content changes.
+    may_delete = not conf.is_symlink()
 
     if raw is None:
         notes.append(f"{conf} no longer exists; nothing to reverse in it")
         if backup is not None:
             notes.append(f"the pre-install config is kept in {backup}")
-    elif state.get("pristine", True) and _sha256(raw) == state.get("config_sha256"):
-        if state.get("created_file"):
-            delete_conf = True
-            steps.append(f"delete {conf} (it did not exist before install)")
-        elif backup is not None and backup.is_file():
+    elif (not state["created_file"] and state.get("pristine", True)
+          and _sha256(raw) == state["config_sha256"]):
+        if backup is not None and backup.is_file():
             new_bytes = backup.read_bytes()
             delete_backup = True
             steps.append(f"restore {conf} from {backup}")
@@ -597,11 +994,13 @@ def uninstall(home: Path, *, dry_run: bool = False, platform: str = sys.platform
                        for r in reversed(state["changes"])]
         else:
             notes.append(f"backup {backup} is missing; reversing xlnapkin's changes only")
-    if raw is not None and not delete_conf and new_bytes is None:
+    # Otherwise take xlnapkin's own lines out. A config install created is deleted only when
+    # nothing else is left in it, whatever the state file claims.
+    if raw is not None and new_bytes is None:
         changes, edit_notes = _reverse_records(doc, state["changes"])
         notes += edit_notes
         if changes:
-            if state.get("created_file") and doc.is_blank():
+            if state["created_file"] and doc.is_blank() and may_delete:
                 delete_conf = True
                 steps.append(f"delete {conf} (it did not exist before install)")
             else:
@@ -610,79 +1009,40 @@ def uninstall(home: Path, *, dry_run: bool = False, platform: str = sys.platform
         if backup is not None and backup.is_file():
             notes.append(f"the pre-install config is kept in {backup} "
                          "(the config was edited after install)")
-    steps.append(f"delete {state_file}")
+    if delete_conf or new_bytes is not None:
+        _check_writable(conf, real)
+    steps.append(f"delete {config.state_path}")
     emptied = []
     if delete_conf:
-        going = {conf, state_file} | ({backup} if delete_backup else set())
-        emptied = _emptied_dirs(state.get("created_dirs", []), going)
+        going = {conf, config.state_path, config.lock_path}
+        going |= {backup} if delete_backup else set()
+        emptied = _emptied_dirs([Path(d) for d in state.get("created_dirs", [])], going)
         steps += [f"remove the empty folder {folder}" for folder in emptied]
 
     if not dry_run:
-        with _writing(conf):
-            if delete_conf:
-                conf.unlink()
-            elif new_bytes is not None:
-                _write_atomic(conf, new_bytes)
-                if delete_backup:
-                    shutil.copystat(backup, conf)
+        if delete_conf:
+            conf.unlink()
+        elif new_bytes is not None:
+            _write_atomic(real, new_bytes)
             if delete_backup:
-                backup.unlink()
-            state_file.unlink()
-            for folder in emptied:
-                folder.rmdir()
-    return SetupResult("uninstall", conf, tuple(steps), tuple(changes), tuple(notes), dry_run,
-                       backup)
+                shutil.copystat(backup, real)
+        if delete_backup:
+            backup.unlink()
+        config.state_path.unlink()
+    result = SetupResult("uninstall", conf, tuple(steps), tuple(changes), tuple(notes), dry_run,
+                         backup)
+    return result, emptied
 
 
-def status(home: Path, *, platform: str = sys.platform) -> SetupStatus:
-    """Report the config's ``UDF MODULES`` and interpreter, xlnapkin's record, and the add-in."""
-    home = Path(home)
-    conf = config_path(home, platform)
-    raw, doc = _read_config(conf, platform)
-    key = interpreter_key(platform)
-    interpreter = doc.get(key)
-    found = None
-    if interpreter and platform == sys.platform:
-        found = Path(os.path.expandvars(interpreter)).is_file()
-    state = _read_state(state_path(home, platform))
-    backup = None
-    if state and state.get("backup"):
-        backup = conf.with_name(state["backup"])
-    addin_path, addin_present, note = _addin_status(home, platform)
-    return SetupStatus(platform, conf, raw is not None, doc.get(UDF_MODULES_KEY), key,
-                       interpreter, found, state is not None, backup, addin_path, addin_present,
-                       note)
-
-
-def _addin_status(home: Path, platform: str) -> tuple[Path | None, bool | None, str]:
-    candidates = xlstart_candidates(home, platform)
-    if not candidates:
-        return None, None, (f"not applicable on {platform}: Excel add-ins exist only on Windows "
-                            "and macOS (use xlwings Lite in Excel on the web)")
-    for folder in candidates:
-        if (folder / ADDIN_FILE).is_file():
-            note = f"installed ({folder / ADDIN_FILE})"
-            if _is_mac(platform):
-                note += "; classic UDFs do not run on macOS, use xlwings Lite"
-            return folder / ADDIN_FILE, True, note
-    where = candidates[0] / ADDIN_FILE
-    return where, False, f"not found (expected {where}; run `xlwings addin install`)"
-
-
-def _same_interpreter(a: str, b: str, platform: str) -> bool:
-    if platform == "win32":  # Windows paths are case-insensitive and take either slash
-        return a.replace("/", "\\").lower() == b.replace("/", "\\").lower()
-    return a == b
-
-
-def _merge_records(existing: list, new: list) -> None:
-    for rec in new:
-        for old in existing:
-            if old["key"] == rec["key"]:
-                old["after"], old["line_after"] = rec["after"], rec["line_after"]
-                break
-        else:
-            existing.append(rec)
+def _nothing_recorded(config: ConfigFile, platform: str, dry_run: bool) -> SetupResult:
+    notes = ()
+    with contextlib.suppress(ExcelSetupError):  # a broken link: nothing of ours to report
+        _, doc = _read_config(_real_file(config.path), platform)
+        udf = doc.get(UDF_MODULES_KEY)
+        if udf is not None and UDF_MODULE in _modules(udf):
+            notes = (f"{config.path} names {UDF_MODULE} but xlnapkin did not record installing "
+                     "it; left as is",)
+    return SetupResult("uninstall", config.path, (), notes=notes, dry_run=dry_run)
 
 
 def _reverse_records(doc: _ConfigText, records: list) -> tuple[list, list]:
@@ -699,17 +1059,151 @@ def _reverse_records(doc: _ConfigText, records: list) -> tuple[list, list]:
             else:
                 doc.set_line(key, rec["line_before"])
             changes.append(ConfigChange(key, value, rec["before"]))
-        elif key == UDF_MODULES_KEY and UDF_MODULE in _modules(value):
+        elif _same_key(key, UDF_MODULES_KEY) and UDF_MODULE in _modules(value):
             rest = _without_module(value)
             if not rest.strip() and rec["line_before"] is None:
                 doc.delete(key)
                 changes.append(ConfigChange(key, value, None))
             else:
-                doc.set_line(key, _entry_line(key, rest))
+                doc.set_line(key, _entry_line(doc.written_key(key), rest))
                 changes.append(ConfigChange(key, value, rest))
-        elif key != UDF_MODULES_KEY:
+        elif not _same_key(key, UDF_MODULES_KEY):
             notes.append(f'"{key}" was changed after install; left as "{value}"')
     return changes, notes
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+def status(config: ConfigFile, *, home: Path, platform: str = sys.platform) -> SetupStatus:
+    """What xlwings would use for ``config``'s workbooks, and what xlnapkin recorded.
+
+    For a workbook's folder the settings are looked up as xlwings does: the workbook's
+    ``xlwings.conf`` sheet (read, never written), then the folder's file, then the user's file
+    under ``home``. Nothing is written.
+    """
+    notes: list[str] = []
+    layers = _layers(config, Path(home), platform, notes)
+    key = interpreter_key(platform)
+    udf = _lookup(layers, UDF_MODULES_KEY)
+    interpreter = _lookup(layers, key)
+    if not interpreter.value:
+        legacy = _lookup(layers, LEGACY_INTERPRETER_KEY)
+        if legacy.value:
+            interpreter = Setting(key, legacy.value, f'{legacy.source}, legacy "INTERPRETER"')
+    found = None
+    if interpreter.value and platform == sys.platform:
+        found = Path(os.path.expandvars(interpreter.value)).is_file()
+    state = None
+    try:
+        state = _read_state(config)
+    except ExcelSetupError as exc:
+        notes.append(str(exc))
+    backup = config.path.with_name(state["backup"]) if state and state["backup"] else None
+    addin_path, addin_present, addin_note = _addin_status(Path(home), platform)
+    exists = os.path.lexists(config.path)
+    return SetupStatus(platform, config, exists, udf, interpreter, found, state is not None,
+                       backup, addin_path, addin_present, addin_note, tuple(notes))
+
+
+def _layers(config: ConfigFile, home: Path, platform: str,
+            notes: list[str]) -> list[tuple[str, object]]:
+    """``(source, lookup)`` per place xlwings reads, first first; ``lookup(key)`` gives the raw
+    value (None when absent). Each file's shadowed duplicate keys become notes."""
+    layers = []
+    if config.workbook is not None and config.workbook.is_file():
+        sheet = _sheet_settings(config.workbook, notes)
+        if sheet:
+            layers.append((f"the xlwings.conf sheet in {config.workbook.name}",
+                           lambda key, s=sheet: s.get(key.upper())))
+    files = [config.path]
+    if config.scope == "workbook":
+        files.append(config_path(home, platform))
+    for path in files:
+        try:
+            _, doc = _read_config(_real_file(path), platform)
+        except ExcelSetupError as exc:
+            notes.append(str(exc))
+            continue
+        notes += _shadow_notes(doc, path, platform)
+        layers.append((str(path), doc.get))
+    return layers
+
+
+def _lookup(layers, key: str) -> Setting:
+    for source, get in layers:
+        value = get(key)
+        if value is not None:
+            return Setting(key, value, source)
+    return Setting(key, None, None)
+
+
+def _shadow_notes(doc: _ConfigText, path: Path, platform: str) -> list[str]:
+    """Say where a later line of a key would look configured but xlwings reads only the first."""
+    notes = []
+    for key in (UDF_MODULES_KEY, interpreter_key(platform)):
+        found = doc.entries(key)
+        if len(found) > 1:
+            (i, first, value), later = found[0], found[1:]
+            shown = ", ".join(f"{n + 1}" for n, _, _ in later)
+            notes.append(f'{path} line {i + 1} "{first}","{value}" comes first, and xlwings reads '
+                         f"only that line: line {shown} for the same key is ignored")
+    return notes
+
+
+def _sheet_settings(workbook: Path, notes: list[str]) -> dict | None:
+    """The workbook's ``xlwings.conf`` sheet as xlwings reads it (column A from A1 down to the
+    first blank, keys upper-cased, column B the values), or None when it has none."""
+    from openpyxl import load_workbook  # only here: set-up commands stay light otherwise
+    from openpyxl.utils.exceptions import InvalidFileException
+    import zipfile
+    try:
+        book = load_workbook(workbook, read_only=True, data_only=True, keep_links=False)
+    except (OSError, InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        notes.append(f"could not look for an xlwings.conf sheet in {workbook.name} ({exc}); "
+                     "one there would override the files")
+        return None
+    try:
+        name = next((n for n in book.sheetnames if n.lower() == CONF_NAME), None)
+        if name is None:
+            return None
+        settings: dict[str, str] = {}
+        for key, value in book[name].iter_rows(min_col=1, max_col=2, values_only=True):
+            if key is None or str(key) == "":
+                break
+            settings.setdefault(str(key).upper(), "" if value is None else str(value))
+        return settings
+    finally:
+        book.close()
+
+
+def _sheet_notes(config: ConfigFile) -> tuple[str, ...]:
+    """Warn when the workbook's own xlwings.conf sheet overrides the folder's file."""
+    if config.workbook is None:  # install checked that the workbook is there
+        return ()
+    notes: list[str] = []
+    sheet = _sheet_settings(config.workbook, notes) or {}
+    for key, value in sheet.items():
+        if key in (UDF_MODULES_KEY, "INTERPRETER_WIN", "INTERPRETER_MAC"):
+            notes.append(f'the xlwings.conf sheet in {config.workbook.name} sets "{key}" to '
+                         f'"{value}", which overrides {config.path}: edit that sheet (column A '
+                         f"{key}, column B its value) to include xlnapkin")
+    return tuple(notes)
+
+
+def _addin_status(home: Path, platform: str) -> tuple[Path | None, bool | None, str]:
+    candidates = xlstart_candidates(home, platform)
+    if not candidates:
+        return None, None, (f"not applicable on {platform}: Excel add-ins exist only on Windows "
+                            "and macOS (use xlwings Lite in Excel on the web)")
+    for folder in candidates:
+        if (folder / ADDIN_FILE).is_file():
+            note = f"installed ({folder / ADDIN_FILE})"
+            if _is_mac(platform):
+                note += "; classic UDFs do not run on macOS, use xlwings Lite"
+            return folder / ADDIN_FILE, True, note
+    where = candidates[0] / ADDIN_FILE
+    return where, False, f"not found (expected {where}; run `xlwings addin install`)"
 
 
 def _platform_notes(platform: str) -> tuple[str, ...]:
@@ -778,209 +1272,3 @@ def _find_xlwings(python_executable: str | None) -> str:
         raise ExcelSetupError(
             'xlwings is not installed here: pip install "xlnapkin[excel]" first')
     return found
-
-
-# --- xlwings Lite --------------------------------------------------------------------------------
-
-_LITE_MAIN = '''\
-"""xlnapkin's Excel functions for xlwings Lite (xlnapkin {version}).
-
-Paste this file into the main.py tab of the xlwings Lite add-in, and requirements.txt into its
-requirements.txt tab. Lite installs xlnapkin and registers every function, for example
-=TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",64,4096,"fp8",,2) or =NAPKIN_VERSION().
-A bad argument shows #VALUE!; hover over the cell's error flag to read the message.
-Generated by `xlnapkin lite`.
-"""
-
-from xlnapkin.udfs import *  # noqa: F401,F403  (re-exports the Excel functions)
-'''
-
-
-def lite_files(version: str) -> dict[str, str]:
-    """The ``main.py`` and ``requirements.txt`` texts for xlwings Lite, for xlnapkin ``version``.
-
-    numpy is left unpinned (Pyodide provides its own build) and xlwings is not listed (Lite
-    provides it).
-    """
-    version = str(version).strip()
-    if not _VERSION_RE.fullmatch(version):
-        raise ExcelSetupError(f"version must look like 0.1.0, got {version!r}")
-    return {"main.py": _LITE_MAIN.format(version=version),
-            "requirements.txt": f"xlnapkin=={version}\n"}
-
-
-def write_lite(out_dir: Path, version: str, *, force: bool = False) -> list[Path]:
-    """Write :func:`lite_files` into ``out_dir``; refuse to overwrite unless ``force``."""
-    out_dir = Path(out_dir)
-    files = lite_files(version)
-    targets = {out_dir / name: text for name, text in files.items()}
-    existing = [p for p in targets if p.exists()]
-    if existing and not force:
-        names = ", ".join(str(p) for p in existing)
-        raise ExcelSetupError(f"{names} already exists; use --force to overwrite")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in targets.items():
-        path.write_bytes(text.encode("utf-8"))
-    return list(targets)
-
-
-# --- command line --------------------------------------------------------------------------------
-
-_EXCEL_HELP = "set classic Excel (xlwings on Windows) up to use xlnapkin's functions"
-_EXCEL_EPILOG = """\
-examples:
-  xlnapkin excel install --dry-run
-  xlnapkin excel install --python "%LOCALAPPDATA%\\xlnapkin\\venv\\Scripts\\pythonw.exe"
-  xlnapkin excel status
-  xlnapkin excel uninstall
-
-installer/install.ps1 runs these for you on Windows. On macOS and Excel on the web, use
-`xlnapkin lite` instead."""
-
-_NEXT_STEPS = """\
-next: install the xlwings add-in (`xlwings addin install`, or run this with --addin), restart
-Excel, then in a macro-enabled workbook click xlwings > Import Functions (Excel needs
-File > Options > Trust Center > Macro Settings > "Trust access to the VBA project object model")."""
-
-_LITE_NEXT = """\
-next: in Excel, Home > Add-ins > get "xlwings Lite", open its editor, paste main.py into the
-main.py tab and requirements.txt into the requirements.txt tab, then restart Lite.
-Errors show as #VALUE! with the message on hover."""
-
-
-def register_cli(subparsers) -> None:
-    """Add the ``excel`` (``install``, ``status``, ``uninstall``) and ``lite`` commands.
-
-    Each command's handler is set as ``func``; it prints its result and returns an exit code.
-    """
-    fmt = argparse.RawDescriptionHelpFormatter
-    excel = subparsers.add_parser(
-        "excel", help=_EXCEL_HELP, description=_wrap("S" + _EXCEL_HELP[1:] + "."),
-        epilog=_EXCEL_EPILOG,
-        formatter_class=fmt)
-    excel_sub = excel.add_subparsers(dest="excel_command", metavar="{install,status,uninstall}",
-                                     required=True)
-
-    p = excel_sub.add_parser(
-        "install", formatter_class=fmt,
-        help="point xlwings' UDF Modules at xlnapkin.udfs and set the interpreter",
-        description=_wrap("Add xlnapkin.udfs to \"UDF MODULES\" in the user's xlwings.conf and "
-                          "set INTERPRETER_WIN (INTERPRETER_MAC on macOS). Other settings are "
-                          "kept, the old file is backed up once, and running it again changes "
-                          "nothing."),
-        epilog="examples:\n  xlnapkin excel install --dry-run\n"
-               "  xlnapkin excel install --python C:\\envs\\napkin\\Scripts\\pythonw.exe --addin")
-    _common_options(p, dry_run=True)
-    p.add_argument("--python", metavar="PATH", default=None,
-                   help="interpreter Excel should start (default: this Python; pythonw.exe "
-                        "beside it on Windows)")
-    p.add_argument("--addin", action="store_true",
-                   help="also run `xlwings addin install` (Windows with Excel only)")
-    p.set_defaults(func=_cmd_install)
-
-    p = excel_sub.add_parser(
-        "status", formatter_class=fmt,
-        help="show whether xlwings is set up for xlnapkin",
-        description=_wrap("Show the UDF MODULES and interpreter settings, whether xlnapkin "
-                          "installed them, and whether the xlwings add-in is in Excel's XLSTART "
-                          "folder."),
-        epilog="example:\n  xlnapkin excel status")
-    _common_options(p, dry_run=False)
-    p.set_defaults(func=_cmd_status)
-
-    p = excel_sub.add_parser(
-        "uninstall", formatter_class=fmt,
-        help="undo `xlnapkin excel install`",
-        description=_wrap("Put the xlwings.conf from before `xlnapkin excel install` back, byte "
-                          "for byte (or delete it if there was none). If it was edited since, "
-                          "only xlnapkin's own changes are reversed. Running it again does "
-                          "nothing."),
-        epilog="examples:\n  xlnapkin excel uninstall --dry-run\n  xlnapkin excel uninstall")
-    _common_options(p, dry_run=True)
-    p.add_argument("--addin", action="store_true",
-                   help="also run `xlwings addin remove` (Windows with Excel only)")
-    p.set_defaults(func=_cmd_uninstall)
-
-    lite = subparsers.add_parser(
-        "lite", formatter_class=fmt,
-        help="write main.py and requirements.txt for xlwings Lite",
-        description=_wrap("Write the two files to paste into the xlwings Lite add-in (Excel on "
-                          "Windows, macOS and the web). Existing files are not overwritten "
-                          "without --force."),
-        epilog="examples:\n  xlnapkin lite\n  xlnapkin lite --out my-lite --force")
-    lite.add_argument("--out", metavar="DIR", type=Path, default=Path("xlnapkin-lite"),
-                      help="folder to write into (default: xlnapkin-lite)")
-    lite.add_argument("--version", metavar="VERSION", default=_package_version(),
-                      help="xlnapkin version to pin in requirements.txt (default: this one, "
-                           "%(default)s)")
-    lite.add_argument("--force", action="store_true", help="overwrite existing files")
-    lite.set_defaults(func=_cmd_lite)
-
-
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, 88)
-
-
-def _common_options(p: argparse.ArgumentParser, *, dry_run: bool) -> None:
-    if dry_run:
-        p.add_argument("--dry-run", action="store_true",
-                       help="print what would change and write nothing")
-    p.add_argument("--home", metavar="DIR", type=Path, default=Path.home(),
-                   help="home folder whose xlwings config to use (default: %(default)s)")
-    p.add_argument("--platform", metavar="NAME", default=sys.platform,
-                   help="config layout: win32, darwin, ... (default: this machine, %(default)s)")
-
-
-def _fail(exc: NapkinError) -> int:
-    print(f"Error: {exc}", file=sys.stderr)
-    return 1
-
-
-def _cmd_install(args) -> int:
-    try:
-        python = args.python or default_interpreter(args.platform)
-        result = install(args.home, python, dry_run=args.dry_run, platform=args.platform)
-        print(result.describe())
-        code = 0
-        if args.addin:
-            addin = xlwings_addin("install", platform=args.platform, python_executable=python,
-                                  dry_run=args.dry_run)
-            print(addin.describe())
-            code = 0 if addin.ok else 1
-        if not args.dry_run and args.platform == "win32":
-            print(_NEXT_STEPS)
-        return code
-    except NapkinError as exc:
-        return _fail(exc)
-
-
-def _cmd_status(args) -> int:
-    try:
-        print(status(args.home, platform=args.platform).describe())
-        return 0
-    except NapkinError as exc:
-        return _fail(exc)
-
-
-def _cmd_uninstall(args) -> int:
-    try:
-        result = uninstall(args.home, dry_run=args.dry_run, platform=args.platform)
-        print(result.describe())
-        if args.addin:
-            addin = xlwings_addin("remove", platform=args.platform, dry_run=args.dry_run)
-            print(addin.describe())
-            return 0 if addin.ok else 1
-        return 0
-    except NapkinError as exc:
-        return _fail(exc)
-
-
-def _cmd_lite(args) -> int:
-    try:
-        written = write_lite(args.out, args.version, force=args.force)
-    except NapkinError as exc:
-        return _fail(exc)
-    for path in written:
-        print(f"wrote {path}")
-    print(_LITE_NEXT)
-    return 0

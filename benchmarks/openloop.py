@@ -1,0 +1,134 @@
+"""Latency under load: TTFT_AT_RATE and TPOT_AT_RATE against published open-loop measurements.
+
+Reads ``benchmarks/data/openloop.csv`` (requests offered at a rate, Poisson arrivals; mean,
+median or percentile TTFT and TPOT measured; each row cites its source) and prints, for every
+row the model can represent, the measurement and the prediction of
+:mod:`xlnapkin.queueing` for one replica: the offered rate divided by the replicas
+(``num_gpus / tp``), the percentile the row states (``mean`` uses the model's mean, ``median``
+the 0.5 percentile), calibrated defaults. Then the median absolute % error by metric.
+
+    python benchmarks/openloop.py            # the table and the summary
+    python benchmarks/openloop.py --csv X    # also every row's prediction
+
+Rows are skipped, with the reason, where the input length is not recorded (the MLPerf rows: the
+mean prompt length of the dataset is not in the sources), where the arrival is not Poisson
+(``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), or where
+the engine reports the replica overloaded at the offered rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from accuracy import weight_dtype, kv_dtype  # noqa: E402
+from xlnapkin import catalog, queueing  # noqa: E402
+from xlnapkin.errors import NapkinError  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data" / "openloop.csv"
+PERCENTILE = {"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+
+
+def _num(text):
+    try:
+        x = float(str(text).replace(",", ""))
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def predict(row):
+    """(prediction in the row's unit, how) or (None, why it is skipped)."""
+    metric, stat = row["metric"], row["statistic"]
+    if metric not in ("ttft_ms", "tpot_ms"):
+        return None, f"{metric} is not a latency"
+    inp, out, rate = _num(row["input_len"]), _num(row["output_len"]), _num(
+        row["request_rate_per_s"])
+    if not inp or not out:
+        return None, "input or output length not recorded"
+    if rate is None or row["arrival"] != "poisson":
+        return None, "not a Poisson stream at a stated rate"
+    if "pipeline-parallel-size 2" in row["notes"] or "PP2" in row["notes"]:
+        return None, "pipeline-parallel stages: the engine models tensor parallelism only"
+    try:
+        g, m = catalog.gpu(row["gpu"]), catalog.model(row["model"])
+    except NapkinError as err:
+        return None, str(err)
+    wd = weight_dtype(row, m)
+    kv = kv_dtype({**row, "engine": row["engine"]}, wd)
+    n = int(_num(row["num_gpus"]) or 1)
+    tp = int(_num(row["tp"]) or 1)
+    replicas = max(n // tp, 1)
+    per = rate / replicas
+    if stat == "mean":
+        ttft, tpot = queueing.mean_latency_at_rate(g, m, per, inp, out, wd, kv, tp)
+        value = ttft if metric == "ttft_ms" else tpot
+    else:
+        p = PERCENTILE.get(stat)
+        if p is None:
+            return None, f"statistic {stat} not mapped"
+        fn = queueing.ttft_at_rate if metric == "ttft_ms" else queueing.tpot_at_rate
+        value = fn(g, m, per, inp, out, wd, kv, tp, p)
+    if not np.isfinite(value):
+        return None, "the model says one replica is overloaded at this rate"
+    return float(value), f"{replicas} x tp {tp} at {per:.3g} req/s, {stat}"
+
+
+def main(argv=None, quiet=False):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--csv", metavar="OUT")
+    args = ap.parse_args(argv)
+    with open(args.data, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    scored, skipped = [], {}
+    for i, r in enumerate(rows, start=2):
+        pred, how = predict(r)
+        if pred is None:
+            skipped.setdefault(how, []).append(i)
+            continue
+        scored.append((i, r, pred, how, abs(pred / float(r["value"]) - 1) * 100))
+    by_metric = {}
+    for _, r, _, _, err in scored:
+        by_metric.setdefault(r["metric"], []).append(err)
+    summary = {k: (len(v), float(np.median(v))) for k, v in by_metric.items()}
+    every = [e for v in by_metric.values() for e in v]
+    summary["overall"] = (len(every), float(np.median(every)) if every else float("nan"))
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["line", "gpu", "model", "metric", "statistic", "measured", "predicted",
+                        "abs_err_pct", "mapping"])
+            for i, r, pred, how, err in scored:
+                w.writerow([i, r["gpu"], r["model"], r["metric"], r["statistic"], r["value"],
+                            f"{pred:.6g}", f"{err:.1f}", how])
+    if quiet:
+        return summary
+    print(f"{len(rows)} rows in {Path(args.data).name}: {len(scored)} scored\n")
+    print("| line | setup | rate | metric | measured | predicted | error |")
+    print("|---:|---|---|---|---:|---:|---:|")
+    for i, r, pred, how, err in scored:
+        print(f"| {i} | {r['gpu']} x{r['num_gpus']} {r['model']} {r['input_len']}/"
+              f"{r['output_len']} | {how} | {r['metric']} | {float(r['value']):.4g} | "
+              f"{pred:.4g} | {err:.0f} % |")
+    print("\n| metric | n | median abs % error |\n|---|---:|---:|")
+    for k, (n, med) in summary.items():
+        print(f"| {k} | {n} | {med:.1f} % |")
+    print("\nskipped rows:\n")
+    for why, lines in skipped.items():
+        print(f"* {len(lines)} row(s) (lines {', '.join(map(str, lines[:8]))}"
+              f"{', ...' if len(lines) > 8 else ''}): {why}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""`xlnapkin release`: one command builds a release folder and a deterministic zip that install
+xlnapkin without any package index (issue 8). The build itself runs once per session (the
+``release`` fixture in conftest.py)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import zipfile
+
+import pytest
+
+from conftest import REPO
+from xlnapkin import __version__, cli, lite
+from xlnapkin.release import ReleaseError, build_release
+
+EXPECTED = [
+    "LICENSE.txt",
+    "README.txt",
+    "install.bat",
+    "install.ps1",
+    "lite/main.py",
+    "lite/requirements.txt",
+    "uninstall.ps1",
+    "workbooks/capacity_planner.xlsx",
+    "workbooks/functions_showcase.xlsx",
+    "workbooks/multi_tenant_savings.xlsx",
+    "workbooks/self_host_breakeven.xlsx",
+    f"xlnapkin-{__version__}-py3-none-any.whl",
+]
+
+
+def test_release_folder_holds_everything_an_install_needs(release):
+    assert release.folder.name == f"xlnapkin-{__version__}"
+    assert list(release.files) == EXPECTED
+    assert sorted(p.relative_to(release.folder).as_posix()
+                  for p in release.folder.rglob("*") if p.is_file()) == EXPECTED
+    for script in ("install.ps1", "install.bat", "uninstall.ps1"):
+        assert (release.folder / script).read_bytes() == (REPO / "installer" / script).read_bytes()
+    for name, text in lite.lite_files().items():
+        assert (release.folder / "lite" / name).read_bytes() == text.encode("utf-8")
+    assert "xlnapkin" not in (release.folder / "lite" / "requirements.txt").read_text()
+    for book in (REPO / "workbooks").glob("*.xlsx"):
+        assert (release.folder / "workbooks" / book.name).read_bytes() == book.read_bytes()
+    # install.ps1's default source is the wheel beside it: the name must match its filter.
+    assert fnmatch.fnmatch(release.wheel.name, "xlnapkin-*-py3-none-any.whl")
+
+
+def test_readme_says_what_each_file_is_and_how_to_install(release):
+    raw = (release.folder / "README.txt").read_bytes()
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # Notepad-friendly
+    text = raw.decode("ascii")
+    for name in (release.wheel.name, "install.bat", "lite\\main.py", "workbooks\\*.xlsx",
+                 "uninstall.ps1", "-Workbook", "xlwings Lite", "=NAPKIN_VERSION()"):
+        assert name in text, name
+    size = (release.folder / "lite" / "main.py").stat().st_size
+    assert f"main.py is {size:,} bytes" in text
+
+
+def test_zip_is_the_folder_and_deterministic(release, tmp_path):
+    zf = zipfile.ZipFile(release.zip_path)
+    names = zf.namelist()
+    assert names == [f"{release.folder.name}/{n}" for n in EXPECTED]
+    for name in EXPECTED:
+        assert zf.read(f"{release.folder.name}/{name}") == (release.folder / name).read_bytes()
+    assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    again = build_release(tmp_path, root=REPO)
+    assert again.zip_path.read_bytes() == release.zip_path.read_bytes()
+
+
+def test_an_existing_release_is_replaced_only_with_force(release, capsys):
+    out = release.folder.parent
+    with pytest.raises(ReleaseError, match=re.escape(
+            f"{release.folder} already exists; use --force to replace it")):
+        build_release(out, root=REPO)
+    assert cli.main(["release", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"Error: {release.folder} already exists; use --force to replace it\n"

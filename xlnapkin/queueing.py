@@ -1,0 +1,377 @@
+"""Latency under load: time to first token and per output token at a request rate, and the
+rate (and replicas) that meet a latency target.
+
+One replica serves requests of ``input_tokens`` in and ``output_tokens`` out, arriving at
+random (Poisson) at ``requests_per_sec``, with continuous batching and chunked prefill as
+vLLM, SGLang and TensorRT-LLM run it. Units: requests/s, milliseconds, tokens.
+
+The model, in three steps:
+
+1. **Concurrency.** With ``N`` requests decoding at once, one step takes
+   :func:`xlnapkin.serving.loaded_step` (the decode step of ``N`` sequences plus the prefill
+   compute of the ``N / output_tokens`` prompts that join per step), so the replica completes
+   ``X(N) = N / step(N)`` output tokens per second. Little's law ties the rate to the mean
+   concurrency: ``requests_per_sec = X(N) / output_tokens``. ``X`` rises with ``N`` up to the
+   most the replica holds (memory and the engine cap, as in ``MAX_THROUGHPUT``); a rate above
+   ``X(N_max) / output_tokens`` overloads the replica and its queue grows without end.
+2. **Time per output token** is ``step(N)`` at the mean concurrency. At a percentile ``p`` the
+   concurrency is taken ``z_p sqrt(N)`` above its mean (the number of requests in service of a
+   Poisson stream is Poisson distributed).
+3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
+   prefill. A step carries at most :data:`PREFILL_CHUNK` prompt tokens besides the decoding
+   sequences, so a prompt occupies the prefill budget for ``s = prefill compute +
+   input / chunk x decode step`` (the decode share only while requests are decoding). The
+   prompts form an M/D/1 queue with utilisation ``rho = requests_per_sec x s``: mean wait
+   ``rho s / (2 (1 - rho))``, waiting at all with probability ``rho`` and then for an
+   exponential time (the usual heavy-traffic tail), so the wait at percentile ``p`` is
+   ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0 otherwise. TTFT adds the
+   prompt's prefill (``TTFT_MS`` alone, plus the decode steps its chunks ride along) and, on
+   average, half a decode step before the next step starts.
+
+At a rate near zero TTFT is ``TTFT_MS`` of one prompt and TPOT one decode step of one
+sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``
+(results in ``benchmarks/RESULTS.md``).
+
+>>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 1e-6, 1024, 256, efficiency=1), 2)
+17.0
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+from . import _checks
+from .calibration import resolve
+from .catalog import gpu as _gpu, model as _model
+from .memory import MEM_FRACTION, can_run, runs_when_it_fits, weight_dtype_of, why_not
+from .roofline import _decode_step, _prefill
+from .serving import concurrency_under_load, loaded_step
+
+__all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
+           "replicas_for_sla", "operating_point", "mean_latency_at_rate"]
+
+# Prompt tokens one step carries besides the decoding sequences: the default token budget of a
+# step in SGLang (chunked_prefill_size) and TensorRT-LLM (max_num_tokens) on datacenter GPUs,
+# and of vLLM's OpenAI server (max_num_batched_tokens).
+PREFILL_CHUNK = 8192.0
+_BISECTIONS = 60
+
+
+def _normal_quantile(percentile):
+    q = _checks.number(percentile, "percentile", 0, 1, min_open=True, max_open=True)
+    inv = NormalDist().inv_cdf
+    return np.vectorize(inv, otypes=[float])(q) if np.ndim(q) else inv(float(q))
+
+
+class _Replica:
+    """The checked arguments of one replica and its throughput as a function of concurrency."""
+
+    def __init__(self, gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                 num_gpus, efficiency):
+        self.g, self.m = _gpu(gpu), _model(model)
+        self.inp = _checks.number(input_tokens, "input_tokens", 1)
+        self.out = _checks.number(output_tokens, "output_tokens", 1)
+        self.n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+        self.wd = weight_dtype_of(self.m, weight_dtype)
+        self.kv = kv_dtype
+        self.eff = resolve(efficiency, self.g)
+        self.efficiency = efficiency
+        self.runs = can_run(self.g, self.m, self.wd, kv_dtype, self.inp + self.out, 1, self.n)
+        cap = concurrency_under_load(self.g, self.m, self.inp, self.out, self.wd, kv_dtype,
+                                     self.n, MEM_FRACTION, efficiency)
+        self.n_max = np.where(self.runs, np.maximum(np.nan_to_num(cap), 1.0), 1.0)
+
+    def step(self, conc):
+        """Time per output token at mean concurrency ``conc``. [s]"""
+        return loaded_step(self.g, self.m, conc, self.inp, self.out, self.wd, self.kv, self.n,
+                           self.eff)
+
+    def rate(self, conc):
+        """Requests/s completed at mean concurrency ``conc`` (Little's law)."""
+        return conc / (self.step(conc) * self.out)
+
+    def max_rate(self):
+        return self.rate(self.n_max)
+
+    def concurrency(self, rate):
+        """Mean concurrency at ``rate`` requests/s (bisection: the rate rises with it)."""
+        lo = np.zeros(np.broadcast(rate, self.n_max).shape)
+        hi = np.broadcast_to(self.n_max, lo.shape).astype(float)
+        for _ in range(_BISECTIONS):
+            mid = (lo + hi) / 2.0
+            below = self.rate(mid) < rate
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        return (lo + hi) / 2.0
+
+    def ttft(self, conc, rate, p):
+        """TTFT at mean concurrency ``conc`` and ``rate`` requests/s, at percentile ``p``
+        (``None``: the mean). [s]"""
+        busy = 1.0 - np.exp(-conc)  # chance some sequence is decoding when a prompt arrives
+        decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.inp + self.out / 2.0,
+                              self.wd, self.kv, self.n, self.eff)
+        alone = _prefill(self.g, self.m, 1.0, self.inp, self.wd, self.kv, self.n, self.eff)
+        chunks = self.inp / PREFILL_CHUNK
+        own = alone + np.ceil(chunks) * decode * busy
+        slot = alone + chunks * decode * busy  # share of the prefill budget one prompt takes
+        rho = np.minimum(rate * slot, 1.0 - 1e-12)
+        mean_wait = rho * slot / (2.0 * (1.0 - rho))
+        if p is None:
+            return mean_wait + own + 0.5 * decode * busy
+        tail = np.where(1.0 - p < rho, np.log(np.maximum(rho, 1e-300) / (1.0 - p)), 0.0)
+        wait = np.where(rho > 0, mean_wait / np.maximum(rho, 1e-300) * tail, 0.0)
+        return wait + own + p * decode * busy
+
+
+def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
+                    weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+    """Mean concurrency and the most requests/s one replica sustains: ``(concurrency,
+    max_rate)``, the concurrency NaN where the rate overloads the replica or it cannot run."""
+    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    top = r.max_rate()
+    conc = np.where(r.runs & (rate < top), r.concurrency(rate), np.nan)
+    return _checks.scalar_out(conc), _checks.scalar_out(np.where(r.runs, top, np.nan))
+
+
+def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
+                         weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+    """Mean TTFT and mean TPOT (ms) at a rate, as :func:`ttft_at_rate` and
+    :func:`tpot_at_rate` model them: ``(ttft_ms, tpot_ms)``, NaN where overloaded."""
+    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    ok = r.runs & (rate < r.max_rate())
+    conc = r.concurrency(rate)
+    ttft = np.where(ok, r.ttft(conc, rate, None) * 1e3, np.nan)
+    tpot = np.where(ok, r.step(conc) * 1e3, np.nan)
+    return _checks.scalar_out(ttft), _checks.scalar_out(tpot)
+
+
+def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
+                  weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None, **_):
+    """Why a rate function has no value: the configuration cannot run, or it is overloaded."""
+    held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
+    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus),
+                        dtype=object)
+    _, top = operating_point(gpu, model, requests_per_sec, input_tokens, output_tokens,
+                             weight_dtype, kv_dtype, num_gpus, efficiency)
+    shape = np.broadcast_shapes(np.shape(reason), np.shape(top))
+    out = np.array(np.broadcast_to(reason, shape), dtype=object)
+    top = np.broadcast_to(top, shape)
+    for i in np.ndindex(shape):
+        if np.isfinite(top[i]):
+            out[i] = f"overloaded: one replica sustains at most {_rate_text(top[i])} requests/s"
+    return out.item() if out.ndim == 0 else out
+
+
+def _rate_text(rate) -> str:
+    digits = max(0, 2 - int(math.floor(math.log10(rate)))) if rate > 0 else 0
+    return f"{rate:,.{digits}f}"
+
+
+def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype, kv_dtype,
+             num_gpus, percentile, efficiency, what):
+    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    z = _normal_quantile(percentile)
+    p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
+                                  max_open=True))
+    ok = r.runs & (rate < r.max_rate())
+    conc = r.concurrency(rate)
+    if what == "tpot":
+        seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
+        value = r.step(seen)
+    else:
+        value = r.ttft(conc, rate, p)
+    return _checks.scalar_out(np.where(ok, value * 1e3, np.nan))
+
+
+@runs_when_it_fits(("input_tokens", "output_tokens"))
+def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None):
+    """Time to first token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        requests_per_sec: requests arriving per second (Poisson) at this replica [requests/s]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill;
+    see the module notes. Above the replica's capacity the result is a message naming the most
+    it sustains.
+
+    >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
+    41
+    """
+    return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
+                    kv_dtype, num_gpus, percentile, efficiency, "ttft")
+
+
+@runs_when_it_fits(("input_tokens", "output_tokens"))
+def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None):
+    """Time per output token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        requests_per_sec: requests arriving per second (Poisson) at this replica [requests/s]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    One decode step at the mean concurrency Little's law gives for that rate (the prefill of
+    joining prompts included); at a percentile, at the concurrency z sqrt(N) above the mean.
+
+    >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
+    7.79
+    """
+    return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
+                    kv_dtype, num_gpus, percentile, efficiency, "tpot")
+
+
+def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype, kv_dtype,
+             num_gpus, percentile, efficiency):
+    """(the most requests/s within both limits, NaN where none is; the idle replica's TTFT and
+    TPOT in ms, for messages)."""
+    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency)
+    ttft_lim = _checks.number(ttft_ms, "ttft_ms", 0, min_open=True) / 1e3
+    tpot_lim = _checks.number(tpot_ms, "tpot_ms", 0, min_open=True) / 1e3
+    z = _normal_quantile(percentile)
+    p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
+                                  max_open=True))
+
+    def meets(conc):
+        rate = r.rate(conc)
+        seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
+        return (r.ttft(conc, rate, p) <= ttft_lim) & (r.step(seen) <= tpot_lim)
+
+    shape = np.broadcast_shapes(np.shape(r.n_max), np.shape(ttft_lim), np.shape(tpot_lim),
+                                np.shape(z))
+    lo = np.zeros(shape)
+    hi = np.broadcast_to(r.n_max, shape).astype(float)
+    top_ok = meets(hi)
+    for _ in range(_BISECTIONS):
+        mid = (lo + hi) / 2.0
+        good = meets(mid)
+        lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
+    best = np.where(top_ok, np.broadcast_to(r.n_max, shape), lo)
+    idle = meets(np.full(shape, 1e-9))
+    rate = np.where(r.runs & idle, r.rate(best), np.nan)
+    return rate
+
+
+def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95, efficiency=None,
+                 **_):
+    """Why no rate meets the limits: the configuration cannot run, or even an idle replica
+    misses a limit."""
+    held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
+    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus),
+                        dtype=object)
+    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency)
+    tiny = np.full(np.shape(r.n_max), 1e-9)
+    first = r.ttft(tiny, r.rate(tiny), np.asarray(percentile, dtype=float)) * 1e3
+    token = r.step(tiny) * 1e3
+    shape = np.broadcast_shapes(np.shape(reason), np.shape(first), np.shape(ttft_ms),
+                                np.shape(tpot_ms), np.shape(r.runs))
+    out = np.array(np.broadcast_to(reason, shape), dtype=object)
+    first, token = np.broadcast_to(first, shape), np.broadcast_to(token, shape)
+    t_lim, p_lim = np.broadcast_to(ttft_ms, shape), np.broadcast_to(tpot_ms, shape)
+    runs = np.broadcast_to(r.runs, shape)
+    for i in np.ndindex(shape):
+        if not runs[i]:
+            continue
+        if first[i] > t_lim[i]:
+            out[i] = (f"no rate meets ttft_ms {t_lim[i]:g}: an idle replica's first token "
+                      f"takes {first[i]:,.1f} ms")
+        elif token[i] > p_lim[i]:
+            out[i] = (f"no rate meets tpot_ms {p_lim[i]:g}: an idle replica's tokens take "
+                      f"{token[i]:,.2f} ms")
+    return out.item() if out.ndim == 0 else out
+
+
+def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
+                     weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95,
+                     efficiency=None):
+    """Requests/s one replica sustains with TTFT and TPOT at that percentile within both limits (goodput), for Poisson arrivals under continuous batching.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        ttft_ms: longest acceptable time to first token at the percentile [ms]
+        tpot_ms: longest acceptable time per output token at the percentile [ms]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        percentile: share of requests that must meet both limits, in (0, 1), e.g. 0.95 [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
+    their limits (both grow with the rate). A limit that even an idle replica misses is a
+    message.
+
+    >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
+    27.52
+    """
+    return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
+                                       output_tokens, weight_dtype, kv_dtype, num_gpus,
+                                       percentile, efficiency))
+
+
+def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
+                     output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
+                     percentile=0.95, efficiency=None):
+    """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        requests_per_sec: requests arriving per second in all (Poisson) [requests/s]
+        ttft_ms: longest acceptable time to first token at the percentile [ms]
+        tpot_ms: longest acceptable time per output token at the percentile [ms]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        percentile: share of requests that must meet both limits, in (0, 1), e.g. 0.95 [0-1]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    Requests split at random over the replicas stay Poisson, each at requests_per_sec /
+    replicas, so this many replicas each run within MAX_RATE_FOR_SLA. Multiply by num_gpus for
+    GPUs.
+
+    >>> replicas_for_sla("h100-sxm", "llama-3.1-8b", 20, 1000, 50, 2000, 300)
+    1.0
+    """
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    best = _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
+                    kv_dtype, num_gpus, percentile, efficiency)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.maximum(np.ceil(rate / best * (1 - 1e-12)), 1.0)
+    return _checks.scalar_out(need)
+
+
+ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate
+max_rate_for_sla.explain = replicas_for_sla.explain = _explain_sla

@@ -1,0 +1,213 @@
+"""Build a release: a folder and a zip that install xlnapkin without any package index.
+
+``build_release(out)`` writes ``out/xlnapkin-VERSION/`` and ``out/xlnapkin-VERSION.zip`` holding
+
+* ``xlnapkin-VERSION-py3-none-any.whl``: the package (``install.ps1`` installs it by default);
+* ``install.ps1``, ``install.bat``, ``uninstall.ps1``: the Windows installer (classic xlwings);
+* ``lite/main.py`` and ``lite/requirements.txt``: xlwings Lite (macOS, Excel on the web), freshly
+  generated, with the package inside ``main.py``;
+* ``workbooks/*.xlsx``: the template workbooks, as committed;
+* ``README.txt`` (what each file is and how to install) and ``LICENSE.txt``.
+
+The wheel is built with the ``build`` front end (``python -m build --wheel``) from a copy of the
+package's sources in a temporary folder, so the checkout gets no ``build/`` or ``*.egg-info``.
+When setuptools is importable here the build uses it directly (``--no-isolation``: no download);
+otherwise ``build`` makes an isolated environment with pip, or with uv when pip is missing, and
+downloads setuptools for it. ``SOURCE_DATE_EPOCH`` fixes the wheel's timestamps, and the zip has
+sorted names, fixed dates and permissions: building twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NapkinError
+
+__all__ = ["ReleaseError", "Release", "checkout_root", "build_wheel", "build_release"]
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip (and so a wheel) holds
+_MIN_SETUPTOOLS = (70, 1)  # bundles bdist_wheel: no "wheel" package needed
+_INSTALLER_FILES = ("install.ps1", "install.bat", "uninstall.ps1")
+_SOURCE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+
+_README = """\
+xlnapkin {version}: LLM-serving napkin math as Excel functions
+==============================================================
+
+What is here
+  {wheel}
+      the xlnapkin package (pure Python); install.ps1 installs it
+  install.bat, install.ps1, uninstall.ps1
+      the Windows installer for desktop Excel (classic xlwings)
+  lite\\main.py, lite\\requirements.txt
+      xlwings Lite (Excel on Windows, macOS and the web): main.py carries the whole package
+  workbooks\\*.xlsx
+      template workbooks with plain formulas: open them in any spreadsheet program
+  LICENSE.txt
+      the licence (MIT)
+
+Windows, desktop Excel (needs Python 3.11+ from python.org)
+  Close Excel, double-click install.bat (or: powershell -ExecutionPolicy Bypass -File install.ps1
+  -DryRun to see the steps first). It installs the wheel from this folder into
+  %LOCALAPPDATA%\\xlnapkin\\venv; numpy, openpyxl and xlwings come from PyPI, xlnapkin from no
+  index. Then set one workbook up (this changes only the xlwings.conf in its folder):
+      install.bat -Workbook C:\\path\\to\\Book.xlsm
+  and in Excel click xlwings > Import Functions. Undo: uninstall.ps1.
+
+macOS, Excel on the web (or Windows without Python): xlwings Lite
+  In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py and lite\\requirements.txt in a
+  text editor, paste each into the Lite tab of the same name, then type =NAPKIN_VERSION() in a
+  cell. main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded
+  for xlnapkin.
+
+Documentation: docs/ and installer/README.md in the source repository.
+"""
+
+
+class ReleaseError(NapkinError):
+    """A release that cannot be built: a missing tool, a failed wheel build, an existing folder."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """What :func:`build_release` wrote."""
+
+    folder: Path
+    zip_path: Path
+    wheel: Path
+    files: tuple[str, ...]
+
+    def describe(self) -> str:
+        lines = [f"wrote {self.folder}"]
+        lines += [f"  {name}" for name in self.files]
+        size = self.zip_path.stat().st_size
+        lines.append(f"wrote {self.zip_path} ({size:,} bytes)")
+        return "\n".join(lines)
+
+
+def checkout_root() -> Path:
+    """The source checkout this package runs from (its ``pyproject.toml`` is one folder up)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file() or not (root / "installer").is_dir():
+        raise ReleaseError(f"{root} is not an xlnapkin checkout (no pyproject.toml and "
+                           "installer/): run this from a clone of the repository")
+    return root
+
+
+def build_wheel(root: Path, out: Path, *, python: str = sys.executable) -> Path:
+    """Build the wheel of the checkout ``root`` into the folder ``out``; return its path."""
+    if importlib.util.find_spec("build") is None:
+        raise ReleaseError('building the wheel needs the "build" package: '
+                           'pip install build (the test extra has it)')
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="xlnapkin-src-") as tmp:
+        src = Path(tmp) / "src"
+        _copy_sources(Path(root), src)
+        cmd = [python, "-m", "build", "--wheel", "--outdir", str(out), *_isolation(), str(src)]
+        env = dict(os.environ, SOURCE_DATE_EPOCH=_SOURCE_DATE_EPOCH)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise ReleaseError(f"the wheel build failed ({' '.join(cmd[1:4])}):\n{tail}")
+    wheels = sorted(out.glob("xlnapkin-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise ReleaseError(f"expected one pure-Python wheel in {out}, found {len(wheels)}")
+    return wheels[0]
+
+
+def _copy_sources(root: Path, dest: Path) -> None:
+    dest.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(root / name, dest / name)
+    shutil.copytree(root / "xlnapkin", dest / "xlnapkin", ignore=_SOURCE_IGNORE)
+
+
+def _isolation() -> list[str]:
+    """``--no-isolation`` when setuptools is importable here (no download), else the isolated
+    environment's installer: pip, or uv when pip is missing."""
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    if version and _release_tuple(version) >= _MIN_SETUPTOOLS:
+        return ["--no-isolation"]
+    if importlib.util.find_spec("pip") is None and shutil.which("uv"):
+        return ["--installer", "uv"]
+    return []
+
+
+def _release_tuple(version: str) -> tuple[int, ...]:
+    """``"75.8.0"`` -> ``(75, 8)``; parts that are not numbers end it."""
+    parts = []
+    for part in version.split(".")[:2]:
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def build_release(out: Path, *, root: Path | None = None, force: bool = False) -> Release:
+    """Write the release folder and zip for this version into ``out``.
+
+    An existing folder or zip of the same version is replaced only with ``force``.
+    """
+    from . import __version__
+    from .lite import lite_files
+    root = Path(root) if root is not None else checkout_root()
+    out = Path(out)
+    name = f"xlnapkin-{__version__}"
+    folder, zip_path = out / name, out / f"{name}.zip"
+    existing = [p for p in (folder, zip_path) if p.exists()]
+    if existing and not force:
+        raise ReleaseError(f"{existing[0]} already exists; use --force to replace it")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".xlnapkin-release-", dir=out) as tmp:
+        staging = Path(tmp) / name
+        wheel = build_wheel(root, staging)
+        for script in _INSTALLER_FILES:
+            shutil.copyfile(root / "installer" / script, staging / script)
+        lite = lite_files()
+        (staging / "lite").mkdir()
+        for file_name, text in lite.items():
+            (staging / "lite" / file_name).write_bytes(text.encode("utf-8"))
+        (staging / "workbooks").mkdir()
+        for book in sorted((root / "workbooks").glob("*.xlsx")):
+            shutil.copyfile(book, staging / "workbooks" / book.name)
+        shutil.copyfile(root / "LICENSE", staging / "LICENSE.txt")
+        readme = _README.format(version=__version__, wheel=wheel.name,
+                                main_size=len(lite["main.py"].encode("utf-8")))
+        (staging / "README.txt").write_bytes(readme.replace("\n", "\r\n").encode("ascii"))
+        files = tuple(sorted(p.relative_to(staging).as_posix()
+                             for p in staging.rglob("*") if p.is_file()))
+        staged_zip = Path(tmp) / zip_path.name
+        _write_zip(staging, name, files, staged_zip)
+        for path in existing:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        staging.rename(folder)
+        staged_zip.rename(zip_path)
+    return Release(folder, zip_path, folder / wheel.name, files)
+
+
+def _write_zip(folder: Path, prefix: str, files: tuple[str, ...], target: Path) -> None:
+    """A deterministic zip of ``files`` under ``prefix/``: sorted, fixed dates and permissions."""
+    with zipfile.ZipFile(target, "w") as zf:
+        for rel in files:
+            info = zipfile.ZipInfo(f"{prefix}/{rel}", date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, (folder / rel).read_bytes(), compresslevel=9)
