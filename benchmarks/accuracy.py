@@ -69,7 +69,10 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "measured_dev.csv"
+DATA = Path(__file__).resolve().parent / "data"
+# The development set: the shared measured set's development rows (copied with their sources)
+# and the measurements collected for issue 10 from sources outside it (each row cites its own).
+DEFAULT_DATA = [DATA / "measured_dev.csv", DATA / "measured_extra.csv"]
 
 if str(REPO) not in sys.path:  # run as a script from a checkout without installing
     sys.path.insert(0, str(REPO))
@@ -80,7 +83,8 @@ from xlnapkin import catalog, memory, roofline, serving  # noqa: E402
 from xlnapkin.errors import NapkinError  # noqa: E402
 
 CLASSES = {
-    "decode_b1": "batch-1 decode (ITL, tokens/s)",
+    "decode_b1": "batch-1 decode on one GPU (ITL, tokens/s)",
+    "tp_decode": "tensor-parallel decode at batch 1-16",
     "prefill_b1": "batch-1 prefill / TTFT",
     "ctx_slope": "ITL slope per context token",
     "static_batch": "static batch throughput",
@@ -99,12 +103,18 @@ GPUS_PER_NODE = 8
 
 # --- reading rows ---------------------------------------------------------------------------
 
-def load_rows(path) -> list[dict]:
-    """Rows of a measured CSV, each with its 0-based index ``_i`` and its CSV line ``_line``."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+def load_rows(paths) -> list[dict]:
+    """Rows of one or more measured CSVs, each with its 0-based index ``_i`` over all of them
+    and ``_line``: the file's short name and the CSV line (``extra:12``; header is line 1)."""
+    rows = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        tag = Path(path).stem.replace("measured_", "")
+        with open(path, newline="", encoding="utf-8") as fh:
+            for n, r in enumerate(csv.DictReader(fh), start=2):
+                r["_line"] = f"{tag}:{n}"
+                rows.append(r)
     for i, r in enumerate(rows):
-        r["_i"], r["_line"] = i, i + 2
+        r["_i"] = i
     return rows
 
 
@@ -144,8 +154,11 @@ def weight_dtype(row, m) -> str:
     if not text:
         return m.native_dtype or "bf16"
     for key, dtype in (("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("uint4", "int4"),
-                       ("q4_k_m", "q4_k_m"), ("fp4", "nvfp4"), ("fp8", "fp8"),
-                       ("bf16", "bf16"), ("fp16", "fp16"), ("f16", "fp16")):
+                       ("awq", "int4"), ("gptq", "int4"), ("q4_k_m", "q4_k_m"),
+                       ("q4_k_s", "q4_k_s"), ("q5_0", "q5_0"), ("q6_k", "q6_k"),
+                       ("q8_0", "q8_0"), ("q4_0", "q4_0"), ("int4", "int4"), ("int8", "int8"),
+                       ("fp4", "nvfp4"), ("fp8", "fp8"), ("bf16", "bf16"), ("fp16", "fp16"),
+                       ("f16", "fp16")):
         if text.startswith(key):
             return dtype
     return text.split()[0]
@@ -229,7 +242,7 @@ def pooled_concurrency(dev, m, tokens, wd, kv, n, efficiency):
     """What fits on a pooled device of ``n`` GPUs, capped like a replica of ``n`` GPUs."""
     from xlnapkin.calibration import resolve
     fit = memory.max_batch(dev, m, tokens, wd, kv, 1, 0.9)
-    cap = resolve(efficiency, dev.vendor).max_concurrency * n
+    cap = resolve(efficiency, dev).max_concurrency * n
     return float(max(min(fit, cap), 1.0))
 
 
@@ -325,10 +338,11 @@ def _map_row(r):  # noqa: C901 - one place that documents every mapping rule
         _, tp, g, _ = _layout(r, g, m, wd)
         if metric in ("itl_ms", "tpot_ms", "output_tok_per_s"):
             ctx = 0.0 if "intercept" in low else (inp or 0.0) + (out or 0.0) / 2
+            cls = "tp_decode" if tp > 1 else "decode_b1"
             if metric == "output_tok_per_s":
-                return Case(r, "decode_b1", f"1000 / ITL(batch 1, context {ctx:g}, tp {tp})",
+                return Case(r, cls, f"1000 / ITL(batch 1, context {ctx:g}, tp {tp})",
                             lambda e: 1e3 / serving.itl_ms(g, m, 1, ctx, wd, kv, tp, e), **base)
-            return Case(r, "decode_b1", f"ITL(batch 1, context {ctx:g}, tp {tp})",
+            return Case(r, cls, f"ITL(batch 1, context {ctx:g}, tp {tp})",
                         lambda e: serving.itl_ms(g, m, 1, ctx, wd, kv, tp, e), **base)
         if metric in ("ttft_ms", "prefill_tok_per_s") and inp:
             if metric == "ttft_ms":
@@ -427,19 +441,20 @@ def _map_row(r):  # noqa: C901 - one place that documents every mapping rule
         if not memory.fits(g, m, wd, kv, inp + out, c, tp):
             return "the stated concurrency does not fit in the catalog memory"
         thr = lambda e: serving.throughput_at_concurrency(g, m, c, inp, out, wd, kv, tp, e)
+        cls = "tp_decode" if (tp > 1 and c <= 16) else "under_load"
         if metric == "output_tok_per_s":
-            return Case(r, "under_load", f"continuous batching at concurrency {c:g}, "
+            return Case(r, cls, f"continuous batching at concurrency {c:g}, "
                         f"{par}", scale_total(thr, replicas), **base)
         if metric == "tpot_ms":
-            return Case(r, "under_load", f"mean TPOT = {c:g} / throughput at concurrency {c:g}",
+            return Case(r, cls, f"mean TPOT = {c:g} / throughput at concurrency {c:g}",
                         lambda e: 1e3 * c / thr(e), **base)
         if metric == "itl_ms":
             ctx = inp + out / 2
-            return Case(r, "under_load", f"median ITL = decode step at batch {c:g}, "
+            return Case(r, cls, f"median ITL = decode step at batch {c:g}, "
                         f"context {ctx:g}", lambda e: serving.itl_ms(g, m, c, ctx, wd, kv, tp, e),
                         **base)
         if metric == "req_per_s":
-            return Case(r, "under_load", f"throughput at concurrency {c:g} / {out:g}",
+            return Case(r, cls, f"throughput at concurrency {c:g} / {out:g}",
                         scale_total(lambda e: thr(e) / out, replicas), **base)
         return f"{metric} under load is not mapped"
 
@@ -503,6 +518,19 @@ def summarise(cases, mode):
             a = np.array(errs)
             out[k] = (len(a), float(np.median(a)), float(np.percentile(a, 90)))
     return out
+
+
+def vendor_table(cases) -> str:
+    """Median absolute % error by GPU vendor (calibrated and pure roofline)."""
+    by = {}
+    for c in cases:
+        by.setdefault(catalog.gpu(c.gpu).vendor or "?", []).append(c)
+    lines = ["| vendor | n | calibrated median | roofline median |", "|---|---:|---:|---:|"]
+    for v, cs in sorted(by.items(), key=lambda kv: -len(kv[1])):
+        cal = summarise(cs, "calibrated")["overall"]
+        roof = summarise(cs, "roofline")["overall"]
+        lines.append(f"| {v} | {cal[0]} | {cal[1]:.1f} % | {roof[1]:.1f} % |")
+    return "\n".join(lines)
 
 
 def table(cases) -> str:
@@ -584,12 +612,15 @@ def write_csv(cases, skips, path):
 def main(argv=None, *, quiet=False):
     """Run the benchmark; returns ``{"cases", "skips", "calibrated", "roofline"}``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(DEFAULT_DATA), help="measured CSV [%(default)s]")
+    ap.add_argument("--data", action="append", metavar="CSV",
+                    help="measured CSV, repeatable [benchmarks/data/measured_dev.csv and "
+                         "measured_extra.csv]")
     ap.add_argument("--csv", metavar="OUT", help="write every row's predictions to OUT")
     ap.add_argument("--limit", type=int, help="use only the first N rows of the data")
     ap.add_argument("--worst", type=int, default=10, help="how many worst rows to list")
     args = ap.parse_args(argv)
-    rows = load_rows(args.data)[: args.limit]
+    data = args.data or DEFAULT_DATA
+    rows = load_rows(data)[: args.limit]
     cases, skips = build_cases(rows)
     evaluate(cases)
     result = {"cases": cases, "skips": skips, "calibrated": summarise(cases, "calibrated"),
@@ -598,9 +629,12 @@ def main(argv=None, *, quiet=False):
         write_csv(cases, skips, args.csv)
     if quiet:
         return result
-    print(f"{len(rows)} rows in {args.data}: {len(cases)} scored, {len(skips)} skipped\n")
+    names = ", ".join(Path(d).name for d in data)
+    print(f"{len(rows)} rows in {names}: {len(cases)} scored, {len(skips)} skipped\n")
     print("absolute % error of the prediction vs the measurement\n")
     print(table(cases))
+    print("\nby GPU vendor:\n")
+    print(vendor_table(cases))
     print(f"\n{args.worst} worst rows (calibrated):\n")
     print("| line | row | measured | calibrated | roofline | mapping | why |\n"
           "|---:|---|---:|---:|---:|---|---|")
@@ -616,14 +650,21 @@ def main(argv=None, *, quiet=False):
     return result
 
 
-def _ranges(nums):
-    nums, out, start = sorted(nums), [], None
-    for i, x in enumerate(nums):
-        if start is None:
-            start = x
-        if i + 1 == len(nums) or nums[i + 1] != x + 1:
-            out.append(f"{start}" if start == x else f"{start}-{x}")
-            start = None
+def _ranges(lines):
+    """``["dev:3", "dev:4", "dev:5", "extra:9"]`` -> ``"dev:3-5, extra:9"``."""
+    by_file = {}
+    for tag_line in lines:
+        tag, _, n = str(tag_line).rpartition(":")
+        by_file.setdefault(tag, []).append(int(n))
+    out = []
+    for tag, nums in by_file.items():
+        nums, start = sorted(nums), None
+        for i, x in enumerate(nums):
+            if start is None:
+                start = x
+            if i + 1 == len(nums) or nums[i + 1] != x + 1:
+                out.append(f"{tag}:{start}" if start == x else f"{tag}:{start}-{x}")
+                start = None
     return ", ".join(out)
 
 

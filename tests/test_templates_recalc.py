@@ -166,7 +166,7 @@ def expect_serving_steps(g, m, v, n, frac):
     """Engine values of the shared napkin-math steps (names as in _napkin)."""
     wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
-    e = calibration.resolve(eff, g.vendor)
+    e = calibration.resolve(eff, g)
     conc = _num(serving.concurrency_under_load(g, m, inp, out, wd, kd, n, frac, eff))
     b = max(conc, 1.0)
     ctx = inp + out / 2
@@ -364,7 +364,7 @@ def expect_planner(v):
         dec = _num(serving.tokens_per_sec(g, m, v["decode_batch"], v["decode_context"], wd, kd,
                                           n, eff))
         cols["w_decode_tps"].append(dec if math.isfinite(dec) else "does not fit")
-        cap = calibration.resolve(eff, g.vendor).max_concurrency * n  # per GPU, as the engine
+        cap = calibration.resolve(eff, g).max_concurrency * n  # per GPU, as the engine
         conc_u = min(_num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac)), cap)
         cols["w_users_concurrent"].append(conc_u)
         by_mem = cap_engine.users_per_gpu_for(g, m, v["context_tokens"], duty, 0.0, wd, kd, n,

@@ -45,6 +45,8 @@ PINNED = {
                              "cv"],
     "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus",
                   "mem_fraction"],
+    "MAX_RATE_FOR_SLA": ["gpu", "model", "ttft_ms", "tpot_ms", "input_tokens", "output_tokens",
+                         "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
     "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
                        "kv_dtype", "num_gpus", "efficiency", "mem_fraction"],  # last one appended
     "MODEL_SPEC": ["model", "field"],
@@ -64,6 +66,9 @@ PINNED = {
                              "kv_dtype", "num_gpus", "efficiency"],
     "PREFIX_CACHE_SAVINGS": ["prefix_tokens", "unique_tokens", "hit_rate"],
     "PROVISIONED_UTILIZATION": ["peak_to_average", "regions", "offpeak_fill"],
+    "REPLICAS_FOR_SLA": ["gpu", "model", "requests_per_sec", "ttft_ms", "tpot_ms",
+                         "input_tokens", "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
+                         "percentile", "efficiency"],
     "REPLICAS_NEEDED": ["tokens_per_day", "replica_tokens_per_sec", "utilization"],
     "REPLICA_TOKENS_PER_SEC": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
                                "kv_dtype", "num_gpus", "efficiency"],
@@ -78,8 +83,14 @@ PINNED = {
     "SPEC_DECODE_SPEEDUP": ["acceptance_rate", "draft_tokens", "draft_cost_ratio"],
     "SPOT_HYBRID_COST": ["base_gpus", "burst_gpus", "on_demand_rate", "spot_rate",
                          "burst_fraction", "hours_per_month"],
+    "THROUGHPUT_AT_CONCURRENCY": ["gpu", "model", "concurrency", "input_tokens", "output_tokens",
+                                  "weight_dtype", "kv_dtype", "num_gpus", "efficiency"],
     "TOKENS_PER_SEC": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype",
                        "num_gpus", "efficiency"],
+    "TPOT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
+                     "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
+    "TTFT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
+                     "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
     "TTFT_MS": ["gpu", "model", "batch", "prompt_tokens", "weight_dtype", "kv_dtype", "num_gpus",
                 "efficiency"],
     "USERS_PER_GPU": ["concurrent_sequences", "duty_cycle"],
@@ -226,7 +237,7 @@ def test_only_cells_that_cannot_run_show_the_message():
     out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", [[1, 64]], 4096, "fp8", "fp8")
     assert isinstance(out[0][0], float)
     assert out[0][1] == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "
-                         "1 x h100-sxm has 80 GB: use num_gpus >= 2")
+                         "1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 2")
 
 
 def test_weights_that_do_not_fit_give_one_message_for_the_whole_range():
@@ -234,12 +245,12 @@ def test_weights_that_do_not_fit_give_one_message_for_the_whole_range():
     # the same thing: the SPEC §3 example message.
     out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [64]], [[0, 8192]])
     assert {cell for row in out for cell in row} == {
-        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11"}
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12"}
 
 
 def test_does_not_fit_message_from_spec():
     assert udfs.ITL_MS("h100-sxm", "llama-3.1-405b", 1, 0) == (
-        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11")
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12")
 
 
 def test_blanks_take_defaults_and_text_numbers_are_numbers():

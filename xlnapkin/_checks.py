@@ -13,7 +13,11 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["number", "fraction", "requirement", "scalar_out", "fail"]
+__all__ = ["number", "fraction", "requirement", "scalar_out", "fail", "MAX_GPUS"]
+
+# The most GPUs any count may name: more than the largest clusters built; a bigger count is a
+# typing mistake, and counts beyond float precision would give wrong finite numbers.
+MAX_GPUS = 100_000
 
 
 def requirement(minimum=None, maximum=None, *, min_open=False, max_open=False, integer=False) -> str:

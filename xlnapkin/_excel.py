@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._formula import command_name, literal
 from .errors import InvalidArgumentError, MissingArgumentError, NapkinError, ShapeError
 
 __all__ = ["excel_function", "describe", "parse_docstring", "REGISTRY", "WIZARD_LIMIT",
@@ -54,7 +55,9 @@ REGISTRY: dict[str, object] = {}  # Excel name -> worksheet function, in registr
 
 try:  # real decorators on Windows (classic) and in xlwings Lite, no-ops elsewhere
     from xlwings import arg as _xw_arg, func as _xw_func
-except ImportError:  # engine-only install
+except Exception:  # noqa: BLE001 - not installed, or it fails on import (an unreadable
+    # ~/.xlwings/xlwings.conf raises UnicodeDecodeError): the functions still work from Python
+    # and the command line, unregistered
     _xw_arg = _xw_func = None
 
 
@@ -157,11 +160,6 @@ class FunctionDoc:
         return next(a for a in self.arguments if a.name == name)
 
 
-def command_name(name: str) -> str:
-    """``TOKENS_PER_SEC`` -> ``tokens-per-sec``."""
-    return name.lower().replace("_", "-")
-
-
 def _number_text(value) -> str:
     v = float(value)
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.7g}"
@@ -258,40 +256,19 @@ def _read_example(callees: set, source: str, want: str) -> Example | None:
     return Example(source, want, args, sources, plain)
 
 
-_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-        ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
-        ast.Pow: lambda a, b: a ** b}
-
-
-def literal(node):
-    """A constant, a list, or arithmetic on numbers; anything else raises ValueError."""
-    if isinstance(node, ast.Constant) and (node.value is None or
-                                           isinstance(node.value, (str, int, float, bool))):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = literal(node.operand)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left, right = literal(node.left), literal(node.right)
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
-            return _OPS[type(node.op)](left, right)
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [literal(e) for e in node.elts]
-    raise ValueError(ast.unparse(node))
-
-
 # --- registration ------------------------------------------------------------------------------
 
 def _lite() -> bool:
     return os.environ.get("XLWINGS_ON_SERVER", "").lower() == "true"
 
 
-def excel_function(fn, name: str | None = None, *, table: bool = False):
+def excel_function(fn, name: str | None = None, *, table: bool = False, text: bool = False):
     """The worksheet function for engine function ``fn``, registered as ``name`` (default: the
     engine name in upper case) in :data:`REGISTRY` and with xlwings.
 
-    ``table=True`` marks a function that returns a whole table (lists of rows) as is.
+    ``table=True`` marks a function that returns a whole table (lists of rows) as is;
+    ``text=True`` one whose results may be text (a catalog field, the version): for the others
+    a text cell is a message (``wrapper.text_result`` tells the command line which is which).
     The engine function may carry ``explain(**args)``: the reason, for cells where it returns
     NaN, that the configuration cannot run (see :mod:`xlnapkin.serving`).
     """
@@ -327,6 +304,7 @@ def excel_function(fn, name: str | None = None, *, table: bool = False):
         wrapper = _xw_func(category=CATEGORY)(wrapper)
     wrapper.__doc__ = fn.__doc__
     wrapper.engine, wrapper.excel_name, wrapper.evaluate = fn, name, evaluate
+    wrapper.text_result = table or text
     REGISTRY[name] = wrapper
     return wrapper
 

@@ -20,10 +20,9 @@ import math
 import re
 import shlex
 
-from ._excel import command_name, literal
 
 __all__ = ["to_formula", "to_command", "parse_formula", "Reference", "format_number",
-           "format_result"]
+           "format_result", "command_name", "literal"]
 
 
 def _formula_arg(value, source: str | None = None) -> str:
@@ -176,3 +175,31 @@ def format_result(value) -> str:
             return "a table with a header row: " + ", ".join(rows[0])
         return "{" + ";".join(",".join(format_result(c) for c in r) for r in rows) + "}"
     return str(value)
+
+
+def command_name(name: str) -> str:
+    """``TOKENS_PER_SEC`` -> ``tokens-per-sec``."""
+    return name.lower().replace("_", "-")
+
+
+_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+        ast.Pow: lambda a, b: a ** b}
+
+
+def literal(node):
+    """A constant, a list, or arithmetic on numbers; anything else raises ValueError."""
+    if isinstance(node, ast.Constant) and (node.value is None or
+                                           isinstance(node.value, (str, int, float, bool))):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = literal(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = literal(node.left), literal(node.right)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+            return _OPS[type(node.op)](left, right)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [literal(e) for e in node.elts]
+    raise ValueError(ast.unparse(node))

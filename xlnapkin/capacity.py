@@ -30,7 +30,7 @@ __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_month
 _out = _checks.scalar_out
 _MTOK = 1e6
 # A request's KV cache (input plus output tokens, one sequence) must fit beside the weights.
-_one_request_fits = runs_when_it_fits(("input_tokens", "output_tokens"), mem_fraction=MEM_FRACTION)
+_one_request_fits = runs_when_it_fits(("input_tokens", "output_tokens"))
 
 
 def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
@@ -215,7 +215,7 @@ def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, outp
 def _per_mtok(seconds, tokens, price_per_gpu_hour, num_gpus, utilization):
     price = _checks.number(price_per_gpu_hour, "price_per_gpu_hour", 0)
     util = _checks.fraction(utilization, "utilization")
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     return price * n / 3600.0 * seconds / util / np.asarray(tokens, dtype=float) * _MTOK
 
 
@@ -277,8 +277,8 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     g, m = _gpu(gpu), _model(model)
     duty = _checks.fraction(duty_cycle, "duty_cycle")
     rate = _checks.number(min_user_tokens_per_sec, "min_user_tokens_per_sec", 0)
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
-    cap = resolve(efficiency, g.vendor).max_concurrency * n  # per GPU, as serving caps it
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
+    cap = resolve(efficiency, g).max_concurrency * n  # per GPU, as serving caps it
     hi = np.minimum(max_batch(g, m, context, weight_dtype, kv_dtype, n, mem_fraction), cap)
     ctx = np.asarray(context, dtype=float)
     shape = np.broadcast_shapes(np.shape(hi), np.shape(rate), np.shape(duty), np.shape(n),

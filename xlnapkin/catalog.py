@@ -24,6 +24,7 @@ import dataclasses
 import difflib
 import functools
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,7 +34,7 @@ from .units import GB, TB, TFLOPS
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
-           "USER_CATALOG_ENV"]
+           "USER_CATALOG_ENV", "user_files"]
 
 USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 
@@ -56,6 +57,7 @@ class GPU:
     memory_gb: float
     mem_bw_tbps: float
     bf16_tflops: float
+    fp16_tflops: float | None = None
     fp8_tflops: float | None = None
     fp4_tflops: float | None = None
     int8_tops: float | None = None
@@ -64,6 +66,7 @@ class GPU:
     cloud_usd_per_hour: float | None = None
     list_price_usd: float | None = None
     mamf_bf16_tflops: float | None = None
+    efficiency_factor: float | None = None
     name: str = ""
     vendor: str = ""
     aliases: str = ""
@@ -87,11 +90,17 @@ class GPU:
         without one, a PCIe Gen4 x16 link (16 GB/s each way)."""
         return (self.interconnect_gbps or 32.0) * GB / 2
 
+    @property
+    def tflops_16bit(self) -> float:
+        """Dense 16-bit tensor peak engines reach: FP16 with FP16 accumulation where it is
+        faster (GeForce cards halve the FP32-accumulate rate of ``bf16_tflops``). [TFLOPS]"""
+        return max(self.bf16_tflops, self.fp16_tflops or 0.0)
+
     def peak_flops(self, compute: str) -> float:
         """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`."""
-        tflops = {"bf16": self.bf16_tflops, "fp8": self.fp8_tflops, "fp4": self.fp4_tflops,
+        tflops = {"bf16": None, "fp8": self.fp8_tflops, "fp4": self.fp4_tflops,
                   "int8": self.int8_tops}[compute]
-        return (tflops or self.bf16_tflops) * TFLOPS
+        return (tflops or self.tflops_16bit) * TFLOPS
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,16 @@ class Price:
     notes: str = ""
 
 
+# Physical upper bounds of numeric fields: a larger value is a typing mistake (1e300 GB of
+# memory gives wrong finite answers, not a bigger GPU). Fields not listed are at most 1e9.
+_MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflops": 1e6,
+            "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
+            "tdp_w": 1e5, "efficiency_factor": 1.0, "params_b": 1e5, "active_params_b": 1e5,
+            "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
+            "experts_per_token": 1e5, "attention_layers": 1e4, "input_usd_per_mtok": 1e6,
+            "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
+_DEFAULT_MAXIMUM = 1e9
+
 # Whole-number model fields that must be at least 1 when given (0 would mean no layers, heads or
 # experts and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
@@ -194,6 +213,11 @@ def _numeric_fields(cls) -> dict[str, type]:
     return out
 
 
+def _shown(text: str) -> str:
+    """A cell's text in a message, cut to 40 characters."""
+    return repr(text if len(text) <= 40 else text[:39] + "…")
+
+
 def _convert(kind: str, raw: dict, where: str):
     """Build a typed row from text cells; empty cells are ``None``."""
     cls = _KINDS[kind][0]
@@ -207,12 +231,13 @@ def _convert(kind: str, raw: dict, where: str):
         if key in numeric:
             if text == "":
                 continue
-            try:
-                num = float(text)
-            except ValueError:
-                raise CatalogError(f"{where}: {key} must be a number, got {text!r}") from None
-            if not num >= 0 or num == float("inf"):
-                raise CatalogError(f"{where}: {key} must be a number >= 0, got {text!r}")
+            if not _NUMBER.fullmatch(text):  # float() would also read "8_0" as 80
+                raise CatalogError(f"{where}: {key} must be a number, got {_shown(text)}")
+            num = float(text)
+            top = _MAXIMUM.get(key, _DEFAULT_MAXIMUM)
+            if not 0 <= num <= top:
+                raise CatalogError(f"{where}: {key} must be a number in [0, {top:g}], "
+                                   f"got {_shown(text)}")
             if numeric[key] is int:
                 if not num.is_integer() or (num < 1 and key in _AT_LEAST_ONE):
                     least = 1 if key in _AT_LEAST_ONE else 0
@@ -234,13 +259,66 @@ def _convert(kind: str, raw: dict, where: str):
     return cls(**values)
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_FIELD_LIMIT = 131_072  # characters in one CSV cell (the csv module's own limit)
+
+
+def _decode(data: bytes, origin: str) -> str:
+    """A catalog file's text: UTF-8 (with or without the BOM Excel writes) or UTF-16 with a BOM;
+    anything else is a :class:`CatalogError` naming the file."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CatalogError(f"{origin}: not UTF-8 text (byte {err.start + 1}); save it as "
+                           "'CSV UTF-8' (Excel) or UTF-8 (other editors)") from None
+
+
 def _read_csv(kind: str, text: str, origin: str) -> list:
-    rows = []
-    for i, raw in enumerate(csv.DictReader(text.splitlines()), start=2):
-        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
-            continue
-        rows.append(_convert(kind, raw, f"{origin} line {i}"))
+    rows, seen = [], {}
+    reader = csv.DictReader(text.splitlines())
+    try:
+        for i, raw in enumerate(reader, start=2):
+            if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
+                continue
+            row = _convert(kind, raw, f"{origin} line {i}")
+            if any(ch in row.id for ch in ";="):
+                raise CatalogError(f"{origin} line {i}: id {_shown(row.id)} must not contain "
+                                   "';' or '=' (they separate the fields of a spec string)")
+            if row.id in seen:
+                raise CatalogError(f"{origin} line {i}: id {row.id!r} is already on line "
+                                   f"{seen[row.id]}")
+            seen[row.id] = i
+            rows.append(row)
+    except csv.Error as err:
+        raise CatalogError(f"{origin} line {reader.line_num + 1}: {err} (a cell holds at most "
+                           f"{_FIELD_LIMIT:,} characters)") from None
     return rows
+
+
+def _keys(row) -> list[str]:
+    return [row.id] + [normalise_id(a) for a in str(getattr(row, "aliases", "") or "")
+                       .split(";") if a.strip()]
+
+
+def _index(package: dict, user: dict, kind: str, origin: str) -> dict:
+    """Lookup keys (ids and aliases, normalised) -> ids: the package's, then the user's. A user
+    row may replace a package row of the same id (its aliases still lead to it), but not take a
+    key that names another row."""
+    index = {}
+    for r in package.values():
+        for key in _keys(r):
+            index[key] = r.id
+    for r in user.values():
+        for key in _keys(r):
+            other = index.get(key)
+            if other is not None and other != r.id:
+                raise CatalogError(f"{origin}: {kind} {r.id!r} takes the name {key!r}, which "
+                                   f"already means {other!r}; rename it, or give the row the "
+                                   f"id {other!r} to replace that one")
+            index[key] = r.id
+    return index
 
 
 @functools.lru_cache(maxsize=8)
@@ -250,48 +328,64 @@ def _tables(user_key) -> dict:
     out = {}
     for kind, (_, filename) in _KINDS.items():
         text = resources.files("xlnapkin").joinpath("data", filename).read_text(encoding="utf-8")
-        rows = {r.id: r for r in _read_csv(kind, text, filename)}
+        package = {r.id: r for r in _read_csv(kind, text, filename)}
+        user, origin = {}, filename
         if user_dir:
             path = Path(user_dir) / filename
             if path.is_file():
-                for r in _read_csv(kind, path.read_text(encoding="utf-8-sig"), str(path)):
-                    rows[r.id] = r
-        index = {}
-        for r in rows.values():
-            for alias in str(getattr(r, "aliases", "") or "").split(";"):
-                if alias.strip():
-                    index[normalise_id(alias)] = r.id
-        index.update({rid: rid for rid in rows})
-        out[kind] = (rows, index)
+                origin = str(path)
+                user = {r.id: r for r in _read_csv(kind, _decode(path.read_bytes(), origin),
+                                                   origin)}
+        out[kind] = ({**package, **user}, _index(package, user, kind, origin))
     return out
 
 
 def _user_key():
-    """The user catalog folder and its files' modification times, so edits are seen at once."""
+    """The user catalog folder and its files' size and change times, so edits are seen at once
+    (the change time moves on every write, even one that keeps the modification time)."""
     folder = os.environ.get(USER_CATALOG_ENV) or None
     if not folder:
         return None
+    if not Path(folder).is_dir():
+        raise CatalogError(f"{USER_CATALOG_ENV} names {folder!r}, which is not a folder")
     stamps = []
     for _, filename in _KINDS.values():
         try:
-            stamps.append(os.stat(Path(folder) / filename).st_mtime_ns)
+            st = os.stat(Path(folder) / filename)
+            stamps.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size))
         except OSError:
             stamps.append(None)
     return (folder, tuple(stamps))
+
+
+def user_files() -> list[Path]:
+    """The user catalog files in use (``XLNAPKIN_CATALOG``), for the command line to name."""
+    key = _user_key()
+    if not key:
+        return []
+    return [Path(key[0]) / f for (_, f), st in zip(_KINDS.values(), key[1]) if st is not None]
 
 
 def _current(kind: str):
     return _tables(_user_key())[kind]
 
 
+_SUGGEST_FLOOR = 0.65   # similarity below which an id is not worth suggesting ("gpt-4" is not
+                        # "phi-4": 0.6)
+_SUGGEST_LENGTH = 64    # longer text is not an id anyone meant to type: no suggestions
+_CACHED_LENGTH = 256    # longer spec strings are resolved each time, not kept
+
+
 def _suggest(kind: str, key: str) -> list[str]:
+    if len(key) > _SUGGEST_LENGTH:
+        return []
     rows, index = _current(kind)
     scored = {}
     for name, rid in index.items():
         score = difflib.SequenceMatcher(None, key, name).ratio()
         if name.startswith(key) or key.startswith(name):
             score += 0.3
-        if score >= 0.5:
+        if score >= _SUGGEST_FLOOR:
             scored[rid] = max(score, scored.get(rid, 0))
     order = list(rows)
     return sorted(scored, key=lambda r: (-scored[r], order.index(r)))[:3]
@@ -303,7 +397,10 @@ def _lookup(kind: str, value):
         return value
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(kind, f"a {kind} id from the catalog or a spec string", value)
-    return _resolve(kind, value, _user_key())
+    key = _user_key()
+    if len(value) > _CACHED_LENGTH:
+        return _resolve.__wrapped__(kind, value, key)
+    return _resolve(kind, value, key)
 
 
 @functools.lru_cache(maxsize=4096)

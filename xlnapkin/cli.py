@@ -4,10 +4,20 @@ Every Excel function is a command: the name in lower case with hyphens, the same
 same order (``xlnapkin tokens-per-sec h100-sxm llama-3.1-70b --batch 64``). Besides those:
 ``catalog``, ``templates build``, ``recalc``, ``docs``, ``excel``, ``lite`` and ``release``.
 
-The commands translate and print; the work is done by the library. A user's mistake (an unknown
-GPU, a negative batch, a missing file) is one line ``Error: ...`` on stderr and exit code 1; a
-command line argparse cannot read is ``Error: ...`` and exit code 2. Progress goes to stderr, so
-stdout holds only the result (plain text, ``--json`` or ``--csv``).
+The commands translate and print; the work is done by the library. Progress goes to stderr, so
+stdout holds only the result (plain text, ``--json`` or ``--csv``). Exit codes:
+
+* 0: done, every result is a value;
+* 1: a user's mistake (an unknown GPU, a negative batch, a missing file): one line
+  ``Error: ...`` on stderr;
+* 2: a command line argparse cannot read: ``Error: ...`` on stderr;
+* 3: done, but some results are messages instead of numbers (a configuration that cannot run,
+  an overloaded replica, a workbook check that fails). A single such result is ``Error: ...``
+  on stderr; in a table the cells carry footnote marks explained below it; with ``--json``
+  each is ``{"error": "..."}`` where the number would be.
+
+A comma in a value always separates the values of a sweep (``--batch 1,8,64``), so numbers are
+written without thousands separators: ``1,000`` is refused, write ``1000``.
 """
 
 from __future__ import annotations
@@ -15,17 +25,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
 from . import __version__
-from ._excel import command_name, describe
-from ._formula import format_number, to_command, to_formula
+from ._formula import command_name, format_number, to_command, to_formula
 from .errors import NapkinError
 
 __all__ = ["main", "build_parser", "call", "UsageError"]
 
 _UNSET = object()
+EXIT_MESSAGES = 3  # the command ran, but some results are messages (cells that cannot run)
 _LIST_HELP = """\
 Optional arguments may be given by position, in the Excel order, or as --name VALUE; "" is a
 blank (the default). A comma-separated value is a sweep: the first one runs down a column, a
@@ -54,11 +66,22 @@ def call(func, *args):
     return func.evaluate(*args)
 
 
-def _split(value):
-    """A command-line value -> a blank (None), one value, or a list (a sweep)."""
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
+
+
+def _split(value, name=""):
+    """A command-line value -> a blank (None), one value, or a list (a sweep).
+
+    The rule: a comma always separates the values of a sweep, so write thousands without
+    separators (1000). A value that only reads as a number with thousands separators
+    ("1,000", which would be the sweep 1 and 000) is refused rather than guessed."""
     if value is None or value == "":
         return None
     if "," in value:
+        if _THOUSANDS.fullmatch(value.strip()):
+            raise UsageError(f"{name or 'a value'} {value!r} would be the sweep "
+                             f"{value.replace(',', ', ')}: a comma separates sweep values, so "
+                             f"write {value.replace(',', '')} for one number")
         return [v.strip() for v in value.split(",")]
     return value
 
@@ -77,7 +100,7 @@ def _run_function(doc, func, ns) -> int:
         values.append(by_name if by_name is not _UNSET else by_position)
     while values and values[-1] is _UNSET:
         values.pop()
-    args = [None if v is _UNSET else _split(v) for v in values]
+    args = [None if v is _UNSET else _split(v, a.name) for v, a in zip(values, doc.arguments)]
     sweeps = [i for i, v in enumerate(args) if isinstance(v, list)]
     if len(sweeps) > 2:
         names = ", ".join(doc.arguments[i].name for i in sweeps)
@@ -89,18 +112,35 @@ def _run_function(doc, func, ns) -> int:
         args[sweeps[1]] = [list(args[sweeps[1]])]
     result = call(func, *args)
     axes = [(doc.arguments[i].name, values[i].split(",")) for i in sweeps]
-    _print_result(doc, result, axes, ns.json)
-    return 0
+    messages = [] if func.text_result else [c for c in _cells(result) if isinstance(c, str) and c]
+    if messages and not isinstance(result, list) and not ns.json:
+        raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
+    _print_result(doc, result, axes, ns.json, func.text_result)
+    return EXIT_MESSAGES if messages else 0
 
 
-def _json_value(v):
-    return None if v == "" else v
+class NoResult(NapkinError):
+    """The call ran, but some or all of its cells are messages, not numbers (exit 3)."""
 
 
-def _print_result(doc, result, axes, as_json: bool) -> None:
+def _cells(result):
+    if isinstance(result, list):
+        return [c for row in result for c in (row if isinstance(row, list) else [row])]
+    return [result]
+
+
+def _json_value(v, text_result=True):
+    if v == "":
+        return None
+    if isinstance(v, str) and not text_result:
+        return {"error": v}  # a message where a number belongs: a structured error
+    return v
+
+
+def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
     if not isinstance(result, list):
         if as_json:
-            print(json.dumps(_json_value(result)))
+            print(json.dumps(_json_value(result, text_result)))
         else:
             print(_plain(result))
         return
@@ -108,14 +148,14 @@ def _print_result(doc, result, axes, as_json: bool) -> None:
     if len(axes) == 1:
         column = [r[0] for r in rows]
         if as_json:
-            print(json.dumps([_json_value(v) for v in column]))
+            print(json.dumps([_json_value(v, text_result) for v in column]))
         else:
             name, labels = axes[0]
             _footnoted([[name, command_name(doc.name)]]
                        + [[lab.strip(), _plain(v)] for lab, v in zip(labels, column)])
         return
     if as_json:
-        print(json.dumps([[_json_value(v) for v in r] for r in rows]))
+        print(json.dumps([[_json_value(v, text_result) for v in r] for r in rows]))
         return
     if len(axes) == 2:
         (down, down_labels), (across, across_labels) = axes
@@ -209,8 +249,22 @@ _KINDS = {"gpus": "gpu", "models": "model", "prices": "price"}
 _LONG_TEXT = 60
 
 
+def _safe_csv(value):
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading apostrophe, as spreadsheets themselves write it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _run_catalog(ns) -> int:
     from . import catalog
+    for path in catalog.user_files():
+        print(f"(with rows from {path})", file=sys.stderr)
+    folder = os.environ.get(catalog.USER_CATALOG_ENV)
+    if folder and not catalog.user_files():
+        print(f"warning: {catalog.USER_CATALOG_ENV} names {folder}, which holds no gpus.csv, "
+              "models.csv or prices.csv", file=sys.stderr)
     table = catalog.table(_KINDS[ns.kind])
     header, rows = table[0], table[1:]
     if ns.columns:
@@ -237,7 +291,7 @@ def _run_catalog(ns) -> int:
     elif ns.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([[_safe_csv(v) for v in r] for r in rows])
     else:
         _print_table([header] + [[_plain(v) for v in r] for r in rows])
     return 0
@@ -653,12 +707,13 @@ _DESCRIPTION = """\
 Napkin math for LLM serving: every xlnapkin Excel function as a command, plus the catalog,
 template workbooks, headless recalculation and Excel set-up.
 
-  $ xlnapkin tokens-per-sec h100-sxm llama-3.1-70b 64 4096 fp8 --num-gpus 2
+  $ xlnapkin tokens-per-sec h100-sxm llama-3.1-70b 32 4096 fp8 --num-gpus 2
   $ xlnapkin kv-bytes llama-3.1-70b 1024,8192,131072
   $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64"""
 
 def build_parser():
     """The full parser, and ``{command: parser}`` for the function commands."""
+    from ._excel import describe
     from .docgen import functions
     parser = _Parser(prog="xlnapkin", description=_DESCRIPTION, formatter_class=_FORMATTER,
                      epilog="`xlnapkin COMMAND --help` shows a command's arguments, units and "
@@ -694,6 +749,9 @@ def main(argv=None) -> int:
             parser.print_help()
             return 0
         return ns.func(ns)
+    except NoResult as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_MESSAGES
     except NapkinError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -105,7 +105,7 @@ def cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization=1.0, num_gpus=
     price = _price(price_per_gpu_hour, "price_per_gpu_hour")
     tps = _checks.number(tokens_per_sec, "tokens_per_sec", 0, min_open=True)
     util = _checks.fraction(utilization, "utilization")
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     return _out(price * n / (tps * util * 3600.0) * _MTOK)
 
 
@@ -184,7 +184,7 @@ def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
     """
     watts = _checks.number(power_watts, "power_watts", 0)
     tps = _checks.number(tokens_per_sec, "tokens_per_sec", 0, min_open=True)
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     p = _checks.number(pue, "pue", 1)
     return _out(watts * n * p / tps)
 
@@ -438,7 +438,7 @@ def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu
     """
     reps = replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization)
     price = _price(price_per_gpu_hour, "price_per_gpu_hour")
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     hours = _hours(hours_per_month)
     return _out(reps * n * price * hours)
 
@@ -481,7 +481,7 @@ def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=
     tps = _checks.number(tokens_per_sec, "tokens_per_sec", 0)
     user = _checks.number(user_tokens_per_sec, "user_tokens_per_sec", 0, min_open=True)
     duty = _checks.fraction(duty_cycle, "duty_cycle")
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     return _out(tps / (user * duty) / n)
 
 

@@ -100,7 +100,7 @@ requirements.txt tab. No package index is asked for xlnapkin: the whole package 
 modules and catalog data: a {zip_size:,}-byte zip, SHA-256 {sha_short}...) is embedded below,
 which makes this file {main_size:,} bytes. When Lite runs it, the zip is written once to the
 temporary folder and imported from there.
-Try =TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",64,4096,"fp8",,2) or =NAPKIN_VERSION().
+Try =TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",32,4096,"fp8",,2) or =NAPKIN_VERSION().
 A bad argument shows #VALUE!; hover over the cell's error flag to read the message.
 Generated file (do not edit): regenerate with `xlnapkin lite --out DIR`.
 """

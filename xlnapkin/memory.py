@@ -24,9 +24,10 @@ from . import _checks
 from .catalog import Model, gpu as _gpu, model as _model
 from .units import GB, dtype_bytes, dtype_name
 
-__all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes", "kv_bytes", "kv_elements_per_token", "gpus_needed",
-           "max_batch", "fits", "fit_message", "runs_when_it_fits", "moe_weight_bytes_read",
-           "expected_experts"]
+__all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes",
+           "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch", "fits",
+           "fit_message", "can_run", "why_not", "tp_degrees", "runs_when_it_fits",
+           "moe_weight_bytes_read", "expected_experts"]
 
 # Share of a GPU's memory that weights plus KV cache may use: the rest holds activations, the
 # CUDA context and fragmentation (vLLM's gpu_memory_utilization defaults to 0.9 as well).
@@ -45,6 +46,33 @@ def weight_dtype_of(model, weight_dtype):
 def kv_dtype_of(kv_dtype):
     """The KV-cache dtype a call means: as given, or :data:`KV_DTYPE` when blank."""
     return KV_DTYPE if kv_dtype is None else kv_dtype
+
+
+def runs_when_it_fits(tokens, batch=None):
+    """Mark a speed function that returns NaN where its configuration cannot run
+    (:func:`can_run`).
+
+    The mark is an ``explain(**arguments)`` attribute giving :func:`why_not` for the function's
+    own arguments: ``tokens`` names the argument(s) holding the tokens per sequence (several
+    are added: input plus output), ``batch`` the one holding the sequences (none: one
+    sequence); the memory share is the function's ``mem_fraction`` argument where it has one,
+    else :data:`MEM_FRACTION`. The Excel boundary shows that message in the cells where the
+    result is NaN.
+    """
+    names = (tokens,) if isinstance(tokens, str) else tuple(tokens)
+
+    def explain(gpu, model, weight_dtype=None, kv_dtype=None, num_gpus=1, **args):
+        held = sum(np.asarray(args[n], dtype=float) for n in names)
+        seqs = args[batch] if batch else 1
+        frac = args.get("mem_fraction", MEM_FRACTION)
+        with np.errstate(all="ignore"):
+            return why_not(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
+
+    def mark(fn):
+        fn.explain = explain
+        return fn
+
+    return mark
 
 
 def weight_bytes(model, weight_dtype=None) -> float:
@@ -152,6 +180,7 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
     return _checks.scalar_out(np.ceil(need / (g.memory_bytes * frac) * (1 - 1e-12)))
 
 
+@runs_when_it_fits("tokens")
 def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
               mem_fraction=MEM_FRACTION):
     """Most concurrent sequences of tokens tokens whose KV cache fits beside the weights (0 if the weights do not fit).
@@ -165,20 +194,24 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
+    Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
+    the model's heads cannot be split over num_gpus GPUs).
+
     >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 200000, "fp8", "fp8", 1, 1)
     6.0
     """
     g, m = _gpu(gpu), _model(model)
     tokens = _checks.number(tokens, "tokens", 1)
-    num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    num_gpus = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     frac = _checks.fraction(mem_fraction, "mem_fraction")
     free = num_gpus * g.memory_bytes * frac - weight_bytes(m, weight_dtype)
     per_seq = kv_bytes(m, tokens, 1, kv_dtype)
-    return _checks.scalar_out(np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0))
+    most = np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0)
+    return _checks.scalar_out(np.where(_splits(m, num_gpus), most, np.nan))
 
 
 def fits(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
-         mem_fraction=1.0):
+         mem_fraction=MEM_FRACTION):
     """True where weights plus KV cache fit in ``mem_fraction`` of ``num_gpus`` GPUs' memory."""
     g, m = _gpu(gpu), _model(model)
     need = _need(m, weight_dtype, kv_dtype, tokens, batch)
@@ -186,7 +219,7 @@ def fits(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gp
 
 
 def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
-                num_gpus=1, mem_fraction=1.0):
+                num_gpus=1, mem_fraction=MEM_FRACTION):
     """Why one configuration cannot run, and the fewest GPUs that would hold it. Where the
     weights alone do not fit, the message is about the weights (the same for every batch and
     context); otherwise it names the KV cache of ``batch x tokens`` too.
@@ -195,7 +228,7 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     broadcast) give an object array with each element's message, the same text as one scalar
     call per element (the Excel boundary words a whole range of cells this way).
 
-    >>> fit_message("h100-sxm", "llama-3.1-405b")
+    >>> fit_message("h100-sxm", "llama-3.1-405b", mem_fraction=1)
     'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11'
     """
     g, m = _gpu(gpu), _model(model)
@@ -206,8 +239,8 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     if weight_bytes(m, weight_dtype) > num_gpus * g.memory_bytes * mem_fraction:
         tokens = batch = 0.0  # the weights alone do not fit: the KV cache is beside the point
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
-    return _fit_text(m.id, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb, g.memory_bytes, need,
-                     tokens, batch, num_gpus, mem_fraction)
+    return _fit_text(m.id, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
+                     g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction)
 
 
 def _fit_text(model_id, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
@@ -289,28 +322,85 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     return out.reshape(shape)
 
 
-def runs_when_it_fits(tokens, batch=None, mem_fraction=1.0):
-    """Mark a speed function that returns NaN where its configuration does not fit in memory.
+# --- configurations that cannot run ---------------------------------------------------------------
 
-    The mark is an ``explain(**arguments)`` attribute giving :func:`fit_message` for the
-    function's own arguments: ``tokens`` names the argument(s) holding the tokens per sequence
-    (several are added: input plus output), ``batch`` the one holding the sequences (none: one
-    sequence), ``mem_fraction`` the share of memory usable unless the function takes a
-    ``mem_fraction`` argument itself. The Excel boundary shows that message in the cells where
-    the result is NaN.
+def tp_degrees(model, up_to=None) -> list[int]:
+    """Tensor-parallel degrees the model's attention heads can be split over: the attention
+    heads divide evenly and the KV heads either divide evenly or are replicated evenly (MLA's
+    shared latent has no KV heads to split), as vLLM, SGLang and TensorRT-LLM require."""
+    m = _model(model)
+    heads, kv = m.n_heads, m.kv_heads
+    out = []
+    for n in range(1, (up_to or heads) + 1):
+        if heads % n:
+            continue
+        if not m.is_mla and (kv % n if n <= kv else n % kv):
+            continue
+        out.append(n)
+    return out
+
+
+def _splits(m, n):
+    """True where ``n`` GPUs can hold one tensor-parallel replica of ``m``."""
+    n = np.asarray(n, dtype=float)
+    ok = (n >= 1) & (m.n_heads % np.where(n >= 1, n, 1) == 0)
+    if not m.is_mla:
+        kv = m.kv_heads
+        safe = np.where(n >= 1, n, 1)
+        ok &= np.where(safe <= kv, kv % safe == 0, safe % kv == 0)
+    return ok
+
+
+def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
+            mem_fraction=MEM_FRACTION):
+    """True where a replica of ``num_gpus`` GPUs can serve ``batch`` sequences of ``tokens``
+    tokens: its heads split over the GPUs, the GPUs have a known link between them (several),
+    the context is within the model's maximum, and the weights plus KV cache fit in
+    ``mem_fraction`` of the memory (:func:`why_not` says why not)."""
+    g, m = _gpu(gpu), _model(model)
+    ok = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
+    ok = ok & _splits(m, num_gpus)
+    if not g.interconnect_gbps:  # no known GPU-to-GPU link: one GPU only
+        ok = ok & (np.asarray(num_gpus, dtype=float) <= 1)
+    if m.max_context:
+        ok = ok & (np.asarray(tokens, dtype=float) <= m.max_context)
+    return ok
+
+
+def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
+            mem_fraction=MEM_FRACTION):
+    """Why a configuration cannot run (see :func:`can_run`): the heads that cannot be split,
+    then a context beyond the model's maximum, then the memory (:func:`fit_message`). Arrays
+    broadcast and give one message per element.
+
+    >>> why_not("h100-sxm", "llama-3.1-8b", num_gpus=3)
+    "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1, 2, 4, 8, 16 or 32"
+    >>> why_not("h100-sxm", "llama-2-7b", tokens=8192)
+    'llama-2-7b holds at most 4,096 tokens per sequence, got 8,192'
     """
-    names = (tokens,) if isinstance(tokens, str) else tuple(tokens)
-
-    def explain(gpu, model, weight_dtype=None, kv_dtype=None, num_gpus=1, **args):
-        held = sum(np.asarray(args[n], dtype=float) for n in names)
-        seqs = args[batch] if batch else 1
-        frac = args.get("mem_fraction", mem_fraction)  # the call's own, where it has one
-        with np.errstate(all="ignore"):
-            return fit_message(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
-
-    def mark(fn):
-        fn.explain = explain
-        return fn
-
-    return mark
-
+    g, m = _gpu(gpu), _model(model)
+    shape = np.broadcast_shapes(np.shape(tokens), np.shape(batch), np.shape(num_gpus),
+                                np.shape(mem_fraction))
+    n = np.broadcast_to(np.asarray(num_gpus, dtype=float), shape)
+    t = np.broadcast_to(np.asarray(tokens, dtype=float), shape)
+    out = np.asarray(fit_message(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
+                                 mem_fraction), dtype=object)
+    out = np.array(np.broadcast_to(out, shape), dtype=object)
+    if m.max_context:
+        long = t > m.max_context
+        for v in np.unique(t[long]).tolist():
+            out[long & (t == v)] = (f"{m.id} holds at most {m.max_context:,.0f} tokens per "
+                                    f"sequence, got {v:,.0f}")
+    if not g.interconnect_gbps:
+        alone = n > 1
+        out[alone] = (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on "
+                      f"one GPU only; give the link in a spec string, e.g. "
+                      f"\"{g.id}; interconnect_gbps=64\"")
+    split = ~_splits(m, n)
+    if split.any():
+        degrees = tp_degrees(m)
+        shown = ", ".join(str(d) for d in degrees[:-1]) + f" or {degrees[-1]}"
+        for v in np.unique(n[split]).tolist():
+            out[split & (n == v)] = (f"{m.id}'s {m.n_heads} attention heads cannot be split "
+                                     f"over {v:g} GPUs: use num_gpus {shown}")
+    return out.item() if out.ndim == 0 else out

@@ -74,7 +74,7 @@ class _Replica:
         self.g, self.m = _gpu(gpu), _model(model)
         self.inp = _checks.number(input_tokens, "input_tokens", 1)
         self.out = _checks.number(output_tokens, "output_tokens", 1)
-        self.n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+        self.n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
         self.wd = weight_dtype_of(self.m, weight_dtype)
         self.kv = kv_dtype
         self.eff = resolve(efficiency, self.g)
@@ -213,7 +213,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
-    41
+    57
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "ttft")
@@ -240,7 +240,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     joining prompts included); at a percentile, at the concurrency z sqrt(N) above the mean.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    7.79
+    8.86
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot")
@@ -332,7 +332,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     message.
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    27.52
+    9.02
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,
@@ -363,7 +363,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     GPUs.
 
     >>> replicas_for_sla("h100-sxm", "llama-3.1-8b", 20, 1000, 50, 2000, 300)
-    1.0
+    3.0
     """
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
     best = _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,

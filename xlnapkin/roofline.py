@@ -44,6 +44,9 @@ __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "
            "prefill_flops"]
 
 ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
+# A GPU-to-GPU link this fast (bidirectional GB/s) is a peer link (NVLink, Infinity Fabric,
+# Gaudi's RoCE ports); slower ones are PCIe, where all-reduces go through the host.
+PEER_LINK_GBPS = 200.0
 
 
 def peak_flops(gpu, weight_dtype="bf16") -> float:
@@ -92,27 +95,47 @@ def decode_flops(model, batch, context):
                     + attention_flops_per_pair(m) * _windowed_tokens(m, context))
 
 
-def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu):
-    """Matmuls at the weight dtype's tensor rate plus attention at the 16-bit rate. [s]"""
-    linear = batch * 2.0 * m.active_params / peak_flops(g, weight_dtype)
-    attention = (batch * attention_flops_per_pair(m) * _windowed_tokens(m, context)
-                 / attention_peak(g))
-    return (linear + attention) / (num_gpus * mfu)
+def _routed_params(m) -> float:
+    """Parameters of the routed experts one token runs through (0 for a dense model)."""
+    if not m.is_moe:
+        return 0.0
+    n, k = m.num_experts, m.experts_per_token
+    return k * (m.total_params - m.active_params) / (n - k)
+
+
+def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, moe_factor=1.0):
+    """Time of one forward pass's FLOPs: the weight matmuls over ``rows`` token rows at the
+    weight dtype's tensor rate (routed experts at ``moe_factor`` of the MFU) plus attention at
+    the 16-bit rate. [s]"""
+    routed = _routed_params(m)
+    linear = 2.0 * rows * (m.active_params - routed + routed / moe_factor)
+    return ((linear / peak_flops(g, weight_dtype) + attention_flops / attention_peak(g))
+            / (num_gpus * mfu))
+
+
+def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff):
+    """One decode step's FLOPs time (routed experts at ``moe_mfu_factor`` of the MFU). [s]"""
+    attention = batch * attention_flops_per_pair(m) * _windowed_tokens(m, context)
+    return _matmul_time(g, m, batch, attention, weight_dtype, num_gpus, mfu, eff.moe_mfu_factor)
 
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
-    """Two ring all-reduces per layer of ``tokens`` activation rows. 0 on one GPU. [s]"""
+    """Two ring all-reduces per layer of ``tokens`` activation rows: a fixed latency (a peer
+    link's or PCIe's, :data:`PEER_LINK_GBPS`) plus ``2 (n-1)/n`` of the message over the link.
+    0 on one GPU. [s]"""
     scalar = isinstance(num_gpus, (int, float))
     if scalar and num_gpus <= 1:
         return 0.0  # one GPU: nothing to reduce (the common scalar case, without NumPy)
     g, m = _gpu(gpu), _model(model)
     link = g.link_bandwidth
     size = tokens * m.width * ACTIVATION_BYTES
+    latency = (eff.allreduce_latency_s if (g.interconnect_gbps or 0) >= PEER_LINK_GBPS
+               else eff.pcie_allreduce_latency_s)
     if scalar:  # the same formula in plain floats
-        per = eff.allreduce_latency_s + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
+        per = latency + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
         return 2.0 * m.layers * per * eff.comm
     n = np.asarray(num_gpus, dtype=float)
-    per = eff.allreduce_latency_s + 2.0 * (n - 1.0) / n * size / link
+    per = latency + 2.0 * (n - 1.0) / n * size / link
     return np.where(n > 1, 2.0 * m.layers * per * eff.comm, 0.0)
 
 
@@ -133,10 +156,17 @@ def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dt
     weight_dtype = weight_dtype_of(m, weight_dtype)
     batch = _checks.number(batch, "batch", 1, integer=True)
     context = _checks.number(context, "context", 0)
-    num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
-    eff = resolve(efficiency, g.vendor)
+    num_gpus = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
+    return _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus,
+                        resolve(efficiency, g))
+
+
+def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
+    """:func:`decode_step_time` for checked arguments (a catalog GPU and model, a resolved
+    weight dtype and :class:`Efficiency`); ``batch`` may be fractional (a mean). [s]"""
     bw = g.bandwidth * num_gpus * eff.mbu
-    compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode)
+    compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode,
+                                   eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
     kv = kv_bytes(m, context, batch, kv_dtype) / bw
     return (np.maximum(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
@@ -162,12 +192,12 @@ def prefill_flops(model, batch, prompt_tokens):
                     + attention_flops_per_pair(m) * _causal_pairs(m, prompt_tokens))
 
 
-def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu):
-    """Matmuls at the weight dtype's tensor rate plus causal attention at the 16-bit rate. [s]"""
-    linear = batch * 2.0 * m.active_params * tokens / peak_flops(g, weight_dtype)
-    attention = (batch * attention_flops_per_pair(m) * _causal_pairs(m, tokens)
-                 / attention_peak(g))
-    return (linear + attention) / (num_gpus * mfu)
+def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu, eff):
+    """A prefill's FLOPs time: ``batch x tokens`` rows and causal attention (routed experts at
+    ``moe_mfu_factor`` of the MFU). [s]"""
+    attention = batch * attention_flops_per_pair(m) * _causal_pairs(m, tokens)
+    return _matmul_time(g, m, batch * tokens, attention, weight_dtype, num_gpus, mfu,
+                        eff.moe_mfu_factor)
 
 
 def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype=None,
@@ -177,15 +207,21 @@ def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_
     weight_dtype = weight_dtype_of(m, weight_dtype)
     batch = _checks.number(batch, "batch", 1, integer=True)
     tokens = _checks.number(prompt_tokens, "prompt_tokens", 1)
-    num_gpus = _checks.number(num_gpus, "num_gpus", 1, integer=True)
-    eff = resolve(efficiency, g.vendor)
+    num_gpus = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
+    return _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus,
+                    resolve(efficiency, g))
+
+
+def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
+    """:func:`prefill_time` for checked arguments (as :func:`_decode_step`). [s]"""
     bw = g.bandwidth * num_gpus * eff.mbu
     compute = _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus,
-                                    eff.mfu_prefill)
+                                    eff.mfu_prefill, eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
     kv_write = kv_bytes(m, tokens, batch, kv_dtype) / bw
     return (np.maximum(compute, weights) + kv_write
-            + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff))
+            + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff)
+            + eff.prefill_overhead_s)
 
 
 def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
@@ -199,16 +235,18 @@ def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
 
     One decode step's compute time equals its weight-read time there: below it decode is
     memory-bound, above it compute-bound. Dense models: ridge x bytes per weight / 2. MoE models
-    read more experts as the batch grows; the crossing is found by fixed-point iteration.
+    read more experts as the batch grows (and run their experts at a lower MFU); the crossing is
+    found by fixed-point iteration.
 
     >>> critical_batch("b200", "qwen2.5-32b", "fp8", 1)
     281.25
     """
     g, m = _gpu(gpu), _model(model)
     weight_dtype = weight_dtype_of(m, weight_dtype)
-    eff = resolve(efficiency, g.vendor)
+    eff = resolve(efficiency, g)
     ratio = (peak_flops(g, weight_dtype) * eff.mfu_decode) / (g.bandwidth * eff.mbu)
-    per_token = 2.0 * m.active_params
+    routed = _routed_params(m)
+    per_token = 2.0 * (m.active_params - routed + routed / eff.moe_mfu_factor)
     b = ratio * m.total_params * dtype_bytes(weight_dtype) / per_token
     if m.is_moe:
         for _ in range(200):

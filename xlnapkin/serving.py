@@ -24,8 +24,10 @@ from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .errors import format_value
-from .memory import MEM_FRACTION, fits, max_batch, runs_when_it_fits, weight_dtype_of
-from .roofline import _prefill_compute_time, decode_step_time, prefill_time
+from .memory import MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of
+from .roofline import _decode_step, _prefill_compute_time, decode_step_time, prefill_time
+
+MIN_EFFICIENCY = 1e-6  # a measurement below this share of the roofline is a unit mistake
 
 __all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
            "concurrency_under_load", "calibrate_efficiency"]
@@ -60,7 +62,7 @@ def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtyp
     """
     gpu, model = _gpu(gpu), _model(model)  # look the names up once
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
-    ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
+    ok = can_run(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
     return _where_fits(ok, np.asarray(batch, dtype=float) / t)
 
 
@@ -84,7 +86,7 @@ def itl_ms(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None, 
     """
     gpu, model = _gpu(gpu), _model(model)
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
-    ok = fits(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
+    ok = can_run(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
     return _where_fits(ok, t * 1e3)
 
 
@@ -109,7 +111,7 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
     gpu, model = _gpu(gpu), _model(model)
     t = prefill_time(gpu, model, batch, prompt_tokens, weight_dtype, kv_dtype, num_gpus,
                      efficiency)
-    ok = fits(gpu, model, weight_dtype, kv_dtype, prompt_tokens, batch, num_gpus)
+    ok = can_run(gpu, model, weight_dtype, kv_dtype, prompt_tokens, batch, num_gpus)
     return _where_fits(ok, t * 1e3)
 
 
@@ -119,13 +121,13 @@ def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
     """Sequences served at once under saturating load: what fits, capped by the engine at
     ``max_concurrency`` per GPU of the replica. [seqs]"""
     gpu, model = _gpu(gpu), _model(model)
-    cap = resolve(efficiency, gpu.vendor).max_concurrency * np.asarray(num_gpus, dtype=float)
+    cap = resolve(efficiency, gpu).max_concurrency * np.asarray(num_gpus, dtype=float)
     fit = max_batch(gpu, model, np.add(input_tokens, output_tokens), weight_dtype, kv_dtype,
                     num_gpus, mem_fraction)
     return np.minimum(fit, cap)
 
 
-@runs_when_it_fits(("input_tokens", "output_tokens"), mem_fraction=MEM_FRACTION)
+@runs_when_it_fits(("input_tokens", "output_tokens"))
 def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                    kv_dtype=None, num_gpus=1, efficiency=None, mem_fraction=MEM_FRACTION):
     """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits, prefill included.
@@ -149,41 +151,66 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
     g, m = _gpu(gpu), _model(model)
     inp = _checks.number(input_tokens, "input_tokens", 1)
     out = _checks.number(output_tokens, "output_tokens", 1)
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     conc = concurrency_under_load(g, m, inp, out, weight_dtype, kv_dtype, n, mem_fraction,
                                   efficiency)
-    b = np.maximum(conc, 1.0)
+    b = np.maximum(np.nan_to_num(conc), 1.0)
     rate = _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
-    return _checks.scalar_out(np.where(conc >= 1, rate, np.nan))
+    ok = (conc >= 1) & can_run(g, m, weight_dtype, kv_dtype, inp + out, 1, n, mem_fraction)
+    return _checks.scalar_out(np.where(ok, rate, np.nan))
 
 
+@runs_when_it_fits(("input_tokens", "output_tokens"), "concurrency")
 def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output_tokens=1024,
-                              weight_dtype=None, kv_dtype=None, num_gpus=1,
-                              efficiency=None):
-    """Output tokens/s of the replica serving ``concurrency`` requests at a time with continuous
-    batching (a finished request is replaced at once; prefill work included): the formula of
-    :func:`max_throughput` at a given concurrency. NaN where they do not fit. [tokens/s]"""
+                              weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+    """Output tokens/s of one replica with concurrency requests in flight (closed loop: a finished request is replaced at once), prefill included.
+
+    Args:
+        gpu: GPU catalog id or spec string [id]
+        model: model catalog id or spec string [id]
+        concurrency: requests in flight at once, each holding up to input + output tokens [requests]
+        input_tokens: prompt tokens per request [tokens]
+        output_tokens: generated tokens per request [tokens]
+        weight_dtype: weight element type [dtype]
+        kv_dtype: KV-cache element type [dtype]
+        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+
+    The formula of MAX_THROUGHPUT at a given concurrency: each decode step carries every
+    request (mean context input + output / 2) and the prefill of the concurrency / output
+    prompts that replace finished ones. Time per output token = concurrency / this.
+
+    >>> round(throughput_at_concurrency("h100-sxm", "llama-3.1-8b", 8, 1024, 1024, None, None, 1, 1))
+    1480
+    """
     g, m = _gpu(gpu), _model(model)
     b = _checks.number(concurrency, "concurrency", 1, integer=True)
     inp = _checks.number(input_tokens, "input_tokens", 1)
     out = _checks.number(output_tokens, "output_tokens", 1)
-    n = _checks.number(num_gpus, "num_gpus", 1, integer=True)
+    n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     rate = _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
-    ok = fits(g, m, weight_dtype, kv_dtype, inp + out, b, n)
+    ok = can_run(g, m, weight_dtype, kv_dtype, inp + out, b, n)
     return _checks.scalar_out(np.where(ok, rate, np.nan))
 
 
 def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency):
-    """``b`` running sequences at mean context ``inp + out/2``; on average ``b / out`` prompts
-    are prefilled per decode step, their compute added to the step."""
-    eff = resolve(efficiency, g.vendor)
+    """Output tokens/s with ``b`` sequences running (see :func:`loaded_step`)."""
+    eff = resolve(efficiency, g)
     weight_dtype = weight_dtype_of(m, weight_dtype)
-    step = decode_step_time(g, m, b, inp + out / 2.0, weight_dtype, kv_dtype, n, efficiency)
-    prompts_per_step = b / out
-    prefill = prompts_per_step * (
-        _prefill_compute_time(g, m, 1.0, inp, weight_dtype, n, eff.mfu_prefill)
-        + _prefill_comm(g, m, inp, n, eff))
-    return b / (step + prefill)
+    return b / loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff)
+
+
+def loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff):
+    """One decode step of a replica under continuous batching with ``b`` sequences running
+    (``b`` may be a fractional mean; a step holds at least one): the decode step at mean
+    context ``inp + out/2`` plus the prefill compute of the ``b / out`` prompts that, on
+    average, replace finished sequences each step. Arguments are checked and resolved (a
+    catalog GPU and model, a weight dtype, an :class:`~xlnapkin.calibration.Efficiency`). [s]"""
+    step = _decode_step(g, m, np.maximum(b, 1.0), inp + out / 2.0, weight_dtype, kv_dtype, n,
+                        eff)
+    per_prompt = (_prefill_compute_time(g, m, 1.0, inp, weight_dtype, n, eff.mfu_prefill, eff)
+                  + _prefill_comm(g, m, inp, n, eff))
+    return step + b / out * per_prompt
 
 
 def _prefill_comm(g, m, tokens, n, eff):
@@ -219,6 +246,12 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
                               min_open=True)
     roof = np.asarray(tokens_per_sec(gpu, model, batch, context, weight_dtype, kv_dtype,
                                      num_gpus, 1.0), dtype=float)
+    too_slow = np.asarray(measured < roof * MIN_EFFICIENCY)
+    if too_slow.any():
+        roof_b = np.broadcast_to(roof, too_slow.shape)
+        _checks.fail("measured_tokens_per_sec", too_slow, measured,
+                     lambda i: f"at least a millionth of the pure roofline "
+                               f"{format_value(roof_b[i])} tokens/s")
     too_fast = np.asarray(measured > roof * (1 + 1e-12))
     if too_fast.any():
         roof_b = np.broadcast_to(roof, too_fast.shape)

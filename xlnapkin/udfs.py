@@ -10,7 +10,7 @@ here. Names and argument order are pinned (SPEC §3; ``tests/test_udfs.py``).
 
 from __future__ import annotations
 
-from . import __version__, capacity, catalog, economics, memory, roofline, serving
+from . import __version__, capacity, catalog, economics, memory, queueing, roofline, serving
 from ._excel import REGISTRY, excel_function
 
 # --- Memory and speed -------------------------------------------------------------------------
@@ -23,6 +23,11 @@ ITL_MS = excel_function(serving.itl_ms)
 TTFT_MS = excel_function(serving.ttft_ms)
 MAX_THROUGHPUT = excel_function(serving.max_throughput)
 OPS_PER_BYTE = excel_function(roofline.ops_per_byte)
+THROUGHPUT_AT_CONCURRENCY = excel_function(serving.throughput_at_concurrency)
+TTFT_AT_RATE = excel_function(queueing.ttft_at_rate)
+TPOT_AT_RATE = excel_function(queueing.tpot_at_rate)
+MAX_RATE_FOR_SLA = excel_function(queueing.max_rate_for_sla)
+REPLICAS_FOR_SLA = excel_function(queueing.replicas_for_sla)
 CRITICAL_BATCH = excel_function(roofline.critical_batch)
 
 
@@ -83,9 +88,9 @@ def _version():
 
 NAPKIN_GPUS = excel_function(_gpu_table, "NAPKIN_GPUS", table=True)
 NAPKIN_MODELS = excel_function(_model_table, "NAPKIN_MODELS", table=True)
-GPU_SPEC = excel_function(_gpu_spec, "GPU_SPEC")
-MODEL_SPEC = excel_function(_model_spec, "MODEL_SPEC")
-NAPKIN_VERSION = excel_function(_version, "NAPKIN_VERSION")
+GPU_SPEC = excel_function(_gpu_spec, "GPU_SPEC", text=True)
+MODEL_SPEC = excel_function(_model_spec, "MODEL_SPEC", text=True)
+NAPKIN_VERSION = excel_function(_version, "NAPKIN_VERSION", text=True)
 
 # --- Economics --------------------------------------------------------------------------------
 COST_PER_MTOK = excel_function(economics.cost_per_mtok)

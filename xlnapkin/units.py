@@ -9,8 +9,9 @@ Element sizes are given in bits so that block formats with shared scales come ou
 * ``nvfp4``: 4-bit E2M1 values plus one 8-bit (E4M3) scale per 16 values = 4.5 bits.
 * ``mxfp4``: 4-bit E2M1 values plus one 8-bit (E8M0) scale per 32 values = 4.25 bits.
 * GGUF ``q8_0`` (34 bytes per block of 32) = 8.5 bits, ``q4_0`` (18 bytes per 32) = 4.5 bits.
-* GGUF k-quant mixes are averages over a whole model, from the llama.cpp quantize README
-  (Llama 2 7B table): ``q6_k`` 6.56, ``q5_k_m`` 5.68, ``q4_k_m`` 4.84 bits per weight.
+* GGUF ``q5_0`` (22 bytes per 32) = 5.5 bits. The k-quant mixes are averages over a whole
+  model, from the llama.cpp quantize README (Llama 2 7B table): ``q6_k`` 6.56, ``q5_k_m`` 5.68,
+  ``q5_k_s`` 5.52, ``q4_k_m`` 4.84, ``q4_k_s`` 4.58, ``q3_k_m`` 3.91 bits per weight.
 * ``int4`` and ``fp4`` are the raw 4 bits; group scales of a particular checkpoint are not counted.
 
 >>> dtype_bytes("fp8"), dtype_bytes("nvfp4"), dtype_bytes(4.5)
@@ -44,8 +45,12 @@ DTYPE_BITS: dict[str, float] = {
     "q8_0": 8.5,
     "q6_k": 6.56,
     "q5_k_m": 5.68,
+    "q5_k_s": 5.52,
+    "q5_0": 5.5,
     "q4_k_m": 4.84,
+    "q4_k_s": 4.58,
     "q4_0": 4.5,
+    "q3_k_m": 3.91,
 }
 
 _ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",

@@ -1,0 +1,111 @@
+"""User catalogs a colleague shares (issue 12): encodings, oversized cells, duplicate ids and
+names, ids that can never be looked up, numbers Python reads but people do not, edits that keep
+the modification time, a mistyped folder, and CSV output that a spreadsheet would run."""
+
+import os
+
+import pytest
+
+from xlnapkin import catalog, cli, udfs
+from xlnapkin.errors import CatalogError
+
+HEADER = "id,name,vendor,memory_gb,mem_bw_tbps,bf16_tflops,source\n"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
+    return tmp_path
+
+
+def _write(folder, body, encoding="utf-8", name="gpus.csv"):
+    path = folder / name
+    path.write_bytes((HEADER + body).encode(encoding))
+    return path
+
+
+def test_a_latin_1_file_is_a_message_naming_the_file(folder):
+    path = _write(folder, "mygpu,Gérard's GPU,ACME,48,1,100,s\n", "cp1252")
+    assert udfs.GPU_SPEC("mygpu", "memory_gb") == (
+        f"{path}: not UTF-8 text (byte 64); save it as 'CSV UTF-8' (Excel) or UTF-8 (other "
+        "editors)")
+    assert udfs.KV_BYTES("llama-3.1-8b").startswith(f"{path}: not UTF-8 text")
+
+
+def test_utf_16_with_a_bom_is_read(folder):
+    _write(folder, "mygpu,Gérard's GPU,ACME,48,1,100,s\n", "utf-16")
+    assert udfs.GPU_SPEC("mygpu", "memory_gb") == 48
+
+
+def test_an_oversized_cell_is_a_message(folder):
+    path = _write(folder, "mygpu,x,ACME,48,1,100,\"" + "s" * 200_000 + "\"\n")
+    assert udfs.GPU_SPEC("mygpu", "memory_gb") == (
+        f"{path} line 2: field larger than field limit (131072) (a cell holds at most 131,072 "
+        "characters)")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("a1,x,ACME,48,1,100,s\na1,y,ACME,24,1,100,s\n", "line 3: id 'a1' is already on line 2"),
+    ("h100,x,ACME,48,1,100,s\n", "gpu 'h100' takes the name 'h100', which already means "
+                                 "'h100-sxm'; rename it, or give the row the id 'h100-sxm' to "
+                                 "replace that one"),
+    ("a;b,x,ACME,48,1,100,s\n", "line 2: id 'a;b' must not contain ';' or '=' (they separate "
+                                "the fields of a spec string)"),
+    ("a1,x,ACME,8_0,1,100,s\n", "line 2: memory_gb must be a number, got '8_0'"),
+    ("a1,x,ACME,1e300,1,100,s\n", "line 2: memory_gb must be a number in [0, 100000], got "
+                                  "'1e300'"),
+])
+def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):
+    path = _write(folder, body)
+    with pytest.raises(CatalogError) as err:
+        catalog.gpu("b200")
+    sep = " " if message.startswith("line") else ": "
+    assert str(err.value) == f"{path}{sep}{message}"
+
+
+def test_replacing_a_package_row_by_its_id_is_allowed(folder):
+    _write(folder, "h100-sxm,H100 mine,NVIDIA,96,3.35,989,s\n")
+    assert catalog.gpu("h100").memory_gb == 96  # the package's aliases still lead to it
+
+
+def test_an_edit_that_keeps_the_modification_time_is_seen(folder):
+    path = _write(folder, "mygpu,x,ACME,48,1,100,s\n")
+    assert catalog.gpu("mygpu").memory_gb == 48
+    stat = os.stat(path)
+    path.write_bytes((HEADER + "mygpu,x,ACME,96,1,100,s\n").encode())
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+    assert catalog.gpu("mygpu").memory_gb == 96
+
+
+def test_a_mistyped_folder_is_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path / "nope"))
+    assert udfs.GPU_SPEC("h100", "memory_gb") == (
+        f"XLNAPKIN_CATALOG names '{tmp_path / 'nope'}', which is not a folder")
+
+
+def test_catalog_command_names_the_user_files_and_warns_on_an_empty_folder(folder, capsys):
+    assert cli.main(["catalog", "gpus", "--columns", "id"]) == 0
+    assert "holds no gpus.csv, models.csv or prices.csv" in capsys.readouterr().err
+    path = _write(folder, "mygpu,x,ACME,48,1,100,s\n")
+    assert cli.main(["catalog", "gpus", "--columns", "id"]) == 0
+    assert f"(with rows from {path})" in capsys.readouterr().err
+
+
+def test_csv_output_never_starts_a_cell_with_a_formula(folder, capsys):
+    _write(folder, 'evil,"=HYPERLINK(""http://x"")",ACME,48,1,100,"+1-2"\n')
+    assert cli.main(["catalog", "gpus", "--csv", "--columns", "id,name,source"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "evil,\"'=HYPERLINK(\"\"http://x\"\")\",'+1-2" in out
+
+
+def test_suggestions_have_a_similarity_floor():
+    assert udfs.TOKENS_PER_SEC("h100", "gpt-4") == "unknown model 'gpt-4'"
+    assert udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b").endswith("did you mean h100-sxm, "
+                                                               "h100-nvl, h100-pcie?")
+
+
+def test_long_spec_strings_are_not_kept_in_the_cache():
+    catalog._resolve.cache_clear()
+    spec = "h100; memory_gb=96" + " " * 1000
+    assert catalog.gpu(spec).memory_gb == 96
+    assert catalog._resolve.cache_info().currsize == 0
