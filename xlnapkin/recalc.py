@@ -301,12 +301,12 @@ def _inspect(data: bytes, name: str, limits: Limits) -> None:
         if scan is not None:
             cells += scan.cells
             formulas += scan.formulas
-    if cells > limits.max_cells:
-        raise LimitError(f"{name}: its sheets span {cells:,} cells from A1 to their last used "
-                         f"row and column, over the limit of {limits.max_cells:,}", "max_cells")
     if formulas > limits.max_formulas:
         raise LimitError(f"{name} has {formulas:,} formulas and defined names, over the limit "
                          f"of {limits.max_formulas:,}", "max_formulas")
+    if cells > limits.max_cells:
+        raise LimitError(f"{name}: its sheets span {cells:,} cells from A1 to their last used "
+                         f"row and column, over the limit of {limits.max_cells:,}", "max_cells")
 
 
 def _mb(n: int) -> str:
@@ -818,20 +818,21 @@ class Workbook:
         index = {}
         for sheet, anchor, ref in self.formula_cells:
             if ref:
-                for i, row in enumerate(self._cells_of(ref)):
+                for i, row in enumerate(self._cells_of(ref, sheet)):
                     for j, cell in enumerate(row):
                         index[(sheet, cell)] = (ref, i, j)
         return index
 
-    def _cells_of(self, ref: str) -> list[list[str]]:
+    def _cells_of(self, ref: str, sheet: str = "") -> list[list[str]]:
         """The cells of ``B3`` or ``B3:D9`` as rows, refused over ``max_range_cells``."""
         m = _RANGE_RE.match(ref)
         if m:
             rows = int(m.group(4)) - int(m.group(2)) + 1
             cols = _column_index(m.group(3)) - _column_index(m.group(1)) + 1
             if rows * cols > self.limits.max_range_cells:
-                raise LimitError(f"{self.path.name}: range {ref} covers {rows * cols:,} cells, "
-                                 f"over the limit of {self.limits.max_range_cells:,}",
+                where = f"{sheet}!{ref}" if sheet else ref
+                raise LimitError(f"{self.path.name}: range {where} covers {rows * cols:,} "
+                                 f"cells, over the limit of {self.limits.max_range_cells:,}",
                                  "max_range_cells")
         return _cells_of(ref)
 
@@ -924,7 +925,8 @@ class Workbook:
             if node is None or node not in self._solution:
                 return None
             return self._solved(node)
-        grid = [[self._cell_value(sheet, c) for c in row] for row in self._cells_of(cells)]
+        grid = [[self._cell_value(sheet, c) for c in row]
+                for row in self._cells_of(cells, sheet)]
         return grid[0][0] if ":" not in cells else grid
 
     def _solved(self, node: str):
@@ -973,7 +975,8 @@ class Workbook:
                     failing.append((name, value))
                     reported.add(name)
                 continue
-            for row_cells, row_values in zip(self._cells_of(cells), self.value(name)):
+            rows = self._cells_of(cells, sheet)
+            for row_cells, row_values in zip(rows, self.value(name)):
                 for cell, value in zip(row_cells, row_values):
                     label = single.get((sheet, cell), f"{sheet}!{cell} ({name})")
                     if _not_ok(value) and label not in reported:
@@ -993,7 +996,7 @@ class Workbook:
         self._ensure()
         out: dict[str, dict[str, object]] = {}
         for sheet, anchor, ref in self.formula_cells:
-            cells = self._cells_of(ref) if ref else [[anchor]]
+            cells = self._cells_of(ref, sheet) if ref else [[anchor]]
             for row in cells:
                 for cell in row:
                     out.setdefault(sheet, {})[cell] = self._cell_value(sheet, cell)
@@ -1043,7 +1046,12 @@ def recalculate(path, inputs: dict | None = None, names=None, *, out=None,
 
 def _reason(exc: BaseException) -> str:
     """An exception from formulas or openpyxl as one short line."""
-    text = " ".join(str(exc).split())
+    args = getattr(exc, "args", ())
+    if len(args) > 1 and isinstance(args[0], str) and args[0].count("%s") == len(args) - 1:
+        text = args[0] % args[1:]  # formulas' FormulaError(template, formula)
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
     if isinstance(exc, zlib.error) or "CRC" in text:
         kind = "a compressed part is corrupt"
     elif isinstance(exc, ElementTree.ParseError) or type(exc).__name__ == "XMLSyntaxError":
