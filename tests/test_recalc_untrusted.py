@@ -248,6 +248,15 @@ def test_the_total_size_is_limited(capsys, tmp_path):
     assert_one_error(code, out, err, "padded.xlsx is 0.1 MB, over the limit of 0.01 MB")
 
 
+def test_too_many_zip_entries_are_refused_before_they_are_listed(capsys, tmp_path):
+    # Before: every entry was listed and inflated (a small file can hold millions).
+    parts = {f"xl/media/e{i}.bin": b"" for i in range(10_001)}
+    path = c.xlsx(tmp_path / "entries.xlsx", {"S": {"A1": 1}}, {"x": "S!$A$1"}, parts=parts)
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "it has 10,006 zip entries")
+    assert seconds < 10
+
+
 def test_a_zip_whose_directory_understates_a_part_is_corrupt(capsys, tmp_path):
     # The directory says 100 bytes; the data inflates to 30 MB: zipfile stops at 100 bytes
     # and the CRC check fails, so nothing big is ever held.

@@ -114,11 +114,11 @@ class Limits:
     (10000, 1000000)
     """
 
-    max_part_mb: float = 20          #: any one zip part, uncompressed [MB]
-    max_total_mb: float = 100        #: the file, and all parts uncompressed together [MB]
-    max_cells: int = 50_000          #: cells from A1 to each sheet's last row and column
-    max_formulas: int = 10_000       #: formula cells plus defined names
-    max_range_cells: int = 100_000   #: cells covered by all distinct ranges together
+    max_part_mb: float = 20          # any one zip part, uncompressed [MB]
+    max_total_mb: float = 100        # the file, and all parts uncompressed together [MB]
+    max_cells: int = 50_000          # cells from A1 to each sheet's last row and column
+    max_formulas: int = 10_000       # formula cells plus defined names
+    max_range_cells: int = 100_000   # cells covered by all distinct ranges together
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
