@@ -51,8 +51,8 @@ def xlsx(path: Path, sheets: dict, names: dict | None = None, *, links: list[str
     ``names`` ``{name: text}``; ``links`` external-link targets (``[1]``, ``[2]``, ...);
     ``parts`` replaces or adds zip parts (bytes or text)."""
     names = names or {}
-    ct = [f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-          f'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>',
+    ct = ['<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+          'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>',
           '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
           'officedocument.spreadsheetml.sheet.main+xml"/>']
     book_rels, sheet_tags, files = [], [], {}
