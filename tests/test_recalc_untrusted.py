@@ -25,6 +25,7 @@ from xlnapkin import cli  # noqa: E402
 from xlnapkin.recalc import RecalcError, Workbook  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+posix_only = pytest.mark.skipif(os.name != "posix", reason="symbolic links: POSIX")
 
 
 def run(capsys, *argv):
@@ -391,6 +392,7 @@ def small(tmp_path):
                   {"word": "S!$A$1", "shout": "S!$B$1"})
 
 
+@posix_only
 def test_a_planted_link_at_the_temporary_name_is_not_followed(capsys, tmp_path, small):
     # Before: the temporary file <out>.xlnapkin-tmp was written through the link (overwriting
     # the victim), and the output became that link.
@@ -406,6 +408,7 @@ def test_a_planted_link_at_the_temporary_name_is_not_followed(capsys, tmp_path, 
         "o.xlsx.xlnapkin-tmp"]  # the planted link, untouched
 
 
+@posix_only
 def test_out_on_a_link_is_refused_before_the_work(capsys, tmp_path, small):
     victim = tmp_path / "victim.xlsx"
     victim.write_text("precious")
@@ -416,6 +419,7 @@ def test_out_on_a_link_is_refused_before_the_work(capsys, tmp_path, small):
     assert victim.read_text() == "precious" and link.is_symlink()
 
 
+@posix_only
 def test_in_place_on_a_link_writes_the_file_it_points_to(capsys, tmp_path, small):
     # Before: the link was replaced by a regular file and the workbook it named kept its value.
     real = tmp_path / "real" / "book.xlsx"
