@@ -372,14 +372,30 @@ def _parse_set(text: str):
 
 
 def _run_recalc(ns) -> int:
-    from .recalc import Workbook
+    try:
+        return _recalc(ns)
+    except (NapkinError, OSError):
+        raise
+    except Exception as exc:  # anything formulas or openpyxl raise on a crafted file
+        from .recalc import RecalcError, _reason
+        raise RecalcError(f"cannot recalculate {ns.workbook}: {_reason(exc)}") from exc
+
+
+def _recalc(ns) -> int:
+    from ._files import check_target
+    from .recalc import Limits, Workbook
     source = Path(ns.workbook)
     inputs = dict(_parse_set(s) for s in ns.set)
     if ns.in_place and ns.out:
         raise UsageError("give either --out or --in-place, not both")
+    limits = Limits(max_part_mb=ns.max_part_mb, max_total_mb=ns.max_total_mb,
+                    max_cells=ns.max_cells, max_formulas=ns.max_formulas,
+                    max_range_cells=ns.max_range_cells)
     target = source if ns.in_place else ns.out
     if ns.out is not None and _same_file(ns.out, source):
         raise UsageError(f"--out {ns.out} is the input workbook; use --in-place to overwrite it")
+    if target is not None:  # before the work: a missing folder, a planted link, a folder
+        check_target(target, follow_symlink=ns.in_place)
     if ns.out is not None and ns.out.exists() and not ns.force:
         raise UsageError(f"{ns.out} already exists; use --force to overwrite it")
 
@@ -387,12 +403,12 @@ def _run_recalc(ns) -> int:
         if not ns.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    wb = Workbook(source, progress=progress)
+    wb = Workbook(source, progress=progress, limits=limits, allow_external=ns.allow_external)
     wb.calculate(inputs)
     values = wb.values(ns.name or None)
     if target is not None:
-        wb.save(target, overwrite=True)
-        progress(f"wrote {target}")
+        written = wb.save(target, overwrite=True, follow_symlink=ns.in_place)
+        progress(f"wrote {written}")
     if ns.json:
         print(_json_object(values))
     elif values:
@@ -405,7 +421,45 @@ def _run_recalc(ns) -> int:
                 print(f"{name.ljust(width)}  {_plain(value)}")
     else:
         progress(f"{source} has no defined names: ask for cells with --name Sheet1!B3")
-    return 0
+    return _report_messages(wb, values)
+
+
+def _report_messages(wb, values: dict) -> int:
+    """Exit code 3, with the reasons on stderr, when a printed value is a message (an Excel
+    error, "check inputs", a named check that is not OK); else 0. The workbook's failing checks
+    are listed too, as they say why."""
+    from .recalc import is_check_name, is_message
+    messages = [(k, v) for k, v in values.items()
+                if is_message(v) or (is_check_name(k) and k in wb.names
+                                     and wb.failing_checks([k]))]
+    if not messages:
+        return 0
+    err = sys.stderr
+    print(f"Warning: {len(messages)} of the printed values "
+          f"{'is a message' if len(messages) == 1 else 'are messages'} (exit code 3):",
+          file=err)
+    for name, value in messages:
+        print(f"  {name}: {_message_text(value)}", file=err)
+    checks = wb.failing_checks()
+    if checks:
+        print("Checks that are not OK:", file=err)
+        for name, value in checks:
+            print(f"  {name}: {_plain(value)}", file=err)
+    if wb.refused_files:
+        print("References to other workbooks are #REF! (--allow-external opens them): "
+              + ", ".join(wb.refused_files), file=err)
+    return 3
+
+
+def _message_text(value) -> str:
+    """A printed value that is a message, shortened: a range shows its first message."""
+    from .recalc import is_message
+    if isinstance(value, list):
+        found = [v for row in value for v in (row if isinstance(row, list) else [row])
+                 if is_message(v)] or [v for row in value for v in row]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        return f"{_plain(found[0], clip=100)}{more}"
+    return _plain(value, clip=100)
 
 
 def _json_object(values: dict) -> str:
@@ -424,23 +478,39 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+_RECALC_EPILOG = """\
+examples:
+  $ xlnapkin recalc workbooks/functions_showcase.xlsx
+  $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64 --set gpu=b200 \\
+      --name replica_tokens_per_sec --json
+  $ xlnapkin recalc workbooks/functions_showcase.xlsx --set model=llama-3.1-8b \\
+      --out showcase-8b.xlsx
+
+NAME is a defined name or a cell reference (Sheet1!B3, or B3 on the first sheet).
+VALUE is a number, TRUE/FALSE, text ("12" in quotes stays text) or empty for a blank.
+
+A workbook is read as untrusted: only WORKBOOK is opened (a reference to another
+workbook is #REF! unless --allow-external), the limits above are checked before
+the slow work, and any failure is one "Error: ..." line. Files are written through
+a temporary file in the same folder; --out refuses a symbolic link, --in-place on
+a link replaces the file the link points to.
+
+exit codes: 0 done; 1 error (one "Error:" line on stderr); 2 bad command line;
+  3 done, but a printed value is a message: an Excel error (#REF!, #DIV/0!, ...),
+  "check inputs", or a named check (check_...) that is not OK. The values and
+  the checks that are not OK are listed on stderr."""
+
+
 def _add_recalc(sub):
+    from .recalc import Limits
+    defaults = Limits()
     p = sub.add_parser(
         "recalc", help="recalculate a workbook without Excel and print its named values",
         description="Recalculate a workbook headlessly (with the formulas package; "
                     "pip install \"xlnapkin[recalc]\"), including cells that call xlnapkin's "
                     "functions, and print the value of every defined name (or of the --name "
                     "ones). The input file is never changed unless --in-place is given.",
-        epilog="examples:\n"
-               "  $ xlnapkin recalc workbooks/functions_showcase.xlsx\n"
-               "  $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64 "
-               "--set gpu=b200 --name replica_tokens_per_sec --json\n"
-               "  $ xlnapkin recalc workbooks/functions_showcase.xlsx --set model=llama-3.1-8b "
-               "--out showcase-8b.xlsx\n\n"
-               "NAME is a defined name or a cell reference (Sheet1!B3, or B3 on the first "
-               "sheet).\nVALUE is a number, TRUE/FALSE, text (\"12\" in quotes stays text) or "
-               "empty for a blank.",
-        formatter_class=_FORMATTER)
+        epilog=_esc(_RECALC_EPILOG), formatter_class=_FORMATTER)
     p.add_argument("workbook", metavar="WORKBOOK", help=".xlsx or .xlsm file")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="set an input cell before recalculating (repeatable)")
@@ -453,7 +523,40 @@ def _add_recalc(sub):
     p.add_argument("--force", action="store_true", help="let --out overwrite an existing file")
     p.add_argument("--json", action="store_true", help="print a JSON object {name: value}")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--allow-external", action="store_true",
+                   help="let formulas open the other workbooks that WORKBOOK refers to "
+                        "(default: those references are #REF! and nothing else is opened)")
+    lim = p.add_argument_group("limits (a workbook over one is refused; raise them for a "
+                               "workbook you trust)")
+    for name, kind, text in (
+            ("max_part_mb", float, "largest zip part, uncompressed [MB]"),
+            ("max_total_mb", float, "the file, and all parts uncompressed together [MB]"),
+            ("max_cells", int, "cells from A1 to each sheet's last used row and column, "
+                               "all sheets together"),
+            ("max_formulas", int, "formula cells plus defined names"),
+            ("max_range_cells", int, "cells covered by all distinct ranges together "
+                                     "(A:A is 1,048,576)")):
+        default = getattr(defaults, name)
+        lim.add_argument("--" + name.replace("_", "-"), type=_positive(kind), default=default,
+                         metavar="N", help=_esc(f"{text} (default: {default:,})"))
     p.set_defaults(func=_run_recalc)
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = float(text.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if kind is int and value.is_integer():
+            value = int(value)
+        elif kind is int or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
 
 
 # --- docs ---------------------------------------------------------------------------------------
@@ -753,15 +856,20 @@ def main(argv=None) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_MESSAGES
     except NapkinError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `xlnapkin catalog gpus | head`
         sys.stderr.close()
         return 0
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"Error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"Error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(message) -> str:
+    """An error message on one line, whatever a library or a crafted file put in it."""
+    return " ".join(str(message).split())

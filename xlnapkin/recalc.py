@@ -10,7 +10,45 @@ cell arrive as blanks, so they take the function's default as they do in Excel.
 :class:`Workbook` loads a file, sets inputs by defined name or cell reference, recalculates, reads
 values back and saves a copy: the original file byte for byte except the changed inputs and the
 cached value of every formula cell, so it opens with the new numbers in any spreadsheet program.
-Nothing here overwrites a file unless told to.
+Nothing here overwrites a file unless told to, and every write goes through
+:func:`xlnapkin._files.write_atomic` (an exclusive temporary file renamed over the target; a
+target that is a symbolic link is refused, except that ``follow_symlink=True`` replaces the file
+the link names).
+
+A workbook is treated as untrusted input (someone sent it to you):
+
+* **Nothing but the input file is opened.** A reference to another workbook (``='../[b.xlsx]S'!A1``,
+  an external-link part, ``INDIRECT("'[b.xlsx]S'!A1")``) calculates to ``#REF!``; the files it
+  names are listed in :attr:`Workbook.refused_files` and never opened. ``allow_external=True``
+  (``xlnapkin recalc --allow-external``) lets formulas open them, each checked against the same
+  limits.
+* **Limits** (:class:`Limits`), checked before the expensive work, each raising
+  :class:`LimitError` that names the limit and the option that raises it:
+
+  ==================  =========  ==============================================================
+  limit               default    what it counts
+  ==================  =========  ==============================================================
+  ``max_part_mb``     20         any one part of the zip, uncompressed (from the zip's
+                                 directory, then enforced while reading) [MB]
+  ``max_total_mb``    100        the file, and all its parts uncompressed together [MB]
+  ``max_cells``       50,000     cells that formulas visits: for each sheet, from A1 to the last
+                                 used row and column (merged and hyperlinked areas included)
+  ``max_formulas``    10,000     formula cells plus defined names
+  ``max_range_cells`` 100,000    cells covered by all distinct ranges in formulas and names
+                                 together (a whole column, ``A:A``, is 1,048,576)
+  ==================  =========  ==============================================================
+
+  The defaults take the template workbooks with room to spare (the largest, the capacity
+  planner, has about 4,700 cells, 2,900 formulas and 4,500 range cells) and bound a run to
+  about a minute and 1 GB: ``formulas`` needs roughly 3 ms and 50 kB per formula, 0.3 ms per
+  cell and, per range cell, 80 us and 0.7 kB. Besides: more than 10,000 zip entries, encrypted
+  entries, XML parts that are not UTF-8 and any DTD (``<!DOCTYPE``/``<!ENTITY``, the entity
+  tricks) are refused before parsing.
+* **Failures are** :class:`RecalcError` **with a one-line message**: a malformed part, a corrupt
+  zip entry, a formula ``formulas`` cannot parse, a bad reference.
+* **Threads**: loading and calculating change module-level state in ``formulas`` (how an omitted
+  argument compiles, its progress bar, its function table), so they hold one module-level lock;
+  workbooks in several threads are safe, and their loads and recalculations take turns.
 
 ``formulas`` (and through it openpyxl) is imported only when a workbook is loaded.
 """
@@ -18,25 +56,38 @@ Nothing here overwrites a file unless told to.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
+import logging
+import os
 import re
+import threading
 import time
 import types
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from . import _files
 from .errors import NapkinError
 
-__all__ = ["RecalcError", "Workbook", "register", "recalculate", "parse_value",
-           "write_cell_values"]
+__all__ = ["RecalcError", "LimitError", "Limits", "Workbook", "register", "recalculate",
+           "parse_value", "write_cell_values", "is_error_value", "is_message", "is_check_name"]
 
 _INSTALL_HINT = 'recalculating needs the formulas package: pip install "xlnapkin[recalc]"'
 _SUFFIXES = (".xlsx", ".xlsm")
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _RANGE_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$")
+_MB = 1_000_000
+_MAX_ENTRIES = 10_000
+_ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                           "#GETTING_DATA", "#SPILL!", "#CALC!", "#CIRC!"})
+
+# formulas keeps module-level state that a load or a recalculation changes (see the docstring)
+_LOCK = threading.RLock()
 
 
 class RecalcError(NapkinError):
@@ -45,6 +96,279 @@ class RecalcError(NapkinError):
 
 class _NotCells(RecalcError):
     """A defined name that stands for a value or formula rather than cells."""
+
+
+class LimitError(RecalcError):
+    """A workbook over one of the :class:`Limits` (``limit`` is the field's name)."""
+
+    def __init__(self, text: str, limit: str):
+        self.limit = limit
+        super().__init__(f"{text} (--{limit.replace('_', '-')} raises it)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much of a workbook :class:`Workbook` is willing to read (see the module docstring).
+
+    >>> Limits().max_formulas, Limits(max_cells=10**6).max_cells
+    (10000, 1000000)
+    """
+
+    max_part_mb: float = 20          # any one zip part, uncompressed [MB]
+    max_total_mb: float = 100        # the file, and all parts uncompressed together [MB]
+    max_cells: int = 50_000          # cells from A1 to each sheet's last row and column
+    max_formulas: int = 10_000       # formula cells plus defined names
+    max_range_cells: int = 100_000   # cells covered by all distinct ranges together
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise RecalcError(f"{f.name} must be a number > 0, got {value!r}")
+
+
+def is_message(value) -> bool:
+    """Whether a value read back says something went wrong instead of giving a result: an
+    Excel error value or a template's ``check inputs``, anywhere in a range.
+
+    >>> is_message("#N/A"), is_message("Check inputs"), is_message([[1, "#REF!"]]), is_message(2)
+    (True, True, True, False)
+    """
+    if isinstance(value, list):
+        return any(is_message(v) for v in value)
+    return is_error_value(value) or (isinstance(value, str)
+                                     and value.strip().lower() == "check inputs")
+
+
+def is_check_name(name: str) -> bool:
+    """A defined name for a workbook check: ``check``, ``checks`` or ``check_...`` (the
+    templates' Checks block: each cell says OK or what is wrong).
+
+    >>> is_check_name("check_batch"), is_check_name("checks"), is_check_name("checkout")
+    (True, True, False)
+    """
+    lower = name.lower()
+    return lower in ("check", "checks") or lower.startswith("check_")
+
+
+def _not_ok(value) -> bool:
+    """A check cell that does not say OK (empty cells in a range of checks are not checks)."""
+    return value is not None and value != "" and not (
+        isinstance(value, str) and value.strip().upper() == "OK")
+
+
+def is_error_value(value) -> bool:
+    """Whether a value read back is an Excel error (``#REF!``, ``#DIV/0!``, ...).
+
+    >>> is_error_value("#REF!"), is_error_value("#REF! is an error"), is_error_value(0)
+    (True, False, False)
+    """
+    return isinstance(value, str) and value in _ERROR_VALUES
+
+
+# --- checking the file before parsing it ---------------------------------------------------------
+
+_XML_START = re.compile(rb"^[ \t\r\n]*(?:\xef\xbb\xbf)?[ \t\r\n]*<")
+_WIDE_START = re.compile(rb"^(?:\xff\xfe|\xfe\xff|\x00\x00\xfe\xff|[ \t\r\n]*(?:\x00+<|<\x00))")
+_DECLARED = re.compile(rb"^[^<]*<\?xml[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']")
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
+# start tags that cost formulas or openpyxl work; attribute values may hold '>' but never '<'
+_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(sheetData|row|c|f|mergeCell|hyperlink|definedName)"
+                  rb"(?=[\s/>])((?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*)>")
+_ATTR = re.compile(rb"""(?:^|\s)(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_A1 = re.compile(rb"^\$?([A-Za-z]{1,3})\$?([0-9]{1,9})$")
+
+
+class _Scan:
+    """What one XML part asks of openpyxl and formulas, counted while it streams past."""
+
+    def __init__(self, part: str):
+        self.part = part
+        self.in_data = False
+        self.row = self.col = 0
+        self.max_row = self.max_col = 0
+        self.formulas = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if _DTD.search(chunk):
+            raise RecalcError(f"part {self.part} declares a DTD or entities (<!DOCTYPE or "
+                              "<!ENTITY), which a workbook never needs; not reading it")
+        for m in _TAG.finditer(chunk):
+            closing, tag, attrs = m.group(1), m.group(2), m.group(3)
+            if tag == b"sheetData":
+                self.in_data = not closing and not attrs.endswith(b"/")
+            elif closing:
+                continue
+            elif tag == b"definedName":
+                self.formulas += 1
+            elif tag == b"mergeCell" or tag == b"hyperlink":
+                for ref in self._attr(attrs, b"ref").split(b":"):
+                    self._extend(*self._cell(ref))
+            elif not self.in_data:
+                continue
+            elif tag == b"row":
+                r = self._attr(attrs, b"r")
+                self.row = self._number(r) if r else self.row + 1
+                self.col = 0
+            elif tag == b"c":
+                r = self._attr(attrs, b"r")
+                if r:
+                    row, self.col = self._cell(r)
+                else:
+                    self.col += 1
+                    row = self.row
+                self._extend(row, self.col)
+            elif tag == b"f":
+                self.formulas += 1
+
+    @property
+    def cells(self) -> int:
+        return self.max_row * self.max_col
+
+    def _extend(self, row: int, col: int) -> None:
+        self.max_row, self.max_col = max(self.max_row, row), max(self.max_col, col)
+
+    @staticmethod
+    def _attr(attrs: bytes, name: bytes) -> bytes:
+        for m in _ATTR.finditer(attrs):
+            if m.group(1) == name:
+                return (m.group(2) if m.group(2) is not None else m.group(3)).strip()
+        return b""
+
+    def _number(self, text: bytes) -> int:
+        try:
+            return int(float(text))
+        except ValueError:
+            raise RecalcError(f"part {self.part}: row number {text[:20]!r} is not a number") \
+                from None
+
+    def _cell(self, ref: bytes) -> tuple[int, int]:
+        if not ref:
+            return 0, 0
+        m = _A1.match(ref)
+        if not m:
+            raise RecalcError(f"part {self.part}: {ref[:20].decode('ascii', 'replace')!r} is "
+                              "not a cell reference")
+        return int(m.group(2)), _column_index(m.group(1).decode("ascii"))
+
+
+def _read_file(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, refused when larger than ``max_total_mb`` (without reading it all)."""
+    cap = int(limits.max_total_mb * _MB)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        data = f.read(cap + 1) if size <= cap else b""
+    if size > cap or len(data) > cap:
+        raise LimitError(f"{path.name} is {_mb(max(size, len(data)))} MB, over the limit of "
+                         f"{limits.max_total_mb:g} MB", "max_total_mb")
+    return data
+
+
+def _inspect(data: bytes, name: str, limits: Limits) -> None:
+    """Check a workbook's bytes before any XML parser sees them (see the module docstring).
+
+    Sizes come from the zip's directory first, so an oversized part is refused without being
+    inflated; then every part is inflated in chunks through a counting reader (which also checks
+    its CRC) and every XML part is scanned for a DTD and for the cells and formulas it holds.
+    """
+    try:
+        entries = _entry_count(data)
+        if entries <= _MAX_ENTRIES:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            entries = len(zf.infolist())  # the end record may understate it
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise RecalcError(f"cannot read {name}: not a valid .xlsx file ({exc})") from None
+    if entries > _MAX_ENTRIES:
+        raise RecalcError(f"cannot read {name}: it has {entries:,} zip entries; a workbook has "
+                          f"far fewer (at most {_MAX_ENTRIES:,} are read)")
+    part_cap, total_cap = int(limits.max_part_mb * _MB), int(limits.max_total_mb * _MB)
+    infos = zf.infolist()
+    total = 0
+    for info in infos:
+        if info.file_size > part_cap:
+            raise LimitError(f"{name}: part {info.filename} is {_mb(info.file_size)} MB "
+                             f"uncompressed, over the limit of {limits.max_part_mb:g} MB",
+                             "max_part_mb")
+        total += info.file_size
+        if info.flag_bits & 0x1:
+            raise RecalcError(f"cannot read {name}: part {info.filename} is encrypted")
+    if total > total_cap:
+        raise LimitError(f"{name}: its parts add up to {_mb(total)} MB uncompressed, over the "
+                         f"limit of {limits.max_total_mb:g} MB", "max_total_mb")
+    cells = formulas = 0
+    for info in infos:
+        scan = _scan_part(zf, info, part_cap, name)
+        if scan is not None:
+            cells += scan.cells
+            formulas += scan.formulas
+    if formulas > limits.max_formulas:
+        raise LimitError(f"{name} has {formulas:,} formulas and defined names, over the limit "
+                         f"of {limits.max_formulas:,}", "max_formulas")
+    if cells > limits.max_cells:
+        raise LimitError(f"{name}: its sheets span {cells:,} cells from A1 to their last used "
+                         f"row and column, over the limit of {limits.max_cells:,}", "max_cells")
+
+
+def _mb(n: int) -> str:
+    return f"{n / _MB:,.1f}"
+
+
+def _entry_count(data: bytes) -> int:
+    """Entries the zip's end record announces, read before ``zipfile`` builds one object per
+    entry (0 when the record cannot be read here; ``zipfile`` then says what is wrong)."""
+    try:
+        end = zipfile._EndRecData(io.BytesIO(data))
+        return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else 0
+    except (AttributeError, IndexError, TypeError, ValueError, OSError):
+        return 0
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, name: str):
+    """Inflate one part in chunks, at most ``cap`` bytes; scan it when it is XML."""
+    scan, carry, read, first = None, b"", 0, True
+    try:
+        with zf.open(info) as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                read += len(chunk)
+                if read > cap:
+                    raise LimitError(f"{name}: part {info.filename} inflates to more than "
+                                     f"{_mb(cap)} MB, over the limit", "max_part_mb")
+                if first:
+                    first = False
+                    head = chunk[:512]
+                    if _WIDE_START.match(head):
+                        raise RecalcError(f"cannot read {name}: part {info.filename} is not "
+                                          "UTF-8 XML")
+                    if not _XML_START.match(head):
+                        return None  # an image or other binary part: no parser reads it
+                    declared = _DECLARED.match(head)
+                    if declared and declared.group(1).lower() not in (
+                            b"utf-8", b"utf8", b"us-ascii", b"ascii"):
+                        raise RecalcError(
+                            f"cannot read {name}: part {info.filename} declares encoding "
+                            f"{declared.group(1)[:20].decode('ascii', 'replace')!r}; only "
+                            "UTF-8 is read")
+                    scan = _Scan(info.filename)
+                text = carry + chunk
+                cut = text.rfind(b"<")  # a tag never contains '<': none spans the cut
+                if cut <= 0:
+                    carry = text
+                    continue
+                scan.feed(text[:cut])
+                carry = text[cut:]
+            if scan is not None and carry:
+                scan.feed(carry)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise RecalcError(f"cannot read {name}: part {info.filename} is corrupt ({exc})") \
+            from None
+    except RecalcError as exc:
+        if isinstance(exc, LimitError) or str(exc).startswith("cannot read"):
+            raise
+        raise RecalcError(f"cannot read {name}: {exc}") from None
+    return scan
 
 
 # --- registering the functions with formulas ----------------------------------------------------
@@ -172,23 +496,154 @@ def register(functions=None) -> list[str]:
 
 
 @contextlib.contextmanager
-def _formulas_session(progress):
-    """Blanks for omitted arguments, and formulas' own progress bar off, while a model is used."""
+def _formulas_session(progress, opener=None):
+    """formulas set up for one load or recalculation, under the module lock: blanks for omitted
+    arguments, its progress bar and log warnings off, xlnapkin's functions in its table, and
+    workbooks opened only through ``opener`` (see :class:`_Opener`)."""
     formulas = _import_formulas()
+    from formulas.excel import xlreader
     from formulas.tokens.operand import Empty
     excel_module = __import__(formulas.ExcelModel.__module__, fromlist=["tqdm"])
-    saved_compile = Empty.__dict__["compile"]
-    saved_tqdm = excel_module.tqdm
-    quiet = types.SimpleNamespace(tqdm=functools.partial(saved_tqdm.tqdm, disable=True))
-    Empty.compile = staticmethod(lambda: _BLANK)
-    excel_module.tqdm = quiet
-    _COUNTER.start(progress)
-    try:
-        yield formulas
-    finally:
-        Empty.compile = saved_compile
-        excel_module.tqdm = saved_tqdm
-        _COUNTER.report = None
+    with _LOCK:
+        register()
+        saved_compile = Empty.__dict__["compile"]
+        saved_tqdm = excel_module.tqdm
+        saved_loader = xlreader.load_workbook
+        quiet = types.SimpleNamespace(tqdm=functools.partial(saved_tqdm.tqdm, disable=True))
+        silence = logging.NullHandler()  # its warnings would reach stderr through lastResort
+        loggers = [logging.getLogger(n) for n in ("formulas", "schedula")]
+        Empty.compile = staticmethod(lambda: _BLANK)
+        excel_module.tqdm = quiet
+        xlreader.load_workbook = opener or _refuse_to_open
+        for logger in loggers:
+            logger.addHandler(silence)
+        _COUNTER.start(progress)
+        try:
+            yield formulas
+        finally:
+            Empty.compile = saved_compile
+            excel_module.tqdm = saved_tqdm
+            xlreader.load_workbook = saved_loader
+            for logger in loggers:
+                logger.removeHandler(silence)
+            _COUNTER.report = None
+
+
+def _refuse_to_open(filename, *args, **kwargs):
+    raise RecalcError(f"not opening {filename} while recalculating")
+
+
+def _read_book(data: bytes, _raw_data=False, **kwargs):
+    """An openpyxl workbook from bytes already checked by :func:`_inspect`, read the way
+    ``formulas.excel.xlreader.load_workbook`` reads a file."""
+    from formulas.excel.xlreader import XlReader
+    reader = XlReader(io.BytesIO(data), _raw_data=_raw_data, **kwargs)
+    reader.read()
+    return reader.wb
+
+
+class _Opener:
+    """The only way formulas opens a workbook while xlnapkin loads one.
+
+    The first call is the input: it is read from the bytes :func:`_inspect` checked (so the file
+    is read once). Any later call is another workbook that a formula, a defined name or an
+    external-link part names: refused (formulas then makes the reference ``#REF!``) and
+    remembered in ``refused``, unless ``allow_external``; then it is read under the same limits.
+    Without ``allow_external`` the input's external-link list is emptied before formulas sees
+    it, so it does not even resolve the paths those parts name.
+    """
+
+    def __init__(self, data: bytes, path: Path, limits: Limits, allow_external: bool):
+        self.data, self.limits = data, limits
+        self.folder = Path(os.path.abspath(path)).parent
+        self.allow_external = allow_external
+        self.refused: list[str] = []
+        self.links: list[str] = []
+        self.failure: RecalcError | None = None
+
+    def __call__(self, filename, _raw_data=False, **kwargs):
+        if self.data is not None:
+            data, self.data = self.data, None
+            book = _read_book(data, _raw_data, **kwargs)
+            if not self.allow_external:
+                self.links = [getattr(link.file_link, "Target", None) or "?"
+                              for link in book._external_links]
+                book._external_links = []
+            return book
+        path = Path(filename)
+        shown = self._shown(path)
+        if not self.allow_external:
+            if shown not in self.refused:
+                self.refused.append(shown)
+            raise RecalcError(f"not opening {shown}: references to other workbooks are #REF! "
+                              "unless allowed")
+        try:
+            if not path.is_file():
+                raise RecalcError(f"no such file: {shown}")
+            data = _read_file(path, self.limits)
+            _inspect(data, path.name, self.limits)
+        except RecalcError as exc:
+            if isinstance(exc, LimitError) and self.failure is None:
+                self.failure = exc
+            raise
+        return _read_book(data, _raw_data, **kwargs)
+
+    def _shown(self, path: Path) -> str:
+        """A refused reference as the workbook wrote it: relative to the input's folder, or the
+        external-link part's target for a numbered link (``[1]Sheet1!A1``)."""
+        try:
+            text = os.path.relpath(path, self.folder)
+        except ValueError:  # another drive
+            text = str(path)
+        if text.isdigit() and 0 < int(text) <= len(self.links):
+            return self.links[int(text) - 1]
+        return text.replace(os.sep, "/")
+
+
+@functools.lru_cache(maxsize=1)
+def _model_class():
+    """formulas' ``ExcelModel`` that checks the range limit before it expands any range."""
+    formulas = _import_formulas()
+
+    class Model(formulas.ExcelModel):
+        limits = Limits()
+        book_name = "the workbook"
+
+        def complete(self, stack=None):  # visits the cells of every range
+            _check_ranges(self)
+            return super().complete(stack)
+
+        def assemble(self, compact=1):   # builds an index of every range's cells
+            _check_ranges(self)
+            return super().assemble(compact)
+
+    return Model
+
+
+def _check_ranges(model) -> None:
+    """Refuse a model whose distinct ranges cover more cells together than ``max_range_cells``
+    (formulas spends about 80 us and 0.7 kB per cell of a range)."""
+    from formulas.ranges import Ranges
+    total, largest, shown = 0, 0, ""
+    for node in model.dsp.data_nodes:
+        if not isinstance(node, str) or ":" not in node:
+            continue
+        try:
+            rng = Ranges.get_range(node, raise_anchor=False)
+            rows = int(rng["r2"]) - max(int(rng["r1"]), 1) + 1
+            cols = int(rng["n2"]) - max(int(rng["n1"]), 1) + 1
+        except Exception:  # not a range (a name, an error): nothing to expand
+            continue
+        area = max(rows, 0) * max(cols, 0)
+        total += area
+        if area > largest:
+            largest = area
+            shown = f"{rng.get('sheet', '')}!{rng.get('c1') or 'A'}{max(int(rng['r1']), 1)}:" \
+                    f"{rng.get('c2') or 'XFD'}{rng['r2']}"
+    cap = model.limits.max_range_cells
+    if total > cap:
+        raise LimitError(f"{model.book_name}: its ranges cover {total:,} cells (the largest, "
+                         f"{shown}, {largest:,}), over the limit of {cap:,}", "max_range_cells")
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -283,32 +738,52 @@ class Workbook:
     {'replica_tokens_per_sec': 5123.4}
     """
 
-    def __init__(self, path, *, progress=None):
+    def __init__(self, path, *, progress=None, limits: Limits | None = None,
+                 allow_external: bool = False):
         self.path = Path(path)
         self._progress = progress
+        self.limits = limits or Limits()
         if not self.path.is_file():
             raise RecalcError(f"no such file: {self.path}")
         if self.path.suffix.lower() not in _SUFFIXES:
             raise RecalcError(f"{self.path} is not an .xlsx or .xlsm workbook")
-        self._raw = self.path.read_bytes()
         self._say(f"loading {self.path}...")
         started = time.monotonic()
-        register()
-        with _formulas_session(progress) as formulas:
+        self._raw = _read_file(self.path, self.limits)
+        _inspect(self._raw, self.path.name, self.limits)
+        opener = _Opener(self._raw, self.path, self.limits, allow_external)
+        with _formulas_session(progress, opener) as formulas:
             try:
-                self._model = formulas.ExcelModel().loads(str(self.path)).finish()
-            except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-                raise RecalcError(f"cannot read {self.path}: {exc or type(exc).__name__}") \
-                    from None
-        self._book = next(iter(self._model.books.values()))[formulas.BOOK]
-        self._nodes = {n.upper(): n for n in self._model.dsp.data_nodes if isinstance(n, str)}
-        self._prefix = f"'[{self.path.name}]"
-        self.names = self._defined_names()
-        self.formula_cells = self._formula_cells()
+                model = _model_class()()
+                model.limits, model.book_name = self.limits, self.path.name
+                self._model = model.loads(os.path.abspath(self.path)).finish()
+            except LimitError:
+                raise
+            except Exception as exc:
+                raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
+        if opener.failure is not None:
+            raise opener.failure
+        #: Other workbooks that formulas named and were not opened (their cells are ``#REF!``).
+        self.refused_files = opener.refused
+        try:
+            self._book = next(iter(self._model.books.values()))[formulas.BOOK]
+            self._nodes = {n.upper(): n for n in self._model.dsp.data_nodes
+                           if isinstance(n, str)}
+            self._prefix = f"'[{self.path.name}]"
+            self.names = self._defined_names()
+            self.formula_cells = self._formula_cells()
+            self._array_cells = self._array_index()
+        except RecalcError:
+            raise
+        except Exception as exc:
+            raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
         self._inputs: dict[tuple[str, str], object] = {}
         self._solution = None
         self._say(f"loaded {len(self.formula_cells)} formula cells in "
                   f"{time.monotonic() - started:.1f} s")
+        if self.refused_files:
+            self._say(f"not opened (references to other workbooks are #REF!; --allow-external "
+                      f"opens them): {', '.join(self.refused_files)}")
 
     # where things are
 
@@ -336,6 +811,30 @@ class Workbook:
                     elif c.data_type == "f":
                         cells.append((ws.title, c.coordinate, None))
         return cells
+
+    def _array_index(self) -> dict[tuple[str, str], tuple[str, int, int]]:
+        """``{(sheet, cell): (array formula range, row, column)}`` for the cells of every array
+        formula (their total is within the range limit formulas was held to)."""
+        index = {}
+        for sheet, anchor, ref in self.formula_cells:
+            if ref:
+                for i, row in enumerate(self._cells_of(ref, sheet)):
+                    for j, cell in enumerate(row):
+                        index[(sheet, cell)] = (ref, i, j)
+        return index
+
+    def _cells_of(self, ref: str, sheet: str = "") -> list[list[str]]:
+        """The cells of ``B3`` or ``B3:D9`` as rows, refused over ``max_range_cells``."""
+        m = _RANGE_RE.match(ref)
+        if m:
+            rows = int(m.group(4)) - int(m.group(2)) + 1
+            cols = _column_index(m.group(3)) - _column_index(m.group(1)) + 1
+            if rows * cols > self.limits.max_range_cells:
+                where = f"{sheet}!{ref}" if sheet else ref
+                raise LimitError(f"{self.path.name}: range {where} covers {rows * cols:,} "
+                                 f"cells, over the limit of {self.limits.max_range_cells:,}",
+                                 "max_range_cells")
+        return _cells_of(ref)
 
     def _sheet(self, name: str | None):
         if name is None:
@@ -400,7 +899,11 @@ class Workbook:
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
         started = time.monotonic()
         with _formulas_session(self._progress):
-            self._solution = self._model.calculate(inputs=feed)
+            try:
+                self._solution = self._model.calculate(inputs=feed)
+            except Exception as exc:
+                raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
+                    from exc
             calls = _COUNTER.calls
         self._say(f"recalculated in {time.monotonic() - started:.1f} s "
                   f"({calls} xlnapkin function calls)")
@@ -422,7 +925,8 @@ class Workbook:
             if node is None or node not in self._solution:
                 return None
             return self._solved(node)
-        grid = [[self._cell_value(sheet, c) for c in row] for row in _cells_of(cells)]
+        grid = [[self._cell_value(sheet, c) for c in row]
+                for row in self._cells_of(cells, sheet)]
         return grid[0][0] if ":" not in cells else grid
 
     def _solved(self, node: str):
@@ -435,19 +939,50 @@ class Workbook:
         node = self._node(sheet, cell)
         if node is not None and node in self._solution:
             return self._solved(node)
-        for s, anchor, ref in self.formula_cells:  # a cell inside an array formula's range
-            if s == sheet and ref and any(cell in row for row in _cells_of(ref)):
-                node = self._node(sheet, ref)
-                if node is not None and node in self._solution:
-                    grid = self._solved(node)
-                    rows = _cells_of(ref)
-                    for i, row in enumerate(rows):
-                        if cell in row:
-                            return grid[i][row.index(cell)] if isinstance(grid, list) else grid
+        inside = self._array_cells.get((sheet, cell))  # a cell inside an array formula
+        if inside is not None:
+            ref, i, j = inside
+            node = self._node(sheet, ref)
+            if node is not None and node in self._solution:
+                grid = self._solved(node)
+                return grid[i][j] if isinstance(grid, list) else grid
         held = self._sheet(sheet)[cell]
         if held.data_type == "f":
             return None  # a formula formulas could not calculate: no value to report
         return None if held.value == "" else held.value
+
+    def failing_checks(self, names=None) -> list[tuple[str, object]]:
+        """``[(name, value)]`` for the named checks (:func:`is_check_name`; default: all of
+        them) whose value is not OK. A name for a range of checks reports each failing cell by
+        its own check name, or as ``"Sheet!C12 (checks)"`` when it has none."""
+        names = [n for n in (names or self.names) if is_check_name(n)]
+        single = {}  # (sheet, cell) -> its check name
+        for name in self.names:
+            if is_check_name(name):
+                with contextlib.suppress(RecalcError):
+                    where = self.resolve(name)
+                    if ":" not in where[1]:
+                        single.setdefault(where, name)
+        failing, reported = [], set()
+        for name in names:
+            try:
+                sheet, cells = self.resolve(name)
+            except _NotCells:  # a check written as a named formula
+                sheet = cells = None
+            if cells is None or ":" not in cells:
+                value = self.value(name)
+                if _not_ok(value) and name not in reported:
+                    failing.append((name, value))
+                    reported.add(name)
+                continue
+            rows = self._cells_of(cells, sheet)
+            for row_cells, row_values in zip(rows, self.value(name)):
+                for cell, value in zip(row_cells, row_values):
+                    label = single.get((sheet, cell), f"{sheet}!{cell} ({name})")
+                    if _not_ok(value) and label not in reported:
+                        failing.append((label, value))
+                        reported.add(label)
+        return failing
 
     def values(self, refs=None) -> dict:
         """``{name: value}`` for the given names/references, or for every defined name."""
@@ -461,7 +996,7 @@ class Workbook:
         self._ensure()
         out: dict[str, dict[str, object]] = {}
         for sheet, anchor, ref in self.formula_cells:
-            cells = _cells_of(ref) if ref else [[anchor]]
+            cells = self._cells_of(ref, sheet) if ref else [[anchor]]
             for row in cells:
                 for cell in row:
                     out.setdefault(sheet, {})[cell] = self._cell_value(sheet, cell)
@@ -469,34 +1004,67 @@ class Workbook:
             out.setdefault(sheet, {})[cell] = value
         return out
 
-    def save(self, out, *, overwrite: bool = False) -> Path:
-        """Write the workbook with the new inputs and recalculated cached values to ``out``.
+    def save(self, out, *, overwrite: bool = False, follow_symlink: bool = False) -> Path:
+        """Write the workbook with the new inputs and recalculated cached values to ``out``;
+        return the path written.
 
-        Refuses to write over an existing file unless ``overwrite``.
+        Refuses to write over an existing file unless ``overwrite``, and to write to a symbolic
+        link unless ``follow_symlink`` (then the file it points to is replaced; see
+        :func:`xlnapkin._files.write_atomic`). Text that XML cannot hold (control characters)
+        is left out of the file.
         """
-        out = Path(out)
-        if out.exists() and not overwrite:
+        target = _files.check_target(out, follow_symlink=follow_symlink)
+        if target.exists() and not overwrite:
             raise RecalcError(f"{out} already exists; use --force to overwrite it")
         data, missing = write_cell_values(self._raw, self.cell_values())
         lost = [f"{s}!{c}" for s, c in missing if (s, c) in self._inputs]
         if lost:
             raise RecalcError(f"cannot save: {', '.join(lost)} is empty in the file; only cells "
                               "that hold a value can be changed")
-        tmp = out.with_name(out.name + ".xlnapkin-tmp")
-        tmp.write_bytes(data)
-        tmp.replace(out)
-        return out
+        return _files.write_atomic(out, data, follow_symlink=follow_symlink)
 
 
 def recalculate(path, inputs: dict | None = None, names=None, *, out=None,
-                overwrite: bool = False, progress=None) -> dict:
+                overwrite: bool = False, progress=None, limits: Limits | None = None,
+                allow_external: bool = False) -> dict:
     """Load ``path``, set ``inputs`` (``{name or ref: value}``), recalculate, optionally save
-    to ``out``, and return ``{name: value}`` for ``names`` (default: every defined name)."""
-    wb = Workbook(path, progress=progress)
+    to ``out``, and return ``{name: value}`` for ``names`` (default: every defined name).
+
+    ``out`` is checked (its folder exists, it is not a symbolic link, it is new unless
+    ``overwrite``) before the workbook is loaded.
+    """
+    if out is not None:
+        target = _files.check_target(out)
+        if target.exists() and not overwrite:
+            raise RecalcError(f"{out} already exists; use --force to overwrite it")
+    wb = Workbook(path, progress=progress, limits=limits, allow_external=allow_external)
     wb.calculate(inputs)
     if out is not None:
         wb.save(out, overwrite=overwrite)
     return wb.values(names)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception from formulas or openpyxl as one short line."""
+    args = getattr(exc, "args", ())
+    if len(args) > 1 and isinstance(args[0], str) and args[0].count("%s") == len(args) - 1:
+        text = args[0] % args[1:]  # formulas' FormulaError(template, formula)
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    if isinstance(exc, zlib.error) or "CRC" in text:
+        kind = "a compressed part is corrupt"
+    elif isinstance(exc, ElementTree.ParseError) or type(exc).__name__ == "XMLSyntaxError":
+        kind = "malformed XML"
+    elif type(exc).__name__ == "FormulaError":
+        kind = "a formula formulas cannot read"
+    elif isinstance(exc, MemoryError):
+        kind = "out of memory"
+    else:
+        kind = type(exc).__name__
+    if len(text) > 160:
+        text = text[:157] + "..."
+    return f"{kind} ({text})" if text else kind
 
 
 # --- writing cached values into the file --------------------------------------------------------
@@ -511,6 +1079,9 @@ _R_ATTR_RE = re.compile(r"""\sr=(?:"([^"]*)"|'([^']*)')""")
 
 def _sheet_parts(files: dict[str, bytes]) -> dict[str, str]:
     """``{sheet title: zip part name}`` from the workbook part and its relationships."""
+    for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if _DTD.search(files[part]):
+            raise RecalcError(f"part {part} declares a DTD or entities; not reading it")
     book = ElementTree.fromstring(files["xl/workbook.xml"])
     rels = ElementTree.fromstring(files["xl/_rels/workbook.xml.rels"])
     targets = {r.get("Id"): r.get("Target") for r in rels}
@@ -535,6 +1106,8 @@ def _new_cell(prefix: str, attrs: str, body: str | None, value) -> str:
     attrs = _T_ATTR_RE.sub("", attrs)
     formula = _F_RE.search(body or "")
     f = formula.group(0) if formula else ""
+    if isinstance(value, str):
+        value = _files.sanitize_text(value)  # a control character would make the file unreadable
     if value is None:
         kind, inner = None, ""
     elif isinstance(value, bool):
@@ -571,7 +1144,8 @@ def write_cell_values(data: bytes, values: dict[str, dict[str, object]], *,
     """Set cell values in an .xlsx file's bytes, leaving everything else as it is.
 
     ``values`` is ``{sheet title: {"B3": value}}``. A formula cell keeps its formula and gets
-    ``value`` as its cached result; any other cell gets ``value`` as its content. Cells absent
+    ``value`` as its cached result; any other cell gets ``value`` as its content (text without
+    the characters XML cannot hold, see :func:`xlnapkin._files.sanitize_text`). Cells absent
     from the file are left out and returned as ``[(sheet, cell), ...]``. ``replace_parts``
     swaps whole zip parts; ``date_time`` gives every zip entry that timestamp (reproducible
     files).

@@ -1,0 +1,590 @@
+"""``xlnapkin recalc`` on a workbook someone sent you (issue 12): it opens no other file, stays
+within its limits, fails with one ``Error:`` line, never writes through a planted link, writes
+files that open, is safe in threads, and exits 3 when a result is a message.
+
+The workbooks are written part by part in each test (``_crafted.xlsx``), so they hold exactly
+the trick under test. Each test would fail on the code before this change (noted per test).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+pytest.importorskip("formulas")
+
+import _crafted as c  # noqa: E402
+from xlnapkin import cli  # noqa: E402
+from xlnapkin.recalc import RecalcError, Workbook  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+posix_only = pytest.mark.skipif(os.name != "posix", reason="symbolic links: POSIX")
+
+
+def run(capsys, *argv):
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error(code, out, err, *texts):
+    assert code == 1, (code, err)
+    assert out == ""
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for text in texts:
+        assert text in err, (text, err)
+
+
+def recalc_error(capsys, path, *options):
+    """Run recalc; return (exit code, stdout, stderr, seconds)."""
+    started = time.monotonic()
+    code, out, err = run(capsys, "recalc", path, "-q", *options)
+    return code, out, err, time.monotonic() - started
+
+
+# --- files opened -------------------------------------------------------------------------------
+
+_OPENED: list | None = None
+
+
+def _audit(event, args):
+    if _OPENED is not None and event == "open" and args and isinstance(args[0], (str, bytes,
+                                                                              os.PathLike)):
+        _OPENED.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed: this one records only while asked
+
+
+class opened:
+    """Every file Python opens (``open``, ``io.open``, ``os.open``, zipfile) inside the block."""
+
+    def __enter__(self):
+        global _OPENED
+        _OPENED = self.paths = []
+        return self
+
+    def __exit__(self, *exc):
+        global _OPENED
+        _OPENED = None
+
+    def under(self, folder: Path) -> set[Path]:
+        folder = folder.resolve()
+        return {Path(os.path.abspath(p)).resolve() for p in self.paths
+                if Path(os.path.abspath(p)).resolve().is_relative_to(folder)}
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    """A workbook that refers to three secret workbooks, above, beside and at an absolute path
+    (an external-link part), directly and through INDIRECT, literal and computed."""
+    c.xlsx(tmp_path / "private" / "secret.xlsx", {"S": {"A1": 4242}})
+    c.xlsx(tmp_path / "in" / "beside.xlsx", {"S": {"A1": 4343}})
+    absolute = c.xlsx(tmp_path / "elsewhere" / "linked.xlsx", {"S": {"A1": 4444}})
+    book = c.xlsx(tmp_path / "in" / "book.xlsx", {"S": {
+        "A1": 1,
+        "B1": "='../private/[secret.xlsx]S'!A1",
+        "B2": "='[beside.xlsx]S'!A1",
+        "B3": "=[1]S!A1",
+        "B4": "=INDIRECT(\"'[beside.xlsx]S'!A1\")",
+        "B5": "=INDIRECT(\"'[\"&\"beside.xlsx]S'!A1\")",
+        "B6": "=A1*2"}},
+        {"above": "S!$B$1", "beside": "S!$B$2", "link": "S!$B$3", "indirect": "S!$B$4",
+         "computed": "S!$B$5", "plain": "S!$B$6"},
+        links=[str(absolute)])
+    return book
+
+
+def test_references_to_other_workbooks_are_ref_and_nothing_else_is_opened(capsys, tmp_path,
+                                                                          secrets):
+    # Before: the secrets' values were printed and saved (4242, 4343, 4444), exit code 0.
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with opened() as spy:
+        code, out, err = run(capsys, "recalc", secrets, "--json", "-q", "--out",
+                             out_dir / "o.xlsx")
+    assert code == 3, err
+    values = __import__("json").loads(out)
+    assert values == {"above": "#REF!", "beside": "#REF!", "link": "#REF!",
+                      "indirect": "#REF!", "computed": "#REF!", "plain": 2}
+    saved = zipfile.ZipFile(out_dir / "o.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    assert not any(s in saved for s in ("4242", "4343", "4444"))
+    assert "<v>#REF!</v>" in saved
+    assert spy.under(tmp_path) - spy.under(out_dir) == {secrets.resolve()}
+    assert "../private/secret.xlsx" in err and "beside.xlsx" in err and "--allow-external" in err
+
+
+def test_allow_external_opens_them(capsys, tmp_path, secrets):
+    # The control for the test above: the same workbook does read the secrets when allowed.
+    with opened() as spy:
+        code, out, err = run(capsys, "recalc", secrets, "--json", "-q", "--allow-external")
+    values = __import__("json").loads(out)
+    assert (values["above"], values["beside"], values["link"], values["indirect"]) == (
+        4242, 4343, 4444, 4343)
+    assert (tmp_path / "private" / "secret.xlsx").resolve() in spy.under(tmp_path)
+
+
+def test_the_library_refuses_other_workbooks_too(tmp_path, secrets):
+    with opened() as spy:
+        wb = Workbook(secrets)
+        assert wb.value("above") == "#REF!" and wb.value("link") == "#REF!"
+    assert spy.under(tmp_path) == {secrets.resolve()}
+    assert "../private/secret.xlsx" in wb.refused_files
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+def _formula_rows(n: int) -> str:
+    return "".join(f'<row r="{i}"><c r="A{i}"><f>A{i - 1}+1</f></c></row>'
+                   for i in range(2, n + 2))
+
+
+def test_a_hundred_thousand_formulas_are_refused_before_the_model_is_built(capsys, tmp_path):
+    # Before: formulas compiled them (more than a minute and gigabytes).
+    path = c.xlsx(tmp_path / "many.xlsx", {"S": c.sheet_xml(
+        '<row r="1"><c r="A1"><v>1</v></c></row>' + _formula_rows(100_000))}, {"x": "S!$A$2"})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "100,001 formulas and defined names",
+                     "limit of 10,000", "--max-formulas")
+    assert seconds < 10
+
+
+def test_the_formula_limit_can_be_raised(capsys, tmp_path):
+    path = c.xlsx(tmp_path / "some.xlsx", {"S": c.sheet_xml(
+        '<row r="1"><c r="A1"><v>1</v></c></row>' + _formula_rows(30))}, {"last": "S!$A$31"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--max-formulas", "20")
+    assert_one_error(code, out, err, "31 formulas", "limit of 20")
+    code, out, err = run(capsys, "recalc", path, "-q", "--max-formulas", "31", "--json")
+    assert code == 0 and '"last": 31' in out
+
+
+@pytest.mark.parametrize("names, formula, what", [
+    ({"everything": "S!$A$1:$XFD$1048576"}, "=A1*2", ("S!A1:XFD1048576", "17,179,869,184")),
+    ({"everything": "S!$A$1:$XFD$1048576"}, "=SUM(everything)",
+     ("S!A1:XFD1048576", "17,179,869,184")),
+    ({"column": "S!$A:$A"}, "=A1*2", ("S!A1:A1048576", "1,048,576")),
+])
+def test_names_over_huge_ranges_are_refused(capsys, tmp_path, names, formula, what):
+    # Before: printing the whole-sheet name built 17 billion cell names (3.5 GB and more).
+    path = c.xlsx(tmp_path / "names.xlsx", {"S": {"A1": 1, "B1": formula}}, names)
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, *what, "limit of 100,000", "--max-range-cells")
+    assert seconds < 10
+
+
+def test_ranges_in_formulas_count_against_the_range_limit(capsys, tmp_path):
+    # Before: no limit (=SUM(A1:Z100000) took 17 s and 1.7 GB in formulas' range index).
+    path = c.xlsx(tmp_path / "sum.xlsx", {"S": {"A1": 2, "A2": 3, "L1": "=SUM(A1:J20000)",
+                                                "M1": "=SUM(A1:A2)"}},
+                  {"total": "S!$L$1"})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "ranges cover 200,002 cells",
+                     "the largest, S!A1:J20000, 200,000", "limit of 100,000")
+    assert seconds < 10
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", "--max-range-cells",
+                         "250,000", "--name", "total")
+    assert code == 0 and '"total": 5' in out, err
+
+
+@pytest.mark.parametrize("sheet, what", [
+    (c.sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>'
+                 '<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>'), "17,179,869,184 cells"),
+    (c.sheet_xml('<row><c><v>1</v></c></row>' * 3 + '<row r="60000"><c><v>2</v></c></row>'),
+     "60,000 cells"),
+    (c.sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>',
+                 '<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'),
+     "17,179,869,184 cells"),
+    (c.sheet_xml('<row r="1"><c r="A1"><v>1</v></c></row>',
+                 '<hyperlinks><hyperlink ref="A1:Z100000" display="x"/></hyperlinks>'),
+     "2,600,000 cells"),
+])
+def test_sheets_that_span_too_many_cells_are_refused(capsys, tmp_path, sheet, what):
+    # Before: formulas and openpyxl visited every cell from A1 to the last one (hours).
+    path = c.xlsx(tmp_path / "wide.xlsx", {"S": sheet}, {"x": "S!$A$1"})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, what, "limit of 50,000", "--max-cells")
+    assert seconds < 10
+
+
+def test_oversized_parts_are_refused_from_the_zip_directory(capsys, tmp_path, monkeypatch):
+    # A 21 MB inline string (before: read, parsed and written back in full).
+    text = "x" * 21_000_000
+    path = c.xlsx(tmp_path / "big.xlsx", {"S": c.sheet_xml(
+        f'<row r="1"><c r="A1" t="inlineStr"><is><t>{text}</t></is></c></row>')},
+        {"x": "S!$A$1"})
+    assert path.stat().st_size < 100_000
+    inflated = []
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: (
+        inflated.append(getattr(name, "filename", name)) or real_open(self, name, *a, **k)))
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "part xl/worksheets/sheet1.xml is 21.0 MB uncompressed",
+                     "limit of 20 MB", "--max-part-mb")
+    assert inflated == [] and seconds < 10
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", "--max-part-mb", "22")
+    assert code == 0 and len(out) > 21_000_000, err[:300]
+
+
+def test_the_total_size_is_limited(capsys, tmp_path):
+    # Before: six 17 MB parts (102 MB, in a 100 kB file) were all inflated, and again to save.
+    pad = b"\0" * 17_000_000
+    path = c.xlsx(tmp_path / "padded.xlsx", {"S": {"A1": 1}}, {"x": "S!$A$1"},
+                  parts={f"xl/media/pad{i}.bin": pad for i in range(6)})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "parts add up to 102.0 MB", "limit of 100 MB",
+                     "--max-total-mb")
+    assert seconds < 10
+    code, out, err = run(capsys, "recalc", path, "-q", "--max-total-mb", "0.01")
+    assert_one_error(code, out, err, "padded.xlsx is 0.1 MB, over the limit of 0.01 MB")
+
+
+def test_too_many_zip_entries_are_refused_before_they_are_listed(capsys, tmp_path):
+    # Before: every entry was listed and inflated (a small file can hold millions).
+    parts = {f"xl/media/e{i}.bin": b"" for i in range(10_001)}
+    path = c.xlsx(tmp_path / "entries.xlsx", {"S": {"A1": 1}}, {"x": "S!$A$1"}, parts=parts)
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "it has 10,006 zip entries")
+    assert seconds < 10
+
+
+def test_a_zip_whose_directory_understates_a_part_is_corrupt(capsys, tmp_path):
+    # The directory says 100 bytes; the data inflates to 30 MB: zipfile stops at 100 bytes
+    # and the CRC check fails, so nothing big is ever held.
+    path = tmp_path / "liar.xlsx"
+    c.xlsx(path, {"S": {"A1": 1}}, {"x": "S!$A$1"},
+           parts={"xl/media/bomb.xml": "<a>" + "x" * 30_000_000 + "</a>"})
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo("xl/media/bomb.xml")
+    central = _central(data, info.filename)
+    for offset in (info.header_offset + 22, central + 24):  # uncompressed size fields
+        data[offset:offset + 4] = (100).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "part xl/media/bomb.xml is corrupt")
+    assert seconds < 10
+
+
+# --- malformed workbooks: one Error: line -------------------------------------------------------
+
+_LAUGHS = ('<!DOCTYPE lolz [<!ENTITY a "aaaaaaaaaa">'
+           + "".join(f'<!ENTITY {b} "{("&" + a + ";") * 10}">'
+                     for a, b in zip("abcdefgh", "bcdefghi")) + "]>")
+
+
+def _central(data: bytes, name: str) -> int:
+    """Where the zip's central directory entry for ``name`` starts."""
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        length = int.from_bytes(data[at + 28:at + 30], "little")
+        if data[at + 46:at + 46 + length] == name.encode():
+            return at
+        at = data.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(name)
+
+
+def _corrupt_deflate(path: Path, part: str) -> Path:
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(part)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start:start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _bad_crc(path: Path, part: str) -> Path:
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(part)
+    central = _central(data, part)
+    for offset in (info.header_offset + 14, central + 16):  # CRC-32 fields
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _malformed(tmp_path, case):
+    p = tmp_path / f"{case}.xlsx"
+    one = c.sheet_xml('<row r="1"><c r="A1" t="s"><v>0</v></c></row>')
+    if case == "billion laughs":
+        return c.xlsx(p, {"S": one}, shared_strings=(
+            f'{c.DECL}{_LAUGHS}<sst xmlns="{c.MAIN}"><si><t>&i;</t></si></sst>'))
+    if case == "external entity":
+        return c.xlsx(p, {"S": one}, shared_strings=(
+            f'{c.DECL}<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            f'<sst xmlns="{c.MAIN}"><si><t>&e;</t></si></sst>'))
+    if case == "entity in the workbook part":
+        c.xlsx(p, {"S": {"A1": 1}})
+        book = zipfile.ZipFile(p).read("xl/workbook.xml").decode()
+        return c.xlsx(p, {"S": {"A1": 1}}, parts={"xl/workbook.xml": book.replace(
+            "<workbook ", '<!DOCTYPE w [<!ENTITY n "S">]><workbook ', 1).replace(
+            'name="S"', 'name="&n;"')})
+    if case == "UTF-16 part":
+        return c.xlsx(p, {"S": {"A1": 1}}, parts={"xl/worksheets/sheet1.xml": c.sheet_xml(
+            '<row r="1"><c r="A1"><v>1</v></c></row>').replace("UTF-8", "UTF-16")
+            .encode("utf-16")})
+    if case == "declared EBCDIC":
+        return c.xlsx(p, {"S": {"A1": 1}}, parts={"xl/worksheets/sheet1.xml": c.sheet_xml(
+            '<row r="1"><c r="A1"><v>1</v></c></row>').replace("UTF-8", "cp500")})
+    if case == "control character":
+        return c.xlsx(p, {"S": c.sheet_xml(
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>a\x01b</t></is></c></row>')})
+    if case == "DDE formula":
+        return c.xlsx(p, {"S": {"A1": "=cmd|'/c calc'!A1"}})
+    if case == "corrupt deflate":
+        return _corrupt_deflate(c.xlsx(p, {"S": {"A1": 1, "B1": "=A1*2"}}),
+                                "xl/worksheets/sheet1.xml")
+    if case == "bad CRC":
+        return _bad_crc(c.xlsx(p, {"S": {"A1": 1, "B1": "=A1*2"}}), "xl/worksheets/sheet1.xml")
+    if case == "whole rows in a name":
+        return c.xlsx(p, {"S": {"A1": 1}}, {"rows": "S!$1:$1048576"})
+    if case == "bad cell reference":
+        return c.xlsx(p, {"S": c.sheet_xml('<row r="1"><c r="ZZZZ1"><v>1</v></c></row>')})
+    if case == "shared string out of range":
+        return c.xlsx(p, {"S": c.sheet_xml('<row r="1"><c r="A1" t="s"><v>5</v></c></row>')},
+                      shared_strings=f'{c.DECL}<sst xmlns="{c.MAIN}"><si><t>x</t></si></sst>')
+    if case == "name that is not a formula":
+        return c.xlsx(p, {"S": {"A1": 1, "B1": "=A1"}}, {"x": "#REF!$A$1"})
+    if case == "not a zip":
+        p.write_bytes(b"PK\x03\x04 not really")
+        return p
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case, text", [
+    ("billion laughs", "part xl/sharedStrings.xml declares a DTD or entities"),
+    ("external entity", "part xl/sharedStrings.xml declares a DTD or entities"),
+    ("entity in the workbook part", "part xl/workbook.xml declares a DTD"),
+    ("UTF-16 part", "part xl/worksheets/sheet1.xml is not UTF-8 XML"),
+    ("declared EBCDIC", "declares encoding 'cp500'"),
+    ("control character", "malformed XML (not well-formed (invalid token)"),
+    ("DDE formula", "Not a valid formula: =cmd|'/c calc'!A1"),
+    ("corrupt deflate", "part xl/worksheets/sheet1.xml is corrupt (Error -3"),
+    ("bad CRC", "part xl/worksheets/sheet1.xml is corrupt (Bad CRC-32"),
+    ("whole rows in a name", "cannot read whole rows in a name.xlsx"),
+    ("bad cell reference", "'ZZZZ1' is not a cell reference"),
+    ("shared string out of range", "IndexError"),
+    ("name that is not a formula", "Not a valid formula: =#REF!$A$1"),
+    ("not a zip", "not a valid .xlsx file"),
+])
+def test_malformed_workbooks_fail_with_one_error_line(capsys, tmp_path, case, text):
+    # Before: tracebacks (ParseError, zlib.error, FormulaError, IndexError, AttributeError),
+    # or an entity expanded / an encoding the checks cannot see.
+    code, out, err, seconds = recalc_error(capsys, _malformed(tmp_path, case))
+    assert_one_error(code, out, err, text)
+    assert seconds < 10
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small(tmp_path):
+    return c.xlsx(tmp_path / "small.xlsx", {"S": {"A1": "text", "B1": "=A1&\"!\"", "C1": 2}},
+                  {"word": "S!$A$1", "shout": "S!$B$1"})
+
+
+@posix_only
+def test_a_planted_link_at_the_temporary_name_is_not_followed(capsys, tmp_path, small):
+    # Before: the temporary file <out>.xlnapkin-tmp was written through the link (overwriting
+    # the victim), and the output became that link.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "o.xlsx"
+    os.symlink(victim, tmp_path / "o.xlsx.xlnapkin-tmp")
+    code, _, err = run(capsys, "recalc", small, "-q", "--out", out)
+    assert code == 0, err
+    assert victim.read_text() == "precious"
+    assert not out.is_symlink() and openpyxl.load_workbook(out)["S"]["B1"].value == '=A1&"!"'
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".xlnapkin-tmp")] == [
+        "o.xlsx.xlnapkin-tmp"]  # the planted link, untouched
+
+
+@posix_only
+def test_out_on_a_link_is_refused_before_the_work(capsys, tmp_path, small):
+    victim = tmp_path / "victim.xlsx"
+    victim.write_text("precious")
+    link = tmp_path / "o.xlsx"
+    os.symlink(victim, link)
+    code, out, err = run(capsys, "recalc", small, "--out", link, "--force")
+    assert_one_error(code, out, err, f"{link} is a symbolic link; not writing through it")
+    assert victim.read_text() == "precious" and link.is_symlink()
+
+
+@posix_only
+def test_in_place_on_a_link_writes_the_file_it_points_to(capsys, tmp_path, small):
+    # Before: the link was replaced by a regular file and the workbook it named kept its value.
+    real = tmp_path / "real" / "book.xlsx"
+    real.parent.mkdir()
+    real.write_bytes(small.read_bytes())
+    link = tmp_path / "link.xlsx"
+    os.symlink(real, link)
+    code, _, err = run(capsys, "recalc", link, "-q", "--in-place", "--set", "word=changed")
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert openpyxl.load_workbook(real, data_only=True)["S"]["B1"].value == "changed!"
+
+
+def test_a_failed_write_leaves_no_temporary_file_and_the_target_as_it_was(capsys, tmp_path,
+                                                                          small, monkeypatch):
+    out = tmp_path / "o.xlsx"
+    out.write_bytes(b"old")
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "replace", fail)
+    code, _, err = run(capsys, "recalc", small, "-q", "--out", out, "--force")
+    assert code == 1 and "No space left on device" in err and err.count("\n") == 1
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.xlsx", "small.xlsx"]
+
+
+def test_a_missing_output_folder_fails_before_the_work(capsys, tmp_path, small):
+    # Before: the workbook was loaded and recalculated, then the write failed naming the
+    # temporary file.
+    missing = tmp_path / "nope"
+    code, out, err = run(capsys, "recalc", small, "--out", missing / "o.xlsx")
+    assert_one_error(code, out, err, f"folder {missing} does not exist")
+    assert "loading" not in err
+
+
+def test_text_with_control_characters_is_written_readable(capsys, tmp_path, small):
+    # Before: the saved workbook held \x01 and \x07 raw, and no XML reader could open it.
+    formula = c.xlsx(tmp_path / "bell.xlsx", {"S": {"A1": "a", "B1": "=A1&CHAR(7)&\"b\""}})
+    out = tmp_path / "o1.xlsx"
+    code, _, err = run(capsys, "recalc", small, "-q", "--set", "word=bad\x01text", "--out", out)
+    assert code == 0, err
+    values = openpyxl.load_workbook(out, data_only=True)["S"]
+    assert values["A1"].value == "badtext" and values["B1"].value == "badtext!"
+    out = tmp_path / "o2.xlsx"
+    code, _, err = run(capsys, "recalc", formula, "-q", "--out", out)
+    assert code == 0, err
+    assert openpyxl.load_workbook(out, data_only=True)["S"]["B1"].value == "ab"
+
+
+# --- threads ------------------------------------------------------------------------------------
+
+def test_concurrent_workbooks_take_turns_and_keep_omitted_arguments_blank(tmp_path,
+                                                                         monkeypatch):
+    # Before: each thread swapped formulas' globals on its own, so loads overlapped and an
+    # omitted argument could compile to 0 in another thread's model (2 of 27 runs).
+    import formulas
+    from formulas.tokens.operand import Empty
+    from xlnapkin import docgen
+    path = c.xlsx(tmp_path / "blank.xlsx", {"S": {
+        "A1": "h100-sxm", "B1": "llama-3.1-8b", "C1": 64,
+        "D1": '=TOKENS_PER_SEC(A1,B1,C1,,"fp8")'}}, {"speed": "S!$D$1"})
+    expected = docgen.functions()["TOKENS_PER_SEC"]("h100-sxm", "llama-3.1-8b", 64, None, "fp8")
+    original_compile = Empty.__dict__["compile"]
+    inside, most, lock = [0], [0], threading.Lock()
+    real_loads = formulas.ExcelModel.loads
+
+    def slow_loads(self, *names):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.2)  # long enough for every thread to arrive
+        try:
+            return real_loads(self, *names)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(formulas.ExcelModel, "loads", slow_loads)
+    results, errors = [], []
+
+    def work():
+        try:
+            results.append(Workbook(path).value("speed"))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and most[0] == 1
+    assert results == [pytest.approx(expected)] * 4
+    assert Empty.__dict__["compile"] is original_compile
+
+
+# --- exit code 3 --------------------------------------------------------------------------------
+
+def _checked(tmp_path, batch):
+    """A workbook with a Checks block like the templates': check_... cells say OK or why not,
+    and the results say "check inputs" unless all are OK."""
+    return c.xlsx(tmp_path / "checked.xlsx", {"S": {
+        "A1": batch, "A2": 0.5,
+        "C1": '=IF(A1>=1,"OK","batch must be >= 1")',
+        "C2": '=IF(AND(A2>0,A2<=1),"OK","utilization must be in (0, 1]")',
+        "C3": '=IF(ISNUMBER(A1),"OK","batch must be a number")',
+        "D1": '=COUNTIF(C1:C3,"OK")=ROWS(C1:C3)',
+        "E1": '=IF(D1,A1*A2,"check inputs")',
+        "E2": "=1/A2"}},
+        {"check_batch": "S!$C$1", "check_utilization": "S!$C$2", "checks": "S!$C$1:$C$3",
+         "all_ok": "S!$D$1", "result": "S!$E$1", "ratio": "S!$E$2"})
+
+
+def test_results_that_are_messages_exit_3_and_say_which_checks_fail(capsys, tmp_path):
+    # Before: "check inputs" was printed with exit code 0 and no word on which check failed.
+    code, out, err = run(capsys, "recalc", _checked(tmp_path, 8), "-q")
+    assert code == 0 and err == ""  # the control: all checks OK, no messages
+    assert "result             4" in out
+
+    path = _checked(tmp_path, -2)
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "result")
+    assert code == 3
+    assert out.split() == ["result", "check", "inputs"]
+    assert "  result: check inputs" in err
+    assert "Checks that are not OK:\n  check_batch: batch must be >= 1\n" in err
+    assert "check_utilization" not in err and "S!C3" not in err
+
+    code, out, err = run(capsys, "recalc", path, "-q")
+    assert code == 3 and "  check_batch: batch must be >= 1" in err
+    assert "  checks: batch must be >= 1" in err  # the range, shown by its first message
+
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "ratio", "--set", "A2=0",
+                         "--json")
+    assert code == 3 and "  ratio: #DIV/0!" in err
+    assert "  check_utilization: utilization must be in (0, 1]" in err
+
+
+def test_a_check_without_its_own_name_is_shown_by_its_cell(capsys, tmp_path):
+    path = _checked(tmp_path, "many")
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "result")
+    assert code == 3
+    assert "  S!C3 (checks): batch must be a number" in err
+
+
+def test_a_template_with_a_bad_input_exits_3_naming_the_check(capsys):
+    path = REPO / "workbooks" / "multi_tenant_savings.xlsx"
+    code, out, err = run(capsys, "recalc", path, "-q", "--set", "tenants=0",
+                         "--name", "pooled_gpus")
+    assert code == 3
+    assert "  pooled_gpus: check inputs" in err
+    failing = err.split("Checks that are not OK:\n", 1)[1].splitlines()
+    assert [line.split(":")[0].strip() for line in failing] == ["check_tenants"]
+
+
+def test_the_templates_are_within_the_default_limits():
+    # The defaults are sized for these, with room (documented in `xlnapkin recalc --help`);
+    # the showcase and the savings template are also recalculated in full above and in
+    # test_recalc.py.
+    from xlnapkin.recalc import Limits, _inspect
+    for path in sorted((REPO / "workbooks").glob("*.xlsx")):
+        _inspect(path.read_bytes(), path.name, Limits(max_cells=10_000, max_formulas=5_000,
+                                                      max_part_mb=1, max_total_mb=2))
+
+
+def test_limits_are_checked_as_numbers():
+    from xlnapkin.recalc import Limits
+    with pytest.raises(RecalcError, match="max_cells must be a number > 0, got 0"):
+        Limits(max_cells=0)
