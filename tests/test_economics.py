@@ -526,3 +526,187 @@ def test_module_documents_units_and_every_public_function():
         obj = getattr(e, name)
         if callable(obj) and not isinstance(obj, type):
             assert obj.__doc__ and "[" in obj.__doc__, name
+
+
+# --- The cost at the user's volume (issue 11): fleets with a minimum size and fixed costs ---------
+
+# Hand calculations at the self-host template's old defaults (issue 11, point 1): one H100 at
+# $2.49/h for 730 h = $1,817.70 a month; 10 M tokens/day for 730 / 24 days = 304.2 M tokens.
+H100_MONTH = 2.49 * 730
+DAYS = 730 / 24
+
+
+def test_cost_at_volume_is_the_month_over_its_tokens():
+    # issue 11: "the month costs $1,818 for 304 M tokens: $5.98/Mtok"
+    assert close(e.cost_per_mtok_at_volume(H100_MONTH, 1e7), 5.976, 1e-4)
+    assert e.cost_per_mtok_at_volume(H100_MONTH, 1e7) == pytest.approx(
+        H100_MONTH / (1e7 * DAYS) * 1e6, rel=1e-12)
+
+
+def test_fleet_utilization_is_what_the_volume_uses():
+    # 20,000 tokens/s on one always-on replica carry 1.728 B tokens a day; 10 M is 0.58 % of it
+    assert e.fleet_utilization(1e7, 20000, 1) == pytest.approx(1e7 / 1.728e9, rel=1e-12)
+    assert e.fleet_utilization(1e7, 20000, 2) == pytest.approx(1e7 / 1.728e9 / 2, rel=1e-12)
+    # running half the hours halves the capacity: twice the utilization
+    assert e.fleet_utilization(1e7, 20000, 1, 365) == pytest.approx(2e7 / 1.728e9, rel=1e-12)
+
+
+def test_replica_tokens_per_day_counts_the_hours_it_runs():
+    assert e.replica_tokens_per_day(10000, 0.5) == 10000 * 0.5 * 86400
+    assert e.replica_tokens_per_day(10000, 0.5, 365) == pytest.approx(10000 * 0.5 * 43200)
+    # 2 B tokens over 12 hours a day at 7,000 tokens/s: 6.6 replicas, so 7 (4 running all day)
+    assert e.replicas_needed(2e9, 10000, 0.7, 1, 365) == 7
+    assert e.replicas_needed(2e9, 10000, 0.7) == 4
+
+
+def test_minimum_replicas_and_staff_are_paid_at_any_volume():
+    one = e.self_host_monthly_cost(1e7, 20000, 2.49, 1, 0.7)
+    assert one == pytest.approx(H100_MONTH)
+    # issue 11: doubling min_replicas at a one-replica volume adds the GPU bill again
+    assert e.self_host_monthly_cost(1e7, 20000, 2.49, 1, 0.7, 730, 2) == pytest.approx(2 * one)
+    # a staff cost is added once, whatever the volume
+    with_staff = e.self_host_monthly_cost(np.array([1e7, 1e10]), 20000, 2.49, 1, 0.7, 730, 1,
+                                          10000)
+    without = e.self_host_monthly_cost(np.array([1e7, 1e10]), 20000, 2.49, 1, 0.7)
+    assert (with_staff - without).tolist() == pytest.approx([10000, 10000])
+
+
+@pytest.mark.parametrize("min_replicas, staff, expected", [
+    # issue 11, point 3: H100 at $2.49/h vs GPT-4o blended $6.25: 9.6 M tokens/day; N+1
+    # replicas 19 M; one engineer ($200K a year) 97 M. Hand calculation: (R x 1,817.70 + staff)
+    # / (30.4167 days x $6.25 / 1e6).
+    (1, 0.0, 9.5616e6), (2, 0.0, 19.1232e6), (1, 200000 / 12, 97.2289e6),
+])
+def test_fleet_breakeven_seed_figures(min_replicas, staff, expected):
+    got = e.fleet_breakeven_tokens_per_day(H100_MONTH, 1.2e9, 6.25, min_replicas, staff)
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
+@given(st.floats(10, 1e5), st.floats(1e5, 1e10), st.floats(0.01, 50), st.integers(1, 4),
+       st.floats(0, 1e5))
+def test_fleet_breakeven_is_the_first_volume_where_self_hosting_pays(rep, cap, api, floor, fixed):
+    be = e.fleet_breakeven_tokens_per_day(rep, cap, api, floor, fixed)
+    per_token = DAYS * api / 1e6
+
+    def self_host(v):
+        return max(floor, math.ceil(v / cap * (1 - 1e-12))) * rep + fixed
+
+    if cap * per_token <= rep:  # a full replica costs more than the API for its tokens
+        assert be == math.inf
+        return
+    assert self_host(be) <= be * per_token * (1 + 1e-9)
+    below = be * (1 - 1e-6)
+    assert self_host(below) > below * per_token * (1 - 1e-9)
+
+
+def test_fleet_breakeven_says_never_in_excel():
+    from xlnapkin import udfs
+    assert udfs.FLEET_BREAKEVEN_TOKENS_PER_DAY(2000, 1e6, 1.0).startswith("never")
+
+
+def test_spot_mix_reproduces_seed_003_hybrid():
+    # seed_cases: Cost per token (seed 003) / hybrid fleet: 4 on-demand + 4 spot used 60 % =
+    # 7,732.16 a month: 6.4 GPU-equivalents at the mixed price, 2.4 / 6.4 of them spot.
+    assert close(e.spot_mix_price(2.21, 0.73, 2.4 / 6.4) * 6.4 * 730, 7732.16, 1e-9)
+    assert e.spot_mix_price(2.21, 0.73, 0) == 2.21
+
+
+def test_cached_input_lowers_the_blended_price():
+    # half input, 40 % of it cached at a tenth of the price: 0.5 x (0.6 x 2.5 + 0.4 x 0.25) + 5
+    assert e.blended_price(2.5, 10, 0.5, 0.4, 0.25) == pytest.approx(5.8)
+    assert e.blended_price(2.5, 10, 0.5, 0.4) == e.blended_price(2.5, 10, 0.5)
+
+
+def test_colo_cost_follows_power():
+    # CBRE 2025 wholesale colocation $195 per kW-month; a 700 W GPU takes 0.7 kW
+    assert e.colo_cost_per_month(700, 195) == pytest.approx(136.5)
+    assert e.colo_cost_per_month(72, 195) == pytest.approx(14.04)
+
+
+# --- Own vs rent over the years ----------------------------------------------------------------
+
+def test_rent_npv_without_decline_or_discounting_is_the_bill():
+    assert e.rent_npv(2.49, 3) == pytest.approx(2.49 * 730 * 12 * 3)
+    assert e.rent_cost_in_year(2.49, 2, 0.25) == pytest.approx(2.49 * 0.75 * 8760)
+    # hand calculation: 21,812.4 / 1.1 + 16,359.3 / 1.21 + 12,269.5 / 1.331 = 42,567.8
+    assert e.rent_npv(2.49, 3, 0.25, 0.1) == pytest.approx(42567.78, rel=1e-6)
+
+
+@given(st.floats(1000, 50000), st.integers(1, 8), st.floats(0, 1500), st.floats(0, 0.3),
+       st.floats(1, 2), st.floats(0, 500), st.floats(0, 0.3), st.floats(0, 1))
+def test_own_npv_is_the_own_hourly_cost_discounted(price, years, watts, kwh, pue, hosting, r,
+                                                   resale):
+    # OWN_HOURLY_COST annualises capital with the capital recovery factor; paying it for each
+    # of the years and discounting gives back the purchase, the running costs and the resale.
+    rv = resale * price
+    hourly = e.own_hourly_cost(price, years, watts, kwh, pue, hosting, r, rv)
+    pv = sum(hourly * 8760 * e.discount_factor(r, y) for y in range(1, years + 1))
+    assert e.own_npv(price, years, watts, kwh, pue, hosting, r, rv) == pytest.approx(pv, rel=1e-9)
+
+
+def test_cost_of_capital_raises_the_owned_gpu_hour():
+    # issue 11, point 3: a 10 % cost of capital moves an owned H100-hour from $1.23 to $1.47
+    # ($30,000 over 3 years, 700 W x PUE 1.3 x $0.10/kWh).
+    assert e.own_hourly_cost(30000, 3, 700, 0.10, 1.3) == pytest.approx(1.2326, abs=1e-4)
+    assert e.own_hourly_cost(30000, 3, 700, 0.10, 1.3, 0, 0.10) == pytest.approx(1.4681, abs=1e-4)
+
+
+# --- Pooling in whole deployments, and where the saving comes from ------------------------------
+
+def test_pools_and_dedicated_fleets_are_whole_deployments():
+    # issue 11, point 6: 2-GPU tenants at cv 1 used to get 3 GPUs each and a pool of 21. A
+    # tenant's percentile load 0.8 x (1 + 1.645) = 2.12 GPUs needs two 2-GPU deployments.
+    assert e.dedicated_gpus(10, 0.4, 0.95, 1.0, 2) == 40
+    pool = e.pooled_gpus(10, 0.4, 0.95, 1.0, 2)
+    assert pool % 2 == 0 and pool == 2 * math.ceil(e.pooled_capacity(10, 0.4, 0.95, 1.0, 2) / 2)
+
+
+@given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
+def test_saving_splits_into_peaks_and_rounding(n, mu, q, cv, g, rho):
+    args = (n, mu, q, cv, g, rho)
+    peaks, rounding = e.pooling_savings_from_peaks(*args), e.pooling_savings_from_rounding(*args)
+    assert peaks + rounding == pytest.approx(e.pooling_savings(*args), abs=1e-12)
+    assert peaks >= -1e-12
+    assert e.pooling_savings(*args) <= 1 - e.dedicated_utilization(*args) + 1e-12
+
+
+def test_seed_003_saving_is_mostly_rounding():
+    # Defaults of the multi-tenant template at correlation 0: 10 tenants of 0.565 GPU at the
+    # 95th percentile. Peaks: (5.645 - 4.520) / 10; rounding: (10 - 5.645 - (5 - 4.520)) / 10.
+    assert e.pooling_savings_from_peaks(10, 0.4, 0.95) == pytest.approx(0.11247, abs=1e-5)
+    assert e.pooling_savings_from_rounding(10, 0.4, 0.95) == pytest.approx(0.38753, abs=1e-5)
+
+
+# --- Users at a percentile of concurrent requests -----------------------------------------------
+
+@given(st.floats(0, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999))
+def test_users_at_percentile_is_the_largest_that_fits(slots, d, q):
+    n = e.users_at_percentile(slots, d, q)
+    z = NormalDist().inv_cdf(q)
+
+    def peak(k):
+        return k * d + z * math.sqrt(k * d * (1 - d))
+
+    assert n == int(n) and n >= 0
+    assert peak(n) <= slots * (1 + 1e-9) + 1e-9
+    assert peak(n + 1) > slots * (1 - 1e-9)
+
+
+def test_users_at_percentile_by_hand():
+    # seed 001's 60 concurrent users at a 20 % duty cycle: 300 on average (USERS_PER_GPU), but
+    # at the 95th percentile N x 0.2 + 1.645 x sqrt(N x 0.16) <= 60 gives N = 248, leaving
+    # 1 - 248 x 0.2 / 60 = 17.3 % of the slots free for peaks.
+    assert e.users_at_percentile(60, 0.2, 0.95) == 248
+    assert e.slot_headroom(248, 0.2, 60) == pytest.approx(1 - 49.6 / 60)
+    assert e.users_at_percentile(60, 1.0, 0.95) == 60  # always-active users: one slot each
+
+
+def test_prefix_caching_takes_prefill_off_the_replica_time():
+    plain = c.replica_tokens_per_sec(H100, L8B, 2304, 256)
+    assert c.replica_tokens_per_sec(H100, L8B, 2304, 256, prefix_cache_savings=0) == plain
+    # seed_cases: Cost per token (seed 003) / prefix caching: 2,048 + 256 tokens, 85 % hits
+    saved = e.prefix_cache_savings(2048, 256, 0.85)
+    cached = c.replica_tokens_per_sec(H100, L8B, 2304, 256, prefix_cache_savings=saved)
+    decode, prefill, _t = c._phase_times(H100, L8B, 2304, 256, None, None, 1, None)
+    assert cached == pytest.approx(2560 / (decode + prefill * (1 - saved)), rel=1e-12)
+    assert cached > plain

@@ -60,8 +60,8 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
 
 @_one_request_fits
 def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
-                           kv_dtype=None, num_gpus=1, efficiency=None):
-    """Input plus output tokens/s one replica processes under saturating load: MAX_THROUGHPUT x (input + output) / output.
+                           kv_dtype=None, num_gpus=1, efficiency=None, prefix_cache_savings=0.0):
+    """Input plus output tokens/s one replica processes under saturating load: MAX_THROUGHPUT x (input + output) / output, with prefix-cache hits taken off the prefill work.
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -72,18 +72,23 @@ def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, we
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        prefix_cache_savings: share of prefill work prefix caching saves, in [0, 1], e.g. PREFIX_CACHE_SAVINGS [0-1]
 
     ``max_throughput x (input_tokens + output_tokens) / output_tokens``: the rate to compare
-    with a token volume that counts both, as API bills do. NaN where it does not fit. [tokens/s]
+    with a token volume that counts both, as API bills do. With prefix caching the request
+    time under load is its decode time plus ``1 - prefix_cache_savings`` of its prefill time
+    (the cached prefix still holds KV memory). NaN where it does not fit. [tokens/s]
 
     >>> round(replica_tokens_per_sec("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", None, 1, 1))
     20069
     """
-    tput = max_throughput(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                          num_gpus, efficiency)
+    saved = _checks.fraction(prefix_cache_savings, "prefix_cache_savings", zero_ok=True)
+    decode, prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
+                                       kv_dtype, num_gpus, efficiency)
     inp = np.asarray(input_tokens, dtype=float)
     out = np.asarray(output_tokens, dtype=float)
-    return _out(tput * (inp + out) / out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _out((inp + out) / (decode + prefill * (1.0 - saved)))
 
 
 @_one_request_fits

@@ -34,7 +34,7 @@ from .units import GB, TB, TFLOPS
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
-           "USER_CATALOG_ENV", "user_files"]
+           "comparable_price", "USER_CATALOG_ENV", "user_files"]
 
 USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 
@@ -175,6 +175,8 @@ class Price:
     output_usd_per_mtok: float
     provider: str = ""
     model: str = ""
+    model_id: str = ""        # the catalog model an open-weights API serves; blank if closed
+    comparable: str = ""      # "yes": the default API to compare a self-hosted model_id with
     cached_input_usd_per_mtok: float | None = None
     batch_discount: float | None = None
     as_of: str = ""
@@ -481,6 +483,19 @@ def model_ids() -> list[str]:
 
 def price_ids() -> list[str]:
     return list(_current("price")[0])
+
+
+def comparable_price(model_id) -> Price | None:
+    """The API to compare a self-hosted model with: the price row marked ``comparable`` for
+    that catalog model (else its first row), or ``None`` when no catalog API serves it.
+
+    >>> comparable_price("llama-3.1-8b").id
+    'groq-llama-3.1-8b'
+    """
+    mid = normalise_id(str(model_id))
+    rows = [p for p in prices() if normalise_id(p.model_id) == mid and p.model_id]
+    marked = [p for p in rows if p.comparable.strip().lower() == "yes"]
+    return (marked or rows or [None])[0]
 
 
 def table(kind: str) -> list[list]:

@@ -8,15 +8,22 @@ The functions fall into four groups:
 
 * **Unit costs** from a price and a speed: :func:`cost_per_mtok`, :func:`cost_per_user_month`,
   :func:`blended_price`, :func:`joules_per_token`, :func:`energy_cost_per_mtok`,
-  :func:`effective_cost_per_mtok`.
-* **Fleets and plans**: :func:`replicas_needed`, :func:`self_host_monthly_cost`,
-  :func:`breakeven_tokens_per_day`, :func:`spot_hybrid_cost`, :func:`provisioned_utilization`,
-  :func:`users_per_gpu`, :func:`users_per_gpu_by_throughput`.
-* **Owning hardware**: :func:`gpu_hourly_cost` (straight line) and :func:`own_hourly_cost`
-  (financed, with hosting and resale).
+  :func:`effective_cost_per_mtok`, :func:`spot_mix_price`.
+* **Fleets and plans**: :func:`replica_tokens_per_day`, :func:`replicas_needed`,
+  :func:`self_host_monthly_cost` (with a minimum fleet and staff), :func:`cost_per_mtok_at_volume`,
+  :func:`fleet_utilization`, :func:`breakeven_tokens_per_day`,
+  :func:`fleet_breakeven_tokens_per_day`, :func:`spot_hybrid_cost`,
+  :func:`provisioned_utilization`, :func:`users_per_gpu`, :func:`users_per_gpu_by_throughput`,
+  :func:`users_at_percentile`, :func:`slot_headroom`.
+* **Owning hardware**: :func:`gpu_hourly_cost` (straight line), :func:`own_hourly_cost`
+  (financed, with hosting and resale), :func:`colo_cost_per_month`, and over the years
+  :func:`rent_cost_in_year`, :func:`discount_factor`, :func:`rent_npv`,
+  :func:`own_running_cost_per_year`, :func:`own_npv`.
 * **Sharing and tricks**: multi-tenant pooling (:func:`dedicated_gpus`, :func:`pooled_gpus`,
-  :func:`pooling_savings`, :func:`pooled_utilization`, :func:`pooling_monte_carlo`),
-  :func:`lora_sharing_savings`, :func:`prefix_cache_savings`, :func:`spec_decode_speedup`.
+  :func:`pooling_savings` split into :func:`pooling_savings_from_peaks` and
+  :func:`pooling_savings_from_rounding`, :func:`dedicated_utilization`,
+  :func:`pooled_utilization`, :func:`pooling_monte_carlo`), :func:`lora_sharing_savings`,
+  :func:`prefix_cache_savings`, :func:`spec_decode_speedup`.
 
 The functions that put a price on the performance model (a GPU and a model from the catalog)
 are in :mod:`xlnapkin.capacity`; this module is the money math alone and imports nothing of the
@@ -52,6 +59,11 @@ __all__ = [
     "dedicated_capacity", "pooled_capacity", "dedicated_gpus", "pooled_gpus",
     "pooling_savings", "pooled_utilization", "pooling_monte_carlo", "PoolingEstimate",
     "DISTRIBUTIONS", "lora_sharing_savings", "joules_per_token", "energy_cost_per_mtok",
+    "replica_tokens_per_day", "cost_per_mtok_at_volume", "fleet_utilization",
+    "fleet_breakeven_tokens_per_day", "spot_mix_price", "colo_cost_per_month", "discount_factor",
+    "rent_cost_in_year", "rent_npv", "own_running_cost_per_year", "own_npv",
+    "dedicated_utilization", "pooling_savings_from_peaks", "pooling_savings_from_rounding",
+    "users_at_percentile", "slot_headroom",
 ]
 
 HOURS_PER_YEAR = 8760.0
@@ -129,15 +141,19 @@ def cost_per_user_month(price_per_gpu_hour, users_per_gpu, hours_per_month=HOURS
     return _out(price * hours / users)
 
 
-def blended_price(price_in_per_mtok, price_out_per_mtok, input_share=0.5):
-    """USD per million tokens for a mix: input_share x input price + (1 - input_share) x output price.
+def blended_price(price_in_per_mtok, price_out_per_mtok, input_share=0.5, cached_share=0.0,
+                  price_cached_in_per_mtok=None):
+    """USD per million tokens for a mix: input_share x input price (cached_share of it at the cached price) + (1 - input_share) x output price.
 
     Args:
         price_in_per_mtok: price of input (prompt) tokens [USD/Mtok]
         price_out_per_mtok: price of output (generated) tokens [USD/Mtok]
         input_share: share of all tokens that are input, in [0, 1] [0-1]
+        cached_share: share of input tokens billed as prefix-cache hits, in [0, 1], e.g. PREFIX_CACHE_SAVINGS [0-1]
+        price_cached_in_per_mtok: price of cached input tokens; blank = the input price (no discount) [USD/Mtok]
 
-    ``input_share x price_in + (1 - input_share) x price_out``
+    ``input_share x ((1 - cached_share) x price_in + cached_share x price_cached)
+    + (1 - input_share) x price_out``
 
     >>> blended_price(2.5, 10, 0.5)
     6.25
@@ -145,7 +161,14 @@ def blended_price(price_in_per_mtok, price_out_per_mtok, input_share=0.5):
     p_in = _price(price_in_per_mtok, "price_in_per_mtok")
     p_out = _price(price_out_per_mtok, "price_out_per_mtok")
     share = _checks.fraction(input_share, "input_share", zero_ok=True)
-    return _out(share * p_in + (1.0 - share) * p_out)
+    hit = _checks.fraction(cached_share, "cached_share", zero_ok=True)
+    p_hit = p_in
+    if price_cached_in_per_mtok is not None:  # blank (None, or NaN from a blank cell): no discount
+        cached = np.asarray(price_cached_in_per_mtok, dtype=float)
+        blank = np.isnan(cached)
+        p_hit = np.where(blank, p_in, _price(np.where(blank, 0.0, cached),
+                                             "price_cached_in_per_mtok"))
+    return _out(share * ((1.0 - hit) * p_in + hit * p_hit) + (1.0 - share) * p_out)
 
 
 def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MONTH / 24):
@@ -324,10 +347,149 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
         _checks.fail("residual_value", bad, rv,
                      lambda i: f"at most purchase_price ({format_value(price_b[i])})")
     growth = (1.0 + r) ** n
+    grown = np.expm1(n * np.log1p(r))  # growth - 1 without cancellation for tiny rates
     with np.errstate(divide="ignore", invalid="ignore"):
-        crf = np.where(r > 0, r * growth / np.where(r > 0, growth - 1.0, 1.0), 1.0 / n)
+        crf = np.where(r > 0, r * growth / np.where(r > 0, grown, 1.0), 1.0 / n)
     capital = (price - rv / growth) * crf / HOURS_PER_YEAR
     return _out(capital + energy + hosting * 12.0 / HOURS_PER_YEAR)
+
+
+def colo_cost_per_month(power_watts, usd_per_kw_month):
+    """Monthly colocation USD for one GPU: its power in kW x the colocation price per kW-month (space, cooling, power capacity; energy billed apart).
+
+    Args:
+        power_watts: power the GPU draws, as contracted [W]
+        usd_per_kw_month: colocation price per kW of IT capacity per month [USD/kW-month]
+
+    ``power_watts / 1000 x usd_per_kw_month`` [USD/month]
+
+    Notes: a server draws more than its GPUs (a DGX H100 is rated 10.2 kW for 8 x 700 W GPUs);
+    pass the GPU's share of the server's power to count the rest.
+
+    >>> colo_cost_per_month(700, 195)
+    136.5
+    """
+    watts = _checks.number(power_watts, "power_watts", 0)
+    rate = _price(usd_per_kw_month, "usd_per_kw_month")
+    return _out(watts / 1000.0 * rate)
+
+
+def discount_factor(cost_of_capital, year):
+    """What a dollar paid at the end of year is worth today: 1 / (1 + cost_of_capital)^year.
+
+    Args:
+        cost_of_capital: yearly discount rate, in [0, 1] [1/year]
+        year: years from now, >= 0 [years]
+
+    ``1 / (1 + cost_of_capital)^year`` [ratio]
+
+    >>> discount_factor(0.1, 2)
+    0.8264
+    """
+    r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
+    y = _checks.number(year, "year", 0)
+    return _out(1.0 / (1.0 + r) ** y)
+
+
+def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
+                      hours_per_month=HOURS_PER_MONTH):
+    """USD of renting one GPU through year (1 = the first), when its rental price falls by price_decline a year: price x (1 - decline)^(year - 1) x hours x 12.
+
+    Args:
+        price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
+        year: which year, 1 for the first [years]
+        price_decline: yearly fall of the GPU's rental price, in [0, 1) [1/year]
+        hours_per_month: hours a month the GPU is rented, at most 744 [hours]
+
+    ``price_per_gpu_hour x (1 - price_decline)^(year - 1) x hours_per_month x 12`` [USD/year]
+
+    >>> rent_cost_in_year(2.49, 2, 0.25)
+    16359.3
+    """
+    price = _price(price_per_gpu_hour, "price_per_gpu_hour")
+    y = _checks.number(year, "year", 1, integer=True)
+    d = _checks.number(price_decline, "price_decline", 0, 1, max_open=True)
+    return _out(price * (1.0 - d) ** (y - 1.0) * _hours(hours_per_month) * 12.0)
+
+
+def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,
+             hours_per_month=HOURS_PER_MONTH):
+    """Present value of renting one GPU for years whole years, each year paid at its end: sum of RENT_COST_IN_YEAR x DISCOUNT_FACTOR.
+
+    Args:
+        price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
+        years: whole years rented [years]
+        price_decline: yearly fall of the GPU's rental price, in [0, 1) [1/year]
+        cost_of_capital: yearly discount rate, in [0, 1] [1/year]
+        hours_per_month: hours a month the GPU is rented, at most 744 [hours]
+
+    ``sum over y = 1..years of rent_cost_in_year(price, y, decline, hours) / (1 + r)^y`` [USD]
+
+    >>> rent_npv(2.49, 3, 0.25, 0.1)
+    42567.8
+    """
+    n = _checks.number(years, "years", 1, 50, integer=True)
+    total = 0.0
+    for y in range(1, int(np.max(n)) + 1):
+        cost = rent_cost_in_year(price_per_gpu_hour, y, price_decline, hours_per_month)
+        total = total + np.where(y <= n, cost * discount_factor(cost_of_capital, y), 0.0)
+    return _out(total)
+
+
+def own_running_cost_per_year(power_watts=0.0, price_per_kwh=0.0, pue=1.0,
+                              hosting_per_month=0.0):
+    """Yearly USD of running one owned GPU: energy (power x PUE x electricity price x 8760 h) plus hosting x 12.
+
+    Args:
+        power_watts: average power the GPU draws [W]
+        price_per_kwh: electricity price [USD/kWh]
+        pue: data-centre power usage effectiveness, >= 1 [ratio]
+        hosting_per_month: colocation, network and support per GPU per month [USD/month]
+
+    ``power_watts / 1000 x pue x price_per_kwh x 8760 + hosting_per_month x 12`` [USD/year]
+
+    >>> own_running_cost_per_year(700, 0.09, 1.4, 136.5)
+    2410.6
+    """
+    hosting = _price(hosting_per_month, "hosting_per_month")
+    return _out(_energy_per_hour(power_watts, price_per_kwh, pue) * HOURS_PER_YEAR
+                + hosting * 12.0)
+
+
+def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0,
+            hosting_per_month=0.0, cost_of_capital=0.0, residual_value=0.0):
+    """Present value of owning one GPU for years whole years: the purchase now, running costs at each year's end, less the resale value at the end. Equals OWN_HOURLY_COST x 8760 paid yearly, discounted.
+
+    Args:
+        purchase_price: price paid for the GPU now [USD]
+        years: whole years the GPU is kept [years]
+        power_watts: average power the GPU draws [W]
+        price_per_kwh: electricity price [USD/kWh]
+        pue: data-centre power usage effectiveness, >= 1 [ratio]
+        hosting_per_month: colocation, network and support per GPU per month [USD/month]
+        cost_of_capital: yearly discount rate, in [0, 1] [1/year]
+        residual_value: resale value at the end, at most the purchase price [USD]
+
+    ``purchase_price + sum over y = 1..years of running_cost / (1 + r)^y
+    - residual_value / (1 + r)^years`` [USD]
+
+    >>> own_npv(30000, 3, 700, 0.09, 1.4, 136.5, 0.1, 9000)
+    29233.0
+    """
+    price = _price(purchase_price, "purchase_price")
+    n = _checks.number(years, "years", 1, 50, integer=True)
+    rv = _price(residual_value, "residual_value")
+    bad = np.asarray(rv > price)
+    if bad.any():
+        p0, rv0 = _first_bad(bad, price, rv)
+        raise InvalidArgumentError("residual_value",
+                                   f"at most purchase_price ({format_value(p0)})", rv0)
+    running = own_running_cost_per_year(power_watts, price_per_kwh, pue, hosting_per_month)
+    r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
+    annuity = 0.0
+    for y in range(1, int(np.max(n)) + 1):
+        annuity = annuity + np.where(y <= n, 1.0 / (1.0 + r) ** y, 0.0)
+    return _out(price + running * annuity - rv / (1.0 + r) ** n)
 
 
 # --- Fleets and plans -------------------------------------------------------------------------
@@ -397,31 +559,60 @@ def spot_hybrid_cost(base_gpus, burst_gpus, on_demand_rate, spot_rate, burst_fra
     return _out(base * od * hours + burst * spot * hours * frac)
 
 
-def replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization=0.7):
-    """Replicas needed for a daily token volume, at least 1: ceil(tokens_per_day / (replica tokens/s x 86400 x utilization)).
+def _hours_per_day(hours_per_month):
+    """Hours a day the replicas serve when they run ``hours_per_month`` hours a month."""
+    return _hours(hours_per_month) * 12.0 / 365.0
+
+
+def replica_tokens_per_day(replica_tokens_per_sec, utilization=0.7,
+                           hours_per_month=HOURS_PER_MONTH):
+    """Tokens per day one replica carries at the planned utilization while it runs hours_per_month hours a month: tokens/s x utilization x 3600 x hours x 12 / 365.
+
+    Args:
+        replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
+        utilization: average load a replica is planned to run at, in (0, 1] [0-1]
+        hours_per_month: hours a month the replica runs (730 = always on), at most 744 [hours]
+
+    ``replica_tokens_per_sec x utilization x 3600 x hours_per_month x 12 / 365``; at 730 hours a
+    month that is 24 hours a day. [tokens/day]
+
+    >>> replica_tokens_per_day(10000, 0.5)
+    432000000.0
+    """
+    tps = _checks.number(replica_tokens_per_sec, "replica_tokens_per_sec", 0, min_open=True)
+    util = _checks.fraction(utilization, "utilization")
+    return _out(tps * util * 3600.0 * _hours_per_day(hours_per_month))
+
+
+def replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization=0.7, min_replicas=1,
+                    hours_per_month=HOURS_PER_MONTH):
+    """Replicas needed for a daily token volume, at least min_replicas: max(min_replicas, ceil(tokens_per_day / REPLICA_TOKENS_PER_DAY)).
 
     Args:
         tokens_per_day: tokens to serve per day, counted as replica_tokens_per_sec counts them [tokens/day]
         replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
         utilization: average load a replica is planned to run at, in (0, 1] [0-1]
+        min_replicas: fewest replicas kept running for availability (2 = one can fail) [replicas]
+        hours_per_month: hours a month the replicas run (730 = always on), at most 744 [hours]
 
-    ``max(1, ceil(tokens_per_day / (replica_tokens_per_sec x 86400 x utilization)))`` [replicas]
+    ``max(min_replicas, ceil(tokens_per_day / replica_tokens_per_day(...)))`` [replicas]
 
-    Notes: the volume is spread evenly over the day; for a daily peak, lower ``utilization``
-    (see :func:`provisioned_utilization`).
+    Notes: the volume is spread evenly over the hours the replicas run; for a daily peak, lower
+    ``utilization`` (see :func:`provisioned_utilization`).
 
     >>> replicas_needed(2e9, 10000)
     4.0
     """
     tokens = _checks.number(tokens_per_day, "tokens_per_day", 0)
-    tps = _checks.number(replica_tokens_per_sec, "replica_tokens_per_sec", 0, min_open=True)
-    util = _checks.fraction(utilization, "utilization")
-    return _out(np.maximum(_whole(tokens / (tps * SECONDS_PER_DAY * util)), 1.0))
+    floor = _checks.number(min_replicas, "min_replicas", 1, integer=True)
+    per_replica = replica_tokens_per_day(replica_tokens_per_sec, utilization, hours_per_month)
+    return _out(np.maximum(_whole(tokens / per_replica), floor))
 
 
 def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu_hour,
-                           num_gpus=1, utilization=0.7, hours_per_month=HOURS_PER_MONTH):
-    """Monthly USD of the self-hosted replicas a daily volume needs: REPLICAS_NEEDED x num_gpus x price x hours (a step function of volume).
+                           num_gpus=1, utilization=0.7, hours_per_month=HOURS_PER_MONTH,
+                           min_replicas=1, staff_cost_per_month=0.0):
+    """Monthly USD of self-hosting a daily volume: REPLICAS_NEEDED x num_gpus x price x hours (a step function of volume), plus the fixed staff and platform cost.
 
     Args:
         tokens_per_day: tokens to serve per day [tokens/day]
@@ -429,18 +620,132 @@ def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu
         price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
         num_gpus: GPUs in one replica [GPUs]
         utilization: average load a replica is planned to run at, in (0, 1] [0-1]
-        hours_per_month: hours paid per month, at most 744 [hours]
+        hours_per_month: hours a month the GPUs run and are paid for, at most 744 [hours]
+        min_replicas: fewest replicas kept running for availability [replicas]
+        staff_cost_per_month: people and platform cost of running the service, whatever the volume [USD/month]
 
-    ``replicas_needed(...) x num_gpus x price x hours_per_month`` [USD/month]
+    ``replicas_needed(...) x num_gpus x price x hours_per_month + staff_cost_per_month``
+    [USD/month]
 
     >>> self_host_monthly_cost(2e9, 10000, 2.21, 4)
     25812.8
     """
-    reps = replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization)
+    reps = replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization, min_replicas,
+                           hours_per_month)
     price = _price(price_per_gpu_hour, "price_per_gpu_hour")
     n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     hours = _hours(hours_per_month)
-    return _out(reps * n * price * hours)
+    staff = _price(staff_cost_per_month, "staff_cost_per_month")
+    return _out(reps * n * price * hours + staff)
+
+
+def cost_per_mtok_at_volume(monthly_cost, tokens_per_day, days_per_month=HOURS_PER_MONTH / 24):
+    """USD per million tokens actually served: a month's cost over the month's tokens, monthly_cost / (tokens_per_day x days) x 1e6. Idle capacity and fixed costs included.
+
+    Args:
+        monthly_cost: everything the month costs, e.g. SELF_HOST_MONTHLY_COST [USD/month]
+        tokens_per_day: tokens served per day [tokens/day]
+        days_per_month: days in the month [days]
+
+    ``monthly_cost / (tokens_per_day x days_per_month) x 1e6`` [USD/Mtok]
+
+    >>> cost_per_mtok_at_volume(1817.7, 1e7)
+    5.9760
+    """
+    cost = _price(monthly_cost, "monthly_cost")
+    tpd = _checks.number(tokens_per_day, "tokens_per_day", 0, min_open=True)
+    days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
+    return _out(cost / (tpd * days) * _MTOK)
+
+
+def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
+                      hours_per_month=HOURS_PER_MONTH):
+    """Share of the fleet's capacity a daily volume uses: tokens_per_day / (replicas x tokens/s x 3600 x hours a day the replicas run).
+
+    Args:
+        tokens_per_day: tokens served per day [tokens/day]
+        replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
+        replicas: replicas running [replicas]
+        hours_per_month: hours a month the replicas run (730 = always on), at most 744 [hours]
+
+    ``tokens_per_day / (replicas x replica_tokens_per_day(replica_tokens_per_sec, 1,
+    hours_per_month))``: the utilization the volume really reaches, as opposed to the planned
+    one. [0-1]
+
+    >>> fleet_utilization(1e7, 20000, 1)
+    0.0058
+    """
+    tpd = _checks.number(tokens_per_day, "tokens_per_day", 0)
+    reps = _checks.number(replicas, "replicas", 1, integer=True)
+    return _out(tpd / (reps * replica_tokens_per_day(replica_tokens_per_sec, 1.0,
+                                                     hours_per_month)))
+
+
+def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
+                                   api_price_per_mtok, min_replicas=1, fixed_monthly_cost=0.0,
+                                   days_per_month=HOURS_PER_MONTH / 24):
+    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; no finite value if a full replica costs more than the API for its tokens.
+
+    Args:
+        replica_monthly_cost: monthly cost of one replica [USD/month]
+        replica_tokens_per_day: tokens per day one replica carries at the planned utilization [tokens/day]
+        api_price_per_mtok: API price, blended over input and output [USD/Mtok]
+        min_replicas: fewest replicas kept running [replicas]
+        fixed_monthly_cost: staff and platform cost, the same at any volume [USD/month]
+        days_per_month: days the API bills per month [days]
+
+    Self-hosting V tokens a day costs ``R(V) x replica_monthly_cost + fixed`` with
+    ``R(V) = max(min_replicas, ceil(V / replica_tokens_per_day))``; the API costs
+    ``V x days x price / 1e6``. The first fleet that pays is ``R* = max(min_replicas,
+    ceil(fixed / (replica_tokens_per_day x days x price / 1e6 - replica_monthly_cost)))`` and
+    the breakeven is ``(R* x replica_monthly_cost + fixed) / (days x price / 1e6)``. [tokens/day]
+
+    >>> fleet_breakeven_tokens_per_day(1817.7, 1.2e9, 6.25, 1, 0)
+    9561600.0
+    """
+    rep = _price(replica_monthly_cost, "replica_monthly_cost")
+    cap = _checks.number(replica_tokens_per_day, "replica_tokens_per_day", 0, min_open=True)
+    api = _price(api_price_per_mtok, "api_price_per_mtok")
+    floor = _checks.number(min_replicas, "min_replicas", 1, integer=True)
+    fixed = _price(fixed_monthly_cost, "fixed_monthly_cost")
+    days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
+    per_token = days * api / _MTOK          # API USD per (token per day), over the month
+    margin = cap * per_token - rep          # what a full replica saves against the API
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.maximum(floor, _whole(np.where(margin > 0, fixed / np.where(margin > 0, margin,
+                                                                               1.0), 0.0)))
+        volume = (first * rep + fixed) / per_token
+    return _out(np.where(margin > 0, volume, np.inf))
+
+
+def _never_explain(**_kwargs):
+    return "never: a full replica costs more than the API charges for its tokens"
+
+
+fleet_breakeven_tokens_per_day.explain = _never_explain
+
+
+def spot_mix_price(on_demand_rate, spot_rate, spot_share=0.0):
+    """USD per GPU-hour of a fleet that buys spot_share of its GPU-hours as spot: (1 - spot_share) x on-demand + spot_share x spot.
+
+    Args:
+        on_demand_rate: price of an on-demand GPU [USD/GPU-hour]
+        spot_rate: price of a spot (interruptible) GPU [USD/GPU-hour]
+        spot_share: share of the GPU-hours bought as spot, in [0, 1] [0-1]
+
+    ``(1 - spot_share) x on_demand_rate + spot_share x spot_rate`` [USD/GPU-hour]
+
+    Notes: spot capacity can be reclaimed at short notice; keep the availability minimum on
+    demand. Seed 003's hybrid (4 on-demand + 4 spot GPUs used 60 % of the time) buys
+    2.4 / 6.4 = 37.5 % of its GPU-hours as spot.
+
+    >>> spot_mix_price(2.21, 0.73, 0.375)
+    1.655
+    """
+    od = _price(on_demand_rate, "on_demand_rate")
+    spot = _price(spot_rate, "spot_rate")
+    s = _checks.fraction(spot_share, "spot_share", zero_ok=True)
+    return _out((1.0 - s) * od + s * spot)
 
 
 def users_per_gpu(concurrent_sequences, duty_cycle):
@@ -626,7 +931,7 @@ def pooled_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
 
 def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                    correlation=0.0):
-    """Whole GPUs when every tenant has its own deployment sized for its own load percentile: tenants x MAX(gpus_per_tenant, CEILING(m x (1 + NORM.S.INV(percentile) x cv))).
+    """Whole GPUs when every tenant has its own deployments (of gpus_per_tenant GPUs) sized for its own load percentile: tenants x gpus_per_tenant x MAX(1, CEILING(mean_utilization x (1 + NORM.S.INV(percentile) x cv))).
 
     Args:
         tenants: number of tenants (customers, teams or models) [tenants]
@@ -636,9 +941,9 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
         gpus_per_tenant: GPUs of one tenant's smallest deployment; m = mean_utilization x this [GPUs]
         correlation: correlation between tenants' loads, in [0, 1]; 0 = independent [0-1]
 
-    Per tenant ``max(gpus_per_tenant, ceil(m (1 + z cv)))`` with ``m = mean_utilization x
-    gpus_per_tenant`` GPUs of mean load and ``z = NORM.S.INV(percentile)``; times ``tenants``.
-    [GPUs]
+    Per tenant ``g x max(1, ceil(m (1 + z cv) / g))`` with ``g = gpus_per_tenant``,
+    ``m = mean_utilization x g`` GPUs of mean load and ``z = NORM.S.INV(percentile)``: whole
+    deployments of ``g`` GPUs; times ``tenants``. [GPUs]
 
     Model: each tenant's load is normal with mean ``m`` and standard deviation ``cv x m``,
     independent of the others (``correlation`` only matters to the pool). A deployment never
@@ -653,12 +958,12 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     """
     n, mu, z, c, g, _rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                       gpus_per_tenant, correlation)
-    return _out(n * np.maximum(g, _whole(mu * g * (1.0 + z * c))))
+    return _out(n * g * np.maximum(1.0, _whole(mu * (1.0 + z * c))))
 
 
 def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                 correlation=0.0):
-    """Whole GPUs for one shared pool sized for the percentile of the summed load: MAX(gpus_per_tenant, CEILING(N m + NORM.S.INV(percentile) x cv x m x SQRT(N (1 + (N-1) correlation)))).
+    """Whole GPUs for one shared pool of gpus_per_tenant-GPU deployments sized for the percentile of the summed load: g x MAX(1, CEILING((N m + NORM.S.INV(percentile) x cv x m x SQRT(N (1 + (N-1) correlation))) / g)).
 
     Args:
         tenants: number of tenants sharing the pool [tenants]
@@ -668,19 +973,19 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
         gpus_per_tenant: GPUs of one tenant's dedicated deployment; m = mean_utilization x this [GPUs]
         correlation: correlation between tenants' loads, in [0, 1]; 1 = peaks align [0-1]
 
-    ``max(g, ceil(N m + z x cv x m x sqrt(N (1 + (N - 1) rho))))`` with ``g = gpus_per_tenant``,
-    ``m = mean_utilization x g`` and ``z = NORM.S.INV(percentile)``: never smaller than one
-    deployment, so one tenant alone saves nothing. [GPUs]
+    ``g x max(1, ceil((N m + z x cv x m x sqrt(N (1 + (N - 1) rho))) / g))`` with
+    ``g = gpus_per_tenant``, ``m = mean_utilization x g`` and ``z = NORM.S.INV(percentile)``:
+    whole deployments of ``g`` GPUs, at least one, so one tenant alone saves nothing. [GPUs]
 
-    Notes: the pool is counted in single GPUs; if one model replica spans several GPUs, set
-    gpus_per_tenant to 1, read the results as replicas and multiply by GPUs per replica.
+    Notes: the pool is counted in whole deployments because a model replica spread over ``g``
+    GPUs cannot run on part of them.
 
     >>> pooled_gpus(10, 0.4, 0.95)
     5.0
     """
     n, mu, z, c, g, rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                      gpus_per_tenant, correlation)
-    return _out(np.maximum(g, _whole(_pooled_load(n, mu * g, z, c, rho))))
+    return _out(g * np.maximum(1.0, _whole(_pooled_load(n, mu * g, z, c, rho) / g)))
 
 
 def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
@@ -698,8 +1003,9 @@ def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     ``1 - pooled_gpus / dedicated_gpus`` (whole GPUs, as paid for) [0-1]
 
     Notes: for percentiles >= 0.5 never above one minus the dedicated fleet's utilization
-    (``1 - mean_utilization`` while deployments are at their minimum size): the pool cannot run
-    above 100 %. Whole GPUs make it a step function of the number of tenants.
+    (:func:`dedicated_utilization`; ``1 - mean_utilization`` only while each tenant needs one
+    deployment): the pool carries the same mean load and cannot run above 100 %. Whole
+    deployments make it a step function of the number of tenants.
 
     >>> pooling_savings(10, 0.4, 0.95)
     0.5
@@ -730,6 +1036,123 @@ def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
                                          gpus_per_tenant, correlation)
     return _out(n * mu * g / pooled_gpus(tenants, mean_utilization, percentile, cv,
                                          gpus_per_tenant, correlation))
+
+
+def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+                          correlation=0.0):
+    """Average utilization of the dedicated fleet: tenants x mean_utilization x gpus_per_tenant / DEDICATED_GPUS. One minus it bounds the pooling saving.
+
+    Args:
+        tenants: number of tenants [tenants]
+        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
+        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        cv: coefficient of variation of one tenant's load, normal [ratio]
+        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
+        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+
+    ``tenants x mean_utilization x gpus_per_tenant / dedicated_gpus``: a pool serving the same
+    mean load cannot run above 100 %, so for percentiles >= 0.5 the saving
+    :func:`pooling_savings` never exceeds ``1 - dedicated_utilization``. [0-1]
+
+    >>> dedicated_utilization(10, 0.4, 0.95, 1.0)
+    0.2
+    """
+    n, mu, _z_, _c, g, _rho = _pool_args(tenants, mean_utilization, percentile, cv,
+                                         gpus_per_tenant, correlation)
+    return _out(n * mu * g / dedicated_gpus(tenants, mean_utilization, percentile, cv,
+                                            gpus_per_tenant, correlation))
+
+
+def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
+                               gpus_per_tenant=1, correlation=0.0):
+    """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: (DEDICATED_CAPACITY - POOLED_CAPACITY) / DEDICATED_GPUS, before any rounding.
+
+    Args:
+        tenants: number of tenants [tenants]
+        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
+        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        cv: coefficient of variation of one tenant's load, normal [ratio]
+        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
+        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+
+    ``(dedicated_capacity - pooled_capacity) / dedicated_gpus``: the fractional capacity the
+    pool saves by covering the percentile of the sum instead of each tenant's own percentile.
+    The rest of the saving is :func:`pooling_savings_from_rounding`. [0-1]
+
+    >>> pooling_savings_from_peaks(10, 0.4, 0.95)
+    0.1125
+    """
+    args = (tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
+    return _out((dedicated_capacity(*args) - pooled_capacity(*args)) / dedicated_gpus(*args))
+
+
+def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25,
+                                  gpus_per_tenant=1, correlation=0.0):
+    """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
+
+    Args:
+        tenants: number of tenants [tenants]
+        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
+        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        cv: coefficient of variation of one tenant's load, normal [ratio]
+        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
+        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+
+    ``((dedicated_gpus - dedicated_capacity) - (pooled_gpus - pooled_capacity)) /
+    dedicated_gpus``: every tenant rounds its own load up to whole deployments, the pool rounds
+    once. [0-1]
+
+    >>> pooling_savings_from_rounding(10, 0.4, 0.95)
+    0.3875
+    """
+    args = (tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
+    ded = dedicated_gpus(*args)
+    waste = (ded - dedicated_capacity(*args)) - (pooled_gpus(*args) - pooled_capacity(*args))
+    return _out(waste / ded)
+
+
+def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
+    """Most users whose concurrent requests stay within concurrent_slots at that percentile, each active duty_cycle of the time (normal approximation, as the pooling functions).
+
+    Args:
+        concurrent_slots: requests a replica serves at once (KV slots, or the throughput a user rate allows) [requests]
+        duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
+        percentile: share of the time the slots must cover the active users, in [0.5, 1) [0-1]
+
+    N users have ``N d`` active on average with standard deviation ``sqrt(N d (1 - d))``; the
+    largest whole N with ``N d + z sqrt(N d (1 - d)) <= slots``, ``z = NORM.S.INV(percentile)``:
+    ``floor(x^2)`` with ``x = (-z s + sqrt(z^2 s^2 + 4 d slots)) / (2 d)``, ``s =
+    sqrt(d (1 - d))``. The slots left free on average are the headroom for peaks. [users]
+
+    >>> users_at_percentile(60, 0.2, 0.95)
+    248.0
+    """
+    slots = _checks.number(concurrent_slots, "concurrent_slots", 0)
+    d = _checks.fraction(duty_cycle, "duty_cycle")
+    q = _checks.number(percentile, "percentile", 0.5, 1, max_open=True)
+    z = _z(q)
+    s = np.sqrt(d * (1.0 - d))
+    x = (-z * s + np.sqrt((z * s) ** 2 + 4.0 * d * slots)) / (2.0 * d)
+    return _out(np.floor(x * x * (1.0 + 1e-12)))
+
+
+def slot_headroom(users, duty_cycle, concurrent_slots):
+    """Share of the concurrent slots left free on average, kept for peaks: 1 - users x duty_cycle / concurrent_slots.
+
+    Args:
+        users: users served [users]
+        duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
+        concurrent_slots: requests a replica serves at once [requests]
+
+    ``1 - users x duty_cycle / concurrent_slots`` [0-1]
+
+    >>> slot_headroom(248, 0.2, 60)
+    0.1733
+    """
+    u = _checks.number(users, "users", 0)
+    d = _checks.fraction(duty_cycle, "duty_cycle")
+    slots = _checks.number(concurrent_slots, "concurrent_slots", 0, min_open=True)
+    return _out(1.0 - u * d / slots)
 
 
 DISTRIBUTIONS = ("normal", "lognormal", "gamma", "beta", "onoff")
@@ -832,8 +1255,8 @@ def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=0.25, gpus_per
     pooled = float(np.quantile(total, q))
     batches = np.array([np.quantile(b, q) for b in np.array_split(total, 20)])
     se = float(batches.std(ddof=1) / math.sqrt(len(batches)))
-    ded = float(n * max(g, float(_whole(per_tenant))))
-    pool = max(g, float(_whole(pooled)))
+    ded = float(n * g * max(1.0, float(_whole(per_tenant / g))))
+    pool = float(g * max(1.0, float(_whole(pooled / g))))
     return PoolingEstimate(float(n * per_tenant), pooled, se, ded, pool, 1.0 - pool / ded,
                            n * mean / pool, s)
 
