@@ -307,6 +307,15 @@ def _energy_per_hour(power_watts, price_per_kwh, pue):
     return watts / 1000.0 * p * kwh
 
 
+def _check_residual(rv, price):
+    """A resale value at most the purchase price, cell by cell."""
+    bad = np.asarray(rv > price)
+    if bad.any():
+        price_b = np.broadcast_to(price, bad.shape)
+        _checks.fail("residual_value", bad, rv,
+                     lambda i: f"at most purchase_price ({format_value(price_b[i])})")
+
+
 def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.0, pue=1.0,
                     hosting_per_month=0.0, cost_of_capital=0.0, residual_value=0.0):
     """Own-hardware USD per GPU-hour with financing (annuity at cost_of_capital), resale value, energy and monthly hosting. Equals GPU_HOURLY_COST at zero rate, resale and hosting.
@@ -341,11 +350,7 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     hosting = _price(hosting_per_month, "hosting_per_month")
     r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
     rv = _price(residual_value, "residual_value")
-    bad = np.asarray(rv > price)
-    if bad.any():
-        price_b = np.broadcast_to(price, bad.shape)
-        _checks.fail("residual_value", bad, rv,
-                     lambda i: f"at most purchase_price ({format_value(price_b[i])})")
+    _check_residual(rv, price)
     growth = (1.0 + r) ** n
     grown = np.expm1(n * np.log1p(r))  # growth - 1 without cancellation for tiny rates
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -479,11 +484,7 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
     price = _price(purchase_price, "purchase_price")
     n = _checks.number(years, "years", 1, 50, integer=True)
     rv = _price(residual_value, "residual_value")
-    bad = np.asarray(rv > price)
-    if bad.any():
-        p0, rv0 = _first_bad(bad, price, rv)
-        raise InvalidArgumentError("residual_value",
-                                   f"at most purchase_price ({format_value(p0)})", rv0)
+    _check_residual(rv, price)
     running = own_running_cost_per_year(power_watts, price_per_kwh, pue, hosting_per_month)
     r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
     annuity = 0.0
