@@ -67,7 +67,7 @@ COMMANDS = _all_commands()
 
 def test_a_command_for_every_excel_function_and_no_other():
     function_commands = {c[0] for c in COMMANDS if len(c) == 1} - {
-        "catalog", "templates", "recalc", "docs", "excel", "lite", "release"}
+        "catalog", "templates", "recalc", "docs", "excel", "lite", "release", "estimate"}
     assert function_commands == {_excel.command_name(n) for n in FUNCTIONS}
     assert "tokens-per-sec" in function_commands
 
@@ -366,3 +366,29 @@ def test_plain_calls_import_neither_formulas_nor_openpyxl():
     imported = [line.split("|")[-1].strip() for line in proc.stderr.splitlines()
                 if line.startswith("import time:")]
     assert not [m for m in imported if m.split(".")[0] in ("formulas", "openpyxl")]
+
+
+def test_estimate_prints_what_a_finance_reader_needs(capsys):
+    """The README's main job: dollars a month with thousands separators, both sides, the cost
+    at the user's volume, the breakeven, and the verdict; every figure is the engine's."""
+    from xlnapkin import capacity
+    code, out, err = run(capsys, "estimate")
+    assert code == 0, err
+    e = capacity.estimate()
+    assert f"${e.self_host_monthly_cost:,.0f}/month" in out
+    assert f"${e.api_monthly_cost:,.0f}/month" in out
+    assert f"${e.self_host_cost_per_mtok_at_volume:,.2f} at your volume" in out
+    assert "10,000,000 tokens/day" in out
+    assert ("never" in out) == (e.breakeven_tokens_per_day == float("inf"))
+    code, out, _ = run(capsys, "estimate", "--json", "--tokens-per-day", "2e9", "--model",
+                       "llama-3.3-70b", "--num-gpus", "2", "--weight-dtype", "fp8")
+    figures = json.loads(out)
+    assert figures["replicas"] >= 2 and figures["monthly_saving"] == pytest.approx(
+        figures["api_monthly_cost"] - figures["self_host_monthly_cost"])
+
+
+def test_estimate_says_what_is_missing(capsys):
+    code, _, err = run(capsys, "estimate", "--gpu", "apple-m2-ultra")
+    assert code == 1
+    assert err.startswith("Error: price_per_gpu_hour must be given: apple-m2-ultra has no "
+                          "catalog price")

@@ -13,19 +13,26 @@ the users a GPU serves. Units as in :mod:`xlnapkin.economics`; NaN where one req
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .economics import HOURS_PER_MONTH, cost_per_mtok, self_host_monthly_cost
-from .memory import MEM_FRACTION, max_batch, runs_when_it_fits
+from . import catalog as _catalog
+from .economics import (HOURS_PER_MONTH, api_monthly_cost, blended_price, cost_per_mtok,
+                        cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
+                        fleet_utilization, replica_tokens_per_day, replicas_needed,
+                        self_host_monthly_cost)
+from .errors import InvalidArgumentError
+from .memory import MEM_FRACTION, max_batch, runs_when_it_fits, why_not
 from .roofline import decode_step_time
 from .serving import concurrency_under_load, max_throughput
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
-           "users_per_gpu_for"]
+           "users_per_gpu_for", "estimate", "Estimate"]
 
 _out = _checks.scalar_out
 _MTOK = 1e6
@@ -304,3 +311,88 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
         lo = np.where(active & ok, mid, lo)
         hi = np.where(active & ~ok, mid - 1.0, hi)
     return _out(lo / duty / n)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Self-hosting a daily volume on rented GPUs against the API that serves the same model
+    (:func:`estimate`). Money in USD; NaN where the configuration cannot run."""
+
+    gpu: str
+    model: str
+    api: str
+    price_per_gpu_hour: float
+    api_price_per_mtok: float
+    tokens_per_day: float
+    replica_tokens_per_sec: float
+    replicas: float
+    num_gpus: float
+    gpu_monthly_cost: float
+    staff_cost_per_month: float
+    self_host_monthly_cost: float
+    api_monthly_cost: float
+    self_host_cost_per_mtok_at_volume: float
+    planned_cost_per_mtok: float
+    fleet_utilization: float
+    breakeven_tokens_per_day: float
+    monthly_saving: float          # API minus self-hosting: negative when the API is cheaper
+
+
+def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
+             input_tokens=1024, output_tokens=1024, weight_dtype=None, kv_dtype=None,
+             num_gpus=1, price_per_gpu_hour=None, api=None, utilization=0.7, min_replicas=2,
+             staff_cost_per_month=250_000 / 12, hours_per_month=HOURS_PER_MONTH):
+    """What self-hosting ``tokens_per_day`` (input plus output) costs against the API, with the
+    defaults of the self-host breakeven template: the catalog's rental price of the GPU, the
+    catalog's comparable API for the model (the same open-weights model, blended at this
+    workload's input share), two replicas for availability and one engineer's loaded cost.
+
+    Composes :func:`replica_tokens_per_sec`, :func:`economics.self_host_monthly_cost`,
+    :func:`economics.cost_per_mtok_at_volume`, :func:`economics.fleet_utilization` and
+    :func:`economics.fleet_breakeven_tokens_per_day`; raises a
+    :class:`~xlnapkin.errors.NapkinError` where an input is missing (a GPU with no catalog price
+    and none given, a model no catalog API serves and no ``api`` given).
+
+    >>> e = estimate()
+    >>> e.api, round(e.self_host_monthly_cost), round(e.api_monthly_cost)
+    ('groq-llama-3.1-8b', 24469, 20)
+    """
+    g, m = _gpu(gpu), _model(model)
+    price = price_per_gpu_hour if price_per_gpu_hour is not None else g.cloud_usd_per_hour
+    if price is None:
+        raise InvalidArgumentError("price_per_gpu_hour", f"given: {g.id} has no catalog price",
+                                   "blank")
+    p = _catalog.price(api) if api is not None else _catalog.comparable_price(m.id)
+    if p is None:
+        raise InvalidArgumentError("api", f"given: no catalog API serves {m.id}", "blank")
+    share = float(input_tokens) / (float(input_tokens) + float(output_tokens))
+    api_price = blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, share)
+    tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                 num_gpus)
+    if not np.isfinite(tps):
+        raise InvalidArgumentError(
+            "the configuration", "one that can run", why_not(g, m, weight_dtype, kv_dtype,
+                                                             input_tokens + output_tokens, 1,
+                                                             num_gpus))
+    reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas, hours_per_month)
+    monthly = self_host_monthly_cost(tokens_per_day, tps, price, num_gpus, utilization,
+                                     hours_per_month, min_replicas, staff_cost_per_month)
+    replica_month = self_host_monthly_cost(0, tps, price, num_gpus, utilization,
+                                           hours_per_month, 1, 0.0)
+    api_month = api_monthly_cost(tokens_per_day, api_price)
+    return Estimate(
+        gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),
+        api_price_per_mtok=api_price, tokens_per_day=float(tokens_per_day),
+        replica_tokens_per_sec=tps, replicas=reps, num_gpus=float(num_gpus),
+        gpu_monthly_cost=monthly - staff_cost_per_month,
+        staff_cost_per_month=float(staff_cost_per_month),
+        self_host_monthly_cost=monthly,
+        api_monthly_cost=api_month, monthly_saving=api_month - monthly,
+        self_host_cost_per_mtok_at_volume=cost_per_mtok_at_volume(monthly, tokens_per_day),
+        planned_cost_per_mtok=self_host_cost_per_mtok(g, m, price, input_tokens, output_tokens,
+                                                      weight_dtype, kv_dtype, num_gpus,
+                                                      utilization),
+        fleet_utilization=fleet_utilization(tokens_per_day, tps, reps, hours_per_month),
+        breakeven_tokens_per_day=fleet_breakeven_tokens_per_day(
+            replica_month, replica_tokens_per_day(tps, utilization, hours_per_month), api_price,
+            min_replicas, staff_cost_per_month))

@@ -315,6 +315,92 @@ def _add_catalog(sub):
     p.set_defaults(func=_run_catalog)
 
 
+# --- estimate: the main job on built-in defaults ---------------------------------------------------
+
+def _usd(x, digits=0) -> str:
+    return f"-${-x:,.{digits}f}" if x < 0 else f"${x:,.{digits}f}"
+
+
+def _run_estimate(ns) -> int:
+    from .capacity import estimate
+    e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens, ns.output_tokens,
+                 ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price, ns.api, ns.utilization,
+                 ns.min_replicas, ns.staff_per_month)
+    if ns.json:
+        import dataclasses
+        print(json.dumps({k: (None if isinstance(v, float) and v != v else v)
+                          for k, v in dataclasses.asdict(e).items()}, indent=1))
+        return 0
+    never = e.breakeven_tokens_per_day == float("inf")
+    rows = [
+        ("volume", f"{e.tokens_per_day:,.0f} tokens/day ({ns.input_tokens:,} in, "
+                   f"{ns.output_tokens:,} out per request)"),
+        ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} tokens/s under load "
+                               f"({e.num_gpus:g} x {e.gpu})"),
+        ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} for "
+                             "availability)"),
+        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month at {_usd(e.price_per_gpu_hour, 2)} "
+                       "per GPU-hour, always on"),
+        ("people and platform", f"{_usd(e.staff_cost_per_month)}/month"),
+        ("self-hosting in all", f"{_usd(e.self_host_monthly_cost)}/month"),
+        (f"the API ({e.api})", f"{_usd(e.api_monthly_cost)}/month at "
+                               f"{_usd(e.api_price_per_mtok, 3)} per million tokens"),
+        ("self-hosted $/Mtok", f"{_usd(e.self_host_cost_per_mtok_at_volume, 2)} at your volume "
+                               f"(GPUs {e.fleet_utilization:.1%} busy); "
+                               f"{_usd(e.planned_cost_per_mtok, 3)} if {ns.utilization:.0%} busy"
+                               ", GPUs only"),
+        ("breakeven", "never: a full replica costs more than the API charges for its tokens"
+         if never else f"{e.breakeven_tokens_per_day:,.0f} tokens/day"),
+        ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
+         if e.monthly_saving > 0 else
+         f"the API is cheaper by {_usd(-e.monthly_saving)} a month"),
+    ]
+    print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k.ljust(width)}  {v}")
+    print("\nChange any input: xlnapkin estimate --help. The workings, scenarios and charts are "
+          "in workbooks/self_host_breakeven.xlsx.")
+    return 0
+
+
+def _add_estimate(sub):
+    p = sub.add_parser(
+        "estimate", help="self-hosting vs the API for a daily volume, in dollars a month",
+        description="What self-hosting a daily token volume costs a month against the API "
+                    "that serves the same model, with the self-host breakeven template's "
+                    "defaults: the GPU's catalog rental price, the model's comparable catalog "
+                    "API, two replicas for availability and one engineer's loaded cost.",
+        epilog="examples:\n  $ xlnapkin estimate\n  $ xlnapkin estimate --model llama-3.3-70b "
+               "--gpu h200 --tokens-per-day 2e9\n  $ xlnapkin estimate --api openai-gpt-4o "
+               "--staff-per-month 0 --json",
+        formatter_class=_FORMATTER)
+    p.add_argument("--gpu", default="h100-sxm", help="GPU id or spec string (%(default)s)")
+    p.add_argument("--model", default="llama-3.1-8b", help="model id (%(default)s)")
+    p.add_argument("--tokens-per-day", type=float, default=10_000_000, metavar="N",
+                   help="input plus output tokens a day (%(default)g)")
+    p.add_argument("--input-tokens", type=int, default=1024, metavar="N",
+                   help="prompt tokens per request (%(default)s)")
+    p.add_argument("--output-tokens", type=int, default=1024, metavar="N",
+                   help="generated tokens per request (%(default)s)")
+    p.add_argument("--weight-dtype", default=None, help="weights (blank: the model's own)")
+    p.add_argument("--kv-dtype", default=None, help="KV cache (blank: bf16)")
+    p.add_argument("--num-gpus", type=int, default=1, metavar="N",
+                   help="GPUs per replica, tensor parallel (%(default)s)")
+    p.add_argument("--price", type=float, default=None, metavar="USD",
+                   help="per GPU-hour (blank: the catalog's rental price)")
+    p.add_argument("--api", default=None, help="API price id (blank: the model's comparable "
+                                               "API in the catalog)")
+    p.add_argument("--utilization", type=float, default=0.7, metavar="SHARE",
+                   help="planned load of each replica (%(default)s)")
+    p.add_argument("--min-replicas", type=int, default=2, metavar="N",
+                   help="replicas kept running for availability (%(default)s)")
+    p.add_argument("--staff-per-month", type=float, default=250_000 / 12, metavar="USD",
+                   help="people and platform a month (one engineer: %(default).0f)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_run_estimate)
+
+
 # --- templates ----------------------------------------------------------------------------------
 
 def _run_templates_build(ns) -> int:
@@ -823,6 +909,7 @@ def build_parser():
                             "an example.\nReference: docs/reference.md")
     parser.add_argument("--version", action="version", version=f"xlnapkin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    _add_estimate(sub)
     _add_catalog(sub)
     _add_templates(sub)
     _add_recalc(sub)
