@@ -45,12 +45,12 @@ VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
 # * ~0.1 ms per forward pass for sampling and scheduling (BLIS's fitted per-step term,
 #   shared/research/anchors-calculators.md section 8): a free fit runs it to a bound with no
 #   gain, the per-layer term carrying the fixed cost;
-# * 8 us per all-reduce: one-shot/custom all-reduce kernels of small messages on NVLink take
+# * 5 us per all-reduce: one-shot/custom all-reduce kernels of small messages on NVLink take
 #   4-10 us (nccl-tests and vLLM/TensorRT-LLM custom all-reduce figures; NCCL's own latency
 #   model starts at ~6.6 us). A free fit runs it to its upper bound because the set's oldest
 #   tensor-parallel rows (2023 engines without custom all-reduce) are slow; current engines
 #   are not, and a large latency would make 2 GPUs decode slower than 1 (issue 10).
-PINNED = {"step_overhead_s": 1e-4, "allreduce_latency_s": 8e-6}
+PINNED = {"step_overhead_s": 1e-4, "allreduce_latency_s": 5e-6}
 MIN_VENDOR_ROWS = 4          # a vendor needs this many scored rows to get its own factor
 LADDER = (0.5, 0.7, 0.85, 0.93, 0.98)
 PENALTY = 3.0                # |log error| charged for a row with no finite prediction

@@ -392,3 +392,38 @@ def test_estimate_says_what_is_missing(capsys):
     assert code == 1
     assert err.startswith("Error: price_per_gpu_hour must be given: apple-m2-ultra has no "
                           "catalog price")
+
+
+# --- exit codes (issue 12) -------------------------------------------------------------------------
+
+def test_a_result_that_cannot_run_goes_to_stderr_with_exit_3(capsys):
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b")
+    assert (code, out) == (3, "")
+    assert err == ("Error: llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% "
+                   "usable): use num_gpus >= 12\n")
+
+
+def test_a_partial_table_exits_3_and_json_marks_the_messages(capsys):
+    code, out, _ = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-70b", "1,64", "4096",
+                       "fp8", "--json")
+    assert code == 3
+    first, second = json.loads(out)
+    assert isinstance(first, float)
+    assert second == {"error": FUNCTIONS["TOKENS_PER_SEC"]("h100-sxm", "llama-3.1-70b", 64,
+                                                            4096, "fp8")}
+    code, out, _ = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1,8", "--json")
+    assert code == 0 and all(isinstance(v, float) for v in json.loads(out))
+
+
+def test_text_results_are_not_messages(capsys):
+    code, out, _ = run(capsys, "gpu-spec", "h100", "name")
+    assert (code, out) == (0, "H100 SXM\n")
+
+
+def test_thousands_separators_are_refused_not_read_as_a_sweep(capsys):
+    code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1,000")
+    assert code == 1 and out == ""
+    assert err == ("Error: tokens '1,000' would be the sweep 1, 000: a comma separates sweep "
+                   "values, so write 1000 for one number\n")
+    code, out, _ = run(capsys, "kv-bytes", "llama-3.1-8b", "1000,2000", "--json")
+    assert code == 0 and len(json.loads(out)) == 2  # a real sweep still works

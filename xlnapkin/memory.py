@@ -342,6 +342,11 @@ def tp_degrees(model, up_to=None) -> list[int]:
 
 def _splits(m, n):
     """True where ``n`` GPUs can hold one tensor-parallel replica of ``m``."""
+    if isinstance(n, float) or type(n) is int:  # one value: plain Python is ten times faster
+        if n < 1 or not float(n).is_integer():
+            return False
+        k, kv = int(n), m.kv_heads
+        return m.n_heads % k == 0 and (m.is_mla or (kv % k == 0 if k <= kv else k % kv == 0))
     n = np.asarray(n, dtype=float)
     ok = (n >= 1) & (m.n_heads % np.where(n >= 1, n, 1) == 0)
     if not m.is_mla:
@@ -359,6 +364,9 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     ``mem_fraction`` of the memory (:func:`why_not` says why not)."""
     g, m = _gpu(gpu), _model(model)
     ok = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
+    if isinstance(num_gpus, float) and isinstance(tokens, float) and np.ndim(ok) == 0:
+        return bool(ok and _splits(m, num_gpus) and (g.interconnect_gbps or num_gpus <= 1)
+                    and (not m.max_context or tokens <= m.max_context))
     ok = ok & _splits(m, num_gpus)
     if not g.interconnect_gbps:  # no known GPU-to-GPU link: one GPU only
         ok = ok & (np.asarray(num_gpus, dtype=float) <= 1)
