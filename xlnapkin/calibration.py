@@ -25,7 +25,7 @@ measurements support it (AMD's); a user sets any GPU's factor in a spec string.
 >>> DEFAULTS.mbu, DEFAULTS.max_concurrency
 (0.84, 256.0)
 >>> resolve(1).layer_overhead_s, resolve(None).layer_overhead_s
-(0.0, 7.1e-05)
+(0.0, 7.5e-05)
 """
 
 from __future__ import annotations
@@ -119,16 +119,16 @@ class Efficiency:
 # messages take 4-10 us; fitted freely it absorbs the slow all-reduces of 2023 engines and makes
 # 2 GPUs decode slower than 1).
 DEFAULTS = Efficiency(
-    mbu=0.84,                      # fit 0.8426; KV-read slopes alone give 0.85-0.9
-    mfu_decode=0.35,               # fit 0.3478 (large-batch decode: attention, small GEMMs)
-    mfu_prefill=0.56,              # fit 0.5559
+    mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
+    mfu_decode=0.35,               # fit 0.345 (large-batch decode: attention, small GEMMs)
+    mfu_prefill=0.57,              # fit 0.567
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
-    layer_overhead_s=7.1e-5,       # fit 71 us per layer per forward pass
-    moe_layer_overhead_s=4.3e-5,   # fit 43 us more per layer of an MoE model
-    prefill_overhead_s=1.2e-2,     # fit 11.7 ms per prefill (request scheduling, first sample)
-    moe_mfu_factor=0.41,           # fit 0.41: routed experts' grouped GEMMs vs dense MFU
+    layer_overhead_s=7.5e-5,       # fit 74.5 us per layer per forward pass
+    moe_layer_overhead_s=4.1e-5,   # fit 40.6 us more per layer of an MoE model
+    prefill_overhead_s=1.2e-2,     # fit 11.9 ms per prefill (request scheduling, first sample)
+    moe_mfu_factor=0.40,           # fit 0.398: routed experts' grouped GEMMs vs dense MFU
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
-    pcie_allreduce_latency_s=4.1e-5,  # fit 41 us through the host between PCIe-only GPUs
+    pcie_allreduce_latency_s=3.9e-5,  # fit 38.9 us through the host between PCIe-only GPUs
     comm=1.0,
     max_concurrency=256.0,         # fit 256 per GPU (flat between ~256 and ~384)
 )
