@@ -448,12 +448,12 @@ def _field_name(kind: str, name) -> str:
 
 def gpu(value) -> GPU:
     """The :class:`GPU` for a catalog id, alias or spec string (a :class:`GPU` passes through)."""
-    return _lookup("gpu", value)
+    return value if type(value) is GPU else _lookup("gpu", value)
 
 
 def model(value) -> Model:
     """The :class:`Model` for a catalog id, alias or spec string."""
-    return _lookup("model", value)
+    return value if type(value) is Model else _lookup("model", value)
 
 
 def price(value) -> Price:

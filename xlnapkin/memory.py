@@ -126,8 +126,13 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
     m = _model(model)
     tokens = _checks.number(tokens, "tokens", 0)
     batch = _checks.number(batch, "batch", 0)
+    return _checks.scalar_out(_kv_bytes(m, tokens, batch, kv_dtype))
+
+
+def _kv_bytes(m, tokens, batch, kv_dtype):
+    """:func:`kv_bytes` of a catalog model for checked ``tokens`` and ``batch``. [bytes]"""
     per_layer_token = kv_elements_per_token(m) * dtype_bytes(kv_dtype_of(kv_dtype))
-    return _checks.scalar_out(per_layer_token * _windowed_tokens(m, tokens) * batch)
+    return per_layer_token * _windowed_tokens(m, tokens) * batch
 
 
 def expected_experts(n_experts, top_k, tokens):
@@ -154,7 +159,8 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
 
 
 def _need(m, weight_dtype, kv_dtype, tokens, batch):
-    return weight_bytes(m, weight_dtype) + kv_bytes(m, tokens, batch, kv_dtype)
+    return (m.total_params * dtype_bytes(weight_dtype_of(m, weight_dtype))
+            + _kv_bytes(m, tokens, batch, kv_dtype))
 
 
 def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,

@@ -36,7 +36,7 @@ import numpy as np
 from . import _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import _windowed_tokens, kv_bytes, moe_weight_bytes_read, weight_dtype_of
+from .memory import _kv_bytes, _windowed_tokens, moe_weight_bytes_read, weight_dtype_of
 from .units import compute_dtype, dtype_bytes
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
@@ -168,7 +168,7 @@ def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
     compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode,
                                    eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
-    kv = kv_bytes(m, context, batch, kv_dtype) / bw
+    kv = _kv_bytes(m, context, batch, kv_dtype) / bw
     return (np.maximum(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
             + _overhead(m, eff))
 
@@ -218,7 +218,7 @@ def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
     compute = _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus,
                                     eff.mfu_prefill, eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
-    kv_write = kv_bytes(m, tokens, batch, kv_dtype) / bw
+    kv_write = _kv_bytes(m, tokens, batch, kv_dtype) / bw
     return (np.maximum(compute, weights) + kv_write
             + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff)
             + eff.prefill_overhead_s)
