@@ -110,7 +110,7 @@ class Efficiency:
         "1 = no continuous batching", KEPT, (64.0, 16384.0))
 
 
-# Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 274 rows the
+# Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 282 rows the
 # model represents) by minimising the mean |ln(predicted / measured)|, classes weighted by the
 # square root of their size (see benchmarks/RESULTS.md for the run, the accuracy, the
 # leave-one-out checks and the worst rows); values rounded from its output. Two are pinned to
@@ -120,15 +120,15 @@ class Efficiency:
 # 2 GPUs decode slower than 1).
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
-    mfu_decode=0.35,               # fit 0.345 (large-batch decode: attention, small GEMMs)
-    mfu_prefill=0.57,              # fit 0.567
+    mfu_decode=0.37,               # fit 0.374 (large-batch decode: attention, small GEMMs)
+    mfu_prefill=0.58,              # fit 0.579
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
-    layer_overhead_s=7.5e-5,       # fit 74.5 us per layer per forward pass
-    moe_layer_overhead_s=4.1e-5,   # fit 40.6 us more per layer of an MoE model
+    layer_overhead_s=7.5e-5,       # fit 75.1 us per layer per forward pass
+    moe_layer_overhead_s=4.0e-5,   # fit 40.1 us more per layer of an MoE model
     prefill_overhead_s=1.2e-2,     # fit 11.9 ms per prefill (request scheduling, first sample)
-    moe_mfu_factor=0.40,           # fit 0.398: routed experts' grouped GEMMs vs dense MFU
+    moe_mfu_factor=0.39,           # fit 0.385: routed experts' grouped GEMMs vs dense MFU
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
-    pcie_allreduce_latency_s=3.9e-5,  # fit 38.9 us through the host between PCIe-only GPUs
+    pcie_allreduce_latency_s=3.9e-5,  # fit 38.6 us through the host between PCIe-only GPUs
     comm=1.0,
     max_concurrency=256.0,         # fit 256 per GPU (flat between ~256 and ~384)
 )

@@ -159,6 +159,9 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
 
 
 def _need(m, weight_dtype, kv_dtype, tokens, batch):
+    """Bytes of the weights plus the KV cache of ``batch`` sequences of ``tokens`` tokens."""
+    tokens = tokens if isinstance(tokens, float) else np.asarray(tokens, dtype=float)
+    batch = batch if isinstance(batch, float) else np.asarray(batch, dtype=float)
     return (m.total_params * dtype_bytes(weight_dtype_of(m, weight_dtype))
             + _kv_bytes(m, tokens, batch, kv_dtype))
 

@@ -213,7 +213,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
-    57
+    56
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "ttft")
@@ -240,7 +240,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     joining prompts included); at a percentile, at the concurrency z sqrt(N) above the mean.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    8.86
+    8.98
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot")
@@ -332,7 +332,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     message.
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.02
+    9.25
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,
