@@ -450,9 +450,36 @@ def _cell(v):
 
 # --- evaluation --------------------------------------------------------------------------------
 
+_PLAIN = (float, int, str, type(None))
+
+
+def _scalar_values(spec, args):
+    """The arguments of an all-single-cell call (plain numbers, text and blanks, as a Python
+    caller or a one-cell range gives them), coerced; None when any argument is a range."""
+    values = {}
+    for i, (name, default, is_text) in enumerate(spec):
+        raw = args[i] if i < len(args) else default
+        if type(raw) is list:
+            raw = _one_cell(raw)
+        if type(raw) not in _PLAIN:
+            return None
+        if raw is _EMPTY:
+            raise MissingArgumentError(name)
+        values[name] = (_text_cell if is_text else _number_cell)(name, default, raw)
+    return values
+
+
 def _evaluate(fn, spec, args, explain, table):
     if len(args) > len(spec):
         raise InvalidArgumentError("arguments", f"at most {len(spec)}", len(args))
+    if not table:  # the common single-cell call, without building arrays
+        values = _scalar_values(spec, args)
+        if values is not None:
+            result = fn(**values)
+            if isinstance(result, float) and math.isfinite(result):
+                return float(result)
+            return _to_excel(_fill(np.broadcast_to(result, (1,)), values,
+                                   explain).reshape(()))
     values, problems, text_names = {}, {}, []
     for i, (name, default, is_text) in enumerate(spec):
         raw = args[i] if i < len(args) else default
