@@ -544,8 +544,8 @@ def vendor_table(cases) -> str:
 
 def table(cases) -> str:
     cal, roof = summarise(cases, "calibrated"), summarise(cases, "roofline")
-    head = (f"| class | n | calibrated median | calibrated p90 | roofline median | "
-            f"roofline p90 |\n|---|---:|---:|---:|---:|---:|")
+    head = ("| class | n | calibrated median | calibrated p90 | roofline median | "
+            "roofline p90 |\n|---|---:|---:|---:|---:|---:|")
     lines = [head]
     for k in list(CLASSES) + ["overall"]:
         if k not in cal:

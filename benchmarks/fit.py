@@ -222,7 +222,6 @@ def main(argv=None):
             layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5, pcie_allreduce_latency_s=3e-5,
             prefill_overhead_s=5e-3, moe_mfu_factor=0.7, max_concurrency=512.0, **PINNED)
         calibration.VENDOR_FACTOR.clear()
-    start = (calibration.DEFAULTS, dict(calibration.VENDOR_FACTOR))
     print(f"fitting on {len(cases)} rows of {args.data}", file=sys.stderr)
     values, best = fit(cases, verbose=True)
     fitted = (calibration.DEFAULTS, dict(calibration.VENDOR_FACTOR))

@@ -34,3 +34,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def run(capsys, *argv, cwd=None):
+    """The command line in-process: (exit code, stdout, stderr); ``cwd`` runs it there."""
+    import contextlib
+    from xlnapkin import cli
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+        try:
+            code = cli.main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -17,19 +17,11 @@ import pytest
 import xlnapkin
 from xlnapkin import _excel, _formula, cli, docgen
 from xlnapkin.errors import NapkinError
+from conftest import run
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = docgen.functions()
 
-
-def run(capsys, *argv):
-    """Run the command line in-process: (exit code, stdout, stderr)."""
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exc:  # --help, --version and usage errors exit from argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_user_error(code, out, err, text):

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run as run_cli
+
 import xlnapkin
 from xlnapkin import _excel, _formula, cli, docgen
 from xlnapkin._excel import WIZARD_LIMIT, parse_docstring
@@ -35,13 +37,7 @@ FUNCTIONS = docgen.functions()
 
 
 def run(capsys, argv, cwd=None):
-    with contextlib.chdir(cwd or REPO):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *argv, cwd=cwd or REPO)
 
 
 # --- reference.md -------------------------------------------------------------------------------

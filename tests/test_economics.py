@@ -11,7 +11,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from xlnapkin import capacity as c, economics as e, roofline, serving
 from xlnapkin.errors import InvalidArgumentError, UnknownNameError

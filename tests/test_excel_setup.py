@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run
 from xlnapkin import cli
 from xlnapkin import excel_setup as es
 from xlnapkin.errors import NapkinError
@@ -84,15 +84,6 @@ def make_book(folder, name="Book.xlsm", sheet=None):
     wb.save(path)
     return path
 
-
-def run(capsys, *argv):
-    """The command line in-process: (exit code, stdout, stderr)."""
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- paths ---------------------------------------------------------------------------------------

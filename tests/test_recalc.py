@@ -26,6 +26,7 @@ from openpyxl.worksheet.formula import ArrayFormula  # noqa: E402
 from xlnapkin import _formula, cli, docgen, showcase  # noqa: E402
 from xlnapkin.recalc import (RecalcError, Workbook, parse_value, recalculate,  # noqa: E402
                              write_cell_values)
+from conftest import run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHOWCASE = REPO / "workbooks" / "functions_showcase.xlsx"
@@ -39,14 +40,6 @@ def close(a, b):
         return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
     return a == b
 
-
-def run(capsys, *argv):
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sha(path: Path) -> str:

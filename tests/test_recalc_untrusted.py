@@ -21,20 +21,12 @@ import pytest
 pytest.importorskip("formulas")
 
 import _crafted as c  # noqa: E402
-from xlnapkin import cli  # noqa: E402
 from xlnapkin.recalc import RecalcError, Workbook  # noqa: E402
+from conftest import run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="symbolic links: POSIX")
 
-
-def run(capsys, *argv):
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_error(code, out, err, *texts):

@@ -9,12 +9,11 @@ callers) instead of raising; ranges are lists of rows. Golden values cite seed_c
 from __future__ import annotations
 
 import inspect
-import re
 
 import pytest
 
-from xlnapkin import economics, udfs
-from xlnapkin._excel import REGISTRY, WIZARD_LIMIT
+from xlnapkin import udfs
+from xlnapkin._excel import REGISTRY
 
 REL = 5e-3  # seed_cases.md: 0.5 % unless said otherwise
 

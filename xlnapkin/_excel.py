@@ -28,7 +28,6 @@ does, in order:
 from __future__ import annotations
 
 import ast
-import functools
 import inspect
 import math
 import os
