@@ -392,8 +392,8 @@ def _map_row(r):  # noqa: C901 - one place that documents every mapping rule
     if metric == "ttft_ms":
         if "poisson" in conc_text.lower() or "sla" in low:
             return ("TTFT under load here is mostly queueing behind other prompts (Poisson "
-                    "arrivals or all requests of a wave at once); the engine has no queueing "
-                    "model")
+                    "arrivals or all requests of a wave at once): a latency-at-rate question, "
+                    "scored by benchmarks/openloop.py where the rate is stated")
         if conc and inp:
             return Case(r, "prefill_b1", f"TTFT(1 x {inp:g}) in steady state at concurrency "
                         f"{conc:g}", lambda e: serving.ttft_ms(g, m, 1, inp, wd, kv, tp, e),

@@ -269,6 +269,22 @@ def test_only_cells_that_cannot_run_show_the_message():
                          "1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 2")
 
 
+def test_range_cells_are_plain_python_and_each_is_its_one_cell_call():
+    # A grid mixing numbers, KV-cache messages, a bad cell and a context beyond the model's
+    # maximum: every cell is a Python float or str (what xlwings hands Excel), and each is what
+    # the same call on that one cell gives (the range path words messages in bulk).
+    batches = [[1.0], [48.0], [200.0], [-3.0]]
+    contexts = [[0.0, 4096.0, 70000.0, 200000.0]]
+    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", batches, contexts, "fp8", "fp8", 2)
+    kinds = {type(cell) for row in out for cell in row}
+    assert kinds == {float, str}
+    for i, (b,) in enumerate(batches):
+        for j, c in enumerate(contexts[0]):
+            assert out[i][j] == udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", b, c, "fp8",
+                                                    "fp8", 2), (b, c)
+    assert "needs" in out[2][2] and "must be" in out[3][0] and "holds at most" in out[0][3]
+
+
 def test_weights_that_do_not_fit_give_one_message_for_the_whole_range():
     # The batch and context cannot help when the weights alone do not fit, so every cell says
     # the same thing: the SPEC §3 example message.

@@ -279,8 +279,7 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
 
     def wrapper(*args):
         try:
-            with np.errstate(all="ignore"):  # extreme inputs: inf/NaN cells get a message
-                return _evaluate(fn, spec, args, explain, table)
+            return _evaluate(fn, spec, args, explain, table)
         except NapkinError as err:
             if _lite():
                 raise Exception(str(err)) from None
@@ -288,8 +287,7 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
 
     def evaluate(*args):
         """The same call, but a :class:`NapkinError` raises (for the command line)."""
-        with np.errstate(all="ignore"):
-            return _evaluate(fn, spec, args, explain, table)
+        return _evaluate(fn, spec, args, explain, table)
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__module__ = fn.__module__  # doctests run where the example was written
@@ -456,22 +454,63 @@ def _scalar_values(spec, args):
     """The arguments of an all-single-cell call (plain numbers, text and blanks, as a Python
     caller or a one-cell range gives them), coerced; None when any argument is a range."""
     values = {}
+    n = len(args)
     for i, (name, default, is_text) in enumerate(spec):
-        raw = args[i] if i < len(args) else default
-        if type(raw) is list:
+        raw = args[i] if i < n else default
+        kind = type(raw)
+        if kind is list:
             raw = _one_cell(raw)
-        if type(raw) not in _PLAIN:
+            kind = type(raw)
+        if not is_text and (kind is float or (kind is int and -_EXACT <= raw <= _EXACT)):
+            values[name] = float(raw)  # the commonest cell, as _number_cell takes it
+            continue
+        if kind not in _PLAIN:
             return None
         if raw is _EMPTY:
             raise MissingArgumentError(name)
+        if kind is str and is_text and raw and not raw[0].isspace() and not raw[-1].isspace():
+            values[name] = raw  # text without surrounding blanks, as _text_cell gives it
+            continue
         values[name] = (_text_cell if is_text else _number_cell)(name, default, raw)
     return values
 
 
+_EXACT = 2.0 ** 53     # integers up to this convert to float exactly
+_MODERATE = (1e-9, 1e12)  # one-cell numbers of a size in here cannot overflow, underflow or
+                          # divide by zero in the engine's float math
+
+
+def _moderate(values) -> bool:
+    """True when every number among one-cell ``values`` has a size within :data:`_MODERATE`
+    (NaN stands for a blank and counts as moderate; 0 does not)."""
+    low, high = _MODERATE
+    for v in values.values():
+        if type(v) is float and not (low <= abs(v) <= high) and v == v:
+            return False
+    return True
+
+
 def _evaluate(fn, spec, args, explain, table):
+    """One worksheet call. A one-cell call with moderate numbers runs as is (the common case,
+    kept fast); everything else runs with NumPy's floating-point warnings off, since extreme
+    inputs overflow to inf or NaN and those cells get a message instead."""
     if len(args) > len(spec):
         raise InvalidArgumentError("arguments", f"at most {len(spec)}", len(args))
     if not table:  # the common single-cell call, without building arrays
+        values = _scalar_values(spec, args)
+        if values is not None and _moderate(values):
+            result = fn(**values)
+            if isinstance(result, float) and math.isfinite(result):
+                return float(result)
+            with np.errstate(all="ignore"):
+                return _to_excel(_fill(np.broadcast_to(result, (1,)), values,
+                                       explain).reshape(()))
+    with np.errstate(all="ignore"):
+        return _evaluate_any(fn, spec, args, explain, table)
+
+
+def _evaluate_any(fn, spec, args, explain, table):
+    if not table:
         values = _scalar_values(spec, args)
         if values is not None:
             result = fn(**values)
@@ -618,37 +657,45 @@ def _groups(text_arrays: dict, shape) -> list:
     return groups
 
 
-def _messages(bad, call, explain) -> list:
+def _messages(bad, call, explain) -> np.ndarray:
     """The message of each cell in ``bad`` (flat indices into the arrays of ``call``): the
     engine's reason (one vectorised call), or a plain note where it gives none."""
     generic = "no finite result for these inputs"
     if explain is None:
-        return [generic] * len(bad)
+        return np.full(len(bad), generic, dtype=object)
     picked = {k: (v[bad] if isinstance(v, np.ndarray) and v.ndim else
                   (v.item() if isinstance(v, np.ndarray) else v)) for k, v in call.items()}
-    texts = np.broadcast_to(np.asarray(explain(**picked), dtype=object), (len(bad),))
-    return [t if isinstance(t, str) and t else generic for t in texts.tolist()]
+    texts = np.array(np.broadcast_to(np.asarray(explain(**picked), dtype=object), (len(bad),)),
+                     dtype=object)
+    texts[(texts == None) | (texts == "")] = generic  # noqa: E711 - element-wise
+    return texts
 
 
 def _fill(res, call, explain):
-    """Replace NaN results by their message (flat arrays)."""
+    """Cells Excel can show (flat arrays): NaN results replaced by their message, numbers as
+    Python floats, anything else through :func:`_cell`."""
     res = np.asarray(res)
-    if res.dtype.kind not in "fiu":
+    if res.dtype.kind == "U":
         return res
+    if res.dtype.kind not in "fiu":
+        return np.array([_cell(v) for v in res.ravel().tolist()] + [None],
+                        dtype=object)[:-1].reshape(res.shape)
     bad = ~np.isfinite(res)
     if not bad.any():
         return res
     obj = res.astype(object)
     idx = np.flatnonzero(bad)
-    obj[idx] = np.array(_messages(idx, call, explain) + [None], dtype=object)[:-1]
+    obj[idx] = _messages(idx, call, explain)
     return obj
 
 
 def _to_excel(arr):
+    """Rows of cells for Excel from a finite float array or one :func:`_fill` made."""
     arr = np.asarray(arr)
     if arr.ndim == 0:
         return _cell(arr.item())
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(float)
     if arr.dtype.kind == "f":
         return arr.reshape(_shape2(arr.shape)).tolist()
-    rows = arr.reshape(_shape2(arr.shape))
-    return [[_cell(v) for v in row] for row in rows.tolist()]
+    return arr.reshape(_shape2(arr.shape)).tolist()  # cells made Excel-ready by _fill

@@ -173,8 +173,9 @@ def _calibrated(gpu) -> Efficiency:
 def resolve(efficiency, gpu="") -> Efficiency:
     """The :class:`Efficiency` for an ``efficiency`` argument (see module docstring) on ``gpu``
     (a catalog GPU or a vendor name: it sets the :func:`vendor_factor`)."""
-    if efficiency is None:
-        return _calibrated(gpu)
+    if efficiency is None or (type(efficiency) is float and (efficiency != efficiency
+                                                             or efficiency == 0.0)):
+        return _calibrated(gpu)  # blank (None, or NaN from an empty cell) or 0
     try:
         e = np.asarray(efficiency, dtype=float)
     except (TypeError, ValueError):

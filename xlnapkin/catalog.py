@@ -75,22 +75,22 @@ class GPU:
     source: str = ""
     notes: str = ""
 
-    @property
+    @functools.cached_property
     def memory_bytes(self) -> float:
         return self.memory_gb * GB
 
-    @property
+    @functools.cached_property
     def bandwidth(self) -> float:
         """Memory bandwidth [bytes/s]."""
         return self.mem_bw_tbps * TB
 
-    @property
+    @functools.cached_property
     def link_bandwidth(self) -> float:
         """One-direction GPU-to-GPU bandwidth [bytes/s]: half the bidirectional catalog figure;
         without one, a PCIe Gen4 x16 link (16 GB/s each way)."""
         return (self.interconnect_gbps or 32.0) * GB / 2
 
-    @property
+    @functools.cached_property
     def tflops_16bit(self) -> float:
         """Dense 16-bit tensor peak engines reach: FP16 with FP16 accumulation where it is
         faster (GeForce cards halve the FP32-accumulate rate of ``bf16_tflops``). [TFLOPS]"""
@@ -98,8 +98,10 @@ class GPU:
 
     def peak_flops(self, compute: str) -> float:
         """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`."""
-        tflops = {"bf16": None, "fp8": self.fp8_tflops, "fp4": self.fp4_tflops,
-                  "int8": self.int8_tops}[compute]
+        if compute not in ("bf16", "fp8", "fp4", "int8"):
+            raise KeyError(compute)
+        tflops = (self.fp8_tflops if compute == "fp8" else self.fp4_tflops if compute == "fp4"
+                  else self.int8_tops if compute == "int8" else None)
         return (tflops or self.tflops_16bit) * TFLOPS
 
 
@@ -135,32 +137,32 @@ class Model:
     source: str = ""
     notes: str = ""
 
-    @property
+    @functools.cached_property
     def total_params(self) -> float:
         return self.params_b * 1e9
 
-    @property
+    @functools.cached_property
     def active_params(self) -> float:
         return (self.active_params_b or self.params_b) * 1e9
 
-    @property
+    @functools.cached_property
     def n_heads(self) -> int:
         return int(self.heads or self.kv_heads)
 
-    @property
+    @functools.cached_property
     def n_attention_layers(self) -> int:
         return int(self.attention_layers or self.layers)
 
-    @property
+    @functools.cached_property
     def is_mla(self) -> bool:
         return bool(self.kv_lora_rank)
 
-    @property
+    @functools.cached_property
     def is_moe(self) -> bool:
         return bool(self.num_experts and self.experts_per_token
                      and self.num_experts > self.experts_per_token)
 
-    @property
+    @functools.cached_property
     def width(self) -> float:
         """Hidden size (residual stream width) [elements]."""
         return float(self.hidden_size or self.n_heads * self.head_dim)
@@ -342,10 +344,28 @@ def _tables(user_key) -> dict:
     return out
 
 
+def _environment_reader(name):
+    """A function returning environment variable ``name`` (or None), read afresh on each call:
+    through ``os.environ``'s own key encoding done once, since every lookup asks."""
+    env = os.environ
+    try:
+        data, key, decode = env._data, env.encodekey(name), env.decodevalue
+    except AttributeError:  # another os.environ implementation
+        return lambda: env.get(name)
+
+    def read():
+        raw = data.get(key)
+        return None if raw is None else decode(raw)
+    return read
+
+
+_user_folder = _environment_reader(USER_CATALOG_ENV)
+
+
 def _user_key():
     """The user catalog folder and its files' size and change times, so edits are seen at once
     (the change time moves on every write, even one that keeps the modification time)."""
-    folder = os.environ.get(USER_CATALOG_ENV) or None
+    folder = _user_folder() or None
     if not folder:
         return None
     if not Path(folder).is_dir():

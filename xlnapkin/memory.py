@@ -151,6 +151,8 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
     m = _model(model)
     bpe = dtype_bytes(weight_dtype_of(m, weight_dtype))
     if not m.is_moe:
+        if isinstance(tokens, float):
+            return m.total_params * bpe
         return m.total_params * bpe + 0.0 * np.asarray(tokens, dtype=float)
     n, k = m.num_experts, m.experts_per_token
     expert = (m.total_params - m.active_params) / (n - k)  # params of one routed expert, all layers
@@ -252,10 +254,17 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
                      g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction)
 
 
+def _tenths_text(tenths: int) -> str:
+    """A non-negative number of tenths as a decimal with one place (``8117`` -> ``811.7``):
+    messages round GB to tenths half-to-even (``round``, ``np.rint``) and print them so, the
+    same for one cell and for a range."""
+    return f"{tenths // 10}.{tenths % 10}"
+
+
 def _fit_text(model_id, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
               mem_fraction) -> str:
     """The words of :func:`fit_message` for one configuration (all arguments scalars)."""
-    shown = f"{need / GB:.1f}" if need < 1e6 * GB else f"{need / GB:.3g}"
+    shown = _tenths_text(round(need / GB * 10.0)) if need < 1e6 * GB else f"{need / GB:.3g}"
     if not math.isfinite(need):
         shown = "more than 1e299"
     what = f"{model_id} needs {shown} GB in {dtype}"
@@ -274,6 +283,13 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     """:func:`fit_message` element by element over broadcast arrays: the numbers in NumPy, the
     repeated pieces of text formatted once, and :func:`_fit_text` itself for the rare element
     outside the plain case (absurd sizes). [object array of str]"""
+    if np.ndim(num_gpus) == 0 and np.ndim(mem_fraction) == 0 and (
+            weight_bytes(m, weight_dtype) > float(num_gpus) * g.memory_bytes * float(mem_fraction)):
+        # The weights alone do not fit: one message for every element (the common big grid).
+        text = fit_message(g, m, weight_dtype, kv_dtype, 0, 0, num_gpus, mem_fraction)
+        out = np.empty(np.broadcast_shapes(np.shape(tokens), np.shape(batch)), dtype=object)
+        out[...] = text
+        return out
     t, b, n, f = np.broadcast_arrays(*(np.asarray(x, dtype=float)
                                        for x in (tokens, batch, num_gpus, mem_fraction)))
     shape = t.shape
@@ -318,16 +334,20 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
             tails.append(f"; {have}: use num_gpus >= {ls}")
-        tail = [tails[k] for k in cinv.ravel().tolist()]
-        shown = (need[idx] / GB).tolist()
-        kv = (t[idx] * b[idx] > 0).tolist()
-        head = f"{m.id} needs "
-        unit = f" GB in {dtype}"
-        bs = {v: f"{unit} with KV for {v:g} x " for v in np.unique(b[idx]).tolist()}
-        ts = {v: f"{v:g} tokens" for v in np.unique(t[idx]).tolist()}
-        out[idx] = [f"{head}{x:.1f}{bs[bb]}{ts[tt]}{tl}" if k else f"{head}{x:.1f}{unit}{tl}"
-                    for x, k, bb, tt, tl in zip(shown, kv, b[idx].tolist(), t[idx].tolist(),
-                                                tail)]
+        # Each piece of text is printed once per distinct value and picked per element by
+        # index; the GB figure in tenths has far fewer distinct values than there are elements.
+        def pieces(texts, inverse):
+            return np.array(texts, dtype=object)[inverse.ravel()].tolist()
+
+        tk, tinv = np.unique(np.rint(need[idx] / GB * 10.0).astype(np.int64), return_inverse=True)
+        shown = pieces([f"{m.id} needs {_tenths_text(k)} GB in {dtype}" for k in tk.tolist()],
+                       tinv)
+        kv = t[idx] * b[idx] > 0  # elements whose message names the KV cache
+        bk, binv = np.unique(np.where(kv, b[idx], np.nan), return_inverse=True)
+        batches = pieces([f" with KV for {v:g} x " if v == v else "" for v in bk.tolist()], binv)
+        xk, xinv = np.unique(np.where(kv, t[idx], np.nan), return_inverse=True)
+        contexts = pieces([f"{v:g} tokens" if v == v else "" for v in xk.tolist()], xinv)
+        out[idx] = list(map("".join, zip(shown, batches, contexts, pieces(tails, cinv))))
     return out.reshape(shape)
 
 
@@ -365,6 +385,9 @@ def _splits(m, n):
     return ok
 
 
+_ONE = (float, int, np.float64)  # types of a single number (not bool)
+
+
 def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
             mem_fraction=MEM_FRACTION):
     """True where a replica of ``num_gpus`` GPUs can serve ``batch`` sequences of ``tokens``
@@ -372,10 +395,13 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     the context is within the model's maximum, and the weights plus KV cache fit in
     ``mem_fraction`` of the memory (:func:`why_not` says why not)."""
     g, m = _gpu(gpu), _model(model)
+    if (type(num_gpus) in _ONE and type(tokens) in _ONE and type(batch) in _ONE
+            and type(mem_fraction) in _ONE):  # one configuration: plain Python
+        return bool((not m.max_context or tokens <= m.max_context) and _splits(m, num_gpus)
+                    and (g.interconnect_gbps or num_gpus <= 1)
+                    and fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
+                             mem_fraction))
     ok = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
-    if isinstance(num_gpus, float) and isinstance(tokens, float) and np.ndim(ok) == 0:
-        return bool(ok and _splits(m, num_gpus) and (g.interconnect_gbps or num_gpus <= 1)
-                    and (not m.max_context or tokens <= m.max_context))
     ok = ok & _splits(m, num_gpus)
     if not g.interconnect_gbps:  # no known GPU-to-GPU link: one GPU only
         ok = ok & (np.asarray(num_gpus, dtype=float) <= 1)
@@ -413,7 +439,7 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
         out[alone] = (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on "
                       f"one GPU only; give the link in a spec string, e.g. "
                       f"\"{g.id}; interconnect_gbps=64\"")
-    split = ~_splits(m, n)
+    split = np.broadcast_to(~np.asarray(_splits(m, np.asarray(num_gpus, dtype=float))), shape)
     if split.any():
         degrees = tp_degrees(m)
         shown = ", ".join(str(d) for d in degrees[:-1]) + f" or {degrees[-1]}"

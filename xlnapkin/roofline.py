@@ -161,6 +161,13 @@ def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dt
                         resolve(efficiency, g))
 
 
+def _larger(a, b):
+    """``np.maximum`` (NaN wins), in plain Python for two scalars."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a if a >= b or a != a else b
+    return np.maximum(a, b)
+
+
 def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
     """:func:`decode_step_time` for checked arguments (a catalog GPU and model, a resolved
     weight dtype and :class:`Efficiency`); ``batch`` may be fractional (a mean). [s]"""
@@ -169,7 +176,7 @@ def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
                                    eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
     kv = _kv_bytes(m, context, batch, kv_dtype) / bw
-    return (np.maximum(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
+    return (_larger(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
             + _overhead(m, eff))
 
 
@@ -219,7 +226,7 @@ def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
                                     eff.mfu_prefill, eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
     kv_write = _kv_bytes(m, tokens, batch, kv_dtype) / bw
-    return (np.maximum(compute, weights) + kv_write
+    return (_larger(compute, weights) + kv_write
             + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff)
             + eff.prefill_overhead_s)
 

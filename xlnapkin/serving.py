@@ -35,6 +35,8 @@ __all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_
 
 def _where_fits(ok, value):
     """``value`` where the configuration fits, NaN elsewhere; a float for scalars."""
+    if type(ok) is bool and isinstance(value, float):
+        return float(value) if ok else float("nan")
     if isinstance(ok, (bool, np.bool_)) and np.ndim(value) == 0:
         return float(value) if ok else float("nan")
     return _checks.scalar_out(np.where(ok, value, np.nan))
@@ -63,7 +65,7 @@ def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtyp
     gpu, model = _gpu(gpu), _model(model)  # look the names up once
     t = decode_step_time(gpu, model, batch, context, weight_dtype, kv_dtype, num_gpus, efficiency)
     ok = can_run(gpu, model, weight_dtype, kv_dtype, context, batch, num_gpus)
-    return _where_fits(ok, np.asarray(batch, dtype=float) / t)
+    return _where_fits(ok, (float(batch) if type(batch) in (float, int) else np.asarray(batch, dtype=float)) / t)
 
 
 @runs_when_it_fits("context", "batch")
