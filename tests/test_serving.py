@@ -119,6 +119,24 @@ def test_latency_grows_with_the_rate_up_to_capacity():
     assert p95 > p50
 
 
+@pytest.mark.parametrize("gpu, model, dtype, inp, out, n", [
+    ("b200", "llama-3.1-8b", "nvfp4", 778, 129, 1),       # MLPerf's Llama-3.1-8B lengths
+    ("h100-sxm", "llama-3.1-8b", "fp8", 778, 129, 1),
+    ("h100-sxm", "llama-3.1-70b", "fp8", 2000, 300, 4),
+    ("mi300x", "deepseek-v3", "fp8", 1024, 1024, 8),
+    ("rtx-4090", "qwen2.5-7b", "int4", 20000, 200, 1),
+])
+def test_the_prompt_queue_is_not_saturated_at_rates_the_replica_sustains(gpu, model, dtype, inp,
+                                                                          out, n):
+    # A prompt's share of the prefill budget is GPU work, not its fixed latency (which
+    # overlaps other prompts' work): below the most a replica sustains, the mean TTFT stays
+    # within a small multiple of an idle replica's, rather than the queue running away.
+    _, top = queueing.operating_point(gpu, model, 1.0, inp, out, dtype, "fp8", n)
+    idle = queueing.ttft_at_rate(gpu, model, 1e-7, inp, out, dtype, "fp8", n)
+    busy = queueing.ttft_at_rate(gpu, model, 0.9 * top, inp, out, dtype, "fp8", n)
+    assert idle < busy < 20 * idle, (idle, busy)
+
+
 def test_above_capacity_the_message_names_the_most_a_replica_sustains():
     top = serving.max_throughput(G, M, 1024, 256) / 256
     text = f"overloaded: one replica sustains at most {top:,.1f} requests/s"

@@ -20,7 +20,9 @@ The model, in three steps:
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
    prefill. A step carries at most :data:`PREFILL_CHUNK` prompt tokens besides the decoding
    sequences, so a prompt occupies the prefill budget for ``s = prefill compute +
-   input / chunk x decode step`` (the decode share only while requests are decoding). The
+   input / chunk x decode step`` (the decode share only while requests are decoding; the
+   prefill compute is the work ``loaded_step`` counts per joining prompt, without the fixed
+   per-request latency, which overlaps other prompts' work). The
    prompts form an M/D/1 queue with utilisation ``rho = requests_per_sec x s``: mean wait
    ``rho s / (2 (1 - rho))``, waiting at all with probability ``rho`` and then for an
    exponential time (the usual heavy-traffic tail), so the wait at percentile ``p`` is
@@ -48,7 +50,7 @@ from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import MEM_FRACTION, can_run, runs_when_it_fits, weight_dtype_of, why_not
 from .roofline import _decode_step, _prefill
-from .serving import concurrency_under_load, loaded_step
+from .serving import concurrency_under_load, loaded_step, prompt_work
 
 __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
            "replicas_for_sla", "operating_point", "mean_latency_at_rate"]
@@ -115,7 +117,10 @@ class _Replica:
         alone = _prefill(self.g, self.m, 1.0, self.inp, self.wd, self.kv, self.n, self.eff)
         chunks = self.inp / PREFILL_CHUNK
         own = alone + np.ceil(chunks) * decode * busy
-        slot = alone + chunks * decode * busy  # share of the prefill budget one prompt takes
+        # Share of the prefill budget one prompt takes: its GPU work (not its fixed latency,
+        # which overlaps other prompts' work) and the decode steps its chunks ride along.
+        slot = (prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
+                + chunks * decode * busy)
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
         if p is None:

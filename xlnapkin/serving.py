@@ -210,9 +210,16 @@ def loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff):
     catalog GPU and model, a weight dtype, an :class:`~xlnapkin.calibration.Efficiency`). [s]"""
     step = _decode_step(g, m, np.maximum(b, 1.0), inp + out / 2.0, weight_dtype, kv_dtype, n,
                         eff)
-    per_prompt = (_prefill_compute_time(g, m, 1.0, inp, weight_dtype, n, eff.mfu_prefill, eff)
-                  + _prefill_comm(g, m, inp, n, eff))
-    return step + b / out * per_prompt
+    return step + b / out * prompt_work(g, m, inp, weight_dtype, n, eff)
+
+
+def prompt_work(g, m, inp, weight_dtype, n, eff):
+    """GPU time one prompt of ``inp`` tokens adds to a loaded replica's steps: its prefill
+    compute and the bandwidth part of its all-reduces. The weight reads, the per-step and
+    per-layer fixed costs and the per-request ``prefill_overhead_s`` are not in it: the steps it
+    rides along pay those anyway, and the request latency is not GPU work. [s]"""
+    return (_prefill_compute_time(g, m, 1.0, inp, weight_dtype, n, eff.mfu_prefill, eff)
+            + _prefill_comm(g, m, inp, n, eff))
 
 
 def _prefill_comm(g, m, tokens, n, eff):
