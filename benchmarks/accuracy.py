@@ -1,9 +1,10 @@
 """Accuracy of xlnapkin against published measurements: calibrated defaults vs the pure roofline.
 
-Reads the shared measured set (``../shared/data/measured_dev.csv`` beside the repository, or
-``--data``), maps every row the model can represent to an engine call, and prints, per metric
-class and overall, the number of rows and the median and 90th-percentile absolute percentage
-error of the calibrated model (``efficiency`` blank) and of the pure roofline
+Reads the development set (``benchmarks/data/measured_dev.csv``, the shared measured set's
+rows with their sources, and ``measured_extra.csv``, rows collected since; or ``--data``), maps
+every row the model can represent to an engine call, and prints, per metric class and overall,
+the number of rows and the median and 90th-percentile absolute percentage error of the
+calibrated model (``efficiency`` blank) and of the pure roofline
 (``efficiency=1``). Rows the model cannot represent are skipped with the reason; the worst
 rows are listed with a rule-based diagnosis (direction and size of the miss, what the data
 flags, which known weak spot of the model applies).

@@ -220,6 +220,17 @@ def test_engine_docstring_matches_signature_and_units(name, fn):
             assert isinstance(a.default, str) == a.is_text, (name, a.name, a.default)
 
 
+def test_an_argument_name_has_one_unit_across_functions():
+    """Each Excel function documents its own arguments (the wizard shows them per function);
+    the same argument name must not drift to another unit from one function to the next."""
+    units = {}
+    for name, fn in _excel.REGISTRY.items():
+        for a in _excel.describe(fn.engine).arguments:
+            units.setdefault(a.name, {}).setdefault(a.unit, []).append(name)
+    drifted = {arg: seen for arg, seen in units.items() if len(seen) > 1}
+    assert not drifted, drifted
+
+
 def test_every_registered_function_is_the_engine_function():
     """One source: an Excel function's text is its engine function's docstring."""
     for name, fn in _excel.REGISTRY.items():
