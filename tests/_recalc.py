@@ -126,14 +126,17 @@ def _normal(value):
     return text
 
 
-def read_values(path, where: dict) -> Values:
+def read_values(path, where: dict, skip=()) -> Values:
     """Values cached in a workbook (as LibreOffice saved them), by cell and by defined name.
 
     ``where``: name -> ['Sheet!A1', ...] from the template (LibreOffice keeps every cell where
-    it was, so the template's names locate the results)."""
+    it was, so the template's names locate the results). Sheets in ``skip`` (data without
+    formulas, such as a Catalog) are not read."""
     wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
     cells = {}
     for ws in wb.worksheets:
+        if ws.title in skip:
+            continue
         for row in ws.iter_rows():
             for c in row:
                 if c.value is not None and hasattr(c, "coordinate"):

@@ -147,13 +147,14 @@ def catalog_value(block, name, label, lookup, unit, fmt, source_note,
     st.mark_checks(block.ws, f"{col}{block.row - 1}")
 
 
-def catalog_check(name, label, missing="no catalog price", minimum=0):
-    """The Checks row of :func:`catalog_value`: a number is needed, from the catalog or you."""
+def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TRUE"):
+    """The Checks row of :func:`catalog_value`: while ``needed`` holds, a number is needed,
+    from the catalog or from you; a value you type must be a number either way."""
     o, c = "{" + name + "_override}", "{" + name + "_catalog}"
     bad = f'"{label} must be a number >= {minimum}"'
     return (f"check_{name}", label,
-            f'IF(ISBLANK({o}),IF(ISNUMBER({c}),"OK","{label}: {missing}: enter yours"),'
-            f'IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},"OK")))')
+            f'IF(ISBLANK({o}),IF(OR(ISNUMBER({c}),NOT({needed})),"OK","{label}: {missing}: '
+            f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},"OK")))')
 
 
 def used_inputs(block, defaults: dict, gate="inputs_ok") -> dict:
@@ -170,9 +171,10 @@ def used_inputs(block, defaults: dict, gate="inputs_ok") -> dict:
     return alias
 
 
-def output(block, name, label, calc, unit, fmt, note="", gate="all_ok"):
-    """An output: the working value while ``gate`` holds, else 'check inputs'."""
-    return block.add(name, label, f'IF({{{gate}}},{{{calc}}},"check inputs")', unit, note, fmt,
+def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",
+           otherwise="check inputs"):
+    """An output: the working value while ``gate`` holds, else ``otherwise``."""
+    return block.add(name, label, f'IF({{{gate}}},{{{calc}}},"{otherwise}")', unit, note, fmt,
                      "output")
 
 

@@ -188,12 +188,12 @@ def add_years(wb, ws) -> None:
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",
-          "IF({inputs_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*8760+"
+          "IF({compare_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*8760+"
           '{hosting_per_month}*12,"check inputs")', "USD/year", "= OWN_RUNNING_COST_PER_YEAR",
           "usd0")
-    b.add("rent_npv_calc", "Renting, NPV", 'IF({inputs_ok},INDEX(yr_cum_rent,{years_used}+1),'
+    b.add("rent_npv_calc", "Renting, NPV", 'IF({compare_ok},INDEX(yr_cum_rent,{years_used}+1),'
           '"check inputs")', "USD", "= RENT_NPV", "usd0")
-    b.add("own_npv_calc", "Owning, NPV", 'IF({inputs_ok},INDEX(yr_cum_own,{years_used}+1),'
+    b.add("own_npv_calc", "Owning, NPV", 'IF({compare_ok},INDEX(yr_cum_own,{years_used}+1),'
           '"check inputs")', "USD", "= OWN_NPV", "usd0")
     top = b.row + 1
     heads = ["", "year", "rent cost", "own cash out", "discount factor", "PV rent", "PV own",
@@ -226,7 +226,7 @@ def add_years(wb, ws) -> None:
 def _year_row(y, r):
     """Formulas of year y (row r): rent cost, own cash, discount factor, PVs, cumulative PVs.
     Years after the holding period are blank and the cumulative lines stay flat."""
-    n, gate = "years_used", "IF(inputs_ok,{},NA())"
+    n, gate = "years_used", "IF(compare_ok,{},NA())"
     held = f"{y}<={n}"
     rent = ("0" if y == 0 else
             f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*730*12,"")')

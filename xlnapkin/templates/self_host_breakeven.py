@@ -20,6 +20,7 @@ from ._self_host_sheets import add_sensitivity, add_volume, add_years, SCENARIO_
 
 FILENAME = "self_host_breakeven.xlsx"
 DEFAULT_GPU, DEFAULT_MODEL = "h100-sxm", "llama-3.1-8b"
+NEED_PRICES = "needs a rental price, a purchase price and power"
 
 # (name, label, default, unit, note, fmt, options or validation)
 SERVE = [
@@ -187,13 +188,16 @@ def _outputs(b) -> None:
         "replica_tokens_per_sec_calc", "tokens/s", "num", "= MAX_THROUGHPUT")
     out(b, "replica_total_tokens_per_sec", "Input + output tokens/s of one replica",
         "replica_total_tps", "tokens/s", "num", "= REPLICA_TOKENS_PER_SEC (prefix cache in)")
-    out(b, "own_gpu_hourly_cost", "Owned GPU-hour: financed, resold, powered, hosted",
-        "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST", gate="inputs_ok")
-    out(b, "rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
-        "USD/GPU-h", "usd", "= SPOT_MIX_PRICE", gate="inputs_ok")
-    out(b, "own_vs_rent", "Own vs rent", "own_vs_rent_msg", "", "text", gate="inputs_ok")
-    out(b, "own_npv_saving_per_gpu", "Owning saves over the years, NPV per GPU",
-        "npv_saving_calc", "USD", "usd0", "RENT_NPV - OWN_NPV (Years sheet)", gate="inputs_ok")
+    for name, label, calc, unit, fmt, note in (
+            ("own_gpu_hourly_cost", "Owned GPU-hour: financed, resold, powered, hosted",
+             "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
+            ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
+             "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
+            ("own_vs_rent", "Own vs rent", "own_vs_rent_msg", "", "text", ""),
+            ("own_npv_saving_per_gpu", "Owning saves over the years, NPV per GPU",
+             "npv_saving_calc", "USD", "usd0", "RENT_NPV - OWN_NPV (Years sheet)")):
+        b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
+              '"check inputs")', unit, note, fmt, "output")
 
 
 def _checks(b) -> None:
@@ -221,14 +225,16 @@ def _checks(b) -> None:
             bk.whole_check("prefix_tokens", "prefix_tokens", 0),
             'IF({prefix_tokens}<{input_tokens},"OK","prefix_tokens must be below input_tokens")',
             num("prefix_hit_rate", "prefix_hit_rate", 0, 1))),
-        bk.catalog_check("gpu_price_per_hour", "GPU rental price"),
+        bk.catalog_check("gpu_price_per_hour", "GPU rental price",
+                         needed='{hardware}<>"own"'),
         ("check_api", "API", 'IF({api_id}="","no catalog API serves this model: pick an API",'
          'IF(ISNA(MATCH({api_id},price_ids,0)),"unknown API: pick one from the list","OK"))'),
         bk.catalog_check("api_price_in_per_mtok", "API input price"),
         bk.catalog_check("api_price_out_per_mtok", "API output price"),
         ("check_input_share", "Input share", num("input_share", "input_share", 0, 1)),
-        bk.catalog_check("purchase_price", "Purchase price", "no catalog list price"),
-        bk.catalog_check("power_watts", "Power", "no catalog TDP"),
+        bk.catalog_check("purchase_price", "Purchase price", "no catalog list price",
+                         needed='{hardware}="own"'),
+        bk.catalog_check("power_watts", "Power", "no catalog TDP", needed='{hardware}="own"'),
         ("check_own", "Owning inputs", _and(
             bk.whole_check("years", "years", 1, 10),
             num("residual_share", "residual_share", 0, 1),
@@ -250,6 +256,9 @@ def _checks(b) -> None:
           'IF({inputs_ok},IF({fits_calc},"OK","does not fit: needs "&TEXT({min_gpus},"0")&'
           '" GPUs per replica (num_gpus)"),"check inputs")', fmt="text", kind="check")
     b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
+    b.add("compare_ok", "Rental and purchase prices known? (own vs rent)",
+          "AND({inputs_ok},ISNUMBER({gpu_price_per_hour}),ISNUMBER({purchase_price}),"
+          "ISNUMBER({power_watts}))", fmt="gen")
 
 
 def _and(*checks) -> str:
@@ -280,11 +289,12 @@ def _used_defaults() -> dict:
                                 ("api_price_in_per_mtok", "api_price", 0.05),
                                 ("api_price_out_per_mtok", "api_price", 0.08),
                                 ("purchase_price", "purchase_price", 30000.0)):
-        d[name] = ("{" + name + "}*{scen_" + scen + "}", default, "usd")
+        # N(): a price the other way of running needs may be missing (compare_ok says so)
+        d[name] = ("N({" + name + "})*{scen_" + scen + "}", default, "usd")
     d["api_price_cached"] = ("IF(ISNUMBER({api_price_cached_per_mtok}),"
                              "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
                              "{scen_api_price}", 0.05, "usd")
-    d["power_watts"] = ("{power_watts}", 700.0, "int")
+    d["power_watts"] = ("N({power_watts})", 700.0, "int")
     d["input_share"] = ("{input_share}", 0.5, "pct")
     d["api_id"] = ("{api_id}", "groq-llama-3.1-8b", "text")
     return d
@@ -425,25 +435,13 @@ def _own_steps() -> list[Step]:
              '{own_hourly_calc},"$0.00")&" per GPU-hour","renting is cheaper by "&TEXT('
              '{own_hourly_calc}-{rent_price},"$0.00")&" per GPU-hour")', "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
-             "{rent_npv_calc}-{own_npv_calc}", "USD", "usd0",
+             'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
     ]
 
 
 def _cover(wb) -> None:
-    from .. import capacity, economics as e
     g0, p_cmp = catalog.gpu(DEFAULT_GPU), catalog.comparable_price(DEFAULT_MODEL)
-    month = g0.cloud_usd_per_hour * 730
-    gpt4o = e.blended_price(2.5, 10, 0.5)
-    tps = capacity.replica_tokens_per_sec(DEFAULT_GPU, DEFAULT_MODEL, 1024, 1024, "bf16", "bf16")
-    cap = e.replica_tokens_per_day(tps, 0.7)
-    be1 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 0)
-    be2 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 2, 0)
-    be_staff = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 250000 / 12)
-    busy = e.fleet_utilization(2e6, tps, 1)
-    reps47 = e.replicas_needed(4.1e9, tps, 0.7)
-    api47 = e.api_monthly_cost(4.1e9, e.blended_price(0.15, 0.6, 0.5))
-    saved = e.prefix_cache_savings(2048, 256, 0.85)
     _sheets.cover_sheet(wb, "Self-hosted GPUs vs a token API: the cost at your volume", [
         ("What it answers", [
             "At your daily token volume, what does self-hosting a model cost per month and per "
@@ -487,23 +485,7 @@ def _cover(wb) -> None:
             "section comes later), egress and storage, software licences, the engineering time "
             "to migrate, quality differences between models, reserved-instance and batch-tier "
             "discounts (type the price you would pay), taxes."]),
-        ("Seed claims you can test", [
-            f"Seed 002, 'breakeven around 2 M tokens/day at > 70 % utilization': at 2 M tokens/day "
-            f"one {DEFAULT_GPU} serving {DEFAULT_MODEL} is {busy:.2%} busy, never 70 %; against "
-            f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour}/h "
-            f"breaks even at {be1 / 1e6:.1f} M tokens/day, two (min_replicas 2) at "
-            f"{be2 / 1e6:.1f} M, one plus one engineer at {be_staff / 1e6:.0f} M. Reaching 2 M "
-            "needs a $24/Mtok API.",
-            f"Seed 002, a $47K/month API bill replaced by ~$8K self-hosted: GPT-4o mini at 4.1 B "
-            f"tokens/day costs ${api47 / 1e3:.1f}K a month; {reps47:.0f} replicas of "
-            f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it, before people.",
-            "Seed 003, 4 on-demand + 4 spot A100s used 60 %: spot share 37.5 %, spot price ratio "
-            "0.33 (0.73 / 2.21). Its staff line, $150-250K per ML engineer a year: People and "
-            f"platform. Its prefix caching (2,048-token prompt, 256-token queries, 85 % hits): "
-            f"input tokens 2,304, prefix 2,048, hit rate 85 %: {saved:.1%} of prefill saved.",
-            "Seed 004, owning an H100 at $30K + $2K power over 2 years: years 2, residual 0, cost "
-            "of capital 0, colocation 0 gives $1.83 per GPU-hour; the defaults add financing, "
-            "resale and hosting."]),
+        ("Seed claims you can test", _seed_claims()),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
             f"the Catalog sheet). Defaults: {DEFAULT_GPU} at ${g0.cloud_usd_per_hour}/h; "
@@ -513,3 +495,37 @@ def _cover(wb) -> None:
             "capital Jan 2026, GPU residual and price-decline curves, ServeGen and Mooncake "
             "traces; each input's note names its source."]),
     ])
+
+
+def _seed_claims() -> list[str]:
+    """The seed articles' claims with this workbook's numbers (engine values at build time)."""
+    from .. import capacity, economics as e
+    g0 = catalog.gpu(DEFAULT_GPU)
+    month = g0.cloud_usd_per_hour * 730
+    gpt4o = e.blended_price(2.5, 10, 0.5)
+    tps = capacity.replica_tokens_per_sec(DEFAULT_GPU, DEFAULT_MODEL, 1024, 1024, "bf16", "bf16")
+    cap = e.replica_tokens_per_day(tps, 0.7)
+    be1 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 0)
+    be2 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 2, 0)
+    be_staff = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 250000 / 12)
+    busy = e.fleet_utilization(2e6, tps, 1)
+    reps47 = e.replicas_needed(4.1e9, tps, 0.7)
+    api47 = e.api_monthly_cost(4.1e9, e.blended_price(0.15, 0.6, 0.5))
+    saved = e.prefix_cache_savings(2048, 256, 0.85)
+    return [
+        f"Seed 002, 'breakeven around 2 M tokens/day at > 70 % utilization': at 2 M tokens/day "
+        f"one {DEFAULT_GPU} serving {DEFAULT_MODEL} is {busy:.2%} busy, never 70 %; against "
+        f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour}/h "
+        f"breaks even at {be1 / 1e6:.1f} M tokens/day, two (min_replicas 2) at "
+        f"{be2 / 1e6:.1f} M, one plus one engineer at {be_staff / 1e6:.0f} M. Reaching 2 M "
+        "needs a $24/Mtok API.",
+        f"Seed 002, a $47K/month API bill replaced by ~$8K self-hosted: GPT-4o mini at 4.1 B "
+        f"tokens/day costs ${api47 / 1e3:.1f}K a month; {reps47:.0f} replicas of "
+        f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it, before people.",
+        "Seed 003, 4 on-demand + 4 spot A100s used 60 %: spot share 37.5 %, spot price ratio "
+        "0.33 (0.73 / 2.21). Its staff line, $150-250K per ML engineer a year: People and "
+        f"platform. Its prefix caching (2,048-token prompt, 256-token queries, 85 % hits): "
+        f"input tokens 2,304, prefix 2,048, hit rate 85 %: {saved:.1%} of prefill saved.",
+        "Seed 004, owning an H100 at $30K + $2K power over 2 years: years 2, residual 0, cost "
+        "of capital 0, colocation 0 gives $1.83 per GPU-hour; the defaults add financing, "
+        "resale and hosting."]

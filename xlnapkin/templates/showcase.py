@@ -316,5 +316,6 @@ def build(out_dir) -> Path:
             os.environ[USER_CATALOG_ENV] = saved
     wb.properties.creator = "xlnapkin"
     wb.properties.title = "xlnapkin functions showcase"
+    wb.calculation.fullCalcOnLoad = False  # show the cached values until asked to recalculate
     cached = {c: v for c, v in sheet.values.items() if ws[c].data_type == "f"}
     return _book.save(wb, Path(out_dir) / FILENAME, cached_values={SHEET: cached})
