@@ -201,6 +201,12 @@ COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
                    "own_npv_saving_per_gpu"]
 
 
+def _catalog_or_yours(v, name, catalog_value):
+    """A catalog value with an override beside it, as the sheet shows the value used."""
+    value = v.get(f"{name}_override")
+    return value if value is not None else (catalog_value or "enter a value")
+
+
 def _compare_ok(v, g):
     """Own vs rent needs a rental price, a purchase price and power (catalog or yours)."""
     return all(v.get(f"{n}_override") is not None or value
@@ -221,7 +227,8 @@ def expect_self_host(v):
                                          v["prefix_hit_rate"]) if v["prefix_tokens"] else 0.0)
     exp = serving_steps(g, m, v, n, frac)
     exp.update({"inputs_ok": True, "gpu_id": g.id, "model_id": m.id, "api_id": x["api"].id,
-                "gpu_price_per_hour": x["od"] / f["gpu_price_per_hour"],
+                "gpu_price_per_hour": _catalog_or_yours(v, "gpu_price_per_hour",
+                                                        g.cloud_usd_per_hour),
                 "min_gpus": _num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac))})
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, _eff(v), frac))
     fits = math.isfinite(tput)
@@ -364,7 +371,8 @@ def expect_planner(v):
     order = sorted(range(len(keys)), key=lambda i: (keys[i], i))
     labels = [v["user_gpu_label"]] + catalog.gpu_ids()
     exp = dict(cols, all_ok=True)
-    exp["rank_gpu"] = [labels[i] if math.isfinite(keys[i]) else "" for i in order[:cp.RANK_ROWS]]
+    exp["rank_gpu"] = [labels[i] if math.isfinite(keys[i]) else None
+                       for i in order[:cp.RANK_ROWS]]
     exp["rank_cost_per_mtok"] = [keys[i] if math.isfinite(keys[i]) else None
                                  for i in order[:cp.RANK_ROWS]]
     best = order[0]

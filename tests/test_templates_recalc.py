@@ -16,6 +16,7 @@ match exactly.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -246,12 +247,13 @@ def _formulas_run(args):
 
 
 def _recalculate(plans, tmp, sweep: bool) -> dict:
-    """{(engine, template, label): (Values, inputs)}: one soffice run over every scenario file,
-    read here while two worker processes recalculate with ``formulas``."""
+    """{(engine, template, label): (Values, inputs)}: one soffice run over every scenario file
+    (the sweep's too when ``sweep``), read here while two worker processes recalculate with
+    ``formulas``."""
     out = {}
     lo = _start_libreoffice(plans, tmp, sweep)
-    jobs = [] if sweep else [(t, p.path, [(lbl, v, p.cells(v)) for lbl, v in p.scenarios
-                                          if lbl in FORMULAS[t]]) for t, p in plans.items()]
+    jobs = [(t, p.path, [(lbl, v, p.cells(v)) for lbl, v in p.scenarios if lbl in FORMULAS[t]])
+            for t, p in plans.items()]
     jobs.sort(key=lambda j: j[0] != "capacity_planner")  # the longest first
     with concurrent.futures.ProcessPoolExecutor(2) as pool:
         futures = [pool.submit(_formulas_run, j) for j in jobs]
@@ -280,43 +282,46 @@ def _read_libreoffice(plans, proc, index, lo_dir) -> dict:
 def _start_libreoffice(plans, tmp, sweep):
     if rc.soffice() is None:
         return None
-    src, lo_dir = tmp / ("sweep" if sweep else "scenarios"), tmp / ("lo_sweep" if sweep else "lo")
+    src, lo_dir = tmp / "scenarios", tmp / "lo"
     src.mkdir()
     files, index = [], []
     for t, plan in plans.items():
         for j, (label, v) in enumerate(plan.scenarios):
-            if plan.in_run(label, sweep):
+            if plan.in_run(label, False) or sweep:
                 dest = plan.scenario_file(label, v, src / f"{t}__{j:02d}.xlsx")
                 files.append(dest)
                 index.append((t, label, v, dest))
-    if not sweep:
-        files.append(build("showcase", src))
-        index.append(("showcase", "defaults", None, files[-1]))
-    cmd = rc.soffice_command(files, lo_dir, tmp / f"profile_{sweep}")
+    files.append(build("showcase", src))
+    index.append(("showcase", "defaults", None, files[-1]))
+    cmd = rc.soffice_command(files, lo_dir, tmp / "profile")
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True), index, lo_dir
+
+
+PLAN_SWEEP: dict = {}  # template -> labels of its sweep scenarios (set by the plans fixture)
 
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory):
     out = tmp_path_factory.mktemp("templates")
-    return {t: Plan(t, out) for t in TEMPLATES}
+    built = {t: Plan(t, out) for t in TEMPLATES}
+    PLAN_SWEEP.update({t: p.sweep_labels for t, p in built.items()})
+    return built
 
 
 @pytest.fixture(scope="module")
 def results(plans, tmp_path_factory):
-    return _recalculate(plans, tmp_path_factory.mktemp("recalc"), sweep=False)
+    """Every recalculation; in CI the random sweep's scenario files go through the same one
+    soffice run."""
+    return _recalculate(plans, tmp_path_factory.mktemp("recalc"),
+                        sweep=bool(os.environ.get("CI")))
 
 
-@pytest.fixture(scope="module")
-def sweep(plans, tmp_path_factory):
-    return _recalculate(plans, tmp_path_factory.mktemp("sweep"), sweep=True)
-
-
-def _problems(results, engine, template):
+def _problems(results, engine, template, sweep=False):
     found, count = [], 0
     for (eng, t, label), (values, v) in results.items():
-        if eng == engine and t == template:
+        if eng == engine and t == template and (label.startswith("random") and
+                                                 label in PLAN_SWEEP[t]) == sweep:
             count += 1
             found += _check(template, label, values, v)
     return count, found
@@ -341,9 +346,9 @@ def test_libreoffice_recalc_matches_engine(results, template):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("template", TEMPLATES)
-def test_libreoffice_random_sweep_matches_engine(sweep, template):
+def test_libreoffice_random_sweep_matches_engine(results, template):
     rc.require_soffice()
-    count, problems = _problems(sweep, "libreoffice", template)
+    count, problems = _problems(results, "libreoffice", template, sweep=True)
     assert count == SWEEP
     assert not problems, "\n".join(problems[:40])
 
