@@ -139,8 +139,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day;
     0 where the breakeven is 'never') and the two tornado charts."""
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
-    st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change, low", "$/Mtok change, high",
-                                    "breakeven low, M/day", "breakeven high, M/day"], height=44)
+    st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
+                                    "breakeven M/day: low", "high"], height=30)
     base_c = f"$L${first}"
     for i, (_key, label, *_r) in enumerate(SCENARIO_ROWS):
         r, lo, hi = row0 + 2 + i, first + 1 + 2 * i, first + 2 + 2 * i

@@ -226,8 +226,11 @@ def paragraph(ws, row: int, first: int, last: int, value: str, font=NOTE_FONT,
 
 
 def style_cell(cell, fmt="num", font=FORMULA_FONT, border=True):
+    """Number format, font and box; numeric columns right-aligned, their messages too."""
     cell.number_format = FMT.get(fmt, fmt)
     cell.font = font
+    if fmt not in ("text", "gen"):
+        cell.alignment = Alignment(horizontal="right")
     if border:
         cell.border = BOX
     return cell

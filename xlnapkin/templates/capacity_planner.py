@@ -341,21 +341,21 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
                 st.HEAD_FONT)
     st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "GPUs with a price that fit; fewer rows when "
                 "fewer do.", st.NOTE_FONT)
-    st.header_row(ws, rr0 + 1, pc, ["rank", "GPU", "$/M tokens"])
+    st.header_row(ws, rr0 + 1, pc, ["GPU", "$/M tokens", "rank"])
     for k in range(1, RANK_ROWS + 1):
         r, key = rr0 + 1 + k, f"INDEX(w_rank_key,MATCH({k},w_rank,0))"
-        ws.cell(r, pc, k).font = st.TEXT_FONT
-        st.style_cell(ws.cell(r, pc + 1, f'=IF(all_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
-                                         f'{k},w_rank,0)),""),"check inputs")'), "text")
-        st.style_cell(ws.cell(r, pc + 2, f'=IF(all_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
+        st.style_cell(ws.cell(r, pc, f'=IF(all_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
+                                     f'{k},w_rank,0)),""),"check inputs")'), "text")
+        st.style_cell(ws.cell(r, pc + 1, f'=IF(all_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
+        st.style_cell(ws.cell(r, pc + 2, k), "int", st.TEXT_FONT)
     rfirst, rlast = rr0 + 2, rr0 + 1 + RANK_ROWS
-    st.define(wb, "rank_gpu", "Planner", st.column_range(pc + 1, rfirst, rlast))
-    st.define(wb, "rank_cost_per_mtok", "Planner", st.column_range(pc + 2, rfirst, rlast))
+    st.define(wb, "rank_gpu", "Planner", st.column_range(pc, rfirst, rlast))
+    st.define(wb, "rank_cost_per_mtok", "Planner", st.column_range(pc + 1, rfirst, rlast))
     ch = st.bar_chart("Cost per million tokens, cheapest first", "GPU",
                       "USD per million tokens (input + output)",
-                      Reference(ws, min_col=pc + 1, min_row=rfirst, max_row=rlast),
-                      [("$/Mtok", Reference(ws, min_col=pc + 2, min_row=rfirst, max_row=rlast))],
-                      width=15, height=9)
+                      Reference(ws, min_col=pc, min_row=rfirst, max_row=rlast),
+                      [("$/Mtok", Reference(ws, min_col=pc + 1, min_row=rfirst, max_row=rlast))],
+                      width=15, height=12)
     ch.y_axis.number_format = "$0.00"
     ws.add_chart(ch, f"{L(pc + 4)}{rr0}")
     return rlast + 20

@@ -385,8 +385,8 @@ def _cover(wb) -> None:
             "LoRA variants 50, overhead 0.01-0.03 and a small average load (0.01): 98 % saved."]),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Default price: {DEFAULT_GPU} catalog rental price ${price0}/h (gpus.csv; source on "
-            "the Catalog sheet). Correlation: ServeGen per-client traces (github.com/alibaba/"
-            "ServeGen, 2025-06), derived in /work/research/finance (2026-12).",
+            "the Catalog sheet). Correlation: hourly correlations between clients in Alibaba's "
+            "released ServeGen per-client traces (github.com/alibaba/ServeGen, 2025-06).",
             "Formulas: xlnapkin.economics (dedicated_gpus, pooled_gpus, pooling_savings, "
             "pooling_savings_from_peaks, pooling_savings_from_rounding, dedicated_utilization, "
             "pooled_utilization, lora_sharing_savings)."]),

@@ -95,7 +95,7 @@ def build(out_dir) -> Path:
     _checks(b)
     _inputs(b)
     _working(st.Block(wb, wk, row=1))
-    st.finish_sheet(ws, {"A": 2, "B": 44, "C": 15, "D": 11, "E": 50}, f"A1:E{b.row}",
+    st.finish_sheet(ws, {"A": 2, "B": 44, "C": 15, "D": 13, "E": 48}, f"A1:E{b.row}",
                     freeze="A3")
     return _book.save(wb, Path(out_dir) / FILENAME)
 
@@ -252,9 +252,11 @@ def _checks(b) -> None:
          '"volume range must be numbers")'),
     ]
     bk.checks(b, rows)
-    b.add("fits", "Does one request fit on one replica?",
-          'IF({inputs_ok},IF({fits_calc},"OK","does not fit: needs "&TEXT({min_gpus},"0")&'
-          '" GPUs per replica (num_gpus)"),"check inputs")', fmt="text", kind="check")
+    fits = b.add("fits", "Does one request fit on one replica?",
+                 'IF({inputs_ok},IF({fits_calc},"OK","does not fit: needs "&TEXT({min_gpus},'
+                 '"0")&" GPUs per replica (num_gpus)"),"check inputs")', fmt="text",
+                 kind="check")
+    st.mark_checks(b.ws, fits.coordinate)
     b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
     b.add("compare_ok", "Rental and purchase prices known? (own vs rent)",
           "AND({inputs_ok},ISNUMBER({gpu_price_per_hour}),ISNUMBER({purchase_price}),"
@@ -325,7 +327,7 @@ def _working(w) -> None:
     _napkin.add_steps(w, _fleet_steps())
     w.heading("The API, the breakeven and owning")
     _napkin.add_steps(w, _api_steps() + _own_steps())
-    st.finish_sheet(ws, {"A": 2, "B": 48, "C": 15, "D": 10, "E": 48}, f"A1:E{w.row}")
+    st.finish_sheet(ws, {"A": 2, "B": 56, "C": 14, "D": 9, "E": 43}, f"A1:E{w.row}")
 
 
 def _fit(expr: str) -> str:
@@ -490,10 +492,12 @@ def _cover(wb) -> None:
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
             f"the Catalog sheet). Defaults: {DEFAULT_GPU} at ${g0.cloud_usd_per_hour}/h; "
             f"{DEFAULT_MODEL} compared with {p_cmp.id} ({p_cmp.as_of}).",
-            "Cost defaults: /work/research/finance (2026-12): BLS ECEC benefit loads, CBRE data "
-            "centre trends 2025, Uptime PUE survey 2024, EIA electricity 2025, Damodaran cost of "
-            "capital Jan 2026, GPU residual and price-decline curves, ServeGen and Mooncake "
-            "traces; each input's note names its source."]),
+            "Cost defaults (each input's note names its source): BLS Employer Costs for "
+            "Employee Compensation (benefit loads, 2025-26), CBRE North America Data Center "
+            "Trends (H2 2024, 2025), Uptime Institute PUE survey (2024), EIA Electric Power "
+            "Monthly (2025), Damodaran's cost of capital by industry (January 2026), published "
+            "GPU residual and rental-price paths (2023-26), Mooncake and Alibaba prefix-cache "
+            "traces (2025)."]),
     ])
 
 

@@ -177,8 +177,8 @@ def _glance(s, row) -> int:
 def _gpu_by_batch(s, row) -> int:
     s.text(f"A{row}", "1. Decode tokens/s of one replica, GPU x batch", bold=True)
     head = row + 1
-    s.text(f"C{row}", f"B{head + 1} is =TOKENS_PER_SEC($A{head + 1},model,B${head},context,"
-                      "weight_dtype,kv_dtype,num_gpus), copied across and down", italic=True)
+    s.text(f"C{row}", f"B{head + 1}: =TOKENS_PER_SEC($A{head + 1},model,B${head},context,"
+                      "weight_dtype,kv_dtype,num_gpus)", italic=True)
     s.text(f"A{head}", "gpu \\ batch", bold=True)
     for j, batch in enumerate(_BATCHES):
         s.input(f"{_col(2 + j)}{head}", batch, "count")
@@ -196,7 +196,7 @@ def _gpu_by_batch(s, row) -> int:
 def _context_sweep(s, row) -> int:
     s.text(f"A{row}", "2. Context sweep on gpu at batch", bold=True)
     head = row + 1
-    for j, label in enumerate(["context", "tokens/s", "ITL, ms", "TTFT, ms (batch 1)",
+    for j, label in enumerate(["context", "tokens/s", "ITL, ms", "TTFT ms, batch 1",
                                "KV per sequence", "max batch"]):
         s.text(f"{_col(1 + j)}{head}", label, bold=True)
     for i, ctx in enumerate(_CONTEXTS):
@@ -210,6 +210,8 @@ def _context_sweep(s, row) -> int:
         s.formula(f"E{r}", f"=KV_BYTES(model,$A{r},1,kv_dtype)", "gb")
         s.formula(f"F{r}", f"=MAX_BATCH(gpu,model,$A{r},weight_dtype,kv_dtype,num_gpus)",
                   "count")
+        for col in "BCD":
+            s.ws[f"{col}{r}"].alignment = st.WRAP  # a "does not fit" message stays in its cell
     return head + len(_CONTEXTS)
 
 
