@@ -20,17 +20,13 @@ __all__ = ["cover_sheet", "catalog_sheet", "numeric_fields", "SEED_SOURCES", "SA
 
 SAME_MODEL = "same model"  # the API choice that picks the comparable API of the model
 
+# The seed articles, by title only: each cover says which of their claims it lets you test.
 SEED_SOURCES = [
-    "Seed 000: Hacker News thread on the SGLang 96 x H100 DeepSeek serving post (fleet "
-    "economics, utilization when provisioning for peaks)",
-    "Seed 001: napkin math per user on a B200 with a 32 B model (ridge point, KV per user, "
-    "users per GPU)",
-    "Seed 002: enterprise economics of self-hosting (breakeven ~2 M tokens/day, continuous "
-    "batching, quantization, $47K/month API bill)",
-    "Seed 003: 'LLM Inference Cost: Tokens/Dollar' (cost per token, spot mixes, prefix caching, "
-    "multi-tenancy, staff cost)",
-    "Seed 004: Xu's AI Newsletter 'Economics of LLM Serving', 2024-11-09 (H100 decode roofline, "
-    "own vs rent)",
+    "Seed 000: Hacker News thread on the SGLang 96 x H100 DeepSeek serving post (undated)",
+    "Seed 001: napkin math per user on a B200 with a 32 B model (undated)",
+    "Seed 002: Hyperstack, enterprise economics of self-hosting LLMs (undated)",
+    "Seed 003: 'LLM Inference Cost: Tokens/Dollar' (undated)",
+    "Seed 004: Xu's AI Newsletter, 'Economics of LLM Serving' (2024-11-09)",
 ]
 
 _KINDS = {"gpu": (catalog.GPU, "GPUs"), "model": (catalog.Model, "Models"),

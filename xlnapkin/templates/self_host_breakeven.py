@@ -11,9 +11,10 @@ tests recalculate the workbook and compare each named cell with the engine.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from .. import catalog
+from .. import calibration, catalog
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st
 from ._napkin import Step
 from ._self_host_sheets import add_sensitivity, add_volume, add_years, SCENARIO_ROWS
@@ -278,7 +279,7 @@ def _used_defaults() -> dict:
     for name, _label, default, _u, _n, fmt, _r in SERVE[2:-2] + RUN + OWN:
         d[name] = ("{" + name + "}", default, fmt)
     d["efficiency"] = ("N({efficiency})", 0, "num")
-    for c in bk.calibration.constants():
+    for c in calibration.constants():
         d[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
     d["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
     d["tokens_per_day"] = ("{tokens_per_day}*{scen_tokens_per_day}", 1e7, "int")
@@ -298,7 +299,7 @@ def _used_defaults() -> dict:
                              "{scen_api_price}", 0.05, "usd")
     d["power_watts"] = ("N({power_watts})", 700.0, "int")
     d["input_share"] = ("{input_share}", 0.5, "pct")
-    d["api_id"] = ("{api_id}", "groq-llama-3.1-8b", "text")
+    d["api_id"] = ("{api_id}", catalog.comparable_price(DEFAULT_MODEL).id, "text")
     return d
 
 
@@ -321,7 +322,7 @@ def _working(w) -> None:
     _napkin.add_steps(w, _napkin.efficiency_steps())
     w.heading("One replica under load (continuous batching)")
     steps = _napkin.gpu_steps()
-    steps[-1] = Step("replica_tokens_per_sec_calc", *list(steps[-1].__dict__.values())[1:])
+    steps[-1] = dataclasses.replace(steps[-1], name="replica_tokens_per_sec_calc")
     _napkin.add_steps(w, steps)
     w.heading("Cost of a replica and of the fleet at your volume")
     _napkin.add_steps(w, _fleet_steps())
