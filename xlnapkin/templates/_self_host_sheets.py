@@ -14,6 +14,7 @@ from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
 
 from . import _style as st
+from ._sheets import catalog_cell
 
 __all__ = ["SCENARIO_ROWS", "VOLUME_ROWS", "YEAR_ROWS", "add_sensitivity", "add_years",
            "add_volume", "breakeven_formula"]
@@ -28,7 +29,7 @@ SCENARIO_ROWS = [
     ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
     ("purchase_price", "GPU purchase price", 0.8, 1.2, "purchase price (owning only)"),
 ]
-VOLUME_ROWS = 30
+VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
 _GATE_NA = "IF(all_ok,{},NA())"
 
@@ -295,17 +296,18 @@ def _price_list(wb, ws, row0) -> int:
     n = len(catalog.price_ids())
     for k in range(n):
         r = first + k
-        blended = (f"(input_share_used*((1-prefix_savings)*$C{r}+prefix_savings*IF(N(INDEX("
-                   f"price_cached_input_usd_per_mtok,{k + 1}))>0,INDEX("
-                   f"price_cached_input_usd_per_mtok,{k + 1}),$C{r}))+(1-input_share_used)*$D{r})")
-        cells = [(f"INDEX(price_ids,{k + 1})", "text"),
-                 (f"N(INDEX(price_input_usd_per_mtok,{k + 1}))", "usd"),
-                 (f"N(INDEX(price_output_usd_per_mtok,{k + 1}))", "usd"),
+        cat = {name: catalog_cell(wb, f"price_{name}", k) for name in (
+            "ids", "input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok",
+            "model_id")}
+        cached = cat["cached_input_usd_per_mtok"]
+        blended = (f"(input_share_used*((1-prefix_savings)*$C{r}+prefix_savings*IF(N({cached})>0,"
+                   f"{cached},$C{r}))+(1-input_share_used)*$D{r})")
+        cells = [(cat["ids"], "text"), (f"N({cat['input_usd_per_mtok']})", "usd"),
+                 (f"N({cat['output_usd_per_mtok']})", "usd"),
                  (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
                  (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
                   "usd0"),
-                 (f'IF(INDEX(price_model_id,{k + 1})="","closed model",INDEX(price_model_id,'
-                  f'{k + 1}))', "text"),
+                 (f'IF({cat["model_id"]}="","closed model",{cat["model_id"]})', "text"),
                  (f'IF(all_ok,{breakeven_formula(f"$E{r}")},"check inputs")', "mtok")]
         for j, (formula, fmt) in enumerate(cells, start=2):
             st.style_cell(ws.cell(r, j, "=" + formula), fmt)

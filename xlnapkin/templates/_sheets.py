@@ -8,6 +8,7 @@ accepts the names the Excel functions accept (``h100``, ``H100 SXM``, ``llama3-7
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
@@ -16,7 +17,8 @@ from .. import __version__, calibration, catalog
 from ..units import DTYPE_BITS
 from . import _style as st
 
-__all__ = ["cover_sheet", "catalog_sheet", "numeric_fields", "SEED_SOURCES", "SAME_MODEL"]
+__all__ = ["cover_sheet", "catalog_sheet", "catalog_cell", "numeric_fields", "SEED_SOURCES",
+           "SAME_MODEL"]
 
 SAME_MODEL = "same model"  # the API choice that picks the comparable API of the model
 
@@ -83,10 +85,10 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     dtype table and the vendor factors."""
     ws = wb.create_sheet("Catalog")
     st.put_text(ws.cell(1, 1), "Catalog (generated from the xlnapkin package data)", st.HEAD_FONT)
-    st.put_text(ws.cell(2, 1), "Blank = not known or no native support (read as 0 by the "
-                "formulas, which then fall back as the engine does). Units are in the column "
-                "names; GB = 1e9 bytes. To try your own numbers, edit a row (Review > Unprotect "
-                "sheet); every row's source is in its last columns.", st.NOTE_FONT)
+    st.paragraph(ws, 2, 1, 8, "Blank = not known or no native support (read as 0 by the "
+                 "formulas, which then fall back as the engine does). Units are in the column "
+                 "names; GB = 1e9 bytes. To try your own numbers, edit a row (Review > Unprotect "
+                 "sheet); every row's source is in its last columns.", chars_per_line=140)
     row, widths = 4, {1: 24}
     for kind in kinds:
         row = _table(wb, ws, kind, row, widths) + 3
@@ -135,7 +137,8 @@ def _table(wb, ws, kind, row, widths) -> int:
     for j, c in enumerate(cols, start=1):
         if c != "id" and c not in _LAST:
             st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
-        wide = {"source": 70, "notes": 90, "aliases": 28}.get(c)
+        wide = {"source": 70, "notes": 90, "aliases": 28, "name": 20, "model": 30,
+                "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
         widths[j] = max(widths.get(j, 0), wide or max(11, min(len(c) * 0.9 + 2, 24)))
     return last
 
@@ -177,6 +180,14 @@ def _list(wb, ws, row, title, name, values) -> int:
     last = first + len(values) - 1
     st.define(wb, name, "Catalog", st.column_range(1, first, last))
     return last
+
+
+def catalog_cell(wb, name: str, k: int) -> str:
+    """The address of the k-th cell (0-based) of a Catalog column name such as ``price_ids``:
+    a plain reference is cheaper to recalculate than INDEX(name, k)."""
+    ref = wb.defined_names[name].attr_text.split("!")[1]
+    col, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
+    return f"Catalog!${col}${int(first) + k}"
 
 
 def vendor_factors() -> list[tuple[str, float]]:

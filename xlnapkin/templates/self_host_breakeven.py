@@ -81,12 +81,13 @@ OWN = [
 def build(out_dir) -> Path:
     wb = _book.new_workbook()
     _cover(wb)
+    _sheets.catalog_sheet(wb)  # first, so tables can refer to its cells; moved last below
     ws = wb.create_sheet("Breakeven")
     add_sensitivity(wb, wb.create_sheet("Sensitivity"))
     add_years(wb, wb.create_sheet("Years"))
     add_volume(wb, wb.create_sheet("Volume"))
     wk = wb.create_sheet("Working")
-    _sheets.catalog_sheet(wb)
+    wb.move_sheet("Catalog", offset=len(wb.sheetnames) - 1 - wb.sheetnames.index("Catalog"))
     b = st.Block(wb, ws, row=1)
     st.put_text(ws["B1"], "Self-hosted GPUs vs a token API", st.TITLE_FONT)
     st.put_text(ws["B2"], "Blue cells are inputs; the Working sheet shows every step. Outputs "
