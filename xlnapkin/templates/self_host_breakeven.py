@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import calibration, catalog
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st
 from ._napkin import Step
-from ._self_host_sheets import add_sensitivity, add_volume, add_years, SCENARIO_ROWS
+from ._self_host_sheets import add_sensitivity, add_volume, add_years
 
 FILENAME = "self_host_breakeven.xlsx"
 DEFAULT_GPU, DEFAULT_MODEL = "h100-sxm", "llama-3.1-8b"

@@ -134,7 +134,21 @@ def _fill(s: _Sheet, version: str) -> None:
     s.ws.column_dimensions["A"].width = 36
     for j in range(2, 8):
         s.ws.column_dimensions[_col(j)].width = 14
+    _fit_messages(s)
     st.print_setup(s.ws, f"A1:G{row}")
+
+
+def _fit_messages(s) -> None:
+    """Rows where a function's saved value is a long message (a configuration that does not
+    fit) are made tall enough for it to wrap inside its cell (about 15 characters a line)."""
+    for cell, value in s.values.items():
+        formula = s.ws[cell].value
+        if isinstance(value, str) and len(value) > 20 and isinstance(formula, str) \
+                and formula.startswith("=") and not formula.startswith("=IF("):
+            row = int(re.match(r"[A-Z]+(\d+)", cell).group(1))
+            lines = min(11, 1 + -(-len(value) // 15))
+            current = s.ws.row_dimensions[row].height or 0
+            s.ws.row_dimensions[row].height = max(current, 12.5 * lines)
 
 
 def _inputs(s, row) -> int:
