@@ -430,7 +430,7 @@ def test_api_cost_does_not_need_the_model_to_fit(results):
 def test_multi_tenant_saving_never_exceeds_its_bound(results):
     runs = {k: r for k, r in results.items() if k[1] == "multi_tenant_savings"
             and r[0].named.get("inputs_ok") is True}
-    assert len(runs) >= 8
+    assert len(runs) >= 6
     for (_e, _t, label), (values, _v) in runs.items():
         v = values.named
         assert v["savings_fraction"] <= v["savings_bound"] + 1e-12, label
