@@ -126,14 +126,17 @@ def _normal(value):
     return text
 
 
-def read_values(path, where: dict) -> Values:
+def read_values(path, where: dict, skip=()) -> Values:
     """Values cached in a workbook (as LibreOffice saved them), by cell and by defined name.
 
     ``where``: name -> ['Sheet!A1', ...] from the template (LibreOffice keeps every cell where
-    it was, so the template's names locate the results)."""
+    it was, so the template's names locate the results). Sheets in ``skip`` (data without
+    formulas, such as a Catalog) are not read."""
     wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
     cells = {}
     for ws in wb.worksheets:
+        if ws.title in skip:
+            continue
         for row in ws.iter_rows():
             for c in row:
                 if c.value is not None and hasattr(c, "coordinate"):
@@ -264,8 +267,9 @@ def mismatch(actual, expected, rtol=1e-9, atol=0.0):
     raise TypeError(f"cannot compare with {expected!r}")
 
 
-def compare(values: Values, expected: dict, label: str, rtol=1e-9) -> list[str]:
-    """Every expected name (scalar or list) against the recalculated values."""
+def compare(values: Values, expected: dict, label: str, rtol=1e-9, atol=1e-12) -> list[str]:
+    """Every expected name (scalar or list) against the recalculated values. ``atol`` lets a
+    share that is zero in exact arithmetic be 1e-16 in either engine's arithmetic."""
     problems = []
     for name, exp in expected.items():
         act = values.named.get(name, "<missing name>")
@@ -274,11 +278,11 @@ def compare(values: Values, expected: dict, label: str, rtol=1e-9) -> list[str]:
                 problems.append(f"{label}: {name}: {act!r} != {exp!r}")
                 continue
             for i, (a, e) in enumerate(zip(act, exp)):
-                bad = mismatch(a, e, rtol)
+                bad = mismatch(a, e, rtol, atol)
                 if bad:
                     problems.append(f"{label}: {name}[{i}]: {bad}")
         else:
-            bad = mismatch(act, exp, rtol)
+            bad = mismatch(act, exp, rtol, atol)
             if bad:
                 problems.append(f"{label}: {name}: {bad}")
     return problems

@@ -168,3 +168,37 @@ def test_user_catalog_edits_are_seen_without_a_restart(tmp_path, monkeypatch):
     import os
     os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)  # a later edit
     assert catalog.gpu("lab-b").memory_gb == 48
+
+
+def test_every_gpu_has_a_dated_price_or_says_it_has_none():
+    """Issue 11: prices follow the GPU. A priced GPU cites its price source ('cloud price:')
+    and a date, or says the source is undated; an unpriced one says 'no catalog price'."""
+    for g in catalog.gpus():
+        text = f"{g.source} {g.notes}".lower()
+        if g.cloud_usd_per_hour:
+            assert "cloud price:" in g.source.lower(), g.id
+            assert g.cloud_price_as_of or "undated" in text, g.id
+        else:
+            assert "no catalog price" in text or "no catalog rental price" in text, g.id
+
+
+def test_fp16_accumulate_peaks_are_in_the_csv_and_the_loader_accepts_the_column():
+    import csv
+    from importlib import resources
+    text = resources.files("xlnapkin").joinpath("data", "gpus.csv").read_text(encoding="utf-8")
+    rows = {r["id"]: r for r in csv.DictReader(text.splitlines())}
+    # NVIDIA Ada and Ampere GA102 whitepapers: FP16 tensor with FP16 accumulate, dense
+    assert rows["rtx-4090"]["fp16_tflops"] == "330.3" and rows["rtx-3090"]["fp16_tflops"] == "142"
+    assert all(r["fp16_tflops"] == "" for gid, r in rows.items()
+               if gid not in ("rtx-4090", "rtx-3090"))
+    assert catalog.gpu("rtx-4090").bf16_tflops == 165.2  # the column does not change bf16
+    assert catalog.gpu("mi355x").interconnect_gbps == 1075.2  # CDNA 4 whitepaper, 7 x 153.6
+
+
+def test_every_catalog_model_has_a_comparable_api():
+    """Like for like: a hosted API serving the same open weights, one marked per model."""
+    for m in catalog.models():
+        p = catalog.comparable_price(m.id)
+        assert p is not None and p.model_id == m.id and p.comparable == "yes", m.id
+        assert p.as_of or "undated" in p.source.lower(), p.id
+    assert catalog.comparable_price("no-such-model") is None

@@ -1,12 +1,14 @@
-"""Template workbooks: reproducible builds, committed files up to date, and the file-level rules
-of SPEC section 5 (named cells, dropdowns, styles, protection, charts, print setup, plain
-formulas only, no macros or external links, text never turned into a formula).
+"""Template workbooks: reproducible builds, committed files up to date, the file-level rules of
+SPEC section 5 (named cells, dropdowns, styles, protection, charts, print setup, plain formulas
+only, no macros or external links, text never a formula) and the template framework's own rules
+(shared blocks, no sibling imports, short builders, no engine module importing templates).
 
 Recalculation against the engine is in ``test_templates_recalc.py``.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import zipfile
 from pathlib import Path
@@ -14,46 +16,52 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlnapkin import __version__, catalog
+from xlnapkin import __version__, calibration, catalog
 from xlnapkin.catalog import USER_CATALOG_ENV
-from xlnapkin.templates import TEMPLATES, build, build_all
+from xlnapkin.templates import TEMPLATES, WORKBOOKS, build, build_all
 
 REPO = Path(__file__).resolve().parents[1]
-WORKBOOKS = REPO / "workbooks"
+WORKBOOKS_DIR = REPO / "workbooks"
+PACKAGE = REPO / "xlnapkin"
+FILES = {"self_host_breakeven": "self_host_breakeven.xlsx",
+         "multi_tenant_savings": "multi_tenant_savings.xlsx",
+         "capacity_planner": "capacity_planner.xlsx", "showcase": "functions_showcase.xlsx"}
 
-# SPEC section 5: named cells each workbook must have, at least.
+# SPEC section 5 and issue 11: named cells each workbook must have, at least.
 SPEC_NAMES = {
     "self_host_breakeven": ["gpu", "model", "num_gpus", "gpu_price_per_hour", "utilization",
                             "api_price_in_per_mtok", "api_price_out_per_mtok", "input_share",
                             "tokens_per_day", "self_host_monthly_cost", "api_monthly_cost",
-                            "breakeven_tokens_per_day", "self_host_cost_per_mtok"],
+                            "breakeven_tokens_per_day", "self_host_cost_per_mtok",
+                            "self_host_cost_per_mtok_at_volume", "actual_utilization",
+                            "staff_cost_per_month", "min_replicas", "cost_of_capital",
+                            "scenario"],
     "multi_tenant_savings": ["tenants", "mean_utilization", "percentile", "gpu_price_per_hour",
                              "dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost",
-                             "pooled_monthly_cost", "savings_fraction"],
+                             "pooled_monthly_cost", "savings_fraction", "savings_bound",
+                             "savings_from_peaks", "savings_from_rounding"],
     "capacity_planner": ["model", "weight_dtype", "kv_dtype", "num_gpus", "duty_cycle",
-                         "context_tokens", "cheapest_gpu", "cheapest_cost_per_mtok",
-                         "tbl_cost_per_mtok", "tbl_users_per_gpu", "tbl_user_month"],
+                         "context_tokens", "concurrency_percentile", "cheapest_gpu",
+                         "cheapest_cost_per_mtok", "tbl_cost_per_mtok", "tbl_users_per_gpu",
+                         "tbl_headroom", "tbl_user_month"],
 }
 
 # Functions every target spreadsheet calculates (all in Excel 2007; no _xlfn. prefix needed).
-ALLOWED_FUNCTIONS = {"ABS", "AND", "COUNTIF", "IF", "IFERROR", "INDEX", "INT", "ISBLANK",
-                     "ISNA", "ISNUMBER", "MATCH", "MAX", "MIN", "N", "NA", "NORMSINV", "NOT",
-                     "OR", "ROUNDUP", "ROWS", "SQRT", "SUMPRODUCT", "TEXT"}
+ALLOWED_FUNCTIONS = {"ABS", "AND", "COLUMNS", "COUNT", "COUNTA", "COUNTIF", "IF", "IFERROR",
+                     "INDEX", "INT", "ISBLANK", "ISNA", "ISNUMBER", "LOWER", "MATCH", "MAX",
+                     "MIN", "N", "NA", "NORMSINV", "NOT", "OR", "ROUNDUP", "ROWS", "SQRT",
+                     "SUBSTITUTE", "SUMPRODUCT", "TEXT", "TRIM"}
 _STRINGS = re.compile(r'"[^"]*"')
 _FUNC = re.compile(r"([A-Z][A-Z0-9_.]*)\(")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, monkeypatch_module):
-    monkeypatch_module.delenv(USER_CATALOG_ENV, raising=False)
-    out = tmp_path_factory.mktemp("built")
-    return {p.stem: p for p in build_all(out)}
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
+def built(tmp_path_factory):
     mp = pytest.MonkeyPatch()
-    yield mp
+    mp.delenv(USER_CATALOG_ENV, raising=False)
+    out = tmp_path_factory.mktemp("built")
+    paths = {name: path for name, path in zip(WORKBOOKS, build_all(out))}
+    yield paths
     mp.undo()
 
 
@@ -62,25 +70,23 @@ def books(built):
     return {name: openpyxl.load_workbook(path) for name, path in built.items()}
 
 
-def test_build_all_writes_every_template(built):
-    assert list(built) == list(TEMPLATES)
-    for path in built.values():
-        assert path.suffix == ".xlsx" and path.stat().st_size > 0
+def test_build_all_writes_every_workbook(built):
+    assert list(built) == list(WORKBOOKS)
+    for name, path in built.items():
+        assert path.name == FILES[name] and path.stat().st_size > 0
 
 
 def test_builds_are_byte_for_byte_reproducible(built, tmp_path):
     for name, path in built.items():
-        again = build(name, tmp_path)
-        assert again.read_bytes() == path.read_bytes(), name
+        assert build(name, tmp_path).read_bytes() == path.read_bytes(), name
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
+@pytest.mark.parametrize("name", WORKBOOKS)
 def test_committed_workbook_is_up_to_date(built, name):
-    committed = WORKBOOKS / f"{name}.xlsx"
-    assert committed.exists(), f"{committed} missing: run xlnapkin templates build"
+    committed = WORKBOOKS_DIR / FILES[name]
+    assert committed.exists(), f"{committed} missing: run xlnapkin templates build --force"
     assert committed.read_bytes() == built[name].read_bytes(), (
-        f"{committed.name} differs from a fresh build: rebuild with "
-        "python -c \"from xlnapkin.templates import build_all; build_all('workbooks')\"")
+        f"{committed.name} differs from a fresh build: run xlnapkin templates build --force")
 
 
 def test_zip_entries_have_fixed_times_and_no_macros_or_links(built):
@@ -90,26 +96,22 @@ def test_zip_entries_have_fixed_times_and_no_macros_or_links(built):
             assert all(i.date_time == (2020, 1, 1, 0, 0, 0) for i in z.infolist()), name
             assert not any("vbaProject" in n or n.startswith("xl/externalLinks") for n in names)
             assert not any(n.endswith(".bin") for n in names), name
-            core = z.read("docProps/core.xml").decode()
-            assert "2020-01-01T00:00:00Z" in core
+            assert "2020-01-01T00:00:00Z" in z.read("docProps/core.xml").decode()
             workbook = z.read("xl/workbook.xml").decode()
-            assert 'fullCalcOnLoad="1"' in workbook, name
-            rels = z.read("xl/_rels/workbook.xml.rels").decode()
-            assert "TargetMode=\"External\"" not in rels
+            # templates recalculate on load; the showcase keeps its cached values
+            assert ('fullCalcOnLoad="1"' in workbook) == (name != "showcase"), name
+            assert 'TargetMode="External"' not in z.read("xl/_rels/workbook.xml.rels").decode()
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_spec_names_are_defined(books, name):
-    wb = books[name]
-    missing = [n for n in SPEC_NAMES[name] if n not in wb.defined_names]
-    assert not missing
+    assert not [n for n in SPEC_NAMES[name] if n not in books[name].defined_names]
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_only_portable_functions_and_defined_names(books, name):
-    wb = books[name]
+def test_only_portable_functions(books, name):
     used = set()
-    for ws in wb.worksheets:
+    for ws in books[name].worksheets:
         for row in ws.iter_rows():
             for c in row:
                 if c.data_type == "f":
@@ -123,8 +125,7 @@ def test_only_portable_functions_and_defined_names(books, name):
 def test_inputs_blue_unlocked_formulas_locked_and_protected_without_password(books, name):
     wb = books[name]
     for ws in wb.worksheets:
-        assert ws.protection.sheet, ws.title
-        assert not ws.protection.password, ws.title
+        assert ws.protection.sheet and not ws.protection.password, ws.title
     inputs = 0
     for dn_name, dn in wb.defined_names.items():
         for sheet, ref in dn.destinations:
@@ -138,7 +139,7 @@ def test_inputs_blue_unlocked_formulas_locked_and_protected_without_password(boo
                 inputs += 1
                 assert not cell.protection.locked, dn_name
                 assert cell.font.color.rgb == "000000FF", dn_name
-    assert inputs >= 4
+    assert inputs >= 8
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -146,73 +147,158 @@ def test_dropdowns_come_from_the_catalog_sheet(books, name):
     wb = books[name]
     sources = {dv.formula1 for ws in wb.worksheets for dv in ws.data_validations.dataValidation
                if dv.type == "list"}
-    assert "model_ids" in sources or "gpu_ids" in sources or name == "multi_tenant_savings"
-    assert "Catalog" in wb.sheetnames
+    assert "gpu_ids" in sources or "model_ids" in sources
     ids = [c.value for c in wb["Catalog"]["A"] if c.value]
-    for gid in catalog.gpu_ids():
-        assert gid in ids
+    assert all(gid in ids for gid in catalog.gpu_ids())
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_catalog_columns_follow_the_catalog_dataclasses(books, name):
+    """Every numeric field of catalog.GPU is a named column (cloud_price_as_of included), and
+    the id/alias keys hold every alias the engine accepts."""
+    wb = books[name]
+    numeric = [f for f, t in catalog.GPU.__annotations__.items() if "float" in str(t)]
+    for field in numeric + ["cloud_price_as_of", "vendor"]:
+        assert f"gpu_{field}" in wb.defined_names, field
+    keys = [c.value for c in wb["Catalog"]["A"] if c.value]
+    for alias in ("h100", "h100-sxm5", "geforce-rtx-4090"):
+        assert alias in keys
+
+
+@pytest.mark.parametrize("name", ["self_host_breakeven", "capacity_planner"])
+def test_calibrated_assumptions_are_generated_from_the_constants(books, name):
+    wb = books[name]
+    for c in calibration.constants():
+        dn = wb.defined_names[f"cal_{c.name}"]
+        (sheet, ref), = dn.destinations
+        cell = wb[sheet][ref.replace("$", "")]
+        assert cell.value == pytest.approx(c.value)
+        label = wb[sheet].cell(cell.row, cell.column - 1).value
+        assert label == c.label
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_text_is_never_a_formula(books, name):
-    """Catalog notes and cover text are strings; only our own formulas are formulas."""
-    wb = books[name]
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if c.data_type == "f":
-                    assert ws.title not in ("Cover", "Catalog"), (ws.title, c.coordinate)
+    for ws in books[name].worksheets:
+        if ws.title in ("Cover", "Catalog"):
+            assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row), ws.title
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_cover_sheet(books, name):
-    wb = books[name]
-    assert wb.sheetnames[0] == "Cover"
-    text = "\n".join(str(c.value) for row in wb["Cover"].iter_rows() for c in row if c.value)
-    for head in ("What it answers", "How to use it", "Assumptions", "Sources"):
-        assert head in text
-    assert f"xlnapkin {__version__}" in text
-    assert "Seed" in text or "seed" in text
-
-
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_charts_have_titles_and_axis_titles(built, name):
-    with zipfile.ZipFile(built[name]) as z:
-        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
-    assert charts, name
-    for xml in charts:
-        # one chart title plus one per axis
-        assert len(re.findall(r"<(?:c:)?title>", xml)) >= 3, name
-        assert re.search(r'<(?:c:)?delete val="0"\s*/>', xml), name
-
-
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_print_setup(books, name):
-    wb = books[name]
-    for ws in wb.worksheets:
-        assert ws.print_area, ws.title
-        assert ws.sheet_properties.pageSetUpPr.fitToPage
-        # one page wide, except the planner's 70-column Working table (one page high)
-        assert ws.page_setup.fitToWidth == 1 or ws.page_setup.fitToHeight == 1, ws.title
-    main = wb.worksheets[1]
-    assert main.page_setup.orientation == "landscape"
-    assert main.page_setup.fitToWidth == 1
-
-
-def test_put_text_keeps_formula_like_text_as_text(tmp_path):
-    from xlnapkin.templates import _style as st
-    wb = st.new_workbook()
+def test_text_is_sanitized_and_never_a_formula(tmp_path):
+    from xlnapkin.templates import _book, _style as st
+    wb = _book.new_workbook()
     st.put_text(wb.active["A1"], "=SUM(1,2) is not a formula")
-    st.put_text(wb.active["A2"], "+1; -2; @x")
-    path = st.save_reproducible(wb, tmp_path / "t.xlsx")
-    ws = openpyxl.load_workbook(path).active
+    st.put_text(wb.active["A2"], "bell\x07 and null\x00 dropped\ttab kept")
+    ws = openpyxl.load_workbook(_book.save(wb, tmp_path / "t.xlsx")).active
     assert ws["A1"].data_type == "s" and ws["A1"].value == "=SUM(1,2) is not a formula"
-    assert ws["A2"].data_type == "s"
+    assert ws["A2"].value == "bell and null dropped\ttab kept"
 
 
 def test_a_formula_naming_an_undefined_name_fails_the_build(tmp_path):
-    from xlnapkin.templates import _style as st
-    wb = st.new_workbook()
+    from xlnapkin.templates import _book
+    wb = _book.new_workbook()
     wb.active["A1"] = "=no_such_name*2"
     with pytest.raises(KeyError, match="no_such_name"):
-        st.save_reproducible(wb, tmp_path / "t.xlsx")
+        _book.save(wb, tmp_path / "t.xlsx")
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_cover_says_what_it_answers_assumes_and_leaves_out(books, name):
+    wb = books[name]
+    assert wb.sheetnames[0] == "Cover"
+    text = "\n".join(str(c.value) for row in wb["Cover"].iter_rows() for c in row if c.value)
+    for head in ("What it answers", "How to use it", "assume", "What it leaves out", "Sources",
+                 f"xlnapkin {__version__}"):
+        assert head in text, head
+    if "cloud_price_as_of" in text:  # a cover that cites the column has it on the Catalog
+        assert "gpu_cloud_price_as_of" in wb.defined_names
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_charts_have_titles_and_axis_titles(built, name):
+    with zipfile.ZipFile(built[name]) as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert charts or name == "showcase"
+    for xml in charts:
+        assert len(re.findall(r"<(?:c:)?title>", xml)) >= 3, name  # chart + both axes
+        assert re.search(r'<(?:c:)?delete val="0"\s*/>', xml), name
+
+
+def test_sensitivity_and_years_sheets_hold_charts(books):
+    wb = books["self_host_breakeven"]
+    assert len(wb["Sensitivity"]._charts) == 2  # the tornado of $/Mtok and of the breakeven
+    assert len(wb["Years"]._charts) == 1
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_print_setup_keeps_text_readable(books, name):
+    """Print areas everywhere; a fixed scale of at least 90 % (9 pt notes print >= 8 pt)."""
+    for ws in books[name].worksheets:
+        assert ws.print_area, ws.title
+        assert not ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.scale >= 90, ws.title
+        smallest = min((c.font.sz for row in ws.iter_rows() for c in row
+                        if c.value is not None and c.font and c.font.sz), default=10)
+        assert smallest * ws.page_setup.scale / 100 >= 8, ws.title
+
+
+def test_showcase_names_do_not_clash_with_functions(books):
+    from xlnapkin._excel import REGISTRY
+    import xlnapkin.udfs  # noqa: F401  (registers the functions)
+    names = {n.upper() for n in books["showcase"].defined_names}
+    assert REGISTRY and not names & set(REGISTRY)
+    text = " ".join(str(c.value) for row in books["showcase"].active.iter_rows() for c in row
+                    if isinstance(c.value, str))
+    assert "#NAME?" in text and "xlnapkin loaded" in text  # says what it needs
+
+
+# --- the template framework ------------------------------------------------------------------
+
+def _functions(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node.end_lineno - node.lineno + 1
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "templates").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_no_builder_function_over_80_lines(path):
+    long = [(n, lines) for n, lines in _functions(path) if lines > 80]
+    assert not long, long
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            found.update(f"{mod}.{a.name}".strip(".") for a in node.names)
+            found.add(mod)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+def test_no_template_imports_a_sibling_template():
+    for name in WORKBOOKS:
+        imports = _imports(PACKAGE / "templates" / f"{name}.py")
+        siblings = {s for s in WORKBOOKS if s != name}
+        assert not {i for i in imports if i.split(".")[-1] in siblings}, name
+
+
+def test_no_engine_module_imports_template_code():
+    adapters = {"cli.py", "__main__.py"}  # the command line builds the templates on request
+    for path in PACKAGE.glob("*.py"):
+        if path.name not in adapters:
+            assert not any("templates" in i for i in _imports(path)), path.name
+
+
+def test_template_modules_import_without_cycles():
+    """Private modules of the framework import only lower layers, never a template."""
+    layers = ["_book", "_style", "_sheets", "_blocks", "_napkin", "_self_host_sheets"]
+    for i, mod in enumerate(layers):
+        imports = {x.split(".")[-1] for x in _imports(PACKAGE / "templates" / f"{mod}.py")}
+        assert not imports & set(layers[i + 1:]) - {mod}, mod
+        assert not imports & set(WORKBOOKS), mod

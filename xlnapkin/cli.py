@@ -430,7 +430,8 @@ def _run_templates_build(ns) -> int:
 def _add_templates(sub):
     p = sub.add_parser("templates", help="build the template workbooks",
                        description="Build the template workbooks (self-host breakeven, "
-                                   "multi-tenant savings, capacity planner).",
+                                   "multi-tenant savings, capacity planner) and the functions "
+                                   "showcase.",
                        epilog="example:\n  $ xlnapkin templates build --out workbooks",
                        formatter_class=_FORMATTER)
     tsub = p.add_subparsers(dest="templates_command", metavar="{build}", required=True)

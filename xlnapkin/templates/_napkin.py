@@ -13,14 +13,15 @@ Names the templates expect as inputs:
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
-  efficiency`` and the calibrated constants ``cal_mbu, cal_mfu_decode, cal_mfu_prefill,
-  cal_step_overhead_s, cal_layer_overhead_s, cal_moe_layer_overhead_s, cal_allreduce_latency_s,
-  cal_max_concurrency``.
+  efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
+  :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .. import calibration
 
 
 @dataclass(frozen=True)
@@ -118,27 +119,36 @@ def model_steps() -> list[Step]:
     ]
 
 
-def efficiency_steps() -> list[Step]:
-    """Calibrated constants, or the pure roofline scaled by ``efficiency`` when it is set."""
+def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
+    """The calibration constants as used (``calibration.resolve``), one step per constant of
+    :func:`xlnapkin.calibration.constants`, named like the constant: blank ``efficiency`` uses
+    the calibrated input ``cal_<name>`` (utilisations times the GPU's vendor factor, at most
+    1); a number e gives the roofline value (e for utilisations, 0 for overheads and
+    communication; engine limits stay). Then the fixed time per forward pass.
+
+    ``per_gpu``: True for the steps that depend on the GPU (the vendor factor), False for the
+    rest, None for all."""
     cal = "N({efficiency})=0"
-    return [
-        Step("mbu", "Memory-bandwidth utilisation used",
-             f"IF({cal},MIN({{cal_mbu}}*{{g_vendor_factor}},1),{{efficiency}})", "", "pct",
-             "calibration.resolve(efficiency, vendor).mbu"),
-        Step("mfu_decode", "Compute utilisation used in decode",
-             f"IF({cal},MIN({{cal_mfu_decode}}*{{g_vendor_factor}},1),{{efficiency}})", "",
-             "pct", "calibration.resolve(...).mfu_decode"),
-        Step("mfu_prefill", "Compute utilisation used in prefill",
-             f"IF({cal},MIN({{cal_mfu_prefill}}*{{g_vendor_factor}},1),{{efficiency}})", "",
-             "pct", "calibration.resolve(...).mfu_prefill"),
-        Step("step_overhead", "Fixed time per forward pass (per step + per layer, more for MoE)",
-             f"IF({cal},{{cal_step_overhead_s}}+({{cal_layer_overhead_s}}+IF({{is_moe}}=1,"
-             f"{{cal_moe_layer_overhead_s}},0))*{{m_layers}},0)", "s", "sci"),
-        Step("allreduce_latency", "Latency of one all-reduce",
-             f"IF({cal},{{cal_allreduce_latency_s}},0)", "s", "sci"),
-        Step("comm_on", "Count tensor-parallel communication? (1 = yes)", f"IF({cal},1,0)", "",
-             "int"),
-    ]
+    steps = []
+    for c in calibration.constants():
+        x = "{cal_" + c.name + "}"
+        if c.roofline == calibration.SCALES:
+            formula = f"IF({cal},MIN({x}*{{g_vendor_factor}},1),{{efficiency}})"
+        elif c.roofline == calibration.KEPT:
+            formula = x
+        else:
+            formula = f"IF({cal},{x},{c.roofline})"
+        steps.append(Step(c.name, f"{c.label}, as used", formula, c.unit,
+                          "pct" if c.unit == "0-1" else ("sci" if c.unit == "s" else "int"),
+                          f"calibration.resolve(efficiency, vendor).{c.name}"))
+    steps.append(Step("step_overhead", "Fixed time per forward pass (per step + per layer, more "
+                      "for MoE)", "{step_overhead_s}+({layer_overhead_s}+IF({is_moe}=1,"
+                      "{moe_layer_overhead_s},0))*{m_layers}", "s", "sci",
+                      "roofline._overhead(model, efficiency)"))
+    if per_gpu is None:
+        return steps
+    vendor = {c.name for c in calibration.constants() if c.roofline == calibration.SCALES}
+    return [s for s in steps if (s.name in vendor) == per_gpu]
 
 
 def gpu_steps() -> list[Step]:
@@ -165,7 +175,7 @@ def gpu_steps() -> list[Step]:
              "*(1-1E-12),0)", "GPUs", "int",
              "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
         Step("concurrency", "Concurrent requests under load (engine cap per GPU x GPUs)",
-             "MIN({max_batch_fit},{cal_max_concurrency}*{num_gpus})", "requests", "int",
+             "MIN({max_batch_fit},{max_concurrency}*{num_gpus})", "requests", "int",
              "serving.concurrency_under_load"),
         Step("batch_load", "Batch per decode step (at least 1)", "MAX({concurrency},1)",
              "sequences", "int"),
@@ -176,7 +186,7 @@ def gpu_steps() -> list[Step]:
              "({prefill_linear_flops}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})"
              "+IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
-             "*{model_width}*2/{link_bw}*{comm_on},0)", "s", "sci"),
+             "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci"),
         Step("t_prefill_share", "Prefill time carried per decode step",
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
         Step("replica_tokens_per_sec", "Output tokens/s of one replica under load",
@@ -212,8 +222,8 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen4 x16 if unknown)",
              "IF({g_interconnect_gbps}>0,{g_interconnect_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
-             f"IF({{num_gpus}}>1,2*{{m_layers}}*({{allreduce_latency}}+2*({{num_gpus}}-1)/"
-             f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm_on}},0)", "s", "sci",
+             f"IF({{num_gpus}}>1,2*{{m_layers}}*({{allreduce_latency_s}}+2*({{num_gpus}}-1)/"
+             f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
              "roofline.allreduce_time"),
         Step("t_step" + sfx, "Decode step = max(compute, weights) + KV + all-reduce + overhead",
              f"MAX({{t_compute{sfx}}},{{t_weights{sfx}}})+{{t_kv{sfx}}}+{{t_allreduce{sfx}}}"
@@ -232,7 +242,7 @@ def add_steps(block, steps, kind="calc") -> None:
 
 
 def add_gpu_lookup(block, gpu_name="gpu") -> None:
-    """GPU catalog fields for the GPU named by the input ``gpu_name`` (blank fields read 0)."""
+    """GPU catalog fields for the catalog id in ``gpu_name`` (blank fields read 0)."""
     block.add("gpu_row", "Row of the GPU in the Catalog", f"MATCH({{{gpu_name}}},gpu_ids,0)", "",
               "", "int")
     for f in GPU_FIELDS:

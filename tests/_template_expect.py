@@ -1,0 +1,425 @@
+"""What each template's named cells must show for given inputs, computed with the engine at test
+time (``xlnapkin.serving``, ``economics``, ``capacity``): the expectations of
+``test_templates_recalc.py``. A template cell is compared with the engine function its Working
+row names; nothing here re-derives the economics except by calling the engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from xlnapkin import calibration, capacity, catalog, economics as e, memory, roofline, serving, units
+from xlnapkin.templates import capacity_planner as cp, multi_tenant_savings as mt
+from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
+
+DAYS = 730 / 24
+
+
+def _eff(v):
+    x = v.get("efficiency")
+    return None if x in (None, "", 0) else float(x)
+
+
+def _num(x):
+    return float(np.asarray(x, dtype=float))
+
+
+def _scan(value):
+    """An engine value as the sheet shows it: NaN -> a message, inf -> 'never'."""
+    return "never" if value == math.inf else value
+
+
+def serving_steps(g, m, v, n, frac):
+    """Engine values of the shared napkin-math steps (names as in templates/_napkin.py)."""
+    wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
+    inp, out = float(v["input_tokens"]), float(v["output_tokens"])
+    ef = calibration.resolve(eff, g.vendor)
+    conc = _num(serving.concurrency_under_load(g, m, inp, out, wd, kd, n, frac, eff))
+    b, ctx = max(conc, 1.0), inp + out / 2
+    return {
+        "w_bits": units.dtype_bits(wd), "kv_bits": units.dtype_bits(kd),
+        "weight_bytes": memory.weight_bytes(m, wd),
+        "kv_elements": memory.kv_elements_per_token(m),
+        "kv_bytes_per_seq": _num(memory.kv_bytes(m, inp + out, 1, kd)),
+        "kv_bytes_ctx": _num(memory.kv_bytes(m, ctx, 1, kd)),
+        "attn_flops_pair": roofline.attention_flops_per_pair(m),
+        "prefill_flops": _num(roofline.prefill_flops(m, 1.0, inp)),
+        "mbu": float(ef.mbu), "mfu_decode": float(ef.mfu_decode),
+        "mfu_prefill": float(ef.mfu_prefill),
+        "peak_tflops": roofline.peak_flops(g, wd) / 1e12,
+        "attn_peak_tflops": roofline.attention_peak(g) / 1e12,
+        "max_batch_fit": _num(memory.max_batch(g, m, inp + out, wd, kd, n, frac)),
+        "concurrency": conc,
+        "decode_flops": _num(roofline.decode_flops(m, b, ctx)),
+        "weights_read": _num(memory.moe_weight_bytes_read(m, wd, b)),
+        "t_allreduce": _num(roofline.allreduce_time(g, m, b, n, ef)),
+        "t_step": _num(roofline.decode_step_time(g, m, b, ctx, wd, kd, n, eff)),
+    }
+
+
+def replica_total_tps(g, m, v, n, frac, saved):
+    """capacity.replica_tokens_per_sec at any memory share: decode time plus the uncached part
+    of prefill per request, as ``capacity._phase_times`` splits ``serving.max_throughput``."""
+    wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
+    inp, out = float(v["input_tokens"]), float(v["output_tokens"])
+    if frac == 0.9:
+        return _num(capacity.replica_tokens_per_sec(g, m, inp, out, wd, kd, n, eff, saved))
+    tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
+    conc = _num(serving.concurrency_under_load(g, m, inp, out, wd, kd, n, frac, eff))
+    b = max(conc, 1.0)
+    decode = out * _num(roofline.decode_step_time(g, m, b, inp + out / 2, wd, kd, n, eff)) / b
+    prefill = max(out / tput - decode, 0.0)
+    return (inp + out) / (decode + prefill * (1 - saved))
+
+
+# --- self-host breakeven -----------------------------------------------------------------------
+
+def _bad_self_host(v) -> dict:
+    """The check messages of deliberately wrong inputs (empty when every input is fine)."""
+    bad = {}
+    if isinstance(v["num_gpus"], str):
+        bad["check_num_gpus"] = "num_gpus must be a whole number >= 1"
+    if isinstance(v["weight_dtype"], str) and v["weight_dtype"] not in units.DTYPE_BITS:
+        bad["check_weight_dtype"] = "unknown weight dtype: pick one from the list"
+    if not 0 <= v["input_share"] <= 1:
+        bad["check_input_share"] = "input_share must be a number in [0, 1]"
+    if isinstance(v["api_price_in_per_mtok_override"], str):
+        bad["check_api_price_in_per_mtok"] = "API input price must be a number >= 0"
+    try:
+        g = catalog.gpu(v["gpu"])
+    except Exception:
+        bad["check_gpu"] = "unknown GPU: pick one from the list"
+        return bad
+    if v["gpu_price_per_hour_override"] is None and not g.cloud_usd_per_hour \
+            and v["hardware"] != "own":
+        bad["check_gpu_price_per_hour"] = "GPU rental price: no catalog price: enter yours"
+    for name, label, missing, value in (("purchase_price", "Purchase price",
+                                         "no catalog list price", g.list_price_usd),
+                                        ("power_watts", "Power", "no catalog TDP", g.tdp_w)):
+        if v[f"{name}_override"] is None and not value and v["hardware"] == "own":
+            bad[f"check_{name}"] = f"{label}: {missing}: enter yours"
+    return bad
+
+
+def _factors(v) -> dict:
+    """{scenario row: (low, high)} as the Sensitivity sheet holds them."""
+    return {key: (v["sens_low"][i], v["sens_high"][i])
+            for i, (key, *_r) in enumerate(shs.SCENARIO_ROWS)}
+
+
+def _scenario_factors(v):
+    """{scenario row: factor in use} for the chosen scenario (Sensitivity sheet)."""
+    side = {"base": None, "low": 0, "high": 1}[v["scenario"]]
+    return {key: 1.0 if side is None else pair[side] for key, pair in _factors(v).items()}
+
+
+def self_host_inputs(v, f):
+    """The money inputs as the Working sheet uses them, at scenario factors ``f``."""
+    g, m = catalog.gpu(v["gpu"]), catalog.model(v["model"])
+    api = v["api"] if v["api"] not in ("same model", None) else catalog.comparable_price(m.id).id
+    p = catalog.price(api)
+    over = v.get
+
+    def pick(name, catalog_value):
+        """The override, else the catalog value; 0 where neither exists (N() of a message)."""
+        value = over(f"{name}_override")
+        return value if value is not None else (catalog_value or 0.0)
+    price_in = pick("api_price_in_per_mtok", p.input_usd_per_mtok)
+    return dict(
+        g=g, m=m, api=p,
+        tpd=v["tokens_per_day"] * f["tokens_per_day"],
+        util=min(1.0, v["utilization"] * f["utilization"]),
+        minrep=max(1.0, math.ceil(v["min_replicas"] * f["min_replicas"] * (1 - 1e-12))),
+        staff=v["staff_cost_per_month"] * f["staff_cost_per_month"],
+        od=pick("gpu_price_per_hour", g.cloud_usd_per_hour) * f["gpu_price_per_hour"],
+        p_in=price_in * f["api_price"],
+        p_out=pick("api_price_out_per_mtok", p.output_usd_per_mtok) * f["api_price"],
+        p_cached=(p.cached_input_usd_per_mtok or price_in) * f["api_price"],
+        purchase=pick("purchase_price", g.list_price_usd) * f["purchase_price"],
+        power=pick("power_watts", g.tdp_w))
+
+
+def _money(v, x, total):
+    """Every economics row of the self-host Working sheet, from the engine."""
+    n, own = float(v["num_gpus"]), v["hardware"] == "own"
+    hours = 730.0 if own else float(v["hours_per_month"])
+    rent = e.spot_mix_price(x["od"], x["od"] * v["spot_price_ratio"], v["spot_share"])
+    hosting = e.colo_cost_per_month(x["power"], v["colo_usd_per_kw_month"])
+    residual = x["purchase"] * v["residual_share"]
+    own_h = e.own_hourly_cost(x["purchase"], v["years"], x["power"], v["price_per_kwh"], v["pue"],
+                              hosting, v["cost_of_capital"], residual)
+    price = own_h if own else rent
+    saved = x["saved"]
+    out = {"hours_run": hours, "rent_price": rent, "hosting_per_month": hosting,
+           "own_hourly_calc": own_h, "price_used": price, "prefix_savings": saved,
+           "residual_value": residual,
+           "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], v["input_share"], saved,
+                                               x["p_cached"])}
+    out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
+    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], v["cost_of_capital"])
+    out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], v["price_per_kwh"],
+                                    v["pue"], hosting, v["cost_of_capital"], residual)
+    out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
+    if total is None:
+        return out
+    monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
+                                       x["staff"])
+    reps = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], hours)
+    replica = e.self_host_monthly_cost(0, total, price, n, x["util"], hours)
+    cap = e.replica_tokens_per_day(total, x["util"], hours)
+    out.update({
+        "replica_total_tps": total, "replica_monthly_cost": replica,
+        "replica_capacity_per_day": cap, "replicas_calc": reps,
+        "gpu_monthly_calc": monthly - x["staff"], "self_host_monthly_calc": monthly,
+        "actual_util_calc": e.fleet_utilization(x["tpd"], total, reps, hours),
+        "planned_cost_per_mtok_calc": e.cost_per_mtok(price, total, x["util"], n),
+        "saving_calc": out["api_monthly_calc"] - monthly,
+        "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
+            replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
+    })
+    if x["tpd"] > 0:
+        out["cost_at_volume_calc"] = e.cost_per_mtok_at_volume(monthly, x["tpd"])
+    return out
+
+
+OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_util_calc",
+             "self_host_monthly_cost": "self_host_monthly_calc",
+             "gpu_monthly_cost": "gpu_monthly_calc", "api_monthly_cost": "api_monthly_calc",
+             "monthly_saving": "saving_calc",
+             "self_host_cost_per_mtok_at_volume": "cost_at_volume_calc",
+             "api_blended_price": "api_blended_calc",
+             "breakeven_tokens_per_day": "breakeven_calc",
+             "self_host_cost_per_mtok": "planned_cost_per_mtok_calc",
+             "replica_total_tokens_per_sec": "replica_total_tps",
+             "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
+             "own_npv_saving_per_gpu": "npv_saving_calc"}
+API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
+               "rent_gpu_hourly_cost", "own_npv_saving_per_gpu"}
+COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
+                   "own_npv_saving_per_gpu"]
+
+
+def _catalog_or_yours(v, name, catalog_value):
+    """A catalog value with an override beside it, as the sheet shows the value used."""
+    value = v.get(f"{name}_override")
+    return value if value is not None else (catalog_value or "enter a value")
+
+
+def _compare_ok(v, g):
+    """Own vs rent needs a rental price, a purchase price and power (catalog or yours)."""
+    return all(v.get(f"{n}_override") is not None or value
+               for n, value in (("gpu_price_per_hour", g.cloud_usd_per_hour),
+                                ("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
+
+
+def expect_self_host(v):
+    bad = _bad_self_host(v)
+    if bad:
+        return {**bad, "inputs_ok": False, **{o: "check inputs" for o in OUTPUT_OF}}
+    f = _scenario_factors(v)
+    x = self_host_inputs(v, f)
+    g, m, n = x["g"], x["m"], int(v["num_gpus"])
+    frac, wd, kd = float(v["mem_fraction"]), v["weight_dtype"], v["kv_dtype"]
+    inp, out = float(v["input_tokens"]), float(v["output_tokens"])
+    x["saved"] = (e.prefix_cache_savings(v["prefix_tokens"], inp - v["prefix_tokens"],
+                                         v["prefix_hit_rate"]) if v["prefix_tokens"] else 0.0)
+    exp = serving_steps(g, m, v, n, frac)
+    exp.update({"inputs_ok": True, "gpu_id": g.id, "model_id": m.id, "api_id": x["api"].id,
+                "gpu_price_per_hour": _catalog_or_yours(v, "gpu_price_per_hour",
+                                                        g.cloud_usd_per_hour),
+                "min_gpus": _num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac))})
+    tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, _eff(v), frac))
+    fits = math.isfinite(tput)
+    total = replica_total_tps(g, m, v, n, frac, x["saved"]) if fits else None
+    money = _money(v, x, total)
+    exp.update(money)
+    exp.update({o: money[c] for o, c in OUTPUT_OF.items() if o in API_OUTPUTS})
+    if not fits:
+        exp["fits"] = f"does not fit: needs {exp['min_gpus']:.0f} GPUs per replica (num_gpus)"
+        exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
+    else:
+        exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
+                    "replica_tokens_per_sec_calc": tput})
+        exp.update({o: money[c] for o, c in OUTPUT_OF.items() if c in money})
+        exp.update(_volume_rows(v, x, money, total))
+        exp.update(_tornado(v, x, total))
+    if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
+        exp.update({o: sh.NEED_PRICES for o in COMPARE_OUTPUTS})
+        exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
+                   npv_saving_calc="-")
+    return exp
+
+
+def _volume_rows(v, x, money, total):
+    k = np.arange(shs.VOLUME_ROWS)
+    vols = v["volume_min"] * (v["volume_max"] / v["volume_min"]) ** (k / (shs.VOLUME_ROWS - 1))
+    n, hours = float(v["num_gpus"]), money["hours_run"]
+    rows = {"volume_tokens_per_day": [float(a) for a in vols],
+            "volume_replicas": [e.replicas_needed(a, total, x["util"], x["minrep"], hours)
+                                for a in vols],
+            "volume_self_host_cost": [e.self_host_monthly_cost(a, total, money["price_used"], n,
+                                                               x["util"], hours, x["minrep"],
+                                                               x["staff"]) for a in vols],
+            "volume_api_cost": [e.api_monthly_cost(float(a), money["api_blended_calc"])
+                                for a in vols]}
+    blended, breakeven = [], []
+    for p in catalog.prices():
+        b = e.blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, v["input_share"],
+                            x["saved"], p.cached_input_usd_per_mtok or p.input_usd_per_mtok)
+        blended.append(b)
+        breakeven.append(_scan(e.fleet_breakeven_tokens_per_day(
+            money["replica_monthly_cost"], money["replica_capacity_per_day"], b, x["minrep"],
+            x["staff"])))
+    rows["api_list_blended"], rows["api_list_breakeven"] = blended, breakeven
+    return rows
+
+
+def _tornado(v, x, total):
+    """The Sensitivity sheet's base row and each input at its low and high factor."""
+    base = {key: 1.0 for key, *_r in shs.SCENARIO_ROWS}
+    cases = [base]
+    for key, (lo, hi) in _factors(v).items():
+        cases += [dict(base, **{key: lo}), dict(base, **{key: hi})]
+    cost, breakeven = [], []
+    for f in cases:
+        xf = dict(self_host_inputs(v, f), saved=x["saved"])
+        money = _money(v, xf, total)
+        cost.append(money.get("cost_at_volume_calc", "no volume"))
+        breakeven.append(money["breakeven_calc"])
+    return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven}
+
+
+# --- multi-tenant savings ----------------------------------------------------------------------
+
+def expect_multi_tenant(v):
+    bad = {}
+    if not 0.5 <= v["percentile"] < 1:
+        bad["check_percentile"] = "percentile must be a number in [0.5, 1)"
+    if v["tenants"] != int(v["tenants"]):
+        bad["check_tenants"] = "tenants must be a whole number >= 1"
+    if min(v.get("grid_cvs", mt.GRID_CVS)) < 0:
+        bad["check_grid"] = "grid headers: percentiles in [0.5, 1), cv >= 0"
+    if bad:
+        return {**bad, "inputs_ok": False, **{o: "check inputs" for o in mt.OUTPUTS}}
+    args = (v["tenants"], v["mean_utilization"], v["percentile"], v["cv"], v["gpus_per_tenant"],
+            v["correlation"])
+    price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
+             else catalog.gpu(v["gpu"]).cloud_usd_per_hour)
+    ded, pool = e.dedicated_gpus(*args), e.pooled_gpus(*args)
+    load = v["tenants"] * v["mean_utilization"] * v["gpus_per_tenant"]
+    exp = {"inputs_ok": True, "dedicated_capacity": e.dedicated_capacity(*args),
+           "pooled_capacity": e.pooled_capacity(*args), "dedicated_gpus": ded,
+           "pooled_gpus": pool, "dedicated_monthly_cost": ded * price * v["hours_per_month"],
+           "pooled_monthly_cost": pool * price * v["hours_per_month"],
+           "savings_fraction": e.pooling_savings(*args),
+           "savings_from_peaks": e.pooling_savings_from_peaks(*args),
+           "savings_from_rounding": e.pooling_savings_from_rounding(*args),
+           "dedicated_utilization": e.dedicated_utilization(*args),
+           "savings_bound": 1 - e.dedicated_utilization(*args),
+           "pooled_utilization": e.pooled_utilization(*args),
+           "pooled_capacity_utilization": load / e.pooled_capacity(*args),
+           "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
+           "lora_savings_fraction": e.lora_sharing_savings(
+               v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
+               v["cv"])}
+    rest = args[1:]
+    ks = range(1, mt.TENANT_ROWS + 1)
+    exp["table_dedicated_gpus"] = [e.dedicated_gpus(k, *rest) for k in ks]
+    exp["table_pooled_gpus"] = [e.pooled_gpus(k, *rest) for k in ks]
+    exp["table_savings"] = [e.pooling_savings(k, *rest) for k in ks]
+    exp["table_bounds"] = [1 - e.dedicated_utilization(k, *rest) for k in ks]
+    exp["table_pooled_utilization"] = [e.pooled_utilization(k, *rest) for k in ks]
+    grid = [(p, c) for p in v.get("grid_percentiles", mt.GRID_PERCENTILES)
+            for c in v.get("grid_cvs", mt.GRID_CVS)]
+    exp["grid_savings"] = [e.pooling_savings(v["tenants"], v["mean_utilization"], p, c,
+                                             v["gpus_per_tenant"], v["correlation"])
+                           for p, c in grid]
+    exp["grid_bounds"] = [1 - e.dedicated_utilization(v["tenants"], v["mean_utilization"], p, c,
+                                                      v["gpus_per_tenant"], v["correlation"])
+                          for p, c in grid]
+    return exp
+
+
+# --- capacity planner --------------------------------------------------------------------------
+
+def _user_gpu(v):
+    spec = "; ".join(f"{f}={v['user_' + f]:.17g}" for f in cp.USER_FIELDS)
+    return catalog.gpu(spec + f"; vendor={v['user_vendor']}")
+
+
+def expect_planner(v):
+    try:
+        m = catalog.model(v["model"])
+    except Exception:
+        return {"check_model": "unknown model: pick one from the list", "all_ok": False,
+                **{o: "check inputs" for o in cp.OUTPUTS}}
+    gpus = [_user_gpu(v)] + catalog.gpus()
+    n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
+    cols = {k: [] for k in ("w_max_batch_fit", "w_concurrency", "w_t_step",
+                            "w_replica_tokens_per_sec", "w_slots_memory", "w_slots",
+                            "w_users_replica", "w_users_per_gpu", "w_headroom", "w_price_used",
+                            "w_cost_per_mtok", "w_cost_per_user_month", "w_peak_tflops",
+                            "w_mbu", "w_t_allreduce", "w_weights_read", "tbl_fits")}
+    keys = []
+    for i, g in enumerate(gpus):
+        row = _planner_row(v, m, g, n, frac, (v.get("your_price") or {}).get(i), i)
+        for k in cols:
+            cols[k].append(row[k])
+        keys.append(row["key"])
+    order = sorted(range(len(keys)), key=lambda i: (keys[i], i))
+    labels = [v["user_gpu_label"]] + catalog.gpu_ids()
+    exp = dict(cols, all_ok=True)
+    exp["rank_gpu"] = [labels[i] if math.isfinite(keys[i]) else None
+                       for i in order[:cp.RANK_ROWS]]
+    exp["rank_cost_per_mtok"] = [keys[i] if math.isfinite(keys[i]) else None
+                                 for i in order[:cp.RANK_ROWS]]
+    best = order[0]
+    if math.isfinite(keys[best]):
+        exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
+    else:
+        exp["cheapest_gpu"] = "no GPU has a price and fits"
+    exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
+    exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]
+    exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]
+    return exp
+
+
+def _planner_row(v, m, g, n, frac, your, i):
+    wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
+    inp, out = float(v["input_tokens"]), float(v["output_tokens"])
+    s = serving_steps(g, m, v, n, frac)
+    row = {f"w_{k}": s[k] for k in ("max_batch_fit", "concurrency", "t_step", "peak_tflops",
+                                    "mbu", "t_allreduce", "weights_read")}
+    need = _num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac))
+    row["tbl_fits"] = "yes" if s["concurrency"] >= 1 else f"no: {need:.0f} GPUs"
+    tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
+    ok = math.isfinite(tput)
+    row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"
+    cap = calibration.resolve(eff, g.vendor).max_concurrency * n
+    mem_slots = min(_num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac)), cap)
+    slots = min(mem_slots, tput / v["user_tokens_per_sec"] if ok else 0.0)
+    users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
+    row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,
+                "w_users_per_gpu": users / n,
+                "w_headroom": e.slot_headroom(users, v["duty_cycle"], slots) if slots > 0
+                else "-"})
+    price = your if your is not None else (g.cloud_usd_per_hour if i > 0 else None)
+    row["w_price_used"] = price if price else "no catalog price"
+    if not ok:
+        cost = "does not fit"
+    elif not price:
+        cost = "no price"
+    elif frac == 0.9 and i > 0:
+        cost = capacity.self_host_cost_per_mtok(g, m, price, inp, out, wd, kd, n,
+                                                v["utilization"], eff)
+    else:
+        cost = e.cost_per_mtok(price, tput * (inp + out) / out, v["utilization"], n)
+    row["w_cost_per_mtok"] = cost
+    per_gpu = users / n
+    row["w_cost_per_user_month"] = ("no users fit" if per_gpu <= 0 else "no price" if not price
+                                    else e.cost_per_user_month(price, per_gpu,
+                                                               v["hours_per_month"]))
+    row["key"] = cost if isinstance(cost, float) else math.inf
+    return row

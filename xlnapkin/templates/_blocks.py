@@ -1,0 +1,196 @@
+"""Blocks every template builds from: check formulas and the Checks block, the calibrated
+assumptions (generated from :func:`xlnapkin.calibration.constants`), catalog values with an
+override beside them, the gate that feeds the Working sheet checked inputs, and the outputs that
+say ``check inputs`` instead of an error.
+
+A block writes rows through :class:`~xlnapkin.templates._style.Block`, so every row is a defined
+name and formulas refer to names, never to addresses.
+"""
+
+from __future__ import annotations
+
+from .. import calibration
+from . import _style as st
+
+__all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id", "checks",
+           "calibration_inputs", "calibration_check", "catalog_value", "catalog_check", "used_inputs",
+           "output",
+           "workload_checks"]
+
+CHECK_OK = '"OK"'
+
+
+def number_check(name, label, minimum, maximum=None, min_open=False, max_open=False) -> str:
+    """'OK', or '<label> must be a number ...' (text, blanks and values out of range)."""
+    x = "{" + name + "}"
+    if maximum is None:
+        rule = f"{'>' if min_open else '>='} {minimum}"
+        bad = f"{x}{'<=' if min_open else '<'}{minimum}"
+    else:
+        rule = (f"in {'(' if min_open else '['}{minimum}, {maximum}{')' if max_open else ']'}")
+        bad = (f"OR({x}{'<=' if min_open else '<'}{minimum},{x}{'>=' if max_open else '>'}"
+               f"{maximum})")
+    msg = f'"{label} must be a number {rule}"'
+    return f"IF(NOT(ISNUMBER({x})),{msg},IF({bad},{msg},{CHECK_OK}))"
+
+
+def whole_check(name, label, minimum=1, maximum=None) -> str:
+    x = "{" + name + "}"
+    rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    high = "" if maximum is None else f",{x}>{maximum}"
+    msg = f'"{label} must be a whole number {rule}"'
+    return (f"IF(NOT(ISNUMBER({x})),{msg},IF(OR({x}<{minimum},{x}<>INT({x}){high}),{msg},"
+            f"{CHECK_OK}))")
+
+
+def dtype_check(name, label) -> str:
+    x = "{" + name + "}"
+    return (f'IF(ISNUMBER({x}),IF(AND({x}>0,{x}<=64),{CHECK_OK},"{label}: bits must be in '
+            f'(0, 64]"),IF(ISNA(MATCH({x},dtype_names,0)),"unknown {label}: pick one from the '
+            f'list",{CHECK_OK}))')
+
+
+def _normal(name) -> str:
+    """The engine's id normal form in formulas: lower case, '-' for spaces and '_', no ()."""
+    out = "LOWER(TRIM({" + name + "}))"
+    for a, b in ((" ", "-"), ("_", "-"), ("(", ""), (")", ""), ("--", "-"), ("--", "-")):
+        out = f'SUBSTITUTE({out},"{a}","{b}")'
+    return out
+
+
+def resolve_id(kind: str, name: str) -> str:
+    """The catalog id an input names (id or alias, any case and separators), or ''."""
+    return f'IFERROR(INDEX({kind}_key_ids,MATCH({_normal(name)},{kind}_keys,0)),"")'
+
+
+def id_check(kind: str, name: str, label: str) -> str:
+    return (f'IF(ISNA(MATCH({_normal(name)},{kind}_keys,0)),"unknown {label}: pick one from the '
+            f'list",{CHECK_OK})')
+
+
+def checks(block, rows, gate="inputs_ok") -> None:
+    """The Checks block: one row per (name, label, formula); ``gate`` is TRUE when all say OK.
+    Defines ``checks`` (the range) and ``gate``."""
+    first = block.row
+    for name, label, formula in rows:
+        block.add(name, label, formula, fmt="text", kind="check")
+    last = block.row - 1
+    col = block.value_col
+    st.define(block.wb, "checks", block.ws.title, st.column_range(col, first, last))
+    st.mark_checks(block.ws, f"{st.get_column_letter(col)}{first}:"
+                             f"{st.get_column_letter(col)}{last}")
+    block.add(gate, "All inputs OK?", 'COUNTIF(checks,"OK")=ROWS(checks)', fmt="gen")
+
+
+def calibration_inputs(block) -> list[str]:
+    """One input row per calibration constant (label, unit, note and default from the
+    :class:`~xlnapkin.calibration.Efficiency` field metadata), named ``cal_<constant>``."""
+    block.heading("Efficiency assumptions", "xlnapkin.calibration: fitted on measurements")
+    block.add("efficiency", "Efficiency (blank = calibrated; 1 = roofline)", None,
+              "0-1", "e sets MBU = MFU = e, no overheads", "num", "input",
+              validation=(0, 1, True))
+    names = []
+    for c in calibration.constants():
+        lo, hi = _bounds(c)
+        fmt = "sci" if c.unit == "s" else ("int" if c.roofline == calibration.KEPT else "num3")
+        block.add(f"cal_{c.name}", c.label, c.value, c.unit, c.note, fmt, "input",
+                  validation=(lo,) if hi is None else (lo, hi))
+        names.append(f"cal_{c.name}")
+    block.add("mem_fraction", "Share of GPU memory the engine may use", 0.9, "0-1",
+              "weights + KV must fit in it", "pct", "input", validation=(0, 1))
+    return names
+
+
+def _bounds(c):
+    if c.roofline == calibration.SCALES:
+        return 0, 1
+    if c.roofline == calibration.KEPT:
+        return 1, None
+    return 0, (1 if c.unit == "0/1" else None)
+
+
+def calibration_check() -> tuple[str, str, str]:
+    """One Checks row for all calibrated constants and the memory share."""
+    nums, ranges = ["ISNUMBER({mem_fraction})"], ["{mem_fraction}>0", "{mem_fraction}<=1"]
+    for c in calibration.constants():
+        x = "{cal_" + c.name + "}"
+        lo, hi = _bounds(c)
+        nums.append(f"ISNUMBER({x})")
+        ranges.append(f"{x}>0" if c.roofline == calibration.SCALES else f"{x}>={lo}")
+        if hi is not None:
+            ranges.append(f"{x}<={hi}")
+    formula = (f"IF(AND({','.join(nums)}),IF(AND({','.join(ranges)}),{CHECK_OK},"
+               '"utilisations and memory share in (0, 1], overheads >= 0, cap >= 1"),'
+               '"efficiency assumptions must be numbers")')
+    return ("check_calibration", "Calibrated constants", formula)
+
+
+def catalog_value(block, name, label, lookup, unit, fmt, source_note,
+                  missing="no catalog price") -> None:
+    """Rows for a value that follows the catalog: the catalog value (``<name>_catalog``, or
+    ``missing``), a blue override (``<name>_override``, blank = use the catalog), the value
+    used (``<name>``) and a warning (``<name>_note``) when the catalog has none or the
+    override differs from it. :func:`catalog_check` is its Checks row."""
+    block.add(f"{name}_catalog", f"{label}: catalog", f'IFERROR(IF(N({lookup})>0,N({lookup}),'
+              f'"{missing}"),"{missing}")', unit, source_note, fmt)
+    block.add(f"{name}_override", f"{label}: yours (blank = catalog)", None, unit,
+              "type a number to override", fmt, "input", validation=(0, None, True))
+    o, c = "{" + name + "_override}", "{" + name + "_catalog}"
+    block.add(name, f"{label}: used", f'IF(ISNUMBER({o}),{o},IF(ISNUMBER({c}),{c},"enter a '
+              f'value"))', unit, "", fmt)
+    block.add(f"{name}_note", f"{label}: warning",
+              f'IF(ISNUMBER({o}),IF(ISNUMBER({c}),IF(ABS({o}-{c})>1E-9*ABS({c}),"yours differs '
+              f'from the catalog ("&TEXT({c},"#,##0.00")&")","OK"),"OK: yours (the catalog has '
+              f'none)"),IF(ISNUMBER({c}),"OK","{missing}: enter yours"))', fmt="text",
+              kind="check")
+    col = st.get_column_letter(block.value_col)
+    st.mark_checks(block.ws, f"{col}{block.row - 1}")
+
+
+def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TRUE"):
+    """The Checks row of :func:`catalog_value`: while ``needed`` holds, a number is needed,
+    from the catalog or from you; a value you type must be a number either way."""
+    o, c = "{" + name + "_override}", "{" + name + "_catalog}"
+    bad = f'"{label} must be a number >= {minimum}"'
+    return (f"check_{name}", label,
+            f'IF(ISBLANK({o}),IF(OR(ISNUMBER({c}),NOT({needed})),"OK","{label}: {missing}: '
+            f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},"OK")))')
+
+
+def used_inputs(block, defaults: dict, gate="inputs_ok") -> dict:
+    """The Working sheet's copies of the inputs: ``<name>_used`` is the input while every check
+    says OK, else the default, so one bad input shows its check message instead of a wall of
+    errors. Returns the alias map for :class:`~xlnapkin.templates._style.Block`."""
+    block.text("While a check fails, every row below uses the default inputs (see Checks).")
+    alias = {}
+    for name, (source, default, fmt) in defaults.items():
+        fallback = f'"{default}"' if isinstance(default, str) else repr(float(default))
+        block.add(f"{name}_used", f"{name} as used", f"IF({{{gate}}},{source},{fallback})",
+                  "", "", fmt)
+        alias[name] = f"{name}_used"
+    return alias
+
+
+def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",
+           otherwise="check inputs"):
+    """An output: the working value while ``gate`` holds, else ``otherwise``."""
+    return block.add(name, label, f'IF({{{gate}}},{{{calc}}},"{otherwise}")', unit, note, fmt,
+                     "output")
+
+
+def workload_checks() -> list[tuple[str, str, str]]:
+    """Checks of the serving inputs shared by the self-host template and the planner."""
+    eff = "{efficiency}"
+    msg = '"efficiency must be blank or a number in (0, 1]"'
+    return [
+        ("check_model", "Model", id_check("model", "model", "model")),
+        ("check_weight_dtype", "Weight dtype", dtype_check("weight_dtype", "weight dtype")),
+        ("check_kv_dtype", "KV dtype", dtype_check("kv_dtype", "KV dtype")),
+        ("check_num_gpus", "GPUs per replica", whole_check("num_gpus", "num_gpus")),
+        ("check_input_tokens", "Input tokens", whole_check("input_tokens", "input_tokens")),
+        ("check_output_tokens", "Output tokens", whole_check("output_tokens", "output_tokens")),
+        ("check_efficiency", "Efficiency",
+         f"IF(ISBLANK({eff}),{CHECK_OK},IF(NOT(ISNUMBER({eff})),{msg},IF(OR({eff}<0,{eff}>1),"
+         f"{msg},{CHECK_OK})))"),
+        calibration_check(),
+    ]

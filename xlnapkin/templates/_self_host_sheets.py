@@ -1,0 +1,321 @@
+"""The self-host breakeven template's analysis sheets: Sensitivity (scenario factors and a
+tornado), Years (own vs rent over the holding period, NPV) and Volume (cost as the volume grows,
+every catalog API).
+
+They read the Working sheet's named steps (``replica_total_tps``, ``replica_monthly_cost`` ...)
+and recompute only the money, so each table cell equals an engine call
+(:func:`xlnapkin.economics.self_host_monthly_cost`, ``fleet_breakeven_tokens_per_day``,
+``rent_cost_in_year``, ``own_npv`` ...) at that row's inputs.
+"""
+
+from __future__ import annotations
+
+from openpyxl.chart import Reference
+from openpyxl.utils import get_column_letter as L
+
+from . import _style as st
+from ._sheets import catalog_cell
+
+__all__ = ["SCENARIO_ROWS", "VOLUME_ROWS", "YEAR_ROWS", "add_sensitivity", "add_years",
+           "add_volume", "breakeven_formula"]
+
+# (key, label, low factor, high factor, what the factor multiplies)
+SCENARIO_ROWS = [
+    ("tokens_per_day", "Tokens per day", 0.5, 2.0, "tokens_per_day"),
+    ("gpu_price_per_hour", "GPU rental price", 0.7, 1.3, "rental price per GPU-hour"),
+    ("api_price", "API prices", 0.5, 1.5, "API input, output and cached prices"),
+    ("utilization", "Planned utilization", 0.75, 1.25, "utilization (at most 100 %)"),
+    ("staff_cost_per_month", "People and platform", 0.5, 1.5, "staff_cost_per_month"),
+    ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
+    ("purchase_price", "GPU purchase price", 0.8, 1.2, "purchase price (owning only)"),
+]
+VOLUME_ROWS = 20
+YEAR_ROWS = 10  # years 0..10 on the Years sheet
+_GATE_NA = "IF(all_ok,{},NA())"
+
+
+def breakeven_formula(blended, cap="replica_capacity_per_day", rep="replica_monthly_cost",
+                      minrep="min_replicas_used", staff="staff_cost_per_month_used") -> str:
+    """FLEET_BREAKEVEN_TOKENS_PER_DAY in cells, for a blended API price expression."""
+    per_token = f"(days_per_month*{blended}/1E+6)"
+    margin = f"({cap}*{per_token}-{rep})"
+    return (f'IF({margin}>0,(MAX({minrep},ROUNDUP({staff}/{margin}*(1-1E-12),0))*{rep}+'
+            f'{staff})/{per_token},"never")')
+
+
+def _fleet_size(tpd, util, minrep) -> tuple[str, str]:
+    """(REPLICA_TOKENS_PER_DAY, REPLICAS_NEEDED) in cells at these drivers."""
+    cap = f"(replica_total_tps*{util}*3600*hours_run*12/365)"
+    return cap, f"MAX({minrep},ROUNDUP({tpd}/{cap}*(1-1E-12),0))"
+
+
+def _own_hourly(purchase: str) -> str:
+    """OWN_HOURLY_COST in cells, at a purchase price expression (other inputs as used)."""
+    r, n = "cost_of_capital_used", "years_used"
+    g = f"(1+{r})^{n}"
+    return (f"(({purchase})*(1-residual_share_used/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/8760"
+            "+power_watts_used/1000*pue_used*price_per_kwh_used+hosting_per_month*12/8760)")
+
+
+# --- Sensitivity ---------------------------------------------------------------------------------
+
+def add_sensitivity(wb, ws) -> None:
+    st.put_text(ws["B1"], "Sensitivity: scenarios and what moves the cost", st.TITLE_FONT)
+    st.paragraph(ws, 2, 2, 13, "Each row's low and high factor multiplies that input. The "
+                 "scenario switch on the Breakeven sheet applies every row's low (or high) factor "
+                 "at once; the tornado moves one row at a time around the base case.",
+                 chars_per_line=150)
+    st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
+    for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):
+        r = 5 + i
+        st.put_text(ws.cell(r, 2), label)
+        for j, v in ((3, low), (4, high)):
+            c = st.style_cell(ws.cell(r, j, v), "num", st.INPUT_FONT)
+            c.fill, c.protection = st.INPUT_FILL, st.UNLOCKED
+        c = ws.cell(r, 5, f'=IF(scenario="low",C{r},IF(scenario="high",D{r},1))')
+        st.style_cell(c, "num")
+        st.define(wb, f"scen_{key}", ws.title, st.absolute(5, r))
+        st.put_text(ws.cell(r, 6), what, st.NOTE_FONT)  # spills over the empty cells right
+    last = 4 + len(SCENARIO_ROWS)
+    st.define(wb, "sens_low", ws.title, st.column_range(3, 5, last))
+    st.define(wb, "sens_high", ws.title, st.column_range(4, 5, last))
+    end = _tornado_table(wb, ws, last + 3)
+    st.finish_sheet(ws, {"A": 2, "B": 18, "C": 7, "D": 10, "E": 9.5, "F": 9.5, "G": 8.5,
+                         "H": 10, "I": 8.5, "J": 8.5, "K": 10, "L": 9.5, "M": 11.5},
+                    f"A1:M{end}")
+
+
+def _tornado_table(wb, ws, row0) -> int:
+    st.put_text(ws.cell(row0, 2), "Tornado: each input at its low and high factor, the others "
+                "at the base case", st.HEAD_FONT)
+    heads = ["input", "side", "tokens/day", "$/GPU-h", "API $/Mtok", "planned util.",
+             "people $/month", "min replicas", "replicas", "self-host $/month",
+             "$/Mtok at volume", "breakeven tokens/day"]
+    st.header_row(ws, row0 + 1, 2, heads, height=30)
+    cases = [("base case", "base", None, 1.0)]
+    for i, (key, label, _lo, _hi, _w) in enumerate(SCENARIO_ROWS):
+        cases += [(label, "low", key, f"$C${5 + i}"), (label, "high", key, f"$D${5 + i}")]
+    first = row0 + 2
+    for k, (label, side, key, factor) in enumerate(cases):
+        r = first + k
+        st.put_text(ws.cell(r, 2), label)
+        st.put_text(ws.cell(r, 3), side)
+        for j, (formula, fmt) in enumerate(_tornado_row(r, key, factor), start=4):
+            st.style_cell(ws.cell(r, j, "=" + _GATE_NA.format(formula)), fmt)
+    last = first + len(cases) - 1
+    for j, name in enumerate(["tpd", "price", "api", "util", "staff", "minrep", "replicas",
+                              "monthly", "cost_at_volume", "breakeven"], start=4):
+        st.define(wb, f"sens_{name}", ws.title, st.column_range(j, first, last))
+    return _tornado_charts(wb, ws, last + 2, first)
+
+
+def _tornado_row(r, key, factor):
+    """Driver and result formulas of one tornado row (cells D..M of row r)."""
+    def f(name):
+        return f"*{factor}" if key == name else ""
+    rent = ("((1-spot_share_used)*gpu_price_per_hour+spot_share_used*gpu_price_per_hour*"
+            f"spot_price_ratio_used){f('gpu_price_per_hour')}")
+    own = _own_hourly(f"purchase_price{f('purchase_price')}")
+    api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
+           "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
+           f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
+    drivers = [(f"tokens_per_day{f('tokens_per_day')}", "int"),
+               (f'IF(hardware_used="own",{own},{rent})', "usd4"),
+               (api, "usd4"),
+               (f"MIN(1,utilization{f('utilization')})", "pct"),
+               (f"staff_cost_per_month{f('staff_cost_per_month')}", "usd0"),
+               (f"MAX(1,ROUNDUP(min_replicas{f('min_replicas')}*(1-1E-12),0))", "int")]
+    d = {n: f"$" + L(4 + i) + f"{r}" for i, n in enumerate(["tpd", "price", "api", "util",
+                                                              "staff", "minrep"])}
+    cap, reps = _fleet_size(d["tpd"], d["util"], d["minrep"])
+    rep = f"(num_gpus_used*{d['price']}*hours_run)"
+    monthly = f"$J{r}*{rep}+{d['staff']}"
+    return drivers + [
+        (reps, "int"), (monthly, "usd0"),
+        (f'IF({d["tpd"]}>0,$K{r}/({d["tpd"]}*days_per_month)*1E+6,"no volume")', "usd4"),
+        (breakeven_formula(d["api"], cap, rep, d["minrep"], d["staff"]), "mtok")]
+
+
+def _tornado_charts(wb, ws, row0, first) -> int:
+    """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day;
+    0 where the breakeven is 'never') and the two tornado charts."""
+    st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
+    st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
+                                    "breakeven M/day: low", "high"], height=30)
+    base_c = f"$L${first}"
+    for i, (_key, label, *_r) in enumerate(SCENARIO_ROWS):
+        r, lo, hi = row0 + 2 + i, first + 1 + 2 * i, first + 2 + 2 * i
+        st.put_text(ws.cell(r, 2), label)
+        cells = [(f"IF(AND(ISNUMBER($L${lo}),ISNUMBER({base_c})),$L${lo}-{base_c},0)", "usd"),
+                 (f"IF(AND(ISNUMBER($L${hi}),ISNUMBER({base_c})),$L${hi}-{base_c},0)", "usd"),
+                 (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
+                 (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
+        for j, (formula, fmt) in enumerate(cells, start=4):
+            st.style_cell(ws.cell(r, j, "=" + _GATE_NA.format(formula)), fmt)
+    last = row0 + 1 + len(SCENARIO_ROWS)
+    for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
+                              "tornado_breakeven_high"], start=4):
+        st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
+    ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
+            f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
+            f'"#,##0.0")&" M tokens/day","never"),"check inputs")').font = st.NOTE_FONT
+    cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
+    for k, (title, axis, col, fmt) in enumerate((
+            ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
+             "$0.00"),
+            ("Breakeven (no bar: never)", "million tokens per day (log scale)", 6, "#,##0"))):
+        ch = st.bar_chart(title, "input", axis, cats,
+                          [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
+                                                    max_row=last)),
+                           ("high factor", Reference(ws, min_col=col + 1, min_row=row0 + 2,
+                                                     max_row=last))], width=12.5, height=8)
+        ch.y_axis.number_format = fmt
+        if col == 6:
+            ch.y_axis.scaling.logBase = 10
+        ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
+    return last + 20
+
+
+# --- Years ---------------------------------------------------------------------------------------
+
+def add_years(wb, ws) -> None:
+    st.put_text(ws["B1"], "Own vs rent over the years, per GPU", st.TITLE_FONT)
+    st.paragraph(ws, 2, 2, 10, "One GPU available all month for the years it is kept. Renting "
+                 "pays the rental price (the spot mix of the Breakeven sheet), falling each year by "
+                 "the price decline. Owning pays the purchase now, power and hosting each year, and "
+                 "gets the resale value back at the end. Cash flows at each year's end, discounted "
+                 "at the cost of capital; after the years kept the lines stay flat.",
+                 chars_per_line=150)
+    b = st.Block(wb, ws, row=3, col=2)
+    b.heading("Net present value per GPU over the years kept")
+    b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",
+          "IF({compare_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*8760+"
+          '{hosting_per_month}*12,"check inputs")', "USD/year", "= OWN_RUNNING_COST_PER_YEAR",
+          "usd0")
+    b.add("rent_npv_calc", "Renting, NPV", 'IF({compare_ok},INDEX(yr_cum_rent,{years_used}+1),'
+          '"check inputs")', "USD", "= RENT_NPV", "usd0")
+    b.add("own_npv_calc", "Owning, NPV", 'IF({compare_ok},INDEX(yr_cum_own,{years_used}+1),'
+          '"check inputs")', "USD", "= OWN_NPV", "usd0")
+    top = b.row + 1
+    heads = ["", "year", "rent cost", "own cash out", "discount factor", "PV rent", "PV own",
+             "cumulative PV rent", "cumulative PV own"]
+    st.header_row(ws, top, 2, heads, height=30)
+    first = top + 1
+    for y in range(YEAR_ROWS + 1):
+        r = first + y
+        st.put_text(ws.cell(r, 2), "now (year 0)" if y == 0 else f"end of year {y}")
+        ws.cell(r, 3, y).font = st.TEXT_FONT
+        for j, (formula, fmt) in enumerate(_year_row(y, r), start=4):
+            st.style_cell(ws.cell(r, j, "=" + formula), fmt)
+    last = first + YEAR_ROWS
+    for j, name in enumerate(["year", "rent_cost", "own_cash", "discount", "pv_rent", "pv_own",
+                              "cum_rent", "cum_own"], start=3):
+        st.define(wb, f"yr_{name}", ws.title, st.column_range(j, first, last))
+    ch = st.scatter_chart("Cumulative present cost per GPU: own vs rent", "year",
+                          "USD (present value)", Reference(ws, min_col=3, min_row=first,
+                                                           max_row=last),
+                          [("rent", Reference(ws, min_col=9, min_row=first, max_row=last)),
+                           ("own", Reference(ws, min_col=10, min_row=first, max_row=last))],
+                          width=15, height=8)
+    ch.y_axis.number_format = "$#,##0"
+    ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, YEAR_ROWS
+    ws.add_chart(ch, f"B{last + 2}")
+    st.finish_sheet(ws, {"A": 2, "B": 40, "C": 8, "D": 10, "E": 11, "F": 9, "G": 10, "H": 10,
+                         "I": 11, "J": 11}, f"A1:J{last + 19}")
+
+
+def _year_row(y, r):
+    """Formulas of year y (row r): rent cost, own cash, discount factor, PVs, cumulative PVs.
+    Years after the holding period are blank and the cumulative lines stay flat."""
+    n, gate = "years_used", "IF(compare_ok,{},NA())"
+    held = f"{y}<={n}"
+    rent = ("0" if y == 0 else
+            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*730*12,"")')
+    own = ("purchase_price_used" if y == 0 else
+           f'IF({held},running_cost_per_year-IF({y}={n},purchase_price_used*'
+           'residual_share_used,0),"")')
+    df = f'IF({held},1/(1+cost_of_capital_used)^{y},"")'
+    pv_r, pv_o = f'IF({held},$D{r}*$F{r},"")', f'IF({held},$E{r}*$F{r},"")'
+    cum_r = f"$G{r}" if y == 0 else f"$I{r - 1}+N($G{r})"
+    cum_o = f"$H{r}" if y == 0 else f"$J{r - 1}+N($H{r})"
+    return [(gate.format(rent), "usd0"), (gate.format(own), "usd0"),
+            (gate.format(df), "num3"), (gate.format(pv_r), "usd0"),
+            (gate.format(pv_o), "usd0"), (gate.format(cum_r), "usd0"),
+            (gate.format(cum_o), "usd0")]
+
+
+# --- Volume --------------------------------------------------------------------------------------
+
+def add_volume(wb, ws) -> None:
+    st.put_text(ws["B1"], "Monthly cost as the volume grows, and every catalog API",
+                st.TITLE_FONT)
+    st.put_text(ws["B2"], "Cells show #N/A only while a check fails (the chart then stays "
+                "empty). Breakeven 'never': a full replica costs more than that API charges for "
+                "its tokens.", st.NOTE_FONT)
+    st.header_row(ws, 4, 2, ["tokens/day", "replicas", "self-host $/month", "API $/month",
+                             "cheaper"], height=30)
+    first = 5
+    for k in range(VOLUME_ROWS):
+        r = first + k
+        v = f"$B{r}"
+        _cap, reps = _fleet_size(v, "utilization_used", "min_replicas_used")
+        cells = [(f"volume_min*(volume_max/volume_min)^({k}/{VOLUME_ROWS - 1})", "int"),
+                 (reps, "int"), (f"$C{r}*replica_monthly_cost+staff_cost_per_month_used", "usd0"),
+                 (f"{v}*days_per_month*api_blended_calc/1E+6", "usd0")]
+        for j, (formula, fmt) in enumerate(cells, start=2):
+            st.style_cell(ws.cell(r, j, "=" + _GATE_NA.format(formula)), fmt)
+        ws.cell(r, 6, f'=IF(all_ok,IF($D{r}<$E{r},"self-host","API"),"check inputs")').font = \
+            st.FORMULA_FONT
+    last = first + VOLUME_ROWS - 1
+    for j, name in enumerate(["volume_tokens_per_day", "volume_replicas",
+                              "volume_self_host_cost", "volume_api_cost"], start=2):
+        st.define(wb, name, ws.title, st.column_range(j, first, last))
+    ch = st.scatter_chart("Monthly cost vs daily volume (log scales)",
+                          "tokens per day (input + output)", "USD per month",
+                          Reference(ws, min_col=2, min_row=first, max_row=last),
+                          [("self-hosted (whole replicas + people)",
+                            Reference(ws, min_col=4, min_row=first, max_row=last)),
+                           ("API", Reference(ws, min_col=5, min_row=first, max_row=last))],
+                          log_x=True, log_y=True, width=11, height=11)
+    ch.x_axis.number_format = "#,##0"
+    ch.y_axis.number_format = "$#,##0"
+    ws.add_chart(ch, "G4")
+    end = _price_list(wb, ws, last + 3)
+    st.finish_sheet(ws, {"A": 2, "B": 24, "C": 10, "D": 12, "E": 12, "F": 12, "G": 16,
+                         "H": 16, "I": 2, "J": 12, "K": 6}, f"A1:K{end}")
+
+
+def _price_list(wb, ws, row0) -> int:
+    from .. import catalog
+    st.put_text(ws.cell(row0, 2), "Every catalog API at your volume, input share and prefix "
+                "caching (base prices)", st.HEAD_FONT)
+    st.header_row(ws, row0 + 1, 2, ["API (catalog id)", "in $/Mtok", "out $/Mtok",
+                                    "blended $/Mtok", "API $/month", "serves",
+                                    "breakeven tokens/day"], height=30)
+    first = row0 + 2
+    n = len(catalog.price_ids())
+    for k in range(n):
+        r = first + k
+        cat = {name: catalog_cell(wb, f"price_{name}", k) for name in (
+            "ids", "input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok",
+            "model_id")}
+        cached = cat["cached_input_usd_per_mtok"]
+        blended = (f"(input_share_used*((1-prefix_savings)*$C{r}+prefix_savings*IF(N({cached})>0,"
+                   f"{cached},$C{r}))+(1-input_share_used)*$D{r})")
+        cells = [(cat["ids"], "text"), (f"N({cat['input_usd_per_mtok']})", "usd"),
+                 (f"N({cat['output_usd_per_mtok']})", "usd"),
+                 (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
+                 (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
+                  "usd0"),
+                 (f'IF({cat["model_id"]}="","closed model",{cat["model_id"]})', "text"),
+                 (f'IF(all_ok,{breakeven_formula(f"$E{r}")},"check inputs")', "mtok")]
+        for j, (formula, fmt) in enumerate(cells, start=2):
+            st.style_cell(ws.cell(r, j, "=" + formula), fmt)
+    last = first + n - 1
+    for j, name in enumerate(["api_list_ids", "api_list_in", "api_list_out", "api_list_blended",
+                              "api_list_monthly", "api_list_serves", "api_list_breakeven"],
+                             start=2):
+        st.define(wb, name, ws.title, st.column_range(j, first, last))
+    st.put_text(ws.cell(last + 1, 2), "never: a full replica costs more than that API charges "
+                "for its tokens.", st.NOTE_FONT)
+    return last + 1

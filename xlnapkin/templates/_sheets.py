@@ -1,0 +1,199 @@
+"""Whole sheets every template shares: the Cover and the Catalog.
+
+The Catalog sheet is generated from the package catalog (its dataclasses say which columns are
+numbers), with a lookup table of every id and alias in the engine's normal form, so a template
+accepts the names the Excel functions accept (``h100``, ``H100 SXM``, ``llama3-70b``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
+
+from .. import __version__, calibration, catalog
+from ..units import DTYPE_BITS
+from . import _style as st
+
+__all__ = ["cover_sheet", "catalog_sheet", "catalog_cell", "numeric_fields", "SEED_SOURCES",
+           "SAME_MODEL"]
+
+SAME_MODEL = "same model"  # the API choice that picks the comparable API of the model
+
+# The seed articles, by title only: each cover says which of their claims it lets you test.
+SEED_SOURCES = [
+    "Seed 000: Hacker News thread on the SGLang 96 x H100 DeepSeek serving post (undated)",
+    "Seed 001: napkin math per user on a B200 with a 32 B model (undated)",
+    "Seed 002: Hyperstack, enterprise economics of self-hosting LLMs (undated)",
+    "Seed 003: 'LLM Inference Cost: Tokens/Dollar' (undated)",
+    "Seed 004: Xu's AI Newsletter, 'Economics of LLM Serving' (2024-11-09)",
+]
+
+_KINDS = {"gpu": (catalog.GPU, "GPUs"), "model": (catalog.Model, "Models"),
+          "price": (catalog.Price, "API prices")}
+_LAST = ("aliases", "verified", "source", "notes")  # long text, printed at the right
+
+
+def numeric_fields(cls) -> list[str]:
+    """The catalog dataclass fields that hold numbers, in field order."""
+    return [f.name for f in dataclasses.fields(cls)
+            if "float" in str(f.type) or "int" in str(f.type)]
+
+
+def _columns(kind: str) -> list[str]:
+    cls = _KINDS[kind][0]
+    names = [f.name for f in dataclasses.fields(cls)]
+    numeric = numeric_fields(cls)
+    labels = [n for n in names if n not in numeric and n not in _LAST and n != "id"]
+    extra = ["comparable_api"] if kind == "model" else []
+    return ["id"] + labels + numeric + extra + [n for n in _LAST if n in names]
+
+
+def _value(kind: str, row, column: str):
+    if column == "comparable_api":
+        price = catalog.comparable_price(row.id)
+        return price.id if price else ""
+    return getattr(row, column)
+
+
+def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]]) -> None:
+    """The first sheet: title, then headed sections of short paragraphs (all plain text)."""
+    ws = wb.active
+    ws.title = "Cover"
+    st.put_text(ws["B2"], title, st.TITLE_FONT).alignment = st.WRAP
+    ws.row_dimensions[2].height = 22 * max(1, -(-len(title) // 60))
+    st.paragraph(ws, 3, 2, 2, f"xlnapkin {__version__} template workbook. Plain formulas only: "
+                 "no add-in, no macros, no external links. Blue cells are inputs; black cells are "
+                 "formulas (sheets are protected without a password).", chars_per_line=110)
+    row = 5
+    for head, lines in sections:
+        st.put_text(ws.cell(row, 2), head, st.HEAD_FONT)
+        row += 1
+        for line in lines:
+            st.put_text(ws.cell(row, 2), line).alignment = st.WRAP
+            ws.row_dimensions[row].height = 14 * max(1, -(-len(line) // 95))
+            row += 1
+        row += 1
+    st.finish_sheet(ws, {"A": 2, "B": 82}, f"A1:B{row}", landscape=False)
+
+
+def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
+    """The Catalog sheet: the package tables (one defined name per id column and per useful
+    column, e.g. ``gpu_ids``, ``gpu_memory_gb``), the id/alias keys, the API choices, the
+    dtype table and the vendor factors."""
+    ws = wb.create_sheet("Catalog")
+    st.put_text(ws.cell(1, 1), "Catalog (generated from the xlnapkin package data)", st.HEAD_FONT)
+    st.paragraph(ws, 2, 1, 8, "Blank = not known or no native support (read as 0 by the "
+                 "formulas, which then fall back as the engine does). Units are in the column "
+                 "names; GB = 1e9 bytes. To try your own numbers, edit a row (Review > Unprotect "
+                 "sheet); every row's source is in its last columns.", chars_per_line=140)
+    row, widths = 4, {1: 24}
+    for kind in kinds:
+        row = _table(wb, ws, kind, row, widths) + 3
+    for kind in kinds:
+        if kind in ("gpu", "model"):
+            row = _keys(wb, ws, kind, row) + 3
+    if "price" in kinds:
+        row = _list(wb, ws, row, "API choices ('same model' = the model's comparable API)",
+                    "api_choices", [SAME_MODEL] + catalog.price_ids()) + 3
+    row = _pairs(wb, ws, row, "Element types (bits per element; a number of bits also works)",
+                 ("dtype", "bits"), ("dtype_names", "dtype_bits"),
+                 [(n, float(b)) for n, b in DTYPE_BITS.items()]) + 3
+    _pairs(wb, ws, row, "Vendor efficiency factors (xlnapkin.calibration.VENDOR_FACTOR: "
+           "multiplies calibrated MBU and MFU)", ("vendor", "factor"),
+           ("vendor_names", "vendor_factor_values"), vendor_factors())
+    for j, w in widths.items():
+        ws.column_dimensions[get_column_letter(j)].width = w
+    ws.freeze_panes = "B4"
+    ws.sheet_properties.tabColor = "808080"
+    st.protect(ws)
+    last = get_column_letter(max(widths))
+    st.print_setup(ws, f"A1:{last}{ws.max_row}", title_cols="A:A")
+
+
+def _table(wb, ws, kind, row, widths) -> int:
+    cls, title = _KINDS[kind]
+    cols = _columns(kind)
+    numeric = set(numeric_fields(cls))
+    st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
+    st.header_row(ws, row + 1, 1, cols, height=30)
+    first = row + 2
+    items = {"gpu": catalog.gpus, "model": catalog.models, "price": catalog.prices}[kind]()
+    for i, item in enumerate(items):
+        for j, c in enumerate(cols, start=1):
+            value = _value(kind, item, c)
+            cell = ws.cell(first + i, j)
+            if c in numeric:
+                cell.value = None if value is None else float(value)
+                cell.font = st.TEXT_FONT
+            else:
+                st.put_text(cell, value)
+            if c in ("source", "notes"):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    last = first + len(items) - 1
+    st.define(wb, f"{kind}_ids", "Catalog", st.column_range(1, first, last))
+    for j, c in enumerate(cols, start=1):
+        if c != "id" and c not in _LAST:
+            st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
+        wide = {"source": 70, "notes": 90, "aliases": 28, "name": 20, "model": 30,
+                "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
+        widths[j] = max(widths.get(j, 0), wide or max(11, min(len(c) * 0.9 + 2, 24)))
+    return last
+
+
+def _keys(wb, ws, kind, row) -> int:
+    """Every id and alias in the engine's normal form, and the id it names."""
+    pairs = []
+    for item in {"gpu": catalog.gpus, "model": catalog.models}[kind]():
+        for alias in [item.id] + str(item.aliases or "").split(";"):
+            key = catalog.normalise_id(alias)
+            if key and key not in dict(pairs):
+                pairs.append((key, item.id))
+    return _pairs(wb, ws, row, f"{_KINDS[kind][1]}: ids and aliases as the functions accept "
+                  "them (lower case, '-' for spaces and '_')", ("key", "id"),
+                  (f"{kind}_keys", f"{kind}_key_ids"), pairs)
+
+
+def _pairs(wb, ws, row, title, heads, names, rows) -> int:
+    st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
+    st.header_row(ws, row + 1, 1, heads)
+    first = row + 2
+    for i, (a, b) in enumerate(rows):
+        st.put_text(ws.cell(first + i, 1), a)
+        if isinstance(b, str):
+            st.put_text(ws.cell(first + i, 2), b)
+        else:
+            ws.cell(first + i, 2, b).font = st.TEXT_FONT
+    last = first + len(rows) - 1
+    st.define(wb, names[0], "Catalog", st.column_range(1, first, last))
+    st.define(wb, names[1], "Catalog", st.column_range(2, first, last))
+    return last
+
+
+def _list(wb, ws, row, title, name, values) -> int:
+    st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
+    first = row + 1
+    for i, v in enumerate(values):
+        st.put_text(ws.cell(first + i, 1), v)
+    last = first + len(values) - 1
+    st.define(wb, name, "Catalog", st.column_range(1, first, last))
+    return last
+
+
+def catalog_cell(wb, name: str, k: int) -> str:
+    """The address of the k-th cell (0-based) of a Catalog column name such as ``price_ids``:
+    a plain reference is cheaper to recalculate than INDEX(name, k)."""
+    ref = wb.defined_names[name].attr_text.split("!")[1]
+    col, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
+    return f"Catalog!${col}${int(first) + k}"
+
+
+def vendor_factors() -> list[tuple[str, float]]:
+    """(vendor, multiplier on MBU and MFU) for every vendor in the GPU catalog."""
+    vendors = []
+    for g in catalog.gpus():
+        if g.vendor and g.vendor not in vendors:
+            vendors.append(g.vendor)
+    return [(v, float(calibration.VENDOR_FACTOR.get(v.lower(), 1.0))) for v in vendors]
