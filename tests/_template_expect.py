@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from xlnapkin import calibration, capacity, catalog, economics as e, memory, roofline, serving, units
+from xlnapkin import (calibration, capacity, catalog, economics as e, memory, queueing,
+                      roofline, serving, units)
 from xlnapkin.templates import capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
@@ -35,8 +36,12 @@ def serving_steps(g, m, v, n, frac):
     """Engine values of the shared napkin-math steps (names as in templates/_napkin.py)."""
     wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
-    ef = calibration.resolve(eff, g.vendor)
+    ef = calibration.resolve(eff, g)
+    # The sheet shows 0 concurrent requests where the replica cannot run (the engine: NaN or,
+    # for a context beyond the model's maximum or GPUs without a link, what memory allows).
+    runs = bool(memory.can_run(g, m, wd, kd, inp + out, 1, n, frac))
     conc = _num(serving.concurrency_under_load(g, m, inp, out, wd, kd, n, frac, eff))
+    conc = conc if runs else 0.0
     b, ctx = max(conc, 1.0), inp + out / 2
     return {
         "w_bits": units.dtype_bits(wd), "kv_bits": units.dtype_bits(kd),
@@ -237,7 +242,11 @@ def expect_self_host(v):
     exp.update(money)
     exp.update({o: money[c] for o, c in OUTPUT_OF.items() if o in API_OUTPUTS})
     if not fits:
-        exp["fits"] = f"does not fit: needs {exp['min_gpus']:.0f} GPUs per replica (num_gpus)"
+        why = memory.why_not(g, m, wd, kd, inp + out, 1, n, frac)
+        exp["fits"] = (sh.HEADS if "cannot be split" in why else
+                       sh.LINK if "has no interconnect_gbps" in why else
+                       sh.CONTEXT if "holds at most" in why else
+                       f"does not fit: needs {exp['min_gpus']:.0f} GPUs per replica (num_gpus)")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
     else:
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
@@ -383,7 +392,31 @@ def expect_planner(v):
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
     exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]
     exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]
+    exp.update(_latency_targets(v, m, n))
     return exp
+
+
+def _latency_targets(v, m, n) -> dict:
+    """The Latency sheet's answers: queueing's functions on the GPU to size (the memory share
+    they use is memory.MEM_FRACTION, whatever the planner's mem_fraction)."""
+    g = catalog.gpu(v["sla_gpu"])
+    wd, kd, eff, p = v["weight_dtype"], v["kv_dtype"], _eff(v), v["sla_percentile"]
+    inp, out, rate = float(v["input_tokens"]), float(v["output_tokens"]), v["requests_per_sec"]
+    shape = (inp, out, wd, kd, n, p, eff)
+    best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
+    if not math.isfinite(best):
+        return {"sla_gpu_shown": g.id, "sla_max_rate": best, **{k: "-" for k in ("sla_replicas", "sla_gpus",
+                                                          "sla_cost_per_month", "sla_ttft",
+                                                          "sla_tpot")}}
+    reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
+    row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
+    your = (v.get("your_price") or {}).get(row)
+    price = your if your is not None else g.cloud_usd_per_hour
+    return {"sla_gpu_shown": g.id, "sla_max_rate": best, "sla_replicas": reps, "sla_gpus": reps * n,
+            "sla_cost_per_month": (reps * n * price * v["hours_per_month"] if price else
+                                   "no price*"),
+            "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),
+            "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape))}
 
 
 def _planner_row(v, m, g, n, frac, your, i):
@@ -393,12 +426,18 @@ def _planner_row(v, m, g, n, frac, your, i):
     row = {f"w_{k}": s[k] for k in ("max_batch_fit", "concurrency", "t_step", "peak_tflops",
                                     "mbu", "t_allreduce", "weights_read")}
     need = _num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac))
-    row["tbl_fits"] = "yes" if s["concurrency"] >= 1 else f"no: {need:.0f} GPUs"
+    why = memory.why_not(g, m, wd, kd, inp + out, 1, n, frac)
+    row["tbl_fits"] = ("yes" if s["concurrency"] >= 1 else
+                       "no: heads do not split" if "cannot be split" in why else
+                       "no: no GPU link" if "has no interconnect_gbps" in why else
+                       "no: context too long" if "holds at most" in why else
+                       f"no: {need:.0f} GPUs")
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
     ok = math.isfinite(tput)
     row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"
-    cap = calibration.resolve(eff, g.vendor).max_concurrency * n
-    mem_slots = min(_num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac)), cap)
+    cap = calibration.resolve(eff, g).max_concurrency * n
+    fit = _num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac))
+    mem_slots = min(fit, cap) if math.isfinite(fit) else 0.0  # the sheet: 0 if heads do not split
     slots = min(mem_slots, tput / v["user_tokens_per_sec"] if ok else 0.0)
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,

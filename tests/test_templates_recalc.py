@@ -154,6 +154,10 @@ def planner_scenarios(d):
                  utilization=round(rnd.uniform(0.2, 1), 3),
                  efficiency=rnd.choice([None, None, 1.0, 0.5]),
                  mem_fraction=rnd.choice([0.9, 0.9, 1.0, 0.7]), user_vendor=base.vendor,
+                 sla_gpu=rnd.choice(catalog.gpu_ids()),
+                 requests_per_sec=rnd.choice([0.5, 5.0, 20.0, 200.0]),
+                 ttft_ms=rnd.choice([200.0, 1000.0, 5000.0]), tpot_ms=rnd.choice([20.0, 50.0, 200.0]),
+                 sla_percentile=rnd.choice([0.5, 0.9, 0.99]),
                  your_price={r: round(rnd.uniform(0.1, 10), 2) for r in range(n_rows)
                              if rnd.random() < 0.3})
         for f in cp.USER_FIELDS:

@@ -8,10 +8,12 @@ name (vertical blocks) or a cell of the same row (the capacity planner's GPU tab
 Names the templates expect as inputs:
 
 * GPU fields (catalog columns, blank read as 0): ``g_memory_gb, g_mem_bw_tbps, g_bf16_tflops,
-  g_fp8_tflops, g_fp4_tflops, g_int8_tops, g_interconnect_gbps, g_vendor_factor``;
+  g_fp16_tflops, g_fp8_tflops, g_fp4_tflops, g_int8_tops, g_interconnect_gbps,
+  g_vendor_factor`` (the GPU's own ``efficiency_factor``, else its vendor's);
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
-  m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers``;
+  m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
+  m_max_context``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
   efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
   :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
@@ -22,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import calibration
+from ..queueing import PREFILL_CHUNK
+from ..roofline import PEER_LINK_GBPS
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,9 @@ def dtype_bits(which: str) -> str:
 MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads", "kv_heads",
                 "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
-                "sliding_window_layers"]
-GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
-              "int8_tops", "interconnect_gbps"]
+                "sliding_window_layers", "max_context"]
+GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
+              "fp4_tflops", "int8_tops", "interconnect_gbps"]
 
 
 def model_steps() -> list[Step]:
@@ -101,6 +105,9 @@ def model_steps() -> list[Step]:
         Step("expert_params", "Parameters of one routed expert (all layers)",
              "IF({is_moe}=1,({total_params}-{active_params})/"
              "({m_num_experts}-{m_experts_per_token}),0)", "params", "sci"),
+        Step("routed_params", "Routed-expert parameters one token runs through",
+             "IF({is_moe}=1,{m_experts_per_token}*{expert_params},0)", "params", "sci",
+             "roofline._routed_params(model)"),
         Step("shared_params", "Parameters always read (dense part)",
              "IF({is_moe}=1,{total_params}-{m_num_experts}*{expert_params},{total_params})",
              "params", "sci"),
@@ -152,47 +159,78 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
 
 
 def gpu_steps() -> list[Step]:
-    """Memory fit, concurrency under load, one decode step and the throughput under load
-    (``serving.max_throughput``)."""
+    """Whether the replica can run, memory fit, concurrency under load, one decode step and the
+    throughput under load (``serving.max_throughput``)."""
     return [
+        Step("peak_16bit_tflops", "Dense 16-bit peak (FP16 accumulate where faster)",
+             "MAX({g_bf16_tflops},{g_fp16_tflops})", "TFLOP/s", "num",
+             "catalog.GPU.tflops_16bit"),
         Step("peak_tflops", "Dense peak for the weight dtype (fp8/int8/fp4 paths where native, else 16-bit)",
              "IF(AND({weight_dtype}=\"fp8\",{g_fp8_tflops}>0),{g_fp8_tflops},"
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
              "IF(AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
-             "{g_fp4_tflops}>0),{g_fp4_tflops},{g_bf16_tflops})))", "TFLOP/s", "num",
+             "{g_fp4_tflops}>0),{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
-             "{g_bf16_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
+             "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
+        Step("linear_flops_row", "Weight-matmul FLOPs per token at the dense MFU (routed experts "
+             "count 1 / moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
+             "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
+        Step("heads_split", "Heads split evenly over the GPUs? (KV heads divide or replicate)",
+             "AND(MOD({n_heads},{num_gpus})=0,OR({m_kv_lora_rank}>0,IF({num_gpus}<={m_kv_heads},"
+             "MOD({m_kv_heads},{num_gpus})=0,MOD({num_gpus},{m_kv_heads})=0)))", "", "gen",
+             "memory.tp_degrees"),
+        Step("context_ok", "Input + output within the model's maximum context?",
+             "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "gen"),
+        Step("link_ok", "One GPU, or a known GPU-to-GPU link?",
+             "OR({num_gpus}<=1,{g_interconnect_gbps}>0)", "", "gen"),
+        Step("ar_latency", "Latency of one all-reduce (a peer link, or through the host)",
+             f"IF({{g_interconnect_gbps}}>={PEER_LINK_GBPS:g},{{allreduce_latency_s}},"
+             "{pcie_allreduce_latency_s})", "s", "sci", "roofline.allreduce_time"),
+        Step("runs", "Can this replica run the model? (all three)",
+             "AND({heads_split},{context_ok},{link_ok})", "", "gen", "memory.can_run"),
         Step("usable_memory", "Usable memory of the replica (GPUs x memory x fraction)",
              "{num_gpus}*{g_memory_gb}*1E+9*{mem_fraction}", "bytes", "sci"),
         Step("free_memory", "Left for the KV cache after the weights",
              "{usable_memory}-{weight_bytes}", "bytes", "sci"),
         Step("max_batch_fit", "Requests whose KV cache fits (rounded down, >= 0)",
-             "MAX(INT({free_memory}/{kv_bytes_per_seq}*(1+1E-12)),0)", "requests", "int",
+             "IF({heads_split},MAX(INT({free_memory}/{kv_bytes_per_seq}*(1+1E-12)),0),"
+             "\"heads do not split\")", "requests", "int",
              "memory.max_batch(gpu, model, input+output, ..., mem_fraction)"),
         Step("min_gpus", "Fewest GPUs that hold the weights + one request",
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
              "*(1-1E-12),0)", "GPUs", "int",
              "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
-        Step("concurrency", "Concurrent requests under load (engine cap per GPU x GPUs)",
-             "MIN({max_batch_fit},{max_concurrency}*{num_gpus})", "requests", "int",
-             "serving.concurrency_under_load"),
+        Step("concurrency", "Concurrent requests under load (engine cap per GPU x GPUs; 0 where "
+             "the replica cannot run)", "IF({runs},MIN({max_batch_fit},{max_concurrency}"
+             "*{num_gpus}),0)", "requests", "int", "serving.concurrency_under_load"),
         Step("batch_load", "Batch per decode step (at least 1)", "MAX({concurrency},1)",
              "sequences", "int"),
         *decode_steps("batch_load", "mean_context", "kv_bytes_ctx", "attn_tokens_ctx", ""),
         Step("prompts_per_step", "New prompts per step (batch / output tokens)",
              "{batch_load}/{output_tokens}", "prompts", "num"),
         Step("t_prefill_prompt", "Prefill of one prompt: compute + its all-reduce traffic",
-             "({prefill_linear_flops}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
+             "({linear_flops_row}*{input_tokens}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})"
              "+IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
-             "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci"),
+             "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
         Step("t_prefill_share", "Prefill time carried per decode step",
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
         Step("replica_tokens_per_sec", "Output tokens/s of one replica under load",
              "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prefill_share}),\"does not fit\")",
              "tokens/s", "num", "serving.max_throughput"),
     ]
+
+
+def weights_read(tokens: str) -> str:
+    """Weight bytes one forward pass over ``tokens`` token rows reads (a formula): all of a dense
+    model; an MoE model's shared part plus the routed experts the tokens touch. The chance an
+    expert is missed, ((E - k) / E) ^ tokens, is taken as EXP(tokens x LN(...)) floored at
+    e^-700: spreadsheets give #NUM! where the power underflows (Mixtral over a 4,096-token
+    prompt)."""
+    return (f"IF({{is_moe}}=1,({{shared_params}}+{{m_num_experts}}*(1-EXP(MAX({tokens}*LN(("
+            f"{{m_num_experts}}-{{m_experts_per_token}})/{{m_num_experts}}),-700)))"
+            "*{expert_params})*{w_bits}/8,{total_params}*{w_bits}/8)")
 
 
 def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: str) -> list[Step]:
@@ -207,14 +245,13 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              f"{b}*{{attn_flops_pair}}*{{{attn_tokens}}}", "FLOP", "sci"),
         Step("decode_flops" + sfx, "Decode FLOPs", f"{{decode_linear_flops{sfx}}}"
              f"+{{decode_attn_flops{sfx}}}", "FLOP", "sci", "roofline.decode_flops"),
-        Step("t_compute" + sfx, "Compute time: matmuls at the weight rate, attention at the KV "
-             "rate", f"({{decode_linear_flops{sfx}}}/({{peak_tflops}}*1E+12)"
+        Step("t_compute" + sfx, "Compute time: matmuls at the weight rate (routed experts at "
+             "their lower MFU), attention at the 16-bit rate",
+             f"({b}*{{linear_flops_row}}/({{peak_tflops}}*1E+12)"
              f"+{{decode_attn_flops{sfx}}}/({{attn_peak_tflops}}*1E+12))/({{num_gpus}}"
              "*{mfu_decode})", "s", "sci"),
         Step("weights_read" + sfx, "Weight bytes read (MoE: experts the batch touches)",
-             f"IF({{is_moe}}=1,({{shared_params}}+{{m_num_experts}}*(1-(({{m_num_experts}}-"
-             f"{{m_experts_per_token}})/{{m_num_experts}})^{b})*{{expert_params}})*{{w_bits}}/8,"
-             "{total_params}*{w_bits}/8)", "bytes", "sci", "memory.moe_weight_bytes_read"),
+             weights_read(b), "bytes", "sci", "memory.moe_weight_bytes_read"),
         Step("t_weights" + sfx, "Weight-read time", f"{{weights_read{sfx}}}/{{bandwidth{sfx}}}",
              "s", "sci"),
         Step("t_kv" + sfx, "KV-cache read time", f"{b}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s",
@@ -222,7 +259,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen4 x16 if unknown)",
              "IF({g_interconnect_gbps}>0,{g_interconnect_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
-             f"IF({{num_gpus}}>1,2*{{m_layers}}*({{allreduce_latency_s}}+2*({{num_gpus}}-1)/"
+             f"IF({{num_gpus}}>1,2*{{m_layers}}*({{ar_latency}}+2*({{num_gpus}}-1)/"
              f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
              "roofline.allreduce_time"),
         Step("t_step" + sfx, "Decode step = max(compute, weights) + KV + all-reduce + overhead",
@@ -247,9 +284,16 @@ def add_gpu_lookup(block, gpu_name="gpu") -> None:
               "", "int")
     for f in GPU_FIELDS:
         block.add(f"g_{f}", f"GPU {f}", f"N(INDEX(gpu_{f},{{gpu_row}}))", _unit(f), "", "num")
-    block.add("g_vendor_factor", "Vendor efficiency factor",
-              "IFERROR(INDEX(vendor_factor_values,MATCH(INDEX(gpu_vendor,{gpu_row}),"
-              "vendor_names,0)),1)", "", "calibration.VENDOR_FACTOR (1 if absent)", "num")
+    block.add("g_vendor_factor", "Efficiency factor: the GPU's own, else its vendor's",
+              vendor_factor("{gpu_row}"), "", "calibration.vendor_factor(gpu)", "num")
+
+
+def vendor_factor(row: str) -> str:
+    """The GPU's ``efficiency_factor`` where the Catalog has one, else its vendor's factor, else
+    1 (``calibration.vendor_factor``) for the GPU in Catalog row ``row`` (a formula)."""
+    return (f"IF(ISNUMBER(INDEX(gpu_efficiency_factor,{row})),INDEX(gpu_efficiency_factor,{row}),"
+            f"IFERROR(INDEX(vendor_factor_values,MATCH(INDEX(gpu_vendor,{row}),vendor_names,0)),"
+            "1))")
 
 
 def add_model_lookup(block, model_name="model") -> None:
@@ -266,3 +310,80 @@ def _unit(field: str) -> str:
         if field.endswith(suffix):
             return unit
     return ""
+
+
+# --- latency under load (xlnapkin.queueing) ------------------------------------------------------
+
+def queue_steps() -> list[Step]:
+    """Constants of the latency-under-load model (``xlnapkin.queueing``), after
+    :func:`gpu_steps`: the decode step's terms per sequence (:func:`step_at` puts them together
+    for any batch) and the prefill of one prompt alone (``TTFT_MS`` at batch 1)."""
+    return [
+        Step("q_n_max", "Most requests the replica runs at once (at least 1)",
+             "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
+        Step("q_compute_per_seq", "Decode compute per sequence in a step",
+             "({linear_flops_row}/({peak_tflops}*1E+12)+{attn_flops_pair}*{attn_tokens_ctx}/"
+             "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_decode})", "s", "sci"),
+        Step("q_kv_per_seq", "KV-cache read per sequence in a step",
+             "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
+        Step("q_ar_fixed", "All-reduce latency per step (2 per layer)",
+             "IF({num_gpus}>1,2*{m_layers}*{ar_latency}*{comm},0)", "s", "sci"),
+        Step("q_ar_per_seq", "All-reduce traffic per sequence in a step",
+             "IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
+             "{link_bw}*{comm},0)", "s", "sci"),
+        Step("pf_compute", "A prompt alone: prefill compute",
+             "({linear_flops_row}*{input_tokens}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
+             "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})", "s", "sci"),
+        Step("pf_weights", "A prompt alone: weight reads",
+             weights_read("{input_tokens}") + "/{bandwidth}", "s", "sci"),
+        Step("pf_kv", "A prompt alone: KV-cache writes",
+             "{kv_bytes_per_layer_token}*" + _windowed("{input_tokens}") + "/{bandwidth}", "s",
+             "sci"),
+        Step("pf_allreduce", "A prompt alone: all-reduces",
+             "IF({num_gpus}>1,2*{m_layers}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"
+             "{input_tokens}*{model_width}*2/{link_bw})*{comm},0)", "s", "sci"),
+        Step("ttft_alone", "Time to first token of a prompt alone (fixed costs included)",
+             "MAX({pf_compute},{pf_weights})+{pf_kv}+{pf_allreduce}+{step_overhead}"
+             "+{prefill_overhead_s}", "s", "sci", "serving.ttft_ms(gpu, model, 1, input) / 1e3"),
+        Step("prefill_chunks", "Step token budgets one prompt spans",
+             f"{{input_tokens}}/{PREFILL_CHUNK:g}", "budgets", "num", "queueing.PREFILL_CHUNK"),
+        Step("sla_z", "z of the percentile (normal)", "NORMSINV({sla_percentile})", "", "num3"),
+    ]
+
+
+def step_at(batch: str) -> str:
+    """One decode step of ``batch`` sequences at the mean context (a formula over
+    :func:`queue_steps`): the terms of ``t_step``, per sequence."""
+    return (f"MAX({batch}*{{q_compute_per_seq}},{weights_read(batch)}/{{bandwidth}})"
+            f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+{{q_ar_fixed}}+{{step_overhead}}")
+
+
+def queue_row(n: str, rate: str) -> list[Step]:
+    """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
+    loaded step and the rate it completes (Little's law), TPOT at the percentile (the
+    concurrency z sqrt(N) above the mean), and TTFT at the percentile when prompts arrive at
+    ``{rate}`` (``q_rate`` for the rate of this concurrency)."""
+    p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
+    return [
+        Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",
+             "roofline._decode_step"),
+        Step("q_step", "step with the prefill of joining prompts", f"{{q_decode}}+{n}{loaded}",
+             "s", "sci", "serving.loaded_step"),
+        Step("q_rate", "requests/s completed", f"{n}/({{q_step}}*{{output_tokens}})", "req/s",
+             "num"),
+        Step("q_seen", "concurrency at the percentile",
+             f"MIN(MAX({n}+{{sla_z}}*SQRT({n}),0),{{q_n_max}})", "requests", "num"),
+        Step("q_tpot", "time per output token at the percentile",
+             step_at("MAX({q_seen},1)") + f"+{{q_seen}}{loaded}", "s", "sci",
+             "queueing.tpot_at_rate / 1e3"),
+        Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
+        Step("q_slot", "prefill budget one prompt takes",
+             "{t_prefill_prompt}+{prefill_chunks}*{q_decode}*{q_busy}", "s", "sci"),
+        Step("q_rho", "prefill budget in use", f"MIN({rate}*{{q_slot}},1-1E-12)", "0-1", "num3"),
+        Step("q_wait", "wait for the budget at the percentile",
+             f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)", "s",
+             "sci"),
+        Step("q_ttft", "time to first token at the percentile",
+             "{q_wait}+{ttft_alone}+ROUNDUP({prefill_chunks},0)*{q_decode}*{q_busy}"
+             f"+{p}*{{q_decode}}*{{q_busy}}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
+    ]

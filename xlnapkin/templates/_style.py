@@ -76,8 +76,11 @@ def put_text(cell, value, font=TEXT_FONT):
 
 
 def define(wb, name: str, sheet: str, ref: str) -> None:
-    """Workbook-level defined name for an absolute reference such as ``$C$5`` or ``$A$2:$A$9``."""
-    wb.defined_names[check_name(name)] = DefinedName(
+    """Workbook-level defined name for an absolute reference such as ``$C$5`` or ``$A$2:$A$9``;
+    a name is defined once (two sheets naming the same step would silently share one)."""
+    if check_name(name) in wb.defined_names:
+        raise ValueError(f"defined name {name!r} is defined twice")
+    wb.defined_names[name] = DefinedName(
         name, attr_text=f"{quote_sheetname(sheet)}!{ref}")
 
 

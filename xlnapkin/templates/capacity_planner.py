@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import calibration, catalog
-from . import _blocks as bk, _book, _napkin, _sheets, _style as st
+from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 
 FILENAME = "capacity_planner.xlsx"
 RANK_ROWS = 12
@@ -54,8 +54,24 @@ INPUT_ROWS = [
     ("hours_per_month", "Hours paid per month", 730.0, "hours", "seed 001: 720", "int",
      (0, 744)),
 ]
+# Latency targets (the Latency sheet): requests/s and limits in, replicas and $/month out.
+SLA_INPUTS = [
+    ("sla_gpu", "GPU to size for the targets", "h100-sxm", "id", "a catalog id or alias",
+     "text", "gpu_ids"),
+    ("requests_per_sec", "Peak requests per second (all replicas)", 20, "req/s",
+     "arriving at random (Poisson)", "num", (0,)),
+    ("ttft_ms", "Time to first token, at most", 1000, "ms", "at the percentile below", "num",
+     (0,)),
+    ("tpot_ms", "Time per output token, at most", 50, "ms", "at the percentile below", "num",
+     (0,)),
+    ("sla_percentile", "Share of requests within both limits", 0.95, "0-1", "0.95 = p95",
+     "num3", (0, 1)),
+]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_users_at_context",
-           "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month"]
+           "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
+           "sla_gpu_shown", "sla_max_rate", "sla_replicas", "sla_gpus", "sla_cost_per_month",
+           "sla_ttft", "sla_tpot"]
+SLA_STEPS = 50         # bisection rows of each latency table (the engine runs 60)
 
 
 def _row_steps():
@@ -68,8 +84,9 @@ def _row_steps():
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
         cols.append((s.name, s.label, s.formula, s.unit, s.fmt))
     return cols + [
-        ("users_fit", "user contexts that fit (KV at context_tokens)",
-         "MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0)", "users", "int"),
+        ("users_fit", "user contexts that fit (KV at context_tokens; 0 where the heads do "
+         "not split)", "IF({heads_split},MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
+         "users", "int"),
         ("slots_memory", "concurrent users by memory (capped by the engine)",
          "MIN({users_fit},{max_concurrency}*{num_gpus})", "requests", "int"),
         ("slots_speed", "concurrent users by speed = tokens/s / user tokens/s",
@@ -135,6 +152,7 @@ def build(out_dir) -> Path:
     _inputs(b)
     alias = _model_sheet(st.Block(wb, ms, row=2))
     _working(wb, wk, cols, col_of, alias)
+    _latency.sheet(wb, wb.create_sheet("Latency", index=wb.index(ms)), alias, SLA_STEPS)
     res_col = _results(wb, ws, col_of)
     rank_end = _ranking(wb, ws, wk, cols, col_of)
     _finish(ws, wk, ms, b.row, rank_end, len(cols), res_col)
@@ -149,6 +167,14 @@ def _inputs(b) -> None:
               validation=None if options else rule)
         if name == "model":
             b.add("model_id", "Model catalog id", bk.resolve_id("model", "model"), "id", "",
+                  "text")
+    b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
+    for name, label, default, unit, note, fmt, rule in SLA_INPUTS:
+        options = rule if isinstance(rule, str) else None
+        b.add(name, label, default, unit, note, fmt, "input", options=options,
+              validation=None if options else rule)
+        if name == "sla_gpu":
+            b.add("sla_gpu_id", "GPU catalog id", bk.resolve_id("gpu", "sla_gpu"), "id", "",
                   "text")
     bk.calibration_inputs(b)
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
@@ -183,6 +209,23 @@ def _outputs(b, col_of) -> None:
              "cost_per_user_month", "USD", "= COST_PER_USER_MONTH", "usd")):
         b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
+    b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({all_ok},{sla_gpu_id},"check inputs")',
+          "", "the Latency sheet", "text", "output")
+    for name, label, unit, note, fmt in (
+            ("sla_max_rate", "Latency targets: requests/s one replica serves", "req/s",
+             "= MAX_RATE_FOR_SLA on the GPU to size", "num"),
+            ("sla_replicas", "Latency targets: replicas for the peak rate", "replicas",
+             "= REPLICAS_FOR_SLA", "int"),
+            ("sla_gpus", "Latency targets: GPUs", "GPUs", "replicas x GPUs per replica", "int"),
+            ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
+             "GPUs x price x hours paid", "usd0"),
+            ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
+             "= TTFT_AT_RATE at the rate per replica", "num"),
+            ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
+             "= TPOT_AT_RATE", "num")):
+        calc = {"sla_cost_per_month": "sla_cost_calc"}.get(name, name + "_calc")
+        b.add(name, label, f'IF({{all_ok}},{{{calc}}},"check inputs")', unit, note, fmt,
+              "output")
 
 
 def _checks(b) -> None:
@@ -204,6 +247,13 @@ def _checks(b) -> None:
          'ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,'
          '{user_bf16_tflops}>0),"OK","your GPU needs memory, bandwidth and bf16 > 0"),'
          '"your GPU needs numbers for memory, bandwidth and bf16")'),
+        ("check_sla_gpu", "GPU for the latency targets", bk.id_check("gpu", "sla_gpu", "gpu")),
+        ("check_sla_rate", "Requests per second",
+         num("requests_per_sec", "requests_per_sec", 0, min_open=True)),
+        ("check_ttft", "TTFT limit", num("ttft_ms", "ttft_ms", 0, min_open=True)),
+        ("check_tpot", "TPOT limit", num("tpot_ms", "tpot_ms", 0, min_open=True)),
+        ("check_sla_percentile", "Latency percentile",
+         num("sla_percentile", "sla_percentile", 0, 1, min_open=True, max_open=True)),
         ("check_prices", "Your prices",
          'IF(COUNTA(tbl_your_price)>COUNT(tbl_your_price),"a price in \'your $/GPU-h\' is not '
          'a number",IF(COUNTIF(tbl_your_price,"<0")>0,"a price in \'your $/GPU-h\' is '
@@ -218,6 +268,9 @@ def _model_sheet(m) -> dict:
     defaults = {"model": ("{model_id}", "qwen2.5-32b", "text")}
     for name, _l, default, _u, _n, fmt, _r in INPUT_ROWS[1:]:
         defaults[name] = ("{" + name + "}", default, fmt)
+    for name, _l, default, _u, _n, fmt, _r in SLA_INPUTS:
+        defaults[name] = ("{sla_gpu_id}" if name == "sla_gpu" else "{" + name + "}", default,
+                          fmt)
     defaults["efficiency"] = ("N({efficiency})", 0, "num")
     for c in calibration.constants():
         defaults[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
@@ -278,13 +331,13 @@ def _field_formula(name: str, i: int) -> str:
     """GPU field columns: row 0 reads your GPU (checked inputs), row i the i-th catalog GPU."""
     field = name[2:]
     if i == 0:
-        return {"gpu_label": "=user_gpu_label", "g_cloud_price": "=0",
+        return {"gpu_label": "=user_gpu_label", "g_cloud_price": "=0", "g_fp16_tflops": "=0",
                 "g_vendor_factor": "=IFERROR(INDEX(vendor_factor_values,MATCH(user_vendor,"
                                    "vendor_names,0)),1)"}.get(name, f"=user_{field}_used")
     if name == "gpu_label":
         return f"=INDEX(gpu_ids,{i})"
     if name == "g_vendor_factor":
-        return f"=IFERROR(INDEX(vendor_factor_values,MATCH(INDEX(gpu_vendor,{i}),vendor_names,0)),1)"
+        return "=" + _napkin.vendor_factor(str(i))
     if name == "g_cloud_price":
         return f"=N(INDEX(gpu_cloud_usd_per_hour,{i}))"
     return f"=N(INDEX(gpu_{field},{i}))"
@@ -310,8 +363,13 @@ def _results(wb, ws, col_of) -> dict:
                 cell.fill, cell.protection = st.INPUT_FILL, st.UNLOCKED
                 continue
             if key == "fits":
-                value = (f'=IF(all_ok,IF(Working!{col_of["concurrency"]}{r}>=1,"yes","no: "&'
-                         f'TEXT(Working!{col_of["min_gpus"]}{r},"0")&" GPUs"),"check inputs")')
+                w = {k: f"Working!{col_of[k]}{r}" for k in ("concurrency", "min_gpus",
+                                                            "heads_split", "context_ok",
+                                                            "link_ok")}
+                value = (f'=IF(all_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
+                         f'"no: heads do not split",IF(NOT({w["link_ok"]}),"no: no GPU link",'
+                         f'IF(NOT({w["context_ok"]}),"no: context too long","no: "&'
+                         f'TEXT({w["min_gpus"]},"0")&" GPUs")))),"check inputs")')
             elif key == "catalog_price":
                 c = f"Working!{col_of['g_cloud_price']}{r}"
                 value = f'=IF({c}>0,{c},"none")' if i else '="(yours)"'
@@ -378,7 +436,10 @@ def _cover(wb) -> None:
             "For one model and workload, how does every GPU in the catalog compare: does the "
             "model fit, how many users' contexts fit at once, what is the throughput under load, "
             "what does a million tokens cost, how many users does one GPU serve with headroom "
-            "for peaks, and what is the cost per user per month?"]),
+            "for peaks, and what is the cost per user per month?",
+            "And for latency targets: how many replicas of a GPU serve a peak request rate with "
+            "time to first token and time per output token at a percentile within limits, and "
+            "what that costs a month (the Latency sheet)."]),
         ("How to use it", [
             "1. Planner sheet: pick the model (an id or alias) and dtypes, the request shape, "
             "the context a user keeps, the duty cycle, the percentile the slots must cover and "
@@ -387,7 +448,10 @@ def _cover(wb) -> None:
             "has no price the row says 'no catalog price': type yours in 'your $/GPU-h' (blue). "
             "Row 1 is your own GPU, defined by the inputs on the left.",
             "3. Every Checks line must say OK; then read the answer, the table, the ranking and "
-            "its chart. The Working sheet shows each step for each GPU."]),
+            "its chart. The Working sheet shows each step for each GPU.",
+            "4. Latency targets: the GPU to size, the peak requests/s and the TTFT and TPOT "
+            "limits at a percentile (left, under the inputs); the answer block shows the "
+            "replicas, GPUs and USD per month, and the Latency sheet the working."]),
         ("What each column assumes", [
             "Users at context: user contexts of context_tokens whose KV cache fits beside the "
             "weights in mem_fraction of the replica's memory (MAX_BATCH), capped by the engine's "
@@ -404,8 +468,8 @@ def _cover(wb) -> None:
             "(COST_PER_USER_MONTH). Efficiency: calibrated defaults (editable; 1 = pure "
             "roofline)."]),
         ("What it leaves out", [
-            "Latency targets (a queueing section for requests/s and limits comes later), users' "
-            "KV caches kept while idle (assumed evicted or cheap to rebuild), staff and minimum "
+            "Latency targets for more than one GPU at a time (the Latency sheet sizes one), "
+            "bursts beyond random (Poisson) arrivals, users' KV caches kept while idle (assumed evicted or cheap to rebuild), staff and minimum "
             "fleets (see the self-host breakeven workbook), prices for GPUs the catalog has no "
             "public price for."]),
         ("Seed 001 (B200 and a 32 B model): how to reproduce it", [

@@ -255,14 +255,22 @@ def _checks(b) -> None:
     ]
     bk.checks(b, rows)
     fits = b.add("fits", "Does one request fit on one replica?",
-                 'IF({inputs_ok},IF({fits_calc},"OK","does not fit: needs "&TEXT({min_gpus},'
-                 '"0")&" GPUs per replica (num_gpus)"),"check inputs")', fmt="text",
+                 'IF({inputs_ok},IF({fits_calc},"OK",IF(NOT({heads_split}),"' + HEADS + '",'
+                 'IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"' + CONTEXT + '",'
+                 '"does not fit: needs "&TEXT({min_gpus},"0")&" GPUs per replica (num_gpus)"))))'
+                 ',"check inputs")', fmt="text",
                  kind="check")
     st.mark_checks(b.ws, fits.coordinate)
     b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
     b.add("compare_ok", "Rental and purchase prices known? (own vs rent)",
           "AND({inputs_ok},ISNUMBER({gpu_price_per_hour}),ISNUMBER({purchase_price}),"
           "ISNUMBER({power_watts}))", fmt="gen")
+
+
+# Why a replica cannot run (memory.why_not's rules), as the fits check words them.
+HEADS = "cannot run: the model's attention heads do not split over num_gpus"
+CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
+LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
 
 
 def _and(*checks) -> str:

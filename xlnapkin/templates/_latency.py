@@ -1,0 +1,138 @@
+"""The capacity planner's Latency sheet: one GPU sized for a request rate and latency limits.
+
+The spreadsheet twin of :mod:`xlnapkin.queueing`: ``MAX_RATE_FOR_SLA`` (the most requests/s one
+replica serves with TTFT and TPOT at the percentile within the limits), ``REPLICAS_FOR_SLA``,
+and ``TTFT_AT_RATE``/``TPOT_AT_RATE`` at the rate each replica then gets. The engine finds the
+concurrency by bisection; here each bisection step is a row of a table, so the working is on
+the page. The steps themselves come from :mod:`._napkin` (``gpu_steps``, ``queue_steps``,
+``queue_row``).
+"""
+
+from __future__ import annotations
+
+from openpyxl.utils import get_column_letter as L
+
+from .. import memory
+from . import _napkin, _style as st
+
+TABLE_COL = 8          # first column of the tables (H)
+
+
+class _RowMap(st.NameMap):
+    """``{name}``: a cell of the same table row for the table's columns, else a defined name."""
+
+    def __init__(self, wb, alias, refs):
+        super().__init__(wb, alias)
+        self.refs = refs
+
+    def __missing__(self, key):
+        return self.refs[key] if key in self.refs else super().__missing__(key)
+
+
+def sheet(wb, ws, alias, steps: int) -> None:
+    st.put_text(ws["B1"], "Latency targets: replicas of one GPU for a request rate",
+                st.TITLE_FONT)
+    st.paragraph(ws, 2, 2, 6, "Requests arrive at random (Poisson) and are shared evenly by the "
+                 "replicas. Each replica batches them continuously; TTFT is the wait for the "
+                 "prefill budget plus the prompt's own prefill, TPOT one step at the concurrency "
+                 "Little's law gives (xlnapkin.queueing). The tables on the right are the "
+                 "engine's bisections, one row per step.", chars_per_line=120)
+    b = st.Block(wb, ws, row=4, alias=dict(alias, mem_fraction="sla_mem_fraction"))
+    _results(b)
+    b.heading("GPU from the Catalog")
+    _napkin.add_gpu_lookup(b, "sla_gpu")
+    b.heading("One replica under load (memory share as the latency functions use it)")
+    b.add("sla_mem_fraction", "Memory share for weights and KV cache", repr(memory.MEM_FRACTION),
+          "0-1", "= xlnapkin.memory.MEM_FRACTION", "pct")
+    _napkin.add_steps(b, _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps())
+    b.heading("Latency model: the step per sequence and a prompt alone")
+    _napkin.add_steps(b, _napkin.queue_steps())
+    end = _table(wb, ws, b.alias, "goodput", 3, steps)
+    last = _table(wb, ws, b.alias, "operating", end + 3, steps)
+    n_cols = 4 + len(_napkin.queue_row("", ""))
+    widths = {"A": 2, "B": 62, "C": 14, "D": 9, "E": 40, "F": 2, "G": 2, L(TABLE_COL): 8}
+    widths.update({L(TABLE_COL + j): 10.5 for j in range(1, n_cols + 1)})
+    st.finish_sheet(ws, widths, f"A1:{L(TABLE_COL + n_cols)}{max(b.row, last)}")
+
+
+def _results(b) -> None:
+    b.heading("Results")
+    b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
+          'IF(AND({runs},{sla_idle_ok}),{sla_goodput_rate},IF(NOT({runs}),"cannot run: see the '
+          'fits column of the Planner\'s table","no rate meets the limits: even an idle replica '
+          'misses one"))', "req/s", "= MAX_RATE_FOR_SLA", "num")
+    b.add("sla_replicas_calc", "Replicas for the peak rate",
+          'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
+          '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")
+    b.add("sla_gpus_calc", "GPUs (replicas x GPUs per replica)",
+          'IF(ISNUMBER({sla_replicas_calc}),{sla_replicas_calc}*{num_gpus},"-")', "GPUs", "",
+          "int")
+    b.add("sla_rate_per_replica", "Requests/s each replica then gets",
+          "IF(ISNUMBER({sla_replicas_calc}),{requests_per_sec}/{sla_replicas_calc},1E-9)",
+          "req/s", "", "num")
+    b.add("sla_ttft_calc", "TTFT at the percentile with those replicas",
+          'IF(ISNUMBER({sla_replicas_calc}),{sla_op_ttft}*1000,"-")', "ms", "= TTFT_AT_RATE",
+          "num")
+    b.add("sla_tpot_calc", "TPOT at the percentile with those replicas",
+          'IF(ISNUMBER({sla_replicas_calc}),{sla_op_tpot}*1000,"-")', "ms", "= TPOT_AT_RATE",
+          "num")
+    b.add("sla_price", "Price per GPU-hour (the Planner's table: yours, else the catalog's)",
+          'IFERROR(INDEX(w_price_used,MATCH({sla_gpu},gpu_ids,0)+1),"no price")', "USD/GPU-h",
+          "", "usd")
+    b.add("sla_cost_calc", "USD per month (GPUs x price x hours paid)",
+          'IF(NOT(ISNUMBER({sla_replicas_calc})),"-",IF(ISNUMBER({sla_price}),{sla_gpus_calc}'
+          '*{sla_price}*{hours_per_month},"no price: type one in the Planner\'s table"))',
+          "USD/month", "", "usd0")
+
+
+def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
+    """The goodput table (the most concurrency, hence rate, within both limits) or the
+    operating-point table (the concurrency at the rate each replica gets). Returns its last
+    row."""
+    goodput = kind == "goodput"
+    rate = "{q_rate}" if goodput else "{sla_rate_per_replica}"
+    row_steps = _napkin.queue_row("{q_n}", rate)
+    test = (("meets", "within both limits?", "AND({q_ttft}<={ttft_ms}/1000,{q_tpot}<={tpot_ms}"
+             "/1000)") if goodput else ("below", "rate below the target?",
+                                        "{q_rate}<{sla_rate_per_replica}"))
+    names = ["lo", "hi", "q_n"] + [s.name for s in row_steps] + [test[0]]
+    col = {n: L(TABLE_COL + 1 + j) for j, n in enumerate(names)}
+    title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
+             else "At the rate each replica gets: its mean concurrency N (bisection)")
+    st.put_text(ws.cell(top, TABLE_COL), title, st.HEAD_FONT)
+    heads = ["row", "N low", "N high", "N"] + [s.label for s in row_steps] + [test[1]]
+    st.header_row(ws, top + 1, TABLE_COL, heads, height=80)
+    first = top + 2
+    rows = ([("idle", None, None, "1E-9"), ("most", None, None, "{q_n_max}")] if goodput else [])
+    rows += [(f"step {k}", "0" if k == 1 else None, "{q_n_max}" if k == 1 else None,
+              "({lo}+{hi})/2") for k in range(1, steps + 1)]
+    rows.append(("result", None, None, None))
+    bisect0 = first + (2 if goodput else 0)
+    for i, (label, lo, hi, n) in enumerate(rows):
+        r = first + i
+        refs = {name: f"{c}{r}" for name, c in col.items()}
+        prev = {name: f"{c}{r - 1}" for name, c in col.items()}
+        ok = prev[test[0]]
+        if r > bisect0 and label.startswith("step"):
+            lo, hi = f"IF({ok},{prev['q_n']},{prev['lo']})", f"IF({ok},{prev['hi']},{prev['q_n']})"
+        if label == "result":
+            lo_after = f"IF({ok},{prev['q_n']},{prev['lo']})"
+            hi_after = f"IF({ok},{prev['hi']},{prev['q_n']})"
+            n = (f"IF({col[test[0]]}{first + 1},{{q_n_max}},{lo_after})" if goodput
+                 else f"({lo_after}+{hi_after})/2")
+        st.put_text(ws.cell(r, TABLE_COL), label, st.NOTE_FONT)
+        cells = [("lo", lo, "num"), ("hi", hi, "num"), ("q_n", n, "num")]
+        cells += [(s.name, s.formula, s.fmt) for s in row_steps] + [(test[0], test[2], "gen")]
+        for name, formula, fmt in cells:
+            if formula is not None:
+                text = "=" + formula.format_map(_RowMap(wb, alias, refs))
+                st.style_cell(ws[f"{col[name]}{r}"], fmt).value = text
+    last = first + len(rows) - 1
+    if goodput:
+        st.define(wb, "sla_idle_ok", ws.title, f"${col['meets']}${first}")
+        st.define(wb, "sla_top_ok", ws.title, f"${col['meets']}${first + 1}")
+        st.define(wb, "sla_goodput_rate", ws.title, f"${col['q_rate']}${last}")
+    else:
+        st.define(wb, "sla_op_ttft", ws.title, f"${col['q_ttft']}${last}")
+        st.define(wb, "sla_op_tpot", ws.title, f"${col['q_tpot']}${last}")
+    return last
