@@ -221,3 +221,11 @@ def test_engineer_python_snippets_run(workdir):
     printed = out.getvalue()
     assert "unknown gpu 'h10'" in printed and "bad input: batch must be" in printed
     assert (workdir / "showcase-b200.xlsx").is_file()
+
+
+def test_readme_counts_the_excel_functions():
+    # "=TOKENS_PER_SEC(...), =KV_BYTES(...), =COST_PER_MTOK(...) and N more": three named + N.
+    from xlnapkin import _excel, udfs  # noqa: F401 - registers the functions
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"`=COST_PER_MTOK\(\.\.\.\)` and (\d+) more", text)
+    assert shown and int(shown.group(1)) + 3 == len(_excel.REGISTRY)
