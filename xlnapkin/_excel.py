@@ -452,8 +452,12 @@ _PLAIN = (float, int, str, type(None))
 
 def _scalar_values(spec, args):
     """The arguments of an all-single-cell call (plain numbers, text and blanks, as a Python
-    caller or a one-cell range gives them), coerced; None when any argument is a range."""
+    caller or a one-cell range gives them), coerced, and whether every number is moderate
+    (:data:`_MODERATE`; NaN, a blank, counts as moderate, 0 does not); ``(None, False)`` when
+    any argument is a range."""
     values = {}
+    moderate = True
+    low, high = _MODERATE
     n = len(args)
     for i, (name, default, is_text) in enumerate(spec):
         raw = args[i] if i < n else default
@@ -461,33 +465,26 @@ def _scalar_values(spec, args):
         if kind is list:
             raw = _one_cell(raw)
             kind = type(raw)
-        if not is_text and (kind is float or (kind is int and -_EXACT <= raw <= _EXACT)):
-            values[name] = float(raw)  # the commonest cell, as _number_cell takes it
-            continue
-        if kind not in _PLAIN:
-            return None
-        if raw is _EMPTY:
-            raise MissingArgumentError(name)
-        if kind is str and is_text and raw and not raw[0].isspace() and not raw[-1].isspace():
+        if is_text and kind is str and raw and not raw[0].isspace() and not raw[-1].isspace():
             values[name] = raw  # text without surrounding blanks, as _text_cell gives it
             continue
-        values[name] = (_text_cell if is_text else _number_cell)(name, default, raw)
-    return values
+        if not is_text and (kind is float or (kind is int and -_EXACT <= raw <= _EXACT)):
+            x = float(raw)  # the commonest cell, as _number_cell takes it
+        else:
+            if kind not in _PLAIN:
+                return None, False
+            if raw is _EMPTY:
+                raise MissingArgumentError(name)
+            x = (_text_cell if is_text else _number_cell)(name, default, raw)
+        values[name] = x
+        if type(x) is float and not (low <= abs(x) <= high) and x == x:
+            moderate = False
+    return values, moderate
 
 
 _EXACT = 2.0 ** 53     # integers up to this convert to float exactly
 _MODERATE = (1e-9, 1e12)  # one-cell numbers of a size in here cannot overflow, underflow or
                           # divide by zero in the engine's float math
-
-
-def _moderate(values) -> bool:
-    """True when every number among one-cell ``values`` has a size within :data:`_MODERATE`
-    (NaN stands for a blank and counts as moderate; 0 does not)."""
-    low, high = _MODERATE
-    for v in values.values():
-        if type(v) is float and not (low <= abs(v) <= high) and v == v:
-            return False
-    return True
 
 
 def _evaluate(fn, spec, args, explain, table):
@@ -497,9 +494,9 @@ def _evaluate(fn, spec, args, explain, table):
     if len(args) > len(spec):
         raise InvalidArgumentError("arguments", f"at most {len(spec)}", len(args))
     if not table:  # the common single-cell call, without building arrays
-        values = _scalar_values(spec, args)
-        if values is not None and _moderate(values):
-            result = fn(**values)
+        values, moderate = _scalar_values(spec, args)
+        if moderate:
+            result = fn(*values.values())  # in signature order
             if isinstance(result, float) and math.isfinite(result):
                 return float(result)
             with np.errstate(all="ignore"):
@@ -511,7 +508,7 @@ def _evaluate(fn, spec, args, explain, table):
 
 def _evaluate_any(fn, spec, args, explain, table):
     if not table:
-        values = _scalar_values(spec, args)
+        values, _moderate = _scalar_values(spec, args)
         if values is not None:
             result = fn(**values)
             if isinstance(result, float) and math.isfinite(result):

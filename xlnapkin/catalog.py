@@ -97,12 +97,15 @@ class GPU:
         return max(self.bf16_tflops, self.fp16_tflops or 0.0)
 
     def peak_flops(self, compute: str) -> float:
-        """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`."""
-        if compute not in ("bf16", "fp8", "fp4", "int8"):
-            raise KeyError(compute)
-        tflops = (self.fp8_tflops if compute == "fp8" else self.fp4_tflops if compute == "fp4"
-                  else self.int8_tops if compute == "int8" else None)
-        return (tflops or self.tflops_16bit) * TFLOPS
+        """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`:
+        its own column, or the 16-bit rate where the GPU has no native path."""
+        return self._peaks[compute]
+
+    @functools.cached_property
+    def _peaks(self) -> dict:
+        native = {"bf16": None, "fp8": self.fp8_tflops, "fp4": self.fp4_tflops,
+                  "int8": self.int8_tops}
+        return {k: (v or self.tflops_16bit) * TFLOPS for k, v in native.items()}
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,33 @@ class Model:
     def width(self) -> float:
         """Hidden size (residual stream width) [elements]."""
         return float(self.hidden_size or self.n_heads * self.head_dim)
+
+    @functools.cached_property
+    def kv_elements_per_token(self) -> float:
+        """KV elements one token adds in one attention layer (K and V, or MLA's latent)."""
+        if self.is_mla:
+            return float(self.kv_lora_rank + (self.qk_rope_head_dim or 0))
+        return float(self.kv_heads * (self.head_dim + (self.v_head_dim or self.head_dim)))
+
+    @functools.cached_property
+    def attention_flops_per_pair(self) -> float:
+        """FLOPs of attention for one (query, key) pair summed over the heads of one layer that
+        attends: QK^T and AV for every head, 2 FLOPs per multiply-add (MLA in its absorbed form,
+        the latent as both key and value). Multiply by the attended tokens for one query."""
+        if self.is_mla:
+            qk, v = self.kv_lora_rank + (self.qk_rope_head_dim or 0), self.kv_lora_rank
+        else:
+            qk, v = self.head_dim, (self.v_head_dim or self.head_dim)
+        return 2.0 * self.n_heads * (qk + v)
+
+    @functools.cached_property
+    def routed_params(self) -> float:
+        """Parameters of the routed experts one token runs through (0 for a dense model): k of
+        the experts, each ``(total - active) / (n - k)``."""
+        if not self.is_moe:
+            return 0.0
+        n, k = self.num_experts, self.experts_per_token
+        return k * (self.total_params - self.active_params) / (n - k)
 
 
 @dataclass(frozen=True)

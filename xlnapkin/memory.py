@@ -92,11 +92,8 @@ def weight_bytes(model, weight_dtype=None) -> float:
 
 
 def kv_elements_per_token(model) -> float:
-    """KV elements one token adds in one attention layer (K and V, or MLA's latent)."""
-    m = _model(model)
-    if m.is_mla:
-        return float(m.kv_lora_rank + (m.qk_rope_head_dim or 0))
-    return float(m.kv_heads * (m.head_dim + (m.v_head_dim or m.head_dim)))
+    """KV elements one token adds in one attention layer (:attr:`Model.kv_elements_per_token`)."""
+    return _model(model).kv_elements_per_token
 
 
 def _windowed_tokens(m: Model, tokens):
@@ -131,7 +128,7 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
 
 def _kv_bytes(m, tokens, batch, kv_dtype):
     """:func:`kv_bytes` of a catalog model for checked ``tokens`` and ``batch``. [bytes]"""
-    per_layer_token = kv_elements_per_token(m) * dtype_bytes(kv_dtype_of(kv_dtype))
+    per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
     return per_layer_token * _windowed_tokens(m, tokens) * batch
 
 

@@ -78,14 +78,10 @@ def ops_per_byte(gpu, dtype="bf16") -> float:
 
 
 def attention_flops_per_pair(model) -> float:
-    """FLOPs of attention for one (query, key) pair summed over layers that attend: QK^T and AV
-    for every head, 2 FLOPs per multiply-add. Multiply by context for one decode token."""
-    m = _model(model)
-    if m.is_mla:
-        qk, v = m.kv_lora_rank + (m.qk_rope_head_dim or 0), m.kv_lora_rank
-    else:
-        qk, v = m.head_dim, (m.v_head_dim or m.head_dim)
-    return 2.0 * m.n_heads * (qk + v)
+    """FLOPs of attention for one (query, key) pair in one attending layer, all heads
+    (:attr:`~xlnapkin.catalog.Model.attention_flops_per_pair`). Multiply by context for one
+    decode token."""
+    return _model(model).attention_flops_per_pair
 
 
 def decode_flops(model, batch, context):
@@ -95,19 +91,11 @@ def decode_flops(model, batch, context):
                     + attention_flops_per_pair(m) * _windowed_tokens(m, context))
 
 
-def _routed_params(m) -> float:
-    """Parameters of the routed experts one token runs through (0 for a dense model)."""
-    if not m.is_moe:
-        return 0.0
-    n, k = m.num_experts, m.experts_per_token
-    return k * (m.total_params - m.active_params) / (n - k)
-
-
 def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, moe_factor=1.0):
     """Time of one forward pass's FLOPs: the weight matmuls over ``rows`` token rows at the
     weight dtype's tensor rate (routed experts at ``moe_factor`` of the MFU) plus attention at
     the 16-bit rate. [s]"""
-    routed = _routed_params(m)
+    routed = m.routed_params
     linear = 2.0 * rows * (m.active_params - routed + routed / moe_factor)
     return ((linear / peak_flops(g, weight_dtype) + attention_flops / attention_peak(g))
             / (num_gpus * mfu))
@@ -115,7 +103,7 @@ def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, moe_f
 
 def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff):
     """One decode step's FLOPs time (routed experts at ``moe_mfu_factor`` of the MFU). [s]"""
-    attention = batch * attention_flops_per_pair(m) * _windowed_tokens(m, context)
+    attention = batch * m.attention_flops_per_pair * _windowed_tokens(m, context)
     return _matmul_time(g, m, batch, attention, weight_dtype, num_gpus, mfu, eff.moe_mfu_factor)
 
 
@@ -154,11 +142,18 @@ def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dt
     """
     g, m = _gpu(gpu), _model(model)
     weight_dtype = weight_dtype_of(m, weight_dtype)
-    batch = _checks.number(batch, "batch", 1, integer=True)
-    context = _checks.number(context, "context", 0)
-    num_gpus = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
+    batch = _plain(_checks.number(batch, "batch", 1, integer=True))
+    context = _plain(_checks.number(context, "context", 0))
+    num_gpus = _plain(_checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True))
     return _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus,
                         resolve(efficiency, g))
+
+
+def _plain(x):
+    """A checked scalar as a Python float (its arithmetic is several times faster than NumPy's,
+    and the step's formulas only divide by positive catalog figures, so nothing raises);
+    arrays unchanged."""
+    return float(x) if type(x) is np.float64 else x
 
 
 def _larger(a, b):
@@ -202,7 +197,7 @@ def prefill_flops(model, batch, prompt_tokens):
 def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu, eff):
     """A prefill's FLOPs time: ``batch x tokens`` rows and causal attention (routed experts at
     ``moe_mfu_factor`` of the MFU). [s]"""
-    attention = batch * attention_flops_per_pair(m) * _causal_pairs(m, tokens)
+    attention = batch * m.attention_flops_per_pair * _causal_pairs(m, tokens)
     return _matmul_time(g, m, batch * tokens, attention, weight_dtype, num_gpus, mfu,
                         eff.moe_mfu_factor)
 
@@ -212,9 +207,9 @@ def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_
     """Time to process ``batch`` prompts of ``prompt_tokens`` tokens (time to first token). [s]"""
     g, m = _gpu(gpu), _model(model)
     weight_dtype = weight_dtype_of(m, weight_dtype)
-    batch = _checks.number(batch, "batch", 1, integer=True)
-    tokens = _checks.number(prompt_tokens, "prompt_tokens", 1)
-    num_gpus = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
+    batch = _plain(_checks.number(batch, "batch", 1, integer=True))
+    tokens = _plain(_checks.number(prompt_tokens, "prompt_tokens", 1))
+    num_gpus = _plain(_checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True))
     return _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus,
                     resolve(efficiency, g))
 
@@ -252,7 +247,7 @@ def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
     weight_dtype = weight_dtype_of(m, weight_dtype)
     eff = resolve(efficiency, g)
     ratio = (peak_flops(g, weight_dtype) * eff.mfu_decode) / (g.bandwidth * eff.mbu)
-    routed = _routed_params(m)
+    routed = m.routed_params
     per_token = 2.0 * (m.active_params - routed + routed / eff.moe_mfu_factor)
     b = ratio * m.total_params * dtype_bytes(weight_dtype) / per_token
     if m.is_moe:

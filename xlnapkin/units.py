@@ -107,6 +107,13 @@ def dtype_bits(dtype) -> float:
 
 def dtype_bytes(dtype) -> float:
     """Bytes per element: ``dtype_bits(dtype) / 8``."""
+    if type(dtype) is str:  # names repeat on every engine call: remember them
+        return _dtype_bytes_cached(dtype)
+    return dtype_bits(dtype) / 8.0
+
+
+@functools.lru_cache(maxsize=512)
+def _dtype_bytes_cached(dtype: str) -> float:
     return dtype_bits(dtype) / 8.0
 
 

@@ -107,7 +107,7 @@ def model_steps() -> list[Step]:
              "({m_num_experts}-{m_experts_per_token}),0)", "params", "sci"),
         Step("routed_params", "Routed-expert parameters one token runs through",
              "IF({is_moe}=1,{m_experts_per_token}*{expert_params},0)", "params", "sci",
-             "roofline._routed_params(model)"),
+             "catalog.Model.routed_params"),
         Step("shared_params", "Parameters always read (dense part)",
              "IF({is_moe}=1,{total_params}-{m_num_experts}*{expert_params},{total_params})",
              "params", "sci"),
