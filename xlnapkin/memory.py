@@ -157,10 +157,16 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
     return (shared + expected_experts(n, k, tokens) * expert) * bpe
 
 
+def _as_float(x):
+    """A Python float for one number (plain arithmetic is fast), else a float array."""
+    if isinstance(x, float) or (type(x) is int and -2**53 <= x <= 2**53):
+        return float(x)
+    return np.asarray(x, dtype=float)
+
+
 def _need(m, weight_dtype, kv_dtype, tokens, batch):
     """Bytes of the weights plus the KV cache of ``batch`` sequences of ``tokens`` tokens."""
-    tokens = tokens if isinstance(tokens, float) else np.asarray(tokens, dtype=float)
-    batch = batch if isinstance(batch, float) else np.asarray(batch, dtype=float)
+    tokens, batch = _as_float(tokens), _as_float(batch)
     return (m.total_params * dtype_bytes(weight_dtype_of(m, weight_dtype))
             + _kv_bytes(m, tokens, batch, kv_dtype))
 
