@@ -161,21 +161,9 @@ def build(out_dir) -> Path:
 
 def _inputs(b) -> None:
     b.heading("Inputs: model, workload and users")
-    for name, label, default, unit, note, fmt, rule in INPUT_ROWS:
-        options = rule if isinstance(rule, str) else None
-        b.add(name, label, default, unit, note, fmt, "input", options=options,
-              validation=None if options else rule)
-        if name == "model":
-            b.add("model_id", "Model catalog id", bk.resolve_id("model", "model"), "id", "",
-                  "text")
+    _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id", "model")})
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
-    for name, label, default, unit, note, fmt, rule in SLA_INPUTS:
-        options = rule if isinstance(rule, str) else None
-        b.add(name, label, default, unit, note, fmt, "input", options=options,
-              validation=None if options else rule)
-        if name == "sla_gpu":
-            b.add("sla_gpu_id", "GPU catalog id", bk.resolve_id("gpu", "sla_gpu"), "id", "",
-                  "text")
+    _input_rows(b, SLA_INPUTS, {"sla_gpu": ("sla_gpu_id", "GPU catalog id", "gpu")})
     bk.calibration_inputs(b)
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
@@ -186,6 +174,18 @@ def _inputs(b) -> None:
               validation=(0,))
     b.add("user_vendor", "Vendor (for the vendor efficiency factor)", u["vendor"], "", "",
           "text", "input")
+
+
+def _input_rows(b, rows, ids) -> None:
+    """Input rows; an id input (``ids``: name -> (resolved name, label, catalog kind)) is
+    followed by the catalog id it resolves to."""
+    for name, label, default, unit, note, fmt, rule in rows:
+        options = rule if isinstance(rule, str) else None
+        b.add(name, label, default, unit, note, fmt, "input", options=options,
+              validation=None if options else rule)
+        if name in ids:
+            resolved, shown, kind = ids[name]
+            b.add(resolved, shown, bk.resolve_id(kind, name), "id", "", "text")
 
 
 def _outputs(b, col_of) -> None:
