@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import zipfile
 from pathlib import Path
 
+from ._files import zip_bytes
 from .errors import NapkinError
 
 __all__ = ["LiteError", "REQUIREMENTS", "EXCLUDED_MODULES", "bundle_files", "bundle_zip",
@@ -80,16 +79,8 @@ def bundle_files(package: Path = _PACKAGE) -> dict[str, bytes]:
 
 
 def bundle_zip(files: dict[str, bytes]) -> bytes:
-    """The files as a deterministic zip."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3  # Unix, whatever the building OS, with rw-r--r--
-            info.external_attr = 0o100644 << 16
-            zf.writestr(info, files[name], compresslevel=9)
-    return buffer.getvalue()
+    """The files as a deterministic zip (:func:`xlnapkin._files.zip_bytes`)."""
+    return zip_bytes(files, date_time=_ZIP_DATE)
 
 
 _MAIN = '''\

@@ -1139,16 +1139,16 @@ def _patch_sheet(xml: str, values: dict[str, object], found: set) -> str:
 
 
 def write_cell_values(data: bytes, values: dict[str, dict[str, object]], *,
-                      replace_parts: dict[str, bytes] | None = None,
-                      date_time: tuple | None = None) -> tuple[bytes, list]:
+                      replace_parts: dict[str, bytes] | None = None) -> tuple[bytes, list]:
     """Set cell values in an .xlsx file's bytes, leaving everything else as it is.
 
     ``values`` is ``{sheet title: {"B3": value}}``. A formula cell keeps its formula and gets
     ``value`` as its cached result; any other cell gets ``value`` as its content (text without
     the characters XML cannot hold, see :func:`xlnapkin._files.sanitize_text`). Cells absent
     from the file are left out and returned as ``[(sheet, cell), ...]``. ``replace_parts``
-    swaps whole zip parts; ``date_time`` gives every zip entry that timestamp (reproducible
-    files).
+    swaps whole zip parts. The other parts, their order and compression stay as they were (a
+    user's file); the templates make theirs reproducible afterwards
+    (:func:`xlnapkin._files.zip_bytes`).
     """
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
         infos = zin.infolist()
@@ -1167,10 +1167,5 @@ def write_cell_values(data: bytes, values: dict[str, dict[str, object]], *,
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zout:
         for info in infos:
-            if date_time is not None:
-                new = zipfile.ZipInfo(info.filename, date_time)
-                new.compress_type = zipfile.ZIP_DEFLATED
-                new.external_attr = info.external_attr
-                info = new
             zout.writestr(info, files[info.filename], compress_type=info.compress_type)
     return buf.getvalue(), missing

@@ -26,10 +26,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._files import zip_bytes
 from .errors import NapkinError
 
 __all__ = ["ReleaseError", "Release", "checkout_root", "build_wheel", "build_release"]
@@ -204,10 +204,5 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
 
 def _write_zip(folder: Path, prefix: str, files: tuple[str, ...], target: Path) -> None:
     """A deterministic zip of ``files`` under ``prefix/``: sorted, fixed dates and permissions."""
-    with zipfile.ZipFile(target, "w") as zf:
-        for rel in files:
-            info = zipfile.ZipInfo(f"{prefix}/{rel}", date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            zf.writestr(info, (folder / rel).read_bytes(), compresslevel=9)
+    target.write_bytes(zip_bytes({f"{prefix}/{rel}": (folder / rel).read_bytes()
+                                  for rel in files}, date_time=_ZIP_DATE))

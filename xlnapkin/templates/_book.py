@@ -17,20 +17,20 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-__all__ = ["save", "text", "new_workbook", "undefined_names", "FIXED_ZIP_TIME"]
+from .._files import sanitize_text, write_atomic, zip_bytes
 
-FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+__all__ = ["save", "text", "new_workbook", "undefined_names"]
+
 FIXED_DOC_TIME = "2020-01-01T00:00:00Z"
 
-# Characters XML 1.0 cannot hold (openpyxl refuses them): C0 controls except tab, LF and CR.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _STRING = re.compile(r'"[^"]*"')
 _IDENT = re.compile(r"(?<![A-Za-z0-9_.$!])([a-z_][a-z0-9_]*)(?![A-Za-z0-9_(!])")
 
 
 def text(value) -> str:
-    """``value`` as cell text: ``None`` is empty, control characters XML cannot hold dropped."""
-    return "" if value is None else _ILLEGAL.sub("", str(value))
+    """``value`` as cell text: ``None`` is empty, characters XML cannot hold dropped
+    (:func:`xlnapkin._files.sanitize_text`)."""
+    return "" if value is None else sanitize_text(str(value))
 
 
 def new_workbook() -> Workbook:
@@ -74,23 +74,17 @@ def save(wb: Workbook, path, cached_values: dict | None = None) -> Path:
             raise KeyError(f"cached values for cells that are not in the file: {absent[:5]}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_reproducible(data))
-    return path
+    return write_atomic(path, _reproducible(data))
 
 
 def _reproducible(data: bytes) -> bytes:
-    """The same zip with fixed document times, fixed entry times and one compression level."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in src.namelist():
-            part = src.read(name)
-            if name == "docProps/core.xml":
-                part = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(<)",
-                              rb"\g<1>" + FIXED_DOC_TIME.encode() + rb"\g<3>", part)
-            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            info.create_system = 0
-            dst.writestr(info, part, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
-    return out.getvalue()
+    """The same workbook with fixed document times, as :func:`xlnapkin._files.zip_bytes`
+    writes every archive (fixed entry times, sorted entries, one compression level)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        parts = {name: src.read(name) for name in src.namelist()}
+    core = parts.get("docProps/core.xml")
+    if core is not None:
+        parts["docProps/core.xml"] = re.sub(
+            rb"(<dcterms:(created|modified)[^>]*>)[^<]*(<)",
+            rb"\g<1>" + FIXED_DOC_TIME.encode() + rb"\g<3>", core)
+    return zip_bytes(parts)

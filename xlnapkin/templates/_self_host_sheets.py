@@ -125,7 +125,7 @@ def _tornado_row(r, key, factor):
                (f"MIN(1,utilization{f('utilization')})", "pct"),
                (f"staff_cost_per_month{f('staff_cost_per_month')}", "usd0"),
                (f"MAX(1,ROUNDUP(min_replicas{f('min_replicas')}*(1-1E-12),0))", "int")]
-    d = {n: f"$" + L(4 + i) + f"{r}" for i, n in enumerate(["tpd", "price", "api", "util",
+    d = {n: "$" + L(4 + i) + f"{r}" for i, n in enumerate(["tpd", "price", "api", "util",
                                                               "staff", "minrep"])}
     cap, reps = _fleet_size(d["tpd"], d["util"], d["minrep"])
     rep = f"(num_gpus_used*{d['price']}*hours_run)"
