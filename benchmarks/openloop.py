@@ -5,15 +5,19 @@ median or percentile TTFT and TPOT measured; each row cites its source) and prin
 row the model can represent, the measurement and the prediction of
 :mod:`xlnapkin.queueing` for one replica: the offered rate divided by the replicas
 (``num_gpus / tp``), the percentile the row states (``mean`` uses the model's mean, ``median``
-the 0.5 percentile), calibrated defaults. Then the median absolute % error by metric.
+the 0.5 percentile), calibrated defaults, and the engine's step token budget where the row
+states it (``max_num_tokens`` of TensorRT-LLM, ``max_num_batched_tokens`` of vLLM,
+``chunked_prefill_size`` of SGLang, read from its notes; else the default 8,192). Then the
+median absolute % error by metric.
 
     python benchmarks/openloop.py            # the table and the summary
     python benchmarks/openloop.py --csv X    # also every row's prediction
 
-Rows are skipped, with the reason, where the input length is not recorded (the MLPerf rows: the
-mean prompt length of the dataset is not in the sources), where the arrival is not Poisson
+Rows are skipped, with the reason, where an input or output length is not recorded, where the
+metric is not a latency (completed requests/s, tokens/s), where the arrival is not Poisson
 (``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), or where
-the engine reports the replica overloaded at the offered rate.
+the engine reports the replica overloaded at the offered rate. The MLPerf rows use the mean
+prompt and output lengths of their datasets as recorded in the rows.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +41,14 @@ from xlnapkin.errors import NapkinError  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "openloop.csv"
 PERCENTILE = {"median": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+_BUDGET = re.compile(r"(?:max_num_tokens|max[-_]num[-_]batched[-_]tokens|chunked[-_]prefill[-_]size)"
+                     r"[ =:]*([0-9][0-9,]*[0-9]|[0-9])")
+
+
+def token_budget(row):
+    """The step token budget the row's engine configuration states, else the default."""
+    found = _BUDGET.search(row["notes"])
+    return float(found.group(1).replace(",", "")) if found else queueing.PREFILL_CHUNK
 
 
 def _num(text):
@@ -69,20 +82,25 @@ def predict(row):
     tp = int(_num(row["tp"]) or 1)
     replicas = max(n // tp, 1)
     per = rate / replicas
+    budget = token_budget(row)
     if stat == "mean":
-        ttft, tpot = queueing.mean_latency_at_rate(g, m, per, inp, out, wd, kv, tp)
+        ttft, tpot = queueing.mean_latency_at_rate(g, m, per, inp, out, wd, kv, tp, None, budget)
         value = ttft if metric == "ttft_ms" else tpot
     else:
         p = PERCENTILE.get(stat)
         if p is None:
             return None, f"statistic {stat} not mapped"
-        fn = queueing.ttft_at_rate if metric == "ttft_ms" else queueing.tpot_at_rate
-        value = fn(g, m, per, inp, out, wd, kv, tp, p)
+        if metric == "ttft_ms":
+            value = queueing.ttft_at_rate(g, m, per, inp, out, wd, kv, tp, p, None, budget)
+        else:
+            value = queueing.tpot_at_rate(g, m, per, inp, out, wd, kv, tp, p)
     _, top = queueing.operating_point(g, m, per, inp, out, wd, kv, tp)
     if not np.isfinite(value):
         return None, (f"the model says one replica is overloaded at this rate (it sustains at "
                       f"most {top:.3g} req/s)")
-    return float(value), f"{replicas} x tp {tp} at {per:.3g} req/s ({per / top:.0%} of capacity), {stat}"
+    step = "" if budget == queueing.PREFILL_CHUNK else f", budget {budget:g}"
+    return float(value), (f"{replicas} x tp {tp} at {per:.3g} req/s ({per / top:.0%} of "
+                          f"capacity){step}, {stat}")
 
 
 def main(argv=None, quiet=False):

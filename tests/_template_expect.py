@@ -402,7 +402,7 @@ def _latency_targets(v, m, n) -> dict:
     g = catalog.gpu(v["sla_gpu"])
     wd, kd, eff, p = v["weight_dtype"], v["kv_dtype"], _eff(v), v["sla_percentile"]
     inp, out, rate = float(v["input_tokens"]), float(v["output_tokens"]), v["requests_per_sec"]
-    shape = (inp, out, wd, kd, n, p, eff)
+    shape = (inp, out, wd, kd, n, p, eff, v["token_budget"])
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
     if not math.isfinite(best):
         return {"sla_gpu_shown": g.id, "sla_max_rate": best, **{k: "-" for k in ("sla_replicas", "sla_gpus",
@@ -416,7 +416,7 @@ def _latency_targets(v, m, n) -> dict:
             "sla_cost_per_month": (reps * n * price * v["hours_per_month"] if price else
                                    "no price*"),
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),
-            "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape))}
+            "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape[:-1]))}
 
 
 def _planner_row(v, m, g, n, frac, your, i):

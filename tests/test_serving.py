@@ -137,6 +137,32 @@ def test_the_prompt_queue_is_not_saturated_at_rates_the_replica_sustains(gpu, mo
     assert idle < busy < 20 * idle, (idle, busy)
 
 
+def test_a_smaller_token_budget_lengthens_the_first_token_under_load_only():
+    # MLPerf's Llama-2-70B Interactive runs on H200 set max_num_tokens 256 (openloop.csv):
+    # a 222-token prompt then fills a step's budget. An idle replica's TTFT does not depend on
+    # the budget when the prompt fits one step; under load the prompt queue waits longer for a
+    # smaller budget, and the goodput falls where the TTFT limit binds.
+    g, m, inp, out = "h200-sxm", "llama-2-70b", 222, 292
+    idle = [queueing.ttft_at_rate(g, m, 1e-7, inp, out, "fp8", "fp8", 1, 0.5, None, b)
+            for b in (256, 8192)]
+    assert idle[0] == pytest.approx(idle[1], rel=1e-9)
+    _, top = queueing.operating_point(g, m, 1.0, inp, out, "fp8", "fp8", 1)
+    budgets = [64, 256, 1024, 8192]
+    busy = [queueing.ttft_at_rate(g, m, 0.8 * top, inp, out, "fp8", "fp8", 1, 0.99, None, b)
+            for b in budgets]
+    assert all(a > b for a, b in zip(busy, busy[1:])), busy
+    assert busy[-1] == queueing.ttft_at_rate(g, m, 0.8 * top, inp, out, "fp8", "fp8", 1, 0.99)
+    assert udfs.TTFT_AT_RATE(g, m, 0.8 * top, inp, out, "fp8", "fp8", 1, 0.99, None,
+                             None) == pytest.approx(busy[-1])
+    rates = [queueing.max_rate_for_sla(g, m, 450, 40, inp, out, "fp8", "fp8", 1, 0.99, None, b)
+             for b in budgets]
+    assert all(a <= b for a, b in zip(rates, rates[1:])) and rates[0] < rates[-1], rates
+    assert udfs.REPLICAS_FOR_SLA(g, m, 10 * rates[1], 450, 40, inp, out, "fp8", "fp8", 1, 0.99,
+                                 None, 256) == math.ceil(10 * (1 - 1e-12))
+    assert "token_budget must be" in udfs.TTFT_AT_RATE(g, m, 1, inp, out, None, None, 1, 0.5,
+                                                       None, 0)
+
+
 def test_above_capacity_the_message_names_the_most_a_replica_sustains():
     top = serving.max_throughput(G, M, 1024, 256) / 256
     text = f"overloaded: one replica sustains at most {top:,.1f} requests/s"

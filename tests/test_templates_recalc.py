@@ -141,7 +141,11 @@ def planner_scenarios(d):
     out = [("defaults", d),
            ("seed 001", dict(d, context_tokens=200000, mem_fraction=1.0, duty_cycle=1.0,
                              hours_per_month=720.0)),
-           ("unknown model", dict(d, model="nope"))]
+           ("unknown model", dict(d, model="nope")),
+           # the latency GPU cannot hold the model (the sheet once gave a rate here)
+           ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
+                                                ttft_ms=5000.0, tpot_ms=500.0)),
+           ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),
@@ -158,6 +162,7 @@ def planner_scenarios(d):
                  requests_per_sec=rnd.choice([0.5, 5.0, 20.0, 200.0]),
                  ttft_ms=rnd.choice([200.0, 1000.0, 5000.0]), tpot_ms=rnd.choice([20.0, 50.0, 200.0]),
                  sla_percentile=rnd.choice([0.5, 0.9, 0.99]),
+                 token_budget=rnd.choice([8192.0, 8192.0, 256.0, 2048.0]),
                  your_price={r: round(rnd.uniform(0.1, 10), 2) for r in range(n_rows)
                              if rnd.random() < 0.3})
         for f in cp.USER_FIELDS:

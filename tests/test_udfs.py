@@ -57,7 +57,8 @@ PINNED = {
     "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus",
                   "mem_fraction"],
     "MAX_RATE_FOR_SLA": ["gpu", "model", "ttft_ms", "tpot_ms", "input_tokens", "output_tokens",
-                         "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
+                         "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
+                         "token_budget"],  # last one appended
     "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
                        "kv_dtype", "num_gpus", "efficiency", "mem_fraction"],  # last one appended
     "MODEL_SPEC": ["model", "field"],
@@ -89,7 +90,7 @@ PINNED = {
                  "hours_per_month"],
     "REPLICAS_FOR_SLA": ["gpu", "model", "requests_per_sec", "ttft_ms", "tpot_ms",
                          "input_tokens", "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
-                         "percentile", "efficiency"],
+                         "percentile", "efficiency", "token_budget"],  # last one appended
     "REPLICAS_NEEDED": ["tokens_per_day", "replica_tokens_per_sec", "utilization", "min_replicas",
                         "hours_per_month"],  # last two appended
     "REPLICA_TOKENS_PER_DAY": ["replica_tokens_per_sec", "utilization", "hours_per_month"],
@@ -117,7 +118,8 @@ PINNED = {
     "TPOT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
                      "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
     "TTFT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
-                     "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
+                     "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
+                     "token_budget"],  # last one appended
     "TTFT_MS": ["gpu", "model", "batch", "prompt_tokens", "weight_dtype", "kv_dtype", "num_gpus",
                 "efficiency"],
     "USERS_AT_PERCENTILE": ["concurrent_slots", "duty_cycle", "percentile"],

@@ -18,9 +18,9 @@ The model, in three steps:
    concurrency is taken ``z_p sqrt(N)`` above its mean (the number of requests in service of a
    Poisson stream is Poisson distributed).
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
-   prefill. A step carries at most :data:`PREFILL_CHUNK` prompt tokens besides the decoding
-   sequences, so a prompt occupies the prefill budget for ``s = prefill compute +
-   input / chunk x decode step`` (the decode share only while requests are decoding; the
+   prefill. A step carries at most ``token_budget`` prompt tokens besides the decoding
+   sequences (the engine's setting; :data:`PREFILL_CHUNK` when blank), so a prompt occupies
+   the prefill budget for ``s = prefill compute + input / token_budget x decode step`` (the decode share only while requests are decoding; the
    prefill compute is the work ``loaded_step`` counts per joining prompt, without the fixed
    per-request latency, which overlaps other prompts' work). The
    prompts form an M/D/1 queue with utilisation ``rho = requests_per_sec x s``: mean wait
@@ -55,9 +55,9 @@ from .serving import concurrency_under_load, loaded_step, prompt_work
 __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
            "replicas_for_sla", "operating_point", "mean_latency_at_rate"]
 
-# Prompt tokens one step carries besides the decoding sequences: the default token budget of a
-# step in SGLang (chunked_prefill_size) and TensorRT-LLM (max_num_tokens) on datacenter GPUs,
-# and of vLLM's OpenAI server (max_num_batched_tokens).
+# Prompt tokens one step carries besides the decoding sequences when ``token_budget`` is blank:
+# the default token budget of a step in SGLang (chunked_prefill_size) and TensorRT-LLM
+# (max_num_tokens) on datacenter GPUs, and of vLLM's OpenAI server (max_num_batched_tokens).
 PREFILL_CHUNK = 8192.0
 _BISECTIONS = 60
 
@@ -72,8 +72,9 @@ class _Replica:
     """The checked arguments of one replica and its throughput as a function of concurrency."""
 
     def __init__(self, gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                 num_gpus, efficiency):
+                 num_gpus, efficiency, token_budget=PREFILL_CHUNK):
         self.g, self.m = _gpu(gpu), _model(model)
+        self.budget = _checks.number(token_budget, "token_budget", 1)
         self.inp = _checks.number(input_tokens, "input_tokens", 1)
         self.out = _checks.number(output_tokens, "output_tokens", 1)
         self.n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
@@ -115,7 +116,7 @@ class _Replica:
         decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.inp + self.out / 2.0,
                               self.wd, self.kv, self.n, self.eff)
         alone = _prefill(self.g, self.m, 1.0, self.inp, self.wd, self.kv, self.n, self.eff)
-        chunks = self.inp / PREFILL_CHUNK
+        chunks = self.inp / self.budget
         own = alone + np.ceil(chunks) * decode * busy
         # Share of the prefill budget one prompt takes: its GPU work (not its fixed latency,
         # which overlaps other prompts' work) and the decode steps its chunks ride along.
@@ -143,11 +144,12 @@ def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_toke
 
 
 def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
-                         weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+                         weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
+                         token_budget=PREFILL_CHUNK):
     """Mean TTFT and mean TPOT (ms) at a rate, as :func:`ttft_at_rate` and
     :func:`tpot_at_rate` model them: ``(ttft_ms, tpot_ms)``, NaN where overloaded."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency)
+                 efficiency, token_budget)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
     ok = r.runs & (rate < r.max_rate())
     conc = r.concurrency(rate)
@@ -179,9 +181,9 @@ def _rate_text(rate) -> str:
 
 
 def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype, kv_dtype,
-             num_gpus, percentile, efficiency, what):
+             num_gpus, percentile, efficiency, what, token_budget=PREFILL_CHUNK):
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency)
+                 efficiency, token_budget)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
     z = _normal_quantile(percentile)
     p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
@@ -198,7 +200,8 @@ def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_d
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
-                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None):
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None,
+                 token_budget=PREFILL_CHUNK):
     """Time to first token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
 
     Args:
@@ -212,6 +215,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill;
     see the module notes. Above the replica's capacity the result is a message naming the most
@@ -221,7 +225,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     56
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
-                    kv_dtype, num_gpus, percentile, efficiency, "ttft")
+                    kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget)
 
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
@@ -252,11 +256,11 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
 
 
 def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype, kv_dtype,
-             num_gpus, percentile, efficiency):
+             num_gpus, percentile, efficiency, token_budget=PREFILL_CHUNK):
     """(the most requests/s within both limits, NaN where none is; the idle replica's TTFT and
     TPOT in ms, for messages)."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency)
+                 efficiency, token_budget)
     ttft_lim = _checks.number(ttft_ms, "ttft_ms", 0, min_open=True) / 1e3
     tpot_lim = _checks.number(tpot_ms, "tpot_ms", 0, min_open=True) / 1e3
     z = _normal_quantile(percentile)
@@ -285,14 +289,14 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95, efficiency=None,
-                 **_):
+                 token_budget=PREFILL_CHUNK, **_):
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
     misses a limit."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
     reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus),
                         dtype=object)
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency)
+                 efficiency, token_budget)
     tiny = np.full(np.shape(r.n_max), 1e-9)
     first = r.ttft(tiny, r.rate(tiny), np.asarray(percentile, dtype=float)) * 1e3
     token = r.step(tiny) * 1e3
@@ -316,7 +320,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
 
 def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
                      weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95,
-                     efficiency=None):
+                     efficiency=None, token_budget=PREFILL_CHUNK):
     """Requests/s one replica sustains with TTFT and TPOT at that percentile within both limits (goodput), for Poisson arrivals under continuous batching.
 
     Args:
@@ -331,6 +335,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         percentile: share of requests that must meet both limits, in (0, 1), e.g. 0.95 [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
     their limits (both grow with the rate). A limit that even an idle replica misses is a
@@ -341,12 +346,12 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,
-                                       percentile, efficiency))
+                                       percentile, efficiency, token_budget))
 
 
 def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
                      output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
-                     percentile=0.95, efficiency=None):
+                     percentile=0.95, efficiency=None, token_budget=PREFILL_CHUNK):
     """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1.
 
     Args:
@@ -362,6 +367,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         percentile: share of requests that must meet both limits, in (0, 1), e.g. 0.95 [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     Requests split at random over the replicas stay Poisson, each at requests_per_sec /
     replicas, so this many replicas each run within MAX_RATE_FOR_SLA. Multiply by num_gpus for
@@ -372,7 +378,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     """
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
     best = _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
-                    kv_dtype, num_gpus, percentile, efficiency)
+                    kv_dtype, num_gpus, percentile, efficiency, token_budget)
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.maximum(np.ceil(rate / best * (1 - 1e-12)), 1.0)
     return _checks.scalar_out(need)

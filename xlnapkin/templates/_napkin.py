@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import calibration
-from ..queueing import PREFILL_CHUNK
 from ..roofline import PEER_LINK_GBPS
 
 
@@ -346,7 +345,7 @@ def queue_steps() -> list[Step]:
              "MAX({pf_compute},{pf_weights})+{pf_kv}+{pf_allreduce}+{step_overhead}"
              "+{prefill_overhead_s}", "s", "sci", "serving.ttft_ms(gpu, model, 1, input) / 1e3"),
         Step("prefill_chunks", "Step token budgets one prompt spans",
-             f"{{input_tokens}}/{PREFILL_CHUNK:g}", "budgets", "num", "queueing.PREFILL_CHUNK"),
+             "{input_tokens}/{token_budget}", "budgets", "num"),
         Step("sla_z", "z of the percentile (normal)", "NORMSINV({sla_percentile})", "", "num3"),
     ]
 

@@ -66,6 +66,8 @@ SLA_INPUTS = [
      (0,)),
     ("sla_percentile", "Share of requests within both limits", 0.95, "0-1", "0.95 = p95",
      "num3", (0, 1)),
+    ("token_budget", "Prompt tokens one engine step takes", 8192, "tokens",
+     "vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens", "int", (1,)),
 ]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
@@ -254,6 +256,7 @@ def _checks(b) -> None:
         ("check_tpot", "TPOT limit", num("tpot_ms", "tpot_ms", 0, min_open=True)),
         ("check_sla_percentile", "Latency percentile",
          num("sla_percentile", "sla_percentile", 0, 1, min_open=True, max_open=True)),
+        ("check_token_budget", "Token budget per step", num("token_budget", "token_budget", 1)),
         ("check_prices", "Your prices",
          'IF(COUNTA(tbl_your_price)>COUNT(tbl_your_price),"a price in \'your $/GPU-h\' is not '
          'a number",IF(COUNTIF(tbl_your_price,"<0")>0,"a price in \'your $/GPU-h\' is '
