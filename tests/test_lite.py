@@ -65,6 +65,16 @@ def test_committed_lite_files_equal_a_fresh_build():
             f"installer/lite/{name} is stale: run `xlnapkin lite --out installer/lite --force`")
 
 
+def test_the_docs_state_main_py_size_to_within_a_sixth():
+    # The analyst guide and the installer README tell Mac and web users how big the file they
+    # paste is; a stale figure (it once said 100 kB for a 150 kB file) misleads them.
+    size = (REPO / "installer" / "lite" / "main.py").stat().st_size
+    for page in ("docs/getting-started-analyst.md", "installer/README.md"):
+        stated = re.search(r"`main\.py` is about (\d+) kB", (REPO / page).read_text())
+        assert stated, page
+        assert abs(int(stated.group(1)) * 1000 - size) <= size / 6, (page, size)
+
+
 def test_main_py_embeds_the_package_deterministically():
     main = lite.lite_files()["main.py"]
     assert lite.lite_files()["main.py"] == main  # two builds, same bytes
