@@ -90,11 +90,9 @@ def predict(row):
         p = PERCENTILE.get(stat)
         if p is None:
             return None, f"statistic {stat} not mapped"
-        if metric == "ttft_ms":
-            value = queueing.ttft_at_rate(g, m, per, inp, out, wd, kv, tp, p, None, budget)
-        else:
-            value = queueing.tpot_at_rate(g, m, per, inp, out, wd, kv, tp, p)
-    _, top = queueing.operating_point(g, m, per, inp, out, wd, kv, tp)
+        fn = queueing.ttft_at_rate if metric == "ttft_ms" else queueing.tpot_at_rate
+        value = fn(g, m, per, inp, out, wd, kv, tp, p, None, budget)
+    _, top = queueing.operating_point(g, m, per, inp, out, wd, kv, tp, None, budget)
     if not np.isfinite(value):
         return None, (f"the model says one replica is overloaded at this rate (it sustains at "
                       f"most {top:.3g} req/s)")

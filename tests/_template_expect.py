@@ -416,7 +416,7 @@ def _latency_targets(v, m, n) -> dict:
             "sla_cost_per_month": (reps * n * price * v["hours_per_month"] if price else
                                    "no price*"),
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),
-            "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape[:-1]))}
+            "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape))}
 
 
 def _planner_row(v, m, g, n, frac, your, i):

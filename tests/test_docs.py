@@ -211,6 +211,23 @@ def test_page_formulas_calculate(audience):
         assert isinstance(value, (int, float)) or value == xlnapkin.__version__, (formula, value)
 
 
+def test_latency_page_results_are_what_the_functions_return():
+    # docs/latency.md shows formulas with their results (a number with a unit, or a message).
+    lines = [line.strip() for block in _blocks(DOCS / "latency.md", "text")
+             for line in block.splitlines() if line.strip().startswith("=")]
+    assert len(lines) >= 5
+    for line in lines:
+        formula, shown = re.split(r"\s{2,}", line, maxsplit=1)
+        name, args = _formula.parse_formula(formula)
+        value = cli.call(FUNCTIONS[name], *args)
+        number = re.match(r"[\d,]+(\.\d+)?", shown)
+        if number:
+            digits = len(number.group(1) or ".") - 1
+            assert round(value, digits) == float(number.group(0).replace(",", "")), line
+        else:
+            assert value == shown, line
+
+
 def test_engineer_python_snippets_run(workdir):
     pytest.importorskip("formulas")
     blocks = _blocks(PAGES["engineer"], "python")

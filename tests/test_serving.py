@@ -163,6 +163,24 @@ def test_a_smaller_token_budget_lengthens_the_first_token_under_load_only():
                                                        None, 0)
 
 
+def test_a_prompt_queue_that_would_saturate_first_is_overload_too():
+    # 2,000-token prompts on a 512-token budget: each prompt rides four decode steps, so the
+    # prompt queue fills before the replica holds its most sequences. Below that rate TTFT is
+    # finite and grows; from it on, both latencies say the replica is overloaded (not a TTFT
+    # of 1e14 ms at a rate the replica was said to sustain).
+    args = (2000, 300, None, None, 1, 0.95, None, 512)
+    roomy = queueing.operating_point(G, M, 1.0, 2000, 300)[1]
+    _, top = queueing.operating_point(G, M, 1.0, 2000, 300, None, None, 1, None, 512)
+    assert top < roomy
+    below = queueing.ttft_at_rate(G, M, np.array([0.5, 0.9, 0.99]) * top, *args)
+    assert np.all(np.isfinite(below)) and np.all(np.diff(below) > 0)
+    assert below[0] < 10 * queueing.ttft_at_rate(G, M, 1e-7, *args)
+    text = f"overloaded: one replica sustains at most {top:,.2f} requests/s"
+    assert udfs.TTFT_AT_RATE(G, M, top * 1.01, *args) == text
+    assert udfs.TPOT_AT_RATE(G, M, top * 1.01, *args) == text
+    assert isinstance(udfs.TPOT_AT_RATE(G, M, top * 1.01, 2000, 300), float)
+
+
 def test_above_capacity_the_message_names_the_most_a_replica_sustains():
     top = serving.max_throughput(G, M, 1024, 256) / 256
     text = f"overloaded: one replica sustains at most {top:,.1f} requests/s"

@@ -116,7 +116,8 @@ PINNED = {
     "TOKENS_PER_SEC": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype",
                        "num_gpus", "efficiency"],
     "TPOT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
-                     "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency"],
+                     "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
+                     "token_budget"],  # last one appended
     "TTFT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
                      "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
                      "token_budget"],  # last one appended

@@ -20,15 +20,17 @@ The model, in three steps:
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
    prefill. A step carries at most ``token_budget`` prompt tokens besides the decoding
    sequences (the engine's setting; :data:`PREFILL_CHUNK` when blank), so a prompt occupies
-   the prefill budget for ``s = prefill compute + input / token_budget x decode step`` (the decode share only while requests are decoding; the
-   prefill compute is the work ``loaded_step`` counts per joining prompt, without the fixed
-   per-request latency, which overlaps other prompts' work). The
-   prompts form an M/D/1 queue with utilisation ``rho = requests_per_sec x s``: mean wait
-   ``rho s / (2 (1 - rho))``, waiting at all with probability ``rho`` and then for an
-   exponential time (the usual heavy-traffic tail), so the wait at percentile ``p`` is
-   ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0 otherwise. TTFT adds the
-   prompt's prefill (``TTFT_MS`` alone, plus the decode steps its chunks ride along) and, on
-   average, half a decode step before the next step starts.
+   the prefill budget for ``s = prefill compute + input / token_budget x decode step`` (the
+   decode share only while requests are decoding; the prefill compute is the work
+   ``loaded_step`` counts per joining prompt, without the fixed per-request latency, which
+   overlaps other prompts' work). The prompts form an M/D/1 queue with utilisation
+   ``rho = requests_per_sec x s``: mean wait ``rho s / (2 (1 - rho))``, waiting at all with
+   probability ``rho`` and then for an exponential time (the usual heavy-traffic tail), so the
+   wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0
+   otherwise. TTFT adds the prompt's prefill (``TTFT_MS`` alone, plus the decode steps its
+   chunks ride along) and, on average, half a decode step before the next step starts. A rate
+   at which ``rho`` would reach 1 before the concurrency reaches ``N_max`` (long prompts, a
+   small budget) also overloads the replica: the most it sustains is the lower of the two.
 
 At a rate near zero TTFT is ``TTFT_MS`` of one prompt and TPOT one decode step of one
 sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``
@@ -97,7 +99,44 @@ class _Replica:
         return conc / (self.step(conc) * self.out)
 
     def max_rate(self):
-        return self.rate(self.n_max)
+        """The most requests/s the replica sustains: at the most concurrency it holds, or lower
+        where prompts would need the whole prefill budget first (a small ``token_budget``, long
+        prompts)."""
+        return self.rate(self.top())
+
+    def top(self):
+        """The largest mean concurrency the replica sustains: ``n_max``, or the concurrency at
+        which the prompt queue's utilisation reaches 1 (bisection: it rises with the
+        concurrency)."""
+        if not hasattr(self, "_top"):
+            def stable(conc):
+                return self.rate(conc) * self.prompt(conc)[3] < 1.0
+
+            hi = np.asarray(self.n_max, dtype=float)
+            full = stable(hi)
+            top = hi
+            if not np.all(full):
+                lo, h = np.zeros(hi.shape), hi.copy()
+                for _ in range(_BISECTIONS):
+                    mid = (lo + h) / 2.0
+                    ok = stable(mid)
+                    lo, h = np.where(ok, mid, lo), np.where(ok, h, mid)
+                top = np.where(full, hi, lo)
+            self._top = top
+        return self._top
+
+    def prompt(self, conc):
+        """At mean concurrency ``conc``: the chance some sequence is decoding when a prompt
+        arrives, the decode step, the step budgets a prompt spans, and the share of the prefill
+        budget one prompt takes (its GPU work, not its fixed latency, which overlaps other
+        prompts' work, and the decode steps its chunks ride along). [-, s, -, s]"""
+        busy = 1.0 - np.exp(-conc)
+        decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.inp + self.out / 2.0,
+                              self.wd, self.kv, self.n, self.eff)
+        chunks = self.inp / self.budget
+        slot = (prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
+                + chunks * decode * busy)
+        return busy, decode, chunks, slot
 
     def concurrency(self, rate):
         """Mean concurrency at ``rate`` requests/s (bisection: the rate rises with it)."""
@@ -112,16 +151,9 @@ class _Replica:
     def ttft(self, conc, rate, p):
         """TTFT at mean concurrency ``conc`` and ``rate`` requests/s, at percentile ``p``
         (``None``: the mean). [s]"""
-        busy = 1.0 - np.exp(-conc)  # chance some sequence is decoding when a prompt arrives
-        decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.inp + self.out / 2.0,
-                              self.wd, self.kv, self.n, self.eff)
+        busy, decode, chunks, slot = self.prompt(conc)
         alone = _prefill(self.g, self.m, 1.0, self.inp, self.wd, self.kv, self.n, self.eff)
-        chunks = self.inp / self.budget
         own = alone + np.ceil(chunks) * decode * busy
-        # Share of the prefill budget one prompt takes: its GPU work (not its fixed latency,
-        # which overlaps other prompts' work) and the decode steps its chunks ride along.
-        slot = (prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
-                + chunks * decode * busy)
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
         if p is None:
@@ -132,11 +164,12 @@ class _Replica:
 
 
 def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
-                    weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+                    weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
+                    token_budget=PREFILL_CHUNK):
     """Mean concurrency and the most requests/s one replica sustains: ``(concurrency,
     max_rate)``, the concurrency NaN where the rate overloads the replica or it cannot run."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency)
+                 efficiency, token_budget)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
     top = r.max_rate()
     conc = np.where(r.runs & (rate < top), r.concurrency(rate), np.nan)
@@ -159,13 +192,14 @@ def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output
 
 
 def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
-                  weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None, **_):
+                  weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
+                  token_budget=PREFILL_CHUNK, **_):
     """Why a rate function has no value: the configuration cannot run, or it is overloaded."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
     reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus),
                         dtype=object)
     _, top = operating_point(gpu, model, requests_per_sec, input_tokens, output_tokens,
-                             weight_dtype, kv_dtype, num_gpus, efficiency)
+                             weight_dtype, kv_dtype, num_gpus, efficiency, token_budget)
     shape = np.broadcast_shapes(np.shape(reason), np.shape(top))
     out = np.array(np.broadcast_to(reason, shape), dtype=object)
     top = np.broadcast_to(top, shape)
@@ -230,7 +264,8 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
-                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None):
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None,
+                 token_budget=PREFILL_CHUNK):
     """Time per output token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
 
     Args:
@@ -244,15 +279,17 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
     joining prompts included); at a percentile, at the concurrency z sqrt(N) above the mean.
+    The token budget does not change the step, only the most the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
     8.98
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
-                    kv_dtype, num_gpus, percentile, efficiency, "tpot")
+                    kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget)
 
 
 def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype, kv_dtype,
