@@ -6,8 +6,9 @@ row the model can represent, the measurement and the prediction of
 :mod:`xlnapkin.queueing` for one replica: the offered rate divided by the replicas
 (``num_gpus / tp``), the percentile the row states (``mean`` uses the model's mean, ``median``
 the 0.5 percentile), calibrated defaults, and the engine's step token budget where the row
-states it (``max_num_tokens`` of TensorRT-LLM, ``max_num_batched_tokens`` of vLLM,
-``chunked_prefill_size`` of SGLang, read from its notes; else the default 8,192). Then the
+states it (``max_num_tokens`` of TensorRT-LLM, the runtime value where a build-time ceiling is
+also given, ``max_num_batched_tokens`` of vLLM, ``chunked_prefill_size`` of SGLang, read from
+its notes; else the default 8,192). Then the
 median absolute % error by metric.
 
     python benchmarks/openloop.py            # the table and the summary
@@ -45,9 +46,14 @@ _BUDGET = re.compile(r"(?:max_num_tokens|max[-_]num[-_]batched[-_]tokens|chunked
                      r"[ =:]*([0-9][0-9,]*[0-9]|[0-9])")
 
 
+_RUNTIME = re.compile(r"max_num_tokens \d+ build / (\d+) runtime")
+
+
 def token_budget(row):
-    """The step token budget the row's engine configuration states, else the default."""
-    found = _BUDGET.search(row["notes"])
+    """The step token budget the row's engine configuration states, else the default. Where a
+    TensorRT-LLM config gives a build-time ceiling and a runtime value ("8192 build / 2560
+    runtime"), the runtime value: it is the one the scheduler uses."""
+    found = _RUNTIME.search(row["notes"]) or _BUDGET.search(row["notes"])
     return float(found.group(1).replace(",", "")) if found else queueing.PREFILL_CHUNK
 
 

@@ -402,7 +402,9 @@ def _latency_targets(v, m, n) -> dict:
     g = catalog.gpu(v["sla_gpu"])
     wd, kd, eff, p = v["weight_dtype"], v["kv_dtype"], _eff(v), v["sla_percentile"]
     inp, out, rate = float(v["input_tokens"]), float(v["output_tokens"]), v["requests_per_sec"]
-    shape = (inp, out, wd, kd, n, p, eff, v["token_budget"])
+    budget = v.get("token_budget")
+    shape = (inp, out, wd, kd, n, p, eff,
+             queueing.PREFILL_CHUNK if budget in (None, "") else float(budget))
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
     if not math.isfinite(best):
         return {"sla_gpu_shown": g.id, "sla_max_rate": best, **{k: "-" for k in ("sla_replicas", "sla_gpus",

@@ -167,6 +167,17 @@ def test_set_changes_inputs_by_name_and_by_reference():
         assert close(wb.value(f"{showcase.SHEET}!{where}"), _direct(wb, name, args)), where
 
 
+def test_setting_an_input_blank_empties_the_cell_and_everything_still_computes():
+    # `--set kv_dtype=` once fed formulas "no value", and every output printed empty (exit 0)
+    wb = Workbook(SHOWCASE)
+    wb.calculate({"kv_dtype": None})
+    v = wb.values(["kv_dtype", "kv_cache", "replica_tps", "verdict"])
+    assert v["kv_dtype"] is None
+    assert all(v[k] not in (None, "") for k in ("kv_cache", "replica_tps", "verdict")), v
+    for where, name, args in _xlnapkin_formulas(SHOWCASE):
+        assert close(wb.value(f"{showcase.SHEET}!{where}"), _direct(wb, name, args)), where
+
+
 def test_set_refuses_formula_cells_ranges_and_unknown_names():
     wb = Workbook(SHOWCASE)
     with pytest.raises(RecalcError, match="holds a formula"):

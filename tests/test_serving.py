@@ -179,6 +179,9 @@ def test_a_prompt_queue_that_would_saturate_first_is_overload_too():
     assert udfs.TTFT_AT_RATE(G, M, top * 1.01, *args) == text
     assert udfs.TPOT_AT_RATE(G, M, top * 1.01, *args) == text
     assert isinstance(udfs.TPOT_AT_RATE(G, M, top * 1.01, 2000, 300), float)
+    # however loose the limits, the goodput stays within what the replica sustains
+    loose = queueing.max_rate_for_sla(G, M, 1e15, 1e6, 2000, 300, None, None, 1, 0.95, None, 512)
+    assert top * (1 - 1e-6) <= loose <= top
 
 
 def test_above_capacity_the_message_names_the_most_a_replica_sustains():

@@ -145,7 +145,9 @@ def planner_scenarios(d):
            # the latency GPU cannot hold the model (the sheet once gave a rate here)
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
-           ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096))]
+           ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096)),
+           ("blank step token budget", dict(d, token_budget=None, input_tokens=20000,
+                                            requests_per_sec=2.0, ttft_ms=20000.0))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),

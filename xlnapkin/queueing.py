@@ -304,10 +304,11 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
     p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
                                   max_open=True))
 
-    def meets(conc):
+    def meets(conc):  # within both limits, and the prompt queue stable (see _Replica.top)
         rate = r.rate(conc)
         seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
-        return (r.ttft(conc, rate, p) <= ttft_lim) & (r.step(seen) <= tpot_lim)
+        return ((r.ttft(conc, rate, p) <= ttft_lim) & (r.step(seen) <= tpot_lim)
+                & (rate * r.prompt(conc)[3] < 1.0))
 
     shape = np.broadcast_shapes(np.shape(r.n_max), np.shape(ttft_lim), np.shape(tpot_lim),
                                 np.shape(z))

@@ -895,7 +895,7 @@ class Workbook:
             node = self._node(sheet, cell)
             if node is None:
                 continue  # no formula reads this cell: nothing to recalculate
-            feed[node] = schedula.EMPTY if value is None else value
+            feed[node] = [[schedula.EMPTY]] if value is None else value
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
         started = time.monotonic()
         with _formulas_session(self._progress):

@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
-from .. import calibration, catalog
+from .. import calibration, catalog, queueing
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 
 FILENAME = "capacity_planner.xlsx"
@@ -67,7 +67,7 @@ SLA_INPUTS = [
     ("sla_percentile", "Share of requests within both limits", 0.95, "0-1", "0.95 = p95",
      "num3", (0, 1)),
     ("token_budget", "Prompt tokens one engine step takes", 8192, "tokens",
-     "vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens", "int", (1,)),
+     "blank = 8,192; vLLM max_num_batched_tokens, TRT-LLM max_num_tokens", "int", (1,)),
 ]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
@@ -256,7 +256,9 @@ def _checks(b) -> None:
         ("check_tpot", "TPOT limit", num("tpot_ms", "tpot_ms", 0, min_open=True)),
         ("check_sla_percentile", "Latency percentile",
          num("sla_percentile", "sla_percentile", 0, 1, min_open=True, max_open=True)),
-        ("check_token_budget", "Token budget per step", num("token_budget", "token_budget", 1)),
+        ("check_token_budget", "Token budget per step",
+         f"IF(ISBLANK({{token_budget}}),{bk.CHECK_OK},"
+         + num("token_budget", "token_budget", 1) + ")"),
         ("check_prices", "Your prices",
          'IF(COUNTA(tbl_your_price)>COUNT(tbl_your_price),"a price in \'your $/GPU-h\' is not '
          'a number",IF(COUNTIF(tbl_your_price,"<0")>0,"a price in \'your $/GPU-h\' is '
@@ -275,6 +277,8 @@ def _model_sheet(m) -> dict:
         defaults[name] = ("{sla_gpu_id}" if name == "sla_gpu" else "{" + name + "}", default,
                           fmt)
     defaults["efficiency"] = ("N({efficiency})", 0, "num")
+    defaults["token_budget"] = (f"IF(ISBLANK({{token_budget}}),{queueing.PREFILL_CHUNK:g},"
+                                "{token_budget})", queueing.PREFILL_CHUNK, "int")
     for c in calibration.constants():
         defaults[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
     defaults["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
