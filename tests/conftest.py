@@ -2,6 +2,7 @@
 and the long sweeps (marked ``slow``) that run only where the environment variable CI is set."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,12 @@ def run(capsys, *argv, cwd=None):
             code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def in_threads(work, n=4):
+    """Run ``work()`` in ``n`` threads at once and wait for all of them."""
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import REPO, run
+from conftest import REPO, in_threads, run
 from xlnapkin import cli
 from xlnapkin import excel_setup as es
 from xlnapkin.errors import NapkinError
@@ -589,11 +589,7 @@ def test_concurrent_installs_take_turns(tmp_path):
             except Exception as exc:  # noqa: BLE001 - collected and shown below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=one) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_threads(one)
         assert errors == []
         assert len(backups(home)) == 1, trial
         es.uninstall(user(home), platform="win32")

@@ -22,7 +22,7 @@ pytest.importorskip("formulas")
 
 import _crafted as c  # noqa: E402
 from xlnapkin.recalc import RecalcError, Workbook  # noqa: E402
-from conftest import run  # noqa: E402
+from conftest import in_threads, run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="symbolic links: POSIX")
@@ -498,11 +498,7 @@ def test_concurrent_workbooks_take_turns_and_keep_omitted_arguments_blank(tmp_pa
             results.append(Workbook(path).value("speed"))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work)
     assert errors == [] and most[0] == 1
     assert results == [pytest.approx(expected)] * 4
     assert Empty.__dict__["compile"] is original_compile

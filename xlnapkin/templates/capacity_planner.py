@@ -67,7 +67,7 @@ SLA_INPUTS = [
     ("sla_percentile", "Share of requests within both limits", 0.95, "0-1", "0.95 = p95",
      "num3", (0, 1)),
     ("token_budget", "Prompt tokens one engine step takes", 8192, "tokens",
-     "blank = 8,192; vLLM max_num_batched_tokens, TRT-LLM max_num_tokens", "int", (1,)),
+     "blank = 8,192; vLLM max_num_batched_tokens", "int", (1,)),
 ]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",

@@ -193,18 +193,9 @@ def _gpu_by_batch(s, row) -> int:
     head = row + 1
     s.text(f"C{row}", f"B{head + 1}: =TOKENS_PER_SEC($A{head + 1},model,B${head},context,"
                       "weight_dtype,kv_dtype,num_gpus)", italic=True)
-    s.text(f"A{head}", "gpu \\ batch", bold=True)
-    for j, batch in enumerate(_BATCHES):
-        s.input(f"{_col(2 + j)}{head}", batch, "count")
-    for i, gpu in enumerate(_GPUS):
-        r = head + 1 + i
-        s.input(f"A{r}", gpu)
-        for j in range(len(_BATCHES)):
-            col = _col(2 + j)
-            s.formula(f"{col}{r}", f"=TOKENS_PER_SEC($A{r},model,{col}${head},context,"
-                                   "weight_dtype,kv_dtype,num_gpus)", "tps")
-            s.ws[f"{col}{r}"].alignment = st.WRAP  # a "does not fit" message stays in its cell
-    return head + len(_GPUS)
+    return _grid(s, head, "gpu \\ batch", _BATCHES, _GPUS,
+                 "=TOKENS_PER_SEC($A{r},model,{col}${head},context,weight_dtype,kv_dtype,"
+                 "num_gpus)", "tps", wrap=True)
 
 
 def _context_sweep(s, row) -> int:
@@ -286,16 +277,26 @@ def _kv_table(s, row) -> int:
     s.text(f"C{row}", f"B{head + 1} is =KV_BYTES($A{head + 1},B${head},1,kv_dtype); the range "
                       f"form =KV_BYTES({first}:{last},{hfirst}:{hlast},1,kv_dtype) fills the "
                       "whole table at once (it spills in Excel 365)", italic=True)
-    s.text(f"A{head}", "model \\ context", bold=True)
-    for j, ctx in enumerate(_KV_CONTEXTS):
-        s.input(f"{_col(2 + j)}{head}", ctx, "count")
-    for i, model in enumerate(_KV_MODELS):
+    return _grid(s, head, "model \\ context", _KV_CONTEXTS, _KV_MODELS,
+                 "=KV_BYTES($A{r},{col}${head},1,kv_dtype)", "gb")
+
+
+def _grid(s, head, corner, across, down, formula, fmt, wrap=False) -> int:
+    """A table with ``across`` as input headers in row ``head``, ``down`` as input labels in
+    column A below it, and ``formula`` (``{r}``, ``{col}``, ``{head}`` filled in) in every other
+    cell. Returns its last row."""
+    s.text(f"A{head}", corner, bold=True)
+    for j, value in enumerate(across):
+        s.input(f"{_col(2 + j)}{head}", value, "count")
+    for i, label in enumerate(down):
         r = head + 1 + i
-        s.input(f"A{r}", model)
-        for j in range(len(_KV_CONTEXTS)):
+        s.input(f"A{r}", label)
+        for j in range(len(across)):
             col = _col(2 + j)
-            s.formula(f"{col}{r}", f"=KV_BYTES($A{r},{col}${head},1,kv_dtype)", "gb")
-    return head + len(_KV_MODELS)
+            s.formula(f"{col}{r}", formula.format(r=r, col=col, head=head), fmt)
+            if wrap:
+                s.ws[f"{col}{r}"].alignment = st.WRAP  # a message stays in its cell
+    return head + len(down)
 
 
 def _numbers(*values) -> bool:
