@@ -14,6 +14,14 @@ median absolute % error by metric.
     python benchmarks/openloop.py            # the table and the summary
     python benchmarks/openloop.py --csv X    # also every row's prediction
 
+A side check separates the two halves of the model. Little's law gives the mean number of
+sequences a run decoded at once from its own TPOT, ``N = rate x output x TPOT`` (each request
+is in the batch for ``output`` steps); the model's step at that concurrency
+(:func:`xlnapkin.serving.loaded_step`) is then compared with the measured TPOT, and ``N`` with
+the concurrency the model's fixed point puts at that rate. A good step model with a large
+concurrency gap means the error comes from the fixed point, which is sensitive wherever the
+replica's throughput curve flattens (near its capacity).
+
 Rows are skipped, with the reason, where an input or output length is not recorded, where the
 metric is not a latency (completed requests/s, tokens/s), where the arrival is not Poisson
 (``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), or where
@@ -37,7 +45,7 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 
 from accuracy import weight_dtype, kv_dtype  # noqa: E402
-from xlnapkin import catalog, queueing  # noqa: E402
+from xlnapkin import calibration, catalog, queueing, serving  # noqa: E402
 from xlnapkin.errors import NapkinError  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "openloop.csv"
@@ -107,6 +115,36 @@ def predict(row):
                           f"capacity){step}, {stat}")
 
 
+def own_concurrency(rows):
+    """For every scored TPOT row (a mean, or a median where the source gives only that): the
+    sequences its run decoded at once by Little's law (each is in the batch for ``output``
+    steps of ``TPOT``: ``N = rate x output x TPOT``), the model's step at that concurrency
+    against the measured TPOT, and the concurrency the model's own fixed point gives at the
+    rate (the same law on its own step). Returns a list of ``(line, label, n_run, n_model,
+    measured tpot ms, model step ms)``."""
+    out = []
+    for line, r in enumerate(rows, start=2):
+        if r["metric"] != "tpot_ms" or r["statistic"] not in ("mean", "median"):
+            continue
+        if predict(r)[0] is None:  # the rules of the scored rows (overloaded runs are out)
+            continue
+        g, m = catalog.gpu(r["gpu"]), catalog.model(r["model"])
+        wd = weight_dtype(r, m)
+        kv = kv_dtype(r, wd)
+        inp, out_len = _num(r["input_len"]), _num(r["output_len"])
+        tp = int(_num(r["tp"]) or 1)
+        rate = _num(r["request_rate_per_s"]) / max(int(_num(r["num_gpus"]) or 1) // tp, 1)
+        tpot = float(r["value"])
+        n_run = rate * out_len * tpot / 1e3
+        step = serving.loaded_step(g, m, n_run, inp, out_len, wd, kv, tp,
+                                   calibration.resolve(None, g)) * 1e3
+        n_model, _ = queueing.operating_point(g, m, rate, inp, out_len, wd, kv, tp, None,
+                                              token_budget(r))
+        out.append((line, f"{r['gpu']} x{tp} {r['model']} at {rate:.3g} req/s "
+                          f"({r['statistic']})", n_run, float(n_model), tpot, float(step)))
+    return out
+
+
 def main(argv=None, quiet=False):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DATA))
@@ -141,6 +179,10 @@ def main(argv=None, quiet=False):
             for i, r, pred, how, err in scored:
                 w.writerow([i, r["gpu"], r["model"], r["metric"], r["statistic"], r["value"],
                             f"{pred:.6g}", f"{err:.1f}", how])
+    own = own_concurrency(rows)
+    if own:
+        summary["TPOT: the model's step at each run's own concurrency"] = (
+            len(own), float(np.median([abs(st / tpot - 1) * 100 for *_, tpot, st in own])))
     if quiet:
         return summary
     print(f"{len(rows)} rows in {Path(args.data).name}: {len(scored)} scored\n")
@@ -153,6 +195,16 @@ def main(argv=None, quiet=False):
     print("\n| rows | n | median abs % error |\n|---|---:|---:|")
     for k, (n, med) in summary.items():
         print(f"| {k} | {n} | {med:.1f} % |")
+    if own:
+        print("\nThe model's step at the concurrency each run held (Little's law on its own "
+              "TPOT):\n")
+        print("| line | run | concurrency held | model's concurrency at the rate | TPOT "
+              "measured | model's step there |\n|---:|---|---:|---:|---:|---:|")
+        for line, label, n_run, n_model, tpot, st in own:
+            print(f"| {line} | {label} | {n_run:.0f} | {n_model:.0f} | {tpot:.4g} | "
+                  f"{st:.4g} ({st / tpot - 1:+.0%}) |")
+        ratio = np.median([n_run / n_model for _, _, n_run, n_model, *_ in own])
+        print(f"\nmedian concurrency held / the model's: {ratio:.2f}")
     print("\nskipped rows:\n")
     for why, lines in skipped.items():
         print(f"* {len(lines)} row(s) (lines {', '.join(map(str, lines[:8]))}"

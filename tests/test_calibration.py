@@ -249,3 +249,40 @@ def test_one_cell_ranges_and_plain_values_give_the_same_answer():
     assert type(plain) is float and ranges == plain
     assert udfs.ITL_MS([["h100-sxm"]], [["llama-3.1-405b"]]) == udfs.ITL_MS("h100-sxm",
                                                                            "llama-3.1-405b")
+
+
+# --- the open-loop benchmark's side check -------------------------------------------------------
+
+def _openloop_module():
+    bench = str(REPO / "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)  # openloop.py imports accuracy.py as its sibling
+    spec = importlib.util.spec_from_file_location("xlnapkin_bench_openloop",
+                                                  REPO / "benchmarks" / "openloop.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_openloop_side_check_recovers_the_models_own_operating_point():
+    """Little's law on a run whose TPOT is the model's own gives back the model's concurrency
+    and a step equal to that TPOT; a run twice as slow held twice the sequences."""
+    from xlnapkin import queueing
+    ol = _openloop_module()
+    _, tpot = queueing.mean_latency_at_rate("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")
+    conc, _ = queueing.operating_point("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")
+    row = {"source_url_or_repo_path": "constructed", "source_kind": "test", "engine": "vllm",
+           "gpu": "H100 SXM", "num_gpus": "2", "tp": "1", "model": "Llama-3.1-8B",
+           "weight_dtype": "fp8", "kv_dtype": "", "input_len": "1000", "output_len": "200",
+           "request_rate_per_s": "24", "arrival": "poisson", "metric": "tpot_ms",
+           "statistic": "mean", "value": str(tpot), "notes": ""}
+    slow = {**row, "value": str(2 * tpot)}
+    (_, _, n_run, n_model, measured, step), (*_, n_slow, _, _, step_slow) = \
+        ol.own_concurrency([row, slow])
+    assert n_model == pytest.approx(conc)
+    assert n_run == pytest.approx(conc, rel=1e-6)
+    assert step == pytest.approx(measured, rel=1e-6)
+    assert n_slow == pytest.approx(2 * conc, rel=1e-6) and step_slow > step
+    summary = ol.main([], quiet=True)  # the shipped runs: the side check is reported
+    n, median = summary["TPOT: the model's step at each run's own concurrency"]
+    assert n >= 20 and 0 < median < 100
