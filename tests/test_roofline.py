@@ -77,6 +77,40 @@ def test_fp8_weights_use_the_fp8_peak_only_where_there_is_one():
     assert roofline.peak_flops("h100-sxm", "q4_k_m") == 989e12   # weight-only: BF16 math
 
 
+
+def test_fp4_matmuls_run_at_their_share_of_the_mfu():
+    """A 4-bit float path counts its matmuls at fp4_mfu_factor of the MFU (vLLM's B200 GEMM
+    benchmarks: NVFP4 reaches 0.34-0.43 of its datasheet peak where BF16 reaches 0.6 of its own);
+    the pure roofline (efficiency=1) keeps the datasheet peak, and a weight-only 4-bit format or
+    a GPU without FP4 never sees the factor."""
+    from xlnapkin.calibration import resolve
+    f = resolve(None, "NVIDIA").fp4_mfu_factor
+    assert 0.3 <= f < 1.0 and resolve(1).fp4_mfu_factor == 1.0
+
+    def compute(gpu, dtype, efficiency):  # a 32k-token prefill: compute-bound everywhere
+        return roofline.prefill_time(gpu, "llama-3.1-70b", 1, 32768, dtype, None, 8,
+                                     efficiency)
+
+    # roofline: FP4 is exactly twice FP8 on B200 for the weight matmuls
+    lin = roofline.prefill_flops("llama-3.1-70b", 1, 32768) - (
+        roofline.attention_flops_per_pair("llama-3.1-70b") * 80 * 32768 * 32769 / 2)
+    gap = lin / (8 * 4500e12) - lin / (8 * 9000e12)
+    assert compute("b200", "fp8", 1) - compute("b200", "nvfp4", 1) == pytest.approx(
+        gap, rel=1e-6)
+    # calibrated: the FP4 matmuls take 1/f of their roofline share
+    e = resolve(None, "NVIDIA")
+    gap_cal = lin / (8 * 4500e12 * e.mfu_prefill) - lin / (8 * 9000e12 * f * e.mfu_prefill)
+    assert compute("b200", "fp8", None) - compute("b200", "nvfp4", None) == pytest.approx(
+        gap_cal, rel=1e-6)
+    # no FP4 path on H100: nvfp4 computes at BF16 like int4, factor unused
+    assert compute("h100-sxm", "nvfp4", None) == pytest.approx(
+        compute("h100-sxm", "int4", None), rel=0.02)
+    # the critical batch moves with the factor
+    assert roofline.critical_batch("b200", "llama-3.1-70b", "nvfp4") == pytest.approx(
+        roofline.critical_batch("b200", "llama-3.1-70b", "nvfp4", 1) * f * e.mfu_decode
+        / e.mbu, rel=1e-9)
+
+
 MODELS = ["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b", "deepseek-r1", "gemma-3-27b",
           "gpt-oss-120b", "qwen3-235b-a22b"]
 

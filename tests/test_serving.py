@@ -148,11 +148,11 @@ def test_a_smaller_token_budget_lengthens_the_first_token_under_load_only():
     assert idle[0] == pytest.approx(idle[1], rel=1e-9)
     _, top = queueing.operating_point(g, m, 1.0, inp, out, "fp8", "fp8", 1)
     budgets = [64, 256, 1024, 8192]
-    busy = [queueing.ttft_at_rate(g, m, 0.8 * top, inp, out, "fp8", "fp8", 1, 0.99, None, b)
+    busy = [queueing.ttft_at_rate(g, m, 0.7 * top, inp, out, "fp8", "fp8", 1, 0.99, None, b)
             for b in budgets]
     assert all(a > b for a, b in zip(busy, busy[1:])), busy
-    assert busy[-1] == queueing.ttft_at_rate(g, m, 0.8 * top, inp, out, "fp8", "fp8", 1, 0.99)
-    assert udfs.TTFT_AT_RATE(g, m, 0.8 * top, inp, out, "fp8", "fp8", 1, 0.99, None,
+    assert busy[-1] == queueing.ttft_at_rate(g, m, 0.7 * top, inp, out, "fp8", "fp8", 1, 0.99)
+    assert udfs.TTFT_AT_RATE(g, m, 0.7 * top, inp, out, "fp8", "fp8", 1, 0.99, None,
                              None) == pytest.approx(busy[-1])
     rates = [queueing.max_rate_for_sla(g, m, 450, 40, inp, out, "fp8", "fp8", 1, 0.99, None, b)
              for b in budgets]

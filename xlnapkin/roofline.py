@@ -11,9 +11,10 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
         + KV bytes read / (bandwidth x MBU) + all-reduce time + fixed overheads
 
 where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
-(:func:`peak_flops`) and attention (QK^T, AV) at the 16-bit rate (:func:`attention_peak`):
-attention kernels multiply activations by the cached K and V, dequantised to 16 bits when the
-cache is 8-bit, so they never run at a weight format's fp8 or fp4 rate.
+(:func:`peak_flops`; a 4-bit float path at ``fp4_mfu_factor`` of the MFU) and attention
+(QK^T, AV) at the 16-bit rate (:func:`attention_peak`): attention kernels multiply activations
+by the cached K and V, dequantised to 16 bits when the cache is 8-bit, so they never run at a
+weight format's fp8 or fp4 rate.
 
 Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prompt's FLOPs
 (``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it
@@ -91,20 +92,30 @@ def decode_flops(model, batch, context):
                     + attention_flops_per_pair(m) * _windowed_tokens(m, context))
 
 
-def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, moe_factor=1.0):
+def _linear_peak(g, weight_dtype, eff: Efficiency):
+    """The rate the weight matmuls are counted at before the MFU: the dense peak for the weight
+    dtype, times ``fp4_mfu_factor`` where that is a 4-bit float path (block-scaled FP4 GEMMs
+    reach a smaller share of their datasheet peak than 16-bit and FP8 ones). [FLOP/s]"""
+    compute = compute_dtype(weight_dtype, bool(g.fp8_tflops), bool(g.fp4_tflops),
+                            bool(g.int8_tops))
+    peak = g.peak_flops(compute)
+    return peak * eff.fp4_mfu_factor if compute == "fp4" else peak
+
+
+def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, eff: Efficiency):
     """Time of one forward pass's FLOPs: the weight matmuls over ``rows`` token rows at the
-    weight dtype's tensor rate (routed experts at ``moe_factor`` of the MFU) plus attention at
-    the 16-bit rate. [s]"""
+    weight dtype's tensor rate (:func:`_linear_peak`; routed experts at ``moe_mfu_factor`` of
+    the MFU) plus attention at the 16-bit rate. [s]"""
     routed = m.routed_params
-    linear = 2.0 * rows * (m.active_params - routed + routed / moe_factor)
-    return ((linear / peak_flops(g, weight_dtype) + attention_flops / attention_peak(g))
-            / (num_gpus * mfu))
+    linear = 2.0 * rows * (m.active_params - routed + routed / eff.moe_mfu_factor)
+    return ((linear / _linear_peak(g, weight_dtype, eff)
+             + attention_flops / attention_peak(g)) / (num_gpus * mfu))
 
 
 def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff):
     """One decode step's FLOPs time (routed experts at ``moe_mfu_factor`` of the MFU). [s]"""
     attention = batch * m.attention_flops_per_pair * _windowed_tokens(m, context)
-    return _matmul_time(g, m, batch, attention, weight_dtype, num_gpus, mfu, eff.moe_mfu_factor)
+    return _matmul_time(g, m, batch, attention, weight_dtype, num_gpus, mfu, eff)
 
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
@@ -198,8 +209,7 @@ def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu, eff)
     """A prefill's FLOPs time: ``batch x tokens`` rows and causal attention (routed experts at
     ``moe_mfu_factor`` of the MFU). [s]"""
     attention = batch * m.attention_flops_per_pair * _causal_pairs(m, tokens)
-    return _matmul_time(g, m, batch * tokens, attention, weight_dtype, num_gpus, mfu,
-                        eff.moe_mfu_factor)
+    return _matmul_time(g, m, batch * tokens, attention, weight_dtype, num_gpus, mfu, eff)
 
 
 def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype=None,
@@ -246,7 +256,7 @@ def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
     g, m = _gpu(gpu), _model(model)
     weight_dtype = weight_dtype_of(m, weight_dtype)
     eff = resolve(efficiency, g)
-    ratio = (peak_flops(g, weight_dtype) * eff.mfu_decode) / (g.bandwidth * eff.mbu)
+    ratio = (_linear_peak(g, weight_dtype, eff) * eff.mfu_decode) / (g.bandwidth * eff.mbu)
     routed = m.routed_params
     per_token = 2.0 * (m.active_params - routed + routed / eff.moe_mfu_factor)
     b = ratio * m.total_params * dtype_bytes(weight_dtype) / per_token

@@ -170,6 +170,11 @@ def gpu_steps() -> list[Step]:
              "IF(AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
              "{g_fp4_tflops}>0),{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
+        Step("linear_peak_tflops", "Rate the weight matmuls are counted at (4-bit float paths "
+             "at fp4_mfu_factor of it)",
+             "{peak_tflops}*IF(AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\","
+             "{weight_dtype}=\"mxfp4\"),{g_fp4_tflops}>0),{fp4_mfu_factor},1)", "TFLOP/s", "num",
+             "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
         Step("linear_flops_row", "Weight-matmul FLOPs per token at the dense MFU (routed experts "
@@ -209,7 +214,7 @@ def gpu_steps() -> list[Step]:
         Step("prompts_per_step", "New prompts per step (batch / output tokens)",
              "{batch_load}/{output_tokens}", "prompts", "num"),
         Step("t_prefill_prompt", "Prefill of one prompt: compute + its all-reduce traffic",
-             "({linear_flops_row}*{input_tokens}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
+             "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})"
              "+IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
              "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
@@ -246,7 +251,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              f"+{{decode_attn_flops{sfx}}}", "FLOP", "sci", "roofline.decode_flops"),
         Step("t_compute" + sfx, "Compute time: matmuls at the weight rate (routed experts at "
              "their lower MFU), attention at the 16-bit rate",
-             f"({b}*{{linear_flops_row}}/({{peak_tflops}}*1E+12)"
+             f"({b}*{{linear_flops_row}}/({{linear_peak_tflops}}*1E+12)"
              f"+{{decode_attn_flops{sfx}}}/({{attn_peak_tflops}}*1E+12))/({{num_gpus}}"
              "*{mfu_decode})", "s", "sci"),
         Step("weights_read" + sfx, "Weight bytes read (MoE: experts the batch touches)",
@@ -321,7 +326,7 @@ def queue_steps() -> list[Step]:
         Step("q_n_max", "Most requests the replica runs at once (at least 1)",
              "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
         Step("q_compute_per_seq", "Decode compute per sequence in a step",
-             "({linear_flops_row}/({peak_tflops}*1E+12)+{attn_flops_pair}*{attn_tokens_ctx}/"
+             "({linear_flops_row}/({linear_peak_tflops}*1E+12)+{attn_flops_pair}*{attn_tokens_ctx}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_decode})", "s", "sci"),
         Step("q_kv_per_seq", "KV-cache read per sequence in a step",
              "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
@@ -331,7 +336,7 @@ def queue_steps() -> list[Step]:
              "IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
              "{link_bw}*{comm},0)", "s", "sci"),
         Step("pf_compute", "A prompt alone: prefill compute",
-             "({linear_flops_row}*{input_tokens}/({peak_tflops}*1E+12)+{prefill_attn_flops}/"
+             "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})", "s", "sci"),
         Step("pf_weights", "A prompt alone: weight reads",
              weights_read("{input_tokens}") + "/{bandwidth}", "s", "sci"),
