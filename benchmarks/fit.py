@@ -52,7 +52,7 @@ VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
 #   are not, and a large latency would make 2 GPUs decode slower than 1 (issue 10);
 # * 256 concurrent sequences per GPU: vLLM's default cap (SchedulerConfig.max_num_seqs). The loss
 #   is flat between 256 and 512 (0.2469 and 0.2460), and a free cap swings with the source held
-#   out: leave-one-source-out gives 17.4 % with it free, 16.7 % with it pinned.
+#   out: leave-one-source-out gives 17.4 % with it free, 16.8 % with it pinned.
 PINNED = {"step_overhead_s": 1e-4, "allreduce_latency_s": 5e-6, "max_concurrency": 256.0}
 MIN_VENDOR_ROWS = 4          # a vendor needs this many scored rows to get its own factor
 LADDER = (0.5, 0.7, 0.85, 0.93, 0.98)

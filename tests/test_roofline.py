@@ -102,6 +102,9 @@ def test_fp4_matmuls_run_at_their_share_of_the_mfu():
     gap_cal = lin / (8 * 4500e12 * e.mfu_prefill) - lin / (8 * 9000e12 * f * e.mfu_prefill)
     assert compute("b200", "fp8", None) - compute("b200", "nvfp4", None) == pytest.approx(
         gap_cal, rel=1e-6)
+    # every 4-bit float name takes the FP4 path (compute-bound: the weight bytes hardly count)
+    assert compute("b200", "mxfp4", None) == pytest.approx(compute("b200", "nvfp4", None),
+                                                           rel=0.01)
     # no FP4 path on H100: nvfp4 computes at BF16 like int4, factor unused
     assert compute("h100-sxm", "nvfp4", None) == pytest.approx(
         compute("h100-sxm", "int4", None), rel=0.02)

@@ -123,21 +123,22 @@ class Efficiency:
 # small messages take 4-10 us; fitted freely it absorbs the slow all-reduces of 2023 engines and
 # makes 2 GPUs decode slower than 1) and max_concurrency (vLLM's default cap of 256 sequences;
 # the loss is flat from 256 to 512 and a free cap moves with whichever source is held out).
-# fp4_mfu_factor is fitted and agrees with kernel measurements: vLLM's B200 GEMM benchmarks
-# (pull requests 20646 and 19566, Llama-3.1-8B shapes at large batch) reach 0.34-0.43 of the
-# FP4 datasheet peak with NVFP4 where BF16 reaches 0.60-0.63 of its own, a ratio of 0.54-0.69.
+# fp4_mfu_factor is fitted and agrees with kernel measurements: vLLM's B200 GEMM benchmark
+# (pull request 20646, Llama-3.1-8B shapes at batch 8,192-16,384) reaches 0.34 of the FP4
+# datasheet peak with NVFP4 (0.42-0.43 without the activation quantisation) where BF16 reaches
+# 0.60-0.63 of its own: a ratio of 0.53-0.72 at the same shape and batch.
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
     mfu_decode=0.40,               # fit 0.395 (large-batch decode: attention, small GEMMs)
-    mfu_prefill=0.64,              # fit 0.638
+    mfu_prefill=0.64,              # fit 0.640
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
     layer_overhead_s=7.5e-5,       # fit 75 us per layer per forward pass
     moe_layer_overhead_s=3.9e-5,   # fit 39 us more per layer of an MoE model
     prefill_overhead_s=2.0e-2,     # fit 20.1 ms per prefill (request scheduling, first sample)
-    moe_mfu_factor=0.32,           # fit 0.323: routed experts' grouped GEMMs vs dense MFU
-    fp4_mfu_factor=0.60,           # fit 0.600; vLLM's B200 GEMM benchmarks give 0.54-0.69
+    moe_mfu_factor=0.32,           # fit 0.322: routed experts' grouped GEMMs vs dense MFU
+    fp4_mfu_factor=0.60,           # fit 0.600; vLLM's B200 GEMM benchmark gives 0.53-0.72
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
-    pcie_allreduce_latency_s=3.9e-5,  # fit 38.6 us through the host between PCIe-only GPUs
+    pcie_allreduce_latency_s=3.9e-5,  # fit 38.7 us through the host between PCIe-only GPUs
     comm=1.0,
     max_concurrency=256.0,         # pinned: vLLM's default max_num_seqs (the fit is flat 256-512)
 )
