@@ -50,11 +50,16 @@ ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
 PEER_LINK_GBPS = 200.0
 
 
+def _compute(g, weight_dtype) -> str:
+    """The tensor-core rate a catalog GPU computes weights of this dtype at
+    (:func:`xlnapkin.units.compute_dtype`)."""
+    return compute_dtype(weight_dtype, bool(g.fp8_tflops), bool(g.fp4_tflops), bool(g.int8_tops))
+
+
 def peak_flops(gpu, weight_dtype="bf16") -> float:
     """Dense peak of one GPU for the dtype its matrix multiplies run in. [FLOP/s]"""
     g = _gpu(gpu)
-    return g.peak_flops(compute_dtype(weight_dtype, bool(g.fp8_tflops), bool(g.fp4_tflops),
-                                      bool(g.int8_tops)))
+    return g.peak_flops(_compute(g, weight_dtype))
 
 
 def attention_peak(gpu) -> float:
@@ -96,8 +101,7 @@ def _linear_peak(g, weight_dtype, eff: Efficiency):
     """The rate the weight matmuls are counted at before the MFU: the dense peak for the weight
     dtype, times ``fp4_mfu_factor`` where that is a 4-bit float path (block-scaled FP4 GEMMs
     reach a smaller share of their datasheet peak than 16-bit and FP8 ones). [FLOP/s]"""
-    compute = compute_dtype(weight_dtype, bool(g.fp8_tflops), bool(g.fp4_tflops),
-                            bool(g.int8_tops))
+    compute = _compute(g, weight_dtype)
     peak = g.peak_flops(compute)
     return peak * eff.fp4_mfu_factor if compute == "fp4" else peak
 

@@ -164,17 +164,17 @@ def gpu_steps() -> list[Step]:
         Step("peak_16bit_tflops", "Dense 16-bit peak (FP16 accumulate where faster)",
              "MAX({g_bf16_tflops},{g_fp16_tflops})", "TFLOP/s", "num",
              "catalog.GPU.tflops_16bit"),
-        Step("peak_tflops", "Dense peak for the weight dtype (fp8/int8/fp4 paths where native, else 16-bit)",
+        Step("fp4_path", "Weights on a native 4-bit float path? (fp4/nvfp4/mxfp4 on an FP4 GPU)",
+             "AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
+             "{g_fp4_tflops}>0)", "", "gen", "units.compute_dtype(...) == 'fp4'"),
+        Step("peak_tflops", "Dense peak for the weight dtype (native fp8/int8/fp4, else 16-bit)",
              "IF(AND({weight_dtype}=\"fp8\",{g_fp8_tflops}>0),{g_fp8_tflops},"
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
-             "IF(AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
-             "{g_fp4_tflops}>0),{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
+             "IF({fp4_path},{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
-        Step("linear_peak_tflops", "Rate the weight matmuls are counted at (4-bit float paths "
-             "at fp4_mfu_factor of it)",
-             "{peak_tflops}*IF(AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\","
-             "{weight_dtype}=\"mxfp4\"),{g_fp4_tflops}>0),{fp4_mfu_factor},1)", "TFLOP/s", "num",
-             "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
+        Step("linear_peak_tflops", "Rate the weight matmuls are counted at (FP4: x fp4_mfu_factor)",
+             "{peak_tflops}*IF({fp4_path},{fp4_mfu_factor},1)",
+             "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
         Step("linear_flops_row", "Weight-matmul FLOPs per token at the dense MFU (routed experts "
