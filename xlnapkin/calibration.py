@@ -100,10 +100,10 @@ class Efficiency:
         "on a native FP4 path; block-scaled GEMMs reach less of their peak",
         1.0, (0.3, 1.0))
     allreduce_latency_s: object = _constant(
-        0.0, "Latency of one all-reduce over NVLink or Infinity Fabric", "s",
+        0.0, "All-reduce latency over NVLink or Infinity Fabric", "s",
         "one-shot all-reduces of small messages take 4-10 us", DROPPED, (3e-6, 3e-5))
     pcie_allreduce_latency_s: object = _constant(
-        0.0, "Latency of one all-reduce between GPUs linked by PCIe only", "s",
+        0.0, "All-reduce latency between GPUs linked by PCIe only", "s",
         "no peer link (under 200 GB/s): through the host",
         DROPPED, (5e-6, 2e-4))
     comm: object = _constant(

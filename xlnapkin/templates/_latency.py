@@ -50,7 +50,7 @@ def sheet(wb, ws, alias, steps: int) -> None:
     end = _table(wb, ws, b.alias, "goodput", 3, steps)
     last = _table(wb, ws, b.alias, "operating", end + 3, steps)
     n_cols = 4 + len(_napkin.queue_row("", ""))
-    widths = {"A": 2, "B": 62, "C": 14, "D": 9, "E": 40, "F": 2, "G": 2, L(TABLE_COL): 8}
+    widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 40, "F": 2, "G": 2, L(TABLE_COL): 8}
     widths.update({L(TABLE_COL + j): 10.5 for j in range(1, n_cols + 1)})
     st.finish_sheet(ws, widths, f"A1:{L(TABLE_COL + n_cols)}{max(b.row, last)}")
 

@@ -177,8 +177,8 @@ def gpu_steps() -> list[Step]:
              "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
-        Step("linear_flops_row", "Weight-matmul FLOPs per token at the dense MFU (routed experts "
-             "count 1 / moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
+        Step("linear_flops_row", "Weight-matmul FLOPs per token (routed experts count "
+             "1/moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
              "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
         Step("heads_split", "Heads split evenly over the GPUs? (KV heads divide or replicate)",
              "AND(MOD({n_heads},{num_gpus})=0,OR({m_kv_lora_rank}>0,IF({num_gpus}<={m_kv_heads},"
@@ -205,8 +205,8 @@ def gpu_steps() -> list[Step]:
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
              "*(1-1E-12),0)", "GPUs", "int",
              "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
-        Step("concurrency", "Concurrent requests under load (engine cap per GPU x GPUs; 0 where "
-             "the replica cannot run)", "IF({runs},MIN({max_batch_fit},{max_concurrency}"
+        Step("concurrency", "Concurrent requests under load (engine cap x GPUs; 0 if it "
+             "cannot run)", "IF({runs},MIN({max_batch_fit},{max_concurrency}"
              "*{num_gpus}),0)", "requests", "int", "serving.concurrency_under_load"),
         Step("batch_load", "Batch per decode step (at least 1)", "MAX({concurrency},1)",
              "sequences", "int"),
@@ -249,8 +249,8 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              f"{b}*{{attn_flops_pair}}*{{{attn_tokens}}}", "FLOP", "sci"),
         Step("decode_flops" + sfx, "Decode FLOPs", f"{{decode_linear_flops{sfx}}}"
              f"+{{decode_attn_flops{sfx}}}", "FLOP", "sci", "roofline.decode_flops"),
-        Step("t_compute" + sfx, "Compute time: matmuls at the weight rate (routed experts at "
-             "their lower MFU), attention at the 16-bit rate",
+        Step("t_compute" + sfx, "Compute time: weight matmuls at their rate, attention at "
+             "the 16-bit rate",
              f"({b}*{{linear_flops_row}}/({{linear_peak_tflops}}*1E+12)"
              f"+{{decode_attn_flops{sfx}}}/({{attn_peak_tflops}}*1E+12))/({{num_gpus}}"
              "*{mfu_decode})", "s", "sci"),

@@ -317,7 +317,8 @@ def _working(wb, wk, cols, col_of, alias) -> None:
         st.header_row(wk, FIRST_ROW - 3, j, [head])
         st.put_text(wk.cell(FIRST_ROW - 2, j), unit, st.NOTE_FONT)
         st.put_text(wk.cell(FIRST_ROW - 1, j), name, st.NOTE_FONT)
-        wk.column_dimensions[L(j)].width = 22 if j == 1 else 12
+        # wide enough for the step's name in 9 pt (about 0.8 width units a character)
+        wk.column_dimensions[L(j)].width = 22 if j == 1 else max(12, round(0.8 * len(name) + 2))
     wk.row_dimensions[FIRST_ROW - 3].height = 64
     your = L(7 + [k for k, *_r in RESULTS].index("your_price"))
     for i in range(1 + len(catalog.gpu_ids())):

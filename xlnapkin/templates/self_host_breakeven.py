@@ -47,7 +47,7 @@ RUN = [
     ("min_replicas", "Fewest replicas kept running", 2, "replicas",
      "2 = N+1: one can fail or be upgraded", "int", (1,)),
     ("staff_cost_per_month", "People and platform per month", 250000 / 12, "USD/month",
-     "1 ML/platform engineer, $250K/yr loaded (BLS pay x 1.43-1.54; seed 003: $150-250K)",
+     "1 ML engineer, $250K/yr loaded (BLS pay x 1.43-1.54; seed 003: $150-250K)",
      "usd0", (0,)),
     ("hours_per_month", "Hours a rented GPU runs per month", 730.0, "hours",
      "730 = always on; fewer hours serve the day's volume in fewer hours", "int", (0, 744)),
