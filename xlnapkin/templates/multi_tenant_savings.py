@@ -203,8 +203,8 @@ def _pool_steps() -> list[Step]:
         Step("savings_bound_calc", "Bound = 1 - dedicated utilization",
              "1-{dedicated_utilization_calc}", "share", "pct"),
         Step("bound_msg", "Saving within the bound?", 'IF({savings_fraction_calc}<='
-             '{savings_bound_calc}+1E-12,"OK: "&TEXT({savings_fraction_calc},"0.0%")&" <= "&'
-             'TEXT({savings_bound_calc},"0.0%"),"above the bound: report this")', "", "text"),
+             '{savings_bound_calc}+1E-12,"OK: "&TEXT({savings_fraction_calc},"0%")&" <= "&'
+             'TEXT({savings_bound_calc},"0%"),"above the bound: report this")', "", "text"),
         Step("pooled_utilization_calc", "Pooled utilization = N m / pooled GPUs",
              n + "*{tenant_mean_load}/{pooled_gpus_calc}", "share", "pct",
              "economics.pooled_utilization"),
