@@ -246,9 +246,10 @@ def test_print_setup_keeps_text_readable(books, name):
 def test_labels_fit_beside_their_value(books, name):
     """A label that is neither wrapped nor merged, with a filled cell to its right, fits its
     column: a wider one is cut off on screen and in print. Width units are characters of the
-    11 pt default font; in LibreOffice's PDF (2026-12-02) a 10 pt label of 1.27 x its column
-    in those units was cut and one of 1.21 printed whole, hence the bound of 1.25. The
-    Catalog sheet is a data table, left out."""
+    11 pt default font. Counting characters is a proxy (letters differ in width): in
+    LibreOffice's PDF (2026-12-02) 10 pt labels of 1.22 and 1.27 x their column were cut and
+    one of 1.21 printed whole, so the bound is 1.2. The Catalog sheet is a data table, left
+    out."""
     from openpyxl.utils import get_column_letter
     too_wide = []
     for ws in books[name].worksheets:
@@ -264,9 +265,11 @@ def test_labels_fit_beside_their_value(books, name):
                         or (c.row, c.column) in merged or c.alignment.wrap_text
                         or ws.cell(c.row, c.column + 1).value in (None, "")):
                     continue
-                width = ws.column_dimensions[get_column_letter(c.column)].width or 8.43
+                letter = get_column_letter(c.column)
+                width = (ws.column_dimensions[letter].width if letter in ws.column_dimensions
+                         else 8.43)
                 size = c.font.sz or 11
-                if len(text) * size / 11 > 1.25 * width:
+                if len(text) * size / 11 > 1.2 * width:
                     too_wide.append(f"{ws.title}!{c.coordinate} {text!r}")
     assert not too_wide, too_wide
 

@@ -86,7 +86,8 @@ class Efficiency:
         "kernel launches, sampling, scheduling", DROPPED, (1e-5, 5e-3))
     layer_overhead_s: object = _constant(
         0.0, "Fixed overhead per layer per forward pass", "s",
-        "the gaps between one layer's kernels", DROPPED, (1e-6, 3e-4))
+        "norms, activations and kernel launches in each layer", DROPPED,
+        (1e-6, 3e-4))
     moe_layer_overhead_s: object = _constant(
         0.0, "Extra fixed overhead per layer of an MoE model", "s",
         "routing and token permutation", DROPPED, (1e-7, 5e-4))

@@ -147,8 +147,8 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
         steps.append(Step(c.name, f"{c.label}, as used", formula, c.unit,
                           "pct" if c.unit == "0-1" else ("sci" if c.unit == "s" else "int"),
                           f"calibration.resolve(efficiency, vendor).{c.name}"))
-    steps.append(Step("step_overhead", "Fixed time per forward pass (per step + per layer, more "
-                      "for MoE)", "{step_overhead_s}+({layer_overhead_s}+IF({is_moe}=1,"
+    steps.append(Step("step_overhead", "Fixed time per forward pass (step + layers, more for "
+                      "MoE)", "{step_overhead_s}+({layer_overhead_s}+IF({is_moe}=1,"
                       "{moe_layer_overhead_s},0))*{m_layers}", "s", "sci",
                       "roofline._overhead(model, efficiency)"))
     if per_gpu is None:
@@ -177,7 +177,7 @@ def gpu_steps() -> list[Step]:
              "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
-        Step("linear_flops_row", "Weight-matmul FLOPs per token (routed experts count "
+        Step("linear_flops_row", "Matmul FLOPs per token at dense MFU (routed: x "
              "1/moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
              "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
         Step("heads_split", "Heads split evenly over the GPUs? (KV heads divide or replicate)",
@@ -205,7 +205,7 @@ def gpu_steps() -> list[Step]:
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
              "*(1-1E-12),0)", "GPUs", "int",
              "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
-        Step("concurrency", "Concurrent requests under load (engine cap x GPUs; 0 if it "
+        Step("concurrency", "Concurrent requests (KV fit, at most cap x GPUs; 0 if it "
              "cannot run)", "IF({runs},MIN({max_batch_fit},{max_concurrency}"
              "*{num_gpus}),0)", "requests", "int", "serving.concurrency_under_load"),
         Step("batch_load", "Batch per decode step (at least 1)", "MAX({concurrency},1)",
