@@ -7,6 +7,15 @@ MHA, GQA and MQA, or ``kv_lora_rank + qk_rope_head_dim`` for MLA's compressed la
 sliding-window layer holds at most ``sliding_window`` tokens; layers without attention (Mamba and
 other linear layers of hybrid models) hold none. Their fixed-size recurrent state is not counted.
 
+A replica's KV cache is counted once, spread over its GPUs. Tensor parallelism spreads it by KV
+head while the GPUs are no more than the KV heads. With more GPUs than KV heads (Qwen3's 4 on 8
+GPUs), and for MLA's single shared latent, plain tensor parallelism keeps copies: ``num_gpus /
+kv_heads`` of them, one per GPU for MLA (SGLang's guide to DP attention and LMDeploy's context
+parallel notes say so). Engines avoid the copies with attention data parallelism (SGLang's DP
+attention, vLLM's and TensorRT-LLM's attention DP), the layout of their high-throughput recipes
+for these models; the counts here are that layout's. Under plain tensor parallelism such a
+replica holds that many times fewer sequences than :func:`max_batch` says.
+
 >>> from xlnapkin.catalog import model
 >>> kv_bytes("llama-3.1-405b")          # 2 x 126 layers x 8 KV heads x 128 x 2 bytes
 516096.0
