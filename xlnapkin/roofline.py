@@ -11,7 +11,8 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
         + KV bytes read / (bandwidth x MBU) + all-reduce time + fixed overheads
 
 where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
-(:func:`peak_flops`; a 4-bit float path at ``fp4_mfu_factor`` of the MFU) and attention
+(:func:`peak_flops`; a 4-bit float path at ``fp4_mfu_factor`` of the MFU, llama.cpp's GGUF
+formats at ``gguf_mfu_factor``) and attention
 (QK^T, AV) at the 16-bit rate (:func:`attention_peak`): attention kernels multiply activations
 by the cached K and V, dequantised to 16 bits when the cache is 8-bit, so they never run at a
 weight format's fp8 or fp4 rate.
@@ -38,7 +39,7 @@ from . import _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import _kv_bytes, _windowed_tokens, moe_weight_bytes_read, weight_dtype_of
-from .units import compute_dtype, dtype_bytes
+from .units import compute_dtype, dtype_bytes, is_gguf
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
            "critical_batch", "attention_flops_per_pair", "allreduce_time", "decode_flops",
@@ -100,10 +101,16 @@ def decode_flops(model, batch, context):
 def _linear_peak(g, weight_dtype, eff: Efficiency):
     """The rate the weight matmuls are counted at before the MFU: the dense peak for the weight
     dtype, times ``fp4_mfu_factor`` where that is a 4-bit float path (block-scaled FP4 GEMMs
-    reach a smaller share of their datasheet peak than 16-bit and FP8 ones). [FLOP/s]"""
+    reach a smaller share of their datasheet peak than 16-bit and FP8 ones), or
+    ``gguf_mfu_factor`` for llama.cpp's GGUF formats at the 16-bit rate (its kernels expand
+    each block to 16 bits inside the matmul). [FLOP/s]"""
     compute = _compute(g, weight_dtype)
     peak = g.peak_flops(compute)
-    return peak * eff.fp4_mfu_factor if compute == "fp4" else peak
+    if compute == "fp4":
+        return peak * eff.fp4_mfu_factor
+    if compute == "bf16" and is_gguf(weight_dtype):
+        return peak * eff.gguf_mfu_factor
+    return peak
 
 
 def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, eff: Efficiency):

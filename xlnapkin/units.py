@@ -26,7 +26,7 @@ import math
 from .errors import InvalidArgumentError, UnknownNameError
 
 __all__ = ["GB", "TB", "TFLOPS", "DTYPE_BITS", "dtype_bits", "dtype_bytes",
-           "dtype_name", "compute_dtype"]
+           "dtype_name", "compute_dtype", "is_gguf"]
 
 GB = 1e9
 TB = 1e12
@@ -115,6 +115,25 @@ def dtype_bytes(dtype) -> float:
 @functools.lru_cache(maxsize=512)
 def _dtype_bytes_cached(dtype: str) -> float:
     return dtype_bits(dtype) / 8.0
+
+
+def is_gguf(weight_dtype) -> bool:
+    """True for llama.cpp's GGUF block formats (``q4_k_m``, ``q8_0``, ...): its kernels expand
+    the blocks to 16 bits inside each matmul, where fp16 weights need no such step.
+
+    >>> is_gguf("Q4_K_M"), is_gguf("q8"), is_gguf("int4"), is_gguf(4.5)
+    (True, True, False, False)
+    """
+    if type(weight_dtype) is str:  # names repeat on every engine call: remember them
+        return _is_gguf_cached(weight_dtype)
+    return _is_gguf(weight_dtype)
+
+
+def _is_gguf(weight_dtype) -> bool:
+    return dtype_name(weight_dtype).startswith("q")
+
+
+_is_gguf_cached = functools.lru_cache(maxsize=512)(_is_gguf)
 
 
 def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) -> str:

@@ -172,8 +172,13 @@ def gpu_steps() -> list[Step]:
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
              "IF({fp4_path},{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
-        Step("linear_peak_tflops", "Rate the weight matmuls are counted at (FP4: x fp4_mfu_factor)",
-             "{peak_tflops}*IF({fp4_path},{fp4_mfu_factor},1)",
+        Step("gguf_path", "GGUF weights (llama.cpp's q4_k_m etc.), expanded in each matmul?",
+             "AND(NOT(ISNUMBER({weight_dtype})),LEFT({weight_dtype},1)=\"q\")", "", "gen",
+             "units.is_gguf(weight_dtype)"),
+        Step("linear_peak_tflops", "Rate the weight matmuls are counted at (x the FP4 or GGUF "
+             "factor)",
+             "{peak_tflops}*IF({fp4_path},{fp4_mfu_factor},IF({gguf_path},"
+             "{gguf_mfu_factor},1))",
              "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
