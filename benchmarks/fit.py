@@ -41,23 +41,11 @@ from xlnapkin import calibration  # noqa: E402
 # name -> (lower bound, upper bound): from each constant's metadata in xlnapkin/calibration.py.
 BOUNDS = {c.name: c.bounds for c in calibration.constants() if c.bounds}
 VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
-# Constants the data cannot identify are pinned to a measured or literature value instead:
-# * ~0.1 ms per forward pass for sampling and scheduling (BLIS's fitted per-step term,
-#   shared/research/anchors-calculators.md section 8): a free fit runs it to a bound with no
-#   gain, the per-layer term carrying the fixed cost;
-# * 5 us per all-reduce: one-shot/custom all-reduce kernels of small messages on NVLink take
-#   4-10 us (nccl-tests and vLLM/TensorRT-LLM custom all-reduce figures; NCCL's own latency
-#   model starts at ~6.6 us). A free fit runs it to its upper bound because the set's oldest
-#   tensor-parallel rows (2023 engines without custom all-reduce) are slow; current engines
-#   are not, and a large latency would make 2 GPUs decode slower than 1 (issue 10);
-# * 256 concurrent sequences per GPU: vLLM's default cap (SchedulerConfig.max_num_seqs). The loss
-#   is flat between 256 and 512 (0.2469 and 0.2460), and a free cap swings with the source held
-#   out: leave-one-source-out gives 17.4 % with it free, 16.8 % with it pinned;
-# * 0.76 for llama.cpp's GGUF matmuls: the mean of its own GGUF / f16 prefill pairs (same build,
-#   same machine: 0.72-0.81). Fitted freely it goes to 0.65, taking up llama.cpp's prefill being
-#   slower than the serving engines' in f16 too, which is not what the factor describes.
-PINNED = {"step_overhead_s": 1e-4, "allreduce_latency_s": 5e-6, "max_concurrency": 256.0,
-          "gguf_mfu_factor": 0.76}
+# Constants the data cannot identify are pinned to a measured or documented value instead; the
+# values and why each is pinned are written once, beside DEFAULTS in xlnapkin/calibration.py.
+PINNED = {name: getattr(calibration.DEFAULTS, name)
+          for name in ("step_overhead_s", "allreduce_latency_s", "max_concurrency",
+                       "gguf_mfu_factor")}
 MIN_VENDOR_ROWS = 4          # a vendor needs this many scored rows to get its own factor
 LADDER = (0.5, 0.7, 0.85, 0.93, 0.98)
 PENALTY = 3.0                # |log error| charged for a row with no finite prediction

@@ -103,7 +103,7 @@ class Efficiency:
         1.0, (0.3, 1.0))
     gguf_mfu_factor: object = _constant(
         1.0, "GGUF matmuls' share of the MFU (q4_k_m etc.)", "0-1",
-        "blocks expanded to 16 bits inside each matmul", 1.0, (0.3, 1.0))
+        "llama.cpp builds of 2024 dequantise the blocks first", 1.0, (0.3, 1.0))
     allreduce_latency_s: object = _constant(
         0.0, "All-reduce latency over NVLink or Infinity Fabric", "s",
         "one-shot all-reduces of small messages take 4-10 us", DROPPED, (3e-6, 3e-5))
@@ -133,22 +133,27 @@ class Efficiency:
 # (pull request 20646, Llama-3.1-8B shapes at batch 8,192-16,384) reaches 0.34 of the FP4
 # datasheet peak with NVFP4 (0.42-0.43 without the activation quantisation) where BF16 reaches
 # 0.60-0.63 of its own: a ratio of 0.53-0.72 at the same shape and batch. gguf_mfu_factor is
-# pinned to what llama.cpp's own tables measure: its GGUF prefill runs at 0.72, 0.75, 0.76 and
-# 0.81 of the same build's f16 prefill on the same machine (RTX 4090 twice, H100 PCIe, M2 Ultra;
-# benchmarks/data), mean 0.76. int4 as AWQ and GPTQ store it takes no factor: vLLM runs it on
-# mixed-input kernels (Machete on Hopper, which Neural Magic reports matching FP16 once
-# compute-bound), and the data hold no int4 / 16-bit prefill pair to measure one.
+# pinned to four pairs in the llama.cpp tables of the development set (its pull request 4766
+# and a community llama-bench table): GGUF prefill at 0.72, 0.75, 0.76 and 0.81 of the f16
+# prefill of the same build on the same machine (RTX 4090 twice, H100 PCIe, M2 Ultra), mean
+# 0.76. The factor scales the matmuls only (not the fixed and per-layer times), so 0.72 is the
+# value at which the model's own GGUF / f16 ratios for those pairs average 0.76 (a test checks
+# it). Those builds (January-May 2024) dequantise the blocks to 16 bits for cuBLAS's GEMM;
+# llama.cpp's int8 MMQ kernels (from June 2024) may need less or none, and the data hold no
+# pair for them. AWQ and GPTQ int4 take no factor: vLLM runs them on mixed-input kernels
+# (Machete on Hopper, which Neural Magic reports matching FP16 once compute-bound), and the
+# data hold no int4 / 16-bit pair either.
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
-    mfu_decode=0.39,               # fit 0.394 (large-batch decode: attention, small GEMMs)
-    mfu_prefill=0.65,              # fit 0.649
+    mfu_decode=0.39,               # fit 0.3945 (large-batch decode: attention, small GEMMs)
+    mfu_prefill=0.64,              # fit 0.644
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
     layer_overhead_s=7.5e-5,       # fit 75 us per layer per forward pass
     moe_layer_overhead_s=3.9e-5,   # fit 39 us more per layer of an MoE model
-    prefill_overhead_s=1.8e-2,     # fit 17.6 ms per prefill (request scheduling, first sample)
+    prefill_overhead_s=1.2e-2,     # fit 11.9 ms per prefill (request scheduling, first sample)
     moe_mfu_factor=0.32,           # fit 0.322: routed experts' grouped GEMMs vs dense MFU
     fp4_mfu_factor=0.60,           # fit 0.600; vLLM's B200 GEMM benchmark gives 0.53-0.72
-    gguf_mfu_factor=0.76,          # pinned: llama.cpp's GGUF / f16 prefill pairs, 0.72-0.81
+    gguf_mfu_factor=0.72,          # pinned: reproduces the GGUF / f16 prefill pairs (0.76)
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
     pcie_allreduce_latency_s=3.9e-5,  # fit 38.7 us through the host between PCIe-only GPUs
     comm=1.0,

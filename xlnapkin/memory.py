@@ -8,13 +8,16 @@ sliding-window layer holds at most ``sliding_window`` tokens; layers without att
 other linear layers of hybrid models) hold none. Their fixed-size recurrent state is not counted.
 
 A replica's KV cache is counted once, spread over its GPUs. Tensor parallelism spreads it by KV
-head while the GPUs are no more than the KV heads. With more GPUs than KV heads (Qwen3's 4 on 8
-GPUs), and for MLA's single shared latent, plain tensor parallelism keeps copies: ``num_gpus /
-kv_heads`` of them, one per GPU for MLA (SGLang's guide to DP attention and LMDeploy's context
-parallel notes say so). Engines avoid the copies with attention data parallelism (SGLang's DP
-attention, vLLM's and TensorRT-LLM's attention DP), the layout of their high-throughput recipes
-for these models; the counts here are that layout's. Under plain tensor parallelism such a
-replica holds that many times fewer sequences than :func:`max_batch` says.
+head while the GPUs are no more than the KV heads. With more GPUs than KV heads (Qwen3-235B-A22B
+and Qwen3-30B-A3B have 4, so on 8 GPUs), and for MLA's single shared latent, plain tensor
+parallelism keeps copies: ``num_gpus / kv_heads`` of them, one per GPU for MLA (SGLang's guide
+to DP attention and LMDeploy's context-parallel notes say so), and such a replica holds that
+many times fewer sequences than :func:`max_batch` says. Engines avoid the copies with attention
+data parallelism (SGLang's DP attention, vLLM's and TensorRT-LLM's attention DP), the layout of
+their high-throughput recipes for these models, which keeps instead a copy of the attention
+weights on every GPU (for Qwen3-235B-A22B about 14 GB in bf16, where the count here spreads
+them). The count here is tensor parallelism's for the weights and attention DP's for the KV
+cache: optimistic for either layout in these cases.
 
 >>> from xlnapkin.catalog import model
 >>> kv_bytes("llama-3.1-405b")          # 2 x 126 layers x 8 KV heads x 128 x 2 bytes
@@ -218,7 +221,9 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
-    the model's heads cannot be split over num_gpus GPUs).
+    the model's heads cannot be split over num_gpus GPUs). The KV cache is counted once, spread
+    over the GPUs: plain tensor parallelism over more GPUs than the model's KV heads (or over
+    an MLA model) keeps copies of it and holds that many times fewer sequences.
 
     >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 200000, "fp8", "fp8", 1, 1)
     6.0

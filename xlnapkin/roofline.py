@@ -102,8 +102,8 @@ def _linear_peak(g, weight_dtype, eff: Efficiency):
     """The rate the weight matmuls are counted at before the MFU: the dense peak for the weight
     dtype, times ``fp4_mfu_factor`` where that is a 4-bit float path (block-scaled FP4 GEMMs
     reach a smaller share of their datasheet peak than 16-bit and FP8 ones), or
-    ``gguf_mfu_factor`` for llama.cpp's GGUF formats at the 16-bit rate (its kernels expand
-    each block to 16 bits inside the matmul). [FLOP/s]"""
+    ``gguf_mfu_factor`` for llama.cpp's GGUF formats at the 16-bit rate (measured against f16
+    on the same llama.cpp builds). [FLOP/s]"""
     compute = _compute(g, weight_dtype)
     peak = g.peak_flops(compute)
     if compute == "fp4":

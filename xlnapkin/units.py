@@ -118,8 +118,8 @@ def _dtype_bytes_cached(dtype: str) -> float:
 
 
 def is_gguf(weight_dtype) -> bool:
-    """True for llama.cpp's GGUF block formats (``q4_k_m``, ``q8_0``, ...): its kernels expand
-    the blocks to 16 bits inside each matmul, where fp16 weights need no such step.
+    """True for llama.cpp's GGUF block formats (``q4_k_m``, ``q8_0``, ...), whose matmuls the
+    engine counts at ``gguf_mfu_factor`` of the 16-bit rate (see :mod:`xlnapkin.calibration`).
 
     >>> is_gguf("Q4_K_M"), is_gguf("q8"), is_gguf("int4"), is_gguf(4.5)
     (True, True, False, False)

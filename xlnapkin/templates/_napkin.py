@@ -172,7 +172,7 @@ def gpu_steps() -> list[Step]:
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
              "IF({fp4_path},{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
-        Step("gguf_path", "GGUF weights (llama.cpp's q4_k_m etc.), expanded in each matmul?",
+        Step("gguf_path", "GGUF weights? (llama.cpp's q4_k_m etc.: x gguf_mfu_factor)",
              "AND(NOT(ISNUMBER({weight_dtype})),LEFT({weight_dtype},1)=\"q\")", "", "gen",
              "units.is_gguf(weight_dtype)"),
         Step("linear_peak_tflops", "Rate the weight matmuls are counted at (x the FP4 or GGUF "
