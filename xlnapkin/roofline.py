@@ -12,10 +12,10 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
 
 where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
 (:func:`peak_flops`; a 4-bit float path at ``fp4_mfu_factor`` of the MFU, llama.cpp's GGUF
-formats at ``gguf_mfu_factor``) and attention
-(QK^T, AV) at the 16-bit rate (:func:`attention_peak`): attention kernels multiply activations
-by the cached K and V, dequantised to 16 bits when the cache is 8-bit, so they never run at a
-weight format's fp8 or fp4 rate.
+formats at ``gguf_mfu_factor``) and attention (QK^T, AV) at the 16-bit rate
+(:func:`attention_peak`): attention kernels multiply activations by the cached K and V,
+dequantised to 16 bits when the cache is 8-bit, so they never run at a weight format's fp8 or
+fp4 rate.
 
 Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prompt's FLOPs
 (``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it

@@ -124,16 +124,7 @@ def is_gguf(weight_dtype) -> bool:
     >>> is_gguf("Q4_K_M"), is_gguf("q8"), is_gguf("int4"), is_gguf(4.5)
     (True, True, False, False)
     """
-    if type(weight_dtype) is str:  # names repeat on every engine call: remember them
-        return _is_gguf_cached(weight_dtype)
-    return _is_gguf(weight_dtype)
-
-
-def _is_gguf(weight_dtype) -> bool:
-    return dtype_name(weight_dtype).startswith("q")
-
-
-_is_gguf_cached = functools.lru_cache(maxsize=512)(_is_gguf)
+    return dtype_name(weight_dtype).startswith("q")  # dtype_name remembers the names it saw
 
 
 def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) -> str:
