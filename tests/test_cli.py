@@ -380,10 +380,49 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
 
 
 def test_estimate_says_what_is_missing(capsys):
+    # The option the user types, not the library's argument name.
     code, _, err = run(capsys, "estimate", "--gpu", "apple-m2-ultra")
     assert code == 1
-    assert err.startswith("Error: price_per_gpu_hour must be given: apple-m2-ultra has no "
-                          "catalog price")
+    assert err.startswith("Error: --price must be given: apple-m2-ultra has no catalog price")
+    # 0 and a negative volume get the same words; so does one so large the dollars overflow.
+    for volume in ("0", "-5", "1e308"):
+        code, _, err = run(capsys, "estimate", "--tokens-per-day", volume)
+        assert code == 1 and err.startswith(
+            "Error: --tokens-per-day must be a number in (0, 1e+18], got "), volume
+
+
+def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
+    # Found by a review: the why was cut to 40 characters, and a TP degree the heads do not
+    # split over was reported as "batch must be a whole number >= 1, got NaN".
+    code, out, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200")
+    assert (code, out) == (3, "")
+    assert err == ("Error: llama-3.3-70b needs 141.1 GB in bf16; 1 x h200-sxm has 141 GB (90% "
+                   "usable): use num_gpus >= 2\n")
+    code, _, err = run(capsys, "estimate", "--num-gpus", "3")
+    assert code == 3 and err == ("Error: llama-3.1-8b's 32 attention heads cannot be split over "
+                                 "3 GPUs: use num_gpus 1, 2, 4, 8, 16 or 32\n")
+
+
+def test_estimate_json_is_strict_json(capsys):
+    # The default volume never breaks even: null, not the Infinity strict parsers reject.
+    code, out, _ = run(capsys, "estimate", "--json")
+    assert code == 0
+
+    def refuse(name):
+        raise AssertionError(f"{name} is not JSON")
+    figures = json.loads(out, parse_constant=refuse)
+    assert figures["breakeven_tokens_per_day"] is None
+    assert figures["replicas"] == 2 and isinstance(figures["replicas"], int)
+
+
+def test_every_example_in_estimate_help_runs(capsys):
+    text = cli.build_parser()[0]._subparsers._group_actions[0].choices["estimate"].format_help()
+    examples = [line.strip()[len("$ xlnapkin "):] for line in text.splitlines()
+                if line.strip().startswith("$ xlnapkin estimate")]
+    assert len(examples) == 3
+    for example in examples:
+        code, out, err = run(capsys, *shlex.split(example))
+        assert code == 0 and out, (example, err)
 
 
 # --- exit codes (issue 12) -------------------------------------------------------------------------
@@ -392,7 +431,7 @@ def test_a_result_that_cannot_run_goes_to_stderr_with_exit_3(capsys):
     code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b")
     assert (code, out) == (3, "")
     assert err == ("Error: llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% "
-                   "usable): use num_gpus >= 12\n")
+                   "usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)\n")
 
 
 def test_a_partial_table_exits_3_and_json_marks_the_messages(capsys):

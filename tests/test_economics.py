@@ -644,6 +644,12 @@ def test_own_npv_is_the_own_hourly_cost_discounted(price, years, watts, kwh, pue
     assert e.own_npv(price, years, watts, kwh, pue, hosting, r, rv) == pytest.approx(pv, rel=1e-9)
 
 
+def test_discount_factor_far_out_is_zero_without_a_warning():
+    # (1.08)^1e6 overflows a float; the factor is 0 (pytest turns RuntimeWarnings into errors).
+    assert e.discount_factor(0.08, 1e6) == 0.0
+    assert e.discount_factor(0.08, [1, 1e6]).tolist() == [pytest.approx(1 / 1.08), 0.0]
+
+
 def test_cost_of_capital_raises_the_owned_gpu_hour():
     # issue 11, point 3: a 10 % cost of capital moves an owned H100-hour from $1.23 to $1.47
     # ($30,000 over 3 years, 700 W x PUE 1.3 x $0.10/kWh).

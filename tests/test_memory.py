@@ -88,8 +88,17 @@ def test_max_batch_is_zero_when_weights_do_not_fit():
 
 
 def test_fit_message_names_the_fix():
+    # 11 GPUs hold 405B's weights, but its 128 heads (8 KV heads) split over 8 or 16.
     assert memory.fit_message("h100-sxm", "llama-3.1-405b", mem_fraction=1) == (
-        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11")
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus 16 "
+        "(11 would hold it, but its heads do not split over 11)")
+    # 239 GPUs would hold this KV cache; 8B's 32 heads split over 32 GPUs at most.
+    assert memory.fit_message("h100-sxm", "llama-3.1-8b", None, None, 131072, 1000).endswith(
+        ": reduce batch or tokens (239 GPUs would hold it, but its heads split over at most 32)")
+    # The same advice element by element over a range.
+    many = memory.fit_message("h100-sxm", "llama-3.1-8b", None, None, [131072, 1024], 1000)
+    assert many[0].endswith("at most 32)") and many[1].endswith(
+        ": use num_gpus 4 (3 would hold it, but its heads do not split over 3)")
     msg = memory.fit_message("h100-sxm", "llama-3.1-70b", "fp8", "fp8", 4096, 64, 1, 0.9)
     assert msg == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "
                    "1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 2")

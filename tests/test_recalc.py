@@ -373,3 +373,17 @@ def test_recalc_command_errors_are_one_line(capsys, tmp_path):
         assert code == 1 and out == "", argv
         assert err.startswith("Error: ") and text in err and "Traceback" not in err
         assert err.count("\n") == 1, err
+
+
+def test_formulas_own_syntax_warnings_are_not_shown_to_users():
+    # Compiled without a bytecode cache, formulas' function modules warn about their own code
+    # ('"is" with a literal'); Python issues such warnings with the file name as the module.
+    import warnings
+    from xlnapkin.recalc import _import_formulas
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")
+        _import_formulas()
+        warnings.warn_explicit('"is" with a literal', SyntaxWarning,
+                               "/site-packages/formulas/functions/math.py", 278)
+        warnings.warn_explicit("ours", SyntaxWarning, "/work/xlnapkin/recalc.py", 1)
+    assert [str(w.message) for w in seen] == ["ours"]

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from xlnapkin import catalog, memory, queueing, serving, udfs
+from xlnapkin._excel import describe
+from xlnapkin.docgen import functions
 
 # NVLink-class GPUs (issue 10's list) and every catalog model of 7B parameters or more that
 # reads 5B or more per token. The two small-expert MoE models (qwen3-30b-a3b, gpt-oss-20b: 3-4B
@@ -44,10 +46,11 @@ def test_one_memory_rule_tokens_per_sec_and_max_batch_agree():
                       float)
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 55, 4096, "fp8", None, 2) == (
         "llama-3.1-70b needs 144.4 GB in fp8 with KV for 55 x 4096 tokens; 2 x h100-sxm has "
-        "160 GB (90% usable): use num_gpus >= 3")
-    # 405B in bf16 on H100: ">= 12" everywhere (90 % of 80 GB per GPU).
+        "160 GB (90% usable): use num_gpus 4 (3 would hold it, but its heads do not split over 3)")
+    # 405B in bf16 on H100: 12 GPUs' memory (90 % of 80 GB each) everywhere, run on 16.
     for fn in (udfs.TOKENS_PER_SEC, udfs.ITL_MS, udfs.TTFT_MS, udfs.MAX_THROUGHPUT):
-        assert fn("h100-sxm", "llama-3.1-405b").endswith("use num_gpus >= 12"), fn
+        assert fn("h100-sxm", "llama-3.1-405b").endswith(
+            "use num_gpus 16 (12 would hold it, but its heads do not split over 12)"), fn
 
 
 @settings(max_examples=60, deadline=None)
@@ -82,11 +85,36 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
      "llama-2-7b holds at most 4,096 tokens per sequence, got 8,192"),
     (lambda: udfs.MAX_THROUGHPUT("h100-sxm", "llama-2-7b", 4000, 1000),
      "llama-2-7b holds at most 4,096 tokens per sequence, got 5,000"),
+    (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-2-7b", 1, 1e308),  # not 309 digits
+     "llama-2-7b holds at most 4,096 tokens per sequence, got 1e+308"),
     (lambda: udfs.MAX_BATCH("h100-sxm", "qwen2.5-7b", 1024, None, None, 8),
      "qwen2.5-7b's 28 attention heads cannot be split over 8 GPUs: use num_gpus 1, 2, 4 or 28"),
 ])
 def test_configurations_that_cannot_exist_say_why(call, message):
     assert call() == message
+
+
+# A value for each required argument of the functions below (names as in their signatures).
+_REQUIRED = {"price_per_gpu_hour": 2.5, "requests_per_sec": 5, "ttft_ms": 1000, "tpot_ms": 50,
+             "concurrency": 8, "context": 1024, "duty_cycle": 0.5, "measured_tokens_per_sec": 100,
+             "tokens_per_day": 1e8}
+
+
+@pytest.mark.parametrize("name", [
+    n for n, f in functions().items()
+    if {"gpu", "model", "num_gpus"} <= {a.name for a in describe(f).arguments}])
+def test_every_function_with_num_gpus_says_why_its_heads_do_not_split(name):
+    # Found by a review: the cost functions raised "batch must be a whole number >= 1, got
+    # NaN" here, and USERS_PER_GPU_FOR returned 0 users.
+    fn = functions()[name]
+    args = []
+    for a in describe(fn).arguments:
+        if a.name in ("gpu", "model", "num_gpus"):
+            args.append({"gpu": "h100-sxm", "model": "llama-3.1-8b", "num_gpus": 3}[a.name])
+        else:
+            args.append(_REQUIRED[a.name] if a.required else None)
+    assert fn(*args) == ("llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use "
+                         "num_gpus 1, 2, 4, 8, 16 or 32"), name
 
 
 def test_memory_functions_do_not_refuse_long_contexts():

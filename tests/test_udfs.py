@@ -304,12 +304,12 @@ def test_weights_that_do_not_fit_give_one_message_for_the_whole_range():
     # the same thing: the SPEC §3 example message.
     out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [64]], [[0, 8192]])
     assert {cell for row in out for cell in row} == {
-        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12"}
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)"}
 
 
 def test_does_not_fit_message_from_spec():
     assert udfs.ITL_MS("h100-sxm", "llama-3.1-405b", 1, 0) == (
-        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 12")
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)")
 
 
 def test_blanks_take_defaults_and_text_numbers_are_numbers():

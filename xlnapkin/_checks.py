@@ -35,7 +35,7 @@ def requirement(minimum=None, maximum=None, *, min_open=False, max_open=False, i
 
 
 def _fmt(x) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=False,

@@ -25,7 +25,7 @@ from .economics import (HOURS_PER_MONTH, api_monthly_cost, blended_price, cost_p
                         cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
                         fleet_utilization, replica_tokens_per_day, replicas_needed,
                         self_host_monthly_cost)
-from .errors import InvalidArgumentError
+from .errors import CannotRunError, InvalidArgumentError
 from .memory import MEM_FRACTION, max_batch, runs_when_it_fits, why_not
 from .roofline import decode_step_time
 from .serving import concurrency_under_load, max_throughput
@@ -56,12 +56,13 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
     out = np.asarray(output_tokens, dtype=float)
     conc = concurrency_under_load(g, m, inp, out, weight_dtype, kv_dtype, num_gpus,
                                   MEM_FRACTION, efficiency)
-    batch = np.maximum(conc, 1.0)
+    # Where it cannot run (NaN), any batch will do: the throughput is NaN already.
+    batch = np.where(np.isfinite(conc), np.maximum(conc, 1.0), 1.0)
     step = decode_step_time(g, m, batch, inp + out / 2.0, weight_dtype, kv_dtype, num_gpus,
                             efficiency)
     with np.errstate(over="ignore", invalid="ignore"):  # absurd token counts give NaN, not noise
         total = out / tput
-        decode = out * step / batch
+        decode = np.where(np.isfinite(tput), out * step / batch, np.nan)
         return decode, np.maximum(total - decode, 0.0), tput
 
 
@@ -261,10 +262,11 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     return _out(prefill / decode)
 
 
+@runs_when_it_fits("context")
 def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0.0,
                       weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
                       mem_fraction=MEM_FRACTION):
-    """Users per GPU: sequences of context tokens that fit (engine cap 512), fewer if each would decode slower than min_user_tokens_per_sec, divided by duty_cycle and num_gpus.
+    """Users per GPU: sequences of context tokens that fit (at most the engine's cap), fewer if each would decode slower than min_user_tokens_per_sec, divided by duty_cycle and num_gpus.
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -281,7 +283,9 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     Concurrent sequences = the most that hold ``context`` tokens each in ``mem_fraction`` of
     memory (:func:`xlnapkin.memory.max_batch`), capped by the engine's concurrency limit, and
     lowered until each still decodes at least ``min_user_tokens_per_sec`` (one token per step:
-    step time <= 1 / rate). Users = concurrent / duty_cycle / num_gpus. [users]
+    step time <= 1 / rate). Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
+    memory alone decides: a context beyond the model's maximum still gets a number (NaN where
+    the model's heads cannot be split over num_gpus GPUs). [users]
 
     >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 200000, 1, 0, "fp8", "fp8", 1, 1, 1)
     6.0
@@ -310,7 +314,7 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
         active = hi > lo
         lo = np.where(active & ok, mid, lo)
         hi = np.where(active & ~ok, mid - 1.0, hi)
-    return _out(lo / duty / n)
+    return _out(np.where(np.isfinite(hi), lo, np.nan) / duty / n)
 
 
 @dataclass(frozen=True)
@@ -351,13 +355,17 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     :func:`economics.cost_per_mtok_at_volume`, :func:`economics.fleet_utilization` and
     :func:`economics.fleet_breakeven_tokens_per_day`; raises a
     :class:`~xlnapkin.errors.NapkinError` where an input is missing (a GPU with no catalog price
-    and none given, a model no catalog API serves and no ``api`` given).
+    and none given, a model no catalog API serves and no ``api`` given), and a
+    :class:`~xlnapkin.errors.CannotRunError` where the configuration cannot run.
 
     >>> e = estimate()
     >>> e.api, round(e.self_host_monthly_cost), round(e.api_monthly_cost)
     ('groq-llama-3.1-8b', 24469, 20)
     """
     g, m = _gpu(gpu), _model(model)
+    # Beyond 1e18 tokens a day (a million times what the largest providers serve) the dollar
+    # figures overflow: a typing mistake, refused like any other.
+    _checks.number(tokens_per_day, "tokens_per_day", 0, 1e18, min_open=True)
     price = price_per_gpu_hour if price_per_gpu_hour is not None else g.cloud_usd_per_hour
     if price is None:
         raise InvalidArgumentError("price_per_gpu_hour", f"given: {g.id} has no catalog price",
@@ -370,10 +378,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  num_gpus)
     if not np.isfinite(tps):
-        raise InvalidArgumentError(
-            "the configuration", "one that can run", why_not(g, m, weight_dtype, kv_dtype,
-                                                             input_tokens + output_tokens, 1,
-                                                             num_gpus))
+        raise CannotRunError(why_not(g, m, weight_dtype, kv_dtype, input_tokens + output_tokens,
+                                     1, num_gpus))
     reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas, hours_per_month)
     monthly = self_host_monthly_cost(tokens_per_day, tps, price, num_gpus, utilization,
                                      hours_per_month, min_replicas, staff_cost_per_month)

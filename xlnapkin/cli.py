@@ -32,7 +32,7 @@ from pathlib import Path
 
 from . import __version__
 from ._formula import command_name, format_number, to_command, to_formula
-from .errors import NapkinError
+from .errors import CannotRunError, NapkinError
 
 __all__ = ["main", "build_parser", "call", "UsageError"]
 
@@ -134,6 +134,18 @@ def _json_value(v, text_result=True):
         return None
     if isinstance(v, str) and not text_result:
         return {"error": v}  # a message where a number belongs: a structured error
+    return _json_number(v)
+
+
+def _json_number(v):
+    """A number as strict JSON takes it: a whole float as an integer (``2`` not ``2.0``), and
+    null where there is no finite value (JSON has no NaN or Infinity: a breakeven that is
+    never reached)."""
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            return None
+        if v.is_integer() and abs(v) < 2 ** 53:
+            return int(v)
     return v
 
 
@@ -321,15 +333,33 @@ def _usd(x, digits=0) -> str:
     return f"-${-x:,.{digits}f}" if x < 0 else f"${x:,.{digits}f}"
 
 
+def _usd_per_mtok(x) -> str:
+    """A price per million tokens, to the cent from $10 up and to a tenth of a cent below
+    (API prices run from a few cents to tens of dollars)."""
+    return _usd(x, 2 if abs(x) >= 10 else 3)
+
+
+# estimate()'s arguments whose option is not the argument's own name in hyphens.
+_ESTIMATE_OPTIONS = {"price_per_gpu_hour": "--price", "staff_cost_per_month": "--staff-per-month"}
+
+
 def _run_estimate(ns) -> int:
+    import inspect
     from .capacity import estimate
-    e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens, ns.output_tokens,
-                 ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price, ns.api, ns.utilization,
-                 ns.min_replicas, ns.staff_per_month)
+    from .errors import InvalidArgumentError
+    try:
+        e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens, ns.output_tokens,
+                     ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price, ns.api,
+                     ns.utilization, ns.min_replicas, ns.staff_per_month)
+    except InvalidArgumentError as exc:  # name the option the user typed, not the argument
+        if exc.name not in inspect.signature(estimate).parameters:
+            raise
+        option = _ESTIMATE_OPTIONS.get(exc.name, "--" + exc.name.replace("_", "-"))
+        raise UsageError(option + str(exc)[len(exc.name):]) from None
     if ns.json:
         import dataclasses
-        print(json.dumps({k: (None if isinstance(v, float) and v != v else v)
-                          for k, v in dataclasses.asdict(e).items()}, indent=1))
+        print(json.dumps({k: _json_number(v) for k, v in dataclasses.asdict(e).items()},
+                         indent=1, allow_nan=False))
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
     rows = [
@@ -344,11 +374,11 @@ def _run_estimate(ns) -> int:
         ("people and platform", f"{_usd(e.staff_cost_per_month)}/month"),
         ("self-hosting in all", f"{_usd(e.self_host_monthly_cost)}/month"),
         (f"the API ({e.api})", f"{_usd(e.api_monthly_cost)}/month at "
-                               f"{_usd(e.api_price_per_mtok, 3)} per million tokens"),
-        ("self-hosted $/Mtok", f"{_usd(e.self_host_cost_per_mtok_at_volume, 2)} at your volume "
-                               f"(GPUs {e.fleet_utilization:.1%} busy); "
-                               f"{_usd(e.planned_cost_per_mtok, 3)} if {ns.utilization:.0%} busy"
-                               ", GPUs only"),
+                               f"{_usd_per_mtok(e.api_price_per_mtok)} per million tokens"),
+        ("self-hosted $/Mtok", f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} at your "
+                               f"volume (GPUs {e.fleet_utilization:.1%} busy); "
+                               f"{_usd_per_mtok(e.planned_cost_per_mtok)} if "
+                               f"{ns.utilization:.0%} busy, GPUs only"),
         ("breakeven", "never: a full replica costs more than the API charges for its tokens"
          if never else f"{e.breakeven_tokens_per_day:,.0f} tokens/day"),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
@@ -372,7 +402,8 @@ def _add_estimate(sub):
                     "defaults: the GPU's catalog rental price, the model's comparable catalog "
                     "API, two replicas for availability and one engineer's loaded cost.",
         epilog="examples:\n  $ xlnapkin estimate\n  $ xlnapkin estimate --model llama-3.3-70b "
-               "--gpu h200 --tokens-per-day 2e9\n  $ xlnapkin estimate --api openai-gpt-4o "
+               "--gpu h200 --weight-dtype fp8 --tokens-per-day 2e9\n"
+               "  $ xlnapkin estimate --api openai-gpt-4o "
                "--staff-per-month 0 --json",
         formatter_class=_FORMATTER)
     p.add_argument("--gpu", default="h100-sxm", help="GPU id or spec string (%(default)s)")
@@ -397,7 +428,9 @@ def _add_estimate(sub):
                    help="replicas kept running for availability (%(default)s)")
     p.add_argument("--staff-per-month", type=float, default=250_000 / 12, metavar="USD",
                    help="people and platform a month (one engineer: %(default).0f)")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the figures as JSON (null where there is no finite value: a "
+                        "breakeven that is never reached)")
     p.set_defaults(func=_run_estimate)
 
 
@@ -940,7 +973,7 @@ def main(argv=None) -> int:
             parser.print_help()
             return 0
         return ns.func(ns)
-    except NoResult as exc:
+    except (NoResult, CannotRunError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_MESSAGES
     except NapkinError as exc:

@@ -393,7 +393,8 @@ def discount_factor(cost_of_capital, year):
     """
     r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
     y = _checks.number(year, "year", 0)
-    return _out(1.0 / (1.0 + r) ** y)
+    with np.errstate(over="ignore"):  # a million years: the factor is 0, not an overflow
+        return _out(1.0 / (1.0 + r) ** y)
 
 
 def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,

@@ -14,6 +14,7 @@ __all__ = [
     "MissingArgumentError",
     "ShapeError",
     "CatalogError",
+    "CannotRunError",
     "format_value",
     "ECHO_LIMIT",
 ]
@@ -99,3 +100,10 @@ class ShapeError(NapkinError):
 
 class CatalogError(NapkinError):
     """A catalog file or spec string that cannot be read."""
+
+
+class CannotRunError(NapkinError):
+    """A configuration that cannot run (it does not fit, its heads do not split over the GPUs,
+    its context is beyond the model's maximum), where a function must have one that can: the
+    message is :func:`xlnapkin.memory.why_not`'s. Speed functions return that message in the
+    cell instead; the command line exits 3 for both."""

@@ -256,8 +256,12 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     broadcast) give an object array with each element's message, the same text as one scalar
     call per element (the Excel boundary words a whole range of cells this way).
 
+    The suggestion is a GPU count the model's heads split over:
+
+    >>> fit_message("h100-sxm", "llama-3.1-70b", mem_fraction=1)
+    'llama-3.1-70b needs 141.1 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 2'
     >>> fit_message("h100-sxm", "llama-3.1-405b", mem_fraction=1)
-    'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 11'
+    'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus 16 (11 would hold it, but its heads do not split over 11)'
     """
     g, m = _gpu(gpu), _model(model)
     if np.ndim(tokens) or np.ndim(batch) or np.ndim(num_gpus) or np.ndim(mem_fraction):
@@ -267,7 +271,7 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     if weight_bytes(m, weight_dtype) > num_gpus * g.memory_bytes * mem_fraction:
         tokens = batch = 0.0  # the weights alone do not fit: the KV cache is beside the point
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
-    return _fit_text(m.id, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
+    return _fit_text(m, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
                      g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction)
 
 
@@ -278,13 +282,13 @@ def _tenths_text(tenths: int) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
-def _fit_text(model_id, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
+def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
               mem_fraction) -> str:
-    """The words of :func:`fit_message` for one configuration (all arguments scalars)."""
+    """The words of :func:`fit_message` for one configuration (the model, then scalars)."""
     shown = _tenths_text(round(need / GB * 10.0)) if need < 1e6 * GB else f"{need / GB:.3g}"
     if not math.isfinite(need):
         shown = "more than 1e299"
-    what = f"{model_id} needs {shown} GB in {dtype}"
+    what = f"{model.id} needs {shown} GB in {dtype}"
     if tokens * batch > 0:
         what += f" with KV for {batch:g} x {tokens:g} tokens"
     have = f"{num_gpus} x {gpu_id} has {num_gpus * memory_gb:g} GB"
@@ -293,7 +297,21 @@ def _fit_text(model_id, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, ba
     least = need / (memory_bytes * mem_fraction)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: reduce batch or tokens"
-    return f"{what}; {have}: use num_gpus >= {math.ceil(least - 1e-9)}"
+    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9))}"
+
+
+def _advice(model, least: int) -> str:
+    """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
+    many where the model's heads split over them, else the next count they split over."""
+    degrees = tp_degrees(model)
+    fit = [d for d in degrees if d >= least]
+    if fit and fit[0] == least:
+        return f"use num_gpus >= {least}"
+    if fit:
+        return (f"use num_gpus {fit[0]} ({least} would hold it, but its heads do not split over "
+                f"{least})")
+    return (f"reduce batch or tokens ({least} GPUs would hold it, but its heads split over at "
+            f"most {degrees[-1]})")
 
 
 def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction):
@@ -331,7 +349,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     plain &= ~weights_only
     odd = np.flatnonzero(~plain & ~weights_only)
     for i in odd.tolist():
-        out[i] = _fit_text(m.id, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
+        out[i] = _fit_text(m, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
                            float(t[i]), float(b[i]), int(n[i]), float(f[i]))
     idx = np.flatnonzero(plain)
     if idx.size:
@@ -350,7 +368,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
-            tails.append(f"; {have}: use num_gpus >= {ls}")
+            tails.append(f"; {have}: {_advice(m, ls)}")
         # Each piece of text is printed once per distinct value and picked per element by
         # index; the GB figure in tenths has far fewer distinct values than there are elements.
         def pieces(texts, inverse):
@@ -449,8 +467,9 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     if m.max_context:
         long = t > m.max_context
         for v in np.unique(t[long]).tolist():
+            got = f"{v:,.0f}" if v < 1e15 else f"{v:.3g}"
             out[long & (t == v)] = (f"{m.id} holds at most {m.max_context:,.0f} tokens per "
-                                    f"sequence, got {v:,.0f}")
+                                    f"sequence, got {got}")
     if not g.interconnect_gbps:
         alone = n > 1
         out[alone] = (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on "

@@ -65,6 +65,7 @@ import re
 import threading
 import time
 import types
+import warnings
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -385,6 +386,9 @@ _BLANK = _Blank(0)
 
 
 def _import_formulas():
+    # formulas' function modules, compiled without a bytecode cache, warn about their own
+    # `is` comparisons with literals: noise on a user's screen, not about their workbook.
+    warnings.filterwarnings("ignore", category=SyntaxWarning, module=r".*formulas")
     try:
         import formulas
     except ImportError:
