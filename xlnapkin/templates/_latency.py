@@ -60,7 +60,9 @@ def _results(b) -> None:
     b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
           'IF(AND({runs},{max_batch_fit}>=1,{sla_idle_ok}),{sla_goodput_rate},IF(NOT({runs}),'
           '"cannot run: see the fits column of the Planner\'s table",IF({max_batch_fit}<1,'
-          '"does not fit in memory: use num_gpus >= "&{min_gpus},"no rate meets the limits: even '
+          '"does not fit in memory: needs "&{min_gpus}&" or more GPUs, in a count its heads split '
+          'over",'
+          '"no rate meets the limits: even '
           'an idle replica misses one")))', "req/s", "= MAX_RATE_FOR_SLA", "num")
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
