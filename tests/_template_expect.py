@@ -246,7 +246,8 @@ def expect_self_host(v):
         exp["fits"] = (sh.HEADS if "cannot be split" in why else
                        sh.LINK if "has no interconnect_gbps" in why else
                        sh.CONTEXT if "holds at most" in why else
-                       f"does not fit: needs {exp['min_gpus']:.0f} GPUs per replica (num_gpus)")
+                       f"does not fit: needs {exp['min_gpus']:.0f} or more GPUs per replica "
+                       "(num_gpus), in a count its heads split over")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
     else:
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,

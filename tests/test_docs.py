@@ -235,6 +235,28 @@ def test_latency_page_results_are_what_the_functions_return():
     _shown_results(lines)
 
 
+def test_economics_headings_show_each_function_signature():
+    # "### NAME(a, b, [c=0.7])": every argument in order, brackets on the optional ones, and
+    # any default shown is the function's own (a heading written by hand drifts otherwise).
+    page = "economics.md"
+    text = (DOCS / page).read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.*[A-Z_]+\(.*\).*)$", text, flags=re.M)
+    shown = [m for h in headings for m in re.finditer(r"([A-Z_]{3,})\(([^)]*)\)", h)
+             if m.group(1) in FUNCTIONS]
+    assert shown, page
+    for m in shown:
+        args = _excel.describe(FUNCTIONS[m.group(1)]).arguments
+        tokens = [t.strip() for t in m.group(2).split(",")]
+        assert len(tokens) == len(args), m.group(0)
+        for token, a in zip(tokens, args):
+            parts = re.fullmatch(r"(\[)?(\w+)(?:=([^\]]+))?(\])?", token)
+            assert parts and parts.group(2) == a.name, (m.group(0), token)
+            assert bool(parts.group(1)) == (not a.required), (m.group(0), token)
+            if parts.group(3) is not None:
+                value = eval(parts.group(3), {})  # a number or plain arithmetic (730/24)
+                assert value == pytest.approx(float(a.default), rel=1e-6), (m.group(0), token)
+
+
 def test_economics_page_results_are_what_the_functions_return():
     # docs/economics.md's worked examples: "| `=FORMULA` (note) | result |", the result a
     # number to the digits shown (a share as a percentage) and maybe a unit or a remark after.

@@ -121,6 +121,13 @@ def test_only_portable_functions(books, name):
     assert used <= ALLOWED_FUNCTIONS, used - ALLOWED_FUNCTIONS
 
 
+def test_templates_page_lists_the_allowed_functions():
+    # docs/templates.md tells users which functions the workbooks may use: the same list.
+    text = (Path(__file__).parent.parent / "docs" / "templates.md").read_text(encoding="utf-8")
+    listed = re.search(r"\*\*Portable formulas only\*\*: (.*?)\. All exist", text, re.S)
+    assert listed and set(re.findall(r"[A-Z]+", listed.group(1))) == ALLOWED_FUNCTIONS
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_inputs_blue_unlocked_formulas_locked_and_protected_without_password(books, name):
     wb = books[name]

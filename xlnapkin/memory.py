@@ -197,8 +197,8 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     Memory alone decides: a tensor-parallel replica also needs a GPU count the model's heads
-    split over (405B in bf16 fills 11 H100s' memory and runs on 16), which the speed functions'
-    messages name.
+    split over (405B in bf16 needs 12 H100s' memory at the default 90 % and runs on 16), which
+    the speed functions' messages name.
 
     >>> gpus_needed("h100-sxm", "llama-3.1-405b", "fp16", 0, 0, None, 1)
     11.0

@@ -132,7 +132,7 @@ def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                    kv_dtype=None, num_gpus=1, efficiency=None, mem_fraction=MEM_FRACTION):
-    """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits, prefill included.
+    """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits (at most the engine's cap per GPU), prefill included.
 
     Args:
         gpu: GPU catalog id or spec string [id]

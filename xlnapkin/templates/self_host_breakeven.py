@@ -257,7 +257,8 @@ def _checks(b) -> None:
     fits = b.add("fits", "Does one request fit on one replica?",
                  'IF({inputs_ok},IF({fits_calc},"OK",IF(NOT({heads_split}),"' + HEADS + '",'
                  'IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"' + CONTEXT + '",'
-                 '"does not fit: needs "&TEXT({min_gpus},"0")&" GPUs per replica (num_gpus)"))))'
+                 '"does not fit: needs "&TEXT({min_gpus},"0")&" or more GPUs per replica '
+                 '(num_gpus), in a count its heads split over"))))'
                  ',"check inputs")', fmt="text",
                  kind="check")
     st.mark_checks(b.ws, fits.coordinate)
@@ -476,7 +477,9 @@ def _cover(wb) -> None:
         ("What each sheet assumes", [
             "Throughput of one replica = xlnapkin MAX_THROUGHPUT: an endless queue of requests "
             "served with continuous batching at the largest concurrency whose KV cache fits "
-            "beside the weights, with calibrated efficiencies (editable; 1 = pure roofline). "
+            "beside the weights, at most the engine's cap per GPU "
+            f"({calibration.DEFAULTS.max_concurrency:.0f}, vLLM's default), with "
+            "calibrated efficiencies (editable; 1 = pure roofline). "
             "Prefix-cache hits take their share of the prefill work off each request.",
             "Replicas = max(minimum, ceil(volume / what one replica carries at the planned "
             "utilization in the hours it runs)). The month costs replicas x GPUs x price x hours "
@@ -493,8 +496,9 @@ def _cover(wb) -> None:
             "first fleet whose replicas' savings pay the people; 'never' when a full replica "
             "costs more than the API charges for its tokens."]),
         ("What it leaves out", [
-            "Peaks and latency targets (size them with a lower planned utilization; a queueing "
-            "section comes later), egress and storage, software licences, the engineering time "
+            "Peaks and latency targets (size them with a lower planned utilization, or with "
+            "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
+            "replicas out), egress and storage, software licences, the engineering time "
             "to migrate, quality differences between models, reserved-instance and batch-tier "
             "discounts (type the price you would pay), taxes."]),
         ("Seed claims you can test", _seed_claims()),
@@ -532,7 +536,8 @@ def _seed_claims() -> list[str]:
         f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour}/h "
         f"breaks even at {be1 / 1e6:.1f} M tokens/day, two (min_replicas 2) at "
         f"{be2 / 1e6:.1f} M, one plus one engineer at {be_staff / 1e6:.0f} M. Reaching 2 M "
-        "needs a $24/Mtok API.",
+        f"with one replica needs a ${month / (2e6 * 730 / 24) * 1e6:.0f}/Mtok API ($24 at the "
+        "article's $2/h).",
         f"Seed 002, a $47K/month API bill replaced by ~$8K self-hosted: GPT-4o mini at 4.1 B "
         f"tokens/day costs ${api47 / 1e3:.1f}K a month; {reps47:.0f} replicas of "
         f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it, before people.",
