@@ -112,6 +112,26 @@ def test_engine_cap_is_per_gpu_of_the_replica():
     assert (one, two) == (DEFAULTS.max_concurrency, 2 * DEFAULTS.max_concurrency)
 
 
+def test_a_gpus_own_max_concurrency_is_the_engine_limit():
+    # vLLM V1 runs up to 1,024 sequences on GPUs of 70 GiB or more (TensorRT-LLM more): a user
+    # says so in the GPU's spec string (or a catalog row), per GPU of the replica as the default.
+    big = "h200-sxm; max_concurrency=1024"
+    args = ("llama-3.1-8b", 128, 128, "fp8", "fp8")
+    assert serving.concurrency_under_load(big, *args, 2) == 2048
+    assert resolve(None, catalog.gpu(big)).max_concurrency == 1024
+    assert resolve(0.5, catalog.gpu(big)).max_concurrency == 1024  # an engine limit: kept
+    assert serving.max_throughput(big, *args) > serving.max_throughput("h200-sxm", *args)
+    # where memory binds first the limit does not matter
+    long = ("llama-3.1-8b", 8192, 8192, "bf16", "bf16")
+    assert serving.max_throughput(big, *long) == serving.max_throughput("h200-sxm", *long)
+    assert udfs.TTFT_AT_RATE(big, "llama-3.1-8b", 100, 128, 128) != udfs.TTFT_AT_RATE(
+        "h200-sxm", "llama-3.1-8b", 100, 128, 128)
+    for bad in ("0", "2.5"):
+        assert udfs.MAX_THROUGHPUT(f"h200-sxm; max_concurrency={bad}", "llama-3.1-8b") == (
+            f"gpu spec 'h200-sxm; max_concurrency={bad}': max_concurrency must be a whole "
+            f"number >= 1, got '{bad}'")
+
+
 def test_throughput_at_concurrency_matches_max_throughput_at_its_concurrency():
     args = ("h100-sxm", "llama-3.1-70b")
     conc = serving.concurrency_under_load(*args, 2048, 512, "fp8", "fp8", 2)

@@ -121,6 +121,28 @@ def test_only_portable_functions(books, name):
     assert used <= ALLOWED_FUNCTIONS, used - ALLOWED_FUNCTIONS
 
 
+def test_a_catalog_rows_engine_limit_is_the_gpus_max_concurrency(tmp_path):
+    # The Catalog's max_concurrency column (blank: the calibrated engine limit) plays the part
+    # of "h100-sxm; max_concurrency=1024" in the functions. 128-token requests: the limit binds.
+    pytest.importorskip("formulas")
+    from xlnapkin import serving
+    from xlnapkin.recalc import recalculate
+    path = build("self_host_breakeven", tmp_path)
+    wb = openpyxl.load_workbook(path)
+    sheet, ref = next(wb.defined_names["gpu_max_concurrency"].destinations)
+    column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
+    wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index('h100-sxm')}"] = 1024
+    edited = tmp_path / "edited.xlsx"  # as a user types it into the Catalog sheet
+    wb.save(edited)
+    work = {"gpu": "h100-sxm", "model": "llama-3.1-8b", "input_tokens": 128,
+            "output_tokens": 128, "weight_dtype": "bf16", "kv_dtype": "bf16", "num_gpus": 1}
+    got = recalculate(edited, work, ["replica_tokens_per_sec", "concurrency"])
+    want = serving.max_throughput("h100-sxm; max_concurrency=1024", "llama-3.1-8b", 128, 128,
+                                  "bf16", "bf16", 1)
+    assert got["concurrency"] == 1024 != calibration.DEFAULTS.max_concurrency
+    assert got["replica_tokens_per_sec"] == pytest.approx(want, rel=1e-9)
+
+
 def test_templates_page_lists_the_allowed_functions():
     # docs/templates.md tells users which functions the workbooks may use: the same list.
     text = (Path(__file__).parent.parent / "docs" / "templates.md").read_text(encoding="utf-8")

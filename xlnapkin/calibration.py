@@ -116,7 +116,7 @@ class Efficiency:
         "all-reduce time; 0 under a numeric efficiency", DROPPED)
     max_concurrency: float = _constant(
         256.0, "Engine cap on concurrent requests per GPU", "requests",
-        "1 = no continuous batching", KEPT, (64.0, 16384.0))
+        "a GPU's own max_concurrency replaces it", KEPT, (64.0, 16384.0))
 
 
 # Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 282 rows the
@@ -126,9 +126,12 @@ class Efficiency:
 # measured or documented values, not fitted: step_overhead_s (BLIS's ~0.1 ms per step; the data
 # cannot tell it from the per-layer term), allreduce_latency_s (one-shot NVLink all-reduces of
 # small messages take 4-10 us; fitted freely it absorbs the slow all-reduces of 2023 engines and
-# makes 2 GPUs decode slower than 1), max_concurrency (vLLM's default cap of 256 sequences;
-# the loss is flat from 256 to 512 and a free cap moves with whichever source is held out) and
-# gguf_mfu_factor (below).
+# makes 2 GPUs decode slower than 1), max_concurrency (256 sequences per GPU: vLLM's default
+# max_num_seqs in V0, and in V1 on GPUs under 70 GiB and on A100s; V1 runs 1,024 on larger
+# GPUs (EngineArgs.get_batch_defaults), TensorRT-LLM more. The loss is flat from 256 to 512, a
+# free cap moves with whichever source is held out, and V1's rule as the default holds out
+# worse: benchmarks/RESULTS.md section 7. A GPU's own max_concurrency, in a spec string or a
+# catalog row, replaces it: "h100-sxm; max_concurrency=1024") and gguf_mfu_factor (below).
 # fp4_mfu_factor is fitted and agrees with kernel measurements: vLLM's B200 GEMM benchmark
 # (pull request 20646, Llama-3.1-8B shapes at batch 8,192-16,384) reaches 0.34 of the FP4
 # datasheet peak with NVFP4 (0.42-0.43 without the activation quantisation) where BF16 reaches
@@ -157,7 +160,7 @@ DEFAULTS = Efficiency(
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
     pcie_allreduce_latency_s=3.9e-5,  # fit 38.7 us through the host between PCIe-only GPUs
     comm=1.0,
-    max_concurrency=256.0,         # pinned: vLLM's default max_num_seqs (the fit is flat 256-512)
+    max_concurrency=256.0,         # pinned: vLLM's max_num_seqs under 70 GiB (flat 256-512)
 )
 
 # Multiplier on MBU and MFU by vendor (catalog ``vendor`` column, lower case); 1 if absent. A
@@ -191,11 +194,17 @@ def vendor_factor(gpu="") -> float:
 
 
 def _calibrated(gpu) -> Efficiency:
+    """The calibrated constants on ``gpu``: utilisations times its :func:`vendor_factor`, and its
+    own ``max_concurrency`` (a catalog column a user can set in a spec string, ``"h100-sxm;
+    max_concurrency=1024"``: the engine's batch limit) in place of the default."""
     f = vendor_factor(gpu)
-    if f == 1.0:
+    cap = getattr(gpu, "max_concurrency", None)
+    if f == 1.0 and cap is None:
         return DEFAULTS
-    scaled = {c.name: min(c.value * f, 1.0) for c in constants() if c.roofline == SCALES}
-    return dataclasses.replace(DEFAULTS, **scaled)
+    changes = {c.name: min(c.value * f, 1.0) for c in constants() if c.roofline == SCALES}
+    if cap is not None:
+        changes["max_concurrency"] = float(cap)
+    return dataclasses.replace(DEFAULTS, **changes)
 
 
 def resolve(efficiency, gpu="") -> Efficiency:

@@ -67,6 +67,7 @@ class GPU:
     list_price_usd: float | None = None
     mamf_bf16_tflops: float | None = None
     efficiency_factor: float | None = None
+    max_concurrency: int | None = None
     name: str = ""
     vendor: str = ""
     aliases: str = ""
@@ -220,16 +221,16 @@ class Price:
 # memory gives wrong finite answers, not a bigger GPU). Fields not listed are at most 1e9.
 _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflops": 1e6,
             "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
-            "tdp_w": 1e5, "efficiency_factor": 1.0, "params_b": 1e5, "active_params_b": 1e5,
+            "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5, "active_params_b": 1e5,
             "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "input_usd_per_mtok": 1e6,
             "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
 _DEFAULT_MAXIMUM = 1e9
 
-# Whole-number model fields that must be at least 1 when given (0 would mean no layers, heads or
-# experts and divide by zero downstream).
+# Whole-number fields that must be at least 1 when given (0 would mean no layers, heads, experts
+# or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
-                           "experts_per_token"})
+                           "experts_per_token", "max_concurrency"})
 _KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}
 _REQUIRED = {"gpu": ("memory_gb", "mem_bw_tbps", "bf16_tflops"),
              "model": ("params_b", "layers", "kv_heads", "head_dim"),

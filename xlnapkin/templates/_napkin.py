@@ -9,7 +9,8 @@ Names the templates expect as inputs:
 
 * GPU fields (catalog columns, blank read as 0): ``g_memory_gb, g_mem_bw_tbps, g_bf16_tflops,
   g_fp16_tflops, g_fp8_tflops, g_fp4_tflops, g_int8_tops, g_interconnect_gbps,
-  g_vendor_factor`` (the GPU's own ``efficiency_factor``, else its vendor's);
+  g_max_concurrency, g_vendor_factor`` (the GPU's own ``efficiency_factor``, else its
+  vendor's);
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
@@ -53,7 +54,10 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
                 "sliding_window_layers", "max_context"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
-              "fp4_tflops", "int8_tops", "interconnect_gbps"]
+              "fp4_tflops", "int8_tops", "interconnect_gbps", "max_concurrency"]
+# Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor)
+# and the engine's batch limit (its own max_concurrency).
+_PER_GPU = {"max_concurrency"}
 
 
 def model_steps() -> list[Step]:
@@ -140,6 +144,8 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
         x = "{cal_" + c.name + "}"
         if c.roofline == calibration.SCALES:
             formula = f"IF({cal},MIN({x}*{{g_vendor_factor}},1),{{efficiency}})"
+        elif c.name == "max_concurrency":  # the GPU's own where its catalog row has one
+            formula = f"IF({{g_max_concurrency}}>0,{{g_max_concurrency}},{x})"
         elif c.roofline == calibration.KEPT:
             formula = x
         else:
@@ -154,7 +160,7 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
     if per_gpu is None:
         return steps
     vendor = {c.name for c in calibration.constants() if c.roofline == calibration.SCALES}
-    return [s for s in steps if (s.name in vendor) == per_gpu]
+    return [s for s in steps if (s.name in vendor | _PER_GPU) == per_gpu]
 
 
 def gpu_steps() -> list[Step]:
