@@ -298,7 +298,8 @@ def add_gpu_lookup(block, gpu_name="gpu") -> None:
     block.add("gpu_row", "Row of the GPU in the Catalog", f"MATCH({{{gpu_name}}},gpu_ids,0)", "",
               "", "int")
     for f in GPU_FIELDS:
-        block.add(f"g_{f}", f"GPU {f}", f"N(INDEX(gpu_{f},{{gpu_row}}))", _unit(f), "", "num")
+        block.add(f"g_{f}", gpu_field_label(f), f"N(INDEX(gpu_{f},{{gpu_row}}))", _unit(f), "",
+                  gpu_field_fmt(f))
     block.add("g_vendor_factor", "Efficiency factor: the GPU's own, else its vendor's",
               vendor_factor("{gpu_row}"), "", "calibration.vendor_factor(gpu)", "num")
 
@@ -319,7 +320,21 @@ def add_model_lookup(block, model_name="model") -> None:
                   "num" if f.endswith("_b") else "int")
 
 
+def gpu_field_label(field: str, short: bool = False) -> str:
+    """A GPU catalog field's label in the workings (``short``: a table header)."""
+    if field == "max_concurrency":
+        return ("own engine cap (0: calibrated)" if short else
+                "GPU's own engine cap per GPU (0: blank, the calibrated one)")
+    return field.replace("_", " ") if short else f"GPU {field}"
+
+
+def gpu_field_fmt(field: str) -> str:
+    return "int" if field == "max_concurrency" else "num"
+
+
 def _unit(field: str) -> str:
+    if field == "max_concurrency":
+        return "requests"
     for suffix, unit in (("_gb", "GB"), ("_tbps", "TB/s"), ("_tflops", "TFLOP/s"),
                          ("_tops", "TOP/s"), ("_gbps", "GB/s"), ("_b", "billion")):
         if field.endswith(suffix):

@@ -79,8 +79,8 @@ SLA_STEPS = 50         # bisection rows of each latency table (the engine runs 6
 def _row_steps():
     """Per-GPU columns of the Working sheet: (name, header, formula template, unit, fmt)."""
     cols = [("gpu_label", "GPU", None, "id", "text")]
-    cols += [(f"g_{f}", f.replace("_", " "), None, _napkin._unit(f), "num")
-             for f in _napkin.GPU_FIELDS]
+    cols += [(f"g_{f}", _napkin.gpu_field_label(f, short=True), None, _napkin._unit(f),
+              _napkin.gpu_field_fmt(f)) for f in _napkin.GPU_FIELDS]
     cols += [("g_vendor_factor", "vendor factor", None, "", "num"),
              ("g_cloud_price", "catalog price", None, "USD/GPU-h", "usd")]
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
