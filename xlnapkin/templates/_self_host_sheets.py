@@ -63,7 +63,9 @@ def add_sensitivity(wb, ws) -> None:
     st.put_text(ws["B1"], "Sensitivity: scenarios and what moves the cost", st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 13, "Each row's low and high factor multiplies that input. The "
                  "scenario switch on the Breakeven sheet applies every row's low (or high) factor "
-                 "at once; the tornado moves one row at a time around the base case.",
+                 "at once; the tornado moves one row at a time around the base case. Low and "
+                 "high are the factors, not a best and a worst case: a higher API price favours "
+                 "self-hosting, a higher GPU price the API.",
                  chars_per_line=150)
     st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
     for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):
@@ -138,7 +140,8 @@ def _tornado_row(r, key, factor):
 
 def _tornado_charts(wb, ws, row0, first) -> int:
     """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day;
-    0 where the breakeven is 'never') and the two tornado charts."""
+    0, shown as 'never' and drawn as no bar on the log axis, where there is none) and the two
+    tornado charts."""
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
                                     "breakeven M/day: low", "high"], height=30)
@@ -151,7 +154,11 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
         for j, (formula, fmt) in enumerate(cells, start=4):
-            st.style_cell(ws.cell(r, j, "=" + _GATE_NA.format(formula)), fmt)
+            cell = ws.cell(r, j, "=" + _GATE_NA.format(formula))
+            st.style_cell(cell, fmt)
+            if j >= 6:  # a breakeven of 0 is 'never'
+                cell.number_format = '#,##0;-#,##0;"never"'
+
     last = row0 + 1 + len(SCENARIO_ROWS)
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high"], start=4):

@@ -199,7 +199,8 @@ def _outputs(b, col_of) -> None:
           "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
           'IF({all_ok},IF(MIN(w_rank_key)<1E+300,MIN(w_rank_key),"-"),"check inputs")',
-          "USD/Mtok", "at the planned utilization", "usd4", "output")
+          "USD/Mtok", "GPUs only, at the planned utilization: no idle minimum, no people",
+          "usd4", "output")
     for name, label, col, unit, note, fmt in (
             ("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
              "slots_memory", "users", "seed 001: 6", "int"),
@@ -208,7 +209,7 @@ def _outputs(b, col_of) -> None:
             ("user_gpu_headroom", "Your GPU: slots kept free on average for peaks", "headroom",
              "0-1", "= SLOT_HEADROOM", "pct"),
             ("user_gpu_cost_per_user_month", "Your GPU: USD per user-month",
-             "cost_per_user_month", "USD", "= COST_PER_USER_MONTH", "usd")):
+             "cost_per_user_month", "USD/user", "= COST_PER_USER_MONTH: a month", "usd")):
         b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
     b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({all_ok},{sla_gpu_id},"check inputs")',

@@ -160,12 +160,14 @@ def _inputs(b) -> None:
 
 
 def _outputs(b) -> None:
-    b.heading("The answer at your volume (scenario: see Inputs)")
+    b.heading("The answer at your volume")
     out = bk.output
+    out(b, "volume_priced", "Volume and scenario priced (Sensitivity sheet)",
+        "volume_priced_msg", "", "text")
     out(b, "replicas_needed", "Replicas running for your volume", "replicas_calc", "replicas",
         "int", "= REPLICAS_NEEDED (at least the minimum)")
-    out(b, "actual_utilization", "Utilization your volume reaches", "actual_util_calc", "0-1",
-        "pct", "= FLEET_UTILIZATION: idle capacity is paid for")
+    out(b, "actual_utilization", "Utilization your volume reaches", "actual_util_calc",
+        "busy", "pct", "= FLEET_UTILIZATION: idle capacity is paid for")
     out(b, "self_host_monthly_cost", "Self-hosted cost per month", "self_host_monthly_calc",
         "USD/month", "usd0", "= SELF_HOST_MONTHLY_COST: GPUs + people")
     out(b, "gpu_monthly_cost", "  of which GPUs", "gpu_monthly_calc", "USD/month", "usd0")
@@ -195,9 +197,11 @@ def _outputs(b) -> None:
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
-            ("own_vs_rent", "Own vs rent", "own_vs_rent_msg", "", "text", ""),
+            ("own_vs_rent", "Own vs rent, per GPU-hour today",
+             "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years, NPV per GPU",
-             "npv_saving_calc", "USD", "usd0", "RENT_NPV - OWN_NPV (Years sheet)")):
+             "npv_saving_calc", "USD", "usd0",
+             "RENT_NPV - OWN_NPV (Years sheet): rent falls each year there")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
               '"check inputs")', unit, note, fmt, "output")
 
@@ -422,6 +426,9 @@ def _api_steps() -> list[Step]:
             '"self-hosting is cheaper at your volume","the API is cheaper below ")&TEXT('
             '{breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day","never: a full replica costs more '
             'than the API charges for its tokens")'), "", "text"),
+        Step("volume_priced_msg", "Volume and scenario priced",
+             'TEXT({tokens_per_day},"#,##0")&" tokens/day, "&{scenario}&" scenario"', "",
+             "text"),
         Step("like_for_like_msg", "Same model on both sides?",
              'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},"OK: "&'
              '{api_id}&" serves "&{model},"caveat: "&{api_id}&" serves "&IF(INDEX(price_model_id,'
