@@ -355,7 +355,10 @@ def expect_multi_tenant(v):
 # --- capacity planner --------------------------------------------------------------------------
 
 def _user_gpu(v):
-    spec = "; ".join(f"{f}={v['user_' + f]:.17g}" for f in cp.USER_FIELDS)
+    def given(f):  # blank (and an engine cap that is no whole number >= 1): the default
+        x = v.get("user_" + f)
+        return x is not None and (f != "max_concurrency" or (x >= 1 and x == int(x)))
+    spec = "; ".join(f"{f}={v['user_' + f]:.17g}" for f in cp.USER_FIELDS if given(f))
     return catalog.gpu(spec + f"; vendor={v['user_vendor']}")
 
 

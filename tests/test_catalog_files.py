@@ -63,6 +63,20 @@ def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):
     assert str(err.value) == f"{path}{sep}{message}"
 
 
+def test_a_user_gpu_row_can_carry_its_engine_cap(folder):
+    # max_concurrency is an optional column (the package file has none); 0 and -5 get one rule.
+    path = folder / "gpus.csv"
+    head = HEADER.replace(",source\n", ",max_concurrency,source\n")
+    path.write_bytes((head + "mygpu,x,ACME,80,3,900,1024,s\n").encode())
+    assert catalog.gpu("mygpu").max_concurrency == 1024
+    for bad in ("0", "-5", "2.5"):
+        path.write_bytes((head + f"mygpu,x,ACME,80,3,900,{bad},s\n").encode())
+        with pytest.raises(CatalogError) as err:
+            catalog.gpu("mygpu")
+        assert str(err.value) == (f"{path} line 2: max_concurrency must be a whole number >= 1, "
+                                  f"got '{bad}'")
+
+
 def test_replacing_a_package_row_by_its_id_is_allowed(folder):
     _write(folder, "h100-sxm,H100 mine,NVIDIA,96,3.35,989,s\n")
     assert catalog.gpu("h100").memory_gb == 96  # the package's aliases still lead to it

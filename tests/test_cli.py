@@ -389,6 +389,9 @@ def test_estimate_says_what_is_missing(capsys):
         code, _, err = run(capsys, "estimate", "--tokens-per-day", volume)
         assert code == 1 and err.startswith(
             "Error: --tokens-per-day must be a number in (0, 1e+18], got "), volume
+    # no tokens a request: a message naming the option, not a ZeroDivisionError (a review)
+    code, _, err = run(capsys, "estimate", "--input-tokens", "0", "--output-tokens", "0")
+    assert (code, err) == (1, "Error: --input-tokens must be a number >= 1, got 0\n")
 
 
 def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):

@@ -277,6 +277,24 @@ def test_economics_page_results_are_what_the_functions_return():
         assert round(value, digits) == float(number.group(1).replace(",", "")), (formula, shown)
 
 
+def test_prose_that_quotes_a_calibrated_constant_quotes_its_value():
+    # Hand-written pages repeat a few calibrated values for the reader; they must not drift.
+    from xlnapkin.calibration import DEFAULTS, VENDOR_FACTOR
+    cap = f"{DEFAULTS.max_concurrency:.0f}"
+    rules = [(r"calibrated (\d+)\b", cap), (r"\b(\d+) sequences per GPU", cap),
+             (r"AMD (0\.\d+)", f"{VENDOR_FACTOR['amd']:g}")]
+    pages = [REPO / "README.md", REPO / "xlnapkin" / "data" / "README.md"] + [
+        p for p in DOCS.glob("*.md") if p.name != "reference.md"]
+    seen = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for pattern, value in rules:
+            for m in re.finditer(pattern, text):
+                seen += 1
+                assert m.group(1) == value, (page.name, m.group(0))
+    assert seen >= 3
+
+
 def test_readme_taste_results_are_what_the_functions_return():
     # README's "A taste" block: formulas on literal arguments, each with its result.
     text = (REPO / "README.md").read_text(encoding="utf-8")

@@ -146,6 +146,9 @@ def planner_scenarios(d):
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
            ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096)),
+           # short requests, so your GPU's own engine cap binds (the calibrated one would too)
+           ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
+                                              output_tokens=128, context_tokens=512)),
            ("blank step token budget", dict(d, token_budget=None, input_tokens=20000,
                                             requests_per_sec=2.0, ttft_ms=20000.0))]
     for i in range(1 + SWEEP):
@@ -469,3 +472,11 @@ def test_seed_001_users_at_context(results):
     # seed_cases: Napkin math per user (seed 001): 6 users at 200 K tokens on a 192 GB B200
     assert _lo(results, "capacity_planner", "seed 001")["user_gpu_users_at_context"] == 6
 
+
+
+def test_your_gpus_own_engine_cap_sets_its_concurrent_users(results):
+    # 512-token contexts: 2,336 fit on the 192 GB example GPU; the cap it is given, 1,024, binds
+    # (the calibrated 256 would otherwise).
+    got = _lo(results, "capacity_planner", "your GPU's own engine cap")
+    assert got["user_gpu_users_at_context"] == 1024
+    assert _lo(results, "capacity_planner", "defaults")["user_gpu_users_at_context"] != 1024

@@ -196,7 +196,8 @@ def vendor_factor(gpu="") -> float:
 def _calibrated(gpu) -> Efficiency:
     """The calibrated constants on ``gpu``: utilisations times its :func:`vendor_factor`, and its
     own ``max_concurrency`` (a catalog column a user can set in a spec string, ``"h100-sxm;
-    max_concurrency=1024"``: the engine's batch limit) in place of the default."""
+    max_concurrency=1024"``: the engine's batch limit per GPU of a replica, as the default is)
+    in place of the default."""
     f = vendor_factor(gpu)
     cap = getattr(gpu, "max_concurrency", None)
     if f == 1.0 and cap is None:

@@ -363,9 +363,11 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     ('groq-llama-3.1-8b', 24469, 20)
     """
     g, m = _gpu(gpu), _model(model)
-    # Beyond 1e18 tokens a day (a million times what the largest providers serve) the dollar
-    # figures overflow: a typing mistake, refused like any other.
+    # Beyond 1e18 tokens a day (over ten thousand times what the largest providers serve) the
+    # dollar figures stop meaning anything: a typing mistake, refused like any other.
     _checks.number(tokens_per_day, "tokens_per_day", 0, 1e18, min_open=True)
+    _checks.number(input_tokens, "input_tokens", 1)  # the input share divides by their sum
+    _checks.number(output_tokens, "output_tokens", 1)
     price = price_per_gpu_hour if price_per_gpu_hour is not None else g.cloud_usd_per_hour
     if price is None:
         raise InvalidArgumentError("price_per_gpu_hour", f"given: {g.id} has no catalog price",

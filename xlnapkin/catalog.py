@@ -270,14 +270,14 @@ def _convert(kind: str, raw: dict, where: str):
                 raise CatalogError(f"{where}: {key} must be a number, got {_shown(text)}")
             num = float(text)
             top = _MAXIMUM.get(key, _DEFAULT_MAXIMUM)
+            least = 1 if key in _AT_LEAST_ONE else 0
+            if numeric[key] is int and (not num.is_integer() or num < least):
+                raise CatalogError(f"{where}: {key} must be a whole number >= {least}, "
+                                   f"got {text!r}")
             if not 0 <= num <= top:
                 raise CatalogError(f"{where}: {key} must be a number in [0, {top:g}], "
                                    f"got {_shown(text)}")
             if numeric[key] is int:
-                if not num.is_integer() or (num < 1 and key in _AT_LEAST_ONE):
-                    least = 1 if key in _AT_LEAST_ONE else 0
-                    raise CatalogError(f"{where}: {key} must be a whole number >= {least}, "
-                                       f"got {text!r}")
                 num = int(num)
             values[key] = num
         else:

@@ -301,12 +301,14 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     least = need / (memory_bytes * mem_fraction)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: reduce batch or tokens"
-    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9))}"
+    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), tokens * batch > 0)}"
 
 
-def _advice(model, least: int) -> str:
+def _advice(model, least: int, kv=True) -> str:
     """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
-    many where the model's heads split over them, else the next count they split over."""
+    many where the model's heads split over them, else the next count they split over; where no
+    count does, less KV cache (``kv``) or, for the weights alone, bigger GPUs or smaller
+    weights."""
     degrees = tp_degrees(model)
     fit = [d for d in degrees if d >= least]
     if fit and fit[0] == least:
@@ -314,8 +316,8 @@ def _advice(model, least: int) -> str:
     if fit:
         return (f"use num_gpus {fit[0]} ({least} would hold it, but its heads do not split over "
                 f"{least})")
-    return (f"reduce batch or tokens ({least} GPUs would hold it, but its heads split over at "
-            f"most {degrees[-1]})")
+    fix = "reduce batch or tokens" if kv else "use GPUs with more memory or a smaller weight dtype"
+    return f"{fix} ({least} GPUs would hold it, but its heads split over at most {degrees[-1]})"
 
 
 def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction):
@@ -372,7 +374,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
-            tails.append(f"; {have}: {_advice(m, ls)}")
+            tails.append(f"; {have}: {_advice(m, ls)}")  # KV for a batch: plain elements
         # Each piece of text is printed once per distinct value and picked per element by
         # index; the GB figure in tenths has far fewer distinct values than there are elements.
         def pieces(texts, inverse):

@@ -388,7 +388,7 @@ _BLANK = _Blank(0)
 def _import_formulas():
     # formulas' function modules, compiled without a bytecode cache, warn about their own
     # `is` comparisons with literals: noise on a user's screen, not about their workbook.
-    warnings.filterwarnings("ignore", category=SyntaxWarning, module=r".*formulas")
+    warnings.filterwarnings("ignore", category=SyntaxWarning, module=r".*[\\/]formulas[\\/]")
     try:
         import formulas
     except ImportError:

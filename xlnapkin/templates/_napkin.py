@@ -136,16 +136,17 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
     1); a number e gives the roofline value (e for utilisations, 0 for overheads and
     communication; engine limits stay). Then the fixed time per forward pass.
 
-    ``per_gpu``: True for the steps that depend on the GPU (the vendor factor), False for the
-    rest, None for all."""
+    ``per_gpu``: True for the steps that depend on the GPU (the vendor factor, the GPU's own
+    engine cap), False for the rest, None for all."""
     cal = "N({efficiency})=0"
     steps = []
     for c in calibration.constants():
         x = "{cal_" + c.name + "}"
         if c.roofline == calibration.SCALES:
             formula = f"IF({cal},MIN({x}*{{g_vendor_factor}},1),{{efficiency}})"
-        elif c.name == "max_concurrency":  # the GPU's own where its catalog row has one
-            formula = f"IF({{g_max_concurrency}}>0,{{g_max_concurrency}},{x})"
+        elif c.name == "max_concurrency":  # the GPU's own where its row has a valid one
+            g = "{g_max_concurrency}"
+            formula = f"IF(AND({g}>=1,{g}=INT({g})),{g},{x})"
         elif c.roofline == calibration.KEPT:
             formula = x
         else:
@@ -324,7 +325,7 @@ def gpu_field_label(field: str, short: bool = False) -> str:
     """A GPU catalog field's label in the workings (``short``: a table header)."""
     if field == "max_concurrency":
         return ("own engine cap (0: calibrated)" if short else
-                "GPU's own engine cap per GPU (0: blank, the calibrated one)")
+                "GPU's own engine cap per GPU (0 = the calibrated cap)")
     return field.replace("_", " ") if short else f"GPU {field}"
 
 

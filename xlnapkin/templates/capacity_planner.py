@@ -28,9 +28,13 @@ RANK_ROWS = 12
 FIRST_ROW = 5          # first data row of both tables (same rows on both sheets)
 USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
                 bf16_tflops=2250.0, fp8_tflops=4500.0, fp4_tflops=9000.0, int8_tops=4500.0,
-                interconnect_gbps=1800.0, vendor="NVIDIA", price=3.0)
+                interconnect_gbps=1800.0, max_concurrency=None, vendor="NVIDIA", price=3.0)
 USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
-               "int8_tops", "interconnect_gbps"]
+               "int8_tops", "interconnect_gbps", "max_concurrency"]
+_USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
+               "fp4_tflops": "blank = none (falls back to bf16)",
+               "int8_tops": "blank = none (falls back to bf16)",
+               "max_concurrency": "engine's batch limit per GPU; blank = calibrated"}
 
 # (name, label, default, unit, note, fmt, options or validation)
 INPUT_ROWS = [
@@ -171,9 +175,8 @@ def _inputs(b) -> None:
     u = USER_GPU
     b.add("user_gpu_label", "Label", u["label"], "", "", "text", "input")
     for f in USER_FIELDS:
-        b.add(f"user_{f}", f, u[f], _napkin._unit(f), "blank = none (falls back to bf16)" if
-              f in ("fp8_tflops", "fp4_tflops", "int8_tops") else "", "num", "input",
-              validation=(0,))
+        b.add(f"user_{f}", f, u[f], _napkin._unit(f), _USER_NOTES.get(f, ""),
+              _napkin.gpu_field_fmt(f), "input", validation=(0,))
     b.add("user_vendor", "Vendor (for the vendor efficiency factor)", u["vendor"], "", "",
           "text", "input")
 
@@ -284,7 +287,7 @@ def _model_sheet(m) -> dict:
         defaults[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
     defaults["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
     for f in USER_FIELDS:
-        defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f], "num")
+        defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f] or 0, "num")
     m.alias = bk.used_inputs(m, defaults, gate="all_ok")
     m.heading("Model from the Catalog")
     _napkin.add_model_lookup(m)
@@ -341,7 +344,6 @@ def _field_formula(name: str, i: int) -> str:
     field = name[2:]
     if i == 0:
         return {"gpu_label": "=user_gpu_label", "g_cloud_price": "=0", "g_fp16_tflops": "=0",
-                "g_max_concurrency": "=0",  # your GPU: the calibrated engine limit
                 "g_vendor_factor": "=IFERROR(INDEX(vendor_factor_values,MATCH(user_vendor,"
                                    "vendor_names,0)),1)"}.get(name, f"=user_{field}_used")
     if name == "gpu_label":

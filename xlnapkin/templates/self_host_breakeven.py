@@ -485,7 +485,8 @@ def _cover(wb) -> None:
             "Throughput of one replica = xlnapkin MAX_THROUGHPUT: an endless queue of requests "
             "served with continuous batching at the largest concurrency whose KV cache fits "
             "beside the weights, at most the engine's cap per GPU "
-            f"({calibration.DEFAULTS.max_concurrency:.0f}, vLLM's default), with "
+            f"({calibration.DEFAULTS.max_concurrency:.0f}, vLLM's below 70 GiB; a GPU's "
+            "Catalog row can give its own), with "
             "calibrated efficiencies (editable; 1 = pure roofline). "
             "Prefix-cache hits take their share of the prefill work off each request.",
             "Replicas = max(minimum, ceil(volume / what one replica carries at the planned "
@@ -543,8 +544,8 @@ def _seed_claims() -> list[str]:
         f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour}/h "
         f"breaks even at {be1 / 1e6:.1f} M tokens/day, two (min_replicas 2) at "
         f"{be2 / 1e6:.1f} M, one plus one engineer at {be_staff / 1e6:.0f} M. Reaching 2 M "
-        f"with one replica needs a ${month / (2e6 * 730 / 24) * 1e6:.0f}/Mtok API ($24 at the "
-        "article's $2/h).",
+        f"with one replica needs a ${month / (2e6 * 730 / 24) * 1e6:.0f}/Mtok API "
+        f"(${2.0 * 730 / (2e6 * 730 / 24) * 1e6:.0f} at the article's $2/h).",
         f"Seed 002, a $47K/month API bill replaced by ~$8K self-hosted: GPT-4o mini at 4.1 B "
         f"tokens/day costs ${api47 / 1e3:.1f}K a month; {reps47:.0f} replicas of "
         f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it, before people.",
