@@ -333,7 +333,7 @@ def expect_multi_tenant(v):
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
-               v["cv"])}
+               v["cv"], v["correlation"])}
     rest = args[1:]
     ks = range(1, mt.TENANT_ROWS + 1)
     exp["table_dedicated_gpus"] = [e.dedicated_gpus(k, *rest) for k in ks]

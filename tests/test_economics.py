@@ -177,6 +177,11 @@ def test_lora_seed_003():
     # busier adapters (40 % each): (20 + 1.645 x 0.25 x 0.4 x sqrt(50)) / 0.98 = 21.6, so 22
     # shared replicas instead of 50
     assert e.lora_sharing_savings(50, 0.02, 0.4) == pytest.approx(1 - 22 / 50)
+    # correlated variants pool like correlated tenants: at 0.3, (20 + 1.645 x 0.25 x 0.4 x
+    # sqrt(50 x (1 + 49 x 0.3))) / 0.98 = 25.1, so 26 replicas (48 %); the same tenants
+    # without the adapters' overhead need 25 pooled GPUs
+    assert e.lora_sharing_savings(50, 0.02, 0.4, 0.95, 0.25, 0.3) == pytest.approx(1 - 26 / 50)
+    assert e.pooled_gpus(50, 0.4, 0.95, 0.25, 1, 0.3) == 25
 
 
 def test_self_host_plain_rows_seed_003():

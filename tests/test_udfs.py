@@ -53,7 +53,7 @@ PINNED = {
     "JOULES_PER_TOKEN": ["power_watts", "tokens_per_sec", "num_gpus", "pue"],
     "KV_BYTES": ["model", "tokens", "batch", "kv_dtype"],
     "LORA_SHARING_SAVINGS": ["models", "throughput_overhead", "mean_utilization", "percentile",
-                             "cv"],
+                             "cv", "correlation"],  # correlation appended 2026-12-02
     "MAX_BATCH": ["gpu", "model", "tokens", "weight_dtype", "kv_dtype", "num_gpus",
                   "mem_fraction"],
     "MAX_RATE_FOR_SLA": ["gpu", "model", "ttft_ms", "tpot_ms", "input_tokens", "output_tokens",

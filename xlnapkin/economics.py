@@ -1264,7 +1264,7 @@ def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=0.25, gpus_per
 
 
 def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
-                         percentile=0.95, cv=0.25):
+                         percentile=0.95, cv=0.25, correlation=0.0):
     """Share of cost saved by serving fine-tuned variants as LoRA adapters on one pool of base-model replicas (slowed by throughput_overhead) instead of a deployment each.
 
     Args:
@@ -1273,11 +1273,13 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
         mean_utilization: each variant's average load as a share of one replica, in (0, 1] [0-1]
         percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
         cv: coefficient of variation of one variant's load, normal [ratio]
+        correlation: correlation between the variants' loads, in [0, 1]; 0 = independent [0-1]
 
     Dedicated: each of ``models`` variants gets its own replicas, ``max(1, ceil(m (1 + z cv)))``
     each, ``m = mean_utilization``. Shared: one pool of base-model replicas slowed by
-    ``throughput_overhead``, ``max(1, ceil((N m + z cv m sqrt(N)) / (1 - overhead)))``.
-    Savings = ``1 - shared / dedicated``. Counts are in replicas. [0-1]
+    ``throughput_overhead``, ``max(1, ceil((N m + z cv m sqrt(N (1 + (N - 1) rho))) / (1 -
+    overhead)))``, as ``POOLED_GPUS`` sums correlated tenants. Savings = ``1 - shared /
+    dedicated``. Counts are in replicas. [0-1]
 
     Notes: adapter memory is not counted (about 0.1 GB each for rank 16 on a 70B model); it
     limits how many adapters stay resident, not the throughput. Replicas are whole, so the
@@ -1288,9 +1290,9 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
     >>> lora_sharing_savings(50, 0.02, 0.01)
     0.98
     """
-    n, mu, z, c, _g, _rho = _pool_args(models, mean_utilization, percentile, cv, 1, 0.0,
-                                       tenant_name="models")
+    n, mu, z, c, _g, rho = _pool_args(models, mean_utilization, percentile, cv, 1, correlation,
+                                      tenant_name="models")
     o = _checks.number(throughput_overhead, "throughput_overhead", 0, 1, max_open=True)
     dedicated = n * np.maximum(1.0, _whole(mu * (1.0 + z * c)))
-    shared = np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, 0.0) / (1.0 - o)))
+    shared = np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, rho) / (1.0 - o)))
     return _out(1.0 - shared / dedicated)

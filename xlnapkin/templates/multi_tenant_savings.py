@@ -113,7 +113,7 @@ def _outputs(b) -> None:
          "pct", "before rounding to whole deployments"),
         ("cost_reduction_factor", "Cost reduction factor (dedicated / pooled)", "x", "num", ""),
         ("lora_savings_fraction", "LoRA sharing: saving vs one deployment per variant", "share",
-         "pct", "= LORA_SHARING_SAVINGS"),
+         "pct", "= LORA_SHARING_SAVINGS for the LoRA variants above, same load and correlation"),
     ]
     for name, label, unit, fmt, note in rows:
         bk.output(b, name, label, name + "_calc", unit, fmt, note, gate="inputs_ok")
@@ -225,8 +225,9 @@ def _lora_steps() -> list[Step]:
         Step("lora_dedicated", "Dedicated: variants x max(1, ceil(u (1 + z cv)))",
              "{lora_models}*MAX(1,ROUNDUP({mean_utilization}*(1+{z}*{cv})*(1-1E-12),0))",
              "replicas", "int"),
-        Step("lora_pooled_load", "Shared load: N u + z cv u sqrt(N)",
-             "{lora_models}*{mean_utilization}+{z}*{cv}*{mean_utilization}*SQRT({lora_models})",
+        Step("lora_pooled_load", "Shared load: N u + z cv u sqrt(N (1 + (N - 1) rho))",
+             "{lora_models}*{mean_utilization}+{z}*{cv}*{mean_utilization}*SQRT({lora_models}"
+             "*(1+({lora_models}-1)*{correlation}))",
              "replicas", "num3"),
         Step("lora_shared", "Shared: max(1, ceil(load / (1 - overhead)))",
              "MAX(1,ROUNDUP({lora_pooled_load}/(1-{lora_overhead})*(1-1E-12),0))", "replicas",
@@ -364,7 +365,8 @@ def _cover(wb) -> None:
             "API tenants in Alibaba's ServeGen traces (0.0-0.33, 2025), raised for tenants that "
             "share business hours; seed 003's claims assume independent tenants (0).",
             "LoRA: dedicated = one deployment per variant, each max(1, ceil(u (1 + z cv))); "
-            "shared = max(1, ceil((N u + z cv u sqrt(N)) / (1 - overhead))) base-model replicas."]),
+            "shared = max(1, ceil((N u + z cv u sqrt(N (1 + (N - 1) rho))) / (1 - overhead))) "
+            "base-model replicas: the variants' loads correlate as the tenants' do."]),
         ("What it leaves out", [
             "Skewed or bursty load: the normal model is fair while cv <= ~0.3; for lognormal, "
             "gamma, beta or on/off tenants use xlnapkin.economics.pooling_monte_carlo in Python "
