@@ -253,7 +253,7 @@ def _tables(wb, ws) -> None:
                 st.TITLE_FONT)
     st.put_text(ws["B2"], "At the other inputs of the Pooling sheet. Cells show #N/A only while "
                 "a check fails (the chart then stays empty).", st.NOTE_FONT)
-    heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "bound: 1 - dedicated util.",
+    heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "bound: 1 - ded. util.",
              "pooled util."]
     st.header_row(ws, 4, 2, heads, height=30)
     first = 5
@@ -287,9 +287,11 @@ def _tables(wb, ws) -> None:
                 lambda ded, pooled, load: f"1-({load})/({ded})")
     st.put_text(ws.cell(row + 1, 9), "Blue headers: percentiles in [0.5, 1), cv >= 0 (checked "
                 "on the Pooling sheet).", st.NOTE_FONT)
+    st.put_text(ws.cell(row + 2, 9), "The saving jumps from cell to cell because both sides are "
+                "whole GPUs; the bound, before rounding, moves smoothly.", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
                          "I": 13, "J": 11, "K": 11, "L": 11, "M": 11},
-                    f"A1:M{max(last, row) + 1}")
+                    f"A1:M{max(last, row) + 2}")
 
 
 def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:

@@ -548,7 +548,8 @@ def _seed_claims() -> list[str]:
         f"(${2.0 * 730 / (2e6 * 730 / 24) * 1e6:.0f} at the article's $2/h).",
         f"Seed 002, a $47K/month API bill replaced by ~$8K self-hosted: GPT-4o mini at 4.1 B "
         f"tokens/day costs ${api47 / 1e3:.1f}K a month; {reps47:.0f} replicas of "
-        f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it, before people.",
+        f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it for ${reps47 * month / 1e3:.1f}K a month in "
+        f"GPUs, ${(reps47 * month + 250000 / 12) / 1e3:.1f}K with one engineer.",
         "Seed 003, 4 on-demand + 4 spot A100s used 60 %: spot share 37.5 %, spot price ratio "
         "0.33 (0.73 / 2.21). Its staff line, $150-250K per ML engineer a year: People and "
         f"platform. Its prefix caching (2,048-token prompt, 256-token queries, 85 % hits): "
