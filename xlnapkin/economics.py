@@ -194,13 +194,17 @@ def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MO
 
 
 def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
-    """Energy per token: power_watts x num_gpus x pue / tokens_per_sec. Use GPU_SPEC(gpu, "tdp_w") as an upper bound on power.
+    """Energy per token: power_watts x num_gpus x pue / tokens_per_sec. GPU_SPEC(gpu, "tdp_w") bounds the card alone; a server draws more per GPU.
 
     Args:
-        power_watts: power one GPU draws while serving [W]
+        power_watts: power one GPU draws while serving, with its share of the server [W]
         tokens_per_sec: tokens/s of the whole replica [tokens/s]
         num_gpus: GPUs in the replica [GPUs]
         pue: data-centre power usage effectiveness, >= 1 [ratio]
+
+    The card's TDP bounds what the GPU itself draws; the host CPUs, memory, network and fans
+    add to it (NVIDIA's DGX H100: 10.2 kW at most for 8 GPUs of 700 W, about 1,275 W a GPU).
+    ``pue`` then adds the building's cooling and power losses.
 
     >>> joules_per_token(700, 2000)
     0.35

@@ -146,10 +146,12 @@ def _inputs(b) -> None:
           "keep close to input / (input + output)", "pct", "input", validation=(0, 1))
     b.heading("Inputs: owning the GPUs")
     bk.catalog_value(b, "purchase_price", "Purchase price per GPU",
-                     f"INDEX(gpu_list_price_usd,{gpu_row})", "USD", "usd0", "gpus.csv list price",
+                     f"INDEX(gpu_list_price_usd,{gpu_row})", "USD", "usd0",
+                     "the card's list price: add your server, network and storage share",
                      missing="no catalog list price")
     bk.catalog_value(b, "power_watts", "Power per GPU", f"INDEX(gpu_tdp_w,{gpu_row})", "W",
-                     "int", "catalog TDP, an upper bound", missing="no catalog TDP")
+                     "int", "the card's TDP: use your server's draw per GPU",
+                     missing="no catalog TDP")
     _add_rows(b, OWN)
     bk.calibration_inputs(b)
     b.heading("Inputs: volume table (Volume sheet)")
