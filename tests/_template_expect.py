@@ -116,8 +116,15 @@ def _factors(v) -> dict:
 
 def _scenario_factors(v):
     """{scenario row: factor in use} for the chosen scenario (Sensitivity sheet)."""
-    side = {"base": None, "low": 0, "high": 1}[v["scenario"]]
-    return {key: 1.0 if side is None else pair[side] for key, pair in _factors(v).items()}
+    scenario = v["scenario"]
+
+    def side(key):  # best: each row at its factor that favours self-hosting
+        if scenario in ("best", "worst"):
+            high = key in shs.HIGH_FAVOURS_SELF_HOST
+            return int(high if scenario == "best" else not high)
+        return {"base": None, "low": 0, "high": 1}[scenario]
+    return {key: 1.0 if side(key) is None else pair[side(key)]
+            for key, pair in _factors(v).items()}
 
 
 def self_host_inputs(v, f):

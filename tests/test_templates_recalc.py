@@ -109,6 +109,8 @@ def self_host_scenarios(d):
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
                  api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           ("best case for self-hosting", dict(gpt4o, scenario="best")),
+           ("worst case for self-hosting", dict(gpt4o, scenario="worst")),
            ("bad inputs", dict(d, gpu="h10", num_gpus="two", weight_dtype="fp7",
                                input_share=1.5, api_price_in_per_mtok_override="abc"))]
     rnd = random.Random(SEED)
@@ -480,3 +482,12 @@ def test_your_gpus_own_engine_cap_sets_its_concurrent_users(results):
     got = _lo(results, "capacity_planner", "your GPU's own engine cap")
     assert got["user_gpu_users_at_context"] == 1024
     assert _lo(results, "capacity_planner", "defaults")["user_gpu_users_at_context"] != 1024
+
+
+def test_best_and_worst_cases_bracket_the_base_case(results):
+    # against GPT-4o: 'best' takes every factor that favours self-hosting, 'worst' the others
+    best, base, worst = (_lo(results, "self_host_breakeven", label) for label in
+                         ("best case for self-hosting", "gpt-4o", "worst case for self-hosting"))
+    assert (best["breakeven_tokens_per_day"] < base["breakeven_tokens_per_day"]
+            < worst["breakeven_tokens_per_day"])
+    assert best["volume_priced"].endswith("best scenario")

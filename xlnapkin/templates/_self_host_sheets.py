@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter as L
 from . import _style as st
 from ._sheets import catalog_cell
 
-__all__ = ["SCENARIO_ROWS", "VOLUME_ROWS", "YEAR_ROWS", "add_sensitivity", "add_years",
+__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "VOLUME_ROWS", "YEAR_ROWS", "add_sensitivity", "add_years",
            "add_volume", "breakeven_formula"]
 
 # (key, label, low factor, high factor, what the factor multiplies)
@@ -29,6 +29,11 @@ SCENARIO_ROWS = [
     ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
     ("purchase_price", "GPU purchase price", 0.8, 1.2, "purchase price (owning only)"),
 ]
+# The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
+# API tokens, fuller replicas); the others favour it at their low factor. The 'best' scenario
+# takes each row's factor that favours self-hosting, 'worst' the other one.
+HIGH_FAVOURS_SELF_HOST = frozenset({"tokens_per_day", "api_price", "utilization"})
+SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
 _GATE_NA = "IF(all_ok,{},NA())"
@@ -64,8 +69,9 @@ def add_sensitivity(wb, ws) -> None:
     st.paragraph(ws, 2, 2, 13, "Each row's low and high factor multiplies that input. The "
                  "scenario switch on the Breakeven sheet applies every row's low (or high) factor "
                  "at once; the tornado moves one row at a time around the base case. Low and "
-                 "high are the factors, not a best and a worst case: a higher API price favours "
-                 "self-hosting, a higher GPU price the API.",
+                 "high are the factors, not a best and a worst case (a higher API price favours "
+                 "self-hosting, a higher GPU price the API): 'best' takes each row's factor that "
+                 "favours self-hosting, 'worst' the other one.",
                  chars_per_line=150)
     st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
     for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):
@@ -74,7 +80,9 @@ def add_sensitivity(wb, ws) -> None:
         for j, v in ((3, low), (4, high)):
             c = st.style_cell(ws.cell(r, j, v), "num", st.INPUT_FONT)
             c.fill, c.protection = st.INPUT_FILL, st.UNLOCKED
-        c = ws.cell(r, 5, f'=IF(scenario="low",C{r},IF(scenario="high",D{r},1))')
+        best, worst = (f"D{r}", f"C{r}") if key in HIGH_FAVOURS_SELF_HOST else (f"C{r}", f"D{r}")
+        c = ws.cell(r, 5, f'=IF(scenario="low",C{r},IF(scenario="high",D{r},IF(scenario="best",'
+                          f'{best},IF(scenario="worst",{worst},1))))')
         st.style_cell(c, "num")
         st.define(wb, f"scen_{key}", ws.title, st.absolute(5, r))
         st.put_text(ws.cell(r, 6), what, st.NOTE_FONT)  # spills over the empty cells right

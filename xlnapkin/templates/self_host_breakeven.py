@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import calibration, catalog
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st
 from ._napkin import Step
-from ._self_host_sheets import add_sensitivity, add_volume, add_years
+from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
 
 FILENAME = "self_host_breakeven.xlsx"
 DEFAULT_GPU, DEFAULT_MODEL = "h100-sxm", "llama-3.1-8b"
@@ -36,8 +36,9 @@ SERVE = [
     ("output_tokens", "Output tokens per request", 1024, "tokens", "", "int", (1,)),
     ("tokens_per_day", "Tokens per day (input + output)", 10_000_000, "tokens/day",
      "the volume to price", "int", (0,)),
-    ("scenario", "Scenario", "base", "", "low / high: every Sensitivity row at its factor",
-     "text", '"base,low,high"'),
+    ("scenario", "Scenario", "base", "",
+     "low / high: every Sensitivity row at its factor; best / worst for self-hosting", "text",
+     '"' + ",".join(SCENARIOS) + '"'),
 ]
 RUN = [
     ("hardware", "Rent or own the GPUs?", "rent", "", "own: financed purchase (see below)",
@@ -214,8 +215,9 @@ def _checks(b) -> None:
     num = bk.number_check
     rows += [
         ("check_volume", "Tokens per day", num("tokens_per_day", "tokens_per_day", 0)),
-        ("check_scenario", "Scenario", 'IF(OR({scenario}="base",{scenario}="low",{scenario}='
-         '"high"),"OK","scenario must be base, low or high")'),
+        ("check_scenario", "Scenario",
+         "IF(OR(" + ",".join(f'{{scenario}}="{x}"' for x in SCENARIOS) + '),"OK","scenario must '
+         'be ' + ", ".join(SCENARIOS[:-1]) + f' or {SCENARIOS[-1]}")'),
         ("check_hardware", "Rent or own",
          'IF(OR({hardware}="rent",{hardware}="own"),"OK","hardware must be rent or own")'),
         ("check_utilization", "Utilization",
