@@ -118,13 +118,13 @@ def _scenario_factors(v):
     """{scenario row: factor in use} for the chosen scenario (Sensitivity sheet)."""
     scenario = v["scenario"]
 
-    def side(key):  # best: each row at its factor that favours self-hosting
+    def factor(key, pair):  # best: each row at its factor that favours self-hosting
         if scenario in ("best", "worst"):
-            high = key in shs.HIGH_FAVOURS_SELF_HOST
-            return int(high if scenario == "best" else not high)
-        return {"base": None, "low": 0, "high": 1}[scenario]
-    return {key: 1.0 if side(key) is None else pair[side(key)]
-            for key, pair in _factors(v).items()}
+            up = (key in shs.HIGH_FAVOURS_SELF_HOST) == (scenario == "best")
+            return max(pair) if up else min(pair)
+        side = {"base": None, "low": 0, "high": 1}[scenario]
+        return 1.0 if side is None else pair[side]
+    return {key: factor(key, pair) for key, pair in _factors(v).items()}
 
 
 def self_host_inputs(v, f):
@@ -375,6 +375,10 @@ def expect_planner(v):
     except Exception:
         return {"check_model": "unknown model: pick one from the list", "all_ok": False,
                 **{o: "check inputs" for o in cp.OUTPUTS}}
+    cap = v.get("user_max_concurrency")
+    if cap is not None and not (cap >= 1 and cap == int(cap)):
+        return {"check_user_cap": "max_concurrency must be blank or a whole number >= 1",
+                "all_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
     gpus = [_user_gpu(v)] + catalog.gpus()
     n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
     cols = {k: [] for k in ("w_max_batch_fit", "w_concurrency", "w_t_step",

@@ -16,8 +16,8 @@ from openpyxl.utils import get_column_letter as L
 from . import _style as st
 from ._sheets import catalog_cell
 
-__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "VOLUME_ROWS", "YEAR_ROWS", "add_sensitivity", "add_years",
-           "add_volume", "breakeven_formula"]
+__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "VOLUME_ROWS", "YEAR_ROWS",
+           "add_sensitivity", "add_years", "add_volume", "breakeven_formula"]
 
 # (key, label, low factor, high factor, what the factor multiplies)
 SCENARIO_ROWS = [
@@ -80,7 +80,9 @@ def add_sensitivity(wb, ws) -> None:
         for j, v in ((3, low), (4, high)):
             c = st.style_cell(ws.cell(r, j, v), "num", st.INPUT_FONT)
             c.fill, c.protection = st.INPUT_FILL, st.UNLOCKED
-        best, worst = (f"D{r}", f"C{r}") if key in HIGH_FAVOURS_SELF_HOST else (f"C{r}", f"D{r}")
+        # the larger or smaller factor, whichever column a user typed it in
+        up, down = f"MAX(C{r},D{r})", f"MIN(C{r},D{r})"
+        best, worst = (up, down) if key in HIGH_FAVOURS_SELF_HOST else (down, up)
         c = ws.cell(r, 5, f'=IF(scenario="low",C{r},IF(scenario="high",D{r},IF(scenario="best",'
                           f'{best},IF(scenario="worst",{worst},1))))')
         st.style_cell(c, "num")

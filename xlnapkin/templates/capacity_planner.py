@@ -253,6 +253,11 @@ def _checks(b) -> None:
          'ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,'
          '{user_bf16_tflops}>0),"OK","your GPU needs memory, bandwidth and bf16 > 0"),'
          '"your GPU needs numbers for memory, bandwidth and bf16")'),
+        ("check_user_cap", "Your GPU's engine cap",
+         'IF(ISBLANK({user_max_concurrency}),"OK",IF(ISNUMBER({user_max_concurrency}),IF(AND('
+         '{user_max_concurrency}>=1,{user_max_concurrency}=INT({user_max_concurrency})),"OK",'
+         '"max_concurrency must be blank or a whole number >= 1"),"max_concurrency must be '
+         'blank or a whole number >= 1"))'),
         ("check_sla_gpu", "GPU for the latency targets", bk.id_check("gpu", "sla_gpu", "gpu")),
         ("check_sla_rate", "Requests per second",
          num("requests_per_sec", "requests_per_sec", 0, min_open=True)),

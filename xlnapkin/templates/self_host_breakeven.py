@@ -483,7 +483,8 @@ def _cover(wb) -> None:
             "utilization your volume really reaches, and the breakeven. The GPU cost at the "
             "planned utilization is shown apart and labelled: it is not your volume's cost.",
             "4. Sensitivity: set low and high factors; the scenario switch (Breakeven, 'Scenario') "
-            "applies them all at once, the tornado one at a time. Years: own vs rent as NPV. "
+            "applies them all at once (low, high, or best and worst for self-hosting), the "
+            "tornado one at a time. Years: own vs rent as NPV. "
             "Volume: the cost curve and every catalog API at your volume."]),
         ("What each sheet assumes", [
             "Throughput of one replica = xlnapkin MAX_THROUGHPUT: an endless queue of requests "
