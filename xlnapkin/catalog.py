@@ -221,8 +221,8 @@ class Price:
 # memory gives wrong finite answers, not a bigger GPU). Fields not listed are at most 1e9.
 _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflops": 1e6,
             "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
-            "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5, "active_params_b": 1e5,
-            "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
+            "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5,
+            "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "input_usd_per_mtok": 1e6,
             "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
 _DEFAULT_MAXIMUM = 1e9

@@ -31,6 +31,7 @@ USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
                 interconnect_gbps=1800.0, max_concurrency=None, vendor="NVIDIA", price=3.0)
 USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
                "int8_tops", "interconnect_gbps", "max_concurrency"]
+_CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
 _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "fp4_tflops": "blank = none (falls back to bf16)",
                "int8_tops": "blank = none (falls back to bf16)",
@@ -256,8 +257,7 @@ def _checks(b) -> None:
         ("check_user_cap", "Your GPU's engine cap",
          'IF(ISBLANK({user_max_concurrency}),"OK",IF(ISNUMBER({user_max_concurrency}),IF(AND('
          '{user_max_concurrency}>=1,{user_max_concurrency}=INT({user_max_concurrency})),"OK",'
-         '"max_concurrency must be blank or a whole number >= 1"),"max_concurrency must be '
-         'blank or a whole number >= 1"))'),
+         f'{_CAP_MESSAGE}),{_CAP_MESSAGE}))'),
         ("check_sla_gpu", "GPU for the latency targets", bk.id_check("gpu", "sla_gpu", "gpu")),
         ("check_sla_rate", "Requests per second",
          num("requests_per_sec", "requests_per_sec", 0, min_open=True)),

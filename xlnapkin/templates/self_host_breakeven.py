@@ -543,18 +543,23 @@ def _seed_claims() -> list[str]:
     reps47 = e.replicas_needed(4.1e9, tps, 0.7)
     api47 = e.api_monthly_cost(4.1e9, e.blended_price(0.15, 0.6, 0.5))
     saved = e.prefix_cache_savings(2048, 256, 0.85)
+    api_for_2m = e.cost_per_mtok_at_volume(month, 2e6)  # one replica's month over 2 M a day
+    api_for_2m_at_2 = e.cost_per_mtok_at_volume(e.self_host_monthly_cost(0, tps, 2.0), 2e6)
+    price = g0.cloud_usd_per_hour
+    gpus47 = e.self_host_monthly_cost(4.1e9, tps, price)
+    staffed47 = e.self_host_monthly_cost(4.1e9, tps, price, staff_cost_per_month=250000 / 12)
     return [
         f"Seed 002, 'breakeven around 2 M tokens/day at > 70 % utilization': at 2 M tokens/day "
         f"one {DEFAULT_GPU} serving {DEFAULT_MODEL} is {busy:.2%} busy, never 70 %; against "
         f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour}/h "
         f"breaks even at {be1 / 1e6:.1f} M tokens/day, two (min_replicas 2) at "
         f"{be2 / 1e6:.1f} M, one plus one engineer at {be_staff / 1e6:.0f} M. Reaching 2 M "
-        f"with one replica needs a ${month / (2e6 * 730 / 24) * 1e6:.0f}/Mtok API "
-        f"(${2.0 * 730 / (2e6 * 730 / 24) * 1e6:.0f} at the article's $2/h).",
+        f"with one replica needs a ${api_for_2m:.0f}/Mtok API (${api_for_2m_at_2:.0f} at the "
+        "article's $2/h).",
         f"Seed 002, a $47K/month API bill replaced by ~$8K self-hosted: GPT-4o mini at 4.1 B "
         f"tokens/day costs ${api47 / 1e3:.1f}K a month; {reps47:.0f} replicas of "
-        f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it for ${reps47 * month / 1e3:.1f}K a month in "
-        f"GPUs, ${(reps47 * month + 250000 / 12) / 1e3:.1f}K with one engineer.",
+        f"{DEFAULT_MODEL} on {DEFAULT_GPU} carry it for ${gpus47 / 1e3:.1f}K a month in "
+        f"GPUs, ${staffed47 / 1e3:.1f}K with one engineer.",
         "Seed 003, 4 on-demand + 4 spot A100s used 60 %: spot share 37.5 %, spot price ratio "
         "0.33 (0.73 / 2.21). Its staff line, $150-250K per ML engineer a year: People and "
         f"platform. Its prefix caching (2,048-token prompt, 256-token queries, 85 % hits): "
