@@ -310,7 +310,7 @@ def test_missing_and_unreadable_files(tmp_path):
 
 def test_without_the_formulas_package(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "formulas", None)
-    with pytest.raises(RecalcError, match=r'pip install "xlnapkin\[recalc\]"'):
+    with pytest.raises(RecalcError, match=r"uv run --extra recalc"):
         Workbook(SHOWCASE)
 
 

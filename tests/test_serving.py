@@ -67,7 +67,12 @@ def test_tokens_per_sec_runs_exactly_where_max_batch_says_it_fits(gpu, model, ba
 
 def test_blank_weight_dtype_is_the_released_checkpoint():
     assert udfs.WEIGHT_BYTES("gpt-oss-120b") == udfs.WEIGHT_BYTES("gpt-oss-120b", "mxfp4")
-    assert udfs.WEIGHT_BYTES("gpt-oss-120b") == pytest.approx(62.07e9, rel=1e-3)  # 4.25 bits
+    # experts in MXFP4 (4.25 bits), the rest (attention, embeddings) in bf16: OpenAI's model
+    # card gives the checkpoint as 60.8 GiB (65.3 GB) and gpt-oss-20b's as 12.8 GiB (13.7 GB)
+    assert udfs.WEIGHT_BYTES("gpt-oss-120b") == pytest.approx(65.3e9, rel=3e-3)
+    assert udfs.WEIGHT_BYTES("gpt-oss-20b") == pytest.approx(13.7e9, rel=5e-3)
+    # a format the user names covers every layer, as before
+    assert udfs.WEIGHT_BYTES("gpt-oss-120b", "nvfp4") == pytest.approx(116.83e9 * 4.5 / 8)
     assert udfs.WEIGHT_BYTES("deepseek-v3") == pytest.approx(671e9, rel=2e-3)     # fp8
     assert udfs.WEIGHT_BYTES("llama-3.1-8b") == udfs.WEIGHT_BYTES("llama-3.1-8b", "bf16")
     # gpt-oss-120b fits one H100 in its own format

@@ -109,6 +109,9 @@ def self_host_scenarios(d):
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
                  api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # gpt-oss's own format covers its experts only (the rest stays bf16)
+           ("gpt-oss-120b in its released mxfp4", dict(d, gpu="h100-sxm", model="gpt-oss-120b",
+                                                    weight_dtype="mxfp4", num_gpus=1)),
            ("best case for self-hosting", dict(gpt4o, scenario="best")),
            # factors typed the other way round: best still takes the one that favours it
            ("best case, factors swapped", dict(gpt4o, scenario="best",

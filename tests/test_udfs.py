@@ -491,3 +491,20 @@ def test_catalog_functions():
     assert udfs.MODEL_SPEC("llama-3.1-405b", "layers") == 126
     assert udfs.GPU_SPEC([["h100"], ["b200"]], "memory_gb") == [[80.0], [180.0]]
     assert udfs.NAPKIN_VERSION() == __import__("xlnapkin").__version__
+
+
+def test_users_per_gpu_for_keeps_every_cell_where_one_gpu_count_cannot_run():
+    # num_gpus 3 cannot split 32 heads: that cell alone shows why, the others are numbers
+    out = udfs.USERS_PER_GPU_FOR("h100", "llama-3.1-8b", 1024, 0.5, None, None, None,
+                                 [[1, 2, 3, 4]])
+    assert [isinstance(v, float) for v in out[0]] == [True, True, False, True]
+    assert "cannot be split over 3 GPUs" in out[0][2]
+    assert udfs.USERS_PER_GPU_FOR("h100", "llama-3.1-8b", 0, 0.5) == \
+        "context must be a number >= 1, got 0"
+
+
+def test_spec_strings_refuse_a_zero_efficiency_factor_and_too_many_active_experts():
+    assert "efficiency_factor must be a number in (0, 1]" in \
+        udfs.TOKENS_PER_SEC("h100-sxm; efficiency_factor=0", "llama-3.1-8b")
+    assert "experts_per_token must be less than num_experts (8), got 8" in \
+        udfs.TTFT_MS("h200", "mixtral-8x7b; experts_per_token=8")

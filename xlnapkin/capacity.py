@@ -295,12 +295,15 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     rate = _checks.number(min_user_tokens_per_sec, "min_user_tokens_per_sec", 0)
     n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     cap = resolve(efficiency, g).max_concurrency * n  # per GPU, as serving caps it
+    context = _checks.number(context, "context", 1)
     hi = np.minimum(max_batch(g, m, context, weight_dtype, kv_dtype, n, mem_fraction), cap)
     ctx = np.asarray(context, dtype=float)
     shape = np.broadcast_shapes(np.shape(hi), np.shape(rate), np.shape(duty), np.shape(n),
                                 np.shape(efficiency) if efficiency is not None else ())
     # Beyond 2**40 sequences the float steps below stop being whole numbers; no GPU gets there.
     hi = np.minimum(np.broadcast_to(hi, shape).astype(float), 2.0 ** 40)
+    cannot = ~np.isfinite(hi)  # NaN: this cell's configuration cannot run (its message shows)
+    hi = np.where(cannot, 0.0, hi)
     lo = np.zeros(shape)
     limit = np.broadcast_to(np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0), np.inf),
                             shape)
@@ -314,7 +317,7 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
         active = hi > lo
         lo = np.where(active & ok, mid, lo)
         hi = np.where(active & ~ok, mid - 1.0, hi)
-    return _out(np.where(np.isfinite(hi), lo, np.nan) / duty / n)
+    return _out(np.where(cannot, np.nan, lo) / duty / n)
 
 
 @dataclass(frozen=True)

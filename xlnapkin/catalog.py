@@ -138,6 +138,7 @@ class Model:
     hf_repo: str = ""
     aliases: str = ""
     native_dtype: str = ""
+    native_dtype_scope: str = ""
     source: str = ""
     notes: str = ""
 
@@ -190,13 +191,21 @@ class Model:
         return 2.0 * self.n_heads * (qk + v)
 
     @functools.cached_property
+    def expert_params(self) -> float:
+        """Parameters of one routed expert over all its layers (0 for a dense model):
+        ``(total - active) / (n - k)``."""
+        if not self.is_moe:
+            return 0.0
+        n, k = self.num_experts, self.experts_per_token
+        return (self.total_params - self.active_params) / (n - k)
+
+    @functools.cached_property
     def routed_params(self) -> float:
         """Parameters of the routed experts one token runs through (0 for a dense model): k of
         the experts, each ``(total - active) / (n - k)``."""
         if not self.is_moe:
             return 0.0
-        n, k = self.num_experts, self.experts_per_token
-        return k * (self.total_params - self.active_params) / (n - k)
+        return self.experts_per_token * self.expert_params
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,8 @@ _DEFAULT_MAXIMUM = 1e9
 # or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
                            "experts_per_token", "max_concurrency"})
+# Fields where 0 is not a value: a multiplier on every utilisation (0 divides by zero).
+_POSITIVE = frozenset({"efficiency_factor"})
 _KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}
 _REQUIRED = {"gpu": ("memory_gb", "mem_bw_tbps", "bf16_tflops"),
              "model": ("params_b", "layers", "kv_heads", "head_dim"),
@@ -277,6 +288,9 @@ def _convert(kind: str, raw: dict, where: str):
             if not 0 <= num <= top:
                 raise CatalogError(f"{where}: {key} must be a number in [0, {top:g}], "
                                    f"got {_shown(text)}")
+            if key in _POSITIVE and num == 0:
+                raise CatalogError(f"{where}: {key} must be a number in (0, {top:g}] (blank "
+                                   f"for the default), got {_shown(text)}")
             if numeric[key] is int:
                 num = int(num)
             values[key] = num
@@ -290,6 +304,13 @@ def _convert(kind: str, raw: dict, where: str):
             raise CatalogError(f"{where}: {k} must be > 0")
     if kind == "model" and values.get("active_params_b", 0) > values["params_b"]:
         raise CatalogError(f"{where}: active_params_b must be at most params_b")
+    if (kind == "model" and values.get("num_experts") and values.get("experts_per_token")
+            and values["experts_per_token"] >= values["num_experts"]):
+        raise CatalogError(f"{where}: experts_per_token must be less than num_experts "
+                           f"({values['num_experts']}), got {values['experts_per_token']}")
+    if kind == "model" and values.get("native_dtype_scope", "") not in ("", "experts"):
+        raise CatalogError(f"{where}: native_dtype_scope must be blank (every linear layer) or "
+                           f"'experts', got {_shown(values['native_dtype_scope'])}")
     values["id"] = normalise_id(values["id"])
     return cls(**values)
 

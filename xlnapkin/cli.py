@@ -231,12 +231,13 @@ def _function_epilog(doc) -> str:
 
 
 def _esc(text: str) -> str:
+    """``help=`` strings are %-formatted by argparse; descriptions and epilogs are not."""
     return text.replace("%", "%%")
 
 
 def _add_function(sub, doc, func):
     p = sub.add_parser(command_name(doc.name), help=_esc(doc.summary),
-                       description=_esc(_function_help(doc)), epilog=_esc(_function_epilog(doc)),
+                       description=_function_help(doc), epilog=_function_epilog(doc),
                        formatter_class=_FORMATTER)
     named = p.add_argument_group("the same optional arguments by name")
     for a in doc.arguments:
@@ -602,7 +603,7 @@ _RECALC_EPILOG = """\
 examples:
   $ xlnapkin recalc workbooks/functions_showcase.xlsx
   $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64 --set gpu=b200 \\
-      --name replica_tokens_per_sec --json
+      --name replica_tps --json
   $ xlnapkin recalc workbooks/functions_showcase.xlsx --set model=llama-3.1-8b \\
       --out showcase-8b.xlsx
 
@@ -627,7 +628,7 @@ def _add_recalc(sub):
     p = sub.add_parser(
         "recalc", help="recalculate a workbook without Excel and print its named values",
         description="Recalculate a workbook headlessly (with the formulas package; "
-                    "pip install \"xlnapkin[recalc]\"), including cells that call xlnapkin's "
+                    "the recalc extra), including cells that call xlnapkin's "
                     "functions, and print the value of every defined name (or of the --name "
                     "ones). The input file is never changed unless --in-place is given.",
         epilog=_esc(_RECALC_EPILOG), formatter_class=_FORMATTER)

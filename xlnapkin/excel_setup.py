@@ -1270,5 +1270,6 @@ def _find_xlwings(python_executable: str | None) -> str:
     found = shutil.which("xlwings")
     if found is None:
         raise ExcelSetupError(
-            'xlwings is not installed here: pip install "xlnapkin[excel]" first')
+            'xlwings is not installed here: install the release wheel with its excel extra '
+            '(pip install "xlnapkin-<version>-py3-none-any.whl[excel]") first')
     return found

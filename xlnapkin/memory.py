@@ -94,13 +94,29 @@ def weight_bytes(model, weight_dtype=None) -> float:
         model: model catalog id or spec string [id]
         weight_dtype: weight element type: bf16, fp8, int4, nvfp4, q4_k_m..., or bits per element [dtype]
 
-    Returns total parameters x bytes per element (block formats count their scales).
+    Returns parameters x bytes per element (block formats count their scales). A blank dtype is
+    the released checkpoint's: gpt-oss's holds its experts in MXFP4 and the rest (attention,
+    embeddings, router) in bf16, 65.2 GB for gpt-oss-120b.
 
     >>> weight_bytes("llama-3.1-405b", "fp16")
     811700000000.0
     """
     m = _model(model)
-    return m.total_params * dtype_bytes(weight_dtype_of(m, weight_dtype))
+    (experts, b), (rest, rest_b) = _weight_split(m, weight_dtype)
+    return experts * b + rest * rest_b
+
+
+def _weight_split(m: Model, weight_dtype):
+    """((params, bytes per element) of the routed experts (all of them), (params, bytes per
+    element) of the rest) for ``weight_dtype`` (blank: the released checkpoint). A checkpoint
+    whose format covers the experts only (the catalog's ``native_dtype_scope``, gpt-oss) keeps
+    the rest at 16 bits; otherwise every parameter is at the weight dtype."""
+    b = dtype_bytes(weight_dtype_of(m, weight_dtype))
+    if not (m.native_dtype_scope == "experts" and m.is_moe and (
+            weight_dtype is None or dtype_name(weight_dtype) == dtype_name(m.native_dtype))):
+        return (0.0, b), (m.total_params, b)
+    experts = min(m.num_experts * m.expert_params, m.total_params)
+    return (experts, b), (m.total_params - experts, 2.0)
 
 
 def kv_elements_per_token(model) -> float:
@@ -155,7 +171,10 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
 
     Dense models read everything. An MoE model reads its shared part plus the routed experts the
     tokens touch (:func:`expected_experts`); the per-expert size comes from the total and active
-    parameter counts, so it holds whichever layers are MoE.
+    parameter counts, so it holds whichever layers are MoE. Every parameter counts at the weight
+    dtype's size. That is what the calibration was fitted on; two exact counts were tested and
+    held out worse (benchmarks/RESULTS.md section 7, fifth round): a lookup reads no embedding
+    table, and gpt-oss's checkpoint reads its attention in bf16, not MXFP4.
     """
     m = _model(model)
     bpe = dtype_bytes(weight_dtype_of(m, weight_dtype))
@@ -164,7 +183,7 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
             return m.total_params * bpe
         return m.total_params * bpe + 0.0 * np.asarray(tokens, dtype=float)
     n, k = m.num_experts, m.experts_per_token
-    expert = (m.total_params - m.active_params) / (n - k)  # params of one routed expert, all layers
+    expert = m.expert_params  # params of one routed expert, all layers
     shared = m.total_params - n * expert
     return (shared + expected_experts(n, k, tokens) * expert) * bpe
 
@@ -179,8 +198,7 @@ def _as_float(x):
 def _need(m, weight_dtype, kv_dtype, tokens, batch):
     """Bytes of the weights plus the KV cache of ``batch`` sequences of ``tokens`` tokens."""
     tokens, batch = _as_float(tokens), _as_float(batch)
-    return (m.total_params * dtype_bytes(weight_dtype_of(m, weight_dtype))
-            + _kv_bytes(m, tokens, batch, kv_dtype))
+    return weight_bytes(m, weight_dtype) + _kv_bytes(m, tokens, batch, kv_dtype)
 
 
 def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,

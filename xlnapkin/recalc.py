@@ -78,7 +78,9 @@ from .errors import NapkinError
 __all__ = ["RecalcError", "LimitError", "Limits", "Workbook", "register", "recalculate",
            "parse_value", "write_cell_values", "is_error_value", "is_message", "is_check_name"]
 
-_INSTALL_HINT = 'recalculating needs the formulas package: pip install "xlnapkin[recalc]"'
+_INSTALL_HINT = ('recalculating needs the formulas package: in a clone, uv run --extra recalc '
+                 'xlnapkin ...; with pip, pip install "xlnapkin-<version>-py3-none-any.whl[recalc]"'
+                 ' from a release (no package index holds xlnapkin)')
 _SUFFIXES = (".xlsx", ".xlsm")
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _RANGE_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$")
