@@ -28,7 +28,9 @@
 
 .PARAMETER Workbook
     A workbook (.xlsm) to set up. Only the xlwings.conf in its folder changes; other workbooks
-    and your user-wide xlwings settings are left alone.
+    and your user-wide xlwings settings are left alone. Other macro workbooks in the same folder
+    keep the modules your user-wide settings list; if those settings name another Python, the
+    set-up stops (move the workbook to a folder of its own, or give -ReplaceInterpreter).
 
 .PARAMETER User
     Set xlnapkin up in your user-wide xlwings settings (every workbook without its own) instead.

@@ -359,6 +359,39 @@ def test_workbook_install_keeps_another_python_set_for_that_folder(tmp_path):
     assert folder_conf.read_bytes() == ANOTHER_PROJECT
 
 
+def test_a_folder_shared_with_another_projects_workbook_keeps_its_modules_and_python(tmp_path):
+    """A new xlwings.conf beside our workbook would take over the user's settings for every
+    workbook in that folder: their module stays listed, and their Python is not replaced
+    unless asked."""
+    home = tmp_path / "home"
+    user_conf = write_conf(home, ANOTHER_PROJECT)
+    book = make_book(tmp_path / "shared")
+    make_book(tmp_path / "shared", "Theirs.xlsm")
+    folder_conf = book.parent / "xlwings.conf"
+    config = es.workbook_config(book, home, "win32")
+    with pytest.raises(es.ExcelSetupError) as info:
+        es.install(config, PY, platform="win32", now=NOW)
+    assert str(info.value) == (
+        f'{user_conf} sets "INTERPRETER_WIN" to "{OLD_PY}", another Python that Theirs.xlsm in '
+        f"{book.parent} may use: move Book.xlsm to a folder of its own, or replace it with "
+        "--replace-interpreter (uninstall puts it back)")
+    assert not folder_conf.exists()
+    # xlnapkin installed into their Python: both modules, their Python, for the whole folder
+    es.install(config, OLD_PY, platform="win32", now=NOW)
+    assert folder_conf.read_bytes() == (b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"\r\n'
+                                        b'"INTERPRETER_WIN","' + OLD_PY.encode() + b'"\r\n')
+    es.uninstall(config, platform="win32")
+    assert not folder_conf.exists() and user_conf.read_bytes() == ANOTHER_PROJECT
+    # asked to replace it: their module still listed
+    es.install(config, PY, platform="win32", replace_interpreter=True, now=NOW)
+    assert folder_conf.read_bytes().startswith(b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"')
+    # alone in its folder, the user's Python is not a neighbour's: nothing to keep
+    alone = make_book(tmp_path / "alone")
+    es.install(es.workbook_config(alone, home, "win32"), PY, platform="win32", now=NOW)
+    assert (alone.parent / "xlwings.conf").read_bytes() == (
+        b'"UDF MODULES","xlnapkin.udfs"\r\n"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+
+
 def test_workbook_sheet_that_overrides_the_folder_file_is_reported(tmp_path):
     book = make_book(tmp_path / "models",
                      sheet=[("Interpreter_Win", r"C:\envs\x\pythonw.exe"),
@@ -411,7 +444,8 @@ def test_a_non_utf8_user_config_breaks_no_set_up_command(tmp_path):
     book = make_book(tmp_path / "book")
     env = dict(os.environ, HOME=str(home), USERPROFILE=str(home), PYTHONUTF8="1")
     commands = [["excel", "status", "--user"],
-                ["excel", "install", "--workbook", str(book), "--python", PY],
+                ["excel", "install", "--workbook", str(book), "--python", PY,
+                 "--replace-interpreter"],
                 ["excel", "status", "--workbook", str(book)],
                 ["excel", "uninstall", "--workbook", str(book)],
                 ["excel", "uninstall", "--user"]]
@@ -569,7 +603,16 @@ def test_a_state_claiming_it_created_the_config_cannot_delete_the_users_lines(tm
                  config_sha256=hashlib.sha256(installed).hexdigest())
     user(tmp_path).state_path.write_text(json.dumps(state))
     with pytest.raises(es.ExcelSetupError, match=re.escape(
-            "a UDF MODULES line that install added holds only xlnapkin.udfs")):
+            "a UDF MODULES line that install added holds xlnapkin.udfs after the modules it "
+            "took from the user's file")):
+        es.uninstall(user(tmp_path), platform="win32")
+    assert c.read_bytes() == installed
+    # nor by naming the user's modules as taken from the user's own file
+    udf = next(r for r in state["changes"] if r["key"].upper() == "UDF MODULES")
+    assert udf["after"] == "mymod;other.pkg;xlnapkin.udfs"
+    udf["inherited"] = "mymod;other.pkg"
+    user(tmp_path).state_path.write_text(json.dumps(state))
+    with pytest.raises(es.ExcelSetupError, match="took from the user's file"):
         es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == installed
 

@@ -745,7 +745,7 @@ def _para(text: str) -> str:
 def _excel_config(ns):
     from . import excel_setup
     if ns.workbook is not None:
-        return excel_setup.workbook_config(ns.workbook)
+        return excel_setup.workbook_config(ns.workbook, ns.home, ns.platform)
     return excel_setup.user_config(ns.home, ns.platform)
 
 

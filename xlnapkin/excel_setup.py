@@ -18,7 +18,10 @@ xlnapkin: ``UDF MODULES`` (``;``-separated module names) and ``INTERPRETER_WIN``
 (``INTERPRETER_MAC`` on macOS; both fall back to the legacy ``INTERPRETER`` when empty).
 
 By default xlnapkin writes the workbook folder's file (:func:`workbook_config`), so workbooks
-elsewhere keep the user's own modules and Python. The user-wide file (:func:`user_config`)
+elsewhere keep the user's own modules and Python. Other macro-enabled workbooks in that folder
+would read the new file instead of the user's: for them, a key the folder's file lacks starts from
+the user's value (their modules stay listed), and a different Python in the user's file is
+replaced only when asked. The user-wide file (:func:`user_config`)
 changes only when asked for, and then ``xlnapkin.udfs`` is appended to the modules already listed
 and an interpreter is added only where none is set; a different one is replaced only with
 ``replace_interpreter=True``.
@@ -142,6 +145,7 @@ class ConfigFile:
     scope: str
     root: Path
     workbook: Path | None = None
+    user_path: Path | None = None   # a workbook folder's: the user's file it takes over from
 
     @property
     def state_path(self) -> Path:
@@ -164,16 +168,21 @@ def user_config(home: Path, platform: str = sys.platform) -> ConfigFile:
     return ConfigFile(config_path(home, platform), "user", Path(home))
 
 
-def workbook_config(workbook: Path) -> ConfigFile:
+def workbook_config(workbook: Path, home: Path | None = None,
+                    platform: str = sys.platform) -> ConfigFile:
     """The ``xlwings.conf`` beside ``workbook``, which xlwings reads for workbooks in its folder.
 
     The workbook itself is never opened for writing. Its folder must exist; the workbook itself
-    only for :func:`install` (status and uninstall work after it moved away).
+    only for :func:`install` (status and uninstall work after it moved away). With ``home``,
+    :func:`install` starts a key the folder's file lacks from the user's file, which the other
+    workbooks in the folder read now: their modules stay listed, and another Python there is
+    replaced only when asked.
     """
     book = Path(os.path.abspath(workbook))
     if not book.parent.is_dir():
         raise ExcelSetupError(f"no such workbook: {workbook}")
-    return ConfigFile(book.parent / CONF_NAME, "workbook", book.parent, book)
+    user_path = config_path(home, platform) if home is not None else None
+    return ConfigFile(book.parent / CONF_NAME, "workbook", book.parent, book, user_path)
 
 
 def interpreter_key(platform: str = sys.platform) -> str:
@@ -624,9 +633,12 @@ def _validate_state(state, config: ConfigFile) -> None:
         need(rec["line_after"] == _entry_line(rec["key"], rec["after"]),
              "each change's line must hold its value")
         if _same_key(rec["key"], UDF_MODULES_KEY):
-            need(UDF_MODULE in _modules(rec["after"])
-                 and (rec["line_before"] is not None or rec["after"] == UDF_MODULE),
-                 f"a UDF MODULES line that install added holds only {UDF_MODULE}")
+            inherited = rec.get("inherited")
+            need(text_or_none(inherited) and (inherited is None or config.scope == "workbook")
+                 and UDF_MODULE in _modules(rec["after"])
+                 and (rec["line_before"] is not None or rec["after"] == _with_module(inherited)),
+                 f"a UDF MODULES line that install added holds {UDF_MODULE} after the modules "
+                 "it took from the user's file")
     need(not created or (backup is None and all(r["line_before"] is None for r in changes)),
          "a config that install created has no backup and no earlier lines")
 
@@ -826,10 +838,13 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     notes = _platform_notes(platform) + _sheet_notes(config)
 
     wanted = []
-    udf = doc.get(UDF_MODULES_KEY)
+    inherited = _user_doc(config, platform)
+    udf, taken = doc.get(UDF_MODULES_KEY), None
+    if udf is None and inherited is not None:  # the folder's neighbours list the user's now
+        udf = taken = inherited.get(UDF_MODULES_KEY)
     if udf is None or UDF_MODULE not in _modules(udf):
         wanted.append((doc.written_key(UDF_MODULES_KEY), _with_module(udf)))
-    interp = _interpreter_line(doc, python, platform, replace_interpreter, config)
+    interp = _interpreter_line(doc, python, platform, replace_interpreter, config, inherited)
     if interp is not None:
         wanted.append(interp)
     if not wanted:
@@ -843,6 +858,8 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
         changes.append(ConfigChange(key, before, value))
         records.append({"key": key, "before": before, "after": value,
                         "line_before": before_line, "line_after": doc.line(key)})
+        if taken is not None and _same_key(key, UDF_MODULES_KEY):
+            records[-1]["inherited"] = taken
     new_bytes = _encode(doc, platform)
 
     steps, backup = [], None
@@ -872,29 +889,62 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     return _InstallPlan(result, real, raw, new_bytes, state, backup)
 
 
+_MACRO_BOOKS = (".xlsm", ".xlsb", ".xls")  # workbooks that can call xlwings functions
+
+
+def _neighbours(config: ConfigFile) -> list[str]:
+    """Other macro-enabled workbooks in a workbook's folder (not Excel's ``~$`` lock files)."""
+    if config.workbook is None:
+        return []
+    return sorted(p.name for p in config.path.parent.iterdir()
+                  if p.suffix.lower() in _MACRO_BOOKS and not p.name.startswith("~$")
+                  and p.is_file() and not _same_path(p, config.workbook))
+
+
+def _user_doc(config: ConfigFile, platform: str) -> _ConfigText | None:
+    """The user's settings that other workbooks in a workbook's folder use now, which the
+    folder's file would take over from (None: no such workbooks, or no user file)."""
+    if (config.user_path is None or not config.user_path.is_file()
+            or not _neighbours(config)):
+        return None
+    return _read_config(_real_file(config.user_path), platform)[1]
+
+
+def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
+    """(value, key as written) of the interpreter ``doc`` sets, the legacy key where ``key`` is
+    empty or absent (as xlwings falls back); None where it sets none."""
+    if doc.get(key):
+        return doc.get(key), doc.written_key(key)
+    if doc.get(LEGACY_INTERPRETER_KEY):
+        return doc.get(LEGACY_INTERPRETER_KEY), LEGACY_INTERPRETER_KEY
+    return None
+
+
 def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
-                      config: ConfigFile) -> tuple[str, str] | None:
+                      config: ConfigFile, inherited: _ConfigText | None = None
+                      ) -> tuple[str, str] | None:
     """The interpreter line to write, None if ours is already the one xlwings uses; raises if
-    another is set and ``replace`` is False."""
+    another is set (in the file, or in the user's file its workbooks use now) and ``replace`` is
+    False."""
     key = interpreter_key(platform)
-    current = doc.get(key)
-    if not current:  # empty or absent: xlwings falls back to the legacy key
-        legacy = doc.get(LEGACY_INTERPRETER_KEY)
-        if legacy:
-            current, shown = legacy, LEGACY_INTERPRETER_KEY
-        else:
-            return doc.written_key(key), python
-    else:
-        shown = doc.written_key(key)
-    if _same_interpreter(current, python, platform):
+    current = _current_interpreter(doc, key)
+    where, who, instead = config.path, "the workbooks in that folder", ""
+    if config.scope == "user":
+        who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
+    elif current is None and inherited is not None:
+        current, where = _current_interpreter(inherited, key), config.user_path
+        who = f"{', '.join(_neighbours(config))} in {config.path.parent}"
+        instead = f"move {config.workbook.name} to a folder of its own, or "
+        if current is not None and _same_interpreter(current[0], python, platform):
+            current = None  # they run this Python already: the folder's file may say so too
+    if current is None:
+        return doc.written_key(key), python
+    (value, shown) = current
+    if _same_interpreter(value, python, platform):
         return None
     if not replace:
-        if config.scope == "user":
-            who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
-        else:
-            who, instead = "the workbooks in that folder", ""
         raise ExcelSetupError(
-            f'{config.path} sets "{shown}" to "{current}", another Python that {who} may use: '
+            f'{where} sets "{shown}" to "{value}", another Python that {who} may use: '
             f"{instead}replace it with --replace-interpreter (uninstall puts it back)")
     return doc.written_key(key), python
 

@@ -102,21 +102,12 @@ def weight_bytes(model, weight_dtype=None) -> float:
     811700000000.0
     """
     m = _model(model)
-    (experts, b), (rest, rest_b) = _weight_split(m, weight_dtype)
-    return experts * b + rest * rest_b
-
-
-def _weight_split(m: Model, weight_dtype):
-    """((params, bytes per element) of the routed experts (all of them), (params, bytes per
-    element) of the rest) for ``weight_dtype`` (blank: the released checkpoint). A checkpoint
-    whose format covers the experts only (the catalog's ``native_dtype_scope``, gpt-oss) keeps
-    the rest at 16 bits; otherwise every parameter is at the weight dtype."""
     b = dtype_bytes(weight_dtype_of(m, weight_dtype))
-    if not (m.native_dtype_scope == "experts" and m.is_moe and (
-            weight_dtype is None or dtype_name(weight_dtype) == dtype_name(m.native_dtype))):
-        return (0.0, b), (m.total_params, b)
-    experts = min(m.num_experts * m.expert_params, m.total_params)
-    return (experts, b), (m.total_params - experts, 2.0)
+    if m.native_dtype_scope == "experts" and m.is_moe and (
+            weight_dtype is None or dtype_name(weight_dtype) == dtype_name(m.native_dtype)):
+        experts = min(m.num_experts * m.expert_params, m.total_params)
+        return experts * b + (m.total_params - experts) * 2.0
+    return m.total_params * b
 
 
 def kv_elements_per_token(model) -> float:
