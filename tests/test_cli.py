@@ -379,6 +379,19 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
         figures["api_monthly_cost"] - figures["self_host_monthly_cost"])
 
 
+def test_estimate_flags_an_api_that_serves_another_model(capsys):
+    """As the template's "Same model on both sides?" row: the default API serves the same
+    open-weights model; GPT-4o is a closed one, which the output must say."""
+    code, out, _ = run(capsys, "estimate")
+    assert code == 0 and "caveat" not in out
+    code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o")
+    assert code == 0
+    caveat = [line.split(None, 1)[1] for line in out.splitlines()
+              if line.strip().startswith("caveat")]
+    assert caveat == ["openai-gpt-4o serves a closed model, not llama-3.1-8b: quality and size "
+                      "differ"]
+
+
 def test_estimate_says_what_is_missing(capsys):
     # The option the user types, not the library's argument name.
     code, _, err = run(capsys, "estimate", "--gpu", "apple-m2-ultra")
@@ -461,3 +474,15 @@ def test_thousands_separators_are_refused_not_read_as_a_sweep(capsys):
                    "values, so write 1000 for one number\n")
     code, out, _ = run(capsys, "kv-bytes", "llama-3.1-8b", "1000,2000", "--json")
     assert code == 0 and len(json.loads(out)) == 2  # a real sweep still works
+
+
+def test_a_bare_number_in_a_dtype_position_is_pointed_out(capsys):
+    """`... 32 4096 2` meant for 2 GPUs is 2-bit weights on one GPU: still run (bits are a
+    valid dtype), but stderr says how it was read; by name it is taken as meant."""
+    code, out, err = run(capsys, "tokens-per-sec", "h100", "llama-3.1-70b", "32", "4096", "2")
+    assert code == 0 and float(out) > 0
+    assert err == ("note: weight_dtype (argument 5) 2 is read as 2 bits per element; give it "
+                   "as --weight-dtype 2 to say so\n")
+    assert run(capsys, "tokens-per-sec", "h100", "llama-3.1-70b", "32", "4096",
+               "--weight-dtype", "2")[2] == ""
+    assert run(capsys, "tokens-per-sec", "h100", "llama-3.1-8b", "32", "4096", "fp8")[2] == ""

@@ -508,3 +508,14 @@ def test_spec_strings_refuse_a_zero_efficiency_factor_and_too_many_active_expert
         udfs.TOKENS_PER_SEC("h100-sxm; efficiency_factor=0", "llama-3.1-8b")
     assert "experts_per_token must be less than num_experts (8), got 8" in \
         udfs.TTFT_MS("h200", "mixtral-8x7b; experts_per_token=8")
+
+
+def test_a_check_across_arguments_fails_only_the_cells_it_concerns():
+    # the API price (5) must exceed each cell's self-hosted price: 1 is fine, 6 is not
+    out = udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[1, 6]])
+    assert out[0][0] == pytest.approx(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 1))
+    assert out[0][1] == udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 6)  # its own message
+    assert udfs.OWN_NPV([[100, 1]], None, 1, 100, 1000, 1, None, 50)[0][1] == \
+        "residual_value must be at most purchase_price (1), got 50"
+    # every cell failing the same way is still one message for the whole result
+    assert isinstance(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 7]]), str)

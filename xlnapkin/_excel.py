@@ -598,7 +598,9 @@ def _compute(fn, call, texts, n, explain, whole):
 def _compute_group(fn, call, n, explain, raise_all):
     """Results of ``n`` cells that share their text values. A check failing for some cells of an
     argument (the error's ``cells``) gives those cells their messages and the rest are computed
-    again, a few times at most; a failure that cannot be pinned to cells fails them all."""
+    again, a few times at most. A failure that names no cells (a check across arguments) is
+    asked cell by cell, up to :data:`_CELL_BY_CELL` cells; where every cell fails, or there
+    are more, it fails them all."""
     out = np.empty(n, dtype=object)
     todo = np.arange(n)
     for _ in range(8):
@@ -609,9 +611,16 @@ def _compute_group(fn, call, n, explain, raise_all):
             arr = sub.get(err.name)
             cells = err.cells
             if cells is None or not isinstance(arr, np.ndarray) or arr.shape != cells.shape:
-                if raise_all or todo.size == n:
-                    raise
-                out[todo] = str(err)
+                # A check across arguments (a price against another range's price) names no
+                # cells: ask each cell alone which of them it concerns.
+                one = _cell_by_cell(fn, sub, todo.size, explain) \
+                    if 1 < todo.size <= _CELL_BY_CELL else None
+                if one is None or all(isinstance(v, str) for v in one):
+                    if raise_all or todo.size == n:
+                        raise
+                    out[todo] = str(err)
+                else:
+                    out[todo] = one
                 return out
             bad = cells != None  # noqa: E711 - element-wise: the cells with a message
             out[todo[bad]] = cells[bad]
@@ -623,6 +632,22 @@ def _compute_group(fn, call, n, explain, raise_all):
         out[todo] = _fill(res, sub, explain)
         return out
     out[todo] = "too many different errors in these ranges"
+    return out
+
+
+_CELL_BY_CELL = 10_000  # most cells asked one at a time when a failure names none of them
+
+
+def _cell_by_cell(fn, call, n, explain) -> list:
+    """Each of ``n`` cells computed alone: its value, or the message of its own failure."""
+    out = []
+    for i in range(n):
+        one = {k: (v[i:i + 1] if isinstance(v, np.ndarray) and v.ndim else v)
+               for k, v in call.items()}
+        try:
+            out.append(_fill(np.broadcast_to(fn(**one), (1,)), one, explain).tolist()[0])
+        except NapkinError as err:
+            out.append(str(err))
     return out
 
 

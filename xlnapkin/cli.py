@@ -67,6 +67,7 @@ def call(func, *args):
 
 
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _split(value, name=""):
@@ -88,7 +89,7 @@ def _split(value, name=""):
 
 def _run_function(doc, func, ns) -> int:
     values = []
-    for a in doc.arguments:
+    for i, a in enumerate(doc.arguments, start=1):
         if a.required:
             values.append(getattr(ns, a.name))
             continue
@@ -98,6 +99,12 @@ def _run_function(doc, func, ns) -> int:
             raise UsageError(f"{a.name} given twice: {by_position!r} by position and "
                              f"{by_name!r} as --{a.name.replace('_', '-')}")
         values.append(by_name if by_name is not _UNSET else by_position)
+        if a.name.endswith("dtype") and isinstance(by_position, str) and \
+                _NUMBER.fullmatch(by_position.strip()):
+            # a count typed one place too early ("32 4096 2" for 2 GPUs) would run silently
+            print(f"note: {a.name} (argument {i}) {by_position} is read as {by_position} bits "
+                  f"per element; give it as --{a.name.replace('_', '-')} {by_position} to "
+                  "say so", file=sys.stderr)
     while values and values[-1] is _UNSET:
         values.pop()
     args = [None if v is _UNSET else _split(v, a.name) for v, a in zip(values, doc.arguments)]
@@ -386,6 +393,9 @@ def _run_estimate(ns) -> int:
          if e.monthly_saving > 0 else
          f"the API is cheaper by {_usd(-e.monthly_saving)} a month"),
     ]
+    if e.api_model != e.model:  # as the template's "Same model on both sides?" row
+        rows.append(("caveat", f"{e.api} serves {e.api_model or 'a closed model'}, not "
+                               f"{e.model}: quality and size differ"))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
