@@ -8,7 +8,8 @@
        xlnapkin did not change). Each comes back exactly as it was before install (or is deleted
        if there was none; if you edited it since, only xlnapkin's own changes are reversed).
     2. Runs `xlwings addin remove`, unless the xlwings add-in was already installed before
-       install.ps1 ran (then it is left for your other xlwings work; -RemoveAddin removes it anyway).
+       install.ps1 ran, or your user-wide xlwings.conf lists other UDF modules (then it is left
+       for your other xlwings work; -RemoveAddin removes it anyway).
     3. With -RemoveVenv, deletes the environment %LOCALAPPDATA%\xlnapkin\venv.
     Running it again is safe.
 
@@ -46,6 +47,10 @@ param(
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = "Stop"
 
+# "a.xlsm,b.xlsm" arrives as one string under powershell -File: split it here.
+$Workbook = @($Workbook | ForEach-Object { $_ -split "," } | ForEach-Object { $_.Trim() } |
+    Where-Object { $_ })
+
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
@@ -55,6 +60,22 @@ $AddinMarker = Join-Path $StateDir "addin-was-present.txt"
 
 function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
 function Write-Note([string]$Text) { Write-Host "    $Text" }
+
+function Get-OtherUdfModules {
+    # UDF modules other than xlnapkin.udfs in the user-wide xlwings.conf: another project still
+    # calls its functions through the add-in.
+    $conf = Join-Path $env:USERPROFILE ".xlwings\xlwings.conf"
+    if (-not (Test-Path -LiteralPath $conf)) { return @() }
+    $found = @()
+    foreach ($line in (Get-Content -LiteralPath $conf)) {
+        if ($line -match '^\s*\x22?UDF MODULES\x22?\s*,\s*\x22?([^\x22]*)\x22?\s*$') {
+            $found = @($Matches[1] -split ";" | ForEach-Object { $_.Trim() } |
+                Where-Object { $_ -and $_ -ne "xlnapkin.udfs" })
+            break
+        }
+    }
+    return $found
+}
 
 function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
     Write-Note ("> " + $Exe + " " + ($Arguments -join " "))
@@ -92,8 +113,11 @@ try {
 
     Write-Step "Removing the xlwings add-in"
     $wasPresent = (Test-Path -LiteralPath $AddinMarker) -and ((Get-Content -LiteralPath $AddinMarker -TotalCount 1) -eq "True")
+    $others = @(Get-OtherUdfModules)
     if ($wasPresent -and -not $RemoveAddin) {
         Write-Note "left in place: the xlwings add-in was installed before xlnapkin (use -RemoveAddin to remove it)."
+    } elseif ($others.Count -gt 0 -and -not $RemoveAddin) {
+        Write-Note ("left in place: your xlwings settings list other functions (" + ($others -join ", ") + ") that use it (use -RemoveAddin to remove it).")
     } elseif (-not (Test-Path -LiteralPath $AddinPath)) {
         Write-Note "not installed ($AddinPath); nothing to do."
     } elseif ($DryRun) {

@@ -1098,6 +1098,13 @@ def test_uninstall_ps1_calls_the_right_commands():
     assert '@("--workbook", $book)' in text and '@("--user")' in text
     assert "$XlwingsExe addin remove" in text
     assert text.index('@("excel", "uninstall")') < text.index("$XlwingsExe addin remove")
+    # another project's functions in the user's settings keep the shared add-in
+    assert "elseif ($others.Count -gt 0 -and -not $RemoveAddin)" in text
+    assert text.index("$others = @(Get-OtherUdfModules)") < text.index(
+        "$XlwingsExe addin remove")
+    # "a.xlsm,b.xlsm" is one string under -File: split before use
+    assert text.index('$Workbook = @($Workbook | ForEach-Object { $_ -split "," }') < \
+        text.index("foreach ($book in $Workbook)")
     assert "Remove-Item -LiteralPath $VenvDir -Recurse -Force" in text
     passed = passed_options(text) | set(re.findall(r'@\("(--[a-z-]+)"', text))
     assert passed == {"--dry-run", "--workbook", "--user"} and passed <= options_of("uninstall")
