@@ -186,6 +186,8 @@ def test_set_refuses_formula_cells_ranges_and_unknown_names():
         wb.set("Showcase!A1:A2", 1)
     with pytest.raises(RecalcError, match="unknown name 'nope'"):
         wb.set("nope", 1)
+    with pytest.raises(RecalcError, match=r"not a defined name \(did you mean context\?\)"):
+        wb.set("contxt", 1)
     with pytest.raises(RecalcError, match="no sheet 'Other'"):
         wb.set("Other!A1", 1)
 

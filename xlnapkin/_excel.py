@@ -28,6 +28,7 @@ does, in order:
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import math
 import os
@@ -182,8 +183,24 @@ def describe(fn, name: str | None = None) -> FunctionDoc:
         required = p.default is _EMPTY
         arguments.append(Argument(p.name, text, unit, required, None if required else p.default))
     callees = {name, engine.__name__}
-    return FunctionDoc(name, parsed.summary, tuple(arguments), tuple(_notes(doc)),
+    return FunctionDoc(name, _shown_text(parsed.summary),
+                       tuple(dataclasses.replace(a, description=_shown_text(a.description))
+                             for a in arguments),
+                       tuple(_shown_text(n) for n in _notes(doc)),
                        tuple(_examples(callees, doc)))
+
+
+_ROLE_RE = re.compile(r":(?:func|data|class|mod|meth|attr):`~?(?:[\w.]*\.)?([^`]+)`")
+
+
+def _shown_text(text: str) -> str:
+    """Docstring text as the wizard, the command line and the reference show it: Sphinx roles
+    and double-backtick literals become single-backtick code.
+
+    >>> _shown_text("see :func:`~xlnapkin.memory.max_batch` and ``num_gpus``")
+    'see `max_batch` and `num_gpus`'
+    """
+    return _ROLE_RE.sub(r"`\1`", text).replace("``", "`")
 
 
 def _notes(doc: str) -> list[str]:

@@ -868,8 +868,13 @@ class Workbook:
                                _RANGE_RE.match(_split_ref(ref)[1])):
             target = ref
         if target is None:
+            import difflib
             names = list(self.names)
-            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "") or "none"
+            close = difflib.get_close_matches(ref.lower(), [n.lower() for n in names], 3, 0.7)
+            close = [n for c in close for n in names if n.lower() == c][:3]
+            shown = (f"did you mean {' or '.join(close)}?" if close else
+                     "defined names: " + (", ".join(names[:8]) +
+                                          (", ..." if len(names) > 8 else "") or "none"))
             raise RecalcError(f"unknown name {ref!r}: not a defined name ({shown}) or a cell "
                               "reference like Sheet1!B3")
         sheet, cells = _split_ref(target)
