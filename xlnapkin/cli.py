@@ -67,7 +67,6 @@ def call(func, *args):
 
 
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _split(value, name=""):
@@ -100,7 +99,7 @@ def _run_function(doc, func, ns) -> int:
                              f"{by_name!r} as --{a.name.replace('_', '-')}")
         values.append(by_name if by_name is not _UNSET else by_position)
         if a.name.endswith("dtype") and isinstance(by_position, str) and \
-                _NUMBER.fullmatch(by_position.strip()):
+                _reads_as_bits(by_position):
             # a count typed one place too early ("32 4096 2" for 2 GPUs) would run silently
             print(f"note: {a.name} (argument {i}) {by_position} is read as {by_position} bits "
                   f"per element; give it as --{a.name.replace('_', '-')} {by_position} to "
@@ -124,6 +123,15 @@ def _run_function(doc, func, ns) -> int:
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
     return EXIT_MESSAGES if messages else 0
+
+
+def _reads_as_bits(value: str) -> bool:
+    """Whether the engine reads this dtype text as a number of bits (``"2"``, ``"4.5"``)."""
+    from .units import dtype_name
+    try:
+        return dtype_name(value).endswith("-bit")
+    except NapkinError:
+        return False  # not a dtype at all: the call itself says so
 
 
 class NoResult(NapkinError):
