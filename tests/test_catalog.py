@@ -1,6 +1,7 @@
 """Catalog contents (SPEC §4) and lookup rules (STYLE: exact, aliases explicit, never substring)."""
 
 import csv
+import re
 
 import pytest
 
@@ -101,6 +102,20 @@ def test_bad_spec_strings():
     with pytest.raises(CatalogError) as err:
         catalog.gpu("b200; memory_gb=lots")
     assert str(err.value) == "gpu spec 'b200; memory_gb=lots': memory_gb must be a number, got 'lots'"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("llama-3.1-8b; kv_heads=64", "heads (32) must be a multiple of kv_heads (64)"),
+    ("llama-3.1-8b; kv_heads=5", "heads (32) must be a multiple of kv_heads (5)"),
+    ("llama-3.1-8b; heads=7", "heads (7) must be a multiple of kv_heads (8)"),
+    ("llama-3.1-8b; attention_layers=64", "attention_layers must be at most layers (32), got 64"),
+    ("gemma-2-27b; sliding_window_layers=50",
+     "sliding_window_layers must be at most the attention layers (46), got 50"),
+])
+def test_spec_strings_refuse_counts_that_contradict_each_other(spec, message):
+    # each of these was accepted before and gave a KV cache or a speed for no real model
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        catalog.model(spec)
 
 
 def test_user_catalog_adds_and_overrides(tmp_path, monkeypatch):

@@ -328,6 +328,34 @@ def test_recalc_command_prints_every_name_with_progress_on_stderr(capsys, book):
     assert lines["replica_tps"] == cli._plain(book.value("replica_tps"))
 
 
+def test_recalc_command_prints_large_ranges_on_one_line_unless_asked_for(capsys, tmp_path):
+    # the capacity planner has 136 named ranges of 12 to 37 cells: printed whole they were
+    # 5,000 lines before its headline numbers; now single values come first
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for i in range(20):
+        ws.cell(row=i + 1, column=1, value=f"gpu{i}")
+        ws.cell(row=i + 1, column=2, value=None if i == 1 else i * 10)
+    ws["D1"], ws["D2"] = "=SUM(B1:B20)", "=A1"
+    wb.defined_names["ids"] = DefinedName("ids", attr_text="S!$A$1:$A$20")
+    wb.defined_names["costs"] = DefinedName("costs", attr_text="S!$B$1:$B$20")
+    wb.defined_names["small"] = DefinedName("small", attr_text="S!$B$1:$B$3")
+    wb.defined_names["total"] = DefinedName("total", attr_text="S!$D$1")
+    path = tmp_path / "ranges.xlsx"
+    wb.save(path)
+    code, out, err = run(capsys, "recalc", path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["total", "1890"]
+    assert "ids    [20 x 1: gpu0, gpu1, gpu2, …]" in lines
+    assert "costs  [20 x 1: 0, (blank), 20, …]" in lines
+    assert lines[-4:] == ["small", "0", "", "20"]  # 3 cells: printed whole
+    assert "2 range(s) of more than 12 cells shown by their first cells" in err
+    code, out, _ = run(capsys, "recalc", path, "--name", "ids", "-q")
+    assert code == 0 and out.splitlines() == ["ids"] + [f"gpu{i}" for i in range(20)]
+
+
 def test_recalc_command_json_set_and_name(capsys):
     code, out, err = run(capsys, "recalc", SHOWCASE, "--set", "batch=64", "--set", "gpu=b200",
                          "--name", "replica_tps", "--name", "Showcase!B6", "--json",

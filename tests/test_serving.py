@@ -94,6 +94,11 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
      "llama-2-7b holds at most 4,096 tokens per sequence, got 1e+308"),
     (lambda: udfs.MAX_BATCH("h100-sxm", "qwen2.5-7b", 1024, None, None, 8),
      "qwen2.5-7b's 28 attention heads cannot be split over 8 GPUs: use num_gpus 1, 2, 4 or 28"),
+    # a prime head count splits only over 1 and itself (the list once read "use num_gpus  or 1")
+    (lambda: udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b; heads=31; kv_heads=31", 1024, None, None,
+                            2),
+     "llama-3.1-8b; heads=31; kv_heads=31's 31 attention heads cannot be split over 2 GPUs: use "
+     "num_gpus 1 or 31"),
 ])
 def test_configurations_that_cannot_exist_say_why(call, message):
     assert call() == message

@@ -308,11 +308,32 @@ def _convert(kind: str, raw: dict, where: str):
             and values["experts_per_token"] >= values["num_experts"]):
         raise CatalogError(f"{where}: experts_per_token must be less than num_experts "
                            f"({values['num_experts']}), got {values['experts_per_token']}")
+    if kind == "model":
+        _check_model_shape(values, where)
     if kind == "model" and values.get("native_dtype_scope", "") not in ("", "experts"):
         raise CatalogError(f"{where}: native_dtype_scope must be blank (every linear layer) or "
                            f"'experts', got {_shown(values['native_dtype_scope'])}")
     values["id"] = normalise_id(values["id"])
     return cls(**values)
+
+
+def _check_model_shape(values: dict, where: str) -> None:
+    """Refuse counts that contradict each other: more KV heads than query heads, query heads not
+    shared evenly by the KV heads (every engine's grouped-query attention needs equal groups),
+    more attention layers than layers, more sliding-window layers than attention layers."""
+    layers, kv = values["layers"], values["kv_heads"]
+    heads = values.get("heads") or kv
+    attn = values.get("attention_layers") or layers
+    if heads % kv:
+        raise CatalogError(f"{where}: heads ({heads}) must be a multiple of kv_heads ({kv}): "
+                           "each KV head serves an equal group of query heads")
+    if attn > layers:
+        raise CatalogError(f"{where}: attention_layers must be at most layers ({layers}), "
+                           f"got {attn}")
+    window = values.get("sliding_window_layers")
+    if window and window > attn:
+        raise CatalogError(f"{where}: sliding_window_layers must be at most the attention "
+                           f"layers ({attn}), got {window}")
 
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

@@ -552,15 +552,37 @@ def _recalc(ns) -> int:
         print(_json_object(values))
     elif values:
         width = max(len(k) for k in values)
-        for name, value in values.items():
-            if isinstance(value, list):
+        items = list(values.items())
+        if not ns.name:  # every name: single values first, then the ranges
+            items.sort(key=lambda item: isinstance(item[1], list))
+        shortened = 0
+        for name, value in items:
+            if not isinstance(value, list):
+                print(f"{name.ljust(width)}  {_plain(value)}")
+            elif ns.name or sum(len(row) for row in value) <= _RANGE_SHOWN:
                 print(name)
                 _print_table([[_plain(v, clip=60) for v in row] for row in value])
-            else:
-                print(f"{name.ljust(width)}  {_plain(value)}")
+            else:  # every name of a large workbook: a range is one line, asked for by name
+                shortened += 1
+                print(f"{name.ljust(width)}  {_range_line(value)}")
+        if shortened:
+            progress(f"{shortened} range(s) of more than {_RANGE_SHOWN} cells shown by their "
+                     "first cells; --name NAME prints one whole, --json prints all")
     else:
         progress(f"{source} has no defined names: ask for cells with --name Sheet1!B3")
     return _report_messages(wb, values)
+
+
+_RANGE_SHOWN = 12  # cells of a range printed whole when every name is printed
+
+
+def _range_line(rows) -> str:
+    """A large range on one line: its size and its first non-blank values."""
+    cells = [v for row in rows for v in row]
+    if all(v in (None, "") for v in cells):
+        return f"[{len(rows)} x {len(rows[0])}, all blank]"
+    shown = ["(blank)" if v in (None, "") else _plain(v, clip=24) for v in cells[:3]]
+    return f"[{len(rows)} x {len(rows[0])}: " + ", ".join(shown) + ", …]"
 
 
 def _report_messages(wb, values: dict) -> int:
@@ -624,6 +646,10 @@ examples:
       --name replica_tps --json
   $ xlnapkin recalc workbooks/functions_showcase.xlsx --set model=llama-3.1-8b \\
       --out showcase-8b.xlsx
+
+Without --name every defined name is printed, single values first; a range of
+more than 12 cells is one line (its size and first cells) unless asked for by
+name or with --json.
 
 NAME is a defined name or a cell reference (Sheet1!B3, or B3 on the first sheet).
 VALUE is a number, TRUE/FALSE, text ("12" in quotes stays text) or empty for a blank.

@@ -493,7 +493,8 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     split = np.broadcast_to(~np.asarray(_splits(m, np.asarray(num_gpus, dtype=float))), shape)
     if split.any():
         degrees = tp_degrees(m)
-        shown = ", ".join(str(d) for d in degrees[:-1]) + f" or {degrees[-1]}"
+        shown = " or ".join(filter(None, [", ".join(str(d) for d in degrees[:-1]),
+                                          str(degrees[-1])]))
         for v in np.unique(n[split]).tolist():
             out[split & (n == v)] = (f"{m.id}'s {m.n_heads} attention heads cannot be split "
                                      f"over {v:g} GPUs: use num_gpus {shown}")
