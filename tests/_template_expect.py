@@ -88,7 +88,7 @@ def _bad_self_host(v) -> dict:
         bad["check_num_gpus"] = "num_gpus must be a whole number >= 1"
     if isinstance(v["weight_dtype"], str) and v["weight_dtype"].lower() not in units.DTYPE_BITS:
         bad["check_weight_dtype"] = "unknown weight dtype: pick one from the list"
-    if not 0 <= v["input_share"] <= 1:
+    if v["input_share"] is not None and not 0 <= v["input_share"] <= 1:
         bad["check_input_share"] = "input_share must be a number in [0, 1]"
     if isinstance(v["api_price_in_per_mtok_override"], str):
         bad["check_api_price_in_per_mtok"] = "API input price must be a number >= 0"
@@ -125,6 +125,13 @@ def _scenario_factors(v):
         side = {"base": None, "low": 0, "high": 1}[scenario]
         return 1.0 if side is None else pair[side]
     return {key: factor(key, pair) for key, pair in _factors(v).items()}
+
+
+def input_share(v):
+    """The share typed, else the request's own (blank: input / (input + output))."""
+    if v["input_share"] is not None:
+        return v["input_share"]
+    return float(v["input_tokens"]) / (float(v["input_tokens"]) + float(v["output_tokens"]))
 
 
 def self_host_inputs(v, f):
@@ -167,7 +174,7 @@ def _money(v, x, total):
     out = {"hours_run": hours, "rent_price": rent, "hosting_per_month": hosting,
            "own_hourly_calc": own_h, "price_used": price, "prefix_savings": saved,
            "residual_value": residual,
-           "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], v["input_share"], saved,
+           "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], input_share(v), saved,
                                                x["p_cached"])}
     out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
     out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], v["cost_of_capital"])
@@ -188,6 +195,8 @@ def _money(v, x, total):
         "actual_util_calc": e.fleet_utilization(x["tpd"], total, reps, hours),
         "planned_cost_per_mtok_calc": e.cost_per_mtok(price, total, x["util"], n),
         "saving_calc": out["api_monthly_calc"] - monthly,
+        "fleet_gpus_calc": reps * n, "fleet_purchase_calc": reps * n * x["purchase"],
+        "fleet_npv_saving_calc": reps * n * out["npv_saving_calc"],
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
     })
@@ -206,7 +215,9 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "self_host_cost_per_mtok": "planned_cost_per_mtok_calc",
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
-             "own_npv_saving_per_gpu": "npv_saving_calc"}
+             "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
+             "own_fleet_purchase": "fleet_purchase_calc",
+             "own_npv_saving_fleet": "fleet_npv_saving_calc"}
 API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
                "rent_gpu_hourly_cost", "own_npv_saving_per_gpu"}
 COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
@@ -266,6 +277,9 @@ def expect_self_host(v):
         exp.update({o: sh.NEED_PRICES for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
                    npv_saving_calc="-")
+        if fits:  # the fleet's figures need the replica to run first
+            exp.update(own_fleet_purchase=sh.NEED_PRICES, own_npv_saving_fleet=sh.NEED_PRICES,
+                       fleet_npv_saving_calc="-")
     return exp
 
 
@@ -283,7 +297,7 @@ def _volume_rows(v, x, money, total):
                                 for a in vols]}
     blended, breakeven = [], []
     for p in catalog.prices():
-        b = e.blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, v["input_share"],
+        b = e.blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, input_share(v),
                             x["saved"], p.cached_input_usd_per_mtok or p.input_usd_per_mtok)
         blended.append(b)
         breakeven.append(_scan(e.fleet_breakeven_tokens_per_day(

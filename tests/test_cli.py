@@ -372,6 +372,10 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     assert f"${e.self_host_cost_per_mtok_at_volume:,.2f} at your volume" in out
     assert "10,000,000 tokens/day" in out
     assert ("never" in out) == (e.breakeven_tokens_per_day == float("inf"))
+    # a derived count to the precision an estimate has (was "128,712,241 tokens/day")
+    code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o")
+    b = capacity.estimate(api="openai-gpt-4o").breakeven_tokens_per_day
+    assert f"breakeven                {b / 1e6:.1f} million tokens/day" in out
     code, out, _ = run(capsys, "estimate", "--json", "--tokens-per-day", "2e9", "--model",
                        "llama-3.3-70b", "--num-gpus", "2", "--weight-dtype", "fp8")
     figures = json.loads(out)
@@ -390,6 +394,12 @@ def test_estimate_flags_an_api_that_serves_another_model(capsys):
               if line.strip().startswith("caveat")]
     assert caveat == ["openai-gpt-4o serves a closed model, not llama-3.1-8b: quality and size "
                       "differ"]
+    # and in JSON, where a pipeline cannot tell a closed model from an unknown one by api_model
+    code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o", "--json")
+    figures = json.loads(out)
+    assert (figures["same_model"], figures["caveat"]) == (False, caveat[0])
+    code, out, _ = run(capsys, "estimate", "--json")
+    assert json.loads(out)["same_model"] is True and json.loads(out)["caveat"] == ""
 
 
 def test_estimate_says_what_is_missing(capsys):
@@ -413,10 +423,10 @@ def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
     code, out, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200")
     assert (code, out) == (3, "")
     assert err == ("Error: llama-3.3-70b needs 141.1 GB in bf16; 1 x h200-sxm has 141 GB (90% "
-                   "usable): use num_gpus >= 2\n")
+                   "usable): use --num-gpus >= 2\n")
     code, _, err = run(capsys, "estimate", "--num-gpus", "3")
     assert code == 3 and err == ("Error: llama-3.1-8b's 32 attention heads cannot be split over "
-                                 "3 GPUs: use num_gpus 1, 2, 4, 8, 16 or 32\n")
+                                 "3 GPUs: use --num-gpus 1, 2, 4, 8, 16 or 32\n")
 
 
 def test_estimate_json_is_strict_json(capsys):

@@ -243,6 +243,16 @@ def test_the_capacity_planners_question():
     assert isinstance(over[0], str) or over[0] > 1000 or over[1] > 50
 
 
+def test_the_goodput_under_loose_limits_is_a_rate_the_latency_functions_accept():
+    # a review found MAX_RATE_FOR_SLA returning the capacity itself, where TTFT_AT_RATE says
+    # "overloaded" and REPLICAS_FOR_SLA still 1 replica
+    best = udfs.MAX_RATE_FOR_SLA(G, M, 5000, 200, 2000, 300)
+    _, top = queueing.operating_point(G, M, 1, 2000, 300)
+    assert top * (1 - 1e-5) < best < top
+    assert isinstance(udfs.TTFT_AT_RATE(G, M, best, 2000, 300, None, None, 1, 0.95), float)
+    assert isinstance(udfs.TPOT_AT_RATE(G, M, best, 2000, 300, None, None, 1, 0.95), float)
+
+
 def test_limits_no_rate_can_meet_are_messages():
     assert udfs.MAX_RATE_FOR_SLA(G, M, 5, 50) == (
         "no rate meets ttft_ms 5: an idle replica's first token takes "

@@ -24,7 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlnapkin import catalog
+from xlnapkin import capacity, catalog
 from xlnapkin.recalc import write_cell_values
 from xlnapkin.templates import build, capacity_planner as cp, multi_tenant_savings as mt
 
@@ -84,7 +84,7 @@ def _self_host_random(rnd, d):
              prefix_hit_rate=rnd.choice([0.4, 0.85]),
              gpu_price_per_hour_override=rnd.choice([None, None, round(rnd.uniform(0.2, 8), 2)]),
              api=rnd.choice(["same model"] + catalog.price_ids()),
-             input_share=round(rnd.uniform(0, 1), 3),
+             input_share=rnd.choice([None, None, round(rnd.uniform(0, 1), 3)]),
              purchase_price_override=rnd.choice([None, 1500.0, 32000.0]),
              power_watts_override=rnd.choice([None, 350.0]), years=rnd.choice([2, 3, 5]),
              residual_share=rnd.choice([0.0, 0.3]), cost_of_capital=rnd.choice([0.0, 0.1]),
@@ -100,6 +100,9 @@ def self_host_scenarios(d):
            ("gpt-4o staff +10000", dict(gpt4o, staff_cost_per_month=d["staff_cost_per_month"]
                                         + 10000)),
            ("one minimum replica", dict(d, min_replicas=1)),
+           # a blank input share prices the API at the request's own mix, as `estimate` does
+           ("4,000 in / 500 out against gpt-4o", dict(gpt4o, input_tokens=4000, output_tokens=500,
+                                                      tokens_per_day=200e6)),
            ("l4", dict(d, gpu="l4")),
            ("h100-nvl has no catalog price", dict(d, gpu="h100-nvl")),
            ("aliases, bits, a price where the catalog has none",
@@ -437,6 +440,17 @@ def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):
     assert d["like_for_like"].startswith("OK: ")
     g = _lo(results, "self_host_breakeven", "gpt-4o")
     assert g["like_for_like"].startswith("caveat: openai-gpt-4o serves a closed model")
+
+
+def test_the_workbook_and_estimate_price_the_api_at_the_same_mix(results):
+    # a finance review found the workbook fixed at a 50 % input share while `xlnapkin
+    # estimate` used the request's own: 4,000 in / 500 out against GPT-4o gave opposite verdicts
+    v = _lo(results, "self_host_breakeven", "4,000 in / 500 out against gpt-4o")
+    est = capacity.estimate("h100-sxm", "llama-3.1-8b", 200e6, 4000, 500, api="openai-gpt-4o",
+                            min_replicas=1)
+    assert v["input_share_used"] == pytest.approx(4000 / 4500)
+    assert v["api_monthly_cost"] == pytest.approx(est.api_monthly_cost, rel=1e-9)
+    assert v["self_host_monthly_cost"] == pytest.approx(est.self_host_monthly_cost, rel=1e-9)
 
 
 def test_templates_accept_the_ids_the_functions_accept(results):

@@ -359,10 +359,18 @@ def _usd_per_mtok(x) -> str:
 _ESTIMATE_OPTIONS = {"price_per_gpu_hour": "--price", "staff_cost_per_month": "--staff-per-month"}
 
 
+def _rounded_count(x: float) -> str:
+    """A derived count to the precision an estimate has: 128.7 million, not 128,712,241."""
+    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if x >= size:
+            return f"{x / size:,.1f} {word}"
+    return f"{x:,.0f}"
+
+
 def _run_estimate(ns) -> int:
     import inspect
     from .capacity import estimate
-    from .errors import InvalidArgumentError
+    from .errors import CannotRunError, InvalidArgumentError
     try:
         e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens, ns.output_tokens,
                      ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price, ns.api,
@@ -372,10 +380,16 @@ def _run_estimate(ns) -> int:
             raise
         option = _ESTIMATE_OPTIONS.get(exc.name, "--" + exc.name.replace("_", "-"))
         raise UsageError(option + str(exc)[len(exc.name):]) from None
+    except CannotRunError as exc:  # "use num_gpus 2" names the option here
+        raise CannotRunError(str(exc).replace("use num_gpus ", "use --num-gpus ")) from None
+    caveat = ("" if e.api_model == e.model else  # the template's "Same model on both sides?"
+              f"{e.api} serves {e.api_model or 'a closed model'}, not {e.model}: quality and "
+              "size differ")
     if ns.json:
         import dataclasses
-        print(json.dumps({k: _json_number(v) for k, v in dataclasses.asdict(e).items()},
-                         indent=1, allow_nan=False))
+        out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
+        out.update(same_model=not caveat, caveat=caveat)
+        print(json.dumps(out, indent=1, allow_nan=False))
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
     rows = [
@@ -396,14 +410,13 @@ def _run_estimate(ns) -> int:
                                f"{_usd_per_mtok(e.planned_cost_per_mtok)} if "
                                f"{ns.utilization:.0%} busy, GPUs only"),
         ("breakeven", "never: a full replica costs more than the API charges for its tokens"
-         if never else f"{e.breakeven_tokens_per_day:,.0f} tokens/day"),
+         if never else f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
          if e.monthly_saving > 0 else
          f"the API is cheaper by {_usd(-e.monthly_saving)} a month"),
     ]
-    if e.api_model != e.model:  # as the template's "Same model on both sides?" row
-        rows.append(("caveat", f"{e.api} serves {e.api_model or 'a closed model'}, not "
-                               f"{e.model}: quality and size differ"))
+    if caveat:
+        rows.append(("caveat", caveat))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:

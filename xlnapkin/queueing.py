@@ -313,13 +313,16 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
     shape = np.broadcast_shapes(np.shape(r.n_max), np.shape(ttft_lim), np.shape(tpot_lim),
                                 np.shape(z))
     lo = np.zeros(shape)
-    hi = np.broadcast_to(r.n_max, shape).astype(float)
+    # Just below the most the replica holds: at it exactly the rate functions say
+    # "overloaded" (the queue to get in never empties), so the goodput must stay under it.
+    top = np.broadcast_to(r.n_max, shape).astype(float) * (1.0 - 1e-6)
+    hi = top.copy()
     top_ok = meets(hi)
     for _ in range(_BISECTIONS):
         mid = (lo + hi) / 2.0
         good = meets(mid)
         lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
-    best = np.where(top_ok, np.broadcast_to(r.n_max, shape), lo)
+    best = np.where(top_ok, top, lo)
     idle = meets(np.full(shape, 1e-9))
     rate = np.where(r.runs & idle, r.rate(best), np.nan)
     return rate

@@ -106,8 +106,10 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
     heads = ["row", "N low", "N high", "N"] + [s.label for s in row_steps] + [test[1]]
     st.header_row(ws, top + 1, TABLE_COL, heads, height=80)
     first = top + 2
-    rows = ([("idle", None, None, "1E-9"), ("most", None, None, "{q_n_max}")] if goodput else [])
-    rows += [(f"step {k}", "0" if k == 1 else None, "{q_n_max}" if k == 1 else None,
+    # the goodput stays just below the most the replica holds, as in queueing._goodput
+    most = "{q_n_max}*(1-1E-6)" if goodput else "{q_n_max}"
+    rows = ([("idle", None, None, "1E-9"), ("most", None, None, most)] if goodput else [])
+    rows += [(f"step {k}", "0" if k == 1 else None, most if k == 1 else None,
               "({lo}+{hi})/2") for k in range(1, steps + 1)]
     rows.append(("result", None, None, None))
     bisect0 = first + (2 if goodput else 0)
@@ -121,7 +123,7 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
         if label == "result":
             lo_after = f"IF({ok},{prev['q_n']},{prev['lo']})"
             hi_after = f"IF({ok},{prev['hi']},{prev['q_n']})"
-            n = (f"IF({col[test[0]]}{first + 1},{{q_n_max}},{lo_after})" if goodput
+            n = (f"IF({col[test[0]]}{first + 1},{most},{lo_after})" if goodput
                  else f"({lo_after}+{hi_after})/2")
         st.put_text(ws.cell(r, TABLE_COL), label, st.NOTE_FONT)
         cells = [("lo", lo, "num"), ("hi", hi, "num"), ("q_n", n, "num")]

@@ -234,7 +234,7 @@ def add_years(wb, ws) -> None:
                           [("rent", Reference(ws, min_col=9, min_row=first, max_row=last)),
                            ("own", Reference(ws, min_col=10, min_row=first, max_row=last))],
                           width=15, height=8)
-    ch.y_axis.number_format = "$#,##0"
+    ch.y_axis.number_format = st.FMT["usd_small"]
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, YEAR_ROWS
     ws.add_chart(ch, f"B{last + 2}")
     st.finish_sheet(ws, {"A": 2, "B": 40, "C": 8, "D": 10, "E": 11, "F": 9, "G": 10, "H": 10,
@@ -278,7 +278,7 @@ def add_volume(wb, ws) -> None:
         _cap, reps = _fleet_size(v, "utilization_used", "min_replicas_used")
         cells = [(f"volume_min*(volume_max/volume_min)^({k}/{VOLUME_ROWS - 1})", "int"),
                  (reps, "int"), (f"$C{r}*replica_monthly_cost+staff_cost_per_month_used", "usd0"),
-                 (f"{v}*days_per_month*api_blended_calc/1E+6", "usd0")]
+                 (f"{v}*days_per_month*api_blended_calc/1E+6", "usd_small")]
         for j, (formula, fmt) in enumerate(cells, start=2):
             st.style_cell(ws.cell(r, j, "=" + _GATE_NA.format(formula)), fmt)
         ws.cell(r, 6, f'=IF(all_ok,IF($D{r}<$E{r},"self-host","API"),"check inputs")').font = \
@@ -323,7 +323,7 @@ def _price_list(wb, ws, row0) -> int:
                  (f"N({cat['output_usd_per_mtok']})", "usd"),
                  (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
                  (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
-                  "usd0"),
+                  "usd_small"),
                  (f'IF({cat["model_id"]}="","closed model",{cat["model_id"]})', "text"),
                  (f'IF(all_ok,{breakeven_formula(f"$E{r}")},"check inputs")', "mtok")]
         for j, (formula, fmt) in enumerate(cells, start=2):

@@ -55,6 +55,8 @@ FMT = {
     "usd": "$#,##0.00", "usd0": "$#,##0",
     # cents from $10 up, a hundredth of a cent below (token prices run from $0.01 to $100)
     "usd4": "[>=10]$#,##0.00;$#,##0.0000", "pct": "0.0%",
+    # whole dollars from $10 up, cents below (an API bill at a small volume is not "$0")
+    "usd_small": "[>=10]$#,##0;$#,##0.00",
     "text": "@", "gen": "General", "mtok": '#,##0.0,," M"',
 }
 

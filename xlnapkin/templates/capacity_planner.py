@@ -133,8 +133,8 @@ RESULTS = [("gpu", "GPU", "gpu_label", "text"), ("memory", "memory GB", "g_memor
            ("price", "$/GPU-h used", "price_used", "usd"),
            ("fits", "fits? (GPUs)", None, "text"),
            ("users_ctx", "users at context", "slots_memory", "int"),
-           ("tput", "max tokens/s", "replica_tokens_per_sec", "num"),
-           ("cost_per_mtok", "$/M tokens", "cost_per_mtok", "usd4"),
+           ("tput", "max output tokens/s", "replica_tokens_per_sec", "num"),
+           ("cost_per_mtok", "$/M tokens (in + out)", "cost_per_mtok", "usd4"),
            ("users_per_gpu", "users per GPU", "users_per_gpu", "num"),
            ("headroom", "kept for peaks", "headroom", "pct"),
            ("user_month", "$/user-month", "cost_per_user_month", "usd")]
@@ -213,7 +213,7 @@ def _outputs(b, col_of) -> None:
             ("user_gpu_headroom", "Your GPU: slots kept free on average for peaks", "headroom",
              "0-1", "= SLOT_HEADROOM", "pct"),
             ("user_gpu_cost_per_user_month", "Your GPU: USD per user-month",
-             "cost_per_user_month", "USD/user", "= COST_PER_USER_MONTH: a month", "usd")):
+             "cost_per_user_month", "USD", "= COST_PER_USER_MONTH", "usd")):
         b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
     b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({all_ok},{sla_gpu_id},"check inputs")',

@@ -139,12 +139,16 @@ def _inputs(b) -> None:
         bk.catalog_value(b, f"api_price_{side}_per_mtok", f"API price, {col} tokens",
                          f"INDEX(price_{col}_usd_per_mtok,{api_row})", "USD/Mtok", "usd",
                          "prices.csv, dated")
+    b.add("api_price_date", "Date of the catalog API prices",
+          f'IFERROR(IF(INDEX(price_as_of,{api_row})="","undated",INDEX(price_as_of,{api_row})),'
+          '"-")', "", "list prices change: check the provider's page", "text")
     cached = f"N(INDEX(price_cached_input_usd_per_mtok,{api_row}))"
     b.add("api_price_cached_per_mtok", "API price, cached input (catalog)",
           f'IFERROR(IF({cached}>0,{cached},"none: input price"),"none: input price")',
           "USD/Mtok", "billed for prefix-cache hits", "usd")
-    b.add("input_share", "Share of tokens that are input", 0.5, "0-1",
-          "keep close to input / (input + output)", "pct", "input", validation=(0, 1))
+    b.add("input_share", "Share of tokens that are input", None, "0-1",
+          "blank: input / (input + output); type a share for another mix",
+          "pct", "input", validation=(0, 1))
     b.heading("Inputs: owning the GPUs")
     bk.catalog_value(b, "purchase_price", "Purchase price per GPU",
                      f"INDEX(gpu_list_price_usd,{gpu_row})", "USD", "usd0",
@@ -174,7 +178,7 @@ def _outputs(b) -> None:
     out(b, "self_host_monthly_cost", "Self-hosted cost per month", "self_host_monthly_calc",
         "USD/month", "usd0", "= SELF_HOST_MONTHLY_COST: GPUs + people")
     out(b, "gpu_monthly_cost", "  of which GPUs", "gpu_monthly_calc", "USD/month", "usd0")
-    out(b, "api_monthly_cost", "API cost per month", "api_monthly_calc", "USD/month", "usd0",
+    out(b, "api_monthly_cost", "API cost per month", "api_monthly_calc", "USD/month", "usd_small",
         "= API_MONTHLY_COST over 730/24 days", gate="inputs_ok")
     out(b, "monthly_saving", "Self-hosting saves (negative: the API is cheaper)", "saving_calc",
         "USD/month", "usd0")
@@ -202,11 +206,20 @@ def _outputs(b) -> None:
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
             ("own_vs_rent", "Own vs rent, per GPU-hour today",
              "own_vs_rent_msg", "", "text", ""),
-            ("own_npv_saving_per_gpu", "Owning saves over the years, NPV per GPU",
+            ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
              "npv_saving_calc", "USD", "usd0",
-             "RENT_NPV - OWN_NPV (Years sheet): rent falls each year there")):
+             "RENT_NPV - OWN_NPV over 'years' (Years sheet)")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
               '"check inputs")', unit, note, fmt, "output")
+    out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
+        "replicas running x GPUs per replica")
+    for name, label, calc, note in (
+            ("own_fleet_purchase", "Buying the fleet's GPUs: cash up front", "fleet_purchase_calc",
+             "cards at the purchase price: add servers, network and storage"),
+            ("own_npv_saving_fleet", "Owning saves over the years held, NPV for the fleet",
+             "fleet_npv_saving_calc", "NPV per GPU x GPUs in the fleet")):
+        b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
+              '"check inputs")', "USD", note, "usd0", "output")
 
 
 def _checks(b) -> None:
@@ -241,7 +254,8 @@ def _checks(b) -> None:
          'IF(ISNA(MATCH({api_id},price_ids,0)),"unknown API: pick one from the list","OK"))'),
         bk.catalog_check("api_price_in_per_mtok", "API input price"),
         bk.catalog_check("api_price_out_per_mtok", "API output price"),
-        ("check_input_share", "Input share", num("input_share", "input_share", 0, 1)),
+        ("check_input_share", "Input share",
+         'IF(ISBLANK({input_share}),"OK",' + num("input_share", "input_share", 0, 1) + ")"),
         bk.catalog_check("purchase_price", "Purchase price", "no catalog list price",
                          needed='{hardware}="own"'),
         bk.catalog_check("power_watts", "Power", "no catalog TDP", needed='{hardware}="own"'),
@@ -316,7 +330,8 @@ def _used_defaults() -> dict:
                              "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
                              "{scen_api_price}", 0.05, "usd")
     d["power_watts"] = ("N({power_watts})", 700.0, "int")
-    d["input_share"] = ("{input_share}", 0.5, "pct")
+    d["input_share"] = ("IF(ISBLANK({input_share}),{input_tokens}/({input_tokens}+"
+                        "{output_tokens}),{input_share})", 0.5, "pct")
     d["api_id"] = ("{api_id}", catalog.comparable_price(DEFAULT_MODEL).id, "text")
     return d
 
@@ -406,7 +421,7 @@ def _api_steps() -> list[Step]:
              "{api_price_cached})+(1-{input_share})*{api_price_out_per_mtok}", "USD/Mtok",
              "usd4", "economics.blended_price"),
         Step("api_monthly_calc", "API per month", "{tokens_per_day}*{days_per_month}*"
-             "{api_blended_calc}/1E+6", "USD/month", "usd0", "economics.api_monthly_cost"),
+             "{api_blended_calc}/1E+6", "USD/month", "usd_small", "economics.api_monthly_cost"),
         Step("saving_calc", "Self-hosting saves", _fit("{api_monthly_calc}-"
              "{self_host_monthly_calc}"), "USD/month", "usd0"),
         Step("cost_at_volume_calc", "Self-hosted cost per million tokens at the volume",
@@ -461,6 +476,14 @@ def _own_steps() -> list[Step]:
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
+        Step("fleet_gpus_calc", "GPUs in the fleet: replicas x GPUs per replica",
+             'IF(ISNUMBER({replicas_calc}),{replicas_calc}*{num_gpus},"-")', "GPUs", "int"),
+        Step("fleet_purchase_calc", "Buying the fleet's GPUs (cards only)",
+             'IF(ISNUMBER({fleet_gpus_calc}),{fleet_gpus_calc}*{purchase_price},"-")', "USD",
+             "usd0"),
+        Step("fleet_npv_saving_calc", "Owning saves, NPV for the fleet",
+             'IF(AND(ISNUMBER({fleet_gpus_calc}),ISNUMBER({npv_saving_calc})),'
+             '{fleet_gpus_calc}*{npv_saving_calc},"-")', "USD", "usd0"),
     ]
 
 
