@@ -234,7 +234,7 @@ def add_years(wb, ws) -> None:
                           [("rent", Reference(ws, min_col=9, min_row=first, max_row=last)),
                            ("own", Reference(ws, min_col=10, min_row=first, max_row=last))],
                           width=15, height=8)
-    ch.y_axis.number_format = st.FMT["usd_small"]
+    ch.y_axis.number_format = "$#,##0"
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, YEAR_ROWS
     ws.add_chart(ch, f"B{last + 2}")
     st.finish_sheet(ws, {"A": 2, "B": 40, "C": 8, "D": 10, "E": 11, "F": 9, "G": 10, "H": 10,
@@ -295,7 +295,7 @@ def add_volume(wb, ws) -> None:
                            ("API", Reference(ws, min_col=5, min_row=first, max_row=last))],
                           log_x=True, log_y=True, width=11, height=11)
     ch.x_axis.number_format = "#,##0"
-    ch.y_axis.number_format = "$#,##0"
+    ch.y_axis.number_format = st.FMT["usd_small"]
     ws.add_chart(ch, "G4")
     end = _price_list(wb, ws, last + 3)
     st.finish_sheet(ws, {"A": 2, "B": 24, "C": 10, "D": 12, "E": 12, "F": 12, "G": 16,
