@@ -31,10 +31,26 @@ The model, in three steps:
    chunks ride along) and, on average, half a decode step before the next step starts. A rate
    at which ``rho`` would reach 1 before the concurrency reaches ``N_max`` (long prompts, a
    small budget) also overloads the replica: the most it sustains is the lower of the two.
+4. **The wait for a free slot.** Near capacity ``X(N)`` flattens, so a burst of arrivals raises
+   the number of requests without raising the completion rate, and requests queue for one of
+   the ``N_max`` sequence slots. The number of requests is a birth-death chain: arrivals at the
+   rate, completions at ``n / (out step(n))`` with ``n`` in service, and at ``X(N_max) / out``
+   (the capacity ``M``) once all slots are taken. With the step a line through its values at
+   ``N_max / 2`` and ``N_max`` (``step(n) = a + b n``), the chain below ``N_max`` is a negative
+   binomial distribution, so the chance all slots are taken has a closed form:
+   ``P = T / (S + T)`` with ``S = (1 - x)^-(r+1) I_(1-x)(r + 1, N_max)``,
+   ``T = C(N_max + r, N_max) x^N_max / (1 - rate / M)``, ``x = rate out b``, ``r = a / b`` and
+   ``I`` the regularized incomplete beta function (Excel's ``BETADIST``). A request that finds
+   them taken waits for an exponential time at twice the spare capacity ``M - rate`` (every
+   request has the same length, so completions come regularly: Kingman's ``(1 + c_s^2) / 2``
+   with ``c_s = 0``): mean ``P / (2 (M - rate))``, at percentile ``p`` ``ln(P / (1 - p)) /
+   (2 (M - rate))`` when ``P > 1 - p``. TTFT adds this wait. Far from capacity ``P`` is nil;
+   it matters within a few percent of the capacity, or sooner where few slots fit.
 
 At a rate near zero TTFT is ``TTFT_MS`` of one prompt and TPOT one decode step of one
-sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``
-(results in ``benchmarks/RESULTS.md``).
+sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``,
+and against a step-by-step simulation with the model's own costs in
+``benchmarks/queue_sim.py`` (results in ``benchmarks/RESULTS.md``).
 
 >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 1e-6, 1024, 256, efficiency=1), 2)
 17.0
@@ -68,6 +84,58 @@ def _normal_quantile(percentile):
     q = _checks.number(percentile, "percentile", 0, 1, min_open=True, max_open=True)
     inv = NormalDist().inv_cdf
     return np.vectorize(inv, otypes=[float])(q) if np.ndim(q) else inv(float(q))
+
+
+def _log_gamma(x):
+    if type(x) is float:
+        return math.lgamma(x)
+    return np.vectorize(math.lgamma, otypes=[float])(x)
+
+
+def _beta_cdf(x, a, b):
+    """The regularized incomplete beta function ``I_x(a, b)`` (Excel's ``BETADIST(x, a, b)``),
+    element-wise: the continued fraction of Abramowitz and Stegun 26.5.8 by the modified Lentz
+    method, on the side of the mean where it converges fast (``I_x(a, b) = 1 - I_(1-x)(b, a)``).
+    One value goes through plain floats, many through NumPy arrays."""
+    x, a, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, a, b)))
+    if x.size == 1:
+        xs, as_, bs = float(x.flat[0]), float(a.flat[0]), float(b.flat[0])
+        if xs <= 0.0 or xs >= 1.0:
+            value = 0.0 if xs <= 0.0 else 1.0
+        elif xs > (as_ + 1.0) / (as_ + bs + 2.0):
+            value = 1.0 - _beta_front(1.0 - xs, bs, as_)
+        else:
+            value = _beta_front(xs, as_, bs)
+        return np.full(x.shape, value)
+    flip = x > (a + 1.0) / (a + b + 2.0)
+    x, a, b = np.where(flip, 1.0 - x, x), np.where(flip, b, a), np.where(flip, a, b)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        value = np.where(x <= 0, 0.0, _beta_front(np.maximum(x, 1e-300), a, b))
+    return np.where(flip, 1.0 - value, value)
+
+
+def _beta_front(x, a, b, terms=2000, tol=1e-13):
+    """``I_x(a, b)`` on the fast side of the mean, for floats or arrays alike."""
+    lib = math if type(x) is float else np
+    lead = (a * lib.log(x) + b * lib.log1p(-x) + _log_gamma(a + b) - _log_gamma(a)
+            - _log_gamma(b))
+    c = 1.0
+    d = 1.0 / _nonzero(1.0 - (a + b) * x / (a + 1.0))
+    frac = d
+    for m in range(1, terms + 1):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 / _nonzero(1.0 + num * d)
+            c = _nonzero(1.0 + num / c)
+            frac = frac * c * d
+        done = abs(c * d - 1.0) < tol
+        if done if type(done) is bool else done.all():
+            break
+    return lib.exp(lead) * frac / a
+
+
+def _nonzero(v, tiny=1e-300):
+    return v + (abs(v) < tiny) * tiny
 
 
 class _Replica:
@@ -157,10 +225,55 @@ class _Replica:
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
         if p is None:
-            return mean_wait + own + 0.5 * decode * busy
+            return self.queued(rate, None) + mean_wait + own + 0.5 * decode * busy
         tail = np.where(1.0 - p < rho, np.log(np.maximum(rho, 1e-300) / (1.0 - p)), 0.0)
         wait = np.where(rho > 0, mean_wait / np.maximum(rho, 1e-300) * tail, 0.0)
-        return wait + own + p * decode * busy
+        return self.queued(rate, p) + wait + own + p * decode * busy
+
+    def queued(self, rate, p):
+        """The wait for one of the ``n_max`` sequence slots at ``rate`` requests/s, at
+        percentile ``p`` (``None``: the mean): module notes, step 4. [s]"""
+        c, per_seq, r1, ways, cap = self.slot_line()
+        spare = cap - rate                               # [requests/s]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x = rate * self.out * per_seq
+            beyond = ways + c * np.log(x) - np.log1p(-rate / cap)
+            # the chain's whole weight below the slots is at most (1 - x)^-(r+1): where even
+            # that leaves all slots taken a chance under e^-60, skip the incomplete beta
+            needed = beyond + r1 * np.log1p(-x) > -60.0
+            if np.all(needed):
+                below = -r1 * np.log1p(-x) + np.log(np.maximum(_beta_cdf(1.0 - x, r1, c),
+                                                               1e-300))
+            else:
+                below = np.full(np.shape(beyond), np.inf)
+                if np.any(needed):
+                    shape = np.shape(needed)
+                    xs, r1s, cs = (np.broadcast_to(v, shape)[needed] for v in (x, r1, c))
+                    below[needed] = (-r1s * np.log1p(-xs) + np.log(
+                        np.maximum(_beta_cdf(1.0 - xs, r1s, cs), 1e-300)))
+            p_wait = 1.0 / (1.0 + np.exp(np.minimum(below - beyond, 700.0)))
+            # every request has the same output length, so completions come regularly: the
+            # wait drains at twice the spare capacity (Kingman's (1 + c_s^2) / 2, c_s = 0)
+            drain = 2.0 * spare
+            if p is None:
+                return np.where(spare > 0, p_wait / drain, np.inf)
+            tail = np.where(p_wait > 1.0 - p, np.log(p_wait / (1.0 - p)), 0.0)
+            return np.where(spare > 0, tail / drain, np.inf)
+
+    def slot_line(self):
+        """The slot queue's constants: ``N_max``; the step's line ``a + b n`` through its
+        values at ``N_max / 2`` and ``N_max``: ``b`` and ``r + 1 = a / b + 1``; the log of the
+        chain's weight at ``N_max`` less ``N_max ln x``; the capacity ``M``. [-, s, -, -,
+        requests/s]"""
+        if not hasattr(self, "_slot_line"):
+            c = np.asarray(self.n_max, dtype=float)
+            full, half = self.step(c), self.step(c / 2.0)
+            per_seq = np.maximum((full - half) / (c / 2.0), 1e-12 * full)
+            fixed = np.maximum(full - per_seq * c, 0.0)
+            r1 = fixed / per_seq + 1.0
+            ways = _log_gamma(c + r1) - _log_gamma(r1) - _log_gamma(c + 1.0)
+            self._slot_line = c, per_seq, r1, ways, c / (full * self.out)
+        return self._slot_line
 
 
 def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
@@ -251,9 +364,9 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
-    The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill;
-    see the module notes. Above the replica's capacity the result is a message naming the most
-    it sustains.
+    The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill,
+    and near capacity the wait for a free sequence slot; see the module notes. Above the
+    replica's capacity the result is a message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
     54
@@ -383,7 +496,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     message.
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.84
+    9.62
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

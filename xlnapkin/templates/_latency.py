@@ -33,10 +33,11 @@ def sheet(wb, ws, alias, steps: int) -> None:
     st.put_text(ws["B1"], "Latency targets: replicas of one GPU for a request rate",
                 st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 6, "Requests arrive at random (Poisson) and are shared evenly by the "
-                 "replicas. Each replica batches them continuously; TTFT is the wait for the "
-                 "prefill budget plus the prompt's own prefill, TPOT one step at the concurrency "
-                 "Little's law gives (xlnapkin.queueing). The tables on the right are the "
-                 "engine's bisections, one row per step.", chars_per_line=120)
+                 "replicas. Each replica batches them continuously; TTFT is the wait for a free "
+                 "sequence slot (near capacity) and for the prefill budget plus the prompt's own "
+                 "prefill, TPOT one step at the concurrency Little's law gives "
+                 "(xlnapkin.queueing). The tables on the right are the engine's bisections, one "
+                 "row per step.", chars_per_line=120)
     b = st.Block(wb, ws, row=4, alias=dict(alias, mem_fraction="sla_mem_fraction"))
     _results(b)
     b.heading("GPU from the Catalog")

@@ -357,7 +357,8 @@ def _unit(field: str) -> str:
 def queue_steps() -> list[Step]:
     """Constants of the latency-under-load model (``xlnapkin.queueing``), after
     :func:`gpu_steps`: the decode step's terms per sequence (:func:`step_at` puts them together
-    for any batch) and the prefill of one prompt alone (``TTFT_MS`` at batch 1)."""
+    for any batch), the prefill of one prompt alone (``TTFT_MS`` at batch 1) and the slot
+    queue's line through the step at half and all of the slots."""
     return [
         Step("q_n_max", "Most requests the replica runs at once (at least 1)",
              "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
@@ -388,6 +389,22 @@ def queue_steps() -> list[Step]:
         Step("prefill_chunks", "Step token budgets one prompt spans",
              "{input_tokens}/{token_budget}", "budgets", "num"),
         Step("sla_z", "z of the percentile (normal)", "NORMSINV({sla_percentile})", "", "num3"),
+        Step("q_step_full", "Step with all slots taken (N = most at once)",
+             step_at("MAX({q_n_max},1)") + "+{q_n_max}/{output_tokens}*{t_prefill_prompt}", "s",
+             "sci", "serving.loaded_step"),
+        Step("q_step_half", "Step with half the slots taken",
+             step_at("MAX({q_n_max}/2,1)") + "+{q_n_max}/2/{output_tokens}*{t_prefill_prompt}",
+             "s", "sci"),
+        Step("q_step_per_seq", "Slot queue: step per sequence (the line through both)",
+             "MAX(({q_step_full}-{q_step_half})/({q_n_max}/2),1E-12*{q_step_full})", "s", "sci"),
+        Step("q_step_fixed", "Slot queue: step at no sequences (the line's intercept)",
+             "MAX({q_step_full}-{q_step_per_seq}*{q_n_max},0)", "s", "sci"),
+        Step("q_shape", "Slot queue: intercept / slope + 1", "{q_step_fixed}/{q_step_per_seq}+1",
+             "", "num"),
+        Step("q_capacity", "Requests/s completed with all slots taken",
+             "{q_n_max}/({q_step_full}*{output_tokens})", "req/s", "num"),
+        Step("q_log_ways", "Slot queue: ln of the chain's weight at all slots taken, less ln x^N",
+             "GAMMALN({q_n_max}+{q_shape})-GAMMALN({q_shape})-GAMMALN({q_n_max}+1)", "", "num"),
     ]
 
 
@@ -402,7 +419,8 @@ def queue_row(n: str, rate: str) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
     concurrency z sqrt(N) above the mean), and TTFT at the percentile when prompts arrive at
-    ``{rate}`` (``q_rate`` for the rate of this concurrency)."""
+    ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot and for
+    the prefill budget, and the prompt's own prefill."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     return [
         Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",
@@ -423,7 +441,16 @@ def queue_row(n: str, rate: str) -> list[Step]:
         Step("q_wait", "wait for the budget at the percentile",
              f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)", "s",
              "sci"),
+        Step("q_x", "slot queue: rate x output x step per sequence",
+             f"{rate}*{{output_tokens}}*{{q_step_per_seq}}", "", "num3"),
+        Step("q_full", "chance all slots are taken on arrival",
+             f"IF({rate}<=0,0,IF({rate}<{{q_capacity}},1/(1+EXP(MIN(LN(MAX(BETADIST(1-{{q_x}},"
+             f"{{q_shape}},{{q_n_max}}),1E-300))-{{q_shape}}*LN(1-{{q_x}})-{{q_log_ways}}"
+             f"-{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700))),1))", "0-1", "num3"),
+        Step("q_queued", "wait for a free slot at the percentile",
+             f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
+             f"(2*({{q_capacity}}-{rate})),0))", "s", "sci"),
         Step("q_ttft", "time to first token at the percentile",
-             "{q_wait}+{ttft_alone}+ROUNDUP({prefill_chunks},0)*{q_decode}*{q_busy}"
+             "{q_queued}+{q_wait}+{ttft_alone}+ROUNDUP({prefill_chunks},0)*{q_decode}*{q_busy}"
              f"+{p}*{{q_decode}}*{{q_busy}}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
     ]
