@@ -5,7 +5,9 @@ point, an M/D/1 queue for the prefill budget, a birth-death chain for the sequen
 script runs the same replica step by step instead, with nothing but the model's costs:
 
 * requests arrive at random at a share of the capacity ``MAX_RATE`` reports, each with
-  ``input`` prompt tokens and ``output`` generated tokens;
+  ``input`` prompt tokens and an output length drawn from a geometric distribution with mean
+  ``output`` (``--lengths geometric``, what the slot formulas assume) or exactly ``output``
+  tokens (``--lengths fixed``);
 * a request takes a free slot in arrival order (at most ``N_max``, the concurrency the functions
   use); each step prefills up to ``token_budget`` prompt tokens, oldest prompt first, besides
   one token for every sequence decoding;
@@ -13,17 +15,21 @@ script runs the same replica step by step instead, with nothing but the model's 
   (:func:`xlnapkin.roofline._decode_step` at the mean context) plus the prefill work of the
   prompt tokens it carries (:func:`xlnapkin.serving.prompt_work` pro rata); a step with no
   sequence decoding lasts one decode step of one sequence plus that work;
-* a request's TTFT ends with the step that finishes its prompt.
+* a request's TTFT ends with the step that finishes its prompt, plus the fixed time of a
+  prefill (``prefill_overhead_s``: scheduling and the first sample, which overlap other work
+  and so take no GPU time; the model's TTFT includes it).
 
-It prints the simulated TTFT at the median and the 95th percentile (after dropping the first
-tenth of the requests as warm-up) beside ``TTFT_AT_RATE`` at both.
+Requests that arrive in the first ``--warm-up`` seconds are not counted: near capacity the
+queue takes a long time to settle (of the order of ``1 / (sqrt(M) - sqrt(rate))^2``, about 1,400
+s at 98 % of 10 requests/s). For each point it prints the share of arrivals that find every slot
+taken beside the model's chance ``P``, and the simulated median and 95th-percentile TTFT beside
+``TTFT_AT_RATE``'s.
 
-    python benchmarks/queue_sim.py                    # the two setups in RESULTS.md
-    python benchmarks/queue_sim.py --seconds 600      # quicker, noisier
+    python benchmarks/queue_sim.py                      # RESULTS.md's table (~5 min)
+    python benchmarks/queue_sim.py --seconds 20000      # quicker, noisier
 
-The simulation shares the model's costs, so it tests only the queueing formulas, not the costs;
-differences of about 20 % between seeds are noise near capacity, where a run of bad luck sets
-the tail.
+The simulation shares the model's costs, so it tests only the queueing formulas, not the costs.
+Near capacity one run's p95 moves by tens of percent with the seed (``--seed``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ import argparse
 import collections
 import functools
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,35 +48,48 @@ from xlnapkin import queueing  # noqa: E402
 from xlnapkin.roofline import _decode_step  # noqa: E402
 from xlnapkin.serving import prompt_work  # noqa: E402
 
-SETUPS = [("h100-sxm", "llama-3.1-8b", 2000, 300, (0.3, 0.9, 0.97, 0.983)),
+SETUPS = [("h100-sxm", "llama-3.1-8b", 2000, 300, (0.3, 0.9, 0.95, 0.96, 0.97, 0.983)),
           ("rtx-4090", "llama-3.1-8b", 512, 256, (0.7, 0.9, 0.95))]
 
 
-def simulate(gpu, model, inp, out, share, seconds, seed, budget=queueing.PREFILL_CHUNK):
-    """TTFTs (s) of one replica offered ``share`` of its capacity for ``seconds``."""
+def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", warm_up=3000.0,
+             budget=queueing.PREFILL_CHUNK):
+    """(rate, TTFTs in s, share of arrivals that found every slot taken) of one replica offered
+    ``share`` of its capacity for ``seconds`` after ``warm_up`` seconds."""
     r = queueing._Replica(gpu, model, inp, out, None, None, 1, None, budget)
     rate = share * float(r.max_rate())
     slots = int(r.n_max)
     work = float(prompt_work(r.g, r.m, inp, r.wd, 1, r.eff))
+    fixed = float(r.eff.prefill_overhead_s)
 
     @functools.lru_cache(maxsize=None)
     def decode(n):  # one decode step of n sequences at the mean context [s]
         return float(_decode_step(r.g, r.m, float(n), inp + out / 2.0, r.wd, r.kv, 1, r.eff))
 
-    arrivals = np.cumsum(np.random.default_rng(seed).exponential(1.0 / rate,
-                                                                 int(rate * seconds * 1.2)))
-    arrivals = arrivals[arrivals < seconds]
-    t, k = 0.0, 0
-    waiting, prefilling, decoding, ttft = collections.deque(), collections.deque(), [], []
+    rng = np.random.default_rng(seed)
+    end = warm_up + seconds
+    arrivals = np.cumsum(rng.exponential(1.0 / rate, int(rate * end * 1.2) + 10))
+    arrivals = arrivals[arrivals < end]
+    if lengths == "fixed":
+        outs = np.full(len(arrivals), int(out))
+    else:
+        outs = rng.geometric(1.0 / out, len(arrivals))
+    t, k, step = 0.0, 0, 0
+    waiting, prefilling = collections.deque(), collections.deque()
+    decoding, finishing = 0, collections.Counter()   # sequences decoding; how many end at a step
+    ttft, found_full = [], []
     while k < len(arrivals) or waiting or prefilling or decoding:
         while k < len(arrivals) and arrivals[k] <= t:
-            waiting.append(arrivals[k])
+            if arrivals[k] >= warm_up:
+                found_full.append(decoding + len(prefilling) + len(waiting) >= slots)
+            waiting.append((arrivals[k], outs[k]))
             k += 1
         if not (waiting or prefilling or decoding):
             t = arrivals[k]
             continue
-        while waiting and len(decoding) + len(prefilling) < slots:
-            prefilling.append([waiting.popleft(), float(inp)])
+        while waiting and decoding + len(prefilling) < slots:
+            arrived, length = waiting.popleft()
+            prefilling.append([arrived, float(inp), length])
         room, carried = budget, 0.0
         for prompt in prefilling:
             take = min(room, prompt[1])
@@ -80,31 +98,45 @@ def simulate(gpu, model, inp, out, share, seconds, seed, budget=queueing.PREFILL
             carried += take
             if room <= 0:
                 break
-        t += decode(max(len(decoding), 1)) + carried / inp * work
-        decoding = [left - 1 for left in decoding if left > 1]
+        t += decode(max(decoding, 1)) + carried / inp * work
+        step += 1
+        decoding -= finishing.pop(step, 0)      # each decoding sequence made one more token
         while prefilling and prefilling[0][1] <= 0:
-            ttft.append(t - prefilling.popleft()[0])
-            decoding.append(out - 1)
-    return rate, np.asarray(ttft[len(ttft) // 10:])
+            arrived, _, length = prefilling.popleft()
+            if arrived >= warm_up:
+                ttft.append(t - arrived + fixed)
+            if length > 1:                      # the prefill gave the first token
+                decoding += 1
+                finishing[step + length - 1] += 1
+    return rate, np.asarray(ttft), float(np.mean(found_full))
 
 
 def main(argv=None) -> int:
-    warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=3000.0, help="simulated time per point")
+    ap.add_argument("--seconds", type=float, default=60_000.0,
+                    help="simulated time per point after the warm-up")
+    ap.add_argument("--warm-up", type=float, default=3000.0, help="simulated seconds not counted")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--lengths", choices=["geometric", "fixed", "both"], default="both")
     args = ap.parse_args(argv)
-    print("| setup | rate (share of capacity) | simulated TTFT p50 / p95 | model p50 / p95 |")
-    print("|---|---|---:|---:|")
+    kinds = ["geometric", "fixed"] if args.lengths == "both" else [args.lengths]
+    print("| setup | output lengths | rate (share of capacity) | arrivals finding the slots "
+          "full: simulated / model P | TTFT p50 / p95 simulated | model |")
+    print("|---|---|---|---:|---:|---:|")
     for gpu, model, inp, out, shares in SETUPS:
-        for share in shares:
-            rate, ttft = simulate(gpu, model, inp, out, share, args.seconds, args.seed)
-            sim = [np.percentile(ttft, q) * 1e3 for q in (50, 95)]
-            mod = [float(queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, 1, p))
-                   for p in (0.5, 0.95)]
-            print(f"| {gpu} {model} {inp}/{out} | {rate:.3g} ({share:.1%}) | "
-                  f"{sim[0]:,.0f} / {sim[1]:,.0f} ms | {mod[0]:,.0f} / {mod[1]:,.0f} ms |",
-                  flush=True)
+        replica = queueing._Replica(gpu, model, inp, out, None, None, 1, None)
+        for kind in kinds:
+            for share in shares:
+                rate, ttft, full = simulate(gpu, model, inp, out, share, args.seconds,
+                                            args.seed, kind, args.warm_up)
+                chance = float(replica.queued(rate, None)) * (float(replica.slot_line()[4])
+                                                              - rate)
+                sim = [np.percentile(ttft, q) * 1e3 for q in (50, 95)]
+                mod = [float(queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, 1, p))
+                       for p in (0.5, 0.95)]
+                print(f"| {gpu} {model} {inp}/{out} | {kind} | {rate:.3g} ({share:.1%}) | "
+                      f"{full:.3f} / {chance:.3f} | {sim[0]:,.0f} / {sim[1]:,.0f} ms | "
+                      f"{mod[0]:,.0f} / {mod[1]:,.0f} ms |", flush=True)
     return 0
 
 

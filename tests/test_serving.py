@@ -263,9 +263,9 @@ def test_near_capacity_requests_wait_for_a_free_slot():
     r = queueing._Replica(G, M, 2000, 300, None, None, 1, None)
     assert r.queued(0.5 * top, None) < 1e-9 and r.queued(0.5 * top, 0.99) == 0
     p95 = udfs.TTFT_AT_RATE(G, M, 0.983 * top, 2000, 300, None, None, 1, 0.95)
-    assert 3000 < p95 < 12000
+    assert 5000 < p95 < 20000
     best = udfs.MAX_RATE_FOR_SLA(G, M, 5000, 200, 2000, 300)
-    assert 0.97 * top < best < 0.995 * top
+    assert 0.96 * top < best < 0.99 * top
     assert udfs.TTFT_AT_RATE(G, M, best, 2000, 300, None, None, 1, 0.95) == pytest.approx(
         5000, rel=1e-6)
     # few slots (a model that fills the card's memory) wait sooner: at 90 % of capacity
@@ -298,7 +298,7 @@ def test_the_chance_all_slots_are_taken_solves_the_birth_death_chain(gpu, model,
     pi = np.exp(np.array(log_pi) - max(log_pi))
     assert pi[-1] < 1e-12 * pi.sum()          # enough states for the tail
     chance = pi[int(c):].sum() / pi.sum()
-    assert 2 * (cap - rate) * float(r.queued(rate, None)) == pytest.approx(chance, rel=1e-7)
+    assert (cap - rate) * float(r.queued(rate, None)) == pytest.approx(chance, rel=1e-7)
 
 
 def test_the_incomplete_beta_function():

@@ -35,17 +35,19 @@ The model, in three steps:
    the number of requests without raising the completion rate, and requests queue for one of
    the ``N_max`` sequence slots. The number of requests is a birth-death chain: arrivals at the
    rate, completions at ``n / (out step(n))`` with ``n`` in service, and at ``X(N_max) / out``
-   (the capacity ``M``) once all slots are taken. With the step a line through its values at
-   ``N_max / 2`` and ``N_max`` (``step(n) = a + b n``), the chain below ``N_max`` is a negative
-   binomial distribution, so the chance all slots are taken has a closed form:
-   ``P = T / (S + T)`` with ``S = (1 - x)^-(r+1) I_(1-x)(r + 1, N_max)``,
+   (the capacity ``M``) once all slots are taken; this is exact where output lengths vary as an
+   exponential distribution around ``output_tokens`` (chat traffic: each request generates
+   until it stops). With the step a line through its values at ``N_max / 2`` and ``N_max``
+   (``step(n) = a + b n``), the chain below ``N_max`` is a negative binomial distribution, so
+   the chance all slots are taken has a closed form: ``P = T / (S + T)`` with
+   ``S = (1 - x)^-(r+1) I_(1-x)(r + 1, N_max)``,
    ``T = C(N_max + r, N_max) x^N_max / (1 - rate / M)``, ``x = rate out b``, ``r = a / b`` and
    ``I`` the regularized incomplete beta function (Excel's ``BETADIST``). A request that finds
-   them taken waits for an exponential time at twice the spare capacity ``M - rate`` (every
-   request has the same length, so completions come regularly: Kingman's ``(1 + c_s^2) / 2``
-   with ``c_s = 0``): mean ``P / (2 (M - rate))``, at percentile ``p`` ``ln(P / (1 - p)) /
-   (2 (M - rate))`` when ``P > 1 - p``. TTFT adds this wait. Far from capacity ``P`` is nil;
-   it matters within a few percent of the capacity, or sooner where few slots fit.
+   them taken waits an exponential time at the spare capacity ``M - rate``: mean
+   ``P / (M - rate)``, at percentile ``p`` ``ln(P / (1 - p)) / (M - rate)`` when ``P > 1 - p``.
+   TTFT adds this wait. Far from capacity ``P`` is nil; it matters within a few percent of the
+   capacity, or sooner where few slots fit. Where every request has the same length the slots
+   fill two to three times as often near capacity (``benchmarks/queue_sim.py``).
 
 At a rate near zero TTFT is ``TTFT_MS`` of one prompt and TPOT one decode step of one
 sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``,
@@ -252,13 +254,10 @@ class _Replica:
                     below[needed] = (-r1s * np.log1p(-xs) + np.log(
                         np.maximum(_beta_cdf(1.0 - xs, r1s, cs), 1e-300)))
             p_wait = 1.0 / (1.0 + np.exp(np.minimum(below - beyond, 700.0)))
-            # every request has the same output length, so completions come regularly: the
-            # wait drains at twice the spare capacity (Kingman's (1 + c_s^2) / 2, c_s = 0)
-            drain = 2.0 * spare
             if p is None:
-                return np.where(spare > 0, p_wait / drain, np.inf)
+                return np.where(spare > 0, p_wait / spare, np.inf)
             tail = np.where(p_wait > 1.0 - p, np.log(p_wait / (1.0 - p)), 0.0)
-            return np.where(spare > 0, tail / drain, np.inf)
+            return np.where(spare > 0, tail / spare, np.inf)
 
     def slot_line(self):
         """The slot queue's constants: ``N_max``; the step's line ``a + b n`` through its
@@ -496,7 +495,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     message.
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.62
+    9.59
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

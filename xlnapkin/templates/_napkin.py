@@ -449,7 +449,7 @@ def queue_row(n: str, rate: str) -> list[Step]:
              f"-{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700))),1))", "0-1", "num3"),
         Step("q_queued", "wait for a free slot at the percentile",
              f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
-             f"(2*({{q_capacity}}-{rate})),0))", "s", "sci"),
+             f"({{q_capacity}}-{rate}),0))", "s", "sci"),
         Step("q_ttft", "time to first token at the percentile",
              "{q_queued}+{q_wait}+{ttft_alone}+ROUNDUP({prefill_chunks},0)*{q_decode}*{q_busy}"
              f"+{p}*{{q_decode}}*{{q_busy}}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
