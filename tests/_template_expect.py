@@ -413,11 +413,13 @@ def expect_planner(v):
                        for i in order[:cp.RANK_ROWS]]
     exp["rank_cost_per_mtok"] = [keys[i] if math.isfinite(keys[i]) else None
                                  for i in order[:cp.RANK_ROWS]]
-    best = order[0]
+    # the headline ranks the catalog's GPUs; your GPU (row 0) has its own line
+    best = min(range(1, len(keys)), key=lambda i: (keys[i], i))
     if math.isfinite(keys[best]):
         exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
     else:
-        exp["cheapest_gpu"] = "no GPU has a price and fits"
+        exp["cheapest_gpu"] = "no catalog GPU has a price and fits"
+    exp["user_gpu_cost_per_mtok"] = keys[0] if math.isfinite(keys[0]) else "-"
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
     exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]
     exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]

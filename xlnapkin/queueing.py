@@ -364,7 +364,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill,
-    and near capacity the wait for a free sequence slot; see the module notes. Above the
+    and near capacity the wait for a free sequence slot (the model: docs/latency.md). Above the
     replica's capacity the result is a message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))

@@ -74,7 +74,8 @@ SLA_INPUTS = [
     ("token_budget", "Prompt tokens one engine step takes", 8192, "tokens",
      "blank = 8,192; vLLM max_num_batched_tokens", "int", (1,)),
 ]
-OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_users_at_context",
+OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_cost_per_mtok",
+           "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
            "sla_gpu_shown", "sla_max_rate", "sla_replicas", "sla_gpus", "sla_cost_per_month",
            "sla_ttft", "sla_tpot"]
@@ -197,14 +198,21 @@ def _input_rows(b, rows, ids) -> None:
 def _outputs(b, col_of) -> None:
     b.heading("The answer")
     first = FIRST_ROW
-    b.add("cheapest_gpu", "Cheapest GPU per million tokens",
-          'IF({all_ok},IF(MIN(w_rank_key)<1E+300,INDEX(w_gpu_label,MATCH(MIN(w_rank_key),'
-          'w_rank_key,0)),"no GPU has a price and fits"),"check inputs")', "", "", "text",
+    # the catalog's GPUs only: your GPU (row 1, an example until you type yours) has its own
+    # line below, so an example never stands in for the market's answer
+    b.add("cheapest_gpu", "Cheapest catalog GPU per million tokens",
+          'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
+          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no catalog GPU has a price and '
+          'fits"),"check inputs")', "", "at the catalog's prices, or yours where typed", "text",
           "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
-          'IF({all_ok},IF(MIN(w_rank_key)<1E+300,MIN(w_rank_key),"-"),"check inputs")',
-          "USD/Mtok", "GPUs only, at the planned utilization: no idle minimum, no people",
-          "usd4", "output")
+          'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
+          '"check inputs")', "USD/Mtok",
+          "GPUs only, at the planned utilization: no idle minimum, no people", "usd4", "output")
+    b.add("user_gpu_cost_per_mtok", "Your GPU: its cost per million tokens",
+          f'IF({{all_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
+          f'Working!{col_of["cost_per_mtok"]}{first},"-"),"check inputs")', "USD/Mtok",
+          "row 1 of the table: '-' = no price or does not fit", "usd4", "output")
     for name, label, col, unit, note, fmt in (
             ("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
              "slots_memory", "users", "seed 001: 6", "int"),
@@ -341,6 +349,9 @@ def _working(wb, wk, cols, col_of, alias) -> None:
     last = FIRST_ROW + len(catalog.gpu_ids())
     for name, col in col_of.items():
         st.define(wb, f"w_{name}", "Working", f"${col}${FIRST_ROW}:${col}${last}")
+    for name in ("rank_key", "gpu_label"):   # the catalog's rows, without your GPU
+        col = col_of[name]
+        st.define(wb, f"w_catalog_{name}", "Working", f"${col}${FIRST_ROW + 1}:${col}${last}")
     wk.freeze_panes = f"B{FIRST_ROW}"
 
 
