@@ -113,7 +113,7 @@ def _outputs(b) -> None:
          "pct", "before rounding to whole deployments"),
         ("cost_reduction_factor", "Cost reduction factor (dedicated / pooled)", "x", "num", ""),
         ("lora_savings_fraction", "LoRA sharing: saving vs one deployment per variant", "share",
-         "pct", "= LORA_SHARING_SAVINGS for the LoRA variants above, same load and correlation"),
+         "pct", "= LORA_SHARING_SAVINGS, same load and correlation"),
     ]
     for name, label, unit, fmt, note in rows:
         bk.output(b, name, label, name + "_calc", unit, fmt, note, gate="inputs_ok")
