@@ -492,7 +492,9 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
 
     The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
     their limits (both grow with the rate). A limit that even an idle replica misses is a
-    message.
+    message. Output lengths are taken to vary around their mean, as chat traffic does; where
+    every request has the same length and the answer is within a few percent of the capacity,
+    plan about 5 % lower (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
     9.59
@@ -524,7 +526,8 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
 
     Requests split at random over the replicas stay Poisson, each at requests_per_sec /
     replicas, so this many replicas each run within MAX_RATE_FOR_SLA. Multiply by num_gpus for
-    GPUs.
+    GPUs. For requests all of the same length, size at about 1.05 times the rate
+    (docs/latency.md).
 
     >>> replicas_for_sla("h100-sxm", "llama-3.1-8b", 20, 1000, 50, 2000, 300)
     3.0
