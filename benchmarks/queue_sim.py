@@ -129,8 +129,7 @@ def main(argv=None) -> int:
             for share in shares:
                 rate, ttft, full = simulate(gpu, model, inp, out, share, args.seconds,
                                             args.seed, kind, args.warm_up)
-                chance = float(replica.queued(rate, None)) * (float(replica.slot_line()[4])
-                                                              - rate)
+                chance = float(replica.all_slots_taken(rate))
                 sim = [np.percentile(ttft, q) * 1e3 for q in (50, 95)]
                 mod = [float(queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, 1, p))
                        for p in (0.5, 0.95)]

@@ -298,7 +298,8 @@ def test_the_chance_all_slots_are_taken_solves_the_birth_death_chain(gpu, model,
     pi = np.exp(np.array(log_pi) - max(log_pi))
     assert pi[-1] < 1e-12 * pi.sum()          # enough states for the tail
     chance = pi[int(c):].sum() / pi.sum()
-    assert (cap - rate) * float(r.queued(rate, None)) == pytest.approx(chance, rel=1e-7)
+    assert float(r.all_slots_taken(rate)) == pytest.approx(chance, rel=1e-7)
+    assert float(r.queued(rate, None)) == pytest.approx(chance / (cap - rate), rel=1e-7)
 
 
 def test_the_incomplete_beta_function():

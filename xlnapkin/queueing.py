@@ -130,8 +130,8 @@ def _beta_front(x, a, b, terms=2000, tol=1e-13):
             d = 1.0 / _nonzero(1.0 + num * d)
             c = _nonzero(1.0 + num / c)
             frac = frac * c * d
-        done = abs(c * d - 1.0) < tol
-        if done if type(done) is bool else done.all():
+        going = abs(c * d - 1.0) >= tol        # NaN (a NaN input) counts as done
+        if not (going if type(going) is bool else going.any()):
             break
     return lib.exp(lead) * frac / a
 
@@ -234,30 +234,25 @@ class _Replica:
 
     def queued(self, rate, p):
         """The wait for one of the ``n_max`` sequence slots at ``rate`` requests/s, at
-        percentile ``p`` (``None``: the mean): module notes, step 4. [s]"""
+        percentile ``p`` (``None``: the mean): exponential at the spare capacity once all are
+        taken (module notes, step 4). [s]"""
+        spare = self.slot_line()[4] - rate               # [requests/s]
+        taken = self.all_slots_taken(rate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p is None:
+                return np.where(spare > 0, taken / spare, np.inf)
+            tail = np.where(taken > 1.0 - p, np.log(taken / (1.0 - p)), 0.0)
+            return np.where(spare > 0, tail / spare, np.inf)
+
+    def all_slots_taken(self, rate):
+        """The chance that a request arriving at ``rate`` requests/s finds all ``n_max``
+        slots taken, from the birth-death chain (module notes, step 4). [0-1]"""
         c, per_seq, r1, ways, cap = self.slot_line()
-        spare = cap - rate                               # [requests/s]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             x = rate * self.out * per_seq
             beyond = ways + c * np.log(x) - np.log1p(-rate / cap)
-            # the chain's whole weight below the slots is at most (1 - x)^-(r+1): where even
-            # that leaves all slots taken a chance under e^-60, skip the incomplete beta
-            needed = beyond + r1 * np.log1p(-x) > -60.0
-            if np.all(needed):
-                below = -r1 * np.log1p(-x) + np.log(np.maximum(_beta_cdf(1.0 - x, r1, c),
-                                                               1e-300))
-            else:
-                below = np.full(np.shape(beyond), np.inf)
-                if np.any(needed):
-                    shape = np.shape(needed)
-                    xs, r1s, cs = (np.broadcast_to(v, shape)[needed] for v in (x, r1, c))
-                    below[needed] = (-r1s * np.log1p(-xs) + np.log(
-                        np.maximum(_beta_cdf(1.0 - xs, r1s, cs), 1e-300)))
-            p_wait = 1.0 / (1.0 + np.exp(np.minimum(below - beyond, 700.0)))
-            if p is None:
-                return np.where(spare > 0, p_wait / spare, np.inf)
-            tail = np.where(p_wait > 1.0 - p, np.log(p_wait / (1.0 - p)), 0.0)
-            return np.where(spare > 0, tail / spare, np.inf)
+            below = -r1 * np.log1p(-x) + np.log(np.maximum(_beta_cdf(1.0 - x, r1, c), 1e-300))
+            return 1.0 / (1.0 + np.exp(np.minimum(below - beyond, 700.0)))
 
     def slot_line(self):
         """The slot queue's constants: ``N_max``; the step's line ``a + b n`` through its
