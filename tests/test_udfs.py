@@ -484,6 +484,38 @@ def test_every_function_survives_bad_input(name):
         assert _all_cells_ok(fn(*args)) or name in ("NAPKIN_GPUS", "NAPKIN_MODELS"), (name, extreme)
 
 
+NUMERIC = {"ttft_ms": 1000, "tpot_ms": 100, "requests_per_sec": 1}
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(_excel.REGISTRY)
+                                  if set(signature_of(_excel.REGISTRY[n])) - set(GOOD) - {"kind"}])
+def test_a_negative_count_or_size_is_a_message(name):
+    # No argument of any function takes a negative number (tokens, batch, prices, volumes,
+    # rates, limits): GPUS_NEEDED once answered -23 GPUs for a batch of -100.
+    fn = _excel.REGISTRY[name]
+    sig = inspect.signature(fn).parameters.values()
+    params = [p.name for p in sig]
+    good = [GOOD.get(p.name, NUMERIC.get(p.name, 10)) if p.default is p.empty else None
+            for p in sig]
+    if name == "MODEL_SPEC":
+        good[params.index("field")] = "params_b"
+    out = fn(*good)
+    for _ in params:  # a share (duty_cycle, acceptance_rate...) cannot be 10: take 0.5
+        bad = [i for i, p in enumerate(params) if isinstance(out, str) and out.startswith(p + " ")]
+        if not bad:
+            break
+        good[bad[0]] = 0.5
+        out = fn(*good)
+    assert _all_cells_ok(out) and not bad, (name, good, out)  # valid, if not always a number
+    for i, p in enumerate(params):
+        if p in GOOD or p == "kind":
+            continue
+        args = list(good)
+        args[i] = -5
+        out = fn(*args)
+        assert isinstance(out, str) and "-5" in out, (name, p, out)
+
+
 def test_catalog_functions():
     table = udfs.NAPKIN_GPUS()
     assert table[0][0] == "id" and len(table) > 30

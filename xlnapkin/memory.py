@@ -213,6 +213,8 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
     11.0
     """
     g, m = _gpu(gpu), _model(model)
+    tokens = _checks.number(tokens, "tokens", 0)
+    batch = _checks.number(batch, "batch", 0)
     frac = _checks.fraction(mem_fraction, "mem_fraction")
     need = _need(m, weight_dtype, kv_dtype, tokens, batch)
     # A hair below the integer so that exact multiples do not round up through float error.
