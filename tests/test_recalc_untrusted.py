@@ -8,6 +8,7 @@ the trick under test. Each test would fail on the code before this change (noted
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -543,6 +544,23 @@ def test_results_that_are_messages_exit_3_and_say_which_checks_fail(capsys, tmp_
                          "--json")
     assert code == 3 and "  ratio: #DIV/0!" in err
     assert "  check_utilization: utilization must be in (0, 1]" in err
+
+
+def test_a_function_that_answers_with_a_message_exits_3(capsys, tmp_path):
+    # Before: a cell where TOKENS_PER_SEC said why it cannot run printed with exit code 0, so a
+    # CI recipe would have stored the sentence as a result. Text in a plain cell stays a value.
+    path = c.xlsx(tmp_path / "f.xlsx", {"S": {
+        "A1": 2, "A2": "a label",
+        "B1": '=TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",8,1024,"fp8",,A1)',
+        "B2": '=GPU_SPEC("h100-sxm","name")'}},
+        {"gpus": "S!$A$1", "speed": "S!$B$1", "label": "S!$A$2", "gpu_name": "S!$B$2"})
+    code, out, err = run(capsys, "recalc", path, "-q")
+    assert code == 0 and err == "", err  # the control: 70B in fp8 runs on 2 x H100
+    code, out, err = run(capsys, "recalc", path, "-q", "--set", "gpus=3", "--json")
+    assert code == 3
+    assert "Warning: 1 of the printed values is a message (exit code 3):" in err
+    assert "  speed: llama-3.1-70b's 64 attention heads cannot be split over 3 GPUs" in err
+    assert json.loads(out)["gpu_name"] == "H100 SXM"
 
 
 def test_a_check_without_its_own_name_is_shown_by_its_cell(capsys, tmp_path):

@@ -600,12 +600,14 @@ def _range_line(rows) -> str:
 
 def _report_messages(wb, values: dict) -> int:
     """Exit code 3, with the reasons on stderr, when a printed value is a message (an Excel
-    error, "check inputs", a named check that is not OK); else 0. The workbook's failing checks
+    error, an xlnapkin function's text in place of a number, "check inputs", a named check
+    that is not OK); else 0. The workbook's failing checks
     are listed too, as they say why."""
     from .recalc import is_check_name, is_message
+    said = wb.function_messages
     messages = [(k, v) for k, v in values.items()
-                if is_message(v) or (is_check_name(k) and k in wb.names
-                                     and wb.failing_checks([k]))]
+                if is_message(v, said) or (is_check_name(k) and k in wb.names
+                                           and wb.failing_checks([k]))]
     if not messages:
         return 0
     err = sys.stderr
@@ -613,7 +615,7 @@ def _report_messages(wb, values: dict) -> int:
           f"{'is a message' if len(messages) == 1 else 'are messages'} (exit code 3):",
           file=err)
     for name, value in messages:
-        print(f"  {name}: {_message_text(value)}", file=err)
+        print(f"  {name}: {_message_text(value, said)}", file=err)
     checks = wb.failing_checks()
     if checks:
         print("Checks that are not OK:", file=err)
@@ -625,12 +627,12 @@ def _report_messages(wb, values: dict) -> int:
     return 3
 
 
-def _message_text(value) -> str:
+def _message_text(value, said=frozenset()) -> str:
     """A printed value that is a message, shortened: a range shows its first message."""
     from .recalc import is_message
     if isinstance(value, list):
         found = [v for row in value for v in (row if isinstance(row, list) else [row])
-                 if is_message(v)] or [v for row in value for v in row]
+                 if is_message(v, said)] or [v for row in value for v in row]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         return f"{_plain(found[0], clip=100)}{more}"
     return _plain(value, clip=100)

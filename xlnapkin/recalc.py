@@ -130,17 +130,21 @@ class Limits:
                 raise RecalcError(f"{f.name} must be a number > 0, got {value!r}")
 
 
-def is_message(value) -> bool:
+def is_message(value, function_messages=frozenset()) -> bool:
     """Whether a value read back says something went wrong instead of giving a result: an
-    Excel error value or a template's ``check inputs``, anywhere in a range.
+    Excel error value, a template's ``check inputs``, or one of ``function_messages`` (text
+    that xlnapkin's number functions returned, :attr:`Workbook.function_messages`), anywhere in
+    a range.
 
     >>> is_message("#N/A"), is_message("Check inputs"), is_message([[1, "#REF!"]]), is_message(2)
     (True, True, True, False)
+    >>> is_message("batch must be a number >= 0, got -5", {"batch must be a number >= 0, got -5"})
+    True
     """
     if isinstance(value, list):
-        return any(is_message(v) for v in value)
-    return is_error_value(value) or (isinstance(value, str)
-                                     and value.strip().lower() == "check inputs")
+        return any(is_message(v, function_messages) for v in value)
+    return is_error_value(value) or (isinstance(value, str) and (
+        value.strip().lower() == "check inputs" or value in function_messages))
 
 
 def is_check_name(name: str) -> bool:
@@ -450,13 +454,15 @@ def _spill_class():
 
 
 class _Counter:
-    """Counts calls of xlnapkin's functions and reports now and then (progress on stderr)."""
+    """Counts calls of xlnapkin's functions and reports now and then (progress on stderr); keeps
+    the messages that functions returned in place of a number (``messages``)."""
 
     def __init__(self):
-        self.calls, self.report, self._next = 0, None, 0.0
+        self.calls, self.report, self._next, self.messages = 0, None, 0.0, set()
 
     def start(self, report):
         self.calls, self.report, self._next = 0, report, time.monotonic() + 1.0
+        self.messages = set()
 
     def tick(self):
         self.calls += 1
@@ -468,6 +474,13 @@ class _Counter:
 _COUNTER = _Counter()
 
 
+def _texts(result):
+    """The non-empty text cells of a function's result (a value or nested lists)."""
+    if isinstance(result, list):
+        return [t for item in result for t in _texts(item)]
+    return [result] if isinstance(result, str) and result else []
+
+
 def _adapter(func):
     from formulas.functions import wrap_ranges_func
 
@@ -475,6 +488,8 @@ def _adapter(func):
     def call(*args):
         _COUNTER.tick()
         result = func(*(_to_excel(a) for a in args))
+        if not getattr(func, "text_result", True):  # text in place of a number says why
+            _COUNTER.messages.update(_texts(result))
         if isinstance(result, list):
             import numpy as np
             return np.array(result, dtype=object).view(_spill_class())
@@ -785,6 +800,7 @@ class Workbook:
             raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
         self._inputs: dict[tuple[str, str], object] = {}
         self._solution = None
+        self.function_messages: frozenset[str] = frozenset()
         self._say(f"loaded {len(self.formula_cells)} formula cells in "
                   f"{time.monotonic() - started:.1f} s")
         if self.refused_files:
@@ -916,6 +932,9 @@ class Workbook:
                 raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
                     from exc
             calls = _COUNTER.calls
+            #: Text that xlnapkin's number functions returned in place of a number (why a
+            #: configuration cannot run, a bad argument): :func:`is_message` with these.
+            self.function_messages = frozenset(_COUNTER.messages)
         self._say(f"recalculated in {time.monotonic() - started:.1f} s "
                   f"({calls} xlnapkin function calls)")
 
