@@ -6,6 +6,7 @@ row names; nothing here re-derives the economics except by calling the engine.
 
 from __future__ import annotations
 
+import decimal
 import math
 
 import numpy as np
@@ -271,6 +272,7 @@ def expect_self_host(v):
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
                     "replica_tokens_per_sec_calc": tput})
         exp.update({o: money[c] for o, c in OUTPUT_OF.items() if c in money})
+        exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"])
         exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
     if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
@@ -281,6 +283,22 @@ def expect_self_host(v):
             exp.update(own_fleet_purchase=sh.NEED_PRICES, own_npv_saving_fleet=sh.NEED_PRICES,
                        fleet_npv_saving_calc="-")
     return exp
+
+
+def _millions(tokens_per_day) -> str:
+    """TEXT(x/1E+6,"#,##0.0"): half away from zero, as spreadsheets round."""
+    d = decimal.Decimal(repr(tokens_per_day / 1e6)).quantize(decimal.Decimal("0.1"),
+                                                            decimal.ROUND_HALF_UP)
+    return f"{d:,.1f}"
+
+
+def _verdict(tokens_per_day, saving, breakeven) -> str:
+    """The Breakeven sheet's verdict line (once it ran two phrases together)."""
+    if not isinstance(breakeven, float) or not math.isfinite(breakeven):
+        return "never: a replica at the planned utilization costs more than the API*"
+    who = "self-hosting" if saving > 0 else "the API"
+    return (f"{who} is cheaper at {_millions(tokens_per_day)} M tokens/day; breakeven "
+            f"{_millions(breakeven)} M tokens/day")
 
 
 def _volume_rows(v, x, money, total):
@@ -438,7 +456,7 @@ def _latency_targets(v, m, n) -> dict:
              queueing.PREFILL_CHUNK if budget in (None, "") else float(budget))
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
     if not math.isfinite(best):
-        return {"sla_gpu_shown": g.id, "sla_max_rate": best, **{k: "-" for k in ("sla_replicas", "sla_gpus",
+        return {"sla_gpu_shown": g.id, "sla_max_rate": "none", **{k: "-" for k in ("sla_replicas", "sla_gpus",
                                                           "sla_cost_per_month", "sla_ttft",
                                                           "sla_tpot")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))

@@ -113,7 +113,12 @@ def test_csv_output_never_starts_a_cell_with_a_formula(folder, capsys):
 
 
 def test_suggestions_have_a_similarity_floor():
-    assert udfs.TOKENS_PER_SEC("h100", "gpt-4") == "unknown model 'gpt-4'"
+    # nothing close: no guesses, but where the ids are listed
+    assert udfs.TOKENS_PER_SEC("h100", "gpt-4") == (
+        "unknown model 'gpt-4': the catalog lists them (=NAPKIN_MODELS(), or xlnapkin catalog "
+        "models)")
+    assert udfs.GPU_SPEC("h100", "nosuch").startswith("unknown gpu field 'nosuch': fields are "
+                                                      "id, memory_gb, mem_bw_tbps,")
     assert udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b").endswith("did you mean h100-sxm, "
                                                                "h100-nvl, h100-pcie?")
 

@@ -94,7 +94,7 @@ def test_fit_message_names_the_fix():
         "(11 would hold it, but its heads do not split over 11)")
     # 239 GPUs would hold this KV cache; 8B's 32 heads split over 32 GPUs at most.
     assert memory.fit_message("h100-sxm", "llama-3.1-8b", None, None, 131072, 1000).endswith(
-        ": reduce batch or tokens (239 GPUs would hold it, but its heads split over at most 32)")
+        ": hold fewer sequences or tokens (239 GPUs would hold it, but its heads split over at most 32)")
     # Weights that no count of these GPUs can split: a bigger GPU, not a smaller batch.
     tiny = "memory_gb=0.5; mem_bw_tbps=1; bf16_tflops=10; interconnect_gbps=100"
     assert memory.fit_message(tiny, "llama-3.1-8b").endswith(

@@ -13,6 +13,7 @@ import json
 import math
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -308,6 +309,14 @@ def test_missing_and_unreadable_files(tmp_path):
     (tmp_path / "broken.xlsx").write_text("not a zip")
     with pytest.raises(RecalcError, match="cannot read"):
         Workbook(tmp_path / "broken.xlsx")
+    (tmp_path / "folder.xlsx").mkdir()
+    with pytest.raises(RecalcError, match="folder.xlsx is a folder, not a workbook"):
+        Workbook(tmp_path / "folder.xlsx")
+    with zipfile.ZipFile(tmp_path / "bare.xlsx", "w") as z:  # no [Content_Types].xml
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(RecalcError, match=r"cannot read bare.xlsx: a part of the workbook is "
+                                          r"missing \("):
+        Workbook(tmp_path / "bare.xlsx")
 
 
 def test_without_the_formulas_package(tmp_path, monkeypatch):

@@ -471,6 +471,12 @@ _SUGGEST_LENGTH = 64    # longer text is not an id anyone meant to type: no sugg
 _CACHED_LENGTH = 256    # longer spec strings are resolved each time, not kept
 
 
+# Where an id matches nothing closely: where the catalog is listed.
+_LISTS = {"gpu": "the catalog lists them (=NAPKIN_GPUS(), or xlnapkin catalog gpus)",
+          "model": "the catalog lists them (=NAPKIN_MODELS(), or xlnapkin catalog models)",
+          "price": "the catalog lists them (xlnapkin catalog prices)"}
+
+
 def _suggest(kind: str, key: str) -> list[str]:
     if len(key) > _SUGGEST_LENGTH:
         return []
@@ -509,7 +515,7 @@ def _resolve(kind: str, text: str, _user_key):
                 raise CatalogError(f"{kind} spec {text!r}: put the catalog id first, then field=value")
             key = normalise_id(part)
             if key not in index:
-                raise UnknownNameError(kind, part, _suggest(kind, key))
+                raise UnknownNameError(kind, part, _suggest(kind, key), _LISTS[kind])
             base = rows[index[key]]
             continue
         name, _, val = part.partition("=")
@@ -535,7 +541,8 @@ def _field_name(kind: str, name) -> str:
     fields = [f.name for f in dataclasses.fields(_KINDS[kind][0])]
     if key not in fields:
         raise UnknownNameError(f"{kind} field", name.strip(),
-                               difflib.get_close_matches(key, fields, 3, 0.6))
+                               difflib.get_close_matches(key, fields, 3, 0.6),
+                               "fields are " + ", ".join(fields))
     return key
 
 

@@ -395,7 +395,8 @@ def _run_estimate(ns) -> int:
     rows = [
         ("volume", f"{e.tokens_per_day:,.0f} tokens/day ({ns.input_tokens:,} in, "
                    f"{ns.output_tokens:,} out per request)"),
-        ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} tokens/s under load "
+        ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
+                               "under load "
                                f"({e.num_gpus:g} x {e.gpu})"),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} for "
                              "availability)"),
@@ -409,7 +410,8 @@ def _run_estimate(ns) -> int:
                                f"volume (GPUs {e.fleet_utilization:.1%} busy); "
                                f"{_usd_per_mtok(e.planned_cost_per_mtok)} if "
                                f"{ns.utilization:.0%} busy, GPUs only"),
-        ("breakeven", "never: a full replica costs more than the API charges for its tokens"
+        ("breakeven", f"never: a replica {ns.utilization:.0%} busy costs more than the API charges "
+                      "for the tokens it carries"
          if never else f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
          if e.monthly_saving > 0 else
@@ -655,6 +657,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 _RECALC_EPILOG = """\
+Needs the formulas package: in a clone, uv run --extra recalc xlnapkin recalc ...;
+with pip, the release's wheel with its recalc extra (xlnapkin-<version>-py3-none-any.whl[recalc]).
+
 examples:
   $ xlnapkin recalc workbooks/functions_showcase.xlsx
   $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64 --set gpu=b200 \\
@@ -992,7 +997,9 @@ template workbooks, headless recalculation and Excel set-up.
 
   $ xlnapkin tokens-per-sec h100-sxm llama-3.1-70b 32 4096 fp8 --num-gpus 2
   $ xlnapkin kv-bytes llama-3.1-70b 1024,8192,131072
-  $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64"""
+  $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64
+
+recalc needs the formulas package: uv run --extra recalc xlnapkin recalc ... in a clone."""
 
 def build_parser():
     """The full parser, and ``{command: parser}`` for the function commands."""

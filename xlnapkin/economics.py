@@ -690,7 +690,7 @@ def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
 def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
                                    api_price_per_mtok, min_replicas=1, fixed_monthly_cost=0.0,
                                    days_per_month=HOURS_PER_MONTH / 24):
-    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; no finite value if a full replica costs more than the API for its tokens.
+    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; no finite value if a replica at the planned utilization costs more than the API charges for the tokens it carries.
 
     Args:
         replica_monthly_cost: monthly cost of one replica [USD/month]
@@ -716,7 +716,7 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
     fixed = _price(fixed_monthly_cost, "fixed_monthly_cost")
     days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
     per_token = days * api / _MTOK          # API USD per (token per day), over the month
-    margin = cap * per_token - rep          # what a full replica saves against the API
+    margin = cap * per_token - rep          # what a replica at the planned load saves
     with np.errstate(divide="ignore", invalid="ignore"):
         first = np.maximum(floor, _whole(np.where(margin > 0, fixed / np.where(margin > 0, margin,
                                                                                1.0), 0.0)))
@@ -725,7 +725,7 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
 
 
 def _never_explain(**_kwargs):
-    return "never: a full replica costs more than the API charges for its tokens"
+    return "never: a replica at the planned utilization costs more than the API charges for the tokens it carries"
 
 
 fleet_breakeven_tokens_per_day.explain = _never_explain

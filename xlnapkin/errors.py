@@ -60,11 +60,13 @@ class NapkinError(ValueError):
 class UnknownNameError(NapkinError):
     """An id or name that is not in the catalog (gpu, model, dtype, field, provider)."""
 
-    def __init__(self, kind: str, value, suggestions=()):
+    def __init__(self, kind: str, value, suggestions=(), hint: str = ""):
         self.kind, self.value, self.suggestions = kind, value, tuple(suggestions)
         msg = f"unknown {kind} {format_value(value)}"
         if self.suggestions:
             msg += ": did you mean " + ", ".join(self.suggestions) + "?"
+        elif hint:
+            msg += f": {hint}"
         super().__init__(msg)
 
 

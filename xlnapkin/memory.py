@@ -311,7 +311,7 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
         have += f" ({mem_fraction:.0%} usable)"
     least = need / (memory_bytes * mem_fraction)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
-        return f"{what}; {have}: reduce batch or tokens"
+        return f"{what}; {have}: hold fewer sequences or tokens"
     return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), tokens * batch > 0)}"
 
 
@@ -327,7 +327,8 @@ def _advice(model, least: int, kv=True) -> str:
     if fit:
         return (f"use num_gpus {fit[0]} ({least} would hold it, but its heads do not split over "
                 f"{least})")
-    fix = "reduce batch or tokens" if kv else "use GPUs with more memory or a smaller weight dtype"
+    fix = ("hold fewer sequences or tokens" if kv
+           else "use GPUs with more memory or a smaller weight dtype")
     return f"{fix} ({least} GPUs would hold it, but its heads split over at most {degrees[-1]})"
 
 

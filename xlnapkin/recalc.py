@@ -764,6 +764,8 @@ class Workbook:
         self.path = Path(path)
         self._progress = progress
         self.limits = limits or Limits()
+        if self.path.is_dir():
+            raise RecalcError(f"{self.path} is a folder, not a workbook")
         if not self.path.is_file():
             raise RecalcError(f"no such file: {self.path}")
         if self.path.suffix.lower() not in _SUFFIXES:
@@ -1090,6 +1092,8 @@ def _reason(exc: BaseException) -> str:
         kind = "a formula formulas cannot read"
     elif isinstance(exc, MemoryError):
         kind = "out of memory"
+    elif isinstance(exc, KeyError) and "There is no item named" in text:
+        kind = "a part of the workbook is missing"  # zipfile's words for an absent member
     else:
         kind = type(exc).__name__
     if len(text) > 160:

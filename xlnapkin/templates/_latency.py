@@ -58,13 +58,14 @@ def sheet(wb, ws, alias, steps: int) -> None:
 
 def _results(b) -> None:
     b.heading("Results")
-    b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
-          'IF(AND({runs},{max_batch_fit}>=1,{sla_idle_ok}),{sla_goodput_rate},IF(NOT({runs}),'
-          '"cannot run: see the fits column of the Planner\'s table",IF({max_batch_fit}<1,'
-          '"does not fit in memory: needs "&{min_gpus}&" or more GPUs, in a count its heads split '
-          'over",'
-          '"no rate meets the limits: even '
-          'an idle replica misses one")))', "req/s", "= MAX_RATE_FOR_SLA", "num")
+    rate = b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
+                 'IF(AND({runs},{max_batch_fit}>=1,{sla_idle_ok}),{sla_goodput_rate},"none")',
+                 "req/s", "", "num")
+    # Where there is no rate, the note says why: a long message would not fit the value cell.
+    why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
+             'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
+             'IF({max_batch_fit}<1,"does not fit: needs "&{min_gpus}&" or more GPUs per replica",'
+             '"no rate: even an idle replica misses a limit"))')
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
           '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")
@@ -89,6 +90,18 @@ def _results(b) -> None:
           "USD/month", "", "usd0")
 
 
+def why_note(b, cell, note: str, name: str | None = None, why: str | None = None) -> None:
+    """The note beside ``cell`` as a formula: ``note`` where the cell holds a number, else why
+    not: the formula ``why`` (named ``name``), or the named reason ``{sla_why_none}``."""
+    ref = cell.coordinate
+    reason = why if why is not None else "{sla_why_none}"
+    note_cell = b.ws.cell(cell.row, cell.column + 2)
+    note_cell.value = b.formula(f'IF(ISNUMBER({ref}),"{note}",{reason})')
+    note_cell.font = st.NOTE_FONT
+    if name:
+        st.define(b.wb, name, b.ws.title, st.absolute(cell.column + 2, cell.row))
+
+
 def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
     """The goodput table (the most concurrency, hence rate, within both limits) or the
     operating-point table (the concurrency at the rate each replica gets). Returns its last
@@ -104,7 +117,8 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
     title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
              else "At the rate each replica gets: its mean concurrency N (bisection)")
     st.put_text(ws.cell(top, TABLE_COL), title, st.HEAD_FONT)
-    heads = ["row", "N low", "N high", "N"] + [s.label for s in row_steps] + [test[1]]
+    heads = (["row", "N low", "N high", "N"]
+             + [f"{s.label} [{s.unit}]" if s.unit else s.label for s in row_steps] + [test[1]])
     st.header_row(ws, top + 1, TABLE_COL, heads, height=80)
     first = top + 2
     # the goodput stays just below the most the replica holds, as in queueing._goodput

@@ -65,8 +65,8 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]]) -> None:
     st.put_text(ws["B2"], title, st.TITLE_FONT).alignment = st.WRAP
     ws.row_dimensions[2].height = 22 * max(1, -(-len(title) // 60))
     st.paragraph(ws, 3, 2, 2, f"xlnapkin {__version__} template workbook. Plain formulas only: "
-                 "no add-in, no macros, no external links. Blue cells are inputs; black cells are "
-                 "formulas (sheets are protected without a password).", chars_per_line=110)
+                 "no add-in, no macros, no external links. Yellow cells are inputs; black cells "
+                 "are formulas (sheets are protected without a password).", chars_per_line=110)
     row = 5
     for head, lines in sections:
         st.put_text(ws.cell(row, 2), head, st.HEAD_FONT)

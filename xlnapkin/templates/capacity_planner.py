@@ -88,7 +88,7 @@ def _row_steps():
     cols += [(f"g_{f}", _napkin.gpu_field_label(f, short=True), None, _napkin._unit(f),
               _napkin.gpu_field_fmt(f)) for f in _napkin.GPU_FIELDS]
     cols += [("g_vendor_factor", "vendor factor", None, "", "num"),
-             ("g_cloud_price", "catalog price", None, "USD/GPU-h", "usd")]
+             ("g_cloud_price", "catalog price", None, "USD/GPU-h", "usd_none")]
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
         cols.append((s.name, s.label, s.formula, s.unit, s.fmt))
     return cols + [
@@ -152,7 +152,7 @@ def build(out_dir) -> Path:
     col_of = {name: L(1 + j) for j, (name, *_r) in enumerate(cols)}
     b = st.Block(wb, ws, row=1)
     st.put_text(ws["B1"], "Capacity planner: every GPU side by side", st.TITLE_FONT)
-    st.put_text(ws["B2"], "Blue cells are inputs; the table on the right has one row per GPU.",
+    st.put_text(ws["B2"], "Yellow cells are inputs; the table on the right has one row per GPU.",
                 st.NOTE_FONT)
     b.row = 3
     _outputs(b, col_of)
@@ -217,9 +217,9 @@ def _outputs(b, col_of) -> None:
             ("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
              "slots_memory", "users", "seed 001: 6", "int"),
             ("user_gpu_users_per_gpu", "Your GPU: users per GPU at the percentile",
-             "users_per_gpu", "users", "= USERS_AT_PERCENTILE / GPUs", "num"),
+             "users_per_gpu", "users", "= USERS_AT_PERCENTILE / GPUs", "num1"),
             ("user_gpu_headroom", "Your GPU: slots kept free on average for peaks", "headroom",
-             "0-1", "= SLOT_HEADROOM", "pct"),
+             "of slots", "= SLOT_HEADROOM", "pct"),
             ("user_gpu_cost_per_user_month", "Your GPU: USD per user-month",
              "cost_per_user_month", "USD", "= COST_PER_USER_MONTH", "usd")):
         b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
@@ -239,8 +239,10 @@ def _outputs(b, col_of) -> None:
             ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
              "= TPOT_AT_RATE", "num")):
         calc = {"sla_cost_per_month": "sla_cost_calc"}.get(name, name + "_calc")
-        b.add(name, label, f'IF({{all_ok}},{{{calc}}},"check inputs")', unit, note, fmt,
-              "output")
+        cell = b.add(name, label, f'IF({{all_ok}},{{{calc}}},"check inputs")', unit, note, fmt,
+                     "output")
+        if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
+            _latency.why_note(b, cell, note, why='IF({all_ok},{sla_why_none},"see the Checks")')
 
 
 def _checks(b) -> None:
@@ -473,7 +475,7 @@ def _cover(wb) -> None:
             "the context a user keeps, the duty cycle, the percentile the slots must cover and "
             "the tokens/s a user reads at.",
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
-            "has no price the row says 'no catalog price': type yours in 'your $/GPU-h' (blue). "
+            "has no price the row says 'no catalog price': type yours in 'your $/GPU-h' (yellow). "
             "Row 1 is your own GPU, defined by the inputs on the left.",
             "3. Every Checks line must say OK; then read the answer, the table, the ranking and "
             "its chart. The Working sheet shows each step for each GPU.",
@@ -511,7 +513,8 @@ def _cover(wb) -> None:
             "percentile instead of being assumed; its 300-800 users at 20 % idle assume every "
             "slot full, which the percentile leaves room for.",
             "Decode turning compute-bound near batch 281 (the article says 331): "
-            "=CRITICAL_BATCH(\"b200\",\"qwen2.5-32b\",\"fp8\",1) in the functions showcase."]),
+            "=CRITICAL_BATCH(\"b200\",\"qwen2.5-32b\",\"fp8\",1) with the add-in, or "
+            "xlnapkin critical-batch b200 qwen2.5-32b fp8 1 in a shell."]),
         ("Sources", _sheets.SEED_SOURCES + [
             "Catalog: xlnapkin gpus.csv and models.csv; every row's source and price date "
             "(cloud_price_as_of) are on the Catalog sheet."]),

@@ -63,7 +63,7 @@ def build(out_dir) -> Path:
     _sheets.catalog_sheet(wb, kinds=("gpu",))
     st.put_text(ws["B1"], "Multi-tenant pooling: dedicated deployments vs one shared pool",
                 st.TITLE_FONT)
-    st.put_text(ws["B2"], "Blue cells are inputs; the Working sheet shows every step.",
+    st.put_text(ws["B2"], "Yellow cells are inputs; the Working sheet shows every step.",
                 st.NOTE_FONT)
     b = st.Block(wb, ws, row=3)
     _outputs(b)
@@ -351,7 +351,7 @@ def _cover(wb) -> None:
             "in GPUs, the correlation between tenants and the GPU (its catalog price, or yours).",
             "2. Every Checks line must say OK; until then outputs say 'check inputs'.",
             "3. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
-            "tenants and grids of the saving and its bound by percentile and cv (edit the blue "
+            "tenants and grids of the saving and its bound by percentile and cv (edit the yellow "
             "headers); the Working sheet shows every step."]),
         ("Assumptions (the normal model of xlnapkin.economics)", [
             "Each tenant's load, in GPUs, is normal with mean m = average load x deployment size "

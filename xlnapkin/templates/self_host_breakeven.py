@@ -91,7 +91,7 @@ def build(out_dir) -> Path:
     wb.move_sheet("Catalog", offset=len(wb.sheetnames) - 1 - wb.sheetnames.index("Catalog"))
     b = st.Block(wb, ws, row=1)
     st.put_text(ws["B1"], "Self-hosted GPUs vs a token API", st.TITLE_FONT)
-    st.put_text(ws["B2"], "Blue cells are inputs; the Working sheet shows every step. Outputs "
+    st.put_text(ws["B2"], "Yellow cells are inputs; the Working sheet shows every step. Outputs "
                 "say 'check inputs' until every check says OK.", st.NOTE_FONT)
     b.row = 3
     _outputs(b)
@@ -120,7 +120,7 @@ def _inputs(b) -> None:
     _add_rows(b, SERVE[2:])
     b.heading("Inputs: running it")
     _add_rows(b, RUN)
-    b.heading("Inputs: prices (catalog values; type yours in the blue cells)")
+    b.heading("Inputs: prices (catalog values; type yours in the yellow cells)")
     gpu_row = "MATCH({gpu_id},gpu_ids,0)"
     bk.catalog_value(b, "gpu_price_per_hour", "Rental price per GPU-hour",
                      f"INDEX(gpu_cloud_usd_per_hour,{gpu_row})", "USD/GPU-h", "usd",
@@ -167,7 +167,7 @@ def _inputs(b) -> None:
 
 
 def _outputs(b) -> None:
-    b.heading("The answer at your volume")
+    b.heading("The answer at your volume (scaled by the low, high, best and worst scenarios)")
     out = bk.output
     out(b, "volume_priced", "Volume and scenario priced (Sensitivity sheet)",
         "volume_priced_msg", "", "text")
@@ -430,7 +430,7 @@ def _api_steps() -> list[Step]:
              "economics.cost_per_mtok_at_volume"),
         Step("api_per_token_day", "API per month for one token a day", "{days_per_month}*"
              "{api_blended_calc}/1E+6", "USD", "sci"),
-        Step("replica_margin", "What a full replica saves against the API per month",
+        Step("replica_margin", "What one replica at the planned utilization saves a month",
              _fit("{replica_capacity_per_day}*{api_per_token_day}-{replica_monthly_cost}"),
              "USD/month", "usd0"),
         Step("paying_replicas", "Fewest replicas whose savings pay the people and minimum",
@@ -441,10 +441,11 @@ def _api_steps() -> list[Step]:
                          '{staff_cost_per_month})/{api_per_token_day},"never")'), "tokens/day",
              "int", "economics.fleet_breakeven_tokens_per_day"),
         Step("breakeven_msg", "Verdict", _fit(
-            'IF(ISNUMBER({breakeven_calc}),IF({tokens_per_day}>={breakeven_calc},'
-            '"self-hosting is cheaper at your volume","the API is cheaper below ")&TEXT('
-            '{breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day","never: a full replica costs more '
-            'than the API charges for its tokens")'), "", "text"),
+            'IF(ISNUMBER({breakeven_calc}),IF({saving_calc}>0,"self-hosting","the API")&'
+            '" is cheaper at "&TEXT({tokens_per_day}/1E+6,"#,##0.0")&" M tokens/day; breakeven "'
+            '&TEXT({breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day","never: a replica at the '
+            'planned utilization costs more than the API charges for the tokens it carries")'),
+             "", "text"),
         Step("volume_priced_msg", "Volume and scenario priced",
              'TEXT({tokens_per_day},"#,##0")&" tokens/day, "&{scenario}&" scenario"', "",
              "text"),
@@ -499,7 +500,7 @@ def _cover(wb) -> None:
         ("How to use it", [
             "1. Breakeven sheet: pick the GPU and the model (catalog ids or aliases such as h100), "
             "the request shape and your tokens per day. Prices follow the GPU and the model from "
-            "the Catalog; type your own price in the blue 'yours' cells, and a warning says when "
+            "the Catalog; type your own price in the yellow 'yours' cells, and a warning says when "
             "it differs from the catalog or the catalog has none.",
             "2. Every Checks line must say OK; until then outputs say 'check inputs'.",
             "3. Read 'The answer at your volume': the cost per million tokens at your volume, the "
@@ -529,8 +530,8 @@ def _cover(wb) -> None:
             "the cached price where the catalog has one) and output at its price.",
             "Breakeven = the smallest volume at which whole replicas plus people cost no more than "
             "the API: (R x replica cost + people) / API price per token-day, where R is the "
-            "first fleet whose replicas' savings pay the people; 'never' when a full replica "
-            "costs more than the API charges for its tokens."]),
+            "first fleet whose replicas' savings pay the people; 'never' when a replica at the "
+            "planned utilization costs more than the API charges for the tokens it carries."]),
         ("What it leaves out", [
             "Peaks and latency targets (size them with a lower planned utilization, or with "
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "

@@ -1,7 +1,7 @@
 """The functions showcase (``workbooks/functions_showcase.xlsx``): one sheet that uses xlnapkin's
 Excel functions, built with the templates by ``xlnapkin templates build``.
 
-The sheet has named inputs (blue) and four worked blocks: a GPU x batch table of
+The sheet has named inputs (yellow) and four worked blocks: a GPU x batch table of
 ``TOKENS_PER_SEC``, a context sweep, a self-host vs API breakeven, and a model x context table of
 ``KV_BYTES`` written as one array formula. The formulas calculate in Excel with xlnapkin loaded
 (classic xlwings or xlwings Lite). Every formula cell also carries the value xlnapkin computed
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from openpyxl.styles import Alignment
 
 from ..errors import NapkinError
 from . import _book, _style as st
@@ -113,7 +115,7 @@ def _col(i: int) -> str:
 
 def _fill(s: _Sheet, version: str) -> None:
     s.text("A1", "xlnapkin: the Excel functions at work", bold=True, size=14)
-    s.text("A2", "Blue cells are inputs (named cells: change them and everything follows); black "
+    s.text("A2", "Yellow cells are inputs (named cells: change them and everything follows); black "
                  "cells are formulas calling xlnapkin's functions. They need xlnapkin loaded in "
                  "Excel (classic xlwings on Windows, or xlwings Lite): see "
                  "docs/getting-started-analyst.md.")
@@ -149,6 +151,10 @@ def _fit_messages(s) -> None:
             lines = min(11, 1 + -(-len(value) // 15))
             current = s.ws.row_dimensions[row].height or 0
             s.ws.row_dimensions[row].height = max(current, 12.5 * lines)
+            for other in s.ws[row]:  # labels and numbers at the top, beside the message
+                a = other.alignment
+                other.alignment = Alignment(horizontal=a.horizontal, vertical="top",
+                                            wrap_text=a.wrap_text, indent=a.indent)
 
 
 def _inputs(s, row) -> int:
