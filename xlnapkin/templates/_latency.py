@@ -11,6 +11,7 @@ the page. The steps themselves come from :mod:`._napkin` (``gpu_steps``, ``queue
 from __future__ import annotations
 
 from openpyxl.utils import get_column_letter as L
+from openpyxl.worksheet.pagebreak import Break
 
 from .. import memory
 from . import _napkin, _style as st
@@ -51,9 +52,12 @@ def sheet(wb, ws, alias, steps: int) -> None:
     end = _table(wb, ws, b.alias, "goodput", 3, steps)
     last = _table(wb, ws, b.alias, "operating", end + 3, steps)
     n_cols = 4 + len(_napkin.queue_row("", ""))
-    widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 40, "F": 2, "G": 2, L(TABLE_COL): 8}
+    widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
     widths.update({L(TABLE_COL + j): 10.5 for j in range(1, n_cols + 1)})
     st.finish_sheet(ws, widths, f"A1:{L(TABLE_COL + n_cols)}{max(b.row, last)}")
+    # The tables start a page of their own (A:G fits one): notes that run past column E then
+    # print whole on the first page instead of in pieces beside the tables' row labels.
+    ws.col_breaks.append(Break(id=TABLE_COL - 1))
 
 
 def _results(b) -> None:
