@@ -351,17 +351,19 @@ def expect_multi_tenant(v):
     if min(v.get("grid_cvs", mt.GRID_CVS)) < 0:
         bad["check_grid"] = "grid headers: percentiles in [0.5, 1), cv >= 0"
     if bad:
-        return {**bad, "inputs_ok": False, **{o: "check inputs" for o in mt.OUTPUTS}}
+        return {**bad, "inputs_ok": False, "counts_ok": False,
+                **{o: "check inputs" for o in mt.OUTPUTS}}
     args = (v["tenants"], v["mean_utilization"], v["percentile"], v["cv"], v["gpus_per_tenant"],
             v["correlation"])
     price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
              else catalog.gpu(v["gpu"]).cloud_usd_per_hour)
     ded, pool = e.dedicated_gpus(*args), e.pooled_gpus(*args)
     load = v["tenants"] * v["mean_utilization"] * v["gpus_per_tenant"]
-    exp = {"inputs_ok": True, "dedicated_capacity": e.dedicated_capacity(*args),
+    exp = {"inputs_ok": price is not None, "counts_ok": True,
+           "dedicated_capacity": e.dedicated_capacity(*args),
            "pooled_capacity": e.pooled_capacity(*args), "dedicated_gpus": ded,
-           "pooled_gpus": pool, "dedicated_monthly_cost": ded * price * v["hours_per_month"],
-           "pooled_monthly_cost": pool * price * v["hours_per_month"],
+           "pooled_gpus": pool, "dedicated_monthly_cost": ded * (price or 0) * v["hours_per_month"],
+           "pooled_monthly_cost": pool * (price or 0) * v["hours_per_month"],
            "savings_fraction": e.pooling_savings(*args),
            "savings_from_peaks": e.pooling_savings_from_peaks(*args),
            "savings_from_rounding": e.pooling_savings_from_rounding(*args),
@@ -373,6 +375,9 @@ def expect_multi_tenant(v):
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
                v["cv"], v["correlation"])}
+    if price is None:  # no catalog price and none typed: only the costs wait for one
+        exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
+                   check_gpu_price_per_hour="GPU price: no catalog price: enter yours")
     rest = args[1:]
     ks = range(1, mt.TENANT_ROWS + 1)
     exp["table_dedicated_gpus"] = [e.dedicated_gpus(k, *rest) for k in ks]

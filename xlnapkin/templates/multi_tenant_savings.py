@@ -116,9 +116,11 @@ def _outputs(b) -> None:
          "pct", "= LORA_SHARING_SAVINGS, same load and correlation"),
     ]
     for name, label, unit, fmt, note in rows:
-        bk.output(b, name, label, name + "_calc", unit, fmt, note, gate="inputs_ok")
+        # GPU counts and shares do not need a price: only the two costs wait for one
+        gate = "inputs_ok" if name.endswith("_monthly_cost") else "counts_ok"
+        bk.output(b, name, label, name + "_calc", unit, fmt, note, gate=gate)
     bk.output(b, "bound_holds", "Saving within its bound?", "bound_msg", "", "text",
-              gate="inputs_ok")
+              gate="counts_ok")
 
 
 def _checks(b) -> None:
@@ -147,6 +149,8 @@ def _checks(b) -> None:
          num("lora_overhead", "lora_overhead", 0, 1, max_open=True)),
         ("check_grid", "Grid headers (Tables sheet)", grid_p),
     ])
+    b.add("counts_ok", "All inputs but the price OK? (GPU counts and savings)",
+          'COUNTIF(checks,"OK")+({check_gpu_price_per_hour}<>"OK")=ROWS(checks)', fmt="gen")
 
 
 def _working(w) -> None:
@@ -252,7 +256,7 @@ def _tables(wb, ws) -> None:
     st.put_text(ws["B1"], "Saving by number of tenants, percentile and variability",
                 st.TITLE_FONT)
     st.put_text(ws["B2"], "At the other inputs of the Pooling sheet. Cells show #N/A only while "
-                "a check fails (the chart then stays empty).", st.NOTE_FONT)
+                "a check other than the price fails (the chart then stays empty).", st.NOTE_FONT)
     heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "bound: 1 - ded. util.",
              "pooled util."]
     st.header_row(ws, 4, 2, heads, height=30)
@@ -264,7 +268,7 @@ def _tables(wb, ws) -> None:
         cells = [(ded, "int"), (pooled, "int"), (f"1-$D{r}/$C{r}", "pct"),
                  (f"1-{load}/$C{r}", "pct"), (f"{load}/$D{r}", "pct")]
         for j, (formula, fmt) in enumerate(cells, start=3):
-            st.style_cell(ws.cell(r, j, f"=IF(inputs_ok,{formula},NA())"), fmt)
+            st.style_cell(ws.cell(r, j, f"=IF(counts_ok,{formula},NA())"), fmt)
     last = first + TENANT_ROWS - 1
     for j, name in enumerate(["table_tenants", "table_dedicated_gpus", "table_pooled_gpus",
                               "table_savings", "table_bounds", "table_pooled_utilization"],
@@ -309,7 +313,7 @@ def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
         for j in range(len(GRID_CVS)):
             ded, pooled, load = _pool_formulas("tenants_used", f"${L(c0)}{r}",
                                                f"{L(c0 + 1 + j)}${hr}")
-            formula = (f'=IF(inputs_ok,{cell_formula(ded, pooled, load)},"check inputs")')
+            formula = (f'=IF(counts_ok,{cell_formula(ded, pooled, load)},"check inputs")')
             st.style_cell(ws.cell(r, c0 + 1 + j, formula), "pct")
     last = hr + len(GRID_PERCENTILES)
     st.define(wb, name, ws.title, f"${L(c0 + 1)}${hr + 1}:${L(c0 + len(GRID_CVS))}${last}")
@@ -349,7 +353,8 @@ def _cover(wb) -> None:
             "1. Pooling sheet: tenants, their average load (as a share of one deployment), the "
             "percentile the capacity must cover, the load variability cv, the deployment size "
             "in GPUs, the correlation between tenants and the GPU (its catalog price, or yours).",
-            "2. Every Checks line must say OK; until then outputs say 'check inputs'.",
+            "2. Every Checks line must say OK; until then outputs say 'check inputs' (without "
+            "a GPU price only the two costs do).",
             "3. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
             "tenants and grids of the saving and its bound by percentile and cv (edit the yellow "
             "headers); the Working sheet shows every step."]),
