@@ -381,7 +381,7 @@ def _results(wb, ws, col_of) -> dict:
     st.put_text(ws.cell(hr - 1, pc), "Type a price in 'your $/GPU-h' where the catalog has none; "
                 "'no: N GPUs' = weights + one request need N GPUs per replica; '-' = no price or "
                 "does not fit.", st.NOTE_FONT)
-    st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=30)
+    st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
     for i in range(1 + len(catalog.gpu_ids())):
         r = FIRST_ROW + i

@@ -289,13 +289,14 @@ def _tables(wb, ws) -> None:
                 lambda ded, pooled, load: f"1-({pooled})/({ded})", headers=True)
     row = _grid(wb, ws, row + 2, 9, "Its bound, 1 - dedicated utilization", "grid_bounds",
                 lambda ded, pooled, load: f"1-({load})/({ded})")
-    st.put_text(ws.cell(row + 1, 9), "Blue headers: percentiles in [0.5, 1), cv >= 0 (checked "
+    st.put_text(ws.cell(row + 1, 9), "Yellow headers: percentiles in [0.5, 1), cv >= 0 (checked "
                 "on the Pooling sheet).", st.NOTE_FONT)
     st.put_text(ws.cell(row + 2, 9), "The saving jumps from cell to cell because both sides are "
-                "whole GPUs; the bound, before rounding, moves smoothly.", st.NOTE_FONT)
+                "whole GPUs;", st.NOTE_FONT)
+    st.put_text(ws.cell(row + 3, 9), "the bound, before rounding, moves smoothly.", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
                          "I": 13, "J": 11, "K": 11, "L": 11, "M": 11},
-                    f"A1:M{max(last, row) + 2}")
+                    f"A1:M{max(last, row) + 3}")
 
 
 def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
