@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from xlnapkin import (calibration, capacity, catalog, economics as e, memory, queueing,
-                      roofline, serving, units)
+                      roofline, serving, udfs, units)
 from xlnapkin.templates import capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
@@ -461,7 +461,11 @@ def _latency_targets(v, m, n) -> dict:
              queueing.PREFILL_CHUNK if budget in (None, "") else float(budget))
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
     if not math.isfinite(best):
-        return {"sla_gpu_shown": g.id, "sla_max_rate": "none", **{k: "-" for k in ("sla_replicas", "sla_gpus",
+        said = udfs.MAX_RATE_FOR_SLA(g.id, m.id, v["ttft_ms"], v["tpot_ms"], *shape)
+        why = ("no rate: even an idle replica misses a limit" if said.startswith("no rate meets")
+               else "does not fit: needs *" if " GB" in said else "cannot run: *")
+        return {"sla_gpu_shown": g.id, "sla_max_rate": "none", "sla_why_none": why,
+                **{k: "-" for k in ("sla_replicas", "sla_gpus",
                                                           "sla_cost_per_month", "sla_ttft",
                                                           "sla_tpot")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))

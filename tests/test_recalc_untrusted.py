@@ -563,6 +563,22 @@ def test_a_function_that_answers_with_a_message_exits_3(capsys, tmp_path):
     assert json.loads(out)["gpu_name"] == "H100 SXM"
 
 
+def test_messages_of_constant_cells_and_text_functions_exit_3_and_answers_do_not(capsys,
+                                                                                 tmp_path):
+    # formulas computes a cell whose arguments are all constants while it loads the file, not
+    # when it recalculates; a text function's error is a message, FLEET_BREAKEVEN's "never" an
+    # answer.
+    def book(formula, name="result"):
+        return c.xlsx(tmp_path / f"{name}.xlsx", {"S": {"B1": formula}}, {name: "S!$B$1"})
+    for formula, name in (('=GPUS_NEEDED("h100-sxm","llama-3.1-8b","fp8",1000,-100)', "gpus"),
+                          ('=GPU_SPEC("nosuchgpu","memory_gb")', "spec")):
+        code, out, err = run(capsys, "recalc", book(formula, name), "-q")
+        assert code == 3 and f"  {name}: " in err, (formula, out, err)
+    code, out, err = run(capsys, "recalc", book("=FLEET_BREAKEVEN_TOKENS_PER_DAY(5000,1000000000,0.01)"),
+                         "-q")
+    assert code == 0 and err == "" and out.startswith("result  never: ")
+
+
 def test_a_check_without_its_own_name_is_shown_by_its_cell(capsys, tmp_path):
     path = _checked(tmp_path, "many")
     code, out, err = run(capsys, "recalc", path, "-q", "--name", "result")

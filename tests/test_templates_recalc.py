@@ -133,7 +133,8 @@ def multi_tenant_scenarios(d):
            ("2-GPU deployments, cv 1", dict(d, gpus_per_tenant=2, cv=1.0)),
            ("bad grid header", dict(d, grid_cvs=[0.1, -0.5, 0.5, 1.0])),
            ("bad inputs", dict(d, percentile=0.3, tenants=2.5)),
-           ("a GPU without a catalog price", dict(d, gpu="b300"))]
+           ("a GPU without a catalog price", dict(d, gpu="b300", tenants=50, cv=1.0,
+                                                  gpus_per_tenant=2))]
     for i in range(2 + SWEEP):
         out.append((f"random{i}", dict(
             d, tenants=rnd.choice([1, 2, 3, 5, 10, 17, 50, 200]),

@@ -724,11 +724,17 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
     return _out(np.where(margin > 0, volume, np.inf))
 
 
+NEVER = ("never: a replica at the planned utilization costs more than the API charges for the "
+         "tokens it carries")
+
+
 def _never_explain(**_kwargs):
-    return "never: a replica at the planned utilization costs more than the API charges for the tokens it carries"
+    return NEVER
 
 
 fleet_breakeven_tokens_per_day.explain = _never_explain
+# Text this number function gives as an answer, not as a reason it has none (headless recalc).
+fleet_breakeven_tokens_per_day.answer_texts = frozenset({NEVER})
 
 
 def spot_mix_price(on_demand_rate, spot_rate, spot_share=0.0):

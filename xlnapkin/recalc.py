@@ -487,9 +487,19 @@ def _adapter(func):
     @functools.wraps(func)
     def call(*args):
         _COUNTER.tick()
-        result = func(*(_to_excel(a) for a in args))
-        if not getattr(func, "text_result", True):  # text in place of a number says why
-            _COUNTER.messages.update(_texts(result))
+        values = [_to_excel(a) for a in args]
+        if getattr(func, "text_result", True) and hasattr(func, "evaluate"):
+            # Text is a text function's answer: only an error it raises is a message.
+            try:
+                result = func.evaluate(*values)
+            except NapkinError as err:
+                result = str(err)
+                _COUNTER.messages.add(result)
+        else:
+            result = func(*values)
+            answers = getattr(getattr(func, "engine", None), "answer_texts", frozenset())
+            # text in place of a number says why there is none (unless it is an answer: "never")
+            _COUNTER.messages.update(t for t in _texts(result) if t not in answers)
         if isinstance(result, list):
             import numpy as np
             return np.array(result, dtype=object).view(_spill_class())
@@ -780,6 +790,8 @@ class Workbook:
                 model = _model_class()()
                 model.limits, model.book_name = self.limits, self.path.name
                 self._model = model.loads(os.path.abspath(self.path)).finish()
+                # cells whose arguments are all constants are computed here, once
+                self._load_messages = frozenset(_COUNTER.messages)
             except LimitError:
                 raise
             except Exception as exc:
@@ -802,7 +814,7 @@ class Workbook:
             raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
         self._inputs: dict[tuple[str, str], object] = {}
         self._solution = None
-        self.function_messages: frozenset[str] = frozenset()
+        self.function_messages: frozenset[str] = self._load_messages
         self._say(f"loaded {len(self.formula_cells)} formula cells in "
                   f"{time.monotonic() - started:.1f} s")
         if self.refused_files:
@@ -936,7 +948,7 @@ class Workbook:
             calls = _COUNTER.calls
             #: Text that xlnapkin's number functions returned in place of a number (why a
             #: configuration cannot run, a bad argument): :func:`is_message` with these.
-            self.function_messages = frozenset(_COUNTER.messages)
+            self.function_messages = self._load_messages | frozenset(_COUNTER.messages)
         self._say(f"recalculated in {time.monotonic() - started:.1f} s "
                   f"({calls} xlnapkin function calls)")
 

@@ -157,15 +157,19 @@ def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TR
             f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},"OK")))')
 
 
-def used_inputs(block, defaults: dict, gate="inputs_ok") -> dict:
+def used_inputs(block, defaults: dict, gate="inputs_ok", gates=None,
+                note="While a check fails, every row below uses the default inputs (see Checks)."
+                ) -> dict:
     """The Working sheet's copies of the inputs: ``<name>_used`` is the input while every check
-    says OK, else the default, so one bad input shows its check message instead of a wall of
-    errors. Returns the alias map for :class:`~xlnapkin.templates._style.Block`."""
-    block.text("While a check fails, every row below uses the default inputs (see Checks).")
+    says OK (``gate``, or ``gates[name]`` for that input), else the default, so one bad input
+    shows its check message instead of a wall of errors. Returns the alias map for
+    :class:`~xlnapkin.templates._style.Block`."""
+    block.text(note)
     alias = {}
     for name, (source, default, fmt) in defaults.items():
         fallback = f'"{default}"' if isinstance(default, str) else repr(float(default))
-        block.add(f"{name}_used", f"{name} as used", f"IF({{{gate}}},{source},{fallback})",
+        g = (gates or {}).get(name, gate)
+        block.add(f"{name}_used", f"{name} as used", f"IF({{{g}}},{source},{fallback})",
                   "", "", fmt)
         alias[name] = f"{name}_used"
     return alias

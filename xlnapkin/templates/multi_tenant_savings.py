@@ -162,7 +162,10 @@ def _working(w) -> None:
     defaults = {name: ("{" + name + "}", default, fmt)
                 for name, _l, default, _u, _n, fmt, _r in INPUT_ROWS}
     defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour}", 2.49, "usd")
-    w.alias = bk.used_inputs(w, defaults)
+    # The counts need every input but the price; the price waits for its own check.
+    w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "inputs_ok"},
+                             "While a check fails, the rows below use the default inputs; a "
+                             "missing GPU price alone leaves the other inputs as typed.")
     w.heading("Dedicated and pooled capacity")
     _napkin.add_steps(w, _pool_steps())
     w.heading("LoRA / multi-model sharing", "variants of one base model share its replicas")
