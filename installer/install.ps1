@@ -60,7 +60,8 @@
 .EXAMPLE
     powershell -ExecutionPolicy Bypass -File install.ps1 -Source .\xlnapkin-0.1.0-py3-none-any.whl -User
 #>
-[CmdletBinding()]
+# Named parameters only: a workbook path given bare is refused, not taken for -Source.
+[CmdletBinding(PositionalBinding = $false)]
 param(
     [string]$Source = "",
     [switch]$DryRun,

@@ -3,9 +3,10 @@
     Undoes install.ps1: puts your xlwings settings back and removes the xlwings add-in.
 
 .DESCRIPTION
-    1. Runs `xlnapkin excel uninstall` for each -Workbook given (its folder's xlwings.conf) and
-       for your user-wide %USERPROFILE%\.xlwings\xlwings.conf (nothing happens to a file that
-       xlnapkin did not change). Each comes back exactly as it was before install (or is deleted
+    1. Runs `xlnapkin excel uninstall` for each -Workbook given (its folder's xlwings.conf), for
+       every other workbook folder install.ps1 -Workbook set up (`--recorded`), and for your
+       user-wide %USERPROFILE%\.xlwings\xlwings.conf (nothing happens to a file that xlnapkin
+       did not change). Each comes back exactly as it was before install (or is deleted
        if there was none; if you edited it since, only xlnapkin's own changes are reversed).
     2. Runs `xlwings addin remove`, unless the xlwings add-in was already installed before
        install.ps1 ran, or your user-wide xlwings.conf lists other UDF modules (then it is left
@@ -15,7 +16,8 @@
 
 .PARAMETER Workbook
     Workbooks set up with install.ps1 -Workbook (one or more, comma-separated): undo the
-    xlwings.conf in each one's folder. Do this before -RemoveVenv, which removes the tool.
+    xlwings.conf in each one's folder. Not needed for folders this install set up: they are
+    recorded and undone anyway.
 
 .PARAMETER DryRun
     Show what would happen and change nothing (passes --dry-run to `xlnapkin excel uninstall`).
@@ -94,16 +96,14 @@ try {
     # Each workbook folder given, then the user-wide file (a no-op unless xlnapkin changed it).
     $scopes = @()
     foreach ($book in $Workbook) { $scopes += ,@("--workbook", $book) }
+    # every other folder install.ps1 -Workbook set up (xlnapkin keeps the list)
+    $scopes += ,@("--recorded")
     $scopes += ,@("--user")
     if (Test-Path -LiteralPath $XlnapkinExe) {
         foreach ($scope in $scopes) {
             $setupArgs = @("excel", "uninstall") + $scope
             if ($DryRun) { $setupArgs += "--dry-run" }
             Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel uninstall"
-        }
-        if (-not $Workbook) {
-            Write-Note "Workbook folders set up with -Workbook keep their xlwings.conf: undo each with"
-            Write-Note "uninstall.ps1 -Workbook C:\path\to\Book.xlsm (before -RemoveVenv)."
         }
     } else {
         Write-Note "xlnapkin is not in $VenvDir, so its record of changes cannot be read there."

@@ -285,7 +285,8 @@ def test_another_projects_set_up_survives_every_kind_of_install(tmp_path, monkey
 
     # 3. --workbook: only the file beside our workbook; their workbooks still read the user file.
     assert run(capsys, "excel", "install", "--workbook", our_book, "--python", PY, *common)[0] == 0
-    assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT}
+    assert listing(home) == {".xlwings/xlwings.conf": ANOTHER_PROJECT,  # and the record
+                             ".xlnapkin/workbooks.txt": f"{our_book}\n".encode()}
     ours = es.status(es.workbook_config(our_book), home=home, platform="win32")
     assert ours.configured and ours.udf_modules.value == "xlnapkin.udfs"
     folder_conf = str(our_book.parent / "xlwings.conf")
@@ -320,7 +321,8 @@ def test_a_command_without_a_scope_changes_nothing(tmp_path, capsys):
     for command in ("install", "uninstall"):
         code, out, err = run(capsys, "excel", command, "--home", tmp_path, "--platform", "win32")
         assert code == 2 and out == ""
-        assert err.startswith("Error: one of the arguments --workbook --user is required")
+        assert err.startswith("Error: one of the arguments --workbook --user")
+        assert " is required (see `xlnapkin excel " in err, err
     assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}
 
 
@@ -390,6 +392,46 @@ def test_a_folder_shared_with_another_projects_workbook_keeps_its_modules_and_py
     es.install(es.workbook_config(alone, home, "win32"), PY, platform="win32", now=NOW)
     assert (alone.parent / "xlwings.conf").read_bytes() == (
         b'"UDF MODULES","xlnapkin.udfs"\r\n"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+
+
+def test_a_folder_of_quickstart_workbooks_keeps_their_default_modules_and_python(tmp_path):
+    """No UDF MODULES anywhere: xlwings imports Book.py for Book.xlsm (the quickstart layout),
+    and with no interpreter set the workbooks run the Python on PATH. A folder file naming
+    xlnapkin's module and Python would change both for the other workbooks there."""
+    home = tmp_path / "home"  # no user file
+    book = make_book(tmp_path / "shared", "Serving.xlsm")
+    (book.parent / "Serving.py").write_text("import xlwings as xw\n")
+    other = make_book(tmp_path / "shared", "Other.xlsm")
+    folder_conf = book.parent / "xlwings.conf"
+    config = es.workbook_config(book, home, "win32")
+    with pytest.raises(es.ExcelSetupError) as info:
+        es.install(config, PY, platform="win32", now=NOW)
+    assert str(info.value) == (
+        f"Other.xlsm in {book.parent} runs the Python on PATH (no interpreter is set for them); "
+        "an xlwings.conf there naming xlnapkin's would change that: move Serving.xlsm to a "
+        "folder of its own, or replace it with --replace-interpreter (uninstall puts it back)")
+    (book.parent / "Other.py").write_text("import xlwings as xw\n")
+    for replace in (False, True):  # its own module: refused even when the Python may change
+        with pytest.raises(es.ExcelSetupError, match=re.escape(
+                f"Other.xlsm in {book.parent} imports the module named after it")):
+            es.install(config, PY, platform="win32", replace_interpreter=replace, now=NOW)
+    assert not folder_conf.exists()
+    # Alone in its folder, the workbook keeps its own module beside xlnapkin's, with a note.
+    other.unlink()
+    result = es.install(config, PY, platform="win32", now=NOW)
+    assert folder_conf.read_bytes() == (b'"UDF MODULES","Serving;xlnapkin.udfs"\r\n'
+                                        b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    assert any("Serving.xlsm keeps its own module Serving.py" in n for n in result.notes)
+    es.uninstall(config, platform="win32")
+    assert not folder_conf.exists()
+
+
+def test_a_workbook_without_macros_is_set_up_with_a_note_to_save_it_as_xlsm(tmp_path):
+    book = make_book(tmp_path / "plain", "Costs.xlsx")
+    result = es.install(es.workbook_config(book), PY, platform="win32", now=NOW)
+    assert result.changed and any(n.startswith("Costs.xlsx cannot hold xlwings' Import "
+                                               "Functions macro: save it as .xlsm")
+                                  for n in result.notes)
 
 
 def test_workbook_sheet_that_overrides_the_folder_file_is_reported(tmp_path):
@@ -707,6 +749,8 @@ def test_dry_run_writes_nothing_and_describes_the_change_exactly(tmp_path):
         '  set "UDF MODULES": "theirs.udfs" -> "theirs.udfs;xlnapkin.udfs"',
         rf'  set "INTERPRETER_WIN": "{OLD_PY}" -> "{PY}"',
         f"  record the changes in {user(tmp_path).state_path}",
+        f'note: "UDF MODULES" also lists theirs.udfs: xlwings imports them with {PY} too, and '
+        "Import Functions stops at the first that fails to import there",
     ])
     # The real run does what the dry run said.
     assert es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True,
@@ -1002,6 +1046,33 @@ def test_cli_round_trip_for_the_user_file(tmp_path, capsys):
     assert code == 0 and "configured: no" in out  # status reads the user file by default
 
 
+def test_cli_records_workbook_folders_and_uninstall_recorded_undoes_them_all(tmp_path, capsys):
+    # The Windows uninstaller runs `excel uninstall --recorded` before it may delete the
+    # environment: a folder's xlwings.conf must not be left naming a Python that is gone.
+    home = tmp_path / "home"
+    common = ["--home", home, "--platform", "win32", "--python", PY]
+    books = [make_book(tmp_path / "a"), make_book(tmp_path / "b b")]
+    for book in books:
+        assert run(capsys, "excel", "install", "--workbook", book, *common)[0] == 0
+    assert run(capsys, "excel", "install", "--workbook", books[0], *common)[0] == 0  # again
+    assert es.recorded_workbooks(home) == books
+    assert run(capsys, "excel", "install", "--workbook", make_book(tmp_path / "c"), "--dry-run",
+               *common)[0] == 0
+    assert es.recorded_workbooks(home) == books  # a dry run records nothing
+    code, out, _ = run(capsys, "excel", "uninstall", "--recorded", "--dry-run", *common[:4])
+    assert code == 0 and all((b.parent / "xlwings.conf").exists() for b in books)
+    code, out, _ = run(capsys, "excel", "uninstall", "--recorded", *common[:4])
+    assert code == 0 and out.count("xlnapkin excel uninstall") == 2
+    assert not any((b.parent / "xlwings.conf").exists() for b in books)
+    assert es.recorded_workbooks(home) == [] and not es.workbook_record(home).exists()
+    code, out, _ = run(capsys, "excel", "uninstall", "--recorded", *common[:4])
+    assert code == 0 and out.startswith("no workbook folders recorded")
+    # uninstall --workbook takes its folder off the record
+    assert run(capsys, "excel", "install", "--workbook", books[1], *common)[0] == 0
+    assert run(capsys, "excel", "uninstall", "--workbook", books[1], *common[:4])[0] == 0
+    assert es.recorded_workbooks(home) == []
+
+
 def test_cli_addin_flag_off_windows_reports_skipped(tmp_path, capsys):
     book = make_book(tmp_path)
     code, out, _ = run(capsys, "excel", "install", "--workbook", book, "--platform", "linux",
@@ -1107,7 +1178,10 @@ def test_uninstall_ps1_calls_the_right_commands():
         text.index("foreach ($book in $Workbook)")
     assert "Remove-Item -LiteralPath $VenvDir -Recurse -Force" in text
     passed = passed_options(text) | set(re.findall(r'@\("(--[a-z-]+)"', text))
-    assert passed == {"--dry-run", "--workbook", "--user"} and passed <= options_of("uninstall")
+    assert passed == {"--dry-run", "--workbook", "--recorded", "--user"}
+    assert passed <= options_of("uninstall")
+    # the recorded folders are undone before the environment (and the tool) can be deleted
+    assert text.index('@("--recorded")') < text.index("Remove-Item -LiteralPath $VenvDir")
     assert '$ErrorActionPreference = "Stop"' in text
 
 

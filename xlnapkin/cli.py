@@ -819,6 +819,8 @@ def _run_excel_install(ns) -> int:
     python = ns.python or excel_setup.default_interpreter(ns.platform)
     result = excel_setup.install(config, python, platform=ns.platform, dry_run=ns.dry_run,
                                  replace_interpreter=ns.replace_interpreter)
+    if ns.workbook is not None and not ns.dry_run and config.state_path.exists():
+        excel_setup.remember_workbook(ns.home, ns.workbook)  # for `uninstall --recorded`
     print(result.describe())
     code = 0
     if ns.addin:
@@ -839,8 +841,25 @@ def _run_excel_status(ns) -> int:
 
 def _run_excel_uninstall(ns) -> int:
     from . import excel_setup
-    result = excel_setup.uninstall(_excel_config(ns), platform=ns.platform, dry_run=ns.dry_run)
-    print(result.describe())
+    if getattr(ns, "recorded", False):
+        books = excel_setup.recorded_workbooks(ns.home)
+        if not books:
+            print(f"no workbook folders recorded in {excel_setup.workbook_record(ns.home)}")
+        for book in books:
+            if not book.parent.is_dir():
+                print(f"{book.parent} is gone: nothing to undo there")
+            else:
+                config = excel_setup.workbook_config(book, ns.home, ns.platform)
+                print(excel_setup.uninstall(config, platform=ns.platform,
+                                            dry_run=ns.dry_run).describe())
+            if not ns.dry_run:
+                excel_setup.remember_workbook(ns.home, book, keep=False)
+    else:
+        result = excel_setup.uninstall(_excel_config(ns), platform=ns.platform,
+                                       dry_run=ns.dry_run)
+        if ns.workbook is not None and not ns.dry_run:
+            excel_setup.remember_workbook(ns.home, ns.workbook, keep=False)
+        print(result.describe())
     if ns.addin:
         addin = excel_setup.xlwings_addin("remove", platform=ns.platform, dry_run=ns.dry_run)
         print(addin.describe())
@@ -848,7 +867,7 @@ def _run_excel_uninstall(ns) -> int:
     return 0
 
 
-def _scope_options(p, *, required: bool) -> None:
+def _scope_options(p, *, required: bool, recorded: bool = False) -> None:
     scope = p.add_mutually_exclusive_group(required=required)
     scope.add_argument("--workbook", metavar="BOOK", type=Path,
                        help="use the xlwings.conf in this workbook's folder, which xlwings reads "
@@ -857,6 +876,10 @@ def _scope_options(p, *, required: bool) -> None:
     scope.add_argument("--user", action="store_true",
                        help="use the user-wide xlwings.conf, read by every workbook without "
                             "its own settings" + ("" if required else " (the default)"))
+    if recorded:
+        scope.add_argument("--recorded", action="store_true",
+                           help="every workbook folder `excel install --workbook` set up (listed "
+                                "in ~/.xlnapkin/workbooks.txt)")
     p.add_argument("--home", metavar="DIR", type=Path, default=Path.home(),
                    help="home folder of the user-wide xlwings.conf (default: %(default)s)")
     p.add_argument("--platform", metavar="NAME", default=sys.platform,
@@ -916,8 +939,9 @@ def _add_excel(sub):
                           "only xlnapkin's own changes are reversed. Running it again does "
                           "nothing."),
         epilog="examples:\n  $ xlnapkin excel uninstall --workbook Book.xlsm --dry-run\n"
+               "  $ xlnapkin excel uninstall --recorded\n"
                "  $ xlnapkin excel uninstall --user")
-    _scope_options(p, required=True)
+    _scope_options(p, required=True, recorded=True)
     p.add_argument("--addin", action="store_true",
                    help="also run `xlwings addin remove` (Windows with Excel only)")
     p.add_argument("--dry-run", action="store_true",

@@ -20,8 +20,10 @@ xlnapkin: ``UDF MODULES`` (``;``-separated module names) and ``INTERPRETER_WIN``
 By default xlnapkin writes the workbook folder's file (:func:`workbook_config`), so workbooks
 elsewhere keep the user's own modules and Python. Other macro-enabled workbooks in that folder
 would read the new file instead of the user's: for them, a key the folder's file lacks starts from
-the user's value (their modules stay listed), and a different Python in the user's file is
-replaced only when asked. The user-wide file (:func:`user_config`)
+the user's value (their modules stay listed), and the Python they run (the user's, or the one on
+PATH where none is set) is replaced only when asked. Where nothing lists the modules, xlwings
+imports for each workbook the module named after it: install refuses where another workbook
+there has one, and keeps the set-up workbook's own beside xlnapkin's. The user-wide file (:func:`user_config`)
 changes only when asked for, and then ``xlnapkin.udfs`` is appended to the modules already listed
 and an interpreter is added only where none is set; a different one is replaced only with
 ``replace_interpreter=True``.
@@ -72,6 +74,9 @@ __all__ = [
     "SetupStatus",
     "AddinResult",
     "config_path",
+    "workbook_record",
+    "recorded_workbooks",
+    "remember_workbook",
     "user_config",
     "workbook_config",
     "interpreter_key",
@@ -183,6 +188,44 @@ def workbook_config(workbook: Path, home: Path | None = None,
         raise ExcelSetupError(f"no such workbook: {workbook}")
     user_path = config_path(home, platform) if home is not None else None
     return ConfigFile(book.parent / CONF_NAME, "workbook", book.parent, book, user_path)
+
+
+RECORD_NAME = "workbooks.txt"
+
+
+def workbook_record(home: Path) -> Path:
+    """The list of workbooks set up with ``excel install --workbook`` (one absolute path a line),
+    so that ``excel uninstall --recorded`` can undo every folder they changed."""
+    return Path(home) / ".xlnapkin" / RECORD_NAME
+
+
+def recorded_workbooks(home: Path) -> list[Path]:
+    """The workbooks :func:`remember_workbook` wrote down, in the order they were set up."""
+    try:
+        text = workbook_record(home).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [Path(line) for line in dict.fromkeys(text.splitlines()) if line.strip()]
+
+
+def remember_workbook(home: Path, workbook: Path, keep: bool = True) -> None:
+    """Add ``workbook`` to the record (``keep=False``: take it off; the file goes when empty)."""
+    book = Path(os.path.abspath(workbook))
+    before = recorded_workbooks(home)
+    books = [b for b in before if not _same_path(b, book)]
+    if keep:
+        if len(books) < len(before):
+            return  # recorded already
+        books.append(book)
+    elif len(books) == len(before):
+        return  # not recorded: nothing to write
+    record = workbook_record(home)
+    if not books:
+        with contextlib.suppress(FileNotFoundError):
+            record.unlink()
+        return
+    record.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(record, "".join(f"{b}\n" for b in books).encode("utf-8"))
 
 
 def interpreter_key(platform: str = sys.platform) -> str:
@@ -638,7 +681,7 @@ def _validate_state(state, config: ConfigFile) -> None:
                  and UDF_MODULE in _modules(rec["after"])
                  and (rec["line_before"] is not None or rec["after"] == _with_module(inherited)),
                  f"a UDF MODULES line that install added holds {UDF_MODULE} after the modules "
-                 "it took from the user's file")
+                 "it took from the user's file or xlwings' default")
     need(not created or (backup is None and all(r["line_before"] is None for r in changes)),
          "a config that install created has no backup and no earlier lines")
 
@@ -836,17 +879,28 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     raw, doc = _read_config(real, platform)
     state = _read_state(config)
     notes = _platform_notes(platform) + _sheet_notes(config)
+    if config.workbook is not None and config.workbook.suffix.lower() not in _MACRO_BOOKS:
+        notes += (f"{config.workbook.name} cannot hold xlwings' Import Functions macro: save it "
+                  "as .xlsm (Excel Macro-Enabled Workbook) first",)
 
     wanted = []
     inherited = _user_doc(config, platform)
     udf, taken = doc.get(UDF_MODULES_KEY), None
     if udf is None and inherited is not None:  # the folder's neighbours list the user's now
         udf = taken = inherited.get(UDF_MODULES_KEY)
+    if udf is None and config.workbook is not None:
+        udf, own_note = _default_modules(config, platform)
+        taken, notes = udf, notes + own_note  # recorded like modules taken from the user's file
     if udf is None or UDF_MODULE not in _modules(udf):
         wanted.append((doc.written_key(UDF_MODULES_KEY), _with_module(udf)))
     interp = _interpreter_line(doc, python, platform, replace_interpreter, config, inherited)
     if interp is not None:
         wanted.append(interp)
+        others = [m for m in _modules(udf or "") if m != UDF_MODULE]
+        if others:
+            notes += (f'"{UDF_MODULES_KEY}" also lists {", ".join(others)}: xlwings imports '
+                      f"them with {python} too, and Import Functions stops at the first that "
+                      "fails to import there",)
     if not wanted:
         return _InstallPlan(SetupResult("install", conf, (), notes=notes, dry_run=dry_run),
                             real, raw, None, state, None)
@@ -901,6 +955,32 @@ def _neighbours(config: ConfigFile) -> list[str]:
                   and p.is_file() and not _same_path(p, config.workbook))
 
 
+def _default_modules(config: ConfigFile, platform: str) -> tuple[str | None, tuple[str, ...]]:
+    """Where no ``UDF MODULES`` is set, xlwings imports for each workbook the module named after
+    it (``Book.xlsm``: ``Book.py``, the ``xlwings quickstart`` layout). A folder file listing
+    xlnapkin's module would end that for every macro workbook there: refused where another
+    workbook has such a module; the workbook being set up keeps its own (returned, with a
+    note), since it will be imported by xlnapkin's Python."""
+    if (config.user_path is not None and config.user_path.is_file()
+            and _read_config(_real_file(config.user_path), platform)[1].get(UDF_MODULES_KEY)
+            is not None):
+        return None, ()  # the user's file lists the modules: no default is in use
+    folder = config.path.parent
+    theirs = [name for name in _neighbours(config) if (folder / name).with_suffix(".py").is_file()]
+    if theirs:
+        raise ExcelSetupError(
+            f"{', '.join(theirs)} in {folder} import{'s' if len(theirs) == 1 else ''} the module "
+            f'named after {"it" if len(theirs) == 1 else "them"} (no "{UDF_MODULES_KEY}" is set, '
+            f"xlwings' default); an xlwings.conf there listing xlnapkin's module would end that: "
+            f"move {config.workbook.name} to a folder of its own")
+    own = config.workbook.with_suffix(".py")
+    if not own.is_file():
+        return None, ()
+    return own.stem, (f"{config.workbook.name} keeps its own module {own.name} (xlwings' default "
+                      f"until now), imported now by xlnapkin's Python: it needs what "
+                      f"{own.name} imports",)
+
+
 def _user_doc(config: ConfigFile, platform: str) -> _ConfigText | None:
     """The user's settings that other workbooks in a workbook's folder use now, which the
     folder's file would take over from (None: no such workbooks, or no user file)."""
@@ -931,12 +1011,19 @@ def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: boo
     where, who, instead = config.path, "the workbooks in that folder", ""
     if config.scope == "user":
         who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
-    elif current is None and inherited is not None:
-        current, where = _current_interpreter(inherited, key), config.user_path
+    elif current is None and _neighbours(config):
         who = f"{', '.join(_neighbours(config))} in {config.path.parent}"
         instead = f"move {config.workbook.name} to a folder of its own, or "
+        if inherited is not None:
+            current, where = _current_interpreter(inherited, key), config.user_path
         if current is not None and _same_interpreter(current[0], python, platform):
             current = None  # they run this Python already: the folder's file may say so too
+        elif current is None and not replace:  # none set: they run the Python on PATH
+            raise ExcelSetupError(
+                f"{who} run{'s' if len(_neighbours(config)) == 1 else ''} the Python on PATH "
+                f"(no interpreter is set for them); an xlwings.conf there naming xlnapkin's "
+                f"would change that: {instead}replace it with --replace-interpreter (uninstall "
+                "puts it back)")
     if current is None:
         return doc.written_key(key), python
     (value, shown) = current

@@ -36,7 +36,7 @@ __all__ = ["ReleaseError", "Release", "checkout_root", "build_wheel", "build_rel
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip (and so a wheel) holds
-_MIN_SETUPTOOLS = (70, 1)  # bundles bdist_wheel: no "wheel" package needed
+_MIN_SETUPTOOLS = (77, 0)  # bdist_wheel bundled (70.1), and project.license as an SPDX text (77)
 _INSTALLER_FILES = ("install.ps1", "install.bat", "uninstall.ps1")
 _SOURCE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
