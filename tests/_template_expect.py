@@ -178,7 +178,9 @@ def _money(v, x, total):
            "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], input_share(v), saved,
                                                x["p_cached"])}
     out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
-    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], v["cost_of_capital"])
+    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], v["cost_of_capital"],
+                                      v["hours_per_month"])  # rented for the hours it runs
+    out["own_hourly_used"] = own_h * 730.0 / v["hours_per_month"]
     out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], v["price_per_kwh"],
                                     v["pue"], hosting, v["cost_of_capital"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]

@@ -247,7 +247,7 @@ def _year_row(y, r):
     n, gate = "years_used", "IF(compare_ok,{},NA())"
     held = f"{y}<={n}"
     rent = ("0" if y == 0 else
-            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*730*12,"")')
+            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*hours_per_month_used*12,"")')
     own = ("purchase_price_used" if y == 0 else
            f'IF({held},running_cost_per_year-IF({y}={n},purchase_price_used*'
            'residual_share_used,0),"")')
@@ -304,8 +304,8 @@ def add_volume(wb, ws) -> None:
 
 def _price_list(wb, ws, row0) -> int:
     from .. import catalog
-    st.put_text(ws.cell(row0, 2), "Every catalog API at your volume, input share and prefix "
-                "caching (base prices)", st.HEAD_FONT)
+    st.put_text(ws.cell(row0, 2), "Every catalog API at the volume priced, input share and "
+                "prefix caching", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["API (catalog id)", "in $/Mtok", "out $/Mtok",
                                     "blended $/Mtok", "API $/month", "serves",
                                     "breakeven tokens/day"], height=30)
@@ -319,8 +319,8 @@ def _price_list(wb, ws, row0) -> int:
         cached = cat["cached_input_usd_per_mtok"]
         blended = (f"(input_share_used*((1-prefix_savings)*$C{r}+prefix_savings*IF(N({cached})>0,"
                    f"{cached},$C{r}))+(1-input_share_used)*$D{r})")
-        cells = [(cat["ids"], "text"), (f"N({cat['input_usd_per_mtok']})", "usd"),
-                 (f"N({cat['output_usd_per_mtok']})", "usd"),
+        cells = [(cat["ids"], "text"), (f"N({cat['input_usd_per_mtok']})", "usd4"),
+                 (f"N({cat['output_usd_per_mtok']})", "usd4"),
                  (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
                  (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
                   "usd_small"),
@@ -335,4 +335,6 @@ def _price_list(wb, ws, row0) -> int:
         st.define(wb, name, ws.title, st.column_range(j, first, last))
     st.put_text(ws.cell(last + 1, 2), "never: a replica at the planned utilization costs more "
                 "than that API charges for the tokens it carries.", st.NOTE_FONT)
-    return last + 1
+    st.put_text(ws.cell(last + 2, 2), "API prices as listed (no scenario factor); the volume "
+                "and self-hosting as in the scenario chosen.", st.NOTE_FONT)
+    return last + 2

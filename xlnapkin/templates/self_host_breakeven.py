@@ -204,7 +204,7 @@ def _outputs(b) -> None:
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
-            ("own_vs_rent", "Own vs rent, per GPU-hour today",
+            ("own_vs_rent", "Own vs rent, per GPU-hour used, today",
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
              "npv_saving_calc", "USD", "usd0",
@@ -470,10 +470,13 @@ def _own_steps() -> list[Step]:
              f"({{purchase_price}}-{{residual_value}}/{growth})*IF({r}>0,{r}*{growth}/"
              f"({growth}-1),1/{n})/8760+{{power_watts}}/1000*{{pue}}*{{price_per_kwh}}+"
              "{hosting_per_month}*12/8760", "USD/GPU-h", "usd4", "economics.own_hourly_cost"),
-        Step("own_vs_rent_msg", "Own vs rent per GPU-hour",
-             'IF({own_hourly_calc}<{rent_price},"owning is cheaper by "&TEXT({rent_price}-'
-             '{own_hourly_calc},"$0.00")&" per GPU-hour","renting is cheaper by "&TEXT('
-             '{own_hourly_calc}-{rent_price},"$0.00")&" per GPU-hour")', "", "text"),
+        # An owned GPU is paid around the clock; a rented one for the hours it runs.
+        Step("own_hourly_used", "Owned cost per GPU-hour used (x 730 / hours a rented GPU runs)",
+             "{own_hourly_calc}*730/{hours_per_month}", "USD/GPU-h", "usd4"),
+        Step("own_vs_rent_msg", "Own vs rent per GPU-hour used",
+             'IF({own_hourly_used}<{rent_price},"owning is cheaper by "&TEXT({rent_price}-'
+             '{own_hourly_used},"$0.00")&" per GPU-hour used","renting is cheaper by "&TEXT('
+             '{own_hourly_used}-{rent_price},"$0.00")&" per GPU-hour used")', "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
@@ -537,7 +540,10 @@ def _cover(wb) -> None:
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
             "replicas out), egress and storage, software licences, the engineering time "
             "to migrate, quality differences between models, reserved-instance and batch-tier "
-            "discounts (type the price you would pay), taxes."]),
+            "discounts (type the price you would pay), taxes. Owning: hardware maintenance "
+            "and spares, and API prices falling over the years held (only the rental price "
+            "declines). The owning defaults are the card's list price and rated power: type "
+            "your server's share and its draw per GPU to compare all-in with a rental price."]),
         ("Seed claims you can test", _seed_claims()),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
