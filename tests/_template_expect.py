@@ -339,7 +339,13 @@ def _tornado(v, x, total):
         money = _money(v, xf, total)
         cost.append(money.get("cost_at_volume_calc", "no volume"))
         breakeven.append(money["breakeven_calc"])
-    return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven}
+    base = breakeven[0]
+
+    def ratio(b):  # the breakeven chart's bar: over the base case's; #N/A where one is never
+        return b / base if isinstance(b, float) and isinstance(base, float) else "#N/A"
+    return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
+            "tornado_ratio_low": [ratio(b) for b in breakeven[1::2]],
+            "tornado_ratio_high": [ratio(b) for b in breakeven[2::2]]}
 
 
 # --- multi-tenant savings ----------------------------------------------------------------------

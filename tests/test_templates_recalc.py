@@ -49,7 +49,7 @@ ALLOWED_NA = {"self_host_breakeven": ["volume_tokens_per_day", "volume_replicas"
                                       "sens_cost_at_volume", "sens_breakeven",
                                       "tornado_cost_low", "tornado_cost_high",
                                       "tornado_breakeven_low", "tornado_breakeven_high",
-                                      "yr_rent_cost", "yr_own_cash", "yr_discount", "yr_pv_rent",
+                                      "tornado_ratio_low", "tornado_ratio_high", "yr_rent_cost", "yr_own_cash", "yr_discount", "yr_pv_rent",
                                       "yr_pv_own", "yr_cum_rent", "yr_cum_own"],
               "multi_tenant_savings": ["table_dedicated_gpus", "table_pooled_gpus",
                                        "table_savings", "table_bounds",

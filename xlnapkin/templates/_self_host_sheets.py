@@ -131,7 +131,7 @@ def _tornado_row(r, key, factor):
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
            "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
-    drivers = [(f"tokens_per_day{f('tokens_per_day')}", "int"),
+    drivers = [(f"tokens_per_day{f('tokens_per_day')}", "mtok"),
                (f'IF(hardware_used="own",{own},{rent})', "usd4"),
                (api, "usd4"),
                (f"MIN(1,utilization{f('utilization')})", "pct"),
@@ -154,8 +154,9 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     tornado charts."""
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
-                                    "breakeven M/day: low", "high"], height=30)
-    base_c = f"$L${first}"
+                                    "breakeven M/day: low", "high", "breakeven / base: low",
+                                    "high"], height=30)
+    base_c, base_b = f"$L${first}", f"$M${first}"
     for i, (_key, label, *_r) in enumerate(SCENARIO_ROWS):
         r, lo, hi = row0 + 2 + i, first + 1 + 2 * i, first + 2 + 2 * i
         st.put_text(ws.cell(r, 2), label)
@@ -163,32 +164,39 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                  (f"IF(AND(ISNUMBER($L${hi}),ISNUMBER({base_c})),$L${hi}-{base_c},0)", "usd"),
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
+        # The chart's bars: each side's breakeven over the base case's, from 1 on a log axis
+        # (left: lower, right: higher, none: no change; NA, no bar, where one is 'never').
+        cells += [(f"IF(AND(ISNUMBER($M${side}),ISNUMBER({base_b})),$M${side}/{base_b},NA())",
+                   "num") for side in (lo, hi)]
         for j, (formula, fmt) in enumerate(cells, start=4):
             cell = ws.cell(r, j, "=" + _GATE_NA.format(formula))
             st.style_cell(cell, fmt)
-            if j >= 6:  # a breakeven of 0 is 'never'
+            if j in (6, 7):  # a breakeven of 0 is 'never'
                 cell.number_format = '#,##0;-#,##0;"never"'
 
     last = row0 + 1 + len(SCENARIO_ROWS)
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
-                              "tornado_breakeven_high"], start=4):
+                              "tornado_breakeven_high", "tornado_ratio_low",
+                              "tornado_ratio_high"], start=4):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
             f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
-            f'"#,##0.0")&" M tokens/day","never"),"check inputs")').font = st.NOTE_FONT
+            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: no bar where it is never '
+            f'or does not change.","check inputs")').font = st.NOTE_FONT
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
              "$0.00"),
-            ("Breakeven (no bar: never)", "million tokens per day (log scale)", 6, "#,##0"))):
+            ("Breakeven vs the base case", "breakeven / base, log scale", 8, "0.0#"))):
         ch = st.bar_chart(title, "input", axis, cats,
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
                                                     max_row=last)),
                            ("high factor", Reference(ws, min_col=col + 1, min_row=row0 + 2,
                                                      max_row=last))], width=12.5, height=8)
         ch.y_axis.number_format = fmt
-        if col == 6:
+        if col == 8:
             ch.y_axis.scaling.logBase = 10
+            ch.x_axis.crossesAt = 1  # the bars start at the base case: ratio 1
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
     return last + 20
 
