@@ -341,8 +341,8 @@ def _tornado(v, x, total):
         breakeven.append(money["breakeven_calc"])
     base = breakeven[0]
 
-    def ratio(b):  # the breakeven chart's bar: over the base case's; #N/A where one is never
-        return b / base if isinstance(b, float) and isinstance(base, float) else "#N/A"
+    def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where one is never
+        return b / base if isinstance(b, float) and isinstance(base, float) else 0.0
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
             "tornado_ratio_low": [ratio(b) for b in breakeven[1::2]],
             "tornado_ratio_high": [ratio(b) for b in breakeven[2::2]]}

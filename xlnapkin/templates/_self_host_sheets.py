@@ -165,14 +165,15 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
         # The chart's bars: each side's breakeven over the base case's, from 1 on a log axis
-        # (left: lower, right: higher, none: no change; NA, no bar, where one is 'never').
-        cells += [(f"IF(AND(ISNUMBER($M${side}),ISNUMBER({base_b})),$M${side}/{base_b},NA())",
+        # (left: lower, right: higher, none: no change; 0, no bar, where one is 'never').
+        cells += [(f"IF(AND(ISNUMBER($M${side}),ISNUMBER({base_b})),$M${side}/{base_b},0)",
                    "num") for side in (lo, hi)]
         for j, (formula, fmt) in enumerate(cells, start=4):
             cell = ws.cell(r, j, "=" + _GATE_NA.format(formula))
             st.style_cell(cell, fmt)
-            if j in (6, 7):  # a breakeven of 0 is 'never'
-                cell.number_format = '#,##0;-#,##0;"never"'
+            if j >= 6:  # 0 is 'never'
+                cell.number_format = ('#,##0;-#,##0;"never"' if j < 8 else
+                                      '0.00;-0.00;"never"')
 
     last = row0 + 1 + len(SCENARIO_ROWS)
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
