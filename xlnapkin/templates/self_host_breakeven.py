@@ -46,7 +46,7 @@ RUN = [
     ("utilization", "Planned utilization of each replica", 0.7, "0-1",
      "sizes replicas; continuous batching lets 0.8-0.95 work (seed 002)", "pct", (0, 1)),
     ("min_replicas", "Fewest replicas kept running", 2, "replicas",
-     "2 = N+1: one can fail or be upgraded", "int", (1,)),
+     "a floor: 2 lets one fail; above it, the spare is 1 - utilization", "int", (1,)),
     ("staff_cost_per_month", "People and platform per month", 250000 / 12, "USD/month",
      "1 ML engineer, $250K/yr loaded (BLS pay x 1.43-1.54; seed 003: $150-250K)",
      "usd0", (0,)),
@@ -137,7 +137,7 @@ def _inputs(b) -> None:
     api_row = "MATCH({api_id},price_ids,0)"
     for side, col in (("in", "input"), ("out", "output")):
         bk.catalog_value(b, f"api_price_{side}_per_mtok", f"API price, {col} tokens",
-                         f"INDEX(price_{col}_usd_per_mtok,{api_row})", "USD/Mtok", "usd",
+                         f"INDEX(price_{col}_usd_per_mtok,{api_row})", "USD/Mtok", "usd4",
                          "prices.csv, dated")
     b.add("api_price_date", "Date of the catalog API prices",
           f'IFERROR(IF(INDEX(price_as_of,{api_row})="","undated",INDEX(price_as_of,{api_row})),'
@@ -145,7 +145,7 @@ def _inputs(b) -> None:
     cached = f"N(INDEX(price_cached_input_usd_per_mtok,{api_row}))"
     b.add("api_price_cached_per_mtok", "API price, cached input (catalog)",
           f'IFERROR(IF({cached}>0,{cached},"none: input price"),"none: input price")',
-          "USD/Mtok", "billed for prefix-cache hits", "usd")
+          "USD/Mtok", "billed for prefix-cache hits", "usd4")
     b.add("input_share", "Share of tokens that are input", None, "0-1",
           "blank: input / (input + output); type a share for another mix",
           "pct", "input", validation=(0, 1))
@@ -196,7 +196,7 @@ def _outputs(b) -> None:
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
         "not your volume: no idle minimum, no people")
     out(b, "replica_tokens_per_sec", "Output tokens/s of one replica under load",
-        "replica_tokens_per_sec_calc", "tokens/s", "num", "= MAX_THROUGHPUT")
+        "replica_tokens_per_sec_calc", "tokens/s", "num", "= MAX_THROUGHPUT (no prefix cache)")
     out(b, "replica_total_tokens_per_sec", "Input + output tokens/s of one replica",
         "replica_total_tps", "tokens/s", "num", "= REPLICA_TOKENS_PER_SEC (prefix cache in)")
     for name, label, calc, unit, fmt, note in (
