@@ -1187,7 +1187,9 @@ def test_uninstall_ps1_calls_the_right_commands():
 
 def test_install_bat_runs_the_ps1_with_bypass():
     text = (INSTALLER / "install.bat").read_bytes().decode("ascii")
-    assert re.search(r'powershell(\.exe)? .*-ExecutionPolicy Bypass -File "%~dp0install\.ps1" %\*',
+    # "%~dpn0.ps1": the script named like the launcher (install.ps1; uninstall.ps1 for the
+    # release's uninstall.bat, the same file)
+    assert re.search(r'powershell(\.exe)? .*-ExecutionPolicy Bypass -File "%~dpn0\.ps1" %\*',
                      text)
     assert "\r\n" in text  # cmd.exe wants CRLF
 

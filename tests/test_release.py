@@ -21,6 +21,7 @@ EXPECTED = [
     "install.ps1",
     "lite/main.py",
     "lite/requirements.txt",
+    "uninstall.bat",
     "uninstall.ps1",
     "workbooks/capacity_planner.xlsx",
     "workbooks/functions_showcase.xlsx",
@@ -37,6 +38,9 @@ def test_release_folder_holds_everything_an_install_needs(release):
                   for p in release.folder.rglob("*") if p.is_file()) == EXPECTED
     for script in ("install.ps1", "install.bat", "uninstall.ps1"):
         assert (release.folder / script).read_bytes() == (REPO / "installer" / script).read_bytes()
+    # one launcher under two names: each runs the .ps1 named like itself
+    assert (release.folder / "uninstall.bat").read_bytes() == \
+        (REPO / "installer" / "install.bat").read_bytes()
     for name, text in lite.lite_files().items():
         assert (release.folder / "lite" / name).read_bytes() == text.encode("utf-8")
     assert "xlnapkin" not in (release.folder / "lite" / "requirements.txt").read_text()
@@ -51,7 +55,7 @@ def test_readme_says_what_each_file_is_and_how_to_install(release):
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # Notepad-friendly
     text = raw.decode("ascii")
     for name in (release.wheel.name, "install.bat", "lite\\main.py", "workbooks\\*.xlsx",
-                 "uninstall.ps1", "-Workbook", "xlwings Lite", "=NAPKIN_VERSION()"):
+                 "uninstall.bat", "-Workbook", "xlwings Lite", "=NAPKIN_VERSION()"):
         assert name in text, name
     size = (release.folder / "lite" / "main.py").stat().st_size
     assert f"main.py is {size:,} bytes" in text

@@ -3,7 +3,8 @@
 ``build_release(out)`` writes ``out/xlnapkin-VERSION/`` and ``out/xlnapkin-VERSION.zip`` holding
 
 * ``xlnapkin-VERSION-py3-none-any.whl``: the package (``install.ps1`` installs it by default);
-* ``install.ps1``, ``install.bat``, ``uninstall.ps1``: the Windows installer (classic xlwings);
+* ``install.ps1``, ``install.bat``, ``uninstall.ps1``, ``uninstall.bat``: the Windows installer
+  (classic xlwings; ``uninstall.bat`` is ``install.bat`` under the other name);
 * ``lite/main.py`` and ``lite/requirements.txt``: xlwings Lite (macOS, Excel on the web), freshly
   generated, with the package inside ``main.py``;
 * ``workbooks/*.xlsx``: the template workbooks, as committed;
@@ -47,7 +48,7 @@ xlnapkin {version}: LLM-serving napkin math as Excel functions
 What is here
   {wheel}
       the xlnapkin package (pure Python); install.ps1 installs it
-  install.bat, install.ps1, uninstall.ps1
+  install.bat, install.ps1, uninstall.bat, uninstall.ps1
       the Windows installer for desktop Excel (classic xlwings)
   lite\\main.py, lite\\requirements.txt
       xlwings Lite (Excel on Windows, macOS and the web): main.py carries the whole package
@@ -62,7 +63,7 @@ Windows, desktop Excel (needs Python 3.11+ from python.org)
   %LOCALAPPDATA%\\xlnapkin\\venv; numpy, openpyxl and xlwings come from PyPI, xlnapkin from no
   index. Then set one workbook up (this changes only the xlwings.conf in its folder):
       install.bat -Workbook C:\\path\\to\\Book.xlsm
-  and in Excel click xlwings > Import Functions. Undo: uninstall.ps1.
+  and in Excel click xlwings > Import Functions. Undo: double-click uninstall.bat.
 
 macOS, Excel on the web (or Windows without Python): xlwings Lite
   In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py and lite\\requirements.txt in a
@@ -177,6 +178,8 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
         wheel = build_wheel(root, staging)
         for script in _INSTALLER_FILES:
             shutil.copyfile(root / "installer" / script, staging / script)
+        # one launcher, two names: it runs the .ps1 named like itself
+        shutil.copyfile(root / "installer" / "install.bat", staging / "uninstall.bat")
         lite = lite_files()
         (staging / "lite").mkdir()
         for file_name, text in lite.items():
