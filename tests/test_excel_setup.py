@@ -404,12 +404,11 @@ def test_a_folder_of_quickstart_workbooks_keeps_their_default_modules_and_python
     other = make_book(tmp_path / "shared", "Other.xlsm")
     folder_conf = book.parent / "xlwings.conf"
     config = es.workbook_config(book, home, "win32")
-    with pytest.raises(es.ExcelSetupError) as info:
-        es.install(config, PY, platform="win32", now=NOW)
-    assert str(info.value) == (
-        f"Other.xlsm in {book.parent} runs the Python on PATH (no interpreter is set for them); "
-        "an xlwings.conf there naming xlnapkin's would change that: move Serving.xlsm to a "
-        "folder of its own, or replace it with --replace-interpreter (uninstall puts it back)")
+    # Other.xlsm imports nothing (no Other.py): it may go on, and says Other.xlsm would run
+    # xlnapkin's Python if it used xlwings at all.
+    result = es.install(config, PY, platform="win32", dry_run=True, now=NOW)
+    assert (f"Other.xlsm in {book.parent} will run {PY} too if they use xlwings (no "
+            "interpreter was set: the Python on PATH)") in result.notes
     (book.parent / "Other.py").write_text("import xlwings as xw\n")
     for replace in (False, True):  # its own module: refused even when the Python may change
         with pytest.raises(es.ExcelSetupError, match=re.escape(
@@ -424,6 +423,28 @@ def test_a_folder_of_quickstart_workbooks_keeps_their_default_modules_and_python
     assert any("Serving.xlsm keeps its own module Serving.py" in n for n in result.notes)
     es.uninstall(config, platform="win32")
     assert not folder_conf.exists()
+
+
+def test_an_empty_module_list_is_xlwings_default_and_listed_modules_keep_their_python(tmp_path):
+    home = tmp_path / "home"
+    book = make_book(tmp_path / "f")
+    make_book(tmp_path / "f", "Other.xlsm")
+    (book.parent / "Other.py").write_text("")
+    config = es.workbook_config(book, home, "win32")
+    # The ribbon writes an empty value when the field is cleared: xlwings then imports the
+    # module named after each workbook, as with no line at all.
+    write_conf(home, b'"UDF MODULES",""\r\n"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    with pytest.raises(es.ExcelSetupError, match="Other.xlsm in .* imports the module named"):
+        es.install(config, PY, platform="win32", now=NOW)
+    # Modules listed and no interpreter: Other.xlsm imports mylib with the Python on PATH.
+    (book.parent / "Other.py").unlink()
+    write_conf(home, b'"UDF MODULES","mylib"\r\n')
+    with pytest.raises(es.ExcelSetupError, match="Other.xlsm in .* runs the Python on PATH"):
+        es.install(config, PY, platform="win32", now=NOW)
+    result = es.install(config, PY, platform="win32", replace_interpreter=True, now=NOW)
+    assert (book.parent / "xlwings.conf").read_bytes().startswith(
+        b'"UDF MODULES","mylib;xlnapkin.udfs"')
+    assert any(n.startswith('"UDF MODULES" also lists mylib') for n in result.notes)
 
 
 def test_a_workbook_without_macros_is_set_up_with_a_note_to_save_it_as_xlsm(tmp_path):
@@ -1067,6 +1088,17 @@ def test_cli_records_workbook_folders_and_uninstall_recorded_undoes_them_all(tmp
     assert es.recorded_workbooks(home) == [] and not es.workbook_record(home).exists()
     code, out, _ = run(capsys, "excel", "uninstall", "--recorded", *common[:4])
     assert code == 0 and out.startswith("no workbook folders recorded")
+    # one folder that cannot be undone (its state file broken) does not stop the others
+    for book in books:
+        assert run(capsys, "excel", "install", "--workbook", book, *common)[0] == 0
+    (books[0].parent / "xlwings.conf.xlnapkin-state.json").write_text("{}")
+    code, out, err = run(capsys, "excel", "uninstall", "--recorded", *common[:4])
+    assert code == 1 and "1 recorded folder(s) not undone" in err
+    assert not (books[1].parent / "xlwings.conf").exists()
+    assert es.recorded_workbooks(home) == [books[0]]
+    (books[0].parent / "xlwings.conf.xlnapkin-state.json").unlink()
+    (books[0].parent / "xlwings.conf").unlink()
+    es.remember_workbook(home, books[0], keep=False)
     # uninstall --workbook takes its folder off the record
     assert run(capsys, "excel", "install", "--workbook", books[1], *common)[0] == 0
     assert run(capsys, "excel", "uninstall", "--workbook", books[1], *common[:4])[0] == 0

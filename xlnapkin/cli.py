@@ -845,15 +845,24 @@ def _run_excel_uninstall(ns) -> int:
         books = excel_setup.recorded_workbooks(ns.home)
         if not books:
             print(f"no workbook folders recorded in {excel_setup.workbook_record(ns.home)}")
-        for book in books:
-            if not book.parent.is_dir():
-                print(f"{book.parent} is gone: nothing to undo there")
-            else:
-                config = excel_setup.workbook_config(book, ns.home, ns.platform)
-                print(excel_setup.uninstall(config, platform=ns.platform,
-                                            dry_run=ns.dry_run).describe())
+        failed = []
+        for book in books:  # one folder that cannot be undone does not stop the others
+            try:
+                if not book.parent.is_dir():
+                    print(f"{book.parent} is gone: nothing to undo there")
+                else:
+                    config = excel_setup.workbook_config(book, ns.home, ns.platform)
+                    print(excel_setup.uninstall(config, platform=ns.platform,
+                                                dry_run=ns.dry_run).describe())
+            except excel_setup.ExcelSetupError as err:
+                failed.append(f"{book}: {err}")
+                continue
             if not ns.dry_run:
                 excel_setup.remember_workbook(ns.home, book, keep=False)
+        if failed:
+            raise excel_setup.ExcelSetupError(
+                f"{len(failed)} recorded folder(s) not undone (still recorded; run again once "
+                "fixed): " + "; ".join(failed))
     else:
         result = excel_setup.uninstall(_excel_config(ns), platform=ns.platform,
                                        dry_run=ns.dry_run)

@@ -21,7 +21,7 @@ By default xlnapkin writes the workbook folder's file (:func:`workbook_config`),
 elsewhere keep the user's own modules and Python. Other macro-enabled workbooks in that folder
 would read the new file instead of the user's: for them, a key the folder's file lacks starts from
 the user's value (their modules stay listed), and the Python they run (the user's, or the one on
-PATH where none is set) is replaced only when asked. Where nothing lists the modules, xlwings
+PATH where none is set and they import modules) is replaced only when asked. Where nothing lists the modules, xlwings
 imports for each workbook the module named after it: install refuses where another workbook
 there has one, and keeps the set-up workbook's own beside xlnapkin's. The user-wide file (:func:`user_config`)
 changes only when asked for, and then ``xlnapkin.udfs`` is appended to the modules already listed
@@ -205,6 +205,9 @@ def recorded_workbooks(home: Path) -> list[Path]:
         text = workbook_record(home).read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExcelSetupError(f"cannot read {workbook_record(home)} ({exc}); it lists one "
+                              "workbook path a line: fix or remove it") from None
     return [Path(line) for line in dict.fromkeys(text.splitlines()) if line.strip()]
 
 
@@ -885,15 +888,26 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
 
     wanted = []
     inherited = _user_doc(config, platform)
-    udf, taken = doc.get(UDF_MODULES_KEY), None
+    folder_udf = doc.get(UDF_MODULES_KEY)
+    udf, taken = folder_udf, None
     if udf is None and inherited is not None:  # the folder's neighbours list the user's now
         udf = taken = inherited.get(UDF_MODULES_KEY)
+    if udf is not None and not udf.strip():  # empty, as the ribbon writes it: xlwings' default
+        udf = taken = None
+    # Modules the folder's other workbooks import now: they need the Python they run.
+    theirs = [m for m in _modules(udf or "") if m != UDF_MODULE]
     if udf is None and config.workbook is not None:
-        udf, own_note = _default_modules(config, platform)
+        udf, own_note = _default_modules(config, platform, folder_udf is not None)
         taken, notes = udf, notes + own_note  # recorded like modules taken from the user's file
     if udf is None or UDF_MODULE not in _modules(udf):
         wanted.append((doc.written_key(UDF_MODULES_KEY), _with_module(udf)))
-    interp = _interpreter_line(doc, python, platform, replace_interpreter, config, inherited)
+    interp = _interpreter_line(doc, python, platform, replace_interpreter, config, inherited,
+                               bool(theirs))
+    if interp is not None and config.workbook is not None and _neighbours(config) and not (
+            _current_interpreter(doc, interp[0]) or (
+                inherited is not None and _current_interpreter(inherited, interp[0]))):
+        notes += (f"{', '.join(_neighbours(config))} in {config.path.parent} will run {python} "
+                  "too if they use xlwings (no interpreter was set: the Python on PATH)",)
     if interp is not None:
         wanted.append(interp)
         others = [m for m in _modules(udf or "") if m != UDF_MODULE]
@@ -955,15 +969,16 @@ def _neighbours(config: ConfigFile) -> list[str]:
                   and p.is_file() and not _same_path(p, config.workbook))
 
 
-def _default_modules(config: ConfigFile, platform: str) -> tuple[str | None, tuple[str, ...]]:
+def _default_modules(config: ConfigFile, platform: str, folder_says: bool = False
+                     ) -> tuple[str | None, tuple[str, ...]]:
     """Where no ``UDF MODULES`` is set, xlwings imports for each workbook the module named after
     it (``Book.xlsm``: ``Book.py``, the ``xlwings quickstart`` layout). A folder file listing
     xlnapkin's module would end that for every macro workbook there: refused where another
     workbook has such a module; the workbook being set up keeps its own (returned, with a
     note), since it will be imported by xlnapkin's Python."""
-    if (config.user_path is not None and config.user_path.is_file()
-            and _read_config(_real_file(config.user_path), platform)[1].get(UDF_MODULES_KEY)
-            is not None):
+    if (not folder_says and config.user_path is not None and config.user_path.is_file()
+            and (_read_config(_real_file(config.user_path), platform)[1].get(UDF_MODULES_KEY)
+                 or "").strip()):
         return None, ()  # the user's file lists the modules: no default is in use
     folder = config.path.parent
     theirs = [name for name in _neighbours(config) if (folder / name).with_suffix(".py").is_file()]
@@ -1001,11 +1016,12 @@ def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
 
 
 def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
-                      config: ConfigFile, inherited: _ConfigText | None = None
-                      ) -> tuple[str, str] | None:
+                      config: ConfigFile, inherited: _ConfigText | None = None,
+                      modules_in_use: bool = False) -> tuple[str, str] | None:
     """The interpreter line to write, None if ours is already the one xlwings uses; raises if
     another is set (in the file, or in the user's file its workbooks use now) and ``replace`` is
-    False."""
+    False, or where none is set but the folder's other workbooks import modules
+    (``modules_in_use``) with the Python on PATH."""
     key = interpreter_key(platform)
     current = _current_interpreter(doc, key)
     where, who, instead = config.path, "the workbooks in that folder", ""
@@ -1018,7 +1034,7 @@ def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: boo
             current, where = _current_interpreter(inherited, key), config.user_path
         if current is not None and _same_interpreter(current[0], python, platform):
             current = None  # they run this Python already: the folder's file may say so too
-        elif current is None and not replace:  # none set: they run the Python on PATH
+        elif current is None and not replace and modules_in_use:  # they run the one on PATH
             raise ExcelSetupError(
                 f"{who} run{'s' if len(_neighbours(config)) == 1 else ''} the Python on PATH "
                 f"(no interpreter is set for them); an xlwings.conf there naming xlnapkin's "
