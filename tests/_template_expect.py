@@ -297,7 +297,7 @@ def _millions(tokens_per_day) -> str:
 def _verdict(tokens_per_day, saving, breakeven) -> str:
     """The Breakeven sheet's verdict line (once it ran two phrases together)."""
     if not isinstance(breakeven, float) or not math.isfinite(breakeven):
-        return "never: a replica at the planned utilization costs more than the API*"
+        return e.NEVER
     who = "self-hosting" if saving > 0 else "the API"
     return (f"{who} is cheaper at {_millions(tokens_per_day)} M tokens/day; breakeven "
             f"{_millions(breakeven)} M tokens/day")

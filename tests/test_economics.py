@@ -596,7 +596,7 @@ def test_fleet_breakeven_is_the_first_volume_where_self_hosting_pays(rep, cap, a
     def self_host(v):
         return max(floor, math.ceil(v / cap * (1 - 1e-12))) * rep + fixed
 
-    if cap * per_token <= rep:  # a full replica costs more than the API for its tokens
+    if cap * per_token <= rep:  # a replica at the planned load costs more than the API for its tokens
         assert be == math.inf
         return
     assert self_host(be) <= be * per_token * (1 + 1e-9)

@@ -369,6 +369,7 @@ def _rounded_count(x: float) -> str:
 
 def _run_estimate(ns) -> int:
     import inspect
+    from . import economics
     from .capacity import estimate
     from .errors import CannotRunError, InvalidArgumentError
     try:
@@ -410,8 +411,7 @@ def _run_estimate(ns) -> int:
                                f"volume (GPUs {e.fleet_utilization:.1%} busy); "
                                f"{_usd_per_mtok(e.planned_cost_per_mtok)} if "
                                f"{ns.utilization:.0%} busy, GPUs only"),
-        ("breakeven", f"never: a replica {ns.utilization:.0%} busy costs more than the API charges "
-                      "for the tokens it carries"
+        ("breakeven", f"{economics.NEVER} (planned: {ns.utilization:.0%})"
          if never else f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
          if e.monthly_saving > 0 else
@@ -841,7 +841,7 @@ def _run_excel_status(ns) -> int:
 
 def _run_excel_uninstall(ns) -> int:
     from . import excel_setup
-    if getattr(ns, "recorded", False):
+    if ns.recorded:
         books = excel_setup.recorded_workbooks(ns.home)
         if not books:
             print(f"no workbook folders recorded in {excel_setup.workbook_record(ns.home)}")

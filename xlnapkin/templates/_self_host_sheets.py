@@ -13,6 +13,7 @@ from __future__ import annotations
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
 
+from ..economics import NEVER
 from . import _style as st
 from ._sheets import catalog_cell
 
@@ -276,8 +277,7 @@ def add_volume(wb, ws) -> None:
     st.put_text(ws["B1"], "Monthly cost as the volume grows, and every catalog API",
                 st.TITLE_FONT)
     st.put_text(ws["B2"], "Cells show #N/A only while a check fails (the chart then stays "
-                "empty). Breakeven 'never': a replica at the planned utilization costs more "
-                "than that API charges for the tokens it carries.", st.NOTE_FONT)
+                "empty). Breakeven " + NEVER + ".", st.NOTE_FONT)
     st.header_row(ws, 4, 2, ["tokens/day", "replicas", "self-host $/month", "API $/month",
                              "cheaper"], height=30)
     first = 5
@@ -342,8 +342,7 @@ def _price_list(wb, ws, row0) -> int:
                               "api_list_monthly", "api_list_serves", "api_list_breakeven"],
                              start=2):
         st.define(wb, name, ws.title, st.column_range(j, first, last))
-    st.put_text(ws.cell(last + 1, 2), "never: a replica at the planned utilization costs more "
-                "than that API charges for the tokens it carries.", st.NOTE_FONT)
+    st.put_text(ws.cell(last + 1, 2), NEVER + ".", st.NOTE_FONT)
     st.put_text(ws.cell(last + 2, 2), "API prices as listed (no scenario factor); the volume "
                 "and self-hosting as in the scenario chosen.", st.NOTE_FONT)
     return last + 2

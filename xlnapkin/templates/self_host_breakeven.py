@@ -15,6 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from .. import calibration, catalog
+from ..economics import NEVER
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st
 from ._napkin import Step
 from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
@@ -443,9 +444,8 @@ def _api_steps() -> list[Step]:
         Step("breakeven_msg", "Verdict", _fit(
             'IF(ISNUMBER({breakeven_calc}),IF({saving_calc}>0,"self-hosting","the API")&'
             '" is cheaper at "&TEXT({tokens_per_day}/1E+6,"#,##0.0")&" M tokens/day; breakeven "'
-            '&TEXT({breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day","never: a replica at the '
-            'planned utilization costs more than the API charges for the tokens it carries")'),
-             "", "text"),
+            '&TEXT({breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day","' + NEVER + '")'), "",
+             "text"),
         Step("volume_priced_msg", "Volume and scenario priced",
              'TEXT({tokens_per_day},"#,##0")&" tokens/day, "&{scenario}&" scenario"', "",
              "text"),
