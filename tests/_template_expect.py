@@ -49,7 +49,9 @@ def serving_steps(g, m, v, n, frac):
         "weight_bytes": memory.weight_bytes(m, wd),
         "kv_elements": memory.kv_elements_per_token(m),
         "kv_bytes_per_seq": _num(memory.kv_bytes(m, inp + out, 1, kd)),
-        "kv_bytes_ctx": _num(memory.kv_bytes(m, ctx, 1, kd)),
+        # the read of one decode step (the attended tokens, and every index key where a
+        # sparse-attention indexer picks them); kv_bytes itself where there is none
+        "kv_bytes_ctx": _num(memory._kv_read_bytes(catalog.model(m), ctx, 1, kd)),
         "attn_flops_pair": roofline.attention_flops_per_pair(m),
         "prefill_flops": _num(roofline.prefill_flops(m, 1.0, inp)),
         "mbu": float(ef.mbu), "mfu_decode": float(ef.mfu_decode),

@@ -43,6 +43,16 @@ def test_mla_caches_the_latent():
     assert memory.kv_bytes("deepseek-v3") == 70_272
 
 
+def test_sparse_attention_indexer_keys_are_cached_at_8_bit():
+    # DeepSeek-V3.2 (config.json: index_head_dim 128, index_n_heads 64, index_topk 2048): the MLA
+    # latent plus one index key per token and layer, 128 fp8 values and a 4-byte fp32 scale per
+    # 128 (vLLM's DeepseekV32IndexerCache: head_dim + head_dim // 128 * 4 = 132 bytes), which
+    # stays 8-bit whatever the KV dtype.
+    assert memory.kv_bytes("deepseek-v3.2") == 61 * (576 * 2 + 132) == 78_324
+    assert memory.kv_bytes("deepseek-v3.2", 1000, 2, "fp8") == 2 * 1000 * 61 * (576 + 132)
+    assert memory.kv_bytes("deepseek-v3.2; index_head_dim=") == memory.kv_bytes("deepseek-v3")
+
+
 def test_sliding_window_layers_stop_growing():
     m = catalog.model("gemma-2-27b")  # 23 of 46 layers keep at most 4,096 tokens
     per_token_layer = 16 * 128 * 2 * 2

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xlnapkin import roofline, serving
+from xlnapkin import catalog, memory, roofline, serving
 
 
 def test_seed_004_405b_decode_step_on_16_h100():
@@ -169,3 +169,31 @@ def test_tensor_parallel_pays_all_reduce_when_calibrated():
     assert comm == pytest.approx(expected, rel=1e-12)
     assert roofline.allreduce_time("h100-sxm", "llama-3.1-70b", 64, 2, resolve(1.0)) == 0
     assert roofline.allreduce_time("h100-sxm", "llama-3.1-70b", 64, 1, eff) == 0
+
+
+def test_sparse_attention_reads_and_attends_to_the_top_k_only():
+    # DeepSeek-V3.2: each new token attends to at most index_topk = 2,048 cached tokens, after an
+    # indexer (64 heads of 128) scores every one of them; DeepSeek-V3 attends to all.
+    v32, v3 = catalog.model("deepseek-v3.2"), catalog.model("deepseek-v3")
+    ctx = 32_000.0
+    read = memory._kv_read_bytes(v32, ctx, 1, None)
+    assert read == 61 * (576 * 2 * 2048 + 132 * ctx)
+    assert memory._kv_read_bytes(v3, ctx, 1, None) == memory.kv_bytes(v3, ctx)
+    pair = v32.attention_flops_per_pair
+    assert pair == v3.attention_flops_per_pair
+    index = 2 * 64 * 128
+    assert roofline.decode_flops(v32, 1, ctx) == pytest.approx(
+        2 * v32.active_params + 61 * (pair * 2048 + index * ctx))
+    # a prompt of 4,096: queries past the 2,048th see 2,048 keys; the indexer scores them all
+    n = 4096
+    pairs = 2048 * 2049 / 2 + (n - 2048) * 2048
+    assert roofline.prefill_flops(v32, 1, n) == pytest.approx(
+        2 * v32.active_params * n + 61 * (pair * pairs + index * n * (n + 1) / 2))
+    # below the top-k the attention is V3's, so only the indexer's work differs
+    assert roofline.prefill_flops(v32, 1, 1000) - roofline.prefill_flops(v3, 1, 1000) == \
+        pytest.approx(2 * v32.active_params * 1000 - 2 * v3.active_params * 1000
+                      + 61 * index * 1000 * 1001 / 2)
+    # at long context the sparse model decodes faster than the dense-attention one
+    slow = roofline.decode_step_time("h200-sxm", v3, 32, 128_000, num_gpus=8)
+    fast = roofline.decode_step_time("h200-sxm", v32, 32, 128_000, num_gpus=8)
+    assert fast < 0.6 * slow

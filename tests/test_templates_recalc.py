@@ -112,6 +112,10 @@ def self_host_scenarios(d):
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
                  api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # sparse attention: each token attends to 2,048 cached tokens, its index keys all
+           ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
+                                                   num_gpus=8, input_tokens=32000,
+                                                   output_tokens=1000)),
            # gpt-oss's own format covers its experts only (the rest stays bf16)
            ("gpt-oss-120b in its released mxfp4", dict(d, gpu="h100-sxm", model="gpt-oss-120b",
                                                     weight_dtype="mxfp4", num_gpus=1)),
@@ -160,6 +164,11 @@ def planner_scenarios(d):
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
            ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096)),
+           ("deepseek-v3.2 at long context", dict(d, model="deepseek-v3.2", num_gpus=8,
+                                                  sla_gpu="h200-sxm", input_tokens=16000,
+                                                  output_tokens=1000, context_tokens=64000,
+                                                  ttft_ms=20000.0, tpot_ms=200.0,
+                                                  requests_per_sec=2.0)),
            # short requests, so your GPU's own engine cap binds (the calibrated one would too)
            ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
                                               output_tokens=128, context_tokens=512)),

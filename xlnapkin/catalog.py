@@ -132,6 +132,9 @@ class Model:
     attention_layers: int | None = None
     sliding_window: float | None = None
     sliding_window_layers: int | None = None
+    index_heads: int | None = None
+    index_head_dim: float | None = None
+    index_topk: float | None = None
     max_context: float | None = None
     kv_bytes_per_token_16bit: float | None = None
     name: str = ""
@@ -189,6 +192,20 @@ class Model:
         else:
             qk, v = self.head_dim, (self.v_head_dim or self.head_dim)
         return 2.0 * self.n_heads * (qk + v)
+
+    @functools.cached_property
+    def index_bytes_per_token(self) -> float:
+        """Bytes one token adds to a sparse-attention indexer's key cache in one attention layer
+        (DeepSeek-V3.2's DSA): 8-bit keys plus a 4-byte scale per 128 of them, as vLLM and SGLang
+        store them whatever the KV dtype; 0 without an indexer."""
+        d = float(self.index_head_dim or 0)
+        return d + 4.0 * (d // 128)
+
+    @functools.cached_property
+    def index_flops_per_pair(self) -> float:
+        """FLOPs a sparse-attention indexer spends scoring one (query, key) pair in one layer:
+        a dot product in each index head, 2 FLOPs per multiply-add; 0 without an indexer."""
+        return 2.0 * (self.index_heads or 0) * float(self.index_head_dim or 0)
 
     @functools.cached_property
     def expert_params(self) -> float:

@@ -6,6 +6,10 @@ KV cache per token and layer holds ``kv_heads x (head_dim + v_head_dim)`` elemen
 MHA, GQA and MQA, or ``kv_lora_rank + qk_rope_head_dim`` for MLA's compressed latent. A
 sliding-window layer holds at most ``sliding_window`` tokens; layers without attention (Mamba and
 other linear layers of hybrid models) hold none. Their fixed-size recurrent state is not counted.
+A sparse-attention indexer (DeepSeek-V3.2's DSA) keeps one more key per token and attention layer
+(``index_head_dim`` 8-bit values and a 4-byte scale per 128, whatever the KV dtype), and lets
+each new token attend to at most ``index_topk`` cached tokens: the decode step reads those and
+every index key (``roofline``).
 
 A replica's KV cache is counted once, spread over its GPUs. Tensor parallelism spreads it by KV
 head while the GPUs are no more than the KV heads. With more GPUs than KV heads (Qwen3-235B-A22B
@@ -125,8 +129,23 @@ def _windowed_tokens(m: Model, tokens):
     return full
 
 
+def _attended_tokens(m: Model, tokens):
+    """Sum over attention layers of the cached tokens one new token attends to, at ``tokens``
+    of context: those held (:func:`_windowed_tokens`), at most ``index_topk`` where a
+    sparse-attention indexer picks them (DeepSeek-V3.2)."""
+    if m.index_topk:
+        tokens = np.minimum(tokens, float(m.index_topk))
+    return _windowed_tokens(m, tokens)
+
+
+def _index_bytes(m: Model, tokens):
+    """Bytes of the sparse-attention indexer's key cache for ``tokens`` of context (every
+    attention layer keeps every token's index key; 0 without an indexer)."""
+    return m.index_bytes_per_token * m.n_attention_layers * tokens
+
+
 def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
-    """KV-cache bytes for batch sequences of tokens tokens each (GQA, MLA and sliding windows counted).
+    """KV-cache bytes for batch sequences of tokens tokens each (GQA, MLA, sliding windows and a sparse-attention indexer's keys counted).
 
     Args:
         model: model catalog id or spec string, e.g. "llama-3.1-70b" [id]
@@ -148,7 +167,15 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
 def _kv_bytes(m, tokens, batch, kv_dtype):
     """:func:`kv_bytes` of a catalog model for checked ``tokens`` and ``batch``. [bytes]"""
     per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
-    return per_layer_token * _windowed_tokens(m, tokens) * batch
+    return (per_layer_token * _windowed_tokens(m, tokens) + _index_bytes(m, tokens)) * batch
+
+
+def _kv_read_bytes(m, context, batch, kv_dtype):
+    """KV-cache bytes one decode step reads for ``batch`` sequences at ``context``: the tokens
+    each attends to (:func:`_attended_tokens`) and, with a sparse-attention indexer, the index
+    keys of the whole context it scores. Equals :func:`_kv_bytes` without an indexer. [bytes]"""
+    per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
+    return (per_layer_token * _attended_tokens(m, context) + _index_bytes(m, context)) * batch
 
 
 def expected_experts(n_experts, top_k, tokens):

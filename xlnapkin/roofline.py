@@ -22,7 +22,10 @@ Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prom
 writes. Nothing is ever faster than one read of the weights it touches.
 
 Notes: attention FLOPs count QK^T and AV for every head (MLA in its absorbed form, with the
-latent as both key and value); activations, norms and the vocabulary softmax are left out.
+latent as both key and value); a sparse-attention indexer (DeepSeek-V3.2) adds a dot product
+per index head for every cached token, and the attention proper then covers at most
+``index_topk`` tokens per query (its KV read too, :func:`xlnapkin.memory.kv_bytes` for the
+cache held). Activations, norms and the vocabulary softmax are left out.
 MoE routing is taken as uniform (:func:`xlnapkin.memory.expected_experts`).
 
 >>> round(float(decode_step_time("h100-sxm", "llama-3.1-8b", 1, 0, efficiency=1)) * 1e3, 2)
@@ -38,7 +41,8 @@ import numpy as np
 from . import _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import _kv_bytes, _windowed_tokens, moe_weight_bytes_read, weight_dtype_of
+from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, moe_weight_bytes_read,
+                     weight_dtype_of)
 from .units import compute_dtype, dtype_bytes, is_gguf
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
@@ -91,11 +95,17 @@ def attention_flops_per_pair(model) -> float:
     return _model(model).attention_flops_per_pair
 
 
+def _decode_attention_flops(m, context):
+    """Attention FLOPs of one new token at ``context``: the pairs it attends to, plus a
+    sparse-attention indexer scoring every cached token."""
+    return (m.attention_flops_per_pair * _attended_tokens(m, context)
+            + m.index_flops_per_pair * m.n_attention_layers * context)
+
+
 def decode_flops(model, batch, context):
     """FLOPs of one decode step: ``batch x (2 x active params + attention over context)``."""
     m = _model(model)
-    return batch * (2.0 * m.active_params
-                    + attention_flops_per_pair(m) * _windowed_tokens(m, context))
+    return batch * (2.0 * m.active_params + _decode_attention_flops(m, context))
 
 
 def _linear_peak(g, weight_dtype, eff: Efficiency):
@@ -125,7 +135,7 @@ def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, eff: 
 
 def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff):
     """One decode step's FLOPs time (routed experts at ``moe_mfu_factor`` of the MFU). [s]"""
-    attention = batch * m.attention_flops_per_pair * _windowed_tokens(m, context)
+    attention = batch * _decode_attention_flops(m, context)
     return _matmul_time(g, m, batch, attention, weight_dtype, num_gpus, mfu, eff)
 
 
@@ -192,34 +202,52 @@ def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
     compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode,
                                    eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
-    kv = _kv_bytes(m, context, batch, kv_dtype) / bw
+    kv = _kv_read_bytes(m, context, batch, kv_dtype) / bw
     return (_larger(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
             + _overhead(m, eff))
 
 
+def _capped_pairs(tokens, cap):
+    """Causal (query, key) pairs of ``tokens`` tokens where each query sees at most ``cap``
+    keys (``cap`` None: all before it)."""
+    full = tokens * (tokens + 1) / 2.0
+    if cap is None:
+        return full
+    return np.where(tokens <= cap, full, cap * (cap + 1) / 2.0 + (tokens - cap) * cap)
+
+
 def _causal_pairs(m, tokens):
-    """(query, key) pairs over attention layers for a causal prompt of ``tokens`` tokens."""
+    """(query, key) pairs over attention layers for a causal prompt of ``tokens`` tokens: a
+    sliding-window layer's queries see at most the window, a sparse-attention indexer's at most
+    ``index_topk`` keys."""
     n_attn = m.n_attention_layers
     n_win = min(int(m.sliding_window_layers or 0), n_attn) if m.sliding_window else 0
-    full = tokens * (tokens + 1) / 2.0
-    if not n_win:
-        return n_attn * full
-    w = float(m.sliding_window)
-    windowed = np.where(tokens <= w, full, w * (w + 1) / 2.0 + (tokens - w) * w)
-    return (n_attn - n_win) * full + n_win * windowed
+    topk = float(m.index_topk) if m.index_topk else None
+    pairs = (n_attn - n_win) * _capped_pairs(tokens, topk)
+    if n_win:
+        w = float(m.sliding_window)
+        pairs = pairs + n_win * _capped_pairs(tokens, w if topk is None else min(w, topk))
+    return pairs
+
+
+def _prefill_attention_flops(m, tokens):
+    """Attention FLOPs of a causal prompt of ``tokens`` tokens: the pairs attended, plus a
+    sparse-attention indexer scoring every earlier token for each query."""
+    return (m.attention_flops_per_pair * _causal_pairs(m, tokens)
+            + m.index_flops_per_pair * m.n_attention_layers * tokens * (tokens + 1) / 2.0)
 
 
 def prefill_flops(model, batch, prompt_tokens):
     """FLOPs of a prefill: ``batch x (2 x active params x tokens + causal attention)``."""
     m = _model(model)
     return batch * (2.0 * m.active_params * prompt_tokens
-                    + attention_flops_per_pair(m) * _causal_pairs(m, prompt_tokens))
+                    + _prefill_attention_flops(m, prompt_tokens))
 
 
 def _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus, mfu, eff):
     """A prefill's FLOPs time: ``batch x tokens`` rows and causal attention (routed experts at
     ``moe_mfu_factor`` of the MFU). [s]"""
-    attention = batch * m.attention_flops_per_pair * _causal_pairs(m, tokens)
+    attention = batch * _prefill_attention_flops(m, tokens)
     return _matmul_time(g, m, batch * tokens, attention, weight_dtype, num_gpus, mfu, eff)
 
 

@@ -14,7 +14,7 @@ Names the templates expect as inputs:
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
-  m_max_context``;
+  m_index_heads, m_index_head_dim, m_index_topk, m_max_context``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
   efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
   :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
@@ -44,6 +44,23 @@ def _windowed(tokens: str) -> str:
             f"+{{n_window_layers}}*MIN({tokens},{{m_sliding_window}}))")
 
 
+def _attended(tokens: str) -> str:
+    """Sum over attention layers of tokens one new token attends to (at most index_topk where a
+    sparse-attention indexer picks them)."""
+    return _windowed(f"IF({{m_index_topk}}>0,MIN({tokens},{{m_index_topk}}),{tokens})")
+
+
+def _index_keys(tokens: str) -> str:
+    """Bytes of a sparse-attention indexer's key cache for tokens of context (0 without one)."""
+    return f"{{index_bytes_per_layer_token}}*{{n_attn_layers}}*{tokens}"
+
+
+def _capped_pairs(tokens: str, cap: str) -> str:
+    """Causal (query, key) pairs of tokens tokens, each query seeing at most cap keys."""
+    return (f"IF({tokens}<={cap},{tokens}*({tokens}+1)/2,{cap}*({cap}+1)/2"
+            f"+({tokens}-{cap})*{cap})")
+
+
 def dtype_bits(which: str) -> str:
     return (f"IF(ISNUMBER({{{which}}}),{{{which}}},"
             f"INDEX(dtype_bits,MATCH({{{which}}},dtype_names,0)))")
@@ -52,7 +69,8 @@ def dtype_bits(which: str) -> str:
 MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads", "kv_heads",
                 "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
-                "sliding_window_layers", "max_context"]
+                "sliding_window_layers", "index_heads", "index_head_dim", "index_topk",
+                "max_context"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "max_concurrency"]
 # Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor)
@@ -62,6 +80,11 @@ _PER_GPU = {"max_concurrency"}
 
 def model_steps() -> list[Step]:
     """Steps that depend on the model and the workload only (not on the GPU)."""
+    return _cache_steps() + _weight_steps()
+
+
+def _cache_steps() -> list[Step]:
+    """Element sizes, the KV cache and attention (:func:`model_steps`, first part)."""
     return [
         Step("w_bits", "Bits per weight element", dtype_bits("weight_dtype"), "bits", "num",
              "units.dtype_bits"),
@@ -84,22 +107,34 @@ def model_steps() -> list[Step]:
              "layers", "int"),
         Step("kv_bytes_per_layer_token", "KV bytes per token per attention layer",
              "{kv_elements}*{kv_bits}/8", "bytes", "num"),
+        Step("index_bytes_per_layer_token", "Sparse-attention index key per token per layer",
+             "IF({m_index_head_dim}>0,{m_index_head_dim}+4*INT({m_index_head_dim}/128),0)",
+             "bytes", "num", "catalog.Model.index_bytes_per_token"),
         Step("seq_tokens", "Tokens a request holds at the end (input + output)",
              "{input_tokens}+{output_tokens}", "tokens", "int"),
         Step("kv_bytes_per_seq", "KV cache of one finished request",
-             "{kv_bytes_per_layer_token}*" + _windowed("{seq_tokens}"), "bytes", "sci",
+             "{kv_bytes_per_layer_token}*" + _windowed("{seq_tokens}") + "+"
+             + _index_keys("{seq_tokens}"), "bytes", "sci",
              "memory.kv_bytes(model, input+output, 1, kv_dtype)"),
         Step("mean_context", "Mean context while decoding (input + output/2)",
              "{input_tokens}+{output_tokens}/2", "tokens", "num"),
         Step("attn_tokens_ctx", "Attended tokens over layers at that context",
-             _windowed("{mean_context}"), "token-layers", "sci"),
+             _attended("{mean_context}"), "token-layers", "sci"),
         Step("kv_bytes_ctx", "KV cache read per sequence per decode step",
-             "{kv_bytes_per_layer_token}*{attn_tokens_ctx}", "bytes", "sci",
-             "memory.kv_bytes(model, mean_context, 1, kv_dtype)"),
+             "{kv_bytes_per_layer_token}*{attn_tokens_ctx}+" + _index_keys("{mean_context}"),
+             "bytes", "sci", "memory._kv_read_bytes(model, mean_context, 1, kv_dtype)"),
         Step("attn_flops_pair", "Attention FLOPs per (query, key) pair, all heads",
              "2*{n_heads}*IF({m_kv_lora_rank}>0,2*{m_kv_lora_rank}+{m_qk_rope_head_dim},"
              "{m_head_dim}+IF({m_v_head_dim}>0,{m_v_head_dim},{m_head_dim}))", "FLOP", "int",
              "roofline.attention_flops_per_pair"),
+        Step("index_flops_ctx", "Sparse-attention indexer FLOPs per decode token", "2*{m_index_heads}*{m_index_head_dim}*{n_attn_layers}"
+             "*{mean_context}", "FLOP", "sci"),
+    ]
+
+
+def _weight_steps() -> list[Step]:
+    """Weights, experts and the prefill's FLOPs (:func:`model_steps`, second part)."""
+    return [
         Step("is_moe", "Mixture of experts? (1 = yes)",
              "IF(AND({m_num_experts}>0,{m_experts_per_token}>0,"
              "{m_num_experts}>{m_experts_per_token}),1,0)", "", "int"),
@@ -123,15 +158,17 @@ def model_steps() -> list[Step]:
         Step("shared_params", "Parameters always read (dense part)",
              "IF({is_moe}=1,{total_params}-{m_num_experts}*{expert_params},{total_params})",
              "params", "sci"),
+        Step("topk_cap", "Keys a query attends to at most (index_topk)",
+             "IF({m_index_topk}>0,{m_index_topk},{input_tokens})", "tokens", "int"),
         Step("prompt_pairs", "Causal (query, key) pairs of one prompt, over layers",
-             "({n_attn_layers}-{n_window_layers})*{input_tokens}*({input_tokens}+1)/2"
-             "+{n_window_layers}*IF({input_tokens}<={m_sliding_window},"
-             "{input_tokens}*({input_tokens}+1)/2,{m_sliding_window}*({m_sliding_window}+1)/2"
-             "+({input_tokens}-{m_sliding_window})*{m_sliding_window})", "pairs", "sci"),
+             "({n_attn_layers}-{n_window_layers})*" + _capped_pairs("{input_tokens}", "{topk_cap}")
+             + "+{n_window_layers}*" + _capped_pairs(
+                 "{input_tokens}", "MIN({m_sliding_window},{topk_cap})"), "pairs", "sci"),
         Step("prefill_linear_flops", "Prefill FLOPs of one prompt: weight matmuls",
              "2*{active_params}*{input_tokens}", "FLOP", "sci"),
-        Step("prefill_attn_flops", "Prefill FLOPs of one prompt: attention",
-             "{attn_flops_pair}*{prompt_pairs}", "FLOP", "sci"),
+        Step("prefill_attn_flops", "Prefill FLOPs of one prompt: attention and indexer", "{attn_flops_pair}*{prompt_pairs}+2*{m_index_heads}"
+             "*{m_index_head_dim}*{n_attn_layers}*{input_tokens}*({input_tokens}+1)/2", "FLOP",
+             "sci"),
         Step("prefill_flops", "Prefill FLOPs of one prompt",
              "{prefill_linear_flops}+{prefill_attn_flops}", "FLOP", "sci",
              "roofline.prefill_flops(model, 1, input_tokens)"),
@@ -267,7 +304,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("decode_linear_flops" + sfx, "Decode FLOPs: weight matmuls (batch x 2 x active)",
              f"{b}*2*{{active_params}}", "FLOP", "sci"),
         Step("decode_attn_flops" + sfx, "Decode FLOPs: attention over the context",
-             f"{b}*{{attn_flops_pair}}*{{{attn_tokens}}}", "FLOP", "sci"),
+             f"{b}*({{attn_flops_pair}}*{{{attn_tokens}}}+{{index_flops_ctx}})", "FLOP", "sci"),
         Step("decode_flops" + sfx, "Decode FLOPs", f"{{decode_linear_flops{sfx}}}"
              f"+{{decode_attn_flops{sfx}}}", "FLOP", "sci", "roofline.decode_flops"),
         Step("t_compute" + sfx, "Compute time: weight matmuls at their rate, attention at "
@@ -363,8 +400,9 @@ def queue_steps() -> list[Step]:
         Step("q_n_max", "Most requests the replica runs at once (at least 1)",
              "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
         Step("q_compute_per_seq", "Decode compute per sequence in a step",
-             "({linear_flops_row}/({linear_peak_tflops}*1E+12)+{attn_flops_pair}*{attn_tokens_ctx}/"
-             "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_decode})", "s", "sci"),
+             "({linear_flops_row}/({linear_peak_tflops}*1E+12)+({attn_flops_pair}*{attn_tokens_ctx}"
+             "+{index_flops_ctx})/({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_decode})", "s",
+             "sci"),
         Step("q_kv_per_seq", "KV-cache read per sequence in a step",
              "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
         Step("q_ar_fixed", "All-reduce latency per step (2 per layer)",
@@ -378,7 +416,8 @@ def queue_steps() -> list[Step]:
         Step("pf_weights", "A prompt alone: weight reads",
              weights_read("{input_tokens}") + "/{bandwidth}", "s", "sci"),
         Step("pf_kv", "A prompt alone: KV-cache writes",
-             "{kv_bytes_per_layer_token}*" + _windowed("{input_tokens}") + "/{bandwidth}", "s",
+             "({kv_bytes_per_layer_token}*" + _windowed("{input_tokens}") + "+"
+             + _index_keys("{input_tokens}") + ")/{bandwidth}", "s",
              "sci"),
         Step("pf_allreduce", "A prompt alone: all-reduces",
              "IF({num_gpus}>1,2*{m_layers}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"
