@@ -207,12 +207,15 @@ def _tornado_charts(wb, ws, row0, first) -> int:
 
 def add_years(wb, ws) -> None:
     st.put_text(ws["B1"], "Own vs rent over the years, per GPU", st.TITLE_FONT)
-    st.paragraph(ws, 2, 2, 10, "One GPU available all month for the years it is kept. Renting "
-                 "pays the rental price (the spot mix of the Breakeven sheet), falling each year by "
-                 "the price decline. Owning pays the purchase now, power and hosting each year, and "
-                 "gets the resale value back at the end. Cash flows at each year's end, discounted "
-                 "at the cost of capital; after the years kept the lines stay flat.",
-                 chars_per_line=150)
+    st.paragraph(ws, 2, 2, 10, "One GPU over the years it is kept. Renting pays the "
+                 "rental price (the spot mix of the Breakeven sheet) for the hours a rented GPU "
+                 "runs each month, falling each year by the price decline. Owning pays the "
+                 "purchase now, power and hosting each year, and gets the resale value back at "
+                 "the end. Cash flows at each year's end, discounted "
+                 "at the cost of capital; after the years kept the lines stay flat. The scenario "
+                 "switch scales the rental and the purchase price here too: 'worst' (worst for "
+                 "self-hosting against the API) makes renting dearer as well as buying, which "
+                 "can favour owning.", chars_per_line=150)
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",
@@ -243,12 +246,12 @@ def add_years(wb, ws) -> None:
                                                            max_row=last),
                           [("rent", Reference(ws, min_col=9, min_row=first, max_row=last)),
                            ("own", Reference(ws, min_col=10, min_row=first, max_row=last))],
-                          width=15, height=8)
+                          width=15, height=6.8)
     ch.y_axis.number_format = "$#,##0"
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, YEAR_ROWS
     ws.add_chart(ch, f"B{last + 2}")
     st.finish_sheet(ws, {"A": 2, "B": 40, "C": 8, "D": 10, "E": 11, "F": 9, "G": 10, "H": 10,
-                         "I": 11, "J": 11}, f"A1:J{last + 19}")
+                         "I": 11, "J": 11}, f"A1:J{last + 16}")
 
 
 def _year_row(y, r):
@@ -315,6 +318,11 @@ def _price_list(wb, ws, row0) -> int:
     from .. import catalog
     st.put_text(ws.cell(row0, 2), "Every catalog API at the volume priced, input share and "
                 "prefix caching", st.HEAD_FONT)
+    st.paragraph(ws, row0 + 1, 2, 8, "API prices as listed (no scenario factor); the volume "
+                 "and self-hosting as in the scenario chosen. 'serves' is the open model an API "
+                 "hosts; a closed model's breakeven compares yours with a different model.",
+                 chars_per_line=120)
+    row0 += 1
     st.header_row(ws, row0 + 1, 2, ["API (catalog id)", "in $/Mtok", "out $/Mtok",
                                     "blended $/Mtok", "API $/month", "serves",
                                     "breakeven tokens/day"], height=30)
@@ -342,7 +350,4 @@ def _price_list(wb, ws, row0) -> int:
                               "api_list_monthly", "api_list_serves", "api_list_breakeven"],
                              start=2):
         st.define(wb, name, ws.title, st.column_range(j, first, last))
-    st.put_text(ws.cell(last + 1, 2), NEVER + ".", st.NOTE_FONT)
-    st.put_text(ws.cell(last + 2, 2), "API prices as listed (no scenario factor); the volume "
-                "and self-hosting as in the scenario chosen.", st.NOTE_FONT)
-    return last + 2
+    return last
