@@ -250,14 +250,14 @@ pool_g = st.integers(1, 8)
 pool_rho = st.floats(0, 1)
 
 
-@given(pool_n, pool_mu, st.floats(0.001, 0.999), pool_cv, pool_g, pool_rho)
+@given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
 def test_pooling_never_needs_more_gpus_than_dedicated(n, mu, q, cv, g, rho):
     dedicated = e.dedicated_gpus(n, mu, q, cv, g, rho)
     assert e.pooled_gpus(n, mu, q, cv, g, rho) <= dedicated
     saving = e.pooling_savings(n, mu, q, cv, g, rho)
     assert saving >= 0
-    if q >= 0.5:  # the pool cannot run above 100 %
-        assert saving <= 1 - n * mu * g / dedicated + 1e-12
+    assert saving <= 1 - n * mu * g / dedicated + 1e-12  # the pool cannot run above 100 %
+    assert e.pooled_utilization(n, mu, q, cv, g, rho) <= 1 + 1e-12
     if n == 1:    # one tenant alone saves nothing
         assert saving == 0
 
@@ -390,11 +390,14 @@ def test_phase_costs_add_up_to_the_replica_cost(inp, out, eff):
     c_in = c.cost_per_mtok_input(H100, L8B, 2.0, inp, out, efficiency=eff)
     c_out = c.cost_per_mtok_output(H100, L8B, 2.0, inp, out, efficiency=eff)
     tput = serving.max_throughput(H100, L8B, inp, out, efficiency=eff)
-    per_request = e.cost_per_mtok(2.0, tput) * out  # USD per million requests
+    per_request = e.cost_per_mtok(2.0, tput, 0.7) * out  # USD per million requests
     assert c_in * inp + c_out * out == pytest.approx(per_request, rel=1e-9)
+    # all three default to the same planned utilization, so the blend is the headline figure
     blended = e.blended_price(c_in, c_out, inp / (inp + out))
-    assert c.self_host_cost_per_mtok(H100, L8B, 2.0, inp, out, utilization=1,
+    assert c.self_host_cost_per_mtok(H100, L8B, 2.0, inp, out,
                                      efficiency=eff) == pytest.approx(blended, rel=1e-9)
+    assert c.cost_per_mtok_input(H100, L8B, 2.0, inp, out, utilization=1, efficiency=eff) == \
+        pytest.approx(0.7 * c_in, rel=1e-12)
 
 
 def test_prefill_time_is_compute_at_peak_for_pure_roofline():
@@ -402,7 +405,8 @@ def test_prefill_time_is_compute_at_peak_for_pure_roofline():
     # attention over peak FLOP/s, i.e. input cost = price / 3600 x that / tokens.
     from xlnapkin.roofline import peak_flops, prefill_flops
     t = prefill_flops(L8B, 1, 1024) / peak_flops(H100, "bf16")
-    assert c.cost_per_mtok_input(H100, L8B, 3.6, 1024, 1024, efficiency=1) == pytest.approx(
+    assert c.cost_per_mtok_input(H100, L8B, 3.6, 1024, 1024, utilization=1,
+                                 efficiency=1) == pytest.approx(
         t / 1024 * 1e6 * 1e-3, rel=1e-9)
 
 
@@ -482,8 +486,11 @@ def test_scalar_in_float_out():
      "hours_per_month must be a number in (0, 744], got 8760"),
     (lambda: e.spec_decode_speedup(1, 4), "acceptance_rate must be a number in [0, 1), got 1"),
     (lambda: e.spec_decode_speedup(0.5, -1), "draft_tokens must be a whole number >= 0, got -1"),
-    (lambda: e.pooled_gpus(10, 0.4, 1), "percentile must be a number in (0, 1), got 1"),
-    (lambda: e.dedicated_gpus(10, 0.4, 0), "percentile must be a number in (0, 1), got 0"),
+    (lambda: e.pooled_gpus(10, 0.4, 1), "percentile must be a number in [0.5, 1), got 1"),
+    (lambda: e.dedicated_gpus(10, 0.4, 0), "percentile must be a number in [0.5, 1), got 0"),
+    # below the median load a pool would run above 100 % (133 % here), as USERS_AT_PERCENTILE
+    (lambda: e.pooled_utilization(10, 0.4, 0.4, 1.0),
+     "percentile must be a number in [0.5, 1), got 0.4"),
     (lambda: e.pooling_savings(0, 0.4, 0.95), "tenants must be a whole number >= 1, got 0"),
     (lambda: e.pooled_gpus(10, 0.4, 0.95, -0.1), "cv must be a number >= 0, got -0.1"),
     (lambda: e.gpu_hourly_cost(32000, 0), "years must be a number > 0, got 0"),

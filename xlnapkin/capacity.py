@@ -118,8 +118,9 @@ def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     :func:`cost_per_mtok` of :func:`replica_tokens_per_sec`. Equals :func:`blended_price` of
-    :func:`cost_per_mtok_input` and :func:`cost_per_mtok_output` with input share
-    ``input / (input + output)``, so it compares directly with an API's blended price.
+    :func:`cost_per_mtok_input` and :func:`cost_per_mtok_output` at the same utilization (all
+    three default to 0.7) with input share ``input / (input + output)``, so it compares
+    directly with an API's blended price.
     NaN where it does not fit. [USD/Mtok]
 
     >>> round(self_host_cost_per_mtok("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
@@ -170,7 +171,7 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
 
 @_one_request_fits
 def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, output_tokens=1024,
-                        weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=1.0,
+                        weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=0.7,
                         efficiency=None):
     """USD per million input tokens when the replica's GPU time under load is charged to the phase that uses it (prefill).
 
@@ -199,7 +200,7 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
 
 @_one_request_fits
 def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, output_tokens=1024,
-                         weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=1.0,
+                         weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=0.7,
                          efficiency=None):
     """USD per million output tokens when the replica's GPU time under load is charged to the phase that uses it (decode).
 

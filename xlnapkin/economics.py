@@ -894,7 +894,8 @@ _STD_NORMAL = NormalDist()
 
 
 def _z(percentile):
-    q = _checks.number(percentile, "percentile", 0, 1, min_open=True, max_open=True)
+    # capacity sized below the median load would run above 100 % half the time
+    q = _checks.number(percentile, "percentile", 0.5, 1, max_open=True)
     if np.ndim(q) == 0:
         return _STD_NORMAL.inv_cdf(q)
     values, where = np.unique(q, return_inverse=True)  # a grid repeats its percentiles
@@ -948,7 +949,7 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     Args:
         tenants: number of tenants (customers, teams or models) [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in (0, 1), e.g. 0.95 [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1), e.g. 0.95 [0-1]
         cv: coefficient of variation of one tenant's load (standard deviation / mean), normal [ratio]
         gpus_per_tenant: GPUs of one tenant's smallest deployment; m = mean_utilization x this [GPUs]
         correlation: correlation between tenants' loads, in [0, 1]; 0 = independent [0-1]
@@ -980,7 +981,7 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
     Args:
         tenants: number of tenants sharing the pool [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time the pool must cover the load, in (0, 1) [0-1]
+        percentile: share of the time the pool must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one tenant's load, normal [ratio]
         gpus_per_tenant: GPUs of one tenant's dedicated deployment; m = mean_utilization x this [GPUs]
         correlation: correlation between tenants' loads, in [0, 1]; 1 = peaks align [0-1]
@@ -1007,14 +1008,14 @@ def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     Args:
         tenants: number of tenants [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one tenant's load, normal [ratio]
         gpus_per_tenant: GPUs of one tenant's smallest deployment [GPUs]
         correlation: correlation between tenants' loads, in [0, 1] [0-1]
 
     ``1 - pooled_gpus / dedicated_gpus`` (whole GPUs, as paid for) [0-1]
 
-    Notes: for percentiles >= 0.5 never above one minus the dedicated fleet's utilization
+    Notes: never above one minus the dedicated fleet's utilization
     (:func:`dedicated_utilization`; ``1 - mean_utilization`` only while each tenant needs one
     deployment): the pool carries the same mean load and cannot run above 100 %. Whole
     deployments make it a step function of the number of tenants.
@@ -1034,7 +1035,7 @@ def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     Args:
         tenants: number of tenants [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time the pool must cover the load, in (0, 1) [0-1]
+        percentile: share of the time the pool must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one tenant's load, normal [ratio]
         gpus_per_tenant: GPUs of one tenant's dedicated deployment [GPUs]
         correlation: correlation between tenants' loads, in [0, 1] [0-1]
@@ -1057,13 +1058,13 @@ def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_p
     Args:
         tenants: number of tenants [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one tenant's load, normal [ratio]
         gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
         correlation: correlation between tenants' loads, in [0, 1] [0-1]
 
     ``tenants x mean_utilization x gpus_per_tenant / dedicated_gpus``: a pool serving the same
-    mean load cannot run above 100 %, so for percentiles >= 0.5 the saving
+    mean load cannot run above 100 %, so the saving
     :func:`pooling_savings` never exceeds ``1 - dedicated_utilization``. [0-1]
 
     >>> dedicated_utilization(10, 0.4, 0.95, 1.0)
@@ -1082,7 +1083,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
     Args:
         tenants: number of tenants [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one tenant's load, normal [ratio]
         gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
         correlation: correlation between tenants' loads, in [0, 1] [0-1]
@@ -1105,7 +1106,7 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25
     Args:
         tenants: number of tenants [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one tenant's load, normal [ratio]
         gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
         correlation: correlation between tenants' loads, in [0, 1] [0-1]
@@ -1281,7 +1282,7 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
         models: fine-tuned variants (adapters) of one base model [models]
         throughput_overhead: throughput lost to adapter switching and LoRA compute, in [0, 1) [0-1]
         mean_utilization: each variant's average load as a share of one replica, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in (0, 1) [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
         cv: coefficient of variation of one variant's load, normal [ratio]
         correlation: correlation between the variants' loads, in [0, 1]; 0 = independent [0-1]
 
