@@ -163,16 +163,20 @@ def test_the_formula_limit_can_be_raised(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("names, formula, what", [
-    ({"everything": "S!$A$1:$XFD$1048576"}, "=A1*2", ("S!A1:XFD1048576", "17,179,869,184")),
-    ({"everything": "S!$A$1:$XFD$1048576"}, "=SUM(everything)",
-     ("S!A1:XFD1048576", "17,179,869,184")),
+    ({"everything": "S!$A$1:$XFC$1000000"}, "=A1*2", ("S!A1:XFC1000000", "16,383,000,000")),
+    ({"everything": "S!$A$1:$XFC$1000000"}, "=SUM(everything)",
+     ("S!A1:XFC1000000", "16,383,000,000")),
+    ({"everything": "S!$A$1:$XFD$1048576"}, "=A1*2", ("everything (a name) refers to",
+                                                      "$XFD$1048576", "last row or column")),
     ({"column": "S!$A:$A"}, "=A1*2", ("S!A1:A1048576", "1,048,576")),
 ])
 def test_names_over_huge_ranges_are_refused(capsys, tmp_path, names, formula, what):
     # Before: printing the whole-sheet name built 17 billion cell names (3.5 GB and more).
     path = c.xlsx(tmp_path / "names.xlsx", {"S": {"A1": 1, "B1": formula}}, names)
     code, out, err, seconds = recalc_error(capsys, path)
-    assert_one_error(code, out, err, *what, "limit of 100,000", "--max-range-cells")
+    if "last row or column" not in what:
+        what = (*what, "limit of 100,000", "--max-range-cells")
+    assert_one_error(code, out, err, *what)
     assert seconds < 10
 
 
@@ -612,3 +616,97 @@ def test_limits_are_checked_as_numbers():
     from xlnapkin.recalc import Limits
     with pytest.raises(RecalcError, match="max_cells must be a number > 0, got 0"):
         Limits(max_cells=0)
+
+
+# --- formulas that the recalculation library reads wrong or slowly ------------------------------
+
+@pytest.mark.parametrize("formula, shown", [
+    ("=SUM(S!A1:B1048576)", "B1048576"),   # formulas gave 0
+    ("=SUM(S!A1:XFD2)", "XFD2"),           # formulas gave 1
+    ("=SUM(S!B:XFD)", "XFD"),              # formulas gave #REF!
+    ("=S!$A$1048576+1", "$A$1048576"),
+    ("=SUM(S!XFD1:XFD3)", "XFD1"),         # formulas gave 3 for an empty column
+])
+def test_references_to_the_last_row_or_column_are_refused(capsys, tmp_path, formula, shown):
+    # Before: exit 0 with the wrong sum (the formulas library mishandles the sheet's edge).
+    path = c.xlsx(tmp_path / "edge.xlsx", {"S": {"A1": 1, "B2": 2}, "T": {"A1": formula}},
+                  {"total": "T!$A$1"})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, f"T!A1 refers to {shown}", "last row or column")
+    assert seconds < 10
+
+
+def test_ranges_that_stop_short_of_the_edge_and_text_that_names_it_are_calculated(capsys,
+                                                                                    tmp_path):
+    path = c.xlsx(tmp_path / "near.xlsx", {"S": {"A1": 1, "B2": 2}, "T": {
+        "A1": "=SUM(S!A1:XFC2)", "A2": '="XFD1 and A1048576"', "A3": "=SUM('S'!B1:B3)"}},
+        {"near": "T!$A$1", "text": "T!$A$2", "quoted": "T!$A$3"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"near": 3, "text": "XFD1 and A1048576", "quoted": 2}
+
+
+def test_formulas_longer_than_excel_allows_are_refused_before_parsing(capsys, tmp_path):
+    # Before: a 32,767-character formula took 60 s and 1.5 GB, then failed with "%s".
+    long = "=" + "+".join(["1"] * 4100)  # 8,200 characters
+    path = c.xlsx(tmp_path / "long.xlsx", {"S": {"A1": long}}, {"x": "S!$A$1"})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "S!A1 has a formula of 8,200 characters",
+                     "longer than Excel allows (8,192)")
+    assert seconds < 10
+
+
+def test_the_parsing_weight_of_long_formulas_is_limited(capsys, tmp_path):
+    # Before: 100 formulas of 8,000 characters took 293 s (parsing grows with length squared).
+    long = "=" + "+".join(["1"] * 4000)  # 7,999 characters: weight 64 each
+    path = c.xlsx(tmp_path / "heavy.xlsx", {"S": {f"A{i}": long for i in range(1, 9)}},
+                  {"x": "S!$A$1"})
+    code, out, err, seconds = recalc_error(capsys, path)
+    assert_one_error(code, out, err, "its formulas weigh 512", "limit of 500",
+                     "--max-formula-weight")
+    assert seconds < 10
+    short = c.xlsx(tmp_path / "light.xlsx", {"S": {"A1": "=" + "+".join(["1"] * 600)}},
+                   {"x": "S!$A$1"})
+    code, out, err = run(capsys, "recalc", short, "-q", "--max-formula-weight", "1")
+    assert_one_error(code, out, err, "weigh 1", "limit of 1")
+    code, out, err = run(capsys, "recalc", short, "-q", "--max-formula-weight", "2", "--json")
+    assert code == 0 and json.loads(out) == {"x": 600}, err
+
+
+def test_circular_references_read_calc_and_exit_3(capsys, tmp_path):
+    # Before: every cell of the loop, and any that reads it, came back blank with exit code 0.
+    path = c.xlsx(tmp_path / "circ.xlsx", {"S": {"A1": "=B1", "B1": "=A1", "C1": "=A1+5",
+                                                 "D1": 7, "E1": "=D1*2"}},
+                  {"loop": "S!$C$1", "fine": "S!$E$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    assert code == 3
+    assert json.loads(out) == {"loop": "#CALC!", "fine": 14}
+    assert "3 formula cell(s) could not be calculated" in err
+    assert "S!A1, S!B1, S!C1" in err and "circular reference" in err
+    # a value not printed is reported all the same (an --out file would hold #CALC!)
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "fine")
+    assert code == 3 and out.split() == ["fine", "14"] and "S!C1" in err
+
+
+def test_a_sheet_named_with_an_apostrophe_never_reads_blank(capsys, tmp_path):
+    # Before: both formulas on "Bob's" came back blank with exit code 0.
+    path = c.xlsx(tmp_path / "quote.xlsx", {"Bob's": {"A1": 3, "B1": "=A1*2",
+                                                      "C1": "='Bob''s'!A1*2"}},
+                  {"b": "'Bob''s'!$B$1", "c": "'Bob''s'!$C$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    values = json.loads(out)
+    assert None not in values.values()
+    # formulas cannot yet read such a sheet: then the cells are errors and the exit code says so
+    assert values == {"b": 6, "c": 6} and code == 0 or "#REF!" in values.values() and code == 3
+
+
+def test_names_defined_for_one_sheet_say_so(capsys, tmp_path):
+    path = c.xlsx(tmp_path / "local.xlsx", {"S": {"A1": 7, "B1": "=A1*2"}}, {"b": "S!$B$1"})
+    book = openpyxl.load_workbook(path)
+    from openpyxl.workbook.defined_name import DefinedName
+    book["S"].defined_names["rate"] = DefinedName("rate", attr_text="S!$A$1")
+    book.save(path)
+    code, out, err = run(capsys, "recalc", path, "--name", "rate")
+    assert_one_error(code, out, err.splitlines()[-1] + "\n",
+                     "'rate' is defined for sheet S only", "workbook-wide names only")
+    assert "names defined for one sheet only are not read" in err

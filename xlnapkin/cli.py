@@ -23,6 +23,7 @@ written without thousands separators: ``1,000`` is refused, write ``1000``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import csv
 import json
 import os
@@ -542,9 +543,7 @@ def _recalc(ns) -> int:
     inputs = dict(_parse_set(s) for s in ns.set)
     if ns.in_place and ns.out:
         raise UsageError("give either --out or --in-place, not both")
-    limits = Limits(max_part_mb=ns.max_part_mb, max_total_mb=ns.max_total_mb,
-                    max_cells=ns.max_cells, max_formulas=ns.max_formulas,
-                    max_range_cells=ns.max_range_cells)
+    limits = Limits(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(Limits)})
     target = source if ns.in_place else ns.out
     if ns.out is not None and _same_file(ns.out, source):
         raise UsageError(f"--out {ns.out} is the input workbook; use --in-place to overwrite it")
@@ -605,19 +604,27 @@ def _report_messages(wb, values: dict) -> int:
     error, an xlnapkin function's text in place of a number, "check inputs", a named check
     that is not OK); else 0. The workbook's failing checks
     are listed too, as they say why."""
-    from .recalc import is_check_name, is_message
+    from .recalc import NOT_CALCULATED, is_check_name, is_message
     said = wb.function_messages
     messages = [(k, v) for k, v in values.items()
                 if is_message(v, said) or (is_check_name(k) and k in wb.names
                                            and wb.failing_checks([k]))]
-    if not messages:
+    missing = wb.uncalculated()
+    if not messages and not missing:
         return 0
     err = sys.stderr
-    print(f"Warning: {len(messages)} of the printed values "
-          f"{'is a message' if len(messages) == 1 else 'are messages'} (exit code 3):",
-          file=err)
+    if messages:
+        print(f"Warning: {len(messages)} of the printed values "
+              f"{'is a message' if len(messages) == 1 else 'are messages'} (exit code 3):",
+              file=err)
     for name, value in messages:
         print(f"  {name}: {_message_text(value, said)}", file=err)
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8
+                                          else "")
+        print(f"Warning: {len(missing)} formula cell(s) could not be calculated and read "
+              f"{NOT_CALCULATED} (a circular reference, or a formula the recalculation library "
+              f"cannot read; exit code 3): {shown}", file=err)
     checks = wb.failing_checks()
     if checks:
         print("Checks that are not OK:", file=err)
@@ -720,7 +727,10 @@ def _add_recalc(sub):
                                "all sheets together"),
             ("max_formulas", int, "formula cells plus defined names"),
             ("max_range_cells", int, "cells covered by all distinct ranges together "
-                                     "(A:A is 1,048,576)")):
+                                     "(A:A is 1,048,576)"),
+            ("max_formula_weight", float, "the sum of (characters / 1,000) squared over "
+                                          "formulas and names (parsing grows with the square "
+                                          "of a formula's length)")):
         default = getattr(defaults, name)
         lim.add_argument("--" + name.replace("_", "-"), type=_positive(kind), default=default,
                          metavar="N", help=_esc(f"{text} (default: {default:,})"))

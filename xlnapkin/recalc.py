@@ -36,6 +36,10 @@ A workbook is treated as untrusted input (someone sent it to you):
   ``max_formulas``    10,000     formula cells plus defined names
   ``max_range_cells`` 100,000    cells covered by all distinct ranges in formulas and names
                                  together (a whole column, ``A:A``, is 1,048,576)
+  ``max_formula_weight`` 500     the sum over formulas and names of (characters / 1,000)
+                                 squared: parsing takes time that grows with the square of a
+                                 formula's length (about 2.3 s for 8,000 characters); the
+                                 capacity planner weighs 46
   ==================  =========  ==============================================================
 
   The defaults take the template workbooks with room to spare (the largest, the capacity
@@ -43,7 +47,12 @@ A workbook is treated as untrusted input (someone sent it to you):
   about a minute and 1 GB: ``formulas`` needs roughly 3 ms and 50 kB per formula, 0.3 ms per
   cell and, per range cell, 80 us and 0.7 kB. Besides: more than 10,000 zip entries, encrypted
   entries, XML parts that are not UTF-8 and any DTD (``<!DOCTYPE``/``<!ENTITY``, the entity
-  tricks) are refused before parsing.
+  tricks) are refused before parsing, and so are a formula longer than Excel's 8,192
+  characters and a reference to a sheet's last row or column (``A1048576``, ``XFD1``,
+  ``B:XFD``), which ``formulas`` computes wrong (``SUM(A1:B1048576)`` gives 0).
+* **A formula that cannot be calculated** (a circular reference, a formula ``formulas`` cannot
+  read) reads back as :data:`NOT_CALCULATED` (``#CALC!``), never as a blank;
+  :meth:`Workbook.uncalculated` lists them.
 * **Failures are** :class:`RecalcError` **with a one-line message**: a malformed part, a corrupt
   zip entry, a formula ``formulas`` cannot parse, a bad reference.
 * **Threads**: loading and calculating change module-level state in ``formulas`` (how an omitted
@@ -122,12 +131,58 @@ class Limits:
     max_cells: int = 50_000          # cells from A1 to each sheet's last row and column
     max_formulas: int = 10_000       # formula cells plus defined names
     max_range_cells: int = 100_000   # cells covered by all distinct ranges together
+    max_formula_weight: float = 500  # sum of (formula characters / 1,000) squared
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise RecalcError(f"{f.name} must be a number > 0, got {value!r}")
+
+
+#: What a formula cell reads back as when ``formulas`` gave it no value (a circular reference,
+#: a formula it cannot read): Excel's error for a formula its engine cannot calculate.
+NOT_CALCULATED = "#CALC!"
+EXCEL_FORMULA_MAX = 8192  # characters in one formula, Excel's own limit
+# string literals and quoted sheet names, left out before looking for references
+_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
+# a reference that touches the sheet's last column (XFD) or last row (1048576)
+_EDGE = re.compile(r"(?<![A-Za-z0-9_.$])\$?(?:XFD\$?[0-9]+(?![0-9])|XFD(?=\s*:)|"
+                   r"[A-Za-z]{1,3}\$?1048576(?![0-9]))|:\s*\$?XFD(?![A-Za-z0-9_($])", re.I)
+
+
+def _check_formulas(book, limits: "Limits", name: str) -> None:
+    """Refuse a workbook before ``formulas`` parses it: a formula longer than Excel allows, a
+    total parsing weight over ``max_formula_weight``, a reference to a sheet's last row or
+    column (which ``formulas`` computes wrong)."""
+    from openpyxl.worksheet.formula import ArrayFormula
+    texts = []
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                v = c.value
+                if isinstance(v, ArrayFormula):
+                    texts.append((f"{ws.title}!{c.coordinate}", v.text or ""))
+                elif c.data_type == "f" and isinstance(v, str):
+                    texts.append((f"{ws.title}!{c.coordinate}", v))
+        texts += [(f"{ws.title}!{n} (a name)", dn.attr_text or "")
+                  for n, dn in getattr(ws, "defined_names", {}).items()]
+    texts += [(f"{n} (a name)", dn.attr_text or "") for n, dn in book.defined_names.items()]
+    weight = 0.0
+    for where, text in texts:
+        if len(text) > EXCEL_FORMULA_MAX:
+            raise RecalcError(f"{name}: {where} has a formula of {len(text):,} characters, longer "
+                              f"than Excel allows ({EXCEL_FORMULA_MAX:,})")
+        weight += (len(text) / 1000.0) ** 2
+        edge = _EDGE.search(_QUOTED.sub('""', text))
+        if edge:
+            raise RecalcError(f"{name}: {where} refers to {edge.group(0).lstrip(':').strip()}, in "
+                              "the sheet's last row or column, which the recalculation library "
+                              "computes wrong; make the range stop short of it")
+    if weight > limits.max_formula_weight:
+        raise LimitError(f"{name}: its formulas weigh {weight:,.0f} (the sum of (characters / "
+                         f"1,000) squared), over the limit of {limits.max_formula_weight:,.0f}",
+                         "max_formula_weight")
 
 
 def is_message(value, function_messages=frozenset()) -> bool:
@@ -585,7 +640,7 @@ class _Opener:
     """
 
     def __init__(self, data: bytes, path: Path, limits: Limits, allow_external: bool):
-        self.data, self.limits = data, limits
+        self.data, self.limits, self.name = data, limits, path.name
         self.folder = Path(os.path.abspath(path)).parent
         self.allow_external = allow_external
         self.refused: list[str] = []
@@ -596,6 +651,7 @@ class _Opener:
         if self.data is not None:
             data, self.data = self.data, None
             book = _read_book(data, _raw_data, **kwargs)
+            _check_formulas(book, self.limits, self.name)
             if not self.allow_external:
                 self.links = [getattr(link.file_link, "Target", None) or "?"
                               for link in book._external_links]
@@ -613,11 +669,13 @@ class _Opener:
                 raise RecalcError(f"no such file: {shown}")
             data = _read_file(path, self.limits)
             _inspect(data, path.name, self.limits)
+            book = _read_book(data, _raw_data, **kwargs)
+            _check_formulas(book, self.limits, path.name)
         except RecalcError as exc:
             if isinstance(exc, LimitError) and self.failure is None:
                 self.failure = exc
             raise
-        return _read_book(data, _raw_data, **kwargs)
+        return book
 
     def _shown(self, path: Path) -> str:
         """A refused reference as the workbook wrote it: relative to the input's folder, or the
@@ -792,7 +850,7 @@ class Workbook:
                 self._model = model.loads(os.path.abspath(self.path)).finish()
                 # cells whose arguments are all constants are computed here, once
                 self._load_messages = frozenset(_COUNTER.messages)
-            except LimitError:
+            except RecalcError:
                 raise
             except Exception as exc:
                 raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
@@ -806,6 +864,10 @@ class Workbook:
                            if isinstance(n, str)}
             self._prefix = f"'[{self.path.name}]"
             self.names = self._defined_names()
+            #: Names defined for one sheet only (``[(sheet, name)]``): formulas reads workbook
+            #: names only, so formulas that use these are ``#REF!``.
+            self.sheet_names = [(ws.title, n) for ws in self._book.worksheets
+                                for n in getattr(ws, "defined_names", {})]
             self.formula_cells = self._formula_cells()
             self._array_cells = self._array_index()
         except RecalcError:
@@ -817,6 +879,9 @@ class Workbook:
         self.function_messages: frozenset[str] = self._load_messages
         self._say(f"loaded {len(self.formula_cells)} formula cells in "
                   f"{time.monotonic() - started:.1f} s")
+        if self.sheet_names:
+            self._say("names defined for one sheet only are not read (formulas using them are "
+                      "#REF!): " + ", ".join(f"{n} ({w})" for w, n in self.sheet_names[:8]))
         if self.refused_files:
             self._say(f"not opened (references to other workbooks are #REF!; --allow-external "
                       f"opens them): {', '.join(self.refused_files)}")
@@ -882,8 +947,13 @@ class Workbook:
                           + ", ".join(ws.title for ws in self._book.worksheets))
 
     def _node(self, sheet: str, ref: str) -> str | None:
-        key = f"{self._prefix}{sheet.replace(chr(39), chr(39) * 2)}'!{ref}".upper()
-        return self._nodes.get(key)
+        # formulas names a sheet with an apostrophe (Bob's) both ways: doubled, as Excel
+        # quotes it, and as it is
+        for title in (sheet.replace("'", "''"), sheet):
+            node = self._nodes.get(f"{self._prefix}{title}'!{ref}".upper())
+            if node is not None:
+                return node
+        return None
 
     def resolve(self, ref: str) -> tuple[str, str]:
         """A defined name or cell reference (``Sheet1!B3``, ``B3`` on the first sheet) ->
@@ -905,6 +975,11 @@ class Workbook:
             shown = (f"did you mean {' or '.join(close)}?" if close else
                      "defined names: " + (", ".join(names[:8]) +
                                           (", ..." if len(names) > 8 else "") or "none"))
+            local = [w for w, n in self.sheet_names if n.lower() == ref.lower()]
+            if local:
+                raise RecalcError(f"{ref!r} is defined for sheet {local[0]} only; the "
+                                  "recalculation library reads workbook-wide names only (make "
+                                  "it a workbook name, or ask for its cell)")
             raise RecalcError(f"unknown name {ref!r}: not a defined name ({shown}) or a cell "
                               "reference like Sheet1!B3")
         sheet, cells = _split_ref(target)
@@ -991,9 +1066,17 @@ class Workbook:
                 grid = self._solved(node)
                 return grid[i][j] if isinstance(grid, list) else grid
         held = self._sheet(sheet)[cell]
-        if held.data_type == "f":
-            return None  # a formula formulas could not calculate: no value to report
+        if held.data_type == "f" or (sheet, cell) in self._array_cells:
+            return NOT_CALCULATED  # a formula formulas gave no value: never shown as a blank
         return None if held.value == "" else held.value
+
+    def uncalculated(self) -> list[str]:
+        """``Sheet!A1`` of every formula cell that has no value after recalculating (a circular
+        reference, a formula ``formulas`` cannot read): they read back as
+        :data:`NOT_CALCULATED`."""
+        return [f"{sheet}!{cell}" for sheet, cells in self.cell_values().items()
+                for cell, value in cells.items()
+                if value == NOT_CALCULATED and (sheet, cell) not in self._inputs]
 
     def failing_checks(self, names=None) -> list[tuple[str, object]]:
         """``[(name, value)]`` for the named checks (:func:`is_check_name`; default: all of
