@@ -73,6 +73,24 @@ def test_no_substring_matching():
         catalog.model("llama")
 
 
+def test_a_vendor_name_in_front_still_finds_the_suggestion():
+    # Before: "NVIDIA H100" suggested dgx-spark. The vendor is not part of an id (no guessing:
+    # it is still an unknown id, with the right suggestions).
+    with pytest.raises(UnknownNameError) as err:
+        catalog.gpu("NVIDIA H100")
+    assert str(err.value) == ("unknown gpu 'NVIDIA H100': did you mean h100-sxm, h100-nvl, "
+                              "h100-pcie?")
+
+
+def test_a_field_given_twice_with_two_values_is_refused():
+    # Before: the last one won silently.
+    with pytest.raises(CatalogError) as err:
+        catalog.gpu("h100; memory_gb=80; memory_gb=10")
+    assert str(err.value) == ("gpu spec 'h100; memory_gb=80; memory_gb=10' gives memory_gb "
+                              "twice ('80' and '10'): give it once")
+    assert catalog.gpu("h100; memory_gb=70; memory_gb=70").memory_gb == 70
+
+
 def test_unknown_model_message():
     with pytest.raises(UnknownNameError) as err:
         catalog.model("lama-3.1-70b")

@@ -486,6 +486,14 @@ def test_thousands_separators_are_refused_not_read_as_a_sweep(capsys):
     assert code == 0 and len(json.loads(out)) == 2  # a real sweep still works
 
 
+def test_an_empty_value_in_a_sweep_is_refused(capsys):
+    # Before: `--batch 1,,3` printed a blank row for the empty value, with exit code 0.
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "--batch", "1,,3")
+    assert code == 1 and out == ""
+    assert err == ("Error: batch '1,,3' has an empty value between commas; a sweep lists "
+                   "values, as in 1,8,64\n")
+
+
 def test_a_bare_number_in_a_dtype_position_is_pointed_out(capsys):
     """`... 32 4096 2` meant for 2 GPUs is 2-bit weights on one GPU: still run (bits are a
     valid dtype), but stderr says how it was read; by name it is taken as meant."""

@@ -233,6 +233,14 @@ def test_financing_costs_more_and_resale_less(price, years, rate, resale_share):
     assert e.own_hourly_cost(price, years, residual_value=resale_share * price) <= base
 
 
+def test_own_hourly_cost_of_a_very_long_life_is_the_interest_alone():
+    # Before: (1 + r)^n overflowed at 100,000 years, warnings on stderr and no result. A
+    # perpetuity pays r x price a year (and the resale, that far out, is worth nothing).
+    got = e.own_hourly_cost(32000, 1e5, 700, 0.1, 1.3, 150, 0.08, 5000)
+    assert got == pytest.approx((32000 * 0.08 + 700 / 1000 * 1.3 * 0.1 * 8760 + 150 * 12) / 8760,
+                                rel=1e-12)
+
+
 def test_own_hourly_cost_annuity_by_hand():
     # 32,000 over 3 years at 8 %: CRF = 0.08 x 1.08^3 / (1.08^3 - 1) = 0.388034; no resale
     crf = 0.08 * 1.08 ** 3 / (1.08 ** 3 - 1)

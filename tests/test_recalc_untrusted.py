@@ -710,3 +710,12 @@ def test_names_defined_for_one_sheet_say_so(capsys, tmp_path):
     assert_one_error(code, out, err.splitlines()[-1] + "\n",
                      "'rate' is defined for sheet S only", "workbook-wide names only")
     assert "names defined for one sheet only are not read" in err
+
+
+@pytest.mark.parametrize("name", ["copy.xlsm", "copy.csv", "copy"])
+def test_out_keeps_the_input_s_extension(capsys, tmp_path, name):
+    # Before: an .xlsx workbook was written under any name (Excel refuses an .xlsm that is not).
+    path = c.xlsx(tmp_path / "in.xlsx", {"S": {"A1": 1, "B1": "=A1*2"}}, {"b": "S!$B$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--out", tmp_path / name)
+    assert_one_error(code, out, err, "must end in .xlsx")
+    assert not (tmp_path / name).exists()

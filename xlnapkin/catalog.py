@@ -498,13 +498,17 @@ def _suggest(kind: str, key: str) -> list[str]:
     if len(key) > _SUGGEST_LENGTH:
         return []
     rows, index = _current(kind)
+    # "NVIDIA H100", "AMD MI300X": the vendor's name is not part of the catalog ids
+    vendor = re.match(r"(?:nvidia|amd|intel|google|apple)-(.+)", key) if kind == "gpu" else None
+    keys = [key] + ([vendor.group(1)] if vendor else [])
     scored = {}
     for name, rid in index.items():
-        score = difflib.SequenceMatcher(None, key, name).ratio()
-        if name.startswith(key) or key.startswith(name):
-            score += 0.3
-        if score >= _SUGGEST_FLOOR:
-            scored[rid] = max(score, scored.get(rid, 0))
+        for k in keys:
+            score = difflib.SequenceMatcher(None, k, name).ratio()
+            if name.startswith(k) or k.startswith(name):
+                score += 0.3
+            if score >= _SUGGEST_FLOOR:
+                scored[rid] = max(score, scored.get(rid, 0))
     order = list(rows)
     return sorted(scored, key=lambda r: (-scored[r], order.index(r)))[:3]
 
@@ -536,7 +540,11 @@ def _resolve(kind: str, text: str, _user_key):
             base = rows[index[key]]
             continue
         name, _, val = part.partition("=")
-        overrides[_field_name(kind, name)] = val.strip()
+        field = _field_name(kind, name)
+        if field in overrides and overrides[field] != val.strip():
+            raise CatalogError(f"{kind} spec {text!r} gives {field} twice "
+                               f"({overrides[field]!r} and {val.strip()!r}): give it once")
+        overrides[field] = val.strip()
     if base is not None and not overrides:
         return base
     cells = dataclasses.asdict(base) if base is not None else {"id": text.strip()}

@@ -83,7 +83,11 @@ def _split(value, name=""):
             raise UsageError(f"{name or 'a value'} {value!r} would be the sweep "
                              f"{value.replace(',', ', ')}: a comma separates sweep values, so "
                              f"write {value.replace(',', '')} for one number")
-        return [v.strip() for v in value.split(",")]
+        values = [v.strip() for v in value.split(",")]
+        if "" in values:
+            raise UsageError(f"{name or 'a value'} {value!r} has an empty value between "
+                             "commas; a sweep lists values, as in 1,8,64")
+        return values
     return value
 
 
@@ -545,6 +549,10 @@ def _recalc(ns) -> int:
         raise UsageError("give either --out or --in-place, not both")
     limits = Limits(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(Limits)})
     target = source if ns.in_place else ns.out
+    if ns.out is not None and ns.out.suffix.lower() != source.suffix.lower():
+        raise UsageError(f"--out {ns.out}: the copy is a workbook like {source.name}, so its "
+                         f"name must end in {source.suffix.lower()} (Excel refuses a file "
+                         "whose extension does not match its format)")
     if ns.out is not None and _same_file(ns.out, source):
         raise UsageError(f"--out {ns.out} is the input workbook; use --in-place to overwrite it")
     if target is not None:  # before the work: a missing folder, a planted link, a folder

@@ -355,11 +355,13 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
     rv = _price(residual_value, "residual_value")
     _check_residual(rv, price)
-    growth = (1.0 + r) ** n
-    grown = np.expm1(n * np.log1p(r))  # growth - 1 without cancellation for tiny rates
+    # the annuity factor r (1+r)^n / ((1+r)^n - 1) as r / (1 - (1+r)^-n): no overflow for long
+    # lives, no cancellation for tiny rates
+    log_growth = n * np.log1p(r)
+    paid_off = -np.expm1(-log_growth)
     with np.errstate(divide="ignore", invalid="ignore"):
-        crf = np.where(r > 0, r * growth / np.where(r > 0, grown, 1.0), 1.0 / n)
-    capital = (price - rv / growth) * crf / HOURS_PER_YEAR
+        crf = np.where(r > 0, r / np.where(r > 0, paid_off, 1.0), 1.0 / n)
+    capital = (price - rv * np.exp(-log_growth)) * crf / HOURS_PER_YEAR
     return _out(capital + energy + hosting * 12.0 / HOURS_PER_YEAR)
 
 
