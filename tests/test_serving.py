@@ -335,3 +335,13 @@ def test_replicas_agree_with_the_goodput(rate, ttft, tpot, inp, out, pct):
         return
     assert replicas == max(1, math.ceil(rate / best - 1e-9))
     assert rate / replicas <= best * (1 + 1e-9)
+
+
+def test_messages_about_absurd_inputs_stay_short():
+    # Before: an efficiency of 1e-300 gave 355-471-character messages, mostly digits.
+    over = udfs.TTFT_AT_RATE("h100-sxm", "llama-3.1-8b", 5, 1024, 1024, None, None, 1, 0.5, 1e-300)
+    assert over == "overloaded: one replica sustains at most 9.8e-300 requests/s"
+    none = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-8b", 1000, 50, 1024, 1024, None, None, 1,
+                                 0.95, 1e-300)
+    assert none.startswith("no rate meets ttft_ms 1000: an idle replica's first token takes ")
+    assert none.endswith("e+301 ms") and len(none) < 100

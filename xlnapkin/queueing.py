@@ -316,7 +316,15 @@ def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens
     return out.item() if out.ndim == 0 else out
 
 
+def _ms_text(ms, decimals) -> str:
+    """Milliseconds with thousands separators; beyond a billion in powers of ten."""
+    return f"{ms:,.{decimals}f}" if ms < 1e9 else f"{ms:.3g}"
+
+
 def _rate_text(rate) -> str:
+    """Three significant figures: 27.7, 0.575, 1,250; below 0.001 in powers of ten."""
+    if 0 < rate < 1e-3:
+        return f"{rate:.3g}"
     digits = max(0, 2 - int(math.floor(math.log10(rate)))) if rate > 0 else 0
     return f"{rate:,.{digits}f}"
 
@@ -459,10 +467,10 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
             continue
         if first[i] > t_lim[i]:
             out[i] = (f"no rate meets ttft_ms {t_lim[i]:g}: an idle replica's first token "
-                      f"takes {first[i]:,.1f} ms")
+                      f"takes {_ms_text(first[i], 1)} ms")
         elif token[i] > p_lim[i]:
             out[i] = (f"no rate meets tpot_ms {p_lim[i]:g}: an idle replica's tokens take "
-                      f"{token[i]:,.2f} ms")
+                      f"{_ms_text(token[i], 2)} ms")
     return out.item() if out.ndim == 0 else out
 
 

@@ -1176,6 +1176,8 @@ def _reason(exc: BaseException) -> str:
     args = getattr(exc, "args", ())
     if len(args) > 1 and isinstance(args[0], str) and args[0].count("%s") == len(args) - 1:
         text = args[0] % args[1:]  # formulas' FormulaError(template, formula)
+    elif len(args) == 1 and isinstance(args[0], str) and "%s" in args[0]:
+        text = args[0].replace("%s", "").rstrip(": \n")  # the template without its formula
     else:
         text = str(exc)
     text = " ".join(text.split())
