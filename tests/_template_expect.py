@@ -35,7 +35,7 @@ def _scan(value):
 
 def serving_steps(g, m, v, n, frac):
     """Engine values of the shared napkin-math steps (names as in templates/_napkin.py)."""
-    wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
+    wd, kd, eff = memory.weight_dtype_of(m, v["weight_dtype"]), v["kv_dtype"], _eff(v)
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
     ef = calibration.resolve(eff, g)
     # The sheet shows 0 concurrent requests where the replica cannot run (the engine: NaN or,

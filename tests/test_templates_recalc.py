@@ -116,6 +116,9 @@ def self_host_scenarios(d):
            ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
                                                    num_gpus=8, input_tokens=32000,
                                                    output_tokens=1000)),
+           # a blank weight dtype is the released format, as in estimate (mxfp4 experts here)
+           ("gpt-oss-120b as released", dict(d, gpu="h200-sxm", model="gpt-oss-120b",
+                                             num_gpus=2, tokens_per_day=1e9)),
            # gpt-oss's own format covers its experts only (the rest stays bf16)
            ("gpt-oss-120b in its released mxfp4", dict(d, gpu="h100-sxm", model="gpt-oss-120b",
                                                     weight_dtype="mxfp4", num_gpus=1)),
@@ -164,6 +167,8 @@ def planner_scenarios(d):
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
            ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096)),
+           ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,
+                                                    num_gpus=1, sla_gpu="h100-sxm")),
            ("deepseek-v3.2 at long context", dict(d, model="deepseek-v3.2", num_gpus=8,
                                                   sla_gpu="h200-sxm", input_tokens=16000,
                                                   output_tokens=1000, context_tokens=64000,

@@ -43,11 +43,14 @@ def whole_check(name, label, minimum=1, maximum=None) -> str:
             f"{CHECK_OK}))")
 
 
-def dtype_check(name, label) -> str:
+def dtype_check(name, label, blank_ok=False) -> str:
+    """A dtype input: a name from the Catalog's list or a number of bits (blank: OK where it
+    means the model's released format)."""
     x = "{" + name + "}"
-    return (f'IF(ISNUMBER({x}),IF(AND({x}>0,{x}<=64),{CHECK_OK},"{label}: bits must be in '
+    blank = f"IF(ISBLANK({x}),{CHECK_OK}," if blank_ok else ""
+    return (f'{blank}IF(ISNUMBER({x}),IF(AND({x}>0,{x}<=64),{CHECK_OK},"{label}: bits must be in '
             f'(0, 64]"),IF(ISNA(MATCH({x},dtype_names,0)),"unknown {label}: pick one from the '
-            f'list",{CHECK_OK}))')
+            f'list",{CHECK_OK}))' + (")" if blank_ok else ""))
 
 
 def _normal(name) -> str:
@@ -175,6 +178,13 @@ def used_inputs(block, defaults: dict, gate="inputs_ok", gates=None,
     return alias
 
 
+def weight_dtype_used() -> str:
+    """The weight dtype input as the engine reads it: blank is the model's released format
+    (the Catalog's native_dtype; bf16 where it has none), as ``memory.weight_dtype_of``."""
+    native = "INDEX(model_native_dtype,{model_row})"
+    return f'IF(ISBLANK({{weight_dtype}}),IF({native}="","bf16",{native}),{{weight_dtype}})'
+
+
 def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",
            otherwise="check inputs"):
     """An output: the working value while ``gate`` holds, else ``otherwise``."""
@@ -188,7 +198,8 @@ def workload_checks() -> list[tuple[str, str, str]]:
     msg = '"efficiency must be blank or a number in (0, 1]"'
     return [
         ("check_model", "Model", id_check("model", "model", "model")),
-        ("check_weight_dtype", "Weight dtype", dtype_check("weight_dtype", "weight dtype")),
+        ("check_weight_dtype", "Weight dtype",
+         dtype_check("weight_dtype", "weight dtype", blank_ok=True)),
         ("check_kv_dtype", "KV dtype", dtype_check("kv_dtype", "KV dtype")),
         ("check_num_gpus", "GPUs per replica", whole_check("num_gpus", "num_gpus")),
         ("check_input_tokens", "Input tokens", whole_check("input_tokens", "input_tokens")),

@@ -40,7 +40,8 @@ _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
 # (name, label, default, unit, note, fmt, options or validation)
 INPUT_ROWS = [
     ("model", "Model", "qwen2.5-32b", "id", "a catalog id or alias", "text", "model_ids"),
-    ("weight_dtype", "Weight dtype", "fp8", "dtype", "or bits per weight", "gen", "dtype_names"),
+    ("weight_dtype", "Weight dtype", "fp8", "dtype", "blank: as released; or bits per weight",
+     "gen", "dtype_names"),
     ("kv_dtype", "KV-cache dtype", "fp8", "dtype", "", "gen", "dtype_names"),
     ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
     ("input_tokens", "Input tokens per request (throughput)", 1024, "tokens", "", "int", (1,)),
@@ -296,6 +297,7 @@ def _model_sheet(m) -> dict:
         defaults[name] = ("{sla_gpu_id}" if name == "sla_gpu" else "{" + name + "}", default,
                           fmt)
     defaults["efficiency"] = ("N({efficiency})", 0, "num")
+    defaults["weight_dtype"] = (bk.weight_dtype_used(), "fp8", "gen")
     defaults["token_budget"] = (f"IF(ISBLANK({{token_budget}}),{queueing.PREFILL_CHUNK:g},"
                                 "{token_budget})", queueing.PREFILL_CHUNK, "int")
     for c in calibration.constants():

@@ -29,8 +29,8 @@ SERVE = [
     ("gpu", "GPU", DEFAULT_GPU, "id", "a catalog id or alias (h100, H100 SXM ...)", "text",
      "gpu_ids"),
     ("model", "Model", DEFAULT_MODEL, "id", "", "text", "model_ids"),
-    ("weight_dtype", "Weight dtype", "bf16", "dtype", "or bits: 8 halves, 4 quarters weights",
-     "gen", "dtype_names"),
+    ("weight_dtype", "Weight dtype", None, "dtype",
+     "blank: as released (fp8 DeepSeek, mxfp4 gpt-oss); or bits", "gen", "dtype_names"),
     ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "", "gen", "dtype_names"),
     ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
     ("input_tokens", "Input tokens per request", 1024, "tokens", "", "int", (1,)),
@@ -312,6 +312,7 @@ def _used_defaults() -> dict:
     for name, _label, default, _u, _n, fmt, _r in SERVE[2:-2] + RUN + OWN:
         d[name] = ("{" + name + "}", default, fmt)
     d["efficiency"] = ("N({efficiency})", 0, "num")
+    d["weight_dtype"] = (bk.weight_dtype_used(), "bf16", "gen")
     for c in calibration.constants():
         d[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
     d["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
