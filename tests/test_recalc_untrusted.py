@@ -600,6 +600,18 @@ def test_a_template_with_a_bad_input_exits_3_naming_the_check(capsys):
     assert [line.split(":")[0].strip() for line in failing] == ["check_tenants"]
 
 
+def test_a_template_that_says_does_not_fit_exits_3(capsys):
+    # Before: "does not fit: ..." and all_ok FALSE printed with exit code 0.
+    path = REPO / "workbooks" / "self_host_breakeven.xlsx"
+    code, out, err = run(capsys, "recalc", path, "-q", "--set", "model=llama-3.1-405b",
+                         "--name", "fits", "--name", "all_ok", "--json")
+    assert code == 3
+    assert json.loads(out)["fits"].startswith("does not fit: needs ")
+    assert "  fits: does not fit: needs " in err and "  all_ok: FALSE" in err
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "fits", "--name", "all_ok")
+    assert code == 0 and err == "", err  # the control: the default model fits
+
+
 def test_the_templates_are_within_the_default_limits():
     # The defaults (50,000 cells, 10,000 formulas) are sized for these with room to spare:
     # every template stays within half the cells and 60 % of the formulas (the planner, the

@@ -616,7 +616,8 @@ def _report_messages(wb, values: dict) -> int:
     said = wb.function_messages
     messages = [(k, v) for k, v in values.items()
                 if is_message(v, said) or (is_check_name(k) and k in wb.names
-                                           and wb.failing_checks([k]))]
+                                           and wb.failing_checks([k]))
+                or (k.lower().endswith("_ok") and v is False)]  # a template's gate: all_ok
     missing = wb.uncalculated()
     if not messages and not missing:
         return 0
