@@ -205,6 +205,10 @@ def _money(v, x, total):
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
     })
+    # the fleet the breakeven volume needs: the replicas whose savings pay the people
+    be = out["breakeven_calc"]
+    out["breakeven_gpus_calc"] = ("-" if be == "never" else
+                                  e.replicas_needed(be, total, x["util"], x["minrep"], hours) * n)
     if x["tpd"] > 0:
         out["cost_at_volume_calc"] = e.cost_per_mtok_at_volume(monthly, x["tpd"])
     return out
@@ -216,7 +220,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "monthly_saving": "saving_calc",
              "self_host_cost_per_mtok_at_volume": "cost_at_volume_calc",
              "api_blended_price": "api_blended_calc",
-             "breakeven_tokens_per_day": "breakeven_calc",
+             "breakeven_tokens_per_day": "breakeven_calc", "breakeven_gpus": "breakeven_gpus_calc",
              "self_host_cost_per_mtok": "planned_cost_per_mtok_calc",
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",

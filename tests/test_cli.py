@@ -392,8 +392,7 @@ def test_estimate_flags_an_api_that_serves_another_model(capsys):
     assert code == 0
     caveat = [line.split(None, 1)[1] for line in out.splitlines()
               if line.strip().startswith("caveat")]
-    assert caveat == ["openai-gpt-4o serves a closed model, not llama-3.1-8b: quality and size "
-                      "differ"]
+    assert caveat == ["openai-gpt-4o serves GPT-4o, not llama-3.1-8b: quality and size differ"]
     # and in JSON, where a pipeline cannot tell a closed model from an unknown one by api_model
     code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o", "--json")
     figures = json.loads(out)

@@ -455,7 +455,7 @@ def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):
     assert d["api_id"] == catalog.comparable_price("llama-3.1-8b").id
     assert d["like_for_like"].startswith("OK: ")
     g = _lo(results, "self_host_breakeven", "gpt-4o")
-    assert g["like_for_like"].startswith("caveat: openai-gpt-4o serves a closed model")
+    assert g["like_for_like"].startswith("caveat: openai-gpt-4o serves GPT-4o, not ")
 
 
 def test_the_workbook_and_estimate_price_the_api_at_the_same_mix(results):

@@ -344,7 +344,8 @@ class Estimate:
     fleet_utilization: float
     breakeven_tokens_per_day: float
     monthly_saving: float          # API minus self-hosting: negative when the API is cheaper
-    api_model: str = ""            # the catalog model the API serves; blank: a closed model
+    api_model: str = ""            # the catalog model the API serves; blank: none in the catalog
+    api_model_name: str = ""       # the model the API serves, as its price list names it
 
 
 def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
@@ -401,6 +402,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         staff_cost_per_month=float(staff_cost_per_month),
         self_host_monthly_cost=monthly,
         api_monthly_cost=api_month, monthly_saving=api_month - monthly, api_model=p.model_id,
+        api_model_name=p.model or p.model_id or p.id,
         self_host_cost_per_mtok_at_volume=cost_per_mtok_at_volume(monthly, tokens_per_day),
         planned_cost_per_mtok=self_host_cost_per_mtok(g, m, price, input_tokens, output_tokens,
                                                       weight_dtype, kv_dtype, num_gpus,

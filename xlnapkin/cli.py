@@ -389,7 +389,7 @@ def _run_estimate(ns) -> int:
     except CannotRunError as exc:  # "use num_gpus 2" names the option here
         raise CannotRunError(str(exc).replace("use num_gpus ", "use --num-gpus ")) from None
     caveat = ("" if e.api_model == e.model else  # the template's "Same model on both sides?"
-              f"{e.api} serves {e.api_model or 'a closed model'}, not {e.model}: quality and "
+              f"{e.api} serves {e.api_model or e.api_model_name}, not {e.model}: quality and "
               "size differ")
     if ns.json:
         import dataclasses

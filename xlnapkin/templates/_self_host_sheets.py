@@ -319,8 +319,8 @@ def _price_list(wb, ws, row0) -> int:
     st.put_text(ws.cell(row0, 2), "Every catalog API at the volume priced, input share and "
                 "prefix caching", st.HEAD_FONT)
     st.paragraph(ws, row0 + 1, 2, 8, "API prices as listed (no scenario factor); the volume "
-                 "and self-hosting as in the scenario chosen. 'serves' is the open model an API "
-                 "hosts; a closed model's breakeven compares yours with a different model.",
+                 "and self-hosting as in the scenario chosen. 'serves': your model, or the model "
+                 "an API hosts instead, whose breakeven then compares two different models.",
                  chars_per_line=120)
     row0 += 1
     st.header_row(ws, row0 + 1, 2, ["API (catalog id)", "in $/Mtok", "out $/Mtok",
@@ -332,7 +332,7 @@ def _price_list(wb, ws, row0) -> int:
         r = first + k
         cat = {name: catalog_cell(wb, f"price_{name}", k) for name in (
             "ids", "input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok",
-            "model_id")}
+            "model_id", "model")}
         cached = cat["cached_input_usd_per_mtok"]
         blended = (f"(input_share_used*((1-prefix_savings)*$C{r}+prefix_savings*IF(N({cached})>0,"
                    f"{cached},$C{r}))+(1-input_share_used)*$D{r})")
@@ -341,7 +341,8 @@ def _price_list(wb, ws, row0) -> int:
                  (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
                  (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
                   "usd_small"),
-                 (f'IF({cat["model_id"]}="","closed model",{cat["model_id"]})', "text"),
+                 (f'IF({cat["model_id"]}=model_used,"your model",IF({cat["model_id"]}="",'
+                  f'{cat["model"]},{cat["model_id"]}))', "text"),
                  (f'IF(all_ok,{breakeven_formula(f"$E{r}")},"check inputs")', "mtok")]
         for j, (formula, fmt) in enumerate(cells, start=2):
             st.style_cell(ws.cell(r, j, "=" + formula), fmt)

@@ -189,6 +189,8 @@ def _outputs(b) -> None:
         "usd4", "= BLENDED_PRICE (cached input included)", gate="inputs_ok")
     out(b, "breakeven_tokens_per_day", "Breakeven tokens per day", "breakeven_calc",
         "tokens/day", "int", "= FLEET_BREAKEVEN_TOKENS_PER_DAY")
+    out(b, "breakeven_gpus", "GPUs at the breakeven volume", "breakeven_gpus_calc", "GPUs",
+        "int", "replicas then x GPUs per replica; people cost as typed, not scaled")
     out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
@@ -205,11 +207,10 @@ def _outputs(b) -> None:
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
-            ("own_vs_rent", "Own vs rent, per GPU-hour used, today",
+            ("own_vs_rent", "Own (default: the card alone) vs rent, per GPU-hour",
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
-             "npv_saving_calc", "USD", "usd0",
-             "RENT_NPV - OWN_NPV over 'years' (Years sheet)")):
+             "npv_saving_calc", "USD", "usd0", "RENT_NPV - OWN_NPV (Years sheet); card alone")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
               '"check inputs")', unit, note, fmt, "output")
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
@@ -442,6 +443,9 @@ def _api_steps() -> list[Step]:
              "day", _fit('IF({replica_margin}>0,({paying_replicas}*{replica_monthly_cost}+'
                          '{staff_cost_per_month})/{api_per_token_day},"never")'), "tokens/day",
              "int", "economics.fleet_breakeven_tokens_per_day"),
+        Step("breakeven_gpus_calc", "GPUs at the breakeven volume (those replicas x GPUs each)",
+             _fit('IF(ISNUMBER({breakeven_calc}),{paying_replicas}*{num_gpus},"-")'), "GPUs",
+             "int", "economics.replicas_needed(breakeven, ...) x num_gpus"),
         Step("breakeven_msg", "Verdict", _fit(
             'IF(ISNUMBER({breakeven_calc}),IF({saving_calc}>0,"self-hosting","the API")&'
             '" is cheaper at "&TEXT({tokens_per_day}/1E+6,"#,##0.0")&" M tokens/day; breakeven "'
@@ -453,7 +457,7 @@ def _api_steps() -> list[Step]:
         Step("like_for_like_msg", "Same model on both sides?",
              'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},"OK: "&'
              '{api_id}&" serves "&{model},"caveat: "&{api_id}&" serves "&IF(INDEX(price_model_id,'
-             'MATCH({api_id},price_ids,0))="","a closed model",INDEX(price_model_id,MATCH('
+             'MATCH({api_id},price_ids,0))="",INDEX(price_model,MATCH({api_id},price_ids,0)),INDEX(price_model_id,MATCH('
              '{api_id},price_ids,0)))&", not "&{model}&": quality and size differ"),"-")', "",
              "text"),
     ]
