@@ -531,3 +531,16 @@ def test_best_and_worst_cases_bracket_the_base_case(results):
     swapped = _lo(results, "self_host_breakeven", "best case, factors swapped")
     assert swapped["breakeven_tokens_per_day"] == best["breakeven_tokens_per_day"]
     assert best["volume_priced"].endswith("best scenario")
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_defaults_print_no_message(results, template):
+    # `xlnapkin recalc` exits 3 where a printed value is a message (recalc.is_message) or a gate
+    # is FALSE; at their defaults the templates print none (a GPU row of the planner that does
+    # not fit is that row's answer, not a message).
+    from xlnapkin.recalc import is_message
+    named = results[("formulas", template, "defaults")][0].named
+    said = {k: x for k, x in named.items()
+            if is_message(x) or (k in ("all_ok", "inputs_ok") and x is False)}
+    assert not said, said
+    assert named.get("all_ok", True) is True

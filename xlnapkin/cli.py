@@ -617,7 +617,7 @@ def _report_messages(wb, values: dict) -> int:
     messages = [(k, v) for k, v in values.items()
                 if is_message(v, said) or (is_check_name(k) and k in wb.names
                                            and wb.failing_checks([k]))
-                or (k.lower().endswith("_ok") and v is False)]  # a template's gate: all_ok
+                or (k.lower() in ("all_ok", "inputs_ok") and v is False)]  # templates' gates
     missing = wb.uncalculated()
     if not messages and not missing:
         return 0

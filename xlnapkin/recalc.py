@@ -187,23 +187,30 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
 
 def is_message(value, function_messages=frozenset()) -> bool:
     """Whether a value read back says something went wrong instead of giving a result: an
-    Excel error value, a template's ``check inputs`` or ``does not fit...``, or one of
-    ``function_messages`` (text
+    Excel error value, a template's ``check inputs``, a single value that says ``does not
+    fit...`` (in a range, such as the planner's table of GPUs, it is one row's answer), or one
+    of ``function_messages`` (text
     that xlnapkin's number functions returned, :attr:`Workbook.function_messages`), anywhere in
     a range.
 
     >>> is_message("#N/A"), is_message("Check inputs"), is_message([[1, "#REF!"]]), is_message(2)
     (True, True, True, False)
-    >>> is_message("does not fit: needs 11 or more GPUs per replica")
-    True
+    >>> is_message("does not fit: needs 11 or more GPUs per replica"), is_message([["does not fit"]])
+    (True, False)
     >>> is_message("batch must be a number >= 0, got -5", {"batch must be a number >= 0, got -5"})
     True
     """
     if isinstance(value, list):
-        return any(is_message(v, function_messages) for v in value)
+        return any(_says_wrong(v, function_messages) for v in value)
+    return _says_wrong(value, function_messages) or (
+        isinstance(value, str) and value.startswith("does not fit"))
+
+
+def _says_wrong(value, function_messages) -> bool:
+    if isinstance(value, list):
+        return any(_says_wrong(v, function_messages) for v in value)
     return is_error_value(value) or (isinstance(value, str) and (
-        value.strip().lower() == "check inputs" or value.startswith("does not fit")
-        or value in function_messages))
+        value.strip().lower() == "check inputs" or value in function_messages))
 
 
 def is_check_name(name: str) -> bool:

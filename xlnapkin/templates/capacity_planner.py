@@ -93,8 +93,9 @@ def _row_steps():
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
         cols.append((s.name, s.label, s.formula, s.unit, s.fmt))
     return cols + [
-        ("users_fit", "user contexts that fit (KV at context_tokens; 0 where the heads do "
-         "not split)", "IF({heads_split},MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
+        ("users_fit", "user contexts that fit (KV at context_tokens; 0 where the replica "
+         "cannot run a request)",
+         "IF({concurrency}>=1,MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
          "users", "int"),
         ("slots_memory", "concurrent users by memory (capped by the engine)",
          "MIN({users_fit},{max_concurrency}*{num_gpus})", "requests", "int"),
@@ -438,7 +439,8 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
         st.style_cell(ws.cell(r, pc, f'=IF(all_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
                                      f'{k},w_rank,0)),""),"check inputs")'), "text")
         st.style_cell(ws.cell(r, pc + 1, f'=IF(all_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
-        st.style_cell(ws.cell(r, pc + 2, k), "int", st.TEXT_FONT)
+        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(all_ok,{key}<1E+300),{k},""),"")'), "int",
+                      st.TEXT_FONT)  # no rank beside an empty place
     rfirst, rlast = rr0 + 2, rr0 + 1 + RANK_ROWS
     st.define(wb, "rank_gpu", "Planner", st.column_range(pc, rfirst, rlast))
     st.define(wb, "rank_cost_per_mtok", "Planner", st.column_range(pc + 1, rfirst, rlast))
@@ -455,6 +457,7 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
 def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
     widths = {"A": 2, "B": 40, "C": 14, "D": 9, "E": 46, "F": 2, "G": 19}
     widths.update({col: 9.3 for key, col in res_col.items() if key != "gpu"})
+    widths[res_col["fits"]] = 15  # "no: context too long" stays in its cell
     last_res = max(res_col.values(), key=lambda c: (len(c), c))
     st.finish_sheet(ws, widths, f"A1:{last_res}{max(left_end, rank_end)}", freeze="A3")
     ws.col_breaks.append(Break(id=6))  # the inputs print on their own pages, then the table
