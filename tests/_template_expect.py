@@ -378,6 +378,7 @@ def expect_multi_tenant(v):
            "pooled_capacity": e.pooled_capacity(*args), "dedicated_gpus": ded,
            "pooled_gpus": pool, "dedicated_monthly_cost": ded * (price or 0) * v["hours_per_month"],
            "pooled_monthly_cost": pool * (price or 0) * v["hours_per_month"],
+           "monthly_saving": (ded - pool) * (price or 0) * v["hours_per_month"],
            "savings_fraction": e.pooling_savings(*args),
            "savings_from_peaks": e.pooling_savings_from_peaks(*args),
            "savings_from_rounding": e.pooling_savings_from_rounding(*args),
@@ -391,6 +392,7 @@ def expect_multi_tenant(v):
                v["cv"], v["correlation"])}
     if price is None:  # no catalog price and none typed: only the costs wait for one
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
+                   monthly_saving="check inputs",
                    check_gpu_price_per_hour="GPU price: no catalog price: enter yours")
     rest = args[1:]
     ks = range(1, mt.TENANT_ROWS + 1)

@@ -49,7 +49,7 @@ INPUT_ROWS = [
      "pct", (0, 1)),
 ]
 OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_monthly_cost",
-           "savings_fraction", "savings_from_peaks", "savings_from_rounding", "savings_bound",
+           "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding", "savings_bound",
            "dedicated_utilization", "pooled_utilization", "pooled_capacity_utilization",
            "cost_reduction_factor", "lora_savings_fraction"]
 
@@ -98,6 +98,8 @@ def _outputs(b) -> None:
         ("pooled_gpus", "Pooled GPUs (one shared pool)", "GPUs", "int", "= POOLED_GPUS"),
         ("dedicated_monthly_cost", "Dedicated monthly cost", "USD/month", "usd0", ""),
         ("pooled_monthly_cost", "Pooled monthly cost", "USD/month", "usd0", ""),
+        ("monthly_saving", "Pooling saves per month", "USD/month", "usd0",
+         "dedicated - pooled; x 12 for a year"),
         ("savings_fraction", "Saving from pooling", "share", "pct", "= POOLING_SAVINGS"),
         ("savings_from_peaks", "  from peaks that do not coincide", "share", "pct",
          "= POOLING_SAVINGS_FROM_PEAKS"),
@@ -117,7 +119,7 @@ def _outputs(b) -> None:
     ]
     for name, label, unit, fmt, note in rows:
         # GPU counts and shares do not need a price: only the two costs wait for one
-        gate = "inputs_ok" if name.endswith("_monthly_cost") else "counts_ok"
+        gate = "inputs_ok" if name.endswith(("_monthly_cost", "_saving")) else "counts_ok"
         bk.output(b, name, label, name + "_calc", unit, fmt, note, gate=gate)
     bk.output(b, "bound_holds", "Saving within its bound?", "bound_msg", "", "text",
               gate="counts_ok")
@@ -224,6 +226,8 @@ def _pool_steps() -> list[Step]:
              "usd0"),
         Step("pooled_monthly_cost_calc", "Pooled cost = GPUs x price x hours",
              "{pooled_gpus_calc}*{gpu_price_per_hour}*{hours_per_month}", "USD/month", "usd0"),
+        Step("monthly_saving_calc", "Pooling saves = dedicated cost - pooled cost",
+             "{dedicated_monthly_cost_calc}-{pooled_monthly_cost_calc}", "USD/month", "usd0"),
     ]
 
 
