@@ -128,7 +128,8 @@ def _inputs(b) -> None:
                      "on demand, gpus.csv")
     b.add("gpu_price_date", "Date of the catalog rental price",
           f'IFERROR(IF(INDEX(gpu_cloud_price_as_of,{gpu_row})="","undated",INDEX('
-          f'gpu_cloud_price_as_of,{gpu_row})),"-")', "", "", "text")
+          f'gpu_cloud_price_as_of,{gpu_row})),"-")', "",
+          "rental prices change: check a current quote", "text")
     b.add("api", "API to compare with", _sheets.SAME_MODEL, "id",
           "'same model': a host of the same open weights", "text", "input",
           options="api_choices")
