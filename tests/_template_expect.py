@@ -513,8 +513,9 @@ def _planner_row(v, m, g, n, frac, your, i):
     row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"
     cap = calibration.resolve(eff, g).max_concurrency * n
     fit = _num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac))
-    # the sheet: 0 where the replica cannot run a request (the "fits?" column says why)
-    mem_slots = min(fit, cap) if math.isfinite(fit) and s["concurrency"] >= 1 else 0.0
+    # the sheet: 0 where the heads do not split (max_batch NaN) or several GPUs have no link
+    linked = n <= 1 or bool(g.interconnect_gbps)
+    mem_slots = min(fit, cap) if math.isfinite(fit) and linked else 0.0
     slots = min(mem_slots, tput / v["user_tokens_per_sec"] if ok else 0.0)
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,

@@ -167,6 +167,8 @@ def planner_scenarios(d):
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
            ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096)),
+           # users at context count the user's context, whatever the request's length
+           ("a request longer than the model's context", dict(d, input_tokens=140000)),
            ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,
                                                     num_gpus=1, sla_gpu="h100-sxm")),
            ("deepseek-v3.2 at long context", dict(d, model="deepseek-v3.2", num_gpus=8,

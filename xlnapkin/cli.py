@@ -549,7 +549,8 @@ def _recalc(ns) -> int:
         raise UsageError("give either --out or --in-place, not both")
     limits = Limits(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(Limits)})
     target = source if ns.in_place else ns.out
-    if ns.out is not None and ns.out.suffix.lower() != source.suffix.lower():
+    if (ns.out is not None and ns.out.suffix.lower() != source.suffix.lower()
+            and source.suffix.lower() in (".xlsx", ".xlsm")):
         raise UsageError(f"--out {ns.out}: the copy is a workbook like {source.name}, so its "
                          f"name must end in {source.suffix.lower()} (Excel refuses a file "
                          "whose extension does not match its format)")

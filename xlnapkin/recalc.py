@@ -36,10 +36,10 @@ A workbook is treated as untrusted input (someone sent it to you):
   ``max_formulas``    10,000     formula cells plus defined names
   ``max_range_cells`` 100,000    cells covered by all distinct ranges in formulas and names
                                  together (a whole column, ``A:A``, is 1,048,576)
-  ``max_formula_weight`` 500     the sum over formulas and names of (characters / 1,000)
-                                 squared: parsing takes time that grows with the square of a
-                                 formula's length (about 2.3 s for 8,000 characters); the
-                                 capacity planner weighs 46
+  ``max_formula_wt``  500        ``max_formula_weight``: the sum over formulas and names of
+                                 (characters / 1,000) squared; parsing takes time that grows
+                                 with the square of a formula's length (about 2.3 s for 8,000
+                                 characters); the capacity planner weighs 46
   ==================  =========  ==============================================================
 
   The defaults take the template workbooks with room to spare (the largest, the capacity
@@ -170,8 +170,9 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
     texts += [(f"{n} (a name)", dn.attr_text or "") for n, dn in book.defined_names.items()]
     weight = 0.0
     for where, text in texts:
-        if len(text) > EXCEL_FORMULA_MAX:
-            raise RecalcError(f"{name}: {where} has a formula of {len(text):,} characters, longer "
+        body = len(text) - text.startswith("=")  # Excel's limit counts the formula after '='
+        if body > EXCEL_FORMULA_MAX:
+            raise RecalcError(f"{name}: {where} has a formula of {body:,} characters, longer "
                               f"than Excel allows ({EXCEL_FORMULA_MAX:,})")
         weight += (len(text) / 1000.0) ** 2
         edge = _EDGE.search(_QUOTED.sub('""', text))
@@ -887,6 +888,7 @@ class Workbook:
             raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
         self._inputs: dict[tuple[str, str], object] = {}
         self._solution = None
+        self._grids: dict[str, object] = {}
         self.function_messages: frozenset[str] = self._load_messages
         self._say(f"loaded {len(self.formula_cells)} formula cells in "
                   f"{time.monotonic() - started:.1f} s")
@@ -1028,6 +1030,7 @@ class Workbook:
         with _formulas_session(self._progress):
             try:
                 self._solution = self._model.calculate(inputs=feed)
+                self._grids = {}
             except Exception as exc:
                 raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
                     from exc
@@ -1074,7 +1077,9 @@ class Workbook:
             ref, i, j = inside
             node = self._node(sheet, ref)
             if node is not None and node in self._solution:
-                grid = self._solved(node)
+                if node not in self._grids:  # converted once per array, not once per cell
+                    self._grids[node] = self._solved(node)
+                grid = self._grids[node]
                 return grid[i][j] if isinstance(grid, list) else grid
         held = self._sheet(sheet)[cell]
         if held.data_type == "f" or (sheet, cell) in self._array_cells:
@@ -1082,12 +1087,16 @@ class Workbook:
         return None if held.value == "" else held.value
 
     def uncalculated(self) -> list[str]:
-        """``Sheet!A1`` of every formula cell that has no value after recalculating (a circular
-        reference, a formula ``formulas`` cannot read): they read back as
-        :data:`NOT_CALCULATED`."""
-        return [f"{sheet}!{cell}" for sheet, cells in self.cell_values().items()
-                for cell, value in cells.items()
-                if value == NOT_CALCULATED and (sheet, cell) not in self._inputs]
+        """``Sheet!A1`` of every formula cell (an array formula by its range) that has no value
+        after recalculating (a circular reference, a formula ``formulas`` cannot read): they
+        read back as :data:`NOT_CALCULATED`. Looks only at which results exist."""
+        self._ensure()
+        out = []
+        for sheet, anchor, ref in self.formula_cells:
+            node = self._node(sheet, ref or anchor)
+            if node is None or node not in self._solution:
+                out.append(f"{sheet}!{ref or anchor}")
+        return out
 
     def failing_checks(self, names=None) -> list[tuple[str, object]]:
         """``[(name, value)]`` for the named checks (:func:`is_check_name`; default: all of

@@ -342,7 +342,8 @@ def _price_list(wb, ws, row0) -> int:
                  (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
                   "usd_small"),
                  (f'IF({cat["model_id"]}=model_used,"your model",IF({cat["model_id"]}="",'
-                  f'{cat["model"]},{cat["model_id"]}))', "text"),
+                  f'IF({cat["model"]}="","another model",{cat["model"]}),{cat["model_id"]}))',
+                  "text"),
                  (f'IF(all_ok,{breakeven_formula(f"$E{r}")},"check inputs")', "mtok")]
         for j, (formula, fmt) in enumerate(cells, start=2):
             st.style_cell(ws.cell(r, j, "=" + formula), fmt)

@@ -93,9 +93,9 @@ def _row_steps():
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
         cols.append((s.name, s.label, s.formula, s.unit, s.fmt))
     return cols + [
-        ("users_fit", "user contexts that fit (KV at context_tokens; 0 where the replica "
-         "cannot run a request)",
-         "IF({concurrency}>=1,MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
+        ("users_fit", "user contexts that fit (KV at context_tokens; 0 where the heads do "
+         "not split or the GPUs have no link)",
+         "IF(AND({heads_split},{link_ok}),MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
          "users", "int"),
         ("slots_memory", "concurrent users by memory (capped by the engine)",
          "MIN({users_fit},{max_concurrency}*{num_gpus})", "requests", "int"),

@@ -458,8 +458,10 @@ def _api_steps() -> list[Step]:
         Step("like_for_like_msg", "Same model on both sides?",
              'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},"OK: "&'
              '{api_id}&" serves "&{model},"caveat: "&{api_id}&" serves "&IF(INDEX(price_model_id,'
-             'MATCH({api_id},price_ids,0))="",INDEX(price_model,MATCH({api_id},price_ids,0)),INDEX(price_model_id,MATCH('
-             '{api_id},price_ids,0)))&", not "&{model}&": quality and size differ"),"-")', "",
+             'MATCH({api_id},price_ids,0))="",IF(INDEX(price_model,MATCH({api_id},price_ids,0))'
+             '="","another model",INDEX(price_model,MATCH({api_id},price_ids,0))),'
+             'INDEX(price_model_id,MATCH({api_id},price_ids,0)))&", not "&{model}&'
+             '": quality and size differ"),"-")', "",
              "text"),
     ]
 
