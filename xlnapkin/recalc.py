@@ -25,22 +25,23 @@ A workbook is treated as untrusted input (someone sent it to you):
 * **Limits** (:class:`Limits`), checked before the expensive work, each raising
   :class:`LimitError` that names the limit and the option that raises it:
 
-  ==================  =========  ==============================================================
-  limit               default    what it counts
-  ==================  =========  ==============================================================
-  ``max_part_mb``     20         any one part of the zip, uncompressed (from the zip's
-                                 directory, then enforced while reading) [MB]
-  ``max_total_mb``    100        the file, and all its parts uncompressed together [MB]
-  ``max_cells``       50,000     cells that formulas visits: for each sheet, from A1 to the last
-                                 used row and column (merged and hyperlinked areas included)
-  ``max_formulas``    10,000     formula cells plus defined names
-  ``max_range_cells`` 100,000    cells covered by all distinct ranges in formulas and names
-                                 together (a whole column, ``A:A``, is 1,048,576)
-  ``max_formula_wt``  500        ``max_formula_weight``: the sum over formulas and names of
-                                 (characters / 1,000) squared; parsing takes time that grows
-                                 with the square of a formula's length (about 2.3 s for 8,000
-                                 characters); the capacity planner weighs 46
-  ==================  =========  ==============================================================
+  ========================  =========  ==========================================================
+  limit                     default    what it counts
+  ========================  =========  ==========================================================
+  ``max_part_mb``           20         any one part of the zip, uncompressed (from the zip's
+                                       directory, then enforced while reading) [MB]
+  ``max_total_mb``          100        the file, and all its parts uncompressed together [MB]
+  ``max_cells``             50,000     cells that formulas visits: for each sheet, from A1 to the
+                                       last used row and column (merged and hyperlinked areas
+                                       included)
+  ``max_formulas``          10,000     formula cells plus defined names
+  ``max_range_cells``       100,000    cells covered by all distinct ranges in formulas and names
+                                       together (a whole column, ``A:A``, is 1,048,576)
+  ``max_formula_weight``    500        the sum over formulas and names of (characters / 1,000)
+                                       squared: parsing grows with the square of a formula's
+                                       length (about 2.3 s for 8,000 characters); the capacity
+                                       planner weighs 46
+  ========================  =========  ==========================================================
 
   The defaults take the template workbooks with room to spare (the largest, the capacity
   planner, has about 4,700 cells, 2,900 formulas and 4,500 range cells) and bound a run to
