@@ -15,8 +15,10 @@
        %USERPROFILE%\.xlwings\xlwings.conf, appending to the modules listed there and refusing to
        replace another Python unless -ReplaceInterpreter. With neither, no settings change and
        the command to set a workbook up later is shown.
-    5. `xlwings addin install` copies the xlwings add-in into Excel's XLSTART folder, unless an
-       xlwings add-in is there already (it is kept; -ReplaceAddin replaces it).
+    5. `xlnapkin excel addin install` copies the environment's xlwings add-in into Excel's
+       XLSTART folder. Unlike `xlwings addin install`, it writes no user-wide xlwings.conf. An
+       add-in already there is kept (-ReplaceAddin replaces it), unless it is the copy an
+       earlier run of this script put there: that one is upgraded.
     Running it again is safe: each step leaves what is already in place alone.
     Undo with uninstall.ps1.
 
@@ -39,14 +41,17 @@
     Replace another Python already set in that xlwings.conf (uninstall puts it back).
 
 .PARAMETER ReplaceAddin
-    Replace an xlwings add-in that is already in XLSTART (perhaps another project's version).
+    Replace an xlwings add-in that is already in XLSTART (perhaps another project's version;
+    uninstall then leaves it in place).
 
 .PARAMETER DryRun
     Show what would happen. Creates nothing, installs nothing, writes no settings
     (passes --dry-run to `xlnapkin excel install`).
 
 .PARAMETER VenvDir
-    Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv.
+    Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv. Its path must
+    use only characters of Windows' ANSI code page (the xlwings add-in loads its DLL through
+    the ANSI API); where your user name has others, give e.g. -VenvDir C:\xlnapkin\venv.
 
 .PARAMETER Python
     A Python 3.11+ interpreter to create the environment with, instead of searching for one.
@@ -79,13 +84,11 @@ $ErrorActionPreference = "Stop"
 $MinVersion = [version]"3.11"
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
+# Excel starts the interpreter from its own folder: the path written for it must be absolute.
+$VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($VenvDir)
 $VenvPython = Join-Path $VenvDir "Scripts\python.exe"
 $VenvPythonW = Join-Path $VenvDir "Scripts\pythonw.exe"
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
-$XlwingsExe = Join-Path $VenvDir "Scripts\xlwings.exe"
-$AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"
-# Remembers whether the xlwings add-in was there before us, so uninstall.ps1 leaves it if so.
-$AddinMarker = Join-Path $StateDir "addin-was-present.txt"
 
 function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
 function Write-Note([string]$Text) { Write-Host "    $Text" }
@@ -107,6 +110,21 @@ function Test-Python([string]$Exe, [string[]]$PrefixArgs) {
     if ($LASTEXITCODE -ne 0 -or -not $out) { return $null }
     try { $ver = [version](($out | Select-Object -Last 1).Trim()) } catch { return $null }
     return @{ Exe = $Exe; Args = $PrefixArgs; Version = $ver }
+}
+
+# True when the ANSI code page of Windows can hold every character of the path: the xlwings add-in
+# loads its DLL with LoadLibraryA, so another path cannot work.
+function Test-AnsiPath([string]$Path) {
+    # The ANSI code page of the system ("Language for non-Unicode programs"), not the format.
+    $acp = [int](Get-ItemProperty -LiteralPath "HKLM:\SYSTEM\CurrentControlSet\Control\Nls\CodePage").ACP
+    $ansi = [System.Text.Encoding]::GetEncoding($acp)
+    return ($ansi.GetString($ansi.GetBytes($Path)) -eq $Path)
+}
+
+# Excel processes of this session only (not those of other users on a shared PC).
+function Get-OwnExcel {
+    $session = (Get-Process -Id $PID).SessionId
+    return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
 }
 
 function Find-Python {
@@ -157,9 +175,12 @@ try {
 
     # Checked first so that nothing is half done: the add-in file cannot be replaced while Excel
     # has it (and the UDF server) loaded.
-    if (@(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue).Count -gt 0) {
+    if ((Get-OwnExcel).Count -gt 0) {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
-        else { throw "Excel is running. Save your work, close Excel and run this again." }
+        else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
+    }
+    if (-not (Test-AnsiPath $VenvPythonW)) {
+        throw "The environment's path $VenvDir has characters the xlwings add-in cannot load from (it uses Windows' ANSI code page). Run this again with -VenvDir C:\xlnapkin\venv (or another folder whose path has only such characters)."
     }
 
     Write-Step "Looking for Python $MinVersion or newer"
@@ -178,6 +199,11 @@ try {
             Write-Note "would run: $($py.Exe) $($py.Args -join ' ') -m venv `"$VenvDir`""
         } else {
             Invoke-Checked $py.Exe ($py.Args + @("-m", "venv", $VenvDir)) "Creating the virtual environment"
+            # The Python of the Microsoft Store redirects new folders under %LOCALAPPDATA% into its
+            # own package folder, where neither this script nor Excel finds them.
+            if (-not (Test-Path -LiteralPath $VenvPython)) {
+                throw "$($py.Exe) reported success but $VenvPython does not exist (the Microsoft Store's Python moves such folders). Install Python from https://www.python.org/downloads/, or run this again with -VenvDir C:\xlnapkin\venv."
+            }
         }
     }
 
@@ -205,28 +231,13 @@ try {
     }
 
     Write-Step "Installing the xlwings add-in into Excel's XLSTART folder"
-    $addinWasPresent = Test-Path -LiteralPath $AddinPath
-    if (-not $DryRun -and -not (Test-Path -LiteralPath $AddinMarker)) {
-        New-Item -ItemType Directory -Force -Path $StateDir | Out-Null
-        Set-Content -LiteralPath $AddinMarker -Value ([string]$addinWasPresent) -Encoding ASCII
-    }
-    if ($addinWasPresent -and -not $ReplaceAddin) {
-        # Perhaps another project's: replacing it with this xlwings version could break that one.
-        Write-Note "kept the xlwings add-in already in $AddinPath. It must be the same version as xlwings in"
-        Write-Note "$VenvDir; if xlnapkin's functions report a missing xlwings DLL, run this again with -ReplaceAddin."
-    } elseif ($DryRun) {
-        Write-Note "would run: `"$XlwingsExe`" addin install"
+    $addinArgs = @("excel", "addin", "install", "--python", $VenvPythonW)
+    if ($ReplaceAddin) { $addinArgs += "--replace" }
+    if ($DryRun) { $addinArgs += "--dry-run" }
+    if (Test-Path -LiteralPath $XlnapkinExe) {
+        Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin install"
     } else {
-        # xlwings starts Excel invisibly to find XLSTART, and prints its own errors but exits 0,
-        # so check its words and the file as well as the exit code.
-        Write-Note "> $XlwingsExe addin install"
-        $out = & $XlwingsExe addin install
-        $code = $LASTEXITCODE
-        $out | ForEach-Object { Write-Note $_ }
-        if ($code -ne 0 -or ($out -match "Error")) { throw "xlwings addin install failed (see above)." }
-        if (-not (Test-Path -LiteralPath $AddinPath)) {
-            Write-Note "note: $AddinPath not found; if Excel uses another XLSTART folder that is fine, else run '$XlwingsExe addin install' again."
-        }
+        Write-Note "would run: `"$XlnapkinExe`" $($addinArgs -join ' ')"
     }
 
     Write-Host ""
@@ -239,8 +250,9 @@ try {
             Write-Host "  powershell -ExecutionPolicy Bypass -File install.ps1 -Workbook C:\path\to\Book.xlsm"
         }
         Write-Host "In Excel, once: File > Options > Trust Center > Trust Center Settings > Macro Settings >"
-        Write-Host "'Trust access to the VBA project object model'. Then, in the macro-enabled workbook"
-        Write-Host "(.xlsm), click xlwings > Import Functions and type =NAPKIN_VERSION() in a cell."
+        Write-Host "'Trust access to the VBA project object model'. Then, in the macro-enabled workbook (.xlsm):"
+        Write-Host "Alt+F11 > Tools > References > tick 'xlwings' > OK; back in Excel click xlwings >"
+        Write-Host "Import Functions, save, and type =NAPKIN_VERSION() in a cell."
         Write-Host "Undo: powershell -ExecutionPolicy Bypass -File uninstall.ps1 [-Workbook C:\path\to\Book.xlsm]"
     }
     exit 0

@@ -8,9 +8,11 @@
        user-wide %USERPROFILE%\.xlwings\xlwings.conf (nothing happens to a file that xlnapkin
        did not change). Each comes back exactly as it was before install (or is deleted
        if there was none; if you edited it since, only xlnapkin's own changes are reversed).
-    2. Runs `xlwings addin remove`, unless the xlwings add-in was already installed before
-       install.ps1 ran, or your user-wide xlwings.conf lists other UDF modules (then it is left
-       for your other xlwings work; -RemoveAddin removes it anyway).
+    2. Runs `xlnapkin excel addin remove`: removes the xlwings add-in only if install.ps1 put
+       it there and nothing replaced it since, and your user-wide xlwings.conf lists no other
+       UDF modules (otherwise it is left for your other xlwings work; -RemoveAddin removes it
+       anyway). A user-wide xlwings.conf that older versions of install.ps1 made xlwings write
+       for xlnapkin's Python goes too.
     3. With -RemoveVenv, deletes the environment %LOCALAPPDATA%\xlnapkin\venv.
     Running it again is safe.
 
@@ -26,7 +28,7 @@
     Also delete the virtual environment (and %LOCALAPPDATA%\xlnapkin when it is then empty).
 
 .PARAMETER RemoveAddin
-    Remove the xlwings add-in even if it was there before xlnapkin was installed.
+    Remove the xlwings add-in even if it is not the copy install.ps1 put there.
 
 .PARAMETER VenvDir
     Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv.
@@ -56,27 +58,15 @@ $Workbook = @($Workbook | ForEach-Object { $_ -split "," } | ForEach-Object { $_
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
-$XlwingsExe = Join-Path $VenvDir "Scripts\xlwings.exe"
 $AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"
-$AddinMarker = Join-Path $StateDir "addin-was-present.txt"
 
 function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
 function Write-Note([string]$Text) { Write-Host "    $Text" }
 
-function Get-OtherUdfModules {
-    # UDF modules other than xlnapkin.udfs in the user-wide xlwings.conf: another project still
-    # calls its functions through the add-in.
-    $conf = Join-Path $env:USERPROFILE ".xlwings\xlwings.conf"
-    if (-not (Test-Path -LiteralPath $conf)) { return @() }
-    $found = @()
-    foreach ($line in (Get-Content -LiteralPath $conf)) {
-        if ($line -match '^\s*\x22?UDF MODULES\x22?\s*,\s*\x22?([^\x22]*)\x22?\s*$') {
-            $found = @($Matches[1] -split ";" | ForEach-Object { $_.Trim() } |
-                Where-Object { $_ -and $_ -ne "xlnapkin.udfs" })
-            break
-        }
-    }
-    return $found
+# Excel processes of this session only (not those of other users on a shared PC).
+function Get-OwnExcel {
+    $session = (Get-Process -Id $PID).SessionId
+    return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
 }
 
 function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
@@ -87,9 +77,9 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
 
 try {
     if ($DryRun) { Write-Host "Dry run: nothing will be changed." -ForegroundColor Yellow }
-    if (@(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue).Count -gt 0) {
+    if ((Get-OwnExcel).Count -gt 0) {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
-        else { throw "Excel is running. Save your work, close Excel and run this again." }
+        else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
     }
 
     Write-Step "Restoring your xlwings settings (xlwings.conf)"
@@ -112,27 +102,17 @@ try {
     }
 
     Write-Step "Removing the xlwings add-in"
-    $wasPresent = (Test-Path -LiteralPath $AddinMarker) -and ((Get-Content -LiteralPath $AddinMarker -TotalCount 1) -eq "True")
-    $others = @(Get-OtherUdfModules)
-    if ($wasPresent -and -not $RemoveAddin) {
-        Write-Note "left in place: the xlwings add-in was installed before xlnapkin (use -RemoveAddin to remove it)."
-    } elseif ($others.Count -gt 0 -and -not $RemoveAddin) {
-        Write-Note ("left in place: your xlwings settings list other functions (" + ($others -join ", ") + ") that use it (use -RemoveAddin to remove it).")
-    } elseif (-not (Test-Path -LiteralPath $AddinPath)) {
-        Write-Note "not installed ($AddinPath); nothing to do."
-    } elseif ($DryRun) {
-        Write-Note "would run: `"$XlwingsExe`" addin remove"
-    } elseif (Test-Path -LiteralPath $XlwingsExe) {
-        Write-Note "> $XlwingsExe addin remove"
-        $out = & $XlwingsExe addin remove
-        $code = $LASTEXITCODE
-        $out | ForEach-Object { Write-Note $_ }
-        if ($code -ne 0 -or ($out -match "Error")) { throw "xlwings addin remove failed (see above)." }
+    $addinArgs = @("excel", "addin", "remove")
+    if ($RemoveAddin) { $addinArgs += "--replace" }
+    if ($DryRun) { $addinArgs += "--dry-run" }
+    if (Test-Path -LiteralPath $XlnapkinExe) {
+        Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin remove"
+    } elseif (Test-Path -LiteralPath $AddinPath) {
+        Write-Note "xlnapkin is not in $VenvDir, so its record of the add-in cannot be read there;"
+        Write-Note "left $AddinPath in place. Delete it by hand if no other xlwings work needs it."
     } else {
-        Write-Note "xlwings is not in $VenvDir; deleting $AddinPath directly."
-        Remove-Item -LiteralPath $AddinPath -Force
+        Write-Note "not installed ($AddinPath); nothing to do."
     }
-    if (-not $DryRun -and (Test-Path -LiteralPath $AddinMarker)) { Remove-Item -LiteralPath $AddinMarker -Force }
 
     if ($RemoveVenv) {
         Write-Step "Deleting the environment $VenvDir"
@@ -152,7 +132,7 @@ try {
 
     Write-Host ""
     if ($DryRun) { Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green }
-    else { Write-Host "xlnapkin is removed from Excel. Restart Excel if it was open." -ForegroundColor Green }
+    else { Write-Host "xlnapkin is removed from Excel." -ForegroundColor Green }
     exit 0
 } catch {
     Write-Host ""

@@ -955,7 +955,7 @@ def test_windows_config_is_written_in_the_ansi_code_page(tmp_path):
     ("   ", "must not be empty"),
     ('C:\\a "b"\\pythonw.exe', "cannot contain quotes or line breaks"),
     ("C:\\a\nb", "cannot contain quotes or line breaks"),
-    ("C:\\Users\\李\\pythonw.exe", "write them as variables"),
+    ("C:\\Users\\李\\pythonw.exe", "-VenvDir C:\\xlnapkin\\venv"),
 ])
 def test_bad_interpreter_paths_raise_a_napkin_error(tmp_path, bad, words):
     with pytest.raises(es.ExcelSetupError, match=re.escape(words)) as info:
@@ -997,52 +997,170 @@ def test_default_interpreter_prefers_pythonw_on_windows(tmp_path):
 # --- the add-in step -----------------------------------------------------------------------------
 
 
-def test_addin_step_is_skipped_off_windows():
-    def never(*a, **k):
-        raise AssertionError("must not run")
+def test_addin_step_is_skipped_off_windows(tmp_path):
+    for action in ("install", "remove"):
+        result = es.xlwings_addin(action, home=tmp_path, platform="linux",
+                                  source=tmp_path / "nope.xlam")
+        assert not result.changed and result.ok and result.path is None
+        assert "skipped" in result.describe()
+    assert listing(tmp_path) == {}
 
-    result = es.xlwings_addin("install", platform="linux", runner=never)
-    assert not result.ran and result.ok
-    assert "skipped `xlwings addin install`" in result.describe()
-    assert es.xlwings_addin("remove", platform="darwin", runner=never).ran is False
+
+XLAM = "AppData/Roaming/Microsoft/Excel/XLSTART/xlwings.xlam"
 
 
-def test_addin_step_on_windows_runs_xlwings_addin(tmp_path):
+def addin_source(folder, content=b"xlwings add-in 0.33.14"):
+    path = folder / "site-packages" / "xlwings" / "addin" / "xlwings.xlam"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def addin(action, home, **kw):
+    return es.xlwings_addin(action, home=home, platform="win32", **kw)
+
+
+def test_addin_install_copies_xlwings_own_file_and_writes_no_xlwings_conf(tmp_path):
+    # `xlwings addin install` also writes ~/.xlwings/xlwings.conf naming its own Python on a
+    # first install (xlwings' config_create): every workbook without settings of its own would
+    # then run xlnapkin's Python. The copy here must leave the user's settings alone.
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    assert addin("install", home, source=src, dry_run=True).changed is False
+    assert not home.exists()  # a dry run writes nothing
+    result = addin("install", home, source=src)
+    assert result.changed and result.ok and result.path == home / XLAM
+    files = listing(home)
+    assert files.pop(XLAM) == src.read_bytes()
+    assert list(files) == [".xlnapkin/addin.json"]  # the record, and nothing else
+    assert json.loads(files[".xlnapkin/addin.json"]) == {
+        "was_present": False, "sha256": hashlib.sha256(src.read_bytes()).hexdigest()}
+    again = addin("install", home, source=src)
+    assert not again.changed and "already this version" in again.describe()
+
+
+def test_addin_reinstall_upgrades_its_own_copy_but_keeps_another_projects(tmp_path):
+    home = tmp_path / "home"
+    old, new = addin_source(tmp_path / "old", b"0.33.1"), addin_source(tmp_path / "new", b"0.34")
+    addin("install", home, source=old)
+    result = addin("install", home, source=new)  # xlnapkin's own earlier copy: upgraded
+    assert result.changed and (home / XLAM).read_bytes() == b"0.34"
+    # another project put its version there since: kept, with a warning, unless replace
+    (home / XLAM).write_bytes(b"theirs 0.30")
+    kept = addin("install", home, source=new)
+    assert not kept.changed and kept.ok and "WARNING" in kept.describe()
+    assert (home / XLAM).read_bytes() == b"theirs 0.30"
+    assert addin("install", home, source=new, replace=True).changed
+    assert (home / XLAM).read_bytes() == b"0.34"
+
+
+def test_addin_already_there_before_xlnapkin_is_kept_on_install_and_on_remove(tmp_path):
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    theirs = home / XLAM
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"theirs 0.30")
+    assert not addin("install", home, source=src).changed
+    # replaced on request; still theirs to keep: remove leaves it
+    assert addin("install", home, source=src, replace=True).changed
+    left = addin("remove", home)
+    assert not left.changed and "before xlnapkin" in left.describe() and theirs.is_file()
+    # the same version already there counts as theirs too
+    home2 = tmp_path / "home2"
+    (home2 / XLAM).parent.mkdir(parents=True)
+    (home2 / XLAM).write_bytes(src.read_bytes())
+    assert not addin("install", home2, source=src).changed
+    assert not addin("remove", home2).changed and (home2 / XLAM).is_file()
+    assert addin("remove", home2, replace=True).changed and not (home2 / XLAM).exists()
+
+
+def test_addin_remove_takes_only_its_own_unchanged_copy(tmp_path):
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    addin("install", home, source=src)
+    assert addin("remove", home, dry_run=True).describe().startswith(
+        "xlwings add-in: would remove")
+    assert (home / XLAM).is_file()
+    result = addin("remove", home)
+    assert result.changed and listing(home) == {}  # the add-in and the record are gone
+    assert "nothing to remove" in addin("remove", home).describe()
+    # replaced by another project since: left
+    addin("install", home, source=src)
+    (home / XLAM).write_bytes(b"theirs")
+    assert not addin("remove", home).changed and (home / XLAM).read_bytes() == b"theirs"
+    # another project's functions in the user-wide settings use it: left
+    home3 = tmp_path / "home3"
+    addin("install", home3, source=src)
+    write_conf(home3, ANOTHER_PROJECT)
+    left = addin("remove", home3)
+    assert not left.changed and "theirs.udfs" in left.describe()
+
+
+def test_addin_remove_reads_the_older_installers_marker(tmp_path):
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    marker = home / "AppData/Local/xlnapkin/addin-was-present.txt"
+    for before, removed in (("True", False), ("False", True)):
+        (home / XLAM).parent.mkdir(parents=True, exist_ok=True)
+        (home / XLAM).write_bytes(src.read_bytes())
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(before + "\r\n")
+        assert addin("remove", home).changed is removed
+        assert (home / XLAM).exists() is not removed and not marker.exists()
+
+
+def test_addin_remove_deletes_the_xlwings_conf_an_old_addin_install_wrote(tmp_path):
+    # Earlier installers ran `xlwings addin install`, which wrote this file on a first install.
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    venv_python = r"C:\Users\ann\AppData\Local\xlnapkin\venv\Scripts\python.exe"
+    addin("install", home, source=src)
+    stray = write_conf(home, f'"INTERPRETER_WIN","{venv_python}"\n'.encode())
+    result = addin("remove", home, python_executable=PY)  # PY: pythonw.exe beside it
+    assert result.changed and not stray.exists() and "earlier `xlwings addin install`" in \
+        result.describe()
+    # a file with anything else in it, or naming another Python, is the user's: kept
+    for text in (f'"INTERPRETER_WIN","{venv_python}"\n"UDF MODULES","mine"\n',
+                 '"INTERPRETER_WIN","C:\\Python311\\python.exe"\n'):
+        write_conf(home, text.encode())
+        addin("remove", home, python_executable=PY)
+        assert conf(home).read_text() == text
+
+
+def test_addin_source_is_the_xlwings_of_the_given_python(tmp_path):
     calls = []
 
     def runner(cmd, **kwargs):
         calls.append(cmd)
-        return SimpleNamespace(returncode=0, stdout="Successfully installed the xlwings add-in!",
-                               stderr="")
+        return SimpleNamespace(returncode=0, stdout=str(tmp_path / "xlwings") + "\n", stderr="")
 
-    scripts = tmp_path / "Scripts"
-    scripts.mkdir()
-    (scripts / "xlwings.exe").write_bytes(b"")
-    result = es.xlwings_addin("install", platform="win32",
-                              python_executable=str(scripts / "pythonw.exe"), runner=runner)
-    assert calls == [[str(scripts / "xlwings.exe"), "addin", "install"]]
-    assert result.ran and result.ok
+    scripts = tmp_path / "venv" / "Scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "python.exe").write_bytes(b"")
+    found = es.xlwings_addin_source(str(scripts / "pythonw.exe"), runner=runner)
+    assert found == tmp_path / "xlwings" / "addin" / "xlwings.xlam"
+    assert calls[0][0] == str(scripts / "python.exe")  # the console one, whose output a pipe gets
 
-    dry = es.xlwings_addin("remove", platform="win32", command=["xlwings", "addin", "remove"],
-                           dry_run=True, runner=runner)
-    assert not dry.ran and dry.describe() == "xlwings add-in: would run xlwings addin remove"
-    assert len(calls) == 1
+    def missing(cmd, **kwargs):
+        return SimpleNamespace(returncode=0, stdout="\n", stderr="")
 
-
-def test_addin_step_sees_xlwings_errors_despite_exit_code_0():
-    def runner(cmd, **kwargs):  # xlwings prints its errors and still exits 0
-        return SimpleNamespace(returncode=0, stderr="",
-                               stdout="Error: Failed to install the add-in: If Excel is running")
-
-    result = es.xlwings_addin("install", platform="win32", command=["xlwings", "addin", "install"],
-                              runner=runner)
-    assert result.ran and not result.ok
-    assert "FAILED" in result.describe() and "Failed to install" in result.describe()
+    with pytest.raises(es.ExcelSetupError, match="xlwings is not installed"):
+        es.xlwings_addin_source(str(scripts / "python.exe"), runner=missing)
+    # this Python's own: the add-in file that ships inside the xlwings package
+    xlwings_pkg = Path(__import__("xlwings").__file__).parent
+    assert es.xlwings_addin_source() == xlwings_pkg / "addin" / "xlwings.xlam"
+    assert es.xlwings_addin_source().is_file()
 
 
-def test_addin_step_rejects_unknown_actions():
+def test_addin_step_rejects_unknown_actions_and_a_missing_source(tmp_path):
     with pytest.raises(es.ExcelSetupError):
         es.xlwings_addin("upgrade", platform="win32")
+    with pytest.raises(es.ExcelSetupError, match="not at"):
+        addin("install", tmp_path, source=tmp_path / "missing.xlam")
+
+
+def test_a_broken_addin_record_is_refused_and_nothing_is_removed(tmp_path):
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    addin("install", home, source=src)
+    es.addin_record(home).write_text('{"was_present": "no"}')
+    with pytest.raises(es.ExcelSetupError, match="not an add-in record"):
+        addin("remove", home)
+    assert (home / XLAM).is_file()
 
 
 # --- command line --------------------------------------------------------------------------------
@@ -1109,10 +1227,22 @@ def test_cli_addin_flag_off_windows_reports_skipped(tmp_path, capsys):
     book = make_book(tmp_path)
     code, out, _ = run(capsys, "excel", "install", "--workbook", book, "--platform", "linux",
                        "--python", "/usr/bin/python3", "--addin")
-    assert code == 0 and "skipped `xlwings addin install`" in out
+    assert code == 0 and "xlwings add-in: skipped" in out
     code, out, _ = run(capsys, "excel", "uninstall", "--workbook", book, "--platform", "linux",
                        "--addin")
-    assert code == 0 and "skipped `xlwings addin remove`" in out
+    assert code == 0 and "xlwings add-in: skipped" in out
+
+
+def test_cli_addin_command_installs_this_pythons_xlwings_addin_and_removes_it(tmp_path, capsys):
+    home = tmp_path / "home"
+    common = ["--home", home, "--platform", "win32"]
+    code, out, _ = run(capsys, "excel", "addin", "install", "--dry-run", *common)
+    assert code == 0 and "would copy" in out and not home.exists()
+    code, out, _ = run(capsys, "excel", "addin", "install", *common)
+    assert code == 0 and (home / XLAM).read_bytes() == es.xlwings_addin_source().read_bytes()
+    assert not conf(home).exists()
+    code, out, _ = run(capsys, "excel", "addin", "remove", *common)
+    assert code == 0 and "removed" in out and listing(home) == {}
 
 
 def test_cli_errors_are_one_line_and_exit_1(tmp_path, capsys):
@@ -1140,9 +1270,18 @@ def options_of(subcommand):
     return {o for a in excel_sub.choices[subcommand]._actions for o in a.option_strings}
 
 
-def passed_options(text):
-    return {o for ln in text.splitlines() if "$setupArgs" in ln
+def passed_options(text, variable="$setupArgs"):
+    return {o for ln in text.splitlines() if variable in ln
             for o in re.findall(r'"(--[a-z-]+)"', ln)}
+
+
+def code_of(text):
+    """A PowerShell script without its help block and comments."""
+    return re.sub(r"(?m)^\s*#.*$", "", re.sub(r"<#.*?#>", "", text, flags=re.S))
+
+
+def addin_options():
+    return options_of("addin")
 
 
 def test_install_ps1_installs_from_no_index_unless_asked():
@@ -1183,9 +1322,20 @@ def test_install_ps1_sets_up_a_workbook_or_the_user_only_when_asked():
     passed = passed_options(text)
     assert passed == {"--python", "--dry-run", "--workbook", "--user", "--replace-interpreter"}
     assert passed <= options_of("install")
-    assert text.index("$setupArgs = @(") < text.index("$XlwingsExe addin install")
-    # An xlwings add-in that was there already (another project's) is kept unless asked.
-    assert "if ($addinWasPresent -and -not $ReplaceAddin)" in text
+    # The add-in through xlnapkin, never `xlwings addin install`: that one also writes a
+    # user-wide xlwings.conf naming its Python, which other workbooks would then use.
+    code = code_of(text)
+    assert "xlwings addin" not in code and "xlwings.exe" not in code.lower()
+    assert re.search(r'\$addinArgs = @\("excel", "addin", "install", "--python", \$VenvPythonW\)',
+                     code)
+    assert 'if ($ReplaceAddin) { $addinArgs += "--replace" }' in code
+    assert 'if ($DryRun) { $addinArgs += "--dry-run" }' in code
+    assert passed_options(code, "$addinArgs") == {"--python", "--replace", "--dry-run"}
+    assert passed_options(code, "$addinArgs") <= addin_options()
+    assert code.index("$setupArgs = @(") < code.index("$addinArgs = @(")
+    # a path the add-in's ANSI DLL loading cannot take is refused before anything is made
+    assert code.index("Test-AnsiPath $VenvPythonW") < code.index('"-m", "venv"')
+    assert "GetUnresolvedProviderPathFromPSPath($VenvDir)" in code  # absolute for Excel
     assert '$ErrorActionPreference = "Stop"' in text
     assert "if ($LASTEXITCODE -ne 0) { throw" in text and "exit 1" in text
 
@@ -1199,12 +1349,15 @@ def test_uninstall_ps1_calls_the_right_commands():
     assert re.search(r'\$setupArgs = @\("excel", "uninstall"\)', text)
     assert re.search(r'if \(\$DryRun\) \{ \$setupArgs \+= "--dry-run" \}', text)
     assert '@("--workbook", $book)' in text and '@("--user")' in text
-    assert "$XlwingsExe addin remove" in text
-    assert text.index('@("excel", "uninstall")') < text.index("$XlwingsExe addin remove")
-    # another project's functions in the user's settings keep the shared add-in
-    assert "elseif ($others.Count -gt 0 -and -not $RemoveAddin)" in text
-    assert text.index("$others = @(Get-OtherUdfModules)") < text.index(
-        "$XlwingsExe addin remove")
+    code = code_of(text)
+    assert "xlwings addin" not in code and "xlwings.exe" not in code.lower()
+    assert re.search(r'\$addinArgs = @\("excel", "addin", "remove"\)', code)
+    assert 'if ($RemoveAddin) { $addinArgs += "--replace" }' in code
+    assert passed_options(code, "$addinArgs") == {"--replace", "--dry-run"} <= addin_options()
+    # the settings are restored first (the add-in step reads the user's UDF modules)
+    assert code.index('@("excel", "uninstall")') < code.index('@("excel", "addin", "remove")')
+    assert code.index('@("excel", "addin", "remove")') < code.index(
+        "Remove-Item -LiteralPath $VenvDir")
     # "a.xlsm,b.xlsm" is one string under -File: split before use
     assert text.index('$Workbook = @($Workbook | ForEach-Object { $_ -split "," }') < \
         text.index("foreach ($book in $Workbook)")
@@ -1224,6 +1377,11 @@ def test_install_bat_runs_the_ps1_with_bypass():
     assert re.search(r'powershell(\.exe)? .*-ExecutionPolicy Bypass -File "%~dpn0\.ps1" %\*',
                      text)
     assert "\r\n" in text  # cmd.exe wants CRLF
+    # Opened from a zip's view, only the .bat is extracted: checked before PowerShell runs.
+    assert text.index('if not exist "%~dpn0.ps1"') < text.index("powershell")
+    # The double-click test uses no unquoted %CMDCMDLINE% (a folder named "R&D" split it).
+    assert 'set "XLNAPKIN_CMD=%CMDCMDLINE:"=%"' in text
+    assert not re.search(r"(?m)^[^\r\n]*[^\"=]%CMDCMDLINE%", text)
 
 
 def test_powershell_scripts_are_ascii_with_balanced_braces():

@@ -810,13 +810,16 @@ file, keeping the modules and the Python already there. installer/install.ps1 ru
 Windows. On macOS and Excel on the web, use `xlnapkin lite` instead."""
 
 _EXCEL_NEXT = """\
-next: install the xlwings add-in (`xlwings addin install`, or run this with --addin), restart
-Excel, then in the macro-enabled workbook click xlwings > Import Functions (Excel needs
-File > Options > Trust Center > Macro Settings > "Trust access to the VBA project object model")."""
+next: install the xlwings add-in (`xlnapkin excel addin install`, or run this with --addin) and
+restart Excel. Once per PC: File > Options > Trust Center > Trust Center Settings > Macro
+Settings > "Trust access to the VBA project object model". In the macro-enabled workbook: Alt+F11
+> Tools > References > tick xlwings > OK (the functions call the add-in's code), then
+xlwings > Import Functions."""
 
 _LITE_NEXT = """\
-next: in Excel, Home > Add-ins > get "xlwings Lite", open its editor, paste main.py into the
-main.py tab and requirements.txt into the requirements.txt tab, then restart Lite.
+next: in Excel, Home > Add-ins > get "xlwings Lite" and open its editor. Paste main.py into the
+main.py tab (over the template, or below code of your own); in the requirements.txt tab keep
+Lite's lines and add the ones requirements.txt has that are missing (numpy). Restart Lite.
 Errors show as #VALUE! with the message on hover."""
 
 
@@ -844,7 +847,7 @@ def _run_excel_install(ns) -> int:
     print(result.describe())
     code = 0
     if ns.addin:
-        addin = excel_setup.xlwings_addin("install", platform=ns.platform,
+        addin = excel_setup.xlwings_addin("install", home=ns.home, platform=ns.platform,
                                           python_executable=python, dry_run=ns.dry_run)
         print(addin.describe())
         code = 0 if addin.ok else 1
@@ -890,10 +893,27 @@ def _run_excel_uninstall(ns) -> int:
             excel_setup.remember_workbook(ns.home, ns.workbook, keep=False)
         print(result.describe())
     if ns.addin:
-        addin = excel_setup.xlwings_addin("remove", platform=ns.platform, dry_run=ns.dry_run)
+        addin = excel_setup.xlwings_addin("remove", home=ns.home, platform=ns.platform,
+                                          dry_run=ns.dry_run)
         print(addin.describe())
         return 0 if addin.ok else 1
     return 0
+
+
+def _run_excel_addin(ns) -> int:
+    from . import excel_setup
+    addin = excel_setup.xlwings_addin(ns.action, home=ns.home, platform=ns.platform,
+                                      python_executable=ns.python, replace=ns.replace,
+                                      dry_run=ns.dry_run)
+    print(addin.describe())
+    return 0 if addin.ok else 1
+
+
+def _home_platform(p) -> None:
+    p.add_argument("--home", metavar="DIR", type=Path, default=Path.home(),
+                   help="home folder of the user-wide xlwings.conf (default: %(default)s)")
+    p.add_argument("--platform", metavar="NAME", default=sys.platform,
+                   help="config layout: win32, darwin, ... (default: this machine, %(default)s)")
 
 
 def _scope_options(p, *, required: bool, recorded: bool = False) -> None:
@@ -909,10 +929,7 @@ def _scope_options(p, *, required: bool, recorded: bool = False) -> None:
         scope.add_argument("--recorded", action="store_true",
                            help="every workbook folder `excel install --workbook` set up (listed "
                                 "in ~/.xlnapkin/workbooks.txt)")
-    p.add_argument("--home", metavar="DIR", type=Path, default=Path.home(),
-                   help="home folder of the user-wide xlwings.conf (default: %(default)s)")
-    p.add_argument("--platform", metavar="NAME", default=sys.platform,
-                   help="config layout: win32, darwin, ... (default: this machine, %(default)s)")
+    _home_platform(p)
 
 
 def _add_excel(sub):
@@ -921,7 +938,8 @@ def _add_excel(sub):
         description=_para("Set classic Excel (xlwings on Windows) up to use xlnapkin's "
                           "functions, for one workbook's folder or, when asked, for the user."),
         epilog=_EXCEL_EPILOG, formatter_class=_FORMATTER)
-    excel_sub = excel.add_subparsers(dest="excel_command", metavar="{install,status,uninstall}",
+    excel_sub = excel.add_subparsers(dest="excel_command",
+                                     metavar="{install,status,uninstall,addin}",
                                      required=True)
     p = excel_sub.add_parser(
         "install", formatter_class=_FORMATTER,
@@ -942,7 +960,7 @@ def _add_excel(sub):
     p.add_argument("--replace-interpreter", action="store_true",
                    help="replace another interpreter already set there (uninstall puts it back)")
     p.add_argument("--addin", action="store_true",
-                   help="also run `xlwings addin install` (Windows with Excel only)")
+                   help="also install the xlwings add-in, as `excel addin install` (Windows)")
     p.add_argument("--dry-run", action="store_true",
                    help="print what would change and write nothing")
     p.set_defaults(func=_run_excel_install)
@@ -972,10 +990,35 @@ def _add_excel(sub):
                "  $ xlnapkin excel uninstall --user")
     _scope_options(p, required=True, recorded=True)
     p.add_argument("--addin", action="store_true",
-                   help="also run `xlwings addin remove` (Windows with Excel only)")
+                   help="also remove the xlwings add-in, as `excel addin remove` (Windows)")
     p.add_argument("--dry-run", action="store_true",
                    help="print what would change and write nothing")
     p.set_defaults(func=_run_excel_uninstall)
+
+    p = excel_sub.add_parser(
+        "addin", formatter_class=_FORMATTER,
+        help="put xlwings' own add-in into Excel's XLSTART folder, or take it away",
+        description=_para("install: copy the add-in of the xlwings beside --python (default: "
+                          "this Python) into Excel's XLSTART folder. Unlike `xlwings addin "
+                          "install` it writes no user-wide xlwings.conf, so other workbooks "
+                          "keep their Python. An add-in already there is kept unless it is "
+                          "xlnapkin's own earlier copy (upgraded) or --replace is given. remove: "
+                          "only the copy xlnapkin put there and nobody replaced, while your "
+                          "user-wide settings list no other UDF modules; --replace removes it "
+                          "anyway. Close Excel first. Windows only; elsewhere it reports "
+                          "skipped."),
+        epilog="examples:\n  $ xlnapkin excel addin install --dry-run\n"
+               "  $ xlnapkin excel addin remove")
+    p.add_argument("action", choices=("install", "remove"), help="what to do")
+    p.add_argument("--python", metavar="PATH", default=None,
+                   help="the Python whose xlwings the functions run with (default: this one)")
+    p.add_argument("--replace", action="store_true",
+                   help="install: replace another add-in already there; remove: remove it even "
+                        "if it is not xlnapkin's copy")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would change and write nothing")
+    _home_platform(p)
+    p.set_defaults(func=_run_excel_addin)
 
 
 def _run_lite(ns) -> int:

@@ -38,9 +38,12 @@ file beside the config makes concurrent runs take turns; a run that fails remove
 All functions take the home folder and platform explicitly, so they run (and are tested)
 against a temporary home on any OS.
 
-Copying the xlwings add-in into Excel's XLSTART folder needs Excel itself (xlwings starts it to ask
-for the folder), so that step lives alone in :func:`xlwings_addin`, which shells out to
-``xlwings addin install|remove`` on Windows and reports it skipped elsewhere.
+:func:`xlwings_addin` copies xlwings' own add-in into Excel's XLSTART folder, or takes it away:
+what ``xlwings addin install|remove`` does, less that command's user-wide ``xlwings.conf``
+(written on a first install; it would point every other workbook at xlnapkin's Python). A record
+(:func:`addin_record`) says whether the add-in was there before xlnapkin and which copy
+xlnapkin put there, so a reinstall upgrades only its own copy and removal never takes another
+project's add-in.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from .errors import NapkinError
 
@@ -85,6 +88,8 @@ __all__ = [
     "install",
     "uninstall",
     "status",
+    "addin_record",
+    "xlwings_addin_source",
     "xlwings_addin",
 ]
 
@@ -454,8 +459,10 @@ def _check_interpreter(value: str, platform: str) -> None:
         value.encode(encoding)
     except UnicodeEncodeError:
         raise ExcelSetupError(
-            f"python path {value!r} has characters that xlwings.conf ({encoding}) cannot hold; "
-            r"write them as variables, e.g. %LOCALAPPDATA%\xlnapkin\venv\Scripts\pythonw.exe"
+            f"python path {value!r} has characters that xlwings.conf ({encoding}) cannot hold, "
+            "and the xlwings add-in cannot load its DLL from such a folder either: make the "
+            "environment in a folder whose path has none (install.ps1 -VenvDir "
+            r"C:\xlnapkin\venv)"
         ) from None
 
 
@@ -811,12 +818,13 @@ class SetupStatus:
 
 @dataclass(frozen=True)
 class AddinResult:
-    """What :func:`xlwings_addin` did: ``ran`` False when it was skipped or a dry run."""
+    """What :func:`xlwings_addin` did: ``changed`` False when it was skipped, left things as they
+    were or was a dry run; ``path`` the add-in's place in XLSTART (None off Windows)."""
 
     action: str
-    ran: bool
+    changed: bool
     ok: bool
-    command: tuple[str, ...]
+    path: Path | None
     message: str
 
     def describe(self) -> str:
@@ -1356,7 +1364,7 @@ def _addin_status(home: Path, platform: str) -> tuple[Path | None, bool | None, 
                 note += "; classic UDFs do not run on macOS, use xlwings Lite"
             return folder / ADDIN_FILE, True, note
     where = candidates[0] / ADDIN_FILE
-    return where, False, f"not found (expected {where}; run `xlwings addin install`)"
+    return where, False, f"not found (expected {where}; run `xlnapkin excel addin install`)"
 
 
 def _platform_notes(platform: str) -> tuple[str, ...]:
@@ -1374,55 +1382,231 @@ def _package_version() -> str:
     return __version__
 
 
-# --- the add-in (needs Excel on Windows) ---------------------------------------------------------
+# --- the add-in ----------------------------------------------------------------------------------
+
+ADDIN_RECORD_NAME = "addin.json"
+_LEGACY_ADDIN_MARKER = "addin-was-present.txt"  # written by install.ps1 before 2026-12
 
 
-def xlwings_addin(action: str = "install", *, platform: str = sys.platform,
-                  python_executable: str | None = None, dry_run: bool = False,
-                  command: list[str] | None = None, runner=None) -> AddinResult:
-    """Run ``xlwings addin install`` (or ``remove``) on Windows; report it skipped elsewhere.
+def addin_record(home: Path) -> Path:
+    """Where xlnapkin notes whether the xlwings add-in was in XLSTART before it, and the SHA-256
+    of the copy it put there, so that removing it never takes away another project's add-in."""
+    return Path(home) / ".xlnapkin" / ADDIN_RECORD_NAME
 
-    This is the one step that needs Excel: xlwings starts Excel to ask for its XLSTART folder and
-    copies ``xlwings.xlam`` there. It is run only when ``platform == "win32"``; it cannot be
-    tested on Linux beyond the command it would run. The ``xlwings`` used is the one beside
-    ``python_executable`` (same virtual environment), else the first on PATH. xlwings prints its
-    errors and still exits 0, so its output is checked for ``Error`` as well. ``runner`` stands in
-    for :func:`subprocess.run` in tests.
+
+def _legacy_addin_marker(home: Path) -> Path:
+    """install.ps1's older record: ``True`` or ``False`` (was the add-in there before it)."""
+    local = os.environ.get("LOCALAPPDATA")
+    if sys.platform == "win32" and local and _same_path(Path(home), Path.home()):
+        return Path(local) / "xlnapkin" / _LEGACY_ADDIN_MARKER
+    return Path(home) / "AppData" / "Local" / "xlnapkin" / _LEGACY_ADDIN_MARKER
+
+
+def _read_addin_record(home: Path) -> dict | None:
+    """``{"was_present": bool, "sha256": str | None}``, or None where nothing is recorded."""
+    path = addin_record(home)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = None
+    except (OSError, ValueError) as exc:
+        raise ExcelSetupError(f"cannot read {path} ({exc}); delete it to let xlnapkin treat "
+                              "the xlwings add-in as not its own") from None
+    if data is not None:
+        sha = data.get("sha256") if isinstance(data, dict) else None
+        if (not isinstance(data, dict) or not isinstance(data.get("was_present"), bool)
+                or (sha is not None and not (isinstance(sha, str) and _SHA256_RE.fullmatch(sha)))):
+            raise ExcelSetupError(f"{path} is not an add-in record xlnapkin wrote; delete it to "
+                                  "let xlnapkin treat the xlwings add-in as not its own")
+        return {"was_present": data["was_present"], "sha256": sha}
+    try:
+        text = _legacy_addin_marker(home).read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    first = (text.splitlines() or [""])[0].strip()
+    return {"was_present": first != "False", "sha256": None}  # anything unclear: not ours
+
+
+def _forget_addin(home: Path) -> None:
+    for path in (addin_record(home), _legacy_addin_marker(home)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def xlwings_addin_source(python_executable: str | None = None, runner=None) -> Path:
+    """xlwings' own add-in, ``xlwings/addin/xlwings.xlam``, in the environment of
+    ``python_executable`` (default: this Python). It must be the version of the xlwings that
+    runs the functions: the add-in loads that version's DLL from beside the interpreter.
+    ``runner`` stands in for :func:`subprocess.run` in tests."""
+    here = Path(sys.executable).parent
+    if python_executable is None or _same_path(Path(python_executable).parent, here):
+        import importlib.util
+        spec = importlib.util.find_spec("xlwings")
+        if spec is None or not spec.origin:
+            raise ExcelSetupError(_NO_XLWINGS)
+        return Path(spec.origin).parent / "addin" / ADDIN_FILE
+    exe = Path(python_executable)
+    if exe.name.lower() == "pythonw.exe" and exe.with_name("python.exe").is_file():
+        exe = exe.with_name("python.exe")  # the console one prints to a pipe on every Windows
+    code = ("import importlib.util as u, os; s = u.find_spec('xlwings'); "
+            "print(os.path.dirname(s.origin) if s and s.origin else '')")
+    try:
+        proc = (runner or subprocess.run)([str(exe), "-c", code], capture_output=True, text=True)
+    except OSError as exc:
+        raise ExcelSetupError(f"cannot run {exe}: {exc.strerror or exc}") from None
+    folder = (proc.stdout or "").strip()
+    if proc.returncode != 0 or not folder:
+        raise ExcelSetupError(f"{exe}: {_NO_XLWINGS}")
+    return Path(folder) / "addin" / ADDIN_FILE
+
+
+_NO_XLWINGS = ('xlwings is not installed in that environment: install the release wheel with '
+               'its excel extra (pip install "xlnapkin-<version>-py3-none-any.whl[excel]")')
+
+
+def xlwings_addin(action: str = "install", *, home: Path | None = None,
+                  platform: str = sys.platform, python_executable: str | None = None,
+                  source: Path | None = None, replace: bool = False, dry_run: bool = False,
+                  runner=None) -> AddinResult:
+    """Copy xlwings' own add-in into Excel's XLSTART folder (``install``), or take it away
+    (``remove``), on Windows; report it skipped elsewhere.
+
+    This is what ``xlwings addin install|remove`` does, without that command's side effect: on a
+    first install it also writes a user-wide ``xlwings.conf`` naming its own Python (xlwings'
+    ``config_create``), which every workbook without settings of its own would then use. Excel
+    need not run (it must not: it keeps the file open).
+
+    install: an add-in already there is left alone when it is the same file; replaced when it is
+    the copy xlnapkin put there (an upgrade) or with ``replace``; otherwise kept, with a warning
+    that xlnapkin's functions need the add-in of their own xlwings version. remove: only the copy
+    xlnapkin put there, unchanged since, and only while the user-wide xlwings.conf lists no other
+    UDF modules; ``replace`` removes it anyway. A user-wide xlwings.conf that ``xlwings addin
+    install`` wrote for xlnapkin's Python (earlier installers ran it) goes too.
     """
     if action not in ("install", "remove"):
         raise ExcelSetupError(f"action must be 'install' or 'remove', got {action!r}")
     if platform != "win32":
-        return AddinResult(action, False, True, (),
-                           f"xlwings add-in: skipped `xlwings addin {action}` (classic xlwings "
-                           f"add-ins and UDFs need Excel on Windows; this is {platform})")
-    cmd = tuple(command or (_find_xlwings(python_executable or sys.executable), "addin", action))
-    shown = " ".join(f'"{c}"' if " " in c else c for c in cmd)
+        return AddinResult(action, False, True, None,
+                           f"xlwings add-in: skipped (classic xlwings add-ins and UDFs need "
+                           f"Excel on Windows; this is {platform})")
+    home = Path.home() if home is None else Path(home)
+    target = xlstart_candidates(home, platform)[0] / ADDIN_FILE
+    record = _read_addin_record(home)
+    current = _read_bytes(target)
+    if action == "install":
+        return _addin_install(home, target, record, current, replace, dry_run,
+                              source or xlwings_addin_source(python_executable, runner))
+    return _addin_remove(home, platform, target, record, current, replace, dry_run,
+                         python_executable)
+
+
+def _addin_install(home, target, record, current, replace, dry_run, source) -> AddinResult:
+    new = _read_bytes(source)
+    if new is None:
+        raise ExcelSetupError(f"xlwings' add-in is not at {source}: {_NO_XLWINGS}")
+    sha = _sha256(new)
+    ours = record is not None and not record["was_present"] and (
+        record["sha256"] is None or record["sha256"] == _sha256(current))
+    if current is None:
+        was_present, verb = False, "installed"
+    elif _sha256(current) == sha:
+        was_present = record["was_present"] if record else True
+        if not dry_run and record is None:
+            _write_addin_record(home, was_present, sha)
+        return AddinResult("install", False, True, target,
+                           f"xlwings add-in: {target} is already this version; left as it is")
+    elif ours or replace:
+        was_present, verb = (record["was_present"] if record else True), "replaced"
+    else:
+        return AddinResult(
+            "install", False, True, target,
+            f"xlwings add-in: WARNING: kept the different xlwings add-in already in {target} "
+            "(another project's, or another xlwings version). xlnapkin's functions need the "
+            "add-in of their own xlwings version and show a missing-DLL error until it is; "
+            "replacing it may break the other project. To replace it: run this again with "
+            "-ReplaceAddin (install.ps1) or --replace (xlnapkin excel addin install).")
     if dry_run:
-        return AddinResult(action, False, True, cmd, f"xlwings add-in: would run {shown}")
-    run = runner or subprocess.run
+        return AddinResult("install", False, True, target,
+                           f"xlwings add-in: would copy {source} to {target} ({verb})")
     try:
-        proc = run(list(cmd), capture_output=True, text=True)
-    except OSError as exc:
-        raise ExcelSetupError(f"cannot run {shown}: {exc.strerror or exc}") from None
-    output = "\n".join(s.strip() for s in (proc.stdout, proc.stderr) if s and s.strip())
-    ok = proc.returncode == 0 and "error" not in output.lower()
-    verdict = "done" if ok else f"FAILED (exit code {proc.returncode})"
-    message = f"xlwings add-in: {shown}: {verdict}"
-    if output:
-        message += "\n" + output
-    if not ok and action == "install":
-        message += "\nclose Excel and run it again, or run `xlwings addin install` yourself"
-    return AddinResult(action, True, ok, cmd, message)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, new)
+    except PermissionError:
+        raise ExcelSetupError(f"cannot write {target}: close Excel (it keeps the add-in open) "
+                              "and run this again") from None
+    _write_addin_record(home, was_present, sha)
+    return AddinResult("install", True, True, target,
+                       f"xlwings add-in: {verb} {target} (xlwings' own, from {source})")
 
 
-def _find_xlwings(python_executable: str | None) -> str:
-    if python_executable:
-        beside = Path(python_executable).with_name("xlwings.exe")
-        if beside.is_file():
-            return str(beside)
-    found = shutil.which("xlwings")
-    if found is None:
-        raise ExcelSetupError(
-            'xlwings is not installed here: install the release wheel with its excel extra '
-            '(pip install "xlnapkin-<version>-py3-none-any.whl[excel]") first')
-    return found
+def _write_addin_record(home: Path, was_present: bool, sha: str) -> None:
+    path = addin_record(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, json.dumps({"was_present": was_present, "sha256": sha},
+                                   indent=1).encode("utf-8"))
+    with contextlib.suppress(FileNotFoundError):
+        _legacy_addin_marker(home).unlink()
+
+
+def _addin_remove(home, platform, target, record, current, force, dry_run,
+                  python_executable) -> AddinResult:
+    why = None
+    if current is None:
+        why = f"not in {target}; nothing to remove"
+    elif not force:
+        if record is None:
+            why = "xlnapkin has no record of installing it"
+        elif record["was_present"]:
+            why = "it was there before xlnapkin was installed"
+        elif record["sha256"] not in (None, _sha256(current)):
+            why = "it was replaced since (another project's xlwings version)"
+        else:
+            others = _other_udf_modules(home, platform)
+            if others:
+                why = ("your user-wide xlwings.conf lists other functions that use it ("
+                       + ", ".join(others) + ")")
+    stray = _stray_user_config(home, platform, python_executable)
+    notes = [f"deleted {stray}, which an earlier `xlwings addin install` wrote for xlnapkin's "
+             "Python"] if stray else []
+    if dry_run:
+        verb = f"would leave it: {why}" if why else f"would remove {target}"
+        extra = [f"would delete {stray}"] if stray else []
+        return AddinResult("remove", False, True, target,
+                           "\n".join([f"xlwings add-in: {verb}"] + extra))
+    if stray:
+        stray.unlink()
+    if why is None:
+        try:
+            target.unlink()
+        except PermissionError:
+            raise ExcelSetupError(f"cannot delete {target}: close Excel (it keeps the add-in "
+                                  "open) and run this again") from None
+    _forget_addin(home)
+    if why is not None and current is not None:
+        why += " (to remove it anyway: -RemoveAddin, or --force)"
+    head = f"xlwings add-in: left in place: {why}" if why else f"xlwings add-in: removed {target}"
+    return AddinResult("remove", why is None, True, target, "\n".join([head] + notes))
+
+
+def _other_udf_modules(home: Path, platform: str) -> list[str]:
+    """UDF modules other than xlnapkin's in the user-wide xlwings.conf."""
+    _, doc = _read_config(config_path(home, platform), platform)
+    value = doc.get(UDF_MODULES_KEY)
+    return [m for m in _modules(value or "") if m != UDF_MODULE]
+
+
+def _stray_user_config(home: Path, platform: str, python_executable: str | None) -> Path | None:
+    """The user-wide xlwings.conf when it is exactly the one line that ``xlwings addin install``
+    writes (``"INTERPRETER_WIN","<its python.exe>"``) for this environment's Python, else None."""
+    conf = config_path(home, platform)
+    data = _read_bytes(conf)
+    if data is None or _read_state(user_config(home, platform)) is not None:
+        return None
+    exe = PureWindowsPath(python_executable or sys.executable)  # only Windows writes it
+    python = str(exe.with_name("python.exe") if exe.name.lower() == "pythonw.exe" else exe)
+    wanted = _entry_line("INTERPRETER_WIN", python).strip()
+    try:
+        text = data.decode(_encoding(platform)).strip()
+    except UnicodeDecodeError:
+        return None
+    return conf if text.lower() == wanted.lower() else None

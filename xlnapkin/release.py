@@ -63,12 +63,14 @@ Windows, desktop Excel (needs Python 3.11+ from python.org)
   %LOCALAPPDATA%\\xlnapkin\\venv; numpy, openpyxl and xlwings come from PyPI, xlnapkin from no
   index. Then set one workbook up (this changes only the xlwings.conf in its folder):
       install.bat -Workbook C:\\path\\to\\Book.xlsm
-  and in Excel click xlwings > Import Functions. Undo: double-click uninstall.bat.
+  In that workbook: Alt+F11 > Tools > References > tick xlwings > OK, then in Excel click
+  xlwings > Import Functions and save. Undo: double-click uninstall.bat.
 
 macOS, Excel on the web (or Windows without Python): xlwings Lite
-  In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py and lite\\requirements.txt in a
-  text editor, paste each into the Lite tab of the same name, then type =NAPKIN_VERSION() in a
-  cell. main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded
+  In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py in a text editor and paste
+  it into Lite's main.py tab (over the template, or below code of your own); add a line
+  "numpy" to Lite's requirements.txt tab (lite\\requirements.txt lists what it needs). Then
+  type =NAPKIN_VERSION() in a cell. main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded
   for xlnapkin.
 
 Documentation: docs/ and installer/README.md in the source repository.
