@@ -69,17 +69,28 @@ def serving_steps(g, m, v, n, frac):
 
 def replica_total_tps(g, m, v, n, frac, saved):
     """capacity.replica_tokens_per_sec at any memory share: decode time plus the uncached part
-    of prefill per request, as ``capacity._phase_times`` splits ``serving.max_throughput``."""
+    of prefill per request, as ``capacity._phase_times`` splits ``serving.max_throughput``. The
+    engine's function takes no memory share, so this repeats its split; at the engine's own
+    share (0.9) the two must agree, which anchors the copy for the other shares."""
     wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
-    if frac == 0.9:
-        return _num(capacity.replica_tokens_per_sec(g, m, inp, out, wd, kd, n, eff, saved))
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
     conc = _num(serving.concurrency_under_load(g, m, inp, out, wd, kd, n, frac, eff))
     b = max(conc, 1.0)
     decode = out * _num(roofline.decode_step_time(g, m, b, inp + out / 2, wd, kd, n, eff)) / b
     prefill = max(out / tput - decode, 0.0)
-    return (inp + out) / (decode + prefill * (1 - saved))
+    hand = (inp + out) / (decode + prefill * (1 - saved))
+    if frac == 0.9:
+        engine = _num(capacity.replica_tokens_per_sec(g, m, inp, out, wd, kd, n, eff, saved))
+        assert _same_number(hand, engine), (hand, engine)
+        return engine
+    return hand
+
+
+def _same_number(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return math.isclose(a, b, rel_tol=1e-9)
 
 
 # --- self-host breakeven -----------------------------------------------------------------------
@@ -528,11 +539,12 @@ def _planner_row(v, m, g, n, frac, your, i):
         cost = "does not fit"
     elif not price:
         cost = "no price"
-    elif frac == 0.9 and i > 0:
-        cost = capacity.self_host_cost_per_mtok(g, m, price, inp, out, wd, kd, n,
-                                                v["utilization"], eff)
     else:
         cost = e.cost_per_mtok(price, tput * (inp + out) / out, v["utilization"], n)
+        if frac == 0.9:  # the engine's own memory share: its function must agree
+            engine = capacity.self_host_cost_per_mtok(g, m, price, inp, out, wd, kd, n,
+                                                      v["utilization"], eff)
+            assert _same_number(cost, float(engine)), (cost, engine)
     row["w_cost_per_mtok"] = cost
     per_gpu = users / n
     row["w_cost_per_user_month"] = ("no users fit" if per_gpu <= 0 else "no price" if not price

@@ -102,6 +102,7 @@ def test_calibrated_decode_step_by_hand_moe_and_tensor_parallel():
 
 
 def test_attention_runs_at_the_16_bit_rate():
+    # B200: 2,250 dense BF16 and 9,000 dense FP4 TFLOPS (NVIDIA DGX B200 datasheet, halved)
     assert roofline.attention_peak("b200") == 2250e12
     assert roofline.peak_flops("b200", "nvfp4") == 9000e12
 
@@ -338,4 +339,5 @@ def test_openloop_side_check_recovers_the_models_own_operating_point():
     assert n_slow == pytest.approx(2 * conc, rel=1e-6) and step_slow > step
     summary = ol.main([], quiet=True)  # the shipped runs: the side check is reported
     n, median = summary["TPOT: the model's step at each run's own concurrency"]
-    assert n >= 20 and 0 < median < 100
+    # RESULTS.md section 7: 14.2 % on the shipped runs; 20 % leaves room for new rows only
+    assert n >= 20 and 0 < median <= 20

@@ -39,11 +39,40 @@ def assert_one_error(code, out, err, *texts):
         assert text in err, (text, err)
 
 
-def recalc_error(capsys, path, *options):
-    """Run recalc; return (exit code, stdout, stderr, seconds)."""
-    started = time.monotonic()
-    code, out, err = run(capsys, "recalc", path, "-q", *options)
-    return code, out, err, time.monotonic() - started
+# The steps of a recalculation that took minutes or gigabytes on hostile files. A limit test
+# makes the steps after its check fail if they are reached, so it shows the refusal comes
+# first without timing anything.
+def _steps():
+    from xlnapkin import recalc
+    formulas = recalc._import_formulas()
+    return {"read": [(recalc, "_read_book")],                       # openpyxl parses the sheets
+            "parse": [(formulas.Parser, "ast")],                    # formulas parses a formula
+            "expand": [(formulas.ExcelModel, "complete"),           # formulas expands ranges
+                       (formulas.ExcelModel, "assemble")]}
+
+
+def refused_before(capsys, monkeypatch, path, steps, *options):
+    """Run recalc with ``steps`` (read, parse, expand) made to fail if reached; return (exit
+    code, stdout, stderr)."""
+    def reached(what):
+        def fail(*args, **kwargs):
+            raise AssertionError(f"reached {what}")
+        return fail
+
+    with monkeypatch.context() as mp:
+        for step in steps.split():
+            for owner, attr in _steps()[step]:
+                mp.setattr(owner, attr, reached(f"{step} ({attr})"))
+        return run(capsys, "recalc", path, "-q", *options)
+
+
+@pytest.mark.parametrize("step", ["read", "parse", "expand"])
+def test_a_forbidden_step_is_seen(capsys, monkeypatch, tmp_path, step):
+    # The control for the limit tests: an ordinary workbook reaches every step.
+    path = c.xlsx(tmp_path / "plain.xlsx", {"S": {"A1": 1, "A2": 2, "B1": "=SUM(A1:A2)"}},
+                  {"x": "S!$B$1"})
+    code, out, err = refused_before(capsys, monkeypatch, path, step)
+    assert code == 1 and f"reached {step}" in err
 
 
 # --- files opened -------------------------------------------------------------------------------
@@ -143,14 +172,13 @@ def _formula_rows(n: int) -> str:
                    for i in range(2, n + 2))
 
 
-def test_a_hundred_thousand_formulas_are_refused_before_the_model_is_built(capsys, tmp_path):
+def test_a_hundred_thousand_formulas_are_refused_before_the_model_is_built(capsys, monkeypatch, tmp_path):
     # Before: formulas compiled them (more than a minute and gigabytes).
     path = c.xlsx(tmp_path / "many.xlsx", {"S": c.sheet_xml(
         '<row r="1"><c r="A1"><v>1</v></c></row>' + _formula_rows(100_000))}, {"x": "S!$A$2"})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "parse expand")
     assert_one_error(code, out, err, "100,001 formulas and defined names",
                      "limit of 10,000", "--max-formulas")
-    assert seconds < 10
 
 
 def test_the_formula_limit_can_be_raised(capsys, tmp_path):
@@ -170,25 +198,23 @@ def test_the_formula_limit_can_be_raised(capsys, tmp_path):
                                                       "$XFD$1048576", "last row or column")),
     ({"column": "S!$A:$A"}, "=A1*2", ("S!A1:A1048576", "1,048,576")),
 ])
-def test_names_over_huge_ranges_are_refused(capsys, tmp_path, names, formula, what):
+def test_names_over_huge_ranges_are_refused(capsys, monkeypatch, tmp_path, names, formula, what):
     # Before: printing the whole-sheet name built 17 billion cell names (3.5 GB and more).
     path = c.xlsx(tmp_path / "names.xlsx", {"S": {"A1": 1, "B1": formula}}, names)
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "expand")
     if "last row or column" not in what:
         what = (*what, "limit of 100,000", "--max-range-cells")
     assert_one_error(code, out, err, *what)
-    assert seconds < 10
 
 
-def test_ranges_in_formulas_count_against_the_range_limit(capsys, tmp_path):
+def test_ranges_in_formulas_count_against_the_range_limit(capsys, monkeypatch, tmp_path):
     # Before: no limit (=SUM(A1:Z100000) took 17 s and 1.7 GB in formulas' range index).
     path = c.xlsx(tmp_path / "sum.xlsx", {"S": {"A1": 2, "A2": 3, "L1": "=SUM(A1:J20000)",
                                                 "M1": "=SUM(A1:A2)"}},
                   {"total": "S!$L$1"})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "expand")
     assert_one_error(code, out, err, "ranges cover 200,002 cells",
                      "the largest, S!A1:J20000, 200,000", "limit of 100,000")
-    assert seconds < 10
     code, out, err = run(capsys, "recalc", path, "-q", "--json", "--max-range-cells",
                          "250,000", "--name", "total")
     assert code == 0 and '"total": 5' in out, err
@@ -206,12 +232,11 @@ def test_ranges_in_formulas_count_against_the_range_limit(capsys, tmp_path):
                  '<hyperlinks><hyperlink ref="A1:Z100000" display="x"/></hyperlinks>'),
      "2,600,000 cells"),
 ])
-def test_sheets_that_span_too_many_cells_are_refused(capsys, tmp_path, sheet, what):
+def test_sheets_that_span_too_many_cells_are_refused(capsys, monkeypatch, tmp_path, sheet, what):
     # Before: formulas and openpyxl visited every cell from A1 to the last one (hours).
     path = c.xlsx(tmp_path / "wide.xlsx", {"S": sheet}, {"x": "S!$A$1"})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "read")
     assert_one_error(code, out, err, what, "limit of 50,000", "--max-cells")
-    assert seconds < 10
 
 
 def test_oversized_parts_are_refused_from_the_zip_directory(capsys, tmp_path, monkeypatch):
@@ -225,37 +250,35 @@ def test_oversized_parts_are_refused_from_the_zip_directory(capsys, tmp_path, mo
     real_open = zipfile.ZipFile.open
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: (
         inflated.append(getattr(name, "filename", name)) or real_open(self, name, *a, **k)))
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "read")
     assert_one_error(code, out, err, "part xl/worksheets/sheet1.xml is 21.0 MB uncompressed",
                      "limit of 20 MB", "--max-part-mb")
-    assert inflated == [] and seconds < 10
+    assert inflated == []
     code, out, err = run(capsys, "recalc", path, "-q", "--json", "--max-part-mb", "22")
     assert code == 0 and len(out) > 21_000_000, err[:300]
 
 
-def test_the_total_size_is_limited(capsys, tmp_path):
+def test_the_total_size_is_limited(capsys, monkeypatch, tmp_path):
     # Before: six 17 MB parts (102 MB, in a 100 kB file) were all inflated, and again to save.
     pad = b"\0" * 17_000_000
     path = c.xlsx(tmp_path / "padded.xlsx", {"S": {"A1": 1}}, {"x": "S!$A$1"},
                   parts={f"xl/media/pad{i}.bin": pad for i in range(6)})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "read")
     assert_one_error(code, out, err, "parts add up to 102.0 MB", "limit of 100 MB",
                      "--max-total-mb")
-    assert seconds < 10
     code, out, err = run(capsys, "recalc", path, "-q", "--max-total-mb", "0.01")
     assert_one_error(code, out, err, "padded.xlsx is 0.1 MB, over the limit of 0.01 MB")
 
 
-def test_too_many_zip_entries_are_refused_before_they_are_listed(capsys, tmp_path):
+def test_too_many_zip_entries_are_refused_before_they_are_listed(capsys, monkeypatch, tmp_path):
     # Before: every entry was listed and inflated (a small file can hold millions).
     parts = {f"xl/media/e{i}.bin": b"" for i in range(10_001)}
     path = c.xlsx(tmp_path / "entries.xlsx", {"S": {"A1": 1}}, {"x": "S!$A$1"}, parts=parts)
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "read")
     assert_one_error(code, out, err, "it has 10,006 zip entries")
-    assert seconds < 10
 
 
-def test_a_zip_whose_directory_understates_a_part_is_corrupt(capsys, tmp_path):
+def test_a_zip_whose_directory_understates_a_part_is_corrupt(capsys, monkeypatch, tmp_path):
     # The directory says 100 bytes; the data inflates to 30 MB: zipfile stops at 100 bytes
     # and the CRC check fails, so nothing big is ever held.
     path = tmp_path / "liar.xlsx"
@@ -267,9 +290,8 @@ def test_a_zip_whose_directory_understates_a_part_is_corrupt(capsys, tmp_path):
     for offset in (info.header_offset + 22, central + 24):  # uncompressed size fields
         data[offset:offset + 4] = (100).to_bytes(4, "little")
     path.write_bytes(bytes(data))
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "read")
     assert_one_error(code, out, err, "part xl/media/bomb.xml is corrupt")
-    assert seconds < 10
 
 
 # --- malformed workbooks: one Error: line -------------------------------------------------------
@@ -357,6 +379,11 @@ def _malformed(tmp_path, case):
     raise AssertionError(case)
 
 
+_BEFORE_READING = {"billion laughs", "external entity", "entity in the workbook part",
+                   "UTF-16 part", "declared EBCDIC", "corrupt deflate",
+                   "bad CRC", "not a zip"}
+
+
 @pytest.mark.parametrize("case, text", [
     ("billion laughs", "part xl/sharedStrings.xml declares a DTD or entities"),
     ("external entity", "part xl/sharedStrings.xml declares a DTD or entities"),
@@ -373,12 +400,14 @@ def _malformed(tmp_path, case):
     ("name that is not a formula", "Not a valid formula: =#REF!$A$1"),
     ("not a zip", "not a valid .xlsx file"),
 ])
-def test_malformed_workbooks_fail_with_one_error_line(capsys, tmp_path, case, text):
+def test_malformed_workbooks_fail_with_one_error_line(capsys, monkeypatch, tmp_path, case,
+                                                      text):
     # Before: tracebacks (ParseError, zlib.error, FormulaError, IndexError, AttributeError),
-    # or an entity expanded / an encoding the checks cannot see.
-    code, out, err, seconds = recalc_error(capsys, _malformed(tmp_path, case))
+    # or an entity expanded / an encoding the checks cannot see. What the XML checks can see
+    # is refused before openpyxl parses anything (an entity is never expanded).
+    code, out, err = refused_before(capsys, monkeypatch, _malformed(tmp_path, case),
+                                    "read" if case in _BEFORE_READING else "")
     assert_one_error(code, out, err, text)
-    assert seconds < 10
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -639,13 +668,12 @@ def test_limits_are_checked_as_numbers():
     ("=S!$A$1048576+1", "$A$1048576"),
     ("=SUM(S!XFD1:XFD3)", "XFD1"),         # formulas gave 3 for an empty column
 ])
-def test_references_to_the_last_row_or_column_are_refused(capsys, tmp_path, formula, shown):
+def test_references_to_the_last_row_or_column_are_refused(capsys, monkeypatch, tmp_path, formula, shown):
     # Before: exit 0 with the wrong sum (the formulas library mishandles the sheet's edge).
     path = c.xlsx(tmp_path / "edge.xlsx", {"S": {"A1": 1, "B2": 2}, "T": {"A1": formula}},
                   {"total": "T!$A$1"})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "parse expand")
     assert_one_error(code, out, err, f"T!A1 refers to {shown}", "last row or column")
-    assert seconds < 10
 
 
 def test_ranges_that_stop_short_of_the_edge_and_text_that_names_it_are_calculated(capsys,
@@ -658,14 +686,13 @@ def test_ranges_that_stop_short_of_the_edge_and_text_that_names_it_are_calculate
     assert json.loads(out) == {"near": 3, "text": "XFD1 and A1048576", "quoted": 2}
 
 
-def test_formulas_longer_than_excel_allows_are_refused_before_parsing(capsys, tmp_path):
+def test_formulas_longer_than_excel_allows_are_refused_before_parsing(capsys, monkeypatch, tmp_path):
     # Before: a 32,767-character formula took 60 s and 1.5 GB, then failed with "%s".
     long = "=" + "+".join(["1"] * 4100)  # 8,199 characters after the '='
     path = c.xlsx(tmp_path / "long.xlsx", {"S": {"A1": long}}, {"x": "S!$A$1"})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "parse")
     assert_one_error(code, out, err, "S!A1 has a formula of 8,199 characters",
                      "longer than Excel allows (8,192)")
-    assert seconds < 10
     # Excel's own longest formula (8,192 characters after the '=') is read; one more is not
     for extra, code_wanted in ((0, 0), (1, 1)):
         text = '="' + "x" * (8190 + extra) + '"'
@@ -674,15 +701,14 @@ def test_formulas_longer_than_excel_allows_are_refused_before_parsing(capsys, tm
         assert code == code_wanted, err
 
 
-def test_the_parsing_weight_of_long_formulas_is_limited(capsys, tmp_path):
+def test_the_parsing_weight_of_long_formulas_is_limited(capsys, monkeypatch, tmp_path):
     # Before: 100 formulas of 8,000 characters took 293 s (parsing grows with length squared).
     long = "=" + "+".join(["1"] * 4000)  # 7,999 characters: weight 64 each
     path = c.xlsx(tmp_path / "heavy.xlsx", {"S": {f"A{i}": long for i in range(1, 9)}},
                   {"x": "S!$A$1"})
-    code, out, err, seconds = recalc_error(capsys, path)
+    code, out, err = refused_before(capsys, monkeypatch, path, "parse")
     assert_one_error(code, out, err, "its formulas weigh 512", "limit of 500",
                      "--max-formula-weight")
-    assert seconds < 10
     short = c.xlsx(tmp_path / "light.xlsx", {"S": {"A1": "=" + "+".join(["1"] * 600)}},
                    {"x": "S!$A$1"})
     code, out, err = run(capsys, "recalc", short, "-q", "--max-formula-weight", "1")
@@ -706,16 +732,26 @@ def test_circular_references_read_calc_and_exit_3(capsys, tmp_path):
     assert code == 3 and out.split() == ["fine", "14"] and "S!C1" in err
 
 
-def test_a_sheet_named_with_an_apostrophe_never_reads_blank(capsys, tmp_path):
-    # Before: both formulas on "Bob's" came back blank with exit code 0.
-    path = c.xlsx(tmp_path / "quote.xlsx", {"Bob's": {"A1": 3, "B1": "=A1*2",
+def _apostrophe_book(tmp_path):
+    return c.xlsx(tmp_path / "quote.xlsx", {"Bob's": {"A1": 3, "B1": "=A1*2",
                                                       "C1": "='Bob''s'!A1*2"}},
                   {"b": "'Bob''s'!$B$1", "c": "'Bob''s'!$C$1"})
-    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+
+
+def test_a_sheet_named_with_an_apostrophe_never_reads_blank(capsys, tmp_path):
+    # Before: both formulas on "Bob's" came back blank with exit code 0. The formulas library
+    # cannot read such a sheet yet: the cells are errors and the exit code says so.
+    code, out, err = run(capsys, "recalc", _apostrophe_book(tmp_path), "-q", "--json")
     values = json.loads(out)
     assert None not in values.values()
-    # formulas cannot yet read such a sheet: then the cells are errors and the exit code says so
-    assert values == {"b": 6, "c": 6} and code == 0 or "#REF!" in values.values() and code == 3
+    assert "#REF!" in values.values() and code == 3
+
+
+@pytest.mark.xfail(strict=True, reason="the formulas library gives #REF! on a sheet whose name "
+                   "has an apostrophe; this passes (and must be kept) once it reads them")
+def test_a_sheet_named_with_an_apostrophe_is_calculated(capsys, tmp_path):
+    code, out, err = run(capsys, "recalc", _apostrophe_book(tmp_path), "-q", "--json")
+    assert json.loads(out) == {"b": 6, "c": 6} and code == 0
 
 
 def test_names_defined_for_one_sheet_say_so(capsys, tmp_path):

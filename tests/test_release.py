@@ -80,3 +80,16 @@ def test_an_existing_release_is_replaced_only_with_force(release, capsys):
     assert cli.main(["release", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert err == f"Error: {release.folder} already exists; use --force to replace it\n"
+
+
+def test_force_replaces_the_whole_release(release, tmp_path, capsys):
+    first = build_release(tmp_path, root=REPO)
+    (first.folder / "stale.txt").write_text("from an older build")
+    first.zip_path.write_bytes(b"not a zip")
+    assert cli.main(["release", "--out", str(tmp_path), "--force"]) == 0
+    capsys.readouterr()
+    assert sorted(p.relative_to(first.folder).as_posix()
+                  for p in first.folder.rglob("*") if p.is_file()) == EXPECTED
+    assert first.zip_path.read_bytes() == release.zip_path.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [first.folder.name, first.zip_path.name])  # no staging folder left behind

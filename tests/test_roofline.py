@@ -71,6 +71,8 @@ def test_moe_critical_batch_is_where_compute_meets_reads():
 
 
 def test_fp8_weights_use_the_fp8_peak_only_where_there_is_one():
+    # Dense datasheet peaks (sparse halved): H100 SXM FP8 1,979 and BF16 989, A100 BF16 312 (no
+    # FP8 unit), B200 FP4 9,000 (NVIDIA's H100, A100 and DGX B200 datasheets, as gpus.csv cites)
     assert roofline.peak_flops("h100-sxm", "fp8") == 1979e12
     assert roofline.peak_flops("a100-sxm-80gb", "fp8") == 312e12  # no FP8: computes in BF16
     assert roofline.peak_flops("b200", "nvfp4") == 9000e12

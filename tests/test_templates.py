@@ -171,14 +171,36 @@ def test_inputs_blue_unlocked_formulas_locked_and_protected_without_password(boo
     assert inputs >= 8
 
 
+DROPDOWNS = {  # named input -> the list its dropdown offers
+    "self_host_breakeven": {"gpu": "gpu_ids", "model": "model_ids", "weight_dtype": "dtype_names",
+                            "kv_dtype": "dtype_names", "api": "api_choices",
+                            "scenario": '"base,low,high,best,worst"', "hardware": '"rent,own"'},
+    "capacity_planner": {"model": "model_ids", "weight_dtype": "dtype_names",
+                         "kv_dtype": "dtype_names", "sla_gpu": "gpu_ids"},
+    "multi_tenant_savings": {"gpu": "gpu_ids"},
+}
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_dropdowns_come_from_the_catalog_sheet(books, name):
+    """Each input with a fixed set of answers has its dropdown, on its own cell, with the list
+    from the Catalog sheet (every catalog id in it)."""
     wb = books[name]
-    sources = {dv.formula1 for ws in wb.worksheets for dv in ws.data_validations.dataValidation
-               if dv.type == "list"}
-    assert "gpu_ids" in sources or "model_ids" in sources
+    named = {}
+    for dn, obj in wb.defined_names.items():
+        for title, ref in obj.destinations:
+            named[(title, ref.replace("$", ""))] = dn
+    lists = {}
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            if dv.type == "list":
+                for ref in str(dv.sqref).split():
+                    lists[named.get((ws.title, ref), f"{ws.title}!{ref}")] = dv.formula1
+    assert lists == DROPDOWNS[name]
     ids = [c.value for c in wb["Catalog"]["A"] if c.value]
     assert all(gid in ids for gid in catalog.gpu_ids())
+    if "model_ids" in wb.defined_names:  # the multi-tenant book lists GPUs only
+        assert all(mid in ids for mid in catalog.model_ids())
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
