@@ -117,7 +117,8 @@ def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
-    :func:`cost_per_mtok` of :func:`replica_tokens_per_sec`. Equals :func:`blended_price` of
+    :func:`cost_per_mtok` of :func:`replica_tokens_per_sec`, at this function's utilization
+    (default 0.7 here, 1 in :func:`cost_per_mtok`). Equals :func:`blended_price` of
     :func:`cost_per_mtok_input` and :func:`cost_per_mtok_output` at the same utilization (all
     three default to 0.7) with input share ``input / (input + output)``, so it compares
     directly with an API's blended price.
@@ -187,7 +188,8 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
-    Prefill replica-seconds per request (under saturating load, :func:`_phase_times`) x price
+    Prefill replica-seconds per request under saturating load (the request time of
+    :func:`xlnapkin.serving.max_throughput` less its decode steps) x price
     x num_gpus / 3600 / utilization / input_tokens x 1e6. NaN where it does not fit. [USD/Mtok]
 
     >>> round(cost_per_mtok_input("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
@@ -250,7 +252,8 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
 
     Prefill GPU-time per request over decode GPU-time per request, both as in
     :func:`xlnapkin.serving.max_throughput`: prefill at compute speed (prompts batched until
-    compute-bound), decode at the largest batch that fits. NaN where it does not fit. [ratio]
+    compute-bound), decode at the largest batch that fits, at most the engine's cap
+    (``max_concurrency``) per GPU. NaN where it does not fit. [ratio]
 
     Notes: assumes each phase reaches the same efficiency it has co-located; dedicated prefill
     GPUs skip the decode batch's weight reads and may do a little better.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._excel import FunctionDoc, describe
 from ._formula import format_result, to_command, to_formula
+from .memory import MEM_FRACTION
 
 __all__ = ["REGENERATE", "DEFAULT_OUT", "functions", "generate", "write", "is_current"]
 
@@ -50,6 +51,9 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
   fraction. Bytes are bytes (1 GB = 1e9 bytes).
 * **Errors** are short messages naming the argument, e.g. `batch must be a whole number >= 1,
   got -3`; a configuration whose weights and KV cache do not fit says what would.
+* **Fits** means the weights plus the KV cache of every sequence within {pct} % of each GPU's
+  memory (the rest is the engine's activations and runtime). The functions with a
+  `mem_fraction` argument take another share; every other function uses {pct} %.
 """
 
 
@@ -95,7 +99,7 @@ def generate() -> str:
     try:
         funcs = functions()
         docs = [describe(f) for f in funcs.values()]
-        lines = _HEADER.format(regen=REGENERATE).splitlines() + [""]
+        lines = _HEADER.format(regen=REGENERATE, pct=f"{MEM_FRACTION * 100:g}").splitlines() + [""]
         lines += ["| function | returns |", "|---|---|"]
         for d in docs:
             lines.append(f"| [`{d.name}`](#{d.name.lower()}) | {_cell(d.summary)} |")

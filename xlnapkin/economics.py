@@ -692,7 +692,7 @@ def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
 def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
                                    api_price_per_mtok, min_replicas=1, fixed_monthly_cost=0.0,
                                    days_per_month=HOURS_PER_MONTH / 24):
-    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; no finite value if a replica at the planned utilization costs more than the API charges for the tokens it carries.
+    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; none if a replica at the planned utilization saves nothing against what the API charges for its tokens.
 
     Args:
         replica_monthly_cost: monthly cost of one replica [USD/month]
@@ -726,8 +726,8 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
     return _out(np.where(margin > 0, volume, np.inf))
 
 
-NEVER = ("never: a replica at the planned utilization costs more than the API charges for the "
-         "tokens it carries")
+NEVER = ("never: a replica at the planned utilization costs as much as the API charges for the "
+         "tokens it carries, or more")
 
 
 def _never_explain(**_kwargs):
@@ -766,7 +766,7 @@ def users_per_gpu(concurrent_sequences, duty_cycle):
     """Users one GPU serves when each is active duty_cycle of the time: concurrent_sequences / duty_cycle.
 
     Args:
-        concurrent_sequences: sequences the GPU holds and decodes at once, e.g. from MAX_BATCH [sequences]
+        concurrent_sequences: sequences one GPU holds and decodes at once, e.g. MAX_BATCH at num_gpus = 1 (a replica's MAX_BATCH divided by its GPUs) [sequences]
         duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
 
     ``concurrent_sequences / duty_cycle`` [users]
@@ -966,7 +966,8 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     needs a minimum number of GPUs, not because of their peaks.
 
     Notes: the normal model is fair while cv <= ~0.3 (a negative load then has under 0.05 %
-    probability); burstier tenants are better served by :func:`pooling_monte_carlo`.
+    probability); burstier tenants are better served by :func:`pooling_monte_carlo` (Python
+    only: ``xlnapkin.economics``).
 
     >>> dedicated_gpus(10, 0.4, 0.95)
     10.0
@@ -1080,7 +1081,7 @@ def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_p
 
 def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
                                gpus_per_tenant=1, correlation=0.0):
-    """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: (DEDICATED_CAPACITY - POOLED_CAPACITY) / DEDICATED_GPUS, before any rounding.
+    """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: each tenant's percentile load summed, less the percentile of their summed load, over DEDICATED_GPUS (before any rounding).
 
     Args:
         tenants: number of tenants [tenants]

@@ -494,7 +494,8 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
-    their limits (both grow with the rate). A limit that even an idle replica misses is a
+    their limits (both grow with the rate; to check a rate with them, give them this percentile:
+    theirs defaults to the median). A limit that even an idle replica misses is a
     message. Output lengths are taken to vary around their mean, as chat traffic does; where
     every request has the same length and the answer is within a few percent of the capacity,
     plan about 5 % lower (docs/latency.md).

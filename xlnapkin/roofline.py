@@ -285,7 +285,9 @@ def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
         efficiency: blank or 0 = calibrated MFU/MBU; a number in (0, 1] for both (their ratio is what matters) [0-1]
 
     One decode step's compute time equals its weight-read time there: below it decode is
-    memory-bound, above it compute-bound. Dense models: ridge x bytes per weight / 2. MoE models
+    memory-bound, above it compute-bound. Dense models: ridge x (MFU / MBU) x bytes per weight /
+    2, with the decode MFU at the weight dtype's rate; at a number for efficiency MFU / MBU is 1,
+    so the pure roofline's ridge x bytes / 2. MoE models
     read more experts as the batch grows (and run their experts at a lower MFU); the crossing is
     found by fixed-point iteration.
 
