@@ -9,16 +9,18 @@
        script (a release folder), else the checkout this script sits in. No package index is
        asked for xlnapkin unless -Source says so; its dependencies (numpy, openpyxl, xlwings)
        come from PyPI as usual.
-    4. With -Workbook BOOK: `xlnapkin excel install --workbook BOOK` adds xlnapkin.udfs and the
+    4. `xlnapkin excel addin install` copies the environment's xlwings add-in into Excel's
+       XLSTART folder. Unlike `xlwings addin install`, it writes no user-wide xlwings.conf. An
+       add-in already there is kept (-ReplaceAddin replaces it), unless it is the copy an
+       earlier run of this script put there: that one is upgraded.
+       It also deletes a user-wide xlwings.conf that older versions of this script made
+       `xlwings addin install` write for the environment's python.exe.
+    5. With -Workbook BOOK: `xlnapkin excel install --workbook BOOK` adds xlnapkin.udfs and the
        environment's pythonw.exe to the xlwings.conf in BOOK's folder, which xlwings reads for the
        workbooks there before your own settings. With -User: the same in your user-wide
        %USERPROFILE%\.xlwings\xlwings.conf, appending to the modules listed there and refusing to
        replace another Python unless -ReplaceInterpreter. With neither, no settings change and
        the command to set a workbook up later is shown.
-    5. `xlnapkin excel addin install` copies the environment's xlwings add-in into Excel's
-       XLSTART folder. Unlike `xlwings addin install`, it writes no user-wide xlwings.conf. An
-       add-in already there is kept (-ReplaceAddin replaces it), unless it is the copy an
-       earlier run of this script put there: that one is upgraded.
     Running it again is safe: each step leaves what is already in place alone.
     Undo with uninstall.ps1.
 
@@ -127,6 +129,15 @@ function Get-OwnExcel {
     return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
 }
 
+# True when the environment has an xlnapkin with `excel addin` (one installed before it had the
+# command answers no; a dry run does not upgrade it).
+function Test-AddinCommand {
+    if (-not (Test-Path -LiteralPath $XlnapkinExe)) { return $false }
+    # Under "Stop", Windows PowerShell 5.1 turns the old one's usage error (stderr) into a throw.
+    try { & $XlnapkinExe excel addin --help *> $null } catch { return $false }
+    return ($LASTEXITCODE -eq 0)
+}
+
 function Find-Python {
     if ($Python) {
         $found = Test-Python $Python @()
@@ -215,6 +226,20 @@ try {
         Invoke-Checked $VenvPython @("-m", "pip", "install", "--disable-pip-version-check", "--upgrade", $requirement) "pip install"
     }
 
+    # Before the settings: it also deletes the user-wide xlwings.conf that older versions of
+    # this script made `xlwings addin install` write, which -User would take for another Python.
+    Write-Step "Installing the xlwings add-in into Excel's XLSTART folder"
+    $addinArgs = @("excel", "addin", "install", "--python", $VenvPythonW)
+    if ($ReplaceAddin) { $addinArgs += "--replace" }
+    if ($DryRun) { $addinArgs += "--dry-run" }
+    if (Test-AddinCommand) {
+        Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin install"
+    } elseif ($DryRun) {
+        Write-Note "would run: `"$XlnapkinExe`" $($addinArgs -join ' ')"
+    } else {
+        throw "The xlnapkin in $VenvDir has no 'excel addin' command, so the install above did not take."
+    }
+
     Write-Step "Pointing xlwings at xlnapkin (UDF MODULES and INTERPRETER_WIN)"
     $setupArgs = @("excel", "install", "--python", $VenvPythonW)
     if ($Workbook) { $setupArgs += @("--workbook", $Workbook) }
@@ -228,16 +253,6 @@ try {
         Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel install"
     } else {
         Write-Note "would run: `"$XlnapkinExe`" $($setupArgs -join ' ')"
-    }
-
-    Write-Step "Installing the xlwings add-in into Excel's XLSTART folder"
-    $addinArgs = @("excel", "addin", "install", "--python", $VenvPythonW)
-    if ($ReplaceAddin) { $addinArgs += "--replace" }
-    if ($DryRun) { $addinArgs += "--dry-run" }
-    if (Test-Path -LiteralPath $XlnapkinExe) {
-        Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin install"
-    } else {
-        Write-Note "would run: `"$XlnapkinExe`" $($addinArgs -join ' ')"
     }
 
     Write-Host ""

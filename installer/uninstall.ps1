@@ -105,8 +105,20 @@ try {
     $addinArgs = @("excel", "addin", "remove")
     if ($RemoveAddin) { $addinArgs += "--replace" }
     if ($DryRun) { $addinArgs += "--dry-run" }
+    $hasAddinCommand = $false
     if (Test-Path -LiteralPath $XlnapkinExe) {
+        # An older xlnapkin answers with a usage error, which Windows PowerShell 5.1 throws.
+        try {
+            & $XlnapkinExe excel addin --help *> $null
+            $hasAddinCommand = ($LASTEXITCODE -eq 0)
+        } catch { $hasAddinCommand = $false }
+    }
+    if ($hasAddinCommand) {
         Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin remove"
+    } elseif ((Test-Path -LiteralPath $XlnapkinExe) -and (Test-Path -LiteralPath $AddinPath)) {
+        Write-Note "the xlnapkin in $VenvDir predates 'xlnapkin excel addin', so it cannot tell"
+        Write-Note "whose $AddinPath is; left in place. Run this release's install.ps1 once"
+        Write-Note "and uninstall again, or delete the file if no other xlwings work needs it."
     } elseif (Test-Path -LiteralPath $AddinPath) {
         Write-Note "xlnapkin is not in $VenvDir, so its record of the add-in cannot be read there;"
         Write-Note "left $AddinPath in place. Delete it by hand if no other xlwings work needs it."

@@ -493,7 +493,8 @@ def test_parsing_long_lines_takes_linear_time(tmp_path, line):
         for _ in range(3):
             start = time.perf_counter()
             for _ in range(20):
-                es._parse_entry(text)
+                doc = es._ConfigText(text + "\r\n" + '"UDF MODULES","m"\r\n', "\r\n")
+                doc.get("UDF MODULES")
             best = min(best, time.perf_counter() - start)
         return best
 
@@ -1106,6 +1107,48 @@ def test_addin_remove_takes_only_its_own_unchanged_copy(tmp_path):
     assert not left.changed and "theirs.udfs" in left.describe()
 
 
+def test_addin_left_for_other_functions_stays_xlnapkins_to_upgrade(tmp_path):
+    # Kept at uninstall because another project's functions use it: the record stays, so a
+    # later install still upgrades xlnapkin's copy instead of warning about "another project's".
+    home = tmp_path / "home"
+    addin("install", home, source=addin_source(tmp_path / "a", b"0.33"))
+    write_conf(home, ANOTHER_PROJECT)
+    assert not addin("remove", home).changed
+    assert addin("install", home, source=addin_source(tmp_path / "b", b"0.34")).changed
+    assert (home / XLAM).read_bytes() == b"0.34"
+
+
+def test_replacing_another_projects_addin_keeps_it_theirs(tmp_path):
+    home = tmp_path / "home"
+    addin("install", home, source=addin_source(tmp_path / "a", b"0.33"))
+    (home / XLAM).write_bytes(b"theirs")  # another project installed its version over ours
+    assert addin("install", home, source=addin_source(tmp_path / "a"), replace=True).changed
+    left = addin("remove", home)
+    assert not left.changed and (home / XLAM).is_file() and "--replace" in left.describe()
+
+
+def test_a_stale_record_is_refreshed_when_the_file_is_already_this_version(tmp_path):
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    addin("install", home, source=src)
+    record = json.loads(es.addin_record(home).read_text())
+    es.addin_record(home).write_text(json.dumps({**record, "sha256": "0" * 64}))
+    assert not addin("install", home, source=src).changed
+    assert addin("remove", home).changed and not (home / XLAM).exists()
+
+
+def test_install_also_deletes_the_xlwings_conf_an_old_installer_left(tmp_path):
+    home, src = tmp_path / "home", addin_source(tmp_path)
+    venv_python = r"C:\Users\ann\AppData\Local\xlnapkin\venv\Scripts\python.exe"
+    stray = write_conf(home, f'"INTERPRETER_WIN","{venv_python}"\r\n'.encode())
+    dry = addin("install", home, source=src, python_executable=PY, dry_run=True)
+    assert f"would delete {stray}" in dry.describe() and stray.exists()
+    result = addin("install", home, source=src, python_executable=PY)
+    assert result.changed and not stray.exists()
+    # then the user-wide set-up works with the environment's pythonw.exe, as on a clean PC
+    es.install(user(home), PY, platform="win32", now=NOW)
+    assert f'"INTERPRETER_WIN","{PY}"'.encode() in conf(home).read_bytes()
+
+
 def test_addin_remove_reads_the_older_installers_marker(tmp_path):
     home, src = tmp_path / "home", addin_source(tmp_path)
     marker = home / "AppData/Local/xlnapkin/addin-was-present.txt"
@@ -1345,7 +1388,11 @@ def test_install_ps1_sets_up_a_workbook_or_the_user_only_when_asked():
     assert 'if ($DryRun) { $addinArgs += "--dry-run" }' in code
     assert passed_options(code, "$addinArgs") == {"--python", "--replace", "--dry-run"}
     assert passed_options(code, "$addinArgs") <= addin_options()
-    assert code.index("$setupArgs = @(") < code.index("$addinArgs = @(")
+    # the add-in step first: it deletes an older installer's stray user-wide xlwings.conf,
+    # which the -User step would otherwise take for another project's Python
+    assert code.index("$addinArgs = @(") < code.index("$setupArgs = @(")
+    # an environment whose xlnapkin predates the command is probed, not run into
+    assert code.index("function Test-AddinCommand") < code.index("if (Test-AddinCommand)")
     # a path the add-in's ANSI DLL loading cannot take is refused before anything is made
     assert code.index("Test-AnsiPath $VenvPythonW") < code.index('"-m", "venv"')
     assert "GetUnresolvedProviderPathFromPSPath($VenvDir)" in code  # absolute for Excel
@@ -1371,6 +1418,8 @@ def test_uninstall_ps1_calls_the_right_commands():
     assert code.index('@("excel", "uninstall")') < code.index('@("excel", "addin", "remove")')
     assert code.index('@("excel", "addin", "remove")') < code.index(
         "Remove-Item -LiteralPath $VenvDir")
+    # an older environment without the command leaves the add-in and goes on (to -RemoveVenv)
+    assert "predates 'xlnapkin excel addin'" in code
     # "a.xlsm,b.xlsm" is one string under -File: split before use
     assert text.index('$Workbook = @($Workbook | ForEach-Object { $_ -split "," }') < \
         text.index("foreach ($book in $Workbook)")

@@ -176,7 +176,7 @@ def test_a_hundred_thousand_formulas_are_refused_before_the_model_is_built(capsy
     # Before: formulas compiled them (more than a minute and gigabytes).
     path = c.xlsx(tmp_path / "many.xlsx", {"S": c.sheet_xml(
         '<row r="1"><c r="A1"><v>1</v></c></row>' + _formula_rows(100_000))}, {"x": "S!$A$2"})
-    code, out, err = refused_before(capsys, monkeypatch, path, "parse expand")
+    code, out, err = refused_before(capsys, monkeypatch, path, "read parse expand")
     assert_one_error(code, out, err, "100,001 formulas and defined names",
                      "limit of 10,000", "--max-formulas")
 

@@ -49,6 +49,7 @@ project's add-in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import locale
@@ -1494,8 +1495,9 @@ def xlwings_addin(action: str = "install", *, home: Path | None = None,
     record = _read_addin_record(home)
     current = _read_bytes(target)
     if action == "install":
-        return _addin_install(home, target, record, current, replace, dry_run,
-                              source or xlwings_addin_source(python_executable, runner))
+        result = _addin_install(home, target, record, current, replace, dry_run,
+                                source or xlwings_addin_source(python_executable, runner))
+        return _with_stray_config(result, home, platform, python_executable, dry_run)
     return _addin_remove(home, platform, target, record, current, replace, dry_run,
                          python_executable)
 
@@ -1511,12 +1513,13 @@ def _addin_install(home, target, record, current, replace, dry_run, source) -> A
         was_present, verb = False, "installed"
     elif _sha256(current) == sha:
         was_present = record["was_present"] if record else True
-        if not dry_run and record is None:
+        if not dry_run and (record is None or record["sha256"] != sha):
             _write_addin_record(home, was_present, sha)
         return AddinResult("install", False, True, target,
                            f"xlwings add-in: {target} is already this version; left as it is")
     elif ours or replace:
-        was_present, verb = (record["was_present"] if record else True), "replaced"
+        # replacing someone else's copy keeps it theirs: uninstall then leaves the add-in
+        was_present, verb = (False if ours else True), "replaced"
     else:
         return AddinResult(
             "install", False, True, target,
@@ -1565,27 +1568,41 @@ def _addin_remove(home, platform, target, record, current, force, dry_run,
             if others:
                 why = ("your user-wide xlwings.conf lists other functions that use it ("
                        + ", ".join(others) + ")")
-    stray = _stray_user_config(home, platform, python_executable)
-    notes = [f"deleted {stray}, which an earlier `xlwings addin install` wrote for xlnapkin's "
-             "Python"] if stray else []
     if dry_run:
         verb = f"would leave it: {why}" if why else f"would remove {target}"
-        extra = [f"would delete {stray}"] if stray else []
-        return AddinResult("remove", False, True, target,
-                           "\n".join([f"xlwings add-in: {verb}"] + extra))
-    if stray:
-        stray.unlink()
+        result = AddinResult("remove", False, True, target, f"xlwings add-in: {verb}")
+        return _with_stray_config(result, home, platform, python_executable, dry_run)
     if why is None:
         try:
             target.unlink()
         except PermissionError:
             raise ExcelSetupError(f"cannot delete {target}: close Excel (it keeps the add-in "
                                   "open) and run this again") from None
-    _forget_addin(home)
+    still_ours = why is not None and current is not None and record is not None and not (
+        record["was_present"]) and record["sha256"] in (None, _sha256(current))
+    if not still_ours:  # kept because others use it: a later install must still know it
+        _forget_addin(home)
     if why is not None and current is not None:
-        why += " (to remove it anyway: -RemoveAddin, or --force)"
+        why += " (to remove it anyway: -RemoveAddin, or --replace)"
     head = f"xlwings add-in: left in place: {why}" if why else f"xlwings add-in: removed {target}"
-    return AddinResult("remove", why is None, True, target, "\n".join([head] + notes))
+    result = AddinResult("remove", why is None, True, target, head)
+    return _with_stray_config(result, home, platform, python_executable, dry_run)
+
+
+def _with_stray_config(result: AddinResult, home, platform, python_executable,
+                       dry_run) -> AddinResult:
+    """``result``, after deleting the user-wide xlwings.conf that an earlier installer's
+    ``xlwings addin install`` wrote for xlnapkin's Python (:func:`_stray_user_config`)."""
+    stray = _stray_user_config(home, platform, python_executable)
+    if stray is None:
+        return result
+    if dry_run:
+        note = f"would delete {stray}"
+    else:
+        stray.unlink()
+        note = (f"deleted {stray}, which an earlier `xlwings addin install` wrote for "
+                "xlnapkin's Python")
+    return dataclasses.replace(result, message=result.message + "\n" + note)
 
 
 def _other_udf_modules(home: Path, platform: str) -> list[str]:

@@ -1,9 +1,9 @@
 """xlnapkin 0.1.0 for xlwings Lite: every xlnapkin Excel function, with the package inside.
 
-Paste this file into the main.py tab of xlwings Lite and requirements.txt into its
-requirements.txt tab. No package index is asked for xlnapkin: the whole package (its Python
+Paste this file into the main.py tab of xlwings Lite (over the template, or below code of your
+own) and add the line numpy to its requirements.txt tab. No package index is asked for xlnapkin: the whole package (its Python
 modules and catalog data: a 111,907-byte zip, SHA-256 eb16361e9183...) is embedded below,
-which makes this file 165,421 bytes. When Lite runs it, the zip is written once to the
+which makes this file 165,468 bytes. When Lite runs it, the zip is written once to the
 temporary folder and imported from there.
 Try =TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",32,4096,"fp8",,2) or =NAPKIN_VERSION().
 A bad argument shows #VALUE!; hover over the cell's error flag to read the message.
