@@ -53,6 +53,7 @@ def serving_steps(g, m, v, n, frac):
         # sparse-attention indexer picks them); kv_bytes itself where there is none
         "kv_bytes_ctx": _num(memory._kv_read_bytes(catalog.model(m), ctx, 1, kd)),
         "attn_flops_pair": roofline.attention_flops_per_pair(m),
+        "prefill_attn_flops_pair": catalog.model(m).prefill_attention_flops_per_pair,
         "prefill_flops": _num(roofline.prefill_flops(m, 1.0, inp)),
         "mbu": float(ef.mbu), "mfu_decode": float(ef.mfu_decode),
         "mfu_prefill": float(ef.mfu_prefill),

@@ -173,6 +173,45 @@ def test_tensor_parallel_pays_all_reduce_when_calibrated():
     assert roofline.allreduce_time("h100-sxm", "llama-3.1-70b", 64, 1, eff) == 0
 
 
+def test_a_pair_bridge_leaves_larger_replicas_on_pcie():
+    # gpus.csv: the A100 PCIe's 600 GB/s is an NVLink bridge between two cards (NVIDIA A100
+    # PCIe datasheet: "NVLink Bridge for up to 2 GPUs"); four or eight cards reduce over PCIe
+    # Gen4 x16 (64 GB/s both ways), at the PCIe all-reduce latency.
+    g = catalog.gpu("a100-pcie-80gb")
+    assert (g.nvlink_gpus, g.pcie_gbps) == (2, 64)
+    assert roofline.link_gbps(g, 2) == 600 and roofline.link_gbps(g, 4) == 64
+    assert roofline.link_gbps(g, np.array([1, 2, 4, 8])).tolist() == [600, 600, 64, 64]
+    from xlnapkin.calibration import resolve
+    eff = resolve(None)
+    m = catalog.model("llama-2-70b")
+    for n, gbps, latency in ((2, 600, eff.allreduce_latency_s),
+                             (4, 64, eff.pcie_allreduce_latency_s)):
+        size = 8 * m.width * 2
+        expected = 2 * m.layers * (latency + 2 * (n - 1) / n * size / (gbps * 1e9 / 2))
+        assert roofline.allreduce_time(g, m, 8, n, eff) == pytest.approx(expected, rel=1e-12)
+        assert roofline.allreduce_time(g, m, 8, np.array([n]), eff)[0] == pytest.approx(expected)
+    # an SXM part's NVLink joins every GPU of the replica; a spec string can add a bridge
+    assert roofline.link_gbps(catalog.gpu("h100-sxm"), 8) == 900
+    assert roofline.link_gbps(catalog.gpu("h100-sxm; nvlink_gpus=2; pcie_gbps=128"), 8) == 128
+
+
+def test_mla_prefills_in_the_multi_head_form_and_decodes_absorbed():
+    # vLLM's and SGLang's MLA backends run prompt attention as ordinary multi-head attention
+    # (keys 128 + 64 rope = 192 wide, values 128, from DeepSeek-V3's config.json) and decode in
+    # the absorbed form over the 512 + 64 latent: 2 x 128 heads x (192 + 128) FLOPs per pair
+    # against 2 x 128 x (576 + 512).
+    v3 = catalog.model("deepseek-v3")
+    assert v3.prefill_attention_flops_per_pair == 2 * 128 * (192 + 128) == 81_920
+    assert v3.attention_flops_per_pair == 2 * 128 * (576 + 512) == 278_528
+    n = 32_768
+    assert roofline.prefill_flops(v3, 1, n) == pytest.approx(
+        2 * v3.active_params * n + 61 * 81_920 * n * (n + 1) / 2)
+    # other attention prefills as it decodes
+    llama = catalog.model("llama-3.1-70b")
+    assert llama.prefill_attention_flops_per_pair == llama.attention_flops_per_pair == \
+        2 * 64 * (128 + 128)
+
+
 def test_sparse_attention_reads_and_attends_to_the_top_k_only():
     # DeepSeek-V3.2: each new token attends to at most index_topk = 2,048 cached tokens, after an
     # indexer (64 heads of 128) scores every one of them; DeepSeek-V3 attends to all.
@@ -191,9 +230,12 @@ def test_sparse_attention_reads_and_attends_to_the_top_k_only():
     pairs = 2048 * 2049 / 2 + (n - 2048) * 2048
     assert roofline.prefill_flops(v32, 1, n) == pytest.approx(
         2 * v32.active_params * n + 61 * (pair * pairs + index * n * (n + 1) / 2))
-    # below the top-k the attention is V3's, so only the indexer's work differs
+    # below the top-k V3.2 attends to every earlier token as V3 does, but in the absorbed form
+    # its sparse kernels run (V3 prefills in the multi-head form), plus the indexer's work
+    causal = 61 * 1000 * 1001 / 2
     assert roofline.prefill_flops(v32, 1, 1000) - roofline.prefill_flops(v3, 1, 1000) == \
         pytest.approx(2 * v32.active_params * 1000 - 2 * v3.active_params * 1000
+                      + (pair - v3.prefill_attention_flops_per_pair) * causal
                       + 61 * index * 1000 * 1001 / 2)
     # at long context the sparse model decodes faster than the dense-attention one
     slow = roofline.decode_step_time("h200-sxm", v3, 32, 128_000, num_gpus=8)

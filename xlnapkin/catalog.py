@@ -62,6 +62,8 @@ class GPU:
     fp4_tflops: float | None = None
     int8_tops: float | None = None
     interconnect_gbps: float | None = None
+    nvlink_gpus: int | None = None
+    pcie_gbps: float | None = None
     tdp_w: float | None = None
     cloud_usd_per_hour: float | None = None
     list_price_usd: float | None = None
@@ -194,6 +196,18 @@ class Model:
         return 2.0 * self.n_heads * (qk + v)
 
     @functools.cached_property
+    def prefill_attention_flops_per_pair(self) -> float:
+        """:attr:`attention_flops_per_pair` as engines run a prefill. MLA's prompt attention runs
+        in the multi-head form (vLLM's and SGLang's MLA backends: keys of ``head_dim``, 192 for
+        DeepSeek-V3, values of ``v_head_dim``, 128, the latent expanded once per token by
+        weights the parameter count holds), 3.4x fewer FLOPs per pair than the absorbed form
+        that decode uses. A sparse-attention indexer's MLA (DeepSeek-V3.2) keeps the absorbed
+        form in prefill too: its sparse kernels read the latent. Other models: the same."""
+        if self.is_mla and not self.index_topk:
+            return 2.0 * self.n_heads * (self.head_dim + (self.v_head_dim or self.head_dim))
+        return self.attention_flops_per_pair
+
+    @functools.cached_property
     def index_bytes_per_token(self) -> float:
         """Bytes one token adds to a sparse-attention indexer's key cache in one attention layer
         (DeepSeek-V3.2's DSA): 8-bit keys plus a 4-byte scale per 128 of them, as vLLM and SGLang
@@ -247,6 +261,7 @@ class Price:
 # memory gives wrong finite answers, not a bigger GPU). Fields not listed are at most 1e9.
 _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflops": 1e6,
             "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
+            "pcie_gbps": 1e4, "nvlink_gpus": 1e4,
             "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "input_usd_per_mtok": 1e6,
@@ -256,7 +271,7 @@ _DEFAULT_MAXIMUM = 1e9
 # Whole-number fields that must be at least 1 when given (0 would mean no layers, heads, experts
 # or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
-                           "experts_per_token", "max_concurrency"})
+                           "experts_per_token", "max_concurrency", "nvlink_gpus"})
 # Fields where 0 is not a value: a multiplier on every utilisation (0 divides by zero).
 _POSITIVE = frozenset({"efficiency_factor"})
 _KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}

@@ -21,8 +21,9 @@ Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prom
 (``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it
 writes. Nothing is ever faster than one read of the weights it touches.
 
-Notes: attention FLOPs count QK^T and AV for every head (MLA in its absorbed form, with the
-latent as both key and value); a sparse-attention indexer (DeepSeek-V3.2) adds a dot product
+Notes: attention FLOPs count QK^T and AV for every head. MLA decodes in its absorbed form (the
+latent as both key and value) and, as engines run it, prefills in its multi-head form
+(:attr:`~xlnapkin.catalog.Model.prefill_attention_flops_per_pair`); a sparse-attention indexer (DeepSeek-V3.2) adds a dot product
 per index head for every cached token, and the attention proper then covers at most
 ``index_topk`` tokens per query (its KV read too, :func:`xlnapkin.memory.kv_bytes` for the
 cache held). Activations, norms and the vocabulary softmax are left out.
@@ -43,10 +44,10 @@ from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, moe_weight_bytes_read,
                      weight_dtype_of)
-from .units import compute_dtype, dtype_bytes, is_gguf
+from .units import GB, compute_dtype, dtype_bytes, is_gguf
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
-           "critical_batch", "attention_flops_per_pair", "allreduce_time", "decode_flops",
+           "critical_batch", "attention_flops_per_pair", "allreduce_time", "link_gbps", "decode_flops",
            "prefill_flops"]
 
 ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
@@ -139,22 +140,46 @@ def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff)
     return _matmul_time(g, m, batch, attention, weight_dtype, num_gpus, mfu, eff)
 
 
+def link_gbps(g, num_gpus):
+    """Bidirectional GB/s of the link a replica of ``num_gpus`` GPUs runs its all-reduces over:
+    the catalog's ``interconnect_gbps``, except that a bridge joining only ``nvlink_gpus`` cards
+    (H100 PCIe and NVL, A100 PCIe and RTX 3090 pairs, H200 NVL fours) leaves larger replicas on
+    PCIe (``pcie_gbps``), whose slowest hop bounds the ring. 0 where unknown."""
+    base = float(g.interconnect_gbps or 0.0)
+    if not g.nvlink_gpus:
+        return base
+    pcie = float(g.pcie_gbps or 0.0)
+    if isinstance(num_gpus, (int, float)):
+        return pcie if num_gpus > g.nvlink_gpus else base
+    return np.where(np.asarray(num_gpus, dtype=float) > g.nvlink_gpus, pcie, base)
+
+
+def _one_way(gbps):
+    """One-direction bytes/s of a bidirectional figure; PCIe Gen4 x16's 16 GB/s where 0."""
+    if isinstance(gbps, float):
+        return (gbps or 32.0) * GB / 2
+    return np.where(gbps > 0, gbps, 32.0) * GB / 2
+
+
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     """Two ring all-reduces per layer of ``tokens`` activation rows: a fixed latency (a peer
-    link's or PCIe's, :data:`PEER_LINK_GBPS`) plus ``2 (n-1)/n`` of the message over the link.
-    0 on one GPU. [s]"""
+    link's or PCIe's, :data:`PEER_LINK_GBPS`) plus ``2 (n-1)/n`` of the message over the link
+    (:func:`link_gbps`). 0 on one GPU. [s]"""
     scalar = isinstance(num_gpus, (int, float))
     if scalar and num_gpus <= 1:
         return 0.0  # one GPU: nothing to reduce (the common scalar case, without NumPy)
     g, m = _gpu(gpu), _model(model)
-    link = g.link_bandwidth
+    gbps = link_gbps(g, num_gpus)
+    link = _one_way(gbps)
     size = tokens * m.width * ACTIVATION_BYTES
-    latency = (eff.allreduce_latency_s if (g.interconnect_gbps or 0) >= PEER_LINK_GBPS
-               else eff.pcie_allreduce_latency_s)
     if scalar:  # the same formula in plain floats
+        latency = (eff.allreduce_latency_s if gbps >= PEER_LINK_GBPS
+                   else eff.pcie_allreduce_latency_s)
         per = latency + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
         return 2.0 * m.layers * per * eff.comm
     n = np.asarray(num_gpus, dtype=float)
+    latency = np.where(gbps >= PEER_LINK_GBPS, eff.allreduce_latency_s,
+                       eff.pcie_allreduce_latency_s)
     per = latency + 2.0 * (n - 1.0) / n * size / link
     return np.where(n > 1, 2.0 * m.layers * per * eff.comm, 0.0)
 
@@ -233,7 +258,7 @@ def _causal_pairs(m, tokens):
 def _prefill_attention_flops(m, tokens):
     """Attention FLOPs of a causal prompt of ``tokens`` tokens: the pairs attended, plus a
     sparse-attention indexer scoring every earlier token for each query."""
-    return (m.attention_flops_per_pair * _causal_pairs(m, tokens)
+    return (m.prefill_attention_flops_per_pair * _causal_pairs(m, tokens)
             + m.index_flops_per_pair * m.n_attention_layers * tokens * (tokens + 1) / 2.0)
 
 

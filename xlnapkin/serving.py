@@ -25,7 +25,8 @@ from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .errors import format_value
 from .memory import MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of
-from .roofline import _decode_step, _prefill_compute_time, decode_step_time, prefill_time
+from .roofline import (_decode_step, _one_way, _prefill_compute_time, decode_step_time, link_gbps,
+                       prefill_time)
 
 MIN_EFFICIENCY = 1e-6  # a measurement below this share of the roofline is a unit mistake
 
@@ -224,7 +225,7 @@ def prompt_work(g, m, inp, weight_dtype, n, eff):
 
 def _prefill_comm(g, m, tokens, n, eff):
     """All-reduce bandwidth time for a prompt's activations, latency already paid by the step."""
-    link = g.link_bandwidth
+    link = _one_way(link_gbps(g, n))
     return np.where(n > 1, 2.0 * m.layers * 2.0 * (n - 1.0) / n * tokens * m.width * 2.0 / link
                     * eff.comm, 0.0)
 

@@ -72,7 +72,8 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "sliding_window_layers", "index_heads", "index_head_dim", "index_topk",
                 "max_context"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
-              "fp4_tflops", "int8_tops", "interconnect_gbps", "max_concurrency"]
+              "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
+              "max_concurrency"]
 # Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor)
 # and the engine's batch limit (its own max_concurrency).
 _PER_GPU = {"max_concurrency"}
@@ -127,6 +128,10 @@ def _cache_steps() -> list[Step]:
              "2*{n_heads}*IF({m_kv_lora_rank}>0,2*{m_kv_lora_rank}+{m_qk_rope_head_dim},"
              "{m_head_dim}+IF({m_v_head_dim}>0,{m_v_head_dim},{m_head_dim}))", "FLOP", "int",
              "roofline.attention_flops_per_pair"),
+        Step("prefill_attn_flops_pair", "The same in a prefill (MLA in multi-head form)",
+             "IF(AND({m_kv_lora_rank}>0,NOT({m_index_topk}>0)),2*{n_heads}*({m_head_dim}+"
+             "IF({m_v_head_dim}>0,{m_v_head_dim},{m_head_dim})),{attn_flops_pair})", "FLOP",
+             "int", "catalog.Model.prefill_attention_flops_per_pair"),
         Step("index_flops_ctx", "Sparse-attention indexer FLOPs per decode token", "2*{m_index_heads}*{m_index_head_dim}*{n_attn_layers}"
              "*{mean_context}", "FLOP", "sci"),
     ]
@@ -166,7 +171,7 @@ def _weight_steps() -> list[Step]:
                  "{input_tokens}", "MIN({m_sliding_window},{topk_cap})"), "pairs", "sci"),
         Step("prefill_linear_flops", "Prefill FLOPs of one prompt: weight matmuls",
              "2*{active_params}*{input_tokens}", "FLOP", "sci"),
-        Step("prefill_attn_flops", "Prefill FLOPs of one prompt: attention and indexer", "{attn_flops_pair}*{prompt_pairs}+2*{m_index_heads}"
+        Step("prefill_attn_flops", "Prefill FLOPs of one prompt: attention and indexer", "{prefill_attn_flops_pair}*{prompt_pairs}+2*{m_index_heads}"
              "*{m_index_head_dim}*{n_attn_layers}*{input_tokens}*({input_tokens}+1)/2", "FLOP",
              "sci"),
         Step("prefill_flops", "Prefill FLOPs of one prompt",
@@ -246,8 +251,11 @@ def gpu_steps() -> list[Step]:
              "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "gen"),
         Step("link_ok", "One GPU, or a known GPU-to-GPU link?",
              "OR({num_gpus}<=1,{g_interconnect_gbps}>0)", "", "gen"),
+        Step("link_gbps", "Link the all-reduces cross (PCIe beyond a bridge's GPUs)",
+             "IF(AND({g_nvlink_gpus}>0,{num_gpus}>{g_nvlink_gpus}),{g_pcie_gbps},"
+             "{g_interconnect_gbps})", "GB/s", "num", "roofline.link_gbps"),
         Step("ar_latency", "Latency of one all-reduce (a peer link, or through the host)",
-             f"IF({{g_interconnect_gbps}}>={PEER_LINK_GBPS:g},{{allreduce_latency_s}},"
+             f"IF({{link_gbps}}>={PEER_LINK_GBPS:g},{{allreduce_latency_s}},"
              "{pcie_allreduce_latency_s})", "s", "sci", "roofline.allreduce_time"),
         Step("runs", "Can this replica run the model? (all three)",
              "AND({heads_split},{context_ok},{link_ok})", "", "gen", "memory.can_run"),
@@ -319,7 +327,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("t_kv" + sfx, "KV-cache read time", f"{b}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s",
              "sci"),
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen4 x16 if unknown)",
-             "IF({g_interconnect_gbps}>0,{g_interconnect_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
+             "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
              f"IF({{num_gpus}}>1,2*{{m_layers}}*({{ar_latency}}+2*({{num_gpus}}-1)/"
              f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
@@ -372,16 +380,24 @@ def gpu_field_label(field: str, short: bool = False) -> str:
     if field == "max_concurrency":
         return ("own engine cap (0: calibrated)" if short else
                 "GPU's own engine cap per GPU (0 = the calibrated cap)")
+    if field == "nvlink_gpus":
+        return ("GPUs a bridge joins (0: all)" if short else
+                "GPU nvlink_gpus: cards one NVLink bridge joins (0 = all)")
+    if field == "pcie_gbps":
+        return ("PCIe GB/s past the bridge" if short else
+                "GPU pcie_gbps: PCIe link past the bridge")
     return field.replace("_", " ") if short else f"GPU {field}"
 
 
 def gpu_field_fmt(field: str) -> str:
-    return "int" if field == "max_concurrency" else "num"
+    return "int" if field in ("max_concurrency", "nvlink_gpus") else "num"
 
 
 def _unit(field: str) -> str:
     if field == "max_concurrency":
         return "requests"
+    if field == "nvlink_gpus":
+        return "GPUs"
     for suffix, unit in (("_gb", "GB"), ("_tbps", "TB/s"), ("_tflops", "TFLOP/s"),
                          ("_tops", "TOP/s"), ("_gbps", "GB/s"), ("_b", "billion")):
         if field.endswith(suffix):

@@ -366,6 +366,7 @@ def _field_formula(name: str, i: int) -> str:
     field = name[2:]
     if i == 0:
         return {"gpu_label": "=user_gpu_label", "g_cloud_price": "=0", "g_fp16_tflops": "=0",
+                "g_nvlink_gpus": "=0", "g_pcie_gbps": "=0",
                 "g_vendor_factor": "=IFERROR(INDEX(vendor_factor_values,MATCH(user_vendor,"
                                    "vendor_names,0)),1)"}.get(name, f"=user_{field}_used")
     if name == "gpu_label":
