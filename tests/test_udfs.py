@@ -551,3 +551,18 @@ def test_a_check_across_arguments_fails_only_the_cells_it_concerns():
         "residual_value must be at most purchase_price (1), got 50"
     # every cell failing the same way is still one message for the whole result
     assert isinstance(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 7]]), str)
+
+
+def test_a_range_whose_cells_all_fail_differently_keeps_each_message():
+    # Before: one message (the first cell's roofline) for the whole range, though every cell
+    # failed for its own reason; a cell that does not fit said it was over a roofline.
+    out = udfs.CALIBRATE_EFFICIENCY(1e5, "h100-sxm", "llama-3.1-8b", [[1], [64]],
+                                    [[1024, 100000]])
+    assert [len(row) for row in out] == [2, 2]
+    assert out[0][0] == ("measured_tokens_per_sec must be at most the pure roofline "
+                         "206.864 tokens/s (efficiency > 1), got 100000")
+    assert out[0][1] != out[0][0] and "114.855" in out[0][1]
+    assert out[1][1].startswith("llama-3.1-8b needs 854.9 GB in bf16 with KV for 64 x 100000")
+    # the same failure in every cell is still one message for the range
+    same = udfs.CALIBRATE_EFFICIENCY(1e9, "h100-sxm", "llama-3.1-8b", [[1], [1]], 1024)
+    assert isinstance(same, str) and same.startswith("measured_tokens_per_sec must be at most")

@@ -630,9 +630,11 @@ def _compute_group(fn, call, n, explain, raise_all):
             if cells is None or not isinstance(arr, np.ndarray) or arr.shape != cells.shape:
                 # A check across arguments (a price against another range's price) names no
                 # cells: ask each cell alone which of them it concerns.
-                one = _cell_by_cell(fn, sub, todo.size, explain) \
-                    if 1 < todo.size <= _CELL_BY_CELL else None
-                if one is None or all(isinstance(v, str) for v in one):
+                one, kinds = _cell_by_cell(fn, sub, todo.size, explain) \
+                    if 1 < todo.size <= _CELL_BY_CELL else (None, set())
+                # Every cell failing the same check is one message for the range; cells that
+                # fail different checks each keep their own.
+                if one is None or (len(kinds) == 1 and min(kinds).startswith("check:")):
                     if raise_all or todo.size == n:
                         raise
                     out[todo] = str(err)
@@ -655,17 +657,22 @@ def _compute_group(fn, call, n, explain, raise_all):
 _CELL_BY_CELL = 10_000  # most cells asked one at a time when a failure names none of them
 
 
-def _cell_by_cell(fn, call, n, explain) -> list:
-    """Each of ``n`` cells computed alone: its value, or the message of its own failure."""
-    out = []
+def _cell_by_cell(fn, call, n, explain) -> tuple[list, set]:
+    """Each of ``n`` cells computed alone: its value, or the message of its own failure; and
+    the kinds of failure met (the argument a check names, or "fit" for a configuration that
+    cannot run), so that cells failing one check can share one message."""
+    out, kinds = [], set()
     for i in range(n):
         one = {k: (v[i:i + 1] if isinstance(v, np.ndarray) and v.ndim else v)
                for k, v in call.items()}
         try:
-            out.append(_fill(np.broadcast_to(fn(**one), (1,)), one, explain).tolist()[0])
+            value = _fill(np.broadcast_to(fn(**one), (1,)), one, explain).tolist()[0]
+            kinds.add("fit" if isinstance(value, str) else "value")
+            out.append(value)
         except NapkinError as err:
+            kinds.add("check:" + str(getattr(err, "name", "") or type(err).__name__))
             out.append(str(err))
-    return out
+    return out, kinds
 
 
 def _groups(text_arrays: dict, shape) -> list:
