@@ -94,7 +94,7 @@ def test_calibrated_decode_step_by_hand_moe_and_tensor_parallel():
     weights = memory.moe_weight_bytes_read(m, "fp8", b) / bw
     kv = memory.kv_bytes(m, ctx, b, "fp8") / bw
     allreduce = 2 * m.layers * (d.allreduce_latency_s
-                                + 2 * (n - 1) / n * b * m.width * 2 / g.link_bandwidth)
+                                + 2 * (n - 1) / n * b * m.width * 2 / (900e9 / 2))  # NVLink 4
     fixed = d.step_overhead_s + m.layers * (d.layer_overhead_s + d.moe_layer_overhead_s)
     by_hand = max(compute, weights) + kv + allreduce + fixed
     assert roofline.decode_step_time(g, m, b, ctx, "fp8", "fp8", n) == pytest.approx(

@@ -180,6 +180,13 @@ def planner_scenarios(d):
            ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
                                               output_tokens=128, context_tokens=512)),
            ("your GPU's engine cap not whole", dict(d, user_max_concurrency=1024.4)),
+           # your GPU as an A100 PCIe: 4 cards reduce over PCIe past its pair bridge, as the
+           # catalog row beside it does (the latency GPU too)
+           ("your GPU with a pair bridge", dict(
+               d, model="llama-3.1-70b", num_gpus=4, sla_gpu="a100-pcie-80gb",
+               user_memory_gb=80.0, user_mem_bw_tbps=1.935, user_bf16_tflops=312.0,
+               user_fp8_tflops=0.0, user_fp4_tflops=0.0, user_int8_tops=624.0,
+               user_interconnect_gbps=600.0, user_nvlink_gpus=2.0, user_pcie_gbps=64.0)),
            ("blank step token budget", dict(d, token_budget=None, input_tokens=20000,
                                             requests_per_sec=2.0, ttft_ms=20000.0))]
     for i in range(1 + SWEEP):
@@ -202,7 +209,7 @@ def planner_scenarios(d):
                  your_price={r: round(rnd.uniform(0.1, 10), 2) for r in range(n_rows)
                              if rnd.random() < 0.3})
         for f in cp.USER_FIELDS:  # a blank engine cap stays blank (0 is refused)
-            v[f"user_{f}"] = (getattr(base, f) if f == "max_concurrency" else
+            v[f"user_{f}"] = (getattr(base, f) if f in ("max_concurrency", "nvlink_gpus") else
                               float(getattr(base, f) or 0.0))
         out.append((f"random{i}", v))
     return out

@@ -549,8 +549,11 @@ def test_a_check_across_arguments_fails_only_the_cells_it_concerns():
     assert out[0][1] == udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 6)  # its own message
     assert udfs.OWN_NPV([[100, 1]], None, 1, 100, 1000, 1, None, 50)[0][1] == \
         "residual_value must be at most purchase_price (1), got 50"
-    # every cell failing the same way is still one message for the whole result
-    assert isinstance(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 7]]), str)
+    # every cell failing with its own numbers keeps its own message (it had shown the first
+    # cell's price, 6, beside the cell whose price is 7); the same message is one for all
+    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 7]]) == [[
+        udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 6), udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 7)]]
+    assert isinstance(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 6]]), str)
 
 
 def test_a_range_whose_cells_all_fail_differently_keeps_each_message():

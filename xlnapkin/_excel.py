@@ -616,8 +616,9 @@ def _compute_group(fn, call, n, explain, raise_all):
     """Results of ``n`` cells that share their text values. A check failing for some cells of an
     argument (the error's ``cells``) gives those cells their messages and the rest are computed
     again, a few times at most. A failure that names no cells (a check across arguments) is
-    asked cell by cell, up to :data:`_CELL_BY_CELL` cells; where every cell fails, or there
-    are more, it fails them all."""
+    asked cell by cell, up to :data:`_CELL_BY_CELL` cells, and each keeps its own message;
+    where every cell fails with the same message, or there are more cells, it fails them all
+    with one."""
     out = np.empty(n, dtype=object)
     todo = np.arange(n)
     for _ in range(8):
@@ -632,8 +633,8 @@ def _compute_group(fn, call, n, explain, raise_all):
                 # cells: ask each cell alone which of them it concerns.
                 one, kinds = _cell_by_cell(fn, sub, todo.size, explain) \
                     if 1 < todo.size <= _CELL_BY_CELL else (None, set())
-                # Every cell failing the same check is one message for the range; cells that
-                # fail different checks each keep their own.
+                # Every cell failing with the same message is one message for the range;
+                # cells that fail differently each keep their own.
                 if one is None or (len(kinds) == 1 and min(kinds).startswith("check:")):
                     if raise_all or todo.size == n:
                         raise
@@ -659,8 +660,8 @@ _CELL_BY_CELL = 10_000  # most cells asked one at a time when a failure names no
 
 def _cell_by_cell(fn, call, n, explain) -> tuple[list, set]:
     """Each of ``n`` cells computed alone: its value, or the message of its own failure; and
-    the kinds of failure met (the argument a check names, or "fit" for a configuration that
-    cannot run), so that cells failing one check can share one message."""
+    the kinds of result met (a check's message, "fit" for a configuration that cannot run,
+    "value"), so that cells failing with one message can share it."""
     out, kinds = [], set()
     for i in range(n):
         one = {k: (v[i:i + 1] if isinstance(v, np.ndarray) and v.ndim else v)
@@ -670,7 +671,7 @@ def _cell_by_cell(fn, call, n, explain) -> tuple[list, set]:
             kinds.add("fit" if isinstance(value, str) else "value")
             out.append(value)
         except NapkinError as err:
-            kinds.add("check:" + str(getattr(err, "name", "") or type(err).__name__))
+            kinds.add("check:" + str(err))
             out.append(str(err))
     return out, kinds
 

@@ -88,12 +88,6 @@ class GPU:
         return self.mem_bw_tbps * TB
 
     @functools.cached_property
-    def link_bandwidth(self) -> float:
-        """One-direction GPU-to-GPU bandwidth [bytes/s]: half the bidirectional catalog figure;
-        without one, a PCIe Gen4 x16 link (16 GB/s each way)."""
-        return (self.interconnect_gbps or 32.0) * GB / 2
-
-    @functools.cached_property
     def tflops_16bit(self) -> float:
         """Dense 16-bit tensor peak engines reach: FP16 with FP16 accumulation where it is
         faster (GeForce cards halve the FP32-accumulate rate of ``bf16_tflops``). [TFLOPS]"""
@@ -202,7 +196,9 @@ class Model:
         DeepSeek-V3, values of ``v_head_dim``, 128, the latent expanded once per token by
         weights the parameter count holds), 3.4x fewer FLOPs per pair than the absorbed form
         that decode uses. A sparse-attention indexer's MLA (DeepSeek-V3.2) keeps the absorbed
-        form in prefill too: its sparse kernels read the latent. Other models: the same."""
+        form in prefill too, as vLLM's sparse kernels run it on the latent (SGLang switches
+        prompts of up to 2,048 tokens to the multi-head form, 8-15 % fewer FLOPs there).
+        Other models: the same."""
         if self.is_mla and not self.index_topk:
             return 2.0 * self.n_heads * (self.head_dim + (self.v_head_dim or self.head_dim))
         return self.attention_flops_per_pair

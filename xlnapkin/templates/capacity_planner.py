@@ -28,13 +28,16 @@ RANK_ROWS = 12
 FIRST_ROW = 5          # first data row of both tables (same rows on both sheets)
 USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
                 bf16_tflops=2250.0, fp8_tflops=4500.0, fp4_tflops=9000.0, int8_tops=4500.0,
-                interconnect_gbps=1800.0, max_concurrency=None, vendor="NVIDIA", price=3.0)
+                interconnect_gbps=1800.0, nvlink_gpus=None, pcie_gbps=None,
+                max_concurrency=None, vendor="NVIDIA", price=3.0)
 USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
-               "int8_tops", "interconnect_gbps", "max_concurrency"]
+               "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps", "max_concurrency"]
 _CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
 _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "fp4_tflops": "blank = none (falls back to bf16)",
                "int8_tops": "blank = none (falls back to bf16)",
+               "nvlink_gpus": "PCIe cards: GPUs one bridge joins; blank = all",
+               "pcie_gbps": "PCIe past the bridge: Gen4 64, Gen5 128",
                "max_concurrency": "engine's batch limit per GPU; blank = calibrated"}
 
 # (name, label, default, unit, note, fmt, options or validation)
@@ -366,7 +369,6 @@ def _field_formula(name: str, i: int) -> str:
     field = name[2:]
     if i == 0:
         return {"gpu_label": "=user_gpu_label", "g_cloud_price": "=0", "g_fp16_tflops": "=0",
-                "g_nvlink_gpus": "=0", "g_pcie_gbps": "=0",
                 "g_vendor_factor": "=IFERROR(INDEX(vendor_factor_values,MATCH(user_vendor,"
                                    "vendor_names,0)),1)"}.get(name, f"=user_{field}_used")
     if name == "gpu_label":
