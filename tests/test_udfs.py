@@ -559,13 +559,15 @@ def test_a_check_across_arguments_fails_only_the_cells_it_concerns():
 def test_a_range_whose_cells_all_fail_differently_keeps_each_message():
     # Before: one message (the first cell's roofline) for the whole range, though every cell
     # failed for its own reason; a cell that does not fit said it was over a roofline.
-    out = udfs.CALIBRATE_EFFICIENCY(1e5, "h100-sxm", "llama-3.1-8b", [[1], [64]],
-                                    [[1024, 100000]])
-    assert [len(row) for row in out] == [2, 2]
-    assert out[0][0] == ("measured_tokens_per_sec must be at most the pure roofline "
-                         "206.864 tokens/s (efficiency > 1), got 100000")
-    assert out[0][1] != out[0][0] and "114.855" in out[0][1]
-    assert out[1][1].startswith("llama-3.1-8b needs 854.9 GB in bf16 with KV for 64 x 100000")
+    batches, contexts = [1, 64], [1024, 100000]
+    out = udfs.CALIBRATE_EFFICIENCY(1e5, "h100-sxm", "llama-3.1-8b", [[b] for b in batches],
+                                    [contexts])
+    alone = [[udfs.CALIBRATE_EFFICIENCY(1e5, "h100-sxm", "llama-3.1-8b", b, c)
+              for c in contexts] for b in batches]
+    assert out == alone  # each cell as its own call says
+    assert len({m for row in alone for m in row}) == 4 and all(
+        isinstance(m, str) for row in alone for m in row)
+    assert "needs" in alone[1][1] and "roofline" in alone[0][0]  # a fit and a roofline failure
     # the same failure in every cell is still one message for the range
     same = udfs.CALIBRATE_EFFICIENCY(1e9, "h100-sxm", "llama-3.1-8b", [[1], [1]], 1024)
     assert isinstance(same, str) and same.startswith("measured_tokens_per_sec must be at most")

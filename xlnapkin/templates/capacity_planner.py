@@ -442,8 +442,9 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
         st.style_cell(ws.cell(r, pc, f'=IF(all_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
                                      f'{k},w_rank,0)),""),"check inputs")'), "text")
         st.style_cell(ws.cell(r, pc + 1, f'=IF(all_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
-        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(all_ok,{key}<1E+300),{k},""),"")'), "int",
-                      st.TEXT_FONT)  # no rank beside an empty place
+        # no rank number beside an empty place
+        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(all_ok,{key}<1E+300),{k},""),"")'),
+                      "int", st.TEXT_FONT)
     rfirst, rlast = rr0 + 2, rr0 + 1 + RANK_ROWS
     st.define(wb, "rank_gpu", "Planner", st.column_range(pc, rfirst, rlast))
     st.define(wb, "rank_cost_per_mtok", "Planner", st.column_range(pc + 1, rfirst, rlast))

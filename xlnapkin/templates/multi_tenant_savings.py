@@ -49,7 +49,8 @@ INPUT_ROWS = [
      "pct", (0, 1)),
 ]
 OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_monthly_cost",
-           "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding", "savings_bound",
+           "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding",
+           "savings_bound",
            "dedicated_utilization", "pooled_utilization", "pooled_capacity_utilization",
            "cost_reduction_factor", "lora_savings_fraction"]
 
