@@ -323,3 +323,18 @@ def test_readme_counts_the_excel_functions():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     shown = re.search(r"`=COST_PER_MTOK\(\.\.\.\)` and (\d+) more", text)
     assert shown and int(shown.group(1)) + 3 == len(_excel.REGISTRY)
+
+
+def test_quoted_fit_messages_are_what_the_engine_says():
+    # Pages quote the message a configuration that does not fit shows; a quote that no longer
+    # matches the engine (the KV cache added to the advice, a changed memory rule) fails here.
+    from xlnapkin import udfs
+    said = {udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", 256, 4096),
+            udfs.SELF_HOST_COST_PER_MTOK("h100-sxm", "llama-3.1-405b", 2)}
+    pages = [REPO / "README.md"] + [p for p in DOCS.glob("*.md") if p.name != "reference.md"]
+    quoted = [(page.name, m.group(1)) for page in pages
+              for m in re.finditer(r"`([\w.-]+ needs [\d.]+ GB in [^`]*)`",
+                                   page.read_text(encoding="utf-8"))]
+    assert len(quoted) >= 3
+    for name, text in quoted:
+        assert text in said, (name, text)

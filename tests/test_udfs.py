@@ -299,12 +299,42 @@ def test_range_cells_are_plain_python_and_each_is_its_one_cell_call():
     assert "needs" in out[2][2] and "must be" in out[3][0] and "holds at most" in out[0][3]
 
 
-def test_weights_that_do_not_fit_give_one_message_for_the_whole_range():
-    # The batch and context cannot help when the weights alone do not fit, so every cell says
-    # the same thing: the SPEC §3 example message.
-    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [64]], [[0, 8192]])
-    assert {cell for row in out for cell in row} == {
-        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)"}
+def test_the_gpu_count_a_message_suggests_runs_the_configuration():
+    # Each cell names what it needs, the KV cache of its batch x context included, so the count
+    # suggested runs that cell (before, every cell said 16, the weights alone, and 256 x 4,096
+    # tokens then said 32).
+    out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [256]], [[0, 4096]])
+    assert out[0][0] == (
+        "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): "
+        "use num_gpus 16 (12 would hold it, but its heads do not split over 12)")
+    assert out[1][1] == (
+        "llama-3.1-405b needs 1352.9 GB in bf16 with KV for 256 x 4096 tokens; 1 x h100-sxm has "
+        "80 GB (90% usable): use num_gpus 32 (19 would hold it, but its heads do not split over 19)")
+    for batch, row in zip((1, 256), out):
+        for context, cell in zip((0, 4096), row):
+            assert cell == udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", batch, context)
+            suggested = int(cell.split("use num_gpus ")[1].split()[-1 if ">=" in cell else 0])
+            runs = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", batch, context, None, None,
+                                       suggested)
+            assert isinstance(runs, float) and runs > 0, (batch, context, runs)
+            least = udfs.GPUS_NEEDED("h100-sxm", "llama-3.1-405b", None, context, batch)
+            assert least <= suggested and (f"{least:g} would hold it" in cell
+                                           or f">= {least:g}" in cell)
+
+
+def test_less_kv_is_the_advice_only_where_the_weights_alone_would_fit():
+    many = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", 1024, 131072, None, None, 8)
+    assert many.endswith("hold fewer sequences or tokens (974 GPUs would hold it, but its heads "
+                         "split over at most 128)")
+    # Maverick's 40 heads split over 40 GPUs at most, and 40 T4s hold 576 GB of its 801 GB of
+    # weights: no batch or context makes it fit, so the advice is about the GPUs or the weights,
+    # in a range cell as in one call.
+    out = udfs.TOKENS_PER_SEC("t4", "llama-4-maverick", [[1], [2]], [[0, 1024]], None, None, 8)
+    for row in out:
+        for cell in row:
+            assert ": use GPUs with more memory or a smaller weight dtype (56 GPUs would hold " \
+                   "it, but its heads split over at most 40)" in cell
+    assert out[1][1] == udfs.TOKENS_PER_SEC("t4", "llama-4-maverick", 2, 1024, None, None, 8)
 
 
 def test_does_not_fit_message_from_spec():

@@ -290,9 +290,10 @@ def fits(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gp
 
 def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
                 num_gpus=1, mem_fraction=MEM_FRACTION):
-    """Why one configuration cannot run, and the fewest GPUs that would hold it. Where the
-    weights alone do not fit, the message is about the weights (the same for every batch and
-    context); otherwise it names the KV cache of ``batch x tokens`` too.
+    """Why one configuration cannot run, and the fewest GPUs that would hold it: the weights
+    and the KV cache of ``batch x tokens`` together, so that the count it suggests runs the
+    configuration asked about (not only the weights, which would leave the next try short of
+    room for the cache).
 
     Scalars give one message. Arrays (``tokens``, ``batch``, ``num_gpus``, ``mem_fraction``
     broadcast) give an object array with each element's message, the same text as one scalar
@@ -310,11 +311,10 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
         return _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
                              mem_fraction)
     tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
-    if weight_bytes(m, weight_dtype) > num_gpus * g.memory_bytes * mem_fraction:
-        tokens = batch = 0.0  # the weights alone do not fit: the KV cache is beside the point
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
     return _fit_text(m, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
-                     g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction)
+                     g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction,
+                     weight_bytes(m, weight_dtype))
 
 
 def _tenths_text(tenths: int) -> str:
@@ -325,8 +325,9 @@ def _tenths_text(tenths: int) -> str:
 
 
 def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
-              mem_fraction) -> str:
-    """The words of :func:`fit_message` for one configuration (the model, then scalars)."""
+              mem_fraction, weights) -> str:
+    """The words of :func:`fit_message` for one configuration (the model, then scalars;
+    ``weights`` is the weights' share of ``need`` in bytes)."""
     shown = _tenths_text(round(need / GB * 10.0)) if need < 1e6 * GB else f"{need / GB:.3g}"
     if not math.isfinite(need):
         shown = "more than 1e299"
@@ -339,14 +340,21 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     least = need / (memory_bytes * mem_fraction)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: hold fewer sequences or tokens"
-    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), tokens * batch > 0)}"
+    kv = _weights_split(model, weights, memory_bytes * mem_fraction)
+    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv)}"
 
 
-def _advice(model, least: int, kv=True) -> str:
+def _weights_split(model, weights, usable_per_gpu) -> bool:
+    """True where the weights alone fit the largest count of GPUs the model's heads split over
+    (so that less KV cache is the way to make a configuration fit)."""
+    return weights <= tp_degrees(model)[-1] * usable_per_gpu
+
+
+def _advice(model, least: int, kv: bool) -> str:
     """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
     many where the model's heads split over them, else the next count they split over; where no
-    count does, less KV cache (``kv``) or, for the weights alone, bigger GPUs or smaller
-    weights."""
+    count does, less KV cache where the weights alone would fit (``kv``), else bigger GPUs or
+    smaller weights."""
     degrees = tp_degrees(model)
     fit = [d for d in degrees if d >= least]
     if fit and fit[0] == least:
@@ -363,27 +371,12 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     """:func:`fit_message` element by element over broadcast arrays: the numbers in NumPy, the
     repeated pieces of text formatted once, and :func:`_fit_text` itself for the rare element
     outside the plain case (absurd sizes). [object array of str]"""
-    if np.ndim(num_gpus) == 0 and np.ndim(mem_fraction) == 0 and (
-            weight_bytes(m, weight_dtype) > float(num_gpus) * g.memory_bytes * float(mem_fraction)):
-        # The weights alone do not fit: one message for every element (the common big grid).
-        text = fit_message(g, m, weight_dtype, kv_dtype, 0, 0, num_gpus, mem_fraction)
-        out = np.empty(np.broadcast_shapes(np.shape(tokens), np.shape(batch)), dtype=object)
-        out[...] = text
-        return out
     t, b, n, f = np.broadcast_arrays(*(np.asarray(x, dtype=float)
                                        for x in (tokens, batch, num_gpus, mem_fraction)))
     shape = t.shape
     t, b, n, f = t.ravel(), b.ravel(), n.ravel(), f.ravel()
-    weights_only = weight_bytes(m, weight_dtype) > n * g.memory_bytes * f
-    t, b = np.where(weights_only, 0.0, t), np.where(weights_only, 0.0, b)
     out = np.empty(t.shape, dtype=object)
-    if weights_only.any():
-        # One message per (num_gpus, mem_fraction): the batch and context do not enter it.
-        # (A complex key sorts far faster than np.unique over rows.)
-        pairs, inverse = np.unique(n[weights_only] + 1j * f[weights_only], return_inverse=True)
-        texts = [fit_message(g, m, weight_dtype, kv_dtype, 0, 0, p.real, p.imag)
-                 for p in pairs.tolist()]
-        out[weights_only] = np.array(texts, dtype=object)[inverse.ravel()]
+    weights = weight_bytes(m, weight_dtype)
     need = np.broadcast_to(_need(m, weight_dtype, kv_dtype, t, b), t.shape).astype(float)
     dtype = dtype_name(weight_dtype_of(m, weight_dtype))
     ngpu = n.astype(np.int64)          # int() of a positive float
@@ -391,11 +384,10 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         least = need / (g.memory_bytes * f)
         plain = np.isfinite(need) & (need < 1e6 * GB) & (least < 1e6) & np.isfinite(t * b)
         gpus = np.ceil(least - 1e-9)
-    plain &= ~weights_only
-    odd = np.flatnonzero(~plain & ~weights_only)
+    odd = np.flatnonzero(~plain)
     for i in odd.tolist():
         out[i] = _fit_text(m, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
-                           float(t[i]), float(b[i]), int(n[i]), float(f[i]))
+                           float(t[i]), float(b[i]), int(n[i]), float(f[i]), weights)
     idx = np.flatnonzero(plain)
     if idx.size:
         # "have" depends on (num_gpus, mem_fraction) and the suggestion on the GPU count only.
@@ -413,7 +405,8 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
-            tails.append(f"; {have}: {_advice(m, ls)}")  # KV for a batch: plain elements
+            kv = _weights_split(m, weights, g.memory_bytes * ff)
+            tails.append(f"; {have}: {_advice(m, ls, kv)}")
         # Each piece of text is printed once per distinct value and picked per element by
         # index; the GB figure in tenths has far fewer distinct values than there are elements.
         def pieces(texts, inverse):
