@@ -594,6 +594,16 @@ def test_replica_tokens_per_day_counts_the_hours_it_runs():
     assert e.replicas_needed(2e9, 10000, 0.7) == 4
 
 
+def test_a_day_never_has_more_than_24_hours():
+    # Found by a review: 744 hours (a 31-day month) read as 24.46 hours a day, so one replica at
+    # 1 token/s "carried" 88,057 tokens a day and 876,000 tokens a day at 10 tokens/s fitted one.
+    assert e.replica_tokens_per_day(1, 1, 744) == 86400
+    assert e.replica_tokens_per_day(1, 1, 740) == e.replica_tokens_per_day(1, 1, 730) == 86400
+    assert e.replicas_needed(876000, 10, 1, 1, 744) == 2
+    assert e.fleet_utilization(86400, 1, 1, 744) == 1.0
+    assert e.replica_tokens_per_day(1, 1, 729) < 86400  # below an average month: fewer hours
+
+
 def test_minimum_replicas_and_staff_are_paid_at_any_volume():
     one = e.self_host_monthly_cost(1e7, 20000, 2.49, 1, 0.7)
     assert one == pytest.approx(H100_MONTH)

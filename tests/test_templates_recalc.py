@@ -78,7 +78,7 @@ def _self_host_random(rnd, d):
              hardware=rnd.choice(["rent", "rent", "own"]),
              utilization=round(rnd.uniform(0.2, 1.0), 3), min_replicas=rnd.choice([1, 2, 3]),
              staff_cost_per_month=rnd.choice([0.0, 5000.0, 250000 / 12]),
-             hours_per_month=rnd.choice([730.0, 720.0, 365.0]),
+             hours_per_month=rnd.choice([730.0, 720.0, 365.0, 744.0]),
              spot_share=rnd.choice([0.0, 0.375]), spot_price_ratio=rnd.choice([0.3, 0.5]),
              prefix_tokens=rnd.choice([0, 0, v["input_tokens"] // 2]),
              prefix_hit_rate=rnd.choice([0.4, 0.85]),

@@ -568,21 +568,23 @@ def spot_hybrid_cost(base_gpus, burst_gpus, on_demand_rate, spot_rate, burst_fra
 
 
 def _hours_per_day(hours_per_month):
-    """Hours a day the replicas serve when they run ``hours_per_month`` hours a month."""
-    return _hours(hours_per_month) * 12.0 / 365.0
+    """Hours a day the replicas serve when they run ``hours_per_month`` hours a month: an
+    average month's share of the day, all 24 from 730 hours (the average month) up to 744 (a
+    31-day month)."""
+    return np.minimum(24.0, _hours(hours_per_month) * 12.0 / 365.0)
 
 
 def replica_tokens_per_day(replica_tokens_per_sec, utilization=0.7,
                            hours_per_month=HOURS_PER_MONTH):
-    """Tokens per day one replica carries at the planned utilization while it runs hours_per_month hours a month: tokens/s x utilization x 3600 x hours x 12 / 365.
+    """Tokens per day one replica carries at the planned utilization while it runs hours_per_month hours a month: tokens/s x utilization x 3600 x MIN(24, hours x 12 / 365).
 
     Args:
         replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
         utilization: average load a replica is planned to run at, in (0, 1] [0-1]
         hours_per_month: hours a month the replica runs (730 = always on), at most 744 [hours]
 
-    ``replica_tokens_per_sec x utilization x 3600 x hours_per_month x 12 / 365``; at 730 hours a
-    month that is 24 hours a day. [tokens/day]
+    ``replica_tokens_per_sec x utilization x 3600 x min(24, hours_per_month x 12 / 365)``: at 730
+    hours a month, and up to 744 (a 31-day month), 24 hours a day. [tokens/day]
 
     >>> replica_tokens_per_day(10000, 0.5)
     432000000.0

@@ -51,7 +51,7 @@ def breakeven_formula(blended, cap="replica_capacity_per_day", rep="replica_mont
 
 def _fleet_size(tpd, util, minrep) -> tuple[str, str]:
     """(REPLICA_TOKENS_PER_DAY, REPLICAS_NEEDED) in cells at these drivers."""
-    cap = f"(replica_total_tps*{util}*3600*hours_run*12/365)"
+    cap = f"(replica_total_tps*{util}*3600*hours_a_day)"
     return cap, f"MAX({minrep},ROUNDUP({tpd}/{cap}*(1-1E-12),0))"
 
 

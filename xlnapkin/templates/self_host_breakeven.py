@@ -387,6 +387,8 @@ def _fleet_steps() -> list[Step]:
              "capacity.replica_tokens_per_sec(..., prefix_cache_savings)"),
         Step("hours_run", "Hours a month the GPUs run and are paid (owned: always on)",
              'IF({hardware}="own",730,{hours_per_month})', "hours", "int"),
+        Step("hours_a_day", "Hours a day the GPUs serve (730 hours a month or more: all 24)",
+             "MIN(24,{hours_run}*12/365)", "hours", "num", "economics.replica_tokens_per_day"),
         Step("rent_price", "Rented GPU-hour: on-demand and spot mix",
              "(1-{spot_share})*{gpu_price_per_hour}+{spot_share}*{gpu_price_per_hour}"
              "*{spot_price_ratio}", "USD/GPU-h", "usd4",
@@ -397,7 +399,7 @@ def _fleet_steps() -> list[Step]:
              "{hours_run}", "USD/month", "usd0",
              "economics.self_host_monthly_cost(0, tps, price, num_gpus, u, hours)"),
         Step("replica_capacity_per_day", "Tokens a day one replica carries at planned utilization",
-             _fit("{replica_total_tps}*{utilization}*3600*{hours_run}*12/365"), "tokens/day",
+             _fit("{replica_total_tps}*{utilization}*3600*{hours_a_day}"), "tokens/day",
              "int", "economics.replica_tokens_per_day"),
         Step("replicas_calc", "Replicas: at least the minimum, whole",
              _fit("MAX({min_replicas},ROUNDUP({tokens_per_day}/{replica_capacity_per_day}"
@@ -408,8 +410,8 @@ def _fleet_steps() -> list[Step]:
              _fit("{gpu_monthly_calc}+{staff_cost_per_month}"), "USD/month", "usd0",
              "economics.self_host_monthly_cost"),
         Step("actual_util_calc", "Utilization the volume reaches",
-             _fit("{tokens_per_day}/({replicas_calc}*{replica_total_tps}*3600*{hours_run}*12"
-                  "/365)"), "0-1", "pct", "economics.fleet_utilization"),
+             _fit("{tokens_per_day}/({replicas_calc}*{replica_total_tps}*3600*{hours_a_day})"),
+             "0-1", "pct", "economics.fleet_utilization"),
         Step("planned_cost_per_mtok_calc", "GPU cost per Mtok at the planned utilization",
              _fit("{price_used}*{num_gpus}/({replica_total_tps}*{utilization}*3600)*1E+6"),
              "USD/Mtok", "usd4", "economics.cost_per_mtok"),
