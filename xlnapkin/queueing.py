@@ -317,16 +317,23 @@ def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens
 
 
 def _ms_text(ms, decimals) -> str:
-    """Milliseconds with thousands separators; beyond a billion in powers of ten."""
-    return f"{ms:,.{decimals}f}" if ms < 1e9 else f"{ms:.3g}"
+    """A time over a limit in milliseconds, rounded up (58.2047 ms over a 58.2 ms limit reads
+    58.3, never the limit itself), with thousands separators; beyond a billion in powers of
+    ten."""
+    if ms >= 1e9:
+        return f"{ms:.3g}"
+    scale = 10.0 ** decimals
+    return f"{math.ceil(ms * scale * (1 - 1e-12)) / scale:,.{decimals}f}"
 
 
 def _rate_text(rate) -> str:
-    """Three significant figures: 27.7, 0.575, 1,250; below 0.001 in powers of ten."""
+    """A most-requests/s figure to three significant figures, rounded down so that the rate it
+    names is one the replica sustains: 27.7, 0.575, 1,250; below 0.001 in powers of ten."""
     if 0 < rate < 1e-3:
         return f"{rate:.3g}"
     digits = max(0, 2 - int(math.floor(math.log10(rate)))) if rate > 0 else 0
-    return f"{rate:,.{digits}f}"
+    scale = 10.0 ** digits
+    return f"{math.floor(rate * scale * (1 + 1e-12)) / scale:,.{digits}f}"
 
 
 def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype, kv_dtype,
