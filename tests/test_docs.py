@@ -338,3 +338,17 @@ def test_quoted_fit_messages_are_what_the_engine_says():
     assert len(quoted) >= 3
     for name, text in quoted:
         assert text in said, (name, text)
+
+
+def test_no_function_shows_the_same_example_twice():
+    # Found by a review: a call doctested plainly and rounded was shown twice in the reference
+    # and in the command's --help.
+    from xlnapkin import _excel
+    from xlnapkin.docgen import functions
+    seen = 0
+    for name, fn in functions().items():
+        doc = _excel.describe(fn, name)
+        calls = [ex.sources for ex in doc.examples]
+        seen += len(calls)
+        assert len(calls) == len(set(calls)), name
+    assert seen >= 60

@@ -182,6 +182,10 @@ def test_lora_seed_003():
     # without the adapters' overhead need 25 pooled GPUs
     assert e.lora_sharing_savings(50, 0.02, 0.4, 0.95, 0.25, 0.3) == pytest.approx(1 - 26 / 50)
     assert e.pooled_gpus(50, 0.4, 0.95, 0.25, 1, 0.3) == 25
+    # docs/economics.md's threshold for one replica: 0.98 / (50 + 1.645 x 0.25 x sqrt(50)) =
+    # 1.852 % of a replica per adapter
+    assert e.lora_sharing_savings(50, 0.02, 0.0185) == pytest.approx(0.98)
+    assert e.lora_sharing_savings(50, 0.02, 0.0186) == pytest.approx(0.96)
 
 
 def test_self_host_plain_rows_seed_003():

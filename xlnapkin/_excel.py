@@ -235,7 +235,13 @@ def _examples(callees: set, doc: str) -> list[Example]:
         example = _read_example(callees, "\n".join(source), "\n".join(want))
         if example is not None:
             found.append(example)
-    return found
+    # A call checked twice (plainly and rounded, say) is one example, shown in its plain form.
+    first: dict = {}
+    for ex in found:
+        kept = first.setdefault(ex.sources, ex)
+        if ex.plain and not kept.plain:
+            first[ex.sources] = ex
+    return list(first.values())
 
 
 _WRAPPERS = {"round", "float", "int", "abs", "len", "str", "list", "sorted", "sum", "max", "min"}
