@@ -176,11 +176,11 @@ def test_two_lists_are_a_table_column_by_row(capsys):
     for g, row in zip(gpus, table):
         for b, value in zip(batches, row):
             want = tps(g, "llama-3.1-70b", b, None, "fp8", None, 2)
-            if isinstance(want, str):
-                assert value == {"error": want}
+            if isinstance(want, str):  # the cell's message, advice in the option's spelling
+                assert value == {"error": want.replace("use num_gpus", "use --num-gpus")}
             else:
                 assert close(value, want)
-    assert "use num_gpus >=" in table[1][0]["error"]  # l4: cannot run
+    assert "use --num-gpus >=" in table[1][0]["error"]  # l4: cannot run
     code, out, _ = run(capsys, "tokens-per-sec", ",".join(gpus), "llama-3.1-70b",
                        ",".join(map(str, batches)), "--weight-dtype", "fp8", "--num-gpus", 2)
     lines = out.splitlines()
@@ -458,7 +458,29 @@ def test_a_result_that_cannot_run_goes_to_stderr_with_exit_3(capsys):
     code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b")
     assert (code, out) == (3, "")
     assert err == ("Error: llama-3.1-405b needs 812.2 GB in bf16 with KV for 1 x 1024 tokens; 1 x "
-                   "h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)\n")
+                   "h100-sxm has 80 GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over 12)\n")
+
+
+def test_estimate_json_reports_a_configuration_that_cannot_run_as_json(capsys):
+    # Found by a review: stdout was empty, so a JSON reader failed where the function commands
+    # print {"error": ...}.
+    code, out, err = run(capsys, "estimate", "--model", "llama-3.1-405b", "--json")
+    assert code == 3 and err == ""
+    assert json.loads(out) == {"error": (
+        "llama-3.1-405b needs 812.8 GB in bf16 with KV for 1 x 2048 tokens; 1 x h100-sxm has 80 "
+        "GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over "
+        "12)")}
+
+
+def test_estimate_reads_numbers_as_finance_writes_them(capsys):
+    code, out, _ = run(capsys, "estimate", "--tokens-per-day", "1,000,000", "--utilization",
+                       "70%", "--json")
+    same = run(capsys, "estimate", "--tokens-per-day", "1e6", "--utilization", "0.7", "--json")
+    assert code == 0 and out == same[1] and json.loads(out)["tokens_per_day"] == 1e6
+    code, _, err = run(capsys, "estimate", "--tokens-per-day", "2,5")
+    assert code == 2 and "not a number: '2,5' (thousands may be grouped: 1,000,000)" in err
+    code, _, err = run(capsys, "estimate", "--min-replicas", "1.5")
+    assert code == 2 and "not a whole number: '1.5'" in err
 
 
 def test_a_partial_table_exits_3_and_json_marks_the_messages(capsys):
@@ -467,8 +489,9 @@ def test_a_partial_table_exits_3_and_json_marks_the_messages(capsys):
     assert code == 3
     first, second = json.loads(out)
     assert isinstance(first, float)
-    assert second == {"error": FUNCTIONS["TOKENS_PER_SEC"]("h100-sxm", "llama-3.1-70b", 64,
-                                                            4096, "fp8")}
+    why = FUNCTIONS["TOKENS_PER_SEC"]("h100-sxm", "llama-3.1-70b", 64, 4096, "fp8")
+    assert "use num_gpus" in why  # Excel's argument; the command line names its option
+    assert second == {"error": why.replace("use num_gpus", "use --num-gpus")}
     code, out, _ = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1,8", "--json")
     assert code == 0 and all(isinstance(v, float) for v in json.loads(out))
 

@@ -122,12 +122,20 @@ def _run_function(doc, func, ns) -> int:
     if len(sweeps) == 2:
         args[sweeps[1]] = [list(args[sweeps[1]])]
     result = call(func, *args)
+    if not func.text_result:
+        result = _map_cells(result, lambda c: _option_words(c) if isinstance(c, str) else c)
     axes = [(doc.arguments[i].name, values[i].split(",")) for i in sweeps]
     messages = [] if func.text_result else [c for c in _cells(result) if isinstance(c, str) and c]
     if messages and not isinstance(result, list) and not ns.json:
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
     return EXIT_MESSAGES if messages else 0
+
+
+def _option_words(message: str) -> str:
+    """A message's advice in the command line's spelling: ``use --num-gpus 16`` (every command
+    that takes a GPU count takes it as that option), not the Excel argument ``num_gpus``."""
+    return message.replace("use num_gpus ", "use --num-gpus ")
 
 
 def _reads_as_bits(value: str) -> bool:
@@ -141,6 +149,12 @@ def _reads_as_bits(value: str) -> bool:
 
 class NoResult(NapkinError):
     """The call ran, but some or all of its cells are messages, not numbers (exit 3)."""
+
+
+def _map_cells(result, f):
+    if isinstance(result, list):
+        return [[f(c) for c in row] if isinstance(row, list) else f(row) for row in result]
+    return f(result)
 
 
 def _cells(result):
@@ -387,7 +401,12 @@ def _run_estimate(ns) -> int:
         option = _ESTIMATE_OPTIONS.get(exc.name, "--" + exc.name.replace("_", "-"))
         raise UsageError(option + str(exc)[len(exc.name):]) from None
     except CannotRunError as exc:  # "use num_gpus 2" names the option here
-        raise CannotRunError(str(exc).replace("use num_gpus ", "use --num-gpus ")) from None
+        why = _option_words(str(exc))
+        if not ns.json:
+            raise CannotRunError(why) from None
+        import json as js  # the function commands' structured error, for a JSON reader
+        print(js.dumps({"error": why}))
+        return EXIT_MESSAGES
     caveat = ("" if e.api_model == e.model else  # the template's "Same model on both sides?"
               f"{e.api} serves {e.api_model or e.api_model_name}, not {e.model}: quality and "
               "size differ")
@@ -447,25 +466,25 @@ def _add_estimate(sub):
         formatter_class=_FORMATTER)
     p.add_argument("--gpu", default="h100-sxm", help="GPU id or spec string (%(default)s)")
     p.add_argument("--model", default="llama-3.1-8b", help="model id (%(default)s)")
-    p.add_argument("--tokens-per-day", type=float, default=10_000_000, metavar="N",
-                   help="input plus output tokens a day (%(default)g)")
-    p.add_argument("--input-tokens", type=int, default=1024, metavar="N",
+    p.add_argument("--tokens-per-day", type=_amount(float), default=10_000_000, metavar="N",
+                   help="input plus output tokens a day (10,000,000)")
+    p.add_argument("--input-tokens", type=_amount(int), default=1024, metavar="N",
                    help="prompt tokens per request (%(default)s)")
-    p.add_argument("--output-tokens", type=int, default=1024, metavar="N",
+    p.add_argument("--output-tokens", type=_amount(int), default=1024, metavar="N",
                    help="generated tokens per request (%(default)s)")
     p.add_argument("--weight-dtype", default=None, help="weights (blank: the model's own)")
     p.add_argument("--kv-dtype", default=None, help="KV cache (blank: bf16)")
-    p.add_argument("--num-gpus", type=int, default=1, metavar="N",
+    p.add_argument("--num-gpus", type=_amount(int), default=1, metavar="N",
                    help="GPUs per replica, tensor parallel (%(default)s)")
-    p.add_argument("--price", type=float, default=None, metavar="USD",
+    p.add_argument("--price", type=_amount(float), default=None, metavar="USD",
                    help="per GPU-hour (blank: the catalog's rental price)")
     p.add_argument("--api", default=None, help="API price id (blank: the model's comparable "
                                                "API in the catalog)")
-    p.add_argument("--utilization", type=float, default=0.7, metavar="SHARE",
-                   help="planned load of each replica (%(default)s)")
-    p.add_argument("--min-replicas", type=int, default=2, metavar="N",
+    p.add_argument("--utilization", type=_amount(float, share=True), default=0.7,
+                   metavar="SHARE", help="planned load of each replica, 0.7 or 70%% (%(default)s)")
+    p.add_argument("--min-replicas", type=_amount(int), default=2, metavar="N",
                    help="replicas kept running for availability (%(default)s)")
-    p.add_argument("--staff-per-month", type=float, default=250_000 / 12, metavar="USD",
+    p.add_argument("--staff-per-month", type=_amount(float), default=250_000 / 12, metavar="USD",
                    help="people and platform a month (one engineer: %(default).0f)")
     p.add_argument("--json", action="store_true",
                    help="print the figures as JSON (null where there is no finite value: a "
@@ -745,6 +764,37 @@ def _add_recalc(sub):
         lim.add_argument("--" + name.replace("_", "-"), type=_positive(kind), default=default,
                          metavar="N", help=_esc(f"{text} (default: {default:,})"))
     p.set_defaults(func=_run_recalc)
+
+
+def _amount(kind, share=False):
+    """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``70%`` for a
+    share; whether it is in range is the engine's check, which names the option."""
+    def parse(text):
+        t = text.strip().replace("_", "")
+        percent = share and t.endswith("%")
+        t = t[:-1].strip() if percent else t
+        try:
+            value = float(t.replace(",", "")) if "," not in t or _thousands(t) else None
+        except ValueError:
+            value = None
+        if value is None:
+            hint = (" (a share is a number like 0.7 or 70%)" if share else
+                    " (thousands may be grouped: 1,000,000)")
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}{hint}")
+        value = value / 100 if percent else value
+        if kind is int:
+            if not value.is_integer():
+                raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+            return int(value)
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _thousands(text: str) -> bool:
+    """``1,000,000`` (thousands grouped with commas), not ``2,5`` or ``1,0000``."""
+    from ._excel import _NUMBER_TEXT
+    return _NUMBER_TEXT.fullmatch(text) is not None
 
 
 def _positive(kind):
