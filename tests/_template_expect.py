@@ -295,6 +295,7 @@ def expect_self_host(v):
         exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"])
         exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
+    exp["check_fits"] = exp["fits"]  # the same cell under a check name, for `xlnapkin recalc`
     if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
         exp.update({o: sh.NEED_PRICES for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",

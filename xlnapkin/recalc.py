@@ -190,8 +190,9 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
 def is_message(value, function_messages=frozenset()) -> bool:
     """Whether a value read back says something went wrong instead of giving a result: an
     Excel error value, a template's ``check inputs``, a single value that says ``does not
-    fit...`` (in a range, such as the planner's table of GPUs, it is one row's answer), or one
-    of ``function_messages`` (text
+    fit...``, ``cannot run...`` or ``no catalog GPU...`` (in a range, such as the planner's
+    table of GPUs, each is one row's answer; a ``-`` is an answer too: no breakeven, so no GPUs
+    at it), or one of ``function_messages`` (text
     that xlnapkin's number functions returned, :attr:`Workbook.function_messages`), anywhere in
     a range.
 
@@ -199,13 +200,19 @@ def is_message(value, function_messages=frozenset()) -> bool:
     (True, True, True, False)
     >>> is_message("does not fit: needs 11 or more GPUs per replica"), is_message([["does not fit"]])
     (True, False)
+    >>> is_message("cannot run: the model's attention heads do not split"), is_message("-")
+    (True, False)
     >>> is_message("batch must be a number >= 0, got -5", {"batch must be a number >= 0, got -5"})
     True
     """
     if isinstance(value, list):
         return any(_says_wrong(v, function_messages) for v in value)
     return _says_wrong(value, function_messages) or (
-        isinstance(value, str) and value.startswith("does not fit"))
+        isinstance(value, str) and value.startswith(_NO_ANSWER))
+
+
+# How a template's single answer says it has none (the templates' own wording).
+_NO_ANSWER = ("does not fit", "cannot run", "no catalog GPU")
 
 
 def _says_wrong(value, function_messages) -> bool:

@@ -287,6 +287,9 @@ def _checks(b) -> None:
                  ',"check inputs")', fmt="text",
                  kind="check")
     st.mark_checks(b.ws, fits.coordinate)
+    # The same cell as a check name, so that `xlnapkin recalc` lists it among the checks that
+    # are not OK when the headline outputs say "check inputs" because nothing fits.
+    st.define(b.wb, "check_fits", b.ws.title, st.absolute(fits.column, fits.row))
     b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
     b.add("compare_ok", "Rental and purchase prices known? (own vs rent)",
           "AND({inputs_ok},ISNUMBER({gpu_price_per_hour}),ISNUMBER({purchase_price}),"
