@@ -728,8 +728,7 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
     return _out(np.where(margin > 0, volume, np.inf))
 
 
-NEVER = ("never: a replica at the planned utilization costs as much as the API charges for the "
-         "tokens it carries, or more")
+NEVER = "never: at planned utilization a replica costs at least the API price of its tokens"
 
 
 def _never_explain(**_kwargs):

@@ -133,15 +133,15 @@ def _row_steps():
 
 
 # Results table on the Planner sheet: (key, header, Working column or None, fmt)
-RESULTS = [("gpu", "GPU", "gpu_label", "text"), ("memory", "memory GB", "g_memory_gb", "num"),
+RESULTS = [("gpu", "GPU", "gpu_label", "text"), ("memory", "memory GB", "g_memory_gb", "int"),
            ("catalog_price", "catalog $/GPU-h", None, "usd"),
            ("your_price", "your $/GPU-h", None, "usd"),
            ("price", "$/GPU-h used", "price_used", "usd"),
            ("fits", "fits? (GPUs)", None, "text"),
            ("users_ctx", "users at context", "slots_memory", "int"),
-           ("tput", "max output tokens/s", "replica_tokens_per_sec", "num"),
+           ("tput", "max output tokens/s", "replica_tokens_per_sec", "int"),
            ("cost_per_mtok", "$/M tokens (in + out)", "cost_per_mtok", "usd4"),
-           ("users_per_gpu", "users per GPU", "users_per_gpu", "num"),
+           ("users_per_gpu", "users per GPU", "users_per_gpu", "users"),
            ("headroom", "kept for peaks", "headroom", "pct"),
            ("user_month", "$/user-month", "cost_per_user_month", "usd")]
 
@@ -459,8 +459,9 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
 
 
 def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
-    widths = {"A": 2, "B": 40, "C": 14, "D": 9, "E": 46, "F": 2, "G": 19}
-    widths.update({col: 9.3 for key, col in res_col.items() if key != "gpu"})
+    # The table prints on one landscape page: GPU names and all eleven figures together.
+    widths = {"A": 2, "B": 40, "C": 14, "D": 9, "E": 46, "F": 2, "G": 18}
+    widths.update({col: 8.2 for key, col in res_col.items() if key != "gpu"})
     widths[res_col["fits"]] = 15  # "no: context too long" stays in its cell
     last_res = max(res_col.values(), key=lambda c: (len(c), c))
     st.finish_sheet(ws, widths, f"A1:{last_res}{max(left_end, rank_end)}", freeze="A3")

@@ -547,8 +547,8 @@ def _cover(wb) -> None:
             "Breakeven = the smallest volume at which whole replicas plus people cost no more than "
             "the API: (R x replica cost + people) / API price per token-day, where R is the "
             "first fleet whose replicas' savings pay the people; 'never' when a replica at the "
-            "planned utilization costs as much as the API charges for the tokens it carries, "
-            "or more."]),
+            "planned utilization costs at least what the API charges for the tokens it "
+            "carries."]),
         ("What it leaves out", [
             "Peaks and latency targets (size them with a lower planned utilization, or with "
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
