@@ -261,7 +261,10 @@ def test_catalog_plain_json_csv(capsys, kind, key):
     assert code == 0
     assert out.split()[0] == "id"
     assert "source" not in out.splitlines()[0].split()  # long text left out of the plain table
-    assert "not shown" in err
+    assert "more columns, sources and notes among them: --columns all" in err
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 100  # a terminal's width
+    code, out, _ = run(capsys, "catalog", kind, "--columns", "all")
+    assert out.splitlines()[0].split() == table[0]
 
     code, out, _ = run(capsys, "catalog", kind, "--json")
     rows = json.loads(out)

@@ -293,7 +293,15 @@ def _add_function(sub, doc, func):
 # --- catalog ------------------------------------------------------------------------------------
 
 _KINDS = {"gpus": "gpu", "models": "model", "prices": "price"}
-_LONG_TEXT = 60
+# The plain table's columns: what a reader compares across rows, in a terminal's width; the
+# rest with --columns all, --csv or --json.
+_SUMMARY = {
+    "gpus": ("id", "memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
+             "cloud_usd_per_hour"),
+    "models": ("id", "params_b", "active_params_b", "kv_heads", "num_experts", "max_context",
+               "native_dtype"),
+    "prices": ("id", "comparable", "input_usd_per_mtok", "output_usd_per_mtok", "as_of"),
+}
 
 
 def _safe_csv(value):
@@ -314,7 +322,9 @@ def _run_catalog(ns) -> int:
               "models.csv or prices.csv", file=sys.stderr)
     table = catalog.table(_KINDS[ns.kind])
     header, rows = table[0], table[1:]
-    if ns.columns:
+    if ns.columns and ns.columns.strip().lower() == "all":
+        keep = list(range(len(header)))
+    elif ns.columns:
         wanted = [c.strip() for c in ns.columns.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in header]
         if unknown:
@@ -323,13 +333,10 @@ def _run_catalog(ns) -> int:
         keep = [header.index(c) for c in wanted]
     elif ns.json or ns.csv:
         keep = list(range(len(header)))
-    else:  # long free text (sources, notes) would make the table unreadable
-        keep = [i for i in range(len(header))
-                if max((len(str(r[i])) for r in rows), default=0) <= _LONG_TEXT]
-        hidden = [header[i] for i in range(len(header)) if i not in keep]
-        if hidden:
-            print(f"({', '.join(hidden)} not shown: use --csv, --json or --columns)",
-                  file=sys.stderr)
+    else:  # every column, and long free text (sources, notes), would not fit a terminal
+        keep = [header.index(c) for c in _SUMMARY[ns.kind] if c in header]
+        print(f"({len(header) - len(keep)} more columns, sources and notes among them: "
+              f"--columns all, --csv or --json)", file=sys.stderr)
     header = [header[i] for i in keep]
     rows = [[r[i] for i in keep] for r in rows]
     if ns.json:
@@ -348,8 +355,9 @@ def _add_catalog(sub):
     p = sub.add_parser(
         "catalog", help="list the GPU, model or API-price catalog",
         description="List a catalog: the package's rows plus any from the user catalog folder "
-                    "named by XLNAPKIN_CATALOG. The plain table leaves out long text columns "
-                    "(sources, notes); --csv and --json have every column.",
+                    "named by XLNAPKIN_CATALOG. The plain table shows the columns most compared "
+                    "(memory, bandwidth, peaks and price; sizes; API prices) in 100 characters; "
+                    "--columns all, --csv and --json have every column, sources and notes too.",
         epilog="examples:\n  $ xlnapkin catalog gpus\n  $ xlnapkin catalog models --csv > "
                "models.csv\n  $ xlnapkin catalog prices --columns id,input_usd_per_mtok,"
                "output_usd_per_mtok",
@@ -358,7 +366,8 @@ def _add_catalog(sub):
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print a JSON list of objects")
     fmt.add_argument("--csv", action="store_true", help="print CSV with a header row")
-    p.add_argument("--columns", metavar="A,B,...", help="only these columns, in this order")
+    p.add_argument("--columns", metavar="A,B,...",
+                   help="only these columns, in this order; all: every column")
     p.set_defaults(func=_run_catalog)
 
 
