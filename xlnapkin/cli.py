@@ -39,10 +39,13 @@ __all__ = ["main", "build_parser", "call", "UsageError"]
 
 _UNSET = object()
 EXIT_MESSAGES = 3  # the command ran, but some results are messages (cells that cannot run)
+_EXIT_HELP = ("Exit codes: 0 done; 1 bad input; 2 a bad command line; 3 a result is a message "
+              "(it cannot run).")
 _LIST_HELP = """\
 Optional arguments may be given by position, in the Excel order, or as --name VALUE; "" is a
 blank (the default). A comma-separated value is a sweep: the first one runs down a column, a
-second one across a row (--batch 1,8,64 --context 1024,8192 gives a 3 x 2 table)."""
+second one across a row{example}.
+""" + _EXIT_HELP
 
 
 class UsageError(NapkinError):
@@ -261,7 +264,14 @@ def _function_epilog(doc) -> str:
         lines.append(f"    (in Excel: {to_formula(doc.name, ex.args, ex.sources)})")
     head = "example:" if len(lines) == 2 else "examples:"
     out = ([head] + lines + [""]) if lines else []
-    return "\n".join(out + [_LIST_HELP]) if doc.arguments else "\n".join(out)
+    if not doc.arguments:
+        return "\n".join(out)
+    from ._excel import TEXT_UNITS
+    numbers = [a.name.replace("_", "-") for a in doc.arguments
+               if not a.required and (a.unit or "") not in TEXT_UNITS]
+    example = (f" (--{numbers[0]} A,B,C --{numbers[1]} D,E gives a 3 x 2 table)"
+               if len(numbers) > 1 else "")
+    return "\n".join(out + [_LIST_HELP.format(example=example)])
 
 
 def _esc(text: str) -> str:
@@ -1162,7 +1172,7 @@ def build_parser():
     from .docgen import functions
     parser = _Parser(prog="xlnapkin", description=_DESCRIPTION, formatter_class=_FORMATTER,
                      epilog="`xlnapkin COMMAND --help` shows a command's arguments, units and "
-                            "an example.\nReference: docs/reference.md")
+                            "an example.\nReference: docs/reference.md\n" + _EXIT_HELP)
     parser.add_argument("--version", action="version", version=f"xlnapkin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     _add_estimate(sub)

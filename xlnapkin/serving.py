@@ -58,7 +58,8 @@ def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtyp
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         efficiency: blank or 0 = calibrated defaults; a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = pure roofline) [0-1]
 
-    One token per sequence per decode step. NaN where it does not fit (Excel shows why).
+    One token per sequence per decode step. NaN where it does not fit (the Excel cell and the
+    command line say why).
 
     >>> tokens_per_sec("h100-sxm", "llama-2-7b", 1, 0, "fp16", None, 1, 1/1.2)
     207.1
