@@ -1161,10 +1161,14 @@ def slot_headroom(users, duty_cycle, concurrent_slots):
         duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
         concurrent_slots: requests a replica serves at once [requests]
 
-    ``1 - users x duty_cycle / concurrent_slots`` [0-1]
+    ``1 - users x duty_cycle / concurrent_slots``: at most 1, and below 0 where the users'
+    average load alone exceeds the slots (-0.33: a third more requests in flight on average than
+    the replica serves at once), so there is no headroom even on average. [ratio]
 
     >>> slot_headroom(248, 0.2, 60)
     0.1733
+    >>> slot_headroom(400, 0.2, 60)
+    -0.3333
     """
     u = _checks.number(users, "users", 0)
     d = _checks.fraction(duty_cycle, "duty_cycle")
