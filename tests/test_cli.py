@@ -185,11 +185,11 @@ def test_two_lists_are_a_table_column_by_row(capsys):
                        ",".join(map(str, batches)), "--weight-dtype", "fp8", "--num-gpus", 2)
     lines = out.splitlines()
     assert lines[0].split() == ["gpu", "\\", "batch", "1", "8", "64"]
-    # 70B in fp8 does not fit two L4s whatever the batch: one footnote per batch, each naming
-    # that batch's KV cache.
-    assert lines[2].split() == ["l4", "(1)", "(2)", "(3)"]
-    assert lines[4].startswith("(1) llama-3.1-70b needs")
-    assert "with KV for 64 x 1024 tokens" in lines[6]
+    # 70B's weights in fp8 do not fit two L4s: one footnote per GPU count that holds the KV
+    # cache too (4 for batches 1 and 8, 8 for 64).
+    assert lines[2].split() == ["l4", "(1)", "(1)", "(2)"]
+    assert lines[4].startswith("(1) llama-3.1-70b needs 70.6 GB in fp8 for its weights alone")
+    assert lines[4].endswith("use --num-gpus >= 4") and "use --num-gpus 8 (5 would" in lines[5]
 
 
 def test_a_table_function_prints_a_table(capsys):
@@ -426,8 +426,8 @@ def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
     # split over was reported as "batch must be a whole number >= 1, got NaN".
     code, out, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200")
     assert (code, out) == (3, "")
-    assert err == ("Error: llama-3.3-70b needs 141.8 GB in bf16 with KV for 1 x 2048 tokens; 1 x "
-                   "h200-sxm has 141 GB (90% usable): use --num-gpus >= 2\n")
+    assert err == ("Error: llama-3.3-70b needs 141.1 GB in bf16 for its weights alone, more with the "
+                   "KV cache; 1 x h200-sxm has 141 GB (90% usable): use --num-gpus >= 2\n")
     code, _, err = run(capsys, "estimate", "--num-gpus", "3")
     assert code == 3 and err == ("Error: llama-3.1-8b's 32 attention heads cannot be split over "
                                  "3 GPUs: use --num-gpus 1, 2, 4, 8, 16 or 32\n")
@@ -460,8 +460,8 @@ def test_every_example_in_estimate_help_runs(capsys):
 def test_a_result_that_cannot_run_goes_to_stderr_with_exit_3(capsys):
     code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b")
     assert (code, out) == (3, "")
-    assert err == ("Error: llama-3.1-405b needs 812.2 GB in bf16 with KV for 1 x 1024 tokens; 1 x "
-                   "h100-sxm has 80 GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over 12)\n")
+    assert err == ("Error: llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with the "
+                   "KV cache; 1 x h100-sxm has 80 GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over 12)\n")
 
 
 def test_estimate_json_reports_a_configuration_that_cannot_run_as_json(capsys):
@@ -470,8 +470,8 @@ def test_estimate_json_reports_a_configuration_that_cannot_run_as_json(capsys):
     code, out, err = run(capsys, "estimate", "--model", "llama-3.1-405b", "--json")
     assert code == 3 and err == ""
     assert json.loads(out) == {"error": (
-        "llama-3.1-405b needs 812.8 GB in bf16 with KV for 1 x 2048 tokens; 1 x h100-sxm has 80 "
-        "GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over "
+        "llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with the KV cache; 1 x "
+        "h100-sxm has 80 GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over "
         "12)")}
 
 

@@ -308,8 +308,9 @@ def test_the_gpu_count_a_message_suggests_runs_the_configuration():
         "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): "
         "use num_gpus 16 (12 would hold it, but its heads do not split over 12)")
     assert out[1][1] == (
-        "llama-3.1-405b needs 1352.9 GB in bf16 with KV for 256 x 4096 tokens; 1 x h100-sxm has "
-        "80 GB (90% usable): use num_gpus 32 (19 would hold it, but its heads do not split over 19)")
+        "llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with the KV cache; 1 x "
+        "h100-sxm has 80 GB (90% usable): use num_gpus 32 (19 would hold it, but its heads do not "
+        "split over 19)")
     for batch, row in zip((1, 256), out):
         for context, cell in zip((0, 4096), row):
             assert cell == udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", batch, context)

@@ -241,8 +241,9 @@ def test_pooling_table_over_tenants_and_utilization():
 def test_only_the_cells_that_do_not_fit_show_the_message():
     row = udfs.SELF_HOST_COST_PER_MTOK("h100-sxm", [["llama-3.1-8b", "llama-3.1-405b"]], 2)
     assert isinstance(row[0][0], float)
-    # SPEC §3's wording, with the KV cache of the one 1,024 + 1,024-token sequence it needs.
-    assert row[0][1] == ("llama-3.1-405b needs 812.8 GB in bf16 with KV for 1 x 2048 tokens; "
+    # SPEC §3's wording; the count holds the KV cache of the one 2,048-token sequence too.
+    assert row[0][1] == ("llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with "
+                         "the KV cache; "
                          "1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)")
 
 
@@ -311,7 +312,7 @@ def test_blank_cells_take_the_default():
      "measured_tokens_per_sec must be at most the pure roofline 248.516 tokens/s (efficiency > 1), "
      "got 250"),
     (lambda: udfs.CALIBRATE_EFFICIENCY(100, "h100-sxm", "llama-3.1-405b"),
-     "llama-3.1-405b needs 812.2 GB in bf16 with KV for 1 x 1024 tokens; 1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)"),
+     "llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with the KV cache; 1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)"),
     (lambda: udfs.SELF_HOST_COST_PER_MTOK("h10", "llama-3.1-8b", 2),
      "unknown gpu 'h10': did you mean h100-sxm, h100-nvl, h100-pcie?"),
     (lambda: udfs.SELF_HOST_COST_PER_MTOK("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16",

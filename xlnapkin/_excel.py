@@ -736,7 +736,8 @@ def _fill(res, call, explain):
     bad = ~np.isfinite(res)
     if not bad.any():
         return res
-    obj = res.astype(object)
+    # every cell a message (a model too big for the GPUs): no numbers to convert first
+    obj = np.empty(res.shape, dtype=object) if bad.all() else res.astype(object)
     idx = np.flatnonzero(bad)
     obj[idx] = _messages(idx, call, explain)
     return obj

@@ -293,7 +293,8 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     """Why one configuration cannot run, and the fewest GPUs that would hold it: the weights
     and the KV cache of ``batch x tokens`` together, so that the count it suggests runs the
     configuration asked about (not only the weights, which would leave the next try short of
-    room for the cache).
+    room for the cache). The size it names is the weights' where they alone do not fit (a few
+    messages for a whole grid of batches and contexts), else the weights' and the cache's.
 
     Scalars give one message. Arrays (``tokens``, ``batch``, ``num_gpus``, ``mem_fraction``
     broadcast) give an object array with each element's message, the same text as one scalar
@@ -305,6 +306,10 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     'llama-3.1-70b needs 141.1 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus >= 2'
     >>> fit_message("h100-sxm", "llama-3.1-405b", mem_fraction=1)
     'llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB: use num_gpus 16 (11 would hold it, but its heads do not split over 11)'
+    >>> fit_message("h100-sxm", "llama-3.1-405b", None, None, 4096, 256)
+    'llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with the KV cache; 1 x h100-sxm has 80 GB (90% usable): use num_gpus 32 (19 would hold it, but its heads do not split over 19)'
+    >>> fit_message("h100-sxm", "llama-3.1-70b", "fp8", None, 131072, 4)
+    'llama-3.1-70b needs 242.3 GB in fp8 with KV for 4 x 131072 tokens; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 4'
     """
     g, m = _gpu(gpu), _model(model)
     if np.ndim(tokens) or np.ndim(batch) or np.ndim(num_gpus) or np.ndim(mem_fraction):
@@ -317,6 +322,25 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
                      weight_bytes(m, weight_dtype))
 
 
+def _distinct(values):
+    """(sorted distinct values, index of each element's value): ``np.unique`` with
+    ``return_inverse``, through a lookup table where the values are few small whole numbers (no
+    sort of a million elements)."""
+    values = np.asarray(values)
+    if values.ndim == 0:  # one value for every element
+        return values.reshape(1), np.zeros((), dtype=np.int64)
+    if values.size and np.issubdtype(values.dtype, np.number):
+        lo, hi = values.min(), values.max()
+        if hi - lo < 4096 and np.all(values == np.floor(values)):
+            offset = (values - lo).astype(np.int64)
+            present = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
+            keys = np.flatnonzero(present)
+            lookup = np.cumsum(present) - 1
+            return (keys + lo).astype(values.dtype), lookup[offset]
+    keys, inverse = np.unique(values, return_inverse=True)
+    return keys, inverse.ravel()
+
+
 def _tenths_text(tenths: int) -> str:
     """A non-negative number of tenths as a decimal with one place (``8117`` -> ``811.7``):
     messages round GB to tenths half-to-even (``round``, ``np.rint``) and print them so, the
@@ -324,23 +348,33 @@ def _tenths_text(tenths: int) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
+def _gb_text(nbytes: float) -> str:
+    """Bytes as GB in a message: tenths (half to even), or three figures past a million GB."""
+    if not math.isfinite(nbytes):
+        return "more than 1e299"
+    return _tenths_text(round(nbytes / GB * 10.0)) if nbytes < 1e6 * GB else f"{nbytes / GB:.3g}"
+
+
 def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
               mem_fraction, weights) -> str:
     """The words of :func:`fit_message` for one configuration (the model, then scalars;
-    ``weights`` is the weights' share of ``need`` in bytes)."""
-    shown = _tenths_text(round(need / GB * 10.0)) if need < 1e6 * GB else f"{need / GB:.3g}"
-    if not math.isfinite(need):
-        shown = "more than 1e299"
-    what = f"{model.id} needs {shown} GB in {dtype}"
-    if tokens * batch > 0:
-        what += f" with KV for {batch:g} x {tokens:g} tokens"
+    ``weights`` is the weights' share of ``need`` in bytes). Where the weights alone do not fit
+    the message names them and the count that holds the KV cache too, so that a whole range
+    short of room for its weights reads as a few messages, not one per cell."""
+    usable = memory_bytes * mem_fraction
+    if weights > num_gpus * usable and tokens * batch > 0:
+        what = f"{model.id} needs {_gb_text(weights)} GB in {dtype} for its weights alone, more with the KV cache"
+    else:
+        what = f"{model.id} needs {_gb_text(need)} GB in {dtype}"
+        if tokens * batch > 0:
+            what += f" with KV for {batch:g} x {tokens:g} tokens"
     have = f"{num_gpus} x {gpu_id} has {num_gpus * memory_gb:g} GB"
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
-    least = need / (memory_bytes * mem_fraction)
+    least = need / usable
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: hold fewer sequences or tokens"
-    kv = _weights_split(model, weights, memory_bytes * mem_fraction)
+    kv = _weights_split(model, weights, usable)
     return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv)}"
 
 
@@ -371,15 +405,20 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     """:func:`fit_message` element by element over broadcast arrays: the numbers in NumPy, the
     repeated pieces of text formatted once, and :func:`_fit_text` itself for the rare element
     outside the plain case (absurd sizes). [object array of str]"""
-    t, b, n, f = np.broadcast_arrays(*(np.asarray(x, dtype=float)
-                                       for x in (tokens, batch, num_gpus, mem_fraction)))
-    shape = t.shape
-    t, b, n, f = t.ravel(), b.ravel(), n.ravel(), f.ravel()
+    values = [np.asarray(x, dtype=float) for x in (tokens, batch, num_gpus, mem_fraction)]
+    shape = np.broadcast_shapes(*(v.shape for v in values))
+    # Elementwise arrays, flat; a single GPU count and memory share (the usual case) stay
+    # scalars rather than becoming a million copies.
+    t, b, n, f = (v if v.ndim == 0 and k >= 2 else np.broadcast_to(v, shape).ravel()
+                  for k, v in enumerate(values))
     out = np.empty(t.shape, dtype=object)
     weights = weight_bytes(m, weight_dtype)
     need = np.broadcast_to(_need(m, weight_dtype, kv_dtype, t, b), t.shape).astype(float)
     dtype = dtype_name(weight_dtype_of(m, weight_dtype))
     ngpu = n.astype(np.int64)          # int() of a positive float
+
+    def at(x, where):  # elements of an array; a scalar is the same for every element
+        return x[where] if x.ndim else x
     with np.errstate(all="ignore"):
         least = need / (g.memory_bytes * f)
         plain = np.isfinite(need) & (need < 1e6 * GB) & (least < 1e6) & np.isfinite(t * b)
@@ -387,26 +426,35 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     odd = np.flatnonzero(~plain)
     for i in odd.tolist():
         out[i] = _fit_text(m, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
-                           float(t[i]), float(b[i]), int(n[i]), float(f[i]), weights)
+                           float(t[i]), float(b[i]), int(at(n, i)), float(at(f, i)), weights)
+    # The suggestion depends on (mem_fraction, num_gpus, GPU count): few distinct values. Small
+    # whole numbers are indexed by a lookup table rather than sorted (a range is often 1e6 cells).
     idx = np.flatnonzero(plain)
-    if idx.size:
-        # "have" depends on (num_gpus, mem_fraction) and the suggestion on the GPU count only.
-        # One number per element keys its tail: fractions and GPU counts are few.
-        fk, finv = np.unique(f[idx], return_inverse=True)
-        nk, ninv = np.unique(ngpu[idx], return_inverse=True)
-        lk, linv = np.unique(gpus[idx], return_inverse=True)
-        code = (finv.ravel() * len(nk) + ninv.ravel()) * len(lk) + linv.ravel()
-        ck, cinv = np.unique(code, return_inverse=True)
-        tails = []
-        for c in ck.tolist():
+    fk, finv = _distinct(at(f, idx))
+    nk, ninv = _distinct(at(ngpu, idx))
+    lk, linv = _distinct(gpus[idx])
+    code = (finv * len(nk) + ninv) * len(lk) + linv
+    tails = {}
+
+    def tail(c):
+        if c not in tails:
             fi, rest = divmod(c, len(nk) * len(lk))
             ni, li = divmod(rest, len(lk))
             nn, ff, ls = int(nk[ni]), float(fk[fi]), int(lk[li])
             have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
-            kv = _weights_split(m, weights, g.memory_bytes * ff)
-            tails.append(f"; {have}: {_advice(m, ls, kv)}")
+            tails[c] = f"; {have}: {_advice(m, ls, _weights_split(m, weights, g.memory_bytes * ff))}"
+        return tails[c]
+
+    kv = t[idx] * b[idx] > 0  # elements whose message names the KV cache
+    short = kv & (weights > at(n, idx) * g.memory_bytes * at(f, idx))  # not even the weights fit
+    if short.any():  # one text per suggestion: the weights' size is the same in every cell
+        head = f"{m.id} needs {_gb_text(weights)} GB in {dtype} for its weights alone, more with the KV cache"
+        sk, sinv = _distinct(code[short])
+        out[idx[short]] = np.array([head + tail(c) for c in sk.tolist()], dtype=object)[sinv]
+    idx, code, kv = idx[~short], code[~short], kv[~short]
+    if idx.size:
         # Each piece of text is printed once per distinct value and picked per element by
         # index; the GB figure in tenths has far fewer distinct values than there are elements.
         def pieces(texts, inverse):
@@ -415,12 +463,13 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         tk, tinv = np.unique(np.rint(need[idx] / GB * 10.0).astype(np.int64), return_inverse=True)
         shown = pieces([f"{m.id} needs {_tenths_text(k)} GB in {dtype}" for k in tk.tolist()],
                        tinv)
-        kv = t[idx] * b[idx] > 0  # elements whose message names the KV cache
         bk, binv = np.unique(np.where(kv, b[idx], np.nan), return_inverse=True)
         batches = pieces([f" with KV for {v:g} x " if v == v else "" for v in bk.tolist()], binv)
         xk, xinv = np.unique(np.where(kv, t[idx], np.nan), return_inverse=True)
         contexts = pieces([f"{v:g} tokens" if v == v else "" for v in xk.tolist()], xinv)
-        out[idx] = list(map("".join, zip(shown, batches, contexts, pieces(tails, cinv))))
+        ck, cinv = _distinct(code)
+        tail_texts = [tail(c) for c in ck.tolist()]
+        out[idx] = list(map("".join, zip(shown, batches, contexts, pieces(tail_texts, cinv))))
     return out.reshape(shape)
 
 
