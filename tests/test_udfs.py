@@ -323,6 +323,26 @@ def test_the_gpu_count_a_message_suggests_runs_the_configuration():
                                            or f">= {least:g}" in cell)
 
 
+def test_fit_messages_over_a_range_are_each_cells_own_call():
+    # Weights that do not fit, KV that does not fit, absurd contexts, GPU counts and memory
+    # shares as ranges: every cell of one range call is the message of its own scalar call.
+    from xlnapkin import memory
+    batches, contexts = np.array([[1.0], [64.0], [4096.0]]), np.array([0.0, 8192.0, 1e7, 1e12])
+    for gpu, model, dtype in (("h100-sxm", "llama-3.1-405b", None), ("l4", "llama-3.1-70b", "fp8"),
+                              ("h100-sxm", "llama-3.1-8b", None)):
+        for gpus, share in ((np.array([1.0, 2.0, 8.0, 16.0]), 0.9), (8.0, np.array([0.5, 0.9, 1.0, 0.8]))):
+            out = memory.fit_message(gpu, model, dtype, None, contexts, batches, gpus, share)
+            for (i, j), text in np.ndenumerate(out):
+                n = gpus[j] if np.ndim(gpus) else gpus
+                f = share[j] if np.ndim(share) else share
+                assert text == memory.fit_message(gpu, model, dtype, None, contexts[j],
+                                                  batches[i, 0], n, f), (gpu, model, i, j)
+    # a grid whose weights alone do not fit is a few messages, not one per cell
+    grid = memory.fit_message("h100-sxm", "llama-3.1-405b", None, None,
+                              np.arange(1.0, 201.0), np.arange(1.0, 101.0)[:, None])
+    assert len(set(grid.ravel().tolist())) <= 4
+
+
 def test_less_kv_is_the_advice_only_where_the_weights_alone_would_fit():
     many = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", 1024, 131072, None, None, 8)
     assert many.endswith("hold fewer sequences or tokens (974 GPUs would hold it, but its heads "

@@ -378,18 +378,18 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv)}"
 
 
-def _weights_split(model, weights, usable_per_gpu) -> bool:
+def _weights_split(model, weights, usable_per_gpu, degrees=None) -> bool:
     """True where the weights alone fit the largest count of GPUs the model's heads split over
     (so that less KV cache is the way to make a configuration fit)."""
-    return weights <= tp_degrees(model)[-1] * usable_per_gpu
+    return weights <= (degrees or tp_degrees(model))[-1] * usable_per_gpu
 
 
-def _advice(model, least: int, kv: bool) -> str:
+def _advice(model, least: int, kv: bool, degrees=None) -> str:
     """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
     many where the model's heads split over them, else the next count they split over; where no
     count does, less KV cache where the weights alone would fit (``kv``), else bigger GPUs or
-    smaller weights."""
-    degrees = tp_degrees(model)
+    smaller weights. (``degrees``: :func:`tp_degrees` of the model, when already known.)"""
+    degrees = degrees or tp_degrees(model)
     fit = [d for d in degrees if d >= least]
     if fit and fit[0] == least:
         return f"use num_gpus >= {least}"
@@ -419,22 +419,27 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
 
     def at(x, where):  # elements of an array; a scalar is the same for every element
         return x[where] if x.ndim else x
+    usable = g.memory_bytes * f
     with np.errstate(all="ignore"):
-        least = need / (g.memory_bytes * f)
-        plain = np.isfinite(need) & (need < 1e6 * GB) & (least < 1e6) & np.isfinite(t * b)
-        gpus = np.ceil(least - 1e-9)
-    odd = np.flatnonzero(~plain)
+        least = need / usable
+        sane = least < 1e6  # a GPU count worth suggesting (False for inf and NaN)
+        kv_all = t * b > 0  # elements whose message names the KV cache
+        # Not even the weights fit: the message names the weights, the same in every such cell.
+        short_all = kv_all & (weights > n * usable)
+        plain = ~short_all & np.isfinite(need) & (need < 1e6 * GB) & sane & np.isfinite(t * b)
+        gpus = np.where(sane, np.ceil(least - 1e-9), 0.0)
+    odd = np.flatnonzero(~plain & ~short_all)
     for i in odd.tolist():
         out[i] = _fit_text(m, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
                            float(t[i]), float(b[i]), int(at(n, i)), float(at(f, i)), weights)
     # The suggestion depends on (mem_fraction, num_gpus, GPU count): few distinct values. Small
     # whole numbers are indexed by a lookup table rather than sorted (a range is often 1e6 cells).
-    idx = np.flatnonzero(plain)
+    idx = np.flatnonzero(plain | short_all)
     fk, finv = _distinct(at(f, idx))
     nk, ninv = _distinct(at(ngpu, idx))
-    lk, linv = _distinct(gpus[idx])
+    lk, linv = _distinct(gpus[idx])  # 0: no sensible count
     code = (finv * len(nk) + ninv) * len(lk) + linv
-    tails = {}
+    tails, degrees = {}, tp_degrees(m)
 
     def tail(c):
         if c not in tails:
@@ -444,22 +449,24 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
-            tails[c] = f"; {have}: {_advice(m, ls, _weights_split(m, weights, g.memory_bytes * ff))}"
+            advice = (_advice(m, ls, _weights_split(m, weights, g.memory_bytes * ff, degrees),
+                              degrees) if ls else "hold fewer sequences or tokens")
+            tails[c] = f"; {have}: {advice}"
         return tails[c]
 
-    kv = t[idx] * b[idx] > 0  # elements whose message names the KV cache
-    short = kv & (weights > at(n, idx) * g.memory_bytes * at(f, idx))  # not even the weights fit
-    if short.any():  # one text per suggestion: the weights' size is the same in every cell
+    short = short_all[idx]
+    if short.any():
         head = f"{m.id} needs {_gb_text(weights)} GB in {dtype} for its weights alone, more with the KV cache"
         sk, sinv = _distinct(code[short])
         out[idx[short]] = np.array([head + tail(c) for c in sk.tolist()], dtype=object)[sinv]
-    idx, code, kv = idx[~short], code[~short], kv[~short]
+    idx, code = idx[~short], code[~short]
     if idx.size:
         # Each piece of text is printed once per distinct value and picked per element by
         # index; the GB figure in tenths has far fewer distinct values than there are elements.
         def pieces(texts, inverse):
             return np.array(texts, dtype=object)[inverse.ravel()].tolist()
 
+        kv = kv_all[idx]
         tk, tinv = np.unique(np.rint(need[idx] / GB * 10.0).astype(np.int64), return_inverse=True)
         shown = pieces([f"{m.id} needs {_tenths_text(k)} GB in {dtype}" for k in tk.tolist()],
                        tinv)
@@ -548,21 +555,30 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
                                 np.shape(mem_fraction))
     n = np.broadcast_to(np.asarray(num_gpus, dtype=float), shape)
     t = np.broadcast_to(np.asarray(tokens, dtype=float), shape)
-    out = np.asarray(fit_message(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
-                                 mem_fraction), dtype=object)
-    out = np.array(np.broadcast_to(out, shape), dtype=object)
-    if m.max_context:
-        long = t > m.max_context
-        for v in np.unique(t[long]).tolist():
-            got = f"{v:,.0f}" if v < 1e15 else f"{v:.3g}"
-            out[long & (t == v)] = (f"{m.id} holds at most {m.max_context:,.0f} tokens per "
-                                    f"sequence, got {got}")
-    if not g.interconnect_gbps:
-        alone = n > 1
+    long = t > m.max_context if m.max_context else np.zeros(shape, dtype=bool)
+    alone = n > 1 if not g.interconnect_gbps else np.zeros(shape, dtype=bool)
+    split = np.broadcast_to(~np.asarray(_splits(m, np.asarray(num_gpus, dtype=float))), shape)
+    memory = ~(long | alone | split)  # the elements whose reason is the memory
+    if memory.all():
+        out = np.asarray(fit_message(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
+                                     mem_fraction), dtype=object)
+        out = np.array(np.broadcast_to(out, shape), dtype=object)
+    else:
+        out = np.empty(shape, dtype=object)
+        if memory.any():
+            pick = [np.broadcast_to(np.asarray(x, dtype=float), shape)[memory]
+                    for x in (tokens, batch, num_gpus, mem_fraction)]
+            out[memory] = fit_message(g, m, weight_dtype, kv_dtype, *pick)
+    if long.any():
+        values, inverse = np.unique(t[long], return_inverse=True)
+        out[long] = np.array([f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, "
+                              f"got {v:,.0f}" if v < 1e15 else
+                              f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, "
+                              f"got {v:.3g}" for v in values.tolist()], dtype=object)[inverse]
+    if alone.any():
         out[alone] = (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on "
                       f"one GPU only; give the link in a spec string, e.g. "
                       f"\"{g.id}; interconnect_gbps=64\"")
-    split = np.broadcast_to(~np.asarray(_splits(m, np.asarray(num_gpus, dtype=float))), shape)
     if split.any():
         degrees = tp_degrees(m)
         shown = " or ".join(filter(None, [", ".join(str(d) for d in degrees[:-1]),

@@ -329,11 +329,15 @@ def _ms_text(ms, decimals) -> str:
 def _rate_text(rate) -> str:
     """A most-requests/s figure to three significant figures, rounded down so that the rate it
     names is one the replica sustains: 27.7, 0.575, 1,250; below 0.001 in powers of ten."""
-    if 0 < rate < 1e-3:
+    if not rate > 0:
+        return f"{rate:,.0f}"
+    if rate < 1e-290:  # no power of ten to scale by: as it is
         return f"{rate:.3g}"
-    digits = max(0, 2 - int(math.floor(math.log10(rate)))) if rate > 0 else 0
-    scale = 10.0 ** digits
-    return f"{math.floor(rate * scale * (1 + 1e-12)) / scale:,.{digits}f}"
+    digits = 2 - int(math.floor(math.log10(rate)))
+    shown = math.floor(rate * 10.0 ** digits * (1 + 1e-12)) / 10.0 ** digits
+    if rate < 1e-3:
+        return f"{shown:.3g}"
+    return f"{shown:,.{max(0, digits)}f}"
 
 
 def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype, kv_dtype,
