@@ -300,9 +300,9 @@ def test_range_cells_are_plain_python_and_each_is_its_one_cell_call():
 
 
 def test_the_gpu_count_a_message_suggests_runs_the_configuration():
-    # Each cell names what it needs, the KV cache of its batch x context included, so the count
-    # suggested runs that cell (before, every cell said 16, the weights alone, and 256 x 4,096
-    # tokens then said 32).
+    # The count each cell suggests holds the KV cache of its batch x context too, so it runs
+    # that cell (before, every cell said 16, the weights alone, and 256 x 4,096 tokens on 16
+    # then said 32).
     out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [256]], [[0, 4096]])
     assert out[0][0] == (
         "llama-3.1-405b needs 811.7 GB in bf16; 1 x h100-sxm has 80 GB (90% usable): "
@@ -330,7 +330,8 @@ def test_fit_messages_over_a_range_are_each_cells_own_call():
     batches, contexts = np.array([[1.0], [64.0], [4096.0]]), np.array([0.0, 8192.0, 1e7, 1e12])
     for gpu, model, dtype in (("h100-sxm", "llama-3.1-405b", None), ("l4", "llama-3.1-70b", "fp8"),
                               ("h100-sxm", "llama-3.1-8b", None)):
-        for gpus, share in ((np.array([1.0, 2.0, 8.0, 16.0]), 0.9), (8.0, np.array([0.5, 0.9, 1.0, 0.8]))):
+        for gpus, share in ((np.array([1.0, 2.0, 8.0, 16.0]), 0.9),
+                            (8.0, np.array([0.5, 0.9, 1.0, 0.8]))):
             out = memory.fit_message(gpu, model, dtype, None, contexts, batches, gpus, share)
             for (i, j), text in np.ndenumerate(out):
                 n = gpus[j] if np.ndim(gpus) else gpus

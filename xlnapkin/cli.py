@@ -423,8 +423,7 @@ def _run_estimate(ns) -> int:
         why = _option_words(str(exc))
         if not ns.json:
             raise CannotRunError(why) from None
-        import json as js  # the function commands' structured error, for a JSON reader
-        print(js.dumps({"error": why}))
+        print(json.dumps({"error": why}))  # the function commands' structured error
         return EXIT_MESSAGES
     caveat = ("" if e.api_model == e.model else  # the template's "Same model on both sides?"
               f"{e.api} serves {e.api_model or e.api_model_name}, not {e.model}: quality and "
@@ -817,17 +816,13 @@ def _thousands(text: str) -> bool:
 
 
 def _positive(kind):
+    """:func:`_amount`, finite and above zero (a limit)."""
+    number = _amount(kind)
+
     def parse(text):
-        try:
-            value = float(text.replace(",", "").replace("_", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if kind is int and value.is_integer():
-            value = int(value)
-        elif kind is int or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+        value = number(text)
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse

@@ -355,6 +355,12 @@ def _gb_text(nbytes: float) -> str:
     return _tenths_text(round(nbytes / GB * 10.0)) if nbytes < 1e6 * GB else f"{nbytes / GB:.3g}"
 
 
+def _weights_text(model, weights, dtype) -> str:
+    """The start of a message where not even the weights fit (the KV cache adds to them)."""
+    return f"{model.id} needs {_gb_text(weights)} GB in {dtype} for its weights alone, more " \
+           "with the KV cache"
+
+
 def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
               mem_fraction, weights) -> str:
     """The words of :func:`fit_message` for one configuration (the model, then scalars;
@@ -363,7 +369,7 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     short of room for its weights reads as a few messages, not one per cell."""
     usable = memory_bytes * mem_fraction
     if weights > num_gpus * usable and tokens * batch > 0:
-        what = f"{model.id} needs {_gb_text(weights)} GB in {dtype} for its weights alone, more with the KV cache"
+        what = _weights_text(model, weights, dtype)
     else:
         what = f"{model.id} needs {_gb_text(need)} GB in {dtype}"
         if tokens * batch > 0:
@@ -456,7 +462,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
 
     short = short_all[idx]
     if short.any():
-        head = f"{m.id} needs {_gb_text(weights)} GB in {dtype} for its weights alone, more with the KV cache"
+        head = _weights_text(m, weights, dtype)
         sk, sinv = _distinct(code[short])
         out[idx[short]] = np.array([head + tail(c) for c in sk.tolist()], dtype=object)[sinv]
     idx, code = idx[~short], code[~short]
@@ -571,10 +577,9 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
             out[memory] = fit_message(g, m, weight_dtype, kv_dtype, *pick)
     if long.any():
         values, inverse = np.unique(t[long], return_inverse=True)
-        out[long] = np.array([f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, "
-                              f"got {v:,.0f}" if v < 1e15 else
-                              f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, "
-                              f"got {v:.3g}" for v in values.tolist()], dtype=object)[inverse]
+        most = f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, got "
+        out[long] = np.array([most + (f"{v:,.0f}" if v < 1e15 else f"{v:.3g}")
+                              for v in values.tolist()], dtype=object)[inverse]
     if alone.any():
         out[alone] = (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on "
                       f"one GPU only; give the link in a spec string, e.g. "
