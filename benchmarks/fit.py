@@ -44,8 +44,8 @@ VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
 # Constants the data cannot identify are pinned to a measured or documented value instead; the
 # values and why each is pinned are written once, beside DEFAULTS in xlnapkin/calibration.py.
 PINNED = {name: getattr(calibration.DEFAULTS, name)
-          for name in ("step_overhead_s", "allreduce_latency_s", "max_concurrency",
-                       "gguf_mfu_factor")}
+          for name in ("step_overhead_s", "allreduce_latency_s", "pcie_allreduce_latency_s",
+                       "max_concurrency", "gguf_mfu_factor")}
 MIN_VENDOR_ROWS = 4          # a vendor needs this many scored rows to get its own factor
 LADDER = (0.5, 0.7, 0.85, 0.93, 0.98)
 PENALTY = 3.0                # |log error| charged for a row with no finite prediction
@@ -214,7 +214,7 @@ def main(argv=None):
     if not args.from_defaults:  # a neutral, literature-style start (anchors-calculators §8)
         calibration.DEFAULTS = dataclasses.replace(
             calibration.DEFAULTS, mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5,
-            layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5, pcie_allreduce_latency_s=3e-5,
+            layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5,
             prefill_overhead_s=5e-3, moe_mfu_factor=0.7, fp4_mfu_factor=1.0, **PINNED)
         calibration.VENDOR_FACTOR.clear()
     print(f"fitting on {len(cases)} rows of {args.data}", file=sys.stderr)
