@@ -45,7 +45,7 @@ def serving_steps(g, m, v, n, frac):
     conc = conc if runs else 0.0
     b, ctx = max(conc, 1.0), inp + out / 2
     return {
-        "w_bits": units.dtype_bits(wd), "kv_bits": units.dtype_bits(kd),
+        "w_bits": units.dtype_bits(wd), "kv_bits": units.dtype_bits(kd or memory.KV_DTYPE),
         "weight_bytes": memory.weight_bytes(m, wd),
         "kv_elements": memory.kv_elements_per_token(m),
         "kv_bytes_per_seq": _num(memory.kv_bytes(m, inp + out, 1, kd)),
@@ -258,6 +258,20 @@ def _compare_ok(v, g):
                                 ("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
 
 
+def split_gpus(m, least) -> int:
+    """The fewest GPUs from ``least`` up that the model's heads split over (0: none)."""
+    return next((d for d in memory.tp_degrees(m) if d >= least), 0)
+
+
+def fit_advice(g, m, wd, least, frac) -> str:
+    """The functions' advice for a request that needs ``least`` GPUs' memory (fit_message's)."""
+    if least >= 1e6:
+        return "hold fewer sequences or tokens"
+    weights = memory.weight_bytes(m, wd)
+    return memory._advice(m, int(least), memory._weights_split(m, weights,
+                                                               g.memory_bytes * frac))
+
+
 def expect_self_host(v):
     bad = _bad_self_host(v)
     if bad:
@@ -285,8 +299,7 @@ def expect_self_host(v):
         exp["fits"] = (sh.HEADS if "cannot be split" in why else
                        sh.LINK if "has no interconnect_gbps" in why else
                        sh.CONTEXT if "holds at most" in why else
-                       f"does not fit: needs {exp['min_gpus']:.0f} or more GPUs per replica "
-                       "(num_gpus), in a count its heads split over")
+                       f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
     else:
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
@@ -493,7 +506,9 @@ def _latency_targets(v, m, n) -> dict:
     if not math.isfinite(best):
         said = udfs.MAX_RATE_FOR_SLA(g.id, m.id, v["ttft_ms"], v["tpot_ms"], *shape)
         why = ("no rate: even an idle replica misses a limit" if said.startswith("no rate meets")
-               else "does not fit: needs *" if " GB" in said else "cannot run: *")
+               else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
+                   g, m, wd, inp + out, 1, kd, memory.MEM_FRACTION)), memory.MEM_FRACTION)
+               if " GB" in said else "cannot run: *")
         return {"sla_gpu_shown": g.id, "sla_max_rate": "none", "sla_why_none": why,
                 **{k: "-" for k in ("sla_replicas", "sla_gpus",
                                                           "sla_cost_per_month", "sla_ttft",
@@ -521,7 +536,8 @@ def _planner_row(v, m, g, n, frac, your, i):
                        "no: heads do not split" if "cannot be split" in why else
                        "no: no GPU link" if "has no interconnect_gbps" in why else
                        "no: context too long" if "holds at most" in why else
-                       f"no: {need:.0f} GPUs")
+                       f"no: {split_gpus(m, need):.0f} GPUs" if split_gpus(m, need) else
+                       "no: too big")
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
     ok = math.isfinite(tput)
     row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"

@@ -116,9 +116,10 @@ def self_host_scenarios(d):
            ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
                                                    num_gpus=8, input_tokens=32000,
                                                    output_tokens=1000)),
-           # a blank weight dtype is the released format, as in estimate (mxfp4 experts here)
+           # a blank weight dtype is the released format, as in estimate (mxfp4 experts here),
+           # a blank KV dtype bf16
            ("gpt-oss-120b as released", dict(d, gpu="h200-sxm", model="gpt-oss-120b",
-                                             num_gpus=2, tokens_per_day=1e9)),
+                                             num_gpus=2, tokens_per_day=1e9, kv_dtype=None)),
            # gpt-oss's own format covers its experts only (the rest stays bf16)
            ("gpt-oss-120b in its released mxfp4", dict(d, gpu="h100-sxm", model="gpt-oss-120b",
                                                     weight_dtype="mxfp4", num_gpus=1)),
@@ -233,7 +234,7 @@ class Plan:
 
     def __init__(self, template, out_dir):
         self.template = template
-        self.path = build(template, out_dir)
+        self.path = build(template, out_dir, values=False)
         wb = openpyxl.load_workbook(self.path)
         self.where = {n: locs for n, locs in rc.name_cells(wb).items()}
         self.defaults = {}
@@ -416,6 +417,40 @@ def test_every_workbook_shows_no_error_at_defaults(results):
     for template in TEMPLATES + ("showcase",):
         values = results[("libreoffice", template, "defaults")][0]
         assert not values.errors(), (template, dict(list(values.errors().items())[:5]))
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_committed_templates_store_their_results_at_the_defaults(results, template):
+    # Excel's Protected View (where an attachment or a download opens), file previews and phone
+    # viewers do not calculate: they show the results stored beside the formulas. Each formula
+    # cell of the committed file must hold what the formulas package calculates at the defaults
+    # (the committed file equals a fresh build but for these results: test_templates.py).
+    calculated = results[("formulas", template, "defaults")][0].cells
+    path = Path(__file__).resolve().parents[1] / "workbooks" / f"{template}.xlsx"
+    formulas_book = openpyxl.load_workbook(path)
+    stored = openpyxl.load_workbook(path, data_only=True)
+    wrong, count = [], 0
+    for ws in formulas_book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type != "f":
+                    continue
+                count += 1
+                key = f"{ws.title}!{cell.coordinate}"
+                want = rc._normal(calculated.get(key))
+                got = rc._normal(stored[ws.title][cell.coordinate].value)
+                if not _same_result(want, got):
+                    wrong.append(f"{key}: stored {got!r}, calculated {want!r}")
+    assert count > 300
+    assert not wrong, f"{len(wrong)} of {count}: " + "; ".join(wrong[:10])
+
+
+def _same_result(want, got) -> bool:
+    if want in (None, "") or got in (None, ""):  # an empty text result reads back as None
+        return want in (None, "") and got in (None, "")
+    if isinstance(want, float) and isinstance(got, float):
+        return abs(want - got) <= 1e-12 * max(abs(want), abs(got))
+    return want == got
 
 
 # --- what issue 11 asks, read from LibreOffice --------------------------------------------------

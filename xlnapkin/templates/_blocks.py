@@ -10,6 +10,7 @@ name and formulas refer to names, never to addresses.
 from __future__ import annotations
 
 from .. import calibration
+from ..memory import KV_DTYPE
 from . import _style as st
 
 __all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id", "checks",
@@ -185,6 +186,11 @@ def weight_dtype_used() -> str:
     return f'IF(ISBLANK({{weight_dtype}}),IF({native}="","bf16",{native}),{{weight_dtype}})'
 
 
+def kv_dtype_used() -> str:
+    """The KV dtype input as the engine reads it: blank is ``memory.KV_DTYPE`` (bf16)."""
+    return f'IF(ISBLANK({{kv_dtype}}),"{KV_DTYPE}",{{kv_dtype}})'
+
+
 def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",
            otherwise="check inputs"):
     """An output: the working value while ``gate`` holds, else ``otherwise``."""
@@ -200,7 +206,7 @@ def workload_checks() -> list[tuple[str, str, str]]:
         ("check_model", "Model", id_check("model", "model", "model")),
         ("check_weight_dtype", "Weight dtype",
          dtype_check("weight_dtype", "weight dtype", blank_ok=True)),
-        ("check_kv_dtype", "KV dtype", dtype_check("kv_dtype", "KV dtype")),
+        ("check_kv_dtype", "KV dtype", dtype_check("kv_dtype", "KV dtype", blank_ok=True)),
         ("check_num_gpus", "GPUs per replica", whole_check("num_gpus", "num_gpus")),
         ("check_input_tokens", "Input tokens", whole_check("input_tokens", "input_tokens")),
         ("check_output_tokens", "Output tokens", whole_check("output_tokens", "output_tokens")),

@@ -19,7 +19,7 @@ from openpyxl import Workbook
 
 from .._files import sanitize_text, write_atomic, zip_bytes
 
-__all__ = ["save", "text", "new_workbook", "undefined_names"]
+__all__ = ["save", "store_values", "same_but_results", "text", "new_workbook", "undefined_names"]
 
 FIXED_DOC_TIME = "2020-01-01T00:00:00Z"
 
@@ -75,6 +75,51 @@ def save(wb: Workbook, path, cached_values: dict | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(path, _reproducible(data))
+
+
+def store_values(path) -> Path:
+    """Recalculate the workbook at ``path`` with its own inputs (the ``formulas`` package: the
+    recalc extra) and store every formula's result in the file beside the formula; return the
+    path.
+
+    Excel still recalculates everything on opening (``fullCalcOnLoad``); the stored results are
+    what a program that does not calculate shows: Excel's Protected View (a file from an
+    e-mail or a download opens there), mail and file previews, phone viewers.
+    """
+    from ..recalc import Workbook as Recalculated, write_cell_values
+    path = Path(path)
+    book = Recalculated(path)
+    book.calculate()
+    data, absent = write_cell_values(path.read_bytes(), book.cell_values())
+    if absent:
+        raise KeyError(f"recalculated cells that are not in the file: {absent[:5]}")
+    return write_atomic(path, _reproducible(data))
+
+
+_FORMULA_CELL = re.compile(r'<c\b([^>]*)>(<f\b[^>]*>[^<]*</f>|<f\b[^>]*/>)'
+                           r'(?:<v\s*/>|<v>[^<]*</v>)?</c>')
+
+
+def _without_results(data: bytes) -> dict[str, bytes]:
+    """A workbook's zip parts with each formula cell's stored result (value and type) left out."""
+    def strip(m):
+        attrs = re.sub(r' t="[a-z]+"', "", m.group(1))
+        return f"<c{attrs}>{m.group(2)}</c>"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    return {n: (_FORMULA_CELL.sub(strip, b.decode("utf-8")).encode("utf-8")
+                if n.startswith("xl/worksheets/") else b) for n, b in parts.items()}
+
+
+def same_but_results(a: bytes, b: bytes) -> bool:
+    """True where two workbooks differ at most in the results stored beside their formulas (a
+    template built with and without :func:`store_values`)."""
+    if a == b:
+        return True
+    try:
+        return _without_results(a) == _without_results(b)
+    except (zipfile.BadZipFile, UnicodeDecodeError):  # not a workbook: a user's own file
+        return False
 
 
 def _reproducible(data: bytes) -> bytes:

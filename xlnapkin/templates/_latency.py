@@ -68,8 +68,7 @@ def _results(b) -> None:
     # Where there is no rate, the note says why: a long message would not fit the value cell.
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
              'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
-             'IF({max_batch_fit}<1,"does not fit: needs "&{min_gpus}&"+ GPUs, in a count its '
-             'heads split over",'
+             'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
              '"no rate: even an idle replica misses a limit"))')
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'

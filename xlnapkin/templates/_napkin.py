@@ -271,6 +271,11 @@ def gpu_steps() -> list[Step]:
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
              "*(1-1E-12),0)", "GPUs", "int",
              "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
+        Step("split_gpus", "... and the fewest of those its heads split over (0: none)",
+             f"IF({{min_gpus}}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{min_gpus}}),0)", "GPUs",
+             "int", "memory.tp_degrees"),
+        Step("fit_advice", "What makes one request fit (the functions' advice)", _FIT_ADVICE,
+             "", "text", "memory.fit_message"),
         Step("concurrency", "Concurrent requests (KV fit, at most cap x GPUs; 0 if it "
              "cannot run)", "IF({runs},MIN({max_batch_fit},{max_concurrency}"
              "*{num_gpus}),0)", "requests", "int", "serving.concurrency_under_load"),
@@ -290,6 +295,54 @@ def gpu_steps() -> list[Step]:
              "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prefill_share}),\"does not fit\")",
              "tokens/s", "num", "serving.max_throughput"),
     ]
+
+
+# The fewest GPUs from k up that the model's heads split over, for k = 1, 2, ... (a column that
+# :func:`add_split_table` writes; 0 past the last count).
+SPLIT_TABLE = "split_from"
+
+# memory.fit_message's advice for one request (its _advice): the fewest GPUs that hold it where
+# the heads split over them, else the next count they split over, else (no count: the most is
+# one GPU per query head) fewer tokens or bigger GPUs.
+_FIT_ADVICE = (
+    'IF({min_gpus}>=1E+6,"hold fewer sequences or tokens",IF({split_gpus}={min_gpus},'
+    '"use num_gpus >= "&TEXT({min_gpus},"0"),IF({split_gpus}>0,"use num_gpus "&'
+    'TEXT({split_gpus},"0")&" ("&TEXT({min_gpus},"0")&" would hold it, but its heads do not '
+    'split over "&TEXT({min_gpus},"0")&")",IF({weight_bytes}<={n_heads}*{g_memory_gb}*1E+9*'
+    '{mem_fraction},"hold fewer sequences or tokens","use GPUs with more memory or a smaller '
+    'weight dtype")&" ("&TEXT({min_gpus},"0")&" GPUs would hold it, but its heads split over '
+    'at most "&TEXT({n_heads},"0")&")")))')
+
+
+def add_split_table(block, col: int = 7, row: int = 3) -> None:
+    """Beside a block holding the model's steps: for k = 1 up to the most query heads of a
+    catalog model, whether the heads split over k GPUs (:func:`xlnapkin.memory.tp_degrees`'s
+    rule, as the ``heads_split`` step) and the fewest GPUs from k up that they split over, named
+    :data:`SPLIT_TABLE` (``split_gpus`` reads it)."""
+    from openpyxl.utils import get_column_letter as letter
+    from .. import catalog
+    from . import _style as st
+    ws, most = block.ws, max(catalog.model(i).n_heads for i in catalog.model_ids())
+    st.put_text(ws.cell(row, col), "GPU counts the heads split over", st.HEAD_FONT)
+    heads = ("GPUs", "Heads split?", "Fewest from here that split (0: none)")
+    for j, text in enumerate(heads):
+        st.put_text(ws.cell(row + 1, col + j), text, st.COLHEAD_FONT)
+        ws.cell(row + 1, col + j).fill, ws.cell(row + 1, col + j).alignment = \
+            st.COLHEAD_FILL, st.WRAP
+    first = row + 2
+    for k in range(1, most + 1):
+        r = first + k - 1
+        g, split, nxt = (ws.cell(r, col + j) for j in range(3))
+        g.value = k
+        split.value = block.formula(
+            f"AND(MOD({{n_heads}},{k})=0,IF({{m_kv_lora_rank}}>0,TRUE,IF({k}<={{m_kv_heads}},"
+            f"MOD({{m_kv_heads}},{k})=0,MOD({k},{{m_kv_heads}})=0)))")
+        below = f"{letter(col + 2)}{r + 1}" if k < most else "0"
+        nxt.value = f"=IF({letter(col + 1)}{r},{k},{below})"
+        for cell, fmt in ((g, "int"), (split, "gen"), (nxt, "int")):
+            st.style_cell(cell, fmt, st.FORMULA_FONT)
+    st.define(block.wb, SPLIT_TABLE, ws.title,
+              st.column_range(col + 2, first, first + most - 1))
 
 
 def weights_read(tokens: str) -> str:

@@ -45,7 +45,8 @@ INPUT_ROWS = [
     ("model", "Model", "qwen2.5-32b", "id", "a catalog id or alias", "text", "model_ids"),
     ("weight_dtype", "Weight dtype", "fp8", "dtype", "blank: as released; or bits per weight",
      "gen", "dtype_names"),
-    ("kv_dtype", "KV-cache dtype", "fp8", "dtype", "", "gen", "dtype_names"),
+    ("kv_dtype", "KV-cache dtype", "fp8", "dtype", "blank: bf16; or bits per element", "gen",
+     "dtype_names"),
     ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
     ("input_tokens", "Input tokens per request (throughput)", 1024, "tokens", "", "int", (1,)),
     ("output_tokens", "Output tokens per request (throughput)", 1024, "tokens", "", "int",
@@ -302,6 +303,7 @@ def _model_sheet(m) -> dict:
                           fmt)
     defaults["efficiency"] = ("N({efficiency})", 0, "num")
     defaults["weight_dtype"] = (bk.weight_dtype_used(), "fp8", "gen")
+    defaults["kv_dtype"] = (bk.kv_dtype_used(), "fp8", "gen")
     defaults["token_budget"] = (f"IF(ISBLANK({{token_budget}}),{queueing.PREFILL_CHUNK:g},"
                                 "{token_budget})", queueing.PREFILL_CHUNK, "int")
     for c in calibration.constants():
@@ -321,7 +323,9 @@ def _model_sheet(m) -> dict:
           "= xlnapkin.memory.kv_bytes(model, context_tokens, 1, kv_dtype)", "sci")
     m.heading("Efficiency used (the same for every GPU)")
     _napkin.add_steps(m, _napkin.efficiency_steps(per_gpu=False))
-    st.finish_sheet(m.ws, {"A": 2, "B": 48, "C": 15, "D": 10, "E": 48}, f"A1:E{m.row}")
+    _napkin.add_split_table(m)  # beside the steps (G:I), outside the printed page
+    st.finish_sheet(m.ws, {"A": 2, "B": 48, "C": 15, "D": 10, "E": 48, "F": 3, "G": 8, "H": 9,
+                           "I": 14}, f"A1:E{m.row}")
     return m.alias
 
 
@@ -386,8 +390,8 @@ def _results(wb, ws, col_of) -> dict:
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
     st.put_text(ws.cell(hr - 1, pc), "Type a price in 'your $/GPU-h' where the catalog has none; "
-                "'no: N GPUs' = weights + one request need N GPUs per replica; '-' = no price or "
-                "does not fit.", st.NOTE_FONT)
+                "'no: N GPUs' = weights + one request need num_gpus N (a count the heads split "
+                "over); '-' = no price or does not fit.", st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
     for i in range(1 + len(catalog.gpu_ids())):
@@ -400,13 +404,14 @@ def _results(wb, ws, col_of) -> dict:
                 cell.fill, cell.protection = st.INPUT_FILL, st.UNLOCKED
                 continue
             if key == "fits":
-                w = {k: f"Working!{col_of[k]}{r}" for k in ("concurrency", "min_gpus",
+                w = {k: f"Working!{col_of[k]}{r}" for k in ("concurrency", "split_gpus",
                                                             "heads_split", "context_ok",
                                                             "link_ok")}
                 value = (f'=IF(all_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
                          f'"no: heads do not split",IF(NOT({w["link_ok"]}),"no: no GPU link",'
-                         f'IF(NOT({w["context_ok"]}),"no: context too long","no: "&'
-                         f'TEXT({w["min_gpus"]},"0")&" GPUs")))),"check inputs")')
+                         f'IF(NOT({w["context_ok"]}),"no: context too long",IF('
+                         f'{w["split_gpus"]}>0,"no: "&TEXT({w["split_gpus"]},"0")&" GPUs",'
+                         f'"no: too big"))))),"check inputs")')
             elif key == "catalog_price":
                 c = f"Working!{col_of['g_cloud_price']}{r}"
                 value = f'=IF({c}>0,{c},"none")' if i else '="(yours)"'

@@ -31,7 +31,7 @@ SERVE = [
     ("model", "Model", DEFAULT_MODEL, "id", "", "text", "model_ids"),
     ("weight_dtype", "Weight dtype", None, "dtype",
      "blank: as released (fp8 DeepSeek, mxfp4 gpt-oss); or bits", "gen", "dtype_names"),
-    ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "", "gen", "dtype_names"),
+    ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "blank: bf16; or bits", "gen", "dtype_names"),
     ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
     ("input_tokens", "Input tokens per request", 1024, "tokens", "", "int", (1,)),
     ("output_tokens", "Output tokens per request", 1024, "tokens", "", "int", (1,)),
@@ -282,8 +282,7 @@ def _checks(b) -> None:
     fits = b.add("fits", "Does one request fit on one replica?",
                  'IF({inputs_ok},IF({fits_calc},"OK",IF(NOT({heads_split}),"' + HEADS + '",'
                  'IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"' + CONTEXT + '",'
-                 '"does not fit: needs "&TEXT({min_gpus},"0")&" or more GPUs per replica '
-                 '(num_gpus), in a count its heads split over"))))'
+                 '"does not fit: "&{fit_advice}))))'
                  ',"check inputs")', fmt="text",
                  kind="check")
     st.mark_checks(b.ws, fits.coordinate)
@@ -318,6 +317,7 @@ def _used_defaults() -> dict:
         d[name] = ("{" + name + "}", default, fmt)
     d["efficiency"] = ("N({efficiency})", 0, "num")
     d["weight_dtype"] = (bk.weight_dtype_used(), "bf16", "gen")
+    d["kv_dtype"] = (bk.kv_dtype_used(), "bf16", "gen")
     for c in calibration.constants():
         d[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
     d["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
@@ -368,7 +368,9 @@ def _working(w) -> None:
     _napkin.add_steps(w, _fleet_steps())
     w.heading("The API, the breakeven and owning")
     _napkin.add_steps(w, _api_steps() + _own_steps())
-    st.finish_sheet(ws, {"A": 2, "B": 56, "C": 14, "D": 9, "E": 43}, f"A1:E{w.row}")
+    _napkin.add_split_table(w)  # beside the steps (G:I), outside the printed page
+    st.finish_sheet(ws, {"A": 2, "B": 56, "C": 14, "D": 9, "E": 43, "F": 3, "G": 8, "H": 9,
+                         "I": 14}, f"A1:E{w.row}")
 
 
 def _fit(expr: str) -> str:
