@@ -37,6 +37,15 @@ def test_utf_16_with_a_bom_is_read(folder):
     assert udfs.GPU_SPEC("mygpu", "memory_gb") == 48
 
 
+def test_a_broken_utf_16_file_is_a_message_naming_the_file(folder):
+    # A UTF-16 BOM and then an odd byte: every command died with a traceback (review of
+    # 2026-12-03).
+    path = folder / "gpus.csv"
+    path.write_bytes(b"\xff\xfei")
+    said = udfs.GPU_SPEC("h100-sxm", "memory_gb")
+    assert said.startswith(f"{path}: not UTF-16 text (byte 3); save it as "), said
+
+
 def test_an_oversized_cell_is_a_message(folder):
     path = _write(folder, "mygpu,x,ACME,48,1,100,\"" + "s" * 200_000 + "\"\n")
     assert udfs.GPU_SPEC("mygpu", "memory_gb") == (

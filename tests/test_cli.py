@@ -8,6 +8,7 @@ import io
 import json
 import math
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -290,21 +291,52 @@ def test_catalog_columns(capsys):
 # --- templates, docs, Excel set-up --------------------------------------------------------------
 
 def test_templates_build(capsys, tmp_path):
+    # Formulas only (--no-values): storing the results recalculates every template (half a
+    # minute); that path is the next test's, and the committed files' (test_templates_recalc).
     pytest.importorskip("xlnapkin.templates")
-    code, out, err = run(capsys, "templates", "build", "--out", tmp_path)
+    code, out, err = run(capsys, "templates", "build", "--out", tmp_path, "--no-values")
     assert code == 0, err
     written = [Path(line.removeprefix("wrote ")) for line in out.splitlines()]
     assert written and all(p.is_file() and p.parent == tmp_path for p in written)
     # A second build finds nothing to change; an edited workbook is kept unless --force.
-    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path)
+    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path, "--no-values")
     assert code == 0 and all(line.startswith("unchanged ") for line in out.splitlines())
     edited = written[0]
     edited.write_bytes(b"my own numbers")
-    assert_user_error(*run(capsys, "templates", "build", "--out", tmp_path),
+    assert_user_error(*run(capsys, "templates", "build", "--out", tmp_path, "--no-values"),
                       "differs from the template")
     assert edited.read_bytes() == b"my own numbers"
-    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path, "--force")
+    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path, "--force",
+                       "--no-values")
     assert code == 0 and f"wrote {edited}" in out and edited.read_bytes() != b"my own numbers"
+    # The committed templates hold their results: the same templates, not edits to refuse,
+    # and --no-values keeps them as they are.
+    shutil.copyfile(REPO / "workbooks" / "capacity_planner.xlsx", tmp_path /
+                    "capacity_planner.xlsx")
+    code, out, _ = run(capsys, "templates", "build", "--out", tmp_path, "--no-values")
+    assert code == 0 and f"unchanged {tmp_path / 'capacity_planner.xlsx'}" in out
+
+
+def test_templates_build_stores_each_template_s_results(capsys, tmp_path, monkeypatch):
+    from xlnapkin.templates import TEMPLATES, _book
+    stored = []
+    monkeypatch.setattr(_book, "store_values", stored.append)
+    code, out, err = run(capsys, "templates", "build", "--out", tmp_path)
+    assert code == 0 and [p.stem for p in stored] == list(TEMPLATES), (err, stored)
+
+
+def test_templates_build_without_the_recalc_extra_says_what_to_do(capsys, tmp_path,
+                                                                  monkeypatch):
+    from xlnapkin import recalc
+
+    def missing():
+        raise recalc.RecalcError(recalc._INSTALL_HINT)
+    monkeypatch.setattr(recalc, "_import_formulas", missing)
+    code, out, err = run(capsys, "templates", "build", "--out", tmp_path)
+    assert_user_error(code, out, err, "cannot store the templates' results: recalculating "
+                      "needs the formulas package")
+    assert err.rstrip().endswith("(or use --no-values)"), err
+    assert not list(tmp_path.iterdir())
 
 
 def test_templates_build_without_the_builders(capsys, tmp_path, monkeypatch):
@@ -531,3 +563,19 @@ def test_a_bare_number_in_a_dtype_position_is_pointed_out(capsys):
     assert run(capsys, "tokens-per-sec", "h100", "llama-3.1-70b", "32", "4096",
                "--weight-dtype", "2")[2] == ""
     assert run(capsys, "tokens-per-sec", "h100", "llama-3.1-8b", "32", "4096", "fp8")[2] == ""
+
+
+def test_a_text_function_s_sweep_tells_messages_from_answers(capsys):
+    # GPU_SPEC's answers are text too: a sweep with an unknown id printed its message as an
+    # answer and exited 0 (review of 2026-12-03). Each cell is asked alone now.
+    code, out, err = run(capsys, "gpu-spec", "h100,bogus", "memory_gb,vendor", "--json")
+    table = json.loads(out)
+    assert code == 3 and table[0] == [80, "NVIDIA"]
+    assert all(set(c) == {"error"} and "unknown gpu 'bogus'" in c["error"] for c in table[1])
+    code, out, err = run(capsys, "gpu-spec", "h100", "vendor,bogus", "--json")
+    table = json.loads(out)
+    assert code == 3 and table[0] == "NVIDIA" and "unknown gpu field" in table[1]["error"]
+    code, out, err = run(capsys, "gpu-spec", "h100,b200", "vendor,memory_gb")
+    assert code == 0 and "NVIDIA" in out and "(1)" not in out
+    code, out, err = run(capsys, "model-spec", "llama-3.1-70b,nosuch", "layers")
+    assert code == 3 and "(1) unknown model 'nosuch'" in out

@@ -500,7 +500,7 @@ def test_lite_raises_so_the_cell_shows_value_error(monkeypatch):
 
 BAD_VALUES = [None, "", "abc", -1, 0, 1e300, 1e-300, 1e6, "2,5", float("nan"), float("inf"),
               "#DIV/0!", True,
-              [[1, 2], [3]], [[1, 2, 3]], [[1], [2]], [[None, "x"]]]
+              [[1, 2], [3]], [[1, 2, 3]], [[1], [2]], [[None, "x"]], [], [[]]]
 
 
 def _ok_cell(v):
@@ -623,3 +623,16 @@ def test_a_range_whose_cells_all_fail_differently_keeps_each_message():
     # the same failure in every cell is still one message for the range
     same = udfs.CALIBRATE_EFFICIENCY(1e9, "h100-sxm", "llama-3.1-8b", [[1], [1]], 1024)
     assert isinstance(same, str) and same.startswith("measured_tokens_per_sec must be at most")
+
+
+def test_a_batch_beyond_any_replica_is_a_message_not_a_silent_zero():
+    # With no context a batch near 1e300 overflowed the step's FLOPs: 0 tokens/s with exit 0,
+    # and ITL_MS said "use num_gpus >= 1" (review of 2026-12-03).
+    for f in (udfs.TOKENS_PER_SEC, udfs.ITL_MS):
+        said = f("h100-sxm", "llama-2-7b", 1e300, 0, "fp16")
+        assert said.startswith("batch must be a number <= 1000000000, got 1e+300"), said
+        assert np.isfinite(f("h100-sxm", "llama-2-7b", 1e9, 0, "fp16"))
+    said = udfs.THROUGHPUT_AT_CONCURRENCY("h100-sxm", "llama-3.1-8b", 1e12)
+    assert said.startswith("concurrency must be a number <= 1000000000"), said
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-2-7b", -3).startswith(
+        "batch must be a whole number >= 1, got -3")

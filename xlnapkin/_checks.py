@@ -13,11 +13,15 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["number", "fraction", "requirement", "scalar_out", "fail", "MAX_GPUS"]
+__all__ = ["number", "sequences", "fraction", "requirement", "scalar_out", "fail", "MAX_GPUS",
+           "MAX_BATCH"]
 
 # The most GPUs any count may name: more than the largest clusters built; a bigger count is a
 # typing mistake, and counts beyond float precision would give wrong finite numbers.
 MAX_GPUS = 100_000
+# The most sequences a batch or a concurrency may name: far more than any replica holds; near
+# 1e298 a step's FLOPs overflow and a speed would read as a silent 0 tokens/s.
+MAX_BATCH = 1_000_000_000
 
 
 def requirement(minimum=None, maximum=None, *, min_open=False, max_open=False, integer=False) -> str:
@@ -76,6 +80,15 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         fail(name, bad, arr, requirement(minimum, maximum, min_open=min_open,
                                          max_open=max_open, integer=integer))
     return arr
+
+
+def sequences(value, name):
+    """A count of sequences (a batch, a concurrency): a whole number >= 1 and at most
+    :data:`MAX_BATCH`, the limit with its own message so that the usual one stays short."""
+    x = number(value, name, 1, integer=True)
+    if np.any(x > MAX_BATCH):
+        number(x, name, maximum=MAX_BATCH)
+    return x
 
 
 def fail(name, bad, values, requirement):

@@ -371,13 +371,13 @@ _FIELD_LIMIT = 131_072  # characters in one CSV cell (the csv module's own limit
 def _decode(data: bytes, origin: str) -> str:
     """A catalog file's text: UTF-8 (with or without the BOM Excel writes) or UTF-16 with a BOM;
     anything else is a :class:`CatalogError` naming the file."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as err:
-        raise CatalogError(f"{origin}: not UTF-8 text (byte {err.start + 1}); save it as "
-                           "'CSV UTF-8' (Excel) or UTF-8 (other editors)") from None
+        raise CatalogError(f"{origin}: not {'UTF-16' if utf16 else 'UTF-8'} text (byte "
+                           f"{err.start + 1}); save it as 'CSV UTF-8' (Excel) or UTF-8 (other "
+                           "editors)") from None
 
 
 def _read_csv(kind: str, text: str, origin: str) -> list:

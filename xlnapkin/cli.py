@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import csv
 import json
+import math
 import os
 import re
 import sys
@@ -120,6 +121,7 @@ def _run_function(doc, func, ns) -> int:
         names = ", ".join(doc.arguments[i].name for i in sweeps)
         raise UsageError(f"at most two arguments can be lists (a column and a row), got "
                          f"{len(sweeps)}: {names}")
+    lists = [args[i] for i in sweeps]
     if sweeps:
         args[sweeps[0]] = [[v] for v in args[sweeps[0]]]
     if len(sweeps) == 2:
@@ -127,8 +129,11 @@ def _run_function(doc, func, ns) -> int:
     result = call(func, *args)
     if not func.text_result:
         result = _map_cells(result, lambda c: _option_words(c) if isinstance(c, str) else c)
+    elif sweeps:  # text answers: which cells are messages, each cell asked alone
+        result = _text_messages(func, args, sweeps, lists, result)
     axes = [(doc.arguments[i].name, values[i].split(",")) for i in sweeps]
-    messages = [] if func.text_result else [c for c in _cells(result) if isinstance(c, str) and c]
+    messages = [c for c in _cells(result) if isinstance(c, str) and c
+                and (not func.text_result or isinstance(c, _Message))]
     if messages and not isinstance(result, list) and not ns.json:
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
@@ -166,10 +171,31 @@ def _cells(result):
     return [result]
 
 
+class _Message(str):
+    """A cell of a text function's sweep that is a message (an unknown id), not an answer."""
+
+
+def _text_messages(func, args, sweeps, lists, result):
+    """``result`` of a text function's sweep with its message cells marked :class:`_Message`:
+    its answers are text too, so only asking each cell alone tells a message from an answer."""
+    rows = [r if isinstance(r, list) else [r] for r in result]
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            one = list(args)
+            one[sweeps[0]] = lists[0][i] if len(rows) > 1 or len(sweeps) == 2 else lists[0][j]
+            if len(sweeps) == 2:
+                one[sweeps[1]] = lists[1][j]
+            try:
+                call(func, *one)
+            except NapkinError:
+                row[j] = _Message(cell)
+    return rows if isinstance(result[0], list) else [r[0] for r in rows]
+
+
 def _json_value(v, text_result=True):
     if v == "":
         return None
-    if isinstance(v, str) and not text_result:
+    if isinstance(v, _Message) or isinstance(v, str) and not text_result:
         return {"error": v}  # a message where a number belongs: a structured error
     return _json_number(v)
 
@@ -515,20 +541,31 @@ def _add_estimate(sub):
 def _run_templates_build(ns) -> int:
     try:
         from .templates import build_all
+        from .templates._book import same_but_results
     except ImportError as exc:
         raise UsageError(f"the template builders are not available ({exc})") from None
     import shutil
     import tempfile
+    from .recalc import RecalcError
     with tempfile.TemporaryDirectory() as tmp:
-        built = build_all(tmp)
+        try:
+            built = build_all(tmp, values=not ns.no_values)
+        except RecalcError as exc:
+            raise UsageError(f"cannot store the templates' results: {exc} (or use "
+                             "--no-values)") from None
         targets = [(path, ns.out / path.name) for path in built]
-        edited = [t for p, t in targets if t.exists() and t.read_bytes() != p.read_bytes()]
+        # a copy that differs only in the results stored beside the formulas is the template
+        # (built with or without them), not a user's edit
+        edited = [t for p, t in targets
+                  if t.exists() and not same_but_results(t.read_bytes(), p.read_bytes())]
         if edited and not ns.force:  # SPEC §7: never overwrite a user's workbook unasked
             raise UsageError(f"{edited[0]} differs from the template (edited, or built by another "
                              "version): use --force to replace it")
         ns.out.mkdir(parents=True, exist_ok=True)
         for path, target in targets:
-            if target.exists() and target.read_bytes() == path.read_bytes():
+            old, new = (target.read_bytes() if target.exists() else None), path.read_bytes()
+            # --no-values keeps a copy that holds the same template with its results
+            if old == new or (ns.no_values and old is not None and same_but_results(old, new)):
                 print(f"unchanged {target}")
             else:
                 shutil.copyfile(path, target)
@@ -545,7 +582,10 @@ def _add_templates(sub):
                        formatter_class=_FORMATTER)
     tsub = p.add_subparsers(dest="templates_command", metavar="{build}", required=True)
     b = tsub.add_parser("build", help="write the template workbooks into a folder",
-                        description="Write the template workbooks (.xlsx) into a folder. A "
+                        description="Write the template workbooks (.xlsx) into a folder, each "
+                                    "with its results at the default inputs stored beside its "
+                                    "formulas (so that Excel's Protected View and file previews "
+                                    "show them; needs the recalc extra, about a minute). A "
                                     "file there that differs from the fresh build is replaced "
                                     "only with --force.",
                         epilog="example:\n  $ xlnapkin templates build --out workbooks",
@@ -554,6 +594,9 @@ def _add_templates(sub):
                    help="folder to write into (default: %(default)s)")
     b.add_argument("--force", action="store_true",
                    help="replace workbooks that differ from the fresh build")
+    b.add_argument("--no-values", action="store_true",
+                   help="store formulas only, no results (fast; the spreadsheet program "
+                        "calculates them on opening, a preview shows empty cells)")
     b.set_defaults(func=_run_templates_build)
 
 
@@ -698,9 +741,17 @@ def _json_object(values: dict) -> str:
     """A JSON object with one name per line (tables stay on their line)."""
     if not values:
         return "{}"
-    body = ",\n".join(f" {json.dumps(k)}: {json.dumps(v, default=str)}"
+    body = ",\n".join(f" {json.dumps(k)}: {json.dumps(_finite(v), default=str, allow_nan=False)}"
                       for k, v in values.items())
     return "{\n" + body + "\n}"
+
+
+def _finite(v):
+    """A recalculated value as strict JSON takes it: no NaN or Infinity (a cell holding 1E+999
+    reads as inf), null instead, in ranges too."""
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -1123,7 +1174,7 @@ def _add_release(sub):
         "release", formatter_class=_FORMATTER,
         help="build the release folder and zip (wheel, installer, Lite files, workbooks)",
         description=_para("Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
-                          "install.ps1/install.bat/uninstall.ps1, lite/main.py and "
+                          "install.ps1/install.bat/uninstall.ps1/uninstall.bat, lite/main.py and "
                           "lite/requirements.txt, the template workbooks and a README.txt. Needs "
                           "the `build` package (the test extra has it); run it from a checkout. "
                           "See docs/release.md."),

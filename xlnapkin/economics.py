@@ -442,7 +442,7 @@ def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,
     """
     n = _checks.number(years, "years", 1, 50, integer=True)
     total = 0.0
-    for y in range(1, int(np.max(n)) + 1):
+    for y in range(1, int(np.max(n, initial=0)) + 1):
         cost = rent_cost_in_year(price_per_gpu_hour, y, price_decline, hours_per_month)
         total = total + np.where(y <= n, cost * discount_factor(cost_of_capital, y), 0.0)
     return _out(total)
@@ -495,7 +495,7 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
     running = own_running_cost_per_year(power_watts, price_per_kwh, pue, hosting_per_month)
     r = _checks.fraction(cost_of_capital, "cost_of_capital", zero_ok=True)
     annuity = 0.0
-    for y in range(1, int(np.max(n)) + 1):
+    for y in range(1, int(np.max(n, initial=0)) + 1):
         annuity = annuity + np.where(y <= n, 1.0 / (1.0 + r) ** y, 0.0)
     return _out(price + running * annuity - rv / (1.0 + r) ** n)
 

@@ -339,7 +339,11 @@ def _read_file(path: Path, limits: Limits) -> bytes:
     cap = int(limits.max_total_mb * _MB)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        data = f.read(cap + 1) if size <= cap else b""
+        # read what fstat says is there (read(cap) would set aside cap bytes), then whatever
+        # a file still being written added, up to the cap
+        data = f.read(size + 1) if size <= cap else b""
+        if len(data) > size:
+            data += f.read(cap + 1 - len(data))
     if size > cap or len(data) > cap:
         raise LimitError(f"{path.name} is {_mb(max(size, len(data)))} MB, over the limit of "
                          f"{limits.max_total_mb:g} MB", "max_total_mb")
@@ -584,6 +588,66 @@ def _adapter(func):
     return wrap_ranges_func(call)
 
 
+# Excel's most characters in one cell; a formula whose text would be longer is #VALUE! there.
+TEXT_LIMIT = 32_767
+_TEXT_JOINS = ("CONCAT", "_XLFN.CONCAT", "CONCATENATE", "_XLFN.CONCATENATE", "TEXTJOIN",
+               "_XLFN.TEXTJOIN", "REPLACE", "REPLACEB")
+_ORIGINAL: dict = {}  # formulas' own text functions, wrapped once by _text_limits
+
+
+def _text_limits(table) -> None:
+    """Give formulas Excel's 32,767-character limit on text (it has none, so a ten-character
+    ``REPT`` a billion times would build 10 GB). ``REPT`` and ``SUBSTITUTE`` refuse before
+    building their text; the joins (``&``, ``CONCAT`` ...) check what they built, from parts
+    already within the limit."""
+    from formulas.functions import Error, replace_empty, wrap_ufunc
+    from formulas.functions import operators, text
+    too_long = Error.errors["#VALUE!"]
+
+    def rept(value, times):
+        value, n = text._str(value), int(float(replace_empty(times)))
+        if n < 0 or len(value) * n > TEXT_LIMIT:
+            return too_long
+        return value * n if value else ""
+
+    def substitute(value, old, new, instance_num=None):
+        v, o, w = (text._str(x) for x in (value, old, new))
+        grows = len(w) - len(o)
+        if instance_num is None and o and grows > 0 and len(v) + v.count(o) * grows > TEXT_LIMIT:
+            return too_long
+        return _capped(text.xsubstitute(value, old, new, instance_num), too_long)
+
+    if not _ORIGINAL:
+        _ORIGINAL.update({name: table[name] for name in _TEXT_JOINS if name in table})
+        _ORIGINAL["&"] = operators.OPERATORS["&"]
+    table["REPT"] = wrap_ufunc(rept, **text._kw0)
+    table["SUBSTITUTE"] = wrap_ufunc(substitute, **text._kw0)
+    for name, func in _ORIGINAL.items():
+        capped = functools.partial(_capped_call, func, too_long)
+        if name == "&":
+            operators.OPERATORS["&"] = capped
+        else:
+            table[name] = capped
+
+
+def _capped(value, too_long):
+    return too_long if isinstance(value, str) and len(value) > TEXT_LIMIT else value
+
+
+def _capped_call(func, too_long, *args, **kwargs):
+    """``func``'s result with any text over :data:`TEXT_LIMIT` as ``#VALUE!`` (arrays too)."""
+    import numpy as np
+    out = func(*args, **kwargs)
+    if isinstance(out, np.ndarray) and out.dtype == object:
+        long = [i for i, v in enumerate(out.flat) if isinstance(v, str) and len(v) > TEXT_LIMIT]
+        if long:
+            out = out.copy()
+            for i in long:
+                out.flat[i] = too_long
+        return out
+    return _capped(out, too_long)
+
+
 def register(functions=None) -> list[str]:
     """Add xlnapkin's Excel functions to formulas' function table; return their names.
 
@@ -596,6 +660,7 @@ def register(functions=None) -> list[str]:
         from ._excel import REGISTRY
         functions = REGISTRY
     table = formulas.get_functions()
+    _text_limits(table)
     for name, func in functions.items():
         table[name.upper()] = _adapter(func)
     return list(functions)
@@ -625,7 +690,12 @@ def _formulas_session(progress, opener=None):
             logger.addHandler(silence)
         _COUNTER.start(progress)
         try:
-            yield formulas
+            # a workbook's own overflow (=EXP(1000)) is its cell's #NUM!, and a file without a
+            # default style is still read: neither is a warning on the user's screen
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
+                yield formulas
         finally:
             Empty.compile = saved_compile
             excel_module.tqdm = saved_tqdm
@@ -824,7 +894,18 @@ def _split_ref(ref: str) -> tuple[str | None, str]:
     sheet = sheet.strip()
     if sheet.startswith("'") and sheet.endswith("'"):
         sheet = sheet[1:-1].replace("''", "'")
-    return (sheet or None), cells.replace("$", "").upper()
+    return (sheet or None), _corners(cells.replace("$", "").upper())
+
+
+def _corners(ref: str) -> str:
+    """A range from its top-left to its bottom-right cell, as Excel reads ``A5:A1`` or
+    ``B1:A1`` (``A1:A5``, ``A1:B1``)."""
+    m = _RANGE_RE.match(ref)
+    if not m:
+        return ref
+    (a, r0), (b, r1) = (m.group(1), int(m.group(2))), (m.group(3), int(m.group(4)))
+    c0, c1 = sorted((a, b), key=_column_index)
+    return f"{c0}{min(r0, r1)}:{c1}{max(r0, r1)}"
 
 
 def _cells_of(ref: str) -> list[list[str]]:
@@ -867,7 +948,13 @@ class Workbook:
             try:
                 model = _model_class()()
                 model.limits, model.book_name = self.limits, self.path.name
-                self._model = model.loads(os.path.abspath(self.path)).finish()
+                # formulas names cells '[book.xlsx]SHEET'!A1, which brackets in the file name
+                # break (every formula #REF!): it reads the file under a name without them (the
+                # opener hands it this file's bytes, whatever the name)
+                self._book_name = self.path.name.replace("[", "(").replace("]", ")")
+                self._model = model.loads(
+                    os.path.join(os.path.dirname(os.path.abspath(self.path)),
+                                 self._book_name)).finish()
                 # cells whose arguments are all constants are computed here, once
                 self._load_messages = frozenset(_COUNTER.messages)
             except RecalcError:
@@ -882,7 +969,7 @@ class Workbook:
             self._book = next(iter(self._model.books.values()))[formulas.BOOK]
             self._nodes = {n.upper(): n for n in self._model.dsp.data_nodes
                            if isinstance(n, str)}
-            self._prefix = f"'[{self.path.name}]"
+            self._prefix = f"'[{self._book_name}]"
             self.names = self._defined_names()
             #: Names defined for one sheet only (``[(sheet, name)]``): formulas reads workbook
             #: names only, so formulas that use these are ``#REF!``.

@@ -199,7 +199,7 @@ def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dt
     """
     g, m = _gpu(gpu), _model(model)
     weight_dtype = weight_dtype_of(m, weight_dtype)
-    batch = _plain(_checks.number(batch, "batch", 1, integer=True))
+    batch = _plain(_checks.sequences(batch, "batch"))
     context = _plain(_checks.number(context, "context", 0))
     num_gpus = _plain(_checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True))
     return _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus,
@@ -281,7 +281,7 @@ def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_
     """Time to process ``batch`` prompts of ``prompt_tokens`` tokens (time to first token). [s]"""
     g, m = _gpu(gpu), _model(model)
     weight_dtype = weight_dtype_of(m, weight_dtype)
-    batch = _plain(_checks.number(batch, "batch", 1, integer=True))
+    batch = _plain(_checks.sequences(batch, "batch"))
     tokens = _plain(_checks.number(prompt_tokens, "prompt_tokens", 1))
     num_gpus = _plain(_checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True))
     return _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus,

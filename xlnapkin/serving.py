@@ -188,7 +188,7 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     1480
     """
     g, m = _gpu(gpu), _model(model)
-    b = _checks.number(concurrency, "concurrency", 1, integer=True)
+    b = _checks.sequences(concurrency, "concurrency")
     inp = _checks.number(input_tokens, "input_tokens", 1)
     out = _checks.number(output_tokens, "output_tokens", 1)
     n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
