@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from xlnapkin import (calibration, capacity, catalog, economics as e, memory, queueing,
+from xlnapkin import (_checks, calibration, capacity, catalog, economics as e, memory, queueing,
                       roofline, serving, udfs, units)
 from xlnapkin.templates import capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
@@ -459,6 +459,12 @@ def expect_planner(v):
     if cap is not None and not (cap >= 1 and cap == int(cap)):
         return {"check_user_cap": "max_concurrency must be blank or a whole number >= 1",
                 "all_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
+    for f in cp.USER_FIELDS[:-1]:  # what a catalog row of the GPU may hold (its engine cap: above)
+        x, (least, most, whole) = v.get("user_" + f), catalog.field_bounds("gpu", f)
+        if x is not None and not (least <= x <= most and (not whole or x == int(x))):
+            rule = _checks.requirement(least, most, integer=whole)
+            return {"check_user_fields": f"your GPU's {f} must be blank or {rule}",
+                    "all_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
     gpus = [_user_gpu(v)] + catalog.gpus()
     n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
     cols = {k: [] for k in ("w_max_batch_fit", "w_concurrency", "w_t_step",

@@ -181,6 +181,10 @@ def planner_scenarios(d):
            ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
                                               output_tokens=128, context_tokens=512)),
            ("your GPU's engine cap not whole", dict(d, user_max_concurrency=1024.4)),
+           # your GPU's other figures obey a catalog row's rules (a review found 2.5 bridged
+           # GPUs read as 2 and a negative fp8 rate as none)
+           ("your GPU's bridge not whole", dict(d, user_nvlink_gpus=2.5)),
+           ("your GPU's fp8 rate negative", dict(d, user_fp8_tflops=-5.0)),
            # your GPU as an A100 PCIe: 4 cards reduce over PCIe past its pair bridge, as the
            # catalog row beside it does (the latency GPU too)
            ("your GPU with a pair bridge", dict(

@@ -34,7 +34,7 @@ from .units import GB, TB, TFLOPS
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
-           "comparable_price", "USER_CATALOG_ENV", "user_files"]
+           "comparable_price", "field_bounds", "USER_CATALOG_ENV", "user_files"]
 
 USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 
@@ -292,6 +292,14 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
+def field_bounds(kind: str, name: str) -> tuple[float, float, bool]:
+    """(least, most, whole) a catalog file allows in numeric field ``name`` of ``kind`` ("gpu",
+    "model", "price"): the rules :func:`_convert` applies to every row (the capacity planner's
+    own-GPU row checks the same)."""
+    whole = _numeric_fields(_KINDS[kind][0])[name] is int
+    return (1 if name in _AT_LEAST_ONE else 0), _MAXIMUM.get(name, _DEFAULT_MAXIMUM), whole
+
+
 def _convert(kind: str, raw: dict, where: str):
     """Build a typed row from text cells; empty cells are ``None``."""
     cls = _KINDS[kind][0]
@@ -308,8 +316,7 @@ def _convert(kind: str, raw: dict, where: str):
             if not _NUMBER.fullmatch(text):  # float() would also read "8_0" as 80
                 raise CatalogError(f"{where}: {key} must be a number, got {_shown(text)}")
             num = float(text)
-            top = _MAXIMUM.get(key, _DEFAULT_MAXIMUM)
-            least = 1 if key in _AT_LEAST_ONE else 0
+            least, top, _whole = field_bounds(kind, key)
             if numeric[key] is int and (not num.is_integer() or num < least):
                 raise CatalogError(f"{where}: {key} must be a whole number >= {least}, "
                                    f"got {text!r}")

@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import calibration, catalog, queueing
+from .._checks import requirement
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 
 FILENAME = "capacity_planner.xlsx"
@@ -270,6 +271,7 @@ def _checks(b) -> None:
          'ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,'
          '{user_bf16_tflops}>0),"OK","your GPU needs memory, bandwidth and bf16 > 0"),'
          '"your GPU needs numbers for memory, bandwidth and bf16")'),
+        ("check_user_fields", "Your GPU's figures", _user_fields_check()),
         ("check_user_cap", "Your GPU's engine cap",
          'IF(ISBLANK({user_max_concurrency}),"OK",IF(ISNUMBER({user_max_concurrency}),IF(AND('
          '{user_max_concurrency}>=1,{user_max_concurrency}=INT({user_max_concurrency})),"OK",'
@@ -289,6 +291,21 @@ def _checks(b) -> None:
          'a number",IF(COUNTIF(tbl_your_price,"<0")>0,"a price in \'your $/GPU-h\' is '
          'negative","OK"))'),
     ], gate="all_ok")
+
+
+def _user_fields_check() -> str:
+    """Your GPU's figures within what a catalog row allows (``catalog.field_bounds``: at least
+    0, or 1 for a count, at most a physical bound, whole for a count), each blank or a number;
+    the first that is not names itself. Its engine cap has a check of its own."""
+    formula = "\"OK\""
+    for f in reversed([f for f in USER_FIELDS if f != "max_concurrency"]):
+        least, most, whole = catalog.field_bounds("gpu", f)
+        x = "{user_" + f + "}"
+        bad = f"OR({x}<{least:g},{x}>{most:g}" + (f",{x}<>INT({x}))" if whole else ")")
+        rule = requirement(least, most, integer=whole)
+        formula = (f'IF(IF(ISBLANK({x}),FALSE,IF(ISNUMBER({x}),{bad},TRUE)),'
+                   f'"your GPU\'s {f} must be blank or {rule}",{formula})')
+    return formula
 
 
 def _model_sheet(m) -> dict:
