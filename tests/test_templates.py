@@ -110,6 +110,27 @@ def test_results_stripped_for_the_comparison_are_formula_results_only():
     assert parts[2] != parts[0] and parts[3] == b'<c r="C5" s="8" t="str"><v>10 tokens</v></c>'
 
 
+def test_storing_results_reads_our_own_file_past_the_limits_for_untrusted_ones(tmp_path,
+                                                                             monkeypatch):
+    # A user catalog of 70 more GPUs gave the planner 11,071 formulas, over recalc's 10,000
+    # for a file someone sent, and the build failed (review of 2026-12-03).
+    from xlnapkin import recalc
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def workbook(path, limits=None, **kwargs):
+        seen.append(limits)
+        raise Stop
+    monkeypatch.setattr(recalc, "Workbook", workbook)
+    with pytest.raises(Stop):
+        _book.store_values(tmp_path / "any.xlsx")
+    default = recalc.Limits()
+    assert seen[0].max_formulas >= 100 * default.max_formulas
+    assert seen[0].max_cells >= 100 * default.max_cells
+
+
 def test_stored_results_are_what_the_formulas_give(tmp_path):
     pytest.importorskip("formulas")
     wb = _book.new_workbook()

@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import csv
 import json
-import math
 import os
 import re
 import sys
@@ -747,11 +746,9 @@ def _json_object(values: dict) -> str:
 
 
 def _finite(v):
-    """A recalculated value as strict JSON takes it: no NaN or Infinity (a cell holding 1E+999
-    reads as inf), null instead, in ranges too."""
-    if isinstance(v, list):
-        return [_finite(x) for x in v]
-    return None if isinstance(v, float) and not math.isfinite(v) else v
+    """A recalculated value as strict JSON takes it (:func:`_json_number`: null for NaN or
+    Infinity, a cell holding 1E+999 reads as inf), in ranges too."""
+    return [_finite(x) for x in v] if isinstance(v, list) else _json_number(v)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -441,7 +441,7 @@ def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,
     42567.8
     """
     n = _checks.number(years, "years", 1, 50, integer=True)
-    total = 0.0
+    total = 0.0 * n  # the shape of years (an empty range gives an empty result)
     for y in range(1, int(np.max(n, initial=0)) + 1):
         cost = rent_cost_in_year(price_per_gpu_hour, y, price_decline, hours_per_month)
         total = total + np.where(y <= n, cost * discount_factor(cost_of_capital, y), 0.0)

@@ -588,50 +588,65 @@ def _adapter(func):
     return wrap_ranges_func(call)
 
 
-# Excel's most characters in one cell; a formula whose text would be longer is #VALUE! there.
+# Excel's most characters in one cell (UTF-16 units); a formula whose text would be longer is
+# #VALUE! there.
 TEXT_LIMIT = 32_767
-_TEXT_JOINS = ("CONCAT", "_XLFN.CONCAT", "CONCATENATE", "_XLFN.CONCATENATE", "TEXTJOIN",
-               "_XLFN.TEXTJOIN", "REPLACE", "REPLACEB")
-_ORIGINAL: dict = {}  # formulas' own text functions, wrapped once by _text_limits
+_ORIGINAL: dict = {}  # formulas' own text functions and '&', wrapped once by _text_limits
+
+
+def _utf16_len(text: str) -> int:
+    """Length as Excel counts it: UTF-16 units (a character outside the BMP, an emoji, is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _over_limit(text) -> bool:
+    """Text longer than :data:`TEXT_LIMIT` (half of it in characters is always within)."""
+    return isinstance(text, str) and len(text) > TEXT_LIMIT // 2 and \
+        _utf16_len(text) > TEXT_LIMIT
 
 
 def _text_limits(table) -> None:
     """Give formulas Excel's 32,767-character limit on text (it has none, so a ten-character
     ``REPT`` a billion times would build 10 GB). ``REPT`` and ``SUBSTITUTE`` refuse before
-    building their text; the joins (``&``, ``CONCAT`` ...) check what they built, from parts
-    already within the limit."""
+    building their text; every other text function and ``&`` checks what it built from parts
+    already within the limit (a bounded growth: ``REGEXREPLACE`` ten characters for one)."""
     from formulas.functions import Error, replace_empty, wrap_ufunc
     from formulas.functions import operators, text
     too_long = Error.errors["#VALUE!"]
 
+    def plain(value):  # an omitted argument is empty text, as in Excel
+        return "" if isinstance(value, _Blank) else text._str(value)
+
     def rept(value, times):
-        value, n = text._str(value), int(float(replace_empty(times)))
-        if n < 0 or len(value) * n > TEXT_LIMIT:
+        value, n = plain(value), int(float(replace_empty(times)))
+        if n < 0 or _utf16_len(value) * n > TEXT_LIMIT:
             return too_long
         return value * n if value else ""
 
     def substitute(value, old, new, instance_num=None):
-        v, o, w = (text._str(x) for x in (value, old, new))
-        grows = len(w) - len(o)
-        if instance_num is None and o and grows > 0 and len(v) + v.count(o) * grows > TEXT_LIMIT:
+        v, o, w = plain(value), plain(old), plain(new)
+        if not o:  # Excel leaves the text as it is (Python would put new between characters)
+            return v
+        if instance_num is None and len(w) > len(o) and \
+                _utf16_len(v) + v.count(o) * (_utf16_len(w) - _utf16_len(o)) > TEXT_LIMIT:
             return too_long
-        return _capped(text.xsubstitute(value, old, new, instance_num), too_long)
+        return _capped(text.xsubstitute(v, o, w, instance_num), too_long)
 
     if not _ORIGINAL:
-        _ORIGINAL.update({name: table[name] for name in _TEXT_JOINS if name in table})
+        _ORIGINAL.update({name: table[name] for name in text.FUNCTIONS if name in table})
         _ORIGINAL["&"] = operators.OPERATORS["&"]
-    table["REPT"] = wrap_ufunc(rept, **text._kw0)
-    table["SUBSTITUTE"] = wrap_ufunc(substitute, **text._kw0)
     for name, func in _ORIGINAL.items():
         capped = functools.partial(_capped_call, func, too_long)
         if name == "&":
             operators.OPERATORS["&"] = capped
         else:
             table[name] = capped
+    table["REPT"] = wrap_ufunc(rept, **text._kw0)
+    table["SUBSTITUTE"] = wrap_ufunc(substitute, **text._kw0)
 
 
 def _capped(value, too_long):
-    return too_long if isinstance(value, str) and len(value) > TEXT_LIMIT else value
+    return too_long if _over_limit(value) else value
 
 
 def _capped_call(func, too_long, *args, **kwargs):
@@ -639,7 +654,7 @@ def _capped_call(func, too_long, *args, **kwargs):
     import numpy as np
     out = func(*args, **kwargs)
     if isinstance(out, np.ndarray) and out.dtype == object:
-        long = [i for i, v in enumerate(out.flat) if isinstance(v, str) and len(v) > TEXT_LIMIT]
+        long = [i for i, v in enumerate(out.flat) if _over_limit(v)]
         if long:
             out = out.copy()
             for i in long:

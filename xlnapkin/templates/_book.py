@@ -86,9 +86,14 @@ def store_values(path) -> Path:
     what a program that does not calculate shows: Excel's Protected View (a file from an
     e-mail or a download opens there), mail and file previews, phone viewers.
     """
-    from ..recalc import Workbook as Recalculated, write_cell_values
+    import dataclasses
+    from ..recalc import Limits, Workbook as Recalculated, write_cell_values
     path = Path(path)
-    book = Recalculated(path)
+    # our own file: the limits for a workbook someone sent, a hundred times over (a large user
+    # catalog adds some 80 formulas a GPU to the planner)
+    limits = Limits(**{f.name: getattr(Limits(), f.name) * 100
+                       for f in dataclasses.fields(Limits)})
+    book = Recalculated(path, limits=limits)
     book.calculate()
     data, absent = write_cell_values(path.read_bytes(), book.cell_values())
     if absent:

@@ -408,7 +408,7 @@ def _results(wb, ws, col_of) -> dict:
                 st.HEAD_FONT)
     st.put_text(ws.cell(hr - 1, pc), "Type a price in 'your $/GPU-h' where the catalog has none; "
                 "'no: N GPUs' = weights + one request need num_gpus N (a count the heads split "
-                "over); '-' = no price or does not fit.", st.NOTE_FONT)
+                "over; 'too big': none does); '-' = no price or does not fit.", st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
     for i in range(1 + len(catalog.gpu_ids())):
