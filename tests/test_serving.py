@@ -374,3 +374,22 @@ def test_messages_about_absurd_inputs_stay_short():
                                  0.95, 1e-300)
     assert none.startswith("no rate meets ttft_ms 1000: an idle replica's first token takes ")
     assert none.endswith("e+301 ms") and len(none) < 100
+
+
+@pytest.mark.parametrize("gpu, model, pct", [(G, M, 0.95), ("b200", "llama-3.1-70b", 0.5),
+                                             ("mi300x", "deepseek-r1", 0.99)])
+def test_a_table_of_limits_is_each_cell_s_own_answer(gpu, model, pct):
+    # A table of TTFT x TPOT limits for one replica bisects each distinct limit once (a
+    # 1000 x 1000 table took a minute, review of 2026-12-03): every cell, those no rate meets
+    # included, is what the cell asked alone gives.
+    ttft = np.array([[20.0], [150.0], [1000.0], [1000.0], [8000.0]])
+    tpot = np.array([[5.0, 15.0, 40.0, 120.0]])
+    table = queueing.max_rate_for_sla(gpu, model, ttft, tpot, 2000, 300, None, None, 8, pct)
+    alone = np.array([[queueing.max_rate_for_sla(gpu, model, a, b, 2000, 300, None, None, 8, pct)
+                       for b in tpot[0]] for a in ttft[:, 0]])
+    assert table.shape == (5, 4)
+    assert np.array_equal(np.isnan(table), np.isnan(alone)) and np.isnan(alone).any()
+    assert np.allclose(table, alone, rtol=1e-12, equal_nan=True) and np.isfinite(alone).any()
+    cells = udfs.MAX_RATE_FOR_SLA(gpu, model, ttft.tolist(), tpot.tolist(), 2000, 300, None,
+                                  None, 8, pct)
+    assert [[isinstance(c, str) for c in row] for row in cells] == np.isnan(alone).tolist()

@@ -430,28 +430,47 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
     p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
                                   max_open=True))
 
-    def meets(conc):  # within both limits, and the prompt queue stable (see _Replica.top)
+    def first_ok(conc, ttft=ttft_lim):  # the TTFT limit, and the prompt queue stable
         rate = r.rate(conc)
+        return (r.ttft(conc, rate, p) <= ttft) & (rate * r.prompt(conc)[3] < 1.0)
+
+    def token_ok(conc, tpot=tpot_lim):  # the TPOT limit at the concurrency a request sees
         seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
-        return ((r.ttft(conc, rate, p) <= ttft_lim) & (r.step(seen) <= tpot_lim)
-                & (rate * r.prompt(conc)[3] < 1.0))
+        return r.step(seen) <= tpot
 
     shape = np.broadcast_shapes(np.shape(r.n_max), np.shape(ttft_lim), np.shape(tpot_lim),
                                 np.shape(z))
+    if np.ndim(r.n_max) == 0 and np.ndim(z) == 0 and shape:
+        # A table of limits for one replica: each condition holds up to a concurrency of its
+        # own (TTFT and TPOT both grow with it), so each distinct limit is bisected once and
+        # the goodput is at the lower of the two: a 1000 x 1000 table of limits took a minute.
+        t, t_at = np.unique(ttft_lim, return_inverse=True)
+        s, s_at = np.unique(tpot_lim, return_inverse=True)
+        t_best, t_idle = _most(lambda c: first_ok(c, t), r.n_max, t.shape)
+        s_best, s_idle = _most(lambda c: token_ok(c, s), r.n_max, s.shape)
+        best = np.minimum(t_best[t_at].reshape(np.shape(ttft_lim)),
+                          s_best[s_at].reshape(np.shape(tpot_lim)))
+        idle = t_idle[t_at].reshape(np.shape(ttft_lim)) & s_idle[s_at].reshape(np.shape(tpot_lim))
+        best, idle = np.broadcast_to(best, shape), np.broadcast_to(idle, shape)
+    else:
+        best, idle = _most(lambda c: first_ok(c) & token_ok(c), r.n_max, shape)
+    return np.where(r.runs & idle, r.rate(best), np.nan)
+
+
+def _most(meets, n_max, shape):
+    """(the largest concurrency below ``n_max`` at which ``meets`` holds, by bisection; whether
+    it holds for an idle replica). ``meets`` is true up to some concurrency and false above."""
     lo = np.zeros(shape)
     # Just below the most the replica holds: at it exactly the rate functions say
     # "overloaded" (the queue to get in never empties), so the goodput must stay under it.
-    top = np.broadcast_to(r.n_max, shape).astype(float) * (1.0 - 1e-6)
+    top = np.broadcast_to(n_max, shape).astype(float) * (1.0 - 1e-6)
     hi = top.copy()
     top_ok = meets(hi)
     for _ in range(_BISECTIONS):
         mid = (lo + hi) / 2.0
         good = meets(mid)
         lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
-    best = np.where(top_ok, top, lo)
-    idle = meets(np.full(shape, 1e-9))
-    rate = np.where(r.runs & idle, r.rate(best), np.nan)
-    return rate
+    return np.where(top_ok, top, lo), meets(np.full(shape, 1e-9))
 
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
