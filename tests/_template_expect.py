@@ -96,9 +96,30 @@ def _same_number(a, b) -> bool:
 
 # --- self-host breakeven -----------------------------------------------------------------------
 
+def _own_inputs_msg(v) -> str:
+    """The first owning input out of its range, as the sheet words it ('' when all are in)."""
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+    years = v["years"]
+    if not (number(years) and years == int(years) and 1 <= years <= 10):
+        return "years must be a whole number in [1, 10]"
+    for name, low, high, rule in (("residual_share", 0, 1, "in [0, 1]"),
+                                  ("cost_of_capital", 0, 1, "in [0, 1]"),
+                                  ("price_per_kwh", 0, None, ">= 0"), ("pue", 1, None, ">= 1"),
+                                  ("colo_usd_per_kw_month", 0, None, ">= 0"),
+                                  ("price_decline", 0, 1, "in [0, 1)")):
+        x = v[name]
+        if not (number(x) and x >= low and (high is None or x < high or
+                                            (x == high and name != "price_decline"))):
+            return f"{name} must be a number {rule}"
+    return ""
+
+
 def _bad_self_host(v) -> dict:
     """The check messages of deliberately wrong inputs (empty when every input is fine)."""
     bad = {}
+    if v["hardware"] == "own" and _own_inputs_msg(v):  # renting, only own vs rent needs them
+        bad["check_own"] = _own_inputs_msg(v)
     if isinstance(v["num_gpus"], str):
         bad["check_num_gpus"] = "num_gpus must be a whole number >= 1"
     if isinstance(v["weight_dtype"], str) and v["weight_dtype"].lower() not in units.DTYPE_BITS:
@@ -309,12 +330,15 @@ def expect_self_host(v):
         exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
     exp["check_fits"] = exp["fits"]  # the same cell under a check name, for `xlnapkin recalc`
-    if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
-        exp.update({o: sh.NEED_PRICES for o in COMPARE_OUTPUTS})
+    own = _own_inputs_msg(v)
+    exp["own_inputs_ok"] = own or "OK"
+    if own or not _compare_ok(v, g):  # own vs rent needs both prices and the owning inputs
+        said = own or sh.NEED_PRICES
+        exp.update({o: said for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
                    npv_saving_calc="-")
         if fits:  # the fleet's figures need the replica to run first
-            exp.update(own_fleet_purchase=sh.NEED_PRICES, own_npv_saving_fleet=sh.NEED_PRICES,
+            exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")
     return exp
 

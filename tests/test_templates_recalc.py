@@ -112,6 +112,9 @@ def self_host_scenarios(d):
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
                  api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # owning inputs matter only when you own (renting, own vs rent says why it is out)
+           ("renting, years beyond the Years sheet", dict(d, years=12)),
+           ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
            # sparse attention: each token attends to 2,048 cached tokens, its index keys all
            ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
                                                    num_gpus=8, input_tokens=32000,

@@ -212,7 +212,7 @@ def _outputs(b) -> None:
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
              "npv_saving_calc", "USD", "usd0", "RENT_NPV - OWN_NPV (Years sheet); card alone")):
-        b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
+        b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', unit, note, fmt, "output")
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
@@ -221,7 +221,7 @@ def _outputs(b) -> None:
              "cards at the purchase price: add servers, network and storage"),
             ("own_npv_saving_fleet", "Owning saves over the years held, NPV for the fleet",
              "fleet_npv_saving_calc", "NPV per GPU x GPUs in the fleet")):
-        b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},"{NEED_PRICES}"),'
+        b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', "USD", note, "usd0", "output")
 
 
@@ -262,13 +262,10 @@ def _checks(b) -> None:
         bk.catalog_check("purchase_price", "Purchase price", "no catalog list price",
                          needed='{hardware}="own"'),
         bk.catalog_check("power_watts", "Power", "no catalog TDP", needed='{hardware}="own"'),
-        ("check_own", "Owning inputs", _and(
-            bk.whole_check("years", "years", 1, 10),
-            num("residual_share", "residual_share", 0, 1),
-            num("cost_of_capital", "cost_of_capital", 0, 1),
-            num("price_per_kwh", "price_per_kwh", 0), num("pue", "pue", 1),
-            num("colo_usd_per_kw_month", "colo_usd_per_kw_month", 0),
-            num("price_decline", "price_decline", 0, 1, max_open=True))),
+        # owning inputs decide the answer only when you own; renting, only own vs rent needs
+        # them (own_inputs_ok below gates it)
+        ("check_own", "Owning inputs (when you own)",
+         'IF({hardware}="own",{own_inputs_ok},"OK")'),
         ("check_sensitivity", "Sensitivity factors",
          'IF(AND(COUNT(sens_low)=ROWS(sens_low),COUNT(sens_high)=ROWS(sens_high)),IF(AND('
          'MIN(sens_low)>0,MIN(sens_high)>0),"OK","factors must be > 0"),'
@@ -290,15 +287,29 @@ def _checks(b) -> None:
     # are not OK when the headline outputs say "check inputs" because nothing fits.
     st.define(b.wb, "check_fits", b.ws.title, st.absolute(fits.column, fits.row))
     b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
-    b.add("compare_ok", "Rental and purchase prices known? (own vs rent)",
-          "AND({inputs_ok},ISNUMBER({gpu_price_per_hour}),ISNUMBER({purchase_price}),"
-          "ISNUMBER({power_watts}))", fmt="gen")
+    b.add("own_inputs_ok", "Owning inputs (years, resale, finance, power, hosting)",
+          _own_inputs_check(), fmt="text", kind="check")
+    b.add("compare_ok", "Own vs rent computable? (owning inputs, prices)",
+          'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour}),'
+          "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="gen")
+    b.add("compare_msg", "Why own vs rent is not shown",
+          f'IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},"{NEED_PRICES}")', fmt="text")
 
 
 # Why a replica cannot run (memory.why_not's rules), as the fits check words them.
 HEADS = "cannot run: the model's attention heads do not split over num_gpus"
 CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
 LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
+
+
+def _own_inputs_check() -> str:
+    num = bk.number_check
+    return _and(bk.whole_check("years", "years", 1, 10),
+                num("residual_share", "residual_share", 0, 1),
+                num("cost_of_capital", "cost_of_capital", 0, 1),
+                num("price_per_kwh", "price_per_kwh", 0), num("pue", "pue", 1),
+                num("colo_usd_per_kw_month", "colo_usd_per_kw_month", 0),
+                num("price_decline", "price_decline", 0, 1, max_open=True))
 
 
 def _and(*checks) -> str:
