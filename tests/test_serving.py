@@ -393,3 +393,21 @@ def test_a_table_of_limits_is_each_cell_s_own_answer(gpu, model, pct):
     cells = udfs.MAX_RATE_FOR_SLA(gpu, model, ttft.tolist(), tpot.tolist(), 2000, 300, None,
                                   None, 8, pct)
     assert [[isinstance(c, str) for c in row] for row in cells] == np.isnan(alone).tolist()
+
+
+def test_a_table_of_limits_beside_a_range_of_budgets_is_each_cell_s_own_answer():
+    # The table path once took a token_budget column for one replica: an IndexError, or the
+    # 512 row repeated silently (a property check of 2026-12-03). Any argument other than the
+    # limits that varies takes the cell-by-cell bisection.
+    budgets = np.array([[512.0], [8192.0]])
+    for ttft, tpot in (([[300.0, 1000.0, 5000.0]], 50.0), (1000.0, [[20.0, 50.0]]),
+                       ([1000.0, 300.0], 50.0)):
+        b = budgets if np.ndim(ttft) != 1 else budgets.ravel()
+        table = queueing.max_rate_for_sla(G, M, ttft, tpot, 4096, 300, None, None, 1, 0.95,
+                                          None, b)
+        shape = np.broadcast_shapes(np.shape(ttft), np.shape(tpot), np.shape(b))
+        t, s, bb = (np.broadcast_to(x, shape) for x in (ttft, tpot, b))
+        alone = np.vectorize(lambda x, y, z: float(queueing.max_rate_for_sla(
+            G, M, x, y, 4096, 300, None, None, 1, 0.95, None, z)))(t, s, bb)
+        assert table.shape == shape
+        assert np.allclose(table, alone, rtol=1e-12, equal_nan=True), (ttft, tpot, table, alone)

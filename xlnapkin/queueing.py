@@ -440,7 +440,10 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
 
     shape = np.broadcast_shapes(np.shape(r.n_max), np.shape(ttft_lim), np.shape(tpot_lim),
                                 np.shape(z))
-    if np.ndim(r.n_max) == 0 and np.ndim(z) == 0 and shape:
+    one_replica = all(np.ndim(a) == 0 for a in (input_tokens, output_tokens, weight_dtype,
+                                                 kv_dtype, num_gpus, percentile, efficiency,
+                                                 token_budget))
+    if one_replica and shape:
         # A table of limits for one replica: each condition holds up to a concurrency of its
         # own (TTFT and TPOT both grow with it), so each distinct limit is bisected once and
         # the goodput is at the lower of the two: a 1000 x 1000 table of limits took a minute.
