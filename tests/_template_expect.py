@@ -297,6 +297,20 @@ def expect_self_host(v):
     bad = _bad_self_host(v)
     if bad:
         return {**bad, "inputs_ok": False, **{o: "check inputs" for o in OUTPUT_OF}}
+    own = _own_inputs_msg(v)
+    if own:  # renting: the sheet works with the owning inputs' defaults (own vs rent says why)
+        defaults = {row[0]: row[2] for row in sh.OWN + sh.RUN if row[0] in sh.OWN_INPUTS}
+        v = {**v, **defaults}
+        exp = expect_self_host(v)
+        exp["own_inputs_ok"] = own
+        for o in COMPARE_OUTPUTS:
+            exp[o] = own
+        exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
+                   npv_saving_calc="-")
+        if exp.get("fits") == "OK":
+            exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
+                       fleet_npv_saving_calc="-")
+        return exp
     f = _scenario_factors(v)
     x = self_host_inputs(v, f)
     g, m, n = x["g"], x["m"], int(v["num_gpus"])
@@ -330,10 +344,9 @@ def expect_self_host(v):
         exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
     exp["check_fits"] = exp["fits"]  # the same cell under a check name, for `xlnapkin recalc`
-    own = _own_inputs_msg(v)
-    exp["own_inputs_ok"] = own or "OK"
-    if own or not _compare_ok(v, g):  # own vs rent needs both prices and the owning inputs
-        said = own or sh.NEED_PRICES
+    exp["own_inputs_ok"] = "OK"
+    if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
+        said = sh.NEED_PRICES
         exp.update({o: said for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
                    npv_saving_calc="-")

@@ -114,6 +114,7 @@ def self_host_scenarios(d):
            ("too big", dict(d, model="llama-3.1-405b")),
            # owning inputs matter only when you own (renting, own vs rent says why it is out)
            ("renting, years beyond the Years sheet", dict(d, years=12)),
+           ("renting, years typed as text", dict(d, years="three")),
            ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
            # sparse attention: each token attends to 2,048 cached tokens, its index keys all
            ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
@@ -417,6 +418,18 @@ def test_libreoffice_random_sweep_matches_engine(results, template):
 def _lo(results, template, label):
     rc.require_soffice()
     return results[("libreoffice", template, label)][0].named
+
+
+def test_a_renter_s_owning_inputs_out_of_range_show_no_error(results):
+    # Renting, the owning inputs no longer stop the sheet; typed as text they made five
+    # Working rows #VALUE! until they took their defaults as other bad inputs do (a review).
+    rc.require_soffice()
+    for label in ("renting, years beyond the Years sheet", "renting, years typed as text"):
+        values = results[("libreoffice", "self_host_breakeven", label)][0]
+        assert not values.errors(ALLOWED_NA["self_host_breakeven"]), (label, dict(list(
+            values.errors(ALLOWED_NA["self_host_breakeven"]).items())[:5]))
+        assert values["own_vs_rent"] == "years must be a whole number in [1, 10]"
+        assert isinstance(values["self_host_monthly_cost"], float)
 
 
 def test_every_workbook_shows_no_error_at_defaults(results):

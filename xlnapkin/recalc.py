@@ -625,8 +625,8 @@ def _text_limits(table) -> None:
 
     def substitute(value, old, new, instance_num=None):
         v, o, w = plain(value), plain(old), plain(new)
-        if not o:  # Excel leaves the text as it is (Python would put new between characters)
-            return v
+        if not o and (instance_num is None or instance_num >= 1):
+            return v  # Excel leaves the text as it is (Python puts new between characters)
         if instance_num is None and len(w) > len(o) and \
                 _utf16_len(v) + v.count(o) * (_utf16_len(w) - _utf16_len(o)) > TEXT_LIMIT:
             return too_long

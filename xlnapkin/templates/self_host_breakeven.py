@@ -292,6 +292,8 @@ def _checks(b) -> None:
     b.add("compare_ok", "Own vs rent computable? (owning inputs, prices)",
           'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour}),'
           "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="gen")
+    b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
+          'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="gen")
     b.add("compare_msg", "Why own vs rent is not shown",
           f'IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},"{NEED_PRICES}")', fmt="text")
 
@@ -300,6 +302,11 @@ def _checks(b) -> None:
 HEADS = "cannot run: the model's attention heads do not split over num_gpus"
 CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
 LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
+
+
+# The inputs that own_inputs_ok checks (only owning, or own vs rent, reads them).
+OWN_INPUTS = ("years", "residual_share", "cost_of_capital", "price_per_kwh", "pue",
+              "colo_usd_per_kw_month", "price_decline")
 
 
 def _own_inputs_check() -> str:
@@ -362,7 +369,9 @@ def _working(w) -> None:
                 st.NOTE_FONT)
     w.row = 3
     w.heading("Inputs as used (scenario factors applied)")
-    w.alias = bk.used_inputs(w, _used_defaults())
+    # a renter's owning inputs out of range take their defaults too (own vs rent says why)
+    w.alias = bk.used_inputs(w, _used_defaults(),
+                             gates={name: "own_used_ok" for name in OWN_INPUTS})
     for title, add in (("GPU from the Catalog", _napkin.add_gpu_lookup),
                        ("Model from the Catalog", _napkin.add_model_lookup)):
         w.heading(title)
