@@ -888,13 +888,18 @@ def test_every_text_function_keeps_to_the_limit_as_excel_counts_it(capsys, tmp_p
                       '"a","aaaaaaaaaa")',
                 "A4": 'UPPER(REPT("ﬃ",32767))', "A5": "REPT(,3)", "A6": 'REPT("😀",16384)',
                 "A7": 'LEN(REPT("😀",16383))', "A8": 'UPPER("abc")&LOWER("DEF")',
-                "A9": '_xlfn.ARRAYTOTEXT(IF({1,1,1},REPT("a",20000)))'}
-    path = c.xlsx(tmp_path / "text.xlsx", {"S": {k: "=" + f for k, f in formulas.items()}},
+                "A9": '_xlfn.ARRAYTOTEXT(IF({1,1,1},REPT("a",20000)))',
+                # a long delimiter over a range: refused before the join (it took 9.8 GB)
+                "A10": 'TEXTJOIN(REPT("x",100),FALSE,B1:B400)',
+                "A11": 'LEN(TEXTJOIN("",TRUE,B1:B400))'}
+    cells = {k: "=" + f for k, f in formulas.items()}
+    cells.update({f"B{i}": "x" for i in range(1, 401)})
+    path = c.xlsx(tmp_path / "text.xlsx", {"S": cells},
                   {f"n{k[1:]}": f"S!${k[0]}${k[1:]}" for k in formulas})
     code, out, err = run(capsys, "recalc", path, "--json", "-q")
     values = json.loads(out)
     assert code == 3
-    assert (values["n1"], values["n2"], values["n5"], values["n7"], values["n8"]) == (
-        32767, "aaa", "", 16383, "ABCdef")
-    for name in ("n3", "n4", "n6", "n9"):
+    assert (values["n1"], values["n2"], values["n5"], values["n7"], values["n8"],
+            values["n11"]) == (32767, "aaa", "", 16383, "ABCdef", 400)
+    for name in ("n3", "n4", "n6", "n9", "n10"):
         assert values[name] == "#VALUE!", (name, values[name][:20])

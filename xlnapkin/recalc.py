@@ -610,7 +610,7 @@ def _text_limits(table) -> None:
     ``REPT`` a billion times would build 10 GB). ``REPT`` and ``SUBSTITUTE`` refuse before
     building their text; every other text function and ``&`` checks what it built from parts
     already within the limit (a bounded growth: ``REGEXREPLACE`` ten characters for one)."""
-    from formulas.functions import Error, replace_empty, wrap_ufunc
+    from formulas.functions import Error, replace_empty, wrap_func, wrap_ufunc
     from formulas.functions import operators, text
     too_long = Error.errors["#VALUE!"]
 
@@ -641,8 +641,23 @@ def _text_limits(table) -> None:
             operators.OPERATORS["&"] = capped
         else:
             table[name] = capped
+    def textjoin(delimiter, ignore_empty, first, *rest):
+        # the joined length, counted part by part, before the join (a long delimiter over a
+        # range of 100,000 cells would be gigabytes)
+        parts = (text.flatten((first,) + rest, text.is_not_empty) if ignore_empty else
+                 (replace_empty(v, "") for v in text.flatten((first,) + rest, None)))
+        between = _utf16_len(text._str(next(text.flatten(delimiter, None), "")))
+        total, count = 0, 0
+        for part in parts:
+            total += _utf16_len(text._str(part)) + (between if count else 0)
+            count += 1
+            if total > TEXT_LIMIT:
+                return too_long
+        return text.xtextjoin(delimiter, ignore_empty, first, *rest)
+
     table["REPT"] = wrap_ufunc(rept, **text._kw0)
     table["SUBSTITUTE"] = wrap_ufunc(substitute, **text._kw0)
+    table["TEXTJOIN"] = table["_XLFN.TEXTJOIN"] = wrap_func(textjoin)
 
 
 def _capped(value, too_long):
