@@ -607,9 +607,9 @@ def _over_limit(text) -> bool:
 
 def _text_limits(table) -> None:
     """Give formulas Excel's 32,767-character limit on text (it has none, so a ten-character
-    ``REPT`` a billion times would build 10 GB). ``REPT`` and ``SUBSTITUTE`` refuse before
-    building their text; every other text function and ``&`` checks what it built from parts
-    already within the limit (a bounded growth: ``REGEXREPLACE`` ten characters for one)."""
+    ``REPT`` a billion times would build 10 GB). ``REPT``, ``SUBSTITUTE`` and ``TEXTJOIN``
+    refuse before building their text; every other text function and ``&`` checks what it
+    built (``REGEXREPLACE`` can build a long text first: a replacement per match)."""
     from formulas.functions import Error, replace_empty, wrap_func, wrap_ufunc
     from formulas.functions import operators, text
     too_long = Error.errors["#VALUE!"]
@@ -641,6 +641,7 @@ def _text_limits(table) -> None:
             operators.OPERATORS["&"] = capped
         else:
             table[name] = capped
+
     def textjoin(delimiter, ignore_empty, first, *rest):
         # the joined length, counted part by part, before the join (a long delimiter over a
         # range of 100,000 cells would be gigabytes)

@@ -244,9 +244,7 @@ def gpu_steps() -> list[Step]:
              "1/moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
              "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
         Step("heads_split", "Heads split evenly over the GPUs? (KV heads divide or replicate)",
-             "AND(MOD({n_heads},{num_gpus})=0,OR({m_kv_lora_rank}>0,IF({num_gpus}<={m_kv_heads},"
-             "MOD({m_kv_heads},{num_gpus})=0,MOD({num_gpus},{m_kv_heads})=0)))", "", "gen",
-             "memory.tp_degrees"),
+             heads_split("{num_gpus}"), "", "gen", "memory.tp_degrees"),
         Step("context_ok", "Input + output within the model's maximum context?",
              "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "gen"),
         Step("link_ok", "One GPU, or a known GPU-to-GPU link?",
@@ -314,6 +312,14 @@ _FIT_ADVICE = (
     'at most "&TEXT({n_heads},"0")&")")))')
 
 
+def heads_split(n: str) -> str:
+    """Whether the model's heads split over ``n`` GPUs (a formula), as
+    :func:`xlnapkin.memory.tp_degrees` rules: the query heads divide, and the KV heads divide or
+    are replicated evenly (MLA's shared latent has none to split)."""
+    return (f"AND(MOD({{n_heads}},{n})=0,IF({{m_kv_lora_rank}}>0,TRUE,IF({n}<={{m_kv_heads}},"
+            f"MOD({{m_kv_heads}},{n})=0,MOD({n},{{m_kv_heads}})=0)))")
+
+
 def add_split_table(block, col: int = 7, row: int = 3) -> None:
     """Beside a block holding the model's steps: for k = 1 up to the most query heads of a
     catalog model, whether the heads split over k GPUs (:func:`xlnapkin.memory.tp_degrees`'s
@@ -334,9 +340,7 @@ def add_split_table(block, col: int = 7, row: int = 3) -> None:
         r = first + k - 1
         g, split, nxt = (ws.cell(r, col + j) for j in range(3))
         g.value = k
-        split.value = block.formula(
-            f"AND(MOD({{n_heads}},{k})=0,IF({{m_kv_lora_rank}}>0,TRUE,IF({k}<={{m_kv_heads}},"
-            f"MOD({{m_kv_heads}},{k})=0,MOD({k},{{m_kv_heads}})=0)))")
+        split.value = block.formula(heads_split(str(k)))
         below = f"{letter(col + 2)}{r + 1}" if k < most else "0"
         nxt.value = f"=IF({letter(col + 1)}{r},{k},{below})"
         for cell, fmt in ((g, "int"), (split, "gen"), (nxt, "int")):

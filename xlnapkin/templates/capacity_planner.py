@@ -406,9 +406,9 @@ def _results(wb, ws, col_of) -> dict:
     pc, hr = 7, FIRST_ROW - 1
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
-    st.put_text(ws.cell(hr - 1, pc), "Type a price in 'your $/GPU-h' where the catalog has none; "
-                "'no: N GPUs' = weights + one request need num_gpus N (a count the heads split "
-                "over; 'too big': none does); '-' = no price or does not fit.", st.NOTE_FONT)
+    st.put_text(ws.cell(hr - 1, pc), "Type a price in 'your $/GPU-h' where the catalog has none. "
+                "'no: N GPUs': one request needs num_gpus N, a count the heads split over ('too "
+                "big': none); '-': no price or no fit.", st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
     for i in range(1 + len(catalog.gpu_ids())):
