@@ -341,10 +341,12 @@ def expect_self_host(v):
                     "replica_tokens_per_sec_calc": tput})
         exp.update({o: money[c] for o, c in OUTPUT_OF.items() if c in money})
         exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"])
-        exp.update(_volume_rows(v, x, money, total))
+        if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
+            exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
     exp["check_fits"] = exp["fits"]  # the same cell under a check name, for `xlnapkin recalc`
     exp["own_inputs_ok"] = "OK"
+    exp["check_volume_range"] = _volume_range_msg(v)
     if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
         said = sh.NEED_PRICES
         exp.update({o: said for o in COMPARE_OUTPUTS})
@@ -354,6 +356,13 @@ def expect_self_host(v):
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")
     return exp
+
+
+def _volume_range_msg(v) -> str:
+    lo, hi = v["volume_min"], v["volume_max"]
+    if not all(isinstance(a, (int, float)) for a in (lo, hi)):
+        return "volume range must be numbers"
+    return "OK" if 0 < lo < hi else "need 0 < smallest < largest volume"
 
 
 def _millions(tokens_per_day) -> str:

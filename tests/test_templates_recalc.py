@@ -25,7 +25,7 @@ import openpyxl
 import pytest
 
 from xlnapkin import capacity, catalog
-from xlnapkin.recalc import write_cell_values
+from xlnapkin.recalc import is_error_value, write_cell_values
 from xlnapkin.templates import build, capacity_planner as cp, multi_tenant_savings as mt
 
 import _recalc as rc
@@ -115,6 +115,8 @@ def self_host_scenarios(d):
            # owning inputs matter only when you own (renting, own vs rent says why it is out)
            ("renting, years beyond the Years sheet", dict(d, years=12)),
            ("renting, years typed as text", dict(d, years="three")),
+           # only the Volume sheet reads its range
+           ("volume range reversed", dict(d, volume_min=1e10, volume_max=1e5)),
            ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
            # sparse attention: each token attends to 2,048 cached tokens, its index keys all
            ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
@@ -430,6 +432,18 @@ def test_a_renter_s_owning_inputs_out_of_range_show_no_error(results):
             values.errors(ALLOWED_NA["self_host_breakeven"]).items())[:5]))
         assert values["own_vs_rent"] == "years must be a whole number in [1, 10]"
         assert isinstance(values["self_host_monthly_cost"], float)
+
+
+def test_a_bad_volume_range_blanks_the_volume_sheet_alone(results):
+    # The range once stopped every headline output with "check inputs" (a review).
+    rc.require_soffice()
+    bad = _lo(results, "self_host_breakeven", "volume range reversed")
+    base = _lo(results, "self_host_breakeven", "defaults")
+    assert bad["check_volume_range"] == "need 0 < smallest < largest volume"
+    assert bad["inputs_ok"] is True and bad["all_ok"] is True
+    for name in ("self_host_monthly_cost", "breakeven_tokens_per_day", "own_vs_rent"):
+        assert bad[name] == base[name]
+    assert all(is_error_value(x) for x in bad["volume_self_host_cost"])
 
 
 def test_every_workbook_shows_no_error_at_defaults(results):

@@ -38,6 +38,7 @@ SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
 _GATE_NA = "IF(all_ok,{},NA())"
+_VOLUME_NA = 'IF(AND(all_ok,check_volume_range="OK"),{},NA())'
 
 
 def breakeven_formula(blended, cap="replica_capacity_per_day", rep="replica_monthly_cost",
@@ -279,8 +280,8 @@ def _year_row(y, r):
 def add_volume(wb, ws) -> None:
     st.put_text(ws["B1"], "Monthly cost as the volume grows, and every catalog API",
                 st.TITLE_FONT)
-    st.put_text(ws["B2"], "Cells show #N/A only while a check fails (the chart then stays "
-                "empty). Breakeven " + NEVER + ".", st.NOTE_FONT)
+    st.put_text(ws["B2"], "Cells show #N/A only while a check fails, or the volume range "
+                "on Inputs is not 0 < smallest < largest (the chart then stays empty). Breakeven " + NEVER + ".", st.NOTE_FONT)
     st.header_row(ws, 4, 2, ["tokens/day", "replicas", "self-host $/month", "API $/month",
                              "cheaper"], height=30)
     first = 5
@@ -292,8 +293,9 @@ def add_volume(wb, ws) -> None:
                  (reps, "int"), (f"$C{r}*replica_monthly_cost+staff_cost_per_month_used", "usd0"),
                  (f"{v}*days_per_month*api_blended_calc/1E+6", "usd_small")]
         for j, (formula, fmt) in enumerate(cells, start=2):
-            st.style_cell(ws.cell(r, j, "=" + _GATE_NA.format(formula)), fmt)
-        ws.cell(r, 6, f'=IF(all_ok,IF($D{r}<$E{r},"self-host","API"),"check inputs")').font = \
+            st.style_cell(ws.cell(r, j, "=" + _VOLUME_NA.format(formula)), fmt)
+        ws.cell(r, 6, f'=IF(all_ok,IF(check_volume_range="OK",IF($D{r}<$E{r},"self-host",'
+                f'"API"),check_volume_range),"check inputs")').font = \
             st.FORMULA_FONT
     last = first + VOLUME_ROWS - 1
     for j, name in enumerate(["volume_tokens_per_day", "volume_replicas",

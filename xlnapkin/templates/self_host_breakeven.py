@@ -270,10 +270,6 @@ def _checks(b) -> None:
          'IF(AND(COUNT(sens_low)=ROWS(sens_low),COUNT(sens_high)=ROWS(sens_high)),IF(AND('
          'MIN(sens_low)>0,MIN(sens_high)>0),"OK","factors must be > 0"),'
          '"factors on the Sensitivity sheet must be numbers")'),
-        ("check_volume_range", "Volume table range",
-         'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
-         '{volume_max}>{volume_min}),"OK","need 0 < smallest < largest volume"),'
-         '"volume range must be numbers")'),
     ]
     bk.checks(b, rows)
     fits = b.add("fits", "Does one request fit on one replica?",
@@ -294,6 +290,11 @@ def _checks(b) -> None:
           "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="gen")
     b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
           'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="gen")
+    # Only the Volume sheet reads its range, so a bad range blanks that sheet alone.
+    b.add("check_volume_range", "Volume table range (Volume sheet only)",
+          'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
+          '{volume_max}>{volume_min}),"OK","need 0 < smallest < largest volume"),'
+          '"volume range must be numbers")', fmt="text", kind="check")
     b.add("compare_msg", "Why own vs rent is not shown",
           f'IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},"{NEED_PRICES}")', fmt="text")
 
