@@ -462,10 +462,14 @@ def expect_multi_tenant(v):
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
                v["cv"], v["correlation"])}
-    if price is None:  # no catalog price and none typed: only the costs wait for one
+    hours_ok = 0 < v["hours_per_month"] <= 744
+    if price is None or not hours_ok:  # only the costs wait for a price and the hours
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
-                   monthly_saving="check inputs",
-                   check_gpu_price_per_hour="GPU price: no catalog price: enter yours")
+                   monthly_saving="check inputs", inputs_ok=False)
+    if price is None:
+        exp["check_gpu_price_per_hour"] = "GPU price: no catalog price: enter yours"
+    if not hours_ok:
+        exp["check_hours"] = "hours_per_month must be a number in (0, 744]"
     rest = args[1:]
     ks = range(1, mt.TENANT_ROWS + 1)
     exp["table_dedicated_gpus"] = [e.dedicated_gpus(k, *rest) for k in ks]

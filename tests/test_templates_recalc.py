@@ -147,6 +147,8 @@ def multi_tenant_scenarios(d):
            ("2-GPU deployments, cv 1", dict(d, gpus_per_tenant=2, cv=1.0)),
            ("bad grid header", dict(d, grid_cvs=[0.1, -0.5, 0.5, 1.0])),
            ("bad inputs", dict(d, percentile=0.3, tenants=2.5)),
+           # the hours paid enter the costs alone: the counts stay
+           ("no hours paid", dict(d, hours_per_month=0.0)),
            ("a GPU without a catalog price", dict(d, gpu="b300", tenants=50, cv=1.0,
                                                   gpus_per_tenant=2))]
     for i in range(2 + SWEEP):

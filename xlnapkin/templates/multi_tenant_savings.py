@@ -152,8 +152,10 @@ def _checks(b) -> None:
          num("lora_overhead", "lora_overhead", 0, 1, max_open=True)),
         ("check_grid", "Grid headers (Tables sheet)", grid_p),
     ])
-    b.add("counts_ok", "All inputs but the price OK? (GPU counts and savings)",
-          'COUNTIF(checks,"OK")+({check_gpu_price_per_hour}<>"OK")=ROWS(checks)', fmt="gen")
+    # The price and the hours paid enter the two costs only.
+    b.add("counts_ok", "All inputs but price and hours OK? (GPU counts and savings)",
+          'COUNTIF(checks,"OK")+({check_gpu_price_per_hour}<>"OK")+({check_hours}<>"OK")'
+          '=ROWS(checks)', fmt="gen")
 
 
 def _working(w) -> None:
@@ -165,10 +167,12 @@ def _working(w) -> None:
     defaults = {name: ("{" + name + "}", default, fmt)
                 for name, _l, default, _u, _n, fmt, _r in INPUT_ROWS}
     defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour}", 2.49, "usd")
-    # The counts need every input but the price; the price waits for its own check.
-    w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "inputs_ok"},
+    # The counts need every input but the price and the hours, which wait for all checks.
+    w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "inputs_ok",
+                                                        "hours_per_month": "inputs_ok"},
                              "While a check fails, the rows below use the default inputs; a "
-                             "missing GPU price alone leaves the other inputs as typed.")
+                             "missing GPU price or bad hours alone leave the other inputs as "
+                             "typed.")
     w.heading("Dedicated and pooled capacity")
     _napkin.add_steps(w, _pool_steps())
     w.heading("LoRA / multi-model sharing", "variants of one base model share its replicas")
@@ -264,7 +268,8 @@ def _tables(wb, ws) -> None:
     st.put_text(ws["B1"], "Saving by number of tenants, percentile and variability",
                 st.TITLE_FONT)
     st.put_text(ws["B2"], "At the other inputs of the Pooling sheet. Cells show #N/A only while "
-                "a check other than the price fails (the chart then stays empty).", st.NOTE_FONT)
+                "a check other than the price or hours fails (the chart then stays empty).",
+                st.NOTE_FONT)
     heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "bound: 1 - ded. util.",
              "pooled util."]
     st.header_row(ws, 4, 2, heads, height=30)
