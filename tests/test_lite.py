@@ -236,6 +236,22 @@ def test_generated_main_registers_and_computes_every_function(only_numpy_and_xlw
     calls = [{"name": name, "args": excel_args(args)}
              for name, (_, _, _, examples) in functions.items() for args in examples]
     assert all(examples for (_, _, _, examples) in functions.values())  # each one is called
+    # Lite passes an empty cell as 0 (classic: None): the same calls with blanks, as classic
+    # gets them, give what Lite must show
+    tps, weights = functions["TOKENS_PER_SEC"][0], functions["WEIGHT_BYTES"][0]
+    zeros = [({"name": "TOKENS_PER_SEC", "args": [[["h100-sxm"]], [["llama-3.1-8b"]], [[64]],
+                                                  [[1024]], [[0]], [[0]]]},
+              as_range(tps("h100-sxm", "llama-3.1-8b", 64, 1024, None, None))),
+             ({"name": "WEIGHT_BYTES", "args": [[["gpt-oss-120b"]], [[0]]]},
+              as_range(weights("gpt-oss-120b"))),
+             ({"name": "TOKENS_PER_SEC", "args": [[["h100-sxm"], ["h200-sxm"], [0]],
+                                                  [["llama-3.1-8b"]], [[8]]]},
+              as_range(tps([["h100-sxm"], ["h200-sxm"], [None]], "llama-3.1-8b", 8)))]
+    assert zeros[2][1][2] == [""]  # a blank row of an oversized range: a blank cell
+    calls += [c for c, _ in zeros]
+    refused = {"name": "TOKENS_PER_SEC", "args": [[["h100-sxm"]], [["llama-3.1-8b"]], [[1]],
+                                                  [[1024]], [[None]], [[None]], [[0]]]}
+    calls.append(refused)
     files = lite.lite_files()
     main_py = tmp_path / "main.py"
     main_py.write_bytes(files["main.py"].encode("utf-8"))
@@ -265,7 +281,13 @@ def test_generated_main_registers_and_computes_every_function(only_numpy_and_xlw
         assert [p["description"] for p in params] == [arg_docs.get(n, n)[:255] for n in names]
         assert all(p["dimensionality"] == "matrix" for p in params), name
 
-    for call, got in zip(calls, out["results"]):
+    results = out["results"]
+    assert results[-1] == {"error": "num_gpus must be a whole number in [1, 100000], got 0 "
+                                    "(xlwings Lite reads an empty cell as 0: leave the argument "
+                                    'out, or write ="" in the cell, for its default)'}
+    for (call, want), got in zip(zeros, results[-1 - len(zeros):-1]):
+        assert got == want, (call, got, want)
+    for call, got in zip(calls[:-1 - len(zeros)], results):
         fn = functions[call["name"]][0]
         expected = as_range(fn(*call["args"]))
         got = [[got["error"]]] if isinstance(got, dict) else got

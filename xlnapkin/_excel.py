@@ -13,7 +13,9 @@ does, in order:
    error cells as text) when xlwings is importable, with the Excel name, signature and wizard
    text set explicitly. On Linux those decorators do nothing.
 3. **Coercion.** Blank cells (``None``, ``""``) take the argument's default; text that reads as a
-   number is a number; booleans, dates and Excel error values are rejected by name.
+   number is a number; booleans, dates and Excel error values are rejected by name. xlwings
+   Lite passes an empty cell as 0: a 0 in a text argument is read as blank there, and an error
+   about a 0 says how to leave a number argument blank.
 4. **Broadcasting.** Scalars, rows, columns and 2-D blocks broadcast NumPy-style; the result has
    the broadcast shape (a single cell gives a scalar). Text arguments are grouped so the engine
    runs once per distinct combination on whole numeric arrays.
@@ -284,6 +286,28 @@ def _lite() -> bool:
     return os.environ.get("XLWINGS_ON_SERVER", "").lower() == "true"
 
 
+def _lite_blanks(spec, args):
+    """Under xlwings Lite an empty cell arrives as 0 (classic: None; xlwings-server's
+    docs/custom_functions.md). No id, dtype or field name is 0, so a 0 in a text argument is
+    read as the blank it was; a number argument keeps its 0 (see :func:`_lite_message`)."""
+    def blank(v):
+        if type(v) is list:
+            return [blank(x) for x in v]
+        return None if type(v) in (int, float) and v == 0 else v
+    return tuple(blank(a) if i < len(spec) and spec[i][2] else a for i, a in enumerate(args))
+
+
+_GOT_ZERO = re.compile(r"got -?0(\.0*)?(e[+-]?\d+)?$")
+
+
+def _lite_message(message: str) -> str:
+    """A Lite error about a 0 says where the 0 may have come from."""
+    if _GOT_ZERO.search(message):
+        return (message + ' (xlwings Lite reads an empty cell as 0: leave the argument out, '
+                'or write ="" in the cell, for its default)')
+    return message
+
+
 def excel_function(fn, name: str | None = None, *, table: bool = False, text: bool = False):
     """The worksheet function for engine function ``fn``, registered as ``name`` (default: the
     engine name in upper case) in :data:`REGISTRY` and with xlwings.
@@ -301,11 +325,14 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
     spec = [(a.name, a.default if not a.required else _EMPTY, a.is_text) for a in doc.arguments]
 
     def wrapper(*args):
+        lite = _lite()
+        if lite:
+            args = _lite_blanks(spec, args)
         try:
             return _evaluate(fn, spec, args, explain, table)
         except NapkinError as err:
-            if _lite():
-                raise Exception(str(err)) from None
+            if lite:
+                raise Exception(_lite_message(str(err))) from None
             return str(err)
 
     def evaluate(*args):

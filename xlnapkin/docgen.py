@@ -43,6 +43,7 @@ macOS and the web; see [getting started for analysts](getting-started-analyst.md
 as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
 
 * **Optional arguments** are in brackets. Leave them out or blank (`,,`) to get the default.
+  xlwings Lite passes a referenced empty cell as 0; see the analyst guide, section 4.
 * **Any argument can be a range.** Ranges broadcast like NumPy and the result spills:
   `=TOKENS_PER_SEC(A2:A9,"llama-3.1-70b",B1:K1)` is a GPU x batch table. On the command line, a
   comma-separated value (`--batch 1,8,64`) is a column; a second one is a row.
