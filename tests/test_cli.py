@@ -406,9 +406,16 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     e = capacity.estimate()
     assert f"${e.self_host_monthly_cost:,.0f}/month" in out
     assert f"${e.api_monthly_cost:,.0f}/month" in out
-    assert f"${e.self_host_cost_per_mtok_at_volume:,.2f} at your volume" in out
+    assert f"${e.self_host_cost_per_mtok_at_volume:,.2f} all in at your volume" in out
     assert "10,000,000 tokens/day" in out
     assert ("never" in out) == (e.breakeven_tokens_per_day == float("inf"))
+    # what each line is made of (a finance review): GPUs x price x hours, the API's mix, dates
+    assert "2 GPUs x $2.49 per GPU-hour (as of 2026) x 730 hours" in out
+    assert "(50% input at $0.050, output at $0.080; as of 2026-07-24)" in out
+    assert "($250,000 a year)" in out and f"{e.concurrency:,.0f} requests at once" in out
+    # "never" says which two prices decide it
+    assert ("never: at 70% busy the GPUs alone cost $0.076 per million tokens, at least the "
+            "API's $0.065") in out
     # a derived count to the precision an estimate has (was "128,712,241 tokens/day")
     code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o")
     b = capacity.estimate(api="openai-gpt-4o").breakeven_tokens_per_day
@@ -418,6 +425,34 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     figures = json.loads(out)
     assert figures["replicas"] >= 2 and figures["monthly_saving"] == pytest.approx(
         figures["api_monthly_cost"] - figures["self_host_monthly_cost"])
+
+
+def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
+    # A finance review: 70B on pairs of A100s holds 4 requests at once, so the volume took 52
+    # replicas; on 4 GPUs a replica holds far more and the month costs a quarter.
+    from xlnapkin import capacity
+    args = dict(gpu="a100-80gb", model="llama-3.3-70b", num_gpus=2, tokens_per_day=5e8)
+    code, out, _ = run(capsys, "estimate", "--gpu", "a100-80gb", "--model", "llama-3.3-70b",
+                       "--num-gpus", "2", "--tokens-per-day", "5e8")
+    four = capacity.estimate(**dict(args, num_gpus=4))
+    assert code == 0 and "(2 x a100-sxm-80gb, 4 requests at once)" in out
+    assert (f"--num-gpus 4 self-hosts this volume for ${four.self_host_monthly_cost:,.0f}/month"
+            in out)
+    assert capacity.estimate(**args).best_monthly_cost == four.self_host_monthly_cost
+    code, out, _ = run(capsys, "estimate")
+    assert "fewer GPUs in all" not in out  # one GPU is already the cheapest
+
+
+def test_estimate_says_when_self_hosting_wins_for_good(capsys):
+    # A finance review found the API cheaper again at 2.78-2.85 billion tokens/day, above the
+    # 2.7 billion breakeven: each replica added costs more than it saves at first.
+    from xlnapkin import capacity
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200",
+                       "--weight-dtype", "fp8")
+    e = capacity.estimate(gpu="h200", model="llama-3.3-70b", weight_dtype="fp8")
+    assert (f"breakeven                      {e.breakeven_tokens_per_day / 1e9:.1f} billion "
+            f"tokens/day first; for good from {e.breakeven_for_good_tokens_per_day / 1e9:.1f} "
+            "billion") in out
 
 
 def test_estimate_flags_an_api_that_serves_another_model(capsys):

@@ -11,7 +11,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, example, given, strategies as st
 
 from xlnapkin import capacity as c, economics as e, roofline, serving
 from xlnapkin.errors import InvalidArgumentError, UnknownNameError
@@ -646,6 +646,33 @@ def test_fleet_breakeven_is_the_first_volume_where_self_hosting_pays(rep, cap, a
     assert self_host(be) <= be * per_token * (1 + 1e-9)
     below = be * (1 - 1e-6)
     assert self_host(below) > below * per_token * (1 - 1e-9)
+
+
+@given(st.floats(10, 1e5), st.floats(1e5, 1e10), st.floats(0.01, 50), st.integers(1, 4),
+       st.floats(0, 1e5))
+@example(32.0, 1e5, 10.594695230742802, 1, 111.0)  # a gap narrower than a millionth
+def test_breakeven_for_good_is_where_the_api_last_wins(rep, cap, api, floor, fixed):
+    # Past it self-hosting is cheaper at every volume; just below it (where it is not the
+    # first breakeven) the API is cheaper: the end of the gap after the last replica added.
+    good = e.breakeven_for_good(rep, cap, api, floor, fixed)
+    first = e.fleet_breakeven_tokens_per_day(rep, cap, api, floor, fixed)
+    per_token = DAYS * api / 1e6
+
+    def self_host(v):
+        return max(floor, math.ceil(v / cap * (1 - 1e-12))) * rep + fixed
+
+    if first == math.inf:
+        assert good == math.inf
+        return
+    assert good >= first
+    steps = [good] + [k * cap * (1 + 1e-9) for k in range(max(floor, math.ceil(good / cap)),
+                                                        max(floor, math.ceil(good / cap)) + 200)]
+    assert all(self_host(v) <= v * per_token * (1 + 1e-9) for v in steps if v >= good)
+    if good > first * (1 + 1e-9):  # the gap after the last replica added ends at it
+        edge = (math.ceil(good / cap * (1 - 1e-12)) - 1) * cap
+        inside = (edge + good) / 2
+        if good > edge * (1 + 1e-9):  # wide enough to tell in floating point
+            assert self_host(inside) > inside * per_token
 
 
 def test_fleet_breakeven_says_never_in_excel():

@@ -21,12 +21,12 @@ from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
-from .economics import (HOURS_PER_MONTH, api_monthly_cost, blended_price, cost_per_mtok,
-                        cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
+from .economics import (HOURS_PER_MONTH, api_monthly_cost, blended_price, breakeven_for_good,
+                        cost_per_mtok, cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
                         fleet_utilization, replica_tokens_per_day, replicas_needed,
                         self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError
-from .memory import MEM_FRACTION, max_batch, runs_when_it_fits, why_not
+from .memory import MEM_FRACTION, max_batch, runs_when_it_fits, tp_degrees, why_not
 from .roofline import decode_step_time
 from .serving import concurrency_under_load, max_throughput
 
@@ -324,6 +324,23 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     return _out(np.where(cannot, np.nan, lo) / duty / n)
 
 
+def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                    num_gpus, price, utilization, min_replicas, staff, hours):
+    """The GPUs per replica, among those the model's heads split over up to 8 (one NVLink
+    board) and ``num_gpus`` itself, that make self-hosting ``tokens_per_day`` cheapest a month,
+    and that month's cost. A replica that holds few requests at once is memory-bound: more GPUs
+    per replica can serve the volume with fewer GPUs in all."""
+    counts = np.array(sorted(set(tp_degrees(m, 8)) | {int(num_gpus)}), dtype=float)
+    tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                 counts)
+    with np.errstate(invalid="ignore"):
+        month = np.where(np.isfinite(tps), self_host_monthly_cost(
+            tokens_per_day, np.where(np.isfinite(tps), tps, 1.0), price, counts, utilization,
+            hours, min_replicas, staff), np.inf)
+    k = int(np.argmin(month))
+    return float(counts[k]), float(month[k])
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Self-hosting a daily volume on rented GPUs against the API that serves the same model
@@ -349,6 +366,16 @@ class Estimate:
     monthly_saving: float          # API minus self-hosting: negative when the API is cheaper
     api_model: str = ""            # the catalog model the API serves; blank: none in the catalog
     api_model_name: str = ""       # the model the API serves, as its price list names it
+    concurrency: float = float("nan")  # requests one replica holds at once under load
+    best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
+    best_monthly_cost: float = float("nan")  # self-hosting a month with that many
+    breakeven_for_good_tokens_per_day: float = float("nan")  # cheaper at every larger volume
+    input_share: float = float("nan")           # input tokens / all tokens, as the API bills
+    api_input_price_per_mtok: float = float("nan")
+    api_output_price_per_mtok: float = float("nan")
+    hours_per_month: float = HOURS_PER_MONTH
+    gpu_price_as_of: str = ""      # the catalog price's date; blank: undated or given
+    api_price_as_of: str = ""
 
 
 def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
@@ -397,11 +424,24 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     replica_month = self_host_monthly_cost(0, tps, price, num_gpus, utilization,
                                            hours_per_month, 1, 0.0)
     api_month = api_monthly_cost(tokens_per_day, api_price)
+    breakeven = (replica_month, replica_tokens_per_day(tps, utilization, hours_per_month),
+                 api_price, min_replicas, staff_cost_per_month)
+    best_n, best_month = _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens,
+                                         weight_dtype, kv_dtype, num_gpus, price, utilization,
+                                         min_replicas, staff_cost_per_month, hours_per_month)
     return Estimate(
+        concurrency=float(concurrency_under_load(g, m, input_tokens, output_tokens, weight_dtype,
+                                                 kv_dtype, num_gpus)),
+        best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
+        api_input_price_per_mtok=p.input_usd_per_mtok,
+        api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
+        gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",
+        api_price_as_of=p.as_of or "",
         gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),
         api_price_per_mtok=api_price, tokens_per_day=float(tokens_per_day),
         replica_tokens_per_sec=tps, replicas=reps, num_gpus=float(num_gpus),
-        gpu_monthly_cost=monthly - staff_cost_per_month,
+        gpu_monthly_cost=self_host_monthly_cost(tokens_per_day, tps, price, num_gpus,
+                                                utilization, hours_per_month, min_replicas, 0.0),
         staff_cost_per_month=float(staff_cost_per_month),
         self_host_monthly_cost=monthly,
         api_monthly_cost=api_month, monthly_saving=api_month - monthly, api_model=p.model_id,
@@ -411,6 +451,5 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                                       weight_dtype, kv_dtype, num_gpus,
                                                       utilization),
         fleet_utilization=fleet_utilization(tokens_per_day, tps, reps, hours_per_month),
-        breakeven_tokens_per_day=fleet_breakeven_tokens_per_day(
-            replica_month, replica_tokens_per_day(tps, utilization, hours_per_month), api_price,
-            min_replicas, staff_cost_per_month))
+        breakeven_tokens_per_day=fleet_breakeven_tokens_per_day(*breakeven),
+        breakeven_for_good_tokens_per_day=breakeven_for_good(*breakeven))

@@ -422,6 +422,14 @@ def _usd_per_mtok(x) -> str:
 _ESTIMATE_OPTIONS = {"price_per_gpu_hour": "--price", "staff_cost_per_month": "--staff-per-month"}
 
 
+def _as_of(date: str | None, before: str = " (", after: str = ")") -> str:
+    """A catalog price's date: "as of 2026-07-24", or "undated" where the catalog gives none;
+    nothing for a price you gave (``None``)."""
+    if date is None:
+        return ""
+    return before + (f"as of {date}" if date else "undated") + after
+
+
 def _rounded_count(x: float) -> str:
     """A derived count to the precision an estimate has: 128.7 million, not 128,712,241."""
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
@@ -456,34 +464,57 @@ def _run_estimate(ns) -> int:
     if ns.json:
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
-        out.update(same_model=not caveat, caveat=caveat)
+        out.update(same_model=not caveat, caveat=caveat, input_tokens=ns.input_tokens,
+                   output_tokens=ns.output_tokens, utilization=ns.utilization,
+                   min_replicas=ns.min_replicas)
         print(json.dumps(out, indent=1, allow_nan=False))
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
+    busy = f"{ns.utilization:.0%} busy"
+    if never:
+        breakeven = (f"never: at {busy} the GPUs alone cost "
+                     f"{_usd_per_mtok(e.planned_cost_per_mtok)} per million tokens, at least the "
+                     f"API's {_usd_per_mtok(e.api_price_per_mtok)}")
+    else:
+        breakeven = f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"
+        if e.breakeven_for_good_tokens_per_day > e.breakeven_tokens_per_day * (1 + 1e-9):
+            breakeven += (" first; for good from "
+                          f"{_rounded_count(e.breakeven_for_good_tokens_per_day)} (in between, "
+                          "each replica added costs more than it saves at first)")
     rows = [
         ("volume", f"{e.tokens_per_day:,.0f} tokens/day ({ns.input_tokens:,} in, "
                    f"{ns.output_tokens:,} out per request)"),
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
-                               "under load "
-                               f"({e.num_gpus:g} x {e.gpu})"),
-        ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} for "
-                             "availability)"),
-        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month at {_usd(e.price_per_gpu_hour, 2)} "
-                       "per GPU-hour, always on"),
-        ("people and platform", f"{_usd(e.staff_cost_per_month)}/month"),
+                               f"under load ({e.num_gpus:g} x {e.gpu}, "
+                               f"{e.concurrency:,.0f} requests at once)"),
+        ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running)"),
+        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.replicas * e.num_gpus:,.0f} GPUs "
+                       f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
+                       f"{_as_of(None if ns.price is not None else e.gpu_price_as_of)} x "
+                       f"{e.hours_per_month:g} hours"),
+        ("people and platform", f"{_usd(e.staff_cost_per_month)}/month "
+                                f"({_usd(e.staff_cost_per_month * 12)} a year)"),
         ("self-hosting in all", f"{_usd(e.self_host_monthly_cost)}/month"),
         (f"the API ({e.api})", f"{_usd(e.api_monthly_cost)}/month at "
-                               f"{_usd_per_mtok(e.api_price_per_mtok)} per million tokens"),
-        ("self-hosted $/Mtok", f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} at your "
-                               f"volume (GPUs {e.fleet_utilization:.1%} busy); "
-                               f"{_usd_per_mtok(e.planned_cost_per_mtok)} if "
-                               f"{ns.utilization:.0%} busy, GPUs only"),
-        ("breakeven", f"{economics.NEVER} (planned: {ns.utilization:.0%})"
-         if never else f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"),
+                               f"{_usd_per_mtok(e.api_price_per_mtok)} per million tokens "
+                               f"({e.input_share:.0%} input at "
+                               f"{_usd_per_mtok(e.api_input_price_per_mtok)}, output at "
+                               f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
+                               f"{_as_of(e.api_price_as_of, '; ', ')')}"),
+        ("self-hosted $/Mtok", f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in at "
+                               f"your volume (GPUs {e.fleet_utilization:.1%} busy); "
+                               f"{_usd_per_mtok(e.planned_cost_per_mtok)} for the GPUs alone if "
+                               f"{busy}"),
+        ("breakeven", breakeven),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
          if e.monthly_saving > 0 else
          f"the API is cheaper by {_usd(-e.monthly_saving)} a month"),
     ]
+    if (e.best_num_gpus != e.num_gpus
+            and e.best_monthly_cost < 0.9 * e.self_host_monthly_cost):
+        rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
+                                          f"for {_usd(e.best_monthly_cost)}/month: a replica of "
+                                          f"{e.num_gpus:g} holds few requests at once"))
     if caveat:
         rows.append(("caveat", caveat))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
@@ -531,7 +562,8 @@ def _add_estimate(sub):
                    help="people and platform a month (one engineer: %(default).0f)")
     p.add_argument("--json", action="store_true",
                    help="print the figures as JSON (null where there is no finite value: a "
-                        "breakeven that is never reached)")
+                        "breakeven that is never reached; monthly_saving is negative where "
+                        "the API is cheaper)")
     p.set_defaults(func=_run_estimate)
 
 

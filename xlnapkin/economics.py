@@ -728,6 +728,35 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
     return _out(np.where(margin > 0, volume, np.inf))
 
 
+def breakeven_for_good(replica_monthly_cost, replica_tokens_per_day, api_price_per_mtok,
+                       min_replicas=1, fixed_monthly_cost=0.0, days_per_month=HOURS_PER_MONTH / 24):
+    """The daily volume from which self-hosting stays cheaper than the API at every larger volume
+    (arguments as :func:`fleet_breakeven_tokens_per_day`; infinite where it never is).
+
+    Past the first breakeven, each replica added (at ``(R - 1) x replica_tokens_per_day``) costs
+    a whole replica at once, and the API can be cheaper again until the volume pays for it, at
+    ``(R x replica_monthly_cost + fixed) / (days x price / 1e6)``. That gap is gone for every
+    ``R >= (fixed + replica_tokens_per_day x days x price / 1e6) / margin``, the margin being what
+    a replica at the planned load saves; the last gap ends at this volume. [tokens/day]
+
+    >>> breakeven_for_good(1817.7, 1.2e9, 6.25, 1, 0)
+    9561600.0
+    >>> round(breakeven_for_good(25000, 1e9, 1, 1, 20000) / 1e9, 3)  # first breakeven 3.945
+    8.055
+    """
+    first = fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
+                                           api_price_per_mtok, min_replicas, fixed_monthly_cost,
+                                           days_per_month)
+    per_token = days_per_month * api_price_per_mtok / _MTOK
+    cap, rep = replica_tokens_per_day, replica_monthly_cost
+    margin = cap * per_token - rep
+    with np.errstate(divide="ignore", invalid="ignore"):
+        last = np.ceil((fixed_monthly_cost + cap * per_token) / np.where(margin > 0, margin, 1.0)
+                       * (1 - 1e-12)) - 1.0
+        gap_end = np.where(last > min_replicas, (last * rep + fixed_monthly_cost) / per_token, 0.0)
+    return _out(np.where(margin > 0, np.maximum(first, gap_end), np.inf))
+
+
 NEVER = "never: at planned utilization a replica costs at least the API price of its tokens"
 
 

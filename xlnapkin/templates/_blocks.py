@@ -14,9 +14,8 @@ from ..memory import KV_DTYPE
 from . import _style as st
 
 __all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id", "checks",
-           "calibration_inputs", "calibration_check", "catalog_value", "catalog_check", "used_inputs",
-           "output",
-           "workload_checks"]
+           "calibration_inputs", "calibration_check", "calibration_format", "calibration_used",
+           "catalog_value", "catalog_check", "used_inputs", "output", "workload_checks"]
 
 CHECK_OK = '"OK"'
 
@@ -96,9 +95,8 @@ def calibration_inputs(block) -> list[str]:
     names = []
     for c in calibration.constants():
         lo, hi = _bounds(c)
-        fmt = "sci" if c.unit == "s" else ("int" if c.roofline == calibration.KEPT else "num3")
-        block.add(f"cal_{c.name}", c.label, c.value, c.unit, c.note, fmt, "input",
-                  validation=(lo,) if hi is None else (lo, hi))
+        block.add(f"cal_{c.name}", c.label, c.value, c.unit, c.note, calibration_format(c),
+                  "input", validation=(lo,) if hi is None else (lo, hi))
         names.append(f"cal_{c.name}")
     block.add("mem_fraction", "Share of GPU memory the engine may use", 0.9, "0-1",
               "weights + KV must fit in it", "pct", "input", validation=(0, 1))
@@ -159,6 +157,18 @@ def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TR
     return (f"check_{name}", label,
             f'IF(ISBLANK({o}),IF(OR(ISNUMBER({c}),NOT({needed})),"OK","{label}: {missing}: '
             f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},"OK")))')
+
+
+def calibration_format(c) -> str:
+    """How a calibration constant's cells show: seconds in scientific notation (0.000 would hide
+    them), the engine cap as a whole number, shares to three decimals."""
+    return "sci" if c.unit == "s" else ("int" if c.roofline == calibration.KEPT else "num3")
+
+
+def calibration_used(defaults: dict) -> None:
+    """The Working sheet's ``cal_<name>`` rows for :func:`used_inputs`."""
+    for c in calibration.constants():
+        defaults[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, calibration_format(c))
 
 
 def used_inputs(block, defaults: dict, gate="inputs_ok", gates=None,

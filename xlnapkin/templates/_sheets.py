@@ -137,7 +137,7 @@ def _table(wb, ws, kind, row, widths) -> int:
     for j, c in enumerate(cols, start=1):
         if c != "id" and c not in _LAST:
             st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
-        wide = {"source": 70, "notes": 90, "aliases": 28, "name": 20, "model": 30,
+        wide = {"source": 70, "notes": 90, "aliases": 28, "name": 28, "model": 30,
                 "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
         widths[j] = max(widths.get(j, 0), wide or max(11, min(len(c) * 0.9 + 2, 24)))
     return last

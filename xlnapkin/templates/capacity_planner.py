@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
-from .. import calibration, catalog, queueing
+from .. import catalog, queueing
 from .._checks import requirement
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 
@@ -224,11 +224,12 @@ def _outputs(b, col_of) -> None:
             ("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
              "slots_memory", "users", "seed 001: 6", "int"),
             ("user_gpu_users_per_gpu", "Your GPU: users per GPU at the percentile",
-             "users_per_gpu", "users", "= USERS_AT_PERCENTILE / GPUs", "num1"),
+             "users_per_gpu", "users", "= USERS_AT_PERCENTILE / GPUs", "users"),
             ("user_gpu_headroom", "Your GPU: slots kept free on average for peaks", "headroom",
              "of slots", "= SLOT_HEADROOM", "pct"),
-            ("user_gpu_cost_per_user_month", "Your GPU: USD per user-month",
-             "cost_per_user_month", "USD", "= COST_PER_USER_MONTH", "usd")):
+            ("user_gpu_cost_per_user_month", "Your GPU: cost per user-month",
+             "cost_per_user_month", "USD", "= COST_PER_USER_MONTH; GPUs only",
+             "usd")):
         b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
     b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({all_ok},{sla_gpu_id},"check inputs")',
@@ -323,8 +324,7 @@ def _model_sheet(m) -> dict:
     defaults["kv_dtype"] = (bk.kv_dtype_used(), "fp8", "gen")
     defaults["token_budget"] = (f"IF(ISBLANK({{token_budget}}),{queueing.PREFILL_CHUNK:g},"
                                 "{token_budget})", queueing.PREFILL_CHUNK, "int")
-    for c in calibration.constants():
-        defaults[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
+    bk.calibration_used(defaults)
     defaults["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
     for f in USER_FIELDS:
         defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f] or 0, "num")
@@ -458,7 +458,7 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
                 st.HEAD_FONT)
     st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "GPUs with a price that fit; fewer rows when "
                 "fewer do.", st.NOTE_FONT)
-    st.header_row(ws, rr0 + 1, pc, ["GPU", "$/M tokens", "rank"])
+    st.header_row(ws, rr0 + 1, pc, ["GPU", "$/M tokens", "rank"], height=30)
     for k in range(1, RANK_ROWS + 1):
         r, key = rr0 + 1 + k, f"INDEX(w_rank_key,MATCH({k},w_rank,0))"
         st.style_cell(ws.cell(r, pc, f'=IF(all_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('

@@ -337,8 +337,7 @@ def _used_defaults() -> dict:
     d["efficiency"] = ("N({efficiency})", 0, "num")
     d["weight_dtype"] = (bk.weight_dtype_used(), "bf16", "gen")
     d["kv_dtype"] = (bk.kv_dtype_used(), "bf16", "gen")
-    for c in calibration.constants():
-        d[f"cal_{c.name}"] = ("{cal_" + c.name + "}", c.value, "num3")
+    bk.calibration_used(d)
     d["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
     d["tokens_per_day"] = ("{tokens_per_day}*{scen_tokens_per_day}", 1e7, "int")
     d["utilization"] = ("MIN(1,{utilization}*{scen_utilization})", 0.7, "pct")
@@ -510,8 +509,9 @@ def _own_steps() -> list[Step]:
         Step("own_hourly_used", "Owned cost per GPU-hour used (x 730 / hours a rented GPU runs)",
              "{own_hourly_calc}*730/{hours_per_month}", "USD/GPU-h", "usd4"),
         Step("own_vs_rent_msg", "Own vs rent per GPU-hour used",
-             'IF({own_hourly_used}<{rent_price},"owning is cheaper by "&TEXT({rent_price}-'
-             '{own_hourly_used},"$0.00")&" per GPU-hour used","renting is cheaper by "&TEXT('
+             'IF({own_hourly_used}<{rent_price},"owning "&IF(ISBLANK({purchase_price_override}),'
+             '"the card alone (no server) ","")&"saves "&TEXT({rent_price}-{own_hourly_used},'
+             '"$0.00")&" per GPU-hour used","renting is cheaper by "&TEXT('
              '{own_hourly_used}-{rent_price},"$0.00")&" per GPU-hour used")', "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
