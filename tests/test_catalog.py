@@ -177,8 +177,26 @@ def test_kv_per_token_matches_shared_model_configs(shared_data):
         # 61 layers x (128 fp8 values + one 4-byte scale), from its config.json (index_head_dim
         # 128, num_hidden_layers 61) and vLLM's indexer cache layout
         index_keys = 61 * 132 if name == "deepseek-v3.2" else 0
-        assert kv_bytes(name, 1, 1, "bf16") == expected + index_keys, name
+        # what one more token adds (a hybrid model's recurrent state is per sequence)
+        per_token = kv_bytes(name, 2, 1, "bf16") - kv_bytes(name, 1, 1, "bf16")
+        assert per_token == expected + index_keys, name
     assert catalog.model("deepseek-v3.2").index_bytes_per_token == 132
+
+
+def test_a_hybrid_model_keeps_its_mamba_state_per_sequence():
+    # Nemotron-3-Super's config.json: 40 Mamba-2 layers ('M' in hybrid_override_pattern), 128
+    # heads x 64 head dim x 128 state in float32 (mamba_ssm_cache_dtype), and conv_kernel 4 - 1
+    # past tokens of 128 x 64 + 2 x 8 groups x 128 channels at 16 bits. A review found the
+    # state missing: 2,463 sequences of 2,048 tokens "fit" one B200 where about 220 do.
+    from xlnapkin.memory import kv_bytes, max_batch
+    state = 40 * (128 * 64 * 128 * 4 + 3 * (128 * 64 + 2 * 8 * 128) * 2)
+    m = catalog.model("nemotron-3-super-120b")
+    assert m.state_bytes_per_seq == state == 170_229_760
+    kv = 8 * 2 * 2 * 128 * 2  # 8 attention layers x 2 KV heads x (K, V) x 128 x 2 bytes
+    assert kv_bytes(m, 2048, 3, "bf16") == 3 * (2048 * kv + state)
+    free = 180e9 * 0.9 - 120.67e9 * 1.0  # b200's 180 GB, fp8 weights at a byte each
+    assert max_batch("b200", m, 2048, "fp8") == int(free // (2048 * kv + state)) == 221
+    assert catalog.model("llama-3.1-8b").state_bytes_per_seq is None
 
 
 def test_whole_number_fields_are_checked():

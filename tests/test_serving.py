@@ -251,10 +251,10 @@ def test_a_most_rate_or_idle_time_in_a_message_is_never_rounded_past_the_truth()
             shown = float(why.rsplit("takes ", 1)[1].split()[0].replace(",", ""))
             assert shown > limit, (gpu, why)
     # below 0.001 requests/s the figure is in powers of ten, rounded down all the same (the
-    # most is 0.0005386 requests/s here)
-    said = udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", 0.000539, 1024, 131072)
-    assert said == "overloaded: one replica sustains at most 0.000538 requests/s"
-    assert isinstance(udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", 0.000538, 1024, 131072),
+    # most is 0.0005366 requests/s here)
+    said = udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", 0.000537, 1024, 131072)
+    assert said == "overloaded: one replica sustains at most 0.000536 requests/s"
+    assert isinstance(udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", 0.000536, 1024, 131072),
                       float)
 
 

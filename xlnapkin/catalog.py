@@ -133,6 +133,7 @@ class Model:
     index_topk: float | None = None
     max_context: float | None = None
     kv_bytes_per_token_16bit: float | None = None
+    state_bytes_per_seq: float | None = None
     name: str = ""
     hf_repo: str = ""
     aliases: str = ""
@@ -260,7 +261,8 @@ _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflo
             "pcie_gbps": 1e4, "nvlink_gpus": 1e4,
             "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
-            "experts_per_token": 1e5, "attention_layers": 1e4, "input_usd_per_mtok": 1e6,
+            "experts_per_token": 1e5, "attention_layers": 1e4, "state_bytes_per_seq": 1e12,
+            "input_usd_per_mtok": 1e6,
             "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
 _DEFAULT_MAXIMUM = 1e9
 

@@ -5,7 +5,10 @@ Units: bytes, tokens, sequences. GB in messages is 1e9 bytes.
 KV cache per token and layer holds ``kv_heads x (head_dim + v_head_dim)`` elements (K and V) for
 MHA, GQA and MQA, or ``kv_lora_rank + qk_rope_head_dim`` for MLA's compressed latent. A
 sliding-window layer holds at most ``sliding_window`` tokens; layers without attention (Mamba and
-other linear layers of hybrid models) hold none. Their fixed-size recurrent state is not counted.
+other linear layers of hybrid models) hold none. They keep a fixed-size recurrent state per
+sequence instead (the catalog's ``state_bytes_per_seq``, at the dtype the engine caches it in,
+whatever the KV dtype), which counts with the cache: once per sequence in memory, read and
+written once per decode step.
 A sparse-attention indexer (DeepSeek-V3.2's DSA) keeps one more key per token and attention layer
 (``index_head_dim`` 8-bit values and a 4-byte scale per 128, whatever the KV dtype), and lets
 each new token attend to at most ``index_topk`` cached tokens: the decode step reads those and
@@ -145,7 +148,7 @@ def _index_bytes(m: Model, tokens):
 
 
 def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
-    """KV-cache bytes for batch sequences of tokens tokens each (GQA, MLA, sliding windows and a sparse-attention indexer's keys counted).
+    """KV-cache bytes for batch sequences of tokens tokens each (GQA, MLA, sliding windows, a sparse-attention indexer's keys and a hybrid model's recurrent state counted).
 
     Args:
         model: model catalog id or spec string, e.g. "llama-3.1-70b" [id]
@@ -167,15 +170,18 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
 def _kv_bytes(m, tokens, batch, kv_dtype):
     """:func:`kv_bytes` of a catalog model for checked ``tokens`` and ``batch``. [bytes]"""
     per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
-    return (per_layer_token * _windowed_tokens(m, tokens) + _index_bytes(m, tokens)) * batch
+    return (per_layer_token * _windowed_tokens(m, tokens) + _index_bytes(m, tokens)
+            + (m.state_bytes_per_seq or 0.0)) * batch
 
 
 def _kv_read_bytes(m, context, batch, kv_dtype):
     """KV-cache bytes one decode step reads for ``batch`` sequences at ``context``: the tokens
     each attends to (:func:`_attended_tokens`) and, with a sparse-attention indexer, the index
-    keys of the whole context it scores. Equals :func:`_kv_bytes` without an indexer. [bytes]"""
+    keys of the whole context it scores, and a hybrid model's recurrent state, read and written
+    back. [bytes]"""
     per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
-    return (per_layer_token * _attended_tokens(m, context) + _index_bytes(m, context)) * batch
+    return (per_layer_token * _attended_tokens(m, context) + _index_bytes(m, context)
+            + 2.0 * (m.state_bytes_per_seq or 0.0)) * batch
 
 
 def expected_experts(n_experts, top_k, tokens):

@@ -14,7 +14,7 @@ Names the templates expect as inputs:
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
-  m_index_heads, m_index_head_dim, m_index_topk, m_max_context``;
+  m_index_heads, m_index_head_dim, m_index_topk, m_max_context, m_state_bytes_per_seq``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
   efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
   :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
@@ -61,6 +61,13 @@ def _capped_pairs(tokens: str, cap: str) -> str:
             f"+({tokens}-{cap})*{cap})")
 
 
+def kv_cache(tokens: str) -> str:
+    """One sequence's cache at ``tokens`` of context: KV in the layers that hold it, the
+    indexer's keys and a hybrid model's recurrent state (``memory.kv_bytes`` for batch 1)."""
+    return ("{kv_bytes_per_layer_token}*" + _windowed(tokens) + "+" + _index_keys(tokens)
+            + "+{m_state_bytes_per_seq}")
+
+
 def dtype_bits(which: str) -> str:
     return (f"IF(ISNUMBER({{{which}}}),{{{which}}},"
             f"INDEX(dtype_bits,MATCH({{{which}}},dtype_names,0)))")
@@ -70,7 +77,7 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
                 "sliding_window_layers", "index_heads", "index_head_dim", "index_topk",
-                "max_context"]
+                "max_context", "state_bytes_per_seq"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
               "max_concurrency"]
@@ -113,16 +120,16 @@ def _cache_steps() -> list[Step]:
              "bytes", "num", "catalog.Model.index_bytes_per_token"),
         Step("seq_tokens", "Tokens a request holds at the end (input + output)",
              "{input_tokens}+{output_tokens}", "tokens", "int"),
-        Step("kv_bytes_per_seq", "KV cache of one finished request",
-             "{kv_bytes_per_layer_token}*" + _windowed("{seq_tokens}") + "+"
-             + _index_keys("{seq_tokens}"), "bytes", "sci",
+        Step("kv_bytes_per_seq", "KV cache of one finished request (and recurrent state)",
+             kv_cache("{seq_tokens}"), "bytes", "sci",
              "memory.kv_bytes(model, input+output, 1, kv_dtype)"),
         Step("mean_context", "Mean context while decoding (input + output/2)",
              "{input_tokens}+{output_tokens}/2", "tokens", "num"),
         Step("attn_tokens_ctx", "Attended tokens over layers at that context",
              _attended("{mean_context}"), "token-layers", "sci"),
-        Step("kv_bytes_ctx", "KV cache read per sequence per decode step",
-             "{kv_bytes_per_layer_token}*{attn_tokens_ctx}+" + _index_keys("{mean_context}"),
+        Step("kv_bytes_ctx", "KV (and state) read per sequence per decode step",
+             "{kv_bytes_per_layer_token}*{attn_tokens_ctx}+" + _index_keys("{mean_context}")
+             + "+2*{m_state_bytes_per_seq}",
              "bytes", "sci", "memory._kv_read_bytes(model, mean_context, 1, kv_dtype)"),
         Step("attn_flops_pair", "Attention FLOPs per (query, key) pair, all heads",
              "2*{n_heads}*IF({m_kv_lora_rank}>0,2*{m_kv_lora_rank}+{m_qk_rope_head_dim},"
@@ -489,8 +496,7 @@ def queue_steps() -> list[Step]:
         Step("pf_weights", "A prompt alone: weight reads",
              weights_read("{input_tokens}") + "/{bandwidth}", "s", "sci"),
         Step("pf_kv", "A prompt alone: KV-cache writes",
-             "({kv_bytes_per_layer_token}*" + _windowed("{input_tokens}") + "+"
-             + _index_keys("{input_tokens}") + ")/{bandwidth}", "s",
+             "(" + kv_cache("{input_tokens}") + ")/{bandwidth}", "s",
              "sci"),
         Step("pf_allreduce", "A prompt alone: all-reduces",
              "IF({num_gpus}>1,2*{m_layers}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"

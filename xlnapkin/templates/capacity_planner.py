@@ -333,10 +333,8 @@ def _model_sheet(m) -> dict:
     _napkin.add_model_lookup(m)
     m.heading("Memory and attention (model and request shape)")
     _napkin.add_steps(m, _napkin.model_steps())
-    m.add("kv_bytes_user", "KV cache of one user at context_tokens",
-          "{kv_bytes_per_layer_token}*((({n_attn_layers}-{n_window_layers})*{context_tokens}"
-          "+{n_window_layers}*MIN({context_tokens},{m_sliding_window})))"
-          "+{index_bytes_per_layer_token}*{n_attn_layers}*{context_tokens}", "bytes",
+    m.add("kv_bytes_user", "KV cache of one user at context_tokens (and recurrent state)",
+          _napkin.kv_cache("{context_tokens}"), "bytes",
           "= xlnapkin.memory.kv_bytes(model, context_tokens, 1, kv_dtype)", "sci")
     m.heading("Efficiency used (the same for every GPU)")
     _napkin.add_steps(m, _napkin.efficiency_steps(per_gpu=False))
