@@ -25,7 +25,9 @@ SCENARIO_ROWS = [
     ("tokens_per_day", "Tokens per day", 0.5, 2.0, "tokens_per_day"),
     ("gpu_price_per_hour", "GPU rental price", 0.7, 1.3, "rental price per GPU-hour"),
     ("api_price", "API prices", 0.5, 1.5, "API input, output and cached prices"),
-    ("utilization", "Planned utilization", 0.75, 1.25, "utilization (at most 100 %)"),
+    ("utilization", "Utilization, throughput", 0.75, 1.25,
+     "utilization (at most 100 %); capacity = throughput x utilization: it also covers a "
+     "throughput error"),
     ("staff_cost_per_month", "People and platform", 0.5, 1.5, "staff_cost_per_month"),
     ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
     ("purchase_price", "GPU purchase price", 0.8, 1.2, "purchase price (owning only)"),

@@ -556,7 +556,10 @@ def _cover(wb) -> None:
             f"({calibration.DEFAULTS.max_concurrency:.0f}, vLLM's below 70 GiB; a GPU's "
             "Catalog row can give its own), with "
             "calibrated efficiencies (editable; 1 = pure roofline). "
-            "Prefix-cache hits take their share of the prefill work off each request.",
+            "Prefix-cache hits take their share of the prefill work off each request. It is an "
+            "estimate: benchmarks/RESULTS.md in xlnapkin's repository gives its error against "
+            "published measurements; the Sensitivity sheet's utilization row moves capacity as "
+            "a throughput error would.",
             "Replicas = max(minimum, ceil(volume / what one replica carries at the planned "
             "utilization in the hours it runs)). The month costs replicas x GPUs x price x hours "
             "+ people and platform. The volume is spread evenly over those hours: lower the "
