@@ -4,15 +4,18 @@
 
 .DESCRIPTION
     1. Finds Python 3.11 or newer (the py launcher first, then python on PATH).
-    2. Creates, or reuses, a virtual environment at %LOCALAPPDATA%\xlnapkin\venv.
+    2. Creates, or reuses, a virtual environment at %LOCALAPPDATA%\xlnapkin\venv (or -VenvDir,
+       or where an earlier run put it), and records its folder in
+       %USERPROFILE%\.xlnapkin\venv.txt for uninstall.ps1.
     3. pip installs xlnapkin with its "excel" extra into it: by default the wheel beside this
        script (a release folder), else the checkout this script sits in. No package index is
-       asked for xlnapkin unless -Source says so; its dependencies (numpy, openpyxl, xlwings)
-       come from PyPI as usual.
+       asked for xlnapkin unless -Source says so; its dependencies (numpy, openpyxl,
+       et-xmlfile, xlwings, pywin32) come from PyPI as usual, or from -FindLinks DIR alone.
     4. `xlnapkin excel addin install` copies the environment's xlwings add-in into Excel's
-       XLSTART folder. Unlike `xlwings addin install`, it writes no user-wide xlwings.conf. An
-       add-in already there is kept (-ReplaceAddin replaces it), unless it is the copy an
-       earlier run of this script put there: that one is upgraded.
+       XLSTART folder. Unlike `xlwings addin install`, it writes no user-wide xlwings.conf. The
+       copy an earlier run of this script put there is upgraded. Another project's add-in is
+       kept when it is for the same xlwings version; otherwise the script stops there and says
+       what to do: -XlwingsVersion to match it (that project keeps working), or -ReplaceAddin.
        It also deletes a user-wide xlwings.conf that older versions of this script made
        `xlwings addin install` write for the environment's python.exe.
     5. With -Workbook BOOK: `xlnapkin excel install --workbook BOOK` adds xlnapkin.udfs and the
@@ -34,7 +37,9 @@
     A workbook (.xlsm) to set up. Only the xlwings.conf in its folder changes; other workbooks
     and your user-wide xlwings settings are left alone. Other macro workbooks in the same folder
     keep the modules your user-wide settings list; if those settings name another Python, the
-    set-up stops (move the workbook to a folder of its own, or give -ReplaceInterpreter).
+    set-up stops (move the workbook to a folder of its own, or give -ReplaceInterpreter). The
+    same for the workbook itself where it has functions of another project: they keep their
+    module and need their Python.
 
 .PARAMETER User
     Set xlnapkin up in your user-wide xlwings settings (every workbook without its own) instead.
@@ -43,17 +48,27 @@
     Replace another Python already set in that xlwings.conf (uninstall puts it back).
 
 .PARAMETER ReplaceAddin
-    Replace an xlwings add-in that is already in XLSTART (perhaps another project's version;
-    uninstall then leaves it in place).
+    Replace an xlwings add-in that is already in XLSTART (perhaps another project's version,
+    which then needs the xlwings version of this environment too; uninstall leaves it in place).
+
+.PARAMETER XlwingsVersion
+    Install this xlwings version (pip's xlwings==VERSION) instead of the newest: the version of
+    another project's xlwings add-in already in XLSTART, which the add-in step names when they
+    differ. The add-in and the environment's xlwings must be the same version.
+
+.PARAMETER FindLinks
+    Install from this folder of wheels alone, asking no package index (pip's --no-index
+    --find-links DIR); installer\README.md says how to make one for offline PCs.
 
 .PARAMETER DryRun
     Show what would happen. Creates nothing, installs nothing, writes no settings
     (passes --dry-run to `xlnapkin excel install`).
 
 .PARAMETER VenvDir
-    Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv. Its path must
-    use only characters of Windows' ANSI code page (the xlwings add-in loads its DLL through
-    the ANSI API); where your user name has others, give e.g. -VenvDir C:\xlnapkin\venv.
+    Where the virtual environment lives. Default: the folder an earlier run recorded, else
+    %LOCALAPPDATA%\xlnapkin\venv. Its path must use only characters of Windows' ANSI code page
+    (the xlwings add-in loads its DLL through the ANSI API); where your user name has others,
+    give e.g. -VenvDir C:\xlnapkin\venv. It is recorded, so uninstall.ps1 finds it.
 
 .PARAMETER Python
     A Python 3.11+ interpreter to create the environment with, instead of searching for one.
@@ -66,6 +81,9 @@
 
 .EXAMPLE
     powershell -ExecutionPolicy Bypass -File install.ps1 -Source .\xlnapkin-0.1.0-py3-none-any.whl -User
+
+.EXAMPLE
+    powershell -ExecutionPolicy Bypass -File install.ps1 -FindLinks ..\wheelhouse -Workbook C:\models\serving.xlsm
 #>
 # Named parameters only: a workbook path given bare is refused, not taken for -Source.
 [CmdletBinding(PositionalBinding = $false)]
@@ -77,7 +95,9 @@ param(
     [string]$Workbook = "",
     [switch]$User,
     [switch]$ReplaceInterpreter,
-    [switch]$ReplaceAddin
+    [switch]$ReplaceAddin,
+    [string]$XlwingsVersion = "",
+    [string]$FindLinks = ""
 )
 
 Set-StrictMode -Version 2.0
@@ -85,12 +105,36 @@ $ErrorActionPreference = "Stop"
 
 $MinVersion = [version]"3.11"
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
+# Where the environment is, for uninstall.ps1 (beside xlnapkin's other records, which
+# `xlnapkin excel` keeps in %USERPROFILE%\.xlnapkin).
+$VenvRecord = Join-Path $env:USERPROFILE ".xlnapkin\venv.txt"
+
+# The environment folder an earlier run recorded, or "".
+function Get-RecordedVenv {
+    if (-not (Test-Path -LiteralPath $VenvRecord -PathType Leaf)) { return "" }
+    $lines = @([System.IO.File]::ReadAllLines($VenvRecord) | Where-Object { $_.Trim() })
+    if ($lines.Count -eq 0) { return "" }
+    return $lines[0].Trim()
+}
+
+$RecordedVenv = Get-RecordedVenv
+$VenvGiven = [bool]$VenvDir
+if (-not $VenvDir) { $VenvDir = $RecordedVenv }
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
 # Excel starts the interpreter from its own folder: the path written for it must be absolute.
 $VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($VenvDir)
 $VenvPython = Join-Path $VenvDir "Scripts\python.exe"
 $VenvPythonW = Join-Path $VenvDir "Scripts\pythonw.exe"
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
+
+# The steps in Excel, printed at the end. The release's README.txt repeats these lines
+# (xlnapkin/release.py reads them from here): plain text in double quotes, one line each.
+$ExcelSteps = @(
+    "In Excel, once: File > Options > Trust Center > Trust Center Settings > Macro Settings >",
+    "tick 'Trust access to the VBA project object model'. Then open the macro-enabled workbook",
+    "(.xlsm) you set up: Alt+F11 > Tools > References > tick 'xlwings' > OK; back in Excel click",
+    "xlwings > Import Functions, save, and type =NAPKIN_VERSION() in a cell."
+)
 
 function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
 function Write-Note([string]$Text) { Write-Host "    $Text" }
@@ -183,6 +227,10 @@ try {
     if ($DryRun) { Write-Host "Dry run: nothing will be created, installed or written." -ForegroundColor Yellow }
     if ($Workbook -and $User) { throw "Give -Workbook or -User, not both." }
     if ($Workbook -and -not (Test-Path -LiteralPath $Workbook -PathType Leaf)) { throw "No such workbook: $Workbook" }
+    if ($XlwingsVersion -and $XlwingsVersion -notmatch '^\d+(\.\d+)*([a-zA-Z0-9.+-]*)$') {
+        throw "-XlwingsVersion '$XlwingsVersion' is not a version number (say 0.35.1)."
+    }
+    if ($FindLinks -and -not (Test-Path -LiteralPath $FindLinks -PathType Container)) { throw "No such folder: $FindLinks" }
 
     # Checked first so that nothing is half done: the add-in file cannot be replaced while Excel
     # has it (and the UDF server) loaded.
@@ -192,6 +240,12 @@ try {
     }
     if (-not (Test-AnsiPath $VenvPythonW)) {
         throw "The environment's path $VenvDir has characters the xlwings add-in cannot load from (it uses Windows' ANSI code page). Run this again with -VenvDir C:\xlnapkin\venv (or another folder whose path has only such characters)."
+    }
+
+    if ($RecordedVenv -and -not $VenvGiven) {
+        Write-Note "using the environment an earlier install recorded in $VenvRecord (-VenvDir picks another)"
+    } elseif ($RecordedVenv -and $RecordedVenv -ne $VenvDir) {
+        Write-Note "an earlier install used $RecordedVenv; uninstall.ps1 will use $VenvDir (delete the other folder once nothing needs it)"
     }
 
     Write-Step "Looking for Python $MinVersion or newer"
@@ -219,11 +273,22 @@ try {
     }
 
     $requirement = Get-Requirement $Source
+    $pipArgs = @("-m", "pip", "install", "--disable-pip-version-check", "--upgrade")
+    # A wheelhouse alone: pip asks no index for anything.
+    if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", (Resolve-Path -LiteralPath $FindLinks).Path) }
+    $pipArgs += $requirement
+    # The version of another project's add-in in XLSTART (see -XlwingsVersion).
+    if ($XlwingsVersion) { $pipArgs += "xlwings==$XlwingsVersion" }
     Write-Step "Installing $requirement"
     if ($DryRun) {
-        Write-Note "would run: `"$VenvPython`" -m pip install --upgrade `"$requirement`""
+        Write-Note "would run: `"$VenvPython`" $($pipArgs -join ' ')"
+        Write-Note "would record $VenvDir in $VenvRecord"
     } else {
-        Invoke-Checked $VenvPython @("-m", "pip", "install", "--disable-pip-version-check", "--upgrade", $requirement) "pip install"
+        Invoke-Checked $VenvPython $pipArgs "pip install"
+        # For uninstall.ps1, which cannot ask xlnapkin where xlnapkin is.
+        New-Item -ItemType Directory -Force -Path (Split-Path -Parent $VenvRecord) | Out-Null
+        [System.IO.File]::WriteAllText($VenvRecord, $VenvDir + "`r`n", (New-Object System.Text.UTF8Encoding $false))
+        Write-Note "recorded $VenvDir in $VenvRecord (uninstall.ps1 reads it)"
     }
 
     # Before the settings: it also deletes the user-wide xlwings.conf that older versions of
@@ -264,10 +329,7 @@ try {
             Write-Host "Next: set a workbook up (only the xlwings.conf in its folder changes):"
             Write-Host "  powershell -ExecutionPolicy Bypass -File install.ps1 -Workbook C:\path\to\Book.xlsm"
         }
-        Write-Host "In Excel, once: File > Options > Trust Center > Trust Center Settings > Macro Settings >"
-        Write-Host "'Trust access to the VBA project object model'. Then, in the macro-enabled workbook (.xlsm):"
-        Write-Host "Alt+F11 > Tools > References > tick 'xlwings' > OK; back in Excel click xlwings >"
-        Write-Host "Import Functions, save, and type =NAPKIN_VERSION() in a cell."
+        foreach ($line in $ExcelSteps) { Write-Host $line }
         Write-Host "Undo: powershell -ExecutionPolicy Bypass -File uninstall.ps1 [-Workbook C:\path\to\Book.xlsm]"
     }
     exit 0

@@ -13,7 +13,10 @@
        UDF modules (otherwise it is left for your other xlwings work; -RemoveAddin removes it
        anyway). A user-wide xlwings.conf that older versions of install.ps1 made xlwings write
        for xlnapkin's Python goes too.
-    3. With -RemoveVenv, deletes the environment %LOCALAPPDATA%\xlnapkin\venv.
+    3. With -RemoveVenv, deletes the environment.
+    The environment is the one install.ps1 recorded in %USERPROFILE%\.xlnapkin\venv.txt (so an
+    install with -VenvDir is found), else %LOCALAPPDATA%\xlnapkin\venv; -VenvDir names it. If
+    xlnapkin is not there, nothing is undone: the script says so and exits with code 1.
     Running it again is safe.
 
 .PARAMETER Workbook
@@ -25,13 +28,15 @@
     Show what would happen and change nothing (passes --dry-run to `xlnapkin excel uninstall`).
 
 .PARAMETER RemoveVenv
-    Also delete the virtual environment (and %LOCALAPPDATA%\xlnapkin when it is then empty).
+    Also delete the virtual environment and its record (and %LOCALAPPDATA%\xlnapkin and
+    %USERPROFILE%\.xlnapkin when they are then empty).
 
 .PARAMETER RemoveAddin
     Remove the xlwings add-in even if it is not the copy install.ps1 put there.
 
 .PARAMETER VenvDir
-    Where the virtual environment lives. Default: %LOCALAPPDATA%\xlnapkin\venv.
+    Where the virtual environment lives. Default: the folder install.ps1 recorded, else
+    %LOCALAPPDATA%\xlnapkin\venv.
 
 .EXAMPLE
     powershell -ExecutionPolicy Bypass -File uninstall.ps1 -DryRun
@@ -56,7 +61,22 @@ $Workbook = @($Workbook | ForEach-Object { $_ -split "," } | ForEach-Object { $_
     Where-Object { $_ })
 
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
-if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
+# Where install.ps1 recorded the environment (it may have been given -VenvDir).
+$VenvRecord = Join-Path $env:USERPROFILE ".xlnapkin\venv.txt"
+
+# The environment folder install.ps1 recorded, or "".
+function Get-RecordedVenv {
+    if (-not (Test-Path -LiteralPath $VenvRecord -PathType Leaf)) { return "" }
+    $lines = @([System.IO.File]::ReadAllLines($VenvRecord) | Where-Object { $_.Trim() })
+    if ($lines.Count -eq 0) { return "" }
+    return $lines[0].Trim()
+}
+
+$RecordedVenv = Get-RecordedVenv
+$VenvFrom = "given with -VenvDir"
+if (-not $VenvDir -and $RecordedVenv) { $VenvDir = $RecordedVenv; $VenvFrom = "recorded in $VenvRecord" }
+if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv"; $VenvFrom = "the default; nothing is recorded in $VenvRecord" }
+$VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($VenvDir)
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
 $AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"
 
@@ -81,6 +101,15 @@ try {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
         else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
     }
+    # Without xlnapkin nothing can be undone: its records say what it changed.
+    if (-not (Test-Path -LiteralPath $XlnapkinExe)) {
+        $why = "xlnapkin is not installed in $VenvDir ($VenvFrom), so there is nothing to undo with it."
+        $why += " If you installed it with -VenvDir, run this again with the same -VenvDir."
+        if (Test-Path -LiteralPath $VenvDir) { $why += " If $VenvDir is left from a failed install, delete that folder." }
+        $why += " By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file."
+        throw $why
+    }
+    Write-Note "xlnapkin in $VenvDir ($VenvFrom)"
 
     Write-Step "Restoring your xlwings settings (xlwings.conf)"
     # Each workbook folder given, then the user-wide file (a no-op unless xlnapkin changed it).
@@ -89,16 +118,10 @@ try {
     # every other folder install.ps1 -Workbook set up (xlnapkin keeps the list)
     $scopes += ,@("--recorded")
     $scopes += ,@("--user")
-    if (Test-Path -LiteralPath $XlnapkinExe) {
-        foreach ($scope in $scopes) {
-            $setupArgs = @("excel", "uninstall") + $scope
-            if ($DryRun) { $setupArgs += "--dry-run" }
-            Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel uninstall"
-        }
-    } else {
-        Write-Note "xlnapkin is not in $VenvDir, so its record of changes cannot be read there."
-        Write-Note "If xlnapkin is installed elsewhere, run: xlnapkin excel uninstall --user (or --workbook BOOK)"
-        Write-Note "By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file."
+    foreach ($scope in $scopes) {
+        $setupArgs = @("excel", "uninstall") + $scope
+        if ($DryRun) { $setupArgs += "--dry-run" }
+        Invoke-Checked $XlnapkinExe $setupArgs "xlnapkin excel uninstall"
     }
 
     Write-Step "Removing the xlwings add-in"
@@ -106,36 +129,32 @@ try {
     if ($RemoveAddin) { $addinArgs += "--replace" }
     if ($DryRun) { $addinArgs += "--dry-run" }
     $hasAddinCommand = $false
-    if (Test-Path -LiteralPath $XlnapkinExe) {
-        # An older xlnapkin answers with a usage error, which Windows PowerShell 5.1 throws.
-        try {
-            & $XlnapkinExe excel addin --help *> $null
-            $hasAddinCommand = ($LASTEXITCODE -eq 0)
-        } catch { $hasAddinCommand = $false }
-    }
+    # An older xlnapkin answers with a usage error, which Windows PowerShell 5.1 throws.
+    try {
+        & $XlnapkinExe excel addin --help *> $null
+        $hasAddinCommand = ($LASTEXITCODE -eq 0)
+    } catch { $hasAddinCommand = $false }
     if ($hasAddinCommand) {
         Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin remove"
-    } elseif ((Test-Path -LiteralPath $XlnapkinExe) -and (Test-Path -LiteralPath $AddinPath)) {
+    } elseif (Test-Path -LiteralPath $AddinPath) {
         Write-Note "the xlnapkin in $VenvDir predates 'xlnapkin excel addin', so it cannot tell"
         Write-Note "whose $AddinPath is; left in place. Run this release's install.ps1 once"
         Write-Note "and uninstall again, or delete the file if no other xlwings work needs it."
-    } elseif (Test-Path -LiteralPath $AddinPath) {
-        Write-Note "xlnapkin is not in $VenvDir, so its record of the add-in cannot be read there;"
-        Write-Note "left $AddinPath in place. Delete it by hand if no other xlwings work needs it."
     } else {
         Write-Note "not installed ($AddinPath); nothing to do."
     }
 
     if ($RemoveVenv) {
         Write-Step "Deleting the environment $VenvDir"
-        if (-not (Test-Path -LiteralPath $VenvDir)) {
-            Write-Note "already gone."
-        } elseif ($DryRun) {
+        if ($DryRun) {
             Write-Note "would delete $VenvDir"
         } else {
             Remove-Item -LiteralPath $VenvDir -Recurse -Force
-            if ((Test-Path -LiteralPath $StateDir) -and -not (Get-ChildItem -LiteralPath $StateDir -Force)) {
-                Remove-Item -LiteralPath $StateDir -Force
+            if ($RecordedVenv -eq $VenvDir) { Remove-Item -LiteralPath $VenvRecord -Force }
+            foreach ($folder in @($StateDir, (Split-Path -Parent $VenvRecord))) {
+                if ((Test-Path -LiteralPath $folder) -and -not (Get-ChildItem -LiteralPath $folder -Force)) {
+                    Remove-Item -LiteralPath $folder -Force
+                }
             }
         }
     } else {

@@ -11,18 +11,21 @@ import math
 import os
 import re
 import stat
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from types import SimpleNamespace
 
 import pytest
 
+import _vbaproject as vbaproject
 from conftest import REPO, in_threads, run
-from xlnapkin import cli
+from xlnapkin import _vba, cli
 from xlnapkin import excel_setup as es
 from xlnapkin.errors import NapkinError
 
@@ -388,11 +391,103 @@ def test_a_folder_shared_with_another_projects_workbook_keeps_its_modules_and_py
     # asked to replace it: their module still listed
     es.install(config, PY, platform="win32", replace_interpreter=True, now=NOW)
     assert folder_conf.read_bytes().startswith(b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"')
-    # alone in its folder, the user's Python is not a neighbour's: nothing to keep
+    # alone in its folder and with none of their functions: nothing of theirs to keep
     alone = make_book(tmp_path / "alone")
     es.install(es.workbook_config(alone, home, "win32"), PY, platform="win32", now=NOW)
     assert (alone.parent / "xlwings.conf").read_bytes() == (
         b'"UDF MODULES","xlnapkin.udfs"\r\n"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+
+
+def book_with_functions(folder, name, *modules, vba=None):
+    """A macro workbook into which xlwings' Import Functions put functions of ``modules`` (its
+    VBA project: ``vba`` bytes instead, if given)."""
+    path = make_book(folder, name)
+    base = path.read_bytes()
+    if vba is None:
+        path.write_bytes(vbaproject.office_file(
+            {"xlwings_udfs": vbaproject.imported_functions(*modules)}, base=base))
+    else:
+        path.write_bytes(vbaproject.office_file(None, base=base))
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr("xl/vbaProject.bin", vba)
+    return path
+
+
+def test_the_workbook_set_up_keeps_its_own_functions_and_their_python(tmp_path, capsys):
+    """A workbook alone in its folder reads the user-wide settings now. Where it has functions
+    from a module listed there, run by the Python named there, a folder xlwings.conf for
+    xlnapkin alone would take both away: refused as for the workbooks beside it, unless that
+    Python is xlnapkin's too (both modules, their Python) or asked to replace it (their module
+    stays listed)."""
+    home = tmp_path / "home"
+    user_conf = write_conf(home, ANOTHER_PROJECT)
+    book = book_with_functions(tmp_path / "proj", "Book.xlsm", "theirs.udfs", "xlnapkin.udfs")
+    folder_conf = book.parent / "xlwings.conf"
+    config = es.workbook_config(book, home, "win32")
+    refused = (
+        f'Book.xlsm has functions from theirs.udfs, which run in "{OLD_PY}" (set in '
+        f"{user_conf}); an xlwings.conf in {book.parent} naming xlnapkin's Python would run them "
+        "there: install xlnapkin into that Python and pass it as --python, or replace it with "
+        "--replace-interpreter (uninstall puts it back)")
+    with pytest.raises(es.ExcelSetupError) as info:
+        es.install(config, PY, platform="win32", now=NOW)
+    assert str(info.value) == refused
+    code, out, err = run(capsys, "excel", "install", "--workbook", book, "--python", PY,
+                         "--home", home, "--platform", "win32")
+    assert (code, out, err) == (1, "", f"Error: {refused}\n")
+    assert sorted(p.name for p in book.parent.iterdir()) == ["Book.xlsm"]
+    assert not es.workbook_record(home).exists()
+    # xlnapkin installed into their Python: both modules, their Python
+    es.install(config, OLD_PY, platform="win32", now=NOW)
+    assert folder_conf.read_bytes() == (b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"\r\n'
+                                        b'"INTERPRETER_WIN","' + OLD_PY.encode() + b'"\r\n')
+    es.uninstall(config, platform="win32")
+    # asked to replace it: their module stays listed, and the note says it must import here
+    result = es.install(config, PY, platform="win32", replace_interpreter=True, now=NOW)
+    assert folder_conf.read_bytes() == (b'"UDF MODULES","theirs.udfs;xlnapkin.udfs"\r\n'
+                                        b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    assert any(n.startswith('"UDF MODULES" also lists theirs.udfs') for n in result.notes)
+    es.uninstall(config, platform="win32")
+    assert not folder_conf.exists() and user_conf.read_bytes() == ANOTHER_PROJECT
+    # no interpreter set: its functions run in the Python on PATH
+    write_conf(home, b'"UDF MODULES","theirs.udfs"\r\n')
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            "Book.xlsm has functions from theirs.udfs, which run in the Python on PATH (no "
+            "interpreter is set for it); an xlwings.conf in")):
+        es.install(config, PY, platform="win32", now=NOW)
+    # its functions need their Python even where the settings no longer list their module
+    write_conf(home, b'"INTERPRETER_WIN","' + OLD_PY.encode() + b'"\r\n')
+    with pytest.raises(es.ExcelSetupError, match="Book.xlsm has functions from theirs.udfs"):
+        es.install(config, PY, platform="win32", now=NOW)
+    # a VBA project that cannot be read: the modules the settings list count as its own
+    write_conf(home, ANOTHER_PROJECT)
+    unreadable = book_with_functions(tmp_path / "other", "Book.xlsm", vba=b"not a VBA project")
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            "Book.xlsm cannot be read for its functions (its VBA code), and imports theirs.udfs, "
+            f'which run in "{OLD_PY}"')):
+        es.install(es.workbook_config(unreadable, home, "win32"), PY, platform="win32", now=NOW)
+    assert not folder_conf.exists() and user_conf.read_bytes() == ANOTHER_PROJECT
+
+
+def test_a_workbook_alone_without_their_functions_gets_xlnapkins_settings_and_a_note(tmp_path):
+    """The other project's user-wide settings, and a workbook with none of its functions (new, or
+    with xlnapkin's and xlwings' own only): its folder's file names xlnapkin's module and Python
+    alone (their module would stop Import Functions in xlnapkin's Python), and says whose
+    Python it ran until now."""
+    home = tmp_path / "home"
+    user_conf = write_conf(home, ANOTHER_PROJECT)
+    book = book_with_functions(tmp_path / "napkin", "Napkin.xlsm", "xlnapkin.udfs", "xlwings.ext")
+    config = es.workbook_config(book, home, "win32")
+    result = es.install(config, PY, platform="win32", now=NOW)
+    assert config.path.read_bytes() == (b'"UDF MODULES","xlnapkin.udfs"\r\n'
+                                        b'"INTERPRETER_WIN","' + PY.encode() + b'"\r\n')
+    assert result.notes == (
+        f"Napkin.xlsm has no functions from theirs.udfs (listed in {user_conf}), so "
+        f"{config.path} lists only xlnapkin.udfs",
+        f"Napkin.xlsm ran {OLD_PY} until now (set in {user_conf}); it runs {PY} from now on, "
+        "for its RunPython macros too if it has any")
+    es.uninstall(config, platform="win32")
+    assert sorted(p.name for p in book.parent.iterdir()) == ["Napkin.xlsm"]
 
 
 def test_a_folder_of_quickstart_workbooks_keeps_their_default_modules_and_python(tmp_path):
@@ -1058,13 +1153,143 @@ def test_addin_reinstall_upgrades_its_own_copy_but_keeps_another_projects(tmp_pa
     addin("install", home, source=old)
     result = addin("install", home, source=new)  # xlnapkin's own earlier copy: upgraded
     assert result.changed and (home / XLAM).read_bytes() == b"0.34"
-    # another project put its version there since: kept, with a warning, unless replace
+    # another project put its add-in there since (of a version that cannot be read): left as
+    # it is, and the step fails, unless replace
     (home / XLAM).write_bytes(b"theirs 0.30")
     kept = addin("install", home, source=new)
-    assert not kept.changed and kept.ok and "WARNING" in kept.describe()
+    assert not kept.changed and not kept.ok and "STOPPED, nothing changed" in kept.describe()
     assert (home / XLAM).read_bytes() == b"theirs 0.30"
     assert addin("install", home, source=new, replace=True).changed
     assert (home / XLAM).read_bytes() == b"0.34"
+
+
+# --- another project's add-in: its xlwings version decides ------------------------------------
+
+
+def test_the_addins_xlwings_version_is_read_from_its_vba_code(tmp_path):
+    """xlwings stamps its version into the add-in's VBA when it releases it; the reader gets it
+    from xlwings' own add-in (the modules decompressed exactly as xlwings ships their source),
+    from made-up ones, and refuses what is not an Office file with VBA."""
+    xlwings = pytest.importorskip("xlwings")
+    real = es.xlwings_addin_source().read_bytes()
+    assert _vba.xlwings_version(real) == xlwings.__version__
+    sources = _vba.vba_sources(real)
+    shipped = Path(xlwings.__file__).parent / "addin" / "Config.bas"
+    assert sources["Config"].decode("cp1252").splitlines() == \
+        shipped.read_text(encoding="cp1252").splitlines()
+    assert _vba.udf_modules_called(real) == {"xlwings.ext"}  # its own SQL function
+    for version in ("0.30.2", "0.35.1", "0.0.0+1a2b3c4"):
+        assert _vba.xlwings_version(vbaproject.xlwings_addin(version)) == version
+    assert _vba.xlwings_version(vbaproject.office_file({"Module1": "Sub a()\nEnd Sub\n"})) is None
+    # the binary .xls keeps its VBA under _VBA_PROJECT_CUR
+    xls = vbaproject.vba_project({"xlwings_udfs": vbaproject.imported_functions("my.mod")},
+                                 path=("_VBA_PROJECT_CUR", "VBA"))
+    assert _vba.udf_modules_called(xls) == {"my.mod"}
+    assert _vba.vba_sources(vbaproject.office_file(None)) == {}  # an .xlsx: no VBA
+    with pytest.raises(_vba.VbaError, match="the file has no VBA project"):
+        _vba.xlwings_version(vbaproject.office_file(None))
+    with pytest.raises(_vba.VbaError, match="not an Office file"):
+        _vba.xlwings_version(b"theirs 0.30")
+
+
+def corrupt(data: bytes, offset: int, new: bytes) -> bytes:
+    return data[:offset] + new + data[offset + len(new):]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "fat loop", "bad chunk", "directory loop",
+                                    "no dir stream"])
+def test_a_damaged_vba_project_is_an_error_not_a_crash_or_a_hang(damage):
+    project = vbaproject.vba_project({"Main": 'Public Const XLWINGS_VERSION As String = "1"\n'})
+    fat = 512
+    if damage == "truncated":
+        project = project[:1100]
+    elif damage == "fat loop":  # the directory's chain points back at itself
+        project = corrupt(project, fat + 4, struct.pack("<I", 1))
+    elif damage == "bad chunk":  # the dir stream, first in the mini stream: its chunk header
+        mini = (struct.unpack_from("<I", project, fat + 512 + 116)[0] + 1) * 512
+        assert project[mini] == 1  # the container's signature
+        project = corrupt(project, mini + 1, b"\x00\x00")
+    elif damage == "directory loop":  # the VBA storage's first child is the root again
+        project = corrupt(project, fat + 512 + 128 + 76, struct.pack("<I", 0))
+    else:
+        name = "dir".encode("utf-16-le")
+        project = project.replace(name + b"\0\0", "dix".encode("utf-16-le") + b"\0\0")
+    with pytest.raises(_vba.VbaError):
+        _vba.module_sources(project)
+
+
+def test_another_projects_addin_of_the_same_xlwings_version_is_kept(tmp_path):
+    home = tmp_path / "home"
+    theirs = vbaproject.xlwings_addin("0.35.1") + b"\0"  # not byte-equal to ours
+    (home / XLAM).parent.mkdir(parents=True)
+    (home / XLAM).write_bytes(theirs)  # a different file, the same version
+    ours = addin_source(tmp_path, vbaproject.xlwings_addin("0.35.1"))
+    result = addin("install", home, source=ours)
+    assert result.ok and not result.changed
+    assert result.describe() == (
+        f"xlwings add-in: kept the xlwings add-in already in {home / XLAM} (not xlnapkin's "
+        "copy, but for xlwings 0.35.1, the version xlnapkin's functions run with)")
+    assert (home / XLAM).read_bytes() == theirs and listing(home).keys() == {XLAM}
+    assert not addin("remove", home).changed  # and uninstall leaves it
+
+
+def test_another_projects_addin_of_another_version_stops_the_install(tmp_path, capsys):
+    """The add-in loads xlwings64-<its version>.dll from beside the Python it starts: with
+    another xlwings in xlnapkin's environment the functions would fail. Nothing changes, the
+    step fails (install.ps1 stops there, printing no success), and the message says how to
+    match the versions (their project keeps working) or replace the add-in."""
+    home = tmp_path / "home"
+    (home / XLAM).parent.mkdir(parents=True)
+    (home / XLAM).write_bytes(vbaproject.xlwings_addin("0.35.1"))
+    before = listing(home)
+    ours = addin_source(tmp_path, vbaproject.xlwings_addin("0.37.8"))
+    result = addin("install", home, source=ours, python_executable=PY)
+    assert not result.ok and not result.changed and listing(home) == before
+    python = PY.replace("pythonw.exe", "python.exe")
+    assert result.describe() == (
+        f"xlwings add-in: STOPPED, nothing changed: {home / XLAM} is another xlwings add-in, "
+        "for xlwings 0.35.1; xlnapkin's environment has xlwings 0.37.8. That add-in loads "
+        "xlwings64-0.35.1.dll from beside the Python it starts, so xlnapkin's functions would "
+        "fail with a missing-DLL error. To keep it, give xlnapkin's environment xlwings "
+        f'0.35.1: run install.ps1 again with -XlwingsVersion 0.35.1 (or: "{python}" -m pip '
+        'install "xlwings==0.35.1", then this again). Or replace it with xlnapkin\'s: run '
+        "this again with -ReplaceAddin (install.ps1) or --replace (xlnapkin excel addin "
+        "install); the other project then needs xlnapkin's xlwings 0.37.8 too.")
+    # a dry run says the same, and fails the same way
+    assert addin("install", home, source=ours, python_executable=PY, dry_run=True) == result
+    # xlwings 0.35.1 in xlnapkin's environment (what -XlwingsVersion does): the add-in fits
+    matched = addin_source(tmp_path / "matched", vbaproject.xlwings_addin("0.35.1"))
+    assert addin("install", home, source=matched).ok
+    assert (home / XLAM).read_bytes() == before[XLAM]
+    # too old for xlnapkin: matching is not offered
+    (home / XLAM).write_bytes(vbaproject.xlwings_addin("0.30.10"))
+    text = addin("install", home, source=ours).describe()
+    assert "xlnapkin needs xlwings 0.33 or newer, so it cannot use that add-in: replace" in text
+    assert "-XlwingsVersion" not in text
+    # a version that cannot be read: the user is asked to look it up
+    (home / XLAM).write_bytes(b"not an add-in")
+    text = addin("install", home, source=ours).describe()
+    assert ("its xlwings version cannot be read (not an Office file (File is not a zip "
+            "file)); xlnapkin's environment has xlwings 0.37.8.") in text
+    assert "the xlwings tab in Excel shows it" in text and "-XlwingsVersion VERSION" in text
+    # the command line fails with it (exit 1), and says no "next" steps
+    (home / XLAM).write_bytes(vbaproject.xlwings_addin("0.35.1"))
+    common = ["--home", home, "--platform", "win32"]
+    code, out, _ = run(capsys, "excel", "addin", "install", *common)
+    assert code == 1 and "STOPPED, nothing changed" in out
+    book = make_book(tmp_path / "models")
+    pytest.importorskip("xlwings")  # this Python's xlwings is xlnapkin's here
+    code, out, _ = run(capsys, "excel", "install", "--workbook", book, "--addin", *common)
+    assert code == 1 and "STOPPED, nothing changed" in out and "next:" not in out
+    code, out, _ = run(capsys, "excel", "status", *common)
+    assert f"xlwings add-in: installed ({home / XLAM}), for xlwings 0.35.1" in out
+
+
+def test_min_xlwings_is_the_excel_extras():
+    import tomllib
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["excel"]
+    assert extra == ["xlwings>=" + ".".join(map(str, es.MIN_XLWINGS))]
 
 
 def test_addin_already_there_before_xlnapkin_is_kept_on_install_and_on_remove(tmp_path):
@@ -1430,6 +1655,60 @@ def test_uninstall_ps1_calls_the_right_commands():
     # the recorded folders are undone before the environment (and the tool) can be deleted
     assert text.index('@("--recorded")') < text.index("Remove-Item -LiteralPath $VenvDir")
     assert '$ErrorActionPreference = "Stop"' in text
+
+
+def test_install_ps1_matches_an_addin_version_and_installs_from_a_wheelhouse_when_asked():
+    text = ps1("install.ps1")
+    params = re.search(r"param\((.*?)\n\)", text, re.S).group(1)
+    assert '[string]$XlwingsVersion = ""' in params and '[string]$FindLinks = ""' in params
+    code = code_of(text)
+    # pip gets xlwings==X beside the requirement (one resolution: a version xlnapkin cannot use
+    # fails there), and --no-index only with a folder of wheels
+    assert 'if ($XlwingsVersion) { $pipArgs += "xlwings==$XlwingsVersion" }' in code
+    assert ('if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", '
+            "(Resolve-Path -LiteralPath $FindLinks).Path) }") in code
+    assert code.count("--no-index") == 1
+    assert "Invoke-Checked $VenvPython $pipArgs" in code
+    # the add-in step's message names -XlwingsVersion: the script must take it
+    assert "-XlwingsVersion" in es._foreign_addin(Path("x"), b"", b"", None).message
+    # a failed add-in step (another project's add-in of another version) stops the script
+    # before any success is printed
+    assert 'Invoke-Checked $XlnapkinExe $addinArgs "xlnapkin excel addin install"' in code
+    assert code.index("Invoke-Checked $XlnapkinExe $addinArgs") < code.index(
+        '"xlnapkin is installed for Excel."')
+
+
+def test_both_scripts_find_the_environment_through_one_record():
+    """install.ps1 writes the environment's folder where uninstall.ps1 reads it, so an install
+    with -VenvDir is undone; without xlnapkin uninstall undoes nothing and fails."""
+    relative = es.venv_record(Path("HOME")).relative_to("HOME")
+    assert relative == Path(".xlnapkin") / "venv.txt"
+    record = f'$VenvRecord = Join-Path $env:USERPROFILE "{PureWindowsPath(relative)}"'
+    install, uninstall = code_of(ps1("install.ps1")), code_of(ps1("uninstall.ps1"))
+    reader = re.search(r"function Get-RecordedVenv \{.*?\n\}", install, re.S).group(0)
+    for code in (install, uninstall):
+        assert record in code and reader in code
+        assert code.index("$RecordedVenv = Get-RecordedVenv") < code.index(
+            "$XlnapkinExe = Join-Path $VenvDir")
+        assert "GetUnresolvedProviderPathFromPSPath($VenvDir)" in code
+    # install: written once pip has put xlnapkin there, before the add-in step can stop it
+    write = install.index("[System.IO.File]::WriteAllText($VenvRecord, $VenvDir")
+    assert install.index("Invoke-Checked $VenvPython $pipArgs") < write < install.index(
+        "$addinArgs = @(")
+    # an explicit -VenvDir wins; the record next; the default last
+    assert install.index("if (-not $VenvDir) { $VenvDir = $RecordedVenv }") < install.index(
+        'if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }')
+    assert re.search(r"if \(-not \$VenvDir -and \$RecordedVenv\) \{ \$VenvDir = \$RecordedVenv",
+                     uninstall)
+    # uninstall: no xlnapkin there, nothing undone, exit 1 (the catch), before any step
+    missing = uninstall.index("if (-not (Test-Path -LiteralPath $XlnapkinExe)) {")
+    assert "so there is nothing to undo with it." in uninstall
+    assert "throw $why" in uninstall[missing:missing + 700]
+    assert missing < uninstall.index('Write-Step "Restoring your xlwings settings')
+    assert "exit 1" in uninstall[uninstall.index("} catch {"):]
+    # -RemoveVenv also removes the record of that environment
+    assert "if ($RecordedVenv -eq $VenvDir) { Remove-Item -LiteralPath $VenvRecord -Force }" \
+        in uninstall
 
 
 def test_install_bat_runs_the_ps1_with_bypass():

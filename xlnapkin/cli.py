@@ -995,7 +995,7 @@ def _run_excel_install(ns) -> int:
                                           python_executable=python, dry_run=ns.dry_run)
         print(addin.describe())
         code = 0 if addin.ok else 1
-    if not ns.dry_run and ns.platform == "win32":
+    if not ns.dry_run and ns.platform == "win32" and code == 0:
         print(_EXCEL_NEXT)
     return code
 
@@ -1145,8 +1145,10 @@ def _add_excel(sub):
         description=_para("install: copy the add-in of the xlwings beside --python (default: "
                           "this Python) into Excel's XLSTART folder. Unlike `xlwings addin "
                           "install` it writes no user-wide xlwings.conf, so other workbooks "
-                          "keep their Python. An add-in already there is kept unless it is "
-                          "xlnapkin's own earlier copy (upgraded) or --replace is given. remove: "
+                          "keep their Python. xlnapkin's own earlier copy is upgraded. Another "
+                          "add-in already there is kept when it is for the same xlwings "
+                          "version; otherwise nothing changes and the command fails, saying how "
+                          "to match the versions or replace it (--replace). remove: "
                           "only the copy xlnapkin put there and nobody replaced, while your "
                           "user-wide settings list no other UDF modules; --replace removes it "
                           "anyway. Close Excel first. Windows only; elsewhere it reports "
@@ -1204,9 +1206,10 @@ def _add_release(sub):
         help="build the release folder and zip (wheel, installer, Lite files, workbooks)",
         description=_para("Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
                           "install.ps1/install.bat/uninstall.ps1/uninstall.bat, lite/main.py and "
-                          "lite/requirements.txt, the template workbooks and a README.txt. Needs "
-                          "the `build` package (the test extra has it); run it from a checkout. "
-                          "See docs/release.md."),
+                          "lite/requirements.txt, the template workbooks, two guides and a "
+                          "README.txt. Needs the `build` package, which the test extra has (uv "
+                          "run --extra test xlnapkin release); run it from a checkout. See "
+                          "docs/release.md."),
         epilog="examples:\n  $ xlnapkin release\n  $ xlnapkin release --out dist --force")
     p.add_argument("--out", metavar="DIR", type=Path, default=Path("dist"),
                    help="folder to write into (default: %(default)s)")

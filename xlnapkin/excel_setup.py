@@ -43,7 +43,8 @@ what ``xlwings addin install|remove`` does, less that command's user-wide ``xlwi
 (written on a first install; it would point every other workbook at xlnapkin's Python). A record
 (:func:`addin_record`) says whether the add-in was there before xlnapkin and which copy
 xlnapkin put there, so a reinstall upgrades only its own copy and removal never takes another
-project's add-in.
+project's add-in. Another project's add-in of another xlwings version stops the install: it
+would load a DLL xlnapkin's environment lacks (``_vba`` reads the version from its VBA code).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ __all__ = [
     "uninstall",
     "status",
     "addin_record",
+    "venv_record",
     "xlwings_addin_source",
     "xlwings_addin",
 ]
@@ -899,8 +901,20 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     inherited = _user_doc(config, platform)
     folder_udf = doc.get(UDF_MODULES_KEY)
     udf, taken = folder_udf, None
-    if udf is None and inherited is not None:  # the folder's neighbours list the user's now
-        udf = taken = inherited.get(UDF_MODULES_KEY)
+    # Functions the workbook itself has from other modules (None: its VBA cannot be read).
+    uses = _functions_used(config)
+    if udf is None and inherited is not None:
+        users = inherited.get(UDF_MODULES_KEY)
+        listed = [m for m in _modules(users or "") if m != UDF_MODULE]
+        # The workbooks there read the user's list now: copied where a neighbour may need it
+        # or the workbook has functions from it; a workbook alone that has none from it needs
+        # only xlnapkin's (xlwings' Import Functions stops at a module that fails to import).
+        if _neighbours(config) or (listed and (uses is None or set(listed) & uses)):
+            udf = taken = users
+        elif listed:
+            notes += (f"{config.workbook.name} has no functions from {', '.join(listed)} "
+                      f"(listed in {config.user_path}), so {config.path} lists only "
+                      f"{UDF_MODULE}",)
     if udf is not None and not udf.strip():  # empty, as the ribbon writes it: xlwings' default
         udf = taken = None
     # Modules the folder's other workbooks import now: they need the Python they run.
@@ -910,8 +924,13 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
         taken, notes = udf, notes + own_note  # recorded like modules taken from the user's file
     if udf is None or UDF_MODULE not in _modules(udf):
         wanted.append((doc.written_key(UDF_MODULES_KEY), _with_module(udf)))
+    # The workbook's own functions run in the Python it runs now: they need it (unknown: the
+    # modules it imports now, as for its neighbours).
+    needed = sorted(uses) if uses is not None else theirs
     interp = _interpreter_line(doc, python, platform, replace_interpreter, config, inherited,
-                               bool(theirs))
+                               bool(theirs or needed), needed, uses is not None)
+    if interp is not None and config.workbook is not None and not _neighbours(config):
+        notes += _new_python_note(config, doc, inherited, interp[0], python, platform)
     if interp is not None and config.workbook is not None and _neighbours(config) and not (
             _current_interpreter(doc, interp[0]) or (
                 inherited is not None and _current_interpreter(inherited, interp[0]))):
@@ -1006,12 +1025,37 @@ def _default_modules(config: ConfigFile, platform: str, folder_says: bool = Fals
 
 
 def _user_doc(config: ConfigFile, platform: str) -> _ConfigText | None:
-    """The user's settings that other workbooks in a workbook's folder use now, which the
-    folder's file would take over from (None: no such workbooks, or no user file)."""
-    if (config.user_path is None or not config.user_path.is_file()
-            or not _neighbours(config)):
+    """The user's settings that the workbooks in a workbook's folder (it and its neighbours) use
+    now, which the folder's file would take over from (None: no user file, or the user scope)."""
+    if config.user_path is None or not config.user_path.is_file():
         return None
     return _read_config(_real_file(config.user_path), platform)[1]
+
+
+def _functions_used(config: ConfigFile) -> set[str] | None:
+    """The Python modules whose functions xlwings' Import Functions put into the workbook being
+    set up, other than xlnapkin's and xlwings' own (importable wherever the add-in runs); None
+    where its VBA code cannot be read. Empty for the user scope."""
+    if config.workbook is None:
+        return set()
+    from ._vba import VbaError, udf_modules_called
+    try:
+        called = udf_modules_called(config.workbook.read_bytes())
+    except (VbaError, OSError):
+        return None
+    return {m for m in called if m != UDF_MODULE and m.split(".")[0] != "xlwings"}
+
+
+def _new_python_note(config: ConfigFile, doc: _ConfigText, inherited: _ConfigText | None,
+                     key: str, python: str, platform: str) -> tuple[str, ...]:
+    """Say so where the workbook ran another Python, named in the user's file, until now."""
+    if _current_interpreter(doc, key) is not None or inherited is None:
+        return ()
+    users = _current_interpreter(inherited, key)
+    if users is None or _same_interpreter(users[0], python, platform):
+        return ()
+    return (f"{config.workbook.name} ran {users[0]} until now (set in {config.user_path}); it "
+            f"runs {python} from now on, for its RunPython macros too if it has any",)
 
 
 def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
@@ -1026,16 +1070,32 @@ def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
 
 def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
                       config: ConfigFile, inherited: _ConfigText | None = None,
-                      modules_in_use: bool = False) -> tuple[str, str] | None:
+                      modules_in_use: bool = False, needed: list[str] = (),
+                      known: bool = True) -> tuple[str, str] | None:
     """The interpreter line to write, None if ours is already the one xlwings uses; raises if
     another is set (in the file, or in the user's file its workbooks use now) and ``replace`` is
     False, or where none is set but the folder's other workbooks import modules
-    (``modules_in_use``) with the Python on PATH."""
+    (``modules_in_use``) with the Python on PATH. For the workbook being set up alone in its
+    folder the same holds where it has functions from other modules (``needed``; not ``known``
+    where its VBA code could not be read: the modules it imports now): they run in the Python
+    it runs now."""
     key = interpreter_key(platform)
     current = _current_interpreter(doc, key)
     where, who, instead = config.path, "the workbooks in that folder", ""
     if config.scope == "user":
         who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
+    elif current is None and not _neighbours(config) and needed and not replace:
+        users = _current_interpreter(inherited, key) if inherited is not None else None
+        if users is None or not _same_interpreter(users[0], python, platform):
+            now = (f'"{users[0]}" (set in {config.user_path})' if users is not None
+                   else "the Python on PATH (no interpreter is set for it)")
+            what = "has functions from" if known else (
+                "cannot be read for its functions (its VBA code), and imports")
+            raise ExcelSetupError(
+                f"{config.workbook.name} {what} {', '.join(needed)}, which run in "
+                f"{now}; an xlwings.conf in {config.path.parent} naming xlnapkin's Python "
+                "would run them there: install xlnapkin into that Python and pass it as "
+                "--python, or replace it with --replace-interpreter (uninstall puts it back)")
     elif current is None and _neighbours(config):
         who = f"{', '.join(_neighbours(config))} in {config.path.parent}"
         instead = f"move {config.workbook.name} to a folder of its own, or "
@@ -1361,11 +1421,26 @@ def _addin_status(home: Path, platform: str) -> tuple[Path | None, bool | None, 
     for folder in candidates:
         if (folder / ADDIN_FILE).is_file():
             note = f"installed ({folder / ADDIN_FILE})"
+            version = _addin_version(_read_bytes(folder / ADDIN_FILE) or b"")[0]
+            if version:
+                note += f", for xlwings {version}"
+                here = _installed_xlwings()
+                if here and here != version:
+                    note += (f"; this Python has xlwings {here}, and xlnapkin's functions need "
+                             "the add-in of the version they run with")
             if _is_mac(platform):
                 note += "; classic UDFs do not run on macOS, use xlwings Lite"
             return folder / ADDIN_FILE, True, note
     where = candidates[0] / ADDIN_FILE
     return where, False, f"not found (expected {where}; run `xlnapkin excel addin install`)"
+
+
+def _installed_xlwings() -> str | None:
+    import importlib.metadata
+    try:
+        return importlib.metadata.version("xlwings")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _platform_notes(platform: str) -> tuple[str, ...]:
@@ -1386,7 +1461,17 @@ def _package_version() -> str:
 # --- the add-in ----------------------------------------------------------------------------------
 
 ADDIN_RECORD_NAME = "addin.json"
+VENV_RECORD_NAME = "venv.txt"
+#: The oldest xlwings xlnapkin runs with: pyproject.toml's ``excel`` extra (a test checks).
+MIN_XLWINGS = (0, 33)
 _LEGACY_ADDIN_MARKER = "addin-was-present.txt"  # written by install.ps1 before 2026-12
+
+
+def venv_record(home: Path) -> Path:
+    """Where ``install.ps1`` writes the folder of the environment it installed xlnapkin into (one
+    line), so that ``uninstall.ps1`` finds an environment made with ``-VenvDir``: it cannot ask
+    xlnapkin where xlnapkin is. The scripts write and read it; nothing here does."""
+    return Path(home) / ".xlnapkin" / VENV_RECORD_NAME
 
 
 def addin_record(home: Path) -> Path:
@@ -1478,8 +1563,10 @@ def xlwings_addin(action: str = "install", *, home: Path | None = None,
     need not run (it must not: it keeps the file open).
 
     install: an add-in already there is left alone when it is the same file; replaced when it is
-    the copy xlnapkin put there (an upgrade) or with ``replace``; otherwise kept, with a warning
-    that xlnapkin's functions need the add-in of their own xlwings version. remove: only the copy
+    the copy xlnapkin put there (an upgrade) or with ``replace``; otherwise (another project's)
+    kept when it is for the same xlwings version as the environment's, and else left as it is
+    with a result that is not ``ok``, saying how to match the versions or replace it
+    (:func:`_foreign_addin`). remove: only the copy
     xlnapkin put there, unchanged since, and only while the user-wide xlwings.conf lists no other
     UDF modules; ``replace`` removes it anyway. A user-wide xlwings.conf that ``xlwings addin
     install`` wrote for xlnapkin's Python (earlier installers ran it) goes too.
@@ -1496,13 +1583,15 @@ def xlwings_addin(action: str = "install", *, home: Path | None = None,
     current = _read_bytes(target)
     if action == "install":
         result = _addin_install(home, target, record, current, replace, dry_run,
-                                source or xlwings_addin_source(python_executable, runner))
+                                source or xlwings_addin_source(python_executable, runner),
+                                python_executable)
         return _with_stray_config(result, home, platform, python_executable, dry_run)
     return _addin_remove(home, platform, target, record, current, replace, dry_run,
                          python_executable)
 
 
-def _addin_install(home, target, record, current, replace, dry_run, source) -> AddinResult:
+def _addin_install(home, target, record, current, replace, dry_run, source,
+                   python_executable) -> AddinResult:
     new = _read_bytes(source)
     if new is None:
         raise ExcelSetupError(f"xlwings' add-in is not at {source}: {_NO_XLWINGS}")
@@ -1521,13 +1610,7 @@ def _addin_install(home, target, record, current, replace, dry_run, source) -> A
         # replacing someone else's copy keeps it theirs: uninstall then leaves the add-in
         was_present, verb = (False if ours else True), "replaced"
     else:
-        return AddinResult(
-            "install", False, True, target,
-            f"xlwings add-in: WARNING: kept the different xlwings add-in already in {target} "
-            "(another project's, or another xlwings version). xlnapkin's functions need the "
-            "add-in of their own xlwings version and show a missing-DLL error until it is; "
-            "replacing it may break the other project. To replace it: run this again with "
-            "-ReplaceAddin (install.ps1) or --replace (xlnapkin excel addin install).")
+        return _foreign_addin(target, current, new, python_executable)
     if dry_run:
         return AddinResult("install", False, True, target,
                            f"xlwings add-in: would copy {source} to {target} ({verb})")
@@ -1540,6 +1623,69 @@ def _addin_install(home, target, record, current, replace, dry_run, source) -> A
     _write_addin_record(home, was_present, sha)
     return AddinResult("install", True, True, target,
                        f"xlwings add-in: {verb} {target} (xlwings' own, from {source})")
+
+
+def _addin_version(data: bytes) -> tuple[str | None, str]:
+    """The xlwings version an add-in file was built for (None when unreadable), and why not."""
+    from ._vba import VbaError, xlwings_version
+    try:
+        version = xlwings_version(data)
+    except VbaError as exc:
+        return None, str(exc)
+    return version, "" if version else "its VBA code names no xlwings version"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"0.35.1"`` -> ``(0, 35, 1)``: the leading numbers, as far as they go."""
+    found = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(p) for p in found.group(0).split(".")) if found else ()
+
+
+def _foreign_addin(target: Path, current: bytes, new: bytes,
+                   python_executable: str | None) -> AddinResult:
+    """Another xlwings add-in is in XLSTART (another project's, or one put there by hand).
+
+    The add-in loads ``xlwings64-<its version>.dll`` from beside the Python it starts, so it
+    runs xlnapkin's functions only when xlnapkin's environment has that same xlwings version:
+    then it is kept. Otherwise nothing changes and the result is not ok (the installer stops):
+    replacing it would break the other project the same way, so the user picks one of the two
+    remedies the message names, and only that environment or that file changes.
+    """
+    theirs, why = _addin_version(current)
+    ours, _ = _addin_version(new)
+    if theirs is not None and theirs == ours:
+        return AddinResult("install", False, True, target,
+                           f"xlwings add-in: kept the xlwings add-in already in {target} (not "
+                           f"xlnapkin's copy, but for xlwings {theirs}, the version xlnapkin's "
+                           "functions run with)")
+    have = f"xlwings {ours}" if ours else "its xlwings version"
+    env = f"xlnapkin's environment has xlwings {ours}" if ours else (
+        "xlnapkin's environment has an xlwings add-in whose version cannot be read either")
+    python = PureWindowsPath(python_executable or sys.executable)
+    if python.name.lower() == "pythonw.exe":
+        python = python.with_name("python.exe")
+    replace = ("replace it with xlnapkin's: run this again with -ReplaceAddin (install.ps1) or "
+               "--replace (xlnapkin excel addin install); the other project then needs "
+               f"xlnapkin's {have} too")
+    if theirs is None:
+        head = (f"{target} is another xlwings add-in, and its xlwings version cannot be read "
+                f"({why}); {env}.")
+        fix = ("If you know its version (the xlwings tab in Excel shows it), give xlnapkin's "
+               "environment that version: run install.ps1 again with -XlwingsVersion VERSION. "
+               f"Or {replace}.")
+    else:
+        head = (f"{target} is another xlwings add-in, for xlwings {theirs}; {env}. That "
+                f"add-in loads xlwings64-{theirs}.dll from beside the Python it starts, so "
+                "xlnapkin's functions would fail with a missing-DLL error.")
+        if _version_tuple(theirs) < MIN_XLWINGS:
+            fix = (f"xlnapkin needs xlwings {'.'.join(map(str, MIN_XLWINGS))} or newer, so it "
+                   f"cannot use that add-in: {replace}.")
+        else:
+            fix = (f"To keep it, give xlnapkin's environment xlwings {theirs}: run install.ps1 "
+                   f'again with -XlwingsVersion {theirs} (or: "{python}" -m pip install '
+                   f'"xlwings=={theirs}", then this again). Or {replace}.')
+    return AddinResult("install", False, False, target,
+                       f"xlwings add-in: STOPPED, nothing changed: {head} {fix}")
 
 
 def _write_addin_record(home: Path, was_present: bool, sha: str) -> None:
