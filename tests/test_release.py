@@ -12,11 +12,14 @@ import pytest
 
 from conftest import REPO
 from xlnapkin import __version__, cli, lite
-from xlnapkin.release import ReleaseError, build_release
+from xlnapkin import release as release_module
+from xlnapkin.release import ReleaseError, build_release, excel_steps
 
 EXPECTED = [
     "LICENSE.txt",
     "README.txt",
+    "docs/getting-started-analyst.md",
+    "docs/installer.md",
     "install.bat",
     "install.ps1",
     "lite/main.py",
@@ -46,6 +49,11 @@ def test_release_folder_holds_everything_an_install_needs(release):
     assert "xlnapkin" not in (release.folder / "lite" / "requirements.txt").read_text()
     for book in (REPO / "workbooks").glob("*.xlsx"):
         assert (release.folder / "workbooks" / book.name).read_bytes() == book.read_bytes()
+    # the guides a stranger with only the zip needs, as committed
+    assert (release.folder / "docs" / "installer.md").read_bytes() == \
+        (REPO / "installer" / "README.md").read_bytes()
+    assert (release.folder / "docs" / "getting-started-analyst.md").read_bytes() == \
+        (REPO / "docs" / "getting-started-analyst.md").read_bytes()
     # install.ps1's default source is the wheel beside it: the name must match its filter.
     assert fnmatch.fnmatch(release.wheel.name, "xlnapkin-*-py3-none-any.whl")
 
@@ -59,6 +67,42 @@ def test_readme_says_what_each_file_is_and_how_to_install(release):
         assert name in text, name
     size = (release.folder / "lite" / "main.py").stat().st_size
     assert f"main.py is {size:,} bytes" in text
+    # what Windows needs from PyPI: every dependency of the excel extra, on Windows
+    for name in ("Python 3.11+", "PyPI", "numpy", "openpyxl", "et-xmlfile", "xlwings", "pywin32",
+                 "-FindLinks"):
+        assert name in text, name
+    # the steps in Excel are install.ps1's own lines, the trust setting first
+    steps = excel_steps((REPO / "installer" / "install.ps1").read_text(encoding="ascii"))
+    assert "\r\n".join("  " + line for line in steps) in text
+    assert "'Trust access to the VBA project object model'" in steps[1]
+    # the showcase: saved as .xlsm and set up like any workbook for classic xlwings
+    assert "functions_showcase.xlsx calls xlnapkin's functions" in text
+    assert "save it as an Excel Macro-Enabled Workbook (.xlsm)" in text
+    # the documentation it names is in the zip
+    for doc in ("docs\\installer.md", "docs\\getting-started-analyst.md"):
+        assert doc in text and doc.replace("\\", "/") in EXPECTED
+    assert "source repository" in text
+
+
+def test_readme_takes_the_excel_steps_from_install_ps1_or_stops():
+    text = (REPO / "installer" / "install.ps1").read_text(encoding="ascii")
+    assert len(excel_steps(text)) >= 3
+    for broken in (text.replace("$ExcelSteps = @(", "$Steps = @("),
+                   text.replace('"xlwings > Import Functions', '"xlwings > Import $Functions')):
+        with pytest.raises(ReleaseError, match=re.escape("installer/install.ps1 has no "
+                                                         "$ExcelSteps = @(...) of plain")):
+            excel_steps(broken)
+
+
+def test_without_build_the_error_gives_the_uv_and_the_pip_way(monkeypatch, tmp_path):
+    real = release_module.importlib.util.find_spec
+    monkeypatch.setattr(release_module.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "build" else real(name, *a))
+    with pytest.raises(ReleaseError) as info:
+        release_module.build_wheel(REPO, tmp_path)
+    assert str(info.value) == (
+        'building the wheel needs the "build" package, which the test extra has: with uv, '
+        "uv run --extra test xlnapkin release ...; with pip, pip install build")
 
 
 def test_zip_is_the_folder_and_deterministic(release, tmp_path):

@@ -8,7 +8,10 @@
 * ``lite/main.py`` and ``lite/requirements.txt``: xlwings Lite (macOS, Excel on the web), freshly
   generated, with the package inside ``main.py``;
 * ``workbooks/*.xlsx``: the template workbooks, as committed;
-* ``README.txt`` (what each file is and how to install) and ``LICENSE.txt``.
+* ``docs/installer.md`` and ``docs/getting-started-analyst.md``: ``installer/README.md`` and the
+  analyst's guide, as committed;
+* ``README.txt`` (what each file is and how to install; its steps in Excel are the lines
+  ``install.ps1`` prints at the end, read from ``$ExcelSteps`` there) and ``LICENSE.txt``.
 
 The wheel is built with the ``build`` front end (``python -m build --wheel``) from a copy of the
 package's sources in a temporary folder, so the checkout gets no ``build/`` or ``*.egg-info``.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,12 +37,16 @@ from pathlib import Path
 from ._files import zip_bytes
 from .errors import NapkinError
 
-__all__ = ["ReleaseError", "Release", "checkout_root", "build_wheel", "build_release"]
+__all__ = ["ReleaseError", "Release", "checkout_root", "build_wheel", "build_release",
+           "excel_steps"]
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip (and so a wheel) holds
 _MIN_SETUPTOOLS = (77, 0)  # bdist_wheel bundled (70.1), and project.license as an SPDX text (77)
 _INSTALLER_FILES = ("install.ps1", "install.bat", "uninstall.ps1")
+# Documentation a stranger needs with the zip: (source in the checkout, name in the release).
+_DOCS = (("installer/README.md", "docs/installer.md"),
+         ("docs/getting-started-analyst.md", "docs/getting-started-analyst.md"))
 _SOURCE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
 _README = """\
@@ -53,27 +61,41 @@ What is here
   lite\\main.py, lite\\requirements.txt
       xlwings Lite (Excel on Windows, macOS and the web): main.py carries the whole package
   workbooks\\*.xlsx
-      template workbooks with plain formulas: open them in any spreadsheet program
+      template workbooks with plain formulas: open them in any spreadsheet program (and
+      functions_showcase.xlsx, which needs xlnapkin's functions)
+  docs\\installer.md, docs\\getting-started-analyst.md
+      the installer in detail, and a guide to the functions in Excel
   LICENSE.txt
       the licence (MIT)
 
-Windows, desktop Excel (needs Python 3.11+ from python.org)
+Windows, desktop Excel (needs Python 3.11+ from python.org and access to PyPI)
   Close Excel, double-click install.bat (or: powershell -ExecutionPolicy Bypass -File install.ps1
   -DryRun to see the steps first). It installs the wheel from this folder into
-  %LOCALAPPDATA%\\xlnapkin\\venv; numpy, openpyxl and xlwings come from PyPI, xlnapkin from no
-  index. Then set one workbook up (this changes only the xlwings.conf in its folder):
+  %LOCALAPPDATA%\\xlnapkin\\venv. xlnapkin comes from no index; its dependencies numpy,
+  openpyxl, et-xmlfile, xlwings and pywin32 come from PyPI (on a PC without it:
+  install.bat -FindLinks DIR, a folder of wheels; docs\\installer.md says how to make one).
+  Then set one macro-enabled workbook (.xlsm) up; this changes only the xlwings.conf in its
+  folder:
       install.bat -Workbook C:\\path\\to\\Book.xlsm
-  In that workbook: Alt+F11 > Tools > References > tick xlwings > OK, then in Excel click
-  xlwings > Import Functions and save. Undo: double-click uninstall.bat.
+{excel_steps}
+  Undo: double-click uninstall.bat.
+
+  workbooks\\functions_showcase.xlsx calls xlnapkin's functions. For classic xlwings, open it
+  in Excel, save it as an Excel Macro-Enabled Workbook (.xlsm) in a folder of its own, run
+  install.bat -Workbook with that .xlsm, then the steps in Excel above.
 
 macOS, Excel on the web (or Windows without Python): xlwings Lite
   In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py in a text editor and paste
   it into Lite's main.py tab (over the template, or below code of your own); add a line
   "numpy" to Lite's requirements.txt tab (lite\\requirements.txt lists what it needs). Then
-  type =NAPKIN_VERSION() in a cell. main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded
-  for xlnapkin.
+  type =NAPKIN_VERSION() in a cell. main.py is {main_size:,} bytes because the package is
+  inside it; nothing is downloaded for xlnapkin.
 
-Documentation: docs/ and installer/README.md in the source repository.
+Documentation
+  docs\\installer.md: the installer and xlwings Lite in detail (what changes, undoing it,
+      another project's xlwings set-up, a folder of wheels for offline PCs)
+  docs\\getting-started-analyst.md: setting Excel up, and the first formulas
+  Their links point into the source repository, where the rest of the documentation is.
 """
 
 
@@ -110,8 +132,9 @@ def checkout_root() -> Path:
 def build_wheel(root: Path, out: Path, *, python: str = sys.executable) -> Path:
     """Build the wheel of the checkout ``root`` into the folder ``out``; return its path."""
     if importlib.util.find_spec("build") is None:
-        raise ReleaseError('building the wheel needs the "build" package: '
-                           'pip install build (the test extra has it)')
+        raise ReleaseError('building the wheel needs the "build" package, which the test extra '
+                           "has: with uv, uv run --extra test xlnapkin release ...; with pip, "
+                           "pip install build")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xlnapkin-src-") as tmp:
@@ -189,9 +212,13 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
         (staging / "workbooks").mkdir()
         for book in sorted((root / "workbooks").glob("*.xlsx")):
             shutil.copyfile(book, staging / "workbooks" / book.name)
+        (staging / "docs").mkdir()
+        for source, target in _DOCS:
+            shutil.copyfile(root / source, staging / target)
         shutil.copyfile(root / "LICENSE", staging / "LICENSE.txt")
         readme = _README.format(version=__version__, wheel=wheel.name,
-                                main_size=len(lite["main.py"].encode("utf-8")))
+                                main_size=len(lite["main.py"].encode("utf-8")),
+                                excel_steps=_excel_steps(root))
         (staging / "README.txt").write_bytes(readme.replace("\n", "\r\n").encode("ascii"))
         files = tuple(sorted(p.relative_to(staging).as_posix()
                              for p in staging.rglob("*") if p.is_file()))
@@ -205,6 +232,22 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
         staging.rename(folder)
         staged_zip.rename(zip_path)
     return Release(folder, zip_path, folder / wheel.name, files)
+
+
+def excel_steps(install_ps1: str) -> list[str]:
+    """The lines of ``$ExcelSteps = @(...)`` in ``install.ps1``: the steps in Excel it prints at
+    the end, which README.txt repeats (one source for both)."""
+    block = re.search(r"^\$ExcelSteps = @\(\n(.*?)^\)", install_ps1, re.M | re.S)
+    lines = re.findall(r'^\s*"([^"`$]*)",?\s*$', block.group(1), re.M) if block else []
+    if not lines or block.group(1).count("\n") != len(lines):
+        raise ReleaseError("installer/install.ps1 has no $ExcelSteps = @(...) of plain "
+                           '"..." lines, which README.txt repeats')
+    return lines
+
+
+def _excel_steps(root: Path) -> str:
+    text = (root / "installer" / "install.ps1").read_text(encoding="ascii")
+    return "\n".join("  " + line for line in excel_steps(text))
 
 
 def _write_zip(folder: Path, prefix: str, files: tuple[str, ...], target: Path) -> None:
