@@ -48,6 +48,22 @@ def test_peaks_are_dense():
     assert catalog.gpu("mi300x").fp8_tflops == pytest.approx(2614.9)
 
 
+def test_network_figures_come_with_a_domain_and_a_source():
+    # scaleout_gbps is the link between peer-link domains, so a row that has one says how many
+    # GPUs a domain joins (nvlink_gpus), and where both figures come from; a domain with a
+    # limit names at least one link past it.
+    for g in catalog.gpus():
+        if g.scaleout_gbps:
+            assert g.nvlink_gpus, g.id
+            assert "scaleout_gbps" in g.source and "scaleout_gbps" in g.notes, g.id
+        if g.nvlink_gpus:
+            assert g.pcie_gbps or g.scaleout_gbps, g.id
+    # DGX H100: eight GPUs on NVSwitch, one 400 Gb/s ConnectX-7 per GPU (gpus.csv cites it)
+    h100 = catalog.gpu("h100-sxm")
+    assert (h100.nvlink_gpus, h100.scaleout_gbps) == (8, 100)
+    assert catalog.field_bounds("gpu", "scaleout_gbps") == (0, 1e4, False)
+
+
 def test_lookup_ignores_case_and_separators():
     for text in ("H100 SXM", "h100_sxm", " h100-SXM ", "H100"):
         assert catalog.gpu(text).id == "h100-sxm"

@@ -86,6 +86,20 @@ def test_a_user_gpu_row_can_carry_its_engine_cap(folder):
                                   f"got '{bad}'")
 
 
+def test_a_user_gpu_row_can_carry_its_network(folder):
+    # a user's cluster with one 200 Gb/s NIC per GPU past boards of 8: 50 GB/s both ways
+    path = folder / "gpus.csv"
+    head = HEADER.replace(",source\n", ",interconnect_gbps,nvlink_gpus,scaleout_gbps,source\n")
+    path.write_bytes((head + "mygpu,x,ACME,80,3,900,900,8,50,s\n").encode())
+    g = catalog.gpu("mygpu")
+    assert (g.nvlink_gpus, g.scaleout_gbps) == (8, 50)
+    path.write_bytes((head + "mygpu,x,ACME,80,3,900,900,8,1e5,s\n").encode())
+    with pytest.raises(CatalogError) as err:
+        catalog.gpu("mygpu")
+    assert str(err.value) == (f"{path} line 2: scaleout_gbps must be a number in [0, 10000], "
+                              "got '1e5'")
+
+
 def test_replacing_a_package_row_by_its_id_is_allowed(folder):
     _write(folder, "h100-sxm,H100 mine,NVIDIA,96,3.35,989,s\n")
     assert catalog.gpu("h100").memory_gb == 96  # the package's aliases still lead to it

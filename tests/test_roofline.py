@@ -190,9 +190,79 @@ def test_a_pair_bridge_leaves_larger_replicas_on_pcie():
         expected = 2 * m.layers * (latency + 2 * (n - 1) / n * size / (gbps * 1e9 / 2))
         assert roofline.allreduce_time(g, m, 8, n, eff) == pytest.approx(expected, rel=1e-12)
         assert roofline.allreduce_time(g, m, 8, np.array([n]), eff)[0] == pytest.approx(expected)
-    # an SXM part's NVLink joins every GPU of the replica; a spec string can add a bridge
-    assert roofline.link_gbps(catalog.gpu("h100-sxm"), 8) == 900
-    assert roofline.link_gbps(catalog.gpu("h100-sxm; nvlink_gpus=2; pcie_gbps=128"), 8) == 128
+    # the other bridged cards keep PCIe past their bridge (no network figure in their rows)
+    for gid, n, inside, past in (("h100-pcie", 2, 600, 128), ("h100-nvl", 2, 600, 128),
+                                 ("h200-nvl", 4, 900, 128), ("rtx-3090", 2, 112.5, 64)):
+        card = catalog.gpu(gid)
+        assert (card.nvlink_gpus, card.scaleout_gbps) == (n, None), gid
+        assert roofline.link_gbps(card, n) == inside and roofline.link_gbps(card, 8) == past
+    # a spec string can add a bridge: past it, the slower of PCIe and the network
+    assert roofline.link_gbps(catalog.gpu("h100-sxm; nvlink_gpus=2; pcie_gbps=128"), 8) == 100
+    assert roofline.link_gbps(
+        catalog.gpu("h100-sxm; nvlink_gpus=2; pcie_gbps=128; scaleout_gbps=200"), 8) == 128
+
+
+def test_an_hgx_board_leaves_larger_replicas_on_the_network():
+    # gpus.csv: an HGX/DGX H100 board joins 8 GPUs with NVSwitch, and each GPU has one 400 Gb/s
+    # ConnectX-7 NIC (NVIDIA DGX BasePOD reference architecture), 100 GB/s both ways. TP8 stays
+    # on NVLink; TP16 spans two boards and its rings cross the network at the latency of an
+    # all-reduce through the host or the network.
+    g = catalog.gpu("h100-sxm")
+    assert (g.nvlink_gpus, g.pcie_gbps, g.scaleout_gbps) == (8, None, 100)
+    assert roofline.link_gbps(g, 8) == 900 and roofline.link_gbps(g, 16) == 100
+    assert roofline.link_gbps(g, np.array([1, 8, 16, 32])).tolist() == [900, 900, 100, 100]
+    from xlnapkin.calibration import resolve
+    eff = resolve(None)
+    m = catalog.model("llama-3.1-70b")
+    for n, gbps, latency in ((8, 900, eff.allreduce_latency_s),
+                             (16, 100, eff.pcie_allreduce_latency_s)):
+        size = 32 * m.width * 2
+        expected = 2 * m.layers * (latency + 2 * (n - 1) / n * size / (gbps * 1e9 / 2))
+        assert roofline.allreduce_time(g, m, 32, n, eff) == pytest.approx(expected, rel=1e-12)
+        assert roofline.allreduce_time(g, m, 32, np.array([n]), eff)[0] == pytest.approx(expected)
+    # an 800 Gb/s NIC (B300: 200 GB/s) is as fast as a peer link, but the ring still leaves
+    # the board: the network's latency, not NVLink's
+    b300 = catalog.gpu("b300")
+    assert roofline.link_gbps(b300, 16) == 200 >= roofline.PEER_LINK_GBPS
+    size = 32 * m.width * 2
+    expected = 2 * m.layers * (eff.pcie_allreduce_latency_s + 2 * 15 / 16 * size / 100e9)
+    assert roofline.allreduce_time(b300, m, 32, 16, eff) == pytest.approx(expected, rel=1e-12)
+    assert roofline.allreduce_time(b300, m, 32, np.array([16]), eff)[0] == pytest.approx(expected)
+    # an NVL72 rack keeps 72 GPUs on NVLink
+    gb200 = catalog.gpu("gb200")
+    assert roofline.link_gbps(gb200, 72) == 1800 and roofline.link_gbps(gb200, 144) == 100
+
+
+def test_a_spec_string_sets_the_network():
+    g = catalog.gpu("h100-sxm; scaleout_gbps=50")
+    assert g.scaleout_gbps == 50 and roofline.link_gbps(g, 16) == 50
+    own = catalog.gpu("memory_gb=80; mem_bw_tbps=2; bf16_tflops=312; interconnect_gbps=600; "
+                      "nvlink_gpus=4; scaleout_gbps=25")
+    assert roofline.link_gbps(own, 4) == 600 and roofline.link_gbps(own, 8) == 25
+    # past a domain with neither link known: the engine's 32 GB/s default for an unknown link
+    bare = catalog.gpu("h100-sxm; scaleout_gbps=0")
+    assert roofline.link_gbps(bare, 16) == 0 and roofline._one_way(0.0) == 16e9
+
+
+def test_tp16_of_405b_on_h100_pays_the_network():
+    # The review's case: Llama-3.1-405B fp8 weights and KV, batch 64 at 2,048 tokens of
+    # context on H100 SXM. TP8 fits one HGX board; TP16 spans two, so each of the 2 x 126
+    # all-reduces moves 2 (16-1)/16 of 64 rows x 16,384 x 2 bytes over one 400 Gb/s NIC per
+    # GPU (50 GB/s each way), after a host/network latency.
+    import dataclasses
+    from xlnapkin.calibration import resolve
+    g, m = catalog.gpu("h100-sxm"), catalog.model("llama-3.1-405b")
+    eff = resolve(None, g)
+    assert (m.layers, m.width) == (126, 16384)
+    size = 64 * 16384 * 2
+    hand = 2 * 126 * (eff.pcie_allreduce_latency_s + 2 * 15 / 16 * size / 50e9) * eff.comm
+    assert roofline.allreduce_time(g, m, 64, 16, eff) == pytest.approx(hand, rel=1e-12)
+    step16 = roofline.decode_step_time(g, m, 64, 2048, "fp8", "fp8", 16)
+    silent = roofline._decode_step(g, m, 64, 2048, "fp8", "fp8", 16,
+                                   dataclasses.replace(eff, comm=0.0))
+    assert step16 - silent == pytest.approx(hand, rel=1e-9)  # the step carries all of it
+    # so a replica of 16 steps no faster than one of 8 on a single board
+    assert step16 > roofline.decode_step_time(g, m, 64, 2048, "fp8", "fp8", 8)
 
 
 def test_mla_prefills_in_the_multi_head_form_and_decodes_absorbed():

@@ -200,6 +200,13 @@ def planner_scenarios(d):
                user_memory_gb=80.0, user_mem_bw_tbps=1.935, user_bf16_tflops=312.0,
                user_fp8_tflops=0.0, user_fp4_tflops=0.0, user_int8_tops=624.0,
                user_interconnect_gbps=600.0, user_nvlink_gpus=2.0, user_pcie_gbps=64.0)),
+           # 16 GPUs span two 8-GPU boards: the rings cross the network (H100 SXM: 100 GB/s);
+           # your GPU's 200 GB/s network is as fast as a peer link but keeps the network's
+           # latency, and an NVL72 rack keeps all 16 on NVLink
+           ("a replica across two boards", dict(
+               d, model="llama-3.1-405b", weight_dtype="fp8", kv_dtype="fp8", num_gpus=16,
+               sla_gpu="h100-sxm", input_tokens=2048, output_tokens=256, context_tokens=4096,
+               ttft_ms=20000.0, tpot_ms=200.0, requests_per_sec=2.0, user_scaleout_gbps=200.0)),
            ("blank step token budget", dict(d, token_budget=None, input_tokens=20000,
                                             requests_per_sec=2.0, ttft_ms=20000.0))]
     for i in range(1 + SWEEP):

@@ -62,8 +62,9 @@ class GPU:
     fp4_tflops: float | None = None
     int8_tops: float | None = None
     interconnect_gbps: float | None = None
-    nvlink_gpus: int | None = None
+    nvlink_gpus: int | None = None       # GPUs one peer-link domain joins; blank = no limit
     pcie_gbps: float | None = None
+    scaleout_gbps: float | None = None   # the network between domains, per GPU
     tdp_w: float | None = None
     cloud_usd_per_hour: float | None = None
     list_price_usd: float | None = None
@@ -258,7 +259,7 @@ class Price:
 # memory gives wrong finite answers, not a bigger GPU). Fields not listed are at most 1e9.
 _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflops": 1e6,
             "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
-            "pcie_gbps": 1e4, "nvlink_gpus": 1e4,
+            "pcie_gbps": 1e4, "scaleout_gbps": 1e4, "nvlink_gpus": 1e4,
             "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "state_bytes_per_seq": 1e12,

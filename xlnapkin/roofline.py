@@ -2,7 +2,8 @@
 
 Units: seconds, FLOP, FLOP/s, bytes, bytes/s. A replica spread over ``num_gpus`` GPUs with tensor
 parallelism has ``num_gpus`` times the bandwidth and FLOP/s, and pays two all-reduces per layer
-per forward pass over the GPU's interconnect (ring all-reduce: ``2 (n-1)/n`` of the message
+per forward pass over the GPU's interconnect, or over PCIe or the network where it spans more
+than one peer-link domain (:func:`link_gbps`; ring all-reduce: ``2 (n-1)/n`` of the message
 crosses each link, plus a fixed latency).
 
 Decode step for ``batch`` sequences each holding ``context`` tokens::
@@ -52,7 +53,8 @@ __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "
 
 ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
 # A GPU-to-GPU link this fast (bidirectional GB/s) is a peer link (NVLink, Infinity Fabric,
-# Gaudi's RoCE ports); slower ones are PCIe, where all-reduces go through the host.
+# Gaudi's RoCE ports); slower ones are PCIe, where all-reduces go through the host. Past a
+# peer-link domain (nvlink_gpus) they cross PCIe or the network whatever its speed.
 PEER_LINK_GBPS = 200.0
 
 
@@ -142,16 +144,39 @@ def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff)
 
 def link_gbps(g, num_gpus):
     """Bidirectional GB/s of the link a replica of ``num_gpus`` GPUs runs its all-reduces over:
-    the catalog's ``interconnect_gbps``, except that a bridge joining only ``nvlink_gpus`` cards
-    (H100 PCIe and NVL, A100 PCIe and RTX 3090 pairs, H200 NVL fours) leaves larger replicas on
-    PCIe (``pcie_gbps``), whose slowest hop bounds the ring. 0 where unknown."""
+    the catalog's ``interconnect_gbps`` within one peer-link domain of ``nvlink_gpus`` GPUs (a
+    bridged pair or four of PCIe cards, an HGX board of 8, an NVL72 rack of 72; blank: no
+    limit). A larger replica's ring also crosses the slower link between domains, which bounds
+    it: the slower of the known ``pcie_gbps`` (bridged cards past the bridge) and
+    ``scaleout_gbps`` (the network per GPU, e.g. one 400 Gb/s NIC = 100). 0 where unknown.
+
+    nccl-tests agree that the network bounds a ring across nodes: NCCL's maintainers expect
+    46-48 GB/s of bus bandwidth per 400 Gb/s NIC (NVIDIA/nccl-tests issue 290), the 50 GB/s
+    each way the catalog's 100 gives. [GB/s]"""
     base = float(g.interconnect_gbps or 0.0)
     if not g.nvlink_gpus:
         return base
-    pcie = float(g.pcie_gbps or 0.0)
+    beyond = _between_domains(g)
     if isinstance(num_gpus, (int, float)):
-        return pcie if num_gpus > g.nvlink_gpus else base
-    return np.where(np.asarray(num_gpus, dtype=float) > g.nvlink_gpus, pcie, base)
+        return beyond if num_gpus > g.nvlink_gpus else base
+    return np.where(_past_domain(g, num_gpus), beyond, base)
+
+
+def _between_domains(g) -> float:
+    """The slower of the known links past a peer-link domain (``pcie_gbps``,
+    ``scaleout_gbps``); 0 where neither is known. [GB/s]"""
+    known = [float(v) for v in (g.pcie_gbps, g.scaleout_gbps) if v]
+    return min(known) if known else 0.0
+
+
+def _past_domain(g, num_gpus):
+    """Whether a replica of ``num_gpus`` spans more than one peer-link domain."""
+    if not g.nvlink_gpus:
+        return (False if isinstance(num_gpus, (int, float))
+                else np.zeros(np.shape(num_gpus), dtype=bool))
+    if isinstance(num_gpus, (int, float)):
+        return num_gpus > g.nvlink_gpus
+    return np.asarray(num_gpus, dtype=float) > g.nvlink_gpus
 
 
 def _one_way(gbps):
@@ -162,9 +187,15 @@ def _one_way(gbps):
 
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
-    """Two ring all-reduces per layer of ``tokens`` activation rows: a fixed latency (a peer
-    link's or PCIe's, :data:`PEER_LINK_GBPS`) plus ``2 (n-1)/n`` of the message over the link
-    (:func:`link_gbps`). 0 on one GPU. [s]"""
+    """Two ring all-reduces per layer of ``tokens`` activation rows: a fixed latency plus
+    ``2 (n-1)/n`` of the message over the link (:func:`link_gbps`). 0 on one GPU. [s]
+
+    The latency is a peer link's (``allreduce_latency_s``) where the replica stays inside one
+    domain whose link is at least :data:`PEER_LINK_GBPS`; otherwise the all-reduce goes
+    through the host or the network (``pcie_allreduce_latency_s``, 42 us). Small all-reduces
+    between nodes measure tens of microseconds too: 19-20 us for 8 bytes between two A100s on
+    HDR InfiniBand (NVIDIA/nccl-tests issue 150); NCCL's own estimate for a 128-byte ring
+    all-reduce on an H100 cluster, 25 us (NVIDIA/nccl issue 1453)."""
     scalar = isinstance(num_gpus, (int, float))
     if scalar and num_gpus <= 1:
         return 0.0  # one GPU: nothing to reduce (the common scalar case, without NumPy)
@@ -172,13 +203,14 @@ def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     gbps = link_gbps(g, num_gpus)
     link = _one_way(gbps)
     size = tokens * m.width * ACTIVATION_BYTES
+    past = _past_domain(g, num_gpus)
     if scalar:  # the same formula in plain floats
-        latency = (eff.allreduce_latency_s if gbps >= PEER_LINK_GBPS
+        latency = (eff.allreduce_latency_s if gbps >= PEER_LINK_GBPS and not past
                    else eff.pcie_allreduce_latency_s)
         per = latency + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
         return 2.0 * m.layers * per * eff.comm
     n = np.asarray(num_gpus, dtype=float)
-    latency = np.where(gbps >= PEER_LINK_GBPS, eff.allreduce_latency_s,
+    latency = np.where((gbps >= PEER_LINK_GBPS) & ~past, eff.allreduce_latency_s,
                        eff.pcie_allreduce_latency_s)
     per = latency + 2.0 * (n - 1.0) / n * size / link
     return np.where(n > 1, 2.0 * m.layers * per * eff.comm, 0.0)

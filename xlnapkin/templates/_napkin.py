@@ -9,8 +9,8 @@ Names the templates expect as inputs:
 
 * GPU fields (catalog columns, blank read as 0): ``g_memory_gb, g_mem_bw_tbps, g_bf16_tflops,
   g_fp16_tflops, g_fp8_tflops, g_fp4_tflops, g_int8_tops, g_interconnect_gbps,
-  g_max_concurrency, g_vendor_factor`` (the GPU's own ``efficiency_factor``, else its
-  vendor's);
+  g_nvlink_gpus, g_pcie_gbps, g_scaleout_gbps, g_max_concurrency, g_vendor_factor`` (the
+  GPU's own ``efficiency_factor``, else its vendor's);
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
@@ -80,7 +80,7 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "max_context", "state_bytes_per_seq"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
-              "max_concurrency"]
+              "scaleout_gbps", "max_concurrency"]
 # Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor)
 # and the engine's batch limit (its own max_concurrency).
 _PER_GPU = {"max_concurrency"}
@@ -222,6 +222,24 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
     return [s for s in steps if (s.name in vendor | _PER_GPU) == per_gpu]
 
 
+def _link_steps() -> list[Step]:
+    """The link a replica's all-reduces cross and their latency (:func:`gpu_steps`): past a
+    peer-link domain of ``nvlink_gpus``, the slower of the known PCIe and network links."""
+    return [
+        Step("past_domain", "More GPUs than one peer-link domain joins (nvlink_gpus)?",
+             "AND({g_nvlink_gpus}>0,{num_gpus}>{g_nvlink_gpus})", "", "gen",
+             "roofline._past_domain"),
+        Step("link_gbps", "Link the all-reduces cross (past a domain: PCIe/network)",
+             "IF({past_domain},IF(AND({g_pcie_gbps}>0,{g_scaleout_gbps}>0),MIN({g_pcie_gbps},"
+             "{g_scaleout_gbps}),MAX({g_pcie_gbps},{g_scaleout_gbps})),{g_interconnect_gbps})",
+             "GB/s", "num", "roofline.link_gbps"),
+        Step("ar_latency", "Latency of one all-reduce (a peer link, or host/network)",
+             f"IF(AND({{link_gbps}}>={PEER_LINK_GBPS:g},NOT({{past_domain}})),"
+             "{allreduce_latency_s},{pcie_allreduce_latency_s})", "s", "sci",
+             "roofline.allreduce_time"),
+    ]
+
+
 def gpu_steps() -> list[Step]:
     """Whether the replica can run, memory fit, concurrency under load, one decode step and the
     throughput under load (``serving.max_throughput``)."""
@@ -256,12 +274,7 @@ def gpu_steps() -> list[Step]:
              "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "gen"),
         Step("link_ok", "One GPU, or a known GPU-to-GPU link?",
              "OR({num_gpus}<=1,{g_interconnect_gbps}>0)", "", "gen"),
-        Step("link_gbps", "Link the all-reduces cross (PCIe beyond a bridge's GPUs)",
-             "IF(AND({g_nvlink_gpus}>0,{num_gpus}>{g_nvlink_gpus}),{g_pcie_gbps},"
-             "{g_interconnect_gbps})", "GB/s", "num", "roofline.link_gbps"),
-        Step("ar_latency", "Latency of one all-reduce (a peer link, or through the host)",
-             f"IF({{link_gbps}}>={PEER_LINK_GBPS:g},{{allreduce_latency_s}},"
-             "{pcie_allreduce_latency_s})", "s", "sci", "roofline.allreduce_time"),
+        *_link_steps(),
         Step("runs", "Can this replica run the model? (all three)",
              "AND({heads_split},{context_ok},{link_ok})", "", "gen", "memory.can_run"),
         Step("usable_memory", "Usable memory of the replica (GPUs x memory x fraction)",
@@ -445,11 +458,14 @@ def gpu_field_label(field: str, short: bool = False) -> str:
         return ("own engine cap (0: calibrated)" if short else
                 "GPU's own engine cap per GPU (0 = the calibrated cap)")
     if field == "nvlink_gpus":
-        return ("GPUs a bridge joins (0: all)" if short else
-                "GPU nvlink_gpus: cards one NVLink bridge joins (0 = all)")
+        return ("GPUs a peer-link domain joins (0: all)" if short else
+                "GPU nvlink_gpus: GPUs one peer-link domain joins (0 = all)")
     if field == "pcie_gbps":
         return ("PCIe GB/s past the bridge" if short else
                 "GPU pcie_gbps: PCIe link past the bridge")
+    if field == "scaleout_gbps":
+        return ("network GB/s past the domain" if short else
+                "GPU scaleout_gbps: network per GPU between domains")
     return field.replace("_", " ") if short else f"GPU {field}"
 
 

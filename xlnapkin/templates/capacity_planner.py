@@ -29,16 +29,18 @@ RANK_ROWS = 12
 FIRST_ROW = 5          # first data row of both tables (same rows on both sheets)
 USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
                 bf16_tflops=2250.0, fp8_tflops=4500.0, fp4_tflops=9000.0, int8_tops=4500.0,
-                interconnect_gbps=1800.0, nvlink_gpus=None, pcie_gbps=None,
+                interconnect_gbps=1800.0, nvlink_gpus=8, pcie_gbps=None, scaleout_gbps=100.0,
                 max_concurrency=None, vendor="NVIDIA", price=3.0)
 USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
-               "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps", "max_concurrency"]
+               "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps", "scaleout_gbps",
+               "max_concurrency"]
 _CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
 _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "fp4_tflops": "blank = none (falls back to bf16)",
                "int8_tops": "blank = none (falls back to bf16)",
-               "nvlink_gpus": "PCIe cards: GPUs one bridge joins; blank = all",
-               "pcie_gbps": "PCIe past the bridge: Gen4 64, Gen5 128",
+               "nvlink_gpus": "GPUs one bridge, board or rack joins; blank = all",
+               "pcie_gbps": "bridged cards' PCIe: Gen4 64, Gen5 128",
+               "scaleout_gbps": "network per GPU: a 400 Gb/s NIC = 100",
                "max_concurrency": "engine's batch limit per GPU; blank = calibrated"}
 
 # (name, label, default, unit, note, fmt, options or validation)
