@@ -268,10 +268,17 @@ def _layout(row, g, m, wd):
         return 1, n, g, n
     if tp == 1:
         return n, 1, g, 1
-    # Layout not published: the smallest power-of-two TP that leaves room for a KV cache.
+    # Layout not published: the smallest power-of-two TP that leaves room for a KV cache, but
+    # not past one peer-link domain (an HGX board) where the weights fit in one: engines split
+    # a model over the network only when one domain cannot hold it (pipeline stages or
+    # replicas otherwise).
     t = 1
-    while t < n and memory.weight_bytes(m, wd) > 0.7 * 0.9 * t * g.memory_bytes:
+    weights = memory.weight_bytes(m, wd)
+    while t < n and weights > 0.7 * 0.9 * t * g.memory_bytes:
         t *= 2
+    domain = g.nvlink_gpus
+    if domain and t > domain and weights <= 0.9 * domain * g.memory_bytes:
+        t = domain
     return max(n // t, 1), t, g, t
 
 
