@@ -10,7 +10,7 @@
     3. pip installs xlnapkin with its "excel" extra into it: by default the wheel beside this
        script (a release folder), else the checkout this script sits in. No package index is
        asked for xlnapkin unless -Source says so; its dependencies (numpy, openpyxl,
-       et-xmlfile, xlwings, pywin32) come from PyPI as usual, or from -FindLinks DIR alone.
+       et-xmlfile, olefile, xlwings, pywin32) come from PyPI as usual, or from -FindLinks DIR alone.
     4. `xlnapkin excel addin install` copies the environment's xlwings add-in into Excel's
        XLSTART folder. Unlike `xlwings addin install`, it writes no user-wide xlwings.conf. The
        copy an earlier run of this script put there is upgraded. Another project's add-in is

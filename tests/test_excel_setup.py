@@ -1214,6 +1214,10 @@ def test_a_damaged_vba_project_is_an_error_not_a_crash_or_a_hang(damage):
     else:
         name = "dir".encode("utf-16-le")
         project = project.replace(name + b"\0\0", "dix".encode("utf-16-le") + b"\0\0")
+    if damage == "fat loop":  # olefile stops at the directory's own size: read as it was
+        assert _vba.module_sources(project) == {
+            "Main": b'Public Const XLWINGS_VERSION As String = "1"\r\n'}
+        return
     with pytest.raises(_vba.VbaError):
         _vba.module_sources(project)
 
@@ -1289,7 +1293,8 @@ def test_min_xlwings_is_the_excel_extras():
     import tomllib
     extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["excel"]
-    assert extra == ["xlwings>=" + ".".join(map(str, es.MIN_XLWINGS))]
+    assert "xlwings>=" + ".".join(map(str, es.MIN_XLWINGS)) in extra
+    assert [e for e in extra if e.startswith("xlwings")] == extra[:1]
 
 
 def test_addin_already_there_before_xlnapkin_is_kept_on_install_and_on_remove(tmp_path):

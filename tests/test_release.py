@@ -68,8 +68,8 @@ def test_readme_says_what_each_file_is_and_how_to_install(release):
     size = (release.folder / "lite" / "main.py").stat().st_size
     assert f"main.py is {size:,} bytes" in text
     # what Windows needs from PyPI: every dependency of the excel extra, on Windows
-    for name in ("Python 3.11+", "PyPI", "numpy", "openpyxl", "et-xmlfile", "xlwings", "pywin32",
-                 "-FindLinks"):
+    for name in ("Python 3.11+", "PyPI", "numpy", "openpyxl", "et-xmlfile", "olefile", "xlwings",
+                 "pywin32", "-FindLinks"):
         assert name in text, name
     # the steps in Excel are install.ps1's own lines, the trust setting first
     steps = excel_steps((REPO / "installer" / "install.ps1").read_text(encoding="ascii"))

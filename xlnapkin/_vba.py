@@ -10,9 +10,10 @@ Functions* writes one VBA function per Python function into the workbook, each c
 ``XLPy.CallUDF("<module>", ...)``: :func:`udf_modules_called` lists those modules.
 
 The code lives in ``xl/vbaProject.bin`` of an .xlam/.xlsm (a zip): an OLE compound file
-([MS-CFB]) whose ``VBA/dir`` stream lists the modules, each module's source compressed
-([MS-OVBA] 2.4.1) after a cache, at the offset ``dir`` gives. Only reading, in pure Python;
-anything malformed is a :class:`VbaError`, never a crash or an unbounded loop.
+([MS-CFB], read with the olefile package) whose ``VBA/dir`` stream lists the modules, each
+module's source compressed ([MS-OVBA] 2.4.1) after a cache, at the offset ``dir`` gives. Only
+reading, in pure Python; anything malformed is a :class:`VbaError`, never a crash or an
+unbounded loop.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from .errors import NapkinError
 __all__ = ["VbaError", "vba_sources", "module_sources", "xlwings_version", "udf_modules_called"]
 
 _CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
-_END_OF_CHAIN = 0xFFFFFFFE
-_NO_STREAM = 0xFFFFFFFF
 _MAX_PROJECT = 16 * 1024 * 1024  # a vbaProject.bin: far above any add-in or workbook's code
 _MAX_SOURCE = 64 * 1024 * 1024  # decompressed bytes of one stream, below a zip bomb
 _VERSION_RE = re.compile(rb'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"\r\n]*)"', re.I)
@@ -70,10 +69,10 @@ def vba_sources(office_file: bytes) -> dict[str, bytes]:
     .xlsb: a zip holding ``xl/vbaProject.bin``) or a binary .xls (an OLE file whose
     ``_VBA_PROJECT_CUR`` storage holds it). Empty where the file has no VBA project."""
     if office_file[:8] == _CFB_MAGIC:
-        cfb = _Cfb(office_file)
-        if not cfb.has("_VBA_PROJECT_CUR"):
+        ole = _open(office_file)
+        if not ole.exists("_VBA_PROJECT_CUR"):
             return {}
-        return _sources(cfb, "_VBA_PROJECT_CUR", "VBA")
+        return _sources(ole, "_VBA_PROJECT_CUR", "VBA")
     try:
         with zipfile.ZipFile(io.BytesIO(office_file)) as zf:
             name = next((n for n in zf.namelist() if n.lower() == "xl/vbaproject.bin"), None)
@@ -90,12 +89,35 @@ def vba_sources(office_file: bytes) -> dict[str, bytes]:
 def module_sources(project: bytes) -> dict[str, bytes]:
     """``{stream name: source code}`` of every module of a ``vbaProject.bin``, in the project's
     code page (bytes)."""
-    return _sources(_Cfb(project), "VBA")
+    if project[:8] != _CFB_MAGIC:
+        raise VbaError("vbaProject.bin is not an OLE compound file")
+    return _sources(_open(project), "VBA")
 
 
-def _sources(cfb: _Cfb, *path: str) -> dict[str, bytes]:
+def _open(data: bytes):
+    """The OLE compound file ([MS-CFB]) in ``data``, read with olefile."""
     try:
-        streams = cfb.storage(*path)
+        import olefile
+    except ImportError:
+        raise VbaError("reading VBA code needs the olefile package (pip install olefile; "
+                       "the excel extra has it)") from None
+    try:
+        return olefile.OleFileIO(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - a hostile file may raise anything olefile meets
+        raise VbaError(f"a malformed OLE compound file ({type(exc).__name__})") from None
+
+
+def _sources(ole, *path: str) -> dict[str, bytes]:
+    want = [p.lower() for p in path]
+    try:
+        streams = {entry[-1]: ole.openstream(entry).read()
+                   for entry in ole.listdir(streams=True, storages=False)
+                   if [e.lower() for e in entry[:-1]] == want}
+    except Exception as exc:  # noqa: BLE001 - as in _open
+        raise VbaError(f"a malformed OLE compound file ({type(exc).__name__})") from None
+    if not streams:
+        raise VbaError(f"the OLE file has no {'/'.join(path)} storage")
+    try:
         offsets = _module_offsets(_decompress(_stream(streams, "dir")))
         return {name: _decompress(_stream(streams, name), offset)
                 for name, offset in offsets.items()}
@@ -108,123 +130,6 @@ def _stream(streams: dict[str, bytes], name: str) -> bytes:
         if key.lower() == name.lower():
             return data
     raise VbaError(f"the VBA project has no stream {name!r}")
-
-
-class _Cfb:
-    """The storages and streams of an OLE compound file ([MS-CFB]), read whole into memory."""
-
-    def __init__(self, data: bytes):
-        if data[:8] != _CFB_MAGIC:
-            raise VbaError("vbaProject.bin is not an OLE compound file")
-        try:
-            self._parse(data)
-        except (IndexError, struct.error) as exc:
-            raise VbaError(f"a malformed OLE compound file ({type(exc).__name__})") from None
-
-    def _parse(self, data: bytes) -> None:
-        self.data = data
-        self.sector = 1 << struct.unpack_from("<H", data, 30)[0]
-        self.mini_sector = 1 << struct.unpack_from("<H", data, 32)[0]
-        if self.sector not in (512, 4096) or self.mini_sector != 64:
-            raise VbaError("vbaProject.bin has an unknown sector size")
-        (n_fat, first_dir, _, self.cutoff, first_minifat, _, first_difat,
-         n_difat) = struct.unpack_from("<8I", data, 44)
-        fat_sectors = list(struct.unpack_from("<109I", data, 76))
-        per_sector = self.sector // 4
-        sector, seen = first_difat, set()
-        for _ in range(n_difat):  # the DIFAT continues in a chain of sectors
-            if sector in (_END_OF_CHAIN, _NO_STREAM) or sector in seen:
-                break
-            seen.add(sector)
-            entries = struct.unpack_from(f"<{per_sector}I", data, self._offset(sector))
-            fat_sectors += entries[:-1]
-            sector = entries[-1]
-        self.fat = []
-        for sector in fat_sectors[:n_fat]:
-            self.fat += struct.unpack_from(f"<{per_sector}I", data, self._offset(sector))
-        entries = self._chain(first_dir, self.fat, self._sector_bytes)
-        self.entries = [entries[i:i + 128] for i in range(0, len(entries) - 127, 128)]
-        root = self.entries[0]
-        self.minifat_bytes = self._chain(first_minifat, self.fat, self._sector_bytes)
-        self.minifat = list(struct.unpack(f"<{len(self.minifat_bytes) // 4}I",
-                                          self.minifat_bytes[:len(self.minifat_bytes) // 4 * 4]))
-        self.ministream = self._chain(struct.unpack_from("<I", root, 116)[0], self.fat,
-                                      self._sector_bytes)
-
-    def _offset(self, sector: int) -> int:
-        offset = (sector + 1) * self.sector
-        if offset + self.sector > len(self.data):
-            raise VbaError("vbaProject.bin is truncated")
-        return offset
-
-    def _sector_bytes(self, sector: int) -> bytes:
-        offset = self._offset(sector)
-        return self.data[offset:offset + self.sector]
-
-    def _mini_bytes(self, sector: int) -> bytes:
-        offset = sector * self.mini_sector
-        if offset + self.mini_sector > len(self.ministream):
-            raise VbaError("vbaProject.bin is truncated")
-        return self.ministream[offset:offset + self.mini_sector]
-
-    @staticmethod
-    def _chain(first: int, fat: list[int], read) -> bytes:
-        out, sector, seen = [], first, set()
-        while sector != _END_OF_CHAIN and sector != _NO_STREAM:
-            if sector in seen or sector >= len(fat):
-                raise VbaError("vbaProject.bin has a broken sector chain")
-            seen.add(sector)
-            out.append(read(sector))
-            sector = fat[sector]
-        return b"".join(out)
-
-    def _name(self, entry: bytes) -> str:
-        length = struct.unpack_from("<H", entry, 64)[0]
-        return entry[:max(length - 2, 0)].decode("utf-16-le", "replace")
-
-    def _children(self, index: int) -> list[int]:
-        """The entries of the storage ``index`` (its red-black tree walked in any order)."""
-        found, todo = [], [struct.unpack_from("<I", self.entries[index], 76)[0]]
-        while todo:
-            i = todo.pop()
-            if i == _NO_STREAM:
-                continue
-            if i >= len(self.entries) or i in found:
-                raise VbaError("vbaProject.bin has a broken directory")
-            found.append(i)
-            todo += struct.unpack_from("<2I", self.entries[i], 68)  # left and right siblings
-        return found
-
-    def _find(self, path: tuple[str, ...]) -> int | None:
-        """The entry of the storage at ``path`` below the root, or None."""
-        index = 0
-        for name in path:
-            index = next((i for i in self._children(index) if self.entries[i][66] == 1
-                          and self._name(self.entries[i]).lower() == name.lower()), None)
-            if index is None:
-                return None
-        return index
-
-    def has(self, *path: str) -> bool:
-        return self._find(path) is not None
-
-    def storage(self, *path: str) -> dict[str, bytes]:
-        """The streams directly inside the storage at ``path``: ``{name: bytes}``."""
-        index = self._find(path)
-        if index is None:
-            raise VbaError(f"the OLE file has no {'/'.join(path)} storage")
-        return {self._name(self.entries[j]): self._read(self.entries[j])
-                for j in self._children(index) if self.entries[j][66] == 2}
-
-    def _read(self, entry: bytes) -> bytes:
-        start, size = struct.unpack_from("<IQ", entry, 116)
-        if self.sector == 512:  # version 3 files: only the low 32 bits count
-            size &= 0xFFFFFFFF
-        if size < self.cutoff:
-            data = self._chain(start, self.minifat, self._mini_bytes)
-        else:
-            data = self._chain(start, self.fat, self._sector_bytes)
-        return data[:size]
 
 
 def _module_offsets(dir_stream: bytes) -> dict[str, int]:

@@ -72,7 +72,7 @@ Windows, desktop Excel (needs Python 3.11+ from python.org and access to PyPI)
   Close Excel, double-click install.bat (or: powershell -ExecutionPolicy Bypass -File install.ps1
   -DryRun to see the steps first). It installs the wheel from this folder into
   %LOCALAPPDATA%\\xlnapkin\\venv. xlnapkin comes from no index; its dependencies numpy,
-  openpyxl, et-xmlfile, xlwings and pywin32 come from PyPI (on a PC without it:
+  openpyxl, et-xmlfile, olefile, xlwings and pywin32 come from PyPI (on a PC without it:
   install.bat -FindLinks DIR, a folder of wheels; docs\\installer.md says how to make one).
   Then set one macro-enabled workbook (.xlsm) up; this changes only the xlwings.conf in its
   folder:
