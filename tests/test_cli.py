@@ -412,7 +412,12 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     # what each line is made of (a finance review): GPUs x price x hours, the API's mix, dates
     assert "2 GPUs x $2.49 per GPU-hour (as of 2026) x 730 hours" in out
     assert "(50% input at $0.050, output at $0.080; as of 2026-07-24)" in out
-    assert "($250,000 a year)" in out and f"{e.concurrency:,.0f} requests at once" in out
+    assert "($250,000 a year)" in out
+    # the service a request gets at that load: the replica's output tokens/s shared out
+    assert (f"{e.concurrency:,.0f} requests at once, each getting "
+            f"{e.request_tokens_per_sec:,.0f} output tokens/s" in out)
+    assert e.request_tokens_per_sec * e.concurrency == pytest.approx(
+        e.replica_tokens_per_sec * 1024 / 2048)
     # "never" says which two prices decide it
     assert ("never: at 70% busy the GPUs alone cost $0.076 per million tokens, at least the "
             "API's $0.065") in out
@@ -435,7 +440,7 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     code, out, _ = run(capsys, "estimate", "--gpu", "a100-80gb", "--model", "llama-3.3-70b",
                        "--num-gpus", "2", "--tokens-per-day", "5e8")
     four = capacity.estimate(**dict(args, num_gpus=4))
-    assert code == 0 and "(2 x a100-sxm-80gb, 4 requests at once)" in out
+    assert code == 0 and "(2 x a100-sxm-80gb, 4 requests at once, each getting" in out
     assert (f"--num-gpus 4 self-hosts this volume for ${four.self_host_monthly_cost:,.0f}/month"
             in out)
     assert capacity.estimate(**args).best_monthly_cost == four.self_host_monthly_cost

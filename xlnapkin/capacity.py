@@ -367,6 +367,7 @@ class Estimate:
     api_model: str = ""            # the catalog model the API serves; blank: none in the catalog
     api_model_name: str = ""       # the model the API serves, as its price list names it
     concurrency: float = float("nan")  # requests one replica holds at once under load
+    request_tokens_per_sec: float = float("nan")  # output tokens/s each of them gets then
     best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
     best_monthly_cost: float = float("nan")  # self-hosting a month with that many
     breakeven_for_good_tokens_per_day: float = float("nan")  # cheaper at every larger volume
@@ -429,9 +430,11 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     best_n, best_month = _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens,
                                          weight_dtype, kv_dtype, num_gpus, price, utilization,
                                          min_replicas, staff_cost_per_month, hours_per_month)
+    conc = float(concurrency_under_load(g, m, input_tokens, output_tokens, weight_dtype,
+                                        kv_dtype, num_gpus))
     return Estimate(
-        concurrency=float(concurrency_under_load(g, m, input_tokens, output_tokens, weight_dtype,
-                                                 kv_dtype, num_gpus)),
+        concurrency=conc, request_tokens_per_sec=float(max_throughput(
+            g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus)) / conc,
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),

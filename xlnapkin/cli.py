@@ -486,7 +486,8 @@ def _run_estimate(ns) -> int:
                    f"{ns.output_tokens:,} out per request)"),
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
                                f"under load ({e.num_gpus:g} x {e.gpu}, "
-                               f"{e.concurrency:,.0f} requests at once)"),
+                               f"{e.concurrency:,.0f} requests at once, each getting "
+                               f"{e.request_tokens_per_sec:,.0f} output tokens/s)"),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running)"),
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.replicas * e.num_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
