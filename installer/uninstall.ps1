@@ -17,7 +17,8 @@
     The environment is the one install.ps1 recorded in %USERPROFILE%\.xlnapkin\venv.txt (so an
     install with -VenvDir is found), else %LOCALAPPDATA%\xlnapkin\venv; -VenvDir names it. If
     xlnapkin is not there, nothing is undone: the script says so and exits with code 1.
-    Running it again is safe.
+    Running it again is safe: once the environment is deleted there is nothing left to undo,
+    and it says so (exit code 1).
 
 .PARAMETER Workbook
     Workbooks set up with install.ps1 -Workbook (one or more, comma-separated): undo the
@@ -89,6 +90,18 @@ function Get-OwnExcel {
     return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
 }
 
+# Delete the environment folder, its record (where it names this folder) and empty state folders.
+function Remove-Venv {
+    if ($DryRun) { Write-Note "would delete $VenvDir"; return }
+    Remove-Item -LiteralPath $VenvDir -Recurse -Force
+    if ($RecordedVenv -eq $VenvDir) { Remove-Item -LiteralPath $VenvRecord -Force }
+    foreach ($folder in @($StateDir, (Split-Path -Parent $VenvRecord))) {
+        if ((Test-Path -LiteralPath $folder) -and -not (Get-ChildItem -LiteralPath $folder -Force)) {
+            Remove-Item -LiteralPath $folder -Force
+        }
+    }
+}
+
 function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
     Write-Note ("> " + $Exe + " " + ($Arguments -join " "))
     & $Exe @Arguments
@@ -101,7 +114,16 @@ try {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
         else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
     }
-    # Without xlnapkin nothing can be undone: its records say what it changed.
+    # Without xlnapkin nothing can be undone: its records say what it changed. A folder left
+    # by a failed install (no xlnapkin in it) can still be deleted with -RemoveVenv.
+    if (-not (Test-Path -LiteralPath $XlnapkinExe) -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir)) {
+        Write-Step "Deleting the environment $VenvDir (no xlnapkin in it: nothing else to undo)"
+        Remove-Venv
+        Write-Host ""
+        if ($DryRun) { Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green }
+        else { Write-Host "Deleted $VenvDir." -ForegroundColor Green }
+        exit 0
+    }
     if (-not (Test-Path -LiteralPath $XlnapkinExe)) {
         $why = "xlnapkin is not installed in $VenvDir ($VenvFrom), so there is nothing to undo with it."
         $why += " If you installed it with -VenvDir, run this again with the same -VenvDir."
@@ -146,17 +168,7 @@ try {
 
     if ($RemoveVenv) {
         Write-Step "Deleting the environment $VenvDir"
-        if ($DryRun) {
-            Write-Note "would delete $VenvDir"
-        } else {
-            Remove-Item -LiteralPath $VenvDir -Recurse -Force
-            if ($RecordedVenv -eq $VenvDir) { Remove-Item -LiteralPath $VenvRecord -Force }
-            foreach ($folder in @($StateDir, (Split-Path -Parent $VenvRecord))) {
-                if ((Test-Path -LiteralPath $folder) -and -not (Get-ChildItem -LiteralPath $folder -Force)) {
-                    Remove-Item -LiteralPath $folder -Force
-                }
-            }
-        }
+        Remove-Venv
     } else {
         Write-Note "kept the environment $VenvDir (use -RemoveVenv to delete it)."
     }

@@ -446,6 +446,10 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     assert capacity.estimate(**args).best_monthly_cost == four.self_host_monthly_cost
     code, out, _ = run(capsys, "estimate")
     assert "fewer GPUs in all" not in out  # one GPU is already the cheapest
+    # the other way (a review): 8 GPUs a replica for 10 million tokens a day
+    code, out, _ = run(capsys, "estimate", "--num-gpus", "8")
+    assert ("--num-gpus 1 self-hosts this volume for $24,469/month: replicas of 8 GPUs are "
+            "more than this volume needs") in out
 
 
 def test_estimate_says_when_self_hosting_wins_for_good(capsys):
@@ -458,6 +462,18 @@ def test_estimate_says_when_self_hosting_wins_for_good(capsys):
     assert (f"breakeven                      {e.breakeven_tokens_per_day / 1e9:.1f} billion "
             f"tokens/day first; for good from {e.breakeven_for_good_tokens_per_day / 1e9:.1f} "
             "billion") in out
+
+
+def test_the_two_breakevens_never_print_as_the_same_number(capsys):
+    # A review: at $1.10 an hour they are 1.151 and 1.188 billion, both "1.2 billion".
+    from xlnapkin import capacity
+    e = capacity.estimate(gpu="h200", model="llama-3.3-70b", weight_dtype="fp8",
+                          price_per_gpu_hour=1.1)
+    first, good = e.breakeven_tokens_per_day / 1e9, e.breakeven_for_good_tokens_per_day / 1e9
+    assert f"{first:.1f}" == f"{good:.1f}" and f"{first:.2f}" != f"{good:.2f}"
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200",
+                       "--weight-dtype", "fp8", "--price", "1.1")
+    assert f"{first:.2f} billion tokens/day first; for good from {good:.2f} billion" in out
 
 
 def test_estimate_flags_an_api_that_serves_another_model(capsys):

@@ -1285,6 +1285,9 @@ def test_another_projects_addin_of_another_version_stops_the_install(tmp_path, c
     pytest.importorskip("xlwings")  # this Python's xlwings is xlnapkin's here
     code, out, _ = run(capsys, "excel", "install", "--workbook", book, "--addin", *common)
     assert code == 1 and "STOPPED, nothing changed" in out and "next:" not in out
+    # and it means it: the workbook's folder has no settings of xlnapkin's (a review found
+    # them written before the add-in step stopped)
+    assert sorted(p.name for p in book.parent.iterdir()) == [book.name]
     code, out, _ = run(capsys, "excel", "status", *common)
     assert f"xlwings add-in: installed ({home / XLAM}), for xlwings 0.35.1" in out
 
@@ -1646,8 +1649,13 @@ def test_uninstall_ps1_calls_the_right_commands():
     assert passed_options(code, "$addinArgs") == {"--replace", "--dry-run"} <= addin_options()
     # the settings are restored first (the add-in step reads the user's UDF modules)
     assert code.index('@("excel", "uninstall")') < code.index('@("excel", "addin", "remove")')
-    assert code.index('@("excel", "addin", "remove")') < code.index(
-        "Remove-Item -LiteralPath $VenvDir")
+    calls = [m.start() for m in re.finditer(r"^\s*Remove-Venv\s*$", code, re.M)]
+    assert len(calls) == 2 and code.index('@("excel", "addin", "remove")') < calls[1]
+    # the one earlier call: a folder with no xlnapkin in it (a failed install), where nothing
+    # else can be undone
+    assert calls[0] < code.index('@("excel", "uninstall")')
+    assert ("-not (Test-Path -LiteralPath $XlnapkinExe) -and $RemoveVenv"
+            in code[calls[0] - 400:calls[0]])
     # an older environment without the command leaves the add-in and goes on (to -RemoveVenv)
     assert "predates 'xlnapkin excel addin'" in code
     # "a.xlsm,b.xlsm" is one string under -File: split before use
@@ -1658,7 +1666,8 @@ def test_uninstall_ps1_calls_the_right_commands():
     assert passed == {"--dry-run", "--workbook", "--recorded", "--user"}
     assert passed <= options_of("uninstall")
     # the recorded folders are undone before the environment (and the tool) can be deleted
-    assert text.index('@("--recorded")') < text.index("Remove-Item -LiteralPath $VenvDir")
+    assert code.index('@("--recorded")') < calls[1] and code.count("Remove-Item -LiteralPath "
+                                                                   "$VenvDir") == 1
     assert '$ErrorActionPreference = "Stop"' in text
 
 

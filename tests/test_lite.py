@@ -248,6 +248,14 @@ def test_generated_main_registers_and_computes_every_function(only_numpy_and_xlw
                                                   [["llama-3.1-8b"]], [[8]]]},
               as_range(tps([["h100-sxm"], ["h200-sxm"], [None]], "llama-3.1-8b", 8)))]
     assert zeros[2][1][2] == [""]  # a blank row of an oversized range: a blank cell
+    # a number's 0 inside a range: that cell's message says where a 0 may come from
+    table = as_range(tps("h100-sxm", "llama-3.1-8b", 1, 1024, None, None, [[1], [0]]))
+    assert table[1][0].endswith("got 0")
+    zeros.append(({"name": "TOKENS_PER_SEC", "args": [[["h100-sxm"]], [["llama-3.1-8b"]], [[1]],
+                                                      [[1024]], [[None]], [[None]], [[1], [0]]]},
+                  [table[0], [table[1][0] + ' (xlwings Lite reads an empty cell as 0: leave the '
+                                            'argument out, or write ="" in the cell, for its '
+                                            'default)']]))
     calls += [c for c, _ in zeros]
     refused = {"name": "TOKENS_PER_SEC", "args": [[["h100-sxm"]], [["llama-3.1-8b"]], [[1]],
                                                   [[1024]], [[None]], [[None]], [[0]]]}

@@ -329,7 +329,11 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
         if lite:
             args = _lite_blanks(spec, args)
         try:
-            return _evaluate(fn, spec, args, explain, table)
+            result = _evaluate(fn, spec, args, explain, table)
+            if lite and type(result) is list:  # a table's cell messages say it too
+                result = [[_lite_message(v) if type(v) is str else v for v in row]
+                          if type(row) is list else row for row in result]
+            return result
         except NapkinError as err:
             if lite:
                 raise Exception(_lite_message(str(err))) from None

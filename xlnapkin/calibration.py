@@ -109,7 +109,7 @@ class Efficiency:
         "one-shot all-reduces of small messages take 4-10 us", DROPPED, (3e-6, 3e-5))
     pcie_allreduce_latency_s: object = _constant(
         0.0, "All-reduce latency over PCIe or the network", "s",
-        "no peer link, or past one board; nccl-tests: 42-54 us",
+        "no peer link, or past one NVLink domain; nccl-tests: 42-54 us",
         DROPPED, (5e-6, 2e-4))
     comm: object = _constant(
         0.0, "Count tensor-parallel communication? (1 = yes)", "0/1",

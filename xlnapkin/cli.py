@@ -430,11 +430,21 @@ def _as_of(date: str | None, before: str = " (", after: str = ")") -> str:
     return before + (f"as of {date}" if date else "undated") + after
 
 
-def _rounded_count(x: float) -> str:
+def _two_counts(a: float, b: float) -> tuple[str, str]:
+    """:func:`_rounded_count` of two different counts, with more decimals where one would print
+    them the same ("1.151 billion" and "1.188 billion", not "1.2" twice)."""
+    for digits in range(1, 7):
+        x, y = _rounded_count(a, digits), _rounded_count(b, digits)
+        if x != y:
+            return x, y
+    return x, y
+
+
+def _rounded_count(x: float, digits: int = 1) -> str:
     """A derived count to the precision an estimate has: 128.7 million, not 128,712,241."""
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if x >= size:
-            return f"{x / size:,.1f} {word}"
+            return f"{x / size:,.{digits}f} {word}"
     return f"{x:,.0f}"
 
 
@@ -464,7 +474,8 @@ def _run_estimate(ns) -> int:
     if ns.json:
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
-        out.update(same_model=not caveat, caveat=caveat, input_tokens=ns.input_tokens,
+        out.update(same_model=not caveat, caveat=caveat, gpu_price_given=ns.price is not None,
+                   input_tokens=ns.input_tokens,
                    output_tokens=ns.output_tokens, utilization=ns.utilization,
                    min_replicas=ns.min_replicas)
         print(json.dumps(out, indent=1, allow_nan=False))
@@ -478,9 +489,10 @@ def _run_estimate(ns) -> int:
     else:
         breakeven = f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"
         if e.breakeven_for_good_tokens_per_day > e.breakeven_tokens_per_day * (1 + 1e-9):
-            breakeven += (" first; for good from "
-                          f"{_rounded_count(e.breakeven_for_good_tokens_per_day)} (in between, "
-                          "each replica added costs more than it saves at first)")
+            first, good = _two_counts(e.breakeven_tokens_per_day,
+                                      e.breakeven_for_good_tokens_per_day)
+            breakeven = (f"{first} tokens/day first; for good from {good} (in between, each "
+                         "replica added costs more than it saves at first)")
     rows = [
         ("volume", f"{e.tokens_per_day:,.0f} tokens/day ({ns.input_tokens:,} in, "
                    f"{ns.output_tokens:,} out per request)"),
@@ -513,9 +525,11 @@ def _run_estimate(ns) -> int:
     ]
     if (e.best_num_gpus != e.num_gpus
             and e.best_monthly_cost < 0.9 * e.self_host_monthly_cost):
+        why = (f"a replica of {e.num_gpus:g} holds few requests at once"
+               if e.best_num_gpus > e.num_gpus else
+               f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
-                                          f"for {_usd(e.best_monthly_cost)}/month: a replica of "
-                                          f"{e.num_gpus:g} holds few requests at once"))
+                                          f"for {_usd(e.best_monthly_cost)}/month: {why}"))
     if caveat:
         rows.append(("caveat", caveat))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
@@ -985,6 +999,12 @@ def _run_excel_install(ns) -> int:
     from . import excel_setup
     config = _excel_config(ns)
     python = ns.python or excel_setup.default_interpreter(ns.platform)
+    if ns.addin and not ns.dry_run:  # an add-in step that would stop changes nothing at all
+        check = excel_setup.xlwings_addin("install", home=ns.home, platform=ns.platform,
+                                          python_executable=python, dry_run=True)
+        if not check.ok:
+            print(check.describe())
+            return 1
     result = excel_setup.install(config, python, platform=ns.platform, dry_run=ns.dry_run,
                                  replace_interpreter=ns.replace_interpreter)
     if ns.workbook is not None and not ns.dry_run and config.state_path.exists():
