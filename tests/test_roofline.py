@@ -311,3 +311,18 @@ def test_sparse_attention_reads_and_attends_to_the_top_k_only():
     slow = roofline.decode_step_time("h200-sxm", v3, 32, 128_000, num_gpus=8)
     fast = roofline.decode_step_time("h200-sxm", v32, 32, 128_000, num_gpus=8)
     assert fast < 0.6 * slow
+
+
+def test_the_moe_fixed_time_counts_the_layers_with_experts():
+    # An engine review: it was charged on every layer. DeepSeek-V3's config puts routed experts
+    # in 58 of 61 layers (first_k_dense_replace 3), Llama-4-Maverick's in every second of 48
+    # (interleave_moe_layer_step 2), Nemotron-3-Super's in its 40 'E' blocks of 88.
+    from xlnapkin.calibration import DEFAULTS as d
+    from xlnapkin.roofline import _overhead
+    for name, moe in (("deepseek-v3", 58), ("llama-4-maverick", 24),
+                      ("nemotron-3-super-120b", 40), ("qwen3-235b-a22b", 94),
+                      ("mixtral-8x7b", 32), ("llama-3.1-8b", 0)):
+        m = catalog.model(name)
+        assert m.n_moe_layers == moe, name
+        assert _overhead(m, d) == pytest.approx(d.step_overhead_s + d.layer_overhead_s * m.layers
+                                                + d.moe_layer_overhead_s * moe), name

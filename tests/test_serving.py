@@ -251,10 +251,13 @@ def test_a_most_rate_or_idle_time_in_a_message_is_never_rounded_past_the_truth()
             shown = float(why.rsplit("takes ", 1)[1].split()[0].replace(",", ""))
             assert shown > limit, (gpu, why)
     # below 0.001 requests/s the figure is in powers of ten, rounded down all the same (the
-    # most is 0.0005366 requests/s here)
-    said = udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", 0.000537, 1024, 131072)
-    assert said == "overloaded: one replica sustains at most 0.000536 requests/s"
-    assert isinstance(udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", 0.000536, 1024, 131072),
+    # most is about 0.0006 requests/s here: three significant figures, cut, not rounded)
+    _, top = queueing.operating_point("b300", "nemotron-3-super-120b", 1.0, 1024, 131072)
+    assert 1e-4 < top < 1e-3
+    shown = math.floor(top * 1e6) / 1e6
+    said = udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", top * 1.0001, 1024, 131072)
+    assert said == f"overloaded: one replica sustains at most {shown:.6f} requests/s"
+    assert isinstance(udfs.TTFT_AT_RATE("b300", "nemotron-3-super-120b", shown, 1024, 131072),
                       float)
 
 

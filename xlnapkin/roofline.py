@@ -217,10 +217,10 @@ def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
 
 
 def _overhead(m, eff: Efficiency):
-    """Fixed time of one forward pass: per step, per layer, and per layer of an MoE model
+    """Fixed time of one forward pass: per step, per layer, and per layer with routed experts
     (routing, token permutation and grouped-GEMM launches). [s]"""
-    per_layer = eff.layer_overhead_s + (eff.moe_layer_overhead_s if m.is_moe else 0.0)
-    return eff.step_overhead_s + per_layer * m.layers
+    return (eff.step_overhead_s + eff.layer_overhead_s * m.layers
+            + eff.moe_layer_overhead_s * m.n_moe_layers)
 
 
 def decode_step_time(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None,

@@ -14,7 +14,8 @@ Names the templates expect as inputs:
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
-  m_index_heads, m_index_head_dim, m_index_topk, m_max_context, m_state_bytes_per_seq``;
+  m_index_heads, m_index_head_dim, m_index_topk, m_max_context, m_state_bytes_per_seq,
+  m_moe_layers``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
   efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
   :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
@@ -77,7 +78,7 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
                 "sliding_window_layers", "index_heads", "index_head_dim", "index_topk",
-                "max_context", "state_bytes_per_seq"]
+                "max_context", "state_bytes_per_seq", "moe_layers"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
               "scaleout_gbps", "max_concurrency"]
@@ -213,9 +214,9 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
                           "pct" if c.unit == "0-1" else ("sci" if c.unit == "s" else "int"),
                           f"calibration.resolve(efficiency, vendor).{c.name}"))
     steps.append(Step("step_overhead", "Fixed time per forward pass (step + layers, more for "
-                      "MoE)", "{step_overhead_s}+({layer_overhead_s}+IF({is_moe}=1,"
-                      "{moe_layer_overhead_s},0))*{m_layers}", "s", "sci",
-                      "roofline._overhead(model, efficiency)"))
+                      "MoE)", "{step_overhead_s}+{layer_overhead_s}*{m_layers}+"
+                      "{moe_layer_overhead_s}*IF({is_moe}=1,IF({m_moe_layers}>0,{m_moe_layers},"
+                      "{m_layers}),0)", "s", "sci", "roofline._overhead(model, efficiency)"))
     if per_gpu is None:
         return steps
     vendor = {c.name for c in calibration.constants() if c.roofline == calibration.SCALES}
