@@ -144,6 +144,7 @@ def test_bad_spec_strings():
     ("llama-3.1-8b; kv_heads=5", "heads (32) must be a multiple of kv_heads (5)"),
     ("llama-3.1-8b; heads=7", "heads (7) must be a multiple of kv_heads (8)"),
     ("llama-3.1-8b; attention_layers=64", "attention_layers must be at most layers (32), got 64"),
+    ("mixtral-8x7b; moe_layers=33", "moe_layers must be at most layers (32), got 33"),
     ("gemma-2-27b; sliding_window_layers=50",
      "sliding_window_layers must be at most the attention layers (46), got 50"),
 ])

@@ -378,6 +378,9 @@ def _check_model_shape(values: dict, where: str) -> None:
     if attn > layers:
         raise CatalogError(f"{where}: attention_layers must be at most layers ({layers}), "
                            f"got {attn}")
+    moe = values.get("moe_layers")
+    if moe and moe > layers:
+        raise CatalogError(f"{where}: moe_layers must be at most layers ({layers}), got {moe}")
     window = values.get("sliding_window_layers")
     if window and window > attn:
         raise CatalogError(f"{where}: sliding_window_layers must be at most the attention "
