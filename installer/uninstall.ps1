@@ -127,7 +127,7 @@ try {
     if (-not (Test-Path -LiteralPath $XlnapkinExe)) {
         $why = "xlnapkin is not installed in $VenvDir ($VenvFrom), so there is nothing to undo with it."
         $why += " If you installed it with -VenvDir, run this again with the same -VenvDir."
-        if (Test-Path -LiteralPath $VenvDir) { $why += " If $VenvDir is left from a failed install, delete that folder." }
+        if (Test-Path -LiteralPath $VenvDir) { $why += " If $VenvDir is left from a failed install, run this again with -RemoveVenv." }
         $why += " By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file."
         throw $why
     }

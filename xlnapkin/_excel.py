@@ -282,8 +282,13 @@ def _read_example(callees: set, source: str, want: str) -> Example | None:
 
 # --- registration ------------------------------------------------------------------------------
 
+# xlwings Lite (and Server) set this before anything imports xlwings, whose decorators read it
+# at import as well; read once, as they do.
+LITE = os.environ.get("XLWINGS_ON_SERVER", "").lower() == "true"
+
+
 def _lite() -> bool:
-    return os.environ.get("XLWINGS_ON_SERVER", "").lower() == "true"
+    return LITE
 
 
 def _lite_blanks(spec, args):

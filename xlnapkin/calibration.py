@@ -89,7 +89,7 @@ class Efficiency:
         "norms, activations and kernel launches in each layer", DROPPED,
         (1e-6, 3e-4))
     moe_layer_overhead_s: object = _constant(
-        0.0, "Extra fixed overhead per layer of an MoE model", "s",
+        0.0, "Extra fixed overhead per layer with experts (MoE)", "s",
         "routing and token permutation", DROPPED, (1e-7, 5e-4))
     prefill_overhead_s: object = _constant(
         0.0, "Fixed time of one prefill (time to first token)", "s",
@@ -156,7 +156,7 @@ DEFAULTS = Efficiency(
     mfu_prefill=0.64,              # fit 0.644
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
     layer_overhead_s=7.5e-5,       # fit 75 us per layer per forward pass
-    moe_layer_overhead_s=3.9e-5,   # fit 39 us more per layer of an MoE model
+    moe_layer_overhead_s=3.9e-5,   # fit 39 us more per layer with routed experts
     prefill_overhead_s=1.2e-2,     # fit 11.9 ms per prefill (request scheduling, first sample)
     moe_mfu_factor=0.32,           # fit 0.322: routed experts' grouped GEMMs vs dense MFU
     fp4_mfu_factor=0.60,           # fit 0.600; vLLM's B200 GEMM benchmark gives 0.53-0.72

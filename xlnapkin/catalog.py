@@ -100,6 +100,18 @@ class GPU:
         return self._peaks[compute]
 
     @functools.cached_property
+    def domain_gbps(self) -> float:
+        """Bidirectional GB/s of the peer link within one domain of ``nvlink_gpus`` GPUs."""
+        return float(self.interconnect_gbps or 0.0)
+
+    @functools.cached_property
+    def between_domains_gbps(self) -> float:
+        """The slower of the known links past a peer-link domain (``pcie_gbps``,
+        ``scaleout_gbps``); 0 where neither is known. [GB/s]"""
+        known = [float(v) for v in (self.pcie_gbps, self.scaleout_gbps) if v]
+        return min(known) if known else 0.0
+
+    @functools.cached_property
     def _peaks(self) -> dict:
         native = {"bf16": None, "fp8": self.fp8_tflops, "fp4": self.fp4_tflops,
                   "int8": self.int8_tops}

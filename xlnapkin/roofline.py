@@ -153,34 +153,28 @@ def link_gbps(g, num_gpus):
     nccl-tests agree that the network bounds a ring across nodes: NCCL's maintainers expect
     46-48 GB/s of bus bandwidth per 400 Gb/s NIC (NVIDIA/nccl-tests issue 290), the 50 GB/s
     each way the catalog's 100 gives. [GB/s]"""
-    base = float(g.interconnect_gbps or 0.0)
-    if not g.nvlink_gpus:
-        return base
-    beyond = _between_domains(g)
-    if isinstance(num_gpus, (int, float)):
-        return beyond if num_gpus > g.nvlink_gpus else base
-    return np.where(_past_domain(g, num_gpus), beyond, base)
+    return _link(g, _past_domain(g, num_gpus))
 
 
-def _between_domains(g) -> float:
-    """The slower of the known links past a peer-link domain (``pcie_gbps``,
-    ``scaleout_gbps``); 0 where neither is known. [GB/s]"""
-    known = [float(v) for v in (g.pcie_gbps, g.scaleout_gbps) if v]
-    return min(known) if known else 0.0
+def _link(g, past):
+    """:func:`link_gbps` for a replica that does (``past``) or does not span domains."""
+    if isinstance(past, bool):
+        return g.between_domains_gbps if past else g.domain_gbps
+    return np.where(past, g.between_domains_gbps, g.domain_gbps)
 
 
 def _past_domain(g, num_gpus):
     """Whether a replica of ``num_gpus`` spans more than one peer-link domain."""
-    if not g.nvlink_gpus:
-        return (False if isinstance(num_gpus, (int, float))
-                else np.zeros(np.shape(num_gpus), dtype=bool))
     if isinstance(num_gpus, (int, float)):
-        return num_gpus > g.nvlink_gpus
+        return bool(g.nvlink_gpus) and bool(num_gpus > g.nvlink_gpus)
+    if not g.nvlink_gpus:
+        return np.zeros(np.shape(num_gpus), dtype=bool)
     return np.asarray(num_gpus, dtype=float) > g.nvlink_gpus
 
 
 def _one_way(gbps):
-    """One-direction bytes/s of a bidirectional figure; PCIe Gen4 x16's 16 GB/s where 0."""
+    """One-direction bytes/s of a bidirectional figure; 16 GB/s where 0 (32 bidirectional, PCIe
+    Gen3 x16)."""
     if isinstance(gbps, float):
         return (gbps or 32.0) * GB / 2
     return np.where(gbps > 0, gbps, 32.0) * GB / 2
@@ -200,10 +194,10 @@ def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     if scalar and num_gpus <= 1:
         return 0.0  # one GPU: nothing to reduce (the common scalar case, without NumPy)
     g, m = _gpu(gpu), _model(model)
-    gbps = link_gbps(g, num_gpus)
+    past = _past_domain(g, num_gpus)
+    gbps = _link(g, past)
     link = _one_way(gbps)
     size = tokens * m.width * ACTIVATION_BYTES
-    past = _past_domain(g, num_gpus)
     if scalar:  # the same formula in plain floats
         latency = (eff.allreduce_latency_s if gbps >= PEER_LINK_GBPS and not past
                    else eff.pcie_allreduce_latency_s)

@@ -404,7 +404,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              "s", "sci"),
         Step("t_kv" + sfx, "KV-cache read time", f"{b}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s",
              "sci"),
-        Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen4 x16 if unknown)",
+        Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen3 x16 if unknown)",
              "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
              f"IF({{num_gpus}}>1,2*{{m_layers}}*({{ar_latency}}+2*({{num_gpus}}-1)/"
