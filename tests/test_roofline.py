@@ -326,3 +326,16 @@ def test_the_moe_fixed_time_counts_the_layers_with_experts():
         assert m.n_moe_layers == moe, name
         assert _overhead(m, d) == pytest.approx(d.step_overhead_s + d.layer_overhead_s * m.layers
                                                 + d.moe_layer_overhead_s * moe), name
+
+
+def test_a_hybrid_block_all_reduces_once():
+    # An engine review: Nemotron-3-Super's 88 blocks each end in one row-parallel projection
+    # (a Mamba-2 mixer, an MoE or an attention layer), so tensor parallelism all-reduces 88
+    # times a forward pass, where a transformer layer's attention and MLP make 2.
+    from xlnapkin.calibration import DEFAULTS as d
+    nemo, llama = catalog.model("nemotron-3-super-120b"), catalog.model("llama-3.1-70b")
+    assert (nemo.n_allreduces, llama.n_allreduces) == (88, 160)
+    g = catalog.gpu("h100-sxm")
+    one = roofline._one_way(900.0)
+    per = d.allreduce_latency_s + 2 * (2 - 1) / 2 * 8 * nemo.width * 2 / one
+    assert roofline.allreduce_time(g, nemo, 8, 2, d) == pytest.approx(88 * per)

@@ -180,6 +180,9 @@ def planner_scenarios(d):
            ("a request longer than the model's context", dict(d, input_tokens=140000)),
            ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,
                                                     num_gpus=1, sla_gpu="h100-sxm")),
+           # a hybrid: Mamba state per user, one all-reduce per block, MoE time on 40 blocks
+           ("nemotron-3-super on 4 GPUs", dict(d, model="nemotron-3-super-120b", num_gpus=4,
+                                               weight_dtype="fp8", sla_gpu="h200-sxm")),
            ("deepseek-v3.2 at long context", dict(d, model="deepseek-v3.2", num_gpus=8,
                                                   sla_gpu="h200-sxm", input_tokens=16000,
                                                   output_tokens=1000, context_tokens=64000,

@@ -148,6 +148,7 @@ class Model:
     kv_bytes_per_token_16bit: float | None = None
     state_bytes_per_seq: float | None = None
     moe_layers: int | None = None
+    tp_allreduces: int | None = None
     name: str = ""
     hf_repo: str = ""
     aliases: str = ""
@@ -188,6 +189,13 @@ class Model:
         if not self.is_moe:
             return 0
         return int(self.moe_layers or self.layers)
+
+    @functools.cached_property
+    def n_allreduces(self) -> int:
+        """All-reduces one forward pass makes under tensor parallelism: one per sublayer with a
+        row-parallel output, two per transformer layer (attention, MLP); a hybrid's single-mixer
+        blocks give one each (``tp_allreduces``)."""
+        return int(self.tp_allreduces or 2 * self.layers)
 
     @functools.cached_property
     def width(self) -> float:
@@ -284,7 +292,7 @@ _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflo
             "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "state_bytes_per_seq": 1e12,
-            "moe_layers": 1e4,
+            "moe_layers": 1e4, "tp_allreduces": 1e5,
             "input_usd_per_mtok": 1e6,
             "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
 _DEFAULT_MAXIMUM = 1e9
@@ -292,7 +300,8 @@ _DEFAULT_MAXIMUM = 1e9
 # Whole-number fields that must be at least 1 when given (0 would mean no layers, heads, experts
 # or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
-                           "experts_per_token", "max_concurrency", "nvlink_gpus", "moe_layers"})
+                           "experts_per_token", "max_concurrency", "nvlink_gpus", "moe_layers",
+                           "tp_allreduces"})
 # Fields where 0 is not a value: a multiplier on every utilisation (0 divides by zero).
 _POSITIVE = frozenset({"efficiency_factor"})
 _KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}

@@ -181,7 +181,8 @@ def _one_way(gbps):
 
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
-    """Two ring all-reduces per layer of ``tokens`` activation rows: a fixed latency plus
+    """Ring all-reduces of ``tokens`` activation rows, two per layer (``Model.n_allreduces``):
+    a fixed latency plus
     ``2 (n-1)/n`` of the message over the link (:func:`link_gbps`). 0 on one GPU. [s]
 
     The latency is a peer link's (``allreduce_latency_s``) where the replica stays inside one
@@ -202,12 +203,12 @@ def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
         latency = (eff.allreduce_latency_s if gbps >= PEER_LINK_GBPS and not past
                    else eff.pcie_allreduce_latency_s)
         per = latency + 2.0 * (num_gpus - 1.0) / num_gpus * size / link
-        return 2.0 * m.layers * per * eff.comm
+        return m.n_allreduces * per * eff.comm
     n = np.asarray(num_gpus, dtype=float)
     latency = np.where((gbps >= PEER_LINK_GBPS) & ~past, eff.allreduce_latency_s,
                        eff.pcie_allreduce_latency_s)
     per = latency + 2.0 * (n - 1.0) / n * size / link
-    return np.where(n > 1, 2.0 * m.layers * per * eff.comm, 0.0)
+    return np.where(n > 1, m.n_allreduces * per * eff.comm, 0.0)
 
 
 def _overhead(m, eff: Efficiency):

@@ -227,7 +227,7 @@ def prompt_work(g, m, inp, weight_dtype, n, eff):
 def _prefill_comm(g, m, tokens, n, eff):
     """All-reduce bandwidth time for a prompt's activations, latency already paid by the step."""
     link = _one_way(link_gbps(g, n))
-    return np.where(n > 1, 2.0 * m.layers * 2.0 * (n - 1.0) / n * tokens * m.width * 2.0 / link
+    return np.where(n > 1, m.n_allreduces * 2.0 * (n - 1.0) / n * tokens * m.width * 2.0 / link
                     * eff.comm, 0.0)
 
 

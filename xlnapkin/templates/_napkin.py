@@ -15,7 +15,7 @@ Names the templates expect as inputs:
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
   m_index_heads, m_index_head_dim, m_index_topk, m_max_context, m_state_bytes_per_seq,
-  m_moe_layers``;
+  m_moe_layers, m_tp_allreduces``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
   efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
   :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
@@ -78,7 +78,7 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
                 "sliding_window_layers", "index_heads", "index_head_dim", "index_topk",
-                "max_context", "state_bytes_per_seq", "moe_layers"]
+                "max_context", "state_bytes_per_seq", "moe_layers", "tp_allreduces"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
               "scaleout_gbps", "max_concurrency"]
@@ -111,6 +111,9 @@ def _cache_steps() -> list[Step]:
              "int", "memory.kv_elements_per_token"),
         Step("n_attn_layers", "Attention layers",
              "IF({m_attention_layers}>0,{m_attention_layers},{m_layers})", "layers", "int"),
+        Step("n_allreduces", "All-reduces per forward pass under TP (2 a layer)",
+             "IF({m_tp_allreduces}>0,{m_tp_allreduces},2*{m_layers})", "", "int",
+             "catalog.Model.n_allreduces"),
         Step("n_window_layers", "Sliding-window layers",
              "IF({m_sliding_window}>0,MIN({m_sliding_window_layers},{n_attn_layers}),0)",
              "layers", "int"),
@@ -306,7 +309,7 @@ def gpu_steps() -> list[Step]:
         Step("t_prefill_prompt", "Prefill of one prompt: compute + its all-reduce traffic",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})"
-             "+IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
+             "+IF({num_gpus}>1,{n_allreduces}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
              "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
         Step("t_prefill_share", "Prefill time carried per decode step",
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
@@ -407,7 +410,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen3 x16 if unknown)",
              "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
-             f"IF({{num_gpus}}>1,2*{{m_layers}}*({{ar_latency}}+2*({{num_gpus}}-1)/"
+             f"IF({{num_gpus}}>1,{{n_allreduces}}*({{ar_latency}}+2*({{num_gpus}}-1)/"
              f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
              "roofline.allreduce_time"),
         Step("t_step" + sfx, "Decode step = max(compute, weights) + KV + all-reduce + overhead",
@@ -503,9 +506,9 @@ def queue_steps() -> list[Step]:
         Step("q_kv_per_seq", "KV-cache read per sequence in a step",
              "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
         Step("q_ar_fixed", "All-reduce latency per step (2 per layer)",
-             "IF({num_gpus}>1,2*{m_layers}*{ar_latency}*{comm},0)", "s", "sci"),
+             "IF({num_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)", "s", "sci"),
         Step("q_ar_per_seq", "All-reduce traffic per sequence in a step",
-             "IF({num_gpus}>1,2*{m_layers}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
+             "IF({num_gpus}>1,{n_allreduces}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
              "{link_bw}*{comm},0)", "s", "sci"),
         Step("pf_compute", "A prompt alone: prefill compute",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
@@ -516,7 +519,7 @@ def queue_steps() -> list[Step]:
              "(" + kv_cache("{input_tokens}") + ")/{bandwidth}", "s",
              "sci"),
         Step("pf_allreduce", "A prompt alone: all-reduces",
-             "IF({num_gpus}>1,2*{m_layers}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"
+             "IF({num_gpus}>1,{n_allreduces}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"
              "{input_tokens}*{model_width}*2/{link_bw})*{comm},0)", "s", "sci"),
         Step("ttft_alone", "Time to first token of a prompt alone (fixed costs included)",
              "MAX({pf_compute},{pf_weights})+{pf_kv}+{pf_allreduce}+{step_overhead}"
