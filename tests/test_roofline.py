@@ -173,6 +173,17 @@ def test_tensor_parallel_pays_all_reduce_when_calibrated():
     assert roofline.allreduce_time("h100-sxm", "llama-3.1-70b", 64, 1, eff) == 0
 
 
+def _check_rings(g, m, tokens, eff, cases):
+    """allreduce_time against a hand calculation, scalar and array: 2 all-reduces a layer, each
+    a latency plus 2 (n-1)/n of the 16-bit activations over the link's one-way bandwidth."""
+    for n, gbps, latency in cases:
+        size = tokens * m.width * 2
+        expected = 2 * m.layers * (latency + 2 * (n - 1) / n * size / (gbps * 1e9 / 2))
+        assert roofline.allreduce_time(g, m, tokens, n, eff) == pytest.approx(expected, rel=1e-12)
+        assert roofline.allreduce_time(g, m, tokens, np.array([n]), eff)[0] == pytest.approx(
+            expected)
+
+
 def test_a_pair_bridge_leaves_larger_replicas_on_pcie():
     # gpus.csv: the A100 PCIe's 600 GB/s is an NVLink bridge between two cards (NVIDIA A100
     # PCIe datasheet: "NVLink Bridge for up to 2 GPUs"); four or eight cards reduce over PCIe
@@ -184,12 +195,8 @@ def test_a_pair_bridge_leaves_larger_replicas_on_pcie():
     from xlnapkin.calibration import resolve
     eff = resolve(None)
     m = catalog.model("llama-2-70b")
-    for n, gbps, latency in ((2, 600, eff.allreduce_latency_s),
-                             (4, 64, eff.pcie_allreduce_latency_s)):
-        size = 8 * m.width * 2
-        expected = 2 * m.layers * (latency + 2 * (n - 1) / n * size / (gbps * 1e9 / 2))
-        assert roofline.allreduce_time(g, m, 8, n, eff) == pytest.approx(expected, rel=1e-12)
-        assert roofline.allreduce_time(g, m, 8, np.array([n]), eff)[0] == pytest.approx(expected)
+    _check_rings(g, m, 8, eff, ((2, 600, eff.allreduce_latency_s),
+                                (4, 64, eff.pcie_allreduce_latency_s)))
     # the other bridged cards keep PCIe past their bridge (no network figure in their rows)
     for gid, n, inside, past in (("h100-pcie", 2, 600, 128), ("h100-nvl", 2, 600, 128),
                                  ("h200-nvl", 4, 900, 128), ("rtx-3090", 2, 112.5, 64)):
@@ -214,12 +221,8 @@ def test_an_hgx_board_leaves_larger_replicas_on_the_network():
     from xlnapkin.calibration import resolve
     eff = resolve(None)
     m = catalog.model("llama-3.1-70b")
-    for n, gbps, latency in ((8, 900, eff.allreduce_latency_s),
-                             (16, 100, eff.pcie_allreduce_latency_s)):
-        size = 32 * m.width * 2
-        expected = 2 * m.layers * (latency + 2 * (n - 1) / n * size / (gbps * 1e9 / 2))
-        assert roofline.allreduce_time(g, m, 32, n, eff) == pytest.approx(expected, rel=1e-12)
-        assert roofline.allreduce_time(g, m, 32, np.array([n]), eff)[0] == pytest.approx(expected)
+    _check_rings(g, m, 32, eff, ((8, 900, eff.allreduce_latency_s),
+                                 (16, 100, eff.pcie_allreduce_latency_s)))
     # an 800 Gb/s NIC (B300: 200 GB/s) is as fast as a peer link, but the ring still leaves
     # the board: the network's latency, not NVLink's
     b300 = catalog.gpu("b300")

@@ -368,6 +368,7 @@ class Estimate:
     monthly_saving: float          # API minus self-hosting: negative when the API is cheaper
     api_model: str = ""            # the catalog model the API serves; blank: none in the catalog
     api_model_name: str = ""       # the model the API serves, as its price list names it
+    fleet_gpus: float = float("nan")   # replicas running x GPUs per replica
     concurrency: float = float("nan")  # requests one replica holds at once under load
     request_tokens_per_sec: float = float("nan")  # output tokens/s each of them gets then
     best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
@@ -435,7 +436,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     conc = float(concurrency_under_load(g, m, input_tokens, output_tokens, weight_dtype,
                                         kv_dtype, num_gpus))
     return Estimate(
-        concurrency=conc, request_tokens_per_sec=float(max_throughput(
+        fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=float(max_throughput(
             g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus)) / conc,
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         api_input_price_per_mtok=p.input_usd_per_mtok,

@@ -501,7 +501,7 @@ def _run_estimate(ns) -> int:
                                f"{e.concurrency:,.0f} requests at once, each getting "
                                f"{e.request_tokens_per_sec:,.0f} output tokens/s)"),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running)"),
-        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.replicas * e.num_gpus:,.0f} GPUs "
+        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
                        f"{_as_of(None if ns.price is not None else e.gpu_price_as_of)} x "
                        f"{e.hours_per_month:g} hours"),

@@ -182,8 +182,8 @@ def _one_way(gbps):
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):
     """Ring all-reduces of ``tokens`` activation rows, two per layer (``Model.n_allreduces``):
-    a fixed latency plus
-    ``2 (n-1)/n`` of the message over the link (:func:`link_gbps`). 0 on one GPU. [s]
+    each a fixed latency plus ``2 (n-1)/n`` of the message over the link (:func:`link_gbps`).
+    0 on one GPU. [s]
 
     The latency is a peer link's (``allreduce_latency_s``) where the replica stays inside one
     domain whose link is at least :data:`PEER_LINK_GBPS`; otherwise the all-reduce goes
