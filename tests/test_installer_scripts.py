@@ -1,0 +1,88 @@
+"""The Windows installer scripts, read statically (no PowerShell here to run them; see
+_powershell.py for what the check covers and why)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from _powershell import check
+from conftest import REPO
+
+SCRIPTS = ("install.ps1", "uninstall.ps1")
+
+
+def _script(name: str) -> bytes:
+    return (REPO / "installer" / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_script_parses_and_sets_every_variable_and_command_it_uses(name):
+    found = check(_script(name))
+    assert found.problems() == []
+    assert found.parameters   # the param() block was read
+
+
+# One-character slips in the real install.ps1, each of which PowerShell reports only when that
+# line runs on a user's PC.
+SLIPS = [
+    ("$VenvRecord -PathType Leaf", "$VenvRecrd -PathType Leaf", "unset_variables",
+     "$venvrecrd is read but never set"),
+    ("$RecordedVenv = Get-RecordedVenv", "$RecordedVenv = Get-RecordVenv", "unknown_commands",
+     "no command 'get-recordvenv'"),
+    ('$found = Test-Python $Python @()', '$found = Test-Python($Python, @())', "bad_calls",
+     "test-python(a, b) passes one array"),
+    ('$found = Test-Python $Python @()', '$found = Test-Python $Python @() 3', "bad_calls",
+     "test-python takes 2 arguments, given 3"),
+    ('Write-Note "skipped: no', 'Write-Note -Txt "skipped: no', "bad_calls",
+     "write-note has no parameter -txt"),
+    ('if ($wheels.Count -gt 1) {', 'if ($wheels.Count -gt 1 {', "unreadable", "cannot parse"),
+    ('"Give -Workbook or -User, not both."', '"Give -Workbook or -User, not both.',
+     "unreadable", "line"),
+]
+
+
+@pytest.mark.parametrize("old, new, kind, words", SLIPS, ids=[s[1][:30] for s in SLIPS])
+def test_the_check_finds_a_slip_in_the_real_script(old, new, kind, words):
+    text = _script("install.ps1").decode("ascii")
+    assert text.count(old) == 1
+    found = check(text.replace(old, new).encode("ascii"))
+    assert any(words in line for line in getattr(found, kind)), vars(found)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_each_parameter_has_its_help_and_each_help_entry_a_parameter(name):
+    text = _script(name).decode("ascii")
+    helped = [p.lower() for p in re.findall(r"^\.PARAMETER (\w+)", text, re.M)]
+    assert sorted(helped) == sorted(check(text.encode("ascii")).parameters)
+
+
+# A script's name followed by flags, up to a bracket or quote; or "-Flag (install.ps1)".
+AFTER = re.compile(r"\b(install|uninstall)\.(?:ps1|bat)\b([^(;|`\"')\n]*)")
+BEFORE = re.compile(r"(?<![\w-])-([A-Za-z]\w*) \((install|uninstall)\.ps1\)")
+
+
+def _mentions():
+    files = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),
+             REPO / "installer" / "README.md", REPO / "installer" / "install.bat",
+             *[REPO / "installer" / s for s in SCRIPTS], *sorted((REPO / "xlnapkin").glob("*.py"))]
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{path.relative_to(REPO).as_posix()}:{number}"
+            for match in AFTER.finditer(line):
+                for flag in re.findall(r"(?<![\w-])-([A-Za-z]\w*)", match.group(2)):
+                    yield where, match.group(1), flag
+            for match in BEFORE.finditer(line):
+                yield where, match.group(2), match.group(1)
+
+
+def test_every_flag_the_docs_and_messages_give_a_script_is_one_of_its_parameters():
+    parameters = {name.split(".")[0]: set(check(_script(name)).parameters) for name in SCRIPTS}
+    mentions = list(_mentions())
+    assert len(mentions) > 30   # the docs do give flags: the scan reads them
+    assert {flag.lower() for _, _, flag in mentions} >= {"workbook", "findlinks", "removevenv",
+                                                         "replaceaddin", "xlwingsversion"}
+    wrong = [f"{where}: {script} has no -{flag}" for where, script, flag in mentions
+             if flag.lower() not in parameters[script]]
+    assert wrong == []
