@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xlnapkin import catalog, memory, queueing, serving, udfs
+from xlnapkin import calibration, catalog, memory, queueing, roofline, serving, udfs
 from xlnapkin._excel import describe
 from xlnapkin.docgen import functions
 
@@ -199,6 +199,44 @@ def test_a_smaller_token_budget_lengthens_the_first_token_under_load_only():
                                  None, 256) == math.ceil(10 * (1 - 1e-12))
     assert "token_budget must be" in udfs.TTFT_AT_RATE(g, m, 1, inp, out, None, None, 1, 0.5,
                                                        None, 0)
+
+
+def test_a_prompt_riding_decode_steps_pays_their_time_and_its_compute_once():
+    # 70B on four H100s at 0.4 requests/s of 1,000 in / 2,000 out: about 15 sequences decode
+    # at once (some sequence is decoding for all but e^-15 of arrivals), and the prompt queue is
+    # too lightly used to wait at the median. The 1,000-token prompt fits one step's budget, so
+    # it rides one decode step, which it lengthens by its compute (the step serving.loaded_step
+    # counts); its TTFT adds the per-request fixed time and, at the median, half a step for the
+    # step in progress, and its step also carries the prompts that arrive in that half step.
+    # A prompt alone's weight reads and per-step costs are the decode step's, and are not
+    # charged twice.
+    g, m, inp, out, n, rate = "h100-sxm", "llama-3.1-70b", 1000, 2000, 4, 0.4
+    conc, _ = queueing.operating_point(g, m, rate, inp, out, None, None, n)
+    assert 10 < conc < 30
+    gg, mm = catalog.gpu(g), catalog.model(m)
+    eff = calibration.resolve(None, gg)
+    decode = roofline._decode_step(gg, mm, conc, inp + out / 2, "bf16", None, n, eff)
+    work = serving.prompt_work(gg, mm, inp, "bf16", n, eff)
+    riding = decode + work + eff.prefill_overhead_s
+    alone = serving.ttft_ms(g, m, 1, inp, None, None, n) / 1e3
+    assert riding > alone   # else the prompt would be charged alone's time
+    busy = 1 - math.exp(-conc)
+    joining = rate * 0.5 * decode * busy * work      # far fewer than the budget has room for
+    expected = 1e3 * (alone + busy * (riding - alone) + 0.5 * decode * busy + joining)
+    assert queueing.ttft_at_rate(g, m, rate, inp, out, None, None, n) == pytest.approx(
+        expected, rel=1e-9)
+    # and less than alone plus a whole decode step, which counted the weight reads twice
+    assert expected < 1e3 * (alone + 1.5 * decode) - 5
+
+
+def test_prompts_that_arrive_while_one_waits_share_its_step_up_to_the_budget():
+    # Engines put every waiting prompt into the next step, up to the token budget; the first
+    # token of each waits for the whole step. 200-token prompts on an 8,192-token budget leave
+    # room for 39.96 others beside one; 8,192-token prompts leave none.
+    r = queueing._Replica(G, M, 200, 256, None, None, 1, None)
+    assert r.joining(10.0, 0.1) == pytest.approx(1.0 * r.work)        # 10/s for 0.1 s
+    assert r.joining(1e4, 0.1) == pytest.approx((8192 - 200) / 200 * r.work)
+    assert queueing._Replica(G, M, 8192, 256, None, None, 1, None).joining(1e4, 0.1) == 0
 
 
 def test_a_prompt_queue_that_would_saturate_first_is_overload_too():

@@ -27,8 +27,14 @@ The model, in three steps:
    ``rho = requests_per_sec x s``: mean wait ``rho s / (2 (1 - rho))``, waiting at all with
    probability ``rho`` and then for an exponential time (the usual heavy-traffic tail), so the
    wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0
-   otherwise. TTFT adds the prompt's prefill (``TTFT_MS`` alone, plus the decode steps its
-   chunks ride along) and, on average, half a decode step before the next step starts. A rate
+   otherwise. TTFT adds the prompt's own prefill and, on average, half a decode step before
+   the next step starts. On an idle replica the prefill is ``TTFT_MS`` of one prompt. While
+   sequences decode (chance ``1 - exp(-N)``), its chunks ride along
+   ``ceil(input / token_budget)`` decode steps, each longer by the chunk's compute (the steps
+   ``loaded_step`` counts): the prefill is those steps, the prompt's compute and
+   ``prefill_overhead_s``, never less than alone. The prompts that arrive while it waits
+   join its step, as far as the budget has room beside it (``(token_budget - input) /
+   input`` prompts), and lengthen it by their compute. A rate
    at which ``rho`` would reach 1 before the concurrency reaches ``N_max`` (long prompts, a
    small budget) also overloads the replica: the most it sustains is the lower of the two.
 4. **The wait for a free slot.** Near capacity ``X(N)`` flattens, so a burst of arrivals raises
@@ -158,6 +164,7 @@ class _Replica:
         cap = concurrency_under_load(self.g, self.m, self.inp, self.out, self.wd, kv_dtype,
                                      self.n, MEM_FRACTION, efficiency)
         self.n_max = np.where(self.runs, np.maximum(np.nan_to_num(cap), 1.0), 1.0)
+        self.work = prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
 
     def step(self, conc):
         """Time per output token at mean concurrency ``conc``. [s]"""
@@ -204,8 +211,7 @@ class _Replica:
         decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.inp + self.out / 2.0,
                               self.wd, self.kv, self.n, self.eff)
         chunks = self.inp / self.budget
-        slot = (prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
-                + chunks * decode * busy)
+        slot = self.work + chunks * decode * busy
         return busy, decode, chunks, slot
 
     def concurrency(self, rate):
@@ -223,14 +229,26 @@ class _Replica:
         (``None``: the mean). [s]"""
         busy, decode, chunks, slot = self.prompt(conc)
         alone = _prefill(self.g, self.m, 1.0, self.inp, self.wd, self.kv, self.n, self.eff)
-        own = alone + np.ceil(chunks) * decode * busy
+        riding = np.ceil(chunks) * decode + self.work + self.eff.prefill_overhead_s
+        own = alone + busy * np.maximum(riding - alone, 0.0)
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
         if p is None:
-            return self.queued(rate, None) + mean_wait + own + 0.5 * decode * busy
+            wait, step_left = mean_wait, 0.5 * decode * busy
+            return self.queued(rate, None) + wait + step_left + own + self.joining(rate, wait
+                                                                                   + step_left)
         tail = np.where(1.0 - p < rho, np.log(np.maximum(rho, 1e-300) / (1.0 - p)), 0.0)
         wait = np.where(rho > 0, mean_wait / np.maximum(rho, 1e-300) * tail, 0.0)
-        return self.queued(rate, p) + wait + own + p * decode * busy
+        step_left = p * decode * busy
+        return self.queued(rate, p) + wait + step_left + own + self.joining(rate, wait + step_left)
+
+    def joining(self, rate, waited):
+        """The compute of the prompts that arrive while a prompt waits ``waited`` seconds and
+        join its step (engines put every waiting prompt in the next step, up to the budget
+        left beside it: none when the prompt fills the budget); its first token waits for
+        theirs. [s]"""
+        room = np.maximum(self.budget - self.inp, 0.0) / self.inp   # [prompts]
+        return np.minimum(rate * waited, room) * self.work
 
     def queued(self, rate, p):
         """The wait for one of the ``n_max`` sequence slots at ``rate`` requests/s, at
@@ -382,7 +400,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     replica's capacity the result is a message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
-    54
+    51
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget)
