@@ -168,6 +168,8 @@ function Test-AnsiPath([string]$Path) {
 }
 
 # Excel processes of this session only (not those of other users on a shared PC).
+# PowerShell unrolls what a function returns (none: $null, one: that process), and under
+# strict mode only an array has .Count: count them as @(Get-OwnExcel).Count.
 function Get-OwnExcel {
     $session = (Get-Process -Id $PID).SessionId
     return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
@@ -234,7 +236,7 @@ try {
 
     # Checked first so that nothing is half done: the add-in file cannot be replaced while Excel
     # has it (and the UDF server) loaded.
-    if ((Get-OwnExcel).Count -gt 0) {
+    if (@(Get-OwnExcel).Count -gt 0) {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
         else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
     }

@@ -85,6 +85,8 @@ function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cya
 function Write-Note([string]$Text) { Write-Host "    $Text" }
 
 # Excel processes of this session only (not those of other users on a shared PC).
+# PowerShell unrolls what a function returns (none: $null, one: that process), and under
+# strict mode only an array has .Count: count them as @(Get-OwnExcel).Count.
 function Get-OwnExcel {
     $session = (Get-Process -Id $PID).SessionId
     return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
@@ -110,7 +112,7 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
 
 try {
     if ($DryRun) { Write-Host "Dry run: nothing will be changed." -ForegroundColor Yellow }
-    if ((Get-OwnExcel).Count -gt 0) {
+    if (@(Get-OwnExcel).Count -gt 0) {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
         else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
     }

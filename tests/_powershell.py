@@ -4,8 +4,15 @@ The scripts are parsed with tree-sitter's PowerShell grammar (the ``tree-sitter-
 package). What the check finds is what would stop them on a user's PC: text the parser cannot
 read, a variable read but never set (the scripts run under ``Set-StrictMode -Version 2.0``,
 where that is an error), a command that is neither one of the script's functions nor a cmdlet
-that ships with Windows PowerShell 5.1, and a call to one of the script's functions that passes
-what the function does not declare.
+that ships with Windows PowerShell 5.1, a call to one of the script's functions that passes
+what the function does not declare, and ``.Count`` of something that may not be an array.
+
+That last one: since PowerShell 3 a scalar's ``Count`` is 1 and ``$null``'s is 0, but not
+under strict mode, where both throw "The property 'Count' cannot be found on this object"
+(a PowerShell developer's answer on Stack Overflow, question 26504589; PowerShell/PowerShell
+issue 2798, still open). A command or function that outputs one object gives that object, and
+one that outputs none gives ``$null``, so ``(Get-Thing).Count`` stops the script exactly when
+there are zero or one things. ``@(Get-Thing).Count`` is always an array's.
 """
 
 from __future__ import annotations
@@ -45,10 +52,12 @@ class Findings:
     unset_variables: list[str] = field(default_factory=list)
     unknown_commands: list[str] = field(default_factory=list)
     bad_calls: list[str] = field(default_factory=list)
+    scalar_counts: list[str] = field(default_factory=list)
     parameters: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
-        return self.unreadable + self.unset_variables + self.unknown_commands + self.bad_calls
+        return (self.unreadable + self.unset_variables + self.unknown_commands + self.bad_calls
+                + self.scalar_counts)
 
 
 def _walk(node, kind):
@@ -161,4 +170,39 @@ def check(source: bytes) -> Findings:
             if text.startswith("(") and "," in text and name_node.end_byte == arg.start_byte:
                 found.bad_calls.append(f"{where(node)}: {name}(a, b) passes one array; "
                                        f"call it as {name} a b")
+    found.scalar_counts = _scalar_counts(root, source)
     return found
+
+
+def _scalar_counts(root, source: bytes) -> list[str]:
+    """``.Count`` of anything but ``@(...)`` or a variable only ever set to one (or declared
+    as an array parameter, or appended to with ``+=``)."""
+    arrays, other = set(), set()
+    for node in _walk(root, "assignment_expression"):
+        target = next(_walk(node.children[0], "variable"), None)
+        if target is None:
+            continue
+        name = _variable(_text(target, source))[1]
+        operator = _text(node.children[1], source).strip()
+        value = _text(node.children[2], source).strip()
+        (arrays if operator == "+=" or value.startswith("@(") else other).add(name)
+    for node in _walk(root, "script_parameter"):
+        typed = "".join(_text(c, source) for c in node.children if c.type == "attribute_list")
+        name = _variable(_text(next(_walk(node, "variable")), source))[1]
+        (arrays if "[]]" in typed else other).add(name)
+    wrong = []
+    for node in _walk(root, "member_access"):
+        member = node.children[-1]
+        if _text(member, source).lower() != "count":
+            continue
+        target = node.children[0]
+        text = _text(target, source)
+        if target.type == "array_expression":
+            continue
+        if target.type == "variable":
+            name = _variable(text)[1]
+            if name in arrays and name not in other:
+                continue
+        wrong.append(f"line {node.start_point[0] + 1}: {text}.Count fails under strict mode when "
+                     f"it is one object or none; write @({text.strip('()')}).Count")
+    return wrong

@@ -24,8 +24,9 @@ def test_the_script_parses_and_sets_every_variable_and_command_it_uses(name):
     assert found.parameters   # the param() block was read
 
 
-# One-character slips in the real install.ps1, each of which PowerShell reports only when that
-# line runs on a user's PC.
+# Slips of a character or two in the real install.ps1, each of which PowerShell reports only
+# when that line runs on a user's PC. The first .Count slip was in both scripts until this check
+# (it stopped every install on a PC where Excel was not running).
 SLIPS = [
     ("$VenvRecord -PathType Leaf", "$VenvRecrd -PathType Leaf", "unset_variables",
      "$venvrecrd is read but never set"),
@@ -38,6 +39,10 @@ SLIPS = [
     ('Write-Note "skipped: no', 'Write-Note -Txt "skipped: no', "bad_calls",
      "write-note has no parameter -txt"),
     ('if ($wheels.Count -gt 1) {', 'if ($wheels.Count -gt 1 {', "unreadable", "cannot parse"),
+    ("if (@(Get-OwnExcel).Count -gt 0)", "if ((Get-OwnExcel).Count -gt 0)", "scalar_counts",
+     "(Get-OwnExcel).Count fails under strict mode"),
+    ("$wheels = @(Get-ChildItem", "$wheels = (Get-ChildItem", "scalar_counts",
+     "$wheels.Count fails under strict mode"),
     ('"Give -Workbook or -User, not both."', '"Give -Workbook or -User, not both.',
      "unreadable", "line"),
 ]
