@@ -2,11 +2,16 @@
 NumPy and the package (SPEC §4, §6; issue 5). Built once per session by ``xlnapkin release``
 (the ``release`` fixture in conftest.py)."""
 
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 
 import pytest
+from packaging.markers import Marker
+
+from conftest import REPO
 
 
 def test_wheel_is_pure_python_with_the_catalog_inside(release):
@@ -47,3 +52,44 @@ def test_functions_work_with_only_numpy_and_the_wheel(release, tmp_path):
                          cwd=tmp_path).stdout.splitlines()
     assert out[0] == "516096.0 unknown gpu 'h10': did you mean h100-sxm, h100-nvl, h100-pcie?"
     assert float(out[1]) == pytest.approx(1.4616, rel=5e-4)  # seed_cases.md, seed 003
+
+
+def _windows_dependencies() -> set[str]:
+    """What pip installs beside xlnapkin[excel] on Windows: the lock file's graph from xlnapkin
+    and its excel extra, each marker evaluated for Windows (any Python the lock covers)."""
+    lock = {p["name"]: p for p in tomllib.loads((REPO / "uv.lock").read_text("utf-8"))["package"]}
+    windows = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
+
+    def applies(dep):
+        if "marker" not in dep:
+            return True
+        marker = Marker(dep["marker"])
+        return any(marker.evaluate(dict(windows, python_version=v, python_full_version=v + ".0"))
+                   for v in ("3.11", "3.12", "3.13"))
+
+    root = lock["xlnapkin"]
+    todo = [d for d in root["dependencies"] + root["optional-dependencies"]["excel"] if applies(d)]
+    found = set()
+    while todo:
+        name = todo.pop()["name"]
+        if name not in found:
+            found.add(name)
+            todo += [d for d in lock[name].get("dependencies", []) if applies(d)]
+    return found
+
+
+def test_every_list_of_the_windows_dependencies_is_the_lock_files():
+    # The installer guide, the analyst guide, the release notes and the release README each
+    # tell a Windows user what comes from PyPI (or must be in a -FindLinks folder).
+    expected = _windows_dependencies()
+    assert {"numpy", "openpyxl", "xlwings", "olefile", "pywin32"} <= expected   # the graph walked
+    lists = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),
+                 REPO / "installer" / "README.md", REPO / "xlnapkin" / "release.py"]:
+        text = " ".join(path.read_text("utf-8").split())
+        for match in re.finditer(r"\bnumpy(?:(?:,\s+|,?\s+and\s+)[a-z][a-z0-9-]*)+", text):
+            names = re.split(r",\s+and\s+|,\s+|\s+and\s+", match.group(0))
+            if len(names) >= 4:   # shorter runs are other lists ("only numpy and xlwings")
+                lists.append((path.relative_to(REPO).as_posix(), set(names)))
+    assert len(lists) >= 5
+    assert [(where, names) for where, names in lists if names != expected] == []
