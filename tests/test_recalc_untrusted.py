@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("formulas")
 
 import _crafted as c  # noqa: E402
-from xlnapkin.recalc import RecalcError, Workbook  # noqa: E402
+from xlnapkin.recalc import LimitError, Limits, RecalcError, Workbook  # noqa: E402
 from conftest import in_threads, run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -903,3 +903,48 @@ def test_every_text_function_keeps_to_the_limit_as_excel_counts_it(capsys, tmp_p
             values["n11"]) == (32767, "aaa", "", 16383, "ABCdef", 400)
     for name in ("n3", "n4", "n6", "n9", "n10"):
         assert values[name] == "#VALUE!", (name, values[name][:20])
+
+
+def test_regular_expressions_run_on_a_clock_and_replace_checks_the_length_first(capsys, tmp_path):
+    # Python's re cannot be stopped: REGEXTEST of 5,000 a's and a "!" against (a+)+$ ran
+    # without end, and REGEXREPLACE of 30,000 a's with an empty pattern built 900 million
+    # characters (2.7 GB) before the 32,767-character check (review of 2026-12-03, seventh
+    # session). Now the regular expressions of one calculation share --max-regex-seconds, and
+    # the replacement's length is added up before it is built.
+    import tracemalloc
+    slow = c.xlsx(tmp_path / "slow.xlsx", {"S": {"A1": "a" * 5000 + "!",
+                                                  "B1": '=_xlfn.REGEXTEST(A1,"(a+)+$")'}},
+                  {"n": "S!$B$1"})
+    started = time.monotonic()
+    code, out, err = run(capsys, "recalc", slow, "-q", "--max-regex-seconds", "0.5")
+    assert time.monotonic() - started < 20
+    assert_one_error(code, out, err, "slow.xlsx's regular expressions", "0.5 s",
+                     "--max-regex-seconds raises it")
+    with pytest.raises(LimitError, match="max-regex-seconds") as raised:
+        Workbook(slow, limits=Limits(max_regex_seconds=0.5)).calculate()
+    assert raised.value.limit == "max_regex_seconds"
+
+    big = c.xlsx(tmp_path / "big.xlsx", {"S": {
+        "A1": '=_xlfn.REGEXREPLACE(REPT("a",30000),"",REPT("b",30000))',
+        "A2": '=LEN(_xlfn.REGEXREPLACE(REPT("a",100),"a","bb"))',      # 200: within the limit
+        "A3": '=LEN(_xlfn.REGEXREPLACE(REPT("ab",16000),"b","",0))',   # 16,000
+        "A4": '=_xlfn.REGEXREPLACE("a1b22c333","[0-9]+","#",2)',      # the first two (formulas)
+        "A5": '=_xlfn.REGEXTEST("xyz-42","[0-9]+")',                   # anywhere, as in Excel
+        "A6": '=_xlfn.REGEXTEST("ABC","b",1)',
+        "A7": '=_xlfn.TEXTJOIN(",",TRUE,_xlfn.REGEXEXTRACT("a1b22c333","[0-9]+",1))',
+        "A8": '=_xlfn.TEXTJOIN(",",TRUE,_xlfn.REGEXEXTRACT("key=value","(\\w+)=(\\w+)",2))',
+        "A9": '=_xlfn.REGEXEXTRACT("abc","[0-9]")'}},
+        {f"n{i}": f"S!$A${i}" for i in range(1, 10)})
+    tracemalloc.start()
+    try:
+        code, out, err = run(capsys, "recalc", big, "--json", "-q")
+        used = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    values = json.loads(out)
+    assert used < 300e6, used   # the 900-million-character text alone would be 900 MB
+    assert (values["n1"], values["n2"], values["n3"], values["n4"]) == (
+        "#VALUE!", 200, 16000, "a#b#c333")
+    assert (values["n5"], values["n6"]) == (True, True)
+    assert (values["n7"], values["n8"]) == ("1,22,333", "key,value")
+    assert values["n9"] == "#N/A"

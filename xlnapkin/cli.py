@@ -872,7 +872,9 @@ def _add_recalc(sub):
                                      "(A:A is 1,048,576)"),
             ("max_formula_weight", float, "the sum of (characters / 1,000) squared over "
                                           "formulas and names (parsing grows with the square "
-                                          "of a formula's length)")):
+                                          "of a formula's length)"),
+            ("max_regex_seconds", float, "seconds all REGEXTEST, REGEXEXTRACT and REGEXREPLACE "
+                                         "calls may take together in one calculation")):
         default = getattr(defaults, name)
         lim.add_argument("--" + name.replace("_", "-"), type=_positive(kind), default=default,
                          metavar="N", help=_esc(f"{text} (default: {default:,})"))

@@ -41,6 +41,11 @@ A workbook is treated as untrusted input (someone sent it to you):
                                        squared: parsing grows with the square of a formula's
                                        length (about 2.3 s for 8,000 characters); the capacity
                                        planner weighs 46
+  ``max_regex_seconds``     5          the time all regular expressions (``REGEXTEST``,
+                                       ``REGEXEXTRACT``, ``REGEXREPLACE``) take in one load or
+                                       recalculation together: a pattern such as ``(a+)+$``
+                                       takes twice as long for each character of its text, so
+                                       it is the one limit checked while calculating [s]
   ========================  =========  ==========================================================
 
   The defaults take the template workbooks with room to spare (the largest, the capacity
@@ -133,6 +138,7 @@ class Limits:
     max_formulas: int = 10_000       # formula cells plus defined names
     max_range_cells: int = 100_000   # cells covered by all distinct ranges together
     max_formula_weight: float = 500  # sum of (formula characters / 1,000) squared
+    max_regex_seconds: float = 5     # REGEXTEST/REGEXEXTRACT/REGEXREPLACE, all calls together [s]
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -665,6 +671,105 @@ def _capped(value, too_long):
     return too_long if _over_limit(value) else value
 
 
+class _RegexClock:
+    """The time left to the regular expressions of one load or recalculation
+    (:attr:`Limits.max_regex_seconds`); ``ran_out`` once a call was cut short."""
+
+    def __init__(self):
+        self.deadline, self.limit, self.ran_out = float("inf"), float("inf"), False
+
+    def start(self, seconds):
+        self.deadline, self.limit, self.ran_out = time.monotonic() + seconds, seconds, False
+
+    def left(self) -> float:
+        """Seconds left [s]; TimeoutError when none are."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+
+_REGEX_CLOCK = _RegexClock()
+
+
+def _regex_functions(table) -> None:
+    """``REGEXTEST``, ``REGEXEXTRACT`` and ``REGEXREPLACE`` with a clock and a length check.
+
+    formulas runs them with Python's ``re``, which cannot be stopped: ``REGEXTEST`` of 40 a's
+    and a "!" against ``(a+)+$`` would run for hours, and ``REGEXREPLACE`` of 30,000 characters
+    with an empty pattern builds 900 million characters before the 32,767-character check. Here
+    they run on the ``regex`` package (formulas' own dependency), whose matching takes a
+    timeout: the time left on :data:`_REGEX_CLOCK`; a call cut short is ``#VALUE!`` and the load
+    or recalculation then stops with a :class:`LimitError`. ``REGEXREPLACE`` adds up its
+    result's length match by match and is ``#VALUE!`` past :data:`TEXT_LIMIT` before building
+    it. Otherwise as formulas has them, but ``REGEXTEST`` looks for the pattern anywhere in the
+    text, as Excel's does (formulas matched at the start only)."""
+    import regex
+    from formulas.functions import Error, FoundError, replace_empty, text, wrap_ufunc
+    value_error = Error.errors["#VALUE!"]
+
+    def compiled(pattern, case_sensitivity):
+        case = int(float(replace_empty(case_sensitivity)))
+        if case not in (0, 1):
+            raise FoundError(err=value_error)
+        return regex.compile(text._str(pattern), regex.IGNORECASE if case else 0)
+
+    def timed(func):
+        @functools.wraps(func)
+        def run(*args):
+            try:
+                return func(*args)
+            except TimeoutError:
+                _REGEX_CLOCK.ran_out = True
+                return value_error
+        return run
+
+    @timed
+    def test(value, pattern, case_sensitivity=0):
+        rx = compiled(pattern, case_sensitivity)
+        return rx.search(text._str(value), timeout=_REGEX_CLOCK.left()) is not None
+
+    @timed
+    def extract(value, pattern, return_mode=0, case_sensitivity=0):
+        rx, string = compiled(pattern, case_sensitivity), text._str(value)
+        mode = int(float(replace_empty(return_mode)))
+        if mode == 0:
+            found = rx.search(string, timeout=_REGEX_CLOCK.left())
+            got = [found.group(0) if found else None]
+        elif mode == 1:
+            got = [m.group(0) for m in rx.finditer(string, timeout=_REGEX_CLOCK.left())]
+            got = got or [None]
+        elif mode == 2:
+            found = rx.search(string, timeout=_REGEX_CLOCK.left())
+            got = list(found.groups() or [value_error]) if found else [None]
+        else:
+            return value_error
+        return [Error.errors["#N/A"] if v is None else v for v in got]
+
+    @timed
+    def replace(value, pattern, replacement, occurrence=0, case_sensitivity=0):
+        rx, string = compiled(pattern, case_sensitivity), text._str(value)
+        new, count = text._str(replacement), int(float(replace_empty(occurrence)))
+        if count < 0:
+            return value_error
+        length = _utf16_len(string)
+        for n, found in enumerate(rx.finditer(string, timeout=_REGEX_CLOCK.left()), 1):
+            length += _utf16_len(found.expand(new)) - _utf16_len(found.group(0))
+            if length > TEXT_LIMIT:
+                return value_error
+            if n == count:
+                break
+        return rx.sub(new, string, count=count, timeout=_REGEX_CLOCK.left())
+
+    for name, func, extra in (("REGEXTEST", test, {}),
+                              ("REGEXEXTRACT", extract,
+                               {"return_func": text._xregexextract_return_func}),
+                              ("REGEXREPLACE", replace, {})):
+        wrapped = wrap_ufunc(func, check_nan=False, **extra, **text._kw0)
+        table[name] = table["_XLFN." + name] = functools.partial(_capped_call, wrapped,
+                                                                 value_error)
+
+
 def _capped_call(func, too_long, *args, **kwargs):
     """``func``'s result with any text over :data:`TEXT_LIMIT` as ``#VALUE!`` (arrays too)."""
     import numpy as np
@@ -692,16 +797,18 @@ def register(functions=None) -> list[str]:
         functions = REGISTRY
     table = formulas.get_functions()
     _text_limits(table)
+    _regex_functions(table)
     for name, func in functions.items():
         table[name.upper()] = _adapter(func)
     return list(functions)
 
 
 @contextlib.contextmanager
-def _formulas_session(progress, opener=None):
+def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seconds):
     """formulas set up for one load or recalculation, under the module lock: blanks for omitted
-    arguments, its progress bar and log warnings off, xlnapkin's functions in its table, and
-    workbooks opened only through ``opener`` (see :class:`_Opener`)."""
+    arguments, its progress bar and log warnings off, xlnapkin's functions in its table,
+    workbooks opened only through ``opener`` (see :class:`_Opener`), and ``regex_seconds`` for
+    the regular expressions (:data:`_REGEX_CLOCK`)."""
     formulas = _import_formulas()
     from formulas.excel import xlreader
     from formulas.tokens.operand import Empty
@@ -720,6 +827,7 @@ def _formulas_session(progress, opener=None):
         for logger in loggers:
             logger.addHandler(silence)
         _COUNTER.start(progress)
+        _REGEX_CLOCK.start(regex_seconds)
         try:
             # a workbook's own overflow (=EXP(1000)) is its cell's #NUM!, and a file without a
             # default style is still read: neither is a warning on the user's screen
@@ -975,7 +1083,7 @@ class Workbook:
         self._raw = _read_file(self.path, self.limits)
         _inspect(self._raw, self.path.name, self.limits)
         opener = _Opener(self._raw, self.path, self.limits, allow_external)
-        with _formulas_session(progress, opener) as formulas:
+        with _formulas_session(progress, opener, self.limits.max_regex_seconds) as formulas:
             try:
                 model = _model_class()()
                 model.limits, model.book_name = self.limits, self.path.name
@@ -994,6 +1102,7 @@ class Workbook:
                 raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
         if opener.failure is not None:
             raise opener.failure
+        self._check_regex_clock()
         #: Other workbooks that formulas named and were not opened (their cells are ``#REF!``).
         self.refused_files = opener.refused
         try:
@@ -1153,19 +1262,27 @@ class Workbook:
             feed[node] = [[schedula.EMPTY]] if value is None else value
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
         started = time.monotonic()
-        with _formulas_session(self._progress):
+        with _formulas_session(self._progress, None, self.limits.max_regex_seconds):
             try:
                 self._solution = self._model.calculate(inputs=feed)
                 self._grids = {}
             except Exception as exc:
                 raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
                     from exc
+            self._check_regex_clock()
             calls = _COUNTER.calls
             #: Text that xlnapkin's number functions returned in place of a number (why a
             #: configuration cannot run, a bad argument): :func:`is_message` with these.
             self.function_messages = self._load_messages | frozenset(_COUNTER.messages)
         self._say(f"recalculated in {time.monotonic() - started:.1f} s "
                   f"({calls} xlnapkin function calls)")
+
+    def _check_regex_clock(self):
+        if _REGEX_CLOCK.ran_out:
+            self._solution = None
+            raise LimitError(f"{self.path.name}'s regular expressions (REGEXTEST, REGEXEXTRACT, "
+                             f"REGEXREPLACE) ran past the limit of {_REGEX_CLOCK.limit:g} s",
+                             "max_regex_seconds")
 
     def _ensure(self):
         if self._solution is None:
