@@ -4,11 +4,12 @@ rem ships this file as uninstall.bat, which runs uninstall.ps1) with the executi
 rem bypassed for this run only. Arguments pass through, e.g.:  install.bat -DryRun
 setlocal
 rem Opened from inside a zip, Windows extracts only this file: say so instead of failing.
-if not exist "%~dpn0.ps1" (
-    echo %~n0.ps1 is not beside %~nx0. Extract the whole zip first, then run %~nx0 from that folder.
-    pause
-    exit /b 1
-)
+rem (No parenthesised block: a name such as "install (1).bat" would close it early.)
+if exist "%~dpn0.ps1" goto run
+echo %~n0.ps1 is not beside %~nx0. Extract the whole zip first, then run %~nx0 from that folder.
+pause
+exit /b 1
+:run
 powershell.exe -NoProfile -ExecutionPolicy Bypass -File "%~dpn0.ps1" %*
 set "XLNAPKIN_RC=%ERRORLEVEL%"
 rem Keep the window open when started by double-click, so the messages can be read.

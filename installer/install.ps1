@@ -58,7 +58,9 @@
 
 .PARAMETER FindLinks
     Install from this folder of wheels alone, asking no package index (pip's --no-index
-    --find-links DIR); installer\README.md says how to make one for offline PCs.
+    --find-links DIR); the installer guide (docs\installer.md in a release,
+    installer\README.md in the source) says how to make one for offline PCs. A relative DIR
+    is taken from the folder you run the command in.
 
 .PARAMETER DryRun
     Show what would happen. Creates nothing, installs nothing, writes no settings
@@ -68,7 +70,9 @@
     Where the virtual environment lives. Default: the folder an earlier run recorded, else
     %LOCALAPPDATA%\xlnapkin\venv. Its path must use only characters of Windows' ANSI code page
     (the xlwings add-in loads its DLL through the ANSI API); where your user name has others,
-    give e.g. -VenvDir C:\xlnapkin\venv. It is recorded, so uninstall.ps1 finds it.
+    give e.g. -VenvDir C:\xlnapkin\venv. It is recorded, so uninstall.ps1 finds it. A new or
+    empty folder, or an earlier environment: a folder holding other files is refused
+    (uninstall.ps1 -RemoveVenv deletes the whole folder).
 
 .PARAMETER Python
     A Python 3.11+ interpreter to create the environment with, instead of searching for one.
@@ -141,6 +145,9 @@ function Write-Note([string]$Text) { Write-Host "    $Text" }
 
 # Runs a program and stops the installer when it fails (PowerShell does not, by itself).
 function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
+    # Its exit code decides: PowerShell ISE turns each line a program writes on stderr (pip's
+    # warnings) into an error, which "Stop" would make fatal before the code is read.
+    $ErrorActionPreference = "Continue"
     Write-Note ("> " + $Exe + " " + ($Arguments -join " "))
     & $Exe @Arguments
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
@@ -218,8 +225,14 @@ function Get-Requirement([string]$Src) {
     if ($Src -eq "pypi") { return "xlnapkin[excel]" }
     if ($Src -match '^\d+(\.\d+)*([a-zA-Z0-9.+-]*)$') { return "xlnapkin[excel]==$Src" }
     if ($Src -match '^https?://') { return "xlnapkin[excel] @ $Src" }
-    if (Test-Path -LiteralPath $Src) {
-        $full = (Resolve-Path -LiteralPath $Src).Path
+    # A requirement such as "xlnapkin[excel]>=0.1" has characters no path may hold, which
+    # Windows PowerShell's Test-Path refuses with an error.
+    $isPath = $false
+    try { $isPath = Test-Path -LiteralPath $Src } catch { $isPath = $false }
+    if ($isPath) {
+        # ProviderPath: Path would be "Microsoft.PowerShell.Core\FileSystem::\\server\..." for a
+        # network share, which pip cannot read.
+        $full = (Resolve-Path -LiteralPath $Src).ProviderPath
         return $full + "[excel]"   # a wheel file or a source folder, with the excel extra
     }
     return $Src                 # any other pip requirement, as given
@@ -250,6 +263,13 @@ try {
         Write-Note "an earlier install used $RecordedVenv; uninstall.ps1 will use $VenvDir (delete the other folder once nothing needs it)"
     }
 
+    # uninstall.ps1 -RemoveVenv deletes the environment folder: it must hold nothing else.
+    if ((Test-Path -LiteralPath $VenvDir) -and
+            -not (Test-Path -LiteralPath (Join-Path $VenvDir "pyvenv.cfg") -PathType Leaf) -and
+            (Get-ChildItem -LiteralPath $VenvDir -Force | Select-Object -First 1)) {
+        throw "$VenvDir already holds other files and is not a Python environment. Give -VenvDir a new or empty folder (say C:\xlnapkin\venv)."
+    }
+
     Write-Step "Looking for Python $MinVersion or newer"
     $venvReady = Test-Path -LiteralPath $VenvPython
     if ($venvReady) {
@@ -277,7 +297,7 @@ try {
     $requirement = Get-Requirement $Source
     $pipArgs = @("-m", "pip", "install", "--disable-pip-version-check", "--upgrade")
     # A wheelhouse alone: pip asks no index for anything.
-    if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", (Resolve-Path -LiteralPath $FindLinks).Path) }
+    if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", (Resolve-Path -LiteralPath $FindLinks).ProviderPath) }
     $pipArgs += $requirement
     # The version of another project's add-in in XLSTART (see -XlwingsVersion).
     if ($XlwingsVersion) { $pipArgs += "xlwings==$XlwingsVersion" }

@@ -21,16 +21,17 @@
     and it says so (exit code 1).
 
 .PARAMETER Workbook
-    Workbooks set up with install.ps1 -Workbook (one or more, comma-separated): undo the
-    xlwings.conf in each one's folder. Not needed for folders this install set up: they are
-    recorded and undone anyway.
+    Workbooks set up with install.ps1 -Workbook (one or more, comma-separated with no spaces,
+    or the list in quotes): undo the xlwings.conf in each one's folder. Not needed for folders
+    this install set up: they are recorded and undone anyway.
 
 .PARAMETER DryRun
     Show what would happen and change nothing (passes --dry-run to `xlnapkin excel uninstall`).
 
 .PARAMETER RemoveVenv
     Also delete the virtual environment and its record (and %LOCALAPPDATA%\xlnapkin and
-    %USERPROFILE%\.xlnapkin when they are then empty).
+    %USERPROFILE%\.xlnapkin when they are then empty). Only a Python environment (a folder
+    with a pyvenv.cfg) is deleted.
 
 .PARAMETER RemoveAddin
     Remove the xlwings add-in even if it is not the copy install.ps1 put there.
@@ -45,7 +46,9 @@
 .EXAMPLE
     powershell -ExecutionPolicy Bypass -File uninstall.ps1 -Workbook C:\models\serving.xlsm -RemoveVenv
 #>
-[CmdletBinding()]
+# No positional parameters: a second workbook path typed after -Workbook must not become
+# -VenvDir (which -RemoveVenv deletes).
+[CmdletBinding(PositionalBinding = $false)]
 param(
     [string[]]$Workbook = @(),
     [switch]$DryRun,
@@ -92,8 +95,19 @@ function Get-OwnExcel {
     return @(Get-Process -Name "EXCEL" -ErrorAction SilentlyContinue | Where-Object { $_.SessionId -eq $session })
 }
 
+# True when the environment's xlnapkin starts (its Python may have been uninstalled since).
+function Test-Xlnapkin {
+    if (-not (Test-Path -LiteralPath $XlnapkinExe -PathType Leaf)) { return $false }
+    try { & $XlnapkinExe --version *> $null } catch { return $false }
+    return ($LASTEXITCODE -eq 0)
+}
+
 # Delete the environment folder, its record (where it names this folder) and empty state folders.
+# Only a Python environment (pyvenv.cfg in it) is deleted, whatever -VenvDir names.
 function Remove-Venv {
+    if (-not (Test-Path -LiteralPath (Join-Path $VenvDir "pyvenv.cfg") -PathType Leaf)) {
+        throw "$VenvDir is not a Python environment (no pyvenv.cfg in it), so -RemoveVenv does not delete it. Check -VenvDir; delete the folder by hand if it is yours to delete."
+    }
     if ($DryRun) { Write-Note "would delete $VenvDir"; return }
     Remove-Item -LiteralPath $VenvDir -Recurse -Force
     if ($RecordedVenv -eq $VenvDir) { Remove-Item -LiteralPath $VenvRecord -Force }
@@ -105,6 +119,8 @@ function Remove-Venv {
 }
 
 function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
+    # Its exit code decides (PowerShell ISE turns a program's stderr lines into errors).
+    $ErrorActionPreference = "Continue"
     Write-Note ("> " + $Exe + " " + ($Arguments -join " "))
     & $Exe @Arguments
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
@@ -116,18 +132,21 @@ try {
         if ($DryRun) { Write-Note "Excel is running: close it before the real run." }
         else { throw "Excel is running (perhaps hidden: see Task Manager). Save your work, close Excel and run this again." }
     }
-    # Without xlnapkin nothing can be undone: its records say what it changed. A folder left
-    # by a failed install (no xlnapkin in it) can still be deleted with -RemoveVenv.
-    if (-not (Test-Path -LiteralPath $XlnapkinExe) -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir)) {
-        Write-Step "Deleting the environment $VenvDir (no xlnapkin in it: nothing else to undo)"
+    # Without a working xlnapkin nothing can be undone: its records say what it changed. A
+    # folder left by a failed install, or whose Python is gone, can still be deleted with
+    # -RemoveVenv.
+    $runs = Test-Xlnapkin
+    if (-not $runs -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir)) {
+        Write-Step "Deleting the environment $VenvDir (no working xlnapkin in it: nothing else to undo)"
         Remove-Venv
         Write-Host ""
         if ($DryRun) { Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green }
         else { Write-Host "Deleted $VenvDir." -ForegroundColor Green }
         exit 0
     }
-    if (-not (Test-Path -LiteralPath $XlnapkinExe)) {
+    if (-not $runs) {
         $why = "xlnapkin is not installed in $VenvDir ($VenvFrom), so there is nothing to undo with it."
+        if (Test-Path -LiteralPath $XlnapkinExe) { $why = "xlnapkin in $VenvDir ($VenvFrom) does not start (was its Python uninstalled?), so there is nothing to undo with it." }
         $why += " If you installed it with -VenvDir, run this again with the same -VenvDir."
         if (Test-Path -LiteralPath $VenvDir) { $why += " If $VenvDir is left from a failed install, run this again with -RemoveVenv." }
         $why += " By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file."

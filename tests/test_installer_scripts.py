@@ -91,3 +91,32 @@ def test_every_flag_the_docs_and_messages_give_a_script_is_one_of_its_parameters
     wrong = [f"{where}: {script} has no -{flag}" for where, script, flag in mentions
              if flag.lower() not in parameters[script]]
     assert wrong == []
+
+
+def _function(text: str, name: str) -> str:
+    return re.search(rf"function {name}\b.*?\n\}}", text, re.S).group(0)
+
+
+def test_the_scripts_guard_what_they_delete_and_the_paths_they_hand_on():
+    # A review (2026-12-03, seventh session) read both scripts against Windows PowerShell 5.1:
+    install = _script("install.ps1").decode("ascii")
+    uninstall = _script("uninstall.ps1").decode("ascii")
+    for text in (install, uninstall):
+        # no positional parameters: in uninstall.ps1 "-Workbook a.xlsm b.xlsm" bound b.xlsm to
+        # -VenvDir, and -RemoveVenv then deleted that workbook
+        assert "[CmdletBinding(PositionalBinding = $false)]" in text
+        # a program's exit code decides, not its stderr (which PowerShell ISE makes errors)
+        assert '$ErrorActionPreference = "Continue"' in _function(text, "Invoke-Checked")
+        # Resolve-Path's .Path of a network share is "Microsoft.PowerShell.Core\FileSystem::
+        # \\server\...", which pip cannot read
+        assert not re.search(r"Resolve-Path[^)]*\)\.Path\b", text)
+    # -RemoveVenv deletes only a Python environment, whatever -VenvDir names ...
+    remove = _function(uninstall, "Remove-Venv")
+    guard = remove.index('Test-Path -LiteralPath (Join-Path $VenvDir "pyvenv.cfg") -PathType Leaf')
+    assert guard < remove.index("throw") < remove.index("Remove-Item")
+    # ... and install.ps1 refuses to make one in a folder that holds other things
+    refuse = install.index("already holds other files and is not a Python environment")
+    assert install.index('(Join-Path $VenvDir "pyvenv.cfg")') < refuse < install.index(
+        '-m", "venv"')
+    # a pip requirement with characters no path may hold is not a Test-Path error
+    assert "try { $isPath = Test-Path -LiteralPath $Src } catch { $isPath = $false }" in install
