@@ -25,7 +25,7 @@ s at 98 % of 10 requests/s). For each point it prints the share of arrivals that
 taken beside the model's chance ``P``, and the simulated median and 95th-percentile TTFT beside
 ``TTFT_AT_RATE``'s.
 
-    python benchmarks/queue_sim.py                      # RESULTS.md's table (~5 min)
+    python benchmarks/queue_sim.py                      # RESULTS.md's table (~2 min)
     python benchmarks/queue_sim.py --seconds 20000      # quicker, noisier
 
 The simulation shares the model's costs, so it tests only the queueing formulas, not the costs.
@@ -48,23 +48,33 @@ from xlnapkin import queueing  # noqa: E402
 from xlnapkin.roofline import _decode_step  # noqa: E402
 from xlnapkin.serving import prompt_work  # noqa: E402
 
-SETUPS = [("h100-sxm", "llama-3.1-8b", 2000, 300, (0.3, 0.9, 0.95, 0.96, 0.97, 0.983)),
-          ("rtx-4090", "llama-3.1-8b", 512, 256, (0.7, 0.9, 0.95))]
+# gpu, model, input, output, GPUs per replica, token budget, shares of capacity. The last four
+# (2026-12-03, seventh session): short prompts, where the rest of the step in progress and
+# the prompts joining a prompt's step weigh most, tensor parallelism, and budgets below the
+# prompt (a review's cases).
+SETUPS = [("h100-sxm", "llama-3.1-8b", 2000, 300, 1, 8192, (0.3, 0.9, 0.95, 0.96, 0.97, 0.983)),
+          ("rtx-4090", "llama-3.1-8b", 512, 256, 1, 8192, (0.7, 0.9, 0.95)),
+          ("h100-sxm", "llama-3.1-70b", 200, 500, 4, 8192, (0.3, 0.7, 0.9)),
+          ("h100-sxm", "llama-3.1-8b", 128, 256, 1, 8192, (0.3, 0.7, 0.9)),
+          ("a100-sxm-80gb", "qwen2.5-32b", 4000, 200, 2, 8192, (0.3, 0.7)),
+          ("h100-sxm", "llama-3.1-8b", 2000, 300, 1, 512, (0.3, 0.7))]
 
 
 def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", warm_up=3000.0,
-             budget=queueing.PREFILL_CHUNK):
-    """(rate, TTFTs in s, share of arrivals that found every slot taken) of one replica offered
-    ``share`` of its capacity for ``seconds`` after ``warm_up`` seconds."""
-    r = queueing._Replica(gpu, model, inp, out, None, None, 1, None, budget)
+             budget=queueing.PREFILL_CHUNK, num_gpus=1):
+    """(rate, TTFTs in s, share of arrivals that found every slot taken) of one replica of
+    ``num_gpus`` GPUs offered ``share`` of its capacity for ``seconds`` after ``warm_up``
+    seconds."""
+    r = queueing._Replica(gpu, model, inp, out, None, None, num_gpus, None, budget)
     rate = share * float(r.max_rate())
     slots = int(r.n_max)
-    work = float(prompt_work(r.g, r.m, inp, r.wd, 1, r.eff))
+    work = float(prompt_work(r.g, r.m, inp, r.wd, num_gpus, r.eff))
     fixed = float(r.eff.prefill_overhead_s)
 
     @functools.lru_cache(maxsize=None)
     def decode(n):  # one decode step of n sequences at the mean context [s]
-        return float(_decode_step(r.g, r.m, float(n), inp + out / 2.0, r.wd, r.kv, 1, r.eff))
+        return float(_decode_step(r.g, r.m, float(n), inp + out / 2.0, r.wd, r.kv, num_gpus,
+                                  r.eff))
 
     rng = np.random.default_rng(seed)
     end = warm_up + seconds
@@ -123,17 +133,20 @@ def main(argv=None) -> int:
     print("| setup | output lengths | rate (share of capacity) | arrivals finding the slots "
           "full: simulated / model P | TTFT p50 / p95 simulated | model |")
     print("|---|---|---|---:|---:|---:|")
-    for gpu, model, inp, out, shares in SETUPS:
-        replica = queueing._Replica(gpu, model, inp, out, None, None, 1, None)
+    for gpu, model, inp, out, n, budget, shares in SETUPS:
+        replica = queueing._Replica(gpu, model, inp, out, None, None, n, None, budget)
         for kind in kinds:
             for share in shares:
                 rate, ttft, full = simulate(gpu, model, inp, out, share, args.seconds,
-                                            args.seed, kind, args.warm_up)
+                                            args.seed, kind, args.warm_up, budget, n)
                 chance = float(replica.all_slots_taken(rate))
                 sim = [np.percentile(ttft, q) * 1e3 for q in (50, 95)]
-                mod = [float(queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, 1, p))
+                mod = [float(queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, n, p,
+                                                   None, budget))
                        for p in (0.5, 0.95)]
-                print(f"| {gpu} {model} {inp}/{out} | {kind} | {rate:.3g} ({share:.1%}) | "
+                where = (f"{gpu} x{n} {model} {inp}/{out}"
+                         + (f", budget {budget:,.0f}" if budget != queueing.PREFILL_CHUNK else ""))
+                print(f"| {where} | {kind} | {rate:.3g} ({share:.1%}) | "
                       f"{full:.3f} / {chance:.3f} | {sim[0]:,.0f} / {sim[1]:,.0f} ms | "
                       f"{mod[0]:,.0f} / {mod[1]:,.0f} ms |", flush=True)
     return 0

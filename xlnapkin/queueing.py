@@ -27,13 +27,15 @@ The model, in three steps:
    ``rho = requests_per_sec x s``: mean wait ``rho s / (2 (1 - rho))``, waiting at all with
    probability ``rho`` and then for an exponential time (the usual heavy-traffic tail), so the
    wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0
-   otherwise. TTFT adds the prompt's own prefill and, on average, half a decode step before
-   the next step starts. On an idle replica the prefill is ``TTFT_MS`` of one prompt. While
+   otherwise. TTFT adds the rest of the step in progress (``p`` of a loaded step, step 1,
+   which carries other prompts besides the decode; half a step on average) and the prompt's
+   own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt. While
    sequences decode (chance ``1 - exp(-N)``), its chunks ride along
    ``ceil(input / token_budget)`` decode steps, each longer by the chunk's compute (the steps
    ``loaded_step`` counts): the prefill is those steps, the prompt's compute and
-   ``prefill_overhead_s``, never less than alone. The prompts that arrive while it waits
-   join its step, as far as the budget has room beside it (``(token_budget - input) /
+   ``prefill_overhead_s``, never less than alone. The prompts that arrive while the step in
+   progress ends (``n = rate x`` that time, Poisson: ``n + z_p sqrt(n)`` at percentile ``p``)
+   join the prompt's step as far as the budget has room beside it (``(token_budget - input) /
    input`` prompts), and lengthen it by their compute. A rate
    at which ``rho`` would reach 1 before the concurrency reaches ``N_max`` (long prompts, a
    small budget) also overloads the replica: the most it sustains is the lower of the two.
@@ -234,21 +236,26 @@ class _Replica:
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
         if p is None:
-            wait, step_left = mean_wait, 0.5 * decode * busy
-            return self.queued(rate, None) + wait + step_left + own + self.joining(rate, wait
-                                                                                   + step_left)
+            step_left = 0.5 * self.step(conc) * busy
+            return (self.queued(rate, None) + mean_wait + step_left + own
+                    + self.joining(rate, step_left, 0.0))
         tail = np.where(1.0 - p < rho, np.log(np.maximum(rho, 1e-300) / (1.0 - p)), 0.0)
         wait = np.where(rho > 0, mean_wait / np.maximum(rho, 1e-300) * tail, 0.0)
-        step_left = p * decode * busy
-        return self.queued(rate, p) + wait + step_left + own + self.joining(rate, wait + step_left)
+        step_left = p * self.step(conc) * busy
+        z = np.maximum(_normal_quantile(p), 0.0)
+        return (self.queued(rate, p) + wait + step_left + own
+                + self.joining(rate, step_left, z))
 
-    def joining(self, rate, waited):
-        """The compute of the prompts that arrive while a prompt waits ``waited`` seconds and
-        join its step (engines put every waiting prompt in the next step, up to the budget
-        left beside it: none when the prompt fills the budget); its first token waits for
-        theirs. [s]"""
+    def joining(self, rate, step_left, z):
+        """The compute of the prompts that arrive while the step in progress ends
+        (``step_left`` seconds) and join the prompt's own step: engines put every waiting prompt
+        in the next step, up to the budget left beside it (none when the prompt fills the
+        budget); its first token waits for theirs. Their number is Poisson, taken ``z`` standard
+        deviations above its mean. (Prompts that arrive while it queues behind others land
+        behind it.) [s]"""
         room = np.maximum(self.budget - self.inp, 0.0) / self.inp   # [prompts]
-        return np.minimum(rate * waited, room) * self.work
+        n = rate * step_left
+        return np.minimum(n + z * np.sqrt(n), room) * self.work
 
     def queued(self, rate, p):
         """The wait for one of the ``n_max`` sequence slots at ``rate`` requests/s, at

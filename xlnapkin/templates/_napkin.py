@@ -588,13 +588,14 @@ def queue_row(n: str, rate: str) -> list[Step]:
         Step("q_queued", "wait for a free slot at the percentile",
              f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
              f"({{q_capacity}}-{rate}),0))", "s", "sci"),
-        Step("q_joining", "compute of the prompts that join its step while it waits",
-             f"MIN({rate}*({{q_wait}}+{p}*{{q_decode}}*{{q_busy}}),MAX({{token_budget}}"
-             "-{input_tokens},0)/{input_tokens})*{t_prefill_prompt}", "s", "sci",
-             "queueing._Replica.joining"),
+        Step("q_step_left", "rest of the step in progress at the percentile",
+             f"{p}*{{q_step}}*{{q_busy}}", "s", "sci"),
+        Step("q_joining", "compute of the prompts that join its step meanwhile",
+             f"MIN({rate}*{{q_step_left}}+MAX({{sla_z}},0)*SQRT({rate}*{{q_step_left}}),"
+             "MAX({token_budget}-{input_tokens},0)/{input_tokens})*{t_prefill_prompt}", "s",
+             "sci", "queueing._Replica.joining"),
         Step("q_ttft", "time to first token at the percentile",
-             "{q_queued}+{q_wait}+{ttft_alone}+{q_busy}*MAX(ROUNDUP({prefill_chunks},0)*{q_decode}"
-             "+{t_prefill_prompt}+{prefill_overhead_s}-{ttft_alone},0)"
-             f"+{p}*{{q_decode}}*{{q_busy}}+{{q_joining}}", "s", "sci",
-             "queueing.ttft_at_rate / 1e3"),
+             "{q_queued}+{q_wait}+{q_step_left}+{ttft_alone}+{q_busy}*MAX(ROUNDUP("
+             "{prefill_chunks},0)*{q_decode}+{t_prefill_prompt}+{prefill_overhead_s}-{ttft_alone}"
+             ",0)+{q_joining}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
     ]
