@@ -16,7 +16,8 @@
     3. With -RemoveVenv, deletes the environment.
     The environment is the one install.ps1 recorded in %USERPROFILE%\.xlnapkin\venv.txt (so an
     install with -VenvDir is found), else %LOCALAPPDATA%\xlnapkin\venv; -VenvDir names it. If
-    xlnapkin is not there, nothing is undone: the script says so and exits with code 1.
+    xlnapkin is not there, or does not start (its Python was uninstalled), nothing is undone:
+    the script says so and exits with code 1 (with -RemoveVenv the environment is deleted).
     Running it again is safe: once the environment is deleted there is nothing left to undo,
     and it says so (exit code 1).
 

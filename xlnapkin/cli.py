@@ -874,7 +874,8 @@ def _add_recalc(sub):
                                           "formulas and names (parsing grows with the square "
                                           "of a formula's length)"),
             ("max_regex_seconds", float, "seconds all REGEXTEST, REGEXEXTRACT and REGEXREPLACE "
-                                         "calls may take together in one calculation")):
+                                         "calls may take together in one load or "
+                                         "recalculation")):
         default = getattr(defaults, name)
         lim.add_argument("--" + name.replace("_", "-"), type=_positive(kind), default=default,
                          metavar="N", help=_esc(f"{text} (default: {default:,})"))

@@ -5,7 +5,7 @@ One replica serves requests of ``input_tokens`` in and ``output_tokens`` out, ar
 random (Poisson) at ``requests_per_sec``, with continuous batching and chunked prefill as
 vLLM, SGLang and TensorRT-LLM run it. Units: requests/s, milliseconds, tokens.
 
-The model, in three steps:
+The model, in four steps:
 
 1. **Concurrency.** With ``N`` requests decoding at once, one step takes
    :func:`xlnapkin.serving.loaded_step` (the decode step of ``N`` sequences plus the prefill

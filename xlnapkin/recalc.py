@@ -40,16 +40,17 @@ A workbook is treated as untrusted input (someone sent it to you):
   ``max_formula_weight``    500        the sum over formulas and names of (characters / 1,000)
                                        squared: parsing grows with the square of a formula's
                                        length (about 2.3 s for 8,000 characters); the capacity
-                                       planner weighs 46
+                                       planner weighs 64
   ``max_regex_seconds``     5          the time all regular expressions (``REGEXTEST``,
                                        ``REGEXEXTRACT``, ``REGEXREPLACE``) take in one load or
-                                       recalculation together: a pattern such as ``(a+)+$``
+                                       recalculation together: a pattern such as ``(a|a)+$``
                                        takes twice as long for each character of its text, so
                                        it is the one limit checked while calculating [s]
   ========================  =========  ==========================================================
 
   The defaults take the template workbooks with room to spare (the largest, the capacity
-  planner, has about 4,700 cells, 2,900 formulas and 4,500 range cells) and bound a run to
+  planner, spans about 21,700 cells and has 5,900 formulas and names and 6,500 range cells)
+  and bound a run to
   about a minute and 1 GB: ``formulas`` needs roughly 3 ms and 50 kB per formula, 0.3 ms per
   cell and, per range cell, 80 us and 0.7 kB. Besides: more than 10,000 zip entries, encrypted
   entries, XML parts that are not UTF-8 and any DTD (``<!DOCTYPE``/``<!ENTITY``, the entity
@@ -614,8 +615,8 @@ def _over_limit(text) -> bool:
 def _text_limits(table) -> None:
     """Give formulas Excel's 32,767-character limit on text (it has none, so a ten-character
     ``REPT`` a billion times would build 10 GB). ``REPT``, ``SUBSTITUTE`` and ``TEXTJOIN``
-    refuse before building their text; every other text function and ``&`` checks what it
-    built (``REGEXREPLACE`` can build a long text first: a replacement per match)."""
+    refuse before building their text, and so does ``REGEXREPLACE`` (:func:`_regex_functions`);
+    every other text function and ``&`` checks what it built."""
     from formulas.functions import Error, replace_empty, wrap_func, wrap_ufunc
     from formulas.functions import operators, text
     too_long = Error.errors["#VALUE!"]

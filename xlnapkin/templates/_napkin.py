@@ -557,8 +557,9 @@ def queue_row(n: str, rate: str) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
     concurrency z sqrt(N) above the mean), and TTFT at the percentile when prompts arrive at
-    ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot and for
-    the prefill budget, and the prompt's own prefill."""
+    ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot, for
+    the prefill budget and for the rest of the step in progress, the prompt's own prefill, and
+    the compute of the prompts that join its step meanwhile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     return [
         Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",

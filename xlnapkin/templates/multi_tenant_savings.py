@@ -25,8 +25,8 @@ from ._napkin import Step
 FILENAME = "multi_tenant_savings.xlsx"
 TENANT_ROWS = 50
 GRID_PERCENTILES = (0.9, 0.95, 0.99, 0.999)
-# Within the normal model's fair range (cv up to about 0.3; at 0.4 a tenant's load is below 0 for
-# 0.6 % of the time); burstier tenants need xlnapkin.economics.pooling_monte_carlo.
+# The normal model's fair range (cv up to about 0.3) and one step past it (at 0.4 a tenant's load
+# is below 0 for 0.6 % of the time); burstier tenants need economics.pooling_monte_carlo.
 GRID_CVS = (0.1, 0.2, 0.3, 0.4)
 DEFAULT_GPU = "h100-sxm"
 
