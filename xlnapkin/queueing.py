@@ -35,8 +35,8 @@ The model, in four steps:
    ``loaded_step`` counts): the prefill is those steps, the prompt's compute and
    ``prefill_overhead_s``, never less than alone. The prompts that arrive while the step in
    progress ends (``n = rate x`` that time, Poisson: ``n + z_p sqrt(n)`` at percentile ``p``)
-   join the prompt's step as far as the budget has room beside it (``(token_budget - input) /
-   input`` prompts), and lengthen it by their compute. A rate
+   join the prompt's step as far as the budget has room beside it (``max(token_budget -
+   input, 0) / input`` prompts), and lengthen it by their compute. A rate
    at which ``rho`` would reach 1 before the concurrency reaches ``N_max`` (long prompts, a
    small budget) also overloads the replica: the most it sustains is the lower of the two.
 4. **The wait for a free slot.** Near capacity ``X(N)`` flattens, so a burst of arrivals raises
