@@ -107,6 +107,10 @@ class opened:
                 if Path(os.path.abspath(p)).resolve().is_relative_to(folder)}
 
 
+# the spy sees the files this process opens, so these runs stay in it (no time or memory limit)
+IN_PROCESS = ("--max-seconds", "0", "--max-memory-mb", "0")
+
+
 @pytest.fixture
 def secrets(tmp_path):
     """A workbook that refers to three secret workbooks, above, beside and at an absolute path
@@ -135,7 +139,7 @@ def test_references_to_other_workbooks_are_ref_and_nothing_else_is_opened(capsys
     out_dir.mkdir()
     with opened() as spy:
         code, out, err = run(capsys, "recalc", secrets, "--json", "-q", "--out",
-                             out_dir / "o.xlsx")
+                             out_dir / "o.xlsx", *IN_PROCESS)
     assert code == 3, err
     values = __import__("json").loads(out)
     assert values == {"above": "#REF!", "beside": "#REF!", "link": "#REF!",
@@ -150,7 +154,8 @@ def test_references_to_other_workbooks_are_ref_and_nothing_else_is_opened(capsys
 def test_allow_external_opens_them(capsys, tmp_path, secrets):
     # The control for the test above: the same workbook does read the secrets when allowed.
     with opened() as spy:
-        code, out, err = run(capsys, "recalc", secrets, "--json", "-q", "--allow-external")
+        code, out, err = run(capsys, "recalc", secrets, "--json", "-q", "--allow-external",
+                             *IN_PROCESS)
     values = __import__("json").loads(out)
     assert (values["above"], values["beside"], values["link"], values["indirect"]) == (
         4242, 4343, 4444, 4343)
@@ -948,3 +953,56 @@ def test_regular_expressions_run_on_a_clock_and_replace_checks_the_length_first(
     assert (values["n5"], values["n6"]) == (True, True)
     assert (values["n7"], values["n8"]) == ("1,22,333", "key,value")
     assert values["n9"] == "#N/A"
+
+
+def _recalc_in_a_process(path, *options):
+    """``python -m xlnapkin recalc`` as a user runs it; a test that would otherwise hang for
+    hours fails after two minutes instead."""
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "xlnapkin", "recalc", str(path), "-q",
+                           *map(str, options)], capture_output=True, text=True, timeout=120)
+
+
+def test_a_formula_that_runs_for_hours_is_stopped_at_max_seconds(tmp_path):
+    # A wildcard criterion over long texts: formulas' backtracking match takes hours (measured:
+    # still running after 60 s before the limit). Nothing in the process can interrupt it.
+    texts = {f"B{i}": "a" * 3000 for i in range(1, 21)}
+    path = c.xlsx(tmp_path / "slow.xlsx", {"S": {
+        "A1": '=COUNTIF(B1:B20,"' + "*a" * 20 + '*b")', **texts}}, {"answer": "S!$A$1"})
+    start = time.monotonic()
+    proc = _recalc_in_a_process(path, "--max-seconds", 3)
+    assert proc.returncode == 1, proc.stderr
+    assert "took longer than 3 s and was stopped (--max-seconds raises it)" in proc.stderr
+    assert time.monotonic() - start < 60
+    assert proc.stdout == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS holds on Linux")
+@pytest.mark.parametrize("formula", [
+    # 2.5e9 cells: 22 GB and 54 s measured without the limit
+    "=SUM(MUNIT(50000))",
+    # nested counted repeats: the pattern compiles until the machine kills it (24 GB measured)
+    '=REGEXTEST("a","(((a{100}){100}){100}){100}")'])
+def test_a_formula_that_asks_for_gigabytes_is_stopped_at_max_memory_mb(tmp_path, formula):
+    # Within 400 MB the library's MemoryError becomes the cell's error (as in Excel, which has
+    # no room either) or the run stops with the limit's message.
+    path = c.xlsx(tmp_path / "big.xlsx", {"S": {"A1": formula, "A2": "=1+1"}},
+                  {"big": "S!$A$1", "small": "S!$A$2"})
+    import resource
+    proc = _recalc_in_a_process(path, "--max-memory-mb", 400, "--json")
+    assert proc.returncode in (1, 3), proc.stderr
+    # the largest process this one has waited for (ours included) held under 5 GB, not 22
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 5e6  # kB on Linux
+    if proc.returncode == 3:
+        values = json.loads(proc.stdout)
+        assert values["small"] == 2 and str(values["big"]).startswith("#")
+    else:
+        assert "--max-memory-mb raises it" in proc.stderr
+
+
+def test_no_limits_runs_in_this_process(capsys, tmp_path):
+    path = c.xlsx(tmp_path / "small.xlsx", {"S": {"A1": 20, "A2": "=A1*2"}}, {"twice": "S!$A$2"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
+    assert (code, json.loads(out)) == (0, {"twice": 40}), err
+    code, _, err = run(capsys, "recalc", path, "-q", "--max-seconds", "-1")
+    assert code == 2 and "must be a number >= 0" in err

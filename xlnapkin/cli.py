@@ -657,9 +657,31 @@ def _parse_set(text: str):
 
 
 def _run_recalc(ns) -> int:
+    """The recalculation in a child process under ``--max-seconds`` and ``--max-memory-mb``
+    (:mod:`xlnapkin._limited`: a formula can spend them where no check runs); in this process
+    when both are 0."""
+    seconds, memory_mb = ns.max_seconds or None, ns.max_memory_mb or None
+    if seconds is None and memory_mb is None:
+        try:
+            return _recalc_checked(ns)
+        except MemoryError:
+            from .recalc import RecalcError
+            raise RecalcError(f"recalculating {ns.workbook} ran out of memory") from None
+    from ._limited import MemoryLimit, TimeLimit, run_limited
+    from .recalc import LimitError
+    try:
+        return run_limited(_recalc_checked, ns, seconds=seconds, memory_mb=memory_mb,
+                           what=f"recalculating {ns.workbook}")
+    except TimeLimit as exc:
+        raise LimitError(str(exc), "max_seconds") from None
+    except MemoryLimit as exc:
+        raise LimitError(str(exc), "max_memory_mb") from None
+
+
+def _recalc_checked(ns) -> int:
     try:
         return _recalc(ns)
-    except (NapkinError, OSError):
+    except (NapkinError, OSError, MemoryError):
         raise
     except Exception as exc:  # anything formulas or openpyxl raise on a crafted file
         from .recalc import RecalcError, _reason
@@ -722,6 +744,8 @@ def _recalc(ns) -> int:
     return _report_messages(wb, values)
 
 
+RECALC_MAX_SECONDS = 300     # the capacity planner, the largest template, takes about 25 s
+RECALC_MAX_MEMORY_MB = 2000  # ... and about 500 MB beyond the program
 _RANGE_SHOWN = 12  # cells of a range printed whole when every name is printed
 
 
@@ -879,6 +903,15 @@ def _add_recalc(sub):
         default = getattr(defaults, name)
         lim.add_argument("--" + name.replace("_", "-"), type=_positive(kind), default=default,
                          metavar="N", help=_esc(f"{text} (default: {default:,})"))
+    for name, default, text in (
+            ("max_seconds", RECALC_MAX_SECONDS, "seconds the load and recalculation may take, "
+                                                "in a child process stopped at the limit"),
+            ("max_memory_mb", RECALC_MAX_MEMORY_MB, "memory the child process may take beyond "
+                                                    "what it starts with (Linux only) [MB]")):
+        lim.add_argument("--" + name.replace("_", "-"), type=_limit_or_none(float),
+                         default=default, metavar="N",
+                         help=_esc(f"{text} (default: {default:,}; 0: no limit, and with both "
+                                   "0 no child process)"))
     p.set_defaults(func=_run_recalc)
 
 
@@ -921,6 +954,19 @@ def _positive(kind):
         value = number(text)
         if not 0 < value < float("inf"):
             raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _limit_or_none(kind):
+    """:func:`_amount`, finite and at least zero (0: no limit)."""
+    number = _amount(kind)
+
+    def parse(text):
+        value = number(text)
+        if not 0 <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse

@@ -57,6 +57,12 @@ A workbook is treated as untrusted input (someone sent it to you):
   tricks) are refused before parsing, and so are a formula longer than Excel's 8,192
   characters and a reference to a sheet's last row or column (``A1048576``, ``XFD1``,
   ``B:XFD``), which ``formulas`` computes wrong (``SUM(A1:B1048576)`` gives 0).
+* **Time and memory**: some formulas spend them inside ``formulas``, NumPy or the regex engine,
+  where no check here runs (a wildcard ``COUNTIF`` over long texts backtracks for hours,
+  ``MUNIT(50000)`` asks for 22 GB). ``xlnapkin recalc`` therefore runs :class:`Workbook` in a
+  child process stopped at ``--max-seconds`` and, on Linux, ``--max-memory-mb``
+  (:mod:`xlnapkin._limited`); a program that loads an untrusted workbook through this module
+  bounds its own process the same way.
 * **A formula that cannot be calculated** (a circular reference, a formula ``formulas`` cannot
   read) reads back as :data:`NOT_CALCULATED` (``#CALC!``), never as a blank;
   :meth:`Workbook.uncalculated` lists them.

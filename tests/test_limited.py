@@ -1,0 +1,73 @@
+"""The child process that ``xlnapkin recalc`` runs a workbook in (xlnapkin._limited)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from xlnapkin._limited import MemoryLimit, TimeLimit, run_limited
+from xlnapkin.errors import CannotRunError, NapkinError
+
+
+def _talk_and_return(n):
+    print("to stdout", n)
+    print("to stderr", n, file=sys.stderr)
+    return {"n": n}
+
+
+def _allocate(mb):
+    return len(bytearray(int(mb * 1e6)))
+
+
+def _raise(kind):
+    if kind == "os":
+        open("/no/such/folder/x.xlsx")
+    if kind == "cannot":
+        raise CannotRunError("some results are messages")
+    raise ValueError("a crafted\nmulti-line\tmessage")
+
+
+def _die(how):
+    if how == "signal":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(7)
+
+
+def test_the_answer_and_what_the_child_prints_come_back(capsys):
+    assert run_limited(_talk_and_return, 5, seconds=60, memory_mb=500) == {"n": 5}
+    out, err = capsys.readouterr()
+    assert out == "to stdout 5\n" and err == "to stderr 5\n"
+
+
+def test_a_child_past_its_time_is_stopped():
+    start = time.monotonic()
+    with pytest.raises(TimeLimit, match=r"the nap took longer than 1 s and was stopped"):
+        run_limited(time.sleep, 600, seconds=1, memory_mb=None, what="the nap")
+    assert time.monotonic() - start < 30  # not the 600 s the child would have slept
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS holds on Linux")
+def test_a_child_past_its_memory_is_stopped():
+    assert run_limited(_allocate, 50, seconds=60, memory_mb=200) == 50_000_000
+    with pytest.raises(MemoryLimit, match=r"needed more than 200 MB of memory"):
+        run_limited(_allocate, 20_000, seconds=60, memory_mb=200)
+
+
+def test_errors_come_back_as_the_command_line_reports_them():
+    with pytest.raises(OSError) as info:
+        run_limited(_raise, "os", seconds=60, memory_mb=None)
+    assert info.value.filename == "/no/such/folder/x.xlsx" and info.value.strerror
+    with pytest.raises(CannotRunError, match="some results are messages"):
+        run_limited(_raise, "cannot", seconds=60, memory_mb=None)
+    with pytest.raises(NapkinError, match=r"^a crafted multi-line message$"):
+        run_limited(_raise, "key", seconds=60, memory_mb=None)
+
+
+@pytest.mark.parametrize("how, said", [("signal", r"\(signal 9\)"), ("exit", r"\(exit code 7\)")])
+def test_a_child_that_dies_without_an_answer_is_reported(how, said):
+    with pytest.raises(MemoryLimit, match=said + " without an answer: most likely it ran out"):
+        run_limited(_die, how, seconds=60, memory_mb=300)

@@ -1,0 +1,147 @@
+"""Run a function in a child process, stopped at a wall-clock limit and, on Linux, a memory limit.
+
+``xlnapkin recalc`` reads workbooks that someone sent. Its in-process checks
+(:class:`xlnapkin.recalc.Limits`) refuse what can be counted before calculating, but some formulas
+spend their time or memory inside ``formulas``, NumPy or a regular-expression engine where no
+check runs: ``COUNTIF`` with a wildcard criterion over long texts backtracks for hours,
+``MUNIT(50000)`` asks for 20 GB, a pattern with nested counted repeats compiles to gigabytes. So
+the command runs the whole load and recalculation in a child process and the parent ends it at
+the limit; what the child prints reaches the parent's ``sys.stdout`` and ``sys.stderr`` as it is
+printed.
+
+The memory limit is the address space the child may add to what it holds when it starts
+(``RLIMIT_AS``), so it holds where the kernel enforces that: Linux. Elsewhere only the time
+limit holds. The child is forked on Linux (it inherits the modules already imported, so it
+starts in milliseconds) and spawned elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sys
+import time
+
+from .errors import NapkinError
+
+__all__ = ["run_limited", "TimeLimit", "MemoryLimit"]
+
+_LINUX = sys.platform.startswith("linux")
+
+
+class TimeLimit(NapkinError):
+    """The child ran past its time limit and was stopped."""
+
+
+class MemoryLimit(NapkinError):
+    """The child ran out of the memory it was allowed (or ended without an answer)."""
+
+
+class _ToParent(io.TextIOBase):
+    """The child's ``sys.stdout``/``sys.stderr``: every write goes to the parent."""
+
+    def __init__(self, conn, stream: str):
+        self._conn, self._stream = conn, stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._conn.send((self._stream, str(text)))
+        return len(text)
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    import resource
+    with open("/proc/self/statm") as f:
+        now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = now + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _child(conn, func, args, extra_bytes) -> None:
+    sys.stdout, sys.stderr = _ToParent(conn, "out"), _ToParent(conn, "err")
+    answer = _OUT_OF_MEMORY
+    try:
+        if extra_bytes and _LINUX:
+            _limit_memory(extra_bytes)
+        answer = ("done", func(*args))
+    except MemoryError:
+        pass
+    except OSError as exc:
+        answer = ("oserror", (exc.errno, exc.strerror or str(exc), exc.filename))
+    except BaseException as exc:  # noqa: BLE001 -- the parent re-raises it as a message
+        kind = "cannot-run" if type(exc).__name__ in ("NoResult", "CannotRunError") else "error"
+        answer = (kind, " ".join(str(exc).split()) or type(exc).__name__)
+    # out of the except clauses the failed work's frames are freed, so there is memory to send
+    try:
+        conn.send(answer)
+        conn.close()
+    except BaseException:  # noqa: BLE001 -- the parent reports an ending without an answer
+        os._exit(1)
+
+
+_OUT_OF_MEMORY = ("memory", None)  # made before the work, which may leave no memory to make it
+
+
+def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
+                what: str = "the work"):
+    """``func(*args)`` in a child process; its return value (picklable), or an exception.
+
+    ``seconds`` (wall clock) and ``memory_mb`` (on Linux: address space beyond what the child
+    starts with) bound it; ``None`` for no limit. Past the time limit the child is killed and
+    :class:`TimeLimit` raised; when it runs out of memory, or ends without an answer (a library
+    that aborts when an allocation fails), :class:`MemoryLimit`. An exception in ``func``
+    comes back as :class:`OSError` (errno, text, file name kept), ``CannotRunError`` for the
+    command line's "results are messages" errors, or :class:`NapkinError` with its one-line
+    message.
+
+    >>> run_limited(pow, 2, 10, seconds=30, memory_mb=500)
+    1024
+    """
+    from .errors import CannotRunError
+    ctx = multiprocessing.get_context("fork" if _LINUX else "spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    extra = int(memory_mb * 1e6) if memory_mb else 0
+    child = ctx.Process(target=_child, args=(send, func, args, extra), daemon=True)
+    child.start()
+    send.close()  # the child holds the only write end: its exit ends the pipe
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeLimit(f"{what} took longer than {seconds:g} s and was stopped")
+            if not receive.poll(left):
+                continue
+            try:
+                kind, value = receive.recv()
+            except EOFError:
+                break
+            if kind in ("out", "err"):
+                stream = sys.stdout if kind == "out" else sys.stderr
+                stream.write(value)
+                stream.flush()
+            elif kind == "done":
+                return value
+            elif kind == "memory":
+                raise MemoryLimit(f"{what} needed more than {memory_mb:g} MB of memory")
+            elif kind == "oserror":
+                raise OSError(*value)
+            elif kind == "cannot-run":
+                raise CannotRunError(value)
+            else:
+                raise NapkinError(value)
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    code = child.exitcode
+    how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    raise MemoryLimit(f"{what} stopped ({how}) without an answer: most likely it ran out of "
+                      f"memory" + (f" (more than {memory_mb:g} MB)" if memory_mb else ""))
