@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from xlnapkin._limited import MemoryLimit, TimeLimit, run_limited
+from xlnapkin import _limited
+from xlnapkin._limited import MemoryLimit, NotStarted, TimeLimit, run_limited
 from xlnapkin.errors import CannotRunError, NapkinError
 
 
@@ -71,3 +72,11 @@ def test_errors_come_back_as_the_command_line_reports_them():
 def test_a_child_that_dies_without_an_answer_is_reported(how, said):
     with pytest.raises(MemoryLimit, match=said + " without an answer: most likely it ran out"):
         run_limited(_die, how, seconds=60, memory_mb=300)
+
+
+def test_a_child_that_cannot_start_is_told_apart(monkeypatch):
+    def never_starts(conn, *args):
+        conn.close()
+    monkeypatch.setattr(_limited, "_child", never_starts)
+    with pytest.raises(NotStarted, match="ended before it started"):
+        run_limited(_talk_and_return, 1, seconds=60, memory_mb=None)

@@ -1000,6 +1000,15 @@ def test_a_formula_that_asks_for_gigabytes_is_stopped_at_max_memory_mb(tmp_path,
         assert "--max-memory-mb raises it" in proc.stderr
 
 
+def test_where_no_child_can_start_it_runs_here_and_says_so(capsys, tmp_path, monkeypatch):
+    from xlnapkin import _limited
+    monkeypatch.setattr(_limited, "_child", lambda conn, *args: conn.close())
+    path = c.xlsx(tmp_path / "small.xlsx", {"S": {"A1": 20, "A2": "=A1*2"}}, {"twice": "S!$A$2"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    assert (code, json.loads(out)) == (0, {"twice": 40}), err
+    assert "ended before it started" in err and "without --max-seconds" in err
+
+
 def test_no_limits_runs_in_this_process(capsys, tmp_path):
     path = c.xlsx(tmp_path / "small.xlsx", {"S": {"A1": 20, "A2": "=A1*2"}}, {"twice": "S!$A$2"})
     code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)

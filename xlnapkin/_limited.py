@@ -25,7 +25,7 @@ import time
 
 from .errors import NapkinError
 
-__all__ = ["run_limited", "TimeLimit", "MemoryLimit"]
+__all__ = ["run_limited", "TimeLimit", "MemoryLimit", "NotStarted"]
 
 _LINUX = sys.platform.startswith("linux")
 
@@ -36,6 +36,10 @@ class TimeLimit(NapkinError):
 
 class MemoryLimit(NapkinError):
     """The child ran out of the memory it was allowed (or ended without an answer)."""
+
+
+class NotStarted(NapkinError):
+    """The child ended before running anything (a platform where it cannot be started)."""
 
 
 class _ToParent(io.TextIOBase):
@@ -64,6 +68,7 @@ def _limit_memory(extra_bytes: int) -> None:
 
 
 def _child(conn, func, args, extra_bytes) -> None:
+    conn.send(("started", None))
     sys.stdout, sys.stderr = _ToParent(conn, "out"), _ToParent(conn, "err")
     answer = _OUT_OF_MEMORY
     try:
@@ -95,7 +100,8 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     ``seconds`` (wall clock) and ``memory_mb`` (on Linux: address space beyond what the child
     starts with) bound it; ``None`` for no limit. Past the time limit the child is killed and
     :class:`TimeLimit` raised; when it runs out of memory, or ends without an answer (a library
-    that aborts when an allocation fails), :class:`MemoryLimit`. An exception in ``func``
+    that aborts when an allocation fails), :class:`MemoryLimit`; when it ends before running
+    ``func`` (it could not be started), :class:`NotStarted`. An exception in ``func``
     comes back as :class:`OSError` (errno, text, file name kept), ``CannotRunError`` for the
     command line's "results are messages" errors, or :class:`NapkinError` with its one-line
     message.
@@ -111,6 +117,7 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     child.start()
     send.close()  # the child holds the only write end: its exit ends the pipe
     deadline = None if seconds is None else time.monotonic() + seconds
+    started = False
     try:
         while True:
             left = None if deadline is None else deadline - time.monotonic()
@@ -122,7 +129,9 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
                 kind, value = receive.recv()
             except EOFError:
                 break
-            if kind in ("out", "err"):
+            if kind == "started":
+                started = True
+            elif kind in ("out", "err"):
                 stream = sys.stdout if kind == "out" else sys.stderr
                 stream.write(value)
                 stream.flush()
@@ -142,6 +151,9 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
             child.kill()
         child.join()
     code = child.exitcode
+    if not started:
+        raise NotStarted(f"the child process for {what} ended before it started (exit code "
+                         f"{code})")
     how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
     raise MemoryLimit(f"{what} stopped ({how}) without an answer: most likely it ran out of "
                       f"memory" + (f" (more than {memory_mb:g} MB)" if memory_mb else ""))

@@ -667,11 +667,16 @@ def _run_recalc(ns) -> int:
         except MemoryError:
             from .recalc import RecalcError
             raise RecalcError(f"recalculating {ns.workbook} ran out of memory") from None
-    from ._limited import MemoryLimit, TimeLimit, run_limited
+    from ._limited import MemoryLimit, NotStarted, TimeLimit, run_limited
     from .recalc import LimitError
     try:
         return run_limited(_recalc_checked, ns, seconds=seconds, memory_mb=memory_mb,
                            what=f"recalculating {ns.workbook}")
+    except NotStarted as exc:  # the work is still worth doing, without the limits
+        print(f"Warning: {exc}; recalculating in this process, without --max-seconds and "
+              "--max-memory-mb", file=sys.stderr)
+        ns.max_seconds = ns.max_memory_mb = 0
+        return _run_recalc(ns)
     except TimeLimit as exc:
         raise LimitError(str(exc), "max_seconds") from None
     except MemoryLimit as exc:
