@@ -854,7 +854,8 @@ VALUE is a number, TRUE/FALSE, text ("12" in quotes stays text) or empty for a b
 
 A workbook is read as untrusted: only WORKBOOK is opened (a reference to another
 workbook is #REF! unless --allow-external), the limits above are checked before
-the slow work, and any failure is one "Error: ..." line. Files are written through
+the slow work, which runs in a child process stopped at --max-seconds and (on
+Linux) --max-memory-mb, and any failure is one "Error: ..." line. Files are written through
 a temporary file in the same folder; --out refuses a symbolic link, --in-place on
 a link replaces the file the link points to.
 
