@@ -9,6 +9,7 @@ import json
 import math
 import shlex
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -351,7 +352,47 @@ def test_docs_writes_and_checks(capsys, tmp_path):
     assert code == 0 and out_file.read_text(encoding="utf-8") == docgen.generate()
     assert run(capsys, "docs", "--out", out_file, "--check")[0] == 0
     out_file.write_text("stale\n")
+    assert_user_error(*run(capsys, "docs", "--out", out_file, "--check"),
+                      f"out of date; run `xlnapkin docs --out {out_file}`")
+    out_file.write_bytes(b"\xff not UTF-8")  # was a UnicodeDecodeError traceback
     assert_user_error(*run(capsys, "docs", "--out", out_file, "--check"), "out of date")
+
+
+def test_docs_replaces_only_a_reference_unless_forced(capsys, tmp_path):
+    notes = tmp_path / "notes.md"
+    for text in (b"my notes\n", b"\xff\xfe"):  # was overwritten without a word
+        notes.write_bytes(text)
+        assert_user_error(*run(capsys, "docs", "--out", notes),
+                          "is not a generated function reference: use --force")
+        assert notes.read_bytes() == text
+    assert run(capsys, "docs", "--out", notes, "--force")[0] == 0
+    assert notes.read_text(encoding="utf-8") == docgen.generate()
+    notes.write_text(docgen.generate().replace("tokens", "tokens!"), encoding="utf-8")
+    assert run(capsys, "docs", "--out", notes)[:2] == (0, f"wrote {notes}\n")  # an older one
+
+
+def _command(*argv, **env):
+    return subprocess.run([sys.executable, "-m", "xlnapkin", *argv], cwd=REPO, timeout=120,
+                          capture_output=True, text=True, encoding="utf-8",
+                          env={**os.environ, **env})
+
+
+def test_output_a_console_cannot_encode_is_escaped_not_a_traceback():
+    # the shortened cells end in "…", which ASCII lacks (was a UnicodeEncodeError traceback)
+    proc = _command("napkin-models", PYTHONIOENCODING="ascii")
+    assert proc.returncode == 0, proc.stderr
+    assert "\\u2026" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="closing a descriptor for a child is POSIX")
+def test_a_closed_standard_output_is_an_error_not_silence():
+    proc = subprocess.run([sys.executable, "-m", "xlnapkin", "estimate"], cwd=REPO,
+                          stdout=subprocess.DEVNULL, capture_output=False,
+                          stderr=subprocess.PIPE, text=True, timeout=120,
+                          preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("Error: standard output is closed, so there is nowhere to "
+                                   "print to")
 
 
 def test_excel_and_lite_commands_are_wired(capsys, tmp_path):
@@ -635,3 +676,42 @@ def test_a_text_function_s_sweep_tells_messages_from_answers(capsys):
     assert code == 0 and "NVIDIA" in out and "(1)" not in out
     code, out, err = run(capsys, "model-spec", "llama-3.1-70b,nosuch", "layers")
     assert code == 3 and "(1) unknown model 'nosuch'" in out
+
+
+# --- inputs found by probing the command line (2026-12-03) ---------------------------------------
+
+@pytest.mark.parametrize("option, value, said", [
+    # each overflowed to inf (numpy warnings, then an error naming an internal argument) or
+    # printed hundreds of digits of dollars and replicas with exit code 0
+    ("--price", "1e308", "--price must be a number in [0, 1000000000]"),
+    ("--staff-per-month", "1e308", "--staff-per-month must be a number in [0, 1000000000000]"),
+    ("--utilization", "1e-300", "--utilization must be a number in [0.001, 1]"),
+    ("--min-replicas", "1e300", "--min-replicas must be a whole number in [1, 1000000]")])
+def test_estimate_refuses_inputs_past_meaning(capsys, option, value, said):
+    assert_user_error(*run(capsys, "estimate", option, value), said)
+
+
+def test_estimate_shows_a_small_share_with_its_digits(capsys):
+    code, out, err = run(capsys, "estimate", "--utilization", "0.7%")  # was "if 1% busy"
+    assert code == 0, err
+    assert "for the GPUs alone if 0.7% busy" in out and "at 0.7% busy" in out
+
+
+def test_a_percentage_is_a_number_as_in_excel(capsys):
+    plain = run(capsys, "cost-per-mtok", "2.21", "2400", "0.7", "4")
+    assert plain[0] == 0
+    assert run(capsys, "cost-per-mtok", "2.21", "2400", "70%", "4") == plain
+
+
+@pytest.mark.parametrize("value", ["-2.4e3", "-240000%"])
+def test_a_negative_number_in_any_form_is_a_value_not_an_option(capsys, value):
+    # "-2.4e3" was taken for an option: "the following arguments are required"
+    assert_user_error(*run(capsys, "cost-per-mtok", "2.21", value),
+                      "tokens_per_sec must be a number > 0, got -2400")
+
+
+def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
+    # 1e308 requests/s overflows the cost; the message said the model did not fit on a GPU
+    code, out, err = run(capsys, "self-host-monthly-cost-for", "h100-sxm", "llama-3.1-8b",
+                         "2000000", "1e308")
+    assert code == 3 and "no finite result for these inputs" in err and "GB" not in err

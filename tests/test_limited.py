@@ -32,6 +32,11 @@ def _raise(kind):
     raise ValueError("a crafted\nmulti-line\tmessage")
 
 
+def _say_pid_and_sleep():
+    print(os.getpid(), flush=True)
+    time.sleep(600)
+
+
 def _die(how):
     if how == "signal":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -54,8 +59,47 @@ def test_a_child_past_its_time_is_stopped():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS holds on Linux")
 def test_a_child_past_its_memory_is_stopped():
     assert run_limited(_allocate, 50, seconds=60, memory_mb=200) == 50_000_000
-    with pytest.raises(MemoryLimit, match=r"needed more than 200 MB of memory"):
+    with pytest.raises(MemoryLimit, match=r"needed more than 200 MB of memory") as info:
         run_limited(_allocate, 20_000, seconds=60, memory_mb=200)
+    assert info.value.limited
+    # a limit past anything the system takes is no limit (it used to overflow a C long)
+    assert run_limited(_allocate, 50, seconds=60, memory_mb=1e14) == 50_000_000
+
+
+def test_running_out_of_memory_without_a_limit_says_so():
+    with pytest.raises(MemoryLimit, match=r"^the sum ran out of memory$") as info:
+        run_limited(_allocate, 1e8, seconds=60, memory_mb=None, what="the sum")  # 100 TB
+    assert not info.value.limited
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_ends_when_its_parent_is_killed():
+    # The parent holds the time limit, so a child it leaves behind would run without one.
+    import subprocess
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import test_limited as t; "
+            "from xlnapkin._limited import run_limited; "
+            "run_limited(t._say_pid_and_sleep, seconds=600, memory_mb=None)")
+    parent = subprocess.Popen([sys.executable, "-c", code, os.path.dirname(__file__)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        parent.kill()
+        parent.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _running(child):
+            time.sleep(0.1)
+        assert not _running(child)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
 
 
 def test_errors_come_back_as_the_command_line_reports_them():
@@ -74,6 +118,8 @@ def test_a_child_that_dies_without_an_answer_is_reported(how, said):
         run_limited(_die, how, seconds=60, memory_mb=300)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a spawned child imports "
+                    "_child afresh, so patching it here does not reach the child")
 def test_a_child_that_cannot_start_is_told_apart(monkeypatch):
     def never_starts(conn, *args):
         conn.close()

@@ -35,7 +35,12 @@ class TimeLimit(NapkinError):
 
 
 class MemoryLimit(NapkinError):
-    """The child ran out of the memory it was allowed (or ended without an answer)."""
+    """The child ran out of memory (or ended without an answer); ``limited``: whether it was
+    the memory limit it ran out of."""
+
+    def __init__(self, text: str, limited: bool):
+        super().__init__(text)
+        self.limited = limited
 
 
 class NotStarted(NapkinError):
@@ -64,14 +69,35 @@ def _limit_memory(extra_bytes: int) -> None:
     soft = now + extra_bytes
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    if soft < 2 ** 62:  # larger is no limit (and more than the call takes)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def _child(conn, func, args, extra_bytes) -> None:
+def _end_with_parent(parent: int, seconds: float | None) -> None:
+    """The time limit is the parent's to enforce, so a child whose parent is killed must not
+    run on: on Linux the kernel kills it when the parent ends; elsewhere on POSIX a CPU-time
+    limit well past ``seconds`` ends it."""
+    if _LINUX:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent ended before the call above
+            os._exit(1)
+    elif seconds is not None and os.name == "posix":
+        import resource
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = int(2 * seconds) + 60
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _child(conn, func, args, extra_bytes, parent, seconds) -> None:
     conn.send(("started", None))
     sys.stdout, sys.stderr = _ToParent(conn, "out"), _ToParent(conn, "err")
     answer = _OUT_OF_MEMORY
     try:
+        _end_with_parent(parent, seconds)
         if extra_bytes and _LINUX:
             _limit_memory(extra_bytes)
         answer = ("done", func(*args))
@@ -100,11 +126,12 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     ``seconds`` (wall clock) and ``memory_mb`` (on Linux: address space beyond what the child
     starts with) bound it; ``None`` for no limit. Past the time limit the child is killed and
     :class:`TimeLimit` raised; when it runs out of memory, or ends without an answer (a library
-    that aborts when an allocation fails), :class:`MemoryLimit`; when it ends before running
-    ``func`` (it could not be started), :class:`NotStarted`. An exception in ``func``
-    comes back as :class:`OSError` (errno, text, file name kept), ``CannotRunError`` for the
-    command line's "results are messages" errors, or :class:`NapkinError` with its one-line
-    message.
+    that aborts when an allocation fails), :class:`MemoryLimit` (its ``limited`` says whether
+    ``memory_mb`` was in force); when it ends before running ``func`` (it could not be
+    started), :class:`NotStarted`. An exception in ``func`` comes back as :class:`OSError`
+    (errno, text, file name kept), ``CannotRunError`` for the command line's "results are
+    messages" errors, or :class:`NapkinError` with its one-line message. A child whose parent
+    is killed ends too (see :func:`_end_with_parent`).
 
     >>> run_limited(pow, 2, 10, seconds=30, memory_mb=500)
     1024
@@ -112,23 +139,26 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     from .errors import CannotRunError
     ctx = multiprocessing.get_context("fork" if _LINUX else "spawn")
     receive, send = ctx.Pipe(duplex=False)
-    extra = int(memory_mb * 1e6) if memory_mb else 0
-    child = ctx.Process(target=_child, args=(send, func, args, extra), daemon=True)
+    extra = int(min(memory_mb, 1e12) * 1e6) if memory_mb else 0
+    limited = bool(extra) and _LINUX
+    child = ctx.Process(target=_child, args=(send, func, args, extra, os.getpid(), seconds),
+                        daemon=True)
     child.start()
     send.close()  # the child holds the only write end: its exit ends the pipe
     deadline = None if seconds is None else time.monotonic() + seconds
-    started = False
+    started = answered = False
     try:
         while True:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeLimit(f"{what} took longer than {seconds:g} s and was stopped")
-            if not receive.poll(left):
-                continue
-            try:
+            try:  # a pipe whose writer is gone: EOFError, or on Windows BrokenPipeError
+                if not receive.poll(left):
+                    continue
                 kind, value = receive.recv()
-            except EOFError:
+            except (EOFError, OSError):
                 break
+            answered = kind not in ("started", "out", "err")
             if kind == "started":
                 started = True
             elif kind in ("out", "err"):
@@ -138,7 +168,8 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
             elif kind == "done":
                 return value
             elif kind == "memory":
-                raise MemoryLimit(f"{what} needed more than {memory_mb:g} MB of memory")
+                raise MemoryLimit(f"{what} needed more than {memory_mb:g} MB of memory"
+                                  if limited else f"{what} ran out of memory", limited)
             elif kind == "oserror":
                 raise OSError(*value)
             elif kind == "cannot-run":
@@ -147,6 +178,7 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
                 raise NapkinError(value)
     finally:
         receive.close()
+        child.join(5 if answered else 0)  # let a child that answered exit on its own
         if child.is_alive():
             child.kill()
         child.join()
@@ -156,4 +188,4 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
                          f"{code})")
     how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
     raise MemoryLimit(f"{what} stopped ({how}) without an answer: most likely it ran out of "
-                      f"memory" + (f" (more than {memory_mb:g} MB)" if memory_mb else ""))
+                      "memory" + (f" (more than {memory_mb:g} MB)" if limited else ""), limited)

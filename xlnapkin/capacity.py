@@ -408,6 +408,14 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     _checks.number(tokens_per_day, "tokens_per_day", 0, 1e18, min_open=True)
     _checks.number(input_tokens, "input_tokens", 1)  # the input share divides by their sum
     _checks.number(output_tokens, "output_tokens", 1)
+    # So too past these, where the figures overflowed or ran to hundreds of digits: a GPU-hour
+    # dearer than the catalog's bound on prices, GPUs planned under 0.1 % busy, a million
+    # replicas kept running, a trillion dollars a month for people.
+    if price_per_gpu_hour is not None:
+        _checks.number(price_per_gpu_hour, "price_per_gpu_hour", 0, 1e9)
+    _checks.number(utilization, "utilization", 0.001, 1)
+    _checks.number(min_replicas, "min_replicas", 1, 1e6, integer=True)
+    _checks.number(staff_cost_per_month, "staff_cost_per_month", 0, 1e12)
     price = price_per_gpu_hour if price_per_gpu_hour is not None else g.cloud_usd_per_hour
     if price is None:
         raise InvalidArgumentError("price_per_gpu_hour", f"given: {g.id} has no catalog price",

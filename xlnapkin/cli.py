@@ -23,7 +23,9 @@ written without thousands separators: ``1,000`` is refused, write ``1000``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import csv
 import json
 import os
@@ -55,8 +57,17 @@ class UsageError(NapkinError):
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``Error: ...`` and a pointer to ``--help``."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a negative number in any form a value takes (-2.4e3, -5%, -inf) is a value, not an
+        # option; argparse's own pattern knows only -2400 and -2.5
+        self._negative_number_matcher = _NEGATIVE
+
     def error(self, message):
         self.exit(2, f"Error: {message} (see `{self.prog} --help`)\n")
+
+
+_NEGATIVE = re.compile(r"^-(\d[\d,_]*\.?\d*|\.\d+)([eE][+-]?\d+)?%?$|^-inf(inity)?$", re.I)
 
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -448,6 +459,18 @@ def _rounded_count(x: float, digits: int = 1) -> str:
     return f"{x:,.0f}"
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage with the digits it needs: 70%, 0.7%, 0.04%, 12.5%.
+
+    >>> _percent(0.7), _percent(0.125), _percent(0.007), _percent(0.00043), _percent(2e-7)
+    ('70%', '12.5%', '0.7%', '0.043%', 'under 0.01%')
+    """
+    if 0 < share < 0.0001:
+        return "under 0.01%"
+    pct = share * 100
+    return (f"{pct:.1f}".removesuffix(".0") if pct >= 1 or pct == 0 else f"{pct:.2g}") + "%"
+
+
 def _run_estimate(ns) -> int:
     import inspect
     from . import economics
@@ -481,7 +504,7 @@ def _run_estimate(ns) -> int:
         print(json.dumps(out, indent=1, allow_nan=False))
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
-    busy = f"{ns.utilization:.0%} busy"
+    busy = f"{_percent(ns.utilization)} busy"
     if never:
         breakeven = (f"never: at {busy} the GPUs alone cost "
                      f"{_usd_per_mtok(e.planned_cost_per_mtok)} per million tokens, at least the "
@@ -515,7 +538,7 @@ def _run_estimate(ns) -> int:
                                f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
                                f"{_as_of(e.api_price_as_of, '; ', ')')}"),
         ("self-hosted $/Mtok", f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in at "
-                               f"your volume (GPUs {e.fleet_utilization:.1%} busy); "
+                               f"your volume (GPUs {_percent(e.fleet_utilization)} busy); "
                                f"{_usd_per_mtok(e.planned_cost_per_mtok)} for the GPUs alone if "
                                f"{busy}"),
         ("breakeven", breakeven),
@@ -680,6 +703,9 @@ def _run_recalc(ns) -> int:
     except TimeLimit as exc:
         raise LimitError(str(exc), "max_seconds") from None
     except MemoryLimit as exc:
+        if not exc.limited:
+            from .recalc import RecalcError
+            raise RecalcError(str(exc)) from None
         raise LimitError(str(exc), "max_memory_mb") from None
 
 
@@ -984,10 +1010,11 @@ def _run_docs(ns) -> int:
     from . import docgen
     if ns.check:
         if not docgen.is_current(ns.out):
-            raise UsageError(f"{ns.out} is out of date; run `{docgen.REGENERATE}`")
+            again = "" if ns.out == docgen.DEFAULT_OUT else f" --out {ns.out}"
+            raise UsageError(f"{ns.out} is out of date; run `{docgen.REGENERATE}{again}`")
         print(f"{ns.out} is up to date")
         return 0
-    changed = docgen.write(ns.out)
+    changed = docgen.write(ns.out, force=ns.force)
     print(f"{'wrote' if changed else 'unchanged'} {ns.out}")
     return 0
 
@@ -1002,6 +1029,8 @@ def _add_docs(sub):
                    help="file to write (default: %(default)s)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if FILE differs from a fresh generation")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE even if it is not a function reference generated before")
     p.set_defaults(func=_run_docs)
 
 
@@ -1345,6 +1374,14 @@ def build_parser():
 def main(argv=None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # text a console's code page lacks is escaped
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")
+    if sys.stdout is None:  # started with standard output closed (`>&-`): nowhere to answer
+        if sys.stderr is not None:
+            print("Error: standard output is closed, so there is nowhere to print to",
+                  file=sys.stderr)
+        return 1
     try:
         if argv and argv[0] in _SETUP_COMMANDS:
             parser, function_parsers = _setup_parser(), {}

@@ -76,7 +76,7 @@ def runs_when_it_fits(tokens, batch=None):
     are added: input plus output), ``batch`` the one holding the sequences (none: one
     sequence); the memory share is the function's ``mem_fraction`` argument where it has one,
     else :data:`MEM_FRACTION`. The Excel boundary shows that message in the cells where the
-    result is NaN.
+    result is NaN, and its own "no finite result" where the configuration does run.
     """
     names = (tokens,) if isinstance(tokens, str) else tuple(tokens)
 
@@ -85,7 +85,10 @@ def runs_when_it_fits(tokens, batch=None):
         seqs = args[batch] if batch else 1
         frac = args.get("mem_fraction", MEM_FRACTION)
         with np.errstate(all="ignore"):
-            return why_not(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
+            why = why_not(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
+            runs = can_run(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
+        # where it runs, NaN has another cause (an overflow): no reason rather than a wrong one
+        return np.where(runs, None, np.asarray(why, dtype=object))
 
     def mark(fn):
         fn.explain = explain
