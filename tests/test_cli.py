@@ -715,3 +715,14 @@ def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
     code, out, err = run(capsys, "self-host-monthly-cost-for", "h100-sxm", "llama-3.1-8b",
                          "2000000", "1e308")
     assert code == 3 and "no finite result for these inputs" in err and "GB" not in err
+
+
+@pytest.mark.parametrize("batch", ["1", "1,2"])  # one configuration, and a range
+def test_a_gpu_too_small_for_the_weights_is_told_to_get_more_memory(capsys, batch):
+    # it was told to "hold fewer sequences or tokens", which cannot help
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm; memory_gb=1e-9", "llama-3.1-8b",
+                         "--batch", batch)
+    assert code == 3
+    said = out + err
+    assert "use GPUs with more memory or a smaller weight dtype" in said
+    assert "hold fewer" not in said

@@ -387,10 +387,17 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
     least = need / usable
-    if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
-        return f"{what}; {have}: hold fewer sequences or tokens"
     kv = _weights_split(model, weights, usable)
+    if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
+        return f"{what}; {have}: {_no_count_advice(kv)}"
     return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv)}"
+
+
+def _no_count_advice(kv: bool) -> str:
+    """The advice where no count of GPUs is worth suggesting: less KV cache where the weights
+    alone would fit (``kv``), else bigger GPUs or smaller weights."""
+    return ("hold fewer sequences or tokens" if kv
+            else "use GPUs with more memory or a smaller weight dtype")
 
 
 def _weights_split(model, weights, usable_per_gpu, degrees=None) -> bool:
@@ -411,9 +418,7 @@ def _advice(model, least: int, kv: bool, degrees=None) -> str:
     if fit:
         return (f"use num_gpus {fit[0]} ({least} would hold it, but its heads do not split over "
                 f"{least})")
-    fix = ("hold fewer sequences or tokens" if kv
-           else "use GPUs with more memory or a smaller weight dtype")
-    return f"{fix} ({least} GPUs would hold it, but its heads split over at most {degrees[-1]})"
+    return f"{_no_count_advice(kv)} ({least} GPUs would hold it, but its heads split over at most {degrees[-1]})"
 
 
 def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction):
@@ -464,8 +469,8 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             have = f"{nn} x {g.id} has {nn * g.memory_gb:g} GB"
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
-            advice = (_advice(m, ls, _weights_split(m, weights, g.memory_bytes * ff, degrees),
-                              degrees) if ls else "hold fewer sequences or tokens")
+            kv = _weights_split(m, weights, g.memory_bytes * ff, degrees)
+            advice = _advice(m, ls, kv, degrees) if ls else _no_count_advice(kv)
             tails[c] = f"; {have}: {advice}"
         return tails[c]
 
