@@ -1011,7 +1011,30 @@ def test_where_no_child_can_start_it_runs_here_and_says_so(capsys, tmp_path, mon
     assert "ended before it started" in err and "without --max-seconds" in err
 
 
-def test_no_limits_runs_in_this_process(capsys, tmp_path):
+def test_a_stopped_save_leaves_no_temporary_file(tmp_path):
+    # the child is killed at the limit, perhaps while write_atomic's temporary file exists
+    import argparse
+    import os as _os
+    from xlnapkin import cli
+    out = tmp_path / "o.xlsx"
+    ours = tmp_path / ".o.xlsx.0123456789abcdef.xlnapkin-tmp"
+    older = tmp_path / ".o.xlsx.fedcba9876543210.xlnapkin-tmp"
+    other = tmp_path / ".o.xlsx.notours.xlnapkin-tmp"
+    for f in (ours, older, other):
+        f.write_bytes(b"partial")
+    started = time.time()
+    _os.utime(older, (started - 3600, started - 3600))  # from a run before this one
+    ns = argparse.Namespace(workbook=str(tmp_path / "in.xlsx"), out=out, in_place=False)
+    cli._remove_own_temporary(ns, started)
+    assert not ours.exists() and older.exists() and other.exists()
+
+
+def test_no_limits_runs_in_this_process(capsys, tmp_path, monkeypatch):
+    from xlnapkin import _limited
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("a child process was started")
+    monkeypatch.setattr(_limited, "run_limited", no_child)
     path = c.xlsx(tmp_path / "small.xlsx", {"S": {"A1": 20, "A2": "=A1*2"}}, {"twice": "S!$A$2"})
     code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
     assert (code, json.loads(out)) == (0, {"twice": 40}), err

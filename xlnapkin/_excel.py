@@ -51,7 +51,7 @@ CATEGORY = "xlnapkin"
 TEXT_UNITS = frozenset({"id", "dtype", "name"})
 # Text that reads as a number: plain, or with thousands separators ("1,000,000"), or a
 # percentage ("70%" is 0.7, as Excel's VALUE reads it); "2,5" is not.
-_NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?%?")
+_NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?(\s*%)?")
 _UNIT_RE = re.compile(r"\s*\[([^\[\]]+)\]\s*$")
 _EMPTY = inspect.Parameter.empty
 REGISTRY: dict[str, object] = {}  # Excel name -> worksheet function, in registration order
@@ -429,7 +429,7 @@ def _number_cell(name, default, v):
             if not _NUMBER_TEXT.fullmatch(text):
                 raise ValueError(text)
             if text.endswith("%"):
-                return float(text[:-1].replace(",", "")) / 100
+                return float(text[:-1].rstrip().replace(",", "")) / 100
             return float(text.replace(",", ""))
         return float(v)
     except (ValueError, OverflowError):

@@ -131,7 +131,8 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     started), :class:`NotStarted`. An exception in ``func`` comes back as :class:`OSError`
     (errno, text, file name kept), ``CannotRunError`` for the command line's "results are
     messages" errors, or :class:`NapkinError` with its one-line message. A child whose parent
-    is killed ends too (see :func:`_end_with_parent`).
+    is killed ends too on Linux, and elsewhere on POSIX within twice ``seconds`` of CPU time
+    (see :func:`_end_with_parent`); on Windows it runs on.
 
     >>> run_limited(pow, 2, 10, seconds=30, memory_mb=500)
     1024

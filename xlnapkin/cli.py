@@ -31,6 +31,8 @@ import json
 import os
 import re
 import sys
+import time
+from glob import escape as glob_escape
 from pathlib import Path
 
 from . import __version__
@@ -67,7 +69,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"Error: {message} (see `{self.prog} --help`)\n")
 
 
-_NEGATIVE = re.compile(r"^-(\d[\d,_]*\.?\d*|\.\d+)([eE][+-]?\d+)?%?$|^-inf(inity)?$", re.I)
+_NUMBER = r"(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?\s*%?"
+# a negative number, or a sweep that starts with one (-1,2 and -5%,-10%)
+_NEGATIVE = re.compile(rf"^-({_NUMBER}|inf(inity)?)(\s*,\s*[+-]?({_NUMBER}|inf(inity)?))*$",
+                       re.I)
 
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -81,7 +86,7 @@ def call(func, *args):
     return func.evaluate(*args)
 
 
-_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+")
 
 
 def _split(value, name=""):
@@ -533,7 +538,7 @@ def _run_estimate(ns) -> int:
         ("self-hosting in all", f"{_usd(e.self_host_monthly_cost)}/month"),
         (f"the API ({e.api})", f"{_usd(e.api_monthly_cost)}/month at "
                                f"{_usd_per_mtok(e.api_price_per_mtok)} per million tokens "
-                               f"({e.input_share:.0%} input at "
+                               f"({_percent(e.input_share)} input at "
                                f"{_usd_per_mtok(e.api_input_price_per_mtok)}, output at "
                                f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
                                f"{_as_of(e.api_price_as_of, '; ', ')')}"),
@@ -692,6 +697,7 @@ def _run_recalc(ns) -> int:
             raise RecalcError(f"recalculating {ns.workbook} ran out of memory") from None
     from ._limited import MemoryLimit, NotStarted, TimeLimit, run_limited
     from .recalc import LimitError
+    started = time.time()
     try:
         return run_limited(_recalc_checked, ns, seconds=seconds, memory_mb=memory_mb,
                            what=f"recalculating {ns.workbook}")
@@ -701,12 +707,32 @@ def _run_recalc(ns) -> int:
         ns.max_seconds = ns.max_memory_mb = 0
         return _run_recalc(ns)
     except TimeLimit as exc:
+        _remove_own_temporary(ns, started)
         raise LimitError(str(exc), "max_seconds") from None
     except MemoryLimit as exc:
+        _remove_own_temporary(ns, started)
         if not exc.limited:
             from .recalc import RecalcError
             raise RecalcError(str(exc)) from None
         raise LimitError(str(exc), "max_memory_mb") from None
+
+
+def _remove_own_temporary(ns, since: float) -> None:
+    """A child stopped while saving leaves the temporary file of :func:`_files.write_atomic`
+    beside the target (``.<name>.<random hex>.xlnapkin-tmp``): remove the ones written since
+    ``since`` (when the child started; :func:`time.time`)."""
+    from . import _files
+    target = ns.workbook if ns.in_place else ns.out
+    if target is None:
+        return
+    target = Path(target)
+    with contextlib.suppress(OSError):
+        target = target.resolve() if ns.in_place else target  # --in-place follows a link
+        for tmp in target.parent.glob(f".{glob_escape(target.name)}.*{_files._TMP_SUFFIX}"):
+            if re.fullmatch(r"[0-9a-f]{16}", tmp.name[len(target.name) + 2:
+                                                      -len(_files._TMP_SUFFIX)]) \
+                    and tmp.stat().st_mtime >= since - 1:
+                tmp.unlink()
 
 
 def _recalc_checked(ns) -> int:
@@ -1011,6 +1037,8 @@ def _run_docs(ns) -> int:
     if ns.check:
         if not docgen.is_current(ns.out):
             again = "" if ns.out == docgen.DEFAULT_OUT else f" --out {ns.out}"
+            if ns.out.exists() and not docgen.is_reference(ns.out.read_bytes()):
+                again += " --force"
             raise UsageError(f"{ns.out} is out of date; run `{docgen.REGENERATE}{again}`")
         print(f"{ns.out} is up to date")
         return 0
