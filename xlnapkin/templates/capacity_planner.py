@@ -87,7 +87,7 @@ OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_cost_per_mtok",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
            "sla_gpu_shown", "sla_max_rate", "sla_replicas", "sla_gpus", "sla_cost_per_month",
            "sla_ttft", "sla_tpot"]
-SLA_STEPS = 50         # bisection rows of each latency table (the engine runs 60)
+SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
 
 
 def _row_steps():
