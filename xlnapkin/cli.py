@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import dataclasses
 import io
-import csv
 import json
 import os
 import re
@@ -465,7 +465,7 @@ def _rounded_count(x: float, digits: int = 1) -> str:
 
 
 def _percent(share: float) -> str:
-    """A share as a percentage with the digits it needs: 70%, 0.7%, 0.04%, 12.5%.
+    """A share as a percentage with the digits it needs: 70%, 12.5%, 0.7%, 0.043%.
 
     >>> _percent(0.7), _percent(0.125), _percent(0.007), _percent(0.00043), _percent(2e-7)
     ('70%', '12.5%', '0.7%', '0.043%', 'under 0.01%')
