@@ -754,3 +754,16 @@ def test_a_gpu_too_small_for_the_weights_is_told_to_get_more_memory(capsys, batc
     said = out + err
     assert "use GPUs with more memory or a smaller weight dtype" in said
     assert "hold fewer" not in said
+
+
+def test_a_function_that_takes_any_context_does_not_blame_the_context(capsys):
+    # USERS_PER_GPU_FOR answers for a context past the model's maximum (its docstring); a NaN
+    # from an overflow (duty cycle 1e-320) was explained as "holds at most 131,072 tokens"
+    args = ("users-per-gpu-for", "b200; memory_gb=192", "qwen2.5-32b", "200000")
+    code, out, err = run(capsys, *args, "1", "0", "fp8", "fp8")
+    assert code == 0 and float(out) >= 1, err  # a number, as its docstring says
+    code, out, err = run(capsys, *args, "1e-320", "0", "fp8", "fp8")
+    assert code == 3 and "no finite result for these inputs" in err and "holds at most" not in err
+    # its own reason is still given: the heads do not split over 3 GPUs
+    code, out, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-8b", "--num-gpus", "3")
+    assert code == 3 and "32 attention heads cannot be split over 3 GPUs" in err

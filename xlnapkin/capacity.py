@@ -266,7 +266,7 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     return _out(prefill / decode)
 
 
-@runs_when_it_fits("context")
+@runs_when_it_fits("context", memory_only=True)
 def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0.0,
                       weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
                       mem_fraction=MEM_FRACTION):

@@ -67,7 +67,7 @@ def kv_dtype_of(kv_dtype):
     return KV_DTYPE if kv_dtype is None else kv_dtype
 
 
-def runs_when_it_fits(tokens, batch=None):
+def runs_when_it_fits(tokens, batch=None, *, memory_only=False):
     """Mark a speed function that returns NaN where its configuration cannot run
     (:func:`can_run`).
 
@@ -77,12 +77,14 @@ def runs_when_it_fits(tokens, batch=None):
     sequence); the memory share is the function's ``mem_fraction`` argument where it has one,
     else :data:`MEM_FRACTION`. The Excel boundary shows that message in the cells where the
     result is NaN, and its own "no finite result" where the configuration does run.
+    ``memory_only``: the function answers for any context and counts memory itself (NaN only
+    where the heads cannot be split), so only the split and the link are reasons.
     """
     names = (tokens,) if isinstance(tokens, str) else tuple(tokens)
 
     def explain(gpu, model, weight_dtype=None, kv_dtype=None, num_gpus=1, **args):
-        held = sum(np.asarray(args[n], dtype=float) for n in names)
-        seqs = args[batch] if batch else 1
+        held = 0.0 if memory_only else sum(np.asarray(args[n], dtype=float) for n in names)
+        seqs = 0.0 if memory_only else args[batch] if batch else 1
         frac = args.get("mem_fraction", MEM_FRACTION)
         with np.errstate(all="ignore"):
             why = why_not(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
@@ -257,7 +259,7 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
     return _checks.scalar_out(np.ceil(need / (g.memory_bytes * frac) * (1 - 1e-12)))
 
 
-@runs_when_it_fits("tokens")
+@runs_when_it_fits("tokens", memory_only=True)
 def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
               mem_fraction=MEM_FRACTION):
     """Most concurrent sequences of tokens tokens whose KV cache fits beside the weights (0 if the weights do not fit).
