@@ -966,7 +966,7 @@ def _add_recalc(sub):
                                                 "in a child process stopped at the limit"),
             ("max_memory_mb", RECALC_MAX_MEMORY_MB, "memory the child process may take beyond "
                                                     "what it starts with (Linux only) [MB]")):
-        lim.add_argument("--" + name.replace("_", "-"), type=_limit_or_none(float),
+        lim.add_argument("--" + name.replace("_", "-"), type=_positive(float, zero_ok=True),
                          default=default, metavar="N",
                          help=_esc(f"{text} (default: {default:,}; 0: no limit, and with both "
                                    "0 no child process)"))
@@ -1004,27 +1004,15 @@ def _thousands(text: str) -> bool:
     return _NUMBER_TEXT.fullmatch(text) is not None
 
 
-def _positive(kind):
-    """:func:`_amount`, finite and above zero (a limit)."""
+def _positive(kind, *, zero_ok=False):
+    """:func:`_amount`, finite and above zero (a limit); ``zero_ok``: 0 too (no limit)."""
     number = _amount(kind)
 
     def parse(text):
         value = number(text)
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-        return value
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _limit_or_none(kind):
-    """:func:`_amount`, finite and at least zero (0: no limit)."""
-    number = _amount(kind)
-
-    def parse(text):
-        value = number(text)
-        if not 0 <= value < float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+        if not (0 <= value if zero_ok else 0 < value) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a number {'>=' if zero_ok else '>'} 0, "
+                                             f"got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse

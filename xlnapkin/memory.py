@@ -420,7 +420,8 @@ def _advice(model, least: int, kv: bool, degrees=None) -> str:
     if fit:
         return (f"use num_gpus {fit[0]} ({least} would hold it, but its heads do not split over "
                 f"{least})")
-    return f"{_no_count_advice(kv)} ({least} GPUs would hold it, but its heads split over at most {degrees[-1]})"
+    return (f"{_no_count_advice(kv)} ({least} GPUs would hold it, but its heads split over at "
+            f"most {degrees[-1]})")
 
 
 def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction):
