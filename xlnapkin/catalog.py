@@ -559,9 +559,14 @@ def _suggest(kind: str, key: str) -> list[str]:
     scored = {}
     for name, rid in index.items():
         for k in keys:
-            score = difflib.SequenceMatcher(None, k, name).ratio()
-            if name.startswith(k) or k.startswith(name):
-                score += 0.3
+            matcher = difflib.SequenceMatcher(None, k, name)
+            bonus = 0.3 if name.startswith(k) or k.startswith(name) else 0.0
+            # real_quick_ratio and quick_ratio bound ratio from above (get_close_matches uses
+            # them so): most ids are dropped before the full ratio is computed
+            if (matcher.real_quick_ratio() + bonus < _SUGGEST_FLOOR
+                    or matcher.quick_ratio() + bonus < _SUGGEST_FLOOR):
+                continue
+            score = matcher.ratio() + bonus
             if score >= _SUGGEST_FLOOR:
                 scored[rid] = max(score, scored.get(rid, 0))
     order = list(rows)
