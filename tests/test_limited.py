@@ -126,3 +126,20 @@ def test_a_child_that_cannot_start_is_told_apart(monkeypatch):
     monkeypatch.setattr(_limited, "_child", never_starts)
     with pytest.raises(NotStarted, match="ended before it started"):
         run_limited(_talk_and_return, 1, seconds=60, memory_mb=None)
+
+
+def test_the_spawned_child_of_macos_and_windows_answers_and_is_stopped(monkeypatch, capfd):
+    # Off Linux the child is spawned (a fresh interpreter that imports the function by name)
+    # rather than forked; the parent's side of that path runs here on Linux too.
+    monkeypatch.setattr(_limited, "_LINUX", False)
+    assert run_limited(_talk_and_return, 3, seconds=120, memory_mb=None) == {"n": 3}
+    with pytest.raises(NapkinError, match=r"^a crafted multi-line message$"):
+        run_limited(_raise, "key", seconds=120, memory_mb=None)
+    start = time.monotonic()
+    with pytest.raises(TimeLimit, match="took longer than 8 s"):
+        run_limited(_say_pid_and_sleep, seconds=8, memory_mb=None)
+    assert time.monotonic() - start < 60
+    out, err = capfd.readouterr()
+    assert "to stdout 3" in out and "to stderr 3" in err
+    assert not _running(int(out.split()[-1]))  # the stopped child's pid, printed last
+    assert "leaked" not in err  # no resource-tracker warning for a killed child
