@@ -977,6 +977,25 @@ def test_a_formula_that_runs_for_hours_is_stopped_at_max_seconds(tmp_path):
     assert proc.stdout == ""
 
 
+def test_a_spawned_child_stopped_at_max_seconds_leaves_nothing_behind(tmp_path):
+    # macOS and Windows spawn the child. tqdm's lock (formulas' progress bar) was a
+    # multiprocessing semaphore that the killed child left: a resource-tracker warning
+    # followed the error line.
+    import subprocess
+    texts = {f"B{i}": "a" * 3000 for i in range(1, 21)}
+    path = c.xlsx(tmp_path / "slow.xlsx", {"S": {
+        "A1": '=COUNTIF(B1:B20,"' + "*a" * 20 + '*b")', **texts}}, {"answer": "S!$A$1"})
+    code = ("import sys; import xlnapkin._limited as L; L._LINUX = False; "
+            "from xlnapkin.cli import main; "
+            "sys.exit(main(['recalc', sys.argv[1], '-q', '--max-seconds', '4']))")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"Error: recalculating {path} took longer than 4 s and was stopped (--max-seconds "
+        "raises it)"]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS holds on Linux")
 @pytest.mark.parametrize("formula", [
     # 2.5e9 cells: 22 GB and 54 s measured without the limit

@@ -825,7 +825,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         saved_compile = Empty.__dict__["compile"]
         saved_tqdm = excel_module.tqdm
         saved_loader = xlreader.load_workbook
-        quiet = types.SimpleNamespace(tqdm=functools.partial(saved_tqdm.tqdm, disable=True))
+        quiet = types.SimpleNamespace(tqdm=_NoProgressBar)
         silence = logging.NullHandler()  # its warnings would reach stderr through lastResort
         loggers = [logging.getLogger(n) for n in ("formulas", "schedula")]
         Empty.compile = staticmethod(lambda: _BLANK)
@@ -923,6 +923,24 @@ class _Opener:
         if text.isdigit() and 0 < int(text) <= len(self.links):
             return self.links[int(text) - 1]
         return text.replace(os.sep, "/")
+
+
+class _NoProgressBar:
+    """formulas' progress bar, silent. tqdm's own, even disabled, makes a multiprocessing
+    semaphore for its lock, which a recalculation stopped at its time limit in a spawned child
+    (macOS, Windows) leaves behind: a resource-tracker warning after the error line."""
+
+    def __init__(self, *args, total=0, **kwargs):
+        self.total = total
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __getattr__(self, name):  # update, refresh and whatever else a version calls
+        return lambda *args, **kwargs: None
 
 
 @functools.lru_cache(maxsize=1)
