@@ -24,9 +24,20 @@ replica's throughput curve flattens (near its capacity).
 
 Rows are skipped, with the reason, where an input or output length is not recorded, where the
 metric is not a latency (completed requests/s, tokens/s), where the arrival is not Poisson
-(``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), or where
-the engine reports the replica overloaded at the offered rate. The MLPerf rows use the mean
-prompt and output lengths of their datasets as recorded in the rows.
+(``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), where
+the engine reports the replica overloaded at the offered rate, or where the run is too short to
+reach a steady state: its ``requests`` (the count the benchmark sent, where the source states
+it) arrive within less than :data:`STEADY` times a request's own measured latency (its TTFT
+plus ``output - 1`` TPOTs), so most requests saw the ramp-up or the drain, not the concurrency
+the rate holds. The rule depends only on the row's own measurements. MLPerf runs last at least
+600 s and state no count. An inter-token latency (``itl_ms``, from benchmarks that print no
+TPOT) is scored as TPOT where it is a mean or median (one gap is one decode step); its p90 and
+p99 are skipped, because a percentile of single gaps is set by the steps that carry prompt
+chunks, while the model's percentile is of each request's mean TPOT. The MLPerf rows use the
+mean prompt and output lengths of their datasets as recorded in the rows; the vLLM and SGLang
+rows the totals their benchmark printed divided by the requests.
+
+The summary gives the median error by metric, by load band and by source.
 """
 
 from __future__ import annotations
@@ -73,9 +84,63 @@ def _num(text):
     return x if math.isfinite(x) else None
 
 
-def predict(row):
-    """(prediction in the row's unit, how) or (None, why it is skipped)."""
+STEADY = 3.0  # a run's arrivals must last this many times a request's own latency
+
+
+def _run(row):
+    """The run a row reports a statistic of: its setup, rate and request count."""
+    return tuple(row.get(k, "") for k in _RUN_KEYS)
+
+
+_RUN_KEYS = ("source_url_or_repo_path", "engine", "gpu", "num_gpus", "tp", "model",
+             "weight_dtype", "input_len", "output_len", "request_rate_per_s", "requests")
+
+
+def run_latencies(rows):
+    """A request's measured latency in each run, in seconds: its TTFT and ``output - 1`` times
+    its TPOT (means where the run reports them, else medians; inter-token latency where it
+    reports no TPOT)."""
+    found = {}
+    for r in rows:
+        value = _num(r["value"])
+        if value is not None and r["statistic"] in ("mean", "median"):
+            found.setdefault(_run(r), {}).setdefault((r["metric"], r["statistic"]), value)
+    out = {}
+    for run, got in found.items():
+        first = got.get(("ttft_ms", "mean"), got.get(("ttft_ms", "median")))
+        token = next((got[k] for k in (("tpot_ms", "mean"), ("tpot_ms", "median"),
+                                       ("itl_ms", "mean"), ("itl_ms", "median")) if k in got),
+                     None)
+        output = _num(run[_RUN_KEYS.index("output_len")])
+        if first is not None and token is not None and output:
+            out[run] = (first + (output - 1) * token) / 1e3
+    return out
+
+
+def too_short(row, latencies):
+    """Why a run is too short to score, or None. A run that sends ``requests`` at ``rate``
+    stops arriving after ``requests / rate`` seconds; the model describes the steady state,
+    which the concurrency reaches about one request's latency after the start. A run whose
+    arrivals last less than :data:`STEADY` times that latency is mostly ramp-up and drain
+    (MLPerf runs last at least 600 s and state no count)."""
+    requests, rate = _num(row.get("requests")), _num(row["request_rate_per_s"])
+    latency = latencies.get(_run(row))
+    if not requests or not rate or latency is None or requests / rate >= STEADY * latency:
+        return None
+    return (f"arrivals last {requests / rate:.3g} s, under {STEADY:g} times a request's "
+            f"measured latency ({latency:.3g} s): the run ends before the steady state")
+
+
+def predict(row, latencies=None):
+    """(prediction in the row's unit, how) or (None, why it is skipped). ``latencies``
+    (:func:`run_latencies` of the whole file) adds the check that the run reached its steady
+    state."""
     metric, stat = row["metric"], row["statistic"]
+    if metric == "itl_ms" and stat in ("mean", "median"):
+        metric = "tpot_ms"  # the gap between tokens: one decode step, as TPOT is
+    elif metric == "itl_ms":
+        return None, (f"a {stat} of single inter-token gaps is set by the steps that carry "
+                      "prompts; the model's percentile is of each request's mean TPOT")
     if metric not in ("ttft_ms", "tpot_ms"):
         return None, f"{metric} is not a latency"
     inp, out, rate = _num(row["input_len"]), _num(row["output_len"]), _num(
@@ -86,6 +151,9 @@ def predict(row):
         return None, "not a Poisson stream at a stated rate"
     if "pipeline-parallel-size 2" in row["notes"] or "PP2" in row["notes"]:
         return None, "pipeline-parallel stages: the engine models tensor parallelism only"
+    short = too_short(row, latencies or {})
+    if short:
+        return None, short
     try:
         g, m = catalog.gpu(row["gpu"]), catalog.model(row["model"])
     except NapkinError as err:
@@ -115,7 +183,14 @@ def predict(row):
                           f"capacity){step}, {stat}")
 
 
-def own_concurrency(rows):
+def source_name(row) -> str:
+    """A row's source, short: the GitHub repository (owner/name) or the site."""
+    url = row["source_url_or_repo_path"]
+    parts = url.split("/")
+    return "/".join(parts[3:5]) if "github.com" in url else parts[2] if "//" in url else url
+
+
+def own_concurrency(rows, latencies=None):
     """For every scored TPOT row (a mean, or a median where the source gives only that): the
     sequences its run decoded at once by Little's law (each is in the batch for ``output``
     steps of ``TPOT``: ``N = rate x output x TPOT``), the model's step at that concurrency
@@ -124,9 +199,9 @@ def own_concurrency(rows):
     measured tpot ms, model step ms)``."""
     out = []
     for line, r in enumerate(rows, start=2):
-        if r["metric"] != "tpot_ms" or r["statistic"] not in ("mean", "median"):
+        if r["metric"] not in ("tpot_ms", "itl_ms") or r["statistic"] not in ("mean", "median"):
             continue
-        if predict(r)[0] is None:  # the rules of the scored rows (overloaded runs are out)
+        if predict(r, latencies)[0] is None:  # the rules of the scored rows
             continue
         g, m = catalog.gpu(r["gpu"]), catalog.model(r["model"])
         wd = weight_dtype(r, m)
@@ -153,8 +228,9 @@ def main(argv=None, quiet=False):
     with open(args.data, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     scored, skipped = [], {}
+    latencies = run_latencies(rows)
     for i, r in enumerate(rows, start=2):
-        pred, how = predict(r)
+        pred, how = predict(r, latencies)
         if pred is None:
             skipped.setdefault(how, []).append(i)
             continue
@@ -165,6 +241,8 @@ def main(argv=None, quiet=False):
         by_metric.setdefault(r["metric"], []).append(err)
         by_metric.setdefault("below 70 % of capacity" if load < 0.7 else
                              "at 70 % of capacity or more", []).append(err)
+    for _, r, _, _, err in scored:
+        by_metric.setdefault("source: " + source_name(r), []).append(err)
     summary = {k: (len(v), float(np.median(v))) for k, v in by_metric.items()}
     every = [e for _, _, _, _, e in scored]
     summary["overall"] = (len(every), float(np.median(every)) if every else float("nan"))
@@ -179,7 +257,7 @@ def main(argv=None, quiet=False):
             for i, r, pred, how, err in scored:
                 w.writerow([i, r["gpu"], r["model"], r["metric"], r["statistic"], r["value"],
                             f"{pred:.6g}", f"{err:.1f}", how])
-    own = own_concurrency(rows)
+    own = own_concurrency(rows, latencies)
     if own:
         summary["TPOT: the model's step at each run's own concurrency"] = (
             len(own), float(np.median([abs(st / tpot - 1) * 100 for *_, tpot, st in own])))

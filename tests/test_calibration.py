@@ -341,3 +341,29 @@ def test_openloop_side_check_recovers_the_models_own_operating_point():
     n, median = summary["TPOT: the model's step at each run's own concurrency"]
     # RESULTS.md section 7: 14.2 % on the shipped runs; 20 % leaves room for new rows only
     assert n >= 20 and 0 < median <= 20
+
+
+def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
+    """A run whose arrivals end before a request's own latency has passed a few times is
+    skipped (it is mostly ramp-up and drain); a run that states no count is scored; a mean
+    inter-token gap is scored as TPOT, its p99 is not."""
+    ol = _openloop_module()
+    ttft = {"source_url_or_repo_path": "constructed", "source_kind": "test", "engine": "vllm",
+            "gpu": "H100 SXM", "num_gpus": "2", "tp": "1", "model": "Llama-3.1-8B",
+            "weight_dtype": "fp8", "kv_dtype": "", "input_len": "1000", "output_len": "200",
+            "request_rate_per_s": "24", "arrival": "poisson", "metric": "ttft_ms",
+            "statistic": "mean", "value": "300", "requests": "100", "notes": ""}
+    tpot = {**ttft, "metric": "tpot_ms", "value": "30"}
+    latencies = ol.run_latencies([ttft, tpot])
+    assert list(latencies.values()) == [pytest.approx(0.3 + 199 * 0.03)]
+    value, why = ol.predict(ttft, latencies)  # 100 requests at 24/s: 4.2 s of arrivals
+    assert value is None and why.startswith("arrivals last 4.17 s, under 3 times a request's "
+                                            "measured latency (6.27 s)")
+    long_run = [{**row, "requests": "2400"} for row in (ttft, tpot)]  # 100 s of arrivals
+    assert ol.predict(long_run[0], ol.run_latencies(long_run))[0] > 0
+    no_count = [{**row, "requests": ""} for row in (ttft, tpot)]
+    assert ol.predict(no_count[0], ol.run_latencies(no_count))[0] > 0
+    gap = {**no_count[1], "metric": "itl_ms"}
+    assert ol.predict(gap)[0] == ol.predict(no_count[1])[0]
+    value, why = ol.predict({**gap, "statistic": "p99"})
+    assert value is None and "single inter-token gaps" in why
