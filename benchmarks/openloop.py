@@ -30,10 +30,11 @@ reach a steady state: its ``requests`` (the count the benchmark sent, where the 
 it) arrive within less than :data:`STEADY` times a request's own measured latency (its TTFT
 plus ``output - 1`` TPOTs), so most requests saw the ramp-up or the drain, not the concurrency
 the rate holds. The rule depends only on the row's own measurements. MLPerf runs last at least
-600 s and state no count. An inter-token latency (``itl_ms``, from benchmarks that print no
-TPOT) is scored as TPOT where it is a mean or median (one gap is one decode step); its p90 and
-p99 are skipped, because a percentile of single gaps is set by the steps that carry prompt
-chunks, while the model's percentile is of each request's mean TPOT. The MLPerf rows use the
+600 s and state no count; a run that states a count but no mean or median TTFT and TPOT to
+compare it with is skipped too. The mean inter-token latency (``itl_ms``, from benchmarks that
+print no TPOT) is scored as TPOT: every gap averaged is the mean step, prompts included, as the
+model's step is. Its median and percentiles are skipped: the median gap is a step without
+prompt chunks, a p99 one with them. The MLPerf rows use the
 mean prompt and output lengths of their datasets as recorded in the rows; the vLLM and SGLang
 rows the totals their benchmark printed divided by the requests.
 
@@ -93,13 +94,14 @@ def _run(row):
 
 
 _RUN_KEYS = ("source_url_or_repo_path", "engine", "gpu", "num_gpus", "tp", "model",
-             "weight_dtype", "input_len", "output_len", "request_rate_per_s", "requests")
+             "weight_dtype", "kv_dtype", "input_len", "output_len", "request_rate_per_s",
+             "requests", "notes")  # the notes tell apart variants run at the same settings
 
 
 def run_latencies(rows):
     """A request's measured latency in each run, in seconds: its TTFT and ``output - 1`` times
-    its TPOT (means where the run reports them, else medians; inter-token latency where it
-    reports no TPOT)."""
+    its TPOT (means where the run reports them, else medians; the mean inter-token latency
+    where it reports no TPOT)."""
     found = {}
     for r in rows:
         value = _num(r["value"])
@@ -109,8 +111,7 @@ def run_latencies(rows):
     for run, got in found.items():
         first = got.get(("ttft_ms", "mean"), got.get(("ttft_ms", "median")))
         token = next((got[k] for k in (("tpot_ms", "mean"), ("tpot_ms", "median"),
-                                       ("itl_ms", "mean"), ("itl_ms", "median")) if k in got),
-                     None)
+                                       ("itl_ms", "mean")) if k in got), None)
         output = _num(run[_RUN_KEYS.index("output_len")])
         if first is not None and token is not None and output:
             out[run] = (first + (output - 1) * token) / 1e3
@@ -122,10 +123,16 @@ def too_short(row, latencies):
     stops arriving after ``requests / rate`` seconds; the model describes the steady state,
     which the concurrency reaches about one request's latency after the start. A run whose
     arrivals last less than :data:`STEADY` times that latency is mostly ramp-up and drain
-    (MLPerf runs last at least 600 s and state no count)."""
+    (MLPerf runs last at least 600 s and state no count). A run that states its count but not
+    the latency to compare it with cannot be checked, so it is not scored either."""
     requests, rate = _num(row.get("requests")), _num(row["request_rate_per_s"])
+    if not requests or not rate:
+        return None
     latency = latencies.get(_run(row))
-    if not requests or not rate or latency is None or requests / rate >= STEADY * latency:
+    if latency is None:
+        return ("the run states its request count but no mean or median TTFT and TPOT: "
+                "whether it reached a steady state cannot be checked")
+    if requests / rate >= STEADY * latency:
         return None
     return (f"arrivals last {requests / rate:.3g} s, under {STEADY:g} times a request's "
             f"measured latency ({latency:.3g} s): the run ends before the steady state")
@@ -134,13 +141,16 @@ def too_short(row, latencies):
 def predict(row, latencies=None):
     """(prediction in the row's unit, how) or (None, why it is skipped). ``latencies``
     (:func:`run_latencies` of the whole file) adds the check that the run reached its steady
-    state."""
+    state; without it the check is not made."""
     metric, stat = row["metric"], row["statistic"]
-    if metric == "itl_ms" and stat in ("mean", "median"):
-        metric = "tpot_ms"  # the gap between tokens: one decode step, as TPOT is
+    if not _num(row["value"]):
+        return None, "no measured value"
+    if metric == "itl_ms" and stat == "mean":
+        metric = "tpot_ms"  # every gap between tokens, averaged: the mean step, as TPOT is
     elif metric == "itl_ms":
-        return None, (f"a {stat} of single inter-token gaps is set by the steps that carry "
-                      "prompts; the model's percentile is of each request's mean TPOT")
+        return None, (f"a {stat} of single inter-token gaps is a step without prompt chunks "
+                      "(median) or one with them (p90, p99); the model's TPOT is the mean "
+                      "step, prompts included: only the mean gap is scored")
     if metric not in ("ttft_ms", "tpot_ms"):
         return None, f"{metric} is not a latency"
     inp, out, rate = _num(row["input_len"]), _num(row["output_len"]), _num(
@@ -151,7 +161,7 @@ def predict(row, latencies=None):
         return None, "not a Poisson stream at a stated rate"
     if "pipeline-parallel-size 2" in row["notes"] or "PP2" in row["notes"]:
         return None, "pipeline-parallel stages: the engine models tensor parallelism only"
-    short = too_short(row, latencies or {})
+    short = too_short(row, latencies) if latencies is not None else None
     if short:
         return None, short
     try:
@@ -184,8 +194,12 @@ def predict(row, latencies=None):
 
 
 def source_name(row) -> str:
-    """A row's source, short: the GitHub repository (owner/name) or the site."""
+    """A row's source, short: MLPerf and its round for a results repository (or a mirror of
+    one), else the GitHub repository (owner/name) or the site."""
     url = row["source_url_or_repo_path"]
+    round_ = re.search(r"/inference_results_(v[0-9.]+)/", url)
+    if round_:
+        return f"MLPerf Inference {round_.group(1)}"
     parts = url.split("/")
     return "/".join(parts[3:5]) if "github.com" in url else parts[2] if "//" in url else url
 
@@ -197,9 +211,12 @@ def own_concurrency(rows, latencies=None):
     against the measured TPOT, and the concurrency the model's own fixed point gives at the
     rate (the same law on its own step). Returns a list of ``(line, label, n_run, n_model,
     measured tpot ms, model step ms)``."""
+    if latencies is None:
+        latencies = run_latencies(rows)
     out = []
     for line, r in enumerate(rows, start=2):
-        if r["metric"] not in ("tpot_ms", "itl_ms") or r["statistic"] not in ("mean", "median"):
+        if (r["metric"], r["statistic"]) not in (("tpot_ms", "mean"), ("tpot_ms", "median"),
+                                                 ("itl_ms", "mean")):
             continue
         if predict(r, latencies)[0] is None:  # the rules of the scored rows
             continue
@@ -238,7 +255,10 @@ def main(argv=None, quiet=False):
     by_metric = {}
     for _, r, _, how, err in scored:
         load = float(how.split("(")[1].split("%")[0]) / 100
-        by_metric.setdefault(r["metric"], []).append(err)
+        by_metric.setdefault("tpot_ms" if r["metric"] == "itl_ms" else r["metric"],
+                             []).append(err)
+        if r["metric"] == "itl_ms":
+            by_metric.setdefault("of which mean inter-token latency", []).append(err)
         by_metric.setdefault("below 70 % of capacity" if load < 0.7 else
                              "at 70 % of capacity or more", []).append(err)
     for _, r, _, _, err in scored:

@@ -994,6 +994,15 @@ def test_a_spawned_child_stopped_at_max_seconds_leaves_nothing_behind(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"Error: recalculating {path} took longer than 4 s and was stopped (--max-seconds "
         "raises it)"]
+    # On a loaded machine the child may be stopped before formulas makes its bar; this part
+    # does not depend on timing: a whole recalculation leaves tqdm without its lock
+    quick = c.xlsx(tmp_path / "quick.xlsx", {"S": {"A1": "=1+1"}}, {"answer": "S!$A$1"})
+    code = ("import sys, tqdm; from xlnapkin.cli import main; "
+            "main(['recalc', sys.argv[1], '-q', '--max-seconds', '0', '--max-memory-mb', '0']); "
+            "print('_lock' in vars(tqdm.tqdm))")
+    proc = subprocess.run([sys.executable, "-c", code, str(quick)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.stdout.split() == ["answer", "2", "False"], proc.stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS holds on Linux")

@@ -930,8 +930,11 @@ class _NoProgressBar:
     semaphore for its lock, which a recalculation stopped at its time limit in a spawned child
     (macOS, Windows) leaves behind: a resource-tracker warning after the error line."""
 
-    def __init__(self, *args, total=0, **kwargs):
-        self.total = total
+    def __init__(self, iterable=(), *args, total=0, **kwargs):
+        self.iterable, self.total, self.n = iterable, total, 0
+
+    def __iter__(self):
+        return iter(self.iterable or ())
 
     def __enter__(self):
         return self
