@@ -29,7 +29,7 @@ the engine reports the replica overloaded at the offered rate, or where the run 
 reach a steady state: its ``requests`` (the count the benchmark sent, where the source states
 it) arrive within less than :data:`STEADY` times a request's own measured latency (its TTFT
 plus ``output - 1`` TPOTs), so most requests saw the ramp-up or the drain, not the concurrency
-the rate holds. The rule depends only on the row's own measurements. MLPerf runs last at least
+the rate holds. The rule depends only on the run's own measurements. MLPerf runs last at least
 600 s and state no count; a run that states a count but no mean or median TTFT and TPOT to
 compare it with is skipped too. The mean inter-token latency (``itl_ms``, from benchmarks that
 print no TPOT) is scored as TPOT: every gap averaged is the mean step, prompts included, as the
@@ -205,12 +205,12 @@ def source_name(row) -> str:
 
 
 def own_concurrency(rows, latencies=None):
-    """For every scored TPOT row (a mean, or a median where the source gives only that): the
-    sequences its run decoded at once by Little's law (each is in the batch for ``output``
-    steps of ``TPOT``: ``N = rate x output x TPOT``), the model's step at that concurrency
-    against the measured TPOT, and the concurrency the model's own fixed point gives at the
-    rate (the same law on its own step). Returns a list of ``(line, label, n_run, n_model,
-    measured tpot ms, model step ms)``."""
+    """For every scored TPOT row (a mean, a median where the source gives only that, or a mean
+    inter-token latency): the sequences its run decoded at once by Little's law (each is in the
+    batch for ``output`` steps of ``TPOT``: ``N = rate x output x TPOT``), the model's step at
+    that concurrency against the measured TPOT, and the concurrency the model's own fixed point
+    gives at the rate (the same law on its own step). Returns a list of ``(line, label, n_run,
+    n_model, measured tpot ms, model step ms)``."""
     if latencies is None:
         latencies = run_latencies(rows)
     out = []

@@ -346,7 +346,7 @@ def test_openloop_side_check_recovers_the_models_own_operating_point():
 def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     """A run whose arrivals end before a request's own latency has passed a few times is
     skipped (it is mostly ramp-up and drain); a run that states no count is scored; a mean
-    inter-token gap is scored as TPOT, its p99 is not."""
+    inter-token gap is scored as TPOT, its median and p99 are not."""
     ol = _openloop_module()
     ttft = {"source_url_or_repo_path": "constructed", "source_kind": "test", "engine": "vllm",
             "gpu": "H100 SXM", "num_gpus": "2", "tp": "1", "model": "Llama-3.1-8B",

@@ -934,7 +934,7 @@ class _NoProgressBar:
         self.iterable, self.total, self.n = iterable, total, 0
 
     def __iter__(self):
-        return iter(self.iterable or ())
+        return iter(() if self.iterable is None else self.iterable)
 
     def __enter__(self):
         return self
