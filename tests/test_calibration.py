@@ -136,6 +136,25 @@ def test_a_gpus_own_max_concurrency_is_the_engine_limit():
             f"number >= 1, got '{bad}'")
 
 
+def test_a_gpus_own_fixed_time_per_request_moves_every_ttft_and_nothing_else():
+    # The open-loop rows measure vLLM V1 and SGLang with small models at a few ms per request
+    # where the calibration says 12 (RESULTS section 7): a user who measured theirs says so.
+    own = "h100-pcie; prefill_overhead_ms=3"
+    shift = DEFAULTS.prefill_overhead_s * 1e3 - 3  # ms less per request
+    assert resolve(None, catalog.gpu(own)).prefill_overhead_s == pytest.approx(0.003)
+    assert resolve(0.5, catalog.gpu(own)).prefill_overhead_s == 0  # no overheads: the roofline
+    args = ("llama-3-8b", 512, 206)
+    assert udfs.TTFT_MS("h100-pcie", *args) - udfs.TTFT_MS(own, *args) == pytest.approx(shift)
+    rate = ("llama-3-8b", 1, 206, 202)
+    assert udfs.TTFT_AT_RATE("h100-pcie", *rate) - udfs.TTFT_AT_RATE(own, *rate) == (
+        pytest.approx(shift))
+    assert udfs.TPOT_AT_RATE(own, *rate) == udfs.TPOT_AT_RATE("h100-pcie", *rate)
+    assert udfs.MAX_THROUGHPUT(own, "llama-3-8b") == udfs.MAX_THROUGHPUT("h100-pcie", "llama-3-8b")
+    assert udfs.TTFT_MS("h100-pcie; prefill_overhead_ms=-1", *args) == (
+        "gpu spec 'h100-pcie; prefill_overhead_ms=-1': prefill_overhead_ms must be a number in "
+        "[0, 10000], got '-1'")
+
+
 def test_throughput_at_concurrency_matches_max_throughput_at_its_concurrency():
     args = ("h100-sxm", "llama-3.1-70b")
     conc = serving.concurrency_under_load(*args, 2048, 512, "fp8", "fp8", 2)

@@ -86,6 +86,15 @@ def test_a_user_gpu_row_can_carry_its_engine_cap(folder):
                                   f"got '{bad}'")
 
 
+def test_a_user_gpu_row_can_carry_its_fixed_time_per_request(folder):
+    path = folder / "gpus.csv"
+    head = HEADER.replace(",source\n", ",prefill_overhead_ms,source\n")
+    path.write_bytes((head + "mygpu,x,ACME,80,3,900,2.5,s\n").encode())
+    assert catalog.gpu("mygpu").prefill_overhead_ms == 2.5
+    path.write_bytes((head + "mygpu,x,ACME,80,3,900,0,s\n").encode())
+    assert catalog.gpu("mygpu").prefill_overhead_ms == 0  # a stack with none is a value
+
+
 def test_a_user_gpu_row_can_carry_its_network(folder):
     # a user's cluster with one 200 Gb/s NIC per GPU past boards of 8: 50 GB/s both ways
     path = folder / "gpus.csv"

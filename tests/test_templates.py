@@ -448,3 +448,4 @@ def test_template_modules_import_without_cycles():
         imports = {x.split(".")[-1] for x in _imports(PACKAGE / "templates" / f"{mod}.py")}
         assert not imports & set(layers[i + 1:]) - {mod}, mod
         assert not imports & set(WORKBOOKS), mod
+

@@ -201,14 +201,18 @@ def _calibrated(gpu) -> Efficiency:
     """The calibrated constants on ``gpu``: utilisations times its :func:`vendor_factor`, and its
     own ``max_concurrency`` (a catalog column a user can set in a spec string, ``"h100-sxm;
     max_concurrency=1024"``: the engine's batch limit per GPU of a replica, as the default is)
-    in place of the default."""
+    and ``prefill_overhead_ms`` (likewise, ``"h100-sxm; prefill_overhead_ms=3"``: the serving
+    stack's fixed time per request, in ms) in place of the defaults."""
     f = vendor_factor(gpu)
     cap = getattr(gpu, "max_concurrency", None)
-    if f == 1.0 and cap is None:
+    fixed = getattr(gpu, "prefill_overhead_ms", None)
+    if f == 1.0 and cap is None and fixed is None:
         return DEFAULTS
     changes = {c.name: min(c.value * f, 1.0) for c in constants() if c.roofline == SCALES}
     if cap is not None:
         changes["max_concurrency"] = float(cap)
+    if fixed is not None:
+        changes["prefill_overhead_s"] = float(fixed) / 1e3
     return dataclasses.replace(DEFAULTS, **changes)
 
 

@@ -71,6 +71,7 @@ class GPU:
     mamf_bf16_tflops: float | None = None
     efficiency_factor: float | None = None
     max_concurrency: int | None = None
+    prefill_overhead_ms: float | None = None  # the serving stack's fixed time per request
     name: str = ""
     vendor: str = ""
     aliases: str = ""
@@ -289,7 +290,8 @@ class Price:
 _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflops": 1e6,
             "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
             "pcie_gbps": 1e4, "scaleout_gbps": 1e4, "nvlink_gpus": 1e4,
-            "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6, "params_b": 1e5,
+            "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6,
+            "prefill_overhead_ms": 1e4, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "state_bytes_per_seq": 1e12,
             "moe_layers": 1e4, "tp_allreduces": 1e5,

@@ -82,9 +82,10 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
               "scaleout_gbps", "max_concurrency"]
-# Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor)
-# and the engine's batch limit (its own max_concurrency).
-_PER_GPU = {"max_concurrency"}
+# Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor),
+# the engine's batch limit (its own max_concurrency) and the serving stack's fixed time per
+# request (its own prefill_overhead_ms).
+_PER_GPU = {"max_concurrency", "prefill_overhead_s"}
 
 
 def model_steps() -> list[Step]:
@@ -209,6 +210,8 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
         elif c.name == "max_concurrency":  # the GPU's own where its row has a valid one
             g = "{g_max_concurrency}"
             formula = f"IF(AND({g}>=1,{g}=INT({g})),{g},{x})"
+        elif c.name == "prefill_overhead_s":  # the GPU's own where its row has one
+            formula = f"IF({cal},{{g_prefill_overhead_s}},{c.roofline})"
         elif c.roofline == calibration.KEPT:
             formula = x
         else:
@@ -438,6 +441,19 @@ def add_gpu_lookup(block, gpu_name="gpu") -> None:
                   gpu_field_fmt(f))
     block.add("g_vendor_factor", "Efficiency factor: the GPU's own, else its vendor's",
               vendor_factor("{gpu_row}"), "", "calibration.vendor_factor(gpu)", "num")
+    block.add("g_prefill_overhead_s", PREFILL_OVERHEAD_LABEL, gpu_prefill_overhead("{gpu_row}"),
+              "s", "calibration.resolve(None, gpu).prefill_overhead_s", "sci")
+
+
+PREFILL_OVERHEAD_LABEL = "Fixed time per request: the GPU's own, else calibrated"
+
+
+def gpu_prefill_overhead(row: str) -> str:
+    """The GPU's own ``prefill_overhead_ms`` in seconds where the Catalog has one, else the
+    calibrated ``prefill_overhead_s`` (``calibration.resolve``), for the GPU in Catalog row
+    ``row`` (a formula)."""
+    return (f"IF(ISNUMBER(INDEX(gpu_prefill_overhead_ms,{row})),"
+            f"INDEX(gpu_prefill_overhead_ms,{row})/1000,{{cal_prefill_overhead_s}})")
 
 
 def vendor_factor(row: str) -> str:

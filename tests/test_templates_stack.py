@@ -1,0 +1,46 @@
+"""A Catalog row's own fixed time per request reaches the capacity planner's Latency sheet.
+
+In a file of its own: the planner's recalculation takes about 20 s, and a file is the unit the
+test command spreads over the CPUs."""
+
+from __future__ import annotations
+
+import re
+
+import openpyxl
+import pytest
+
+from xlnapkin import catalog
+from xlnapkin.templates import build
+
+
+def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(tmp_path):
+    # The Catalog's prefill_overhead_ms column (blank: the calibrated 12 ms) plays the part of
+    # "h100-sxm; prefill_overhead_ms=3" in the functions: the planner's Latency sheet answers
+    # with it.
+    pytest.importorskip("formulas")
+    from xlnapkin import queueing
+    from xlnapkin.recalc import recalculate
+    from xlnapkin.templates import capacity_planner as cp
+    path = build("capacity_planner", tmp_path, values=False)
+    wb = openpyxl.load_workbook(path)
+    sheet, ref = next(wb.defined_names["gpu_prefill_overhead_ms"].destinations)
+    column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
+    wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index('h100-sxm')}"] = 3
+    edited = tmp_path / "edited.xlsx"  # as a user types it into the Catalog sheet
+    wb.save(edited)
+    v = {name: default for name, _, default, *_ in cp.INPUT_ROWS + cp.SLA_INPUTS}
+    work = {"sla_gpu": "h100-sxm", "model": "llama-3.1-8b", "weight_dtype": "bf16",
+            "kv_dtype": "bf16", "input_tokens": 512, "output_tokens": 256, "requests_per_sec": 20}
+    v.update(work)
+    got = recalculate(edited, work, ["sla_max_rate", "sla_replicas", "sla_ttft"])
+    shape = (512, 256, "bf16", "bf16", 1, v["sla_percentile"], None, float(v["token_budget"]))
+    own = "h100-sxm; prefill_overhead_ms=3"
+    best = queueing.max_rate_for_sla(own, "llama-3.1-8b", v["ttft_ms"], v["tpot_ms"], *shape)
+    reps = queueing.replicas_for_sla(own, "llama-3.1-8b", 20, v["ttft_ms"], v["tpot_ms"], *shape)
+    ttft = queueing.ttft_at_rate(own, "llama-3.1-8b", 20 / reps, *shape)
+    calibrated = queueing.ttft_at_rate("h100-sxm", "llama-3.1-8b", 20 / reps, *shape)
+    assert got["sla_max_rate"] == pytest.approx(best, rel=1e-9)
+    assert got["sla_replicas"] == reps
+    assert got["sla_ttft"] == pytest.approx(ttft, rel=1e-9)
+    assert calibrated - ttft > 5  # the 9 ms less per request shows
