@@ -57,3 +57,21 @@ def in_threads(work, n=4):
         t.start()
     for t in threads:
         t.join()
+
+
+def template_with_catalog_edit(tmp_path, template, field, gpu_id, value):
+    """A fresh build of ``template`` with one GPU's Catalog cell in column ``field`` set to
+    ``value``, saved as a user who typed it into the Catalog sheet would: its path."""
+    import re
+
+    import openpyxl
+
+    from xlnapkin import catalog
+    from xlnapkin.templates import build
+    wb = openpyxl.load_workbook(build(template, tmp_path, values=False))
+    sheet, ref = next(wb.defined_names[f"gpu_{field}"].destinations)
+    column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
+    wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index(gpu_id)}"] = value
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    return edited

@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from conftest import template_with_catalog_edit
 from xlnapkin import __version__, calibration, catalog
 from xlnapkin.catalog import USER_CATALOG_ENV
 from xlnapkin.templates import TEMPLATES, WORKBOOKS, _book, build, build_all
@@ -190,13 +191,8 @@ def test_a_catalog_rows_engine_limit_is_the_gpus_max_concurrency(tmp_path):
     pytest.importorskip("formulas")
     from xlnapkin import serving
     from xlnapkin.recalc import recalculate
-    path = build("self_host_breakeven", tmp_path, values=False)
-    wb = openpyxl.load_workbook(path)
-    sheet, ref = next(wb.defined_names["gpu_max_concurrency"].destinations)
-    column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
-    wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index('h100-sxm')}"] = 1024
-    edited = tmp_path / "edited.xlsx"  # as a user types it into the Catalog sheet
-    wb.save(edited)
+    edited = template_with_catalog_edit(tmp_path, "self_host_breakeven", "max_concurrency",
+                                        "h100-sxm", 1024)
     work = {"gpu": "h100-sxm", "model": "llama-3.1-8b", "input_tokens": 128,
             "output_tokens": 128, "weight_dtype": "bf16", "kv_dtype": "bf16", "num_gpus": 1}
     got = recalculate(edited, work, ["replica_tokens_per_sec", "concurrency"])

@@ -5,13 +5,9 @@ test command spreads over the CPUs."""
 
 from __future__ import annotations
 
-import re
-
-import openpyxl
 import pytest
 
-from xlnapkin import catalog
-from xlnapkin.templates import build
+from conftest import template_with_catalog_edit
 
 
 def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(tmp_path):
@@ -22,13 +18,8 @@ def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(t
     from xlnapkin import queueing
     from xlnapkin.recalc import recalculate
     from xlnapkin.templates import capacity_planner as cp
-    path = build("capacity_planner", tmp_path, values=False)
-    wb = openpyxl.load_workbook(path)
-    sheet, ref = next(wb.defined_names["gpu_prefill_overhead_ms"].destinations)
-    column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
-    wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index('h100-sxm')}"] = 3
-    edited = tmp_path / "edited.xlsx"  # as a user types it into the Catalog sheet
-    wb.save(edited)
+    edited = template_with_catalog_edit(tmp_path, "capacity_planner", "prefill_overhead_ms",
+                                        "h100-sxm", 3)
     v = {name: default for name, _, default, *_ in cp.INPUT_ROWS + cp.SLA_INPUTS}
     work = {"sla_gpu": "h100-sxm", "model": "llama-3.1-8b", "weight_dtype": "bf16",
             "kv_dtype": "bf16", "input_tokens": 512, "output_tokens": 256, "requests_per_sec": 20}
