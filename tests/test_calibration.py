@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlnapkin import calibration, catalog, memory, roofline, serving, udfs
+from xlnapkin import calibration, catalog, memory, queueing, roofline, serving, udfs
 from xlnapkin.calibration import DEFAULTS, VENDOR_FACTOR, resolve
 from xlnapkin.errors import InvalidArgumentError
 
@@ -143,6 +143,10 @@ def test_a_gpus_own_fixed_time_per_request_moves_every_ttft_and_nothing_else():
     shift = DEFAULTS.prefill_overhead_s * 1e3 - 3  # ms less per request
     assert resolve(None, catalog.gpu(own)).prefill_overhead_s == pytest.approx(0.003)
     assert resolve(0.5, catalog.gpu(own)).prefill_overhead_s == 0  # no overheads: the roofline
+    none = "h100-pcie; prefill_overhead_ms=0"  # a stack with none: a value, not a blank
+    assert resolve(None, catalog.gpu(none)).prefill_overhead_s == 0
+    # docs/latency.md: at 0 the model says 24 ms where the H100 PCIe runs measured 21
+    assert round(queueing.mean_latency_at_rate(none, "llama-3-8b", 1, 206, 202)[0]) == 24
     args = ("llama-3-8b", 512, 206)
     assert udfs.TTFT_MS("h100-pcie", *args) - udfs.TTFT_MS(own, *args) == pytest.approx(shift)
     rate = ("llama-3-8b", 1, 206, 202)
@@ -341,7 +345,6 @@ def _openloop_module():
 def test_openloop_side_check_recovers_the_models_own_operating_point():
     """Little's law on a run whose TPOT is the model's own gives back the model's concurrency
     and a step equal to that TPOT; a run twice as slow held twice the sequences."""
-    from xlnapkin import queueing
     ol = _openloop_module()
     _, tpot = queueing.mean_latency_at_rate("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")
     conc, _ = queueing.operating_point("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from xlnapkin import catalog, cli, udfs
+from xlnapkin import calibration, catalog, cli, udfs
 from xlnapkin.errors import CatalogError
 
 HEADER = "id,name,vendor,memory_gb,mem_bw_tbps,bf16_tflops,source\n"
@@ -93,6 +93,7 @@ def test_a_user_gpu_row_can_carry_its_fixed_time_per_request(folder):
     assert catalog.gpu("mygpu").prefill_overhead_ms == 2.5
     path.write_bytes((head + "mygpu,x,ACME,80,3,900,0,s\n").encode())
     assert catalog.gpu("mygpu").prefill_overhead_ms == 0  # a stack with none is a value
+    assert calibration.resolve(None, catalog.gpu("mygpu")).prefill_overhead_s == 0
 
 
 def test_a_user_gpu_row_can_carry_its_network(folder):

@@ -200,7 +200,7 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
     communication; engine limits stay). Then the fixed time per forward pass.
 
     ``per_gpu``: True for the steps that depend on the GPU (the vendor factor, the GPU's own
-    engine cap), False for the rest, None for all."""
+    engine cap and fixed time per request), False for the rest, None for all."""
     cal = "N({efficiency})=0"
     steps = []
     for c in calibration.constants():
@@ -449,11 +449,12 @@ PREFILL_OVERHEAD_LABEL = "Fixed time per request: the GPU's own, else calibrated
 
 
 def gpu_prefill_overhead(row: str) -> str:
-    """The GPU's own ``prefill_overhead_ms`` in seconds where the Catalog has one, else the
-    calibrated ``prefill_overhead_s`` (``calibration.resolve``), for the GPU in Catalog row
-    ``row`` (a formula)."""
-    return (f"IF(ISNUMBER(INDEX(gpu_prefill_overhead_ms,{row})),"
-            f"INDEX(gpu_prefill_overhead_ms,{row})/1000,{{cal_prefill_overhead_s}})")
+    """The GPU's own ``prefill_overhead_ms`` in seconds where the Catalog has a valid one (0 to
+    10,000 ms, as the catalog accepts), else the calibrated ``prefill_overhead_s``
+    (``calibration.resolve``), for the GPU in Catalog row ``row`` (a formula)."""
+    own = f"INDEX(gpu_prefill_overhead_ms,{row})"
+    return (f"IF(ISNUMBER({own}),IF(AND({own}>=0,{own}<=10000),{own}/1000,"
+            f"{{cal_prefill_overhead_s}}),{{cal_prefill_overhead_s}})")
 
 
 def vendor_factor(row: str) -> str:

@@ -96,7 +96,7 @@ def _row_steps():
     cols += [(f"g_{f}", _napkin.gpu_field_label(f, short=True), None, _napkin._unit(f),
               _napkin.gpu_field_fmt(f)) for f in _napkin.GPU_FIELDS]
     cols += [("g_vendor_factor", "vendor factor", None, "", "num"),
-             ("g_prefill_overhead_s", "own fixed time per request (blank: calibrated)", None,
+             ("g_prefill_overhead_s", "fixed time per request: own, else calibrated", None,
               "s", "sci"),
              ("g_cloud_price", "catalog price", None, "USD/GPU-h", "usd_none")]
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
@@ -394,8 +394,8 @@ def _field_formula(name: str, i: int) -> str:
         return {"gpu_label": "=user_gpu_label", "g_cloud_price": "=0", "g_fp16_tflops": "=0",
                 "g_vendor_factor": "=IFERROR(INDEX(vendor_factor_values,MATCH(user_vendor,"
                                    "vendor_names,0)),1)",
-                "g_prefill_overhead_s": "=cal_prefill_overhead_s"}.get(name,
-                                                                       f"=user_{field}_used")
+                "g_prefill_overhead_s": "=cal_prefill_overhead_s_used"}.get(
+                    name, f"=user_{field}_used")
     if name == "gpu_label":
         return f"=INDEX(gpu_ids,{i})"
     if name == "g_vendor_factor":
@@ -403,8 +403,8 @@ def _field_formula(name: str, i: int) -> str:
     if name == "g_cloud_price":
         return f"=N(INDEX(gpu_cloud_usd_per_hour,{i}))"
     if name == "g_prefill_overhead_s":
-        return "=" + _napkin.gpu_prefill_overhead(str(i)).replace("{cal_prefill_overhead_s}",
-                                                                    "cal_prefill_overhead_s")
+        return "=" + _napkin.gpu_prefill_overhead(str(i)).replace(
+            "{cal_prefill_overhead_s}", "cal_prefill_overhead_s_used")
     return f"=N(INDEX(gpu_{field},{i}))"
 
 
