@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import calibration
+from .. import calibration, catalog
 from ..roofline import PEER_LINK_GBPS
 
 
@@ -449,11 +449,13 @@ PREFILL_OVERHEAD_LABEL = "Fixed time per request: the GPU's own, else calibrated
 
 
 def gpu_prefill_overhead(row: str) -> str:
-    """The GPU's own ``prefill_overhead_ms`` in seconds where the Catalog has a valid one (0 to
-    10,000 ms, as the catalog accepts), else the calibrated ``prefill_overhead_s``
-    (``calibration.resolve``), for the GPU in Catalog row ``row`` (a formula)."""
+    """The GPU's own ``prefill_overhead_ms`` in seconds where the Catalog has a valid one (in
+    the range a catalog file accepts, ``catalog.field_bounds``), else the calibrated
+    ``prefill_overhead_s`` (``calibration.resolve``), for the GPU in Catalog row ``row`` (a
+    formula)."""
     own = f"INDEX(gpu_prefill_overhead_ms,{row})"
-    return (f"IF(ISNUMBER({own}),IF(AND({own}>=0,{own}<=10000),{own}/1000,"
+    least, most, _ = catalog.field_bounds("gpu", "prefill_overhead_ms")
+    return (f"IF(ISNUMBER({own}),IF(AND({own}>={least:g},{own}<={most:g}),{own}/1000,"
             f"{{cal_prefill_overhead_s}}),{{cal_prefill_overhead_s}})")
 
 
