@@ -164,8 +164,26 @@ def test_throughput_at_concurrency_matches_max_throughput_at_its_concurrency():
     conc = serving.concurrency_under_load(*args, 2048, 512, "fp8", "fp8", 2)
     at = serving.throughput_at_concurrency(*args, conc, 2048, 512, "fp8", "fp8", 2)
     assert at == pytest.approx(serving.max_throughput(*args, 2048, 512, "fp8", "fp8", 2))
-    assert math.isnan(serving.throughput_at_concurrency(*args, 100_000, 2048, 512, "fp8", "fp8",
-                                                        2))
+
+
+def test_requests_beyond_what_runs_at_once_queue_and_the_throughput_stays_flat():
+    # Before: a concurrency one request beyond what fits in memory was an error ("needs 126.9
+    # GB"), where an engine runs what fits and queues the rest (review of 2026-12-04).
+    shape = ("h200-sxm", "llama-3.1-8b")
+    held = memory.max_batch(*shape, 2048)
+    at = [serving.throughput_at_concurrency(*shape, c, 1024, 1024) for c in
+          (held - 1, held, held + 1, 10 * held)]
+    assert at[0] < at[1] == at[2] == at[3]
+    # a limit the GPU states caps the requests that run, as MAX_THROUGHPUT's does
+    own = "h200-sxm; max_concurrency=64"
+    assert serving.throughput_at_concurrency(own, "llama-3.1-8b", [64, 128, 400]) == \
+        pytest.approx([serving.max_throughput(own, "llama-3.1-8b")] * 3)
+    assert serving.throughput_at_concurrency(own, "llama-3.1-8b", 32) < \
+        serving.max_throughput(own, "llama-3.1-8b")
+    # not even one request fits: NaN, and the Excel function says why
+    assert math.isnan(serving.throughput_at_concurrency("h100-sxm", "llama-3.1-405b", 1))
+    assert udfs.THROUGHPUT_AT_CONCURRENCY("h100-sxm", "llama-3.1-405b", 8).startswith(
+        "llama-3.1-405b needs 811.7 GB in bf16")
 
 
 # --- blank, None, 0 and arrays ------------------------------------------------------------------

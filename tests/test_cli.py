@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import xlnapkin
-from xlnapkin import _excel, _formula, cli, docgen
+from xlnapkin import _excel, _formula, capacity, cli, docgen, queueing
 from xlnapkin.errors import NapkinError
 from conftest import run
 
@@ -466,6 +466,18 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
             f"{e.request_tokens_per_sec:,.0f} output tokens/s" in out)
     assert e.request_tokens_per_sec * e.concurrency == pytest.approx(
         e.replica_tokens_per_sec * 1024 / 2048)
+    # ... and at the planned 70 % of it, which is what the fleet is sized for: fewer requests
+    # at once, each faster (review of 2026-12-04: only the full-load speed was shown)
+    rate = 0.7 * e.replica_tokens_per_sec / 2048
+    ttft, tpot = queueing.mean_latency_at_rate(e.gpu, e.model, rate, 1024, 1024)
+    assert e.planned_request_tokens_per_sec == pytest.approx(1e3 / tpot)
+    assert e.planned_ttft_ms == pytest.approx(ttft)
+    assert e.planned_concurrency == pytest.approx(rate * 1024 * tpot / 1e3, rel=1e-6)
+    assert e.planned_request_tokens_per_sec > e.request_tokens_per_sec
+    assert (f"at 70% of full load about {e.planned_concurrency:,.0f} requests at once, each "
+            f"getting {e.planned_request_tokens_per_sec:,.0f} output tokens/s; first token "
+            f"after {e.planned_ttft_ms:,.0f} ms on average") in " ".join(out.split())
+    assert "slow answers" not in out
     # "never" says which two prices decide it
     assert ("never: at 70% busy the GPUs alone cost $0.076 per million tokens, at least the "
             "API's $0.065") in out
@@ -640,13 +652,47 @@ def test_text_results_are_not_messages(capsys):
     assert (code, out) == (0, "H100 SXM\n")
 
 
+def test_estimate_says_when_answers_stream_slowly_and_how_to_size_for_speed(capsys):
+    # DeepSeek-V3 on 8 x H200 at 95 % busy: about 13 output tokens/s a request (review of
+    # 2026-12-04: a fleet sized to full load was priced with no word on its speed)
+    args = ("--model", "deepseek-v3", "--gpu", "h200", "--num-gpus", "8",
+            "--tokens-per-day", "1e10", "--utilization", "95%")
+    code, out, _ = run(capsys, "estimate", *args)
+    e = capacity.estimate("h200", "deepseek-v3", 1e10, num_gpus=8, utilization=0.95)
+    assert code == 0 and e.planned_request_tokens_per_sec < 20
+    command = ("xlnapkin replicas-for-sla h200-sxm deepseek-v3 56.5 1000 50 1024 1024 "
+               "--num-gpus 8")
+    assert (f"slow answers at this load a 1,024-token answer streams for "
+            f"{1024 / e.planned_request_tokens_per_sec:.0f} s; to meet a latency target") in \
+        " ".join(out.split())
+    assert command in out
+    code, said, _ = run(capsys, *command.split()[1:])
+    assert code == 0 and int(said) >= 1  # the command runs as printed
+
+
+def test_a_blank_catalog_field_says_so(capsys):
+    # Before: an empty line and exit 0, which reads like a broken call (review of 2026-12-04).
+    code, out, err = run(capsys, "gpu-spec", "h200-nvl", "cloud_usd_per_hour")
+    assert (code, out) == (0, "\n")
+    assert err == "note: the catalog leaves this field blank (not known, or not applicable)\n"
+    assert run(capsys, "gpu-spec", "h200-nvl", "memory_gb")[2] == ""
+
+
 def test_thousands_separators_are_refused_not_read_as_a_sweep(capsys):
     code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1,000")
     assert code == 1 and out == ""
-    assert err == ("Error: tokens '1,000' would be the sweep 1, 000: a comma separates sweep "
-                   "values, so write 1000 for one number\n")
+    assert err == ("Error: tokens '1,000' reads as one number with thousands separators and "
+                   "as a sweep: write 1000 for one number, or '1, 000' (a space after each "
+                   "comma) for the sweep\n")
     code, out, _ = run(capsys, "kv-bytes", "llama-3.1-8b", "1000,2000", "--json")
     assert code == 0 and len(json.loads(out)) == 2  # a real sweep still works
+    # a sweep that also reads as thousands: the spaced form the message offers is a sweep
+    code, out, err = run(capsys, "tokens-per-sec", "h100", "llama-3.1-8b", "--batch",
+                         "128,256,512")
+    assert code == 1 and "or '128, 256, 512' (a space after each comma) for the sweep" in err
+    code, out, _ = run(capsys, "tokens-per-sec", "h100", "llama-3.1-8b", "--batch",
+                       "128, 256, 512", "--context", "256", "--json")
+    assert code == 0 and len(json.loads(out)) == 3
 
 
 def test_an_empty_value_in_a_sweep_is_refused(capsys):
@@ -713,7 +759,7 @@ def test_a_percentage_is_a_number_as_in_excel(capsys):
 def test_a_negative_number_with_thousands_separators_is_refused_not_a_sweep(capsys):
     # "-1,000" became the sweep -1 and 000 once it stopped reading as an option
     assert_user_error(*run(capsys, "cost-per-mtok", "2.21", "-1,000"),
-                      "would be the sweep -1, 000")
+                      "reads as one number with thousands separators and as a sweep")
 
 
 def test_a_sweep_may_start_with_a_negative_number(capsys):

@@ -524,12 +524,6 @@ def test_scalar_in_float_out():
     (lambda: e.gpu_hourly_cost(32000, 3, 700, 0.1, 0.9), "pue must be a number >= 1, got 0.9"),
     (lambda: e.own_hourly_cost(30000, 3, residual_value=40000),
      "residual_value must be at most purchase_price (30000), got 40000"),
-    (lambda: e.breakeven_tokens_per_day(1000, 0.5, 0.5),
-     "api_price_per_mtok must be above self_host_price_per_mtok (0.5) for a breakeven to exist, "
-     "got 0.5"),
-    (lambda: e.breakeven_tokens_per_day(1000, np.array([5.0, 0.2]), 0.3),
-     "api_price_per_mtok must be above self_host_price_per_mtok (0.3) for a breakeven to exist, "
-     "got 0.2"),
     (lambda: e.prefix_cache_savings(2048, 0, 0.85), "unique_tokens must be a number > 0, got 0"),
     (lambda: e.blended_price(1, 2, 1.2), "input_share must be a number in [0, 1], got 1.2"),
     (lambda: e.spot_hybrid_cost(4, 4, 2.21, 0.73, 1.5),
@@ -678,6 +672,18 @@ def test_breakeven_for_good_is_where_the_api_last_wins(rep, cap, api, floor, fix
 def test_fleet_breakeven_says_never_in_excel():
     from xlnapkin import udfs
     assert udfs.FLEET_BREAKEVEN_TOKENS_PER_DAY(2000, 1e6, 1.0).startswith("never")
+
+
+def test_breakeven_says_never_where_the_api_costs_no_more_per_token():
+    # Before: an API at or below the self-hosting cost per token was a bad input (exit 1)
+    # where FLEET_BREAKEVEN_TOKENS_PER_DAY answers "never" for the same outcome (review of
+    # 2026-12-04).
+    from xlnapkin import udfs
+    assert e.breakeven_tokens_per_day(1000, 0.5, 0.5) == math.inf
+    got = e.breakeven_tokens_per_day(1000, np.array([5.0, 0.2]), 0.3)
+    assert got[1] == math.inf and got[0] == pytest.approx(1000 / (730 / 24) / (4.7 / 1e6))
+    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 0.5, 0.5) == e.NEVER_PER_TOKEN
+    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, [[5.0, 0.2]], 0.3)[0][1] == e.NEVER_PER_TOKEN
 
 
 def test_spot_mix_reproduces_seed_003_hybrid():

@@ -148,6 +148,28 @@ def test_an_idle_replica_gives_the_batch_one_latencies():
         serving.itl_ms(G, M, 1, 1024 + 128), rel=1e-4)
 
 
+def test_a_rate_of_zero_is_an_idle_replica_not_an_error():
+    # Before: 0 requests/s was refused ("must be a number > 0"), so an hourly traffic sheet
+    # with a quiet hour got a message cell (review of 2026-12-04).
+    for p in (0.5, 0.99):
+        assert queueing.ttft_at_rate(G, M, 0, 1024, 256, None, None, 1, p) == pytest.approx(
+            serving.ttft_ms(G, M, 1, 1024), rel=1e-6)
+        assert queueing.tpot_at_rate(G, M, 0, 1024, 256, None, None, 1, p) == pytest.approx(
+            serving.itl_ms(G, M, 1, 1024 + 128), rel=1e-6)
+    assert queueing.replicas_for_sla(G, M, [0, 1e-9, 20], 1000, 50, 2000, 300).tolist() == \
+        [1, 1, 3]
+    assert udfs.TTFT_AT_RATE(G, M, -1) == "requests_per_sec must be a number >= 0, got -1"
+
+
+def test_one_output_token_has_no_tpot_limit_to_meet():
+    # Before: the TPOT limit still bound with a single output token, which has no time per
+    # output token (9.37 requests/s at 50 ms, 16.7 with no limit; review of 2026-12-04).
+    loose = queueing.max_rate_for_sla(G, M, 1000, 1e6, 2000, 1)
+    assert queueing.max_rate_for_sla(G, M, 1000, [50, 1], 2000, 1).tolist() == [loose, loose]
+    assert queueing.max_rate_for_sla(G, M, 1000, 50, 2000, 2) < loose  # two tokens: a TPOT
+    assert udfs.MAX_RATE_FOR_SLA(G, M, 1000, 1, 2000, 2).startswith("no rate meets tpot_ms 1")
+
+
 def test_latency_grows_with_the_rate_up_to_capacity():
     _, top = queueing.operating_point(G, M, 1.0, 1024, 256)
     assert top == pytest.approx(serving.max_throughput(G, M, 1024, 256) / 256, rel=1e-6)

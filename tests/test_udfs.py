@@ -595,17 +595,19 @@ def test_spec_strings_refuse_a_zero_efficiency_factor_and_too_many_active_expert
 
 
 def test_a_check_across_arguments_fails_only_the_cells_it_concerns():
-    # the API price (5) must exceed each cell's self-hosted price: 1 is fine, 6 is not
-    out = udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[1, 6]])
-    assert out[0][0] == pytest.approx(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 1))
-    assert out[0][1] == udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 6)  # its own message
+    # the resale value (2,000) must be at most each cell's purchase price: 30,000 is fine
+    def own(price):
+        return udfs.OWN_HOURLY_COST(price, 3, 0, 0, 1, 0, 0, 2000)
+    out = own([[30000, 1000]])
+    assert out[0][0] == pytest.approx(own(30000))
+    assert out[0][1] == own(1000) == \
+        "residual_value must be at most purchase_price (1000), got 2000"  # its own message
     assert udfs.OWN_NPV([[100, 1]], None, 1, 100, 1000, 1, None, 50)[0][1] == \
         "residual_value must be at most purchase_price (1), got 50"
     # every cell failing with its own numbers keeps its own message (it had shown the first
-    # cell's price, 6, beside the cell whose price is 7); the same message is one for all
-    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 7]]) == [[
-        udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 6), udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 7)]]
-    assert isinstance(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, [[6, 6]]), str)
+    # cell's price beside the cell whose price is another); the same message is one for all
+    assert own([[1000, 900]]) == [[own(1000), own(900)]]
+    assert isinstance(own([[900, 900]]), str)
 
 
 def test_a_range_whose_cells_all_fail_differently_keeps_each_message():

@@ -247,10 +247,10 @@ def test_only_the_cells_that_do_not_fit_show_the_message():
                          "1 x h100-sxm has 80 GB (90% usable): use num_gpus 16 (12 would hold it, but its heads do not split over 12)")
 
 
-def test_breakeven_error_marks_only_the_impossible_cell():
+def test_breakeven_never_marks_only_the_cell_without_one():
     out = udfs.BREAKEVEN_TOKENS_PER_DAY(1000, [[5, 0.2]], [[0.3], [0.1]])
-    assert out[0][1] == ("api_price_per_mtok must be above self_host_price_per_mtok (0.3) for a "
-                         "breakeven to exist, got 0.2")
+    assert out[0][1] == ("never: the API price is at most what self-hosting spends per token, so "
+                         "no volume pays back the fixed cost")
     assert out[0][0] == pytest.approx(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 5, 0.3))
     assert out[1][1] == pytest.approx(udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 0.2, 0.1))
 
@@ -295,9 +295,6 @@ def test_blank_cells_take_the_default():
      "residual_value must be at most purchase_price (30000), got 40000"),
     (lambda: udfs.OWN_HOURLY_COST(30000, 3, 0, 0, 1, 0, 8),
      "cost_of_capital must be a number in [0, 1], got 8"),
-    (lambda: udfs.BREAKEVEN_TOKENS_PER_DAY(8000, 0.2, 0.3),
-     "api_price_per_mtok must be above self_host_price_per_mtok (0.3) for a breakeven to exist, "
-     "got 0.2"),
     (lambda: udfs.SPOT_HYBRID_COST(4, 4, -2.21, 0.73, 0.6),
      "on_demand_rate must be a number >= 0, got -2.21"),
     (lambda: udfs.PREFIX_CACHE_SAVINGS(2048, 256, 85), "hit_rate must be a number in [0, 1], got 85"),

@@ -19,6 +19,8 @@ from .roofline import (critical_batch, decode_step_time, ops_per_byte,  # noqa: 
                        prefill_time)
 from .serving import (calibrate_efficiency, itl_ms, max_throughput,  # noqa: E402
                       throughput_at_concurrency, tokens_per_sec, ttft_ms)
+from .queueing import (max_rate_for_sla, replicas_for_sla, tpot_at_rate,  # noqa: E402
+                       ttft_at_rate)
 from . import capacity, economics  # noqa: E402  (the money side)
 
 __all__ = [
@@ -29,5 +31,6 @@ __all__ = [
     "kv_bytes", "weight_bytes", "gpus_needed", "max_batch", "fits", "fit_message",
     "decode_step_time", "prefill_time", "ops_per_byte", "critical_batch",
     "tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
-    "calibrate_efficiency", "economics", "capacity",
+    "calibrate_efficiency", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
+    "replicas_for_sla", "economics", "capacity",
 ]

@@ -380,6 +380,30 @@ class Estimate:
     hours_per_month: float = HOURS_PER_MONTH
     gpu_price_as_of: str = ""      # the catalog price's date; blank: undated or given
     api_price_as_of: str = ""
+    # at the planned load (utilization x the most requests/s a replica sustains), as
+    # TTFT_AT_RATE and TPOT_AT_RATE model it: requests in flight, output tokens/s each gets,
+    # mean time to first token; the full-load figures where utilization is 1
+    planned_concurrency: float = float("nan")
+    planned_request_tokens_per_sec: float = float("nan")
+    planned_ttft_ms: float = float("nan")
+
+
+def _planned_service(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                     utilization):
+    """What a request sees on a replica run at ``utilization`` of the most requests/s it
+    sustains (:mod:`xlnapkin.queueing`): ``(requests in flight, output tokens/s each, mean
+    TTFT ms)``; None at full load, where the queue model has no steady state."""
+    from .queueing import mean_latency_at_rate, operating_point
+    _, top = operating_point(g, m, 0.0, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                             num_gpus)
+    rate = float(utilization) * float(top)
+    if not 0 < rate < top:
+        return None
+    conc, _ = operating_point(g, m, rate, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                              num_gpus)
+    ttft, tpot = mean_latency_at_rate(g, m, rate, input_tokens, output_tokens, weight_dtype,
+                                      kv_dtype, num_gpus)
+    return float(conc), 1e3 / float(tpot), float(ttft)
 
 
 def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
@@ -443,9 +467,14 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                          min_replicas, staff_cost_per_month, hours_per_month)
     conc = float(concurrency_under_load(g, m, input_tokens, output_tokens, weight_dtype,
                                         kv_dtype, num_gpus))
+    each = float(max_throughput(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                num_gpus)) / conc
+    planned = _planned_service(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                               num_gpus, utilization) or (conc, each, float("nan"))
     return Estimate(
-        fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=float(max_throughput(
-            g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus)) / conc,
+        fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
+        planned_concurrency=planned[0], planned_request_tokens_per_sec=planned[1],
+        planned_ttft_ms=planned[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),

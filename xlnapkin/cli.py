@@ -17,7 +17,9 @@ stdout holds only the result (plain text, ``--json`` or ``--csv``). Exit codes:
   each is ``{"error": "..."}`` where the number would be.
 
 A comma in a value always separates the values of a sweep (``--batch 1,8,64``), so numbers are
-written without thousands separators: ``1,000`` is refused, write ``1000``.
+written without thousands separators: ``1,000`` is refused, write ``1000``. A sweep that would
+also read as one such number (``128,256,512``) is written with a space after each comma
+(``"128, 256, 512"``).
 """
 
 from __future__ import annotations
@@ -93,15 +95,18 @@ def _split(value, name=""):
     """A command-line value -> a blank (None), one value, or a list (a sweep).
 
     The rule: a comma always separates the values of a sweep, so write thousands without
-    separators (1000). A value that only reads as a number with thousands separators
-    ("1,000", which would be the sweep 1 and 000) is refused rather than guessed."""
+    separators (1000). A value that also reads as one number with thousands separators
+    ("1,000", "8,192", "128,256,512") is refused rather than guessed; the message shows both
+    ways to write what was meant (a space after each comma makes it a sweep)."""
     if value is None or value == "":
         return None
     if "," in value:
         if _THOUSANDS.fullmatch(value.strip()):
-            raise UsageError(f"{name or 'a value'} {value!r} would be the sweep "
-                             f"{value.replace(',', ', ')}: a comma separates sweep values, so "
-                             f"write {value.replace(',', '')} for one number")
+            raise UsageError(f"{name or 'a value'} {value!r} reads as one number with "
+                             f"thousands separators and as a sweep: write "
+                             f"{value.replace(',', '')} for one number, or "
+                             f"'{value.replace(',', ', ')}' (a space after each comma) for the "
+                             f"sweep")
         values = [v.strip() for v in value.split(",")]
         if "" in values:
             raise UsageError(f"{name or 'a value'} {value!r} has an empty value between "
@@ -152,6 +157,9 @@ def _run_function(doc, func, ns) -> int:
     if messages and not isinstance(result, list) and not ns.json:
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
+    if func.text_result and result == "" and not ns.json:  # a catalog field left blank
+        print("note: the catalog leaves this field blank (not known, or not applicable)",
+              file=sys.stderr)
     return EXIT_MESSAGES if messages else 0
 
 
@@ -525,9 +533,16 @@ def _run_estimate(ns) -> int:
         ("volume", f"{e.tokens_per_day:,.0f} tokens/day ({ns.input_tokens:,} in, "
                    f"{ns.output_tokens:,} out per request)"),
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
-                               f"under load ({e.num_gpus:g} x {e.gpu}, "
+                               f"at full load ({e.num_gpus:g} x {e.gpu}, "
                                f"{e.concurrency:,.0f} requests at once, each getting "
                                f"{e.request_tokens_per_sec:,.0f} output tokens/s)"),
+    ]
+    if ns.utilization < 1:
+        rows.append((f"at {_percent(ns.utilization)} of full load", f"about {e.planned_concurrency:,.0f} requests at once, "
+                                        f"each getting {e.planned_request_tokens_per_sec:,.0f} "
+                                        f"output tokens/s; first token after "
+                                        f"{_ms(e.planned_ttft_ms)} on average"))
+    rows += [
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running)"),
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
@@ -558,6 +573,8 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
+    if e.planned_request_tokens_per_sec < _SLOW_STREAM:
+        rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
@@ -567,6 +584,29 @@ def _run_estimate(ns) -> int:
     print("\nChange any input: xlnapkin estimate --help. The workings, scenarios and charts are "
           "in workbooks/self_host_breakeven.xlsx.")
     return 0
+
+
+_SLOW_STREAM = 20.0  # output tokens/s per request below which estimate says what it means
+
+
+def _slow_answers(e, ns) -> str:
+    """What the replica's speed per request means for one answer, and the command that sizes
+    the fleet to a latency target instead of to full load."""
+    seconds = ns.output_tokens / e.planned_request_tokens_per_sec
+    took = f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.0f} s"
+    rate = e.tokens_per_day / (ns.input_tokens + ns.output_tokens) / 86_400
+    extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in
+                    (("weight_dtype", ns.weight_dtype), ("kv_dtype", ns.kv_dtype),
+                     ("num_gpus", f"{e.num_gpus:g}" if e.num_gpus != 1 else None)) if v)
+    return (f"at this load a {ns.output_tokens:,}-token answer streams for {took}; to meet a "
+            f"latency target (here 1 s to the first token, 50 ms per token) size with: "
+            f"xlnapkin replicas-for-sla {e.gpu} {e.model} {rate:.3g} 1000 50 "
+            f"{ns.input_tokens} {ns.output_tokens}{extra}")
+
+
+def _ms(ms: float) -> str:
+    """A mean latency as a reader takes it in: 62 ms, 1.4 s."""
+    return f"{ms:,.0f} ms" if ms < 1000 else f"{ms / 1000:,.1f} s"
 
 
 def _add_estimate(sub):

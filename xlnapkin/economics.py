@@ -512,7 +512,8 @@ def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
         self_host_price_per_mtok: self-hosting cost that grows with volume (energy, egress) [USD/Mtok]
         days_per_month: days the monthly cost covers [days]
 
-    ``monthly cost / days_per_month / ((api - self-host marginal) / 1e6)`` [tokens/day]
+    ``monthly cost / days_per_month / ((api - self-host marginal) / 1e6)`` [tokens/day]; "never"
+    where the API price is at most the self-hosting cost per token (infinite in Python).
 
     Notes: the fleet must be able to carry the breakeven volume; check with
     :func:`replicas_needed` (more volume needs more replicas, a step up in fixed cost).
@@ -527,13 +528,10 @@ def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
     api = _price(api_price_per_mtok, "api_price_per_mtok")
     own = _price(self_host_price_per_mtok, "self_host_price_per_mtok")
     days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
-    bad = np.asarray(api <= own)
-    if bad.any():
-        own_b = np.broadcast_to(own, bad.shape)
-        _checks.fail("api_price_per_mtok", bad, api,
-                     lambda i: f"above self_host_price_per_mtok ({format_value(own_b[i])}) "
-                               "for a breakeven to exist")
-    return _out(fixed / days / ((api - own) / _MTOK))
+    margin = np.asarray(api - own, dtype=float)
+    with np.errstate(divide="ignore"):
+        volume = fixed / days / (np.where(margin > 0, margin, 1.0) / _MTOK)
+    return _out(np.where(margin > 0, volume, np.inf))
 
 
 def spot_hybrid_cost(base_gpus, burst_gpus, on_demand_rate, spot_rate, burst_fraction,
@@ -764,9 +762,20 @@ def _never_explain(**_kwargs):
     return NEVER
 
 
+NEVER_PER_TOKEN = ("never: the API price is at most what self-hosting spends per token, so "
+                   "no volume pays back the fixed cost")
+
+
+def _never_per_token_explain(**_kwargs):
+    return NEVER_PER_TOKEN
+
+
 fleet_breakeven_tokens_per_day.explain = _never_explain
-# Text this number function gives as an answer, not as a reason it has none (headless recalc).
+breakeven_tokens_per_day.explain = _never_per_token_explain
+# Text these number functions give as an answer, not as a reason they have none (headless
+# recalc).
 fleet_breakeven_tokens_per_day.answer_texts = frozenset({NEVER})
+breakeven_tokens_per_day.answer_texts = frozenset({NEVER_PER_TOKEN})
 
 
 def spot_mix_price(on_demand_rate, spot_rate, spot_share=0.0):

@@ -57,8 +57,8 @@ The model, in four steps:
    capacity, or sooner where few slots fit. Where every request has the same length the slots
    fill two to three times as often near capacity (``benchmarks/queue_sim.py``).
 
-At a rate near zero TTFT is ``TTFT_MS`` of one prompt and TPOT one decode step of one
-sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``,
+At a rate of zero (an idle replica) TTFT is ``TTFT_MS`` of one prompt and TPOT one decode
+step of one sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``,
 and against a step-by-step simulation with the model's own costs in
 ``benchmarks/queue_sim.py`` (results in ``benchmarks/RESULTS.md``).
 
@@ -302,7 +302,7 @@ def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_toke
     max_rate)``, the concurrency NaN where the rate overloads the replica or it cannot run."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget)
-    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     top = r.max_rate()
     conc = np.where(r.runs & (rate < top), r.concurrency(rate), np.nan)
     return _checks.scalar_out(conc), _checks.scalar_out(np.where(r.runs, top, np.nan))
@@ -315,7 +315,7 @@ def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output
     :func:`tpot_at_rate` model them: ``(ttft_ms, tpot_ms)``, NaN where overloaded."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget)
-    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     ok = r.runs & (rate < r.max_rate())
     conc = r.concurrency(rate)
     ttft = np.where(ok, r.ttft(conc, rate, None) * 1e3, np.nan)
@@ -369,7 +369,7 @@ def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_d
              num_gpus, percentile, efficiency, what, token_budget=PREFILL_CHUNK):
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget)
-    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     z = _normal_quantile(percentile)
     p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
                                   max_open=True))
@@ -461,7 +461,9 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
 
     def token_ok(conc, tpot=tpot_lim):  # the TPOT limit at the concurrency a request sees
         seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
-        return r.step(seen) <= tpot
+        return (r.step(seen) <= tpot) | no_tokens_after_the_first
+
+    no_tokens_after_the_first = np.asarray(r.out) <= 1.0  # TPOT has nothing to time
 
     shape = np.broadcast_shapes(np.shape(r.n_max), np.shape(ttft_lim), np.shape(tpot_lim),
                                 np.shape(z))
@@ -518,6 +520,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
                                 np.shape(tpot_ms), np.shape(r.runs))
     out = np.array(np.broadcast_to(reason, shape), dtype=object)
     first, token = np.broadcast_to(first, shape), np.broadcast_to(token, shape)
+    token = np.where(np.broadcast_to(np.asarray(r.out) <= 1.0, shape), 0.0, token)  # no TPOT
     t_lim, p_lim = np.broadcast_to(ttft_ms, shape), np.broadcast_to(tpot_ms, shape)
     runs = np.broadcast_to(r.runs, shape)
     for i in np.ndindex(shape):
@@ -547,14 +550,15 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        percentile: share of requests that must meet both limits, in (0, 1), e.g. 0.95 [0-1]
+        percentile: the percentile each limit is checked at, TTFT and TPOT apart, in (0, 1), e.g. 0.95 [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
     The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
     their limits (both grow with the rate; to check a rate with them, give them this percentile:
     theirs defaults to the median). A limit that even an idle replica misses is a
-    message. Output lengths are taken to vary around their mean, as chat traffic does; where
+    message; with one output token there is no time per output token, and tpot_ms is not
+    checked. Output lengths are taken to vary around their mean, as chat traffic does; where
     every request has the same length and the answer is within a few percent of the capacity,
     plan about 5 % lower (docs/latency.md).
 
@@ -569,7 +573,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
 def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
                      output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
                      percentile=0.95, efficiency=None, token_budget=PREFILL_CHUNK):
-    """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1.
+    """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1 (also at a rate of 0).
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -582,7 +586,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
-        percentile: share of requests that must meet both limits, in (0, 1), e.g. 0.95 [0-1]
+        percentile: the percentile each limit is checked at, TTFT and TPOT apart, in (0, 1), e.g. 0.95 [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
 
@@ -594,7 +598,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     >>> replicas_for_sla("h100-sxm", "llama-3.1-8b", 20, 1000, 50, 2000, 300)
     3.0
     """
-    rate = _checks.number(requests_per_sec, "requests_per_sec", 0, min_open=True)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     best = _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, token_budget)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -76,13 +76,16 @@ def attention_peak(gpu) -> float:
 
 
 def ops_per_byte(gpu, dtype="bf16") -> float:
-    """The GPU's ridge point: dense peak FLOP/s for dtype divided by memory bandwidth.
+    """The GPU's ridge point: the dense peak FLOP/s the engine runs dtype at, divided by memory bandwidth.
 
     Args:
         gpu: GPU catalog id or spec string [id]
         dtype: compute element type: bf16, fp8, int8, fp4 (falls back to bf16 where the GPU has no native path) [dtype]
 
-    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound.
+    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. For 16-bit
+    math the peak is the larger of the catalog's bf16_tflops and fp16_tflops: on GeForce cards
+    the FP16-accumulate rate, twice the bf16 figure, which inference engines' kernels run at
+    (the catalog notes give the source).
 
     >>> ops_per_byte("b200", "fp8")
     562.5

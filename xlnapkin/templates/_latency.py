@@ -113,8 +113,9 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
     goodput = kind == "goodput"
     rate = "{q_rate}" if goodput else "{sla_rate_per_replica}"
     row_steps = _napkin.queue_row("{q_n}", rate)
+    # one output token has no time per output token: its limit is not checked
     test = (("meets", "within both limits (and prompts stable)?", "AND({q_ttft}<={ttft_ms}/1000,"
-             "{q_tpot}<={tpot_ms}/1000,{q_rate}*{q_slot}<1)") if goodput else ("below", "rate below the target?",
+             "OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),{q_rate}*{q_slot}<1)") if goodput else ("below", "rate below the target?",
                                         "{q_rate}<{sla_rate_per_replica}"))
     names = ["lo", "hi", "q_n"] + [s.name for s in row_steps] + [test[0]]
     col = {n: L(TABLE_COL + 1 + j) for j, n in enumerate(names)}
