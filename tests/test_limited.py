@@ -144,3 +144,55 @@ def test_the_spawned_child_of_macos_and_windows_answers_and_is_stopped(monkeypat
     assert "to stdout 3" in out and "to stderr 3" in err
     pid = re.search(r"^pid=(\d+)$", out, re.M)
     assert pid and not _running(int(pid.group(1)))  # the stopped child is gone
+
+
+class _FakeKernel32:
+    """Records the job-object calls :func:`_limited._tie_to_parent` makes on Windows."""
+
+    def __init__(self, assign_ok=True):
+        self.calls, self.assign_ok = [], assign_ok
+
+    def CreateJobObjectW(self, attributes, name):
+        self.calls.append(("create", attributes, name))
+        return 4242
+
+    def SetInformationJobObject(self, job, kind, info, size):
+        limits = info._obj
+        self.calls.append(("set", job, kind, limits.BasicLimitInformation.LimitFlags, size))
+        return 1
+
+    def AssignProcessToJobObject(self, job, process):
+        self.calls.append(("assign", job, process))
+        return 1 if self.assign_ok else 0
+
+    def CloseHandle(self, handle):
+        self.calls.append(("close", handle))
+        return 1
+
+
+@pytest.mark.parametrize("assign_ok", [True, False])
+def test_on_windows_the_child_runs_in_a_job_that_ends_with_the_parent(monkeypatch, assign_ok):
+    # Before: a Windows child whose parent was killed ran on with no time limit (the regex or
+    # formula it was stuck in could take hours). A job object with KILL_ON_JOB_CLOSE ends it
+    # when the parent's handle closes, which Windows does for a killed process too.
+    import ctypes
+    k32 = _FakeKernel32(assign_ok)
+    monkeypatch.setattr(_limited, "_WINDOWS", True)
+    monkeypatch.setattr(_limited, "_kernel32", lambda: k32)
+    assert run_limited(_talk_and_return, 5, seconds=60, memory_mb=None) == {"n": 5}
+    kinds = [c[0] for c in k32.calls]
+    assert kinds == ["create", "set", "assign", "close"]
+    _, job, kind, flags, size = k32.calls[1]
+    assert (job, kind, flags) == (4242, 9, 0x2000)  # extended limits; kill on job close
+    if ctypes.sizeof(ctypes.c_size_t) == 8:
+        assert size == 144  # sizeof(JOBOBJECT_EXTENDED_LIMIT_INFORMATION) on 64-bit Windows
+    assert k32.calls[2][1] == 4242 and isinstance(k32.calls[2][2], int)  # the child's handle
+    assert k32.calls[3] == ("close", 4242)  # after the child ended (or when a failed assign)
+
+
+def test_without_a_job_object_the_child_still_runs(monkeypatch):
+    def no_kernel32():
+        raise OSError("no kernel32 here")
+    monkeypatch.setattr(_limited, "_WINDOWS", True)
+    monkeypatch.setattr(_limited, "_kernel32", no_kernel32)
+    assert run_limited(_talk_and_return, 6, seconds=60, memory_mb=None) == {"n": 6}

@@ -13,6 +13,12 @@ The memory limit is the address space the child may add to what it holds when it
 (``RLIMIT_AS``), so it holds where the kernel enforces that: Linux. Elsewhere only the time
 limit holds. The child is forked on Linux (it inherits the modules already imported, so it
 starts in milliseconds) and spawned elsewhere.
+
+The time limit is the parent's to enforce, so the child must not outlive a parent that is
+killed: on Linux the kernel sends it a signal then (``PR_SET_PDEATHSIG``), elsewhere on POSIX a
+CPU-time limit ends it, and on Windows it runs in a job object that ends it when the parent's
+handle to the job closes, as every handle does when a process ends however it ends
+(``JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from .errors import NapkinError
 __all__ = ["run_limited", "TimeLimit", "MemoryLimit", "NotStarted"]
 
 _LINUX = sys.platform.startswith("linux")
+_WINDOWS = os.name == "nt"
 
 
 class TimeLimit(NapkinError):
@@ -92,6 +99,82 @@ def _end_with_parent(parent: int, seconds: float | None) -> None:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _kernel32():
+    """kernel32 with the prototypes of the job calls (a HANDLE is pointer-sized: ctypes' default
+    int return would cut it on 64-bit Windows)."""
+    import ctypes
+    k32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = ctypes.c_void_p
+    for name, restype, argtypes in (
+            ("CreateJobObjectW", handle, (ctypes.c_void_p, ctypes.c_wchar_p)),
+            ("SetInformationJobObject", ctypes.c_int,
+             (handle, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)),
+            ("AssignProcessToJobObject", ctypes.c_int, (handle, handle)),
+            ("CloseHandle", ctypes.c_int, (handle,))):
+        getattr(k32, name).restype = restype
+        getattr(k32, name).argtypes = argtypes
+    return k32
+
+
+def _job_limits():
+    """``JOBOBJECT_EXTENDED_LIMIT_INFORMATION`` (winnt.h) with the kill-on-close flag set."""
+    import ctypes
+    dword, size = ctypes.c_uint32, ctypes.c_size_t
+
+    class Basic(ctypes.Structure):
+        _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64),
+                    ("PerJobUserTimeLimit", ctypes.c_int64), ("LimitFlags", dword),
+                    ("MinimumWorkingSetSize", size), ("MaximumWorkingSetSize", size),
+                    ("ActiveProcessLimit", dword), ("Affinity", size),
+                    ("PriorityClass", dword), ("SchedulingClass", dword)]
+
+    class IoCounters(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint64) for name in (
+            "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
+            "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")]
+
+    class Extended(ctypes.Structure):
+        _fields_ = [("BasicLimitInformation", Basic), ("IoInfo", IoCounters),
+                    ("ProcessMemoryLimit", size), ("JobMemoryLimit", size),
+                    ("PeakProcessMemoryUsed", size), ("PeakJobMemoryUsed", size)]
+
+    info = Extended()
+    info.BasicLimitInformation.LimitFlags = 0x2000  # JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+    return info
+
+
+def _tie_to_parent(child):
+    """Windows: put the child in a job object that ends it when this process's handle to the
+    job closes (at :func:`_untie`, or when this process ends, killed or not). Returns the job
+    handle, or None where the job could not be made (the child then runs on if the parent is
+    killed, as it did before)."""
+    if not _WINDOWS:
+        return None
+    import ctypes
+    try:
+        k32 = _kernel32()
+        job = k32.CreateJobObjectW(None, None)
+        if not job:
+            return None
+        info = _job_limits()
+        if (k32.SetInformationJobObject(job, 9, ctypes.byref(info), ctypes.sizeof(info))
+                and k32.AssignProcessToJobObject(job, child.sentinel)):  # 9: extended limits
+            return job
+        k32.CloseHandle(job)
+    except (OSError, AttributeError, ValueError):  # no kernel32, a handle it refuses
+        pass
+    return None
+
+
+def _untie(job) -> None:
+    """Close the job handle (the child has ended; a child still running ends with it)."""
+    if job is not None:
+        try:
+            _kernel32().CloseHandle(job)
+        except (OSError, AttributeError):
+            pass
+
+
 def _child(conn, func, args, extra_bytes, parent, seconds) -> None:
     conn.send(("started", None))
     sys.stdout, sys.stderr = _ToParent(conn, "out"), _ToParent(conn, "err")
@@ -131,8 +214,8 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     started), :class:`NotStarted`. An exception in ``func`` comes back as :class:`OSError`
     (errno, text, file name kept), ``CannotRunError`` for the command line's "results are
     messages" errors, or :class:`NapkinError` with its one-line message. A child whose parent
-    is killed ends too on Linux, and elsewhere on POSIX within twice ``seconds`` of CPU time
-    (see :func:`_end_with_parent`); on Windows it runs on.
+    is killed ends too: at once on Linux and Windows, elsewhere on POSIX within twice
+    ``seconds`` of CPU time (see :func:`_end_with_parent` and :func:`_tie_to_parent`).
 
     >>> run_limited(pow, 2, 10, seconds=30, memory_mb=500)
     1024
@@ -145,6 +228,7 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
     child = ctx.Process(target=_child, args=(send, func, args, extra, os.getpid(), seconds),
                         daemon=True)
     child.start()
+    job = _tie_to_parent(child)
     send.close()  # the child holds the only write end: its exit ends the pipe
     deadline = None if seconds is None else time.monotonic() + seconds
     started = answered = False
@@ -183,6 +267,7 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
         if child.is_alive():
             child.kill()
         child.join()
+        _untie(job)
     code = child.exitcode
     if not started:
         raise NotStarted(f"the child process for {what} ended before it started (exit code "
