@@ -211,7 +211,11 @@ def planner_scenarios(d):
                sla_gpu="h100-sxm", input_tokens=2048, output_tokens=256, context_tokens=4096,
                ttft_ms=20000.0, tpot_ms=200.0, requests_per_sec=2.0, user_scaleout_gbps=200.0)),
            ("blank step token budget", dict(d, token_budget=None, input_tokens=20000,
-                                            requests_per_sec=2.0, ttft_ms=20000.0))]
+                                            requests_per_sec=2.0, ttft_ms=20000.0)),
+           # one output token has no time per output token, so a 1 ms limit does not bind;
+           # a quiet hour (no requests) keeps one replica (a review, 2026-12-04)
+           ("one output token in a quiet hour", dict(d, output_tokens=1, tpot_ms=1.0,
+                                                     requests_per_sec=0.0))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),

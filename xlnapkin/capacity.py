@@ -380,16 +380,17 @@ class Estimate:
     hours_per_month: float = HOURS_PER_MONTH
     gpu_price_as_of: str = ""      # the catalog price's date; blank: undated or given
     api_price_as_of: str = ""
-    # at the planned load (utilization x the most requests/s a replica sustains), as
-    # TTFT_AT_RATE and TPOT_AT_RATE model it: requests in flight, output tokens/s each gets,
-    # mean time to first token; the full-load figures where utilization is 1
-    planned_concurrency: float = float("nan")
-    planned_request_tokens_per_sec: float = float("nan")
-    planned_ttft_ms: float = float("nan")
+    # each replica at the load the volume puts on it (fleet_utilization x the most requests/s
+    # it sustains), as TTFT_AT_RATE and TPOT_AT_RATE model it: requests in flight, output
+    # tokens/s each gets, mean time to first token (the full-load concurrency and speed, and
+    # NaN for the TTFT, where the volume fills the replicas: their queue has no steady state)
+    volume_concurrency: float = float("nan")
+    volume_request_tokens_per_sec: float = float("nan")
+    volume_ttft_ms: float = float("nan")
 
 
-def _planned_service(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                     utilization):
+def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                utilization):
     """What a request sees on a replica run at ``utilization`` of the most requests/s it
     sustains (:mod:`xlnapkin.queueing`): ``(requests in flight, output tokens/s each, mean
     TTFT ms)``; None at full load, where the queue model has no steady state."""
@@ -469,12 +470,13 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                         kv_dtype, num_gpus))
     each = float(max_throughput(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                 num_gpus)) / conc
-    planned = _planned_service(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                               num_gpus, utilization) or (conc, each, float("nan"))
+    busy = float(fleet_utilization(tokens_per_day, tps, reps, hours_per_month))
+    seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                       busy) or (conc, each, float("nan"))
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
-        planned_concurrency=planned[0], planned_request_tokens_per_sec=planned[1],
-        planned_ttft_ms=planned[2],
+        volume_concurrency=seen[0], volume_request_tokens_per_sec=seen[1],
+        volume_ttft_ms=seen[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
@@ -493,6 +495,6 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         planned_cost_per_mtok=self_host_cost_per_mtok(g, m, price, input_tokens, output_tokens,
                                                       weight_dtype, kv_dtype, num_gpus,
                                                       utilization),
-        fleet_utilization=fleet_utilization(tokens_per_day, tps, reps, hours_per_month),
+        fleet_utilization=busy,
         breakeven_tokens_per_day=fleet_breakeven_tokens_per_day(*breakeven),
         breakeven_for_good_tokens_per_day=breakeven_for_good(*breakeven))

@@ -536,13 +536,7 @@ def _run_estimate(ns) -> int:
                                f"at full load ({e.num_gpus:g} x {e.gpu}, "
                                f"{e.concurrency:,.0f} requests at once, each getting "
                                f"{e.request_tokens_per_sec:,.0f} output tokens/s)"),
-    ]
-    if ns.utilization < 1:
-        rows.append((f"at {_percent(ns.utilization)} of full load", f"about {e.planned_concurrency:,.0f} requests at once, "
-                                        f"each getting {e.planned_request_tokens_per_sec:,.0f} "
-                                        f"output tokens/s; first token after "
-                                        f"{_ms(e.planned_ttft_ms)} on average"))
-    rows += [
+        ("each at your volume", _at_volume(e)),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running)"),
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
@@ -573,7 +567,7 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
-    if e.planned_request_tokens_per_sec < _SLOW_STREAM:
+    if e.volume_request_tokens_per_sec < _SLOW_STREAM:
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
@@ -589,18 +583,37 @@ def _run_estimate(ns) -> int:
 _SLOW_STREAM = 20.0  # output tokens/s per request below which estimate says what it means
 
 
+def _at_volume(e) -> str:
+    """What a request sees on each replica at the load the volume puts on it."""
+    held = e.volume_concurrency
+    held = f"{held:,.0f}" if held >= 10 else f"{held:.2g}"
+    first = (f"first token after {_ms(e.volume_ttft_ms)} on average"
+             if e.volume_ttft_ms == e.volume_ttft_ms else  # NaN at full load
+             "at full load requests queue for a slot without end")
+    return (f"{_percent(e.fleet_utilization)} of full load: about {held} requests at once, each "
+            f"getting {e.volume_request_tokens_per_sec:,.0f} output tokens/s; {first}")
+
+
 def _slow_answers(e, ns) -> str:
-    """What the replica's speed per request means for one answer, and the command that sizes
-    the fleet to a latency target instead of to full load."""
-    seconds = ns.output_tokens / e.planned_request_tokens_per_sec
+    """What the replicas' speed per request means for one answer, and the command that sizes
+    the fleet to a latency target instead (or why none meets the example target)."""
+    import shlex
+    from .queueing import max_rate_for_sla
+    seconds = ns.output_tokens / e.volume_request_tokens_per_sec
     took = f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.0f} s"
+    said = f"at your volume a {ns.output_tokens:,}-token answer streams for {took}"
+    shape = (ns.input_tokens, ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus)
+    best = max_rate_for_sla(ns.gpu, ns.model, 1000, 50, *shape)
+    if not best == best:  # NaN: even an idle replica misses 1 s or 50 ms
+        return (f"{said}, and no number of these replicas streams 20 tokens/s (50 ms each) "
+                f"within 1 s to the first token: try more GPUs per replica or a faster GPU")
     rate = e.tokens_per_day / (ns.input_tokens + ns.output_tokens) / 86_400
-    extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in
+    extra = "".join(f" --{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in
                     (("weight_dtype", ns.weight_dtype), ("kv_dtype", ns.kv_dtype),
-                     ("num_gpus", f"{e.num_gpus:g}" if e.num_gpus != 1 else None)) if v)
-    return (f"at this load a {ns.output_tokens:,}-token answer streams for {took}; to meet a "
-            f"latency target (here 1 s to the first token, 50 ms per token) size with: "
-            f"xlnapkin replicas-for-sla {e.gpu} {e.model} {rate:.3g} 1000 50 "
+                     ("num_gpus", f"{ns.num_gpus:g}" if ns.num_gpus != 1 else None)) if v)
+    return (f"{said}; to meet a latency target (here 1 s to the first token, 50 ms per token) "
+            f"at your peak rate (the average is {rate:.3g} requests/s) size with: xlnapkin "
+            f"replicas-for-sla {shlex.quote(ns.gpu)} {shlex.quote(ns.model)} {rate:.3g} 1000 50 "
             f"{ns.input_tokens} {ns.output_tokens}{extra}")
 
 
@@ -645,8 +658,9 @@ def _add_estimate(sub):
                    help="people and platform a month (one engineer: %(default).0f)")
     p.add_argument("--json", action="store_true",
                    help="print the figures as JSON (null where there is no finite value: a "
-                        "breakeven that is never reached; monthly_saving is negative where "
-                        "the API is cheaper)")
+                        "breakeven that is never reached, the mean first-token time where the "
+                        "volume fills the replicas; monthly_saving is negative where the API "
+                        "is cheaper)")
     p.set_defaults(func=_run_estimate)
 
 

@@ -529,7 +529,7 @@ def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
     own = _price(self_host_price_per_mtok, "self_host_price_per_mtok")
     days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
     margin = np.asarray(api - own, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         volume = fixed / days / (np.where(margin > 0, margin, 1.0) / _MTOK)
     return _out(np.where(margin > 0, volume, np.inf))
 
@@ -766,8 +766,14 @@ NEVER_PER_TOKEN = ("never: the API price is at most what self-hosting spends per
                    "no volume pays back the fixed cost")
 
 
-def _never_per_token_explain(**_kwargs):
-    return NEVER_PER_TOKEN
+def _never_per_token_explain(api_price_per_mtok, self_host_price_per_mtok=0.0, **_kwargs):
+    """"never" where the API price is at most the self-hosting cost per token; elsewhere the
+    result overflowed (a fixed cost near 1e300) and has no reason to give."""
+    with np.errstate(invalid="ignore"):
+        never = np.asarray(np.asarray(api_price_per_mtok, dtype=float)
+                           <= np.asarray(self_host_price_per_mtok, dtype=float))
+    out = np.where(never, NEVER_PER_TOKEN, None).astype(object)
+    return out.item() if out.ndim == 0 else out
 
 
 fleet_breakeven_tokens_per_day.explain = _never_explain

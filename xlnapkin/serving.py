@@ -185,8 +185,9 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     prompts that replace finished ones. The engine runs as many requests at once as hold
     input + output tokens each in the memory share every function uses, and as the GPU's own
     max_concurrency allows where it states one; the rest wait in its queue, so past that point
-    the throughput stays flat (MAX_THROUGHPUT's, where the engine's default limit does not cap it
-    first). NaN where not even one request fits.
+    the throughput stays flat. The engine's default limit (256 per GPU), which MAX_THROUGHPUT
+    assumes, does not cap it: a concurrency above that is taken as your engine's own setting,
+    so the result can exceed MAX_THROUGHPUT. NaN where not even one request fits.
 
     >>> round(throughput_at_concurrency("h100-sxm", "llama-3.1-8b", 8, 1024, 1024, None, None, 1, 1))
     1480
