@@ -561,19 +561,38 @@ def _latency_targets(v, m, n) -> dict:
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
     if not math.isfinite(best):
         said = udfs.MAX_RATE_FOR_SLA(g.id, m.id, v["ttft_ms"], v["tpot_ms"], *shape)
-        why = ("no rate: even an idle replica misses a limit" if said.startswith("no rate meets")
+        # an idle replica's TTFT and TPOT, as queueing's own message takes them (the sheet
+        # words them to a tenth and a hundredth of a ms)
+        r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
+        first = float(r.ttft(1e-9, r.rate(1e-9), p)) * 1e3
+        token = float(r.step(1e-9)) * 1e3
+        why = ((f"no rate: even an idle replica's first token takes {first:,.1f} ms"
+                if said.startswith("no rate meets ttft_ms") else
+                f"no rate: even an idle replica's tokens take {token:,.2f} ms")
+               if said.startswith("no rate meets")
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
                    g, m, wd, inp + out, 1, kd, memory.MEM_FRACTION)), memory.MEM_FRACTION)
                if " GB" in said else "cannot run: *")
         return {"sla_gpu_shown": g.id, "sla_max_rate": "none", "sla_why_none": why,
-                **{k: "-" for k in ("sla_replicas", "sla_gpus",
+                **{k: "-" for k in ("sla_replicas", "sla_gpus", "sla_stop",
                                                           "sla_cost_per_month", "sla_ttft",
                                                           "sla_tpot")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
+    # what stops the rate: the replica's most (the goodput bisection's top, just below it),
+    # else the limit the best rate sits at
+    r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
+    top = r.rate(r.n_max * (1 - 1e-6))
+    ttft_best = _num(queueing.ttft_at_rate(g, m, best, *shape))
+    tpot_best = _num(queueing.tpot_at_rate(g, m, best, *shape))
+    stop = ("the most requests one replica holds" if best >= _num(top) * (1 - 1e-9) else
+            "the TTFT limit" if ttft_best >= v["ttft_ms"] * 0.99 else
+            "the TPOT limit" if tpot_best >= v["tpot_ms"] * 0.99 and out > 1 else
+            "the prefill budget (token_budget)")
     row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
     your = (v.get("your_price") or {}).get(row)
     price = your if your is not None else g.cloud_usd_per_hour
-    return {"sla_gpu_shown": g.id, "sla_max_rate": best, "sla_replicas": reps, "sla_gpus": reps * n,
+    return {"sla_gpu_shown": g.id, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
+            "sla_gpus": reps * n,
             "sla_cost_per_month": (reps * n * price * v["hours_per_month"] if price else
                                    "no price*"),
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),

@@ -215,7 +215,9 @@ def planner_scenarios(d):
            # one output token has no time per output token, so a 1 ms limit does not bind;
            # a quiet hour (no requests) keeps one replica (a review, 2026-12-04)
            ("one output token in a quiet hour", dict(d, output_tokens=1, tpot_ms=1.0,
-                                                     requests_per_sec=0.0))]
+                                                     requests_per_sec=0.0)),
+           # a TTFT limit even an idle replica misses: the reason names it and its time
+           ("a TTFT limit no rate meets", dict(d, ttft_ms=50.0))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),

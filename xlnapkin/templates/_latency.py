@@ -62,6 +62,9 @@ def sheet(wb, ws, alias, steps: int) -> None:
 
 def _results(b) -> None:
     b.heading("Results")
+    b.add("sla_targets", "Targets (the inputs)",
+          '"TTFT at most "&{ttft_ms}&" ms and TPOT at most "&{tpot_ms}&" ms, each at '
+          'percentile "&{sla_percentile}', fmt="text")
     rate = b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
                  'IF(AND({runs},{max_batch_fit}>=1,{sla_idle_ok}),{sla_goodput_rate},"none")',
                  "req/s", "", "num")
@@ -69,16 +72,27 @@ def _results(b) -> None:
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
              'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
              'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
-             '"no rate: even an idle replica misses a limit"))')
+             'IF({sla_idle_ttft}*1000>{ttft_ms},"no rate: even an idle replica\'s first token '
+             'takes "&TEXT({sla_idle_ttft}*1000,"#,##0.0")&" ms",'
+             '"no rate: even an idle replica\'s tokens take "&TEXT({sla_idle_tpot}*1000,'
+             '"#,##0.00")&" ms")))')
+    # Which limit the rate stops at: the bisection ends where TTFT or TPOT reaches its limit,
+    # or where the prompts would need the whole prefill budget, or at the most the replica holds.
+    b.add("sla_binding", "What stops the rate there",
+          'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_top_ok},"the most requests one '
+          'replica holds",IF({sla_goodput_ttft}>={ttft_ms}/1000*0.99,"the TTFT limit",'
+          'IF(AND({sla_goodput_tpot}>={tpot_ms}/1000*0.99,{output_tokens}>1),"the TPOT limit",'
+          '"the prefill budget (token_budget)"))))', fmt="text")
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
           '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")
     b.add("sla_gpus_calc", "GPUs (replicas x GPUs per replica)",
           'IF(ISNUMBER({sla_replicas_calc}),{sla_replicas_calc}*{num_gpus},"-")', "GPUs", "",
           "int")
+    # 1E-9 (shown as -) keeps the operating-point table computable where there is no rate
     b.add("sla_rate_per_replica", "Requests/s each replica then gets",
           "IF(ISNUMBER({sla_replicas_calc}),{requests_per_sec}/{sla_replicas_calc},1E-9)",
-          "req/s", "", "num")
+          "req/s", "", '[=0]0.00;[<0.0000001]"-";#,##0.00')
     b.add("sla_ttft_calc", "TTFT at the percentile with those replicas",
           'IF(ISNUMBER({sla_replicas_calc}),{sla_op_ttft}*1000,"-")', "ms", "= TTFT_AT_RATE",
           "num")
@@ -155,8 +169,12 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
     last = first + len(rows) - 1
     if goodput:
         st.define(wb, "sla_idle_ok", ws.title, f"${col['meets']}${first}")
+        st.define(wb, "sla_idle_ttft", ws.title, f"${col['q_ttft']}${first}")
+        st.define(wb, "sla_idle_tpot", ws.title, f"${col['q_tpot']}${first}")
         st.define(wb, "sla_top_ok", ws.title, f"${col['meets']}${first + 1}")
         st.define(wb, "sla_goodput_rate", ws.title, f"${col['q_rate']}${last}")
+        st.define(wb, "sla_goodput_ttft", ws.title, f"${col['q_ttft']}${last}")
+        st.define(wb, "sla_goodput_tpot", ws.title, f"${col['q_tpot']}${last}")
     else:
         st.define(wb, "sla_op_ttft", ws.title, f"${col['q_ttft']}${last}")
         st.define(wb, "sla_op_tpot", ws.title, f"${col['q_tpot']}${last}")

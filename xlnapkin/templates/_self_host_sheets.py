@@ -13,7 +13,6 @@ from __future__ import annotations
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
 
-from ..economics import NEVER
 from . import _style as st
 from ._sheets import catalog_cell
 
@@ -282,8 +281,11 @@ def _year_row(y, r):
 def add_volume(wb, ws) -> None:
     st.put_text(ws["B1"], "Monthly cost as the volume grows, and every catalog API",
                 st.TITLE_FONT)
-    st.put_text(ws["B2"], "Cells show #N/A only while a check fails, or the volume range "
-                "on Inputs is not 0 < smallest < largest (the chart then stays empty). Breakeven " + NEVER + ".", st.NOTE_FONT)
+    st.paragraph(ws, 2, 2, 6, "Cells show #N/A only while a check fails, or the volume range "
+                 "on Inputs is not 0 < smallest < largest (the chart then stays empty). Where "
+                 "the Breakeven sheet says the breakeven is never, at planned utilization a "
+                 "replica costs at least the API price of its tokens, so the API stays cheaper "
+                 "at every volume here.", chars_per_line=80)
     st.header_row(ws, 4, 2, ["tokens/day", "replicas", "self-host $/month", "API $/month",
                              "cheaper"], height=30)
     first = 5

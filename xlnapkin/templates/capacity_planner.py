@@ -85,8 +85,8 @@ SLA_INPUTS = [
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_cost_per_mtok",
            "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
-           "sla_gpu_shown", "sla_max_rate", "sla_replicas", "sla_gpus", "sla_cost_per_month",
-           "sla_ttft", "sla_tpot"]
+           "sla_gpu_shown", "sla_max_rate", "sla_stop", "sla_replicas", "sla_gpus",
+           "sla_cost_per_month", "sla_ttft", "sla_tpot"]
 SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
 
 
@@ -255,6 +255,9 @@ def _outputs(b, col_of) -> None:
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
             _latency.why_note(b, cell, note, why='IF({all_ok},{sla_why_none},"see the Checks")')
+            b.add("sla_stop", "Latency targets: what stops the rate there",
+                  'IF({all_ok},{sla_binding},"check inputs")', "", "the Latency sheet", "text",
+                  "output")
 
 
 def _checks(b) -> None:

@@ -295,8 +295,9 @@ def _checks(b) -> None:
           'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
           '{volume_max}>{volume_min}),"OK","need 0 < smallest < largest volume"),'
           '"volume range must be numbers")', fmt="text", kind="check")
-    b.add("compare_msg", "Why own vs rent is not shown",
-          f'IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},"{NEED_PRICES}")', fmt="text")
+    b.add("compare_msg", "Own vs rent: shown, or why not",
+          f'IF({{compare_ok}},"shown",IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},'
+          f'"{NEED_PRICES}"))', fmt="text")
 
 
 # Why a replica cannot run (memory.why_not's rules), as the fits check words them.
