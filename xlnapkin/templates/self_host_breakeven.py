@@ -38,7 +38,8 @@ SERVE = [
     ("tokens_per_day", "Tokens per day (input + output)", 10_000_000, "tokens/day",
      "the volume to price", "int", (0,)),
     ("scenario", "Scenario", "base", "",
-     "low / high: every Sensitivity row at its factor; best / worst for self-hosting", "text",
+     "low / high: every Sensitivity row at its factor; best / worst for self-hosting against "
+     "the API (not for own vs rent)", "text",
      '"' + ",".join(SCENARIOS) + '"'),
 ]
 RUN = [
@@ -211,7 +212,7 @@ def _outputs(b) -> None:
             ("own_vs_rent", "Own (default: the card alone) vs rent, per GPU-hour",
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
-             "npv_saving_calc", "USD", "usd0", "RENT_NPV - OWN_NPV (Years sheet); card alone")):
+             "npv_saving_calc", "USD", "usd0", "Years sheet: rent falls yearly (above: flat)")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', unit, note, fmt, "output")
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
