@@ -591,9 +591,10 @@ def _latency_targets(v, m, n) -> dict:
     row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
     your = (v.get("your_price") or {}).get(row)
     price = your if your is not None else g.cloud_usd_per_hour
+    gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too
     return {"sla_gpu_shown": g.id, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
-            "sla_gpus": reps * n,
-            "sla_cost_per_month": (reps * n * price * v["hours_per_month"] if price else
+            "sla_gpus": gpus,
+            "sla_cost_per_month": (gpus * price * v["hours_per_month"] if price else
                                    "no price*"),
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),
             "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape))}

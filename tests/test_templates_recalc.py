@@ -175,7 +175,8 @@ def planner_scenarios(d):
            # the latency GPU cannot hold the model (the sheet once gave a rate here)
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
-           ("small step token budget", dict(d, token_budget=256.0, input_tokens=4096)),
+           ("small step token budget, no spare", dict(d, token_budget=256.0, input_tokens=4096,
+                                                     sla_spare_replicas=0)),
            # users at context count the user's context, whatever the request's length
            ("a request longer than the model's context", dict(d, input_tokens=140000)),
            ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,

@@ -81,6 +81,8 @@ SLA_INPUTS = [
      "num3", (0, 1)),
     ("token_budget", "Prompt tokens one engine step takes", 8192, "tokens",
      "blank = 8,192; vLLM max_num_batched_tokens", "int", (1,)),
+    ("sla_spare_replicas", "Spare replicas kept for a failure", 1, "replicas",
+     "1 = N+1; paid for, not counted in the latencies", "int", (0,)),
 ]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_cost_per_mtok",
            "user_gpu_users_at_context",
@@ -243,7 +245,8 @@ def _outputs(b, col_of) -> None:
              "= MAX_RATE_FOR_SLA on the GPU to size", "num"),
             ("sla_replicas", "Latency targets: replicas for the peak rate", "replicas",
              "= REPLICAS_FOR_SLA", "int"),
-            ("sla_gpus", "Latency targets: GPUs", "GPUs", "replicas x GPUs per replica", "int"),
+            ("sla_gpus", "Latency targets: GPUs", "GPUs",
+             "(replicas + spares) x GPUs per replica", "int"),
             ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
              "GPUs x price x hours paid", "usd0"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
@@ -291,6 +294,10 @@ def _checks(b) -> None:
         ("check_tpot", "TPOT limit", num("tpot_ms", "tpot_ms", 0, min_open=True)),
         ("check_sla_percentile", "Latency percentile",
          num("sla_percentile", "sla_percentile", 0, 1, min_open=True, max_open=True)),
+        ("check_sla_spares", "Spare replicas",
+         'IF(AND(ISNUMBER({sla_spare_replicas}),{sla_spare_replicas}>=0,'
+         '{sla_spare_replicas}=INT({sla_spare_replicas})),"OK","Spare replicas must be a whole '
+         'number >= 0")'),
         ("check_token_budget", "Token budget per step",
          f"IF(ISBLANK({{token_budget}}),{bk.CHECK_OK},"
          + num("token_budget", "token_budget", 1) + ")"),
