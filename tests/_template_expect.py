@@ -566,9 +566,10 @@ def _latency_targets(v, m, n) -> dict:
         r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
         first = float(r.ttft(1e-9, r.rate(1e-9), p)) * 1e3
         token = float(r.step(1e-9)) * 1e3
-        why = ((f"no rate: even an idle replica's first token takes {first:,.1f} ms"
-                if said.startswith("no rate meets ttft_ms") else
-                f"no rate: even an idle replica's tokens take {token:,.2f} ms")
+        why = ((f"no rate: even an idle replica's first token takes "
+                f"{queueing._ms_text(first, 1)} ms" if said.startswith("no rate meets ttft_ms")
+                else f"no rate: even an idle replica's tokens take "
+                     f"{queueing._ms_text(token, 2)} ms")
                if said.startswith("no rate meets")
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
                    g, m, wd, inp + out, 1, kd, memory.MEM_FRACTION)), memory.MEM_FRACTION)
@@ -578,16 +579,20 @@ def _latency_targets(v, m, n) -> dict:
                                                           "sla_cost_per_month", "sla_ttft",
                                                           "sla_tpot")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
-    # what stops the rate: the replica's most (the goodput bisection's top, just below it),
-    # else the limit the best rate sits at
+    # what stops the rate: the replica's capacity (within 2 %), else the limit a slightly
+    # higher rate breaks
     r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
-    top = r.rate(r.n_max * (1 - 1e-6))
-    ttft_best = _num(queueing.ttft_at_rate(g, m, best, *shape))
-    tpot_best = _num(queueing.tpot_at_rate(g, m, best, *shape))
-    stop = ("the most requests one replica holds" if best >= _num(top) * (1 - 1e-9) else
-            "the TTFT limit" if ttft_best >= v["ttft_ms"] * 0.99 else
-            "the TPOT limit" if tpot_best >= v["tpot_ms"] * 0.99 and out > 1 else
-            "the prefill budget (token_budget)")
+    top = r.rate(r.n_max)
+    # (both or neither: the nearer one)
+    above = best * (1 + 1e-6)
+    over_t = _num(queueing.ttft_at_rate(g, m, above, *shape)) > v["ttft_ms"]
+    over_p = out > 1 and _num(queueing.tpot_at_rate(g, m, above, *shape)) > v["tpot_ms"]
+    if over_t == over_p:
+        over_t = out <= 1 or (_num(queueing.ttft_at_rate(g, m, best, *shape)) / v["ttft_ms"]
+                              >= _num(queueing.tpot_at_rate(g, m, best, *shape)) / v["tpot_ms"])
+    stop = ("the replica's capacity (requests wait for a free slot)" if best >= 0.98 * _num(top)
+            else
+            "the TTFT limit" if over_t else "the TPOT limit")
     row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
     your = (v.get("your_price") or {}).get(row)
     price = your if your is not None else g.cloud_usd_per_hour

@@ -171,7 +171,8 @@ def planner_scenarios(d):
     out = [("defaults", d),
            ("seed 001", dict(d, context_tokens=200000, mem_fraction=1.0, duty_cycle=1.0,
                              hours_per_month=720.0)),
-           ("unknown model", dict(d, model="nope")),
+           # text in a whole-number input is the check's message, not #VALUE!
+           ("unknown model, spares as text", dict(d, model="nope", sla_spare_replicas="abc")),
            # the latency GPU cannot hold the model (the sheet once gave a rate here)
            ("too big for the latency GPU", dict(d, sla_gpu="rtx-3090", model="llama-3.1-70b",
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
@@ -217,8 +218,13 @@ def planner_scenarios(d):
            # a quiet hour (no requests) keeps one replica (a review, 2026-12-04)
            ("one output token in a quiet hour", dict(d, output_tokens=1, tpot_ms=1.0,
                                                      requests_per_sec=0.0)),
-           # a TTFT limit even an idle replica misses: the reason names it and its time
-           ("a TTFT limit no rate meets", dict(d, ttft_ms=50.0))]
+           # a limit even an idle replica misses: the reason names it and its time, rounded
+           # up as the engine's message is (71 ms would otherwise read 71.0 beside 71)
+           ("a TTFT limit no rate meets", dict(d, ttft_ms=71.0)),
+           ("a TPOT limit no rate meets", dict(d, tpot_ms=1.0)),
+           # limits so loose that the replica's most stops the rate
+           ("loose limits", dict(d, input_tokens=128, output_tokens=128, ttft_ms=1e7,
+                                 tpot_ms=1e7))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),

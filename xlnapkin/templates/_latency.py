@@ -62,9 +62,9 @@ def sheet(wb, ws, alias, steps: int) -> None:
 
 def _results(b) -> None:
     b.heading("Results")
-    b.add("sla_targets", "Targets (the inputs)",
-          '"TTFT at most "&{ttft_ms}&" ms and TPOT at most "&{tpot_ms}&" ms, each at '
-          'percentile "&{sla_percentile}', fmt="text")
+    b.add("sla_targets", "Targets",
+          'IF({all_ok},"TTFT at most "&{ttft_ms}&" ms and TPOT at most "&{tpot_ms}&" ms, each '
+          'at percentile "&{sla_percentile},"check inputs")', fmt="text")
     rate = b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
                  'IF(AND({runs},{max_batch_fit}>=1,{sla_idle_ok}),{sla_goodput_rate},"none")',
                  "req/s", "", "num")
@@ -72,17 +72,20 @@ def _results(b) -> None:
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
              'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
              'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
+             # rounded up, as the engine's message: the time shown is never the limit itself
              'IF({sla_idle_ttft}*1000>{ttft_ms},"no rate: even an idle replica\'s first token '
-             'takes "&TEXT({sla_idle_ttft}*1000,"#,##0.0")&" ms",'
-             '"no rate: even an idle replica\'s tokens take "&TEXT({sla_idle_tpot}*1000,'
-             '"#,##0.00")&" ms")))')
-    # Which limit the rate stops at: the bisection ends where TTFT or TPOT reaches its limit,
-    # or where the prompts would need the whole prefill budget, or at the most the replica holds.
+             'takes "&TEXT(ROUNDUP({sla_idle_ttft}*1000*(1-1E-12),1),"#,##0.0")&" ms",'
+             '"no rate: even an idle replica\'s tokens take "&TEXT(ROUNDUP({sla_idle_tpot}*1000'
+             '*(1-1E-12),2),"#,##0.00")&" ms")))')
+    # What the rate stops at: within 2 % of the replica's capacity, the capacity (the wait for a
+    # free slot grows without bound there, whatever the limits); else the limit nearer to being
+    # reached at the result (TTFT also stands for the prompt queue filling); one output token
+    # has no TPOT.
     b.add("sla_binding", "What stops the rate there",
-          'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_top_ok},"the most requests one '
-          'replica holds",IF({sla_goodput_ttft}>={ttft_ms}/1000*0.99,"the TTFT limit",'
-          'IF(AND({sla_goodput_tpot}>={tpot_ms}/1000*0.99,{output_tokens}>1),"the TPOT limit",'
-          '"the prefill budget (token_budget)"))))', fmt="text")
+          'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>=0.98*{q_capacity},'
+          '"the replica\'s capacity (requests wait for a free slot)",IF(OR({output_tokens}<=1,'
+          '{sla_goodput_ttft}/{ttft_ms}>={sla_goodput_tpot}/{tpot_ms}),"the TTFT limit",'
+          '"the TPOT limit")))', fmt="text")
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
           '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")

@@ -295,9 +295,7 @@ def _checks(b) -> None:
         ("check_sla_percentile", "Latency percentile",
          num("sla_percentile", "sla_percentile", 0, 1, min_open=True, max_open=True)),
         ("check_sla_spares", "Spare replicas",
-         'IF(AND(ISNUMBER({sla_spare_replicas}),{sla_spare_replicas}>=0,'
-         '{sla_spare_replicas}=INT({sla_spare_replicas})),"OK","Spare replicas must be a whole '
-         'number >= 0")'),
+         bk.whole_check("sla_spare_replicas", "Spare replicas", 0)),
         ("check_token_budget", "Token budget per step",
          f"IF(ISBLANK({{token_budget}}),{bk.CHECK_OK},"
          + num("token_budget", "token_budget", 1) + ")"),
