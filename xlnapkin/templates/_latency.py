@@ -89,7 +89,7 @@ def _results(b) -> None:
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
           '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")
-    b.add("sla_gpus_calc", "GPUs ((replicas + spares) x GPUs per replica)",
+    b.add("sla_gpus_calc", "GPUs: (replicas + spares) x GPUs per replica",
           'IF(ISNUMBER({sla_replicas_calc}),({sla_replicas_calc}+{sla_spare_replicas})'
           '*{num_gpus},"-")', "GPUs", "spares: the Planner's inputs", "int")
     # 1E-9 (shown as -) keeps the operating-point table computable where there is no rate
