@@ -308,12 +308,15 @@ def _tables(wb, ws) -> None:
                 "on the Pooling sheet).", st.NOTE_FONT)
     st.put_text(ws.cell(row + 2, 9), "The saving jumps from cell to cell because both sides are "
                 "whole GPUs;", st.NOTE_FONT)
-    st.put_text(ws.cell(row + 3, 9), "the bound, before rounding, moves smoothly.", st.NOTE_FONT)
-    st.put_text(ws.cell(row + 4, 9), "The normal model is fair up to cv ~0.3; burstier tenants: "
+    st.put_text(ws.cell(row + 3, 9), "the bound moves only where a tenant's dedicated GPUs step "
+                "up (one each", st.NOTE_FONT)
+    st.put_text(ws.cell(row + 4, 9), "at the defaults, so 1 - mean utilization in every cell).",
+                st.NOTE_FONT)
+    st.put_text(ws.cell(row + 5, 9), "The normal model is fair up to cv ~0.3; burstier tenants: "
                 "pooling_monte_carlo (Python).", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
                          "I": 13, "J": 11, "K": 11, "L": 11, "M": 11},
-                    f"A1:M{max(last, row) + 4}")
+                    f"A1:M{max(last, row) + 5}")
 
 
 def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
