@@ -580,19 +580,18 @@ def _latency_targets(v, m, n) -> dict:
                                                           "sla_tpot")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
     # what stops the rate: the replica's capacity (within 2 %), else the limit a slightly
-    # higher rate breaks
+    # higher rate breaks (both or neither: the nearer one)
     r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
-    top = r.rate(r.n_max)
-    # (both or neither: the nearer one)
     above = best * (1 + 1e-6)
     over_t = _num(queueing.ttft_at_rate(g, m, above, *shape)) > v["ttft_ms"]
     over_p = out > 1 and _num(queueing.tpot_at_rate(g, m, above, *shape)) > v["tpot_ms"]
     if over_t == over_p:
         over_t = out <= 1 or (_num(queueing.ttft_at_rate(g, m, best, *shape)) / v["ttft_ms"]
                               >= _num(queueing.tpot_at_rate(g, m, best, *shape)) / v["tpot_ms"])
-    stop = ("the replica's capacity (requests wait for a free slot)" if best >= 0.98 * _num(top)
-            else
-            "the TTFT limit" if over_t else "the TPOT limit")
+    if best >= 0.98 * _num(r.rate(r.n_max)):
+        stop = "the replica's capacity (requests wait for a free slot)"
+    else:
+        stop = "the TTFT limit" if over_t else "the TPOT limit"
     row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
     your = (v.get("your_price") or {}).get(row)
     price = your if your is not None else g.cloud_usd_per_hour

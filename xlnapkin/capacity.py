@@ -384,6 +384,7 @@ class Estimate:
     # it sustains), as TTFT_AT_RATE and TPOT_AT_RATE model it: requests in flight, output
     # tokens/s each gets, mean time to first token (the full-load concurrency and speed, and
     # NaN for the TTFT, where the volume fills the replicas: their queue has no steady state)
+    requests_per_sec: float = float("nan")  # the volume as requests/s, on average
     volume_concurrency: float = float("nan")
     volume_request_tokens_per_sec: float = float("nan")
     volume_ttft_ms: float = float("nan")
@@ -475,7 +476,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                        busy) or (conc, each, float("nan"))
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
-        volume_concurrency=seen[0], volume_request_tokens_per_sec=seen[1],
+        requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
+        / 86_400, volume_concurrency=seen[0], volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         api_input_price_per_mtok=p.input_usd_per_mtok,

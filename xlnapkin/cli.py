@@ -607,7 +607,7 @@ def _slow_answers(e, ns) -> str:
     if not best == best:  # NaN: even an idle replica misses 1 s or 50 ms
         return (f"{said}, and no number of these replicas streams 20 tokens/s (50 ms each) "
                 f"within 1 s to the first token: try more GPUs per replica or a faster GPU")
-    rate = e.tokens_per_day / (ns.input_tokens + ns.output_tokens) / 86_400
+    rate = e.requests_per_sec
     extra = "".join(f" --{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in
                     (("weight_dtype", ns.weight_dtype), ("kv_dtype", ns.kv_dtype),
                      ("num_gpus", f"{ns.num_gpus:g}" if ns.num_gpus != 1 else None)) if v)

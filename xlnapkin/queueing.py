@@ -58,8 +58,8 @@ The model, in four steps:
    fill two to three times as often near capacity (``benchmarks/queue_sim.py``).
 
 At a rate of zero (an idle replica) TTFT is ``TTFT_MS`` of one prompt and TPOT one decode
-step of one sequence. Checked against published open-loop measurements in ``benchmarks/openloop.py``,
-and against a step-by-step simulation with the model's own costs in
+step of one sequence. Checked against published open-loop measurements in
+``benchmarks/openloop.py``, and against a step-by-step simulation with the model's own costs in
 ``benchmarks/queue_sim.py`` (results in ``benchmarks/RESULTS.md``).
 
 >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 1e-6, 1024, 256, efficiency=1), 2)

@@ -131,9 +131,10 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
     rate = "{q_rate}" if goodput else "{sla_rate_per_replica}"
     row_steps = _napkin.queue_row("{q_n}", rate)
     # one output token has no time per output token: its limit is not checked
-    test = (("meets", "within both limits (and prompts stable)?", "AND({q_ttft}<={ttft_ms}/1000,"
-             "OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),{q_rate}*{q_slot}<1)") if goodput else ("below", "rate below the target?",
-                                        "{q_rate}<{sla_rate_per_replica}"))
+    test = (("meets", "within both limits (and prompts stable)?",
+             "AND({q_ttft}<={ttft_ms}/1000,OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),"
+             "{q_rate}*{q_slot}<1)") if goodput else
+            ("below", "rate below the target?", "{q_rate}<{sla_rate_per_replica}"))
     names = ["lo", "hi", "q_n"] + [s.name for s in row_steps] + [test[0]]
     col = {n: L(TABLE_COL + 1 + j) for j, n in enumerate(names)}
     title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
