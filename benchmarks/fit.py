@@ -215,7 +215,8 @@ def main(argv=None):
         calibration.DEFAULTS = dataclasses.replace(
             calibration.DEFAULTS, mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5,
             layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5,
-            prefill_overhead_s=5e-3, moe_mfu_factor=0.7, fp4_mfu_factor=1.0, **PINNED)
+            prefill_overhead_s=5e-3, prefill_serial=0.5, moe_mfu_factor=0.7, fp4_mfu_factor=1.0,
+            **PINNED)
         calibration.VENDOR_FACTOR.clear()
     print(f"fitting on {len(cases)} rows of {args.data}", file=sys.stderr)
     values, best = fit(cases, verbose=True)

@@ -137,16 +137,16 @@ def test_a_gpus_own_max_concurrency_is_the_engine_limit():
 
 
 def test_a_gpus_own_fixed_time_per_request_moves_every_ttft_and_nothing_else():
-    # The open-loop rows measure vLLM V1 and SGLang with small models at a few ms per request
-    # where the calibration says 12 (RESULTS section 7): a user who measured theirs says so.
-    own = "h100-pcie; prefill_overhead_ms=3"
-    shift = DEFAULTS.prefill_overhead_s * 1e3 - 3  # ms less per request
-    assert resolve(None, catalog.gpu(own)).prefill_overhead_s == pytest.approx(0.003)
+    # Stacks differ in their fixed time per request (RESULTS section 7: older ones spend about
+    # 12 ms, the calibration 2.4): a user who measured theirs says so.
+    own = "h100-pcie; prefill_overhead_ms=12"
+    shift = DEFAULTS.prefill_overhead_s * 1e3 - 12  # ms less per request (here more)
+    assert resolve(None, catalog.gpu(own)).prefill_overhead_s == pytest.approx(0.012)
     assert resolve(0.5, catalog.gpu(own)).prefill_overhead_s == 0  # no overheads: the roofline
     none = "h100-pcie; prefill_overhead_ms=0"  # a stack with none: a value, not a blank
     assert resolve(None, catalog.gpu(none)).prefill_overhead_s == 0
-    # docs/latency.md: at 0 the model says 24 ms where the H100 PCIe runs measured 21
-    assert round(queueing.mean_latency_at_rate(none, "llama-3-8b", 1, 206, 202)[0]) == 24
+    # docs/latency.md: at 0 the model says 25 ms where the H100 PCIe runs measured 21
+    assert round(queueing.mean_latency_at_rate(none, "llama-3-8b", 1, 206, 202)[0]) == 25
     args = ("llama-3-8b", 512, 206)
     assert udfs.TTFT_MS("h100-pcie", *args) - udfs.TTFT_MS(own, *args) == pytest.approx(shift)
     rate = ("llama-3-8b", 1, 206, 202)
@@ -279,7 +279,11 @@ def test_gguf_factor_reproduces_the_measured_gguf_to_f16_prefill_ratios():
     assert prefill("q4_k_m", 1) == pytest.approx(prefill("int4", 1), rel=0.01)
     slower = prefill("q4_k_m", None) / prefill("q4_k_m", 1) / (
         prefill("int4", None) / prefill("int4", 1))
-    assert 1.15 < slower < 1 / DEFAULTS.gguf_mfu_factor
+    assert slower > 1.15
+    # calibrated, a GGUF prefill reads the 16-bit copy its GEMMs use and computes at the factor
+    # of the 16-bit rate: slower than the f16 prefill, by less than the factor's inverse
+    assert prefill("f16", None) < prefill("q4_k_m", None) < (
+        prefill("f16", None) / DEFAULTS.gguf_mfu_factor)
 
 
 def test_accuracy_benchmark_runs_on_a_subset():

@@ -527,14 +527,15 @@ def test_estimate_says_when_self_hosting_wins_for_good(capsys):
 
 
 def test_the_two_breakevens_never_print_as_the_same_number(capsys):
-    # A review: at $1.10 an hour they are 1.151 and 1.188 billion, both "1.2 billion".
+    # A review: at $1.10 an hour they were 1.151 and 1.188 billion, both "1.2 billion"; with
+    # the constants of 2026-12-04 the same happens at $0.90 (1.117 and 1.147).
     from xlnapkin import capacity
     e = capacity.estimate(gpu="h200", model="llama-3.3-70b", weight_dtype="fp8",
-                          price_per_gpu_hour=1.1)
+                          price_per_gpu_hour=0.9)
     first, good = e.breakeven_tokens_per_day / 1e9, e.breakeven_for_good_tokens_per_day / 1e9
     assert f"{first:.1f}" == f"{good:.1f}" and f"{first:.2f}" != f"{good:.2f}"
     code, out, _ = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200",
-                       "--weight-dtype", "fp8", "--price", "1.1")
+                       "--weight-dtype", "fp8", "--price", "0.9")
     assert f"{first:.2f} billion tokens/day first; for good from {good:.2f} billion" in out
 
 

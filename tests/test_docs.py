@@ -286,8 +286,9 @@ def test_prose_that_quotes_a_calibrated_constant_quotes_its_value():
     from xlnapkin.calibration import DEFAULTS, VENDOR_FACTOR
     cap = f"{DEFAULTS.max_concurrency:.0f}"
     fixed = f"{DEFAULTS.prefill_overhead_s * 1e3:g}"
-    rules = [(r"calibrated (\d+)\b(?! ms)", cap), (r"\b(\d+) sequences per GPU", cap),
-             (r"calibrated (\d+) ms", fixed), (r"\b(\d+) ms calibrated", fixed),
+    rules = [(r"calibrated (\d+)\b(?!\.\d| ms)", cap), (r"\b(\d+) sequences per GPU", cap),
+             (r"calibrated (\d+(?:\.\d+)?) ms", fixed),
+             (r"\b(\d+(?:\.\d+)?) ms calibrated", fixed),
              (r"AMD (0\.\d+)", f"{VENDOR_FACTOR['amd']:g}")]
     pages = [REPO / "README.md", REPO / "xlnapkin" / "data" / "README.md"] + [
         p for p in DOCS.glob("*.md") if p.name != "reference.md"]

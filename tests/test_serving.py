@@ -454,7 +454,7 @@ def test_a_table_of_limits_is_each_cell_s_own_answer(gpu, model, pct):
     # A table of TTFT x TPOT limits for one replica bisects each distinct limit once (a
     # 1000 x 1000 table took a minute, review of 2026-12-03): every cell, those no rate meets
     # included, is what the cell asked alone gives.
-    ttft = np.array([[20.0], [150.0], [1000.0], [1000.0], [8000.0]])
+    ttft = np.array([[5.0], [150.0], [1000.0], [1000.0], [8000.0]])
     tpot = np.array([[5.0, 15.0, 40.0, 120.0]])
     table = queueing.max_rate_for_sla(gpu, model, ttft, tpot, 2000, 300, None, None, 8, pct)
     alone = np.array([[queueing.max_rate_for_sla(gpu, model, a, b, 2000, 300, None, None, 8, pct)

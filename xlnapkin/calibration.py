@@ -25,7 +25,7 @@ measurements support it (AMD's); a user sets any GPU's factor in a spec string.
 >>> DEFAULTS.mbu, DEFAULTS.max_concurrency
 (0.84, 256.0)
 >>> resolve(1).layer_overhead_s, resolve(None).layer_overhead_s
-(0.0, 7.5e-05)
+(0.0, 7.2e-05)
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ class Efficiency:
     prefill_overhead_s: object = _constant(
         0.0, "Fixed time of one prefill (time to first token)", "s",
         "scheduling the request, sampling the first token", DROPPED, (1e-4, 5e-2))
+    prefill_serial: object = _constant(
+        0.0, "Prefill: compute and weight reads not overlapped", "0-1",
+        "share of the shorter of the two added to the longer", DROPPED,
+        (0.01, 1.0))
     moe_mfu_factor: object = _constant(
         1.0, "Expert matmuls' share of the dense MFU (MoE)", "0-1",
         "grouped GEMMs over many experts, each with a share of the tokens", 1.0, (0.1, 1.0))
@@ -143,24 +147,29 @@ class Efficiency:
 # pinned to four pairs in the llama.cpp tables of the development set (its pull request 4766
 # and a community llama-bench table): GGUF prefill at 0.72, 0.75, 0.76 and 0.81 of the f16
 # prefill of the same build on the same machine (RTX 4090 twice, H100 PCIe, M2 Ultra), mean
-# 0.76. The factor scales the matmuls only (not the fixed and per-layer times), so 0.72 is the
+# 0.76. The factor scales the matmuls only (not the fixed and per-layer times), so 0.71 is the
 # value at which the model's own GGUF / f16 ratios for those pairs average 0.76 (a test checks
-# it). Those builds (January-May 2024) dequantise the blocks to 16 bits for cuBLAS's GEMM;
-# llama.cpp's int8 MMQ kernels (from June 2024) may need less or none, and the data hold no
-# pair for them. AWQ and GPTQ int4 take no factor: vLLM runs them on mixed-input kernels
-# (Machete on Hopper, which Neural Magic reports matching FP16 once compute-bound), and the
-# data hold no int4 / 16-bit pair either.
+# it). Those builds (January-May 2024) dequantise the blocks to 16 bits for cuBLAS's GEMM, so
+# their prefill also reads 16-bit weights (roofline._prefill); llama.cpp's int8 MMQ kernels
+# (from June 2024) may need less or none, and the data hold no pair for them. prefill_serial
+# (2026-12-04) adds the shorter of a prefill's compute and weight-read times to the longer:
+# fitted from 0.5 it goes to its bound of 1, with the loss from 0.2312 to 0.2258, and takes
+# the per-prefill fixed time from 12 ms to 2.4 ms (the 12 ms had stood in for the reads of
+# short prompts; benchmarks/RESULTS.md sections 2 and 7). AWQ and GPTQ int4 take no factor:
+# vLLM runs them on mixed-input kernels (Machete on Hopper, which Neural Magic reports matching
+# FP16 once compute-bound), and the data hold no int4 / 16-bit pair either.
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
-    mfu_decode=0.39,               # fit 0.3945 (large-batch decode: attention, small GEMMs)
-    mfu_prefill=0.64,              # fit 0.644
+    mfu_decode=0.40,               # fit 0.3961 (large-batch decode: attention, small GEMMs)
+    mfu_prefill=0.60,              # fit 0.5981
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
-    layer_overhead_s=7.5e-5,       # fit 75 us per layer per forward pass
-    moe_layer_overhead_s=3.9e-5,   # fit 39 us more per layer with routed experts
-    prefill_overhead_s=1.2e-2,     # fit 11.9 ms per prefill (request scheduling, first sample)
-    moe_mfu_factor=0.32,           # fit 0.322: routed experts' grouped GEMMs vs dense MFU
-    fp4_mfu_factor=0.60,           # fit 0.600; vLLM's B200 GEMM benchmark gives 0.53-0.72
-    gguf_mfu_factor=0.72,          # pinned: reproduces the GGUF / f16 prefill pairs (0.76)
+    layer_overhead_s=7.2e-5,       # fit 72 us per layer per forward pass
+    moe_layer_overhead_s=4.2e-5,   # fit 42 us more per layer with routed experts
+    prefill_overhead_s=2.4e-3,     # fit 2.4 ms per prefill (request scheduling, first sample)
+    prefill_serial=1.0,            # fit at its bound: a prefill's compute and reads add up
+    moe_mfu_factor=0.33,           # fit 0.331: routed experts' grouped GEMMs vs dense MFU
+    fp4_mfu_factor=0.65,           # fit 0.653; vLLM's B200 GEMM benchmark gives 0.53-0.72
+    gguf_mfu_factor=0.71,          # pinned: reproduces the GGUF / f16 prefill pairs (0.76)
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
     pcie_allreduce_latency_s=4.2e-5,  # pinned: nccl-tests over PCIe, 42-54 us measured
     comm=1.0,

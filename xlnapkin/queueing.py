@@ -407,7 +407,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     replica's capacity the result is a message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
-    51
+    44
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget)
@@ -437,7 +437,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     The token budget does not change the step, only the most the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    8.92
+    8.85
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget)
@@ -563,7 +563,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     plan about 5 % lower (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.59
+    9.31
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

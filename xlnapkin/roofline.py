@@ -20,7 +20,11 @@ fp4 rate.
 
 Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prompt's FLOPs
 (``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it
-writes. Nothing is ever faster than one read of the weights it touches.
+writes, plus ``prefill_serial`` times the shorter of the FLOPs time and the weight-read time: 0
+in the pure roofline (the larger alone), 1 calibrated (the two add up: the fit puts it at its
+bound, and short prompts, near the ridge, measure the sum; benchmarks/RESULTS.md section 2).
+Calibrated, a GGUF prefill reads the 16-bit copy that llama.cpp's GEMMs of 2024 dequantise to.
+Nothing is ever faster than one read of the weights it touches.
 
 Notes: attention FLOPs count QK^T and AV for every head. MLA decodes in its absorbed form (the
 latent as both key and value) and, as engines run it, prefills in its multi-head form
@@ -250,6 +254,13 @@ def _larger(a, b):
     return np.maximum(a, b)
 
 
+def _smaller(a, b):
+    """``np.minimum`` (NaN wins), in plain Python for two scalars."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a if a <= b or a != a else b
+    return np.minimum(a, b)
+
+
 def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
     """:func:`decode_step_time` for checked arguments (a catalog GPU and model, a resolved
     weight dtype and :class:`Efficiency`); ``batch`` may be fractional (a mean). [s]"""
@@ -324,9 +335,12 @@ def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
     compute = _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus,
                                     eff.mfu_prefill, eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
+    if is_gguf(weight_dtype):  # calibrated: llama.cpp's GEMMs read a dequantised 16-bit copy
+        copy = moe_weight_bytes_read(m, "f16", batch * tokens) / bw
+        weights = _plain(np.where(np.asarray(eff.gguf_mfu_factor) < 1.0, copy, weights))
     kv_write = _kv_bytes(m, tokens, batch, kv_dtype) / bw
-    return (_larger(compute, weights) + kv_write
-            + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff)
+    return (_larger(compute, weights) + eff.prefill_serial * _smaller(compute, weights)
+            + kv_write + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff)
             + eff.prefill_overhead_s)
 
 

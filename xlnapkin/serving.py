@@ -109,6 +109,10 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
+    Calibrated, the prompt's compute and its weight reads add up (short prompts reach neither
+    limit), plus its KV writes, all-reduces and fixed times; the pure roofline (efficiency 1)
+    takes the larger of compute and reads.
+
     >>> ttft_ms("h100-sxm", "llama-3.1-8b", 1, 1024, "bf16", None, 1, 1)
     16.95
     """

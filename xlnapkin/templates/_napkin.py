@@ -532,8 +532,9 @@ def queue_steps() -> list[Step]:
         Step("pf_compute", "A prompt alone: prefill compute",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})", "s", "sci"),
-        Step("pf_weights", "A prompt alone: weight reads",
-             weights_read("{input_tokens}") + "/{bandwidth}", "s", "sci"),
+        Step("pf_weights", "A prompt alone: weight reads (GGUF, calibrated: a 16-bit copy)",
+             weights_read("{input_tokens}") + "*IF(AND({gguf_path},{gguf_mfu_factor}<1),"
+             "16/{w_bits},1)/{bandwidth}", "s", "sci"),
         Step("pf_kv", "A prompt alone: KV-cache writes",
              "(" + kv_cache("{input_tokens}") + ")/{bandwidth}", "s",
              "sci"),
@@ -541,7 +542,8 @@ def queue_steps() -> list[Step]:
              "IF({num_gpus}>1,{n_allreduces}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"
              "{input_tokens}*{model_width}*2/{link_bw})*{comm},0)", "s", "sci"),
         Step("ttft_alone", "Time to first token of a prompt alone (fixed costs included)",
-             "MAX({pf_compute},{pf_weights})+{pf_kv}+{pf_allreduce}+{step_overhead}"
+             "MAX({pf_compute},{pf_weights})+{prefill_serial}*MIN({pf_compute},{pf_weights})"
+             "+{pf_kv}+{pf_allreduce}+{step_overhead}"
              "+{prefill_overhead_s}", "s", "sci", "serving.ttft_ms(gpu, model, 1, input) / 1e3"),
         Step("prefill_chunks", "Step token budgets one prompt spans",
              "{input_tokens}/{token_budget}", "budgets", "num"),
