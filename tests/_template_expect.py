@@ -541,6 +541,7 @@ def expect_planner(v):
         exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
     else:
         exp["cheapest_gpu"] = "no catalog GPU has a price and fits"
+    exp["user_gpu_shown"] = v["user_gpu_label"]
     exp["user_gpu_cost_per_mtok"] = keys[0] if math.isfinite(keys[0]) else "-"
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
     exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]

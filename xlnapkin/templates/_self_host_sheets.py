@@ -214,7 +214,8 @@ def add_years(wb, ws) -> None:
                  "runs each month, falling each year by the price decline. Owning pays the "
                  "purchase now, power and hosting each year, and gets the resale value back at "
                  "the end. Cash flows at each year's end, discounted "
-                 "at the cost of capital; after the years kept the lines stay flat. The scenario "
+                 "at the cost of capital. Rows after the years kept repeat the totals; the chart "
+                 "stops at the last year kept (its own year column, K, on screen only). The scenario "
                  "switch scales the rental and the purchase price here too: 'worst' (worst for "
                  "self-hosting against the API) makes renting dearer as well as buying, which "
                  "can favour owning.", chars_per_line=150)
@@ -230,7 +231,7 @@ def add_years(wb, ws) -> None:
           '"check inputs")', "USD", "= OWN_NPV", "usd0")
     top = b.row + 1
     heads = ["", "year", "rent cost", "own cash out", "discount factor", "PV rent", "PV own",
-             "cumulative PV rent", "cumulative PV own"]
+             "cumulative PV rent", "cumulative PV own", "chart year"]
     st.header_row(ws, top, 2, heads, height=30)
     first = top + 1
     for y in range(YEAR_ROWS + 1):
@@ -241,24 +242,28 @@ def add_years(wb, ws) -> None:
             st.style_cell(ws.cell(r, j, "=" + formula), fmt)
     last = first + YEAR_ROWS
     for j, name in enumerate(["year", "rent_cost", "own_cash", "discount", "pv_rent", "pv_own",
-                              "cum_rent", "cum_own"], start=3):
+                              "cum_rent", "cum_own", "chart_year"], start=3):
         st.define(wb, f"yr_{name}", ws.title, st.column_range(j, first, last))
+    # The chart's x is the year up to the years kept, then that last year again: the lines end
+    # there and the axis spans only the years kept (no error cells, nothing hidden).
     ch = st.scatter_chart("Cumulative present cost per GPU: own vs rent", "year",
-                          "USD (present value)", Reference(ws, min_col=3, min_row=first,
+                          "USD (present value)", Reference(ws, min_col=11, min_row=first,
                                                            max_row=last),
                           [("rent", Reference(ws, min_col=9, min_row=first, max_row=last)),
                            ("own", Reference(ws, min_col=10, min_row=first, max_row=last))],
                           width=15, height=6.8)
     ch.y_axis.number_format = "$#,##0"
-    ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, YEAR_ROWS
+    ch.x_axis.scaling.min = 0
+    ch.x_axis.majorUnit = 1
     ws.add_chart(ch, f"B{last + 2}")
     st.finish_sheet(ws, {"A": 2, "B": 40, "C": 8, "D": 10, "E": 11, "F": 9, "G": 10, "H": 10,
-                         "I": 11, "J": 11}, f"A1:J{last + 16}")
+                         "I": 11, "J": 11, "K": 7}, f"A1:J{last + 16}")  # K: on screen only
 
 
 def _year_row(y, r):
-    """Formulas of year y (row r): rent cost, own cash, discount factor, PVs, cumulative PVs.
-    Years after the holding period are blank and the cumulative lines stay flat."""
+    """Formulas of year y (row r): rent cost, own cash, discount factor, PVs, cumulative PVs,
+    the chart's year. Years after the holding period are blank, the cumulative totals repeat
+    and the chart's year stays at the last year kept (so its lines end there)."""
     n, gate = "years_used", "IF(compare_ok,{},NA())"
     held = f"{y}<={n}"
     rent = ("0" if y == 0 else
@@ -273,7 +278,7 @@ def _year_row(y, r):
     return [(gate.format(rent), "usd0"), (gate.format(own), "usd0"),
             (gate.format(df), "num3"), (gate.format(pv_r), "usd0"),
             (gate.format(pv_o), "usd0"), (gate.format(cum_r), "usd0"),
-            (gate.format(cum_o), "usd0")]
+            (gate.format(cum_o), "usd0"), (gate.format(f"MIN({y},{n})"), "int")]
 
 
 # --- Volume --------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ SLA_INPUTS = [
     ("sla_spare_replicas", "Spare replicas kept for a failure", 1, "replicas",
      "1 = N+1; paid for, not counted in the latencies", "int", (0,)),
 ]
-OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_cost_per_mtok",
+OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_shown", "user_gpu_cost_per_mtok",
            "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
            "sla_gpu_shown", "sla_max_rate", "sla_stop", "sla_replicas", "sla_gpus",
@@ -222,6 +222,9 @@ def _outputs(b, col_of) -> None:
           'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
           '"check inputs")', "USD/Mtok",
           "GPUs only, at the planned utilization: no idle minimum, no people", "usd4", "output")
+    b.add("user_gpu_shown", "Your GPU (row 1 of the table)",
+          'IF({all_ok},{user_gpu_label},"check inputs")', "",
+          "defined under 'Your own GPU' on the left; the next lines are its", "text", "output")
     b.add("user_gpu_cost_per_mtok", "Your GPU: its cost per million tokens",
           f'IF({{all_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
           f'Working!{col_of["cost_per_mtok"]}{first},"-"),"check inputs")', "USD/Mtok",
@@ -239,7 +242,7 @@ def _outputs(b, col_of) -> None:
         b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
     b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({all_ok},{sla_gpu_id},"check inputs")',
-          "", "the Latency sheet", "text", "output")
+          "", "its own input (left), which need not be your GPU", "text", "output")
     for name, label, unit, note, fmt in (
             ("sla_max_rate", "Latency targets: requests/s one replica serves", "req/s",
              "= MAX_RATE_FOR_SLA on the GPU to size", "num"),
