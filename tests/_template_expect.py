@@ -103,7 +103,9 @@ def _own_inputs_msg(v) -> str:
     years = v["years"]
     if not (number(years) and years == int(years) and 1 <= years <= 10):
         return "years must be a whole number in [1, 10]"
-    for name, low, high, rule in (("residual_share", 0, 1, "in [0, 1]"),
+    for name, low, high, rule in (("server_share", 0, None, ">= 0"),
+                                  ("server_power_share", 0, None, ">= 0"),
+                                  ("residual_share", 0, 1, "in [0, 1]"),
                                   ("cost_of_capital", 0, 1, "in [0, 1]"),
                                   ("price_per_kwh", 0, None, ">= 0"), ("pue", 1, None, ">= 1"),
                                   ("colo_usd_per_kw_month", 0, None, ">= 0"),
@@ -192,8 +194,9 @@ def self_host_inputs(v, f):
         p_in=price_in * f["api_price"],
         p_out=pick("api_price_out_per_mtok", p.output_usd_per_mtok) * f["api_price"],
         p_cached=(p.cached_input_usd_per_mtok or price_in) * f["api_price"],
-        purchase=pick("purchase_price", g.list_price_usd) * f["purchase_price"],
-        power=pick("power_watts", g.tdp_w))
+        purchase=pick("purchase_price", g.list_price_usd) * (1 + v["server_share"])
+        * f["purchase_price"],
+        power=pick("power_watts", g.tdp_w) * (1 + v["server_power_share"]))
 
 
 def _money(v, x, total):

@@ -119,6 +119,12 @@ def self_host_scenarios(d):
            # only the Volume sheet reads its range
            ("volume range reversed", dict(d, volume_min=1e10, volume_max=1e5)),
            ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
+           # an owned GPU's price and power include its server's share; 0 is the card alone
+           ("owning the card alone", dict(d, hardware="own", server_share=0.0,
+                                          server_power_share=0.0)),
+           ("owning, server share typed as text", dict(d, hardware="own",
+                                                        server_share="a quarter")),
+           ("renting, server share typed as text", dict(d, server_share="a quarter")),
            # sparse attention: each token attends to 2,048 cached tokens, its index keys all
            ("deepseek-v3.2 at 32k on 8 x h200", dict(d, gpu="h200-sxm", model="deepseek-v3.2",
                                                    num_gpus=8, input_tokens=32000,
@@ -552,6 +558,25 @@ def test_prices_follow_the_gpu(results):
     assert yours["gpu_price_per_hour_note"] == "OK: yours (the catalog has none)"
     differs = _lo(results, "self_host_breakeven", OWNED)
     assert differs["gpu_price_per_hour_note"].startswith("yours differs from the catalog")
+
+
+def test_an_owned_gpu_pays_for_its_share_of_the_server(results):
+    # A finance review: own vs rent priced the card alone against a whole rented GPU, which
+    # leans to owning. By default the owned price and power carry the server's share; the
+    # message says "the card alone" only where the share is 0.
+    rc.require_soffice()
+    base = _lo(results, "self_host_breakeven", "defaults")
+    card = _lo(results, "self_host_breakeven", "owning the card alone")
+    assert base["own_gpu_hourly_cost"] > card["own_gpu_hourly_cost"]
+    assert "card alone" not in base["own_vs_rent"]
+    assert card["own_vs_rent"].startswith(("owning the card alone (no server) saves",
+                                           "renting is cheaper"))
+    msg = "server_share must be a number >= 0"
+    owning = _lo(results, "self_host_breakeven", "owning, server share typed as text")
+    assert owning["check_own"] == msg and owning["self_host_monthly_cost"] == "check inputs"
+    renting = _lo(results, "self_host_breakeven", "renting, server share typed as text")
+    assert renting["own_vs_rent"] == msg
+    assert renting["self_host_monthly_cost"] == base["self_host_monthly_cost"]
 
 
 def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):

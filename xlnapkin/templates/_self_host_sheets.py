@@ -130,7 +130,7 @@ def _tornado_row(r, key, factor):
         return f"*{factor}" if key == name else ""
     rent = ("((1-spot_share_used)*gpu_price_per_hour+spot_share_used*gpu_price_per_hour*"
             f"spot_price_ratio_used){f('gpu_price_per_hour')}")
-    own = _own_hourly(f"purchase_price{f('purchase_price')}")
+    own = _own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}")
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
            "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")

@@ -64,6 +64,10 @@ RUN = [
      "37-62 % in production traces (Mooncake, Alibaba 2025); seed 003: 85 %", "pct", (0, 1)),
 ]
 OWN = [
+    ("server_share", "Server and network, share of card price", 0.25,
+     "0-1", "8-GPU H100 servers: $270-317k for $240k of cards (+13-32 %)", "pct", (0,)),
+    ("server_power_share", "Server power beyond the card's TDP, share", 0.8, "0-1",
+     "DGX H100: 10.2 kW max for 8 x 700 W cards (+82 %)", "pct", (0,)),
     ("years", "Years the GPUs are kept and financed", 3, "years",
      "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int", (1, 10)),
     ("residual_share", "Resale value at the end, share of the price", 0.3, "0-1",
@@ -155,10 +159,10 @@ def _inputs(b) -> None:
     b.heading("Inputs: owning the GPUs")
     bk.catalog_value(b, "purchase_price", "Purchase price per GPU",
                      f"INDEX(gpu_list_price_usd,{gpu_row})", "USD", "usd0",
-                     "the card's list price: add your server, network and storage share",
+                     "the card's list price; its server's share is below",
                      missing="no catalog list price")
     bk.catalog_value(b, "power_watts", "Power per GPU", f"INDEX(gpu_tdp_w,{gpu_row})", "W",
-                     "int", "the card's TDP: use your server's draw per GPU",
+                     "int", "the card's TDP; the server's extra draw is below",
                      missing="no catalog TDP")
     _add_rows(b, OWN)
     bk.calibration_inputs(b)
@@ -209,7 +213,7 @@ def _outputs(b) -> None:
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
-            ("own_vs_rent", "Own (default: the card alone) vs rent, per GPU-hour",
+            ("own_vs_rent", "Own (card and server share) vs rent, per GPU-hour",
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
              "npv_saving_calc", "USD", "usd0", "Years sheet: rent falls yearly (above: flat)")):
@@ -219,7 +223,7 @@ def _outputs(b) -> None:
         "replicas running x GPUs per replica")
     for name, label, calc, note in (
             ("own_fleet_purchase", "Buying the fleet's GPUs: cash up front", "fleet_purchase_calc",
-             "cards at the purchase price: add servers, network and storage"),
+             "cards at the purchase price plus the server share"),
             ("own_npv_saving_fleet", "Owning saves over the years held, NPV for the fleet",
              "fleet_npv_saving_calc", "NPV per GPU x GPUs in the fleet")):
         b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
@@ -308,13 +312,16 @@ LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1
 
 
 # The inputs that own_inputs_ok checks (only owning, or own vs rent, reads them).
-OWN_INPUTS = ("years", "residual_share", "cost_of_capital", "price_per_kwh", "pue",
-              "colo_usd_per_kw_month", "price_decline")
+OWN_INPUTS = ("server_share", "server_power_share", "years", "residual_share",
+              "cost_of_capital", "price_per_kwh", "pue", "colo_usd_per_kw_month",
+              "price_decline")
 
 
 def _own_inputs_check() -> str:
     num = bk.number_check
     return _and(bk.whole_check("years", "years", 1, 10),
+                num("server_share", "server_share", 0),
+                num("server_power_share", "server_power_share", 0),
                 num("residual_share", "residual_share", 0, 1),
                 num("cost_of_capital", "cost_of_capital", 0, 1),
                 num("price_per_kwh", "price_per_kwh", 0), num("pue", "pue", 1),
@@ -353,10 +360,13 @@ def _used_defaults() -> dict:
                                 ("purchase_price", "purchase_price", 30000.0)):
         # N(): a price the other way of running needs may be missing (compare_ok says so)
         d[name] = ("N({" + name + "})*{scen_" + scen + "}", default, "usd")
+    # an owned GPU's price and power include its share of the server around it
+    d["purchase_price"] = ("N({purchase_price})*(1+{server_share_used})*"
+                           "{scen_purchase_price}", 30000.0 * 1.25, "usd")
     d["api_price_cached"] = ("IF(ISNUMBER({api_price_cached_per_mtok}),"
                              "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
                              "{scen_api_price}", 0.05, "usd")
-    d["power_watts"] = ("N({power_watts})", 700.0, "int")
+    d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})", 700.0 * 1.8, "int")
     d["input_share"] = ("IF(ISBLANK({input_share}),{input_tokens}/({input_tokens}+"
                         "{output_tokens}),{input_share})", 0.5, "pct")
     d["api_id"] = ("{api_id}", catalog.comparable_price(DEFAULT_MODEL).id, "text")
@@ -511,7 +521,7 @@ def _own_steps() -> list[Step]:
         Step("own_hourly_used", "Owned cost per GPU-hour used (x 730 / hours a rented GPU runs)",
              "{own_hourly_calc}*730/{hours_per_month}", "USD/GPU-h", "usd4"),
         Step("own_vs_rent_msg", "Own vs rent per GPU-hour used",
-             'IF({own_hourly_used}<{rent_price},"owning "&IF(ISBLANK({purchase_price_override}),'
+             'IF({own_hourly_used}<{rent_price},"owning "&IF({server_share}=0,'
              '"the card alone (no server) ","")&"saves "&TEXT({rent_price}-{own_hourly_used},'
              '"$0.00")&" per GPU-hour used","renting is cheaper by "&TEXT('
              '{own_hourly_used}-{rent_price},"$0.00")&" per GPU-hour used")', "", "text"),
@@ -520,7 +530,7 @@ def _own_steps() -> list[Step]:
              "economics.rent_npv - economics.own_npv"),
         Step("fleet_gpus_calc", "GPUs in the fleet: replicas x GPUs per replica",
              'IF(ISNUMBER({replicas_calc}),{replicas_calc}*{num_gpus},"-")', "GPUs", "int"),
-        Step("fleet_purchase_calc", "Buying the fleet's GPUs (cards only)",
+        Step("fleet_purchase_calc", "Buying the fleet's GPUs (cards and server shares)",
              'IF(ISNUMBER({fleet_gpus_calc}),{fleet_gpus_calc}*{purchase_price},"-")', "USD",
              "usd0"),
         Step("fleet_npv_saving_calc", "Owning saves, NPV for the fleet",
@@ -584,8 +594,9 @@ def _cover(wb) -> None:
             "to migrate, quality differences between models, reserved-instance and batch-tier "
             "discounts (type the price you would pay), taxes. Owning: hardware maintenance "
             "and spares, and API prices falling over the years held (only the rental price "
-            "declines). The owning defaults are the card's list price and rated power: type "
-            "your server's share and its draw per GPU to compare all-in with a rental price."]),
+            "declines). An owned GPU's price and power include its share of the server around "
+            "it (25 % of the card's price, 80 % more power than its TDP by default): type 0 "
+            "for the card alone, or your own shares."]),
         ("Seed claims you can test", _seed_claims()),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
@@ -596,7 +607,10 @@ def _cover(wb) -> None:
             "Trends (H2 2024, 2025), Uptime Institute PUE survey (2024), EIA Electric Power "
             "Monthly (2025), Damodaran's cost of capital by industry (January 2026), published "
             "GPU residual and rental-price paths (2023-26), Mooncake and Alibaba prefix-cache "
-            "traces (2025)."]),
+            "traces (2025). Server share: an 8 x H100 DGX sold at about $270,000 (SemiAnalysis, "
+            "2023, in Epoch AI's training-cost notebook) and an 8 x H100 HGX server quoted at "
+            "$317,000 (Thinkmate, August 2024), against 8 cards at the catalog's $30,000; "
+            "server power: NVIDIA's DGX H100, 10.2 kW at most for 8 x 700 W GPUs."]),
     ])
 
 
