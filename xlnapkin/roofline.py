@@ -337,7 +337,9 @@ def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
     if is_gguf(weight_dtype):  # calibrated: llama.cpp's GEMMs read a dequantised 16-bit copy
         copy = moe_weight_bytes_read(m, "f16", batch * tokens) / bw
-        weights = _plain(np.where(np.asarray(eff.gguf_mfu_factor) < 1.0, copy, weights))
+        calibrated = eff.gguf_mfu_factor < 1.0
+        weights = (copy if calibrated else weights) if np.ndim(calibrated) == 0 else np.where(
+            calibrated, copy, weights)
     kv_write = _kv_bytes(m, tokens, batch, kv_dtype) / bw
     return (_larger(compute, weights) + eff.prefill_serial * _smaller(compute, weights)
             + kv_write + allreduce_time(g, m, batch * tokens, num_gpus, eff) + _overhead(m, eff)
