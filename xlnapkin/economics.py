@@ -277,9 +277,9 @@ def gpu_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     """Own-hardware USD per GPU-hour: straight-line depreciation over years x 8760 h, plus energy, plus yearly overhead as a share of the price.
 
     Args:
-        purchase_price: price paid for the GPU [USD]
+        purchase_price: price paid per GPU, its share of the server included [USD]
         years: years written off over [years]
-        power_watts: average power the GPU draws [W]
+        power_watts: average power per GPU, its share of the server included [W]
         price_per_kwh: electricity price [USD/kWh]
         pue: data-centre power usage effectiveness, >= 1 [ratio]
         annual_overhead: yearly hosting and maintenance as a fraction of the price [1/year]
@@ -325,9 +325,9 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     """Own-hardware USD per GPU-hour with financing (annuity at cost_of_capital), resale value, energy and monthly hosting. Equals GPU_HOURLY_COST at zero rate, resale and hosting.
 
     Args:
-        purchase_price: price paid for the GPU [USD]
+        purchase_price: price paid per GPU, its share of the server included [USD]
         years: years the GPU is used and financed over [years]
-        power_watts: average power the GPU draws [W]
+        power_watts: average power per GPU, its share of the server included [W]
         price_per_kwh: electricity price [USD/kWh]
         pue: data-centre power usage effectiveness, >= 1 [ratio]
         hosting_per_month: colocation, network, support and staff per GPU per month [USD/month]
@@ -453,7 +453,7 @@ def own_running_cost_per_year(power_watts=0.0, price_per_kwh=0.0, pue=1.0,
     """Yearly USD of running one owned GPU: energy (power x PUE x electricity price x 8760 h) plus hosting x 12.
 
     Args:
-        power_watts: average power the GPU draws [W]
+        power_watts: average power per GPU, its share of the server included [W]
         price_per_kwh: electricity price [USD/kWh]
         pue: data-centre power usage effectiveness, >= 1 [ratio]
         hosting_per_month: colocation, network and support per GPU per month [USD/month]
@@ -473,9 +473,9 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
     """Present value of owning one GPU for years whole years: the purchase now, running costs at each year's end, less the resale value at the end. Equals OWN_HOURLY_COST x 8760 paid yearly, discounted.
 
     Args:
-        purchase_price: price paid for the GPU now [USD]
+        purchase_price: price paid per GPU now, its share of the server included [USD]
         years: whole years the GPU is kept [years]
-        power_watts: average power the GPU draws [W]
+        power_watts: average power per GPU, its share of the server included [W]
         price_per_kwh: electricity price [USD/kWh]
         pue: data-centre power usage effectiveness, >= 1 [ratio]
         hosting_per_month: colocation, network and support per GPU per month [USD/month]

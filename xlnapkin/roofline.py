@@ -336,6 +336,8 @@ def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
                                     eff.mfu_prefill, eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch * tokens) / bw
     if is_gguf(weight_dtype):  # calibrated: llama.cpp's GEMMs read a dequantised 16-bit copy
+        # (the same dequantising path gguf_mfu_factor prices, so a factor of 1, the roofline's,
+        # also turns the copy off)
         copy = moe_weight_bytes_read(m, "f16", batch * tokens) / bw
         calibrated = eff.gguf_mfu_factor < 1.0
         weights = (copy if calibrated else weights) if np.ndim(calibrated) == 0 else np.where(

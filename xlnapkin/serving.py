@@ -111,7 +111,8 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
 
     Calibrated, the prompt's compute and its weight reads add up (short prompts reach neither
     limit), plus its KV writes, all-reduces and fixed times; the pure roofline (efficiency 1)
-    takes the larger of compute and reads.
+    takes the larger of compute and reads. A GGUF prefill (q4_k_m etc.) reads the 16-bit copy
+    llama.cpp's GEMMs dequantise to, so its TTFT is longer than f16's, as measured.
 
     >>> ttft_ms("h100-sxm", "llama-3.1-8b", 1, 1024, "bf16", None, 1, 1)
     16.95
