@@ -651,6 +651,6 @@ def _seed_claims() -> list[str]:
         f"platform. Its prefix caching (2,048-token prompt, 256-token queries, 85 % hits): "
         f"input tokens 2,304, prefix 2,048, hit rate 85 %: {saved:.1%} of prefill saved.",
         "Seed 004, owning an H100 at $30K + $2K power over 2 years: hardware own, purchase "
-        "price 32,000 (yours), power 0 (yours), years 2, resale 0, cost of capital 0, "
-        "colocation 0 gives $1.83 per GPU-hour; the defaults add financing, resale, power "
-        "and hosting."]
+        "price 32,000 (yours), server shares 0, power 0 (yours), years 2, resale 0, cost of "
+        "capital 0, colocation 0 gives $1.83 per GPU-hour; the defaults add the server's "
+        "share, financing, resale, power and hosting."]
