@@ -356,8 +356,7 @@ def _used_defaults() -> dict:
                                  250000 / 12, "usd0")
     for name, scen, default in (("gpu_price_per_hour", "gpu_price_per_hour", 2.49),
                                 ("api_price_in_per_mtok", "api_price", 0.05),
-                                ("api_price_out_per_mtok", "api_price", 0.08),
-                                ("purchase_price", "purchase_price", 30000.0)):
+                                ("api_price_out_per_mtok", "api_price", 0.08)):
         # N(): a price the other way of running needs may be missing (compare_ok says so)
         d[name] = ("N({" + name + "})*{scen_" + scen + "}", default, "usd")
     # an owned GPU's price and power include its share of the server around it
