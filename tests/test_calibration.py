@@ -5,6 +5,7 @@ so that a spreadsheet that mirrors the engine can be checked against the same nu
 """
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -416,3 +417,33 @@ def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     value, why = ol.predict(p99_only[0], ol.run_latencies(p99_only))
     assert value is None and "cannot be checked" in why
     assert ol.predict({**ttft, "value": ""}, latencies) == (None, "no measured value")
+
+
+# --- the kernel probe (benchmarks/gpu_probe.py, RESULTS section 10) ------------------------------
+
+def _probe_rows():
+    spec = importlib.util.spec_from_file_location("xlnapkin_bench_gpu_probe",
+                                                  REPO / "benchmarks" / "gpu_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = json.loads((REPO / "benchmarks" / "data" / "gpu_probe_h200.json").read_text())
+    return mod.model_beside(res, "h200-sxm", "llama-3.1-8b")
+
+
+def test_the_model_stays_consistent_with_kernels_timed_on_an_h200():
+    """Kernel times of a Llama-3.1-8B forward pass on one H200 (CUDA graphs, random bf16 weights,
+    benchmarks/data/gpu_probe_h200.json, RESULTS section 10) bound the model from two sides: a
+    serving stack cannot decode faster than its bare kernels, so the calibrated step at batch
+    1-32 is no shorter than the probe's; and where the probe's kernels are the ones engines run
+    (cuBLAS GEMMs, prompts of 512-8,192 tokens, before its FlashAttention-2 dominates), the
+    model's kernel part is within 30 % of them. A change to the utilisations that contradicts
+    the chip fails here."""
+    prefill, decode = _probe_rows()
+    assert [r["tokens"] for r in prefill] == [128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+                                              32768]
+    mid = [r["kernels_s"] / r["graph_s"] for r in prefill if 512 <= r["tokens"] <= 8192]
+    assert len(mid) == 5 and all(0.9 <= x <= 1.3 for x in mid), mid
+    small = [r for r in decode if r["batch"] <= 32]
+    assert len(small) == 5
+    assert all(r["calibrated_s"] >= r["graph_s"] for r in small), \
+        [(r["batch"], r["calibrated_s"], r["graph_s"]) for r in small]
