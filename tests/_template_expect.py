@@ -196,7 +196,9 @@ def self_host_inputs(v, f):
         p_cached=(p.cached_input_usd_per_mtok or price_in) * f["api_price"],
         purchase=pick("purchase_price", g.list_price_usd) * (1 + v["server_share"])
         * f["purchase_price"],
-        power=pick("power_watts", g.tdp_w) * (1 + v["server_power_share"]))
+        power=pick("power_watts", g.tdp_w) * (1 + v["server_power_share"]),
+        kwh=v["price_per_kwh"] * f["price_per_kwh"],
+        rate=min(1.0, v["cost_of_capital"] * f["cost_of_capital"]))
 
 
 def _money(v, x, total):
@@ -206,8 +208,8 @@ def _money(v, x, total):
     rent = e.spot_mix_price(x["od"], x["od"] * v["spot_price_ratio"], v["spot_share"])
     hosting = e.colo_cost_per_month(x["power"], v["colo_usd_per_kw_month"])
     residual = x["purchase"] * v["residual_share"]
-    own_h = e.own_hourly_cost(x["purchase"], v["years"], x["power"], v["price_per_kwh"], v["pue"],
-                              hosting, v["cost_of_capital"], residual)
+    own_h = e.own_hourly_cost(x["purchase"], v["years"], x["power"], x["kwh"], v["pue"],
+                              hosting, x["rate"], residual)
     price = own_h if own else rent
     saved = x["saved"]
     out = {"hours_run": hours, "rent_price": rent, "hosting_per_month": hosting,
@@ -216,11 +218,11 @@ def _money(v, x, total):
            "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], input_share(v), saved,
                                                x["p_cached"])}
     out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
-    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], v["cost_of_capital"],
+    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], x["rate"],
                                       v["hours_per_month"])  # rented for the hours it runs
     out["own_hourly_used"] = own_h * 730.0 / v["hours_per_month"]
-    out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], v["price_per_kwh"],
-                                    v["pue"], hosting, v["cost_of_capital"], residual)
+    out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], x["kwh"],
+                                    v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
     if total is None:
         return out

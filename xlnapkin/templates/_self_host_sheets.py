@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
+from openpyxl.worksheet.pagebreak import Break
 
 from . import _style as st
 from ._sheets import catalog_cell
@@ -30,6 +31,10 @@ SCENARIO_ROWS = [
     ("staff_cost_per_month", "People and platform", 0.5, 1.5, "staff_cost_per_month"),
     ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
     ("purchase_price", "GPU purchase price", 0.8, 1.2, "purchase price (owning only)"),
+    ("price_per_kwh", "Electricity price", 0.7, 1.5,
+     "price per kWh (owning only); it also stands for the power drawn"),
+    ("cost_of_capital", "Cost of capital", 0.5, 1.5,
+     "cost of capital (at most 100 %): owning, and the Years sheet's discounting"),
 ]
 # The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
 # API tokens, fuller replicas); the others favour it at their low factor. The 'best' scenario
@@ -57,12 +62,13 @@ def _fleet_size(tpd, util, minrep) -> tuple[str, str]:
     return cap, f"MAX({minrep},ROUNDUP({tpd}/{cap}*(1-1E-12),0))"
 
 
-def _own_hourly(purchase: str) -> str:
-    """OWN_HOURLY_COST in cells, at a purchase price expression (other inputs as used)."""
-    r, n = "cost_of_capital_used", "years_used"
+def _own_hourly(purchase: str, kwh="price_per_kwh_used", rate="cost_of_capital_used") -> str:
+    """OWN_HOURLY_COST in cells, at purchase price, electricity price and cost of capital
+    expressions (the other inputs as used)."""
+    r, n = f"({rate})", "years_used"
     g = f"(1+{r})^{n}"
     return (f"(({purchase})*(1-residual_share_used/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/8760"
-            "+power_watts_used/1000*pue_used*price_per_kwh_used+hosting_per_month*12/8760)")
+            f"+power_watts_used/1000*pue_used*({kwh})+hosting_per_month*12/8760)")
 
 
 # --- Sensitivity ---------------------------------------------------------------------------------
@@ -94,7 +100,7 @@ def add_sensitivity(wb, ws) -> None:
     last = 4 + len(SCENARIO_ROWS)
     st.define(wb, "sens_low", ws.title, st.column_range(3, 5, last))
     st.define(wb, "sens_high", ws.title, st.column_range(4, 5, last))
-    end = _tornado_table(wb, ws, last + 3)
+    end = _tornado_table(wb, ws, last + 2)
     st.finish_sheet(ws, {"A": 2, "B": 18, "C": 7, "D": 10, "E": 9.5, "F": 9.5, "G": 8.5,
                          "H": 10, "I": 8.5, "J": 8.5, "K": 10, "L": 9.5, "M": 11.5},
                     f"A1:M{end}")
@@ -130,7 +136,10 @@ def _tornado_row(r, key, factor):
         return f"*{factor}" if key == name else ""
     rent = ("((1-spot_share_used)*gpu_price_per_hour+spot_share_used*gpu_price_per_hour*"
             f"spot_price_ratio_used){f('gpu_price_per_hour')}")
-    own = _own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}")
+    # owning's inputs as typed (the base case; only read when owning, when their checks hold)
+    own = _own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}",
+                      f"price_per_kwh{f('price_per_kwh')}",
+                      f"MIN(1,cost_of_capital{f('cost_of_capital')})")
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
            "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
@@ -155,6 +164,7 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day;
     0, shown as 'never' and drawn as no bar on the log axis, where there is none) and the two
     tornado charts."""
+    ws.row_breaks.append(Break(id=row0 - 1))  # the tornado table fills the first page
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
                                     "breakeven M/day: low", "high", "breakeven / base: low",

@@ -366,6 +366,9 @@ def _used_defaults() -> dict:
                              "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
                              "{scen_api_price}", 0.05, "usd")
     d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})", 700.0 * 1.8, "int")
+    d["price_per_kwh"] = ("{price_per_kwh}*{scen_price_per_kwh}",) + d["price_per_kwh"][1:]
+    d["cost_of_capital"] = ("MIN(1,{cost_of_capital}*{scen_cost_of_capital})",) \
+        + d["cost_of_capital"][1:]
     d["input_share"] = ("IF(ISBLANK({input_share}),{input_tokens}/({input_tokens}+"
                         "{output_tokens}),{input_share})", 0.5, "pct")
     d["api_id"] = ("{api_id}", catalog.comparable_price(DEFAULT_MODEL).id, "text")
