@@ -264,7 +264,10 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
              "own_fleet_purchase": "fleet_purchase_calc",
-             "own_npv_saving_fleet": "fleet_npv_saving_calc"}
+             "own_npv_saving_fleet": "fleet_npv_saving_calc",
+             "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
+             "volume_request_tokens_per_sec": "vol_request_tps_calc",
+             "volume_ttft_ms": "vol_ttft_calc"}
 API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
                "rent_gpu_hourly_cost", "own_npv_saving_per_gpu"}
 COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
@@ -345,6 +348,9 @@ def expect_self_host(v):
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
                     "replica_tokens_per_sec_calc": tput})
         exp.update({o: money[c] for o, c in OUTPUT_OF.items() if c in money})
+        service = _service(v, x, money, n, frac)
+        exp.update(service)
+        exp.update({o: service[c] for o, c in OUTPUT_OF.items() if c in service})
         exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"])
         if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
             exp.update(_volume_rows(v, x, money, total))
@@ -361,6 +367,23 @@ def expect_self_host(v):
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")
     return exp
+
+
+def _service(v, x, money, n, frac) -> dict:
+    """The Working sheet's service at your volume: the requests/s each replica gets (the
+    volume over the replicas, in the hours they run) and queueing.service_at_rate there at the
+    median, with the sheet's memory share."""
+    inp, out = float(v["input_tokens"]), float(v["output_tokens"])
+    rate = (x["tpd"] / (inp + out) / 86400 * 730 / money["hours_run"]
+            / money["replicas_calc"])
+    conc, ttft, tpot = queueing.service_at_rate(x["g"], x["m"], rate, inp, out,
+                                                v["weight_dtype"], v["kv_dtype"], n, 0.5,
+                                                _eff(v), frac)
+    ok = math.isfinite(conc)
+    return {"vol_rate": rate, "vol_ok": ok,
+            "vol_concurrency_calc": conc if ok else sh.FULL,
+            "vol_request_tps_calc": 1e3 / tpot if ok else sh.FULL,
+            "vol_ttft_calc": ttft if ok else sh.FULL}
 
 
 def _volume_range_msg(v) -> str:

@@ -112,6 +112,10 @@ def self_host_scenarios(d):
            ("owned, high scenario, spot, prefix cache, your price differs",
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
                  api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
+           # a fleet sized by its prefix-cached token rate, every replica full: the latency
+           # model (no prefix cache) finds no steady state at that rate, and says so
+           ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
+                                               prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
            # owning inputs matter only when you own (renting, own vs rent says why it is out)
            ("renting, years beyond the Years sheet", dict(d, years=12)),

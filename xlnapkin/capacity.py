@@ -395,16 +395,14 @@ def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_g
     """What a request sees on a replica run at ``utilization`` of the most requests/s it
     sustains (:mod:`xlnapkin.queueing`): ``(requests in flight, output tokens/s each, mean
     TTFT ms)``; None at full load, where the queue model has no steady state."""
-    from .queueing import mean_latency_at_rate, operating_point
+    from .queueing import operating_point, service_at_rate
     _, top = operating_point(g, m, 0.0, input_tokens, output_tokens, weight_dtype, kv_dtype,
                              num_gpus)
     rate = float(utilization) * float(top)
     if not 0 < rate < top:
         return None
-    conc, _ = operating_point(g, m, rate, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                              num_gpus)
-    ttft, tpot = mean_latency_at_rate(g, m, rate, input_tokens, output_tokens, weight_dtype,
-                                      kv_dtype, num_gpus)
+    conc, ttft, tpot = service_at_rate(g, m, rate, input_tokens, output_tokens, weight_dtype,
+                                       kv_dtype, num_gpus)
     return float(conc), 1e3 / float(tpot), float(ttft)
 
 

@@ -81,7 +81,7 @@ from .roofline import _decode_step, _prefill
 from .serving import concurrency_under_load, loaded_step, prompt_work
 
 __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
-           "replicas_for_sla", "operating_point", "mean_latency_at_rate"]
+           "replicas_for_sla", "operating_point", "mean_latency_at_rate", "service_at_rate"]
 
 # Prompt tokens one step carries besides the decoding sequences when ``token_budget`` is blank:
 # the default token budget of a step in SGLang (chunked_prefill_size) and TensorRT-LLM
@@ -152,7 +152,7 @@ class _Replica:
     """The checked arguments of one replica and its throughput as a function of concurrency."""
 
     def __init__(self, gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                 num_gpus, efficiency, token_budget=PREFILL_CHUNK):
+                 num_gpus, efficiency, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
         self.g, self.m = _gpu(gpu), _model(model)
         self.budget = _checks.number(token_budget, "token_budget", 1)
         self.inp = _checks.number(input_tokens, "input_tokens", 1)
@@ -162,9 +162,10 @@ class _Replica:
         self.kv = kv_dtype
         self.eff = resolve(efficiency, self.g)
         self.efficiency = efficiency
-        self.runs = can_run(self.g, self.m, self.wd, kv_dtype, self.inp + self.out, 1, self.n)
+        self.runs = can_run(self.g, self.m, self.wd, kv_dtype, self.inp + self.out, 1, self.n,
+                            mem_fraction)
         cap = concurrency_under_load(self.g, self.m, self.inp, self.out, self.wd, kv_dtype,
-                                     self.n, MEM_FRACTION, efficiency)
+                                     self.n, mem_fraction, efficiency)
         self.n_max = np.where(self.runs, np.maximum(np.nan_to_num(cap), 1.0), 1.0)
         self.work = prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
 
@@ -321,6 +322,24 @@ def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output
     ttft = np.where(ok, r.ttft(conc, rate, None) * 1e3, np.nan)
     tpot = np.where(ok, r.step(conc) * 1e3, np.nan)
     return _checks.scalar_out(ttft), _checks.scalar_out(tpot)
+
+
+def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
+                    weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=None,
+                    efficiency=None, mem_fraction=MEM_FRACTION):
+    """What a request sees on one replica at ``requests_per_sec``: ``(requests in flight, TTFT
+    ms, TPOT ms)``, TTFT at ``percentile`` (None: the mean) and TPOT at the mean concurrency
+    (the median's, too), with the replica's sequences limited by ``mem_fraction`` of its
+    memory; NaN where the rate overloads the replica or it cannot run. The self-host template's
+    service at your volume and ``xlnapkin estimate``'s line for it."""
+    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                 efficiency, mem_fraction=mem_fraction)
+    rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
+    ok = r.runs & (rate < r.max_rate())
+    conc = r.concurrency(rate)
+    p = None if percentile is None else float(percentile)
+    return tuple(_checks.scalar_out(np.where(ok, v, np.nan)) for v in
+                 (conc, r.ttft(conc, rate, p) * 1e3, r.step(conc) * 1e3))
 
 
 def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,

@@ -49,8 +49,8 @@ def sheet(wb, ws, alias, steps: int) -> None:
     _napkin.add_steps(b, _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps())
     b.heading("Latency model: the step per sequence and a prompt alone")
     _napkin.add_steps(b, _napkin.queue_steps())
-    end = _table(wb, ws, b.alias, "goodput", 3, steps)
-    last = _table(wb, ws, b.alias, "operating", end + 3, steps)
+    end = bisection_table(wb, ws, b.alias, "goodput", 3, steps)
+    last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps)
     n_cols = 4 + len(_napkin.queue_row("", ""))
     widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
     widths.update({L(TABLE_COL + j): 10.5 for j in range(1, n_cols + 1)})
@@ -123,26 +123,28 @@ def why_note(b, cell, note: str, name: str | None = None, why: str | None = None
         st.define(b.wb, name, b.ws.title, st.absolute(cell.column + 2, cell.row))
 
 
-def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
+def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = TABLE_COL,
+           target: str = "{sla_rate_per_replica}", named: dict | None = None) -> int:
     """The goodput table (the most concurrency, hence rate, within both limits) or the
-    operating-point table (the concurrency at the rate each replica gets). Returns its last
-    row."""
+    operating-point table (the concurrency at the rate ``target`` each replica gets; its last
+    row's columns named as ``named`` says, ``{column: defined name}``), from column ``col0``.
+    Returns its last row."""
     goodput = kind == "goodput"
-    rate = "{q_rate}" if goodput else "{sla_rate_per_replica}"
+    rate = "{q_rate}" if goodput else target
     row_steps = _napkin.queue_row("{q_n}", rate)
     # one output token has no time per output token: its limit is not checked
     test = (("meets", "within both limits (and prompts stable)?",
              "AND({q_ttft}<={ttft_ms}/1000,OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),"
              "{q_rate}*{q_slot}<1)") if goodput else
-            ("below", "rate below the target?", "{q_rate}<{sla_rate_per_replica}"))
+            ("below", "rate below the target?", "{q_rate}<" + target))
     names = ["lo", "hi", "q_n"] + [s.name for s in row_steps] + [test[0]]
-    col = {n: L(TABLE_COL + 1 + j) for j, n in enumerate(names)}
+    col = {n: L(col0 + 1 + j) for j, n in enumerate(names)}
     title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
              else "At the rate each replica gets: its mean concurrency N (bisection)")
-    st.put_text(ws.cell(top, TABLE_COL), title, st.HEAD_FONT)
+    st.put_text(ws.cell(top, col0), title, st.HEAD_FONT)
     heads = (["row", "N low", "N high", "N"]
              + [f"{s.label} [{s.unit}]" if s.unit else s.label for s in row_steps] + [test[1]])
-    st.header_row(ws, top + 1, TABLE_COL, heads, height=80)
+    st.header_row(ws, top + 1, col0, heads, height=80)
     first = top + 2
     # the goodput stays just below the most the replica holds, as in queueing._goodput
     most = "{q_n_max}*(1-1E-6)" if goodput else "{q_n_max}"
@@ -163,7 +165,7 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
             hi_after = f"IF({ok},{prev['hi']},{prev['q_n']})"
             n = (f"IF({col[test[0]]}{first + 1},{most},{lo_after})" if goodput
                  else f"({lo_after}+{hi_after})/2")
-        st.put_text(ws.cell(r, TABLE_COL), label, st.NOTE_FONT)
+        st.put_text(ws.cell(r, col0), label, st.NOTE_FONT)
         cells = [("lo", lo, "num"), ("hi", hi, "num"), ("q_n", n, "num")]
         cells += [(s.name, s.formula, s.fmt) for s in row_steps] + [(test[0], test[2], "gen")]
         for name, formula, fmt in cells:
@@ -180,6 +182,6 @@ def _table(wb, ws, alias, kind: str, top: int, steps: int) -> int:
         st.define(wb, "sla_goodput_ttft", ws.title, f"${col['q_ttft']}${last}")
         st.define(wb, "sla_goodput_tpot", ws.title, f"${col['q_tpot']}${last}")
     else:
-        st.define(wb, "sla_op_ttft", ws.title, f"${col['q_ttft']}${last}")
-        st.define(wb, "sla_op_tpot", ws.title, f"${col['q_tpot']}${last}")
+        for column, name in (named or {"q_ttft": "sla_op_ttft", "q_tpot": "sla_op_tpot"}).items():
+            st.define(wb, name, ws.title, f"${col[column]}${last}")
     return last

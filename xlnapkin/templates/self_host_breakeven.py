@@ -14,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .. import calibration, catalog
+from .. import calibration, catalog, queueing
 from ..economics import NEVER
-from . import _blocks as bk, _book, _napkin, _sheets, _style as st
+from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
 from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
 
@@ -200,6 +200,15 @@ def _outputs(b) -> None:
     out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
+    b.heading("What a request gets at your volume (the latency model, at the median)")
+    out(b, "volume_requests_per_sec", "Requests/s each replica gets", "vol_rate", "req/s",
+        "num", "your volume over the replicas, in the hours they run")
+    out(b, "volume_concurrency", "Requests each replica holds at once", "vol_concurrency_calc",
+        "requests", "num", "Little's law at that rate (xlnapkin.queueing)")
+    out(b, "volume_request_tokens_per_sec", "Output tokens/s each request streams",
+        "vol_request_tps_calc", "tokens/s", "num", "= 1000 / TPOT_AT_RATE")
+    out(b, "volume_ttft_ms", "Time to first token, median", "vol_ttft_calc", "ms", "num",
+        "= TTFT_AT_RATE: the prompt's prefill and its waits")
     b.heading("Per replica, and owning")
     out(b, "self_host_cost_per_mtok", "GPU cost per Mtok at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
@@ -402,9 +411,51 @@ def _working(w) -> None:
     _napkin.add_steps(w, _fleet_steps())
     w.heading("The API, the breakeven and owning")
     _napkin.add_steps(w, _api_steps() + _own_steps())
+    _service(w)
     _napkin.add_split_table(w)  # beside the steps (G:I), outside the printed page
     st.finish_sheet(ws, {"A": 2, "B": 56, "C": 14, "D": 9, "E": 43, "F": 3, "G": 8, "H": 9,
                          "I": 14}, f"A1:E{w.row}")
+
+
+# The Working sheet's column where the bisection table of the service at your volume starts
+# (beside the steps and the heads table in G:I, outside the printed page).
+SERVICE_TABLE_COL = 11
+
+
+def _service(w) -> None:
+    """What a request gets at your volume: the latency-under-load model (xlnapkin.queueing) at
+    the requests/s each replica gets, its concurrency found by bisection in a table beside the
+    steps (as the capacity planner's Latency sheet), TTFT at the median."""
+    w.heading("What a request gets at your volume (latency under load, xlnapkin.queueing)")
+    top = w.row
+    _napkin.add_steps(w, [
+        Step("sla_percentile", "Percentile of the latencies (the median)", "0.5", "0-1", "num"),
+        Step("token_budget", "Prompt tokens an engine step takes besides decoding (default)",
+             repr(float(queueing.PREFILL_CHUNK)), "tokens", "int",
+             "queueing.PREFILL_CHUNK")] + _napkin.queue_steps() + [
+        Step("vol_rate", "Requests/s each replica gets (your volume, in the hours it runs)",
+             "IF(AND({fits_calc},ISNUMBER({replicas_calc})),{tokens_per_day}/({input_tokens}+"
+             "{output_tokens})/86400*730/{hours_run}/{replicas_calc},1E-9)", "req/s", "num")])
+    _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
+                             col0=SERVICE_TABLE_COL, target="{vol_rate}",
+                             named={"q_n": "vol_op_n", "q_ttft": "vol_op_ttft",
+                                    "q_tpot": "vol_op_tpot", "q_slot": "vol_op_slot"})
+    _napkin.add_steps(w, [
+        Step("vol_ok", "Below what one replica sustains? (TRUE = yes; the table's last row)",
+             "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{vol_op_slot}<1)", "", "gen"),
+        Step("vol_concurrency_calc", "Requests each replica holds at once",
+             f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")', "requests", "num",
+             "queueing.service_at_rate"),
+        Step("vol_request_tps_calc", "Output tokens/s each request streams",
+             f'IF({{vol_ok}},1/{{vol_op_tpot}},"{FULL}")', "tokens/s", "num",
+             "1000 / TPOT_AT_RATE"),
+        Step("vol_ttft_calc", "Time to first token, median",
+             f'IF({{vol_ok}},{{vol_op_ttft}}*1000,"{FULL}")', "ms", "num", "TTFT_AT_RATE")])
+
+
+# The service at your volume where the latency model finds no steady state (a fleet sized by
+# its prefix-cached token rate, or prompts that would need the whole prefill budget).
+FULL = "full: no steady state at this rate"
 
 
 def _fit(expr: str) -> str:
@@ -558,7 +609,9 @@ def _cover(wb) -> None:
             "2. Every Checks line must say OK; until then outputs say 'check inputs'.",
             "3. Read 'The answer at your volume': the cost per million tokens at your volume, the "
             "utilization your volume really reaches, and the breakeven. The GPU cost at the "
-            "planned utilization is shown apart and labelled: it is not your volume's cost.",
+            "planned utilization is shown apart and labelled: it is not your volume's cost. "
+            "'What a request gets at your volume' is the service your users see: output "
+            "tokens/s per request and the median time to first token.",
             "4. Sensitivity: set low and high factors; the scenario switch (Breakeven, 'Scenario') "
             "applies them all at once (low, high, or best and worst for self-hosting), the "
             "tornado one at a time. Years: own vs rent as NPV. "
@@ -578,6 +631,10 @@ def _cover(wb) -> None:
             "utilization in the hours it runs)). The month costs replicas x GPUs x price x hours "
             "+ people and platform. The volume is spread evenly over those hours: lower the "
             "planned utilization to leave room for peaks.",
+            "The service at your volume: requests arrive at random (Poisson) at your volume's "
+            "rate, shared evenly by the replicas; each batches them continuously (the model of "
+            "xlnapkin TTFT_AT_RATE and TPOT_AT_RATE, without prefix caching). Averages hide "
+            "peaks: size for a peak rate and latency limits with the capacity planner.",
             "Renting: the price per GPU-hour for the hours you rent, mixed with spot for the "
             "share you choose. Owning: OWN_HOURLY_COST: the purchase less its resale, repaid as "
             "an annuity at the cost of capital over the years kept, plus power x PUE x "
