@@ -344,6 +344,8 @@ def expect_self_host(v):
                        sh.CONTEXT if "holds at most" in why else
                        f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
+        exp.update(vol_ok=False, **{f"vol_{k}_calc": "does not fit"
+                                    for k in ("concurrency", "request_tps", "ttft")})
     else:
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
                     "replica_tokens_per_sec_calc": tput})
@@ -374,8 +376,7 @@ def _service(v, x, money, n, frac) -> dict:
     volume over the replicas, in the hours they run) and queueing.service_at_rate there at the
     median, with the sheet's memory share."""
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
-    rate = (x["tpd"] / (inp + out) / 86400 * 730 / money["hours_run"]
-            / money["replicas_calc"])
+    rate = capacity.volume_rate(x["tpd"], inp, out, money["replicas_calc"], money["hours_run"])
     conc, ttft, tpot = queueing.service_at_rate(x["g"], x["m"], rate, inp, out,
                                                 v["weight_dtype"], v["kv_dtype"], n, 0.5,
                                                 _eff(v), frac)

@@ -436,7 +436,7 @@ def test_the_model_stays_consistent_with_kernels_timed_on_an_h200():
     serving stack cannot decode faster than its bare kernels, so the calibrated step at batch
     1-32 is no shorter than the probe's; and where the probe's kernels are the ones engines run
     (cuBLAS GEMMs, prompts of 512-8,192 tokens, before its FlashAttention-2 dominates), the
-    model's kernel part is within 30 % of them. A change to the utilisations that contradicts
+    model's kernel part is from 10 % under to 30 % over them (1.0-1.25 in the recorded run). A change to the utilisations that contradicts
     the chip fails here."""
     prefill, decode = _probe_rows()
     assert [r["tokens"] for r in prefill] == [128, 256, 512, 1024, 2048, 4096, 8192, 16384,

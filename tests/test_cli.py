@@ -469,7 +469,7 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     # ... and at the load the volume puts on each replica, which is what a request meets:
     # fewer requests at once, each faster (review of 2026-12-04: only the full-load speed was
     # shown; a second review: the planned load, not the volume's, overstated the wait)
-    rate = e.fleet_utilization * e.replica_tokens_per_sec / 2048
+    rate = 1e7 / 2048 / 86_400 / e.replicas  # the volume's requests/s on each replica
     ttft, tpot = queueing.mean_latency_at_rate(e.gpu, e.model, rate, 1024, 1024)
     assert e.volume_request_tokens_per_sec == pytest.approx(1e3 / tpot)
     assert e.volume_ttft_ms == pytest.approx(ttft)
@@ -480,6 +480,13 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
             f"tokens/s; first token after {e.volume_ttft_ms:,.0f} ms on average") in \
         " ".join(out.split())
     assert "slow answers" not in out
+    # long prompts, where the prefill budget, not the sequence slots, limits a replica: still
+    # the volume's own rate (a review found the share of capacity, 4 % off in TTFT here)
+    long = capacity.estimate(tokens_per_day=5e10, input_tokens=4096, output_tokens=16)
+    rate = 5e10 / 4112 / 86_400 / long.replicas
+    ttft, tpot = queueing.mean_latency_at_rate(long.gpu, long.model, rate, 4096, 16)
+    assert long.volume_ttft_ms == pytest.approx(ttft)
+    assert long.volume_request_tokens_per_sec == pytest.approx(1e3 / tpot)
     # "never" says which two prices decide it
     assert ("never: at 70% busy the GPUs alone cost $0.076 per million tokens, at least the "
             "API's $0.065") in out

@@ -159,10 +159,10 @@ class Efficiency:
 # vLLM runs them on mixed-input kernels (Machete on Hopper, which Neural Magic reports matching
 # FP16 once compute-bound), and the data hold no int4 / 16-bit pair either. Kernels timed on
 # one H200 (benchmarks/RESULTS.md section 10; fitted to nothing) agree with mbu (0.87 of the
-# datasheet read), mfu_prefill (0.59-0.63 from 1k to 8k tokens) and the per-layer time (52-58 us
-# per layer of small-GEMM shortfall at batch 1-16 under CUDA graphs); there routed experts
-# reach 0.7-1.0 of a dense GEMM at 8k tokens, so moe_mfu_factor is the measured stacks' MoE
-# path (routing, permutation, their grouped GEMMs), not a limit of the chip.
+# datasheet read), mfu_prefill (0.59-0.63 from 1k to 8k tokens) and the per-layer time (small
+# GEMMs' shortfall: 40-45 us per layer beyond reads at mbu, batch 1-16, CUDA graphs); routed
+# experts reach 0.7-1.0 of a dense GEMM at 8k tokens, so moe_mfu_factor is the measured
+# stacks' MoE path (routing, permutation, their grouped GEMMs), not a limit of the chip.
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
     mfu_decode=0.40,               # fit 0.3961 (large-batch decode: attention, small GEMMs)

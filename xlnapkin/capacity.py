@@ -32,7 +32,7 @@ from .serving import concurrency_under_load, max_throughput
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
-           "users_per_gpu_for", "estimate", "Estimate"]
+           "users_per_gpu_for", "volume_rate", "estimate", "Estimate"]
 
 _out = _checks.scalar_out
 _MTOK = 1e6
@@ -380,29 +380,35 @@ class Estimate:
     hours_per_month: float = HOURS_PER_MONTH
     gpu_price_as_of: str = ""      # the catalog price's date; blank: undated or given
     api_price_as_of: str = ""
-    # each replica at the load the volume puts on it (fleet_utilization x the most requests/s
-    # it sustains), as TTFT_AT_RATE and TPOT_AT_RATE model it: requests in flight, output
-    # tokens/s each gets, mean time to first token (the full-load concurrency and speed, and
-    # NaN for the TTFT, where the volume fills the replicas: their queue has no steady state)
+    # each replica at the requests/s the volume puts on it (volume_rate), as TTFT_AT_RATE and
+    # TPOT_AT_RATE model it: requests in flight, output tokens/s each gets, mean time to first
+    # token (the full-load concurrency and speed, and NaN for the TTFT, where the volume fills
+    # the replicas beyond what the queue model sustains: it has no steady state there)
     requests_per_sec: float = float("nan")  # the volume as requests/s, on average
     volume_concurrency: float = float("nan")
     volume_request_tokens_per_sec: float = float("nan")
     volume_ttft_ms: float = float("nan")
 
 
-def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                utilization):
-    """What a request sees on a replica run at ``utilization`` of the most requests/s it
-    sustains (:mod:`xlnapkin.queueing`): ``(requests in flight, output tokens/s each, mean
-    TTFT ms)``; None at full load, where the queue model has no steady state."""
-    from .queueing import operating_point, service_at_rate
-    _, top = operating_point(g, m, 0.0, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                             num_gpus)
-    rate = float(utilization) * float(top)
-    if not 0 < rate < top:
-        return None
+def volume_rate(tokens_per_day, input_tokens, output_tokens, replicas,
+                hours_per_month=HOURS_PER_MONTH):
+    """Requests/s each of ``replicas`` replicas gets from a daily volume of input plus output
+    tokens served in ``hours_per_month`` hours a month (a calendar month is 730 hours):
+    ``tokens_per_day / (input + output) / 86,400 x 730 / hours / replicas``. The self-host
+    template's "requests/s each replica gets". [requests/s]"""
+    return (float(tokens_per_day) / (float(input_tokens) + float(output_tokens)) / 86_400.0
+            * HOURS_PER_MONTH / float(hours_per_month) / float(replicas))
+
+
+def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, rate):
+    """What a request sees on a replica offered ``rate`` requests/s (:mod:`xlnapkin.queueing`):
+    ``(requests in flight, output tokens/s each, mean TTFT ms)``; None where the queue model
+    has no steady state at that rate."""
+    from .queueing import service_at_rate
     conc, ttft, tpot = service_at_rate(g, m, rate, input_tokens, output_tokens, weight_dtype,
                                        kv_dtype, num_gpus)
+    if not np.isfinite(conc):
+        return None
     return float(conc), 1e3 / float(tpot), float(ttft)
 
 
@@ -471,7 +477,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                 num_gpus)) / conc
     busy = float(fleet_utilization(tokens_per_day, tps, reps, hours_per_month))
     seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                       busy) or (conc, each, float("nan"))
+                       volume_rate(tokens_per_day, input_tokens, output_tokens, reps,
+                                   hours_per_month)) or (conc, each, float("nan"))
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))

@@ -226,9 +226,9 @@ def add_years(wb, ws) -> None:
                  "the end. Cash flows at each year's end, discounted "
                  "at the cost of capital. Rows after the years kept repeat the totals; the chart "
                  "stops at the last year kept (its own year column, K, on screen only). The scenario "
-                 "switch scales the rental and the purchase price here too: 'worst' (worst for "
-                 "self-hosting against the API) makes renting dearer as well as buying, which "
-                 "can favour owning.", chars_per_line=150)
+                 "switch scales the rental, the purchase price, the electricity price and the "
+                 "cost of capital here too: 'worst' (worst for self-hosting against the API) "
+                 "makes renting dearer as well as buying, which can favour owning.", chars_per_line=150)
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",

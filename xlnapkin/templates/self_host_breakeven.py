@@ -435,7 +435,8 @@ def _service(w) -> None:
              "queueing.PREFILL_CHUNK")] + _napkin.queue_steps() + [
         Step("vol_rate", "Requests/s each replica gets (your volume, in the hours it runs)",
              "IF(AND({fits_calc},ISNUMBER({replicas_calc})),{tokens_per_day}/({input_tokens}+"
-             "{output_tokens})/86400*730/{hours_run}/{replicas_calc},1E-9)", "req/s", "num")])
+             "{output_tokens})/86400*730/{hours_run}/{replicas_calc},1E-9)", "req/s", "num",
+             "capacity.volume_rate")])
     _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
                              col0=SERVICE_TABLE_COL, target="{vol_rate}",
                              named={"q_n": "vol_op_n", "q_ttft": "vol_op_ttft",
@@ -444,17 +445,19 @@ def _service(w) -> None:
         Step("vol_ok", "Below what one replica sustains? (TRUE = yes; the table's last row)",
              "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{vol_op_slot}<1)", "", "gen"),
         Step("vol_concurrency_calc", "Requests each replica holds at once",
-             f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")', "requests", "num",
+             _fit(f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")'), "requests", "num",
              "queueing.service_at_rate"),
         Step("vol_request_tps_calc", "Output tokens/s each request streams",
-             f'IF({{vol_ok}},1/{{vol_op_tpot}},"{FULL}")', "tokens/s", "num",
+             _fit(f'IF({{vol_ok}},1/{{vol_op_tpot}},"{FULL}")'), "tokens/s", "num",
              "1000 / TPOT_AT_RATE"),
         Step("vol_ttft_calc", "Time to first token, median",
-             f'IF({{vol_ok}},{{vol_op_ttft}}*1000,"{FULL}")', "ms", "num", "TTFT_AT_RATE")])
+             _fit(f'IF({{vol_ok}},{{vol_op_ttft}}*1000,"{FULL}")'), "ms", "num",
+             "TTFT_AT_RATE")])
 
 
-# The service at your volume where the latency model finds no steady state (a fleet sized by
-# its prefix-cached token rate, or prompts that would need the whole prefill budget).
+# The service at your volume where the latency model finds no steady state: a fleet sized by
+# its prefix-cached token rate (the model has no prefix cache), or, at a planned utilization
+# near 1, long prompts that would need the whole prefill budget before the sequence slots.
 FULL = "full: no steady state at this rate"
 
 
