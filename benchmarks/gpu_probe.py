@@ -3,7 +3,7 @@ model's predictions for the same work beside them.
 
 Two modes:
 
-``python benchmarks/gpu_probe.py run OUT.json [--tiny]``
+``python benchmarks/gpu_probe.py run OUT.json [--tiny] [--parts memory gemm forward moe tp]``
     On a machine with PyTorch and a CUDA GPU (``--tiny``: small shapes, on the CPU too, to test
     the script). Times, with CUDA events, the median of repeated runs after warm-ups:
 
@@ -14,6 +14,8 @@ Two modes:
       weight copies that no run reads its weights from L2;
     * routed-expert GEMMs of Mixtral-8x7B, gpt-oss-120b and DeepSeek-V3 shapes (random routing)
       as one grouped GEMM and as a loop, beside one dense GEMM of the same rows;
+    * one GPU's share of a tensor-parallel decode step (Llama-3.1-8B on 1-8 GPUs, 70B on 2-8:
+      heads, MLP and vocabulary split as vLLM splits them, no all-reduce) at batch 1 and 16;
     * a Llama-3.1-8B forward pass with random bf16 weights (32 layers, hidden 4,096, 32 query
       and 8 KV heads, MLP 14,336, vocabulary 128,256: the model's ``config.json``; RMSNorm and
       SiLU-gated MLP, no rotary embedding, which is elementwise): a batch-1 prefill of 128 to
@@ -252,6 +254,42 @@ class _Llama:
         return F.linear(F.rms_norm(x, (x.shape[-1],), self.norm), self.head).argmax(-1)
 
 
+LLAMA_70B = dict(layers=80, hidden=8192, heads=64, kv_heads=8, head_dim=128, mlp=28672,
+                 vocab=128256)
+TP_CASES = [("llama-3.1-8b", LLAMA_8B, (1, 2, 4, 8)), ("llama-3.1-70b", LLAMA_70B, (2, 4, 8))]
+TP_BATCHES, TP_CONTEXT = (1, 16), 1024
+
+
+def _tp_slices(torch, dev, tm, tiny):
+    """One GPU's share of a tensor-parallel decode step: every layer's heads, KV heads, MLP
+    width and vocabulary split over ``tp`` GPUs as vLLM splits them, the all-reduces left out
+    (one GPU has no peers): the kernels' time as the replica's GPUs grow, at batch 1 and 16."""
+    out = []
+    for name, full, tps in TP_CASES:
+        for tp in tps if not tiny else (1, 2):
+            cfg = dict(TINY if tiny else full)
+            cfg.update(heads=cfg["heads"] // tp, kv_heads=max(1, cfg["kv_heads"] // tp),
+                       mlp=cfg["mlp"] // tp, vocab=cfg["vocab"] // tp)
+            model = _Llama(torch, dev, cfg)
+            G, D, ctx = cfg["kv_heads"], cfg["head_dim"], 64 if tiny else TP_CONTEXT
+            with torch.inference_mode(), _flash(torch) if dev == "cuda" else _noop():
+                for B in TP_BATCHES:
+                    cache = [(torch.randn(B, G, ctx + 1, D, device=dev, dtype=torch.bfloat16),
+                              torch.randn(B, G, ctx + 1, D, device=dev, dtype=torch.bfloat16))
+                             for _ in range(cfg["layers"])]
+                    x = torch.randn(B, cfg["hidden"], device=dev, dtype=torch.bfloat16)
+                    t = tm(_graphed(torch, dev, lambda: model.decode(x, cache, ctx)), reps=30)
+                    out.append({"model": name, "tp": tp, "batch": B, "context": ctx,
+                                "graph_s": t, "weight_bytes": model.bytes})
+                    print(f"tp slice {name} tp={tp} b={B}: {t * 1e3:.3f} ms "
+                          f"({model.bytes / t / 1e12:.2f} TB/s of weights)", flush=True)
+                    cache = None
+            model = None
+            if dev == "cuda":
+                torch.cuda.empty_cache()
+    return out
+
+
 def _flash(torch):
     """A context that forces flash (or memory-efficient) attention, so a silent fallback to the
     quadratic-memory math kernel fails instead of timing something else."""
@@ -301,7 +339,7 @@ def _noop():
     return contextlib.nullcontext()
 
 
-def run(path, tiny=False):
+def run(path, tiny=False, parts=None):
     import torch
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     tm = _timer(torch, dev)
@@ -313,7 +351,10 @@ def run(path, tiny=False):
     for name, part in [("memory", lambda: _memory(torch, dev, tm, tiny)),
                        ("gemm", lambda: _gemms(torch, dev, tm, cfg, tiny)),
                        ("forward", lambda: _forward(torch, dev, tm, cfg, tiny)),
-                       ("moe", lambda: _moe(torch, dev, tm, tiny))]:
+                       ("moe", lambda: _moe(torch, dev, tm, tiny)),
+                       ("tp", lambda: _tp_slices(torch, dev, tm, tiny))]:
+        if parts and name not in parts:
+            continue
         t0 = time.time()
         try:
             res[name] = part()
@@ -355,6 +396,25 @@ def model_beside(res, gpu="h200-sxm", model="llama-3.1-8b"):
                                                           "bf16"))
               for r in fw.get("decode", [])]
     return prefill, decode
+
+
+def tp_beside(res, gpu="h200-sxm"):
+    """The probe's tensor-parallel slices, each with the model's step for one GPU of the replica
+    without communication: ``kernels_s`` (no fixed times) and ``fixed_s`` (the calibrated
+    per-step and per-layer times included)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import dataclasses
+    from xlnapkin import catalog, roofline
+    from xlnapkin.calibration import DEFAULTS
+    g = catalog.gpu(gpu)
+    fixed = dataclasses.replace(DEFAULTS, comm=0.0)
+    kernels = dataclasses.replace(fixed, step_overhead_s=0.0, layer_overhead_s=0.0,
+                                  moe_layer_overhead_s=0.0)
+    return [dict(r, **{k: roofline._decode_step(g, catalog.model(r["model"]), float(r["batch"]),
+                                                float(r["context"]), "bf16", None,
+                                                float(r["tp"]), e)
+                       for k, e in (("kernels_s", kernels), ("fixed_s", fixed))})
+            for r in res.get("tp", [])]
 
 
 def compare(path, gpu="h200-sxm", model="llama-3.1-8b"):
@@ -402,6 +462,13 @@ def compare(path, gpu="h200-sxm", model="llama-3.1-8b"):
                   f"{r['experts_hit'] * r['flops'] / r['rows'] / best / 1e12:5.2f} TB/s of "
                   f"expert weights"
                   + (" (grouped)" if best == r["grouped_s"] else " (loop)"))
+    tp = res.get("tp")
+    if isinstance(tp, list):
+        print("\none GPU's share of a tensor-parallel decode step (ms; no all-reduce): measured"
+              " / the model's kernel part / with its per-layer and per-step times")
+        for r in tp_beside(res, gpu):
+            print(f"  {r['model']:14s} tp {r['tp']} batch {r['batch']:3d}: {r['graph_s'] * 1e3:7.3f}"
+                  f" {r['kernels_s'] * 1e3:7.3f} {r['fixed_s'] * 1e3:7.3f}")
     if "projections" in gm:
         print("\nprojection GEMMs: rows -> TFLOP/s (TB/s)")
         for r in gm["projections"]:
@@ -415,12 +482,14 @@ def main(argv=None):
     r = sub.add_parser("run")
     r.add_argument("out")
     r.add_argument("--tiny", action="store_true")
+    r.add_argument("--parts", nargs="+", choices=["memory", "gemm", "forward", "moe", "tp"],
+                   help="only these parts (all of them)")
     c = sub.add_parser("compare")
     c.add_argument("results")
     c.add_argument("--gpu", default="h200-sxm")
     a = p.parse_args(argv)
     if a.mode == "run":
-        run(a.out, a.tiny)
+        run(a.out, a.tiny, a.parts)
     else:
         compare(a.results, a.gpu)
 

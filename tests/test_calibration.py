@@ -447,3 +447,22 @@ def test_the_model_stays_consistent_with_kernels_timed_on_an_h200():
     assert len(small) == 5
     assert all(r["calibrated_s"] >= r["graph_s"] for r in small), \
         [(r["batch"], r["calibrated_s"], r["graph_s"]) for r in small]
+
+
+def test_one_gpus_share_of_a_tensor_parallel_step_is_never_faster_than_its_kernels():
+    """One GPU's kernels of a tensor-parallel decode step (8B on 1-8 GPUs, 70B on 2-8, batch 1
+    and 16, no all-reduce; RESULTS section 10): the model's step for that GPU, without
+    communication, is never below them; its kernel part alone (no per-layer time) is, by more
+    as the GPUs grow: the per-layer time is what keeps a split step from looking free."""
+    spec = importlib.util.spec_from_file_location("xlnapkin_bench_gpu_probe_tp",
+                                                  REPO / "benchmarks" / "gpu_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = json.loads((REPO / "benchmarks" / "data" / "gpu_probe_h200.json").read_text())
+    rows = mod.tp_beside(res, "h200-sxm")
+    assert len(rows) == 14
+    assert all(r["fixed_s"] >= r["graph_s"] for r in rows), \
+        [(r["model"], r["tp"], r["batch"], r["fixed_s"], r["graph_s"]) for r in rows]
+    short = {(r["model"], r["tp"]): r["kernels_s"] / r["graph_s"] for r in rows
+             if r["batch"] == 1}
+    assert short[("llama-3.1-8b", 8)] < 0.3 < short[("llama-3.1-8b", 1)]
