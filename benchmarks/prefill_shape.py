@@ -5,8 +5,8 @@ prefill's compute time ``c`` and weight-read time ``w`` combined as a smooth max
 
 Refits the constants from fit.py's neutral start with the shape in place (``prefill_serial``
 pinned: the shape replaces it), prints the loss, the fitted constants, the in-sample table and
-the open-loop figures. Nothing is written; the committed model is untouched. About a minute on
-2 cores::
+the open-loop figures. Nothing is written, and the module state it changes is put back; the
+committed model is untouched. About 15-25 s on 2 cores::
 
     python benchmarks/prefill_shape.py          # p = 1.5
     python benchmarks/prefill_shape.py --p 2
@@ -41,6 +41,7 @@ def main(argv=None) -> None:
         prefill is the only caller that adds the smaller of two times)."""
         return (c ** p + w ** p) ** (1.0 / p) - roofline._larger(c, w)
 
+    saved = (calibration.DEFAULTS, dict(calibration.VENDOR_FACTOR), dict(fit.PINNED))
     roofline._smaller = shaped
     fit.PINNED["prefill_serial"] = 1.0  # with serial 1: max + (smooth - max) = smooth
     try:
@@ -60,6 +61,11 @@ def main(argv=None) -> None:
             print(f"open loop, {k}: {median:.1f} % over {n} rows")
     finally:
         roofline._smaller = plain
+        calibration.DEFAULTS = saved[0]
+        calibration.VENDOR_FACTOR.clear()
+        calibration.VENDOR_FACTOR.update(saved[1])
+        fit.PINNED.clear()
+        fit.PINNED.update(saved[2])
 
 
 if __name__ == "__main__":

@@ -807,3 +807,21 @@ def test_prefix_caching_takes_prefill_off_the_replica_time():
     cached1 = c.replica_tokens_per_sec(H100, L8B, 2304, 256, "bf16", None, 1, 1,
                                        prefix_cache_savings=saved)
     assert cached1 == pytest.approx(2560 / (2560 / plain1 - prefill * saved), rel=1e-9)
+
+
+def test_volume_rate_spreads_the_day_over_the_hours_a_day_the_fleet_serves():
+    """capacity.volume_rate: the requests/s a volume puts on each replica, in the hours a day
+    the fleet is sized for (hours a month x 12 / 365, all 24 from 730 up to 744, as
+    economics.replica_tokens_per_day): 86,400 requests a day of 2,048 tokens on one replica is
+    one a second around the clock, two in 12 hours a day, and the same one at 744 hours."""
+    day = 86_400 * 2048
+    assert c.volume_rate(day, 1024, 1024, 1) == pytest.approx(1.0)
+    assert c.volume_rate(day, 1024, 1024, 1, 730 / 2) == pytest.approx(2.0)
+    assert c.volume_rate(day, 1024, 1024, 1, 744) == pytest.approx(1.0)
+    assert c.volume_rate(day, 1024, 1024, 4) == pytest.approx(0.25)
+    # the same hours as sizing: a fleet's utilization is its rate over each replica's capacity
+    tps, reps, hours = 13_050.4, 3, 744
+    busy = e.fleet_utilization(2e9, tps, reps, hours)
+    assert c.volume_rate(2e9, 1024, 1024, reps, hours) * 2048 == pytest.approx(busy * tps)
+    with pytest.raises(InvalidArgumentError, match="replicas"):
+        c.volume_rate(day, 1024, 1024, 0)

@@ -161,7 +161,7 @@ class Efficiency:
 # one H200 (benchmarks/RESULTS.md section 10; fitted to nothing) agree with mbu (0.87 of the
 # datasheet read), mfu_prefill (0.59-0.63 from 1k to 8k tokens) and the per-layer time (small
 # GEMMs' shortfall: 40-45 us per layer beyond reads at mbu, batch 1-16, CUDA graphs, and
-# 50-75 us beyond reads at the measured rate, batch 1-16, whether a layer runs on 1 GPU or 8,
+# 50-68 us beyond weight and KV reads at the measured rate, batch 1-16, on 1 GPU or split over 8,
 # so it does not divide by the GPUs of a tensor-parallel replica); routed
 # experts reach 0.7-1.0 of a dense GEMM at 8k tokens, so moe_mfu_factor is the measured
 # stacks' MoE path (routing, permutation, their grouped GEMMs), not a limit of the chip.

@@ -21,7 +21,8 @@ from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
-from .economics import (HOURS_PER_MONTH, api_monthly_cost, blended_price, breakeven_for_good,
+from .economics import (HOURS_PER_MONTH, _hours_per_day, api_monthly_cost, blended_price,
+                        breakeven_for_good,
                         cost_per_mtok, cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
                         fleet_utilization, replica_tokens_per_day, replicas_needed,
                         self_host_monthly_cost)
@@ -393,11 +394,15 @@ class Estimate:
 def volume_rate(tokens_per_day, input_tokens, output_tokens, replicas,
                 hours_per_month=HOURS_PER_MONTH):
     """Requests/s each of ``replicas`` replicas gets from a daily volume of input plus output
-    tokens served in ``hours_per_month`` hours a month (a calendar month is 730 hours):
-    ``tokens_per_day / (input + output) / 86,400 x 730 / hours / replicas``. The self-host
-    template's "requests/s each replica gets". [requests/s]"""
-    return (float(tokens_per_day) / (float(input_tokens) + float(output_tokens)) / 86_400.0
-            * HOURS_PER_MONTH / float(hours_per_month) / float(replicas))
+    tokens served in the hours a day that ``hours_per_month`` gives (``hours x 12 / 365``, at
+    most 24, as the fleet is sized): ``tokens_per_day / (input + output) / 3,600 / hours a day
+    / replicas``. The self-host template's "requests/s each replica gets". [requests/s]"""
+    _checks.number(tokens_per_day, "tokens_per_day", 0)
+    _checks.number(input_tokens, "input_tokens", 1)
+    _checks.number(output_tokens, "output_tokens", 1)
+    _checks.number(replicas, "replicas", 1)
+    return (float(tokens_per_day) / (float(input_tokens) + float(output_tokens)) / 3600.0
+            / float(_hours_per_day(hours_per_month)) / float(replicas))
 
 
 def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, rate):

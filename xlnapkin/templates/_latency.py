@@ -124,14 +124,18 @@ def why_note(b, cell, note: str, name: str | None = None, why: str | None = None
 
 
 def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = TABLE_COL,
-           target: str = "{sla_rate_per_replica}", named: dict | None = None) -> int:
+                    target: str = "{sla_rate_per_replica}", named: dict | None = None,
+                    lean: bool = False) -> int:
     """The goodput table (the most concurrency, hence rate, within both limits) or the
     operating-point table (the concurrency at the rate ``target`` each replica gets; its last
-    row's columns named as ``named`` says, ``{column: defined name}``), from column ``col0``.
-    Returns its last row."""
+    row's columns named as ``named`` says, ``{column: defined name}``; ``lean``: only the
+    columns the bisection needs, the step and the rate, for a sheet that takes the latencies
+    at the result once), from column ``col0``. Returns its last row."""
     goodput = kind == "goodput"
     rate = "{q_rate}" if goodput else target
     row_steps = _napkin.queue_row("{q_n}", rate)
+    if lean:
+        row_steps = [s for s in row_steps if s.name in ("q_decode", "q_step", "q_rate")]
     # one output token has no time per output token: its limit is not checked
     test = (("meets", "within both limits (and prompts stable)?",
              "AND({q_ttft}<={ttft_ms}/1000,OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),"

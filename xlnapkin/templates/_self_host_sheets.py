@@ -30,10 +30,10 @@ SCENARIO_ROWS = [
      "throughput error"),
     ("staff_cost_per_month", "People and platform", 0.5, 1.5, "staff_cost_per_month"),
     ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
-    ("purchase_price", "GPU purchase price", 0.8, 1.2, "purchase price (owning only)"),
-    ("price_per_kwh", "Electricity price", 0.7, 1.5,
+    ("purchase_price", "Purchase price (own)", 0.8, 1.2, "purchase price (owning only)"),
+    ("price_per_kwh", "Electricity (own)", 0.7, 1.5,
      "price per kWh (owning only); it also stands for the power drawn"),
-    ("cost_of_capital", "Cost of capital", 0.5, 1.5,
+    ("cost_of_capital", "Cost of capital (own)", 0.5, 1.5,
      "cost of capital (at most 100 %): owning, and the Years sheet's discounting"),
 ]
 # The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
@@ -173,8 +173,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     for i, (_key, label, *_r) in enumerate(SCENARIO_ROWS):
         r, lo, hi = row0 + 2 + i, first + 1 + 2 * i, first + 2 + 2 * i
         st.put_text(ws.cell(r, 2), label)
-        cells = [(f"IF(AND(ISNUMBER($L${lo}),ISNUMBER({base_c})),$L${lo}-{base_c},0)", "usd"),
-                 (f"IF(AND(ISNUMBER($L${hi}),ISNUMBER({base_c})),$L${hi}-{base_c},0)", "usd"),
+        cells = [(f"IF(AND(ISNUMBER($L${lo}),ISNUMBER({base_c})),$L${lo}-{base_c},0)", "usd4"),
+                 (f"IF(AND(ISNUMBER($L${hi}),ISNUMBER({base_c})),$L${hi}-{base_c},0)", "usd4"),
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
         # The chart's bars: each side's breakeven over the base case's, from 1 on a log axis
@@ -196,7 +196,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
             f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
             f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: no bar where it is never '
-            f'or does not change.","check inputs")').font = st.NOTE_FONT
+            f'or does not change; some viewers (LibreOffice) draw only the bars above 1 on its '
+            f'log axis: the table is the record.","check inputs")').font = st.NOTE_FONT
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
@@ -206,13 +207,13 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
                                                     max_row=last)),
                            ("high factor", Reference(ws, min_col=col + 1, min_row=row0 + 2,
-                                                     max_row=last))], width=12.5, height=8)
+                                                     max_row=last))], width=12.5, height=11)
         ch.y_axis.number_format = fmt
         if col == 8:
             ch.y_axis.scaling.logBase = 10
             ch.x_axis.crossesAt = 1  # the bars start at the base case: ratio 1
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
-    return last + 20
+    return last + 26
 
 
 # --- Years ---------------------------------------------------------------------------------------
@@ -225,10 +226,11 @@ def add_years(wb, ws) -> None:
                  "purchase now, power and hosting each year, and gets the resale value back at "
                  "the end. Cash flows at each year's end, discounted "
                  "at the cost of capital. Rows after the years kept repeat the totals; the chart "
-                 "stops at the last year kept (its own year column, K, on screen only). The scenario "
-                 "switch scales the rental, the purchase price, the electricity price and the "
-                 "cost of capital here too: 'worst' (worst for self-hosting against the API) "
-                 "makes renting dearer as well as buying, which can favour owning.", chars_per_line=150)
+                 "stops at the last year kept (its own year column, K, on screen only). The "
+                 "scenario switch scales the rental, the purchase price, the electricity price "
+                 "and the cost of capital here too: 'worst' (worst for self-hosting against the "
+                 "API) makes renting dearer as well as buying, which can favour owning.",
+                 chars_per_line=150)
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",

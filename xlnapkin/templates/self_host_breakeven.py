@@ -200,15 +200,15 @@ def _outputs(b) -> None:
     out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
-    b.heading("What a request gets at your volume (the latency model, at the median)")
+    b.heading("What a request gets at your volume (averages; the first token at the median)")
     out(b, "volume_requests_per_sec", "Requests/s each replica gets", "vol_rate", "req/s",
-        "num", "your volume over the replicas, in the hours they run")
-    out(b, "volume_concurrency", "Requests each replica holds at once", "vol_concurrency_calc",
-        "requests", "num", "Little's law at that rate (xlnapkin.queueing)")
+        "num3", "your volume spread evenly over the hours run: no peaks")
+    out(b, "volume_concurrency", "Requests each replica holds at once, on average",
+        "vol_concurrency_calc", "requests", "num1", "Little's law at that rate")
     out(b, "volume_request_tokens_per_sec", "Output tokens/s each request streams",
-        "vol_request_tps_calc", "tokens/s", "num", "= 1000 / TPOT_AT_RATE")
-    out(b, "volume_ttft_ms", "Time to first token, median", "vol_ttft_calc", "ms", "num",
-        "= TTFT_AT_RATE: the prompt's prefill and its waits")
+        "vol_request_tps_calc", "tokens/s", "int", "= 1000 / TPOT_AT_RATE")
+    out(b, "volume_ttft_ms", "Time to first token, median request", "vol_ttft_calc", "ms",
+        "int", "= TTFT_AT_RATE: the least sure figure; check it on your stack")
     b.heading("Per replica, and owning")
     out(b, "self_host_cost_per_mtok", "GPU cost per Mtok at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
@@ -435,24 +435,23 @@ def _service(w) -> None:
              "queueing.PREFILL_CHUNK")] + _napkin.queue_steps() + [
         Step("vol_rate", "Requests/s each replica gets (your volume, in the hours it runs)",
              "IF(AND({fits_calc},ISNUMBER({replicas_calc})),{tokens_per_day}/({input_tokens}+"
-             "{output_tokens})/86400*730/{hours_run}/{replicas_calc},1E-9)", "req/s", "num",
+             "{output_tokens})/3600/{hours_a_day}/{replicas_calc},1E-9)", "req/s", "num3",
              "capacity.volume_rate")])
     _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
                              col0=SERVICE_TABLE_COL, target="{vol_rate}",
-                             named={"q_n": "vol_op_n", "q_ttft": "vol_op_ttft",
-                                    "q_tpot": "vol_op_tpot", "q_slot": "vol_op_slot"})
-    _napkin.add_steps(w, [
-        Step("vol_ok", "Below what one replica sustains? (TRUE = yes; the table's last row)",
-             "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{vol_op_slot}<1)", "", "gen"),
-        Step("vol_concurrency_calc", "Requests each replica holds at once",
+                             named={"q_n": "vol_op_n"}, lean=True)
+    # the latencies at the concurrency the table found (its last row), once
+    _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}") + [
+        Step("vol_ok", "Below what one replica sustains? (TRUE = yes)",
+             "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1)", "", "gen"),
+        Step("vol_concurrency_calc", "Requests each replica holds at once, on average",
              _fit(f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")'), "requests", "num",
              "queueing.service_at_rate"),
         Step("vol_request_tps_calc", "Output tokens/s each request streams",
-             _fit(f'IF({{vol_ok}},1/{{vol_op_tpot}},"{FULL}")'), "tokens/s", "num",
+             _fit(f'IF({{vol_ok}},1/{{q_tpot}},"{FULL}")'), "tokens/s", "num",
              "1000 / TPOT_AT_RATE"),
-        Step("vol_ttft_calc", "Time to first token, median",
-             _fit(f'IF({{vol_ok}},{{vol_op_ttft}}*1000,"{FULL}")'), "ms", "num",
-             "TTFT_AT_RATE")])
+        Step("vol_ttft_calc", "Time to first token, median request",
+             _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "num", "TTFT_AT_RATE")])
 
 
 # The service at your volume where the latency model finds no steady state: a fleet sized by
