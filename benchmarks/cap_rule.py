@@ -13,9 +13,7 @@ Nothing is written; the committed constants are untouched. About 5-10 minutes on
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import io
 import sys
 from pathlib import Path
 
@@ -24,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import accuracy  # noqa: E402
 import fit  # noqa: E402
-import openloop  # noqa: E402
 from xlnapkin import calibration  # noqa: E402
 
 GIB = 1.073741824  # GB per GiB
@@ -47,13 +44,7 @@ def main(argv=None) -> None:
     calibration._calibrated = by_device
     cases, _ = accuracy.build_cases(accuracy.load_rows(accuracy.DEFAULT_DATA))
     values, loss = fit.fit(cases)
-    print(f"loss {loss:.4f}", {k: round(v, 6) for k, v in values.items()})
-    accuracy.evaluate(cases)
-    print(accuracy.table(cases))
-    with contextlib.redirect_stdout(io.StringIO()):
-        summary = openloop.main([], quiet=True)
-    for k, (n, median) in summary.items():
-        print(f"open loop, {k}: {median:.1f} % over {n} rows")
+    fit.report(cases, values, loss)
     fitted = (calibration.DEFAULTS, dict(calibration.VENDOR_FACTOR))
     median, _per = fit.held_out(cases, lambda c: c.source, fitted)
     print(f"leave-one-source-out: {median:.1f} %")

@@ -201,6 +201,35 @@ def held_out_table(cases) -> str:
     return "\n".join(lines)
 
 
+# A neutral, literature-style start (anchors-calculators §8) for the fitted constants.
+NEUTRAL = dict(mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5, layer_overhead_s=3e-5,
+               moe_layer_overhead_s=3e-5, prefill_overhead_s=5e-3, prefill_serial=0.5,
+               moe_mfu_factor=0.7, fp4_mfu_factor=1.0)
+
+
+def neutral_start(**changes):
+    """Set the calibration to the neutral start (``changes`` on top), the pinned constants at
+    their values, and no vendor factors."""
+    calibration.DEFAULTS = dataclasses.replace(calibration.DEFAULTS,
+                                               **{**NEUTRAL, **changes, **PINNED})
+    calibration.VENDOR_FACTOR.clear()
+
+
+def report(cases, values, best, label="") -> None:
+    """Print a refit's loss and constants, the in-sample table and the open-loop figures with
+    the fitted constants (for the scripts that try an alternative model or default)."""
+    import contextlib
+    import io
+    import openloop
+    print(f"{label}loss {best:.4f}", {k: round(v, 6) for k, v in values.items()})
+    accuracy.evaluate(cases)
+    print(accuracy.table(cases))
+    with contextlib.redirect_stdout(io.StringIO()):
+        summary = openloop.main([], quiet=True)
+    for k, (n, median) in summary.items():
+        print(f"open loop, {k}: {median:.1f} % over {n} rows")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", action="append", metavar="CSV", help="measured CSV, repeatable [the development set]")
@@ -211,13 +240,8 @@ def main(argv=None):
     args.data = args.data or accuracy.DEFAULT_DATA
     rows = accuracy.load_rows(args.data)
     cases, _ = accuracy.build_cases(rows)
-    if not args.from_defaults:  # a neutral, literature-style start (anchors-calculators §8)
-        calibration.DEFAULTS = dataclasses.replace(
-            calibration.DEFAULTS, mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5,
-            layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5,
-            prefill_overhead_s=5e-3, prefill_serial=0.5, moe_mfu_factor=0.7, fp4_mfu_factor=1.0,
-            **PINNED)
-        calibration.VENDOR_FACTOR.clear()
+    if not args.from_defaults:
+        neutral_start()
     print(f"fitting on {len(cases)} rows of {args.data}", file=sys.stderr)
     values, best = fit(cases, verbose=True)
     fitted = (calibration.DEFAULTS, dict(calibration.VENDOR_FACTOR))

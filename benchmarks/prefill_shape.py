@@ -15,9 +15,6 @@ committed model is untouched. About 15-25 s on 2 cores::
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
-import io
 import sys
 from pathlib import Path
 
@@ -26,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import accuracy  # noqa: E402
 import fit  # noqa: E402
-import openloop  # noqa: E402
 from xlnapkin import calibration, roofline  # noqa: E402
 
 
@@ -45,20 +41,10 @@ def main(argv=None) -> None:
     roofline._smaller = shaped
     fit.PINNED["prefill_serial"] = 1.0  # with serial 1: max + (smooth - max) = smooth
     try:
-        calibration.DEFAULTS = dataclasses.replace(
-            calibration.DEFAULTS, mbu=0.75, mfu_decode=0.5, mfu_prefill=0.5,
-            layer_overhead_s=3e-5, moe_layer_overhead_s=3e-5, prefill_overhead_s=5e-3,
-            prefill_serial=1.0, moe_mfu_factor=0.7, fp4_mfu_factor=1.0)  # fit.py's start
-        calibration.VENDOR_FACTOR.clear()
+        fit.neutral_start()  # prefill_serial pinned at 1 above
         cases, _ = accuracy.build_cases(accuracy.load_rows(accuracy.DEFAULT_DATA))
         values, loss = fit.fit(cases)
-        print(f"p = {p:g}: loss {loss:.4f}", {k: round(v, 6) for k, v in values.items()})
-        accuracy.evaluate(cases)
-        print(accuracy.table(cases))
-        with contextlib.redirect_stdout(io.StringIO()):
-            summary = openloop.main([], quiet=True)
-        for k, (n, median) in summary.items():
-            print(f"open loop, {k}: {median:.1f} % over {n} rows")
+        fit.report(cases, values, loss, f"p = {p:g}: ")
     finally:
         roofline._smaller = plain
         calibration.DEFAULTS = saved[0]
