@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
+
 from .. import calibration, catalog, queueing
 from ..economics import NEVER
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
@@ -427,7 +429,6 @@ def _service(w) -> None:
     the requests/s each replica gets, its concurrency found by bisection in a table beside the
     steps (as the capacity planner's Latency sheet), TTFT at the median."""
     w.heading("What a request gets at your volume (latency under load, xlnapkin.queueing)")
-    top = w.row
     _napkin.add_steps(w, [
         Step("sla_percentile", "Percentile of the latencies (the median)", "0.5", "0-1", "num"),
         Step("token_budget", "Prompt tokens an engine step takes besides decoding (default)",
@@ -437,10 +438,14 @@ def _service(w) -> None:
              "IF(AND({fits_calc},ISNUMBER({replicas_calc})),{tokens_per_day}/({input_tokens}+"
              "{output_tokens})/3600/{hours_a_day}/{replicas_calc},1E-9)", "req/s", "num3",
              "capacity.volume_rate")])
+    # the concurrency at that rate: a bisection table below the steps, beside the page (its
+    # tall header row would stretch a step's row), then the latencies there, once
+    top = w.row + len(_napkin.queue_row("", "")) + 7
+    w.add("vol_table", "Mean concurrency at that rate: the bisection table from",
+          f'"{get_column_letter(SERVICE_TABLE_COL)}{top}"', "cell", "", "text")
     _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
                              col0=SERVICE_TABLE_COL, target="{vol_rate}",
                              named={"q_n": "vol_op_n"}, lean=True)
-    # the latencies at the concurrency the table found (its last row), once
     _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}") + [
         Step("vol_ok", "Below what one replica sustains? (TRUE = yes)",
              "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1)", "", "gen"),
@@ -449,9 +454,10 @@ def _service(w) -> None:
              "queueing.service_at_rate"),
         Step("vol_request_tps_calc", "Output tokens/s each request streams",
              _fit(f'IF({{vol_ok}},1/{{q_tpot}},"{FULL}")'), "tokens/s", "num",
-             "1000 / TPOT_AT_RATE"),
+             "queueing.service_at_rate"),
         Step("vol_ttft_calc", "Time to first token, median request",
-             _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "num", "TTFT_AT_RATE")])
+             _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "num",
+             "queueing.service_at_rate")])
 
 
 # The service at your volume where the latency model finds no steady state: a fleet sized by
