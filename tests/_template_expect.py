@@ -450,9 +450,12 @@ def _tornado(v, x, total):
 
     def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where one is never
         return b / base if isinstance(b, float) and isinstance(base, float) else 0.0
+    low, high = [ratio(b) for b in breakeven[1::2]], [ratio(b) for b in breakeven[2::2]]
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
-            "tornado_ratio_low": [ratio(b) for b in breakeven[1::2]],
-            "tornado_ratio_high": [ratio(b) for b in breakeven[2::2]]}
+            "tornado_ratio_low": low, "tornado_ratio_high": high,
+            # what the chart draws: no bar (1, the base case) where a side is never
+            "tornado_chart_low": [x if x > 0 else 1.0 for x in low],
+            "tornado_chart_high": [x if x > 0 else 1.0 for x in high]}
 
 
 # --- multi-tenant savings ----------------------------------------------------------------------

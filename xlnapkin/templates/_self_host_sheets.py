@@ -44,6 +44,7 @@ SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
 _GATE_NA = "IF(all_ok,{},NA())"
+CHART_COL = 15  # O: the breakeven chart's own columns, beside the printed page (A:M)
 _VOLUME_NA = 'IF(AND(all_ok,check_volume_range="OK"),{},NA())'
 
 
@@ -189,28 +190,40 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                                       '0.00;-0.00;"never"')
 
     last = row0 + 1 + len(SCENARIO_ROWS)
+    # What the breakeven chart draws, beside the printed page: the ratio, or 1 (no bar) where
+    # it is 'never' (a 0 would draw a bar to the log axis's floor; #N/A would be an error cell).
+    st.header_row(ws, row0 + 1, CHART_COL, ["chart: low", "high"], height=30)
+    for i in range(len(SCENARIO_ROWS)):
+        r = row0 + 2 + i
+        for j in (0, 1):
+            ratio = f"{L(8 + j)}{r}"
+            st.style_cell(ws.cell(r, CHART_COL + j,
+                                  f"=IF(ISNUMBER({ratio}),IF({ratio}>0,{ratio},1),1)"), "num")
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high", "tornado_ratio_low",
                               "tornado_ratio_high"], start=4):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
+    for j, name in enumerate(["tornado_chart_low", "tornado_chart_high"], start=CHART_COL):
+        st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
             f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
-            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: no bar where it is never '
-            f'or does not change; some viewers (LibreOffice) draw only the bars above 1 on its '
-            f'log axis: the table is the record.","check inputs")').font = st.NOTE_FONT
+            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: bars from 1, none where '
+            f'it is never or does not change.","check inputs")').font = st.NOTE_FONT
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
              "$0.00"),
-            ("Breakeven vs the base case", "breakeven / base, log scale", 8, "0.0#"))):
+            ("Breakeven vs the base case", "breakeven / base, log scale", CHART_COL,
+             "0.0#"))):
         ch = st.bar_chart(title, "input", axis, cats,
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
                                                     max_row=last)),
                            ("high factor", Reference(ws, min_col=col + 1, min_row=row0 + 2,
                                                      max_row=last))], width=12.5, height=11)
         ch.y_axis.number_format = fmt
-        if col == 8:
+        if col == CHART_COL:
             ch.y_axis.scaling.logBase = 10
+            ch.y_axis.scaling.min = 0.01  # a floor, so bars below 1 show in every viewer
             ch.x_axis.crossesAt = 1  # the bars start at the base case: ratio 1
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
     return last + 26
