@@ -22,10 +22,9 @@ from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
 from .economics import (HOURS_PER_MONTH, _hours_per_day, api_monthly_cost, blended_price,
-                        breakeven_for_good,
-                        cost_per_mtok, cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
-                        fleet_utilization, replica_tokens_per_day, replicas_needed,
-                        self_host_monthly_cost)
+                        breakeven_for_good, cost_per_mtok, cost_per_mtok_at_volume,
+                        fleet_breakeven_tokens_per_day, fleet_utilization,
+                        replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError
 from .memory import MEM_FRACTION, max_batch, runs_when_it_fits, tp_degrees, why_not
 from .roofline import decode_step_time

@@ -337,7 +337,8 @@ def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_toke
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     ok = r.runs & (rate < r.max_rate())
     conc = r.concurrency(rate)
-    p = None if percentile is None else float(percentile)
+    p = None if percentile is None else float(_checks.number(
+        percentile, "percentile", 0, 1, min_open=True, max_open=True))
     return tuple(_checks.scalar_out(np.where(ok, v, np.nan)) for v in
                  (conc, r.ttft(conc, rate, p) * 1e3, r.step(conc) * 1e3))
 
