@@ -272,7 +272,7 @@ def _tp_slices(torch, dev, tm, tiny):
                        mlp=cfg["mlp"] // tp, vocab=cfg["vocab"] // tp)
             model = _Llama(torch, dev, cfg)
             G, D, ctx = cfg["kv_heads"], cfg["head_dim"], 64 if tiny else TP_CONTEXT
-            with torch.inference_mode(), _flash(torch) if dev == "cuda" else _noop():
+            with torch.inference_mode(), _flash(torch, dev):
                 for B in TP_BATCHES:
                     cache = [(torch.randn(B, G, ctx + 1, D, device=dev, dtype=torch.bfloat16),
                               torch.randn(B, G, ctx + 1, D, device=dev, dtype=torch.bfloat16))
@@ -290,15 +290,18 @@ def _tp_slices(torch, dev, tm, tiny):
     return out
 
 
-def _flash(torch):
-    """A context that forces flash (or memory-efficient) attention, so a silent fallback to the
-    quadratic-memory math kernel fails instead of timing something else."""
+def _flash(torch, dev):
+    """A context that forces flash (or memory-efficient) attention on CUDA, so a silent fallback
+    to the quadratic-memory math kernel fails instead of timing something else; none off CUDA
+    or where PyTorch cannot choose."""
+    import contextlib
     try:
         from torch.nn.attention import SDPBackend, sdpa_kernel
-        return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION])
     except ImportError:
-        import contextlib
         return contextlib.nullcontext()
+    if dev != "cuda":
+        return contextlib.nullcontext()
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION])
 
 
 def _forward(torch, dev, tm, cfg, tiny):
@@ -309,7 +312,7 @@ def _forward(torch, dev, tm, cfg, tiny):
     cache = [(torch.empty(1, G, max(tokens), D, device=dev, dtype=torch.bfloat16),
               torch.empty(1, G, max(tokens), D, device=dev, dtype=torch.bfloat16))
              for _ in range(cfg["layers"])]
-    with torch.inference_mode(), _flash(torch) if dev == "cuda" else _noop():
+    with torch.inference_mode(), _flash(torch, dev):
         for T in tokens:
             x = torch.randn(1, T, cfg["hidden"], device=dev, dtype=torch.bfloat16)
             reps = 5 if T >= 8192 else 15
@@ -332,11 +335,6 @@ def _forward(torch, dev, tm, cfg, tiny):
                   f"eager {eager * 1e3:7.3f} ms", flush=True)
             cache = None
     return out
-
-
-def _noop():
-    import contextlib
-    return contextlib.nullcontext()
 
 
 def run(path, tiny=False, parts=None):
@@ -467,8 +465,9 @@ def compare(path, gpu="h200-sxm", model="llama-3.1-8b"):
         print("\none GPU's share of a tensor-parallel decode step (ms; no all-reduce): measured"
               " / the model's kernel part / with its per-layer and per-step times")
         for r in tp_beside(res, gpu):
-            print(f"  {r['model']:14s} tp {r['tp']} batch {r['batch']:3d}: {r['graph_s'] * 1e3:7.3f}"
-                  f" {r['kernels_s'] * 1e3:7.3f} {r['fixed_s'] * 1e3:7.3f}")
+            print(f"  {r['model']:14s} tp {r['tp']} batch {r['batch']:3d}: "
+                  f"{r['graph_s'] * 1e3:7.3f} {r['kernels_s'] * 1e3:7.3f} "
+                  f"{r['fixed_s'] * 1e3:7.3f}")
     if "projections" in gm:
         print("\nprojection GEMMs: rows -> TFLOP/s (TB/s)")
         for r in gm["projections"]:

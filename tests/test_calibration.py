@@ -421,13 +421,13 @@ def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
 
 # --- the kernel probe (benchmarks/gpu_probe.py, RESULTS section 10) ------------------------------
 
-def _probe_rows():
+def _probe():
+    """benchmarks/gpu_probe.py and its recorded H200 run."""
     spec = importlib.util.spec_from_file_location("xlnapkin_bench_gpu_probe",
                                                   REPO / "benchmarks" / "gpu_probe.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    res = json.loads((REPO / "benchmarks" / "data" / "gpu_probe_h200.json").read_text())
-    return mod.model_beside(res, "h200-sxm", "llama-3.1-8b")
+    return mod, json.loads((REPO / "benchmarks" / "data" / "gpu_probe_h200.json").read_text())
 
 
 def test_the_model_stays_consistent_with_kernels_timed_on_an_h200():
@@ -436,9 +436,10 @@ def test_the_model_stays_consistent_with_kernels_timed_on_an_h200():
     serving stack cannot decode faster than its bare kernels, so the calibrated step at batch
     1-32 is no shorter than the probe's; and where the probe's kernels are the ones engines run
     (cuBLAS GEMMs, prompts of 512-8,192 tokens, before its FlashAttention-2 dominates), the
-    model's kernel part is from 10 % under to 30 % over them (1.0-1.25 in the recorded run). A change to the utilisations that contradicts
-    the chip fails here."""
-    prefill, decode = _probe_rows()
+    model's kernel part is from 10 % under to 30 % over them (1.0-1.25 in the recorded run). A
+    change to the utilisations that contradicts the chip fails here."""
+    mod, res = _probe()
+    prefill, decode = mod.model_beside(res, "h200-sxm", "llama-3.1-8b")
     assert [r["tokens"] for r in prefill] == [128, 256, 512, 1024, 2048, 4096, 8192, 16384,
                                               32768]
     mid = [r["kernels_s"] / r["graph_s"] for r in prefill if 512 <= r["tokens"] <= 8192]
@@ -454,11 +455,7 @@ def test_one_gpus_share_of_a_tensor_parallel_step_is_never_faster_than_its_kerne
     and 16, no all-reduce; RESULTS section 10): the model's step for that GPU, without
     communication, is never below them; its kernel part alone (no per-layer time) is, by more
     as the GPUs grow: the per-layer time is what keeps a split step from looking free."""
-    spec = importlib.util.spec_from_file_location("xlnapkin_bench_gpu_probe_tp",
-                                                  REPO / "benchmarks" / "gpu_probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    res = json.loads((REPO / "benchmarks" / "data" / "gpu_probe_h200.json").read_text())
+    mod, res = _probe()
     rows = mod.tp_beside(res, "h200-sxm")
     assert len(rows) == 14
     assert all(r["fixed_s"] >= r["graph_s"] for r in rows), \

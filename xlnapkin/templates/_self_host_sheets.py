@@ -162,9 +162,9 @@ def _tornado_row(r, key, factor):
 
 
 def _tornado_charts(wb, ws, row0, first) -> int:
-    """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day;
-    0, shown as 'never' and drawn as no bar on the log axis, where there is none) and the two
-    tornado charts."""
+    """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day and
+    over the base case's; 0, shown as 'never', where there is none), the breakeven chart's own
+    columns beside the page, and the two tornado charts."""
     ws.row_breaks.append(Break(id=row0 - 1))  # the tornado table fills the first page
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",

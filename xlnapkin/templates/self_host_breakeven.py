@@ -420,14 +420,14 @@ def _working(w) -> None:
 
 
 # The Working sheet's column where the bisection table of the service at your volume starts
-# (beside the steps and the heads table in G:I, outside the printed page).
+# (right of the heads table in G:I, outside the printed page).
 SERVICE_TABLE_COL = 11
 
 
 def _service(w) -> None:
     """What a request gets at your volume: the latency-under-load model (xlnapkin.queueing) at
-    the requests/s each replica gets, its concurrency found by bisection in a table beside the
-    steps (as the capacity planner's Latency sheet), TTFT at the median."""
+    the requests/s each replica gets, its concurrency found by bisection in a table below the
+    steps, outside the printed page (the capacity planner's table, lean), TTFT at the median."""
     w.heading("What a request gets at your volume (latency under load, xlnapkin.queueing)")
     _napkin.add_steps(w, [
         Step("sla_percentile", "Percentile of the latencies (the median)", "0.5", "0-1", "num"),
@@ -438,14 +438,7 @@ def _service(w) -> None:
              "IF(AND({fits_calc},ISNUMBER({replicas_calc})),{tokens_per_day}/({input_tokens}+"
              "{output_tokens})/3600/{hours_a_day}/{replicas_calc},1E-9)", "req/s", "num3",
              "capacity.volume_rate")])
-    # the concurrency at that rate: a bisection table below the steps, beside the page (its
-    # tall header row would stretch a step's row), then the latencies there, once
-    top = w.row + len(_napkin.queue_row("", "")) + 7
-    w.add("vol_table", "Mean concurrency at that rate: the bisection table from",
-          f'"{get_column_letter(SERVICE_TABLE_COL)}{top}"', "cell", "", "text")
-    _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
-                             col0=SERVICE_TABLE_COL, target="{vol_rate}",
-                             named={"q_n": "vol_op_n"}, lean=True)
+    # the latencies at the concurrency the bisection table below finds, once
     _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}") + [
         Step("vol_ok", "Below what one replica sustains? (TRUE = yes)",
              "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1)", "", "gen"),
@@ -458,6 +451,14 @@ def _service(w) -> None:
         Step("vol_ttft_calc", "Time to first token, median request",
              _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "num",
              "queueing.service_at_rate")])
+    # the bisection for that concurrency: below the steps and beside the page, where its tall
+    # header row stretches no step's row
+    top = w.row + 3  # after the row that says where it is, and a blank row
+    w.add("vol_table", "Mean concurrency at that rate (vol_op_n): the bisection table from",
+          f'"{get_column_letter(SERVICE_TABLE_COL)}{top}"', "cell", "", "text")
+    _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
+                             col0=SERVICE_TABLE_COL, target="{vol_rate}",
+                             named={"q_n": "vol_op_n"}, lean=True)
 
 
 # The service at your volume where the latency model finds no steady state: a fleet sized by
