@@ -740,25 +740,34 @@ def test_circular_references_read_calc_and_exit_3(capsys, tmp_path):
 
 
 def _apostrophe_book(tmp_path):
-    return c.xlsx(tmp_path / "quote.xlsx", {"Bob's": {"A1": 3, "B1": "=A1*2",
-                                                      "C1": "='Bob''s'!A1*2"}},
-                  {"b": "'Bob''s'!$B$1", "c": "'Bob''s'!$C$1"})
+    return c.xlsx(tmp_path / "quote.xlsx",
+                  {"Bob's": {"A1": 3, "B1": "=A1*2", "C1": "='Bob''s'!A1*2",
+                             "D1": "=SUM('Bob''s'!A1:B1)", "E1": "=SUM(A1:C1)",
+                             "F1": "=INDIRECT(\"'Bob''s'!A1\")*5"},
+                   "Q2 plan": {"A1": "='Bob''s'!B1+1", "B1": "=SUM('Bob''s'!A1:B1)"}},
+                  {"b": "'Bob''s'!$B$1", "c": "'Bob''s'!$C$1", "d": "'Bob''s'!$D$1",
+                   "e": "'Bob''s'!$E$1", "f": "'Bob''s'!$F$1", "q": "'Q2 plan'!$A$1",
+                   "r": "'Q2 plan'!$B$1", "inp": "'Bob''s'!$A$1"})
 
 
-def test_a_sheet_named_with_an_apostrophe_never_reads_blank(capsys, tmp_path):
-    # Before: both formulas on "Bob's" came back blank with exit code 0. The formulas library
-    # cannot read such a sheet yet: the cells are errors and the exit code says so.
-    code, out, err = run(capsys, "recalc", _apostrophe_book(tmp_path), "-q", "--json")
-    values = json.loads(out)
-    assert None not in values.values()
-    assert "#REF!" in values.values() and code == 3
-
-
-@pytest.mark.xfail(strict=True, reason="the formulas library gives #REF! on a sheet whose name "
-                   "has an apostrophe; this passes (and must be kept) once it reads them")
 def test_a_sheet_named_with_an_apostrophe_is_calculated(capsys, tmp_path):
-    code, out, err = run(capsys, "recalc", _apostrophe_book(tmp_path), "-q", "--json")
-    assert json.loads(out) == {"b": 6, "c": 6} and code == 0
+    # Before: formulas built the name of such a sheet's cells with the apostrophe single inside
+    # the quotes ('[quote.xlsx]BOB'S'!A1), read no sheet there, and every cell on it, or
+    # referring to it, was #REF! (and blank before that). recalc doubles it, as Excel does.
+    path = _apostrophe_book(tmp_path)
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    assert json.loads(out) == {"b": 6, "c": 6, "d": 9, "e": 15, "f": 15, "q": 7, "r": 9,
+                               "inp": 3} and code == 0, err
+    # inputs on it are set by name or by address, and --out writes its values
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", "--set", "Bob's!A1=10",
+                         "--name", "d", "--name", "'Q2 plan'!B1")
+    assert json.loads(out) == {"d": 30, "'Q2 plan'!B1": 30} and code == 0, err
+    code, out, err = run(capsys, "recalc", path, "-q", "--set", "inp=5", "--out",
+                         tmp_path / "out.xlsx")
+    assert code == 0, err
+    book = openpyxl.load_workbook(tmp_path / "out.xlsx", data_only=True)
+    assert [c.value for c in book["Bob's"][1]] == [5, 10, 10, 15, 25, 25]
+    assert [c.value for c in book["Q2 plan"][1]] == [11, 15]
 
 
 def test_names_defined_for_one_sheet_say_so(capsys, tmp_path):

@@ -818,11 +818,14 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
     the regular expressions (:data:`_REGEX_CLOCK`)."""
     formulas = _import_formulas()
     from formulas.excel import xlreader
+    from formulas.tokens import operand
     from formulas.tokens.operand import Empty
     excel_module = __import__(formulas.ExcelModel.__module__, fromlist=["tqdm"])
     with _LOCK:
         register()
         saved_compile = Empty.__dict__["compile"]
+        saved_sheet_id = operand._build_sheet_id
+        saved_get_name = excel_module._get_name
         saved_tqdm = excel_module.tqdm
         saved_loader = xlreader.load_workbook
         quiet = types.SimpleNamespace(tqdm=_NoProgressBar)
@@ -831,6 +834,8 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         Empty.compile = staticmethod(lambda: _BLANK)
         excel_module.tqdm = quiet
         xlreader.load_workbook = opener or _refuse_to_open
+        operand._build_sheet_id = _quoted_sheet_id
+        excel_module._get_name = functools.partial(_unquoted_name, saved_get_name)
         for logger in loggers:
             logger.addHandler(silence)
         _COUNTER.start(progress)
@@ -846,9 +851,37 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
             Empty.compile = saved_compile
             excel_module.tqdm = saved_tqdm
             xlreader.load_workbook = saved_loader
+            operand._build_sheet_id = saved_sheet_id
+            excel_module._get_name = saved_get_name
             for logger in loggers:
                 logger.removeHandler(silence)
             _COUNTER.report = None
+
+
+def _quoted_sheet_id(sheet="", directory="", filename="", **_):
+    """The sheet part of a cell's name in formulas (``'[book.xlsx]SHEET'``), as
+    ``formulas.tokens.operand._build_sheet_id`` builds it but with an apostrophe in the sheet's
+    name doubled inside the quotes, as Excel writes it: formulas' own version leaves it single,
+    and its parser then reads no sheet there, so every cell of such a sheet was ``#REF!``."""
+    from formulas.tokens.operand import _re_build_id
+    sheet = sheet.replace("''", "'").upper()
+    quoted = sheet.replace("'", "''")
+    if filename and _re_build_id.match(filename):  # an external link's number
+        return f"'[{filename}]{quoted}'" if "'" in sheet else f"[{filename}]{sheet}"
+    if filename:
+        if directory and not directory.endswith("/"):
+            directory += "/"
+        return f"'{directory}[{filename}]{quoted}'"
+    return f"'{quoted}'" if " " in sheet or "'" in sheet else sheet
+
+
+def _unquoted_name(get_name, name, names):
+    """formulas' ``_get_name`` (the sheet or book in ``names`` that ``name`` names, whatever
+    its case) for a name taken from a quoted reference, whose apostrophes are still doubled."""
+    found = get_name(name, names)
+    if found not in names and "''" in name:
+        return get_name(name.replace("''", "'"), names)
+    return found
 
 
 def _refuse_to_open(filename, *args, **kwargs):
@@ -1223,13 +1256,8 @@ class Workbook:
                           + ", ".join(ws.title for ws in self._book.worksheets))
 
     def _node(self, sheet: str, ref: str) -> str | None:
-        # formulas names a sheet with an apostrophe (Bob's) both ways: doubled, as Excel
-        # quotes it, and as it is
-        for title in (sheet.replace("'", "''"), sheet):
-            node = self._nodes.get(f"{self._prefix}{title}'!{ref}".upper())
-            if node is not None:
-                return node
-        return None
+        title = sheet.replace("'", "''")  # doubled, as Excel quotes it (_quoted_sheet_id)
+        return self._nodes.get(f"{self._prefix}{title}'!{ref}".upper())
 
     def resolve(self, ref: str) -> tuple[str, str]:
         """A defined name or cell reference (``Sheet1!B3``, ``B3`` on the first sheet) ->
