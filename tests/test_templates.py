@@ -352,6 +352,35 @@ def test_print_setup_keeps_text_readable(books, name):
         assert smallest * ws.page_setup.scale / 100 >= 8, ws.title
 
 
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_the_catalog_prints_its_tables_without_long_text_or_lookup_lists(books, name):
+    """Before: the whole Catalog printed, about forty pages of which most were sources, notes
+    and the alias lookups, and one table's numbers sat in columns as wide as another's
+    sources. Now each table prints its short columns (one page range each), and the long text
+    columns are the same sheet columns for every table, right of all printed ones."""
+    from openpyxl.utils import range_boundaries
+    ws = books[name]["Catalog"]
+    areas = [range_boundaries(a.split("!")[1].replace("$", ""))
+             for a in ws.print_area.split(",")]
+    tables = sum(c.value == "id" for c in ws["A"])  # GPUs (models, prices), then the dtypes
+    assert len(areas) == tables + 1 and tables >= 1  # with the vendor factors
+    printed_cols = set()
+    for i, (col0, row0, col1, row1) in enumerate(areas):
+        printed_cols.update(range(col0, col1 + 1))
+        heads = [ws.cell(row0 + 1, c).value for c in range(col0, col1 + 1)]
+        assert col0 == 1 and heads[0] == ("id" if i < tables else "dtype"), heads
+        assert not {"aliases", "verified", "source", "notes"} & set(heads), heads
+    for head in ("source", "notes"):
+        cols = {c.column for row in ws.iter_rows() for c in row if c.value == head}
+        assert len(cols) == 1 and not cols & printed_cols, (head, cols)
+    wide = [c for c in printed_cols
+            if ws.column_dimensions[ws.cell(1, c).column_letter].width > 30]
+    assert not wide, wide
+    lookups = books[name].defined_names["gpu_keys"].attr_text.split("!")[1].replace("$", "")
+    first_key_row = range_boundaries(lookups)[1]
+    assert all(row1 < first_key_row for _, _, _, row1 in areas)
+
+
 @pytest.mark.parametrize("name", WORKBOOKS)
 def test_labels_fit_beside_their_value(books, name):
     """A label that is neither wrapped nor merged, with a filled cell to its right, fits its

@@ -33,7 +33,7 @@ SEED_SOURCES = [
 
 _KINDS = {"gpu": (catalog.GPU, "GPUs"), "model": (catalog.Model, "Models"),
           "price": (catalog.Price, "API prices")}
-_LAST = ("aliases", "verified", "source", "notes")  # long text, printed at the right
+_LAST = ("aliases", "verified", "source", "notes")  # long text, at the right of every table
 
 
 def numeric_fields(cls) -> list[str]:
@@ -49,6 +49,17 @@ def _columns(kind: str) -> list[str]:
     labels = [n for n in names if n not in numeric and n not in _LAST and n != "id"]
     extra = ["comparable_api"] if kind == "model" else []
     return ["id"] + labels + numeric + extra + [n for n in _LAST if n in names]
+
+
+def _places(kind: str) -> dict[str, int]:
+    """Each column of a table and the sheet column it goes in (1 = A): the short columns from A,
+    the long text ones (:data:`_LAST`) in the same columns for every table, right of the
+    widest table's short ones, so that no table's numbers sit in a column as wide as another
+    table's sources."""
+    short = [c for c in _columns(kind) if c not in _LAST]
+    text = 1 + max(sum(c not in _LAST for c in _columns(k)) for k in _KINDS)
+    return {**{c: j for j, c in enumerate(short, start=1)},
+            **{c: text + _LAST.index(c) for c in _columns(kind) if c in _LAST}}
 
 
 def _value(kind: str, row, column: str):
@@ -81,50 +92,64 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]]) -> None:
 
 def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     """The Catalog sheet: the package tables (one defined name per id column and per useful
-    column, e.g. ``gpu_ids``, ``gpu_memory_gb``), the id/alias keys, the API choices, the
-    dtype table and the vendor factors."""
+    column, e.g. ``gpu_ids``, ``gpu_memory_gb``), the dtype table and the vendor factors, then
+    the id/alias keys and the API choices the formulas look names up in. It prints the tables
+    without their long text columns (aliases, sources, notes), and the dtypes and factors: 14
+    pages in LibreOffice where the whole sheet took 40."""
     ws = wb.create_sheet("Catalog")
     st.put_text(ws.cell(1, 1), "Catalog (generated from the xlnapkin package data)", st.HEAD_FONT)
     st.paragraph(ws, 2, 1, 8, "Blank = not known or no native support (read as 0 by the "
                  "formulas, which then fall back as the engine does). Units are in the column "
                  "names; GB = 1e9 bytes. To try your own numbers, edit a row (Review > Unprotect "
-                 "sheet); every row's source is in its last columns.", chars_per_line=140)
-    row, widths = 4, {1: 24}
+                 "sheet); every row's source is in its last columns. A printout shows the "
+                 "tables without their aliases, sources and notes, and leaves out the lookup "
+                 "lists at the end.", chars_per_line=140)
+    row, widths, printed = 4, {1: 24}, []
     for kind in kinds:
-        row = _table(wb, ws, kind, row, widths) + 3
+        first = row
+        row = _table(wb, ws, kind, row, widths)
+        shown = get_column_letter(sum(c not in _LAST for c in _columns(kind)))
+        printed.append(f"A{first}:{shown}{row}")
+        row += 3
+    first = row
+    row = _pairs(wb, ws, row, "Element types (bits per element; a number of bits also works)",
+                 ("dtype", "bits"), ("dtype_names", "dtype_bits"),
+                 [(n, float(b)) for n, b in DTYPE_BITS.items()]) + 3
+    row = _pairs(wb, ws, row, "Vendor efficiency factors (xlnapkin.calibration.VENDOR_FACTOR: "
+                 "multiplies calibrated MBU and MFU)", ("vendor", "factor"),
+                 ("vendor_names", "vendor_factor_values"), vendor_factors())
+    printed.append(f"A{first}:B{row}")
+    row += 3
     for kind in kinds:
         if kind in ("gpu", "model"):
             row = _keys(wb, ws, kind, row) + 3
     if "price" in kinds:
-        row = _list(wb, ws, row, "API choices ('same model' = the model's comparable API)",
-                    "api_choices", [SAME_MODEL] + catalog.price_ids()) + 3
-    row = _pairs(wb, ws, row, "Element types (bits per element; a number of bits also works)",
-                 ("dtype", "bits"), ("dtype_names", "dtype_bits"),
-                 [(n, float(b)) for n, b in DTYPE_BITS.items()]) + 3
-    _pairs(wb, ws, row, "Vendor efficiency factors (xlnapkin.calibration.VENDOR_FACTOR: "
-           "multiplies calibrated MBU and MFU)", ("vendor", "factor"),
-           ("vendor_names", "vendor_factor_values"), vendor_factors())
+        _list(wb, ws, row, "API choices ('same model' = the model's comparable API)",
+              "api_choices", [SAME_MODEL] + catalog.price_ids())
     for j, w in widths.items():
         ws.column_dimensions[get_column_letter(j)].width = w
     ws.freeze_panes = "B4"
     ws.sheet_properties.tabColor = "808080"
     st.protect(ws)
-    last = get_column_letter(max(widths))
-    st.print_setup(ws, f"A1:{last}{ws.max_row}", title_cols="A:A")
+    st.print_setup(ws, printed, title_cols="A:A")
+    ws.page_margins.top = ws.page_margins.bottom = 0.35  # the GPU table on one page's height
 
 
 def _table(wb, ws, kind, row, widths) -> int:
     cls, title = _KINDS[kind]
     cols = _columns(kind)
     numeric = set(numeric_fields(cls))
+    place = _places(kind)
     st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
-    st.header_row(ws, row + 1, 1, cols, height=30)
+    for c in cols:
+        st.header_row(ws, row + 1, place[c], [c])
+    ws.row_dimensions[row + 1].height = 30  # two lines: long names wrap
     first = row + 2
     items = {"gpu": catalog.gpus, "model": catalog.models, "price": catalog.prices}[kind]()
     for i, item in enumerate(items):
-        for j, c in enumerate(cols, start=1):
+        for c in cols:
             value = _value(kind, item, c)
-            cell = ws.cell(first + i, j)
+            cell = ws.cell(first + i, place[c])
             if c in numeric:
                 cell.value = None if value is None else float(value)
                 cell.font = st.TEXT_FONT
@@ -134,12 +159,13 @@ def _table(wb, ws, kind, row, widths) -> int:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     last = first + len(items) - 1
     st.define(wb, f"{kind}_ids", "Catalog", st.column_range(1, first, last))
-    for j, c in enumerate(cols, start=1):
+    for c in cols:
+        j = place[c]
         if c != "id" and c not in _LAST:
             st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
         wide = {"source": 70, "notes": 90, "aliases": 28, "name": 28, "model": 30,
                 "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
-        widths[j] = max(widths.get(j, 0), wide or max(11, min(len(c) * 0.9 + 2, 24)))
+        widths[j] = max(widths.get(j, 0), wide or max(11, min(len(c) * 0.9 + 2, 14)))
     return last
 
 

@@ -308,10 +308,11 @@ def bar_chart(title, category_title, value_title, categories, series, width=18, 
     return ch
 
 
-def print_setup(ws, area: str, landscape=True, fit_width=False, title_rows=None,
+def print_setup(ws, area: str | list[str], landscape=True, fit_width=False, title_rows=None,
                 title_cols=None) -> None:
-    """Print area, A4, a fixed scale (so text stays >= 8 pt), footer with sheet and page.
-    ``fit_width`` shrinks to one page wide instead, for sheets laid out to fit at >= 90 %."""
+    """Print area (a list: several, each starting a new page), A4, a fixed scale (so text
+    stays >= 8 pt), footer with sheet and page. ``fit_width`` shrinks to one page wide instead,
+    for sheets laid out to fit at >= 90 %."""
     ws.print_area = area
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
