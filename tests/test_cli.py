@@ -689,6 +689,22 @@ def test_estimate_says_when_answers_stream_slowly_and_how_to_size_for_speed(caps
     assert "replicas-for-sla" not in flat
 
 
+def test_estimate_says_when_the_first_token_waits_long(capsys):
+    # Llama-3.3-70B in fp8 on one H100 holds 2 requests at once: at 70 % of full load they
+    # queue for a slot, 31 s on average before the first token, while each then streams 32
+    # tokens/s. Before, only a slow stream was flagged (a review of 2026-12-04).
+    args = ("--model", "llama-3.3-70b", "--gpu", "h100", "--weight-dtype", "fp8",
+            "--tokens-per-day", "2e9")
+    code, out, _ = run(capsys, "estimate", *args)
+    e = capacity.estimate("h100", "llama-3.3-70b", 2e9, weight_dtype="fp8")
+    assert code == 0 and e.volume_ttft_ms > 10_000 and e.volume_request_tokens_per_sec > 20
+    flat = " ".join(out.split())
+    assert (f"slow answers at your volume the first token comes after "
+            f"{e.volume_ttft_ms / 1000:,.1f} s on average; to meet a latency target") in flat
+    assert "streams for" not in flat
+    assert "xlnapkin replicas-for-sla h100 llama-3.3-70b" in flat
+
+
 def test_a_blank_catalog_field_says_so(capsys):
     # Before: an empty line and exit 0, which reads like a broken call (review of 2026-12-04).
     code, out, err = run(capsys, "gpu-spec", "h200-nvl", "cloud_usd_per_hour")

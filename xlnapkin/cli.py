@@ -567,7 +567,8 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
-    if e.volume_request_tokens_per_sec < _SLOW_STREAM:
+    if (e.volume_request_tokens_per_sec < _SLOW_STREAM
+            or not e.volume_ttft_ms <= _SLOW_FIRST_MS):  # NaN: a queue without end
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
@@ -581,6 +582,7 @@ def _run_estimate(ns) -> int:
 
 
 _SLOW_STREAM = 20.0  # output tokens/s per request below which estimate says what it means
+_SLOW_FIRST_MS = 10_000.0  # a mean wait for the first token beyond which it says so too
 
 
 def _at_volume(e) -> str:
@@ -601,7 +603,14 @@ def _slow_answers(e, ns) -> str:
     from .queueing import max_rate_for_sla
     seconds = ns.output_tokens / e.volume_request_tokens_per_sec
     took = f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.0f} s"
-    said = f"at your volume a {ns.output_tokens:,}-token answer streams for {took}"
+    slow = []
+    if not e.volume_ttft_ms <= _SLOW_FIRST_MS:
+        slow.append(f"the first token comes after {_ms(e.volume_ttft_ms)} on average"
+                    if e.volume_ttft_ms == e.volume_ttft_ms else
+                    "requests queue for a slot without end")
+    if e.volume_request_tokens_per_sec < _SLOW_STREAM:
+        slow.append(f"a {ns.output_tokens:,}-token answer streams for {took}")
+    said = "at your volume " + " and ".join(slow)
     shape = (ns.input_tokens, ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus)
     best = max_rate_for_sla(ns.gpu, ns.model, 1000, 50, *shape)
     if not best == best:  # NaN: even an idle replica misses 1 s or 50 ms
