@@ -38,7 +38,9 @@ prompt chunks, a p99 one with them. The MLPerf rows use the
 mean prompt and output lengths of their datasets as recorded in the rows; the vLLM and SGLang
 rows the totals their benchmark printed divided by the requests.
 
-The summary gives the median error by metric, by load band and by source.
+The summary gives the median error by metric, by load band and by source, and beside it the
+median of predicted / measured - 1: which way the error goes (negative: the model's latency is
+shorter than measured).
 """
 
 from __future__ import annotations
@@ -252,20 +254,24 @@ def main(argv=None, quiet=False):
             skipped.setdefault(how, []).append(i)
             continue
         scored.append((i, r, pred, how, abs(pred / float(r["value"]) - 1) * 100))
-    by_metric = {}
-    for _, r, _, how, err in scored:
+    by_metric, signed = {}, {}  # |error| and predicted / measured - 1, in %, by group
+    for _, r, pred, how, err in scored:
         load = float(how.split("(")[1].split("%")[0]) / 100
-        by_metric.setdefault("tpot_ms" if r["metric"] == "itl_ms" else r["metric"],
-                             []).append(err)
+        groups = ["tpot_ms" if r["metric"] == "itl_ms" else r["metric"]]
         if r["metric"] == "itl_ms":
-            by_metric.setdefault("of which mean inter-token latency", []).append(err)
-        by_metric.setdefault("below 70 % of capacity" if load < 0.7 else
-                             "at 70 % of capacity or more", []).append(err)
-    for _, r, _, _, err in scored:
+            groups.append("of which mean inter-token latency")
+        groups.append("below 70 % of capacity" if load < 0.7 else "at 70 % of capacity or more")
+        for key in groups:
+            by_metric.setdefault(key, []).append(err)
+            signed.setdefault(key, []).append((pred / float(r["value"]) - 1) * 100)
+    for _, r, pred, _, err in scored:
         by_metric.setdefault("source: " + source_name(r), []).append(err)
+        signed.setdefault("source: " + source_name(r), []).append(
+            (pred / float(r["value"]) - 1) * 100)
     summary = {k: (len(v), float(np.median(v))) for k, v in by_metric.items()}
     every = [e for _, _, _, _, e in scored]
     summary["overall"] = (len(every), float(np.median(every)) if every else float("nan"))
+    signed["overall"] = [(p / float(r["value"]) - 1) * 100 for _, r, p, _, _ in scored]
     overloaded = sum(len(v) for k, v in skipped.items() if "overloaded" in k)
     summary["overall, overloaded rows counted as 100 %"] = (
         len(every) + overloaded, float(np.median(every + [100.0] * overloaded)))
@@ -290,9 +296,11 @@ def main(argv=None, quiet=False):
         print(f"| {i} | {r['gpu']} x{r['num_gpus']} {r['model']} {r['input_len']}/"
               f"{r['output_len']} | {how} | {r['metric']} | {float(r['value']):.4g} | "
               f"{pred:.4g} | {err:.0f} % |")
-    print("\n| rows | n | median abs % error |\n|---|---:|---:|")
+    print("\n| rows | n | median abs % error | median signed % (+: predicted longer) |\n"
+          "|---|---:|---:|---:|")
     for k, (n, med) in summary.items():
-        print(f"| {k} | {n} | {med:.1f} % |")
+        bias = f"{np.median(signed[k]):+.1f} %" if signed.get(k) else "-"
+        print(f"| {k} | {n} | {med:.1f} % | {bias} |")
     if own:
         print("\nThe model's step at the concurrency each run held (Little's law on its own "
               "TPOT):\n")
