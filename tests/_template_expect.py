@@ -572,7 +572,7 @@ def expect_planner(v):
     if math.isfinite(keys[best]):
         exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
     else:
-        exp["cheapest_gpu"] = "no catalog GPU has a price and fits"
+        exp["cheapest_gpu"] = "no priced GPU fits"
     exp["user_gpu_shown"] = v["user_gpu_label"]
     exp["user_gpu_cost_per_mtok"] = keys[0] if math.isfinite(keys[0]) else "-"
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
@@ -622,7 +622,7 @@ def _latency_targets(v, m, n) -> dict:
         over_t = out <= 1 or (_num(queueing.ttft_at_rate(g, m, best, *shape)) / v["ttft_ms"]
                               >= _num(queueing.tpot_at_rate(g, m, best, *shape)) / v["tpot_ms"])
     if best >= 0.98 * _num(r.rate(r.n_max)):
-        stop = "the replica's capacity (requests wait for a free slot)"
+        stop = "the replica's capacity"
     else:
         stop = "the TTFT limit" if over_t else "the TPOT limit"
     row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
@@ -663,8 +663,8 @@ def _planner_row(v, m, g, n, frac, your, i):
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,
                 "w_users_per_gpu": users / n,
-                "w_headroom": e.slot_headroom(users, v["duty_cycle"], slots) if slots > 0
-                else "-"})
+                "w_headroom": e.slot_headroom(users, v["duty_cycle"], slots)
+                if slots > 0 and users > 0 else "-"})
     price = your if your is not None else (g.cloud_usd_per_hour if i > 0 else None)
     row["w_price_used"] = price if price else "no catalog price"
     if not ok:

@@ -482,6 +482,20 @@ def test_a_bad_volume_range_blanks_the_volume_sheet_alone(results):
     assert all(is_error_value(x) for x in bad["volume_self_host_cost"])
 
 
+def test_the_latency_answers_wait_for_the_checks(results):
+    # Before: with an input failing its check the Latency sheet went on showing the rate,
+    # replicas, TTFT and cost of the defaults, and only its Targets line said "check inputs"
+    # (a review of the rendered planner, 2026-12-04).
+    bad = _lo(results, "capacity_planner", "unknown model, spares as text")
+    good = _lo(results, "capacity_planner", "defaults")
+    assert bad["sla_max_rate_calc"] == "check inputs" and bad["sla_targets"] == "check inputs"
+    assert bad["sla_why_none"] == "see the Planner's Checks"
+    for name in ("sla_binding", "sla_replicas_calc", "sla_ttft_calc", "sla_tpot_calc",
+                 "sla_cost_calc"):
+        assert bad[name] == "-", name
+        assert good[name] != "-", name
+
+
 def test_every_workbook_shows_no_error_at_defaults(results):
     rc.require_soffice()
     for template in TEMPLATES + ("showcase",):

@@ -85,9 +85,10 @@ def checks(block, rows, gate="inputs_ok") -> None:
     block.add(gate, "All inputs OK?", 'COUNTIF(checks,"OK")=ROWS(checks)', fmt="gen")
 
 
-def calibration_inputs(block) -> list[str]:
+def calibration_inputs(block, mem_note="weights + KV must fit in it") -> list[str]:
     """One input row per calibration constant (label, unit, note and default from the
-    :class:`~xlnapkin.calibration.Efficiency` field metadata), named ``cal_<constant>``."""
+    :class:`~xlnapkin.calibration.Efficiency` field metadata), named ``cal_<constant>``, and
+    the memory share (``mem_note`` beside it)."""
     block.heading("Efficiency assumptions", "xlnapkin.calibration: fitted on measurements")
     block.add("efficiency", "Efficiency (blank = calibrated; 1 = roofline)", None,
               "0-1", "e sets MBU = MFU = e, no overheads", "num", "input",
@@ -99,7 +100,7 @@ def calibration_inputs(block) -> list[str]:
                   "input", validation=(lo,) if hi is None else (lo, hi))
         names.append(f"cal_{c.name}")
     block.add("mem_fraction", "Share of GPU memory the engine may use", 0.9, "0-1",
-              "weights + KV must fit in it", "pct", "input", validation=(0, 1))
+              mem_note, "pct", "input", validation=(0, 1))
     return names
 
 

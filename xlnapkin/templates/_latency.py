@@ -65,27 +65,30 @@ def _results(b) -> None:
     b.add("sla_targets", "Targets",
           'IF({all_ok},"TTFT at most "&{ttft_ms}&" ms and TPOT at most "&{tpot_ms}&" ms, each '
           'at percentile "&{sla_percentile},"check inputs")', fmt="text")
+    # every answer below reads this one: where an input fails its check, none is shown
     rate = b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
-                 'IF(AND({runs},{max_batch_fit}>=1,{sla_idle_ok}),{sla_goodput_rate},"none")',
-                 "req/s", "", "num")
+                 'IF(NOT({all_ok}),"check inputs",IF(AND({runs},{max_batch_fit}>=1,'
+                 '{sla_idle_ok}),{sla_goodput_rate},"none"))', "req/s", "", "num")
     # Where there is no rate, the note says why: a long message would not fit the value cell.
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
+             'IF(NOT({all_ok}),"see the Planner\'s Checks",'
              'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
              'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
              # rounded up, as the engine's message: the time shown is never the limit itself
              'IF({sla_idle_ttft}*1000>{ttft_ms},"no rate: even an idle replica\'s first token '
              'takes "&TEXT(ROUNDUP({sla_idle_ttft}*1000*(1-1E-12),1),"#,##0.0")&" ms",'
              '"no rate: even an idle replica\'s tokens take "&TEXT(ROUNDUP({sla_idle_tpot}*1000'
-             '*(1-1E-12),2),"#,##0.00")&" ms")))')
+             '*(1-1E-12),2),"#,##0.00")&" ms"))))')
     # What the rate stops at: within 2 % of the replica's capacity, the capacity (the wait for a
     # free slot grows without bound there, whatever the limits); else the limit nearer to being
     # reached at the result (TTFT also stands for the prompt queue filling); one output token
     # has no TPOT.
-    b.add("sla_binding", "What stops the rate there",
-          'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>=0.98*{q_capacity},'
-          '"the replica\'s capacity (requests wait for a free slot)",IF(OR({output_tokens}<=1,'
-          '{sla_goodput_ttft}/{ttft_ms}>={sla_goodput_tpot}/{tpot_ms}),"the TTFT limit",'
-          '"the TPOT limit")))', fmt="text")
+    binding = b.add("sla_binding", "What stops the rate there",
+                    'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>=0.98*'
+                    '{q_capacity},"the replica\'s capacity",IF(OR({output_tokens}<=1,'
+                    '{sla_goodput_ttft}/{ttft_ms}>={sla_goodput_tpot}/{tpot_ms}),'
+                    '"the TTFT limit","the TPOT limit")))', fmt="text")
+    capacity_note(b, binding)
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
           '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")
@@ -107,8 +110,17 @@ def _results(b) -> None:
           "", "usd")
     b.add("sla_cost_calc", "USD per month (GPUs x price x hours paid)",
           'IF(NOT(ISNUMBER({sla_replicas_calc})),"-",IF(ISNUMBER({sla_price}),{sla_gpus_calc}'
-          '*{sla_price}*{hours_per_month},"no price: type one in the Planner\'s table"))',
-          "USD/month", "", "usd0")
+          '*{sla_price}*{hours_per_month},"no price"))',
+          "USD/month", "no price: type one in the Planner's table", "usd0")
+
+
+def capacity_note(b, cell, otherwise: str = "") -> None:
+    """The note beside a "what stops the rate" cell: what the replica's capacity means where
+    that is the answer, else ``otherwise``."""
+    note = b.ws.cell(cell.row, cell.column + 2)
+    note.value = (f'=IF({cell.coordinate}="the replica\'s capacity","requests wait for a free '
+                  f'slot there","{otherwise}")')
+    note.font = st.NOTE_FONT
 
 
 def why_note(b, cell, note: str, name: str | None = None, why: str | None = None) -> None:

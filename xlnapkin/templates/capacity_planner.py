@@ -121,7 +121,8 @@ def _row_steps():
          "{slots}))/(2*{duty_cycle}))^2*(1+1E-12))", "users", "int"),
         ("users_per_gpu", "users per GPU", "{users_replica}/{num_gpus}", "users", "num"),
         ("headroom", "slots free on average (for peaks)",
-         'IF({slots}>0,1-{users_replica}*{duty_cycle}/{slots},"-")', "0-1", "pct"),
+         'IF(AND({slots}>0,{users_replica}>0),1-{users_replica}*{duty_cycle}/{slots},"-")',
+         "0-1", "pct"),
         ("price_used", "price per GPU-hour used",
          'IF(ISNUMBER({your_price}),{your_price},IF({g_cloud_price}>0,{g_cloud_price},'
          '"no catalog price"))', "USD/GPU-h", "usd"),
@@ -145,9 +146,9 @@ RESULTS = [("gpu", "GPU", "gpu_label", "text"), ("memory", "memory GB", "g_memor
            ("catalog_price", "catalog $/GPU-h", None, "usd"),
            ("your_price", "your $/GPU-h", None, "usd"),
            ("price", "$/GPU-h used", "price_used", "usd"),
-           ("fits", "fits? (GPUs)", None, "text"),
-           ("users_ctx", "users at context", "slots_memory", "int"),
-           ("tput", "max output tokens/s", "replica_tokens_per_sec", "int"),
+           ("fits", "fits?", None, "text"),
+           ("users_ctx", "users at context, per replica", "slots_memory", "int"),
+           ("tput", "max output tokens/s, per replica", "replica_tokens_per_sec", "int"),
            ("cost_per_mtok", "$/M tokens (in + out)", "cost_per_mtok", "usd4"),
            ("users_per_gpu", "users per GPU", "users_per_gpu", "users"),
            ("headroom", "kept for peaks", "headroom", "pct"),
@@ -185,7 +186,8 @@ def _inputs(b) -> None:
     _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id", "model")})
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
     _input_rows(b, SLA_INPUTS, {"sla_gpu": ("sla_gpu_id", "GPU catalog id", "gpu")})
-    bk.calibration_inputs(b)
+    # the latency functions take no memory share: the Latency sheet keeps theirs
+    bk.calibration_inputs(b, mem_note="the table's; latency targets use 90 %")
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
     b.add("user_gpu_label", "Label", u["label"], "", "", "text", "input")
@@ -215,8 +217,8 @@ def _outputs(b, col_of) -> None:
     # line below, so an example never stands in for the market's answer
     b.add("cheapest_gpu", "Cheapest catalog GPU per million tokens",
           'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
-          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no catalog GPU has a price and '
-          'fits"),"check inputs")', "", "at the catalog's prices, or yours where typed", "text",
+          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU fits"),'
+          '"check inputs")', "", "at the catalog's prices, or yours where typed", "text",
           "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
           'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
@@ -261,9 +263,9 @@ def _outputs(b, col_of) -> None:
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
             _latency.why_note(b, cell, note, why='IF({all_ok},{sla_why_none},"see the Checks")')
-            b.add("sla_stop", "Latency targets: what stops the rate there",
-                  'IF({all_ok},{sla_binding},"check inputs")', "", "the Latency sheet", "text",
-                  "output")
+            stop = b.add("sla_stop", "Latency targets: what stops the rate there",
+                         'IF({all_ok},{sla_binding},"check inputs")', "", "", "text", "output")
+            _latency.capacity_note(b, stop, "the Latency sheet")
 
 
 def _checks(b) -> None:
@@ -334,7 +336,7 @@ def _model_sheet(m) -> dict:
     for name, _l, default, _u, _n, fmt, _r in SLA_INPUTS:
         defaults[name] = ("{sla_gpu_id}" if name == "sla_gpu" else "{" + name + "}", default,
                           fmt)
-    defaults["efficiency"] = ("N({efficiency})", 0, "num")
+    defaults["efficiency"] = ("N({efficiency})", 0, "blank0")
     defaults["weight_dtype"] = (bk.weight_dtype_used(), "fp8", "gen")
     defaults["kv_dtype"] = (bk.kv_dtype_used(), "fp8", "gen")
     defaults["token_budget"] = (f"IF(ISBLANK({{token_budget}}),{queueing.PREFILL_CHUNK:g},"
@@ -342,7 +344,7 @@ def _model_sheet(m) -> dict:
     bk.calibration_used(defaults)
     defaults["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
     for f in USER_FIELDS:
-        defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f] or 0, "num")
+        defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f] or 0, "blank0")
     m.alias = bk.used_inputs(m, defaults, gate="all_ok")
     m.heading("Model from the Catalog")
     _napkin.add_model_lookup(m)

@@ -354,7 +354,7 @@ def _used_defaults() -> dict:
     d = {"gpu": ("{gpu_id}", DEFAULT_GPU, "text"), "model": ("{model_id}", DEFAULT_MODEL, "text")}
     for name, _label, default, _u, _n, fmt, _r in SERVE[2:-2] + RUN + OWN:
         d[name] = ("{" + name + "}", default, fmt)
-    d["efficiency"] = ("N({efficiency})", 0, "num")
+    d["efficiency"] = ("N({efficiency})", 0, "blank0")
     d["weight_dtype"] = (bk.weight_dtype_used(), "bf16", "gen")
     d["kv_dtype"] = (bk.kv_dtype_used(), "bf16", "gen")
     bk.calibration_used(d)
