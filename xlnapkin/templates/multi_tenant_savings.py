@@ -17,6 +17,7 @@ from pathlib import Path
 
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
+from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st
@@ -299,9 +300,11 @@ def _tables(wb, ws) -> None:
     ch.y_axis.number_format = "0%"
     ch.y_axis.scaling.min, ch.y_axis.scaling.max = 0, 1
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, TENANT_ROWS
-    ws.add_chart(ch, "I4")
+    ws.add_chart(ch, "I5")  # below row 4, which repeats atop the second page
     row = _grid(wb, ws, 26, 9, "Saving by percentile (rows) and cv (columns)", "grid_savings",
                 lambda ded, pooled, load: f"1-({pooled})/({ded})", headers=True)
+    # the second grid starts the second page whole; the tenants' header row repeats there
+    ws.row_breaks.append(Break(id=row + 1))
     row = _grid(wb, ws, row + 2, 9, "Its bound, 1 - dedicated utilization", "grid_bounds",
                 lambda ded, pooled, load: f"1-({load})/({ded})")
     st.put_text(ws.cell(row + 1, 9), "Yellow headers: percentiles in [0.5, 1), cv >= 0 (checked "
@@ -316,7 +319,7 @@ def _tables(wb, ws) -> None:
                 "pooling_monte_carlo (Python).", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
                          "I": 13, "J": 11, "K": 11, "L": 11, "M": 11},
-                    f"A1:M{max(last, row) + 5}")
+                    f"A1:M{max(last, row) + 5}", title_rows="4:4")
 
 
 def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
