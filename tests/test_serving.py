@@ -508,16 +508,19 @@ def test_ttft_at_rate_agrees_with_a_simulation_of_the_same_replica(gpu, model, i
 
 def test_service_at_rate_is_what_the_rate_functions_say_at_that_rate():
     """queueing.service_at_rate (the self-host template's service at your volume, estimate's
-    line): at the median it is TTFT_AT_RATE and TPOT_AT_RATE, at None the mean latencies, its
-    concurrency Little's law's; a smaller memory share holds fewer sequences, so a rate near
-    the replica's capacity becomes one it cannot sustain (NaN)."""
+    line, and mean_latency_at_rate's): at the median it is TTFT_AT_RATE and TPOT_AT_RATE, with
+    the same token budget too, its concurrency Little's law's, and its TPOT the mean
+    concurrency's at any percentile; a smaller memory share holds fewer sequences, so a rate
+    near the replica's capacity becomes one it cannot sustain (NaN)."""
     args = ("h100-sxm", "llama-3.1-8b", 6.0, 1024, 256)
     conc, ttft, tpot = queueing.service_at_rate(*args, percentile=0.5)
     assert ttft == pytest.approx(queueing.ttft_at_rate(*args))
     assert tpot == pytest.approx(queueing.tpot_at_rate(*args))
     assert conc == pytest.approx(queueing.operating_point(*args)[0])
     mean = queueing.service_at_rate(*args)
-    assert mean[1:] == pytest.approx(queueing.mean_latency_at_rate(*args))
+    assert mean[0] == conc and mean[2] == tpot and mean[1] != ttft
+    small = queueing.service_at_rate(*args, percentile=0.5, token_budget=512)[1]
+    assert small == pytest.approx(queueing.ttft_at_rate(*args, token_budget=512)) != ttft
     top = queueing.operating_point(*args)[1]
     near = ("h100-sxm", "llama-3.1-8b", 0.95 * top, 1024, 256)
     assert math.isfinite(queueing.service_at_rate(*near)[0])

@@ -314,26 +314,22 @@ def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output
                          token_budget=PREFILL_CHUNK):
     """Mean TTFT and mean TPOT (ms) at a rate, as :func:`ttft_at_rate` and
     :func:`tpot_at_rate` model them: ``(ttft_ms, tpot_ms)``, NaN where overloaded."""
-    r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency, token_budget)
-    rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
-    ok = r.runs & (rate < r.max_rate())
-    conc = r.concurrency(rate)
-    ttft = np.where(ok, r.ttft(conc, rate, None) * 1e3, np.nan)
-    tpot = np.where(ok, r.step(conc) * 1e3, np.nan)
-    return _checks.scalar_out(ttft), _checks.scalar_out(tpot)
+    return service_at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens,
+                           weight_dtype, kv_dtype, num_gpus, None, efficiency,
+                           token_budget=token_budget)[1:]
 
 
 def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                     weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=None,
-                    efficiency=None, mem_fraction=MEM_FRACTION):
+                    efficiency=None, mem_fraction=MEM_FRACTION, token_budget=PREFILL_CHUNK):
     """What a request sees on one replica at ``requests_per_sec``: ``(requests in flight, TTFT
     ms, TPOT ms)``, TTFT at ``percentile`` (None: the mean) and TPOT at the mean concurrency
     (the median's, too), with the replica's sequences limited by ``mem_fraction`` of its
-    memory; NaN where the rate overloads the replica or it cannot run. The self-host template's
-    service at your volume and ``xlnapkin estimate``'s line for it."""
+    memory and ``token_budget`` prompt tokens a step; NaN where the rate overloads the replica
+    or it cannot run. The self-host template's service at your volume and ``xlnapkin
+    estimate``'s line for it."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency, mem_fraction=mem_fraction)
+                 efficiency, token_budget, mem_fraction)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     ok = r.runs & (rate < r.max_rate())
     conc = r.concurrency(rate)
