@@ -267,7 +267,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
              "volume_request_tokens_per_sec": "vol_request_tps_calc",
-             "volume_ttft_ms": "vol_ttft_calc"}
+             "volume_ttft_ms": "vol_ttft_calc", "volume_answers": "vol_answers_msg"}
 API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
                "rent_gpu_hourly_cost", "own_npv_saving_per_gpu"}
 COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
@@ -344,8 +344,9 @@ def expect_self_host(v):
                        sh.CONTEXT if "holds at most" in why else
                        f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
-        exp.update(vol_ok=False, **{f"vol_{k}_calc": "does not fit"
-                                    for k in ("concurrency", "request_tps", "ttft")})
+        exp.update(vol_ok=False, vol_answers_msg="does not fit",
+                   **{f"vol_{k}_calc": "does not fit"
+                      for k in ("concurrency", "request_tps", "ttft")})
     else:
         exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
                     "replica_tokens_per_sec_calc": tput})
@@ -373,18 +374,32 @@ def expect_self_host(v):
 
 def _service(v, x, money, n, frac) -> dict:
     """The Working sheet's service at your volume: the requests/s each replica gets (the
-    volume over the replicas, in the hours they run) and queueing.service_at_rate there at the
-    median, with the sheet's memory share."""
+    volume over the replicas, in the hours they run) and queueing.service_at_rate there: the
+    means, as estimate gives them, with the sheet's memory share."""
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
     rate = capacity.volume_rate(x["tpd"], inp, out, money["replicas_calc"], money["hours_run"])
     conc, ttft, tpot = queueing.service_at_rate(x["g"], x["m"], rate, inp, out,
-                                                v["weight_dtype"], v["kv_dtype"], n, 0.5,
+                                                v["weight_dtype"], v["kv_dtype"], n, None,
                                                 _eff(v), frac)
     ok = math.isfinite(conc)
     return {"vol_rate": rate, "vol_ok": ok,
             "vol_concurrency_calc": conc if ok else sh.FULL,
             "vol_request_tps_calc": 1e3 / tpot if ok else sh.FULL,
-            "vol_ttft_calc": ttft if ok else sh.FULL}
+            "vol_ttft_calc": ttft if ok else sh.FULL,
+            "vol_answers_msg": _answers(1e3 / tpot, ttft) if ok else
+            "slow: requests queue without end" + sh.SIZE_IT}
+
+
+def _answers(tps, ttft) -> str:
+    """The service line: capacity.slow_answers decides, and the line says which part is slow."""
+    if not capacity.slow_answers(tps, ttft):
+        return sh.ANSWERS_OK
+    slow = []
+    if ttft > capacity.SLOW_FIRST_TOKEN_MS:
+        slow.append(f"first token after {ttft / 1e3:,.1f} s")
+    if tps < capacity.SLOW_STREAM_TOKENS_PER_SEC:
+        slow.append(f"{tps:.1f} tokens/s each")
+    return "slow: " + ", ".join(slow) + sh.SIZE_IT
 
 
 def _volume_range_msg(v) -> str:

@@ -117,6 +117,10 @@ def self_host_scenarios(d):
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
                                                prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # two sequences fit beside the weights: some requests queue for a slot (a docs
+           # review found estimate's 31 s first token unflagged)
+           ("70b fp8 on one h100 at 2e9 tokens/day", dict(d, model="llama-3.3-70b",
+                                                         weight_dtype="fp8", tokens_per_day=2e9)),
            # owning inputs matter only when you own (renting, own vs rent says why it is out)
            ("renting, years beyond the Years sheet", dict(d, years=12)),
            ("renting, years typed as text", dict(d, years="three")),
@@ -613,6 +617,18 @@ def test_the_workbook_and_estimate_price_the_api_at_the_same_mix(results):
     assert v["input_share_used"] == pytest.approx(4000 / 4500)
     assert v["api_monthly_cost"] == pytest.approx(est.api_monthly_cost, rel=1e-9)
     assert v["self_host_monthly_cost"] == pytest.approx(est.self_host_monthly_cost, rel=1e-9)
+
+
+def test_the_workbook_calls_slow_answers_slow_as_estimate_does(results):
+    v = _lo(results, "self_host_breakeven", "70b fp8 on one h100 at 2e9 tokens/day")
+    est = capacity.estimate("h100-sxm", "llama-3.3-70b", 2e9, weight_dtype="fp8")
+    assert capacity.slow_answers(est.volume_request_tokens_per_sec, est.volume_ttft_ms)
+    assert v["volume_ttft_ms"] == pytest.approx(est.volume_ttft_ms, rel=1e-6)
+    assert v["volume_answers"] == (f"slow: first token after {est.volume_ttft_ms / 1e3:,.1f} s: "
+                                   "size on the planner's Latency sheet")
+    assert _lo(results, "self_host_breakeven", "defaults")["volume_answers"].startswith("OK: ")
+    full = _lo(results, "self_host_breakeven", "prefix cache, replicas full")
+    assert full["volume_answers"].startswith("slow: requests queue without end")
 
 
 def test_templates_accept_the_ids_the_functions_accept(results):

@@ -32,7 +32,7 @@ from .serving import concurrency_under_load, max_throughput
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
-           "users_per_gpu_for", "volume_rate", "estimate", "Estimate"]
+           "users_per_gpu_for", "volume_rate", "estimate", "Estimate", "slow_answers"]
 
 _out = _checks.scalar_out
 _MTOK = 1e6
@@ -388,6 +388,21 @@ class Estimate:
     volume_concurrency: float = float("nan")
     volume_request_tokens_per_sec: float = float("nan")
     volume_ttft_ms: float = float("nan")
+
+
+# Where `xlnapkin estimate` and the self-host template call the answers at a volume slow: each
+# request streaming fewer output tokens a second than this, or its first token coming later.
+SLOW_STREAM_TOKENS_PER_SEC = 20.0
+SLOW_FIRST_TOKEN_MS = 10_000.0
+
+
+def slow_answers(request_tokens_per_sec, ttft_ms) -> bool:
+    """Whether a request at a volume waits too long: it streams fewer than
+    ``SLOW_STREAM_TOKENS_PER_SEC`` output tokens a second, or its first token comes after
+    ``SLOW_FIRST_TOKEN_MS`` (or never: NaN, a queue without end). The fleet is then sized for
+    cost, not for its users; a latency target sizes it instead (:mod:`xlnapkin.queueing`)."""
+    return not (request_tokens_per_sec >= SLOW_STREAM_TOKENS_PER_SEC
+                and ttft_ms <= SLOW_FIRST_TOKEN_MS)
 
 
 def volume_rate(tokens_per_day, input_tokens, output_tokens, replicas,

@@ -487,7 +487,7 @@ def _percent(share: float) -> str:
 def _run_estimate(ns) -> int:
     import inspect
     from . import economics
-    from .capacity import estimate
+    from .capacity import estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     try:
         e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens, ns.output_tokens,
@@ -537,14 +537,16 @@ def _run_estimate(ns) -> int:
                                f"{e.concurrency:,.0f} requests at once, each getting "
                                f"{e.request_tokens_per_sec:,.0f} output tokens/s)"),
         ("each at your volume", _at_volume(e)),
-        ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running)"),
+        ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running; sized "
+                             f"for your volume spread evenly over the day: a lower --utilization "
+                             f"leaves room for peaks)"),
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
                        f"{_as_of(None if ns.price is not None else e.gpu_price_as_of)} x "
                        f"{e.hours_per_month:g} hours"),
         ("people and platform", f"{_usd(e.staff_cost_per_month)}/month "
                                 f"({_usd(e.staff_cost_per_month * 12)} a year)"),
-        ("self-hosting in all", f"{_usd(e.self_host_monthly_cost)}/month"),
+        ("self-hosting", f"{_usd(e.self_host_monthly_cost)}/month: GPUs + people"),
         (f"the API ({e.api})", f"{_usd(e.api_monthly_cost)}/month at "
                                f"{_usd_per_mtok(e.api_price_per_mtok)} per million tokens "
                                f"({_percent(e.input_share)} input at "
@@ -567,11 +569,12 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
-    if (e.volume_request_tokens_per_sec < _SLOW_STREAM
-            or not e.volume_ttft_ms <= _SLOW_FIRST_MS):  # NaN: a queue without end
+    if slow_answers(e.volume_request_tokens_per_sec, e.volume_ttft_ms):
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
+    rows.append(("not counted", "egress and storage, software licences, the work of migrating, "
+                                "API batch or volume discounts, taxes"))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
@@ -579,10 +582,6 @@ def _run_estimate(ns) -> int:
     print("\nChange any input: xlnapkin estimate --help. The workings, scenarios and charts are "
           "in workbooks/self_host_breakeven.xlsx.")
     return 0
-
-
-_SLOW_STREAM = 20.0  # output tokens/s per request below which estimate says what it means
-_SLOW_FIRST_MS = 10_000.0  # a mean wait for the first token beyond which it says so too
 
 
 def _at_volume(e) -> str:
@@ -600,15 +599,16 @@ def _slow_answers(e, ns) -> str:
     """What the replicas' speed per request means for one answer, and the command that sizes
     the fleet to a latency target instead (or why none meets the example target)."""
     import shlex
+    from .capacity import SLOW_FIRST_TOKEN_MS, SLOW_STREAM_TOKENS_PER_SEC
     from .queueing import max_rate_for_sla
     seconds = ns.output_tokens / e.volume_request_tokens_per_sec
     took = f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.0f} s"
     slow = []
-    if not e.volume_ttft_ms <= _SLOW_FIRST_MS:
+    if not e.volume_ttft_ms <= SLOW_FIRST_TOKEN_MS:  # NaN: a queue without end
         slow.append(f"the first token comes after {_ms(e.volume_ttft_ms)} on average"
                     if e.volume_ttft_ms == e.volume_ttft_ms else
                     "requests queue for a slot without end")
-    if e.volume_request_tokens_per_sec < _SLOW_STREAM:
+    if not e.volume_request_tokens_per_sec >= SLOW_STREAM_TOKENS_PER_SEC:
         slow.append(f"a {ns.output_tokens:,}-token answer streams for {took}")
     said = "at your volume " + " and ".join(slow)
     shape = (ns.input_tokens, ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus)

@@ -71,6 +71,11 @@ def id_check(kind: str, name: str, label: str) -> str:
             f'list",{CHECK_OK})')
 
 
+# The Checks block's heading note: the yes/no rows beside the checks (TRUE/FALSE in Excel, 1/0
+# in LibreOffice's print) are the gates the outputs read, not checks.
+CHECKS_NOTE = "each check must say OK; TRUE/FALSE rows follow"
+
+
 def checks(block, rows, gate="inputs_ok") -> None:
     """The Checks block: one row per (name, label, formula); ``gate`` is TRUE when all say OK.
     Defines ``checks`` (the range) and ``gate``."""

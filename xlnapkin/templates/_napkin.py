@@ -510,11 +510,13 @@ def _unit(field: str) -> str:
 
 # --- latency under load (xlnapkin.queueing) ------------------------------------------------------
 
-def queue_steps() -> list[Step]:
+def queue_steps(percentile: bool = True) -> list[Step]:
     """Constants of the latency-under-load model (``xlnapkin.queueing``), after
     :func:`gpu_steps`: the decode step's terms per sequence (:func:`step_at` puts them together
-    for any batch), the prefill of one prompt alone (``TTFT_MS`` at batch 1) and the slot
-    queue's line through the step at half and all of the slots."""
+    for any batch), the prefill of one prompt alone (``TTFT_MS`` at batch 1), the slot queue's
+    line through the step at half and all of the slots, and (``percentile``: for a
+    :func:`queue_row` at ``{sla_percentile}``) the percentile's z."""
+    z = [Step("sla_z", "z of the percentile (normal)", "NORMSINV({sla_percentile})", "", "num3")]
     return [
         Step("q_n_max", "Most requests the replica runs at once (at least 1)",
              "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
@@ -547,7 +549,7 @@ def queue_steps() -> list[Step]:
              "+{prefill_overhead_s}", "s", "sci", "serving.ttft_ms(gpu, model, 1, input) / 1e3"),
         Step("prefill_chunks", "Step token budgets one prompt spans",
              "{input_tokens}/{token_budget}", "budgets", "num"),
-        Step("sla_z", "z of the percentile (normal)", "NORMSINV({sla_percentile})", "", "num3"),
+    ] + (z if percentile else []) + [
         Step("q_step_full", "Step with all slots taken (N = most at once)",
              step_at("MAX({q_n_max},1)") + "+{q_n_max}/{output_tokens}*{t_prefill_prompt}", "s",
              "sci", "serving.loaded_step"),
@@ -574,14 +576,25 @@ def step_at(batch: str) -> str:
             f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+{{q_ar_fixed}}+{{step_overhead}}")
 
 
-def queue_row(n: str, rate: str) -> list[Step]:
+def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
     concurrency z sqrt(N) above the mean), and TTFT at the percentile when prompts arrive at
     ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot, for
     the prefill budget and for the rest of the step in progress, the prompt's own prefill, and
-    the compute of the prompts that join its step meanwhile."""
+    the compute of the prompts that join its step meanwhile. ``mean``: the means instead (TPOT
+    at the mean concurrency), as ``queueing.service_at_rate`` with no percentile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
+    at = "the mean" if mean else "the percentile"
+    seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
+        f"MIN(MAX({n}+{{sla_z}}*SQRT({n}),0),{{q_n_max}})"
+    wait = ("{q_rho}*{q_slot}/(2*(1-{q_rho}))" if mean else
+            f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)")
+    queued = (f"IF({rate}>={{q_capacity}},1E+300,{{q_full}}/({{q_capacity}}-{rate}))" if mean else
+              f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
+              f"({{q_capacity}}-{rate}),0))")
+    left = "0.5" if mean else p
+    above = "" if mean else "+MAX({sla_z},0)*SQRT(" + rate + "*{q_step_left})"
     return [
         Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",
              "roofline._decode_step"),
@@ -589,34 +602,29 @@ def queue_row(n: str, rate: str) -> list[Step]:
              "s", "sci", "serving.loaded_step"),
         Step("q_rate", "requests/s completed", f"{n}/({{q_step}}*{{output_tokens}})", "req/s",
              "num"),
-        Step("q_seen", "concurrency at the percentile",
-             f"MIN(MAX({n}+{{sla_z}}*SQRT({n}),0),{{q_n_max}})", "requests", "num"),
-        Step("q_tpot", "time per output token at the percentile",
+        Step("q_seen", f"concurrency at {at}", seen, "requests", "num"),
+        Step("q_tpot", f"time per output token at {at}",
              step_at("MAX({q_seen},1)") + f"+{{q_seen}}{loaded}", "s", "sci",
              "queueing.tpot_at_rate / 1e3"),
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
         Step("q_slot", "prefill budget one prompt takes",
              "{t_prefill_prompt}+{prefill_chunks}*{q_decode}*{q_busy}", "s", "sci"),
         Step("q_rho", "prefill budget in use", f"MIN({rate}*{{q_slot}},1-1E-12)", "0-1", "num3"),
-        Step("q_wait", "wait for the budget at the percentile",
-             f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)", "s",
-             "sci"),
+        Step("q_wait", f"wait for the budget at {at}", wait, "s", "sci"),
         Step("q_x", "slot queue: rate x output x step per sequence",
              f"{rate}*{{output_tokens}}*{{q_step_per_seq}}", "", "num3"),
         Step("q_full", "chance all slots are taken on arrival",
              f"IF({rate}<=0,0,IF({rate}<{{q_capacity}},1/(1+EXP(MIN(LN(MAX(BETADIST(1-{{q_x}},"
              f"{{q_shape}},{{q_n_max}}),1E-300))-{{q_shape}}*LN(1-{{q_x}})-{{q_log_ways}}"
              f"-{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700))),1))", "0-1", "num3"),
-        Step("q_queued", "wait for a free slot at the percentile",
-             f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
-             f"({{q_capacity}}-{rate}),0))", "s", "sci"),
-        Step("q_step_left", "rest of the step in progress at the percentile",
-             f"{p}*{{q_step}}*{{q_busy}}", "s", "sci"),
+        Step("q_queued", f"wait for a free slot at {at}", queued, "s", "sci"),
+        Step("q_step_left", f"rest of the step in progress at {at}",
+             f"{left}*{{q_step}}*{{q_busy}}", "s", "sci"),
         Step("q_joining", "compute of the prompts that join its step meanwhile",
-             f"MIN({rate}*{{q_step_left}}+MAX({{sla_z}},0)*SQRT({rate}*{{q_step_left}}),"
+             f"MIN({rate}*{{q_step_left}}{above},"
              "MAX({token_budget}-{input_tokens},0)/{input_tokens})*{t_prefill_prompt}", "s",
              "sci", "queueing._Replica.joining"),
-        Step("q_ttft", "time to first token at the percentile",
+        Step("q_ttft", f"time to first token at {at}",
              "{q_queued}+{q_wait}+{q_step_left}+{ttft_alone}+{q_busy}*MAX(ROUNDUP("
              "{prefill_chunks},0)*{q_decode}+{t_prefill_prompt}+{prefill_overhead_s}-{ttft_alone}"
              ",0)+{q_joining}", "s", "sci", "queueing.ttft_at_rate / 1e3"),

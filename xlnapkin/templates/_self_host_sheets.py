@@ -174,8 +174,10 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     for i, (_key, label, *_r) in enumerate(SCENARIO_ROWS):
         r, lo, hi = row0 + 2 + i, first + 1 + 2 * i, first + 2 + 2 * i
         st.put_text(ws.cell(r, 2), label)
-        cells = [(f"IF(AND(ISNUMBER($L${lo}),ISNUMBER({base_c})),$L${lo}-{base_c},0)", "usd4"),
-                 (f"IF(AND(ISNUMBER($L${hi}),ISNUMBER({base_c})),$L${hi}-{base_c},0)", "usd4"),
+        cells = [(f"IF(AND(ISNUMBER($L${lo}),ISNUMBER({base_c})),$L${lo}-{base_c},0)",
+                  "usd_change"),
+                 (f"IF(AND(ISNUMBER($L${hi}),ISNUMBER({base_c})),$L${hi}-{base_c},0)",
+                  "usd_change"),
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
         # The chart's bars: each side's breakeven over the base case's, from 1 on a log axis
@@ -346,8 +348,8 @@ def add_volume(wb, ws) -> None:
     ch.y_axis.number_format = st.FMT["usd_small"]
     ws.add_chart(ch, "G4")
     end = _price_list(wb, ws, last + 3)
-    st.finish_sheet(ws, {"A": 2, "B": 24, "C": 10, "D": 12, "E": 12, "F": 12, "G": 16,
-                         "H": 16, "I": 2, "J": 12, "K": 6}, f"A1:K{end}")
+    st.finish_sheet(ws, {"A": 2, "B": 24, "C": 10, "D": 12, "E": 12, "F": 12, "G": 21,
+                         "H": 11, "I": 2, "J": 12, "K": 6}, f"A1:K{end}")
 
 
 def _price_list(wb, ws, row0) -> int:
@@ -377,9 +379,10 @@ def _price_list(wb, ws, row0) -> int:
                  (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
                  (f'IF(inputs_ok,tokens_per_day_used*days_per_month*$E{r}/1E+6,"check inputs")',
                   "usd_small"),
+                 # a model the catalog lacks, by its name before any bracketed note
                  (f'IF({cat["model_id"]}=model_used,"your model",IF({cat["model_id"]}="",'
-                  f'IF({cat["model"]}="","another model",{cat["model"]}),{cat["model_id"]}))',
-                  "text"),
+                  f'IF({cat["model"]}="","another model",IFERROR(LEFT({cat["model"]},FIND(" (",'
+                  f'{cat["model"]})-1),{cat["model"]})),{cat["model_id"]}))', "text"),
                  (f'IF(all_ok,{breakeven_formula(f"$E{r}")},"check inputs")', "mtok")]
         for j, (formula, fmt) in enumerate(cells, start=2):
             st.style_cell(ws.cell(r, j, "=" + formula), fmt)

@@ -58,6 +58,9 @@ FMT = {
     "usd_none": '$#,##0.00;-$#,##0.00;"none"',  # a catalog price, where 0 means none listed
     # cents from $10 up, a hundredth of a cent below (token prices run from $0.01 to $100)
     "usd4": "[>=10]$#,##0.00;$#,##0.0000", "pct": "0.0%",
+    # a change in a price, either way: the conditional formats above drop a negative's sign
+    # (LibreOffice), so no conditions here
+    "usd_change": "+$#,##0.0000;-$#,##0.0000;$0",
     # whole dollars from $10 up, cents below (an API bill at a small volume is not "$0")
     "usd_small": "[>=10]$#,##0;$#,##0.00",
     "text": "@", "gen": "General", "mtok": '#,##0.0,," M"',

@@ -269,7 +269,7 @@ def _outputs(b, col_of) -> None:
 
 
 def _checks(b) -> None:
-    b.heading("Checks", "every line must say OK")
+    b.heading("Checks", bk.CHECKS_NOTE)
     num = bk.number_check
     bk.checks(b, bk.workload_checks() + [
         ("check_context", "Context tokens", bk.whole_check("context_tokens", "context_tokens")),
@@ -530,7 +530,7 @@ def _cover(wb) -> None:
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
             "has no price the row says 'no catalog price': type yours in 'your $/GPU-h' (yellow). "
             "Row 1 is your own GPU, defined by the inputs on the left.",
-            "3. Every Checks line must say OK; then read the answer, the table, the ranking and "
+            "3. Every check must say OK; then read the answer, the table, the ranking and "
             "its chart. The Working sheet shows each step for each GPU.",
             "4. Latency targets: the GPU to size, the peak requests/s and the TTFT and TPOT "
             "limits at a percentile (left, under the inputs); the answer block shows the "

@@ -130,7 +130,7 @@ def _outputs(b) -> None:
 
 
 def _checks(b) -> None:
-    b.heading("Checks", "every line must say OK")
+    b.heading("Checks", bk.CHECKS_NOTE)
     num = bk.number_check
     grid_p = ('IF(AND(COUNT(grid_percentiles)=ROWS(grid_percentiles),COUNT(grid_cvs)='
               'COLUMNS(grid_cvs)),IF(AND(MIN(grid_percentiles)>=0.5,MAX(grid_percentiles)<1,'
@@ -377,7 +377,7 @@ def _cover(wb) -> None:
             "1. Pooling sheet: tenants, their average load (as a share of one deployment), the "
             "percentile the capacity must cover, the load variability cv, the deployment size "
             "in GPUs, the correlation between tenants and the GPU (its catalog price, or yours).",
-            "2. Every Checks line must say OK; until then outputs say 'check inputs' (without "
+            "2. Every check must say OK; until then outputs say 'check inputs' (without "
             "a GPU price only the two costs do).",
             "3. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
             "tenants and grids of the saving and its bound by percentile and cv (edit the yellow "

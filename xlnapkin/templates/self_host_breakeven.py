@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from .. import calibration, catalog, queueing
+from .. import calibration, capacity, catalog, queueing
 from ..economics import NEVER
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
@@ -40,8 +40,7 @@ SERVE = [
     ("tokens_per_day", "Tokens per day (input + output)", 10_000_000, "tokens/day",
      "the volume to price", "int", (0,)),
     ("scenario", "Scenario", "base", "",
-     "low / high: every Sensitivity row at its factor; best / worst for self-hosting against "
-     "the API (not for own vs rent)", "text",
+     "low/high: all Sensitivity factors; best/worst: for self-hosting", "text",
      '"' + ",".join(SCENARIOS) + '"'),
 ]
 RUN = [
@@ -52,7 +51,7 @@ RUN = [
     ("min_replicas", "Fewest replicas kept running", 2, "replicas",
      "a floor: 2 lets one fail; above it, the spare is 1 - utilization", "int", (1,)),
     ("staff_cost_per_month", "People and platform per month", 250000 / 12, "USD/month",
-     "1 ML engineer, $250K/yr loaded (BLS pay x 1.43-1.54; seed 003: $150-250K)",
+     "1 ML engineer, $250K/yr loaded (BLS; seed 003: $150-250K)",
      "usd0", (0,)),
     ("hours_per_month", "Hours a rented GPU runs per month", 730.0, "hours",
      "730 = always on; fewer hours serve the day's volume in fewer hours", "int", (0, 744)),
@@ -73,7 +72,7 @@ OWN = [
     ("years", "Years the GPUs are kept and financed", 3, "years",
      "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int", (1, 10)),
     ("residual_share", "Resale value at the end, share of the price", 0.3, "0-1",
-     "H100: ~30 % after 36 months (lender residual curve); ~10 % after 5 years", "pct", (0, 1)),
+     "H100: ~30 % after 3 years (lenders' curve), ~10 % after 5", "pct", (0, 1)),
     ("cost_of_capital", "Cost of capital", 0.10, "1/year",
      "hardware WACC 9.7-10.6 % (Damodaran, Jan 2026); 15 % for a startup", "pct", (0, 1)),
     ("price_per_kwh", "Electricity price", 0.09, "USD/kWh",
@@ -202,15 +201,16 @@ def _outputs(b) -> None:
     out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
-    b.heading("What a request gets at your volume (averages; the first token at the median)")
+    b.heading("What a request gets at your volume (averages)")
     out(b, "volume_requests_per_sec", "Requests/s each replica gets", "vol_rate", "req/s",
         "num3", "your volume spread evenly over the hours run: no peaks")
     out(b, "volume_concurrency", "Requests each replica holds at once, on average",
         "vol_concurrency_calc", "requests", "num1", "Little's law at that rate")
     out(b, "volume_request_tokens_per_sec", "Output tokens/s each request streams",
         "vol_request_tps_calc", "tokens/s", "int", "= 1000 / TPOT_AT_RATE")
-    out(b, "volume_ttft_ms", "Time to first token, median request", "vol_ttft_calc", "ms",
-        "int", "= TTFT_AT_RATE: the least sure figure; check it on your stack")
+    out(b, "volume_ttft_ms", "Time to first token, on average", "vol_ttft_calc", "ms",
+        "int", "TTFT_AT_RATE's model, mean: the least sure figure")
+    out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "", "text")
     b.heading("Per replica, and owning")
     out(b, "self_host_cost_per_mtok", "GPU cost per Mtok at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
@@ -242,7 +242,7 @@ def _outputs(b) -> None:
 
 
 def _checks(b) -> None:
-    b.heading("Checks", "every line must say OK")
+    b.heading("Checks", bk.CHECKS_NOTE)
     rows = [("check_gpu", "GPU", bk.id_check("gpu", "gpu", "GPU"))] + bk.workload_checks()
     num = bk.number_check
     rows += [
@@ -299,18 +299,20 @@ def _checks(b) -> None:
     # are not OK when the headline outputs say "check inputs" because nothing fits.
     st.define(b.wb, "check_fits", b.ws.title, st.absolute(fits.column, fits.row))
     b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
-    b.add("own_inputs_ok", "Owning inputs (years, resale, finance, power, hosting)",
-          _own_inputs_check(), fmt="text", kind="check")
+    own = b.add("own_inputs_ok", "Owning inputs (years, resale, finance, power, hosting)",
+                _own_inputs_check(), fmt="text", kind="check")
+    st.mark_checks(b.ws, own.coordinate)
     b.add("compare_ok", "Own vs rent computable? (owning inputs, prices)",
           'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour}),'
           "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="gen")
     b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
           'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="gen")
     # Only the Volume sheet reads its range, so a bad range blanks that sheet alone.
-    b.add("check_volume_range", "Volume table range (Volume sheet only)",
-          'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
-          '{volume_max}>{volume_min}),"OK","need 0 < smallest < largest volume"),'
-          '"volume range must be numbers")', fmt="text", kind="check")
+    span = b.add("check_volume_range", "Volume table range (Volume sheet only)",
+                 'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
+                 '{volume_max}>{volume_min}),"OK","need 0 < smallest < largest volume"),'
+                 '"volume range must be numbers")', fmt="text", kind="check")
+    st.mark_checks(b.ws, span.coordinate)
     b.add("compare_msg", "Own vs rent: shown, or why not",
           f'IF({{compare_ok}},"shown",IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},'
           f'"{NEED_PRICES}"))', fmt="text")
@@ -427,19 +429,19 @@ SERVICE_TABLE_COL = 11
 def _service(w) -> None:
     """What a request gets at your volume: the latency-under-load model (xlnapkin.queueing) at
     the requests/s each replica gets, its concurrency found by bisection in a table below the
-    steps, outside the printed page (the capacity planner's table, lean), TTFT at the median."""
+    steps, outside the printed page (the capacity planner's table, lean), the latencies' means,
+    as ``xlnapkin estimate`` gives them."""
     w.heading("What a request gets at your volume (latency under load, xlnapkin.queueing)")
     _napkin.add_steps(w, [
-        Step("sla_percentile", "Percentile of the latencies (the median)", "0.5", "0-1", "num"),
         Step("token_budget", "Prompt tokens an engine step takes besides decoding (default)",
              repr(float(queueing.PREFILL_CHUNK)), "tokens", "int",
-             "queueing.PREFILL_CHUNK")] + _napkin.queue_steps() + [
+             "queueing.PREFILL_CHUNK")] + _napkin.queue_steps(percentile=False) + [
         Step("vol_rate", "Requests/s each replica gets (your volume, in the hours it runs)",
              "IF(AND({fits_calc},ISNUMBER({replicas_calc})),{tokens_per_day}/({input_tokens}+"
              "{output_tokens})/3600/{hours_a_day}/{replicas_calc},1E-9)", "req/s", "num3",
              "capacity.volume_rate")])
     # the latencies at the concurrency the bisection table below finds, once
-    _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}") + [
+    _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}", mean=True) + [
         Step("vol_ok", "Below what one replica sustains? (TRUE = yes)",
              "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1)", "", "gen"),
         Step("vol_concurrency_calc", "Requests each replica holds at once, on average",
@@ -448,17 +450,35 @@ def _service(w) -> None:
         Step("vol_request_tps_calc", "Output tokens/s each request streams",
              _fit(f'IF({{vol_ok}},1/{{q_tpot}},"{FULL}")'), "tokens/s", "num",
              "queueing.service_at_rate"),
-        Step("vol_ttft_calc", "Time to first token, median request",
+        Step("vol_ttft_calc", "Time to first token, on average",
              _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "num",
-             "queueing.service_at_rate")])
+             "queueing.service_at_rate"),
+        Step("vol_answers_msg", "Answers at your volume", _fit(_answers()), "", "text",
+             "capacity.slow_answers")])
     # the bisection for that concurrency: below the steps and beside the page, where its tall
     # header row stretches no step's row
     top = w.row + 3  # after the row that says where it is, and a blank row
-    w.add("vol_table", "Mean concurrency at that rate (vol_op_n): the bisection table from",
+    w.add("vol_table", "The bisection table for the mean concurrency (vol_op_n) is at",
           f'"{get_column_letter(SERVICE_TABLE_COL)}{top}"', "cell", "", "text")
     _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
                              col0=SERVICE_TABLE_COL, target="{vol_rate}",
                              named={"q_n": "vol_op_n"}, lean=True)
+
+
+def _answers() -> str:
+    """The service line: OK, or slow (capacity.slow_answers) and what is slow, and where to size
+    the fleet for a latency target instead."""
+    first = f"{{vol_ttft_calc}}>{capacity.SLOW_FIRST_TOKEN_MS!r}"
+    stream = f"{{vol_request_tps_calc}}<{capacity.SLOW_STREAM_TOKENS_PER_SEC!r}"
+    return (f'IF({{vol_ok}},IF(OR({first},{stream}),"slow: "&IF({first},"first token after "&'
+            f'TEXT({{vol_ttft_calc}}/1000,"#,##0.0")&" s","")&IF(AND({first},{stream}),", ","")&'
+            f'IF({stream},TEXT({{vol_request_tps_calc}},"0.0")&" tokens/s each","")&"{SIZE_IT}",'
+            f'"{ANSWERS_OK}"),"slow: requests queue without end{SIZE_IT}")')
+
+
+SIZE_IT = ": size on the planner's Latency sheet"
+ANSWERS_OK = (f"OK: first token within {capacity.SLOW_FIRST_TOKEN_MS / 1e3:g} s, "
+              f"{capacity.SLOW_STREAM_TOKENS_PER_SEC:g}+ tokens/s each")
 
 
 # The service at your volume where the latency model finds no steady state: a fleet sized by
@@ -615,12 +635,12 @@ def _cover(wb) -> None:
             "the request shape and your tokens per day. Prices follow the GPU and the model from "
             "the Catalog; type your own price in the yellow 'yours' cells, and a warning says when "
             "it differs from the catalog or the catalog has none.",
-            "2. Every Checks line must say OK; until then outputs say 'check inputs'.",
+            "2. Every check must say OK; until then outputs say 'check inputs'.",
             "3. Read 'The answer at your volume': the cost per million tokens at your volume, the "
             "utilization your volume really reaches, and the breakeven. The GPU cost at the "
             "planned utilization is shown apart and labelled: it is not your volume's cost. "
             "'What a request gets at your volume' is the service your users see: output "
-            "tokens/s per request and the median time to first token.",
+            "tokens/s per request, the mean time to first token, and whether that is slow.",
             "4. Sensitivity: set low and high factors; the scenario switch (Breakeven, 'Scenario') "
             "applies them all at once (low, high, or best and worst for self-hosting), the "
             "tornado one at a time. Years: own vs rent as NPV. "
