@@ -402,6 +402,17 @@ def _answers(tps, ttft) -> str:
     return "slow: " + ", ".join(slow) + sh.SIZE_IT
 
 
+def _pool_step(args, ded, pool) -> str:
+    """The Pooling sheet's step line: the pooled capacity passes one deployment fewer by under
+    mt.POOL_STEP of itself."""
+    g, cap = args[4], e.pooled_capacity(*args)
+    excess = cap - (pool - g)
+    if not (pool > g and excess < mt.POOL_STEP * cap):
+        return "no"
+    return (f"yes: {excess / cap:.2%} less load needs {pool - g:g} GPUs, "
+            f"{1 - (pool - g) / ded:.0%} saved")
+
+
 def _volume_range_msg(v) -> str:
     lo, hi = v["volume_min"], v["volume_max"]
     if not all(isinstance(a, (int, float)) for a in (lo, hi)):
@@ -505,6 +516,8 @@ def expect_multi_tenant(v):
            "savings_bound": 1 - e.dedicated_utilization(*args),
            "pooled_utilization": e.pooled_utilization(*args),
            "pooled_capacity_utilization": load / e.pooled_capacity(*args),
+           "tenant_deployments": ded / (v["tenants"] * v["gpus_per_tenant"]),
+           "pooled_load": e.pooled_capacity(*args), "pool_step": _pool_step(args, ded, pool),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],

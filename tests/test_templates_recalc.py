@@ -669,6 +669,14 @@ def test_seed_003_claims_at_independent_tenants(results):
     v = _lo(results, "multi_tenant_savings", "seed 003: independent tenants")
     assert (v["dedicated_gpus"], v["pooled_gpus"], v["cost_reduction_factor"]) == (10, 5, 2)
     assert 0.85 <= v["pooled_capacity_utilization"] <= 0.90
+    assert v["pool_step"] == "no"
+
+
+def test_a_pooled_count_on_a_step_says_so(results):
+    # a review found the default 40 % resting on 0.0005 GPU of pooled load: 5.0005 rounds to 6
+    v = _lo(results, "multi_tenant_savings", "defaults")
+    assert v["pooled_load"] == pytest.approx(5.0005, abs=1e-4) and v["pooled_gpus"] == 6
+    assert v["pool_step"] == "yes: 0.01% less load needs 5 GPUs, 50% saved"
 
 
 def test_seed_001_users_at_context(results):

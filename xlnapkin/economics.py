@@ -994,7 +994,7 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     """Whole GPUs when every tenant has its own deployments (of gpus_per_tenant GPUs) sized for its own load percentile: tenants x gpus_per_tenant x MAX(1, CEILING(mean_utilization x (1 + NORM.S.INV(percentile) x cv))).
 
     Args:
-        tenants: number of tenants (customers, teams or models) [tenants]
+        tenants: number of tenants (customers or teams) served by one model and its replicas [tenants]
         mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
         percentile: share of the time capacity must cover the load, in [0.5, 1), e.g. 0.95 [0-1]
         cv: coefficient of variation of one tenant's load (standard deviation / mean), normal [ratio]
@@ -1161,7 +1161,9 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25
 
     ``((dedicated_gpus - dedicated_capacity) - (pooled_gpus - pooled_capacity)) /
     dedicated_gpus``: every tenant rounds its own load up to whole deployments, the pool rounds
-    once. [0-1]
+    once. A net figure: negative where the pool's one rounding wastes more than the tenants'
+    (two tenants whose peaks nearly fill their deployments), the peaks then saving that much
+    more. [ratio]
 
     >>> pooling_savings_from_rounding(10, 0.4, 0.95)
     0.3875

@@ -112,11 +112,11 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
         printed.append(f"A{first}:{shown}{row}")
         row += 3
     first = row
-    row = _pairs(wb, ws, row, "Element types (bits per element; a number of bits also works)",
+    # titles short enough for the two printed columns
+    row = _pairs(wb, ws, row, "Element types: bits each",
                  ("dtype", "bits"), ("dtype_names", "dtype_bits"),
                  [(n, float(b)) for n, b in DTYPE_BITS.items()]) + 3
-    row = _pairs(wb, ws, row, "Vendor efficiency factors (xlnapkin.calibration.VENDOR_FACTOR: "
-                 "multiplies calibrated MBU and MFU)", ("vendor", "factor"),
+    row = _pairs(wb, ws, row, "Vendor factors on MBU, MFU", ("vendor", "factor"),
                  ("vendor_names", "vendor_factor_values"), vendor_factors())
     printed.append(f"A{first}:B{row}")
     row += 3

@@ -30,10 +30,14 @@ GRID_PERCENTILES = (0.9, 0.95, 0.99, 0.999)
 # is below 0 for 0.6 % of the time); burstier tenants need economics.pooling_monte_carlo.
 GRID_CVS = (0.1, 0.2, 0.3, 0.4)
 DEFAULT_GPU = "h100-sxm"
+# The pooled count is on a step where the capacity passes a whole deployment by less than this
+# share of itself: a sliver less load (or correlation) saves a whole deployment.
+POOL_STEP = 0.02
 
 # (name, label, default, unit, note, fmt, validation)
 INPUT_ROWS = [
-    ("tenants", "Tenants (customers, teams or models)", 10, "tenants", "", "int", (1,)),
+    ("tenants", "Tenants (customers or teams) of one model", 10, "tenants",
+     "any replica serves any tenant: same weights (or LoRA)", "int", (1,)),
     ("mean_utilization", "Each tenant's average load (share of one deployment)", 0.4, "0-1",
      "seed 003: 40 %", "pct", (0, 1)),
     ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
@@ -54,7 +58,8 @@ INPUT_ROWS = [
 OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_monthly_cost",
            "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding",
            "savings_bound",
-           "dedicated_utilization", "pooled_utilization", "pooled_capacity_utilization",
+           "dedicated_utilization", "pooled_utilization", "tenant_deployments", "pooled_load",
+           "pooled_capacity_utilization", "pool_step",
            "cost_reduction_factor", "lora_savings_fraction"]
 
 
@@ -81,6 +86,7 @@ def build(out_dir) -> Path:
 
 
 def _inputs(b) -> None:
+    b.ws.row_breaks.append(Break(id=b.row))  # the inputs print on a page of their own
     b.heading("Inputs")
     for name, label, default, unit, note, fmt, rule in INPUT_ROWS[:6]:
         b.add(name, label, default, unit, note, fmt, "input", validation=rule)
@@ -107,24 +113,31 @@ def _outputs(b) -> None:
         ("savings_fraction", "Saving from pooling", "share", "pct", "= POOLING_SAVINGS"),
         ("savings_from_peaks", "  from peaks that do not coincide", "share", "pct",
          "= POOLING_SAVINGS_FROM_PEAKS"),
-        ("savings_from_rounding", "  from whole-deployment rounding", "share", "pct",
-         "= POOLING_SAVINGS_FROM_ROUNDING"),
+        ("savings_from_rounding", "  from whole-deployment rounding (net)", "share", "pct",
+         "= POOLING_SAVINGS_FROM_ROUNDING (net: can be < 0)"),
         ("savings_bound", "Most pooling can save: 1 - dedicated utilization", "share", "pct",
          "the pool runs at most 100 %"),
         ("dedicated_utilization", "Average utilization, dedicated", "share", "pct",
          "= DEDICATED_UTILIZATION"),
         ("pooled_utilization", "Average utilization, pooled (whole GPUs)", "share", "pct",
          "= POOLED_UTILIZATION"),
-        ("pooled_capacity_utilization", "Average load / pooled percentile capacity", "share",
-         "pct", "before rounding to whole deployments"),
+        ("tenant_deployments", "Deployments each tenant needs on its own", "replicas",
+         "int", "above 1: dedicated is sized for its peak"),
+        ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
+         "= POOLED_CAPACITY"),
+        ("pooled_capacity_utilization", "Average load / that pooled load", "share",
+         "pct", "how full the pool runs at its percentile"),
+        ("pool_step", "Pooled GPUs on a step?", "", "text", ""),
         ("cost_reduction_factor", "Cost reduction factor (dedicated / pooled)", "x", "num", ""),
         ("lora_savings_fraction", "LoRA sharing: saving vs one deployment per variant", "share",
          "pct", "= LORA_SHARING_SAVINGS, same load and correlation"),
     ]
+    calc = {"tenant_deployments": "deployments_per_tenant", "pooled_load": "pooled_capacity",
+            "pool_step": "pool_step_msg"}
     for name, label, unit, fmt, note in rows:
         # GPU counts and shares do not need a price: only the two costs wait for one
         gate = "inputs_ok" if name.endswith(("_monthly_cost", "_saving")) else "counts_ok"
-        bk.output(b, name, label, name + "_calc", unit, fmt, note, gate=gate)
+        bk.output(b, name, label, calc.get(name, name + "_calc"), unit, fmt, note, gate=gate)
     bk.output(b, "bound_holds", "Saving within its bound?", "bound_msg", "", "text",
               gate="counts_ok")
 
@@ -227,6 +240,16 @@ def _pool_steps() -> list[Step]:
              "economics.pooled_utilization"),
         Step("pooled_capacity_utilization_calc", "N m / pooled capacity",
              n + "*{tenant_mean_load}/{pooled_capacity}", "share", "pct"),
+        # a pooled count just past a whole deployment rests on a sliver of load: say so
+        Step("pool_step_excess", "Pooled capacity beyond one deployment fewer",
+             f"{{pooled_capacity}}-({{pooled_gpus_calc}}-{g})", "GPUs", "num3"),
+        Step("pool_step_msg", "Pooled GPUs on a step? (the excess under "
+             f"{POOL_STEP:.0%} of the capacity)",
+             f'IF(AND({{pooled_gpus_calc}}>{g},{{pool_step_excess}}<{POOL_STEP}*'
+             '{pooled_capacity}),"yes: "&TEXT({pool_step_excess}/{pooled_capacity},"0.00%")&'
+             f'" less load needs "&({{pooled_gpus_calc}}-{g})&" GPUs, "&TEXT(1-'
+             f'({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%")&" saved","no")', "",
+             "text"),
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
              "{dedicated_gpus_calc}/{pooled_gpus_calc}", "x", "num"),
         Step("dedicated_monthly_cost_calc", "Dedicated cost = GPUs x price x hours",
@@ -413,12 +436,13 @@ def _cover(wb) -> None:
             f"default correlation 0.3 the pool needs {pool_rho:.0f} GPUs.",
             "'~$15K shared vs $40K+ dedicated (62 % less)': 62 % is above the bound 1 - 40 % = "
             "60 % for tenants whose dedicated GPUs are 40 % busy; it needs dedicated utilization "
-            "of 38 % or less (larger or burstier tenants: raise cv or the deployment size).",
+            "of 38 % or less (tenants whose peaks just pass one deployment: raise the average "
+            "load or cv).",
             "'50 LoRA adapters on one 70 B base replace 50 deployments at 1-3 % overhead': set "
             "LoRA variants 50, overhead 0.01-0.03 and a small average load (0.01): 98 % saved."]),
         ("Sources", _sheets.SEED_SOURCES + [
-            f"Default price: {DEFAULT_GPU} catalog rental price ${price0}/h (gpus.csv; source on "
-            "the Catalog sheet). Correlation: hourly correlations between clients in Alibaba's "
+            f"Default price: {DEFAULT_GPU} catalog rental price ${price0}/h (gpus.csv; its source "
+            "is in the Catalog sheet's source column, on screen). Correlation: hourly correlations between clients in Alibaba's "
             "released ServeGen per-client traces (github.com/alibaba/ServeGen, 2025-06).",
             "Formulas: xlnapkin.economics (dedicated_gpus, pooled_gpus, pooling_savings, "
             "pooling_savings_from_peaks, pooling_savings_from_rounding, dedicated_utilization, "
