@@ -573,7 +573,7 @@ def test_estimate_says_what_is_missing(capsys):
     for volume in ("0", "-5", "1e308"):
         code, _, err = run(capsys, "estimate", "--tokens-per-day", volume)
         assert code == 1 and err.startswith(
-            "Error: --tokens-per-day must be a number in (0, 1e+18], got "), volume
+            "Error: --tokens-per-day must be a number in [1, 1e+18], got "), volume
     # no tokens a request: a message naming the option, not a ZeroDivisionError (a review)
     code, _, err = run(capsys, "estimate", "--input-tokens", "0", "--output-tokens", "0")
     assert (code, err) == (1, "Error: --input-tokens must be a number >= 1, got 0\n")
@@ -848,3 +848,46 @@ def test_a_function_that_takes_any_context_does_not_blame_the_context(capsys):
     # its own reason is still given: the heads do not split over 3 GPUs
     code, out, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-8b", "--num-gpus", "3")
     assert code == 3 and "32 attention heads cannot be split over 3 GPUs" in err
+
+
+# --- from a fuzz of the command line (2026-12-04) ------------------------------------------------
+
+def test_estimate_takes_the_blanks_its_help_offers(capsys):
+    code, out, err = run(capsys, "estimate", "--kv-dtype", "", "--weight-dtype", " ", "--api", "",
+                         "--price", "")
+    assert code == 0 and err == ""
+    assert out == run(capsys, "estimate")[1]
+
+
+def test_estimate_refuses_a_volume_under_a_token_a_day_and_prints_no_numpy_warning(capsys):
+    code, out, err = run(capsys, "estimate", "--tokens-per-day", "1e-320")
+    assert_user_error(code, out, err, "--tokens-per-day must be a number in [1, 1e+18]")
+    code, out, err = run(capsys, "estimate", "--input-tokens", "1e308")
+    assert code == 3 and err.count("\n") == 1 and "RuntimeWarning" not in err
+
+
+def test_a_dtype_is_a_name_or_a_number_as_written(capsys):
+    # "1-6" had read as 16 bits: "-" became "_", and float("1_6") is 16
+    code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1024", "1", "--kv-dtype", "1-6")
+    assert_user_error(code, out, err, "unknown dtype '1-6'")
+    code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1024", "1", "--kv-dtype", "-4")
+    assert_user_error(code, out, err, "a number of bits in (0, 64]")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_docs_refuses_a_pipe_rather_than_waiting_on_it(capsys, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for extra in ((), ("--check",)):
+        code, out, err = run(capsys, "docs", "--out", fifo, *extra)
+        assert_user_error(code, out, err, "is not a file")
+
+
+def test_functions_take_lists_and_refuse_ints_past_floats():
+    assert list(xlnapkin.tokens_per_sec("h100-sxm", "llama-3.1-8b", num_gpus=[1, 2])) == [
+        xlnapkin.tokens_per_sec("h100-sxm", "llama-3.1-8b", num_gpus=n) for n in (1, 2)]
+    with pytest.raises(NapkinError, match="tokens must be"):
+        xlnapkin.kv_bytes("llama-3.1-8b", 10 ** 400)
+    with pytest.raises(NapkinError, match="dtype must be"):
+        xlnapkin.weight_bytes("llama-3.1-8b", 10 ** 400)
+    assert "model must be text" in xlnapkin.udfs.KV_BYTES(10 ** 400)  # the cell's message

@@ -1082,3 +1082,26 @@ def test_no_limits_runs_in_this_process(capsys, tmp_path, monkeypatch):
     assert (code, json.loads(out)) == (0, {"twice": 40}), err
     code, _, err = run(capsys, "recalc", path, "-q", "--max-seconds", "-1")
     assert code == 2 and "must be a number >= 0" in err
+
+
+# --- from a fuzz of the command line (2026-12-04) ------------------------------------------------
+
+def test_a_number_written_without_its_exponent_sign_is_read(capsys, tmp_path):
+    # Excel writes 1E+9; another program may write 1E9, which formulas' parser refused, so the
+    # whole workbook failed to load
+    path = c.xlsx(tmp_path / "e.xlsx", {"S": {"A1": 3, "A2": "=A1*1E6", "A3": "=1e3+.5E2",
+                                              "A4": "=1.", "A5": '="1E9"&"x"'}},
+                  {"big": "S!$A$2", "sum": "S!$A$3", "one": "S!$A$4", "text": "S!$A$5"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
+    assert (code, json.loads(out)) == (0, {"big": 3e6, "sum": 1050, "one": 1, "text": "1E9x"})
+
+
+def test_far_time_limits_are_no_limit_and_a_tiny_memory_limit_is_refused(capsys, tmp_path):
+    path = c.xlsx(tmp_path / "r.xlsx", {"S": {"A1": '=REGEXTEST("abc","b")'}}, {"r": "S!$A$1"})
+    # a limit of 1e308 s overflowed poll() (a traceback), and 1e15 s cut every regex at once
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", "--max-seconds", "1e308",
+                         "--max-regex-seconds", "1e15")
+    assert (code, json.loads(out)) == (0, {"r": True}), err
+    # under 200 MB the child could not load its libraries: it hung until the time limit
+    code, _, err = run(capsys, "recalc", path, "-q", "--max-memory-mb", "100")
+    assert code == 2 and "must be 0 (no limit) or at least 200" in err

@@ -52,7 +52,10 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
                 and (not integer or value.is_integer())):
             return np.float64(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # an int past float's range
+            x = math.inf
         if not _ok_scalar(x, minimum, maximum, min_open, max_open, integer):
             raise InvalidArgumentError(
                 name, requirement(minimum, maximum, min_open=min_open, max_open=max_open,
@@ -62,7 +65,7 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         return np.float64(x)
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidArgumentError(name, requirement(minimum, maximum, min_open=min_open,
                                                      max_open=max_open, integer=integer),
                                    value) from None

@@ -446,7 +446,11 @@ def _text_cell(name, default, v):
     if isinstance(v, bool):
         raise InvalidArgumentError(name, "text", v)
     if isinstance(v, (int, float, np.integer, np.floating)):
-        return float(v)  # dtypes may be a number of bits
+        try:
+            return float(v)  # dtypes may be a number of bits
+        except OverflowError:  # an int past float's range: no number of bits, nor an id
+            raise InvalidArgumentError(name, "text", str(v)[:20] + "...") \
+                from None
     raise InvalidArgumentError(name, "text", str(v))
 
 

@@ -94,7 +94,7 @@ def _end_with_parent(parent: int, seconds: float | None) -> None:
     elif seconds is not None and os.name == "posix":
         import resource
         _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        soft = int(2 * seconds) + 60
+        soft = int(min(2 * seconds, 1e9)) + 60  # a far limit: about 30 years of CPU
         if hard == resource.RLIM_INFINITY or soft < hard:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
@@ -238,7 +238,8 @@ def run_limited(func, *args, seconds: float | None, memory_mb: float | None,
             if left is not None and left <= 0:
                 raise TimeLimit(f"{what} took longer than {seconds:g} s and was stopped")
             try:  # a pipe whose writer is gone: EOFError, or on Windows BrokenPipeError
-                if not receive.poll(left):
+                # at most an hour a wait (the loop waits again): a far limit overflows poll()
+                if not receive.poll(None if left is None else min(left, 3600.0)):
                     continue
                 kind, value = receive.recv()
             except (EOFError, OSError):

@@ -453,8 +453,9 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     """
     g, m = _gpu(gpu), _model(model)
     # Beyond 1e18 tokens a day (over ten thousand times what the largest providers serve) the
-    # dollar figures stop meaning anything: a typing mistake, refused like any other.
-    _checks.number(tokens_per_day, "tokens_per_day", 0, 1e18, min_open=True)
+    # dollar figures stop meaning anything: a typing mistake, refused like any other; below a
+    # token a day the cost per token overflows.
+    _checks.number(tokens_per_day, "tokens_per_day", 1, 1e18)
     _checks.number(input_tokens, "input_tokens", 1)  # the input share divides by their sum
     _checks.number(output_tokens, "output_tokens", 1)
     # So too past these, where the figures overflowed or ran to hundreds of digits: a GPU-hour

@@ -34,6 +34,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from glob import escape as glob_escape
 from pathlib import Path
 
@@ -651,13 +652,14 @@ def _add_estimate(sub):
                    help="prompt tokens per request (%(default)s)")
     p.add_argument("--output-tokens", type=_amount(int), default=1024, metavar="N",
                    help="generated tokens per request (%(default)s)")
-    p.add_argument("--weight-dtype", default=None, help="weights (blank: the model's own)")
-    p.add_argument("--kv-dtype", default=None, help="KV cache (blank: bf16)")
+    p.add_argument("--weight-dtype", type=_blank_or(str), default=None,
+                   help="weights (blank: the model's own)")
+    p.add_argument("--kv-dtype", type=_blank_or(str), default=None, help="KV cache (blank: bf16)")
     p.add_argument("--num-gpus", type=_amount(int), default=1, metavar="N",
                    help="GPUs per replica, tensor parallel (%(default)s)")
-    p.add_argument("--price", type=_amount(float), default=None, metavar="USD",
+    p.add_argument("--price", type=_blank_or(_amount(float)), default=None, metavar="USD",
                    help="per GPU-hour (blank: the catalog's rental price)")
-    p.add_argument("--api", default=None, help="API price id (blank: the model's comparable "
+    p.add_argument("--api", type=_blank_or(str), default=None, help="API price id (blank: the model's comparable "
                                                "API in the catalog)")
     p.add_argument("--utilization", type=_amount(float, share=True), default=0.7,
                    metavar="SHARE", help="planned load of each replica, 0.7 or 70%% (%(default)s)")
@@ -684,6 +686,8 @@ def _run_templates_build(ns) -> int:
     import shutil
     import tempfile
     from .recalc import RecalcError
+    if ns.out.exists() and not ns.out.is_dir():  # said before a minute of building
+        raise UsageError(f"{ns.out} is not a folder")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             built = build_all(tmp, values=not ns.no_values)
@@ -866,6 +870,9 @@ def _recalc(ns) -> int:
 
 RECALC_MAX_SECONDS = 300     # the capacity planner, the largest template, takes about 25 s
 RECALC_MAX_MEMORY_MB = 2000  # ... and about 500 MB beyond the program
+# Below this the child could not load formulas and its libraries: it failed to import, or
+# hung until the time limit (a fuzz, 2026-12-04: 80-130 MB)
+RECALC_LEAST_MEMORY_MB = 200
 _RANGE_SHOWN = 12  # cells of a range printed whole when every name is printed
 
 
@@ -1029,7 +1036,9 @@ def _add_recalc(sub):
                                                 "in a child process stopped at the limit"),
             ("max_memory_mb", RECALC_MAX_MEMORY_MB, "memory the child process may take beyond "
                                                     "what it starts with (Linux only) [MB]")):
-        lim.add_argument("--" + name.replace("_", "-"), type=_positive(float, zero_ok=True),
+        least = RECALC_LEAST_MEMORY_MB if name == "max_memory_mb" else 0
+        lim.add_argument("--" + name.replace("_", "-"),
+                         type=_positive(float, zero_ok=True, least=least),
                          default=default, metavar="N",
                          help=_esc(f"{text} (default: {default:,}; 0: no limit, and with both "
                                    "0 no child process)"))
@@ -1067,8 +1076,18 @@ def _thousands(text: str) -> bool:
     return _NUMBER_TEXT.fullmatch(text) is not None
 
 
-def _positive(kind, *, zero_ok=False):
-    """:func:`_amount`, finite and above zero (a limit); ``zero_ok``: 0 too (no limit)."""
+def _blank_or(kind):
+    """An option where blank (``--api ""``) means its default, as the help says: None, else
+    ``kind(text)``."""
+    def parse(text):
+        return None if not text.strip() else kind(text)
+    parse.__name__ = getattr(kind, "__name__", "value")
+    return parse
+
+
+def _positive(kind, *, zero_ok=False, least=0):
+    """:func:`_amount`, finite and above zero (a limit); ``zero_ok``: 0 too (no limit);
+    ``least``: a limit other than 0 is at least this."""
     number = _amount(kind)
 
     def parse(text):
@@ -1076,6 +1095,10 @@ def _positive(kind, *, zero_ok=False):
         if not (0 <= value if zero_ok else 0 < value) or value == float("inf"):
             raise argparse.ArgumentTypeError(f"must be a number {'>=' if zero_ok else '>'} 0, "
                                              f"got {text!r}")
+        if 0 < value < least:
+            raise argparse.ArgumentTypeError(
+                f"must be 0 (no limit) or at least {least:g}: the recalculation's libraries "
+                f"alone take about 150 MB, got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse
@@ -1088,7 +1111,7 @@ def _run_docs(ns) -> int:
     if ns.check:
         if not docgen.is_current(ns.out):
             again = "" if ns.out == docgen.DEFAULT_OUT else f" --out {ns.out}"
-            if ns.out.exists() and not docgen.is_reference(ns.out.read_bytes()):
+            if ns.out.is_file() and not docgen.is_reference(ns.out.read_bytes()):
                 again += " --force"
             raise UsageError(f"{ns.out} is out of date; run `{docgen.REGENERATE}{again}`")
         print(f"{ns.out} is up to date")
@@ -1474,7 +1497,11 @@ def main(argv=None) -> int:
         if getattr(ns, "func", None) is None:
             parser.print_help()
             return 0
-        return ns.func(ns)
+        # extreme inputs overflow to inf or NaN on the way, which the commands check and word:
+        # no NumPy warning with a source line on top
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return ns.func(ns)
     except (NoResult, CannotRunError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_MESSAGES

@@ -123,10 +123,7 @@ def write(out: Path = DEFAULT_OUT, *, force: bool = False) -> bool:
     """
     out = Path(out)
     data = generate().encode("utf-8")
-    try:
-        old = out.read_bytes()
-    except FileNotFoundError:
-        old = None
+    old = _existing(out)
     if old == data:
         return False
     if old is not None and not force and not is_reference(old):
@@ -149,8 +146,15 @@ def is_reference(data: bytes) -> bool:
 
 def is_current(out: Path = DEFAULT_OUT) -> bool:
     """Whether ``out`` holds exactly what :func:`generate` gives now."""
-    try:
-        return Path(out).read_bytes() == generate().encode("utf-8")
-    except FileNotFoundError:
-        return False
+    return _existing(Path(out)) == generate().encode("utf-8")
+
+
+def _existing(out: Path) -> bytes | None:
+    """The bytes of the file ``out``, None where there is none; an error where ``out`` is
+    something else (a folder, or a pipe, whose reading would wait for a writer)."""
+    if not out.exists():
+        return None
+    if not out.is_file():
+        raise NapkinError(f"{out} is not a file")
+    return out.read_bytes()
 

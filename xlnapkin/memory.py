@@ -553,6 +553,9 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
                     and (g.interconnect_gbps or num_gpus <= 1)
                     and fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
                              mem_fraction))
+    # a list (a caller's range of GPU counts, say) reaches here as the caller gave it
+    num_gpus, tokens, batch, mem_fraction = (np.asarray(v, dtype=float) for v in
+                                             (num_gpus, tokens, batch, mem_fraction))
     ok = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
     ok = ok & _splits(m, num_gpus)
     if not g.interconnect_gbps:  # no known GPU-to-GPU link: one GPU only

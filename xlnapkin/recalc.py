@@ -693,7 +693,8 @@ class _RegexClock:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError
-        return left
+        # regex's own timeout runs out at once past about 1e14 s: a day is beyond any formula
+        return min(left, 86400.0)
 
 
 _REGEX_CLOCK = _RegexClock()
@@ -828,6 +829,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         saved_get_name = excel_module._get_name
         saved_tqdm = excel_module.tqdm
         saved_loader = xlreader.load_workbook
+        saved_number = operand.Number._re
         quiet = types.SimpleNamespace(tqdm=_NoProgressBar)
         silence = logging.NullHandler()  # its warnings would reach stderr through lastResort
         loggers = [logging.getLogger(n) for n in ("formulas", "schedula")]
@@ -836,6 +838,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         xlreader.load_workbook = opener or _refuse_to_open
         operand._build_sheet_id = _quoted_sheet_id
         excel_module._get_name = functools.partial(_unquoted_name, saved_get_name)
+        operand.Number._re = _number_pattern()
         for logger in loggers:
             logger.addHandler(silence)
         _COUNTER.start(progress)
@@ -853,9 +856,21 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
             xlreader.load_workbook = saved_loader
             operand._build_sheet_id = saved_sheet_id
             excel_module._get_name = saved_get_name
+            operand.Number._re = saved_number
             for logger in loggers:
                 logger.removeHandler(silence)
             _COUNTER.report = None
+
+
+@functools.lru_cache(maxsize=1)
+def _number_pattern():
+    """formulas' pattern of a number in a formula, with the exponent's sign optional and a
+    trailing point allowed (``1E9``, ``1.``), as Excel reads them: formulas' own needs
+    ``1E+9``, so a file written by another program that holds ``=A1*1E6`` failed to load."""
+    import regex
+    return regex.compile(
+        r'^\s*(?P<name>(?>[0-9]+(?>\.[0-9]*)?|\.[0-9]+)(?>E[+-]?[0-9]+)?|'
+        r'TRUE(?!\(\))|FALSE(?!\(\)))(?!([a-z]|[0-9]|\.|\s*\:))\s*', regex.IGNORECASE)
 
 
 def _quoted_sheet_id(sheet="", directory="", filename="", **_):
@@ -1252,8 +1267,9 @@ class Workbook:
         for ws in self._book.worksheets:
             if ws.title.lower() == name.lower():
                 return ws
-        raise RecalcError(f"no sheet {name!r} in {self.path.name}: sheets are "
-                          + ", ".join(ws.title for ws in self._book.worksheets))
+        raise RecalcError(f"no sheet {name!r} in {self.path.name}: "
+                          + (f"sheets are {', '.join(ws.title for ws in self._book.worksheets)}"
+                             if self._book.worksheets else "it has no sheets"))
 
     def _node(self, sheet: str, ref: str) -> str | None:
         title = sheet.replace("'", "''")  # doubled, as Excel quotes it (_quoted_sheet_id)

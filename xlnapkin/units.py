@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 from .errors import InvalidArgumentError, UnknownNameError
 
@@ -75,8 +76,8 @@ def _dtype_name(dtype) -> str:
         key = _ALIASES.get(key.replace("_", "-"), _ALIASES.get(key, key))
         if key in DTYPE_BITS:
             return key
-        try:
-            bits = float(key)
+        try:  # a number of bits as written ("1-6" is no number, though "1_6" reads as 16)
+            bits = float(dtype.strip()) if _BITS_TEXT.fullmatch(dtype.strip()) else float("x")
         except ValueError:
             from difflib import get_close_matches
             raise UnknownNameError("dtype", dtype, get_close_matches(key, DTYPE_BITS, 3, 0.5)) from None
@@ -87,10 +88,13 @@ def _dtype_name(dtype) -> str:
 _dtype_name_cached = functools.lru_cache(maxsize=512)(_dtype_name)  # errors are not cached
 
 
+_BITS_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def _bits_checked(bits, shown) -> float:
     try:
         b = float(bits)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidArgumentError("dtype", "a dtype name or a number of bits in (0, 64]", shown) from None
     if not (math.isfinite(b) and 0 < b <= 64):
         raise InvalidArgumentError("dtype", "a dtype name or a number of bits in (0, 64]", shown)
