@@ -1035,7 +1035,8 @@ def _add_recalc(sub):
             ("max_seconds", RECALC_MAX_SECONDS, "seconds the load and recalculation may take, "
                                                 "in a child process stopped at the limit"),
             ("max_memory_mb", RECALC_MAX_MEMORY_MB, "memory the child process may take beyond "
-                                                    "what it starts with (Linux only) [MB]")):
+                                                    "what it starts with (Linux only; at "
+                                                    f"least {RECALC_LEAST_MEMORY_MB}) [MB]")):
         least = RECALC_LEAST_MEMORY_MB if name == "max_memory_mb" else 0
         lim.add_argument("--" + name.replace("_", "-"),
                          type=_positive(float, zero_ok=True, least=least),

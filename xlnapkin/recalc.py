@@ -63,9 +63,9 @@ A workbook is treated as untrusted input (someone sent it to you):
   child process stopped at ``--max-seconds`` and, on Linux, ``--max-memory-mb``
   (:mod:`xlnapkin._limited`); a program that loads an untrusted workbook through this module
   bounds its own process the same way.
-* **A formula that cannot be calculated** (a circular reference, a formula ``formulas`` cannot
-  read) reads back as :data:`NOT_CALCULATED` (``#CALC!``), never as a blank;
-  :meth:`Workbook.uncalculated` lists them.
+* **A formula that cannot be calculated** (a circular reference) reads back as
+  :data:`NOT_CALCULATED` (``#CALC!``), never as a blank; :meth:`Workbook.uncalculated` lists
+  them.
 * **Failures are** :class:`RecalcError` **with a one-line message**: a malformed part, a corrupt
   zip entry, a formula ``formulas`` cannot parse, a bad reference.
 * **Threads**: loading and calculating change module-level state in ``formulas`` (how an omitted
@@ -154,8 +154,8 @@ class Limits:
                 raise RecalcError(f"{f.name} must be a number > 0, got {value!r}")
 
 
-#: What a formula cell reads back as when ``formulas`` gave it no value (a circular reference,
-#: a formula it cannot read): Excel's error for a formula its engine cannot calculate.
+#: What a formula cell reads back as when ``formulas`` gave it no value (a circular
+#: reference): Excel's error for a formula its engine cannot calculate.
 NOT_CALCULATED = "#CALC!"
 EXCEL_FORMULA_MAX = 8192  # characters in one formula, Excel's own limit
 # string literals and quoted sheet names, left out before looking for references
@@ -1403,7 +1403,7 @@ class Workbook:
 
     def uncalculated(self) -> list[str]:
         """``Sheet!A1`` of every formula cell (an array formula by its range) that has no value
-        after recalculating (a circular reference, a formula ``formulas`` cannot read): they
+        after recalculating (a circular reference): they
         read back as :data:`NOT_CALCULATED`. Looks only at which results exist."""
         self._ensure()
         out = []
