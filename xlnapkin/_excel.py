@@ -449,8 +449,8 @@ def _text_cell(name, default, v):
         try:
             return float(v)  # dtypes may be a number of bits
         except OverflowError:  # an int past float's range: no number of bits, nor an id
-            raise InvalidArgumentError(name, "text", str(v)[:20] + "...") \
-                from None
+            shown = str(v)[:20] + "..."
+            raise InvalidArgumentError(name, "text", shown) from None
     raise InvalidArgumentError(name, "text", str(v))
 
 

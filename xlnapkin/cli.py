@@ -659,8 +659,8 @@ def _add_estimate(sub):
                    help="GPUs per replica, tensor parallel (%(default)s)")
     p.add_argument("--price", type=_blank_or(_amount(float)), default=None, metavar="USD",
                    help="per GPU-hour (blank: the catalog's rental price)")
-    p.add_argument("--api", type=_blank_or(str), default=None, help="API price id (blank: the model's comparable "
-                                               "API in the catalog)")
+    p.add_argument("--api", type=_blank_or(str), default=None,
+                   help="API price id (blank: the model's comparable API in the catalog)")
     p.add_argument("--utilization", type=_amount(float, share=True), default=0.7,
                    metavar="SHARE", help="planned load of each replica, 0.7 or 70%% (%(default)s)")
     p.add_argument("--min-replicas", type=_amount(int), default=2, metavar="N",
