@@ -744,6 +744,15 @@ def test_circular_references_read_calc_and_exit_3(capsys, tmp_path):
     assert code == 3 and out.split() == ["fine", "14"] and "S!C1" in err
 
 
+def test_named_formulas_in_a_loop_read_calc(capsys, tmp_path):
+    # a fuzz found them printed as null with exit code 0 (the cell reading them was #CALC!)
+    path = c.xlsx(tmp_path / "loop.xlsx", {"S": {"A1": "=foo", "B1": 2}},
+                  {"foo": "bar", "bar": "foo+1", "cell": "S!$A$1", "fine": "S!$B$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    assert code == 3
+    assert json.loads(out) == {"foo": "#CALC!", "bar": "#CALC!", "cell": "#CALC!", "fine": 2}
+
+
 def _apostrophe_book(tmp_path):
     return c.xlsx(tmp_path / "quote.xlsx",
                   {"Bob's": {"A1": 3, "B1": "=A1*2", "C1": "='Bob''s'!A1*2",

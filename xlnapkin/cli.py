@@ -910,8 +910,8 @@ def _report_messages(wb, values: dict) -> int:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8
                                           else "")
         print(f"Warning: {len(missing)} formula cell(s) could not be calculated and read "
-              f"{NOT_CALCULATED} (a circular reference, or a formula the recalculation library "
-              f"cannot read; exit code 3): {shown}", file=err)
+              f"{NOT_CALCULATED} (a circular reference, or another formula the recalculation "
+              f"library left without a value; exit code 3): {shown}", file=err)
     checks = wb.failing_checks()
     if checks:
         print("Checks that are not OK:", file=err)

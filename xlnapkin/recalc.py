@@ -1370,8 +1370,10 @@ class Workbook:
         except _NotCells:  # a name for a constant or a formula (=0.05, =rate*12)
             name = next(n for n in self.names if n.lower() == ref.strip().lower())
             node = self._nodes.get(f"{self._prefix}'!{name}".upper())
-            if node is None or node not in self._solution:
+            if node is None:
                 return None
+            if node not in self._solution:  # a named formula with no value: names in a loop
+                return NOT_CALCULATED
             return self._solved(node)
         grid = [[self._cell_value(sheet, c) for c in row]
                 for row in self._cells_of(cells, sheet)]
