@@ -1114,3 +1114,11 @@ def test_far_time_limits_are_no_limit_and_a_tiny_memory_limit_is_refused(capsys,
     # under 200 MB the child could not load its libraries: it hung until the time limit
     code, _, err = run(capsys, "recalc", path, "-q", "--max-memory-mb", "100")
     assert code == 2 and "must be 0 (no limit) or at least 200" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_named_as_the_workbook_is_not_a_file(capsys, tmp_path):
+    fifo = tmp_path / "book.xlsx"
+    os.mkfifo(fifo)
+    code, out, err = run(capsys, "recalc", fifo, "-q")
+    assert_one_error(code, out, err, "is not a file (a pipe or a device)")

@@ -863,7 +863,9 @@ def install(config: ConfigFile, python_executable: str, *, platform: str = sys.p
     python_executable = str(python_executable)
     _check_interpreter(python_executable, platform)
     if config.workbook is not None and not config.workbook.is_file():
-        raise ExcelSetupError(f"no such workbook: {config.workbook}")
+        raise ExcelSetupError(f"{config.workbook} is a folder, not a workbook"
+                              if config.workbook.is_dir() else
+                              f"no such workbook: {config.workbook}")
     now = now or datetime.now()
     if dry_run:
         return _plan_install(config, python_executable, platform, replace_interpreter, now,

@@ -1151,7 +1151,8 @@ class Workbook:
         if self.path.is_dir():
             raise RecalcError(f"{self.path} is a folder, not a workbook")
         if not self.path.is_file():
-            raise RecalcError(f"no such file: {self.path}")
+            raise RecalcError(f"{self.path} is not a file (a pipe or a device)"
+                              if self.path.exists() else f"no such file: {self.path}")
         if self.path.suffix.lower() not in _SUFFIXES:
             raise RecalcError(f"{self.path} is not an .xlsx or .xlsm workbook")
         self._say(f"loading {self.path}...")
