@@ -386,8 +386,7 @@ def _service(v, x, money, n, frac) -> dict:
             "vol_concurrency_calc": conc if ok else sh.FULL,
             "vol_request_tps_calc": 1e3 / tpot if ok else sh.FULL,
             "vol_ttft_calc": ttft if ok else sh.FULL,
-            "vol_answers_msg": _answers(1e3 / tpot, ttft) if ok else
-            "slow: requests queue without end" + sh.SIZE_IT}
+            "vol_answers_msg": _answers(1e3 / tpot, ttft) if ok else sh.FULL + sh.SIZE_IT}
 
 
 def _answers(tps, ttft) -> str:

@@ -891,3 +891,7 @@ def test_functions_take_lists_and_refuse_ints_past_floats():
     with pytest.raises(NapkinError, match="dtype must be"):
         xlnapkin.weight_bytes("llama-3.1-8b", 10 ** 400)
     assert "model must be text" in xlnapkin.udfs.KV_BYTES(10 ** 400)  # the cell's message
+    # past 4,300 digits Python will not write an int as text: the message says so instead
+    assert "model must be text" in xlnapkin.udfs.KV_BYTES(10 ** 5000)
+    with pytest.raises(NapkinError, match="a number too long to show"):
+        xlnapkin.kv_bytes("llama-3.1-8b", [10 ** 5000])

@@ -449,8 +449,7 @@ def _text_cell(name, default, v):
         try:
             return float(v)  # dtypes may be a number of bits
         except OverflowError:  # an int past float's range: no number of bits, nor an id
-            shown = str(v)[:20] + "..."
-            raise InvalidArgumentError(name, "text", shown) from None
+            raise InvalidArgumentError(name, "text", v) from None
     raise InvalidArgumentError(name, "text", str(v))
 
 

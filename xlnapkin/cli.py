@@ -491,9 +491,13 @@ def _run_estimate(ns) -> int:
     from .capacity import estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     try:
-        e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens, ns.output_tokens,
-                     ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price, ns.api,
-                     ns.utilization, ns.min_replicas, ns.staff_per_month)
+        # extreme inputs overflow to inf or NaN on the way, which estimate checks and words:
+        # no NumPy warning with a source line on top
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens,
+                         ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price,
+                         ns.api, ns.utilization, ns.min_replicas, ns.staff_per_month)
     except InvalidArgumentError as exc:  # name the option the user typed, not the argument
         if exc.name not in inspect.signature(estimate).parameters:
             raise
@@ -1498,11 +1502,7 @@ def main(argv=None) -> int:
         if getattr(ns, "func", None) is None:
             parser.print_help()
             return 0
-        # extreme inputs overflow to inf or NaN on the way, which the commands check and word:
-        # no NumPy warning with a source line on top
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return ns.func(ns)
+        return ns.func(ns)
     except (NoResult, CannotRunError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_MESSAGES

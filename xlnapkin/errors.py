@@ -43,7 +43,10 @@ def format_value(value) -> str:
     except OverflowError:  # an integer beyond any float
         return "-1e+308 or less" if value < 0 else "1e+308 or more"
     except (TypeError, ValueError):
-        return _clip(repr(value))
+        try:
+            return _clip(repr(value))
+        except ValueError:  # holds an int of more digits than Python turns into text
+            return "a value with a number too long to show"
     if f != f:
         return "NaN"
     if f in (float("inf"), float("-inf")):

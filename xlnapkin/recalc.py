@@ -65,7 +65,7 @@ A workbook is treated as untrusted input (someone sent it to you):
   bounds its own process the same way.
 * **A formula that cannot be calculated** (a circular reference) reads back as
   :data:`NOT_CALCULATED` (``#CALC!``), never as a blank; :meth:`Workbook.uncalculated` lists
-  them.
+  such cells (a named formula in a loop reads ``#CALC!`` too, but is not listed).
 * **Failures are** :class:`RecalcError` **with a one-line message**: a malformed part, a corrupt
   zip entry, a formula ``formulas`` cannot parse, a bad reference.
 * **Threads**: loading and calculating change module-level state in ``formulas`` (how an omitted

@@ -76,7 +76,8 @@ def _dtype_name(dtype) -> str:
         key = _ALIASES.get(key.replace("_", "-"), _ALIASES.get(key, key))
         if key in DTYPE_BITS:
             return key
-        try:  # a number of bits as written ("1-6" is no number, though "1_6" reads as 16)
+        try:  # a number of bits as written, not the normalised key ("1-6" became "1_6",
+            # which float() reads as 16)
             bits = float(dtype.strip()) if _BITS_TEXT.fullmatch(dtype.strip()) else float("x")
         except ValueError:
             from difflib import get_close_matches

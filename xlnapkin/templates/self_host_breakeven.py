@@ -473,7 +473,7 @@ def _answers() -> str:
     return (f'IF({{vol_ok}},IF(OR({first},{stream}),"slow: "&IF({first},"first token after "&'
             f'TEXT({{vol_ttft_calc}}/1000,"#,##0.0")&" s","")&IF(AND({first},{stream}),", ","")&'
             f'IF({stream},TEXT({{vol_request_tps_calc}},"0.0")&" tokens/s each","")&"{SIZE_IT}",'
-            f'"{ANSWERS_OK}"),"slow: requests queue without end{SIZE_IT}")')
+            f'"{ANSWERS_OK}"),"{FULL}{SIZE_IT}")')
 
 
 SIZE_IT = ": size on the planner's Latency sheet"
