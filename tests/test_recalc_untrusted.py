@@ -1095,14 +1095,17 @@ def test_no_limits_runs_in_this_process(capsys, tmp_path, monkeypatch):
 
 # --- from a fuzz of the command line (2026-12-04) ------------------------------------------------
 
-def test_a_number_written_without_its_exponent_sign_is_read(capsys, tmp_path):
-    # Excel writes 1E+9; another program may write 1E9, which formulas' parser refused, so the
-    # whole workbook failed to load
+def test_numbers_written_as_other_programs_write_them_are_read(capsys, tmp_path):
+    # Excel writes 1E+9 and 7; another program may write 1E9 or 007, which formulas' parser
+    # refused (its pattern, and Python's eval), so the whole workbook failed to load
     path = c.xlsx(tmp_path / "e.xlsx", {"S": {"A1": 3, "A2": "=A1*1E6", "A3": "=1e3+.5E2",
-                                              "A4": "=1.", "A5": '="1E9"&"x"'}},
-                  {"big": "S!$A$2", "sum": "S!$A$3", "one": "S!$A$4", "text": "S!$A$5"})
+                                              "A4": "=1.", "A5": '="1E9"&"x"', "A6": "=007+1",
+                                              "A7": "=TRUE"}},
+                  {"big": "S!$A$2", "sum": "S!$A$3", "one": "S!$A$4", "text": "S!$A$5",
+                   "zeros": "S!$A$6", "true": "S!$A$7"})
     code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
-    assert (code, json.loads(out)) == (0, {"big": 3e6, "sum": 1050, "one": 1, "text": "1E9x"})
+    assert (code, json.loads(out)) == (0, {"big": 3e6, "sum": 1050, "one": 1, "text": "1E9x",
+                                           "zeros": 8, "true": True})
 
 
 def test_far_time_limits_are_no_limit_and_a_tiny_memory_limit_is_refused(capsys, tmp_path):

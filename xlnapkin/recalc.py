@@ -829,7 +829,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         saved_get_name = excel_module._get_name
         saved_tqdm = excel_module.tqdm
         saved_loader = xlreader.load_workbook
-        saved_number = operand.Number._re
+        saved_number = operand.Number._re, operand.Number.__dict__["compile"]
         quiet = types.SimpleNamespace(tqdm=_NoProgressBar)
         silence = logging.NullHandler()  # its warnings would reach stderr through lastResort
         loggers = [logging.getLogger(n) for n in ("formulas", "schedula")]
@@ -838,7 +838,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         xlreader.load_workbook = opener or _refuse_to_open
         operand._build_sheet_id = _quoted_sheet_id
         excel_module._get_name = functools.partial(_unquoted_name, saved_get_name)
-        operand.Number._re = _number_pattern()
+        operand.Number._re, operand.Number.compile = _number_pattern(), _number_value
         for logger in loggers:
             logger.addHandler(silence)
         _COUNTER.start(progress)
@@ -856,7 +856,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
             xlreader.load_workbook = saved_loader
             operand._build_sheet_id = saved_sheet_id
             excel_module._get_name = saved_get_name
-            operand.Number._re = saved_number
+            operand.Number._re, operand.Number.compile = saved_number
             for logger in loggers:
                 logger.removeHandler(silence)
             _COUNTER.report = None
@@ -871,6 +871,16 @@ def _number_pattern():
     return regex.compile(
         r'^\s*(?P<name>(?>[0-9]+(?>\.[0-9]*)?|\.[0-9]+)(?>E[+-]?[0-9]+)?|'
         r'TRUE(?!\(\))|FALSE(?!\(\)))(?!([a-z]|[0-9]|\.|\s*\:))\s*', regex.IGNORECASE)
+
+
+def _number_value(token):
+    """A number token's value, as formulas' own ``Number.compile`` gives it (an int for digits
+    alone, else a float; TRUE and FALSE) but without Python's ``eval``, which refuses ``007``
+    (leading zeros), so that such a workbook failed to load."""
+    text = token.name.upper()
+    if text in ("TRUE", "FALSE"):
+        return text == "TRUE"
+    return int(text) if text.isdigit() else float(text)
 
 
 def _quoted_sheet_id(sheet="", directory="", filename="", **_):
