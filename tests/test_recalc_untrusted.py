@@ -1125,3 +1125,12 @@ def test_a_pipe_named_as_the_workbook_is_not_a_file(capsys, tmp_path):
     os.mkfifo(fifo)
     code, out, err = run(capsys, "recalc", fifo, "-q")
     assert_one_error(code, out, err, "is not a file (a pipe or a device)")
+
+
+def test_a_named_formula_that_ends_in_a_reference_is_a_formula(capsys, tmp_path):
+    # "-S!$A$1" had read as cell A1 of a sheet "-S" (a review): no such sheet, exit 1
+    path = c.xlsx(tmp_path / "neg.xlsx", {"S": {"A1": 5}, "My S": {"A1": 7}},
+                  {"neg": "-S!$A$1", "twice": "2*S!$A$1", "cell": "S!$A$1",
+                   "quoted": "'My S'!$A$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
+    assert (code, json.loads(out)) == (0, {"neg": -5, "twice": 10, "cell": 5, "quoted": 7}), err

@@ -1113,6 +1113,10 @@ def _column_letters(index: int) -> str:
     return out
 
 
+# A sheet's name as a reference writes it without quotes: letters, digits, "_" and "."
+_PLAIN_SHEET = re.compile(r"[^\W][\w.]*")
+
+
 def _split_ref(ref: str) -> tuple[str | None, str]:
     """``"'My sheet'!$B$3"`` -> ``("My sheet", "B3")`` (sheet None when not given)."""
     sheet, _, cells = ref.rpartition("!")
@@ -1314,7 +1318,10 @@ class Workbook:
             raise RecalcError(f"unknown name {ref!r}: not a defined name ({shown}) or a cell "
                               "reference like Sheet1!B3")
         sheet, cells = _split_ref(target)
-        if not (_CELL_RE.match(cells) or _RANGE_RE.match(cells)):
+        before = target.rpartition("!")[0].strip()
+        formula = (target is not ref and before and not before.startswith("'")
+                   and not _PLAIN_SHEET.fullmatch(before))  # =-S!$A$1, =2*S!A1: a formula
+        if formula or not (_CELL_RE.match(cells) or _RANGE_RE.match(cells)):
             raise _NotCells(f"{ref} is {target}, not a cell or range")
         return self._sheet(sheet).title, cells
 
