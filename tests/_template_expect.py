@@ -402,13 +402,11 @@ def _answers(tps, ttft) -> str:
 
 
 def _pool_step(args, ded, pool) -> str:
-    """The Pooling sheet's step line: the pooled capacity passes one deployment fewer by under
-    mt.POOL_STEP of itself."""
-    g, cap = args[4], e.pooled_capacity(*args)
-    excess = cap - (pool - g)
-    if not (pool > g and excess < mt.POOL_STEP * cap):
+    """The Pooling sheet's step line, from economics.pool_step_share and POOL_STEP."""
+    share, g = e.pool_step_share(*args), args[4]
+    if not share < e.POOL_STEP:  # NaN: one deployment
         return "no"
-    return (f"yes: {excess / cap:.2%} less load needs {pool - g:g} GPUs, "
+    return (f"yes: {share:.2%} less load needs {pool - g:g} GPUs, "
             f"{1 - (pool - g) / ded:.0%} saved")
 
 
@@ -517,6 +515,8 @@ def expect_multi_tenant(v):
            "pooled_capacity_utilization": load / e.pooled_capacity(*args),
            "tenant_deployments": ded / (v["tenants"] * v["gpus_per_tenant"]),
            "pooled_load": e.pooled_capacity(*args), "pool_step": _pool_step(args, ded, pool),
+           "pool_step_share": (e.pool_step_share(*args) if pool > v["gpus_per_tenant"]
+                               else "-"),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],

@@ -275,6 +275,20 @@ def test_pooling_never_needs_more_gpus_than_dedicated(n, mu, q, cv, g, rho):
 
 
 @given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
+def test_a_pool_step_share_less_load_saves_exactly_one_deployment(n, mu, q, cv, g, rho):
+    pool = e.pooled_gpus(n, mu, q, cv, g, rho)
+    share = e.pool_step_share(n, mu, q, cv, g, rho)
+    if pool <= g:  # one deployment cannot shrink
+        assert math.isnan(share)
+        return
+    assert 0 < share <= 1
+    # the load scales with the mean load: a little less than the share keeps the pool, a
+    # little more saves one deployment (and no more)
+    assert e.pooled_gpus(n, mu * (1 - share * 0.999), q, cv, g, rho) == pool
+    assert e.pooled_gpus(n, mu * (1 - share * 1.001), q, cv, g, rho) == pool - g
+
+
+@given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
 def test_more_tenants_never_lower_the_analytic_saving(n, mu, q, cv, g, rho):
     # On fractional capacity (before rounding to whole GPUs) and for percentiles >= 0.5.
     def saving(k):

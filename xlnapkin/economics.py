@@ -56,7 +56,8 @@ __all__ = [
     "spec_decode_speedup", "replicas_needed", "self_host_monthly_cost", "api_monthly_cost",
     "users_per_gpu", "users_per_gpu_by_throughput",
     "provisioned_utilization", "effective_cost_per_mtok",
-    "dedicated_capacity", "pooled_capacity", "dedicated_gpus", "pooled_gpus",
+    "dedicated_capacity", "pooled_capacity", "dedicated_gpus", "pooled_gpus", "POOL_STEP",
+    "pool_step_share",
     "pooling_savings", "pooled_utilization", "pooling_monte_carlo", "PoolingEstimate",
     "DISTRIBUTIONS", "lora_sharing_savings", "joules_per_token", "energy_cost_per_mtok",
     "replica_tokens_per_day", "cost_per_mtok_at_volume", "fleet_utilization",
@@ -1047,6 +1048,28 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
     n, mu, z, c, g, rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                      gpus_per_tenant, correlation)
     return _out(g * np.maximum(1.0, _whole(_pooled_load(n, mu * g, z, c, rho) / g)))
+
+
+# A pooled count is "on a step" where less than this share of its load would save a whole
+# deployment: its saving rests on a sliver of the inputs (the multi-tenant template says so).
+POOL_STEP = 0.02
+
+
+def pool_step_share(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+                    correlation=0.0):
+    """Share by which the pool's load (:func:`pooled_capacity`) would have to fall for
+    :func:`pooled_gpus` to need one deployment fewer: ``(capacity - (pooled - g)) / capacity``.
+    The load scales with the mean load, so a mean load that much lower saves a deployment. NaN
+    where the pool is one deployment (it cannot shrink). [0-1]
+
+    >>> round(pool_step_share(10, 0.4, 0.95, 0.25, 1, 0.3), 6)   # 5.0005 GPUs of load: 6 GPUs
+    0.000105
+    """
+    cap = pooled_capacity(tenants, mean_utilization, percentile, cv, gpus_per_tenant,
+                          correlation)
+    pool = pooled_gpus(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
+    g = _checks.number(gpus_per_tenant, "gpus_per_tenant", 1, integer=True)
+    return _out(np.where(pool > g, (cap - (pool - g)) / cap, np.nan))
 
 
 def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,

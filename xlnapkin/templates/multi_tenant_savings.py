@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
+from ..economics import POOL_STEP
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st
 from ._napkin import Step
 
@@ -30,9 +31,6 @@ GRID_PERCENTILES = (0.9, 0.95, 0.99, 0.999)
 # is below 0 for 0.6 % of the time); burstier tenants need economics.pooling_monte_carlo.
 GRID_CVS = (0.1, 0.2, 0.3, 0.4)
 DEFAULT_GPU = "h100-sxm"
-# The pooled count is on a step where the capacity passes a whole deployment by less than this
-# share of itself: a sliver less load (or correlation) saves a whole deployment.
-POOL_STEP = 0.02
 
 # (name, label, default, unit, note, fmt, validation)
 INPUT_ROWS = [
@@ -241,15 +239,14 @@ def _pool_steps() -> list[Step]:
         Step("pooled_capacity_utilization_calc", "N m / pooled capacity",
              n + "*{tenant_mean_load}/{pooled_capacity}", "share", "pct"),
         # a pooled count just past a whole deployment rests on a sliver of load: say so
-        Step("pool_step_excess", "Pooled capacity beyond one deployment fewer",
-             f"{{pooled_capacity}}-({{pooled_gpus_calc}}-{g})", "GPUs", "num3"),
-        Step("pool_step_msg", "Pooled GPUs on a step? (the excess under "
-             f"{POOL_STEP:.0%} of the capacity)",
-             f'IF(AND({{pooled_gpus_calc}}>{g},{{pool_step_excess}}<{POOL_STEP}*'
-             '{pooled_capacity}),"yes: "&TEXT({pool_step_excess}/{pooled_capacity},"0.00%")&'
-             f'" less load needs "&({{pooled_gpus_calc}}-{g})&" GPUs, "&TEXT(1-'
-             f'({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%")&" saved","no")', "",
-             "text"),
+        Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
+             f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
+             '{pooled_capacity},"-")', "share", "0.00%", "economics.pool_step_share"),
+        Step("pool_step_msg", f"Pooled GPUs on a step? (that share under {POOL_STEP:.0%})",
+             f'IF(AND(ISNUMBER({{pool_step_share}}),{{pool_step_share}}<{POOL_STEP}),"yes: "&'
+             'TEXT({pool_step_share},"0.00%")&" less load needs "&({pooled_gpus_calc}-'
+             f'{g})&" GPUs, "&TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%")&'
+             '" saved","no")', "", "text"),  # no note: the text runs on beside it
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
              "{dedicated_gpus_calc}/{pooled_gpus_calc}", "x", "num"),
         Step("dedicated_monthly_cost_calc", "Dedicated cost = GPUs x price x hours",
