@@ -563,17 +563,12 @@ def expect_planner(v):
         m = catalog.model(v["model"])
     except Exception:
         return {"check_model": "unknown model: pick one from the list", "all_ok": False,
-                **{o: "check inputs" for o in cp.OUTPUTS}}
-    cap = v.get("user_max_concurrency")
-    if cap is not None and not (cap >= 1 and cap == int(cap)):
-        return {"check_user_cap": "max_concurrency must be blank or a whole number >= 1",
-                "all_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
-    for f in cp.USER_FIELDS[:-1]:  # what a catalog row of the GPU may hold (its engine cap: above)
-        x, (least, most, whole) = v.get("user_" + f), catalog.field_bounds("gpu", f)
-        if x is not None and not (least <= x <= most and (not whole or x == int(x))):
-            rule = _checks.requirement(least, most, integer=whole)
-            return {"check_user_fields": f"your GPU's {f} must be blank or {rule}",
-                    "all_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
+                "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
+    bad = _planner_table_check(v)
+    if bad:  # the table's answers wait; the latency targets' read none of its inputs
+        return {**bad, "all_ok": False, "work_ok": True, "table_ok": False, "sla_ok": True,
+                **{o: "check inputs" for o in cp.OUTPUTS if not o.startswith("sla_")},
+                **_latency_targets(v, m, int(v["num_gpus"]))}
     gpus = [_user_gpu(v)] + catalog.gpus()
     n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
     cols = {k: [] for k in ("w_max_batch_fit", "w_concurrency", "w_t_step",
@@ -609,21 +604,43 @@ def expect_planner(v):
     return exp
 
 
+def _planner_table_check(v) -> dict:
+    """The table's own checks that fail in these scenarios, with their messages."""
+    bad = {}
+    if not 0 < v["duty_cycle"] <= 1:
+        bad["check_duty"] = "duty_cycle must be a number in (0, 1]"
+    cap = v.get("user_max_concurrency")
+    if cap is not None and not (cap >= 1 and cap == int(cap)):
+        bad["check_user_cap"] = "max_concurrency must be blank or a whole number >= 1"
+    for f in cp.USER_FIELDS[:-1]:  # what a catalog row of the GPU may hold (its engine cap: above)
+        x, (least, most, whole) = v.get("user_" + f), catalog.field_bounds("gpu", f)
+        if x is not None and not (least <= x <= most and (not whole or x == int(x))):
+            rule = _checks.requirement(least, most, integer=whole)
+            bad["check_user_fields"] = f"your GPU's {f} must be blank or {rule}"
+            break
+    return bad
+
+
 def _latency_targets(v, m, n) -> dict:
-    """The Latency sheet's answers: queueing's functions on the GPU to size (the memory share
-    they use is memory.MEM_FRACTION, whatever the planner's mem_fraction)."""
+    """The Latency sheet's answers: queueing's functions on the GPU to size, in the planner's
+    memory share."""
     g = catalog.gpu(v["sla_gpu"])
     wd, kd, eff, p = v["weight_dtype"], v["kv_dtype"], _eff(v), v["sla_percentile"]
     inp, out, rate = float(v["input_tokens"]), float(v["output_tokens"]), v["requests_per_sec"]
     budget = v.get("token_budget")
+    frac = float(v["mem_fraction"])
     shape = (inp, out, wd, kd, n, p, eff,
-             queueing.PREFILL_CHUNK if budget in (None, "") else float(budget))
+             queueing.PREFILL_CHUNK if budget in (None, "") else float(budget), frac)
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
+    row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
+    your = (v.get("your_price") or {}).get(row)
+    price = your if your is not None else g.cloud_usd_per_hour
+    shown_price = price or "no catalog price"
     if not math.isfinite(best):
         said = udfs.MAX_RATE_FOR_SLA(g.id, m.id, v["ttft_ms"], v["tpot_ms"], *shape)
         # an idle replica's TTFT and TPOT, as queueing's own message takes them (the sheet
         # words them to a tenth and a hundredth of a ms)
-        r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
+        r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, *shape[-2:])
         first = float(r.ttft(1e-9, r.rate(1e-9), p)) * 1e3
         token = float(r.step(1e-9)) * 1e3
         why = ((f"no rate: even an idle replica's first token takes "
@@ -632,16 +649,17 @@ def _latency_targets(v, m, n) -> dict:
                      f"{queueing._ms_text(token, 2)} ms")
                if said.startswith("no rate meets")
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
-                   g, m, wd, inp + out, 1, kd, memory.MEM_FRACTION)), memory.MEM_FRACTION)
+                   g, m, wd, inp + out, 1, kd, frac)), frac)
                if " GB" in said else "cannot run: *")
         return {"sla_gpu_shown": g.id, "sla_max_rate": "none", "sla_why_none": why,
+                "sla_gpu_price": shown_price,
                 **{k: "-" for k in ("sla_replicas", "sla_gpus", "sla_stop",
                                                           "sla_cost_per_month", "sla_ttft",
                                                           "sla_tpot")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
     # what stops the rate: the replica's capacity (within 2 %), else the limit a slightly
     # higher rate breaks (both or neither: the nearer one)
-    r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, shape[-1])
+    r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, *shape[-2:])
     above = best * (1 + 1e-6)
     over_t = _num(queueing.ttft_at_rate(g, m, above, *shape)) > v["ttft_ms"]
     over_p = out > 1 and _num(queueing.tpot_at_rate(g, m, above, *shape)) > v["tpot_ms"]
@@ -652,12 +670,9 @@ def _latency_targets(v, m, n) -> dict:
         stop = "the replica's capacity"
     else:
         stop = "the TTFT limit" if over_t else "the TPOT limit"
-    row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
-    your = (v.get("your_price") or {}).get(row)
-    price = your if your is not None else g.cloud_usd_per_hour
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too
     return {"sla_gpu_shown": g.id, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
-            "sla_gpus": gpus,
+            "sla_gpus": gpus, "sla_gpu_price": shown_price,
             "sla_cost_per_month": (gpus * price * v["hours_per_month"] if price else
                                    "no price*"),
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),

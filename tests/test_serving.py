@@ -56,6 +56,28 @@ def test_one_memory_rule_tokens_per_sec_and_max_batch_agree():
             "use num_gpus 16 (12 would hold it, but its heads do not split over 12)"), fn
 
 
+
+def test_the_latency_functions_take_the_memory_share_max_throughput_takes():
+    # The planner's memory share once sized its table but not its latency targets (a review:
+    # at 60 % the h100-sxm row fell from 4,033 to 2,382 tok/s, the latency answer stayed).
+    # Qwen2.5-32B in fp8 (32.8 GB of weights) on one H100 (80 GB), 1,024 in and out.
+    shape = ("h100-sxm", "qwen2.5-32b")
+    dt = dict(weight_dtype="fp8", kv_dtype="fp8")
+    rates = [queueing.max_rate_for_sla(*shape, 1000, 50, 1024, 1024, **dt, mem_fraction=f)
+             for f in (0.6, 0.9, 1.0)]
+    assert rates[0] < rates[1] < rates[2]
+    assert rates[1] == queueing.max_rate_for_sla(*shape, 1000, 50, 1024, 1024, **dt)
+    # the same concurrency cap as MAX_THROUGHPUT: far above it, the closed loop gives its value
+    for f in (0.6, 0.9):
+        assert serving.throughput_at_concurrency(*shape, 10_000, **dt, mem_fraction=f) == (
+            pytest.approx(serving.max_throughput(*shape, **dt, mem_fraction=f), rel=1e-9))
+    # 32.8 GB of weights do not fit in 30 % of 80 GB: the message says so, with that share
+    said = udfs.REPLICAS_FOR_SLA(*shape, 1, 1000, 50, 1024, 1024, "fp8", "fp8", 1, 0.95, None,
+                                 8192, 0.3)
+    assert "(30% usable)" in said and said.endswith("use num_gpus >= 2")
+    assert udfs.TTFT_AT_RATE(*shape, 100, 1024, 1024, "fp8", "fp8", 1, 0.95, None, 8192,
+                             0.6).startswith("overloaded: one replica sustains at most 2.")
+
 @settings(max_examples=60, deadline=None)
 @given(gpu=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "l40s", "b200", "rtx-4090"]),
        model=st.sampled_from(["llama-3.1-8b", "llama-3.1-70b", "qwen2.5-32b", "mixtral-8x7b",

@@ -208,7 +208,10 @@ def planner_scenarios(d):
            # short requests, so your GPU's own engine cap binds (the calibrated one would too)
            ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
                                               output_tokens=128, context_tokens=512)),
-           ("your GPU's engine cap not whole", dict(d, user_max_concurrency=1024.4)),
+           # the table's inputs wait alone: the latency targets read none of them (a review
+           # found a duty cycle of 0 blanking the replicas and their cost)
+           ("your GPU's engine cap not whole, no duty cycle", dict(d, user_max_concurrency=1024.4,
+                                                                   duty_cycle=0.0)),
            # your GPU's other figures obey a catalog row's rules (a review found 2.5 bridged
            # GPUs read as 2 and a negative fp8 rate as none)
            ("your GPU's bridge not whole", dict(d, user_nvlink_gpus=2.5)),

@@ -58,7 +58,7 @@ PINNED = {
                   "mem_fraction"],
     "MAX_RATE_FOR_SLA": ["gpu", "model", "ttft_ms", "tpot_ms", "input_tokens", "output_tokens",
                          "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
-                         "token_budget"],  # last one appended
+                         "token_budget", "mem_fraction"],  # last two appended
     "MAX_THROUGHPUT": ["gpu", "model", "input_tokens", "output_tokens", "weight_dtype",
                        "kv_dtype", "num_gpus", "efficiency", "mem_fraction"],  # last one appended
     "MODEL_SPEC": ["model", "field"],
@@ -90,7 +90,8 @@ PINNED = {
                  "hours_per_month"],
     "REPLICAS_FOR_SLA": ["gpu", "model", "requests_per_sec", "ttft_ms", "tpot_ms",
                          "input_tokens", "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
-                         "percentile", "efficiency", "token_budget"],  # last one appended
+                         "percentile", "efficiency", "token_budget",
+                         "mem_fraction"],  # last two appended
     "REPLICAS_NEEDED": ["tokens_per_day", "replica_tokens_per_sec", "utilization", "min_replicas",
                         "hours_per_month"],  # last two appended
     "REPLICA_TOKENS_PER_DAY": ["replica_tokens_per_sec", "utilization", "hours_per_month"],
@@ -112,15 +113,16 @@ PINNED = {
                          "burst_fraction", "hours_per_month"],
     "SPOT_MIX_PRICE": ["on_demand_rate", "spot_rate", "spot_share"],
     "THROUGHPUT_AT_CONCURRENCY": ["gpu", "model", "concurrency", "input_tokens", "output_tokens",
-                                  "weight_dtype", "kv_dtype", "num_gpus", "efficiency"],
+                                  "weight_dtype", "kv_dtype", "num_gpus", "efficiency",
+                                  "mem_fraction"],  # last one appended
     "TOKENS_PER_SEC": ["gpu", "model", "batch", "context", "weight_dtype", "kv_dtype",
                        "num_gpus", "efficiency"],
     "TPOT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
                      "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
-                     "token_budget"],  # last one appended
+                     "token_budget", "mem_fraction"],  # last two appended
     "TTFT_AT_RATE": ["gpu", "model", "requests_per_sec", "input_tokens", "output_tokens",
                      "weight_dtype", "kv_dtype", "num_gpus", "percentile", "efficiency",
-                     "token_budget"],  # last one appended
+                     "token_budget", "mem_fraction"],  # last two appended
     "TTFT_MS": ["gpu", "model", "batch", "prompt_tokens", "weight_dtype", "kv_dtype", "num_gpus",
                 "efficiency"],
     "USERS_AT_PERCENTILE": ["concurrent_slots", "duty_cycle", "percentile"],

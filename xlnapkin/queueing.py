@@ -298,11 +298,11 @@ class _Replica:
 
 def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                     weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
-                    token_budget=PREFILL_CHUNK):
+                    token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Mean concurrency and the most requests/s one replica sustains: ``(concurrency,
     max_rate)``, the concurrency NaN where the rate overloads the replica or it cannot run."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency, token_budget)
+                 efficiency, token_budget, mem_fraction)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     top = r.max_rate()
     conc = np.where(r.runs & (rate < top), r.concurrency(rate), np.nan)
@@ -341,13 +341,14 @@ def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_toke
 
 def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                   weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
-                  token_budget=PREFILL_CHUNK, **_):
+                  token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
     """Why a rate function has no value: the configuration cannot run, or it is overloaded."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
-    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus),
-                        dtype=object)
+    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
+                                mem_fraction), dtype=object)
     _, top = operating_point(gpu, model, requests_per_sec, input_tokens, output_tokens,
-                             weight_dtype, kv_dtype, num_gpus, efficiency, token_budget)
+                             weight_dtype, kv_dtype, num_gpus, efficiency, token_budget,
+                             mem_fraction)
     shape = np.broadcast_shapes(np.shape(reason), np.shape(top))
     out = np.array(np.broadcast_to(reason, shape), dtype=object)
     top = np.broadcast_to(top, shape)
@@ -382,9 +383,10 @@ def _rate_text(rate) -> str:
 
 
 def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype, kv_dtype,
-             num_gpus, percentile, efficiency, what, token_budget=PREFILL_CHUNK):
+             num_gpus, percentile, efficiency, what, token_budget=PREFILL_CHUNK,
+             mem_fraction=MEM_FRACTION):
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency, token_budget)
+                 efficiency, token_budget, mem_fraction)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     z = _normal_quantile(percentile)
     p = np.asarray(_checks.number(percentile, "percentile", 0, 1, min_open=True,
@@ -402,7 +404,7 @@ def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_d
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None,
-                 token_budget=PREFILL_CHUNK):
+                 token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Time to first token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
 
     Args:
@@ -417,6 +419,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill,
     and near capacity the wait for a free sequence slot (the model: docs/latency.md). Above the
@@ -426,13 +429,14 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     44
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
-                    kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget)
+                    kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget,
+                    mem_fraction)
 
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None,
-                 token_budget=PREFILL_CHUNK):
+                 token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Time per output token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
 
     Args:
@@ -447,6 +451,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
     joining prompts included); at a percentile, at the concurrency z sqrt(N) above the mean.
@@ -456,15 +461,17 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     8.85
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
-                    kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget)
+                    kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget,
+                    mem_fraction)
 
 
 def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype, kv_dtype,
-             num_gpus, percentile, efficiency, token_budget=PREFILL_CHUNK):
+             num_gpus, percentile, efficiency, token_budget=PREFILL_CHUNK,
+             mem_fraction=MEM_FRACTION):
     """(the most requests/s within both limits, NaN where none is; the idle replica's TTFT and
     TPOT in ms, for messages)."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency, token_budget)
+                 efficiency, token_budget, mem_fraction)
     ttft_lim = _checks.number(ttft_ms, "ttft_ms", 0, min_open=True) / 1e3
     tpot_lim = _checks.number(tpot_ms, "tpot_ms", 0, min_open=True) / 1e3
     z = _normal_quantile(percentile)
@@ -521,14 +528,14 @@ def _most(meets, n_max, shape):
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95, efficiency=None,
-                 token_budget=PREFILL_CHUNK, **_):
+                 token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
     misses a limit."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
-    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus),
-                        dtype=object)
+    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
+                                mem_fraction), dtype=object)
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency, token_budget)
+                 efficiency, token_budget, mem_fraction)
     tiny = np.full(np.shape(r.n_max), 1e-9)
     first = r.ttft(tiny, r.rate(tiny), np.asarray(percentile, dtype=float)) * 1e3
     token = r.step(tiny) * 1e3
@@ -553,7 +560,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
 
 def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
                      weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95,
-                     efficiency=None, token_budget=PREFILL_CHUNK):
+                     efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Requests/s one replica sustains with TTFT and TPOT at that percentile within both limits (goodput), for Poisson arrivals under continuous batching.
 
     Args:
@@ -569,6 +576,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
         percentile: the percentile each limit is checked at, TTFT and TPOT apart, in (0, 1), e.g. 0.95 [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
     their limits (both grow with the rate; to check a rate with them, give them this percentile:
@@ -583,12 +591,14 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,
-                                       percentile, efficiency, token_budget))
+                                       percentile, efficiency, token_budget,
+                                       mem_fraction))
 
 
 def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
                      output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
-                     percentile=0.95, efficiency=None, token_budget=PREFILL_CHUNK):
+                     percentile=0.95, efficiency=None, token_budget=PREFILL_CHUNK,
+                     mem_fraction=MEM_FRACTION):
     """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1 (also at a rate of 0).
 
     Args:
@@ -605,6 +615,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
         percentile: the percentile each limit is checked at, TTFT and TPOT apart, in (0, 1), e.g. 0.95 [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     Requests split at random over the replicas stay Poisson, each at requests_per_sec /
     replicas, so this many replicas each run within MAX_RATE_FOR_SLA. Multiply by num_gpus for
@@ -616,7 +627,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     """
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
     best = _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
-                    kv_dtype, num_gpus, percentile, efficiency, token_budget)
+                    kv_dtype, num_gpus, percentile, efficiency, token_budget, mem_fraction)
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.maximum(np.ceil(rate / best * (1 - 1e-12)), 1.0)
     return _checks.scalar_out(need)

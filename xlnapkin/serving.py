@@ -171,7 +171,8 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output_tokens=1024,
-                              weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+                              weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
+                              mem_fraction=MEM_FRACTION):
     """Output tokens/s of one replica with concurrency requests in flight (closed loop: a finished request is replaced at once), prefill included.
 
     Args:
@@ -184,11 +185,12 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
         kv_dtype: KV-cache element type [dtype]
         num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     The formula of MAX_THROUGHPUT at a given concurrency: each decode step carries every
     running request (mean context input + output / 2) and the prefill of the running / output
     prompts that replace finished ones. The engine runs as many requests at once as hold
-    input + output tokens each in the memory share every function uses, and as the GPU's own
+    input + output tokens each in mem_fraction of its memory, and as the GPU's own
     max_concurrency allows where it states one; the rest wait in its queue, so past that point
     the throughput stays flat. The engine's default limit (256 per GPU), which MAX_THROUGHPUT
     assumes, does not cap it: a concurrency above that is taken as your engine's own setting,
@@ -202,12 +204,12 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     inp = _checks.number(input_tokens, "input_tokens", 1)
     out = _checks.number(output_tokens, "output_tokens", 1)
     n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
-    held = max_batch(g, m, inp + out, weight_dtype, kv_dtype, n, MEM_FRACTION)
+    held = max_batch(g, m, inp + out, weight_dtype, kv_dtype, n, mem_fraction)
     if g.max_concurrency:  # the engine limit the GPU states (a spec string, a catalog row)
         held = np.minimum(held, g.max_concurrency * np.asarray(n, dtype=float))
     running = np.maximum(np.minimum(b, np.nan_to_num(held)), 1.0)
     rate = _loaded_throughput(g, m, running, inp, out, weight_dtype, kv_dtype, n, efficiency)
-    ok = can_run(g, m, weight_dtype, kv_dtype, inp + out, 1, n)
+    ok = can_run(g, m, weight_dtype, kv_dtype, inp + out, 1, n, mem_fraction)
     return _checks.scalar_out(np.where(ok, rate, np.nan))
 
 

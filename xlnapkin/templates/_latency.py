@@ -13,7 +13,6 @@ from __future__ import annotations
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
-from .. import memory
 from . import _napkin, _style as st
 
 TABLE_COL = 8          # first column of the tables (H)
@@ -39,13 +38,13 @@ def sheet(wb, ws, alias, steps: int) -> None:
                  "prefill, TPOT one step at the concurrency Little's law gives "
                  "(xlnapkin.queueing). The tables on the right are the engine's bisections, one "
                  "row per step.", chars_per_line=120)
-    b = st.Block(wb, ws, row=4, alias=dict(alias, mem_fraction="sla_mem_fraction"))
+    b = st.Block(wb, ws, row=4, alias=alias)
     _results(b)
     b.heading("GPU from the Catalog")
     _napkin.add_gpu_lookup(b, "sla_gpu")
-    b.heading("One replica under load (memory share as the latency functions use it)")
-    b.add("sla_mem_fraction", "Memory share for weights and KV cache", repr(memory.MEM_FRACTION),
-          "0-1", "= xlnapkin.memory.MEM_FRACTION", "pct")
+    b.heading("One replica under load")
+    b.add("sla_mem_fraction", "Memory share for weights and KV cache", "{mem_fraction}", "0-1",
+          "the Planner's input, as for the table", "pct")
     _napkin.add_steps(b, _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps())
     b.heading("Latency model: the step per sequence and a prompt alone")
     _napkin.add_steps(b, _napkin.queue_steps())
@@ -63,15 +62,15 @@ def sheet(wb, ws, alias, steps: int) -> None:
 def _results(b) -> None:
     b.heading("Results")
     b.add("sla_targets", "Targets",
-          'IF({all_ok},"TTFT at most "&{ttft_ms}&" ms and TPOT at most "&{tpot_ms}&" ms, each '
+          'IF({sla_ok},"TTFT at most "&{ttft_ms}&" ms and TPOT at most "&{tpot_ms}&" ms, each '
           'at percentile "&{sla_percentile},"check inputs")', fmt="text")
     # every answer below reads this one: where an input fails its check, none is shown
     rate = b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
-                 'IF(NOT({all_ok}),"check inputs",IF(AND({runs},{max_batch_fit}>=1,'
+                 'IF(NOT({sla_ok}),"check inputs",IF(AND({runs},{max_batch_fit}>=1,'
                  '{sla_idle_ok}),{sla_goodput_rate},"none"))', "req/s", "", "num")
     # Where there is no rate, the note says why: a long message would not fit the value cell.
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
-             'IF(NOT({all_ok}),"see the Planner\'s Checks",'
+             'IF(NOT({sla_ok}),"see the Planner\'s Checks",'
              'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
              'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
              # rounded up, as the engine's message: the time shown is never the limit itself
@@ -109,9 +108,9 @@ def _results(b) -> None:
           'IFERROR(INDEX(w_price_used,MATCH({sla_gpu},gpu_ids,0)+1),"no price")', "USD/GPU-h",
           "", "usd")
     b.add("sla_cost_calc", "USD per month (GPUs x price x hours paid)",
-          'IF(NOT(ISNUMBER({sla_replicas_calc})),"-",IF(ISNUMBER({sla_price}),{sla_gpus_calc}'
-          '*{sla_price}*{hours_per_month},"no price"))',
-          "USD/month", "no price: type one in the Planner's table", "usd0")
+          'IF(NOT(ISNUMBER({sla_replicas_calc})),"-",IF(NOT({sla_cost_ok}),"check inputs",IF('
+          'ISNUMBER({sla_price}),{sla_gpus_calc}*{sla_price}*{hours_per_month},"no price")))',
+          "USD/month", "", "usd0")
 
 
 def capacity_note(b, cell, otherwise: str = "") -> None:

@@ -51,9 +51,10 @@ INPUT_ROWS = [
     ("kv_dtype", "KV-cache dtype", "fp8", "dtype", "blank: bf16; or bits per element", "gen",
      "dtype_names"),
     ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
-    ("input_tokens", "Input tokens per request (throughput)", 1024, "tokens", "", "int", (1,)),
-    ("output_tokens", "Output tokens per request (throughput)", 1024, "tokens", "", "int",
-     (1,)),
+    ("input_tokens", "Input tokens per request", 1024, "tokens",
+     "the table and the latency targets", "int", (1,)),
+    ("output_tokens", "Output tokens per request", 1024, "tokens",
+     "the table and the latency targets", "int", (1,)),
     ("context_tokens", "Context a user holds in the KV cache", 8192, "tokens",
      "seed 001: 200,000", "int", (1,)),
     ("duty_cycle", "Share of the time a user has a request in flight", 0.2, "0-1", "", "pct",
@@ -88,7 +89,7 @@ OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_shown", "user_gpu
            "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
            "sla_gpu_shown", "sla_max_rate", "sla_stop", "sla_replicas", "sla_gpus",
-           "sla_cost_per_month", "sla_ttft", "sla_tpot"]
+           "sla_gpu_price", "sla_cost_per_month", "sla_ttft", "sla_tpot"]
 SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
 
 
@@ -186,8 +187,7 @@ def _inputs(b) -> None:
     _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id", "model")})
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
     _input_rows(b, SLA_INPUTS, {"sla_gpu": ("sla_gpu_id", "GPU catalog id", "gpu")})
-    # the latency functions take no memory share: the Latency sheet keeps theirs
-    bk.calibration_inputs(b, mem_note="the table's; latency targets use 90 %")
+    bk.calibration_inputs(b, mem_note="weights + KV must fit in it (table and latency)")
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
     b.add("user_gpu_label", "Label", u["label"], "", "", "text", "input")
@@ -216,19 +216,19 @@ def _outputs(b, col_of) -> None:
     # the catalog's GPUs only: your GPU (row 1, an example until you type yours) has its own
     # line below, so an example never stands in for the market's answer
     b.add("cheapest_gpu", "Cheapest catalog GPU per million tokens",
-          'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
+          'IF({table_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
           'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU fits"),'
           '"check inputs")', "", "at the catalog's prices, or yours where typed", "text",
           "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
-          'IF({all_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
+          'IF({table_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
           '"check inputs")', "USD/Mtok",
           "GPUs only, at the planned utilization: no idle minimum, no people", "usd4", "output")
     b.add("user_gpu_shown", "Your GPU (row 1 of the table)",
-          'IF({all_ok},{user_gpu_label},"check inputs")', "",
+          'IF({table_ok},{user_gpu_label},"check inputs")', "",
           "defined under 'Your own GPU' on the left; the next lines are its", "text", "output")
     b.add("user_gpu_cost_per_mtok", "Your GPU: its cost per million tokens",
-          f'IF({{all_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
+          f'IF({{table_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
           f'Working!{col_of["cost_per_mtok"]}{first},"-"),"check inputs")', "USD/Mtok",
           "row 1 of the table: '-' = no price or does not fit", "usd4", "output")
     for name, label, col, unit, note, fmt in (
@@ -241,9 +241,9 @@ def _outputs(b, col_of) -> None:
             ("user_gpu_cost_per_user_month", "Your GPU: cost per user-month",
              "cost_per_user_month", "USD", "= COST_PER_USER_MONTH; GPUs only",
              "usd")):
-        b.add(name, label, f'IF({{all_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
+        b.add(name, label, f'IF({{table_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
-    b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({all_ok},{sla_gpu_id},"check inputs")',
+    b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({sla_ok},{sla_gpu_id},"check inputs")',
           "", "its own input (left), which need not be your GPU", "text", "output")
     for name, label, unit, note, fmt in (
             ("sla_max_rate", "Latency targets: requests/s one replica serves", "req/s",
@@ -252,26 +252,46 @@ def _outputs(b, col_of) -> None:
              "= REPLICAS_FOR_SLA", "int"),
             ("sla_gpus", "Latency targets: GPUs", "GPUs",
              "(replicas + spares) x GPUs per replica", "int"),
+            ("sla_gpu_price", "Latency targets: price per GPU-hour", "USD/GPU-h",
+             "yours in the table, else the catalog's; none: type one there", "usd"),
             ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
              "GPUs x price x hours paid", "usd0"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
              "= TTFT_AT_RATE at the rate per replica", "num"),
             ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
              "= TPOT_AT_RATE", "num")):
-        calc = {"sla_cost_per_month": "sla_cost_calc"}.get(name, name + "_calc")
-        cell = b.add(name, label, f'IF({{all_ok}},{{{calc}}},"check inputs")', unit, note, fmt,
+        calc = {"sla_cost_per_month": "sla_cost_calc", "sla_gpu_price": "sla_price"}.get(
+            name, name + "_calc")
+        gate = "sla_cost_ok" if name in ("sla_cost_per_month", "sla_gpu_price") else "sla_ok"
+        cell = b.add(name, label, f'IF({{{gate}}},{{{calc}}},"check inputs")', unit, note, fmt,
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
-            _latency.why_note(b, cell, note, why='IF({all_ok},{sla_why_none},"see the Checks")')
+            _latency.why_note(b, cell, note, why='IF({sla_ok},{sla_why_none},"see the Checks")')
             stop = b.add("sla_stop", "Latency targets: what stops the rate there",
-                         'IF({all_ok},{sla_binding},"check inputs")', "", "", "text", "output")
+                         'IF({sla_ok},{sla_binding},"check inputs")', "", "", "text", "output")
             _latency.capacity_note(b, stop, "the Latency sheet")
+
+
+# The checks each answer waits for: the table's (and your GPU's) and the latency targets' apart,
+# so that an input one of them does not read leaves the other's answers standing.
+TABLE_CHECKS = ["check_context", "check_duty", "check_percentile", "check_user_rate",
+                "check_utilization", "check_hours", "check_prices", "check_user_gpu",
+                "check_user_fields", "check_user_cap"]
+SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
+              "check_sla_percentile", "check_sla_spares", "check_token_budget"]
+# (gate, label, the checks it needs besides the model and workload's)
+GATES = [("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
+         ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
+         ("sla_cost_ok", "Latency cost computable? (targets, hours, prices)",
+          SLA_CHECKS + ["check_hours", "check_prices"]),
+         ("hours_ok", "Hours per month as typed?", ["check_hours"])]
 
 
 def _checks(b) -> None:
     b.heading("Checks", bk.CHECKS_NOTE)
     num = bk.number_check
-    bk.checks(b, bk.workload_checks() + [
+    work = bk.workload_checks()
+    bk.checks(b, work + [
         ("check_context", "Context tokens", bk.whole_check("context_tokens", "context_tokens")),
         ("check_duty", "Duty cycle", num("duty_cycle", "duty_cycle", 0, 1, min_open=True)),
         ("check_percentile", "Percentile", num("concurrency_percentile",
@@ -309,6 +329,13 @@ def _checks(b) -> None:
          'a number",IF(COUNTIF(tbl_your_price,"<0")>0,"a price in \'your $/GPU-h\' is '
          'negative","OK"))'),
     ], gate="all_ok")
+    shared = ",".join("{" + name + '}="OK"' for name, _l, _f in work)
+    b.add("work_ok", "Model and workload OK? (every answer needs them)", f"AND({shared})",
+          fmt="gen")
+    for gate, label, names in GATES:
+        own = ",".join("{" + name + '}="OK"' for name in names)
+        b.add(gate, label, ("AND({work_ok}," if gate != "hours_ok" else "AND(") + own + ")",
+              fmt="gen")
 
 
 def _user_fields_check() -> str:
@@ -345,7 +372,15 @@ def _model_sheet(m) -> dict:
     defaults["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
     for f in USER_FIELDS:
         defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f] or 0, "blank0")
-    m.alias = bk.used_inputs(m, defaults, gate="all_ok")
+    # each input falls back to its default only where every answer that reads it waits too
+    gates = {name: "table_ok" for name, *_r in INPUT_ROWS
+             if name not in ("model", "weight_dtype", "kv_dtype", "num_gpus", "input_tokens",
+                             "output_tokens")}
+    gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS},
+                 hours_per_month="hours_ok", **{f"user_{f}": "table_ok" for f in USER_FIELDS})
+    m.alias = bk.used_inputs(m, defaults, gate="work_ok", gates=gates,
+                             note="While a check fails, the rows below that depend on it use "
+                                  "the default inputs (see Checks).")
     m.heading("Model from the Catalog")
     _napkin.add_model_lookup(m)
     m.heading("Memory and attention (model and request shape)")
@@ -444,7 +479,7 @@ def _results(wb, ws, col_of) -> dict:
                 w = {k: f"Working!{col_of[k]}{r}" for k in ("concurrency", "split_gpus",
                                                             "heads_split", "context_ok",
                                                             "link_ok")}
-                value = (f'=IF(all_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
+                value = (f'=IF(table_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
                          f'"no: heads do not split",IF(NOT({w["link_ok"]}),"no: no GPU link",'
                          f'IF(NOT({w["context_ok"]}),"no: context too long",IF('
                          f'{w["split_gpus"]}>0,"no: "&TEXT({w["split_gpus"]},"0")&" GPUs",'
@@ -455,7 +490,7 @@ def _results(wb, ws, col_of) -> dict:
             else:
                 w = f"Working!{col_of[src]}{r}"
                 shown = w if fmt == "text" else f'IF(ISNUMBER({w}),{w},"-")'
-                value = f'=IF(all_ok,{shown},"check inputs")'
+                value = f'=IF(table_ok,{shown},"check inputs")'
             st.style_cell(ws.cell(r, pc + j, value), fmt)
             if key != "gpu":
                 cell.alignment = Alignment(horizontal="right")
@@ -481,11 +516,11 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/M tokens", "rank"], height=30)
     for k in range(1, RANK_ROWS + 1):
         r, key = rr0 + 1 + k, f"INDEX(w_rank_key,MATCH({k},w_rank,0))"
-        st.style_cell(ws.cell(r, pc, f'=IF(all_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
+        st.style_cell(ws.cell(r, pc, f'=IF(table_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
                                      f'{k},w_rank,0)),""),"check inputs")'), "text")
-        st.style_cell(ws.cell(r, pc + 1, f'=IF(all_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
+        st.style_cell(ws.cell(r, pc + 1, f'=IF(table_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
         # no rank number beside an empty place
-        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(all_ok,{key}<1E+300),{k},""),"")'),
+        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(table_ok,{key}<1E+300),{k},""),"")'),
                       "int", st.TEXT_FONT)
     rfirst, rlast = rr0 + 2, rr0 + 1 + RANK_ROWS
     st.define(wb, "rank_gpu", "Planner", st.column_range(pc, rfirst, rlast))
@@ -508,8 +543,10 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
     last_res = max(res_col.values(), key=lambda c: (len(c), c))
     st.finish_sheet(ws, widths, f"A1:{last_res}{max(left_end, rank_end)}", freeze="A3")
     ws.col_breaks.append(Break(id=6))  # the inputs print on their own pages, then the table
+    # portrait: every GPU's row on one page tall, the steps across pages beside their names
     st.finish_sheet(wk, {}, f"A1:{L(n_cols + 1)}{FIRST_ROW + len(catalog.gpu_ids())}",
-                    title_cols="A:A", title_rows=f"{FIRST_ROW - 3}:{FIRST_ROW - 1}")
+                    landscape=False, title_cols="A:A",
+                    title_rows=f"{FIRST_ROW - 3}:{FIRST_ROW - 1}")
 
 
 def _cover(wb) -> None:
@@ -528,7 +565,8 @@ def _cover(wb) -> None:
             "the context a user keeps, the duty cycle, the percentile the slots must cover and "
             "the tokens/s a user reads at.",
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
-            "has no price the row says 'no catalog price': type yours in 'your $/GPU-h' (yellow). "
+            "has no price its column says 'none' and the costs '-': type yours in 'your $/GPU-h' "
+            "(yellow). "
             "Row 1 is your own GPU, defined by the inputs on the left.",
             "3. Every check must say OK; then read the answer, the table, the ranking and "
             "its chart. The Working sheet shows each step for each GPU.",
