@@ -489,6 +489,14 @@ def test_a_bad_volume_range_blanks_the_volume_sheet_alone(results):
     assert all(is_error_value(x) for x in bad["volume_self_host_cost"])
 
 
+def test_a_context_past_the_model_s_maximum_is_said_beside_it(results):
+    # Seed 001's 200,000 tokens are past Qwen2.5-32B's 131,072 (models.csv max_context): the
+    # table counts memory alone and reproduces the article, and the note says so (a review).
+    seed = _lo(results, "capacity_planner", "seed 001")
+    assert seed["context_note"] == "past the model's 131,072 tokens: counts memory only"
+    assert _lo(results, "capacity_planner", "defaults")["context_note"] == "seed 001: 200,000"
+
+
 def test_the_latency_answers_wait_for_the_checks(results):
     # Before: with an input failing its check the Latency sheet went on showing the rate,
     # replicas, TTFT and cost of the defaults, and only its Targets line said "check inputs"

@@ -184,7 +184,15 @@ def build(out_dir) -> Path:
 
 def _inputs(b) -> None:
     b.heading("Inputs: model, workload and users")
-    _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id", "model")})
+    cells = _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id", "model")})
+    # memory alone counts the context a user holds (seed 001's 200,000 tokens reproduce), but a
+    # context past the model's maximum is said beside it (the speed functions refuse one)
+    ctx = cells["context_tokens"]
+    b.ws.cell(ctx.row, b.col + 3).value = (
+        '=IF(AND(ISNUMBER(context_tokens),m_max_context>0,context_tokens>m_max_context),'
+        '"past the model\'s "&TEXT(m_max_context,"#,##0")&" tokens: counts memory only",'
+        '"seed 001: 200,000")')
+    st.define(b.wb, "context_note", b.ws.title, st.absolute(b.col + 3, ctx.row))
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
     _input_rows(b, SLA_INPUTS, {"sla_gpu": ("sla_gpu_id", "GPU catalog id", "gpu")})
     bk.calibration_inputs(b, mem_note="weights + KV must fit in it (table and latency)")
@@ -198,16 +206,18 @@ def _inputs(b) -> None:
           "text", "input")
 
 
-def _input_rows(b, rows, ids) -> None:
+def _input_rows(b, rows, ids) -> dict:
     """Input rows; an id input (``ids``: name -> (resolved name, label, catalog kind)) is
-    followed by the catalog id it resolves to."""
+    followed by the catalog id it resolves to. Returns the input cells by name."""
+    cells = {}
     for name, label, default, unit, note, fmt, rule in rows:
         options = rule if isinstance(rule, str) else None
-        b.add(name, label, default, unit, note, fmt, "input", options=options,
-              validation=None if options else rule)
+        cells[name] = b.add(name, label, default, unit, note, fmt, "input", options=options,
+                            validation=None if options else rule)
         if name in ids:
             resolved, shown, kind = ids[name]
             b.add(resolved, shown, bk.resolve_id(kind, name), "id", "", "text")
+    return cells
 
 
 def _outputs(b, col_of) -> None:
