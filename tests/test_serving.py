@@ -56,7 +56,6 @@ def test_one_memory_rule_tokens_per_sec_and_max_batch_agree():
             "use num_gpus 16 (12 would hold it, but its heads do not split over 12)"), fn
 
 
-
 def test_the_latency_functions_take_the_memory_share_max_throughput_takes():
     # The planner's memory share once sized its table but not its latency targets (a review:
     # at 60 % the h100-sxm row fell from 4,033 to 2,382 tok/s, the latency answer stayed).
@@ -77,6 +76,7 @@ def test_the_latency_functions_take_the_memory_share_max_throughput_takes():
     assert "(30% usable)" in said and said.endswith("use num_gpus >= 2")
     assert udfs.TTFT_AT_RATE(*shape, 100, 1024, 1024, "fp8", "fp8", 1, 0.95, None, 8192,
                              0.6).startswith("overloaded: one replica sustains at most 2.")
+
 
 @settings(max_examples=60, deadline=None)
 @given(gpu=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "l40s", "b200", "rtx-4090"]),

@@ -189,7 +189,8 @@ def _inputs(b) -> None:
     # context past the model's maximum is said beside it (the speed functions refuse one)
     ctx = cells["context_tokens"]
     b.ws.cell(ctx.row, b.col + 3).value = (
-        '=IF(AND(ISNUMBER(context_tokens),m_max_context>0,context_tokens>m_max_context),'
+        '=IF(AND(work_ok,ISNUMBER(context_tokens),m_max_context>0,'
+        'context_tokens>m_max_context),'
         '"past the model\'s "&TEXT(m_max_context,"#,##0")&" tokens: counts memory only",'
         '"seed 001: 200,000")')
     st.define(b.wb, "context_note", b.ws.title, st.absolute(b.col + 3, ctx.row))
@@ -272,7 +273,8 @@ def _outputs(b, col_of) -> None:
              "= TPOT_AT_RATE", "num")):
         calc = {"sla_cost_per_month": "sla_cost_calc", "sla_gpu_price": "sla_price"}.get(
             name, name + "_calc")
-        gate = "sla_cost_ok" if name in ("sla_cost_per_month", "sla_gpu_price") else "sla_ok"
+        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_gpu_price": "sla_price_ok"}.get(
+            name, "sla_ok")
         cell = b.add(name, label, f'IF({{{gate}}},{{{calc}}},"check inputs")', unit, note, fmt,
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
@@ -292,6 +294,8 @@ SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
 # (gate, label, the checks it needs besides the model and workload's)
 GATES = [("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
          ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
+         ("sla_price_ok", "Latency GPU's price computable? (targets, prices)",
+          SLA_CHECKS + ["check_prices"]),
          ("sla_cost_ok", "Latency cost computable? (targets, hours, prices)",
           SLA_CHECKS + ["check_hours", "check_prices"]),
          ("hours_ok", "Hours per month as typed?", ["check_hours"])]
@@ -582,7 +586,8 @@ def _cover(wb) -> None:
             "its chart. The Working sheet shows each step for each GPU.",
             "4. Latency targets: the GPU to size, the peak requests/s and the TTFT and TPOT "
             "limits at a percentile (left, under the inputs); the answer block shows the "
-            "replicas, GPUs and USD per month, and the Latency sheet the working."]),
+            "replicas, GPUs, the price per GPU-hour and USD per month, and the Latency sheet "
+            "the working."]),
         ("What each column assumes", [
             "Users at context: user contexts of context_tokens whose KV cache fits beside the "
             "weights in mem_fraction of the replica's memory (MAX_BATCH), capped by the engine's "
