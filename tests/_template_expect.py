@@ -380,7 +380,7 @@ def _service(v, x, money, n, frac) -> dict:
     rate = capacity.volume_rate(x["tpd"], inp, out, money["replicas_calc"], money["hours_run"])
     conc, ttft, tpot = queueing.service_at_rate(x["g"], x["m"], rate, inp, out,
                                                 v["weight_dtype"], v["kv_dtype"], n, None,
-                                                _eff(v), frac)
+                                                _eff(v), mem_fraction=frac)
     ok = math.isfinite(conc)
     return {"vol_rate": rate, "vol_ok": ok,
             "vol_concurrency_calc": conc if ok else sh.FULL,

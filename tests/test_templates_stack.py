@@ -27,7 +27,8 @@ def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(t
             "tokens_per_day": 2e9}
     got = recalculate(edited, work, ["volume_requests_per_sec", "volume_ttft_ms"])
     rate = got["volume_requests_per_sec"]
-    shape = (512, 256, "bf16", "bf16", 1, None, None, MEM_FRACTION)  # the mean, as the sheet
+    # the mean, as the sheet, at the default budget and memory share
+    shape = (512, 256, "bf16", "bf16", 1, None, None, queueing.PREFILL_CHUNK, MEM_FRACTION)
     own = queueing.service_at_rate("h100-sxm; prefill_overhead_ms=12", "llama-3.1-8b", rate,
                                    *shape)[1]
     calibrated = queueing.service_at_rate("h100-sxm", "llama-3.1-8b", rate, *shape)[1]

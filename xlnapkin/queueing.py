@@ -311,17 +311,17 @@ def operating_point(gpu, model, requests_per_sec, input_tokens=1024, output_toke
 
 def mean_latency_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                          weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
-                         token_budget=PREFILL_CHUNK):
+                         token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Mean TTFT and mean TPOT (ms) at a rate, as :func:`ttft_at_rate` and
     :func:`tpot_at_rate` model them: ``(ttft_ms, tpot_ms)``, NaN where overloaded."""
     return service_at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens,
-                           weight_dtype, kv_dtype, num_gpus, None, efficiency,
-                           token_budget=token_budget)[1:]
+                           weight_dtype, kv_dtype, num_gpus, None, efficiency, token_budget,
+                           mem_fraction)[1:]
 
 
 def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
                     weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=None,
-                    efficiency=None, mem_fraction=MEM_FRACTION, token_budget=PREFILL_CHUNK):
+                    efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """What a request sees on one replica at ``requests_per_sec``: ``(requests in flight, TTFT
     ms, TPOT ms)``, TTFT at ``percentile`` (None: the mean) and TPOT at the mean concurrency
     (the median's, too), with the replica's sequences limited by ``mem_fraction`` of its

@@ -16,6 +16,9 @@ from openpyxl.worksheet.pagebreak import Break
 from . import _napkin, _style as st
 
 TABLE_COL = 8          # first column of the tables (H)
+# A full table is two pages wide: its row labels are written again before this many of its
+# columns, where the second page starts, so that page's rows are labelled too.
+AGAIN_AFTER = 10
 
 
 class _RowMap(st.NameMap):
@@ -50,13 +53,17 @@ def sheet(wb, ws, alias, steps: int) -> None:
     _napkin.add_steps(b, _napkin.queue_steps())
     end = bisection_table(wb, ws, b.alias, "goodput", 3, steps)
     last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps)
-    n_cols = 4 + len(_napkin.queue_row("", ""))
+    n_cols = 5 + len(_napkin.queue_row("", ""))  # the labels again included
+    again = TABLE_COL + 1 + AGAIN_AFTER
     widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
     widths.update({L(TABLE_COL + j): 10.5 for j in range(1, n_cols + 1)})
+    widths[L(again)] = 8
     st.finish_sheet(ws, widths, f"A1:{L(TABLE_COL + n_cols)}{max(b.row, last)}")
     # The tables start a page of their own (A:G fits one): notes that run past column E then
-    # print whole on the first page instead of in pieces beside the tables' row labels.
+    # print whole on the first page instead of in pieces beside the tables' row labels. Their
+    # second page starts at the labels written again.
     ws.col_breaks.append(Break(id=TABLE_COL - 1))
+    ws.col_breaks.append(Break(id=again - 1))
 
 
 def _results(b) -> None:
@@ -153,12 +160,15 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
              "{q_rate}*{q_slot}<1)") if goodput else
             ("below", "rate below the target?", "{q_rate}<" + target))
     names = ["lo", "hi", "q_n"] + [s.name for s in row_steps] + [test[0]]
+    heads = (["row", "N low", "N high", "N"]
+             + [f"{s.label} [{s.unit}]" if s.unit else s.label for s in row_steps] + [test[1]])
+    if not lean:
+        names.insert(AGAIN_AFTER, "row_again")
+        heads.insert(AGAIN_AFTER + 1, "row")
     col = {n: L(col0 + 1 + j) for j, n in enumerate(names)}
     title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
              else "At the rate each replica gets: its mean concurrency N (bisection)")
     st.put_text(ws.cell(top, col0), title, st.HEAD_FONT)
-    heads = (["row", "N low", "N high", "N"]
-             + [f"{s.label} [{s.unit}]" if s.unit else s.label for s in row_steps] + [test[1]])
     st.header_row(ws, top + 1, col0, heads, height=80)
     first = top + 2
     # the goodput stays just below the most the replica holds, as in queueing._goodput
@@ -181,6 +191,8 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
             n = (f"IF({col[test[0]]}{first + 1},{most},{lo_after})" if goodput
                  else f"({lo_after}+{hi_after})/2")
         st.put_text(ws.cell(r, col0), label, st.NOTE_FONT)
+        if not lean:
+            st.put_text(ws[f"{col['row_again']}{r}"], label, st.NOTE_FONT)
         cells = [("lo", lo, "num"), ("hi", hi, "num"), ("q_n", n, "num")]
         cells += [(s.name, s.formula, s.fmt) for s in row_steps] + [(test[0], test[2], "gen")]
         for name, formula, fmt in cells:

@@ -169,7 +169,7 @@ def build(out_dir) -> Path:
     st.put_text(ws["B1"], "Capacity planner: every GPU side by side", st.TITLE_FONT)
     st.put_text(ws["B2"], "Yellow cells are inputs; the table on the right has one row per GPU.",
                 st.NOTE_FONT)
-    b.row = 3
+    b.row = FIRST_ROW  # rows 3-4 are the table's note and header, printed on each page
     _outputs(b, col_of)
     _checks(b)
     _inputs(b)
@@ -555,7 +555,8 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
     widths.update({col: 8.2 for key, col in res_col.items() if key != "gpu"})
     widths[res_col["fits"]] = 15  # "no: context too long" stays in its cell
     last_res = max(res_col.values(), key=lambda c: (len(c), c))
-    st.finish_sheet(ws, widths, f"A1:{last_res}{max(left_end, rank_end)}", freeze="A3")
+    st.finish_sheet(ws, widths, f"A1:{last_res}{max(left_end, rank_end)}", freeze="A3",
+                    title_rows=f"{FIRST_ROW - 2}:{FIRST_ROW - 1}")
     ws.col_breaks.append(Break(id=6))  # the inputs print on their own pages, then the table
     # portrait: every GPU's row on one page tall, the steps across pages beside their names
     st.finish_sheet(wk, {}, f"A1:{L(n_cols + 1)}{FIRST_ROW + len(catalog.gpu_ids())}",
