@@ -301,6 +301,40 @@ def test_range_cells_are_plain_python_and_each_is_its_one_cell_call():
     assert "needs" in out[2][2] and "must be" in out[3][0] and "holds at most" in out[0][3]
 
 
+# The leading arguments of each function that takes a memory share, to vary it over a range.
+_SHARE_CALLS = {
+    "MAX_BATCH": ("h100-sxm", "llama-3.1-70b", 8192, "fp8", "fp8", 2),
+    "GPUS_NEEDED": ("h100-sxm", "llama-3.1-70b", "fp8", 8192, 16, "fp8"),
+    "MAX_THROUGHPUT": ("h100-sxm", "qwen2.5-32b", 1024, 1024, "fp8", "fp8", 1, None),
+    "THROUGHPUT_AT_CONCURRENCY": ("h100-sxm", "qwen2.5-32b", 500, 1024, 1024, "fp8", "fp8", 1,
+                                  None),
+    "TTFT_AT_RATE": ("h100-sxm", "qwen2.5-32b", 2, 1024, 1024, "fp8", "fp8", 1, 0.95, None,
+                     8192),
+    "TPOT_AT_RATE": ("h100-sxm", "qwen2.5-32b", 2, 1024, 1024, "fp8", "fp8", 1, 0.95, None,
+                     8192),
+    "MAX_RATE_FOR_SLA": ("h100-sxm", "qwen2.5-32b", 1000, 50, 1024, 1024, "fp8", "fp8", 1, 0.95,
+                         None, 8192),
+    "REPLICAS_FOR_SLA": ("h100-sxm", "qwen2.5-32b", 20, 1000, 50, 1024, 1024, "fp8", "fp8", 1,
+                         0.95, None, 8192),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SHARE_CALLS))
+def test_a_memory_share_over_a_range_is_each_cells_own_call(name):
+    # MAX_RATE_FOR_SLA and REPLICAS_FOR_SLA raised for a column of shares when they gained the
+    # argument (a review): their fast path for one replica did not count it among the
+    # replica's arguments. 0.3 holds no 32.8 GB of weights on 80 GB: a message among numbers.
+    fn, head = getattr(udfs, name), _SHARE_CALLS[name]
+    assert list(inspect.signature(fn).parameters)[len(head)] == "mem_fraction"
+    shares = [0.3, 0.6, 0.9, 1.0]
+    column = fn(*head, [[s] for s in shares])
+    row = fn(*head, [shares])
+    for i, s in enumerate(shares):
+        one = fn(*head, s)
+        assert column[i][0] == one and row[0][i] == one, (name, s)
+    assert isinstance(one, float)
+
+
 def test_the_gpu_count_a_message_suggests_runs_the_configuration():
     # The count each cell suggests holds the KV cache of its batch x context too, so it runs
     # that cell (before, every cell said 16, the weights alone, and 256 x 4,096 tokens on 16

@@ -492,7 +492,7 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
                                 np.shape(z))
     one_replica = all(np.ndim(a) == 0 for a in (input_tokens, output_tokens, weight_dtype,
                                                  kv_dtype, num_gpus, percentile, efficiency,
-                                                 token_budget))
+                                                 token_budget, mem_fraction))
     if one_replica and shape:
         # A table of limits for one replica: each condition holds up to a concurrency of its
         # own (TTFT and TPOT both grow with it), so each distinct limit is bisected once and

@@ -527,7 +527,8 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
                 st.HEAD_FONT)
     st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "GPUs with a price that fit; fewer rows when "
                 "fewer do.", st.NOTE_FONT)
-    st.header_row(ws, rr0 + 1, pc, ["GPU", "$/M tokens", "rank"], height=30)
+    # one line, so the row it shares with the Checks on the left stays a plain row
+    st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):
         r, key = rr0 + 1 + k, f"INDEX(w_rank_key,MATCH({k},w_rank,0))"
         st.style_cell(ws.cell(r, pc, f'=IF(table_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
