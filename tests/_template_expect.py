@@ -624,7 +624,9 @@ def _planner_table_check(v) -> dict:
 def _latency_targets(v, m, n) -> dict:
     """The Latency sheet's answers: queueing's functions on the GPU to size, in the planner's
     memory share."""
-    g = catalog.gpu(v["sla_gpu"])
+    yours = str(v["sla_gpu"]).strip().lower() == "yours"  # your GPU, the table's row 0
+    g = _user_gpu(v) if yours else catalog.gpu(v["sla_gpu"])
+    shown = v["user_gpu_label"] if yours else g.id
     wd, kd, eff, p = v["weight_dtype"], v["kv_dtype"], _eff(v), v["sla_percentile"]
     inp, out, rate = float(v["input_tokens"]), float(v["output_tokens"]), v["requests_per_sec"]
     budget = v.get("token_budget")
@@ -632,9 +634,9 @@ def _latency_targets(v, m, n) -> dict:
     shape = (inp, out, wd, kd, n, p, eff,
              queueing.PREFILL_CHUNK if budget in (None, "") else float(budget), frac)
     best = _num(queueing.max_rate_for_sla(g, m, v["ttft_ms"], v["tpot_ms"], *shape))
-    row = catalog.gpu_ids().index(g.id) + 1  # row 0 of the planner's table is your GPU
+    row = 0 if yours else catalog.gpu_ids().index(g.id) + 1  # row 0: your GPU
     your = (v.get("your_price") or {}).get(row)
-    price = your if your is not None else g.cloud_usd_per_hour
+    price = your if your is not None else (None if yours else g.cloud_usd_per_hour)
     shown_price = price or "no catalog price"
     if not math.isfinite(best):
         said = udfs.MAX_RATE_FOR_SLA(g.id, m.id, v["ttft_ms"], v["tpot_ms"], *shape)
@@ -651,7 +653,7 @@ def _latency_targets(v, m, n) -> dict:
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
                    g, m, wd, inp + out, 1, kd, frac)), frac)
                if " GB" in said else "cannot run: *")
-        return {"sla_gpu_shown": g.id, "sla_max_rate": "none", "sla_why_none": why,
+        return {"sla_gpu_shown": shown, "sla_max_rate": "none", "sla_why_none": why,
                 "sla_gpu_price": shown_price,
                 **{k: "-" for k in ("sla_replicas", "sla_gpus", "sla_stop",
                                                           "sla_cost_per_month", "sla_ttft",
@@ -671,7 +673,7 @@ def _latency_targets(v, m, n) -> dict:
     else:
         stop = "the TTFT limit" if over_t else "the TPOT limit"
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too
-    return {"sla_gpu_shown": g.id, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
+    return {"sla_gpu_shown": shown, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
             "sla_gpus": gpus, "sla_gpu_price": shown_price,
             "sla_cost_per_month": (gpus * price * v["hours_per_month"] if price else
                                    "no price*"),

@@ -208,6 +208,10 @@ def planner_scenarios(d):
            # short requests, so your GPU's own engine cap binds (the calibrated one would too)
            ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
                                               output_tokens=128, context_tokens=512)),
+           # your own GPU (row 1 of the table) sized for the latency targets, at its own price
+           ("latency targets on your GPU", dict(d, sla_gpu=" Yours", user_memory_gb=141.0,
+                                                user_mem_bw_tbps=4.8, model="llama-3.1-70b",
+                                                num_gpus=2)),
            # the table's inputs wait alone: the latency targets read none of them (a review
            # found a duty cycle of 0 blanking the replicas and their cost)
            ("your GPU's engine cap not whole, no duty cycle", dict(d, user_max_concurrency=1024.4,

@@ -19,6 +19,7 @@ TABLE_COL = 8          # first column of the tables (H)
 # A full table is two pages wide: its row labels are written again before this many of its
 # columns, where the second page starts, so that page's rows are labelled too.
 AGAIN_AFTER = 10
+YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
 
 
 class _RowMap(st.NameMap):
@@ -32,7 +33,9 @@ class _RowMap(st.NameMap):
         return self.refs[key] if key in self.refs else super().__missing__(key)
 
 
-def sheet(wb, ws, alias, steps: int) -> None:
+def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
+    """The sheet; ``yours``: {step name: formula} of your own GPU (the planner's row 1), which
+    the sheet sizes where the GPU to size is "yours"."""
     st.put_text(ws["B1"], "Latency targets: replicas of one GPU for a request rate",
                 st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 6, "Requests arrive at random (Poisson) and are shared evenly by the "
@@ -43,8 +46,8 @@ def sheet(wb, ws, alias, steps: int) -> None:
                  "row per step.", chars_per_line=120)
     b = st.Block(wb, ws, row=4, alias=alias)
     _results(b)
-    b.heading("GPU from the Catalog")
-    _napkin.add_gpu_lookup(b, "sla_gpu")
+    b.heading("GPU from the Catalog (or yours: the Planner's row 1)")
+    _napkin.add_gpu_lookup(b, "sla_gpu", yours=(f'{{sla_gpu}}="{YOURS}"', yours))
     b.heading("One replica under load")
     b.add("sla_mem_fraction", "Memory share for weights and KV cache", "{mem_fraction}", "0-1",
           "the Planner's input, as for the table", "pct")
@@ -112,7 +115,8 @@ def _results(b) -> None:
           'IF(ISNUMBER({sla_replicas_calc}),{sla_op_tpot}*1000,"-")', "ms", "= TPOT_AT_RATE",
           "num")
     b.add("sla_price", "Price per GPU-hour (the Planner's table: yours, else the catalog's)",
-          'IFERROR(INDEX(w_price_used,MATCH({sla_gpu},gpu_ids,0)+1),"no price")', "USD/GPU-h",
+          f'IF({{sla_gpu}}="{YOURS}",INDEX(w_price_used,1),'
+          'IFERROR(INDEX(w_price_used,MATCH({sla_gpu},gpu_ids,0)+1),"no price"))', "USD/GPU-h",
           "", "usd")
     b.add("sla_cost_calc", "USD per month (GPUs x price x hours paid)",
           'IF(NOT(ISNUMBER({sla_replicas_calc})),"-",IF(NOT({sla_cost_ok}),"check inputs",IF('

@@ -432,17 +432,27 @@ def add_steps(block, steps, kind="calc") -> None:
         block.add(s.name, s.label, s.formula, s.unit, note, s.fmt, kind)
 
 
-def add_gpu_lookup(block, gpu_name="gpu") -> None:
-    """GPU catalog fields for the catalog id in ``gpu_name`` (blank fields read 0)."""
-    block.add("gpu_row", "Row of the GPU in the Catalog", f"MATCH({{{gpu_name}}},gpu_ids,0)", "",
-              "", "int")
+def add_gpu_lookup(block, gpu_name="gpu", yours=None) -> None:
+    """GPU catalog fields for the catalog id in ``gpu_name`` (blank fields read 0). ``yours``:
+    ``(condition, {step name: formula})``, a GPU of your own that the fields read where the
+    condition holds (its row is then 1, unused)."""
+    when, own = yours or ("FALSE", {})
+
+    def either(name, formula):
+        return f"IF({when},{own[name]},{formula})" if name in own else formula
+
+    block.add("gpu_row", "Row of the GPU in the Catalog",
+              f"IF({when},1,MATCH({{{gpu_name}}},gpu_ids,0))" if yours else
+              f"MATCH({{{gpu_name}}},gpu_ids,0)", "", "", "int")
     for f in GPU_FIELDS:
-        block.add(f"g_{f}", gpu_field_label(f), f"N(INDEX(gpu_{f},{{gpu_row}}))", _unit(f), "",
-                  gpu_field_fmt(f))
+        block.add(f"g_{f}", gpu_field_label(f), either(f"g_{f}", f"N(INDEX(gpu_{f},{{gpu_row}}))"),
+                  _unit(f), "", gpu_field_fmt(f))
     block.add("g_vendor_factor", "Efficiency factor: the GPU's own, else its vendor's",
-              vendor_factor("{gpu_row}"), "", "calibration.vendor_factor(gpu)", "num")
-    block.add("g_prefill_overhead_s", PREFILL_OVERHEAD_LABEL, gpu_prefill_overhead("{gpu_row}"),
-              "s", "calibration.resolve(None, gpu).prefill_overhead_s", "sci")
+              either("g_vendor_factor", vendor_factor("{gpu_row}")), "",
+              "calibration.vendor_factor(gpu)", "num")
+    block.add("g_prefill_overhead_s", PREFILL_OVERHEAD_LABEL,
+              either("g_prefill_overhead_s", gpu_prefill_overhead("{gpu_row}")), "s",
+              "calibration.resolve(None, gpu).prefill_overhead_s", "sci")
 
 
 PREFILL_OVERHEAD_LABEL = "Fixed time per request: the GPU's own, else calibrated"

@@ -70,8 +70,8 @@ INPUT_ROWS = [
 ]
 # Latency targets (the Latency sheet): requests/s and limits in, replicas and $/month out.
 SLA_INPUTS = [
-    ("sla_gpu", "GPU to size for the targets", "h100-sxm", "id", "a catalog id or alias",
-     "text", "gpu_ids"),
+    ("sla_gpu", "GPU to size for the targets", "h100-sxm", "id",
+     "a catalog id or alias, or yours (row 1)", "text", "gpu_ids"),
     ("requests_per_sec", "Peak requests per second (all replicas)", 20, "req/s",
      "arriving at random (Poisson)", "num", (0,)),
     ("ttft_ms", "Time to first token, at most", 1000, "ms", "at the percentile below", "num",
@@ -175,7 +175,10 @@ def build(out_dir) -> Path:
     _inputs(b)
     alias = _model_sheet(st.Block(wb, ms, row=2))
     _working(wb, wk, cols, col_of, alias)
-    _latency.sheet(wb, wb.create_sheet("Latency", index=wb.index(ms)), alias, SLA_STEPS)
+    yours = {f"g_{f}": _field_formula(f"g_{f}", 0)[1:] for f in _napkin.GPU_FIELDS}
+    yours.update({k: _field_formula(k, 0)[1:] for k in ("g_vendor_factor",
+                                                         "g_prefill_overhead_s")})
+    _latency.sheet(wb, wb.create_sheet("Latency", index=wb.index(ms)), alias, SLA_STEPS, yours)
     res_col = _results(wb, ws, col_of)
     rank_end = _ranking(wb, ws, wk, cols, col_of)
     _finish(ws, wk, ms, b.row, rank_end, len(cols), res_col)
@@ -184,7 +187,8 @@ def build(out_dir) -> Path:
 
 def _inputs(b) -> None:
     b.heading("Inputs: model, workload and users")
-    cells = _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id", "model")})
+    cells = _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id",
+                                                  bk.resolve_id("model", "model"))})
     # memory alone counts the context a user holds (seed 001's 200,000 tokens reproduce), but a
     # context past the model's maximum is said beside it (the speed functions refuse one)
     ctx = cells["context_tokens"]
@@ -195,7 +199,10 @@ def _inputs(b) -> None:
         '"seed 001: 200,000")')
     st.define(b.wb, "context_note", b.ws.title, st.absolute(b.col + 3, ctx.row))
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
-    _input_rows(b, SLA_INPUTS, {"sla_gpu": ("sla_gpu_id", "GPU catalog id", "gpu")})
+    _input_rows(b, SLA_INPUTS, {"sla_gpu": (
+        "sla_gpu_id", "GPU catalog id (or yours)",
+        f'IF(LOWER(TRIM({{sla_gpu}}))="{_latency.YOURS}","{_latency.YOURS}",'
+        + bk.resolve_id("gpu", "sla_gpu") + ")")})
     bk.calibration_inputs(b, mem_note="weights + KV must fit in it (table and latency)")
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
@@ -208,16 +215,16 @@ def _inputs(b) -> None:
 
 
 def _input_rows(b, rows, ids) -> dict:
-    """Input rows; an id input (``ids``: name -> (resolved name, label, catalog kind)) is
-    followed by the catalog id it resolves to. Returns the input cells by name."""
+    """Input rows; an id input (``ids``: name -> (resolved name, label, formula)) is followed
+    by the catalog id it resolves to. Returns the input cells by name."""
     cells = {}
     for name, label, default, unit, note, fmt, rule in rows:
         options = rule if isinstance(rule, str) else None
         cells[name] = b.add(name, label, default, unit, note, fmt, "input", options=options,
                             validation=None if options else rule)
         if name in ids:
-            resolved, shown, kind = ids[name]
-            b.add(resolved, shown, bk.resolve_id(kind, name), "id", "", "text")
+            resolved, shown, formula = ids[name]
+            b.add(resolved, shown, formula, "id", "", "text")
     return cells
 
 
@@ -254,7 +261,9 @@ def _outputs(b, col_of) -> None:
              "usd")):
         b.add(name, label, f'IF({{table_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
-    b.add("sla_gpu_shown", "Latency targets: GPU sized", 'IF({sla_ok},{sla_gpu_id},"check inputs")',
+    b.add("sla_gpu_shown", "Latency targets: GPU sized",
+          f'IF({{sla_ok}},IF({{sla_gpu_id}}="{_latency.YOURS}",{{user_gpu_label}},{{sla_gpu_id}}),'
+          '"check inputs")',
           "", "its own input (left), which need not be your GPU", "text", "output")
     for name, label, unit, note, fmt in (
             ("sla_max_rate", "Latency targets: requests/s one replica serves", "req/s",
@@ -286,9 +295,9 @@ def _outputs(b, col_of) -> None:
 
 # The checks each answer waits for: the table's (and your GPU's) and the latency targets' apart,
 # so that an input one of them does not read leaves the other's answers standing.
+USER_GPU_CHECKS = ["check_user_gpu", "check_user_fields", "check_user_cap"]
 TABLE_CHECKS = ["check_context", "check_duty", "check_percentile", "check_user_rate",
-                "check_utilization", "check_hours", "check_prices", "check_user_gpu",
-                "check_user_fields", "check_user_cap"]
+                "check_utilization", "check_hours", "check_prices"] + USER_GPU_CHECKS
 SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
               "check_sla_percentile", "check_sla_spares", "check_token_budget"]
 # (gate, label, the checks it needs besides the model and workload's)
@@ -298,7 +307,8 @@ GATES = [("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHE
           SLA_CHECKS + ["check_prices"]),
          ("sla_cost_ok", "Latency cost computable? (targets, hours, prices)",
           SLA_CHECKS + ["check_hours", "check_prices"]),
-         ("hours_ok", "Hours per month as typed?", ["check_hours"])]
+         ("hours_ok", "Hours per month as typed?", ["check_hours"]),
+         ("user_gpu_ok", "Your GPU's figures as typed?", USER_GPU_CHECKS)]
 
 
 def _checks(b) -> None:
@@ -326,7 +336,10 @@ def _checks(b) -> None:
          'IF(ISBLANK({user_max_concurrency}),"OK",IF(ISNUMBER({user_max_concurrency}),IF(AND('
          '{user_max_concurrency}>=1,{user_max_concurrency}=INT({user_max_concurrency})),"OK",'
          f'{_CAP_MESSAGE}),{_CAP_MESSAGE}))'),
-        ("check_sla_gpu", "GPU for the latency targets", bk.id_check("gpu", "sla_gpu", "gpu")),
+        ("check_sla_gpu", "GPU for the latency targets",
+         f'IF({{sla_gpu_id}}="{_latency.YOURS}",IF(AND({{check_user_gpu}}="OK",'
+         '{check_user_fields}="OK",{check_user_cap}="OK"),"OK","your GPU: see its checks"),'
+         + bk.id_check("gpu", "sla_gpu", "gpu") + ")"),
         ("check_sla_rate", "Requests per second",
          num("requests_per_sec", "requests_per_sec", 0)),
         ("check_ttft", "TTFT limit", num("ttft_ms", "ttft_ms", 0, min_open=True)),
@@ -348,8 +361,8 @@ def _checks(b) -> None:
           fmt="gen")
     for gate, label, names in GATES:
         own = ",".join("{" + name + '}="OK"' for name in names)
-        b.add(gate, label, ("AND({work_ok}," if gate != "hours_ok" else "AND(") + own + ")",
-              fmt="gen")
+        alone = gate in ("hours_ok", "user_gpu_ok")  # an input's own checks, for its copy
+        b.add(gate, label, ("AND(" if alone else "AND({work_ok},") + own + ")", fmt="gen")
 
 
 def _user_fields_check() -> str:
@@ -391,7 +404,7 @@ def _model_sheet(m) -> dict:
              if name not in ("model", "weight_dtype", "kv_dtype", "num_gpus", "input_tokens",
                              "output_tokens")}
     gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS},
-                 hours_per_month="hours_ok", **{f"user_{f}": "table_ok" for f in USER_FIELDS})
+                 hours_per_month="hours_ok", **{f"user_{f}": "user_gpu_ok" for f in USER_FIELDS})
     m.alias = bk.used_inputs(m, defaults, gate="work_ok", gates=gates,
                              note="While a check fails, the rows below that depend on it use "
                                   "the default inputs (see Checks).")
@@ -586,7 +599,8 @@ def _cover(wb) -> None:
             "Row 1 is your own GPU, defined by the inputs on the left.",
             "3. Every check must say OK; then read the answer, the table, the ranking and "
             "its chart. The Working sheet shows each step for each GPU.",
-            "4. Latency targets: the GPU to size, the peak requests/s and the TTFT and TPOT "
+            "4. Latency targets: the GPU to size (a catalog GPU, or yours for row 1), the peak "
+            "requests/s and the TTFT and TPOT "
             "limits at a percentile (left, under the inputs); the answer block shows the "
             "replicas, GPUs, the price per GPU-hour and USD per month, and the Latency sheet "
             "the working."]),
