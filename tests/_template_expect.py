@@ -565,6 +565,11 @@ def expect_planner(v):
         return {"check_model": "unknown model: pick one from the list", "all_ok": False,
                 "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
     bad = _planner_table_check(v)
+    if bad and str(v["sla_gpu"]).strip().lower() == "yours" and set(bad) - {"check_duty"}:
+        # your GPU's own figures are wrong, and the latency targets size it: all answers wait
+        return {**bad, "check_sla_gpu": "your GPU: see its checks", "all_ok": False,
+                "work_ok": True, "table_ok": False, "sla_ok": False, "user_gpu_ok": False,
+                **{o: "check inputs" for o in cp.OUTPUTS}}
     if bad:  # the table's answers wait; the latency targets' read none of its inputs
         return {**bad, "all_ok": False, "work_ok": True, "table_ok": False, "sla_ok": True,
                 **{o: "check inputs" for o in cp.OUTPUTS if not o.startswith("sla_")},

@@ -219,7 +219,9 @@ def planner_scenarios(d):
            # your GPU's other figures obey a catalog row's rules (a review found 2.5 bridged
            # GPUs read as 2 and a negative fp8 rate as none)
            ("your GPU's bridge not whole", dict(d, user_nvlink_gpus=2.5)),
-           ("your GPU's fp8 rate negative", dict(d, user_fp8_tflops=-5.0)),
+           # ... and where the latency targets size your GPU, they wait for its checks too
+           ("your GPU's fp8 rate negative, latency on yours", dict(d, user_fp8_tflops=-5.0,
+                                                                     sla_gpu="yours")),
            # your GPU as an A100 PCIe: 4 cards reduce over PCIe past its pair bridge, as the
            # catalog row beside it does (the latency GPU too)
            ("your GPU with a pair bridge", dict(

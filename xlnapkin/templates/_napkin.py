@@ -443,7 +443,8 @@ def add_gpu_lookup(block, gpu_name="gpu", yours=None) -> None:
 
     block.add("gpu_row", "Row of the GPU in the Catalog",
               f"IF({when},1,MATCH({{{gpu_name}}},gpu_ids,0))" if yours else
-              f"MATCH({{{gpu_name}}},gpu_ids,0)", "", "", "int")
+              f"MATCH({{{gpu_name}}},gpu_ids,0)", "", "unused where the GPU is yours" if yours
+              else "", "int")
     for f in GPU_FIELDS:
         block.add(f"g_{f}", gpu_field_label(f), either(f"g_{f}", f"N(INDEX(gpu_{f},{{gpu_row}}))"),
                   _unit(f), "", gpu_field_fmt(f))

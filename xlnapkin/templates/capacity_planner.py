@@ -35,6 +35,7 @@ USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tfl
                "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps", "scaleout_gbps",
                "max_concurrency"]
 _CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
+_UNKNOWN_SLA_GPU = '"unknown gpu: pick one from the list, or yours"'
 _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "fp4_tflops": "blank = none (falls back to bf16)",
                "int8_tops": "blank = none (falls back to bf16)",
@@ -199,10 +200,15 @@ def _inputs(b) -> None:
         '"seed 001: 200,000")')
     st.define(b.wb, "context_note", b.ws.title, st.absolute(b.col + 3, ctx.row))
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
-    _input_rows(b, SLA_INPUTS, {"sla_gpu": (
+    sla = _input_rows(b, SLA_INPUTS, {"sla_gpu": (
         "sla_gpu_id", "GPU catalog id (or yours)",
-        f'IF(LOWER(TRIM({{sla_gpu}}))="{_latency.YOURS}","{_latency.YOURS}",'
-        + bk.resolve_id("gpu", "sla_gpu") + ")")})
+        f'IFERROR(IF(LOWER(TRIM({{sla_gpu}}))="{_latency.YOURS}","{_latency.YOURS}",'
+        + bk.resolve_id("gpu", "sla_gpu") + '),"")')})
+    # the list's warning names yours too (typing it is not a mistake)
+    for dv in b.ws.data_validations.dataValidation:
+        if sla["sla_gpu"].coordinate in str(dv.sqref):
+            dv.error = (f"Pick a GPU from the list, or type {_latency.YOURS} to size your own "
+                        "GPU (row 1 of the table).")
     bk.calibration_inputs(b, mem_note="weights + KV must fit in it (table and latency)")
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
@@ -339,7 +345,7 @@ def _checks(b) -> None:
         ("check_sla_gpu", "GPU for the latency targets",
          f'IF({{sla_gpu_id}}="{_latency.YOURS}",IF(AND({{check_user_gpu}}="OK",'
          '{check_user_fields}="OK",{check_user_cap}="OK"),"OK","your GPU: see its checks"),'
-         + bk.id_check("gpu", "sla_gpu", "gpu") + ")"),
+         f'IF({{sla_gpu_id}}="",{_UNKNOWN_SLA_GPU},"OK"))'),
         ("check_sla_rate", "Requests per second",
          num("requests_per_sec", "requests_per_sec", 0)),
         ("check_ttft", "TTFT limit", num("ttft_ms", "ttft_ms", 0, min_open=True)),
