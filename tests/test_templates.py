@@ -235,7 +235,7 @@ DROPDOWNS = {  # named input -> the list its dropdown offers
                             "kv_dtype": "dtype_names", "api": "api_choices",
                             "scenario": '"base,low,high,best,worst"', "hardware": '"rent,own"'},
     "capacity_planner": {"model": "model_ids", "weight_dtype": "dtype_names",
-                         "kv_dtype": "dtype_names", "sla_gpu": "gpu_ids"},
+                         "kv_dtype": "dtype_names", "sla_gpu": "sla_gpu_choices"},
     "multi_tenant_savings": {"gpu": "gpu_ids"},
 }
 
@@ -260,6 +260,11 @@ def test_dropdowns_come_from_the_catalog_sheet(books, name):
     assert all(gid in ids for gid in catalog.gpu_ids())
     if "model_ids" in wb.defined_names:  # the multi-tenant book lists GPUs only
         assert all(mid in ids for mid in catalog.model_ids())
+    if "sla_gpu_choices" in wb.defined_names:  # the GPU to size: yours, then the Catalog's
+        (title, ref), = wb.defined_names["sla_gpu_choices"].destinations
+        cells = [row[0].value for row in wb[title][ref]]
+        assert cells == ["yours"] + [f"=INDEX(gpu_ids,{i})" for i in
+                                     range(1, len(catalog.gpu_ids()) + 1)]
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

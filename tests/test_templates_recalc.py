@@ -503,6 +503,17 @@ def test_a_context_past_the_model_s_maximum_is_said_beside_it(results):
     assert _lo(results, "capacity_planner", "defaults")["context_note"] == "seed 001: 200,000"
 
 
+def test_a_ttft_limit_that_is_mostly_the_slot_queue_says_so(results):
+    # At the defaults the TTFT limit stops the rate, and most of that TTFT is the wait for a
+    # free sequence slot (0.79 of the 1 s, a review): the fix is slots, not prefill.
+    v = _lo(results, "capacity_planner", "defaults")
+    queued = v["sla_goodput_queued"]
+    assert v["sla_stop"] == "the TTFT limit" and queued > 0.5 * v["sla_goodput_ttft"]
+    assert v["sla_stop_note"] == "mostly the wait for a free slot: more memory or GPUs per replica"
+    small = _lo(results, "capacity_planner", "small step token budget, no spare")
+    assert small["sla_stop_note"] != v["sla_stop_note"]
+
+
 def test_the_latency_answers_wait_for_the_checks(results):
     # Before: with an input failing its check the Latency sheet went on showing the rate,
     # replicas, TTFT and cost of the defaults, and only its Targets line said "check inputs"

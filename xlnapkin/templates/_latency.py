@@ -102,8 +102,9 @@ def _results(b) -> None:
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
           '*(1-1E-12),0),1),"-")', "replicas", "= REPLICAS_FOR_SLA", "int")
     b.add("sla_gpus_calc", "GPUs: (replicas + spares) x GPUs per replica",
-          'IF(ISNUMBER({sla_replicas_calc}),({sla_replicas_calc}+{sla_spare_replicas})'
-          '*{num_gpus},"-")', "GPUs", "spares: the Planner's inputs", "int")
+          'IF(ISNUMBER({sla_replicas_calc}),IF({sla_gpus_ok},({sla_replicas_calc}+'
+          '{sla_spare_replicas})*{num_gpus},"check inputs"),"-")', "GPUs",
+          "spares: the Planner's inputs", "int")
     # 1E-9 (shown as -) keeps the operating-point table computable where there is no rate
     b.add("sla_rate_per_replica", "Requests/s each replica then gets",
           "IF(ISNUMBER({sla_replicas_calc}),{requests_per_sec}/{sla_replicas_calc},1E-9)",
@@ -124,13 +125,18 @@ def _results(b) -> None:
           "USD/month", "", "usd0")
 
 
-def capacity_note(b, cell, otherwise: str = "") -> None:
-    """The note beside a "what stops the rate" cell: what the replica's capacity means where
-    that is the answer, else ``otherwise``."""
+def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None:
+    """The note beside a "what stops the rate" cell (named ``name``): what the replica's
+    capacity means where that is the answer, or that a TTFT limit is mostly the wait for a free
+    slot where it is, else ``otherwise``."""
     note = b.ws.cell(cell.row, cell.column + 2)
     note.value = (f'=IF({cell.coordinate}="the replica\'s capacity","requests wait for a free '
-                  f'slot there","{otherwise}")')
+                  f'slot there",IF(AND({cell.coordinate}="the TTFT limit",IFERROR('
+                  'sla_goodput_queued>0.5*sla_goodput_ttft,FALSE)),"mostly the wait for a free '
+                  f'slot: more memory or GPUs per replica","{otherwise}"))')
     note.font = st.NOTE_FONT
+    if name:
+        st.define(b.wb, name, b.ws.title, st.absolute(note.column, note.row))
 
 
 def why_note(b, cell, note: str, name: str | None = None, why: str | None = None) -> None:
@@ -211,6 +217,7 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
         st.define(wb, "sla_top_ok", ws.title, f"${col['meets']}${first + 1}")
         st.define(wb, "sla_goodput_rate", ws.title, f"${col['q_rate']}${last}")
         st.define(wb, "sla_goodput_ttft", ws.title, f"${col['q_ttft']}${last}")
+        st.define(wb, "sla_goodput_queued", ws.title, f"${col['q_queued']}${last}")
         st.define(wb, "sla_goodput_tpot", ws.title, f"${col['q_tpot']}${last}")
     else:
         for column, name in (named or {"q_ttft": "sla_op_ttft", "q_tpot": "sla_op_tpot"}).items():

@@ -72,7 +72,7 @@ INPUT_ROWS = [
 # Latency targets (the Latency sheet): requests/s and limits in, replicas and $/month out.
 SLA_INPUTS = [
     ("sla_gpu", "GPU to size for the targets", "h100-sxm", "id",
-     "a catalog id or alias, or yours (row 1)", "text", "gpu_ids"),
+     "a catalog id or alias, or yours (row 1)", "text", "sla_gpu_choices"),
     ("requests_per_sec", "Peak requests per second (all replicas)", 20, "req/s",
      "arriving at random (Poisson)", "num", (0,)),
     ("ttft_ms", "Time to first token, at most", 1000, "ms", "at the percentile below", "num",
@@ -216,8 +216,12 @@ def _inputs(b) -> None:
     for f in USER_FIELDS:
         b.add(f"user_{f}", f, u[f], _napkin._unit(f), _USER_NOTES.get(f, ""),
               _napkin.gpu_field_fmt(f), "input", validation=(0,))
-    b.add("user_vendor", "Vendor (for the vendor efficiency factor)", u["vendor"], "", "",
-          "text", "input")
+    b.add("user_vendor", "Vendor (for the vendor efficiency factor)", u["vendor"], "",
+          "NVIDIA, AMD, Intel, Google, Apple; others: 1", "text", "input")
+    # its price is the table's row 1 (yellow, 'your $/GPU-h'): shown here, beside its figures
+    b.add("user_price_shown", "Price per GPU-hour (the table's row 1)",
+          'IF(ISNUMBER(INDEX(tbl_your_price,1)),INDEX(tbl_your_price,1),"none: type it there")',
+          "USD/GPU-h", f"'your $/GPU-h' there; the seed's ${u['price']:.2f} by default", "usd")
 
 
 def _input_rows(b, rows, ids) -> dict:
@@ -283,20 +287,20 @@ def _outputs(b, col_of) -> None:
             ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
              "GPUs x price x hours paid", "usd0"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
-             "= TTFT_AT_RATE at the rate per replica", "num"),
+             "= TTFT_AT_RATE at the rate per replica and percentile", "num"),
             ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
-             "= TPOT_AT_RATE", "num")):
+             "= TPOT_AT_RATE, the same arguments", "num")):
         calc = {"sla_cost_per_month": "sla_cost_calc", "sla_gpu_price": "sla_price"}.get(
             name, name + "_calc")
-        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_gpu_price": "sla_price_ok"}.get(
-            name, "sla_ok")
+        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_gpu_price": "sla_price_ok",
+                "sla_gpus": "sla_gpus_ok"}.get(name, "sla_ok")
         cell = b.add(name, label, f'IF({{{gate}}},{{{calc}}},"check inputs")', unit, note, fmt,
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
             _latency.why_note(b, cell, note, why='IF({sla_ok},{sla_why_none},"see the Checks")')
             stop = b.add("sla_stop", "Latency targets: what stops the rate there",
                          'IF({sla_ok},{sla_binding},"check inputs")', "", "", "text", "output")
-            _latency.capacity_note(b, stop, "the Latency sheet")
+            _latency.capacity_note(b, stop, "the Latency sheet", name="sla_stop_note")
 
 
 # The checks each answer waits for: the table's (and your GPU's) and the latency targets' apart,
@@ -305,14 +309,16 @@ USER_GPU_CHECKS = ["check_user_gpu", "check_user_fields", "check_user_cap"]
 TABLE_CHECKS = ["check_context", "check_duty", "check_percentile", "check_user_rate",
                 "check_utilization", "check_hours", "check_prices"] + USER_GPU_CHECKS
 SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
-              "check_sla_percentile", "check_sla_spares", "check_token_budget"]
+              "check_sla_percentile", "check_token_budget"]
 # (gate, label, the checks it needs besides the model and workload's)
 GATES = [("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
          ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
          ("sla_price_ok", "Latency GPU's price computable? (targets, prices)",
           SLA_CHECKS + ["check_prices"]),
-         ("sla_cost_ok", "Latency cost computable? (targets, hours, prices)",
-          SLA_CHECKS + ["check_hours", "check_prices"]),
+         ("sla_gpus_ok", "Latency GPUs computable? (targets, spares)",
+          SLA_CHECKS + ["check_sla_spares"]),
+         ("sla_cost_ok", "Latency cost computable? (spares, hours, prices)",
+          SLA_CHECKS + ["check_sla_spares", "check_hours", "check_prices"]),
          ("hours_ok", "Hours per month as typed?", ["check_hours"]),
          ("user_gpu_ok", "Your GPU's figures as typed?", USER_GPU_CHECKS)]
 
@@ -409,7 +415,7 @@ def _model_sheet(m) -> dict:
     gates = {name: "table_ok" for name, *_r in INPUT_ROWS
              if name not in ("model", "weight_dtype", "kv_dtype", "num_gpus", "input_tokens",
                              "output_tokens")}
-    gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS},
+    gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS}, sla_spare_replicas="sla_gpus_ok",
                  hours_per_month="hours_ok", **{f"user_{f}": "user_gpu_ok" for f in USER_FIELDS})
     m.alias = bk.used_inputs(m, defaults, gate="work_ok", gates=gates,
                              note="While a check fails, the rows below that depend on it use "
@@ -424,9 +430,22 @@ def _model_sheet(m) -> dict:
     m.heading("Efficiency used (the same for every GPU)")
     _napkin.add_steps(m, _napkin.efficiency_steps(per_gpu=False))
     _napkin.add_split_table(m)  # beside the steps (G:I), outside the printed page
+    _sla_gpu_choices(m)
     st.finish_sheet(m.ws, {"A": 2, "B": 48, "C": 15, "D": 10, "E": 48, "F": 3, "G": 8, "H": 9,
                            "I": 14}, f"A1:E{m.row}")
     return m.alias
+
+
+def _sla_gpu_choices(m, col: int = 11) -> None:
+    """The list the GPU to size is picked from (K, outside the printed page): yours, then the
+    Catalog's GPUs as the Catalog sheet lists them."""
+    st.put_text(m.ws.cell(1, col), "GPUs to size", st.HEAD_FONT)
+    st.style_cell(m.ws.cell(2, col, _latency.YOURS), "text", st.TEXT_FONT)
+    n = len(catalog.gpu_ids())
+    for i in range(1, n + 1):
+        st.style_cell(m.ws.cell(2 + i, col, f"=INDEX(gpu_ids,{i})"), "text")
+    m.ws.column_dimensions[L(col)].width = 16
+    st.define(m.wb, "sla_gpu_choices", m.ws.title, st.column_range(col, 2, 2 + n))
 
 
 class _Refs(dict):
@@ -602,7 +621,8 @@ def _cover(wb) -> None:
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
             "has no price its column says 'none' and the costs '-': type yours in 'your $/GPU-h' "
             "(yellow). "
-            "Row 1 is your own GPU, defined by the inputs on the left.",
+            "Row 1 is your own GPU, defined by the inputs on the left and priced in its own "
+            f"'your $/GPU-h' cell (the seed's B200 at ${u['price']:.2f} until you change it).",
             "3. Every check must say OK; then read the answer, the table, the ranking and "
             "its chart. The Working sheet shows each step for each GPU.",
             "4. Latency targets: the GPU to size (a catalog GPU, or yours for row 1), the peak "
