@@ -569,11 +569,11 @@ def expect_planner(v):
         # your GPU's own figures are wrong, and the latency targets size it: all answers wait
         return {**bad, "check_sla_gpu": "your GPU: see its checks", "all_ok": False,
                 "work_ok": True, "table_ok": False, "sla_ok": False, "user_gpu_ok": False,
-                **{o: "check inputs" for o in cp.OUTPUTS}}
+                **{o: "check inputs" for o in cp.OUTPUTS}, **_cheapest(v)}
     if bad:  # the table's answers wait; the latency targets' read none of its inputs
         return {**bad, "all_ok": False, "work_ok": True, "table_ok": False, "sla_ok": True,
                 **{o: "check inputs" for o in cp.OUTPUTS if not o.startswith("sla_")},
-                **_latency_targets(v, m, int(v["num_gpus"]))}
+                **_cheapest(v), **_latency_targets(v, m, int(v["num_gpus"]))}
     gpus = [_user_gpu(v)] + catalog.gpus()
     n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
     cols = {k: [] for k in ("w_max_batch_fit", "w_concurrency", "w_t_step",
@@ -607,6 +607,15 @@ def expect_planner(v):
     exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]
     exp.update(_latency_targets(v, m, n))
     return exp
+
+
+def _cheapest(v) -> dict:
+    """The cheapest catalog GPU, which reads neither your GPU nor the users' inputs: the
+    answer with those at valid values (these scenarios break no other input it reads)."""
+    clean = dict(v, duty_cycle=0.5, **{"user_" + f: cp.USER_GPU[f] for f in cp.USER_FIELDS})
+    full = expect_planner(clean)
+    return {"catalog_ok": True, **{k: full[k] for k in ("cheapest_gpu", "cheapest_cost_per_mtok")
+                                   if k in full}}
 
 
 def _planner_table_check(v) -> dict:

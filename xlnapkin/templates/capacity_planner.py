@@ -244,12 +244,12 @@ def _outputs(b, col_of) -> None:
     # the catalog's GPUs only: your GPU (row 1, an example until you type yours) has its own
     # line below, so an example never stands in for the market's answer
     b.add("cheapest_gpu", "Cheapest catalog GPU per million tokens",
-          'IF({table_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
+          'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
           'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU fits"),'
           '"check inputs")', "", "at the catalog's prices, or yours where typed", "text",
           "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
-          'IF({table_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
+          'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
           '"check inputs")', "USD/Mtok",
           "GPUs only, at the planned utilization: no idle minimum, no people", "usd4", "output")
     b.add("user_gpu_shown", "Your GPU (row 1 of the table)",
@@ -311,7 +311,9 @@ TABLE_CHECKS = ["check_context", "check_duty", "check_percentile", "check_user_r
 SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
               "check_sla_percentile", "check_token_budget"]
 # (gate, label, the checks it needs besides the model and workload's)
-GATES = [("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
+GATES = [("catalog_ok", "Cheapest GPU computable? (utilization, prices)",
+          ["check_utilization", "check_prices"]),
+         ("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
          ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
          ("sla_price_ok", "Latency GPU's price computable? (targets, prices)",
           SLA_CHECKS + ["check_prices"]),
@@ -416,6 +418,7 @@ def _model_sheet(m) -> dict:
              if name not in ("model", "weight_dtype", "kv_dtype", "num_gpus", "input_tokens",
                              "output_tokens")}
     gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS}, sla_spare_replicas="sla_gpus_ok",
+                 utilization="catalog_ok",
                  hours_per_month="hours_ok", **{f"user_{f}": "user_gpu_ok" for f in USER_FIELDS})
     m.alias = bk.used_inputs(m, defaults, gate="work_ok", gates=gates,
                              note="While a check fails, the rows below that depend on it use "
