@@ -463,8 +463,10 @@ class _Refs(dict):
 
 
 def _working(wb, wk, cols, col_of, alias) -> None:
-    st.put_text(wk["A1"], "Working: one row per GPU, one column per step (first row = your GPU; "
-                "model-level steps on the Model sheet)", st.HEAD_FONT)
+    # in B1, not A1: column A prints on every page (the GPU names), where the title was cut
+    # short enough to end on the first page (the model's own steps: the Model sheet)
+    st.put_text(wk["B1"], "Working: a row per GPU (first: yours), a column per step",
+                st.HEAD_FONT)
     for j, (name, head, _f, unit, _fmt) in enumerate(cols, start=1):
         st.header_row(wk, FIRST_ROW - 3, j, [head])
         st.put_text(wk.cell(FIRST_ROW - 2, j), unit, st.NOTE_FONT)
