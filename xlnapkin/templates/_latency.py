@@ -20,6 +20,8 @@ TABLE_COL = 8          # first column of the tables (H)
 # columns, where the second page starts, so that page's rows are labelled too.
 AGAIN_AFTER = 10
 YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
+# A TTFT limit that stops the rate is "mostly the wait for a free slot" past this share of it.
+SLOT_WAIT_MOSTLY = 0.5
 
 
 class _RowMap(st.NameMap):
@@ -132,8 +134,8 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
     note = b.ws.cell(cell.row, cell.column + 2)
     note.value = (f'=IF({cell.coordinate}="the replica\'s capacity","requests wait for a free '
                   f'slot there",IF(AND({cell.coordinate}="the TTFT limit",IFERROR('
-                  'sla_goodput_queued>0.5*sla_goodput_ttft,FALSE)),"mostly the wait for a free '
-                  f'slot: more memory or GPUs per replica","{otherwise}"))')
+                  f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),"mostly the '
+                  f'wait for a free slot: more memory or GPUs per replica","{otherwise}"))')
     note.font = st.NOTE_FONT
     if name:
         st.define(b.wb, name, b.ws.title, st.absolute(note.column, note.row))
