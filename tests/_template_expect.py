@@ -601,12 +601,35 @@ def expect_planner(v):
     else:
         exp["cheapest_gpu"] = "no priced GPU fits"
     exp["user_gpu_shown"] = v["user_gpu_label"]
-    exp["user_gpu_cost_per_mtok"] = keys[0] if math.isfinite(keys[0]) else "-"
+    p0 = cols["w_price_used"][0]
+    exp["user_price_shown"] = "none: type it there" if p0 == "no catalog price" else p0
+    exp["user_gpu_cost_per_mtok"] = (keys[0] if math.isfinite(keys[0]) else
+                                     cols["w_cost_per_mtok"][0]
+                                     if cols["w_cost_per_mtok"][0] == cp.BAD_PRICE else "-")
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
     exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]
     exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]
     exp.update(_latency_targets(v, m, n))
-    return exp
+    exp.update(_prices_check(v))
+    return {k: x for k, x in exp.items() if x is not None}
+
+
+def _bad_price(your) -> bool:
+    """A price typed in 'your $/GPU-h' that the sheet does not take: not a number >= 0."""
+    return your is not None and (isinstance(your, str) or your < 0)
+
+
+def _prices_check(v) -> dict:
+    """What a price typed wrong blanks: the ranking and the cheapest GPU, which compare every
+    row's price (its own row says "check price", the rest of the table stands)."""
+    typed = [x for x in (v.get("your_price") or {}).values() if _bad_price(x)]
+    if not typed:
+        return {}
+    words = "not a number" if any(isinstance(x, str) for x in typed) else "negative"
+    return {"check_prices": f"a price in 'your $/GPU-h' is {words}", "all_ok": False,
+            "rank_ok": False, "catalog_ok": False, "cheapest_gpu": "check inputs",
+            "cheapest_cost_per_mtok": "check inputs", "rank_gpu": ["check inputs"] * cp.RANK_ROWS,
+            "rank_cost_per_mtok": None}
 
 
 def _cheapest(v) -> dict:
@@ -651,7 +674,7 @@ def _latency_targets(v, m, n) -> dict:
     row = 0 if yours else catalog.gpu_ids().index(g.id) + 1  # row 0: your GPU
     your = (v.get("your_price") or {}).get(row)
     price = your if your is not None else (None if yours else g.cloud_usd_per_hour)
-    shown_price = price or "no catalog price"
+    shown_price = cp.BAD_PRICE if _bad_price(your) else price or "no catalog price"
     if not math.isfinite(best):
         said = udfs.MAX_RATE_FOR_SLA(g.id, m.id, v["ttft_ms"], v["tpot_ms"], *shape)
         # an idle replica's TTFT and TPOT, as queueing's own message takes them (the sheet
@@ -689,7 +712,8 @@ def _latency_targets(v, m, n) -> dict:
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too
     return {"sla_gpu_shown": shown, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
             "sla_gpus": gpus, "sla_gpu_price": shown_price,
-            "sla_cost_per_month": (gpus * price * v["hours_per_month"] if price else
+            "sla_cost_per_month": (cp.BAD_PRICE if _bad_price(your) else
+                                   gpus * price * v["hours_per_month"] if price else
                                    "no price*"),
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),
             "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape))}
@@ -725,8 +749,12 @@ def _planner_row(v, m, g, n, frac, your, i):
                 if slots > 0 and users > 0 else "-"})
     price = your if your is not None else (g.cloud_usd_per_hour if i > 0 else None)
     row["w_price_used"] = price if price else "no catalog price"
+    if _bad_price(your):  # this row's costs say so; the other rows stand
+        row["w_price_used"] = price = cp.BAD_PRICE
     if not ok:
         cost = "does not fit"
+    elif price == cp.BAD_PRICE:
+        cost = price
     elif not price:
         cost = "no price"
     else:
@@ -738,6 +766,7 @@ def _planner_row(v, m, g, n, frac, your, i):
     row["w_cost_per_mtok"] = cost
     per_gpu = users / n
     row["w_cost_per_user_month"] = ("no users fit" if per_gpu <= 0 else "no price" if not price
+                                    else price if price == cp.BAD_PRICE
                                     else e.cost_per_user_month(price, per_gpu,
                                                                v["hours_per_month"]))
     row["key"] = cost if isinstance(cost, float) else math.inf

@@ -20,6 +20,9 @@ TABLE_COL = 8          # first column of the tables (H)
 # columns, where the second page starts, so that page's rows are labelled too.
 AGAIN_AFTER = 10
 YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
+# A price typed in the planner's table that is not a number >= 0: its row's price and costs say
+# this (the table shows "check"), and the rest of the table stands
+BAD_PRICE = "check price"
 # A TTFT limit that stops the rate is "mostly the wait for a free slot" past this share of it.
 SLOT_WAIT_MOSTLY = 0.5
 
@@ -123,7 +126,8 @@ def _results(b) -> None:
           "", "usd")
     b.add("sla_cost_calc", "USD per month (GPUs x price x hours paid)",
           'IF(NOT(ISNUMBER({sla_replicas_calc})),"-",IF(NOT({sla_cost_ok}),"check inputs",IF('
-          'ISNUMBER({sla_price}),{sla_gpus_calc}*{sla_price}*{hours_per_month},"no price")))',
+          'ISNUMBER({sla_price}),{sla_gpus_calc}*{sla_price}*{hours_per_month},'
+          f'IF({{sla_price}}="{BAD_PRICE}",{{sla_price}},"no price"))))',
           "USD/month", "", "usd0")
 
 

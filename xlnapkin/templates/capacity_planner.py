@@ -27,6 +27,8 @@ from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 FILENAME = "capacity_planner.xlsx"
 RANK_ROWS = 12
 FIRST_ROW = 5          # first data row of both tables (same rows on both sheets)
+BAD_PRICE = _latency.BAD_PRICE
+_NO_PRICE = f'IF({{price_used}}="{BAD_PRICE}",{{price_used}},"no price")'
 USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
                 bf16_tflops=2250.0, fp8_tflops=4500.0, fp4_tflops=9000.0, int8_tops=4500.0,
                 interconnect_gbps=1800.0, nvlink_gpus=8, pcie_gbps=None, scaleout_gbps=100.0,
@@ -125,19 +127,22 @@ def _row_steps():
         ("headroom", "slots free on average (for peaks)",
          'IF(AND({slots}>0,{users_replica}>0),1-{users_replica}*{duty_cycle}/{slots},"-")',
          "0-1", "pct"),
-        ("price_used", "price per GPU-hour used",
-         'IF(ISNUMBER({your_price}),{your_price},IF({g_cloud_price}>0,{g_cloud_price},'
-         '"no catalog price"))', "USD/GPU-h", "usd"),
+        # a price typed wrong blanks its own row's costs ("check price"), not the table's
+        ("price_used", "price per GPU-hour used: yours, else the catalog's",
+         'IF(ISBLANK({your_price}),IF({g_cloud_price}>0,{g_cloud_price},"no catalog price"),'
+         f'IF(ISNUMBER({{your_price}}),IF({{your_price}}>=0,{{your_price}},"{BAD_PRICE}"),'
+         f'"{BAD_PRICE}"))', "USD/GPU-h", "usd"),
         ("total_tps", "input + output tokens/s of one replica",
          'IF(ISNUMBER({replica_tokens_per_sec}),{replica_tokens_per_sec}*({input_tokens}+'
          '{output_tokens})/{output_tokens},"does not fit")', "tokens/s", "num"),
         ("cost_per_mtok", "USD per million tokens (input + output) at utilization",
          'IF(NOT(ISNUMBER({total_tps})),"does not fit",IF(NOT(ISNUMBER({price_used})),'
-         '"no price",{price_used}*{num_gpus}/({total_tps}*{utilization}*3600)*1E+6))',
+         f'{_NO_PRICE},{{price_used}}*{{num_gpus}}/({{total_tps}}*{{utilization}}*3600)*1E+6))',
          "USD/Mtok", "usd4"),
         ("cost_per_user_month", "USD per user-month",
-         'IF({users_per_gpu}<=0,"no users fit",IF(NOT(ISNUMBER({price_used})),"no price",'
-         '{price_used}*{hours_per_month}/{users_per_gpu}))', "USD/user-month", "usd"),
+         'IF({users_per_gpu}<=0,"no users fit",IF(NOT(ISNUMBER({price_used})),'
+         f'{_NO_PRICE},{{price_used}}*{{hours_per_month}}/{{users_per_gpu}}))', "USD/user-month",
+         "usd"),
         ("rank_key", "sort key ($/Mtok, or huge)",
          "IF(ISNUMBER({cost_per_mtok}),{cost_per_mtok},1E+300)", "", "sci"),
     ]
@@ -220,7 +225,8 @@ def _inputs(b) -> None:
           "NVIDIA, AMD, Intel, Google, Apple; others: 1", "text", "input")
     # its price is the table's row 1 (yellow, 'your $/GPU-h'): shown here, beside its figures
     b.add("user_price_shown", "Price per GPU-hour (the table's row 1)",
-          'IF(ISNUMBER(INDEX(tbl_your_price,1)),INDEX(tbl_your_price,1),"none: type it there")',
+          'IF(ISNUMBER(INDEX(w_price_used,1)),INDEX(w_price_used,1),IF(INDEX(w_price_used,1)='
+          f'"{BAD_PRICE}","{BAD_PRICE}","none: type it there"))',
           "USD/GPU-h", f"'your $/GPU-h' there; the seed's ${u['price']:.2f} by default", "usd")
 
 
@@ -257,7 +263,8 @@ def _outputs(b, col_of) -> None:
           "defined under 'Your own GPU' on the left; the next lines are its", "text", "output")
     b.add("user_gpu_cost_per_mtok", "Your GPU: its cost per million tokens",
           f'IF({{table_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
-          f'Working!{col_of["cost_per_mtok"]}{first},"-"),"check inputs")', "USD/Mtok",
+          f'Working!{col_of["cost_per_mtok"]}{first},IF(Working!{col_of["price_used"]}{first}='
+          f'"{BAD_PRICE}","{BAD_PRICE}","-")),"check inputs")', "USD/Mtok",
           "row 1 of the table: '-' = no price or does not fit", "usd4", "output")
     for name, label, col, unit, note, fmt in (
             ("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
@@ -292,8 +299,8 @@ def _outputs(b, col_of) -> None:
              "= TPOT_AT_RATE, the same arguments", "num")):
         calc = {"sla_cost_per_month": "sla_cost_calc", "sla_gpu_price": "sla_price"}.get(
             name, name + "_calc")
-        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_gpu_price": "sla_price_ok",
-                "sla_gpus": "sla_gpus_ok"}.get(name, "sla_ok")
+        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_gpus": "sla_gpus_ok"}.get(name,
+                                                                                    "sla_ok")
         cell = b.add(name, label, f'IF({{{gate}}},{{{calc}}},"check inputs")', unit, note, fmt,
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
@@ -307,20 +314,20 @@ def _outputs(b, col_of) -> None:
 # so that an input one of them does not read leaves the other's answers standing.
 USER_GPU_CHECKS = ["check_user_gpu", "check_user_fields", "check_user_cap"]
 TABLE_CHECKS = ["check_context", "check_duty", "check_percentile", "check_user_rate",
-                "check_utilization", "check_hours", "check_prices"] + USER_GPU_CHECKS
+                "check_utilization", "check_hours"] + USER_GPU_CHECKS
 SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
               "check_sla_percentile", "check_token_budget"]
 # (gate, label, the checks it needs besides the model and workload's)
 GATES = [("catalog_ok", "Cheapest GPU computable? (utilization, prices)",
           ["check_utilization", "check_prices"]),
          ("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
+         ("rank_ok", "Ranking computable? (the table's inputs, prices)",
+          TABLE_CHECKS + ["check_prices"]),
          ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
-         ("sla_price_ok", "Latency GPU's price computable? (targets, prices)",
-          SLA_CHECKS + ["check_prices"]),
          ("sla_gpus_ok", "Latency GPUs computable? (targets, spares)",
           SLA_CHECKS + ["check_sla_spares"]),
-         ("sla_cost_ok", "Latency cost computable? (spares, hours, prices)",
-          SLA_CHECKS + ["check_sla_spares", "check_hours", "check_prices"]),
+         ("sla_cost_ok", "Latency cost computable? (spares, hours)",
+          SLA_CHECKS + ["check_sla_spares", "check_hours"]),
          ("hours_ok", "Hours per month as typed?", ["check_hours"]),
          ("user_gpu_ok", "Your GPU's figures as typed?", USER_GPU_CHECKS)]
 
@@ -518,9 +525,9 @@ def _results(wb, ws, col_of) -> dict:
     pc, hr = 7, FIRST_ROW - 1
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
-    st.put_text(ws.cell(hr - 1, pc), "Type a price in 'your $/GPU-h' where the catalog has none. "
-                "'no: N GPUs': one request needs num_gpus N, a count the heads split over ('too "
-                "big': none); '-': no price or no fit.", st.NOTE_FONT)
+    st.put_text(ws.cell(hr - 1, pc), "Type your prices in 'your $/GPU-h' ('check': not a number "
+                ">= 0). 'no: N GPUs': needs num_gpus N, a count the heads split over ('too big': "
+                "none); '-': no price or no fit.", st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
     for i in range(1 + len(catalog.gpu_ids())):
@@ -546,7 +553,8 @@ def _results(wb, ws, col_of) -> dict:
                 value = f'=IF({c}>0,{c},"none")' if i else '="(yours)"'
             else:
                 w = f"Working!{col_of[src]}{r}"
-                shown = w if fmt == "text" else f'IF(ISNUMBER({w}),{w},"-")'
+                shown = w if fmt == "text" else \
+                    f'IF(ISNUMBER({w}),{w},IF({w}="{BAD_PRICE}","check","-"))'
                 value = f'=IF(table_ok,{shown},"check inputs")'
             st.style_cell(ws.cell(r, pc + j, value), fmt)
             if key != "gpu":
@@ -574,11 +582,11 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):
         r, key = rr0 + 1 + k, f"INDEX(w_rank_key,MATCH({k},w_rank,0))"
-        st.style_cell(ws.cell(r, pc, f'=IF(table_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
+        st.style_cell(ws.cell(r, pc, f'=IF(rank_ok,IF({key}<1E+300,INDEX(w_gpu_label,MATCH('
                                      f'{k},w_rank,0)),""),"check inputs")'), "text")
-        st.style_cell(ws.cell(r, pc + 1, f'=IF(table_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
+        st.style_cell(ws.cell(r, pc + 1, f'=IF(rank_ok,IF({key}<1E+300,{key},""),"")'), "usd4")
         # no rank number beside an empty place
-        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(table_ok,{key}<1E+300),{k},""),"")'),
+        st.style_cell(ws.cell(r, pc + 2, f'=IFERROR(IF(AND(rank_ok,{key}<1E+300),{k},""),"")'),
                       "int", st.TEXT_FONT)
     rfirst, rlast = rr0 + 2, rr0 + 1 + RANK_ROWS
     st.define(wb, "rank_gpu", "Planner", st.column_range(pc, rfirst, rlast))
