@@ -20,7 +20,7 @@ import pytest
 from conftest import template_with_catalog_edit
 from xlnapkin import __version__, calibration, catalog
 from xlnapkin.catalog import USER_CATALOG_ENV
-from xlnapkin.templates import TEMPLATES, WORKBOOKS, _book, build, build_all
+from xlnapkin.templates import TEMPLATES, WORKBOOKS, _book, _latency, build, build_all
 
 REPO = Path(__file__).resolve().parents[1]
 WORKBOOKS_DIR = REPO / "workbooks"
@@ -355,6 +355,31 @@ def test_print_setup_keeps_text_readable(books, name):
         smallest = min((c.font.sz for row in ws.iter_rows() for c in row
                         if c.value is not None and c.font and c.font.sz), default=10)
         assert smallest * ws.page_setup.scale / 100 >= 8, ws.title
+
+
+def test_every_printed_page_of_the_latency_tables_starts_with_their_header(books):
+    """A review: the bisection tables' continuation pages printed numbers without column
+    headers. Each table starts a page, and each manual page break in it is followed by the
+    header again (the row label's column reads "row" there, as on the first page)."""
+    ws = books["capacity_planner"]["Latency"]
+    col = _latency.TABLE_COL
+    titles = [r for r in range(1, ws.max_row + 1)
+              if str(ws.cell(r, col).value or "").endswith("(bisection)")]
+    breaks = sorted(b.id for b in ws.row_breaks.brk)
+    assert len(titles) == 2 and titles[1] - 1 in breaks
+    rows_below = [r for r in range(titles[0], ws.max_row + 1) if ws.cell(r, col).value]
+    pages, start = [], titles[0]
+    for end in [b for b in breaks if b >= titles[0]] + [ws.max_row]:
+        page = [r for r in rows_below if start <= r <= end]
+        if page:
+            pages.append(page)
+        start = end + 1
+    assert len(pages) >= 4  # both tables are longer than a page
+    for page in pages:
+        first = page[1] if page[0] in titles else page[0]
+        assert ws.cell(first, col).value == "row", (page[0], ws.cell(first, col).value)
+        steps = [r for r in page if str(ws.cell(r, col).value).startswith("step")]
+        assert len(steps) <= _latency.PAGE_ROWS
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

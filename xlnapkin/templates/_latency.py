@@ -19,6 +19,9 @@ TABLE_COL = 8          # first column of the tables (H)
 # A full table is two pages wide: its row labels are written again before this many of its
 # columns, where the second page starts, so that page's rows are labelled too.
 AGAIN_AFTER = 10
+# ... and a table longer than a printed page is cut into pages of this many rows, each below a
+# copy of its header, so that every page's columns are labelled too.
+PAGE_ROWS = 22
 YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
 # A price typed in the planner's table that is not a number >= 0: its row's price and costs say
 # this (the table shows "check"), and the rest of the table stands
@@ -59,8 +62,9 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
     _napkin.add_steps(b, _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps())
     b.heading("Latency model: the step per sequence and a prompt alone")
     _napkin.add_steps(b, _napkin.queue_steps())
-    end = bisection_table(wb, ws, b.alias, "goodput", 3, steps)
-    last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps)
+    end = bisection_table(wb, ws, b.alias, "goodput", 3, steps, page_rows=PAGE_ROWS)
+    ws.row_breaks.append(Break(id=end + 2))  # the second table starts a page
+    last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps, page_rows=PAGE_ROWS)
     n_cols = 5 + len(_napkin.queue_row("", ""))  # the labels again included
     again = TABLE_COL + 1 + AGAIN_AFTER
     widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
@@ -159,12 +163,13 @@ def why_note(b, cell, note: str, name: str | None = None, why: str | None = None
 
 def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = TABLE_COL,
                     target: str = "{sla_rate_per_replica}", named: dict | None = None,
-                    lean: bool = False) -> int:
+                    lean: bool = False, page_rows: int | None = None) -> int:
     """The goodput table (the most concurrency, hence rate, within both limits) or the
     operating-point table (the concurrency at the rate ``target`` each replica gets; its last
     row's columns named as ``named`` says, ``{column: defined name}``; ``lean``: only the
     columns the bisection needs, the step and the rate, for a sheet that takes the latencies
-    at the result once), from column ``col0``. Returns its last row."""
+    at the result once), from column ``col0``; ``page_rows``: rows per printed page, each
+    page's below a copy of the header. Returns its last row."""
     goodput = kind == "goodput"
     rate = "{q_rate}" if goodput else target
     row_steps = _napkin.queue_row("{q_n}", rate)
@@ -193,18 +198,25 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     rows += [(f"step {k}", "0" if k == 1 else None, most if k == 1 else None,
               "({lo}+{hi})/2") for k in range(1, steps + 1)]
     rows.append(("result", None, None, None))
-    bisect0 = first + (2 if goodput else 0)
+    at, r = [], first  # each row's sheet row: a page break and the header again every page_rows
+    for i in range(len(rows)):
+        if page_rows and i and i % page_rows == 0:
+            ws.row_breaks.append(Break(id=r - 1))
+            st.header_row(ws, r, col0, heads, height=80)
+            r += 1
+        at.append(r)
+        r += 1
     for i, (label, lo, hi, n) in enumerate(rows):
-        r = first + i
+        r = at[i]
         refs = {name: f"{c}{r}" for name, c in col.items()}
-        prev = {name: f"{c}{r - 1}" for name, c in col.items()}
-        ok = prev[test[0]]
-        if r > bisect0 and label.startswith("step"):
+        prev = {name: f"{c}{at[i - 1]}" for name, c in col.items()} if i else {}
+        ok = prev.get(test[0])
+        if i > (2 if goodput else 0) and label.startswith("step"):
             lo, hi = f"IF({ok},{prev['q_n']},{prev['lo']})", f"IF({ok},{prev['hi']},{prev['q_n']})"
         if label == "result":
             lo_after = f"IF({ok},{prev['q_n']},{prev['lo']})"
             hi_after = f"IF({ok},{prev['hi']},{prev['q_n']})"
-            n = (f"IF({col[test[0]]}{first + 1},{most},{lo_after})" if goodput
+            n = (f"IF({col[test[0]]}{at[1]},{most},{lo_after})" if goodput
                  else f"({lo_after}+{hi_after})/2")
         st.put_text(ws.cell(r, col0), label, st.NOTE_FONT)
         if not lean:
@@ -215,12 +227,12 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
             if formula is not None:
                 text = "=" + formula.format_map(_RowMap(wb, alias, refs))
                 st.style_cell(ws[f"{col[name]}{r}"], fmt).value = text
-    last = first + len(rows) - 1
+    last = at[-1]
     if goodput:
         st.define(wb, "sla_idle_ok", ws.title, f"${col['meets']}${first}")
         st.define(wb, "sla_idle_ttft", ws.title, f"${col['q_ttft']}${first}")
         st.define(wb, "sla_idle_tpot", ws.title, f"${col['q_tpot']}${first}")
-        st.define(wb, "sla_top_ok", ws.title, f"${col['meets']}${first + 1}")
+        st.define(wb, "sla_top_ok", ws.title, f"${col['meets']}${at[1]}")
         st.define(wb, "sla_goodput_rate", ws.title, f"${col['q_rate']}${last}")
         st.define(wb, "sla_goodput_ttft", ws.title, f"${col['q_ttft']}${last}")
         st.define(wb, "sla_goodput_queued", ws.title, f"${col['q_queued']}${last}")
