@@ -53,7 +53,7 @@ INPUT_ROWS = [
      "gen", "dtype_names"),
     ("kv_dtype", "KV-cache dtype", "fp8", "dtype", "blank: bf16; or bits per element", "gen",
      "dtype_names"),
-    ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
+    ("num_gpus", "GPUs per replica (num_gpus, tensor parallel)", 1, "GPUs", "", "int", (1,)),
     ("input_tokens", "Input tokens per request", 1024, "tokens",
      "the table and the latency targets", "int", (1,)),
     ("output_tokens", "Output tokens per request", 1024, "tokens",

@@ -34,7 +34,7 @@ SERVE = [
     ("weight_dtype", "Weight dtype", None, "dtype",
      "blank: as released (fp8 DeepSeek, mxfp4 gpt-oss); or bits", "gen", "dtype_names"),
     ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "blank: bf16; or bits", "gen", "dtype_names"),
-    ("num_gpus", "GPUs per replica (tensor parallel)", 1, "GPUs", "", "int", (1,)),
+    ("num_gpus", "GPUs per replica (num_gpus, tensor parallel)", 1, "GPUs", "", "int", (1,)),
     ("input_tokens", "Input tokens per request", 1024, "tokens", "", "int", (1,)),
     ("output_tokens", "Output tokens per request", 1024, "tokens", "", "int", (1,)),
     ("tokens_per_day", "Tokens per day (input + output)", 10_000_000, "tokens/day",
