@@ -93,7 +93,8 @@ def _direct(wb: Workbook, name, args):
 def test_showcase_uses_the_functions_in_every_block():
     used = {name for _, name, _ in _xlnapkin_formulas(SHOWCASE)}
     assert {"TOKENS_PER_SEC", "ITL_MS", "TTFT_MS", "KV_BYTES", "COST_PER_MTOK",
-            "BREAKEVEN_TOKENS_PER_DAY", "MAX_BATCH", "NAPKIN_VERSION"} <= used
+            "MAX_THROUGHPUT", "BLENDED_PRICE", "REPLICA_TOKENS_PER_DAY",
+            "FLEET_BREAKEVEN_TOKENS_PER_DAY", "MAX_BATCH", "NAPKIN_VERSION"} <= used
 
 
 def test_every_xlnapkin_formula_recalculates_to_the_engine_value(book):
@@ -108,9 +109,35 @@ def test_every_xlnapkin_formula_recalculates_to_the_engine_value(book):
 def test_plain_excel_formulas_recalculate_too(book):
     v = book.values()
     assert close(v["monthly_gpu_bill"], v["gpu_price_per_hour"] * v["num_gpus"] * 730)
-    assert close(v["replica_daily_tokens"], v["replica_tps"] * 86400 * v["utilization"])
-    winner = v["breakeven_volume"] <= v["replica_daily_tokens"]
-    assert v["verdict"].startswith("self-hosting" if winner else "the API")
+    assert close(v["replica_tps"], v["replica_output_tps"] * (v["input_tokens"] + v[
+        "output_tokens"]) / v["output_tokens"])
+    assert close(v["input_share"], v["input_tokens"] / (v["input_tokens"] + v["output_tokens"]))
+    assert v["verdict"].startswith("self-hosting" if isinstance(v["breakeven_volume"], float)
+                                   else "the API")
+
+
+def test_the_showcase_breakeven_compares_the_same_tokens_under_load():
+    """A review: the block compared a decode-only replica at the batch input with an API's
+    output price, and its verdict and breakeven read "the API is cheaper" where the cost
+    functions under load say the opposite (70B fp8, two H100s: $0.24 against $0.69 a million
+    tokens). Its self-hosted cost is SELF_HOST_COST_PER_MTOK's, its API price the blend of the
+    request's mix, its breakeven whole replicas'; a GPU without a price has no verdict."""
+    wb = Workbook(SHOWCASE)
+    for gpu, verdict in (("h100-sxm", "self-hosting"), ("l40s", "the API"),
+                         ("b300", "no verdict")):
+        wb.calculate({"gpu": gpu})
+        v = wb.values()
+        price = FUNCTIONS["GPU_SPEC"](gpu, "cloud_usd_per_hour")
+        direct = FUNCTIONS["SELF_HOST_COST_PER_MTOK"](gpu, v["model"], price, 1024, 1024, "fp8",
+                                                      "fp8", 2, 0.7)
+        assert v["verdict"].startswith(verdict), (gpu, v["verdict"])
+        if verdict == "no verdict":
+            assert not isinstance(v["cost_per_mtok_self_hosted"], float)
+            continue
+        assert close(v["cost_per_mtok_self_hosted"], direct)
+        assert close(v["api_blended_price"], (0.59 + 0.79) / 2)
+        saves = direct < v["api_blended_price"]
+        assert isinstance(v["breakeven_volume"], float) == saves, (gpu, v["breakeven_volume"])
 
 
 def test_cached_values_in_the_file_equal_the_recalculation(book):
@@ -157,13 +184,13 @@ def test_showcase_text_is_never_a_formula():
 def test_set_changes_inputs_by_name_and_by_reference():
     wb = Workbook(SHOWCASE)
     wb.calculate({"batch": 64, "gpu": "b200", "Showcase!B6": "llama-3.1-8b"})
-    v = wb.values(["model", "batch", "replica_tps", "cost_per_mtok_self_hosted"])
+    v = wb.values(["model", "batch", "replica_output_tps", "cost_per_mtok_self_hosted"])
     assert v["model"] == "llama-3.1-8b" and v["batch"] == 64
-    tps = FUNCTIONS["TOKENS_PER_SEC"]("b200", "llama-3.1-8b", 64, 4096, "fp8", "fp8", 2)
-    assert close(v["replica_tps"], tps)
+    tps = FUNCTIONS["MAX_THROUGHPUT"]("b200", "llama-3.1-8b", 1024, 1024, "fp8", "fp8", 2)
+    assert close(v["replica_output_tps"], tps)
     price = FUNCTIONS["GPU_SPEC"]("b200", "cloud_usd_per_hour")
     assert close(v["cost_per_mtok_self_hosted"],
-                 FUNCTIONS["COST_PER_MTOK"](price, tps, 0.7, 2))
+                 FUNCTIONS["COST_PER_MTOK"](price, 2 * tps, 0.7, 2))
     for where, name, args in _xlnapkin_formulas(SHOWCASE):
         assert close(wb.value(f"{showcase.SHEET}!{where}"), _direct(wb, name, args)), where
 
@@ -367,13 +394,14 @@ def test_recalc_command_prints_large_ranges_on_one_line_unless_asked_for(capsys,
 
 def test_recalc_command_json_set_and_name(capsys):
     code, out, err = run(capsys, "recalc", SHOWCASE, "--set", "batch=64", "--set", "gpu=b200",
-                         "--name", "replica_tps", "--name", "Showcase!B6", "--json",
-                         "-q")
+                         "--name", "gpus_for_batch", "--name", "kv_cache", "--name",
+                         "Showcase!B6", "--json", "-q")
     assert code == 0 and err == ""
     values = json.loads(out)
     assert values["Showcase!B6"] == "llama-3.1-70b"
-    assert close(values["replica_tps"], FUNCTIONS["TOKENS_PER_SEC"](
-        "b200", "llama-3.1-70b", 64, 4096, "fp8", "fp8", 2))
+    assert close(values["gpus_for_batch"], FUNCTIONS["GPUS_NEEDED"](
+        "b200", "llama-3.1-70b", "fp8", 4096, 64, "fp8"))
+    assert values["kv_cache"] == FUNCTIONS["KV_BYTES"]("llama-3.1-70b", 4096, 64, "fp8")
 
 
 def test_recalc_command_out_force_and_in_place(capsys, tmp_path):

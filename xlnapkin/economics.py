@@ -108,6 +108,9 @@ def cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization=1.0, num_gpus=
 
     Notes: idle time is charged (a rented or owned GPU costs the same busy or idle); to model
     capacity that is released when idle, set ``utilization=1`` and scale the GPU-hours instead.
+    A blank utilization is 1 (always busy), the floor of the cost; the functions that size a
+    replica under load (``SELF_HOST_COST_PER_MTOK``, ``REPLICA_TOKENS_PER_DAY``) plan for 0.7:
+    type the utilization you plan for.
 
     >>> cost_per_mtok(2.21, 2400, 0.7, 4)
     1.4616

@@ -25,8 +25,8 @@ __all__ = ["FILENAME", "SHEET", "build"]
 FILENAME = "functions_showcase.xlsx"
 SHEET = "Showcase"
 
-_FMT = {"tps": "#,##0", "ms": "0.0", "gb": '#,##0.0,,," GB"', "usd": '"$"#,##0.00',
-        "usd0": '"$"#,##0', "count": "#,##0", "share": "0%", "int": "0"}
+_FMT = {"tps": "#,##0", "ms": "#,##0.0", "gb": '#,##0.00,,," GB"', "usd": '"$"#,##0.00',
+        "usd0": '"$"#,##0', "count": "#,##0", "share": "0%", "int": "0", "num1": "#,##0.0"}
 
 _GPUS = ["h100-sxm", "h200-sxm", "b200", "mi300x", "a100-sxm-80gb", "l40s"]
 _BATCHES = [1, 8, 32, 64, 128]
@@ -121,8 +121,8 @@ def _fill(s: _Sheet, version: str) -> None:
                  "docs/getting-started-analyst.md.")
     s.text("A3", f"The black cells hold the values xlnapkin {version} calculated when this file "
                  "was built; a program without xlnapkin shows them until it recalculates, then "
-                 "shows #NAME?. Without Excel: xlnapkin recalc workbooks/functions_showcase.xlsx "
-                 "--set batch=64", italic=True)
+                 "shows #NAME?. Without Excel, in a clone: uv run --extra recalc xlnapkin recalc "
+                 "workbooks/functions_showcase.xlsx --set batch=64", italic=True)
     for cell in ("A2", "A3"):
         s.ws.merge_cells(f"{cell}:G{cell[1]}")
         s.ws[cell].alignment = st.WRAP
@@ -147,7 +147,7 @@ def _fit_messages(s) -> None:
     for cell, value in s.values.items():
         formula = s.ws[cell].value
         if isinstance(value, str) and len(value) > 20 and isinstance(formula, str) \
-                and formula.startswith("=") and not formula.startswith("=IF("):
+                and re.match(r"=[A-Z_]+\(", formula) and not formula.startswith("=IF("):
             row = int(re.match(r"[A-Z]+(\d+)", cell).group(1))
             lines = min(16, 1 + -(-len(value) // 13))
             current = s.ws.row_dimensions[row].height or 0
@@ -186,7 +186,7 @@ def _glance(s, row) -> int:
               ("most sequences that fit", "=MAX_BATCH(gpu,model,context,weight_dtype,kv_dtype,"
                "num_gpus)", "count", "sequences_that_fit"),
               ("GPU memory, GB", '=GPU_SPEC(gpu,"memory_gb")', "count", None),
-              ("model parameters, billions", '=MODEL_SPEC(model,"params_b")', "count", None),
+              ("model parameters, billions", '=MODEL_SPEC(model,"params_b")', "num1", None),
               ("xlnapkin version", "=NAPKIN_VERSION()", None, None)]
     for label, text, fmt, name in glance:
         row += 1
@@ -195,8 +195,17 @@ def _glance(s, row) -> int:
     return row
 
 
+def _title(s, cell, formula, value) -> None:
+    """A block's title that names its inputs' values (a formula, its value kept)."""
+    from openpyxl.styles import Font
+    s.formula(cell, formula, value=value)
+    s.ws[cell].font = Font(name="Calibri", bold=True, size=10)
+
+
 def _gpu_by_batch(s, row) -> int:
-    s.text(f"A{row}", "1. Decode tokens/s of one replica, GPU x batch", bold=True)
+    n = s.values[s.names["num_gpus"]]
+    _title(s, f"A{row}", '="1. Decode tokens/s of one replica of "&num_gpus&" GPUs, GPU x batch"',
+           f"1. Decode tokens/s of one replica of {n} GPUs, GPU x batch")
     head = row + 1
     s.text(f"C{row}", f"B{head + 1}: =TOKENS_PER_SEC($A{head + 1},model,B${head},context,"
                       "weight_dtype,kv_dtype,num_gpus)", italic=True)
@@ -206,11 +215,14 @@ def _gpu_by_batch(s, row) -> int:
 
 
 def _context_sweep(s, row) -> int:
-    s.text(f"A{row}", "2. Context sweep on gpu at batch", bold=True)
+    v = s.values
+    _title(s, f"A{row}", '="2. Context sweep on "&gpu&" at batch "&batch',
+           f"2. Context sweep on {v[s.names['gpu']]} at batch {v[s.names['batch']]}")
     head = row + 1
-    for j, label in enumerate(["context", "tokens/s", "ITL, ms", "TTFT ms, batch 1",
+    for j, label in enumerate(["context", "tokens/s", "ITL, ms", "TTFT, ms (batch 1)",
                                "KV per sequence", "max batch"]):
         s.text(f"{_col(1 + j)}{head}", label, bold=True)
+        s.ws[f"{_col(1 + j)}{head}"].alignment = st.WRAP
     for i, ctx in enumerate(_CONTEXTS):
         r = head + 1 + i
         s.input(f"A{r}", ctx, "count")
@@ -228,64 +240,86 @@ def _context_sweep(s, row) -> int:
 
 
 def _breakeven(s, row) -> int:
-    s.text(f"A{row}", "3. Self-hosting one replica vs an API, per million output tokens",
+    """Self-hosting one replica against an API on the same tokens: the replica at full load
+    (prompts included) and the planned utilization, the API's input and output prices blended
+    in the request's proportions, and the volume from which whole replicas cost less."""
+    s.text(f"A{row}", "3. Self-hosting one replica vs an API, per million tokens (input + output)",
            bold=True)
+    s.text(f"A{row + 1}", "The replica at full load (MAX_THROUGHPUT, prompts included) and the "
+                          "planned utilization, not at the batch above.", italic=True)
+    row += 1
+    v = lambda name: s.values[s.names[name]]  # noqa: E731 - a value by its defined name
     rows = [("GPU price per hour", '=GPU_SPEC(gpu,"cloud_usd_per_hour")', "usd",
-             "gpu_price_per_hour", "the catalog's cloud price; type a number over it"),
+             "gpu_price_per_hour", "the catalog's cloud price (blank: none); in Excel, type "
+             "a number over it"),
             ("utilization", 0.7, "share", "utilization", "share of paid hours the replica is "
              "busy"),
-            ("API price per million output tokens", 0.79, "usd", "api_price_per_mtok",
-             "e.g. a hosted Llama 3.3 70B (groq-llama-3.3-70b in prices.csv)"),
-            ("replica tokens/s at batch and context", "=TOKENS_PER_SEC(gpu,model,batch,context,"
-             "weight_dtype,kv_dtype,num_gpus)", "tps", "replica_tps", ""),
+            ("prompt tokens per request", 1024, "count", "input_tokens", ""),
+            ("output tokens per request", 1024, "count", "output_tokens", ""),
+            ("API price per million input tokens", 0.59, "usd", "api_price_in_per_mtok",
+             "a hosted Llama 3.3 70B (groq-llama-3.3-70b in prices.csv)"),
+            ("API price per million output tokens", 0.79, "usd", "api_price_out_per_mtok", ""),
+            ("replica output tokens/s under load", "=MAX_THROUGHPUT(gpu,model,input_tokens,"
+             "output_tokens,weight_dtype,kv_dtype,num_gpus)", "tps", "replica_output_tps",
+             "prompts included"),
+            ("replica tokens/s, input + output",
+             "=replica_output_tps*(input_tokens+output_tokens)/output_tokens", "tps",
+             "replica_tps", lambda: _product(v("replica_output_tps"), (
+                 v("input_tokens") + v("output_tokens")) / v("output_tokens"))),
             ("self-hosted USD per million tokens", "=COST_PER_MTOK(gpu_price_per_hour,"
-             "replica_tps,utilization,num_gpus)", "usd", "cost_per_mtok_self_hosted", ""),
+             "replica_tps,utilization,num_gpus)", "usd", "cost_per_mtok_self_hosted",
+             "input + output; = SELF_HOST_COST_PER_MTOK in one call"),
+            ("input share of the tokens", "=input_tokens/(input_tokens+output_tokens)", "share",
+             "input_share", lambda: v("input_tokens") / (v("input_tokens") + v("output_tokens"))),
+            ("API USD per million tokens, blended", "=BLENDED_PRICE(api_price_in_per_mtok,"
+             "api_price_out_per_mtok,input_share)", "usd", "api_blended_price", "the same mix"),
             ("one replica's GPUs per month (730 h)", "=gpu_price_per_hour*num_gpus*730", "usd0",
-             "monthly_gpu_bill", "plain arithmetic"),
-            ("breakeven output tokens per day", "=BREAKEVEN_TOKENS_PER_DAY(monthly_gpu_bill,"
-             "api_price_per_mtok)", "count", "breakeven_volume", ""),
-            ("one replica's output tokens per day", "=replica_tps*86400*utilization", "count",
-             "replica_daily_tokens", "plain arithmetic")]
+             "monthly_gpu_bill", lambda: _product(v("gpu_price_per_hour"), v("num_gpus"), 730)),
+            ("one replica's tokens per day", "=REPLICA_TOKENS_PER_DAY(replica_tps,utilization)",
+             "count", "replica_daily_tokens", "at the utilization"),
+            ("breakeven tokens per day", "=FLEET_BREAKEVEN_TOKENS_PER_DAY(monthly_gpu_bill,"
+             "replica_daily_tokens,api_blended_price)", "count", "breakeven_volume",
+             "whole replicas: the least volume at which they cost no more than the API")]
     for label, value, fmt, name, note in rows:
         row += 1
         s.text(f"A{row}", label)
         if isinstance(value, str) and value.startswith("="):
-            s.formula(f"B{row}", value, fmt, name=name, value=_arithmetic(s, value))
+            s.formula(f"B{row}", value, fmt, name=name, value=note() if callable(note) else None)
         else:
             s.input(f"B{row}", value, fmt, name=name)
         if note:
-            s.text(f"C{row}", note, italic=True)
+            s.text(f"C{row}", "plain arithmetic" if callable(note) else note, italic=True)
     row += 1
-    v = s.values
-    be, cap = v[s.names["breakeven_volume"]], v[s.names["replica_daily_tokens"]]
-    cheaper = "self-hosting wins above the breakeven volume"
-    dearer = "the API is cheaper at any volume one replica can serve"
+    be, own, api = v("breakeven_volume"), v("cost_per_mtok_self_hosted"), v("api_blended_price")
+    cheaper = "self-hosting costs less per token: it pays from the breakeven volume"
+    dearer = "the API costs less per token at any volume"
+    missing = "no verdict: a figure above is missing (a price?)"
     s.text(f"A{row}", "verdict")
-    s.formula(f"B{row}", f'=IF(breakeven_volume<=replica_daily_tokens,"{cheaper}","{dearer}")',
-              name="verdict", value=cheaper if _numbers(be, cap) and be <= cap else dearer)
+    s.formula(f"B{row}", f'=IF(ISNUMBER(breakeven_volume),"{cheaper}",IF(AND(ISNUMBER('
+                         f'cost_per_mtok_self_hosted),ISNUMBER(api_blended_price)),"{dearer}",'
+                         f'"{missing}"))', name="verdict",
+              value=cheaper if _numbers(be) else dearer if _numbers(own, api) else missing)
     return row
 
 
-def _arithmetic(s, text):
-    """The value of one of the two plain-arithmetic formulas; None for xlnapkin calls."""
-    v = s.values
-    if text == "=gpu_price_per_hour*num_gpus*730":
-        return _product(v[s.names["gpu_price_per_hour"]], v[s.names["num_gpus"]], 730)
-    if text == "=replica_tps*86400*utilization":
-        return _product(v[s.names["replica_tps"]], 86400, v[s.names["utilization"]])
-    return None
-
-
 def _kv_table(s, row) -> int:
-    s.text(f"A{row}", "4. KV cache per sequence, model x context (kv_dtype)", bold=True)
+    kv = s.values[s.names["kv_dtype"]]
+    _title(s, f"A{row}", '="4. KV cache per sequence, model x context, KV in "&IF(kv_dtype="",'
+           '"bf16 (blank)",kv_dtype)', "4. KV cache per sequence, model x context, KV in "
+           + (kv or "bf16 (blank)"))
     head = row + 1
     first, last = f"A{head + 1}", f"A{head + len(_KV_MODELS)}"
     hfirst, hlast = f"B{head}", f"{_col(1 + len(_KV_CONTEXTS))}{head}"
-    s.text(f"C{row}", f"B{head + 1} is =KV_BYTES($A{head + 1},B${head},1,kv_dtype); the range "
-                      f"form =KV_BYTES({first}:{last},{hfirst}:{hlast},1,kv_dtype) fills the "
-                      "whole table at once (it spills in Excel 365)", italic=True)
-    return _grid(s, head, "model \\ context", _KV_CONTEXTS, _KV_MODELS,
-                 "=KV_BYTES($A{r},{col}${head},1,kv_dtype)", "gb")
+    end = _grid(s, head, "model \\ context", _KV_CONTEXTS, _KV_MODELS,
+                "=KV_BYTES($A{r},{col}${head},1,kv_dtype)", "gb")
+    note = f"A{end + 1}"
+    s.text(note, f"B{head + 1} is =KV_BYTES($A{head + 1},B${head},1,kv_dtype). In an empty "
+                 f"cell, =KV_BYTES({first}:{last},{hfirst}:{hlast},1,kv_dtype) fills a table "
+                 "like it at once (it spills in Excel 365).", italic=True)
+    s.ws.merge_cells(f"{note}:G{end + 1}")
+    s.ws[note].alignment = st.WRAP
+    s.ws.row_dimensions[end + 1].height = 27
+    return end + 1
 
 
 def _grid(s, head, corner, across, down, formula, fmt, wrap=False) -> int:
