@@ -70,6 +70,17 @@ def test_lookup_ignores_case_and_separators():
     assert catalog.model("Llama 3.1 70B").id == "llama-3.1-70b"
 
 
+def test_a_model_is_found_by_its_hugging_face_repository():
+    """A review: "deepseek-ai/DeepSeek-V3", the catalog's own hf_repo, was an unknown model."""
+    assert catalog.model("deepseek-ai/DeepSeek-V3").id == "deepseek-v3"
+    assert catalog.model("openai/gpt-oss-120b").id == "gpt-oss-120b"
+    for m in catalog.models():
+        if m.hf_repo:
+            assert catalog.model(m.hf_repo).id == m.id, m.hf_repo
+    # a repository never takes a name an id or alias already has
+    assert catalog.model("llama-3.1-8b").id == "llama-3.1-8b"
+
+
 def test_aliases_are_unique_and_never_shadow_an_id():
     seen = {}
     for kind, rows in (("gpu", catalog.gpus()), ("model", catalog.models())):

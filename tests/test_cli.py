@@ -213,6 +213,19 @@ def test_call_raises_where_the_cell_shows_a_message():
 
 # --- errors -------------------------------------------------------------------------------------
 
+def test_a_function_runs_by_its_excel_name_and_a_misspelt_command_gets_suggestions(capsys):
+    """A review: TOKENS_PER_SEC or tokens_per_sec (the Excel name) was an invalid choice among
+    80 names, with no suggestion."""
+    code, out, _ = run(capsys, "TOKENS_PER_SEC", "h100-sxm", "llama-3.1-8b", "8")
+    assert code == 0 and out == run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b",
+                                    "8")[1] != ""
+    assert run(capsys, "tokens_per_sec", "h100-sxm", "llama-3.1-8b", "8")[1] == out
+    code, out, err = run(capsys, "estimat")
+    assert (code, out) == (2, "") and err == ("Error: unknown command 'estimat': did you mean "
+                                              "estimate? (xlnapkin --help lists them)\n")
+    assert run(capsys, "zzz")[2] == "Error: unknown command 'zzz' (xlnapkin --help lists them)\n"
+
+
 def test_unknown_gpu(capsys):
     assert_user_error(*run(capsys, "tokens-per-sec", "h10", "llama-3.1-8b"),
                       "unknown gpu 'h10': did you mean h100-sxm")
@@ -869,7 +882,7 @@ def test_estimate_refuses_a_volume_under_a_token_a_day_and_prints_no_numpy_warni
 def test_a_dtype_is_a_name_or_a_number_as_written(capsys):
     # "1-6" had read as 16 bits: "-" became "_", and float("1_6") is 16
     code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1024", "1", "--kv-dtype", "1-6")
-    assert_user_error(code, out, err, "unknown dtype '1-6'")
+    assert_user_error(code, out, err, "unknown kv_dtype '1-6'")
     code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1024", "1", "--kv-dtype", "-4")
     assert_user_error(code, out, err, "a number of bits in (0, 64]")
 

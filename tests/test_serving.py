@@ -124,6 +124,13 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
                             2),
      "llama-3.1-8b; heads=31; kv_heads=31's 31 attention heads cannot be split over 2 GPUs: use "
      "num_gpus 1 or 31"),
+    # only the counts that also hold the batch (a review: 1 and 2 were offered, then refused)
+    (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 64, 4096, None, None, 3),
+     "llama-3.1-70b's 64 attention heads cannot be split over 3 GPUs: use num_gpus 4, 8, 16, 32 "
+     "or 64"),
+    (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1e6, 131072, None, None, 3),
+     "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1, 2, 4, 8, "
+     "16 or 32 (none of which holds it)"),
 ])
 def test_configurations_that_cannot_exist_say_why(call, message):
     assert call() == message

@@ -502,7 +502,7 @@ def test_hostile_values_are_messages(value, message):
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", True),
      "batch must be a number, got TRUE"),
     (lambda: udfs.WEIGHT_BYTES("llama-3.1-8b", "fp9"),
-     "unknown dtype 'fp9': did you mean fp8, fp4, fp32?"),
+     "unknown weight_dtype 'fp9': did you mean fp8, fp4, fp32?"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", [[1, 2]], [[1, 2, 3]]),
      "ranges do not match: batch 1x2, context 1x3; use one row, one column or equal sizes"),
     (lambda: udfs.TOKENS_PER_SEC(None, "llama-3.1-8b"), "gpu is required"),

@@ -469,6 +469,12 @@ def _index(package: dict, user: dict, kind: str, origin: str) -> dict:
                                    f"already means {other!r}; rename it, or give the row the "
                                    f"id {other!r} to replace that one")
             index[key] = r.id
+    # a model's Hugging Face repository names it too ("deepseek-ai/DeepSeek-V3", or its name
+    # after the owner), where no id or alias already means another row
+    for r in list(package.values()) + list(user.values()):
+        repo = normalise_id(str(getattr(r, "hf_repo", "") or ""))
+        for key in filter(None, (repo, repo.rpartition("/")[2])):
+            index.setdefault(key, r.id)
     return index
 
 

@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import csv
 import dataclasses
+import difflib
 import io
 import json
 import os
@@ -1478,6 +1479,12 @@ def build_parser():
     return parser, function_parsers
 
 
+def _commands(parser) -> list[str]:
+    """The command names ``parser`` takes."""
+    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices]
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1494,6 +1501,17 @@ def main(argv=None) -> int:
             parser, function_parsers = _setup_parser(), {}
         else:
             parser, function_parsers = build_parser()
+        if argv and argv[0] not in function_parsers and not argv[0].startswith("-"):
+            # the Excel name works too: TOKENS_PER_SEC or tokens_per_sec is tokens-per-sec
+            dashed = argv[0].strip().lower().replace("_", "-")
+            if dashed in function_parsers:
+                argv[0] = dashed
+            elif argv[0] not in _commands(parser):
+                near = difflib.get_close_matches(dashed, _commands(parser), n=3)
+                print(f"Error: unknown command {argv[0]!r}"
+                      + (f": did you mean {', '.join(near)}?" if near else "")
+                      + " (xlnapkin --help lists them)", file=sys.stderr)
+                return 2
         if argv and argv[0] in function_parsers:
             # options and positionals in any order: `tokens-per-sec h100 m --batch 8 4096`
             ns = function_parsers[argv[0]].parse_intermixed_args(argv[1:])

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import _checks
 from .catalog import Model, gpu as _gpu, model as _model
+from .errors import InvalidArgumentError, UnknownNameError
 from .units import GB, dtype_bytes, dtype_name
 
 __all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes",
@@ -59,12 +60,24 @@ def weight_dtype_of(model, weight_dtype):
     checkpoint dtype (the catalog's ``native_dtype``: mxfp4 for gpt-oss, fp8 for DeepSeek-V3)."""
     if weight_dtype is None:
         return _model(model).native_dtype or "bf16"
-    return weight_dtype
+    return _checked_dtype(weight_dtype, "weight_dtype")
 
 
 def kv_dtype_of(kv_dtype):
     """The KV-cache dtype a call means: as given, or :data:`KV_DTYPE` when blank."""
-    return KV_DTYPE if kv_dtype is None else kv_dtype
+    return KV_DTYPE if kv_dtype is None else _checked_dtype(kv_dtype, "kv_dtype")
+
+
+def _checked_dtype(dtype, name: str):
+    """``dtype`` as given, once it is a dtype; its error names the argument (a review:
+    "dtype must be ..., got '4096'" left a user guessing which of two dtypes was meant)."""
+    try:
+        dtype_name(dtype)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(name, exc.requirement, exc.value) from None
+    except UnknownNameError as exc:
+        raise UnknownNameError(name, exc.value, exc.suggestions) from None
+    return dtype
 
 
 def runs_when_it_fits(tokens, batch=None, *, memory_only=False):
@@ -605,10 +618,26 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
                       f"one GPU only; give the link in a spec string, e.g. "
                       f"\"{g.id}; interconnect_gbps=64\"")
     if split.any():
-        degrees = tp_degrees(m)
-        shown = " or ".join(filter(None, [", ".join(str(d) for d in degrees[:-1]),
-                                          str(degrees[-1])]))
-        for v in np.unique(n[split]).tolist():
-            out[split & (n == v)] = (f"{m.id}'s {m.n_heads} attention heads cannot be split "
-                                     f"over {v:g} GPUs: use num_gpus {shown}")
+        # the counts the heads split over that also hold this configuration (a review: 70B at
+        # a batch of 64 on 3 H100s was told 1 and 2, which then failed on memory)
+        degrees = [d for d in tp_degrees(m) if d <= 1 or g.interconnect_gbps]
+        cases = zip(*(np.broadcast_to(np.asarray(x, dtype=float), shape)[split].tolist()
+                      for x in (num_gpus, tokens, batch, mem_fraction)))
+        texts = {}
+        for case in set(cases):
+            v, tok, b, frac = case
+            ok = [d for d in degrees
+                  if fits(g, m, weight_dtype, kv_dtype, tok, b, d, frac)] or None
+            texts[case] = (f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} "
+                           f"GPUs: use num_gpus {_either(ok or degrees)}"
+                           + ("" if ok else " (none of which holds it)"))
+        cases = zip(*(np.broadcast_to(np.asarray(x, dtype=float), shape)[split].tolist()
+                      for x in (num_gpus, tokens, batch, mem_fraction)))
+        out[split] = np.array([texts[c] for c in cases], dtype=object)
     return out.item() if out.ndim == 0 else out
+
+
+def _either(counts) -> str:
+    """'1, 2, 4 or 8'."""
+    counts = [str(c) for c in counts]
+    return " or ".join(filter(None, [", ".join(counts[:-1]), counts[-1]]))
