@@ -136,6 +136,25 @@ def test_configurations_that_cannot_exist_say_why(call, message):
     assert call() == message
 
 
+def test_every_gpu_count_a_head_split_message_offers_runs_there():
+    """Over a grid of batches, contexts and counts the heads do not split over, each count the
+    message offers runs the configuration (where it says none does, none of them does)."""
+    import re
+    for gpu, model in (("h100-sxm", "llama-3.1-70b"), ("l40s", "qwen2.5-32b"),
+                       ("h200-sxm", "deepseek-v3"), ("rtx-4090", "llama-3.1-8b")):
+        batch, tokens = np.array([[1.0], [16.0], [256.0]]), np.array([[1024.0, 32768.0]])
+        for n in (3, 5, 6, 7):
+            if memory._splits(catalog.model(model), n):
+                continue
+            texts = memory.why_not(gpu, model, "fp8", "fp8", tokens, batch, n)
+            for (i, j), text in np.ndenumerate(texts):
+                counts = [int(c) for c in re.search(r"use num_gpus ([\d, or]+)", text)
+                          .group(1).replace(" or ", ", ").split(", ")]
+                runs = [memory.can_run(gpu, model, "fp8", "fp8", tokens[0, j], batch[i, 0], c)
+                        for c in counts]
+                assert all(runs) if "none of which" not in text else not any(runs), text
+
+
 # A value for each required argument of the functions below (names as in their signatures).
 _REQUIRED = {"price_per_gpu_hour": 2.5, "requests_per_sec": 5, "ttft_ms": 1000, "tpot_ms": 50,
              "concurrency": 8, "context": 1024, "duty_cycle": 0.5, "measured_tokens_per_sec": 100,

@@ -621,19 +621,24 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
         # the counts the heads split over that also hold this configuration (a review: 70B at
         # a batch of 64 on 3 H100s was told 1 and 2, which then failed on memory)
         degrees = [d for d in tp_degrees(m) if d <= 1 or g.interconnect_gbps]
-        cases = zip(*(np.broadcast_to(np.asarray(x, dtype=float), shape)[split].tolist()
-                      for x in (num_gpus, tokens, batch, mem_fraction)))
-        texts = {}
-        for case in set(cases):
-            v, tok, b, frac = case
-            ok = [d for d in degrees
-                  if fits(g, m, weight_dtype, kv_dtype, tok, b, d, frac)] or None
-            texts[case] = (f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} "
-                           f"GPUs: use num_gpus {_either(ok or degrees)}"
-                           + ("" if ok else " (none of which holds it)"))
-        cases = zip(*(np.broadcast_to(np.asarray(x, dtype=float), shape)[split].tolist()
-                      for x in (num_gpus, tokens, batch, mem_fraction)))
-        out[split] = np.array([texts[c] for c in cases], dtype=object)
+        tok, b, frac = (np.broadcast_to(np.asarray(x, dtype=float), shape)[split]
+                        for x in (tokens, batch, mem_fraction))
+        # one bit per degree that holds the element (as fits() counts), and the count asked
+        # for above them: one number per element, a few distinct messages for a whole grid
+        need = _need(m, weight_dtype, kv_dtype, tok, b)
+        asked, which = np.unique(n[split], return_inverse=True)
+        key = np.ravel(which).astype(np.int64) << len(degrees)
+        for k, d in enumerate(degrees):
+            key = key + ((need <= d * g.memory_bytes * frac * (1 + 1e-12)).astype(np.int64) << k)
+        keys, inverse = np.unique(key, return_inverse=True)
+        texts = []
+        for value in keys.tolist():
+            v, mask = asked[value >> len(degrees)], value & ((1 << len(degrees)) - 1)
+            ok = [d for k, d in enumerate(degrees) if mask >> k & 1]
+            texts.append(f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} "
+                         f"GPUs: use num_gpus {_either(ok or degrees)}"
+                         + ("" if ok else " (none of which holds it)"))
+        out[split] = np.array(texts, dtype=object)[np.ravel(inverse)]
     return out.item() if out.ndim == 0 else out
 
 
