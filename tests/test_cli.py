@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import xlnapkin
-from xlnapkin import _excel, _formula, capacity, cli, docgen, queueing
+from xlnapkin import _excel, _formula, capacity, cli, docgen, memory, queueing
 from xlnapkin.errors import NapkinError
 from conftest import run
 
@@ -575,6 +575,21 @@ def test_estimate_flags_an_api_that_serves_another_model(capsys):
     assert (figures["same_model"], figures["caveat"]) == (False, caveat[0])
     code, out, _ = run(capsys, "estimate", "--json")
     assert json.loads(out)["same_model"] is True and json.loads(out)["caveat"] == ""
+
+
+def test_estimate_says_when_its_kv_count_is_attention_data_parallelism(capsys):
+    """A review: DeepSeek-V3 on eight H200s "holds 2,048 requests at once", counted with the KV
+    cache spread over the GPUs, where plain tensor parallelism keeps a copy of the latent on
+    each (memory.kv_copies). The output says which layout the count is, in text and JSON."""
+    argv = ("estimate", "--model", "deepseek-v3", "--gpu", "h200", "--num-gpus", "8")
+    code, out, _ = run(capsys, *argv)
+    rows = [line.split(None, 2)[2] for line in out.splitlines()
+            if line.strip().startswith("KV layout")]
+    assert code == 0 and rows == [memory.kv_layout_note("deepseek-v3", 8)]
+    assert "plain tensor parallelism keeps 8 copies" in rows[0]
+    assert json.loads(run(capsys, *argv, "--json")[1])["kv_layout"] == rows[0]
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-70b", "--num-gpus", "8")
+    assert code == 0 and "KV layout" not in out  # 8 KV heads split over 8 GPUs: one copy
 
 
 def test_estimate_says_what_is_missing(capsys):

@@ -488,7 +488,7 @@ def _percent(share: float) -> str:
 
 def _run_estimate(ns) -> int:
     import inspect
-    from . import economics
+    from . import economics, memory
     from .capacity import estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     try:
@@ -517,6 +517,7 @@ def _run_estimate(ns) -> int:
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
         out.update(same_model=not caveat, caveat=caveat, gpu_price_given=ns.price is not None,
+                   kv_layout=memory.kv_layout_note(e.model, e.num_gpus),
                    input_tokens=ns.input_tokens,
                    output_tokens=ns.output_tokens, utilization=ns.utilization,
                    min_replicas=ns.min_replicas)
@@ -579,6 +580,9 @@ def _run_estimate(ns) -> int:
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
+    layout = memory.kv_layout_note(e.model, e.num_gpus)
+    if layout:
+        rows.append(("KV layout", layout))
     rows.append(("not counted", "egress and storage, software licences, the work of migrating, "
                                 "API batch or volume discounts, taxes"))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")

@@ -518,6 +518,34 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
 
 # --- configurations that cannot run ---------------------------------------------------------------
 
+def kv_copies(model, num_gpus=1) -> float:
+    """Copies of the KV cache plain tensor parallelism keeps on ``num_gpus`` GPUs: one per
+    GPU for MLA's shared latent, ``num_gpus / kv_heads`` with more GPUs than KV heads, else 1.
+    The memory functions count one copy, spread (attention data parallelism's layout: see the
+    module's notes), so such a plain tensor-parallel replica holds this many times fewer
+    sequences than they say.
+
+    >>> kv_copies("deepseek-v3", 8), kv_copies("qwen3-235b-a22b", 8), kv_copies("llama-3.1-70b", 8)
+    (8.0, 2.0, 1.0)
+    """
+    m, n = _model(model), float(num_gpus)
+    if n <= 1:
+        return 1.0
+    return n if m.is_mla else max(1.0, n / m.kv_heads)
+
+
+def kv_layout_note(model, num_gpus=1) -> str:
+    """What a reader of a sequence count should know where :func:`kv_copies` is above 1, else
+    "": the count is attention data parallelism's."""
+    copies = kv_copies(model, num_gpus)
+    if copies <= 1:
+        return ""
+    return (f"{_model(model).id}'s KV cache is counted once, spread over the {float(num_gpus):g} "
+            "GPUs, as attention data parallelism runs it (SGLang's DP attention, vLLM's and "
+            f"TensorRT-LLM's attention DP); plain tensor parallelism keeps {copies:g} copies and "
+            f"holds {copies:g} times fewer requests")
+
+
 def tp_degrees(model, up_to=None) -> list[int]:
     """Tensor-parallel degrees the model's attention heads can be split over: the attention
     heads divide evenly and the KV heads either divide evenly or are replicated evenly (MLA's
