@@ -620,16 +620,24 @@ def _bad_price(your) -> bool:
 
 
 def _prices_check(v) -> dict:
-    """What a price typed wrong blanks: the ranking and the cheapest GPU, which compare every
-    row's price (its own row says "check price", the rest of the table stands)."""
-    typed = [x for x in (v.get("your_price") or {}).values() if _bad_price(x)]
-    if not typed:
-        return {}
-    words = "not a number" if any(isinstance(x, str) for x in typed) else "negative"
-    return {"check_prices": f"a price in 'your $/GPU-h' is {words}", "all_ok": False,
-            "rank_ok": False, "catalog_ok": False, "cheapest_gpu": "check inputs",
-            "cheapest_cost_per_mtok": "check inputs", "rank_gpu": ["check inputs"] * cp.RANK_ROWS,
-            "rank_cost_per_mtok": None}
+    """What a price typed wrong blanks besides its own row (which says "check price"): the
+    ranking, which compares every row's price, and where it is a catalog row's, the cheapest
+    catalog GPU; the rest of the table stands."""
+    typed = v.get("your_price") or {}
+    bad = {own: [x for row, x in typed.items() if (row == 0) == own and _bad_price(x)]
+           for own in (True, False)}
+    words = {own: "not a number" if any(isinstance(x, str) for x in xs) else "negative"
+             for own, xs in bad.items()}
+    out = {}
+    if bad[False]:
+        out.update(check_prices=f"a price in 'your $/GPU-h' is {words[False]}", catalog_ok=False,
+                   cheapest_gpu="check inputs", cheapest_cost_per_mtok="check inputs")
+    if bad[True]:
+        out["check_your_price"] = f"row 1's price in 'your $/GPU-h' is {words[True]}"
+    if out:
+        out.update(all_ok=False, rank_ok=False, rank_gpu=["check inputs"] * cp.RANK_ROWS,
+                   rank_cost_per_mtok=[None] * cp.RANK_ROWS)
+    return out
 
 
 def _cheapest(v) -> dict:

@@ -77,8 +77,20 @@ def test_a_model_is_found_by_its_hugging_face_repository():
     for m in catalog.models():
         if m.hf_repo:
             assert catalog.model(m.hf_repo).id == m.id, m.hf_repo
-    # a repository never takes a name an id or alias already has
+
+
+def test_a_repository_never_takes_a_name_an_id_alias_or_package_repository_has(tmp_path,
+                                                                             monkeypatch):
+    # user rows whose repositories end in a package id, or repeat a package row's repository
+    (tmp_path / "models.csv").write_text(
+        "id,hf_repo,params_b,layers,kv_heads,head_dim\n"
+        "my-8b,someone/llama-3.1-8b,8,32,8,128\n"
+        "my-v3,deepseek-ai/DeepSeek-V3,671,61,128,128\n")
+    monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
     assert catalog.model("llama-3.1-8b").id == "llama-3.1-8b"
+    assert catalog.model("someone/llama-3.1-8b").id == "my-8b"
+    assert catalog.model("deepseek-ai/DeepSeek-V3").id == "deepseek-v3"
+    assert catalog.model("my-v3").id == "my-v3"
 
 
 def test_aliases_are_unique_and_never_shadow_an_id():

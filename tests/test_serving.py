@@ -2,6 +2,7 @@
 parallelism that never slows decode down, and latency under load (queueing)."""
 
 import math
+import re
 import sys
 
 import numpy as np
@@ -131,9 +132,26 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
     (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1e6, 131072, None, None, 3),
      "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1, 2, 4, 8, "
      "16 or 32 (none of which holds it)"),
+    # where no count runs it because of the context or a missing link, that says why (a
+    # review: the head split listed counts that all failed on the context next)
+    (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-2-7b", 1, 8192, None, None, 3),
+     "llama-2-7b holds at most 4,096 tokens per sequence, got 8,192"),
+    (lambda: udfs.TOKENS_PER_SEC("apple-m1-max", "llama-3.1-70b", 1, 1024, "fp8", "fp8", 3),
+     "apple-m1-max has no interconnect_gbps in the catalog, so it serves a model on one GPU "
+     "only; give the link in a spec string, e.g. \"apple-m1-max; interconnect_gbps=64\""),
+    (lambda: udfs.TOKENS_PER_SEC("apple-m1-max", "llama-3.1-8b", 1, 1024, "fp8", "fp8", 3),
+     "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1"),
 ])
 def test_configurations_that_cannot_exist_say_why(call, message):
     assert call() == message
+
+
+def test_head_split_messages_name_the_count_asked_for_whatever_the_head_count():
+    # a head count with 72 divisors once overflowed the bits that grouped the messages, and all
+    # three cells said "17 GPUs"
+    model = "llama-3.1-8b; heads=10080; kv_heads=10080"
+    texts = memory.why_not("h100-sxm", model, "fp8", "fp8", 1024, 1, np.array([11.0, 13.0, 17.0]))
+    assert [re.search(r"split over (\d+) GPUs", t).group(1) for t in texts] == ["11", "13", "17"]
 
 
 def test_every_gpu_count_a_head_split_message_offers_runs_there():
@@ -141,15 +159,21 @@ def test_every_gpu_count_a_head_split_message_offers_runs_there():
     message offers runs the configuration (where it says none does, none of them does)."""
     import re
     for gpu, model in (("h100-sxm", "llama-3.1-70b"), ("l40s", "qwen2.5-32b"),
-                       ("h200-sxm", "deepseek-v3"), ("rtx-4090", "llama-3.1-8b")):
+                       ("h200-sxm", "deepseek-v3"), ("rtx-4090", "llama-3.1-8b"),
+                       ("h100-sxm", "llama-2-7b"), ("apple-m1-max", "llama-3.1-8b")):
         batch, tokens = np.array([[1.0], [16.0], [256.0]]), np.array([[1024.0, 32768.0]])
         for n in (3, 5, 6, 7):
             if memory._splits(catalog.model(model), n):
                 continue
             texts = memory.why_not(gpu, model, "fp8", "fp8", tokens, batch, n)
             for (i, j), text in np.ndenumerate(texts):
-                counts = [int(c) for c in re.search(r"use num_gpus ([\d, or]+)", text)
-                          .group(1).replace(" or ", ", ").split(", ")]
+                offered = re.search(r"use num_gpus ([\d, or]+)", text)
+                if offered is None:  # the context or the link: no count runs it
+                    assert not any(memory.can_run(gpu, model, "fp8", "fp8", tokens[0, j],
+                                                  batch[i, 0], c)
+                                   for c in memory.tp_degrees(model)), text
+                    continue
+                counts = [int(c) for c in offered.group(1).replace(" or ", ", ").split(", ")]
                 runs = [memory.can_run(gpu, model, "fp8", "fp8", tokens[0, j], batch[i, 0], c)
                         for c in counts]
                 assert all(runs) if "none of which" not in text else not any(runs), text

@@ -220,12 +220,17 @@ def planner_scenarios(d):
            # GPUs read as 2 and a negative fp8 rate as none)
            ("your GPU's bridge not whole", dict(d, user_nvlink_gpus=2.5)),
            # a price typed wrong blanks its own row's costs, the ranking and the cheapest GPU
-           # (they compare every price), not the table (a review: one row blanked all of it);
-           # the latency targets size that GPU, so their price and cost say so too
-           ("a price typed wrong", dict(d, sla_gpu="h100-sxm", your_price={
+           # (they compare every price), not the table (a review: one row blanked all of it),
+           # whose other rows keep the utilization typed (a review: it fell back to 0.7); the
+           # latency targets size that GPU, so their price and cost say so too
+           ("a price typed wrong", dict(d, sla_gpu="h100-sxm", utilization=0.5, your_price={
                **d["your_price"], 1 + catalog.gpu_ids().index("h100-sxm"): "tbd",
                1 + catalog.gpu_ids().index("b200"): -1.0})),
+           # ... and your GPU's (row 1) leaves the cheapest catalog GPU standing
            ("your GPU's price typed wrong", dict(d, sla_gpu="yours", your_price={0: "$3"})),
+           # your GPU does not fit and its price is wrong: its cost says it does not fit ('-')
+           ("your GPU too small, its price typed wrong", dict(d, user_memory_gb=1.0,
+                                                              your_price={0: "x"})),
            # ... and where the latency targets size your GPU, they wait for its checks too
            ("your GPU's fp8 rate negative, latency on yours", dict(d, user_fp8_tflops=-5.0,
                                                                      sla_gpu="yours")),

@@ -1508,8 +1508,9 @@ def main(argv=None) -> int:
         if argv and argv[0] not in function_parsers and not argv[0].startswith("-"):
             # the Excel name works too: TOKENS_PER_SEC or tokens_per_sec is tokens-per-sec
             dashed = argv[0].strip().lower().replace("_", "-")
-            if dashed in function_parsers:
-                argv[0] = dashed
+            if dashed in function_parsers or (dashed in _commands(parser)
+                                              and argv[0] not in _commands(parser)):
+                argv[0] = dashed  # ESTIMATE is estimate
             elif argv[0] not in _commands(parser):
                 near = difflib.get_close_matches(dashed, _commands(parser), n=3)
                 print(f"Error: unknown command {argv[0]!r}"

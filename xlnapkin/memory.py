@@ -71,6 +71,8 @@ def kv_dtype_of(kv_dtype):
 def _checked_dtype(dtype, name: str):
     """``dtype`` as given, once it is a dtype; its error names the argument (a review:
     "dtype must be ..., got '4096'" left a user guessing which of two dtypes was meant)."""
+    if type(dtype) is float and 0 < dtype <= 64:  # bits as a number: nothing to look up
+        return dtype
     try:
         dtype_name(dtype)
     except InvalidArgumentError as exc:
@@ -523,7 +525,8 @@ def kv_copies(model, num_gpus=1) -> float:
     GPU for MLA's shared latent, ``num_gpus / kv_heads`` with more GPUs than KV heads, else 1.
     The memory functions count one copy, spread (attention data parallelism's layout: see the
     module's notes), so such a plain tensor-parallel replica holds this many times fewer
-    sequences than they say.
+    sequences than they say (fewer, but not that many times, where a hybrid's recurrent state,
+    which is split, takes part of each sequence's memory).
 
     >>> kv_copies("deepseek-v3", 8), kv_copies("qwen3-235b-a22b", 8), kv_copies("llama-3.1-70b", 8)
     (8.0, 2.0, 1.0)
@@ -537,13 +540,16 @@ def kv_copies(model, num_gpus=1) -> float:
 def kv_layout_note(model, num_gpus=1) -> str:
     """What a reader of a sequence count should know where :func:`kv_copies` is above 1, else
     "": the count is attention data parallelism's."""
-    copies = kv_copies(model, num_gpus)
+    m, copies = _model(model), kv_copies(model, num_gpus)
     if copies <= 1:
         return ""
-    return (f"{_model(model).id}'s KV cache is counted once, spread over the {float(num_gpus):g} "
-            "GPUs, as attention data parallelism runs it (SGLang's DP attention, vLLM's and "
-            f"TensorRT-LLM's attention DP); plain tensor parallelism keeps {copies:g} copies and "
-            f"holds {copies:g} times fewer requests")
+    # a hybrid's recurrent state is split, not copied: fewer requests, not copies-times fewer
+    fewer = ("so fewer requests fit (its recurrent state is not copied)" if m.state_bytes_per_seq
+             else f"and holds {copies:g} times fewer requests")
+    return (f"{m.id}'s KV cache is counted once, spread over the {float(num_gpus):g} GPUs, as "
+            "attention data parallelism runs it (SGLang's DP attention, vLLM's and "
+            f"TensorRT-LLM's attention DP); plain tensor parallelism keeps {copies:g} copies of "
+            f"it {fewer}")
 
 
 def tp_degrees(model, up_to=None) -> list[int]:
@@ -651,22 +657,37 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
         degrees = [d for d in tp_degrees(m) if d <= 1 or g.interconnect_gbps]
         tok, b, frac = (np.broadcast_to(np.asarray(x, dtype=float), shape)[split]
                         for x in (tokens, batch, mem_fraction))
-        # one bit per degree that holds the element (as fits() counts), and the count asked
-        # for above them: one number per element, a few distinct messages for a whole grid
-        need = _need(m, weight_dtype, kv_dtype, tok, b)
-        asked, which = np.unique(n[split], return_inverse=True)
-        key = np.ravel(which).astype(np.int64) << len(degrees)
-        for k, d in enumerate(degrees):
-            key = key + ((need <= d * g.memory_bytes * frac * (1 + 1e-12)).astype(np.int64) << k)
-        keys, inverse = np.unique(key, return_inverse=True)
+        # per element, the count asked for, the first degree that holds it (as fits() counts;
+        # more GPUs hold more, so every degree from there on does) and whether the context or
+        # a missing link already says why: one small number per element, a few messages for
+        # a whole grid
+        need = np.broadcast_to(_need(m, weight_dtype, kv_dtype, tok, b), tok.shape)
+        k = len(degrees)
+        fit = np.zeros((tok.size, k), dtype=bool)
+        for j, d in enumerate(degrees):
+            fit[:, j] = need <= d * g.memory_bytes * frac * (1 + 1e-12)
+        fit &= ~long[split][:, None]  # a context beyond the maximum runs on no count
+        first = np.where(fit.any(axis=1), fit.argmax(axis=1), k)
+        other = (long | alone)[split]
+        if np.ndim(num_gpus) == 0:
+            asked, which = np.array([float(num_gpus)]), np.zeros(tok.size, dtype=np.int64)
+        else:
+            asked, which = np.unique(n[split], return_inverse=True)
+        key = (np.ravel(which) * (k + 1) + first) * 2 + other
+        keys = np.flatnonzero(np.bincount(key))
+        lookup = np.zeros(keys[-1] + 1, dtype=np.int64)
+        lookup[keys] = np.arange(keys.size)
+        everyone = _either(degrees)
         texts = []
         for value in keys.tolist():
-            v, mask = asked[value >> len(degrees)], value & ((1 << len(degrees)) - 1)
-            ok = [d for k, d in enumerate(degrees) if mask >> k & 1]
-            texts.append(f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} "
-                         f"GPUs: use num_gpus {_either(ok or degrees)}"
-                         + ("" if ok else " (none of which holds it)"))
-        out[split] = np.array(texts, dtype=object)[np.ravel(inverse)]
+            v, f = asked[value // 2 // (k + 1)], value // 2 % (k + 1)
+            head = f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} GPUs: "
+            texts.append(head + f"use num_gpus {_either(degrees[f:])}" if f < k else
+                         None if value % 2 else  # the context or the link says why
+                         head + f"use num_gpus {everyone} (none of which holds it)")
+        said = np.array(texts, dtype=object)[lookup[key]]
+        mine = (first < k) | ~other  # elsewhere the context's or the link's message stands
+        out.reshape(-1)[np.flatnonzero(split.ravel())[mine]] = said[mine]
     return out.item() if out.ndim == 0 else out
 
 

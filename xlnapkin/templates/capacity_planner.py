@@ -263,7 +263,7 @@ def _outputs(b, col_of) -> None:
           "defined under 'Your own GPU' on the left; the next lines are its", "text", "output")
     b.add("user_gpu_cost_per_mtok", "Your GPU: its cost per million tokens",
           f'IF({{table_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
-          f'Working!{col_of["cost_per_mtok"]}{first},IF(Working!{col_of["price_used"]}{first}='
+          f'Working!{col_of["cost_per_mtok"]}{first},IF(Working!{col_of["cost_per_mtok"]}{first}='
           f'"{BAD_PRICE}","{BAD_PRICE}","-")),"check inputs")', "USD/Mtok",
           "row 1 of the table: '-' = no price or does not fit", "usd4", "output")
     for name, label, col, unit, note, fmt in (
@@ -322,13 +322,14 @@ GATES = [("catalog_ok", "Cheapest GPU computable? (utilization, prices)",
           ["check_utilization", "check_prices"]),
          ("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
          ("rank_ok", "Ranking computable? (the table's inputs, prices)",
-          TABLE_CHECKS + ["check_prices"]),
+          TABLE_CHECKS + ["check_prices", "check_your_price"]),
          ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
          ("sla_gpus_ok", "Latency GPUs computable? (targets, spares)",
           SLA_CHECKS + ["check_sla_spares"]),
          ("sla_cost_ok", "Latency cost computable? (spares, hours)",
           SLA_CHECKS + ["check_sla_spares", "check_hours"]),
          ("hours_ok", "Hours per month as typed?", ["check_hours"]),
+         ("utilization_ok", "Utilization as typed?", ["check_utilization"]),
          ("user_gpu_ok", "Your GPU's figures as typed?", USER_GPU_CHECKS)]
 
 
@@ -372,18 +373,24 @@ def _checks(b) -> None:
         ("check_token_budget", "Token budget per step",
          f"IF(ISBLANK({{token_budget}}),{bk.CHECK_OK},"
          + num("token_budget", "token_budget", 1) + ")"),
-        ("check_prices", "Your prices",
-         'IF(COUNTA(tbl_your_price)>COUNT(tbl_your_price),"a price in \'your $/GPU-h\' is not '
-         'a number",IF(COUNTIF(tbl_your_price,"<0")>0,"a price in \'your $/GPU-h\' is '
-         'negative","OK"))'),
+        ("check_prices", "Your prices for catalog GPUs", _prices_check(
+            "tbl_catalog_your_price", "a price in 'your $/GPU-h'")),
+        ("check_your_price", "Your GPU's price (row 1)", _prices_check(
+            "tbl_row1_your_price", "row 1's price in 'your $/GPU-h'")),
     ], gate="all_ok")
     shared = ",".join("{" + name + '}="OK"' for name, _l, _f in work)
     b.add("work_ok", "Model and workload OK? (every answer needs them)", f"AND({shared})",
           fmt="gen")
     for gate, label, names in GATES:
         own = ",".join("{" + name + '}="OK"' for name in names)
-        alone = gate in ("hours_ok", "user_gpu_ok")  # an input's own checks, for its copy
+        alone = gate in ("hours_ok", "utilization_ok", "user_gpu_ok")  # its copy's own checks
         b.add(gate, label, ("AND(" if alone else "AND({work_ok},") + own + ")", fmt="gen")
+
+
+def _prices_check(prices: str, what: str) -> str:
+    """OK, or what is wrong with the prices typed in ``prices`` (blank: the catalog's)."""
+    return (f'IF(COUNTA({prices})>COUNT({prices}),"{what} is not a number",IF(COUNTIF('
+            f'{prices},"<0")>0,"{what} is negative","OK"))')
 
 
 def _user_fields_check() -> str:
@@ -425,7 +432,7 @@ def _model_sheet(m) -> dict:
              if name not in ("model", "weight_dtype", "kv_dtype", "num_gpus", "input_tokens",
                              "output_tokens")}
     gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS}, sla_spare_replicas="sla_gpus_ok",
-                 utilization="catalog_ok",
+                 utilization="utilization_ok",
                  hours_per_month="hours_ok", **{f"user_{f}": "user_gpu_ok" for f in USER_FIELDS})
     m.alias = bk.used_inputs(m, defaults, gate="work_ok", gates=gates,
                              note="While a check fails, the rows below that depend on it use "
@@ -562,6 +569,9 @@ def _results(wb, ws, col_of) -> dict:
     last = FIRST_ROW + len(catalog.gpu_ids())
     for key, col in res_col.items():
         st.define(wb, f"tbl_{key}", "Planner", f"${col}${FIRST_ROW}:${col}${last}")
+    col = res_col["your_price"]  # your GPU's price and the catalog rows', checked apart
+    st.define(wb, "tbl_row1_your_price", "Planner", f"${col}${FIRST_ROW}")
+    st.define(wb, "tbl_catalog_your_price", "Planner", f"${col}${FIRST_ROW + 1}:${col}${last}")
     return res_col
 
 
