@@ -136,8 +136,9 @@ $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
 $ExcelSteps = @(
     "In Excel, once: File > Options > Trust Center > Trust Center Settings > Macro Settings >",
     "tick 'Trust access to the VBA project object model'. Then open the macro-enabled workbook",
-    "(.xlsm) you set up: Alt+F11 > Tools > References > tick 'xlwings' > OK; back in Excel click",
-    "xlwings > Import Functions, save, and type =NAPKIN_VERSION() in a cell."
+    "(.xlsm) you set up, click Enable Content if Excel says its macros are disabled (or keep it",
+    "in a Trusted Location), then: Alt+F11 > Tools > References > tick 'xlwings' > OK; back in",
+    "Excel click xlwings > Import Functions, save, and type =NAPKIN_VERSION() in a cell."
 )
 
 function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
@@ -307,6 +308,13 @@ try {
         Write-Note "would record $VenvDir in $VenvRecord"
     } else {
         Invoke-Checked $VenvPython $pipArgs "pip install"
+        # pip keeps an installed xlnapkin of the same version as the wheel ("already installed"):
+        # a wheel rebuilt at that version (xlnapkin release --force) goes in over it, its
+        # dependencies as they are.
+        if ($requirement.EndsWith(".whl[excel]")) {
+            $wheel = $requirement.Substring(0, $requirement.Length - "[excel]".Length)
+            Invoke-Checked $VenvPython @("-m", "pip", "install", "--disable-pip-version-check", "--force-reinstall", "--no-deps", $wheel) "pip install of this wheel over the installed one"
+        }
         # For uninstall.ps1, which cannot ask xlnapkin where xlnapkin is.
         New-Item -ItemType Directory -Force -Path (Split-Path -Parent $VenvRecord) | Out-Null
         [System.IO.File]::WriteAllText($VenvRecord, $VenvDir + "`r`n", (New-Object System.Text.UTF8Encoding $false))

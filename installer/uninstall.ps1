@@ -145,6 +145,13 @@ try {
         else { Write-Host "Deleted $VenvDir." -ForegroundColor Green }
         exit 0
     }
+    if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir)) {
+        # Run twice, or never installed here: nothing to undo is no failure (deployment tools
+        # read the exit code).
+        Write-Host ""
+        Write-Host "xlnapkin is not installed in $VenvDir ($VenvFrom): nothing to undo. If you installed it with -VenvDir, run this again with the same -VenvDir." -ForegroundColor Green
+        exit 0
+    }
     if (-not $runs) {
         $why = "xlnapkin is not installed in $VenvDir ($VenvFrom), so there is nothing to undo with it."
         if (Test-Path -LiteralPath $XlnapkinExe) { $why = "xlnapkin in $VenvDir ($VenvFrom) does not start (was its Python uninstalled?), so there is nothing to undo with it." }

@@ -320,6 +320,29 @@ def test_the_legacy_interpreter_key_counts_as_set(tmp_path):
     assert st.interpreter.value == OLD_PY and 'legacy "INTERPRETER"' in st.interpreter.source
 
 
+def test_a_conda_environment_counts_as_an_interpreter(tmp_path):
+    """A review: `xlwings config create` on conda writes only CONDA PATH and CONDA ENV, which
+    the add-in uses while no other Python is named; install added INTERPRETER_WIN silently, and
+    the other project's functions ran in xlnapkin's Python."""
+    conda = (b'"CONDA PATH","C:\\Users\\a\\miniconda3"\r\n"CONDA ENV","proj"\r\n'
+             b'"UDF MODULES","otherproj.udfs"\r\n')
+    write_conf(tmp_path, conda)
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            'sets "CONDA ENV" to "proj (a conda environment in C:\\Users\\a\\miniconda3)", '
+            "another Python")):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert listing(tmp_path) == {".xlwings/xlwings.conf": conda}
+    # with a bare python named, the conda environment is still the one xlwings starts
+    write_conf(tmp_path, conda + b'"INTERPRETER_WIN","pythonw"\r\n')
+    with pytest.raises(es.ExcelSetupError, match='"CONDA ENV"'):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    # replaced as asked, and put back by uninstall
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
+    assert PY.encode() in conf(tmp_path).read_bytes()
+    es.uninstall(user(tmp_path), platform="win32")
+    assert conf(tmp_path).read_bytes() == conda + b'"INTERPRETER_WIN","pythonw"\r\n'
+
+
 def test_a_command_without_a_scope_changes_nothing(tmp_path, capsys):
     write_conf(tmp_path, EXISTING)
     for command in ("install", "uninstall"):
@@ -1142,7 +1165,8 @@ def test_addin_install_copies_xlwings_own_file_and_writes_no_xlwings_conf(tmp_pa
     assert files.pop(XLAM) == src.read_bytes()
     assert list(files) == [".xlnapkin/addin.json"]  # the record, and nothing else
     assert json.loads(files[".xlnapkin/addin.json"]) == {
-        "was_present": False, "sha256": hashlib.sha256(src.read_bytes()).hexdigest()}
+        "was_present": False, "sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+        "backup": False}
     again = addin("install", home, source=src)
     assert not again.changed and "already this version" in again.describe()
 
@@ -1306,10 +1330,11 @@ def test_addin_already_there_before_xlnapkin_is_kept_on_install_and_on_remove(tm
     theirs.parent.mkdir(parents=True)
     theirs.write_bytes(b"theirs 0.30")
     assert not addin("install", home, source=src).changed
-    # replaced on request; still theirs to keep: remove leaves it
+    # replaced on request; still theirs to keep: remove puts their copy back
     assert addin("install", home, source=src, replace=True).changed
-    left = addin("remove", home)
-    assert not left.changed and "before xlnapkin" in left.describe() and theirs.is_file()
+    back = addin("remove", home)
+    assert back.changed and "put back" in back.describe()
+    assert theirs.read_bytes() == b"theirs 0.30"
     # the same version already there counts as theirs too
     home2 = tmp_path / "home2"
     (home2 / XLAM).parent.mkdir(parents=True)
@@ -1351,13 +1376,28 @@ def test_addin_left_for_other_functions_stays_xlnapkins_to_upgrade(tmp_path):
     assert (home / XLAM).read_bytes() == b"0.34"
 
 
-def test_replacing_another_projects_addin_keeps_it_theirs(tmp_path):
+def test_replacing_another_projects_addin_puts_theirs_back_on_remove(tmp_path):
+    """A review: --replace (install.ps1 -ReplaceAddin) overwrote another project's add-in, and
+    remove then left xlnapkin's copy, so theirs was lost for good. A copy of theirs is kept
+    and removing xlnapkin's puts it back, byte for byte."""
     home = tmp_path / "home"
     addin("install", home, source=addin_source(tmp_path / "a", b"0.33"))
     (home / XLAM).write_bytes(b"theirs")  # another project installed its version over ours
     assert addin("install", home, source=addin_source(tmp_path / "a"), replace=True).changed
-    left = addin("remove", home)
-    assert not left.changed and (home / XLAM).is_file() and "--replace" in left.describe()
+    assert es.addin_backup(home).read_bytes() == b"theirs" and (home / XLAM).read_bytes() != \
+        b"theirs"
+    # upgraded again with --replace: the copy kept is still theirs, not xlnapkin's older one
+    assert addin("install", home, source=addin_source(tmp_path / "b", b"0.34"),
+                 replace=True).changed
+    assert es.addin_backup(home).read_bytes() == b"theirs"
+    dry = addin("remove", home, dry_run=True)
+    assert "would put back" in dry.describe() and (home / XLAM).read_bytes() == b"0.34"
+    back = addin("remove", home)
+    assert back.changed and "put back" in back.describe()
+    assert (home / XLAM).read_bytes() == b"theirs"
+    assert not es.addin_backup(home).exists() and not es.addin_record(home).exists()
+    # and theirs, now unrecorded, is left by a later remove
+    assert not addin("remove", home).changed and (home / XLAM).read_bytes() == b"theirs"
 
 
 def test_a_stale_record_is_refreshed_when_the_file_is_already_this_version(tmp_path):
@@ -1716,8 +1756,17 @@ def test_both_scripts_find_the_environment_through_one_record():
         'if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }')
     assert re.search(r"if \(-not \$VenvDir -and \$RecordedVenv\) \{ \$VenvDir = \$RecordedVenv",
                      uninstall)
+    # install: a wheel rebuilt at the installed version goes in over it (pip says "already
+    # installed" and keeps the old one otherwise; a review)
+    over = install.index('"--force-reinstall", "--no-deps", $wheel')
+    assert install.index("Invoke-Checked $VenvPython $pipArgs") < over < write
+    # uninstall: no environment at all (run twice, say) is nothing to undo and no failure
+    # (deployment tools read the exit code); one whose xlnapkin does not start is a failure
+    gone = uninstall.index("if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir)) {")
+    assert "exit 0" in uninstall[gone:gone + 500]
     # uninstall: no xlnapkin there, nothing undone, exit 1 (the catch), before any step
     missing = uninstall.index("if (-not $runs) {")
+    assert gone < missing
     assert "so there is nothing to undo with it." in uninstall
     assert "throw $why" in uninstall[missing:missing + 700]
     assert missing < uninstall.index('Write-Step "Restoring your xlwings settings')
@@ -1741,6 +1790,14 @@ def test_install_bat_runs_the_ps1_with_bypass():
     # The double-click test uses no unquoted %CMDCMDLINE% (a folder named "R&D" split it).
     assert 'set "XLNAPKIN_CMD=%CMDCMDLINE:"=%"' in text
     assert not re.search(r"(?m)^[^\r\n]*[^\"=]%CMDCMDLINE%", text)
+    # A deployment tool's `cmd /c install.bat` looks like a double-click; XLNAPKIN_NO_PAUSE
+    # skips both pauses, with the script's exit code kept (a review)
+    lines = text.splitlines()
+    assert [i for i, line in enumerate(lines) if "pause" in line.split()] == [
+        i for i, line in enumerate(lines) if line.startswith("if not defined XLNAPKIN_NO_PAUSE")
+        or "XLNAPKIN_CMD" in line and line.endswith(" pause")]
+    assert text.index("if defined XLNAPKIN_NO_PAUSE exit /b %XLNAPKIN_RC%") < text.index(
+        "setlocal EnableDelayedExpansion")
 
 
 def test_powershell_scripts_are_ascii():

@@ -100,6 +100,7 @@ UDF_MODULE = "xlnapkin.udfs"
 CONF_NAME = "xlwings.conf"
 UDF_MODULES_KEY = "UDF MODULES"
 LEGACY_INTERPRETER_KEY = "INTERPRETER"
+CONDA_PATH_KEY, CONDA_ENV_KEY = "CONDA PATH", "CONDA ENV"  # a conda environment as the Python
 ADDIN_FILE = "xlwings.xlam"
 STATE_SUFFIX = ".xlnapkin-state.json"
 LOCK_SUFFIX = ".xlnapkin-lock"
@@ -1062,12 +1063,21 @@ def _new_python_note(config: ConfigFile, doc: _ConfigText, inherited: _ConfigTex
 
 def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
     """(value, key as written) of the interpreter ``doc`` sets, the legacy key where ``key`` is
-    empty or absent (as xlwings falls back); None where it sets none."""
+    empty or absent (as xlwings falls back); None where it sets none. A conda environment
+    (``CONDA PATH`` and ``CONDA ENV``, all that ``xlwings config create`` writes for one) is an
+    interpreter too where no other is named, or only a bare ``python``/``pythonw``: xlwings'
+    add-in then starts Python in that environment (``XLPyCommand`` in its Main.bas)."""
+    found = None
     if doc.get(key):
-        return doc.get(key), doc.written_key(key)
-    if doc.get(LEGACY_INTERPRETER_KEY):
-        return doc.get(LEGACY_INTERPRETER_KEY), LEGACY_INTERPRETER_KEY
-    return None
+        found = doc.get(key), doc.written_key(key)
+    elif doc.get(LEGACY_INTERPRETER_KEY):
+        found = doc.get(LEGACY_INTERPRETER_KEY), LEGACY_INTERPRETER_KEY
+    path, env = doc.get(CONDA_PATH_KEY), doc.get(CONDA_ENV_KEY)
+    bare = found is None or found[0].strip().strip('"').lower() in (
+        "python", "pythonw", "python.exe", "pythonw.exe")
+    if path and env and bare:
+        return f"{env} (a conda environment in {path})", doc.written_key(CONDA_ENV_KEY)
+    return found
 
 
 def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
@@ -1462,6 +1472,7 @@ def _package_version() -> str:
 
 # --- the add-in ----------------------------------------------------------------------------------
 
+ADDIN_BACKUP_NAME = "xlwings.xlam.before-xlnapkin"
 ADDIN_RECORD_NAME = "addin.json"
 VENV_RECORD_NAME = "venv.txt"
 #: The oldest xlwings xlnapkin runs with: pyproject.toml's ``excel`` extra (a test checks).
@@ -1503,16 +1514,19 @@ def _read_addin_record(home: Path) -> dict | None:
     if data is not None:
         sha = data.get("sha256") if isinstance(data, dict) else None
         if (not isinstance(data, dict) or not isinstance(data.get("was_present"), bool)
-                or (sha is not None and not (isinstance(sha, str) and _SHA256_RE.fullmatch(sha)))):
+                or (sha is not None and not (isinstance(sha, str) and _SHA256_RE.fullmatch(sha)))
+                or not isinstance(data.get("backup", False), bool)):
             raise ExcelSetupError(f"{path} is not an add-in record xlnapkin wrote; delete it to "
                                   "let xlnapkin treat the xlwings add-in as not its own")
-        return {"was_present": data["was_present"], "sha256": sha}
+        return {"was_present": data["was_present"], "sha256": sha,
+                "backup": data.get("backup", False)}
     try:
         text = _legacy_addin_marker(home).read_text(encoding="ascii", errors="replace")
     except OSError:
         return None
     first = (text.splitlines() or [""])[0].strip()
-    return {"was_present": first != "False", "sha256": None}  # anything unclear: not ours
+    return {"was_present": first != "False", "sha256": None,  # anything unclear: not ours
+            "backup": False}
 
 
 def _forget_addin(home: Path) -> None:
@@ -1605,24 +1619,30 @@ def _addin_install(home, target, record, current, replace, dry_run, source,
     elif _sha256(current) == sha:
         was_present = record["was_present"] if record else True
         if not dry_run and (record is None or record["sha256"] != sha):
-            _write_addin_record(home, was_present, sha)
+            _write_addin_record(home, was_present, sha, bool(record and record["backup"]))
         return AddinResult("install", False, True, target,
                            f"xlwings add-in: {target} is already this version; left as it is")
     elif ours or replace:
-        # replacing someone else's copy keeps it theirs: uninstall then leaves the add-in
+        # replacing someone else's copy keeps it theirs: a copy of it is kept, and removing
+        # xlnapkin's puts it back (a review: -ReplaceAddin had lost it for good)
         was_present, verb = (False if ours else True), "replaced"
     else:
         return _foreign_addin(target, current, new, python_executable)
     if dry_run:
         return AddinResult("install", False, True, target,
                            f"xlwings add-in: would copy {source} to {target} ({verb})")
+    backup = bool(record and record["backup"] and addin_backup(home).is_file())
+    if current is not None and not ours and not backup:
+        addin_backup(home).parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(addin_backup(home), current)
+        backup = True
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(target, new)
     except PermissionError:
         raise ExcelSetupError(f"cannot write {target}: close Excel (it keeps the add-in open) "
                               "and run this again") from None
-    _write_addin_record(home, was_present, sha)
+    _write_addin_record(home, was_present, sha, backup)
     return AddinResult("install", True, True, target,
                        f"xlwings add-in: {verb} {target} (xlwings' own, from {source})")
 
@@ -1690,10 +1710,10 @@ def _foreign_addin(target: Path, current: bytes, new: bytes,
                        f"xlwings add-in: STOPPED, nothing changed: {head} {fix}")
 
 
-def _write_addin_record(home: Path, was_present: bool, sha: str) -> None:
+def _write_addin_record(home: Path, was_present: bool, sha: str, backup: bool = False) -> None:
     path = addin_record(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, json.dumps({"was_present": was_present, "sha256": sha},
+    _write_atomic(path, json.dumps({"was_present": was_present, "sha256": sha, "backup": backup},
                                    indent=1).encode("utf-8"))
     with contextlib.suppress(FileNotFoundError):
         _legacy_addin_marker(home).unlink()
@@ -1702,6 +1722,10 @@ def _write_addin_record(home: Path, was_present: bool, sha: str) -> None:
 def _addin_remove(home, platform, target, record, current, force, dry_run,
                   python_executable) -> AddinResult:
     why = None
+    if (current is not None and record is not None and record["was_present"]
+            and record["backup"] and record["sha256"] == _sha256(current)
+            and addin_backup(home).is_file()):
+        return _addin_put_back(home, platform, target, dry_run, python_executable)
     if current is None:
         why = f"not in {target}; nothing to remove"
     elif not force:
@@ -1734,6 +1758,31 @@ def _addin_remove(home, platform, target, record, current, force, dry_run,
         why += " (to remove it anyway: -RemoveAddin, or --replace)"
     head = f"xlwings add-in: left in place: {why}" if why else f"xlwings add-in: removed {target}"
     result = AddinResult("remove", why is None, True, target, head)
+    return _with_stray_config(result, home, platform, python_executable, dry_run)
+
+
+def addin_backup(home: Path) -> Path:
+    """The copy of another project's xlwings add-in that ``--replace`` replaced, which removing
+    xlnapkin's puts back."""
+    return Path(home) / ".xlnapkin" / ADDIN_BACKUP_NAME
+
+
+def _addin_put_back(home, platform, target, dry_run, python_executable) -> AddinResult:
+    """Removing xlnapkin's add-in where it had replaced another project's: that one goes back."""
+    backup = addin_backup(home)
+    if dry_run:
+        result = AddinResult("remove", False, True, target,
+                             f"xlwings add-in: would put back the one xlnapkin replaced ({backup})")
+        return _with_stray_config(result, home, platform, python_executable, dry_run)
+    try:
+        _write_atomic(target, backup.read_bytes())
+    except PermissionError:
+        raise ExcelSetupError(f"cannot write {target}: close Excel (it keeps the add-in open) "
+                              "and run this again") from None
+    backup.unlink()
+    _forget_addin(home)
+    result = AddinResult("remove", True, True, target,
+                         f"xlwings add-in: put back {target}, the one xlnapkin had replaced")
     return _with_stray_config(result, home, platform, python_executable, dry_run)
 
 

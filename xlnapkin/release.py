@@ -44,9 +44,18 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest date a zip (and so a wheel) holds
 _MIN_SETUPTOOLS = (77, 0)  # bdist_wheel bundled (70.1), and project.license as an SPDX text (77)
 _INSTALLER_FILES = ("install.ps1", "install.bat", "uninstall.ps1")
-# Documentation a stranger needs with the zip: (source in the checkout, name in the release).
+# Documentation a stranger needs with the zip: (source in the checkout, name in the release),
+# every page another one links to included, and the links of the checkout's layout that the
+# release lays out otherwise rewritten (a review found them broken inside the zip).
 _DOCS = (("installer/README.md", "docs/installer.md"),
-         ("docs/getting-started-analyst.md", "docs/getting-started-analyst.md"))
+         ("docs/getting-started-analyst.md", "docs/getting-started-analyst.md"),
+         ("docs/getting-started-finance.md", "docs/getting-started-finance.md"),
+         ("docs/reference.md", "docs/reference.md"),
+         ("docs/templates.md", "docs/templates.md"),
+         ("docs/release.md", "docs/release.md"))
+_DOC_LINKS = (("](../installer/README.md)", "](installer.md)"),
+              ("](../docs/release.md)", "](release.md)"),
+              ("](lite/)", "](../lite/)"))
 _SOURCE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
 _README = """\
@@ -95,7 +104,9 @@ Documentation
   docs\\installer.md: the installer and xlwings Lite in detail (what changes, undoing it,
       another project's xlwings set-up, a folder of wheels for offline PCs)
   docs\\getting-started-analyst.md: setting Excel up, and the first formulas
-  Their links point into the source repository, where the rest of the documentation is.
+  docs\\getting-started-finance.md, docs\\templates.md: the workbooks, for finance
+  docs\\reference.md: every function, its arguments, units and an example
+  docs\\release.md: how this release was built
 """
 
 
@@ -214,7 +225,10 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
             shutil.copyfile(book, staging / "workbooks" / book.name)
         (staging / "docs").mkdir()
         for source, target in _DOCS:
-            shutil.copyfile(root / source, staging / target)
+            text = (root / source).read_bytes()
+            for old, new in _DOC_LINKS:
+                text = text.replace(old.encode(), new.encode())
+            (staging / target).write_bytes(text)
         shutil.copyfile(root / "LICENSE", staging / "LICENSE.txt")
         readme = _README.format(version=__version__, wheel=wheel.name,
                                 main_size=len(lite["main.py"].encode("utf-8")),
