@@ -243,6 +243,8 @@ def _money(v, x, total):
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
     })
+    out["breakeven_for_good_calc"] = _scan(e.breakeven_for_good(
+        replica, cap, out["api_blended_calc"], x["minrep"], x["staff"]))
     # the fleet the breakeven volume needs: the replicas whose savings pay the people
     be = out["breakeven_calc"]
     out["breakeven_gpus_calc"] = ("-" if be == "never" else
@@ -259,6 +261,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "self_host_cost_per_mtok_at_volume": "cost_at_volume_calc",
              "api_blended_price": "api_blended_calc",
              "breakeven_tokens_per_day": "breakeven_calc", "breakeven_gpus": "breakeven_gpus_calc",
+             "breakeven_for_good_tokens_per_day": "breakeven_for_good_calc",
              "self_host_cost_per_mtok": "planned_cost_per_mtok_calc",
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
@@ -354,7 +357,8 @@ def expect_self_host(v):
         service = _service(v, x, money, n, frac)
         exp.update(service)
         exp.update({o: service[c] for o, c in OUTPUT_OF.items() if c in service})
-        exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"])
+        exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"],
+                                         money["breakeven_for_good_calc"])
         if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
             exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
@@ -424,13 +428,17 @@ def _millions(tokens_per_day) -> str:
     return f"{d:,.1f}"
 
 
-def _verdict(tokens_per_day, saving, breakeven) -> str:
-    """The Breakeven sheet's verdict line (once it ran two phrases together)."""
+def _verdict(tokens_per_day, saving, breakeven, for_good) -> str:
+    """The Breakeven sheet's verdict line (once it ran two phrases together); where self-hosting
+    is cheaper for good only from a larger volume, that volume too (a review: a volume past the
+    breakeven read "the API is cheaper" with no reason given)."""
     if not isinstance(breakeven, float) or not math.isfinite(breakeven):
         return e.NEVER
     who = "self-hosting" if saving > 0 else "the API"
+    good = (f", for good from {_millions(for_good)} M (in between, each replica added costs "
+            "more than it saves at first)" if for_good > breakeven * (1 + 1e-9) else "")
     return (f"{who} is cheaper at {_millions(tokens_per_day)} M tokens/day; breakeven "
-            f"{_millions(breakeven)} M tokens/day")
+            f"{_millions(breakeven)} M tokens/day{good}")
 
 
 def _volume_rows(v, x, money, total):

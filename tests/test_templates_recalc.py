@@ -105,6 +105,11 @@ def self_host_scenarios(d):
            ("4,000 in / 500 out against gpt-4o", dict(gpt4o, input_tokens=4000, output_tokens=500,
                                                       tokens_per_day=200e6)),
            ("l4", dict(d, gpu="l4")),
+           # past the first breakeven but short of 'for good': the API is cheaper here, and the
+           # verdict says from where self-hosting stays cheaper (a review)
+           ("70B past the first breakeven", dict(d, model="llama-3.3-70b", weight_dtype="fp8",
+                                                 num_gpus=2, api="groq-llama-3.3-70b",
+                                                 tokens_per_day=2e9)),
            ("h100-nvl has no catalog price", dict(d, gpu="h100-nvl")),
            ("aliases, bits, a price where the catalog has none",
             dict(d, gpu="H100 NVL", model="llama3-8b", weight_dtype=8,

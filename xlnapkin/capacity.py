@@ -394,6 +394,10 @@ class Estimate:
 # request streaming fewer output tokens a second than this, or its first token coming later.
 SLOW_STREAM_TOKENS_PER_SEC = 20.0
 SLOW_FIRST_TOKEN_MS = 10_000.0
+# The costs a self-hosting comparison leaves out, said beside every answer (estimate, and the
+# breakeven workbook's answer block).
+NOT_COUNTED = ("egress and storage, software licences, the work of migrating, API batch or "
+               "volume discounts, taxes")
 
 
 def slow_answers(request_tokens_per_sec, ttft_ms) -> bool:

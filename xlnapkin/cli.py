@@ -489,7 +489,7 @@ def _percent(share: float) -> str:
 def _run_estimate(ns) -> int:
     import inspect
     from . import economics, memory
-    from .capacity import estimate, slow_answers
+    from .capacity import NOT_COUNTED, estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     try:
         # extreme inputs overflow to inf or NaN on the way, which estimate checks and words:
@@ -583,8 +583,7 @@ def _run_estimate(ns) -> int:
     layout = memory.kv_layout_note(e.model, e.num_gpus)
     if layout:
         rows.append(("KV layout", layout))
-    rows.append(("not counted", "egress and storage, software licences, the work of migrating, "
-                                "API batch or volume discounts, taxes"))
+    rows.append(("not counted", NOT_COUNTED))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from .. import calibration, capacity, catalog, queueing
@@ -56,7 +57,7 @@ RUN = [
     ("hours_per_month", "Hours a rented GPU runs per month", 730.0, "hours",
      "730 = always on; fewer hours serve the day's volume in fewer hours", "int", (0, 744)),
     ("spot_share", "Share of rented GPU-hours on spot", 0.0, "0-1",
-     "seed 003's hybrid: 37.5 %; keep the minimum fleet on demand", "pct", (0, 1)),
+     "seed 003's hybrid: 37.5 %; of every GPU-hour, the minimum fleet's too", "pct", (0, 1)),
     ("spot_price_ratio", "Spot price / on-demand price", 0.5, "ratio",
      "0.28-0.90 measured (RunPod, Crusoe, GCP TPU, 2026); ~0.5 typical", "num", (0, 1)),
     ("prefix_tokens", "Shared prefix tokens of each request", 0, "tokens",
@@ -198,9 +199,18 @@ def _outputs(b) -> None:
         "tokens/day", "int", "= FLEET_BREAKEVEN_TOKENS_PER_DAY")
     out(b, "breakeven_gpus", "GPUs at the breakeven volume", "breakeven_gpus_calc", "GPUs",
         "int", "replicas then x GPUs per replica; people cost as typed, not scaled")
-    out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
+    out(b, "breakeven_for_good_tokens_per_day", "Cheaper for good from (tokens per day)",
+        "breakeven_for_good_calc", "tokens/day", "int",
+        "no larger volume where the API is cheaper")
+    verdict = out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
+    # two lines across the unit and note columns: with "for good from" it is longer than a page
+    b.ws.merge_cells(start_row=verdict.row, start_column=verdict.column, end_row=verdict.row,
+                     end_column=verdict.column + 2)
+    verdict.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+    b.ws.row_dimensions[verdict.row].height = 26
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
+    b.text(f"Not counted: {capacity.NOT_COUNTED} (the cover lists the rest).")
     b.heading("What a request gets at your volume (averages)")
     out(b, "volume_requests_per_sec", "Requests/s each replica gets", "vol_rate", "req/s",
         "num3", "your volume spread evenly over the hours run: no peaks")
@@ -224,8 +234,8 @@ def _outputs(b) -> None:
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
-            ("own_vs_rent", "Own (card and server share) vs rent, per GPU-hour",
-             "own_vs_rent_msg", "", "text", ""),
+            ("own_vs_rent", "Own vs rent per GPU-hour, at today's rent",
+             "own_vs_rent_msg", "", "text", "card and server share; the NPV below lets rent fall"),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
              "npv_saving_calc", "USD", "usd0", "Years sheet: rent falls yearly (above: flat)")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
@@ -568,13 +578,25 @@ def _api_steps() -> list[Step]:
         Step("breakeven_gpus_calc", "GPUs at the breakeven volume (those replicas x GPUs each)",
              _fit('IF(ISNUMBER({breakeven_calc}),{paying_replicas}*{num_gpus},"-")'), "GPUs",
              "int", "economics.replicas_needed(breakeven, ...) x num_gpus"),
+        Step("last_gap_replicas", "Last fleet the API still beats just past it", _fit("IF({replica_margin}>0,ROUNDUP(({staff_cost_per_month}"
+                                         "+{replica_capacity_per_day}*{api_per_token_day})/"
+                                         "{replica_margin}*(1-1E-12),0)-1,0)"), "replicas",
+             "int"),
+        Step("breakeven_for_good_calc", "Cheaper for good from (no larger volume where the API "
+             "is)", _fit('IF(ISNUMBER({breakeven_calc}),MAX({breakeven_calc},IF('
+                         '{last_gap_replicas}>{min_replicas},({last_gap_replicas}*'
+                         '{replica_monthly_cost}+{staff_cost_per_month})/{api_per_token_day},0)),'
+                         '"never")'), "tokens/day", "int", "economics.breakeven_for_good"),
         Step("breakeven_msg", "Verdict", _fit(
             'IF(ISNUMBER({breakeven_calc}),IF({saving_calc}>0,"self-hosting","the API")&'
             '" is cheaper at "&TEXT({tokens_per_day}/1E+6,"#,##0.0")&" M tokens/day; breakeven "'
-            '&TEXT({breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day","' + NEVER + '")'), "",
-             "text"),
+            '&TEXT({breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day"&IF({breakeven_for_good_calc}>'
+            '{breakeven_calc}*(1+1E-9),", for good from "&TEXT({breakeven_for_good_calc}/1E+6,'
+            '"#,##0.0")&" M (in between, each replica added costs more than it saves at first)",'
+            '""),"' + NEVER + '")'), "", "text"),
         Step("volume_priced_msg", "Volume and scenario priced",
-             'TEXT({tokens_per_day},"#,##0")&" tokens/day, "&{scenario}&" scenario"', "",
+             'TEXT({tokens_per_day},"#,##0")&" tokens/day, GPUs "&IF({hardware}="own","owned",'
+             '"rented")&", "&{scenario}&" scenario"', "",
              "text"),
         Step("like_for_like_msg", "Same model on both sides?",
              'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},"OK: "&'
