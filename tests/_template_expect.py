@@ -482,11 +482,13 @@ def _tornado(v, x, total):
     def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where one is never
         return b / base if isinstance(b, float) and isinstance(base, float) else 0.0
     low, high = [ratio(b) for b in breakeven[1::2]], [ratio(b) for b in breakeven[2::2]]
+    never = float(shs.NEVER_BAR) if isinstance(base, float) else 1.0
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
             "tornado_ratio_low": low, "tornado_ratio_high": high,
-            # what the chart draws: no bar (1, the base case) where a side is never
-            "tornado_chart_low": [x if x > 0 else 1.0 for x in low],
-            "tornado_chart_high": [x if x > 0 else 1.0 for x in high]}
+            # what the chart draws: a bar off the scale where a side is never and the base case
+            # is not; none (1, the base case) where the base case is never too
+            "tornado_chart_low": [x if x > 0 else never for x in low],
+            "tornado_chart_high": [x if x > 0 else never for x in high]}
 
 
 # --- multi-tenant savings ----------------------------------------------------------------------

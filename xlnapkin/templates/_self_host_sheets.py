@@ -161,6 +161,9 @@ def _tornado_row(r, key, factor):
         (breakeven_formula(d["api"], cap, rep, d["minrep"], d["staff"]), "mtok")]
 
 
+NEVER_BAR = 100  # the breakeven chart's bar where a factor makes the breakeven never
+
+
 def _tornado_charts(wb, ws, row0, first) -> int:
     """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day and
     over the base case's; 0, shown as 'never', where there is none), the breakeven chart's own
@@ -192,15 +195,19 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                                       '0.00;-0.00;"never"')
 
     last = row0 + 1 + len(SCENARIO_ROWS)
-    # What the breakeven chart draws, beside the printed page: the ratio, or 1 (no bar) where
-    # it is 'never' (a 0 would draw a bar to the log axis's floor; #N/A would be an error cell).
+    # What the breakeven chart draws, beside the printed page: the ratio; where a side is
+    # 'never' and the base case is not, a bar to NEVER_BAR, the chart's "off the scale" (a
+    # review: drawn as 1, no bar, an API price cut that makes self-hosting never pay looked
+    # harmless); 1 (no bar) where the base case is never too. A 0 would draw a bar to the log
+    # axis's floor, #N/A an error cell.
     st.header_row(ws, row0 + 1, CHART_COL, ["chart: low", "high"], height=30)
     for i in range(len(SCENARIO_ROWS)):
         r = row0 + 2 + i
         for j in (0, 1):
             ratio = f"{L(8 + j)}{r}"
             st.style_cell(ws.cell(r, CHART_COL + j,
-                                  f"=IF(ISNUMBER({ratio}),IF({ratio}>0,{ratio},1),1)"), "num")
+                                  f"=IF(ISNUMBER({ratio}),IF({ratio}>0,{ratio},IF(ISNUMBER("
+                                  f"{base_b}),{NEVER_BAR:g},1)),1)"), "num")
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high", "tornado_ratio_low",
                               "tornado_ratio_high"], start=4):
@@ -209,8 +216,9 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
             f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
-            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: bars from 1, none where '
-            f'it is never or does not change.","check inputs")').font = st.NOTE_FONT
+            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: bars from 1, to '
+            f'{NEVER_BAR:g} where it is never, none where it does not change.","check inputs")'
+            ).font = st.NOTE_FONT
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
