@@ -54,6 +54,13 @@ def test_functions_work_with_only_numpy_and_the_wheel(release, tmp_path):
     assert float(out[1]) == pytest.approx(1.4616, rel=5e-4)  # seed_cases.md, seed 003
 
 
+def test_the_installer_guide_names_the_xlwings_the_tests_ran_with():
+    """A review: a fleet rollout should pin xlwings; the guide names the locked version."""
+    lock = {p["name"]: p for p in tomllib.loads((REPO / "uv.lock").read_text("utf-8"))["package"]}
+    guide = (REPO / "installer" / "README.md").read_text("utf-8")
+    assert f"`-XlwingsVersion {lock['xlwings']['version']}`, the version" in guide
+
+
 def _windows_dependencies() -> set[str]:
     """What pip installs beside xlnapkin[excel] on Windows: the lock file's graph from xlnapkin
     and its excel extra, each marker evaluated for Windows (any Python the lock covers)."""
