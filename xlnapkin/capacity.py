@@ -354,15 +354,15 @@ class Estimate:
     price_per_gpu_hour: float
     api_price_per_mtok: float
     tokens_per_day: float
-    replica_tokens_per_sec: float
+    replica_tokens_per_sec: float  # input + output tokens/s of one replica at full load
     replicas: float
     num_gpus: float
     gpu_monthly_cost: float
     staff_cost_per_month: float
     self_host_monthly_cost: float
     api_monthly_cost: float
-    self_host_cost_per_mtok_at_volume: float
-    planned_cost_per_mtok: float
+    self_host_cost_per_mtok_at_volume: float  # all in: the month over the month's tokens
+    planned_cost_per_mtok: float   # the GPUs alone, one replica busy at the planned utilization
     fleet_utilization: float
     breakeven_tokens_per_day: float
     monthly_saving: float          # API minus self-hosting: negative when the API is cheaper
@@ -384,7 +384,8 @@ class Estimate:
     # TPOT_AT_RATE model it: requests in flight, output tokens/s each gets, mean time to first
     # token (the full-load concurrency and speed, and NaN for the TTFT, where the volume fills
     # the replicas beyond what the queue model sustains: it has no steady state there)
-    requests_per_sec: float = float("nan")  # the volume as requests/s, on average
+    requests_per_sec: float = float("nan")  # the whole volume as requests/s, on average (not
+    # per replica: the workbook's volume_requests_per_sec is this over the replicas running)
     volume_concurrency: float = float("nan")
     volume_request_tokens_per_sec: float = float("nan")
     volume_ttft_ms: float = float("nan")
