@@ -49,7 +49,8 @@
 
 .PARAMETER ReplaceAddin
     Replace an xlwings add-in that is already in XLSTART (perhaps another project's version,
-    which then needs the xlwings version of this environment too; uninstall leaves it in place).
+    which then needs the xlwings version of this environment too). A copy of it is kept in
+    %USERPROFILE%\.xlnapkin, and uninstall puts it back.
 
 .PARAMETER XlwingsVersion
     Install this xlwings version (pip's xlwings==VERSION) instead of the newest: the version of
@@ -300,21 +301,23 @@ try {
     # A wheelhouse alone: pip asks no index for anything.
     if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", (Resolve-Path -LiteralPath $FindLinks).ProviderPath) }
     $pipArgs += $requirement
+    # pip keeps an installed xlnapkin of the same version as the wheel ("already installed"):
+    # a wheel rebuilt at that version (xlnapkin release --force) goes in over it, its
+    # dependencies as they are (a local file and no dependencies: no index is asked).
+    $overArgs = @()
+    if ($requirement.EndsWith(".whl[excel]")) {
+        $overArgs = @("-m", "pip", "install", "--disable-pip-version-check", "--force-reinstall", "--no-deps", $requirement.Substring(0, $requirement.Length - "[excel]".Length))
+    }
     # The version of another project's add-in in XLSTART (see -XlwingsVersion).
     if ($XlwingsVersion) { $pipArgs += "xlwings==$XlwingsVersion" }
     Write-Step "Installing $requirement"
     if ($DryRun) {
         Write-Note "would run: `"$VenvPython`" $($pipArgs -join ' ')"
+        if (@($overArgs).Count -gt 0) { Write-Note "would run: `"$VenvPython`" $($overArgs -join ' ')" }
         Write-Note "would record $VenvDir in $VenvRecord"
     } else {
         Invoke-Checked $VenvPython $pipArgs "pip install"
-        # pip keeps an installed xlnapkin of the same version as the wheel ("already installed"):
-        # a wheel rebuilt at that version (xlnapkin release --force) goes in over it, its
-        # dependencies as they are.
-        if ($requirement.EndsWith(".whl[excel]")) {
-            $wheel = $requirement.Substring(0, $requirement.Length - "[excel]".Length)
-            Invoke-Checked $VenvPython @("-m", "pip", "install", "--disable-pip-version-check", "--force-reinstall", "--no-deps", $wheel) "pip install of this wheel over the installed one"
-        }
+        if (@($overArgs).Count -gt 0) { Invoke-Checked $VenvPython $overArgs "pip install of this wheel over the installed one" }
         # For uninstall.ps1, which cannot ask xlnapkin where xlnapkin is.
         New-Item -ItemType Directory -Force -Path (Split-Path -Parent $VenvRecord) | Out-Null
         [System.IO.File]::WriteAllText($VenvRecord, $VenvDir + "`r`n", (New-Object System.Text.UTF8Encoding $false))

@@ -18,8 +18,9 @@
     install with -VenvDir is found), else %LOCALAPPDATA%\xlnapkin\venv; -VenvDir names it. If
     xlnapkin is not there, or does not start (its Python was uninstalled), nothing is undone:
     the script says so and exits with code 1 (with -RemoveVenv the environment is deleted).
-    Running it again is safe: once the environment is deleted there is nothing left to undo,
-    and it says so (exit code 1).
+    Running it again is safe: where the environment is gone and nothing xlnapkin records is
+    left (its add-in record, its list of workbook folders, the user-wide settings' state file,
+    the environment's record), there is nothing to undo, and it says so with exit code 0.
 
 .PARAMETER Workbook
     Workbooks set up with install.ps1 -Workbook (one or more, comma-separated with no spaces,
@@ -145,9 +146,14 @@ try {
         else { Write-Host "Deleted $VenvDir." -ForegroundColor Green }
         exit 0
     }
-    if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir)) {
-        # Run twice, or never installed here: nothing to undo is no failure (deployment tools
-        # read the exit code).
+    # What install.ps1 and xlnapkin record: while any of it is left, something may be undone.
+    $records = @((Join-Path $env:USERPROFILE ".xlnapkin\addin.json"),
+                 (Join-Path $env:USERPROFILE ".xlnapkin\workbooks.txt"),
+                 (Join-Path $env:USERPROFILE ".xlwings\xlwings.conf.xlnapkin-state.json"),
+                 $VenvRecord) | Where-Object { Test-Path -LiteralPath $_ }
+    if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir) -and @($records).Count -eq 0) {
+        # Run twice, or never installed here, and nothing recorded: nothing to undo is no
+        # failure (deployment tools read the exit code).
         Write-Host ""
         Write-Host "xlnapkin is not installed in $VenvDir ($VenvFrom): nothing to undo. If you installed it with -VenvDir, run this again with the same -VenvDir." -ForegroundColor Green
         exit 0

@@ -482,7 +482,8 @@ def _tornado(v, x, total):
     def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where one is never
         return b / base if isinstance(b, float) and isinstance(base, float) else 0.0
     low, high = [ratio(b) for b in breakeven[1::2]], [ratio(b) for b in breakeven[2::2]]
-    never = float(shs.NEVER_BAR) if isinstance(base, float) else 1.0
+    never = (max(float(shs.NEVER_BAR), 10 * max(low + high)) if isinstance(base, float)
+             else 1.0)
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
             "tornado_ratio_low": low, "tornado_ratio_high": high,
             # what the chart draws: a bar off the scale where a side is never and the base case

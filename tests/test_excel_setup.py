@@ -332,6 +332,9 @@ def test_a_conda_environment_counts_as_an_interpreter(tmp_path):
             "another Python")):
         es.install(user(tmp_path), PY, platform="win32", now=NOW)
     assert listing(tmp_path) == {".xlwings/xlwings.conf": conda}
+    st = es.status(user(tmp_path), home=tmp_path, platform="win32")
+    assert st.interpreter.value.startswith("proj (a conda environment in ")
+    assert '"CONDA ENV"' in st.interpreter.source
     # with a bare python named, the conda environment is still the one xlwings starts
     write_conf(tmp_path, conda + b'"INTERPRETER_WIN","pythonw"\r\n')
     with pytest.raises(es.ExcelSetupError, match='"CONDA ENV"'):
@@ -341,6 +344,10 @@ def test_a_conda_environment_counts_as_an_interpreter(tmp_path):
     assert PY.encode() in conf(tmp_path).read_bytes()
     es.uninstall(user(tmp_path), platform="win32")
     assert conf(tmp_path).read_bytes() == conda + b'"INTERPRETER_WIN","pythonw"\r\n'
+    # xlwings compares exactly: "python.exe" is a Python of its own, not the conda one
+    write_conf(tmp_path, conda + b'"INTERPRETER_WIN","python.exe"\r\n')
+    with pytest.raises(es.ExcelSetupError, match='sets "INTERPRETER_WIN" to "python.exe"'):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
 
 
 def test_a_command_without_a_scope_changes_nothing(tmp_path, capsys):
@@ -1398,6 +1405,34 @@ def test_replacing_another_projects_addin_puts_theirs_back_on_remove(tmp_path):
     assert not es.addin_backup(home).exists() and not es.addin_record(home).exists()
     # and theirs, now unrecorded, is left by a later remove
     assert not addin("remove", home).changed and (home / XLAM).read_bytes() == b"theirs"
+    # the other project installs a newer add-in over xlnapkin's, which replaces it again: the
+    # copy kept is that newer one, not the first (a review)
+    assert addin("install", home, source=addin_source(tmp_path / "a"), replace=True).changed
+    (home / XLAM).write_bytes(b"theirs, newer")
+    assert addin("install", home, source=addin_source(tmp_path / "a"), replace=True).changed
+    assert addin("remove", home).changed and (home / XLAM).read_bytes() == b"theirs, newer"
+
+
+def test_an_older_record_of_a_replaced_addin_never_backs_up_xlnapkins_own_copy(tmp_path):
+    # written by a version before the backup: {"was_present": true, "sha256": xlnapkin's copy}
+    home, old = tmp_path / "home", addin_source(tmp_path / "old", b"xlnapkin's 0.35 copy")
+    (home / XLAM).parent.mkdir(parents=True)
+    (home / XLAM).write_bytes(old.read_bytes())
+    es.addin_record(home).parent.mkdir(parents=True)
+    es.addin_record(home).write_text(json.dumps(
+        {"was_present": True, "sha256": hashlib.sha256(old.read_bytes()).hexdigest()}))
+    assert addin("install", home, source=addin_source(tmp_path / "new"), replace=True).changed
+    assert not es.addin_backup(home).exists()
+    left = addin("remove", home)  # nothing of theirs to put back: left as before
+    assert not left.changed and "before xlnapkin" in left.describe()
+    # a record dropped takes its backup with it
+    home2 = tmp_path / "home2"
+    (home2 / XLAM).parent.mkdir(parents=True)
+    (home2 / XLAM).write_bytes(b"theirs")
+    addin("install", home2, source=addin_source(tmp_path / "new"), replace=True)
+    (home2 / XLAM).unlink()
+    addin("remove", home2)
+    assert not es.addin_backup(home2).exists() and not es.addin_record(home2).exists()
 
 
 def test_a_stale_record_is_refreshed_when_the_file_is_already_this_version(tmp_path):
@@ -1758,12 +1793,21 @@ def test_both_scripts_find_the_environment_through_one_record():
                      uninstall)
     # install: a wheel rebuilt at the installed version goes in over it (pip says "already
     # installed" and keeps the old one otherwise; a review)
-    over = install.index('"--force-reinstall", "--no-deps", $wheel')
+    assert '"--force-reinstall", "--no-deps", $requirement.Substring(' in install
+    over = install.index('Invoke-Checked $VenvPython $overArgs')
     assert install.index("Invoke-Checked $VenvPython $pipArgs") < over < write
     # uninstall: no environment at all (run twice, say) is nothing to undo and no failure
     # (deployment tools read the exit code); one whose xlnapkin does not start is a failure
-    gone = uninstall.index("if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir)) {")
+    gone = uninstall.index("if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir) -and "
+                           "@($records).Count -eq 0) {")
     assert "exit 0" in uninstall[gone:gone + 500]
+    # ... and only where nothing xlnapkin records is left: the files it writes, by name
+    home = Path("HOME")
+    for path in (es.addin_record(home), es.workbook_record(home),
+                 es.user_config(home).path.with_name("xlwings.conf" + es.STATE_SUFFIX)):
+        relative = PureWindowsPath(path.relative_to(home))
+        assert f'(Join-Path $env:USERPROFILE "{relative}")' in uninstall, relative
+    assert "$VenvRecord) | Where-Object { Test-Path -LiteralPath $_ }" in uninstall
     # uninstall: no xlnapkin there, nothing undone, exit 1 (the catch), before any step
     missing = uninstall.index("if (-not $runs) {")
     assert gone < missing

@@ -1073,8 +1073,7 @@ def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
     elif doc.get(LEGACY_INTERPRETER_KEY):
         found = doc.get(LEGACY_INTERPRETER_KEY), LEGACY_INTERPRETER_KEY
     path, env = doc.get(CONDA_PATH_KEY), doc.get(CONDA_ENV_KEY)
-    bare = found is None or found[0].strip().strip('"').lower() in (
-        "python", "pythonw", "python.exe", "pythonw.exe")
+    bare = found is None or found[0] in ("python", "pythonw")  # Main.bas compares exactly
     if path and env and bare:
         return f"{env} (a conda environment in {path})", doc.written_key(CONDA_ENV_KEY)
     return found
@@ -1325,8 +1324,13 @@ def status(config: ConfigFile, *, home: Path, platform: str = sys.platform) -> S
         legacy = _lookup(layers, LEGACY_INTERPRETER_KEY)
         if legacy.value:
             interpreter = Setting(key, legacy.value, f'{legacy.source}, legacy "INTERPRETER"')
+    conda = [_lookup(layers, k) for k in (CONDA_PATH_KEY, CONDA_ENV_KEY)]
+    in_conda = all(c.value for c in conda) and interpreter.value in (None, "", "python", "pythonw")
+    if in_conda:  # the add-in starts Python in that conda environment (_current_interpreter)
+        interpreter = Setting(key, f"{conda[1].value} (a conda environment in "
+                              f"{conda[0].value})", f'{conda[1].source}, "CONDA ENV"')
     found = None
-    if interpreter.value and platform == sys.platform:
+    if interpreter.value and platform == sys.platform and not in_conda:
         found = Path(os.path.expandvars(interpreter.value)).is_file()
     state = None
     try:
@@ -1530,7 +1534,7 @@ def _read_addin_record(home: Path) -> dict | None:
 
 
 def _forget_addin(home: Path) -> None:
-    for path in (addin_record(home), _legacy_addin_marker(home)):
+    for path in (addin_record(home), _legacy_addin_marker(home), addin_backup(home)):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
@@ -1631,11 +1635,15 @@ def _addin_install(home, target, record, current, replace, dry_run, source,
     if dry_run:
         return AddinResult("install", False, True, target,
                            f"xlwings add-in: would copy {source} to {target} ({verb})")
-    backup = bool(record and record["backup"] and addin_backup(home).is_file())
-    if current is not None and not ours and not backup:
+    # the copy kept is the other project's add-in as it is now: the file there is theirs where
+    # it is not the copy xlnapkin last put there (a review: a backup kept from before, or one
+    # of xlnapkin's own older copy, put the wrong add-in back)
+    theirs_now = current is not None and not ours and not (
+        record is not None and record["sha256"] == _sha256(current))
+    if theirs_now:
         addin_backup(home).parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(addin_backup(home), current)
-        backup = True
+    backup = theirs_now or bool(record and record["backup"] and addin_backup(home).is_file())
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(target, new)

@@ -8,8 +8,8 @@
 * ``lite/main.py`` and ``lite/requirements.txt``: xlwings Lite (macOS, Excel on the web), freshly
   generated, with the package inside ``main.py``;
 * ``workbooks/*.xlsx``: the template workbooks, as committed;
-* ``docs/installer.md`` and ``docs/getting-started-analyst.md``: ``installer/README.md`` and the
-  analyst's guide, as committed;
+* ``docs/*.md``: ``installer/README.md`` (as ``installer.md``) and the pages the guides link to
+  (:data:`_DOCS`), their links rewritten for the release's layout (:data:`_DOC_LINKS`);
 * ``README.txt`` (what each file is and how to install; its steps in Excel are the lines
   ``install.ps1`` prints at the end, read from ``$ExcelSteps`` there) and ``LICENSE.txt``.
 
@@ -72,8 +72,9 @@ What is here
   workbooks\\*.xlsx
       template workbooks with plain formulas: open them in any spreadsheet program (and
       functions_showcase.xlsx, which needs xlnapkin's functions)
-  docs\\installer.md, docs\\getting-started-analyst.md
-      the installer in detail, and a guide to the functions in Excel
+  docs\\*.md
+      the installer in detail, guides for analysts and finance, the templates, every
+      function, and how this release was built
   LICENSE.txt
       the licence (MIT)
 

@@ -161,7 +161,8 @@ def _tornado_row(r, key, factor):
         (breakeven_formula(d["api"], cap, rep, d["minrep"], d["staff"]), "mtok")]
 
 
-NEVER_BAR = 100  # the breakeven chart's bar where a factor makes the breakeven never
+NEVER_BAR = 100  # the breakeven chart's bar where a factor makes the breakeven never: at
+# least this, and 10 times the longest finite bar
 
 
 def _tornado_charts(wb, ws, row0, first) -> int:
@@ -205,9 +206,11 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         r = row0 + 2 + i
         for j in (0, 1):
             ratio = f"{L(8 + j)}{r}"
+            ratios = f"$H${row0 + 2}:$I${row0 + 1 + len(SCENARIO_ROWS)}"
             st.style_cell(ws.cell(r, CHART_COL + j,
                                   f"=IF(ISNUMBER({ratio}),IF({ratio}>0,{ratio},IF(ISNUMBER("
-                                  f"{base_b}),{NEVER_BAR:g},1)),1)"), "num")
+                                  f"{base_b}),MAX({NEVER_BAR:g},10*MAX({ratios})),1)),1)"),
+                          "num")
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high", "tornado_ratio_low",
                               "tornado_ratio_high"], start=4):
@@ -216,9 +219,9 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
             f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
-            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: bars from 1, to '
-            f'{NEVER_BAR:g} where it is never, none where it does not change.","check inputs")'
-            ).font = st.NOTE_FONT
+            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: bars from 1; the longest '
+            f'(at least {NEVER_BAR:g}, 10 times any other) where it is never; none where it does '
+            f'not change.","check inputs")').font = st.NOTE_FONT
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,

@@ -235,7 +235,7 @@ def _outputs(b) -> None:
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
             ("own_vs_rent", "Own vs rent per GPU-hour, at today's rent",
-             "own_vs_rent_msg", "", "text", "card and server share; the NPV below lets rent fall"),
+             "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
              "npv_saving_calc", "USD", "usd0", "Years sheet: rent falls yearly (above: flat)")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
@@ -700,9 +700,8 @@ def _cover(wb) -> None:
         ("What it leaves out", [
             "Peaks and latency targets (size them with a lower planned utilization, or with "
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
-            "replicas out), egress and storage, software licences, the engineering time "
-            "to migrate, quality differences between models, reserved-instance and batch-tier "
-            "discounts (type the price you would pay), taxes, other GPUs per replica (xlnapkin "
+            f"replicas out); {capacity.NOT_COUNTED} (type the price you would pay where a "
+            "discount applies); quality differences between models, other GPUs per replica (xlnapkin "
             "estimate tries them, naming one 10 % cheaper). Owning: hardware maintenance "
             "and spares, and API prices falling over the years held (only the rental price "
             "declines). An owned GPU's price and power include its share of the server around "
