@@ -1072,11 +1072,18 @@ def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
         found = doc.get(key), doc.written_key(key)
     elif doc.get(LEGACY_INTERPRETER_KEY):
         found = doc.get(LEGACY_INTERPRETER_KEY), LEGACY_INTERPRETER_KEY
-    path, env = doc.get(CONDA_PATH_KEY), doc.get(CONDA_ENV_KEY)
-    bare = found is None or found[0] in ("python", "pythonw")  # Main.bas compares exactly
-    if path and env and bare:
-        return f"{env} (a conda environment in {path})", doc.written_key(CONDA_ENV_KEY)
-    return found
+    conda = _conda_python(doc.get(CONDA_PATH_KEY), doc.get(CONDA_ENV_KEY),
+                          found[0] if found else None)
+    return (conda, doc.written_key(CONDA_ENV_KEY)) if conda else found
+
+
+def _conda_python(path: str | None, env: str | None, named: str | None) -> str | None:
+    """The conda environment xlwings' add-in starts Python in, as text, where ``CONDA PATH``
+    and ``CONDA ENV`` are both set and the interpreter ``named`` is none or exactly ``python``
+    or ``pythonw`` (Main.bas compares exactly); else None."""
+    if path and env and named in (None, "", "python", "pythonw"):
+        return f"{env} (a conda environment in {path})"
+    return None
 
 
 def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: bool,
@@ -1324,13 +1331,12 @@ def status(config: ConfigFile, *, home: Path, platform: str = sys.platform) -> S
         legacy = _lookup(layers, LEGACY_INTERPRETER_KEY)
         if legacy.value:
             interpreter = Setting(key, legacy.value, f'{legacy.source}, legacy "INTERPRETER"')
-    conda = [_lookup(layers, k) for k in (CONDA_PATH_KEY, CONDA_ENV_KEY)]
-    in_conda = all(c.value for c in conda) and interpreter.value in (None, "", "python", "pythonw")
-    if in_conda:  # the add-in starts Python in that conda environment (_current_interpreter)
-        interpreter = Setting(key, f"{conda[1].value} (a conda environment in "
-                              f"{conda[0].value})", f'{conda[1].source}, "CONDA ENV"')
+    path, env = (_lookup(layers, k) for k in (CONDA_PATH_KEY, CONDA_ENV_KEY))
+    conda = _conda_python(path.value, env.value, interpreter.value)
+    if conda:  # the add-in starts Python in that conda environment
+        interpreter = Setting(key, conda, f'{env.source}, "CONDA ENV"')
     found = None
-    if interpreter.value and platform == sys.platform and not in_conda:
+    if interpreter.value and platform == sys.platform and not conda:
         found = Path(os.path.expandvars(interpreter.value)).is_file()
     state = None
     try:
@@ -1787,8 +1793,7 @@ def _addin_put_back(home, platform, target, dry_run, python_executable) -> Addin
     except PermissionError:
         raise ExcelSetupError(f"cannot write {target}: close Excel (it keeps the add-in open) "
                               "and run this again") from None
-    backup.unlink()
-    _forget_addin(home)
+    _forget_addin(home)  # the record and the copy
     result = AddinResult("remove", True, True, target,
                          f"xlwings add-in: put back {target}, the one xlnapkin had replaced")
     return _with_stray_config(result, home, platform, python_executable, dry_run)

@@ -264,31 +264,36 @@ def _breakeven(s, row) -> int:
              "prompts included"),
             ("replica tokens/s, input + output",
              "=replica_output_tps*(input_tokens+output_tokens)/output_tokens", "tps",
-             "replica_tps", lambda: _product(v("replica_output_tps"), (
-                 v("input_tokens") + v("output_tokens")) / v("output_tokens"))),
+             "replica_tps", "plain arithmetic"),
             ("self-hosted USD per million tokens", "=COST_PER_MTOK(gpu_price_per_hour,"
              "replica_tps,utilization,num_gpus)", "usd", "cost_per_mtok_self_hosted",
              "input + output; = SELF_HOST_COST_PER_MTOK in one call"),
             ("input share of the tokens", "=input_tokens/(input_tokens+output_tokens)", "share",
-             "input_share", lambda: v("input_tokens") / (v("input_tokens") + v("output_tokens"))),
+             "input_share", "plain arithmetic"),
             ("API USD per million tokens, blended", "=BLENDED_PRICE(api_price_in_per_mtok,"
              "api_price_out_per_mtok,input_share)", "usd", "api_blended_price", "the same mix"),
             ("one replica's GPUs per month (730 h)", "=gpu_price_per_hour*num_gpus*730", "usd0",
-             "monthly_gpu_bill", lambda: _product(v("gpu_price_per_hour"), v("num_gpus"), 730)),
+             "monthly_gpu_bill", "plain arithmetic"),
             ("one replica's tokens per day", "=REPLICA_TOKENS_PER_DAY(replica_tps,utilization)",
              "count", "replica_daily_tokens", "at the utilization"),
             ("breakeven tokens per day", "=FLEET_BREAKEVEN_TOKENS_PER_DAY(monthly_gpu_bill,"
              "replica_daily_tokens,api_blended_price)", "count", "breakeven_volume",
              "whole replicas: the least volume at which they cost no more than the API")]
+    # the values of the plain-arithmetic formulas (xlnapkin calls are worked out from their text)
+    plain = {"replica_tps": lambda: _product(v("replica_output_tps"), (
+                 v("input_tokens") + v("output_tokens")) / v("output_tokens")),
+             "input_share": lambda: v("input_tokens") / (v("input_tokens") + v("output_tokens")),
+             "monthly_gpu_bill": lambda: _product(v("gpu_price_per_hour"), v("num_gpus"), 730)}
     for label, value, fmt, name, note in rows:
         row += 1
         s.text(f"A{row}", label)
         if isinstance(value, str) and value.startswith("="):
-            s.formula(f"B{row}", value, fmt, name=name, value=note() if callable(note) else None)
+            s.formula(f"B{row}", value, fmt, name=name,
+                      value=plain[name]() if name in plain else None)
         else:
             s.input(f"B{row}", value, fmt, name=name)
         if note:
-            s.text(f"C{row}", "plain arithmetic" if callable(note) else note, italic=True)
+            s.text(f"C{row}", note, italic=True)
     row += 1
     be, own, api = v("breakeven_volume"), v("cost_per_mtok_self_hosted"), v("api_blended_price")
     cheaper = "self-hosting costs less per token: it pays from the breakeven volume"
