@@ -27,7 +27,28 @@ def test_seed_001_kv_and_users_at_200k():
 def test_seed_002_quantisation_halves_and_quarters_weights():
     bf16 = memory.weight_bytes("llama-3.1-70b", "bf16")
     assert memory.weight_bytes("llama-3.1-70b", "int8") == bf16 / 2
-    assert memory.weight_bytes("llama-3.1-70b", "int4") == bf16 / 4
+    assert memory.weight_bytes("llama-3.1-70b", 4) == bf16 / 4
+
+
+def test_int4_counts_group_scales_and_16_bit_embeddings():
+    # AWQ/GPTQ at group 128: 4 bits + a 16-bit scale and a 4-bit zero per 128 weights; the
+    # embedding table and output head (128,256 x 4,096 each, untied) stay 16-bit: 5.73 GB
+    bits = 4 + 20 / 128
+    embed = 2 * 128_256 * 4096
+    params = catalog.model("llama-3.1-8b").total_params
+    assert memory.weight_bytes("llama-3.1-8b", "int4") == pytest.approx(
+        (params - embed) * bits / 8 + embed * 2, rel=1e-12)
+    assert memory.weight_bytes("llama-3.1-8b", "AWQ") / 1e9 == pytest.approx(5.73, abs=0.01)
+    # Gemma ties its head to the embedding table: one table at 16 bits
+    gemma = catalog.model("gemma-3-27b")
+    one = 262_208 * 5376
+    assert gemma.embedding_params == one
+    assert memory.weight_bytes(gemma, "gptq") == pytest.approx(
+        (gemma.total_params - one) * bits / 8 + one * 2, rel=1e-12)
+    # no vocabulary: every parameter at the int4 size
+    assert memory.weight_bytes("llama-3.1-8b; vocab_size=0", "int4") == params * bits / 8
+    # what fits: 70B int4 on two 24 GB cards holds two 4K-token sequences, not five
+    assert memory.max_batch("rtx-4090", "llama-3.1-70b", 4096, "int4", None, 2) == 2
 
 
 def test_block_formats_count_their_scales():

@@ -152,8 +152,12 @@ SEED_ROWS = [
      lambda: udfs.BREAKEVEN_TOKENS_PER_DAY(2 * 730, udfs.BLENDED_PRICE(0.15, 0.6)), 128e6, REL),
     ("002 8-bit weights halve", lambda: udfs.WEIGHT_BYTES("llama-3.1-70b", "int8")
      / udfs.WEIGHT_BYTES("llama-3.1-70b"), 0.5, 1e-12),
-    ("002 4-bit weights quarter", lambda: udfs.WEIGHT_BYTES("llama-3.1-70b", "int4")
+    ("002 4-bit weights quarter", lambda: udfs.WEIGHT_BYTES("llama-3.1-70b", 4)
      / udfs.WEIGHT_BYTES("llama-3.1-70b"), 0.25, 1e-12),
+    # an AWQ/GPTQ checkpoint: 4 + 20/128 bits in the blocks, 16-bit embeddings and head
+    # (2 x 128,256 x 8,192 parameters): (70.6e9 - 2.101e9) x 4.156 / 8 + 2.101e9 x 2 = 39.76 GB
+    ("002 4-bit weights quarter: an int4 checkpoint",
+     lambda: udfs.WEIGHT_BYTES("llama-3.1-70b", "int4") / 1e9, 39.76, 1e-4),
     ("002 continuous batching, 40 % -> 87.5 % utilization, 2.19x cheaper",
      lambda: udfs.COST_PER_MTOK(2, 1000, 0.4) / udfs.COST_PER_MTOK(2, 1000, 0.875), 2.1875, 1e-9),
     ("002 $47K/month of GPT-4o mini = 4.1B tokens/day",

@@ -134,6 +134,7 @@ class Model:
     v_head_dim: float | None = None
     intermediate_size: float | None = None
     vocab_size: float | None = None
+    tied_embeddings: int | None = None
     num_experts: int | None = None
     experts_per_token: int | None = None
     num_shared_experts: int | None = None
@@ -202,6 +203,14 @@ class Model:
     def width(self) -> float:
         """Hidden size (residual stream width) [elements]."""
         return float(self.hidden_size or self.n_heads * self.head_dim)
+
+    @functools.cached_property
+    def embedding_params(self) -> float:
+        """Parameters of the input embedding table and the output head: ``vocab_size`` x the
+        hidden size, once where the two share one matrix (``tied_embeddings``), else twice; 0
+        where the vocabulary is not known. At most every parameter."""
+        tables = 1 if self.tied_embeddings else 2
+        return min(float(self.vocab_size or 0) * self.width * tables, self.total_params)
 
     @functools.cached_property
     def kv_elements_per_token(self) -> float:
@@ -294,7 +303,7 @@ _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflo
             "prefill_overhead_ms": 1e4, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "state_bytes_per_seq": 1e12,
-            "moe_layers": 1e4, "tp_allreduces": 1e5,
+            "moe_layers": 1e4, "tp_allreduces": 1e5, "tied_embeddings": 1,
             "input_usd_per_mtok": 1e6,
             "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
 _DEFAULT_MAXIMUM = 1e9

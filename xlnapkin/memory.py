@@ -123,17 +123,22 @@ def weight_bytes(model, weight_dtype=None) -> float:
 
     Returns parameters x bytes per element (block formats count their scales). A blank dtype is
     the released checkpoint's: gpt-oss's holds its experts in MXFP4 and the rest (attention,
-    embeddings, router) in bf16, 65.2 GB for gpt-oss-120b.
+    embeddings, router) in bf16, 65.2 GB for gpt-oss-120b. An int4 (AWQ, GPTQ) checkpoint
+    keeps its embedding table and output head at 16 bits: 5.7 GB for Llama-3.1-8B, where 4 bits
+    for every parameter would say 4.0.
 
     >>> weight_bytes("llama-3.1-405b", "fp16")
     811700000000.0
     """
     m = _model(model)
-    b = dtype_bytes(weight_dtype_of(m, weight_dtype))
+    dtype = weight_dtype_of(m, weight_dtype)
+    b = dtype_bytes(dtype)
     if m.native_dtype_scope == "experts" and m.is_moe and (
             weight_dtype is None or dtype_name(weight_dtype) == dtype_name(m.native_dtype)):
         experts = min(m.num_experts * m.expert_params, m.total_params)
         return experts * b + (m.total_params - experts) * 2.0
+    if dtype_name(dtype) == "int4":
+        return (m.total_params - m.embedding_params) * b + m.embedding_params * 2.0
     return m.total_params * b
 
 
@@ -218,7 +223,8 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
     parameter counts, so it holds whichever layers are MoE. Every parameter counts at the weight
     dtype's size. That is what the calibration was fitted on; two exact counts were tested and
     held out worse (benchmarks/RESULTS.md section 7, fifth round): a lookup reads no embedding
-    table, and gpt-oss's checkpoint reads its attention in bf16, not MXFP4.
+    table, and gpt-oss's checkpoint reads its attention in bf16, not MXFP4. So an int4 model's
+    16-bit embeddings and head count in its memory (:func:`weight_bytes`), not here.
     """
     m = _model(model)
     bpe = dtype_bytes(weight_dtype_of(m, weight_dtype))

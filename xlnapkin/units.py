@@ -12,7 +12,12 @@ Element sizes are given in bits so that block formats with shared scales come ou
 * GGUF ``q5_0`` (22 bytes per 32) = 5.5 bits. The k-quant mixes are averages over a whole
   model, from the llama.cpp quantize README (Llama 2 7B table): ``q6_k`` 6.56, ``q5_k_m`` 5.68,
   ``q5_k_s`` 5.52, ``q4_k_m`` 4.84, ``q4_k_s`` 4.58, ``q3_k_m`` 3.91 bits per weight.
-* ``int4`` and ``fp4`` are the raw 4 bits; group scales of a particular checkpoint are not counted.
+* ``int4`` (alias ``awq``, ``gptq``, ``w4a16``) is the layout AWQ and GPTQ checkpoints ship in at
+  their default group of 128 weights: 4-bit values, one fp16 scale and one 4-bit zero point per
+  group = 4 + 20/128 = 4.156 bits (AutoAWQ's ``WQLinear_GEMM`` buffers ``qweight``, ``qzeros``,
+  ``scales``). These checkpoints quantise the transformer blocks only: the embedding table and
+  the output head stay at 16 bits, which :func:`xlnapkin.memory.weight_bytes` counts.
+* ``fp4`` is the raw 4 bits, with no scales; a number of bits (``4``) is that number.
 
 >>> dtype_bytes("fp8"), dtype_bytes("nvfp4"), dtype_bytes(4.5)
 (1.0, 0.5625, 0.5625)
@@ -39,7 +44,7 @@ DTYPE_BITS: dict[str, float] = {
     "bf16": 16.0,
     "fp8": 8.0,
     "int8": 8.0,
-    "int4": 4.0,
+    "int4": 4.0 + 20 / 128,
     "fp4": 4.0,
     "nvfp4": 4.5,
     "mxfp4": 4.25,

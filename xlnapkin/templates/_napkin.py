@@ -15,7 +15,7 @@ Names the templates expect as inputs:
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
   m_index_heads, m_index_head_dim, m_index_topk, m_max_context, m_state_bytes_per_seq,
-  m_moe_layers, m_tp_allreduces``;
+  m_moe_layers, m_tp_allreduces, m_vocab_size, m_tied_embeddings``;
 * workload: ``input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, mem_fraction,
   efficiency`` and the calibrated constants ``cal_<name>`` for every constant of
   :func:`xlnapkin.calibration.constants` (generated, so a new constant reaches the templates).
@@ -78,7 +78,8 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "head_dim", "v_head_dim", "num_experts", "experts_per_token", "kv_lora_rank",
                 "qk_rope_head_dim", "attention_layers", "sliding_window",
                 "sliding_window_layers", "index_heads", "index_head_dim", "index_topk",
-                "max_context", "state_bytes_per_seq", "moe_layers", "tp_allreduces"]
+                "max_context", "state_bytes_per_seq", "moe_layers", "tp_allreduces",
+                "vocab_size", "tied_embeddings"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
               "scaleout_gbps", "max_concurrency"]
@@ -168,10 +169,14 @@ def _weight_steps() -> list[Step]:
         Step("all_expert_params", "Routed experts, all of them",
              "IF({is_moe}=1,MIN({m_num_experts}*{expert_params},{total_params}),0)", "params",
              "sci"),
-        Step("weight_bytes", "Weights = parameters x bits / 8 (rest at 16 if experts only)",
+        Step("embedding_params", "Embedding table and output head (one if tied)",
+             "MIN({m_vocab_size}*{model_width}*IF({m_tied_embeddings}=1,1,2),{total_params})",
+             "params", "sci", "catalog.Model.embedding_params"),
+        Step("weight_bytes", "Weights: params x bits/8 (int4 embeddings, gpt-oss rest: 16)",
              "IF({experts_only},{all_expert_params}*{w_bits}/8+({total_params}-"
-             "{all_expert_params})*2,{total_params}*{w_bits}/8)", "bytes", "sci",
-             "memory.weight_bytes"),
+             "{all_expert_params})*2,IF(AND(NOT(ISNUMBER({weight_dtype})),{weight_dtype}="
+             "\"int4\"),({total_params}-{embedding_params})*{w_bits}/8+{embedding_params}*2,"
+             "{total_params}*{w_bits}/8))", "bytes", "sci", "memory.weight_bytes"),
         Step("shared_params", "Parameters always read (dense part)",
              "IF({is_moe}=1,{total_params}-{m_num_experts}*{expert_params},{total_params})",
              "params", "sci"),
