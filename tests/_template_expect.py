@@ -124,7 +124,8 @@ def _bad_self_host(v) -> dict:
         bad["check_own"] = _own_inputs_msg(v)
     if isinstance(v["num_gpus"], str):
         bad["check_num_gpus"] = "num_gpus must be a whole number >= 1"
-    if isinstance(v["weight_dtype"], str) and v["weight_dtype"].lower() not in units.DTYPE_BITS:
+    if isinstance(v["weight_dtype"], str) and v["weight_dtype"].lower() not in (
+            set(units.DTYPE_BITS) | set(units.dtype_aliases())):
         bad["check_weight_dtype"] = "unknown weight dtype: pick one from the list"
     if v["input_share"] is not None and not 0 <= v["input_share"] <= 1:
         bad["check_input_share"] = "input_share must be a number in [0, 1]"

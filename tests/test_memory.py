@@ -47,14 +47,24 @@ def test_int4_counts_group_scales_and_16_bit_embeddings():
         (gemma.total_params - one) * bits / 8 + one * 2, rel=1e-12)
     # no vocabulary: every parameter at the int4 size
     assert memory.weight_bytes("llama-3.1-8b; vocab_size=0", "int4") == params * bits / 8
+    # every 4-bit checkpoint format keeps them at 16 bits (NVFP4: 6.0 GB, so not below int4);
+    # 8-bit formats and a number of bits count every parameter at the dtype
+    for name, b in (("nvfp4", 4.5), ("mxfp4", 4.25), ("fp4", 4.0)):
+        assert memory.weight_bytes("llama-3.1-8b", name) == pytest.approx(
+            (params - embed) * b / 8 + embed * 2, rel=1e-12)
+    assert memory.weight_bytes("llama-3.1-8b", "nvfp4") > memory.weight_bytes(
+        "llama-3.1-8b", "int4")
+    assert memory.weight_bytes("llama-3.1-8b", "fp8") == params
+    assert memory.weight_bytes("llama-3.1-8b", 4.5) == params * 4.5 / 8
     # what fits: 70B int4 on two 24 GB cards holds two 4K-token sequences, not five
     assert memory.max_batch("rtx-4090", "llama-3.1-70b", 4096, "int4", None, 2) == 2
 
 
 def test_block_formats_count_their_scales():
     params = catalog.model("llama-3.1-8b").total_params
-    assert memory.weight_bytes("llama-3.1-8b", "nvfp4") == params * 4.5 / 8
-    assert memory.weight_bytes("llama-3.1-8b", "mxfp4") == params * 4.25 / 8
+    no_vocab = "llama-3.1-8b; vocab_size=0"  # the 16-bit embeddings apart (test below)
+    assert memory.weight_bytes(no_vocab, "nvfp4") == params * 4.5 / 8
+    assert memory.weight_bytes(no_vocab, "mxfp4") == params * 4.25 / 8
     assert memory.weight_bytes("llama-3.1-8b", "q4_k_m") == params * 4.84 / 8
     assert memory.weight_bytes("llama-3.1-8b", 3.5) == params * 3.5 / 8
 

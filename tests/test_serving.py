@@ -97,8 +97,12 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
     # card gives the checkpoint as 60.8 GiB (65.3 GB) and gpt-oss-20b's as 12.8 GiB (13.7 GB)
     assert udfs.WEIGHT_BYTES("gpt-oss-120b") == pytest.approx(65.3e9, rel=3e-3)
     assert udfs.WEIGHT_BYTES("gpt-oss-20b") == pytest.approx(13.7e9, rel=5e-3)
-    # a format the user names covers every layer, as before
-    assert udfs.WEIGHT_BYTES("gpt-oss-120b", "nvfp4") == pytest.approx(116.83e9 * 4.5 / 8)
+    # a format the user names covers every layer but the embeddings and head (2 x 201,088 x
+    # 2,880 parameters, 16-bit in every 4-bit checkpoint)
+    embed = 2 * 201_088 * 2880
+    assert udfs.WEIGHT_BYTES("gpt-oss-120b", "nvfp4") == pytest.approx(
+        (116.83e9 - embed) * 4.5 / 8 + embed * 2)
+    assert udfs.WEIGHT_BYTES("gpt-oss-120b", "fp8") == pytest.approx(116.83e9)
     assert udfs.WEIGHT_BYTES("deepseek-v3") == pytest.approx(671e9, rel=2e-3)     # fp8
     assert udfs.WEIGHT_BYTES("llama-3.1-8b") == udfs.WEIGHT_BYTES("llama-3.1-8b", "bf16")
     # gpt-oss-120b fits one H100 in its own format

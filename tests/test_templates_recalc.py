@@ -39,8 +39,8 @@ RANGE_INPUTS = {"your_price": "tbl_your_price", "grid_cvs": "grid_cvs",
                 "grid_percentiles": "grid_percentiles", "sens_low": "sens_low",
                 "sens_high": "sens_high"}
 WEIGHT_DTYPES = ["bf16", "fp16", "fp8", "int8", "int4", "fp4", "nvfp4", "mxfp4", "q4_k_m",
-                 "q8_0", 4.5]
-KV_DTYPES = ["bf16", "fp8", "int8", "fp4"]
+                 "q8_0", 4.5, "AWQ"]
+KV_DTYPES = ["bf16", "fp8", "int8", "fp4", "fp8_e5m2"]
 # Named ranges whose cells show #N/A on purpose while a check fails (charts stay empty).
 ALLOWED_NA = {"self_host_breakeven": ["volume_tokens_per_day", "volume_replicas",
                                       "volume_self_host_cost", "volume_api_cost", "sens_tpd",
@@ -111,9 +111,11 @@ def self_host_scenarios(d):
                                                  num_gpus=2, api="groq-llama-3.3-70b",
                                                  tokens_per_day=2e9)),
            ("h100-nvl has no catalog price", dict(d, gpu="h100-nvl")),
-           ("aliases, bits, a price where the catalog has none",
-            dict(d, gpu="H100 NVL", model="llama3-8b", weight_dtype=8,
-                 gpu_price_per_hour_override=3.0)),
+           # other names for GPUs, models and dtypes, as the functions read them (a review:
+           # estimate took --weight-dtype awq, the workbook refused it)
+           ("aliases, a price where the catalog has none",
+            dict(d, gpu="H100 NVL", model="llama3-8b", weight_dtype="GPTQ-Int4",
+                 kv_dtype="fp8_e5m2", gpu_price_per_hour_override=3.0)),
            ("owned, high scenario, spot, prefix cache, your price differs",
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
                  api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
@@ -632,7 +634,7 @@ def test_prices_follow_the_gpu(results):
     nvl = _lo(results, "self_host_breakeven", "h100-nvl has no catalog price")
     assert nvl["gpu_price_per_hour_note"] == "no catalog price: enter yours"
     assert nvl["self_host_monthly_cost"] == "check inputs"
-    yours = _lo(results, "self_host_breakeven", "aliases, bits, a price where the catalog has none")
+    yours = _lo(results, "self_host_breakeven", "aliases, a price where the catalog has none")
     assert yours["gpu_price_per_hour_note"] == "OK: yours (the catalog has none)"
     differs = _lo(results, "self_host_breakeven", OWNED)
     assert differs["gpu_price_per_hour_note"].startswith("yours differs from the catalog")
@@ -689,8 +691,9 @@ def test_the_workbook_calls_slow_answers_slow_as_estimate_does(results):
 
 
 def test_templates_accept_the_ids_the_functions_accept(results):
-    v = _lo(results, "self_host_breakeven", "aliases, bits, a price where the catalog has none")
+    v = _lo(results, "self_host_breakeven", "aliases, a price where the catalog has none")
     assert (v["gpu_id"], v["model_id"]) == ("h100-nvl", "llama-3-8b")
+    assert (v["weight_dtype_used"], v["kv_dtype_used"]) == ("int4", "fp8")
     assert v["all_ok"] is True
 
 

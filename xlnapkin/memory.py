@@ -42,7 +42,7 @@ import numpy as np
 from . import _checks
 from .catalog import Model, gpu as _gpu, model as _model
 from .errors import InvalidArgumentError, UnknownNameError
-from .units import GB, dtype_bytes, dtype_name
+from .units import GB, SIXTEEN_BIT_EMBEDDINGS, dtype_bytes, dtype_name
 
 __all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes",
            "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch", "fits",
@@ -123,9 +123,9 @@ def weight_bytes(model, weight_dtype=None) -> float:
 
     Returns parameters x bytes per element (block formats count their scales). A blank dtype is
     the released checkpoint's: gpt-oss's holds its experts in MXFP4 and the rest (attention,
-    embeddings, router) in bf16, 65.2 GB for gpt-oss-120b. An int4 (AWQ, GPTQ) checkpoint
-    keeps its embedding table and output head at 16 bits: 5.7 GB for Llama-3.1-8B, where 4 bits
-    for every parameter would say 4.0.
+    embeddings, router) in bf16, 65.2 GB for gpt-oss-120b. A 4-bit checkpoint (int4 for AWQ and
+    GPTQ, nvfp4, mxfp4, fp4) keeps its embedding table and output head at 16 bits: 5.7 GB for
+    Llama-3.1-8B in int4, where 4 bits for every parameter would say 4.0.
 
     >>> weight_bytes("llama-3.1-405b", "fp16")
     811700000000.0
@@ -137,7 +137,7 @@ def weight_bytes(model, weight_dtype=None) -> float:
             weight_dtype is None or dtype_name(weight_dtype) == dtype_name(m.native_dtype)):
         experts = min(m.num_experts * m.expert_params, m.total_params)
         return experts * b + (m.total_params - experts) * 2.0
-    if dtype_name(dtype) == "int4":
+    if dtype_name(dtype) in SIXTEEN_BIT_EMBEDDINGS:
         return (m.total_params - m.embedding_params) * b + m.embedding_params * 2.0
     return m.total_params * b
 
@@ -223,7 +223,7 @@ def moe_weight_bytes_read(model, weight_dtype, tokens):
     parameter counts, so it holds whichever layers are MoE. Every parameter counts at the weight
     dtype's size. That is what the calibration was fitted on; two exact counts were tested and
     held out worse (benchmarks/RESULTS.md section 7, fifth round): a lookup reads no embedding
-    table, and gpt-oss's checkpoint reads its attention in bf16, not MXFP4. So an int4 model's
+    table, and gpt-oss's checkpoint reads its attention in bf16, not MXFP4. So a 4-bit model's
     16-bit embeddings and head count in its memory (:func:`weight_bytes`), not here.
     """
     m = _model(model)

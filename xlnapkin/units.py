@@ -15,9 +15,14 @@ Element sizes are given in bits so that block formats with shared scales come ou
 * ``int4`` (alias ``awq``, ``gptq``, ``w4a16``) is the layout AWQ and GPTQ checkpoints ship in at
   their default group of 128 weights: 4-bit values, one fp16 scale and one 4-bit zero point per
   group = 4 + 20/128 = 4.156 bits (AutoAWQ's ``WQLinear_GEMM`` buffers ``qweight``, ``qzeros``,
-  ``scales``). These checkpoints quantise the transformer blocks only: the embedding table and
-  the output head stay at 16 bits, which :func:`xlnapkin.memory.weight_bytes` counts.
+  ``scales``).
 * ``fp4`` is the raw 4 bits, with no scales; a number of bits (``4``) is that number.
+
+The 4-bit checkpoint formats (:data:`SIXTEEN_BIT_EMBEDDINGS`) quantise the transformer
+blocks only: the embedding table and the output head stay at 16 bits, which
+:func:`xlnapkin.memory.weight_bytes` counts. 8-bit checkpoints do the same, but there the
+engine counts every weight at the dtype (benchmarks/RESULTS.md, section 8, item 25); the GGUF
+averages above already include their tables.
 
 >>> dtype_bytes("fp8"), dtype_bytes("nvfp4"), dtype_bytes(4.5)
 (1.0, 0.5625, 0.5625)
@@ -31,7 +36,8 @@ import re
 
 from .errors import InvalidArgumentError, UnknownNameError
 
-__all__ = ["GB", "TB", "TFLOPS", "DTYPE_BITS", "dtype_bits", "dtype_bytes",
+__all__ = ["GB", "TB", "TFLOPS", "DTYPE_BITS", "SIXTEEN_BIT_EMBEDDINGS", "dtype_bits",
+           "dtype_bytes", "dtype_aliases",
            "dtype_name", "compute_dtype", "is_gguf"]
 
 GB = 1e9
@@ -59,9 +65,29 @@ DTYPE_BITS: dict[str, float] = {
     "q3_k_m": 3.91,
 }
 
+# 4-bit formats whose checkpoints keep the embedding table and output head at 16 bits
+SIXTEEN_BIT_EMBEDDINGS = frozenset({"int4", "fp4", "nvfp4", "mxfp4"})
+
+# names engines and checkpoints use: vLLM's --kv-cache-dtype fp8_e4m3 / fp8_e5m2 (both 8-bit),
+# TensorRT-LLM's --qformat int4_awq, Qwen's "-AWQ-Int4" / "-GPTQ-Int4" repositories
 _ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
-            "e4m3": "fp8", "fp8-e4m3": "fp8", "w8a8": "int8", "w4a16": "int4", "awq": "int4",
-            "gptq": "int4", "f16": "fp16", "f32": "fp32", "q8": "q8_0", "q4": "q4_0"}
+            "e4m3": "fp8", "fp8-e4m3": "fp8", "e5m2": "fp8", "fp8-e5m2": "fp8", "w8a8": "int8",
+            "w4a16": "int4", "awq": "int4", "gptq": "int4", "int4-awq": "int4",
+            "int4-gptq": "int4", "awq-int4": "int4", "gptq-int4": "int4", "f16": "fp16",
+            "f32": "fp32", "q8": "q8_0", "q4": "q4_0"}
+
+
+def dtype_aliases() -> dict[str, str]:
+    """Other spellings the engine reads as a dtype of :data:`DTYPE_BITS`, each with its name
+    (``"awq"``: ``"int4"``, ``"q4-k-m"``: ``"q4_k_m"``): the aliases and the names with ``-``
+    for ``_``, as written (case aside, which no lookup minds). The templates' dtype lookups
+    read these too."""
+    out = {}
+    for key, name in list(_ALIASES.items()) + [(n, n) for n in DTYPE_BITS]:
+        for spelling in (key, key.replace("-", "_"), key.replace("_", "-")):
+            if spelling not in DTYPE_BITS:
+                out.setdefault(spelling, name)
+    return out
 
 
 def _normalise(text: str) -> str:

@@ -44,13 +44,20 @@ def whole_check(name, label, minimum=1, maximum=None) -> str:
 
 
 def dtype_check(name, label, blank_ok=False) -> str:
-    """A dtype input: a name from the Catalog's list or a number of bits (blank: OK where it
-    means the model's released format)."""
+    """A dtype input: a name from the Catalog's list or one of its other names (``awq``), or a
+    number of bits (blank: OK where it means the model's released format)."""
     x = "{" + name + "}"
     blank = f"IF(ISBLANK({x}),{CHECK_OK}," if blank_ok else ""
     return (f'{blank}IF(ISNUMBER({x}),IF(AND({x}>0,{x}<=64),{CHECK_OK},"{label}: bits must be in '
-            f'(0, 64]"),IF(ISNA(MATCH({x},dtype_names,0)),"unknown {label}: pick one from the '
-            f'list",{CHECK_OK}))' + (")" if blank_ok else ""))
+            f'(0, 64]"),IF(AND(ISNA(MATCH({x},dtype_names,0)),ISNA(MATCH({x},'
+            f'dtype_alias_names,0))),"unknown {label}: pick one from the list",{CHECK_OK}))'
+            + (")" if blank_ok else ""))
+
+
+def _dtype_name(x: str) -> str:
+    """A dtype input under its Catalog name: another name (``awq``) as the one it stands for
+    (``int4``), as ``units.dtype_name`` reads it; a listed name or a number as it is."""
+    return f"IFERROR(INDEX(dtype_alias_targets,MATCH({x},dtype_alias_names,0)),{x})"
 
 
 def _normal(name) -> str:
@@ -199,12 +206,13 @@ def weight_dtype_used() -> str:
     """The weight dtype input as the engine reads it: blank is the model's released format
     (the Catalog's native_dtype; bf16 where it has none), as ``memory.weight_dtype_of``."""
     native = "INDEX(model_native_dtype,{model_row})"
-    return f'IF(ISBLANK({{weight_dtype}}),IF({native}="","bf16",{native}),{{weight_dtype}})'
+    return (f'IF(ISBLANK({{weight_dtype}}),IF({native}="","bf16",{native}),'
+            f'{_dtype_name("{weight_dtype}")})')
 
 
 def kv_dtype_used() -> str:
     """The KV dtype input as the engine reads it: blank is ``memory.KV_DTYPE`` (bf16)."""
-    return f'IF(ISBLANK({{kv_dtype}}),"{KV_DTYPE}",{{kv_dtype}})'
+    return f'IF(ISBLANK({{kv_dtype}}),"{KV_DTYPE}",{_dtype_name("{kv_dtype}")})'
 
 
 def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",

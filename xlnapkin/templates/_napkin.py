@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .. import calibration, catalog
 from ..roofline import PEER_LINK_GBPS
+from ..units import SIXTEEN_BIT_EMBEDDINGS
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,13 @@ GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tfl
 # the engine's batch limit (its own max_concurrency) and the serving stack's fixed time per
 # request (its own prefill_overhead_ms).
 _PER_GPU = {"max_concurrency", "prefill_overhead_s"}
+
+
+def _sixteen_bit_embeddings() -> str:
+    """Whether the weight dtype is a 4-bit checkpoint format that keeps its embeddings and head
+    at 16 bits (:data:`xlnapkin.units.SIXTEEN_BIT_EMBEDDINGS`; a number of bits is not)."""
+    names = ",".join(f'{{weight_dtype}}="{n}"' for n in sorted(SIXTEEN_BIT_EMBEDDINGS))
+    return f"AND(NOT(ISNUMBER({{weight_dtype}})),OR({names}))"
 
 
 def model_steps() -> list[Step]:
@@ -172,11 +180,11 @@ def _weight_steps() -> list[Step]:
         Step("embedding_params", "Embedding table and output head (one if tied)",
              "MIN({m_vocab_size}*{model_width}*IF({m_tied_embeddings}=1,1,2),{total_params})",
              "params", "sci", "catalog.Model.embedding_params"),
-        Step("weight_bytes", "Weights: params x bits/8 (int4 embeddings, gpt-oss rest: 16)",
+        Step("weight_bytes", "Weights: params x bits/8 (4-bit embeddings, gpt-oss rest: 16)",
              "IF({experts_only},{all_expert_params}*{w_bits}/8+({total_params}-"
-             "{all_expert_params})*2,IF(AND(NOT(ISNUMBER({weight_dtype})),{weight_dtype}="
-             "\"int4\"),({total_params}-{embedding_params})*{w_bits}/8+{embedding_params}*2,"
-             "{total_params}*{w_bits}/8))", "bytes", "sci", "memory.weight_bytes"),
+             "{all_expert_params})*2,IF(" + _sixteen_bit_embeddings() + ",({total_params}-"
+             "{embedding_params})*{w_bits}/8+{embedding_params}*2,{total_params}*{w_bits}/8))",
+             "bytes", "sci", "memory.weight_bytes"),
         Step("shared_params", "Parameters always read (dense part)",
              "IF({is_moe}=1,{total_params}-{m_num_experts}*{expert_params},{total_params})",
              "params", "sci"),

@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
 from .. import __version__, calibration, catalog
-from ..units import DTYPE_BITS
+from ..units import DTYPE_BITS, dtype_aliases
 from . import _style as st
 
 __all__ = ["cover_sheet", "catalog_sheet", "catalog_cell", "numeric_fields", "SEED_SOURCES",
@@ -116,6 +116,9 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     row = _pairs(wb, ws, row, "Element types: bits each",
                  ("dtype", "bits"), ("dtype_names", "dtype_bits"),
                  [(n, float(b)) for n, b in DTYPE_BITS.items()]) + 3
+    row = _pairs(wb, ws, row, "Other names for them", ("name", "dtype"),
+                 ("dtype_alias_names", "dtype_alias_targets"),
+                 sorted(dtype_aliases().items())) + 3
     row = _pairs(wb, ws, row, "Vendor factors on MBU, MFU", ("vendor", "factor"),
                  ("vendor_names", "vendor_factor_values"), vendor_factors())
     printed.append(f"A{first}:B{row}")

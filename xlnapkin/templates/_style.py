@@ -202,11 +202,14 @@ def mark_checks(ws, ref: str) -> None:
 
 
 def add_list_validation(ws, ref: str, source: str, what: str) -> None:
+    error = ("Pick one from the list. To try your own numbers, edit a row of the Catalog sheet "
+             "(Review > Unprotect sheet).")
+    if source == "dtype_names":
+        error = ("Pick one from the list, or type a number of bits or another name the Catalog "
+                 "sheet lists (awq and gptq are int4).")
     dv = DataValidation(type="list", formula1=source, allow_blank=True,
                         showErrorMessage=True, errorStyle="warning",
-                        errorTitle=f"{what}: not in the list",
-                        error="Pick one from the list. To try your own numbers, edit a row of "
-                              "the Catalog sheet (Review > Unprotect sheet).")
+                        errorTitle=f"{what}: not in the list", error=error)
     dv.add(ref)
     ws.add_data_validation(dv)
 

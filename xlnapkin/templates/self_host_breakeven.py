@@ -299,7 +299,10 @@ def _checks(b) -> None:
     ]
     bk.checks(b, rows)
     fits = b.add("fits", "Does one request fit on one replica?",
-                 'IF({inputs_ok},IF({fits_calc},"OK",IF(NOT({heads_split}),"' + HEADS + '",'
+                 # memory.why_not's order: the heads, unless the link or the context is why
+                 # no GPU count runs it
+                 'IF({inputs_ok},IF({fits_calc},"OK",IF(AND(NOT({heads_split}),{context_ok},'
+                 'OR({link_ok},{min_gpus}<=1)),"' + HEADS + '",'
                  'IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"' + CONTEXT + '",'
                  '"does not fit: "&{fit_advice}))))'
                  ',"check inputs")', fmt="text",
