@@ -576,6 +576,11 @@ def expect_planner(v):
     except Exception:
         return {"check_model": "unknown model: pick one from the list", "all_ok": False,
                 "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
+    held = v["input_tokens"] + v["output_tokens"]
+    if m.max_context and held > m.max_context:  # memory.why_not: runs on no GPU count
+        return {"check_request_context": f"input + output ({held:,.0f} tokens) exceed the "
+                f"model's {m.max_context:,.0f}-token context", "all_ok": False,
+                "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
     bad = _planner_table_check(v)
     if bad and str(v["sla_gpu"]).strip().lower() == "yours" and set(bad) - {"check_duty"}:
         # your GPU's own figures are wrong, and the latency targets size it: all answers wait

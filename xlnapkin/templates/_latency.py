@@ -86,7 +86,7 @@ def _results(b) -> None:
     # every answer below reads this one: where an input fails its check, none is shown
     rate = b.add("sla_max_rate_calc", "Requests/s one replica serves within both limits",
                  'IF(NOT({sla_ok}),"check inputs",IF(AND({runs},{max_batch_fit}>=1,'
-                 '{sla_idle_ok}),{sla_goodput_rate},"none"))', "req/s", "", "num")
+                 '{sla_idle_ok}),{sla_goodput_rate},"none"))', "req/s", "", "rate")
     # Where there is no rate, the note says why: a long message would not fit the value cell.
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
              'IF(NOT({sla_ok}),"see the Planner\'s Checks",'

@@ -63,6 +63,8 @@ FMT = {
     "usd_change": "+$#,##0.0000;-$#,##0.0000;$0",
     # whole dollars from $10 up, cents below (an API bill at a small volume is not "$0")
     "usd_small": "[>=10]$#,##0;$#,##0.00",
+    # a rate that can be far below 1 (0.084 requests/s): enough digits to divide by
+    "rate": "[<0.01]0.00E+00;[<10]0.000;#,##0.00",
     "text": "@", "gen": "General", "mtok": '#,##0.0,," M"',
 }
 

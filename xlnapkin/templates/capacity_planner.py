@@ -284,7 +284,7 @@ def _outputs(b, col_of) -> None:
           "", "its own input (left), which need not be your GPU", "text", "output")
     for name, label, unit, note, fmt in (
             ("sla_max_rate", "Latency targets: requests/s one replica serves", "req/s",
-             "= MAX_RATE_FOR_SLA on the GPU to size", "num"),
+             "= MAX_RATE_FOR_SLA on the GPU to size", "rate"),
             ("sla_replicas", "Latency targets: replicas for the peak rate", "replicas",
              "= REPLICAS_FOR_SLA", "int"),
             ("sla_gpus", "Latency targets: GPUs", "GPUs",
@@ -336,7 +336,17 @@ GATES = [("catalog_ok", "Cheapest GPU computable? (utilization, prices)",
 def _checks(b) -> None:
     b.heading("Checks", bk.CHECKS_NOTE)
     num = bk.number_check
-    work = bk.workload_checks()
+    # a request past the model's context runs on no GPU: said once here, not as "no priced
+    # GPU fits" (a review); a user's context past it still counts memory (its own note)
+    # (the typed model's maximum, looked up here: the working copy waits for this check)
+    most = "N(INDEX(model_max_context,MATCH({model_id},model_ids,0)))"
+    work = bk.workload_checks() + [
+        ("check_request_context", "Request within the model's context",
+         f'IF(AND({{check_model}}={bk.CHECK_OK},{{check_input_tokens}}={bk.CHECK_OK},'
+         f'{{check_output_tokens}}={bk.CHECK_OK}),IF(AND({most}>0,{{input_tokens}}+'
+         f'{{output_tokens}}>{most}),"input + output ("&TEXT({{input_tokens}}+'
+         f'{{output_tokens}},"#,##0")&" tokens) exceed the model\'s "&TEXT({most},'
+         f'"#,##0")&"-token context",{bk.CHECK_OK}),{bk.CHECK_OK})')]
     bk.checks(b, work + [
         ("check_context", "Context tokens", bk.whole_check("context_tokens", "context_tokens")),
         ("check_duty", "Duty cycle", num("duty_cycle", "duty_cycle", 0, 1, min_open=True)),
