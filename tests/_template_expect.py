@@ -766,7 +766,9 @@ def _planner_row(v, m, g, n, frac, your, i):
     # the sheet: 0 where the heads do not split (max_batch NaN) or several GPUs have no link
     linked = n <= 1 or bool(g.interconnect_gbps)
     mem_slots = min(fit, cap) if math.isfinite(fit) and linked else 0.0
-    slots = min(mem_slots, tput / v["user_tokens_per_sec"] if ok else 0.0)
+    speed = serving.concurrency_at_speed(g, m, v["user_tokens_per_sec"], inp, out, wd, kd, n,
+                                         eff) if ok else 0.0
+    slots = min(mem_slots, speed)
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,
                 "w_users_per_gpu": users / n,

@@ -601,3 +601,27 @@ def test_service_at_rate_is_what_the_rate_functions_say_at_that_rate():
     near = ("h100-sxm", "llama-3.1-8b", 0.95 * top, 1024, 256)
     assert math.isfinite(queueing.service_at_rate(*near)[0])
     assert math.isnan(queueing.service_at_rate(*near, mem_fraction=0.2)[0])
+
+
+@pytest.mark.parametrize("gpu, model, rate, inp, out, wd, n", [
+    ("h100-sxm", "llama-3.1-70b", 20, 2000, 300, "fp8", 2),     # a planner review's case A
+    ("l40s", "llama-3.1-8b", 30, 1000, 500, None, 1),
+    ("h200-sxm", "deepseek-r1", 20, 1024, 1024, None, 8),       # MoE: reads grow with b
+    ("rtx-4090", "qwen3-30b-a3b", 60, 128, 1024, "int4", 1),
+])
+def test_concurrency_at_speed_is_where_each_request_still_gets_the_rate(gpu, model, rate, inp,
+                                                                        out, wd, n):
+    # the planner's users by speed: THROUGHPUT_AT_CONCURRENCY / concurrency is each request's
+    # own tokens/s, at least the rate up to the answer and below it one request further
+    c = serving.concurrency_at_speed(gpu, model, rate, inp, out, wd, wd, n)
+    whole = int(c)
+    assert whole >= 1
+    each = [serving.throughput_at_concurrency(gpu, model, k, inp, out, wd, wd, n, None, 1.0) / k
+            for k in (whole, whole + 1)]
+    assert each[0] >= rate * (1 - 1e-9) and each[1] < rate
+
+
+def test_concurrency_at_speed_is_zero_where_one_request_is_too_slow():
+    one = 1000 / udfs.ITL_MS("rtx-4090", "llama-3.1-70b", 1, 1024, "int4", None, 2)
+    assert serving.concurrency_at_speed("rtx-4090", "llama-3.1-70b", one * 1.5, 1024, 16,
+                                        "int4", None, 2) == 0.0

@@ -31,7 +31,7 @@ from .roofline import (_decode_step, _one_way, _prefill_compute_time, decode_ste
 MIN_EFFICIENCY = 1e-6  # a measurement below this share of the roofline is a unit mistake
 
 __all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
-           "concurrency_under_load", "calibrate_efficiency"]
+           "concurrency_under_load", "concurrency_at_speed", "calibrate_efficiency"]
 
 
 def _where_fits(ok, value):
@@ -211,6 +211,44 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     rate = _loaded_throughput(g, m, running, inp, out, weight_dtype, kv_dtype, n, efficiency)
     ok = can_run(g, m, weight_dtype, kv_dtype, inp + out, 1, n, mem_fraction)
     return _checks.scalar_out(np.where(ok, rate, np.nan))
+
+
+def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_tokens=1024,
+                         weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+    """Requests one replica runs at once while each still receives ``tokens_per_sec`` output
+    tokens per second: the ``b`` at which a loaded step (:func:`loaded_step`: the decode step
+    at mean context plus the prompts' share) takes ``1 / tokens_per_sec``; the step grows with
+    ``b``, so fewer run faster. 0 where even one request's step is longer. Fractional, and not
+    capped by memory or the engine (the capacity planner takes the smaller of this and the
+    requests that fit). One configuration. [requests]
+
+    The planner's sheet solves the same equation by Newton's method (its weight reads are
+    concave in ``b`` for a mixture of experts, linear otherwise); this bisects.
+
+    >>> round(concurrency_at_speed("h100-sxm", "llama-3.1-70b", 20, 2000, 300, "fp8", "fp8", 2), 1)
+    59.5
+    """
+    g, m = _gpu(gpu), _model(model)
+    rate = float(_checks.number(tokens_per_sec, "tokens_per_sec", 0, min_open=True))
+    inp = float(_checks.number(input_tokens, "input_tokens", 1))
+    out = float(_checks.number(output_tokens, "output_tokens", 1))
+    n = float(_checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True))
+    eff, wd = resolve(efficiency, g), weight_dtype_of(m, weight_dtype)
+
+    def fast_enough(b):
+        return loaded_step(g, m, b, inp, out, wd, kv_dtype, n, eff) * rate <= 1.0
+
+    if not fast_enough(1.0):
+        return 0.0
+    lo, hi = 1.0, 2.0
+    while fast_enough(hi) and hi < 2.0 ** 60:  # a bracket
+        lo, hi = hi, 2.0 * hi
+    for _ in range(200):  # to the last bit
+        mid = (lo + hi) / 2.0
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if fast_enough(mid) else (lo, mid)
+    return lo
 
 
 def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency):

@@ -544,17 +544,13 @@ def queue_steps(percentile: bool = True) -> list[Step]:
     return [
         Step("q_n_max", "Most requests the replica runs at once (at least 1)",
              "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
-        Step("q_compute_per_seq", "Decode compute per sequence in a step",
-             "({linear_flops_row}/({linear_peak_tflops}*1E+12)+({attn_flops_pair}*{attn_tokens_ctx}"
-             "+{index_flops_ctx})/({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_decode})", "s",
-             "sci"),
+        Step("q_compute_per_seq", "Decode compute per sequence in a step", _COMPUTE_PER_SEQ,
+             "s", "sci"),
         Step("q_kv_per_seq", "KV-cache read per sequence in a step",
              "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
-        Step("q_ar_fixed", "All-reduce latency per step (2 per layer)",
-             "IF({num_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)", "s", "sci"),
-        Step("q_ar_per_seq", "All-reduce traffic per sequence in a step",
-             "IF({num_gpus}>1,{n_allreduces}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
-             "{link_bw}*{comm},0)", "s", "sci"),
+        Step("q_ar_fixed", "All-reduce latency per step (2 per layer)", _AR_FIXED, "s", "sci"),
+        Step("q_ar_per_seq", "All-reduce traffic per sequence in a step", _AR_PER_SEQ, "s",
+             "sci"),
         Step("pf_compute", "A prompt alone: prefill compute",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})", "s", "sci"),
@@ -590,6 +586,64 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "{q_n_max}/({q_step_full}*{output_tokens})", "req/s", "num"),
         Step("q_log_ways", "Slot queue: ln of the chain's weight at all slots taken, less ln x^N",
              "GAMMALN({q_n_max}+{q_shape})-GAMMALN({q_shape})-GAMMALN({q_n_max}+1)", "", "num"),
+    ]
+
+
+# The terms of a decode step (``t_step``) per sequence and per step, at the mean context.
+_COMPUTE_PER_SEQ = ("({linear_flops_row}/({linear_peak_tflops}*1E+12)+({attn_flops_pair}*"
+                    "{attn_tokens_ctx}+{index_flops_ctx})/({attn_peak_tflops}*1E+12))/"
+                    "({num_gpus}*{mfu_decode})")
+_AR_FIXED = "IF({num_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)"
+_AR_PER_SEQ = ("IF({num_gpus}>1,{n_allreduces}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
+               "{link_bw}*{comm},0)")
+NEWTON_STEPS = 8  # from the all-experts bound: the catalog's MoE models converge in 6-8
+
+
+def speed_model_steps() -> list[Step]:
+    """The parts of :func:`speed_steps` that no GPU changes (the planner's Model sheet)."""
+    return [
+        Step("sp_limit", "Speed: the step a user's rate allows (1 / user tokens/s)",
+             "1/{user_tokens_per_sec}", "s", "sci"),
+        Step("sp_log_q", "Speed: ln P(a token skips a routed expert) (0: dense)",
+             "IF({is_moe}=1,LN(({m_num_experts}-{m_experts_per_token})/{m_num_experts}),0)",
+             "", "num3"),
+    ]
+
+
+def speed_steps() -> list[Step]:
+    """Requests one replica runs at once while each still gets ``{user_tokens_per_sec}``
+    (``serving.concurrency_at_speed``): the ``b`` where a loaded step takes 1 / that rate. The
+    step is ``MAX(b x compute, reads(b)) + b x per-sequence + fixed``; each branch is solved
+    alone and the smaller root kept. The compute branch is linear. The reads are
+    ``all - experts x q^b`` (``q``: the chance a token skips a given expert; dense models
+    have no experts term), concave in ``b``, so Newton's method from the all-experts bound
+    (below the root) climbs to it without overshooting."""
+    b = "{sp_b%d}"
+    newton = ("{b}-({{sp_gap}}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{{sp_per_seq}})/"
+              "({{sp_per_seq}}-{{sp_experts}}*{{sp_log_q}}*EXP({{sp_log_q}}*{b}))")
+    return [
+        Step("sp_compute", "Speed: compute per sequence", _COMPUTE_PER_SEQ,
+             "s", "sci"),
+        Step("sp_per_seq", "Speed: KV, all-reduce, prompt per sequence",
+             "{kv_bytes_ctx}/{bandwidth}+" + _AR_PER_SEQ + "+{t_prefill_prompt}/{output_tokens}",
+             "s", "sci"),
+        Step("sp_fixed", "Speed: fixed time per step",
+             _AR_FIXED + "+{step_overhead}", "s", "sci"),
+        Step("sp_experts", "Speed: read of all routed experts",
+             "IF({is_moe}=1,{m_num_experts}*{expert_params}*{w_bits}/8/{bandwidth},0)", "s",
+             "sci"),
+        Step("sp_gap", "Speed: all reads + fixed - allowed step",
+             "{total_params}*{w_bits}/8/{bandwidth}+{sp_fixed}-{sp_limit}", "s", "sci"),
+        Step("sp_step_one", "Speed: loaded step, one request",
+             "MAX({sp_compute},{total_params}*{w_bits}/8/{bandwidth}-{sp_experts}*"
+             "EXP({sp_log_q}))+{sp_per_seq}+{sp_fixed}", "s", "sci"),
+        Step("sp_by_compute", "Speed: requests, compute-bound",
+             "({sp_limit}-{sp_fixed})/({sp_compute}+{sp_per_seq})", "requests", "num"),
+        Step("sp_b0", "Speed: requests, reads-bound, start",
+             "MAX(1,-{sp_gap}/{sp_per_seq})", "requests", "num"),
+        *[Step(f"sp_b{i}", f"Speed: Newton step {i}",
+               newton.format(b=b % (i - 1)), "requests", "num")
+          for i in range(1, NEWTON_STEPS + 1)],
     ]
 
 

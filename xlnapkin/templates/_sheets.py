@@ -113,15 +113,18 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
         row += 3
     first = row
     # titles short enough for the two printed columns
+    # beside it (columns D:E), the dtype names' other spellings: a sheet's cell count is its
+    # rows x columns, and the recalculation's limits count cells
+    beside = _pairs(wb, ws, row, "Other names for them", ("name", "dtype"),
+                    ("dtype_alias_names", "dtype_alias_targets"),
+                    sorted(dtype_aliases().items()), col=4)
     row = _pairs(wb, ws, row, "Element types: bits each",
                  ("dtype", "bits"), ("dtype_names", "dtype_bits"),
                  [(n, float(b)) for n, b in DTYPE_BITS.items()]) + 3
-    row = _pairs(wb, ws, row, "Other names for them", ("name", "dtype"),
-                 ("dtype_alias_names", "dtype_alias_targets"),
-                 sorted(dtype_aliases().items())) + 3
     row = _pairs(wb, ws, row, "Vendor factors on MBU, MFU", ("vendor", "factor"),
                  ("vendor_names", "vendor_factor_values"), vendor_factors())
-    printed.append(f"A{first}:B{row}")
+    row = max(row, beside)
+    printed.append(f"A{first}:E{row}")
     row += 3
     for kind in kinds:
         if kind in ("gpu", "model"):
@@ -185,19 +188,19 @@ def _keys(wb, ws, kind, row) -> int:
                   (f"{kind}_keys", f"{kind}_key_ids"), pairs)
 
 
-def _pairs(wb, ws, row, title, heads, names, rows) -> int:
-    st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
-    st.header_row(ws, row + 1, 1, heads)
+def _pairs(wb, ws, row, title, heads, names, rows, col=1) -> int:
+    st.put_text(ws.cell(row, col), title, st.HEAD_FONT)
+    st.header_row(ws, row + 1, col, heads)
     first = row + 2
     for i, (a, b) in enumerate(rows):
-        st.put_text(ws.cell(first + i, 1), a)
+        st.put_text(ws.cell(first + i, col), a)
         if isinstance(b, str):
-            st.put_text(ws.cell(first + i, 2), b)
+            st.put_text(ws.cell(first + i, col + 1), b)
         else:
-            ws.cell(first + i, 2, b).font = st.TEXT_FONT
+            ws.cell(first + i, col + 1, b).font = st.TEXT_FONT
     last = first + len(rows) - 1
-    st.define(wb, names[0], "Catalog", st.column_range(1, first, last))
-    st.define(wb, names[1], "Catalog", st.column_range(2, first, last))
+    st.define(wb, names[0], "Catalog", st.column_range(col, first, last))
+    st.define(wb, names[1], "Catalog", st.column_range(col + 1, first, last))
     return last
 
 

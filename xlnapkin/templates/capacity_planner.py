@@ -114,9 +114,13 @@ def _row_steps():
          "users", "int"),
         ("slots_memory", "concurrent users by memory (capped by the engine)",
          "MIN({users_fit},{max_concurrency}*{num_gpus})", "requests", "int"),
-        ("slots_speed", "concurrent users by speed = tokens/s / user tokens/s",
-         "IF(ISNUMBER({replica_tokens_per_sec}),{replica_tokens_per_sec}/{user_tokens_per_sec},0)",
-         "requests", "num"),
+        *[(st_.name, st_.label, st_.formula, st_.unit, st_.fmt)
+          for st_ in _napkin.speed_steps()],
+        # each active user still gets the user tokens/s (a review: throughput / rate counted
+        # 77 where 59 do, as THROUGHPUT_AT_CONCURRENCY / concurrency shows)
+        ("slots_speed", "concurrent users by speed: each still gets the user tokens/s",
+         "IF(ISNUMBER({replica_tokens_per_sec}),IF({sp_step_one}>{sp_limit},0,MIN("
+         f"{{sp_by_compute}},{{sp_b{_napkin.NEWTON_STEPS}}})),0)", "requests", "num"),
         ("slots", "concurrent slots (the smaller)", "MIN({slots_memory},{slots_speed})",
          "requests", "num"),
         ("users_replica", "users of a replica at the percentile",
@@ -450,7 +454,7 @@ def _model_sheet(m) -> dict:
     m.heading("Model from the Catalog")
     _napkin.add_model_lookup(m)
     m.heading("Memory and attention (model and request shape)")
-    _napkin.add_steps(m, _napkin.model_steps())
+    _napkin.add_steps(m, _napkin.model_steps() + _napkin.speed_model_steps())
     m.add("kv_bytes_user", "KV cache of one user at context_tokens (and recurrent state)",
           _napkin.kv_cache("{context_tokens}"), "bytes",
           "= xlnapkin.memory.kv_bytes(model, context_tokens, 1, kv_dtype)", "sci")
@@ -668,8 +672,11 @@ def _cover(wb) -> None:
             "weights in mem_fraction of the replica's memory (MAX_BATCH), capped by the engine's "
             "concurrency limit per GPU. Max throughput: MAX_THROUGHPUT under saturating load with "
             "continuous batching, prefill included.",
-            "Concurrent slots = the smaller of the users whose context fits and the users the "
-            "throughput can feed at their reading speed. Users per replica = the most users whose "
+            "Concurrent slots = the smaller of the users whose context fits and the most "
+            "requests at once at which each still gets the user tokens/s (a loaded step, prompts "
+            "included, within 1 / that rate: THROUGHPUT_AT_CONCURRENCY / concurrency at least the "
+            "rate; the Working sheet's 'Speed' columns solve it). Users per replica = the most "
+            "users whose "
             "active count, N x duty cycle on average with standard deviation sqrt(N d (1 - d)), "
             "stays within the slots at the percentile (USERS_AT_PERCENTILE, the normal "
             "approximation of the pooling template); the slots left free on average are the "
