@@ -719,7 +719,7 @@ def _latency_targets(v, m, n) -> dict:
                 "sla_gpu_price": shown_price,
                 **{k: "-" for k in ("sla_replicas", "sla_gpus", "sla_stop",
                                                           "sla_cost_per_month", "sla_ttft",
-                                                          "sla_tpot")}}
+                                                          "sla_tpot", "sla_cost_per_mtok")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
     # what stops the rate: the replica's capacity (within 2 %), else the limit a slightly
     # higher rate breaks (both or neither: the nearer one)
@@ -735,11 +735,14 @@ def _latency_targets(v, m, n) -> dict:
     else:
         stop = "the TTFT limit" if over_t else "the TPOT limit"
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too
+    month = (cp.BAD_PRICE if _bad_price(your) else gpus * price * v["hours_per_month"] if price
+             else "no price*")
+    # a month of tokens at the peak rate over that month's bill (the hours cancel)
+    per_mtok = (month if isinstance(month, str) else "no traffic" if rate <= 0 else
+                e.cost_per_mtok(price, rate * (inp + out), 1.0, gpus))
     return {"sla_gpu_shown": shown, "sla_max_rate": best, "sla_stop": stop, "sla_replicas": reps,
-            "sla_gpus": gpus, "sla_gpu_price": shown_price,
-            "sla_cost_per_month": (cp.BAD_PRICE if _bad_price(your) else
-                                   gpus * price * v["hours_per_month"] if price else
-                                   "no price*"),
+            "sla_gpus": gpus, "sla_gpu_price": shown_price, "sla_cost_per_month": month,
+            "sla_cost_per_mtok": per_mtok,
             "sla_ttft": _num(queueing.ttft_at_rate(g, m, rate / reps, *shape)),
             "sla_tpot": _num(queueing.tpot_at_rate(g, m, rate / reps, *shape))}
 

@@ -133,6 +133,12 @@ def _results(b) -> None:
           'ISNUMBER({sla_price}),{sla_gpus_calc}*{sla_price}*{hours_per_month},'
           f'IF({{sla_price}}="{BAD_PRICE}",{{sla_price}},"no price"))))',
           "USD/month", "", "usd0")
+    # the fleet's own cost per token (a review: the headline $/Mtok is the cheapest GPU at
+    # the planned utilization, not the fleet sized here); the hours paid cancel
+    b.add("sla_cost_per_mtok_calc", "USD per million tokens at the peak rate all the time",
+          'IF(NOT(ISNUMBER({sla_cost_calc})),{sla_cost_calc},IF({requests_per_sec}>0,'
+          '{sla_gpus_calc}*{sla_price}/({requests_per_sec}*({input_tokens}+{output_tokens})'
+          '*3600)*1E+6,"no traffic"))', "USD/Mtok", "", "usd4")
 
 
 def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None:

@@ -92,7 +92,7 @@ OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_shown", "user_gpu
            "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
            "sla_gpu_shown", "sla_max_rate", "sla_stop", "sla_replicas", "sla_gpus",
-           "sla_gpu_price", "sla_cost_per_month", "sla_ttft", "sla_tpot"]
+           "sla_gpu_price", "sla_cost_per_month", "sla_cost_per_mtok", "sla_ttft", "sla_tpot"]
 SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
 
 
@@ -297,14 +297,16 @@ def _outputs(b, col_of) -> None:
              "yours in the table, else the catalog's; none: type one there", "usd"),
             ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
              "GPUs x price x hours paid", "usd0"),
+            ("sla_cost_per_mtok", "Latency targets: USD per million tokens", "USD/Mtok",
+             "the fleet at the peak rate all the time: less traffic costs more a token", "usd4"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
              "= TTFT_AT_RATE at the rate per replica and percentile", "num"),
             ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
              "= TPOT_AT_RATE, the same arguments", "num")):
         calc = {"sla_cost_per_month": "sla_cost_calc", "sla_gpu_price": "sla_price"}.get(
             name, name + "_calc")
-        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_gpus": "sla_gpus_ok"}.get(name,
-                                                                                    "sla_ok")
+        gate = {"sla_cost_per_month": "sla_cost_ok", "sla_cost_per_mtok": "sla_cost_ok",
+                "sla_gpus": "sla_gpus_ok"}.get(name, "sla_ok")
         cell = b.add(name, label, f'IF({{{gate}}},{{{calc}}},"check inputs")', unit, note, fmt,
                      "output")
         if name == "sla_max_rate":  # no rate: the note says why (the Latency sheet's reason)
