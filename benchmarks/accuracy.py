@@ -82,6 +82,7 @@ import numpy as np  # noqa: E402
 
 from xlnapkin import catalog, memory, roofline, serving  # noqa: E402
 from xlnapkin.errors import NapkinError  # noqa: E402
+from xlnapkin.units import is_gguf  # noqa: E402
 
 CLASSES = {
     "decode_b1": "batch-1 decode on one GPU (ITL, tokens/s)",
@@ -310,9 +311,12 @@ def _map_row(r):  # noqa: C901 - one place that documents every mapping rule
         return "no numeric value"
     if metric == "usd_per_1M_output_tok":
         return "a $/Mtok claim: the authors' GPU price is not given, so it tests no speed model"
-    if "llama.cpp" in r["engine"] and n_gpus > 1:
-        return ("llama.cpp multi-GPU uses layer (pipeline) split, which adds no bandwidth for "
-                "batch 1; the engine models tensor parallelism only")
+    if "llama.cpp" in r["engine"] and n_gpus > 1 and not is_gguf(r["weight_dtype"].split()[0]):
+        # the engine splits GGUF formats by layers as llama.cpp does (roofline.parallel_gpus),
+        # but reads llama.cpp's F16 as fp16, which it runs tensor parallel
+        return ("llama.cpp splits layers over GPUs, which adds no bandwidth at batch 1; the "
+                "engine does so for the GGUF formats only, and f16 reads as fp16 (tensor "
+                "parallel)")
     if "weight offloading" in low:
         return "weights offloaded to host memory: the replica does not hold the model"
     try:

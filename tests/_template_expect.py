@@ -63,7 +63,7 @@ def serving_steps(g, m, v, n, frac):
         "concurrency": conc,
         "decode_flops": _num(roofline.decode_flops(m, b, ctx)),
         "weights_read": _num(memory.moe_weight_bytes_read(m, wd, b)),
-        "t_allreduce": _num(roofline.allreduce_time(g, m, b, n, ef)),
+        "t_allreduce": _num(roofline.allreduce_time(g, m, b, roofline.parallel_gpus(wd, n), ef)),
         "t_step": _num(roofline.decode_step_time(g, m, b, ctx, wd, kd, n, eff)),
     }
 
@@ -770,7 +770,7 @@ def _planner_row(v, m, g, n, frac, your, i):
     linked = n <= 1 or bool(g.interconnect_gbps)
     mem_slots = min(fit, cap) if math.isfinite(fit) and linked else 0.0
     speed = serving.concurrency_at_speed(g, m, v["user_tokens_per_sec"], inp, out, wd, kd, n,
-                                         eff) if ok else 0.0
+                                         eff, frac) if ok else 0.0
     slots = min(mem_slots, speed)
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,

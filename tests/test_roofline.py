@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xlnapkin import catalog, memory, roofline, serving
+from xlnapkin import catalog, memory, roofline, serving, udfs
 
 
 def test_seed_004_405b_decode_step_on_16_h100():
@@ -347,3 +347,21 @@ def test_a_hybrid_block_all_reduces_once():
     one = roofline._one_way(900.0)
     per = d.allreduce_latency_s + 2 * (2 - 1) / 2 * 8 * nemo.width * 2 / one
     assert roofline.allreduce_time(g, nemo, 8, 2, d) == pytest.approx(88 * per)
+
+
+def test_gguf_splits_layers_so_more_gpus_add_memory_not_speed():
+    # llama.cpp spreads GGUF weights over GPUs by layers: a token visits one GPU at a time
+    one = udfs.TOKENS_PER_SEC("rtx-4090", "llama-3.1-8b", 1, 512, "q4_k_m", None, 1)
+    assert udfs.TOKENS_PER_SEC("rtx-4090", "llama-3.1-8b", 1, 512, "q4_k_m", None, 2) == one
+    assert udfs.TTFT_MS("rtx-4090", "llama-3.1-8b", 1, 512, "q4_k_m", None, 2) == \
+        udfs.TTFT_MS("rtx-4090", "llama-3.1-8b", 1, 512, "q4_k_m", None, 1)
+    # 70B in q4_k_m needs two 24 GB cards; llama.cpp decodes 19.06 tokens/s on two RTX 4090s
+    # and 16.29 on two RTX 3090s (github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference,
+    # README); tensor parallelism would have said 26.3 and 25.1
+    assert udfs.GPUS_NEEDED("rtx-4090", "llama-3-70b", "q4_k_m") == 2
+    for gpu, measured in (("rtx-4090", 19.06), ("rtx-3090", 16.29)):
+        got = udfs.TOKENS_PER_SEC(gpu, "llama-3-70b", 1, 512, "q4_k_m", None, 2)
+        assert abs(got / measured - 1) < 0.15, (gpu, got)
+    # tensor-parallel formats still gain
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 1, 512, "fp8", None, 2) > \
+        udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 1, 512, "fp8", None, 1)

@@ -613,15 +613,21 @@ def test_concurrency_at_speed_is_where_each_request_still_gets_the_rate(gpu, mod
                                                                         out, wd, n):
     # the planner's users by speed: THROUGHPUT_AT_CONCURRENCY / concurrency is each request's
     # own tokens/s, at least the rate up to the answer and below it one request further
-    c = serving.concurrency_at_speed(gpu, model, rate, inp, out, wd, wd, n)
+    c = serving.concurrency_at_speed(gpu, model, rate, inp, out, wd, None, n)
     whole = int(c)
     assert whole >= 1
-    each = [serving.throughput_at_concurrency(gpu, model, k, inp, out, wd, wd, n, None, 1.0) / k
-            for k in (whole, whole + 1)]
+    each = [serving.throughput_at_concurrency(gpu, model, k, inp, out, wd, None, n, None, 1.0)
+            / k for k in (whole, whole + 1)]
     assert each[0] >= rate * (1 - 1e-9) and each[1] < rate
 
 
-def test_concurrency_at_speed_is_zero_where_one_request_is_too_slow():
-    one = 1000 / udfs.ITL_MS("rtx-4090", "llama-3.1-70b", 1, 1024, "int4", None, 2)
-    assert serving.concurrency_at_speed("rtx-4090", "llama-3.1-70b", one * 1.5, 1024, 16,
-                                        "int4", None, 2) == 0.0
+def test_concurrency_at_speed_is_zero_just_past_one_request_s_speed():
+    # one request's own speed, prompts included, is THROUGHPUT_AT_CONCURRENCY at 1
+    args = ("rtx-4090", "llama-3.1-70b")
+    rest = (1024, 16, "int4", None, 2)
+    one = serving.throughput_at_concurrency(*args, 1, *rest)
+    assert serving.concurrency_at_speed(*args, one * 0.999, *rest) >= 1.0
+    assert serving.concurrency_at_speed(*args, one * 1.001, *rest) == 0.0
+    # a configuration that cannot run one request has no answer
+    assert math.isnan(serving.concurrency_at_speed("h100-sxm", "llama-3.1-8b", 20, 1024, 1024,
+                                                   None, None, 3))

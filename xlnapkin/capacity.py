@@ -287,7 +287,11 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     Concurrent sequences = the most that hold ``context`` tokens each in ``mem_fraction`` of
     memory (:func:`xlnapkin.memory.max_batch`), capped by the engine's concurrency limit, and
     lowered until each still decodes at least ``min_user_tokens_per_sec`` (one token per step:
-    step time <= 1 / rate). Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
+    step time <= 1 / rate). The step is the decode step at ``context`` alone: this function
+    knows no prompt length, so the prompts that replace finished requests, whose prefill shares
+    the steps under continuous batching, are not in it. The capacity planner, which knows the
+    request, counts them (``serving.concurrency_at_speed``) and finds fewer users where speed
+    binds. Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
     memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs). [users]
 

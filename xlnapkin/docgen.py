@@ -53,6 +53,8 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
 * **Units** are in brackets after each argument: `[id]` a catalog id or spec string, `[dtype]` an
   element type (`bf16`, `fp8`, `int4`, `nvfp4`, `q4_k_m`, ... or bits per element), `[0-1]` a
   fraction. Bytes are bytes (1 GB = 1e9 bytes).
+* **num_gpus** spreads a replica with tensor parallelism, except GGUF weights (`q4_k_m`, ...),
+  which llama.cpp splits by layers: there more GPUs hold more but decode no faster.
 * **Errors** are short messages naming the argument, e.g. `batch must be a whole number >= 1,
   got -3`; a configuration whose weights and KV cache do not fit says what would.
 * **Fits** means the weights plus the KV cache of every sequence within {pct} % of each GPU's

@@ -843,6 +843,11 @@ def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=
 
     ``tokens_per_sec / (user_tokens_per_sec x duty_cycle) / num_gpus`` [users]
 
+    Plain arithmetic on a throughput you give, so a bound: the replica's throughput at that
+    many users is not the throughput given (a saturated replica's step is longer than 1 /
+    user_tokens_per_sec). The capacity planner counts the users each of whom still gets the
+    rate (``serving.concurrency_at_speed``): fewer where speed binds.
+
     >>> users_per_gpu_by_throughput(2400, 40, 0.2)
     300.0
     """

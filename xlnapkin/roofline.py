@@ -4,7 +4,9 @@ Units: seconds, FLOP, FLOP/s, bytes, bytes/s. A replica spread over ``num_gpus``
 parallelism has ``num_gpus`` times the bandwidth and FLOP/s, and pays two all-reduces per layer
 per forward pass over the GPU's interconnect, or over PCIe or the network where it spans more
 than one peer-link domain (:func:`link_gbps`; ring all-reduce: ``2 (n-1)/n`` of the message
-crosses each link, plus a fixed latency).
+crosses each link, plus a fixed latency). GGUF weights are llama.cpp's, which splits a model
+over GPUs by layers (:func:`parallel_gpus`): more GPUs hold more, but a token still passes
+through every layer on one GPU at a time.
 
 Decode step for ``batch`` sequences each holding ``context`` tokens::
 
@@ -52,7 +54,7 @@ from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, moe_weight_byt
 from .units import GB, compute_dtype, dtype_bytes, is_gguf
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
-           "critical_batch", "attention_flops_per_pair", "allreduce_time", "link_gbps", "decode_flops",
+           "parallel_gpus", "critical_batch", "attention_flops_per_pair", "allreduce_time", "link_gbps", "decode_flops",
            "prefill_flops"]
 
 ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
@@ -261,9 +263,26 @@ def _smaller(a, b):
     return np.minimum(a, b)
 
 
+def parallel_gpus(weight_dtype, num_gpus):
+    """GPUs a forward pass runs on at once: ``num_gpus`` under tensor parallelism; 1 for GGUF
+    weights, which llama.cpp spreads over GPUs by layers (its default ``--split-mode layer``):
+    each GPU runs its layers in turn, so more GPUs add memory, not speed. On two RTX 4090s a
+    70B model in q4_k_m decodes 19.1 tokens/s, where one GPU's bandwidth gives about 20 and
+    tensor parallelism would give 26 (GPU-Benchmarks-on-LLM-Inference, benchmarks/data). The
+    activations passed between GPUs (one hidden vector a token at each boundary) are left out.
+
+    >>> parallel_gpus("q4_k_m", 2), parallel_gpus("bf16", 2)
+    (1.0, 2)
+    """
+    if is_gguf(weight_dtype):
+        return 1.0 if np.ndim(num_gpus) == 0 else np.ones_like(num_gpus, dtype=float)
+    return num_gpus
+
+
 def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
     """:func:`decode_step_time` for checked arguments (a catalog GPU and model, a resolved
     weight dtype and :class:`Efficiency`); ``batch`` may be fractional (a mean). [s]"""
+    num_gpus = parallel_gpus(weight_dtype, num_gpus)
     bw = g.bandwidth * num_gpus * eff.mbu
     compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode,
                                    eff)
@@ -331,6 +350,7 @@ def prefill_time(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_
 
 def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
     """:func:`prefill_time` for checked arguments (as :func:`_decode_step`). [s]"""
+    num_gpus = parallel_gpus(weight_dtype, num_gpus)
     bw = g.bandwidth * num_gpus * eff.mbu
     compute = _prefill_compute_time(g, m, batch, tokens, weight_dtype, num_gpus,
                                     eff.mfu_prefill, eff)

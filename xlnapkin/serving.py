@@ -26,7 +26,7 @@ from .catalog import gpu as _gpu, model as _model
 from .errors import format_value
 from .memory import MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of
 from .roofline import (_decode_step, _one_way, _prefill_compute_time, decode_step_time, link_gbps,
-                       prefill_time)
+                       parallel_gpus, prefill_time)
 
 MIN_EFFICIENCY = 1e-6  # a measurement below this share of the roofline is a unit mistake
 
@@ -214,13 +214,17 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
 
 
 def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_tokens=1024,
-                         weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None):
+                         weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
+                         mem_fraction=MEM_FRACTION):
     """Requests one replica runs at once while each still receives ``tokens_per_sec`` output
     tokens per second: the ``b`` at which a loaded step (:func:`loaded_step`: the decode step
     at mean context plus the prompts' share) takes ``1 / tokens_per_sec``; the step grows with
-    ``b``, so fewer run faster. 0 where even one request's step is longer. Fractional, and not
-    capped by memory or the engine (the capacity planner takes the smaller of this and the
-    requests that fit). One configuration. [requests]
+    ``b``, so fewer run faster. 0 where even one request's step is longer; NaN where the
+    configuration cannot run one request (:func:`~xlnapkin.memory.can_run`). Fractional, and
+    not capped by memory or the engine beyond that (the capacity planner takes the smaller of
+    this and the requests that fit). Judged at the request's mean context (input + output / 2),
+    as the throughput is, not at a longer context a user may keep. One configuration.
+    [requests]
 
     The planner's sheet solves the same equation by Newton's method (its weight reads are
     concave in ``b`` for a mixture of experts, linear otherwise); this bisects.
@@ -234,6 +238,8 @@ def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_t
     out = float(_checks.number(output_tokens, "output_tokens", 1))
     n = float(_checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True))
     eff, wd = resolve(efficiency, g), weight_dtype_of(m, weight_dtype)
+    if not can_run(g, m, wd, kv_dtype, inp + out, 1, n, mem_fraction):
+        return float("nan")
 
     def fast_enough(b):
         return loaded_step(g, m, b, inp, out, wd, kv_dtype, n, eff) * rate <= 1.0
@@ -274,6 +280,7 @@ def prompt_work(g, m, inp, weight_dtype, n, eff):
     compute and the bandwidth part of its all-reduces. The weight reads, the per-step and
     per-layer fixed costs and the per-request ``prefill_overhead_s`` are not in it: the steps it
     rides along pay those anyway, and the request latency is not GPU work. [s]"""
+    n = parallel_gpus(weight_dtype, n)
     return (_prefill_compute_time(g, m, 1.0, inp, weight_dtype, n, eff.mfu_prefill, eff)
             + _prefill_comm(g, m, inp, n, eff))
 

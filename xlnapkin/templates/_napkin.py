@@ -278,6 +278,8 @@ def gpu_steps() -> list[Step]:
         Step("gguf_path", "GGUF weights? (llama.cpp's q4_k_m etc.: x gguf_mfu_factor)",
              "AND(NOT(ISNUMBER({weight_dtype})),LEFT({weight_dtype},1)=\"q\")", "", "gen",
              "units.is_gguf(weight_dtype)"),
+        Step("par_gpus", "GPUs a forward pass runs on at once (GGUF: 1, split by layers)",
+             "IF({gguf_path},1,{num_gpus})", "GPUs", "int", "roofline.parallel_gpus"),
         Step("linear_peak_tflops", "Rate the weight matmuls are counted at (x the FP4 or GGUF "
              "factor)",
              "{peak_tflops}*IF({fp4_path},{fp4_mfu_factor},IF({gguf_path},"
@@ -324,8 +326,8 @@ def gpu_steps() -> list[Step]:
              "{batch_load}/{output_tokens}", "prompts", "num"),
         Step("t_prefill_prompt", "Prefill of one prompt: compute + its all-reduce traffic",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
-             "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})"
-             "+IF({num_gpus}>1,{n_allreduces}*2*({num_gpus}-1)/{num_gpus}*{input_tokens}"
+             "({attn_peak_tflops}*1E+12))/({par_gpus}*{mfu_prefill})"
+             "+IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{input_tokens}"
              "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
         Step("t_prefill_share", "Prefill time carried per decode step",
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
@@ -405,7 +407,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
     b = "{" + batch + "}"
     return [
         Step("bandwidth" + sfx, "Effective bandwidth (GPUs x bandwidth x MBU)",
-             "{g_mem_bw_tbps}*1E+12*{num_gpus}*{mbu}", "bytes/s", "sci"),
+             "{g_mem_bw_tbps}*1E+12*{par_gpus}*{mbu}", "bytes/s", "sci"),
         Step("decode_linear_flops" + sfx, "Decode FLOPs: weight matmuls (batch x 2 x active)",
              f"{b}*2*{{active_params}}", "FLOP", "sci"),
         Step("decode_attn_flops" + sfx, "Decode FLOPs: attention over the context",
@@ -415,7 +417,7 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("t_compute" + sfx, "Compute time: weight matmuls at their rate, attention at "
              "the 16-bit rate",
              f"({b}*{{linear_flops_row}}/({{linear_peak_tflops}}*1E+12)"
-             f"+{{decode_attn_flops{sfx}}}/({{attn_peak_tflops}}*1E+12))/({{num_gpus}}"
+             f"+{{decode_attn_flops{sfx}}}/({{attn_peak_tflops}}*1E+12))/({{par_gpus}}"
              "*{mfu_decode})", "s", "sci"),
         Step("weights_read" + sfx, "Weight bytes read (MoE: experts the batch touches)",
              weights_read(b), "bytes", "sci", "memory.moe_weight_bytes_read"),
@@ -426,8 +428,8 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen3 x16 if unknown)",
              "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
-             f"IF({{num_gpus}}>1,{{n_allreduces}}*({{ar_latency}}+2*({{num_gpus}}-1)/"
-             f"{{num_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
+             f"IF({{par_gpus}}>1,{{n_allreduces}}*({{ar_latency}}+2*({{par_gpus}}-1)/"
+             f"{{par_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
              "roofline.allreduce_time"),
         Step("t_step" + sfx, "Decode step = max(compute, weights) + KV + all-reduce + overhead",
              f"MAX({{t_compute{sfx}}},{{t_weights{sfx}}})+{{t_kv{sfx}}}+{{t_allreduce{sfx}}}"
@@ -553,7 +555,7 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "sci"),
         Step("pf_compute", "A prompt alone: prefill compute",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
-             "({attn_peak_tflops}*1E+12))/({num_gpus}*{mfu_prefill})", "s", "sci"),
+             "({attn_peak_tflops}*1E+12))/({par_gpus}*{mfu_prefill})", "s", "sci"),
         Step("pf_weights", "A prompt alone: weight reads (GGUF, calibrated: a 16-bit copy)",
              weights_read("{input_tokens}") + "*IF(AND({gguf_path},{gguf_mfu_factor}<1),"
              "16/{w_bits},1)/{bandwidth}", "s", "sci"),
@@ -561,7 +563,7 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "(" + kv_cache("{input_tokens}") + ")/{bandwidth}", "s",
              "sci"),
         Step("pf_allreduce", "A prompt alone: all-reduces",
-             "IF({num_gpus}>1,{n_allreduces}*({ar_latency}+2*({num_gpus}-1)/{num_gpus}*"
+             "IF({par_gpus}>1,{n_allreduces}*({ar_latency}+2*({par_gpus}-1)/{par_gpus}*"
              "{input_tokens}*{model_width}*2/{link_bw})*{comm},0)", "s", "sci"),
         Step("ttft_alone", "Time to first token of a prompt alone (fixed costs included)",
              "MAX({pf_compute},{pf_weights})+{prefill_serial}*MIN({pf_compute},{pf_weights})"
@@ -592,9 +594,9 @@ def queue_steps(percentile: bool = True) -> list[Step]:
 # The terms of a decode step (``t_step``) per sequence and per step, at the mean context.
 _COMPUTE_PER_SEQ = ("({linear_flops_row}/({linear_peak_tflops}*1E+12)+({attn_flops_pair}*"
                     "{attn_tokens_ctx}+{index_flops_ctx})/({attn_peak_tflops}*1E+12))/"
-                    "({num_gpus}*{mfu_decode})")
-_AR_FIXED = "IF({num_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)"
-_AR_PER_SEQ = ("IF({num_gpus}>1,{n_allreduces}*2*({num_gpus}-1)/{num_gpus}*{model_width}*2/"
+                    "({par_gpus}*{mfu_decode})")
+_AR_FIXED = "IF({par_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)"
+_AR_PER_SEQ = ("IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{model_width}*2/"
                "{link_bw}*{comm},0)")
 NEWTON_STEPS = 8  # from the all-experts bound: the catalog's MoE models converge in 6-8
 
