@@ -151,3 +151,11 @@ def test_fit_message_names_the_fix():
     assert msg == ("llama-3.1-70b needs 113.5 GB in fp8 with KV for 64 x 4096 tokens; "
                    "1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 2")
     assert np.all(memory.fits("h100-sxm", "llama-3.1-8b", tokens=[0, 10**7]) == [True, False])
+
+
+def test_a_gguf_replica_keeps_one_kv_cache_split_by_layers():
+    # llama.cpp's layer split keeps each layer's cache on its own GPU: no tensor-parallel copies
+    assert memory.kv_copies("deepseek-v3", 8) == 8.0
+    assert memory.kv_copies("deepseek-v3", 8, "q4_k_m") == 1.0
+    assert memory.kv_layout_note("deepseek-v3", 8, "q4_k_m") == ""
+    assert memory.kv_layout_note("deepseek-v3", 8, "fp8").startswith("deepseek-v3's KV cache")

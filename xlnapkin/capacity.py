@@ -78,7 +78,7 @@ def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, we
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         prefix_cache_savings: share of prefill work prefix caching saves, in [0, 1], e.g. PREFIX_CACHE_SAVINGS [0-1]
 
@@ -113,7 +113,7 @@ def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
@@ -151,7 +151,7 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         utilization: average load a replica is planned to run at, in (0, 1] [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         hours_per_month: hours paid per month, at most 744 [hours]
@@ -184,7 +184,7 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
@@ -214,7 +214,7 @@ def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, outp
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
@@ -280,7 +280,7 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
         min_user_tokens_per_sec: slowest decode speed an active user accepts; 0 = no limit [tokens/s]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 

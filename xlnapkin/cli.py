@@ -517,7 +517,7 @@ def _run_estimate(ns) -> int:
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
         out.update(same_model=not caveat, caveat=caveat, gpu_price_given=ns.price is not None,
-                   kv_layout=memory.kv_layout_note(e.model, e.num_gpus),
+                   kv_layout=memory.kv_layout_note(e.model, e.num_gpus, ns.weight_dtype),
                    input_tokens=ns.input_tokens,
                    output_tokens=ns.output_tokens, utilization=ns.utilization,
                    min_replicas=ns.min_replicas)
@@ -580,7 +580,7 @@ def _run_estimate(ns) -> int:
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
-    layout = memory.kv_layout_note(e.model, e.num_gpus)
+    layout = memory.kv_layout_note(e.model, e.num_gpus, ns.weight_dtype)
     if layout:
         rows.append(("KV layout", layout))
     rows.append(("not counted", NOT_COUNTED))
@@ -610,6 +610,8 @@ def _slow_answers(e, ns) -> str:
     import shlex
     from .capacity import SLOW_FIRST_TOKEN_MS, SLOW_STREAM_TOKENS_PER_SEC
     from .queueing import max_rate_for_sla
+    from .memory import weight_dtype_of
+    from .units import is_gguf
     seconds = ns.output_tokens / e.volume_request_tokens_per_sec
     took = f"{seconds / 60:.1f} minutes" if seconds >= 120 else f"{seconds:.0f} s"
     slow = []
@@ -623,8 +625,11 @@ def _slow_answers(e, ns) -> str:
     shape = (ns.input_tokens, ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus)
     best = max_rate_for_sla(ns.gpu, ns.model, 1000, 50, *shape)
     if not best == best:  # NaN: even an idle replica misses 1 s or 50 ms
+        more = ("a tensor-parallel format (GGUF splits layers: more GPUs add memory only)"
+                if is_gguf(weight_dtype_of(e.model, ns.weight_dtype))
+                else "more GPUs per replica")
         return (f"{said}, and no number of these replicas streams 20 tokens/s (50 ms each) "
-                f"within 1 s to the first token: try more GPUs per replica or a faster GPU")
+                f"within 1 s to the first token: try {more} or a faster GPU")
     rate = e.requests_per_sec
     extra = "".join(f" --{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in
                     (("weight_dtype", ns.weight_dtype), ("kv_dtype", ns.kv_dtype),
@@ -664,7 +669,7 @@ def _add_estimate(sub):
                    help="weights (blank: the model's own)")
     p.add_argument("--kv-dtype", type=_blank_or(str), default=None, help="KV cache (blank: bf16)")
     p.add_argument("--num-gpus", type=_amount(int), default=1, metavar="N",
-                   help="GPUs per replica, tensor parallel (%(default)s)")
+                   help="GPUs per replica: tensor parallel, GGUF split by layers (%(default)s)")
     p.add_argument("--price", type=_blank_or(_amount(float)), default=None, metavar="USD",
                    help="per GPU-hour (blank: the catalog's rental price)")
     p.add_argument("--api", type=_blank_or(str), default=None,

@@ -42,7 +42,7 @@ import numpy as np
 from . import _checks
 from .catalog import Model, gpu as _gpu, model as _model
 from .errors import InvalidArgumentError, UnknownNameError
-from .units import GB, SIXTEEN_BIT_EMBEDDINGS, dtype_bytes, dtype_name
+from .units import GB, SIXTEEN_BIT_EMBEDDINGS, dtype_bytes, dtype_name, is_gguf
 
 __all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes",
            "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch", "fits",
@@ -291,7 +291,7 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
         tokens: tokens held per sequence [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
@@ -526,9 +526,10 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
 
 # --- configurations that cannot run ---------------------------------------------------------------
 
-def kv_copies(model, num_gpus=1) -> float:
+def kv_copies(model, num_gpus=1, weight_dtype=None) -> float:
     """Copies of the KV cache plain tensor parallelism keeps on ``num_gpus`` GPUs: one per
-    GPU for MLA's shared latent, ``num_gpus / kv_heads`` with more GPUs than KV heads, else 1.
+    GPU for MLA's shared latent, ``num_gpus / kv_heads`` with more GPUs than KV heads, else 1;
+    1 for GGUF weights, which llama.cpp splits by layers (each layer's cache on its GPU).
     The memory functions count one copy, spread (attention data parallelism's layout: see the
     module's notes), so such a plain tensor-parallel replica holds this many times fewer
     sequences than they say (fewer, but not that many times, where a hybrid's recurrent state,
@@ -538,15 +539,15 @@ def kv_copies(model, num_gpus=1) -> float:
     (8.0, 2.0, 1.0)
     """
     m, n = _model(model), float(num_gpus)
-    if n <= 1:
+    if n <= 1 or (weight_dtype is not None and is_gguf(weight_dtype)):
         return 1.0
     return n if m.is_mla else max(1.0, n / m.kv_heads)
 
 
-def kv_layout_note(model, num_gpus=1) -> str:
+def kv_layout_note(model, num_gpus=1, weight_dtype=None) -> str:
     """What a reader of a sequence count should know where :func:`kv_copies` is above 1, else
     "": the count is attention data parallelism's."""
-    m, copies = _model(model), kv_copies(model, num_gpus)
+    m, copies = _model(model), kv_copies(model, num_gpus, weight_dtype)
     if copies <= 1:
         return ""
     # a hybrid's recurrent state is split, not copied: fewer requests, not copies-times fewer

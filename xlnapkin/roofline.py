@@ -267,9 +267,10 @@ def parallel_gpus(weight_dtype, num_gpus):
     """GPUs a forward pass runs on at once: ``num_gpus`` under tensor parallelism; 1 for GGUF
     weights, which llama.cpp spreads over GPUs by layers (its default ``--split-mode layer``):
     each GPU runs its layers in turn, so more GPUs add memory, not speed. On two RTX 4090s a
-    70B model in q4_k_m decodes 19.1 tokens/s, where one GPU's bandwidth gives about 20 and
-    tensor parallelism would give 26 (GPU-Benchmarks-on-LLM-Inference, benchmarks/data). The
-    activations passed between GPUs (one hidden vector a token at each boundary) are left out.
+    70B model in q4_k_m decodes 19.1 tokens/s, where one GPU's bandwidth gives about 18 and
+    tensor parallelism would give 26 (github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference,
+    README). The activations passed between GPUs (one hidden vector a token at each boundary)
+    are left out, and so is llama.cpp's pipelining of a long prompt's micro-batches.
 
     >>> parallel_gpus("q4_k_m", 2), parallel_gpus("bf16", 2)
     (1.0, 2)

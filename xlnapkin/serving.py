@@ -1,6 +1,7 @@
 """Serving: decode speed, latency and throughput of one model replica, with memory checks.
 
-A replica is ``num_gpus`` GPUs holding one copy of the model with tensor parallelism. Speeds are
+A replica is ``num_gpus`` GPUs holding one copy of the model with tensor parallelism (GGUF: split
+by layers, :func:`xlnapkin.roofline.parallel_gpus`). Speeds are
 for the whole replica. Where the weights plus the KV cache do not fit in the replica's memory,
 these functions return NaN for that element; :func:`xlnapkin.memory.fit_message` says why (the
 Excel functions show that message in the cell).
@@ -55,7 +56,7 @@ def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtyp
         context: tokens already held by each sequence [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated defaults; a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = pure roofline) [0-1]
 
     One token per sequence per decode step. NaN where it does not fit (the Excel cell and the
@@ -82,7 +83,7 @@ def itl_ms(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None, 
         context: tokens already held by each sequence [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     >>> itl_ms("h100-sxm", "llama-3.1-405b", 1, 0, "fp16", None, 16, 1)
@@ -106,7 +107,7 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
         prompt_tokens: tokens in each prompt [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
 
     Calibrated, the prompt's compute and its weight reads add up (short prompts reach neither
@@ -148,7 +149,7 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
@@ -183,7 +184,7 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
         output_tokens: generated tokens per request [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
@@ -305,7 +306,7 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
         context: tokens each sequence held [tokens]
         weight_dtype: weight element type [dtype]
         kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel) [GPUs]
+        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
 
     The inverse of :func:`tokens_per_sec`: with a numeric efficiency every term of the decode
     step is divided by e (no fixed overheads or communication), so tokens/s is exactly e x the
