@@ -155,7 +155,9 @@ SEED_ROWS = [
     ("002 4-bit weights quarter", lambda: udfs.WEIGHT_BYTES("llama-3.1-70b", 4)
      / udfs.WEIGHT_BYTES("llama-3.1-70b"), 0.25, 1e-12),
     # an AWQ/GPTQ checkpoint: 4 + 20/128 bits in the blocks, 16-bit embeddings and head
-    # (2 x 128,256 x 8,192 parameters): (70.6e9 - 2.101e9) x 4.156 / 8 + 2.101e9 x 2 = 39.76 GB
+    # (2 x 128,256 x 8,192 parameters): (70.6e9 - 2.101e9) x 4.156 / 8 + 2.101e9 x 2 = 39.76 GB;
+    # hugging-quants' Meta-Llama-3.1-70B-Instruct-AWQ-INT4 shards add up to 39.77 GB
+    # (huggingface.co, files at commit 6c1e235)
     ("002 4-bit weights quarter: an int4 checkpoint",
      lambda: udfs.WEIGHT_BYTES("llama-3.1-70b", "int4") / 1e9, 39.76, 1e-4),
     ("002 continuous batching, 40 % -> 87.5 % utilization, 2.19x cheaper",
