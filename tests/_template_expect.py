@@ -291,9 +291,9 @@ def _compare_ok(v, g):
                                 ("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
 
 
-def split_gpus(m, least) -> int:
-    """The fewest GPUs from ``least`` up that the model's heads split over (0: none)."""
-    return next((d for d in memory.tp_degrees(m) if d >= least), 0)
+def split_gpus(m, least, wd=None) -> int:
+    """The fewest GPUs from ``least`` up that the model splits over (0: none)."""
+    return next((d for d in memory.tp_degrees(m, weight_dtype=wd) if d >= least), 0)
 
 
 def fit_advice(g, m, wd, least, frac) -> str:
@@ -301,8 +301,10 @@ def fit_advice(g, m, wd, least, frac) -> str:
     if least >= 1e6:
         return "hold fewer sequences or tokens"
     weights = memory.weight_bytes(m, wd)
-    return memory._advice(m, int(least), memory._weights_split(m, weights,
-                                                               g.memory_bytes * frac))
+    degrees = memory.tp_degrees(m, weight_dtype=wd)
+    return memory._advice(m, int(least), memory._weights_split(m, weights, g.memory_bytes * frac,
+                                                               degrees), degrees,
+                          memory.by_layers(m, wd))
 
 
 def expect_self_host(v):
@@ -759,7 +761,7 @@ def _planner_row(v, m, g, n, frac, your, i):
                        "no: heads do not split" if "cannot be split" in why else
                        "no: no GPU link" if "has no interconnect_gbps" in why else
                        "no: context too long" if "holds at most" in why else
-                       f"no: {split_gpus(m, need):.0f} GPUs" if split_gpus(m, need) else
+                       f"no: {split_gpus(m, need, wd):.0f} GPUs" if split_gpus(m, need, wd) else
                        "no: too big")
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
     ok = math.isfinite(tput)

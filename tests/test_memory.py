@@ -163,3 +163,32 @@ def test_a_gguf_replica_keeps_one_kv_cache_split_by_layers():
     assert memory.kv_copies("deepseek-v3", 8, "q4_k_m") == 1.0
     assert memory.kv_layout_note("deepseek-v3", 8, "q4_k_m") == ""
     assert memory.kv_layout_note("deepseek-v3", 8, "fp8").startswith("deepseek-v3's KV cache")
+
+
+def test_a_gguf_replica_splits_by_layers_over_any_count_up_to_its_layers():
+    # llama.cpp assigns whole layers to each GPU (its default --split-mode layer), so three
+    # RTX 3090s hold Llama-3.1-70B in q4_k_m, which tensor parallelism cannot split 64 heads over
+    from xlnapkin import serving
+    assert memory.tp_degrees("llama-3.1-70b", 8) == [1, 2, 4, 8]
+    assert memory.tp_degrees("llama-3.1-70b", 8, "q4_k_m") == list(range(1, 9))
+    assert memory.tp_degrees("llama-3.1-70b", None, "q4_k_m") == list(range(1, 81))  # 80 layers
+    assert memory.can_run("rtx-3090", "llama-3.1-70b", "q4_k_m", None, 4096, 1, 3)
+    assert not memory.can_run("rtx-3090", "llama-3.1-70b", "int4", None, 4096, 1, 3)
+    assert np.all(memory.can_run("rtx-3090", "llama-3.1-70b", "q4_k_m", None, 4096, 1,
+                                 [3, 80, 81]) == [True, True, False])
+    assert memory.max_batch("rtx-3090", "llama-3.1-70b", 4096, "q4_k_m", None, 3) >= 1
+    assert np.isnan(memory.max_batch("rtx-3090", "llama-3.1-70b", 4096, "int4", None, 3))
+    # the advice names the fewest GPUs that hold it, not the next count the heads split over
+    assert memory.fit_message("rtx-3090", "llama-3.1-70b", "q4_k_m", None, 4096, 1, 2).endswith(
+        ": use num_gpus >= 3")
+    assert memory.fit_message("rtx-3090", "llama-3.1-70b", "bf16", None, 4096, 1, 1).endswith(
+        ": use num_gpus 8 (7 would hold it, but its heads do not split over 7)")
+    assert memory.why_not("rtx-3090", "llama-3.1-70b", "q4_k_m", None, 4096, 1, 81) == (
+        "llama-3.1-70b's 80 layers cannot be split over 81 GPUs: use num_gpus 3 to 80")
+    tiny = "memory_gb=0.1; mem_bw_tbps=1; bf16_tflops=10; interconnect_gbps=100"
+    assert memory.fit_message(tiny, "llama-3.1-8b", "q4_k_m").endswith(
+        "(54 GPUs would hold it, but its layers split over at most 32)")
+    # three GPUs decode at one GPU's speed (the layers run in turn) where they hold it
+    three = serving.tokens_per_sec("rtx-3090", "llama-3.1-70b", 1, 4096, "q4_k_m", None, 3)
+    four = serving.tokens_per_sec("rtx-3090", "llama-3.1-70b", 1, 4096, "q4_k_m", None, 4)
+    assert np.isfinite(three) and three == pytest.approx(four)

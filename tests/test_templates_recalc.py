@@ -124,6 +124,11 @@ def self_host_scenarios(d):
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
                                                prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # llama.cpp splits GGUF weights by layers: three GPUs run 70B, whose 64 heads
+           # tensor parallelism cannot split over three
+           ("70B q4_k_m on three rtx-3090s", dict(d, gpu="rtx-3090", model="llama-3.1-70b",
+                                                  weight_dtype="q4_k_m", num_gpus=3,
+                                                  output_tokens=256)),
            # two sequences fit beside the weights: some requests queue for a slot (a docs
            # review found estimate's 31 s first token unflagged)
            ("70b fp8 on one h100 at 2e9 tokens/day", dict(d, model="llama-3.3-70b",

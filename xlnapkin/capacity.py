@@ -330,13 +330,14 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
 
 def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dtype, kv_dtype,
                     num_gpus, price, utilization, min_replicas, staff, hours):
-    """The GPUs per replica, among those the model's heads split over up to one peer-link
+    """The GPUs per replica, among those the model splits over (:func:`~xlnapkin.memory.tp_degrees`:
+    its heads, or GGUF's layers) up to one peer-link
     domain (``nvlink_gpus``; 8, an HGX board, where the catalog gives none) and ``num_gpus``
     itself, that make self-hosting ``tokens_per_day`` cheapest a month, and that month's cost.
     A replica that holds few requests at once is memory-bound: more GPUs per replica can serve
     the volume with fewer GPUs in all; at a small volume, fewer can."""
-    counts = np.array(sorted(set(tp_degrees(m, int(g.nvlink_gpus or 8))) | {int(num_gpus)}),
-                      dtype=float)
+    counts = np.array(sorted(set(tp_degrees(m, int(g.nvlink_gpus or 8), weight_dtype))
+                             | {int(num_gpus)}), dtype=float)
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  counts)
     with np.errstate(invalid="ignore"):

@@ -46,7 +46,7 @@ from .units import GB, SIXTEEN_BIT_EMBEDDINGS, dtype_bytes, dtype_name, is_gguf
 
 __all__ = ["MEM_FRACTION", "KV_DTYPE", "weight_dtype_of", "kv_dtype_of", "weight_bytes",
            "kv_bytes", "kv_elements_per_token", "gpus_needed", "max_batch", "fits",
-           "fit_message", "can_run", "why_not", "tp_degrees", "runs_when_it_fits",
+           "fit_message", "can_run", "why_not", "tp_degrees", "by_layers", "runs_when_it_fits",
            "moe_weight_bytes_read", "expected_experts"]
 
 # Share of a GPU's memory that weights plus KV cache may use: the rest holds activations, the
@@ -309,7 +309,8 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
     free = num_gpus * g.memory_bytes * frac - weight_bytes(m, weight_dtype)
     per_seq = kv_bytes(m, tokens, 1, kv_dtype)
     most = np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0)
-    return _checks.scalar_out(np.where(_splits(m, num_gpus), most, np.nan))
+    return _checks.scalar_out(np.where(_splits(m, num_gpus, by_layers(m, weight_dtype)), most,
+                                       np.nan))
 
 
 def fits(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
@@ -410,10 +411,12 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
     least = need / usable
-    kv = _weights_split(model, weights, usable)
+    layers = dtype.startswith("q")  # GGUF (units.is_gguf's rule on the canonical name)
+    degrees = _degrees(model, None, layers)
+    kv = _weights_split(model, weights, usable, degrees)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: {_no_count_advice(kv)}"
-    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv)}"
+    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv, degrees, layers)}"
 
 
 def _no_count_advice(kv: bool) -> str:
@@ -429,19 +432,21 @@ def _weights_split(model, weights, usable_per_gpu, degrees=None) -> bool:
     return weights <= (degrees or tp_degrees(model))[-1] * usable_per_gpu
 
 
-def _advice(model, least: int, kv: bool, degrees=None) -> str:
+def _advice(model, least: int, kv: bool, degrees=None, layers=False) -> str:
     """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
     many where the model's heads split over them, else the next count they split over; where no
     count does, less KV cache where the weights alone would fit (``kv``), else bigger GPUs or
-    smaller weights. (``degrees``: :func:`tp_degrees` of the model, when already known.)"""
-    degrees = degrees or tp_degrees(model)
+    smaller weights. (``degrees``: :func:`tp_degrees` of the model and weight dtype, when
+    already known; ``layers``: split by layers, :func:`by_layers`.)"""
+    degrees = degrees or _degrees(_model(model), None, layers)
+    unit = "layers" if layers else "heads"
     fit = [d for d in degrees if d >= least]
     if fit and fit[0] == least:
         return f"use num_gpus >= {least}"
     if fit:
         return (f"use num_gpus {fit[0]} ({least} would hold it, but its heads do not split over "
                 f"{least})")
-    return (f"{_no_count_advice(kv)} ({least} GPUs would hold it, but its heads split over at "
+    return (f"{_no_count_advice(kv)} ({least} GPUs would hold it, but its {unit} split over at "
             f"most {degrees[-1]})")
 
 
@@ -483,7 +488,8 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     nk, ninv = _distinct(at(ngpu, idx))
     lk, linv = _distinct(gpus[idx])  # 0: no sensible count
     code = (finv * len(nk) + ninv) * len(lk) + linv
-    tails, degrees = {}, tp_degrees(m)
+    layered = by_layers(m, weight_dtype)
+    tails, degrees = {}, _degrees(m, None, layered)
 
     def tail(c):
         if c not in tails:
@@ -494,7 +500,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
             kv = _weights_split(m, weights, g.memory_bytes * ff, degrees)
-            advice = _advice(m, ls, kv, degrees) if ls else _no_count_advice(kv)
+            advice = _advice(m, ls, kv, degrees, layered) if ls else _no_count_advice(kv)
             tails[c] = f"; {have}: {advice}"
         return tails[c]
 
@@ -559,11 +565,30 @@ def kv_layout_note(model, num_gpus=1, weight_dtype=None) -> str:
             f"it {fewer}")
 
 
-def tp_degrees(model, up_to=None) -> list[int]:
-    """Tensor-parallel degrees the model's attention heads can be split over: the attention
-    heads divide evenly and the KV heads either divide evenly or are replicated evenly (MLA's
-    shared latent has no KV heads to split), as vLLM, SGLang and TensorRT-LLM require."""
+def by_layers(model, weight_dtype=None) -> bool:
+    """True where a replica of this model in ``weight_dtype`` is split over its GPUs by layers
+    rather than by heads: llama.cpp's GGUF formats (its default ``--split-mode layer``)."""
+    return is_gguf(weight_dtype_of(model, weight_dtype))
+
+
+def tp_degrees(model, up_to=None, weight_dtype=None) -> list[int]:
+    """GPU counts one replica of the model can be split over, up to ``up_to``. Tensor
+    parallelism: the attention heads divide evenly and the KV heads either divide evenly or are
+    replicated evenly (MLA's shared latent has no KV heads to split), as vLLM, SGLang and
+    TensorRT-LLM require. GGUF weights (:func:`by_layers`): any count up to one GPU per layer,
+    as llama.cpp assigns whole layers to each GPU in proportion to its memory.
+
+    >>> tp_degrees("llama-3.1-70b", 8), tp_degrees("llama-3.1-70b", 4, "q4_k_m")
+    ([1, 2, 4, 8], [1, 2, 3, 4])
+    """
     m = _model(model)
+    return _degrees(m, up_to, by_layers(m, weight_dtype))
+
+
+def _degrees(m, up_to, layers) -> list[int]:
+    """:func:`tp_degrees` of the catalog model ``m``, split by layers or not."""
+    if layers:
+        return list(range(1, min(up_to or m.layers, m.layers) + 1))
     heads, kv = m.n_heads, m.kv_heads
     out = []
     for n in range(1, (up_to or heads) + 1):
@@ -575,8 +600,13 @@ def tp_degrees(model, up_to=None) -> list[int]:
     return out
 
 
-def _splits(m, n):
-    """True where ``n`` GPUs can hold one tensor-parallel replica of ``m``."""
+def _splits(m, n, layers=False):
+    """True where ``n`` GPUs can hold one tensor-parallel replica of ``m`` (``layers``: one split
+    by layers, :func:`by_layers`, which needs no more GPUs than layers)."""
+    if layers:
+        n = np.asarray(n, dtype=float)
+        ok = (n >= 1) & (n <= m.layers) & (n == np.floor(n))
+        return bool(ok) if ok.ndim == 0 else ok
     if isinstance(n, float) or type(n) is int:  # one value: plain Python is ten times faster
         if n < 1 or not float(n).is_integer():
             return False
@@ -597,13 +627,15 @@ _ONE = (float, int, np.float64)  # types of a single number (not bool)
 def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
             mem_fraction=MEM_FRACTION):
     """True where a replica of ``num_gpus`` GPUs can serve ``batch`` sequences of ``tokens``
-    tokens: its heads split over the GPUs, the GPUs have a known link between them (several),
+    tokens: its heads split over the GPUs (GGUF weights: at most one GPU per layer, as llama.cpp
+    splits them), the GPUs have a known link between them (several),
     the context is within the model's maximum, and the weights plus KV cache fit in
     ``mem_fraction`` of the memory (:func:`why_not` says why not)."""
     g, m = _gpu(gpu), _model(model)
     if (type(num_gpus) in _ONE and type(tokens) in _ONE and type(batch) in _ONE
             and type(mem_fraction) in _ONE):  # one configuration: plain Python
-        return bool((not m.max_context or tokens <= m.max_context) and _splits(m, num_gpus)
+        return bool((not m.max_context or tokens <= m.max_context)
+                    and _splits(m, num_gpus, by_layers(m, weight_dtype))
                     and (g.interconnect_gbps or num_gpus <= 1)
                     and fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
                              mem_fraction))
@@ -611,7 +643,7 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     num_gpus, tokens, batch, mem_fraction = (np.asarray(v, dtype=float) for v in
                                              (num_gpus, tokens, batch, mem_fraction))
     ok = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
-    ok = ok & _splits(m, num_gpus)
+    ok = ok & _splits(m, num_gpus, by_layers(m, weight_dtype))
     if not g.interconnect_gbps:  # no known GPU-to-GPU link: one GPU only
         ok = ok & (np.asarray(num_gpus, dtype=float) <= 1)
     if m.max_context:
@@ -637,7 +669,9 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     t = np.broadcast_to(np.asarray(tokens, dtype=float), shape)
     long = t > m.max_context if m.max_context else np.zeros(shape, dtype=bool)
     alone = n > 1 if not g.interconnect_gbps else np.zeros(shape, dtype=bool)
-    split = np.broadcast_to(~np.asarray(_splits(m, np.asarray(num_gpus, dtype=float))), shape)
+    layered = by_layers(m, weight_dtype)
+    split = np.broadcast_to(~np.asarray(_splits(m, np.asarray(num_gpus, dtype=float), layered)),
+                            shape)
     memory = ~(long | alone | split)  # the elements whose reason is the memory
     if memory.all():
         out = np.asarray(fit_message(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
@@ -661,7 +695,8 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     if split.any():
         # the counts the heads split over that also hold this configuration (a review: 70B at
         # a batch of 64 on 3 H100s was told 1 and 2, which then failed on memory)
-        degrees = [d for d in tp_degrees(m) if d <= 1 or g.interconnect_gbps]
+        degrees = [d for d in tp_degrees(m, weight_dtype=weight_dtype)
+                   if d <= 1 or g.interconnect_gbps]
         tok, b, frac = (np.broadcast_to(np.asarray(x, dtype=float), shape)[split]
                         for x in (tokens, batch, mem_fraction))
         # per element, the count asked for, the first degree that holds it (as fits() counts;
@@ -688,7 +723,8 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
         texts = []
         for value in keys.tolist():
             v, f = asked[value // 2 // (k + 1)], value // 2 % (k + 1)
-            head = f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} GPUs: "
+            head = (f"{m.id}'s {m.layers} layers cannot be split over {v:g} GPUs: " if layered
+                    else f"{m.id}'s {m.n_heads} attention heads cannot be split over {v:g} GPUs: ")
             texts.append(head + f"use num_gpus {_either(degrees[f:])}" if f < k else
                          None if value % 2 else  # the context or the link says why
                          head + f"use num_gpus {everyone} (none of which holds it)")
@@ -699,6 +735,9 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
 
 
 def _either(counts) -> str:
-    """'1, 2, 4 or 8'."""
+    """'1, 2, 4 or 8'; a run of three or more consecutive counts as '1 to 80'."""
+    counts = list(counts)
+    if len(counts) >= 3 and counts[-1] - counts[0] == len(counts) - 1:
+        return f"{counts[0]} to {counts[-1]}"
     counts = [str(c) for c in counts]
     return " or ".join(filter(None, [", ".join(counts[:-1]), counts[-1]]))

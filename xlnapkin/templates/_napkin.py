@@ -290,8 +290,9 @@ def gpu_steps() -> list[Step]:
         Step("linear_flops_row", "Matmul FLOPs per token at dense MFU (routed: x "
              "1/moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
              "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
-        Step("heads_split", "Heads split evenly over the GPUs? (KV heads divide or replicate)",
-             heads_split("{num_gpus}"), "", "gen", "memory.tp_degrees"),
+        Step("heads_split", "Model splits over the GPUs? (heads even; GGUF: layers >= GPUs)",
+             f'IF({{gguf_path}},{{num_gpus}}<={{m_layers}},{heads_split("{num_gpus}")})', "",
+             "gen", "memory.tp_degrees"),
         Step("context_ok", "Input + output within the model's maximum context?",
              "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "gen"),
         Step("link_ok", "One GPU, or a known GPU-to-GPU link?",
@@ -311,9 +312,12 @@ def gpu_steps() -> list[Step]:
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
              "*(1-1E-12),0)", "GPUs", "int",
              "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
-        Step("split_gpus", "... and the fewest of those its heads split over (0: none)",
-             f"IF({{min_gpus}}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{min_gpus}}),0)", "GPUs",
+        Step("split_gpus", "... and the fewest of those it splits over (0: none)",
+             f"IF({{gguf_path}},IF({{min_gpus}}<={{m_layers}},{{min_gpus}},0),"
+             f"IF({{min_gpus}}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{min_gpus}}),0))", "GPUs",
              "int", "memory.tp_degrees"),
+        Step("most_split", "Most GPUs it splits over (query heads; GGUF: layers)",
+             "IF({gguf_path},{m_layers},{n_heads})", "GPUs", "int", "memory.tp_degrees"),
         Step("fit_advice", "What makes one request fit (the functions' advice)", _FIT_ADVICE,
              "", "text", "memory.fit_message"),
         Step("concurrency", "Concurrent requests (KV fit, at most cap x GPUs; 0 if it "
@@ -343,15 +347,15 @@ SPLIT_TABLE = "split_from"
 
 # memory.fit_message's advice for one request (its _advice): the fewest GPUs that hold it where
 # the heads split over them, else the next count they split over, else (no count: the most is
-# one GPU per query head) fewer tokens or bigger GPUs.
+# one GPU per query head, or per layer for GGUF) fewer tokens or bigger GPUs.
 _FIT_ADVICE = (
     'IF({min_gpus}>=1E+6,"hold fewer sequences or tokens",IF({split_gpus}={min_gpus},'
     '"use num_gpus >= "&TEXT({min_gpus},"0"),IF({split_gpus}>0,"use num_gpus "&'
     'TEXT({split_gpus},"0")&" ("&TEXT({min_gpus},"0")&" would hold it, but its heads do not '
-    'split over "&TEXT({min_gpus},"0")&")",IF({weight_bytes}<={n_heads}*{g_memory_gb}*1E+9*'
+    'split over "&TEXT({min_gpus},"0")&")",IF({weight_bytes}<={most_split}*{g_memory_gb}*1E+9*'
     '{mem_fraction},"hold fewer sequences or tokens","use GPUs with more memory or a smaller '
-    'weight dtype")&" ("&TEXT({min_gpus},"0")&" GPUs would hold it, but its heads split over '
-    'at most "&TEXT({n_heads},"0")&")")))')
+    'weight dtype")&" ("&TEXT({min_gpus},"0")&" GPUs would hold it, but its "&'
+    'IF({gguf_path},"layers","heads")&" split over at most "&TEXT({most_split},"0")&")")))')
 
 
 def heads_split(n: str) -> str:

@@ -333,7 +333,7 @@ def _checks(b) -> None:
 
 
 # Why a replica cannot run (memory.why_not's rules), as the fits check words them.
-HEADS = "cannot run: the model's attention heads do not split over num_gpus"
+HEADS = "cannot run: the model's attention heads (GGUF: layers) do not split over num_gpus"
 CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
 LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
 
