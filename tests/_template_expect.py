@@ -13,6 +13,7 @@ import numpy as np
 
 from xlnapkin import (_checks, calibration, capacity, catalog, economics as e, memory, queueing,
                       roofline, serving, udfs, units)
+from xlnapkin.errors import UnknownNameError
 from xlnapkin.templates import capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
@@ -510,11 +511,18 @@ def expect_multi_tenant(v):
                 **{o: "check inputs" for o in mt.OUTPUTS}}
     args = (v["tenants"], v["mean_utilization"], v["percentile"], v["cv"], v["gpus_per_tenant"],
             v["correlation"])
+    try:
+        gpu = catalog.gpu(v["gpu"])
+    except UnknownNameError:  # the GPU enters the costs alone
+        gpu = None
     price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
-             else catalog.gpu(v["gpu"]).cloud_usd_per_hour)
+             else gpu.cloud_usd_per_hour if gpu else None)
+    lora = v["lora_models"]
+    lora_ok = isinstance(lora, (int, float)) and lora >= 1 and lora == int(lora)
     ded, pool = e.dedicated_gpus(*args), e.pooled_gpus(*args)
     load = v["tenants"] * v["mean_utilization"] * v["gpus_per_tenant"]
-    exp = {"inputs_ok": price is not None, "counts_ok": True,
+    exp = {"inputs_ok": price is not None and gpu is not None and lora_ok, "counts_ok": True,
+           "costs_ok": price is not None and gpu is not None, "lora_ok": lora_ok,
            "dedicated_capacity": e.dedicated_capacity(*args),
            "pooled_capacity": e.pooled_capacity(*args), "dedicated_gpus": ded,
            "pooled_gpus": pool, "dedicated_monthly_cost": ded * (price or 0) * v["hours_per_month"],
@@ -534,12 +542,14 @@ def expect_multi_tenant(v):
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
-               v["cv"], v["correlation"])}
+               v["cv"], v["correlation"]) if lora_ok else "check inputs"}
+    if not lora_ok:  # the LoRA line alone waits for the LoRA inputs
+        exp["check_lora_models"] = "lora_models must be a whole number >= 1"
     hours_ok = 0 < v["hours_per_month"] <= 744
-    if price is None or not hours_ok:  # only the costs wait for a price and the hours
+    if price is None or not hours_ok:  # only the costs wait for a GPU, its price and the hours
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
-                   monthly_saving="check inputs", inputs_ok=False)
-    if price is None:
+                   monthly_saving="check inputs", inputs_ok=False, costs_ok=False)
+    if price is None and gpu is not None:
         exp["check_gpu_price_per_hour"] = "GPU price: no catalog price: enter yours"
     if not hours_ok:
         exp["check_hours"] = "hours_per_month must be a number in (0, 744]"

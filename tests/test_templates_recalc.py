@@ -177,7 +177,11 @@ def multi_tenant_scenarios(d):
            # the hours paid enter the costs alone: the counts stay
            ("no hours paid", dict(d, hours_per_month=0.0)),
            ("a GPU without a catalog price", dict(d, gpu="b300", tenants=50, cv=1.0,
-                                                  gpus_per_tenant=2))]
+                                                  gpus_per_tenant=2)),
+           # the GPU and the LoRA inputs feed their own lines: a bad one leaves the counts
+           # as typed (a review found a blank LoRA input put the defaults in their place)
+           ("LoRA left blank, three tenants", dict(d, lora_models=None, tenants=3)),
+           ("an unknown GPU", dict(d, gpu="h10", tenants=3))]
     for i in range(2 + SWEEP):
         out.append((f"random{i}", dict(
             d, tenants=rnd.choice([1, 2, 3, 5, 10, 17, 50, 200]),

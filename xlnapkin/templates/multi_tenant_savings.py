@@ -37,7 +37,8 @@ INPUT_ROWS = [
     ("tenants", "Tenants (customers or teams) of one model", 10, "tenants",
      "any replica serves any tenant: same weights (or LoRA)", "int", (1,)),
     ("mean_utilization", "Each tenant's average load (share of one deployment)", 0.4, "0-1",
-     "seed 003: 40 %", "pct", (0, 1)),
+     "of the throughput you plan a deployment at: 40 % busy at a 70 % plan = 0.57", "pct",
+     (0, 1)),
     ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
      "0.95 = the 95th percentile; at least 0.5", "num3", (0.5, 1)),
     ("cv", "Load variability: std dev / mean of one tenant (cv)", 0.25, "ratio",
@@ -88,8 +89,9 @@ def _inputs(b) -> None:
     b.heading("Inputs")
     for name, label, default, unit, note, fmt, rule in INPUT_ROWS[:6]:
         b.add(name, label, default, unit, note, fmt, "input", validation=rule)
-    b.add("gpu", "GPU (for its price)", DEFAULT_GPU, "id", "a catalog id or alias", "text",
-          "input", options="gpu_ids")
+    b.add("gpu", "GPU (for its price)", DEFAULT_GPU, "id",
+          "price only: the loads above are shares of a deployment on it, so retype them if you "
+          "change it", "text", "input", options="gpu_ids")
     b.add("gpu_id", "GPU catalog id", bk.resolve_id("gpu", "gpu"), "id", "", "text")
     bk.catalog_value(b, "gpu_price_per_hour", "Price per GPU-hour",
                      "INDEX(gpu_cloud_usd_per_hour,MATCH({gpu_id},gpu_ids,0))", "USD/GPU-h",
@@ -108,7 +110,8 @@ def _outputs(b) -> None:
         ("pooled_monthly_cost", "Pooled monthly cost", "USD/month", "usd0", ""),
         ("monthly_saving", "Pooling saves per month", "USD/month", "usd0",
          "dedicated - pooled; x 12 for a year"),
-        ("savings_fraction", "Saving from pooling", "share", "pct", "= POOLING_SAVINGS"),
+        ("savings_fraction", "Saving from pooling", "share", "pct",
+         "= POOLING_SAVINGS, against whole deployments per tenant"),
         ("savings_from_peaks", "  from peaks that do not coincide", "share", "pct",
          "= POOLING_SAVINGS_FROM_PEAKS"),
         ("savings_from_rounding", "  from whole-deployment rounding (net)", "share", "pct",
@@ -124,7 +127,7 @@ def _outputs(b) -> None:
         ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
          "= POOLED_CAPACITY"),
         ("pooled_capacity_utilization", "Average load / that pooled load", "share",
-         "pct", "how full the pool runs at its percentile"),
+         "pct", "average load as a share of the percentile capacity"),
         ("pool_step", "Pooled GPUs on a step?", "", "text", ""),
         ("cost_reduction_factor", "Cost reduction factor (dedicated / pooled)", "x", "num", ""),
         ("lora_savings_fraction", "LoRA sharing: saving vs one deployment per variant", "share",
@@ -134,7 +137,8 @@ def _outputs(b) -> None:
             "pool_step": "pool_step_msg"}
     for name, label, unit, fmt, note in rows:
         # GPU counts and shares do not need a price: only the two costs wait for one
-        gate = "inputs_ok" if name.endswith(("_monthly_cost", "_saving")) else "counts_ok"
+        gate = ("costs_ok" if name.endswith(("_monthly_cost", "_saving")) else
+                "lora_ok" if name.startswith("lora_") else "counts_ok")
         bk.output(b, name, label, calc.get(name, name + "_calc"), unit, fmt, note, gate=gate)
     bk.output(b, "bound_holds", "Saving within its bound?", "bound_msg", "", "text",
               gate="counts_ok")
@@ -166,10 +170,18 @@ def _checks(b) -> None:
          num("lora_overhead", "lora_overhead", 0, 1, max_open=True)),
         ("check_grid", "Grid headers (Tables sheet)", grid_p),
     ])
-    # The price and the hours paid enter the two costs only.
-    b.add("counts_ok", "All inputs but price and hours OK? (GPU counts and savings)",
-          'COUNTIF(checks,"OK")+({check_gpu_price_per_hour}<>"OK")+({check_hours}<>"OK")'
-          '=ROWS(checks)', fmt="gen")
+    # The GPU, its price and the hours paid enter the two costs only, the LoRA inputs the
+    # LoRA line only: a bad one of them leaves the GPU counts and savings as typed.
+    aside = ("check_gpu", "check_gpu_price_per_hour", "check_hours", "check_lora_models",
+             "check_lora_overhead")
+    b.add("counts_ok", "Inputs of the GPU counts and savings OK?",
+          'COUNTIF(checks,"OK")+' + "+".join(f'({{{c}}}<>"OK")' for c in aside)
+          + '=ROWS(checks)', fmt="gen")
+    b.add("costs_ok", "... and the GPU, its price and the hours (the costs)?",
+          'AND({counts_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
+          fmt="gen")
+    b.add("lora_ok", "... and the LoRA inputs (the LoRA line)?",
+          'AND({counts_ok},{check_lora_models}="OK",{check_lora_overhead}="OK")', fmt="gen")
 
 
 def _working(w) -> None:
@@ -182,11 +194,13 @@ def _working(w) -> None:
                 for name, _l, default, _u, _n, fmt, _r in INPUT_ROWS}
     defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour}", 2.49, "usd")
     # The counts need every input but the price and the hours, which wait for all checks.
-    w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "inputs_ok",
-                                                        "hours_per_month": "inputs_ok"},
+    w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "costs_ok",
+                                                        "hours_per_month": "costs_ok",
+                                                        "lora_models": "lora_ok",
+                                                        "lora_overhead": "lora_ok"},
                              "While a check fails, the rows below use the default inputs; a "
-                             "missing GPU price or bad hours alone leave the other inputs as "
-                             "typed.")
+                             "bad GPU, price or hours alone leave the other inputs as typed, "
+                             "and so do bad LoRA inputs.")
     w.heading("Dedicated and pooled capacity")
     _napkin.add_steps(w, _pool_steps())
     w.heading("LoRA / multi-model sharing", "variants of one base model share its replicas")
@@ -376,6 +390,25 @@ def _header(cell, value, editable, fmt):
         st.style_cell(cell, fmt, st.OUTPUT_FONT)
 
 
+# The cover's "What it leaves out" (a review: a CFO needs these before a pooling decision).
+LEFT_OUT = [
+    "Skewed or bursty load: the normal model is fair while cv <= ~0.3; for lognormal, "
+    "gamma, beta or on/off tenants use xlnapkin.economics.pooling_monte_carlo in Python "
+    "(a spreadsheet cannot simulate it live). Also left out: noisy-neighbour latency, "
+    "isolation and compliance, adapter memory (about 0.1 GB per rank-16 adapter on 70 B).",
+    "Tenants of different sizes: every tenant here has the same average load and cv, "
+    "at most one deployment's worth on average; averaging unlike teams can move the "
+    "answer either way. People, platform and migration, spare deployments for "
+    "availability (one pool is one point of failure for every tenant), and how the "
+    "pooled cost is split between tenants are not costed.",
+    "Latency headroom: a deployment counts as full at its saturating throughput, so "
+    "give the loads as shares of the throughput you plan to run at (the breakeven "
+    "workbook plans 70 %); the pool runs hotter than dedicated deployments, so leaving "
+    "headroom out flatters the pool.",
+    "Rounding: much of the saving at low loads is each tenant renting a whole "
+    "deployment; a smaller GPU per tenant would also recover part of it."]
+
+
 def _cover(wb) -> None:
     d = {name: default for name, _l, default, *_r in INPUT_ROWS}
     args0 = (d["tenants"], d["mean_utilization"], d["percentile"], d["cv"], 1, 0.0)
@@ -392,7 +425,10 @@ def _cover(wb) -> None:
             "when they share one pool sized for a percentile of their summed load? How much of "
             "the saving comes from peaks that do not coincide and how much from rounding each "
             "tenant up to whole deployments? What does serving fine-tuned variants as LoRA "
-            "adapters on one base model save?"]),
+            "adapters on one base model save?",
+            "It compares two self-hosted set-ups by GPU rent alone. Whether self-hosting beats "
+            "an API at your volume, with people and platform costed, is the self-host "
+            "breakeven workbook's question (or `xlnapkin estimate`)."]),
         ("How to use it", [
             "1. Pooling sheet: tenants, their average load (as a share of one deployment), the "
             "percentile the capacity must cover, the load variability cv, the deployment size "
@@ -418,11 +454,7 @@ def _cover(wb) -> None:
             "LoRA: dedicated = one deployment per variant, each max(1, ceil(u (1 + z cv))); "
             "shared = max(1, ceil((N u + z cv u sqrt(N (1 + (N - 1) rho))) / (1 - overhead))) "
             "base-model replicas: the variants' loads correlate as the tenants' do."]),
-        ("What it leaves out", [
-            "Skewed or bursty load: the normal model is fair while cv <= ~0.3; for lognormal, "
-            "gamma, beta or on/off tenants use xlnapkin.economics.pooling_monte_carlo in Python "
-            "(a spreadsheet cannot simulate it live). Also left out: noisy-neighbour latency, "
-            "isolation and compliance, adapter memory (about 0.1 GB per rank-16 adapter on 70 B)."]),
+        ("What it leaves out", LEFT_OUT),
         ("Seed 003's claims, and when they hold", [
             f"'10 independent tenants averaging 40 % combine to ~85-90 %: a 2x cost reduction'. "
             f"Set correlation 0: dedicated {ded:.0f} GPUs at 40 %; the pooled percentile load is "
