@@ -14,7 +14,7 @@ import numpy as np
 from xlnapkin import (_checks, calibration, capacity, catalog, economics as e, memory, queueing,
                       roofline, serving, udfs, units)
 from xlnapkin.errors import UnknownNameError
-from xlnapkin.templates import capacity_planner as cp, multi_tenant_savings as mt
+from xlnapkin.templates import _teams, capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
 DAYS = 730 / 24
@@ -498,6 +498,39 @@ def _tornado(v, x, total):
 
 # --- multi-tenant savings ----------------------------------------------------------------------
 
+TEAMS_OUTPUTS = [name for name, *_rest in _teams.TOTALS]
+
+
+def _expect_teams(v, price):
+    """The Teams sheet: each team's tokens a day and cv (blank: the Pooling sheet's), its
+    deployment inputs and the Pooling sheet's percentile, correlation, price and hours."""
+    tpd, cvs = v["teams_tokens_per_day"], v["teams_cv"]
+    tps, g, u = v["teams_tokens_per_sec"], v["teams_gpus_per_deployment"], v["teams_utilization"]
+    numbers = [x for x in tpd if x is not None]
+    ok = (all(isinstance(x, (int, float)) for x in numbers) and min(numbers, default=0) >= 0
+          and max(numbers, default=0) > 0
+          and all(isinstance(c, (int, float)) and c >= 0 for c in cvs if c is not None)
+          and isinstance(tps, (int, float)) and tps > 0 and isinstance(g, (int, float))
+          and g >= 1 and g == int(g) and isinstance(u, (int, float)) and 0 < u <= 1)
+    if not ok:
+        return {"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS}}
+    loads = e.team_loads([x or 0 for x in tpd], tps, u)
+    cv = [v["cv"] if c is None else c for c in cvs]
+    args = (v["percentile"], cv, g, v["correlation"])
+    ded, pool = e.teams_dedicated_gpus(loads, *args), e.teams_pooled_gpus(loads, *args)
+    exp = {"teams_ok": True, "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool,
+           "teams_pooled_capacity": e.teams_pooled_capacity(loads, *args),
+           "teams_savings_fraction": 1 - pool / ded}
+    money = {"teams_dedicated_monthly_cost": ded, "teams_pooled_monthly_cost": pool,
+             "teams_monthly_saving": ded - pool}
+    for name, gpus in money.items():
+        exp[name] = gpus * price * v["hours_per_month"] if price is not None else "check inputs"
+    exp["teams_pooled_cost_per_mtok"] = (
+        e.cost_per_mtok_at_volume(pool * price * v["hours_per_month"], sum(numbers))
+        if price is not None else "check inputs")
+    return exp
+
+
 def expect_multi_tenant(v):
     bad = {}
     if not 0.5 <= v["percentile"] < 1:
@@ -507,8 +540,8 @@ def expect_multi_tenant(v):
     if min(v.get("grid_cvs", mt.GRID_CVS)) < 0:
         bad["check_grid"] = "grid headers: percentiles in [0.5, 1), cv >= 0"
     if bad:
-        return {**bad, "inputs_ok": False, "counts_ok": False,
-                **{o: "check inputs" for o in mt.OUTPUTS}}
+        return {**bad, "inputs_ok": False, "counts_ok": False, "teams_ok": False,
+                **{o: "check inputs" for o in mt.OUTPUTS + TEAMS_OUTPUTS}}
     args = (v["tenants"], v["mean_utilization"], v["percentile"], v["cv"], v["gpus_per_tenant"],
             v["correlation"])
     try:
@@ -553,6 +586,7 @@ def expect_multi_tenant(v):
         exp["check_gpu_price_per_hour"] = "GPU price: no catalog price: enter yours"
     if not hours_ok:
         exp["check_hours"] = "hours_per_month must be a number in (0, 744]"
+    exp.update(_expect_teams(v, price if exp["costs_ok"] and hours_ok else None))
     rest = args[1:]
     ks = range(1, mt.TENANT_ROWS + 1)
     exp["table_dedicated_gpus"] = [e.dedicated_gpus(k, *rest) for k in ks]

@@ -274,6 +274,40 @@ def test_pooling_never_needs_more_gpus_than_dedicated(n, mu, q, cv, g, rho):
         assert saving == 0
 
 
+@given(st.integers(1, 60), pool_mu, pool_q, pool_cv, pool_g, pool_rho)
+def test_teams_of_one_size_pool_as_identical_tenants(n, mu, q, cv, g, rho):
+    # the teams' functions take one load per team; equal loads are the tenants' model
+    loads = [mu] * n
+    assert e.teams_dedicated_gpus(loads, q, cv, g, rho) == e.dedicated_gpus(n, mu, q, cv, g, rho)
+    assert e.teams_pooled_capacity(loads, q, cv, g, rho) == pytest.approx(
+        e.pooled_capacity(n, mu, q, cv, g, rho), rel=1e-12)
+    pooled = e.teams_pooled_gpus(loads, q, cv, g, rho)
+    assert abs(pooled - e.pooled_gpus(n, mu, q, cv, g, rho)) <= g  # one rounding apart at most
+    assert pooled <= e.teams_dedicated_gpus(loads, q, cv, g, rho)
+
+
+def test_teams_of_different_sizes():
+    # a reviewer's three teams on Llama-3.3-70B fp8, two H100s a deployment (5,922 tokens/s,
+    # planned at 70 %): 800 M, 150 M and 30 M tokens a day
+    loads = e.team_loads([800e6, 150e6, 30e6], 5922, 0.7)
+    assert loads[0] == pytest.approx(800e6 / (86400 * 5922 * 0.7))
+    # the big team needs ceil(2.234 x (1 + 1.645 x 0.25)) = 4 deployments, the others one each
+    assert e.teams_dedicated_gpus(loads, 0.95, 0.25, 2, 0.3) == 2 * (4 + 1 + 1)
+    # the pool: the summed mean plus z times the spread of correlated loads, by hand
+    s = 0.25 * loads
+    spread = math.sqrt(0.7 * (s * s).sum() + 0.3 * s.sum() ** 2)
+    cap = 2 * (loads.sum() + NormalDist().inv_cdf(0.95) * spread)
+    assert e.teams_pooled_capacity(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(cap)
+    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3) == 2 * math.ceil(cap / 2)
+    # blank and zero rows are no team; a team's own cv replaces the shared one, blank keeps it
+    assert e.teams_pooled_gpus([2.0, np.nan, 0.0], 0.95, 0.25) == e.teams_pooled_gpus([2.0], 0.95)
+    assert e.teams_dedicated_gpus([1.0, 1.0], 0.95, [0.0, np.nan]) == 1 + 2
+    with pytest.raises(InvalidArgumentError, match="at least one team"):
+        e.teams_pooled_gpus([np.nan, 0], 0.95)
+    with pytest.raises(InvalidArgumentError, match="loads"):
+        e.teams_dedicated_gpus([1.0, -0.5], 0.95)
+
+
 @given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
 def test_a_pool_step_share_less_load_saves_exactly_one_deployment(n, mu, q, cv, g, rho):
     pool = e.pooled_gpus(n, mu, q, cv, g, rho)

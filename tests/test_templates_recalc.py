@@ -37,7 +37,8 @@ TEMPLATES = ("self_host_breakeven", "multi_tenant_savings", "capacity_planner")
 # Ranges scenarios may set: scenario key -> defined name of the input range.
 RANGE_INPUTS = {"your_price": "tbl_your_price", "grid_cvs": "grid_cvs",
                 "grid_percentiles": "grid_percentiles", "sens_low": "sens_low",
-                "sens_high": "sens_high"}
+                "sens_high": "sens_high", "teams_tokens_per_day": "teams_tokens_per_day",
+                "teams_cv": "teams_cv"}
 WEIGHT_DTYPES = ["bf16", "fp16", "fp8", "int8", "int4", "fp4", "nvfp4", "mxfp4", "q4_k_m",
                  "q8_0", 4.5, "AWQ"]
 KV_DTYPES = ["bf16", "fp8", "int8", "fp4", "fp8_e5m2"]
@@ -181,7 +182,15 @@ def multi_tenant_scenarios(d):
            # the GPU and the LoRA inputs feed their own lines: a bad one leaves the counts
            # as typed (a review found a blank LoRA input put the defaults in their place)
            ("LoRA left blank, three tenants", dict(d, lora_models=None, tenants=3)),
-           ("an unknown GPU", dict(d, gpu="h10", tenants=3))]
+           ("an unknown GPU", dict(d, gpu="h10", tenants=3)),
+           # teams of different sizes: one team's own cv, a blank row between teams, 1-GPU
+           # deployments planned at 50 %
+           ("teams: own cv, a gap, 1-GPU deployments", dict(
+               d, teams_tokens_per_day=[5e8, None, 2e7, 3e9] + [None] * 8,
+               teams_cv=[0.6, None, None, 0.1] + [None] * 8, teams_gpus_per_deployment=1,
+               teams_utilization=0.5, teams_tokens_per_sec=12000.0)),
+           ("teams: a negative volume", dict(d, teams_tokens_per_day=[1e8, -5.0] + [None] * 10)),
+           ("teams: no GPU price", dict(d, gpu="h100-nvl"))]
     for i in range(2 + SWEEP):
         out.append((f"random{i}", dict(
             d, tenants=rnd.choice([1, 2, 3, 5, 10, 17, 50, 200]),

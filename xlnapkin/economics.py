@@ -64,7 +64,8 @@ __all__ = [
     "fleet_breakeven_tokens_per_day", "spot_mix_price", "colo_cost_per_month", "discount_factor",
     "rent_cost_in_year", "rent_npv", "own_running_cost_per_year", "own_npv",
     "dedicated_utilization", "pooling_savings_from_peaks", "pooling_savings_from_rounding",
-    "users_at_percentile", "slot_headroom",
+    "users_at_percentile", "slot_headroom", "team_loads", "teams_dedicated_gpus",
+    "teams_pooled_capacity", "teams_pooled_gpus",
 ]
 
 HOURS_PER_YEAR = 8760.0
@@ -1056,6 +1057,78 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
     n, mu, z, c, g, rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                      gpus_per_tenant, correlation)
     return _out(g * np.maximum(1.0, _whole(_pooled_load(n, mu * g, z, c, rho) / g)))
+
+
+def team_loads(tokens_per_day, deployment_tokens_per_sec, utilization=1.0):
+    """Each team's average load in deployments: its tokens a day over what one deployment
+    serves in a day at the planned ``utilization`` of its saturating throughput
+    (``deployment_tokens_per_sec``, e.g. :func:`~xlnapkin.capacity.replica_tokens_per_sec`).
+    [deployments]
+
+    >>> [round(float(x), 3) for x in team_loads([800e6, 150e6], 5922, 0.7)]  # 70B fp8, 2 H100s
+    [2.234, 0.419]
+    """
+    tpd = _checks.number(tokens_per_day, "tokens_per_day", 0)
+    tps = _checks.number(deployment_tokens_per_sec, "deployment_tokens_per_sec", 0,
+                         min_open=True)
+    u = _checks.fraction(utilization, "utilization")
+    return _out(tpd / (SECONDS_PER_DAY * tps * u))
+
+
+def _team_args(loads, percentile, cv, gpus_per_deployment, correlation):
+    """The teams' loads and cvs (blank and zero loads dropped: no team there), z, g and rho."""
+    load = np.atleast_1d(np.asarray(loads, dtype=float))
+    c = np.broadcast_to(np.asarray(cv, dtype=float), load.shape)
+    keep = np.isfinite(load) & (load != 0)
+    load, c = load[keep], c[keep]
+    if not load.size:
+        raise InvalidArgumentError("loads", "at least one team's load > 0", loads)
+    _checks.number(load, "loads", 0)
+    c = _checks.number(np.where(np.isnan(c), 0.25, c), "cv", 0)  # a blank cv: the default
+    g = _checks.number(gpus_per_deployment, "gpus_per_deployment", 1, integer=True)
+    rho = _checks.fraction(correlation, "correlation", zero_ok=True)
+    return np.atleast_1d(load), np.atleast_1d(c), _z(percentile), float(g), float(rho)
+
+
+def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
+    """Whole GPUs when each team of a different size has its own deployments, sized for its own
+    percentile: ``sum g x max(1, ceil(L_i (1 + z cv_i)))`` over teams whose average load is
+    ``L_i`` deployments (a number above 1 is a team bigger than one deployment; blank or 0: no
+    team) and whose load varies by ``cv_i`` (one cv for all, or one per team; blank: 0.25).
+    :func:`dedicated_gpus` for teams of one size. [GPUs]
+
+    >>> teams_dedicated_gpus([2.23, 0.42, 0.08], 0.95, 0.25, 2)   # 4 + 1 + 1 deployments of 2
+    12.0
+    """
+    load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    return float(g * np.maximum(1.0, _whole(load * (1.0 + z * c))).sum())
+
+
+def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
+    """GPUs of load one shared pool must cover for teams of different sizes: the percentile of
+    their summed normal loads, ``g (sum L_i + z sqrt((1 - rho) sum s_i^2 + rho (sum s_i)^2))``
+    with ``s_i = cv_i L_i`` (pairwise correlation ``rho``). :func:`pooled_capacity` for teams
+    of one size. Not rounded. [GPUs]
+
+    >>> round(teams_pooled_capacity([0.4] * 10, 0.95, 0.25, 1, 0.3), 4)   # = pooled_capacity
+    5.0005
+    """
+    load, c, z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    s = c * load
+    spread = np.sqrt((1.0 - rho) * np.sum(s * s) + rho * np.sum(s) ** 2)
+    return float(g * (load.sum() + z * spread))
+
+
+def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
+    """Whole GPUs for one pool shared by teams of different sizes: :func:`teams_pooled_capacity`
+    in whole deployments of ``gpus_per_deployment`` GPUs, at least one. [GPUs]
+
+    >>> teams_pooled_gpus([2.23, 0.42, 0.08], 0.95, 0.25, 2)
+    8.0
+    """
+    cap = teams_pooled_capacity(loads, percentile, cv, gpus_per_deployment, correlation)
+    g = float(_checks.number(gpus_per_deployment, "gpus_per_deployment", 1, integer=True))
+    return float(g * max(1.0, float(_whole(cap / g))))
 
 
 # A pooled count is "on a step" where less than this share of its load would save a whole

@@ -1,6 +1,7 @@
 """Template: dedicated deployments per tenant vs one shared pool (statistical multiplexing).
 
-Sheets: Cover; Pooling (the answer, checks, inputs); Tables (1 to 50 tenants with a chart, and
+Sheets: Cover; Pooling (the answer, checks, inputs); Teams (teams of different sizes,
+:mod:`._teams`); Tables (1 to 50 tenants with a chart, and
 percentile x cv grids of the saving and its bound); Working; Catalog (GPUs, for the price).
 
 The formulas mirror the pooling functions of :mod:`xlnapkin.economics` (``dedicated_gpus``,
@@ -21,7 +22,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
 from ..economics import POOL_STEP
-from . import _blocks as bk, _book, _napkin, _sheets, _style as st
+from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
 FILENAME = "multi_tenant_savings.xlsx"
@@ -66,6 +67,7 @@ def build(out_dir) -> Path:
     wb = _book.new_workbook()
     _cover(wb)
     ws = wb.create_sheet("Pooling")
+    teams = wb.create_sheet("Teams")
     tables = wb.create_sheet("Tables")
     wk = wb.create_sheet("Working")
     _sheets.catalog_sheet(wb, kinds=("gpu",))
@@ -80,6 +82,7 @@ def build(out_dir) -> Path:
     st.finish_sheet(ws, {"A": 2, "B": 46, "C": 14, "D": 9, "E": 50}, f"A1:E{b.row}",
                     freeze="A3")
     _working(st.Block(wb, wk, row=3))
+    _teams.add_teams(wb, teams)
     _tables(wb, tables)
     return _book.save(wb, Path(out_dir) / FILENAME)
 
@@ -396,9 +399,10 @@ LEFT_OUT = [
     "gamma, beta or on/off tenants use xlnapkin.economics.pooling_monte_carlo in Python "
     "(a spreadsheet cannot simulate it live). Also left out: noisy-neighbour latency, "
     "isolation and compliance, adapter memory (about 0.1 GB per rank-16 adapter on 70 B).",
-    "Tenants of different sizes: every tenant here has the same average load and cv, "
-    "at most one deployment's worth on average; averaging unlike teams can move the "
-    "answer either way. People, platform and migration, spare deployments for "
+    "Tenants of different sizes on the Pooling sheet: every tenant there has the same average "
+    "load and cv, at most one deployment's worth; averaging unlike teams can move the answer "
+    "either way, so give them the Teams sheet. People, platform and migration, spare "
+    "deployments for "
     "availability (one pool is one point of failure for every tenant), and how the "
     "pooled cost is split between tenants are not costed.",
     "Latency headroom: a deployment counts as full at its saturating throughput, so "
@@ -435,7 +439,9 @@ def _cover(wb) -> None:
             "in GPUs, the correlation between tenants and the GPU (its catalog price, or yours).",
             "2. Every check must say OK; until then outputs say 'check inputs' (without "
             "a GPU price only the two costs do).",
-            "3. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
+            "3. Teams of different sizes: the Teams sheet takes each team's tokens a day (and "
+            "its own cv), what one deployment serves and how busy you plan to run it.",
+            "4. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
             "tenants and grids of the saving and its bound by percentile and cv (edit the yellow "
             "headers); the Working sheet shows every step."]),
         ("Assumptions (the normal model of xlnapkin.economics)", [

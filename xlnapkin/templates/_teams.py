@@ -1,0 +1,152 @@
+"""The multi-tenant workbook's Teams sheet: teams of different sizes, each with its own
+deployments or all in one pool.
+
+The Pooling sheet takes N copies of one tenant. Real teams differ: one may need several
+deployments while others use a sliver of one, and averaging them moves the answer either way.
+Here each team has its own tokens a day (and cv); the formulas mirror
+:func:`xlnapkin.economics.team_loads`, :func:`~xlnapkin.economics.teams_dedicated_gpus`,
+:func:`~xlnapkin.economics.teams_pooled_capacity` and
+:func:`~xlnapkin.economics.teams_pooled_gpus`. The percentile, the correlation, the default cv,
+the GPU price and the hours are the Pooling sheet's.
+"""
+
+from __future__ import annotations
+
+from openpyxl.utils import get_column_letter as L
+
+from .. import capacity
+from ..economics import HOURS_PER_MONTH, SECONDS_PER_DAY
+from . import _blocks as bk, _style as st
+
+TEAM_ROWS = 12
+# The worked example: Llama-3.3-70B in fp8 on two H100s, three teams of different sizes.
+EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
+EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Nightly summaries", 30e6)]
+# (name, label, unit, note, fmt) of the totals; each is the engine function in its note
+TOTALS = [
+    ("teams_dedicated_gpus", "Dedicated GPUs (each team its own deployments)", "GPUs",
+     "= economics.teams_dedicated_gpus", "int"),
+    ("teams_pooled_capacity", "Pooled percentile load, before whole deployments", "GPUs",
+     "= economics.teams_pooled_capacity", "num3"),
+    ("teams_pooled_gpus", "Pooled GPUs (one shared pool)", "GPUs",
+     "= economics.teams_pooled_gpus", "int"),
+    ("teams_savings_fraction", "Saving from pooling", "share",
+     "1 - pooled / dedicated GPUs", "pct"),
+    ("teams_dedicated_monthly_cost", "Dedicated monthly cost (GPUs)", "USD/month",
+     "GPUs x price x hours (Pooling sheet)", "usd0"),
+    ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
+    ("teams_monthly_saving", "Pooling saves per month", "USD/month", "", "usd0"),
+    ("teams_pooled_cost_per_mtok", "Pooled USD per million tokens (GPUs only)", "USD/Mtok",
+     "= COST_PER_MTOK_AT_VOLUME: no people, no spares", "usd4"),
+]
+
+
+def example_tokens_per_sec() -> float:
+    """The default tokens/s of one deployment: REPLICA_TOKENS_PER_SEC of :data:`EXAMPLE`."""
+    gpu, model, dtype, n = EXAMPLE
+    return round(capacity.replica_tokens_per_sec(gpu, model, 1024, 1024, dtype, None, n), 1)
+
+
+def add_teams(wb, ws) -> None:
+    st.put_text(ws["B1"], "Teams of different sizes: their own deployments or one pool",
+                st.TITLE_FONT)
+    st.paragraph(ws, 2, 2, 9, "Each team's tokens a day (input + output) become its average "
+                 "load in deployments: tokens a day / (86,400 x the tokens/s one deployment "
+                 "serves x the share of it you plan to use). A team may need several "
+                 "deployments. Dedicated: each team covers its own percentile in whole "
+                 "deployments; pooled: the percentile of the summed load, the teams' loads "
+                 "correlated as on the Pooling sheet, whose percentile, correlation, cv (where a "
+                 "team's is blank), GPU price and hours this sheet uses. GPU rent only: no "
+                 "people, no spare deployments.", chars_per_line=120)
+    t = st.Block(wb, ws, row=4)
+    t.heading("The answer", "while a check fails: 'check inputs'")
+    for name, label, unit, note, fmt in TOTALS:
+        gate = "costs_ok" if fmt.startswith("usd") else "teams_ok"  # dollars need a price
+        t.add(name, label, f'IF(AND({{teams_ok}},{{{gate}}}),{_formula(name)},"check inputs")',
+              unit, note, fmt, "output")
+    b = st.Block(wb, ws, row=t.row)
+    b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
+              + f" on {EXAMPLE[3]} GPUs")
+    b.add("teams_tokens_per_sec", "Tokens/s one deployment serves at full load",
+          example_tokens_per_sec(), "tokens/s", "= REPLICA_TOKENS_PER_SEC of your GPU and model",
+          "num", "input", validation=(0,))
+    b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
+          "capacity comes in whole deployments", "int", "input", validation=(1,))
+    b.add("teams_utilization", "Planned utilization of a deployment", 0.7, "0-1",
+          "headroom for latency: the breakeven workbook plans 70 %", "pct", "input",
+          validation=(0, 1))
+    top = b.row + 9  # below the checks and a blank row
+    _checks(b, top)
+    _table(wb, ws, top)
+    st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 9, "E": 10, "F": 11, "G": 11, "H": 9,
+                         "I": 9}, f"A1:I{top + TEAM_ROWS + 1}")
+
+
+def _checks(b, top) -> None:
+    """The sheet's own checks and its gate, ``teams_ok`` (with the Pooling sheet's counts)."""
+    tpd, cv = "teams_tokens_per_day", "teams_cv"
+    table = (f'IF(COUNTA({tpd})<>COUNT({tpd}),"tokens a day must be numbers (or blank)",'
+             f'IF(COUNTIF({tpd},"<0")>0,"tokens a day must be >= 0",IF(COUNTIF({tpd},">0")=0,'
+             f'"give at least one team tokens a day > 0",IF(COUNTA({cv})<>COUNT({cv}),'
+             f'"cv must be numbers (or blank)",IF(COUNTIF({cv},"<0")>0,"cv must be >= 0",'
+             f'{bk.CHECK_OK})))))')
+    rows = [("check_teams_tokens_per_sec", "Tokens/s",
+             bk.number_check("teams_tokens_per_sec", "tokens/s", 0, min_open=True)),
+            ("check_teams_gpus", "GPUs of one deployment",
+             bk.whole_check("teams_gpus_per_deployment", "GPUs of one deployment")),
+            ("check_teams_utilization", "Planned utilization",
+             bk.number_check("teams_utilization", "utilization", 0, 1, min_open=True)),
+            ("check_teams_table", f"Teams table (rows {top + 1}-{top + TEAM_ROWS})", table)]
+    b.heading("Checks", bk.CHECKS_NOTE)
+    first = b.row
+    for name, label, formula in rows:
+        b.add(name, label, formula, fmt="text", kind="check")
+    st.mark_checks(b.ws, f"C{first}:C{b.row - 1}")
+    b.add("teams_ok", "These and the Pooling sheet's counts OK?",
+          "AND(" + ",".join(f'{{{n}}}="OK"' for n, _l, _f in rows) + ",{counts_ok})", fmt="gen")
+
+
+def _table(wb, ws, top) -> None:
+    heads = ["team", "tokens/day (in + out)", "cv (blank: Pooling's)", "cv used",
+             "load (deploy-ments)", "own deploy-ments", "own GPUs", "cv x load"]
+    st.header_row(ws, top, 2, heads, height=30)
+    first, last = top + 1, top + TEAM_ROWS
+    per_day = f"({SECONDS_PER_DAY:.0f}*teams_tokens_per_sec*teams_utilization)"
+    for k in range(TEAM_ROWS):
+        r = first + k
+        name, tpd = EXAMPLE_TEAMS[k] if k < len(EXAMPLE_TEAMS) else (None, None)
+        for j, value, fmt in ((2, name, "text"), (3, tpd, "int"), (4, None, "num")):
+            cell = ws.cell(r, j, value)
+            st.style_cell(cell, fmt, st.INPUT_FONT)
+            cell.fill, cell.protection = st.INPUT_FILL, st.UNLOCKED
+        rows = [(f'IF(N($C{r})>0,IF(ISNUMBER($D{r}),$D{r},cv_used),"")', "num"),
+                (f'IF(N($C{r})>0,$C{r}/{per_day},"")', "num3"),
+                (f'IF(ISNUMBER($F{r}),MAX(1,ROUNDUP($F{r}*(1+NORMSINV(percentile_used)*$E{r})'
+                 '*(1-1E-12),0)),"")', "int"),
+                (f'IF(ISNUMBER($G{r}),$G{r}*teams_gpus_per_deployment,"")', "int"),
+                (f'IF(ISNUMBER($F{r}),$E{r}*$F{r},"")', "num3")]
+        for j, (formula, fmt) in enumerate(rows, start=5):
+            st.style_cell(ws.cell(r, j, f'=IF(teams_ok,{formula},"")'), fmt)
+    for col, name in ((2, "teams_names"), (3, "teams_tokens_per_day"), (4, "teams_cv"),
+                      (6, "teams_load"), (8, "teams_own_gpus"), (9, "teams_sd")):
+        st.define(wb, name, ws.title, st.column_range(col, first, last))
+    st.put_text(ws.cell(last + 1, 2), f"Rows {first}-{last}: blank rows are no team. "
+                f"Columns {L(5)}-{L(9)} are formulas.", st.NOTE_FONT)
+
+
+def _formula(name: str) -> str:
+    """The formula of one total (names of the sheet and the Pooling sheet's used inputs)."""
+    g, z, rho = "{teams_gpus_per_deployment}", "NORMSINV(percentile_used)", "correlation_used"
+    cost = "*gpu_price_per_hour_used*hours_per_month_used"
+    return {
+        "teams_dedicated_gpus": "SUMPRODUCT(teams_own_gpus)",
+        "teams_pooled_capacity": f"{g}*(SUMPRODUCT(teams_load)+{z}*SQRT((1-{rho})*"
+                                 f"SUMPRODUCT(teams_sd,teams_sd)+{rho}*SUMPRODUCT(teams_sd)^2))",
+        "teams_pooled_gpus": f"{g}*MAX(1,ROUNDUP({{teams_pooled_capacity}}/{g}*(1-1E-12),0))",
+        "teams_savings_fraction": "1-{teams_pooled_gpus}/{teams_dedicated_gpus}",
+        "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
+        "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
+        "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
+        "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/(SUMPRODUCT(teams_tokens_per_day)*"
+                                      f"{HOURS_PER_MONTH / 24!r})*1E+6",
+    }[name]
