@@ -573,6 +573,9 @@ def expect_multi_tenant(v):
            "pool_step_share": (e.pool_step_share(*args) if pool > v["gpus_per_tenant"]
                                else "-"),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
+           "normal_model_fair": ("yes" if v["cv"] <= mt.NORMAL_CV_MAX else
+                                 f"no: cv {v['cv']:.2f} is bursty; the normal model understates "
+                                 "peaks: economics.pooling_monte_carlo (Python)"),
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
                v["cv"], v["correlation"]) if lora_ok else "check inputs"}
