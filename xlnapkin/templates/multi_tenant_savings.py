@@ -153,6 +153,7 @@ def _outputs(b) -> None:
 
 
 def _checks(b) -> None:
+    b.ws.row_breaks.append(Break(id=b.row))  # the checks and their gates print on their own page
     b.heading("Checks", bk.CHECKS_NOTE)
     num = bk.number_check
     grid_p = ('IF(AND(COUNT(grid_percentiles)=ROWS(grid_percentiles),COUNT(grid_cvs)='
