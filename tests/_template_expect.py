@@ -518,7 +518,8 @@ def _expect_teams(v, price):
     cv = [v["cv"] if c is None else c for c in cvs]
     args = (v["percentile"], cv, g, v["correlation"])
     ded, pool = e.teams_dedicated_gpus(loads, *args), e.teams_pooled_gpus(loads, *args)
-    exp = {"teams_ok": True, "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool,
+    exp = {"teams_ok": True, "teams_costs_ok": price is not None,
+           "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool,
            "teams_pooled_capacity": e.teams_pooled_capacity(loads, *args),
            "teams_savings_fraction": 1 - pool / ded}
     money = {"teams_dedicated_monthly_cost": ded, "teams_pooled_monthly_cost": pool,
@@ -539,17 +540,23 @@ def expect_multi_tenant(v):
         bad["check_tenants"] = "tenants must be a whole number >= 1"
     if min(v.get("grid_cvs", mt.GRID_CVS)) < 0:
         bad["check_grid"] = "grid headers: percentiles in [0.5, 1), cv >= 0"
-    if bad:
-        return {**bad, "inputs_ok": False, "counts_ok": False, "teams_ok": False,
-                **{o: "check inputs" for o in mt.OUTPUTS + TEAMS_OUTPUTS}}
-    args = (v["tenants"], v["mean_utilization"], v["percentile"], v["cv"], v["gpus_per_tenant"],
-            v["correlation"])
     try:
         gpu = catalog.gpu(v["gpu"])
     except UnknownNameError:  # the GPU enters the costs alone
         gpu = None
     price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
              else gpu.cloud_usd_per_hour if gpu else None)
+    hours_ok = 0 < v["hours_per_month"] <= 744
+    # the Teams sheet reads the percentile, correlation and cv, and for its costs the GPU, its
+    # price and the hours: the other inputs' checks leave it alone
+    teams = ({"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS}}
+             if "check_percentile" in bad else
+             _expect_teams(v, price if gpu is not None and hours_ok else None))
+    if bad:
+        return {**bad, "inputs_ok": False, "counts_ok": False,
+                **{o: "check inputs" for o in mt.OUTPUTS}, **teams}
+    args = (v["tenants"], v["mean_utilization"], v["percentile"], v["cv"], v["gpus_per_tenant"],
+            v["correlation"])
     lora = v["lora_models"]
     lora_ok = isinstance(lora, (int, float)) and lora >= 1 and lora == int(lora)
     ded, pool = e.dedicated_gpus(*args), e.pooled_gpus(*args)
@@ -581,7 +588,6 @@ def expect_multi_tenant(v):
                v["cv"], v["correlation"]) if lora_ok else "check inputs"}
     if not lora_ok:  # the LoRA line alone waits for the LoRA inputs
         exp["check_lora_models"] = "lora_models must be a whole number >= 1"
-    hours_ok = 0 < v["hours_per_month"] <= 744
     if price is None or not hours_ok:  # only the costs wait for a GPU, its price and the hours
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
                    monthly_saving="check inputs", inputs_ok=False, costs_ok=False)
@@ -589,7 +595,7 @@ def expect_multi_tenant(v):
         exp["check_gpu_price_per_hour"] = "GPU price: no catalog price: enter yours"
     if not hours_ok:
         exp["check_hours"] = "hours_per_month must be a number in (0, 744]"
-    exp.update(_expect_teams(v, price if exp["costs_ok"] and hours_ok else None))
+    exp.update(teams)
     rest = args[1:]
     ks = range(1, mt.TENANT_ROWS + 1)
     exp["table_dedicated_gpus"] = [e.dedicated_gpus(k, *rest) for k in ks]
@@ -805,6 +811,7 @@ def _planner_row(v, m, g, n, frac, your, i):
     need = _num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac))
     why = memory.why_not(g, m, wd, kd, inp + out, 1, n, frac)
     row["tbl_fits"] = ("yes" if s["concurrency"] >= 1 else
+                       "no: layers do not split" if "layers cannot be split" in why else
                        "no: heads do not split" if "cannot be split" in why else
                        "no: no GPU link" if "has no interconnect_gbps" in why else
                        "no: context too long" if "holds at most" in why else

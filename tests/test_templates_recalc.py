@@ -218,6 +218,11 @@ def planner_scenarios(d):
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
            ("small step token budget, no spare", dict(d, token_budget=256.0, input_tokens=4096,
                                                      sla_spare_replicas=0)),
+           # GGUF splits by layers: three GPUs hold it, 40 outnumber Llama-3.1-8B's 32 layers
+           ("q4_k_m on three GPUs", dict(d, model="llama-3.1-70b", weight_dtype="q4_k_m",
+                                         kv_dtype="bf16", num_gpus=3)),
+           ("q4_k_m on more GPUs than layers", dict(d, model="llama-3.1-8b",
+                                                    weight_dtype="q4_k_m", num_gpus=40)),
            # users at context count the user's context, whatever the request's length
            ("a request longer than the model's context", dict(d, input_tokens=140000)),
            ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,

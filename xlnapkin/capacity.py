@@ -26,7 +26,8 @@ from .economics import (HOURS_PER_MONTH, _hours_per_day, api_monthly_cost, blend
                         fleet_breakeven_tokens_per_day, fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError
-from .memory import MEM_FRACTION, max_batch, runs_when_it_fits, tp_degrees, why_not
+from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
+                     why_not)
 from .roofline import decode_step_time
 from .serving import concurrency_under_load, max_throughput
 
@@ -336,8 +337,10 @@ def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dt
     itself, that make self-hosting ``tokens_per_day`` cheapest a month, and that month's cost.
     A replica that holds few requests at once is memory-bound: more GPUs per replica can serve
     the volume with fewer GPUs in all; at a small volume, fewer can."""
-    counts = np.array(sorted(set(tp_degrees(m, int(g.nvlink_gpus or 8), weight_dtype))
-                             | {int(num_gpus)}), dtype=float)
+    # a GGUF replica's layers pass little between GPUs, so its peer-link domain is no limit
+    most = 8 if by_layers(m, weight_dtype) else int(g.nvlink_gpus or 8)
+    counts = np.array(sorted(set(tp_degrees(m, most, weight_dtype)) | {int(num_gpus)}),
+                      dtype=float)
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  counts)
     with np.errstate(invalid="ignore"):

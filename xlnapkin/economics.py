@@ -1068,7 +1068,9 @@ def team_loads(tokens_per_day, deployment_tokens_per_sec, utilization=1.0):
     >>> [round(float(x), 3) for x in team_loads([800e6, 150e6], 5922, 0.7)]  # 70B fp8, 2 H100s
     [2.234, 0.419]
     """
-    tpd = _checks.number(tokens_per_day, "tokens_per_day", 0)
+    tpd = np.asarray(tokens_per_day, dtype=float)
+    blank = np.isnan(tpd)  # a blank row stays blank (no team there)
+    _checks.number(np.where(blank, 0.0, tpd), "tokens_per_day", 0)
     tps = _checks.number(deployment_tokens_per_sec, "deployment_tokens_per_sec", 0,
                          min_open=True)
     u = _checks.fraction(utilization, "utilization")
@@ -1078,8 +1080,16 @@ def team_loads(tokens_per_day, deployment_tokens_per_sec, utilization=1.0):
 def _team_args(loads, percentile, cv, gpus_per_deployment, correlation):
     """The teams' loads and cvs (blank and zero loads dropped: no team there), z, g and rho."""
     load = np.atleast_1d(np.asarray(loads, dtype=float))
-    c = np.broadcast_to(np.asarray(cv, dtype=float), load.shape)
-    keep = np.isfinite(load) & (load != 0)
+    for value, name in ((percentile, "percentile"), (gpus_per_deployment, "gpus_per_deployment"),
+                        (correlation, "correlation")):
+        if np.ndim(value):  # one pool: one percentile, deployment size and correlation
+            raise InvalidArgumentError(name, "one number for the whole pool", value)
+    try:
+        c = np.broadcast_to(np.asarray(cv, dtype=float), load.shape)
+    except ValueError:
+        raise InvalidArgumentError("cv", f"one number or one per team ({load.size})",
+                                   cv) from None
+    keep = ~np.isnan(load) & (load != 0)
     load, c = load[keep], c[keep]
     if not load.size:
         raise InvalidArgumentError("loads", "at least one team's load > 0", loads)

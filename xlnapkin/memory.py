@@ -295,7 +295,8 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
-    the model's heads cannot be split over num_gpus GPUs). The KV cache is counted once, spread
+    the model's heads cannot be split over num_gpus GPUs, or for GGUF weights, split by layers,
+    where the GPUs outnumber the layers). The KV cache is counted once, spread
     over the GPUs: plain tensor parallelism over more GPUs than the model's KV heads (or over
     an MLA model) keeps copies of it and holds that many times fewer sequences.
 

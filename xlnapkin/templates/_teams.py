@@ -56,14 +56,16 @@ def add_teams(wb, ws) -> None:
                  "deployments. Dedicated: each team covers its own percentile in whole "
                  "deployments; pooled: the percentile of the summed load, the teams' loads "
                  "correlated as on the Pooling sheet, whose percentile, correlation, cv (where a "
-                 "team's is blank), GPU price and hours this sheet uses. GPU rent only: no "
-                 "people, no spare deployments.", chars_per_line=120)
+                 "team's is blank), GPU price and hours this sheet uses. The tokens/s is for one "
+                 "request shape: a team whose prompts or answers run much longer loads a "
+                 "deployment more than its tokens say. GPU rent only: no people, no spare "
+                 "deployments.", chars_per_line=120)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
     for name, label, unit, note, fmt in TOTALS:
-        gate = "costs_ok" if fmt.startswith("usd") else "teams_ok"  # dollars need a price
-        t.add(name, label, f'IF(AND({{teams_ok}},{{{gate}}}),{_formula(name)},"check inputs")',
-              unit, note, fmt, "output")
+        gate = "teams_costs_ok" if fmt.startswith("usd") else "teams_ok"  # dollars: a price
+        t.add(name, label, f'IF({{{gate}}},{_formula(name)},"check inputs")', unit, note, fmt,
+              "output")
     b = st.Block(wb, ws, row=t.row)
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")
@@ -75,7 +77,7 @@ def add_teams(wb, ws) -> None:
     b.add("teams_utilization", "Planned utilization of a deployment", 0.7, "0-1",
           "headroom for latency: the breakeven workbook plans 70 %", "pct", "input",
           validation=(0, 1))
-    top = b.row + 9  # below the checks and a blank row
+    top = b.row + 10  # below the checks and a blank row
     _checks(b, top)
     _table(wb, ws, top)
     st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 9, "E": 10, "F": 11, "G": 11, "H": 9,
@@ -83,7 +85,9 @@ def add_teams(wb, ws) -> None:
 
 
 def _checks(b, top) -> None:
-    """The sheet's own checks and its gate, ``teams_ok`` (with the Pooling sheet's counts)."""
+    """The sheet's own checks and its gates: ``teams_ok`` (with the Pooling sheet's checks of
+    the inputs it reads: percentile, correlation, cv) and ``teams_costs_ok`` (and the GPU, its
+    price and the hours). A bad input it does not read (the tenants, say) leaves it alone."""
     tpd, cv = "teams_tokens_per_day", "teams_cv"
     table = (f'IF(COUNTA({tpd})<>COUNT({tpd}),"tokens a day must be numbers (or blank)",'
              f'IF(COUNTIF({tpd},"<0")>0,"tokens a day must be >= 0",IF(COUNTIF({tpd},">0")=0,'
@@ -102,8 +106,13 @@ def _checks(b, top) -> None:
     for name, label, formula in rows:
         b.add(name, label, formula, fmt="text", kind="check")
     st.mark_checks(b.ws, f"C{first}:C{b.row - 1}")
-    b.add("teams_ok", "These and the Pooling sheet's counts OK?",
-          "AND(" + ",".join(f'{{{n}}}="OK"' for n, _l, _f in rows) + ",{counts_ok})", fmt="gen")
+    shared = ("check_percentile", "check_correlation", "check_cv")
+    b.add("teams_ok", "These and Pooling's percentile, correlation, cv OK?",
+          "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows] + list(shared)) + ")",
+          fmt="gen")
+    b.add("teams_costs_ok", "... and its GPU, price and hours (the costs)?",
+          'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
+          fmt="gen")
 
 
 def _table(wb, ws, top) -> None:
@@ -119,9 +128,9 @@ def _table(wb, ws, top) -> None:
             cell = ws.cell(r, j, value)
             st.style_cell(cell, fmt, st.INPUT_FONT)
             cell.fill, cell.protection = st.INPUT_FILL, st.UNLOCKED
-        rows = [(f'IF(N($C{r})>0,IF(ISNUMBER($D{r}),$D{r},cv_used),"")', "num"),
+        rows = [(f'IF(N($C{r})>0,IF(ISNUMBER($D{r}),$D{r},cv),"")', "num"),
                 (f'IF(N($C{r})>0,$C{r}/{per_day},"")', "num3"),
-                (f'IF(ISNUMBER($F{r}),MAX(1,ROUNDUP($F{r}*(1+NORMSINV(percentile_used)*$E{r})'
+                (f'IF(ISNUMBER($F{r}),MAX(1,ROUNDUP($F{r}*(1+NORMSINV(percentile)*$E{r})'
                  '*(1-1E-12),0)),"")', "int"),
                 (f'IF(ISNUMBER($G{r}),$G{r}*teams_gpus_per_deployment,"")', "int"),
                 (f'IF(ISNUMBER($F{r}),$E{r}*$F{r},"")', "num3")]
@@ -136,8 +145,8 @@ def _table(wb, ws, top) -> None:
 
 def _formula(name: str) -> str:
     """The formula of one total (names of the sheet and the Pooling sheet's used inputs)."""
-    g, z, rho = "{teams_gpus_per_deployment}", "NORMSINV(percentile_used)", "correlation_used"
-    cost = "*gpu_price_per_hour_used*hours_per_month_used"
+    g, z, rho = "{teams_gpus_per_deployment}", "NORMSINV({percentile})", "{correlation}"
+    cost = "*{gpu_price_per_hour}*{hours_per_month}"
     return {
         "teams_dedicated_gpus": "SUMPRODUCT(teams_own_gpus)",
         "teams_pooled_capacity": f"{g}*(SUMPRODUCT(teams_load)+{z}*SQRT((1-{rho})*"

@@ -566,9 +566,10 @@ def _results(wb, ws, col_of) -> dict:
             if key == "fits":
                 w = {k: f"Working!{col_of[k]}{r}" for k in ("concurrency", "split_gpus",
                                                             "heads_split", "context_ok",
-                                                            "link_ok")}
+                                                            "link_ok", "gguf_path")}
                 value = (f'=IF(table_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
-                         f'"no: heads do not split",IF(NOT({w["link_ok"]}),"no: no GPU link",'
+                         f'IF({w["gguf_path"]},"no: layers do not split","no: heads do not '
+                         f'split"),IF(NOT({w["link_ok"]}),"no: no GPU link",'
                          f'IF(NOT({w["context_ok"]}),"no: context too long",IF('
                          f'{w["split_gpus"]}>0,"no: "&TEXT({w["split_gpus"]},"0")&" GPUs",'
                          f'"no: too big"))))),"check inputs")')

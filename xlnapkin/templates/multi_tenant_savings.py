@@ -142,7 +142,7 @@ def _outputs(b) -> None:
     calc = {"tenant_deployments": "deployments_per_tenant", "pooled_load": "pooled_capacity",
             "pool_step": "pool_step_msg"}
     for name, label, unit, fmt, note in rows:
-        # GPU counts and shares do not need a price: only the two costs wait for one
+        # GPU counts and shares do not need a price: only the dollar lines wait for one
         gate = ("costs_ok" if name.endswith(("_monthly_cost", "_saving")) else
                 "lora_ok" if name.startswith("lora_") else "counts_ok")
         bk.output(b, name, label, calc.get(name, name + "_calc"), unit, fmt, note, gate=gate)
@@ -448,7 +448,7 @@ def _cover(wb) -> None:
             "percentile the capacity must cover, the load variability cv, the deployment size "
             "in GPUs, the correlation between tenants and the GPU (its catalog price, or yours).",
             "2. Every check must say OK; until then outputs say 'check inputs' (without "
-            "a GPU price only the two costs do).",
+            "a GPU price only the costs in dollars do, and a bad LoRA input only the LoRA line).",
             "3. Teams of different sizes: the Teams sheet takes each team's tokens a day (and "
             "its own cv), what one deployment serves and how busy you plan to run it.",
             "4. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
@@ -491,5 +491,6 @@ def _cover(wb) -> None:
             "released ServeGen per-client traces (github.com/alibaba/ServeGen, 2025-06).",
             "Formulas: xlnapkin.economics (dedicated_gpus, pooled_gpus, pooling_savings, "
             "pooling_savings_from_peaks, pooling_savings_from_rounding, dedicated_utilization, "
-            "pooled_utilization, lora_sharing_savings)."]),
+            "pooled_utilization, lora_sharing_savings; for the Teams sheet team_loads, "
+            "teams_dedicated_gpus, teams_pooled_capacity, teams_pooled_gpus)."]),
     ])
