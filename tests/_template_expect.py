@@ -506,18 +506,21 @@ def _expect_teams(v, price):
     deployment inputs and the Pooling sheet's percentile, correlation, price and hours."""
     tpd, cvs = v["teams_tokens_per_day"], v["teams_cv"]
     tps, g, u = v["teams_tokens_per_sec"], v["teams_gpus_per_deployment"], v["teams_utilization"]
+    spares = (v["teams_team_spares"], v["teams_pool_spares"])
     numbers = [x for x in tpd if x is not None]
     ok = (all(isinstance(x, (int, float)) for x in numbers) and min(numbers, default=0) >= 0
           and max(numbers, default=0) > 0
           and all(isinstance(c, (int, float)) and c >= 0 for c in cvs if c is not None)
           and isinstance(tps, (int, float)) and tps > 0 and isinstance(g, (int, float))
-          and g >= 1 and g == int(g) and isinstance(u, (int, float)) and 0 < u <= 1)
+          and g >= 1 and g == int(g) and isinstance(u, (int, float)) and 0 < u <= 1
+          and all(isinstance(k, (int, float)) and k >= 0 and k == int(k) for k in spares))
     if not ok:
         return {"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS}}
     loads = e.team_loads([x or 0 for x in tpd], tps, u)
     cv = [v["cv"] if c is None else c for c in cvs]
     args = (v["percentile"], cv, g, v["correlation"])
-    ded, pool = e.teams_dedicated_gpus(loads, *args), e.teams_pooled_gpus(loads, *args)
+    ded = e.teams_dedicated_gpus(loads, *args, spares[0])
+    pool = e.teams_pooled_gpus(loads, *args, spares[1])
     exp = {"teams_ok": True, "teams_costs_ok": price is not None,
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool,
            "teams_pooled_capacity": e.teams_pooled_capacity(loads, *args),

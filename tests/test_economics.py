@@ -303,6 +303,9 @@ def test_teams_of_different_sizes():
     cap = 2 * (loads.sum() + NormalDist().inv_cdf(0.95) * math.sqrt(cov.sum()))
     assert e.teams_pooled_capacity(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(cap)
     assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3) == 2 * math.ceil(cap / 2)
+    # spares: each team's, and the pool's, in whole deployments of 2 GPUs
+    assert e.teams_dedicated_gpus(loads, 0.95, 0.25, 2, 0.3, spares=1) == 2 * (5 + 2 + 2)
+    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3, spares=1) == 2 * math.ceil(cap / 2) + 2
     # blank and zero rows are no team; a team's own cv replaces the shared one, blank keeps it
     assert e.teams_pooled_gpus([2.0, np.nan, 0.0], 0.95, 0.25) == e.teams_pooled_gpus([2.0], 0.95)
     assert e.teams_dedicated_gpus([1.0, 1.0], 0.95, [0.0, np.nan]) == 1 + 2

@@ -190,6 +190,9 @@ def multi_tenant_scenarios(d):
                teams_cv=[0.6, None, None, 0.1] + [None] * 8, teams_gpus_per_deployment=1,
                teams_utilization=0.5, teams_tokens_per_sec=12000.0)),
            ("teams: a negative volume", dict(d, teams_tokens_per_day=[1e8, -5.0] + [None] * 10)),
+           ("teams: N+1 for the pool and each team", dict(d, teams_team_spares=1,
+                                                          teams_pool_spares=1)),
+           ("teams: spares typed as text", dict(d, teams_pool_spares="one")),
            ("teams: no GPU price", dict(d, gpu="h100-nvl"))]
     for i in range(2 + SWEEP):
         out.append((f"random{i}", dict(

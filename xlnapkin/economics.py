@@ -1100,18 +1100,21 @@ def _team_args(loads, percentile, cv, gpus_per_deployment, correlation):
     return np.atleast_1d(load), np.atleast_1d(c), _z(percentile), float(g), float(rho)
 
 
-def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
+def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0,
+                         spares=0):
     """Whole GPUs when each team of a different size has its own deployments, sized for its own
-    percentile: ``sum g x max(1, ceil(L_i (1 + z cv_i)))`` over teams whose average load is
-    ``L_i`` deployments (a number above 1 is a team bigger than one deployment; blank or 0: no
-    team) and whose load varies by ``cv_i`` (one cv for all, or one per team; blank: 0.25).
-    :func:`dedicated_gpus` for teams of one size. [GPUs]
+    percentile: ``sum g x (max(1, ceil(L_i (1 + z cv_i))) + spares)`` over teams whose average
+    load is ``L_i`` deployments (a number above 1 is a team bigger than one deployment; blank or
+    0: no team) and whose load varies by ``cv_i`` (one cv for all, or one per team; blank:
+    0.25); ``spares`` deployments each team keeps for availability (1: N+1).
+    :func:`dedicated_gpus` for teams of one size and no spares. [GPUs]
 
     >>> teams_dedicated_gpus([2.23, 0.42, 0.08], 0.95, 0.25, 2)   # 4 + 1 + 1 deployments of 2
     12.0
     """
     load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
-    return float(g * np.maximum(1.0, _whole(load * (1.0 + z * c))).sum())
+    k = _checks.number(spares, "spares", 0, integer=True)
+    return float(g * (np.maximum(1.0, _whole(load * (1.0 + z * c))) + k).sum())
 
 
 def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
@@ -1129,16 +1132,19 @@ def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, cor
     return float(g * (load.sum() + z * spread))
 
 
-def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
+def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0,
+                      spares=0):
     """Whole GPUs for one pool shared by teams of different sizes: :func:`teams_pooled_capacity`
-    in whole deployments of ``gpus_per_deployment`` GPUs, at least one. [GPUs]
+    in whole deployments of ``gpus_per_deployment`` GPUs, at least one, plus ``spares``
+    deployments the pool keeps for availability (1: N+1). [GPUs]
 
     >>> teams_pooled_gpus([2.23, 0.42, 0.08], 0.95, 0.25, 2)
     8.0
     """
     cap = teams_pooled_capacity(loads, percentile, cv, gpus_per_deployment, correlation)
     g = float(_checks.number(gpus_per_deployment, "gpus_per_deployment", 1, integer=True))
-    return float(g * max(1.0, float(_whole(cap / g))))
+    k = float(_checks.number(spares, "spares", 0, integer=True))
+    return float(g * (max(1.0, float(_whole(cap / g))) + k))
 
 
 # A pooled count is "on a step" where less than this share of its load would save a whole

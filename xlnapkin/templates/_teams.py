@@ -13,6 +13,7 @@ the GPU price and the hours are the Pooling sheet's.
 from __future__ import annotations
 
 from openpyxl.utils import get_column_letter as L
+from openpyxl.worksheet.pagebreak import Break
 
 from .. import capacity
 from ..economics import HOURS_PER_MONTH, SECONDS_PER_DAY
@@ -24,11 +25,11 @@ EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
 EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Nightly summaries", 30e6)]
 # (name, label, unit, note, fmt) of the totals; each is the engine function in its note
 TOTALS = [
-    ("teams_dedicated_gpus", "Dedicated GPUs (each team its own deployments)", "GPUs",
+    ("teams_dedicated_gpus", "Dedicated GPUs (each team its own, spares too)", "GPUs",
      "= economics.teams_dedicated_gpus", "int"),
     ("teams_pooled_capacity", "Pooled percentile load, before whole deployments", "GPUs",
      "= economics.teams_pooled_capacity", "num3"),
-    ("teams_pooled_gpus", "Pooled GPUs (one shared pool)", "GPUs",
+    ("teams_pooled_gpus", "Pooled GPUs (one shared pool, spares too)", "GPUs",
      "= economics.teams_pooled_gpus", "int"),
     ("teams_savings_fraction", "Saving from pooling", "share",
      "1 - pooled / dedicated GPUs", "pct"),
@@ -37,7 +38,7 @@ TOTALS = [
     ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
     ("teams_monthly_saving", "Pooling saves per month", "USD/month", "", "usd0"),
     ("teams_pooled_cost_per_mtok", "Pooled USD per million tokens (GPUs only)", "USD/Mtok",
-     "= COST_PER_MTOK_AT_VOLUME: no people, no spares", "usd4"),
+     "= COST_PER_MTOK_AT_VOLUME: no people", "usd4"),
 ]
 
 
@@ -58,8 +59,8 @@ def add_teams(wb, ws) -> None:
                  "correlated as on the Pooling sheet, whose percentile, correlation, cv (where a "
                  "team's is blank), GPU price and hours this sheet uses. The tokens/s is for one "
                  "request shape: a team whose prompts or answers run much longer loads a "
-                 "deployment more than its tokens say. GPU rent only: no people, no spare "
-                 "deployments.", chars_per_line=120)
+                 "deployment more than its tokens say. GPU rent only: no people.",
+                 chars_per_line=120)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
     for name, label, unit, note, fmt in TOTALS:
@@ -77,10 +78,14 @@ def add_teams(wb, ws) -> None:
     b.add("teams_utilization", "Planned utilization of a deployment", 0.7, "0-1",
           "headroom for latency: the breakeven workbook plans 70 %", "pct", "input",
           validation=(0, 1))
-    top = b.row + 10  # below the checks and a blank row
+    b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",
+          "1 = N+1 for every team", "int", "input", validation=(0,))
+    b.add("teams_pool_spares", "Spare deployments the pool keeps", 0, "deployments",
+          "1 = N+1: a failed pool stops every team", "int", "input", validation=(0,))
+    top = b.row + 12  # below the checks and a blank row
     _checks(b, top)
     _table(wb, ws, top)
-    st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 9, "E": 10, "F": 11, "G": 11, "H": 9,
+    st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 12, "E": 10, "F": 11, "G": 11, "H": 9,
                          "I": 9}, f"A1:I{top + TEAM_ROWS + 1}")
 
 
@@ -100,6 +105,12 @@ def _checks(b, top) -> None:
              bk.whole_check("teams_gpus_per_deployment", "GPUs of one deployment")),
             ("check_teams_utilization", "Planned utilization",
              bk.number_check("teams_utilization", "utilization", 0, 1, min_open=True)),
+            ("check_teams_spares", "Spare deployments",
+             f'IF(AND(ISNUMBER({{teams_team_spares}}),ISNUMBER({{teams_pool_spares}})),'
+             f'IF(OR({{teams_team_spares}}<0,{{teams_pool_spares}}<0,{{teams_team_spares}}<>'
+             f'INT({{teams_team_spares}}),{{teams_pool_spares}}<>INT({{teams_pool_spares}})),'
+             f'"spare deployments must be whole numbers >= 0",{bk.CHECK_OK}),'
+             f'"spare deployments must be whole numbers >= 0")'),
             ("check_teams_table", f"Teams table (rows {top + 1}-{top + TEAM_ROWS})", table)]
     b.heading("Checks", bk.CHECKS_NOTE)
     first = b.row
@@ -117,8 +128,9 @@ def _checks(b, top) -> None:
 
 def _table(wb, ws, top) -> None:
     heads = ["team", "tokens/day (in + out)", "cv (blank: Pooling's)", "cv used",
-             "load (deploy-ments)", "own deploy-ments", "own GPUs", "cv x load"]
-    st.header_row(ws, top, 2, heads, height=30)
+             "load (deploy-ments)", "own deploy-ments (+ spares)", "own GPUs", "cv x load"]
+    ws.row_breaks.append(Break(id=top - 1))  # the table prints on a page of its own
+    st.header_row(ws, top, 2, heads, height=42)
     first, last = top + 1, top + TEAM_ROWS
     per_day = f"({SECONDS_PER_DAY:.0f}*teams_tokens_per_sec*teams_utilization)"
     for k in range(TEAM_ROWS):
@@ -131,7 +143,7 @@ def _table(wb, ws, top) -> None:
         rows = [(f'IF(N($C{r})>0,IF(ISNUMBER($D{r}),$D{r},cv),"")', "num"),
                 (f'IF(N($C{r})>0,$C{r}/{per_day},"")', "num3"),
                 (f'IF(ISNUMBER($F{r}),MAX(1,ROUNDUP($F{r}*(1+NORMSINV(percentile)*$E{r})'
-                 '*(1-1E-12),0)),"")', "int"),
+                 '*(1-1E-12),0))+teams_team_spares,"")', "int"),
                 (f'IF(ISNUMBER($G{r}),$G{r}*teams_gpus_per_deployment,"")', "int"),
                 (f'IF(ISNUMBER($F{r}),$E{r}*$F{r},"")', "num3")]
         for j, (formula, fmt) in enumerate(rows, start=5):
@@ -151,7 +163,8 @@ def _formula(name: str) -> str:
         "teams_dedicated_gpus": "SUMPRODUCT(teams_own_gpus)",
         "teams_pooled_capacity": f"{g}*(SUMPRODUCT(teams_load)+{z}*SQRT((1-{rho})*"
                                  f"SUMPRODUCT(teams_sd,teams_sd)+{rho}*SUMPRODUCT(teams_sd)^2))",
-        "teams_pooled_gpus": f"{g}*MAX(1,ROUNDUP({{teams_pooled_capacity}}/{g}*(1-1E-12),0))",
+        "teams_pooled_gpus": f"{g}*(MAX(1,ROUNDUP({{teams_pooled_capacity}}/{g}*(1-1E-12),0))"
+                             "+{teams_pool_spares})",
         "teams_savings_fraction": "1-{teams_pooled_gpus}/{teams_dedicated_gpus}",
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
