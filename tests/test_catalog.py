@@ -18,7 +18,7 @@ qwen3-8b qwen3-32b qwen3-30b-a3b qwen3-235b-a22b gemma-2-27b gemma-3-27b phi-3-m
 gpt-oss-20b gpt-oss-120b llama-4-maverick deepseek-v3 deepseek-r1 deepseek-v3.2
 nemotron-3-super-120b""".split()
 # Added beyond SPEC §4's list, which the catalog covers "at least": each with its own sources.
-EXTRA_GPUS = ["rtx-5090"]
+EXTRA_GPUS = ["rtx-5090", "rtx-a6000"]
 
 
 def test_every_spec_id_is_in_the_catalog():
