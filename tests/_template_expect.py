@@ -521,10 +521,16 @@ def _expect_teams(v, price):
     args = (v["percentile"], cv, g, v["correlation"])
     ded = e.teams_dedicated_gpus(loads, *args, spares[0])
     pool = e.teams_pooled_gpus(loads, *args, spares[1])
+    cap = e.teams_pooled_capacity(loads, *args)
     exp = {"teams_ok": True, "teams_costs_ok": price is not None,
-           "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool,
-           "teams_pooled_capacity": e.teams_pooled_capacity(loads, *args),
-           "teams_savings_fraction": 1 - pool / ded}
+           "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
+           "teams_savings_fraction": 1 - pool / ded,
+           "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,
+           "teams_savings_from_rounding": (1 - pool / ded
+                                           - (e.teams_dedicated_capacity(loads, *args) - cap) / ded),
+           "teams_priced_at": (f"{catalog.gpu(v['gpu']).id}: ${price:.2f}/GPU-h x "
+                               f"{v['hours_per_month']:.0f} h a month"
+                               if price is not None else "check inputs")}
     money = {"teams_dedicated_monthly_cost": ded, "teams_pooled_monthly_cost": pool,
              "teams_monthly_saving": ded - pool}
     for name, gpus in money.items():
@@ -552,7 +558,8 @@ def expect_multi_tenant(v):
     hours_ok = 0 < v["hours_per_month"] <= 744
     # the Teams sheet reads the percentile, correlation and cv, and for its costs the GPU, its
     # price and the hours: the other inputs' checks leave it alone
-    teams = ({"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS}}
+    teams = ({"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS},
+              "check_teams_pooling": "fix the percentile, correlation or cv on the Pooling sheet"}
              if "check_percentile" in bad else
              _expect_teams(v, price if gpu is not None and hours_ok else None))
     if bad:

@@ -303,6 +303,9 @@ def test_teams_of_different_sizes():
     cap = 2 * (loads.sum() + NormalDist().inv_cdf(0.95) * math.sqrt(cov.sum()))
     assert e.teams_pooled_capacity(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(cap)
     assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3) == 2 * math.ceil(cap / 2)
+    # the teams' own percentile loads, before whole deployments
+    assert e.teams_dedicated_capacity(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(
+        2 * (loads * (1 + NormalDist().inv_cdf(0.95) * 0.25)).sum())
     # spares: each team's, and the pool's, in whole deployments of 2 GPUs
     assert e.teams_dedicated_gpus(loads, 0.95, 0.25, 2, 0.3, spares=1) == 2 * (5 + 2 + 2)
     assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3, spares=1) == 2 * math.ceil(cap / 2) + 2

@@ -65,7 +65,7 @@ __all__ = [
     "rent_cost_in_year", "rent_npv", "own_running_cost_per_year", "own_npv",
     "dedicated_utilization", "pooling_savings_from_peaks", "pooling_savings_from_rounding",
     "users_at_percentile", "slot_headroom", "team_loads", "teams_dedicated_gpus",
-    "teams_pooled_capacity", "teams_pooled_gpus",
+    "teams_dedicated_capacity", "teams_pooled_capacity", "teams_pooled_gpus",
 ]
 
 HOURS_PER_YEAR = 8760.0
@@ -1115,6 +1115,20 @@ def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, corr
     load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
     k = _checks.number(spares, "spares", 0, integer=True)
     return float(g * (np.maximum(1.0, _whole(load * (1.0 + z * c))) + k).sum())
+
+
+def teams_dedicated_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1,
+                             correlation=0.0):
+    """GPUs of load the teams' own deployments must cover, before whole deployments and spares:
+    ``g sum L_i (1 + z cv_i)``. With :func:`teams_pooled_capacity` it splits the saving into
+    peaks that do not coincide and rounding, as :func:`pooling_savings_from_peaks` does for
+    tenants of one size. [GPUs]
+
+    >>> round(teams_dedicated_capacity([0.4] * 10, 0.95, 0.25, 1), 4)   # = dedicated_capacity
+    5.6449
+    """
+    load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    return float(g * (load * (1.0 + z * c)).sum())
 
 
 def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):

@@ -33,6 +33,10 @@ TOTALS = [
      "= economics.teams_pooled_gpus", "int"),
     ("teams_savings_fraction", "Saving from pooling", "share",
      "1 - pooled / dedicated GPUs", "pct"),
+    ("teams_savings_from_peaks", "  from peaks that do not coincide", "share",
+     "(dedicated - pooled load) / dedicated GPUs", "pct"),
+    ("teams_savings_from_rounding", "  from whole deployments and spares (net)", "share",
+     "the rest: small teams each renting whole deployments", "pct"),
     ("teams_dedicated_monthly_cost", "Dedicated monthly cost (GPUs)", "USD/month",
      "GPUs x price x hours (Pooling sheet)", "usd0"),
     ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
@@ -59,19 +63,25 @@ def add_teams(wb, ws) -> None:
                  "correlated as on the Pooling sheet, whose percentile, correlation, cv (where a "
                  "team's is blank), GPU price and hours this sheet uses. The tokens/s is for one "
                  "request shape: a team whose prompts or answers run much longer loads a "
-                 "deployment more than its tokens say. GPU rent only: no people.",
-                 chars_per_line=120)
+                 "deployment more than its tokens say. cv is the standard deviation of a team's "
+                 "load over the hours the capacity must cover, divided by its mean: about 0.25 "
+                 "for steady round-the-clock traffic, 0.6-1 for business-hours traffic, more for "
+                 "batch jobs (the normal model is fair up to about 0.3). Every team shares one "
+                 "model. GPU rent only: no people.", chars_per_line=120)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
     for name, label, unit, note, fmt in TOTALS:
         gate = "teams_costs_ok" if fmt.startswith("usd") else "teams_ok"  # dollars: a price
         t.add(name, label, f'IF({{{gate}}},{_formula(name)},"check inputs")', unit, note, fmt,
               "output")
+    t.add("teams_priced_at", "Priced at (Pooling sheet: GPU, price, hours)",
+          'IF({teams_costs_ok},{gpu_id}&": $"&TEXT({gpu_price_per_hour},"0.00")&"/GPU-h x "&'
+          'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
     b = st.Block(wb, ws, row=t.row)
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")
     b.add("teams_tokens_per_sec", "Tokens/s one deployment serves at full load",
-          example_tokens_per_sec(), "tokens/s", "= REPLICA_TOKENS_PER_SEC of your GPU and model",
+          example_tokens_per_sec(), "tokens/s", "= REPLICA_TOKENS_PER_SEC on the Pooling sheet's GPU (1,024 in, 1,024 out)",
           "num", "input", validation=(0,))
     b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
           "capacity comes in whole deployments", "int", "input", validation=(1,))
@@ -79,10 +89,11 @@ def add_teams(wb, ws) -> None:
           "headroom for latency: the breakeven workbook plans 70 %", "pct", "input",
           validation=(0, 1))
     b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",
-          "1 = N+1 for every team", "int", "input", validation=(0,))
+          "1 = N+1 for every team; like for like: as the pool", "int", "input",
+          validation=(0,))
     b.add("teams_pool_spares", "Spare deployments the pool keeps", 0, "deployments",
           "1 = N+1: a failed pool stops every team", "int", "input", validation=(0,))
-    top = b.row + 12  # below the checks and a blank row
+    top = b.row + 13  # below the checks and a blank row
     _checks(b, top)
     _table(wb, ws, top)
     st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 12, "E": 10, "F": 11, "G": 11, "H": 9,
@@ -111,16 +122,17 @@ def _checks(b, top) -> None:
              f'INT({{teams_team_spares}}),{{teams_pool_spares}}<>INT({{teams_pool_spares}})),'
              f'"spare deployments must be whole numbers >= 0",{bk.CHECK_OK}),'
              f'"spare deployments must be whole numbers >= 0")'),
+            ("check_teams_pooling", "Pooling sheet's percentile, correlation, cv",
+             'IF(AND({check_percentile}="OK",{check_correlation}="OK",{check_cv}="OK"),'
+             f'{bk.CHECK_OK},"fix the percentile, correlation or cv on the Pooling sheet")'),
             ("check_teams_table", f"Teams table (rows {top + 1}-{top + TEAM_ROWS})", table)]
     b.heading("Checks", bk.CHECKS_NOTE)
     first = b.row
     for name, label, formula in rows:
         b.add(name, label, formula, fmt="text", kind="check")
     st.mark_checks(b.ws, f"C{first}:C{b.row - 1}")
-    shared = ("check_percentile", "check_correlation", "check_cv")
-    b.add("teams_ok", "These and Pooling's percentile, correlation, cv OK?",
-          "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows] + list(shared)) + ")",
-          fmt="gen")
+    b.add("teams_ok", "All these checks OK?",
+          "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows]) + ")", fmt="gen")
     b.add("teams_costs_ok", "... and its GPU, price and hours (the costs)?",
           'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
           fmt="gen")
@@ -166,6 +178,10 @@ def _formula(name: str) -> str:
         "teams_pooled_gpus": f"{g}*(MAX(1,ROUNDUP({{teams_pooled_capacity}}/{g}*(1-1E-12),0))"
                              "+{teams_pool_spares})",
         "teams_savings_fraction": "1-{teams_pooled_gpus}/{teams_dedicated_gpus}",
+        # the teams' own percentile loads, sum g L (1 + z cv) = g (sum L + z sum cv L)
+        "teams_savings_from_peaks": f"({g}*(SUMPRODUCT(teams_load)+{z}*SUMPRODUCT(teams_sd))-"
+                                    "{teams_pooled_capacity})/{teams_dedicated_gpus}",
+        "teams_savings_from_rounding": "{teams_savings_fraction}-{teams_savings_from_peaks}",
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
