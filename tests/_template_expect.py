@@ -412,7 +412,7 @@ def _answers(tps, ttft) -> str:
 def _pool_step(args, ded, pool) -> str:
     """The Pooling sheet's step line, from economics.pool_step_share and POOL_STEP."""
     share, g = e.pool_step_share(*args), args[4]
-    if not share < e.POOL_STEP:  # NaN: one deployment
+    if not share < e.POOL_STEP or g < e.POOL_STEP * pool:  # NaN: one deployment
         return "no"
     return (f"yes: {share:.2%} less load needs {pool - g:g} GPUs, "
             f"{1 - (pool - g) / ded:.0%} saved")

@@ -179,6 +179,8 @@ def multi_tenant_scenarios(d):
            ("no hours paid", dict(d, hours_per_month=0.0)),
            ("a GPU without a catalog price", dict(d, gpu="b300", tenants=50, cv=1.0,
                                                   gpus_per_tenant=2)),
+           # a pool of some 490,000 deployments: one of them is no step worth a warning
+           ("a million tenants", dict(d, tenants=1000000)),
            # the GPU and the LoRA inputs feed their own lines: a bad one leaves the counts
            # as typed (a review found a blank LoRA input put the defaults in their place)
            ("LoRA left blank, three tenants", dict(d, lora_models=None, tenants=3)),

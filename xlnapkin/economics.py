@@ -1162,7 +1162,10 @@ def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correla
 
 
 # A pooled count is "on a step" where less than this share of its load would save a whole
-# deployment: its saving rests on a sliver of the inputs (the multi-tenant template says so).
+# deployment, and that deployment is at least this share of the pool's cost: its saving rests on
+# a sliver of the inputs (the multi-tenant template says so). In a pool of more than 1 / this
+# many deployments one deployment is no longer worth the warning (a review: 490,092 GPUs were
+# flagged "on a step").
 POOL_STEP = 0.02
 
 

@@ -269,8 +269,10 @@ def _pool_steps() -> list[Step]:
         Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
              f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
              '{pooled_capacity},"-")', "share", "0.00%", "economics.pool_step_share"),
-        Step("pool_step_msg", f"Pooled GPUs on a step? (that share under {POOL_STEP:.0%})",
-             f'IF(AND(ISNUMBER({{pool_step_share}}),{{pool_step_share}}<{POOL_STEP}),"yes: "&'
+        Step("pool_step_msg", f"On a step? (share < {POOL_STEP:.0%}, deployment >= {POOL_STEP:.0%}"
+             " of pool)",
+             f'IF(AND(ISNUMBER({{pool_step_share}}),{{pool_step_share}}<{POOL_STEP},'
+             f'{g}>={POOL_STEP}*{{pooled_gpus_calc}}),"yes: "&'
              'TEXT({pool_step_share},"0.00%")&" less load needs "&({pooled_gpus_calc}-'
              f'{g})&" GPUs, "&TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%")&'
              '" saved","no")', "", "text"),  # no note: the text runs on beside it
