@@ -590,7 +590,7 @@ def expect_multi_tenant(v):
            "pool_step_share": (e.pool_step_share(*args) if pool > v["gpus_per_tenant"]
                                else "-"),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
-           "normal_model_fair": ("yes" if v["cv"] <= mt.NORMAL_CV_MAX else
+           "normal_model_fair": ("yes" if v["cv"] <= e.NORMAL_CV_MAX else
                                  f"no: cv {v['cv']:.2f} is bursty; the normal model understates "
                                  "peaks: economics.pooling_monte_carlo (Python)"),
            "lora_savings_fraction": e.lora_sharing_savings(

@@ -57,6 +57,7 @@ __all__ = [
     "users_per_gpu", "users_per_gpu_by_throughput",
     "provisioned_utilization", "effective_cost_per_mtok",
     "dedicated_capacity", "pooled_capacity", "dedicated_gpus", "pooled_gpus", "POOL_STEP",
+    "NORMAL_CV_MAX",
     "pool_step_share",
     "pooling_savings", "pooled_utilization", "pooling_monte_carlo", "PoolingEstimate",
     "DISTRIBUTIONS", "lora_sharing_savings", "joules_per_token", "energy_cost_per_mtok",
@@ -1097,7 +1098,7 @@ def _team_args(loads, percentile, cv, gpus_per_deployment, correlation):
     c = _checks.number(np.where(np.isnan(c), 0.25, c), "cv", 0)  # a blank cv: the default
     g = _checks.number(gpus_per_deployment, "gpus_per_deployment", 1, integer=True)
     rho = _checks.fraction(correlation, "correlation", zero_ok=True)
-    return np.atleast_1d(load), np.atleast_1d(c), _z(percentile), float(g), float(rho)
+    return load, c, _z(percentile), float(g), float(rho)
 
 
 def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0,
@@ -1107,7 +1108,9 @@ def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, corr
     load is ``L_i`` deployments (a number above 1 is a team bigger than one deployment; blank or
     0: no team) and whose load varies by ``cv_i`` (one cv for all, or one per team; blank:
     0.25); ``spares`` deployments each team keeps for availability (1: N+1).
-    :func:`dedicated_gpus` for teams of one size and no spares. [GPUs]
+    :func:`dedicated_gpus` for teams of one size and no spares; ``correlation`` is accepted so
+    that the teams' functions share one signature (a team's own percentile does not need it).
+    [GPUs]
 
     >>> teams_dedicated_gpus([2.23, 0.42, 0.08], 0.95, 0.25, 2)   # 4 + 1 + 1 deployments of 2
     12.0
@@ -1160,6 +1163,10 @@ def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correla
     k = float(_checks.number(spares, "spares", 0, integer=True))
     return float(g * (max(1.0, float(_whole(cap / g))) + k))
 
+
+# The cv up to which the pooling functions' normal load is fair: a tenant's load is then below 0
+# under 0.05 % of the time; burstier tenants need pooling_monte_carlo (the templates say so).
+NORMAL_CV_MAX = 0.3
 
 # A pooled count is "on a step" where less than this share of its load would save a whole
 # deployment, and that deployment is at least this share of the pool's cost: its saving rests on

@@ -353,7 +353,7 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
     return _fit_text(m, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
                      g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction,
-                     weight_bytes(m, weight_dtype))
+                     weight_bytes(m, weight_dtype), by_layers(m, weight_dtype))
 
 
 def _distinct(values):
@@ -396,7 +396,7 @@ def _weights_text(model, weights, dtype) -> str:
 
 
 def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
-              mem_fraction, weights) -> str:
+              mem_fraction, weights, layers=False) -> str:
     """The words of :func:`fit_message` for one configuration (the model, then scalars;
     ``weights`` is the weights' share of ``need`` in bytes). Where the weights alone do not fit
     the message names them and the count that holds the KV cache too, so that a whole range
@@ -412,7 +412,6 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
     least = need / usable
-    layers = dtype.startswith("q")  # GGUF (units.is_gguf's rule on the canonical name)
     degrees = _degrees(model, None, layers)
     kv = _weights_split(model, weights, usable, degrees)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
@@ -479,9 +478,11 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         plain = ~short_all & np.isfinite(need) & (need < 1e6 * GB) & sane & np.isfinite(t * b)
         gpus = np.where(sane, np.ceil(least - 1e-9), 0.0)
     odd = np.flatnonzero(~plain & ~short_all)
+    layered = by_layers(m, weight_dtype)  # GGUF: split by layers, not heads
     for i in odd.tolist():
         out[i] = _fit_text(m, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
-                           float(t[i]), float(b[i]), int(at(n, i)), float(at(f, i)), weights)
+                           float(t[i]), float(b[i]), int(at(n, i)), float(at(f, i)), weights,
+                           layered)
     # The suggestion depends on (mem_fraction, num_gpus, GPU count): few distinct values. Small
     # whole numbers are indexed by a lookup table rather than sorted (a range is often 1e6 cells).
     idx = np.flatnonzero(plain | short_all)
@@ -489,7 +490,6 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     nk, ninv = _distinct(at(ngpu, idx))
     lk, linv = _distinct(gpus[idx])  # 0: no sensible count
     code = (finv * len(nk) + ninv) * len(lk) + linv
-    layered = by_layers(m, weight_dtype)
     tails, degrees = {}, _degrees(m, None, layered)
 
     def tail(c):

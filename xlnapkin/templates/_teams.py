@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import capacity
-from ..economics import HOURS_PER_MONTH, SECONDS_PER_DAY
+from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX, SECONDS_PER_DAY
 from . import _blocks as bk, _style as st
 
 TEAM_ROWS = 12
@@ -66,7 +66,8 @@ def add_teams(wb, ws) -> None:
                  "deployment more than its tokens say. cv is the standard deviation of a team's "
                  "load over the hours the capacity must cover, divided by its mean: about 0.25 "
                  "for steady round-the-clock traffic, 0.6-1 for business-hours traffic, more for "
-                 "batch jobs (the normal model is fair up to about 0.3). Every team shares one "
+                 f"batch jobs (the normal model is fair up to about {NORMAL_CV_MAX}). Every team "
+                 "shares one "
                  "model. GPU rent only: no people.", chars_per_line=120)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
@@ -81,7 +82,8 @@ def add_teams(wb, ws) -> None:
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")
     b.add("teams_tokens_per_sec", "Tokens/s one deployment serves at full load",
-          example_tokens_per_sec(), "tokens/s", "= REPLICA_TOKENS_PER_SEC on the Pooling sheet's GPU (1,024 in, 1,024 out)",
+          example_tokens_per_sec(), "tokens/s",
+          "= REPLICA_TOKENS_PER_SEC on the Pooling sheet's GPU (1,024 in, 1,024 out)",
           "num", "input", validation=(0,))
     b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
           "capacity comes in whole deployments", "int", "input", validation=(1,))
@@ -93,7 +95,7 @@ def add_teams(wb, ws) -> None:
           validation=(0,))
     b.add("teams_pool_spares", "Spare deployments the pool keeps", 0, "deployments",
           "1 = N+1: a failed pool stops every team", "int", "input", validation=(0,))
-    top = b.row + 13  # below the checks and a blank row
+    top = b.row + 14  # below the checks and a blank row
     _checks(b, top)
     _table(wb, ws, top)
     st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 12, "E": 10, "F": 11, "G": 11, "H": 9,
@@ -116,16 +118,15 @@ def _checks(b, top) -> None:
              bk.whole_check("teams_gpus_per_deployment", "GPUs of one deployment")),
             ("check_teams_utilization", "Planned utilization",
              bk.number_check("teams_utilization", "utilization", 0, 1, min_open=True)),
-            ("check_teams_spares", "Spare deployments",
-             f'IF(AND(ISNUMBER({{teams_team_spares}}),ISNUMBER({{teams_pool_spares}})),'
-             f'IF(OR({{teams_team_spares}}<0,{{teams_pool_spares}}<0,{{teams_team_spares}}<>'
-             f'INT({{teams_team_spares}}),{{teams_pool_spares}}<>INT({{teams_pool_spares}})),'
-             f'"spare deployments must be whole numbers >= 0",{bk.CHECK_OK}),'
-             f'"spare deployments must be whole numbers >= 0")'),
+            ("check_teams_team_spares", "Spare deployments each team keeps",
+             bk.whole_check("teams_team_spares", "spare deployments each team keeps", 0)),
+            ("check_teams_pool_spares", "Spare deployments the pool keeps",
+             bk.whole_check("teams_pool_spares", "spare deployments the pool keeps", 0)),
             ("check_teams_pooling", "Pooling sheet's percentile, correlation, cv",
              'IF(AND({check_percentile}="OK",{check_correlation}="OK",{check_cv}="OK"),'
              f'{bk.CHECK_OK},"fix the percentile, correlation or cv on the Pooling sheet")'),
             ("check_teams_table", f"Teams table (rows {top + 1}-{top + TEAM_ROWS})", table)]
+    b.ws.row_breaks.append(Break(id=b.row))  # the checks and the table print on a second page
     b.heading("Checks", bk.CHECKS_NOTE)
     first = b.row
     for name, label, formula in rows:
@@ -141,7 +142,6 @@ def _checks(b, top) -> None:
 def _table(wb, ws, top) -> None:
     heads = ["team", "tokens/day (in + out)", "cv (blank: Pooling's)", "cv used",
              "load (deploy-ments)", "own deploy-ments (+ spares)", "own GPUs", "cv x load"]
-    ws.row_breaks.append(Break(id=top - 1))  # the table prints on a page of its own
     st.header_row(ws, top, 2, heads, height=42)
     first, last = top + 1, top + TEAM_ROWS
     per_day = f"({SECONDS_PER_DAY:.0f}*teams_tokens_per_sec*teams_utilization)"
@@ -185,6 +185,7 @@ def _formula(name: str) -> str:
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
-        "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/(SUMPRODUCT(teams_tokens_per_day)*"
+        "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/"
+                                      "(SUMPRODUCT(teams_tokens_per_day)*"
                                       f"{HOURS_PER_MONTH / 24!r})*1E+6",
     }[name]

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
-from ..economics import POOL_STEP
+from ..economics import NORMAL_CV_MAX, POOL_STEP
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
@@ -32,9 +32,6 @@ GRID_PERCENTILES = (0.9, 0.95, 0.99, 0.999)
 # is below 0 for 0.6 % of the time); burstier tenants need economics.pooling_monte_carlo.
 GRID_CVS = (0.1, 0.2, 0.3, 0.4)
 DEFAULT_GPU = "h100-sxm"
-# Up to this cv a normal load is below 0 under 0.05 % of the time (economics.dedicated_gpus's
-# notes); past it the model's peaks are too low for bursty tenants, and the sheet says so.
-NORMAL_CV_MAX = 0.3
 
 # (name, label, default, unit, note, fmt, validation)
 INPUT_ROWS = [
@@ -46,7 +43,7 @@ INPUT_ROWS = [
     ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
      "0.95 = the 95th percentile; at least 0.5", "num3", (0.5, 1)),
     ("cv", "Load variability: std dev / mean of one tenant (cv)", 0.25, "ratio",
-     "the normal model is fair up to ~0.3", "num", (0,)),
+     f"the normal model is fair up to ~{NORMAL_CV_MAX}", "num", (0,)),
     ("gpus_per_tenant", "GPUs of one deployment (a model replica)", 1, "GPUs",
      "capacity comes in whole deployments", "int", (1,)),
     ("correlation", "Correlation between tenants' loads", 0.3, "0-1",
@@ -364,7 +361,8 @@ def _tables(wb, ws) -> None:
                 "up (one each", st.NOTE_FONT)
     st.put_text(ws.cell(row + 4, 9), "at the defaults, so 1 - mean utilization in every cell).",
                 st.NOTE_FONT)
-    st.put_text(ws.cell(row + 5, 9), "The normal model is fair up to cv ~0.3; burstier tenants: "
+    st.put_text(ws.cell(row + 5, 9), f"The normal model is fair up to cv ~{NORMAL_CV_MAX}; "
+                "burstier tenants: "
                 "pooling_monte_carlo (Python).", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
                          "I": 13, "J": 11, "K": 11, "L": 11, "M": 11},
@@ -407,7 +405,8 @@ def _header(cell, value, editable, fmt):
 
 # The cover's "What it leaves out" (a review: a CFO needs these before a pooling decision).
 LEFT_OUT = [
-    "Skewed or bursty load: the normal model is fair while cv <= ~0.3; for lognormal, "
+    f"Skewed or bursty load: the normal model is fair while cv <= ~{NORMAL_CV_MAX}; for "
+    "lognormal, "
     "gamma, beta or on/off tenants use xlnapkin.economics.pooling_monte_carlo in Python "
     "(a spreadsheet cannot simulate it live). Also left out: noisy-neighbour latency, "
     "isolation and compliance, adapter memory (about 0.1 GB per rank-16 adapter on 70 B).",
