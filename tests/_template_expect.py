@@ -830,7 +830,7 @@ def _planner_row(v, m, g, n, frac, your, i):
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
     ok = math.isfinite(tput)
     row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"
-    cap = calibration.resolve(eff, g).max_concurrency * n
+    cap = serving.engine_cap(g, m, wd, n, eff)
     fit = _num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac))
     # the sheet: 0 where the heads do not split (max_batch NaN) or several GPUs have no link
     linked = n <= 1 or bool(g.interconnect_gbps)

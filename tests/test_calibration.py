@@ -114,6 +114,36 @@ def test_engine_cap_is_per_gpu_of_the_replica():
     assert (one, two) == (DEFAULTS.max_concurrency, 2 * DEFAULTS.max_concurrency)
 
 
+def test_gguf_weights_run_llama_cpp_s_four_server_slots_a_replica():
+    # llama-server starts 4 slots unless told otherwise (llama.cpp pull request 16736; -np
+    # "default: -1, -1 = auto", pull request 17997): the cap is 4 a replica, whatever its GPUs
+    assert DEFAULTS.gguf_max_concurrency == 4
+    args = ("llama-3.1-70b", 512, 512, "q4_k_m", "fp16")
+    for n in (1, 2, 3):
+        assert serving.engine_cap("rtx-3090", "llama-3.1-70b", "q4_k_m", n) == 4
+    assert serving.concurrency_under_load("rtx-3090", *args, 3) == 4
+    # AWQ's int4 runs on vLLM: its cap per GPU, and here memory binds first, well past 4
+    assert serving.engine_cap("rtx-3090", "llama-3.1-70b", "int4", 4) == 4 * DEFAULTS.max_concurrency
+    fit = memory.max_batch("rtx-3090", "llama-3.1-70b", 1024, "int4", "fp16", 4)
+    assert 4 < fit < 4 * DEFAULTS.max_concurrency
+    assert serving.concurrency_under_load("rtx-3090", "llama-3.1-70b", 512, 512, "int4", "fp16",
+                                          4) == fit
+    # the throughput under load is the loaded step's at those 4 requests
+    assert serving.max_throughput("rtx-3090", *args, 3) == pytest.approx(
+        serving.throughput_at_concurrency("rtx-3090", *args[:1], 4, *args[1:], 3), rel=1e-12)
+    # a GPU's own cap replaces it, per GPU as for every engine (llama-server -np 16 on one GPU)
+    own = "rtx-4090; max_concurrency=16"
+    assert serving.engine_cap(own, "llama-3.1-8b", "q4_k_m", 2) == 32
+    assert serving.llama_cpp_slots("rtx-4090", "llama-3.1-8b", "q4_k_m")
+    assert not serving.llama_cpp_slots(own, "llama-3.1-8b", "q4_k_m")
+    assert serving.llama_cpp_slots("rtx-4090", "llama-3.1-8b", "q8")
+    assert not serving.llama_cpp_slots("rtx-4090", "llama-3.1-8b", "int4")
+    assert serving.max_throughput(own, "llama-3.1-8b", 512, 512, "q4_k_m") > 3 * (
+        serving.max_throughput("rtx-4090", "llama-3.1-8b", 512, 512, "q4_k_m"))
+    # an engine limit: a numeric efficiency keeps it
+    assert resolve(1, catalog.gpu("rtx-4090")).gguf_max_concurrency == 4
+
+
 def test_a_gpus_own_max_concurrency_is_the_engine_limit():
     # vLLM V1 runs up to 1,024 sequences on GPUs of 70 GiB or more (TensorRT-LLM more): a user
     # says so in the GPU's spec string (or a catalog row), per GPU of the replica as the default.

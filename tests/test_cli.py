@@ -592,6 +592,25 @@ def test_estimate_says_when_its_kv_count_is_attention_data_parallelism(capsys):
     assert code == 0 and "KV layout" not in out  # 8 KV heads split over 8 GPUs: one copy
 
 
+def test_estimate_says_gguf_runs_llama_cpp_s_server_slots(capsys):
+    """GGUF weights are llama.cpp's, whose server runs 4 requests at once unless started with
+    -np N: the output says so, and how to give the GPU its own cap (serving.engine_cap)."""
+    argv = ("estimate", "--gpu", "rtx-4090", "--weight-dtype", "q4_k_m")
+    code, out, _ = run(capsys, *argv)
+    rows = [line.split(None, 2)[2] for line in out.splitlines()
+            if line.strip().startswith("engine cap")]
+    assert code == 0 and len(rows) == 1
+    assert rows[0].startswith("4 requests at once: GGUF weights run on llama.cpp")
+    assert '--gpu "rtx-4090; max_concurrency=N"' in rows[0]
+    assert "4 requests at once" in out.split("one replica serves")[1].splitlines()[0]
+    figures = json.loads(run(capsys, *argv, "--json")[1])
+    assert (figures["llama_cpp_slots"], figures["concurrency"]) == (True, 4)
+    for other in (("--weight-dtype", "int4"), ("--gpu", "rtx-4090; max_concurrency=16",
+                                                "--weight-dtype", "q4_k_m")):
+        code, out, _ = run(capsys, "estimate", *other)
+        assert code == 0 and "engine cap" not in out
+
+
 def test_estimate_says_what_is_missing(capsys):
     # The option the user types, not the library's argument name.
     code, _, err = run(capsys, "estimate", "--gpu", "apple-m2-ultra")

@@ -121,6 +121,9 @@ class Efficiency:
     max_concurrency: float = _constant(
         256.0, "Engine cap on concurrent requests per GPU", "requests",
         "a GPU's own max_concurrency replaces it", KEPT, (64.0, 16384.0))
+    gguf_max_concurrency: float = _constant(
+        4.0, "Engine cap per replica, GGUF (llama.cpp)", "requests",
+        "llama-server's default slots; a GPU's own max_concurrency replaces it", KEPT)
 
 
 # Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 282 rows the
@@ -139,7 +142,14 @@ class Efficiency:
 # GPUs (EngineArgs.get_batch_defaults), TensorRT-LLM more. The loss is flat from 256 to 512, a
 # free cap moves with whichever source is held out, and V1's rule as the default holds out
 # worse: benchmarks/RESULTS.md section 7. A GPU's own max_concurrency, in a spec string or a
-# catalog row, replaces it: "h100-sxm; max_concurrency=1024") and gguf_mfu_factor (below).
+# catalog row, replaces it: "h100-sxm; max_concurrency=1024"), gguf_max_concurrency (4
+# requests per replica: the GGUF formats are llama.cpp's, and its server runs 4 slots unless
+# told otherwise since it gained a unified KV cache, pull request 16736 of 2025-10-23: "By
+# default, start the server using 4 slots"; pull request 17997 documents "-np, --parallel N
+# number of server slots (default: -1, -1 = auto)", and auto is 4 (pull request 23694). No
+# row of the development set measures llama.cpp above batch 1, so none moves; a GPU's own
+# max_concurrency replaces it as for the other engines, per GPU of the replica:
+# "rtx-4090; max_concurrency=16" for llama-server -np 16 on one GPU) and gguf_mfu_factor (below).
 # fp4_mfu_factor is fitted and agrees with kernel measurements: vLLM's B200 GEMM benchmark
 # (pull request 20646, Llama-3.1-8B shapes at batch 8,192-16,384) reaches 0.34 of the FP4
 # datasheet peak with NVFP4 (0.42-0.43 without the activation quantisation) where BF16 reaches
@@ -181,6 +191,7 @@ DEFAULTS = Efficiency(
     pcie_allreduce_latency_s=4.2e-5,  # pinned: nccl-tests over PCIe, 42-54 us measured
     comm=1.0,
     max_concurrency=256.0,         # pinned: vLLM's max_num_seqs under 70 GiB (flat 256-512)
+    gguf_max_concurrency=4.0,      # pinned: llama-server's default slots (-np auto = 4)
 )
 
 # Multiplier on MBU and MFU by vendor (catalog ``vendor`` column, lower case); 1 if absent. A

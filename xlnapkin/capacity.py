@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
-from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
 from .economics import (HOURS_PER_MONTH, _hours_per_day, api_monthly_cost, blended_price,
@@ -29,7 +28,7 @@ from .errors import CannotRunError, InvalidArgumentError
 from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
                      why_not)
 from .roofline import decode_step_time
-from .serving import concurrency_under_load, max_throughput
+from .serving import concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
@@ -254,7 +253,7 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     Prefill GPU-time per request over decode GPU-time per request, both as in
     :func:`xlnapkin.serving.max_throughput`: prefill at compute speed (prompts batched until
     compute-bound), decode at the largest batch that fits, at most the engine's cap
-    (``max_concurrency``) per GPU. NaN where it does not fit. [ratio]
+    (:func:`~xlnapkin.serving.engine_cap`). NaN where it does not fit. [ratio]
 
     Notes: assumes each phase reaches the same efficiency it has co-located; dedicated prefill
     GPUs skip the decode batch's weight reads and may do a little better.
@@ -286,7 +285,8 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     Concurrent sequences = the most that hold ``context`` tokens each in ``mem_fraction`` of
-    memory (:func:`xlnapkin.memory.max_batch`), capped by the engine's concurrency limit, and
+    memory (:func:`xlnapkin.memory.max_batch`), capped by the engine's concurrency limit
+    (:func:`xlnapkin.serving.engine_cap`: 256 per GPU; 4 for GGUF, llama.cpp's slots), and
     lowered until each still decodes at least ``min_user_tokens_per_sec`` (one token per step:
     step time <= 1 / rate). The step is the decode step at ``context`` alone: this function
     knows no prompt length, so the prompts that replace finished requests, whose prefill shares
@@ -303,7 +303,7 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     duty = _checks.fraction(duty_cycle, "duty_cycle")
     rate = _checks.number(min_user_tokens_per_sec, "min_user_tokens_per_sec", 0)
     n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
-    cap = resolve(efficiency, g).max_concurrency * n  # per GPU, as serving caps it
+    cap = engine_cap(g, m, weight_dtype, n, efficiency)
     context = _checks.number(context, "context", 1)
     hi = np.minimum(max_batch(g, m, context, weight_dtype, kv_dtype, n, mem_fraction), cap)
     ctx = np.asarray(context, dtype=float)
@@ -378,6 +378,7 @@ class Estimate:
     api_model_name: str = ""       # the model the API serves, as its price list names it
     fleet_gpus: float = float("nan")   # replicas running x GPUs per replica
     concurrency: float = float("nan")  # requests one replica holds at once under load
+    llama_cpp_slots: bool = False  # the engine's cap is llama.cpp's server slots (GGUF)
     request_tokens_per_sec: float = float("nan")  # output tokens/s each of them gets then
     best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
     best_monthly_cost: float = float("nan")  # self-hosting a month with that many
@@ -514,6 +515,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                    hours_per_month)) or (conc, each, float("nan"))
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
+        llama_cpp_slots=llama_cpp_slots(g, m, weight_dtype),
         requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
         / 86_400, volume_concurrency=seen[0], volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2],

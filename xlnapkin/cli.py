@@ -489,6 +489,7 @@ def _percent(share: float) -> str:
 def _run_estimate(ns) -> int:
     import inspect
     from . import economics, memory
+    from .calibration import DEFAULTS
     from .capacity import NOT_COUNTED, estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     try:
@@ -576,6 +577,12 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
+    if e.llama_cpp_slots:
+        rows.append(("engine cap", f"{e.concurrency:,.0f} requests at once: GGUF weights run on "
+                                   "llama.cpp, whose server takes "
+                                   f"{DEFAULTS.gguf_max_concurrency:.0f} unless started with -np N; "
+                                   f"for that, give the GPU a cap of its own: --gpu \"{e.gpu}; "
+                                   "max_concurrency=N\" (N per GPU)"))
     if slow_answers(e.volume_request_tokens_per_sec, e.volume_ttft_ms):
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:

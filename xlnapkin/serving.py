@@ -8,8 +8,9 @@ Excel functions show that message in the cell).
 
 Under load (:func:`max_throughput`) an endless queue of requests (``input_tokens`` in,
 ``output_tokens`` out) is served with continuous batching at the largest concurrency that fits in
-``mem_fraction`` of memory, capped at the engine's concurrency limit (``max_concurrency`` per
-GPU of the replica: engines size their batch to the GPUs they run on). Each decode step carries
+``mem_fraction`` of memory, capped at the engine's concurrency limit (:func:`engine_cap`:
+``max_concurrency`` per GPU of the replica, as engines size their batch to the GPUs they run
+on; for GGUF weights llama.cpp's server slots, ``gguf_max_concurrency``). Each decode step carries
 every running sequence (mean context ``input + output/2``) and, on average, the prefill compute of
 the requests that replace finished ones: ``concurrency / output_tokens`` prompts per step.
 
@@ -28,11 +29,12 @@ from .errors import format_value
 from .memory import MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of
 from .roofline import (_decode_step, _one_way, _prefill_compute_time, decode_step_time, link_gbps,
                        parallel_gpus, prefill_time)
+from .units import is_gguf
 
 MIN_EFFICIENCY = 1e-6  # a measurement below this share of the roofline is a unit mistake
 
 __all__ = ["tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
-           "concurrency_under_load", "concurrency_at_speed", "calibrate_efficiency"]
+           "concurrency_under_load", "engine_cap", "concurrency_at_speed", "calibrate_efficiency"]
 
 
 def _where_fits(ok, value):
@@ -125,13 +127,39 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
     return _where_fits(ok, t * 1e3)
 
 
+def engine_cap(gpu, model, weight_dtype=None, num_gpus=1, efficiency=None):
+    """The engine's limit on requests one replica runs at once: the GPU's own
+    ``max_concurrency`` per GPU where it states one; else ``gguf_max_concurrency`` for the
+    replica where the weights are GGUF (llama.cpp's server slots); else the calibrated
+    ``max_concurrency`` per GPU. [seqs]
+
+    >>> engine_cap("h100-sxm", "llama-3.1-8b", "bf16", 2), engine_cap("rtx-4090", "llama-3.1-8b", "q4_k_m")
+    (512.0, 4.0)
+    """
+    g, m = _gpu(gpu), _model(model)
+    eff = resolve(efficiency, g)
+    n = np.asarray(num_gpus, dtype=float)
+    if llama_cpp_slots(g, m, weight_dtype):
+        cap = eff.gguf_max_concurrency + 0.0 * n
+    else:
+        cap = eff.max_concurrency * n
+    return float(cap) if np.ndim(cap) == 0 else cap
+
+
+def llama_cpp_slots(gpu, model, weight_dtype=None) -> bool:
+    """Whether :func:`engine_cap` is llama.cpp's server slots: GGUF weights on a GPU that
+    states no ``max_concurrency`` of its own."""
+    g, m = _gpu(gpu), _model(model)
+    return not g.max_concurrency and is_gguf(weight_dtype_of(m, weight_dtype))
+
+
 def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
                            weight_dtype=None, kv_dtype=None, num_gpus=1,
                            mem_fraction=MEM_FRACTION, efficiency=None):
-    """Sequences served at once under saturating load: what fits, capped by the engine at
-    ``max_concurrency`` per GPU of the replica. [seqs]"""
+    """Sequences served at once under saturating load: what fits, capped by the engine
+    (:func:`engine_cap`). [seqs]"""
     gpu, model = _gpu(gpu), _model(model)
-    cap = resolve(efficiency, gpu).max_concurrency * np.asarray(num_gpus, dtype=float)
+    cap = engine_cap(gpu, model, weight_dtype, num_gpus, efficiency)
     fit = max_batch(gpu, model, np.add(input_tokens, output_tokens), weight_dtype, kv_dtype,
                     num_gpus, mem_fraction)
     return np.minimum(fit, cap)
@@ -140,7 +168,7 @@ def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
 @runs_when_it_fits(("input_tokens", "output_tokens"))
 def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                    kv_dtype=None, num_gpus=1, efficiency=None, mem_fraction=MEM_FRACTION):
-    """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits (at most the engine's cap per GPU), prefill included.
+    """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits (at most the engine's cap: 256 per GPU; GGUF 4, llama.cpp's slots), prefill included.
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -193,8 +221,8 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     prompts that replace finished ones. The engine runs as many requests at once as hold
     input + output tokens each in mem_fraction of its memory, and as the GPU's own
     max_concurrency allows where it states one; the rest wait in its queue, so past that point
-    the throughput stays flat. The engine's default limit (256 per GPU), which MAX_THROUGHPUT
-    assumes, does not cap it: a concurrency above that is taken as your engine's own setting,
+    the throughput stays flat. The engine's default limit (256 per GPU; 4 for GGUF weights,
+    llama.cpp's server slots), which MAX_THROUGHPUT assumes, does not cap it: a concurrency above that is taken as your engine's own setting,
     so the result can exceed MAX_THROUGHPUT. NaN where not even one request fits.
 
     >>> round(throughput_at_concurrency("h100-sxm", "llama-3.1-8b", 8, 1024, 1024, None, None, 1, 1))

@@ -320,9 +320,21 @@ def gpu_steps() -> list[Step]:
              "IF({gguf_path},{m_layers},{n_heads})", "GPUs", "int", "memory.tp_degrees"),
         Step("fit_advice", "What makes one request fit (the functions' advice)", _FIT_ADVICE,
              "", "text", "memory.fit_message"),
-        Step("concurrency", "Concurrent requests (KV fit, at most cap x GPUs; 0 if it "
-             "cannot run)", "IF({runs},MIN({max_batch_fit},{max_concurrency}"
-             "*{num_gpus}),0)", "requests", "int", "serving.concurrency_under_load"),
+        *_load_steps(),
+    ]
+
+
+def _load_steps() -> list[Step]:
+    """:func:`gpu_steps`' replica under saturating load: the engine's cap, the concurrency, one
+    loaded step and the throughput (``serving.max_throughput``)."""
+    return [
+        Step("engine_cap", "Engine's cap on requests (GGUF: llama.cpp's slots)",
+             "IF(AND({gguf_path},NOT(AND({g_max_concurrency}>=1,{g_max_concurrency}="
+             "INT({g_max_concurrency})))),{gguf_max_concurrency},{max_concurrency}*{num_gpus})",
+             "requests", "int", "serving.engine_cap"),
+        Step("concurrency", "Concurrent requests (KV fit, at most the cap; 0 if it "
+             "cannot run)", "IF({runs},MIN({max_batch_fit},{engine_cap}),0)", "requests", "int",
+             "serving.concurrency_under_load"),
         Step("batch_load", "Batch per decode step (at least 1)", "MAX({concurrency},1)",
              "sequences", "int"),
         *decode_steps("batch_load", "mean_context", "kv_bytes_ctx", "attn_tokens_ctx", ""),

@@ -114,7 +114,7 @@ def _row_steps():
          "IF(AND({heads_split},{link_ok}),MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
          "users", "int"),
         ("slots_memory", "concurrent users by memory (capped by the engine)",
-         "MIN({users_fit},{max_concurrency}*{num_gpus})", "requests", "int"),
+         "MIN({users_fit},{engine_cap})", "requests", "int"),
         *[(st_.name, st_.label, st_.formula, st_.unit, st_.fmt)
           for st_ in _napkin.speed_steps()],
         # each active user still gets the user tokens/s (a review: throughput / rate counted
@@ -674,7 +674,7 @@ def _cover(wb) -> None:
         ("What each column assumes", [
             "Users at context: user contexts of context_tokens whose KV cache fits beside the "
             "weights in mem_fraction of the replica's memory (MAX_BATCH), capped by the engine's "
-            "concurrency limit per GPU. Max throughput: MAX_THROUGHPUT under saturating load with "
+            "concurrency limit (per GPU; for GGUF weights llama.cpp's slots). Max throughput: MAX_THROUGHPUT under saturating load with "
             "continuous batching, prefill included.",
             "Concurrent slots = the smaller of the users whose context fits and the most "
             "requests at once at which each still gets the user tokens/s (a loaded step, prompts "
