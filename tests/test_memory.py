@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xlnapkin import catalog, memory
+from xlnapkin import catalog, memory, serving
 
 
 def test_seed_004_405b_weights_and_gpus():
@@ -70,6 +70,12 @@ def test_block_formats_count_their_scales():
     assert memory.weight_bytes(no_vocab, "nvfp4") == params * 4.5 / 8
     assert memory.weight_bytes(no_vocab, "mxfp4") == params * 4.25 / 8
     assert memory.weight_bytes("llama-3.1-8b", "q4_k_m") == params * 4.84 / 8
+    # llama-quantize --help: "IQ4_XS : 4.25 bpw"; the quantize README's Llama 2 7B table: Q2_K 3.35
+    assert memory.weight_bytes("llama-3.1-8b", "IQ4_XS") == params * 4.25 / 8
+    assert memory.weight_bytes("llama-3.1-8b", "q2_k") == params * 3.35 / 8
+    # i-quants are GGUF: llama.cpp's slots and its split by layers
+    assert serving.engine_cap("rtx-3090", "llama-3.1-70b", "iq4_xs", 3) == 4
+    assert memory.tp_degrees("llama-3.1-70b", 3, "iq3_xxs") == [1, 2, 3]
     assert memory.weight_bytes("llama-3.1-8b", 3.5) == params * 3.5 / 8
 
 

@@ -228,6 +228,9 @@ def planner_scenarios(d):
                                          kv_dtype="bf16", num_gpus=3)),
            ("q4_k_m on more GPUs than layers", dict(d, model="llama-3.1-8b",
                                                     weight_dtype="q4_k_m", num_gpus=40)),
+           # an i-quant is GGUF too (its name starts "iq"): llama.cpp's slots, split by layers
+           ("IQ4_XS on three GPUs", dict(d, model="llama-3.1-70b", weight_dtype="IQ4_XS",
+                                         kv_dtype="bf16", num_gpus=3)),
            # users at context count the user's context, whatever the request's length
            ("a request longer than the model's context", dict(d, input_tokens=140000)),
            ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,

@@ -11,7 +11,12 @@ Element sizes are given in bits so that block formats with shared scales come ou
 * GGUF ``q8_0`` (34 bytes per block of 32) = 8.5 bits, ``q4_0`` (18 bytes per 32) = 4.5 bits.
 * GGUF ``q5_0`` (22 bytes per 32) = 5.5 bits. The k-quant mixes are averages over a whole
   model, from the llama.cpp quantize README (Llama 2 7B table): ``q6_k`` 6.56, ``q5_k_m`` 5.68,
-  ``q5_k_s`` 5.52, ``q4_k_m`` 4.84, ``q4_k_s`` 4.58, ``q3_k_m`` 3.91 bits per weight.
+  ``q5_k_s`` 5.52, ``q4_k_m`` 4.84, ``q4_k_s`` 4.58, ``q3_k_l`` 4.27, ``q3_k_m`` 3.91,
+  ``q3_k_s`` 3.50, ``q2_k`` 3.35 bits per weight.
+* GGUF i-quants at the bits per weight of the type itself, as ``llama-quantize --help`` lists
+  them: ``iq4_nl`` 4.50, ``iq4_xs`` 4.25, ``iq3_m`` 3.66, ``iq3_xxs`` 3.06, ``iq2_m`` 2.7,
+  ``iq2_xxs`` 2.06. A file holds a few tensors (the output head among them) at a larger type,
+  so its average is a little higher.
 * ``int4`` (alias ``awq``, ``gptq``, ``w4a16``) is the layout AWQ and GPTQ checkpoints ship in at
   their default group of 128 weights: 4-bit values, one fp16 scale and one 4-bit zero point per
   group = 4 + 20/128 = 4.156 bits (AutoAWQ's ``WQLinear_GEMM`` buffers ``qweight``, ``qzeros``,
@@ -63,7 +68,16 @@ DTYPE_BITS: dict[str, float] = {
     "q4_k_m": 4.84,
     "q4_k_s": 4.58,
     "q4_0": 4.5,
+    "q3_k_l": 4.27,
     "q3_k_m": 3.91,
+    "q3_k_s": 3.50,
+    "q2_k": 3.35,
+    "iq4_nl": 4.50,
+    "iq4_xs": 4.25,
+    "iq3_m": 3.66,
+    "iq3_xxs": 3.06,
+    "iq2_m": 2.7,
+    "iq2_xxs": 2.06,
 }
 
 # 4-bit formats whose checkpoints keep the embedding table and output head at 16 bits
@@ -155,13 +169,14 @@ def _dtype_bytes_cached(dtype: str) -> float:
 
 
 def is_gguf(weight_dtype) -> bool:
-    """True for llama.cpp's GGUF block formats (``q4_k_m``, ``q8_0``, ...), whose matmuls the
-    engine counts at ``gguf_mfu_factor`` of the 16-bit rate (see :mod:`xlnapkin.calibration`).
+    """True for llama.cpp's GGUF block formats (``q4_k_m``, ``q8_0``, ``iq4_xs``, ...), whose
+    matmuls the engine counts at ``gguf_mfu_factor`` of the 16-bit rate (see
+    :mod:`xlnapkin.calibration`).
 
-    >>> is_gguf("Q4_K_M"), is_gguf("q8"), is_gguf("int4"), is_gguf(4.5)
-    (True, True, False, False)
+    >>> is_gguf("Q4_K_M"), is_gguf("q8"), is_gguf("IQ4_XS"), is_gguf("int4"), is_gguf(4.5)
+    (True, True, True, False, False)
     """
-    return dtype_name(weight_dtype).startswith("q")  # dtype_name remembers the names it saw
+    return dtype_name(weight_dtype).startswith(("q", "iq"))  # dtype_name remembers the names it saw
 
 
 def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) -> str:

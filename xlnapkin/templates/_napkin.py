@@ -276,7 +276,8 @@ def gpu_steps() -> list[Step]:
              "IF({fp4_path},{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
         Step("gguf_path", "GGUF weights? (llama.cpp's q4_k_m etc.: x gguf_mfu_factor)",
-             "AND(NOT(ISNUMBER({weight_dtype})),LEFT({weight_dtype},1)=\"q\")", "", "gen",
+             "AND(NOT(ISNUMBER({weight_dtype})),OR(LEFT({weight_dtype},1)=\"q\","
+             "LEFT({weight_dtype},2)=\"iq\"))", "", "gen",
              "units.is_gguf(weight_dtype)"),
         Step("par_gpus", "GPUs a forward pass runs on at once (GGUF: 1, split by layers)",
              "IF({gguf_path},1,{num_gpus})", "GPUs", "int", "roofline.parallel_gpus"),
