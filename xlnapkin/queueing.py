@@ -422,8 +422,10 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill,
-    and near capacity the wait for a free sequence slot (the model: docs/latency.md). Above the
-    replica's capacity the result is a message naming the most it sustains.
+    and near capacity the wait for a free sequence slot (the model: docs/latency.md). Every
+    prompt has input_tokens: where yours vary, a high percentile is also set by the longest
+    prompts, so check it at their length too. Above the replica's capacity the result is a
+    message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
     44
