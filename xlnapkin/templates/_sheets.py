@@ -138,7 +138,7 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     ws.sheet_properties.tabColor = "808080"
     st.protect(ws)
     st.print_setup(ws, printed, title_cols="A:A")
-    ws.page_margins.top = ws.page_margins.bottom = 0.35  # the GPU table on one page's height
+    ws.page_margins.top = ws.page_margins.bottom = 0.25  # the GPU table on one page's height
 
 
 def _table(wb, ws, kind, row, widths) -> int:
