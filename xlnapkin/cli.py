@@ -129,12 +129,10 @@ def _run_function(doc, func, ns) -> int:
             raise UsageError(f"{a.name} given twice: {by_position!r} by position and "
                              f"{by_name!r} as --{a.name.replace('_', '-')}")
         values.append(by_name if by_name is not _UNSET else by_position)
-        if a.name.endswith("dtype") and isinstance(by_position, str) and \
-                _reads_as_bits(by_position):
+        if a.name.endswith("dtype"):
             # a count typed one place too early ("32 4096 2" for 2 GPUs) would run silently
-            print(f"note: {a.name} (argument {i}) {by_position} is read as {by_position} bits "
-                  f"per element; give it as --{a.name.replace('_', '-')} {by_position} to "
-                  "say so", file=sys.stderr)
+            _bits_notes(a.name, by_position, i)
+            _bits_notes(a.name, by_name)
     while values and values[-1] is _UNSET:
         values.pop()
     args = [None if v is _UNSET else _split(v, a.name) for v, a in zip(values, doc.arguments)]
@@ -169,6 +167,25 @@ def _option_words(message: str) -> str:
     """A message's advice in the command line's spelling: ``use --num-gpus 16`` (every command
     that takes a GPU count takes it as that option), not the Excel argument ``num_gpus``."""
     return message.replace("use num_gpus ", "use --num-gpus ")
+
+
+def _bits_notes(name, value, position=None) -> None:
+    """A note on stderr for each value of a dtype argument that the engine reads as a number of
+    bits: a weight of that size computed at the 16-bit rate, as a weight-only format is; given
+    by position, how to say so by name."""
+    if not isinstance(value, str):
+        return
+    for v in (x.strip() for x in value.split(",")):
+        if not _reads_as_bits(v):
+            continue
+        where = f" (argument {position})" if position else ""
+        how = (" computed at the 16-bit rate (weight-only); fp8, int8, nvfp4 and the other "
+               "names use the GPU's low-precision tensor cores where it has them"
+               if name == "weight_dtype" else "")
+        tail = (f"; give it as --{name.replace('_', '-')} {v} to say so" if position else "")
+        print(f"note: {name}{where} {v} is read as {v} bits per element,{how}{tail}"
+              if how else f"note: {name}{where} {v} is read as {v} bits per element{tail}",
+              file=sys.stderr)
 
 
 def _reads_as_bits(value: str) -> bool:
@@ -492,6 +509,8 @@ def _run_estimate(ns) -> int:
     from .calibration import DEFAULTS
     from .capacity import NOT_COUNTED, estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
+    _bits_notes("weight_dtype", ns.weight_dtype)
+    _bits_notes("kv_dtype", ns.kv_dtype)
     try:
         # extreme inputs overflow to inf or NaN on the way, which estimate checks and words:
         # no NumPy warning with a source line on top
