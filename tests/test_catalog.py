@@ -84,6 +84,25 @@ def test_a_model_is_found_by_its_hugging_face_repository():
             assert catalog.model(m.hf_repo).id == m.id, m.hf_repo
 
 
+def test_a_model_is_found_by_the_repositories_of_its_tuned_checkpoints():
+    """A review: the repositories vLLM configurations name, "meta-llama/Llama-3.1-8B-Instruct"
+    and "Qwen/Qwen2.5-72B-Instruct", were unknown while "Llama-3.1-8B-Instruct" was found, and
+    Meta's first name for it, "Meta-Llama-3.1-8B-Instruct", drew suggestions without it. A
+    name after its owner, then without -instruct, -chat, -it, -hf or -base, means the row."""
+    for name, row in [("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+                      ("meta-llama/Llama-3.1-70B-Instruct", "llama-3.1-70b"),
+                      ("Qwen/Qwen2.5-72B-Instruct", "qwen2.5-72b"),
+                      ("meta-llama/Meta-Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+                      ("meta-llama/Llama-2-7b-chat-hf", "llama-2-7b")]:
+        assert catalog.model(name).id == row, name
+        assert catalog.model(name + "; max_context=8192").max_context == 8192
+    with pytest.raises(UnknownNameError) as err:
+        catalog.model("meta-llama/Llama-9-8B-Instruct")
+    assert "llama-3.1-8b" in str(err.value)  # suggestions from the name without its endings
+    with pytest.raises(UnknownNameError):
+        catalog.gpu("nvidia/h100-sxm-instruct")  # GPUs have no checkpoints
+
+
 def test_a_repository_never_takes_a_name_an_id_alias_or_package_repository_has(tmp_path,
                                                                              monkeypatch):
     # user rows whose repositories end in a package id, or repeat a package row's repository

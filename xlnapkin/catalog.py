@@ -566,6 +566,25 @@ _LISTS = {"gpu": "the catalog lists them (=NAPKIN_GPUS(), or xlnapkin catalog gp
           "price": "the catalog lists them (xlnapkin catalog prices)"}
 
 
+# Endings of a checkpoint's name that leave its size and shape as they are: a tuned or converted
+# copy of the model ("-Instruct", Gemma's "-it", "-hf" for the Transformers format).
+_CHECKPOINT_ENDINGS = ("-instruct", "-chat", "-it", "-hf", "-base")
+
+
+def _other_spellings(kind: str, key: str) -> list[str]:
+    """Other keys a model name that is not in the index may mean, in order: its name after the
+    owner ("meta-llama/llama-3.1-8b-instruct"), then without its checkpoint endings
+    (``_CHECKPOINT_ENDINGS``: "meta-llama-3.1-8b"). None for GPUs."""
+    if kind != "model":
+        return []
+    name = key.rpartition("/")[2]
+    out = [name] if name != key else []
+    while name.endswith(_CHECKPOINT_ENDINGS):
+        name = name[:name.rindex("-")]
+        out.append(name)
+    return out
+
+
 def _suggest(kind: str, key: str) -> list[str]:
     if len(key) > _SUGGEST_LENGTH:
         return []
@@ -613,7 +632,11 @@ def _resolve(kind: str, text: str, _user_key):
                 raise CatalogError(f"{kind} spec {text!r}: put the catalog id first, then field=value")
             key = normalise_id(part)
             if key not in index:
-                raise UnknownNameError(kind, part, _suggest(kind, key), _LISTS[kind])
+                others = _other_spellings(kind, key)
+                key = next((k for k in others if k in index), key)
+            if key not in index:
+                raise UnknownNameError(kind, part, _suggest(kind, others[-1] if others else key),
+                                       _LISTS[kind])
             base = rows[index[key]]
             continue
         name, _, val = part.partition("=")
