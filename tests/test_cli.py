@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import xlnapkin
-from xlnapkin import _excel, _formula, capacity, cli, docgen, memory, queueing
+from xlnapkin import _excel, _formula, capacity, cli, docgen, memory, queueing, udfs
 from xlnapkin.errors import NapkinError
 from conftest import run
 
@@ -611,16 +611,37 @@ def test_estimate_says_gguf_runs_llama_cpp_s_server_slots(capsys):
         assert code == 0 and "engine cap" not in out
 
 
+def test_estimate_prices_the_standby_fleet_at_no_volume(capsys):
+    """A review: finance asks what the fleet costs before any traffic; the breakeven workbook
+    answers at 0 tokens a day, and estimate refused 0 as bad input."""
+    code, out, err = run(capsys, "estimate", "--tokens-per-day", "0", "--json")
+    e = json.loads(out)
+    assert code == 0 and err == ""
+    staff = 250_000 / 12
+    assert e["replicas"] == 2 and e["self_host_monthly_cost"] == pytest.approx(
+        2 * e["price_per_gpu_hour"] * 730 + staff, rel=1e-12)
+    assert (e["api_monthly_cost"], e["self_host_cost_per_mtok_at_volume"],
+            e["volume_concurrency"], e["fleet_utilization"]) == (0, None, 0, 0)
+    # an idle replica: one prompt's prefill (TTFT_MS of one 1,024-token prompt)
+    assert e["volume_ttft_ms"] == pytest.approx(udfs.TTFT_MS("h100-sxm", "llama-3.1-8b", 1, 1024),
+                                                rel=1e-9)
+    code, out, _ = run(capsys, "estimate", "--tokens-per-day", "0")
+    assert code == 0 and "nan" not in out
+    assert "no traffic: the replicas stand by" in out
+    assert "none at your volume (no tokens)" in out
+
+
 def test_estimate_says_what_is_missing(capsys):
     # The option the user types, not the library's argument name.
     code, _, err = run(capsys, "estimate", "--gpu", "apple-m2-ultra")
     assert code == 1
     assert err.startswith("Error: --price must be given: apple-m2-ultra has no catalog price")
-    # 0 and a negative volume get the same words; so does one so large the dollars overflow.
-    for volume in ("0", "-5", "1e308"):
+    # a negative volume, one below a token a day and one so large the dollars overflow get the
+    # same words
+    for volume in ("-5", "0.5", "1e308"):
         code, _, err = run(capsys, "estimate", "--tokens-per-day", volume)
         assert code == 1 and err.startswith(
-            "Error: --tokens-per-day must be a number in [1, 1e+18], got "), volume
+            "Error: --tokens-per-day must be 0 or a number in [1, 1e+18], got "), volume
     # no tokens a request: a message naming the option, not a ZeroDivisionError (a review)
     code, _, err = run(capsys, "estimate", "--input-tokens", "0", "--output-tokens", "0")
     assert (code, err) == (1, "Error: --input-tokens must be a number >= 1, got 0\n")
@@ -929,7 +950,7 @@ def test_estimate_takes_the_blanks_its_help_offers(capsys):
 
 def test_estimate_refuses_a_volume_under_a_token_a_day_and_prints_no_numpy_warning(capsys):
     code, out, err = run(capsys, "estimate", "--tokens-per-day", "1e-320")
-    assert_user_error(code, out, err, "--tokens-per-day must be a number in [1, 1e+18]")
+    assert_user_error(code, out, err, "--tokens-per-day must be 0 or a number in [1, 1e+18]")
     code, out, err = run(capsys, "estimate", "--input-tokens", "1e308")
     assert code == 3 and err.count("\n") == 1 and "RuntimeWarning" not in err
 

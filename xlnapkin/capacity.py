@@ -467,9 +467,16 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     """
     g, m = _gpu(gpu), _model(model)
     # Beyond 1e18 tokens a day (over ten thousand times what the largest providers serve) the
-    # dollar figures stop meaning anything: a typing mistake, refused like any other; below a
-    # token a day the cost per token overflows.
-    _checks.number(tokens_per_day, "tokens_per_day", 1, 1e18)
+    # dollar figures stop meaning anything: a typing mistake, refused like any other. 0 is the
+    # standby fleet before any traffic (no cost per token at the volume); between 0 and a token
+    # a day the cost per token overflows.
+    volume = InvalidArgumentError("tokens_per_day", "0 or a number in [1, 1e+18]",
+                                  tokens_per_day)
+    try:
+        if 0 < _checks.number(tokens_per_day, "tokens_per_day", 0, 1e18) < 1:
+            raise volume
+    except InvalidArgumentError:
+        raise volume from None
     _checks.number(input_tokens, "input_tokens", 1)  # the input share divides by their sum
     _checks.number(output_tokens, "output_tokens", 1)
     # So too past these, where the figures overflowed or ran to hundreds of digits: a GPU-hour
@@ -517,7 +524,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=llama_cpp_slots(g, m, weight_dtype),
         requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
-        / 86_400, volume_concurrency=seen[0], volume_request_tokens_per_sec=seen[1],
+        / 86_400, volume_concurrency=seen[0] if tokens_per_day > 0 else 0.0,
+        volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         api_input_price_per_mtok=p.input_usd_per_mtok,
@@ -533,7 +541,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         self_host_monthly_cost=monthly,
         api_monthly_cost=api_month, monthly_saving=api_month - monthly, api_model=p.model_id,
         api_model_name=p.model or p.model_id or p.id,
-        self_host_cost_per_mtok_at_volume=cost_per_mtok_at_volume(monthly, tokens_per_day),
+        self_host_cost_per_mtok_at_volume=(cost_per_mtok_at_volume(monthly, tokens_per_day)
+                                           if tokens_per_day > 0 else float("nan")),
         planned_cost_per_mtok=self_host_cost_per_mtok(g, m, price, input_tokens, output_tokens,
                                                       weight_dtype, kv_dtype, num_gpus,
                                                       utilization),

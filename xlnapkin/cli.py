@@ -580,10 +580,10 @@ def _run_estimate(ns) -> int:
                                f"{_usd_per_mtok(e.api_input_price_per_mtok)}, output at "
                                f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
                                f"{_as_of(e.api_price_as_of, '; ', ')')}"),
-        ("self-hosted $/Mtok", f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in at "
-                               f"your volume (GPUs {_percent(e.fleet_utilization)} busy); "
-                               f"{_usd_per_mtok(e.planned_cost_per_mtok)} for the GPUs alone if "
-                               f"{busy}"),
+        ("self-hosted $/Mtok", (f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in "
+                                f"at your volume (GPUs {_percent(e.fleet_utilization)} busy); "
+                                if e.tokens_per_day > 0 else "none at your volume (no tokens); ")
+         + f"{_usd_per_mtok(e.planned_cost_per_mtok)} for the GPUs alone if {busy}"),
         ("breakeven", breakeven),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
          if e.monthly_saving > 0 else
@@ -621,6 +621,10 @@ def _run_estimate(ns) -> int:
 
 def _at_volume(e) -> str:
     """What a request sees on each replica at the load the volume puts on it."""
+    if e.tokens_per_day == 0:
+        return (f"no traffic: the replicas stand by; a request alone would get "
+                f"{e.volume_request_tokens_per_sec:,.0f} output tokens/s, its first token "
+                f"after {_ms(e.volume_ttft_ms)}")
     held = e.volume_concurrency
     held = f"{held:,.0f}" if held >= 10 else f"{held:.2g}"
     first = (f"first token after {_ms(e.volume_ttft_ms)} on average"
@@ -686,7 +690,8 @@ def _add_estimate(sub):
     p.add_argument("--gpu", default="h100-sxm", help="GPU id or spec string (%(default)s)")
     p.add_argument("--model", default="llama-3.1-8b", help="model id (%(default)s)")
     p.add_argument("--tokens-per-day", type=_amount(float), default=10_000_000, metavar="N",
-                   help="input plus output tokens a day (10,000,000)")
+                   help="input plus output tokens a day; 0 prices the fleet kept running "
+                        "with no traffic (10,000,000)")
     p.add_argument("--input-tokens", type=_amount(int), default=1024, metavar="N",
                    help="prompt tokens per request (%(default)s)")
     p.add_argument("--output-tokens", type=_amount(int), default=1024, metavar="N",
