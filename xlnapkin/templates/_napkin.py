@@ -70,6 +70,11 @@ def kv_cache(tokens: str) -> str:
             + "+{m_state_bytes_per_seq}")
 
 
+# The GPUs-per-replica input's note: a GGUF replica runs llama.cpp's server slots, split by layers
+GGUF_NOTE = (f"GGUF (q4_k_m ...): llama.cpp's "
+             f"{calibration.DEFAULTS.gguf_max_concurrency:.0f} slots; GPUs add memory, not speed")
+
+
 def dtype_bits(which: str) -> str:
     return (f"IF(ISNUMBER({{{which}}}),{{{which}}},"
             f"INDEX(dtype_bits,MATCH({{{which}}},dtype_names,0)))")
