@@ -25,7 +25,9 @@ replica's throughput curve flattens (near its capacity).
 Rows are skipped, with the reason, where an input or output length is not recorded, where the
 metric is not a latency (completed requests/s, tokens/s), where the arrival is not Poisson
 (``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), where
-the engine reports the replica overloaded at the offered rate, or where the run is too short to
+the engine reports the replica overloaded at the offered rate, where the run replayed prompts a
+server with prefix caching had already served (its notes begin ``WARM PREFIX CACHE``: a shared
+prefix, which the inclusion rules exclude), or where the run is too short to
 reach a steady state: its ``requests`` (the count the benchmark sent, where the source states
 it) arrive within less than :data:`STEADY` times a request's own measured latency (its TTFT
 plus ``output - 1`` TPOTs), so most requests saw the ramp-up or the drain, not the concurrency
@@ -163,6 +165,9 @@ def predict(row, latencies=None):
         return None, "not a Poisson stream at a stated rate"
     if "pipeline-parallel-size 2" in row["notes"] or "PP2" in row["notes"]:
         return None, "pipeline-parallel stages: the engine models tensor parallelism only"
+    if row["notes"].startswith("WARM PREFIX CACHE"):
+        return None, ("prompts replayed on a server whose prefix cache already held them: a "
+                      "shared prefix, and the model prices every prefill in full")
     short = too_short(row, latencies) if latencies is not None else None
     if short:
         return None, short

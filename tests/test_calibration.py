@@ -447,6 +447,10 @@ def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     value, why = ol.predict(p99_only[0], ol.run_latencies(p99_only))
     assert value is None and "cannot be checked" in why
     assert ol.predict({**ttft, "value": ""}, latencies) == (None, "no measured value")
+    # prompts replayed on a warm prefix cache are a shared prefix: skipped, with the reason
+    warm = {**long_run[0], "notes": "WARM PREFIX CACHE (...): the same prompts again"}
+    value, why = ol.predict(warm, ol.run_latencies(long_run))
+    assert value is None and why.startswith("prompts replayed on a server whose prefix cache")
 
 
 # --- the kernel probe (benchmarks/gpu_probe.py, RESULTS section 10) ------------------------------
