@@ -131,9 +131,18 @@ def test_gguf_weights_run_llama_cpp_s_four_server_slots_a_replica():
     # the throughput under load is the loaded step's at those 4 requests
     assert serving.max_throughput("rtx-3090", *args, 3) == pytest.approx(
         serving.throughput_at_concurrency("rtx-3090", *args[:1], 4, *args[1:], 3), rel=1e-12)
-    # a GPU's own cap replaces it, per GPU as for every engine (llama-server -np 16 on one GPU)
+    # a GPU's own cap replaces it, for the whole replica as llama-server's -np is (one server
+    # process whatever its GPUs: a review found -np 16 on 3 GPUs counted as 48), while for
+    # other weights it stays per GPU
     own = "rtx-4090; max_concurrency=16"
-    assert serving.engine_cap(own, "llama-3.1-8b", "q4_k_m", 2) == 32
+    assert serving.engine_cap(own, "llama-3.1-8b", "q4_k_m", 2) == 16
+    assert serving.engine_cap(own, "llama-3.1-8b", "int4", 2) == 32
+    assert serving.concurrency_under_load(own, "llama-3.1-70b", 512, 512, "q4_k_m", "fp16",
+                                          3) == 16
+    # THROUGHPUT_AT_CONCURRENCY: the GPU's own cap binds the same way
+    assert serving.throughput_at_concurrency(own, "llama-3.1-8b", 64, 512, 512, "q4_k_m", None,
+                                             2) == serving.throughput_at_concurrency(
+        own, "llama-3.1-8b", 16, 512, 512, "q4_k_m", None, 2)
     assert serving.llama_cpp_slots("rtx-4090", "llama-3.1-8b", "q4_k_m")
     assert not serving.llama_cpp_slots(own, "llama-3.1-8b", "q4_k_m")
     assert serving.llama_cpp_slots("rtx-4090", "llama-3.1-8b", "q8")

@@ -123,7 +123,7 @@ class Efficiency:
         "a GPU's own max_concurrency replaces it", KEPT, (64.0, 16384.0))
     gguf_max_concurrency: float = _constant(
         4.0, "Engine cap per replica, GGUF (llama.cpp)", "requests",
-        "llama-server's default slots; a GPU's own max_concurrency replaces it", KEPT)
+        "llama-server's default slots (-np); a GPU's own max_concurrency replaces it", KEPT)
 
 
 # Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 282 rows the
@@ -146,10 +146,11 @@ class Efficiency:
 # requests per replica: the GGUF formats are llama.cpp's, and its server runs 4 slots unless
 # told otherwise since it gained a unified KV cache, pull request 16736 of 2025-10-23: "By
 # default, start the server using 4 slots"; pull request 17997 documents "-np, --parallel N
-# number of server slots (default: -1, -1 = auto)", and auto is 4 (pull request 23694). No
-# row of the development set measures llama.cpp above batch 1, so none moves; a GPU's own
-# max_concurrency replaces it as for the other engines, per GPU of the replica:
-# "rtx-4090; max_concurrency=16" for llama-server -np 16 on one GPU) and gguf_mfu_factor (below).
+# number of server slots (default: -1, -1 = auto)", and auto starts the 4 slots of pull request
+# 16736. No row of the development set measures llama.cpp above batch 1, so none moves; a
+# GPU's own max_concurrency replaces it, for the whole replica as -np is (one server process
+# whatever its GPUs): "rtx-4090; max_concurrency=16" for llama-server -np 16) and
+# gguf_mfu_factor (below).
 # fp4_mfu_factor is fitted and agrees with kernel measurements: vLLM's B200 GEMM benchmark
 # (pull request 20646, Llama-3.1-8B shapes at batch 8,192-16,384) reaches 0.34 of the FP4
 # datasheet peak with NVFP4 (0.42-0.43 without the activation quantisation) where BF16 reaches

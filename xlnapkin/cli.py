@@ -596,12 +596,12 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
-    if e.llama_cpp_slots:
+    if e.llama_cpp_slots and e.concurrency >= DEFAULTS.gguf_max_concurrency:
         rows.append(("engine cap", f"{e.concurrency:,.0f} requests at once: GGUF weights run on "
                                    "llama.cpp, whose server takes "
                                    f"{DEFAULTS.gguf_max_concurrency:.0f} unless started with -np N; "
                                    f"for that, give the GPU a cap of its own: --gpu \"{e.gpu}; "
-                                   "max_concurrency=N\" (N per GPU)"))
+                                   "max_concurrency=N\" (N is -np, for the whole replica)"))
     if slow_answers(e.volume_request_tokens_per_sec, e.volume_ttft_ms):
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:

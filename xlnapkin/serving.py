@@ -128,19 +128,21 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
 
 
 def engine_cap(gpu, model, weight_dtype=None, num_gpus=1, efficiency=None):
-    """The engine's limit on requests one replica runs at once: the GPU's own
-    ``max_concurrency`` per GPU where it states one; else ``gguf_max_concurrency`` for the
-    replica where the weights are GGUF (llama.cpp's server slots); else the calibrated
-    ``max_concurrency`` per GPU. [seqs]
+    """The engine's limit on requests one replica runs at once. GGUF weights run on llama.cpp,
+    one server per replica: its slots (llama-server's ``-np``), the GPU's own
+    ``max_concurrency`` where it states one, else ``gguf_max_concurrency``, whatever the GPUs.
+    Other weights: ``max_concurrency`` per GPU of the replica (engines size their batch to the
+    GPUs they run on), the GPU's own where it states one, else the calibrated one. [seqs]
 
-    >>> engine_cap("h100-sxm", "llama-3.1-8b", "bf16", 2), engine_cap("rtx-4090", "llama-3.1-8b", "q4_k_m")
+    >>> engine_cap("h100-sxm", "llama-3.1-8b", "bf16", 2), engine_cap("rtx-4090", "llama-3.1-8b", "q4_k_m", 2)
     (512.0, 4.0)
     """
     g, m = _gpu(gpu), _model(model)
-    eff = resolve(efficiency, g)
+    eff = resolve(efficiency, g)  # max_concurrency: the GPU's own where it states one
     n = np.asarray(num_gpus, dtype=float)
-    if llama_cpp_slots(g, m, weight_dtype):
-        cap = eff.gguf_max_concurrency + 0.0 * n
+    if is_gguf(weight_dtype_of(m, weight_dtype)):
+        slots = float(g.max_concurrency) if g.max_concurrency else eff.gguf_max_concurrency
+        cap = slots + 0.0 * n
     else:
         cap = eff.max_concurrency * n
     return float(cap) if np.ndim(cap) == 0 else cap
@@ -235,7 +237,7 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     n = _checks.number(num_gpus, "num_gpus", 1, _checks.MAX_GPUS, integer=True)
     held = max_batch(g, m, inp + out, weight_dtype, kv_dtype, n, mem_fraction)
     if g.max_concurrency:  # the engine limit the GPU states (a spec string, a catalog row)
-        held = np.minimum(held, g.max_concurrency * np.asarray(n, dtype=float))
+        held = np.minimum(held, engine_cap(g, m, weight_dtype, n, efficiency))
     running = np.maximum(np.minimum(b, np.nan_to_num(held)), 1.0)
     rate = _loaded_throughput(g, m, running, inp, out, weight_dtype, kv_dtype, n, efficiency)
     ok = can_run(g, m, weight_dtype, kv_dtype, inp + out, 1, n, mem_fraction)

@@ -335,8 +335,9 @@ def _load_steps() -> list[Step]:
     loaded step and the throughput (``serving.max_throughput``)."""
     return [
         Step("engine_cap", "Engine's cap on requests (GGUF: llama.cpp's slots)",
-             "IF(AND({gguf_path},NOT(AND({g_max_concurrency}>=1,{g_max_concurrency}="
-             "INT({g_max_concurrency})))),{gguf_max_concurrency},{max_concurrency}*{num_gpus})",
+             "IF({gguf_path},IF(AND({g_max_concurrency}>=1,{g_max_concurrency}="
+             "INT({g_max_concurrency})),{g_max_concurrency},{gguf_max_concurrency}),"
+             "{max_concurrency}*{num_gpus})",
              "requests", "int", "serving.engine_cap"),
         Step("concurrency", "Concurrent requests (KV fit, at most the cap; 0 if it "
              "cannot run)", "IF({runs},MIN({max_batch_fit},{engine_cap}),0)", "requests", "int",

@@ -138,7 +138,9 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     ws.sheet_properties.tabColor = "808080"
     st.protect(ws)
     st.print_setup(ws, printed, title_cols="A:A")
-    ws.page_margins.top = ws.page_margins.bottom = 0.25  # the GPU table on one page's height
+    # the GPU table on one page's height, the footer below it in the bottom margin
+    ws.page_margins.top = ws.page_margins.bottom = 0.25
+    ws.page_margins.header = ws.page_margins.footer = 0.08
 
 
 def _table(wb, ws, kind, row, widths) -> int:
