@@ -807,8 +807,8 @@ def test_an_empty_value_in_a_sweep_is_refused(capsys):
 
 
 NUMBER_NOTE = ("note: weight_dtype{} 8 is read as 8 bits per element, computed at the 16-bit "
-               "rate (weight-only); fp8, int8, nvfp4 and the other names use the GPU's "
-               "low-precision tensor cores where it has them{}\n")
+               "rate (weight-only, as int4 and GGUF are); fp8, int8 and the fp4 formats use the "
+               "GPU's low-precision tensor cores where it has them{}\n")
 
 
 def test_a_bare_number_in_a_dtype_position_is_pointed_out(capsys):
@@ -834,7 +834,8 @@ def test_a_number_of_bits_says_it_is_computed_at_the_16_bit_rate(capsys):
     slow = float(out)
     code, out, err = run(capsys, *args, "--weight-dtype", "fp8")
     assert err == "" and float(out) > 1.2 * slow
-    assert run(capsys, *args, "--weight-dtype", "8,fp8")[2] == NUMBER_NOTE.format("", "")
+    assert run(capsys, *args, "--weight-dtype", "8,fp8,8")[2] == NUMBER_NOTE.format("", "")
+    assert run(capsys, *args, "--weight-dtype", "fp8", "--kv-dtype", "8")[2] == ""
     code, out, err = run(capsys, "estimate", "--weight-dtype", "8")
     assert code == 0 and err == NUMBER_NOTE.format("", "")
 

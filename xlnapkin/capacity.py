@@ -473,10 +473,11 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     volume = InvalidArgumentError("tokens_per_day", "0 or a number in [1, 1e+18]",
                                   tokens_per_day)
     try:
-        if 0 < _checks.number(tokens_per_day, "tokens_per_day", 0, 1e18) < 1:
-            raise volume
+        tpd = float(_checks.number(tokens_per_day, "tokens_per_day", 0, 1e18))
     except InvalidArgumentError:
         raise volume from None
+    if 0 < tpd < 1:
+        raise volume
     _checks.number(input_tokens, "input_tokens", 1)  # the input share divides by their sum
     _checks.number(output_tokens, "output_tokens", 1)
     # So too past these, where the figures overflowed or ran to hundreds of digits: a GPU-hour
@@ -524,7 +525,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=llama_cpp_slots(g, m, weight_dtype),
         requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
-        / 86_400, volume_concurrency=seen[0] if tokens_per_day > 0 else 0.0,
+        / 86_400, volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
@@ -542,7 +543,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         api_monthly_cost=api_month, monthly_saving=api_month - monthly, api_model=p.model_id,
         api_model_name=p.model or p.model_id or p.id,
         self_host_cost_per_mtok_at_volume=(cost_per_mtok_at_volume(monthly, tokens_per_day)
-                                           if tokens_per_day > 0 else float("nan")),
+                                           if tpd > 0 else float("nan")),
         planned_cost_per_mtok=self_host_cost_per_mtok(g, m, price, input_tokens, output_tokens,
                                                       weight_dtype, kv_dtype, num_gpus,
                                                       utilization),
