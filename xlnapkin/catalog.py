@@ -566,23 +566,14 @@ _LISTS = {"gpu": "the catalog lists them (=NAPKIN_GPUS(), or xlnapkin catalog gp
           "price": "the catalog lists them (xlnapkin catalog prices)"}
 
 
-# Endings of a checkpoint's name that leave its size and shape as they are: a tuned or converted
-# copy of the model ("-Instruct", Gemma's "-it", "-hf" for the Transformers format).
-_CHECKPOINT_ENDINGS = ("-instruct", "-chat", "-it", "-hf", "-base")
-
-
 def _other_spellings(kind: str, key: str) -> list[str]:
-    """Other keys a model name that is not in the index may mean, in order: its name after the
-    owner ("meta-llama/llama-3.1-8b-instruct"), then without its checkpoint endings
-    (``_CHECKPOINT_ENDINGS``: "meta-llama-3.1-8b"). None for GPUs."""
-    if kind != "model":
+    """Another key a model name that is not in the index may mean: its name after the owner
+    ("meta-llama/Llama-3.1-8B-Instruct" is the alias "llama-3.1-8b-instruct"). Only ids and
+    aliases name a row: a tuned checkpoint is one where the row lists it, never guessed from
+    an ending ("Mistral-7B-Instruct" without its version may be v0.1's shape or v0.3's)."""
+    if kind != "model" or "/" not in key:
         return []
-    name = key.rpartition("/")[2]
-    out = [name] if name != key else []
-    while name.endswith(_CHECKPOINT_ENDINGS):
-        name = name[:name.rindex("-")]
-        out.append(name)
-    return out
+    return [key.rpartition("/")[2]]
 
 
 def _suggest(kind: str, key: str) -> list[str]:

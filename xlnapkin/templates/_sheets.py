@@ -126,12 +126,17 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     row = max(row, beside)
     printed.append(f"A{first}:E{row}")
     row += 3
+    # the lookup lists side by side (each row spans the sheet's width, which its tables set)
+    st.put_text(ws.cell(row, 1), "Lookup lists: ids and aliases as the functions accept them "
+                "(lower case, '-' for spaces and '_'), and the API choices", st.HEAD_FONT)
+    col = 1
     for kind in kinds:
         if kind in ("gpu", "model"):
-            row = _keys(wb, ws, kind, row) + 3
+            _keys(wb, ws, kind, row + 1, col)
+            col += 3
     if "price" in kinds:
-        _list(wb, ws, row, "API choices ('same model' = the model's comparable API)",
-              "api_choices", [SAME_MODEL] + catalog.price_ids())
+        _list(wb, ws, row + 1, "APIs ('same model': its comparable one)", "api_choices",
+              [SAME_MODEL] + catalog.price_ids(), col)
     for j, w in widths.items():
         ws.column_dimensions[get_column_letter(j)].width = w
     ws.freeze_panes = "B4"
@@ -177,17 +182,17 @@ def _table(wb, ws, kind, row, widths) -> int:
     return last
 
 
-def _keys(wb, ws, kind, row) -> int:
-    """Every id and alias in the engine's normal form, and the id it names."""
+def _keys(wb, ws, kind, row, col=1) -> int:
+    """Every id and alias in the engine's normal form, and the id it names (columns ``col`` and
+    ``col + 1``)."""
     pairs = []
     for item in {"gpu": catalog.gpus, "model": catalog.models}[kind]():
         for alias in [item.id] + str(item.aliases or "").split(";"):
             key = catalog.normalise_id(alias)
             if key and key not in dict(pairs):
                 pairs.append((key, item.id))
-    return _pairs(wb, ws, row, f"{_KINDS[kind][1]}: ids and aliases as the functions accept "
-                  "them (lower case, '-' for spaces and '_')", ("key", "id"),
-                  (f"{kind}_keys", f"{kind}_key_ids"), pairs)
+    return _pairs(wb, ws, row, _KINDS[kind][1], ("key", "id"),
+                  (f"{kind}_keys", f"{kind}_key_ids"), pairs, col)
 
 
 def _pairs(wb, ws, row, title, heads, names, rows, col=1) -> int:
@@ -206,13 +211,13 @@ def _pairs(wb, ws, row, title, heads, names, rows, col=1) -> int:
     return last
 
 
-def _list(wb, ws, row, title, name, values) -> int:
-    st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
+def _list(wb, ws, row, title, name, values, col=1) -> int:
+    st.put_text(ws.cell(row, col), title, st.HEAD_FONT)
     first = row + 1
     for i, v in enumerate(values):
-        st.put_text(ws.cell(first + i, 1), v)
+        st.put_text(ws.cell(first + i, col), v)
     last = first + len(values) - 1
-    st.define(wb, name, "Catalog", st.column_range(1, first, last))
+    st.define(wb, name, "Catalog", st.column_range(col, first, last))
     return last
 
 
