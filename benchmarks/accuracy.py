@@ -249,9 +249,9 @@ def pooled_gpu(g, n: int):
 
 def pooled_concurrency(dev, m, tokens, wd, kv, n, efficiency):
     """What fits on a pooled device of ``n`` GPUs, capped like a replica of ``n`` GPUs."""
-    from xlnapkin.calibration import resolve
+    from xlnapkin.serving import engine_cap
     fit = memory.max_batch(dev, m, tokens, wd, kv, 1, 0.9)
-    cap = resolve(efficiency, dev).max_concurrency * n
+    cap = engine_cap(dev, m, wd, n, efficiency)
     return float(max(min(fit, cap), 1.0))
 
 

@@ -45,7 +45,7 @@ VENDOR_BOUNDS = (0.3, 1.0)  # a vendor factor may only lower efficiency
 # values and why each is pinned are written once, beside DEFAULTS in xlnapkin/calibration.py.
 PINNED = {name: getattr(calibration.DEFAULTS, name)
           for name in ("step_overhead_s", "allreduce_latency_s", "pcie_allreduce_latency_s",
-                       "max_concurrency", "gguf_mfu_factor")}
+                       "max_concurrency", "gguf_max_concurrency", "gguf_mfu_factor")}
 MIN_VENDOR_ROWS = 4          # a vendor needs this many scored rows to get its own factor
 LADDER = (0.5, 0.7, 0.85, 0.93, 0.98)
 PENALTY = 3.0                # |log error| charged for a row with no finite prediction
