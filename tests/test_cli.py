@@ -606,7 +606,10 @@ def test_estimate_says_gguf_runs_llama_cpp_s_server_slots(capsys):
     figures = json.loads(run(capsys, *argv, "--json")[1])
     assert (figures["llama_cpp_slots"], figures["concurrency"]) == (True, 4)
     for other in (("--weight-dtype", "int4"), ("--gpu", "rtx-4090; max_concurrency=16",
-                                                "--weight-dtype", "q4_k_m")):
+                                                "--weight-dtype", "q4_k_m"),
+                  # a review: memory holds 2 of these, so the slots do not bind
+                  ("--gpu", "rtx-4090", "--weight-dtype", "q4_k_m", "--input-tokens", "60000",
+                   "--output-tokens", "1000")):
         code, out, _ = run(capsys, "estimate", *other)
         assert code == 0 and "engine cap" not in out
 
@@ -622,11 +625,13 @@ def test_estimate_prices_the_standby_fleet_at_no_volume(capsys):
         2 * e["price_per_gpu_hour"] * 730 + staff, rel=1e-12)
     assert (e["api_monthly_cost"], e["self_host_cost_per_mtok_at_volume"],
             e["volume_concurrency"], e["fleet_utilization"]) == (0, None, 0, 0)
+    # the engine takes a volume as text too (a review: the 0-volume change broke it)
+    assert capacity.estimate(tokens_per_day="1e7").tokens_per_day == 1e7
     # an idle replica: one prompt's prefill (TTFT_MS of one 1,024-token prompt)
     assert e["volume_ttft_ms"] == pytest.approx(udfs.TTFT_MS("h100-sxm", "llama-3.1-8b", 1, 1024),
                                                 rel=1e-9)
-    code, out, _ = run(capsys, "estimate", "--tokens-per-day", "0")
-    assert code == 0 and "nan" not in out
+    code, out, _ = run(capsys, "estimate", "--tokens-per-day", "-0")
+    assert code == 0 and "nan" not in out and "$-0" not in out and " -0 " not in out
     assert "no traffic: the replicas stand by" in out
     assert "none at your volume (no tokens)" in out
 

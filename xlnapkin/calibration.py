@@ -228,7 +228,8 @@ def vendor_factor(gpu="") -> float:
 def _calibrated(gpu) -> Efficiency:
     """The calibrated constants on ``gpu``: utilisations times its :func:`vendor_factor`, and its
     own ``max_concurrency`` (a catalog column a user can set in a spec string, ``"h100-sxm;
-    max_concurrency=1024"``: the engine's batch limit per GPU of a replica, as the default is)
+    max_concurrency=1024"``: the engine's batch limit per GPU of a replica, as the default is;
+    for GGUF weights llama-server's slots for the whole replica, see ``serving.engine_cap``)
     and ``prefill_overhead_ms`` (likewise, ``"h100-sxm; prefill_overhead_ms=3"``: the serving
     stack's fixed time per request, in ms) in place of the defaults."""
     f = vendor_factor(gpu)

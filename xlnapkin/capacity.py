@@ -473,11 +473,12 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     volume = InvalidArgumentError("tokens_per_day", "0 or a number in [1, 1e+18]",
                                   tokens_per_day)
     try:
-        tpd = float(_checks.number(tokens_per_day, "tokens_per_day", 0, 1e18))
+        tpd = float(_checks.number(tokens_per_day, "tokens_per_day", 0, 1e18)) + 0.0  # not -0
     except InvalidArgumentError:
         raise volume from None
     if 0 < tpd < 1:
         raise volume
+    tokens_per_day = tpd
     _checks.number(input_tokens, "input_tokens", 1)  # the input share divides by their sum
     _checks.number(output_tokens, "output_tokens", 1)
     # So too past these, where the figures overflowed or ran to hundreds of digits: a GPU-hour
@@ -534,7 +535,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",
         api_price_as_of=p.as_of or "",
         gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),
-        api_price_per_mtok=api_price, tokens_per_day=float(tokens_per_day),
+        api_price_per_mtok=api_price, tokens_per_day=tpd,
         replica_tokens_per_sec=tps, replicas=reps, num_gpus=float(num_gpus),
         gpu_monthly_cost=self_host_monthly_cost(tokens_per_day, tps, price, num_gpus,
                                                 utilization, hours_per_month, min_replicas, 0.0),

@@ -528,7 +528,7 @@ def gpu_field_label(field: str, short: bool = False) -> str:
     """A GPU catalog field's label in the workings (``short``: a table header)."""
     if field == "max_concurrency":
         return ("own engine cap (0: calibrated)" if short else
-                "GPU's own engine cap per GPU (0 = the calibrated cap)")
+                "GPU's own engine cap, per GPU (GGUF: per replica; 0 = calibrated)")
     if field == "nvlink_gpus":
         return ("GPUs a peer-link domain joins (0: all)" if short else
                 "GPU nvlink_gpus: GPUs one peer-link domain joins (0 = all)")

@@ -127,8 +127,9 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
     printed.append(f"A{first}:E{row}")
     row += 3
     # the lookup lists side by side (each row spans the sheet's width, which its tables set)
-    st.put_text(ws.cell(row, 1), "Lookup lists: ids and aliases as the functions accept them "
-                "(lower case, '-' for spaces and '_'), and the API choices", st.HEAD_FONT)
+    st.put_text(ws.cell(row, 1), "Lookup lists: the ids and aliases the inputs accept (lower "
+                "case, '-' for spaces and '_')" + (", and the API choices" if "price" in kinds
+                                                   else ""), st.HEAD_FONT)
     col = 1
     for kind in kinds:
         if kind in ("gpu", "model"):

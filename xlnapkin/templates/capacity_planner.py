@@ -44,7 +44,8 @@ _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "nvlink_gpus": "GPUs one bridge, board or rack joins; blank = all",
                "pcie_gbps": "bridged cards' PCIe: Gen4 64, Gen5 128",
                "scaleout_gbps": "network per GPU: a 400 Gb/s NIC = 100",
-               "max_concurrency": "engine's batch limit per GPU; blank = calibrated"}
+               "max_concurrency": "engine's batch limit per GPU (GGUF: per replica, -np); blank = "
+                                  "calibrated"}
 
 # (name, label, default, unit, note, fmt, options or validation)
 INPUT_ROWS = [
