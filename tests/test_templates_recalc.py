@@ -125,6 +125,8 @@ def self_host_scenarios(d):
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
                                                prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # a Hugging Face repository names its model in a workbook as in the functions
+           ("a repository's name", dict(d, model="meta-llama/Meta-Llama-3.1-8B-Instruct")),
            # llama.cpp splits GGUF weights by layers: three GPUs run 70B, whose 64 heads
            # tensor parallelism cannot split over three
            ("70B q4_k_m on three rtx-3090s", dict(d, gpu="rtx-3090", model="llama-3.1-70b",

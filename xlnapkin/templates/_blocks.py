@@ -68,14 +68,23 @@ def _normal(name) -> str:
     return out
 
 
+def _key(kind: str, name: str) -> str:
+    """The lookup key of an input: its normal form; for a model, after its owner
+    ("meta-llama/Llama-3.1-8B-Instruct" is "llama-3.1-8b-instruct"), as ``catalog`` reads a
+    name with an owner that is not itself a key (the key lists hold each model's repository
+    name after its owner, so the two agree: a test checks it)."""
+    x = _normal(name)
+    return x if kind != "model" else f'MID({x},IFERROR(FIND("/",{x}),0)+1,999)'
+
+
 def resolve_id(kind: str, name: str) -> str:
     """The catalog id an input names (id or alias, any case and separators), or ''."""
-    return f'IFERROR(INDEX({kind}_key_ids,MATCH({_normal(name)},{kind}_keys,0)),"")'
+    return f'IFERROR(INDEX({kind}_key_ids,MATCH({_key(kind, name)},{kind}_keys,0)),"")'
 
 
 def id_check(kind: str, name: str, label: str) -> str:
-    return (f'IF(ISNA(MATCH({_normal(name)},{kind}_keys,0)),"unknown {label}: pick one from the '
-            f'list",{CHECK_OK})')
+    return (f'IF(ISNA(MATCH({_key(kind, name)},{kind}_keys,0)),"unknown {label}: pick one from '
+            f'the list",{CHECK_OK})')
 
 
 # The Checks block's heading note: the yes/no rows beside the checks (TRUE/FALSE in Excel, 1/0

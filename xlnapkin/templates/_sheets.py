@@ -187,11 +187,16 @@ def _keys(wb, ws, kind, row, col=1) -> int:
     """Every id and alias in the engine's normal form, and the id it names (columns ``col`` and
     ``col + 1``)."""
     pairs = []
-    for item in {"gpu": catalog.gpus, "model": catalog.models}[kind]():
+    items = {"gpu": catalog.gpus, "model": catalog.models}[kind]()
+    for item in items:
         for alias in [item.id] + str(item.aliases or "").split(";"):
             key = catalog.normalise_id(alias)
             if key and key not in dict(pairs):
                 pairs.append((key, item.id))
+    for item in items:  # a model's repository name after its owner, where no key has it
+        key = catalog.normalise_id(str(getattr(item, "hf_repo", "") or "")).rpartition("/")[2]
+        if key and key not in dict(pairs):
+            pairs.append((key, item.id))
     return _pairs(wb, ws, row, _KINDS[kind][1], ("key", "id"),
                   (f"{kind}_keys", f"{kind}_key_ids"), pairs, col)
 
