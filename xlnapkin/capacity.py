@@ -378,7 +378,7 @@ class Estimate:
     api_model_name: str = ""       # the model the API serves, as its price list names it
     fleet_gpus: float = float("nan")   # replicas running x GPUs per replica
     concurrency: float = float("nan")  # requests one replica holds at once under load
-    llama_cpp_slots: bool = False  # the engine's cap is llama.cpp's server slots (GGUF)
+    llama_cpp_slots: bool = False  # llama.cpp's default server slots (GGUF) cap the replica
     request_tokens_per_sec: float = float("nan")  # output tokens/s each of them gets then
     best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
     best_monthly_cost: float = float("nan")  # self-hosting a month with that many
@@ -524,7 +524,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                    hours_per_month)) or (conc, each, float("nan"))
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
-        llama_cpp_slots=llama_cpp_slots(g, m, weight_dtype),
+        llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
+                             and conc >= engine_cap(g, m, weight_dtype, num_gpus)),
         requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
         / 86_400, volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],

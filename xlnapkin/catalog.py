@@ -566,14 +566,13 @@ _LISTS = {"gpu": "the catalog lists them (=NAPKIN_GPUS(), or xlnapkin catalog gp
           "price": "the catalog lists them (xlnapkin catalog prices)"}
 
 
-def _other_spellings(kind: str, key: str) -> list[str]:
-    """Another key a model name that is not in the index may mean: its name after the owner
-    ("meta-llama/Llama-3.1-8B-Instruct" is the alias "llama-3.1-8b-instruct"). Only ids and
-    aliases name a row: a tuned checkpoint is one where the row lists it, never guessed from
-    an ending ("Mistral-7B-Instruct" without its version may be v0.1's shape or v0.3's)."""
-    if kind != "model" or "/" not in key:
-        return []
-    return [key.rpartition("/")[2]]
+def _after_owner(kind: str, key: str) -> str:
+    """The key a model name that is not in the index is looked up by: its name after the owner
+    ("meta-llama/Llama-3.1-8B-Instruct" is the alias "llama-3.1-8b-instruct"); GPU names as
+    they are. Only ids and aliases name a row: a tuned checkpoint is one where the row lists
+    it, never guessed from an ending ("Mistral-7B-Instruct" without its version may be v0.1's
+    shape or v0.3's)."""
+    return key.rpartition("/")[2] if kind == "model" else key
 
 
 def _suggest(kind: str, key: str) -> list[str]:
@@ -623,11 +622,9 @@ def _resolve(kind: str, text: str, _user_key):
                 raise CatalogError(f"{kind} spec {text!r}: put the catalog id first, then field=value")
             key = normalise_id(part)
             if key not in index:
-                others = _other_spellings(kind, key)
-                key = next((k for k in others if k in index), key)
+                key = _after_owner(kind, key)
             if key not in index:
-                raise UnknownNameError(kind, part, _suggest(kind, others[-1] if others else key),
-                                       _LISTS[kind])
+                raise UnknownNameError(kind, part, _suggest(kind, key), _LISTS[kind])
             base = rows[index[key]]
             continue
         name, _, val = part.partition("=")

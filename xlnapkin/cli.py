@@ -183,9 +183,8 @@ def _bits_notes(name, value, position=None) -> None:
                "and the fp4 formats use the GPU's low-precision tensor cores where it has them"
                if name == "weight_dtype" else "")
         tail = (f"; give it as --{name.replace('_', '-')} {v} to say so" if position else "")
-        print(f"note: {name}{where} {v} is read as {v} bits per element,{how}{tail}"
-              if how else f"note: {name}{where} {v} is read as {v} bits per element{tail}",
-              file=sys.stderr)
+        print(f"note: {name}{where} {v} is read as {v} bits per element"
+              f"{',' + how if how else ''}{tail}", file=sys.stderr)
 
 
 def _reads_as_bits(value: str) -> bool:
@@ -596,7 +595,7 @@ def _run_estimate(ns) -> int:
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
                                           f"for {_usd(e.best_monthly_cost)}/month: {why}"))
-    if e.llama_cpp_slots and e.concurrency >= DEFAULTS.gguf_max_concurrency:
+    if e.llama_cpp_slots:
         rows.append(("engine cap", f"{e.concurrency:,.0f} requests at once: GGUF weights run on "
                                    "llama.cpp, whose server takes "
                                    f"{DEFAULTS.gguf_max_concurrency:.0f} unless started with -np N; "
