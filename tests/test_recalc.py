@@ -212,6 +212,41 @@ def test_setting_an_input_blank_empties_the_cell_and_everything_still_computes()
         assert close(wb.value(f"{showcase.SHEET}!{where}"), _direct(wb, name, args)), where
 
 
+def _range_book(path, formula_in_range=False):
+    """S!A1:A39 holds 1..39 but for empty A2 and A5 (absent from the file); T reads them only
+    through the name ``vals``, so formulas gives A2 no node of its own."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for r in range(1, 40):
+        ws.cell(r, 1, None if r in (2, 5) else r)
+    if formula_in_range:
+        ws["A7"] = "=A6+1"
+    t = wb.create_sheet("T")
+    t["A1"], t["A2"] = "=SUM(vals)", "=INDEX(vals,2)*10"
+    wb.defined_names["vals"] = DefinedName("vals", attr_text="'S'!$A$1:$A$39")
+    wb.save(path)
+    return path
+
+
+def test_set_reaches_an_empty_cell_read_only_through_a_range(tmp_path, capsys):
+    # `--set` on an empty Catalog cell (a blank fp16 peak) was once dropped without a word:
+    # formulas has no node for a cell absent from the file, only for the range around it
+    path = _range_book(tmp_path / "r.xlsx")
+    wb = Workbook(path)
+    wb.calculate({"S!A2": 5, "S!A1": 2, "S!Z99": 1})
+    total = sum(range(1, 40)) - 2 - 5 - 1 + 2 + 5  # A2 5 (was empty), A1 2 (was 1)
+    assert wb.value("T!A1") == total and wb.value("T!A2") == 50
+    assert wb.unread == ["S!Z99"]  # in no range any formula reads
+    code, out, err = run(capsys, "recalc", path, "--set", "S!A2=5", "--set", "S!Z99=1",
+                         "--name", "T!A2", "-q")
+    assert code == 0 and out.split() == ["T!A2", "50"]
+    assert err == "note: no formula reads S!Z99, so setting it changes no other value\n"
+    wb = Workbook(_range_book(tmp_path / "f.xlsx", formula_in_range=True))
+    with pytest.raises(RecalcError, match="only through the range A1:A39, which also holds"):
+        wb.calculate({"S!A2": 5})
+
+
 def test_set_refuses_formula_cells_ranges_and_unknown_names():
     wb = Workbook(SHOWCASE)
     with pytest.raises(RecalcError, match="holds a formula"):

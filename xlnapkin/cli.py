@@ -882,6 +882,9 @@ def _recalc(ns) -> int:
 
     wb = Workbook(source, progress=progress, limits=limits, allow_external=ns.allow_external)
     wb.calculate(inputs)
+    for cell in wb.unread:  # a note even with --quiet: the user expected this to matter
+        print(f"note: no formula reads {cell}, so setting it changes no other value",
+              file=sys.stderr)
     values = wb.values(ns.name or None)
     if target is not None:
         written = wb.save(target, overwrite=True, follow_symlink=ns.in_place)

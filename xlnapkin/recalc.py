@@ -105,6 +105,13 @@ _INSTALL_HINT = ('recalculating needs the formulas package: in a clone, uv run -
                  ' from a release (no package index holds xlnapkin)')
 _SUFFIXES = (".xlsx", ".xlsm")
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def _col_row(cell: str) -> tuple[int, int]:
+    """``"H6"`` -> ``(8, 6)``: column and row numbers of a cell reference."""
+    from openpyxl.utils.cell import column_index_from_string
+    letters, row = _CELL_RE.match(cell).groups()
+    return column_index_from_string(letters.upper()), int(row)
 _RANGE_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$")
 _MB = 1_000_000
 _MAX_ENTRIES = 10_000
@@ -1344,12 +1351,17 @@ class Workbook:
         for ref, value in (inputs or {}).items():
             self.set(ref, value)
         import schedula
-        feed = {}
+        feed, loose = {}, []
         for (sheet, cell), value in self._inputs.items():
             node = self._node(sheet, cell)
-            if node is None:
-                continue  # no formula reads this cell: nothing to recalculate
+            if node is None:  # an empty cell: formulas may read it only through ranges
+                loose.append((sheet, cell))
+                continue
             feed[node] = [[schedula.EMPTY]] if value is None else value
+        #: Cells set that no formula reads, alone or in a range: setting them changes nothing.
+        self.unread = []
+        if loose:
+            feed.update(self._range_feeds(loose))
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
         started = time.monotonic()
         with _formulas_session(self._progress, None, self.limits.max_regex_seconds):
@@ -1366,6 +1378,55 @@ class Workbook:
             self.function_messages = self._load_messages | frozenset(_COUNTER.messages)
         self._say(f"recalculated in {time.monotonic() - started:.1f} s "
                   f"({calls} xlnapkin function calls)")
+
+    def _range_feeds(self, loose) -> dict:
+        """Feeds for the ranges that hold set cells without a node of their own (cells empty in
+        the file, which formulas leaves out and reads only as part of a range): each range's
+        value with every set cell in it. A range that also holds a formula is refused, since
+        its value comes from the recalculation itself. Cells in no range go to
+        :attr:`unread`."""
+        import numpy as np
+        import schedula
+        from formulas.ranges import Ranges
+        bounds = {}
+        for node in self._nodes.values():
+            if ":" not in node or not node.upper().startswith(self._prefix.upper()):
+                continue
+            try:
+                rng = Ranges.get_range(node, raise_anchor=False)
+                bounds[node] = (str(rng["sheet"]).upper(), int(rng["r1"]), int(rng["r2"]),
+                                int(rng["n1"]), int(rng["n2"]))
+            except Exception:  # a name or an error, not a range of cells
+                continue
+        formulas_at = {(sheet.upper(), cell) for sheet, cell, _ in self.formula_cells}
+
+        def inside(box, sheet, cell):
+            col, row = _col_row(cell)
+            return (box[0] == sheet.upper() and box[1] <= row <= box[2]
+                    and box[3] <= col <= box[4])
+
+        feeds = {}
+        for sheet, cell in loose:
+            holders = [n for n, box in bounds.items() if inside(box, sheet, cell)]
+            if not holders:
+                self.unread.append(f"{sheet}!{cell}")
+            for node in holders:
+                if node in feeds:
+                    continue
+                box = bounds[node]
+                if any(s == box[0] and inside(box, s, c) for s, c in formulas_at):
+                    raise RecalcError(
+                        f"--set {sheet}!{cell}: the cell is empty, and formulas read it only "
+                        f"through the range {node.rpartition('!')[2]}, which also holds "
+                        "formulas; type a value into the cell in the workbook, then set it")
+                grid = np.array(self._model.calculate(outputs=[node])[node].value, dtype=object)
+                for (s, c), value in self._inputs.items():
+                    if inside(box, s, c):
+                        col, row = _col_row(c)
+                        grid[row - box[1], col - box[3]] = (schedula.EMPTY if value is None
+                                                            else value)
+                feeds[node] = Ranges().push(node, grid)
+        return feeds
 
     def _check_regex_clock(self):
         if _REGEX_CLOCK.ran_out:
