@@ -22,6 +22,11 @@ the concurrency the model's fixed point puts at that rate. A good step model wit
 concurrency gap means the error comes from the fixed point, which is sensitive wherever the
 replica's throughput curve flattens (near its capacity).
 
+A second side check sizes each MLPerf run: its result is the rate a tuned system sustained
+within the benchmark's p99 limits on TTFT and TPOT (:data:`MLPERF_LIMITS`), so
+:func:`xlnapkin.queueing.max_rate_for_sla` at those limits should give about that rate per
+replica (at or above it: the rate passed).
+
 Rows are skipped, with the reason, where an input or output length is not recorded, where the
 metric is not a latency (completed requests/s, tokens/s), where the arrival is not Poisson
 (``inf`` rate bursts), where the deployment is not tensor parallel (pipeline stages), where
@@ -142,6 +147,18 @@ def too_short(row, latencies):
             f"measured latency ({latency:.3g} s): the run ends before the steady state")
 
 
+def replica(row):
+    """How a row maps to one replica: ``(gpu, model, weight dtype, kv dtype, tp, replicas,
+    requests/s per replica, token budget)``. The rate is split evenly over ``num_gpus / tp``
+    replicas; a NapkinError where the catalog lacks the GPU or model."""
+    g, m = catalog.gpu(row["gpu"]), catalog.model(row["model"])
+    wd = weight_dtype(row, m)
+    tp = int(_num(row["tp"]) or 1)
+    replicas = max(int(_num(row["num_gpus"]) or 1) // tp, 1)
+    return (g, m, wd, kv_dtype(row, wd), tp, replicas,
+            _num(row["request_rate_per_s"]) / replicas, token_budget(row))
+
+
 def predict(row, latencies=None):
     """(prediction in the row's unit, how) or (None, why it is skipped). ``latencies``
     (:func:`run_latencies` of the whole file) adds the check that the run reached its steady
@@ -172,16 +189,9 @@ def predict(row, latencies=None):
     if short:
         return None, short
     try:
-        g, m = catalog.gpu(row["gpu"]), catalog.model(row["model"])
+        g, m, wd, kv, tp, replicas, per, budget = replica(row)
     except NapkinError as err:
         return None, str(err)
-    wd = weight_dtype(row, m)
-    kv = kv_dtype({**row, "engine": row["engine"]}, wd)
-    n = int(_num(row["num_gpus"]) or 1)
-    tp = int(_num(row["tp"]) or 1)
-    replicas = max(n // tp, 1)
-    per = rate / replicas
-    budget = token_budget(row)
     if stat == "mean":
         ttft, tpot = queueing.mean_latency_at_rate(g, m, per, inp, out, wd, kv, tp, None, budget)
         value = ttft if metric == "ttft_ms" else tpot
@@ -227,20 +237,55 @@ def own_concurrency(rows, latencies=None):
             continue
         if predict(r, latencies)[0] is None:  # the rules of the scored rows
             continue
-        g, m = catalog.gpu(r["gpu"]), catalog.model(r["model"])
-        wd = weight_dtype(r, m)
-        kv = kv_dtype(r, wd)
+        g, m, wd, kv, tp, _, rate, budget = replica(r)
         inp, out_len = _num(r["input_len"]), _num(r["output_len"])
-        tp = int(_num(r["tp"]) or 1)
-        rate = _num(r["request_rate_per_s"]) / max(int(_num(r["num_gpus"]) or 1) // tp, 1)
         tpot = float(r["value"])
         n_run = rate * out_len * tpot / 1e3
         step = serving.loaded_step(g, m, n_run, inp, out_len, wd, kv, tp,
                                    calibration.resolve(None, g)) * 1e3
         n_model, _ = queueing.operating_point(g, m, rate, inp, out_len, wd, kv, tp, None,
-                                              token_budget(r))
+                                              budget)
         out.append((line, f"{r['gpu']} x{tp} {r['model']} at {rate:.3g} req/s "
                           f"({r['statistic']})", n_run, float(n_model), tpot, float(step)))
+    return out
+
+
+# The latency limits of MLPerf Inference's LLM benchmarks, (p99 TTFT ms, p99 TPOT ms) by model
+# and scenario, as each MLPerf run in openloop.csv states them: "ttft_latency (ns)" and
+# "tpot_latency (ns)" under "Test Parameters Used" in its mlperf_log_summary.txt, and the
+# percentile, 0.99, as effective_target_latency_percentile in its mlperf_log_detail.txt (read in
+# all 21 runs, rounds v4.1 and v5.1, at the commits their rows cite; every run of a benchmark
+# and scenario states the same limits).
+MLPERF_LIMITS = {("llama-2-70b", "server"): (2000.0, 200.0),
+                 ("llama-2-70b", "interactive"): (450.0, 40.0),
+                 ("llama-3.1-8b", "server"): (2000.0, 100.0),
+                 ("llama-3.1-8b", "interactive"): (500.0, 30.0),
+                 ("llama-3.1-405b", "server"): (6000.0, 175.0),
+                 ("llama-3.1-405b", "interactive"): (4500.0, 80.0)}
+MLPERF_PERCENTILE = 0.99
+
+
+def sla_check(rows):
+    """MAX_RATE_FOR_SLA against the MLPerf runs: an MLPerf Server or Interactive result is the
+    Poisson rate a tuned system sustained with its p99 TTFT and TPOT within the benchmark's
+    limits, so the rate per replica is (from below: it passed) what the function should give
+    for those limits. Returns ``[(line, label, limits, measured rate, predicted rate, the
+    model's capacity)]``, one per run, rates per replica."""
+    out, seen = [], set()
+    for line, r in enumerate(rows, start=2):
+        url = r["source_url_or_repo_path"]
+        scenario = re.search(r"/(Server|Interactive)/", url)
+        if "/inference_results_v" not in url or not scenario or url in seen:
+            continue
+        seen.add(url)
+        g, m, wd, kv, tp, _, per, budget = replica(r)
+        limits = MLPERF_LIMITS[(m.id, scenario.group(1).lower())]
+        inp, out_len = _num(r["input_len"]), _num(r["output_len"])
+        pred = queueing.max_rate_for_sla(g, m, *limits, inp, out_len, wd, kv, tp,
+                                         MLPERF_PERCENTILE, None, budget)
+        _, top = queueing.operating_point(g, m, per, inp, out_len, wd, kv, tp, None, budget)
+        out.append((line, f"{r['gpu']} x{tp} {r['model']} {scenario.group(1)}", limits, per,
+                    float(pred), float(top)))
     return out
 
 
@@ -292,6 +337,12 @@ def main(argv=None, quiet=False):
     if own:
         summary["TPOT: the model's step at each run's own concurrency"] = (
             len(own), float(np.median([abs(st / tpot - 1) * 100 for *_, tpot, st in own])))
+    sla = sla_check(rows)
+    if sla:
+        key = "MAX_RATE_FOR_SLA at each MLPerf run's own limits (runs; +: above the rate)"
+        summary[key] = (len(sla), float(np.median([abs(p / rate - 1) * 100
+                                                   for *_, rate, p, _ in sla])))
+        signed[key] = [(p / rate - 1) * 100 for *_, rate, p, _ in sla]
     if quiet:
         return summary
     print(f"{len(rows)} rows in {Path(args.data).name}: {len(scored)} scored\n")
@@ -316,6 +367,17 @@ def main(argv=None, quiet=False):
                   f"{st:.4g} ({st / tpot - 1:+.0%}) |")
         ratio = np.median([n_run / n_model for _, _, n_run, n_model, *_ in own])
         print(f"\nmedian concurrency held / the model's: {ratio:.2f}")
+    if sla:
+        print("\nMAX_RATE_FOR_SLA at each MLPerf run's own limits (p99 TTFT / p99 TPOT; rates "
+              "per replica; a run's rate passed, so its system's most is at or above it):\n")
+        print("| line | run | limits (ms) | rate measured | MAX_RATE_FOR_SLA | model's capacity "
+              "|\n|---:|---|---|---:|---:|---:|")
+        for line, label, (ttft, tpot), rate, pred, top in sla:
+            print(f"| {line} | {label} | {ttft:g} / {tpot:g} | {rate:.3g} | {pred:.3g} "
+                  f"({pred / rate - 1:+.0%}) | {top:.3g} |")
+        ratios = [p / rate for *_, rate, p, _ in sla]
+        print(f"\nmedian MAX_RATE_FOR_SLA / rate measured: {np.median(ratios):.2f} "
+              f"({sum(x < 1 for x in ratios)} of {len(ratios)} below 1)")
     print("\nskipped rows:\n")
     for why, lines in skipped.items():
         print(f"* {len(lines)} row(s) (lines {', '.join(map(str, lines[:8]))}"

@@ -4,6 +4,7 @@ These pin behaviour, not timing. The formula tests spell the calibrated decode s
 so that a spreadsheet that mirrors the engine can be checked against the same numbers.
 """
 
+import csv
 import importlib.util
 import json
 import math
@@ -460,6 +461,29 @@ def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     warm = {**long_run[0], "notes": "WARM PREFIX CACHE (...): the same prompts again"}
     value, why = ol.predict(warm, ol.run_latencies(long_run))
     assert value is None and why.startswith("prompts replayed on a server whose prefix cache")
+
+
+def test_openloop_sizes_every_mlperf_run_at_its_own_limits():
+    """Every MLPerf Server and Interactive run in openloop.csv gets MAX_RATE_FOR_SLA at its
+    benchmark's limits (openloop.MLPERF_LIMITS, read from the runs' LoadGen logs); the rate is
+    never above the replica's capacity, and one just above the model's own answer misses."""
+    ol = _openloop_module()
+    with open(ol.DATA, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    runs = {r["source_url_or_repo_path"] for r in rows
+            if "/inference_results_v" in r["source_url_or_repo_path"]}
+    checked = ol.sla_check(rows)
+    assert len(checked) == len(runs) == 21  # RESULTS.md section 7
+    for line, label, (ttft, tpot), rate, pred, top in checked:
+        assert rate > 0 and 0 < pred <= top * (1 + 1e-9), (line, label)
+        row = rows[line - 2]
+        g, m, wd, kv, tp, _, _, budget = ol.replica(row)
+        inp, out = float(row["input_len"]), float(row["output_len"])
+        worst = [queueing.ttft_at_rate(g, m, pred * 1.02, inp, out, wd, kv, tp, 0.99, None,
+                                       budget) / ttft,
+                 queueing.tpot_at_rate(g, m, pred * 1.02, inp, out, wd, kv, tp, 0.99, None,
+                                       budget) / tpot]
+        assert not all(np.isfinite(worst)) or max(worst) > 1, (line, worst)
 
 
 # --- the kernel probe (benchmarks/gpu_probe.py, RESULTS section 10) ------------------------------
