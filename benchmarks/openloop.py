@@ -8,7 +8,9 @@ row the model can represent, the measurement and the prediction of
 the 0.5 percentile), calibrated defaults, and the engine's step token budget where the row
 states it (``max_num_tokens`` of TensorRT-LLM, the runtime value where a build-time ceiling is
 also given, ``max_num_batched_tokens`` of vLLM, ``chunked_prefill_size`` of SGLang, read from
-its notes; else the default 8,192). Then the
+its notes; else the default 8,192), and its limit on sequences in flight where the row states
+it (TensorRT-LLM's ``gpu_batch_size``, vLLM's ``max_num_seqs``: the GPU's ``max_concurrency``,
+divided over the replica's GPUs; else the calibrated default). Then the
 median absolute % error by metric.
 
     python benchmarks/openloop.py            # the table and the summary
@@ -76,6 +78,7 @@ _BUDGET = re.compile(r"(?:max_num_tokens|max[-_]num[-_]batched[-_]tokens|chunked
 
 
 _RUNTIME = re.compile(r"max_num_tokens \d+ build / (\d+) runtime")
+_SEQUENCES = re.compile(r"(?:gpu_batch_size|max_num_seqs)[ =]+(\d+)")
 
 
 def token_budget(row):
@@ -150,10 +153,17 @@ def too_short(row, latencies):
 def replica(row):
     """How a row maps to one replica: ``(gpu, model, weight dtype, kv dtype, tp, replicas,
     requests/s per replica, token budget)``. The rate is split evenly over ``num_gpus / tp``
-    replicas; a NapkinError where the catalog lacks the GPU or model."""
+    replicas. Where the row's engine configuration states its limit on sequences in flight (a
+    replica's: TensorRT-LLM's ``gpu_batch_size`` in the MLPerf configs, vLLM's
+    ``max_num_seqs``), the GPU takes it as ``max_concurrency``, divided over the replica's GPUs,
+    as a user would give it; else the calibrated default. A NapkinError where the catalog lacks
+    the GPU or model."""
     g, m = catalog.gpu(row["gpu"]), catalog.model(row["model"])
     wd = weight_dtype(row, m)
     tp = int(_num(row["tp"]) or 1)
+    seqs = _SEQUENCES.search(row["notes"])
+    if seqs:
+        g = catalog.gpu(f"{g.id}; max_concurrency={float(seqs.group(1)) / tp:g}")
     replicas = max(int(_num(row["num_gpus"]) or 1) // tp, 1)
     return (g, m, wd, kv_dtype(row, wd), tp, replicas,
             _num(row["request_rate_per_s"]) / replicas, token_budget(row))

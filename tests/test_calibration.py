@@ -474,6 +474,13 @@ def test_openloop_sizes_every_mlperf_run_at_its_own_limits():
             if "/inference_results_v" in r["source_url_or_repo_path"]}
     checked = ol.sla_check(rows)
     assert len(checked) == len(runs) == 21  # RESULTS.md section 7
+    # each engine's stated limit on sequences is the GPU's max_concurrency, per GPU
+    for text, tp, per_gpu in (("gpu_batch_size 2048", "1", 2048.0),
+                              ("gpu_batch_size 1024", "2", 512.0)):  # v5.1 TP1, v4.1 TP2
+        row = next(r for r in rows if text in r["notes"] and r["tp"] == tp)
+        assert ol.replica(row)[0].max_concurrency == per_gpu
+    plain = {**rows[0], "notes": "no engine limit stated"}
+    assert ol.replica(plain)[0].max_concurrency is None  # the calibrated default
     for line, label, (ttft, tpot), rate, pred, top in checked:
         assert rate > 0 and 0 < pred <= top * (1 + 1e-9), (line, label)
         row = rows[line - 2]
