@@ -501,7 +501,7 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     assert long.volume_ttft_ms == pytest.approx(ttft)
     assert long.volume_request_tokens_per_sec == pytest.approx(1e3 / tpot)
     # "never" says which two prices decide it
-    assert ("never: at 70% busy the GPUs alone cost $0.076 per million tokens, at least the "
+    assert ("never: at 70% busy the GPUs alone cost $0.075 per million tokens, at least the "
             "API's $0.065") in out
     # a derived count to the precision an estimate has (was "128,712,241 tokens/day")
     code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o")
@@ -548,14 +548,15 @@ def test_estimate_says_when_self_hosting_wins_for_good(capsys):
 
 def test_the_two_breakevens_never_print_as_the_same_number(capsys):
     # A review: at $1.10 an hour they were 1.151 and 1.188 billion, both "1.2 billion"; with
-    # the constants of 2026-12-04 the same happens at $0.90 (1.117 and 1.147).
+    # the constants of 2026-12-04 the same happened at $0.90, with those of 2026-12-05 at $1.10
+    # again (1.151 and 1.188).
     from xlnapkin import capacity
     e = capacity.estimate(gpu="h200", model="llama-3.3-70b", weight_dtype="fp8",
-                          price_per_gpu_hour=0.9)
+                          price_per_gpu_hour=1.1)
     first, good = e.breakeven_tokens_per_day / 1e9, e.breakeven_for_good_tokens_per_day / 1e9
     assert f"{first:.1f}" == f"{good:.1f}" and f"{first:.2f}" != f"{good:.2f}"
     code, out, _ = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200",
-                       "--weight-dtype", "fp8", "--price", "0.9")
+                       "--weight-dtype", "fp8", "--price", "1.1")
     assert f"{first:.2f} billion tokens/day first; for good from {good:.2f} billion" in out
 
 

@@ -25,7 +25,7 @@ measurements support it (AMD's); a user sets any GPU's factor in a spec string.
 >>> DEFAULTS.mbu, DEFAULTS.max_concurrency
 (0.84, 256.0)
 >>> resolve(1).layer_overhead_s, resolve(None).layer_overhead_s
-(0.0, 7.2e-05)
+(0.0, 7e-05)
 """
 
 from __future__ import annotations
@@ -177,16 +177,16 @@ class Efficiency:
 # experts reach 0.7-1.0 of a dense GEMM at 8k tokens, so moe_mfu_factor is the measured
 # stacks' MoE path (routing, permutation, their grouped GEMMs), not a limit of the chip.
 DEFAULTS = Efficiency(
-    mbu=0.84,                      # fit 0.8427; KV-read slopes alone give 0.85-0.9
-    mfu_decode=0.40,               # fit 0.3961 (large-batch decode: attention, small GEMMs)
-    mfu_prefill=0.60,              # fit 0.5981
+    mbu=0.84,                      # fit 0.8426; KV-read slopes alone give 0.85-0.9
+    mfu_decode=0.40,               # fit 0.4023 (large-batch decode: attention, small GEMMs)
+    mfu_prefill=0.62,              # fit 0.615
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
-    layer_overhead_s=7.2e-5,       # fit 72 us per layer per forward pass
-    moe_layer_overhead_s=4.2e-5,   # fit 42 us more per layer with routed experts
-    prefill_overhead_s=2.4e-3,     # fit 2.4 ms per prefill (request scheduling, first sample)
+    layer_overhead_s=7.0e-5,       # fit 70 us per layer per forward pass
+    moe_layer_overhead_s=4.8e-5,   # fit 48 us more per layer with routed experts
+    prefill_overhead_s=4.5e-3,     # fit 4.5 ms per prefill (request scheduling, first sample)
     prefill_serial=1.0,            # fit at its bound: a prefill's compute and reads add up
-    moe_mfu_factor=0.33,           # fit 0.331: routed experts' grouped GEMMs vs dense MFU
-    fp4_mfu_factor=0.65,           # fit 0.653; vLLM's B200 GEMM benchmark gives 0.53-0.72
+    moe_mfu_factor=0.32,           # fit 0.319: routed experts' grouped GEMMs vs dense MFU
+    fp4_mfu_factor=0.64,           # fit 0.642; vLLM's B200 GEMM benchmark gives 0.53-0.72
     gguf_mfu_factor=0.71,          # pinned: reproduces the GGUF / f16 prefill pairs (0.76)
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
     pcie_allreduce_latency_s=4.2e-5,  # pinned: nccl-tests over PCIe, 42-54 us measured
@@ -203,7 +203,7 @@ DEFAULTS = Efficiency(
 # matmul ceilings (MI300X reaches 51 % of its datasheet BF16 peak in Stas Bekman's MAMF table,
 # H100 80 %). Intel (Gaudi 3, Arc) and Apple (M1 Max, M2 Ultra) rows need no factor: both fit
 # at the bound of 1.
-VENDOR_FACTOR: dict[str, float] = {"amd": 0.55}
+VENDOR_FACTOR: dict[str, float] = {"amd": 0.54}
 
 
 def constants(defaults: Efficiency | None = None) -> list[Constant]:

@@ -428,7 +428,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
-    44
+    45
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget,
@@ -460,7 +460,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     The token budget does not change the step, only the most the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    8.85
+    8.77
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget,
@@ -589,7 +589,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     plan about 5 % lower (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.31
+    9.48
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

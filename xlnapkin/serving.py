@@ -262,7 +262,7 @@ def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_t
     concave in ``b`` for a mixture of experts, linear otherwise); this bisects.
 
     >>> round(concurrency_at_speed("h100-sxm", "llama-3.1-70b", 20, 2000, 300, "fp8", "fp8", 2), 1)
-    59.5
+    61.3
     """
     g, m = _gpu(gpu), _model(model)
     rate = float(_checks.number(tokens_per_sec, "tokens_per_sec", 0, min_open=True))
