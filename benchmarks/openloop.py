@@ -78,7 +78,7 @@ _BUDGET = re.compile(r"(?:max_num_tokens|max[-_]num[-_]batched[-_]tokens|chunked
 
 
 _RUNTIME = re.compile(r"max_num_tokens \d+ build / (\d+) runtime")
-_SEQUENCES = re.compile(r"(?:gpu_batch_size|max_num_seqs)[ =]+(\d+)")
+_SEQUENCES = re.compile(r"(?:gpu_batch_size|max[-_]num[-_]seqs)[ =]+(\d+)")
 
 
 def token_budget(row):
@@ -288,8 +288,13 @@ def sla_check(rows):
         if "/inference_results_v" not in url or not scenario or url in seen:
             continue
         seen.add(url)
-        g, m, wd, kv, tp, _, per, budget = replica(r)
-        limits = MLPERF_LIMITS[(m.id, scenario.group(1).lower())]
+        try:
+            g, m, wd, kv, tp, _, per, budget = replica(r)
+        except NapkinError:  # a GPU or model the catalog lacks: the scored rows skip it too
+            continue
+        limits = MLPERF_LIMITS.get((m.id, scenario.group(1).lower()))
+        if limits is None:  # a benchmark whose limits are not recorded here
+            continue
         inp, out_len = _num(r["input_len"]), _num(r["output_len"])
         pred = queueing.max_rate_for_sla(g, m, *limits, inp, out_len, wd, kv, tp,
                                          MLPERF_PERCENTILE, None, budget)

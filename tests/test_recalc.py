@@ -26,8 +26,8 @@ from openpyxl.worksheet.formula import ArrayFormula  # noqa: E402
 
 from xlnapkin import _formula, catalog, cli, docgen  # noqa: E402
 from xlnapkin.templates import showcase  # noqa: E402
-from xlnapkin.recalc import (RecalcError, Workbook, parse_value, recalculate,  # noqa: E402
-                             write_cell_values)
+from xlnapkin.recalc import (Limits, RecalcError, Workbook, parse_value,  # noqa: E402
+                             recalculate, write_cell_values)
 from conftest import run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -245,6 +245,28 @@ def test_set_reaches_an_empty_cell_read_only_through_a_range(tmp_path, capsys):
     wb = Workbook(_range_book(tmp_path / "f.xlsx", formula_in_range=True))
     with pytest.raises(RecalcError, match="only through the range A1:A39, which also holds"):
         wb.calculate({"S!A2": 5})
+
+
+def test_set_reaches_a_range_on_a_quoted_sheet_and_a_whole_column(tmp_path):
+    # a review: the sheet name came back with its quote doubled, so the set was dropped; a
+    # whole column starts at row 0 in formulas' name, so the cell below was overwritten
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Bob's Data"
+    for r in range(1, 40):
+        ws.cell(r, 1, None if r in (2, 5) else r)
+    ws["Y1"] = 3  # filled, and read by nothing
+    t = wb.create_sheet("T")
+    t["A1"], t["A2"], t["A3"] = "=SUM(vals)", "=INDEX(vals,2)*10", "=SUM(col)"
+    wb.defined_names["vals"] = DefinedName("vals", attr_text="'Bob''s Data'!$A$1:$A$39")
+    wb.defined_names["col"] = DefinedName("col", attr_text="'Bob''s Data'!$A:$A")
+    wb.save(tmp_path / "q.xlsx")
+    book = Workbook(tmp_path / "q.xlsx", limits=Limits(max_range_cells=5_000_000))
+    book.calculate({"'Bob''s Data'!A2": 1000, "'Bob''s Data'!A45": 7, "'Bob''s Data'!Y1": 9})
+    base = sum(range(1, 40)) - 2 - 5
+    assert book.value("T!A1") == base + 1000 and book.value("T!A2") == 10000
+    assert book.value("T!A3") == base + 1000 + 7  # A45, past the used cells of the column
+    assert book.unread == ["'Bob''s Data'!Y1"]  # as --set takes it back
 
 
 def test_set_refuses_formula_cells_ranges_and_unknown_names():

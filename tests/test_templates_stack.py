@@ -11,7 +11,7 @@ from conftest import template_with_catalog_edit
 
 
 def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(tmp_path):
-    # The Catalog's prefill_overhead_ms column (blank: the calibrated 2.4 ms) plays the part
+    # The Catalog's prefill_overhead_ms column (blank: the calibrated fixed time) plays the part
     # of "h100-sxm; prefill_overhead_ms=12" in the functions. The self-host workbook's service
     # at your volume answers with it; the planner's Latency sheet reads the column through the
     # same step (_napkin.gpu_prefill_overhead), and its sweep checks that sheet at the catalog's

@@ -126,7 +126,7 @@ class Efficiency:
         "llama-server's default slots (-np); a GPU's own max_concurrency replaces it", KEPT)
 
 
-# Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 282 rows the
+# Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 294 rows the
 # model represents) by minimising the mean |ln(predicted / measured)|, classes weighted by the
 # square root of their size (see benchmarks/RESULTS.md for the run, the accuracy, the
 # leave-one-out checks and the worst rows); values rounded from its output. Five are pinned to
@@ -166,7 +166,7 @@ class Efficiency:
 # (2026-12-04) adds the shorter of a prefill's compute and weight-read times to the longer:
 # fitted from 0.5 it goes to its bound of 1, with the loss from 0.2312 to 0.2258, and takes
 # the per-prefill fixed time from 12 ms to 2.4 ms (the 12 ms had stood in for the reads of
-# short prompts; benchmarks/RESULTS.md sections 2 and 7). AWQ and GPTQ int4 take no factor:
+# short prompts; 4.5 ms since the refit on 294 rows of 2026-12-05; benchmarks/RESULTS.md sections 2 and 7). AWQ and GPTQ int4 take no factor:
 # vLLM runs them on mixed-input kernels (Machete on Hopper, which Neural Magic reports matching
 # FP16 once compute-bound), and the data hold no int4 / 16-bit pair either. Kernels timed on
 # one H200 (benchmarks/RESULTS.md section 10; fitted to nothing) agree with mbu (0.87 of the
@@ -199,7 +199,7 @@ DEFAULTS = Efficiency(
 # GPU's own ``efficiency_factor`` (a catalog column, or a spec string override) comes first.
 # Fitted, bounded to <= 1 (a stack that reaches less of the datasheet), only for vendors with
 # rows in the development set: AMD's 19 (vLLM on ROCm, MI300X: max load, fixed concurrency,
-# batch 1) reach 0.55 of what NVIDIA's reach on the same model, consistent with the measured
+# batch 1) reach 0.54 of what NVIDIA's reach on the same model, consistent with the measured
 # matmul ceilings (MI300X reaches 51 % of its datasheet BF16 peak in Stas Bekman's MAMF table,
 # H100 80 %). Intel (Gaudi 3, Arc) and Apple (M1 Max, M2 Ultra) rows need no factor: both fit
 # at the bound of 1.

@@ -107,6 +107,13 @@ _SUFFIXES = (".xlsx", ".xlsm")
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
+def _reference(sheet: str, cell: str) -> str:
+    """``Sheet1!B3``, or ``'Bob''s Data'!B3`` where Excel quotes the sheet's name."""
+    if _PLAIN_SHEET.fullmatch(sheet):
+        return f"{sheet}!{cell}"
+    return "'" + sheet.replace("'", "''") + f"'!{cell}"
+
+
 def _col_row(cell: str) -> tuple[int, int]:
     """``"H6"`` -> ``(8, 6)``: column and row numbers of a cell reference."""
     from openpyxl.utils.cell import column_index_from_string
@@ -1359,7 +1366,9 @@ class Workbook:
                 continue
             feed[node] = [[schedula.EMPTY]] if value is None else value
         #: Cells set that no formula reads, alone or in a range: setting them changes nothing.
-        self.unread = []
+        self.unread = [_reference(sheet, cell) for (sheet, cell) in self._inputs
+                       if (node := self._node(sheet, cell)) is not None
+                       and not self._model.dsp.dmap.succ.get(node)]
         if loose:
             feed.update(self._range_feeds(loose))
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
@@ -1394,11 +1403,15 @@ class Workbook:
                 continue
             try:
                 rng = Ranges.get_range(node, raise_anchor=False)
-                bounds[node] = (str(rng["sheet"]).upper(), int(rng["r1"]), int(rng["r2"]),
-                                int(rng["n1"]), int(rng["n2"]))
+                # the name as written in the node (quotes doubled); a whole column or row
+                # starts at 0 there, where its first cell is 1
+                bounds[node] = (str(rng["sheet"]).replace("''", "'").upper(),
+                                max(int(rng["r1"]), 1), int(rng["r2"]),
+                                max(int(rng["n1"]), 1), int(rng["n2"]))
             except Exception:  # a name or an error, not a range of cells
                 continue
         formulas_at = {(sheet.upper(), cell) for sheet, cell, _ in self.formula_cells}
+        formulas_at |= {(sheet.upper(), cell) for sheet, cell in self._array_cells}
 
         def inside(box, sheet, cell):
             col, row = _col_row(cell)
@@ -1409,22 +1422,27 @@ class Workbook:
         for sheet, cell in loose:
             holders = [n for n, box in bounds.items() if inside(box, sheet, cell)]
             if not holders:
-                self.unread.append(f"{sheet}!{cell}")
+                self.unread.append(_reference(sheet, cell))
             for node in holders:
                 if node in feeds:
                     continue
                 box = bounds[node]
                 if any(s == box[0] and inside(box, s, c) for s, c in formulas_at):
                     raise RecalcError(
-                        f"--set {sheet}!{cell}: the cell is empty, and formulas read it only "
+                        f"--set {_reference(sheet, cell)}: the cell is empty, and formulas read "
+                        "it only "
                         f"through the range {node.rpartition('!')[2]}, which also holds "
                         "formulas; type a value into the cell in the workbook, then set it")
                 grid = np.array(self._model.calculate(outputs=[node])[node].value, dtype=object)
                 for (s, c), value in self._inputs.items():
                     if inside(box, s, c):
                         col, row = _col_row(c)
-                        grid[row - box[1], col - box[3]] = (schedula.EMPTY if value is None
-                                                            else value)
+                        i, j = row - box[1], col - box[3]
+                        if i >= grid.shape[0] or j >= grid.shape[1]:  # past the used cells of
+                            grid = np.pad(grid, ((0, max(i + 1 - grid.shape[0], 0)),  # a whole
+                                                 (0, max(j + 1 - grid.shape[1], 0))),  # column
+                                          constant_values=schedula.EMPTY)
+                        grid[i, j] = schedula.EMPTY if value is None else value
                 feeds[node] = Ranges().push(node, grid)
         return feeds
 
