@@ -105,20 +105,6 @@ _INSTALL_HINT = ('recalculating needs the formulas package: in a clone, uv run -
                  ' from a release (no package index holds xlnapkin)')
 _SUFFIXES = (".xlsx", ".xlsm")
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
-
-
-def _reference(sheet: str, cell: str) -> str:
-    """``Sheet1!B3``, or ``'Bob''s Data'!B3`` where Excel quotes the sheet's name."""
-    if _PLAIN_SHEET.fullmatch(sheet):
-        return f"{sheet}!{cell}"
-    return "'" + sheet.replace("'", "''") + f"'!{cell}"
-
-
-def _col_row(cell: str) -> tuple[int, int]:
-    """``"H6"`` -> ``(8, 6)``: column and row numbers of a cell reference."""
-    from openpyxl.utils.cell import column_index_from_string
-    letters, row = _CELL_RE.match(cell).groups()
-    return column_index_from_string(letters.upper()), int(row)
 _RANGE_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$")
 _MB = 1_000_000
 _MAX_ENTRIES = 10_000
@@ -1131,6 +1117,20 @@ def _column_letters(index: int) -> str:
 _PLAIN_SHEET = re.compile(r"[^\W][\w.]*")
 
 
+def _reference(sheet: str, cell: str) -> str:
+    """``Sheet1!B3``, or ``'Bob''s Data'!B3`` where Excel quotes the sheet's name."""
+    if _PLAIN_SHEET.fullmatch(sheet):
+        return f"{sheet}!{cell}"
+    return "'" + sheet.replace("'", "''") + f"'!{cell}"
+
+
+def _col_row(cell: str) -> tuple[int, int]:
+    """``"H6"`` -> ``(8, 6)``: column and row numbers of a cell reference."""
+    from openpyxl.utils.cell import column_index_from_string
+    letters, row = _CELL_RE.match(cell).groups()
+    return column_index_from_string(letters.upper()), int(row)
+
+
 def _split_ref(ref: str) -> tuple[str | None, str]:
     """``"'My sheet'!$B$3"`` -> ``("My sheet", "B3")`` (sheet None when not given)."""
     sheet, _, cells = ref.rpartition("!")
@@ -1430,17 +1430,17 @@ class Workbook:
                 if any(s == box[0] and inside(box, s, c) for s, c in formulas_at):
                     raise RecalcError(
                         f"--set {_reference(sheet, cell)}: the cell is empty, and formulas read "
-                        "it only "
-                        f"through the range {node.rpartition('!')[2]}, which also holds "
-                        "formulas; type a value into the cell in the workbook, then set it")
+                        f"it only through the range {node.rpartition('!')[2]}, which also "
+                        "holds formulas; type a value into the cell in the workbook, then set it")
                 grid = np.array(self._model.calculate(outputs=[node])[node].value, dtype=object)
                 for (s, c), value in self._inputs.items():
                     if inside(box, s, c):
                         col, row = _col_row(c)
                         i, j = row - box[1], col - box[3]
-                        if i >= grid.shape[0] or j >= grid.shape[1]:  # past the used cells of
-                            grid = np.pad(grid, ((0, max(i + 1 - grid.shape[0], 0)),  # a whole
-                                                 (0, max(j + 1 - grid.shape[1], 0))),  # column
+                        # a whole column's value ends at its last used cell: pad past it
+                        grow = (max(i + 1 - grid.shape[0], 0), max(j + 1 - grid.shape[1], 0))
+                        if any(grow):
+                            grid = np.pad(grid, ((0, grow[0]), (0, grow[1])),
                                           constant_values=schedula.EMPTY)
                         grid[i, j] = schedula.EMPTY if value is None else value
                 feeds[node] = Ranges().push(node, grid)
