@@ -493,6 +493,26 @@ def test_openloop_sizes_every_mlperf_run_at_its_own_limits():
         assert not all(np.isfinite(worst)) or max(worst) > 1, (line, worst)
 
 
+def test_the_sizing_figures_users_read_are_what_openloop_gives():
+    """The MLPerf sizing check is quoted in the README, docs/latency.md and the planner's
+    Latency sheet: each copy must say what benchmarks/openloop.py gives."""
+    ol = _openloop_module()
+    with open(ol.DATA, newline="", encoding="utf-8") as fh:
+        ratios = [pred / rate for *_, rate, pred, _ in ol.sla_check(list(csv.DictReader(fh)))]
+    off = float(np.median([abs(x - 1) for x in ratios])) * 100
+    within = sum(abs(x - 1) <= 0.2 for x in ratios)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    latency = " ".join((REPO / "docs" / "latency.md").read_text(encoding="utf-8").split())
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.load_workbook(REPO / "workbooks" / "capacity_planner.xlsx", read_only=True)
+    sheet = book["Latency"]["B2"].value
+    assert f"`MAX_RATE_FOR_SLA` is a median {off:.0f} % from" in " ".join(readme.split())
+    assert f"is a median {off:.0f} % from the measured rate" in latency
+    assert (f"(predicted / measured {np.median(ratios):.2f} at the median; {min(ratios):.2f} to "
+            f"{max(ratios):.2f})") in latency
+    assert f"in {within} and {min(ratios):.1f} to {max(ratios):.1f} times it" in sheet
+
+
 # --- the kernel probe (benchmarks/gpu_probe.py, RESULTS section 10) ------------------------------
 
 def _probe():
