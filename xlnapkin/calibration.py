@@ -166,15 +166,15 @@ class Efficiency:
 # (2026-12-04) adds the shorter of a prefill's compute and weight-read times to the longer:
 # fitted from 0.5 it goes to its bound of 1, with the loss from 0.2312 to 0.2258, and takes
 # the per-prefill fixed time from 12 ms to 2.4 ms (the 12 ms had stood in for the reads of
-# short prompts; 4.5 ms since the refit on 294 rows of 2026-12-05; benchmarks/RESULTS.md sections 2 and 7). AWQ and GPTQ int4 take no factor:
-# vLLM runs them on mixed-input kernels (Machete on Hopper, which Neural Magic reports matching
-# FP16 once compute-bound), and the data hold no int4 / 16-bit pair either. Kernels timed on
-# one H200 (benchmarks/RESULTS.md section 10; fitted to nothing) agree with mbu (0.87 of the
-# datasheet read), mfu_prefill (0.59-0.63 from 1k to 8k tokens) and the per-layer time (small
-# GEMMs' shortfall: 40-45 us per layer beyond reads at mbu, batch 1-16, CUDA graphs, and
-# 50-68 us beyond weight and KV reads at the measured rate, batch 1-16, on 1 GPU or split over 8,
-# so it does not divide by the GPUs of a tensor-parallel replica); routed
-# experts reach 0.7-1.0 of a dense GEMM at 8k tokens, so moe_mfu_factor is the measured
+# short prompts; 4.5 ms since the refit on 294 rows of 2026-12-05; benchmarks/RESULTS.md
+# sections 2 and 7). AWQ and GPTQ int4 take no factor: vLLM runs them on mixed-input kernels
+# (Machete on Hopper, which Neural Magic reports matching FP16 once compute-bound), and the data
+# hold no int4 / 16-bit pair either. Kernels timed on one H200 (benchmarks/RESULTS.md section 10;
+# fitted to nothing) agree with mbu (0.87 of the datasheet read), mfu_prefill (0.59-0.63 from 1k to
+# 8k tokens) and the per-layer time (small GEMMs' shortfall: 40-45 us per layer beyond reads at
+# mbu, batch 1-16, CUDA graphs, and 50-68 us beyond weight and KV reads at the measured rate, batch
+# 1-16, on 1 GPU or split over 8, so it does not divide by the GPUs of a tensor-parallel replica);
+# routed experts reach 0.7-1.0 of a dense GEMM at 8k tokens, so moe_mfu_factor is the measured
 # stacks' MoE path (routing, permutation, their grouped GEMMs), not a limit of the chip.
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8426; KV-read slopes alone give 0.85-0.9
