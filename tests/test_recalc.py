@@ -22,6 +22,7 @@ pytest.importorskip("formulas")
 openpyxl = pytest.importorskip("openpyxl")
 
 from openpyxl.workbook.defined_name import DefinedName  # noqa: E402
+from openpyxl.utils.cell import coordinate_from_string  # noqa: E402
 from openpyxl.worksheet.formula import ArrayFormula  # noqa: E402
 
 from xlnapkin import _formula, catalog, cli, docgen  # noqa: E402
@@ -267,6 +268,48 @@ def test_set_reaches_a_range_on_a_quoted_sheet_and_a_whole_column(tmp_path):
     assert book.value("T!A1") == base + 1000 and book.value("T!A2") == 10000
     assert book.value("T!A3") == base + 1000 + 7  # A45, past the used cells of the column
     assert book.unread == ["'Bob''s Data'!Y1"]  # as --set takes it back
+
+
+# What Excel gives with S!A1 = "5" typed as text, A2 = 3, A3 = 1, A4 = "x", A5 = 1/0 (Excel's
+# help for SUM, COUNT, AVERAGE and COUNTIF: text in a range or an array is not counted; a number
+# typed as text in the argument list is). LibreOffice Calc gives the same for every one but the
+# first two, where it makes a text argument #VALUE! by default; it skips the error in A5 in the
+# SUMIF, which the criterion does not meet.
+TEXT_IN_RANGES = [('SUM(A1:A4,"4",2)', 10), ('COUNT(A1:A4,"7")', 3), ("COUNT(A1:A4)", 2),
+                  ("COUNTA(A1:A4)", 4), ("MAX(A1:A4)", 3), ("MIN(A1:A4)", 1),
+                  ("AVERAGE(A1:A4)", 2), ("PRODUCT(A1:A4)", 3), ("SUMPRODUCT(A1:A4)", 4),
+                  ("MEDIAN(A1:A3)", 2), ("VAR(A1:A3)", 2), ("SUMSQ(A1:A4)", 10),
+                  ("SUM(A1:A2*1)", 8), ("SUM(IF(A2>0,A1:A2,0))", 3),
+                  ('COUNTIF(A1:A4,">0")', 2), ('SUMIF(A1:A4,">=1")', 4),
+                  ('COUNTIF(A1:A4,"x")', 1), ("MAX(A1)", 0), ("SUM(A1:A5)", "#DIV/0!"),
+                  ("COUNT(A1:A5)", 2), ('SUMIF(A1:A5,">0")', 4)]
+
+
+def test_text_in_a_range_is_not_a_number_as_in_excel(tmp_path):
+    # formulas reads "5" typed as text in a range as 5: a teams table with a volume typed as
+    # text passed its COUNTA = COUNT check here, where Excel says "must be numbers"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"], ws["A2"], ws["A3"], ws["A4"], ws["A5"] = "5", 3, 1, "x", "=1/0"
+    for row, (formula, _) in enumerate(TEXT_IN_RANGES, 1):
+        ws.cell(row, 2, "=" + formula)
+    wb.save(tmp_path / "t.xlsx")
+    book = Workbook(tmp_path / "t.xlsx")
+    book.calculate()
+    got = [book.value(f"S!B{row}") for row in range(1, len(TEXT_IN_RANGES) + 1)]
+    assert got == [want for _, want in TEXT_IN_RANGES]
+
+
+def test_a_teams_volume_typed_as_text_fails_the_check_as_in_excel():
+    # the multi-tenant template's check: COUNTA(volumes) = COUNT(volumes); the teams are sized
+    # only once it passes (before, recalc sized them at 8 GPUs where Excel said "check inputs")
+    wb = Workbook(REPO / "workbooks" / "multi_tenant_savings.xlsx")
+    sheet, cells = wb.resolve("teams_tokens_per_day")
+    column, row = coordinate_from_string(cells.split(":")[0])
+    wb.calculate({f"{sheet}!{column}{row + 1}": "20000000"})  # the second team's volume
+    assert wb.value("check_teams_table") == "tokens a day must be numbers (or blank)"
+    assert wb.value("teams_ok") is False and wb.value("teams_pooled_gpus") == "check inputs"
 
 
 def test_set_refuses_formula_cells_ranges_and_unknown_names():

@@ -674,6 +674,57 @@ def _text_limits(table) -> None:
     table["TEXTJOIN"] = table["_XLFN.TEXTJOIN"] = wrap_func(textjoin)
 
 
+# Functions that, as Excel's do, take only the numbers from a range or an array: text there is
+# skipped, even "5" (a "5" typed as an argument still counts). formulas takes such text as its
+# number, so a teams table with a volume typed as text passed its COUNTA = COUNT check here and
+# failed it in Excel; MAX, MEDIAN and the rest gave #VALUE!.
+_NUMBERS_ONLY = ("SUM", "SUMSQ", "PRODUCT", "SUMPRODUCT", "COUNT", "AVERAGE", "MAX", "MIN",
+                 "MEDIAN", "STDEV", "STDEVP", "STDEV.S", "STDEV.P", "VAR", "VARP", "VAR.S",
+                 "VAR.P", "GEOMEAN", "HARMEAN", "AVEDEV", "DEVSQ")
+# ... and these when the criterion is an order ("<0", ">=5"), which only numbers meet
+_ORDER_CRITERIA = ("COUNTIF", "SUMIF", "AVERAGEIF")
+_ORDER = re.compile(r"\s*(<=|>=|<|>)\s*[-+.\d]")
+_NUMERIC_ORIGINAL: dict = {}  # formulas' own, wrapped once by _numbers_only
+
+
+def _without_text(value):
+    """A range's or an array's values with its text cells blank (anything else as it is: an
+    error value, a str to Python, stays and counts)."""
+    import numpy as np
+    from formulas.ranges import Ranges
+    from schedula import EMPTY
+    from schedula.utils.gen import Token  # errors and the blank
+    values = value.value if isinstance(value, Ranges) else value
+    if not (isinstance(values, np.ndarray) and values.dtype == object):
+        return value
+    text = np.frompyfunc(lambda x: isinstance(x, str) and not isinstance(x, Token), 1,
+                         1)(values).astype(bool)
+    if not text.any():
+        return value
+    values = values.copy()
+    values[text] = EMPTY
+    return values
+
+
+def _numbers_only(table) -> None:
+    """Excel's rule for text in ranges (:data:`_NUMBERS_ONLY`, :data:`_ORDER_CRITERIA`)."""
+    if not _NUMERIC_ORIGINAL:
+        names = [p + n for n in _NUMBERS_ONLY + _ORDER_CRITERIA for p in ("", "_XLFN.")]
+        _NUMERIC_ORIGINAL.update({n: table[n] for n in names if n in table})
+
+    def numbers(func, *args):
+        return func(*(_without_text(a) for a in args))
+
+    def order(func, rng, criterion, *rest):
+        if isinstance(criterion, str) and _ORDER.match(criterion):
+            return func(_without_text(rng), criterion, *(_without_text(a) for a in rest))
+        return func(rng, criterion, *rest)
+
+    for name, func in _NUMERIC_ORIGINAL.items():
+        how = order if name.replace("_XLFN.", "") in _ORDER_CRITERIA else numbers
+        table[name] = functools.partial(how, func)
+
+
 def _capped(value, too_long):
     return too_long if _over_limit(value) else value
 
@@ -806,6 +857,7 @@ def register(functions=None) -> list[str]:
     table = formulas.get_functions()
     _text_limits(table)
     _regex_functions(table)
+    _numbers_only(table)
     for name, func in functions.items():
         table[name.upper()] = _adapter(func)
     return list(functions)
