@@ -326,6 +326,17 @@ def test_teams_of_different_sizes():
     assert np.isnan(e.team_loads([1e8, np.nan], 1000, 0.5)[1])
 
 
+def test_teams_pooling_of_huge_loads_stays_finite():
+    # the squares of the spread overflowed past a load of about 1e154 deployments, and the
+    # pool then read as 1 GPU (a 1e300 tokens a day team, typed by mistake)
+    loads = [1e200, 3e199]
+    cap = e.teams_pooled_capacity(loads, 0.95, 0.25, 1, 0.0)
+    z = NormalDist().inv_cdf(0.95)
+    assert cap == pytest.approx(1.3e200 + z * 0.25 * math.hypot(1e200, 3e199))
+    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 1, 0.0) == pytest.approx(cap, rel=1e-12)
+    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 1, 0.0) <= e.teams_dedicated_gpus(loads, 0.95)
+
+
 @given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
 def test_a_pool_step_share_less_load_saves_exactly_one_deployment(n, mu, q, cv, g, rho):
     pool = e.pooled_gpus(n, mu, q, cv, g, rho)

@@ -1145,7 +1145,8 @@ def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, cor
     """
     load, c, z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
     s = c * load
-    spread = np.sqrt((1.0 - rho) * np.sum(s * s) + rho * np.sum(s) ** 2)
+    top = float(s.max()) or 1.0  # scaled by the largest, so squares of 1e160 do not overflow
+    spread = top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2) + rho * np.sum(s / top) ** 2)
     return float(g * (load.sum() + z * spread))
 
 
