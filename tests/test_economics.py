@@ -333,7 +333,7 @@ def test_teams_pooling_of_huge_loads_stays_finite():
     cap = e.teams_pooled_capacity(loads, 0.95, 0.25, 1, 0.0)
     z = NormalDist().inv_cdf(0.95)
     assert cap == pytest.approx(1.3e200 + z * 0.25 * math.hypot(1e200, 3e199))
-    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 1, 0.0) == pytest.approx(cap, rel=1e-12)
+    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 1, 0.0) == pytest.approx(cap, rel=1e-9)
     assert e.teams_pooled_gpus(loads, 0.95, 0.25, 1, 0.0) <= e.teams_dedicated_gpus(loads, 0.95)
 
 

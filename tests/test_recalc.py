@@ -270,19 +270,34 @@ def test_set_reaches_a_range_on_a_quoted_sheet_and_a_whole_column(tmp_path):
     assert book.unread == ["'Bob''s Data'!Y1"]  # as --set takes it back
 
 
-# What Excel gives with S!A1 = "5" typed as text, A2 = 3, A3 = 1, A4 = "x", A5 = 1/0 (Excel's
-# help for SUM, COUNT, AVERAGE and COUNTIF: text in a range or an array is not counted; a number
-# typed as text in the argument list is). LibreOffice Calc gives the same for every one but the
-# first two, where it makes a text argument #VALUE! by default; it skips the error in A5 in the
-# SUMIF, which the criterion does not meet.
+# Sheet S of the text test: A1 "5" typed as text, A2 3, A3 1, A4 "x", A5 =1/0; C1 ">0", C2 0;
+# D1:D4 2, "4" (text), 1, 6 beside E1:E4 "a", "b", "a", "b"; F1 " >2" (text), F2 4.
+TEXT_SHEET = {"A1": "5", "A2": 3, "A3": 1, "A4": "x", "A5": "=1/0", "C1": ">0", "C2": 0,
+              "D1": 2, "D2": "4", "D3": 1, "D4": 6, "E1": "a", "E2": "b", "E3": "a", "E4": "b",
+              "F1": " >2", "F2": 4}
+# What Excel gives there (Excel's help for SUM, COUNT, AVERAGE and COUNTIF: text in a reference
+# is not counted; text typed as an argument, or built by an expression, is converted). LibreOffice
+# Calc gives the same for every one but three whose text it would convert ("4", A1&"", A1:A2*1):
+# it makes them #VALUE! by default. It skips the error in A5 in the SUMIF, as the criterion
+# does not meet it.
+# Not here: an array an expression builds, SUM(IF(A2>0,A1:A2,0)), where Excel skips the "5"
+# (3) and formulas, and so recalc, converts it (8).
 TEXT_IN_RANGES = [('SUM(A1:A4,"4",2)', 10), ('COUNT(A1:A4,"7")', 3), ("COUNT(A1:A4)", 2),
                   ("COUNTA(A1:A4)", 4), ("MAX(A1:A4)", 3), ("MIN(A1:A4)", 1),
                   ("AVERAGE(A1:A4)", 2), ("PRODUCT(A1:A4)", 3), ("SUMPRODUCT(A1:A4)", 4),
                   ("MEDIAN(A1:A3)", 2), ("VAR(A1:A3)", 2), ("SUMSQ(A1:A4)", 10),
-                  ("SUM(A1:A2*1)", 8), ("SUM(IF(A2>0,A1:A2,0))", 3),
-                  ('COUNTIF(A1:A4,">0")', 2), ('SUMIF(A1:A4,">=1")', 4),
-                  ('COUNTIF(A1:A4,"x")', 1), ("MAX(A1)", 0), ("SUM(A1:A5)", "#DIV/0!"),
-                  ("COUNT(A1:A5)", 2), ('SUMIF(A1:A5,">0")', 4)]
+                  ("MAX(A1)", 0), ("SUM(A1:A5)", "#DIV/0!"), ("COUNT(A1:A5)", 2),
+                  # values and arrays expressions build are converted
+                  ("SUM(A1:A2*1)", 8), ('COUNT(A1&"")', 1), ('SUM(A1&"")', 5),
+                  ("SUM(--A1)", 5), ("SUMPRODUCT(--A1:A3)", 9),
+                  # an order criterion, typed, in a cell or built, meets numbers only
+                  ('COUNTIF(A1:A4,">0")', 2), ('SUMIF(A1:A4,">=1")', 4), ("COUNTIF(A1:A4,C1)", 2),
+                  ('COUNTIF(A1:A4,">"&C2)', 2), ('SUMIF(A1:A5,">0")', 4),
+                  ('COUNTIFS(A1:A4,">0")', 2), ('COUNTIF(A1:A4,"x")', 1),
+                  ('COUNTIF(F1:F2," >2")', 1),  # text equal to " >2", not an order
+                  # the numbers to add skip text whatever the criterion
+                  ('SUMIF(E1:E4,"b",D1:D4)', 6), ('AVERAGEIF(E1:E4,"b",D1:D4)', 6),
+                  ('SUMIFS(D1:D4,E1:E4,"b")', 6), ('SUMIF(E1:E4,"<>a",D1:D4)', 6)]
 
 
 def test_text_in_a_range_is_not_a_number_as_in_excel(tmp_path):
@@ -291,14 +306,15 @@ def test_text_in_a_range_is_not_a_number_as_in_excel(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "S"
-    ws["A1"], ws["A2"], ws["A3"], ws["A4"], ws["A5"] = "5", 3, 1, "x", "=1/0"
+    for cell, value in TEXT_SHEET.items():
+        ws[cell] = value
     for row, (formula, _) in enumerate(TEXT_IN_RANGES, 1):
-        ws.cell(row, 2, "=" + formula)
+        ws.cell(row, 8, "=" + formula)
     wb.save(tmp_path / "t.xlsx")
     book = Workbook(tmp_path / "t.xlsx")
     book.calculate()
-    got = [book.value(f"S!B{row}") for row in range(1, len(TEXT_IN_RANGES) + 1)]
-    assert got == [want for _, want in TEXT_IN_RANGES]
+    got = {f: book.value(f"S!H{row}") for row, (f, _) in enumerate(TEXT_IN_RANGES, 1)}
+    assert got == dict(TEXT_IN_RANGES)
 
 
 def test_a_teams_volume_typed_as_text_fails_the_check_as_in_excel():

@@ -195,7 +195,7 @@ def multi_tenant_scenarios(d):
                teams_utilization=0.5, teams_tokens_per_sec=12000.0)),
            ("teams: a negative volume", dict(d, teams_tokens_per_day=[1e8, -5.0] + [None] * 10)),
            # a volume typed (or pasted) as text: Excel's COUNT skips it, so the check fails
-           # (formulas took it as its number until recalc gave COUNT Excel's rule)
+           # (a LibreOffice scenario; test_recalc.py holds recalc to the same answer)
            ("teams: a volume typed as text", dict(d, teams_tokens_per_day=[1e8, "20000000"]
                                                   + [None] * 10)),
            ("teams: N+1 for the pool and each team", dict(d, teams_team_spares=1,

@@ -674,27 +674,38 @@ def _text_limits(table) -> None:
     table["TEXTJOIN"] = table["_XLFN.TEXTJOIN"] = wrap_func(textjoin)
 
 
-# Functions that, as Excel's do, take only the numbers from a range or an array: text there is
-# skipped, even "5" (a "5" typed as an argument still counts). formulas takes such text as its
-# number, so a teams table with a volume typed as text passed its COUNTA = COUNT check here and
-# failed it in Excel; MAX, MEDIAN and the rest gave #VALUE!.
+# Functions that, as Excel's do, take only the numbers from a cell reference: text there is
+# skipped, even "5". formulas takes such text as its number, so a teams table with a volume typed
+# as text passed its COUNTA = COUNT check here and failed it in Excel; MAX, MEDIAN and the rest
+# gave #VALUE!. Only references are changed: a value an expression builds ("5"&"", --A1, which
+# formulas reads as +A1) is converted as before, and so is an array an expression builds (Excel
+# skips the text there too, formulas still converts it).
 _NUMBERS_ONLY = ("SUM", "SUMSQ", "PRODUCT", "SUMPRODUCT", "COUNT", "AVERAGE", "MAX", "MIN",
                  "MEDIAN", "STDEV", "STDEVP", "STDEV.S", "STDEV.P", "VAR", "VARP", "VAR.S",
                  "VAR.P", "GEOMEAN", "HARMEAN", "AVEDEV", "DEVSQ")
-# ... and these when the criterion is an order ("<0", ">=5"), which only numbers meet
-_ORDER_CRITERIA = ("COUNTIF", "SUMIF", "AVERAGEIF")
-_ORDER = re.compile(r"\s*(<=|>=|<|>)\s*[-+.\d]")
+# The criteria functions: their range of numbers to add (SUMIF's third argument, SUMIFS's first)
+# skips text whatever the criterion; a range of criteria skips it where its criterion is an
+# order ("<0", ">=5"), which only numbers meet. {name: (where the (range, criterion) pairs
+# start, where the range of numbers is or None)}
+_CRITERIA = {"COUNTIF": (0, None), "SUMIF": (0, 2), "AVERAGEIF": (0, 2), "COUNTIFS": (0, None),
+             "SUMIFS": (1, 0), "AVERAGEIFS": (1, 0), "MAXIFS": (1, 0), "MINIFS": (1, 0)}
+_ORDER = re.compile(r"(<=|>=|<|>)\s*[-+.\d]")
 _NUMERIC_ORIGINAL: dict = {}  # formulas' own, wrapped once by _numbers_only
 
 
 def _without_text(value):
-    """A range's or an array's values with its text cells blank (anything else as it is: an
-    error value, a str to Python, stays and counts)."""
+    """A cell reference's values with its text cells blank; anything else as it is (an error
+    value, a str to Python, stays and counts)."""
     import numpy as np
     from formulas.ranges import Ranges
     from schedula import EMPTY
     from schedula.utils.gen import Token  # errors and the blank
-    values = value.value if isinstance(value, Ranges) else value
+    if not isinstance(value, Ranges):
+        return value
+    try:
+        values = value.value
+    except Exception:  # noqa: BLE001 - a range formulas cannot read yet: its own error, later
+        return value
     if not (isinstance(values, np.ndarray) and values.dtype == object):
         return value
     text = np.frompyfunc(lambda x: isinstance(x, str) and not isinstance(x, Token), 1,
@@ -706,23 +717,43 @@ def _without_text(value):
     return values
 
 
+def _is_order(criterion) -> bool:
+    """A criterion (typed, in a cell, or built with &) that compares numbers by order."""
+    import numpy as np
+    from formulas.ranges import Ranges
+    if isinstance(criterion, Ranges):
+        try:
+            criterion = criterion.value
+        except Exception:  # noqa: BLE001
+            return False
+    if isinstance(criterion, np.ndarray) and criterion.size == 1:
+        criterion = criterion.item()
+    return isinstance(criterion, str) and bool(_ORDER.match(criterion))
+
+
 def _numbers_only(table) -> None:
-    """Excel's rule for text in ranges (:data:`_NUMBERS_ONLY`, :data:`_ORDER_CRITERIA`)."""
+    """Excel's rule for text in references (:data:`_NUMBERS_ONLY`, :data:`_CRITERIA`)."""
     if not _NUMERIC_ORIGINAL:
-        names = [p + n for n in _NUMBERS_ONLY + _ORDER_CRITERIA for p in ("", "_XLFN.")]
+        names = [p + n for n in _NUMBERS_ONLY + tuple(_CRITERIA) for p in ("", "_XLFN.")]
         _NUMERIC_ORIGINAL.update({n: table[n] for n in names if n in table})
 
     def numbers(func, *args):
         return func(*(_without_text(a) for a in args))
 
-    def order(func, rng, criterion, *rest):
-        if isinstance(criterion, str) and _ORDER.match(criterion):
-            return func(_without_text(rng), criterion, *(_without_text(a) for a in rest))
-        return func(rng, criterion, *rest)
+    def criteria(func, layout, *args):
+        pairs, numbers_at = layout
+        args = list(args)
+        if numbers_at is not None and numbers_at < len(args):  # SUMIF's is optional
+            args[numbers_at] = _without_text(args[numbers_at])
+        for k in range(pairs, len(args) - 1, 2):
+            if _is_order(args[k + 1]):
+                args[k] = _without_text(args[k])
+        return func(*args)
 
     for name, func in _NUMERIC_ORIGINAL.items():
-        how = order if name.replace("_XLFN.", "") in _ORDER_CRITERIA else numbers
-        table[name] = functools.partial(how, func)
+        layout = _CRITERIA.get(name.replace("_XLFN.", ""))
+        table[name] = (functools.partial(criteria, func, layout) if layout else
+                       functools.partial(numbers, func))
 
 
 def _capped(value, too_long):
