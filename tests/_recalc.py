@@ -25,6 +25,11 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils.cell import range_boundaries, get_column_letter
 
+from xlnapkin.templates._style import FMT
+
+# the number format of the templates' TRUE/FALSE cells, which shows 1/0 as TRUE/FALSE
+BOOL_FORMAT = FMT["bool"]
+
 ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!"}
 
 
@@ -140,7 +145,10 @@ def read_values(path, where: dict, skip=()) -> Values:
         for row in ws.iter_rows():
             for c in row:
                 if c.value is not None and hasattr(c, "coordinate"):
-                    cells[f"{ws.title}!{c.coordinate}"] = _normal(c.value)
+                    value = c.value
+                    if c.number_format == BOOL_FORMAT and value in (0, 1):
+                        value = bool(value)  # LibreOffice saves a TRUE/FALSE cell as 1/0
+                    cells[f"{ws.title}!{c.coordinate}"] = _normal(value)
     wb.close()
     named = {}
     for name, keys in where.items():

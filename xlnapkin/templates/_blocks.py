@@ -103,7 +103,7 @@ def checks(block, rows, gate="inputs_ok") -> None:
     st.define(block.wb, "checks", block.ws.title, st.column_range(col, first, last))
     st.mark_checks(block.ws, f"{st.get_column_letter(col)}{first}:"
                              f"{st.get_column_letter(col)}{last}")
-    block.add(gate, "All inputs OK?", 'COUNTIF(checks,"OK")=ROWS(checks)', fmt="gen")
+    block.add(gate, "All inputs OK?", 'COUNTIF(checks,"OK")=ROWS(checks)', fmt="bool")
 
 
 def calibration_inputs(block, mem_note="weights + KV must fit in it") -> list[str]:

@@ -232,7 +232,7 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
         if not lean:
             st.put_text(ws[f"{col['row_again']}{r}"], label, st.NOTE_FONT)
         cells = [("lo", lo, "num"), ("hi", hi, "num"), ("q_n", n, "num")]
-        cells += [(s.name, s.formula, s.fmt) for s in row_steps] + [(test[0], test[2], "gen")]
+        cells += [(s.name, s.formula, s.fmt) for s in row_steps] + [(test[0], test[2], "bool")]
         for name, formula, fmt in cells:
             if formula is not None:
                 text = "=" + formula.format_map(_RowMap(wb, alias, refs))

@@ -178,7 +178,7 @@ def _weight_steps() -> list[Step]:
         Step("experts_only", "Checkpoint format on the experts only? (gpt-oss in mxfp4)",
              "AND({is_moe}=1,NOT(ISNUMBER({weight_dtype})),INDEX(model_native_dtype_scope,"
              "{model_row})=\"experts\",{weight_dtype}=INDEX(model_native_dtype,{model_row}))",
-             "", "gen"),
+             "", "bool"),
         Step("all_expert_params", "Routed experts, all of them",
              "IF({is_moe}=1,MIN({m_num_experts}*{expert_params},{total_params}),0)", "params",
              "sci"),
@@ -252,7 +252,7 @@ def _link_steps() -> list[Step]:
     peer-link domain of ``nvlink_gpus``, the slower of the known PCIe and network links."""
     return [
         Step("past_domain", "More GPUs than one peer-link domain joins (nvlink_gpus)?",
-             "AND({g_nvlink_gpus}>0,{num_gpus}>{g_nvlink_gpus})", "", "gen",
+             "AND({g_nvlink_gpus}>0,{num_gpus}>{g_nvlink_gpus})", "", "bool",
              "roofline._past_domain"),
         Step("link_gbps", "Link the all-reduces cross (past a domain: PCIe/network)",
              "IF({past_domain},IF(AND({g_pcie_gbps}>0,{g_scaleout_gbps}>0),MIN({g_pcie_gbps},"
@@ -274,7 +274,7 @@ def gpu_steps() -> list[Step]:
              "catalog.GPU.tflops_16bit"),
         Step("fp4_path", "Weights on a native 4-bit float path? (fp4/nvfp4/mxfp4 on an FP4 GPU)",
              "AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
-             "{g_fp4_tflops}>0)", "", "gen", "units.compute_dtype(...) == 'fp4'"),
+             "{g_fp4_tflops}>0)", "", "bool", "units.compute_dtype(...) == 'fp4'"),
         Step("peak_tflops", "Dense peak for the weight dtype (native fp8/int8/fp4, else 16-bit)",
              "IF(AND({weight_dtype}=\"fp8\",{g_fp8_tflops}>0),{g_fp8_tflops},"
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
@@ -282,7 +282,7 @@ def gpu_steps() -> list[Step]:
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
         Step("gguf_path", "GGUF weights? (llama.cpp's q4_k_m etc.: x gguf_mfu_factor)",
              "AND(NOT(ISNUMBER({weight_dtype})),OR(LEFT({weight_dtype},1)=\"q\","
-             "LEFT({weight_dtype},2)=\"iq\"))", "", "gen",
+             "LEFT({weight_dtype},2)=\"iq\"))", "", "bool",
              "units.is_gguf(weight_dtype)"),
         Step("par_gpus", "GPUs a forward pass runs on at once (GGUF: 1, split by layers)",
              "IF({gguf_path},1,{num_gpus})", "GPUs", "int", "roofline.parallel_gpus"),
@@ -298,14 +298,14 @@ def gpu_steps() -> list[Step]:
              "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
         Step("heads_split", "Model splits over the GPUs? (heads even; GGUF: layers >= GPUs)",
              f'IF({{gguf_path}},{{num_gpus}}<={{m_layers}},{heads_split("{num_gpus}")})', "",
-             "gen", "memory.tp_degrees"),
+             "bool", "memory.tp_degrees"),
         Step("context_ok", "Input + output within the model's maximum context?",
-             "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "gen"),
+             "OR({m_max_context}=0,{seq_tokens}<={m_max_context})", "", "bool"),
         Step("link_ok", "One GPU, or a known GPU-to-GPU link?",
-             "OR({num_gpus}<=1,{g_interconnect_gbps}>0)", "", "gen"),
+             "OR({num_gpus}<=1,{g_interconnect_gbps}>0)", "", "bool"),
         *_link_steps(),
         Step("runs", "Can this replica run the model? (all three)",
-             "AND({heads_split},{context_ok},{link_ok})", "", "gen", "memory.can_run"),
+             "AND({heads_split},{context_ok},{link_ok})", "", "bool", "memory.can_run"),
         Step("usable_memory", "Usable memory of the replica (GPUs x memory x fraction)",
              "{num_gpus}*{g_memory_gb}*1E+9*{mem_fraction}", "bytes", "sci"),
         Step("free_memory", "Left for the KV cache after the weights",
@@ -408,7 +408,7 @@ def add_split_table(block, col: int = 7, row: int = 3) -> None:
         split.value = block.formula(heads_split(str(k)))
         below = f"{letter(col + 2)}{r + 1}" if k < most else "0"
         nxt.value = f"=IF({letter(col + 1)}{r},{k},{below})"
-        for cell, fmt in ((g, "int"), (split, "gen"), (nxt, "int")):
+        for cell, fmt in ((g, "int"), (split, "bool"), (nxt, "int")):
             st.style_cell(cell, fmt, st.FORMULA_FONT)
     st.define(block.wb, SPLIT_TABLE, ws.title,
               st.column_range(col + 2, first, first + most - 1))

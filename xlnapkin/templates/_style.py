@@ -69,6 +69,9 @@ FMT = {
     # a rate that can be far below 1 (0.084 requests/s): enough digits to divide by
     "rate": "[<0.01]0.00E+00;[<10]0.000;#,##0.00",
     "text": "@", "gen": "General", "mtok": '#,##0.0,," M"',
+    # a TRUE/FALSE cell: Excel shows its booleans whatever the format, LibreOffice prints one
+    # whose value comes from the file as 1 or 0 unless the format names them
+    "bool": '"TRUE";"TRUE";"FALSE"',
 }
 
 _CELL_REF = re.compile(r"^[A-Za-z]{1,3}[0-9]+$")
@@ -155,7 +158,7 @@ class Block:
                 cell.fill = OUTPUT_FILL
         cell.number_format = FMT.get(fmt, fmt)
         cell.border = BOX
-        cell.alignment = Alignment(horizontal="left" if fmt in ("text", "gen") else "right")
+        cell.alignment = Alignment(horizontal="left" if fmt in ("text", "gen", "bool") else "right")
         if unit:
             put_text(ws.cell(r, self.col + 2), unit)
         if note:
@@ -250,7 +253,7 @@ def style_cell(cell, fmt="num", font=FORMULA_FONT, border=True):
     """Number format, font and box; numeric columns right-aligned, their messages too."""
     cell.number_format = FMT.get(fmt, fmt)
     cell.font = font
-    if fmt not in ("text", "gen"):
+    if fmt not in ("text", "gen", "bool"):
         cell.alignment = Alignment(horizontal="right")
     if border:
         cell.border = BOX

@@ -133,10 +133,10 @@ def _checks(b, top) -> None:
         b.add(name, label, formula, fmt="text", kind="check")
     st.mark_checks(b.ws, f"C{first}:C{b.row - 1}")
     b.add("teams_ok", "All these checks OK?",
-          "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows]) + ")", fmt="gen")
+          "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows]) + ")", fmt="bool")
     b.add("teams_costs_ok", "... and its GPU, price and hours (the costs)?",
           'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
-          fmt="gen")
+          fmt="bool")
 
 
 def _table(wb, ws, top) -> None:

@@ -398,11 +398,11 @@ def _checks(b) -> None:
     ], gate="all_ok")
     shared = ",".join("{" + name + '}="OK"' for name, _l, _f in work)
     b.add("work_ok", "Model and workload OK? (every answer needs them)", f"AND({shared})",
-          fmt="gen")
+          fmt="bool")
     for gate, label, names in GATES:
         own = ",".join("{" + name + '}="OK"' for name in names)
         alone = gate in ("hours_ok", "utilization_ok", "user_gpu_ok")  # its copy's own checks
-        b.add(gate, label, ("AND(" if alone else "AND({work_ok},") + own + ")", fmt="gen")
+        b.add(gate, label, ("AND(" if alone else "AND({work_ok},") + own + ")", fmt="bool")
 
 
 def _prices_check(prices: str, what: str) -> str:

@@ -182,12 +182,12 @@ def _checks(b) -> None:
              "check_lora_overhead")
     b.add("counts_ok", "Inputs of the GPU counts and savings OK?",
           'COUNTIF(checks,"OK")+' + "+".join(f'({{{c}}}<>"OK")' for c in aside)
-          + '=ROWS(checks)', fmt="gen")
+          + '=ROWS(checks)', fmt="bool")
     b.add("costs_ok", "... and the GPU, its price and the hours (the costs)?",
           'AND({counts_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
-          fmt="gen")
+          fmt="bool")
     b.add("lora_ok", "... and the LoRA inputs (the LoRA line)?",
-          'AND({counts_ok},{check_lora_models}="OK",{check_lora_overhead}="OK")', fmt="gen")
+          'AND({counts_ok},{check_lora_models}="OK",{check_lora_overhead}="OK")', fmt="bool")
 
 
 def _working(w) -> None:

@@ -313,15 +313,15 @@ def _checks(b) -> None:
     # The same cell as a check name, so that `xlnapkin recalc` lists it among the checks that
     # are not OK when the headline outputs say "check inputs" because nothing fits.
     st.define(b.wb, "check_fits", b.ws.title, st.absolute(fits.column, fits.row))
-    b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="gen")
+    b.add("all_ok", "Everything OK?", 'AND({inputs_ok},{fits}="OK")', fmt="bool")
     own = b.add("own_inputs_ok", "Owning inputs (years, resale, finance, power, hosting)",
                 _own_inputs_check(), fmt="text", kind="check")
     st.mark_checks(b.ws, own.coordinate)
     b.add("compare_ok", "Own vs rent computable? (owning inputs, prices)",
           'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour}),'
-          "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="gen")
+          "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="bool")
     b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
-          'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="gen")
+          'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="bool")
     # Only the Volume sheet reads its range, so a bad range blanks that sheet alone.
     span = b.add("check_volume_range", "Volume table range (Volume sheet only)",
                  'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
@@ -458,7 +458,7 @@ def _service(w) -> None:
     # the latencies at the concurrency the bisection table below finds, once
     _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}", mean=True) + [
         Step("vol_ok", "Below what one replica sustains? (TRUE = yes)",
-             "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1)", "", "gen"),
+             "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1)", "", "bool"),
         Step("vol_concurrency_calc", "Requests each replica holds at once, on average",
              _fit(f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")'), "requests", "num",
              "queueing.service_at_rate"),
@@ -509,7 +509,7 @@ def _fit(expr: str) -> str:
 def _fleet_steps() -> list[Step]:
     return [
         Step("fits_calc", "Does one request fit? (TRUE = yes)",
-             "ISNUMBER({replica_tokens_per_sec_calc})", "", "gen"),
+             "ISNUMBER({replica_tokens_per_sec_calc})", "", "bool"),
         Step("prefix_savings", "Share of prefill work prefix caching saves",
              "IF({prefix_tokens}>0,{prefix_hit_rate}*{prefix_tokens}/{input_tokens},0)", "0-1",
              "pct", "economics.prefix_cache_savings(prefix, input - prefix, hit rate)"),
