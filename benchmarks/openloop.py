@@ -79,9 +79,7 @@ _BUDGET = re.compile(r"(?:max_num_tokens|max[-_]num[-_]batched[-_]tokens|chunked
 
 _RUNTIME = re.compile(r"max_num_tokens \d+ build / (\d+) runtime")
 _SEQUENCES = re.compile(r"(?:gpu_batch_size|max[-_]num[-_]seqs)[ =]+(\d+)")
-# vLLM's multi-step scheduling (V0, 0.6 to 0.9): the scheduler plans this many decode steps at
-# a time, so a prompt that arrives waits for the window to end (vLLM RFC, issue 6854: "new
-# prefill requests will only start at every 8 steps")
+# vLLM's multi-step scheduling (V0, 0.6 to 0.9): the decode steps per scheduling decision
 _WINDOW = re.compile(r"num[-_]scheduler[-_]steps[ =]+(\d+)")
 
 
@@ -160,14 +158,21 @@ def replica(row):
     replicas. Where the row's engine configuration states its limit on sequences in flight (a
     replica's: TensorRT-LLM's ``gpu_batch_size`` in the MLPerf configs, vLLM's
     ``max_num_seqs``), the GPU takes it as ``max_concurrency``, divided over the replica's GPUs,
-    as a user would give it; else the calibrated default. A NapkinError where the catalog lacks
-    the GPU or model."""
+    as a user would give it; else the calibrated default. Likewise the decode steps it runs per
+    scheduling decision (vLLM V0's ``num_scheduler_steps``) as ``scheduler_steps``. A
+    NapkinError where the catalog lacks the GPU or model."""
     g, m = catalog.gpu(row["gpu"]), catalog.model(row["model"])
     wd = weight_dtype(row, m)
     tp = int(_num(row["tp"]) or 1)
+    settings = []
     seqs = _SEQUENCES.search(row["notes"])
     if seqs:
-        g = catalog.gpu(f"{g.id}; max_concurrency={float(seqs.group(1)) / tp:g}")
+        settings.append(f"max_concurrency={float(seqs.group(1)) / tp:g}")
+    window = _WINDOW.search(row["notes"])
+    if window:
+        settings.append(f"scheduler_steps={window.group(1)}")
+    if settings:
+        g = catalog.gpu("; ".join([g.id] + settings))
     replicas = max(int(_num(row["num_gpus"]) or 1) // tp, 1)
     return (g, m, wd, kv_dtype(row, wd), tp, replicas,
             _num(row["request_rate_per_s"]) / replicas, token_budget(row))
@@ -308,30 +313,6 @@ def sla_check(rows):
     return out
 
 
-def scheduler_windows(rows, latencies=None):
-    """A side check, not the model: for every scored TTFT row whose engine ran vLLM's
-    multi-step scheduling (``num_scheduler_steps`` n > 1, stated in its notes), the TTFT plus
-    the wait for the current window of n steps to end, taken as uniform over n - 1 of the
-    model's mean steps (its mean and median half of that, its p99 0.99). Returns ``(line,
-    statistic, n, measured, predicted, wait)`` in ms."""
-    out = []
-    for line, r in enumerate(rows, start=2):
-        window = _WINDOW.search(r["notes"])
-        if not window or int(window.group(1)) < 2 or r["metric"] != "ttft_ms":
-            continue
-        pred, _ = predict(r, latencies)
-        share = 0.5 if r["statistic"] == "mean" else PERCENTILE.get(r["statistic"])
-        if pred is None or share is None:
-            continue
-        g, m, wd, kv, tp, _, per, budget = replica(r)
-        _, step = queueing.mean_latency_at_rate(g, m, per, _num(r["input_len"]),
-                                                _num(r["output_len"]), wd, kv, tp, None, budget)
-        n = int(window.group(1))
-        out.append((line, r["statistic"], n, float(r["value"]), pred,
-                    share * (n - 1) * float(step)))
-    return out
-
-
 def main(argv=None, quiet=False):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DATA))
@@ -421,16 +402,6 @@ def main(argv=None, quiet=False):
         ratios = [p / rate for *_, rate, p, _ in sla]
         print(f"\nmedian MAX_RATE_FOR_SLA / rate measured: {np.median(ratios):.2f} "
               f"({sum(x < 1 for x in ratios)} of {len(ratios)} below 1)")
-    windows = scheduler_windows(rows, latencies)
-    if windows:
-        print("\nTTFT with vLLM's multi-step window (side check: the wait for the window to end "
-              "added to the model's TTFT; not in the model):\n")
-        print("| line | statistic | steps a window | measured | model | error | model + wait "
-              "| error |\n|---:|---|---:|---:|---:|---:|---:|---:|")
-        for line, stat, n, meas, pred, wait in windows:
-            print(f"| {line} | {stat} | {n} | {meas:.4g} | {pred:.4g} | "
-                  f"{abs(pred / meas - 1):.0%} | {pred + wait:.4g} | "
-                  f"{abs((pred + wait) / meas - 1):.0%} |")
     print("\nskipped rows:\n")
     for why, lines in skipped.items():
         print(f"* {len(lines)} row(s) (lines {', '.join(map(str, lines[:8]))}"

@@ -463,35 +463,24 @@ def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     assert value is None and why.startswith("prompts replayed on a server whose prefix cache")
 
 
-def test_openloop_adds_vllm_s_multi_step_window_to_ttft_only_as_a_side_check():
-    """A TTFT row whose engine ran num_scheduler_steps n gets the model's TTFT plus the wait
-    for the window to end: half of n - 1 mean steps for a mean, 0.99 of them for a p99; a row
-    with one step a window, a TPOT row and a row without the setting get none."""
+def test_openloop_gives_the_gpu_the_engine_s_decode_steps_per_scheduling_decision():
+    """A row whose engine ran num_scheduler_steps n is predicted on a GPU with its own
+    scheduler_steps n, as a user would give it; a TPOT row is not changed by it."""
     ol = _openloop_module()
     row = {"source_url_or_repo_path": "constructed", "source_kind": "test", "engine": "vllm",
            "gpu": "H100 SXM", "num_gpus": "1", "tp": "1", "model": "Llama-3.1-8B",
            "weight_dtype": "bf16", "kv_dtype": "", "input_len": "1000", "output_len": "200",
            "request_rate_per_s": "4", "arrival": "poisson", "metric": "ttft_ms",
            "statistic": "mean", "value": "100", "requests": "",
-           "notes": "server: vllm serve --num-scheduler-steps 10"}
-    rows = [row, {**row, "statistic": "p99"}, {**row, "notes": "num_scheduler_steps 1"},
-            {**row, "metric": "tpot_ms"}, {**row, "notes": ""}]
-    _, step = queueing.mean_latency_at_rate("h100-sxm", "llama-3.1-8b", 4, 1000, 200, "bf16")
-    found = ol.scheduler_windows(rows)
-    assert [(line, stat, n) for line, stat, n, *_ in found] == [(2, "mean", 10), (3, "p99", 10)]
-    assert found[0][4] == pytest.approx(ol.predict(row)[0])
-    assert found[0][5] == pytest.approx(4.5 * step) and found[1][5] == pytest.approx(
-        0.99 * 9 * step)
-    # the shipped rows that state a window (RESULTS.md section 7: 61 % off, 18 % with the wait)
-    shipped = ol.scheduler_windows(_openloop_rows(ol))
-    without = np.median([abs(pred / meas - 1) for *_, meas, pred, _ in shipped])
-    with_wait = np.median([abs((pred + wait) / meas - 1) for *_, meas, pred, wait in shipped])
-    assert len(shipped) >= 6 and with_wait < without / 2
-
-
-def _openloop_rows(ol):
-    with open(ol.DATA, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+           "notes": "server: vllm serve --num-scheduler-steps 10 --max-num-seqs 64"}
+    g = ol.replica(row)[0]
+    assert (g.scheduler_steps, g.max_concurrency) == (10, 64)
+    ttft, tpot = queueing.mean_latency_at_rate("h100-sxm; scheduler_steps=10; max_concurrency=64",
+                                               "llama-3.1-8b", 4, 1000, 200, "bf16")
+    assert ol.predict(row)[0] == pytest.approx(ttft)
+    assert ol.predict({**row, "metric": "tpot_ms"})[0] == pytest.approx(tpot)
+    plain = ol.predict({**row, "notes": ""})[0]
+    assert ttft > plain and ol.replica({**row, "notes": ""})[0].scheduler_steps is None
 
 
 def test_openloop_sizes_every_mlperf_run_at_its_own_limits():

@@ -451,6 +451,29 @@ def test_near_capacity_requests_wait_for_a_free_slot():
                                  0.95) > 1000
 
 
+@pytest.mark.parametrize("p", [None, 0.5, 0.99])
+def test_a_prompt_waits_for_the_engine_s_window_of_decode_steps(p):
+    # vLLM's V0 engine with --num-scheduler-steps 10 (SGLang: --num-continuous-decode-steps)
+    # decides what runs every 10 steps, so a prompt waits for the window to end: the rest of
+    # 10 loaded steps where it was the rest of one (half on average, p of them at percentile
+    # p). A prompt as long as the budget leaves no room for others to join its step, so the
+    # difference is that wait alone. TPOT and the capacity do not move.
+    gpu, windowed = "a100-sxm-80gb", "a100-sxm-80gb; scheduler_steps=10"
+    args = (M, 4, 1024, 200, "bf16", None, 1)
+    one = queueing._Replica(gpu, M, 1024, 200, "bf16", None, 1, None, token_budget=1024)
+    ten = queueing._Replica(windowed, M, 1024, 200, "bf16", None, 1, None, token_budget=1024)
+    conc = one.concurrency(4.0)
+    share = 0.5 if p is None else p
+    wait = share * 9 * one.step(conc) * (1 - math.exp(-conc))
+    assert ten.ttft(conc, 4.0, p) - one.ttft(conc, 4.0, p) == pytest.approx(wait, rel=1e-9)
+    assert wait > 0.02  # 9 steps of about 12 ms, mostly busy
+    assert queueing.tpot_at_rate(windowed, *args) == queueing.tpot_at_rate(gpu, *args)
+    assert queueing.operating_point(windowed, *args)[1] == queueing.operating_point(gpu, *args)[1]
+    assert queueing.ttft_at_rate(windowed, *args) > queueing.ttft_at_rate(gpu, *args)
+    assert calibration.resolve(None, catalog.gpu(windowed)).scheduler_steps == 10
+    assert calibration.resolve(1, catalog.gpu(windowed)).scheduler_steps == 10  # an engine limit
+
+
 @pytest.mark.parametrize("gpu, model, inp, out, n, share", [
     (G, M, 2000, 300, 1, 0.97), ("rtx-4090", M, 512, 256, 1, 0.9),
     ("h100-sxm", "llama-3.1-70b", 1024, 1024, 4, 0.95), ("a100-sxm-80gb", M, 220, 194, 1, 0.99),

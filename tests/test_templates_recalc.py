@@ -256,6 +256,12 @@ def planner_scenarios(d):
            ("latency targets on your GPU", dict(d, sla_gpu=" Yours", user_memory_gb=141.0,
                                                 user_mem_bw_tbps=4.8, model="llama-3.1-70b",
                                                 num_gpus=2)),
+           # ... whose engine runs 8 decode steps per scheduling decision (vLLM V0's
+           # --num-scheduler-steps 8): a prompt waits for the window to end
+           ("latency targets on your GPU, 8 steps a decision", dict(
+               d, sla_gpu=" Yours", user_memory_gb=141.0, user_mem_bw_tbps=4.8,
+               model="llama-3.1-70b", num_gpus=2, user_scheduler_steps=8)),
+           ("your GPU's steps a decision not whole", dict(d, user_scheduler_steps=2.5)),
            # the table's inputs wait alone: the latency targets read none of them (a review
            # found a duty cycle of 0 blanking the replicas and their cost)
            ("your GPU's engine cap not whole, no duty cycle", dict(d, user_max_concurrency=1024.4,
@@ -324,8 +330,8 @@ def planner_scenarios(d):
                  token_budget=rnd.choice([8192.0, 8192.0, 256.0, 2048.0]),
                  your_price={r: round(rnd.uniform(0.1, 10), 2) for r in range(n_rows)
                              if rnd.random() < 0.3})
-        for f in cp.USER_FIELDS:  # a blank engine cap stays blank (0 is refused)
-            v[f"user_{f}"] = (getattr(base, f) if f in ("max_concurrency", "nvlink_gpus") else
+        for f in cp.USER_FIELDS:  # a blank count stays blank (0 is refused)
+            v[f"user_{f}"] = (getattr(base, f) if f in cp.USER_COUNTS else
                               float(getattr(base, f) or 0.0))
         out.append((f"random{i}", v))
     return out

@@ -124,13 +124,16 @@ class Efficiency:
     gguf_max_concurrency: float = _constant(
         4.0, "Engine cap per replica, GGUF (llama.cpp)", "requests",
         "llama-server's default slots (-np); a GPU's own max_concurrency replaces it", KEPT)
+    scheduler_steps: float = _constant(
+        1.0, "Decode steps per scheduling decision", "steps",
+        "a prompt joins when the window ends; a GPU's own scheduler_steps replaces it", KEPT)
 
 
 # Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 294 rows the
 # model represents) by minimising the mean |ln(predicted / measured)|, classes weighted by the
 # square root of their size (see benchmarks/RESULTS.md for the run, the accuracy, the
-# leave-one-out checks and the worst rows); values rounded from its output. Five are pinned to
-# measured or documented values, not fitted: step_overhead_s (BLIS's ~0.1 ms per step; the data
+# leave-one-out checks and the worst rows); values rounded from its output. The rest are pinned
+# to measured or documented values, not fitted: step_overhead_s (BLIS's ~0.1 ms per step; the data
 # cannot tell it from the per-layer term), allreduce_latency_s (one-shot NVLink all-reduces of
 # small messages take 4-10 us; fitted freely it absorbs the slow all-reduces of 2023 engines and
 # makes 2 GPUs decode slower than 1), pcie_allreduce_latency_s (nccl-tests' 8-byte all-reduce over
@@ -149,8 +152,13 @@ class Efficiency:
 # number of server slots (default: -1, -1 = auto)", and auto starts the 4 slots of pull request
 # 16736. No row of the development set measures llama.cpp above batch 1, so none moves; a
 # GPU's own max_concurrency replaces it, for the whole replica as -np is (one server process
-# whatever its GPUs): "rtx-4090; max_concurrency=16" for llama-server -np 16) and
-# gguf_mfu_factor (below).
+# whatever its GPUs): "rtx-4090; max_concurrency=16" for llama-server -np 16),
+# scheduler_steps (1: vLLM, SGLang and TensorRT-LLM decide what runs before every step by
+# default; vLLM's V0 engine (0.6 to 0.9) with --num-scheduler-steps n and SGLang with
+# --num-continuous-decode-steps n run n decode steps per decision, and a prompt that arrives
+# meanwhile waits for the window to end: vLLM's RFC, issue 6854, "new prefill requests will only
+# start at every 8 steps". A GPU's own scheduler_steps replaces it: "mi300x; scheduler_steps=8";
+# benchmarks/RESULTS.md section 7) and gguf_mfu_factor (below).
 # fp4_mfu_factor is fitted and agrees with kernel measurements: vLLM's B200 GEMM benchmark
 # (pull request 20646, Llama-3.1-8B shapes at batch 8,192-16,384) reaches 0.34 of the FP4
 # datasheet peak with NVFP4 (0.42-0.43 without the activation quantisation) where BF16 reaches
@@ -193,6 +201,7 @@ DEFAULTS = Efficiency(
     comm=1.0,
     max_concurrency=256.0,         # pinned: vLLM's max_num_seqs under 70 GiB (flat 256-512)
     gguf_max_concurrency=4.0,      # pinned: llama-server's default slots (-np auto = 4)
+    scheduler_steps=1.0,           # engines schedule every step unless told otherwise
 )
 
 # Multiplier on MBU and MFU by vendor (catalog ``vendor`` column, lower case); 1 if absent. A
@@ -229,19 +238,23 @@ def _calibrated(gpu) -> Efficiency:
     """The calibrated constants on ``gpu``: utilisations times its :func:`vendor_factor`, and its
     own ``max_concurrency`` (a catalog column a user can set in a spec string, ``"h100-sxm;
     max_concurrency=1024"``: the engine's batch limit per GPU of a replica, as the default is;
-    for GGUF weights llama-server's slots for the whole replica, see ``serving.engine_cap``)
-    and ``prefill_overhead_ms`` (likewise, ``"h100-sxm; prefill_overhead_ms=3"``: the serving
-    stack's fixed time per request, in ms) in place of the defaults."""
+    for GGUF weights llama-server's slots for the whole replica, see ``serving.engine_cap``),
+    ``prefill_overhead_ms`` (likewise, ``"h100-sxm; prefill_overhead_ms=3"``: the serving
+    stack's fixed time per request, in ms) and ``scheduler_steps`` (``"mi300x;
+    scheduler_steps=8"``: decode steps per scheduling decision) in place of the defaults."""
     f = vendor_factor(gpu)
     cap = getattr(gpu, "max_concurrency", None)
     fixed = getattr(gpu, "prefill_overhead_ms", None)
-    if f == 1.0 and cap is None and fixed is None:
+    window = getattr(gpu, "scheduler_steps", None)
+    if f == 1.0 and cap is None and fixed is None and window is None:
         return DEFAULTS
     changes = {c.name: min(c.value * f, 1.0) for c in constants() if c.roofline == SCALES}
     if cap is not None:
         changes["max_concurrency"] = float(cap)
     if fixed is not None:
         changes["prefill_overhead_s"] = float(fixed) / 1e3
+    if window is not None:
+        changes["scheduler_steps"] = float(window)
     return dataclasses.replace(DEFAULTS, **changes)
 
 

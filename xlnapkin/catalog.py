@@ -72,6 +72,7 @@ class GPU:
     efficiency_factor: float | None = None
     max_concurrency: int | None = None
     prefill_overhead_ms: float | None = None  # the serving stack's fixed time per request
+    scheduler_steps: int | None = None   # decode steps the engine runs per scheduling decision
     name: str = ""
     vendor: str = ""
     aliases: str = ""
@@ -300,7 +301,7 @@ _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflo
             "fp8_tflops": 1e6, "fp4_tflops": 1e6, "int8_tops": 1e6, "interconnect_gbps": 1e5,
             "pcie_gbps": 1e4, "scaleout_gbps": 1e4, "nvlink_gpus": 1e4,
             "tdp_w": 1e5, "efficiency_factor": 1.0, "max_concurrency": 1e6,
-            "prefill_overhead_ms": 1e4, "params_b": 1e5,
+            "prefill_overhead_ms": 1e4, "scheduler_steps": 1e3, "params_b": 1e5,
             "active_params_b": 1e5, "layers": 1e4, "kv_heads": 1e5, "heads": 1e5, "num_experts": 1e5,
             "experts_per_token": 1e5, "attention_layers": 1e4, "state_bytes_per_seq": 1e12,
             "moe_layers": 1e4, "tp_allreduces": 1e5, "tied_embeddings": 1,
@@ -312,7 +313,7 @@ _DEFAULT_MAXIMUM = 1e9
 # or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
                            "experts_per_token", "max_concurrency", "nvlink_gpus", "moe_layers",
-                           "tp_allreduces"})
+                           "tp_allreduces", "scheduler_steps"})
 # Fields where 0 is not a value: a multiplier on every utilisation (0 divides by zero).
 _POSITIVE = frozenset({"efficiency_factor"})
 _KINDS = {"gpu": (GPU, "gpus.csv"), "model": (Model, "models.csv"), "price": (Price, "prices.csv")}

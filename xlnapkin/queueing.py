@@ -28,8 +28,10 @@ The model, in four steps:
    probability ``rho`` and then for an exponential time (the usual heavy-traffic tail), so the
    wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0
    otherwise. TTFT adds the rest of the step in progress (``p`` of a loaded step, step 1,
-   which carries other prompts besides the decode; half a step on average) and the prompt's
-   own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt. While
+   which carries other prompts besides the decode; half a step on average; of
+   ``scheduler_steps`` steps where the engine decides what runs only that often, as vLLM's V0
+   engine with ``--num-scheduler-steps`` and SGLang with ``--num-continuous-decode-steps`` do)
+   and the prompt's own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt. While
    sequences decode (chance ``1 - exp(-N)``), its chunks ride along
    ``ceil(input / token_budget)`` decode steps, each longer by the chunk's compute (the steps
    ``loaded_step`` counts): the prefill is those steps, the prompt's compute and
@@ -236,13 +238,14 @@ class _Replica:
         own = alone + busy * np.maximum(riding - alone, 0.0)
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
+        window = self.eff.scheduler_steps * self.step(conc)  # a prompt joins when it ends
         if p is None:
-            step_left = 0.5 * self.step(conc) * busy
+            step_left = 0.5 * window * busy
             return (self.queued(rate, None) + mean_wait + step_left + own
                     + self.joining(rate, step_left, 0.0))
         tail = np.where(1.0 - p < rho, np.log(np.maximum(rho, 1e-300) / (1.0 - p)), 0.0)
         wait = np.where(rho > 0, mean_wait / np.maximum(rho, 1e-300) * tail, 0.0)
-        step_left = p * self.step(conc) * busy
+        step_left = p * window * busy
         z = np.maximum(_normal_quantile(p), 0.0)
         return (self.queued(rate, p) + wait + step_left + own
                 + self.joining(rate, step_left, z))

@@ -88,11 +88,12 @@ MODEL_FIELDS = ["params_b", "active_params_b", "layers", "hidden_size", "heads",
                 "vocab_size", "tied_embeddings"]
 GPU_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops",
               "fp4_tflops", "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps",
-              "scaleout_gbps", "max_concurrency"]
+              "scaleout_gbps", "max_concurrency", "scheduler_steps"]
 # Calibration constants a GPU's catalog row can change: the utilisations (its efficiency factor),
-# the engine's batch limit (its own max_concurrency) and the serving stack's fixed time per
-# request (its own prefill_overhead_ms).
-_PER_GPU = {"max_concurrency", "prefill_overhead_s"}
+# the engine's batch limit (its own max_concurrency), the serving stack's fixed time per
+# request (its own prefill_overhead_ms) and its decode steps per scheduling decision (its own
+# scheduler_steps).
+_PER_GPU = {"max_concurrency", "prefill_overhead_s", "scheduler_steps"}
 
 
 def _sixteen_bit_embeddings() -> str:
@@ -225,8 +226,8 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
         x = "{cal_" + c.name + "}"
         if c.roofline == calibration.SCALES:
             formula = f"IF({cal},MIN({x}*{{g_vendor_factor}},1),{{efficiency}})"
-        elif c.name == "max_concurrency":  # the GPU's own where its row has a valid one
-            g = "{g_max_concurrency}"
+        elif c.name in ("max_concurrency", "scheduler_steps"):  # the GPU's own where valid
+            g = "{g_" + c.name + "}"
             formula = f"IF(AND({g}>=1,{g}=INT({g})),{g},{x})"
         elif c.name == "prefill_overhead_s":  # the GPU's own where its row has one
             formula = f"IF({cal},{{g_prefill_overhead_s}},{c.roofline})"
@@ -529,6 +530,9 @@ def gpu_field_label(field: str, short: bool = False) -> str:
     if field == "max_concurrency":
         return ("own engine cap (0: calibrated)" if short else
                 "GPU's own engine cap, per GPU (GGUF: per replica; 0 = calibrated)")
+    if field == "scheduler_steps":
+        return ("own decode steps a decision (0: calibrated)" if short else
+                "GPU's own decode steps per scheduling decision (0 = calibrated)")
     if field == "nvlink_gpus":
         return ("GPUs a peer-link domain joins (0: all)" if short else
                 "GPU nvlink_gpus: GPUs one peer-link domain joins (0 = all)")
@@ -542,7 +546,7 @@ def gpu_field_label(field: str, short: bool = False) -> str:
 
 
 def gpu_field_fmt(field: str) -> str:
-    return "int" if field in ("max_concurrency", "nvlink_gpus") else "num"
+    return "int" if field in ("max_concurrency", "nvlink_gpus", "scheduler_steps") else "num"
 
 
 def _unit(field: str) -> str:
@@ -550,6 +554,8 @@ def _unit(field: str) -> str:
         return "requests"
     if field == "nvlink_gpus":
         return "GPUs"
+    if field == "scheduler_steps":
+        return "steps"
     for suffix, unit in (("_gb", "GB"), ("_tbps", "TB/s"), ("_tflops", "TFLOP/s"),
                          ("_tops", "TOP/s"), ("_gbps", "GB/s"), ("_b", "billion")):
         if field.endswith(suffix):
@@ -721,8 +727,8 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              f"{{q_shape}},{{q_n_max}}),1E-300))-{{q_shape}}*LN(1-{{q_x}})-{{q_log_ways}}"
              f"-{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700))),1))", "0-1", "num3"),
         Step("q_queued", f"wait for a free slot at {at}", queued, "s", "sci"),
-        Step("q_step_left", f"rest of the step in progress at {at}",
-             f"{left}*{{q_step}}*{{q_busy}}", "s", "sci"),
+        Step("q_step_left", f"rest of the step (or steps) in progress at {at}",
+             f"{left}*{{scheduler_steps}}*{{q_step}}*{{q_busy}}", "s", "sci"),
         Step("q_joining", "compute of the prompts that join its step meanwhile",
              f"MIN({rate}*{{q_step_left}}{above},"
              "MAX({token_budget}-{input_tokens},0)/{input_tokens})*{t_prefill_prompt}", "s",

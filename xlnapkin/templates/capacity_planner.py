@@ -32,10 +32,11 @@ _NO_PRICE = f'IF({{price_used}}="{BAD_PRICE}",{{price_used}},"no price")'
 USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
                 bf16_tflops=2250.0, fp8_tflops=4500.0, fp4_tflops=9000.0, int8_tops=4500.0,
                 interconnect_gbps=1800.0, nvlink_gpus=8, pcie_gbps=None, scaleout_gbps=100.0,
-                max_concurrency=None, vendor="NVIDIA", price=3.0)
+                max_concurrency=None, scheduler_steps=None, vendor="NVIDIA", price=3.0)
 USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
                "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps", "scaleout_gbps",
-               "max_concurrency"]
+               "scheduler_steps", "max_concurrency"]
+USER_COUNTS = ("nvlink_gpus", "scheduler_steps", "max_concurrency")  # blank, or whole >= 1
 _CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
 _UNKNOWN_SLA_GPU = '"unknown gpu: pick one from the list, or yours"'
 _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
@@ -45,7 +46,9 @@ _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "pcie_gbps": "bridged cards' PCIe: Gen4 64, Gen5 128",
                "scaleout_gbps": "network per GPU: a 400 Gb/s NIC = 100",
                "max_concurrency": "engine's batch limit per GPU (GGUF: per replica, -np); blank = "
-                                  "calibrated"}
+                                  "calibrated",
+               "scheduler_steps": "decode steps per scheduling decision (vLLM V0 "
+                                  "--num-scheduler-steps); blank = 1"}
 
 # (name, label, default, unit, note, fmt, options or validation)
 INPUT_ROWS = [
