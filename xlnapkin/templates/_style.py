@@ -16,6 +16,7 @@ Conventions every template follows:
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
@@ -260,6 +261,19 @@ def style_cell(cell, fmt="num", font=FORMULA_FONT, border=True):
     return cell
 
 
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines a column header takes in a column ``width`` units wide, wrapped at spaces and at
+    slashes: about 1.05 characters of bold 10 pt a unit (as LibreOffice prints them, in the
+    font it puts in Calibri's place). [lines]"""
+    return len(textwrap.wrap(text.replace("/", "/ "), max(int(1.05 * width), 4),
+                             break_on_hyphens=False))
+
+
+def header_height(lines: int) -> float:
+    """Row height of a header of ``lines`` lines of bold 10 pt. [pt]"""
+    return 13.0 * lines + 2.0
+
+
 def header_row(ws, row: int, col: int, heads, height=None) -> None:
     """White-on-blue column headers that wrap instead of overlapping their neighbours."""
     for j, h in enumerate(heads):
@@ -376,7 +390,8 @@ def protect(ws) -> None:
 
 __all__ = ["Block", "NameMap", "put_text", "paragraph", "define", "absolute", "column_range", "check_name",
            "mark_checks", "add_list_validation", "add_number_validation", "style_cell",
-           "header_row", "scatter_chart", "bar_chart", "print_setup", "finish_sheet", "protect",
+           "header_row", "wrapped_lines", "header_height", "scatter_chart", "bar_chart",
+           "print_setup", "finish_sheet", "protect",
            "Reference", "FMT", "PRINT_SCALE", "INPUT_FONT", "INPUT_FILL", "FORMULA_FONT",
            "OUTPUT_FONT", "OUTPUT_FILL", "CHECK_FONT", "TEXT_FONT", "NOTE_FONT", "TITLE_FONT",
            "HEAD_FONT", "COLHEAD_FONT", "COLHEAD_FILL", "BOX", "WRAP", "UNLOCKED"]

@@ -502,13 +502,17 @@ def _working(wb, wk, cols, col_of, alias) -> None:
     # short enough to end on the first page (the model's own steps: the Model sheet)
     st.put_text(wk["B1"], "Working: a row per GPU (first: yours), a column per step",
                 st.HEAD_FONT)
+    lines = 5
     for j, (name, head, _f, unit, _fmt) in enumerate(cols, start=1):
         st.header_row(wk, FIRST_ROW - 3, j, [head])
         st.put_text(wk.cell(FIRST_ROW - 2, j), unit, st.NOTE_FONT)
         st.put_text(wk.cell(FIRST_ROW - 1, j), name, st.NOTE_FONT)
-        # wide enough for the step's name in 9 pt (about 0.8 width units a character)
-        wk.column_dimensions[L(j)].width = 22 if j == 1 else max(12, round(0.8 * len(name) + 2))
-    wk.row_dimensions[FIRST_ROW - 3].height = 64
+        # wide enough for the step's name in 9 pt (about 0.8 width units a character), and for
+        # its header in about six lines
+        width = 22 if j == 1 else max(12, round(0.8 * len(name) + 2), round(len(head) / 6.3) + 2)
+        wk.column_dimensions[L(j)].width = width
+        lines = max(lines, st.wrapped_lines(head, width))
+    wk.row_dimensions[FIRST_ROW - 3].height = st.header_height(lines)
     your = L(7 + [k for k, *_r in RESULTS].index("your_price"))
     for i in range(1 + len(catalog.gpu_ids())):
         r = FIRST_ROW + i
