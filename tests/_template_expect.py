@@ -645,8 +645,18 @@ def expect_planner(v):
         return {"check_request_context": f"input + output ({held:,.0f} tokens) exceed the "
                 f"model's {m.max_context:,.0f}-token context", "all_ok": False,
                 "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
-    bad = _planner_table_check(v)
-    if bad and str(v["sla_gpu"]).strip().lower() == "yours" and set(bad) - {"check_duty"}:
+    bad, steps = _planner_table_check(v), _steps_check(v)
+    yours = str(v["sla_gpu"]).strip().lower() == "yours"
+    if steps:  # the latency targets alone read them: on your GPU they wait, the table stands
+        exp = expect_planner({**v, "user_scheduler_steps": None})
+        exp.update(steps, all_ok=False)
+        if yours:
+            exp.update({"check_sla_gpu": "your GPU: see its checks", "sla_ok": False,
+                        **{o: "check inputs" for o in cp.OUTPUTS if o.startswith("sla_")}})
+            exp = {k: x for k, x in exp.items() if not k.startswith("sla_") or k == "sla_ok"
+                   or k in cp.OUTPUTS}
+        return exp
+    if bad and yours and set(bad) - {"check_duty"}:
         # your GPU's own figures are wrong, and the latency targets size it: all answers wait
         return {**bad, "check_sla_gpu": "your GPU: see its checks", "all_ok": False,
                 "work_ok": True, "table_ok": False, "sla_ok": False, "user_gpu_ok": False,
@@ -730,6 +740,16 @@ def _cheapest(v) -> dict:
                                    if k in full}}
 
 
+def _steps_check(v) -> dict:
+    """Your GPU's decode steps per decision: blank, or what a catalog row may hold."""
+    x, (least, most, _) = v.get("user_scheduler_steps"), catalog.field_bounds("gpu",
+                                                                               "scheduler_steps")
+    if x is None or (not isinstance(x, str) and least <= x <= most and x == int(x)):
+        return {}
+    rule = _checks.requirement(least, most, integer=True)
+    return {"check_user_steps": f"scheduler_steps must be blank or {rule}"}
+
+
 def _planner_table_check(v) -> dict:
     """The table's own checks that fail in these scenarios, with their messages."""
     bad = {}
@@ -738,7 +758,9 @@ def _planner_table_check(v) -> dict:
     cap = v.get("user_max_concurrency")
     if cap is not None and not (cap >= 1 and cap == int(cap)):
         bad["check_user_cap"] = "max_concurrency must be blank or a whole number >= 1"
-    for f in cp.USER_FIELDS[:-1]:  # what a catalog row of the GPU may hold (its engine cap: above)
+    # what a catalog row of the GPU may hold (its engine cap: above; its decode steps per
+    # decision: _steps_check, as only the latency targets read them)
+    for f in [f for f in cp.USER_FIELDS if f not in ("max_concurrency", "scheduler_steps")]:
         x, (least, most, whole) = v.get("user_" + f), catalog.field_bounds("gpu", f)
         if x is not None and not (least <= x <= most and (not whole or x == int(x))):
             rule = _checks.requirement(least, most, integer=whole)

@@ -80,6 +80,25 @@ def test_build_all_writes_every_workbook(built):
         assert path.name == FILES[name] and path.stat().st_size > 0
 
 
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_true_false_cells_print_as_true_and_false(name):
+    # LibreOffice printed the gates of a saved workbook ("All inputs OK?") as 1 and 0: a cell
+    # whose stored result is TRUE or FALSE carries a number format that names them, and no
+    # other cell does (on a number it would print 0.5 as TRUE)
+    from xlnapkin.templates._style import FMT
+    wb = openpyxl.load_workbook(WORKBOOKS_DIR / FILES[name], data_only=True)
+    booleans, formatted = set(), set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                where = f"{ws.title}!{c.coordinate}"
+                if isinstance(c.value, bool):
+                    booleans.add(where)
+                if c.number_format == FMT["bool"] and c.value is not None:
+                    formatted.add(where)
+    assert booleans and booleans == formatted, (sorted(booleans ^ formatted)[:5])
+
+
 def test_builds_are_byte_for_byte_reproducible(built, tmp_path):
     for name, path in built.items():
         assert build(name, tmp_path, values=False).read_bytes() == path.read_bytes(), name

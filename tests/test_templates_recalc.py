@@ -261,7 +261,11 @@ def planner_scenarios(d):
            ("latency targets on your GPU, 8 steps a decision", dict(
                d, sla_gpu=" Yours", user_memory_gb=141.0, user_mem_bw_tbps=4.8,
                model="llama-3.1-70b", num_gpus=2, user_scheduler_steps=8)),
+           # ... typed wrong: only the latency targets read it, so the table stands (a review
+           # found it blanking the table and the ranking) and the targets on your GPU wait
            ("your GPU's steps a decision not whole", dict(d, user_scheduler_steps=2.5)),
+           ("latency targets on your GPU, steps typed as text", dict(
+               d, sla_gpu=" Yours", user_scheduler_steps="eight")),
            # the table's inputs wait alone: the latency targets read none of them (a review
            # found a duty cycle of 0 blanking the replicas and their cost)
            ("your GPU's engine cap not whole, no duty cycle", dict(d, user_max_concurrency=1024.4,

@@ -1,4 +1,5 @@
-"""A Catalog row's own fixed time per request reaches the templates' latency model.
+"""A Catalog row's own fixed time per request and decode steps per scheduling decision reach the
+templates' latency model.
 
 In a file of its own: a template's recalculation takes 10-20 s, and a file is the unit the test
 command spreads over the CPUs."""
@@ -34,3 +35,29 @@ def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(t
     calibrated = queueing.service_at_rate("h100-sxm", "llama-3.1-8b", rate, *shape)[1]
     assert got["volume_ttft_ms"] == pytest.approx(own, rel=1e-9)
     assert own - calibrated > 5  # the 9.6 ms more per request shows
+
+
+def test_a_catalog_rows_decode_steps_per_decision_are_the_gpus_scheduler_steps(tmp_path):
+    # The Catalog's scheduler_steps column (blank: 1) plays the part of "h100-sxm;
+    # scheduler_steps=8" in the functions: the self-host workbook's first token at your volume
+    # waits for the window of 8 steps. A value a catalog row may not hold (over 1,000 steps)
+    # falls back to the calibrated 1, as a blank does.
+    pytest.importorskip("formulas")
+    from xlnapkin import queueing
+    from xlnapkin.memory import MEM_FRACTION
+    from xlnapkin.recalc import Workbook
+    work = {"gpu": "h100-sxm", "model": "llama-3.1-8b", "weight_dtype": "bf16",
+            "kv_dtype": "bf16", "input_tokens": 512, "output_tokens": 256,
+            "tokens_per_day": 2e9}
+    shape = (512, 256, "bf16", "bf16", 1, None, None, queueing.PREFILL_CHUNK, MEM_FRACTION)
+    for steps, spec in ((8, "h100-sxm; scheduler_steps=8"), (5000, "h100-sxm")):
+        book = Workbook(template_with_catalog_edit(tmp_path / str(steps), "self_host_breakeven",
+                                                   "scheduler_steps", "h100-sxm", steps))
+        book.calculate(work)
+        rate = book.value("volume_requests_per_sec")
+        want = queueing.service_at_rate(spec, "llama-3.1-8b", rate, *shape)[1]
+        assert book.value("volume_ttft_ms") == pytest.approx(want, rel=1e-9)
+    one = queueing.service_at_rate("h100-sxm", "llama-3.1-8b", rate, *shape)[1]
+    eight = queueing.service_at_rate("h100-sxm; scheduler_steps=8", "llama-3.1-8b", rate,
+                                     *shape)[1]
+    assert eight - one > 10  # 3.5 more steps of about 10 ms, mostly busy

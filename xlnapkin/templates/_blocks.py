@@ -144,7 +144,7 @@ def calibration_check() -> tuple[str, str, str]:
         if hi is not None:
             ranges.append(f"{x}<={hi}")
     formula = (f"IF(AND({','.join(nums)}),IF(AND({','.join(ranges)}),{CHECK_OK},"
-               '"utilisations and memory share in (0, 1], overheads >= 0, cap >= 1"),'
+               '"utilisations and memory share in (0, 1], overheads >= 0, engine limits >= 1"),'
                '"efficiency assumptions must be numbers")')
     return ("check_calibration", "Calibrated constants", formula)
 

@@ -9,8 +9,8 @@ Names the templates expect as inputs:
 
 * GPU fields (catalog columns, blank read as 0): ``g_memory_gb, g_mem_bw_tbps, g_bf16_tflops,
   g_fp16_tflops, g_fp8_tflops, g_fp4_tflops, g_int8_tops, g_interconnect_gbps,
-  g_nvlink_gpus, g_pcie_gbps, g_scaleout_gbps, g_max_concurrency, g_vendor_factor`` (the
-  GPU's own ``efficiency_factor``, else its vendor's);
+  g_nvlink_gpus, g_pcie_gbps, g_scaleout_gbps, g_max_concurrency, g_scheduler_steps,
+  g_vendor_factor`` (the GPU's own ``efficiency_factor``, else its vendor's);
 * model fields: ``m_params_b, m_active_params_b, m_layers, m_hidden_size, m_heads, m_kv_heads,
   m_head_dim, m_v_head_dim, m_num_experts, m_experts_per_token, m_kv_lora_rank,
   m_qk_rope_head_dim, m_attention_layers, m_sliding_window, m_sliding_window_layers,
@@ -228,7 +228,8 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
             formula = f"IF({cal},MIN({x}*{{g_vendor_factor}},1),{{efficiency}})"
         elif c.name in ("max_concurrency", "scheduler_steps"):  # the GPU's own where valid
             g = "{g_" + c.name + "}"
-            formula = f"IF(AND({g}>=1,{g}=INT({g})),{g},{x})"
+            most = catalog.field_bounds("gpu", c.name)[1]
+            formula = f"IF(AND({g}>=1,{g}<={most:g},{g}=INT({g})),{g},{x})"
         elif c.name == "prefill_overhead_s":  # the GPU's own where its row has one
             formula = f"IF({cal},{{g_prefill_overhead_s}},{c.roofline})"
         elif c.roofline == calibration.KEPT:
@@ -690,7 +691,8 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
     concurrency z sqrt(N) above the mean), and TTFT at the percentile when prompts arrive at
     ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot, for
-    the prefill budget and for the rest of the step in progress, the prompt's own prefill, and
+    the prefill budget and for the rest of the step in progress (of ``scheduler_steps`` steps,
+    where the engine decides what runs only that often), the prompt's own prefill, and
     the compute of the prompts that join its step meanwhile. ``mean``: the means instead (TPOT
     at the mean concurrency), as ``queueing.service_at_rate`` with no percentile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"

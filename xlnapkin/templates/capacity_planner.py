@@ -38,6 +38,10 @@ USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tfl
                "scheduler_steps", "max_concurrency"]
 USER_COUNTS = ("nvlink_gpus", "scheduler_steps", "max_concurrency")  # blank, or whole >= 1
 _CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
+# your GPU's engine figures that only the latency targets read: checked apart from the table's
+_STEPS_LEAST, _STEPS_MOST, _ = catalog.field_bounds("gpu", "scheduler_steps")
+_STEPS_MESSAGE = ('"scheduler_steps must be blank or '
+                  f'{requirement(_STEPS_LEAST, _STEPS_MOST, integer=True)}"')
 _UNKNOWN_SLA_GPU = '"unknown gpu: pick one from the list, or yours"'
 _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "fp4_tflops": "blank = none (falls back to bf16)",
@@ -228,8 +232,10 @@ def _inputs(b) -> None:
     u = USER_GPU
     b.add("user_gpu_label", "Label", u["label"], "", "", "text", "input")
     for f in USER_FIELDS:
+        least, most, _ = catalog.field_bounds("gpu", f)
         b.add(f"user_{f}", f, u[f], _napkin._unit(f), _USER_NOTES.get(f, ""),
-              _napkin.gpu_field_fmt(f), "input", validation=(0,))
+              _napkin.gpu_field_fmt(f), "input",
+              validation=(least, most) if f == "scheduler_steps" else (0,))
     b.add("user_vendor", "Vendor (for the vendor efficiency factor)", u["vendor"], "",
           "NVIDIA, AMD, Intel, Google, Apple; others: 1", "text", "input")
     # its price is the table's row 1 (yellow, 'your $/GPU-h'): shown here, beside its figures
@@ -379,9 +385,16 @@ def _checks(b) -> None:
          'IF(ISBLANK({user_max_concurrency}),"OK",IF(ISNUMBER({user_max_concurrency}),IF(AND('
          '{user_max_concurrency}>=1,{user_max_concurrency}=INT({user_max_concurrency})),"OK",'
          f'{_CAP_MESSAGE}),{_CAP_MESSAGE}))'),
+        # read by the latency targets alone (the table's rows do not depend on it)
+        ("check_user_steps", "Your GPU's decode steps per decision",
+         'IF(ISBLANK({user_scheduler_steps}),"OK",IF(ISNUMBER({user_scheduler_steps}),IF(AND('
+         f'{{user_scheduler_steps}}>={_STEPS_LEAST:g},{{user_scheduler_steps}}<={_STEPS_MOST:g},'
+         '{user_scheduler_steps}=INT({user_scheduler_steps})),"OK",'
+         f'{_STEPS_MESSAGE}),{_STEPS_MESSAGE}))'),
         ("check_sla_gpu", "GPU for the latency targets",
          f'IF({{sla_gpu_id}}="{_latency.YOURS}",IF(AND({{check_user_gpu}}="OK",'
-         '{check_user_fields}="OK",{check_user_cap}="OK"),"OK","your GPU: see its checks"),'
+         '{check_user_fields}="OK",{check_user_cap}="OK",{check_user_steps}="OK"),"OK",'
+         '"your GPU: see its checks"),'
          f'IF({{sla_gpu_id}}="",{_UNKNOWN_SLA_GPU},"OK"))'),
         ("check_sla_rate", "Requests per second",
          num("requests_per_sec", "requests_per_sec", 0)),
@@ -417,9 +430,10 @@ def _prices_check(prices: str, what: str) -> str:
 def _user_fields_check() -> str:
     """Your GPU's figures within what a catalog row allows (``catalog.field_bounds``: at least
     0, or 1 for a count, at most a physical bound, whole for a count), each blank or a number;
-    the first that is not names itself. Its engine cap has a check of its own."""
+    the first that is not names itself. Its engine cap and its decode steps per decision have
+    checks of their own."""
     formula = "\"OK\""
-    for f in reversed([f for f in USER_FIELDS if f != "max_concurrency"]):
+    for f in reversed([f for f in USER_FIELDS if f not in ("max_concurrency", "scheduler_steps")]):
         least, most, whole = catalog.field_bounds("gpu", f)
         x = "{user_" + f + "}"
         bad = f"OR({x}<{least:g},{x}>{most:g}" + (f",{x}<>INT({x}))" if whole else ")")
