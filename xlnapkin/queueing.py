@@ -31,8 +31,8 @@ The model, in four steps:
    which carries other prompts besides the decode; half a step on average; of
    ``scheduler_steps`` steps where the engine decides what runs only that often, as vLLM's V0
    engine with ``--num-scheduler-steps`` and SGLang with ``--num-continuous-decode-steps`` do)
-   and the prompt's own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt. While
-   sequences decode (chance ``1 - exp(-N)``), its chunks ride along
+   and the prompt's own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt.
+   While sequences decode (chance ``1 - exp(-N)``), its chunks ride along
    ``ceil(input / token_budget)`` decode steps, each longer by the chunk's compute (the steps
    ``loaded_step`` counts): the prefill is those steps, the prompt's compute and
    ``prefill_overhead_s``, never less than alone. The prompts that arrive while the step in
