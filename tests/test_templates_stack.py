@@ -6,9 +6,12 @@ command spreads over the CPUs."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import template_with_catalog_edit
+from xlnapkin import catalog
 
 
 def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(tmp_path):
@@ -40,24 +43,29 @@ def test_a_catalog_rows_fixed_time_per_request_is_the_gpus_prefill_overhead_ms(t
 def test_a_catalog_rows_decode_steps_per_decision_are_the_gpus_scheduler_steps(tmp_path):
     # The Catalog's scheduler_steps column (blank: 1) plays the part of "h100-sxm;
     # scheduler_steps=8" in the functions: the self-host workbook's first token at your volume
-    # waits for the window of 8 steps. A value a catalog row may not hold (over 1,000 steps)
-    # falls back to the calibrated 1, as a blank does.
+    # waits for the window of 8 steps. A value a catalog row may not hold (over 1,000 steps,
+    # typed for the H200 here) falls back to the calibrated 1, as a blank does.
     pytest.importorskip("formulas")
+    import openpyxl
     from xlnapkin import queueing
     from xlnapkin.memory import MEM_FRACTION
     from xlnapkin.recalc import Workbook
-    work = {"gpu": "h100-sxm", "model": "llama-3.1-8b", "weight_dtype": "bf16",
-            "kv_dtype": "bf16", "input_tokens": 512, "output_tokens": 256,
-            "tokens_per_day": 2e9}
+    edited = template_with_catalog_edit(tmp_path, "self_host_breakeven", "scheduler_steps",
+                                        "h100-sxm", 8)
+    wb = openpyxl.load_workbook(edited)
+    sheet, ref = next(wb.defined_names["gpu_scheduler_steps"].destinations)
+    column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
+    wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index('h200-sxm')}"] = 5000
+    wb.save(edited)
+    book = Workbook(edited)
     shape = (512, 256, "bf16", "bf16", 1, None, None, queueing.PREFILL_CHUNK, MEM_FRACTION)
-    for steps, spec in ((8, "h100-sxm; scheduler_steps=8"), (5000, "h100-sxm")):
-        book = Workbook(template_with_catalog_edit(tmp_path / str(steps), "self_host_breakeven",
-                                                   "scheduler_steps", "h100-sxm", steps))
-        book.calculate(work)
+    for gpu, spec in (("h100-sxm", "h100-sxm; scheduler_steps=8"), ("h200-sxm", "h200-sxm")):
+        book.calculate({"gpu": gpu, "model": "llama-3.1-8b", "weight_dtype": "bf16",
+                        "kv_dtype": "bf16", "input_tokens": 512, "output_tokens": 256,
+                        "tokens_per_day": 2e9})
         rate = book.value("volume_requests_per_sec")
         want = queueing.service_at_rate(spec, "llama-3.1-8b", rate, *shape)[1]
-        assert book.value("volume_ttft_ms") == pytest.approx(want, rel=1e-9)
-    one = queueing.service_at_rate("h100-sxm", "llama-3.1-8b", rate, *shape)[1]
-    eight = queueing.service_at_rate("h100-sxm; scheduler_steps=8", "llama-3.1-8b", rate,
-                                     *shape)[1]
-    assert eight - one > 10  # 3.5 more steps of about 10 ms, mostly busy
+        assert book.value("volume_ttft_ms") == pytest.approx(want, rel=1e-9), gpu
+        if gpu == "h100-sxm":
+            one = queueing.service_at_rate("h100-sxm", "llama-3.1-8b", rate, *shape)[1]
+            assert want - one > 10  # 3.5 more steps of about 10 ms, mostly busy
