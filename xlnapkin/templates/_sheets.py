@@ -157,7 +157,10 @@ def _table(wb, ws, kind, row, widths) -> int:
     st.put_text(ws.cell(row, 1), title, st.HEAD_FONT)
     for c in cols:
         st.header_row(ws, row + 1, place[c], [c])
-    ws.row_dimensions[row + 1].height = 30  # two lines: long names wrap
+        if c not in _LAST:  # a field's name on one line, smaller where the column is narrower
+            ws.cell(row + 1, place[c]).alignment = Alignment(horizontal="center",
+                                                             vertical="top", shrink_to_fit=True)
+    ws.row_dimensions[row + 1].height = 16
     first = row + 2
     items = {"gpu": catalog.gpus, "model": catalog.models, "price": catalog.prices}[kind]()
     for i, item in enumerate(items):
@@ -179,7 +182,9 @@ def _table(wb, ws, kind, row, widths) -> int:
             st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
         wide = {"source": 70, "notes": 90, "aliases": 28, "name": 28, "model": 30,
                 "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
-        widths[j] = max(widths.get(j, 0), wide or max(11, min(len(c) * 0.9 + 2, 14)))
+        # a field's name fits or shrinks a little (the longest, 20 to 25 characters, less)
+        widths[j] = max(widths.get(j, 0),
+                        wide or max(11, min(len(c) * 0.9 + 2, 14 if len(c) < 20 else 18)))
     return last
 
 
