@@ -79,7 +79,7 @@ _BUDGET = re.compile(r"(?:max_num_tokens|max[-_]num[-_]batched[-_]tokens|chunked
 
 _RUNTIME = re.compile(r"max_num_tokens \d+ build / (\d+) runtime")
 _SEQUENCES = re.compile(r"(?:gpu_batch_size|max[-_]num[-_]seqs)[ =]+(\d+)")
-# vLLM's multi-step scheduling (V0, 0.6 to 0.9): the decode steps per scheduling decision
+# vLLM's multi-step scheduling (V0, 0.6 to 0.10): the decode steps per scheduling decision
 _WINDOW = re.compile(r"num[-_]scheduler[-_]steps[ =]+(\d+)")
 
 

@@ -154,7 +154,7 @@ class Efficiency:
 # GPU's own max_concurrency replaces it, for the whole replica as -np is (one server process
 # whatever its GPUs): "rtx-4090; max_concurrency=16" for llama-server -np 16),
 # scheduler_steps (1: vLLM, SGLang and TensorRT-LLM decide what runs before every step by
-# default; vLLM's V0 engine (0.6 to 0.9) with --num-scheduler-steps n and SGLang with
+# default; vLLM's V0 engine (0.6 to 0.10) with --num-scheduler-steps n and SGLang with
 # --num-continuous-decode-steps n run n decode steps per decision, and a prompt that arrives
 # meanwhile waits for the window to end: vLLM's RFC, issue 6854, "new prefill requests will only
 # start at every 8 steps". A GPU's own scheduler_steps replaces it: "mi300x; scheduler_steps=8";

@@ -16,6 +16,7 @@ from openpyxl.worksheet.pagebreak import Break
 from . import _napkin, _style as st
 
 TABLE_COL = 8          # first column of the tables (H)
+TABLE_WIDTH = 10.5     # width of each of their columns
 # A full table is two pages wide: its row labels are written again before this many of its
 # columns, where the second page starts, so that page's rows are labelled too.
 AGAIN_AFTER = 10
@@ -39,6 +40,12 @@ class _RowMap(st.NameMap):
 
     def __missing__(self, key):
         return self.refs[key] if key in self.refs else super().__missing__(key)
+
+
+def _header_height(heads) -> float:
+    """A table's header row: as tall as its longest header needs in a column of
+    :data:`TABLE_WIDTH`, at least 80 pt. [pt]"""
+    return max(80.0, st.header_height(max(st.wrapped_lines(h, TABLE_WIDTH) for h in heads)))
 
 
 def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
@@ -72,7 +79,7 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
     n_cols = 5 + len(_napkin.queue_row("", ""))  # the labels again included
     again = TABLE_COL + 1 + AGAIN_AFTER
     widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
-    widths.update({L(TABLE_COL + j): 10.5 for j in range(1, n_cols + 1)})
+    widths.update({L(TABLE_COL + j): TABLE_WIDTH for j in range(1, n_cols + 1)})
     widths[L(again)] = 8
     st.finish_sheet(ws, widths, f"A1:{L(TABLE_COL + n_cols)}{max(b.row, last)}")
     # The tables start a page of their own (A:G fits one): notes that run past column E then
@@ -200,7 +207,7 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
              else "At the rate each replica gets: its mean concurrency N (bisection)")
     st.put_text(ws.cell(top, col0), title, st.HEAD_FONT)
-    st.header_row(ws, top + 1, col0, heads, height=80)
+    st.header_row(ws, top + 1, col0, heads, height=(height := _header_height(heads)))
     first = top + 2
     # the goodput stays just below the most the replica holds, as in queueing._goodput
     most = "{q_n_max}*(1-1E-6)" if goodput else "{q_n_max}"
@@ -212,7 +219,7 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     for i in range(len(rows)):
         if page_rows and i and i % page_rows == 0:
             ws.row_breaks.append(Break(id=r - 1))
-            st.header_row(ws, r, col0, heads, height=80)
+            st.header_row(ws, r, col0, heads, height=height)
             r += 1
         at.append(r)
         r += 1

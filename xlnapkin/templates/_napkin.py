@@ -532,8 +532,8 @@ def gpu_field_label(field: str, short: bool = False) -> str:
         return ("own engine cap (0: calibrated)" if short else
                 "GPU's own engine cap, per GPU (GGUF: per replica; 0 = calibrated)")
     if field == "scheduler_steps":
-        return ("own decode steps a decision (0: calibrated)" if short else
-                "GPU's own decode steps per scheduling decision (0 = calibrated)")
+        return ("own decode steps per decision (0: one)" if short else
+                "GPU's own decode steps per scheduling decision (0 = one)")
     if field == "nvlink_gpus":
         return ("GPUs a peer-link domain joins (0: all)" if short else
                 "GPU nvlink_gpus: GPUs one peer-link domain joins (0 = all)")

@@ -182,7 +182,8 @@ def _table(wb, ws, kind, row, widths) -> int:
             st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
         wide = {"source": 70, "notes": 90, "aliases": 28, "name": 28, "model": 30,
                 "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
-        # a field's name fits or shrinks a little (the longest, 20 to 25 characters, less)
+        # a field's name fits, or shrinks to fit: by up to a third for names of 17 to 19
+        # characters; the longest, 20 to 25, get a wider column
         widths[j] = max(widths.get(j, 0),
                         wide or max(11, min(len(c) * 0.9 + 2, 14 if len(c) < 20 else 18)))
     return last

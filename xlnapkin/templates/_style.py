@@ -262,11 +262,10 @@ def style_cell(cell, fmt="num", font=FORMULA_FONT, border=True):
 
 
 def wrapped_lines(text: str, width: float) -> int:
-    """Lines a column header takes in a column ``width`` units wide, wrapped at spaces and at
-    slashes: about 1.05 characters of bold 10 pt a unit (as LibreOffice prints them, in the
-    font it puts in Calibri's place). [lines]"""
-    return len(textwrap.wrap(text.replace("/", "/ "), max(int(1.05 * width), 4),
-                             break_on_hyphens=False))
+    """Lines a column header takes in a column ``width`` units wide: wrapped at spaces, a word
+    longer than a line broken where the line ends (as LibreOffice prints it), about 1.05
+    characters of bold 10 pt a unit in the font LibreOffice puts in Calibri's place. [lines]"""
+    return len(textwrap.wrap(text, max(int(1.05 * width), 4), break_on_hyphens=False))
 
 
 def header_height(lines: int) -> float:
