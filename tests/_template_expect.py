@@ -629,7 +629,8 @@ def expect_multi_tenant(v):
 def _user_gpu(v):
     def given(f):  # blank (and an engine cap that is no whole number >= 1): the default
         x = v.get("user_" + f)
-        return x is not None and (f not in cp.USER_COUNTS or (x >= 1 and x == int(x)))
+        return x is not None and (not catalog.field_bounds("gpu", f)[2]  # a count: whole >= 1
+                                  or (x >= 1 and x == int(x)))
     spec = "; ".join(f"{f}={v['user_' + f]:.17g}" for f in cp.USER_FIELDS if given(f))
     return catalog.gpu(spec + f"; vendor={v['user_vendor']}")
 

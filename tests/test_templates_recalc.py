@@ -335,7 +335,7 @@ def planner_scenarios(d):
                  your_price={r: round(rnd.uniform(0.1, 10), 2) for r in range(n_rows)
                              if rnd.random() < 0.3})
         for f in cp.USER_FIELDS:  # a blank count stays blank (0 is refused)
-            v[f"user_{f}"] = (getattr(base, f) if f in cp.USER_COUNTS else
+            v[f"user_{f}"] = (getattr(base, f) if catalog.field_bounds("gpu", f)[2] else
                               float(getattr(base, f) or 0.0))
         out.append((f"random{i}", v))
     return out

@@ -693,19 +693,25 @@ _ORDER = re.compile(r"(<=|>=|<|>)\s*[-+.\d]")
 _NUMERIC_ORIGINAL: dict = {}  # formulas' own, wrapped once by _numbers_only
 
 
+def _reference_values(value):
+    """A cell reference's values; None for anything else, or a range formulas cannot read yet
+    (its own error comes later)."""
+    from formulas.ranges import Ranges
+    if not isinstance(value, Ranges):
+        return None
+    try:
+        return value.value
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _without_text(value):
     """A cell reference's values with its text cells blank; anything else as it is (an error
     value, a str to Python, stays and counts)."""
     import numpy as np
-    from formulas.ranges import Ranges
     from schedula import EMPTY
     from schedula.utils.gen import Token  # errors and the blank
-    if not isinstance(value, Ranges):
-        return value
-    try:
-        values = value.value
-    except Exception:  # noqa: BLE001 - a range formulas cannot read yet: its own error, later
-        return value
+    values = _reference_values(value)
     if not (isinstance(values, np.ndarray) and values.dtype == object):
         return value
     text = np.frompyfunc(lambda x: isinstance(x, str) and not isinstance(x, Token), 1,
@@ -722,10 +728,7 @@ def _is_order(criterion) -> bool:
     import numpy as np
     from formulas.ranges import Ranges
     if isinstance(criterion, Ranges):
-        try:
-            criterion = criterion.value
-        except Exception:  # noqa: BLE001
-            return False
+        criterion = _reference_values(criterion)
     if isinstance(criterion, np.ndarray) and criterion.size == 1:
         criterion = criterion.item()
     return isinstance(criterion, str) and bool(_ORDER.match(criterion))

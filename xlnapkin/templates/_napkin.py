@@ -547,7 +547,7 @@ def gpu_field_label(field: str, short: bool = False) -> str:
 
 
 def gpu_field_fmt(field: str) -> str:
-    return "int" if field in ("max_concurrency", "nvlink_gpus", "scheduler_steps") else "num"
+    return "int" if catalog.field_bounds("gpu", field)[2] else "num"  # a count: whole
 
 
 def _unit(field: str) -> str:

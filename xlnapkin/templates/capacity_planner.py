@@ -36,7 +36,6 @@ USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
 USER_FIELDS = ["memory_gb", "mem_bw_tbps", "bf16_tflops", "fp8_tflops", "fp4_tflops",
                "int8_tops", "interconnect_gbps", "nvlink_gpus", "pcie_gbps", "scaleout_gbps",
                "scheduler_steps", "max_concurrency"]
-USER_COUNTS = ("nvlink_gpus", "scheduler_steps", "max_concurrency")  # blank, or whole >= 1
 _CAP_MESSAGE = '"max_concurrency must be blank or a whole number >= 1"'
 # your GPU's engine figures that only the latency targets read: checked apart from the table's
 _STEPS_LEAST, _STEPS_MOST, _ = catalog.field_bounds("gpu", "scheduler_steps")
