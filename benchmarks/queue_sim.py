@@ -13,8 +13,11 @@ script runs the same replica step by step instead, with nothing but the model's 
   one token for every sequence decoding;
 * a step lasts the model's decode step for the sequences decoding
   (:func:`xlnapkin.roofline._decode_step` at the mean context) plus the prefill work of the
-  prompt tokens it carries (:func:`xlnapkin.serving.prompt_work` pro rata); a step with no
-  sequence decoding lasts one decode step of one sequence plus that work;
+  prompt tokens it carries (:func:`xlnapkin.serving.prompt_work` pro rata) and, if it starts
+  a prompt, a forward pass's fixed time once more (:func:`xlnapkin.roofline._overhead`, one
+  per prompt as :func:`xlnapkin.serving.prompt_pass_time` counts it on average; the later
+  chunks of a prompt longer than the budget ride along without it, as in the model); a step
+  with no sequence decoding lasts one decode step of one sequence plus those;
 * a request's TTFT ends with the step that finishes its prompt, plus the fixed time of a
   prefill (``prefill_overhead_s``: scheduling and the first sample, which overlap other work
   and so take no GPU time; the model's TTFT includes it).
@@ -45,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xlnapkin import queueing  # noqa: E402
-from xlnapkin.roofline import _decode_step  # noqa: E402
+from xlnapkin.roofline import _decode_step, _overhead  # noqa: E402
 from xlnapkin.serving import prompt_work  # noqa: E402
 
 # gpu, model, input, output, GPUs per replica, token budget, shares of capacity. The last four
@@ -70,6 +73,7 @@ def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", wa
     slots = int(r.n_max)
     work = float(prompt_work(r.g, r.m, inp, r.wd, num_gpus, r.eff))
     fixed = float(r.eff.prefill_overhead_s)
+    pass_fixed = float(_overhead(r.m, r.eff))  # a step that starts a prompt
 
     @functools.lru_cache(maxsize=None)
     def decode(n):  # one decode step of n sequences at the mean context [s]
@@ -100,15 +104,16 @@ def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", wa
         while waiting and decoding + len(prefilling) < slots:
             arrived, length = waiting.popleft()
             prefilling.append([arrived, float(inp), length])
-        room, carried = budget, 0.0
+        room, carried, starts = budget, 0.0, False
         for prompt in prefilling:
             take = min(room, prompt[1])
+            starts = starts or (take > 0 and prompt[1] == inp)
             prompt[1] -= take
             room -= take
             carried += take
             if room <= 0:
                 break
-        t += decode(max(decoding, 1)) + carried / inp * work
+        t += decode(max(decoding, 1)) + carried / inp * work + (pass_fixed if starts else 0.0)
         step += 1
         decoding -= finishing.pop(step, 0)      # each decoding sequence made one more token
         while prefilling and prefilling[0][1] <= 0:

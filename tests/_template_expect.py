@@ -70,10 +70,11 @@ def serving_steps(g, m, v, n, frac):
 
 
 def replica_total_tps(g, m, v, n, frac, saved):
-    """capacity.replica_tokens_per_sec at any memory share: decode time plus the uncached part
-    of prefill per request, as ``capacity._phase_times`` splits ``serving.max_throughput``. The
-    engine's function takes no memory share, so this repeats its split; at the engine's own
-    share (0.9) the two must agree, which anchors the copy for the other shares."""
+    """capacity.replica_tokens_per_sec at any memory share: decode time, the fixed time of the
+    steps that carry prompts and the uncached part of prefill per request, as
+    ``capacity._phase_times`` splits ``serving.max_throughput``. The engine's function takes no
+    memory share, so this repeats its split; at the engine's own share (0.9) the two must
+    agree, which anchors the copy for the other shares."""
     wd, kd, eff = v["weight_dtype"], v["kv_dtype"], _eff(v)
     inp, out = float(v["input_tokens"]), float(v["output_tokens"])
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
@@ -81,7 +82,9 @@ def replica_total_tps(g, m, v, n, frac, saved):
     b = max(conc, 1.0)
     decode = out * _num(roofline.decode_step_time(g, m, b, inp + out / 2, wd, kd, n, eff)) / b
     prefill = max(out / tput - decode, 0.0)
-    hand = (inp + out) / (decode + prefill * (1 - saved))
+    passes = min(out * _num(serving.prompt_pass_time(g, m, b, out, calibration.resolve(eff, g)))
+                 / b, prefill)
+    hand = (inp + out) / (decode + passes + (prefill - passes) * (1 - saved))
     if frac == 0.9:
         engine = _num(capacity.replica_tokens_per_sec(g, m, inp, out, wd, kd, n, eff, saved))
         assert _same_number(hand, engine), (hand, engine)

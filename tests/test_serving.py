@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import REPO
 
-from xlnapkin import calibration, catalog, memory, queueing, roofline, serving, udfs
+from xlnapkin import calibration, capacity, catalog, memory, queueing, roofline, serving, udfs
 from xlnapkin._excel import describe
 from xlnapkin.docgen import functions
 
@@ -308,10 +308,11 @@ def test_a_prompt_riding_decode_steps_pays_their_time_and_its_compute_once():
     # too lightly used to wait at the median. The prompt first waits for the step in progress
     # to end: at the median half a loaded step (the decode plus the prompts it carries,
     # serving.loaded_step). The 1,000-token prompt fits one step's budget, so it then rides one
-    # decode step, which it lengthens by its compute; its TTFT adds the per-request fixed time,
-    # and its step also carries the prompts that arrived in that half step (their mean number
-    # at the median). A prompt alone's weight reads and per-step costs are the decode step's,
-    # and are not charged twice.
+    # decode step, which it lengthens by its compute and by the fixed time of a pass (the
+    # steps that carry a prompt run outside the decode CUDA graphs, serving.prompt_pass_time);
+    # its TTFT adds the per-request fixed time, and its step also carries the prompts that
+    # arrived in that half step (their mean number at the median). A prompt alone's weight
+    # reads are the decode step's, and are not charged twice.
     g, m, inp, out, n, rate = "h100-sxm", "llama-3.1-70b", 1000, 2000, 4, 0.4
     conc, _ = queueing.operating_point(g, m, rate, inp, out, None, None, n)
     assert 10 < conc < 30
@@ -320,8 +321,9 @@ def test_a_prompt_riding_decode_steps_pays_their_time_and_its_compute_once():
     decode = roofline._decode_step(gg, mm, conc, inp + out / 2, "bf16", None, n, eff)
     loaded = serving.loaded_step(gg, mm, conc, inp, out, "bf16", None, n, eff)
     work = serving.prompt_work(gg, mm, inp, "bf16", n, eff)
-    assert loaded == pytest.approx(decode + conc / out * work)
-    riding = decode + work + eff.prefill_overhead_s
+    passes = roofline._overhead(mm, eff)   # a forward pass's fixed time
+    assert loaded == pytest.approx(decode + conc / out * work - math.expm1(-conc / out) * passes)
+    riding = decode + passes + work + eff.prefill_overhead_s
     alone = serving.ttft_ms(g, m, 1, inp, None, None, n) / 1e3
     assert riding > alone   # else the prompt would be charged alone's time
     busy = 1 - math.exp(-conc)
@@ -654,3 +656,25 @@ def test_concurrency_at_speed_is_zero_just_past_one_request_s_speed():
     # a configuration that cannot run one request has no answer
     assert math.isnan(serving.concurrency_at_speed("h100-sxm", "llama-3.1-8b", 20, 1024, 1024,
                                                    None, None, 3))
+
+
+def test_steps_that_carry_a_prompt_pay_a_forward_pass_fixed_time():
+    # serving.prompt_pass_time (RESULTS section 8, item 31): engines replay CUDA graphs only for
+    # decode-only steps, so a step with a prompt pays a pass's fixed time once more. b / out
+    # prompts join a step (Poisson): 1 - e^(-b/out) of the steps carry one; none with no
+    # overheads (a numeric efficiency, the roofline).
+    g, m = catalog.gpu("h100-sxm"), catalog.model("llama-3.1-8b")
+    eff = calibration.resolve(None, g)
+    fixed = roofline._overhead(m, eff)
+    assert 2e-3 < fixed < 3e-3  # 0.1 ms + 32 layers x 68 us
+    b = np.array([1.0, 256.0, 1e6])
+    passes = serving.prompt_pass_time(g, m, b, 256.0, eff)
+    assert passes == pytest.approx((1 - np.exp(-b / 256.0)) * fixed)
+    assert passes[-1] == pytest.approx(fixed)          # every step carries a prompt
+    assert not serving.prompt_pass_time(g, m, b, 256.0, calibration.resolve(1, g)).any()
+    # Prefix caching saves prompt compute, not those steps: a replica whose prompts all hit
+    # the cache still pays them beside its decode steps.
+    decode, prefill, _t, pass_part = capacity._phase_times(g, m, 1024, 256, None, None, 1, None)
+    assert 0 < pass_part < prefill
+    cached = capacity.replica_tokens_per_sec(g, m, 1024, 256, None, None, 1, None, 1.0)
+    assert cached == pytest.approx((1024 + 256) / (decode + pass_part))

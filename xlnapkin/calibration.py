@@ -174,7 +174,8 @@ class Efficiency:
 # (2026-12-04) adds the shorter of a prefill's compute and weight-read times to the longer:
 # fitted from 0.5 it goes to its bound of 1, with the loss from 0.2312 to 0.2258, and takes
 # the per-prefill fixed time from 12 ms to 2.4 ms (the 12 ms had stood in for the reads of
-# short prompts; 4.5 ms since the refit on 294 rows of 2026-12-05; benchmarks/RESULTS.md
+# short prompts; 4.5 ms since the refit on 294 rows of 2026-12-05, 4.6 ms since the refit
+# after the steps with prompts paid a pass's fixed time, item 31; benchmarks/RESULTS.md
 # sections 2 and 7). AWQ and GPTQ int4 take no factor: vLLM runs them on mixed-input kernels
 # (Machete on Hopper, which Neural Magic reports matching FP16 once compute-bound), and the data
 # hold no int4 / 16-bit pair either. Kernels timed on one H200 (benchmarks/RESULTS.md section 10;
@@ -186,15 +187,15 @@ class Efficiency:
 # stacks' MoE path (routing, permutation, their grouped GEMMs), not a limit of the chip.
 DEFAULTS = Efficiency(
     mbu=0.84,                      # fit 0.8426; KV-read slopes alone give 0.85-0.9
-    mfu_decode=0.40,               # fit 0.4023 (large-batch decode: attention, small GEMMs)
+    mfu_decode=0.41,               # fit 0.4069 (large-batch decode: attention, small GEMMs)
     mfu_prefill=0.62,              # fit 0.615
     step_overhead_s=1e-4,          # pinned (anchors-calculators.md section 8)
-    layer_overhead_s=7.0e-5,       # fit 70 us per layer per forward pass
-    moe_layer_overhead_s=4.8e-5,   # fit 48 us more per layer with routed experts
-    prefill_overhead_s=4.5e-3,     # fit 4.5 ms per prefill (request scheduling, first sample)
+    layer_overhead_s=6.8e-5,       # fit 68 us per layer per forward pass
+    moe_layer_overhead_s=4.6e-5,   # fit 46 us more per layer with routed experts
+    prefill_overhead_s=4.6e-3,     # fit 4.6 ms per prefill (request scheduling, first sample)
     prefill_serial=1.0,            # fit at its bound: a prefill's compute and reads add up
     moe_mfu_factor=0.32,           # fit 0.319: routed experts' grouped GEMMs vs dense MFU
-    fp4_mfu_factor=0.64,           # fit 0.642; vLLM's B200 GEMM benchmark gives 0.53-0.72
+    fp4_mfu_factor=0.67,           # fit 0.669; vLLM's B200 GEMM benchmark gives 0.53-0.72
     gguf_mfu_factor=0.71,          # pinned: reproduces the GGUF / f16 prefill pairs (0.76)
     allreduce_latency_s=5e-6,      # pinned: one-shot NVLink all-reduce, 4-10 us measured
     pcie_allreduce_latency_s=4.2e-5,  # pinned: nccl-tests over PCIe, 42-54 us measured
@@ -208,11 +209,11 @@ DEFAULTS = Efficiency(
 # GPU's own ``efficiency_factor`` (a catalog column, or a spec string override) comes first.
 # Fitted, bounded to <= 1 (a stack that reaches less of the datasheet), only for vendors with
 # rows in the development set: AMD's 19 (vLLM on ROCm, MI300X: max load, fixed concurrency,
-# batch 1) reach 0.54 of what NVIDIA's reach on the same model, consistent with the measured
+# batch 1) reach 0.55 of what NVIDIA's reach on the same model, consistent with the measured
 # matmul ceilings (MI300X reaches 51 % of its datasheet BF16 peak in Stas Bekman's MAMF table,
 # H100 80 %). Intel (Gaudi 3, Arc) and Apple (M1 Max, M2 Ultra) rows need no factor: both fit
 # at the bound of 1.
-VENDOR_FACTOR: dict[str, float] = {"amd": 0.54}
+VENDOR_FACTOR: dict[str, float] = {"amd": 0.55}
 
 
 def constants(defaults: Efficiency | None = None) -> list[Constant]:

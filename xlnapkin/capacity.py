@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
+from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
 from .economics import (HOURS_PER_MONTH, _hours_per_day, api_monthly_cost, blended_price,
@@ -28,7 +29,8 @@ from .errors import CannotRunError, InvalidArgumentError
 from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
                      why_not)
 from .roofline import decode_step_time
-from .serving import concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput
+from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput,
+                      prompt_pass_time)
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
@@ -46,8 +48,11 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
 
     Splits :func:`xlnapkin.serving.max_throughput`'s request time ``output_tokens /
     max_throughput`` into the decode part ``output_tokens x step / batch`` (one decode step of
-    the batch it runs, at mean context ``input + output / 2``) and the rest, which is prefill.
-    NaN where not even one request fits.
+    the batch it runs, at mean context ``input + output / 2``) and the rest, which is prefill:
+    the prompt's compute and the fixed time of the steps that carry prompts
+    (:func:`xlnapkin.serving.loaded_step`), the latter also returned alone, as prefix caching
+    saves compute but not those steps. ``(decode, prefill, throughput, prompt steps' fixed
+    time)``; NaN where not even one request fits.
     """
     g, m = _gpu(gpu), _model(model)
     tput = max_throughput(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
@@ -60,10 +65,12 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
     batch = np.where(np.isfinite(conc), np.maximum(conc, 1.0), 1.0)
     step = decode_step_time(g, m, batch, inp + out / 2.0, weight_dtype, kv_dtype, num_gpus,
                             efficiency)
+    passes = prompt_pass_time(g, m, batch, out, resolve(efficiency, g))
     with np.errstate(over="ignore", invalid="ignore"):  # absurd token counts give NaN, not noise
         total = out / tput
         decode = np.where(np.isfinite(tput), out * step / batch, np.nan)
-        return decode, np.maximum(total - decode, 0.0), tput
+        prefill = np.maximum(total - decode, 0.0)
+        return decode, prefill, tput, np.minimum(out * passes / batch, prefill)
 
 
 @_one_request_fits
@@ -91,12 +98,12 @@ def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, we
     20069
     """
     saved = _checks.fraction(prefix_cache_savings, "prefix_cache_savings", zero_ok=True)
-    decode, prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
-                                       kv_dtype, num_gpus, efficiency)
+    decode, prefill, _t, passes = _phase_times(gpu, model, input_tokens, output_tokens,
+                                               weight_dtype, kv_dtype, num_gpus, efficiency)
     inp = np.asarray(input_tokens, dtype=float)
     out = np.asarray(output_tokens, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _out((inp + out) / (decode + prefill * (1.0 - saved)))
+        return _out((inp + out) / (decode + passes + (prefill - passes) * (1.0 - saved)))
 
 
 @_one_request_fits
@@ -195,8 +202,8 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
     >>> round(cost_per_mtok_input("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0092
     """
-    _decode, prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
-                                        kv_dtype, num_gpus, efficiency)
+    _decode, prefill, _t, _passes = _phase_times(gpu, model, input_tokens, output_tokens,
+                                                 weight_dtype, kv_dtype, num_gpus, efficiency)
     return _out(_per_mtok(prefill, input_tokens, price_per_gpu_hour, num_gpus, utilization))
 
 
@@ -223,8 +230,8 @@ def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, outp
     >>> round(cost_per_mtok_output("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0462
     """
-    decode, _prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
-                                        kv_dtype, num_gpus, efficiency)
+    decode, _prefill, _t, _passes = _phase_times(gpu, model, input_tokens, output_tokens,
+                                                 weight_dtype, kv_dtype, num_gpus, efficiency)
     return _out(_per_mtok(decode, output_tokens, price_per_gpu_hour, num_gpus, utilization))
 
 
@@ -261,8 +268,8 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     >>> round(prefill_decode_ratio("h100-sxm", "llama-3.1-405b", 100, 65, "fp16", "fp16", 16, 1), 2)
     1.5
     """
-    decode, prefill, _t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype,
-                                       kv_dtype, num_gpus, efficiency)
+    decode, prefill, _t, _passes = _phase_times(gpu, model, input_tokens, output_tokens,
+                                                weight_dtype, kv_dtype, num_gpus, efficiency)
     return _out(prefill / decode)
 
 

@@ -9,7 +9,9 @@ The model, in four steps:
 
 1. **Concurrency.** With ``N`` requests decoding at once, one step takes
    :func:`xlnapkin.serving.loaded_step` (the decode step of ``N`` sequences plus the prefill
-   compute of the ``N / output_tokens`` prompts that join per step), so the replica completes
+   compute of the ``N / output_tokens`` prompts that join per step, and a forward pass's fixed
+   time once more in the ``1 - exp(-N / output_tokens)`` of the steps that carry a prompt:
+   engines replay CUDA graphs for decode-only steps alone), so the replica completes
    ``X(N) = N / step(N)`` output tokens per second. Little's law ties the rate to the mean
    concurrency: ``requests_per_sec = X(N) / output_tokens``. ``X`` rises with ``N`` up to the
    most the replica holds (memory and the engine cap, as in ``MAX_THROUGHPUT``); a rate above
@@ -34,8 +36,9 @@ The model, in four steps:
    and the prompt's own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt.
    While sequences decode (chance ``1 - exp(-N)``), its chunks ride along
    ``ceil(input / token_budget)`` decode steps, each longer by the chunk's compute (the steps
-   ``loaded_step`` counts): the prefill is those steps, the prompt's compute and
-   ``prefill_overhead_s``, never less than alone. The prompts that arrive while the step in
+   ``loaded_step`` counts): the prefill is those steps, the prompt's compute, the fixed time
+   of the pass its step pays for carrying it, and ``prefill_overhead_s``, never less than
+   alone. The prompts that arrive while the step in
    progress ends (``n = rate x`` that time, Poisson: ``n + z_p sqrt(n)`` at percentile ``p``)
    join the prompt's step as far as the budget has room beside it (``max(token_budget -
    input, 0) / input`` prompts), and lengthen it by their compute. A rate
@@ -79,7 +82,7 @@ from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import MEM_FRACTION, can_run, runs_when_it_fits, weight_dtype_of, why_not
-from .roofline import _decode_step, _prefill
+from .roofline import _decode_step, _overhead, _prefill
 from .serving import concurrency_under_load, loaded_step, prompt_work
 
 __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
@@ -170,6 +173,7 @@ class _Replica:
                                      self.n, mem_fraction, efficiency)
         self.n_max = np.where(self.runs, np.maximum(np.nan_to_num(cap), 1.0), 1.0)
         self.work = prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
+        self.pass_fixed = _overhead(self.m, self.eff)  # the step that starts a prompt pays it
 
     def step(self, conc):
         """Time per output token at mean concurrency ``conc``. [s]"""
@@ -234,7 +238,8 @@ class _Replica:
         (``None``: the mean). [s]"""
         busy, decode, chunks, slot = self.prompt(conc)
         alone = _prefill(self.g, self.m, 1.0, self.inp, self.wd, self.kv, self.n, self.eff)
-        riding = np.ceil(chunks) * decode + self.work + self.eff.prefill_overhead_s
+        riding = (np.ceil(chunks) * decode + self.pass_fixed + self.work
+                  + self.eff.prefill_overhead_s)
         own = alone + busy * np.maximum(riding - alone, 0.0)
         rho = np.minimum(rate * slot, 1.0 - 1e-12)
         mean_wait = rho * slot / (2.0 * (1.0 - rho))
@@ -431,7 +436,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     message naming the most it sustains.
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
-    45
+    47
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "ttft", token_budget,
@@ -463,7 +468,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     The token budget does not change the step, only the most the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    8.77
+    8.74
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget,
@@ -512,7 +517,8 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
         best, idle = np.broadcast_to(best, shape), np.broadcast_to(idle, shape)
     else:
         best, idle = _most(lambda c: first_ok(c) & token_ok(c), r.n_max, shape)
-    return np.where(r.runs & idle, r.rate(best), np.nan)
+    # the two bisections meet the prompt queue's limit to their last bits; never above it
+    return np.where(r.runs & idle, np.minimum(r.rate(best), r.max_rate()), np.nan)
 
 
 def _most(meets, n_max, shape):
@@ -592,7 +598,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     plan about 5 % lower (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.48
+    9.36
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

@@ -12,7 +12,8 @@ Under load (:func:`max_throughput`) an endless queue of requests (``input_tokens
 ``max_concurrency`` per GPU of the replica, as engines size their batch to the GPUs they run
 on; for GGUF weights llama.cpp's server slots, ``gguf_max_concurrency``). Each decode step carries
 every running sequence (mean context ``input + output/2``) and, on average, the prefill compute of
-the requests that replace finished ones: ``concurrency / output_tokens`` prompts per step.
+the requests that replace finished ones: ``concurrency / output_tokens`` prompts per step. A step
+that carries prompt tokens also pays a forward pass's fixed time once more (:func:`loaded_step`).
 
 >>> round(tokens_per_sec("h100-sxm", "llama-2-7b", 1, 0, "fp16", efficiency=1/1.2))
 207
@@ -27,8 +28,8 @@ from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .errors import format_value
 from .memory import MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of
-from .roofline import (_decode_step, _one_way, _prefill_compute_time, decode_step_time, link_gbps,
-                       parallel_gpus, prefill_time)
+from .roofline import (_decode_step, _one_way, _overhead, _prefill_compute_time, decode_step_time,
+                       link_gbps, parallel_gpus, prefill_time)
 from .units import is_gguf
 
 MIN_EFFICIENCY = 1e-6  # a measurement below this share of the roofline is a unit mistake
@@ -258,11 +259,12 @@ def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_t
     as the throughput is, not at a longer context a user may keep. One configuration.
     [requests]
 
-    The planner's sheet solves the same equation by Newton's method (its weight reads are
-    concave in ``b`` for a mixture of experts, linear otherwise); this bisects.
+    The planner's sheet solves the same equation by Newton's method (the step is concave in
+    ``b``: the steps that carry a prompt, :func:`prompt_pass_time`, and a mixture of experts'
+    weight reads); this bisects.
 
     >>> round(concurrency_at_speed("h100-sxm", "llama-3.1-70b", 20, 2000, 300, "fp8", "fp8", 2), 1)
-    61.3
+    59.7
     """
     g, m = _gpu(gpu), _model(model)
     rate = float(_checks.number(tokens_per_sec, "tokens_per_sec", 0, min_open=True))
@@ -299,12 +301,26 @@ def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
 def loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff):
     """One decode step of a replica under continuous batching with ``b`` sequences running
     (``b`` may be a fractional mean; a step holds at least one): the decode step at mean
-    context ``inp + out/2`` plus the prefill compute of the ``b / out`` prompts that, on
-    average, replace finished sequences each step. Arguments are checked and resolved (a
-    catalog GPU and model, a weight dtype, an :class:`~xlnapkin.calibration.Efficiency`). [s]"""
+    context ``inp + out/2``, plus the prefill compute of the ``b / out`` prompts that, on
+    average, replace finished sequences each step, plus the fixed time of the steps that carry
+    them (:func:`prompt_pass_time`). Arguments are checked and resolved (a catalog GPU and
+    model, a weight dtype, an :class:`~xlnapkin.calibration.Efficiency`). [s]"""
     step = _decode_step(g, m, np.maximum(b, 1.0), inp + out / 2.0, weight_dtype, kv_dtype, n,
                         eff)
-    return step + b / out * prompt_work(g, m, inp, weight_dtype, n, eff)
+    return (step + b / out * prompt_work(g, m, inp, weight_dtype, n, eff)
+            + prompt_pass_time(g, m, b, out, eff))
+
+
+def prompt_pass_time(g, m, b, out, eff):
+    """The fixed time a loaded step pays, on average, for carrying prompts: a forward pass's
+    fixed time (:func:`~xlnapkin.roofline._overhead`: per step, per layer, per layer with
+    routed experts) once more in each step that carries a prompt. Engines replay CUDA graphs
+    only for steps that hold decoding sequences alone (TensorRT-LLM's decode graphs, vLLM's
+    full graphs for uniform decode batches, SGLang's decode graphs) and launch a step with
+    prompt tokens kernel by kernel, its attention at least. The prompts that join a step are
+    Poisson with mean ``b / out``, so ``1 - exp(-b / out)`` of the steps carry one. 0 with no
+    overheads (an ``efficiency`` given). [s]"""
+    return -np.expm1(-np.asarray(b, dtype=float) / out) * _overhead(m, eff)
 
 
 def prompt_work(g, m, inp, weight_dtype, n, eff):

@@ -332,6 +332,12 @@ def gpu_steps() -> list[Step]:
     ]
 
 
+def prompt_pass(prompts: str) -> str:
+    """``serving.prompt_pass_time``: a forward pass's fixed time for each step that carries a
+    prompt, ``1 - exp(-prompts)`` of the steps when ``prompts`` join a step on average."""
+    return f"(1-EXP(-{prompts}))*{{step_overhead}}"
+
+
 def _load_steps() -> list[Step]:
     """:func:`gpu_steps`' replica under saturating load: the engine's cap, the concurrency, one
     loaded step and the throughput (``serving.max_throughput``)."""
@@ -356,8 +362,11 @@ def _load_steps() -> list[Step]:
              "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
         Step("t_prefill_share", "Prefill time carried per decode step",
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
+        Step("t_prompt_pass", "Fixed time per step for the steps that carry a prompt",
+             prompt_pass("{prompts_per_step}"), "s", "sci", "serving.prompt_pass_time"),
         Step("replica_tokens_per_sec", "Output tokens/s of one replica under load",
-             "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prefill_share}),\"does not fit\")",
+             "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prefill_share}+{t_prompt_pass}),"
+             "\"does not fit\")",
              "tokens/s", "num", "serving.max_throughput"),
     ]
 
@@ -603,11 +612,11 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "{input_tokens}/{token_budget}", "budgets", "num"),
     ] + (z if percentile else []) + [
         Step("q_step_full", "Step with all slots taken (N = most at once)",
-             step_at("MAX({q_n_max},1)") + "+{q_n_max}/{output_tokens}*{t_prefill_prompt}", "s",
-             "sci", "serving.loaded_step"),
+             step_at("MAX({q_n_max},1)") + "+{q_n_max}/{output_tokens}*{t_prefill_prompt}+"
+             + prompt_pass("{q_n_max}/{output_tokens}"), "s", "sci", "serving.loaded_step"),
         Step("q_step_half", "Step with half the slots taken",
-             step_at("MAX({q_n_max}/2,1)") + "+{q_n_max}/2/{output_tokens}*{t_prefill_prompt}",
-             "s", "sci"),
+             step_at("MAX({q_n_max}/2,1)") + "+{q_n_max}/2/{output_tokens}*{t_prefill_prompt}+"
+             + prompt_pass("{q_n_max}/2/{output_tokens}"), "s", "sci"),
         Step("q_step_per_seq", "Slot queue: step per sequence (the line through both)",
              "MAX(({q_step_full}-{q_step_half})/({q_n_max}/2),1E-12*{q_step_full})", "s", "sci"),
         Step("q_step_fixed", "Slot queue: step at no sequences (the line's intercept)",
@@ -629,6 +638,9 @@ _AR_FIXED = "IF({par_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)"
 _AR_PER_SEQ = ("IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{model_width}*2/"
                "{link_bw}*{comm},0)")
 NEWTON_STEPS = 8  # from the all-experts bound: the catalog's MoE models converge in 6-8
+# The compute-bound branch is a line but for the steps that carry a prompt (a pass's fixed time
+# x (1 - exp(-b / output))): from its bound with the pass in full it converges in 2-3 steps.
+COMPUTE_NEWTON_STEPS = 4
 
 
 def speed_model_steps() -> list[Step]:
@@ -645,14 +657,19 @@ def speed_model_steps() -> list[Step]:
 def speed_steps() -> list[Step]:
     """Requests one replica runs at once while each still gets ``{user_tokens_per_sec}``
     (``serving.concurrency_at_speed``): the ``b`` where a loaded step takes 1 / that rate. The
-    step is ``MAX(b x compute, reads(b)) + b x per-sequence + fixed``; each branch is solved
-    alone and the smaller root kept. The compute branch is linear. The reads are
-    ``all - experts x q^b`` (``q``: the chance a token skips a given expert; dense models
-    have no experts term), concave in ``b``, so Newton's method from the all-experts bound
-    (below the root) climbs to it without overshooting."""
-    b = "{sp_b%d}"
-    newton = ("{b}-({{sp_gap}}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{{sp_per_seq}})/"
-              "({{sp_per_seq}}-{{sp_experts}}*{{sp_log_q}}*EXP({{sp_log_q}}*{b}))")
+    step is ``MAX(b x compute, reads(b)) + b x per-sequence + fixed + pass x (1 - exp(-b /
+    output))`` (the last: the steps that carry a prompt, ``serving.prompt_pass_time``); each
+    branch is solved alone and the smaller root kept. The reads are ``all - experts x q^b``
+    (``q``: the chance a token skips a given expert; dense models have no experts term). Both
+    branches are concave in ``b``, so Newton's method from a bound below the root (the pass
+    counted in full) climbs to it without overshooting."""
+    pass_decay = "EXP(-{b}/{{output_tokens}})"
+    compute = ("{b}-({b}*({{sp_compute}}+{{sp_per_seq}})+{{sp_fixed}}+{{sp_pass}}*(1-"
+               + pass_decay + ")-{{sp_limit}})/({{sp_compute}}+{{sp_per_seq}}+{{sp_pass}}/"
+               "{{output_tokens}}*" + pass_decay + ")")
+    reads = ("{b}-({{sp_gap}}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{{sp_per_seq}}+"
+             "{{sp_pass}}*(1-" + pass_decay + "))/({{sp_per_seq}}-{{sp_experts}}*{{sp_log_q}}*"
+             "EXP({{sp_log_q}}*{b})+{{sp_pass}}/{{output_tokens}}*" + pass_decay + ")")
     return [
         Step("sp_compute", "Speed: compute per sequence", _COMPUTE_PER_SEQ,
              "s", "sci"),
@@ -661,6 +678,8 @@ def speed_steps() -> list[Step]:
              "s", "sci"),
         Step("sp_fixed", "Speed: fixed time per step",
              _AR_FIXED + "+{step_overhead}", "s", "sci"),
+        Step("sp_pass", "Speed: fixed time once more in a step with a prompt",
+             "{step_overhead}", "s", "sci"),
         Step("sp_experts", "Speed: read of all routed experts",
              "IF({is_moe}=1,{m_num_experts}*{expert_params}*{w_bits}/8/{bandwidth},0)", "s",
              "sci"),
@@ -668,13 +687,18 @@ def speed_steps() -> list[Step]:
              "{total_params}*{w_bits}/8/{bandwidth}+{sp_fixed}-{sp_limit}", "s", "sci"),
         Step("sp_step_one", "Speed: loaded step, one request",
              "MAX({sp_compute},{total_params}*{w_bits}/8/{bandwidth}-{sp_experts}*"
-             "EXP({sp_log_q}))+{sp_per_seq}+{sp_fixed}", "s", "sci"),
-        Step("sp_by_compute", "Speed: requests, compute-bound",
-             "({sp_limit}-{sp_fixed})/({sp_compute}+{sp_per_seq})", "requests", "num"),
+             "EXP({sp_log_q}))+{sp_per_seq}+{sp_fixed}+{sp_pass}*(1-EXP(-1/{output_tokens}))",
+             "s", "sci"),
+        Step("sp_c0", "Speed: requests, compute-bound, start",
+             "MAX(0,({sp_limit}-{sp_fixed}-{sp_pass})/({sp_compute}+{sp_per_seq}))", "requests",
+             "num"),
+        *[Step(f"sp_c{i}", f"Speed: compute-bound, Newton step {i}",
+               compute.format(b="{sp_c%d}" % (i - 1)), "requests", "num")
+          for i in range(1, COMPUTE_NEWTON_STEPS + 1)],
         Step("sp_b0", "Speed: requests, reads-bound, start",
-             "MAX(1,-{sp_gap}/{sp_per_seq})", "requests", "num"),
-        *[Step(f"sp_b{i}", f"Speed: Newton step {i}",
-               newton.format(b=b % (i - 1)), "requests", "num")
+             "MAX(1,-({sp_gap}+{sp_pass})/{sp_per_seq})", "requests", "num"),
+        *[Step(f"sp_b{i}", f"Speed: reads-bound, Newton step {i}",
+               reads.format(b="{sp_b%d}" % (i - 1)), "requests", "num")
           for i in range(1, NEWTON_STEPS + 1)],
     ]
 
@@ -709,13 +733,15 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     return [
         Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",
              "roofline._decode_step"),
-        Step("q_step", "step with the prefill of joining prompts", f"{{q_decode}}+{n}{loaded}",
-             "s", "sci", "serving.loaded_step"),
+        Step("q_step", "step with the prefill of joining prompts",
+             f"{{q_decode}}+{n}{loaded}+" + prompt_pass(f"{n}/{{output_tokens}}"), "s", "sci",
+             "serving.loaded_step"),
         Step("q_rate", "requests/s completed", f"{n}/({{q_step}}*{{output_tokens}})", "req/s",
              "num"),
         Step("q_seen", f"concurrency at {at}", seen, "requests", "num"),
         Step("q_tpot", f"time per output token at {at}",
-             step_at("MAX({q_seen},1)") + f"+{{q_seen}}{loaded}", "s", "sci",
+             step_at("MAX({q_seen},1)") + f"+{{q_seen}}{loaded}+"
+             + prompt_pass("{q_seen}/{output_tokens}"), "s", "sci",
              "queueing.tpot_at_rate / 1e3"),
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
         Step("q_slot", "prefill budget one prompt takes",
@@ -737,6 +763,6 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              "sci", "queueing._Replica.joining"),
         Step("q_ttft", f"time to first token at {at}",
              "{q_queued}+{q_wait}+{q_step_left}+{ttft_alone}+{q_busy}*MAX(ROUNDUP("
-             "{prefill_chunks},0)*{q_decode}+{t_prefill_prompt}+{prefill_overhead_s}-{ttft_alone}"
-             ",0)+{q_joining}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
+             "{prefill_chunks},0)*{q_decode}+{step_overhead}+{t_prefill_prompt}"
+             "+{prefill_overhead_s}-{ttft_alone},0)+{q_joining}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
     ]

@@ -516,8 +516,8 @@ def _fleet_steps() -> list[Step]:
         Step("t_prefill_cached", "Prefill per step after prefix-cache hits",
              "{t_prefill_share}*(1-{prefix_savings})", "s", "sci"),
         Step("replica_total_tps", "Input + output tokens/s of one replica",
-             _fit("{batch_load}/({t_step}+{t_prefill_cached})*({input_tokens}+{output_tokens})"
-                  "/{output_tokens}"), "tokens/s", "num",
+             _fit("{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_cached})*({input_tokens}+"
+                  "{output_tokens})/{output_tokens}"), "tokens/s", "num",
              "capacity.replica_tokens_per_sec(..., prefix_cache_savings)"),
         Step("hours_run", "Hours a month the GPUs run and are paid (owned: always on)",
              'IF({hardware}="own",730,{hours_per_month})', "hours", "int"),
