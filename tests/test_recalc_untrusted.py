@@ -655,14 +655,15 @@ def test_a_template_that_says_does_not_fit_exits_3(capsys):
 
 def test_the_templates_are_within_the_default_limits():
     # The defaults (50,000 cells, 10,000 formulas) are sized for these with room to spare:
-    # every template stays within half the cells and 70 % of the formulas (the planner, the
-    # largest, has ~20,300 cells and ~6,700 formulas and names with its Latency sheet and the
-    # Working sheet's speed columns; the Catalog sheet's lookup lists sit side by side, as
-    # each row there spans the models table's 37 columns). The showcase and the savings template are also
+    # every template stays within half the cells and 75 % of the formulas (the planner, the
+    # largest, has ~20,600 cells and ~7,200 formulas and names with its Latency sheet and the
+    # Working sheet's speed columns, whose two Newton solves take 8 steps each since the steps
+    # that carry a prompt made the compute-bound branch a curve; the Catalog sheet's lookup
+    # lists sit side by side, as each row there spans the models table's 37 columns). The showcase and the savings template are also
     # recalculated in full above and in test_recalc.py.
     from xlnapkin.recalc import Limits, _inspect
     for path in sorted((REPO / "workbooks").glob("*.xlsx")):
-        _inspect(path.read_bytes(), path.name, Limits(max_cells=25_000, max_formulas=7_000,
+        _inspect(path.read_bytes(), path.name, Limits(max_cells=25_000, max_formulas=7_500,
                                                       max_part_mb=1, max_total_mb=2))
 
 

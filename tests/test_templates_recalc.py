@@ -314,7 +314,13 @@ def planner_scenarios(d):
            ("a TPOT limit no rate meets", dict(d, tpot_ms=1.0)),
            # limits so loose that the replica's most stops the rate
            ("loose limits", dict(d, input_tokens=128, output_tokens=128, ttft_ms=1e7,
-                                 tpot_ms=1e7))]
+                                 tpot_ms=1e7)),
+           # a user speed near what the steps that carry a prompt allow: the speed solve's
+           # compute-bound branch is most curved (four Newton steps left B200 0.1 % short, a
+           # review, 2026-12-05)
+           ("a fast user speed on short requests", dict(
+               d, model="qwen3-8b", weight_dtype="int4", num_gpus=8, input_tokens=1,
+               output_tokens=16, user_tokens_per_sec=182.0))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),
