@@ -670,12 +670,16 @@ def speed_steps() -> list[Step]:
     with ``1 - exp(-x)`` taken as ``x`` (and no experts term), both of which make the step
     longer."""
     pass_decay = "EXP(-{b}/{{output_tokens}})"
-    compute = ("{b}-({b}*({{sp_compute}}+{{sp_per_seq}})+{{sp_fixed}}+{{step_overhead}}*(1-"
+    # Each step is floored at its start's floor (0 and 1 requests): a no-op wherever the start is
+    # below the root, as it is whenever one request meets the speed; where none does (the
+    # answer is then 0, from sp_step_one) the iterates stay there instead of going negative.
+    compute = ("MAX(0,{b}-({b}*({{sp_compute}}+{{sp_per_seq}})+{{sp_fixed}}+{{step_overhead}}*(1-"
                + pass_decay + ")-{{sp_limit}})/({{sp_compute}}+{{sp_per_seq}}+{{step_overhead}}/"
-               "{{output_tokens}}*" + pass_decay + ")")
-    reads = ("{b}-({{sp_gap}}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{{sp_per_seq}}+"
-             "{{step_overhead}}*(1-" + pass_decay + "))/({{sp_per_seq}}-{{sp_experts}}*{{sp_log_q}}*"
-             "EXP({{sp_log_q}}*{b})+{{step_overhead}}/{{output_tokens}}*" + pass_decay + ")")
+               "{{output_tokens}}*" + pass_decay + "))")
+    reads = ("MAX(1,{b}-({{sp_gap}}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{{sp_per_seq}}+"
+             "{{step_overhead}}*(1-" + pass_decay + "))/({{sp_per_seq}}-{{sp_experts}}*"
+             "{{sp_log_q}}*EXP({{sp_log_q}}*{b})+{{step_overhead}}/{{output_tokens}}*" + pass_decay
+             + "))")
     return [
         Step("sp_compute", "Speed: compute per sequence", _COMPUTE_PER_SEQ,
              "s", "sci"),
