@@ -848,18 +848,19 @@ def test_a_number_of_bits_says_it_is_computed_at_the_16_bit_rate(capsys):
 
 def test_a_text_function_s_sweep_tells_messages_from_answers(capsys):
     # GPU_SPEC's answers are text too: a sweep with an unknown id printed its message as an
-    # answer and exited 0 (review of 2026-12-03). Each cell is asked alone now.
+    # answer and exited 0 (review of 2026-12-03). Each cell is asked alone now; a name the
+    # catalog lacks is bad input, exit 1 as alone, with the table still printed.
     code, out, err = run(capsys, "gpu-spec", "h100,bogus", "memory_gb,vendor", "--json")
     table = json.loads(out)
-    assert code == 3 and table[0] == [80, "NVIDIA"]
+    assert code == 1 and table[0] == [80, "NVIDIA"]
     assert all(set(c) == {"error"} and "unknown gpu 'bogus'" in c["error"] for c in table[1])
     code, out, err = run(capsys, "gpu-spec", "h100", "vendor,bogus", "--json")
     table = json.loads(out)
-    assert code == 3 and table[0] == "NVIDIA" and "unknown gpu field" in table[1]["error"]
+    assert code == 1 and table[0] == "NVIDIA" and "unknown gpu field" in table[1]["error"]
     code, out, err = run(capsys, "gpu-spec", "h100,b200", "vendor,memory_gb")
     assert code == 0 and "NVIDIA" in out and "(1)" not in out
     code, out, err = run(capsys, "model-spec", "llama-3.1-70b,nosuch", "layers")
-    assert code == 3 and "(1) unknown model 'nosuch'" in out
+    assert code == 1 and "(1) unknown model 'nosuch'" in out
 
 
 # --- inputs found by probing the command line (2026-12-03) ---------------------------------------
@@ -895,7 +896,26 @@ def test_a_negative_number_with_thousands_separators_is_refused_not_a_sweep(caps
 
 def test_a_sweep_may_start_with_a_negative_number(capsys):
     code, out, err = run(capsys, "cost-per-mtok", "2.21", "-1,-2")  # was "arguments required"
-    assert code == 3 and out.count("tokens_per_sec must be a number > 0") == 2, (out, err)
+    assert code == 1 and out.count("tokens_per_sec must be a number > 0") == 2, (out, err)
+
+
+@pytest.mark.parametrize("argv, code", [
+    # a value of a sweep the function refuses exits 1, as that value alone does (it exited 3,
+    # "a result is a message", as a configuration that cannot run does; noticed 2026-12-05)
+    (["kv-bytes", "llama-3.1-70b", "1024,abc"], 1),
+    (["kv-bytes", "llama-3.1-70b", "1024,-5"], 1),
+    (["tokens-per-sec", "h100-sxm", "llama-3.1-8b,nosuch", "1"], 1),
+    # a configuration that cannot run is still exit 3, in a sweep as alone
+    (["tokens-per-sec", "h100-sxm", "llama-3.1-405b", "1,8"], 3),
+    (["tokens-per-sec", "h100-sxm", "llama-3.1-8b,llama-3.1-405b", "1"], 3),
+    (["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1,8"], 0)])
+def test_a_sweep_exits_as_its_worst_cell_would_alone(capsys, argv, code):
+    got, out, err = run(capsys, *argv)
+    assert got == code, (out, err)
+    assert "(1)" in out or code == 0    # the table is printed either way
+    alone = [run(capsys, *argv[:-1], v)[0] for v in argv[-1].split(",")] if "," in argv[-1] \
+        else [run(capsys, *(argv[:2] + [m] + argv[3:]))[0] for m in argv[2].split(",")]
+    assert max(alone, key=lambda c: {0: 0, 3: 1, 1: 2}[c]) == code
 
 
 def test_a_percentage_may_have_a_space_as_excel_reads_it(capsys):

@@ -47,8 +47,8 @@ __all__ = ["main", "build_parser", "call", "UsageError"]
 
 _UNSET = object()
 EXIT_MESSAGES = 3  # the command ran, but some results are messages (cells that cannot run)
-_EXIT_HELP = ("Exit codes: 0 done; 1 bad input; 2 a bad command line; 3 a result is a message "
-              "(it cannot run).")
+_EXIT_HELP = ("Exit codes: 0 done; 1 bad input (in a sweep too, table printed); 2 a bad command "
+              "line; 3 a result is a message (it cannot run).")
 _LIST_HELP = """\
 Optional arguments may be given by position, in the Excel order, or as --name VALUE; "" is a
 blank (the default). A comma-separated value is a sweep: the first one runs down a column, a
@@ -160,6 +160,8 @@ def _run_function(doc, func, ns) -> int:
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
+    if messages and sweeps and _bad_input_in(func, args, sweeps, lists, result):
+        return 1  # a value of the sweep is refused: the error its cell shows, as alone
     return EXIT_MESSAGES if messages else 0
 
 
@@ -216,21 +218,43 @@ class _Message(str):
     """A cell of a text function's sweep that is a message (an unknown id), not an answer."""
 
 
-def _text_messages(func, args, sweeps, lists, result):
-    """``result`` of a text function's sweep with its message cells marked :class:`_Message`:
-    its answers are text too, so only asking each cell alone tells a message from an answer."""
+def _alone(func, args, sweeps, lists, result, asked=lambda cell: True):
+    """Each cell of a sweep's ``result`` that ``asked`` picks, asked alone: ``(rows, i, j,
+    error)``, ``error`` the :class:`NapkinError` that call raised, else None."""
     rows = [r if isinstance(r, list) else [r] for r in result]
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
+            if not asked(cell):
+                continue
             one = list(args)
             one[sweeps[0]] = lists[0][i] if len(rows) > 1 or len(sweeps) == 2 else lists[0][j]
             if len(sweeps) == 2:
                 one[sweeps[1]] = lists[1][j]
             try:
                 call(func, *one)
-            except NapkinError:
-                row[j] = _Message(cell)
+            except NapkinError as exc:
+                yield rows, i, j, exc
+                continue
+            yield rows, i, j, None
+
+
+def _text_messages(func, args, sweeps, lists, result):
+    """``result`` of a text function's sweep with its message cells marked :class:`_Message`:
+    its answers are text too, so only asking each cell alone tells a message from an answer."""
+    rows = [r if isinstance(r, list) else [r] for r in result]
+    for rows, i, j, error in _alone(func, args, sweeps, lists, rows):
+        if error is not None:
+            rows[i][j] = _Message(rows[i][j])
     return rows if isinstance(result[0], list) else [r[0] for r in rows]
+
+
+def _bad_input_in(func, args, sweeps, lists, result) -> bool:
+    """Whether a message cell of a sweep is a value the function refuses (a number out of
+    range, an unknown name), not a configuration that cannot run: exit code 1, as the same
+    value alone gives."""
+    return any(error is not None and not isinstance(error, CannotRunError)
+               for *_, error in _alone(func, args, sweeps, lists, result,
+                                       lambda cell: isinstance(cell, str) and bool(cell)))
 
 
 def _json_value(v, text_result=True):
