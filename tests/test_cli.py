@@ -1011,3 +1011,21 @@ def test_functions_take_lists_and_refuse_ints_past_floats():
     assert "model must be text" in xlnapkin.udfs.KV_BYTES(10 ** 5000)
     with pytest.raises(NapkinError, match="a number too long to show"):
         xlnapkin.kv_bytes("llama-3.1-8b", [10 ** 5000])
+
+
+def test_the_library_counts_the_cells_that_refuse_a_value():
+    # The command line's exit code reads the count (no cell is computed twice); the cells stay
+    # plain text, as Excel gets them: a value the function refuses is counted, a configuration
+    # that cannot run is not.
+    from xlnapkin import udfs
+    from xlnapkin._excel import refusals
+    with refusals() as seen:
+        out = udfs.KV_BYTES("llama-3.1-70b", [[1024], ["abc"], [-5]])
+    assert seen and type(out[1][0]) is str and type(out[0][0]) is not str
+    with refusals() as seen:
+        out = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-405b", [[1], [8]])
+    assert not seen and all(type(row[0]) is str for row in out)   # does not fit
+    with refusals() as seen:
+        udfs.TOKENS_PER_SEC("h100-sxm", [["llama-3.1-405b", "nosuch"]], 1)
+    assert seen                                                    # an unknown id
+    assert udfs.KV_BYTES("llama-3.1-70b", [[1024], ["abc"]])[1][0]  # no count outside

@@ -30,6 +30,8 @@ does, in order:
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import dataclasses
 import inspect
 import math
@@ -40,7 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._formula import command_name, literal
-from .errors import InvalidArgumentError, MissingArgumentError, NapkinError, ShapeError
+from .errors import (CannotRunError, InvalidArgumentError, MissingArgumentError, NapkinError,
+                     ShapeError)
 
 __all__ = ["excel_function", "describe", "parse_docstring", "REGISTRY", "WIZARD_LIMIT",
            "CATEGORY", "TEXT_UNITS", "FunctionDoc", "Argument", "Example", "command_name"]
@@ -377,6 +380,39 @@ MAX_CELLS = 4_000_000  # cells one call may return (a 2,000 x 2,000 table)
 BLANK = ""  # a result cell left blank (a blank row or column of an oversized range)
 
 
+# Set while the command line evaluates a function (refusals()): the cells that refuse one of
+# their values are counted, so that it exits 1 for them, as for the value alone, and 3 for a
+# configuration that cannot run. The cells themselves stay plain text, as Excel gets them.
+_REFUSALS: contextvars.ContextVar[list | None] = contextvars.ContextVar("xlnapkin_refusals",
+                                                                        default=None)
+
+
+@contextlib.contextmanager
+def refusals():
+    """Count the result cells that refuse one of their values (not a number, out of range, an
+    unknown id) while the block evaluates: yields a list that gains an entry for each batch of
+    them (empty: none)."""
+    seen: list = []
+    token = _REFUSALS.set(seen)
+    try:
+        yield seen
+    finally:
+        _REFUSALS.reset(token)
+
+
+def _refused(message) -> str:
+    """A cell's message that refuses one of its values, noted for :func:`refusals`."""
+    seen = _REFUSALS.get()
+    if seen is not None:
+        seen.append(message)
+    return str(message)
+
+
+def _failed(err: NapkinError) -> str:
+    """The message of a cell whose call failed: a refusal unless it cannot run."""
+    return str(err) if isinstance(err, CannotRunError) else _refused(err)
+
+
 @dataclass
 class Cells:
     """Per-cell problems of one range argument: messages (None where fine) and the cells in a
@@ -630,6 +666,8 @@ def _evaluate_any(fn, spec, args, explain, table):
         messages = np.broadcast_to(cells.messages, shape).ravel()
         bad = todo & (messages != None)  # noqa: E711 - element-wise test for a message
         out[bad] = messages[bad]
+        if bad.any():
+            _refused(messages[bad][0])
         todo &= ~bad
     idx = np.flatnonzero(todo)
     if idx.size:
@@ -656,7 +694,7 @@ def _compute(fn, call, texts, n, explain, whole):
         except NapkinError as err:
             if whole and len(groups) == 1:
                 raise
-            out[flat] = str(err)
+            out[flat] = _failed(err)
     return out
 
 
@@ -686,12 +724,14 @@ def _compute_group(fn, call, n, explain, raise_all):
                 if one is None or (len(kinds) == 1 and min(kinds).startswith("check:")):
                     if raise_all or todo.size == n:
                         raise
-                    out[todo] = str(err)
+                    out[todo] = _failed(err)
                 else:
                     out[todo] = one
                 return out
             bad = cells != None  # noqa: E711 - element-wise: the cells with a message
             out[todo[bad]] = cells[bad]
+            if bad.any():
+                _refused(cells[bad][0])
             todo = todo[~bad]
             raise_all = False
             if not todo.size:
@@ -720,7 +760,7 @@ def _cell_by_cell(fn, call, n, explain) -> tuple[list, set]:
             out.append(value)
         except NapkinError as err:
             kinds.add("check:" + str(err))
-            out.append(str(err))
+            out.append(_failed(err))
     return out, kinds
 
 

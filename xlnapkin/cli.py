@@ -9,7 +9,8 @@ stdout holds only the result (plain text, ``--json`` or ``--csv``). Exit codes:
 
 * 0: done, every result is a value;
 * 1: a user's mistake (an unknown GPU, a negative batch, a missing file): one line
-  ``Error: ...`` on stderr;
+  ``Error: ...`` on stderr; in a sweep, where some of its values are refused, the table (or
+  ``--json``) is printed with those cells' messages, and nothing goes to stderr;
 * 2: a command line argparse cannot read: ``Error: ...`` on stderr;
 * 3: done, but some results are messages instead of numbers (a configuration that cannot run,
   an overloaded replica, a workbook check that fails). A single such result is ``Error: ...``
@@ -146,7 +147,9 @@ def _run_function(doc, func, ns) -> int:
         args[sweeps[0]] = [[v] for v in args[sweeps[0]]]
     if len(sweeps) == 2:
         args[sweeps[1]] = [list(args[sweeps[1]])]
-    result = call(func, *args)
+    from ._excel import refusals  # here: set-up commands must not load xlwings (see main)
+    with refusals() as refused:  # cells that refuse one of their values exit 1, as alone
+        result = call(func, *args)
     if not func.text_result:
         result = _map_cells(result, lambda c: _option_words(c) if isinstance(c, str) else c)
     elif sweeps:  # text answers: which cells are messages, each cell asked alone
@@ -160,8 +163,8 @@ def _run_function(doc, func, ns) -> int:
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
-    if messages and sweeps and _bad_input_in(func, args, sweeps, lists, result):
-        return 1  # a value of the sweep is refused: the error its cell shows, as alone
+    if refused:
+        return 1  # the table is printed: its footnotes say which values are refused
     return EXIT_MESSAGES if messages else 0
 
 
@@ -218,43 +221,21 @@ class _Message(str):
     """A cell of a text function's sweep that is a message (an unknown id), not an answer."""
 
 
-def _alone(func, args, sweeps, lists, result, asked=lambda cell: True):
-    """Each cell of a sweep's ``result`` that ``asked`` picks, asked alone: ``(rows, i, j,
-    error)``, ``error`` the :class:`NapkinError` that call raised, else None."""
+def _text_messages(func, args, sweeps, lists, result):
+    """``result`` of a text function's sweep with its message cells marked :class:`_Message`:
+    its answers are text too, so only asking each cell alone tells a message from an answer."""
     rows = [r if isinstance(r, list) else [r] for r in result]
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
-            if not asked(cell):
-                continue
             one = list(args)
             one[sweeps[0]] = lists[0][i] if len(rows) > 1 or len(sweeps) == 2 else lists[0][j]
             if len(sweeps) == 2:
                 one[sweeps[1]] = lists[1][j]
             try:
                 call(func, *one)
-            except NapkinError as exc:
-                yield rows, i, j, exc
-                continue
-            yield rows, i, j, None
-
-
-def _text_messages(func, args, sweeps, lists, result):
-    """``result`` of a text function's sweep with its message cells marked :class:`_Message`:
-    its answers are text too, so only asking each cell alone tells a message from an answer."""
-    rows = [r if isinstance(r, list) else [r] for r in result]
-    for rows, i, j, error in _alone(func, args, sweeps, lists, rows):
-        if error is not None:
-            rows[i][j] = _Message(rows[i][j])
+            except NapkinError:
+                row[j] = _Message(cell)
     return rows if isinstance(result[0], list) else [r[0] for r in rows]
-
-
-def _bad_input_in(func, args, sweeps, lists, result) -> bool:
-    """Whether a message cell of a sweep is a value the function refuses (a number out of
-    range, an unknown name), not a configuration that cannot run: exit code 1, as the same
-    value alone gives."""
-    return any(error is not None and not isinstance(error, CannotRunError)
-               for *_, error in _alone(func, args, sweeps, lists, result,
-                                       lambda cell: isinstance(cell, str) and bool(cell)))
 
 
 def _json_value(v, text_result=True):

@@ -642,7 +642,10 @@ _AR_PER_SEQ = ("IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{mode
 # limits from 1 % to 100 times a pass above the fixed time, the reads branch (MoE experts
 # shares up to 0.97) is within 1e-10 of its root in at most 7 steps and the compute branch in
 # at most 8 (the slowest: one output token, a limit just under the fixed time plus a pass).
-NEWTON_STEPS = 8
+# Where a pass is thousands of times a sequence's time and the limit sits at the fixed time
+# plus one pass, 8 steps stay short of the root by up to about 1e-3 (a review): always fewer
+# requests, never more.
+READS_NEWTON_STEPS = 8
 COMPUTE_NEWTON_STEPS = 8
 
 
@@ -709,7 +712,7 @@ def speed_steps() -> list[Step]:
              "{step_overhead}/{output_tokens}))", "requests", "num"),
         *[Step(f"sp_b{i}", f"Speed: reads-bound, Newton step {i}",
                reads.format(b="{sp_b%d}" % (i - 1)), "requests", "num")
-          for i in range(1, NEWTON_STEPS + 1)],
+          for i in range(1, READS_NEWTON_STEPS + 1)],
     ]
 
 
@@ -774,5 +777,6 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
         Step("q_ttft", f"time to first token at {at}",
              "{q_queued}+{q_wait}+{q_step_left}+{ttft_alone}+{q_busy}*MAX(ROUNDUP("
              "{prefill_chunks},0)*{q_decode}+{step_overhead}+{t_prefill_prompt}"
-             "+{prefill_overhead_s}-{ttft_alone},0)+{q_joining}", "s", "sci", "queueing.ttft_at_rate / 1e3"),
+             "+{prefill_overhead_s}-{ttft_alone},0)+{q_joining}", "s", "sci",
+             "queueing.ttft_at_rate / 1e3"),
     ]
