@@ -509,6 +509,7 @@ def _expect_teams(v, price):
     deployment inputs and the Pooling sheet's percentile, correlation, price and hours."""
     tpd, cvs = v["teams_tokens_per_day"], v["teams_cv"]
     tps, g, u = v["teams_tokens_per_sec"], v["teams_gpus_per_deployment"], v["teams_utilization"]
+    hours = v["hours_per_month"]
     spares = (v["teams_team_spares"], v["teams_pool_spares"])
     numbers = [x for x in tpd if x is not None]
     ok = (all(isinstance(x, (int, float)) for x in numbers) and min(numbers, default=0) >= 0
@@ -516,10 +517,11 @@ def _expect_teams(v, price):
           and all(isinstance(c, (int, float)) and c >= 0 for c in cvs if c is not None)
           and isinstance(tps, (int, float)) and tps > 0 and isinstance(g, (int, float))
           and g >= 1 and g == int(g) and isinstance(u, (int, float)) and 0 < u <= 1
-          and all(isinstance(k, (int, float)) and k >= 0 and k == int(k) for k in spares))
+          and all(isinstance(k, (int, float)) and k >= 0 and k == int(k) for k in spares)
+          and isinstance(hours, (int, float)) and 0 < hours <= 744)  # they set a day's hours
     if not ok:
         return {"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS}}
-    loads = e.team_loads([x or 0 for x in tpd], tps, u)
+    loads = e.team_loads([x or 0 for x in tpd], tps, u, hours)
     cv = [v["cv"] if c is None else c for c in cvs]
     args = (v["percentile"], cv, g, v["correlation"])
     ded = e.teams_dedicated_gpus(loads, *args, spares[0])
@@ -559,12 +561,13 @@ def expect_multi_tenant(v):
     price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
              else gpu.cloud_usd_per_hour if gpu else None)
     hours_ok = 0 < v["hours_per_month"] <= 744
-    # the Teams sheet reads the percentile, correlation and cv, and for its costs the GPU, its
-    # price and the hours: the other inputs' checks leave it alone
+    # the Teams sheet reads the percentile, correlation, cv and hours (a deployment's day), and
+    # for its costs the GPU and its price: the other inputs' checks leave it alone
     teams = ({"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS},
-              "check_teams_pooling": "fix the percentile, correlation or cv on the Pooling sheet"}
-             if "check_percentile" in bad else
-             _expect_teams(v, price if gpu is not None and hours_ok else None))
+              "check_teams_pooling": "fix the percentile, correlation, cv or hours on the "
+                                     "Pooling sheet"}
+             if "check_percentile" in bad or not hours_ok else
+             _expect_teams(v, price if gpu is not None else None))
     if bad:
         return {**bad, "inputs_ok": False, "counts_ok": False,
                 **{o: "check inputs" for o in mt.OUTPUTS}, **teams}

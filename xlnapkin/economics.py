@@ -1060,14 +1060,19 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
     return _out(g * np.maximum(1.0, _whole(_pooled_load(n, mu * g, z, c, rho) / g)))
 
 
-def team_loads(tokens_per_day, deployment_tokens_per_sec, utilization=1.0):
+def team_loads(tokens_per_day, deployment_tokens_per_sec, utilization=1.0,
+               hours_per_month=HOURS_PER_MONTH):
     """Each team's average load in deployments: its tokens a day over what one deployment
     serves in a day at the planned ``utilization`` of its saturating throughput
-    (``deployment_tokens_per_sec``, e.g. :func:`~xlnapkin.capacity.replica_tokens_per_sec`).
-    [deployments]
+    (``deployment_tokens_per_sec``, e.g. :func:`~xlnapkin.capacity.replica_tokens_per_sec`)
+    in the hours a day it runs (``hours_per_month x 12 / 365``, at most 24, as
+    :func:`replica_tokens_per_day` counts them): a fleet paid for fewer hours serves the day's
+    tokens in those hours. [deployments]
 
     >>> [round(float(x), 3) for x in team_loads([800e6, 150e6], 5922, 0.7)]  # 70B fp8, 2 H100s
     [2.234, 0.419]
+    >>> round(float(team_loads(800e6, 5922, 0.7, 365)), 3)  # half the hours: twice the load
+    4.467
     """
     tpd = np.asarray(tokens_per_day, dtype=float)
     blank = np.isnan(tpd)  # a blank row stays blank (no team there)
@@ -1075,7 +1080,7 @@ def team_loads(tokens_per_day, deployment_tokens_per_sec, utilization=1.0):
     tps = _checks.number(deployment_tokens_per_sec, "deployment_tokens_per_sec", 0,
                          min_open=True)
     u = _checks.fraction(utilization, "utilization")
-    return _out(tpd / (SECONDS_PER_DAY * tps * u))
+    return _out(tpd / (3600.0 * _hours_per_day(hours_per_month) * tps * u))
 
 
 def _team_args(loads, percentile, cv, gpus_per_deployment, correlation):

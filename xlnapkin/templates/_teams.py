@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import capacity
-from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX, SECONDS_PER_DAY
+from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX
 from . import _blocks as bk, _style as st
 
 TEAM_ROWS = 12
@@ -56,8 +56,10 @@ def add_teams(wb, ws) -> None:
     st.put_text(ws["B1"], "Teams of different sizes: their own deployments or one pool",
                 st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 9, "Each team's tokens a day (input + output) become its average "
-                 "load in deployments: tokens a day / (86,400 x the tokens/s one deployment "
-                 "serves x the share of it you plan to use). A team may need several "
+                 "load in deployments: tokens a day / (3,600 x the hours a day the deployments "
+                 "run, from the Pooling sheet's hours a month (730 or more: 24) x the tokens/s "
+                 "one deployment serves x the share of it you plan to use). A team may need "
+                 "several "
                  "deployments. Dedicated: each team covers its own percentile in whole "
                  "deployments; pooled: the percentile of the summed load, the teams' loads "
                  "correlated as on the Pooling sheet, whose percentile, correlation, cv (where a "
@@ -104,8 +106,9 @@ def add_teams(wb, ws) -> None:
 
 def _checks(b, top) -> None:
     """The sheet's own checks and its gates: ``teams_ok`` (with the Pooling sheet's checks of
-    the inputs it reads: percentile, correlation, cv) and ``teams_costs_ok`` (and the GPU, its
-    price and the hours). A bad input it does not read (the tenants, say) leaves it alone."""
+    the inputs it reads: percentile, correlation, cv, and the hours, which set a deployment's
+    day) and ``teams_costs_ok`` (and the GPU and its price). A bad input it does not read (the
+    tenants, say) leaves it alone."""
     tpd, cv = "teams_tokens_per_day", "teams_cv"
     table = (f'IF(COUNTA({tpd})<>COUNT({tpd}),"tokens a day must be numbers (or blank)",'
              f'IF(COUNTIF({tpd},"<0")>0,"tokens a day must be >= 0",IF(COUNTIF({tpd},">0")=0,'
@@ -122,9 +125,11 @@ def _checks(b, top) -> None:
              bk.whole_check("teams_team_spares", "spare deployments each team keeps", 0)),
             ("check_teams_pool_spares", "Spare deployments the pool keeps",
              bk.whole_check("teams_pool_spares", "spare deployments the pool keeps", 0)),
-            ("check_teams_pooling", "Pooling sheet's percentile, correlation, cv",
-             'IF(AND({check_percentile}="OK",{check_correlation}="OK",{check_cv}="OK"),'
-             f'{bk.CHECK_OK},"fix the percentile, correlation or cv on the Pooling sheet")'),
+            ("check_teams_pooling", "Pooling sheet's percentile, correlation, cv, hours",
+             'IF(AND({check_percentile}="OK",{check_correlation}="OK",{check_cv}="OK",'
+             '{check_hours}="OK"),'
+             f'{bk.CHECK_OK},"fix the percentile, correlation, cv or hours on the Pooling '
+             'sheet")'),
             ("check_teams_table", f"Teams table (rows {top + 1}-{top + TEAM_ROWS})", table)]
     b.ws.row_breaks.append(Break(id=b.row))  # the checks and the table print on a second page
     b.heading("Checks", bk.CHECKS_NOTE)
@@ -134,8 +139,8 @@ def _checks(b, top) -> None:
     st.mark_checks(b.ws, f"C{first}:C{b.row - 1}")
     b.add("teams_ok", "All these checks OK?",
           "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows]) + ")", fmt="bool")
-    b.add("teams_costs_ok", "... and its GPU, price and hours (the costs)?",
-          'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
+    b.add("teams_costs_ok", "... and its GPU and price (the costs)?",
+          'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK")',
           fmt="bool")
 
 
@@ -144,7 +149,8 @@ def _table(wb, ws, top) -> None:
              "load (deploy-ments)", "own deploy-ments (+ spares)", "own GPUs", "cv x load"]
     st.header_row(ws, top, 2, heads, height=42)
     first, last = top + 1, top + TEAM_ROWS
-    per_day = f"({SECONDS_PER_DAY:.0f}*teams_tokens_per_sec*teams_utilization)"
+    # what a deployment serves in a day: in the hours it runs (Pooling's hours a month)
+    per_day = "(3600*MIN(24,hours_per_month*12/365)*teams_tokens_per_sec*teams_utilization)"
     for k in range(TEAM_ROWS):
         r = first + k
         name, tpd = EXAMPLE_TEAMS[k] if k < len(EXAMPLE_TEAMS) else (None, None)
