@@ -1028,4 +1028,6 @@ def test_the_library_counts_the_cells_that_refuse_a_value():
     with refusals() as seen:
         udfs.TOKENS_PER_SEC("h100-sxm", [["llama-3.1-405b", "nosuch"]], 1)
     assert seen                                                    # an unknown id
-    assert udfs.KV_BYTES("llama-3.1-70b", [[1024], ["abc"]])[1][0]  # no count outside
+    with refusals() as outer:   # a command's evaluation counts into its own list alone
+        assert cli.main(["kv-bytes", "llama-3.1-70b", "1024,abc"]) == 1
+    assert not outer and _excel._REFUSALS.get() is None

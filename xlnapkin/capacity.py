@@ -400,8 +400,9 @@ class Estimate:
     # TPOT_AT_RATE model it: requests in flight, output tokens/s each gets, mean time to first
     # token (the full-load concurrency and speed, and NaN for the TTFT, where the volume fills
     # the replicas beyond what the queue model sustains: it has no steady state there)
-    requests_per_sec: float = float("nan")  # the whole volume as requests/s, on average (not
-    # per replica: the workbook's volume_requests_per_sec is this over the replicas running)
+    requests_per_sec: float = float("nan")  # the whole volume as requests/s, on average over
+    # the hours the fleet runs (not per replica: the workbook's volume_requests_per_sec is this
+    # over the replicas running)
     volume_concurrency: float = float("nan")
     volume_request_tokens_per_sec: float = float("nan")
     volume_ttft_ms: float = float("nan")
@@ -534,7 +535,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
                              and conc >= engine_cap(g, m, weight_dtype, num_gpus)),
         requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
-        / 86_400, volume_concurrency=seen[0] if tpd > 0 else 0.0,
+        / 3600.0 / float(_hours_per_day(hours_per_month)),
+        volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,

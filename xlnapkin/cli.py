@@ -10,7 +10,7 @@ stdout holds only the result (plain text, ``--json`` or ``--csv``). Exit codes:
 * 0: done, every result is a value;
 * 1: a user's mistake (an unknown GPU, a negative batch, a missing file): one line
   ``Error: ...`` on stderr; in a sweep, where some of its values are refused, the table (or
-  ``--json``) is printed with those cells' messages, and nothing goes to stderr;
+  ``--json``) is printed with those cells' messages, and no error line goes to stderr;
 * 2: a command line argparse cannot read: ``Error: ...`` on stderr;
 * 3: done, but some results are messages instead of numbers (a configuration that cannot run,
   an overloaded replica, a workbook check that fails). A single such result is ``Error: ...``
