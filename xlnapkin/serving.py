@@ -225,8 +225,8 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     fixed time once more (engines replay CUDA graphs only for decode-only steps). The engine
     runs as many requests at once as hold input + output tokens each in mem_fraction of its
     memory, and as the GPU's own max_concurrency allows where it states one; the rest wait in
-    its queue, so past that point the throughput stays flat. The engine's default limit (256 per GPU; 4 for GGUF weights,
-    llama.cpp's server slots), which MAX_THROUGHPUT assumes, does not cap it: a concurrency
+    its queue, so past that point the throughput stays flat. The engine's default limit (256
+    per GPU; 4 for GGUF weights, llama.cpp's server slots), which MAX_THROUGHPUT assumes, does not cap it: a concurrency
     above that is taken as your engine's own setting, so the result can exceed MAX_THROUGHPUT.
     NaN where not even one request fits.
 

@@ -20,6 +20,13 @@ __all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id
 CHECK_OK = '"OK"'
 
 
+def hours_a_day(hours_per_month: str) -> str:
+    """``economics._hours_per_day`` of the cell or name ``hours_per_month``: the hours a day a
+    fleet serves when it runs that many hours a month (all 24 from 730). The sheet checks the
+    hours itself."""
+    return f"MIN(24,{hours_per_month}*12/365)"
+
+
 def number_check(name, label, minimum, maximum=None, min_open=False, max_open=False) -> str:
     """'OK', or '<label> must be a number ...' (text, blanks and values out of range)."""
     x = "{" + name + "}"

@@ -150,7 +150,8 @@ def _table(wb, ws, top) -> None:
     st.header_row(ws, top, 2, heads, height=42)
     first, last = top + 1, top + TEAM_ROWS
     # what a deployment serves in a day: in the hours it runs (Pooling's hours a month)
-    per_day = "(3600*MIN(24,hours_per_month*12/365)*teams_tokens_per_sec*teams_utilization)"
+    per_day = (f"(3600*{bk.hours_a_day('hours_per_month')}*teams_tokens_per_sec"
+               "*teams_utilization)")
     for k in range(TEAM_ROWS):
         r = first + k
         name, tpd = EXAMPLE_TEAMS[k] if k < len(EXAMPLE_TEAMS) else (None, None)

@@ -522,7 +522,8 @@ def _fleet_steps() -> list[Step]:
         Step("hours_run", "Hours a month the GPUs run and are paid (owned: always on)",
              'IF({hardware}="own",730,{hours_per_month})', "hours", "int"),
         Step("hours_a_day", "Hours a day the GPUs serve (730 hours a month or more: all 24)",
-             "MIN(24,{hours_run}*12/365)", "hours", "num", "economics.replica_tokens_per_day"),
+             bk.hours_a_day("{hours_run}"), "hours", "num",
+             "economics.replica_tokens_per_day"),
         Step("rent_price", "Rented GPU-hour: on-demand and spot mix",
              "(1-{spot_share})*{gpu_price_per_hour}+{spot_share}*{gpu_price_per_hour}"
              "*{spot_price_ratio}", "USD/GPU-h", "usd4",
