@@ -674,7 +674,7 @@ def test_steps_that_carry_a_prompt_pay_a_forward_pass_fixed_time():
     assert not serving.prompt_pass_time(g, m, b, 256.0, calibration.resolve(1, g)).any()
     # Prefix caching saves prompt compute, not those steps: a replica whose prompts all hit
     # the cache still pays them beside its decode steps.
-    decode, prefill, _t, pass_part = capacity._phase_times(g, m, 1024, 256, None, None, 1, None)
-    assert 0 < pass_part < prefill
+    t = capacity._phase_times(g, m, 1024, 256, None, None, 1, None)
+    assert 0 < t.passes < t.prefill
     cached = capacity.replica_tokens_per_sec(g, m, 1024, 256, None, None, 1, None, 1.0)
-    assert cached == pytest.approx((1024 + 256) / (decode + pass_part))
+    assert cached == pytest.approx((1024 + 256) / (t.decode + t.passes))

@@ -14,6 +14,7 @@ the users a GPU serves. Units as in :mod:`xlnapkin.economics`; NaN where one req
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,8 +43,17 @@ _MTOK = 1e6
 _one_request_fits = runs_when_it_fits(("input_tokens", "output_tokens"))
 
 
+class _Phases(NamedTuple):
+    """Replica-seconds per request under saturating load, by phase (:func:`_phase_times`)."""
+
+    decode: object       # decode steps' share [s]
+    prefill: object      # the rest: prompt compute and the prompt steps' fixed time [s]
+    throughput: object   # MAX_THROUGHPUT [output tokens/s]
+    passes: object       # the prompt steps' fixed time alone, part of ``prefill`` [s]
+
+
 def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                 efficiency):
+                 efficiency) -> _Phases:
     """Replica-seconds per request spent in decode and in prefill under saturating load.
 
     Splits :func:`xlnapkin.serving.max_throughput`'s request time ``output_tokens /
@@ -51,8 +61,8 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
     the batch it runs, at mean context ``input + output / 2``) and the rest, which is prefill:
     the prompt's compute and the fixed time of the steps that carry prompts
     (:func:`xlnapkin.serving.loaded_step`), the latter also returned alone, as prefix caching
-    saves compute but not those steps. ``(decode, prefill, throughput, prompt steps' fixed
-    time)``; NaN where not even one request fits.
+    saves compute but not those steps (:class:`_Phases`); NaN where not even one request
+    fits.
     """
     g, m = _gpu(gpu), _model(model)
     tput = max_throughput(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
@@ -70,7 +80,7 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
         total = out / tput
         decode = np.where(np.isfinite(tput), out * step / batch, np.nan)
         prefill = np.maximum(total - decode, 0.0)
-        return decode, prefill, tput, np.minimum(out * passes / batch, prefill)
+        return _Phases(decode, prefill, tput, np.minimum(out * passes / batch, prefill))
 
 
 @_one_request_fits
@@ -98,12 +108,12 @@ def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, we
     20069
     """
     saved = _checks.fraction(prefix_cache_savings, "prefix_cache_savings", zero_ok=True)
-    decode, prefill, _t, passes = _phase_times(gpu, model, input_tokens, output_tokens,
-                                               weight_dtype, kv_dtype, num_gpus, efficiency)
+    t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                     efficiency)
     inp = np.asarray(input_tokens, dtype=float)
     out = np.asarray(output_tokens, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _out((inp + out) / (decode + passes + (prefill - passes) * (1.0 - saved)))
+        return _out((inp + out) / (t.decode + t.passes + (t.prefill - t.passes) * (1.0 - saved)))
 
 
 @_one_request_fits
@@ -202,8 +212,8 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
     >>> round(cost_per_mtok_input("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0092
     """
-    _decode, prefill, _t, _passes = _phase_times(gpu, model, input_tokens, output_tokens,
-                                                 weight_dtype, kv_dtype, num_gpus, efficiency)
+    prefill = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                           num_gpus, efficiency).prefill
     return _out(_per_mtok(prefill, input_tokens, price_per_gpu_hour, num_gpus, utilization))
 
 
@@ -230,8 +240,8 @@ def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, outp
     >>> round(cost_per_mtok_output("h100-sxm", "llama-3.1-8b", 2, 1024, 1024, "bf16", None, 1, 1, 1), 4)
     0.0462
     """
-    decode, _prefill, _t, _passes = _phase_times(gpu, model, input_tokens, output_tokens,
-                                                 weight_dtype, kv_dtype, num_gpus, efficiency)
+    decode = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                          num_gpus, efficiency).decode
     return _out(_per_mtok(decode, output_tokens, price_per_gpu_hour, num_gpus, utilization))
 
 
@@ -268,9 +278,9 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     >>> round(prefill_decode_ratio("h100-sxm", "llama-3.1-405b", 100, 65, "fp16", "fp16", 16, 1), 2)
     1.5
     """
-    decode, prefill, _t, _passes = _phase_times(gpu, model, input_tokens, output_tokens,
-                                                weight_dtype, kv_dtype, num_gpus, efficiency)
-    return _out(prefill / decode)
+    t = _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
+                     efficiency)
+    return _out(t.prefill / t.decode)
 
 
 @runs_when_it_fits("context", memory_only=True)
