@@ -251,10 +251,13 @@ def paragraph(ws, row: int, first: int, last: int, value: str, font=NOTE_FONT,
 
 
 def style_cell(cell, fmt="num", font=FORMULA_FONT, border=True):
-    """Number format, font and box; numeric columns right-aligned, their messages too."""
+    """Number format, font and box; numeric columns right-aligned, their messages too; TRUE and
+    FALSE left-aligned, as in the input blocks (Excel would centre them)."""
     cell.number_format = FMT.get(fmt, fmt)
     cell.font = font
-    if fmt not in ("text", "gen", "bool"):
+    if fmt == "bool":
+        cell.alignment = Alignment(horizontal="left")
+    elif fmt not in ("text", "gen"):
         cell.alignment = Alignment(horizontal="right")
     if border:
         cell.border = BOX
