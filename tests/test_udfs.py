@@ -411,6 +411,26 @@ def test_blanks_take_defaults_and_text_numbers_are_numbers():
     assert mixed[0][1] == pytest.approx(4.794, rel=1e-3)  # seed 004: the 8B step, 4.8 ms
 
 
+def test_a_formulas_rounding_noise_is_the_whole_number_the_cell_shows():
+    """=0.1*3/0.3*8 is 8.000000000000002 and =(0.1+0.2)/0.3 is 1.0000000000000002: Excel shows
+    8 and 1, and so they count, in one cell, in a range and as a GPU count or a share of 1; a
+    value further off is refused with every digit it has, never rounded to an allowed one."""
+    eight, one = 0.1 * 3 / 0.3 * 8, (0.1 + 0.2) / 0.3
+    assert eight != 8 and one != 1
+    g, m = "h100-sxm", "llama-3.1-70b"
+    assert udfs.TOKENS_PER_SEC(g, m, eight, 1024, "fp8") == udfs.TOKENS_PER_SEC(g, m, 8, 1024,
+                                                                                "fp8")
+    assert udfs.TOKENS_PER_SEC(g, m, 8, 1024, "fp8", None, 2 * one) == udfs.TOKENS_PER_SEC(
+        g, m, 8, 1024, "fp8", None, 2)
+    assert udfs.COST_PER_MTOK(2.21, 2400, one) == udfs.COST_PER_MTOK(2.21, 2400, 1)
+    row = udfs.TOKENS_PER_SEC(g, m, [[eight, 8.5, 2.0000001]], 1024, "fp8")[0]
+    assert row[0] == udfs.TOKENS_PER_SEC(g, m, 8, 1024, "fp8")
+    assert row[1:] == ["batch must be a whole number >= 1, got 8.5",
+                       "batch must be a whole number >= 1, got 2.0000001"]
+    assert udfs.ITL_MS(g, m, 1, 1024, "fp8", None, 2, 1.0000001) == (
+        "efficiency must be a number in (0, 1], got 1.0000001")
+
+
 # Issue 8: a range behaves like a spreadsheet. One blank, one error value and one bad number in
 # a block give exactly those cells a message; every other cell computes.
 def _tps(batch, context):

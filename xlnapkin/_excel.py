@@ -452,6 +452,23 @@ def _is_blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+# A number within this (relative) of a whole number is that number: the rounding noise of a
+# formula (=0.1*3/0.3*8 is 8.000000000000002, which Excel shows as 8) is forgiven, so that a
+# count or a limit of 1 computed in a cell is what the cell shows.
+WHOLE_TOLERANCE = 1e-9
+
+
+def _whole(x):
+    """``x`` (a float or a float array), a whole number where within :data:`WHOLE_TOLERANCE`
+    of one."""
+    with np.errstate(invalid="ignore"):
+        r = np.round(x)
+        near = np.abs(x - r) <= WHOLE_TOLERANCE * np.maximum(1.0, np.abs(r))
+    if np.ndim(x) == 0:
+        return float(r) if near else x
+    return np.where(near, r, x)
+
+
 def _number_cell(name, default, v):
     if _is_blank(v):
         if default is _EMPTY:
@@ -465,9 +482,9 @@ def _number_cell(name, default, v):
             if not _NUMBER_TEXT.fullmatch(text):
                 raise ValueError(text)
             if text.endswith("%"):
-                return float(text[:-1].rstrip().replace(",", "")) / 100
-            return float(text.replace(",", ""))
-        return float(v)
+                return _whole(float(text[:-1].rstrip().replace(",", "")) / 100)
+            return _whole(float(text.replace(",", "")))
+        return _whole(float(v))
     except (ValueError, OverflowError):
         raise InvalidArgumentError(name, "a number", v) from None
 
@@ -508,7 +525,7 @@ def _coerce(name, default, value, is_text):
     if arr.ndim == 0:
         return cell(name, default, arr.item()), None
     if not is_text and arr.dtype.kind in "fiu":
-        return arr.astype(float), None
+        return _whole(arr.astype(float)), None
     out = np.empty(arr.shape, dtype=object if is_text else float)
     messages = np.full(arr.shape, None, dtype=object)
     blank = np.zeros(arr.shape, dtype=bool)
@@ -570,7 +587,7 @@ def _scalar_values(spec, args):
             values[name] = raw  # text without surrounding blanks, as _text_cell gives it
             continue
         if not is_text and (kind is float or (kind is int and -_EXACT <= raw <= _EXACT)):
-            x = float(raw)  # the commonest cell, as _number_cell takes it
+            x = _whole(float(raw))  # the commonest cell, as _number_cell takes it
         else:
             if kind not in _PLAIN:
                 return None, False

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._excel import FunctionDoc, describe
+from ._excel import WHOLE_TOLERANCE, FunctionDoc, describe
 from ._files import write_atomic
 from ._formula import format_result, to_command, to_formula
 from .errors import NapkinError
@@ -57,6 +57,8 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
   which llama.cpp splits by layers: there more GPUs hold more but decode no faster.
 * **Errors** are short messages naming the argument, e.g. `batch must be a whole number >= 1,
   got -3`; a configuration whose weights and KV cache do not fit says what would.
+* **Rounding noise** is forgiven: a number within one part in {whole} of a whole number is
+  that number, so `=0.1*3/0.3*8` (8.000000000000002, shown as 8) is a batch of 8.
 * **Fits** means the weights plus the KV cache of every sequence within {pct} % of each GPU's
   memory (the rest is the engine's activations and runtime). The functions with a
   `mem_fraction` argument take another share; every other function uses {pct} %.
@@ -105,7 +107,8 @@ def generate() -> str:
     try:
         funcs = functions()
         docs = [describe(f) for f in funcs.values()]
-        lines = _HEADER.format(regen=REGENERATE, pct=f"{MEM_FRACTION * 100:g}").splitlines() + [""]
+        lines = _HEADER.format(regen=REGENERATE, pct=f"{MEM_FRACTION * 100:g}",
+                               whole=f"{1 / WHOLE_TOLERANCE:,.0f}").splitlines() + [""]
         lines += ["| function | returns |", "|---|---|"]
         for d in docs:
             lines.append(f"| [`{d.name}`](#{d.name.lower()}) | {_cell(d.summary)} |")

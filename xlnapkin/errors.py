@@ -33,6 +33,8 @@ def format_value(value) -> str:
 
     >>> format_value(-3.0), format_value("h10"), format_value("x" * 100)[-4:]
     ('-3', "'h10'", "xx…'")
+    >>> format_value(2.5), format_value(2.0000001)  # every digit where six would round it
+    ('2.5', '2.0000001')
     """
     if isinstance(value, str):
         return repr(_clip(value))
@@ -53,7 +55,8 @@ def format_value(value) -> str:
         return "infinity" if f > 0 else "-infinity"
     if f.is_integer() and abs(f) < 1e15:
         return str(int(f))
-    return f"{f:.6g}"
+    short = f"{f:.6g}"
+    return short if float(short) == f else repr(f)  # never a rounded value that is allowed
 
 
 class NapkinError(ValueError):
