@@ -486,17 +486,22 @@ def _tornado(v, x, total):
         breakeven.append(money["breakeven_calc"])
     base = breakeven[0]
 
-    def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where one is never
-        return b / base if isinstance(b, float) and isinstance(base, float) else 0.0
+    def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where the side is
+        # never; "from never" where only the base case is
+        if isinstance(b, float):
+            return b / base if isinstance(base, float) else shs.FROM_NEVER
+        return 0.0
     low, high = [ratio(b) for b in breakeven[1::2]], [ratio(b) for b in breakeven[2::2]]
-    never = (max(float(shs.NEVER_BAR), 10 * max(low + high)) if isinstance(base, float)
-             else 1.0)
+    finite = [x for x in low + high if isinstance(x, float)]
+    never = (max(float(shs.NEVER_BAR), 10 * max(finite)) if isinstance(base, float) else 1.0)
+
+    def bar(x):  # a bar off the scale where a side is never and the base case is not; none
+        # (1) where both are; down to the axis's floor where only the base case is
+        return 1.0 / shs.NEVER_BAR if x == shs.FROM_NEVER else x if x > 0 else never
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
             "tornado_ratio_low": low, "tornado_ratio_high": high,
-            # what the chart draws: a bar off the scale where a side is never and the base case
-            # is not; none (1, the base case) where the base case is never too
-            "tornado_chart_low": [x if x > 0 else never for x in low],
-            "tornado_chart_high": [x if x > 0 else never for x in high]}
+            "tornado_chart_low": [bar(x) for x in low],
+            "tornado_chart_high": [bar(x) for x in high]}
 
 
 # --- multi-tenant savings ----------------------------------------------------------------------
@@ -697,13 +702,13 @@ def expect_planner(v):
     if math.isfinite(keys[best]):
         exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
     else:
-        exp["cheapest_gpu"] = "no priced GPU fits"
+        exp["cheapest_gpu"] = "no priced GPU fits at that speed"
     exp["user_gpu_shown"] = v["user_gpu_label"]
     p0 = cols["w_price_used"][0]
     exp["user_price_shown"] = "none: type it there" if p0 == "no catalog price" else p0
-    exp["user_gpu_cost_per_mtok"] = (keys[0] if math.isfinite(keys[0]) else
-                                     cols["w_cost_per_mtok"][0]
-                                     if cols["w_cost_per_mtok"][0] == cp.BAD_PRICE else "-")
+    # your GPU's cost stands where no request gets the user tokens/s (its users say so)
+    c0 = cols["w_cost_per_mtok"][0]
+    exp["user_gpu_cost_per_mtok"] = c0 if isinstance(c0, float) or c0 == cp.BAD_PRICE else "-"
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
     exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]
     exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]
@@ -739,8 +744,13 @@ def _prices_check(v) -> dict:
 
 
 def _cheapest(v) -> dict:
-    """The cheapest catalog GPU, which reads neither your GPU nor the users' inputs: the
-    answer with those at valid values (these scenarios break no other input it reads)."""
+    """The cheapest catalog GPU, which reads neither your GPU nor the users' inputs but their
+    tokens/s (a GPU that cannot give one request that speed is no answer): the answer with the
+    others at valid values, "check inputs" where the speed is no number > 0."""
+    speed = v["user_tokens_per_sec"]
+    if isinstance(speed, str) or not speed > 0:
+        return {"catalog_ok": False, "cheapest_gpu": "check inputs",
+                "cheapest_cost_per_mtok": "check inputs"}
     clean = dict(v, duty_cycle=0.5, **{"user_" + f: cp.USER_GPU[f] for f in cp.USER_FIELDS})
     full = expect_planner(clean)
     return {"catalog_ok": True, **{k: full[k] for k in ("cheapest_gpu", "cheapest_cost_per_mtok")
@@ -762,6 +772,8 @@ def _planner_table_check(v) -> dict:
     bad = {}
     if not 0 < v["duty_cycle"] <= 1:
         bad["check_duty"] = "duty_cycle must be a number in (0, 1]"
+    if not v["user_tokens_per_sec"] > 0:
+        bad["check_user_rate"] = "user_tokens_per_sec must be a number > 0"
     cap = v.get("user_max_concurrency")
     if cap is not None and not (cap >= 1 and cap == int(cap)):
         bad["check_user_cap"] = "max_concurrency must be blank or a whole number >= 1"
@@ -893,5 +905,6 @@ def _planner_row(v, m, g, n, frac, your, i):
                                     else price if price == cp.BAD_PRICE
                                     else e.cost_per_user_month(price, per_gpu,
                                                                v["hours_per_month"]))
-    row["key"] = cost if isinstance(cost, float) else math.inf
+    # ranked where one request gets the user tokens/s (the speed solve finds one at least)
+    row["key"] = cost if isinstance(cost, float) and speed > 0 else math.inf
     return row

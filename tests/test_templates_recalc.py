@@ -320,7 +320,13 @@ def planner_scenarios(d):
            # review, 2026-12-05)
            ("a fast user speed on short requests", dict(
                d, model="qwen3-8b", weight_dtype="int4", num_gpus=8, input_tokens=1,
-               output_tokens=16, user_tokens_per_sec=182.0))]
+               output_tokens=16, user_tokens_per_sec=182.0)),
+           # a speed most GPUs cannot give even one request: the cheapest GPU and the ranking
+           # leave them out (a review found a GPU that serves no user at 80 tokens/s named
+           # the cheapest), where the table still shows their costs
+           ("a user speed few GPUs give", dict(d, user_tokens_per_sec=80.0)),
+           # ... typed wrong: the table, the ranking and the cheapest GPU wait for it
+           ("a user speed typed wrong", dict(d, user_tokens_per_sec=-1.0))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),

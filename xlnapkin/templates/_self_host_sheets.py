@@ -163,6 +163,7 @@ def _tornado_row(r, key, factor):
 
 NEVER_BAR = 100  # the breakeven chart's bar where a factor makes the breakeven never: at
 # least this, and 10 times the longest finite bar
+FROM_NEVER = "from never"  # a side that breaks even where the base case never does
 
 
 def _tornado_charts(wb, ws, row0, first) -> int:
@@ -185,9 +186,10 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
         # The chart's bars: each side's breakeven over the base case's, from 1 on a log axis
-        # (left: lower, right: higher, none: no change; 0, no bar, where one is 'never').
-        cells += [(f"IF(AND(ISNUMBER($M${side}),ISNUMBER({base_b})),$M${side}/{base_b},0)",
-                   "num") for side in (lo, hi)]
+        # (left: lower, right: higher, none: no change; 0 where the side is 'never'; "from
+        # never" where the side breaks even and the base case never does).
+        cells += [(f"IF(AND(ISNUMBER($M${side}),ISNUMBER({base_b})),$M${side}/{base_b},"
+                   f'IF(ISNUMBER($M${side}),"{FROM_NEVER}",0))', "num") for side in (lo, hi)]
         for j, (formula, fmt) in enumerate(cells, start=4):
             cell = ws.cell(r, j, "=" + _GATE_NA.format(formula))
             st.style_cell(cell, fmt)
@@ -199,8 +201,10 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     # What the breakeven chart draws, beside the printed page: the ratio; where a side is
     # 'never' and the base case is not, a bar to NEVER_BAR, the chart's "off the scale" (a
     # review: drawn as 1, no bar, an API price cut that makes self-hosting never pay looked
-    # harmless); 1 (no bar) where the base case is never too. A 0 would draw a bar to the log
-    # axis's floor, #N/A an error cell.
+    # harmless); 1 (no bar) where the base case is never too; where the base case is never
+    # and a side breaks even ("from never"), a bar down to the axis's floor, 1 / NEVER_BAR (a
+    # review: the chart was empty at the defaults, hiding the changes that make self-hosting
+    # pay). A 0 would draw a bar to the log axis's floor, #N/A an error cell.
     st.header_row(ws, row0 + 1, CHART_COL, ["chart: low", "high"], height=30)
     for i in range(len(SCENARIO_ROWS)):
         r = row0 + 2 + i
@@ -209,7 +213,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
             ratios = f"$H${row0 + 2}:$I${row0 + 1 + len(SCENARIO_ROWS)}"
             st.style_cell(ws.cell(r, CHART_COL + j,
                                   f"=IF(ISNUMBER({ratio}),IF({ratio}>0,{ratio},IF(ISNUMBER("
-                                  f"{base_b}),MAX({NEVER_BAR:g},10*MAX({ratios})),1)),1)"),
+                                  f"{base_b}),MAX({NEVER_BAR:g},10*MAX({ratios})),1)),IFERROR(IF("
+                                  f'{ratio}="{FROM_NEVER}",{1 / NEVER_BAR:g},1),1))'),
                           "num")
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high", "tornado_ratio_low",
@@ -219,9 +224,10 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
             f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
-            f'"#,##0.0")&" M tokens/day","never")&". Breakeven chart: bars from 1; the longest '
-            f'(at least {NEVER_BAR:g}, 10 times any other) where it is never; none where it does '
-            f'not change.","check inputs")').font = st.NOTE_FONT
+            f'"#,##0.0")&" M tokens/day","never")&".","check inputs")').font = st.NOTE_FONT
+    st.put_text(ws.cell(last + 2, 2), f"Breakeven chart: bars from 1; off the scale (at least "
+                f"{NEVER_BAR:g}) where a factor makes it never; down to {1 / NEVER_BAR:g} where "
+                f"only the base case is ({FROM_NEVER}); none: no change.", st.NOTE_FONT)
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
@@ -236,7 +242,7 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         ch.y_axis.number_format = fmt
         if col == CHART_COL:
             ch.y_axis.scaling.logBase = 10
-            ch.y_axis.scaling.min = 0.01  # a floor, so bars below 1 show in every viewer
+            ch.y_axis.scaling.min = 1 / NEVER_BAR  # a floor, so bars below 1 show everywhere
             ch.x_axis.crossesAt = 1  # the bars start at the base case: ratio 1
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
     return last + 26

@@ -224,7 +224,7 @@ def _outputs(b) -> None:
         "int", "TTFT_AT_RATE's model, mean: the least sure figure")
     out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "", "text")
     b.heading("Per replica, and owning")
-    out(b, "self_host_cost_per_mtok", "GPU cost per Mtok at the planned utilization",
+    out(b, "self_host_cost_per_mtok", "GPU cost per Mtok (in + out) at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
         "not your volume: no idle minimum, no people")
     out(b, "replica_tokens_per_sec", "Output tokens/s of one replica under load",
@@ -547,7 +547,7 @@ def _fleet_steps() -> list[Step]:
         Step("actual_util_calc", "Utilization the volume reaches",
              _fit("{tokens_per_day}/({replicas_calc}*{replica_total_tps}*3600*{hours_a_day})"),
              "0-1", "pct", "economics.fleet_utilization"),
-        Step("planned_cost_per_mtok_calc", "GPU cost per Mtok at the planned utilization",
+        Step("planned_cost_per_mtok_calc", "GPU cost per Mtok (in + out) at the planned utilization",
              _fit("{price_used}*{num_gpus}/({replica_total_tps}*{utilization}*3600)*1E+6"),
              "USD/Mtok", "usd4", "economics.cost_per_mtok"),
     ]
@@ -601,7 +601,7 @@ def _api_steps() -> list[Step]:
             '"#,##0.0")&" M (in between, each replica added costs more than it saves at first)",'
             '""),"' + NEVER + '")'), "", "text"),
         Step("volume_priced_msg", "Volume and scenario priced",
-             'TEXT({tokens_per_day},"#,##0")&" tokens/day, GPUs "&IF({hardware}="own","owned",'
+             'IF({tokens_per_day}=0,"0",TEXT({tokens_per_day},"#,##0"))&" tokens/day, GPUs "&IF({hardware}="own","owned",'
              '"rented")&", "&{scenario}&" scenario"', "",
              "text"),
         Step("like_for_like_msg", "Same model on both sides?",
