@@ -268,6 +268,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "breakeven_tokens_per_day": "breakeven_calc", "breakeven_gpus": "breakeven_gpus_calc",
              "breakeven_for_good_tokens_per_day": "breakeven_for_good_calc",
              "self_host_cost_per_mtok": "planned_cost_per_mtok_calc",
+             "gpus_per_replica": "split_msg",
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
@@ -346,6 +347,7 @@ def expect_self_host(v):
     total = replica_total_tps(g, m, v, n, frac, x["saved"]) if fits else None
     money = _money(v, x, total)
     exp.update(money)
+    exp.update(_split(v, x, money, n, frac))
     exp.update({o: money[c] for o, c in OUTPUT_OF.items() if o in API_OUTPUTS})
     if not fits:
         why = memory.why_not(g, m, wd, kd, inp + out, 1, n, frac)
@@ -381,6 +383,46 @@ def expect_self_host(v):
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")
     return exp
+
+
+def _split(v, x, money, n, frac) -> dict:
+    """The cheapest GPU count per replica for the volume (the split table beside the Working
+    sheet): capacity._cheapest_split's counts and month, at the sheet's prices, hours, prefix
+    savings and memory share (the engine's own function where the share is its 0.9)."""
+    g, m, wd = x["g"], x["m"], v["weight_dtype"]
+    gguf = memory.by_layers(m, wd)
+    most = min(8, m.layers) if gguf else int(g.nvlink_gpus or 8)
+    counts = sorted(set(memory.tp_degrees(m, most, wd)[:sh.SPLIT_ROWS]) | {n})
+    price, hours = money["price_used"], money["hours_run"]
+    month = {}
+    for k in counts:
+        runs = math.isfinite(_num(serving.max_throughput(
+            g, m, float(v["input_tokens"]), float(v["output_tokens"]), wd, v["kv_dtype"], k,
+            _eff(v), frac)))
+        month[k] = (e.self_host_monthly_cost(x["tpd"], replica_total_tps(g, m, v, k, frac,
+                                                                         x["saved"]),
+                                             price, k, x["util"], hours, x["minrep"],
+                                             x["staff"]) if runs else 1e300)
+    best = min(counts, key=lambda k: (month[k], k))
+    if frac == 0.9 and math.isfinite(month[best]) and month[best] < 1e300:
+        engine = capacity._cheapest_split(g, m, x["tpd"], float(v["input_tokens"]),
+                                          float(v["output_tokens"]), wd, v["kv_dtype"], n,
+                                          price, x["util"], x["minrep"], x["staff"], hours,
+                                          _eff(v), x["saved"])
+        assert engine[0] == best and _same_number(engine[1], month[best]), (engine, best)
+    out = {"split_best_month": month[best], "split_best_n": float(best)}
+    mine = money.get("self_host_monthly_calc")
+    if mine is None:
+        out["split_msg"] = "does not fit"
+    elif best != n and month[best] < capacity.CHEAPER_SPLIT * mine:
+        why = (f"a replica of {n} holds few requests at once" if best > n else
+               f"replicas of {n} GPUs are more than this volume needs")
+        out["split_msg"] = (f"num_gpus {best} self-hosts this volume for "
+                            f"${month[best]:,.0f}/month: {why}")
+    else:
+        out["split_msg"] = (f"OK: no other count costs "
+                            f"{100 * (1 - capacity.CHEAPER_SPLIT):.0f} % less")
+    return out
 
 
 def _service(v, x, money, n, frac) -> dict:

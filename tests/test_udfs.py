@@ -429,6 +429,8 @@ def test_a_formulas_rounding_noise_is_the_whole_number_the_cell_shows():
                        "batch must be a whole number >= 1, got 2.0000001"]
     assert udfs.ITL_MS(g, m, 1, 1024, "fp8", None, 2, 1.0000001) == (
         "efficiency must be a number in (0, 1], got 1.0000001")
+    # near 0 a small number may be meant (a duty cycle of 1e-12): it stays itself
+    assert _excel._whole(1e-12) == 1e-12 and _excel._whole(-2.0000000000000004) == -2.0
 
 
 # Issue 8: a range behaves like a spreadsheet. One blank, one error value and one bad number in

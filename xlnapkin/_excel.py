@@ -452,18 +452,19 @@ def _is_blank(v) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-# A number within this (relative) of a whole number is that number: the rounding noise of a
-# formula (=0.1*3/0.3*8 is 8.000000000000002, which Excel shows as 8) is forgiven, so that a
-# count or a limit of 1 computed in a cell is what the cell shows.
+# A number within this (relative) of a whole number other than 0 is that number: the rounding
+# noise of a formula (=0.1*3/0.3*8 is 8.000000000000002, which Excel shows as 8) is forgiven, so
+# that a count or a limit of 1 computed in a cell is what the cell shows. (Near 0 a small
+# number may be meant: a duty cycle of 1e-12 stays one.)
 WHOLE_TOLERANCE = 1e-9
 
 
 def _whole(x):
-    """``x`` (a float or a float array), a whole number where within :data:`WHOLE_TOLERANCE`
-    of one."""
+    """``x`` (a float or a float array), a whole number other than 0 where within
+    :data:`WHOLE_TOLERANCE` of one (relative)."""
     with np.errstate(invalid="ignore"):
         r = np.round(x)
-        near = np.abs(x - r) <= WHOLE_TOLERANCE * np.maximum(1.0, np.abs(r))
+        near = (r != 0) & (np.abs(x - r) <= WHOLE_TOLERANCE * np.abs(r))
     if np.ndim(x) == 0:
         return float(r) if near else x
     return np.where(near, r, x)

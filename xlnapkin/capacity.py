@@ -346,20 +346,27 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     return _out(np.where(cannot, np.nan, lo) / duty / n)
 
 
+# Another GPU count per replica is worth naming where it makes the month this share of yours or
+# less (``xlnapkin estimate`` and the self-host template say so).
+CHEAPER_SPLIT = 0.9
+
+
 def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                    num_gpus, price, utilization, min_replicas, staff, hours):
+                    num_gpus, price, utilization, min_replicas, staff, hours, efficiency=None,
+                    prefix_cache_savings=0.0):
     """The GPUs per replica, among those the model splits over (:func:`~xlnapkin.memory.tp_degrees`:
     its heads, or GGUF's layers) up to one peer-link
     domain (``nvlink_gpus``; 8, an HGX board, where the catalog gives none) and ``num_gpus``
     itself, that make self-hosting ``tokens_per_day`` cheapest a month, and that month's cost.
     A replica that holds few requests at once is memory-bound: more GPUs per replica can serve
-    the volume with fewer GPUs in all; at a small volume, fewer can."""
+    the volume with fewer GPUs in all; at a small volume, fewer can. Ties go to the fewer
+    GPUs."""
     # a GGUF replica's layers pass little between GPUs, so its peer-link domain is no limit
     most = 8 if by_layers(m, weight_dtype) else int(g.nvlink_gpus or 8)
     counts = np.array(sorted(set(tp_degrees(m, most, weight_dtype)) | {int(num_gpus)}),
                       dtype=float)
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                                 counts)
+                                 counts, efficiency, prefix_cache_savings)
     with np.errstate(invalid="ignore"):
         month = np.where(np.isfinite(tps), self_host_monthly_cost(
             tokens_per_day, np.where(np.isfinite(tps), tps, 1.0), price, counts, utilization,

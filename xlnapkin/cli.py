@@ -511,7 +511,7 @@ def _run_estimate(ns) -> int:
     import inspect
     from . import economics, memory
     from .calibration import DEFAULTS
-    from .capacity import NOT_COUNTED, estimate, slow_answers
+    from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     _bits_notes("weight_dtype", ns.weight_dtype)
     _bits_notes("kv_dtype", ns.kv_dtype)
@@ -594,7 +594,7 @@ def _run_estimate(ns) -> int:
          f"the API is cheaper by {_usd(-e.monthly_saving)} a month"),
     ]
     if (e.best_num_gpus != e.num_gpus
-            and e.best_monthly_cost < 0.9 * e.self_host_monthly_cost):
+            and e.best_monthly_cost < CHEAPER_SPLIT * e.self_host_monthly_cost):
         why = (f"a replica of {e.num_gpus:g} holds few requests at once"
                if e.best_num_gpus > e.num_gpus else
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")

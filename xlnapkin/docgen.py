@@ -57,8 +57,9 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
   which llama.cpp splits by layers: there more GPUs hold more but decode no faster.
 * **Errors** are short messages naming the argument, e.g. `batch must be a whole number >= 1,
   got -3`; a configuration whose weights and KV cache do not fit says what would.
-* **Rounding noise** is forgiven: a number within one part in {whole} of a whole number is
-  that number, so `=0.1*3/0.3*8` (8.000000000000002, shown as 8) is a batch of 8.
+* **Rounding noise** is forgiven: a number within one part in {whole} of a whole number
+  other than 0 is that number, so `=0.1*3/0.3*8` (8.000000000000002, shown as 8) is a batch
+  of 8.
 * **Fits** means the weights plus the KV cache of every sequence within {pct} % of each GPU's
   memory (the rest is the engine's activations and runtime). The functions with a
   `mem_fraction` argument take another share; every other function uses {pct} %.

@@ -223,6 +223,7 @@ def _outputs(b) -> None:
     out(b, "volume_ttft_ms", "Time to first token, on average", "vol_ttft_calc", "ms",
         "int", "TTFT_AT_RATE's model, mean: the least sure figure")
     out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "", "text")
+    out(b, "gpus_per_replica", "GPUs per replica", "split_msg", "", "text")
     b.heading("Per replica, and owning")
     out(b, "self_host_cost_per_mtok", "GPU cost per Mtok (in + out) at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
@@ -430,8 +431,11 @@ def _working(w) -> None:
     _napkin.add_steps(w, _fleet_steps())
     w.heading("The API, the breakeven and owning")
     _napkin.add_steps(w, _api_steps() + _own_steps())
-    _service(w)
+    w.heading("GPUs per replica: the cheapest count for your volume")
+    _napkin.add_steps(w, _split_steps())
+    table_end = _service(w)
     _napkin.add_split_table(w)  # beside the steps (G:I), outside the printed page
+    _split_table(w, table_end + 3)
     st.finish_sheet(ws, {"A": 2, "B": 56, "C": 14, "D": 9, "E": 43, "F": 3, "G": 8, "H": 9,
                          "I": 14}, f"A1:E{w.row}")
 
@@ -475,9 +479,78 @@ def _service(w) -> None:
     top = w.row + 3  # after the row that says where it is, and a blank row
     w.add("vol_table", "The bisection table for the mean concurrency (vol_op_n) is at",
           f'"{get_column_letter(SERVICE_TABLE_COL)}{top}"', "cell", "", "text")
-    _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
-                             col0=SERVICE_TABLE_COL, target="{vol_rate}",
-                             named={"q_n": "vol_op_n"}, lean=True)
+    return _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top,
+                                    queueing._BISECTIONS, col0=SERVICE_TABLE_COL,
+                                    target="{vol_rate}", named={"q_n": "vol_op_n"}, lean=True)
+
+
+# GPU counts per replica the split table tries: the first this many the model splits over, up to
+# one peer-link domain, and your own count (catalog models split over 8 at most on any GPU)
+SPLIT_ROWS = 12
+
+
+def _split_columns() -> list[tuple]:
+    """The split table's columns: (name, header, formula, fmt). A row's ``{num_gpus}`` is its
+    own count; the rest of the chain is the Working sheet's (gpu_steps, one replica under load)
+    with that count, and the fleet for your volume at your prices."""
+    cols = [("num_gpus", "GPUs per replica", None, "int")]
+    cols += [(s.name, s.label, s.formula, s.fmt) for s in _napkin.gpu_steps()]
+    return cols + [
+        ("split_tps", "input + output tokens/s of one replica (prefix cache counted)",
+         "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_share}*(1-"
+         "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num"),
+        ("split_month", "self-hosted USD per month at your volume (huge: cannot run)",
+         "IF({split_tps}>0,MAX({min_replicas},ROUNDUP({tokens_per_day}/({split_tps}*"
+         "{utilization}*3600*{hours_a_day})*(1-1E-12),0))*{num_gpus}*{price_used}*{hours_run}"
+         "+{staff_cost_per_month},1E+300)", "sci")]
+
+
+def _split_table(w, top: int) -> None:
+    """Beside the page, below the service table: one row per GPU count per replica (capacity.
+    _cheapest_split's counts: those the model splits over up to one peer-link domain, 8 where
+    the catalog gives none or for GGUF's layers, then yours), a column per step."""
+    ws, cols = w.ws, _split_columns()
+    col = {name: get_column_letter(SERVICE_TABLE_COL + j) for j, (name, *_r) in enumerate(cols)}
+    st.put_text(ws.cell(top - 1, SERVICE_TABLE_COL), "GPUs per replica: a row per count tried "
+                "(repeats: no more counts), a column per step", st.HEAD_FONT)
+    st.header_row(ws, top, SERVICE_TABLE_COL, [head for _n, head, *_r in cols], height=80)
+    first = top + 1
+    most = "IF({gguf_path},MIN(8,{m_layers}),IF({g_nvlink_gpus}>0,{g_nvlink_gpus},8))"
+    for k in range(SPLIT_ROWS + 1):
+        r, n = first + k, f"{col['num_gpus']}{first + k - 1}"
+        after = (f"IF({{gguf_path}},{n}+1,IF({n}+1<=ROWS({_napkin.SPLIT_TABLE}),INDEX("
+                 f"{_napkin.SPLIT_TABLE},{n}+1),0))")
+        count = ("1" if k == 0 else "{num_gpus}" if k == SPLIT_ROWS else
+                 f"IF(AND({after}>0,{after}<={most}),{after},{n})")
+        refs = {name: f"{c}{r}" for name, c in col.items()}
+        for j, (name, _head, formula, fmt) in enumerate(cols):
+            text = "=" + (count if formula is None else formula).format_map(
+                _latency._RowMap(w.wb, w.alias, {} if formula is None else refs))
+            st.style_cell(ws.cell(r, SERVICE_TABLE_COL + j, text), fmt)
+    last = first + SPLIT_ROWS
+    for name in ("num_gpus", "split_month"):
+        st.define(w.wb, f"w_{name}", ws.title, f"${col[name]}${first}:${col[name]}${last}")
+
+
+def _split_steps() -> list[Step]:
+    """The cheapest GPU count per replica for your volume (the table beside the page), and the
+    line that names it where it saves a tenth or more (``xlnapkin estimate``'s)."""
+    cheaper = f"{{split_best_month}}<{capacity.CHEAPER_SPLIT!r}*{{self_host_monthly_calc}}"
+    return [
+        Step("split_best_month", "Cheapest self-hosted month over the GPU counts tried",
+             "MIN(w_split_month)", "USD/month", "usd0", "capacity._cheapest_split"),
+        Step("split_best_n", "... at this many GPUs per replica (the fewer at a tie)",
+             "INDEX(w_num_gpus,MATCH({split_best_month},w_split_month,0))", "GPUs", "int",
+             "capacity._cheapest_split"),
+        Step("split_msg", "Another GPU count per replica?",
+             _fit(f'IF(AND({{split_best_n}}<>{{num_gpus}},{cheaper}),"num_gpus "&TEXT('
+                  '{split_best_n},"0")&" self-hosts this volume for $"&TEXT({split_best_month},'
+                  '"#,##0")&"/month: "&IF({split_best_n}>{num_gpus},"a replica of "&TEXT('
+                  '{num_gpus},"0")&" holds few requests at once","replicas of "&TEXT({num_gpus},'
+                  '"0")&" GPUs are more than this volume needs"),"OK: no other count costs '
+                  f'{100 * (1 - capacity.CHEAPER_SPLIT):.0f} % less")'), "", "text",
+             "capacity.estimate: best_num_gpus"),
+    ]
 
 
 def _answers() -> str:
@@ -547,7 +620,8 @@ def _fleet_steps() -> list[Step]:
         Step("actual_util_calc", "Utilization the volume reaches",
              _fit("{tokens_per_day}/({replicas_calc}*{replica_total_tps}*3600*{hours_a_day})"),
              "0-1", "pct", "economics.fleet_utilization"),
-        Step("planned_cost_per_mtok_calc", "GPU cost per Mtok (in + out) at the planned utilization",
+        Step("planned_cost_per_mtok_calc",
+             "GPU cost per Mtok (in + out) at the planned utilization",
              _fit("{price_used}*{num_gpus}/({replica_total_tps}*{utilization}*3600)*1E+6"),
              "USD/Mtok", "usd4", "economics.cost_per_mtok"),
     ]
