@@ -7,6 +7,8 @@ fields so that tests can pin them exactly and they stay under about 100 characte
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "NapkinError",
     "UnknownNameError",
@@ -57,6 +59,21 @@ def format_value(value) -> str:
         return str(int(f))
     short = f"{f:.6g}"
     return short if float(short) == f else repr(f)  # never a rounded value that is allowed
+
+
+def format_limit(limit, down=False) -> str:
+    """A computed limit to six significant figures, rounded down where ``down`` (an upper
+    bound: the figure shown is itself allowed, so a value just over the limit never reads as
+    under it).
+
+    >>> format_limit(248.51632047477747, down=True), format_limit(0.1234567)
+    ('248.516', '0.123457')
+    """
+    x = float(limit)
+    if down and x > 0 and math.isfinite(x):
+        step = 10.0 ** (math.floor(math.log10(x)) - 5)
+        x = math.floor(x / step * (1 + 1e-15)) * step
+    return f"{x:.6g}"
 
 
 class NapkinError(ValueError):

@@ -26,7 +26,7 @@ import numpy as np
 from . import _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .errors import format_value
+from .errors import format_limit
 from .memory import MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of
 from .roofline import (_decode_step, _one_way, _overhead, _prefill_compute_time, decode_step_time,
                        link_gbps, parallel_gpus, prefill_time)
@@ -372,12 +372,13 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
         roof_b = np.broadcast_to(roof, too_slow.shape)
         _checks.fail("measured_tokens_per_sec", too_slow, measured,
                      lambda i: f"at least a millionth of the pure roofline "
-                               f"{format_value(roof_b[i])} tokens/s")
+                               f"{format_limit(roof_b[i])} tokens/s")
     too_fast = np.asarray(measured > roof * (1 + 1e-12))
     if too_fast.any():
         roof_b = np.broadcast_to(roof, too_fast.shape)
         _checks.fail("measured_tokens_per_sec", too_fast, measured,
-                     lambda i: f"at most the pure roofline {format_value(roof_b[i])} tokens/s "
+                     lambda i: f"at most the pure roofline "
+                               f"{format_limit(roof_b[i], down=True)} tokens/s "
                                "(efficiency > 1)")
     return _checks.scalar_out(np.minimum(measured / roof, 1.0))
 

@@ -2,7 +2,8 @@
 
 Sheets: Cover; Breakeven (the answer at your volume, checks, inputs); Sensitivity (the scenario
 factors, a tornado of what moves the cost); Years (own vs rent over the holding period, NPV);
-Volume (cost as the volume grows, every catalog API); Working (the model step by step); Catalog.
+Volume (cost as the volume grows, every catalog API); Working (the model step by step); Splits
+(the month at each GPU count per replica); Catalog.
 
 Every computed cell mirrors one engine function (``xlnapkin.serving.max_throughput``,
 ``xlnapkin.economics.self_host_monthly_cost``, ``fleet_breakeven_tokens_per_day`` ...); the
@@ -433,9 +434,9 @@ def _working(w) -> None:
     _napkin.add_steps(w, _api_steps() + _own_steps())
     w.heading("GPUs per replica: the cheapest count for your volume")
     _napkin.add_steps(w, _split_steps())
-    table_end = _service(w)
+    _service(w)
     _napkin.add_split_table(w)  # beside the steps (G:I), outside the printed page
-    _split_table(w, table_end + 3)
+    _split_table(w, w.wb.create_sheet("Splits", index=w.wb.index(ws) + 1))
     st.finish_sheet(ws, {"A": 2, "B": 56, "C": 14, "D": 9, "E": 43, "F": 3, "G": 8, "H": 9,
                          "I": 14}, f"A1:E{w.row}")
 
@@ -479,9 +480,9 @@ def _service(w) -> None:
     top = w.row + 3  # after the row that says where it is, and a blank row
     w.add("vol_table", "The bisection table for the mean concurrency (vol_op_n) is at",
           f'"{get_column_letter(SERVICE_TABLE_COL)}{top}"', "cell", "", "text")
-    return _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top,
-                                    queueing._BISECTIONS, col0=SERVICE_TABLE_COL,
-                                    target="{vol_rate}", named={"q_n": "vol_op_n"}, lean=True)
+    _latency.bisection_table(w.wb, w.ws, w.alias, "operating", top, queueing._BISECTIONS,
+                             col0=SERVICE_TABLE_COL, target="{vol_rate}",
+                             named={"q_n": "vol_op_n"}, lean=True)
 
 
 # GPU counts per replica the split table tries: the first this many the model splits over, up to
@@ -493,27 +494,27 @@ def _split_columns() -> list[tuple]:
     """The split table's columns: (name, header, formula, fmt). A row's ``{num_gpus}`` is its
     own count; the rest of the chain is the Working sheet's (gpu_steps, one replica under load)
     with that count, and the fleet for your volume at your prices."""
-    cols = [("num_gpus", "GPUs per replica", None, "int")]
-    cols += [(s.name, s.label, s.formula, s.fmt) for s in _napkin.gpu_steps()]
-    return cols + [
-        ("split_tps", "input + output tokens/s of one replica (prefix cache counted)",
-         "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_share}*(1-"
-         "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num"),
-        ("split_month", "self-hosted USD per month at your volume (huge: cannot run)",
-         "IF({split_tps}>0,MAX({min_replicas},ROUNDUP({tokens_per_day}/({split_tps}*"
-         "{utilization}*3600*{hours_a_day})*(1-1E-12),0))*{num_gpus}*{price_used}*{hours_run}"
-         "+{staff_cost_per_month},1E+300)", "sci")]
+    return [("num_gpus", "GPUs per replica", None, "int"),
+            ("split_month", "self-hosted USD per month at your volume",
+             "IF({split_tps}>0,MAX({min_replicas},ROUNDUP({tokens_per_day}/({split_tps}*"
+             "{utilization}*3600*{hours_a_day})*(1-1E-12),0))*{num_gpus}*{price_used}"
+             "*{hours_run}+{staff_cost_per_month},1E+300)", '[>=1E+299]"cannot run";$#,##0'),
+            ("split_tps", "input + output tokens/s of one replica (prefix cache counted)",
+             "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_share}*(1-"
+             "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num")] + [
+        (s.name, s.label, s.formula, s.fmt) for s in _napkin.gpu_steps()]
 
 
-def _split_table(w, top: int) -> None:
-    """Beside the page, below the service table: one row per GPU count per replica (capacity.
-    _cheapest_split's counts: those the model splits over up to one peer-link domain, 8 where
-    the catalog gives none or for GGUF's layers, then yours), a column per step."""
-    ws, cols = w.ws, _split_columns()
-    col = {name: get_column_letter(SERVICE_TABLE_COL + j) for j, (name, *_r) in enumerate(cols)}
-    st.put_text(ws.cell(top - 1, SERVICE_TABLE_COL), "GPUs per replica: a row per count tried "
-                "(repeats: no more counts), a column per step", st.HEAD_FONT)
-    st.header_row(ws, top, SERVICE_TABLE_COL, [head for _n, head, *_r in cols], height=80)
+def _split_table(w, ws) -> None:
+    """The Splits sheet: one row per GPU count per replica (capacity._cheapest_split's counts:
+    those the model splits over up to one peer-link domain, 8 where the catalog gives none or
+    for GGUF's layers, then yours), a column per step; the first three print."""
+    cols, c0, top = _split_columns(), 2, 4
+    col = {name: get_column_letter(c0 + j) for j, (name, *_r) in enumerate(cols)}
+    st.put_text(ws["B1"], "GPUs per replica", st.TITLE_FONT)
+    st.put_text(ws["B2"], "A row per count tried (a repeat: no more counts).", st.NOTE_FONT)
+    st.put_text(ws["B3"], "From column E: the Working sheet's steps at it.", st.NOTE_FONT)
+    st.header_row(ws, top, c0, [head for _n, head, *_r in cols], height=80)
     first = top + 1
     most = "IF({gguf_path},MIN(8,{m_layers}),IF({g_nvlink_gpus}>0,{g_nvlink_gpus},8))"
     for k in range(SPLIT_ROWS + 1):
@@ -526,10 +527,13 @@ def _split_table(w, top: int) -> None:
         for j, (name, _head, formula, fmt) in enumerate(cols):
             text = "=" + (count if formula is None else formula).format_map(
                 _latency._RowMap(w.wb, w.alias, {} if formula is None else refs))
-            st.style_cell(ws.cell(r, SERVICE_TABLE_COL + j, text), fmt)
+            st.style_cell(ws.cell(r, c0 + j, text), fmt)
     last = first + SPLIT_ROWS
     for name in ("num_gpus", "split_month"):
         st.define(w.wb, f"w_{name}", ws.title, f"${col[name]}${first}:${col[name]}${last}")
+    st.finish_sheet(ws, {"A": 2, "B": 12, "C": 16, "D": 16, **{get_column_letter(c0 + j): 14
+                                                              for j in range(3, len(cols))}},
+                    f"A1:D{last}", landscape=False)
 
 
 def _split_steps() -> list[Step]:
@@ -741,8 +745,8 @@ def _cover(wb) -> None:
             "3. Read 'The answer at your volume': the cost per million tokens at your volume, the "
             "utilization your volume really reaches, and the breakeven. The GPU cost at the "
             "planned utilization is shown apart and labelled: it is not your volume's cost. "
-            "'What a request gets at your volume' is the service your users see: output "
-            "tokens/s per request, the mean time to first token, and whether that is slow.",
+            "'What a request gets at your volume' is the service your users see (tokens/s, first "
+            "token, slow or not); 'GPUs per replica' a count 10 % cheaper (the Splits sheet).",
             "4. Sensitivity: set low and high factors; the scenario switch (Breakeven, 'Scenario') "
             "applies them all at once (low, high, or best and worst for self-hosting), the "
             "tornado one at a time. Years: own vs rent as NPV. "
@@ -782,8 +786,8 @@ def _cover(wb) -> None:
             "Peaks and latency targets (size them with a lower planned utilization, or with "
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
             f"replicas out); {capacity.NOT_COUNTED} (type the price you would pay where a "
-            "discount applies); quality differences between models, other GPUs per replica (xlnapkin "
-            "estimate tries them, naming one 10 % cheaper). Owning: hardware maintenance "
+            "discount applies); quality differences between models, GPU counts per replica "
+            "other than yours ('GPUs per replica' names one 10 % cheaper). Owning: hardware maintenance "
             "and spares, and API prices falling over the years held (only the rental price "
             "declines). An owned GPU's price and power include its share of the server around "
             "it (25 % of the card's price, 80 % more power than its TDP by default): type 0 "
