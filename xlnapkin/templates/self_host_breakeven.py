@@ -487,7 +487,7 @@ def _service(w) -> None:
 
 # GPU counts per replica the split table tries: the first this many the model splits over, up to
 # one peer-link domain, and your own count (catalog models split over 8 at most on any GPU)
-SPLIT_ROWS = 12
+SPLIT_ROWS = 8
 
 
 def _split_columns() -> list[tuple]:
