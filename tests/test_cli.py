@@ -300,6 +300,10 @@ def test_catalog_columns(capsys):
     assert any(line.split() == ["h100-sxm", "80"] for line in out.splitlines())
     assert_user_error(*run(capsys, "catalog", "gpus", "--columns", "id,memory"),
                       "unknown column 'memory'")
+    # a list of no names is a mistake, not a table of blank lines (a review)
+    for empty in (",", " , "):
+        assert_user_error(*run(capsys, "catalog", "gpus", "--columns", empty),
+                          "--columns names no column")
 
 
 # --- templates, docs, Excel set-up --------------------------------------------------------------

@@ -409,6 +409,8 @@ def _run_catalog(ns) -> int:
     elif ns.columns:
         wanted = [c.strip() for c in ns.columns.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in header]
+        if not wanted:
+            raise UsageError("--columns names no column: columns are " + ", ".join(header))
         if unknown:
             raise UsageError(f"unknown column {unknown[0]!r} for {ns.kind}: columns are "
                              + ", ".join(header))
