@@ -420,8 +420,8 @@ def _split(v, x, money, n, frac) -> dict:
         out["split_msg"] = (f"num_gpus {best} self-hosts this volume for "
                             f"${month[best]:,.0f}/month: {why}")
     else:
-        out["split_msg"] = (f"OK: no other count costs "
-                            f"{100 * (1 - capacity.CHEAPER_SPLIT):.0f} % less")
+        out["split_msg"] = (f"OK: no other count saves over "
+                            f"{100 * (1 - capacity.CHEAPER_SPLIT):.0f} %")
     return out
 
 
@@ -744,7 +744,7 @@ def expect_planner(v):
     if math.isfinite(keys[best]):
         exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
     else:
-        exp["cheapest_gpu"] = "no priced GPU fits at that speed"
+        exp["cheapest_gpu"] = "no priced GPU serves a user"
     exp["user_gpu_shown"] = v["user_gpu_label"]
     p0 = cols["w_price_used"][0]
     exp["user_price_shown"] = "none: type it there" if p0 == "no catalog price" else p0
@@ -787,10 +787,11 @@ def _prices_check(v) -> dict:
 
 def _cheapest(v) -> dict:
     """The cheapest catalog GPU, which reads neither your GPU nor the users' inputs but their
-    tokens/s (a GPU that cannot give one request that speed is no answer): the answer with the
-    others at valid values, "check inputs" where the speed is no number > 0."""
-    speed = v["user_tokens_per_sec"]
-    if isinstance(speed, str) or not speed > 0:
+    context and tokens/s (a GPU on which no user fits is no answer): the answer with the others
+    at valid values, "check inputs" where those two are not as the checks ask."""
+    speed, ctx = v["user_tokens_per_sec"], v["context_tokens"]
+    if (isinstance(speed, str) or not speed > 0 or isinstance(ctx, str) or not ctx >= 1
+            or ctx != int(ctx)):
         return {"catalog_ok": False, "cheapest_gpu": "check inputs",
                 "cheapest_cost_per_mtok": "check inputs"}
     clean = dict(v, duty_cycle=0.5, **{"user_" + f: cp.USER_GPU[f] for f in cp.USER_FIELDS})
@@ -814,7 +815,8 @@ def _planner_table_check(v) -> dict:
     bad = {}
     if not 0 < v["duty_cycle"] <= 1:
         bad["check_duty"] = "duty_cycle must be a number in (0, 1]"
-    if not v["user_tokens_per_sec"] > 0:
+    speed = v["user_tokens_per_sec"]
+    if isinstance(speed, str) or not speed > 0:
         bad["check_user_rate"] = "user_tokens_per_sec must be a number > 0"
     cap = v.get("user_max_concurrency")
     if cap is not None and not (cap >= 1 and cap == int(cap)):
@@ -947,6 +949,6 @@ def _planner_row(v, m, g, n, frac, your, i):
                                     else price if price == cp.BAD_PRICE
                                     else e.cost_per_user_month(price, per_gpu,
                                                                v["hours_per_month"]))
-    # ranked where one request gets the user tokens/s (the speed solve finds one at least)
-    row["key"] = cost if isinstance(cost, float) and speed > 0 else math.inf
+    # ranked where at least one user fits: their context, and the user tokens/s for one request
+    row["key"] = cost if isinstance(cost, float) and slots > 0 else math.inf
     return row

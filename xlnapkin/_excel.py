@@ -456,7 +456,7 @@ def _is_blank(v) -> bool:
 # noise of a formula (=0.1*3/0.3*8 is 8.000000000000002, which Excel shows as 8) is forgiven, so
 # that a count or a limit of 1 computed in a cell is what the cell shows. (Near 0 a small
 # number may be meant: a duty cycle of 1e-12 stays one.)
-WHOLE_TOLERANCE = 1e-9
+WHOLE_TOLERANCE = 1e-12
 
 
 def _whole(x):

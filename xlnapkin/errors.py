@@ -61,18 +61,18 @@ def format_value(value) -> str:
     return short if float(short) == f else repr(f)  # never a rounded value that is allowed
 
 
-def format_limit(limit, down=False) -> str:
-    """A computed limit to six significant figures, rounded down where ``down`` (an upper
-    bound: the figure shown is itself allowed, so a value just over the limit never reads as
-    under it).
+def format_limit(limit, side=None) -> str:
+    """A computed limit to six significant figures, rounded ``"down"`` for an upper bound and
+    ``"up"`` for a lower one (None: to the nearest), so that the figure shown is itself allowed
+    and a value just past the limit never reads as within it.
 
-    >>> format_limit(248.51632047477747, down=True), format_limit(0.1234567)
-    ('248.516', '0.123457')
+    >>> format_limit(248.51632, "down"), format_limit(248.51632, "up"), format_limit(0.1234567)
+    ('248.516', '248.517', '0.123457')
     """
     x = float(limit)
-    if down and x > 0 and math.isfinite(x):
+    if side and x > 0 and math.isfinite(x):
         step = 10.0 ** (math.floor(math.log10(x)) - 5)
-        x = math.floor(x / step * (1 + 1e-15)) * step
+        x = (math.floor if side == "down" else math.ceil)(x / step) * step
     return f"{x:.6g}"
 
 

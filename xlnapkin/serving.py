@@ -372,13 +372,13 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
         roof_b = np.broadcast_to(roof, too_slow.shape)
         _checks.fail("measured_tokens_per_sec", too_slow, measured,
                      lambda i: f"at least a millionth of the pure roofline "
-                               f"{format_limit(roof_b[i])} tokens/s")
+                               f"{format_limit(roof_b[i], 'up')} tokens/s")
     too_fast = np.asarray(measured > roof * (1 + 1e-12))
     if too_fast.any():
         roof_b = np.broadcast_to(roof, too_fast.shape)
         _checks.fail("measured_tokens_per_sec", too_fast, measured,
                      lambda i: f"at most the pure roofline "
-                               f"{format_limit(roof_b[i], down=True)} tokens/s "
+                               f"{format_limit(roof_b[i], 'down')} tokens/s "
                                "(efficiency > 1)")
     return _checks.scalar_out(np.minimum(measured / roof, 1.0))
 

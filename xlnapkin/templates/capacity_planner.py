@@ -156,10 +156,10 @@ def _row_steps():
          'IF({users_per_gpu}<=0,"no users fit",IF(NOT(ISNUMBER({price_used})),'
          f'{_NO_PRICE},{{price_used}}*{{hours_per_month}}/{{users_per_gpu}}))', "USD/user-month",
          "usd"),
-        # a GPU that cannot give even one request the user tokens/s is no answer for them
-        ("rank_key", "sort key ($/Mtok where one request gets the user tokens/s, else huge)",
-         "IF(AND(ISNUMBER({cost_per_mtok}),{slots_speed}>0),{cost_per_mtok},1E+300)", "",
-         "sci"),
+        # a GPU that serves no user (their context does not fit, or one request alone misses
+        # the user tokens/s) is no answer for them
+        ("rank_key", "sort key ($/Mtok where a user fits, context and speed, else huge)",
+         "IF(AND(ISNUMBER({cost_per_mtok}),{slots}>0),{cost_per_mtok},1E+300)", "", "sci"),
     ]
 
 
@@ -268,9 +268,9 @@ def _outputs(b, col_of) -> None:
     # line below, so an example never stands in for the market's answer
     b.add("cheapest_gpu", "Cheapest catalog GPU per million tokens",
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
-          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU fits at that speed"),'
+          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU serves a user"),'
           '"check inputs")', "",
-          "at the catalog's prices, or yours where typed; one request gets the user tokens/s",
+          "at the catalog's prices, or yours where typed; where a user fits (context, speed)",
           "text", "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
@@ -338,8 +338,8 @@ TABLE_CHECKS = ["check_context", "check_duty", "check_percentile", "check_user_r
 SLA_CHECKS = ["check_sla_gpu", "check_sla_rate", "check_ttft", "check_tpot",
               "check_sla_percentile", "check_token_budget"]
 # (gate, label, the checks it needs besides the model and workload's)
-GATES = [("catalog_ok", "Cheapest GPU computable? (use, prices, speed)",
-          ["check_utilization", "check_prices", "check_user_rate"]),
+GATES = [("catalog_ok", "Cheapest computable? (utilization, prices, speed)",
+          ["check_utilization", "check_prices", "check_context", "check_user_rate"]),
          ("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
          ("rank_ok", "Ranking computable? (the table's inputs, prices)",
           TABLE_CHECKS + ["check_prices", "check_your_price"]),
@@ -576,7 +576,7 @@ def _results(wb, ws, col_of) -> dict:
                 st.HEAD_FONT)
     st.put_text(ws.cell(hr - 1, pc), "Type your prices in 'your $/GPU-h' ('check': not a number "
                 ">= 0). 'no: N GPUs': needs num_gpus N, a count the heads split over ('too big': "
-                "none); '-': no price, no fit, or no request gets the user tokens/s.",
+                "none); '-': no price, no fit, or no user fits (context or user tokens/s).",
                 st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
@@ -630,8 +630,8 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
     pc, rr0 = 7, last + 3
     st.put_text(ws.cell(rr0, pc), f"The {RANK_ROWS} cheapest GPUs per million tokens",
                 st.HEAD_FONT)
-    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "GPUs with a price that fit and give one "
-                "request the user tokens/s; fewer rows when fewer do.", st.NOTE_FONT)
+    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "GPUs with a price on which a user fits "
+                "(context and speed); fewer rows when fewer do.", st.NOTE_FONT)
     # one line, so the row it shares with the Checks on the left stays a plain row
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):

@@ -18,7 +18,7 @@ from pathlib import Path
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
-from .. import calibration, capacity, catalog, queueing
+from .. import calibration, capacity, catalog, memory, queueing
 from ..economics import NEVER
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
@@ -213,6 +213,7 @@ def _outputs(b) -> None:
     b.ws.row_dimensions[verdict.row].height = 26
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
+    out(b, "gpus_per_replica", "Cheaper GPU count per replica?", "split_msg", "", "text")
     b.text(f"Not counted: {capacity.NOT_COUNTED} (the cover lists the rest).")
     b.heading("What a request gets at your volume (averages)")
     out(b, "volume_requests_per_sec", "Requests/s each replica gets", "vol_rate", "req/s",
@@ -224,7 +225,6 @@ def _outputs(b) -> None:
     out(b, "volume_ttft_ms", "Time to first token, on average", "vol_ttft_calc", "ms",
         "int", "TTFT_AT_RATE's model, mean: the least sure figure")
     out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "", "text")
-    out(b, "gpus_per_replica", "GPUs per replica", "split_msg", "", "text")
     b.heading("Per replica, and owning")
     out(b, "self_host_cost_per_mtok", "GPU cost per Mtok (in + out) at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
@@ -485,9 +485,19 @@ def _service(w) -> None:
                              named={"q_n": "vol_op_n"}, lean=True)
 
 
-# GPU counts per replica the split table tries: the first this many the model splits over, up to
-# one peer-link domain, and your own count (catalog models split over 8 at most on any GPU)
-SPLIT_ROWS = 8
+def _split_rows() -> int:
+    """GPU counts per replica the split table tries before yours: as many as any catalog model
+    splits over within one catalog GPU's peer-link domain (8 for GGUF's layers), so that the
+    sheet tries every count ``xlnapkin estimate`` does (at least 8; a user catalog may need
+    more)."""
+    return max([8] + [len(memory.tp_degrees(m, int(catalog.gpu(g).nvlink_gpus or 8)))
+                      for g in catalog.gpu_ids() for m in catalog.model_ids()])
+
+
+SPLIT_ROWS = _split_rows()
+
+
+SPLIT_MONTH_FMT = '[>=1E+299]"cannot run";$#,##0'  # 1E+300: the count cannot run
 
 
 def _split_columns() -> list[tuple]:
@@ -498,7 +508,7 @@ def _split_columns() -> list[tuple]:
             ("split_month", "self-hosted USD per month at your volume",
              "IF({split_tps}>0,MAX({min_replicas},ROUNDUP({tokens_per_day}/({split_tps}*"
              "{utilization}*3600*{hours_a_day})*(1-1E-12),0))*{num_gpus}*{price_used}"
-             "*{hours_run}+{staff_cost_per_month},1E+300)", '[>=1E+299]"cannot run";$#,##0'),
+             "*{hours_run}+{staff_cost_per_month},1E+300)", SPLIT_MONTH_FMT),
             ("split_tps", "input + output tokens/s of one replica (prefix cache counted)",
              "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_share}*(1-"
              "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num")] + [
@@ -542,7 +552,7 @@ def _split_steps() -> list[Step]:
     cheaper = f"{{split_best_month}}<{capacity.CHEAPER_SPLIT!r}*{{self_host_monthly_calc}}"
     return [
         Step("split_best_month", "Cheapest self-hosted month over the GPU counts tried",
-             "MIN(w_split_month)", "USD/month", "usd0", "capacity._cheapest_split"),
+             "MIN(w_split_month)", "USD/month", SPLIT_MONTH_FMT, "capacity._cheapest_split"),
         Step("split_best_n", "... at this many GPUs per replica (the fewer at a tie)",
              "INDEX(w_num_gpus,MATCH({split_best_month},w_split_month,0))", "GPUs", "int",
              "capacity._cheapest_split"),
@@ -551,8 +561,8 @@ def _split_steps() -> list[Step]:
                   '{split_best_n},"0")&" self-hosts this volume for $"&TEXT({split_best_month},'
                   '"#,##0")&"/month: "&IF({split_best_n}>{num_gpus},"a replica of "&TEXT('
                   '{num_gpus},"0")&" holds few requests at once","replicas of "&TEXT({num_gpus},'
-                  '"0")&" GPUs are more than this volume needs"),"OK: no other count costs '
-                  f'{100 * (1 - capacity.CHEAPER_SPLIT):.0f} % less")'), "", "text",
+                  '"0")&" GPUs are more than this volume needs"),"OK: no other count saves over '
+                  f'{100 * (1 - capacity.CHEAPER_SPLIT):.0f} %")'), "", "text",
              "capacity.estimate: best_num_gpus"),
     ]
 
@@ -746,7 +756,7 @@ def _cover(wb) -> None:
             "utilization your volume really reaches, and the breakeven. The GPU cost at the "
             "planned utilization is shown apart and labelled: it is not your volume's cost. "
             "'What a request gets at your volume' is the service your users see (tokens/s, first "
-            "token, slow or not); 'GPUs per replica' a count 10 % cheaper (the Splits sheet).",
+            "token, slow or not); the Splits sheet prices other GPU counts per replica.",
             "4. Sensitivity: set low and high factors; the scenario switch (Breakeven, 'Scenario') "
             "applies them all at once (low, high, or best and worst for self-hosting), the "
             "tornado one at a time. Years: own vs rent as NPV. "
@@ -786,8 +796,8 @@ def _cover(wb) -> None:
             "Peaks and latency targets (size them with a lower planned utilization, or with "
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
             f"replicas out); {capacity.NOT_COUNTED} (type the price you would pay where a "
-            "discount applies); quality differences between models, GPU counts per replica "
-            "other than yours ('GPUs per replica' names one 10 % cheaper). Owning: hardware maintenance "
+            "discount applies); quality differences between models (the answers price your GPUs "
+            "per replica; 'Cheaper GPU count per replica?' names one). Owning: hardware maintenance "
             "and spares, and API prices falling over the years held (only the rental price "
             "declines). An owned GPU's price and power include its share of the server around "
             "it (25 % of the card's price, 80 % more power than its TDP by default): type 0 "
