@@ -325,13 +325,12 @@ def planner_scenarios(d):
            ("a fast user speed on short requests", dict(
                d, model="qwen3-8b", weight_dtype="int4", num_gpus=8, input_tokens=1,
                output_tokens=16, user_tokens_per_sec=182.0)),
-           # a speed most GPUs cannot give even one request: the cheapest GPU and the ranking
-           # leave them out (a review found a GPU that serves no user at 80 tokens/s named
-           # the cheapest), where the table still shows their costs; so too where no user's
-           # context fits (a review: Mixtral in q4_k_m at 16,000 tokens named an RTX 5090)
-           ("a user speed few GPUs give", dict(d, user_tokens_per_sec=80.0)),
-           ("a context few GPUs hold", dict(d, model="mixtral-8x7b", weight_dtype="q4_k_m",
-                                             context_tokens=16000)),
+           # a speed many GPUs cannot give even one request, and a context many cannot hold:
+           # the cheapest GPU and the ranking leave those out (reviews found a GPU that serves
+           # no user at 80 tokens/s named the cheapest, and with Mixtral in q4_k_m at 16,000
+           # tokens an RTX 5090 that holds none), where the table still shows their costs
+           ("few GPUs hold a user", dict(d, model="mixtral-8x7b", weight_dtype="q4_k_m",
+                                         context_tokens=16000, user_tokens_per_sec=80.0)),
            # ... typed wrong: the table, the ranking and the cheapest GPU wait for it
            ("a user speed typed wrong", dict(d, user_tokens_per_sec=-1.0))]
     for i in range(1 + SWEEP):

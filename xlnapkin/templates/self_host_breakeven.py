@@ -13,6 +13,7 @@ tests recalculate the workbook and compare each named cell with the engine.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from openpyxl.styles import Alignment
@@ -502,17 +503,24 @@ SPLIT_MONTH_FMT = '[>=1E+299]"cannot run";$#,##0'  # 1E+300: the count cannot ru
 
 def _split_columns() -> list[tuple]:
     """The split table's columns: (name, header, formula, fmt). A row's ``{num_gpus}`` is its
-    own count; the rest of the chain is the Working sheet's (gpu_steps, one replica under load)
-    with that count, and the fleet for your volume at your prices."""
-    return [("num_gpus", "GPUs per replica", None, "int"),
+    own count; the rest of the chain is the Working sheet's (gpu_steps, one replica under load,
+    the steps the month needs) with that count, and the fleet for your volume at your prices."""
+    cols = [("num_gpus", "GPUs per replica", None, "int"),
             ("split_month", "self-hosted USD per month at your volume",
              "IF({split_tps}>0,MAX({min_replicas},ROUNDUP({tokens_per_day}/({split_tps}*"
              "{utilization}*3600*{hours_a_day})*(1-1E-12),0))*{num_gpus}*{price_used}"
              "*{hours_run}+{staff_cost_per_month},1E+300)", SPLIT_MONTH_FMT),
             ("split_tps", "input + output tokens/s of one replica (prefix cache counted)",
              "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_share}*(1-"
-             "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num")] + [
-        (s.name, s.label, s.formula, s.fmt) for s in _napkin.gpu_steps()]
+             "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num")]
+    steps = {s.name: s for s in _napkin.gpu_steps()}
+    need, todo = set(), [c[2] for c in cols[1:]]
+    while todo:  # the steps the month reads, and theirs
+        for name in re.findall(r"\{(\w+)\}", todo.pop()):
+            if name in steps and name not in need:
+                need.add(name)
+                todo.append(steps[name].formula)
+    return cols + [(s.name, s.label, s.formula, s.fmt) for s in steps.values() if s.name in need]
 
 
 def _split_table(w, ws) -> None:
