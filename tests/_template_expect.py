@@ -356,6 +356,7 @@ def expect_self_host(v):
                        sh.CONTEXT if "holds at most" in why else
                        f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
+        exp["breakeven_note"] = exp["fits"]  # the verdict says why nothing fits
         exp.update(vol_ok=False, vol_answers_msg="does not fit",
                    **{f"vol_{k}_calc": "does not fit"
                       for k in ("concurrency", "request_tps", "ttft")})

@@ -206,7 +206,9 @@ def _outputs(b) -> None:
     out(b, "breakeven_for_good_tokens_per_day", "Cheaper for good from (tokens per day)",
         "breakeven_for_good_calc", "tokens/day", "int",
         "no larger volume where the API is cheaper")
-    verdict = out(b, "breakeven_note", "Verdict", "breakeven_msg", "", "text")
+    # where nothing fits, the verdict says why (the check is a page down; a finance review)
+    verdict = b.add("breakeven_note", "Verdict", 'IF({all_ok},{breakeven_msg},IF({inputs_ok},'
+                    '{fits},"check inputs"))', "", "", "text", "output")
     # two lines across the unit and note columns: with "for good from" it is longer than a page
     b.ws.merge_cells(start_row=verdict.row, start_column=verdict.column, end_row=verdict.row,
                      end_column=verdict.column + 2)
