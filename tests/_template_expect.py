@@ -351,7 +351,10 @@ def expect_self_host(v):
     exp.update({o: money[c] for o, c in OUTPUT_OF.items() if o in API_OUTPUTS})
     if not fits:
         why = memory.why_not(g, m, wd, kd, inp + out, 1, n, frac)
-        exp["fits"] = (sh.HEADS if "cannot be split" in why else
+        more = [k for k in memory.tp_degrees(m, None, wd) if k >= n]
+        heads = sh.HEADS + (f"; at most {m.layers}" if memory.by_layers(m, wd) else
+                            f"; use num_gpus {more[0]}" if more else "")
+        exp["fits"] = (heads if "cannot be split" in why else
                        sh.LINK if "has no interconnect_gbps" in why else
                        sh.CONTEXT if "holds at most" in why else
                        f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")

@@ -140,6 +140,9 @@ def self_host_scenarios(d):
            # the cheaper count per replica, as estimate does (a finance review found the verdict
            # priced only the count typed)
            ("8B on replicas of 8 GPUs", dict(d, num_gpus=8)),
+           # heads that do not split over the count typed: the verdict names the next that
+           # they split over, as the functions' message does (a finance review)
+           ("8B's heads over 3 GPUs", dict(d, num_gpus=3)),
            # owning inputs matter only when you own (renting, own vs rent says why it is out)
            ("renting, years beyond the Years sheet", dict(d, years=12)),
            ("renting, years typed as text", dict(d, years="three")),

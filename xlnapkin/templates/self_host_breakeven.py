@@ -309,7 +309,7 @@ def _checks(b) -> None:
                  # memory.why_not's order: the heads, unless the link or the context is why
                  # no GPU count runs it
                  'IF({inputs_ok},IF({fits_calc},"OK",IF(AND(NOT({heads_split}),{context_ok},'
-                 'OR({link_ok},{min_gpus}<=1)),"' + HEADS + '",'
+                 'OR({link_ok},{min_gpus}<=1)),"' + HEADS + '"&' + _NEXT_SPLIT + ','
                  'IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"' + CONTEXT + '",'
                  '"does not fit: "&{fit_advice}))))'
                  ',"check inputs")', fmt="text",
@@ -340,6 +340,10 @@ def _checks(b) -> None:
 
 # Why a replica cannot run (memory.why_not's rules), as the fits check words them.
 HEADS = "cannot run: the model's attention heads (GGUF: layers) do not split over num_gpus"
+# ... and the count to use: the next that the heads split over (GGUF: the layers, at most)
+_NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF(AND({{num_gpus}}<=ROWS('
+               f'{_napkin.SPLIT_TABLE}),INDEX({_napkin.SPLIT_TABLE},{{num_gpus}})>0),"; use '
+               f'num_gpus "&TEXT(INDEX({_napkin.SPLIT_TABLE},{{num_gpus}}),"0"),""))')
 CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
 LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
 
