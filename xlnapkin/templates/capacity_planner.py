@@ -270,7 +270,7 @@ def _outputs(b, col_of) -> None:
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
           'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU serves a user"),'
           '"check inputs")', "",
-          "at the catalog's prices, or yours where typed; where a user fits (context, speed)",
+          "at the catalog's prices, or yours where typed; where a user fits",
           "text", "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
@@ -576,7 +576,7 @@ def _results(wb, ws, col_of) -> dict:
                 st.HEAD_FONT)
     st.put_text(ws.cell(hr - 1, pc), "Type your prices in 'your $/GPU-h' ('check': not a number "
                 ">= 0). 'no: N GPUs': needs num_gpus N, a count the heads split over ('too big': "
-                "none); '-': no price, no fit, or no user fits (context or user tokens/s).",
+                "none); '-': no price, no fit, or no user served.",
                 st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
