@@ -94,8 +94,8 @@ def _inputs(b) -> None:
     for name, label, default, unit, note, fmt, rule in INPUT_ROWS[:6]:
         b.add(name, label, default, unit, note, fmt, "input", validation=rule)
     b.add("gpu", "GPU (for its price)", DEFAULT_GPU, "id",
-          "price only: the loads above are shares of a deployment on it, so retype them if you "
-          "change it", "text", "input", options="gpu_ids")
+          "price only: the loads above are its deployments' shares; retype them for another GPU",
+          "text", "input", options="gpu_ids")
     b.add("gpu_id", "GPU catalog id", bk.resolve_id("gpu", "gpu"), "id", "", "text")
     bk.catalog_value(b, "gpu_price_per_hour", "Price per GPU-hour",
                      "INDEX(gpu_cloud_usd_per_hour,MATCH({gpu_id},gpu_ids,0))", "USD/GPU-h",
