@@ -460,8 +460,8 @@ WHOLE_TOLERANCE = 1e-12
 
 
 def _whole(x):
-    """``x`` (a float or a float array), a whole number other than 0 where within
-    :data:`WHOLE_TOLERANCE` of one (relative)."""
+    """``x`` (a float or a float array, as the cells arrive), a whole number other than 0
+    where within :data:`WHOLE_TOLERANCE` of one (relative)."""
     if type(x) is float:  # one cell, in plain Python: NumPy's scalars cost microseconds
         if x.is_integer() or not -1e15 < x < 1e15:  # whole already, NaN, infinite or huge
             return x
@@ -470,8 +470,6 @@ def _whole(x):
     with np.errstate(invalid="ignore"):
         r = np.round(x)
         near = (r != 0) & (np.abs(x - r) <= WHOLE_TOLERANCE * np.abs(r))
-    if np.ndim(x) == 0:
-        return float(r) if near else x
     return np.where(near, r, x)
 
 

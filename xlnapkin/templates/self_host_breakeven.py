@@ -507,37 +507,46 @@ SPLIT_ROWS = _split_rows()
 SPLIT_MONTH_FMT = '[>=1E+299]"cannot run";$#,##0'  # 1E+300: the count cannot run
 
 
+# The fleet steps a count's month reads (the Working sheet's own formulas, at that count)
+_SPLIT_FLEET = ("fits_calc", "t_prefill_cached", "replica_total_tps", "replica_monthly_cost",
+                "replica_capacity_per_day", "replicas_calc", "gpu_monthly_calc",
+                "self_host_monthly_calc")
+
+
 def _split_columns() -> list[tuple]:
     """The split table's columns: (name, header, formula, fmt). A row's ``{num_gpus}`` is its
-    own count; the rest of the chain is the Working sheet's (gpu_steps, one replica under load,
-    the steps the month needs) with that count, and the fleet for your volume at your prices."""
+    own count; the rest is the Working sheet's chain with that count: gpu_steps (one replica
+    under load), the steps of it the month reads, and the fleet for your volume at your prices
+    (:data:`_SPLIT_FLEET`)."""
+    fleet = {s.name: s for s in _fleet_steps() if s.name in _SPLIT_FLEET}
     cols = [("num_gpus", "GPUs per replica", None, "int"),
             ("split_month", "self-hosted USD per month at your volume",
-             "IF({split_tps}>0,MAX({min_replicas},ROUNDUP({tokens_per_day}/({split_tps}*"
-             "{utilization}*3600*{hours_a_day})*(1-1E-12),0))*{num_gpus}*{price_used}"
-             "*{hours_run}+{staff_cost_per_month},1E+300)", SPLIT_MONTH_FMT),
-            ("split_tps", "input + output tokens/s of one replica (prefix cache counted)",
-             "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_share}*(1-"
-             "{prefix_savings}))*({input_tokens}+{output_tokens})/{output_tokens},0)", "num")]
+             "IF(ISNUMBER({self_host_monthly_calc}),{self_host_monthly_calc},1E+300)",
+             SPLIT_MONTH_FMT)] + [(s.name, s.label, s.formula, s.fmt) for s in fleet.values()]
     steps = {s.name: s for s in _napkin.gpu_steps()}
     need, todo = set(), [c[2] for c in cols[1:]]
-    while todo:  # the steps the month reads, and theirs
+    while todo:  # the steps the fleet reads, and theirs
         for name in re.findall(r"\{(\w+)\}", todo.pop()):
+            name = SPLIT_ALIAS.get(name, name)
             if name in steps and name not in need:
                 need.add(name)
                 todo.append(steps[name].formula)
     return cols + [(s.name, s.label, s.formula, s.fmt) for s in steps.values() if s.name in need]
 
 
+# the Working sheet renames gpu_steps' last step; a row of the table keeps its name
+SPLIT_ALIAS = {"replica_tokens_per_sec_calc": "replica_tokens_per_sec"}
+
+
 def _split_table(w, ws) -> None:
     """The Splits sheet: one row per GPU count per replica (capacity._cheapest_split's counts:
     those the model splits over up to one peer-link domain, 8 where the catalog gives none or
-    for GGUF's layers, then yours), a column per step; the first three print."""
+    for GGUF's layers, then yours), a column per step; the first two print."""
     cols, c0, top = _split_columns(), 2, 4
     col = {name: get_column_letter(c0 + j) for j, (name, *_r) in enumerate(cols)}
     st.put_text(ws["B1"], "GPUs per replica", st.TITLE_FONT)
     st.put_text(ws["B2"], "A row per count tried (a repeat: no more counts).", st.NOTE_FONT)
-    st.put_text(ws["B3"], "From column E: the Working sheet's steps at it.", st.NOTE_FONT)
+    st.put_text(ws["B3"], "From column D: the Working sheet's steps at it.", st.NOTE_FONT)
     st.header_row(ws, top, c0, [head for _n, head, *_r in cols], height=80)
     first = top + 1
     most = "IF({gguf_path},MIN(8,{m_layers}),IF({g_nvlink_gpus}>0,{g_nvlink_gpus},8))"
@@ -548,6 +557,7 @@ def _split_table(w, ws) -> None:
         count = ("1" if k == 0 else "{num_gpus}" if k == SPLIT_ROWS else
                  f"IF(AND({after}>0,{after}<={most}),{after},{n})")
         refs = {name: f"{c}{r}" for name, c in col.items()}
+        refs.update({alias: refs[name] for alias, name in SPLIT_ALIAS.items()})
         for j, (name, _head, formula, fmt) in enumerate(cols):
             text = "=" + (count if formula is None else formula).format_map(
                 _latency._RowMap(w.wb, w.alias, {} if formula is None else refs))
@@ -555,9 +565,9 @@ def _split_table(w, ws) -> None:
     last = first + SPLIT_ROWS
     for name in ("num_gpus", "split_month"):
         st.define(w.wb, f"w_{name}", ws.title, f"${col[name]}${first}:${col[name]}${last}")
-    st.finish_sheet(ws, {"A": 2, "B": 12, "C": 16, "D": 16, **{get_column_letter(c0 + j): 14
-                                                              for j in range(3, len(cols))}},
-                    f"A1:D{last}", landscape=False)
+    st.finish_sheet(ws, {"A": 2, "B": 12, "C": 16, **{get_column_letter(c0 + j): 14
+                                                      for j in range(2, len(cols))}},
+                    f"A1:C{last}", landscape=False)
 
 
 def _split_steps() -> list[Step]:
@@ -703,8 +713,8 @@ def _api_steps() -> list[Step]:
             '"#,##0.0")&" M (in between, each replica added costs more than it saves at first)",'
             '""),"' + NEVER + '")'), "", "text"),
         Step("volume_priced_msg", "Volume and scenario priced",
-             'IF({tokens_per_day}=0,"0",TEXT({tokens_per_day},"#,##0"))&" tokens/day, GPUs "&IF({hardware}="own","owned",'
-             '"rented")&", "&{scenario}&" scenario"', "",
+             'IF({tokens_per_day}=0,"0",TEXT({tokens_per_day},"#,##0"))&" tokens/day, GPUs "&'
+             'IF({hardware}="own","owned","rented")&", "&{scenario}&" scenario"', "",
              "text"),
         Step("like_for_like_msg", "Same model on both sides?",
              'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},"OK: "&'
@@ -810,8 +820,8 @@ def _cover(wb) -> None:
             "Peaks and latency targets (size them with a lower planned utilization, or with "
             "the capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, "
             f"replicas out); {capacity.NOT_COUNTED} (type the price you would pay where a "
-            "discount applies); quality differences between models (the answers price your GPUs "
-            "per replica; 'Cheaper GPU count per replica?' names one). Owning: hardware maintenance "
+            "discount applies); quality differences between models ('Cheaper GPU count per "
+            "replica?' names one cheaper than yours). Owning: hardware maintenance "
             "and spares, and API prices falling over the years held (only the rental price "
             "declines). An owned GPU's price and power include its share of the server around "
             "it (25 % of the card's price, 80 % more power than its TDP by default): type 0 "
