@@ -541,12 +541,12 @@ SPLIT_ALIAS = {"replica_tokens_per_sec_calc": "replica_tokens_per_sec"}
 def _split_table(w, ws) -> None:
     """The Splits sheet: one row per GPU count per replica (capacity._cheapest_split's counts:
     those the model splits over up to one peer-link domain, 8 where the catalog gives none or
-    for GGUF's layers, then yours), a column per step; the first two print."""
+    for GGUF's layers, then yours), a column per step; the first five print."""
     cols, c0, top = _split_columns(), 2, 4
     col = {name: get_column_letter(c0 + j) for j, (name, *_r) in enumerate(cols)}
     st.put_text(ws["B1"], "GPUs per replica", st.TITLE_FONT)
     st.put_text(ws["B2"], "A row per count tried (a repeat: no more counts).", st.NOTE_FONT)
-    st.put_text(ws["B3"], "From column D: the Working sheet's steps at it.", st.NOTE_FONT)
+    st.put_text(ws["B3"], "From column D: the Working sheet's steps at that count.", st.NOTE_FONT)
     st.header_row(ws, top, c0, [head for _n, head, *_r in cols], height=80)
     first = top + 1
     most = "IF({gguf_path},MIN(8,{m_layers}),IF({g_nvlink_gpus}>0,{g_nvlink_gpus},8))"
@@ -567,7 +567,7 @@ def _split_table(w, ws) -> None:
         st.define(w.wb, f"w_{name}", ws.title, f"${col[name]}${first}:${col[name]}${last}")
     st.finish_sheet(ws, {"A": 2, "B": 12, "C": 16, **{get_column_letter(c0 + j): 14
                                                       for j in range(2, len(cols))}},
-                    f"A1:C{last}", landscape=False)
+                    f"A1:F{last}", landscape=False)
 
 
 def _split_steps() -> list[Step]:
