@@ -261,7 +261,8 @@ def own_concurrency(rows, latencies=None):
         tpot = float(r["value"])
         n_run = rate * out_len * tpot / 1e3
         step = serving.loaded_step(g, m, n_run, inp, out_len, wd, kv, tp,
-                                   calibration.resolve(None, g)) * 1e3
+                                   calibration.resolve(None, g),
+                                   queueing.batch_context(inp, out_len)) * 1e3
         n_model, _ = queueing.operating_point(g, m, rate, inp, out_len, wd, kv, tp, None,
                                               budget)
         out.append((line, f"{r['gpu']} x{tp} {r['model']} at {rate:.3g} req/s "

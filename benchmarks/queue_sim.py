@@ -12,7 +12,8 @@ script runs the same replica step by step instead, with nothing but the model's 
   use); each step prefills up to ``token_budget`` prompt tokens, oldest prompt first, besides
   one token for every sequence decoding;
 * a step lasts the model's decode step for the sequences decoding
-  (:func:`xlnapkin.roofline._decode_step` at the mean context) plus the prefill work of the
+  (:func:`xlnapkin.roofline._decode_step` at their mean context, each sequence's prompt and
+  the tokens it has generated so far, to the nearest 16 tokens) plus the prefill work of the
   prompt tokens it carries (:func:`xlnapkin.serving.prompt_work` pro rata) and, if it starts
   a prompt, a forward pass's fixed time once more (:func:`xlnapkin.roofline._overhead`, one
   per prompt as :func:`xlnapkin.serving.prompt_pass_time` counts it on average; the later
@@ -20,13 +21,16 @@ script runs the same replica step by step instead, with nothing but the model's 
   with no sequence decoding lasts one decode step of one sequence plus those;
 * a request's TTFT ends with the step that finishes its prompt, plus the fixed time of a
   prefill (``prefill_overhead_s``: scheduling and the first sample, which overlap other work
-  and so take no GPU time; the model's TTFT includes it).
+  and so take no GPU time; the model's TTFT includes it);
+* a request's TPOT is the time from its first token to its last over its tokens after the
+  first, as ``benchmark_serving`` measures it.
 
 Requests that arrive in the first ``--warm-up`` seconds are not counted: near capacity the
 queue takes a long time to settle (of the order of ``1 / (sqrt(M) - sqrt(rate))^2``, about 1,400
 s at 98 % of 10 requests/s). For each point it prints the share of arrivals that find every slot
-taken beside the model's chance ``P``, and the simulated median and 95th-percentile TTFT beside
-``TTFT_AT_RATE``'s.
+taken beside the model's chance ``P``, the simulated median and 95th-percentile TTFT beside
+``TTFT_AT_RATE``'s, and the simulated mean TPOT beside the model's
+(``queueing.mean_latency_at_rate``).
 
     python benchmarks/queue_sim.py                      # RESULTS.md's table (~2 min)
     python benchmarks/queue_sim.py --seconds 20000      # quicker, noisier
@@ -65,9 +69,9 @@ SETUPS = [("h100-sxm", "llama-3.1-8b", 2000, 300, 1, 8192, (0.3, 0.9, 0.95, 0.96
 
 def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", warm_up=3000.0,
              budget=queueing.PREFILL_CHUNK, num_gpus=1):
-    """(rate, TTFTs in s, share of arrivals that found every slot taken) of one replica of
-    ``num_gpus`` GPUs offered ``share`` of its capacity for ``seconds`` after ``warm_up``
-    seconds."""
+    """(rate, TTFTs in s, share of arrivals that found every slot taken, TPOTs in s) of one
+    replica of ``num_gpus`` GPUs offered ``share`` of its capacity for ``seconds`` after
+    ``warm_up`` seconds."""
     r = queueing._Replica(gpu, model, inp, out, None, None, num_gpus, None, budget)
     rate = share * float(r.max_rate())
     slots = int(r.n_max)
@@ -76,8 +80,8 @@ def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", wa
     pass_fixed = float(_overhead(r.m, r.eff))  # a step that starts a prompt
 
     @functools.lru_cache(maxsize=None)
-    def decode(n):  # one decode step of n sequences at the mean context [s]
-        return float(_decode_step(r.g, r.m, float(n), inp + out / 2.0, r.wd, r.kv, num_gpus,
+    def decode(n, context16):  # one decode step of n sequences at 16 x context16 tokens [s]
+        return float(_decode_step(r.g, r.m, float(n), 16.0 * context16, r.wd, r.kv, num_gpus,
                                   r.eff))
 
     rng = np.random.default_rng(seed)
@@ -90,8 +94,9 @@ def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", wa
         outs = rng.geometric(1.0 / out, len(arrivals))
     t, k, step = 0.0, 0, 0
     waiting, prefilling = collections.deque(), collections.deque()
-    decoding, finishing = 0, collections.Counter()   # sequences decoding; how many end at a step
-    ttft, found_full = [], []
+    decoding, context = 0, 0.0          # sequences decoding, the tokens they hold in all
+    finishing = collections.defaultdict(list)  # (first token at, length, arrived) by last step
+    ttft, found_full, tpot = [], [], []
     while k < len(arrivals) or waiting or prefilling or decoding:
         while k < len(arrivals) and arrivals[k] <= t:
             if arrivals[k] >= warm_up:
@@ -113,17 +118,25 @@ def simulate(gpu, model, inp, out, share, seconds, seed, lengths="geometric", wa
             carried += take
             if room <= 0:
                 break
-        t += decode(max(decoding, 1)) + carried / inp * work + (pass_fixed if starts else 0.0)
+        mean_context = context / decoding if decoding else inp
+        t += (decode(max(decoding, 1), round(mean_context / 16.0)) + carried / inp * work
+              + (pass_fixed if starts else 0.0))
         step += 1
-        decoding -= finishing.pop(step, 0)      # each decoding sequence made one more token
+        context += decoding                     # each decoding sequence made one more token
+        for first, length, arrived in finishing.pop(step, ()):
+            decoding -= 1
+            context -= inp + length
+            if arrived >= warm_up:
+                tpot.append((t - first) / (length - 1))
         while prefilling and prefilling[0][1] <= 0:
             arrived, _, length = prefilling.popleft()
             if arrived >= warm_up:
                 ttft.append(t - arrived + fixed)
             if length > 1:                      # the prefill gave the first token
                 decoding += 1
-                finishing[step + length - 1] += 1
-    return rate, np.asarray(ttft), float(np.mean(found_full))
+                context += inp + 1
+                finishing[step + length - 1].append((t, length, arrived))
+    return rate, np.asarray(ttft), float(np.mean(found_full)), np.asarray(tpot)
 
 
 def main(argv=None) -> int:
@@ -136,24 +149,28 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     kinds = ["geometric", "fixed"] if args.lengths == "both" else [args.lengths]
     print("| setup | output lengths | rate (share of capacity) | arrivals finding the slots "
-          "full: simulated / model P | TTFT p50 / p95 simulated | model |")
-    print("|---|---|---|---:|---:|---:|")
+          "full: simulated / model P | TTFT p50 / p95 simulated | model | mean TPOT simulated "
+          "/ model |")
+    print("|---|---|---|---:|---:|---:|---:|")
     for gpu, model, inp, out, n, budget, shares in SETUPS:
         replica = queueing._Replica(gpu, model, inp, out, None, None, n, None, budget)
         for kind in kinds:
             for share in shares:
-                rate, ttft, full = simulate(gpu, model, inp, out, share, args.seconds,
-                                            args.seed, kind, args.warm_up, budget, n)
+                rate, ttft, full, tpot = simulate(gpu, model, inp, out, share, args.seconds,
+                                                  args.seed, kind, args.warm_up, budget, n)
                 chance = float(replica.all_slots_taken(rate))
                 sim = [np.percentile(ttft, q) * 1e3 for q in (50, 95)]
                 mod = [float(queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, n, p,
                                                    None, budget))
                        for p in (0.5, 0.95)]
+                mean_tpot = float(queueing.mean_latency_at_rate(
+                    gpu, model, rate, inp, out, None, None, n, None, budget)[1])
                 where = (f"{gpu} x{n} {model} {inp}/{out}"
                          + (f", budget {budget:,.0f}" if budget != queueing.PREFILL_CHUNK else ""))
                 print(f"| {where} | {kind} | {rate:.3g} ({share:.1%}) | "
                       f"{full:.3f} / {chance:.3f} | {sim[0]:,.0f} / {sim[1]:,.0f} ms | "
-                      f"{mod[0]:,.0f} / {mod[1]:,.0f} ms |", flush=True)
+                      f"{mod[0]:,.0f} / {mod[1]:,.0f} ms | "
+                      f"{np.mean(tpot) * 1e3:.1f} / {mean_tpot:.1f} ms |", flush=True)
     return 0
 
 

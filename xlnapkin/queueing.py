@@ -8,7 +8,8 @@ vLLM, SGLang and TensorRT-LLM run it. Units: requests/s, milliseconds, tokens.
 The model, in four steps:
 
 1. **Concurrency.** With ``N`` requests decoding at once, one step takes
-   :func:`xlnapkin.serving.loaded_step` (the decode step of ``N`` sequences plus the prefill
+   :func:`xlnapkin.serving.loaded_step` (the decode step of ``N`` sequences at the mean context
+   ``input + output`` of :func:`batch_context`, as output lengths vary, plus the prefill
    compute of the ``N / output_tokens`` prompts that join per step, and a forward pass's fixed
    time once more in the ``1 - exp(-N / output_tokens)`` of the steps that carry a prompt:
    engines replay CUDA graphs for decode-only steps alone), so the replica completes
@@ -59,8 +60,9 @@ The model, in four steps:
    them taken waits an exponential time at the spare capacity ``M - rate``: mean
    ``P / (M - rate)``, at percentile ``p`` ``ln(P / (1 - p)) / (M - rate)`` when ``P > 1 - p``.
    TTFT adds this wait. Far from capacity ``P`` is nil; it matters within a few percent of the
-   capacity, or sooner where few slots fit. Where every request has the same length the slots
-   fill two to three times as often near capacity (``benchmarks/queue_sim.py``).
+   capacity, or sooner where few slots fit. Where every request has the same length a batch
+   holds shorter contexts (step 1), the replica sustains a little more, and near the model's
+   capacity the slots fill about half as often (``benchmarks/queue_sim.py``).
 
 At a rate of zero (an idle replica) TTFT is ``TTFT_MS`` of one prompt and TPOT one decode
 step of one sequence. Checked against published open-loop measurements in
@@ -86,7 +88,8 @@ from .roofline import _decode_step, _overhead, _prefill
 from .serving import concurrency_under_load, loaded_step, prompt_work
 
 __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
-           "replicas_for_sla", "operating_point", "mean_latency_at_rate", "service_at_rate"]
+           "replicas_for_sla", "operating_point", "mean_latency_at_rate", "service_at_rate",
+           "batch_context"]
 
 # Prompt tokens one step carries besides the decoding sequences when ``token_budget`` is blank:
 # the default token budget of a step in SGLang (chunked_prefill_size) and TensorRT-LLM
@@ -149,6 +152,17 @@ def _beta_front(x, a, b, terms=2000, tol=1e-13):
     return lib.exp(lead) * frac / a
 
 
+def batch_context(input_tokens, output_tokens):
+    """The mean context of the sequences a loaded step decodes when output lengths vary as an
+    exponential distribution around ``output_tokens`` (step 4's assumption): ``input +
+    output``. A request stays in the batch for as many steps as it generates tokens, so the
+    batch at a random step holds long requests more often than they arrive, and one that will
+    generate ``L`` tokens is, on average, half-way through them: ``E[L^2] / (2 E[L])``, which is
+    ``output`` for an exponential ``L`` (``output / 2`` where every request has one length, as
+    :func:`xlnapkin.serving.loaded_step` takes it under saturating load). [tokens]"""
+    return input_tokens + output_tokens
+
+
 def _nonzero(v, tiny=1e-300):
     return v + (abs(v) < tiny) * tiny
 
@@ -174,11 +188,12 @@ class _Replica:
         self.n_max = np.where(self.runs, np.maximum(np.nan_to_num(cap), 1.0), 1.0)
         self.work = prompt_work(self.g, self.m, self.inp, self.wd, self.n, self.eff)
         self.pass_fixed = _overhead(self.m, self.eff)  # the step that starts a prompt pays it
+        self.context = batch_context(self.inp, self.out)
 
     def step(self, conc):
         """Time per output token at mean concurrency ``conc``. [s]"""
         return loaded_step(self.g, self.m, conc, self.inp, self.out, self.wd, self.kv, self.n,
-                           self.eff)
+                           self.eff, self.context)
 
     def rate(self, conc):
         """Requests/s completed at mean concurrency ``conc`` (Little's law)."""
@@ -217,8 +232,8 @@ class _Replica:
         budget one prompt takes (its GPU work, not its fixed latency, which overlaps other
         prompts' work, and the decode steps its chunks ride along). [-, s, -, s]"""
         busy = 1.0 - np.exp(-conc)
-        decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.inp + self.out / 2.0,
-                              self.wd, self.kv, self.n, self.eff)
+        decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.context, self.wd,
+                              self.kv, self.n, self.eff)
         chunks = self.inp / self.budget
         slot = self.work + chunks * decode * busy
         return busy, decode, chunks, slot
@@ -468,7 +483,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     The token budget does not change the step, only the most the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    8.74
+    8.77
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget,
@@ -593,12 +608,12 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     their limits (both grow with the rate; to check a rate with them, give them this percentile:
     theirs defaults to the median). A limit that even an idle replica misses is a
     message; with one output token there is no time per output token, and tpot_ms is not
-    checked. Output lengths are taken to vary around their mean, as chat traffic does; where
-    every request has the same length and the answer is within a few percent of the capacity,
-    plan about 5 % lower (docs/latency.md).
+    checked. Output lengths are taken to vary around their mean, as chat traffic does, so a
+    batch holds longer contexts than where every request has one length, which the replica
+    serves a little faster (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.36
+    9.17
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

@@ -299,15 +299,16 @@ def _loaded_throughput(g, m, b, inp, out, weight_dtype, kv_dtype, n, efficiency)
     return b / loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff)
 
 
-def loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff):
+def loaded_step(g, m, b, inp, out, weight_dtype, kv_dtype, n, eff, context=None):
     """One decode step of a replica under continuous batching with ``b`` sequences running
-    (``b`` may be a fractional mean; a step holds at least one): the decode step at mean
-    context ``inp + out/2``, plus the prefill compute of the ``b / out`` prompts that, on
-    average, replace finished sequences each step, plus the fixed time of the steps that carry
-    them (:func:`prompt_pass_time`). Arguments are checked and resolved (a catalog GPU and
-    model, a weight dtype, an :class:`~xlnapkin.calibration.Efficiency`). [s]"""
-    step = _decode_step(g, m, np.maximum(b, 1.0), inp + out / 2.0, weight_dtype, kv_dtype, n,
-                        eff)
+    (``b`` may be a fractional mean; a step holds at least one): the decode step at the
+    sequences' mean ``context`` (blank: ``inp + out/2``, every request of one length), plus
+    the prefill compute of the ``b / out`` prompts that, on average, replace finished
+    sequences each step, plus the fixed time of the steps that carry them
+    (:func:`prompt_pass_time`). Arguments are checked and resolved (a catalog GPU and model, a
+    weight dtype, an :class:`~xlnapkin.calibration.Efficiency`). [s]"""
+    context = inp + out / 2.0 if context is None else context
+    step = _decode_step(g, m, np.maximum(b, 1.0), context, weight_dtype, kv_dtype, n, eff)
     return (step + b / out * prompt_work(g, m, inp, weight_dtype, n, eff)
             + prompt_pass_time(g, m, b, out, eff))
 

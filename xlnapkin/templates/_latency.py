@@ -59,8 +59,8 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
                  "prefill, TPOT one step at the concurrency Little's law gives "
                  "(xlnapkin.queueing). The tables on the right are the engine's bisections, one "
                  "row per step. How far to trust it: at the limits of 21 MLPerf runs, the rate "
-                 "this sizes for was within a fifth of what the tuned system sustained in 14 and "
-                 "0.3 to 2.2 times it in the rest, and measured latencies at a given rate are "
+                 "this sizes for was within a fifth of what the tuned system sustained in 13 and "
+                 "0.3 to 2.1 times it in the rest, and measured latencies at a given rate are "
                  "mostly longer than these (docs/latency.md). Keep the spare replicas, and check "
                  "a promised latency with a load test of your own stack.", chars_per_line=170)
     b = st.Block(wb, ws, row=4, alias=alias)

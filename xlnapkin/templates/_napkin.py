@@ -585,10 +585,16 @@ def queue_steps(percentile: bool = True) -> list[Step]:
     return [
         Step("q_n_max", "Most requests the replica runs at once (at least 1)",
              "MAX({concurrency},1)", "requests", "int", "queueing._Replica.n_max"),
-        Step("q_compute_per_seq", "Decode compute per sequence in a step", _COMPUTE_PER_SEQ,
-             "s", "sci"),
+        Step("q_context", "Mean context a loaded step decodes (input + output: lengths vary)",
+             "{input_tokens}+{output_tokens}", "tokens", "num", "queueing.batch_context"),
+        Step("q_attn_tokens", "Attended tokens over layers at that context",
+             _attended("{q_context}"), "token-layers", "sci"),
+        Step("q_compute_per_seq", "Decode compute per sequence in a step",
+             _compute_per_seq("{q_attn_tokens}", "2*{m_index_heads}*{m_index_head_dim}*"
+                              "{n_attn_layers}*{q_context}"), "s", "sci"),
         Step("q_kv_per_seq", "KV-cache read per sequence in a step",
-             "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
+             "({kv_bytes_per_layer_token}*{q_attn_tokens}+" + _index_keys("{q_context}")
+             + "+2*{m_state_bytes_per_seq})/{bandwidth}", "s", "sci"),
         Step("q_ar_fixed", "All-reduce latency per step (2 per layer)", _AR_FIXED, "s", "sci"),
         Step("q_ar_per_seq", "All-reduce traffic per sequence in a step", _AR_PER_SEQ, "s",
              "sci"),
@@ -630,10 +636,17 @@ def queue_steps(percentile: bool = True) -> list[Step]:
     ]
 
 
-# The terms of a decode step (``t_step``) per sequence and per step, at the mean context.
-_COMPUTE_PER_SEQ = ("({linear_flops_row}/({linear_peak_tflops}*1E+12)+({attn_flops_pair}*"
-                    "{attn_tokens_ctx}+{index_flops_ctx})/({attn_peak_tflops}*1E+12))/"
-                    "({par_gpus}*{mfu_decode})")
+
+
+def _compute_per_seq(attn_tokens: str, index_flops: str) -> str:
+    """A decode step's compute per sequence (a term of ``t_step``) at the context whose attended
+    tokens over layers and indexer FLOPs are given."""
+    return (f"({{linear_flops_row}}/({{linear_peak_tflops}}*1E+12)+({{attn_flops_pair}}*"
+            f"{attn_tokens}+{index_flops})/({{attn_peak_tflops}}*1E+12))/"
+            f"({{par_gpus}}*{{mfu_decode}})")
+
+
+# The all-reduce terms of a decode step, per step and per sequence (the same at any context).
 _AR_FIXED = "IF({par_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)"
 _AR_PER_SEQ = ("IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{model_width}*2/"
                "{link_bw}*{comm},0)")
@@ -684,7 +697,8 @@ def speed_steps() -> list[Step]:
              "{{sp_log_q}}*EXP({{sp_log_q}}*{b})+{{step_overhead}}/{{output_tokens}}*" + pass_decay
              + "))")
     return [
-        Step("sp_compute", "Speed: compute per sequence", _COMPUTE_PER_SEQ,
+        Step("sp_compute", "Speed: compute per sequence",
+             _compute_per_seq("{attn_tokens_ctx}", "{index_flops_ctx}"),
              "s", "sci"),
         Step("sp_per_seq", "Speed: KV, all-reduce, prompt per sequence",
              "{kv_bytes_ctx}/{bandwidth}+" + _AR_PER_SEQ + "+{t_prefill_prompt}/{output_tokens}",
@@ -717,7 +731,7 @@ def speed_steps() -> list[Step]:
 
 
 def step_at(batch: str) -> str:
-    """One decode step of ``batch`` sequences at the mean context (a formula over
+    """One decode step of ``batch`` sequences at the mean context under load (a formula over
     :func:`queue_steps`): the terms of ``t_step``, per sequence."""
     return (f"MAX({batch}*{{q_compute_per_seq}},{weights_read(batch)}/{{bandwidth}})"
             f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+{{q_ar_fixed}}+{{step_overhead}}")
