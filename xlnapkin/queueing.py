@@ -62,7 +62,7 @@ The model, in four steps:
    TTFT adds this wait. Far from capacity ``P`` is nil; it matters within a few percent of the
    capacity, or sooner where few slots fit. Where every request has the same length a batch
    holds shorter contexts (step 1), the replica sustains a little more, and near the model's
-   capacity the slots fill about half as often (``benchmarks/queue_sim.py``).
+   capacity the slots fill a half to three quarters as often (``benchmarks/queue_sim.py``).
 
 At a rate of zero (an idle replica) TTFT is ``TTFT_MS`` of one prompt and TPOT one decode
 step of one sequence. Checked against published open-loop measurements in
@@ -609,8 +609,9 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     theirs defaults to the median). A limit that even an idle replica misses is a
     message; with one output token there is no time per output token, and tpot_ms is not
     checked. Output lengths are taken to vary around their mean, as chat traffic does, so a
-    batch holds longer contexts than where every request has one length, which the replica
-    serves a little faster (docs/latency.md).
+    batch holds longer contexts than where every request has one length: a benchmark of fixed
+    lengths measures a shorter TPOT near capacity (up to a fifth) and a little more goodput
+    (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
     9.17

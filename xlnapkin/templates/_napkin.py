@@ -636,8 +636,6 @@ def queue_steps(percentile: bool = True) -> list[Step]:
     ]
 
 
-
-
 def _compute_per_seq(attn_tokens: str, index_flops: str) -> str:
     """A decode step's compute per sequence (a term of ``t_step``) at the context whose attended
     tokens over layers and indexer FLOPs are given."""
