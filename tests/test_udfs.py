@@ -430,7 +430,7 @@ def test_a_formulas_rounding_noise_is_the_whole_number_the_cell_shows():
     assert udfs.ITL_MS(g, m, 1, 1024, "fp8", None, 2, 1.0000001) == (
         "efficiency must be a number in (0, 1], got 1.0000001")
     # near 0 a small number may be meant (a duty cycle of 1e-12): it stays itself
-    assert _excel._whole(1e-12) == 1e-12 and _excel._whole(-2.0000000000000004) == -2.0
+    assert _excel._snap_whole(1e-12) == 1e-12 and _excel._snap_whole(-2.0000000000000004) == -2.0
     # ... and near 1 a share just under it is allowed where 1 is not (a review: a percentile
     # of 0.999999999 was snapped to 1 and refused)
     assert isinstance(udfs.POOLED_GPUS(10, 0.3, 0.999999999), float)

@@ -459,7 +459,7 @@ def _is_blank(v) -> bool:
 WHOLE_TOLERANCE = 1e-12
 
 
-def _whole(x):
+def _snap_whole(x):
     """``x`` (a float or a float array, as the cells arrive), a whole number other than 0
     where within :data:`WHOLE_TOLERANCE` of one (relative)."""
     if type(x) is float:  # one cell, in plain Python: NumPy's scalars cost microseconds
@@ -486,9 +486,9 @@ def _number_cell(name, default, v):
             if not _NUMBER_TEXT.fullmatch(text):
                 raise ValueError(text)
             if text.endswith("%"):
-                return _whole(float(text[:-1].rstrip().replace(",", "")) / 100)
-            return _whole(float(text.replace(",", "")))
-        return _whole(float(v))
+                return _snap_whole(float(text[:-1].rstrip().replace(",", "")) / 100)
+            return _snap_whole(float(text.replace(",", "")))
+        return _snap_whole(float(v))
     except (ValueError, OverflowError):
         raise InvalidArgumentError(name, "a number", v) from None
 
@@ -529,7 +529,7 @@ def _coerce(name, default, value, is_text):
     if arr.ndim == 0:
         return cell(name, default, arr.item()), None
     if not is_text and arr.dtype.kind in "fiu":
-        return _whole(arr.astype(float)), None
+        return _snap_whole(arr.astype(float)), None
     out = np.empty(arr.shape, dtype=object if is_text else float)
     messages = np.full(arr.shape, None, dtype=object)
     blank = np.zeros(arr.shape, dtype=bool)
@@ -591,7 +591,7 @@ def _scalar_values(spec, args):
             values[name] = raw  # text without surrounding blanks, as _text_cell gives it
             continue
         if not is_text and (kind is float or (kind is int and -_EXACT <= raw <= _EXACT)):
-            x = _whole(float(raw))  # the commonest cell, as _number_cell takes it
+            x = _snap_whole(float(raw))  # the commonest cell, as _number_cell takes it
         else:
             if kind not in _PLAIN:
                 return None, False

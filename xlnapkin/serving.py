@@ -226,9 +226,9 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     runs as many requests at once as hold input + output tokens each in mem_fraction of its
     memory, and as the GPU's own max_concurrency allows where it states one; the rest wait in
     its queue, so past that point the throughput stays flat. The engine's default limit (256
-    per GPU; 4 for GGUF weights, llama.cpp's server slots), which MAX_THROUGHPUT assumes, does not cap it: a concurrency
-    above that is taken as your engine's own setting, so the result can exceed MAX_THROUGHPUT.
-    NaN where not even one request fits.
+    per GPU; 4 for GGUF weights, llama.cpp's server slots), which MAX_THROUGHPUT assumes, does
+    not cap it: a concurrency above that is taken as your engine's own setting, so the result
+    can exceed MAX_THROUGHPUT. NaN where not even one request fits.
 
     >>> round(throughput_at_concurrency("h100-sxm", "llama-3.1-8b", 8, 1024, 1024, None, None, 1, 1))
     1480
