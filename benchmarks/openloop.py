@@ -243,10 +243,12 @@ def source_name(row) -> str:
 def own_concurrency(rows, latencies=None):
     """For every scored TPOT row (a mean, a median where the source gives only that, or a mean
     inter-token latency): the sequences its run decoded at once by Little's law (each is in the
-    batch for ``output`` steps of ``TPOT``: ``N = rate x output x TPOT``), the model's step at
-    that concurrency against the measured TPOT, and the concurrency the model's own fixed point
-    gives at the rate (the same law on its own step). Returns a list of ``(line, label, n_run,
-    n_model, measured tpot ms, model step ms)``."""
+    batch for ``output`` steps: ``N = rate x output x step``, the step being the TPOT less the
+    echo of a request's own prompt, the model's at its own operating point; a mean gap between
+    tokens has none, as it weighs each request by its length), the model's TPOT at that
+    concurrency (its step and the echo) against the measured TPOT, and the concurrency the
+    model's own fixed point gives at the rate (the same law on its own step). Returns a list
+    of ``(line, label, n_run, n_model, measured tpot ms, model's TPOT ms)``."""
     if latencies is None:
         latencies = run_latencies(rows)
     out = []
@@ -259,12 +261,20 @@ def own_concurrency(rows, latencies=None):
         g, m, wd, kv, tp, _, rate, budget = replica(r)
         inp, out_len = _num(r["input_len"]), _num(r["output_len"])
         tpot = float(r["value"])
-        n_run = rate * out_len * tpot / 1e3
-        step = serving.loaded_step(g, m, n_run, inp, out_len, wd, kv, tp,
-                                   calibration.resolve(None, g),
-                                   queueing.batch_context(inp, out_len)) * 1e3
+        eff, held = calibration.resolve(None, g), queueing.batch_context(inp, out_len)
         n_model, _ = queueing.operating_point(g, m, rate, inp, out_len, wd, kv, tp, None,
                                               budget)
+        if r["metric"] == "itl_ms":
+            echo = 0.0
+        else:
+            seen = (queueing.mean_latency_at_rate(g, m, rate, inp, out_len, wd, kv, tp, None,
+                                                  budget)[1] if r["statistic"] == "mean" else
+                    queueing.tpot_at_rate(g, m, rate, inp, out_len, wd, kv, tp, 0.5, None,
+                                          budget))
+            echo = seen - serving.loaded_step(g, m, n_model, inp, out_len, wd, kv, tp, eff,
+                                              held) * 1e3
+        n_run = rate * out_len * (tpot - echo) / 1e3
+        step = serving.loaded_step(g, m, n_run, inp, out_len, wd, kv, tp, eff, held) * 1e3 + echo
         out.append((line, f"{r['gpu']} x{tp} {r['model']} at {rate:.3g} req/s "
                           f"({r['statistic']})", n_run, float(n_model), tpot, float(step)))
     return out
@@ -383,10 +393,10 @@ def main(argv=None, quiet=False):
         bias = f"{np.median(signed[k]):+.1f} %" if signed.get(k) else "-"
         print(f"| {k} | {n} | {med:.1f} % | {bias} |")
     if own:
-        print("\nThe model's step at the concurrency each run held (Little's law on its own "
-              "TPOT):\n")
+        print("\nThe model's step, and the echo, at the concurrency each run held (Little's "
+              "law on its own TPOT less the echo):\n")
         print("| line | run | concurrency held | model's concurrency at the rate | TPOT "
-              "measured | model's step there |\n|---:|---|---:|---:|---:|---:|")
+              "measured | model's TPOT there |\n|---:|---|---:|---:|---:|---:|")
         for line, label, n_run, n_model, tpot, st in own:
             print(f"| {line} | {label} | {n_run:.0f} | {n_model:.0f} | {tpot:.4g} | "
                   f"{st:.4g} ({st / tpot - 1:+.0%}) |")

@@ -29,8 +29,9 @@ Requests that arrive in the first ``--warm-up`` seconds are not counted: near ca
 queue takes a long time to settle (of the order of ``1 / (sqrt(M) - sqrt(rate))^2``, about 1,400
 s at 98 % of 10 requests/s). For each point it prints the share of arrivals that find every slot
 taken beside the model's chance ``P``, the simulated median and 95th-percentile TTFT beside
-``TTFT_AT_RATE``'s, and the simulated mean TPOT beside the model's
-(``queueing.mean_latency_at_rate``).
+``TTFT_AT_RATE``'s, the simulated mean TPOT beside the model's
+(``queueing.mean_latency_at_rate``), and the simulated median and 95th-percentile TPOT beside
+``TPOT_AT_RATE``'s.
 
     python benchmarks/queue_sim.py                      # RESULTS.md's table (~2 min)
     python benchmarks/queue_sim.py --seconds 20000      # quicker, noisier
@@ -150,8 +151,8 @@ def main(argv=None) -> int:
     kinds = ["geometric", "fixed"] if args.lengths == "both" else [args.lengths]
     print("| setup | output lengths | rate (share of capacity) | arrivals finding the slots "
           "full: simulated / model P | TTFT p50 / p95 simulated | model | mean TPOT simulated "
-          "/ model |")
-    print("|---|---|---|---:|---:|---:|---:|")
+          "/ model | TPOT p50 / p95 simulated | model |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for gpu, model, inp, out, n, budget, shares in SETUPS:
         replica = queueing._Replica(gpu, model, inp, out, None, None, n, None, budget)
         for kind in kinds:
@@ -165,12 +166,18 @@ def main(argv=None) -> int:
                        for p in (0.5, 0.95)]
                 mean_tpot = float(queueing.mean_latency_at_rate(
                     gpu, model, rate, inp, out, None, None, n, None, budget)[1])
+                sim_tpot = [np.percentile(tpot, q) * 1e3 for q in (50, 95)]
+                mod_tpot = [float(queueing.tpot_at_rate(gpu, model, rate, inp, out, None, None,
+                                                        n, p, None, budget))
+                            for p in (0.5, 0.95)]
                 where = (f"{gpu} x{n} {model} {inp}/{out}"
                          + (f", budget {budget:,.0f}" if budget != queueing.PREFILL_CHUNK else ""))
                 print(f"| {where} | {kind} | {rate:.3g} ({share:.1%}) | "
                       f"{full:.3f} / {chance:.3f} | {sim[0]:,.0f} / {sim[1]:,.0f} ms | "
                       f"{mod[0]:,.0f} / {mod[1]:,.0f} ms | "
-                      f"{np.mean(tpot) * 1e3:.1f} / {mean_tpot:.1f} ms |", flush=True)
+                      f"{np.mean(tpot) * 1e3:.1f} / {mean_tpot:.1f} ms | "
+                      f"{sim_tpot[0]:.1f} / {sim_tpot[1]:.1f} ms | "
+                      f"{mod_tpot[0]:.1f} / {mod_tpot[1]:.1f} ms |", flush=True)
     return 0
 
 

@@ -409,7 +409,8 @@ def _openloop_module():
 
 def test_openloop_side_check_recovers_the_models_own_operating_point():
     """Little's law on a run whose TPOT is the model's own gives back the model's concurrency
-    and a step equal to that TPOT; a run twice as slow held twice the sequences."""
+    and a TPOT equal to it; a run twice as slow held more than twice the sequences (its step is
+    the TPOT less the echo of a request's own prompt, the model's, which does not double)."""
     ol = _openloop_module()
     _, tpot = queueing.mean_latency_at_rate("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")
     conc, _ = queueing.operating_point("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")
@@ -423,7 +424,12 @@ def test_openloop_side_check_recovers_the_models_own_operating_point():
         ol.own_concurrency([row, slow])
     assert n_run == pytest.approx(conc, rel=1e-6) and n_model == pytest.approx(n_run, rel=1e-6)
     assert step == pytest.approx(measured, rel=1e-6)
-    assert n_slow == pytest.approx(2 * conc, rel=1e-6) and step_slow > step
+    replica = queueing._Replica("h100-sxm", "llama-3.1-8b", 1000, 200, "fp8", None, 1, None)
+    echo = float(replica.echo(conc, 12.0)) * 1e3
+    assert tpot == pytest.approx(float(replica.step(conc)) * 1e3 + echo)
+    assert 0 < echo < 0.1 * tpot
+    assert n_slow == pytest.approx(conc * (2 * tpot - echo) / (tpot - echo), rel=1e-3)
+    assert step_slow > step
     summary = ol.main([], quiet=True)  # the shipped runs: the side check is reported
     n, median = summary["TPOT: the model's step at each run's own concurrency"]
     # RESULTS.md section 7: 14.5 % on the shipped runs; 20 % leaves room for new rows only

@@ -490,7 +490,10 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     ttft, tpot = queueing.mean_latency_at_rate(e.gpu, e.model, rate, 1024, 1024)
     assert e.volume_request_tokens_per_sec == pytest.approx(1e3 / tpot)
     assert e.volume_ttft_ms == pytest.approx(ttft)
-    assert e.volume_concurrency == pytest.approx(rate * 1024 * tpot / 1e3, rel=1e-6)
+    # Little's law on the step; the mean TPOT a request sees adds its prompt's echo
+    assert e.volume_concurrency == pytest.approx(
+        queueing.operating_point(e.gpu, e.model, rate, 1024, 1024)[0])
+    assert rate * 1024 * tpot / 1e3 > e.volume_concurrency
     assert e.volume_request_tokens_per_sec > e.request_tokens_per_sec
     assert (f"each at your volume 0.44% of full load: about {e.volume_concurrency:.2g} "
             f"requests at once, each getting {e.volume_request_tokens_per_sec:,.0f} output "

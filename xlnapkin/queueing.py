@@ -17,9 +17,36 @@ The model, in four steps:
    concurrency: ``requests_per_sec = X(N) / output_tokens``. ``X`` rises with ``N`` up to the
    most the replica holds (memory and the engine cap, as in ``MAX_THROUGHPUT``); a rate above
    ``X(N_max) / output_tokens`` overloads the replica and its queue grows without end.
-2. **Time per output token** is ``step(N)`` at the mean concurrency. At a percentile ``p`` the
-   concurrency is taken ``z_p sqrt(N)`` above its mean (the number of requests in service of a
-   Poisson stream is Poisson distributed).
+2. **Time per output token** is ``step(N)`` at the mean concurrency, plus the echo of the
+   request's own prompt (:meth:`_Replica.echo`). The step that carries its prompt is longer by
+   the prompt's cost ``c`` (its prefill work and a pass's fixed time, shared with the other
+   prompts of the step), so ``g = rate c`` more prompts arrive during it, on average; they
+   join the next step and lengthen it by ``g c``, and so on. In a linear model of the prompts
+   per step (each step's are Poisson at the rate times the step before, whose variance that
+   feedback amplifies by ``1 / (1 - g^2)``) the ``j``-th step after the prompt's is longer by
+   ``c g^j / (1 - g^2)`` on average. A request that generates ``L`` tokens averages that over
+   its ``L - 1`` steps, so short requests carry most of it: over exponential (geometric)
+   lengths around ``output_tokens`` the mean TPOT is ``step(N) + c g ln(out - (out - 1) g) /
+   ((out - 1)(1 - g)(1 - g^2))``. It weighs where prompts cost many decode steps (long
+   prompts, short outputs): with 4,000 tokens in and 200 out on two A100s at 70 % of
+   capacity the step is 68 ms, and the mean TPOT 104 ms (simulated: 107 ms). At a percentile
+   ``p`` the concurrency is taken ``z_p`` standard deviations above its mean
+   (:meth:`_Replica.spread`), and the echo is that of a request of the median length, ``m =
+   ceil(ln 0.5 / ln(1 - 1 / out))`` steps: ``c g (1 - g^m) / ((1 - g)(1 - g^2) m)``. The
+   shortest requests see more (a request of a few tokens right after a long prompt: with
+   geometric lengths the 1 % shortest would set the p99), but how much depends on how short
+   outputs get, which a mean length does not say; the p99 TPOT limits of MLPerf's
+   Llama-3.1-405B runs were met at rates where geometric lengths would miss them
+   (``benchmarks/RESULTS.md``). The same linear model gives the concurrency's variance: each
+   step a sequence goes on with chance ``a = 1 - 1 / out``, a sequence more lengthens the step
+   by the decode step's slope and so brings ``b = rate x slope`` more prompts, and the prompts
+   bring ``g`` more; with ``k = rate x step(N)`` prompts a step, ``D = 1 - a g - b``, ``E = 1
+   + 2 a g / D``, ``S = 1 - a^2 - 2 a^2 b / D`` and ``P = 1 - g^2 - 2 b g^2 / D``, the
+   variance is ``(N P / out + E k) / (S P - b^2 E^2)``. With no load it is ``N`` (the number
+   in service of a Poisson stream is Poisson distributed); under load prompts come in
+   clusters and it grows: 5 times ``N`` at 90 % of capacity for Llama-3.1-8B on an H100 at
+   2,000 in / 300 out, and without bound as the rate nears what the replica sustains (the
+   standard deviation is taken at most ``n_max``).
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
    prefill. A step carries at most ``token_budget`` prompt tokens besides the decoding
    sequences (the engine's setting; :data:`PREFILL_CHUNK` when blank), so a prompt occupies
@@ -65,7 +92,7 @@ The model, in four steps:
    capacity the slots fill a half to three quarters as often (``benchmarks/queue_sim.py``).
 
 At a rate of zero (an idle replica) TTFT is ``TTFT_MS`` of one prompt and TPOT one decode
-step of one sequence. Checked against published open-loop measurements in
+step of one sequence (no echo). Checked against published open-loop measurements in
 ``benchmarks/openloop.py``, and against a step-by-step simulation with the model's own costs in
 ``benchmarks/queue_sim.py`` (results in ``benchmarks/RESULTS.md``).
 
@@ -194,6 +221,51 @@ class _Replica:
         """Time per output token at mean concurrency ``conc``. [s]"""
         return loaded_step(self.g, self.m, conc, self.inp, self.out, self.wd, self.kv, self.n,
                            self.eff, self.context)
+
+    def echo(self, conc, rate, typical=False):
+        """What a request's own prompt adds to its mean step at mean concurrency ``conc`` and
+        ``rate`` requests/s (module notes, step 2): the mean over geometric output lengths, or
+        (``typical``) a request's of the median length. 0 where a request has one output
+        token. [s]"""
+        _, cost, g = self.prompt_cost(conc, rate)
+        out = np.maximum(self.out, 1.0 + 1e-9)
+        echo = cost / ((1.0 - g) * (1.0 - g * g))
+        if typical:
+            m = np.maximum(np.ceil(np.log(0.5) / np.log1p(-1.0 / out) - 1e-9), 1.0)
+            echo = echo * g * (1.0 - g ** m) / m
+        else:
+            echo = echo * g * np.log(out - (out - 1.0) * g) / (out - 1.0)
+        return np.where(np.asarray(self.out) > 1.0, echo, 0.0)
+
+    def prompt_cost(self, conc, rate):
+        """At mean concurrency ``conc`` and ``rate`` requests/s: the prompts a step takes on
+        average, what one prompt adds to its step (its work, and a pass's fixed time shared
+        with the step's other prompts), and the prompts that arrive meanwhile, ``g``. [-, s,
+        -]"""
+        per_step = np.maximum(rate * self.step(conc), 1e-300)
+        cost = self.work + self.pass_fixed * -np.expm1(-per_step) / per_step
+        return per_step, cost, np.minimum(rate * cost, 1.0 - 1e-12)
+
+    def spread(self, conc, rate):
+        """The standard deviation of the number of sequences decoding, at mean concurrency
+        ``conc`` and ``rate`` requests/s (module notes, step 2): the stationary variance of the
+        linear model of the sequences and the prompts per step, at most ``n_max`` squared.
+        [requests]"""
+        per_step, _, g = self.prompt_cost(conc, rate)
+        decode = [_decode_step(self.g, self.m, np.maximum(c, 1.0), self.context, self.wd,
+                               self.kv, self.n, self.eff) for c in (conc, conc + 1.0)]
+        b = rate * (decode[1] - decode[0])           # sequences a sequence more brings in
+        a = 1.0 - 1.0 / np.asarray(self.out, dtype=float)    # a sequence still decoding
+        d = 1.0 - a * g - b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = 1.0 + 2.0 * a * g / d
+            seqs = 1.0 - a * a - 2.0 * a * a * b / d
+            prompts = 1.0 - g * g - 2.0 * b * g * g / d
+            det = seqs * prompts - b * b * e * e
+            var = (conc / self.out * prompts + e * per_step) / det
+        top = np.asarray(self.n_max, dtype=float) ** 2
+        ok = (d > 0) & (det > 0) & (var >= 0)
+        return np.sqrt(np.where(ok, np.minimum(var, top), top))
 
     def rate(self, conc):
         """Requests/s completed at mean concurrency ``conc`` (Little's law)."""
@@ -346,11 +418,10 @@ def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_toke
                     weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=None,
                     efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """What a request sees on one replica at ``requests_per_sec``: ``(requests in flight, TTFT
-    ms, TPOT ms)``, TTFT at ``percentile`` (None: the mean) and TPOT at the mean concurrency
-    (the median's, too), with the replica's sequences limited by ``mem_fraction`` of its
-    memory and ``token_budget`` prompt tokens a step; NaN where the rate overloads the replica
-    or it cannot run. The self-host template's service at your volume and ``xlnapkin
-    estimate``'s line for it."""
+    ms, TPOT ms)``, both at ``percentile`` (None: the means), with the replica's sequences
+    limited by ``mem_fraction`` of its memory and ``token_budget`` prompt tokens a step; NaN
+    where the rate overloads the replica or it cannot run. The self-host template's service at
+    your volume and ``xlnapkin estimate``'s line for it."""
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget, mem_fraction)
     rate = _checks.number(requests_per_sec, "requests_per_sec", 0)
@@ -359,7 +430,7 @@ def service_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_toke
     p = None if percentile is None else float(_checks.number(
         percentile, "percentile", 0, 1, min_open=True, max_open=True))
     return tuple(_checks.scalar_out(np.where(ok, v, np.nan)) for v in
-                 (conc, r.ttft(conc, rate, p) * 1e3, r.step(conc) * 1e3))
+                 (conc, r.ttft(conc, rate, p) * 1e3, _tpot_seen(r, conc, rate, p) * 1e3))
 
 
 def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=1024,
@@ -417,11 +488,22 @@ def _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_d
     ok = r.runs & (rate < r.max_rate())
     conc = r.concurrency(rate)
     if what == "tpot":
-        seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
-        value = r.step(seen)
+        value = _tpot_seen(r, conc, rate, p, z)
     else:
         value = r.ttft(conc, rate, p)
     return _checks.scalar_out(np.where(ok, value * 1e3, np.nan))
+
+
+def _tpot_seen(r, conc, rate, p, z=None):
+    """TPOT at mean concurrency ``conc`` and ``rate`` requests/s at percentile ``p`` (None:
+    the mean, over geometric output lengths): the step at the concurrency ``z`` standard
+    deviations above the mean and the echo of a request of the median length (module notes,
+    step 2). [s]"""
+    if p is None:
+        return r.step(conc) + r.echo(conc, rate)
+    z = _normal_quantile(p) if z is None else z
+    seen = np.minimum(np.maximum(conc + z * r.spread(conc, rate), 0.0), r.n_max)
+    return r.step(seen) + r.echo(conc, rate, typical=True)
 
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
@@ -479,11 +561,15 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
-    joining prompts included); at a percentile, at the concurrency z sqrt(N) above the mean.
-    The token budget does not change the step, only the most the replica sustains.
+    joining prompts included), at the concurrency z sqrt(N) above the mean for a percentile,
+    plus the echo of the request's own prompt: the prompts that arrive while it is prefilled
+    lengthen its first steps, as much as a request of the median length feels it. Where prompts
+    are long and some outputs only a few tokens, those short requests' TPOT can be several times
+    this (docs/latency.md). The token budget does not change the step, only the most
+    the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
-    8.77
+    8.78
     """
     return _at_rate(gpu, model, requests_per_sec, input_tokens, output_tokens, weight_dtype,
                     kv_dtype, num_gpus, percentile, efficiency, "tpot", token_budget,
@@ -507,9 +593,8 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
         rate = r.rate(conc)
         return (r.ttft(conc, rate, p) <= ttft) & (rate * r.prompt(conc)[3] < 1.0)
 
-    def token_ok(conc, tpot=tpot_lim):  # the TPOT limit at the concurrency a request sees
-        seen = np.minimum(np.maximum(conc + z * np.sqrt(conc), 0.0), r.n_max)
-        return (r.step(seen) <= tpot) | no_tokens_after_the_first
+    def token_ok(conc, tpot=tpot_lim):  # the TPOT limit at the percentile
+        return (_tpot_seen(r, conc, r.rate(conc), p, z) <= tpot) | no_tokens_after_the_first
 
     no_tokens_after_the_first = np.asarray(r.out) <= 1.0  # TPOT has nothing to time
 
@@ -614,7 +699,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     (docs/latency.md).
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
-    9.17
+    8.94
     """
     return _checks.scalar_out(_goodput(gpu, model, ttft_ms, tpot_ms, input_tokens,
                                        output_tokens, weight_dtype, kv_dtype, num_gpus,

@@ -73,9 +73,14 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
     _napkin.add_steps(b, _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps())
     b.heading("Latency model: the step per sequence and a prompt alone")
     _napkin.add_steps(b, _napkin.queue_steps())
+    # the latencies at the rate each replica gets, once, at the concurrency the second table
+    # finds (a table of the lean kind: only its step and rate in each row)
+    b.heading("At the rate each replica gets (N from the second table)")
+    _napkin.add_steps(b, _napkin.queue_row("{sla_op_n}", "{sla_rate_per_replica}"))
     end = bisection_table(wb, ws, b.alias, "goodput", 3, steps, page_rows=PAGE_ROWS)
     ws.row_breaks.append(Break(id=end + 2))  # the second table starts a page
-    last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps, page_rows=PAGE_ROWS)
+    last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps, page_rows=PAGE_ROWS,
+                           named={"q_n": "sla_op_n"}, lean=True)
     n_cols = 5 + len(_napkin.queue_row("", ""))  # the labels again included
     again = TABLE_COL + 1 + AGAIN_AFTER
     widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
@@ -130,10 +135,10 @@ def _results(b) -> None:
           "IF(ISNUMBER({sla_replicas_calc}),{requests_per_sec}/{sla_replicas_calc},1E-9)",
           "req/s", "", '[=0]0.00;[<0.0000001]"-";#,##0.00')
     b.add("sla_ttft_calc", "TTFT at the percentile with those replicas",
-          'IF(ISNUMBER({sla_replicas_calc}),{sla_op_ttft}*1000,"-")', "ms", "= TTFT_AT_RATE",
+          'IF(ISNUMBER({sla_replicas_calc}),{q_ttft}*1000,"-")', "ms", "= TTFT_AT_RATE",
           "num")
     b.add("sla_tpot_calc", "TPOT at the percentile with those replicas",
-          'IF(ISNUMBER({sla_replicas_calc}),{sla_op_tpot}*1000,"-")', "ms", "= TPOT_AT_RATE",
+          'IF(ISNUMBER({sla_replicas_calc}),{q_tpot}*1000,"-")', "ms", "= TPOT_AT_RATE",
           "num")
     b.add("sla_price", "Price per GPU-hour (the Planner's table: yours, else the catalog's)",
           f'IF({{sla_gpu}}="{YOURS}",INDEX(w_price_used,1),'
@@ -255,6 +260,6 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
         st.define(wb, "sla_goodput_queued", ws.title, f"${col['q_queued']}${last}")
         st.define(wb, "sla_goodput_tpot", ws.title, f"${col['q_tpot']}${last}")
     else:
-        for column, name in (named or {"q_ttft": "sla_op_ttft", "q_tpot": "sla_op_tpot"}).items():
+        for column, name in (named or {}).items():
             st.define(wb, name, ws.title, f"${col[column]}${last}")
     return last

@@ -616,7 +616,10 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "+{prefill_overhead_s}", "s", "sci", "serving.ttft_ms(gpu, model, 1, input) / 1e3"),
         Step("prefill_chunks", "Step token budgets one prompt spans",
              "{input_tokens}/{token_budget}", "budgets", "num"),
-    ] + (z if percentile else []) + [
+    ] + (z + [Step("q_echo_steps", "Steps after the first token of a request of the median "
+                                   "length", "IF({output_tokens}<=1,1,MAX(ROUNDUP(LN(0.5)/"
+                                   "LN(1-1/{output_tokens})-1E-9,0),1))", "steps", "int")]
+         if percentile else []) + [
         Step("q_step_full", "Step with all slots taken (N = most at once)",
              step_at("MAX({q_n_max},1)") + "+{q_n_max}/{output_tokens}*{t_prefill_prompt}+"
              + prompt_pass("{q_n_max}/{output_tokens}"), "s", "sci", "serving.loaded_step"),
@@ -735,19 +738,45 @@ def step_at(batch: str) -> str:
             f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+{{q_ar_fixed}}+{{step_overhead}}")
 
 
+def _spread_steps(n: str, rate: str) -> list[Step]:
+    """The standard deviation of the sequences decoding at mean concurrency ``{n}`` and
+    ``{rate}`` requests/s (``queueing._Replica.spread``): ``a`` a sequence's chance to go on,
+    ``b`` the prompts a sequence more brings, ``g`` the prompts a prompt brings."""
+    a, g, d = "(1-1/{output_tokens})", "{q_echo_gain}", "MAX({q_var_d},1E-300)"
+    return [
+        Step("q_more", "prompts a sequence more brings in",
+             f"{rate}*(" + step_at(f"MAX({n}+1,1)") + "-{q_decode})", "prompts", "sci"),
+        Step("q_var_d", "variance: D = 1 - a g - b", f"1-{a}*{g}-{{q_more}}", "", "num3"),
+        Step("q_var_e", "variance: E = 1 + 2 a g / D", f"1+2*{a}*{g}/{d}", "", "num3"),
+        Step("q_var_p", "variance: P = 1 - g^2 - 2 b g^2 / D",
+             f"1-{g}^2-2*{{q_more}}*{g}^2/{d}", "", "num3"),
+        Step("q_var_det", "variance: S P - b^2 E^2, S = 1 - a^2 - 2 a^2 b / D",
+             f"(1-{a}^2-2*{a}^2*{{q_more}}/{d})*{{q_var_p}}-{{q_more}}^2*{{q_var_e}}^2", "",
+             "sci"),
+        Step("q_var", "variance of the sequences decoding",
+             f"IF({{q_var_det}}>0,({n}*{{q_var_p}}/{{output_tokens}}+{{q_var_e}}*"
+             "{q_prompts_step})/{q_var_det},-1)", "requests^2", "num"),
+        Step("q_spread", "standard deviation of the sequences decoding",
+             "IF(AND({q_var_d}>0,{q_var}>=0),SQRT(MIN({q_var},{q_n_max}^2)),{q_n_max})",
+             "requests", "num", "queueing._Replica.spread"),
+    ]
+
+
 def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
-    concurrency z sqrt(N) above the mean), and TTFT at the percentile when prompts arrive at
-    ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot, for
+    concurrency z standard deviations above the mean, :func:`_spread_steps`, plus the echo of
+    its own prompt in a request of the median length, ``queueing._Replica.echo``), and TTFT at the percentile when prompts arrive
+    at ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot, for
     the prefill budget and for the rest of the step in progress (of ``scheduler_steps`` steps,
     where the engine decides what runs only that often), the prompt's own prefill, and
     the compute of the prompts that join its step meanwhile. ``mean``: the means instead (TPOT
-    at the mean concurrency), as ``queueing.service_at_rate`` with no percentile."""
+    at the mean concurrency, the echo's mean over output lengths), as
+    ``queueing.service_at_rate`` with no percentile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     at = "the mean" if mean else "the percentile"
     seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
-        f"MIN(MAX({n}+{{sla_z}}*SQRT({n}),0),{{q_n_max}})"
+        f"MIN(MAX({n}+{{sla_z}}*{{q_spread}},0),{{q_n_max}})"
     wait = ("{q_rho}*{q_slot}/(2*(1-{q_rho}))" if mean else
             f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)")
     queued = (f"IF({rate}>={{q_capacity}},1E+300,{{q_full}}/({{q_capacity}}-{rate}))" if mean else
@@ -755,6 +784,10 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
               f"({{q_capacity}}-{rate}),0))")
     left = "0.5" if mean else p
     above = "" if mean else "+MAX({sla_z},0)*SQRT(" + rate + "*{q_step_left})"
+    g, c, out = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}"
+    spread = (f"{g}*LN({out}-({out}-1)*{g})/({out}-1)" if mean else
+              # g^m as EXP: LibreOffice calls a power that underflows an error (#NUM!)
+              f"{g}*(1-EXP(MAX({{q_echo_steps}}*LN(MAX({g},1E-300)),-700)))/{{q_echo_steps}}")
     return [
         Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",
              "roofline._decode_step"),
@@ -763,10 +796,21 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              "serving.loaded_step"),
         Step("q_rate", "requests/s completed", f"{n}/({{q_step}}*{{output_tokens}})", "req/s",
              "num"),
+        Step("q_prompts_step", "prompts a step takes", f"{rate}*{{q_step}}", "prompts", "num3"),
+        Step("q_prompt_cost", "a prompt's cost to its step (pass shared)",
+             "{t_prefill_prompt}+{step_overhead}*IF({q_prompts_step}>0,(1-EXP(-"
+             "{q_prompts_step}))/{q_prompts_step},1)", "s", "sci"),
+        Step("q_echo_gain", "prompts that arrive during one's cost",
+             f"MIN({rate}*{{q_prompt_cost}},1-1E-12)", "prompts", "num3"),
+        Step("q_echo", "echo of its prompt in a request's steps" if mean else
+             "echo of its prompt in a median-length request's steps",
+             f"IF({out}<=1,0,{c}/((1-{g})*(1-{g}^2))*{spread})", "s", "sci",
+             "queueing._Replica.echo"),
+    ] + ([] if mean else _spread_steps(n, rate)) + [
         Step("q_seen", f"concurrency at {at}", seen, "requests", "num"),
         Step("q_tpot", f"time per output token at {at}",
              step_at("MAX({q_seen},1)") + f"+{{q_seen}}{loaded}+"
-             + prompt_pass("{q_seen}/{output_tokens}"), "s", "sci",
+             + prompt_pass("{q_seen}/{output_tokens}") + "+{q_echo}", "s", "sci",
              "queueing.tpot_at_rate / 1e3"),
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
         Step("q_slot", "prefill budget one prompt takes",
