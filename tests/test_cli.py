@@ -945,10 +945,14 @@ def test_a_negative_number_in_any_form_is_a_value_not_an_option(capsys, value):
 
 
 def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
-    # 1e308 requests/s overflows the cost; the message said the model did not fit on a GPU
+    # 1e308 requests/s overflows the cost; the message said the model did not fit on a GPU,
+    # then "no finite result" with exit 3 (a configuration that cannot run): it is an input
+    # too large, exit 1, in a sweep too (the table printed, its footnote saying so)
     code, out, err = run(capsys, "self-host-monthly-cost-for", "h100-sxm", "llama-3.1-8b",
                          "2000000", "1e308")
-    assert code == 3 and "no finite result for these inputs" in err and "GB" not in err
+    assert code == 1 and "the result overflows" in err and "GB" not in err
+    code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1e308,1024", "1e308")
+    assert code == 1 and "(1) the result overflows" in out
 
 
 @pytest.mark.parametrize("batch", ["1", "1,2"])  # one configuration, and a range
@@ -969,7 +973,7 @@ def test_a_function_that_takes_any_context_does_not_blame_the_context(capsys):
     code, out, err = run(capsys, *args, "1", "0", "fp8", "fp8")
     assert code == 0 and float(out) >= 1, err  # a number, as its docstring says
     code, out, err = run(capsys, *args, "1e-320", "0", "fp8", "fp8")
-    assert code == 3 and "no finite result for these inputs" in err and "holds at most" not in err
+    assert code == 1 and "the result overflows" in err and "holds at most" not in err
     # its own reason is still given: the heads do not split over 3 GPUs
     code, out, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-8b", "--num-gpus", "3")
     assert code == 3 and "32 attention heads cannot be split over 3 GPUs" in err

@@ -813,17 +813,21 @@ def _groups(text_arrays: dict, shape) -> list:
     return groups
 
 
+# A cell with no finite result whose function says nothing of why; one past what floats hold
+_GENERIC = "no finite result for these inputs"
+_OVERFLOW = "the result overflows (beyond 1.8e308): check the inputs' sizes and units"
+
+
 def _messages(bad, call, explain) -> np.ndarray:
     """The message of each cell in ``bad`` (flat indices into the arrays of ``call``): the
     engine's reason (one vectorised call), or a plain note where it gives none."""
-    generic = "no finite result for these inputs"
     if explain is None:
-        return np.full(len(bad), generic, dtype=object)
+        return np.full(len(bad), _GENERIC, dtype=object)
     picked = {k: (v[bad] if isinstance(v, np.ndarray) and v.ndim else
                   (v.item() if isinstance(v, np.ndarray) else v)) for k, v in call.items()}
     texts = np.array(np.broadcast_to(np.asarray(explain(**picked), dtype=object), (len(bad),)),
                      dtype=object)
-    texts[(texts == None) | (texts == "")] = generic  # noqa: E711 - element-wise
+    texts[(texts == None) | (texts == "")] = _GENERIC  # noqa: E711 - element-wise
     return texts
 
 
@@ -842,7 +846,12 @@ def _fill(res, call, explain):
     # every cell a message (a model too big for the GPUs): no numbers to convert first
     obj = np.empty(res.shape, dtype=object) if bad.all() else res.astype(object)
     idx = np.flatnonzero(bad)
-    obj[idx] = _messages(idx, call, explain)
+    obj[idx] = texts = _messages(idx, call, explain)
+    # it ran, but a number went past what floats hold, and the function gives no reason (an
+    # infinite result may be an answer it explains: a breakeven that is never)
+    over = idx[np.isinf(res.ravel()[idx]) & (texts == _GENERIC)]
+    if over.size:
+        obj[over] = _refused(_OVERFLOW)
     return obj
 
 

@@ -158,6 +158,8 @@ def _run_function(doc, func, ns) -> int:
     messages = [c for c in _cells(result) if isinstance(c, str) and c
                 and (not func.text_result or isinstance(c, _Message))]
     if messages and not isinstance(result, list) and not ns.json:
+        if refused:  # a value it refuses, or one so large that the result overflows: exit 1
+            raise NapkinError(messages[0])
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
