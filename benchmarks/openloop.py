@@ -41,11 +41,12 @@ plus ``output - 1`` TPOTs), so most requests saw the ramp-up or the drain, not t
 the rate holds. The rule depends only on the run's own measurements. MLPerf runs last at least
 600 s and state no count; a run that states a count but no mean or median TTFT and TPOT to
 compare it with is skipped too. The mean inter-token latency (``itl_ms``, from benchmarks that
-print no TPOT) is scored as TPOT: every gap averaged is the mean step, prompts included, as the
-model's step is. Its median and percentiles are skipped: the median gap is a step without
-prompt chunks, a p99 one with them. The MLPerf rows use the
-mean prompt and output lengths of their datasets as recorded in the rows; the vLLM and SGLang
-rows the totals their benchmark printed divided by the requests.
+print no TPOT) is scored against the model's loaded step at the rate: every gap averaged is
+the mean step, prompts included, weighing each request by its length, so the echo of a
+request's own prompt, which sits in the short requests' few gaps, is left out. Its median and
+percentiles are skipped: the median gap is a step without prompt chunks, a p99 one with them.
+The MLPerf rows use the mean prompt and output lengths of their datasets as recorded in the
+rows; the vLLM and SGLang rows the totals their benchmark printed divided by the requests.
 
 The summary gives the median error by metric, by load band and by source, and beside it the
 median of predicted / measured - 1: which way the error goes (negative: the model's latency is
@@ -186,11 +187,11 @@ def predict(row, latencies=None):
     if not _num(row["value"]):
         return None, "no measured value"
     if metric == "itl_ms" and stat == "mean":
-        metric = "tpot_ms"  # every gap between tokens, averaged: the mean step, as TPOT is
+        metric = "tpot_ms"  # every gap between tokens, averaged: the mean step
     elif metric == "itl_ms":
         return None, (f"a {stat} of single inter-token gaps is a step without prompt chunks "
-                      "(median) or one with them (p90, p99); the model's TPOT is the mean "
-                      "step, prompts included: only the mean gap is scored")
+                      "(median) or one with them (p90, p99); the model gives the mean step, "
+                      "prompts included: only the mean gap is scored")
     if metric not in ("ttft_ms", "tpot_ms"):
         return None, f"{metric} is not a latency"
     inp, out, rate = _num(row["input_len"]), _num(row["output_len"]), _num(
@@ -211,7 +212,11 @@ def predict(row, latencies=None):
         g, m, wd, kv, tp, replicas, per, budget = replica(row)
     except NapkinError as err:
         return None, str(err)
-    if stat == "mean":
+    if row["metric"] == "itl_ms":  # the mean step: a mean TPOT less its echo
+        conc, _ = queueing.operating_point(g, m, per, inp, out, wd, kv, tp, None, budget)
+        value = serving.loaded_step(g, m, conc, inp, out, wd, kv, tp, calibration.resolve(None, g),
+                                    queueing.batch_context(inp, out)) * 1e3
+    elif stat == "mean":
         ttft, tpot = queueing.mean_latency_at_rate(g, m, per, inp, out, wd, kv, tp, None, budget)
         value = ttft if metric == "ttft_ms" else tpot
     else:

@@ -439,7 +439,8 @@ def test_openloop_side_check_recovers_the_models_own_operating_point():
 def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     """A run whose arrivals end before a request's own latency has passed a few times is
     skipped (it is mostly ramp-up and drain); a run that states no count is scored; a mean
-    inter-token gap is scored as TPOT, its median and p99 are not."""
+    inter-token gap is scored as the mean step (a mean TPOT less its echo), its median and p99
+    are not."""
     ol = _openloop_module()
     ttft = {"source_url_or_repo_path": "constructed", "source_kind": "test", "engine": "vllm",
             "gpu": "H100 SXM", "num_gpus": "2", "tp": "1", "model": "Llama-3.1-8B",
@@ -456,8 +457,11 @@ def test_openloop_scores_runs_that_reach_a_steady_state_and_mean_token_gaps():
     assert ol.predict(long_run[0], ol.run_latencies(long_run))[0] > 0
     no_count = [{**row, "requests": ""} for row in (ttft, tpot)]
     assert ol.predict(no_count[0], ol.run_latencies(no_count))[0] > 0
-    gap = {**no_count[1], "metric": "itl_ms"}
-    assert ol.predict(gap)[0] == ol.predict(no_count[1])[0]
+    gap = {**no_count[1], "metric": "itl_ms"}  # the mean step: the mean TPOT less its echo
+    replica = queueing._Replica("h100-sxm", "llama-3.1-8b", 1000, 200, "fp8", None, 1, None)
+    conc, _ = queueing.operating_point("h100-sxm", "llama-3.1-8b", 12, 1000, 200, "fp8")
+    assert ol.predict(gap)[0] == pytest.approx(float(replica.step(conc)) * 1e3)
+    assert ol.predict(gap)[0] < ol.predict(no_count[1])[0]
     for stat in ("median", "p99"):
         value, why = ol.predict({**gap, "statistic": stat})
         assert value is None and "only the mean gap is scored" in why
