@@ -762,7 +762,8 @@ def test_breakeven_says_never_where_the_api_costs_no_more_per_token():
     assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, 0.5, 0.5) == e.NEVER_PER_TOKEN
     assert udfs.BREAKEVEN_TOKENS_PER_DAY(1000, [[5.0, 0.2]], 0.3)[0][1] == e.NEVER_PER_TOKEN
     # an overflow is not "never": the API is dearer there (a second review)
-    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1e300, 1e-9, 0) == "no finite result for these inputs"
+    assert udfs.BREAKEVEN_TOKENS_PER_DAY(1e300, 1e-9, 0) == (
+        "the result overflows (beyond 1.8e308): check the inputs' sizes and units")
 
 
 def test_spot_mix_reproduces_seed_003_hybrid():

@@ -637,18 +637,73 @@ def test_the_rate_functions_agree_with_a_simulation_of_the_same_replica(gpu, mod
     from queue_sim import simulate
     rate, ttft, _, tpot = simulate(gpu, model, inp, out, 0.7, 1500.0, 1, "geometric", 300.0,
                                    queueing.PREFILL_CHUNK, n)
+    long_prompts = inp >= 4000
     for p in (0.5, 0.95):
         formula = queueing.ttft_at_rate(gpu, model, rate, inp, out, None, None, n, p)
         simulated = float(np.percentile(ttft, 100 * p)) * 1e3
-        assert -0.08 <= formula / simulated - 1 <= 0.12, (p, formula, simulated)
+        low = -0.08 if long_prompts else -0.05
+        assert low <= formula / simulated - 1 <= 0.12, (p, formula, simulated)
     formula = queueing.mean_latency_at_rate(gpu, model, rate, inp, out, None, None, n)[1]
     assert -0.06 <= formula / (float(np.mean(tpot)) * 1e3) - 1 <= 0.05, (formula, tpot.mean())
+    # p95 TPOT: the concurrency's spread from the linear model (queueing._Replica.spread); with
+    # a Poisson count's it was 5-25 % under at 90 % of capacity (benchmarks/RESULTS.md). The
+    # shortest requests, right after a prompt, lengthen the simulation's p95 beyond it: 12 %
+    # at 2,000 tokens in, 54 % at 4,000 with 200 out (not checked), which the model leaves to
+    # a load test (docs/latency.md, step 2).
+    formula = queueing.tpot_at_rate(gpu, model, rate, inp, out, None, None, n, 0.95)
+    simulated = float(np.percentile(tpot, 95)) * 1e3
+    if not long_prompts:
+        assert -0.15 <= formula / simulated - 1 <= 0.05, (formula, simulated)
     # The echo of a request's own prompt (queueing._Replica.echo): without it the mean TPOT
     # with 4,000 tokens in and 200 out is 35 % under the simulation's, the median 6 % under;
     # with it the median is 10 % over in this run (a median-length request's echo; 4 % over in
     # a run of 3,000 s: the simulated median moves with the run).
     formula = queueing.tpot_at_rate(gpu, model, rate, inp, out, None, None, n, 0.5)
     assert -0.05 <= formula / (float(np.median(tpot)) * 1e3) - 1 <= 0.12, (formula, tpot)
+
+
+def test_the_echo_and_the_spread_are_the_linear_model_solved():
+    """queueing step 2: the spread is the stationary variance of the linear model of sequences
+    and prompts per step (the discrete Lyapunov equation solved numerically here), and the
+    mean echo is the mean over geometric output lengths (a TPOT: 2 tokens or more) of each
+    request's own steps after its prompt, c g^j / (1 - g^2) for the j-th."""
+    r = queueing._Replica("h100-sxm", "llama-3.1-8b", 2000, 300, None, None, 1, None)
+    for share in (0.3, 0.7, 0.9):
+        rate = share * float(r.max_rate())
+        conc = float(r.concurrency(rate))
+        per_step, cost, g = (float(v) for v in r.prompt_cost(conc, rate))
+        decode = [float(roofline._decode_step(r.g, r.m, c, r.context, r.wd, r.kv, 1, r.eff))
+                  for c in (conc, conc + 1.0)]
+        slope = decode[1] - decode[0]
+        stay = 1.0 - 1.0 / r.out
+        m = np.array([[stay, 1.0], [rate * slope, g]])
+        q = np.diag([conc / r.out * stay, per_step])
+        sigma = np.linalg.solve(np.eye(4) - np.kron(m, m), q.ravel()).reshape(2, 2)
+        assert float(r.spread(conc, rate)) ** 2 == pytest.approx(sigma[0, 0], rel=1e-9)
+        steps = np.arange(1, 20_000)                     # L - 1 for L = 2, 3, ...
+        chance = (1 / r.out) * (1 - 1 / r.out) ** steps   # geometric L, from L = 2
+        own = np.cumsum(cost * g ** steps / (1 - g * g)) / steps
+        assert float(r.echo(conc, rate)) == pytest.approx(np.sum(chance * own) / chance.sum(),
+                                                          rel=1e-9)
+        if share == 0.3:
+            assert sigma[0, 0] / conc < 2 and float(r.echo(conc, rate)) > 0
+    idle = 1e-5 * float(r.max_rate())
+    conc = float(r.concurrency(idle))
+    assert float(r.spread(conc, idle)) ** 2 == pytest.approx(conc, rel=1e-4)  # Poisson at rest
+
+
+def test_a_tpot_is_never_longer_than_a_step_with_a_full_prompt_budget():
+    # with prompts near the step's token budget and outputs of a few tokens the echo's linear
+    # model overruns what a step can carry (a review: 2.4 s a token against 0.29 simulated at
+    # 32,000 in / 16 out); the cap keeps the p95 at the simulation's and the mean conservative
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from queue_sim import simulate
+    args = ("h100-sxm", "llama-3.1-8b")
+    rate, _, _, tpot = simulate(*args, 8000, 4, 0.9, 600.0, 1, "geometric", 100.0)
+    p95 = queueing.tpot_at_rate(*args, rate, 8000, 4, None, None, 1, 0.95)
+    assert p95 == pytest.approx(float(np.percentile(tpot, 95)) * 1e3, rel=0.05)
+    mean = queueing.mean_latency_at_rate(*args, rate, 8000, 4)[1]
+    assert 0 <= mean / (float(np.mean(tpot)) * 1e3) - 1 <= 0.25
 
 
 def test_service_at_rate_is_what_the_rate_functions_say_at_that_rate():

@@ -42,11 +42,17 @@ The model, in four steps:
    by the decode step's slope and so brings ``b = rate x slope`` more prompts, and the prompts
    bring ``g`` more; with ``k = rate x step(N)`` prompts a step, ``D = 1 - a g - b``, ``E = 1
    + 2 a g / D``, ``S = 1 - a^2 - 2 a^2 b / D`` and ``P = 1 - g^2 - 2 b g^2 / D``, the
-   variance is ``(N P / out + E k) / (S P - b^2 E^2)``. With no load it is ``N`` (the number
-   in service of a Poisson stream is Poisson distributed); under load prompts come in
+   variance is ``(N a P / out + E k) / (S P - b^2 E^2)``. With no load it is ``N`` (the
+   number in service of a Poisson stream is Poisson distributed); under load prompts come in
    clusters and it grows: 5 times ``N`` at 90 % of capacity for Llama-3.1-8B on an H100 at
    2,000 in / 300 out, and without bound as the rate nears what the replica sustains (the
-   standard deviation is taken at most ``n_max``).
+   standard deviation is taken at most ``n_max``). Below the median the spread is a Poisson
+   count's, ``sqrt(N)``: the clusters lengthen the upper tail, and a lower tail as wide would
+   reach no sequences near capacity. No TPOT is longer than a step that carries a full
+   budget of prompt tokens besides its decode (:meth:`_Replica.with_echo`): with prompts
+   near the budget and outputs of a few tokens the linear model would overrun it, and there
+   the mean TPOT is conservative (8,000 in / 4 out on an H100 at 90 % of capacity: 253 ms
+   against 218 simulated, the p95 255 against 255).
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
    prefill. A step carries at most ``token_budget`` prompt tokens besides the decoding
    sequences (the engine's setting; :data:`PREFILL_CHUNK` when blank), so a prompt occupies
@@ -237,6 +243,17 @@ class _Replica:
             echo = echo * g * np.log(out - (out - 1.0) * g) / (out - 1.0)
         return np.where(np.asarray(self.out) > 1.0, echo, 0.0)
 
+    def with_echo(self, conc, echo):
+        """The step at concurrency ``conc`` plus ``echo``, no longer than a step that carries a
+        full budget of prompt tokens (``token_budget``) besides its decode: no step is longer,
+        so no average of steps is (long prompts, outputs of a few tokens, near capacity; at a
+        concurrency above the mean, where the loaded step's prompts, one per ``out`` sequences,
+        would overrun the budget). [s]"""
+        full = (_decode_step(self.g, self.m, np.maximum(conc, 1.0), self.context, self.wd,
+                             self.kv, self.n, self.eff)
+                + self.pass_fixed + self.work * self.budget / self.inp)
+        return np.minimum(self.step(conc) + echo, full)
+
     def prompt_cost(self, conc, rate):
         """At mean concurrency ``conc`` and ``rate`` requests/s: the prompts a step takes on
         average, what one prompt adds to its step (its work, and a pass's fixed time shared
@@ -262,7 +279,7 @@ class _Replica:
             seqs = 1.0 - a * a - 2.0 * a * a * b / d
             prompts = 1.0 - g * g - 2.0 * b * g * g / d
             det = seqs * prompts - b * b * e * e
-            var = (conc / self.out * prompts + e * per_step) / det
+            var = (conc / self.out * a * prompts + e * per_step) / det
         top = np.asarray(self.n_max, dtype=float) ** 2
         ok = (d > 0) & (det > 0) & (var >= 0)
         return np.sqrt(np.where(ok, np.minimum(var, top), top))
@@ -500,10 +517,14 @@ def _tpot_seen(r, conc, rate, p, z=None):
     deviations above the mean and the echo of a request of the median length (module notes,
     step 2). [s]"""
     if p is None:
-        return r.step(conc) + r.echo(conc, rate)
+        return r.with_echo(conc, r.echo(conc, rate))
     z = _normal_quantile(p) if z is None else z
-    seen = np.minimum(np.maximum(conc + z * r.spread(conc, rate), 0.0), r.n_max)
-    return r.step(seen) + r.echo(conc, rate, typical=True)
+    # below the median a Poisson count's spread: the clusters of prompts that widen the
+    # concurrency's spread lengthen its upper tail, and a normal lower tail that wide would
+    # reach no sequences near capacity (a TPOT that falls as the load rises)
+    spread = np.where(z < 0, np.sqrt(conc), r.spread(conc, rate))
+    seen = np.minimum(np.maximum(conc + z * spread, 0.0), r.n_max)
+    return r.with_echo(seen, r.echo(conc, rate, typical=True))
 
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))
@@ -561,12 +582,13 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
-    joining prompts included), at the concurrency z sqrt(N) above the mean for a percentile,
-    plus the echo of the request's own prompt: the prompts that arrive while it is prefilled
-    lengthen its first steps, as much as a request of the median length feels it. Where prompts
-    are long and some outputs only a few tokens, those short requests' TPOT can be several times
-    this (docs/latency.md). The token budget does not change the step, only the most
-    the replica sustains.
+    joining prompts included), for a percentile at the concurrency z standard deviations above
+    the mean (its spread under load wider than a Poisson count's), plus the echo of the
+    request's own prompt: the prompts that arrive while it is prefilled lengthen its first
+    steps, as much as a request of the median length feels it. Where prompts are long and some
+    outputs only a few tokens, those short requests' TPOT can be several times this
+    (docs/latency.md). No TPOT is longer than a step that carries a full token budget of
+    prompts; the budget also sets the most the replica sustains.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
     8.78

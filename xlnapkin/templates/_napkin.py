@@ -754,7 +754,7 @@ def _spread_steps(n: str, rate: str) -> list[Step]:
              f"(1-{a}^2-2*{a}^2*{{q_more}}/{d})*{{q_var_p}}-{{q_more}}^2*{{q_var_e}}^2", "",
              "sci"),
         Step("q_var", "variance of the sequences decoding",
-             f"IF({{q_var_det}}>0,({n}*{{q_var_p}}/{{output_tokens}}+{{q_var_e}}*"
+             f"IF({{q_var_det}}>0,({n}*{a}*{{q_var_p}}/{{output_tokens}}+{{q_var_e}}*"
              "{q_prompts_step})/{q_var_det},-1)", "requests^2", "num"),
         Step("q_spread", "standard deviation of the sequences decoding",
              "IF(AND({q_var_d}>0,{q_var}>=0),SQRT(MIN({q_var},{q_n_max}^2)),{q_n_max})",
@@ -776,7 +776,7 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     at = "the mean" if mean else "the percentile"
     seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
-        f"MIN(MAX({n}+{{sla_z}}*{{q_spread}},0),{{q_n_max}})"
+        f"MIN(MAX({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}}),0),{{q_n_max}})"
     wait = ("{q_rho}*{q_slot}/(2*(1-{q_rho}))" if mean else
             f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)")
     queued = (f"IF({rate}>={{q_capacity}},1E+300,{{q_full}}/({{q_capacity}}-{rate}))" if mean else
@@ -785,6 +785,7 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     left = "0.5" if mean else p
     above = "" if mean else "+MAX({sla_z},0)*SQRT(" + rate + "*{q_step_left})"
     g, c, out = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}"
+    pass_seen = prompt_pass("{q_seen}/{output_tokens}")
     spread = (f"{g}*LN({out}-({out}-1)*{g})/({out}-1)" if mean else
               # g^m as EXP: LibreOffice calls a power that underflows an error (#NUM!)
               f"{g}*(1-EXP(MAX({{q_echo_steps}}*LN(MAX({g},1E-300)),-700)))/{{q_echo_steps}}")
@@ -808,9 +809,13 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              "queueing._Replica.echo"),
     ] + ([] if mean else _spread_steps(n, rate)) + [
         Step("q_seen", f"concurrency at {at}", seen, "requests", "num"),
+        Step("q_decode_seen", "decode step at that concurrency", step_at("MAX({q_seen},1)"),
+             "s", "sci"),
+        # the step and the echo, no longer than a step with a full budget of prompt tokens
         Step("q_tpot", f"time per output token at {at}",
-             step_at("MAX({q_seen},1)") + f"+{{q_seen}}{loaded}+"
-             + prompt_pass("{q_seen}/{output_tokens}") + "+{q_echo}", "s", "sci",
+             f"MIN({{q_decode_seen}}+{{q_seen}}{loaded}+{pass_seen}+{{q_echo}},"
+             "{q_decode_seen}+{step_overhead}+{t_prefill_prompt}*{token_budget}/{input_tokens})",
+             "s", "sci",
              "queueing.tpot_at_rate / 1e3"),
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
         Step("q_slot", "prefill budget one prompt takes",
