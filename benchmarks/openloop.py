@@ -17,9 +17,11 @@ median absolute % error by metric.
     python benchmarks/openloop.py --csv X    # also every row's prediction
 
 A side check separates the two halves of the model. Little's law gives the mean number of
-sequences a run decoded at once from its own TPOT, ``N = rate x output x TPOT`` (each request
-is in the batch for ``output`` steps); the model's step at that concurrency
-(:func:`xlnapkin.serving.loaded_step`) is then compared with the measured TPOT, and ``N`` with
+sequences a run decoded at once from its own TPOT, ``N = rate x output x step`` (each request
+is in the batch for ``output`` steps; the step is the TPOT less the model's echo of a
+request's own prompt); the model's TPOT at that concurrency (its step,
+:func:`xlnapkin.serving.loaded_step`, and the echo) is then compared with the measured TPOT,
+and ``N`` with
 the concurrency the model's fixed point puts at that rate. A good step model with a large
 concurrency gap means the error comes from the fixed point, which is sensitive wherever the
 replica's throughput curve flattens (near its capacity).

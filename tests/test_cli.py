@@ -953,6 +953,16 @@ def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
     assert code == 1 and "the result overflows" in err and "GB" not in err
     code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1e308,1024", "1e308")
     assert code == 1 and "(1) the result overflows" in out
+    # a replica count that overflows was told the model "needs 16.4 GB" (a review), and a
+    # fleet breakeven at volumes near 1e300 "never" pays
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", "1e308", "1000",
+                         "8.1", "2000", "300")
+    assert code == 1 and "the result overflows" in err and "GB" not in err
+    code, out, err = run(capsys, "fleet-breakeven-tokens-per-day", "0", "1e300", "1", "1",
+                         "1e308")
+    assert code == 1 and "the result overflows" in err and "never" not in err
+    code, out, err = run(capsys, "fleet-breakeven-tokens-per-day", "5000", "1e6", "1")
+    assert code == 3 and err.startswith("Error: never:")
 
 
 @pytest.mark.parametrize("batch", ["1", "1,2"])  # one configuration, and a range

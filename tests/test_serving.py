@@ -706,6 +706,26 @@ def test_a_tpot_is_never_longer_than_a_step_with_a_full_prompt_budget():
     assert 0 <= mean / (float(np.mean(tpot)) * 1e3) - 1 <= 0.25
 
 
+@pytest.mark.parametrize("inp, out, budget", [(2000, 300, 512), (1000, 4, 512),
+                                               (4000, 2, 2048), (8000, 4, 8192)])
+def test_the_steps_have_room_for_the_prompts_up_to_the_capacity(inp, out, budget):
+    # each step completes N / out requests and as many prompts must join within the budget:
+    # a review found the model sustaining rates whose steps would carry 2,854 prompt tokens
+    # on a 2,048 budget, where the simulation's queue grew without end, and a TPOT shorter
+    # than the mean step there (the full-budget cap below it)
+    r = queueing._Replica("h100-sxm", "llama-3.1-8b", inp, out, None, None, 1, None, budget)
+    top = float(r.top())
+    assert top * inp <= out * budget * (1 + 1e-9)
+    rates = np.array([0.5, 0.9, 0.99, 0.999]) * float(r.max_rate())
+    conc = r.concurrency(rates)
+    for p in (0.5, 0.95, 0.99):
+        tpot = queueing.tpot_at_rate("h100-sxm", "llama-3.1-8b", rates, inp, out, None, None,
+                                     1, p, None, budget)
+        assert np.all(tpot >= r.step(conc) * 1e3 * (1 - 1e-9)), (p, tpot)
+    if inp == 2000:   # docs/latency.md's example: the budget binds before the slots do
+        assert top == pytest.approx(out * budget / inp) and top < float(r.n_max)
+
+
 def test_service_at_rate_is_what_the_rate_functions_say_at_that_rate():
     """queueing.service_at_rate (the self-host template's service at your volume, estimate's
     line, and mean_latency_at_rate's): at the median it is TTFT_AT_RATE and TPOT_AT_RATE, with

@@ -764,8 +764,18 @@ def breakeven_for_good(replica_monthly_cost, replica_tokens_per_day, api_price_p
 NEVER = "never: at planned utilization a replica costs at least the API price of its tokens"
 
 
-def _never_explain(**_kwargs):
-    return NEVER
+def _never_explain(replica_monthly_cost, replica_tokens_per_day, api_price_per_mtok,
+                   days_per_month=HOURS_PER_MONTH / 24, **_kwargs):
+    """"never" where a replica at the planned load saves nothing against the API's price for
+    its tokens; elsewhere the result overflowed (volumes near 1e300) and has no reason to
+    give."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        worth = (np.asarray(replica_tokens_per_day, dtype=float)
+                 * np.asarray(days_per_month, dtype=float)
+                 * np.asarray(api_price_per_mtok, dtype=float) / _MTOK)
+        never = np.asarray(worth <= np.asarray(replica_monthly_cost, dtype=float))
+    out = np.where(never, NEVER, None).astype(object)
+    return out.item() if out.ndim == 0 else out
 
 
 NEVER_PER_TOKEN = ("never: the API price is at most what self-hosting spends per token, so "

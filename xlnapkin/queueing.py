@@ -52,7 +52,9 @@ The model, in four steps:
    budget of prompt tokens besides its decode (:meth:`_Replica.with_echo`): with prompts
    near the budget and outputs of a few tokens the linear model would overrun it, and there
    the mean TPOT is conservative (8,000 in / 4 out on an H100 at 90 % of capacity: 253 ms
-   against 218 simulated, the p95 255 against 255).
+   against 218 simulated, the p95 255 against 255). There a request's TPOT is nearly
+   two-valued (no prompt behind it, or steps full of prompt tokens) and the echo, an average,
+   falls between: its median is too long and its p95 too short (docs/latency.md).
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
    prefill. A step carries at most ``token_budget`` prompt tokens besides the decoding
    sequences (the engine's setting; :data:`PREFILL_CHUNK` when blank), so a prompt occupies
@@ -77,7 +79,11 @@ The model, in four steps:
    join the prompt's step as far as the budget has room beside it (``max(token_budget -
    input, 0) / input`` prompts), and lengthen it by their compute. A rate
    at which ``rho`` would reach 1 before the concurrency reaches ``N_max`` (long prompts, a
-   small budget) also overloads the replica: the most it sustains is the lower of the two.
+   small budget) also overloads the replica, and so does one at which the steps have no room
+   for the prompts: each step completes ``N / output`` requests on average and as many
+   prompts must join within its budget, so ``N x input < output x token_budget``
+   (:meth:`_Replica.within_budget`; it binds where outputs are short beside the prompts). The
+   most a replica sustains is the lowest of the three.
 4. **The wait for a free slot.** Near capacity ``X(N)`` flattens, so a burst of arrivals raises
    the number of requests without raising the completion rate, and requests queue for one of
    the ``N_max`` sequence slots. The number of requests is a birth-death chain: arrivals at the
@@ -245,10 +251,10 @@ class _Replica:
 
     def with_echo(self, conc, echo):
         """The step at concurrency ``conc`` plus ``echo``, no longer than a step that carries a
-        full budget of prompt tokens (``token_budget``) besides its decode: no step is longer,
-        so no average of steps is (long prompts, outputs of a few tokens, near capacity; at a
-        concurrency above the mean, where the loaded step's prompts, one per ``out`` sequences,
-        would overrun the budget). [s]"""
+        full budget of prompt tokens (``token_budget``, at the prompt's average cost a token)
+        besides its decode: no step is longer, so no average of steps is (long prompts, outputs
+        of a few tokens, near capacity; at a concurrency above the mean, where the loaded
+        step's prompts, one per ``out`` sequences, would overrun the budget). [s]"""
         full = (_decode_step(self.g, self.m, np.maximum(conc, 1.0), self.context, self.wd,
                              self.kv, self.n, self.eff)
                 + self.pass_fixed + self.work * self.budget / self.inp)
@@ -271,7 +277,7 @@ class _Replica:
         per_step, _, g = self.prompt_cost(conc, rate)
         decode = [_decode_step(self.g, self.m, np.maximum(c, 1.0), self.context, self.wd,
                                self.kv, self.n, self.eff) for c in (conc, conc + 1.0)]
-        b = rate * (decode[1] - decode[0])           # sequences a sequence more brings in
+        b = rate * (decode[1] - decode[0])           # prompts a sequence more brings in
         a = 1.0 - 1.0 / np.asarray(self.out, dtype=float)    # a sequence still decoding
         d = 1.0 - a * g - b
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -300,7 +306,7 @@ class _Replica:
         concurrency)."""
         if not hasattr(self, "_top"):
             def stable(conc):
-                return self.rate(conc) * self.prompt(conc)[3] < 1.0
+                return (self.rate(conc) * self.prompt(conc)[3] < 1.0) & self.within_budget(conc)
 
             hi = np.asarray(self.n_max, dtype=float)
             full = stable(hi)
@@ -314,6 +320,12 @@ class _Replica:
                 top = np.where(full, hi, lo)
             self._top = top
         return self._top
+
+    def within_budget(self, conc):
+        """Whether the steps have room for the prompts at mean concurrency ``conc``: each step
+        completes ``conc / out`` requests on average, and as many prompts of ``inp`` tokens must
+        join within the step's ``token_budget``."""
+        return conc * self.inp < self.out * self.budget
 
     def prompt(self, conc):
         """At mean concurrency ``conc``: the chance some sequence is decoding when a prompt
@@ -613,7 +625,8 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
 
     def first_ok(conc, ttft=ttft_lim):  # the TTFT limit, and the prompt queue stable
         rate = r.rate(conc)
-        return (r.ttft(conc, rate, p) <= ttft) & (rate * r.prompt(conc)[3] < 1.0)
+        return ((r.ttft(conc, rate, p) <= ttft) & (rate * r.prompt(conc)[3] < 1.0)
+                & r.within_budget(conc))
 
     def token_ok(conc, tpot=tpot_lim):  # the TPOT limit at the percentile
         return (_tpot_seen(r, conc, r.rate(conc), p, z) <= tpot) | no_tokens_after_the_first
@@ -663,15 +676,16 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95, efficiency=None,
                  token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
-    misses a limit."""
+    misses a limit; None where it runs and neither is the reason."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
     reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
                                 mem_fraction), dtype=object)
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget, mem_fraction)
     tiny = np.full(np.shape(r.n_max), 1e-9)
-    first = r.ttft(tiny, r.rate(tiny), np.asarray(percentile, dtype=float)) * 1e3
-    token = r.step(tiny) * 1e3
+    p = np.asarray(percentile, dtype=float)
+    first = r.ttft(tiny, r.rate(tiny), p) * 1e3
+    token = _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3   # as the goodput's own check
     shape = np.broadcast_shapes(np.shape(reason), np.shape(first), np.shape(ttft_ms),
                                 np.shape(tpot_ms), np.shape(r.runs))
     out = np.array(np.broadcast_to(reason, shape), dtype=object)
@@ -682,6 +696,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
+        out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
         if first[i] > t_lim[i]:
             out[i] = (f"no rate meets ttft_ms {t_lim[i]:g}: an idle replica's first token "
                       f"takes {_ms_text(first[i], 1)} ms")

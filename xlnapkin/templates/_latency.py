@@ -184,6 +184,12 @@ def why_note(b, cell, note: str, name: str | None = None, why: str | None = None
         st.define(b.wb, name, b.ws.title, st.absolute(cell.column + 2, cell.row))
 
 
+# The goodput's test: both limits (one output token has no TPOT to check), the prompt queue
+# stable, and room in the steps for the prompts (queueing._Replica.within_budget).
+_MEETS = ("AND({q_ttft}<={ttft_ms}/1000,OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),"
+          "{q_rate}*{q_slot}<1,{q_n}*{input_tokens}<{output_tokens}*{token_budget})")
+
+
 def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = TABLE_COL,
                     target: str = "{sla_rate_per_replica}", named: dict | None = None,
                     lean: bool = False, page_rows: int | None = None) -> int:
@@ -198,10 +204,7 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     row_steps = _napkin.queue_row("{q_n}", rate)
     if lean:
         row_steps = [s for s in row_steps if s.name in ("q_decode", "q_step", "q_rate")]
-    # one output token has no time per output token: its limit is not checked
-    test = (("meets", "within both limits (and prompts stable)?",
-             "AND({q_ttft}<={ttft_ms}/1000,OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),"
-             "{q_rate}*{q_slot}<1)") if goodput else
+    test = (("meets", "within both limits (and prompts stable)?", _MEETS) if goodput else
             ("below", "rate below the target?", "{q_rate}<" + target))
     names = ["lo", "hi", "q_n"] + [s.name for s in row_steps] + [test[0]]
     heads = (["row", "N low", "N high", "N"]
