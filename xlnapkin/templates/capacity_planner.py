@@ -18,7 +18,6 @@ from pathlib import Path
 from openpyxl.chart import Reference
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter as L
-from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, queueing
 from .._checks import requirement
@@ -661,9 +660,11 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
     widths.update({col: 8.2 for key, col in res_col.items() if key != "gpu"})
     widths[res_col["fits"]] = 15  # "no: context too long" stays in its cell
     last_res = max(res_col.values(), key=lambda c: (len(c), c))
-    st.finish_sheet(ws, widths, f"A1:{last_res}{max(left_end, rank_end)}", freeze="A3",
+    # the inputs print on their own pages, then the table, each area no longer than it runs:
+    # one area over both printed the table's columns down to the inputs' last row, a page
+    # with the header alone and the tails of the inputs' long notes
+    st.finish_sheet(ws, widths, [f"A1:F{left_end}", f"G1:{last_res}{rank_end}"], freeze="A3",
                     title_rows=f"{FIRST_ROW - 2}:{FIRST_ROW - 1}")
-    ws.col_breaks.append(Break(id=6))  # the inputs print on their own pages, then the table
     # portrait: every GPU's row on one page tall, the steps across pages beside their names
     st.finish_sheet(wk, {}, f"A1:{L(n_cols + 1)}{FIRST_ROW + len(catalog.gpu_ids())}",
                     landscape=False, title_cols="A:A",
