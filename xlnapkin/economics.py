@@ -724,7 +724,7 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
     fixed = _price(fixed_monthly_cost, "fixed_monthly_cost")
     days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
     per_token = days * api / _MTOK          # API USD per (token per day), over the month
-    margin = cap * per_token - rep          # what a replica at the planned load saves
+    margin = _replica_margin(rep, cap, api, days)
     with np.errstate(divide="ignore", invalid="ignore"):
         first = np.maximum(floor, _whole(np.where(margin > 0, fixed / np.where(margin > 0, margin,
                                                                                1.0), 0.0)))
@@ -764,16 +764,23 @@ def breakeven_for_good(replica_monthly_cost, replica_tokens_per_day, api_price_p
 NEVER = "never: at planned utilization a replica costs at least the API price of its tokens"
 
 
+def _replica_margin(replica_monthly_cost, replica_tokens_per_day, api_price_per_mtok,
+                    days_per_month):
+    """What a replica at the planned load saves a month against the API's price for its
+    tokens. [USD/month]"""
+    return replica_tokens_per_day * days_per_month * api_price_per_mtok / _MTOK \
+        - replica_monthly_cost
+
+
 def _never_explain(replica_monthly_cost, replica_tokens_per_day, api_price_per_mtok,
                    days_per_month=HOURS_PER_MONTH / 24, **_kwargs):
     """"never" where a replica at the planned load saves nothing against the API's price for
     its tokens; elsewhere the result overflowed (volumes near 1e300) and has no reason to
     give."""
     with np.errstate(invalid="ignore", over="ignore"):
-        worth = (np.asarray(replica_tokens_per_day, dtype=float)
-                 * np.asarray(days_per_month, dtype=float)
-                 * np.asarray(api_price_per_mtok, dtype=float) / _MTOK)
-        never = np.asarray(worth <= np.asarray(replica_monthly_cost, dtype=float))
+        never = np.asarray(_replica_margin(*(np.asarray(v, dtype=float) for v in (
+            replica_monthly_cost, replica_tokens_per_day, api_price_per_mtok,
+            days_per_month))) <= 0)
     out = np.where(never, NEVER, None).astype(object)
     return out.item() if out.ndim == 0 else out
 

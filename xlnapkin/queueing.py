@@ -234,6 +234,12 @@ class _Replica:
         return loaded_step(self.g, self.m, conc, self.inp, self.out, self.wd, self.kv, self.n,
                            self.eff, self.context)
 
+    def decode(self, conc):
+        """The decode step alone of ``conc`` sequences (at least one) at the loaded batch's
+        mean context. [s]"""
+        return _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.context, self.wd,
+                            self.kv, self.n, self.eff)
+
     def echo(self, conc, rate, typical=False):
         """What a request's own prompt adds to its mean step at mean concurrency ``conc`` and
         ``rate`` requests/s (module notes, step 2): the mean over geometric output lengths, or
@@ -255,9 +261,7 @@ class _Replica:
         besides its decode: no step is longer, so no average of steps is (long prompts, outputs
         of a few tokens, near capacity; at a concurrency above the mean, where the loaded
         step's prompts, one per ``out`` sequences, would overrun the budget). [s]"""
-        full = (_decode_step(self.g, self.m, np.maximum(conc, 1.0), self.context, self.wd,
-                             self.kv, self.n, self.eff)
-                + self.pass_fixed + self.work * self.budget / self.inp)
+        full = self.decode(conc) + self.pass_fixed + self.work * self.budget / self.inp
         return np.minimum(self.step(conc) + echo, full)
 
     def prompt_cost(self, conc, rate):
@@ -275,9 +279,7 @@ class _Replica:
         linear model of the sequences and the prompts per step, at most ``n_max`` squared.
         [requests]"""
         per_step, _, g = self.prompt_cost(conc, rate)
-        decode = [_decode_step(self.g, self.m, np.maximum(c, 1.0), self.context, self.wd,
-                               self.kv, self.n, self.eff) for c in (conc, conc + 1.0)]
-        b = rate * (decode[1] - decode[0])           # prompts a sequence more brings in
+        b = rate * (self.decode(conc + 1.0) - self.decode(conc))  # prompts a sequence more brings
         a = 1.0 - 1.0 / np.asarray(self.out, dtype=float)    # a sequence still decoding
         d = 1.0 - a * g - b
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -333,8 +335,7 @@ class _Replica:
         budget one prompt takes (its GPU work, not its fixed latency, which overlaps other
         prompts' work, and the decode steps its chunks ride along). [-, s, -, s]"""
         busy = 1.0 - np.exp(-conc)
-        decode = _decode_step(self.g, self.m, np.maximum(conc, 1.0), self.context, self.wd,
-                              self.kv, self.n, self.eff)
+        decode = self.decode(conc)
         chunks = self.inp / self.budget
         slot = self.work + chunks * decode * busy
         return busy, decode, chunks, slot

@@ -187,7 +187,7 @@ def why_note(b, cell, note: str, name: str | None = None, why: str | None = None
 # The goodput's test: both limits (one output token has no TPOT to check), the prompt queue
 # stable, and room in the steps for the prompts (queueing._Replica.within_budget).
 _MEETS = ("AND({q_ttft}<={ttft_ms}/1000,OR({q_tpot}<={tpot_ms}/1000,{output_tokens}<=1),"
-          "{q_rate}*{q_slot}<1,{q_n}*{input_tokens}<{output_tokens}*{token_budget})")
+          "{q_rate}*{q_slot}<1," + _napkin.within_budget("{q_n}") + ")")
 
 
 def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = TABLE_COL,

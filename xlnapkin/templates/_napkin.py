@@ -738,6 +738,12 @@ def step_at(batch: str) -> str:
             f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+{{q_ar_fixed}}+{{step_overhead}}")
 
 
+def within_budget(n: str) -> str:
+    """Whether the steps have room for the prompts at mean concurrency ``{n}``
+    (``queueing._Replica.within_budget``): a formula, TRUE or FALSE."""
+    return f"{n}*{{input_tokens}}<{{output_tokens}}*{{token_budget}}"
+
+
 def _spread_steps(n: str, rate: str) -> list[Step]:
     """The standard deviation of the sequences decoding at mean concurrency ``{n}`` and
     ``{rate}`` requests/s (``queueing._Replica.spread``): ``a`` a sequence's chance to go on,
@@ -766,11 +772,12 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
     concurrency z standard deviations above the mean, :func:`_spread_steps`, plus the echo of
-    its own prompt in a request of the median length, ``queueing._Replica.echo``), and TTFT at the percentile when prompts arrive
-    at ``{rate}`` (``q_rate`` for the rate of this concurrency): the waits for a free slot, for
-    the prefill budget and for the rest of the step in progress (of ``scheduler_steps`` steps,
-    where the engine decides what runs only that often), the prompt's own prefill, and
-    the compute of the prompts that join its step meanwhile. ``mean``: the means instead (TPOT
+    its own prompt in a request of the median length, ``queueing._Replica.echo``), and TTFT
+    at the percentile when prompts arrive at ``{rate}`` (``q_rate`` for the rate of this
+    concurrency): the waits for a free slot, for the prefill budget and for the rest of the
+    step in progress (of ``scheduler_steps`` steps, where the engine decides what runs only
+    that often), the prompt's own prefill, and the compute of the prompts that join its step
+    meanwhile. ``mean``: the means instead (TPOT
     at the mean concurrency, the echo's mean over output lengths), as
     ``queueing.service_at_rate`` with no percentile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"

@@ -471,7 +471,7 @@ def _service(w) -> None:
     _napkin.add_steps(w, _napkin.queue_row("{vol_op_n}", "{vol_rate}", mean=True) + [
         Step("vol_ok", "Below what one replica sustains? (TRUE = yes)",
              "AND({fits_calc},{vol_rate}<{q_capacity},{vol_rate}*{q_slot}<1,"
-             "{vol_op_n}*{input_tokens}<{output_tokens}*{token_budget})", "", "bool"),
+             + _napkin.within_budget("{vol_op_n}") + ")", "", "bool"),
         Step("vol_concurrency_calc", "Requests each replica holds at once, on average",
              _fit(f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")'), "requests", "num",
              "queueing.service_at_rate"),
