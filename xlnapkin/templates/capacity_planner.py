@@ -47,10 +47,9 @@ _USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
                "nvlink_gpus": "GPUs one bridge, board or rack joins; blank = all",
                "pcie_gbps": "bridged cards' PCIe: Gen4 64, Gen5 128",
                "scaleout_gbps": "network per GPU: a 400 Gb/s NIC = 100",
-               "max_concurrency": "engine's batch limit per GPU (GGUF: per replica, -np); blank = "
-                                  "calibrated",
-               "scheduler_steps": "decode steps per scheduling decision (vLLM V0 "
-                                  "--num-scheduler-steps); blank = 1"}
+               "max_concurrency": "batch limit per GPU (GGUF: per replica, -np); blank = calibrated",
+               "scheduler_steps": "vLLM V0 --num-scheduler-steps: decode steps per decision; "
+                                  "blank = 1"}
 
 # (name, label, default, unit, note, fmt, options or validation)
 INPUT_ROWS = [
@@ -311,7 +310,7 @@ def _outputs(b, col_of) -> None:
             ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
              "GPUs x price x hours paid", "usd0"),
             ("sla_cost_per_mtok", "Latency targets: USD per million tokens", "USD/Mtok",
-             "the fleet at the peak rate all the time: less traffic costs more a token", "usd4"),
+             "the fleet at the peak rate all the time: less traffic costs more", "usd4"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
              "= TTFT_AT_RATE at the rate per replica and percentile", "num"),
             ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
@@ -573,9 +572,9 @@ def _results(wb, ws, col_of) -> dict:
     pc, hr = 7, FIRST_ROW - 1
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
-    st.put_text(ws.cell(hr - 1, pc), "Type your prices in 'your $/GPU-h' ('check': not a number "
-                ">= 0). 'no: N GPUs': needs num_gpus N, a count the heads split over ('too big': "
-                "none); '-': no price, no fit, or no user served.",
+    st.put_text(ws.cell(hr - 1, pc), "Type prices in 'your $/GPU-h' ('check': not a number "
+                ">= 0). 'no: N GPUs': needs N GPUs, a count the heads split over ('too big': "
+                "none); '-': no price, fit or user.",
                 st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}

@@ -38,7 +38,7 @@ INPUT_ROWS = [
     ("tenants", "Tenants (customers or teams) of one model", 10, "tenants",
      "any replica serves any tenant: same weights (or LoRA)", "int", (1,)),
     ("mean_utilization", "Each tenant's average load (share of one deployment)", 0.4, "0-1",
-     "of the throughput you plan a deployment at: 40 % busy at a 70 % plan = 0.57", "pct",
+     "of the throughput a deployment is planned at: 40 % busy at 70 % = 0.57", "pct",
      (0, 1)),
     ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
      "0.95 = the 95th percentile; at least 0.5", "num3", (0.5, 1)),
@@ -94,7 +94,7 @@ def _inputs(b) -> None:
     for name, label, default, unit, note, fmt, rule in INPUT_ROWS[:6]:
         b.add(name, label, default, unit, note, fmt, "input", validation=rule)
     b.add("gpu", "GPU (for its price)", DEFAULT_GPU, "id",
-          "price only: the loads above are its deployments' shares; retype them for another GPU",
+          "price only: for another GPU, retype the loads above (its shares)",
           "text", "input", options="gpu_ids")
     b.add("gpu_id", "GPU catalog id", bk.resolve_id("gpu", "gpu"), "id", "", "text")
     bk.catalog_value(b, "gpu_price_per_hour", "Price per GPU-hour",
@@ -362,7 +362,7 @@ def _tables(wb, ws) -> None:
                 "up (one each", st.NOTE_FONT)
     st.put_text(ws.cell(row + 4, 9), "at the defaults, so 1 - mean utilization in every cell).",
                 st.NOTE_FONT)
-    st.put_text(ws.cell(row + 5, 9), f"The normal model is fair up to cv ~{NORMAL_CV_MAX}; "
+    st.put_text(ws.cell(row + 5, 9), f"The normal model holds to cv ~{NORMAL_CV_MAX}; "
                 "burstier tenants: "
                 "pooling_monte_carlo (Python).", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
