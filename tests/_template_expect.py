@@ -420,7 +420,8 @@ def _split(v, x, money, n, frac) -> dict:
         out["split_msg"] = "does not fit"
     elif best != n and month[best] < capacity.CHEAPER_SPLIT * mine:
         why = (f"a replica of {n} holds few requests at once" if best > n else
-               f"replicas of {n} GPUs are more than this volume needs")
+               f"replicas of {n} GPUs are more than this volume needs (check the first "
+               f"token there: fewer GPUs hold fewer requests)")
         out["split_msg"] = (f"num_gpus {best} self-hosts this volume for "
                             f"${month[best]:,.0f}/month: {why}")
     else:

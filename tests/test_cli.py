@@ -539,6 +539,28 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     code, out, _ = run(capsys, "estimate", "--num-gpus", "8")
     assert ("--num-gpus 1 self-hosts this volume for $24,469/month: replicas of 8 GPUs are "
             "more than this volume needs") in out
+    assert "first token comes after" not in out  # 41 ms there: nothing to say
+
+
+def test_estimate_says_what_a_cheaper_split_does_to_the_first_token(capsys):
+    # A user audit: one GPU a 70B fp8 replica instead of two halves the bill, but a replica
+    # that holds a request or two queues the rest (the queue model at the volume's rate).
+    from xlnapkin import capacity
+    args = ["estimate", "--model", "llama-3-70b", "--num-gpus", "2", "--weight-dtype", "fp8"]
+    e = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8")
+    assert e.best_num_gpus == 1 and 1000 < e.best_volume_ttft_ms < 10_000  # late, not "slow"
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and (f"replicas of 2 GPUs are more than this volume needs; its first "
+                          f"token comes after {e.best_volume_ttft_ms / 1e3:.1f} s on average, "
+                          f"against {e.volume_ttft_ms:.0f} ms now") in out
+    slow = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8",
+                             tokens_per_day=15e6)
+    assert capacity.slow_answers(slow.best_volume_request_tokens_per_sec,
+                                 slow.best_volume_ttft_ms)
+    code, out, _ = run(capsys, *args, "--tokens-per-day", "15e6")
+    assert code == 0 and "--num-gpus 1 would cost $24,469/month" in out
+    assert "but its answers would be slow: first token after 27.7 s on average" in out
+    assert "not advised" in out and "self-hosts this volume" not in out
 
 
 def test_estimate_says_when_self_hosting_wins_for_good(capsys):
@@ -1054,3 +1076,17 @@ def test_the_library_counts_the_cells_that_refuse_a_value():
     with refusals() as outer:   # a command's evaluation counts into its own list alone
         assert cli.main(["kv-bytes", "llama-3.1-70b", "1024,abc"]) == 1
     assert not outer and _excel._REFUSALS.get() is None
+
+
+def test_counts_of_attention_data_parallelism_say_so(capsys):
+    # A user audit: only `estimate` said that a sequence count over more GPUs than KV heads is
+    # attention data parallelism's; `tokens-per-sec` printed 405B on 32 GPUs without a word.
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b", "256", "4096",
+                         "", "", "32")
+    assert code == 0 and float(out) > 0
+    assert err.count("note:") == 1 and "plain tensor parallelism keeps 4 copies" in err
+    code, out, err = run(capsys, "max-batch", "h200-sxm", "deepseek-v3,llama-3.1-8b", "8192",
+                         "", "", "8")
+    assert code == 0 and err.count("note:") == 1 and "deepseek-v3's KV cache" in err
+    code, out, err = run(capsys, "max-batch", "h200-sxm", "llama-3.1-70b", "8192", "", "", "2")
+    assert code == 0 and "note:" not in err  # 8 KV heads split over 2 GPUs: nothing copied

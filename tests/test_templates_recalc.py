@@ -558,6 +558,15 @@ def _lo(results, template, label):
     return results[("libreoffice", template, label)][0].named
 
 
+def test_where_self_hosting_never_pays_no_fleet_is_named_and_no_slot_wait_shown(results):
+    # A user audit: at the defaults (the API cheaper at any volume) the Working sheet named 2
+    # replicas as the "fewest whose savings pay the people", and printed the 1e-304 that the
+    # capped exponent left in the slot queue as a wait of "1.8E-305 s".
+    v = _lo(results, "self_host_breakeven", "defaults")
+    assert v["breakeven_calc"] == "never" and v["paying_replicas"] == "never"
+    assert v["q_full"] == 0 and v["q_queued"] == 0
+
+
 def test_a_renter_s_owning_inputs_out_of_range_show_no_error(results):
     # Renting, the owning inputs no longer stop the sheet; typed as text they made five
     # Working rows #VALUE! until they took their defaults as other bad inputs do (a review).
@@ -597,7 +606,7 @@ def test_a_ttft_limit_that_is_mostly_the_slot_queue_says_so(results):
     # is the engine's (queueing's slot queue at MAX_RATE_FOR_SLA), and the sheet shows it.
     from xlnapkin import queueing
     from xlnapkin.templates._latency import SLOT_WAIT_MOSTLY
-    mostly = "mostly the wait for a free slot: more memory or GPUs per replica"
+    mostly = "mostly the slot wait: more memory or GPUs per replica"
     for label, inp, budget, says in (("defaults", 1024, 8192, True),
                                      ("small step token budget, no spare", 4096, 256, False)):
         v = _lo(results, "capacity_planner", label)

@@ -123,10 +123,10 @@ class Efficiency:
         "a GPU's own max_concurrency replaces it", KEPT, (64.0, 16384.0))
     gguf_max_concurrency: float = _constant(
         4.0, "Engine cap per replica, GGUF (llama.cpp)", "requests",
-        "llama-server's default -np slots; a GPU's max_concurrency replaces it", KEPT)
+        "llama-server's -np slots; a GPU's own max_concurrency replaces it", KEPT)
     scheduler_steps: float = _constant(
         1.0, "Decode steps per scheduling decision", "steps",
-        "a prompt joins as the window ends; a GPU's scheduler_steps replaces it", KEPT)
+        "prompts join at each decision; a GPU's scheduler_steps replaces it", KEPT)
 
 
 # Fitted by `python benchmarks/fit.py` on benchmarks/data (the development set: 294 rows the

@@ -406,6 +406,10 @@ class Estimate:
     request_tokens_per_sec: float = float("nan")  # output tokens/s each of them gets then
     best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
     best_monthly_cost: float = float("nan")  # self-hosting a month with that many
+    # what a request sees there at the volume (as volume_*; NaN: no steady state or the same
+    # count): fewer GPUs a replica hold fewer requests at once, so their queue can be long
+    best_volume_request_tokens_per_sec: float = float("nan")
+    best_volume_ttft_ms: float = float("nan")
     breakeven_for_good_tokens_per_day: float = float("nan")  # cheaper at every larger volume
     input_share: float = float("nan")           # input tokens / all tokens, as the API bills
     api_input_price_per_mtok: float = float("nan")
@@ -547,6 +551,16 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                        volume_rate(tokens_per_day, input_tokens, output_tokens, reps,
                                    hours_per_month)) or (conc, each, float("nan"))
+    best_seen = (float("nan"),) * 3
+    if best_n != float(num_gpus):
+        best_tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
+                                          kv_dtype, best_n)
+        best_reps = replicas_needed(tokens_per_day, best_tps, utilization, min_replicas,
+                                    hours_per_month)
+        best_seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                best_n, volume_rate(tokens_per_day, input_tokens,
+                                                    output_tokens, best_reps,
+                                                    hours_per_month)) or best_seen
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
@@ -557,6 +571,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
+        best_volume_request_tokens_per_sec=best_seen[1], best_volume_ttft_ms=best_seen[2],
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",

@@ -162,12 +162,44 @@ def _run_function(doc, func, ns) -> int:
             raise NapkinError(messages[0])
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
+    if not ns.json:
+        _kv_layout_notes(doc, args)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
     if refused:
         return 1  # the table is printed: its footnotes say which values are refused
     return EXIT_MESSAGES if messages else 0
+
+
+def _kv_layout_notes(doc, args) -> None:
+    """A note on stderr for each model and GPU count of a function that takes both, where the
+    count is attention data parallelism's (:func:`xlnapkin.memory.kv_layout_note`; a user
+    audit: only ``estimate`` said so, while ``tokens-per-sec`` and ``max-batch`` printed 32
+    GPUs' worth of 405B's sequences without a word)."""
+    from . import memory
+    names = [a.name for a in doc.arguments]
+    if "model" not in names or "num_gpus" not in names:
+        return
+
+    def each(name, default):
+        i = names.index(name)
+        v = args[i] if i < len(args) and args[i] is not None else default
+        while isinstance(v, list) and v and isinstance(v[0], list):  # a swept argument
+            v = [x for row in v for x in row]
+        return v if isinstance(v, list) else [v]
+
+    said = set()
+    for model in each("model", None):
+        for n in each("num_gpus", 1):
+            for wd in each("weight_dtype", None) if "weight_dtype" in names else [None]:
+                try:
+                    note = memory.kv_layout_note(model, n, wd)
+                except NapkinError:
+                    continue  # the result already says what is wrong with it
+                if note and note not in said:
+                    said.add(note)
+                    print(f"note: {note}", file=sys.stderr)
 
 
 def _option_words(message: str) -> str:
@@ -602,8 +634,7 @@ def _run_estimate(ns) -> int:
         why = (f"a replica of {e.num_gpus:g} holds few requests at once"
                if e.best_num_gpus > e.num_gpus else
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
-        rows.append(("fewer GPUs in all", f"--num-gpus {e.best_num_gpus:g} self-hosts this volume "
-                                          f"for {_usd(e.best_monthly_cost)}/month: {why}"))
+        rows.append(("fewer GPUs in all", _cheaper_split(e, why)))
     if e.llama_cpp_slots:
         rows.append(("engine cap", f"{e.concurrency:,.0f} requests at once: GGUF weights run on "
                                    "llama.cpp, whose server takes "
@@ -625,6 +656,29 @@ def _run_estimate(ns) -> int:
     print("\nChange any input: xlnapkin estimate --help. The workings, scenarios and charts are "
           "in workbooks/self_host_breakeven.xlsx.")
     return 0
+
+
+def _cheaper_split(e, why) -> str:
+    """The line naming a GPU count per replica that costs less a month, with what a request
+    would see there (a review: one GPU a 70B replica instead of two halved the bill and made
+    the first token wait 8 s): where its answers would be slow and yours are not, it says so
+    instead of advising it; where its first token comes more than twice as late and after a
+    second or more, how late."""
+    from .capacity import slow_answers
+    ttft, each = e.best_volume_ttft_ms, e.best_volume_request_tokens_per_sec
+    head = f"--num-gpus {e.best_num_gpus:g}"
+    month = f"{_usd(e.best_monthly_cost)}/month"
+    if slow_answers(each, ttft) and not slow_answers(e.volume_request_tokens_per_sec,
+                                                     e.volume_ttft_ms):
+        seen = (f"first token after {_ms(ttft)} on average" if ttft == ttft else
+                "requests would queue for a slot without end")
+        return (f"{head} would cost {month} ({why}), but its answers would be slow: {seen}, "
+                f"against {_ms(e.volume_ttft_ms)} now; not advised")
+    line = f"{head} self-hosts this volume for {month}: {why}"
+    if ttft == ttft and ttft > max(2 * e.volume_ttft_ms, 1000.0):
+        line += (f"; its first token comes after {_ms(ttft)} on average, against "
+                 f"{_ms(e.volume_ttft_ms)} now")
+    return line
 
 
 def _at_volume(e) -> str:

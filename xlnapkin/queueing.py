@@ -403,7 +403,10 @@ class _Replica:
             x = rate * self.out * per_seq
             beyond = ways + c * np.log(x) - np.log1p(-rate / cap)
             below = -r1 * np.log1p(-x) + np.log(np.maximum(_beta_cdf(1.0 - x, r1, c), 1e-300))
-            return 1.0 / (1.0 + np.exp(np.minimum(below - beyond, 700.0)))
+            # none where the exponent is capped (a review: the Working sheet showed the
+            # 1e-304 left by the cap as a wait of "1.8E-305 s")
+            return np.maximum(1.0 / (1.0 + np.exp(np.minimum(below - beyond, 700.0))) - 1e-304,
+                              0.0)
 
     def slot_line(self):
         """The slot queue's constants: ``N_max``; the step's line ``a + b n`` through its

@@ -166,7 +166,7 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
     note.value = (f'=IF({cell.coordinate}="the replica\'s capacity","requests wait for a free '
                   f'slot there",IF(AND({cell.coordinate}="the TTFT limit",IFERROR('
                   f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),"mostly the '
-                  f'wait for a free slot: more memory or GPUs per replica","{otherwise}"))')
+                  f'slot wait: more memory or GPUs per replica","{otherwise}"))')
     note.font = st.NOTE_FONT
     if name:
         st.define(b.wb, name, b.ws.title, st.absolute(note.column, note.row))

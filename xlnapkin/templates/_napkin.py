@@ -238,7 +238,7 @@ def efficiency_steps(per_gpu: bool | None = None) -> list[Step]:
             formula = f"IF({cal},{x},{c.roofline})"
         steps.append(Step(c.name, f"{c.label}, as used", formula, c.unit,
                           "pct" if c.unit == "0-1" else ("sci" if c.unit == "s" else "int"),
-                          f"calibration.resolve(efficiency, vendor).{c.name}"))
+                          f"calibration.resolve(...).{c.name}"))
     steps.append(Step("step_overhead", "Fixed time per forward pass (step + layers, more for "
                       "MoE)", "{step_overhead_s}+{layer_overhead_s}*{m_layers}+"
                       "{moe_layer_overhead_s}*IF({is_moe}=1,IF({m_moe_layers}>0,{m_moe_layers},"
@@ -292,7 +292,7 @@ def gpu_steps() -> list[Step]:
              "factor)",
              "{peak_tflops}*IF({fp4_path},{fp4_mfu_factor},IF({gguf_path},"
              "{gguf_mfu_factor},1))",
-             "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, efficiency) / 1e12"),
+             "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, ...) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
              "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
         Step("linear_flops_row", "Matmul FLOPs per token at dense MFU (routed: x "
@@ -315,11 +315,11 @@ def gpu_steps() -> list[Step]:
         Step("max_batch_fit", "Requests whose KV cache fits (rounded down, >= 0)",
              "IF({heads_split},MAX(INT({free_memory}/{kv_bytes_per_seq}*(1+1E-12)),0),"
              "\"heads do not split\")", "requests", "int",
-             "memory.max_batch(gpu, model, input+output, ..., mem_fraction)"),
+             "memory.max_batch(gpu, model, input+output, ...)"),
         Step("min_gpus", "Fewest GPUs that hold the weights + one request",
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
              "*(1-1E-12),0)", "GPUs", "int",
-             "memory.gpus_needed(gpu, model, wd, input+output, 1, kd, mem_fraction)"),
+             "memory.gpus_needed(gpu, model, wd, input+output, ...)"),
         Step("split_gpus", "... and the fewest of those it splits over (0: none)",
              f"IF({{gguf_path}},IF({{min_gpus}}<={{m_layers}},{{min_gpus}},0),"
              f"IF({{min_gpus}}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{min_gpus}}),0))", "GPUs",
@@ -477,7 +477,7 @@ def add_steps(block, steps, kind="calc") -> None:
     """Write steps as rows of a :class:`~xlnapkin.templates._style.Block`; the note column
     names the engine function each one equals."""
     for s in steps:
-        note = f"= xlnapkin.{s.engine}" if s.engine else ""
+        note = f"= {s.engine}" if s.engine else ""  # the sheet says: xlnapkin's
         block.add(s.name, s.label, s.formula, s.unit, note, s.fmt, kind)
 
 
@@ -777,9 +777,8 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     concurrency): the waits for a free slot, for the prefill budget and for the rest of the
     step in progress (of ``scheduler_steps`` steps, where the engine decides what runs only
     that often), the prompt's own prefill, and the compute of the prompts that join its step
-    meanwhile. ``mean``: the means instead (TPOT
-    at the mean concurrency, the echo's mean over output lengths), as
-    ``queueing.service_at_rate`` with no percentile."""
+    meanwhile. ``mean``: the means instead (TPOT at the mean concurrency, the echo's mean over
+    output lengths), as ``queueing.service_at_rate`` with no percentile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     at = "the mean" if mean else "the percentile"
     seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
@@ -832,9 +831,10 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
         Step("q_x", "slot queue: rate x output x step per sequence",
              f"{rate}*{{output_tokens}}*{{q_step_per_seq}}", "", "num3"),
         Step("q_full", "chance all slots are taken on arrival",
-             f"IF({rate}<=0,0,IF({rate}<{{q_capacity}},1/(1+EXP(MIN(LN(MAX(BETADIST(1-{{q_x}},"
-             f"{{q_shape}},{{q_n_max}}),1E-300))-{{q_shape}}*LN(1-{{q_x}})-{{q_log_ways}}"
-             f"-{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700))),1))", "0-1", "num3"),
+             f"IF({rate}<=0,0,IF({rate}<{{q_capacity}},MAX(1/(1+EXP(MIN(LN(MAX(BETADIST(1-{{q_x}}"
+             f",{{q_shape}},{{q_n_max}}),1E-300))-{{q_shape}}*LN(1-{{q_x}})-{{q_log_ways}}-"
+             f"{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700)))-1E-304,0),1))", "0-1",
+             "num3"),
         Step("q_queued", f"wait for a free slot at {at}", queued, "s", "sci"),
         Step("q_step_left", f"rest of the step (or steps) in progress at {at}",
              f"{left}*{{scheduler_steps}}*{{q_step}}*{{q_busy}}", "s", "sci"),

@@ -232,8 +232,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     for k, (title, axis, col, fmt) in enumerate((
             ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
              "$0.00"),
-            ("Breakeven vs the base case", "breakeven / base, log scale", CHART_COL,
-             "0.0#"))):
+            ("Breakeven vs the base case", f"breakeven / base, log scale ({1 / NEVER_BAR:g}: "
+             "breaks even only with that factor)", CHART_COL, "0.0#"))):
         ch = st.bar_chart(title, "input", axis, cats,
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
                                                     max_row=last)),

@@ -22,7 +22,9 @@ from . import _blocks as bk, _style as st
 TEAM_ROWS = 12
 # The worked example: Llama-3.3-70B in fp8 on two H100s, three teams of different sizes.
 EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
-EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Nightly summaries", 30e6)]
+# Steady, round-the-clock traffic, so the Pooling sheet's cv of 0.25 fits each (a review: a
+# nightly batch team inherited it, where the sheet itself puts batch jobs above 1).
+EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Document tagging", 30e6)]
 # (name, label, unit, note, fmt) of the totals; each is the engine function in its note
 TOTALS = [
     ("teams_dedicated_gpus", "Dedicated GPUs (each team its own, spares too)", "GPUs",
@@ -85,7 +87,7 @@ def add_teams(wb, ws) -> None:
               + f" on {EXAMPLE[3]} GPUs")
     b.add("teams_tokens_per_sec", "Tokens/s one deployment serves at full load",
           example_tokens_per_sec(), "tokens/s",
-          "= REPLICA_TOKENS_PER_SEC on the Pooling sheet's GPU (1,024 in, 1,024 out)",
+          "typed: REPLICA_TOKENS_PER_SEC for the Pooling GPU; retype for another",
           "num", "input", validation=(0,))
     b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
           "capacity comes in whole deployments", "int", "input", validation=(1,))

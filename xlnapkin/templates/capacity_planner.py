@@ -41,13 +41,18 @@ _STEPS_LEAST, _STEPS_MOST, _ = catalog.field_bounds("gpu", "scheduler_steps")
 _STEPS_MESSAGE = ('"scheduler_steps must be blank or '
                   f'{requirement(_STEPS_LEAST, _STEPS_MOST, integer=True)}"')
 _UNKNOWN_SLA_GPU = '"unknown gpu: pick one from the list, or yours"'
-_USER_NOTES = {"fp8_tflops": "blank = none (falls back to bf16)",
+_USER_NOTES = {"memory_gb": "the datasheet's GPU memory",
+               "mem_bw_tbps": "the datasheet's memory bandwidth",
+               "bf16_tflops": "dense 16-bit peak: half a sparse figure",
+               "interconnect_gbps": "GPU-to-GPU link per GPU (NVLink); PCIe Gen4: 64",
+               "fp8_tflops": "blank = none (falls back to bf16)",
                "fp4_tflops": "blank = none (falls back to bf16)",
                "int8_tops": "blank = none (falls back to bf16)",
                "nvlink_gpus": "GPUs one bridge, board or rack joins; blank = all",
                "pcie_gbps": "bridged cards' PCIe: Gen4 64, Gen5 128",
                "scaleout_gbps": "network per GPU: a 400 Gb/s NIC = 100",
-               "max_concurrency": "batch limit per GPU (GGUF: per replica, -np); blank = calibrated",
+               "max_concurrency": "batch limit per GPU (GGUF: per replica, -np); "
+                                  "blank = calibrated",
                "scheduler_steps": "vLLM V0 --num-scheduler-steps: decode steps per decision; "
                                   "blank = 1"}
 
@@ -66,14 +71,14 @@ INPUT_ROWS = [
      "the table and the latency targets", "int", (1,)),
     ("context_tokens", "Context a user holds in the KV cache", 8192, "tokens",
      "seed 001: 200,000", "int", (1,)),
-    ("duty_cycle", "Share of the time a user has a request in flight", 0.2, "0-1", "", "pct",
-     (0, 1)),
+    ("duty_cycle", "Share of the time a user has a request in flight", 0.2, "0-1",
+     "the rest of the time a user reads or types", "pct", (0, 1)),
     ("concurrency_percentile", "Share of the time the slots must cover active users", 0.95,
      "0.5-1", "headroom for peaks, as in pooling", "num3", (0.5, 1)),
     ("user_tokens_per_sec", "Tokens/s a user receives while active", 20, "tokens/s",
      "reading speed", "num", (0,)),
-    ("utilization", "Planned utilization (for $ per million tokens)", 0.7, "0-1", "", "pct",
-     (0, 1)),
+    ("utilization", "Planned utilization (for $ per million tokens)", 0.7, "0-1",
+     "share of the full-load tokens/s paid for and used", "pct", (0, 1)),
     ("hours_per_month", "Hours paid per month", 730.0, "hours", "seed 001: 720", "int",
      (0, 744)),
 ]
@@ -573,7 +578,7 @@ def _results(wb, ws, col_of) -> dict:
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
     st.put_text(ws.cell(hr - 1, pc), "Type prices in 'your $/GPU-h' ('check': not a number "
-                ">= 0). 'no: N GPUs': needs N GPUs, a count the heads split over ('too big': "
+                ">= 0). 'no: N GPUs': needs N, a count the heads split over ('too big': "
                 "none); '-': no price, fit or user.",
                 st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)

@@ -362,7 +362,7 @@ def _tables(wb, ws) -> None:
                 "up (one each", st.NOTE_FONT)
     st.put_text(ws.cell(row + 4, 9), "at the defaults, so 1 - mean utilization in every cell).",
                 st.NOTE_FONT)
-    st.put_text(ws.cell(row + 5, 9), f"The normal model holds to cv ~{NORMAL_CV_MAX}; "
+    st.put_text(ws.cell(row + 5, 9), f"Normal model: fair to cv ~{NORMAL_CV_MAX}; "
                 "burstier tenants: "
                 "pooling_monte_carlo (Python).", st.NOTE_FONT)
     st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,

@@ -33,15 +33,18 @@ NEED_PRICES = "needs a rental price, a purchase price and power"
 SERVE = [
     ("gpu", "GPU", DEFAULT_GPU, "id", "a catalog id or alias (h100, H100 SXM ...)", "text",
      "gpu_ids"),
-    ("model", "Model", DEFAULT_MODEL, "id", "", "text", "model_ids"),
+    ("model", "Model", DEFAULT_MODEL, "id", "a catalog id or alias (llama-3.1-8b ...)", "text",
+     "model_ids"),
     ("weight_dtype", "Weight dtype", None, "dtype",
-     "blank: as released (fp8 DeepSeek, mxfp4 gpt-oss); bits: 16-bit compute", "gen",
+     "blank: as released (DeepSeek fp8, gpt-oss mxfp4); bits: 16-bit math", "gen",
      "dtype_names"),
     ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "blank: bf16; or bits", "gen", "dtype_names"),
     ("num_gpus", "GPUs per replica (num_gpus, tensor parallel)", 1, "GPUs",
      _napkin.GGUF_NOTE, "int", (1,)),
-    ("input_tokens", "Input tokens per request", 1024, "tokens", "", "int", (1,)),
-    ("output_tokens", "Output tokens per request", 1024, "tokens", "", "int", (1,)),
+    ("input_tokens", "Input tokens per request", 1024, "tokens",
+     "the mean prompt: it sets the prefill's share", "int", (1,)),
+    ("output_tokens", "Output tokens per request", 1024, "tokens", "the mean answer", "int",
+     (1,)),
     ("tokens_per_day", "Tokens per day (input + output)", 10_000_000, "tokens/day",
      "the volume to price", "int", (0,)),
     ("scenario", "Scenario", "base", "",
@@ -61,13 +64,13 @@ RUN = [
     ("hours_per_month", "Hours a rented GPU runs per month", 730.0, "hours",
      "730 = always on; fewer hours serve the day's volume in fewer hours", "int", (0, 744)),
     ("spot_share", "Share of rented GPU-hours on spot", 0.0, "0-1",
-     "seed 003's hybrid: 37.5 %; of every GPU-hour, the minimum fleet's too", "pct", (0, 1)),
+     "seed 003's hybrid: 37.5 %; of every GPU-hour, minimum fleet's too", "pct", (0, 1)),
     ("spot_price_ratio", "Spot price / on-demand price", 0.5, "ratio",
      "0.28-0.90 measured (RunPod, Crusoe, GCP TPU, 2026); ~0.5 typical", "num", (0, 1)),
     ("prefix_tokens", "Shared prefix tokens of each request", 0, "tokens",
      "system prompt or template; seed 003: 2,048 of 2,304", "int", (0,)),
     ("prefix_hit_rate", "Share of requests that find the prefix cached", 0.4, "0-1",
-     "37-62 % in production traces (Mooncake, Alibaba 2025); seed 003: 85 %", "pct", (0, 1)),
+     "37-62 % in traces (Mooncake, Alibaba 2025); seed 003: 85 %", "pct", (0, 1)),
 ]
 OWN = [
     ("server_share", "Server and network, share of card price", 0.25,
@@ -173,7 +176,8 @@ def _inputs(b) -> None:
     _add_rows(b, OWN)
     bk.calibration_inputs(b)
     b.heading("Inputs: volume table (Volume sheet)")
-    b.add("volume_min", "Smallest volume", 100_000, "tokens/day", "", "int", "input",
+    b.add("volume_min", "Smallest volume", 100_000, "tokens/day", "the Volume sheet's first row",
+          "int", "input",
           validation=(1,))
     b.add("volume_max", "Largest volume", 1e10, "tokens/day", "log-spaced in between", "int",
           "input", validation=(1,))
@@ -586,7 +590,8 @@ def _split_steps() -> list[Step]:
                   '{split_best_n},"0")&" self-hosts this volume for $"&TEXT({split_best_month},'
                   '"#,##0")&"/month: "&IF({split_best_n}>{num_gpus},"a replica of "&TEXT('
                   '{num_gpus},"0")&" holds few requests at once","replicas of "&TEXT({num_gpus},'
-                  '"0")&" GPUs are more than this volume needs"),"OK: no other count saves over '
+                  '"0")&" GPUs are more than this volume needs (check the first token there: '
+                  'fewer GPUs hold fewer requests)"),"OK: no other count saves over '
                   f'{100 * (1 - capacity.CHEAPER_SPLIT):.0f} %")'), "", "text",
              "capacity.estimate: best_num_gpus"),
     ]
@@ -624,7 +629,7 @@ def _fleet_steps() -> list[Step]:
              "ISNUMBER({replica_tokens_per_sec_calc})", "", "bool"),
         Step("prefix_savings", "Share of prefill work prefix caching saves",
              "IF({prefix_tokens}>0,{prefix_hit_rate}*{prefix_tokens}/{input_tokens},0)", "0-1",
-             "pct", "economics.prefix_cache_savings(prefix, input - prefix, hit rate)"),
+             "pct", "economics.prefix_cache_savings(prefix, input-prefix, hit)"),
         Step("t_prefill_cached", "Prefill per step after prefix-cache hits",
              "{t_prefill_share}*(1-{prefix_savings})", "s", "sci"),
         Step("replica_total_tps", "Input + output tokens/s of one replica",
@@ -644,7 +649,7 @@ def _fleet_steps() -> list[Step]:
              "{rent_price})", "USD/GPU-h", "usd4"),
         Step("replica_monthly_cost", "Monthly cost of one replica", "{num_gpus}*{price_used}*"
              "{hours_run}", "USD/month", "usd0",
-             "economics.self_host_monthly_cost(0, tps, price, num_gpus, u, hours)"),
+             "economics.self_host_monthly_cost(0, tps, price, ...)"),
         Step("replica_capacity_per_day", "Tokens a day one replica carries at planned utilization",
              _fit("{replica_total_tps}*{utilization}*3600*{hours_a_day}"), "tokens/day",
              "int", "economics.replica_tokens_per_day"),
@@ -688,8 +693,8 @@ def _api_steps() -> list[Step]:
              _fit("{replica_capacity_per_day}*{api_per_token_day}-{replica_monthly_cost}"),
              "USD/month", "usd0"),
         Step("paying_replicas", "Fewest replicas whose savings pay the people and minimum",
-             _fit("MAX({min_replicas},ROUNDUP(IF({replica_margin}>0,{staff_cost_per_month}/"
-                  "{replica_margin},0)*(1-1E-12),0))"), "replicas", "int"),
+             _fit('IF({replica_margin}>0,MAX({min_replicas},ROUNDUP({staff_cost_per_month}/'
+                  '{replica_margin}*(1-1E-12),0)),"never")'), "replicas", "int"),
         Step("breakeven_calc", "Breakeven = (replicas x replica cost + people) / API per token-"
              "day", _fit('IF({replica_margin}>0,({paying_replicas}*{replica_monthly_cost}+'
                          '{staff_cost_per_month})/{api_per_token_day},"never")'), "tokens/day",
