@@ -633,8 +633,9 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
     pc, rr0 = 7, last + 3
     st.put_text(ws.cell(rr0, pc), f"The {RANK_ROWS} cheapest GPUs per million tokens",
                 st.HEAD_FONT)
-    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "GPUs with a price on which a user fits "
-                "(context and speed); fewer rows when fewer do.", st.NOTE_FONT)
+    # short: the chart beside it hides what runs on (a user audit)
+    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "Priced GPUs a user fits on (context, speed).",
+                st.NOTE_FONT)
     # one line, so the row it shares with the Checks on the left stays a plain row
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):
