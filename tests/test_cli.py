@@ -558,8 +558,9 @@ def test_estimate_says_what_a_cheaper_split_does_to_the_first_token(capsys):
     assert capacity.slow_answers(slow.best_volume_request_tokens_per_sec,
                                  slow.best_volume_ttft_ms)
     code, out, _ = run(capsys, *args, "--tokens-per-day", "15e6")
-    assert code == 0 and "--num-gpus 1 would cost $24,469/month" in out
-    assert "but its answers would be slow: first token after 27.7 s on average" in out
+    assert code == 0 and f"--num-gpus 1 would cost ${slow.best_monthly_cost:,.0f}/month" in out
+    assert (f"but its answers would be slow: first token after "
+            f"{slow.best_volume_ttft_ms / 1e3:.1f} s on average") in out
     assert "not advised" in out and "self-hosts this volume" not in out
 
 

@@ -485,8 +485,9 @@ def test_notes_fit_their_print_area(books, name):
                     rest = range(c.column + 1, col1 + 1)
                     if any(ws.cell(c.row, col).value not in (None, "") for col in rest):
                         continue  # it stops at a filled cell: the labels' test
-                    room = sum(ws.column_dimensions[get_column_letter(col)].width or 8.43
-                               for col in range(c.column, col1 + 1))
+                    dims = [ws.column_dimensions.get(get_column_letter(col))
+                            for col in range(c.column, col1 + 1)]
+                    room = sum(d.width if d is not None and d.width else 8.43 for d in dims)
                     if len(text) * (c.font.sz or 11) / 11 > 1.15 * room:
                         cut.append(f"{ws.title}!{c.coordinate} {text!r}")
     assert not cut, cut

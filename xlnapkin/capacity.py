@@ -548,19 +548,19 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     each = float(max_throughput(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                 num_gpus)) / conc
     busy = float(fleet_utilization(tokens_per_day, tps, reps, hours_per_month))
-    seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
-                       volume_rate(tokens_per_day, input_tokens, output_tokens, reps,
-                                   hours_per_month)) or (conc, each, float("nan"))
+
+    def seen_at(n, replicas):  # what a request sees on each of those replicas at the volume
+        return _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, n,
+                           volume_rate(tokens_per_day, input_tokens, output_tokens, replicas,
+                                       hours_per_month))
+
+    seen = seen_at(num_gpus, reps) or (conc, each, float("nan"))
     best_seen = (float("nan"),) * 3
     if best_n != float(num_gpus):
-        best_tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
-                                          kv_dtype, best_n)
-        best_reps = replicas_needed(tokens_per_day, best_tps, utilization, min_replicas,
-                                    hours_per_month)
-        best_seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
-                                best_n, volume_rate(tokens_per_day, input_tokens,
-                                                    output_tokens, best_reps,
-                                                    hours_per_month)) or best_seen
+        best_reps = replicas_needed(tokens_per_day, replica_tokens_per_sec(
+            g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, best_n), utilization,
+            min_replicas, hours_per_month)
+        best_seen = seen_at(best_n, best_reps) or best_seen
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)

@@ -162,8 +162,7 @@ def _run_function(doc, func, ns) -> int:
             raise NapkinError(messages[0])
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
-    if not ns.json:
-        _kv_layout_notes(doc, args)
+    _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
@@ -193,13 +192,20 @@ def _kv_layout_notes(doc, args) -> None:
     for model in each("model", None):
         for n in each("num_gpus", 1):
             for wd in each("weight_dtype", None) if "weight_dtype" in names else [None]:
-                try:
-                    note = memory.kv_layout_note(model, n, wd)
-                except NapkinError:
+                try:  # a count the heads do not split over has its own message instead
+                    k = float(n)
+                    note = (memory.kv_layout_note(model, k, wd) if k == int(k) and k in
+                            memory.tp_degrees(model, int(k), wd) else "")
+                except (NapkinError, TypeError, ValueError, OverflowError):
                     continue  # the result already says what is wrong with it
-                if note and note not in said:
-                    said.add(note)
+                if not note or note in said:
+                    continue
+                if any(s.startswith(f"{model}:") for s in said):  # a sweep: said once in full
+                    print(f"note: likewise at {k:g} GPUs ({memory.kv_copies(model, k, wd):g} "
+                          "copies)", file=sys.stderr)
+                else:
                     print(f"note: {note}", file=sys.stderr)
+                said.update({note, f"{model}:"})
 
 
 def _option_words(message: str) -> str:

@@ -24,7 +24,7 @@ TEAM_ROWS = 12
 EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
 # Steady, round-the-clock traffic, so the Pooling sheet's cv of 0.25 fits each (a review: a
 # nightly batch team inherited it, where the sheet itself puts batch jobs above 1).
-EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Document tagging", 30e6)]
+EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Email triage", 30e6)]
 # (name, label, unit, note, fmt) of the totals; each is the engine function in its note
 TOTALS = [
     ("teams_dedicated_gpus", "Dedicated GPUs (each team its own, spares too)", "GPUs",
