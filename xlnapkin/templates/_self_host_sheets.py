@@ -364,9 +364,14 @@ def add_volume(wb, ws) -> None:
     ch.x_axis.number_format = "#,##0"
     ch.y_axis.number_format = st.FMT["usd_small"]
     ws.add_chart(ch, "G4")
+    # The API list starts a page and its header tops the next one (a user audit: the list
+    # went on over two pages without it, the second a sliver): printers repeat title rows on
+    # the pages after them.
+    ws.row_breaks.append(Break(id=last + 2))
     end = _price_list(wb, ws, last + 3)
     st.finish_sheet(ws, {"A": 2, "B": 24, "C": 10, "D": 12, "E": 12, "F": 12, "G": 21,
-                         "H": 11, "I": 2, "J": 12, "K": 6}, f"A1:K{end}")
+                         "H": 11, "I": 2, "J": 12, "K": 6}, f"A1:K{end}",
+                    title_rows=f"{last + 5}:{last + 5}")
 
 
 def _price_list(wb, ws, row0) -> int:
