@@ -16,10 +16,21 @@ from openpyxl.worksheet.pagebreak import Break
 from . import _napkin, _style as st
 
 TABLE_COL = 8          # first column of the tables (H)
-TABLE_WIDTH = 10.5     # width of each of their columns
-# A full table is two pages wide: its row labels are written again before this many of its
-# columns, where the second page starts, so that page's rows are labelled too.
-AGAIN_AFTER = 10
+TABLE_WIDTH = 10       # width of each of their columns: the labels and 11 fit a page
+# A full table is three pages wide: its row labels are written again after every this many of
+# its columns, where the next page starts, so that every page's rows are labelled (a user
+# audit found the third page without them).
+AGAIN_AFTER = 11
+
+
+def again_at(n_names: int) -> list[int]:
+    """Where a full table of ``n_names`` columns (beside its row labels) writes its labels
+    again: their positions among its columns once they are in, each starting a page."""
+    at, pos, n = [], AGAIN_AFTER, n_names
+    while pos < n:
+        at.append(pos)
+        pos, n = pos + AGAIN_AFTER + 1, n + 1
+    return at
 # ... and a table longer than a printed page is cut into pages of this many rows, each below a
 # copy of its header, so that every page's columns are labelled too.
 PAGE_ROWS = 22
@@ -82,17 +93,19 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
     ws.row_breaks.append(Break(id=end + 2))  # the second table starts a page
     last = bisection_table(wb, ws, b.alias, "operating", end + 3, steps, page_rows=PAGE_ROWS,
                            named={"q_n": "sla_op_n"}, lean=True)
-    n_cols = 5 + len(_napkin.queue_row("", ""))  # the labels again included
-    again = TABLE_COL + 1 + AGAIN_AFTER
+    n_names = 4 + len(_napkin.queue_row("", ""))  # N low, N high, N, the steps, the test
+    again = [TABLE_COL + 1 + pos for pos in again_at(n_names)]
+    n_cols = n_names + len(again)
     widths = {"A": 2, "B": 58, "C": 14, "D": 9, "E": 36, "F": 2, "G": 2, L(TABLE_COL): 8}
     widths.update({L(TABLE_COL + j): TABLE_WIDTH for j in range(1, n_cols + 1)})
-    widths[L(again)] = 8
+    widths.update({L(c): 8 for c in again})
     st.finish_sheet(ws, widths, f"A1:{L(TABLE_COL + n_cols)}{max(b.row, last)}")
     # The tables start a page of their own (A:G fits one): notes that run past column E then
     # print whole on the first page instead of in pieces beside the tables' row labels. Their
     # second page starts at the labels written again.
     ws.col_breaks.append(Break(id=TABLE_COL - 1))
-    ws.col_breaks.append(Break(id=again - 1))
+    for c in again:
+        ws.col_breaks.append(Break(id=c - 1))
 
 
 def _results(b) -> None:
@@ -210,8 +223,9 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     heads = (["row", "N low", "N high", "N"]
              + [f"{s.label} [{s.unit}]" if s.unit else s.label for s in row_steps] + [test[1]])
     if not lean:
-        names.insert(AGAIN_AFTER, "row_again")
-        heads.insert(AGAIN_AFTER + 1, "row")
+        for k, pos in enumerate(again_at(len(names))):
+            names.insert(pos, f"row_again{k}")
+            heads.insert(pos + 1, "row")
     col = {n: L(col0 + 1 + j) for j, n in enumerate(names)}
     title = ("Goodput: the largest mean concurrency N within both limits (bisection)" if goodput
              else "At the rate each replica gets: its mean concurrency N (bisection)")
@@ -245,8 +259,8 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
             n = (f"IF({col[test[0]]}{at[1]},{most},{lo_after})" if goodput
                  else f"({lo_after}+{hi_after})/2")
         st.put_text(ws.cell(r, col0), label, st.NOTE_FONT)
-        if not lean:
-            st.put_text(ws[f"{col['row_again']}{r}"], label, st.NOTE_FONT)
+        for name in (n for n in col if n.startswith("row_again")):
+            st.put_text(ws[f"{col[name]}{r}"], label, st.NOTE_FONT)
         cells = [("lo", lo, "num"), ("hi", hi, "num"), ("q_n", n, "num")]
         cells += [(s.name, s.formula, s.fmt) for s in row_steps] + [(test[0], test[2], "bool")]
         for name, formula, fmt in cells:
