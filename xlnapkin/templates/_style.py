@@ -24,7 +24,7 @@ from openpyxl.chart.series import SeriesLabel
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
@@ -210,6 +210,12 @@ def mark_checks(ws, ref: str) -> None:
                                                   font=Font(color="008000", bold=True)))
 
 
+def grey_repeats(ws, ref: str, same: str) -> None:
+    """Rows of ``ref`` in grey where the formula ``same`` (written for its first row) holds: a
+    row that repeats the one above, which a table of fixed size fills its tail with."""
+    ws.conditional_formatting.add(ref, FormulaRule(formula=[same], font=Font(color="A0A0A0")))
+
+
 def add_list_validation(ws, ref: str, source: str, what: str) -> None:
     error = ("Pick one from the list. To try your own numbers, edit a row of the Catalog sheet "
              "(Review > Unprotect sheet).")
@@ -391,7 +397,8 @@ def protect(ws) -> None:
 
 
 __all__ = ["Block", "NameMap", "put_text", "paragraph", "define", "absolute", "column_range", "check_name",
-           "mark_checks", "add_list_validation", "add_number_validation", "style_cell",
+           "mark_checks", "grey_repeats", "add_list_validation", "add_number_validation",
+           "style_cell",
            "header_row", "wrapped_lines", "header_height", "scatter_chart", "bar_chart",
            "print_setup", "finish_sheet", "protect",
            "Reference", "FMT", "PRINT_SCALE", "INPUT_FONT", "INPUT_FILL", "FORMULA_FONT",

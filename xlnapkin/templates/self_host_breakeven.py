@@ -550,7 +550,8 @@ def _split_table(w, ws) -> None:
     cols, c0, top = _split_columns(), 2, 4
     col = {name: get_column_letter(c0 + j) for j, (name, *_r) in enumerate(cols)}
     st.put_text(ws["B1"], "GPUs per replica", st.TITLE_FONT)
-    st.put_text(ws["B2"], "A row per count tried (a repeat: no more counts).", st.NOTE_FONT)
+    st.put_text(ws["B2"], "A row per count tried; a repeat, in grey: no more counts.",
+                st.NOTE_FONT)
     st.put_text(ws["B3"], "From column D: the Working sheet's steps at that count.", st.NOTE_FONT)
     st.header_row(ws, top, c0, [head for _n, head, *_r in cols], height=80)
     first = top + 1
@@ -568,6 +569,9 @@ def _split_table(w, ws) -> None:
                 _latency._RowMap(w.wb, w.alias, {} if formula is None else refs))
             st.style_cell(ws.cell(r, c0 + j, text), fmt)
     last = first + SPLIT_ROWS
+    n_col, right = col["num_gpus"], get_column_letter(c0 + len(cols) - 1)
+    st.grey_repeats(ws, f"{get_column_letter(c0)}{first + 1}:{right}{last}",
+                    f"${n_col}{first + 1}=${n_col}{first}")
     for name in ("num_gpus", "split_month"):
         st.define(w.wb, f"w_{name}", ws.title, f"${col[name]}${first}:${col[name]}${last}")
     st.finish_sheet(ws, {"A": 2, "B": 12, "C": 16, **{get_column_letter(c0 + j): 14
