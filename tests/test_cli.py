@@ -1082,6 +1082,7 @@ def test_the_library_counts_the_cells_that_refuse_a_value():
 def test_counts_of_attention_data_parallelism_say_so(capsys):
     # A user audit: only `estimate` said that a sequence count over more GPUs than KV heads is
     # attention data parallelism's; `tokens-per-sec` printed 405B on 32 GPUs without a word.
+    # 405B has 8 KV heads (models.csv), so 32 GPUs hold 4 copies under plain TP
     code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b", "256", "4096",
                          "", "", "32")
     assert code == 0 and float(out) > 0
@@ -1091,3 +1092,5 @@ def test_counts_of_attention_data_parallelism_say_so(capsys):
     assert code == 0 and err.count("note:") == 1 and "deepseek-v3's KV cache" in err
     code, out, err = run(capsys, "max-batch", "h200-sxm", "llama-3.1-70b", "8192", "", "", "2")
     assert code == 0 and "note:" not in err  # 8 KV heads split over 2 GPUs: nothing copied
+    code, out, err = run(capsys, "max-batch", "h200-sxm", "deepseek-v3", "8192", "", "", "2,4")
+    assert err.count("note:") == 2 and "note: likewise at 4 GPUs (4 copies)" in err

@@ -188,7 +188,7 @@ def _kv_layout_notes(doc, args) -> None:
             v = [x for row in v for x in row]
         return v if isinstance(v, list) else [v]
 
-    said = set()
+    said, models = set(), set()  # notes printed, and the models they were for
     for model in each("model", None):
         for n in each("num_gpus", 1):
             for wd in each("weight_dtype", None) if "weight_dtype" in names else [None]:
@@ -200,12 +200,13 @@ def _kv_layout_notes(doc, args) -> None:
                     continue  # the result already says what is wrong with it
                 if not note or note in said:
                     continue
-                if any(s.startswith(f"{model}:") for s in said):  # a sweep: said once in full
+                if model in models:  # a sweep: said once in full
                     print(f"note: likewise at {k:g} GPUs ({memory.kv_copies(model, k, wd):g} "
                           "copies)", file=sys.stderr)
                 else:
                     print(f"note: {note}", file=sys.stderr)
-                said.update({note, f"{model}:"})
+                said.add(note)
+                models.add(model)
 
 
 def _option_words(message: str) -> str:
