@@ -33,7 +33,13 @@ SEED_SOURCES = [
 
 _KINDS = {"gpu": (catalog.GPU, "GPUs"), "model": (catalog.Model, "Models"),
           "price": (catalog.Price, "API prices")}
-_LAST = ("aliases", "verified", "source", "notes")  # long text, at the right of every table
+# long text, at the right of every table and left out of its printout (an API's own name for its
+# model runs to 60 characters: fireworks_ai/accounts/fireworks/models/...)
+_LAST = ("aliases", "model", "verified", "source", "notes")
+_LOOKED_UP = ("model",)  # of those, the ones a formula reads (a defined name each)
+# a table row's height in points: one line of 10-point text, so the 46 API prices print on one
+# page with their header (at the sheet's default of 15 points 7 rows ran onto a second page)
+ROW_HEIGHT = 12.75
 
 
 def numeric_fields(cls) -> list[str]:
@@ -102,8 +108,8 @@ def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:
                  "formulas, which then fall back as the engine does). Units are in the column "
                  "names; GB = 1e9 bytes. To try your own numbers, edit a row (Review > Unprotect "
                  "sheet); every row's source is in its last columns. A printout shows the "
-                 "tables without their aliases, sources and notes, and leaves out the lookup "
-                 "lists at the end.", chars_per_line=140)
+                 "tables without their aliases, the APIs' own model names, sources and notes, "
+                 "and leaves out the lookup lists at the end.", chars_per_line=140)
     row, widths, printed = 4, {1: 24}, []
     for kind in kinds:
         first = row
@@ -164,6 +170,7 @@ def _table(wb, ws, kind, row, widths) -> int:
     first = row + 2
     items = {"gpu": catalog.gpus, "model": catalog.models, "price": catalog.prices}[kind]()
     for i, item in enumerate(items):
+        ws.row_dimensions[first + i].height = ROW_HEIGHT
         for c in cols:
             value = _value(kind, item, c)
             cell = ws.cell(first + i, place[c])
@@ -178,7 +185,7 @@ def _table(wb, ws, kind, row, widths) -> int:
     st.define(wb, f"{kind}_ids", "Catalog", st.column_range(1, first, last))
     for c in cols:
         j = place[c]
-        if c != "id" and c not in _LAST:
+        if c != "id" and (c not in _LAST or c in _LOOKED_UP):
             st.define(wb, f"{kind}_{c}", "Catalog", st.column_range(j, first, last))
         wide = {"source": 70, "notes": 90, "aliases": 28, "name": 28, "model": 30,
                 "hf_repo": 30, "provider": 14, "model_id": 18}.get(c)
