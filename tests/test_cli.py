@@ -163,8 +163,27 @@ def test_a_list_is_a_column_sweep(capsys):
                                for c in contexts]
     code, out, _ = run(capsys, "kv-bytes", "llama-3.1-70b", "1024,8192,131072", 1, "fp8")
     lines = out.splitlines()
-    assert lines[0].split() == ["tokens", "kv-bytes"]
+    assert lines[0].split() == ["tokens", "kv-bytes", "(bytes)"]  # the docstring's unit
     assert [ln.split()[0] for ln in lines[1:]] == ["1024", "8192", "131072"]
+
+
+def test_a_person_reads_the_unit_and_a_script_the_number(capsys, monkeypatch):
+    """A user audit read ``1198.799`` with no unit. On a terminal a single result carries the
+    unit its docstring ends its summary with (a share also as a percentage); piped, the
+    number alone, as before."""
+    args = ["h100-sxm", "llama-3.1-70b", "32", "4096", "fp8", "--num-gpus", "2"]
+    code, piped, _ = run(capsys, "tokens-per-sec", *args)
+    assert code == 0 and piped.split() == [piped.strip()]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, shown, _ = run(capsys, "tokens-per-sec", *args)
+    assert code == 0 and shown.split() == [piped.strip(), "tokens/s"]
+    code, shown, _ = run(capsys, "pooling-savings", 10, 0.3, 0.95)
+    share = FUNCTIONS["POOLING_SAVINGS"](10, 0.3, 0.95)
+    assert 0 < share < 1 and shown.split()[1:] == [f"({share * 100:.3g}", "%)"]
+    code, shown, _ = run(capsys, "gpu-spec", "h100-sxm", "memory_gb")
+    assert shown.split() == ["80"]  # a catalog value: its unit is in the field's name
+    code, shown, _ = run(capsys, "max-batch", "--help")
+    assert "Result in sequences." in " ".join(shown.split())
 
 
 def test_two_lists_are_a_table_column_by_row(capsys):
@@ -185,7 +204,8 @@ def test_two_lists_are_a_table_column_by_row(capsys):
     assert "use --num-gpus >=" in table[1][0]["error"]  # l4: cannot run
     code, out, _ = run(capsys, "tokens-per-sec", ",".join(gpus), "llama-3.1-70b",
                        ",".join(map(str, batches)), "--weight-dtype", "fp8", "--num-gpus", 2)
-    lines = out.splitlines()
+    lines = out.splitlines()[1:]
+    assert out.splitlines()[0] == "tokens-per-sec (tokens/s):"
     assert lines[0].split() == ["gpu", "\\", "batch", "1", "8", "64"]
     # 70B's weights in fp8 do not fit two L4s: one footnote per GPU count that holds the KV
     # cache too (4 for batches 1 and 8, 8 for 64).

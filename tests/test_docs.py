@@ -72,6 +72,21 @@ def test_docstring_fits_the_function_wizard_and_covers_the_signature(name):
     assert _excel.describe(func).examples, f"{name} has no example"
 
 
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_a_function_that_returns_numbers_names_their_unit(name):
+    """The summary ends in the result's ``[unit]`` where the examples return numbers (the
+    reference and ``--help`` say it, the command line prints it); catalog lookups and text
+    leave it out (a catalog field's unit is in its name)."""
+    doc = _excel.describe(FUNCTIONS[name])
+    results = [FUNCTIONS[name](*ex.args) for ex in doc.examples]
+    numbers = all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in results)
+    if numbers and not name.endswith("_SPEC"):
+        assert doc.unit and "[" not in doc.summary, f"{name}'s summary names no [unit]"
+        assert f"Result in {doc.unit_text}." in _sections()[name]
+    else:
+        assert doc.unit is None, f"{name} returns {results[0]!r}, with a unit {doc.unit!r}"
+
+
 def _documented_rows():
     rows = []
     for name, body in _sections().items():

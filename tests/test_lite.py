@@ -37,9 +37,9 @@ def excel_functions() -> dict:
     from xlnapkin import _excel, docgen
     out = {}
     for name, fn in docgen.functions().items():
-        wizard = _excel.parse_docstring(fn.__doc__)
-        examples = [list(ex.args) for ex in _excel.describe(fn).examples]
-        out[name] = (fn, wizard.summary, wizard.args, examples)
+        wizard, doc = _excel.parse_docstring(fn.__doc__), _excel.describe(fn)
+        examples = [list(ex.args) for ex in doc.examples]
+        out[name] = (fn, doc.summary, wizard.args, examples)  # the summary less its [unit]
     return out
 
 

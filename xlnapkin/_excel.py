@@ -156,11 +156,17 @@ class FunctionDoc:
     arguments: tuple
     notes: tuple
     examples: tuple
+    unit: str | None = None  # of the result: a ``[unit]`` ending the summary, as arguments have
 
     @property
     def signature(self) -> str:
         shown = [a.name if a.required else f"[{a.name}]" for a in self.arguments]
         return f"{self.name}({', '.join(shown)})"
+
+    @property
+    def unit_text(self) -> str:
+        """The result's unit in words, as the reference and ``--help`` give it."""
+        return "a share from 0 to 1" if self.unit == "0-1" else self.unit or ""
 
     def argument(self, name: str) -> Argument:
         return next(a for a in self.arguments if a.name == name)
@@ -189,11 +195,13 @@ def describe(fn, name: str | None = None) -> FunctionDoc:
         required = p.default is _EMPTY
         arguments.append(Argument(p.name, text, unit, required, None if required else p.default))
     callees = {name, engine.__name__}
-    return FunctionDoc(name, _shown_text(parsed.summary),
+    m = _UNIT_RE.search(parsed.summary)
+    summary = parsed.summary[:m.start()] if m else parsed.summary
+    return FunctionDoc(name, _shown_text(summary),
                        tuple(dataclasses.replace(a, description=_shown_text(a.description))
                              for a in arguments),
                        tuple(_shown_text(n) for n in _notes(doc)),
-                       tuple(_examples(callees, doc)))
+                       tuple(_examples(callees, doc)), m.group(1).strip() if m else None)
 
 
 _ROLE_RE = re.compile(r":(?:func|data|class|mod|meth|attr):`~?(?:[\w.]*\.)?([^`]+)`")

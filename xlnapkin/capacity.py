@@ -87,6 +87,7 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
 def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                            kv_dtype=None, num_gpus=1, efficiency=None, prefix_cache_savings=0.0):
     """Input plus output tokens/s one replica processes under saturating load: MAX_THROUGHPUT x (input + output) / output, with prefix-cache hits taken off the prefill work.
+    [tokens/s]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -121,6 +122,7 @@ def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
                             output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
                             utilization=0.7, efficiency=None):
     """USD per million tokens (input plus output) of a self-hosted replica under load, to compare with an API's blended price.
+    [USD/Mtok]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -158,6 +160,7 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
                                kv_dtype=None, num_gpus=1, utilization=0.7, efficiency=None,
                                hours_per_month=HOURS_PER_MONTH):
     """Monthly USD to serve tokens_per_day (input plus output) on replicas of gpu: SELF_HOST_MONTHLY_COST with the replica rate from REPLICA_TOKENS_PER_SEC.
+    [USD/month]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -192,6 +195,7 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
                         weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=0.7,
                         efficiency=None):
     """USD per million input tokens when the replica's GPU time under load is charged to the phase that uses it (prefill).
+    [USD/Mtok]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -222,6 +226,7 @@ def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, outp
                          weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=0.7,
                          efficiency=None):
     """USD per million output tokens when the replica's GPU time under load is charged to the phase that uses it (decode).
+    [USD/Mtok]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -256,6 +261,7 @@ def _per_mtok(seconds, tokens, price_per_gpu_hour, num_gpus, utilization):
 def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                          kv_dtype=None, num_gpus=1, efficiency=None):
     """Prefill GPUs per decode GPU when the phases run on separate GPUs: prefill GPU-time over decode GPU-time per request under load.
+    [GPUs per GPU]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -288,6 +294,7 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
                       weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
                       mem_fraction=MEM_FRACTION):
     """Users per GPU: sequences of context tokens that fit (at most the engine's cap), fewer if each would decode slower than min_user_tokens_per_sec, divided by duty_cycle and num_gpus.
+    [users/GPU]
 
     Args:
         gpu: GPU catalog id or spec string [id]

@@ -303,9 +303,12 @@ def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
     if not isinstance(result, list):
         if as_json:
             print(json.dumps(_json_value(result, text_result)))
+        elif sys.stdout.isatty():  # a person reads it: the unit too (a script gets the number)
+            print(_with_unit(result, doc.unit))
         else:
             print(_plain(result))
         return
+    heading = command_name(doc.name) + (f" ({doc.unit})" if doc.unit else "")
     rows = [r if isinstance(r, list) else [r] for r in result]
     if len(axes) == 1:
         column = [r[0] for r in rows]
@@ -313,7 +316,7 @@ def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
             print(json.dumps([_json_value(v, text_result) for v in column]))
         else:
             name, labels = axes[0]
-            _footnoted([[name, command_name(doc.name)]]
+            _footnoted([[name, heading]]
                        + [[lab.strip(), _plain(v)] for lab, v in zip(labels, column)])
         return
     if as_json:
@@ -321,11 +324,24 @@ def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
         return
     if len(axes) == 2:
         (down, down_labels), (across, across_labels) = axes
+        print(heading + ":")
         table = [[f"{down} \\ {across}"] + [lab.strip() for lab in across_labels]]
         table += [[lab.strip()] + [_plain(v) for v in r] for lab, r in zip(down_labels, rows)]
         _footnoted(table)
     else:
         _print_table([[_plain(v, clip=40) for v in r] for r in rows])
+
+
+def _with_unit(value, unit) -> str:
+    """A number and its unit, for a person (a share also as a percentage).
+
+    >>> _with_unit(1198.8, "tokens/s"), _with_unit(0.25, "0-1"), _with_unit("12", "ms")
+    ('1198.8 tokens/s', '0.25 (25 %)', '12')
+    """
+    text = _plain(value)
+    if not unit or isinstance(value, (str, bool)) or value is None or value != value:
+        return text
+    return f"{text} ({value * 100:.3g} %)" if unit == "0-1" else f"{text} {unit}"
 
 
 def _plain(value, clip: int | None = None) -> str:
@@ -363,7 +379,8 @@ def _print_table(rows) -> None:
 
 
 def _function_help(doc) -> str:
-    lines = [doc.summary, "", f"In Excel: ={doc.signature}"]
+    lines = [doc.summary + (f" Result in {doc.unit_text}." if doc.unit else ""), "",
+             f"In Excel: ={doc.signature}"]
     if doc.notes:
         lines += ["", *doc.notes]
     return "\n".join(lines)

@@ -52,7 +52,8 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
   comma-separated value (`--batch 1,8,64`) is a column; a second one is a row.
 * **Units** are in brackets after each argument: `[id]` a catalog id or spec string, `[dtype]` an
   element type (`bf16`, `fp8`, `int4`, `nvfp4`, `q4_k_m`, ... or bits per element), `[0-1]` a
-  fraction. Bytes are bytes (1 GB = 1e9 bytes).
+  fraction. Bytes are bytes (1 GB = 1e9 bytes). Each result's unit follows its summary; the
+  command line prints it beside a single result on a terminal (piped, the number alone).
 * **num_gpus** spreads a replica with tensor parallelism, except GGUF weights (`q4_k_m`, ...),
   which llama.cpp splits by layers: there more GPUs hold more but decode no faster.
 * **Errors** are short messages naming the argument, e.g. `batch must be a whole number >= 1,
@@ -72,6 +73,8 @@ def _cell(text: str) -> str:
 
 def _section(doc: FunctionDoc, func) -> list[str]:
     out = [f"## {doc.name}", "", f"`{doc.signature}`", "", doc.summary, ""]
+    if doc.unit:
+        out += [f"Result in {doc.unit_text}.", ""]
     if doc.arguments:
         out += ["| argument | unit | default | description |", "|---|---|---|---|"]
         for a in doc.arguments:

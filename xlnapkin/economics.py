@@ -97,6 +97,7 @@ def _hours(value, name="hours_per_month"):
 
 def cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization=1.0, num_gpus=1):
     """USD per million tokens: price x num_gpus / (tokens_per_sec x utilization x 3600) x 1e6. Idle hours are paid for.
+    [USD/Mtok]
 
     Args:
         price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
@@ -129,6 +130,7 @@ def cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization=1.0, num_gpus=
 
 def cost_per_user_month(price_per_gpu_hour, users_per_gpu, hours_per_month=HOURS_PER_MONTH):
     """USD per user per month: one GPU's monthly cost (price x hours) shared by the users it serves.
+    [USD/user/month]
 
     Args:
         price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
@@ -150,6 +152,7 @@ def cost_per_user_month(price_per_gpu_hour, users_per_gpu, hours_per_month=HOURS
 def blended_price(price_in_per_mtok, price_out_per_mtok, input_share=0.5, cached_share=0.0,
                   price_cached_in_per_mtok=None):
     """USD per million tokens for a mix: input_share x input price (cached_share of it at the cached price) + (1 - input_share) x output price.
+    [USD/Mtok]
 
     Args:
         price_in_per_mtok: price of input (prompt) tokens [USD/Mtok]
@@ -179,6 +182,7 @@ def blended_price(price_in_per_mtok, price_out_per_mtok, input_share=0.5, cached
 
 def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MONTH / 24):
     """Monthly USD bill of a token API: tokens per day x days x price per million tokens / 1e6.
+    [USD/month]
 
     Args:
         tokens_per_day: tokens sent to and received from the API per day [tokens/day]
@@ -201,6 +205,7 @@ def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MO
 
 def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
     """Energy per token: power_watts x num_gpus x pue / tokens_per_sec. GPU_SPEC(gpu, "tdp_w") bounds the card alone; a server draws more per GPU.
+    [J/token]
 
     Args:
         power_watts: power one GPU draws while serving, with its share of the server [W]
@@ -224,6 +229,7 @@ def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
 
 def energy_cost_per_mtok(power_watts, tokens_per_sec, price_per_kwh, num_gpus=1, pue=1.0):
     """Electricity USD per million tokens: JOULES_PER_TOKEN x 1e6 / 3.6e6 x price_per_kwh.
+    [USD/Mtok]
 
     Args:
         power_watts: power one GPU draws while serving [W]
@@ -246,6 +252,7 @@ def energy_cost_per_mtok(power_watts, tokens_per_sec, price_per_kwh, num_gpus=1,
 def effective_cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization, offpeak_fill=0.0,
                             batch_discount=0.5, num_gpus=1):
     """Break-even USD per million interactive tokens when offpeak_fill of the idle capacity is sold as batch work at batch_discount off.
+    [USD/Mtok]
 
     Args:
         price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
@@ -281,6 +288,7 @@ def effective_cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization, off
 def gpu_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.0, pue=1.0,
                     annual_overhead=0.0):
     """Own-hardware USD per GPU-hour: straight-line depreciation over years x 8760 h, plus energy, plus yearly overhead as a share of the price.
+    [USD/GPU-hour]
 
     Args:
         purchase_price: price paid per GPU, its share of the server included [USD]
@@ -329,6 +337,7 @@ def _check_residual(rv, price):
 def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.0, pue=1.0,
                     hosting_per_month=0.0, cost_of_capital=0.0, residual_value=0.0):
     """Own-hardware USD per GPU-hour with financing (annuity at cost_of_capital), resale value, energy and monthly hosting. Equals GPU_HOURLY_COST at zero rate, resale and hosting.
+    [USD/GPU-hour]
 
     Args:
         purchase_price: price paid per GPU, its share of the server included [USD]
@@ -373,6 +382,7 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
 
 def colo_cost_per_month(power_watts, usd_per_kw_month):
     """Monthly colocation USD for one GPU: its power in kW x the colocation price per kW-month (space, cooling, power capacity; energy billed apart).
+    [USD/month]
 
     Args:
         power_watts: power the GPU draws, as contracted [W]
@@ -392,7 +402,7 @@ def colo_cost_per_month(power_watts, usd_per_kw_month):
 
 
 def discount_factor(cost_of_capital, year):
-    """What a dollar paid at the end of year is worth today: 1 / (1 + cost_of_capital)^year.
+    """What a dollar paid at the end of year is worth today: 1 / (1 + cost_of_capital)^year. [0-1]
 
     Args:
         cost_of_capital: yearly discount rate, in [0, 1] [1/year]
@@ -412,6 +422,7 @@ def discount_factor(cost_of_capital, year):
 def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
                       hours_per_month=HOURS_PER_MONTH):
     """USD of renting one GPU through year (1 = the first), when its rental price falls by price_decline a year: price x (1 - decline)^(year - 1) x hours x 12.
+    [USD]
 
     Args:
         price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
@@ -433,6 +444,7 @@ def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
 def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,
              hours_per_month=HOURS_PER_MONTH):
     """Present value of renting one GPU for years whole years, each year paid at its end: sum of RENT_COST_IN_YEAR x DISCOUNT_FACTOR.
+    [USD]
 
     Args:
         price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
@@ -457,6 +469,7 @@ def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,
 def own_running_cost_per_year(power_watts=0.0, price_per_kwh=0.0, pue=1.0,
                               hosting_per_month=0.0):
     """Yearly USD of running one owned GPU: energy (power x PUE x electricity price x 8760 h) plus hosting x 12.
+    [USD/year]
 
     Args:
         power_watts: average power per GPU, its share of the server included [W]
@@ -477,6 +490,7 @@ def own_running_cost_per_year(power_watts=0.0, price_per_kwh=0.0, pue=1.0,
 def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0,
             hosting_per_month=0.0, cost_of_capital=0.0, residual_value=0.0):
     """Present value of owning one GPU for years whole years: the purchase now, running costs at each year's end, less the resale value at the end. Equals OWN_HOURLY_COST x 8760 paid yearly, discounted.
+    [USD]
 
     Args:
         purchase_price: price paid per GPU now, its share of the server included [USD]
@@ -511,6 +525,7 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
 def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
                              self_host_price_per_mtok=0.0, days_per_month=730 / 24):
     """Tokens per day above which a fixed self-hosted fleet costs less than the API: monthly cost / days / ((API price - self-host marginal price) / 1e6).
+    [tokens/day]
 
     Args:
         self_host_monthly_cost: fixed monthly cost of the self-hosted fleet [USD/month]
@@ -543,6 +558,7 @@ def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
 def spot_hybrid_cost(base_gpus, burst_gpus, on_demand_rate, spot_rate, burst_fraction,
                      hours_per_month=HOURS_PER_MONTH):
     """Monthly USD of an on-demand base fleet plus spot burst GPUs used burst_fraction of the time: base x on-demand x hours + burst x spot x hours x fraction.
+    [USD/month]
 
     Args:
         base_gpus: on-demand or reserved GPUs running all month [GPUs]
@@ -581,6 +597,7 @@ def _hours_per_day(hours_per_month):
 def replica_tokens_per_day(replica_tokens_per_sec, utilization=0.7,
                            hours_per_month=HOURS_PER_MONTH):
     """Tokens per day one replica carries at the planned utilization while it runs hours_per_month hours a month: tokens/s x utilization x 3600 x MIN(24, hours x 12 / 365).
+    [tokens/day]
 
     Args:
         replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
@@ -601,6 +618,7 @@ def replica_tokens_per_day(replica_tokens_per_sec, utilization=0.7,
 def replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization=0.7, min_replicas=1,
                     hours_per_month=HOURS_PER_MONTH):
     """Replicas needed for a daily token volume, at least min_replicas: max(min_replicas, ceil(tokens_per_day / REPLICA_TOKENS_PER_DAY)).
+    [replicas]
 
     Args:
         tokens_per_day: tokens to serve per day, counted as replica_tokens_per_sec counts them [tokens/day]
@@ -627,6 +645,7 @@ def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu
                            num_gpus=1, utilization=0.7, hours_per_month=HOURS_PER_MONTH,
                            min_replicas=1, staff_cost_per_month=0.0):
     """Monthly USD of self-hosting a daily volume: REPLICAS_NEEDED x num_gpus x price x hours (a step function of volume), plus the fixed staff and platform cost.
+    [USD/month]
 
     Args:
         tokens_per_day: tokens to serve per day [tokens/day]
@@ -655,6 +674,7 @@ def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu
 
 def cost_per_mtok_at_volume(monthly_cost, tokens_per_day, days_per_month=HOURS_PER_MONTH / 24):
     """USD per million tokens actually served: a month's cost over the month's tokens, monthly_cost / (tokens_per_day x days) x 1e6. Idle capacity and fixed costs included.
+    [USD/Mtok]
 
     Args:
         monthly_cost: everything the month costs, e.g. SELF_HOST_MONTHLY_COST [USD/month]
@@ -675,6 +695,7 @@ def cost_per_mtok_at_volume(monthly_cost, tokens_per_day, days_per_month=HOURS_P
 def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
                       hours_per_month=HOURS_PER_MONTH):
     """Share of the fleet's capacity a daily volume uses: tokens_per_day / (replicas x tokens/s x 3600 x hours a day the replicas run).
+    [0-1]
 
     Args:
         tokens_per_day: tokens served per day [tokens/day]
@@ -699,6 +720,7 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
                                    api_price_per_mtok, min_replicas=1, fixed_monthly_cost=0.0,
                                    days_per_month=HOURS_PER_MONTH / 24):
     """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; none if a replica at the planned utilization saves nothing against what the API charges for its tokens.
+    [tokens/day]
 
     Args:
         replica_monthly_cost: monthly cost of one replica [USD/month]
@@ -809,6 +831,7 @@ breakeven_tokens_per_day.answer_texts = frozenset({NEVER_PER_TOKEN})
 
 def spot_mix_price(on_demand_rate, spot_rate, spot_share=0.0):
     """USD per GPU-hour of a fleet that buys spot_share of its GPU-hours as spot: (1 - spot_share) x on-demand + spot_share x spot.
+    [USD/GPU-hour]
 
     Args:
         on_demand_rate: price of an on-demand GPU [USD/GPU-hour]
@@ -832,6 +855,7 @@ def spot_mix_price(on_demand_rate, spot_rate, spot_share=0.0):
 
 def users_per_gpu(concurrent_sequences, duty_cycle):
     """Users one GPU serves when each is active duty_cycle of the time: concurrent_sequences / duty_cycle.
+    [users/GPU]
 
     Args:
         concurrent_sequences: sequences one GPU holds and decodes at once, e.g. MAX_BATCH at num_gpus = 1 (a replica's MAX_BATCH divided by its GPUs) [sequences]
@@ -853,6 +877,7 @@ def users_per_gpu(concurrent_sequences, duty_cycle):
 def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=1.0,
                                 num_gpus=1):
     """Users per GPU bounded by throughput: tokens_per_sec / (user_tokens_per_sec x duty_cycle) / num_gpus.
+    [users/GPU]
 
     Args:
         tokens_per_sec: tokens/s the whole replica produces under load [tokens/s]
@@ -879,6 +904,7 @@ def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=
 
 def provisioned_utilization(peak_to_average, regions=1, offpeak_fill=0.0):
     """Average utilization when capacity is bought for the peak in regions that cannot share GPUs and are busy at different hours: 1 / (peak_to_average x regions), raised by off-peak fill.
+    [0-1]
 
     Args:
         peak_to_average: peak load over average load of the combined traffic, >= 1 [ratio]
@@ -911,7 +937,7 @@ def provisioned_utilization(peak_to_average, regions=1, offpeak_fill=0.0):
 # --- Caching and speculative decoding ---------------------------------------------------------
 
 def prefix_cache_savings(prefix_tokens, unique_tokens, hit_rate):
-    """Share of prefill tokens prefix caching saves: hit_rate x prefix / (prefix + unique).
+    """Share of prefill tokens prefix caching saves: hit_rate x prefix / (prefix + unique). [0-1]
 
     Args:
         prefix_tokens: tokens of the shared prefix (system prompt, template) [tokens]
@@ -936,6 +962,7 @@ def prefix_cache_savings(prefix_tokens, unique_tokens, hit_rate):
 
 def spec_decode_speedup(acceptance_rate, draft_tokens, draft_cost_ratio=0.0):
     """Decode speed-up from speculative decoding: (1 - a^(k+1)) / (1 - a) / (1 + k x draft_cost_ratio). Holds while decode is memory-bound.
+    [x]
 
     Args:
         acceptance_rate: chance a drafted token is accepted, in [0, 1) [0-1]
@@ -1020,6 +1047,7 @@ def pooled_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
 def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                    correlation=0.0):
     """Whole GPUs when every tenant has its own deployments (of gpus_per_tenant GPUs) sized for its own load percentile: tenants x gpus_per_tenant x MAX(1, CEILING(mean_utilization x (1 + NORM.S.INV(percentile) x cv))).
+    [GPUs]
 
     Args:
         tenants: number of tenants (customers or teams) served by one model and its replicas [tenants]
@@ -1053,6 +1081,7 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
 def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                 correlation=0.0):
     """Whole GPUs for one shared pool of gpus_per_tenant-GPU deployments sized for the percentile of the summed load: g x MAX(1, CEILING((N m + NORM.S.INV(percentile) x cv x m x SQRT(N (1 + (N-1) correlation))) / g)).
+    [GPUs]
 
     Args:
         tenants: number of tenants sharing the pool [tenants]
@@ -1219,6 +1248,7 @@ def pool_step_share(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
 def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                     correlation=0.0):
     """Share of GPU cost saved by one shared pool instead of dedicated deployments: 1 - POOLED_GPUS / DEDICATED_GPUS (at most 1 - the dedicated fleet's utilization).
+    [0-1]
 
     Args:
         tenants: number of tenants [tenants]
@@ -1246,6 +1276,7 @@ def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
 def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                        correlation=0.0):
     """Average utilization of the shared pool: tenants x mean_utilization x gpus_per_tenant / POOLED_GPUS.
+    [0-1]
 
     Args:
         tenants: number of tenants [tenants]
@@ -1269,6 +1300,7 @@ def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
 def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                           correlation=0.0):
     """Average utilization of the dedicated fleet: tenants x mean_utilization x gpus_per_tenant / DEDICATED_GPUS. One minus it bounds the pooling saving.
+    [0-1]
 
     Args:
         tenants: number of tenants [tenants]
@@ -1294,6 +1326,7 @@ def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_p
 def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
                                gpus_per_tenant=1, correlation=0.0):
     """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: each tenant's percentile load summed, less the percentile of their summed load, over DEDICATED_GPUS (before any rounding).
+    [0-1]
 
     Args:
         tenants: number of tenants [tenants]
@@ -1317,6 +1350,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
 def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25,
                                   gpus_per_tenant=1, correlation=0.0):
     """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
+    [0-1]
 
     Args:
         tenants: number of tenants [tenants]
@@ -1343,6 +1377,7 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25
 
 def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
     """Most users whose concurrent requests stay within concurrent_slots at that percentile, each active duty_cycle of the time (normal approximation, as the pooling functions).
+    [users]
 
     Args:
         concurrent_slots: requests a replica serves at once (KV slots, or the throughput a user rate allows) [requests]
@@ -1368,6 +1403,7 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
 
 def slot_headroom(users, duty_cycle, concurrent_slots):
     """Share of the concurrent slots left free on average, kept for peaks: 1 - users x duty_cycle / concurrent_slots.
+    [0-1]
 
     Args:
         users: users served [users]
@@ -1498,6 +1534,7 @@ def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=0.25, gpus_per
 def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
                          percentile=0.95, cv=0.25, correlation=0.0):
     """Share of cost saved by serving fine-tuned variants as LoRA adapters on one pool of base-model replicas (slowed by throughput_overhead) instead of a deployment each.
+    [0-1]
 
     Args:
         models: fine-tuned variants (adapters) of one base model [models]

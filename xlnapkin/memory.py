@@ -116,6 +116,7 @@ def runs_when_it_fits(tokens, batch=None, *, memory_only=False):
 
 def weight_bytes(model, weight_dtype=None) -> float:
     """Bytes of all model weights (every expert of a mixture-of-experts model) at weight_dtype.
+    [bytes]
 
     Args:
         model: model catalog id or spec string [id]
@@ -174,6 +175,7 @@ def _index_bytes(m: Model, tokens):
 
 def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
     """KV-cache bytes for batch sequences of tokens tokens each (GQA, MLA, sliding windows, a sparse-attention indexer's keys and a hybrid model's recurrent state counted).
+    [bytes]
 
     Args:
         model: model catalog id or spec string, e.g. "llama-3.1-70b" [id]
@@ -254,6 +256,7 @@ def _need(m, weight_dtype, kv_dtype, tokens, batch):
 def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
                 mem_fraction=MEM_FRACTION):
     """Fewest GPUs whose memory x mem_fraction holds the weights plus the KV cache of batch sequences.
+    [GPUs]
 
     Args:
         gpu: GPU catalog id or spec string, e.g. "h100-sxm" or "b200; memory_gb=192" [id]
@@ -284,6 +287,7 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
 def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
               mem_fraction=MEM_FRACTION):
     """Most concurrent sequences of tokens tokens whose KV cache fits beside the weights (0 if the weights do not fit).
+    [sequences]
 
     Args:
         gpu: GPU catalog id or spec string [id]

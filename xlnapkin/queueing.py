@@ -548,6 +548,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None,
                  token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Time to first token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
+    [ms]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -582,6 +583,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.5, efficiency=None,
                  token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Time per output token (ms) at that percentile when requests arrive at random at requests_per_sec to one replica under continuous batching.
+    [ms]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -714,6 +716,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
                      weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95,
                      efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Requests/s one replica sustains with TTFT and TPOT at that percentile within both limits (goodput), for Poisson arrivals under continuous batching.
+    [requests/s]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -753,6 +756,7 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
                      percentile=0.95, efficiency=None, token_budget=PREFILL_CHUNK,
                      mem_fraction=MEM_FRACTION):
     """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1 (also at a rate of 0).
+    [replicas]
 
     Args:
         gpu: GPU catalog id or spec string [id]

@@ -83,6 +83,7 @@ def attention_peak(gpu) -> float:
 
 def ops_per_byte(gpu, dtype="bf16") -> float:
     """The GPU's ridge point: the dense peak FLOP/s the engine runs dtype at, divided by memory bandwidth.
+    [FLOP/byte]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -370,7 +371,7 @@ def _prefill(g, m, batch, tokens, weight_dtype, kv_dtype, num_gpus, eff):
 
 
 def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
-    """Batch at which decode turns compute-bound (KV-cache reads ignored).
+    """Batch at which decode turns compute-bound (KV-cache reads ignored). [sequences]
 
     Args:
         gpu: GPU catalog id or spec string [id]

@@ -51,6 +51,7 @@ def _where_fits(ok, value):
 def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None,
                    num_gpus=1, efficiency=None):
     """Decode output tokens/s of the whole replica: batch sequences together, each holding context tokens.
+    [tokens/s]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -77,7 +78,7 @@ def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtyp
 @runs_when_it_fits("context", "batch")
 def itl_ms(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
            efficiency=None):
-    """One decode step (inter-token latency) in milliseconds.
+    """One decode step (inter-token latency) in milliseconds. [ms]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -102,6 +103,7 @@ def itl_ms(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None, 
 def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype=None,
             num_gpus=1, efficiency=None):
     """Prefill time (time to first token) for batch prompts of prompt_tokens tokens, in milliseconds.
+    [ms]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -172,6 +174,7 @@ def concurrency_under_load(gpu, model, input_tokens=1024, output_tokens=1024,
 def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                    kv_dtype=None, num_gpus=1, efficiency=None, mem_fraction=MEM_FRACTION):
     """Output tokens/s of the replica under saturating load: continuous batching at the largest concurrency that fits (at most the engine's cap: 256 per GPU; GGUF 4, llama.cpp's slots), prefill included.
+    [tokens/s]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -206,6 +209,7 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
                               weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
                               mem_fraction=MEM_FRACTION):
     """Output tokens/s of one replica with concurrency requests in flight (closed loop: a finished request is replaced at once), prefill included.
+    [tokens/s]
 
     Args:
         gpu: GPU catalog id or spec string [id]
@@ -346,6 +350,7 @@ def _prefill_comm(g, m, tokens, n, eff):
 def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1024,
                          weight_dtype=None, kv_dtype=None, num_gpus=1):
     """The efficiency e in (0, 1] at which TOKENS_PER_SEC matches a measured decode speed (measured / pure roofline); an error if the measurement beats the roofline.
+    [0-1]
 
     Args:
         measured_tokens_per_sec: decode tokens/s you measured for the whole replica [tokens/s]
