@@ -565,23 +565,31 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
 def test_estimate_says_what_a_cheaper_split_does_to_the_first_token(capsys):
     # A user audit: one GPU a 70B fp8 replica instead of two halves the bill, but a replica
     # that holds a request or two queues the rest (the queue model at the volume's rate).
+    # Judged by the wait 1 request in 20 exceeds (a later audit: a mean under 10 s hid one of
+    # 51 s): at the default volume one GPU is not advised; with 4,096-token prompts and
+    # 256-token answers it is, with its later first token said.
     from xlnapkin import capacity
     args = ["estimate", "--model", "llama-3-70b", "--num-gpus", "2", "--weight-dtype", "fp8"]
-    e = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8")
-    assert e.best_num_gpus == 1 and 1000 < e.best_volume_ttft_ms < 10_000  # late, not "slow"
+    slow = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8")
+    assert slow.best_num_gpus == 1 and slow.best_volume_ttft_ms < 10_000  # the mean is not
+    assert capacity.slow_answers(slow.best_volume_request_tokens_per_sec,
+                                 slow.best_volume_ttft_tail_ms)
     code, out, _ = run(capsys, *args)
+    assert code == 0 and f"--num-gpus 1 would cost ${slow.best_monthly_cost:,.0f}/month" in out
+    assert (f"but its answers would be slow: first token after "
+            f"{slow.best_volume_ttft_ms / 1e3:.1f} s on average, "
+            f"{slow.best_volume_ttft_tail_ms / 1e3:.1f} s or more for 1 request in 20") in out
+    assert "not advised" in out and "self-hosts this volume" not in out
+    shape = ["--input-tokens", "4096", "--output-tokens", "256"]
+    e = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8",
+                          input_tokens=4096, output_tokens=256)
+    assert e.best_num_gpus == 1 and 1000 < e.best_volume_ttft_ms < e.best_volume_ttft_tail_ms
+    assert not capacity.slow_answers(e.best_volume_request_tokens_per_sec,
+                                     e.best_volume_ttft_tail_ms)  # late, not "slow"
+    code, out, _ = run(capsys, *args, *shape)
     assert code == 0 and (f"replicas of 2 GPUs are more than this volume needs; its first "
                           f"token comes after {e.best_volume_ttft_ms / 1e3:.1f} s on average, "
                           f"against {e.volume_ttft_ms:.0f} ms now") in out
-    slow = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8",
-                             tokens_per_day=15e6)
-    assert capacity.slow_answers(slow.best_volume_request_tokens_per_sec,
-                                 slow.best_volume_ttft_ms)
-    code, out, _ = run(capsys, *args, "--tokens-per-day", "15e6")
-    assert code == 0 and f"--num-gpus 1 would cost ${slow.best_monthly_cost:,.0f}/month" in out
-    assert (f"but its answers would be slow: first token after "
-            f"{slow.best_volume_ttft_ms / 1e3:.1f} s on average") in out
-    assert "not advised" in out and "self-hosts this volume" not in out
 
 
 def test_estimate_says_when_self_hosting_wins_for_good(capsys):
@@ -815,6 +823,23 @@ def test_estimate_says_when_answers_stream_slowly_and_how_to_size_for_speed(caps
     assert "replicas-for-sla" not in flat
 
 
+def test_estimate_judges_the_first_token_by_the_wait_1_request_in_20_exceeds(capsys):
+    # A user audit: 70B on two H100s at 200 million tokens a day waits 9.7 s on average for
+    # its first token, under the 10 s line, and was called OK; 1 request in 20 waits 51 s
+    # (a replica of 4 slots: most requests find one free, a few queue long).
+    from xlnapkin import capacity, queueing
+    e = capacity.estimate(model="llama-3.1-70b", num_gpus=2, tokens_per_day=2e8)
+    rate = capacity.volume_rate(2e8, 1024, 1024, e.replicas)
+    assert e.volume_ttft_tail_ms == pytest.approx(queueing.ttft_at_rate(
+        "h100-sxm", "llama-3.1-70b", rate, 1024, 1024, None, None, 2, 0.95), rel=1e-9)
+    assert e.volume_ttft_ms < capacity.SLOW_FIRST_TOKEN_MS < e.volume_ttft_tail_ms
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-70b", "--num-gpus", "2",
+                       "--tokens-per-day", "2e8")
+    assert code == 0 and "slow answers" in out
+    assert (f"{e.volume_ttft_tail_ms / 1e3:.1f} s or more for 1 request in 20; to meet a "
+            "latency target") in " ".join(out.split())
+
+
 def test_estimate_says_when_the_first_token_waits_long(capsys):
     # Llama-3.3-70B in fp8 on one H100 holds 2 requests at once: at 70 % of full load they
     # queue for a slot, 31 s on average before the first token, while each then streams 32
@@ -826,7 +851,8 @@ def test_estimate_says_when_the_first_token_waits_long(capsys):
     assert code == 0 and e.volume_ttft_ms > 10_000 and e.volume_request_tokens_per_sec > 20
     flat = " ".join(out.split())
     assert (f"slow answers at your volume the first token comes after "
-            f"{e.volume_ttft_ms / 1000:,.1f} s on average; to meet a latency target") in flat
+            f"{e.volume_ttft_ms / 1000:,.1f} s on average, {e.volume_ttft_tail_ms / 1000:,.1f} s "
+            "or more for 1 request in 20; to meet a latency target") in flat
     assert "streams for" not in flat
     assert "xlnapkin replicas-for-sla h100 llama-3.3-70b" in flat
 

@@ -758,10 +758,11 @@ def test_the_workbook_and_estimate_price_the_api_at_the_same_mix(results):
 def test_the_workbook_calls_slow_answers_slow_as_estimate_does(results):
     v = _lo(results, "self_host_breakeven", "70b fp8 on one h100 at 2e9 tokens/day")
     est = capacity.estimate("h100-sxm", "llama-3.3-70b", 2e9, weight_dtype="fp8")
-    assert capacity.slow_answers(est.volume_request_tokens_per_sec, est.volume_ttft_ms)
+    assert capacity.slow_answers(est.volume_request_tokens_per_sec, est.volume_ttft_tail_ms)
     assert v["volume_ttft_ms"] == pytest.approx(est.volume_ttft_ms, rel=1e-6)
-    assert v["volume_answers"] == (f"slow: first token after {est.volume_ttft_ms / 1e3:,.1f} s: "
-                                   "size on the planner's Latency sheet")
+    assert v["volume_ttft_tail_ms"] == pytest.approx(est.volume_ttft_tail_ms, rel=1e-6)
+    assert v["volume_answers"] == (f"slow: first token after {est.volume_ttft_tail_ms / 1e3:,.1f}"
+                                   " s for 1 request in 20: size on the planner's Latency sheet")
     assert _lo(results, "self_host_breakeven", "defaults")["volume_answers"].startswith("OK: ")
     full = _lo(results, "self_host_breakeven", "prefix cache, replicas full")
     assert full["volume_answers"] == "full: no steady state at this rate: size on the planner's " \
