@@ -416,11 +416,17 @@ def _split(v, x, money, n, frac) -> dict:
                                           _eff(v), x["saved"])
         assert engine[0] == best and _same_number(engine[1], month[best]), (engine, best)
     out = {"split_best_month": month[best], "split_best_n": float(best)}
-    mine = money.get("self_host_monthly_calc")
+    mine = money.get("self_host_monthly_calc")  # None: a replica of n does not run
+    tps = {k: replica_total_tps(g, m, v, k, frac, x["saved"])
+           for k in ((n, best) if mine is not None else ())}
+    faster = mine is not None and capacity.faster_per_gpu(
+        tps[n], n, tps[best], best, money["replicas_calc"], x["minrep"])
     if mine is None:
         out["split_msg"] = "does not fit"
     elif best != n and month[best] < capacity.CHEAPER_SPLIT * mine:
         why = (f"a replica of {n} holds few requests at once" if best > n else
+               f"a GPU makes {tps[best] / best:,.0f} input + output tokens/s in replicas of "
+               f"{best}, against {tps[n] / n:,.0f} in replicas of {n}" if faster else
                f"replicas of {n} GPUs are more than this volume needs (check the first "
                f"token there: fewer GPUs hold fewer requests)")
         out["split_msg"] = (f"num_gpus {best} self-hosts this volume for "

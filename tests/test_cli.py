@@ -592,6 +592,24 @@ def test_estimate_says_what_a_cheaper_split_does_to_the_first_token(capsys):
                           f"against {e.volume_ttft_ms:.0f} ms now") in out
 
 
+def test_estimate_names_speed_as_the_reason_where_it_is(capsys):
+    # A user audit: 405B on replicas of 16 H100s (two NVLink boards) was told 16 were "more
+    # than this volume needs", where 7 replicas ran and a GPU made a fifth of the tokens it
+    # makes in a replica of 8.
+    from xlnapkin import capacity
+    e = capacity.estimate("h100-sxm", "llama-3.1-405b", 1e9, 2000, 300, weight_dtype="fp8",
+                          num_gpus=16)
+    assert e.best_num_gpus == 8 and e.replicas > 2
+    assert e.best_replica_tokens_per_sec / 8 > 4 * e.replica_tokens_per_sec / 16
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-405b", "--num-gpus", "16",
+                       "--weight-dtype", "fp8", "--tokens-per-day", "1e9", "--input-tokens",
+                       "2000", "--output-tokens", "300")
+    assert code == 0 and (f"a GPU makes {e.best_replica_tokens_per_sec / 8:,.0f} input + output "
+                          f"tokens/s in replicas of 8, against "
+                          f"{e.replica_tokens_per_sec / 16:,.0f} in replicas of 16") in out
+    assert "more than this volume needs" not in out
+
+
 def test_estimate_says_when_self_hosting_wins_for_good(capsys):
     # A finance review found the API cheaper again at 2.78-2.85 billion tokens/day, above the
     # 2.7 billion breakeven: each replica added costs more than it saves at first.

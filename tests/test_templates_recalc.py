@@ -125,6 +125,11 @@ def self_host_scenarios(d):
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
                                                prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # replicas of 16 H100s span two boards and make a fifth of the tokens a GPU that
+           # replicas of 8 make: the cheaper count's reason is that speed (a user audit)
+           ("405B on 16 GPUs across two boards", dict(
+               d, model="llama-3.1-405b", weight_dtype="fp8", num_gpus=16, tokens_per_day=1e9,
+               input_tokens=2000, output_tokens=300)),
            # a Hugging Face repository names its model in a workbook as in the functions
            ("a repository's name", dict(d, model="meta-llama/Meta-Llama-3.1-8B-Instruct")),
            # llama.cpp splits GGUF weights by layers: three GPUs run 70B, whose 64 heads
@@ -753,6 +758,18 @@ def test_the_workbook_and_estimate_price_the_api_at_the_same_mix(results):
     assert v["input_share_used"] == pytest.approx(4000 / 4500)
     assert v["api_monthly_cost"] == pytest.approx(est.api_monthly_cost, rel=1e-9)
     assert v["self_host_monthly_cost"] == pytest.approx(est.self_host_monthly_cost, rel=1e-9)
+
+
+def test_the_cheaper_count_names_its_reason_as_estimate_does(results):
+    v = _lo(results, "self_host_breakeven", "405B on 16 GPUs across two boards")
+    est = capacity.estimate("h100-sxm", "llama-3.1-405b", 1e9, 2000, 300, weight_dtype="fp8",
+                            num_gpus=16)
+    assert est.best_num_gpus == 8 and capacity.faster_per_gpu(
+        est.replica_tokens_per_sec, 16, est.best_replica_tokens_per_sec, 8, est.replicas, 2)
+    assert v["gpus_per_replica"] == (
+        f"num_gpus 8 self-hosts this volume for ${est.best_monthly_cost:,.0f}/month: a GPU "
+        f"makes {est.best_replica_tokens_per_sec / 8:,.0f} input + output tokens/s in replicas "
+        f"of 8, against {est.replica_tokens_per_sec / 16:,.0f} in replicas of 16")
 
 
 def test_the_workbook_calls_slow_answers_slow_as_estimate_does(results):

@@ -35,7 +35,8 @@ from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_t
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
-           "users_per_gpu_for", "volume_rate", "estimate", "Estimate", "slow_answers"]
+           "users_per_gpu_for", "volume_rate", "estimate", "Estimate", "slow_answers",
+           "faster_per_gpu"]
 
 _out = _checks.scalar_out
 _MTOK = 1e6
@@ -358,6 +359,23 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
 CHEAPER_SPLIT = 0.9
 
 
+def faster_per_gpu(tokens_per_sec, num_gpus, best_tokens_per_sec, best_num_gpus, replicas,
+                   min_replicas) -> bool:
+    """Whether a cheaper count per replica is cheaper for its speed: the fleet is sized by its
+    throughput (more ``replicas`` than ``min_replicas``) and a GPU in a replica of
+    ``best_num_gpus`` makes more tokens a second than one in a replica of ``num_gpus`` by more
+    than :data:`CHEAPER_SPLIT`'s margin. Otherwise the volume's size is the reason (a user
+    audit: 405B's replicas of 16 H100s, across two NVLink domains, make 22 output tokens/s a
+    GPU where replicas of 8 make 116, and the reason given was that 16 were more than the
+    volume needed).
+
+    >>> faster_per_gpu(2750, 16, 7000, 8, 7, 2), faster_per_gpu(2750, 16, 7000, 8, 2, 2)
+    (True, False)
+    """
+    return bool(replicas > min_replicas and best_tokens_per_sec / best_num_gpus
+                > tokens_per_sec / num_gpus / CHEAPER_SPLIT)
+
+
 def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dtype, kv_dtype,
                     num_gpus, price, utilization, min_replicas, staff, hours, efficiency=None,
                     prefix_cache_savings=0.0):
@@ -418,6 +436,7 @@ class Estimate:
     best_volume_request_tokens_per_sec: float = float("nan")
     best_volume_ttft_ms: float = float("nan")
     best_volume_ttft_tail_ms: float = float("nan")
+    best_replica_tokens_per_sec: float = float("nan")  # input + output, as replica_tokens_per_sec
     breakeven_for_good_tokens_per_day: float = float("nan")  # cheaper at every larger volume
     input_share: float = float("nan")           # input tokens / all tokens, as the API bills
     api_input_price_per_mtok: float = float("nan")
@@ -572,11 +591,12 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                        hours_per_month))
 
     seen = seen_at(num_gpus, reps) or (conc, each, float("nan"), float("nan"))
-    best_seen = (float("nan"),) * 4
+    best_seen, best_tps = (float("nan"),) * 4, float(tps)
     if best_n != float(num_gpus):
-        best_reps = replicas_needed(tokens_per_day, replica_tokens_per_sec(
-            g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, best_n), utilization,
-            min_replicas, hours_per_month)
+        best_tps = float(replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
+                                                kv_dtype, best_n))
+        best_reps = replicas_needed(tokens_per_day, best_tps, utilization, min_replicas,
+                                    hours_per_month)
         best_seen = seen_at(best_n, best_reps) or best_seen
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
@@ -589,7 +609,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         volume_ttft_ms=seen[2], volume_ttft_tail_ms=seen[3],
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         best_volume_request_tokens_per_sec=best_seen[1], best_volume_ttft_ms=best_seen[2],
-        best_volume_ttft_tail_ms=best_seen[3],
+        best_volume_ttft_tail_ms=best_seen[3], best_replica_tokens_per_sec=best_tps,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",

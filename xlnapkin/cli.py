@@ -571,7 +571,7 @@ def _run_estimate(ns) -> int:
     import inspect
     from . import economics, memory
     from .calibration import DEFAULTS
-    from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, slow_answers
+    from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, faster_per_gpu, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
     _bits_notes("weight_dtype", ns.weight_dtype)
     _bits_notes("kv_dtype", ns.kv_dtype)
@@ -657,6 +657,12 @@ def _run_estimate(ns) -> int:
             and e.best_monthly_cost < CHEAPER_SPLIT * e.self_host_monthly_cost):
         why = (f"a replica of {e.num_gpus:g} holds few requests at once"
                if e.best_num_gpus > e.num_gpus else
+               f"a GPU makes {e.best_replica_tokens_per_sec / e.best_num_gpus:,.0f} input + "
+               f"output tokens/s in replicas of {e.best_num_gpus:g}, against "
+               f"{e.replica_tokens_per_sec / e.num_gpus:,.0f} in replicas of {e.num_gpus:g}"
+               if faster_per_gpu(e.replica_tokens_per_sec, e.num_gpus,
+                                 e.best_replica_tokens_per_sec, e.best_num_gpus, e.replicas,
+                                 ns.min_replicas) else
                f"replicas of {e.num_gpus:g} GPUs are more than this volume needs")
         rows.append(("fewer GPUs in all", _cheaper_split(e, why)))
     if e.llama_cpp_slots:

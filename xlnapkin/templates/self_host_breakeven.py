@@ -184,6 +184,15 @@ def _inputs(b) -> None:
           "input", validation=(1,))
 
 
+def _two_lines(cell) -> None:
+    """An answer whose text runs past the page: two lines across the unit and note columns."""
+    cell.parent.merge_cells(start_row=cell.row, start_column=cell.column, end_row=cell.row,
+                            end_column=cell.column + 2)
+    cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+    cell.offset(column=-1).alignment = Alignment(vertical="top")  # its label beside the text
+    cell.parent.row_dimensions[cell.row].height = 26
+
+
 def _service_outputs(b) -> None:
     """What a request gets at your volume: the latency-under-load model at the requests/s each
     replica gets (the Working sheet's service steps)."""
@@ -233,14 +242,11 @@ def _outputs(b) -> None:
     # where nothing fits, the verdict says why (the check is a page down; a finance review)
     verdict = b.add("breakeven_note", "Verdict", 'IF({all_ok},{breakeven_msg},IF({inputs_ok},'
                     '{fits},"check inputs"))', "", "", "text", "output")
-    # two lines across the unit and note columns: with "for good from" it is longer than a page
-    b.ws.merge_cells(start_row=verdict.row, start_column=verdict.column, end_row=verdict.row,
-                     end_column=verdict.column + 2)
-    verdict.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
-    b.ws.row_dimensions[verdict.row].height = 26
+    _two_lines(verdict)  # with "for good from" it is longer than a page
     out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
         gate="inputs_ok")
-    out(b, "gpus_per_replica", "Cheaper GPU count per replica?", "split_msg", "", "text")
+    _two_lines(out(b, "gpus_per_replica", "Cheaper GPU count per replica?", "split_msg", "",
+                   "text"))  # a user audit: its reason ran off the page
     b.text(f"Not counted: {capacity.NOT_COUNTED} (the cover lists the rest).")
     _service_outputs(b)
     # a page of its own with the checks (its last rows ran onto theirs)
@@ -585,7 +591,7 @@ def _split_table(w, ws) -> None:
     n_col, right = col["num_gpus"], get_column_letter(c0 + len(cols) - 1)
     st.grey_repeats(ws, f"{get_column_letter(c0)}{first + 1}:{right}{last}",
                     f"${n_col}{first + 1}=${n_col}{first}")
-    for name in ("num_gpus", "split_month"):
+    for name in ("num_gpus", "split_month", "replica_total_tps"):
         st.define(w.wb, f"w_{name}", ws.title, f"${col[name]}${first}:${col[name]}${last}")
     st.finish_sheet(ws, {"A": 2, "B": 12, "C": 16, **{get_column_letter(c0 + j): 14
                                                       for j in range(2, len(cols))}},
@@ -602,13 +608,26 @@ def _split_steps() -> list[Step]:
         Step("split_best_n", "... at this many GPUs per replica (the fewer at a tie)",
              "INDEX(w_num_gpus,MATCH({split_best_month},w_split_month,0))", "GPUs", "int",
              "capacity._cheapest_split"),
+        Step("split_best_tps", "... whose replica makes (input + output tokens/s)",
+             "INDEX(w_replica_total_tps,MATCH({split_best_month},w_split_month,0))",
+             "tokens/s", "num", "capacity.estimate: best_replica_tokens_per_sec"),
+        Step("split_faster", "Cheaper for its GPUs' speed, not the volume's size?",
+             "IF(AND(ISNUMBER({replicas_calc}),ISNUMBER({replica_total_tps}),ISNUMBER("
+             "{split_best_tps})),AND({replicas_calc}>{min_replicas_used},{split_best_tps}/"
+             f"{{split_best_n}}>{{replica_total_tps}}/{{num_gpus}}/{capacity.CHEAPER_SPLIT!r}),"
+             "FALSE)", "",
+             "bool", "capacity.faster_per_gpu"),
         Step("split_msg", "Another GPU count per replica?",
              _fit(f'IF(AND({{split_best_n}}<>{{num_gpus}},{cheaper}),"num_gpus "&TEXT('
                   '{split_best_n},"0")&" self-hosts this volume for $"&TEXT({split_best_month},'
                   '"#,##0")&"/month: "&IF({split_best_n}>{num_gpus},"a replica of "&TEXT('
-                  '{num_gpus},"0")&" holds few requests at once","replicas of "&TEXT({num_gpus},'
-                  '"0")&" GPUs are more than this volume needs (check the first token there: '
-                  'fewer GPUs hold fewer requests)"),"OK: no other count saves over '
+                  '{num_gpus},"0")&" holds few requests at once",IF({split_faster},"a GPU makes "'
+                  '&TEXT({split_best_tps}/{split_best_n},"#,##0")&" input + output tokens/s in '
+                  'replicas of "&TEXT({split_best_n},"0")&", against "&TEXT('
+                  '{replica_total_tps}/{num_gpus},"#,##0")&" in replicas of "&TEXT('
+                  '{num_gpus},"0"),"replicas of "&TEXT({num_gpus},"0")&" GPUs are more than '
+                  'this volume needs (check the first token there: fewer GPUs hold fewer '
+                  'requests)")),"OK: no other count saves over '
                   f'{100 * (1 - capacity.CHEAPER_SPLIT):.0f} %")'), "", "text",
              "capacity.estimate: best_num_gpus"),
     ]
