@@ -898,7 +898,7 @@ def _cover(wb) -> None:
             "declines). An owned GPU's price and power include its share of the server around "
             "it (25 % of the card's price, 80 % more power than its TDP by default): type 0 "
             "for the card alone, or your own shares."]),
-        ("Seed claims you can test", _seed_claims()),
+        ("Published claims you can test (the seed articles under Sources)", _seed_claims()),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
             f"the Catalog sheet). Defaults: {DEFAULT_GPU} at ${g0.cloud_usd_per_hour}/h; "
