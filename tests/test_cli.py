@@ -617,9 +617,9 @@ def test_estimate_says_when_self_hosting_wins_for_good(capsys):
     code, out, _ = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h200",
                        "--weight-dtype", "fp8")
     e = capacity.estimate(gpu="h200", model="llama-3.3-70b", weight_dtype="fp8")
-    assert (f"breakeven                      {e.breakeven_tokens_per_day / 1e9:.1f} billion "
-            f"tokens/day first; for good from {e.breakeven_for_good_tokens_per_day / 1e9:.1f} "
-            "billion") in out
+    assert (f"breakeven                      {e.breakeven_tokens_per_day / 1e9:.2f} billion "
+            f"tokens/day first; for good from {e.breakeven_for_good_tokens_per_day / 1e9:.2f} "
+            "billion") in out  # three figures (a user audit: 1.05 billion read 1.0)
 
 
 def test_the_two_breakevens_never_print_as_the_same_number(capsys):

@@ -32,6 +32,7 @@ import dataclasses
 import difflib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -548,11 +549,27 @@ def _two_counts(a: float, b: float) -> tuple[str, str]:
 
 
 def _rounded_count(x: float, digits: int = 1) -> str:
-    """A derived count to the precision an estimate has: 128.7 million, not 128,712,241."""
+    """A derived count to the precision an estimate has, three figures at least: 128.7 million,
+    not 128,712,241; 1.05 billion, not 1.0 (a user audit: the workbook said 1,050.0 M).
+
+    >>> _rounded_count(128_712_241), _rounded_count(1.0504e9), _rounded_count(4321)
+    ('128.7 million', '1.05 billion', '4,321')
+    """
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if x >= size:
-            return f"{x / size:,.{digits}f} {word}"
+            shown = max(digits, 2 - math.floor(math.log10(x / size)))
+            return f"{x / size:,.{shown}f} {word}"
     return f"{x:,.0f}"
+
+
+def _speed(tokens_per_sec: float) -> str:
+    """Output tokens/s a request gets, with two figures below 10 (a user audit read "each
+    getting 1 output tokens/s" for 0.57, a 300-token answer in 9 minutes).
+
+    >>> _speed(0.5712), _speed(7.25), _speed(124.4)
+    ('0.57', '7.2', '124')
+    """
+    return f"{tokens_per_sec:.2g}" if tokens_per_sec < 10 else f"{tokens_per_sec:,.0f}"
 
 
 def _percent(share: float) -> str:
@@ -626,7 +643,7 @@ def _run_estimate(ns) -> int:
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
                                f"at full load ({e.num_gpus:g} x {e.gpu}, "
                                f"{e.concurrency:,.0f} requests at once, each getting "
-                               f"{e.request_tokens_per_sec:,.0f} output tokens/s)"),
+                               f"{_speed(e.request_tokens_per_sec)} output tokens/s)"),
         ("each at your volume", _at_volume(e)),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running; sized "
                              f"for your volume spread evenly over the day: a lower --utilization "
@@ -715,7 +732,7 @@ def _at_volume(e) -> str:
     """What a request sees on each replica at the load the volume puts on it."""
     if e.tokens_per_day == 0:
         return (f"no traffic: the replicas stand by; a request alone would get "
-                f"{e.volume_request_tokens_per_sec:,.0f} output tokens/s, its first token "
+                f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s, its first token "
                 f"after {_ms(e.volume_ttft_ms)}")
     held = e.volume_concurrency
     held = f"{held:,.0f}" if held >= 10 else f"{held:.2g}"
@@ -723,7 +740,7 @@ def _at_volume(e) -> str:
              if e.volume_ttft_ms == e.volume_ttft_ms else  # NaN at full load
              "at full load requests queue for a slot without end")
     return (f"{_percent(e.fleet_utilization)} of full load: about {held} requests at once, each "
-            f"getting {e.volume_request_tokens_per_sec:,.0f} output tokens/s; {first}")
+            f"getting {_speed(e.volume_request_tokens_per_sec)} output tokens/s; {first}")
 
 
 def _first_token(mean_ms, tail_ms, said="first token after") -> str:
