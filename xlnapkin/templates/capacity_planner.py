@@ -28,7 +28,7 @@ RANK_ROWS = 12
 FIRST_ROW = 5          # first data row of both tables (same rows on both sheets)
 BAD_PRICE = _latency.BAD_PRICE
 _NO_PRICE = f'IF({{price_used}}="{BAD_PRICE}",{{price_used}},"no price")'
-USER_GPU = dict(label="b200-192gb (your GPU)", memory_gb=192.0, mem_bw_tbps=8.0,
+USER_GPU = dict(label="B200 192 GB example", memory_gb=192.0, mem_bw_tbps=8.0,
                 bf16_tflops=2250.0, fp8_tflops=4500.0, fp4_tflops=9000.0, int8_tops=4500.0,
                 interconnect_gbps=1800.0, nvlink_gpus=8, pcie_gbps=None, scaleout_gbps=100.0,
                 max_concurrency=None, scheduler_steps=None, vendor="NVIDIA", price=3.0)
@@ -235,7 +235,8 @@ def _inputs(b) -> None:
     bk.calibration_inputs(b, mem_note="weights + KV must fit in it (table and latency)")
     b.heading("Your own GPU (row 1 of the tables)", "any GPU, or a catalog GPU with changes")
     u = USER_GPU
-    b.add("user_gpu_label", "Label", u["label"], "", "", "text", "input")
+    b.add("user_gpu_label", "Label", u["label"], "",
+          "an example (seed 001) until you type yours; ranked with the rest", "text", "input")
     for f in USER_FIELDS:
         least, most, _ = catalog.field_bounds("gpu", f)
         b.add(f"user_{f}", f, u[f], _napkin._unit(f), _USER_NOTES.get(f, ""),
