@@ -56,7 +56,9 @@ PRINT_SCALE = 90  # % : 9 pt notes print at 8.1 pt
 # Number formats by kind of quantity.
 FMT = {
     "int": "#,##0", "num1": "#,##0.0", "num": "#,##0.00", "num3": "#,##0.000", "sci": "0.000E+00",
-    "users": '[=0]"-";[<10]0.0;#,##0',  # a tenth below 10 users, whole from 10; none as -
+    # a tenth below 10 users, whole from 10; none as 0 (a user audit read '-' as no data where
+    # the memory held users and none would get the speed asked for)
+    "users": '[=0]0;[<10]0.0;#,##0',
     "blank0": '[=0]"blank";#,##0.00',  # an optional input read with N(): 0 where left blank
     "usd": "$#,##0.00", "usd0": "$#,##0",
     "usd_none": '$#,##0.00;-$#,##0.00;"none"',  # a catalog price, where 0 means none listed
