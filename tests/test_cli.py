@@ -167,6 +167,21 @@ def test_a_list_is_a_column_sweep(capsys):
     assert [ln.split()[0] for ln in lines[1:]] == ["1024", "8192", "131072"]
 
 
+def test_a_blank_correlation_is_noted(capsys):
+    """A user audit: POOLING_SAVINGS said 50 % where the multi-tenant workbook said 40 % for the
+    same tenants, at its default correlation; the functions' default stays 0 (seed 003)."""
+    from xlnapkin.economics import TENANT_CORRELATION
+    from xlnapkin.templates import multi_tenant_savings as mt
+    assert dict((r[0], r[2]) for r in mt.INPUT_ROWS)["correlation"] == TENANT_CORRELATION
+    code, out, err = run(capsys, "pooling-savings", 10, 0.4, 0.95)
+    assert code == 0 and float(out) == FUNCTIONS["POOLING_SAVINGS"](10, 0.4, 0.95, 0.25, 1, 0)
+    assert f"add --correlation {TENANT_CORRELATION:g}" in err
+    code, out, err = run(capsys, "pooling-savings", 10, 0.4, 0.95, "--correlation", 0.3)
+    assert code == 0 and err == ""
+    code, out, err = run(capsys, "pooled-gpus", 10, 0.4, 0.95, 0.25, 1, 0)  # 0 typed: chosen
+    assert code == 0 and err == ""
+
+
 def test_a_person_reads_the_unit_and_a_script_the_number(capsys, monkeypatch):
     """A user audit read ``1198.799`` with no unit. On a terminal a single result carries the
     unit its docstring ends its summary with (a share also as a percentage); piped, the

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
-from ..economics import NORMAL_CV_MAX, POOL_STEP
+from ..economics import NORMAL_CV_MAX, POOL_STEP, TENANT_CORRELATION
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
@@ -46,7 +46,7 @@ INPUT_ROWS = [
      f"the normal model is fair up to ~{NORMAL_CV_MAX}", "num", (0,)),
     ("gpus_per_tenant", "GPUs of one deployment (a model replica)", 1, "GPUs",
      "capacity comes in whole deployments", "int", (1,)),
-    ("correlation", "Correlation between tenants' loads", 0.3, "0-1",
+    ("correlation", "Correlation between tenants' loads", TENANT_CORRELATION, "0-1",
      "ServeGen API tenants: 0.0-0.33 hourly; seed 003 assumes 0", "num", (0, 1)),
     ("hours_per_month", "Hours paid per month", 730.0, "hours",
      "730 = always on; also the Teams sheet's hours a day", "int",
