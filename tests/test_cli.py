@@ -167,6 +167,17 @@ def test_a_list_is_a_column_sweep(capsys):
     assert [ln.split()[0] for ln in lines[1:]] == ["1024", "8192", "131072"]
 
 
+def test_a_latency_at_its_default_median_is_noted(capsys):
+    """A user audit checked a p95 sizing with ttft-at-rate and read its default, the median
+    (the issue pins 0.5 there and 0.95 for the sizing functions)."""
+    code, out, err = run(capsys, "tpot-at-rate", "h100-sxm", "llama-3.1-8b", 5)
+    assert code == 0 and "note: the median (percentile 0.5)" in err
+    for argv in (["tpot-at-rate", "h100-sxm", "llama-3.1-8b", 5, "--percentile", 0.95],
+                 ["replicas-for-sla", "h100-sxm", "llama-3.1-8b", 5, 1000, 50]):
+        code, out, err = run(capsys, *argv)
+        assert code == 0 and "median" not in err, argv
+
+
 def test_a_blank_correlation_is_noted(capsys):
     """A user audit: POOLING_SAVINGS said 50 % where the multi-tenant workbook said 40 % for the
     same tenants, at its default correlation; the functions' default stays 0 (seed 003)."""

@@ -165,9 +165,11 @@ def _run_function(doc, func, ns) -> int:
     _print_result(doc, result, axes, ns.json, func.text_result)
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
     names = [a.name for a in doc.arguments]
+    given = dict(zip(names, args))
     if "correlation" in names:
-        i = names.index("correlation")
-        _correlation_note(args[i] if i < len(args) else None)
+        _correlation_note(given.get("correlation"))
+    if "percentile" in names and given.get("percentile") in (None, ""):
+        _median_note(doc.argument("percentile").default)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
@@ -176,11 +178,21 @@ def _run_function(doc, func, ns) -> int:
     return EXIT_MESSAGES if messages else 0
 
 
+def _median_note(default) -> None:
+    """A note on stderr where a latency at a rate is taken at its default percentile, the
+    median, while the sizing functions default to 0.95 (a user audit checked a p95 sizing with
+    ttft-at-rate and read the median)."""
+    if default == 0.5:
+        print("note: the median (percentile 0.5): half the requests wait longer; "
+              "max-rate-for-sla and replicas-for-sla size at 0.95 unless told; add "
+              "--percentile 0.95 to check a sizing", file=sys.stderr)
+
+
 def _correlation_note(value) -> None:
     """A note on stderr where a pooling function's correlation is left blank (a user audit:
     POOLING_SAVINGS said 50 % where the multi-tenant workbook, with the same inputs, said 40 %
     at its default correlation)."""
-    if value is None or value == "":
+    if value in (None, ""):
         from .economics import TENANT_CORRELATION
         print(f"note: tenants' loads taken as independent (correlation 0); busy API tenants "
               f"correlate up to about {TENANT_CORRELATION:g}, the multi-tenant workbook's "
