@@ -481,6 +481,7 @@ def _service(w) -> None:
     the requests/s each replica gets, its concurrency found by bisection in a table below the
     steps, outside the printed page (the capacity planner's table, lean), the latencies' means,
     as ``xlnapkin estimate`` gives them."""
+    w.ws.row_breaks.append(Break(id=w.row))  # a page of its own (its tail ran onto a sliver)
     w.heading("What a request gets at your volume (latency under load, xlnapkin.queueing)")
     _napkin.add_steps(w, [
         Step("token_budget", "Prompt tokens an engine step takes besides decoding (default)",
@@ -546,7 +547,7 @@ def _split_columns() -> list[tuple]:
     cols = [("num_gpus", "GPUs per replica", None, "int"),
             ("split_month", "self-hosted USD per month at your volume",
              "IF(ISNUMBER({self_host_monthly_calc}),{self_host_monthly_calc},1E+300)",
-             SPLIT_MONTH_FMT)] + [(s.name, s.label, s.formula, s.fmt) for s in fleet.values()]
+             SPLIT_MONTH_FMT)] + [(s.name, _head(s), s.formula, s.fmt) for s in fleet.values()]
     steps = {s.name: s for s in _napkin.gpu_steps()}
     need, todo = set(), [c[2] for c in cols[1:]]
     while todo:  # the steps the fleet reads, and theirs
@@ -555,7 +556,13 @@ def _split_columns() -> list[tuple]:
             if name in steps and name not in need:
                 need.add(name)
                 todo.append(steps[name].formula)
-    return cols + [(s.name, s.label, s.formula, s.fmt) for s in steps.values() if s.name in need]
+    return cols + [(s.name, _head(s), s.formula, s.fmt) for s in steps.values() if s.name in need]
+
+
+def _head(step) -> str:
+    """A step's label as a column header, its unit after it (a user audit: '5.539E-03' under
+    'Prefill per step' said nothing of seconds)."""
+    return f"{step.label} ({step.unit})" if step.unit else step.label
 
 
 # the Working sheet renames gpu_steps' last step; a row of the table keeps its name
