@@ -1037,20 +1037,34 @@ def test_a_spawned_child_stopped_at_max_seconds_leaves_nothing_behind(tmp_path):
     # nested counted repeats: the pattern compiles until the machine kills it (24 GB measured)
     '=REGEXTEST("a","(((a{100}){100}){100}){100}")'])
 def test_a_formula_that_asks_for_gigabytes_is_stopped_at_max_memory_mb(tmp_path, formula):
-    # Within 400 MB the library's MemoryError becomes the cell's error (as in Excel, which has
-    # no room either) or the run stops with the limit's message.
+    # Within 400 MB the run stops with the limit's message, and writes nothing. formulas makes
+    # any error in a function #VALUE!, a MemoryError too, and that value was saved with --out
+    # (a hardening audit): recalc carries the MemoryError past it.
     path = c.xlsx(tmp_path / "big.xlsx", {"S": {"A1": formula, "A2": "=1+1"}},
                   {"big": "S!$A$1", "small": "S!$A$2"})
     import resource
-    proc = _recalc_in_a_process(path, "--max-memory-mb", 400, "--json")
-    assert proc.returncode in (1, 3), proc.stderr
+    out = tmp_path / "out.xlsx"
+    proc = _recalc_in_a_process(path, "--max-memory-mb", 400, "--json", "--out", out)
+    assert proc.returncode == 1 and "--max-memory-mb raises it" in proc.stderr, proc.stderr
+    assert proc.stdout == "" and not out.exists()
     # the largest process this one has waited for (ours included) held under 5 GB, not 22
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 5e6  # kB on Linux
-    if proc.returncode == 3:
-        values = json.loads(proc.stdout)
-        assert values["small"] == 2 and str(values["big"]).startswith("#")
-    else:
-        assert "--max-memory-mb raises it" in proc.stderr
+
+
+def test_a_memory_error_in_a_formulas_function_is_not_a_cell_error():
+    """formulas' wrap_func makes any exception #VALUE!; the one recalc installs lets a
+    MemoryError through (as _OutOfMemory, which its `except Exception` does not catch)."""
+    import numpy as np
+    from xlnapkin import recalc
+    functions = recalc._import_formulas().functions
+    assert functions.wrap_func.keeps_memory_errors
+
+    def needs_too_much(x):
+        raise MemoryError
+
+    with pytest.raises(recalc._OutOfMemory):
+        functions.wrap_func(needs_too_much)(np.asarray([[1.0]]))
+    assert str(functions.wrap_func(lambda x: 1 / 0)(np.asarray([[1.0]])).item()) == "#VALUE!"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a spawned child imports "

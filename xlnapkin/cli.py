@@ -955,7 +955,8 @@ def _run_recalc(ns) -> int:
             from .recalc import RecalcError
             raise RecalcError(f"recalculating {ns.workbook} ran out of memory") from None
     from ._limited import MemoryLimit, NotStarted, TimeLimit, run_limited
-    from .recalc import LimitError
+    from .recalc import LimitError, preload
+    preload()  # the libraries in this process, so the child's memory limit counts the work
     started = time.time()
     try:
         return run_limited(_recalc_checked, ns, seconds=seconds, memory_mb=memory_mb,

@@ -489,9 +489,47 @@ def _import_formulas():
     warnings.filterwarnings("ignore", category=SyntaxWarning, module=r".*[\\/]formulas[\\/]")
     try:
         import formulas
+        import formulas.functions as functions  # its table, before the modules it loads
     except ImportError:
         raise RecalcError(_INSTALL_HINT) from None
+    if not getattr(functions.wrap_func, "keeps_memory_errors", False):
+        functions.wrap_func = _keeping_memory_errors(functions.wrap_func)
     return formulas
+
+
+def preload() -> None:
+    """formulas and the function modules it loads when it first reads a formula (scipy.stats
+    among them), imported now: a child process forked after this inherits them, and its
+    memory limit counts the work alone (a hardening audit: under ``--max-memory-mb 200`` the
+    child failed to map scipy's shared libraries and reported "cannot recalculate:
+    ImportError"). Nothing where formulas is not installed (the command says so later)."""
+    with contextlib.suppress(RecalcError):
+        _import_formulas()
+        import formulas.functions
+        formulas.functions.get_functions()
+
+
+class _OutOfMemory(BaseException):
+    """A MemoryError in one of formulas' functions, carried past the ``except Exception`` with
+    which formulas makes any error in a function ``#VALUE!``: a formula whose values passed the
+    memory limit read as a wrong value, saved with ``--out`` (a hardening audit:
+    ``SUM(MMULT(A1:A8000,TRANSPOSE(A1:A8000)))`` under the default 2,000 MB)."""
+
+
+def _keeping_memory_errors(wrap_func):
+    """formulas' ``wrap_func`` with each function's MemoryError raised as :class:`_OutOfMemory`.
+    Its function modules wrap their functions when they are first loaded, which
+    :func:`_import_formulas` comes before (only ARRAY and ARRAYROW are wrapped earlier)."""
+    def wrap(func, ranges=False):
+        @functools.wraps(func)
+        def guarded(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except MemoryError:
+                raise _OutOfMemory from None
+        return wrap_func(guarded, ranges)
+    wrap.keeps_memory_errors = True
+    return wrap
 
 
 def _to_excel(value):
@@ -1289,6 +1327,8 @@ class Workbook:
                 self._load_messages = frozenset(_COUNTER.messages)
             except RecalcError:
                 raise
+            except (MemoryError, _OutOfMemory):  # the memory limit's, as in calculate
+                raise MemoryError("the workbook did not fit in memory") from None
             except Exception as exc:
                 raise RecalcError(f"cannot read {self.path.name}: {_reason(exc)}") from exc
         if opener.failure is not None:
@@ -1463,6 +1503,8 @@ class Workbook:
             try:
                 self._solution = self._model.calculate(inputs=feed)
                 self._grids = {}
+            except (MemoryError, _OutOfMemory):  # the memory limit's, reported as such
+                raise MemoryError("a formula's values did not fit in memory") from None
             except Exception as exc:
                 raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
                     from exc
