@@ -167,6 +167,21 @@ def test_a_list_is_a_column_sweep(capsys):
     assert [ln.split()[0] for ln in lines[1:]] == ["1024", "8192", "131072"]
 
 
+def test_a_rate_no_device_is_that_slow_is_refused_and_no_warning_shows(capsys):
+    # A hardening audit: "h100; bf16_tflops=1e-300" printed 5.6e300 replicas with exit 0, and
+    # a slow but possible GPU printed NumPy's overflow warning before the Error: line.
+    import warnings
+    code, out, err = run(capsys, "estimate", "--gpu", "h100; bf16_tflops=1e-300")
+    assert code == 1 and out == "" and "bf16_tflops must be at least 0.001, got '1e-300'" in err
+    code, out, err = run(capsys, "tokens-per-sec", "h100; fp8_tflops=1e-9", "llama-3.1-8b")
+    assert code == 1 and "fp8_tflops must be 0 or at least 0.001" in err
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        code, out, err = run(capsys, "ttft-at-rate", "h100-sxm; bf16_tflops=0.002",
+                             "llama-3.1-8b", 0.1)
+    assert code == 3 and err.startswith("Error: overloaded") and not seen
+
+
 def test_a_latency_at_its_default_median_is_noted(capsys):
     """A user audit checked a p95 sizing with ttft-at-rate and read its default, the median
     (the issue pins 0.5 there and 0.95 for the sizing functions)."""

@@ -309,6 +309,14 @@ _MAXIMUM = {"memory_gb": 1e5, "mem_bw_tbps": 1e3, "bf16_tflops": 1e6, "fp16_tflo
             "output_usd_per_mtok": 1e6, "cached_input_usd_per_mtok": 1e6, "batch_discount": 1.0}
 _DEFAULT_MAXIMUM = 1e9
 
+# The least a rate the engine divides by may be when it is not 0 (0: not supported, or blank):
+# a smaller one is a typing mistake that gives 300-digit answers (a hardening audit:
+# "h100; bf16_tflops=1e-300" printed 5.6e300 replicas), and no device is that slow (1 GB/s,
+# 1 GFLOP/s).
+_LEAST_RATE = {name: 1e-3 for name in (
+    "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops", "fp4_tflops", "int8_tops",
+    "interconnect_gbps", "pcie_gbps", "scaleout_gbps", "efficiency_factor")}
+
 # Whole-number fields that must be at least 1 when given (0 would mean no layers, heads, experts
 # or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
@@ -372,6 +380,10 @@ def _convert(kind: str, raw: dict, where: str):
             if key in _POSITIVE and num == 0:
                 raise CatalogError(f"{where}: {key} must be a number in (0, {top:g}] (blank "
                                    f"for the default), got {_shown(text)}")
+            if 0 < num < _LEAST_RATE.get(key, 0):
+                zero = "" if key in _POSITIVE or key in _REQUIRED[kind] else "0 or "
+                raise CatalogError(f"{where}: {key} must be {zero}at least "
+                                   f"{_LEAST_RATE[key]:g}, got {_shown(text)}")
             if numeric[key] is int:
                 num = int(num)
             values[key] = num

@@ -1678,6 +1678,15 @@ def _commands(parser) -> list[str]:
 
 def main(argv=None) -> int:
     """Run the command line; return the exit code."""
+    # NumPy's overflow and invalid-value warnings in the engine: its results already say what
+    # they mean (NaN: a message), and a warning's source line is not for a user's screen (a
+    # hardening audit found one before the Error: line)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"xlnapkin(\.|$)")
+        return _main(argv)
+
+
+def _main(argv) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     for stream in (sys.stdout, sys.stderr):  # text a console's code page lacks is escaped
         with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
