@@ -72,6 +72,54 @@ def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):
     assert str(err.value) == f"{path}{sep}{message}"
 
 
+@pytest.mark.parametrize("header, body, message", [
+    # a hardening audit: a misspelled column was silently ignored, a repeated one read from its
+    # last copy, and cells past the header dropped
+    ("id,memory_gb,mem_bw_tbps,bf16_tflops,cloud_usd_per_hr\n", "a1,48,1,100,3\n",
+     "line 1: unknown column 'cloud_usd_per_hr': did you mean 'cloud_usd_per_hour'?"),
+    ("id,memory_gb,mem_bw_tbps,bf16_tflops,memory_gb\n", "a1,64,1,100,32\n",
+     "line 1: column 'memory_gb' appears twice"),
+    (HEADER, "a1,x,ACME,48,1,100,s,7\n",
+     "line 2: more cells than the header has columns (a comma too many?)"),
+    (HEADER, "a1,x,ACME,48,1,1e-9,s\n", "line 2: bf16_tflops must be at least 0.001, got "
+                                         "'1e-9'"),
+])
+def test_columns_other_than_the_package_s_are_refused(folder, header, body, message):
+    path = folder / "gpus.csv"
+    path.write_text(header + body, encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        catalog.gpu("b200")
+    assert str(err.value) == f"{path} {message}"
+
+
+def test_spaces_around_a_column_name_and_a_blank_trailing_column_are_read(folder):
+    (folder / "gpus.csv").write_text(" id , memory_gb ,mem_bw_tbps,bf16_tflops,\n"
+                                     "a1,48,1,100,\n", encoding="utf-8")
+    assert catalog.gpu("a1").memory_gb == 48
+
+
+def test_a_line_break_in_a_quoted_cell_is_kept(folder):
+    _write(folder, 'a1,x,ACME,48,1,100,"first\r\nsecond"\n')
+    assert catalog.gpu("a1").source == "first\r\nsecond"
+
+
+def test_a_folder_named_as_a_catalog_file_is_a_message(folder, capsys):
+    (folder / "gpus.csv").mkdir()
+    with pytest.raises(CatalogError, match="gpus.csv is not a file"):
+        catalog.gpu("b200")
+    assert catalog.user_files() == []
+
+
+def test_an_unknown_id_s_suggestions_are_kept(folder):
+    # a hardening audit: a sweep of 200 x 200 unknown ids compared every cell's text with
+    # every id again (8.9 s)
+    catalog._suggest.cache_clear()
+    for _ in range(3):
+        assert udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b").endswith("did you mean h100-sxm, "
+                                                                   "h100-nvl, h100-pcie?")
+    assert catalog._suggest.cache_info().hits == 2
+
+
 def test_a_user_gpu_row_can_carry_its_engine_cap(folder):
     # max_concurrency is an optional column (the package file has none); 0 and -5 get one rule.
     path = folder / "gpus.csv"
