@@ -182,6 +182,18 @@ def test_a_rate_no_device_is_that_slow_is_refused_and_no_warning_shows(capsys):
     assert code == 3 and err.startswith("Error: overloaded") and not seen
 
 
+def test_a_link_given_as_0_is_told_to_give_its_speed(capsys):
+    # A hardening audit: the advice added a second interconnect_gbps to the spec string, which
+    # a spec string refuses.
+    code, _, err = run(capsys, "tokens-per-sec", "h100-sxm; interconnect_gbps=0", "llama-3.1-8b",
+                       8, 1024, "fp8", "", 2)
+    assert code == 3 and "gives interconnect_gbps 0 (no link)" in err
+    advised = err.split("e.g. ")[1].strip()
+    code, out, _ = run(capsys, "tokens-per-sec", f"h100-sxm; {advised}", "llama-3.1-8b", 8,
+                       1024, "fp8", "", 2)
+    assert code == 0 and float(out) > 0
+
+
 def test_a_latency_at_its_default_median_is_noted(capsys):
     """A user audit checked a p95 sizing with ttft-at-rate and read its default, the median
     (the issue pins 0.5 there and 0.95 for the sizing functions)."""

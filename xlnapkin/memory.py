@@ -656,6 +656,17 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     return ok
 
 
+def _no_link_message(g) -> str:
+    """Why a GPU without a link runs a model on one GPU only, and the spec string that gives it
+    one; where the spec string itself gave the link as 0, that it did (a hardening audit: the
+    advice added a second interconnect_gbps, which a spec string refuses)."""
+    if ";" in g.id and "interconnect" in g.id.lower():
+        return (f"{g.id} gives interconnect_gbps 0 (no link), so it serves a model on one GPU "
+                "only; give the link's GB/s instead, e.g. interconnect_gbps=64")
+    return (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on one GPU "
+            f"only; give the link in a spec string, e.g. \"{g.id}; interconnect_gbps=64\"")
+
+
 def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
             mem_fraction=MEM_FRACTION):
     """Why a configuration cannot run (see :func:`can_run`): the heads that cannot be split,
@@ -694,9 +705,7 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
         out[long] = np.array([most + (f"{v:,.0f}" if v < 1e15 else f"{v:.3g}")
                               for v in values.tolist()], dtype=object)[inverse]
     if alone.any():
-        out[alone] = (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on "
-                      f"one GPU only; give the link in a spec string, e.g. "
-                      f"\"{g.id}; interconnect_gbps=64\"")
+        out[alone] = _no_link_message(g)
     if split.any():
         # the counts the heads split over that also hold this configuration (a review: 70B at
         # a batch of 64 on 3 H100s was told 1 and 2, which then failed on memory)
