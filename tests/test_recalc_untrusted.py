@@ -1124,6 +1124,17 @@ def test_numbers_written_as_other_programs_write_them_are_read(capsys, tmp_path)
                                            "zeros": 8, "true": True})
 
 
+def test_setting_a_cell_beyond_the_sheet_names_the_sheet_s_edge(capsys, tmp_path):
+    # a hardening audit: "cannot recalculate ...: ValueError (Row numbers must be between...)"
+    # blamed the workbook and showed an exception's name
+    path = c.xlsx(tmp_path / "r.xlsx", {"S": {"A1": 1, "A2": "=A1*2"}}, {"r": "S!$A$2"})
+    code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS, "--set", "S!ZZZ99999999=1")
+    assert_one_error(code, out, err, "S!ZZZ99999999 is not a cell of a sheet (the last is "
+                                     "XFD1048576)")
+    code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS, "--set", "S!A1=4", "--json")
+    assert (code, json.loads(out)) == (0, {"r": 8}), err
+
+
 def test_far_time_limits_are_no_limit_and_a_tiny_memory_limit_is_refused(capsys, tmp_path):
     path = c.xlsx(tmp_path / "r.xlsx", {"S": {"A1": '=REGEXTEST("abc","b")'}}, {"r": "S!$A$1"})
     # a limit of 1e308 s overflowed poll() (a traceback), and 1e15 s cut every regex at once

@@ -1472,6 +1472,14 @@ class Workbook:
         sheet, cell = self.resolve(ref)
         if ":" in cell:
             raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a time")
+        from openpyxl.utils.cell import coordinate_to_tuple
+        try:
+            row, col = coordinate_to_tuple(cell)
+        except ValueError:
+            row = col = 0
+        if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):  # a hardening audit: blamed
+            raise RecalcError(f"--set {ref}: {sheet}!{cell} is not a cell of a sheet (the last "
+                              "is XFD1048576)")  # the workbook with a ValueError's name
         ws = self._sheet(sheet)
         if ws[cell].data_type == "f" or any(s == sheet and c == cell
                                              for s, c, _ in self.formula_cells):
