@@ -356,7 +356,7 @@ def expect_self_host(v):
         heads = sh.HEADS + (f"; at most {m.layers}" if memory.by_layers(m, wd) else
                             f"; use num_gpus {more[0]}" if more else "")
         exp["fits"] = (heads if "cannot be split" in why else
-                       sh.LINK if "has no interconnect_gbps" in why else
+                       sh.LINK if "so it serves a model on one GPU only" in why else
                        sh.CONTEXT if "holds at most" in why else
                        f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
@@ -921,7 +921,7 @@ def _planner_row(v, m, g, n, frac, your, i):
     row["tbl_fits"] = ("yes" if s["concurrency"] >= 1 else
                        "no: layers do not split" if "layers cannot be split" in why else
                        "no: heads do not split" if "cannot be split" in why else
-                       "no: no GPU link" if "has no interconnect_gbps" in why else
+                       "no: no GPU link" if "so it serves a model on one GPU only" in why else
                        "no: context too long" if "holds at most" in why else
                        f"no: {split_gpus(m, need, wd):.0f} GPUs" if split_gpus(m, need, wd) else
                        "no: too big")
