@@ -1051,6 +1051,20 @@ def test_a_formula_that_asks_for_gigabytes_is_stopped_at_max_memory_mb(tmp_path,
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 5e6  # kB on Linux
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS holds on Linux")
+def test_an_xlnapkin_function_that_runs_out_of_memory_stops_the_run(tmp_path):
+    # a review: xlnapkin's functions are wrapped apart from formulas' own, and the scheduler
+    # left the cell without a value (#CALC!, blamed on a circular reference), the file written
+    cells = {f"A{i}": i for i in range(1, 2001)}
+    cells["C1"] = ('=SUM(TOKENS_PER_SEC("h100-sxm","llama-3.1-8b",A1:A2000,'
+                   'TRANSPOSE(A1:A2000*10)))')  # 4 million cells: 2.1e9 tokens/s without a limit
+    path = c.xlsx(tmp_path / "sweep.xlsx", {"S": cells}, {"total": "S!$C$1"})
+    out = tmp_path / "out.xlsx"
+    proc = _recalc_in_a_process(path, "--max-memory-mb", 400, "--out", out)
+    assert proc.returncode == 1 and "--max-memory-mb raises it" in proc.stderr, proc.stderr
+    assert not out.exists()
+
+
 def test_a_memory_error_in_a_formulas_function_is_not_a_cell_error():
     """formulas' wrap_func makes any exception #VALUE!; the one recalc installs lets a
     MemoryError through (as _OutOfMemory, which its `except Exception` does not catch)."""
@@ -1064,6 +1078,10 @@ def test_a_memory_error_in_a_formulas_function_is_not_a_cell_error():
 
     with pytest.raises(recalc._OutOfMemory):
         functions.wrap_func(needs_too_much)(np.asarray([[1.0]]))
+    functions.get_functions()  # every module of functions, each wrapping with the guard
+    for name in functions.SUBMODULES:
+        module = sys.modules[f"formulas.functions{name}"]
+        assert getattr(module, "wrap_func", functions.wrap_func).keeps_memory_errors, name
     assert str(functions.wrap_func(lambda x: 1 / 0)(np.asarray([[1.0]])).item()) == "#VALUE!"
 
 

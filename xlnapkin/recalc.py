@@ -80,10 +80,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import importlib
 import io
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import types
@@ -494,6 +496,10 @@ def _import_formulas():
         raise RecalcError(_INSTALL_HINT) from None
     if not getattr(functions.wrap_func, "keeps_memory_errors", False):
         functions.wrap_func = _keeping_memory_errors(functions.wrap_func)
+        for name in functions.SUBMODULES:  # loaded before (by another import): wrapped again
+            module = sys.modules.get(f"formulas.functions{name}")
+            if module is not None:
+                importlib.reload(module)
     return formulas
 
 
@@ -516,10 +522,17 @@ class _OutOfMemory(BaseException):
     ``SUM(MMULT(A1:A8000,TRANSPOSE(A1:A8000)))`` under the default 2,000 MB)."""
 
 
+def _out_of_memory(exc) -> bool:
+    """Whether an error the scheduler (schedula) catches is running out of memory: raised, as
+    its ``raises`` rule, where every other error stays the cell's."""
+    return isinstance(exc, (MemoryError, _OutOfMemory))
+
+
 def _keeping_memory_errors(wrap_func):
     """formulas' ``wrap_func`` with each function's MemoryError raised as :class:`_OutOfMemory`.
-    Its function modules wrap their functions when they are first loaded, which
-    :func:`_import_formulas` comes before (only ARRAY and ARRAYROW are wrapped earlier)."""
+    Its function modules wrap their functions when they load (:func:`_import_formulas` reloads
+    any that loaded before it; ARRAY and ARRAYROW, wrapped with the package, make no arrays of
+    their own)."""
     def wrap(func, ranges=False):
         @functools.wraps(func)
         def guarded(*args, **kwargs):
@@ -616,6 +629,12 @@ def _adapter(func):
 
     @functools.wraps(func)
     def call(*args):
+        try:
+            return _call(*args)
+        except MemoryError:  # the limit's, not the cell's (see _OutOfMemory)
+            raise _OutOfMemory from None
+
+    def _call(*args):
         _COUNTER.tick()
         values = [_to_excel(a) for a in args]
         if getattr(func, "text_result", True) and hasattr(func, "evaluate"):
@@ -1508,12 +1527,17 @@ class Workbook:
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
         started = time.monotonic()
         with _formulas_session(self._progress, None, self.limits.max_regex_seconds):
+            # a MemoryError anywhere the scheduler calls (reading a range's values, say) stops
+            # the run: the scheduler otherwise leaves the cell without a value (#CALC!)
+            self._model.dsp.raises = _out_of_memory
             try:
                 self._solution = self._model.calculate(inputs=feed)
                 self._grids = {}
             except (MemoryError, _OutOfMemory):  # the memory limit's, reported as such
                 raise MemoryError("a formula's values did not fit in memory") from None
             except Exception as exc:
+                if _out_of_memory(getattr(exc, "ex", None)):  # the scheduler's, raised for it
+                    raise MemoryError("a formula's values did not fit in memory") from None
                 raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
                     from exc
             self._check_regex_clock()
