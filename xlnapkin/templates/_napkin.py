@@ -768,6 +768,27 @@ def _spread_steps(n: str, rate: str) -> list[Step]:
     ]
 
 
+def ttft_tail(rate: str, p: str | None, z: str, left: str) -> dict[str, str]:
+    """The terms of the first token's wait that have a tail (``queueing._Replica.ttft``), at
+    percentile ``p`` (None: their means) for prompts arriving at ``rate``: the waits for a free
+    slot (``queued``) and for the prefill budget (``wait``), the rest of the step in progress
+    (``left``) and the compute of the prompts that join its step in it (``joining``, with ``z``
+    the percentile's normal z and ``left`` the name of the step-left term). The queue row's
+    steps and the self-host workbook's tail line both use them."""
+    if p is None:
+        wait, share, above = "{q_rho}*{q_slot}/(2*(1-{q_rho}))", "0.5", ""
+        queued = f"IF({rate}>={{q_capacity}},1E+300,{{q_full}}/({{q_capacity}}-{rate}))"
+    else:
+        wait = f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)"
+        queued = (f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))"
+                  f"/({{q_capacity}}-{rate}),0))")
+        share, above = p, f"+MAX({z},0)*SQRT({rate}*{left})"
+    return {"queued": queued, "wait": wait,
+            "left": f"{share}*{{scheduler_steps}}*{{q_step}}*{{q_busy}}",
+            "joining": (f"MIN({rate}*{left}{above},MAX({{token_budget}}-{{input_tokens}},0)/"
+                        "{input_tokens})*{t_prefill_prompt}")}
+
+
 def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
@@ -783,13 +804,7 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     at = "the mean" if mean else "the percentile"
     seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
         f"MIN(MAX({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}}),0),{{q_n_max}})"
-    wait = ("{q_rho}*{q_slot}/(2*(1-{q_rho}))" if mean else
-            f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)")
-    queued = (f"IF({rate}>={{q_capacity}},1E+300,{{q_full}}/({{q_capacity}}-{rate}))" if mean else
-              f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
-              f"({{q_capacity}}-{rate}),0))")
-    left = "0.5" if mean else p
-    above = "" if mean else "+MAX({sla_z},0)*SQRT(" + rate + "*{q_step_left})"
+    tail = ttft_tail(rate, None if mean else p, "{sla_z}", "{q_step_left}")
     g, c, out = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}"
     pass_seen = prompt_pass("{q_seen}/{output_tokens}")
     spread = (f"{g}*LN({out}-({out}-1)*{g})/({out}-1)" if mean else
@@ -827,7 +842,7 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
         Step("q_slot", "prefill budget one prompt takes",
              "{t_prefill_prompt}+{prefill_chunks}*{q_decode}*{q_busy}", "s", "sci"),
         Step("q_rho", "prefill budget in use", f"MIN({rate}*{{q_slot}},1-1E-12)", "0-1", "num3"),
-        Step("q_wait", f"wait for the budget at {at}", wait, "s", "sci"),
+        Step("q_wait", f"wait for the budget at {at}", tail["wait"], "s", "sci"),
         Step("q_x", "slot queue: rate x output x step per sequence",
              f"{rate}*{{output_tokens}}*{{q_step_per_seq}}", "", "num3"),
         Step("q_full", "chance all slots are taken on arrival",
@@ -835,13 +850,11 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              f",{{q_shape}},{{q_n_max}}),1E-300))-{{q_shape}}*LN(1-{{q_x}})-{{q_log_ways}}-"
              f"{{q_n_max}}*LN({{q_x}})+LN(1-{rate}/{{q_capacity}}),700)))-1E-304,0),1))", "0-1",
              "num3"),
-        Step("q_queued", f"wait for a free slot at {at}", queued, "s", "sci"),
-        Step("q_step_left", f"rest of the step (or steps) in progress at {at}",
-             f"{left}*{{scheduler_steps}}*{{q_step}}*{{q_busy}}", "s", "sci"),
+        Step("q_queued", f"wait for a free slot at {at}", tail["queued"], "s", "sci"),
+        Step("q_step_left", f"rest of the step (or steps) in progress at {at}", tail["left"],
+             "s", "sci"),
         Step("q_joining", "compute of the prompts that join its step meanwhile",
-             f"MIN({rate}*{{q_step_left}}{above},"
-             "MAX({token_budget}-{input_tokens},0)/{input_tokens})*{t_prefill_prompt}", "s",
-             "sci", "queueing._Replica.joining"),
+             tail["joining"], "s", "sci", "queueing._Replica.joining"),
         Step("q_ttft", f"time to first token at {at}",
              "{q_queued}+{q_wait}+{q_step_left}+{ttft_alone}+{q_busy}*MAX(ROUNDUP("
              "{prefill_chunks},0)*{q_decode}+{step_overhead}+{t_prefill_prompt}"

@@ -641,31 +641,27 @@ def _split_steps() -> list[Step]:
 
 
 def _tail_steps() -> list[Step]:
-    """The first token's wait that 1 request in 20 exceeds (capacity.SLOW_PERCENTILE), from
-    the mean's steps above: its terms that have a tail (the waits for a slot and for the
-    budget, the rest of the step in progress, the prompts that join it) at the percentile
-    instead of their means, as ``queueing.ttft_at_rate`` takes them."""
+    """The first token's wait that 1 request in 20 exceeds (capacity.SLOW_PERCENTILE): the
+    mean's own-prefill part (the mean less its terms that have a tail) plus those terms at the
+    percentile (``_napkin.ttft_tail``), as ``queueing.ttft_at_rate`` takes them."""
     p, rate = "{vol_tail_p}", "{vol_rate}"
+    tail = _napkin.ttft_tail(rate, p, f"NORMSINV({p})", "{vol_left_tail}")
     return [
         Step("vol_tail_p", f"Share of requests within the tail line ({capacity.TAIL} waits "
              "longer)",
              repr(capacity.SLOW_PERCENTILE), "0-1", "num3", "capacity.SLOW_PERCENTILE"),
-        Step("vol_queued_tail", "wait for a free slot at that share",
-             f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))/"
-             f"({{q_capacity}}-{rate}),0))", "s", "sci"),
-        Step("vol_wait_tail", "wait for the budget at that share",
-             f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)", "s",
+        Step("vol_own_prefill", "the prompt's own prefill in a mean first token (no waits)",
+             "{q_ttft}-{q_queued}-{q_wait}-{q_step_left}-{q_joining}", "s", "sci"),
+        Step("vol_queued_tail", "wait for a free slot at that share", tail["queued"], "s",
              "sci"),
+        Step("vol_wait_tail", "wait for the budget at that share", tail["wait"], "s", "sci"),
         Step("vol_left_tail", "rest of the step (or steps) in progress at that share",
-             f"{p}*{{scheduler_steps}}*{{q_step}}*{{q_busy}}", "s", "sci"),
+             tail["left"], "s", "sci"),
         Step("vol_joining_tail", "compute of the prompts that join its step meanwhile",
-             f"MIN({rate}*{{vol_left_tail}}+MAX(NORMSINV({p}),0)*SQRT({rate}*{{vol_left_tail}}),"
-             "MAX({token_budget}-{input_tokens},0)/{input_tokens})*{t_prefill_prompt}", "s",
-             "sci", "queueing._Replica.joining"),
+             tail["joining"], "s", "sci", "queueing._Replica.joining"),
         Step("vol_ttft_tail_calc", f"Time to first token that {capacity.TAIL} exceeds",
-             _fit(f'IF({{vol_ok}},({{q_ttft}}-{{q_queued}}-{{q_wait}}-{{q_step_left}}-'
-                  '{q_joining}+{vol_queued_tail}+{vol_wait_tail}+{vol_left_tail}+'
-                  f'{{vol_joining_tail}})*1000,"{FULL}")'), "ms", "num",
+             _fit(f'IF({{vol_ok}},({{vol_own_prefill}}+{{vol_queued_tail}}+{{vol_wait_tail}}+'
+                  f'{{vol_left_tail}}+{{vol_joining_tail}})*1000,"{FULL}")'), "ms", "num",
              "queueing.service_at_rate at SLOW_PERCENTILE")]
 
 
