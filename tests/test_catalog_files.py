@@ -83,6 +83,11 @@ def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):
      "line 2: more cells than the header has columns (a comma too many?)"),
     (HEADER, "a1,x,ACME,48,1,1e-9,s\n", "line 2: bf16_tflops must be at least 0.001, got "
                                          "'1e-9'"),
+    ("id,memory_gb,mem_bw_tbps,bf16_tflops,\n", "a1,48,1,100,oops\n",
+     "line 2: a value under a column without a name"),
+    # the file's own line, past a quoted cell that holds line breaks (a review)
+    (HEADER, 'a1,x,ACME,48,1,100,"one\ntwo\nthree"\na2,y,ACME,8_0,1,100,s\n',
+     "line 5: memory_gb must be a number, got '8_0'"),
 ])
 def test_columns_other_than_the_package_s_are_refused(folder, header, body, message):
     path = folder / "gpus.csv"

@@ -175,11 +175,13 @@ def test_a_rate_no_device_is_that_slow_is_refused_and_no_warning_shows(capsys):
     assert code == 1 and out == "" and "bf16_tflops must be at least 0.001, got '1e-300'" in err
     code, out, err = run(capsys, "tokens-per-sec", "h100; fp8_tflops=1e-9", "llama-3.1-8b")
     assert code == 1 and "fp8_tflops must be 0 or at least 0.001" in err
+    from xlnapkin import economics
+    with pytest.warns(RuntimeWarning, match="overflow"):  # NumPy's, from the engine
+        economics.cost_per_mtok(1e300, 1e-300)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        code, out, err = run(capsys, "ttft-at-rate", "h100-sxm; bf16_tflops=0.002",
-                             "llama-3.1-8b", 0.1)
-    assert code == 3 and err.startswith("Error: overloaded") and not seen
+        code, out, err = run(capsys, "cost-per-mtok", "1e300", "1e-300")
+    assert code == 1 and err.startswith("Error: the result overflows") and not seen
 
 
 def test_a_link_given_as_0_is_told_to_give_its_speed(capsys):
@@ -218,6 +220,8 @@ def test_a_blank_correlation_is_noted(capsys):
     assert code == 0 and err == ""
     code, out, err = run(capsys, "pooled-gpus", 10, 0.4, 0.95, 0.25, 1, 0)  # 0 typed: chosen
     assert code == 0 and err == ""
+    code, out, err = run(capsys, "dedicated-gpus", 10, 0.4, 0.95)  # each tenant on its own:
+    assert code == 0 and err == ""  # no correlation reaches it (a review)
 
 
 def test_a_person_reads_the_unit_and_a_script_the_number(capsys, monkeypatch):

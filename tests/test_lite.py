@@ -39,7 +39,7 @@ def excel_functions() -> dict:
     for name, fn in docgen.functions().items():
         wizard, doc = _excel.parse_docstring(fn.__doc__), _excel.describe(fn)
         examples = [list(ex.args) for ex in doc.examples]
-        out[name] = (fn, doc.summary, wizard.args, examples)  # the summary less its [unit]
+        out[name] = (fn, doc.wizard, wizard.args, examples)  # the summary and its unit
     return out
 
 

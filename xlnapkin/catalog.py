@@ -312,8 +312,8 @@ _DEFAULT_MAXIMUM = 1e9
 
 # The least a rate the engine divides by may be when it is not 0 (0: not supported, or blank):
 # a smaller one is a typing mistake that gives 300-digit answers (a hardening audit:
-# "h100; bf16_tflops=1e-300" printed 5.6e300 replicas), and no device is that slow (1 GB/s,
-# 1 GFLOP/s).
+# "h100; bf16_tflops=1e-300" printed 5.6e300 replicas), and no device is that slow (1 GB/s of
+# memory bandwidth, 1 GFLOP/s, 1 MB/s of link; an efficiency factor of 0.001).
 _LEAST_RATE = {name: 1e-3 for name in (
     "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops", "fp4_tflops", "int8_tops",
     "interconnect_gbps", "pcie_gbps", "scaleout_gbps", "efficiency_factor")}
@@ -456,10 +456,13 @@ def _read_csv(kind: str, text: str, origin: str) -> list:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         _check_header(kind, reader, origin)
-        for i, raw in enumerate(reader, start=2):
+        for raw in reader:
+            i = reader.line_num  # the file's line (a quoted cell may hold line breaks)
             if any((v or "").strip() for v in raw.get(None) or ()):
-                raise CatalogError(f"{origin} line {reader.line_num}: more cells than the "
-                                   "header has columns (a comma too many?)")
+                raise CatalogError(f"{origin} line {i}: more cells than the header has "
+                                   "columns (a comma too many?)")
+            if (raw.get("") or "").strip():
+                raise CatalogError(f"{origin} line {i}: a value under a column without a name")
             if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
                 continue
             row = _convert(kind, raw, f"{origin} line {i}")

@@ -166,7 +166,7 @@ def _run_function(doc, func, ns) -> int:
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
     names = [a.name for a in doc.arguments]
     given = dict(zip(names, args))
-    if "correlation" in names:
+    if "correlation" in names and not doc.name.startswith("DEDICATED"):  # theirs ignore it
         _correlation_note(given.get("correlation"))
     if "percentile" in names and given.get("percentile") in (None, ""):
         _median_note(doc.argument("percentile").default)
@@ -182,10 +182,13 @@ def _median_note(default) -> None:
     """A note on stderr where a latency at a rate is taken at its default percentile, the
     median, while the sizing functions default to 0.95 (a user audit checked a p95 sizing with
     ttft-at-rate and read the median)."""
-    if default == 0.5:
-        print("note: the median (percentile 0.5): half the requests wait longer; "
-              "max-rate-for-sla and replicas-for-sla size at 0.95 unless told; add "
-              "--percentile 0.95 to check a sizing", file=sys.stderr)
+    import inspect
+    from .queueing import max_rate_for_sla
+    sizing = inspect.signature(max_rate_for_sla).parameters["percentile"].default
+    if default == 0.5 and sizing != 0.5:
+        print(f"note: the median (percentile 0.5): half the requests wait longer; "
+              f"max-rate-for-sla and replicas-for-sla size at {sizing:g} unless told; add "
+              f"--percentile {sizing:g} to check a sizing", file=sys.stderr)
 
 
 def _correlation_note(value) -> None:
@@ -369,7 +372,12 @@ def _with_unit(value, unit) -> str:
     text = _plain(value)
     if not unit or isinstance(value, (str, bool)) or value is None or value != value:
         return text
-    return f"{text} ({value * 100:.3g} %)" if unit == "0-1" else f"{text} {unit}"
+    if unit == "0-1":
+        return f"{text} ({value * 100:.3g} %)"
+    return f"{text} {unit[:-1] if value == 1 and unit in _PLURALS else unit}"
+
+
+_PLURALS = {"GPUs", "replicas", "sequences", "users", "bytes"}  # 1 GPU, 1 replica
 
 
 def _plain(value, clip: int | None = None) -> str:
@@ -747,7 +755,7 @@ def _cheaper_split(e, why) -> str:
         seen = (_first_token(ttft, e.best_volume_ttft_tail_ms) if ttft == ttft else
                 "requests would queue for a slot without end")
         return (f"{head} would cost {month} ({why}), but its answers would be slow: {seen}, "
-                f"against {_ms(e.volume_ttft_ms)} now; not advised")
+                f"against {_ms(e.volume_ttft_ms)} on average now; not advised")
     line = f"{head} self-hosts this volume for {month}: {why}"
     if ttft == ttft and ttft > max(2 * e.volume_ttft_ms, 1000.0):
         line += (f"; its first token comes after {_ms(ttft)} on average, against "
@@ -956,7 +964,8 @@ def _run_recalc(ns) -> int:
             raise RecalcError(f"recalculating {ns.workbook} ran out of memory") from None
     from ._limited import MemoryLimit, NotStarted, TimeLimit, run_limited
     from .recalc import LimitError, preload
-    preload()  # the libraries in this process, so the child's memory limit counts the work
+    if sys.platform.startswith("linux"):  # a forked child inherits them: its memory limit
+        preload()  # counts the work (a spawned one, elsewhere, has no memory limit)
     started = time.time()
     try:
         return run_limited(_recalc_checked, ns, seconds=seconds, memory_mb=memory_mb,

@@ -402,7 +402,8 @@ def colo_cost_per_month(power_watts, usd_per_kw_month):
 
 
 def discount_factor(cost_of_capital, year):
-    """What a dollar paid at the end of year is worth today: 1 / (1 + cost_of_capital)^year. [0-1]
+    """What a dollar paid at the end of year is worth today: 1 / (1 + cost_of_capital)^year.
+    [USD today per USD]
 
     Args:
         cost_of_capital: yearly discount rate, in [0, 1] [1/year]

@@ -660,7 +660,7 @@ def _no_link_message(g) -> str:
     """Why a GPU without a link runs a model on one GPU only, and the spec string that gives it
     one; where the spec string itself gave the link as 0, that it did (a hardening audit: the
     advice added a second interconnect_gbps, which a spec string refuses)."""
-    if ";" in g.id and "interconnect" in g.id.lower():
+    if g.interconnect_gbps is not None:  # given, as 0 (blank is None)
         return (f"{g.id} gives interconnect_gbps 0 (no link), so it serves a model on one GPU "
                 "only; give the link's GB/s instead, e.g. interconnect_gbps=64")
     return (f"{g.id} has no interconnect_gbps in the catalog, so it serves a model on one GPU "

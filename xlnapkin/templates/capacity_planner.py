@@ -578,9 +578,9 @@ def _results(wb, ws, col_of) -> dict:
     pc, hr = 7, FIRST_ROW - 1
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
-    st.put_text(ws.cell(hr - 1, pc), "Type prices in 'your $/GPU-h' ('check': not a number "
-                ">= 0). 'no: N GPUs': needs N. 0 users: none would get the user tokens/s. "
-                "'-': no price, fit or user.",
+    st.put_text(ws.cell(hr - 1, pc), "Type prices in 'your $/GPU-h' ('check': not >= 0). "
+                "'no: N GPUs': needs N ('too big': none). 0 users: none gets the speed. '-': "
+                "no price, fit or user.",
                 st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}

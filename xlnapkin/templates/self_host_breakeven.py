@@ -479,8 +479,9 @@ SERVICE_TABLE_COL = 11
 def _service(w) -> None:
     """What a request gets at your volume: the latency-under-load model (xlnapkin.queueing) at
     the requests/s each replica gets, its concurrency found by bisection in a table below the
-    steps, outside the printed page (the capacity planner's table, lean), the latencies' means,
-    as ``xlnapkin estimate`` gives them."""
+    steps, outside the printed page (the capacity planner's table, lean), the latencies' means
+    and the first token's wait that 1 request in 20 exceeds, as ``xlnapkin estimate`` gives
+    them."""
     w.ws.row_breaks.append(Break(id=w.row))  # a page of its own (its tail ran onto a sliver)
     w.heading("What a request gets at your volume (latency under load, xlnapkin.queueing)")
     _napkin.add_steps(w, [
