@@ -37,9 +37,6 @@ _KINDS = {"gpu": (catalog.GPU, "GPUs"), "model": (catalog.Model, "Models"),
 # model runs to 60 characters: fireworks_ai/accounts/fireworks/models/...)
 _LAST = ("aliases", "model", "verified", "source", "notes")
 _LOOKED_UP = ("model",)  # of those, the ones a formula reads (a defined name each)
-# a table row's height in points: one line of 10-point text, so the 46 API prices print on one
-# page with their header (at the sheet's default of 15 points 7 rows ran onto a second page)
-ROW_HEIGHT = 12.75
 
 
 def numeric_fields(cls) -> list[str]:
@@ -170,7 +167,6 @@ def _table(wb, ws, kind, row, widths) -> int:
     first = row + 2
     items = {"gpu": catalog.gpus, "model": catalog.models, "price": catalog.prices}[kind]()
     for i, item in enumerate(items):
-        ws.row_dimensions[first + i].height = ROW_HEIGHT
         for c in cols:
             value = _value(kind, item, c)
             cell = ws.cell(first + i, place[c])
