@@ -167,13 +167,16 @@ class FunctionDoc:
     def wizard(self) -> str:
         """The function wizard's description: the summary, and the result's unit where both fit
         in its 255 characters (a review: Excel users never saw the unit)."""
-        said = f"{self.summary} Result in {self.unit_text}." if self.unit else self.summary
+        said = f"{self.summary} {self.result}".rstrip()
         return said if len(said) <= WIZARD_LIMIT else self.summary[:WIZARD_LIMIT]
 
     @property
-    def unit_text(self) -> str:
-        """The result's unit in words, as the reference and ``--help`` give it."""
-        return "a share from 0 to 1" if self.unit == "0-1" else self.unit or ""
+    def result(self) -> str:
+        """The result's unit as the wizard, the reference and ``--help`` say it ("Result in
+        tokens/s."); blank for a function without one."""
+        if not self.unit:
+            return ""
+        return f"Result in {'a share from 0 to 1' if self.unit == '0-1' else self.unit}."
 
     def argument(self, name: str) -> Argument:
         return next(a for a in self.arguments if a.name == name)

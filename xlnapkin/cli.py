@@ -415,7 +415,7 @@ def _print_table(rows) -> None:
 
 
 def _function_help(doc) -> str:
-    lines = [doc.summary + (f" Result in {doc.unit_text}." if doc.unit else ""), "",
+    lines = [f"{doc.summary} {doc.result}".rstrip(), "",
              f"In Excel: ={doc.signature}"]
     if doc.notes:
         lines += ["", *doc.notes]

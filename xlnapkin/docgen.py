@@ -74,7 +74,7 @@ def _cell(text: str) -> str:
 def _section(doc: FunctionDoc, func) -> list[str]:
     out = [f"## {doc.name}", "", f"`{doc.signature}`", "", doc.summary, ""]
     if doc.unit:
-        out += [f"Result in {doc.unit_text}.", ""]
+        out += [doc.result, ""]
     if doc.arguments:
         out += ["| argument | unit | default | description |", "|---|---|---|---|"]
         for a in doc.arguments:

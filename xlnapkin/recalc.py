@@ -522,12 +522,6 @@ class _OutOfMemory(BaseException):
     ``SUM(MMULT(A1:A8000,TRANSPOSE(A1:A8000)))`` under the default 2,000 MB)."""
 
 
-def _out_of_memory(exc) -> bool:
-    """Whether an error the scheduler (schedula) catches is running out of memory: raised, as
-    its ``raises`` rule, where every other error stays the cell's."""
-    return isinstance(exc, (MemoryError, _OutOfMemory))
-
-
 def _keeping_memory_errors(wrap_func):
     """formulas' ``wrap_func`` with each function's MemoryError raised as :class:`_OutOfMemory`.
     Its function modules wrap their functions when they load (:func:`_import_formulas` reloads
@@ -631,8 +625,8 @@ def _adapter(func):
     def call(*args):
         try:
             return _call(*args)
-        except MemoryError:  # the limit's, not the cell's (see _OutOfMemory)
-            raise _OutOfMemory from None
+        except MemoryError:  # the limit's, not the cell's: the scheduler would leave the
+            raise _OutOfMemory from None  # cell without a value (#CALC!) and go on
 
     def _call(*args):
         _COUNTER.tick()
@@ -1527,17 +1521,12 @@ class Workbook:
         self._say(f"recalculating {len(self.formula_cells)} formula cells...")
         started = time.monotonic()
         with _formulas_session(self._progress, None, self.limits.max_regex_seconds):
-            # a MemoryError anywhere the scheduler calls (reading a range's values, say) stops
-            # the run: the scheduler otherwise leaves the cell without a value (#CALC!)
-            self._model.dsp.raises = _out_of_memory
             try:
                 self._solution = self._model.calculate(inputs=feed)
                 self._grids = {}
             except (MemoryError, _OutOfMemory):  # the memory limit's, reported as such
                 raise MemoryError("a formula's values did not fit in memory") from None
             except Exception as exc:
-                if _out_of_memory(getattr(exc, "ex", None)):  # the scheduler's, raised for it
-                    raise MemoryError("a formula's values did not fit in memory") from None
                 raise RecalcError(f"cannot recalculate {self.path.name}: {_reason(exc)}") \
                     from exc
             self._check_regex_clock()
