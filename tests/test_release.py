@@ -21,6 +21,7 @@ EXPECTED = [
     "docs/getting-started-analyst.md",
     "docs/getting-started-finance.md",
     "docs/installer.md",
+    "docs/latency.md",
     "docs/reference.md",
     "docs/release.md",
     "docs/templates.md",

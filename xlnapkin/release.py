@@ -52,10 +52,13 @@ _DOCS = (("installer/README.md", "docs/installer.md"),
          ("docs/getting-started-finance.md", "docs/getting-started-finance.md"),
          ("docs/reference.md", "docs/reference.md"),
          ("docs/templates.md", "docs/templates.md"),
+         ("docs/latency.md", "docs/latency.md"),
          ("docs/release.md", "docs/release.md"))
 _DOC_LINKS = (("](../installer/README.md)", "](installer.md)"),
               ("](../docs/release.md)", "](release.md)"),
-              ("](lite/)", "](../lite/)"))
+              ("](lite/)", "](../lite/)"),
+              ("[`benchmarks/RESULTS.md`](../benchmarks/RESULTS.md)",
+               "`benchmarks/RESULTS.md` (in the source repository, not in this release)"))
 _SOURCE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
 _README = """\
@@ -74,7 +77,8 @@ What is here
       functions_showcase.xlsx, which needs xlnapkin's functions)
   docs\\*.md
       the installer in detail, guides for analysts and finance, the templates, every
-      function, and how this release was built
+      function, the latency model behind the functions under load, and how this release
+      was built
   LICENSE.txt
       the licence (MIT)
 
