@@ -453,7 +453,7 @@ def _service(v, x, money, n, frac) -> dict:
             "vol_request_tps_calc": 1e3 / tpot if ok else sh.FULL,
             "vol_ttft_calc": ttft if ok else sh.FULL,
             "vol_ttft_tail_calc": tail if ok else sh.FULL,
-            "vol_answers_msg": _answers(1e3 / tpot, tail) if ok else sh.FULL + sh.SIZE_IT}
+            "vol_answers_msg": _answers(1e3 / tpot, tail) if ok else sh.FULL_ANSWER}
 
 
 def _answers(tps, tail) -> str:
@@ -890,11 +890,14 @@ def _latency_targets(v, m, n) -> dict:
     above = best * (1 + 1e-6)
     over_t = _num(queueing.ttft_at_rate(g, m, above, *shape)) > v["ttft_ms"]
     over_p = out > 1 and _num(queueing.tpot_at_rate(g, m, above, *shape)) > v["tpot_ms"]
+    breaks_a_limit = over_t or over_p
     if over_t == over_p:
         over_t = out <= 1 or (_num(queueing.ttft_at_rate(g, m, best, *shape)) / v["ttft_ms"]
                               >= _num(queueing.tpot_at_rate(g, m, best, *shape)) / v["tpot_ms"])
     if best >= 0.98 * _num(r.rate(r.n_max)):
         stop = "the replica's capacity"
+    elif not breaks_a_limit and above >= float(r.max_rate()):
+        stop = "the replica's capacity for prompts"  # above it the prompts overload the steps
     else:
         stop = "the TTFT limit" if over_t else "the TPOT limit"
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too

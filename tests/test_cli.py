@@ -915,6 +915,29 @@ def test_estimate_judges_the_first_token_by_the_wait_1_request_in_20_exceeds(cap
             "latency target") in " ".join(out.split())
 
 
+def test_estimate_says_when_the_planned_utilization_is_past_what_a_replica_sustains(capsys):
+    # A user audit: at --utilization 0.9, 200 in / 800 out on A100s was "89.7% of full load"
+    # and, in the same line, queued without end. Full load is the fixed-length throughput; the
+    # queue model, whose answers vary in length, sustains 86.5 % of it (MAX_RATE_FOR_SLA with
+    # no limits), and the line now says so.
+    args = ("a100-sxm-80gb", "llama-3.1-8b", 9.4e8, 200, 800)
+    e = capacity.estimate(*args, utilization=0.9)
+    most = queueing.max_rate_for_sla("a100-sxm-80gb", "llama-3.1-8b", 1e9, 1e9, 200, 800)
+    assert e.sustained_requests_per_sec == pytest.approx(most, rel=1e-3)
+    assert e.sustained_share < e.fleet_utilization < 0.9
+    assert math.isnan(e.volume_ttft_ms)
+    code, out, _ = run(capsys, "estimate", "--gpu", args[0], "--tokens-per-day", "9.4e8",
+                       "--input-tokens", "200", "--output-tokens", "800", "--utilization", "0.9")
+    flat = " ".join(out.split())
+    assert code == 0
+    assert (f"{e.fleet_utilization:.1%} of full load, more than a replica sustains when answers "
+            f"vary in length (at most {queueing._rate_text(most)} requests/s, "
+            f"{e.sustained_share:.1%} of full load): requests queue for a slot without end; plan "
+            "a lower --utilization") in flat
+    # at the default 70 % the same volume has a steady state and the usual line
+    assert not math.isnan(capacity.estimate(*args).volume_ttft_ms)
+
+
 def test_estimate_says_when_the_first_token_waits_long(capsys):
     # Llama-3.3-70B in fp8 on one H100 holds 2 requests at once: at 70 % of full load they
     # queue for a slot, 31 s on average before the first token, while each then streams 32
@@ -1207,7 +1230,9 @@ def test_counts_of_attention_data_parallelism_say_so(capsys):
     code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-405b", "256", "4096",
                          "", "", "32")
     assert code == 0 and float(out) > 0
-    assert err.count("note:") == 1 and "plain tensor parallelism keeps 4 copies" in err
+    assert "plain tensor parallelism keeps 4 copies" in err
+    # and a replica of 32 H100s spans four boards (test_a_replica_across_peer_link_domains...)
+    assert err.count("note:") == 2 and "32 x h100-sxm span 4 peer-link domains of 8" in err
     code, out, err = run(capsys, "max-batch", "h200-sxm", "deepseek-v3,llama-3.1-8b", "8192",
                          "", "", "8")
     assert code == 0 and err.count("note:") == 1 and "deepseek-v3's KV cache" in err
@@ -1215,3 +1240,23 @@ def test_counts_of_attention_data_parallelism_say_so(capsys):
     assert code == 0 and "note:" not in err  # 8 KV heads split over 2 GPUs: nothing copied
     code, out, err = run(capsys, "max-batch", "h200-sxm", "deepseek-v3", "8192", "", "", "2,4")
     assert err.count("note:") == 2 and "note: likewise at 4 GPUs (4 copies)" in err
+
+
+def test_a_replica_across_peer_link_domains_is_noted(capsys):
+    # A user audit: 405B's capacity fell from 3.1 to 1.2 requests/s going from 8 to 16 H100s
+    # a replica, and nothing said that the model then runs tensor parallelism over the network
+    # between two boards, where engines split by pipeline stages (which the model leaves out).
+    from xlnapkin import roofline
+    args = ("max-rate-for-sla", "h100-sxm", "llama-3.1-405b", "1000", "50", "2000", "300",
+            "fp8", "--num-gpus")
+    code, _, err = run(capsys, *args, "16")
+    note = roofline.domain_note("h100-sxm", 16, "llama-3.1-405b", "fp8")
+    assert code == 0 and note and f"note: {note}" in err
+    assert note.startswith("16 x h100-sxm span 2 peer-link domains of 8") and "100 GB/s" in note
+    code, _, err = run(capsys, *args, "8")
+    assert code == 0 and "peer-link" not in err
+    # GGUF splits by layers, and MAX_BATCH counts memory alone: nothing to note
+    assert roofline.domain_note("h100-sxm", 16, "llama-3.1-8b", "q4_k_m") == ""
+    code, _, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-405b", "4096", "--num-gpus",
+                       "16")
+    assert "peer-link" not in err

@@ -241,6 +241,10 @@ def planner_scenarios(d):
                                                 ttft_ms=5000.0, tpot_ms=500.0)),
            ("small step token budget, no spare", dict(d, token_budget=256.0, input_tokens=4096,
                                                      sla_spare_replicas=0)),
+           # a budget of 512 tokens a step stops 2,000-token prompts far inside loose limits
+           ("a token budget that stops the prompts", dict(
+               d, model="llama-3.1-8b", weight_dtype=None, kv_dtype=None, input_tokens=2000,
+               output_tokens=300, token_budget=512.0, ttft_ms=100000.0, tpot_ms=10000.0)),
            # GGUF splits by layers: three GPUs hold it, 40 outnumber Llama-3.1-8B's 32 layers
            ("q4_k_m on three GPUs", dict(d, model="llama-3.1-70b", weight_dtype="q4_k_m",
                                          kv_dtype="bf16", num_gpus=3)),
@@ -627,6 +631,34 @@ def test_a_ttft_limit_that_is_mostly_the_slot_queue_says_so(results):
         assert v["sla_stop"] == "the TTFT limit" and (v["sla_stop_note"] == mostly) == says
 
 
+def test_a_token_budget_that_stops_the_prompts_is_named(results):
+    # A user audit: the sheet said "the TTFT limit" where the first token took 10.6 s against
+    # a 100 s limit; the 512-token budget had stopped the rate (the engine's overload message
+    # names that rate as the most the replica sustains). Loosening the limit changed nothing.
+    from xlnapkin import queueing
+    v = _lo(results, "capacity_planner", "a token budget that stops the prompts")
+    shape = ("h100-sxm", "llama-3.1-8b", 2000, 300, None, None, 1)  # blank: bf16
+    most = queueing.operating_point(*shape[:2], 0, *shape[2:], None, 512)[1]
+    assert v["sla_max_rate"] == pytest.approx(most, rel=1e-3)
+    assert queueing.ttft_at_rate(*shape[:2], most * 0.999, *shape[2:], 0.95, None, 512) < 2e4
+    assert v["sla_stop"] == "the replica's capacity for prompts"
+    assert v["sla_stop_note"] == "prompts fill each step's token budget: raise token_budget"
+
+
+def test_the_slot_wait_note_names_the_engine_cap_where_it_sets_the_slots(results):
+    # A user audit: llama.cpp's 4 server slots stopped a GGUF replica, and the note advised
+    # more memory or GPUs, which change nothing there; the engine's cap is what to raise.
+    from xlnapkin import serving
+    from xlnapkin.templates._latency import SLOT_WAIT_CAP, SLOT_WAIT_MEMORY
+    v = _lo(results, "capacity_planner", "q4_k_m on three GPUs")
+    cap = serving.engine_cap("h100-sxm", "llama-3.1-70b", "q4_k_m", 3)
+    assert v["engine_cap"] == cap == 4 and v["max_batch_fit"] > cap
+    assert v["sla_stop"] == "the TTFT limit" and v["sla_stop_note"] == SLOT_WAIT_CAP
+    memory_bound = _lo(results, "capacity_planner", "defaults")
+    assert memory_bound["max_batch_fit"] < memory_bound["engine_cap"]
+    assert memory_bound["sla_stop_note"] == SLOT_WAIT_MEMORY
+
+
 def test_the_latency_answers_wait_for_the_checks(results):
     # Before: with an input failing its check the Latency sheet went on showing the rate,
     # replicas, TTFT and cost of the defaults, and only its Targets line said "check inputs"
@@ -782,8 +814,10 @@ def test_the_workbook_calls_slow_answers_slow_as_estimate_does(results):
                                    " s for 1 request in 20: size on the planner's Latency sheet")
     assert _lo(results, "self_host_breakeven", "defaults")["volume_answers"].startswith("OK: ")
     full = _lo(results, "self_host_breakeven", "prefix cache, replicas full")
-    assert full["volume_answers"] == "full: no steady state at this rate: size on the planner's " \
-                                     "Latency sheet"
+    assert full["volume_answers"] == ("full: more requests than the replicas sustain (no steady "
+                                      "state): plan a lower utilization, or size on the "
+                                      "planner's Latency sheet")
+    assert full["volume_ttft_ms"] == "full"
 
 
 def test_templates_accept_the_ids_the_functions_accept(results):

@@ -458,6 +458,12 @@ class Estimate:
     # queue for a free slot, which most requests skip and a few wait long in (a user audit: a
     # mean of 9.7 s was called "OK" where 1 request in 20 waited 51 s)
     volume_ttft_tail_ms: float = float("nan")
+    # the most requests/s one replica sustains as the queue model has it (answers of varying
+    # length hold longer contexts than the fixed ones of replica_tokens_per_sec's full load),
+    # and that as a share of full load: a planned utilization above it has no steady state (a
+    # user audit: "89.7 % of full load" beside "requests queue without end")
+    sustained_requests_per_sec: float = float("nan")
+    sustained_share: float = float("nan")
 
 
 # Where `xlnapkin estimate` and the self-host template call the answers at a volume slow: each
@@ -591,6 +597,9 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                        hours_per_month))
 
     seen = seen_at(num_gpus, reps) or (conc, each, float("nan"), float("nan"))
+    from .queueing import operating_point
+    most = float(operating_point(g, m, 0, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                 num_gpus)[1])
     best_seen, best_tps = (float("nan"),) * 4, float(tps)
     if best_n != float(num_gpus):
         best_tps = float(replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
@@ -607,6 +616,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2], volume_ttft_tail_ms=seen[3],
+        sustained_requests_per_sec=most,
+        sustained_share=most * (float(input_tokens) + float(output_tokens)) / float(tps),
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         best_volume_request_tokens_per_sec=best_seen[1], best_volume_ttft_ms=best_seen[2],
         best_volume_ttft_tail_ms=best_seen[3], best_replica_tokens_per_sec=best_tps,

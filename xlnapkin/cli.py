@@ -206,8 +206,9 @@ def _kv_layout_notes(doc, args) -> None:
     """A note on stderr for each model and GPU count of a function that takes both, where the
     count is attention data parallelism's (:func:`xlnapkin.memory.kv_layout_note`; a user
     audit: only ``estimate`` said so, while ``tokens-per-sec`` and ``max-batch`` printed 32
-    GPUs' worth of 405B's sequences without a word)."""
-    from . import memory
+    GPUs' worth of 405B's sequences without a word), and for each GPU and count whose replica
+    spans peer-link domains (:func:`xlnapkin.roofline.domain_note`)."""
+    from . import memory, roofline
     names = [a.name for a in doc.arguments]
     if "model" not in names or "num_gpus" not in names:
         return
@@ -238,6 +239,19 @@ def _kv_layout_notes(doc, args) -> None:
                     print(f"note: {note}", file=sys.stderr)
                 said.add(note)
                 models.add(model)
+    if "gpu" not in names or doc.name == "MAX_BATCH":  # memory alone: no all-reduce in it
+        return
+    for gpu in each("gpu", None):  # a replica across peer-link domains (roofline.domain_note)
+        for n in each("num_gpus", 1):
+            for model in each("model", None):
+                for wd in each("weight_dtype", None) if "weight_dtype" in names else [None]:
+                    try:
+                        note = roofline.domain_note(gpu, n, model, wd)
+                    except (NapkinError, TypeError, ValueError, OverflowError):
+                        continue  # the result already says what is wrong with it
+                    if note and note not in said:
+                        print(f"note: {note}", file=sys.stderr)
+                        said.add(note)
 
 
 def _option_words(message: str) -> str:
@@ -771,11 +785,16 @@ def _at_volume(e) -> str:
                 f"after {_ms(e.volume_ttft_ms)}")
     held = e.volume_concurrency
     held = f"{held:,.0f}" if held >= 10 else f"{held:.2g}"
-    first = (_first_token(e.volume_ttft_ms, e.volume_ttft_tail_ms)
-             if e.volume_ttft_ms == e.volume_ttft_ms else  # NaN at full load
-             "at full load requests queue for a slot without end")
-    return (f"{_percent(e.fleet_utilization)} of full load: about {held} requests at once, each "
-            f"getting {_speed(e.volume_request_tokens_per_sec)} output tokens/s; {first}")
+    from .queueing import _rate_text  # rounded down, as the overload message gives it
+    load = f"{_percent(e.fleet_utilization)} of full load"
+    if e.volume_ttft_ms != e.volume_ttft_ms:  # NaN: past what the queue model sustains
+        return (f"{load}, more than a replica sustains when answers vary in length (at most "
+                f"{_rate_text(e.sustained_requests_per_sec)} requests/s, "
+                f"{_percent(e.sustained_share)} of full load): requests queue for a slot "
+                "without end; plan a lower --utilization")
+    return (f"{load}: about {held} requests at once, each getting "
+            f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s; "
+            f"{_first_token(e.volume_ttft_ms, e.volume_ttft_tail_ms)}")
 
 
 def _first_token(mean_ms, tail_ms, said="first token after") -> str:

@@ -606,7 +606,9 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     steps, as much as a request of the median length feels it. Where prompts are long and some
     outputs only a few tokens, those short requests' TPOT can be several times this
     (docs/latency.md). No TPOT is longer than a step that carries a full token budget of
-    prompts; the budget also sets the most the replica sustains.
+    prompts; the budget also sets the most the replica sustains. With one output token a request
+    has no time per output token: the result is then the step its token would share, and
+    MAX_RATE_FOR_SLA does not check tpot_ms.
 
     >>> round(tpot_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256), 2)
     8.78

@@ -1190,13 +1190,22 @@ def _check_ranges(model) -> None:
 # --- values -------------------------------------------------------------------------------------
 
 def parse_value(text: str):
-    """A value typed on the command line: a number, ``TRUE``/``FALSE``, text (quotes force
-    text: ``"12"``), or a blank (``""``).
+    """A value typed on the command line: a number, a percentage (as a cell typed ``70%``
+    holds 0.7; a user audit found ``--set utilization=70%`` stored as text, where the
+    commands' options take it), ``TRUE``/``FALSE``, text (quotes force text: ``"12"``), or a
+    blank (``""``).
 
     >>> parse_value("64"), parse_value("h100-sxm"), parse_value('"12"'), parse_value("")
     (64, 'h100-sxm', '12', None)
+    >>> parse_value("70%"), parse_value("12.5 %"), parse_value("%")
+    (0.7, 0.125, '%')
     """
     text = text.strip()
+    if text.endswith("%"):
+        number = parse_value(text[:-1])
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            return number / 100
+        return text
     if text == "":
         return None
     if len(text) >= 2 and text[0] == text[-1] == '"':

@@ -182,6 +182,23 @@ def _past_domain(g, num_gpus):
     return np.asarray(num_gpus, dtype=float) > g.nvlink_gpus
 
 
+def domain_note(gpu, num_gpus, model=None, weight_dtype=None) -> str:
+    """What a reader should know where one tensor-parallel replica spans more than one
+    peer-link domain, else "": its all-reduces cross the slower link between domains, where
+    engines split such a replica by pipeline stages, which the model leaves out (a user audit:
+    405B's capacity fell from 3.1 to 1.2 requests/s going from 8 to 16 H100s, unremarked)."""
+    g, n = _gpu(gpu), float(num_gpus)
+    if not _past_domain(g, n) or (model is not None and is_gguf(weight_dtype_of(
+            model, weight_dtype))):
+        return ""
+    link = g.between_domains_gbps
+    over = f"the {link:g} GB/s between them" if link else "the link between them"
+    return (f"{n:g} x {g.id} span {-(-n // g.nvlink_gpus):g} peer-link domains of "
+            f"{g.nvlink_gpus}: the model runs one tensor-parallel replica across them, its "
+            f"all-reduces over {over}; engines split such a replica by pipeline stages "
+            f"instead, which the model leaves out: compare replicas of {g.nvlink_gpus}")
+
+
 def _one_way(gbps):
     """One-direction bytes/s of a bidirectional figure; 16 GB/s where 0 (32 bidirectional, PCIe
     Gen3 x16)."""

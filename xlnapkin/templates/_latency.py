@@ -40,6 +40,14 @@ YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
 BAD_PRICE = "check price"
 # A TTFT limit that stops the rate is "mostly the wait for a free slot" past this share of it.
 SLOT_WAIT_MOSTLY = 0.5
+# What stops a rate: the replica's capacity within this share of it, a limit within it of being
+# reached; where neither limit is, the prompts' share of the steps' token budget.
+_LIMIT_NEAR = 0.98
+CAPACITY = "the replica's capacity"
+PROMPTS_FULL = "prompts fill each step's token budget: raise token_budget"
+SLOT_WAIT_MEMORY = "mostly the slot wait: more memory or GPUs per replica"
+SLOT_WAIT_CAP = "mostly the slot wait: raise the engine cap (max_concurrency)"
+PROMPT_CAPACITY = "the replica's capacity for prompts"
 
 
 class _RowMap(st.NameMap):
@@ -128,14 +136,20 @@ def _results(b) -> None:
              '"no rate: even an idle replica\'s tokens take "&TEXT(ROUNDUP({sla_idle_tpot}*1000'
              '*(1-1E-12),2),"#,##0.00")&" ms"))))')
     # What the rate stops at: within 2 % of the replica's capacity, the capacity (the wait for a
-    # free slot grows without bound there, whatever the limits); else the limit nearer to being
-    # reached at the result (TTFT also stands for the prompt queue filling); one output token
-    # has no TPOT.
+    # free slot grows without bound there, whatever the limits); else where neither limit is
+    # within 2 % of being reached at the result, the prompts' share of the steps' token budget
+    # (a user audit: a budget of 512 tokens stopped 2,000-token prompts far inside a 100 s TTFT
+    # limit, and the sheet named the TTFT limit); else the limit nearer to being reached; one
+    # output token has no TPOT.
+    near = f"{_LIMIT_NEAR:g}"
+    ttft_near = f"{{sla_goodput_ttft}}*1000>={near}*{{ttft_ms}}"
+    tpot_near = f"AND({{output_tokens}}>1,{{sla_goodput_tpot}}*1000>={near}*{{tpot_ms}})"
     binding = b.add("sla_binding", "What stops the rate there",
-                    'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>=0.98*'
-                    '{q_capacity},"the replica\'s capacity",IF(OR({output_tokens}<=1,'
+                    'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>='
+                    f'{near}*{{q_capacity}},"{CAPACITY}",IF(NOT(OR({ttft_near},{tpot_near})),'
+                    f'"{PROMPT_CAPACITY}",IF(OR({{output_tokens}}<=1,'
                     '{sla_goodput_ttft}/{ttft_ms}>={sla_goodput_tpot}/{tpot_ms}),'
-                    '"the TTFT limit","the TPOT limit")))', fmt="text")
+                    '"the TTFT limit","the TPOT limit"))))', fmt="text")
     capacity_note(b, binding)
     b.add("sla_replicas_calc", "Replicas for the peak rate",
           'IF(ISNUMBER({sla_max_rate_calc}),MAX(ROUNDUP({requests_per_sec}/{sla_max_rate_calc}'
@@ -176,10 +190,15 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
     capacity means where that is the answer, or that a TTFT limit is mostly the wait for a free
     slot where it is, else ``otherwise``."""
     note = b.ws.cell(cell.row, cell.column + 2)
-    note.value = (f'=IF({cell.coordinate}="the replica\'s capacity","requests wait for a free '
-                  f'slot there",IF(AND({cell.coordinate}="the TTFT limit",IFERROR('
-                  f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),"mostly the '
-                  f'slot wait: more memory or GPUs per replica","{otherwise}"))')
+    ref = cell.coordinate
+    note.value = (f'=IF({ref}="{CAPACITY}","requests wait for a free slot there",'
+                  f'IF({ref}="{PROMPT_CAPACITY}","{PROMPTS_FULL}",'
+                  f'IF(AND({ref}="the TTFT limit",IFERROR('
+                  f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),'
+                  # the slots: the engine's cap where it is below what memory holds (a user
+                  # audit: more GPUs did nothing for llama.cpp's 4 slots), else memory
+                  f'IF(engine_cap<max_batch_fit,"{SLOT_WAIT_CAP}","{SLOT_WAIT_MEMORY}"),'
+                  f'"{otherwise}")))')
     note.font = st.NOTE_FONT
     if name:
         st.define(b.wb, name, b.ws.title, st.absolute(note.column, note.row))

@@ -209,7 +209,8 @@ def _service_outputs(b) -> None:
     out(b, "volume_ttft_tail_ms", f"Time to first token, {capacity.TAIL} waits longer",
         "vol_ttft_tail_calc", "ms", "int",
         f"= TTFT_AT_RATE at percentile {capacity.SLOW_PERCENTILE:g}")
-    out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "", "text")
+    _two_lines(out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "",
+                   "text"))  # a user audit: the "full" advice ran off the page
 
 
 def _outputs(b) -> None:
@@ -675,7 +676,7 @@ def _answers() -> str:
             f'TEXT({{vol_ttft_tail_calc}}/1000,"#,##0.0")&" s for {capacity.TAIL}","")&'
             f'IF(AND({first},{stream}),", ","")&'
             f'IF({stream},TEXT({{vol_request_tps_calc}},"0.0")&" tokens/s each","")&"{SIZE_IT}",'
-            f'"{ANSWERS_OK}"),"{FULL}{SIZE_IT}")')
+            f'"{ANSWERS_OK}"),"{FULL_ANSWER}")')
 
 
 SIZE_IT = ": size on the planner's Latency sheet"
@@ -684,9 +685,13 @@ ANSWERS_OK = (f"OK: first token within {capacity.SLOW_FIRST_TOKEN_MS / 1e3:g} s 
 
 
 # The service at your volume where the latency model finds no steady state: a fleet sized by
-# its prefix-cached token rate (the model has no prefix cache), or, at a planned utilization
-# near 1, long prompts that would need the whole prefill budget before the sequence slots.
-FULL = "full: no steady state at this rate"
+# its prefix-cached token rate (the model has no prefix cache), or at a planned utilization
+# past what a replica sustains when answers vary in length. A word the value cells show whole
+# (the sentence before it was cut on the page), and the answers line that explains it (a user
+# audit found "89.7 %" of full load beside it, unexplained).
+FULL = "full"
+FULL_ANSWER = ("full: more requests than the replicas sustain (no steady state): plan a lower "
+               "utilization, or size on the planner's Latency sheet")
 
 
 def _fit(expr: str) -> str:
