@@ -594,7 +594,7 @@ def _expect_teams(v, price):
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,
            "teams_savings_from_rounding": (1 - pool / ded
                                            - (e.teams_dedicated_capacity(loads, *args) - cap) / ded),
-           "teams_priced_at": (f"{catalog.gpu(v['gpu']).id}: ${price:.2f}/GPU-h x "
+           "teams_priced_at": (f"{_gpu_named(v['gpu'])}: ${price:.2f}/GPU-h x "
                                f"{v['hours_per_month']:.0f} h a month"
                                if price is not None else "check inputs")}
     money = {"teams_dedicated_monthly_cost": ded, "teams_pooled_monthly_cost": pool,
@@ -607,20 +607,29 @@ def _expect_teams(v, price):
     return exp
 
 
+def _gpu_named(gpu) -> str:
+    """The GPU the Teams sheet prices at: its catalog id, or "your GPU" (a typed price)."""
+    try:
+        return catalog.gpu(gpu).id
+    except UnknownNameError:
+        return "your GPU"
+
+
 def expect_multi_tenant(v):
     bad = {}
     if not 0.5 <= v["percentile"] < 1:
         bad["check_percentile"] = "percentile must be a number in [0.5, 1)"
     if v["tenants"] != int(v["tenants"]):
         bad["check_tenants"] = "tenants must be a whole number >= 1"
-    if min(v.get("grid_cvs", mt.GRID_CVS)) < 0:
-        bad["check_grid"] = "grid headers: percentiles in [0.5, 1), cv >= 0"
+    grid_ok = min(v.get("grid_cvs", mt.GRID_CVS)) >= 0  # the grids alone wait for it
     try:
         gpu = catalog.gpu(v["gpu"])
     except UnknownNameError:  # the GPU enters the costs alone
         gpu = None
     price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
              else gpu.cloud_usd_per_hour if gpu else None)
+    # the GPU sets only the price: a price typed is enough, a GPU the catalog lacks or not
+    gpu_ok = gpu is not None or v.get("gpu_price_per_hour_override") is not None
     hours_ok = 0 < v["hours_per_month"] <= 744
     # the Teams sheet reads the percentile, correlation, cv and hours (a deployment's day), and
     # for its costs the GPU and its price: the other inputs' checks leave it alone
@@ -628,7 +637,7 @@ def expect_multi_tenant(v):
               "check_teams_pooling": "fix the percentile, correlation, cv or hours on the "
                                      "Pooling sheet"}
              if "check_percentile" in bad or not hours_ok else
-             _expect_teams(v, price if gpu is not None else None))
+             _expect_teams(v, price if gpu_ok else None))
     if bad:
         return {**bad, "inputs_ok": False, "counts_ok": False,
                 **{o: "check inputs" for o in mt.OUTPUTS}, **teams}
@@ -638,8 +647,8 @@ def expect_multi_tenant(v):
     lora_ok = isinstance(lora, (int, float)) and lora >= 1 and lora == int(lora)
     ded, pool = e.dedicated_gpus(*args), e.pooled_gpus(*args)
     load = v["tenants"] * v["mean_utilization"] * v["gpus_per_tenant"]
-    exp = {"inputs_ok": price is not None and gpu is not None and lora_ok, "counts_ok": True,
-           "costs_ok": price is not None and gpu is not None, "lora_ok": lora_ok,
+    exp = {"inputs_ok": price is not None and gpu_ok and lora_ok, "counts_ok": True,
+           "costs_ok": price is not None and gpu_ok, "lora_ok": lora_ok,
            "dedicated_capacity": e.dedicated_capacity(*args),
            "pooled_capacity": e.pooled_capacity(*args), "dedicated_gpus": ded,
            "pooled_gpus": pool, "dedicated_monthly_cost": ded * (price or 0) * v["hours_per_month"],
@@ -682,12 +691,17 @@ def expect_multi_tenant(v):
     exp["table_pooled_utilization"] = [e.pooled_utilization(k, *rest) for k in ks]
     grid = [(p, c) for p in v.get("grid_percentiles", mt.GRID_PERCENTILES)
             for c in v.get("grid_cvs", mt.GRID_CVS)]
-    exp["grid_savings"] = [e.pooling_savings(v["tenants"], v["mean_utilization"], p, c,
-                                             v["gpus_per_tenant"], v["correlation"])
-                           for p, c in grid]
-    exp["grid_bounds"] = [1 - e.dedicated_utilization(v["tenants"], v["mean_utilization"], p, c,
-                                                      v["gpus_per_tenant"], v["correlation"])
-                          for p, c in grid]
+    if grid_ok:
+        exp["grid_savings"] = [e.pooling_savings(v["tenants"], v["mean_utilization"], p, c,
+                                                 v["gpus_per_tenant"], v["correlation"])
+                               for p, c in grid]
+        exp["grid_bounds"] = [1 - e.dedicated_utilization(v["tenants"], v["mean_utilization"],
+                                                          p, c, v["gpus_per_tenant"],
+                                                          v["correlation"]) for p, c in grid]
+    else:
+        exp["check_grid"] = "grid headers: percentiles in [0.5, 1), cv >= 0"
+        exp["inputs_ok"] = False
+        exp["grid_savings"] = exp["grid_bounds"] = ["check inputs"] * len(grid)
     return exp
 
 

@@ -328,6 +328,17 @@ def test_a_teams_volume_typed_as_text_fails_the_check_as_in_excel():
     assert wb.value("teams_ok") is False and wb.value("teams_pooled_gpus") == "check inputs"
 
 
+def test_set_on_a_formula_names_the_input_beside_it():
+    # A user audit: --set gpu_price_per_hour=2.0 was refused as a formula, and nothing said
+    # that the price one types is gpu_price_per_hour_override
+    wb = Workbook(REPO / "workbooks" / "multi_tenant_savings.xlsx")
+    with pytest.raises(RecalcError, match=r"holds a formula; only input cells can be set \(an "
+                       r"input named like it: gpu_price_per_hour_override\)$"):
+        wb.set("gpu_price_per_hour", 2.0)
+    with pytest.raises(RecalcError, match=r"only input cells can be set$"):
+        wb.set("dedicated_gpus", 2.0)  # no input named like it
+
+
 def test_set_refuses_formula_cells_ranges_and_unknown_names():
     wb = Workbook(SHOWCASE)
     with pytest.raises(RecalcError, match="holds a formula"):

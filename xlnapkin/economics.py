@@ -1394,10 +1394,15 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
     N users have ``N d`` active on average with standard deviation ``sqrt(N d (1 - d))``; the
     largest whole N with ``N d + z sqrt(N d (1 - d)) <= slots``, ``z = NORM.S.INV(percentile)``:
     ``floor(x^2)`` with ``x = (-z s + sqrt(z^2 s^2 + 4 d slots)) / (2 d)``, ``s =
-    sqrt(d (1 - d))``. The slots left free on average are the headroom for peaks. [users]
+    sqrt(d (1 - d))``; never fewer than ``floor(slots)``, as N users never hold more than N
+    slots (a user audit: 8 slots at a 90 % duty cycle gave 6 users, where the normal curve's
+    tail past N is no request at all). The slots left free on average are the headroom for
+    peaks. [users]
 
     >>> users_at_percentile(60, 0.2, 0.95)
     248.0
+    >>> users_at_percentile(8, 0.9, 0.99), users_at_percentile(4, 0.7, 0.95)
+    (8.0, 4.0)
     """
     slots = _checks.number(concurrent_slots, "concurrent_slots", 0)
     d = _checks.fraction(duty_cycle, "duty_cycle")
@@ -1405,7 +1410,7 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
     z = _z(q)
     s = np.sqrt(d * (1.0 - d))
     x = (-z * s + np.sqrt((z * s) ** 2 + 4.0 * d * slots)) / (2.0 * d)
-    return _out(np.floor(x * x * (1.0 + 1e-12)))
+    return _out(np.maximum(np.floor(slots), np.floor(x * x * (1.0 + 1e-12))))
 
 
 def slot_headroom(users, duty_cycle, concurrent_slots):
@@ -1562,6 +1567,9 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
     saving is a sawtooth in ``models``: it rises while the shared pool absorbs more variants and
     drops each time the pool needs one more replica (from 13 to 14 variants at 40 % load, for
     example). That is what a real deployment pays; read the trend across a range of ``models``.
+    It is negative where the overhead alone tips the pool past a whole replica: one variant at
+    a 70 % load needs 0.99 of a replica at its peak, 1.01 with the adapter's 2 %, so sharing
+    costs twice as much (-100 %).
 
     >>> lora_sharing_savings(50, 0.02, 0.01)
     0.98

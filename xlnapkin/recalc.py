@@ -1502,12 +1502,27 @@ class Workbook:
         if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):  # a hardening audit: blamed
             raise RecalcError(f"--set {ref}: {sheet}!{cell} is not a cell of a sheet (the last "
                               "is XFD1048576)")  # the workbook with a ValueError's name
-        ws = self._sheet(sheet)
-        if ws[cell].data_type == "f" or any(s == sheet and c == cell
-                                             for s, c, _ in self.formula_cells):
+        if self._is_formula(sheet, cell):
+            inputs = [n for n in self.names if n.lower().startswith(ref.strip().lower() + "_")
+                      and not self._is_formula(*self._cell_or_none(n))]
+            hint = f" (an input named like it: {', '.join(inputs[:3])})" if inputs else ""
             raise RecalcError(f"--set {ref}: {sheet}!{cell} holds a formula; only input cells "
-                              "can be set")
+                              f"can be set{hint}")  # a user audit: gpu_price_per_hour's override
         self._inputs[(sheet, cell)] = value
+
+    def _is_formula(self, sheet, cell) -> bool:
+        if sheet is None:
+            return True
+        return self._sheet(sheet)[cell].data_type == "f" or any(
+            s == sheet and c == cell for s, c, _ in self.formula_cells)
+
+    def _cell_or_none(self, name):
+        """A defined name's (sheet, cell), or (None, None) where it is no single cell."""
+        try:
+            sheet, cell = self.resolve(name)
+        except RecalcError:
+            return None, None
+        return (sheet, cell) if ":" not in cell else (None, None)
 
     def calculate(self, inputs: dict | None = None) -> None:
         """Recalculate every formula with the inputs set so far plus ``inputs``."""

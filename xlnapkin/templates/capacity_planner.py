@@ -135,10 +135,10 @@ def _row_steps():
          "requests", "num"),
         ("slots", "concurrent slots (the smaller)", "MIN({slots_memory},{slots_speed})",
          "requests", "num"),
-        ("users_replica", "users of a replica at the percentile",
-         "INT(((-NORMSINV({concurrency_percentile})*SQRT({duty_cycle}*(1-{duty_cycle}))+SQRT("
-         "NORMSINV({concurrency_percentile})^2*{duty_cycle}*(1-{duty_cycle})+4*{duty_cycle}*"
-         "{slots}))/(2*{duty_cycle}))^2*(1+1E-12))", "users", "int"),
+        ("users_replica", "users of a replica at the percentile (never fewer than the slots)",
+         "MAX(INT({slots}),INT(((-NORMSINV({concurrency_percentile})*SQRT({duty_cycle}*(1-"
+         "{duty_cycle}))+SQRT(NORMSINV({concurrency_percentile})^2*{duty_cycle}*(1-{duty_cycle})"
+         "+4*{duty_cycle}*{slots}))/(2*{duty_cycle}))^2*(1+1E-12)))", "users", "int"),
         ("users_per_gpu", "users per GPU", "{users_replica}/{num_gpus}", "users", "num"),
         ("headroom", "slots free on average (for peaks)",
          'IF(AND({slots}>0,{users_replica}>0),1-{users_replica}*{duty_cycle}/{slots},"-")',

@@ -109,13 +109,17 @@ def _outputs(b) -> None:
     rows = [
         ("dedicated_gpus", "Dedicated GPUs (each tenant its own deployments)", "GPUs", "int",
          "= DEDICATED_GPUS"),
+        # beside the counts (a user audit: at a 70 % load and cv 0.3 the dedicated side was 2
+        # deployments a tenant, where a lead running 1 each read the 50 % saving as his)
+        ("tenant_deployments", "Deployments each tenant needs for its own peak", "replicas",
+         "int", ""),
         ("pooled_gpus", "Pooled GPUs (one shared pool)", "GPUs", "int", "= POOLED_GPUS"),
         ("dedicated_monthly_cost", "Dedicated monthly cost", "USD/month", "usd0", ""),
         ("pooled_monthly_cost", "Pooled monthly cost", "USD/month", "usd0", ""),
         ("monthly_saving", "Pooling saves per month", "USD/month", "usd0",
          "dedicated - pooled; x 12 for a year"),
         ("savings_fraction", "Saving from pooling", "share", "pct",
-         "= POOLING_SAVINGS, against whole deployments per tenant"),
+         "= POOLING_SAVINGS, against each tenant's peak in whole deployments"),
         ("savings_from_peaks", "  from peaks that do not coincide", "share", "pct",
          "= POOLING_SAVINGS_FROM_PEAKS"),
         ("savings_from_rounding", "  from whole-deployment rounding (net)", "share", "pct",
@@ -126,10 +130,8 @@ def _outputs(b) -> None:
          "= DEDICATED_UTILIZATION"),
         ("pooled_utilization", "Average utilization, pooled (whole GPUs)", "share", "pct",
          "= POOLED_UTILIZATION"),
-        ("tenant_deployments", "Deployments each tenant needs on its own", "replicas",
-         "int", "above 1: dedicated is sized for its peak"),
         ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
-         "= POOLED_CAPACITY"),
+         "mean + z x sigma of the pool (Working sheet)"),
         ("pooled_capacity_utilization", "Average load / that pooled load", "share",
          "pct", "average load as a share of the percentile capacity"),
         ("pool_step", "Pooled GPUs on a step?", "", "text", ""),
@@ -143,7 +145,14 @@ def _outputs(b) -> None:
         # GPU counts and shares do not need a price: only the dollar lines wait for one
         gate = ("costs_ok" if name.endswith(("_monthly_cost", "_saving")) else
                 "lora_ok" if name.startswith("lora_") else "counts_ok")
-        bk.output(b, name, label, calc.get(name, name + "_calc"), unit, fmt, note, gate=gate)
+        cell = bk.output(b, name, label, calc.get(name, name + "_calc"), unit, fmt, note,
+                         gate=gate)
+        if name == "tenant_deployments":
+            note_cell = b.ws.cell(cell.row, cell.column + 2)
+            note_cell.value = (f'=IFERROR(IF({cell.coordinate}>1,"the saving compares with "&'
+                               f'TEXT({cell.coordinate},"0")&" each; 1 each misses this peak",'
+                               '"1 each covers each tenant\'s peak"),"")')
+            note_cell.font = st.NOTE_FONT
     bk.output(b, "bound_holds", "Saving within its bound?", "bound_msg", "", "text",
               gate="counts_ok")
     bk.output(b, "normal_model_fair", "Normal model fair at this cv?", "normal_fair_msg", "",
@@ -168,7 +177,10 @@ def _checks(b) -> None:
         ("check_gpus_per_tenant", "GPUs per deployment",
          bk.whole_check("gpus_per_tenant", "gpus_per_tenant")),
         ("check_correlation", "Correlation", num("correlation", "correlation", 0, 1)),
-        ("check_gpu", "GPU", bk.id_check("gpu", "gpu", "GPU")),
+        # the GPU sets only the price here: a price you type is enough (a user audit: an MI250
+        # at a typed $1.50 left every dollar line at "check inputs")
+        ("check_gpu", "GPU", 'IF(ISNUMBER({gpu_price_per_hour_override}),"OK",'
+         + bk.id_check("gpu", "gpu", "GPU") + ")"),
         bk.catalog_check("gpu_price_per_hour", "GPU price"),
         ("check_hours", "Hours per month",
          num("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
@@ -179,8 +191,10 @@ def _checks(b) -> None:
     ])
     # The GPU, its price and the hours paid enter the two costs only, the LoRA inputs the
     # LoRA line only: a bad one of them leaves the GPU counts and savings as typed.
+    # The grid headers, the Tables sheet's grids only (a user audit: a typo there blanked the
+    # answer).
     aside = ("check_gpu", "check_gpu_price_per_hour", "check_hours", "check_lora_models",
-             "check_lora_overhead")
+             "check_lora_overhead", "check_grid")
     b.add("counts_ok", "Inputs of the GPU counts and savings OK?",
           'COUNTIF(checks,"OK")+' + "+".join(f'({{{c}}}<>"OK")' for c in aside)
           + '=ROWS(checks)', fmt="bool")
@@ -385,7 +399,8 @@ def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
         for j in range(len(GRID_CVS)):
             ded, pooled, load = _pool_formulas("tenants_used", f"${L(c0)}{r}",
                                                f"{L(c0 + 1 + j)}${hr}")
-            formula = (f'=IF(counts_ok,{cell_formula(ded, pooled, load)},"check inputs")')
+            formula = (f'=IF(AND(counts_ok,check_grid="OK"),{cell_formula(ded, pooled, load)},'
+                       '"check inputs")')
             st.style_cell(ws.cell(r, c0 + 1 + j, formula), "pct")
     last = hr + len(GRID_PERCENTILES)
     st.define(wb, name, ws.title, f"${L(c0 + 1)}${hr + 1}:${L(c0 + len(GRID_CVS))}${last}")
