@@ -588,7 +588,12 @@ def _expect_teams(v, price):
     ded = e.teams_dedicated_gpus(loads, *args, spares[0])
     pool = e.teams_pooled_gpus(loads, *args, spares[1])
     cap = e.teams_pooled_capacity(loads, *args)
+    used = [c for x, c in zip(tpd, cv) if x]  # each team with tokens: its cv or the sheet's
+    most = max(used, default=0)
     exp = {"teams_ok": True, "teams_costs_ok": price is not None,
+           "teams_normal_fair": ("yes" if most <= e.NORMAL_CV_MAX else
+                                 f"no: a cv of {most:.2f} is bursty; the normal model "
+                                 "understates peaks"),
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
            "teams_savings_fraction": 1 - pool / ded,
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,

@@ -83,6 +83,13 @@ def add_teams(wb, ws) -> None:
           'IF({teams_costs_ok},IF({gpu_id}="","your GPU",{gpu_id})&": $"&TEXT('
           '{gpu_price_per_hour},"0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
+    # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),
+    # against the normal model's range (a user audit: cv 0.8 typed here warned nowhere)
+    most = "MAX(teams_cv_used)"
+    t.add("teams_normal_fair", "Normal model fair at the teams' cv?",
+          f'IF({{teams_ok}},IF({most}<={NORMAL_CV_MAX},"yes","no: a cv of "&TEXT({most},"0.00")'
+          '&" is bursty; the normal model understates peaks"),"check inputs")', "", "", "text",
+          "output")
     b = st.Block(wb, ws, row=t.row)
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")
@@ -171,7 +178,8 @@ def _table(wb, ws, top) -> None:
         for j, (formula, fmt) in enumerate(rows, start=5):
             st.style_cell(ws.cell(r, j, f'=IF(teams_ok,{formula},"")'), fmt)
     for col, name in ((2, "teams_names"), (3, "teams_tokens_per_day"), (4, "teams_cv"),
-                      (6, "teams_load"), (8, "teams_own_gpus"), (9, "teams_sd")):
+                      (5, "teams_cv_used"), (6, "teams_load"), (8, "teams_own_gpus"),
+                      (9, "teams_sd")):
         st.define(wb, name, ws.title, st.column_range(col, first, last))
     st.put_text(ws.cell(last + 1, 2), f"Rows {first}-{last}: blank rows are no team. "
                 f"Columns {L(5)}-{L(9)} are formulas.", st.NOTE_FONT)
