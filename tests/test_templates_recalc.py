@@ -914,3 +914,33 @@ def test_defaults_print_no_message(results, template):
             if is_message(x) or (k in ("all_ok", "inputs_ok") and x is False)}
     assert not said, said
     assert named.get("all_ok", True) is True
+
+
+def test_each_cover_gives_the_answer_at_the_inputs_now(results):
+    # A user audit: a forwarded printout's first page said what the workbook answers but not
+    # the answer, and the inputs behind it were four pages on. The covers now open with it,
+    # in the words and figures of the sheets they read.
+    def lines(template, label="defaults"):
+        v = _lo(results, template, label)
+        flat = [(x[0] if isinstance(x, list) else x) or "" for x in v["cover_answer"]]
+        return v, " | ".join(flat)
+
+    v, text = lines("multi_tenant_savings")
+    assert (f"Dedicated {v['dedicated_gpus']:,.0f} GPUs, pooled {v['pooled_gpus']:,.0f}: pooling "
+            f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
+    assert f"{v['tenants']:.0f} tenants, each at 40% of a deployment of 1 GPU" in text
+    v, text = lines("self_host_breakeven")
+    assert (f"Self-hosting ${v['self_host_monthly_cost']:,.0f} a month "
+            f"(${v['self_host_cost_per_mtok_at_volume']:.4f} per million tokens), the API "
+            f"${v['api_monthly_cost']:,.0f} a month") in text
+    assert f"Verdict: {v['breakeven_note']}" in text
+    v, text = lines("capacity_planner")
+    assert (f"{v['cheapest_gpu']} at ${v['cheapest_cost_per_mtok']:.4f}" in text
+            and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "
+                f"{v['ttft_ms']:,.0f} ms and {v['tpot_ms']:.0f} ms per token for "
+                f"{v['sla_percentile']:.0%} of requests): {v['sla_replicas']:,.0f} replicas of "
+                f"{v['sla_gpu_shown']}, {v['sla_gpus']:,.0f} GPUs with the spares, "
+                f"${v['sla_cost_per_month']:,.0f} a month" in text)
+    # while a check fails, the cover says where to look
+    _, text = lines("multi_tenant_savings", "bad inputs")
+    assert text.startswith("check inputs: the Pooling sheet's Checks")

@@ -72,8 +72,12 @@ def _value(kind: str, row, column: str):
     return getattr(row, column)
 
 
-def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]]) -> None:
-    """The first sheet: title, then headed sections of short paragraphs (all plain text)."""
+def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
+                answer: list[str] = ()) -> None:
+    """The first sheet: title, the answer at the inputs now (``answer``: formulas of one line
+    each, named ``cover_answer``; a user audit: a forwarded printout's first page said what the
+    workbook answers but not the answer, and its inputs were four pages on), then headed
+    sections of short paragraphs (plain text)."""
     ws = wb.active
     ws.title = "Cover"
     st.put_text(ws["B2"], title, st.TITLE_FONT).alignment = st.WRAP
@@ -82,6 +86,15 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]]) -> None:
                  "no add-in, no macros, no external links. Yellow cells are inputs; black cells "
                  "are formulas (sheets are protected without a password).", chars_per_line=110)
     row = 5
+    if answer:
+        st.put_text(ws.cell(row, 2), "The answer at the inputs now", st.HEAD_FONT)
+        first = row + 1
+        for i, formula in enumerate(answer):
+            cell = ws.cell(first + i, 2, "=" + formula)
+            cell.font, cell.alignment = st.FORMULA_FONT, st.WRAP
+            ws.row_dimensions[first + i].height = 28  # two lines: the longest answers wrap
+        st.define(wb, "cover_answer", ws.title, st.column_range(2, first, first + len(answer) - 1))
+        row = first + len(answer) + 1
     for head, lines in sections:
         st.put_text(ws.cell(row, 2), head, st.HEAD_FONT)
         row += 1
@@ -91,6 +104,12 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]]) -> None:
             row += 1
         row += 1
     st.finish_sheet(ws, {"A": 2, "B": 82}, f"A1:B{row}", landscape=False)
+
+
+def shown(name: str, fmt: str) -> str:
+    """A formula that shows the named cell's number in ``fmt``, or its text as it is (a
+    "check inputs" or "none" among the answers)."""
+    return f'IF(ISNUMBER({name}),TEXT({name},"{fmt}"),{name})'
 
 
 def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:

@@ -677,6 +677,22 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
                     title_rows=f"{FIRST_ROW - 3}:{FIRST_ROW - 1}")
 
 
+# The cover's answer at the inputs now (_sheets.cover_sheet), from the Planner sheet's names.
+COVER_ANSWER = [
+    'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&IF('
+    'num_gpus=1," GPU"," GPUs")&" a replica): "&cheapest_gpu&" at "&'
+    + _sheets.shown("cheapest_cost_per_mtok", "$0.0000") + ',"check inputs: the Planner\'s '
+    'Checks")',
+    'IF(sla_ok,"Latency targets ("&IF(requests_per_sec=INT(requests_per_sec),TEXT(requests_per_sec,"#,##0"),TEXT('
+    'requests_per_sec,"#,##0.00"))&" requests/s, first token '
+    'within "&TEXT(ttft_ms,"#,##0")&" ms and "&TEXT(tpot_ms,"#,##0")&" ms per token for "&TEXT('
+    'sla_percentile,IF(sla_percentile*100=INT(sla_percentile*100),"0%","0.0%"))&" of requests): "&' + _sheets.shown("sla_replicas", "#,##0")
+    + '&IF(sla_replicas=1," replica of "," replicas of ")&sla_gpu_shown&", "&' + _sheets.shown("sla_gpus", "#,##0")
+    + '&" GPUs with the spares, "&' + _sheets.shown("sla_cost_per_month", "$#,##0")
+    + '&" a month","check inputs: the Planner\'s Checks")',
+]
+
+
 def _cover(wb) -> None:
     u = USER_GPU
     _sheets.cover_sheet(wb, "Capacity planner: GPU right-sizing and cost per user", [
@@ -743,4 +759,4 @@ def _cover(wb) -> None:
         ("Sources", _sheets.SEED_SOURCES + [
             "Catalog: xlnapkin gpus.csv and models.csv; every row's source and price date "
             "(cloud_price_as_of) are on the Catalog sheet."]),
-    ])
+    ], answer=COVER_ANSWER)

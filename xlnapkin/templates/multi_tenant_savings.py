@@ -440,6 +440,19 @@ LEFT_OUT = [
     "deployment; a smaller GPU per tenant would also recover part of it."]
 
 
+# The cover's answer at the inputs now (_sheets.cover_sheet), from the Pooling sheet's names.
+COVER_ANSWER = [
+    'IF(counts_ok,tenants&" tenants, each at "&TEXT(mean_utilization,"0%")&" of a deployment of "'
+    '&gpus_per_tenant&IF(gpus_per_tenant=1," GPU"," GPUs")&" on average (cv "&TEXT(cv,"0.00")&", correlation "&TEXT('
+    'correlation,"0.00")&"), with capacity for "&TEXT(percentile,"0.0%")&" of the time",'
+    '"check inputs: the Pooling sheet\'s Checks")',
+    'IF(counts_ok,"Dedicated "&TEXT(dedicated_gpus,"#,##0")&" GPUs, pooled "&TEXT(pooled_gpus,'
+    '"#,##0")&": pooling saves "&TEXT(savings_fraction,"0.0%")&IF(costs_ok,", "&TEXT('
+    'monthly_saving,"$#,##0")&" a month at "&TEXT(gpu_price_per_hour,"$0.00")&" per GPU-hour",'
+    '" (no price for the dollars)"),"")',
+    'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
+]
+
 def _cover(wb) -> None:
     d = {name: default for name, _l, default, *_r in INPUT_ROWS}
     args0 = (d["tenants"], d["mean_utilization"], d["percentile"], d["cv"], 1, 0.0)
@@ -510,4 +523,4 @@ def _cover(wb) -> None:
             "pooling_savings_from_peaks, pooling_savings_from_rounding, dedicated_utilization, "
             "pooled_utilization, lora_sharing_savings; for the Teams sheet team_loads, "
             "teams_dedicated_gpus, teams_pooled_capacity, teams_pooled_gpus)."]),
-    ])
+    ], answer=COVER_ANSWER)

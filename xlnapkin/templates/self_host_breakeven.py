@@ -842,6 +842,18 @@ def _own_steps() -> list[Step]:
     ]
 
 
+# The cover's answer at the inputs now (_sheets.cover_sheet), from the Breakeven sheet's names.
+COVER_ANSWER = [
+    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" a replica against "&api_id&": "&'
+    'volume_priced,"check inputs: the Breakeven sheet\'s Checks")',
+    'IF(inputs_ok,"Self-hosting "&' + _sheets.shown("self_host_monthly_cost", "$#,##0")
+    + '&" a month ("&' + _sheets.shown("self_host_cost_per_mtok_at_volume", "$0.0000")
+    + '&" per million tokens), the API "&' + _sheets.shown("api_monthly_cost", "$#,##0")
+    + '&" a month","")',
+    'IF(inputs_ok,"Verdict: "&breakeven_note,"")',
+]
+
+
 def _cover(wb) -> None:
     g0, p_cmp = catalog.gpu(DEFAULT_GPU), catalog.comparable_price(DEFAULT_MODEL)
     _sheets.cover_sheet(wb, "Self-hosted GPUs vs a token API: the cost at your volume", [
@@ -921,7 +933,7 @@ def _cover(wb) -> None:
             "2023, in Epoch AI's training-cost notebook) and an 8 x H100 HGX server quoted at "
             "$317,000 (Thinkmate, August 2024), against 8 cards at the catalog's $30,000; "
             "server power: NVIDIA's DGX H100, 10.2 kW at most for 8 x 700 W GPUs."]),
-    ])
+    ], answer=COVER_ANSWER)
 
 
 def _seed_claims() -> list[str]:
