@@ -30,8 +30,9 @@
 .PARAMETER Source
     What to install. Empty (the default): the xlnapkin-*.whl beside this script, else the
     checkout around it. Or the path of a wheel or a source folder, or a wheel's https address.
-    An index only when asked: "pypi" (the latest xlnapkin there), a version ("0.1.0") or any pip
-    requirement. Use those only once the project publishes there.
+    An index only when asked: "pypi" (the latest xlnapkin there) or any pip requirement
+    ("xlnapkin[excel]==0.1.0"). Use those only once the project publishes there. A bare version
+    number is refused: it would ask PyPI for whatever package holds the name.
 
 .PARAMETER Workbook
     A workbook (.xlsm) to set up. Only the xlwings.conf in its folder changes; other workbooks
@@ -225,7 +226,9 @@ function Get-Requirement([string]$Src) {
         throw "No xlnapkin wheel beside this script ($PSScriptRoot) and no checkout around it. Run the install.ps1 of a release folder, or give -Source <file.whl>."
     }
     if ($Src -eq "pypi") { return "xlnapkin[excel]" }
-    if ($Src -match '^\d+(\.\d+)*([a-zA-Z0-9.+-]*)$') { return "xlnapkin[excel]==$Src" }
+    # A bare version number would ask PyPI for a package named xlnapkin, which this project does
+    # not publish: whoever holds the name there would be installed (a delivery check).
+    if ($Src -match '^\d+(\.\d+)*([a-zA-Z0-9.+-]*)$') { throw "-Source $($Src): a version number would ask PyPI for a package named xlnapkin, which this project does not publish. Give the wheel file (-Source path\xlnapkin-$Src-py3-none-any.whl), or ask an index on purpose with a pip requirement (-Source 'xlnapkin[excel]==$Src')." }
     if ($Src -match '^https?://') { return "xlnapkin[excel] @ $Src" }
     # A requirement such as "xlnapkin[excel]>=0.1" has characters no path may hold, which
     # Windows PowerShell's Test-Path refuses with an error.
