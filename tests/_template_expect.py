@@ -613,11 +613,12 @@ def _expect_teams(v, price):
 
 
 def _gpu_named(gpu) -> str:
-    """The GPU the Teams sheet prices at: its catalog id, or "your GPU" (a typed price)."""
+    """The GPU the Teams sheet prices at: its catalog id, or as typed (a price typed for it),
+    or "your GPU" where none is typed."""
     try:
         return catalog.gpu(gpu).id
     except UnknownNameError:
-        return "your GPU"
+        return str(gpu).strip() or "your GPU"
 
 
 def expect_multi_tenant(v):

@@ -930,10 +930,10 @@ def test_estimate_says_when_the_planned_utilization_is_past_what_a_replica_susta
                        "--input-tokens", "200", "--output-tokens", "800", "--utilization", "0.9")
     flat = " ".join(out.split())
     assert code == 0
-    assert (f"{e.fleet_utilization:.1%} of full load, more than a replica sustains when answers "
-            f"vary in length (at most {queueing._rate_text(most)} requests/s, "
-            f"{e.sustained_share:.1%} of full load): requests queue for a slot without end; plan "
-            "a lower --utilization") in flat
+    assert (f"{e.fleet_utilization:.1%} of full load, more than a replica sustains under random "
+            f"arrivals (at most {queueing._rate_text(most)} requests/s, "
+            f"{e.sustained_share:.1%} of full load): requests queue without end; plan a lower "
+            "--utilization") in flat
     # at the default 70 % the same volume has a steady state and the usual line
     assert not math.isnan(capacity.estimate(*args).volume_ttft_ms)
 
@@ -1255,6 +1255,14 @@ def test_a_replica_across_peer_link_domains_is_noted(capsys):
     assert note.startswith("16 x h100-sxm span 2 peer-link domains of 8") and "100 GB/s" in note
     code, _, err = run(capsys, *args, "8")
     assert code == 0 and "peer-link" not in err
+    assert note.endswith("compare replicas of 8")
+    # in bf16 405B's weights fit no board of 8: nothing to compare with (a review)
+    assert roofline.domain_note("h100-sxm", 16, "llama-3.1-405b").endswith(
+        "no replica within one domain of 8 holds the weights")
+    # estimate, the case the audit met, says so among its rows
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-405b", "--num-gpus", "16",
+                       "--weight-dtype", "fp8")
+    assert code == 0 and "across boards" in out and note in " ".join(out.split())
     # GGUF splits by layers, and MAX_BATCH counts memory alone: nothing to note
     assert roofline.domain_note("h100-sxm", 16, "llama-3.1-8b", "q4_k_m") == ""
     code, _, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-405b", "4096", "--num-gpus",

@@ -1667,8 +1667,11 @@ def test_install_ps1_installs_from_no_index_unless_asked():
     assert returned == ['$wheels[0].FullName + "[excel]"',
                         '(Split-Path -Parent $PSScriptRoot) + "[excel]"']
     assert re.findall(r'return "(xlnapkin\[excel\][^"]*)"', body) == [
-        "xlnapkin[excel]", "xlnapkin[excel]==$Src", "xlnapkin[excel] @ $Src"]
+        "xlnapkin[excel]", "xlnapkin[excel] @ $Src"]
     assert 'if ($Src -eq "pypi") { return "xlnapkin[excel]" }' in body
+    # a bare version would ask PyPI for whatever holds the name: refused (a delivery check)
+    assert re.search(r"if \(\$Src -match '\^\\d\+.*\{ throw \"-Source \$\(\$Src\): a version "
+                     r"number would ask PyPI", body)
     assert '"-m", "pip", "install"' in text
     assert 'Join-Path $env:LOCALAPPDATA "xlnapkin"' in text and '"venv"' in text
     assert '@("py", @("-3"))' in text and '@("python", @())' in text  # py launcher first

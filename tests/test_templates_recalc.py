@@ -944,3 +944,10 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # while a check fails, the cover says where to look
     _, text = lines("multi_tenant_savings", "bad inputs")
     assert text.startswith("check inputs: the Pooling sheet's Checks")
+    # a review: where there is no figure, no "check inputs" or "-" inside the sentences
+    v, text = lines("capacity_planner", "a TTFT limit no rate meets")
+    assert text.endswith("of requests): no rate: see the Latency sheet")
+    v, text = lines("self_host_breakeven", "too big")
+    assert v["breakeven_note"].startswith("does not fit")
+    assert "check inputs" not in text and "Self-hosting" not in text
+    assert text.endswith(f"Verdict: {v['breakeven_note']}")

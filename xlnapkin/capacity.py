@@ -459,9 +459,10 @@ class Estimate:
     # mean of 9.7 s was called "OK" where 1 request in 20 waited 51 s)
     volume_ttft_tail_ms: float = float("nan")
     # the most requests/s one replica sustains as the queue model has it (answers of varying
-    # length hold longer contexts than the fixed ones of replica_tokens_per_sec's full load),
-    # and that as a share of full load: a planned utilization above it has no steady state (a
-    # user audit: "89.7 % of full load" beside "requests queue without end")
+    # length hold longer contexts than the fixed ones of replica_tokens_per_sec's full load, and
+    # prompts must share each step's token budget), and that as a share of full load: a planned
+    # utilization above it has no steady state (a user audit: "89.7 % of full load" beside
+    # "requests queue without end")
     sustained_requests_per_sec: float = float("nan")
     sustained_share: float = float("nan")
 

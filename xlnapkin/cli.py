@@ -635,7 +635,7 @@ def _percent(share: float) -> str:
 
 def _run_estimate(ns) -> int:
     import inspect
-    from . import economics, memory
+    from . import economics, memory, roofline
     from .calibration import DEFAULTS
     from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, faster_per_gpu, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
@@ -668,6 +668,8 @@ def _run_estimate(ns) -> int:
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
         out.update(same_model=not caveat, caveat=caveat, gpu_price_given=ns.price is not None,
                    kv_layout=memory.kv_layout_note(e.model, e.num_gpus, ns.weight_dtype),
+                   across_boards=roofline.domain_note(e.gpu, e.num_gpus, e.model,
+                                                      ns.weight_dtype),
                    input_tokens=ns.input_tokens,
                    output_tokens=ns.output_tokens, utilization=ns.utilization,
                    min_replicas=ns.min_replicas)
@@ -744,6 +746,10 @@ def _run_estimate(ns) -> int:
     layout = memory.kv_layout_note(e.model, e.num_gpus, ns.weight_dtype)
     if layout:
         rows.append(("KV layout", layout))
+    # the case a user audit met: 405B on replicas of 16 H100s
+    domains = roofline.domain_note(e.gpu, e.num_gpus, e.model, ns.weight_dtype)
+    if domains:
+        rows.append(("across boards", domains))
     rows.append(("not counted", NOT_COUNTED))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
@@ -788,10 +794,10 @@ def _at_volume(e) -> str:
     from .queueing import _rate_text  # rounded down, as the overload message gives it
     load = f"{_percent(e.fleet_utilization)} of full load"
     if e.volume_ttft_ms != e.volume_ttft_ms:  # NaN: past what the queue model sustains
-        return (f"{load}, more than a replica sustains when answers vary in length (at most "
+        return (f"{load}, more than a replica sustains under random arrivals (at most "
                 f"{_rate_text(e.sustained_requests_per_sec)} requests/s, "
-                f"{_percent(e.sustained_share)} of full load): requests queue for a slot "
-                "without end; plan a lower --utilization")
+                f"{_percent(e.sustained_share)} of full load): requests queue without end; plan "
+                "a lower --utilization")
     return (f"{load}: about {held} requests at once, each getting "
             f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s; "
             f"{_first_token(e.volume_ttft_ms, e.volume_ttft_tail_ms)}")

@@ -1197,14 +1197,16 @@ def parse_value(text: str):
 
     >>> parse_value("64"), parse_value("h100-sxm"), parse_value('"12"'), parse_value("")
     (64, 'h100-sxm', '12', None)
-    >>> parse_value("70%"), parse_value("12.5 %"), parse_value("%")
-    (0.7, 0.125, '%')
+    >>> parse_value("70%"), parse_value("12.5 %"), parse_value("99.9%"), parse_value("70%%")
+    (0.7, 0.125, 0.999, '70%%')
     """
     text = text.strip()
-    if text.endswith("%"):
-        number = parse_value(text[:-1])
+    if text.endswith("%"):  # one sign, as Excel takes it; in decimal, so 99.9% is 0.999
+        body = text[:-1].strip()
+        number = parse_value(body) if "%" not in body else None
         if isinstance(number, (int, float)) and not isinstance(number, bool):
-            return number / 100
+            from decimal import Decimal
+            return float(Decimal(body) / 100)
         return text
     if text == "":
         return None

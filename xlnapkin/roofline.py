@@ -49,8 +49,8 @@ import numpy as np
 from . import _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, moe_weight_bytes_read,
-                     weight_dtype_of)
+from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, gpus_needed,
+                     moe_weight_bytes_read, weight_dtype_of)
 from .units import GB, compute_dtype, dtype_bytes, is_gguf
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
@@ -193,10 +193,16 @@ def domain_note(gpu, num_gpus, model=None, weight_dtype=None) -> str:
         return ""
     link = g.between_domains_gbps
     over = f"the {link:g} GB/s between them" if link else "the link between them"
+    # replicas within one domain, where the weights fit there (a review: 405B in bf16 does not
+    # fit on 8 H100s, and the note said to compare them)
+    one = (model is None or float(gpus_needed(g, model, weight_dtype, 1, 1))
+           <= g.nvlink_gpus)
+    then = (f"compare replicas of {g.nvlink_gpus}" if one else
+            f"no replica within one domain of {g.nvlink_gpus} holds the weights")
     return (f"{n:g} x {g.id} span {-(-n // g.nvlink_gpus):g} peer-link domains of "
             f"{g.nvlink_gpus}: the model runs one tensor-parallel replica across them, its "
             f"all-reduces over {over}; engines split such a replica by pipeline stages "
-            f"instead, which the model leaves out: compare replicas of {g.nvlink_gpus}")
+            f"instead, which the model leaves out: {then}")
 
 
 def _one_way(gbps):

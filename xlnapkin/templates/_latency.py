@@ -40,9 +40,12 @@ YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
 BAD_PRICE = "check price"
 # A TTFT limit that stops the rate is "mostly the wait for a free slot" past this share of it.
 SLOT_WAIT_MOSTLY = 0.5
-# What stops a rate: the replica's capacity within this share of it, a limit within it of being
-# reached; where neither limit is, the prompts' share of the steps' token budget.
-_LIMIT_NEAR = 0.98
+# What stops a rate: the replica's capacity within 2 % of it (the slot wait grows without bound
+# there); a limit the result reaches (the bisection stops within far less than this share of
+# it); where neither, the prompts' share of the steps' token budget (a review: at 2 % a TTFT
+# of 98-100 % of its limit was named where the budget had stopped the rate).
+_CAPACITY_NEAR = 0.98
+_LIMIT_REACHED = 0.999
 CAPACITY = "the replica's capacity"
 PROMPTS_FULL = "prompts fill each step's token budget: raise token_budget"
 SLOT_WAIT_MEMORY = "mostly the slot wait: more memory or GPUs per replica"
@@ -135,15 +138,12 @@ def _results(b) -> None:
              'takes "&TEXT(ROUNDUP({sla_idle_ttft}*1000*(1-1E-12),1),"#,##0.0")&" ms",'
              '"no rate: even an idle replica\'s tokens take "&TEXT(ROUNDUP({sla_idle_tpot}*1000'
              '*(1-1E-12),2),"#,##0.00")&" ms"))))')
-    # What the rate stops at: within 2 % of the replica's capacity, the capacity (the wait for a
-    # free slot grows without bound there, whatever the limits); else where neither limit is
-    # within 2 % of being reached at the result, the prompts' share of the steps' token budget
-    # (a user audit: a budget of 512 tokens stopped 2,000-token prompts far inside a 100 s TTFT
-    # limit, and the sheet named the TTFT limit); else the limit nearer to being reached; one
-    # output token has no TPOT.
-    near = f"{_LIMIT_NEAR:g}"
-    ttft_near = f"{{sla_goodput_ttft}}*1000>={near}*{{ttft_ms}}"
-    tpot_near = f"AND({{output_tokens}}>1,{{sla_goodput_tpot}}*1000>={near}*{{tpot_ms}})"
+    # What the rate stops at (_CAPACITY_NEAR, _LIMIT_REACHED; a user audit: a budget of 512
+    # tokens stopped 2,000-token prompts far inside a 100 s TTFT limit, and the sheet named the
+    # TTFT limit); where both limits are reached, the nearer; one output token has no TPOT.
+    near, reached = f"{_CAPACITY_NEAR:g}", f"{_LIMIT_REACHED:g}"
+    ttft_near = f"{{sla_goodput_ttft}}*1000>={reached}*{{ttft_ms}}"
+    tpot_near = f"AND({{output_tokens}}>1,{{sla_goodput_tpot}}*1000>={reached}*{{tpot_ms}})"
     binding = b.add("sla_binding", "What stops the rate there",
                     'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>='
                     f'{near}*{{q_capacity}},"{CAPACITY}",IF(NOT(OR({ttft_near},{tpot_near})),'

@@ -106,10 +106,30 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
     st.finish_sheet(ws, {"A": 2, "B": 82}, f"A1:B{row}", landscape=False)
 
 
-def shown(name: str, fmt: str) -> str:
-    """A formula that shows the named cell's number in ``fmt``, or its text as it is (a
-    "check inputs" or "none" among the answers)."""
-    return f'IF(ISNUMBER({name}),TEXT({name},"{fmt}"),{name})'
+def plain(name: str) -> str:
+    """A formula that shows the named cell's number as a reader writes it: whole numbers bare
+    (thousands separated from 1,000), others to two decimals at most (7.5, 0.33). The
+    separator format is kept off numbers under 1,000, where the recalculation library's TEXT
+    writes 0.1 as "0,.1" (a review)."""
+    x = name
+    return (f'IF(ABS({x})>=1000,TEXT({x},"#,##0"),IF({x}=INT({x}),TEXT({x},"0"),'
+            f'TEXT({x},"0.0#")))')
+
+
+def dollars(name: str) -> str:
+    """A formula that shows the named cell's USD: whole dollars from $1, cents below."""
+    return f'IF(ABS({name})>=1,TEXT({name},"$#,##0"),TEXT({name},"$0.00"))'
+
+
+def percent(name: str) -> str:
+    """A formula that shows the named share as a percentage, one decimal where it has one."""
+    pct = f"{name}*100"
+    return f'TEXT({name},IF(ABS({pct}-INT({pct}+0.5))<1E-9,"0%","0.0%"))'
+
+
+def plural(name: str, one: str, many: str) -> str:
+    """A formula: ``one`` where the named count is 1, else ``many`` (with a leading space)."""
+    return f'IF({name}=1," {one}"," {many}")'
 
 
 def catalog_sheet(wb, kinds=("gpu", "model", "price")) -> None:

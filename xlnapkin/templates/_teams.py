@@ -80,7 +80,8 @@ def add_teams(wb, ws) -> None:
         t.add(name, label, f'IF({{{gate}}},{_formula(name)},"check inputs")', unit, note, fmt,
               "output")
     t.add("teams_priced_at", "Priced at (Pooling sheet: GPU, price, hours)",
-          'IF({teams_costs_ok},IF({gpu_id}="","your GPU",{gpu_id})&": $"&TEXT('
+          'IF({teams_costs_ok},IF({gpu_id}="",IF(TRIM({gpu})="","your GPU",TRIM({gpu})),'
+          '{gpu_id})&": $"&TEXT('
           '{gpu_price_per_hour},"0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
     # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),

@@ -679,17 +679,19 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Planner sheet's names.
 COVER_ANSWER = [
-    'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&IF('
-    'num_gpus=1," GPU"," GPUs")&" a replica): "&cheapest_gpu&" at "&'
-    + _sheets.shown("cheapest_cost_per_mtok", "$0.0000") + ',"check inputs: the Planner\'s '
-    'Checks")',
-    'IF(sla_ok,"Latency targets ("&IF(requests_per_sec=INT(requests_per_sec),TEXT(requests_per_sec,"#,##0"),TEXT('
-    'requests_per_sec,"#,##0.00"))&" requests/s, first token '
-    'within "&TEXT(ttft_ms,"#,##0")&" ms and "&TEXT(tpot_ms,"#,##0")&" ms per token for "&TEXT('
-    'sla_percentile,IF(sla_percentile*100=INT(sla_percentile*100),"0%","0.0%"))&" of requests): "&' + _sheets.shown("sla_replicas", "#,##0")
-    + '&IF(sla_replicas=1," replica of "," replicas of ")&sla_gpu_shown&", "&' + _sheets.shown("sla_gpus", "#,##0")
-    + '&" GPUs with the spares, "&' + _sheets.shown("sla_cost_per_month", "$#,##0")
-    + '&" a month","check inputs: the Planner\'s Checks")',
+    'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
+    + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
+    'cheapest_cost_per_mtok)," at "&TEXT(cheapest_cost_per_mtok,"$0.0000"),""),"check inputs: '
+    'the Planner\'s Checks")',
+    'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
+    'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
+    + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
+    + '&" of requests): "&IF(ISNUMBER(sla_replicas),' + _sheets.plain("sla_replicas") + '&'
+    + _sheets.plural("sla_replicas", "replica", "replicas") + '&" of "&sla_gpu_shown&IF('
+    'ISNUMBER(sla_gpus),", "&' + _sheets.plain("sla_gpus") + '&'
+    + _sheets.plural("sla_gpus", "GPU", "GPUs") + '&IF(sla_spare_replicas>0," with the spares",'
+    '""),"")&IF(ISNUMBER(sla_cost_per_month),", "&' + _sheets.dollars("sla_cost_per_month")
+    + '&" a month",""),"no rate: see the Latency sheet"),"check inputs: the Planner\'s Checks")',
 ]
 
 
@@ -732,7 +734,8 @@ def _cover(wb) -> None:
             "users whose "
             "active count, N x duty cycle on average with standard deviation sqrt(N d (1 - d)), "
             "stays within the slots at the percentile (USERS_AT_PERCENTILE, the normal "
-            "approximation of the pooling template); the slots left free on average are the "
+            "approximation of the pooling template, and never fewer users than slots); the "
+            "slots left free on average are the "
             "headroom for peaks. Users per GPU = users per replica / GPUs per replica.",
             "$ per million tokens counts input + output tokens at the planned utilization "
             "(SELF_HOST_COST_PER_MTOK); $ per user-month = price x hours / users per GPU "

@@ -149,8 +149,9 @@ def _outputs(b) -> None:
                          gate=gate)
         if name == "tenant_deployments":
             note_cell = b.ws.cell(cell.row, cell.column + 2)
-            note_cell.value = (f'=IFERROR(IF({cell.coordinate}>1,"the saving compares with "&'
-                               f'TEXT({cell.coordinate},"0")&" each; 1 each misses this peak",'
+            ref = cell.coordinate  # "check inputs" > 1 is TRUE in Excel: test the number
+            note_cell.value = (f'=IF(ISNUMBER({ref}),IF({ref}>1,"the saving compares with "&'
+                               f'TEXT({ref},"0")&" each; 1 each misses this peak",'
                                '"1 each covers each tenant\'s peak"),"")')
             note_cell.font = st.NOTE_FONT
     bk.output(b, "bound_holds", "Saving within its bound?", "bound_msg", "", "text",
@@ -442,16 +443,22 @@ LEFT_OUT = [
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Pooling sheet's names.
 COVER_ANSWER = [
-    'IF(counts_ok,tenants&" tenants, each at "&TEXT(mean_utilization,"0%")&" of a deployment of "'
-    '&gpus_per_tenant&IF(gpus_per_tenant=1," GPU"," GPUs")&" on average (cv "&TEXT(cv,"0.00")&", correlation "&TEXT('
-    'correlation,"0.00")&"), with capacity for "&TEXT(percentile,"0.0%")&" of the time",'
-    '"check inputs: the Pooling sheet\'s Checks")',
-    'IF(counts_ok,"Dedicated "&TEXT(dedicated_gpus,"#,##0")&" GPUs, pooled "&TEXT(pooled_gpus,'
-    '"#,##0")&": pooling saves "&TEXT(savings_fraction,"0.0%")&IF(costs_ok,", "&TEXT('
-    'monthly_saving,"$#,##0")&" a month at "&TEXT(gpu_price_per_hour,"$0.00")&" per GPU-hour",'
-    '" (no price for the dollars)"),"")',
+    'IF(counts_ok,tenants&' + _sheets.plural("tenants", "tenant", "tenants") + '&", each at "&'
+    'TEXT(mean_utilization,"0%")&" of a deployment of "&gpus_per_tenant&'
+    + _sheets.plural("gpus_per_tenant", "GPU", "GPUs") + '&" on average (cv "&TEXT(cv,"0.00")'
+    '&", correlation "&TEXT(correlation,"0.00")&"), with capacity for "&'
+    + _sheets.percent("percentile") + '&" of the time","check inputs: the Pooling sheet\'s '
+    'Checks")',
+    'IF(counts_ok,"Dedicated "&' + _sheets.plain("dedicated_gpus") + '&'
+    + _sheets.plural("dedicated_gpus", "GPU", "GPUs") + '&", pooled "&'
+    + _sheets.plain("pooled_gpus") + '&": pooling saves "&TEXT(savings_fraction,"0.0%")&IF('
+    'costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
+    'gpu_price_per_hour,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its price and '
+    'the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
+    'tenant_deployments&" deployments a tenant, each sized for its own peak",""),"")',
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
 ]
+
 
 def _cover(wb) -> None:
     d = {name: default for name, _l, default, *_r in INPUT_ROWS}

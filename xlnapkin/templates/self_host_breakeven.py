@@ -844,11 +844,13 @@ def _own_steps() -> list[Step]:
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Breakeven sheet's names.
 COVER_ANSWER = [
-    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" a replica against "&api_id&": "&'
-    'volume_priced,"check inputs: the Breakeven sheet\'s Checks")',
-    'IF(inputs_ok,"Self-hosting "&' + _sheets.shown("self_host_monthly_cost", "$#,##0")
-    + '&" a month ("&' + _sheets.shown("self_host_cost_per_mtok_at_volume", "$0.0000")
-    + '&" per million tokens), the API "&' + _sheets.shown("api_monthly_cost", "$#,##0")
+    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" a replica against "&api_id&IF('
+    'ISNUMBER(self_host_monthly_cost),": "&volume_priced,""),"check inputs: the Breakeven '
+    'sheet\'s Checks")',
+    'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Self-hosting "&'
+    + _sheets.dollars("self_host_monthly_cost") + '&" a month"&IF(ISNUMBER('
+    'self_host_cost_per_mtok_at_volume)," ("&TEXT(self_host_cost_per_mtok_at_volume,"$0.0000")&'
+    '" per million tokens)","")&", the API "&' + _sheets.dollars("api_monthly_cost")
     + '&" a month","")',
     'IF(inputs_ok,"Verdict: "&breakeven_note,"")',
 ]
