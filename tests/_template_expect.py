@@ -562,7 +562,8 @@ def _tornado(v, x, total):
 
 # --- multi-tenant savings ----------------------------------------------------------------------
 
-TEAMS_OUTPUTS = [name for name, *_rest in _teams.TOTALS]
+TEAMS_OUTPUTS = [name for name, *_rest in _teams.TOTALS] + ["teams_normal_fair",
+                                                            "teams_priced_at"]
 
 
 def _expect_teams(v, price):
