@@ -593,8 +593,8 @@ def _expect_teams(v, price):
     most = max(used, default=0)
     exp = {"teams_ok": True, "teams_costs_ok": price is not None,
            "teams_normal_fair": ("yes" if most <= e.NORMAL_CV_MAX else
-                                 f"no: a cv of {most:.2f} is bursty; the normal model "
-                                 "understates peaks"),
+                                 f"no: cv {most:.2f} is bursty; the normal model understates "
+                                 "peaks: economics.pooling_monte_carlo (Python)"),
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
            "teams_savings_fraction": 1 - pool / ded,
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,

@@ -48,6 +48,13 @@ TOTALS = [
 ]
 
 
+def normal_fair(cv: str) -> str:
+    """Whether the normal model is fair at the cv ``cv`` (a formula): "yes", or why not and
+    what to use instead. The Pooling sheet's line and the Teams sheet's."""
+    return (f'IF({cv}<={NORMAL_CV_MAX},"yes","no: cv "&TEXT({cv},"0.00")&" is bursty; the '
+            'normal model understates peaks: economics.pooling_monte_carlo (Python)")')
+
+
 def example_tokens_per_sec() -> float:
     """The default tokens/s of one deployment: REPLICA_TOKENS_PER_SEC of :data:`EXAMPLE`."""
     gpu, model, dtype, n = EXAMPLE
@@ -86,10 +93,8 @@ def add_teams(wb, ws) -> None:
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
     # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),
     # against the normal model's range (a user audit: cv 0.8 typed here warned nowhere)
-    most = "MAX(teams_cv_used)"
     t.add("teams_normal_fair", "Normal model fair at the teams' cv?",
-          f'IF({{teams_ok}},IF({most}<={NORMAL_CV_MAX},"yes","no: a cv of "&TEXT({most},"0.00")'
-          '&" is bursty; the normal model understates peaks"),"check inputs")', "", "", "text",
+          f'IF({{teams_ok}},{normal_fair("MAX(teams_cv_used)")},"check inputs")', "", "", "text",
           "output")
     b = st.Block(wb, ws, row=t.row)
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))

@@ -270,9 +270,7 @@ def _pool_steps() -> list[Step]:
              '{savings_bound_calc}+1E-12,"OK: "&TEXT({savings_fraction_calc},"0%")&" <= "&'
              'TEXT({savings_bound_calc},"0%"),"above the bound: report this")', "", "text"),
         Step("normal_fair_msg", f"Normal model fair? (cv <= {NORMAL_CV_MAX})",
-             f'IF({{cv}}<={NORMAL_CV_MAX},"yes","no: cv "&TEXT({{cv}},"0.00")&" is bursty; the '
-             'normal model understates peaks: economics.pooling_monte_carlo (Python)")', "",
-             "text"),
+             _teams.normal_fair("{cv}"), "", "text"),
         Step("pooled_utilization_calc", "Pooled utilization = N m / pooled GPUs",
              n + "*{tenant_mean_load}/{pooled_gpus_calc}", "share", "pct",
              "economics.pooled_utilization"),

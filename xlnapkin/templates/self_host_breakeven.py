@@ -691,7 +691,7 @@ ANSWERS_OK = (f"OK: first token within {capacity.SLOW_FIRST_TOKEN_MS / 1e3:g} s 
 # audit found "89.7 %" of full load beside it, unexplained).
 FULL = "full"
 FULL_ANSWER = ("full: more requests than the replicas sustain (no steady state): plan a lower "
-               "utilization, or size on the planner's Latency sheet")
+               "utilization, or" + SIZE_IT.removeprefix(":"))
 
 
 def _fit(expr: str) -> str:
