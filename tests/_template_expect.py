@@ -593,8 +593,8 @@ def _expect_teams(v, price):
     most = max(used, default=0)
     exp = {"teams_ok": True, "teams_costs_ok": price is not None,
            "teams_normal_fair": ("yes" if most <= e.NORMAL_CV_MAX else
-                                 f"no: cv {most:.2f} is bursty; the normal model understates "
-                                 "peaks: economics.pooling_monte_carlo (Python)"),
+                                 f"no: cv {most:.2f} is bursty: the normal model understates "
+                                 "peaks (pooling_monte_carlo)"),
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
            "teams_savings_fraction": 1 - pool / ded,
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,
@@ -674,8 +674,8 @@ def expect_multi_tenant(v):
                                else "-"),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "normal_model_fair": ("yes" if v["cv"] <= e.NORMAL_CV_MAX else
-                                 f"no: cv {v['cv']:.2f} is bursty; the normal model understates "
-                                 "peaks: economics.pooling_monte_carlo (Python)"),
+                                 f"no: cv {v['cv']:.2f} is bursty: the normal model understates "
+                                 "peaks (pooling_monte_carlo)"),
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
                v["cv"], v["correlation"]) if lora_ok else "check inputs"}

@@ -50,9 +50,10 @@ TOTALS = [
 
 def normal_fair(cv: str) -> str:
     """Whether the normal model is fair at the cv ``cv`` (a formula): "yes", or why not and
-    what to use instead. The Pooling sheet's line and the Teams sheet's."""
-    return (f'IF({cv}<={NORMAL_CV_MAX},"yes","no: cv "&TEXT({cv},"0.00")&" is bursty; the '
-            'normal model understates peaks: economics.pooling_monte_carlo (Python)")')
+    what to use instead (economics.pooling_monte_carlo, in Python). The Pooling sheet's line
+    and the Teams sheet's, short enough for their page."""
+    return (f'IF({cv}<={NORMAL_CV_MAX},"yes","no: cv "&TEXT({cv},"0.00")&" is bursty: the '
+            'normal model understates peaks (pooling_monte_carlo)")')
 
 
 def example_tokens_per_sec() -> float:
