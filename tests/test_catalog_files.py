@@ -53,6 +53,17 @@ def test_an_oversized_cell_is_a_message(folder):
         "characters)")
 
 
+def test_an_oversized_file_is_a_message_and_is_not_read_whole(folder, monkeypatch):
+    monkeypatch.setattr(catalog, "_FILE_LIMIT", 4096)  # the real limit is 16 MiB
+    rows = "".join(f"g{i},x,ACME,48,1,100,s\n" for i in range(300))  # 6.7 kB
+    path = _write(folder, rows)
+    assert udfs.GPU_SPEC("h100-sxm", "memory_gb") == (
+        f"{path}: larger than 4,096 bytes; a catalog file holds rows of GPUs, models or prices, "
+        "a few hundred bytes each")
+    _write(folder, "".join(rows.splitlines(keepends=True)[:100]))  # under the limit: read
+    assert udfs.GPU_SPEC("g1", "memory_gb") == 48
+
+
 @pytest.mark.parametrize("body, message", [
     ("a1,x,ACME,48,1,100,s\na1,y,ACME,24,1,100,s\n", "line 3: id 'a1' is already on line 2"),
     ("h100,x,ACME,48,1,100,s\n", "gpu 'h100' takes the name 'h100', which already means "

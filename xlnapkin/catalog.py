@@ -435,6 +435,9 @@ def _check_model_shape(values: dict, where: str) -> None:
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _FIELD_LIMIT = 131_072  # characters in one CSV cell (the csv module's own limit)
+_FILE_LIMIT = 16 * 2**20  # bytes in one user catalog file: some 50,000 rows, where the
+                          # package's hold a few hundred (a hardening audit: a file of
+                          # gigabytes was read whole into memory on every look-up's reload)
 
 
 def _decode(data: bytes, origin: str) -> str:
@@ -447,6 +450,16 @@ def _decode(data: bytes, origin: str) -> str:
         raise CatalogError(f"{origin}: not {'UTF-16' if utf16 else 'UTF-8'} text (byte "
                            f"{err.start + 1}); save it as 'CSV UTF-8' (Excel) or UTF-8 (other "
                            "editors)") from None
+
+
+def _read_limited(path: Path) -> bytes:
+    """A user catalog file's bytes, refused past :data:`_FILE_LIMIT` (read no further)."""
+    with open(path, "rb") as f:
+        data = f.read(_FILE_LIMIT + 1)
+    if len(data) > _FILE_LIMIT:
+        raise CatalogError(f"{path}: larger than {_FILE_LIMIT:,} bytes; a catalog file holds "
+                           "rows of GPUs, models or prices, a few hundred bytes each")
+    return data
 
 
 def _read_csv(kind: str, text: str, origin: str) -> list:
@@ -546,7 +559,7 @@ def _tables(user_key) -> dict:
                                    f"of your {filename}, which must be a file)")
             if path.is_file():
                 origin = str(path)
-                user = {r.id: r for r in _read_csv(kind, _decode(path.read_bytes(), origin),
+                user = {r.id: r for r in _read_csv(kind, _decode(_read_limited(path), origin),
                                                    origin)}
         out[kind] = ({**package, **user}, _index(package, user, kind, origin))
     return out
