@@ -131,8 +131,13 @@ def _bad_self_host(v) -> dict:
     if isinstance(v["weight_dtype"], str) and v["weight_dtype"].lower() not in (
             set(units.DTYPE_BITS) | set(units.dtype_aliases())):
         bad["check_weight_dtype"] = "unknown weight dtype: pick one from the list"
-    if v["input_share"] is not None and not 0 <= v["input_share"] <= 1:
+    share = v["input_share"]
+    if share is not None and not 0 <= share <= 1:
         bad["check_input_share"] = "input_share must be a number in [0, 1]"
+    elif share is not None and abs(share - _own_share(v)) > sh.SHARE_TOLERANCE:
+        bad["check_input_share"] = (f"input_share {_pct(share)} is not the requests' "
+                                    f"{_pct(_own_share(v))}: leave it blank, or set input and "
+                                    "output tokens to your mix")
     if isinstance(v["api_price_in_per_mtok_override"], str):
         bad["check_api_price_in_per_mtok"] = "API input price must be a number >= 0"
     try:
@@ -170,11 +175,20 @@ def _scenario_factors(v):
     return {key: factor(key, pair) for key, pair in _factors(v).items()}
 
 
+def _own_share(v):
+    return float(v["input_tokens"]) / (float(v["input_tokens"]) + float(v["output_tokens"]))
+
+
+def _pct(share) -> str:
+    """A share as _sheets.percent shows it: whole percent, else one decimal."""
+    return f"{share:.0%}" if abs(share * 100 - round(share * 100)) < 1e-9 else f"{share:.1%}"
+
+
 def input_share(v):
-    """The share typed, else the request's own (blank: input / (input + output))."""
+    """The share typed (within SHARE_TOLERANCE of the requests' own), else the requests' own."""
     if v["input_share"] is not None:
         return v["input_share"]
-    return float(v["input_tokens"]) / (float(v["input_tokens"]) + float(v["output_tokens"]))
+    return _own_share(v)
 
 
 def self_host_inputs(v, f):

@@ -27,6 +27,7 @@ import pytest
 from xlnapkin import capacity, catalog
 from xlnapkin.recalc import is_error_value, write_cell_values
 from xlnapkin.templates import build, capacity_planner as cp, multi_tenant_savings as mt
+from xlnapkin.templates import self_host_breakeven as sh
 
 import _recalc as rc
 import _template_expect as ex
@@ -86,7 +87,9 @@ def _self_host_random(rnd, d):
              prefix_hit_rate=rnd.choice([0.4, 0.85]),
              gpu_price_per_hour_override=rnd.choice([None, None, round(rnd.uniform(0.2, 8), 2)]),
              api=rnd.choice(["same model"] + catalog.price_ids()),
-             input_share=rnd.choice([None, None, round(rnd.uniform(0, 1), 3)]),
+             # the requests' own mix to two places (accepted), or any share (refused)
+             input_share=rnd.choice([None, None, round(v["input_tokens"] / (
+                 v["input_tokens"] + v["output_tokens"]), 2), round(rnd.uniform(0, 1), 3)]),
              purchase_price_override=rnd.choice([None, 1500.0, 32000.0]),
              power_watts_override=rnd.choice([None, 350.0]), years=rnd.choice([2, 3, 5]),
              residual_share=rnd.choice([0.0, 0.3]), cost_of_capital=rnd.choice([0.0, 0.1]),
@@ -125,6 +128,12 @@ def self_host_scenarios(d):
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
                                                prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # a finance audit: planned at 95 %, past the 86 % a replica sustains under random
+           # arrivals, the cover called self-hosting cheaper and said nothing of it
+           ("full: planned past what a replica sustains", dict(
+               d, utilization=0.95, tokens_per_day=2.1e9, api="openai-gpt-4o-mini")),
+           # a typed input share is the requests' own mix or refused (it priced the API alone)
+           ("an input share that is not the requests' mix", dict(d, input_share=0.9)),
            # replicas of 16 H100s span two boards and make a fifth of the tokens a GPU that
            # replicas of 8 make: the cheaper count's reason is that speed (a user audit)
            ("405B on 16 GPUs across two boards", dict(
@@ -923,19 +932,27 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     def lines(template, label="defaults"):
         v = _lo(results, template, label)
         flat = [(x[0] if isinstance(x, list) else x) or "" for x in v["cover_answer"]]
-        return v, " | ".join(flat)
+        return v, " | ".join(filter(None, flat))  # the lines that say something
 
     v, text = lines("multi_tenant_savings")
     assert (f"Dedicated {v['dedicated_gpus']:,.0f} GPUs, pooled {v['pooled_gpus']:,.0f}: pooling "
             f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
     assert f"{v['tenants']:.0f} tenants, each at 40% of a deployment of 1 GPU" in text
+    def per_mtok(x):  # $ per million tokens as the covers show it (_sheets.per_mtok)
+        return f"${x:,.0f}" if x >= 1000 else f"${x:.2f}" if x >= 1 else f"${x:.4f}"
     v, text = lines("self_host_breakeven")
     assert (f"Self-hosting ${v['self_host_monthly_cost']:,.0f} a month "
-            f"(${v['self_host_cost_per_mtok_at_volume']:.4f} per million tokens), the API "
+            f"({per_mtok(v['self_host_cost_per_mtok_at_volume'])} per million tokens), the API "
             f"${v['api_monthly_cost']:,.0f} a month") in text
     assert f"Verdict: {v['breakeven_note']}" in text
+    assert text.endswith(f"Service at your volume: {v['volume_answers']}")
+    assert v["volume_answers"] == sh.ANSWERS_OK
+    # a fleet past what its replicas sustain says so on the cover (a finance audit)
+    v, text = lines("self_host_breakeven", "full: planned past what a replica sustains")
+    assert text.endswith("Service at your volume: " + sh.FULL_ANSWER), text
+    assert per_mtok(804451.5068) == "$804,452" and per_mtok(80.4452) == "$80.45"
     v, text = lines("capacity_planner")
-    assert (f"{v['cheapest_gpu']} at ${v['cheapest_cost_per_mtok']:.4f}" in text
+    assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])}" in text
             and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "
                 f"{v['ttft_ms']:,.0f} ms and {v['tpot_ms']:.0f} ms per token for "
                 f"{v['sla_percentile']:.0%} of requests): {v['sla_replicas']:,.0f} replicas of "

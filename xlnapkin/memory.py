@@ -357,7 +357,8 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
     return _fit_text(m, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
                      g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction,
-                     weight_bytes(m, weight_dtype), by_layers(m, weight_dtype))
+                     weight_bytes(m, weight_dtype), by_layers(m, weight_dtype),
+                     bool(g.interconnect_gbps))
 
 
 def _distinct(values):
@@ -400,7 +401,7 @@ def _weights_text(model, weights, dtype) -> str:
 
 
 def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch, num_gpus,
-              mem_fraction, weights, layers=False) -> str:
+              mem_fraction, weights, layers=False, linked=True) -> str:
     """The words of :func:`fit_message` for one configuration (the model, then scalars;
     ``weights`` is the weights' share of ``need`` in bytes). Where the weights alone do not fit
     the message names them and the count that holds the KV cache too, so that a whole range
@@ -416,11 +417,18 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     if mem_fraction < 1:
         have += f" ({mem_fraction:.0%} usable)"
     least = need / usable
-    degrees = _degrees(model, None, layers)
+    degrees = _linked_degrees(model, layers, linked)
     kv = _weights_split(model, weights, usable, degrees)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: {_no_count_advice(kv)}"
-    return f"{what}; {have}: {_advice(model, math.ceil(least - 1e-9), kv, degrees, layers)}"
+    advice = _advice(model, math.ceil(least - 1e-9), kv, degrees, layers, gpu_id, linked)
+    return f"{what}; {have}: {advice}"
+
+
+def _linked_degrees(model, layers, linked) -> list[int]:
+    """The GPU counts a replica can run on: those the model splits over (:func:`_degrees`),
+    only one GPU where the GPUs have no known link between them (as :func:`can_run` says)."""
+    return _degrees(model, None, layers) if linked else [1]
 
 
 def _no_count_advice(kv: bool) -> str:
@@ -436,12 +444,18 @@ def _weights_split(model, weights, usable_per_gpu, degrees=None) -> bool:
     return weights <= (degrees or tp_degrees(model))[-1] * usable_per_gpu
 
 
-def _advice(model, least: int, kv: bool, degrees=None, layers=False) -> str:
+def _advice(model, least: int, kv: bool, degrees=None, layers=False, gpu_id="",
+            linked=True) -> str:
     """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
     many where the model's heads split over them, else the next count they split over; where no
     count does, less KV cache where the weights alone would fit (``kv``), else bigger GPUs or
     smaller weights. (``degrees``: :func:`tp_degrees` of the model and weight dtype, when
-    already known; ``layers``: split by layers, :func:`by_layers`.)"""
+    already known; ``layers``: split by layers, :func:`by_layers`; ``linked``: False where GPU
+    ``gpu_id`` has no known link to another, so that a replica is one GPU. A usability audit:
+    such a GPU was told "use num_gpus >= 2", which every function then refused.)"""
+    if not linked and least > 1:
+        return (f"{_no_count_advice(kv)} ({least} would hold it, but {gpu_id} has no "
+                "interconnect_gbps, so a replica runs on one GPU)")
     degrees = degrees or _degrees(_model(model), None, layers)
     unit = "layers" if layers else "heads"
     fit = [d for d in degrees if d >= least]
@@ -483,10 +497,11 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         gpus = np.where(sane, np.ceil(least - 1e-9), 0.0)
     odd = np.flatnonzero(~plain & ~short_all)
     layered = by_layers(m, weight_dtype)  # GGUF: split by layers, not heads
+    linked = bool(g.interconnect_gbps)
     for i in odd.tolist():
         out[i] = _fit_text(m, dtype, g.id, g.memory_gb, g.memory_bytes, float(need[i]),
                            float(t[i]), float(b[i]), int(at(n, i)), float(at(f, i)), weights,
-                           layered)
+                           layered, linked)
     # The suggestion depends on (mem_fraction, num_gpus, GPU count): few distinct values. Small
     # whole numbers are indexed by a lookup table rather than sorted (a range is often 1e6 cells).
     idx = np.flatnonzero(plain | short_all)
@@ -494,7 +509,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
     nk, ninv = _distinct(at(ngpu, idx))
     lk, linv = _distinct(gpus[idx])  # 0: no sensible count
     code = (finv * len(nk) + ninv) * len(lk) + linv
-    tails, degrees = {}, _degrees(m, None, layered)
+    tails, degrees = {}, _linked_degrees(m, layered, linked)
 
     def tail(c):
         if c not in tails:
@@ -505,7 +520,8 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
             kv = _weights_split(m, weights, g.memory_bytes * ff, degrees)
-            advice = _advice(m, ls, kv, degrees, layered) if ls else _no_count_advice(kv)
+            advice = (_advice(m, ls, kv, degrees, layered, g.id, linked) if ls
+                      else _no_count_advice(kv))
             tails[c] = f"; {have}: {advice}"
         return tails[c]
 

@@ -681,8 +681,8 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
 COVER_ANSWER = [
     'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
-    'cheapest_cost_per_mtok)," at "&TEXT(cheapest_cost_per_mtok,"$0.0000"),""),"check inputs: '
-    'the Planner\'s Checks")',
+    'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + ',""),'
+    '"check inputs: the Planner\'s Checks")',
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
     + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")

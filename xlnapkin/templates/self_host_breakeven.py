@@ -164,7 +164,7 @@ def _inputs(b) -> None:
           f'IFERROR(IF({cached}>0,{cached},"none: input price"),"none: input price")',
           "USD/Mtok", "billed for prefix-cache hits", "usd4")
     b.add("input_share", "Share of tokens that are input", None, "0-1",
-          "blank: input / (input + output); type a share for another mix",
+          "blank: the requests' input / (input + output); typed, that mix",
           "pct", "input", validation=(0, 1))
     b.heading("Inputs: owning the GPUs")
     bk.catalog_value(b, "purchase_price", "Purchase price per GPU",
@@ -315,7 +315,8 @@ def _checks(b) -> None:
         bk.catalog_check("api_price_in_per_mtok", "API input price"),
         bk.catalog_check("api_price_out_per_mtok", "API output price"),
         ("check_input_share", "Input share",
-         'IF(ISBLANK({input_share}),"OK",' + num("input_share", "input_share", 0, 1) + ")"),
+         'IF(ISBLANK({input_share}),"OK",' + _and(num("input_share", "input_share", 0, 1),
+                                                  _share_check()) + ")"),
         bk.catalog_check("purchase_price", "Purchase price", "no catalog list price",
                          needed='{hardware}="own"'),
         bk.catalog_check("power_watts", "Power", "no catalog TDP", needed='{hardware}="own"'),
@@ -388,6 +389,24 @@ def _own_inputs_check() -> str:
                 num("price_per_kwh", "price_per_kwh", 0), num("pue", "pue", 1),
                 num("colo_usd_per_kw_month", "colo_usd_per_kw_month", 0),
                 num("price_decline", "price_decline", 0, 1, max_open=True))
+
+
+# How far a typed input share may be from the requests' own (a share typed to two places:
+# 0.89 for 4,000 in / 500 out); past it the check refuses the share. A finance audit: the share
+# priced the API alone, while the GPUs served the requests' own mix, so 90 % typed against
+# 1,024 / 1,024 doubled the GPUs against the same mix typed as tokens.
+SHARE_TOLERANCE = 0.005
+
+
+def _share_check() -> str:
+    """'OK' where a typed input share is the requests' own (input / (input + output)), else
+    what to do; 'OK' too where the token counts are not numbers (their own checks say so)."""
+    own = "({input_tokens}/({input_tokens}+{output_tokens}))"
+    return ('IF(AND(ISNUMBER({input_tokens}),ISNUMBER({output_tokens})),IF(AND({input_tokens}+'
+            f'{{output_tokens}}>0,ABS({{input_share}}-{own})>{SHARE_TOLERANCE!r}),'
+            '"input_share "&' + _sheets.percent("{input_share}") + '&" is not the requests\' "&'
+            + _sheets.percent(own) + '&": leave it blank, or set input and output tokens to your '
+            'mix","OK"),"OK")')
 
 
 def _and(*checks) -> str:
@@ -849,10 +868,14 @@ COVER_ANSWER = [
     'sheet\'s Checks")',
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Self-hosting "&'
     + _sheets.dollars("self_host_monthly_cost") + '&" a month"&IF(ISNUMBER('
-    'self_host_cost_per_mtok_at_volume)," ("&TEXT(self_host_cost_per_mtok_at_volume,"$0.0000")&'
-    '" per million tokens)","")&", the API "&' + _sheets.dollars("api_monthly_cost")
-    + '&" a month","")',
+    'self_host_cost_per_mtok_at_volume)," ("&' + _sheets.per_mtok(
+        "self_host_cost_per_mtok_at_volume") + '&" per million tokens)","")&", the API "&'
+    + _sheets.dollars("api_monthly_cost") + '&" a month","")',
     'IF(inputs_ok,"Verdict: "&breakeven_note,"")',
+    # a finance audit: a fleet past what its replicas sustain was "cheaper" on the cover, its
+    # "full" on the Breakeven sheet alone
+    'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Service at your volume: "&'
+    'volume_answers,"")',
 ]
 
 
