@@ -153,6 +153,19 @@ def test_write_lite_keeps_identical_files_and_refuses_different_ones(tmp_path):
     assert (out / "requirements.txt").read_text() == lite.REQUIREMENTS
 
 
+def test_write_lite_never_writes_through_a_link(tmp_path):
+    # a hardening audit: a link named main.py had the file it named written, even without
+    # --force, and a full disk left half a main.py (the files are now replaced atomically)
+    from xlnapkin._files import FileWriteError
+    out, elsewhere = tmp_path / "lite", tmp_path / "elsewhere.py"
+    out.mkdir()
+    (out / "main.py").symlink_to(elsewhere)
+    for force in (False, True):
+        with pytest.raises(FileWriteError, match="main.py is a symbolic link; not writing"):
+            lite.write_lite(out, force=force)
+    assert not elsewhere.exists() and not (out / "requirements.txt").exists()
+
+
 # --- the proof: xlwings' own Lite code on the generated main.py ---------------------------------
 
 # Runs as xlwings Lite does (``wasm_runtime.py`` in xlwings-server: a module made from main.py's

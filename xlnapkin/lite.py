@@ -26,7 +26,7 @@ import base64
 import hashlib
 from pathlib import Path
 
-from ._files import zip_bytes
+from ._files import check_target, write_atomic, zip_bytes
 from .errors import NapkinError
 
 __all__ = ["LiteError", "REQUIREMENTS", "EXCLUDED_MODULES", "bundle_files", "bundle_zip",
@@ -174,9 +174,14 @@ def lite_files() -> dict[str, str]:
 
 def write_lite(out_dir: Path, *, force: bool = False) -> list[Path]:
     """Write :func:`lite_files` into ``out_dir``; refuse to overwrite different files unless
-    ``force``. Returns the files written (an identical file is left alone)."""
+    ``force``. Returns the files written (an identical file is left alone). Each is replaced
+    atomically and never through a symbolic link (a hardening audit: a link named main.py had
+    the file it pointed at written, and a full disk left half a main.py)."""
     out_dir = Path(out_dir)
     targets = {out_dir / name: text.encode("utf-8") for name, text in lite_files().items()}
+    if out_dir.is_dir():
+        for path in targets:
+            check_target(path)  # a link, or a folder where a file goes: a message
     differ = [p for p, data in targets.items() if p.exists() and p.read_bytes() != data]
     if differ and not force:
         names = ", ".join(str(p) for p in differ)
@@ -185,6 +190,6 @@ def write_lite(out_dir: Path, *, force: bool = False) -> list[Path]:
     written = []
     for path, data in targets.items():
         if not (path.exists() and path.read_bytes() == data):
-            path.write_bytes(data)
+            write_atomic(path, data)
             written.append(path)
     return written
