@@ -53,6 +53,36 @@ def test_an_oversized_cell_is_a_message(folder):
         "characters)")
 
 
+@pytest.mark.parametrize("call, message", [
+    # a hardening audit: these gave answers of 300 digits and exit code 0
+    (lambda: udfs.GPUS_NEEDED("h100-sxm; memory_gb=1e-300", "llama-3.1-70b"),
+     "memory_gb must be at least 0.001, got '1e-300'"),
+    (lambda: udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b; head_dim=1e-300", 4096),
+     "head_dim must be at least 1, got '1e-300'"),
+    (lambda: udfs.MAX_BATCH("h100-sxm", "deepseek-v3; kv_lora_rank=0.5", 4096),
+     "kv_lora_rank must be 0 or at least 1, got '0.5'"),
+])
+def test_sizes_too_small_to_be_meant_are_refused(call, message):
+    assert call().endswith(message)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("(),x,ACME,48,1,100,s\n", "line 2: id '()' has no letter or digit"),
+])
+def test_ids_that_could_never_be_looked_up_are_refused(folder, body, message):
+    path = _write(folder, body)
+    assert udfs.GPU_SPEC("h100-sxm", "memory_gb") == f"{path} {message}"
+
+
+def test_an_alias_with_an_equals_sign_is_refused(folder):
+    path = folder / "gpus.csv"
+    path.write_text("id,name,vendor,aliases,memory_gb,mem_bw_tbps,bf16_tflops,source\n"
+                    "mygpu,x,ACME,my=gpu,48,1,100,s\n")
+    assert udfs.GPU_SPEC("h100-sxm", "memory_gb") == (
+        f"{path} line 2: aliases must not contain '=' (it sets a field in a spec string: such a "
+        "name is never looked up)")
+
+
 def test_an_oversized_file_is_a_message_and_is_not_read_whole(folder, monkeypatch):
     monkeypatch.setattr(catalog, "_FILE_LIMIT", 4096)  # the real limit is 16 MiB
     rows = "".join(f"g{i},x,ACME,48,1,100,s\n" for i in range(300))  # 6.7 kB

@@ -1135,8 +1135,10 @@ def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
 @pytest.mark.parametrize("batch", ["1", "1,2"])  # one configuration, and a range
 def test_a_gpu_too_small_for_the_weights_is_told_to_get_more_memory(capsys, batch):
     # it was told to "hold fewer sequences or tokens", which cannot help
-    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm; memory_gb=1e-9", "llama-3.1-8b",
-                         "--batch", batch)
+    # (a GPU of 1 MB, the least a catalog allows, and a model of 100 trillion parameters: more
+    # than a million GPUs, no count worth suggesting)
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm; memory_gb=0.001",
+                         "llama-3.1-8b; params_b=100000", "--batch", batch)
     assert code == 3
     said = out + err
     assert "use GPUs with more memory or a smaller weight dtype" in said

@@ -317,6 +317,14 @@ _DEFAULT_MAXIMUM = 1e9
 _LEAST_RATE = {name: 1e-3 for name in (
     "mem_bw_tbps", "bf16_tflops", "fp16_tflops", "fp8_tflops", "fp4_tflops", "int8_tops",
     "interconnect_gbps", "pcie_gbps", "scaleout_gbps", "efficiency_factor")}
+# Sizes the engine divides by or multiplies into counts, likewise (a second hardening audit:
+# "memory_gb=1e-300" needed 1.6e302 GPUs, "head_dim=1e-300" fitted 1.3e304 sequences): at least
+# 1 MB of memory and a thousand parameters, and a dimension of at least one element or token.
+_LEAST_RATE.update({"memory_gb": 1e-3, "params_b": 1e-6, "active_params_b": 1e-6})
+_LEAST_RATE.update({name: 1.0 for name in (
+    "head_dim", "hidden_size", "v_head_dim", "intermediate_size", "vocab_size", "kv_lora_rank",
+    "qk_rope_head_dim", "sliding_window", "index_head_dim", "index_topk", "max_context",
+    "kv_bytes_per_token_16bit", "state_bytes_per_seq")})
 
 # Whole-number fields that must be at least 1 when given (0 would mean no layers, heads, experts
 # or sequences and divide by zero downstream).
@@ -407,7 +415,9 @@ def _convert(kind: str, raw: dict, where: str):
     if kind == "model" and values.get("native_dtype_scope", "") not in ("", "experts"):
         raise CatalogError(f"{where}: native_dtype_scope must be blank (every linear layer) or "
                            f"'experts', got {_shown(values['native_dtype_scope'])}")
-    values["id"] = normalise_id(values["id"])
+    typed, values["id"] = values["id"], normalise_id(values["id"])
+    if not values["id"]:  # "()": nothing left to look it up by (a hardening audit)
+        raise CatalogError(f"{where}: id {_shown(typed)} has no letter or digit")
     return cls(**values)
 
 
@@ -482,6 +492,9 @@ def _read_csv(kind: str, text: str, origin: str) -> list:
             if any(ch in row.id for ch in ";="):
                 raise CatalogError(f"{origin} line {i}: id {_shown(row.id)} must not contain "
                                    "';' or '=' (they separate the fields of a spec string)")
+            if "=" in str(getattr(row, "aliases", "") or ""):
+                raise CatalogError(f"{origin} line {i}: aliases must not contain '=' (it sets a "
+                                   "field in a spec string: such a name is never looked up)")
             if row.id in seen:
                 raise CatalogError(f"{origin} line {i}: id {row.id!r} is already on line "
                                    f"{seen[row.id]}")
