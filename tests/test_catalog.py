@@ -223,7 +223,7 @@ def test_bad_user_catalog_names_file_and_line(tmp_path, monkeypatch):
     monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
     with pytest.raises(CatalogError) as err:
         catalog.model("x")
-    assert "models.csv line 2: params_b must be a number in [0, 100000], got '-7'" in str(err.value)
+    assert "models.csv line 2: params_b must be a number in (0, 100000], got '-7'" in str(err.value)
 
 
 def test_table_has_header_and_one_row_per_item():

@@ -102,7 +102,7 @@ def test_an_oversized_file_is_a_message_and_is_not_read_whole(folder, monkeypatc
     ("a;b,x,ACME,48,1,100,s\n", "line 2: id 'a;b' must not contain ';' or '=' (they separate "
                                 "the fields of a spec string)"),
     ("a1,x,ACME,8_0,1,100,s\n", "line 2: memory_gb must be a number, got '8_0'"),
-    ("a1,x,ACME,1e300,1,100,s\n", "line 2: memory_gb must be a number in [0, 100000], got "
+    ("a1,x,ACME,1e300,1,100,s\n", "line 2: memory_gb must be a number in (0, 100000], got "
                                   "'1e300'"),
 ])
 def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):

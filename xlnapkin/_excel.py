@@ -203,6 +203,10 @@ def describe(fn, name: str | None = None) -> FunctionDoc:
         unit = m.group(1).strip() if m else None
         text = line[:m.start()].strip() if m else line.strip()
         required = p.default is _EMPTY
+        if p.default is None:
+            from .memory import BLANK_MEANS  # the engine's own words for a blank dtype
+            if p.name in BLANK_MEANS:
+                text = f"{text}; blank: {BLANK_MEANS[p.name]}"
         arguments.append(Argument(p.name, text, unit, required, None if required else p.default))
     callees = {name, engine.__name__}
     m = _UNIT_RE.search(parsed.summary)

@@ -384,7 +384,8 @@ def _convert(kind: str, raw: dict, where: str):
                 raise CatalogError(f"{where}: {key} must be a whole number >= {least}, "
                                    f"got {text!r}")
             if not 0 <= num <= top:
-                raise CatalogError(f"{where}: {key} must be a number in [0, {top:g}], "
+                low = "(" if key in _REQUIRED[kind] and kind != "price" else "["  # 0: > 0 below
+                raise CatalogError(f"{where}: {key} must be a number in {low}0, {top:g}], "
                                    f"got {_shown(text)}")
             if key in _POSITIVE and num == 0:
                 raise CatalogError(f"{where}: {key} must be a number in (0, {top:g}] (blank "

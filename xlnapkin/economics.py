@@ -966,7 +966,7 @@ def spec_decode_speedup(acceptance_rate, draft_tokens, draft_cost_ratio=0.0):
     [x]
 
     Args:
-        acceptance_rate: chance a drafted token is accepted, in [0, 1) [0-1]
+        acceptance_rate: chance a drafted token is accepted, in [0, 1]; 1: every one, the bound k + 1 [0-1]
         draft_tokens: tokens drafted per step (k) [tokens]
         draft_cost_ratio: time of a draft-model step over a target-model step [ratio]
 
@@ -985,10 +985,13 @@ def spec_decode_speedup(acceptance_rate, draft_tokens, draft_cost_ratio=0.0):
     >>> round(spec_decode_speedup(0.8, 4, 0.05), 3)
     2.801
     """
-    a = _checks.number(acceptance_rate, "acceptance_rate", 0, 1, max_open=True)
+    a = _checks.number(acceptance_rate, "acceptance_rate", 0, 1)
     k = _checks.number(draft_tokens, "draft_tokens", 0, integer=True)
     c = _checks.number(draft_cost_ratio, "draft_cost_ratio", 0)
-    return _out((1.0 - a ** (k + 1.0)) / (1.0 - a) / (1.0 + k * c))
+    d = 1.0 - a  # exact near a = 1, where 1 - a^(k+1) would cancel; a = 1: the limit, k + 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tokens = np.where(d > 0, -np.expm1((k + 1.0) * np.log1p(-d)) / d, k + 1.0)
+    return _out(tokens / (1.0 + k * c))
 
 
 # --- Multi-tenant pooling ---------------------------------------------------------------------

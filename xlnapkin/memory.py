@@ -55,6 +55,12 @@ MEM_FRACTION = 0.9
 KV_DTYPE = "bf16"  # a blank KV dtype: engines keep the cache in 16 bits unless told otherwise
 
 
+# What a blank dtype argument means, written once: every function's wizard and reference entry
+# reads it (``_excel.describe``), as issue 10 asks ("the wizard and docs say so").
+BLANK_MEANS = {"weight_dtype": "the model's released format (its native_dtype)",
+               "kv_dtype": KV_DTYPE}
+
+
 def weight_dtype_of(model, weight_dtype):
     """The weight dtype a call means: as given, or when blank (``None``) the model's released
     checkpoint dtype (the catalog's ``native_dtype``: mxfp4 for gpt-oss, fp8 for DeepSeek-V3)."""

@@ -568,7 +568,8 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     and near capacity the wait for a free sequence slot (the model: docs/latency.md). Every
     prompt has input_tokens: where yours vary, a high percentile is also set by the longest
     prompts, so check it at their length too. Above the replica's capacity the result is a
-    message naming the most it sustains.
+    message naming the most it sustains (answers vary in length around output_tokens, so that
+    is less than MAX_THROUGHPUT / output_tokens, which takes them all at that length).
 
     >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 2, 1024, 256))
     47

@@ -187,7 +187,10 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
         efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
         mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
 
-    NaN where not even one request fits.
+    NaN where not even one request fits. Every request here generates output_tokens; the
+    latency functions (TTFT_AT_RATE, MAX_RATE_FOR_SLA, ...) take answers whose lengths vary
+    around it, whose batches hold longer contexts, so they find a replica full at a lower rate
+    than this / output_tokens (docs/latency.md).
 
     >>> round(max_throughput("h100-sxm", "llama-3.1-8b", 1024, 1024, "bf16", "bf16", 1, 1))
     10035
