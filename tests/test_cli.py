@@ -1132,6 +1132,15 @@ def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
     assert code == 3 and err.startswith("Error: never:")
 
 
+def test_estimate_calls_a_tie_a_tie(capsys):
+    # a finance audit: free GPUs, no people and no tokens read "the API is cheaper by $-0"
+    code, out, err = run(capsys, "estimate", "--price", "0", "--staff-per-month", "0",
+                         "--tokens-per-day", "0")
+    assert code == 0, err
+    assert "at your volume               the two cost the same a month (to the dollar)" in out
+    assert "$-0" not in out
+
+
 @pytest.mark.parametrize("batch", ["1", "1,2"])  # one configuration, and a range
 def test_a_gpu_too_small_for_the_weights_is_told_to_get_more_memory(capsys, batch):
     # it was told to "hold fewer sequences or tokens", which cannot help

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from . import _style as st
-from ._sheets import catalog_cell
+from ._sheets import catalog_cell, per_mtok
 
 __all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "VOLUME_ROWS", "YEAR_ROWS",
            "add_sensitivity", "add_years", "add_volume", "breakeven_formula"]
@@ -131,6 +131,16 @@ def _tornado_table(wb, ws, row0) -> int:
     return _tornado_charts(wb, ws, last + 2, first)
 
 
+def _base_case_note(first: int) -> str:
+    """The tornado's base case in words, from its first row, and which scenario the cover shows
+    (a finance audit: under the worst scenario the tornado's base case "at your volume" sat
+    beside a cover in the worst one's figures)."""
+    return ('=IF(all_ok,"Base case: "&' + per_mtok(f"$L${first}") + '&" per Mtok at your '
+            f'volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,"#,##0.0")&'
+            '" M tokens/day","never")&IF(scenario="base",".","; the cover and Breakeven sheet '
+            'show the "&scenario&" scenario."),"check inputs")')
+
+
 def _tornado_row(r, key, factor):
     """Driver and result formulas of one tornado row (cells D..M of row r)."""
     def f(name):
@@ -222,15 +232,14 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     for j, name in enumerate(["tornado_chart_low", "tornado_chart_high"], start=CHART_COL):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
-    ws.cell(last + 1, 2, f'=IF(all_ok,"Base case: "&TEXT($L${first},"$0.00")&" per Mtok at '
-            f'your volume; breakeven "&IF(ISNUMBER($M${first}),TEXT($M${first}/1E+6,'
-            f'"#,##0.0")&" M tokens/day","never")&".","check inputs")').font = st.NOTE_FONT
+    ws.cell(last + 1, 2, _base_case_note(first)).font = st.NOTE_FONT
     st.put_text(ws.cell(last + 2, 2), f"Breakeven chart: bars from 1; off the scale (at least "
                 f"{NEVER_BAR:g}) where a factor makes it never; down to {1 / NEVER_BAR:g} where "
                 f"only the base case is ({FROM_NEVER}); none: no change.", st.NOTE_FONT)
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
-            ("Cost per Mtok at your volume", "change from the base case, USD per Mtok", 4,
+            ("Cost per Mtok at your volume, base case", "change from the base case, USD per "
+             "Mtok", 4,
              "$0.00"),
             ("Breakeven vs the base case", f"breakeven / base, log scale ({1 / NEVER_BAR:g}: "
              "breaks even only with that factor)", CHART_COL, "0.0#"))):

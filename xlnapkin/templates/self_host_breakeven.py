@@ -267,7 +267,7 @@ def _outputs(b) -> None:
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
             ("own_vs_rent", "Own vs rent per GPU-hour, at today's rent",
              "own_vs_rent_msg", "", "text", ""),
-            ("own_npv_saving_per_gpu", "Owning saves over the years held, NPV per GPU",
+            ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
              "npv_saving_calc", "USD", "usd0", "Years sheet: rent falls yearly (above: flat)")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', unit, note, fmt, "output")
@@ -276,7 +276,7 @@ def _outputs(b) -> None:
     for name, label, calc, note in (
             ("own_fleet_purchase", "Buying the fleet's GPUs: cash up front", "fleet_purchase_calc",
              "cards at the purchase price plus the server share"),
-            ("own_npv_saving_fleet", "Owning saves over the years held, NPV for the fleet",
+            ("own_npv_saving_fleet", "NPV owning saves for the fleet (negative: renting)",
              "fleet_npv_saving_calc", "NPV per GPU x GPUs in the fleet")):
         b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', "USD", note, "usd0", "output")
