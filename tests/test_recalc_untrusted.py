@@ -1200,10 +1200,37 @@ def test_setting_a_cell_beyond_the_sheet_names_the_sheet_s_edge(capsys, tmp_path
     # blamed the workbook and showed an exception's name
     path = c.xlsx(tmp_path / "r.xlsx", {"S": {"A1": 1, "A2": "=A1*2"}}, {"r": "S!$A$2"})
     code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS, "--set", "S!ZZZ99999999=1")
-    assert_one_error(code, out, err, "S!ZZZ99999999 is not a cell of a sheet (the last is "
-                                     "XFD1048576)")
+    assert_one_error(code, out, err, "S!ZZZ99999999: ZZZ99999999 is not a cell of a sheet (A1 "
+                                     "to XFD1048576)")
     code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS, "--set", "S!A1=4", "--json")
     assert (code, json.loads(out)) == (0, {"r": 8}), err
+    # asked for, likewise (a second audit: "ValueError (Row numbers must be ...)")
+    for ref in ("S!A0", "S!A1:XFE2"):
+        code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS, "--name", ref)
+        assert_one_error(code, out, err, "is not a cell of a sheet (A1 to XFD1048576)")
+
+
+def test_text_longer_than_a_cell_holds_is_not_set(capsys, tmp_path):
+    path = c.xlsx(tmp_path / "t.xlsx", {"S": {"A1": "x", "B1": "=LEN(A1)"}}, {"n": "S!$B$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS,
+                         "--set", "S!A1=" + "x" * 40000)
+    assert_one_error(code, out, err, "40,000 characters; a cell holds at most 32,767")
+
+
+def test_an_infinite_size_limit_is_a_message():
+    from xlnapkin.recalc import Limits, RecalcError
+    with pytest.raises(RecalcError, match="max_part_mb must be finite"):
+        Limits(max_part_mb=float("inf"))
+    assert Limits(max_regex_seconds=float("inf")).max_regex_seconds == float("inf")
+
+
+def test_an_empty_defined_name_is_its_own_error_not_the_listing_s(capsys, tmp_path):
+    # a hardening audit: one empty name stopped the default listing with "unknown name 'empty':
+    # not a defined name (did you mean empty?)"
+    path = c.xlsx(tmp_path / "e.xlsx", {"S": {"A1": 1, "C1": "=A1*3"}},
+                  {"empty": "", "total": "S!$C$1"})
+    code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS, "--json")
+    assert (code, json.loads(out)) == (3, {"empty": "#REF!", "total": 3}), err
 
 
 def test_far_time_limits_are_no_limit_and_a_tiny_memory_limit_is_refused(capsys, tmp_path):

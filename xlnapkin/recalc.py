@@ -159,6 +159,9 @@ class Limits:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise RecalcError(f"{f.name} must be a number > 0, got {value!r}")
+            if value == float("inf") and f.name != "max_regex_seconds":  # sizes become ints
+                raise RecalcError(f"{f.name} must be finite (a hardening audit: inf raised "
+                                  "OverflowError); give a large number instead")
 
 
 #: What a formula cell reads back as when ``formulas`` gave it no value (a circular
@@ -1479,6 +1482,8 @@ class Workbook:
         target = None
         for name, text in self.names.items():
             if name.lower() == ref.lower():
+                if not (text or "").strip():  # a hardening audit: "unknown name 'empty' (did
+                    raise _NotCells(f"{ref} is empty, not a cell or range")  # you mean empty?)"
                 target = text
                 break
         if target is None and (_CELL_RE.match(_split_ref(ref)[1]) or
@@ -1505,6 +1510,15 @@ class Workbook:
                    and not _PLAIN_SHEET.fullmatch(before))  # =-S!$A$1, =2*S!A1: a formula
         if formula or not (_CELL_RE.match(cells) or _RANGE_RE.match(cells)):
             raise _NotCells(f"{ref} is {target}, not a cell or range")
+        from openpyxl.utils.cell import coordinate_to_tuple
+        for corner in cells.replace("$", "").split(":"):
+            try:
+                row, col = coordinate_to_tuple(corner)
+            except ValueError:
+                row = col = 0
+            if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):  # a hardening audit: "S!A0"
+                raise RecalcError(f"{ref}: {corner} is not a cell of a sheet (A1 to "
+                                  "XFD1048576)")  # gave a ValueError's name
         return self._sheet(sheet).title, cells
 
     # calculating
@@ -1514,14 +1528,9 @@ class Workbook:
         sheet, cell = self.resolve(ref)
         if ":" in cell:
             raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a time")
-        from openpyxl.utils.cell import coordinate_to_tuple
-        try:
-            row, col = coordinate_to_tuple(cell)
-        except ValueError:
-            row = col = 0
-        if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):  # a hardening audit: blamed
-            raise RecalcError(f"--set {ref}: {sheet}!{cell} is not a cell of a sheet (the last "
-                              "is XFD1048576)")  # the workbook with a ValueError's name
+        if isinstance(value, str) and len(value.encode("utf-16-le")) // 2 > TEXT_LIMIT:
+            raise RecalcError(f"--set {ref}: {len(value):,} characters; a cell holds at most "
+                              f"{TEXT_LIMIT:,} (a hardening audit: a longer one was written)")
         if self._is_formula(sheet, cell):
             inputs = [n for n in self.names if n.lower().startswith(ref.strip().lower() + "_")
                       and not self._is_formula(*self._cell_or_none(n))]
