@@ -320,11 +320,11 @@ def fit_advice(g, m, wd, least, frac) -> str:
     """The functions' advice for a request that needs ``least`` GPUs' memory (fit_message's)."""
     if least >= 1e6:
         return "hold fewer sequences or tokens"
-    weights = memory.weight_bytes(m, wd)
-    degrees = memory.tp_degrees(m, weight_dtype=wd)
+    weights, linked = memory.weight_bytes(m, wd), bool(g.interconnect_gbps)
+    degrees = memory._linked_degrees(m, memory.by_layers(m, wd), linked)
     return memory._advice(m, int(least), memory._weights_split(m, weights, g.memory_bytes * frac,
                                                                degrees), degrees,
-                          memory.by_layers(m, wd))
+                          memory.by_layers(m, wd), linked)
 
 
 def expect_self_host(v):
@@ -961,6 +961,7 @@ def _planner_row(v, m, g, n, frac, your, i):
                        "no: heads do not split" if "cannot be split" in why else
                        "no: no GPU link" if "so it serves a model on one GPU only" in why else
                        "no: context too long" if "holds at most" in why else
+                       "no: no GPU link" if memory.NO_LINK_ADVICE in why else
                        f"no: {split_gpus(m, need, wd):.0f} GPUs" if split_gpus(m, need, wd) else
                        "no: too big")
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))

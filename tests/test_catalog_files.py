@@ -67,7 +67,8 @@ def test_sizes_too_small_to_be_meant_are_refused(call, message):
 
 
 @pytest.mark.parametrize("body, message", [
-    ("(),x,ACME,48,1,100,s\n", "line 2: id '()' has no letter or digit"),
+    ("(),x,ACME,48,1,100,s\n", "line 2: id '()' is empty once spaces, brackets and commas are "
+                              "dropped"),
 ])
 def test_ids_that_could_never_be_looked_up_are_refused(folder, body, message):
     path = _write(folder, body)

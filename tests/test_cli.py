@@ -1269,7 +1269,7 @@ def test_a_replica_across_peer_link_domains_is_noted(capsys):
     assert note.endswith("compare replicas of 8")
     # in bf16 405B's weights fit no board of 8: nothing to compare with (a review)
     assert roofline.domain_note("h100-sxm", 16, "llama-3.1-405b").endswith(
-        "no replica within one domain of 8 holds the weights")
+        "no replica within one domain of 8 holds the weights in bf16")
     # estimate, the case the audit met, says so among its rows
     code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-405b", "--num-gpus", "16",
                        "--weight-dtype", "fp8")

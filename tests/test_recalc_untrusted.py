@@ -245,17 +245,41 @@ def test_sheets_that_span_too_many_cells_are_refused(capsys, monkeypatch, tmp_pa
     assert_one_error(code, out, err, what, "limit of 50,000", "--max-cells")
 
 
+def _noted(path: Path, cells: dict, note: str, threaded: bool = False) -> Path:
+    """A one-sheet workbook whose sheet has a comment (a note) on cell ``note``, linked from the
+    sheet's relationships as Excel writes it (and a threaded comment beside it)."""
+    def part(tag):
+        authors = "<authors><author>a</author></authors>" if tag == "comment" else ""
+        return (f'<?xml version="1.0"?><{tag}s xmlns="{c.MAIN}">{authors}<commentList><{tag} '
+                f'ref="{note}" authorId="0"><text><t>x</t></text></{tag}></commentList></{tag}s>')
+    rels = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships"><Relationship Id="rId1" Type="{c.REL}/comments" '
+            'Target="../comments1.xml"/><Relationship Id="rId2" Type="http://schemas.microsoft.'
+            'com/office/2017/10/relationships/threadedComment" Target="../threadedComments/'
+            'threadedComment1.xml"/></Relationships>')
+    parts = {"xl/comments1.xml": part("comment"), "xl/worksheets/_rels/sheet1.xml.rels": rels}
+    if threaded:
+        parts["xl/threadedComments/threadedComment1.xml"] = part("threadedComment")
+    return c.xlsx(path, {"S": cells}, {"x": "S!$A$1"}, parts=parts)
+
+
 def test_a_comment_far_away_counts_its_cells(capsys, monkeypatch, tmp_path):
     # A hardening audit: openpyxl made a cell for a comment's reference, past the cell count
-    # (1 KB took 54 s and 5.3 GB); references of comments now count as links' do.
-    comments = (f'<?xml version="1.0"?><comments xmlns="{c.MAIN}"><authors><author>a</author>'
-                '</authors><commentList><comment ref="XFC1048575" authorId="0"><text><t>x</t>'
-                '</text></comment></commentList></comments>')
-    path = c.xlsx(tmp_path / "note.xlsx", {"S": {"A1": 1}}, {"x": "S!$A$1"},
-                  parts={"xl/comments1.xml": comments})
+    # (1 KB took 54 s and 5.3 GB); a comment's cell now counts in its sheet's span.
+    path = _noted(tmp_path / "note.xlsx", {"A1": 1}, "XFC1048575")
     code, out, err = refused_before(capsys, monkeypatch, path, "read")
-    # XFC1048575: 16,383 x 1,048,575 cells, and the sheet's A1
-    assert_one_error(code, out, err, "17,178,804,226 cells", "limit of 50,000")
+    # XFC1048575: 16,383 x 1,048,575 cells
+    assert_one_error(code, out, err, "17,178,804,225 cells", "limit of 50,000")
+
+
+def test_a_note_inside_its_sheet_adds_no_cells(capsys, tmp_path):
+    # a review: the sheet and its notes (and Excel's threaded copy) were counted as three spans,
+    # and a real workbook of 17,000 cells with a note on its last row was refused at 51,000
+    cells = {f"J{r}": r for r in range(1, 1701)}
+    cells.update({f"A{r}": 1 for r in range(1, 1701)})
+    path = _noted(tmp_path / "note.xlsx", cells, "J1700", threaded=True)
+    code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
+    assert (code, json.loads(out)) == (0, {"x": 1}), err
 
 
 def _one_part_twice(path: Path) -> Path:
@@ -1214,7 +1238,7 @@ def test_text_longer_than_a_cell_holds_is_not_set(capsys, tmp_path):
     path = c.xlsx(tmp_path / "t.xlsx", {"S": {"A1": "x", "B1": "=LEN(A1)"}}, {"n": "S!$B$1"})
     code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS,
                          "--set", "S!A1=" + "x" * 40000)
-    assert_one_error(code, out, err, "40,000 characters; a cell holds at most 32,767")
+    assert_one_error(code, out, err, "40,000 characters (UTF-16 units); a cell holds at most 32,767")
 
 
 def test_an_infinite_size_limit_is_a_message():

@@ -150,12 +150,13 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
     (lambda: udfs.TOKENS_PER_SEC("dgx-spark", "llama-3.1-70b"),
      "llama-3.1-70b needs 141.1 GB in bf16 for its weights alone, more with the KV cache; 1 x "
      "dgx-spark has 128 GB (90% usable): use GPUs with more memory or a smaller weight dtype (2 "
-     "would hold it, but dgx-spark has no interconnect_gbps, so a replica runs on one GPU)"),
+     "would hold it, but the GPU has no interconnect_gbps (no known link to another), so a "
+     "replica runs on one)"),
     (lambda: udfs.TOKENS_PER_SEC("apple-m2-ultra", "llama-3.1-8b", [[4000], [8000]], 4096)[1][0],
      # 16.1 GB of weights + 8000 x 4096 x 131,072 B of KV = 4,311.0 GB; / 172.8 GB: 25 GPUs
      "llama-3.1-8b needs 4311.0 GB in bf16 with KV for 8000 x 4096 tokens; 1 x apple-m2-ultra "
-     "has 192 GB (90% usable): hold fewer sequences or tokens (25 would hold it, but "
-     "apple-m2-ultra has no interconnect_gbps, so a replica runs on one GPU)"),
+     "has 192 GB (90% usable): hold fewer sequences or tokens (25 would hold it, but the GPU "
+     "has no interconnect_gbps (no known link to another), so a replica runs on one)"),
 ])
 def test_configurations_that_cannot_exist_say_why(call, message):
     assert call() == message

@@ -939,7 +939,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
     assert f"{v['tenants']:.0f} tenants, each at 40% of a deployment of 1 GPU" in text
     def per_mtok(x):  # $ per million tokens as the covers show it (_sheets.per_mtok)
-        return f"${x:,.0f}" if x >= 1000 else f"${x:.2f}" if x >= 1 else f"${x:.4f}"
+        return f"${x:,.0f}" if x >= 999.995 else f"${x:.2f}" if x >= 0.99995 else f"${x:.4f}"
     v, text = lines("self_host_breakeven")
     assert (f"Self-hosting ${v['self_host_monthly_cost']:,.0f} a month "
             f"({per_mtok(v['self_host_cost_per_mtok_at_volume'])} per million tokens), the API "
@@ -950,7 +950,6 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # a fleet past what its replicas sustain says so on the cover (a finance audit)
     v, text = lines("self_host_breakeven", "full: planned past what a replica sustains")
     assert text.endswith("Service at your volume: " + sh.FULL_ANSWER), text
-    assert per_mtok(804451.5068) == "$804,452" and per_mtok(80.4452) == "$80.45"
     v, text = lines("capacity_planner")
     assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])}" in text
             and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "

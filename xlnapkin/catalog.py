@@ -418,7 +418,8 @@ def _convert(kind: str, raw: dict, where: str):
                            f"'experts', got {_shown(values['native_dtype_scope'])}")
     typed, values["id"] = values["id"], normalise_id(values["id"])
     if not values["id"]:  # "()": nothing left to look it up by (a hardening audit)
-        raise CatalogError(f"{where}: id {_shown(typed)} has no letter or digit")
+        raise CatalogError(f"{where}: id {_shown(typed)} is empty once spaces, brackets and "
+                           "commas are dropped")
     return cls(**values)
 
 

@@ -566,8 +566,7 @@ def _add_catalog(sub):
 # --- estimate: the main job on built-in defaults ---------------------------------------------------
 
 def _usd(x, digits=0) -> str:
-    if round(x, digits) == 0:
-        x = 0.0  # not "$-0" (a finance audit: "the API is cheaper by $-0 a month")
+    x = round(x, digits) + 0.0  # not "$-0" (a finance audit: "the API is cheaper by $-0")
     return f"-${-x:,.{digits}f}" if x < 0 else f"${x:,.{digits}f}"
 
 
@@ -720,8 +719,9 @@ def _run_estimate(ns) -> int:
          + f"{_usd_per_mtok(e.planned_cost_per_mtok)} for the GPUs alone if {busy}"),
         ("breakeven", breakeven),
         ("at your volume", f"self-hosting saves {_usd(e.monthly_saving)} a month"
-         if e.monthly_saving >= 0.5 else f"the API is cheaper by {_usd(-e.monthly_saving)} a "
-         "month" if e.monthly_saving <= -0.5 else "the two cost the same a month (to the dollar)"),
+         if round(e.monthly_saving) > 0 else f"the API is cheaper by {_usd(-e.monthly_saving)} "
+         "a month" if round(e.monthly_saving) < 0 else "the two cost the same a month (to the "
+         "dollar)"),
     ]
     if (e.best_num_gpus != e.num_gpus
             and e.best_monthly_cost < CHEAPER_SPLIT * e.self_host_monthly_cost):

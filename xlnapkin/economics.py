@@ -966,7 +966,7 @@ def spec_decode_speedup(acceptance_rate, draft_tokens, draft_cost_ratio=0.0):
     [x]
 
     Args:
-        acceptance_rate: chance a drafted token is accepted, in [0, 1] (1: all: k + 1) [0-1]
+        acceptance_rate: chance a drafted token is accepted, in [0, 1] (at 1: k + 1 tokens) [0-1]
         draft_tokens: tokens drafted per step (k) [tokens]
         draft_cost_ratio: time of a draft-model step over a target-model step [ratio]
 

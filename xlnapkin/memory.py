@@ -427,11 +427,11 @@ def _fit_text(model, dtype, gpu_id, memory_gb, memory_bytes, need, tokens, batch
     kv = _weights_split(model, weights, usable, degrees)
     if not least < 1e6:  # absurd inputs: no sensible number of GPUs to suggest
         return f"{what}; {have}: {_no_count_advice(kv)}"
-    advice = _advice(model, math.ceil(least - 1e-9), kv, degrees, layers, gpu_id, linked)
+    advice = _advice(model, math.ceil(least - 1e-9), kv, degrees, layers, linked)
     return f"{what}; {have}: {advice}"
 
 
-def _linked_degrees(model, layers, linked) -> list[int]:
+def _linked_degrees(model, layers, linked=True) -> list[int]:
     """The GPU counts a replica can run on: those the model splits over (:func:`_degrees`),
     only one GPU where the GPUs have no known link between them (as :func:`can_run` says)."""
     return _degrees(model, None, layers) if linked else [1]
@@ -450,18 +450,17 @@ def _weights_split(model, weights, usable_per_gpu, degrees=None) -> bool:
     return weights <= (degrees or tp_degrees(model))[-1] * usable_per_gpu
 
 
-def _advice(model, least: int, kv: bool, degrees=None, layers=False, gpu_id="",
-            linked=True) -> str:
+def _advice(model, least: int, kv: bool, degrees=None, layers=False, linked=True) -> str:
     """What to do when ``least`` GPUs are the fewest whose memory holds the configuration: that
     many where the model's heads split over them, else the next count they split over; where no
     count does, less KV cache where the weights alone would fit (``kv``), else bigger GPUs or
     smaller weights. (``degrees``: :func:`tp_degrees` of the model and weight dtype, when
-    already known; ``layers``: split by layers, :func:`by_layers`; ``linked``: False where GPU
-    ``gpu_id`` has no known link to another, so that a replica is one GPU. A usability audit:
-    such a GPU was told "use num_gpus >= 2", which every function then refused.)"""
+    already known; ``layers``: split by layers, :func:`by_layers`; ``linked``: False where the
+    GPUs have no known link between them, so that a replica is one GPU. A usability audit: such
+    a GPU was told "use num_gpus >= 2", which every function refused. The words name no GPU,
+    so that the templates' twin, ``_napkin._FIT_ADVICE``, writes them too.)"""
     if not linked and least > 1:
-        return (f"{_no_count_advice(kv)} ({least} would hold it, but {gpu_id} has no "
-                "interconnect_gbps, so a replica runs on one GPU)")
+        return (f"{_no_count_advice(kv)} ({least} would hold it, but {NO_LINK_ADVICE})")
     degrees = degrees or _degrees(_model(model), None, layers)
     unit = "layers" if layers else "heads"
     fit = [d for d in degrees if d >= least]
@@ -526,7 +525,7 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             if ff < 1:
                 have += f" ({ff:.0%} usable)"
             kv = _weights_split(m, weights, g.memory_bytes * ff, degrees)
-            advice = (_advice(m, ls, kv, degrees, layered, g.id, linked) if ls
+            advice = (_advice(m, ls, kv, degrees, layered, linked) if ls
                       else _no_count_advice(kv))
             tails[c] = f"; {have}: {advice}"
         return tails[c]
@@ -676,6 +675,12 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     if m.max_context:
         ok = ok & (np.asarray(tokens, dtype=float) <= m.max_context)
     return ok
+
+
+# Why a GPU without a known link is told no count (_advice); the spec string that gives one is
+# in _no_link_message, which names the GPU.
+NO_LINK_ADVICE = ("the GPU has no interconnect_gbps (no known link to another), so a replica "
+                  "runs on one")
 
 
 def _no_link_message(g) -> str:

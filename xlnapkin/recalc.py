@@ -32,8 +32,8 @@ A workbook is treated as untrusted input (someone sent it to you):
                                        directory, then enforced while reading) [MB]
   ``max_total_mb``          100        the file, and all its parts uncompressed together [MB]
   ``max_cells``             50,000     cells that formulas visits: for each sheet, from A1 to the
-                                       last used row and column (merged and hyperlinked areas
-                                       included)
+                                       last used row and column (merged, hyperlinked and
+                                       commented cells included)
   ``max_formulas``          10,000     formula cells plus defined names
   ``max_range_cells``       100,000    cells covered by all distinct ranges in formulas and names
                                        together (a whole column, ``A:A``, is 1,048,576)
@@ -53,8 +53,9 @@ A workbook is treated as untrusted input (someone sent it to you):
   and bound a run to
   about a minute and 1 GB: ``formulas`` needs roughly 3 ms and 50 kB per formula, 0.3 ms per
   cell and, per range cell, 80 us and 0.7 kB. Besides: more than 10,000 zip entries, encrypted
-  entries, XML parts that are not UTF-8 and any DTD (``<!DOCTYPE``/``<!ENTITY``, the entity
-  tricks) are refused before parsing, and so are a formula longer than Excel's 8,192
+  entries, XML parts that are not UTF-8, any DTD (``<!DOCTYPE``/``<!ENTITY``, the entity
+  tricks), more than 200,000 style records, two sheet entries on one part and sheet names
+  alike but for case are refused before parsing, and so are a formula longer than Excel's 8,192
   characters and a reference to a sheet's last row or column (``A1048576``, ``XFD1``,
   ``B:XFD``), which ``formulas`` computes wrong (``SUM(A1:B1048576)`` gives 0).
 * **Time and memory**: some formulas spend them inside ``formulas``, NumPy or the regex engine,
@@ -160,8 +161,7 @@ class Limits:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise RecalcError(f"{f.name} must be a number > 0, got {value!r}")
             if value == float("inf") and f.name != "max_regex_seconds":  # sizes become ints
-                raise RecalcError(f"{f.name} must be finite (a hardening audit: inf raised "
-                                  "OverflowError); give a large number instead")
+                raise RecalcError(f"{f.name} must be finite; give a large number instead")
 
 
 #: What a formula cell reads back as when ``formulas`` gave it no value (a circular
@@ -298,6 +298,7 @@ class _Scan:
         self.max_row = self.max_col = 0
         self.formulas = 0
         self.styles = 0
+        self.comments = False  # a comments part: its cells are its sheet's (_inspect)
 
     def feed(self, chunk: bytes) -> None:
         if _DTD.search(chunk):
@@ -312,6 +313,7 @@ class _Scan:
             elif tag == b"definedName":
                 self.formulas += 1
             elif tag in _RANGE_TAGS:
+                self.comments |= tag in (b"comment", b"threadedComment")
                 for ref in self._attr(attrs, b"ref").split(b":"):
                     self._extend(*self._cell(ref))
             elif tag in _STYLE_TAGS:
@@ -411,13 +413,15 @@ def _inspect(data: bytes, name: str, limits: Limits) -> None:
     if total > total_cap:
         raise LimitError(f"{name}: its parts add up to {_mb(total)} MB uncompressed, over the "
                          f"limit of {limits.max_total_mb:g} MB", "max_total_mb")
-    cells = formulas = styles = 0
+    scans = {}
     for info in infos:
         scan = _scan_part(zf, info, part_cap, name)
         if scan is not None:
-            cells += scan.cells
-            formulas += scan.formulas
-            styles += scan.styles
+            scans[info.filename] = scan
+    _merge_comments(zf, scans)
+    cells = sum(x.cells for x in scans.values() if not x.comments)
+    formulas = sum(x.formulas for x in scans.values())
+    styles = sum(x.styles for x in scans.values())
     _check_sheets(zf, name)
     if styles > _MAX_STYLES:
         raise RecalcError(f"{name} has {styles:,} style records (formats, fonts, fills, "
@@ -429,6 +433,27 @@ def _inspect(data: bytes, name: str, limits: Limits) -> None:
     if cells > limits.max_cells:
         raise LimitError(f"{name}: its sheets span {cells:,} cells from A1 to their last used "
                          f"row and column, over the limit of {limits.max_cells:,}", "max_cells")
+
+
+_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _merge_comments(zf: zipfile.ZipFile, scans: dict) -> None:
+    """Extend each part's span by the cells its comments name: openpyxl makes a cell for each
+    comment of the sheet whose relationships list the comments part (a hardening audit: one
+    comment on XFC1048575 took 5.3 GB). Counted apart, a sheet and its notes were two spans (a
+    review: a real workbook of 17,000 cells with a note on its last row counted 51,000)."""
+    for part, scan in scans.items():
+        folder, base = posixpath.split(part)
+        rels = f"{folder}/_rels/{base}.rels"
+        if scan.comments or rels not in scans:
+            continue
+        for m in _TARGET.finditer(zf.read(rels)):
+            target = (m.group(1) if m.group(1) is not None else m.group(2)).decode("utf-8",
+                                                                                 "replace")
+            other = scans.get(posixpath.normpath(posixpath.join(folder, target)))
+            if other is not None and other.comments:
+                scan._extend(other.max_row, other.max_col)
 
 
 def _mb(n: int) -> str:
@@ -681,7 +706,7 @@ _ORIGINAL: dict = {}  # formulas' own text functions and '&', wrapped once by _t
 
 def _utf16_len(text: str) -> int:
     """Length as Excel counts it: UTF-16 units (a character outside the BMP, an emoji, is 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _over_limit(text) -> bool:
@@ -1517,8 +1542,10 @@ class Workbook:
             except ValueError:
                 row = col = 0
             if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):  # a hardening audit: "S!A0"
-                raise RecalcError(f"{ref}: {corner} is not a cell of a sheet (A1 to "
-                                  "XFD1048576)")  # gave a ValueError's name
+                # gave a ValueError's name; a defined name's reads as a formula's (#REF!), so
+                # that the listing of every name goes on
+                raise (_NotCells if target is not ref else RecalcError)(
+                    f"{ref}: {corner} is not a cell of a sheet (A1 to XFD1048576)")
         return self._sheet(sheet).title, cells
 
     # calculating
@@ -1528,9 +1555,9 @@ class Workbook:
         sheet, cell = self.resolve(ref)
         if ":" in cell:
             raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a time")
-        if isinstance(value, str) and len(value.encode("utf-16-le")) // 2 > TEXT_LIMIT:
-            raise RecalcError(f"--set {ref}: {len(value):,} characters; a cell holds at most "
-                              f"{TEXT_LIMIT:,} (a hardening audit: a longer one was written)")
+        if _over_limit(value):  # a hardening audit: a longer one was written
+            raise RecalcError(f"--set {ref}: {_utf16_len(value):,} characters (UTF-16 units); "
+                              f"a cell holds at most {TEXT_LIMIT:,}")
         if self._is_formula(sheet, cell):
             inputs = [n for n in self.names if n.lower().startswith(ref.strip().lower() + "_")
                       and not self._is_formula(*self._cell_or_none(n))]
@@ -1881,7 +1908,7 @@ def _check_sheets(zf: zipfile.ZipFile, name: str) -> None:
         raise RecalcError(f"cannot read {name}: not a valid .xlsx file ({exc})") from None
     titles, parts = {}, {}
     for title, part in sheets:
-        for seen, key, what in ((titles, title.casefold(), "named alike (sheet names ignore "
+        for seen, key, what in ((titles, title.lower(), "named alike (sheet names ignore "
                                  "case)"), (parts, part, f"the same part {part}")):
             if key in seen:
                 raise RecalcError(f"cannot read {name}: sheets {seen[key]!r} and {title!r} are "

@@ -51,7 +51,7 @@ from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, gpus_needed,
                      moe_weight_bytes_read, weight_dtype_of)
-from .units import GB, compute_dtype, dtype_bytes, is_gguf
+from .units import GB, compute_dtype, dtype_bytes, dtype_name, is_gguf
 
 __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "prefill_time",
            "parallel_gpus", "critical_batch", "attention_flops_per_pair", "allreduce_time", "link_gbps", "decode_flops",
@@ -197,8 +197,11 @@ def domain_note(gpu, num_gpus, model=None, weight_dtype=None) -> str:
     # fit on 8 H100s, and the note said to compare them)
     one = (model is None or float(gpus_needed(g, model, weight_dtype, 1, 1))
            <= g.nvlink_gpus)
+    # in the dtype asked (a platform audit: 405B "held" by no domain of 8 H100s in bf16 fits
+    # one in fp8)
     then = (f"compare replicas of {g.nvlink_gpus}" if one else
-            f"no replica within one domain of {g.nvlink_gpus} holds the weights")
+            f"no replica within one domain of {g.nvlink_gpus} holds the weights in "
+            f"{dtype_name(weight_dtype_of(model, weight_dtype))}")
     return (f"{n:g} x {g.id} span {-(-n // g.nvlink_gpus):g} peer-link domains of "
             f"{g.nvlink_gpus}: the model runs one tensor-parallel replica across them, its "
             f"all-reduces over {over}; engines split such a replica by pipeline stages "

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import calibration, catalog
+from ..memory import NO_LINK_ADVICE
 from ..roofline import PEER_LINK_GBPS
 from ..units import SIXTEEN_BIT_EMBEDDINGS
 
@@ -377,15 +378,19 @@ SPLIT_TABLE = "split_from"
 
 # memory.fit_message's advice for one request (its _advice): the fewest GPUs that hold it where
 # the heads split over them, else the next count they split over, else (no count: the most is
-# one GPU per query head, or per layer for GGUF) fewer tokens or bigger GPUs.
+# one GPU per query head, or per layer for GGUF) fewer tokens or bigger GPUs; on GPUs with no
+# known link between them, where one does not hold it, no count either.
 _FIT_ADVICE = (
-    'IF({min_gpus}>=1E+6,"hold fewer sequences or tokens",IF({split_gpus}={min_gpus},'
+    'IF({min_gpus}>=1E+6,"hold fewer sequences or tokens",IF(AND({min_gpus}>1,NOT('
+    '{g_interconnect_gbps}>0)),IF({weight_bytes}<={g_memory_gb}*1E+9*{mem_fraction},"hold fewer '
+    'sequences or tokens","use GPUs with more memory or a smaller weight dtype")&" ("&TEXT('
+    f'{{min_gpus}},"0")&" would hold it, but {NO_LINK_ADVICE})",IF({{split_gpus}}={{min_gpus}},'
     '"use num_gpus >= "&TEXT({min_gpus},"0"),IF({split_gpus}>0,"use num_gpus "&'
     'TEXT({split_gpus},"0")&" ("&TEXT({min_gpus},"0")&" would hold it, but its heads do not '
     'split over "&TEXT({min_gpus},"0")&")",IF({weight_bytes}<={most_split}*{g_memory_gb}*1E+9*'
     '{mem_fraction},"hold fewer sequences or tokens","use GPUs with more memory or a smaller '
     'weight dtype")&" ("&TEXT({min_gpus},"0")&" GPUs would hold it, but its "&'
-    'IF({gguf_path},"layers","heads")&" split over at most "&TEXT({most_split},"0")&")")))')
+    'IF({gguf_path},"layers","heads")&" split over at most "&TEXT({most_split},"0")&")"))))')
 
 
 def heads_split(n: str) -> str:

@@ -125,8 +125,9 @@ def per_mtok(name: str) -> str:
     """A formula that shows the named USD per million tokens: cents to four places below $1
     (API prices are quoted so: $0.0523), two places to $1,000, whole dollars from there (a
     finance audit: a cover read "$804451.5068" at a small volume)."""
-    return (f'IF(ABS({name})>=1000,TEXT({name},"$#,##0"),IF(ABS({name})>=1,TEXT({name},'
-            f'"$0.00"),TEXT({name},"$0.0000")))')
+    # thresholds where the shorter format's rounding would reach the next ($999.996: $1,000)
+    return (f'IF(ABS({name})>=999.995,TEXT({name},"$#,##0"),IF(ABS({name})>=0.99995,TEXT('
+            f'{name},"$0.00"),TEXT({name},"$0.0000")))')
 
 
 def percent(name: str) -> str:

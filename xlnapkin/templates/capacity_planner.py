@@ -594,15 +594,16 @@ def _results(wb, ws, col_of) -> dict:
                 cell.fill, cell.protection = st.INPUT_FILL, st.UNLOCKED
                 continue
             if key == "fits":
-                w = {k: f"Working!{col_of[k]}{r}" for k in ("concurrency", "split_gpus",
-                                                            "heads_split", "context_ok",
-                                                            "link_ok", "gguf_path")}
+                w = {k: f"Working!{col_of[k]}{r}" for k in (
+                    "concurrency", "split_gpus", "heads_split", "context_ok", "link_ok",
+                    "gguf_path", "min_gpus", "g_interconnect_gbps")}
                 value = (f'=IF(table_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
                          f'IF({w["gguf_path"]},"no: layers do not split","no: heads do not '
                          f'split"),IF(NOT({w["link_ok"]}),"no: no GPU link",'
-                         f'IF(NOT({w["context_ok"]}),"no: context too long",IF('
-                         f'{w["split_gpus"]}>0,"no: "&TEXT({w["split_gpus"]},"0")&" GPUs",'
-                         f'"no: too big"))))),"check inputs")')
+                         f'IF(NOT({w["context_ok"]}),"no: context too long",IF(AND('
+                         f'{w["min_gpus"]}>1,NOT({w["g_interconnect_gbps"]}>0)),'
+                         f'"no: no GPU link",IF({w["split_gpus"]}>0,"no: "&TEXT('
+                         f'{w["split_gpus"]},"0")&" GPUs","no: too big")))))),"check inputs")')
             elif key == "catalog_price":
                 c = f"Working!{col_of['g_cloud_price']}{r}"
                 value = f'=IF({c}>0,{c},"none")' if i else '="(yours)"'
@@ -745,7 +746,12 @@ def _cover(wb) -> None:
             "Latency targets for more than one GPU at a time (the Latency sheet sizes one), "
             "bursts beyond random (Poisson) arrivals, users' KV caches kept while idle (assumed evicted or cheap to rebuild), staff and minimum "
             "fleets (see the self-host breakeven workbook), prices for GPUs the catalog has no "
-            "public price for."]),
+            "public price for.",
+            "Plain tensor parallelism's copies of the KV cache: each replica's cache is counted "
+            "once, spread over its GPUs, as attention data parallelism keeps it (SGLang's DP "
+            "attention, vLLM's and TensorRT-LLM's attention DP). A replica that splits the "
+            "heads of an MLA model (DeepSeek), or has more GPUs than KV heads, keeps copies "
+            "and holds fewer users; the command line says so for such a replica."]),
         ("Seed 001 (B200 and a 32 B model): how to reproduce it", [
             f"Row 1 is a B200 with {u['memory_gb']:.0f} GB (the article's figure; the catalog's "
             "b200 row has 180 GB usable). Keep qwen2.5-32b with fp8 weights and KV, set the "

@@ -164,7 +164,7 @@ def _inputs(b) -> None:
           f'IFERROR(IF({cached}>0,{cached},"none: input price"),"none: input price")',
           "USD/Mtok", "billed for prefix-cache hits", "usd4")
     b.add("input_share", "Share of tokens that are input", None, "0-1",
-          "blank: the requests' input / (input + output); typed, that mix",
+          "blank: input / (input + output); typed, within 0.5 points of it",
           "pct", "input", validation=(0, 1))
     b.heading("Inputs: owning the GPUs")
     bk.catalog_value(b, "purchase_price", "Purchase price per GPU",
@@ -395,18 +395,19 @@ def _own_inputs_check() -> str:
 # 0.89 for 4,000 in / 500 out); past it the check refuses the share. A finance audit: the share
 # priced the API alone, while the GPUs served the requests' own mix, so 90 % typed against
 # 1,024 / 1,024 doubled the GPUs against the same mix typed as tokens.
-SHARE_TOLERANCE = 0.005
+SHARE_TOLERANCE = 0.005 + 1e-9  # half a point, and the float error of |0.88 - 0.875|
 
 
 def _share_check() -> str:
     """'OK' where a typed input share is the requests' own (input / (input + output)), else
     what to do; 'OK' too where the token counts are not numbers (their own checks say so)."""
     own = "({input_tokens}/({input_tokens}+{output_tokens}))"
-    return ('IF(AND(ISNUMBER({input_tokens}),ISNUMBER({output_tokens})),IF(AND({input_tokens}+'
-            f'{{output_tokens}}>0,ABS({{input_share}}-{own})>{SHARE_TOLERANCE!r}),'
+    # nested, not AND(): spreadsheets evaluate every argument of AND, and 0 / 0 is #DIV/0!
+    return ('IF(AND(ISNUMBER({input_tokens}),ISNUMBER({output_tokens})),IF({input_tokens}+'
+            f'{{output_tokens}}>0,IF(ABS({{input_share}}-{own})>{SHARE_TOLERANCE!r},'
             '"input_share "&' + _sheets.percent("{input_share}") + '&" is not the requests\' "&'
             + _sheets.percent(own) + '&": leave it blank, or set input and output tokens to your '
-            'mix","OK"),"OK")')
+            'mix","OK"),"OK"),"OK")')
 
 
 def _and(*checks) -> str:

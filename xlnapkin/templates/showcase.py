@@ -3,7 +3,7 @@ Excel functions, built with the templates by ``xlnapkin templates build``.
 
 The sheet has named inputs (yellow) and four worked blocks: a GPU x batch table of
 ``TOKENS_PER_SEC``, a context sweep, a self-host vs API breakeven, and a model x context table of
-``KV_BYTES`` written as one array formula. The formulas calculate in Excel with xlnapkin loaded
+``KV_BYTES``, one formula per cell. The formulas calculate in Excel with xlnapkin loaded
 (classic xlwings or xlwings Lite). Every formula cell also carries the value xlnapkin computed
 when the file was built, so a program that opens it without recalculating shows those values;
 one that recalculates without the add-in shows ``#NAME?``, and the sheet says so. No defined name
@@ -26,6 +26,7 @@ FILENAME = "functions_showcase.xlsx"
 SHEET = "Showcase"
 
 _FMT = {"tps": "#,##0", "ms": "#,##0.0", "gb": '#,##0.00,,," GB"', "usd": '"$"#,##0.00',
+        "usd4": st.FMT["usd4"],  # $ per million tokens: four places under $10
         "usd0": '"$"#,##0', "count": "#,##0", "share": "0%", "int": "0", "num1": "#,##0.0"}
 
 _GPUS = ["h100-sxm", "h200-sxm", "b200", "mi300x", "a100-sxm-80gb", "l40s"]
@@ -115,7 +116,8 @@ def _col(i: int) -> str:
 
 def _fill(s: _Sheet, version: str) -> None:
     s.text("A1", "xlnapkin: the Excel functions at work", bold=True, size=14)
-    s.text("A2", "Yellow cells are inputs (named cells: change them and everything follows); black "
+    s.text("A2", "Yellow cells are inputs (the named inputs and each table's headers: change "
+                 "them and everything follows); black "
                  "cells are formulas calling xlnapkin's functions. They need xlnapkin loaded in "
                  "Excel (classic xlwings on Windows, or xlwings Lite): see "
                  "docs/getting-started-analyst.md.")
@@ -143,7 +145,9 @@ def _fill(s: _Sheet, version: str) -> None:
 def _fit_messages(s) -> None:
     """Rows where a function's saved value is a long message (a configuration that does not
     fit) are made tall enough for it to wrap inside its cell (about 13 characters a line,
-    words kept whole; at 11 lines the longest, 177 characters, was cut)."""
+    words kept whole; at 11 lines the longest, 177 characters, was cut). Only those cells wrap:
+    a message that other inputs bring is cut at its cell's edge, where a wrapping cell in a
+    row of no set height printed over the rows below (an analyst's audit)."""
     for cell, value in s.values.items():
         formula = s.ws[cell].value
         if isinstance(value, str) and len(value) > 20 and isinstance(formula, str) \
@@ -152,6 +156,7 @@ def _fit_messages(s) -> None:
             lines = min(16, 1 + -(-len(value) // 13))
             current = s.ws.row_dimensions[row].height or 0
             s.ws.row_dimensions[row].height = max(current, 12.5 * lines)
+            s.ws[cell].alignment = st.WRAP
             for other in s.ws[row]:  # labels and numbers at the top, beside the message
                 a = other.alignment
                 other.alignment = Alignment(horizontal=a.horizontal, vertical="top",
@@ -211,7 +216,7 @@ def _gpu_by_batch(s, row) -> int:
                       "weight_dtype,kv_dtype,num_gpus)", italic=True)
     return _grid(s, head, "gpu \\ batch", _BATCHES, _GPUS,
                  "=TOKENS_PER_SEC($A{r},model,{col}${head},context,weight_dtype,kv_dtype,"
-                 "num_gpus)", "tps", wrap=True)
+                 "num_gpus)", "tps")
 
 
 def _context_sweep(s, row) -> int:
@@ -223,6 +228,7 @@ def _context_sweep(s, row) -> int:
                                "KV per sequence", "max batch"]):
         s.text(f"{_col(1 + j)}{head}", label, bold=True)
         s.ws[f"{_col(1 + j)}{head}"].alignment = st.WRAP
+    s.ws.row_dimensions[head].height = 25  # two lines: "TTFT, ms (batch 1)" wraps
     for i, ctx in enumerate(_CONTEXTS):
         r = head + 1 + i
         s.input(f"A{r}", ctx, "count")
@@ -256,9 +262,9 @@ def _breakeven(s, row) -> int:
              "busy"),
             ("prompt tokens per request", 1024, "count", "input_tokens", ""),
             ("output tokens per request", 1024, "count", "output_tokens", ""),
-            ("API price per million input tokens", 0.59, "usd", "api_price_in_per_mtok",
+            ("API price per million input tokens", 0.59, "usd4", "api_price_in_per_mtok",
              "a hosted Llama 3.3 70B (groq-llama-3.3-70b in prices.csv)"),
-            ("API price per million output tokens", 0.79, "usd", "api_price_out_per_mtok", ""),
+            ("API price per million output tokens", 0.79, "usd4", "api_price_out_per_mtok", ""),
             ("replica output tokens/s under load", "=MAX_THROUGHPUT(gpu,model,input_tokens,"
              "output_tokens,weight_dtype,kv_dtype,num_gpus)", "tps", "replica_output_tps",
              "prompts included"),
@@ -266,12 +272,12 @@ def _breakeven(s, row) -> int:
              "=replica_output_tps*(input_tokens+output_tokens)/output_tokens", "tps",
              "replica_tps", "plain arithmetic"),
             ("self-hosted USD per million tokens", "=COST_PER_MTOK(gpu_price_per_hour,"
-             "replica_tps,utilization,num_gpus)", "usd", "cost_per_mtok_self_hosted",
+             "replica_tps,utilization,num_gpus)", "usd4", "cost_per_mtok_self_hosted",
              "input + output; = SELF_HOST_COST_PER_MTOK in one call"),
             ("input share of the tokens", "=input_tokens/(input_tokens+output_tokens)", "share",
              "input_share", "plain arithmetic"),
             ("API USD per million tokens, blended", "=BLENDED_PRICE(api_price_in_per_mtok,"
-             "api_price_out_per_mtok,input_share)", "usd", "api_blended_price", "the same mix"),
+             "api_price_out_per_mtok,input_share)", "usd4", "api_blended_price", "the same mix"),
             ("one replica's GPUs per month (730 h)", "=gpu_price_per_hour*num_gpus*730", "usd0",
              "monthly_gpu_bill", "plain arithmetic"),
             ("one replica's tokens per day", "=REPLICA_TOKENS_PER_DAY(replica_tps,utilization)",
@@ -327,7 +333,7 @@ def _kv_table(s, row) -> int:
     return end + 1
 
 
-def _grid(s, head, corner, across, down, formula, fmt, wrap=False) -> int:
+def _grid(s, head, corner, across, down, formula, fmt) -> int:
     """A table with ``across`` as input headers in row ``head``, ``down`` as input labels in
     column A below it, and ``formula`` (``{r}``, ``{col}``, ``{head}`` filled in) in every other
     cell. Returns its last row."""
@@ -340,8 +346,6 @@ def _grid(s, head, corner, across, down, formula, fmt, wrap=False) -> int:
         for j in range(len(across)):
             col = _col(2 + j)
             s.formula(f"{col}{r}", formula.format(r=r, col=col, head=head), fmt)
-            if wrap:
-                s.ws[f"{col}{r}"].alignment = st.WRAP  # a message stays in its cell
     return head + len(down)
 
 
