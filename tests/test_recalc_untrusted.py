@@ -1238,7 +1238,8 @@ def test_text_longer_than_a_cell_holds_is_not_set(capsys, tmp_path):
     path = c.xlsx(tmp_path / "t.xlsx", {"S": {"A1": "x", "B1": "=LEN(A1)"}}, {"n": "S!$B$1"})
     code, out, err = run(capsys, "recalc", path, "-q", *IN_PROCESS,
                          "--set", "S!A1=" + "x" * 40000)
-    assert_one_error(code, out, err, "40,000 characters (UTF-16 units); a cell holds at most 32,767")
+    assert_one_error(code, out, err,
+                     "40,000 characters (UTF-16 units); a cell holds at most 32,767")
 
 
 def test_an_infinite_size_limit_is_a_message():
