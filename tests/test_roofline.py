@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xlnapkin import catalog, memory, roofline, serving, udfs
+from xlnapkin import calibration, catalog, memory, roofline, serving, udfs
 
 
 def test_seed_004_405b_decode_step_on_16_h100():
@@ -365,3 +365,22 @@ def test_gguf_splits_layers_so_more_gpus_add_memory_not_speed():
     # tensor-parallel formats still gain
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 1, 512, "fp8", None, 2) > \
         udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 1, 512, "fp8", None, 1)
+
+
+def test_a_cache_kept_whole_on_one_gpu_is_read_by_that_gpu():
+    # A platform audit: a lone 128k-token DeepSeek-V3 request on 8 H200s read its 9.2 GB of
+    # latent cache at eight GPUs' pace. Where the memory functions keep each sequence's cache
+    # whole on one GPU (MLA; more GPUs than KV heads), the busiest GPU reads at least one.
+    eff = calibration.resolve(None, "h200-sxm")
+    kv = memory.kv_bytes("deepseek-v3", 131072, 1, None)   # one sequence's cache, bf16
+    bw = catalog.gpu("h200-sxm").bandwidth * eff.mbu        # one GPU's read rate
+    one = roofline.decode_step_time("h200-sxm", "deepseek-v3", 1, 131072, None, None, 8)
+    short = roofline.decode_step_time("h200-sxm", "deepseek-v3", 1, 1, None, None, 8)
+    assert one - short == pytest.approx(kv / bw, rel=0.01)  # one GPU's read, not an eighth
+    # from one sequence a GPU up, the same as spreading every cache: 16 on 8 read two each
+    assert roofline._kv_batch(catalog.model("deepseek-v3"), 16.0, 8) == 16.0
+    assert roofline._kv_batch(catalog.model("deepseek-v3"), 0.5, 8) == 4.0  # a mean below one
+    # tensor parallelism that splits the KV heads reads every cache at all GPUs' pace
+    assert roofline._kv_batch(catalog.model("llama-3.1-70b"), 1.0, 8) == 1.0
+    assert list(roofline._kv_batch(catalog.model("llama-3.1-70b"), 1.0, np.array([8, 16]))) == [
+        1.0, 16.0]

@@ -462,8 +462,8 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              weights_read(b), "bytes", "sci", "memory.moe_weight_bytes_read"),
         Step("t_weights" + sfx, "Weight-read time", f"{{weights_read{sfx}}}/{{bandwidth{sfx}}}",
              "s", "sci"),
-        Step("t_kv" + sfx, "KV-cache read time", f"{b}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s",
-             "sci"),
+        Step("t_kv" + sfx, "KV-cache read time (caches kept whole: a sequence a GPU at least)",
+             f"{kv_batch(b)}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s", "sci", "roofline._kv_batch"),
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen3 x16 if unknown)",
              "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
@@ -690,25 +690,20 @@ def speed_steps() -> list[Step]:
     Newton's method from a bound below the root climbs to it without overshooting. Each starts
     from the larger of two such bounds: the root with the pass counted in full, and the root
     with ``1 - exp(-x)`` taken as ``x`` (and no experts term), both of which make the step
-    longer."""
-    pass_decay = "EXP(-{b}/{{output_tokens}})"
-    # Each step is floored at its start's floor (0 and 1 requests): a no-op wherever the start is
-    # below the root, as it is whenever one request meets the speed; where none does (the
-    # answer is then 0, from sp_step_one) the iterates stay there instead of going negative.
-    compute = ("MAX(0,{b}-({b}*({{sp_compute}}+{{sp_per_seq}})+{{sp_fixed}}+{{step_overhead}}*(1-"
-               + pass_decay + ")-{{sp_limit}})/({{sp_compute}}+{{sp_per_seq}}+{{step_overhead}}/"
-               "{{output_tokens}}*" + pass_decay + "))")
-    reads = ("MAX(1,{b}-({{sp_gap}}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{{sp_per_seq}}+"
-             "{{step_overhead}}*(1-" + pass_decay + "))/({{sp_per_seq}}-{{sp_experts}}*"
-             "{{sp_log_q}}*EXP({{sp_log_q}}*{b})+{{step_overhead}}/{{output_tokens}}*" + pass_decay
-             + "))")
-    return [
+    longer. Where each sequence's KV cache is whole on one GPU (``roofline._kv_batch``) the
+    KV read is ``MAX(b, GPUs) x kv``: where the step at ``b = GPUs`` is already too long, the
+    root lies below, where the KV read is ``GPUs x kv`` whatever ``b``, and that step is solved
+    instead (its KV moved from the per-sequence time to the fixed time)."""
+    steps = [
         Step("sp_compute", "Speed: compute per sequence",
              _compute_per_seq("{attn_tokens_ctx}", "{index_flops_ctx}"),
              "s", "sci"),
+        Step("sp_kv", "Speed: KV read per sequence", "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
+        Step("sp_kv_floor", "Speed: KV read a step pays at least (caches whole: one a GPU)",
+             "IF(AND({par_gpus}>1,OR({m_kv_lora_rank}>0,{par_gpus}>{m_kv_heads})),"
+             "{par_gpus}*{sp_kv},0)", "s", "sci", "roofline._kv_batch"),
         Step("sp_per_seq", "Speed: KV, all-reduce, prompt per sequence",
-             "{kv_bytes_ctx}/{bandwidth}+" + _AR_PER_SEQ + "+{t_prefill_prompt}/{output_tokens}",
-             "s", "sci"),
+             "{sp_kv}+" + _AR_PER_SEQ + "+{t_prefill_prompt}/{output_tokens}", "s", "sci"),
         Step("sp_fixed", "Speed: fixed time per step",
              _AR_FIXED + "+{step_overhead}", "s", "sci"),
         Step("sp_experts", "Speed: read of all routed experts",
@@ -718,20 +713,60 @@ def speed_steps() -> list[Step]:
              "{total_params}*{w_bits}/8/{bandwidth}+{sp_fixed}-{sp_limit}", "s", "sci"),
         Step("sp_step_one", "Speed: loaded step, one request",
              "MAX({sp_compute},{total_params}*{w_bits}/8/{bandwidth}-{sp_experts}*"
-             "EXP({sp_log_q}))+{sp_per_seq}+{sp_fixed}+{step_overhead}*(1-EXP(-1/{output_tokens}))",
-             "s", "sci"),
+             "EXP({sp_log_q}))+{sp_per_seq}+MAX({sp_kv_floor}-{sp_kv},0)+{sp_fixed}+"
+             "{step_overhead}*(1-EXP(-1/{output_tokens}))", "s", "sci"),
+        Step("sp_below", "Speed: KV at its floor, and the step at one request a GPU too long?",
+             "AND({sp_kv_floor}>0,MAX({par_gpus}*{sp_compute},{total_params}*{w_bits}/8/"
+             "{bandwidth}-{sp_experts}*EXP({sp_log_q}*{par_gpus}))+{par_gpus}*{sp_per_seq}+"
+             "{sp_fixed}+{step_overhead}*(1-EXP(-{par_gpus}/{output_tokens}))>{sp_limit})", "",
+             "bool"),
+        Step("sp_seq_used", "Speed: per-sequence time solved for",
+             "IF({sp_below},{sp_per_seq}-{sp_kv},{sp_per_seq})", "s", "sci"),
+        Step("sp_fixed_used", "Speed: fixed time solved for",
+             "IF({sp_below},{sp_fixed}+{sp_kv_floor},{sp_fixed})", "s", "sci"),
+        Step("sp_gap_used", "Speed: reads gap solved for",
+             "IF({sp_below},{sp_gap}+{sp_kv_floor},{sp_gap})", "s", "sci"),
+    ]
+    return steps + _newton_steps("{sp_seq_used}", "{sp_fixed_used}", "{sp_gap_used}")
+
+
+def speed_answer() -> str:
+    """The requests :func:`speed_steps` finds: the smaller of its two roots (a formula)."""
+    return f"MIN({{sp_c{COMPUTE_NEWTON_STEPS}}},{{sp_b{READS_NEWTON_STEPS}}})"
+
+
+def _newton_steps(per_seq: str, fixed: str, gap: str) -> list[Step]:
+    """The compute-bound and reads-bound Newton solves of :func:`speed_steps` for a step whose
+    per-sequence time, fixed time and reads gap are ``per_seq``, ``fixed`` and ``gap``."""
+    def decay(b):
+        return f"EXP(-{b}/{{output_tokens}})"
+
+    # Each step is floored at its start's floor (0 and 1 requests): a no-op wherever the start is
+    # below the root, as it is whenever one request meets the speed; where none does (the
+    # answer is then 0, from sp_step_one) the iterates stay there instead of going negative.
+    def compute(b):
+        return (f"MAX(0,{b}-({b}*({{sp_compute}}+{per_seq})+{fixed}+{{step_overhead}}*(1-"
+                f"{decay(b)})-{{sp_limit}})/({{sp_compute}}+{per_seq}+{{step_overhead}}/"
+                f"{{output_tokens}}*{decay(b)}))")
+
+    def reads(b):
+        return (f"MAX(1,{b}-({gap}-{{sp_experts}}*EXP({{sp_log_q}}*{b})+{b}*{per_seq}+"
+                f"{{step_overhead}}*(1-{decay(b)}))/({per_seq}-{{sp_experts}}*{{sp_log_q}}*"
+                f"EXP({{sp_log_q}}*{b})+{{step_overhead}}/{{output_tokens}}*{decay(b)}))")
+
+    return [
         Step("sp_c0", "Speed: requests, compute-bound, start",
-             "MAX(0,({sp_limit}-{sp_fixed}-{step_overhead})/({sp_compute}+{sp_per_seq}),"
-             "({sp_limit}-{sp_fixed})/({sp_compute}+{sp_per_seq}+{step_overhead}/{output_tokens}))",
-             "requests", "num"),
+             f"MAX(0,({{sp_limit}}-{fixed}-{{step_overhead}})/({{sp_compute}}+{per_seq}),"
+             f"({{sp_limit}}-{fixed})/({{sp_compute}}+{per_seq}+{{step_overhead}}/"
+             "{output_tokens}))", "requests", "num"),
         *[Step(f"sp_c{i}", f"Speed: compute-bound, Newton step {i}",
-               compute.format(b="{sp_c%d}" % (i - 1)), "requests", "num")
+               compute(f"{{sp_c{i - 1}}}"), "requests", "num")
           for i in range(1, COMPUTE_NEWTON_STEPS + 1)],
         Step("sp_b0", "Speed: requests, reads-bound, start",
-             "MAX(1,-({sp_gap}+{step_overhead})/{sp_per_seq},-{sp_gap}/({sp_per_seq}+"
+             f"MAX(1,-({gap}+{{step_overhead}})/{per_seq},-{gap}/({per_seq}+"
              "{step_overhead}/{output_tokens}))", "requests", "num"),
         *[Step(f"sp_b{i}", f"Speed: reads-bound, Newton step {i}",
-               reads.format(b="{sp_b%d}" % (i - 1)), "requests", "num")
+               reads(f"{{sp_b{i - 1}}}"), "requests", "num")
           for i in range(1, READS_NEWTON_STEPS + 1)],
     ]
 
@@ -740,7 +775,16 @@ def step_at(batch: str) -> str:
     """One decode step of ``batch`` sequences at the mean context under load (a formula over
     :func:`queue_steps`): the terms of ``t_step``, per sequence."""
     return (f"MAX({batch}*{{q_compute_per_seq}},{weights_read(batch)}/{{bandwidth}})"
-            f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+{{q_ar_fixed}}+{{step_overhead}}")
+            f"+{kv_batch(batch)}*{{q_kv_per_seq}}+{batch}*{{q_ar_per_seq}}+{{q_ar_fixed}}"
+            "+{step_overhead}")
+
+
+def kv_batch(batch: str) -> str:
+    """The sequences whose KV cache a step reads at the replica's bandwidth
+    (``roofline._kv_batch``): at least one a GPU where each sequence's cache is whole on one
+    GPU (an MLA model, or more GPUs than KV heads). A formula."""
+    return (f"IF(AND({{par_gpus}}>1,OR({{m_kv_lora_rank}}>0,{{par_gpus}}>{{m_kv_heads}})),"
+            f"MAX({batch},{{par_gpus}}*MIN({batch},1)),{batch})")
 
 
 def within_budget(n: str) -> str:

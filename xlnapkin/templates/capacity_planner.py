@@ -130,8 +130,8 @@ def _row_steps():
         # each active user still gets the user tokens/s (a review: throughput / rate counted
         # 77 where 59 do, as THROUGHPUT_AT_CONCURRENCY / concurrency shows)
         ("slots_speed", "concurrent users by speed: each still gets the user tokens/s",
-         "IF(ISNUMBER({replica_tokens_per_sec}),IF({sp_step_one}>{sp_limit},0,MIN("
-         f"{{sp_c{_napkin.COMPUTE_NEWTON_STEPS}}},{{sp_b{_napkin.READS_NEWTON_STEPS}}})),0)",
+         "IF(ISNUMBER({replica_tokens_per_sec}),IF({sp_step_one}>{sp_limit},0,"
+         + _napkin.speed_answer() + "),0)",
          "requests", "num"),
         ("slots", "concurrent slots (the smaller)", "MIN({slots_memory},{slots_speed})",
          "requests", "num"),
