@@ -367,7 +367,10 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
 
     The inverse of :func:`tokens_per_sec`: with a numeric efficiency every term of the decode
     step is divided by e (no fixed overheads or communication), so tokens/s is exactly e x the
-    pure roofline and e = measured / roofline. NaN where the configuration does not fit.
+    pure roofline and e = measured / roofline. NaN where the configuration does not fit. The e
+    it finds holds for that configuration: where the measured step is mostly fixed time (a
+    mixture of experts at batch 1 on several GPUs: e near 0.03), it does not carry over to a
+    larger batch, where the calibrated defaults (blank) count fixed and per-token time apart.
 
     >>> calibrate_efficiency(150, "h100-sxm", "llama-2-7b", 1, 0, "fp16")
     0.6036
