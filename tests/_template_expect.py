@@ -318,13 +318,12 @@ def split_gpus(m, least, wd=None) -> int:
 
 def fit_advice(g, m, wd, least, frac) -> str:
     """The functions' advice for a request that needs ``least`` GPUs' memory (fit_message's)."""
-    if least >= 1e6:
-        return "hold fewer sequences or tokens"
     weights, linked = memory.weight_bytes(m, wd), bool(g.interconnect_gbps)
     degrees = memory._linked_degrees(m, memory.by_layers(m, wd), linked)
-    return memory._advice(m, int(least), memory._weights_split(m, weights, g.memory_bytes * frac,
-                                                               degrees), degrees,
-                          memory.by_layers(m, wd), linked)
+    kv = memory._weights_split(m, weights, g.memory_bytes * frac, degrees)
+    if least >= 1e6:  # as fit_message: no count worth suggesting
+        return memory._no_count_advice(kv)
+    return memory._advice(m, int(least), kv, degrees, memory.by_layers(m, wd), linked)
 
 
 def expect_self_host(v):

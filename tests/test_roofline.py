@@ -380,7 +380,15 @@ def test_a_cache_kept_whole_on_one_gpu_is_read_by_that_gpu():
     # from one sequence a GPU up, the same as spreading every cache: 16 on 8 read two each
     assert roofline._kv_batch(catalog.model("deepseek-v3"), 16.0, 8) == 16.0
     assert roofline._kv_batch(catalog.model("deepseek-v3"), 0.5, 8) == 4.0  # a mean below one
-    # tensor parallelism that splits the KV heads reads every cache at all GPUs' pace
+    # tensor parallelism that splits the KV heads reads every cache at all GPUs' pace; past the
+    # 8 KV heads, 16 GPUs keep the cache in 2 groups of 8 (kv_copies), each reading its own
     assert roofline._kv_batch(catalog.model("llama-3.1-70b"), 1.0, 8) == 1.0
     assert list(roofline._kv_batch(catalog.model("llama-3.1-70b"), 1.0, np.array([8, 16]))) == [
-        1.0, 16.0]
+        1.0, 2.0]
+    assert memory.kv_copies("llama-3.1-70b", 16) == 2.0
+    # a hybrid's recurrent state is split, not kept whole: only the attention cache is floored
+    mm = catalog.model("nemotron-3-super-120b")  # 2 KV heads: 4 GPUs keep 2 groups
+    assert mm.state_bytes_per_seq > 0 and mm.kv_heads == 2
+    cache = memory._kv_read_bytes(mm, 32768, 1, "fp8") - 2 * mm.state_bytes_per_seq
+    assert roofline._kv_read(mm, 32768, 1.0, "fp8", 4) == pytest.approx(
+        memory._kv_read_bytes(mm, 32768, 1, "fp8") + cache)  # one more sequence's cache

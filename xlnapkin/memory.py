@@ -679,8 +679,8 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
 
 # Why a GPU without a known link is told no count (_advice); the spec string that gives one is
 # in _no_link_message, which names the GPU.
-NO_LINK_ADVICE = ("the GPU has no interconnect_gbps (no known link to another), so a replica "
-                  "runs on one")
+NO_LINK_ADVICE = ("the GPU has no interconnect_gbps above 0 (no known link to another), so a "
+                  "replica runs on one")
 
 
 def _no_link_message(g) -> str:

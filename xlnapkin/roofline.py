@@ -13,8 +13,8 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
     max(FLOPs / (peak x MFU), weight bytes read / (bandwidth x MBU))
         + KV bytes read / (bandwidth x MBU) + all-reduce time + fixed overheads
 
-(where each sequence's KV cache sits whole on one GPU, an MLA model's or one with fewer KV heads
-than GPUs, the KV read counts at least one sequence a GPU: :func:`_kv_batch`)
+(where the caches are kept whole in groups of GPUs, an MLA model's or one with fewer KV heads
+than GPUs, the KV read counts at least one sequence a group: :func:`_kv_batch`)
 
 where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
 (:func:`peak_flops`; a 4-bit float path at ``fp4_mfu_factor`` of the MFU, llama.cpp's GGUF
@@ -318,27 +318,45 @@ def _decode_step(g, m, batch, context, weight_dtype, kv_dtype, num_gpus, eff):
     compute = _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, eff.mfu_decode,
                                    eff)
     weights = moe_weight_bytes_read(m, weight_dtype, batch) / bw
-    kv = _kv_read_bytes(m, context, _kv_batch(m, batch, num_gpus), kv_dtype) / bw
+    kv = _kv_read(m, context, batch, kv_dtype, num_gpus) / bw
     return (_larger(compute, weights) + kv + allreduce_time(g, m, batch, num_gpus, eff)
             + _overhead(m, eff))
 
 
+def _kv_read(m, context, batch, kv_dtype, num_gpus):
+    """KV bytes a decode step reads, counted at the whole replica's bandwidth: every sequence's
+    (:func:`~xlnapkin.memory._kv_read_bytes`), and where the caches are kept whole in groups
+    of GPUs, the cache part of the sequences :func:`_kv_batch` adds (a hybrid's recurrent
+    state is split over the GPUs, not kept whole). [bytes]"""
+    kv = _kv_read_bytes(m, context, batch, kv_dtype)
+    extra = _kv_batch(m, batch, num_gpus) - batch
+    if isinstance(extra, float) and extra == 0.0:
+        return kv
+    state = 2.0 * (m.state_bytes_per_seq or 0.0)
+    return kv + extra * (_kv_read_bytes(m, context, 1.0, kv_dtype) - state)
+
+
 def _kv_batch(m, batch, num_gpus):
     """The sequences whose KV cache a step reads at the pace of the whole replica's bandwidth.
-    Where the replica keeps each sequence's cache on one of its GPUs (attention data
-    parallelism, the layout the memory functions count for an MLA model or more GPUs than KV
-    heads: :func:`xlnapkin.memory.kv_copies`), the busiest GPU reads at least one whole
-    sequence's, so fewer sequences than GPUs read as if there were one a GPU (a platform audit:
-    a lone 128k-token DeepSeek request's 9.2 GB of cache read at eight GPUs' pace); otherwise
-    tensor parallelism splits every sequence's cache over the GPUs. Below one sequence (a mean
-    in the queueing model) it scales down with the batch."""
+    Where the replica keeps copies of the cache under plain tensor parallelism, the memory
+    functions count it once, as attention data parallelism keeps it
+    (:func:`xlnapkin.memory.kv_copies`): in ``copies`` groups of GPUs, each holding whole
+    sequences' caches (one GPU each for an MLA model's latent; ``kv_heads`` GPUs each where
+    there are more GPUs than KV heads). The busiest group then reads at least one sequence's
+    cache, so fewer sequences than groups read as if there were one a group (a platform audit:
+    a lone 128k-token DeepSeek request's 9.2 GB of latent read at eight GPUs' pace); with no
+    copies tensor parallelism splits every sequence's cache over all the GPUs. Below one
+    sequence (a mean in the queueing model) it scales down with the batch. The attention
+    arithmetic of those sequences is left spread over all the GPUs."""
     if isinstance(num_gpus, (int, float)) and isinstance(batch, (int, float)):
         if num_gpus > 1 and (m.is_mla or num_gpus > m.kv_heads):
-            return max(batch, num_gpus * min(batch, 1.0))
-        return batch
+            groups = num_gpus if m.is_mla else num_gpus / m.kv_heads
+            return max(float(batch), groups * min(batch, 1.0))
+        return float(batch)
     n = np.asarray(num_gpus, dtype=float)
     spread = (n > 1) & (m.is_mla | (n > m.kv_heads))
-    return np.where(spread, np.maximum(batch, n * np.minimum(batch, 1.0)), batch)
+    groups = n if m.is_mla else n / m.kv_heads
+    return np.where(spread, np.maximum(batch, groups * np.minimum(batch, 1.0)), batch)
 
 
 def _capped_pairs(tokens, cap):

@@ -381,7 +381,9 @@ SPLIT_TABLE = "split_from"
 # one GPU per query head, or per layer for GGUF) fewer tokens or bigger GPUs; on GPUs with no
 # known link between them, where one does not hold it, no count either.
 _FIT_ADVICE = (
-    'IF({min_gpus}>=1E+6,"hold fewer sequences or tokens",IF(AND({min_gpus}>1,NOT('
+    'IF({min_gpus}>=1E+6,IF({weight_bytes}<=IF({g_interconnect_gbps}>0,{most_split},1)*'
+    '{g_memory_gb}*1E+9*{mem_fraction},"hold fewer sequences or tokens","use GPUs with more '
+    'memory or a smaller weight dtype"),IF(AND({min_gpus}>1,NOT('
     '{g_interconnect_gbps}>0)),IF({weight_bytes}<={g_memory_gb}*1E+9*{mem_fraction},"hold fewer '
     'sequences or tokens","use GPUs with more memory or a smaller weight dtype")&" ("&TEXT('
     f'{{min_gpus}},"0")&" would hold it, but {NO_LINK_ADVICE})",IF({{split_gpus}}={{min_gpus}},'
@@ -462,8 +464,9 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              weights_read(b), "bytes", "sci", "memory.moe_weight_bytes_read"),
         Step("t_weights" + sfx, "Weight-read time", f"{{weights_read{sfx}}}/{{bandwidth{sfx}}}",
              "s", "sci"),
-        Step("t_kv" + sfx, "KV-cache read time (caches kept whole: a sequence a GPU at least)",
-             f"{kv_batch(b)}*{{{kv_seq}}}/{{bandwidth{sfx}}}", "s", "sci", "roofline._kv_batch"),
+        Step("t_kv" + sfx, "KV-cache read time (caches kept whole: a sequence a group at least)",
+             f"({b}*{{{kv_seq}}}+({kv_batch(b)}-{b})*({{{kv_seq}}}-2*{{m_state_bytes_per_seq}}))"
+             f"/{{bandwidth{sfx}}}", "s", "sci", "roofline._kv_read"),
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen3 x16 if unknown)",
              "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
@@ -690,20 +693,23 @@ def speed_steps() -> list[Step]:
     Newton's method from a bound below the root climbs to it without overshooting. Each starts
     from the larger of two such bounds: the root with the pass counted in full, and the root
     with ``1 - exp(-x)`` taken as ``x`` (and no experts term), both of which make the step
-    longer. Where each sequence's KV cache is whole on one GPU (``roofline._kv_batch``) the
-    KV read is ``MAX(b, GPUs) x kv``: where the step at ``b = GPUs`` is already too long, the
-    root lies below, where the KV read is ``GPUs x kv`` whatever ``b``, and that step is solved
-    instead (its KV moved from the per-sequence time to the fixed time)."""
+    longer. Where the caches are kept whole in groups of GPUs (``roofline._kv_batch``) the
+    cache read is ``MAX(b, groups) x kv``: where the step at ``b = groups`` is already too
+    long, the root lies below, where the read is ``groups x kv`` whatever ``b``, and that step
+    is solved instead (the cache read moved from the per-sequence time to the fixed time)."""
     steps = [
         Step("sp_compute", "Speed: compute per sequence",
              _compute_per_seq("{attn_tokens_ctx}", "{index_flops_ctx}"),
              "s", "sci"),
-        Step("sp_kv", "Speed: KV read per sequence", "{kv_bytes_ctx}/{bandwidth}", "s", "sci"),
-        Step("sp_kv_floor", "Speed: KV read a step pays at least (caches whole: one a GPU)",
-             "IF(AND({par_gpus}>1,OR({m_kv_lora_rank}>0,{par_gpus}>{m_kv_heads})),"
-             "{par_gpus}*{sp_kv},0)", "s", "sci", "roofline._kv_batch"),
+        Step("sp_kv", "Speed: KV cache read per sequence (its state apart)",
+             "({kv_bytes_ctx}-2*{m_state_bytes_per_seq})/{bandwidth}", "s", "sci"),
+        Step("sp_kv_groups", "Speed: groups of GPUs that keep caches whole (0: none)", KV_GROUPS,
+             "", "num", "roofline._kv_batch"),
+        Step("sp_kv_floor", "Speed: KV read a step pays at least (one sequence a group)",
+             "{sp_kv_groups}*{sp_kv}", "s", "sci"),
         Step("sp_per_seq", "Speed: KV, all-reduce, prompt per sequence",
-             "{sp_kv}+" + _AR_PER_SEQ + "+{t_prefill_prompt}/{output_tokens}", "s", "sci"),
+             "{kv_bytes_ctx}/{bandwidth}+" + _AR_PER_SEQ + "+{t_prefill_prompt}/{output_tokens}",
+             "s", "sci"),
         Step("sp_fixed", "Speed: fixed time per step",
              _AR_FIXED + "+{step_overhead}", "s", "sci"),
         Step("sp_experts", "Speed: read of all routed experts",
@@ -715,11 +721,11 @@ def speed_steps() -> list[Step]:
              "MAX({sp_compute},{total_params}*{w_bits}/8/{bandwidth}-{sp_experts}*"
              "EXP({sp_log_q}))+{sp_per_seq}+MAX({sp_kv_floor}-{sp_kv},0)+{sp_fixed}+"
              "{step_overhead}*(1-EXP(-1/{output_tokens}))", "s", "sci"),
-        Step("sp_below", "Speed: KV at its floor, and the step at one request a GPU too long?",
-             "AND({sp_kv_floor}>0,MAX({par_gpus}*{sp_compute},{total_params}*{w_bits}/8/"
-             "{bandwidth}-{sp_experts}*EXP({sp_log_q}*{par_gpus}))+{par_gpus}*{sp_per_seq}+"
-             "{sp_fixed}+{step_overhead}*(1-EXP(-{par_gpus}/{output_tokens}))>{sp_limit})", "",
-             "bool"),
+        Step("sp_below", "Speed: KV at its floor, and the step at one request a group too long?",
+             "AND({sp_kv_groups}>0,MAX({sp_kv_groups}*{sp_compute},{total_params}*{w_bits}/8/"
+             "{bandwidth}-{sp_experts}*EXP({sp_log_q}*{sp_kv_groups}))+{sp_kv_groups}*"
+             "{sp_per_seq}+{sp_fixed}+{step_overhead}*(1-EXP(-{sp_kv_groups}/{output_tokens}))>"
+             "{sp_limit})", "", "bool"),
         Step("sp_seq_used", "Speed: per-sequence time solved for",
              "IF({sp_below},{sp_per_seq}-{sp_kv},{sp_per_seq})", "s", "sci"),
         Step("sp_fixed_used", "Speed: fixed time solved for",
@@ -775,16 +781,20 @@ def step_at(batch: str) -> str:
     """One decode step of ``batch`` sequences at the mean context under load (a formula over
     :func:`queue_steps`): the terms of ``t_step``, per sequence."""
     return (f"MAX({batch}*{{q_compute_per_seq}},{weights_read(batch)}/{{bandwidth}})"
-            f"+{kv_batch(batch)}*{{q_kv_per_seq}}+{batch}*{{q_ar_per_seq}}+{{q_ar_fixed}}"
-            "+{step_overhead}")
+            f"+{batch}*({{q_kv_per_seq}}+{{q_ar_per_seq}})+({kv_batch(batch)}-{batch})*("
+            "{q_kv_per_seq}-2*{m_state_bytes_per_seq}/{bandwidth})+{q_ar_fixed}+{step_overhead}")
+
+
+KV_GROUPS = ("IF(AND({par_gpus}>1,OR({m_kv_lora_rank}>0,{par_gpus}>{m_kv_heads})),IF("
+             "{m_kv_lora_rank}>0,{par_gpus},{par_gpus}/{m_kv_heads}),0)")
 
 
 def kv_batch(batch: str) -> str:
     """The sequences whose KV cache a step reads at the replica's bandwidth
-    (``roofline._kv_batch``): at least one a GPU where each sequence's cache is whole on one
-    GPU (an MLA model, or more GPUs than KV heads). A formula."""
-    return (f"IF(AND({{par_gpus}}>1,OR({{m_kv_lora_rank}}>0,{{par_gpus}}>{{m_kv_heads}})),"
-            f"MAX({batch},{{par_gpus}}*MIN({batch},1)),{batch})")
+    (``roofline._kv_batch``): at least one a group where the caches are kept whole in groups
+    of GPUs (:data:`KV_GROUPS`: an MLA model's one GPU each; ``kv_heads`` GPUs each where there
+    are more GPUs than KV heads; 0: no groups). A formula."""
+    return f"MAX({batch},{KV_GROUPS}*MIN({batch},1))"
 
 
 def within_budget(n: str) -> str:

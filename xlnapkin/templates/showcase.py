@@ -240,8 +240,6 @@ def _context_sweep(s, row) -> int:
         s.formula(f"E{r}", f"=KV_BYTES(model,$A{r},1,kv_dtype)", "gb")
         s.formula(f"F{r}", f"=MAX_BATCH(gpu,model,$A{r},weight_dtype,kv_dtype,num_gpus)",
                   "count")
-        for col in "BCD":
-            s.ws[f"{col}{r}"].alignment = st.WRAP  # a "does not fit" message stays in its cell
     return head + len(_CONTEXTS)
 
 
