@@ -5,10 +5,10 @@
 .DESCRIPTION
     1. Finds Python 3.11 or newer (the py launcher first, then python on PATH).
     2. Creates, or reuses, a virtual environment at %LOCALAPPDATA%\xlnapkin\venv (or -VenvDir,
-       or where an earlier run put it), and records its folder in
-       %USERPROFILE%\.xlnapkin\venv.txt for uninstall.ps1.
+       or where an earlier run put it; made again in place if its Python is gone or too old),
+       and records its folder in %USERPROFILE%\.xlnapkin\venv.txt for uninstall.ps1.
     3. pip installs xlnapkin with its "excel" extra into it: by default the wheel beside this
-       script (a release folder), else the checkout this script sits in. No package index is
+       script (a release folder), else the xlnapkin checkout this script sits in. No package index is
        asked for xlnapkin unless -Source says so; its dependencies (numpy, openpyxl,
        et-xmlfile, olefile, xlwings, pywin32) come from PyPI as usual, or from -FindLinks DIR alone.
     4. `xlnapkin excel addin install` copies the environment's xlwings add-in into Excel's
@@ -220,8 +220,12 @@ function Get-Requirement([string]$Src) {
         $wheels = @(Get-ChildItem -LiteralPath $PSScriptRoot -Filter "xlnapkin-*-py3-none-any.whl")
         if ($wheels.Count -gt 1) { throw "Several xlnapkin wheels beside this script; pick one with -Source <file.whl>." }
         if ($wheels.Count -eq 1) { return $wheels[0].FullName + "[excel]" }
-        if (Test-Path -LiteralPath (Join-Path (Split-Path -Parent $PSScriptRoot) "pyproject.toml")) {
-            return (Split-Path -Parent $PSScriptRoot) + "[excel]"   # the checkout around installer\
+        # the checkout around installer\ (only xlnapkin's: a release folder unpacked inside
+        # another project must not install that project)
+        $project = Join-Path (Split-Path -Parent $PSScriptRoot) "pyproject.toml"
+        if ((Test-Path -LiteralPath $project -PathType Leaf) -and
+                (Select-String -LiteralPath $project -Pattern '^\s*name\s*=\s*"xlnapkin"' -Quiet)) {
+            return (Split-Path -Parent $PSScriptRoot) + "[excel]"
         }
         throw "No xlnapkin wheel beside this script ($PSScriptRoot) and no checkout around it. Run the install.ps1 of a release folder, or give -Source <file.whl>."
     }
@@ -277,20 +281,29 @@ try {
 
     Write-Step "Looking for Python $MinVersion or newer"
     $venvReady = Test-Path -LiteralPath $VenvPython
+    $venvFlags = @("-m", "venv")
     if ($venvReady) {
         $venvInfo = Test-Python $VenvPython @()
-        if (-not $venvInfo -or $venvInfo.Version -lt $MinVersion) {
-            throw "The environment $VenvDir exists but its Python is not $MinVersion+; delete that folder (or run uninstall.ps1 -RemoveVenv) and run this again."
+        if ($venvInfo -and $venvInfo.Version -ge $MinVersion) {
+            Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
+        } else {
+            # Its Python was uninstalled or is too old: the environment is made again in place
+            # (--clear empties only this Python environment's folder), so the xlwings settings
+            # that name its pythonw.exe, and uninstall.ps1, work again.
+            $why = if ($venvInfo) { "its Python is $($venvInfo.Version)" } else { "its Python does not start" }
+            Write-Note "$VenvDir exists but $($why): it is made again"
+            $venvReady = $false
+            $venvFlags = @("-m", "venv", "--clear")
         }
-        Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
-    } else {
+    }
+    if (-not $venvReady) {
         $py = Find-Python
         Write-Note "found $($py.Exe) $($py.Args -join ' ') (Python $($py.Version))"
         Write-Step "Creating the environment $VenvDir"
         if ($DryRun) {
-            Write-Note "would run: $($py.Exe) $($py.Args -join ' ') -m venv `"$VenvDir`""
+            Write-Note "would run: $($py.Exe) $($py.Args -join ' ') $($venvFlags -join ' ') `"$VenvDir`""
         } else {
-            Invoke-Checked $py.Exe ($py.Args + @("-m", "venv", $VenvDir)) "Creating the virtual environment"
+            Invoke-Checked $py.Exe ($py.Args + $venvFlags + @($VenvDir)) "Creating the virtual environment"
             # The Python of the Microsoft Store redirects new folders under %LOCALAPPDATA% into its
             # own package folder, where neither this script nor Excel finds them.
             if (-not (Test-Path -LiteralPath $VenvPython)) {

@@ -17,14 +17,16 @@
     The environment is the one install.ps1 recorded in %USERPROFILE%\.xlnapkin\venv.txt (so an
     install with -VenvDir is found), else %LOCALAPPDATA%\xlnapkin\venv; -VenvDir names it. If
     xlnapkin is not there, or does not start (its Python was uninstalled), nothing is undone:
-    the script says so and exits with code 1 (with -RemoveVenv the environment is deleted).
+    the script says so and exits with code 1. -RemoveVenv then deletes the environment only
+    where xlnapkin recorded no change to your settings (a failed install); otherwise it says how
+    to repair the environment (install.ps1 again) or undo by hand first.
     Running it again is safe: where the environment is gone and nothing xlnapkin records is
     left (its add-in record, its list of workbook folders, the user-wide settings' state file,
     the environment's record), there is nothing to undo, and it says so with exit code 0.
 
 .PARAMETER Workbook
     Workbooks set up with install.ps1 -Workbook (one or more, comma-separated with no spaces,
-    or the list in quotes): undo the xlwings.conf in each one's folder. Not needed for folders
+    or the list in quotes; a path naming an existing file is taken whole): undo the xlwings.conf in each one's folder. Not needed for folders
     this install set up: they are recorded and undone anyway.
 
 .PARAMETER DryRun
@@ -62,9 +64,13 @@ param(
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = "Stop"
 
-# "a.xlsm,b.xlsm" arrives as one string under powershell -File: split it here.
-$Workbook = @($Workbook | ForEach-Object { $_ -split "," } | ForEach-Object { $_.Trim() } |
-    Where-Object { $_ })
+# "a.xlsm,b.xlsm" arrives as one string under powershell -File: split it here, unless the
+# whole string names a file (a folder such as "Q1, 2025" may hold a comma).
+$Workbook = @($Workbook | ForEach-Object {
+        $whole = $false
+        try { $whole = Test-Path -LiteralPath $_ -PathType Leaf } catch { $whole = $false }
+        if ($whole) { $_ } else { $_ -split "," }
+    } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
 
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
 # Where install.ps1 recorded the environment (it may have been given -VenvDir).
@@ -138,6 +144,17 @@ try {
     # folder left by a failed install, or whose Python is gone, can still be deleted with
     # -RemoveVenv.
     $runs = Test-Xlnapkin
+    # What install.ps1 and xlnapkin record: while any of it is left, something may be undone.
+    $records = @((Join-Path $env:USERPROFILE ".xlnapkin\addin.json"),
+                 (Join-Path $env:USERPROFILE ".xlnapkin\workbooks.txt"),
+                 (Join-Path $env:USERPROFILE ".xlwings\xlwings.conf.xlnapkin-state.json"),
+                 $VenvRecord) | Where-Object { Test-Path -LiteralPath $_ }
+    # Settings xlnapkin changed (the environment's own record aside): deleting the environment
+    # that can put them back would leave them for good, so it is refused until they are undone.
+    $changed = @($records | Where-Object { $_ -ne $VenvRecord })
+    if (-not $runs -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir) -and $changed.Count -gt 0) {
+        throw ("xlnapkin in $VenvDir does not start (was its Python uninstalled?), and it is what puts back the settings it changed, so the environment is not deleted. Repair it first: run install.ps1 again with the same -VenvDir (it keeps your settings' records), then run this again. Or undo by hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file, and xlwings.xlam in " + (Split-Path -Parent $AddinPath) + " is the add-in; then delete " + ($changed -join ", ") + " and run this again with -RemoveVenv.")
+    }
     if (-not $runs -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir)) {
         Write-Step "Deleting the environment $VenvDir (no working xlnapkin in it: nothing else to undo)"
         Remove-Venv
@@ -146,11 +163,6 @@ try {
         else { Write-Host "Deleted $VenvDir." -ForegroundColor Green }
         exit 0
     }
-    # What install.ps1 and xlnapkin record: while any of it is left, something may be undone.
-    $records = @((Join-Path $env:USERPROFILE ".xlnapkin\addin.json"),
-                 (Join-Path $env:USERPROFILE ".xlnapkin\workbooks.txt"),
-                 (Join-Path $env:USERPROFILE ".xlwings\xlwings.conf.xlnapkin-state.json"),
-                 $VenvRecord) | Where-Object { Test-Path -LiteralPath $_ }
     if (-not $runs -and -not (Test-Path -LiteralPath $VenvDir) -and @($records).Count -eq 0) {
         # Run twice, or never installed here, and nothing recorded: nothing to undo is no
         # failure (deployment tools read the exit code).

@@ -40,7 +40,7 @@ CMDLETS = frozenset(name.lower() for name in (
     "New-Item", "Remove-Item", "Resolve-Path", "Split-Path", "Test-Path", "Copy-Item",
     "Move-Item", "Set-Content", "Get-Content",
     "New-Object", "Out-Null", "Select-Object", "Write-Host", "Write-Output",          # Utility
-    "Write-Warning", "Sort-Object", "Measure-Object",
+    "Write-Warning", "Sort-Object", "Measure-Object", "Select-String",
 ))
 
 

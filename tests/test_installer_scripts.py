@@ -120,3 +120,14 @@ def test_the_scripts_guard_what_they_delete_and_the_paths_they_hand_on():
         '-m", "venv"')
     # a pip requirement with characters no path may hold is not a Test-Path error
     assert "try { $isPath = Test-Path -LiteralPath $Src } catch { $isPath = $false }" in install
+
+
+def test_the_checkout_install_reads_our_own_project_name():
+    # install.ps1 installs the checkout around installer\ only if its pyproject.toml names
+    # xlnapkin (a release folder unpacked in another project must not install that one).
+    text = _script("install.ps1").decode("ascii")
+    found = re.search(r"Select-String -LiteralPath \$project -Pattern '([^']+)' -Quiet", text)
+    assert found, "the name check is gone from install.ps1"
+    pattern = re.compile(found.group(1), re.MULTILINE)
+    assert pattern.search((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert not pattern.search('[project]\nname = "someone-else"\n')
