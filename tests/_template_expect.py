@@ -576,7 +576,17 @@ def _tornado(v, x, total):
 # --- multi-tenant savings ----------------------------------------------------------------------
 
 TEAMS_OUTPUTS = [name for name, *_rest in _teams.TOTALS] + ["teams_normal_fair",
-                                                            "teams_priced_at"]
+                                                            "teams_priced_at",
+                                                            "teams_spares_alike"]
+
+
+def _spares_alike(team, pool) -> str:
+    """The Teams sheet's verdict on spares kept by one side only."""
+    if pool > 0:
+        return "yes" if team > 0 else ("no: only the pool keeps spares, which understates the "
+                                       "saving")
+    return ("no: only the teams keep spares; one pool stops every team when it fails" if team > 0
+            else "yes (none: neither side is costed for failures)")
 
 
 def _expect_teams(v, price):
@@ -608,6 +618,7 @@ def _expect_teams(v, price):
            "teams_normal_fair": ("yes" if most <= e.NORMAL_CV_MAX else
                                  f"no: cv {most:.2f} is bursty: the normal model understates "
                                  "peaks (pooling_monte_carlo)"),
+           "teams_spares_alike": _spares_alike(*spares),
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
            "teams_savings_fraction": 1 - pool / ded,
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,
@@ -646,8 +657,9 @@ def expect_multi_tenant(v):
         gpu = catalog.gpu(v["gpu"])
     except UnknownNameError:  # the GPU enters the costs alone
         gpu = None
-    price = (v["gpu_price_per_hour_override"] if v.get("gpu_price_per_hour_override") is not None
-             else gpu.cloud_usd_per_hour if gpu else None)
+    typed = v.get("gpu_price_per_hour_override")
+    price = (typed if typed is not None and typed > 0 else None if typed is not None
+             else gpu.cloud_usd_per_hour if gpu else None)  # a typed price must be above 0
     # the GPU sets only the price: a price typed is enough, a GPU the catalog lacks or not
     gpu_ok = gpu is not None or v.get("gpu_price_per_hour_override") is not None
     hours_ok = 0 < v["hours_per_month"] <= 744
@@ -680,6 +692,8 @@ def expect_multi_tenant(v):
            "dedicated_utilization": e.dedicated_utilization(*args),
            "savings_bound": 1 - e.dedicated_utilization(*args),
            "pooled_utilization": e.pooled_utilization(*args),
+           "dedicated_coverage": e.dedicated_coverage(*args),
+           "pooled_coverage": e.pooled_coverage(*args),
            "pooled_capacity_utilization": load / e.pooled_capacity(*args),
            "tenant_deployments": ded / (v["tenants"] * v["gpus_per_tenant"]),
            "pooled_load": e.pooled_capacity(*args), "pool_step": _pool_step(args, ded, pool),
@@ -697,7 +711,9 @@ def expect_multi_tenant(v):
     if price is None or not hours_ok:  # only the costs wait for a GPU, its price and the hours
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
                    monthly_saving="check inputs", inputs_ok=False, costs_ok=False)
-    if price is None and gpu is not None:
+    if typed is not None and typed <= 0:
+        exp["check_gpu_price_per_hour"] = "GPU price must be a number > 0"
+    elif price is None and gpu is not None:
         exp["check_gpu_price_per_hour"] = "GPU price: no catalog price: enter yours"
     if not hours_ok:
         exp["check_hours"] = "hours_per_month must be a number in (0, 744]"

@@ -51,7 +51,7 @@ SPEC_NAMES = {
 # Functions every target spreadsheet calculates (all in Excel 2007; no _xlfn. prefix needed).
 ALLOWED_FUNCTIONS = {"ABS", "AND", "BETADIST", "COLUMNS", "COUNT", "COUNTA", "COUNTIF", "EXP", "FIND",
                      "GAMMALN", "IF", "IFERROR", "INDEX", "INT", "ISBLANK", "ISNA", "ISNUMBER", "LEFT", "LN", "LOWER",
-                     "MATCH", "MAX", "MID", "MIN", "MOD", "N", "NA", "NORMSINV", "NOT", "OR", "ROUNDUP",
+                     "MATCH", "MAX", "MID", "MIN", "MOD", "N", "NA", "NORMSDIST", "NORMSINV", "NOT", "OR", "ROUNDUP",
                      "ROWS", "SQRT", "SUBSTITUTE", "SUMPRODUCT", "TEXT", "TRIM"}
 _STRINGS = re.compile(r'"[^"]*"')
 _FUNC = re.compile(r"([A-Z][A-Z0-9_.]*)\(")

@@ -199,7 +199,7 @@ def multi_tenant_scenarios(d):
            ("bad grid header", dict(d, grid_cvs=[0.1, -0.5, 0.5, 1.0])),
            ("bad inputs", dict(d, percentile=0.3, tenants=2.5)),
            # the hours paid enter the costs alone: the counts stay
-           ("no hours paid", dict(d, hours_per_month=0.0)),
+           ("no hours paid, one tenant", dict(d, hours_per_month=0.0, tenants=1)),
            ("a GPU without a catalog price", dict(d, gpu="b300", tenants=50, cv=1.0,
                                                   gpus_per_tenant=2)),
            # a pool of some 490,000 deployments: one of them is no step worth a warning
@@ -225,7 +225,11 @@ def multi_tenant_scenarios(d):
            ("teams: no GPU price", dict(d, gpu="h100-nvl")),
            # the GPU sets only the price: one the catalog lacks, at a price typed
            ("a GPU the catalog lacks, at your price", dict(d, gpu="mi250",
-                                                          gpu_price_per_hour_override=1.5))]
+                                                          gpu_price_per_hour_override=1.5)),
+           # a user audit: a typed $0 priced both fleets at $0, a spare for the pool alone
+           # read as a negative saving, and a pool sized for the median read as a saving
+           ("$0 a GPU-hour, a spare for the pool alone, the median", dict(
+               d, gpu_price_per_hour_override=0.0, teams_pool_spares=1, percentile=0.5))]
     for i in range(2 + SWEEP):
         out.append((f"random{i}", dict(
             d, tenants=rnd.choice([1, 2, 3, 5, 10, 17, 50, 200]),
@@ -938,6 +942,13 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert (f"Dedicated {v['dedicated_gpus']:,.0f} GPUs, pooled {v['pooled_gpus']:,.0f}: pooling "
             f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
     assert f"{v['tenants']:.0f} tenants, each at 40% of a deployment of 1 GPU" in text
+    # the service each fleet gives, beside the saving (a user audit)
+    assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time, when every"
+            f" tenant is; each tenant's own deployments {1 - v['dedicated_coverage']:.3%}") in text
+    v, text = lines("multi_tenant_savings", "$0 a GPU-hour, a spare for the pool alone, the median")
+    assert "the pool 50.000% of the time" in text
+    _, text = lines("multi_tenant_savings", "no hours paid, one tenant")
+    assert text.startswith("1 tenant, at 40% of a deployment")
     def per_mtok(x):  # $ per million tokens as the covers show it (_sheets.per_mtok)
         return f"${x:,.0f}" if x >= 999.995 else f"${x:.2f}" if x >= 0.99995 else f"${x:.4f}"
     v, text = lines("self_host_breakeven")

@@ -178,14 +178,17 @@ def catalog_value(block, name, label, lookup, unit, fmt, source_note,
     st.mark_checks(block.ws, f"{col}{block.row - 1}")
 
 
-def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TRUE"):
+def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TRUE",
+                  min_open=False):
     """The Checks row of :func:`catalog_value`: while ``needed`` holds, a number is needed,
-    from the catalog or from you; a value you type must be a number either way."""
+    from the catalog or from you; a value you type must be a number either way, at least
+    ``minimum`` (above it with ``min_open``: a rented GPU at $0 is a slip, not a price)."""
     o, c = "{" + name + "_override}", "{" + name + "_catalog}"
-    bad = f'"{label} must be a number >= {minimum}"'
+    bad = f'"{label} must be a number {">" if min_open else ">="} {minimum}"'
     return (f"check_{name}", label,
             f'IF(ISBLANK({o}),IF(OR(ISNUMBER({c}),NOT({needed})),"OK","{label}: {missing}: '
-            f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},"OK")))')
+            f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}{"<=" if min_open else "<"}'
+            f'{minimum},{bad},"OK")))')
 
 
 def calibration_format(c) -> str:

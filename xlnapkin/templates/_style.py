@@ -63,7 +63,7 @@ FMT = {
     "usd": "$#,##0.00", "usd0": "$#,##0",
     "usd_none": '$#,##0.00;-$#,##0.00;"none"',  # a catalog price, where 0 means none listed
     # cents from $10 up, a hundredth of a cent below (token prices run from $0.01 to $100)
-    "usd4": "[>=10]$#,##0.00;$#,##0.0000", "pct": "0.0%",
+    "usd4": "[>=10]$#,##0.00;$#,##0.0000", "pct": "0.0%", "pct3": "0.000%",
     # a change in a price, either way: the conditional formats above drop a negative's sign
     # (LibreOffice), so no conditions here
     "usd_change": "+$#,##0.0000;-$#,##0.0000;$0",

@@ -97,6 +97,13 @@ def add_teams(wb, ws) -> None:
     t.add("teams_normal_fair", "Normal model fair at the teams' cv?",
           f'IF({{teams_ok}},{normal_fair("MAX(teams_cv_used)")},"check inputs")', "", "", "text",
           "output")
+    # spares on one side only (a user audit: a pool spare and none for the teams read as a
+    # saving of -25 % "from rounding")
+    t.add("teams_spares_alike", "Spares like for like?",
+          'IF({teams_ok},IF({teams_pool_spares}>0,IF({teams_team_spares}>0,"yes","no: only the '
+          'pool keeps spares, which understates the saving"),IF({teams_team_spares}>0,"no: '
+          'only the teams keep spares; one pool stops every team when it fails","yes (none: '
+          'neither side is costed for failures)")),"check inputs")', "", "", "text", "output")
     b = st.Block(wb, ws, row=t.row)
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")

@@ -59,7 +59,8 @@ INPUT_ROWS = [
 OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_monthly_cost",
            "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding",
            "savings_bound",
-           "dedicated_utilization", "pooled_utilization", "tenant_deployments", "pooled_load",
+           "dedicated_utilization", "pooled_utilization", "dedicated_coverage",
+           "pooled_coverage", "tenant_deployments", "pooled_load",
            "pooled_capacity_utilization", "normal_model_fair", "pool_step",
            "cost_reduction_factor", "lora_savings_fraction"]
 
@@ -124,12 +125,16 @@ def _outputs(b) -> None:
          "= POOLING_SAVINGS_FROM_PEAKS"),
         ("savings_from_rounding", "  from whole-deployment rounding (net)", "share", "pct",
          "= POOLING_SAVINGS_FROM_ROUNDING (net: can be < 0)"),
-        ("savings_bound", "Most pooling can save: 1 - dedicated utilization", "share", "pct",
-         "the pool runs at most 100 %"),
+        ("savings_bound", "Most a pool of many such tenants can save", "share", "pct",
+         "1 - dedicated utilization: the pool runs at most 100 %"),
         ("dedicated_utilization", "Average utilization, dedicated", "share", "pct",
          "= DEDICATED_UTILIZATION"),
         ("pooled_utilization", "Average utilization, pooled (whole GPUs)", "share", "pct",
          "= POOLED_UTILIZATION"),
+        ("dedicated_coverage", "Time each tenant's own deployments cover its load", "share",
+         "pct3", "= DEDICATED_COVERAGE: whole deployments, above the percentile"),
+        ("pooled_coverage", "Time the pool covers the load (else every tenant is short)",
+         "share", "pct3", "= POOLED_COVERAGE: the service level the saving is bought at"),
         ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
          "mean + z x sigma of the pool (Working sheet)"),
         ("pooled_capacity_utilization", "Average load / that pooled load", "share",
@@ -182,7 +187,7 @@ def _checks(b) -> None:
         # at a typed $1.50 left every dollar line at "check inputs")
         ("check_gpu", "GPU", 'IF(ISNUMBER({gpu_price_per_hour_override}),"OK",'
          + bk.id_check("gpu", "gpu", "GPU") + ")"),
-        bk.catalog_check("gpu_price_per_hour", "GPU price"),
+        bk.catalog_check("gpu_price_per_hour", "GPU price", min_open=True),
         ("check_hours", "Hours per month",
          num("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
         ("check_lora_models", "LoRA models", bk.whole_check("lora_models", "lora_models")),
@@ -276,6 +281,16 @@ def _pool_steps() -> list[Step]:
              "economics.pooled_utilization"),
         Step("pooled_capacity_utilization_calc", "N m / pooled capacity",
              n + "*{tenant_mean_load}/{pooled_capacity}", "share", "pct"),
+        # the service each fleet gives (a user audit: at percentile 0.5 the pool was short half
+        # the time, each tenant's own GPU almost never, and the saving read as like for like)
+        Step("dedicated_coverage_calc", "Time a tenant's k deployments cover its load",
+             "IF({cv}>0,NORMSDIST(({deployments_per_tenant}-{mean_utilization})/({cv}*"
+             "{mean_utilization})),1)", "share", "pct3",
+             "economics.dedicated_coverage"),
+        Step("pooled_coverage_calc", "Time the pool covers the summed load",
+             f"IF({{cv}}>0,NORMSDIST(({{pooled_gpus_calc}}-{n}*{{tenant_mean_load}})/({{cv}}*"
+             f"{{tenant_mean_load}}*SQRT({n}*(1+({n}-1)*{{correlation}})))),1)", "share", "pct3",
+             "economics.pooled_coverage"),
         # a pooled count just past a whole deployment rests on a sliver of load: say so
         Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
              f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
@@ -441,7 +456,9 @@ LEFT_OUT = [
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Pooling sheet's names.
 COVER_ANSWER = [
-    'IF(counts_ok,tenants&' + _sheets.plural("tenants", "tenant", "tenants") + '&", each at "&'
+    'IF(counts_ok,' + _sheets.plain("tenants") + '&' + _sheets.plural("tenants", "tenant",
+                                                                      "tenants")
+    + '&IF(tenants=1,", at ",", each at ")&'
     'TEXT(mean_utilization,"0%")&" of a deployment of "&gpus_per_tenant&'
     + _sheets.plural("gpus_per_tenant", "GPU", "GPUs") + '&" on average (cv "&TEXT(cv,"0.00")'
     '&", correlation "&TEXT(correlation,"0.00")&"), with capacity for "&'
@@ -454,6 +471,9 @@ COVER_ANSWER = [
     'gpu_price_per_hour,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its price and '
     'the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak",""),"")',
+    'IF(counts_ok,"Short of capacity: the pool "&TEXT(1-pooled_coverage,"0.000%")&" of the '
+    'time, when every tenant is; each tenant\'s own deployments "&TEXT(1-dedicated_coverage,'
+    '"0.000%")&" (the saving is bought at that service)","")',
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
 ]
 

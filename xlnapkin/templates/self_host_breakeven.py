@@ -309,7 +309,7 @@ def _checks(b) -> None:
             'IF({prefix_tokens}<{input_tokens},"OK","prefix_tokens must be below input_tokens")',
             num("prefix_hit_rate", "prefix_hit_rate", 0, 1))),
         bk.catalog_check("gpu_price_per_hour", "GPU rental price",
-                         needed='{hardware}<>"own"'),
+                         needed='{hardware}<>"own"', min_open=True),
         ("check_api", "API", 'IF({api_id}="","no catalog API serves this model: pick an API",'
          'IF(ISNA(MATCH({api_id},price_ids,0)),"unknown API: pick one from the list","OK"))'),
         bk.catalog_check("api_price_in_per_mtok", "API input price"),
