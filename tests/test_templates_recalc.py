@@ -344,9 +344,12 @@ def planner_scenarios(d):
            # up as the engine's message is (71 ms would otherwise read 71.0 beside 71)
            ("a TTFT limit no rate meets", dict(d, ttft_ms=71.0)),
            ("a TPOT limit no rate meets", dict(d, tpot_ms=1.0)),
+           # 3 % above an idle replica's 16.19 ms: a sliver of what it sustains (a user audit)
+           ("a TPOT limit just past an idle replica's", dict(d, tpot_ms=16.7)),
            # limits so loose that the replica's most stops the rate
+           # ... at a rate small enough that a cover once wrote it "0.0"
            ("loose limits", dict(d, input_tokens=128, output_tokens=128, ttft_ms=1e7,
-                                 tpot_ms=1e7)),
+                                 tpot_ms=1e7, requests_per_sec=0.003)),
            # a user speed near what the steps that carry a prompt allow: the speed solve's
            # compute-bound branch is most curved (four Newton steps left B200 0.1 % short, a
            # review, 2026-12-05)
@@ -675,6 +678,22 @@ def test_the_slot_wait_note_names_the_engine_cap_where_it_sets_the_slots(results
     assert memory_bound["sla_stop_note"] == SLOT_WAIT_MEMORY
 
 
+def test_limits_near_an_idle_replicas_latency_say_the_count_moves_fast(results):
+    # A user audit: a TPOT limit 0.01 ms above an idle replica's step gave 886,493 replicas
+    # with no word of why. Below a tenth of what the replica sustains, the note says so.
+    from xlnapkin import queueing
+    from xlnapkin.templates._latency import TIGHT
+    v = _lo(results, "capacity_planner", "a TPOT limit just past an idle replica's")
+    shape = (1024, 1024, "fp8", "fp8", 1)
+    rate = queueing.max_rate_for_sla("h100-sxm", "qwen2.5-32b", 1000, 16.7, *shape, 0.95)
+    most = queueing.operating_point("h100-sxm", "qwen2.5-32b", 0, *shape)[1]
+    assert v["sla_max_rate"] == pytest.approx(rate, rel=1e-3) and rate < TIGHT * most
+    assert v["sla_stop"] == "the TPOT limit"
+    assert v["sla_stop_note"] == (f"limits near idle latency: {rate / most:.1%} of its most; "
+                                  "counts jump")
+    assert _lo(results, "capacity_planner", "defaults")["sla_stop_note"] != v["sla_stop_note"]
+
+
 def test_the_latency_answers_wait_for_the_checks(results):
     # Before: with an input failing its check the Latency sheet went on showing the rate,
     # replicas, TTFT and cost of the defaults, and only its Targets line said "check inputs"
@@ -968,12 +987,20 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
                 f"{v['sla_percentile']:.0%} of requests): {v['sla_replicas']:,.0f} replicas of "
                 f"{v['sla_gpu_shown']}, {v['sla_gpus']:,.0f} GPUs with the spares, "
                 f"${v['sla_cost_per_month']:,.0f} a month" in text)
+    _, text = lines("capacity_planner", "loose limits")
+    assert "Latency targets (0.003 requests/s, " in text
     # while a check fails, the cover says where to look
     _, text = lines("multi_tenant_savings", "bad inputs")
     assert text.startswith("check inputs: the Pooling sheet's Checks")
     # a review: where there is no figure, no "check inputs" or "-" inside the sentences
+    # ... and where even an idle replica misses a limit, what shortens its latency
+    from xlnapkin import queueing
     v, text = lines("capacity_planner", "a TTFT limit no rate meets")
-    assert text.endswith("of requests): no rate: see the Latency sheet")
+    assert text.endswith(f"of requests): {v['sla_why_none']}{queueing.SHORTER_TTFT} (the "
+                         "Latency sheet)"), text
+    assert v["sla_why_none"].startswith("no rate: even an idle replica's first token takes")
+    v, text = lines("capacity_planner", "a TPOT limit no rate meets")
+    assert text.endswith(f"{queueing.SHORTER_TPOT} (the Latency sheet)"), text
     v, text = lines("self_host_breakeven", "too big")
     assert v["breakeven_note"].startswith("does not fit")
     assert "check inputs" not in text and "Self-hosting" not in text

@@ -708,11 +708,18 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
         if first[i] > t_lim[i]:
             out[i] = (f"no rate meets ttft_ms {t_lim[i]:g}: an idle replica's first token "
-                      f"takes {_ms_text(first[i], 1)} ms")
+                      f"takes {_ms_text(first[i], 1)} ms{SHORTER_TTFT}")
         elif token[i] > p_lim[i]:
             out[i] = (f"no rate meets tpot_ms {p_lim[i]:g}: an idle replica's tokens take "
-                      f"{_ms_text(token[i], 2)} ms")
+                      f"{_ms_text(token[i], 2)} ms{SHORTER_TPOT}")
     return out.item() if out.ndim == 0 else out
+
+
+# What shortens an idle replica's latency, after the limit it misses (a user audit: the
+# messages said what was missed and not what to change). The templates' twins add the same.
+SHORTER_TTFT = (" (shorter with more GPUs a replica, lower-precision weights, a faster GPU or "
+                "shorter prompts)")
+SHORTER_TPOT = " (shorter with more GPUs a replica, lower-precision weights or a faster GPU)"
 
 
 def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,

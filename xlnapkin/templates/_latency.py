@@ -50,6 +50,8 @@ CAPACITY = "the replica's capacity"
 PROMPTS_FULL = "prompts fill each step's token budget: raise token_budget"
 SLOT_WAIT_MEMORY = "mostly the slot wait: more memory or GPUs per replica"
 SLOT_WAIT_CAP = "mostly the slot wait: raise the engine cap (max_concurrency)"
+# below this share of what a replica sustains, the limits sit near an idle replica's latency
+TIGHT = 0.1
 PROMPT_CAPACITY = "the replica's capacity for prompts"
 
 
@@ -198,7 +200,12 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
                   # the slots: the engine's cap where it is below what memory holds (a user
                   # audit: more GPUs did nothing for llama.cpp's 4 slots), else memory
                   f'IF(engine_cap<max_batch_fit,"{SLOT_WAIT_CAP}","{SLOT_WAIT_MEMORY}"),'
-                  f'"{otherwise}")))')
+                  # limits just past an idle replica's latency (a user audit: 0.01 ms above
+                  # the idle TPOT gave 886,493 replicas and no word of why)
+                  f'IF(ISNUMBER(sla_max_rate_calc),IF(sla_max_rate_calc<{TIGHT:g}*q_capacity,'
+                  '"limits near idle latency: "&TEXT(sla_max_rate_calc/q_capacity,"0.0%")&'
+                  f'" of its most; counts jump","{otherwise}"),'
+                  f'"{otherwise}"))))')
     note.font = st.NOTE_FONT
     if name:
         st.define(b.wb, name, b.ws.title, st.absolute(note.column, note.row))

@@ -110,10 +110,12 @@ def plain(name: str) -> str:
     """A formula that shows the named cell's number as a reader writes it: whole numbers bare
     (thousands separated from 1,000), others to two decimals at most (7.5, 0.33). The
     separator format is kept off numbers under 1,000, where the recalculation library's TEXT
-    writes 0.1 as "0,.1" (a review)."""
+    writes 0.1 as "0,.1" (a review). Below 0.1, up to four decimals (0.001 requests/s read as
+    "0.0" on a cover: a user audit), and below 0.001 a power of ten."""
     x = name
     return (f'IF(ABS({x})>=1000,TEXT({x},"#,##0"),IF({x}=INT({x}),TEXT({x},"0"),'
-            f'TEXT({x},"0.0#")))')
+            f'IF(ABS({x})>=0.1,TEXT({x},"0.0#"),IF(ABS({x})>=0.001,TEXT({x},"0.00##"),'
+            f'TEXT({x},"0.0E+00")))))')
 
 
 def dollars(name: str) -> str:

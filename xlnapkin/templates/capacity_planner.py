@@ -315,7 +315,8 @@ def _outputs(b, col_of) -> None:
              "yours in the table, else the catalog's; none: type one there", "usd"),
             ("sla_cost_per_month", "Latency targets: USD per month", "USD/month",
              "GPUs x price x hours paid", "usd0"),
-            ("sla_cost_per_mtok", "Latency targets: USD per million tokens", "USD/Mtok",
+            ("sla_cost_per_mtok", "Latency targets: USD per million tokens (in + out)",
+             "USD/Mtok",
              "the fleet at the peak rate all the time: less traffic costs more", "usd4"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
              "= TTFT_AT_RATE at the rate per replica and percentile", "num"),
@@ -692,7 +693,10 @@ COVER_ANSWER = [
     'ISNUMBER(sla_gpus),", "&' + _sheets.plain("sla_gpus") + '&'
     + _sheets.plural("sla_gpus", "GPU", "GPUs") + '&IF(sla_spare_replicas>0," with the spares",'
     '""),"")&IF(ISNUMBER(sla_cost_per_month),", "&' + _sheets.dollars("sla_cost_per_month")
-    + '&" a month",""),"no rate: see the Latency sheet"),"check inputs: the Planner\'s Checks")',
+    + '&" a month",""),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
+    '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
+    + '")&" (the Latency sheet)","no rate: see the Latency sheet")),'
+    '"check inputs: the Planner\'s Checks")',
 ]
 
 
