@@ -1738,9 +1738,13 @@ def test_uninstall_ps1_calls_the_right_commands():
     assert "try { & $XlnapkinExe --version *> $null } catch { return $false }" in code
     # an older environment without the command leaves the add-in and goes on (to -RemoveVenv)
     assert "predates 'xlnapkin excel addin'" in code
-    # "a.xlsm,b.xlsm" is one string under -File: split before use
-    assert text.index('$Workbook = @($Workbook | ForEach-Object { $_ -split "," }') < \
+    # "a.xlsm,b.xlsm" is one string under -File: split before use, unless the whole string
+    # names a file (a folder "Q1, 2025")
+    assert text.index('if ($whole) { $_ } else { $_ -split "," }') < \
         text.index("foreach ($book in $Workbook)")
+    # a broken environment is not deleted while settings it changed are left (nothing could
+    # put them back after)
+    assert code.index("$changed.Count -gt 0) {") < calls[0]
     assert "Remove-Item -LiteralPath $VenvDir -Recurse -Force" in text
     passed = passed_options(text) | set(re.findall(r'@\("(--[a-z-]+)"', text))
     assert passed == {"--dry-run", "--workbook", "--recorded", "--user"}
