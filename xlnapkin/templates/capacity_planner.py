@@ -764,8 +764,8 @@ def _cover(wb) -> None:
             "weights).",
             "The article's $4.32 per user-month is COST_PER_USER_MONTH(3, 500, 720): $3/h, 500 "
             "users per GPU, 720 hours. Here users per GPU come from memory, speed and a "
-            "percentile instead of being assumed; its 300-800 users at 20 % idle assume every "
-            "slot full, which the percentile leaves room for.",
+            "percentile instead of being assumed; its 300-800 users active 20 % of the time (80 % "
+            "idle) assume every slot full, which the percentile leaves room for.",
             "Decode turning compute-bound near batch 281 (the article says 331): "
             "=CRITICAL_BATCH(\"b200\",\"qwen2.5-32b\",\"fp8\",1) with the add-in, or "
             "xlnapkin critical-batch b200 qwen2.5-32b fp8 1 in a shell."]),
