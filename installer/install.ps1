@@ -284,12 +284,18 @@ try {
     $venvFlags = @("-m", "venv")
     if ($venvReady) {
         $venvInfo = Test-Python $VenvPython @()
+        # Made again only where it is xlnapkin's own (the default folder, the one recorded, or
+        # one holding xlnapkin): --clear deletes everything in the folder, and -VenvDir may name
+        # a project's environment, or one on a drive that is away for now.
+        $ours = (($VenvDir -eq (Join-Path $StateDir "venv")) -or ($RecordedVenv -eq $VenvDir) -or
+            (Test-Path -LiteralPath $XlnapkinExe))
         if ($venvInfo -and $venvInfo.Version -ge $MinVersion) {
             Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
+        } elseif (-not $ours) {
+            throw "The environment $VenvDir exists but its Python is not $MinVersion+ (or does not start), and it is not xlnapkin's; delete that folder yourself, or give -VenvDir a new folder, and run this again."
         } else {
-            # Its Python was uninstalled or is too old: the environment is made again in place
-            # (--clear empties only this Python environment's folder), so the xlwings settings
-            # that name its pythonw.exe, and uninstall.ps1, work again.
+            # Its Python was uninstalled or is too old: the environment is made again in place,
+            # so the xlwings settings that name its pythonw.exe, and uninstall.ps1, work again.
             $why = if ($venvInfo) { "its Python is $($venvInfo.Version)" } else { "its Python does not start" }
             Write-Note "$VenvDir exists but $($why): it is made again"
             $venvReady = $false

@@ -152,8 +152,10 @@ try {
     # Settings xlnapkin changed (the environment's own record aside): deleting the environment
     # that can put them back would leave them for good, so it is refused until they are undone.
     $changed = @($records | Where-Object { $_ -ne $VenvRecord })
+    $repair = "Repair it first: run install.ps1 again with the same -VenvDir (it makes the environment again and keeps your settings' records), then run this again."
+    $byHand = "By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file (with no backup beside it, xlnapkin made that xlwings.conf: delete it); the add-in is xlwings.xlam in " + (Split-Path -Parent $AddinPath) + " (where xlnapkin replaced another project's, that one is xlwings.xlam.before-xlnapkin in " + (Join-Path $env:USERPROFILE ".xlnapkin") + ")."
     if (-not $runs -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir) -and $changed.Count -gt 0) {
-        throw ("xlnapkin in $VenvDir does not start (was its Python uninstalled?), and it is what puts back the settings it changed, so the environment is not deleted. Repair it first: run install.ps1 again with the same -VenvDir (it keeps your settings' records), then run this again. Or undo by hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file, and xlwings.xlam in " + (Split-Path -Parent $AddinPath) + " is the add-in; then delete " + ($changed -join ", ") + " and run this again with -RemoveVenv.")
+        throw ("xlnapkin in $VenvDir does not start (was its Python uninstalled?), and it is what puts back the settings it changed, so the environment is not deleted. $repair $byHand Then delete " + ($changed -join ", ") + " and run this again with -RemoveVenv.")
     }
     if (-not $runs -and $RemoveVenv -and (Test-Path -LiteralPath $VenvDir)) {
         Write-Step "Deleting the environment $VenvDir (no working xlnapkin in it: nothing else to undo)"
@@ -174,8 +176,9 @@ try {
         $why = "xlnapkin is not installed in $VenvDir ($VenvFrom), so there is nothing to undo with it."
         if (Test-Path -LiteralPath $XlnapkinExe) { $why = "xlnapkin in $VenvDir ($VenvFrom) does not start (was its Python uninstalled?), so there is nothing to undo with it." }
         $why += " If you installed it with -VenvDir, run this again with the same -VenvDir."
-        if (Test-Path -LiteralPath $VenvDir) { $why += " If $VenvDir is left from a failed install, run this again with -RemoveVenv." }
-        $why += " By hand: the xlwings.conf.xlnapkin-backup-* beside a changed xlwings.conf is the old file."
+        if ((Test-Path -LiteralPath $VenvDir) -and $changed.Count -gt 0) { $why += " $repair" }
+        elseif (Test-Path -LiteralPath $VenvDir) { $why += " If $VenvDir is left from a failed install, run this again with -RemoveVenv." }
+        $why += " $byHand"
         throw $why
     }
     Write-Note "xlnapkin in $VenvDir ($VenvFrom)"

@@ -140,6 +140,9 @@ def _bad_self_host(v) -> dict:
                                     "output tokens to your mix")
     if isinstance(v["api_price_in_per_mtok_override"], str):
         bad["check_api_price_in_per_mtok"] = "API input price must be a number >= 0"
+    typed = v["gpu_price_per_hour_override"]
+    if isinstance(typed, (int, float)) and typed <= 0 and v["hardware"] != "own":
+        bad["check_gpu_price_per_hour"] = "GPU rental price must be a number > 0"  # renting
     try:
         g = catalog.gpu(v["gpu"])
     except Exception:

@@ -274,6 +274,37 @@ def test_pooling_never_needs_more_gpus_than_dedicated(n, mu, q, cv, g, rho):
         assert saving == 0
 
 
+@given(pool_n, pool_mu, pool_q, pool_cv, pool_g, pool_rho)
+def test_whole_deployments_cover_at_least_the_percentile_asked(n, mu, q, cv, g, rho):
+    # each fleet is sized for the percentile, then rounded up: its coverage is at least that,
+    # and the normal model's own share of the time at the capacity it rounded from. (A spread
+    # under the sizing's float tolerance, 1e-12 of the load, rounds down to no deployment more.)
+    assume(cv == 0 or cv > 1e-6)
+    ded = e.dedicated_coverage(n, mu, q, cv, g, rho)
+    pool = e.pooled_coverage(n, mu, q, cv, g, rho)
+    assert q - 1e-9 <= ded <= 1 and q - 1e-9 <= pool <= 1
+    if cv > 0:
+        k = e.dedicated_gpus(n, mu, q, cv, g, rho) / (n * g)
+        assert ded == pytest.approx(NormalDist().cdf((k - mu) / (cv * mu)), abs=1e-12)
+        sd = cv * mu * math.sqrt(n * (1 + (n - 1) * rho))
+        want = NormalDist().cdf((e.pooled_gpus(n, mu, q, cv, g, rho) / g - n * mu) / sd)
+        assert pool == pytest.approx(want, abs=1e-12)
+
+
+def test_coverage_without_spread_or_at_the_median_and_over_arrays():
+    assert e.dedicated_coverage(10, 0.4, 0.95, 0) == e.pooled_coverage(10, 0.4, 0.95, 0) == 1
+    assert e.dedicated_coverage(1, 1.0, 0.5, 0) == 1   # a load that fills its one deployment
+    # sized at the median, a pool whose load is a whole number of deployments is short half
+    # the time, while each tenant's own GPU is short 1e-9 of it (a user audit's case)
+    assert e.pooled_coverage(10, 0.4, 0.5) == pytest.approx(0.5)
+    assert 1 - e.dedicated_coverage(10, 0.4, 0.5) < 1e-9
+    grid = e.pooled_coverage(np.array([[1], [10], [100]]), 0.4, [0.9, 0.99])
+    assert grid.shape == (3, 2) and np.all(grid[:, 1] >= grid[:, 0])
+    assert e.dedicated_coverage([1, 2, 3], 0.4, 0.95).shape == (3,)
+    with pytest.raises(InvalidArgumentError):
+        e.pooled_coverage(10, 0.4, 0.3)
+
+
 @given(st.integers(1, 60), pool_mu, pool_q, pool_cv, pool_g, pool_rho)
 def test_teams_of_one_size_pool_as_identical_tenants(n, mu, q, cv, g, rho):
     # the teams' functions take one load per team; equal loads are the tenants' model

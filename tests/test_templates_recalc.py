@@ -187,7 +187,8 @@ def self_host_scenarios(d):
                sens_high=[0.5, 0.7, 0.5, 0.75, 0.5, 0.5, 0.8, 0.7, 0.5])),
            ("worst case for self-hosting", dict(gpt4o, scenario="worst")),
            ("bad inputs", dict(d, gpu="h10", num_gpus="two", weight_dtype="fp7",
-                               input_share=1.5, api_price_in_per_mtok_override="abc"))]
+                               input_share=1.5, api_price_in_per_mtok_override="abc",
+                               gpu_price_per_hour_override=0.0))]
     rnd = random.Random(SEED)
     return out + [(f"random{i}", _self_host_random(rnd, d)) for i in range(1 + SWEEP)]
 

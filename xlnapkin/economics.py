@@ -1336,14 +1336,14 @@ def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_p
 
 def _covered(capacity, mean, sd):
     """P(normal load <= capacity); a load with no spread is covered whenever the mean is."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a tiny sd: +inf
         x = np.where(sd > 0, (capacity - mean) / np.where(sd > 0, sd, 1.0), np.inf)
     return np.vectorize(_STD_NORMAL.cdf, otypes=[float])(x)
 
 
 def dedicated_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                        correlation=0.0):
-    """Share of the time one tenant's dedicated deployments (DEDICATED_GPUS / tenants) cover its load: NORM.S.DIST((deployments - mean_utilization) / (cv x mean_utilization)). Whole deployments cover more than the percentile asked.
+    """Share of the time one tenant's dedicated deployments (DEDICATED_GPUS / tenants) cover its load: NORMSDIST((deployments - mean_utilization) / (cv x mean_utilization)). Whole deployments cover more than the percentile asked.
     [0-1]
 
     Args:
@@ -1373,7 +1373,7 @@ def dedicated_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
 
 def pooled_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
                     correlation=0.0):
-    """Share of the time the shared pool (POOLED_GPUS) covers the tenants' summed load: NORM.S.DIST((pooled deployments - N u) / (cv u SQRT(N (1 + (N-1) correlation)))). At least the percentile asked; every tenant is short when the pool is.
+    """Share of the time the shared pool (POOLED_GPUS) covers the tenants' summed load: NORMSDIST((pooled deployments - N u) / (cv u SQRT(N (1 + (N-1) correlation)))). At least the percentile asked; every tenant is short when the pool is.
     [0-1]
 
     Args:

@@ -157,15 +157,17 @@ def calibration_check() -> tuple[str, str, str]:
 
 
 def catalog_value(block, name, label, lookup, unit, fmt, source_note,
-                  missing="no catalog price") -> None:
+                  missing="no catalog price", positive=False) -> None:
     """Rows for a value that follows the catalog: the catalog value (``<name>_catalog``, or
     ``missing``), a blue override (``<name>_override``, blank = use the catalog), the value
     used (``<name>``) and a warning (``<name>_note``) when the catalog has none or the
-    override differs from it. :func:`catalog_check` is its Checks row."""
+    override differs from it. :func:`catalog_check` is its Checks row; ``positive``: the
+    override's pop-up asks for more than 0, as that check's ``min_open`` does."""
     block.add(f"{name}_catalog", f"{label}: catalog", f'IFERROR(IF(N({lookup})>0,N({lookup}),'
               f'"{missing}"),"{missing}")', unit, source_note, fmt)
     block.add(f"{name}_override", f"{label}: yours (blank = catalog)", None, unit,
-              "type a number to override", fmt, "input", validation=(0, None, True))
+              "type a number to override", fmt, "input",
+              validation=(0, None, True, bool(positive)))
     o, c = "{" + name + "_override}", "{" + name + "_catalog}"
     block.add(name, f"{label}: used", f'IF(ISNUMBER({o}),{o},IF(ISNUMBER({c}),{c},"enter a '
               f'value"))', unit, "", fmt)
@@ -182,13 +184,15 @@ def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TR
                   min_open=False):
     """The Checks row of :func:`catalog_value`: while ``needed`` holds, a number is needed,
     from the catalog or from you; a value you type must be a number either way, at least
-    ``minimum`` (above it with ``min_open``: a rented GPU at $0 is a slip, not a price)."""
+    ``minimum``, and above it with ``min_open`` while ``needed`` holds (a rented GPU at $0 is
+    a slip, not a price; an owner's unused rental price may be 0)."""
     o, c = "{" + name + "_override}", "{" + name + "_catalog}"
-    bad = f'"{label} must be a number {">" if min_open else ">="} {minimum}"'
+    bad = f'"{label} must be a number >= {minimum}"'
+    above = (f'IF({needed},IF({o}<={minimum},"{label} must be a number > {minimum}","OK"),"OK")'
+             if min_open else '"OK"')
     return (f"check_{name}", label,
             f'IF(ISBLANK({o}),IF(OR(ISNUMBER({c}),NOT({needed})),"OK","{label}: {missing}: '
-            f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}{"<=" if min_open else "<"}'
-            f'{minimum},{bad},"OK")))')
+            f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},{above})))')
 
 
 def calibration_format(c) -> str:

@@ -203,7 +203,8 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
                   # limits just past an idle replica's latency (a user audit: 0.01 ms above
                   # the idle TPOT gave 886,493 replicas and no word of why)
                   f'IF(ISNUMBER(sla_max_rate_calc),IF(sla_max_rate_calc<{TIGHT:g}*q_capacity,'
-                  '"limits near idle latency: "&TEXT(sla_max_rate_calc/q_capacity,"0.0%")&'
+                  '"limits near idle latency: "&IF(sla_max_rate_calc>=0.001*q_capacity,TEXT('
+                  'sla_max_rate_calc/q_capacity,"0.0%"),"under 0.1%")&'
                   f'" of its most; counts jump","{otherwise}"),'
                   f'"{otherwise}"))))')
     note.font = st.NOTE_FONT

@@ -231,10 +231,12 @@ def add_list_validation(ws, ref: str, source: str, what: str) -> None:
     ws.add_data_validation(dv)
 
 
-def add_number_validation(ws, ref: str, what: str, minimum, maximum=None, blank=False) -> None:
+def add_number_validation(ws, ref: str, what: str, minimum, maximum=None, blank=False,
+                          min_open=False) -> None:
     if maximum is None:
-        dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1=str(minimum))
-        rule = f">= {minimum}"
+        dv = DataValidation(type="decimal", operator="greaterThan" if min_open else
+                            "greaterThanOrEqual", formula1=str(minimum))
+        rule = f"{'>' if min_open else '>='} {minimum}"
     else:
         dv = DataValidation(type="decimal", operator="between", formula1=str(minimum),
                             formula2=str(maximum))

@@ -100,7 +100,7 @@ def _inputs(b) -> None:
     b.add("gpu_id", "GPU catalog id", bk.resolve_id("gpu", "gpu"), "id", "", "text")
     bk.catalog_value(b, "gpu_price_per_hour", "Price per GPU-hour",
                      "INDEX(gpu_cloud_usd_per_hour,MATCH({gpu_id},gpu_ids,0))", "USD/GPU-h",
-                     "usd", "on demand, gpus.csv")
+                     "usd", "on demand, gpus.csv", positive=True)
     for name, label, default, unit, note, fmt, rule in INPUT_ROWS[6:]:
         b.add(name, label, default, unit, note, fmt, "input", validation=rule)
 
