@@ -833,11 +833,45 @@ def test_estimate_json_reports_a_configuration_that_cannot_run_as_json(capsys):
     # Found by a review: stdout was empty, so a JSON reader failed where the function commands
     # print {"error": ...}.
     code, out, err = run(capsys, "estimate", "--model", "llama-3.1-405b", "--json")
-    assert code == 3 and err == ""
+    assert code == 3 and err == f"Error: {json.loads(out)['error']}\n"
     assert json.loads(out) == {"error": (
         "llama-3.1-405b needs 811.7 GB in bf16 for its weights alone, more with the KV cache; 1 x "
         "h100-sxm has 80 GB (90% usable): use --num-gpus 16 (12 would hold it, but its heads do not split over "
         "12)")}
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["api-monthly-cost", "-1", "2"], 1),                      # refused by a check
+    (["api-monthly-cost", "1e308", "2"], 1),                   # overflows
+    (["tokens-per-sec", "h10", "llama-3.1-8b"], 1),            # an unknown id
+    (["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1", "1024", "", "", "3"], 3),  # cannot run
+])
+def test_with_json_every_error_is_json_on_stdout_and_a_line_on_stderr(capsys, argv, code):
+    # An automation audit: the same --json command put its error on stdout or on stderr
+    # depending on which check refused it, so a script could not know which to read.
+    got, out, err = run(capsys, *argv, "--json")
+    assert got == code and err == f"Error: {json.loads(out)['error']}\n"
+    got, out, err = run(capsys, *argv)
+    assert got == code and out == "" and err.startswith("Error: ")
+
+
+def test_writers_refuse_an_empty_path_and_templates_build_a_link(capsys, tmp_path,
+                                                                 monkeypatch):
+    # An automation audit: --out "$DIR" with DIR unset wrote into the current folder, and
+    # templates build --force wrote a workbook through a link into the file it named.
+    monkeypatch.chdir(tmp_path)
+    for argv in (["lite", "--out", ""], ["templates", "build", "--no-values", "--out", ""],
+                 ["docs", "--out", ""]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "an empty path" in err, argv
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "wb").mkdir()
+    (tmp_path / "secret.txt").write_text("mine")
+    (tmp_path / "wb" / "capacity_planner.xlsx").symlink_to(tmp_path / "secret.txt")
+    code, _, err = run(capsys, "templates", "build", "--no-values", "--out", "wb", "--force")
+    assert code == 1 and "is a symbolic link" in err
+    assert (tmp_path / "secret.txt").read_text() == "mine"
+    assert not any(p.suffix == ".xlsx" and not p.is_symlink() for p in (tmp_path / "wb").iterdir())
 
 
 def test_estimate_reads_numbers_as_finance_writes_them(capsys):

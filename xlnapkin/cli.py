@@ -17,6 +17,9 @@ stdout holds only the result (plain text, ``--json`` or ``--csv``). Exit codes:
   on stderr; in a table the cells carry footnote marks explained below it; with ``--json``
   each is ``{"error": "..."}`` where the number would be.
 
+With ``--json``, an error of code 1 or 3 that is not a sweep's cell is also ``{"error": "..."}``
+on stdout, beside its ``Error:`` line on stderr: stdout always holds JSON.
+
 A comma in a value always separates the values of a sweep (``--batch 1,8,64``), so numbers are
 written without thousands separators: ``1,000`` is refused, write ``1000``. A sweep that would
 also read as one such number (``128,256,512``) is written with a space after each comma
@@ -73,6 +76,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"Error: {message} (see `{self.prog} --help`)\n")
+
+    def _print_message(self, message, file=None):
+        # argparse drops a failed write of --help or --version and exits 0; here it is the
+        # error it is, as for every other command (a full disk: exit 1)
+        if message:
+            (file or sys.stderr).write(message)
+            (file or sys.stderr).flush()
 
 
 _NUMBER = r"(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?\s*%?"
@@ -158,7 +168,7 @@ def _run_function(doc, func, ns) -> int:
     axes = [(doc.arguments[i].name, values[i].split(",")) for i in sweeps]
     messages = [c for c in _cells(result) if isinstance(c, str) and c
                 and (not func.text_result or isinstance(c, _Message))]
-    if messages and not isinstance(result, list) and not ns.json:
+    if messages and not isinstance(result, list):
         if refused:  # a value it refuses, or one so large that the result overflows: exit 1
             raise NapkinError(messages[0])
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
@@ -656,11 +666,7 @@ def _run_estimate(ns) -> int:
         option = _ESTIMATE_OPTIONS.get(exc.name, "--" + exc.name.replace("_", "-"))
         raise UsageError(option + str(exc)[len(exc.name):]) from None
     except CannotRunError as exc:  # "use num_gpus 2" names the option here
-        why = _option_words(str(exc))
-        if not ns.json:
-            raise CannotRunError(why) from None
-        print(json.dumps({"error": why}))  # the function commands' structured error
-        return EXIT_MESSAGES
+        raise CannotRunError(_option_words(str(exc))) from None
     caveat = ("" if e.api_model == e.model else  # the template's "Same model on both sides?"
               f"{e.api} serves {e.api_model or e.api_model_name}, not {e.model}: quality and "
               "size differ")
@@ -904,14 +910,22 @@ def _add_estimate(sub):
 
 # --- templates ----------------------------------------------------------------------------------
 
+def _path(text: str) -> Path:
+    """An argparse type: a path, never empty (``--out "$DIR"`` with DIR unset would otherwise
+    write into the current folder; a user audit)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a file or folder name")
+    return Path(text)
+
+
 def _run_templates_build(ns) -> int:
     try:
         from .templates import build_all
         from .templates._book import same_but_results
     except ImportError as exc:
         raise UsageError(f"the template builders are not available ({exc})") from None
-    import shutil
     import tempfile
+    from ._files import check_target, write_atomic
     from .recalc import RecalcError
     if ns.out.exists() and not ns.out.is_dir():  # said before a minute of building
         raise UsageError(f"{ns.out} is not a folder")
@@ -922,6 +936,9 @@ def _run_templates_build(ns) -> int:
             raise UsageError(f"cannot store the templates' results: {exc} (or use "
                              "--no-values)") from None
         targets = [(path, ns.out / path.name) for path in built]
+        if ns.out.exists():  # a link is refused before anything is read through it
+            for _built, target in targets:
+                check_target(target)
         # a copy that differs only in the results stored beside the formulas is the template
         # (built with or without them), not a user's edit
         edited = [t for p, t in targets
@@ -936,7 +953,7 @@ def _run_templates_build(ns) -> int:
             if old == new or (ns.no_values and old is not None and same_but_results(old, new)):
                 print(f"unchanged {target}")
             else:
-                shutil.copyfile(path, target)
+                write_atomic(target, new)  # a full disk leaves the old file, not half a new one
                 print(f"wrote {target}")
     return 0
 
@@ -958,7 +975,7 @@ def _add_templates(sub):
                                     "only with --force.",
                         epilog="example:\n  $ xlnapkin templates build --out workbooks",
                         formatter_class=_FORMATTER)
-    b.add_argument("--out", type=Path, default=Path("workbooks"), metavar="DIR",
+    b.add_argument("--out", type=_path, default=Path("workbooks"), metavar="DIR",
                    help="folder to write into (default: %(default)s)")
     b.add_argument("--force", action="store_true",
                    help="replace workbooks that differ from the fresh build")
@@ -1234,7 +1251,7 @@ def _add_recalc(sub):
                    help="set an input cell before recalculating (repeatable)")
     p.add_argument("--name", action="append", default=[], metavar="NAME",
                    help="print only these names or cells (repeatable)")
-    p.add_argument("--out", type=Path, metavar="FILE",
+    p.add_argument("--out", type=_path, metavar="FILE",
                    help="save the recalculated workbook here")
     p.add_argument("--in-place", action="store_true",
                    help="save the recalculated workbook over WORKBOOK")
@@ -1360,7 +1377,7 @@ def _add_docs(sub):
                                    "from the engine functions' docstrings.",
                        epilog="examples:\n  $ xlnapkin docs\n  $ xlnapkin docs --check",
                        formatter_class=_FORMATTER)
-    p.add_argument("--out", type=Path, default=Path("docs") / "reference.md", metavar="FILE",
+    p.add_argument("--out", type=_path, default=Path("docs") / "reference.md", metavar="FILE",
                    help="file to write (default: %(default)s)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if FILE differs from a fresh generation")
@@ -1494,7 +1511,7 @@ def _run_excel_addin(ns) -> int:
 
 
 def _home_platform(p) -> None:
-    p.add_argument("--home", metavar="DIR", type=Path, default=Path.home(),
+    p.add_argument("--home", metavar="DIR", type=_path, default=Path.home(),
                    help="home folder of the user-wide xlwings.conf (default: %(default)s)")
     p.add_argument("--platform", metavar="NAME", default=sys.platform,
                    help="config layout: win32, darwin, ... (default: this machine, %(default)s)")
@@ -1502,7 +1519,7 @@ def _home_platform(p) -> None:
 
 def _scope_options(p, *, required: bool, recorded: bool = False) -> None:
     scope = p.add_mutually_exclusive_group(required=required)
-    scope.add_argument("--workbook", metavar="BOOK", type=Path,
+    scope.add_argument("--workbook", metavar="BOOK", type=_path,
                        help="use the xlwings.conf in this workbook's folder, which xlwings reads "
                             "for the workbooks there before the user's file (the workbook "
                             "itself is not changed)")
@@ -1628,7 +1645,7 @@ def _add_lite(sub):
                           "packages on PyPI and Pyodide. A file that differs is overwritten only "
                           "with --force."),
         epilog="examples:\n  $ xlnapkin lite\n  $ xlnapkin lite --out installer/lite --force")
-    p.add_argument("--out", metavar="DIR", type=Path, default=Path("xlnapkin-lite"),
+    p.add_argument("--out", metavar="DIR", type=_path, default=Path("xlnapkin-lite"),
                    help="folder to write into (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="overwrite files that differ")
     p.set_defaults(func=_run_lite)
@@ -1651,7 +1668,7 @@ def _add_release(sub):
                           "run --extra test xlnapkin release); run it from a checkout. See "
                           "docs/release.md."),
         epilog="examples:\n  $ xlnapkin release\n  $ xlnapkin release --out dist --force")
-    p.add_argument("--out", metavar="DIR", type=Path, default=Path("dist"),
+    p.add_argument("--out", metavar="DIR", type=_path, default=Path("dist"),
                    help="folder to write into (default: %(default)s)")
     p.add_argument("--force", action="store_true",
                    help="replace a release folder and zip of this version")
@@ -1732,6 +1749,7 @@ def _main(argv) -> int:
             print("Error: standard output is closed, so there is nowhere to print to",
                   file=sys.stderr)
         return 1
+    ns = None
     try:
         if argv and argv[0] in _SETUP_COMMANDS:
             parser, function_parsers = _setup_parser(), {}
@@ -1759,9 +1777,11 @@ def _main(argv) -> int:
             return 0
         return ns.func(ns)
     except (NoResult, CannotRunError) as exc:
+        _json_error(ns, exc)
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_MESSAGES
     except NapkinError as exc:
+        _json_error(ns, exc)
         print(f"Error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `xlnapkin catalog gpus | head`
@@ -1774,6 +1794,15 @@ def _main(argv) -> int:
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+
+
+def _json_error(ns, exc) -> None:
+    """With --json, an error once the command line is read is ``{"error": "..."}`` on stdout
+    too (the Error: line stays on stderr): a script reads stdout whatever went wrong (a user
+    audit found it on one stream or the other depending on which check refused)."""
+    if getattr(ns, "json", False):
+        with contextlib.suppress(OSError):
+            print(json.dumps({"error": _one_line(exc)}))
 
 
 def _one_line(message) -> str:
