@@ -240,12 +240,22 @@ def _money(v, x, total):
            "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], input_share(v), saved,
                                                x["p_cached"])}
     out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
+    # renting the GPU-hours an owned GPU serves: always on (fewer rented hours need more GPUs)
     out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], x["rate"],
-                                      v["hours_per_month"])  # rented for the hours it runs
-    out["own_hourly_used"] = own_h * 730.0 / v["hours_per_month"]
+                                      max(float(v["hours_per_month"]), 730.0))
     out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], x["kwh"],
                                     v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
+    # levelled with the owned hour's annuity, the per-hour verdict has the NPV's sign
+    r, yrs = x["rate"], v["years"]
+    annuity = r * (1 + r) ** yrs / ((1 + r) ** yrs - 1) if r > 0 else 1 / yrs
+    out["rent_levelled"] = out["rent_npv_calc"] * annuity / 8760.0
+    gap = out["rent_levelled"] - own_h
+    card = "the card alone (no server) " if v["server_share"] == 0 else ""
+    out["own_vs_rent_msg"] = ((f"owning {card}saves ${gap:.2f}" if gap > 0 else
+                               f"renting is cheaper by ${-gap:.2f}")
+                              + f" per GPU-hour over {v['years']:.0f} years (rent falling "
+                                f"{v['price_decline']:.0%} a year)")
     if total is None:
         return out
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
@@ -261,7 +271,9 @@ def _money(v, x, total):
         "planned_cost_per_mtok_calc": e.cost_per_mtok(price, total, x["util"], n),
         "saving_calc": out["api_monthly_calc"] - monthly,
         "fleet_gpus_calc": reps * n, "fleet_purchase_calc": reps * n * x["purchase"],
-        "fleet_npv_saving_calc": reps * n * out["npv_saving_calc"],
+        "own_fleet_gpus": e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], 730.0) * n,
+        "fleet_npv_saving_calc": e.replicas_needed(x["tpd"], total, x["util"], x["minrep"],
+                                                   730.0) * n * out["npv_saving_calc"],
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
     })
@@ -289,6 +301,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
+             "own_vs_rent": "own_vs_rent_msg",
              "own_fleet_purchase": "fleet_purchase_calc",
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
@@ -296,7 +309,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "volume_ttft_ms": "vol_ttft_calc", "volume_ttft_tail_ms": "vol_ttft_tail_calc",
              "volume_answers": "vol_answers_msg"}
 API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
-               "rent_gpu_hourly_cost", "own_npv_saving_per_gpu"}
+               "rent_gpu_hourly_cost", "own_npv_saving_per_gpu", "own_vs_rent"}
 COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
                    "own_npv_saving_per_gpu"]
 
@@ -342,7 +355,7 @@ def expect_self_host(v):
         for o in COMPARE_OUTPUTS:
             exp[o] = own
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
-                   npv_saving_calc="-")
+                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-")
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-")
@@ -399,7 +412,7 @@ def expect_self_host(v):
         said = sh.NEED_PRICES
         exp.update({o: said for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
-                   npv_saving_calc="-")
+                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-")
         if fits:  # the fleet's figures need the replica to run first
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")

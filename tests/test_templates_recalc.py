@@ -160,6 +160,14 @@ def self_host_scenarios(d):
            ("renting, years beyond the Years sheet, 8 GPUs a replica", dict(d, years=12,
                                                                             num_gpus=8)),
            ("renting, years typed as text", dict(d, years="three")),
+           # rented GPUs half the hours: the day's volume on twice the GPUs, where owned ones
+           # are always on (a finance audit: the fleet NPV took per-GPU NPVs of unequal work,
+           # by the rented fleet's count, and said renting won where owning cost less)
+           ("renting 365 hours a month at 2e10 tokens/day", dict(d, hours_per_month=365.0,
+                                                                 tokens_per_day=2e10)),
+           ("owning, rented GPUs would run 365 hours", dict(d, hardware="own",
+                                                           hours_per_month=365.0,
+                                                           tokens_per_day=2e10)),
            # only the Volume sheet reads its range
            ("volume range reversed", dict(d, volume_min=1e10, volume_max=1e5)),
            ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
@@ -807,6 +815,23 @@ def test_an_owned_gpu_pays_for_its_share_of_the_server(results):
     renting = _lo(results, "self_host_breakeven", "renting, server share typed as text")
     assert renting["own_vs_rent"] == msg
     assert renting["self_host_monthly_cost"] == base["self_host_monthly_cost"]
+
+
+def test_own_vs_rent_compares_equal_work_in_either_mode(results):
+    # The owned fleet, always on, carries the day's volume on fewer GPUs than renting them
+    # half the day: its NPV is the owned fleet's in either mode, with the sign of the monthly
+    # costs, and the per-hour verdict, levelled over the years, has the NPV's sign.
+    rc.require_soffice()
+    rent = _lo(results, "self_host_breakeven", "renting 365 hours a month at 2e10 tokens/day")
+    own = _lo(results, "self_host_breakeven", "owning, rented GPUs would run 365 hours")
+    assert own["fleet_gpus"] < rent["fleet_gpus"]
+    assert own["self_host_monthly_cost"] < rent["self_host_monthly_cost"]
+    assert rent["own_npv_saving_fleet"] == pytest.approx(own["own_npv_saving_fleet"])
+    assert own["own_npv_saving_fleet"] > 0
+    assert own["own_npv_saving_fleet"] == pytest.approx(own["fleet_gpus"]
+                                                        * own["own_npv_saving_per_gpu"])
+    for v in (rent, own, _lo(results, "self_host_breakeven", "defaults")):
+        assert v["own_vs_rent"].startswith("owning") == (v["own_npv_saving_per_gpu"] > 0)
 
 
 def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):
