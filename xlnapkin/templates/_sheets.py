@@ -24,6 +24,8 @@ SAME_MODEL = "same model"  # the API choice that picks the comparable API of the
 
 # The seed articles, by title only: each cover says which of their claims it lets you test.
 SEED_SOURCES = [
+    "The seed articles: five published pieces on LLM serving costs whose figures xlnapkin "
+    "reproduces, and corrects where they are wrong (docs/seed_audit.md lists each claim).",
     "Seed 000: Hacker News thread on the SGLang 96 x H100 DeepSeek serving post (undated)",
     "Seed 001: napkin math per user on a B200 with a 32 B model (undated)",
     "Seed 002: Hyperstack, enterprise economics of self-hosting LLMs (undated)",
