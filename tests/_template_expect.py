@@ -240,9 +240,9 @@ def _money(v, x, total):
            "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], input_share(v), saved,
                                                x["p_cached"])}
     out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
-    # renting the GPU-hours an owned GPU serves: always on (fewer rented hours need more GPUs)
-    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], x["rate"],
-                                      max(float(v["hours_per_month"]), 730.0))
+    # renting the GPU-hours an owned GPU serves: always on, 730 a month (fewer rented hours
+    # need more GPUs, which the fleet's NPV counts)
+    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], x["rate"])
     out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], x["kwh"],
                                     v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
@@ -261,6 +261,8 @@ def _money(v, x, total):
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
                                        x["staff"])
     reps = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], hours)
+    owned = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], 730.0) * n
+    rented = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], v["hours_per_month"]) * n
     replica = e.self_host_monthly_cost(0, total, price, n, x["util"], hours)
     cap = e.replica_tokens_per_day(total, x["util"], hours)
     out.update({
@@ -270,10 +272,12 @@ def _money(v, x, total):
         "actual_util_calc": e.fleet_utilization(x["tpd"], total, reps, hours),
         "planned_cost_per_mtok_calc": e.cost_per_mtok(price, total, x["util"], n),
         "saving_calc": out["api_monthly_calc"] - monthly,
-        "fleet_gpus_calc": reps * n, "fleet_purchase_calc": reps * n * x["purchase"],
-        "own_fleet_gpus": e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], 730.0) * n,
-        "fleet_npv_saving_calc": e.replicas_needed(x["tpd"], total, x["util"], x["minrep"],
-                                                   730.0) * n * out["npv_saving_calc"],
+        "fleet_gpus_calc": reps * n, "fleet_purchase_calc": owned * x["purchase"],
+        "own_fleet_gpus": owned, "rent_fleet_gpus": rented,
+        # each fleet as sized: the renter's GPUs for the hours they run, the owner's always on
+        "fleet_npv_saving_calc": rented * e.rent_npv(rent, v["years"], v["price_decline"],
+                                                     x["rate"], v["hours_per_month"])
+        - owned * out["own_npv_calc"],
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
     })

@@ -1313,3 +1313,23 @@ def test_a_replica_across_peer_link_domains_is_noted(capsys):
     code, _, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-405b", "4096", "--num-gpus",
                        "16")
     assert "peer-link" not in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_help_and_version_report_a_lost_answer_and_usage_errors_keep_code_2():
+    # An automation audit: --version to a full disk exited 0 with the answer lost. A review
+    # of the fix: a usage error whose stderr is a closed pipe, or closed, must still exit 2.
+    cmd = [sys.executable, "-m", "xlnapkin"]
+    with open("/dev/full", "w") as full:
+        for flag in ("--version", "--help"):
+            proc = subprocess.run(cmd + [flag], stdout=full, stderr=subprocess.PIPE, text=True)
+            assert proc.returncode == 1 and "No space left on device" in proc.stderr, flag
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        assert subprocess.run(cmd + ["--bogus"], stderr=write).returncode == 2
+    finally:
+        os.close(write)
+    assert subprocess.run(cmd + ["--bogus"], stderr=subprocess.DEVNULL).returncode == 2
+    proc = subprocess.run(cmd + ["--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("xlnapkin ")

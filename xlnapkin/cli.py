@@ -78,9 +78,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"Error: {message} (see `{self.prog} --help`)\n")
 
     def _print_message(self, message, file=None):
-        # argparse drops a failed write of --help or --version and exits 0; here it is the
-        # error it is, as for every other command (a full disk: exit 1)
-        if message:
+        # argparse drops a failed write and exits 0 after --help or --version; an answer on
+        # stdout that is lost is the error it is (a full disk: exit 1), while a usage error
+        # whose stderr is gone still exits 2, as argparse has it (a review)
+        if not message:
+            return
+        if file is sys.stdout and file is not None:
+            file.write(message)
+            file.flush()
+            return
+        with contextlib.suppress(AttributeError, OSError):
             (file or sys.stderr).write(message)
             (file or sys.stderr).flush()
 

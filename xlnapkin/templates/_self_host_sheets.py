@@ -264,11 +264,14 @@ def add_years(wb, ws) -> None:
     st.paragraph(ws, 2, 2, 10, "One GPU over the years it is kept. Renting pays the "
                  "rental price (the spot mix of the Breakeven sheet) for the GPU-hours that "
                  "GPU serves, always on (730 a month; rented GPUs that run fewer hours carry "
-                 "the day's volume on more GPUs), falling each year by the price decline. "
+                 "the day's volume on more GPUs: the Breakeven sheet's fleet NPV counts each "
+                 "fleet as sized), falling each year by the price decline. "
                  "Owning pays the purchase now, power and hosting each year, and gets the "
                  "resale value back at the end. Cash flows at each year's end, discounted at "
-                 "the cost of capital (monthly rent is discounted a little more than it is "
-                 "paid, so owning's saving is somewhat understated). Rows after the years kept repeat the totals; the chart "
+                 "the cost of capital (rent and running costs, paid monthly, are discounted a "
+                 "little more than they are paid, which understates owning's saving while the "
+                 "rent exceeds the running costs). Rows after the years kept repeat the "
+                 "totals; the chart "
                  "stops at the last year kept (its own year column, K, on screen only). The "
                  "scenario switch scales the rental, the purchase price, the electricity price "
                  "and the cost of capital here too: 'worst' (worst for self-hosting against the "
@@ -322,8 +325,7 @@ def _year_row(y, r):
     n, gate = "years_used", "IF(compare_ok,{},NA())"
     held = f"{y}<={n}"
     rent = ("0" if y == 0 else
-            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*MAX(hours_per_month_used,730)'
-            '*12,"")')
+            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*730*12,"")')
     own = ("purchase_price_used" if y == 0 else
            f'IF({held},running_cost_per_year-IF({y}={n},purchase_price_used*'
            'residual_share_used,0),"")')

@@ -274,10 +274,11 @@ def _outputs(b) -> None:
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
     for name, label, calc, note in (
-            ("own_fleet_purchase", "Buying the fleet's GPUs: cash up front", "fleet_purchase_calc",
-             "cards at the purchase price plus the server share"),
+            ("own_fleet_purchase", "Buying an owned fleet's GPUs: cash up front",
+             "fleet_purchase_calc", "its GPUs always on, at the purchase price + server share"),
             ("own_npv_saving_fleet", "NPV owning saves for the fleet (negative: renting)",
-             "fleet_npv_saving_calc", "NPV per GPU x the GPUs an owned fleet needs")):
+             "fleet_npv_saving_calc",
+             "each fleet as sized: rented for its hours, owned always on")):
         b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', "USD", note, "usd0", "output")
 
@@ -860,18 +861,28 @@ def _own_steps() -> list[Step]:
              "economics.rent_npv - economics.own_npv"),
         Step("fleet_gpus_calc", "GPUs in the fleet: replicas x GPUs per replica",
              'IF(ISNUMBER({replicas_calc}),{replicas_calc}*{num_gpus},"-")', "GPUs", "int"),
-        Step("fleet_purchase_calc", "Buying the fleet's GPUs (cards and server shares)",
-             'IF(ISNUMBER({fleet_gpus_calc}),{fleet_gpus_calc}*{purchase_price},"-")', "USD",
-             "usd0"),
-        # the fleet an owner buys: replicas always on (renting fewer hours needs more GPUs,
-        # which the NPV per GPU already rents the hours of)
+        # Each fleet as it would be (a review: per-GPU NPVs times one count charged a rented
+        # fleet held at its minimum for hours it never rents): the owner's GPUs always on, the
+        # renter's for the hours they run, more of them where those are fewer.
         Step("own_fleet_gpus", "GPUs an owned fleet needs (always on)",
              _fit("MAX({min_replicas},ROUNDUP({tokens_per_day}/({replica_total_tps}*"
                   "{utilization}*3600*24)*(1-1E-12),0))*{num_gpus}"), "GPUs", "int",
              "economics.replicas_needed(..., 730) x GPUs"),
-        Step("fleet_npv_saving_calc", "Owning saves, NPV for the fleet",
-             'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({npv_saving_calc})),'
-             '{own_fleet_gpus}*{npv_saving_calc},"-")', "USD", "usd0"),
+        Step("rent_fleet_gpus", "GPUs a rented fleet needs (for the hours a rented GPU runs)",
+             _fit("MAX({min_replicas},ROUNDUP({tokens_per_day}/({replica_total_tps}*"
+                  "{utilization}*3600*" + bk.hours_a_day("{hours_per_month}")
+                  + ")*(1-1E-12),0))*{num_gpus}"), "GPUs", "int",
+             "economics.replicas_needed(..., hours) x GPUs"),
+        Step("fleet_purchase_calc", "Buying an owned fleet's GPUs (cards and server shares)",
+             'IF(ISNUMBER({own_fleet_gpus}),{own_fleet_gpus}*{purchase_price},"-")', "USD",
+             "usd0"),
+        # renting is linear in the hours: a rented GPU's NPV is the Years sheet's (730 hours
+        # a month) x hours / 730
+        Step("fleet_npv_saving_calc", "Fleet NPV: rented GPUs x rent NPV - owned x own NPV",
+             'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({rent_fleet_gpus}),ISNUMBER('
+             '{npv_saving_calc})),{rent_fleet_gpus}*{rent_npv_calc}*{hours_per_month}/730-'
+             '{own_fleet_gpus}*{own_npv_calc},"-")', "USD", "usd0",
+             "economics.rent_npv(..., hours) and economics.own_npv"),
     ]
 
 
@@ -888,8 +899,9 @@ LEFT_OUT = [
     "expensing rent; shipping and installation; network gear beyond the server share; the "
     "extra operations work owned hardware takes (the people cost is the same either way); "
     "and API prices falling over the years held (only the rental price declines). Cash flows "
-    "fall at each year's end (the Years sheet), which discounts monthly rent a little more "
-    "than it is paid, so owning's NPV saving is somewhat understated.",
+    "fall at each year's end (the Years sheet): rent and running costs, paid monthly, are "
+    "discounted a little more than they are, which understates owning's NPV saving while the "
+    "rent exceeds the running costs.",
     "An owned GPU's price and power include its share of the server around it (25 % of the "
     "card's price, 80 % more power than its TDP by default): type 0 for the card alone, or "
     "your own shares."]
