@@ -306,7 +306,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
              "own_vs_rent": "own_vs_rent_msg",
-             "own_fleet_purchase": "fleet_purchase_calc",
+             "own_fleet_purchase": "fleet_purchase_calc", "owned_fleet_gpus": "own_fleet_gpus",
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
              "volume_request_tokens_per_sec": "vol_request_tps_calc",

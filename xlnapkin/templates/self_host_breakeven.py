@@ -273,6 +273,9 @@ def _outputs(b) -> None:
               '"check inputs")', unit, note, fmt, "output")
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
+    # the owner's count beside it: fewer where rented GPUs would run fewer hours (a review)
+    out(b, "owned_fleet_gpus", "GPUs an owned fleet would need (always on)", "own_fleet_gpus",
+        "GPUs", "int", "the fleet owning buys and the fleet NPV below counts")
     for name, label, calc, note in (
             ("own_fleet_purchase", "Buying an owned fleet's GPUs: cash up front",
              "fleet_purchase_calc", "its GPUs always on, at the purchase price + server share"),
