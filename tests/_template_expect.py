@@ -246,16 +246,17 @@ def _money(v, x, total):
     out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], x["kwh"],
                                     v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
-    # levelled with the owned hour's annuity, the per-hour verdict has the NPV's sign
-    r, yrs = x["rate"], v["years"]
-    annuity = r * (1 + r) ** yrs / ((1 + r) ** yrs - 1) if r > 0 else 1 / yrs
-    out["rent_levelled"] = out["rent_npv_calc"] * annuity / 8760.0
+    # levelled with the owned hour's own annuity: OWN_HOURLY_COST is OWN_NPV x that / 8,760,
+    # so the per-hour verdict has the NPV's sign
+    out["rent_levelled"] = out["rent_npv_calc"] * own_h / out["own_npv_calc"]
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
+    yrs, fall = v["years"], v["price_decline"]
     out["own_vs_rent_msg"] = ((f"owning {card}saves ${gap:.2f}" if gap > 0 else
                                f"renting is cheaper by ${-gap:.2f}")
-                              + f" per GPU-hour over {v['years']:.0f} years (rent falling "
-                                f"{v['price_decline']:.0%} a year)")
+                              + f" per GPU-hour over {yrs:.0f} year{'' if yrs == 1 else 's'}"
+                              + (f" (rent falling {fall:.0%} a year)" if fall > 0
+                                 else " (rent flat)"))
     if total is None:
         return out
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
@@ -325,10 +326,13 @@ def _catalog_or_yours(v, name, catalog_value):
 
 
 def _compare_ok(v, g):
-    """Own vs rent needs a rental price, a purchase price and power (catalog or yours)."""
-    return all(v.get(f"{n}_override") is not None or value
-               for n, value in (("gpu_price_per_hour", g.cloud_usd_per_hour),
-                                ("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
+    """Own vs rent needs a rental price above 0, a purchase price and power (catalog or yours):
+    an owner may leave the rental price at 0, and no verdict is drawn against free rent."""
+    typed = v.get("gpu_price_per_hour_override")
+    rent = typed if typed is not None else g.cloud_usd_per_hour
+    return bool(rent and rent > 0) and all(
+        v.get(f"{n}_override") is not None or value
+        for n, value in (("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
 
 
 def split_gpus(m, least, wd=None) -> int:

@@ -845,6 +845,7 @@ def test_estimate_json_reports_a_configuration_that_cannot_run_as_json(capsys):
     (["api-monthly-cost", "1e308", "2"], 1),                   # overflows
     (["tokens-per-sec", "h10", "llama-3.1-8b"], 1),            # an unknown id
     (["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1", "1024", "", "", "3"], 3),  # cannot run
+    (["recalc", "no/such/book.xlsx"], 1),                      # a file that is not there
 ])
 def test_with_json_every_error_is_json_on_stdout_and_a_line_on_stderr(capsys, argv, code):
     # An automation audit: the same --json command put its error on stdout or on stderr

@@ -543,6 +543,18 @@ def test_the_incomplete_beta_function():
     assert grid.shape == (2, 2) and np.all(np.diff(grid, axis=0) > 0)
 
 
+def test_a_limit_just_past_the_idle_step_gives_a_count_that_jumps():
+    # docs/latency.md: a TPOT limit 0.01 ms above an idle replica's 18.95 ms step (Llama-3.1-70B
+    # on four H100s, 2,000 in / 300 out, p95) needs 886,493 replicas for 20 requests/s, 7 at
+    # 50 ms (a user audit found the count without a word of why)
+    args = ("h100-sxm", "llama-3.1-70b", 20, 100000)
+    shape = (2000, 300, None, None, 4)
+    idle = udfs.TPOT_AT_RATE("h100-sxm", "llama-3.1-70b", 1e-9, *shape, 0.95)
+    assert round(idle, 2) == 18.95
+    counts = [udfs.REPLICAS_FOR_SLA(*args, t, *shape) for t in (18.96, 20, 25, 50)]
+    assert counts == [886493, 170, 21, 7]
+
+
 def test_limits_no_rate_can_meet_are_messages():
     assert udfs.MAX_RATE_FOR_SLA(G, M, 5, 50) == (
         "no rate meets ttft_ms 5: an idle replica's first token takes "

@@ -171,6 +171,10 @@ def self_host_scenarios(d):
            # only the Volume sheet reads its range
            ("volume range reversed", dict(d, volume_min=1e10, volume_max=1e5)),
            ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
+           # an owner may leave the rental price at 0, and own vs rent then draws no verdict
+           # against free rent (a review), for 1 year
+           ("owning, a rental price of 0, one year", dict(d, hardware="own", years=1,
+                                                        gpu_price_per_hour_override=0.0)),
            # an owned GPU's price and power include its server's share; 0 is the card alone
            ("owning the card alone", dict(d, hardware="own", server_share=0.0,
                                           server_power_share=0.0)),
@@ -833,6 +837,8 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     assert rent["own_fleet_purchase"] == own["own_fleet_purchase"]
     for v in (rent, own, _lo(results, "self_host_breakeven", "defaults")):
         assert v["own_vs_rent"].startswith("owning") == (v["own_npv_saving_per_gpu"] > 0)
+    free = _lo(results, "self_host_breakeven", "owning, a rental price of 0, one year")
+    assert free["own_vs_rent"] == sh.NEED_PRICES and free["self_host_monthly_cost"] > 0
 
 
 def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):

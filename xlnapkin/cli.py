@@ -1796,6 +1796,7 @@ def _main(argv) -> int:
         return 0
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
+        _json_error(ns, f"{exc.strerror or exc}{where}")
         print(f"Error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

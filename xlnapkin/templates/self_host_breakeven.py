@@ -24,6 +24,7 @@ from .. import calibration, capacity, catalog, memory, queueing
 from ..economics import NEVER
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
+from . import _self_host_sheets as shs
 from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
 
 FILENAME = "self_host_breakeven.xlsx"
@@ -353,7 +354,8 @@ def _checks(b) -> None:
     st.mark_checks(b.ws, own.coordinate)
     b.add("compare_ok", "Own vs rent computable? (owning inputs, prices)",
           'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour}),'
-          "ISNUMBER({purchase_price}),ISNUMBER({power_watts}))", fmt="bool")
+          "ISNUMBER({purchase_price}),ISNUMBER({power_watts}),N({gpu_price_per_hour})>0)",
+          fmt="bool")
     b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
           'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="bool")
     # Only the Volume sheet reads its range, so a bad range blanks that sheet alone.
@@ -856,9 +858,10 @@ def _own_steps() -> list[Step]:
              'IF(NOT(ISNUMBER({rent_levelled})),"-",IF({own_hourly_calc}<{rent_levelled},'
              '"owning "&IF({server_share}=0,'
              '"the card alone (no server) ","")&"saves "&TEXT({rent_levelled}-{own_hourly_calc},'
-             '"$0.00")&" per GPU-hour over "&{years}&" years","renting is cheaper by "&TEXT('
-             '{own_hourly_calc}-{rent_levelled},"$0.00")&" per GPU-hour over "&{years}&'
-             '" years")&" (rent falling "&TEXT({price_decline},"0%")&" a year)")', "", "text"),
+             '"$0.00"),"renting is cheaper by "&TEXT({own_hourly_calc}-{rent_levelled},'
+             '"$0.00"))&" per GPU-hour over "&{years}&IF({years}=1," year"," years")&IF('
+             '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year)",'
+             '" (rent flat)"))', "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
@@ -901,10 +904,8 @@ LEFT_OUT = [
     "property taxes, and the income-tax difference between depreciating owned GPUs and "
     "expensing rent; shipping and installation; network gear beyond the server share; the "
     "extra operations work owned hardware takes (the people cost is the same either way); "
-    "and API prices falling over the years held (only the rental price declines). Cash flows "
-    "fall at each year's end (the Years sheet): rent and running costs, paid monthly, are "
-    "discounted a little more than they are, which understates owning's NPV saving while the "
-    "rent exceeds the running costs.",
+    "and API prices falling over the years held (only the rental price declines). "
+    + shs.YEAR_END_LEAN,
     "An owned GPU's price and power include its share of the server around it (25 % of the "
     "card's price, 80 % more power than its TDP by default): type 0 for the card alone, or "
     "your own shares."]
