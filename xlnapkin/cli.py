@@ -925,6 +925,16 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _can_recalc() -> bool:
+    """Whether the recalc extra (the formulas package) imports."""
+    from .recalc import RecalcError, _import_formulas
+    try:
+        _import_formulas()
+    except RecalcError:
+        return False
+    return True
+
+
 def _run_templates_build(ns) -> int:
     try:
         from .templates import build_all
@@ -936,6 +946,11 @@ def _run_templates_build(ns) -> int:
     from .recalc import RecalcError
     if ns.out.exists() and not ns.out.is_dir():  # said before a minute of building
         raise UsageError(f"{ns.out} is not a folder")
+    # a minute with nothing on screen reads as a hang (a user walk-through); without the
+    # recalc extra the build stops at once with its own message instead
+    if not ns.no_values and _can_recalc():
+        print("building the workbooks and storing their results at the default inputs (about "
+              "a minute; --no-values skips the results)...", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             built = build_all(tmp, values=not ns.no_values)

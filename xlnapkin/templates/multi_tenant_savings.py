@@ -112,7 +112,7 @@ def _outputs(b) -> None:
          "= DEDICATED_GPUS"),
         # beside the counts (a user audit: at a 70 % load and cv 0.3 the dedicated side was 2
         # deployments a tenant, where a lead running 1 each read the 50 % saving as his)
-        ("tenant_deployments", "Deployments each tenant needs for its own peak", "replicas",
+        ("tenant_deployments", "Deployments each tenant needs for its own peak", "deployments",
          "int", ""),
         ("pooled_gpus", "Pooled GPUs (one shared pool)", "GPUs", "int", "= POOLED_GPUS"),
         ("dedicated_monthly_cost", "Dedicated monthly cost", "USD/month", "usd0", ""),
