@@ -246,9 +246,10 @@ def _money(v, x, total):
     out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], x["kwh"],
                                     v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
-    # levelled with the owned hour's own annuity: OWN_HOURLY_COST is OWN_NPV x that / 8,760,
-    # so the per-hour verdict has the NPV's sign
-    out["rent_levelled"] = out["rent_npv_calc"] * own_h / out["own_npv_calc"]
+    # levelled with the owned hour's own annuity: OWN_HOURLY_COST of $1 and nothing else is
+    # that annuity / 8,760, so the per-hour verdict has the NPV's sign
+    out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
+        1.0, v["years"], cost_of_capital=x["rate"])
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = v["years"], v["price_decline"]

@@ -45,10 +45,10 @@ SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
 # The Years sheet's timing and which way it leans (its paragraph and the cover say it)
-YEAR_END_LEAN = ("Cash flows fall at each year's end (the Years sheet): rent and running costs, "
-                 "paid monthly, are discounted a little more than they would be month by month, "
-                 "which understates owning's NPV saving while the rent exceeds the running "
-                 "costs.")
+YEAR_END_LEAN = ("Cash flows fall at each year's end, discounted at the cost of capital: rent and "
+                 "running costs, paid monthly, are discounted a little more than they would be "
+                 "month by month, which understates owning's NPV saving while the rent exceeds "
+                 "the running costs.")
 _GATE_NA = "IF(all_ok,{},NA())"
 CHART_COL = 15  # O: the breakeven chart's own columns, beside the printed page (A:M)
 _VOLUME_NA = 'IF(AND(all_ok,check_volume_range="OK"),{},NA())'
@@ -273,8 +273,8 @@ def add_years(wb, ws) -> None:
                  "the day's volume on more GPUs: the Breakeven sheet's fleet NPV counts each "
                  "fleet as sized), falling each year by the price decline. "
                  "Owning pays the purchase now, power and hosting each year, and gets the "
-                 "resale value back at the end, discounted at the cost of capital. "
-                 + YEAR_END_LEAN + " Rows after the years kept repeat the totals; the chart "
+                 "resale value back at the end. " + YEAR_END_LEAN
+                 + " Rows after the years kept repeat the totals; the chart "
                  "stops at the last year kept (its own year column, K, on screen only). The "
                  "scenario switch scales the rental, the purchase price, the electricity price "
                  "and the cost of capital here too: 'worst' (worst for self-hosting against the "

@@ -29,7 +29,7 @@ from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
 
 FILENAME = "self_host_breakeven.xlsx"
 DEFAULT_GPU, DEFAULT_MODEL = "h100-sxm", "llama-3.1-8b"
-NEED_PRICES = "needs a rental price, a purchase price and power"
+NEED_PRICES = "needs a rental price above 0, a purchase price and power"
 
 # (name, label, default, unit, note, fmt, options or validation)
 SERVE = [
@@ -904,8 +904,8 @@ LEFT_OUT = [
     "property taxes, and the income-tax difference between depreciating owned GPUs and "
     "expensing rent; shipping and installation; network gear beyond the server share; the "
     "extra operations work owned hardware takes (the people cost is the same either way); "
-    "and API prices falling over the years held (only the rental price declines). "
-    + shs.YEAR_END_LEAN,
+    "and API prices falling over the years held (only the rental price declines). On the "
+    "Years sheet: " + shs.YEAR_END_LEAN,
     "An owned GPU's price and power include its share of the server around it (25 % of the "
     "card's price, 80 % more power than its TDP by default): type 0 for the card alone, or "
     "your own shares."]
