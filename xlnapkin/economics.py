@@ -1054,13 +1054,7 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     """Whole GPUs when every tenant has its own deployments (of gpus_per_tenant GPUs) sized for its own load percentile: tenants x gpus_per_tenant x MAX(1, CEILING(mean_utilization x (1 + NORM.S.INV(percentile) x cv))).
     [GPUs]
 
-    Args:
-        tenants: number of tenants (customers or teams) served by one model and its replicas [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1), e.g. 0.95 [0-1]
-        cv: coefficient of variation of one tenant's load (standard deviation / mean), normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's smallest deployment; m = mean_utilization x this [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1]; 0 = independent [0-1]
+    Args: POOLING
 
     Per tenant ``g x max(1, ceil(m (1 + z cv) / g))`` with ``g = gpus_per_tenant``,
     ``m = mean_utilization x g`` GPUs of mean load and ``z = NORM.S.INV(percentile)``: whole
@@ -1088,13 +1082,7 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
     """Whole GPUs for one shared pool of gpus_per_tenant-GPU deployments sized for the percentile of the summed load: g x MAX(1, CEILING((N m + NORM.S.INV(percentile) x cv x m x SQRT(N (1 + (N-1) correlation))) / g)).
     [GPUs]
 
-    Args:
-        tenants: number of tenants sharing the pool [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time the pool must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's dedicated deployment; m = mean_utilization x this [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1]; 1 = peaks align [0-1]
+    Args: POOLING
 
     ``g x max(1, ceil((N m + z x cv x m x sqrt(N (1 + (N - 1) rho))) / g))`` with
     ``g = gpus_per_tenant``, ``m = mean_utilization x g`` and ``z = NORM.S.INV(percentile)``:
@@ -1261,13 +1249,7 @@ def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     """Share of GPU cost saved by one shared pool instead of dedicated deployments: 1 - POOLED_GPUS / DEDICATED_GPUS (at most 1 - the dedicated fleet's utilization).
     [0-1]
 
-    Args:
-        tenants: number of tenants [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's smallest deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``1 - pooled_gpus / dedicated_gpus`` (whole GPUs, as paid for) [0-1]
 
@@ -1289,13 +1271,7 @@ def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     """Average utilization of the shared pool: tenants x mean_utilization x gpus_per_tenant / POOLED_GPUS.
     [0-1]
 
-    Args:
-        tenants: number of tenants [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time the pool must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's dedicated deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``tenants x mean_utilization x gpus_per_tenant / pooled_gpus`` [0-1]
 
@@ -1313,13 +1289,7 @@ def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_p
     """Average utilization of the dedicated fleet: tenants x mean_utilization x gpus_per_tenant / DEDICATED_GPUS. One minus it bounds the pooling saving.
     [0-1]
 
-    Args:
-        tenants: number of tenants [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``tenants x mean_utilization x gpus_per_tenant / dedicated_gpus``: a pool serving the same
     mean load cannot run above 100 %, so the saving
@@ -1346,13 +1316,7 @@ def dedicated_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     """Share of the time one tenant's dedicated deployments (DEDICATED_GPUS / tenants) cover its load: NORMSDIST((deployments - mean_utilization) / (cv x mean_utilization)). Whole deployments cover more than the percentile asked.
     [0-1]
 
-    Args:
-        tenants: number of tenants [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``Phi((k - u) / (cv u))`` with ``k = max(1, ceil(u (1 + z cv)))`` deployments of a tenant,
     ``u = mean_utilization``; 1 where cv is 0. Compare it with :func:`pooled_coverage` before
@@ -1376,13 +1340,7 @@ def pooled_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     """Share of the time the shared pool (POOLED_GPUS) covers the tenants' summed load: NORMSDIST((pooled deployments - N u) / (cv u SQRT(N (1 + (N-1) correlation)))). At least the percentile asked; every tenant is short when the pool is.
     [0-1]
 
-    Args:
-        tenants: number of tenants sharing the pool [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time the pool must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's dedicated deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``Phi((pooled_gpus / g - N u) / (cv u sqrt(N (1 + (N - 1) rho))))`` with
     ``u = mean_utilization``, ``g = gpus_per_tenant``; 1 where cv is 0. Set against
@@ -1404,13 +1362,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
     """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: each tenant's percentile load summed, less the percentile of their summed load, over DEDICATED_GPUS (before any rounding).
     [0-1]
 
-    Args:
-        tenants: number of tenants [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``(dedicated_capacity - pooled_capacity) / dedicated_gpus``: the fractional capacity the
     pool saves by covering the percentile of the sum instead of each tenant's own percentile.
@@ -1428,13 +1380,7 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25
     """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
     [0-1]
 
-    Args:
-        tenants: number of tenants [tenants]
-        mean_utilization: each tenant's average load as a share of its gpus_per_tenant, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1) [0-1]
-        cv: coefficient of variation of one tenant's load, normal [ratio]
-        gpus_per_tenant: GPUs of one tenant's deployment [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1] [0-1]
+    Args: POOLING
 
     ``((dedicated_gpus - dedicated_capacity) - (pooled_gpus - pooled_capacity)) /
     dedicated_gpus``: every tenant rounds its own load up to whole deployments, the pool rounds
@@ -1649,3 +1595,23 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
     dedicated = n * np.maximum(1.0, _whole(mu * (1.0 + z * c)))
     shared = np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, rho) / (1.0 - o)))
     return _out(1.0 - shared / dedicated)
+
+
+# The pooling functions' arguments, described once: each docstring's "Args: POOLING" line is
+# this block, so the wizard, the reference and the command line read the same words.
+_POOL_ARGS = """\
+    Args:
+        tenants: number of tenants (customers or teams) of one model, any replica serving any of them [tenants]
+        mean_utilization: each tenant's average load as a share of its own deployment of gpus_per_tenant GPUs, in (0, 1] [0-1]
+        percentile: share of the time capacity must cover the load, in [0.5, 1), e.g. 0.95 [0-1]
+        cv: coefficient of variation of one tenant's load (standard deviation / mean), normal [ratio]
+        gpus_per_tenant: GPUs of one deployment (a model replica): capacity comes in whole deployments [GPUs]
+        correlation: correlation between tenants' loads, in [0, 1]; 0 = independent, 1 = peaks align [0-1]
+"""
+for _f in (dedicated_gpus, pooled_gpus, pooling_savings, pooled_utilization, dedicated_utilization,
+           dedicated_coverage, pooled_coverage, pooling_savings_from_peaks,
+           pooling_savings_from_rounding):
+    if _f.__doc__:  # (python -OO drops docstrings)
+        if "    Args: POOLING\n" not in _f.__doc__:
+            raise RuntimeError(f"{_f.__name__}: its docstring lost its 'Args: POOLING' line")
+        _f.__doc__ = _f.__doc__.replace("    Args: POOLING\n", _POOL_ARGS)
