@@ -250,6 +250,9 @@ def _money(v, x, total):
     # that annuity / 8,760, so the per-hour verdict has the NPV's sign
     out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
         1.0, v["years"], cost_of_capital=x["rate"])
+    out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
+                          f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
+                          if v["years"] != 3 and v["residual_share"] == sh.RESALE_3Y else "OK")
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = v["years"], v["price_decline"]
@@ -277,8 +280,9 @@ def _money(v, x, total):
         "fleet_gpus_calc": reps * n, "fleet_purchase_calc": owned * x["purchase"],
         "own_fleet_gpus": owned, "rent_fleet_gpus": rented,
         # each fleet as sized: the renter's GPUs for the hours they run, the owner's always on
+        # (a year has 8,760 hours: a 744-hour month rents no more of them)
         "fleet_npv_saving_calc": rented * e.rent_npv(rent, v["years"], v["price_decline"],
-                                                     x["rate"], v["hours_per_month"])
+                                                     x["rate"], min(v["hours_per_month"], 730.0))
         - owned * out["own_npv_calc"],
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
@@ -307,7 +311,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
-             "own_vs_rent": "own_vs_rent_msg",
+             "own_vs_rent": "own_vs_rent_msg", "resale_check": "resale_note",
              "own_fleet_purchase": "fleet_purchase_calc", "owned_fleet_gpus": "own_fleet_gpus",
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
@@ -315,8 +319,8 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "volume_ttft_ms": "vol_ttft_calc", "volume_ttft_tail_ms": "vol_ttft_tail_calc",
              "volume_answers": "vol_answers_msg"}
 API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
-               "rent_gpu_hourly_cost", "own_npv_saving_per_gpu", "own_vs_rent"}
-COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent",
+               "rent_gpu_hourly_cost", "own_npv_saving_per_gpu", "own_vs_rent", "resale_check"}
+COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent", "resale_check",
                    "own_npv_saving_per_gpu"]
 
 

@@ -839,6 +839,16 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
         assert v["own_vs_rent"].startswith("owning") == (v["own_npv_saving_per_gpu"] > 0)
     free = _lo(results, "self_host_breakeven", "owning, a rental price of 0, one year")
     assert free["own_vs_rent"] == sh.NEED_PRICES and free["self_host_monthly_cost"] > 0
+    # an owner reads the cash up front on the cover, and where the resale share was left at
+    # its 3-year figure for another holding period, a warning (a finance audit)
+    cover = " | ".join(filter(None, [(c[0] if isinstance(c, list) else c) or ""
+                                     for c in own["cover_answer"]]))
+    assert (f"Owning: ${own['own_fleet_purchase']:,.0f} up front for "
+            f"{own['owned_fleet_gpus']:,.0f} GPUs; the monthly cost above levels it over 3 "
+            "years at the cost of capital, less the resale") in cover
+    assert "Owning:" not in " ".join(str(c) for c in rent["cover_answer"])
+    assert own["resale_check"] == "OK"
+    assert free["resale_check"] == sh.NEED_PRICES  # no comparison without a rental price
 
 
 def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):

@@ -31,6 +31,10 @@ FILENAME = "self_host_breakeven.xlsx"
 DEFAULT_GPU, DEFAULT_MODEL = "h100-sxm", "llama-3.1-8b"
 NEED_PRICES = "needs a rental price above 0, a purchase price and power"
 
+# An H100's resale share after 3 years (lenders' curve; about 10 % after 5): the default, with
+# a warning where the years kept differ and the share is left at it
+RESALE_3Y = 0.3
+
 # (name, label, default, unit, note, fmt, options or validation)
 SERVE = [
     ("gpu", "GPU", DEFAULT_GPU, "id", "a catalog id or alias (h100, H100 SXM ...)", "text",
@@ -81,7 +85,7 @@ OWN = [
      "DGX H100: 10.2 kW max for 8 x 700 W cards (+82 %)", "pct", (0,)),
     ("years", "Years the GPUs are kept and financed", 3, "years",
      "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int", (1, 10)),
-    ("residual_share", "Resale value at the end, share of the price", 0.3, "0-1",
+    ("residual_share", "Resale value at the end, share of the price", RESALE_3Y, "0-1",
      "H100: ~30 % after 3 years (lenders' curve), ~10 % after 5", "pct", (0, 1)),
     ("cost_of_capital", "Cost of capital", 0.10, "1/year",
      "hardware WACC 9.7-10.6 % (Damodaran, Jan 2026); 15 % for a startup", "pct", (0, 1)),
@@ -269,7 +273,9 @@ def _outputs(b) -> None:
             ("own_vs_rent", "Owning vs renting the GPUs (not vs the API)",
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
-             "npv_saving_calc", "USD", "usd0", "Years sheet: against renting the hours it serves")):
+             "npv_saving_calc", "USD", "usd0", "Years sheet: against renting the hours it serves"),
+            ("resale_check", "Resale share set for the years kept?", "resale_note", "", "text",
+             "the resale share moves the NPV a lot")):
         b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', unit, note, fmt, "output")
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
@@ -862,6 +868,12 @@ def _own_steps() -> list[Step]:
              '"$0.00"))&" per GPU-hour over "&{years}&IF({years}=1," year"," years")&IF('
              '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year)",'
              '" (rent flat)"))', "", "text"),
+        # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
+        # turned renting's NPV into owning's)
+        Step("resale_note", "Resale share set for the years kept?",
+             'IF(AND({years}<>3,{residual_share}=' + f"{RESALE_3Y:g}" + '),"'
+             + f"{RESALE_3Y:.0%}" + ' is the 3-year figure (H100: about 10% after 5): set it '
+             'for "&{years}&IF({years}=1," year"," years"),"OK")', "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
@@ -886,7 +898,7 @@ def _own_steps() -> list[Step]:
         # a month) x hours / 730
         Step("fleet_npv_saving_calc", "Fleet NPV: rented GPUs x rent NPV - owned x own NPV",
              'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({rent_fleet_gpus}),ISNUMBER('
-             '{npv_saving_calc})),{rent_fleet_gpus}*{rent_npv_calc}*{hours_per_month}/730-'
+             '{npv_saving_calc})),{rent_fleet_gpus}*{rent_npv_calc}*MIN({hours_per_month},730)/730-'
              '{own_fleet_gpus}*{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv(..., hours) and economics.own_npv"),
     ]
@@ -921,6 +933,11 @@ COVER_ANSWER = [
     'self_host_cost_per_mtok_at_volume)," ("&' + _sheets.per_mtok(
         "self_host_cost_per_mtok_at_volume") + '&" per million tokens)","")&", the API "&'
     + _sheets.dollars("api_monthly_cost") + '&" a month","")',
+    # owning's cash (a finance audit: the cover gave only the levelled monthly figure)
+    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
+    + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
+    + _sheets.plain("owned_fleet_gpus") + '&" GPUs; the monthly cost above levels it over "&'
+    'years&IF(years=1," year"," years")&" at the cost of capital, less the resale","")',
     'IF(inputs_ok,"Verdict: "&breakeven_note,"")',
     # a finance audit: a fleet past what its replicas sustain was "cheaper" on the cover, its
     # "full" on the Breakeven sheet alone
