@@ -274,7 +274,7 @@ def _outputs(b, col_of) -> None:
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
           'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU serves a user"),'
           '"check inputs")', "",
-          "at the catalog's prices, or yours where typed; where a user fits",
+          "at full batches, among GPUs a user fits on",
           "text", "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
@@ -580,8 +580,8 @@ def _results(wb, ws, col_of) -> dict:
     st.put_text(ws.cell(hr - 2, pc), "Results: every GPU for this model and workload",
                 st.HEAD_FONT)
     st.put_text(ws.cell(hr - 1, pc), "Type prices in 'your $/GPU-h' ('check': not >= 0). "
-                "'no: N GPUs': needs N ('too big': none). 0 users: none gets the speed. '-': "
-                "no price, fit or user.",
+                "'no: N GPUs': needs N ('too big': none). 0 users: no context fits, or no "
+                "speed. '-': no price/fit/user.",
                 st.NOTE_FONT)
     st.header_row(ws, hr, pc, [h for _k, h, *_r in RESULTS], height=40)
     res_col = {key: L(pc + j) for j, (key, *_r) in enumerate(RESULTS)}
@@ -637,8 +637,8 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
     st.put_text(ws.cell(rr0, pc), f"The {RANK_ROWS} cheapest GPUs per million tokens",
                 st.HEAD_FONT)
     # short: the chart beside it hides what runs on (a user audit)
-    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "Priced GPUs a user fits on (context, speed).",
-                st.NOTE_FONT)
+    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "At full batches, among GPUs a user fits on; "
+                "per user: $/user-month.", st.NOTE_FONT)
     # one line, so the row it shares with the Checks on the left stays a plain row
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):
@@ -683,7 +683,8 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
 COVER_ANSWER = [
     'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
-    'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + ',""),'
+    'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
+    'full batches (per user, the table\'s $/user-month may rank GPUs otherwise)",""),'
     '"check inputs: the Planner\'s Checks")',
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
