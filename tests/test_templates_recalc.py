@@ -639,6 +639,13 @@ def test_a_context_past_the_model_s_maximum_is_said_beside_it(results):
     seed = _lo(results, "capacity_planner", "seed 001")
     assert seed["context_note"] == "past the model's 131,072 tokens: counts memory only"
     assert _lo(results, "capacity_planner", "defaults")["context_note"] == "seed 001: 200,000"
+    # ... and on the cover, where the answer is read (a platform audit: only beside the input)
+    said = "; the context a user holds is past the model's 131,072 tokens: counts memory only"
+    def first_line(v):
+        line = v["cover_answer"][0]
+        return line[0] if isinstance(line, list) else line
+    assert said in first_line(seed)
+    assert said not in first_line(_lo(results, "capacity_planner", "defaults"))
 
 
 def test_a_ttft_limit_that_is_mostly_the_slot_queue_says_so(results):

@@ -684,7 +684,8 @@ COVER_ANSWER = [
     'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
-    'full batches (per user, the table\'s $/user-month may rank GPUs otherwise)",""),'
+    'full batches (per user, the table\'s $/user-month may rank GPUs otherwise)","")&IF('
+    'LEFT(context_note,4)="past","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
