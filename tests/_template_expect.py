@@ -252,7 +252,7 @@ def _money(v, x, total):
         1.0, v["years"], cost_of_capital=x["rate"])
     out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
                           f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
-                          if v["years"] != 3 and v["residual_share"] == sh.RESALE_3Y else "OK")
+                          if v["years"] != 3 and v["residual_share"] == 0.3 else "OK")
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = v["years"], v["price_decline"]

@@ -1020,9 +1020,14 @@ def _pool_args(tenants, mean_utilization, percentile, cv, gpus_per_tenant, corre
     return n, mu, z, c, g, rho
 
 
+def _pooled_sd(n, load, c, rho):
+    """Standard deviation of the summed load of ``n`` normal tenants. [GPUs]"""
+    return c * load * np.sqrt(n * (1.0 + (n - 1.0) * rho))
+
+
 def _pooled_load(n, load, z, c, rho):
     """Percentile of the summed load of ``n`` normal tenants. [GPUs]"""
-    return n * load + z * c * load * np.sqrt(n * (1.0 + (n - 1.0) * rho))
+    return n * load + z * _pooled_sd(n, load, c, rho)
 
 
 def dedicated_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
@@ -1354,7 +1359,7 @@ def pooled_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     n, mu, z, c, g, rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                      gpus_per_tenant, correlation)
     pool = pooled_gpus(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
-    return _out(_covered(pool / g, n * mu, c * mu * np.sqrt(n * (1.0 + (n - 1.0) * rho))))
+    return _out(_covered(pool / g, n * mu, _pooled_sd(n, mu, c, rho)))
 
 
 def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,

@@ -14,6 +14,7 @@ from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
+from ..economics import HOURS_PER_YEAR
 from . import _style as st
 from ._sheets import catalog_cell, per_mtok
 
@@ -328,7 +329,7 @@ def _year_row(y, r):
     n, gate = "years_used", "IF(compare_ok,{},NA())"
     held = f"{y}<={n}"
     rent = ("0" if y == 0 else
-            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*730*12,"")')
+            f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*{HOURS_PER_YEAR:g},"")')
     own = ("purchase_price_used" if y == 0 else
            f'IF({held},running_cost_per_year-IF({y}={n},purchase_price_used*'
            'residual_share_used,0),"")')

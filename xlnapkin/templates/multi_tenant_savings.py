@@ -250,9 +250,12 @@ def _pool_steps() -> list[Step]:
              "int"),
         Step("dedicated_gpus_calc", "Dedicated GPUs", f"{n}*{g}*{{deployments_per_tenant}}",
              "GPUs", "int", "economics.dedicated_gpus"),
-        Step("pooled_capacity", "Pooled capacity: N m + z cv m sqrt(N (1 + (N-1) rho))",
-             f"{n}*{{tenant_mean_load}}+{{z}}*{{cv}}*{{tenant_mean_load}}*SQRT({n}*(1+({n}-1)"
-             "*{correlation}))", "GPUs", "num3", "economics.pooled_capacity"),
+        Step("pooled_sd", "Spread of the summed load: cv m sqrt(N (1 + (N-1) rho))",
+             f"{{cv}}*{{tenant_mean_load}}*SQRT({n}*(1+({n}-1)*{{correlation}}))", "GPUs",
+             "num3"),
+        Step("pooled_capacity", "Pooled capacity: N m + z x that spread",
+             f"{n}*{{tenant_mean_load}}+{{z}}*{{pooled_sd}}", "GPUs", "num3",
+             "economics.pooled_capacity"),
         Step("pooled_gpus_calc", "Pooled GPUs (whole deployments, at least one)",
              f"{g}*MAX(1,ROUNDUP({{pooled_capacity}}/{g}*(1-1E-12),0))", "GPUs", "int",
              "economics.pooled_gpus"),
@@ -288,9 +291,8 @@ def _pool_steps() -> list[Step]:
              "{mean_utilization})),1)", "share", "pct3",
              "economics.dedicated_coverage"),
         Step("pooled_coverage_calc", "Time the pool covers the summed load",
-             f"IF({{cv}}>0,NORMSDIST(({{pooled_gpus_calc}}-{n}*{{tenant_mean_load}})/({{cv}}*"
-             f"{{tenant_mean_load}}*SQRT({n}*(1+({n}-1)*{{correlation}})))),1)", "share", "pct3",
-             "economics.pooled_coverage"),
+             f"IF({{pooled_sd}}>0,NORMSDIST(({{pooled_gpus_calc}}-{n}*{{tenant_mean_load}})/"
+             "{pooled_sd}),1)", "share", "pct3", "economics.pooled_coverage"),
         # a pooled count just past a whole deployment rests on a sliver of load: say so
         Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
              f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'

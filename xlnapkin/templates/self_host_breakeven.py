@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import calibration, capacity, catalog, memory, queueing
-from ..economics import NEVER
+from ..economics import HOURS_PER_MONTH, NEVER
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
 from . import _self_host_sheets as shs
@@ -33,7 +33,7 @@ NEED_PRICES = "needs a rental price above 0, a purchase price and power"
 
 # An H100's resale share after 3 years (lenders' curve; about 10 % after 5): the default, with
 # a warning where the years kept differ and the share is left at it
-RESALE_3Y = 0.3
+RESALE, RESALE_YEARS = 0.3, 3
 
 # (name, label, default, unit, note, fmt, options or validation)
 SERVE = [
@@ -85,7 +85,7 @@ OWN = [
      "DGX H100: 10.2 kW max for 8 x 700 W cards (+82 %)", "pct", (0,)),
     ("years", "Years the GPUs are kept and financed", 3, "years",
      "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int", (1, 10)),
-    ("residual_share", "Resale value at the end, share of the price", RESALE_3Y, "0-1",
+    ("residual_share", "Resale value at the end, share of the price", RESALE, "0-1",
      "H100: ~30 % after 3 years (lenders' curve), ~10 % after 5", "pct", (0, 1)),
     ("cost_of_capital", "Cost of capital", 0.10, "1/year",
      "hardware WACC 9.7-10.6 % (Damodaran, Jan 2026); 15 % for a startup", "pct", (0, 1)),
@@ -758,11 +758,11 @@ def _fleet_steps() -> list[Step]:
              "{hours_run}", "USD/month", "usd0",
              "economics.self_host_monthly_cost(0, tps, price, ...)"),
         Step("replica_capacity_per_day", "Tokens a day one replica carries at planned utilization",
-             _fit("{replica_total_tps}*{utilization}*3600*{hours_a_day}"), "tokens/day",
+             _fit(_per_day("{hours_a_day}")), "tokens/day",
              "int", "economics.replica_tokens_per_day"),
         Step("replicas_calc", "Replicas: at least the minimum, whole",
-             _fit("MAX({min_replicas},ROUNDUP({tokens_per_day}/{replica_capacity_per_day}"
-                  "*(1-1E-12),0))"), "replicas", "int", "economics.replicas_needed"),
+             _fit(_replicas("{replica_capacity_per_day}")), "replicas", "int",
+             "economics.replicas_needed"),
         Step("gpu_monthly_calc", "GPUs per month = replicas x replica cost",
              _fit("{replicas_calc}*{replica_monthly_cost}"), "USD/month", "usd0"),
         Step("self_host_monthly_calc", "Self-hosted per month = GPUs + people and platform",
@@ -840,6 +840,17 @@ def _api_steps() -> list[Step]:
     ]
 
 
+def _per_day(hours_a_day: str) -> str:
+    """Tokens a day one replica carries at the planned utilization, serving ``hours_a_day``."""
+    return "{replica_total_tps}*{utilization}*3600*" + hours_a_day
+
+
+def _replicas(per_day: str) -> str:
+    """Replicas for the volume at ``per_day`` tokens a day each: whole, at least the minimum
+    (economics.replicas_needed)."""
+    return f"MAX({{min_replicas}},ROUNDUP({{tokens_per_day}}/({per_day})*(1-1E-12),0))"
+
+
 def _own_steps() -> list[Step]:
     r, n = "{cost_of_capital}", "{years}"
     growth = f"(1+{r})^{n}"
@@ -871,9 +882,9 @@ def _own_steps() -> list[Step]:
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?",
-             'IF(AND({years}<>3,{residual_share}=' + f"{RESALE_3Y:g}" + '),"'
-             + f"{RESALE_3Y:.0%}" + ' is the 3-year figure (H100: about 10% after 5): set it '
-             'for "&{years}&IF({years}=1," year"," years"),"OK")', "", "text"),
+             f'IF(AND({{years}}<>{RESALE_YEARS},{{residual_share}}={RESALE:g}),"{RESALE:.0%} is '
+             f'the {RESALE_YEARS}-year figure (H100: about 10% after 5): set it for "&{{years}}&'
+             'IF({years}=1," year"," years"),"OK")', "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
@@ -883,14 +894,11 @@ def _own_steps() -> list[Step]:
         # fleet held at its minimum for hours it never rents): the owner's GPUs always on, the
         # renter's for the hours they run, more of them where those are fewer.
         Step("own_fleet_gpus", "GPUs an owned fleet needs (always on)",
-             _fit("MAX({min_replicas},ROUNDUP({tokens_per_day}/({replica_total_tps}*"
-                  "{utilization}*3600*24)*(1-1E-12),0))*{num_gpus}"), "GPUs", "int",
+             _fit(_replicas(_per_day("24")) + "*{num_gpus}"), "GPUs", "int",
              "economics.replicas_needed(..., 730) x GPUs"),
         Step("rent_fleet_gpus", "GPUs a rented fleet needs (for the hours a rented GPU runs)",
-             _fit("MAX({min_replicas},ROUNDUP({tokens_per_day}/({replica_total_tps}*"
-                  "{utilization}*3600*" + bk.hours_a_day("{hours_per_month}")
-                  + ")*(1-1E-12),0))*{num_gpus}"), "GPUs", "int",
-             "economics.replicas_needed(..., hours) x GPUs"),
+             _fit(_replicas(_per_day(bk.hours_a_day("{hours_per_month}"))) + "*{num_gpus}"),
+             "GPUs", "int", "economics.replicas_needed(..., hours) x GPUs"),
         Step("fleet_purchase_calc", "Buying an owned fleet's GPUs (cards and server shares)",
              'IF(ISNUMBER({own_fleet_gpus}),{own_fleet_gpus}*{purchase_price},"-")', "USD",
              "usd0"),
@@ -898,8 +906,9 @@ def _own_steps() -> list[Step]:
         # a month) x hours / 730
         Step("fleet_npv_saving_calc", "Fleet NPV: rented GPUs x rent NPV - owned x own NPV",
              'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({rent_fleet_gpus}),ISNUMBER('
-             '{npv_saving_calc})),{rent_fleet_gpus}*{rent_npv_calc}*MIN({hours_per_month},730)/730-'
-             '{own_fleet_gpus}*{own_npv_calc},"-")', "USD", "usd0",
+             '{npv_saving_calc})),{rent_fleet_gpus}*{rent_npv_calc}*MIN({hours_per_month},'
+             f'{HOURS_PER_MONTH:g})/{HOURS_PER_MONTH:g}-{{own_fleet_gpus}}*{{own_npv_calc}},"-")',
+             "USD", "usd0",
              "economics.rent_npv(..., hours) and economics.own_npv"),
     ]
 
