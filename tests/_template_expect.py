@@ -310,6 +310,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "gpus_per_replica": "split_msg",
              "replica_total_tokens_per_sec": "replica_total_tps",
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
+             "rent_levelled_hourly_cost": "rent_levelled",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
              "own_vs_rent": "own_vs_rent_msg", "resale_check": "resale_note",
              "own_fleet_purchase": "fleet_purchase_calc", "owned_fleet_gpus": "own_fleet_gpus",
@@ -319,8 +320,10 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "volume_ttft_ms": "vol_ttft_calc", "volume_ttft_tail_ms": "vol_ttft_tail_calc",
              "volume_answers": "vol_answers_msg"}
 API_OUTPUTS = {"api_monthly_cost", "api_blended_price", "own_gpu_hourly_cost",
-               "rent_gpu_hourly_cost", "own_npv_saving_per_gpu", "own_vs_rent", "resale_check"}
-COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "own_vs_rent", "resale_check",
+               "rent_gpu_hourly_cost", "rent_levelled_hourly_cost", "own_npv_saving_per_gpu",
+               "own_vs_rent", "resale_check"}
+COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "rent_levelled_hourly_cost",
+                   "own_vs_rent", "resale_check",
                    "own_npv_saving_per_gpu"]
 
 

@@ -1153,8 +1153,13 @@ def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
     code, out, err = run(capsys, "self-host-monthly-cost-for", "h100-sxm", "llama-3.1-8b",
                          "2000000", "1e308")
     assert code == 1 and "the result overflows" in err and "GB" not in err
-    code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1e308,1024", "1e308")
+    code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1e308,1024", "1")
     assert code == 1 and "(1) the result overflows" in out
+    # a batch is a whole count of sequences, at most MAX_BATCH, in every function (a fuzz
+    # audit: KV_BYTES took 1.5 sequences where TOKENS_PER_SEC refused them)
+    for batch in ("1.5", "1e308"):
+        code, out, err = run(capsys, "kv-bytes", "llama-3.1-8b", "1024", batch)
+        assert code == 1 and "batch must be a" in err
     # a replica count that overflows was told the model "needs 16.4 GB" (a review), and a
     # fleet breakeven at volumes near 1e300 "never" pays
     code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", "1e308", "1000",

@@ -25,7 +25,7 @@ import pytest
 from conftest import run as run_cli
 
 import xlnapkin
-from xlnapkin import _excel, _formula, cli, docgen
+from xlnapkin import _args, _excel, _formula, cli, docgen
 from xlnapkin._excel import WIZARD_LIMIT, parse_docstring
 from xlnapkin.errors import NapkinError
 
@@ -70,6 +70,35 @@ def test_docstring_fits_the_function_wizard_and_covers_the_signature(name):
         assert len(line) <= WIZARD_LIMIT, f"{name}({param}): doc line longer than {WIZARD_LIMIT}"
         assert re.search(r"\[[^\[\]]+\]$", line), f"{name}({param}) has no [unit]"
     assert _excel.describe(func).examples, f"{name} has no example"
+
+
+def test_shared_arguments_are_described_once_and_used_by_several_functions():
+    """Issue 2: an argument that means the same in many functions has one description
+    (``xlnapkin._args.ARGS``, a docstring's ``name: *`` line); each entry is shared, and no
+    function's Args keeps a ``*`` (each module fills them when it is imported)."""
+    uses = {name: [] for name in _args.ARGS}
+    for fname, func in FUNCTIONS.items():
+        args = parse_docstring(inspect.getdoc(inspect.unwrap(func))).args
+        assert "*" not in args.values(), fname
+        for name, line in args.items():
+            if line == _args.ARGS.get(name):
+                uses[name].append(fname)
+    assert {n: u for n, u in uses.items() if len(u) < 2} == {}
+    # The words reach the wizard as written there (the unit apart).
+    kv = _excel.describe(FUNCTIONS["KV_BYTES"]).argument("model")
+    assert f"{kv.description} [{kv.unit}]" == _args.ARGS["model"]
+
+
+def test_a_star_with_no_shared_description_is_refused():
+    def f(gpu, speed):
+        """x.
+
+        Args:
+            gpu: *
+            speed: *
+        """
+    with pytest.raises(RuntimeError, match="'speed' says '\\*'"):
+        _args.fill({"__name__": f.__module__, "f": f})
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))

@@ -416,6 +416,32 @@ FORMULAS = {"self_host_breakeven": ["defaults", OWNED],
 
 # --- building the scenario files -----------------------------------------------------------------
 
+# Every single-cell number input at once as text, then negative (owning, where the workbook
+# asks so): each check of a number input must refuse it (a test audit: no scenario gave those
+# checks a bad value, so one that always said OK passed). LibreOffice alone runs these.
+INVALID = ("every number as text, owning", "every number negative, owning")
+# The checks that read no number input: ids, dtypes and lists, blank overrides and ranges.
+NOT_NUMBER_CHECKS = {
+    "self_host_breakeven": {"check_api", "check_api_price_in_per_mtok", "check_efficiency",
+                            "check_api_price_out_per_mtok", "check_gpu", "check_hardware",
+                            "check_gpu_price_per_hour", "check_input_share", "check_kv_dtype",
+                            "check_model", "check_power_watts", "check_purchase_price",
+                            "check_scenario", "check_sensitivity", "check_weight_dtype"},
+    "multi_tenant_savings": {"check_gpu", "check_gpu_price_per_hour", "check_grid",
+                             "check_teams_table"},
+    "capacity_planner": {"check_efficiency", "check_kv_dtype", "check_model", "check_prices",
+                         "check_request_context", "check_sla_gpu", "check_user_cap",
+                         "check_user_steps", "check_weight_dtype", "check_your_price"}}
+
+
+def _invalid_numbers(d):
+    numbers = [k for k, x in d.items() if k not in RANGE_INPUTS and not isinstance(x, bool)
+               and isinstance(x, (int, float))]
+    own = {"hardware": "own"} if "hardware" in d else {}
+    return [(label, dict(d, **dict.fromkeys(numbers, bad), **own))
+            for label, bad in zip(INVALID, ("abc", -7))]
+
+
 class Plan:
     """A template built once: its input cells, defaults and scenarios."""
 
@@ -434,7 +460,8 @@ class Plan:
                 values = [wb[s][c].value for s, c in self.where[name]]
                 self.defaults[key] = ({i: x for i, x in enumerate(values) if x is not None}
                                       if key == "your_price" else values)
-        self.scenarios = SCENARIOS[template](dict(self.defaults))
+        self.scenarios = SCENARIOS[template](dict(self.defaults)) + _invalid_numbers(
+            self.defaults)
         randoms = [label for label, _v in self.scenarios if label.startswith("random")]
         self.sweep_labels = set(randoms[len(randoms) - SWEEP:])
 
@@ -473,7 +500,8 @@ class Plan:
 def _check(template, label, values, v) -> list[str]:
     """Named cells against the engine; and no error cell anywhere, bad inputs included (the
     Working sheets read checked inputs), except chart tables' #N/A while a check fails."""
-    problems = rc.compare(values, EXPECT[template](v), f"{template} [{label}]")
+    problems = ([] if label in INVALID else
+                rc.compare(values, EXPECT[template](v), f"{template} [{label}]"))
     bad = values.errors(ALLOWED_NA[template])
     if bad:
         problems.append(f"{template} [{label}]: error cells {dict(list(bad.items())[:5])}")
@@ -592,6 +620,16 @@ def test_libreoffice_random_sweep_matches_engine(results, template):
     count, problems = _problems(results, "libreoffice", template, sweep=True)
     assert count == SWEEP
     assert not problems, "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_each_number_input_s_check_refuses_text_and_negatives(results, template):
+    for label in INVALID:
+        checks = {k: x for k, x in _lo(results, template, label).items()
+                  if k.startswith("check_")}
+        assert len(checks) > len(NOT_NUMBER_CHECKS[template])
+        passed = {k for k, x in checks.items() if x == "OK"}
+        assert passed == NOT_NUMBER_CHECKS[template], (label, passed)
 
 
 def _lo(results, template, label):
@@ -1021,8 +1059,10 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     def per_mtok(x):  # $ per million tokens as the covers show it (_sheets.per_mtok)
         return f"${x:,.0f}" if x >= 999.995 else f"${x:.2f}" if x >= 0.99995 else f"${x:.4f}"
     v, text = lines("self_host_breakeven")
-    assert (f"Self-hosting ${v['self_host_monthly_cost']:,.0f} a month "
-            f"({per_mtok(v['self_host_cost_per_mtok_at_volume'])} per million tokens), the API "
+    people = v["self_host_monthly_cost"] - v["gpu_monthly_cost"]
+    assert (f"Self-hosting ${v['self_host_monthly_cost']:,.0f} a month (GPUs "
+            f"${v['gpu_monthly_cost']:,.0f} + people and platform ${people:,.0f}; "
+            f"{per_mtok(v['self_host_cost_per_mtok_at_volume'])} per million tokens), the API "
             f"${v['api_monthly_cost']:,.0f} a month") in text
     assert f"Verdict: {v['breakeven_note']}" in text
     assert text.endswith(f"Service at your volume: {v['volume_answers']}")

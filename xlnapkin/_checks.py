@@ -85,10 +85,11 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
     return arr
 
 
-def sequences(value, name):
-    """A count of sequences (a batch, a concurrency): a whole number >= 1 and at most
-    :data:`MAX_BATCH`, the limit with its own message so that the usual one stays short."""
-    x = number(value, name, 1, integer=True)
+def sequences(value, name, minimum=1):
+    """A count of sequences (a batch, a concurrency): a whole number >= ``minimum`` (0 where
+    none means the weights alone) and at most :data:`MAX_BATCH`, the limit with its own message
+    so that the usual one stays short."""
+    x = number(value, name, minimum, integer=True)
     if np.any(x > MAX_BATCH):
         number(x, name, maximum=MAX_BATCH)
     return x

@@ -18,13 +18,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _checks
+from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
-from .economics import (HOURS_PER_MONTH, _hours_per_day, api_monthly_cost, blended_price,
-                        breakeven_for_good, cost_per_mtok, cost_per_mtok_at_volume,
-                        fleet_breakeven_tokens_per_day, fleet_utilization,
+from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_day,
+                        api_monthly_cost, blended_price, breakeven_for_good, cost_per_mtok,
+                        cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day, fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError
 from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
@@ -39,7 +39,6 @@ __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_month
            "faster_per_gpu"]
 
 _out = _checks.scalar_out
-_MTOK = 1e6
 # A request's KV cache (input plus output tokens, one sequence) must fit beside the weights.
 _one_request_fits = runs_when_it_fits(("input_tokens", "output_tokens"))
 
@@ -91,14 +90,14 @@ def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, we
     [tokens/s]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        gpu: *
+        model: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
         prefix_cache_savings: share of prefill work prefix caching saves, in [0, 1], e.g. PREFIX_CACHE_SAVINGS [0-1]
 
     ``max_throughput x (input_tokens + output_tokens) / output_tokens``: the rate to compare
@@ -121,21 +120,21 @@ def replica_tokens_per_sec(gpu, model, input_tokens=1024, output_tokens=1024, we
 @_one_request_fits
 def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
                             output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
-                            utilization=0.7, efficiency=None):
+                            utilization=PLANNED_UTILIZATION, efficiency=None):
     """USD per million tokens (input plus output) of a self-hosted replica under load, to compare with an API's blended price.
     [USD/Mtok]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        gpu: *
+        model: *
+        price_per_gpu_hour: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        utilization: *
+        efficiency: *
 
     :func:`cost_per_mtok` of :func:`replica_tokens_per_sec`, at this function's utilization
     (default 0.7 here, 1 in :func:`cost_per_mtok`). Equals :func:`blended_price` of
@@ -158,24 +157,24 @@ def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
 @_one_request_fits
 def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
                                input_tokens=1024, output_tokens=1024, weight_dtype=None,
-                               kv_dtype=None, num_gpus=1, utilization=0.7, efficiency=None,
-                               hours_per_month=HOURS_PER_MONTH):
+                               kv_dtype=None, num_gpus=1, utilization=PLANNED_UTILIZATION,
+                               efficiency=None, hours_per_month=HOURS_PER_MONTH):
     """Monthly USD to serve tokens_per_day (input plus output) on replicas of gpu: SELF_HOST_MONTHLY_COST with the replica rate from REPLICA_TOKENS_PER_SEC.
     [USD/month]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         tokens_per_day: input plus output tokens to serve per day [tokens/day]
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        utilization: average load a replica is planned to run at, in (0, 1] [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        hours_per_month: hours paid per month, at most 744 [hours]
+        price_per_gpu_hour: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        utilization: *
+        efficiency: *
+        hours_per_month: *
 
     :func:`self_host_monthly_cost` with the replica's rate from :func:`replica_tokens_per_sec`.
     NaN where one request does not fit. [USD/month]
@@ -193,22 +192,22 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
 
 @_one_request_fits
 def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, output_tokens=1024,
-                        weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=0.7,
-                        efficiency=None):
+                        weight_dtype=None, kv_dtype=None, num_gpus=1,
+                        utilization=PLANNED_UTILIZATION, efficiency=None):
     """USD per million input tokens when the replica's GPU time under load is charged to the phase that uses it (prefill).
     [USD/Mtok]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        gpu: *
+        model: *
+        price_per_gpu_hour: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        utilization: *
+        efficiency: *
 
     Prefill replica-seconds per request under saturating load (the request time of
     :func:`xlnapkin.serving.max_throughput` less its decode steps) x price
@@ -224,22 +223,22 @@ def cost_per_mtok_input(gpu, model, price_per_gpu_hour, input_tokens=1024, outpu
 
 @_one_request_fits
 def cost_per_mtok_output(gpu, model, price_per_gpu_hour, input_tokens=1024, output_tokens=1024,
-                         weight_dtype=None, kv_dtype=None, num_gpus=1, utilization=0.7,
-                         efficiency=None):
+                         weight_dtype=None, kv_dtype=None, num_gpus=1,
+                         utilization=PLANNED_UTILIZATION, efficiency=None):
     """USD per million output tokens when the replica's GPU time under load is charged to the phase that uses it (decode).
     [USD/Mtok]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        gpu: *
+        model: *
+        price_per_gpu_hour: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        utilization: *
+        efficiency: *
 
     NaN where it does not fit. [USD/Mtok]
 
@@ -265,14 +264,14 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     [GPUs per GPU]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
+        gpu: *
+        model: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
         num_gpus: GPUs in one replica of each phase (tensor parallel) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        efficiency: *
 
     Prefill GPU-time per request over decode GPU-time per request, both as in
     :func:`xlnapkin.serving.max_throughput`: prefill at compute speed (prompts batched until
@@ -298,16 +297,16 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     [users/GPU]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         context: tokens each active user's sequence holds [tokens]
-        duty_cycle: share of the time a user is active, in (0, 1] [0-1]
+        duty_cycle: *
         min_user_tokens_per_sec: slowest decode speed an active user accepts; 0 = no limit [tokens/s]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
+        mem_fraction: *
 
     Concurrent sequences = the most that hold ``context`` tokens each in ``mem_fraction`` of
     memory (:func:`xlnapkin.memory.max_batch`), capped by the engine's concurrency limit
@@ -473,6 +472,9 @@ class Estimate:
 SLOW_STREAM_TOKENS_PER_SEC = 20.0
 SLOW_FIRST_TOKEN_MS = 10_000.0
 SLOW_PERCENTILE = 0.95
+# A latency target to size for where none is given (the command line's advice, the planner's
+# default): the first token within 1 s, each next one at the slow-stream speed (50 ms)
+EXAMPLE_TTFT_MS, EXAMPLE_TPOT_MS = 1000.0, 1000.0 / SLOW_STREAM_TOKENS_PER_SEC
 TAIL = f"1 request in {1 / (1 - SLOW_PERCENTILE):.0f}"  # the share above it, in words
 # The costs a self-hosting comparison leaves out, said beside every answer (estimate, and the
 # breakeven workbook's answer block).
@@ -519,8 +521,8 @@ def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_g
 
 def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
              input_tokens=1024, output_tokens=1024, weight_dtype=None, kv_dtype=None,
-             num_gpus=1, price_per_gpu_hour=None, api=None, utilization=0.7, min_replicas=2,
-             staff_cost_per_month=250_000 / 12, hours_per_month=HOURS_PER_MONTH):
+             num_gpus=1, price_per_gpu_hour=None, api=None, utilization=PLANNED_UTILIZATION,
+             min_replicas=2, staff_cost_per_month=250_000 / 12, hours_per_month=HOURS_PER_MONTH):
     """What self-hosting ``tokens_per_day`` (input plus output) costs against the API, with the
     defaults of the self-host breakeven template: the catalog's rental price of the GPU, the
     catalog's comparable API for the model (the same open-weights model, blended at this
@@ -643,3 +645,6 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         fleet_utilization=busy,
         breakeven_tokens_per_day=fleet_breakeven_tokens_per_day(*breakeven),
         breakeven_for_good_tokens_per_day=breakeven_for_good(*breakeven))
+
+
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)

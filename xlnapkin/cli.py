@@ -653,7 +653,7 @@ def _percent(share: float) -> str:
 
 def _run_estimate(ns) -> int:
     import inspect
-    from . import economics, memory, roofline
+    from . import memory, roofline
     from .calibration import DEFAULTS
     from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, faster_per_gpu, slow_answers
     from .errors import CannotRunError, InvalidArgumentError
@@ -833,7 +833,8 @@ def _slow_answers(e, ns) -> str:
     """What the replicas' speed per request means for one answer, and the command that sizes
     the fleet to a latency target instead (or why none meets the example target)."""
     import shlex
-    from .capacity import SLOW_FIRST_TOKEN_MS, SLOW_STREAM_TOKENS_PER_SEC
+    from .capacity import (EXAMPLE_TPOT_MS, EXAMPLE_TTFT_MS, SLOW_FIRST_TOKEN_MS,
+                           SLOW_STREAM_TOKENS_PER_SEC)
     from .queueing import max_rate_for_sla
     from .memory import weight_dtype_of
     from .units import is_gguf
@@ -849,20 +850,23 @@ def _slow_answers(e, ns) -> str:
         slow.append(f"a {ns.output_tokens:,}-token answer streams for {took}")
     said = "at your volume " + " and ".join(slow)
     shape = (ns.input_tokens, ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus)
-    best = max_rate_for_sla(ns.gpu, ns.model, 1000, 50, *shape)
-    if not best == best:  # NaN: even an idle replica misses 1 s or 50 ms
+    ttft, tpot = EXAMPLE_TTFT_MS, EXAMPLE_TPOT_MS
+    best = max_rate_for_sla(ns.gpu, ns.model, ttft, tpot, *shape)
+    target = f"{ttft / 1000:g} s to the first token, {tpot:g} ms per token"
+    if not best == best:  # NaN: even an idle replica misses the target
         more = ("a tensor-parallel format (GGUF splits layers: more GPUs add memory only)"
                 if is_gguf(weight_dtype_of(e.model, ns.weight_dtype))
                 else "more GPUs per replica")
-        return (f"{said}, and no number of these replicas streams 20 tokens/s (50 ms each) "
-                f"within 1 s to the first token: try {more} or a faster GPU")
+        return (f"{said}, and no number of these replicas streams "
+                f"{SLOW_STREAM_TOKENS_PER_SEC:g} tokens/s ({tpot:g} ms each) within "
+                f"{ttft / 1000:g} s to the first token: try {more} or a faster GPU")
     rate = e.requests_per_sec
     extra = "".join(f" --{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in
                     (("weight_dtype", ns.weight_dtype), ("kv_dtype", ns.kv_dtype),
                      ("num_gpus", f"{ns.num_gpus:g}" if ns.num_gpus != 1 else None)) if v)
-    return (f"{said}; to meet a latency target (here 1 s to the first token, 50 ms per token) "
-            f"at your peak rate (the average is {rate:.3g} requests/s) size with: xlnapkin "
-            f"replicas-for-sla {shlex.quote(ns.gpu)} {shlex.quote(ns.model)} {rate:.3g} 1000 50 "
+    return (f"{said}; to meet a latency target (here {target}) at your peak rate (the "
+            f"average is {rate:.3g} requests/s) size with: xlnapkin replicas-for-sla "
+            f"{shlex.quote(ns.gpu)} {shlex.quote(ns.model)} {rate:.3g} {ttft:g} {tpot:g} "
             f"{ns.input_tokens} {ns.output_tokens}{extra}")
 
 
@@ -872,6 +876,10 @@ def _ms(ms: float) -> str:
 
 
 def _add_estimate(sub):
+    import inspect
+    from .capacity import estimate
+    from .memory import BLANK_MEANS
+    d = {k: v.default for k, v in inspect.signature(estimate).parameters.items()}  # the engine's
     p = sub.add_parser(
         "estimate", help="self-hosting vs the API for a daily volume, in dollars a month",
         description="What self-hosting a daily token volume costs a month against the API "
@@ -883,29 +891,31 @@ def _add_estimate(sub):
                "  $ xlnapkin estimate --api openai-gpt-4o "
                "--staff-per-month 0 --json",
         formatter_class=_FORMATTER)
-    p.add_argument("--gpu", default="h100-sxm", help="GPU id or spec string (%(default)s)")
-    p.add_argument("--model", default="llama-3.1-8b", help="model id (%(default)s)")
-    p.add_argument("--tokens-per-day", type=_amount(float), default=10_000_000, metavar="N",
-                   help="input plus output tokens a day; 0 prices the fleet kept running "
-                        "with no traffic (10,000,000)")
-    p.add_argument("--input-tokens", type=_amount(int), default=1024, metavar="N",
+    p.add_argument("--gpu", default=d["gpu"], help="GPU id or spec string (%(default)s)")
+    p.add_argument("--model", default=d["model"], help="model id (%(default)s)")
+    p.add_argument("--tokens-per-day", type=_amount(float), default=d["tokens_per_day"],
+                   metavar="N", help="input plus output tokens a day; 0 prices the fleet kept "
+                   f"running with no traffic ({d['tokens_per_day']:,})")
+    p.add_argument("--input-tokens", type=_amount(int), default=d["input_tokens"], metavar="N",
                    help="prompt tokens per request (%(default)s)")
-    p.add_argument("--output-tokens", type=_amount(int), default=1024, metavar="N",
-                   help="generated tokens per request (%(default)s)")
+    p.add_argument("--output-tokens", type=_amount(int), default=d["output_tokens"],
+                   metavar="N", help="generated tokens per request (%(default)s)")
     p.add_argument("--weight-dtype", type=_blank_or(str), default=None,
-                   help="weights (blank: the model's own)")
-    p.add_argument("--kv-dtype", type=_blank_or(str), default=None, help="KV cache (blank: bf16)")
-    p.add_argument("--num-gpus", type=_amount(int), default=1, metavar="N",
+                   help=f"weights (blank: {BLANK_MEANS['weight_dtype']})")
+    p.add_argument("--kv-dtype", type=_blank_or(str), default=None,
+                   help=f"KV cache (blank: {BLANK_MEANS['kv_dtype']})")
+    p.add_argument("--num-gpus", type=_amount(int), default=d["num_gpus"], metavar="N",
                    help="GPUs per replica: tensor parallel, GGUF split by layers (%(default)s)")
     p.add_argument("--price", type=_blank_or(_amount(float)), default=None, metavar="USD",
                    help="per GPU-hour (blank: the catalog's rental price)")
     p.add_argument("--api", type=_blank_or(str), default=None,
                    help="API price id (blank: the model's comparable API in the catalog)")
-    p.add_argument("--utilization", type=_amount(float, share=True), default=0.7,
+    p.add_argument("--utilization", type=_amount(float, share=True), default=d["utilization"],
                    metavar="SHARE", help="planned load of each replica, 0.7 or 70%% (%(default)s)")
-    p.add_argument("--min-replicas", type=_amount(int), default=2, metavar="N",
+    p.add_argument("--min-replicas", type=_amount(int), default=d["min_replicas"], metavar="N",
                    help="replicas kept running for availability (%(default)s)")
-    p.add_argument("--staff-per-month", type=_amount(float), default=250_000 / 12, metavar="USD",
+    p.add_argument("--staff-per-month", type=_amount(float), default=d["staff_cost_per_month"],
+                   metavar="USD",
                    help="people and platform a month (one engineer: %(default).0f)")
     p.add_argument("--json", action="store_true",
                    help="print the figures as JSON (null where there is no finite value: a "

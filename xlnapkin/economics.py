@@ -46,11 +46,11 @@ from statistics import NormalDist
 
 import numpy as np
 
-from . import _checks
+from . import _args, _checks
 from .errors import InvalidArgumentError, UnknownNameError, format_value
 
 __all__ = [
-    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "SECONDS_PER_DAY",
+    "HOURS_PER_YEAR", "HOURS_PER_MONTH", "PLANNED_UTILIZATION",
     "cost_per_mtok", "cost_per_user_month", "gpu_hourly_cost", "own_hourly_cost",
     "blended_price", "breakeven_tokens_per_day", "spot_hybrid_cost", "prefix_cache_savings",
     "spec_decode_speedup", "replicas_needed", "self_host_monthly_cost", "api_monthly_cost",
@@ -72,8 +72,9 @@ __all__ = [
 
 HOURS_PER_YEAR = 8760.0
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # 730
-SECONDS_PER_DAY = 86400.0
 MAX_HOURS_PER_MONTH = 744.0  # 31 days: more is a typing mistake, not a month
+# The average load a replica is planned at: room for peaks, as the templates plan (seed 002)
+PLANNED_UTILIZATION = 0.7
 _MTOK = 1e6
 _ROUND_DOWN = 1 - 1e-12  # ceil(x * this): exact multiples stay put despite float error
 
@@ -101,10 +102,10 @@ def cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization=1.0, num_gpus=
     [USD/Mtok]
 
     Args:
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        tokens_per_sec: tokens/s the whole replica produces while busy [tokens/s]
-        utilization: share of paid hours the replica is busy, in (0, 1] [0-1]
-        num_gpus: GPUs in the replica [GPUs]
+        price_per_gpu_hour: *
+        tokens_per_sec: *
+        utilization: *
+        num_gpus: *
 
     ``price x num_gpus / (tokens_per_sec x utilization x 3600) x 1e6``
 
@@ -134,9 +135,9 @@ def cost_per_user_month(price_per_gpu_hour, users_per_gpu, hours_per_month=HOURS
     [USD/user/month]
 
     Args:
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
+        price_per_gpu_hour: *
         users_per_gpu: users one GPU serves, e.g. from USERS_PER_GPU [users]
-        hours_per_month: hours the GPU is paid for in a month, at most 744 [hours]
+        hours_per_month: *
 
     >>> cost_per_user_month(3, 500, 720)
     4.32
@@ -188,7 +189,7 @@ def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MO
     Args:
         tokens_per_day: tokens sent to and received from the API per day [tokens/day]
         price_per_mtok: price per million tokens, e.g. BLENDED_PRICE(...) [USD/Mtok]
-        days_per_month: days billed per month [days]
+        days_per_month: *
 
     ``tokens_per_day x days_per_month x price_per_mtok / 1e6`` [USD/month]
 
@@ -201,7 +202,7 @@ def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MO
     tpd = _checks.number(tokens_per_day, "tokens_per_day", 0)
     price = _price(price_per_mtok, "price_per_mtok")
     days = _checks.number(days_per_month, "days_per_month", 0, 31, min_open=True)
-    return _out(tpd * days * price / 1e6)
+    return _out(tpd * days * price / _MTOK)
 
 
 def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
@@ -209,10 +210,10 @@ def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
     [J/token]
 
     Args:
-        power_watts: power one GPU draws while serving, with its share of the server [W]
-        tokens_per_sec: tokens/s of the whole replica [tokens/s]
-        num_gpus: GPUs in the replica [GPUs]
-        pue: data-centre power usage effectiveness, >= 1 [ratio]
+        power_watts: *
+        tokens_per_sec: *
+        num_gpus: *
+        pue: *
 
     The card's TDP bounds what the GPU itself draws; the host CPUs, memory, network and fans
     add to it (NVIDIA's DGX H100: 10.2 kW at most for 8 GPUs of 700 W, about 1,275 W a GPU).
@@ -233,11 +234,11 @@ def energy_cost_per_mtok(power_watts, tokens_per_sec, price_per_kwh, num_gpus=1,
     [USD/Mtok]
 
     Args:
-        power_watts: power one GPU draws while serving [W]
-        tokens_per_sec: tokens/s of the whole replica [tokens/s]
-        price_per_kwh: electricity price [USD/kWh]
-        num_gpus: GPUs in the replica [GPUs]
-        pue: data-centre power usage effectiveness, >= 1 [ratio]
+        power_watts: *
+        tokens_per_sec: *
+        price_per_kwh: *
+        num_gpus: *
+        pue: *
 
     >>> energy_cost_per_mtok(700, 2000, 0.10)
     0.009722
@@ -256,12 +257,12 @@ def effective_cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization, off
     [USD/Mtok]
 
     Args:
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        tokens_per_sec: tokens/s of the whole replica while busy [tokens/s]
+        price_per_gpu_hour: *
+        tokens_per_sec: *
         utilization: share of capacity interactive traffic uses, in (0, 1] [0-1]
         offpeak_fill: share of the idle capacity filled by batch or resold work, in [0, 1] [0-1]
         batch_discount: discount batch tokens get off the interactive price, in [0, 1] [0-1]
-        num_gpus: GPUs in the replica [GPUs]
+        num_gpus: *
 
     The fleet costs ``C = price x num_gpus / (tokens_per_sec x 3600) x 1e6`` per million tokens
     of capacity. Interactive traffic uses ``utilization`` of it; batch jobs fill ``offpeak_fill``
@@ -292,11 +293,11 @@ def gpu_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     [USD/GPU-hour]
 
     Args:
-        purchase_price: price paid per GPU, its share of the server included [USD]
+        purchase_price: *
         years: years written off over [years]
-        power_watts: average power per GPU, its share of the server included [W]
-        price_per_kwh: electricity price [USD/kWh]
-        pue: data-centre power usage effectiveness, >= 1 [ratio]
+        power_watts: *
+        price_per_kwh: *
+        pue: *
         annual_overhead: yearly hosting and maintenance as a fraction of the price [1/year]
 
     ``purchase_price / (years x 8760) + power_watts / 1000 x pue x price_per_kwh
@@ -341,13 +342,13 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     [USD/GPU-hour]
 
     Args:
-        purchase_price: price paid per GPU, its share of the server included [USD]
+        purchase_price: *
         years: years the GPU is used and financed over [years]
-        power_watts: average power per GPU, its share of the server included [W]
-        price_per_kwh: electricity price [USD/kWh]
-        pue: data-centre power usage effectiveness, >= 1 [ratio]
-        hosting_per_month: colocation, network, support and staff per GPU per month [USD/month]
-        cost_of_capital: yearly interest rate or required return, in [0, 1] [1/year]
+        power_watts: *
+        price_per_kwh: *
+        pue: *
+        hosting_per_month: *
+        cost_of_capital: *
         residual_value: resale value at the end, at most the purchase price [USD]
 
     The capital is repaid in equal yearly instalments at interest ``r`` over ``n = years``:
@@ -407,7 +408,7 @@ def discount_factor(cost_of_capital, year):
     [USD today per USD]
 
     Args:
-        cost_of_capital: yearly discount rate, in [0, 1] [1/year]
+        cost_of_capital: *
         year: years from now, >= 0 [years]
 
     ``1 / (1 + cost_of_capital)^year`` [ratio]
@@ -430,7 +431,7 @@ def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
         price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
         year: which year, 1 for the first [years]
         price_decline: yearly fall of the GPU's rental price, in [0, 1) [1/year]
-        hours_per_month: hours a month the GPU is rented, at most 744 [hours]
+        hours_per_month: *
 
     ``price_per_gpu_hour x (1 - price_decline)^(year - 1) x hours_per_month x 12`` [USD/year]
 
@@ -452,8 +453,8 @@ def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,
         price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
         years: whole years rented [years]
         price_decline: yearly fall of the GPU's rental price, in [0, 1) [1/year]
-        cost_of_capital: yearly discount rate, in [0, 1] [1/year]
-        hours_per_month: hours a month the GPU is rented, at most 744 [hours]
+        cost_of_capital: *
+        hours_per_month: *
 
     ``sum over y = 1..years of rent_cost_in_year(price, y, decline, hours) / (1 + r)^y`` [USD]
 
@@ -474,10 +475,10 @@ def own_running_cost_per_year(power_watts=0.0, price_per_kwh=0.0, pue=1.0,
     [USD/year]
 
     Args:
-        power_watts: average power per GPU, its share of the server included [W]
-        price_per_kwh: electricity price [USD/kWh]
-        pue: data-centre power usage effectiveness, >= 1 [ratio]
-        hosting_per_month: colocation, network and support per GPU per month [USD/month]
+        power_watts: *
+        price_per_kwh: *
+        pue: *
+        hosting_per_month: *
 
     ``power_watts / 1000 x pue x price_per_kwh x 8760 + hosting_per_month x 12`` [USD/year]
 
@@ -495,13 +496,13 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
     [USD]
 
     Args:
-        purchase_price: price paid per GPU now, its share of the server included [USD]
+        purchase_price: *
         years: whole years the GPU is kept [years]
-        power_watts: average power per GPU, its share of the server included [W]
-        price_per_kwh: electricity price [USD/kWh]
-        pue: data-centre power usage effectiveness, >= 1 [ratio]
-        hosting_per_month: colocation, network and support per GPU per month [USD/month]
-        cost_of_capital: yearly discount rate, in [0, 1] [1/year]
+        power_watts: *
+        price_per_kwh: *
+        pue: *
+        hosting_per_month: *
+        cost_of_capital: *
         residual_value: resale value at the end, at most the purchase price [USD]
 
     ``purchase_price + sum over y = 1..years of running_cost / (1 + r)^y
@@ -525,7 +526,7 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
 # --- Fleets and plans -------------------------------------------------------------------------
 
 def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
-                             self_host_price_per_mtok=0.0, days_per_month=730 / 24):
+                             self_host_price_per_mtok=0.0, days_per_month=HOURS_PER_MONTH / 24):
     """Tokens per day above which a fixed self-hosted fleet costs less than the API: monthly cost / days / ((API price - self-host marginal price) / 1e6).
     [tokens/day]
 
@@ -533,7 +534,7 @@ def breakeven_tokens_per_day(self_host_monthly_cost, api_price_per_mtok,
         self_host_monthly_cost: fixed monthly cost of the self-hosted fleet [USD/month]
         api_price_per_mtok: API price, blended over input and output [USD/Mtok]
         self_host_price_per_mtok: self-hosting cost that grows with volume (energy, egress) [USD/Mtok]
-        days_per_month: days the monthly cost covers [days]
+        days_per_month: *
 
     ``monthly cost / days_per_month / ((api - self-host marginal) / 1e6)`` [tokens/day]; "never"
     where the API price is at most the self-hosting cost per token (infinite in Python).
@@ -568,7 +569,7 @@ def spot_hybrid_cost(base_gpus, burst_gpus, on_demand_rate, spot_rate, burst_fra
         on_demand_rate: price of an on-demand GPU [USD/GPU-hour]
         spot_rate: price of a spot GPU [USD/GPU-hour]
         burst_fraction: share of the month the spot GPUs run, in [0, 1] [0-1]
-        hours_per_month: hours in the month, at most 744 [hours]
+        hours_per_month: *
 
     ``base x on_demand x hours + burst x spot x hours x burst_fraction`` [USD/month]
 
@@ -596,15 +597,15 @@ def _hours_per_day(hours_per_month):
     return np.minimum(24.0, _hours(hours_per_month) * 12.0 / 365.0)
 
 
-def replica_tokens_per_day(replica_tokens_per_sec, utilization=0.7,
+def replica_tokens_per_day(replica_tokens_per_sec, utilization=PLANNED_UTILIZATION,
                            hours_per_month=HOURS_PER_MONTH):
     """Tokens per day one replica carries at the planned utilization while it runs hours_per_month hours a month: tokens/s x utilization x 3600 x MIN(24, hours x 12 / 365).
     [tokens/day]
 
     Args:
-        replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
-        utilization: average load a replica is planned to run at, in (0, 1] [0-1]
-        hours_per_month: hours a month the replica runs (730 = always on), at most 744 [hours]
+        replica_tokens_per_sec: *
+        utilization: *
+        hours_per_month: *
 
     ``replica_tokens_per_sec x utilization x 3600 x min(24, hours_per_month x 12 / 365)``: at 730
     hours a month, and up to 744 (a 31-day month), 24 hours a day. [tokens/day]
@@ -617,17 +618,17 @@ def replica_tokens_per_day(replica_tokens_per_sec, utilization=0.7,
     return _out(tps * util * 3600.0 * _hours_per_day(hours_per_month))
 
 
-def replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization=0.7, min_replicas=1,
-                    hours_per_month=HOURS_PER_MONTH):
+def replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization=PLANNED_UTILIZATION,
+                    min_replicas=1, hours_per_month=HOURS_PER_MONTH):
     """Replicas needed for a daily token volume, at least min_replicas: max(min_replicas, ceil(tokens_per_day / REPLICA_TOKENS_PER_DAY)).
     [replicas]
 
     Args:
         tokens_per_day: tokens to serve per day, counted as replica_tokens_per_sec counts them [tokens/day]
-        replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
-        utilization: average load a replica is planned to run at, in (0, 1] [0-1]
-        min_replicas: fewest replicas kept running for availability (2 = one can fail) [replicas]
-        hours_per_month: hours a month the replicas run (730 = always on), at most 744 [hours]
+        replica_tokens_per_sec: *
+        utilization: *
+        min_replicas: *
+        hours_per_month: *
 
     ``max(min_replicas, ceil(tokens_per_day / replica_tokens_per_day(...)))`` [replicas]
 
@@ -644,19 +645,20 @@ def replicas_needed(tokens_per_day, replica_tokens_per_sec, utilization=0.7, min
 
 
 def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu_hour,
-                           num_gpus=1, utilization=0.7, hours_per_month=HOURS_PER_MONTH,
+                           num_gpus=1, utilization=PLANNED_UTILIZATION,
+                           hours_per_month=HOURS_PER_MONTH,
                            min_replicas=1, staff_cost_per_month=0.0):
     """Monthly USD of self-hosting a daily volume: REPLICAS_NEEDED x num_gpus x price x hours (a step function of volume), plus the fixed staff and platform cost.
     [USD/month]
 
     Args:
         tokens_per_day: tokens to serve per day [tokens/day]
-        replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
-        price_per_gpu_hour: cost of one GPU for one hour [USD/GPU-hour]
-        num_gpus: GPUs in one replica [GPUs]
-        utilization: average load a replica is planned to run at, in (0, 1] [0-1]
-        hours_per_month: hours a month the GPUs run and are paid for, at most 744 [hours]
-        min_replicas: fewest replicas kept running for availability [replicas]
+        replica_tokens_per_sec: *
+        price_per_gpu_hour: *
+        num_gpus: *
+        utilization: *
+        hours_per_month: *
+        min_replicas: *
         staff_cost_per_month: people and platform cost of running the service, whatever the volume [USD/month]
 
     ``replicas_needed(...) x num_gpus x price x hours_per_month + staff_cost_per_month``
@@ -681,7 +683,7 @@ def cost_per_mtok_at_volume(monthly_cost, tokens_per_day, days_per_month=HOURS_P
     Args:
         monthly_cost: everything the month costs, e.g. SELF_HOST_MONTHLY_COST [USD/month]
         tokens_per_day: tokens served per day [tokens/day]
-        days_per_month: days in the month [days]
+        days_per_month: *
 
     ``monthly_cost / (tokens_per_day x days_per_month) x 1e6`` [USD/Mtok]
 
@@ -701,9 +703,9 @@ def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
 
     Args:
         tokens_per_day: tokens served per day [tokens/day]
-        replica_tokens_per_sec: tokens/s one replica sustains under load [tokens/s]
+        replica_tokens_per_sec: *
         replicas: replicas running [replicas]
-        hours_per_month: hours a month the replicas run (730 = always on), at most 744 [hours]
+        hours_per_month: *
 
     ``tokens_per_day / (replicas x replica_tokens_per_day(replica_tokens_per_sec, 1,
     hours_per_month))``: the utilization the volume really reaches, as opposed to the planned
@@ -728,9 +730,9 @@ def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
         replica_monthly_cost: monthly cost of one replica [USD/month]
         replica_tokens_per_day: tokens per day one replica carries at the planned utilization [tokens/day]
         api_price_per_mtok: API price, blended over input and output [USD/Mtok]
-        min_replicas: fewest replicas kept running [replicas]
+        min_replicas: *
         fixed_monthly_cost: staff and platform cost, the same at any volume [USD/month]
-        days_per_month: days the API bills per month [days]
+        days_per_month: *
 
     Self-hosting V tokens a day costs ``R(V) x replica_monthly_cost + fixed`` with
     ``R(V) = max(min_replicas, ceil(V / replica_tokens_per_day))``; the API costs
@@ -861,7 +863,7 @@ def users_per_gpu(concurrent_sequences, duty_cycle):
 
     Args:
         concurrent_sequences: sequences one GPU holds and decodes at once, e.g. MAX_BATCH at num_gpus = 1 (a replica's MAX_BATCH divided by its GPUs) [sequences]
-        duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
+        duty_cycle: *
 
     ``concurrent_sequences / duty_cycle`` [users]
 
@@ -882,10 +884,10 @@ def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=
     [users/GPU]
 
     Args:
-        tokens_per_sec: tokens/s the whole replica produces under load [tokens/s]
+        tokens_per_sec: *
         user_tokens_per_sec: tokens/s one user receives while active [tokens/s]
-        duty_cycle: share of the time a user is active, in (0, 1] [0-1]
-        num_gpus: GPUs in the replica [GPUs]
+        duty_cycle: *
+        num_gpus: *
 
     ``tokens_per_sec / (user_tokens_per_sec x duty_cycle) / num_gpus`` [users]
 
@@ -1059,7 +1061,13 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     """Whole GPUs when every tenant has its own deployments (of gpus_per_tenant GPUs) sized for its own load percentile: tenants x gpus_per_tenant x MAX(1, CEILING(mean_utilization x (1 + NORM.S.INV(percentile) x cv))).
     [GPUs]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     Per tenant ``g x max(1, ceil(m (1 + z cv) / g))`` with ``g = gpus_per_tenant``,
     ``m = mean_utilization x g`` GPUs of mean load and ``z = NORM.S.INV(percentile)``: whole
@@ -1087,7 +1095,13 @@ def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=
     """Whole GPUs for one shared pool of gpus_per_tenant-GPU deployments sized for the percentile of the summed load: g x MAX(1, CEILING((N m + NORM.S.INV(percentile) x cv x m x SQRT(N (1 + (N-1) correlation))) / g)).
     [GPUs]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``g x max(1, ceil((N m + z x cv x m x sqrt(N (1 + (N - 1) rho))) / g))`` with
     ``g = gpus_per_tenant``, ``m = mean_utilization x g`` and ``z = NORM.S.INV(percentile)``:
@@ -1254,7 +1268,13 @@ def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     """Share of GPU cost saved by one shared pool instead of dedicated deployments: 1 - POOLED_GPUS / DEDICATED_GPUS (at most 1 - the dedicated fleet's utilization).
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``1 - pooled_gpus / dedicated_gpus`` (whole GPUs, as paid for) [0-1]
 
@@ -1276,7 +1296,13 @@ def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     """Average utilization of the shared pool: tenants x mean_utilization x gpus_per_tenant / POOLED_GPUS.
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``tenants x mean_utilization x gpus_per_tenant / pooled_gpus`` [0-1]
 
@@ -1294,7 +1320,13 @@ def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_p
     """Average utilization of the dedicated fleet: tenants x mean_utilization x gpus_per_tenant / DEDICATED_GPUS. One minus it bounds the pooling saving.
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``tenants x mean_utilization x gpus_per_tenant / dedicated_gpus``: a pool serving the same
     mean load cannot run above 100 %, so the saving
@@ -1321,7 +1353,13 @@ def dedicated_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     """Share of the time one tenant's dedicated deployments (DEDICATED_GPUS / tenants) cover its load: NORMSDIST((deployments - mean_utilization) / (cv x mean_utilization)). Whole deployments cover more than the percentile asked.
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``Phi((k - u) / (cv u))`` with ``k = max(1, ceil(u (1 + z cv)))`` deployments of a tenant,
     ``u = mean_utilization``; 1 where cv is 0. Compare it with :func:`pooled_coverage` before
@@ -1345,7 +1383,13 @@ def pooled_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     """Share of the time the shared pool (POOLED_GPUS) covers the tenants' summed load: NORMSDIST((pooled deployments - N u) / (cv u SQRT(N (1 + (N-1) correlation)))). At least the percentile asked; every tenant is short when the pool is.
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``Phi((pooled_gpus / g - N u) / (cv u sqrt(N (1 + (N - 1) rho))))`` with
     ``u = mean_utilization``, ``g = gpus_per_tenant``; 1 where cv is 0. Set against
@@ -1367,7 +1411,13 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
     """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: each tenant's percentile load summed, less the percentile of their summed load, over DEDICATED_GPUS (before any rounding).
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``(dedicated_capacity - pooled_capacity) / dedicated_gpus``: the fractional capacity the
     pool saves by covering the percentile of the sum instead of each tenant's own percentile.
@@ -1385,7 +1435,13 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25
     """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
     [0-1]
 
-    Args: POOLING
+    Args:
+        tenants: *
+        mean_utilization: *
+        percentile: *
+        cv: *
+        gpus_per_tenant: *
+        correlation: *
 
     ``((dedicated_gpus - dedicated_capacity) - (pooled_gpus - pooled_capacity)) /
     dedicated_gpus``: every tenant rounds its own load up to whole deployments, the pool rounds
@@ -1408,7 +1464,7 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
 
     Args:
         concurrent_slots: requests a replica serves at once (KV slots, or the throughput a user rate allows) [requests]
-        duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
+        duty_cycle: *
         percentile: share of the time the slots must cover the active users, in [0.5, 1) [0-1]
 
     N users have ``N d`` active on average with standard deviation ``sqrt(N d (1 - d))``; the
@@ -1439,7 +1495,7 @@ def slot_headroom(users, duty_cycle, concurrent_slots):
 
     Args:
         users: users served [users]
-        duty_cycle: share of the time a user has a request in flight, in (0, 1] [0-1]
+        duty_cycle: *
         concurrent_slots: requests a replica serves at once [requests]
 
     ``1 - users x duty_cycle / concurrent_slots``: at most 1, and below 0 where the users'
@@ -1602,21 +1658,4 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
     return _out(1.0 - shared / dedicated)
 
 
-# The pooling functions' arguments, described once: each docstring's "Args: POOLING" line is
-# this block, so the wizard, the reference and the command line read the same words.
-_POOL_ARGS = """\
-    Args:
-        tenants: number of tenants (customers or teams) of one model, any replica serving any of them [tenants]
-        mean_utilization: each tenant's average load as a share of its own deployment of gpus_per_tenant GPUs, in (0, 1] [0-1]
-        percentile: share of the time capacity must cover the load, in [0.5, 1), e.g. 0.95 [0-1]
-        cv: coefficient of variation of one tenant's load (standard deviation / mean), normal [ratio]
-        gpus_per_tenant: GPUs of one deployment (a model replica): capacity comes in whole deployments [GPUs]
-        correlation: correlation between tenants' loads, in [0, 1]; 0 = independent, 1 = peaks align [0-1]
-"""
-for _f in (dedicated_gpus, pooled_gpus, pooling_savings, pooled_utilization, dedicated_utilization,
-           dedicated_coverage, pooled_coverage, pooling_savings_from_peaks,
-           pooling_savings_from_rounding):
-    if _f.__doc__:  # (python -OO drops docstrings)
-        if "    Args: POOLING\n" not in _f.__doc__:
-            raise RuntimeError(f"{_f.__name__}: its docstring lost its 'Args: POOLING' line")
-        _f.__doc__ = _f.__doc__.replace("    Args: POOLING\n", _POOL_ARGS)
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)

@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from . import _checks
+from . import _args, _checks
 from .catalog import Model, gpu as _gpu, model as _model
 from .errors import InvalidArgumentError, UnknownNameError
 from .units import GB, SIXTEEN_BIT_EMBEDDINGS, dtype_bytes, dtype_name, is_gguf
@@ -125,8 +125,8 @@ def weight_bytes(model, weight_dtype=None) -> float:
     [bytes]
 
     Args:
-        model: model catalog id or spec string [id]
-        weight_dtype: weight element type: bf16, fp8, int4, nvfp4, q4_k_m..., or bits per element [dtype]
+        model: *
+        weight_dtype: *
 
     Returns parameters x bytes per element (block formats count their scales). A blank dtype is
     the released checkpoint's: gpt-oss's holds its experts in MXFP4 and the rest (attention,
@@ -184,10 +184,10 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
     [bytes]
 
     Args:
-        model: model catalog id or spec string, e.g. "llama-3.1-70b" [id]
+        model: *
         tokens: tokens held per sequence (prompt plus generated) [tokens]
         batch: number of sequences [sequences]
-        kv_dtype: KV-cache element type: bf16, fp8, int8, fp4..., or bits per element [dtype]
+        kv_dtype: *
 
     Returns bytes (1 GB = 1e9 bytes).
 
@@ -196,7 +196,7 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
     """
     m = _model(model)
     tokens = _checks.number(tokens, "tokens", 0)
-    batch = _checks.number(batch, "batch", 0)
+    batch = _checks.sequences(batch, "batch", 0)
     return _checks.scalar_out(_kv_bytes(m, tokens, batch, kv_dtype))
 
 
@@ -265,13 +265,13 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
     [GPUs]
 
     Args:
-        gpu: GPU catalog id or spec string, e.g. "h100-sxm" or "b200; memory_gb=192" [id]
-        model: model catalog id or spec string [id]
-        weight_dtype: weight element type [dtype]
+        gpu: *
+        model: *
+        weight_dtype: *
         tokens: tokens held per sequence [tokens]
         batch: number of sequences whose KV cache must fit [sequences]
-        kv_dtype: KV-cache element type [dtype]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        kv_dtype: *
+        mem_fraction: *
 
     Memory alone decides: a tensor-parallel replica also needs a GPU count the model's heads
     split over (405B in bf16 needs 12 H100s' memory at the default 90 % and runs on 16), which
@@ -282,7 +282,7 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
     """
     g, m = _gpu(gpu), _model(model)
     tokens = _checks.number(tokens, "tokens", 0)
-    batch = _checks.number(batch, "batch", 0)
+    batch = _checks.sequences(batch, "batch", 0)
     frac = _checks.fraction(mem_fraction, "mem_fraction")
     need = _need(m, weight_dtype, kv_dtype, tokens, batch)
     # A hair below the integer so that exact multiples do not round up through float error.
@@ -296,13 +296,13 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
     [sequences]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         tokens: tokens held per sequence [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        mem_fraction: *
 
     Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs, or for GGUF weights, split by layers,
@@ -782,3 +782,6 @@ def _either(counts) -> str:
         return f"{counts[0]} to {counts[-1]}"
     counts = [str(c) for c in counts]
     return " or ".join(filter(None, [", ".join(counts[:-1]), counts[-1]]))
+
+
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)

@@ -119,7 +119,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from . import _checks
+from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import MEM_FRACTION, can_run, runs_when_it_fits, weight_dtype_of, why_not
@@ -551,18 +551,18 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     [ms]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         requests_per_sec: requests arriving per second (Poisson) at this replica [requests/s]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
         percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        efficiency: *
+        token_budget: *
+        mem_fraction: *
 
     The wait for the prefill budget (an M/D/1 queue of prompts) plus the prompt's own prefill,
     and near capacity the wait for a free sequence slot (the model: docs/latency.md). Every
@@ -587,18 +587,18 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
     [ms]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         requests_per_sec: requests arriving per second (Poisson) at this replica [requests/s]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
         percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        efficiency: *
+        token_budget: *
+        mem_fraction: *
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
     joining prompts included), for a percentile at the concurrency z standard deviations above
@@ -729,19 +729,19 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     [requests/s]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         ttft_ms: longest acceptable time to first token at the percentile [ms]
         tpot_ms: longest acceptable time per output token at the percentile [ms]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
         percentile: the percentile each limit is checked at, TTFT and TPOT apart, in (0, 1), e.g. 0.95 [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        efficiency: *
+        token_budget: *
+        mem_fraction: *
 
     The largest rate at which TTFT_AT_RATE and TPOT_AT_RATE at the percentile are both within
     their limits (both grow with the rate; to check a rate with them, give them this percentile:
@@ -769,20 +769,20 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     [replicas]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         requests_per_sec: requests arriving per second in all (Poisson) [requests/s]
         ttft_ms: longest acceptable time to first token at the percentile [ms]
         tpot_ms: longest acceptable time per output token at the percentile [ms]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
         percentile: the percentile each limit is checked at, TTFT and TPOT apart, in (0, 1), e.g. 0.95 [0-1]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        token_budget: prompt tokens one engine step takes besides the decoding sequences (vLLM max_num_batched_tokens, TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size) [tokens]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        efficiency: *
+        token_budget: *
+        mem_fraction: *
 
     Requests split at random over the replicas stay Poisson, each at requests_per_sec /
     replicas, so this many replicas each run within MAX_RATE_FOR_SLA. Multiply by num_gpus for
@@ -802,3 +802,6 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
 
 ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate
 max_rate_for_sla.explain = replicas_for_sla.explain = _explain_sla
+
+
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _args, _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
 from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, gpus_needed,
@@ -89,7 +89,7 @@ def ops_per_byte(gpu, dtype="bf16") -> float:
     [FLOP/byte]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
+        gpu: *
         dtype: compute element type: bf16, fp8, int8, fp4 (falls back to bf16 where the GPU has no native path) [dtype]
 
     Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. For 16-bit
@@ -439,9 +439,9 @@ def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
     """Batch at which decode turns compute-bound (KV-cache reads ignored). [sequences]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        weight_dtype: weight element type [dtype]
+        gpu: *
+        model: *
+        weight_dtype: *
         efficiency: blank or 0 = calibrated MFU/MBU; a number in (0, 1] for both (their ratio is what matters) [0-1]
 
     One decode step's compute time equals its weight-read time there: below it decode is
@@ -465,3 +465,6 @@ def critical_batch(gpu, model, weight_dtype=None, efficiency=None):
         for _ in range(200):
             b = ratio * moe_weight_bytes_read(m, weight_dtype, np.maximum(b, 1.0)) / per_token
     return b
+
+
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)

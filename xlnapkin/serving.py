@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .errors import format_limit
@@ -54,14 +54,14 @@ def tokens_per_sec(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtyp
     [tokens/s]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         batch: sequences decoded together [sequences]
         context: tokens already held by each sequence [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated defaults; a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = pure roofline) [0-1]
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
 
     One token per sequence per decode step. NaN where it does not fit (the Excel cell and the
     command line say why).
@@ -81,14 +81,14 @@ def itl_ms(gpu, model, batch=1, context=1024, weight_dtype=None, kv_dtype=None, 
     """One decode step (inter-token latency) in milliseconds. [ms]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         batch: sequences decoded together [sequences]
         context: tokens already held by each sequence [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
 
     >>> itl_ms("h100-sxm", "llama-3.1-405b", 1, 0, "fp16", None, 16, 1)
     15.14
@@ -106,14 +106,14 @@ def ttft_ms(gpu, model, batch=1, prompt_tokens=1024, weight_dtype=None, kv_dtype
     [ms]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         batch: prompts processed together [sequences]
         prompt_tokens: tokens in each prompt [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
 
     Calibrated, the prompt's compute and its weight reads add up (short prompts reach neither
     limit), plus its KV writes, all-reduces and fixed times; the pure roofline (efficiency 1)
@@ -177,15 +177,15 @@ def max_throughput(gpu, model, input_tokens=1024, output_tokens=1024, weight_dty
     [tokens/s]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        gpu: *
+        model: *
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
+        mem_fraction: *
 
     NaN where not even one request fits. Every request here generates output_tokens; the
     latency functions (TTFT_AT_RATE, MAX_RATE_FOR_SLA, ...) take answers whose lengths vary
@@ -215,16 +215,16 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
     [tokens/s]
 
     Args:
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         concurrency: requests in flight at once, each holding up to input + output tokens [requests]
-        input_tokens: prompt tokens per request [tokens]
-        output_tokens: generated tokens per request [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
-        efficiency: blank or 0 = calibrated; a number in (0, 1] sets MBU = MFU with no overheads [0-1]
-        mem_fraction: share of each GPU's memory usable for weights and KV cache [0-1]
+        input_tokens: *
+        output_tokens: *
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
+        efficiency: *
+        mem_fraction: *
 
     The formula of MAX_THROUGHPUT at a given concurrency: each decode step carries every
     running request (mean context input + output / 2) and the prefill of the running / output
@@ -357,13 +357,13 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
 
     Args:
         measured_tokens_per_sec: decode tokens/s you measured for the whole replica [tokens/s]
-        gpu: GPU catalog id or spec string [id]
-        model: model catalog id or spec string [id]
+        gpu: *
+        model: *
         batch: sequences decoded together in the measurement [sequences]
         context: tokens each sequence held [tokens]
-        weight_dtype: weight element type [dtype]
-        kv_dtype: KV-cache element type [dtype]
-        num_gpus: GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]
+        weight_dtype: *
+        kv_dtype: *
+        num_gpus: *
 
     The inverse of :func:`tokens_per_sec`: with a numeric efficiency every term of the decode
     step is divided by e (no fixed overheads or communication), so tokens/s is exactly e x the
@@ -394,3 +394,5 @@ def calibrate_efficiency(measured_tokens_per_sec, gpu, model, batch=1, context=1
                                "(efficiency > 1)")
     return _checks.scalar_out(np.minimum(measured / roof, 1.0))
 
+
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)

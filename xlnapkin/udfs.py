@@ -10,7 +10,8 @@ here. Names and argument order are pinned (SPEC §3; ``tests/test_udfs.py``).
 
 from __future__ import annotations
 
-from . import __version__, capacity, catalog, economics, memory, queueing, roofline, serving
+from . import (__version__, _args, capacity, catalog, economics, memory, queueing, roofline,
+               serving)
 from ._excel import REGISTRY, excel_function
 
 # --- Memory and speed -------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def _gpu_spec(gpu, field):
     """One value from the GPU catalog, e.g. memory_gb, mem_bw_tbps, bf16_tflops, source.
 
     Args:
-        gpu: GPU catalog id or spec string [id]
+        gpu: *
         field: catalog column name, e.g. "memory_gb" [name]
 
     >>> GPU_SPEC("h100", "mem_bw_tbps")
@@ -68,7 +69,7 @@ def _model_spec(model, field):
     """One value from the model catalog, e.g. params_b, layers, kv_heads, source.
 
     Args:
-        model: model catalog id or spec string [id]
+        model: *
         field: catalog column name, e.g. "kv_heads" [name]
 
     >>> MODEL_SPEC("llama-3.1-70b", "kv_heads")
@@ -86,6 +87,7 @@ def _version():
     return __version__
 
 
+_args.fill(globals())  # the shared argument descriptions (xlnapkin._args)
 NAPKIN_GPUS = excel_function(_gpu_table, "NAPKIN_GPUS", table=True)
 NAPKIN_MODELS = excel_function(_model_table, "NAPKIN_MODELS", table=True)
 GPU_SPEC = excel_function(_gpu_spec, "GPU_SPEC", text=True)

@@ -10,7 +10,7 @@ name and formulas refer to names, never to addresses.
 from __future__ import annotations
 
 from .. import calibration
-from ..memory import KV_DTYPE
+from ..memory import KV_DTYPE, MEM_FRACTION
 from . import _style as st
 
 __all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id", "checks",
@@ -30,6 +30,7 @@ def hours_a_day(hours_per_month: str) -> str:
 def number_check(name, label, minimum, maximum=None, min_open=False, max_open=False) -> str:
     """'OK', or '<label> must be a number ...' (text, blanks and values out of range)."""
     x = "{" + name + "}"
+    minimum, maximum = _g(minimum), _g(maximum)
     if maximum is None:
         rule = f"{'>' if min_open else '>='} {minimum}"
         bad = f"{x}{'<=' if min_open else '<'}{minimum}"
@@ -41,8 +42,14 @@ def number_check(name, label, minimum, maximum=None, min_open=False, max_open=Fa
     return f"IF(NOT(ISNUMBER({x})),{msg},IF({bad},{msg},{CHECK_OK}))"
 
 
+def _g(x):
+    """A bound as a message and a formula write it: 744, not 744.0."""
+    return x if x is None or isinstance(x, str) else f"{x:g}"
+
+
 def whole_check(name, label, minimum=1, maximum=None) -> str:
     x = "{" + name + "}"
+    minimum, maximum = _g(minimum), _g(maximum)
     rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     high = "" if maximum is None else f",{x}>{maximum}"
     msg = f'"{label} must be a whole number {rule}"'
@@ -127,7 +134,7 @@ def calibration_inputs(block, mem_note="weights + KV must fit in it") -> list[st
         block.add(f"cal_{c.name}", c.label, c.value, c.unit, c.note, calibration_format(c),
                   "input", validation=(lo,) if hi is None else (lo, hi))
         names.append(f"cal_{c.name}")
-    block.add("mem_fraction", "Share of GPU memory the engine may use", 0.9, "0-1",
+    block.add("mem_fraction", "Share of GPU memory the engine may use", MEM_FRACTION, "0-1",
               mem_note, "pct", "input", validation=(0, 1))
     return names
 

@@ -75,8 +75,9 @@ def _own_hourly(purchase: str, kwh="price_per_kwh_used", rate="cost_of_capital_u
     expressions (the other inputs as used)."""
     r, n = f"({rate})", "years_used"
     g = f"(1+{r})^{n}"
-    return (f"(({purchase})*(1-residual_share_used/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/8760"
-            f"+power_watts_used/1000*pue_used*({kwh})+hosting_per_month*12/8760)")
+    return (f"(({purchase})*(1-residual_share_used/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/"
+            f"{HOURS_PER_YEAR:g}+power_watts_used/1000*pue_used*({kwh})+hosting_per_month*12/"
+            f"{HOURS_PER_YEAR:g})")
 
 
 # --- Sensitivity ---------------------------------------------------------------------------------
@@ -284,7 +285,8 @@ def add_years(wb, ws) -> None:
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",
-          "IF({compare_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*8760+"
+          "IF({compare_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*"
+          f"{HOURS_PER_YEAR:g}+"
           '{hosting_per_month}*12,"check inputs")', "USD/year", "= OWN_RUNNING_COST_PER_YEAR",
           "usd0")
     b.add("rent_npv_calc", "Renting, NPV", 'IF({compare_ok},INDEX(yr_cum_rent,{years_used}+1),'
@@ -313,7 +315,8 @@ def add_years(wb, ws) -> None:
                                                            max_row=last),
                           [("rent", Reference(ws, min_col=9, min_row=first, max_row=last)),
                            ("own", Reference(ws, min_col=10, min_row=first, max_row=last))],
-                          width=15, height=6.8)
+                          width=18, height=5.4)
+    ch.legend.position = "r"  # beside the lines: the chart and its legend end on one page
     ch.y_axis.number_format = "$#,##0"
     ch.x_axis.scaling.min = 0
     ch.x_axis.majorUnit = 1

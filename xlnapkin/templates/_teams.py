@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import capacity
-from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX
+from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX, PLANNED_UTILIZATION
 from . import _blocks as bk, _style as st
 
 TEAM_ROWS = 12
@@ -113,7 +113,7 @@ def add_teams(wb, ws) -> None:
           "num", "input", validation=(0,))
     b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
           "capacity comes in whole deployments", "int", "input", validation=(1,))
-    b.add("teams_utilization", "Planned utilization of a deployment", 0.7, "0-1",
+    b.add("teams_utilization", "Planned utilization of a deployment", PLANNED_UTILIZATION, "0-1",
           "headroom for latency: the breakeven workbook plans 70 %", "pct", "input",
           validation=(0, 1))
     b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",

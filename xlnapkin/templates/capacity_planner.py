@@ -20,6 +20,9 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter as L
 
 from .. import catalog, queueing
+from ..capacity import EXAMPLE_TPOT_MS, EXAMPLE_TTFT_MS
+from ..memory import MEM_FRACTION
+from ..economics import HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, PLANNED_UTILIZATION
 from .._checks import requirement
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 
@@ -77,10 +80,10 @@ INPUT_ROWS = [
      "0.5-1", "headroom for peaks, as in pooling", "num3", (0.5, 1)),
     ("user_tokens_per_sec", "Tokens/s a user receives while active", 20, "tokens/s",
      "reading speed", "num", (0,)),
-    ("utilization", "Planned utilization (for $ per million tokens)", 0.7, "0-1",
+    ("utilization", "Planned utilization (for $ per million tokens)", PLANNED_UTILIZATION, "0-1",
      "share of the full-load tokens/s paid for and used", "pct", (0, 1)),
-    ("hours_per_month", "Hours paid per month", 730.0, "hours", "seed 001: 720", "int",
-     (0, 744)),
+    ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours", "seed 001: 720",
+     "int", (0, MAX_HOURS_PER_MONTH)),
 ]
 # Latency targets (the Latency sheet): requests/s and limits in, replicas and $/month out.
 SLA_INPUTS = [
@@ -88,14 +91,14 @@ SLA_INPUTS = [
      "a catalog id or alias, or yours (row 1)", "text", "sla_gpu_choices"),
     ("requests_per_sec", "Peak requests per second (all replicas)", 20, "req/s",
      "arriving at random (Poisson)", "num", (0,)),
-    ("ttft_ms", "Time to first token, at most", 1000, "ms", "at the percentile below", "num",
-     (0,)),
-    ("tpot_ms", "Time per output token, at most", 50, "ms", "at the percentile below", "num",
-     (0,)),
+    ("ttft_ms", "Time to first token, at most", EXAMPLE_TTFT_MS, "ms", "at the percentile below",
+     "num", (0,)),
+    ("tpot_ms", "Time per output token, at most", EXAMPLE_TPOT_MS, "ms", "at the percentile below",
+     "num", (0,)),
     ("sla_percentile", "Percentile each limit is met at", 0.95, "0-1", "0.95 = p95",
      "num3", (0, 1)),
-    ("token_budget", "Prompt tokens one engine step takes", 8192, "tokens",
-     "blank = 8,192; vLLM max_num_batched_tokens", "int", (1,)),
+    ("token_budget", "Prompt tokens one engine step takes", queueing.PREFILL_CHUNK, "tokens",
+     f"blank = {queueing.PREFILL_CHUNK:,.0f}; vLLM max_num_batched_tokens", "int", (1,)),
     ("sla_spare_replicas", "Spare replicas kept for a failure", 1, "replicas",
      "1 = N+1; paid for, not counted in the latencies", "int", (0,)),
 ]
@@ -282,7 +285,7 @@ def _outputs(b, col_of) -> None:
           "GPUs only, at the planned utilization: no idle minimum, no people", "usd4", "output")
     b.add("user_gpu_shown", "Your GPU (row 1 of the table)",
           'IF({table_ok},{user_gpu_label},"check inputs")', "",
-          "defined under 'Your own GPU' on the left; the next lines are its", "text", "output")
+          "defined under 'Your own GPU'; the lines below are for it", "text", "output")
     b.add("user_gpu_cost_per_mtok", "Your GPU: its cost per million tokens",
           f'IF({{table_ok}},IF(ISNUMBER(Working!{col_of["cost_per_mtok"]}{first}),'
           f'Working!{col_of["cost_per_mtok"]}{first},IF(Working!{col_of["cost_per_mtok"]}{first}='
@@ -382,7 +385,7 @@ def _checks(b) -> None:
         ("check_utilization", "Utilization",
          num("utilization", "utilization", 0, 1, min_open=True)),
         ("check_hours", "Hours per month",
-         num("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
+         num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
         ("check_user_gpu", "Your GPU",
          'IF(AND(ISNUMBER({user_memory_gb}),ISNUMBER({user_mem_bw_tbps}),'
          'ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,'
@@ -467,7 +470,7 @@ def _model_sheet(m) -> dict:
     defaults["token_budget"] = (f"IF(ISBLANK({{token_budget}}),{queueing.PREFILL_CHUNK:g},"
                                 "{token_budget})", queueing.PREFILL_CHUNK, "int")
     bk.calibration_used(defaults)
-    defaults["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
+    defaults["mem_fraction"] = ("{mem_fraction}", MEM_FRACTION, "pct")
     for f in USER_FIELDS:
         defaults[f"user_{f}"] = ("N({user_" + f + "})", USER_GPU[f] or 0, "blank0")
     # each input falls back to its default only where every answer that reads it waits too
@@ -773,5 +776,6 @@ def _cover(wb) -> None:
             "xlnapkin critical-batch b200 qwen2.5-32b fp8 1 in a shell."]),
         ("Sources", _sheets.SEED_SOURCES + [
             "Catalog: xlnapkin gpus.csv and models.csv; every row's source and price date "
-            "(cloud_price_as_of) are on the Catalog sheet."]),
+            "(cloud_price_as_of) are on the Catalog sheet, on screen (the printout leaves the "
+            "sources out)."]),
     ], answer=COVER_ANSWER)

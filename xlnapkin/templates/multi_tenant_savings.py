@@ -21,7 +21,8 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
-from ..economics import NORMAL_CV_MAX, POOL_STEP, TENANT_CORRELATION
+from ..economics import (HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX, POOL_STEP,
+                         TENANT_CORRELATION)
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
@@ -48,9 +49,9 @@ INPUT_ROWS = [
      "capacity comes in whole deployments", "int", (1,)),
     ("correlation", "Correlation between tenants' loads", TENANT_CORRELATION, "0-1",
      "ServeGen API tenants: 0.0-0.33 hourly; seed 003 assumes 0", "num", (0, 1)),
-    ("hours_per_month", "Hours paid per month", 730.0, "hours",
+    ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours",
      "730 = always on; also the Teams sheet's hours a day", "int",
-     (0, 744)),
+     (0, MAX_HOURS_PER_MONTH)),
     ("lora_models", "LoRA: fine-tuned variants of one base model", 50, "models",
      "each would otherwise get its own deployment", "int", (1,)),
     ("lora_overhead", "LoRA: throughput lost to adapters", 0.02, "0-1", "seed 003: 1-3 %",
@@ -112,8 +113,8 @@ def _outputs(b) -> None:
          "= DEDICATED_GPUS"),
         # beside the counts (a user audit: at a 70 % load and cv 0.3 the dedicated side was 2
         # deployments a tenant, where a lead running 1 each read the 50 % saving as his)
-        ("tenant_deployments", "Deployments each tenant needs for its own peak", "deployments",
-         "int", ""),
+        ("tenant_deployments", "Deployments each tenant needs for its own peak", "", "int",
+         ""),
         ("pooled_gpus", "Pooled GPUs (one shared pool)", "GPUs", "int", "= POOLED_GPUS"),
         ("dedicated_monthly_cost", "Dedicated monthly cost", "USD/month", "usd0", ""),
         ("pooled_monthly_cost", "Pooled monthly cost", "USD/month", "usd0", ""),
@@ -189,7 +190,7 @@ def _checks(b) -> None:
          + bk.id_check("gpu", "gpu", "GPU") + ")"),
         bk.catalog_check("gpu_price_per_hour", "GPU price", min_open=True),
         ("check_hours", "Hours per month",
-         num("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
+         num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
         ("check_lora_models", "LoRA models", bk.whole_check("lora_models", "lora_models")),
         ("check_lora_overhead", "LoRA overhead",
          num("lora_overhead", "lora_overhead", 0, 1, max_open=True)),
@@ -219,7 +220,8 @@ def _working(w) -> None:
     w.heading("Inputs as used")
     defaults = {name: ("{" + name + "}", default, fmt)
                 for name, _l, default, _u, _n, fmt, _r in INPUT_ROWS}
-    defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour}", 2.49, "usd")
+    defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour}",
+                                     catalog.gpu(DEFAULT_GPU).cloud_usd_per_hour, "usd")
     # The counts need every input but the price and the hours, which wait for all checks.
     w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "costs_ok",
                                                         "hours_per_month": "costs_ok",

@@ -13,6 +13,7 @@ tests recalculate the workbook and compare each named cell with the engine.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 from pathlib import Path
 
@@ -21,14 +22,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import calibration, capacity, catalog, memory, queueing
-from ..economics import HOURS_PER_MONTH, NEVER
+from ..economics import HOURS_PER_MONTH, HOURS_PER_YEAR, MAX_HOURS_PER_MONTH, NEVER
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
 from . import _self_host_sheets as shs
 from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
 
 FILENAME = "self_host_breakeven.xlsx"
-DEFAULT_GPU, DEFAULT_MODEL = "h100-sxm", "llama-3.1-8b"
+# the defaults of `xlnapkin estimate`, which prices this workbook's question at them
+_EST = {k: p.default for k, p in inspect.signature(capacity.estimate).parameters.items()}
+DEFAULT_GPU, DEFAULT_MODEL = _EST["gpu"], _EST["model"]
 NEED_PRICES = "needs a rental price above 0, a purchase price and power"
 
 # An H100's resale share after 3 years (lenders' curve; about 10 % after 5): the default, with
@@ -47,11 +50,12 @@ SERVE = [
     ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "blank: bf16; or bits", "gen", "dtype_names"),
     ("num_gpus", "GPUs per replica (num_gpus, tensor parallel)", 1, "GPUs",
      _napkin.GGUF_NOTE, "int", (1,)),
-    ("input_tokens", "Input tokens per request", 1024, "tokens",
+    ("input_tokens", "Input tokens per request", _EST["input_tokens"], "tokens",
      "the mean prompt: it sets the prefill's share", "int", (1,)),
-    ("output_tokens", "Output tokens per request", 1024, "tokens", "the mean answer", "int",
+    ("output_tokens", "Output tokens per request", _EST["output_tokens"], "tokens",
+     "the mean answer", "int",
      (1,)),
-    ("tokens_per_day", "Tokens per day (input + output)", 10_000_000, "tokens/day",
+    ("tokens_per_day", "Tokens per day (input + output)", _EST["tokens_per_day"], "tokens/day",
      "the volume to price", "int", (0,)),
     ("scenario", "Scenario", "base", "",
      "low/high: all Sensitivity factors; best/worst: for self-hosting", "text",
@@ -60,15 +64,17 @@ SERVE = [
 RUN = [
     ("hardware", "Rent or own the GPUs?", "rent", "", "own: financed purchase (see below)",
      "text", '"rent,own"'),
-    ("utilization", "Planned utilization of each replica", 0.7, "0-1",
+    ("utilization", "Planned utilization of each replica", _EST["utilization"], "0-1",
      "sizes replicas; continuous batching lets 0.8-0.95 work (seed 002)", "pct", (0, 1)),
-    ("min_replicas", "Fewest replicas kept running", 2, "replicas",
+    ("min_replicas", "Fewest replicas kept running", _EST["min_replicas"], "replicas",
      "a floor: 2 lets one fail; above it, the spare is 1 - utilization", "int", (1,)),
-    ("staff_cost_per_month", "People and platform per month", 250000 / 12, "USD/month",
+    ("staff_cost_per_month", "People and platform per month", _EST["staff_cost_per_month"],
+     "USD/month",
      "1 ML engineer, $250K/yr loaded (BLS; seed 003: $150-250K)",
      "usd0", (0,)),
-    ("hours_per_month", "Hours a rented GPU runs per month", 730.0, "hours",
-     "730 = always on; fewer hours serve the day's volume in fewer hours", "int", (0, 744)),
+    ("hours_per_month", "Hours a rented GPU runs per month", _EST["hours_per_month"], "hours",
+     "730 = always on; fewer hours serve the day's volume in fewer hours", "int",
+     (0, MAX_HOURS_PER_MONTH)),
     ("spot_share", "Share of rented GPU-hours on spot", 0.0, "0-1",
      "seed 003's hybrid: 37.5 %; of every GPU-hour, minimum fleet's too", "pct", (0, 1)),
     ("spot_price_ratio", "Spot price / on-demand price", 0.5, "ratio",
@@ -244,7 +250,7 @@ def _outputs(b) -> None:
         "int", "replicas then x GPUs per replica; people cost as typed, not scaled")
     out(b, "breakeven_for_good_tokens_per_day", "Cheaper for good from (tokens per day)",
         "breakeven_for_good_calc", "tokens/day", "int",
-        "no larger volume where the API is cheaper")
+        "from it up the API is never cheaper; never: it always is")
     # where nothing fits, the verdict says why (the check is a page down; a finance review)
     verdict = b.add("breakeven_note", "Verdict", 'IF({all_ok},{breakeven_msg},IF({inputs_ok},'
                     '{fits},"check inputs"))', "", "", "text", "output")
@@ -270,6 +276,10 @@ def _outputs(b) -> None:
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
             ("rent_gpu_hourly_cost", "Rented GPU-hour (on-demand and spot mix)", "rent_price",
              "USD/GPU-h", "usd", "= SPOT_MIX_PRICE"),
+            # the rent the verdict below is set against (a render audit: the two rows above
+            # differ by more than the saving it states)
+            ("rent_levelled_hourly_cost", "Rented GPU-hour levelled over the years kept",
+             "rent_levelled", "USD/GPU-h", "usd", "its rent falling: what owning is set against"),
             ("own_vs_rent", "Owning vs renting the GPUs (not vs the API)",
              "own_vs_rent_msg", "", "text", ""),
             ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
@@ -311,7 +321,7 @@ def _checks(b) -> None:
         ("check_staff", "People and platform", num("staff_cost_per_month",
                                                    "staff_cost_per_month", 0)),
         ("check_hours", "Hours per month",
-         num("hours_per_month", "hours_per_month", 0, 744, min_open=True)),
+         num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
         ("check_spot", "Spot share and price", _and(num("spot_share", "spot_share", 0, 1),
                                                     num("spot_price_ratio", "spot_price_ratio",
                                                         0, 1))),
@@ -434,31 +444,38 @@ def _used_defaults() -> dict:
     """Working-sheet copies of the inputs: (source formula, default while a check fails, fmt).
     The scenario rows are scaled by their factor in the chosen scenario (Sensitivity sheet)."""
     d = {"gpu": ("{gpu_id}", DEFAULT_GPU, "text"), "model": ("{model_id}", DEFAULT_MODEL, "text")}
-    for name, _label, default, _u, _n, fmt, _r in SERVE[2:-2] + RUN + OWN:
+    for name, _label, default, _u, _n, fmt, _r in SERVE[2:-1] + RUN + OWN:
         d[name] = ("{" + name + "}", default, fmt)
     d["efficiency"] = ("N({efficiency})", 0, "blank0")
     d["weight_dtype"] = (bk.weight_dtype_used(), "bf16", "gen")
     d["kv_dtype"] = (bk.kv_dtype_used(), "bf16", "gen")
     bk.calibration_used(d)
-    d["mem_fraction"] = ("{mem_fraction}", 0.9, "pct")
-    d["tokens_per_day"] = ("{tokens_per_day}*{scen_tokens_per_day}", 1e7, "int")
-    d["utilization"] = ("MIN(1,{utilization}*{scen_utilization})", 0.7, "pct")
-    d["min_replicas"] = ("MAX(1,ROUNDUP({min_replicas}*{scen_min_replicas}*(1-1E-12),0))", 2,
-                         "int")
-    d["staff_cost_per_month"] = ("{staff_cost_per_month}*{scen_staff_cost_per_month}",
-                                 250000 / 12, "usd0")
-    for name, scen, default in (("gpu_price_per_hour", "gpu_price_per_hour", 2.49),
-                                ("api_price_in_per_mtok", "api_price", 0.05),
-                                ("api_price_out_per_mtok", "api_price", 0.08)):
+    d["mem_fraction"] = ("{mem_fraction}", memory.MEM_FRACTION, "pct")
+    # while a check fails, the defaults: the input rows' and the default GPU's and API's prices
+    g, api = catalog.gpu(DEFAULT_GPU), catalog.comparable_price(DEFAULT_MODEL)
+    share = {name: default for name, _l, default, *_ in OWN}
+    for name, formula in (("tokens_per_day", "{tokens_per_day}*{scen_tokens_per_day}"),
+                          ("utilization", "MIN(1,{utilization}*{scen_utilization})"),
+                          ("min_replicas", "MAX(1,ROUNDUP({min_replicas}*{scen_min_replicas}*"
+                                           "(1-1E-12),0))"),
+                          ("staff_cost_per_month",
+                           "{staff_cost_per_month}*{scen_staff_cost_per_month}")):
+        d[name] = (formula,) + d[name][1:]
+    for name, scen, default in (("gpu_price_per_hour", "gpu_price_per_hour",
+                                 g.cloud_usd_per_hour),
+                                ("api_price_in_per_mtok", "api_price", api.input_usd_per_mtok),
+                                ("api_price_out_per_mtok", "api_price", api.output_usd_per_mtok)):
         # N(): a price the other way of running needs may be missing (compare_ok says so)
         d[name] = ("N({" + name + "})*{scen_" + scen + "}", default, "usd")
     # an owned GPU's price and power include its share of the server around it
     d["purchase_price"] = ("N({purchase_price})*(1+{server_share_used})*"
-                           "{scen_purchase_price}", 30000.0 * 1.25, "usd")
+                           "{scen_purchase_price}", g.list_price_usd * (1 + share["server_share"]),
+                           "usd")
     d["api_price_cached"] = ("IF(ISNUMBER({api_price_cached_per_mtok}),"
                              "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
-                             "{scen_api_price}", 0.05, "usd")
-    d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})", 700.0 * 1.8, "int")
+                             "{scen_api_price}", api.input_usd_per_mtok, "usd")
+    d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})",
+                        g.tdp_w * (1 + share["server_power_share"]), "int")
     d["price_per_kwh"] = ("{price_per_kwh}*{scen_price_per_kwh}",) + d["price_per_kwh"][1:]
     d["cost_of_capital"] = ("MIN(1,{cost_of_capital}*{scen_cost_of_capital})",) \
         + d["cost_of_capital"][1:]
@@ -744,7 +761,7 @@ def _fleet_steps() -> list[Step]:
                   "{output_tokens})/{output_tokens}"), "tokens/s", "num",
              "capacity.replica_tokens_per_sec(..., prefix_cache_savings)"),
         Step("hours_run", "Hours a month the GPUs run and are paid (owned: always on)",
-             'IF({hardware}="own",730,{hours_per_month})', "hours", "int"),
+             f'IF({{hardware}}="own",{HOURS_PER_MONTH:g},{{hours_per_month}})', "hours", "int"),
         Step("hours_a_day", "Hours a day the GPUs serve (730 hours a month or more: all 24)",
              bk.hours_a_day("{hours_run}"), "hours", "num",
              "economics.replica_tokens_per_day"),
@@ -780,8 +797,8 @@ def _fleet_steps() -> list[Step]:
 
 def _api_steps() -> list[Step]:
     return [
-        Step("days_per_month", "Days the API bills per month (calendar: 730 / 24)", "730/24",
-             "days", "num"),
+        Step("days_per_month", "Days the API bills per month (calendar: 730 / 24)",
+             f"{HOURS_PER_MONTH:g}/24", "days", "num"),
         Step("api_blended_calc", "API blended price (prefix-cache hits at the cached price)",
              "{input_share}*((1-{prefix_savings})*{api_price_in_per_mtok}+{prefix_savings}*"
              "{api_price_cached})+(1-{input_share})*{api_price_out_per_mtok}", "USD/Mtok",
@@ -861,8 +878,9 @@ def _own_steps() -> list[Step]:
              "USD", "usd0"),
         Step("own_hourly_calc", "Owned GPU-hour: capital (annuity) + energy + hosting",
              f"({{purchase_price}}-{{residual_value}}/{growth})*IF({r}>0,{r}*{growth}/"
-             f"({growth}-1),1/{n})/8760+{{power_watts}}/1000*{{pue}}*{{price_per_kwh}}+"
-             "{hosting_per_month}*12/8760", "USD/GPU-h", "usd4", "economics.own_hourly_cost"),
+             f"({growth}-1),1/{n})/{HOURS_PER_YEAR:g}+{{power_watts}}/1000*{{pue}}*"
+             f"{{price_per_kwh}}+{{hosting_per_month}}*12/{HOURS_PER_YEAR:g}", "USD/GPU-h", "usd4",
+             "economics.own_hourly_cost"),
         # Renting the GPU-hours an owned GPU serves (the day's volume in fewer hours on more
         # rented GPUs, as the replicas are counted), levelled over the years kept with the
         # owned hour's own annuity: the per-hour verdict and the NPV then agree (a finance
@@ -870,7 +888,7 @@ def _own_steps() -> list[Step]:
         # $0.66 an hour where its NPV was negative)
         Step("rent_levelled", "Rented GPU-hour levelled over the years: rent NPV x annuity / "
              "8,760", f'IF(ISNUMBER({{rent_npv_calc}}),{{rent_npv_calc}}*IF({r}>0,{r}*{growth}/'
-             f'({growth}-1),1/{n})/8760,"-")', "USD/GPU-h", "usd4"),
+             f'({growth}-1),1/{n})/{HOURS_PER_YEAR:g},"-")', "USD/GPU-h", "usd4"),
         Step("own_vs_rent_msg", "Own vs rent per GPU-hour over the years kept",
              'IF(NOT(ISNUMBER({rent_levelled})),"-",IF({own_hourly_calc}<{rent_levelled},'
              '"owning "&IF({server_share}=0,'
@@ -937,10 +955,14 @@ COVER_ANSWER = [
     'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" a replica against "&api_id&IF('
     'ISNUMBER(self_host_monthly_cost),": "&volume_priced,""),"check inputs: the Breakeven '
     'sheet\'s Checks")',
+    # its GPUs and its people apart (a render audit: at the defaults 85 % of the month is
+    # people, which the verdict turns on)
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Self-hosting "&'
-    + _sheets.dollars("self_host_monthly_cost") + '&" a month"&IF(ISNUMBER('
-    'self_host_cost_per_mtok_at_volume)," ("&' + _sheets.per_mtok(
-        "self_host_cost_per_mtok_at_volume") + '&" per million tokens)","")&", the API "&'
+    + _sheets.dollars("self_host_monthly_cost") + '&" a month (GPUs "&'
+    + _sheets.dollars("gpu_monthly_cost") + '&IF(self_host_monthly_cost>gpu_monthly_cost,'
+    '" + people and platform "&' + _sheets.dollars("(self_host_monthly_cost-gpu_monthly_cost)")
+    + ',"")&IF(ISNUMBER(self_host_cost_per_mtok_at_volume),"; "&' + _sheets.per_mtok(
+        "self_host_cost_per_mtok_at_volume") + '&" per million tokens","")&"), the API "&'
     + _sheets.dollars("api_monthly_cost") + '&" a month","")',
     # owning's cash (a finance audit: the cover gave only the levelled monthly figure)
     'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
@@ -1014,7 +1036,8 @@ def _cover(wb) -> None:
         ("Published claims you can test (the seed articles under Sources)", _seed_claims()),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
-            f"the Catalog sheet). Defaults: {DEFAULT_GPU} at ${g0.cloud_usd_per_hour}/h; "
+            f"the Catalog sheet, on screen: the printout leaves the sources out). Defaults: "
+            f"{DEFAULT_GPU} at ${g0.cloud_usd_per_hour}/h; "
             f"{DEFAULT_MODEL} compared with {p_cmp.id} ({p_cmp.as_of}).",
             "Cost defaults (each input's note names its source): BLS Employer Costs for "
             "Employee Compensation (benefit loads, 2025-26), CBRE North America Data Center "
@@ -1032,22 +1055,25 @@ def _seed_claims() -> list[str]:
     """The seed articles' claims with this workbook's numbers (engine values at build time)."""
     from .. import capacity, economics as e
     g0 = catalog.gpu(DEFAULT_GPU)
-    month = g0.cloud_usd_per_hour * 730
+    own = {name: default for name, _l, default, *_ in OWN}
+    month = g0.cloud_usd_per_hour * HOURS_PER_MONTH
     gpt4o = e.blended_price(2.5, 10, 0.5)
     tps = capacity.replica_tokens_per_sec(DEFAULT_GPU, DEFAULT_MODEL, 1024, 1024, "bf16", "bf16")
-    cap = e.replica_tokens_per_day(tps, 0.7)
+    cap = e.replica_tokens_per_day(tps, _EST["utilization"])
     be1 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 0)
     be2 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 2, 0)
-    be_staff = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 250000 / 12)
+    be_staff = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1,
+                                                _EST["staff_cost_per_month"])
     busy = e.fleet_utilization(2e6, tps, 1)
-    reps47 = e.replicas_needed(4.1e9, tps, 0.7)
+    reps47 = e.replicas_needed(4.1e9, tps, _EST["utilization"])
     api47 = e.api_monthly_cost(4.1e9, e.blended_price(0.15, 0.6, 0.5))
     saved = e.prefix_cache_savings(2048, 256, 0.85)
     api_for_2m = e.cost_per_mtok_at_volume(month, 2e6)  # one replica's month over 2 M a day
     api_for_2m_at_2 = e.cost_per_mtok_at_volume(e.self_host_monthly_cost(0, tps, 2.0), 2e6)
     price = g0.cloud_usd_per_hour
     gpus47 = e.self_host_monthly_cost(4.1e9, tps, price)
-    staffed47 = e.self_host_monthly_cost(4.1e9, tps, price, staff_cost_per_month=250000 / 12)
+    staffed47 = e.self_host_monthly_cost(4.1e9, tps, price,
+                                         staff_cost_per_month=_EST["staff_cost_per_month"])
     return [
         f"Seed 002, 'breakeven around 2 M tokens/day at > 70 % utilization': at 2 M tokens/day "
         f"one {DEFAULT_GPU} serving {DEFAULT_MODEL} is {busy:.2%} busy, never 70 %; against "
@@ -1066,5 +1092,17 @@ def _seed_claims() -> list[str]:
         f"input tokens 2,304, prefix 2,048, hit rate 85 %: {saved:.1%} of prefill saved.",
         "Seed 004, owning an H100 at $30K + $2K power over 2 years: hardware own, purchase "
         "price 32,000 (yours), server shares 0, power 0 (yours), years 2, resale 0, cost of "
-        "capital 0, colocation 0 gives $1.83 per GPU-hour; the defaults add the server's "
-        "share, financing, resale, power and hosting."]
+        f"capital 0, colocation 0 gives ${e.own_hourly_cost(32000, 2):.2f} per GPU-hour. The "
+        f"defaults add the server's share, financing, resale, power and hosting over "
+        f"{own['years']} years: ${_own_hourly_at_defaults(g0, own):.2f} (the Breakeven "
+        "sheet's owned GPU-hour)."]
+
+
+def _own_hourly_at_defaults(g, own) -> float:
+    """The owned GPU-hour of ``g`` at the OWN rows' defaults (the Working sheet's steps)."""
+    from .. import economics as e
+    price = g.list_price_usd * (1 + own["server_share"])
+    watts = g.tdp_w * (1 + own["server_power_share"])
+    return float(e.own_hourly_cost(price, own["years"], watts, own["price_per_kwh"], own["pue"],
+                                   e.colo_cost_per_month(watts, own["colo_usd_per_kw_month"]),
+                                   own["cost_of_capital"], own["residual_share"] * price))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from openpyxl.styles import Alignment
 
+from .. import catalog
+from ..economics import HOURS_PER_MONTH, PLANNED_UTILIZATION
 from ..errors import NapkinError
 from . import _book, _style as st
 
@@ -24,6 +26,7 @@ __all__ = ["FILENAME", "SHEET", "build"]
 
 FILENAME = "functions_showcase.xlsx"
 SHEET = "Showcase"
+SHOWCASE_API = "groq-llama-3.3-70b"  # the API section's prices: a hosted Llama 3.3 70B
 
 _FMT = {"tps": "#,##0", "ms": "#,##0.0", "gb": '#,##0.00,,," GB"', "usd": '"$"#,##0.00',
         "usd4": st.FMT["usd4"],  # $ per million tokens: four places under $10
@@ -253,16 +256,18 @@ def _breakeven(s, row) -> int:
                           "planned utilization, not at the batch above.", italic=True)
     row += 1
     v = lambda name: s.values[s.names[name]]  # noqa: E731 - a value by its defined name
+    api = catalog.price(SHOWCASE_API)
     rows = [("GPU price per hour", '=GPU_SPEC(gpu,"cloud_usd_per_hour")', "usd",
              "gpu_price_per_hour", "the catalog's cloud price (blank: none); in Excel, type "
              "a number over it"),
-            ("utilization", 0.7, "share", "utilization", "share of paid hours the replica is "
-             "busy"),
+            ("utilization", PLANNED_UTILIZATION, "share", "utilization",
+             "share of paid hours the replica is busy"),
             ("prompt tokens per request", 1024, "count", "input_tokens", ""),
             ("output tokens per request", 1024, "count", "output_tokens", ""),
-            ("API price per million input tokens", 0.59, "usd4", "api_price_in_per_mtok",
-             "a hosted Llama 3.3 70B (groq-llama-3.3-70b in prices.csv)"),
-            ("API price per million output tokens", 0.79, "usd4", "api_price_out_per_mtok", ""),
+            ("API price per million input tokens", api.input_usd_per_mtok, "usd4",
+             "api_price_in_per_mtok", f"a hosted Llama 3.3 70B ({api.id} in prices.csv)"),
+            ("API price per million output tokens", api.output_usd_per_mtok, "usd4",
+             "api_price_out_per_mtok", ""),
             ("replica output tokens/s under load", "=MAX_THROUGHPUT(gpu,model,input_tokens,"
              "output_tokens,weight_dtype,kv_dtype,num_gpus)", "tps", "replica_output_tps",
              "prompts included"),
@@ -276,7 +281,8 @@ def _breakeven(s, row) -> int:
              "input_share", "plain arithmetic"),
             ("API USD per million tokens, blended", "=BLENDED_PRICE(api_price_in_per_mtok,"
              "api_price_out_per_mtok,input_share)", "usd4", "api_blended_price", "the same mix"),
-            ("one replica's GPUs per month (730 h)", "=gpu_price_per_hour*num_gpus*730", "usd0",
+            ("one replica's GPUs per month (730 h)",
+             f"=gpu_price_per_hour*num_gpus*{HOURS_PER_MONTH:g}", "usd0",
              "monthly_gpu_bill", "plain arithmetic"),
             ("one replica's tokens per day", "=REPLICA_TOKENS_PER_DAY(replica_tps,utilization)",
              "count", "replica_daily_tokens", "at the utilization"),
@@ -287,7 +293,8 @@ def _breakeven(s, row) -> int:
     plain = {"replica_tps": lambda: _product(v("replica_output_tps"), (
                  v("input_tokens") + v("output_tokens")) / v("output_tokens")),
              "input_share": lambda: v("input_tokens") / (v("input_tokens") + v("output_tokens")),
-             "monthly_gpu_bill": lambda: _product(v("gpu_price_per_hour"), v("num_gpus"), 730)}
+             "monthly_gpu_bill": lambda: _product(v("gpu_price_per_hour"), v("num_gpus"),
+                                                   HOURS_PER_MONTH)}
     for label, value, fmt, name, note in rows:
         row += 1
         s.text(f"A{row}", label)
