@@ -850,6 +850,12 @@ def expect_planner(v):
     exp["user_gpu_users_at_context"] = cols["w_slots_memory"][0]
     exp["user_gpu_users_per_gpu"] = cols["w_users_per_gpu"][0]
     exp["user_gpu_cost_per_user_month"] = cols["w_cost_per_user_month"][0]
+    # per user the catalog's cheapest (the first of equals, as MATCH finds it)
+    per_user = [(c, i) for i, c in enumerate(cols["w_cost_per_user_month"])
+                if i and isinstance(c, float)]
+    exp["cheapest_gpu_per_user"], exp["cheapest_cost_per_user_month"] = (
+        (labels[min(per_user)[1]], min(per_user)[0]) if per_user
+        else ("no priced GPU serves a user", "-"))
     exp.update(_latency_targets(v, m, n))
     exp.update(_prices_check(v))
     return {k: x for k, x in exp.items() if x is not None}
@@ -877,6 +883,8 @@ def _prices_check(v) -> dict:
         out["check_your_price"] = f"row 1's price in 'your $/GPU-h' is {words[True]}"
     if out:
         out.update(all_ok=False, rank_ok=False, rank_gpu=["check inputs"] * cp.RANK_ROWS,
+                   cheapest_gpu_per_user="check inputs",
+                   cheapest_cost_per_user_month="check inputs",
                    rank_cost_per_mtok=[None] * cp.RANK_ROWS)
     return out
 

@@ -267,7 +267,7 @@ def test_pooling_never_needs_more_gpus_than_dedicated(n, mu, q, cv, g, rho):
     dedicated = e.dedicated_gpus(n, mu, q, cv, g, rho)
     assert e.pooled_gpus(n, mu, q, cv, g, rho) <= dedicated
     saving = e.pooling_savings(n, mu, q, cv, g, rho)
-    assert saving >= 0
+    assert saving == pytest.approx(1 - e.pooled_gpus(n, mu, q, cv, g, rho) / dedicated)
     assert saving <= 1 - n * mu * g / dedicated + 1e-12  # the pool cannot run above 100 %
     assert e.pooled_utilization(n, mu, q, cv, g, rho) <= 1 + 1e-12
     if n == 1:    # one tenant alone saves nothing

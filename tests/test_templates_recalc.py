@@ -420,26 +420,33 @@ FORMULAS = {"self_host_breakeven": ["defaults", OWNED],
 # asks so): each check of a number input must refuse it (a test audit: no scenario gave those
 # checks a bad value, so one that always said OK passed). LibreOffice alone runs these.
 INVALID = ("every number as text, owning", "every number negative, owning")
-# The checks that read no number input: ids, dtypes and lists, blank overrides and ranges.
+# The checks that read no number input set here: ids, dtypes and lists, and number inputs
+# left blank by default (overrides, efficiency, input share, your GPU's cap and steps), which
+# their own scenarios check.
 NOT_NUMBER_CHECKS = {
     "self_host_breakeven": {"check_api", "check_api_price_in_per_mtok", "check_efficiency",
                             "check_api_price_out_per_mtok", "check_gpu", "check_hardware",
                             "check_gpu_price_per_hour", "check_input_share", "check_kv_dtype",
                             "check_model", "check_power_watts", "check_purchase_price",
-                            "check_scenario", "check_sensitivity", "check_weight_dtype"},
-    "multi_tenant_savings": {"check_gpu", "check_gpu_price_per_hour", "check_grid",
-                             "check_teams_table"},
-    "capacity_planner": {"check_efficiency", "check_kv_dtype", "check_model", "check_prices",
+                            "check_scenario", "check_weight_dtype"},
+    "multi_tenant_savings": {"check_gpu", "check_gpu_price_per_hour"},
+    "capacity_planner": {"check_efficiency", "check_kv_dtype", "check_model",
                          "check_request_context", "check_sla_gpu", "check_user_cap",
-                         "check_user_steps", "check_weight_dtype", "check_your_price"}}
+                         "check_user_steps", "check_weight_dtype"}}
 
 
 def _invalid_numbers(d):
     numbers = [k for k, x in d.items() if k not in RANGE_INPUTS and not isinstance(x, bool)
                and isinstance(x, (int, float))]
     own = {"hardware": "own"} if "hardware" in d else {}
-    return [(label, dict(d, **dict.fromkeys(numbers, bad), **own))
-            for label, bad in zip(INVALID, ("abc", -7))]
+    out = []
+    for label, bad in zip(INVALID, ("abc", -7)):
+        # the ranges too: the planner's row-1 price is a range's first cell (a review: the
+        # range wrote the default back over the single cell's bad value)
+        ranges = {k: {0: bad, 1: bad} if isinstance(d[k], dict) else [bad] * len(d[k])
+                  for k in RANGE_INPUTS if k in d}
+        out.append((label, dict(d, **dict.fromkeys(numbers, bad), **own, **ranges)))
+    return out
 
 
 class Plan:
@@ -472,19 +479,20 @@ class Plan:
 
     def cells(self, v) -> dict:
         """{'Sheet!C5': value} for every input the scenario sets (all single-cell inputs)."""
-        out = {}
+        out, ranged = {}, {}
+        for key, name in RANGE_INPUTS.items():
+            if key in v and name in self.where:
+                values = v[key]
+                for i, (sheet, cell) in enumerate(self.where[name]):
+                    ranged[f"{sheet}!{cell}"] = (values.get(i) if isinstance(values, dict)
+                                                 else values[i])
         for name in self.defaults:
             if name in RANGE_INPUTS:
                 continue
             (sheet, cell), = self.where[name]
             out[f"{sheet}!{cell}"] = v[name]
-        for key, name in RANGE_INPUTS.items():
-            if key in v and name in self.where:
-                values = v[key]
-                for i, (sheet, cell) in enumerate(self.where[name]):
-                    out[f"{sheet}!{cell}"] = (values.get(i) if isinstance(values, dict)
-                                              else values[i])
-        return out
+        # a cell that is also a range's is written as the range's value
+        return {**out, **ranged}
 
     def scenario_file(self, label, v, dest: Path) -> Path:
         by_sheet = {}
@@ -1071,7 +1079,9 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("self_host_breakeven", "full: planned past what a replica sustains")
     assert text.endswith("Service at your volume: " + sh.FULL_ANSWER), text
     v, text = lines("capacity_planner")
-    assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])}" in text
+    assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])} at full batches; "
+            f"per user-month: {v['cheapest_gpu_per_user']} at "
+            f"{per_mtok(v['cheapest_cost_per_user_month'])}" in text
             and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "
                 f"{v['ttft_ms']:,.0f} ms and {v['tpot_ms']:.0f} ms per token for "
                 f"{v['sla_percentile']:.0%} of requests): {v['sla_replicas']:,.0f} replicas of "

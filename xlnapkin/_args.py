@@ -42,8 +42,8 @@ ARGS = {
                     "[replicas]",
     # owning
     "purchase_price": "price paid per GPU now, its share of the server included [USD]",
-    "power_watts": "average power one GPU draws while serving, its share of the server "
-                   "included [W]",
+    "power_watts": "average power one GPU draws, its share of the server included (an owned "
+                   "GPU's, every hour of the year) [W]",
     "pue": "data-centre power usage effectiveness, >= 1 [ratio]",
     "price_per_kwh": "electricity price [USD/kWh]",
     "hosting_per_month": "colocation, network and support per GPU per month (people apart) "

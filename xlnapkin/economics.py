@@ -210,7 +210,7 @@ def joules_per_token(power_watts, tokens_per_sec, num_gpus=1, pue=1.0):
     [J/token]
 
     Args:
-        power_watts: *
+        power_watts: power one GPU draws while serving, its share of the server included [W]
         tokens_per_sec: *
         num_gpus: *
         pue: *
@@ -234,7 +234,7 @@ def energy_cost_per_mtok(power_watts, tokens_per_sec, price_per_kwh, num_gpus=1,
     [USD/Mtok]
 
     Args:
-        power_watts: *
+        power_watts: power one GPU draws while serving, its share of the server included [W]
         tokens_per_sec: *
         price_per_kwh: *
         num_gpus: *
@@ -569,7 +569,7 @@ def spot_hybrid_cost(base_gpus, burst_gpus, on_demand_rate, spot_rate, burst_fra
         on_demand_rate: price of an on-demand GPU [USD/GPU-hour]
         spot_rate: price of a spot GPU [USD/GPU-hour]
         burst_fraction: share of the month the spot GPUs run, in [0, 1] [0-1]
-        hours_per_month: *
+        hours_per_month: hours in the month (the spot GPUs run burst_fraction of them), at most 744 [hours]
 
     ``base x on_demand x hours + burst x spot x hours x burst_fraction`` [USD/month]
 

@@ -56,14 +56,18 @@ PRINT_SCALE = 90  # % : 9 pt notes print at 8.1 pt
 # Number formats by kind of quantity.
 FMT = {
     "int": "#,##0", "num1": "#,##0.0", "num": "#,##0.00", "num3": "#,##0.000", "sci": "0.000E+00",
+    # tokens/s and milliseconds: whole from 100, a tenth below (a render audit: "6,547.92
+    # tokens/s", "190.16 ms")
+    "amount": "[>=100]#,##0;#,##0.0",
     # a tenth below 10 users, whole from 10; none as 0 (a user audit read '-' as no data where
     # the memory held users and none would get the speed asked for)
     "users": '[=0]0;[<10]0.0;#,##0',
     "blank0": '[=0]"blank";#,##0.00',  # an optional input read with N(): 0 where left blank
     "usd": "$#,##0.00", "usd0": "$#,##0",
     "usd_none": '$#,##0.00;-$#,##0.00;"none"',  # a catalog price, where 0 means none listed
-    # cents from $10 up, a hundredth of a cent below (token prices run from $0.01 to $100)
-    "usd4": "[>=10]$#,##0.00;$#,##0.0000", "pct": "0.0%", "pct3": "0.000%",
+    # cents from $1 up, a hundredth of a cent below (token prices run from $0.01 to $100; a
+    # render audit read "$2.5000" beside "$10.00"), as the covers write them (_sheets.per_mtok)
+    "usd4": "[>=1]$#,##0.00;$#,##0.0000", "pct": "0.0%", "pct3": "0.000%",
     # a change in a price, either way: the conditional formats above drop a negative's sign
     # (LibreOffice), so no conditions here
     "usd_change": "+$#,##0.0000;-$#,##0.0000;$0",

@@ -110,11 +110,12 @@ def add_teams(wb, ws) -> None:
     b.add("teams_tokens_per_sec", "Tokens/s one deployment serves at full load",
           example_tokens_per_sec(), "tokens/s",
           "typed: REPLICA_TOKENS_PER_SEC for the Pooling GPU; retype for another",
-          "num", "input", validation=(0,))
+          "amount", "input", validation=(0,))
     b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
           "capacity comes in whole deployments", "int", "input", validation=(1,))
     b.add("teams_utilization", "Planned utilization of a deployment", PLANNED_UTILIZATION, "0-1",
-          "headroom for latency: the breakeven workbook plans 70 %", "pct", "input",
+          f"headroom for latency: the breakeven workbook plans {PLANNED_UTILIZATION * 100:.0f} "
+          "%", "pct", "input",
           validation=(0, 1))
     b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",
           "1 = N+1 for every team; like for like: as the pool", "int", "input",

@@ -92,9 +92,9 @@ SLA_INPUTS = [
     ("requests_per_sec", "Peak requests per second (all replicas)", 20, "req/s",
      "arriving at random (Poisson)", "num", (0,)),
     ("ttft_ms", "Time to first token, at most", EXAMPLE_TTFT_MS, "ms", "at the percentile below",
-     "num", (0,)),
+     "amount", (0,)),
     ("tpot_ms", "Time per output token, at most", EXAMPLE_TPOT_MS, "ms", "at the percentile below",
-     "num", (0,)),
+     "amount", (0,)),
     ("sla_percentile", "Percentile each limit is met at", 0.95, "0-1", "0.95 = p95",
      "num3", (0, 1)),
     ("token_budget", "Prompt tokens one engine step takes", queueing.PREFILL_CHUNK, "tokens",
@@ -102,7 +102,8 @@ SLA_INPUTS = [
     ("sla_spare_replicas", "Spare replicas kept for a failure", 1, "replicas",
      "1 = N+1; paid for, not counted in the latencies", "int", (0,)),
 ]
-OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "user_gpu_shown", "user_gpu_cost_per_mtok",
+OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "cheapest_gpu_per_user",
+           "cheapest_cost_per_user_month", "user_gpu_shown", "user_gpu_cost_per_mtok",
            "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
            "sla_gpu_shown", "sla_max_rate", "sla_stop", "sla_replicas", "sla_gpus",
@@ -153,7 +154,7 @@ def _row_steps():
          f'"{BAD_PRICE}"))', "USD/GPU-h", "usd"),
         ("total_tps", "input + output tokens/s of one replica",
          'IF(ISNUMBER({replica_tokens_per_sec}),{replica_tokens_per_sec}*({input_tokens}+'
-         '{output_tokens})/{output_tokens},"does not fit")', "tokens/s", "num"),
+         '{output_tokens})/{output_tokens},"does not fit")', "tokens/s", "amount"),
         ("cost_per_mtok", "USD per million tokens (input + output) at utilization",
          'IF(NOT(ISNUMBER({total_tps})),"does not fit",IF(NOT(ISNUMBER({price_used})),'
          f'{_NO_PRICE},{{price_used}}*{{num_gpus}}/({{total_tps}}*{{utilization}}*3600)*1E+6))',
@@ -283,6 +284,16 @@ def _outputs(b, col_of) -> None:
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,MIN(w_catalog_rank_key),"-"),'
           '"check inputs")', "USD/Mtok",
           "GPUs only, at the planned utilization: no idle minimum, no people", "usd4", "output")
+    # per user the ranking can differ (a render audit: the cheapest per Mtok cost 3x the
+    # cheapest per user-month); MIN and COUNT pass over the rows' text ("no users fit")
+    per_user = "w_catalog_cost_per_user_month"
+    b.add("cheapest_gpu_per_user", "Cheapest catalog GPU per user-month",
+          f'IF({{rank_ok}},IF(COUNT({per_user})>0,INDEX(w_catalog_gpu_label,MATCH(MIN({per_user}),'
+          f'{per_user},0)),"no priced GPU serves a user"),"check inputs")', "",
+          "users at the percentile, their context and speed", "text", "output")
+    b.add("cheapest_cost_per_user_month", "Its cost per user-month",
+          f'IF({{rank_ok}},IF(COUNT({per_user})>0,MIN({per_user}),"-"),"check inputs")',
+          "USD", "GPUs only, at the hours paid", "usd", "output")
     b.add("user_gpu_shown", "Your GPU (row 1 of the table)",
           'IF({table_ok},{user_gpu_label},"check inputs")', "",
           "defined under 'Your own GPU'; the lines below are for it", "text", "output")
@@ -322,9 +333,9 @@ def _outputs(b, col_of) -> None:
              "USD/Mtok",
              "the fleet at the peak rate all the time: less traffic costs more", "usd4"),
             ("sla_ttft", "Latency targets: TTFT at the percentile with them", "ms",
-             "= TTFT_AT_RATE at the rate per replica and percentile", "num"),
+             "= TTFT_AT_RATE at the rate per replica and percentile", "amount"),
             ("sla_tpot", "Latency targets: TPOT at the percentile with them", "ms",
-             "= TPOT_AT_RATE, the same arguments", "num")):
+             "= TPOT_AT_RATE, the same arguments", "amount")):
         calc = {"sla_cost_per_month": "sla_cost_calc", "sla_gpu_price": "sla_price"}.get(
             name, name + "_calc")
         gate = {"sla_cost_per_month": "sla_cost_ok", "sla_cost_per_mtok": "sla_cost_ok",
@@ -550,7 +561,7 @@ def _working(wb, wk, cols, col_of, alias) -> None:
     last = FIRST_ROW + len(catalog.gpu_ids())
     for name, col in col_of.items():
         st.define(wb, f"w_{name}", "Working", f"${col}${FIRST_ROW}:${col}${last}")
-    for name in ("rank_key", "gpu_label"):   # the catalog's rows, without your GPU
+    for name in ("rank_key", "gpu_label", "cost_per_user_month"):  # the catalog's rows alone
         col = col_of[name]
         st.define(wb, f"w_catalog_{name}", "Working", f"${col}${FIRST_ROW + 1}:${col}${last}")
     wk.freeze_panes = f"B{FIRST_ROW}"
@@ -687,7 +698,8 @@ COVER_ANSWER = [
     'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
-    'full batches (per user, the table\'s $/user-month may rank GPUs otherwise)","")&IF('
+    'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month: "&'
+    'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'LEFT(context_note,4)="past","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '

@@ -21,8 +21,8 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
-from ..economics import (HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX, POOL_STEP,
-                         TENANT_CORRELATION)
+from ..economics import (HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX,
+                         PLANNED_UTILIZATION, POOL_STEP, TENANT_CORRELATION)
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
@@ -33,13 +33,15 @@ GRID_PERCENTILES = (0.9, 0.95, 0.99, 0.999)
 # is below 0 for 0.6 % of the time); burstier tenants need economics.pooling_monte_carlo.
 GRID_CVS = (0.1, 0.2, 0.3, 0.4)
 DEFAULT_GPU = "h100-sxm"
+_PLANNED = f"{PLANNED_UTILIZATION * 100:.0f} %"  # the breakeven workbook's planned load, as said
 
 # (name, label, default, unit, note, fmt, validation)
 INPUT_ROWS = [
     ("tenants", "Tenants (customers or teams) of one model", 10, "tenants",
      "any replica serves any tenant: same weights (or LoRA)", "int", (1,)),
     ("mean_utilization", "Each tenant's average load (share of one deployment)", 0.4, "0-1",
-     "of the throughput a deployment is planned at: 40 % busy at 70 % = 0.57", "pct",
+     f"of the throughput a deployment is planned at: 40 % busy at {_PLANNED} = "
+     f"{0.4 / PLANNED_UTILIZATION:.2f}", "pct",
      (0, 1)),
     ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
      "0.95 = the 95th percentile; at least 0.5", "num3", (0.5, 1)),
@@ -452,7 +454,7 @@ LEFT_OUT = [
     "pooled cost is split between tenants are not costed.",
     "Latency headroom: a deployment counts as full at its saturating throughput, so "
     "give the loads as shares of the throughput you plan to run at (the breakeven "
-    "workbook plans 70 %); the pool runs hotter than dedicated deployments, so leaving "
+    f"workbook plans {_PLANNED}); the pool runs hotter than dedicated deployments, so leaving "
     "headroom out flatters the pool.",
     "Rounding: much of the saving at low loads is each tenant renting a whole "
     "deployment; a smaller GPU per tenant would also recover part of it."]

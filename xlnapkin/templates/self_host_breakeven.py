@@ -268,9 +268,9 @@ def _outputs(b) -> None:
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
         "not your volume: no idle minimum, no people")
     out(b, "replica_tokens_per_sec", "Output tokens/s of one replica under load",
-        "replica_tokens_per_sec_calc", "tokens/s", "num", "= MAX_THROUGHPUT (no prefix cache)")
+        "replica_tokens_per_sec_calc", "tokens/s", "amount", "= MAX_THROUGHPUT (no prefix cache)")
     out(b, "replica_total_tokens_per_sec", "Input + output tokens/s of one replica",
-        "replica_total_tps", "tokens/s", "num", "= REPLICA_TOKENS_PER_SEC (prefix cache in)")
+        "replica_total_tps", "tokens/s", "amount", "= REPLICA_TOKENS_PER_SEC (prefix cache in)")
     for name, label, calc, unit, fmt, note in (
             ("own_gpu_hourly_cost", "Owned GPU-hour: financed, resold, powered, hosted",
              "own_hourly_calc", "USD/GPU-h", "usd", "= OWN_HOURLY_COST"),
@@ -551,10 +551,10 @@ def _service(w) -> None:
              _fit(f'IF({{vol_ok}},{{vol_op_n}},"{FULL}")'), "requests", "num",
              "queueing.service_at_rate"),
         Step("vol_request_tps_calc", "Output tokens/s each request streams",
-             _fit(f'IF({{vol_ok}},1/{{q_tpot}},"{FULL}")'), "tokens/s", "num",
+             _fit(f'IF({{vol_ok}},1/{{q_tpot}},"{FULL}")'), "tokens/s", "amount",
              "queueing.service_at_rate"),
         Step("vol_ttft_calc", "Time to first token, on average",
-             _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "num",
+             _fit(f'IF({{vol_ok}},{{q_ttft}}*1000,"{FULL}")'), "ms", "amount",
              "queueing.service_at_rate")] + _tail_steps() + [
         Step("vol_answers_msg", "Answers at your volume", _fit(_answers()), "", "text",
              "capacity.slow_answers")])
@@ -668,7 +668,7 @@ def _split_steps() -> list[Step]:
              "capacity._cheapest_split"),
         Step("split_best_tps", "... whose replica makes (input + output tokens/s)",
              "INDEX(w_replica_total_tps,MATCH({split_best_month},w_split_month,0))",
-             "tokens/s", "num", "capacity.estimate: best_replica_tokens_per_sec"),
+             "tokens/s", "amount", "capacity.estimate: best_replica_tokens_per_sec"),
         Step("split_faster", "Cheaper for its GPUs' speed, not the volume's size?",
              "IF(AND(ISNUMBER({replicas_calc}),ISNUMBER({replica_total_tps}),ISNUMBER("
              "{split_best_tps})),AND({replicas_calc}>{min_replicas_used},{split_best_tps}/"
@@ -712,7 +712,7 @@ def _tail_steps() -> list[Step]:
              tail["joining"], "s", "sci", "queueing._Replica.joining"),
         Step("vol_ttft_tail_calc", f"Time to first token that {capacity.TAIL} exceeds",
              _fit(f'IF({{vol_ok}},({{vol_own_prefill}}+{{vol_queued_tail}}+{{vol_wait_tail}}+'
-                  f'{{vol_left_tail}}+{{vol_joining_tail}})*1000,"{FULL}")'), "ms", "num",
+                  f'{{vol_left_tail}}+{{vol_joining_tail}})*1000,"{FULL}")'), "ms", "amount",
              "queueing.service_at_rate at SLOW_PERCENTILE")]
 
 
@@ -758,7 +758,7 @@ def _fleet_steps() -> list[Step]:
              "{t_prefill_share}*(1-{prefix_savings})", "s", "sci"),
         Step("replica_total_tps", "Input + output tokens/s of one replica",
              _fit("{batch_load}/({t_step}+{t_prompt_pass}+{t_prefill_cached})*({input_tokens}+"
-                  "{output_tokens})/{output_tokens}"), "tokens/s", "num",
+                  "{output_tokens})/{output_tokens}"), "tokens/s", "amount",
              "capacity.replica_tokens_per_sec(..., prefix_cache_savings)"),
         Step("hours_run", "Hours a month the GPUs run and are paid (owned: always on)",
              f'IF({{hardware}}="own",{HOURS_PER_MONTH:g},{{hours_per_month}})', "hours", "int"),
@@ -1056,6 +1056,7 @@ def _seed_claims() -> list[str]:
     from .. import capacity, economics as e
     g0 = catalog.gpu(DEFAULT_GPU)
     own = {name: default for name, _l, default, *_ in OWN}
+    seed004, at_defaults = float(e.own_hourly_cost(32000, 2)), _own_hourly_at_defaults(g0, own)
     month = g0.cloud_usd_per_hour * HOURS_PER_MONTH
     gpt4o = e.blended_price(2.5, 10, 0.5)
     tps = capacity.replica_tokens_per_sec(DEFAULT_GPU, DEFAULT_MODEL, 1024, 1024, "bf16", "bf16")
@@ -1092,10 +1093,12 @@ def _seed_claims() -> list[str]:
         f"input tokens 2,304, prefix 2,048, hit rate 85 %: {saved:.1%} of prefill saved.",
         "Seed 004, owning an H100 at $30K + $2K power over 2 years: hardware own, purchase "
         "price 32,000 (yours), server shares 0, power 0 (yours), years 2, resale 0, cost of "
-        f"capital 0, colocation 0 gives ${e.own_hourly_cost(32000, 2):.2f} per GPU-hour. The "
-        f"defaults add the server's share, financing, resale, power and hosting over "
-        f"{own['years']} years: ${_own_hourly_at_defaults(g0, own):.2f} (the Breakeven "
-        "sheet's owned GPU-hour)."]
+        f"capital 0, colocation 0 gives ${seed004:.2f} per GPU-hour. The defaults add the "
+        f"server's share, financing, power and hosting, and keep it {own['years']} years with "
+        f"{own['residual_share'] * 100:.0f} % back at resale: the Breakeven sheet's owned "
+        f"GPU-hour, ${at_defaults:.2f}"
+        + (" as well (the longer life and the resale offset the extras)."
+           if f"{seed004:.2f}" == f"{at_defaults:.2f}" else ".")]
 
 
 def _own_hourly_at_defaults(g, own) -> float:
