@@ -387,7 +387,9 @@ def main(argv=None, quiet=False):
         signed[key] = [(p / rate - 1) * 100 for *_, rate, p, _ in sla]
     if quiet:
         return summary
-    print(f"{len(rows)} rows in {Path(args.data).name}: {len(scored)} scored\n")
+    runs = {_run(r) for _, r, *_rest in scored}
+    print(f"{len(rows)} rows in {Path(args.data).name}: {len(scored)} scored, from {len(runs)} "
+          "runs\n")
     print("| line | setup | rate | metric | measured | predicted | error |")
     print("|---:|---|---|---|---:|---:|---:|")
     for i, r, pred, how, err in scored:

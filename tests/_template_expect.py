@@ -171,6 +171,8 @@ def _scenario_factors(v):
 
     def factor(key, pair):  # best: each row at its factor that favours self-hosting
         if scenario in ("best", "worst"):
+            if key in shs.SAME_VOLUME_ROWS:  # at your own volume
+                return 1.0
             up = (key in shs.HIGH_FAVOURS_SELF_HOST) == (scenario == "best")
             return max(pair) if up else min(pair)
         side = {"base": None, "low": 0, "high": 1}[scenario]
@@ -579,26 +581,22 @@ def _tornado(v, x, total):
     cases = [base]
     for key, (lo, hi) in _factors(v).items():
         cases += [dict(base, **{key: lo}), dict(base, **{key: hi})]
-    cost, breakeven = [], []
+    cost, breakeven, ratios = [], [], []
     for f in cases:
         xf = dict(self_host_inputs(v, f), saved=x["saved"])
         money = _money(v, xf, total)
         cost.append(money.get("cost_at_volume_calc", "no volume"))
         breakeven.append(money["breakeven_calc"])
-    base = breakeven[0]
+        # the breakeven chart's bar: over the volume the row prices; 0 where it is never
+        b = breakeven[-1]
+        ratios.append((b / xf["tpd"] if xf["tpd"] > 0 else "no volume")
+                      if isinstance(b, float) else 0.0)
+    low, high = ratios[1::2], ratios[2::2]
 
-    def ratio(b):  # the breakeven chart's bar: over the base case's; 0 where the side is
-        # never; "from never" where only the base case is
-        if isinstance(b, float):
-            return b / base if isinstance(base, float) else shs.FROM_NEVER
-        return 0.0
-    low, high = [ratio(b) for b in breakeven[1::2]], [ratio(b) for b in breakeven[2::2]]
-    finite = [x for x in low + high if isinstance(x, float)]
-    never = (max(float(shs.NEVER_BAR), 10 * max(finite)) if isinstance(base, float) else 1.0)
-
-    def bar(x):  # a bar off the scale where a side is never and the base case is not; none
-        # (1) where both are; down to the axis's floor where only the base case is
-        return 1.0 / shs.NEVER_BAR if x == shs.FROM_NEVER else x if x > 0 else never
+    def bar(x):  # within the axis; never at its ceiling; no bar (1) with no volume
+        if not isinstance(x, float):
+            return 1.0
+        return min(shs.CEILING, max(shs.FLOOR, x)) if x > 0 else shs.CEILING
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
             "tornado_ratio_low": low, "tornado_ratio_high": high,
             "tornado_chart_low": [bar(x) for x in low],

@@ -56,11 +56,11 @@ def test_an_oversized_cell_is_a_message(folder):
 @pytest.mark.parametrize("call, message", [
     # a hardening audit: these gave answers of 300 digits and exit code 0
     (lambda: udfs.GPUS_NEEDED("h100-sxm; memory_gb=1e-300", "llama-3.1-70b"),
-     "memory_gb must be at least 0.001, got '1e-300'"),
+     "memory_gb must be a number in [0.001, 100000], got '1e-300'"),
     (lambda: udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b; head_dim=1e-300", 4096),
-     "head_dim must be at least 1, got '1e-300'"),
+     "head_dim must be a number in [1, 1000000000], got '1e-300'"),
     (lambda: udfs.MAX_BATCH("h100-sxm", "deepseek-v3; kv_lora_rank=0.5", 4096),
-     "kv_lora_rank must be 0 or at least 1, got '0.5'"),
+     "kv_lora_rank must be 0 or a number in [1, 1000000000], got '0.5'"),
 ])
 def test_sizes_too_small_to_be_meant_are_refused(call, message):
     assert call().endswith(message)
@@ -123,8 +123,8 @@ def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):
      "line 1: column 'memory_gb' appears twice"),
     (HEADER, "a1,x,ACME,48,1,100,s,7\n",
      "line 2: more cells than the header has columns (a comma too many?)"),
-    (HEADER, "a1,x,ACME,48,1,1e-9,s\n", "line 2: bf16_tflops must be at least 0.001, got "
-                                         "'1e-9'"),
+    (HEADER, "a1,x,ACME,48,1,1e-9,s\n", "line 2: bf16_tflops must be a number in [0.001, "
+                                         "1000000], got '1e-9'"),
     ("id,memory_gb,mem_bw_tbps,bf16_tflops,\n", "a1,48,1,100,oops\n",
      "line 2: a value under a column without a name"),
     # the file's own line, past a quoted cell that holds line breaks (a review)

@@ -1022,6 +1022,9 @@ def test_best_and_worst_cases_bracket_the_base_case(results):
                          ("best case for self-hosting", "gpt-4o", "worst case for self-hosting"))
     for name in ("breakeven_tokens_per_day", "self_host_cost_per_mtok_at_volume"):
         assert best[name] < base[name] < worst[name], name
+    # at your own volume, so the worst case never shows a smaller loss than the base case (a
+    # CFO audit: at half the volume it did, where every replica lost money)
+    assert best["monthly_saving"] > base["monthly_saving"] > worst["monthly_saving"]
     # owning's rows too (own vs rent shows the owned GPU-hour while renting): cheaper power and
     # capital are best for self-hosting, dearer ones worst
     for name in ("price_per_kwh_used", "cost_of_capital_used", "own_gpu_hourly_cost"):

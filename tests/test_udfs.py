@@ -519,6 +519,12 @@ def test_hostile_values_are_messages(value, message):
 @pytest.mark.parametrize("call, message", [
     (lambda: udfs.TOKENS_PER_SEC("h10", "llama-3.1-8b"),
      "unknown gpu 'h10': did you mean h100-sxm, h100-nvl, h100-pcie?"),
+    # the ids swapped (an error-message audit: "unknown gpu" did not say why)
+    (lambda: udfs.TOKENS_PER_SEC("llama-3.1-8b", "h100-sxm"),
+     "unknown gpu 'llama-3.1-8b': that is a model id, not a gpu id (functions take the gpu "
+     "first, then the model)"),
+    (lambda: udfs.COST_PER_MTOK(2.21, 2400, [[0.7, 70]], 4)[0][1],
+     "utilization must be a number in (0, 1], got 70 (a share: 70% is 0.7)"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", -3),
      "batch must be a whole number >= 1, got -3"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", 2.5),

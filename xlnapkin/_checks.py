@@ -59,7 +59,7 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         if not _ok_scalar(x, minimum, maximum, min_open, max_open, integer):
             raise InvalidArgumentError(
                 name, requirement(minimum, maximum, min_open=min_open, max_open=max_open,
-                                  integer=integer), value)
+                                  integer=integer), value, _share_hint(x, maximum))
         # A NumPy scalar (a float subclass): extreme inputs overflow to inf or divide to inf/NaN
         # instead of raising, and the Excel boundary words that cell.
         return np.float64(x)
@@ -81,8 +81,17 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         bad |= arr != np.round(arr)
     if bad.any():
         fail(name, bad, arr, requirement(minimum, maximum, min_open=min_open,
-                                         max_open=max_open, integer=integer))
+                                         max_open=max_open, integer=integer),
+             hint=lambda x: _share_hint(x, maximum))
     return arr
+
+
+def _share_hint(x, maximum) -> str:
+    """For a share (at most 1) typed as a percentage: 70 for 0.7 (an error-message audit); not
+    for 1.5 or 2, more likely slips (or 150 %) than 1.5 %."""
+    if maximum == 1 and 5 <= x <= 100:
+        return f"a share: {_fmt(x)}% is {_fmt(x / 100)}"
+    return ""
 
 
 def sequences(value, name, minimum=1):
@@ -95,13 +104,13 @@ def sequences(value, name, minimum=1):
     return x
 
 
-def fail(name, bad, values, requirement):
+def fail(name, bad, values, requirement, hint=None):
     """Raise :class:`InvalidArgumentError` for the elements of ``values`` where ``bad`` holds.
 
     The error's message names the first; its ``cells`` give every element its own message
     (None where it is fine), so the Excel boundary can mark just the failing cells of a range.
     ``requirement`` is one text, or a function of the element index giving each one's text (a
-    limit that depends on another argument).
+    limit that depends on another argument); ``hint`` gives an element's hint, if any.
     """
     bad = np.asarray(bad)
     values = np.broadcast_to(values, bad.shape)
@@ -112,7 +121,8 @@ def fail(name, bad, values, requirement):
         need = requirement if isinstance(requirement, str) else requirement(i)
         key = (need, values[i].item())
         if key not in texts:
-            texts[key] = InvalidArgumentError(name, need, values[i].item())
+            texts[key] = InvalidArgumentError(name, need, values[i].item(),
+                                              hint(values[i].item()) if hint else "")
         cells[i] = str(texts[key])
         first = first or texts[key]
     first.cells = cells

@@ -835,8 +835,9 @@ def _groups(text_arrays: dict, shape) -> list:
     return groups
 
 
-# A cell with no finite result whose function says nothing of why; one past what floats hold
-_GENERIC = "no finite result for these inputs"
+# A cell with no finite result whose function says nothing of why (a number past what floats
+# hold on the way, 1e308 tenants, say); one whose result itself is past it
+_GENERIC = "no finite result for these inputs: check their sizes and units"
 _OVERFLOW = "the result overflows (beyond 1.8e308): check the inputs' sizes and units"
 
 
@@ -871,9 +872,12 @@ def _fill(res, call, explain):
     obj[idx] = texts = _messages(idx, call, explain)
     # it ran, but a number went past what floats hold, and the function gives no reason (an
     # infinite result may be an answer it explains: a breakeven that is never)
-    over = idx[np.isinf(res.ravel()[idx]) & (texts == _GENERIC)]
+    generic = texts == _GENERIC
+    over = idx[np.isinf(res.ravel()[idx]) & generic]
     if over.size:
         obj[over] = _refused(_OVERFLOW)
+    if (generic & ~np.isinf(res.ravel()[idx])).any():  # an input too large: refused, not
+        _refused(_GENERIC)                               # a configuration that cannot run
     return obj
 
 

@@ -35,8 +35,10 @@ def _formula_arg(value, source: str | None = None) -> str:
     if isinstance(value, list):
         rows = value if value and isinstance(value[0], list) else [value]
         return "{" + ";".join(",".join(_formula_arg(v) for v in row) for row in rows) + "}"
-    if source is not None and re.fullmatch(r"[\d.eE+\-*/ ]+", source):
-        return source.replace(" ", "").replace("**", "^")  # Excel reads 1/1.2 as Python does
+    # Excel reads 1/1.2 as Python does, but not powers (-2^2 is 4 there, 2^3^2 is 64): those
+    # are written as their value (a code audit)
+    if source is not None and re.fullmatch(r"[\d.eE+\-*/ ]+", source) and "**" not in source:
+        return source.replace(" ", "")
     return format(value, "") if isinstance(value, int) else repr(float(value))
 
 
@@ -137,9 +139,9 @@ def parse_formula(text: str):
 def _atom(text: str):
     if text.upper() in ("TRUE", "FALSE"):
         return text.upper() == "TRUE"
-    if re.fullmatch(r"[\d.eE+\-*/^ ]+", text):
+    if re.fullmatch(r"[\d.eE+\-*/ ]+", text) and "**" not in text:  # no powers: see above
         try:
-            value = literal(ast.parse(text.replace("^", "**"), mode="eval").body)
+            value = literal(ast.parse(text, mode="eval").body)
             if isinstance(value, (int, float)):
                 return value
         except (SyntaxError, ValueError):

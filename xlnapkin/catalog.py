@@ -385,15 +385,18 @@ def _convert(kind: str, raw: dict, where: str):
                                    f"got {text!r}")
             if not 0 <= num <= top:
                 low = "(" if key in _REQUIRED[kind] and kind != "price" else "["  # 0: > 0 below
-                raise CatalogError(f"{where}: {key} must be a number in {low}0, {top:g}], "
+                raise CatalogError(f"{where}: {key} must be a number in {low}0, {top:.15g}], "
                                    f"got {_shown(text)}")
             if key in _POSITIVE and num == 0:
-                raise CatalogError(f"{where}: {key} must be a number in (0, {top:g}] (blank "
+                raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}] (blank "
                                    f"for the default), got {_shown(text)}")
+            if num == 0 and key in _REQUIRED[kind] and kind != "price":  # one wording for
+                raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}], "  # its
+                                   f"got {_shown(text)}")                        # bounds
             if 0 < num < _LEAST_RATE.get(key, 0):
                 zero = "" if key in _POSITIVE or key in _REQUIRED[kind] else "0 or "
-                raise CatalogError(f"{where}: {key} must be {zero}at least "
-                                   f"{_LEAST_RATE[key]:g}, got {_shown(text)}")
+                raise CatalogError(f"{where}: {key} must be {zero}a number in "
+                                   f"[{_LEAST_RATE[key]:g}, {top:.15g}], got {_shown(text)}")
             if numeric[key] is int:
                 num = int(num)
             values[key] = num
@@ -703,7 +706,7 @@ def _resolve(kind: str, text: str, _user_key):
             if key not in index:
                 key = _after_owner(kind, key)
             if key not in index:
-                raise UnknownNameError(kind, part, _suggest(kind, key, _user_key), _LISTS[kind])
+                raise _unknown(kind, part, key, _user_key)
             base = rows[index[key]]
             continue
         name, _, val = part.partition("=")
@@ -724,6 +727,17 @@ def _resolve(kind: str, text: str, _user_key):
     cells.update(overrides)
     # The spec text itself is the item's id, as typed (messages and GPU_SPEC(..., "id") show it).
     return dataclasses.replace(_convert(kind, cells, f"{kind} spec {text!r}"), id=text.strip())
+
+
+def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:
+    """The error for an id not in the ``kind`` catalog; a model's id given as the gpu (or the
+    other way round) says the two are swapped (an error-message audit: "unknown gpu
+    'llama-3.1-8b'" did not say why)."""
+    other = {"gpu": "model", "model": "gpu"}.get(kind)
+    if other and (key in _current(other)[1] or _after_owner(other, key) in _current(other)[1]):
+        return UnknownNameError(kind, part, hint=f"that is a {other} id, not a {kind} id "
+                                                 "(functions take the gpu first, then the model)")
+    return UnknownNameError(kind, part, _suggest(kind, key, _user_key), _LISTS[kind])
 
 
 def _field_name(kind: str, name) -> str:

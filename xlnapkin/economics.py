@@ -298,7 +298,7 @@ def gpu_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
         power_watts: *
         price_per_kwh: *
         pue: *
-        annual_overhead: yearly hosting and maintenance as a fraction of the price [1/year]
+        annual_overhead: yearly hosting and maintenance as a fraction of the price, in [0, 1] [1/year]
 
     ``purchase_price / (years x 8760) + power_watts / 1000 x pue x price_per_kwh
     + annual_overhead x purchase_price / 8760``
@@ -316,7 +316,8 @@ def gpu_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
     price = _price(purchase_price, "purchase_price")
     yrs = _checks.number(years, "years", 0, min_open=True)
     energy = _energy_per_hour(power_watts, price_per_kwh, pue)
-    over = _checks.number(annual_overhead, "annual_overhead", 0)
+    # at most the price again each year: 15 typed for 15 % is refused with a hint (a review)
+    over = _checks.number(annual_overhead, "annual_overhead", 0, 1)
     return _out(price / (yrs * HOURS_PER_YEAR) + energy + over * price / HOURS_PER_YEAR)
 
 

@@ -101,9 +101,10 @@ class InvalidArgumentError(NapkinError):
 
     cells = None
 
-    def __init__(self, name: str, requirement: str, value):
+    def __init__(self, name: str, requirement: str, value, hint: str = ""):
         self.name, self.requirement, self.value = name, requirement, value
-        super().__init__(f"{name} must be {requirement}, got {format_value(value)}")
+        said = f"{name} must be {requirement}, got {format_value(value)}"
+        super().__init__(f"{said} ({hint})" if hint else said)
 
 
 class MissingArgumentError(InvalidArgumentError):

@@ -18,7 +18,8 @@ from ..economics import HOURS_PER_YEAR
 from . import _style as st
 from ._sheets import catalog_cell, per_mtok
 
-__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "VOLUME_ROWS", "YEAR_ROWS",
+__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "SAME_VOLUME_ROWS",
+           "VOLUME_ROWS", "YEAR_ROWS",
            "YEAR_END_LEAN",
            "add_sensitivity", "add_years", "add_volume", "breakeven_formula"]
 
@@ -40,8 +41,11 @@ SCENARIO_ROWS = [
 ]
 # The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
 # API tokens, fuller replicas); the others favour it at their low factor. The 'best' scenario
-# takes each row's factor that favours self-hosting, 'worst' the other one.
+# takes each row's factor that favours self-hosting, 'worst' the other one, both at your own
+# volume (SAME_VOLUME_ROWS: a CFO audit found 'worst' showing a smaller loss than the base case
+# where every replica lost money, as half the volume halved the loss).
 HIGH_FAVOURS_SELF_HOST = frozenset({"tokens_per_day", "api_price", "utilization"})
+SAME_VOLUME_ROWS = frozenset({"tokens_per_day"})
 SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
@@ -85,11 +89,11 @@ def _own_hourly(purchase: str, kwh="price_per_kwh_used", rate="cost_of_capital_u
 def add_sensitivity(wb, ws) -> None:
     st.put_text(ws["B1"], "Sensitivity: scenarios and what moves the cost", st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 13, "Each row's low and high factor multiplies that input. The "
-                 "scenario switch on the Breakeven sheet applies every row's low (or high) factor "
-                 "at once; the tornado moves one row at a time around the base case. Low and "
-                 "high are the factors, not a best and a worst case (a higher API price favours "
-                 "self-hosting, a higher GPU price the API): 'best' takes each row's factor that "
-                 "favours self-hosting, 'worst' the other one.",
+                 "Breakeven sheet's scenario switch applies every row's low (or high) factor at "
+                 "once; the tornado moves one row at a time around the base case. Low and high "
+                 "are factors, not cases (a higher API price favours self-hosting, a higher GPU "
+                 "price the API): 'best' takes each row's factor that favours self-hosting, "
+                 "'worst' the other, both at your own volume.",
                  chars_per_line=150)
     st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
     for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):
@@ -101,6 +105,8 @@ def add_sensitivity(wb, ws) -> None:
         # the larger or smaller factor, whichever column a user typed it in
         up, down = f"MAX(C{r},D{r})", f"MIN(C{r},D{r})"
         best, worst = (up, down) if key in HIGH_FAVOURS_SELF_HOST else (down, up)
+        if key in SAME_VOLUME_ROWS:
+            best = worst = "1"
         c = ws.cell(r, 5, f'=IF(scenario="low",C{r},IF(scenario="high",D{r},IF(scenario="best",'
                           f'{best},IF(scenario="worst",{worst},1))))')
         st.style_cell(c, "num")
@@ -179,9 +185,11 @@ def _tornado_row(r, key, factor):
         (breakeven_formula(d["api"], cap, rep, d["minrep"], d["staff"]), "mtok")]
 
 
-NEVER_BAR = 100  # the breakeven chart's bar where a factor makes the breakeven never: at
-# least this, and 10 times the longest finite bar
-FROM_NEVER = "from never"  # a side that breaks even where the base case never does
+# The breakeven chart's log axis, in multiples of your volume: from FLOOR to CEILING, a
+# breakeven past the ceiling (or never) drawn at it, "off the scale" (a CFO audit: bars drawn
+# from the base case's breakeven gave full width to factors that break even only at 5,600 times
+# the volume, as if they flipped the answer)
+FLOOR, CEILING = 0.01, 1000.0
 
 
 def _tornado_charts(wb, ws, row0, first) -> int:
@@ -191,9 +199,9 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     ws.row_breaks.append(Break(id=row0 - 1))  # the tornado table fills the first page
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
-                                    "breakeven M/day: low", "high", "breakeven / base: low",
-                                    "high"], height=30)
-    base_c, base_b = f"$L${first}", f"$M${first}"
+                                    "breakeven M/day: low", "high",
+                                    "breakeven / volume: low", "high"], height=42)
+    base_c = f"$L${first}"
     for i, (_key, label, *_r) in enumerate(SCENARIO_ROWS):
         r, lo, hi = row0 + 2 + i, first + 1 + 2 * i, first + 2 + 2 * i
         st.put_text(ws.cell(r, 2), label)
@@ -203,37 +211,30 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                   "usd_change"),
                  (f"IF(ISNUMBER($M${lo}),$M${lo}/1E+6,0)", "int"),
                  (f"IF(ISNUMBER($M${hi}),$M${hi}/1E+6,0)", "int")]
-        # The chart's bars: each side's breakeven over the base case's, from 1 on a log axis
-        # (left: lower, right: higher, none: no change; 0 where the side is 'never'; "from
-        # never" where the side breaks even and the base case never does).
-        cells += [(f"IF(AND(ISNUMBER($M${side}),ISNUMBER({base_b})),$M${side}/{base_b},"
-                   f'IF(ISNUMBER($M${side}),"{FROM_NEVER}",0))', "num") for side in (lo, hi)]
+        # The chart's bars: each side's breakeven over the volume it prices (the row's own
+        # tokens per day), from 1 on a log axis: left, self-hosting pays at that volume; right,
+        # the API stays cheaper; 0 where the side is 'never'
+        cells += [(f'IF(ISNUMBER($M${side}),IF($D${side}>0,$M${side}/$D${side},"no volume"),0)',
+                   "num") for side in (lo, hi)]
         for j, (formula, fmt) in enumerate(cells, start=4):
             cell = ws.cell(r, j, "=" + _GATE_NA.format(formula))
             st.style_cell(cell, fmt)
             if j >= 6:  # 0 is 'never'
                 cell.number_format = ('#,##0;-#,##0;"never"' if j < 8 else
-                                      '0.00;-0.00;"never"')
+                                      '[>=100]#,##0;[>0]0.00;"never"')
 
     last = row0 + 1 + len(SCENARIO_ROWS)
-    # What the breakeven chart draws, beside the printed page: the ratio; where a side is
-    # 'never' and the base case is not, a bar to NEVER_BAR, the chart's "off the scale" (a
-    # review: drawn as 1, no bar, an API price cut that makes self-hosting never pay looked
-    # harmless); 1 (no bar) where the base case is never too; where the base case is never
-    # and a side breaks even ("from never"), a bar down to the axis's floor, 1 / NEVER_BAR (a
-    # review: the chart was empty at the defaults, hiding the changes that make self-hosting
-    # pay). A 0 would draw a bar to the log axis's floor, #N/A an error cell.
-    st.header_row(ws, row0 + 1, CHART_COL, ["chart: low", "high"], height=30)
+    # What the breakeven chart draws, beside the printed page: the ratio within the axis, a
+    # 'never' at the ceiling ("off the scale"), no bar (1) with no volume. A 0 would draw a
+    # bar to the log axis's floor, #N/A an error cell.
+    st.header_row(ws, row0 + 1, CHART_COL, ["chart: low", "high"])  # the row's height: above
     for i in range(len(SCENARIO_ROWS)):
         r = row0 + 2 + i
         for j in (0, 1):
             ratio = f"{L(8 + j)}{r}"
-            ratios = f"$H${row0 + 2}:$I${row0 + 1 + len(SCENARIO_ROWS)}"
             st.style_cell(ws.cell(r, CHART_COL + j,
-                                  f"=IF(ISNUMBER({ratio}),IF({ratio}>0,{ratio},IF(ISNUMBER("
-                                  f"{base_b}),MAX({NEVER_BAR:g},10*MAX({ratios})),1)),IFERROR(IF("
-                                  f'{ratio}="{FROM_NEVER}",{1 / NEVER_BAR:g},1),1))'),
-                          "num")
+                                  f"=IF(ISNUMBER({ratio}),IF({ratio}>0,MIN({CEILING:g},MAX("
+                                  f"{FLOOR:g},{ratio})),{CEILING:g}),1)"), "num")
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high", "tornado_ratio_low",
                               "tornado_ratio_high"], start=4):
@@ -241,16 +242,15 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     for j, name in enumerate(["tornado_chart_low", "tornado_chart_high"], start=CHART_COL):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, _base_case_note(first)).font = st.NOTE_FONT
-    st.put_text(ws.cell(last + 2, 2), f"Breakeven chart: bars from 1; off the scale (at least "
-                f"{NEVER_BAR:g}) where a factor makes it never; down to {1 / NEVER_BAR:g} where "
-                f"only the base case is ({FROM_NEVER}); none: no change.", st.NOTE_FONT)
+    st.put_text(ws.cell(last + 2, 2), "Breakeven chart: bars from your volume (1); left: "
+                "self-hosting pays there with that factor, right: the API stays cheaper; at "
+                f"{CEILING:,.0f}: that many volumes, or never.", st.NOTE_FONT)
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
-            ("Cost per Mtok at your volume, base case", "change from the base case, USD per "
-             "Mtok", 4,
+            ("Change in $/Mtok at your volume", "change from the base case, USD per Mtok", 4,
              "$0.00"),
-            ("Breakeven vs the base case", f"breakeven / base, log scale ({1 / NEVER_BAR:g}: "
-             "breaks even only with that factor)", CHART_COL, "0.0#"))):
+            ("Breakeven vs your volume", "breakeven / your volume, log scale (left of 1: "
+             "self-hosting pays)", CHART_COL, "0.0#"))):
         ch = st.bar_chart(title, "input", axis, cats,
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
                                                     max_row=last)),
@@ -259,8 +259,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         ch.y_axis.number_format = fmt
         if col == CHART_COL:
             ch.y_axis.scaling.logBase = 10
-            ch.y_axis.scaling.min = 1 / NEVER_BAR  # a floor, so bars below 1 show everywhere
-            ch.x_axis.crossesAt = 1  # the bars start at the base case: ratio 1
+            ch.y_axis.scaling.min, ch.y_axis.scaling.max = FLOOR, CEILING
+            ch.x_axis.crossesAt = 1  # the bars start at your volume: ratio 1
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
     return last + 26
 

@@ -627,8 +627,8 @@ def _split_table(w, ws) -> None:
     cols, c0, top = _split_columns(), 2, 4
     col = {name: get_column_letter(c0 + j) for j, (name, *_r) in enumerate(cols)}
     st.put_text(ws["B1"], "GPUs per replica", st.TITLE_FONT)
-    st.put_text(ws["B2"], "A row per count tried; a repeat, in grey: no more counts.",
-                st.NOTE_FONT)
+    st.put_text(ws["B2"], "A row per count tried (grey: a repeat, no more counts); the last: "
+                "yours.", st.NOTE_FONT)
     st.put_text(ws["B3"], "From column D: the Working sheet's steps at that count.", st.NOTE_FONT)
     st.header_row(ws, top, c0, [head for _n, head, *_r in cols], height=80)
     first = top + 1
