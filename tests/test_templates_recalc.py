@@ -114,6 +114,9 @@ def self_host_scenarios(d):
            ("70B past the first breakeven", dict(d, model="llama-3.3-70b", weight_dtype="fp8",
                                                  num_gpus=2, api="groq-llama-3.3-70b",
                                                  tokens_per_day=2e9)),
+           # 16-bit weights fill two GPUs: four a replica cost far less (a CFO audit)
+           ("70B in bf16 on two GPUs", dict(d, model="llama-3.3-70b", num_gpus=2,
+                                           api="groq-llama-3.3-70b", tokens_per_day=2e9)),
            ("h100-nvl has no catalog price", dict(d, gpu="h100-nvl")),
            # other names for GPUs, models and dtypes, as the functions read them (a review:
            # estimate took --weight-dtype awq, the workbook refused it)
@@ -898,8 +901,17 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
                                      for c in own["cover_answer"]]))
     assert (f"Owning: ${own['own_fleet_purchase']:,.0f} up front for "
             f"{own['owned_fleet_gpus']:,.0f} GPUs; the monthly cost above levels it over 3 "
-            "years at the cost of capital, less the resale") in cover
+            "years at the cost of capital, less the resale | Against renting them (renting's "
+            f"monthly cost is at today's rent): {own['own_vs_rent']}") in cover  # a CFO audit
     assert "Owning:" not in " ".join(str(c) for c in rent["cover_answer"])
+    # a cheaper GPU count per replica is named on the cover where the sheet names one
+    named = []
+    for v in (rent, own, *(_lo(results, "self_host_breakeven", label) for label in
+                           ("defaults", "70B in bf16 on two GPUs"))):
+        said = " | ".join(str(c[0] if isinstance(c, list) else c) for c in v["cover_answer"])
+        named.append(not v["gpus_per_replica"].startswith("OK"))
+        assert (("Another GPU count per replica: " + v["gpus_per_replica"]) in said) == named[-1]
+    assert any(named) and not all(named)
     assert own["resale_check"] == "OK"
     assert free["resale_check"] == sh.NEED_PRICES  # no comparison without a rental price
 
@@ -1076,7 +1088,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"{per_mtok(v['self_host_cost_per_mtok_at_volume'])} per million tokens), the API "
             f"${v['api_monthly_cost']:,.0f} a month") in text
     assert f"Verdict: {v['breakeven_note']}" in text
-    assert text.endswith(f"Service at your volume: {v['volume_answers']}")
+    assert f"Service at your volume: {v['volume_answers']}" in text
     assert v["volume_answers"] == sh.ANSWERS_OK
     # a fleet past what its replicas sustain says so on the cover (a finance audit)
     v, text = lines("self_host_breakeven", "full: planned past what a replica sustains")
