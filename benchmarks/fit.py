@@ -196,7 +196,7 @@ def held_out(cases, key, start, how="neutral", jobs=1):
         groups.setdefault(key(c), []).append(i)
     order = sorted(groups.items())
     _LOO.update(cases=cases, start=how, fitted=start)
-    if jobs > 1:
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():  # workers read _LOO
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             preds = pool.map(_held_out_group, [idx for _g, idx in order])
     else:

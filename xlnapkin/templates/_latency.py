@@ -82,7 +82,7 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
                  "sequence slot (near capacity) and for the prefill budget plus the prompt's own "
                  "prefill, TPOT one step at the concurrency Little's law gives, with its spread, "
                  "plus the echo of the request's own prompt in its first steps "
-                 "(xlnapkin.queueing). The tables on the right are the engine's bisections, one "
+                 "(xlnapkin.queueing). The bisection tables are the engine's, one "
                  "row per step. How far to trust it: at the limits of 21 MLPerf runs, the rate "
                  "this sizes for was within a fifth of what the tuned system sustained in 13 and "
                  "0.3 to 2.1 times it in the rest, and measured latencies at a given rate are "

@@ -194,8 +194,8 @@ FLOOR, CEILING = 0.01, 1000.0
 
 def _tornado_charts(wb, ws, row0, first) -> int:
     """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day and
-    over the base case's; 0, shown as 'never', where there is none), the breakeven chart's own
-    columns beside the page, and the two tornado charts."""
+    over the volume each prices; 0, shown as 'never', where there is none), the breakeven
+    chart's own columns beside the page, and the two tornado charts."""
     ws.row_breaks.append(Break(id=row0 - 1))  # the tornado table fills the first page
     st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
@@ -261,6 +261,9 @@ def _tornado_charts(wb, ws, row0, first) -> int:
             ch.y_axis.scaling.logBase = 10
             ch.y_axis.scaling.min, ch.y_axis.scaling.max = FLOOR, CEILING
             ch.x_axis.crossesAt = 1  # the bars start at your volume: ratio 1
+            # side by side: a row's two bars mostly fall on the same side of 1 here, and one
+            # drawn over the other hid it (a review)
+            ch.overlap, ch.gapWidth = 0, 60
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
     return last + 26
 

@@ -195,7 +195,7 @@ def build(out_dir) -> Path:
     col_of = {name: L(1 + j) for j, (name, *_r) in enumerate(cols)}
     b = st.Block(wb, ws, row=1)
     st.put_text(ws["B1"], "Capacity planner: every GPU side by side", st.TITLE_FONT)
-    st.put_text(ws["B2"], "Yellow cells are inputs; the table on the right has one row per GPU.",
+    st.put_text(ws["B2"], "Yellow cells are inputs; the Results table has one row per GPU.",
                 st.NOTE_FONT)
     b.row = FIRST_ROW  # rows 3-4 are the table's note and header, printed on each page
     _outputs(b, col_of)
@@ -317,7 +317,7 @@ def _outputs(b, col_of) -> None:
     b.add("sla_gpu_shown", "Latency targets: GPU sized",
           f'IF({{sla_ok}},IF({{sla_gpu_id}}="{_latency.YOURS}",{{user_gpu_label}},{{sla_gpu_id}}),'
           '"check inputs")',
-          "", "its own input (left), which need not be your GPU", "text", "output")
+          "", "its own input (Latency targets), not necessarily your GPU", "text", "output")
     for name, label, unit, note, fmt in (
             ("sla_max_rate", "Latency targets: requests/s one replica serves", "req/s",
              "= MAX_RATE_FOR_SLA on the GPU to size", "rate"),
@@ -735,13 +735,13 @@ def _cover(wb) -> None:
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
             "has no price its column says 'none' and the costs '-': type yours in 'your $/GPU-h' "
             "(yellow). "
-            "Row 1 is your own GPU, defined by the inputs on the left and priced in its own "
+            "Row 1 is your own GPU, defined under 'Your own GPU' and priced in its own "
             f"'your $/GPU-h' cell (the seed's B200 at ${u['price']:.2f} until you change it).",
             "3. Every check must say OK; then read the answer, the table, the ranking and "
             "its chart. The Working sheet shows each step for each GPU.",
             "4. Latency targets: the GPU to size (a catalog GPU, or yours for row 1), the peak "
             "requests/s and the TTFT and TPOT "
-            "limits at a percentile (left, under the inputs); the answer block shows the "
+            "limits at a percentile (under 'Latency targets'); the answer block shows the "
             "replicas, GPUs, the price per GPU-hour and USD per month, and the Latency sheet "
             "the working."]),
         ("What each column assumes", [

@@ -982,9 +982,10 @@ COVER_ANSWER = [
     + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
     + _sheets.plain("owned_fleet_gpus") + '&" GPUs; the monthly cost above levels it over "&'
     'years&IF(years=1," year"," years")&" at the cost of capital, less the resale","")',
-    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Against renting them '
-    '(renting\'s monthly cost is at today\'s rent): "&own_vs_rent&IF(resale_check<>"OK",'
-    '"; resale: "&resale_check,""),"")',
+    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Against renting the same '
+    'GPUs as their rent falls: "&own_vs_rent,"")',
+    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase),compare_ok),IF('
+    'resale_note<>"OK","Resale: "&resale_note,""),"")',
 ]
 
 
