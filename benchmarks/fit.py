@@ -184,7 +184,7 @@ def _held_out_group(idx):
     return [cases[i].pred["calibrated"] for i in idx]
 
 
-def held_out(cases, key, start, how="neutral", jobs=1):
+def held_out(cases, key, fitted, how="neutral", jobs=1):
     """Refit without each group of ``key(case)`` and predict that group with those constants
     (``how``: where each refit starts, see :func:`_held_out_group`; ``jobs`` processes).
 
@@ -195,7 +195,7 @@ def held_out(cases, key, start, how="neutral", jobs=1):
     for i, c in enumerate(cases):
         groups.setdefault(key(c), []).append(i)
     order = sorted(groups.items())
-    _LOO.update(cases=cases, start=how, fitted=start)
+    _LOO.update(cases=cases, start=how, fitted=fitted)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():  # workers read _LOO
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             preds = pool.map(_held_out_group, [idx for _g, idx in order])
@@ -209,7 +209,7 @@ def held_out(cases, key, start, how="neutral", jobs=1):
         e = [x if np.isfinite(x) else float("inf") for x in e]
         errs += e
         per[g] = (len(idx), float(np.median(e)))
-    _restore(start)
+    _restore(fitted)
     return float(np.median(errs)), per
 
 

@@ -593,8 +593,11 @@ def _tornado(v, x, total):
                       if isinstance(b, float) else 0.0)
     low, high = ratios[1::2], ratios[2::2]
 
-    def bar(x):  # within the axis; never at its ceiling; no bar (1) with no volume
-        if not isinstance(x, float):
+    base = ratios[0] if isinstance(ratios[0], float) else 0.0
+
+    def bar(x):  # within the axis; never at its ceiling; no bar (1) with no volume or where
+        # the factor leaves the base case's ratio as it is
+        if not isinstance(x, float) or abs(x - base) <= 1e-9 * x:
             return 1.0
         return min(shs.CEILING, max(shs.FLOOR, x)) if x > 0 else shs.CEILING
     return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,

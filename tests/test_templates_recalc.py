@@ -903,8 +903,8 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
                                      for c in own["cover_answer"]]))
     assert (f"Owning: ${own['own_fleet_purchase']:,.0f} up front for "
             f"{own['owned_fleet_gpus']:,.0f} GPUs; the monthly cost above levels it over 3 "
-            "years at the cost of capital, less the resale | Against renting the same GPUs as "
-            f"their rent falls: {own['own_vs_rent']}") in cover  # a CFO audit
+            "years at the cost of capital, less the resale. Against renting the same GPUs: "
+            f"{own['own_vs_rent']}") in cover  # a CFO audit
     assert "Owning:" not in " ".join(str(c) for c in rent["cover_answer"])
     # a cheaper GPU count per replica is named on the cover where the sheet names one
     named = []
@@ -917,7 +917,7 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     assert own["resale_check"] == "OK" and "Resale:" not in cover
     five = _lo(results, "self_host_breakeven", "owned five years, resale left at its 3-year share")
     said = " | ".join(str(c[0] if isinstance(c, list) else c) for c in five["cover_answer"])
-    assert f"Resale: {five['resale_check']}" in said and five["resale_check"].startswith("30%")
+    assert f". Resale: {five['resale_check']}" in said and five["resale_check"].startswith("30%")
     assert free["resale_check"] == sh.NEED_PRICES  # no comparison without a rental price
 
 

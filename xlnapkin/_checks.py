@@ -59,7 +59,8 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         if not _ok_scalar(x, minimum, maximum, min_open, max_open, integer):
             raise InvalidArgumentError(
                 name, requirement(minimum, maximum, min_open=min_open, max_open=max_open,
-                                  integer=integer), value, _share_hint(x, maximum))
+                                  integer=integer), value,
+                _share_hint(x, minimum, maximum, min_open, max_open))
         # A NumPy scalar (a float subclass): extreme inputs overflow to inf or divide to inf/NaN
         # instead of raising, and the Excel boundary words that cell.
         return np.float64(x)
@@ -82,14 +83,16 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
     if bad.any():
         fail(name, bad, arr, requirement(minimum, maximum, min_open=min_open,
                                          max_open=max_open, integer=integer),
-             hint=lambda x: _share_hint(x, maximum))
+             hint=lambda x: _share_hint(x, minimum, maximum, min_open, max_open))
     return arr
 
 
-def _share_hint(x, maximum) -> str:
+def _share_hint(x, minimum, maximum, min_open, max_open) -> str:
     """For a share (at most 1) typed as a percentage: 70 for 0.7 (an error-message audit); not
-    for 1.5 or 2, more likely slips (or 150 %) than 1.5 %."""
-    if maximum == 1 and 5 <= x <= 100:
+    for 1.5 or 2, more likely slips (or 150 %) than 1.5 %, nor where the share it suggests is
+    refused too (a percentile of 30: 0.3 is under 0.5)."""
+    if (maximum == 1 and 5 <= x <= 100
+            and _ok_scalar(x / 100, minimum, maximum, min_open, max_open, False)):
         return f"a share: {_fmt(x)}% is {_fmt(x / 100)}"
     return ""
 

@@ -836,7 +836,7 @@ def _groups(text_arrays: dict, shape) -> list:
 
 
 # A cell with no finite result whose function says nothing of why (a number past what floats
-# hold on the way, 1e308 tenants, say); one whose result itself is past it
+# hold on the way: a cv of 1e308 in the pooling functions); one whose result itself is past it
 _GENERIC = "no finite result for these inputs: check their sizes and units"
 _OVERFLOW = "the result overflows (beyond 1.8e308): check the inputs' sizes and units"
 

@@ -390,9 +390,10 @@ def _convert(kind: str, raw: dict, where: str):
             if key in _POSITIVE and num == 0:
                 raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}] (blank "
                                    f"for the default), got {_shown(text)}")
-            if num == 0 and key in _REQUIRED[kind] and kind != "price":  # one wording for
-                raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}], "  # its
-                                   f"got {_shown(text)}")                        # bounds
+            # one wording for a field's bounds, zero included
+            if num == 0 and key in _REQUIRED[kind] and kind != "price":
+                raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}], "
+                                   f"got {_shown(text)}")
             if 0 < num < _LEAST_RATE.get(key, 0):
                 zero = "" if key in _POSITIVE or key in _REQUIRED[kind] else "0 or "
                 raise CatalogError(f"{where}: {key} must be {zero}a number in "

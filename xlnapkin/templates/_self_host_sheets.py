@@ -225,16 +225,19 @@ def _tornado_charts(wb, ws, row0, first) -> int:
 
     last = row0 + 1 + len(SCENARIO_ROWS)
     # What the breakeven chart draws, beside the printed page: the ratio within the axis, a
-    # 'never' at the ceiling ("off the scale"), no bar (1) with no volume. A 0 would draw a
-    # bar to the log axis's floor, #N/A an error cell.
+    # 'never' at the ceiling ("off the scale"), no bar (1) with no volume or where the factor
+    # leaves the base case as it is (a review: an owner's factor, while renting, drew a bar as
+    # long as the real levers). A 0 would draw a bar to the log axis's floor, #N/A an error.
     st.header_row(ws, row0 + 1, CHART_COL, ["chart: low", "high"])  # the row's height: above
+    base = f"IF(AND(ISNUMBER($M${first}),$D${first}>0),$M${first}/$D${first},0)"
     for i in range(len(SCENARIO_ROWS)):
         r = row0 + 2 + i
         for j in (0, 1):
             ratio = f"{L(8 + j)}{r}"
             st.style_cell(ws.cell(r, CHART_COL + j,
-                                  f"=IF(ISNUMBER({ratio}),IF({ratio}>0,MIN({CEILING:g},MAX("
-                                  f"{FLOOR:g},{ratio})),{CEILING:g}),1)"), "num")
+                                  f"=IF(ISNUMBER({ratio}),IF(ABS({ratio}-{base})<=1E-9*{ratio},"
+                                  f"1,IF({ratio}>0,MIN({CEILING:g},MAX({FLOOR:g},{ratio})),"
+                                  f"{CEILING:g})),1)"), "num")
     for j, name in enumerate(["tornado_cost_low", "tornado_cost_high", "tornado_breakeven_low",
                               "tornado_breakeven_high", "tornado_ratio_low",
                               "tornado_ratio_high"], start=4):
@@ -242,9 +245,9 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     for j, name in enumerate(["tornado_chart_low", "tornado_chart_high"], start=CHART_COL):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     ws.cell(last + 1, 2, _base_case_note(first)).font = st.NOTE_FONT
-    st.put_text(ws.cell(last + 2, 2), "Breakeven chart: bars from your volume (1); left: "
-                "self-hosting pays there with that factor, right: the API stays cheaper; at "
-                f"{CEILING:,.0f}: that many volumes, or never.", st.NOTE_FONT)
+    st.put_text(ws.cell(last + 2, 2), "Breakeven chart: bars from your volume (1): left, "
+                "self-hosting pays with that factor; right, the API stays cheaper; none: no "
+                f"change; {CEILING:,.0f}: that or more, or never.", st.NOTE_FONT)
     cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
             ("Change in $/Mtok at your volume", "change from the base case, USD per Mtok", 4,

@@ -77,9 +77,9 @@ def _value(kind: str, row, column: str):
 def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
                 answer: list[str] = ()) -> None:
     """The first sheet: title, the answer at the inputs now (``answer``: formulas of one line
-    each, named ``cover_answer``; a user audit: a forwarded printout's first page said what the
-    workbook answers but not the answer, and its inputs were four pages on), then headed
-    sections of short paragraphs (plain text)."""
+    each, named ``cover_answer``, two printed lines tall, or (formula, lines); a user audit: a
+    forwarded printout's first page said what the workbook answers but not the answer, and its
+    inputs were four pages on), then headed sections of short paragraphs (plain text)."""
     ws = wb.active
     ws.title = "Cover"
     st.put_text(ws["B2"], title, st.TITLE_FONT).alignment = st.WRAP
@@ -92,9 +92,10 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
         st.put_text(ws.cell(row, 2), "The answer at the inputs now", st.HEAD_FONT)
         first = row + 1
         for i, formula in enumerate(answer):
+            formula, lines = formula if isinstance(formula, tuple) else (formula, 2)
             cell = ws.cell(first + i, 2, "=" + formula)
             cell.font, cell.alignment = st.FORMULA_FONT, st.WRAP
-            ws.row_dimensions[first + i].height = 28  # two lines: the longest answers wrap
+            ws.row_dimensions[first + i].height = 14 * lines  # the longest answers wrap
         st.define(wb, "cover_answer", ws.title, st.column_range(2, first, first + len(answer) - 1))
         row = first + len(answer) + 1
     for head, lines in sections:
@@ -102,7 +103,9 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
         row += 1
         for line in lines:
             st.put_text(ws.cell(row, 2), line).alignment = st.WRAP
-            ws.row_dimensions[row].height = 14 * max(1, -(-len(line) // 95))
+            # about 105 characters a printed line in LibreOffice (Calibri in Excel: more);
+            # 95 left blank bands on the covers (a render audit)
+            ws.row_dimensions[row].height = 14 * max(1, -(-len(line) // 100))
             row += 1
         row += 1
     st.finish_sheet(ws, {"A": 2, "B": 82}, f"A1:B{row}", landscape=False)

@@ -969,7 +969,8 @@ COVER_ANSWER = [
     # "full" on the Breakeven sheet alone
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Service at your volume: "&'
     'volume_answers,"")',
-    # the lines that only some inputs fill come last, so that blank ones leave no gaps
+    # the lines that only some inputs fill come last, so that blank ones leave no gap between
+    # the lines that always say something
     # a cheaper GPU count, on the cover too (a CFO audit: a 2-GPU replica read "never" on the
     # cover, where 4 GPUs a replica came within 7 % of the API)
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost),LEFT(gpus_per_replica,2)<>"OK"),'
@@ -978,14 +979,13 @@ COVER_ANSWER = [
     # owning against renting the same GPUs at a falling rent, which the monthly cost, at
     # today's rent, leaves out (a CFO audit: switching to own cut the month by 43 %, against a
     # 12 % saving over the years)
-    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
-    + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
-    + _sheets.plain("owned_fleet_gpus") + '&" GPUs; the monthly cost above levels it over "&'
-    'years&IF(years=1," year"," years")&" at the cost of capital, less the resale","")',
-    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Against renting the same '
-    'GPUs as their rent falls: "&own_vs_rent,"")',
-    'IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase),compare_ok),IF('
-    'resale_note<>"OK","Resale: "&resale_note,""),"")',
+    # (one row of three lines: blank rows take their height too, and the cover is two pages)
+    ('IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
+     + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
+     + _sheets.plain("owned_fleet_gpus") + '&" GPUs; the monthly cost above levels it over "&'
+     'years&IF(years=1," year"," years")&" at the cost of capital, less the resale. Against '
+     'renting the same GPUs: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". Resale: "&'
+     'resale_note,""),"")', 3),
 ]
 
 

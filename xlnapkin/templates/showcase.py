@@ -29,7 +29,7 @@ SHEET = "Showcase"
 SHOWCASE_API = "groq-llama-3.3-70b"  # the API section's prices: a hosted Llama 3.3 70B
 
 _FMT = {"tps": "#,##0", "ms": "#,##0.0", "gb": '#,##0.00,,," GB"', "usd": '"$"#,##0.00',
-        "usd4": st.FMT["usd4"],  # $ per million tokens: four places under $10
+        "usd4": st.FMT["usd4"],  # $ per million tokens: four places under $1
         "usd0": '"$"#,##0', "count": "#,##0", "share": "0%", "int": "0", "num1": "#,##0.0"}
 
 _GPUS = ["h100-sxm", "h200-sxm", "b200", "mi300x", "a100-sxm-80gb", "l40s"]
