@@ -326,6 +326,13 @@ def test_a_teams_volume_typed_as_text_fails_the_check_as_in_excel():
     wb.calculate({f"{sheet}!{column}{row + 1}": "20000000"})  # the second team's volume
     assert wb.value("check_teams_table") == "tokens a day must be numbers (or blank)"
     assert wb.value("teams_ok") is False and wb.value("teams_pooled_gpus") == "check inputs"
+    # a team typed under the table is no team: the check says so (a platform lead's 20 teams
+    # ran past the 12 rows there were, and the rest were dropped without a word)
+    from xlnapkin.templates._teams import TEAM_ROWS
+    wb.calculate({f"{sheet}!{column}{row + 1}": 20000000,
+                  f"{sheet}!{column}{row + TEAM_ROWS + 1}": 5000000})
+    assert wb.value("check_teams_table") == (f"only {TEAM_ROWS} teams fit: merge the smallest "
+                                             "into one row")
 
 
 def test_set_on_a_formula_names_the_input_beside_it():

@@ -210,6 +210,12 @@ def self_host_scenarios(d):
     return out + [(f"random{i}", _self_host_random(rnd, d)) for i in range(1 + SWEEP)]
 
 
+def _team_rows(*values):
+    """The Teams table's column: these rows, the rest blank."""
+    from xlnapkin.templates._teams import TEAM_ROWS
+    return list(values) + [None] * (TEAM_ROWS - len(values))
+
+
 def multi_tenant_scenarios(d):
     rnd = random.Random(SEED + 1)
     out = [("defaults", d), ("seed 003: independent tenants", dict(d, correlation=0.0)),
@@ -229,14 +235,14 @@ def multi_tenant_scenarios(d):
            # teams of different sizes: one team's own cv, a blank row between teams, 1-GPU
            # deployments planned at 50 %
            ("teams: own cv, a gap, 1-GPU deployments", dict(
-               d, teams_tokens_per_day=[5e8, None, 2e7, 3e9] + [None] * 8,
-               teams_cv=[0.6, None, None, 0.1] + [None] * 8, teams_gpus_per_deployment=1,
+               d, teams_tokens_per_day=_team_rows(5e8, None, 2e7, 3e9),
+               teams_cv=_team_rows(0.6, None, None, 0.1), teams_gpus_per_deployment=1,
                teams_utilization=0.5, teams_tokens_per_sec=12000.0)),
-           ("teams: a negative volume", dict(d, teams_tokens_per_day=[1e8, -5.0] + [None] * 10)),
+           ("teams: a negative volume", dict(d, teams_tokens_per_day=_team_rows(1e8, -5.0))),
            # a volume typed (or pasted) as text: Excel's COUNT skips it, so the check fails
            # (a LibreOffice scenario; test_recalc.py holds recalc to the same answer)
-           ("teams: a volume typed as text", dict(d, teams_tokens_per_day=[1e8, "20000000"]
-                                                  + [None] * 10)),
+           ("teams: a volume typed as text", dict(d, teams_tokens_per_day=_team_rows(
+                                                      1e8, "20000000"))),
            ("teams: N+1 for the pool and each team", dict(d, teams_team_spares=1,
                                                           teams_pool_spares=1)),
            ("teams: spares typed as text", dict(d, teams_pool_spares="one")),
@@ -1079,7 +1085,13 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert f"{v['tenants']:.0f} tenants, each at 40% of a deployment of 1 GPU" in text
     # the service each fleet gives, beside the saving (a user audit)
     assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time, when every"
-            f" tenant is; each tenant's own deployments {1 - v['dedicated_coverage']:.3%}") in text
+            f" tenant is; each tenant on its own deployments {1 - v['dedicated_coverage']:.3%}: "
+            "the saving is bought at that difference") in text
+    assert "Normal model" not in text  # cv 0.25: fair
+    # past the cv where the normal model is fair, the cover says so (a platform lead's audit:
+    # only the Pooling sheet did, and the cover quoted the shortfall to three decimals)
+    v, text = lines("multi_tenant_savings", "a GPU without a catalog price")
+    assert f"Normal model: {v['normal_model_fair']}" in text and v["normal_model_fair"][:3] == "no:"
     v, text = lines("multi_tenant_savings", "$0 a GPU-hour, a spare for the pool alone, the median")
     assert "the pool 50.000% of the time" in text
     _, text = lines("multi_tenant_savings", "no hours paid, one tenant")

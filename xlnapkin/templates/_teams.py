@@ -19,7 +19,7 @@ from .. import capacity
 from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX, PLANNED_UTILIZATION
 from . import _blocks as bk, _style as st
 
-TEAM_ROWS = 12
+TEAM_ROWS = 20  # 12 until 2026-12-06: a platform lead's 20 teams did not fit; 20 print on a page
 # The worked example: Llama-3.3-70B in fp8 on two H100s, three teams of different sizes.
 EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
 # Steady, round-the-clock traffic, so the Pooling sheet's cv of 0.25 fits each (a review: a
@@ -126,7 +126,7 @@ def add_teams(wb, ws) -> None:
     _checks(b, top)
     _table(wb, ws, top)
     st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 12, "E": 10, "F": 11, "G": 11, "H": 9,
-                         "I": 9}, f"A1:I{top + TEAM_ROWS + 1}")
+                         "I": 9}, f"A1:I{top + TEAM_ROWS}")
 
 
 def _checks(b, top) -> None:
@@ -135,11 +135,15 @@ def _checks(b, top) -> None:
     day) and ``teams_costs_ok`` (and the GPU and its price). A bad input it does not read (the
     tenants, say) leaves it alone."""
     tpd, cv = "teams_tokens_per_day", "teams_cv"
+    # anything typed in the rows under the table is no team: said, not dropped (a platform
+    # lead's 20 teams ran past the 12 rows there were, and the saving read $29K a month low)
+    below = f"Teams!$B${top + TEAM_ROWS + 1}:$D${top + TEAM_ROWS + 30}"
     table = (f'IF(COUNTA({tpd})<>COUNT({tpd}),"tokens a day must be numbers (or blank)",'
              f'IF(COUNTIF({tpd},"<0")>0,"tokens a day must be >= 0",IF(COUNTIF({tpd},">0")=0,'
              f'"give at least one team tokens a day > 0",IF(COUNTA({cv})<>COUNT({cv}),'
              f'"cv must be numbers (or blank)",IF(COUNTIF({cv},"<0")>0,"cv must be >= 0",'
-             f'{bk.CHECK_OK})))))')
+             f'IF(COUNTA({below})>0,"only {TEAM_ROWS} teams fit: merge the smallest into one '
+             f'row",{bk.CHECK_OK}))))))')
     rows = [("check_teams_tokens_per_sec", "Tokens/s",
              bk.number_check("teams_tokens_per_sec", "tokens/s", 0, min_open=True)),
             ("check_teams_gpus", "GPUs of one deployment",
@@ -196,7 +200,8 @@ def _table(wb, ws, top) -> None:
                       (5, "teams_cv_used"), (6, "teams_load"), (8, "teams_own_gpus"),
                       (9, "teams_sd")):
         st.define(wb, name, ws.title, st.column_range(col, first, last))
-    st.put_text(ws.cell(last + 1, 2), f"Rows {first}-{last}: blank rows are no team. "
+    # above the table, in the blank row under the checks (below it, it printed on a page alone)
+    st.put_text(ws.cell(top - 1, 2), f"Rows {first}-{last}: blank rows are no team. "
                 f"Columns {L(5)}-{L(9)} are formulas.", st.NOTE_FONT)
 
 
