@@ -427,10 +427,10 @@ FORMULAS = {"self_host_breakeven": ["defaults", OWNED],
 
 # --- building the scenario files -----------------------------------------------------------------
 
-# Every number input at once, as text or negative in turn (owning, where the workbook asks
-# so): each check of a number input must refuse it (a test audit: no scenario gave those
+# Every single-cell number input at once as text, then negative (owning, where the workbook
+# asks so): each check of a number input must refuse it (a test audit: no scenario gave those
 # checks a bad value, so one that always said OK passed). LibreOffice alone runs these.
-INVALID = ("every number as text or negative, owning",)
+INVALID = ("every number as text, owning", "every number negative, owning")
 # The checks that read no number input set here: ids, dtypes and lists, and number inputs
 # left blank by default (overrides, efficiency, input share, your GPU's cap and steps), which
 # their own scenarios check.
@@ -447,16 +447,17 @@ NOT_NUMBER_CHECKS = {
 
 
 def _invalid_numbers(d):
-    """One scenario (each LibreOffice file costs the test command seconds): the number inputs
-    in turn text and negative, the ranges too (a review: the planner's row-1 price is a range's
-    first cell, and the range wrote the default back over the single cell's bad value)."""
-    numbers = sorted(k for k, x in d.items() if k not in RANGE_INPUTS and not isinstance(x, bool)
-                     and isinstance(x, (int, float)))
-    bad = {k: ("abc", -7)[i % 2] for i, k in enumerate(numbers)}
-    ranges = {k: {0: "abc", 1: -7} if isinstance(d[k], dict) else
-              [("abc", -7)[i % 2] for i in range(len(d[k]))] for k in RANGE_INPUTS if k in d}
+    numbers = [k for k, x in d.items() if k not in RANGE_INPUTS and not isinstance(x, bool)
+               and isinstance(x, (int, float))]
     own = {"hardware": "own"} if "hardware" in d else {}
-    return [(INVALID[0], dict(d, **bad, **own, **ranges))]
+    out = []
+    for label, bad in zip(INVALID, ("abc", -7)):
+        # the ranges too: the planner's row-1 price is a range's first cell (a review: the
+        # range wrote the default back over the single cell's bad value)
+        ranges = {k: {0: bad, 1: bad} if isinstance(d[k], dict) else [bad] * len(d[k])
+                  for k in RANGE_INPUTS if k in d}
+        out.append((label, dict(d, **dict.fromkeys(numbers, bad), **own, **ranges)))
+    return out
 
 
 class Plan:
