@@ -220,6 +220,8 @@ def multi_tenant_scenarios(d):
     rnd = random.Random(SEED + 1)
     out = [("defaults", d), ("seed 003: independent tenants", dict(d, correlation=0.0)),
            ("2-GPU deployments, cv 1", dict(d, gpus_per_tenant=2, cv=1.0)),
+           # whole deployments at a high load: the pool is short less often than each tenant
+           ("a pool short less often", dict(d, mean_utilization=0.85, cv=0.1, correlation=0.0)),
            ("bad grid header", dict(d, grid_cvs=[0.1, -0.5, 0.5, 1.0])),
            ("bad inputs", dict(d, percentile=0.3, tenants=2.5)),
            # the hours paid enter the costs alone: the counts stay
@@ -1086,7 +1088,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # the service each fleet gives, beside the saving (a user audit)
     assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time, when every"
             f" tenant is; each tenant on its own deployments {1 - v['dedicated_coverage']:.3%}: "
-            "the saving is bought at that difference") in text
+            "the saving is bought at that difference") in text  # the pool is short more often
+    assert v["pooled_coverage"] < v["dedicated_coverage"]
+    v, text = lines("multi_tenant_savings", "a pool short less often")  # (a review)
+    assert v["pooled_coverage"] > v["dedicated_coverage"] and "bought at" not in text
+    assert "Short of capacity: the pool" in text
     assert "Normal model" not in text  # cv 0.25: fair
     # past the cv where the normal model is fair, the cover says so (a platform lead's audit:
     # only the Pooling sheet did, and the cover quoted the shortfall to three decimals)

@@ -479,8 +479,9 @@ COVER_ANSWER = [
     'tenant_deployments&" deployments a tenant, each sized for its own peak",""),"")',
     ('IF(counts_ok,"Short of capacity: the pool "&TEXT(1-pooled_coverage,"0.000%")&" of the '
      'time, when every tenant is; each tenant on its own deployments "&TEXT(1-dedicated_coverage'
-     ',"0.000%")&": the saving is bought at that difference"&IF(LEFT(normal_model_fair,2)="no",'
-     '". Normal model: "&normal_model_fair,""),"")', 3),
+     ',"0.000%")&IF(pooled_coverage<dedicated_coverage,": the saving is bought at that '
+     'difference","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&normal_model_fair,'
+     '""),"")', 3),
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
 ]
 
