@@ -406,9 +406,6 @@ def _convert(kind: str, raw: dict, where: str):
     missing = [k for k in ("id",) + _REQUIRED[kind] if values.get(k) in (None, "")]
     if missing:
         raise CatalogError(f"{where}: missing {', '.join(missing)}")
-    for k in _REQUIRED[kind]:
-        if not values[k] > 0 and kind != "price":
-            raise CatalogError(f"{where}: {k} must be > 0")
     if kind == "model" and values.get("active_params_b", 0) > values["params_b"]:
         raise CatalogError(f"{where}: active_params_b must be at most params_b")
     if (kind == "model" and values.get("num_experts") and values.get("experts_per_token")

@@ -453,7 +453,7 @@ def _used_defaults() -> dict:
     d["mem_fraction"] = ("{mem_fraction}", memory.MEM_FRACTION, "pct")
     # while a check fails, the defaults: the input rows' and the default GPU's and API's prices
     g, api = catalog.gpu(DEFAULT_GPU), catalog.comparable_price(DEFAULT_MODEL)
-    share = {name: default for name, _l, default, *_ in OWN}
+    owned_price, owned_watts = _owned_at_defaults(g)
     for name, formula in (("tokens_per_day", "{tokens_per_day}*{scen_tokens_per_day}"),
                           ("utilization", "MIN(1,{utilization}*{scen_utilization})"),
                           ("min_replicas", "MAX(1,ROUNDUP({min_replicas}*{scen_min_replicas}*"
@@ -469,13 +469,11 @@ def _used_defaults() -> dict:
         d[name] = ("N({" + name + "})*{scen_" + scen + "}", default, "usd")
     # an owned GPU's price and power include its share of the server around it
     d["purchase_price"] = ("N({purchase_price})*(1+{server_share_used})*"
-                           "{scen_purchase_price}", g.list_price_usd * (1 + share["server_share"]),
-                           "usd")
+                           "{scen_purchase_price}", owned_price, "usd")
     d["api_price_cached"] = ("IF(ISNUMBER({api_price_cached_per_mtok}),"
                              "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
                              "{scen_api_price}", api.input_usd_per_mtok, "usd")
-    d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})",
-                        g.tdp_w * (1 + share["server_power_share"]), "int")
+    d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})", owned_watts, "int")
     d["price_per_kwh"] = ("{price_per_kwh}*{scen_price_per_kwh}",) + d["price_per_kwh"][1:]
     d["cost_of_capital"] = ("MIN(1,{cost_of_capital}*{scen_cost_of_capital})",) \
         + d["cost_of_capital"][1:]
@@ -1113,11 +1111,18 @@ def _seed_claims() -> list[str]:
            if f"{seed004:.2f}" == f"{at_defaults:.2f}" else ".")]
 
 
+def _owned_at_defaults(g) -> tuple[float, float]:
+    """An owned ``g``'s price and power at the OWN rows' default server shares: the card's
+    list price and TDP with its share of the server around it."""
+    own = {name: default for name, _l, default, *_ in OWN}
+    return (g.list_price_usd * (1 + own["server_share"]),
+            g.tdp_w * (1 + own["server_power_share"]))
+
+
 def _own_hourly_at_defaults(g, own) -> float:
     """The owned GPU-hour of ``g`` at the OWN rows' defaults (the Working sheet's steps)."""
     from .. import economics as e
-    price = g.list_price_usd * (1 + own["server_share"])
-    watts = g.tdp_w * (1 + own["server_power_share"])
+    price, watts = _owned_at_defaults(g)
     return float(e.own_hourly_cost(price, own["years"], watts, own["price_per_kwh"], own["pue"],
                                    e.colo_cost_per_month(watts, own["colo_usd_per_kw_month"]),
                                    own["cost_of_capital"], own["residual_share"] * price))
