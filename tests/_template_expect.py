@@ -600,10 +600,24 @@ def _tornado(v, x, total):
         if not isinstance(x, float) or abs(x - base) <= 1e-9 * x:
             return 1.0
         return min(shs.CEILING, max(shs.FLOOR, x)) if x > 0 else shs.CEILING
-    return {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
-            "tornado_ratio_low": low, "tornado_ratio_high": high,
-            "tornado_chart_low": [bar(x) for x in low],
-            "tornado_chart_high": [bar(x) for x in high]}
+    def change(x):  # the cost chart's bar: 0 where either side prices no volume
+        return x - cost[0] if isinstance(x, float) and isinstance(cost[0], float) else 0.0
+    out = {"sens_cost_at_volume": cost, "sens_breakeven": breakeven,
+           "tornado_cost_low": [change(x) for x in cost[1::2]],
+           "tornado_cost_high": [change(x) for x in cost[2::2]],
+           "tornado_ratio_low": low, "tornado_ratio_high": high,
+           "tornado_chart_low": [bar(x) for x in low],
+           "tornado_chart_high": [bar(x) for x in high]}
+    # each chart's rows by their longer bar, ties in the sheet's order
+    labels = [label for _key, label, *_r in shs.SCENARIO_ROWS]
+    for name, prefix, swing in (("cost", "tornado_cost", abs),
+                                ("breakeven", "tornado_chart", lambda b: abs(math.log(b)))):
+        pairs = list(zip(out[f"{prefix}_low"], out[f"{prefix}_high"]))
+        order = sorted(range(len(pairs)), key=lambda i: -max(map(swing, pairs[i])))
+        out[f"tornado_sorted_{name}_label"] = [labels[i] for i in order]
+        out[f"tornado_sorted_{name}_low"] = [pairs[i][0] for i in order]
+        out[f"tornado_sorted_{name}_high"] = [pairs[i][1] for i in order]
+    return out
 
 
 # --- multi-tenant savings ----------------------------------------------------------------------
@@ -1024,7 +1038,8 @@ def _planner_row(v, m, g, n, frac, your, i):
     ok = math.isfinite(tput)
     row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"
     cap = serving.engine_cap(g, m, wd, n, eff)
-    fit = _num(memory.max_batch(g, m, v["context_tokens"], wd, kd, n, frac))
+    # a user holds at least the request in flight
+    fit = _num(memory.max_batch(g, m, max(v["context_tokens"], inp + out), wd, kd, n, frac))
     # the sheet: 0 where the heads do not split (max_batch NaN) or several GPUs have no link
     linked = n <= 1 or bool(g.interconnect_gbps)
     mem_slots = min(fit, cap) if math.isfinite(fit) and linked else 0.0

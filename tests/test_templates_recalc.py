@@ -51,7 +51,11 @@ ALLOWED_NA = {"self_host_breakeven": ["volume_tokens_per_day", "volume_replicas"
                                       "sens_cost_at_volume", "sens_breakeven",
                                       "tornado_cost_low", "tornado_cost_high",
                                       "tornado_breakeven_low", "tornado_breakeven_high",
-                                      "tornado_ratio_low", "tornado_ratio_high", "yr_rent_cost", "yr_own_cash", "yr_discount", "yr_pv_rent",
+                                      "tornado_ratio_low", "tornado_ratio_high",
+                                      "tornado_sorted_cost_low", "tornado_sorted_cost_high",
+                                      "tornado_sorted_breakeven_low",
+                                      "tornado_sorted_breakeven_high", "yr_rent_cost",
+                                      "yr_own_cash", "yr_discount", "yr_pv_rent",
                                       "yr_pv_own", "yr_cum_rent", "yr_cum_own",
                                       "yr_chart_year"],
               "multi_tenant_savings": ["table_dedicated_gpus", "table_pooled_gpus",
@@ -295,7 +299,7 @@ def planner_scenarios(d):
            # an i-quant is GGUF too (its name starts "iq"): llama.cpp's slots, split by layers
            ("IQ4_XS on three GPUs", dict(d, model="llama-3.1-70b", weight_dtype="IQ4_XS",
                                          kv_dtype="bf16", num_gpus=3)),
-           # users at context count the user's context, whatever the request's length
+           # a user holds at least the request: 141,024 tokens, past the model's maximum
            ("a request longer than the model's context", dict(d, input_tokens=140000)),
            ("blank weight dtype: as released", dict(d, model="gpt-oss-120b", weight_dtype=None,
                                                     num_gpus=1, sla_gpu="h100-sxm")),
@@ -307,9 +311,10 @@ def planner_scenarios(d):
                                                   output_tokens=1000, context_tokens=64000,
                                                   ttft_ms=20000.0, tpot_ms=200.0,
                                                   requests_per_sec=2.0)),
-           # short requests, so your GPU's own engine cap binds (the calibrated one would too)
+           # short requests, so your GPU's own engine cap binds (the calibrated one would too);
+           # the context typed is shorter than a request, which a user holds at least
            ("your GPU's own engine cap", dict(d, user_max_concurrency=1024.0, input_tokens=128,
-                                              output_tokens=128, context_tokens=512)),
+                                              output_tokens=128, context_tokens=200)),
            # your own GPU (row 1 of the table) sized for the latency targets, at its own price
            ("latency targets on your GPU", dict(d, sla_gpu=" Yours", user_memory_gb=141.0,
                                                 user_mem_bw_tbps=4.8, model="llama-3.1-70b",
@@ -1035,10 +1040,21 @@ def test_seed_001_users_at_context(results):
 
 
 def test_your_gpus_own_engine_cap_sets_its_concurrent_users(results):
-    # 512-token contexts: 2,336 fit on the 192 GB example GPU; the cap it is given, 1,024, binds
-    # (the calibrated 256 would otherwise).
+    # 256-token contexts: thousands fit on the 192 GB example GPU; the cap it is given, 1,024,
+    # binds (the calibrated 256 would otherwise).
     got = _lo(results, "capacity_planner", "your GPU's own engine cap")
     assert got["user_gpu_users_at_context"] == 1024
+
+
+def test_a_user_holds_at_least_a_request(results):
+    # 200 tokens typed for a user's context, 128 + 128 a request: users are sized at 256, and
+    # the note and the cover say so (an audit: 32,000-token prompts sized at the default 8,192
+    # read 36 users at context where 9 fit, and a user-month at a fifth of its cost)
+    got = _lo(results, "capacity_planner", "your GPU's own engine cap")
+    assert got["context_note"] == "under a request (in + out): sized at 256"
+    line = got["cover_answer"][0]
+    assert "; the context a user holds is under a request (in + out): sized at 256" in (
+        line[0] if isinstance(line, list) else line)
 
 
 def test_best_and_worst_cases_bracket_the_base_case(results):
@@ -1139,6 +1155,10 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["sla_why_none"].startswith("no rate: even an idle replica's first token takes")
     v, text = lines("capacity_planner", "a TPOT limit no rate meets")
     assert text.endswith(f"{queueing.SHORTER_TPOT} (the Latency sheet)"), text
+    # where the model does not fit the latency GPU, the sheet's advice (an audit: "no rate")
+    v, text = lines("capacity_planner", "too big for the latency GPU")
+    assert v["sla_why_none"].startswith("does not fit: ")
+    assert text.endswith(f"of requests): {v['sla_why_none']}"), text
     v, text = lines("self_host_breakeven", "too big")
     assert v["breakeven_note"].startswith("does not fit")
     assert "check inputs" not in text and "Self-hosting" not in text

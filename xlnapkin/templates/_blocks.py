@@ -255,7 +255,7 @@ def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",
 def workload_checks() -> list[tuple[str, str, str]]:
     """Checks of the serving inputs shared by the self-host template and the planner."""
     eff = "{efficiency}"
-    msg = '"efficiency must be blank or a number in (0, 1]"'
+    msg = '"efficiency must be blank, 0 (both calibrated) or a number in (0, 1]"'
     return [
         ("check_model", "Model", id_check("model", "model", "model")),
         ("check_weight_dtype", "Weight dtype",

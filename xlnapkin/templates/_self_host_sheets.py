@@ -244,23 +244,25 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     for j, name in enumerate(["tornado_chart_low", "tornado_chart_high"], start=CHART_COL):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
+    sorted_cols = _sorted_bars(wb, ws, row0, last)
     ws.cell(last + 1, 2, _base_case_note(first)).font = st.NOTE_FONT
     st.put_text(ws.cell(last + 2, 2), "Breakeven chart: bars from your volume (1): left, "
                 "self-hosting pays with that factor; right, the API stays cheaper; none: no "
                 f"change; {CEILING:,.0f}: that or more, or never.", st.NOTE_FONT)
-    cats = Reference(ws, min_col=2, min_row=row0 + 2, max_row=last)
     for k, (title, axis, col, fmt) in enumerate((
-            ("Change in $/Mtok at your volume", "change from the base case, USD per Mtok", 4,
-             "$0.00"),
-            ("Breakeven vs your volume", "breakeven / your volume, log scale (left of 1: "
-             "self-hosting pays)", CHART_COL, "0.0#"))):
+            ("Change in $/Mtok at your volume, largest first",
+             "change from the base case, USD per Mtok",
+             sorted_cols[0], "$0.00"),
+            ("Breakeven vs your volume, longest bar first", "breakeven / your volume, log "
+             "scale (left of 1: self-hosting pays)", sorted_cols[1], "0.0#"))):
+        cats = Reference(ws, min_col=col - 1, min_row=row0 + 2, max_row=last)
         ch = st.bar_chart(title, "input", axis, cats,
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
                                                     max_row=last)),
                            ("high factor", Reference(ws, min_col=col + 1, min_row=row0 + 2,
                                                      max_row=last))], width=12.5, height=11)
         ch.y_axis.number_format = fmt
-        if col == CHART_COL:
+        if k == 1:
             ch.y_axis.scaling.logBase = 10
             ch.y_axis.scaling.min, ch.y_axis.scaling.max = FLOOR, CEILING
             ch.x_axis.crossesAt = 1  # the bars start at your volume: ratio 1
@@ -269,6 +271,46 @@ def _tornado_charts(wb, ws, row0, first) -> int:
             ch.overlap, ch.gapWidth = 0, 60
         ws.add_chart(ch, f"{L(2 + 5 * k)}{last + 3}")
     return last + 26
+
+
+def _sorted_bars(wb, ws, row0, last) -> tuple[int, int]:
+    """Each chart's rows sorted by their longer bar, beside the page (a tornado puts the input
+    that moves the answer most on top; inputs that change nothing, such as an owner's inputs
+    while renting, sink to the bottom, in the Sensitivity sheet's order): for the cost chart,
+    the larger change in $/Mtok; for the breakeven chart, the longer bar on its log axis. Per
+    chart: the swing, its rank (ties in the sheet's order), and the label, low and high bars in
+    rank order. Returns the columns of each chart's low bars (the label is the column before)."""
+    first, labels = row0 + 2, st.column_range(2, row0 + 2, last)
+    bar_lo, bar_hi = L(CHART_COL), L(CHART_COL + 1)
+    swings = (("cost", "MAX(ABS($D{r}),ABS($E{r}))", CHART_COL + 2, (4, 5)),
+              ("breakeven", f"MAX(ABS(LN(${bar_lo}{{r}})),ABS(LN(${bar_hi}{{r}})))", CHART_COL + 3,
+               (CHART_COL, CHART_COL + 1)))
+    out = []
+    for k, (name, swing, col, (lo, hi)) in enumerate(swings):
+        rank_col = CHART_COL + 4 + k
+        s = L(col)
+        st.header_row(ws, row0 + 1, col, [f"{name} swing"])
+        st.header_row(ws, row0 + 1, rank_col, [f"{name} rank"])
+        for r in range(first, last + 1):
+            # while a check fails, no swing: the rows stay in the sheet's order
+            st.style_cell(ws.cell(r, col, f"=IF(all_ok,{swing.format(r=r)},0)"), "num")
+            st.style_cell(ws.cell(r, rank_col, f"=SUMPRODUCT((${s}${first}:${s}${last}>{s}{r})"
+                                                f"*1)+COUNTIF(${s}${first}:{s}{r},{s}{r})"), "int")
+        ranks = st.column_range(rank_col, first, last)
+        label_col = CHART_COL + 6 + 3 * k
+        st.header_row(ws, row0 + 1, label_col, [f"{name} chart: input", "low", "high"])
+        for i, r in enumerate(range(first, last + 1), start=1):
+            at = f"MATCH({i},{ranks},0)"
+            st.style_cell(ws.cell(r, label_col, f"=INDEX({labels},{at})"), "text")
+            for j, src in enumerate((lo, hi), start=1):
+                st.style_cell(ws.cell(r, label_col + j,
+                                      f"=INDEX({st.column_range(src, first, last)},{at})"),
+                              "usd_change" if k == 0 else "num")
+        for j, part in enumerate(("label", "low", "high")):
+            st.define(wb, f"tornado_sorted_{name}_{part}", ws.title,
+                      st.column_range(label_col + j, first, last))
+        out.append(label_col + 1)
+    return out[0], out[1]
 
 
 # --- Years ---------------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ _USER_NOTES = {"memory_gb": "the datasheet's GPU memory",
                "scheduler_steps": "vLLM V0 --num-scheduler-steps: decode steps per decision; "
                                   "blank = 1"}
 
+# The context input's note where it holds no warning
+CONTEXT_NOTE = "seed 001: 200,000"
 # (name, label, default, unit, note, fmt, options or validation)
 INPUT_ROWS = [
     ("model", "Model", "qwen2.5-32b", "id", "a catalog id or alias", "text", "model_ids"),
@@ -73,7 +75,7 @@ INPUT_ROWS = [
     ("output_tokens", "Output tokens per request", 1024, "tokens",
      "the table and the latency targets", "int", (1,)),
     ("context_tokens", "Context a user holds in the KV cache", 8192, "tokens",
-     "seed 001: 200,000", "int", (1,)),
+     CONTEXT_NOTE, "int", (1,)),
     ("duty_cycle", "Share of the time a user has a request in flight", 0.2, "0-1",
      "the rest of the time a user reads or types", "pct", (0, 1)),
     ("concurrency_percentile", "Share of the time the slots must cover active users", 0.95,
@@ -123,7 +125,7 @@ def _row_steps():
     for s in _napkin.efficiency_steps(per_gpu=True) + _napkin.gpu_steps():
         cols.append((s.name, s.label, s.formula, s.unit, s.fmt))
     return cols + [
-        ("users_fit", "user contexts that fit (KV at context_tokens; 0 where the heads do "
+        ("users_fit", "user contexts that fit (KV at user_context; 0 where the heads do "
          "not split or the GPUs have no link)",
          "IF(AND({heads_split},{link_ok}),MAX(INT({free_memory}/{kv_bytes_user}*(1+1E-12)),0),0)",
          "users", "int"),
@@ -218,13 +220,15 @@ def _inputs(b) -> None:
     cells = _input_rows(b, INPUT_ROWS, {"model": ("model_id", "Model catalog id",
                                                   bk.resolve_id("model", "model"))})
     # memory alone counts the context a user holds (seed 001's 200,000 tokens reproduce), but a
-    # context past the model's maximum is said beside it (the speed functions refuse one)
+    # context past the model's maximum is said beside it (the speed functions refuse one), and
+    # so is one shorter than a request, which a user holds at least
     ctx = cells["context_tokens"]
     b.ws.cell(ctx.row, b.col + 3).value = (
         '=IF(AND(work_ok,ISNUMBER(context_tokens),m_max_context>0,'
-        'context_tokens>m_max_context),'
+        'user_context>m_max_context),'
         '"past the model\'s "&TEXT(m_max_context,"#,##0")&" tokens: counts memory only",'
-        '"seed 001: 200,000")')
+        'IF(AND(work_ok,ISNUMBER(context_tokens),user_context>context_tokens),"under a request '
+        '(in + out): sized at "&TEXT(user_context,"#,##0"),"' + CONTEXT_NOTE + '"))')
     st.define(b.wb, "context_note", b.ws.title, st.absolute(b.col + 3, ctx.row))
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
     sla = _input_rows(b, SLA_INPUTS, {"sla_gpu": (
@@ -498,9 +502,13 @@ def _model_sheet(m) -> dict:
     _napkin.add_model_lookup(m)
     m.heading("Memory and attention (model and request shape)")
     _napkin.add_steps(m, _napkin.model_steps() + _napkin.speed_model_steps())
-    m.add("kv_bytes_user", "KV cache of one user at context_tokens (and recurrent state)",
-          _napkin.kv_cache("{context_tokens}"), "bytes",
-          "= xlnapkin.memory.kv_bytes(model, context_tokens, 1, kv_dtype)", "sci")
+    # a user holds at least the request in flight (an audit: 32,000-token prompts sized at the
+    # default 8,192 gave 36 users where 9 fit, and a user-month a fifth of its cost)
+    m.add("user_context", "Context a user holds (at least a request's in + out)",
+          "MAX({context_tokens},{input_tokens}+{output_tokens})", "tokens", fmt="int")
+    m.add("kv_bytes_user", "KV cache of one user at that context (and recurrent state)",
+          _napkin.kv_cache("{user_context}"), "bytes",
+          "= xlnapkin.memory.kv_bytes(model, user_context, 1, kv_dtype)", "sci")
     m.heading("Efficiency used (the same for every GPU)")
     _napkin.add_steps(m, _napkin.efficiency_steps(per_gpu=False))
     _napkin.add_split_table(m)  # beside the steps (G:I), outside the printed page
@@ -700,7 +708,7 @@ COVER_ANSWER = [
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
     'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month: "&'
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
-    'LEFT(context_note,4)="past","; the context a user holds is "&context_note,""),'
+    'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
@@ -712,7 +720,9 @@ COVER_ANSWER = [
     '""),"")&IF(ISNUMBER(sla_cost_per_month),", "&' + _sheets.dollars("sla_cost_per_month")
     + '&" a month",""),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
-    + '")&" (the Latency sheet)","no rate: see the Latency sheet")),'
+    + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
+    # what the sheet advises where the model does not fit (an audit: the cover said "no rate")
+    '10)="cannot run"),sla_why_none,"no rate: see the Latency sheet"))),'
     '"check inputs: the Planner\'s Checks")',
 ]
 
@@ -745,7 +755,8 @@ def _cover(wb) -> None:
             "replicas, GPUs, the price per GPU-hour and USD per month, and the Latency sheet "
             "the working."]),
         ("What each column assumes", [
-            "Users at context: user contexts of context_tokens whose KV cache fits beside the "
+            "Users at context: user contexts of context_tokens (at least a request's input + "
+            "output, which a user holds while it runs) whose KV cache fits beside the "
             "weights in mem_fraction of the replica's memory (MAX_BATCH), capped by the engine's "
             "concurrency limit (per GPU; for GGUF weights llama.cpp's slots). Max throughput: MAX_THROUGHPUT under saturating load with "
             "continuous batching, prefill included.",
