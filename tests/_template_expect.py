@@ -222,7 +222,10 @@ def self_host_inputs(v, f):
         * f["purchase_price"],
         power=pick("power_watts", g.tdp_w) * (1 + v["server_power_share"]),
         kwh=v["price_per_kwh"] * f["price_per_kwh"],
-        rate=min(1.0, v["cost_of_capital"] * f["cost_of_capital"]))
+        rate=min(1.0, v["cost_of_capital"] * f["cost_of_capital"]),
+        # whole years, 1 to 10 (the sheet's INT(x + 0.5))
+        years=min(float(shs.YEAR_ROWS), max(1.0, math.floor(v["years"] * f["years"] + 0.5))),
+        resale=min(1.0, v["residual_share"] * f["residual_share"]))
 
 
 def _money(v, x, total):
@@ -231,8 +234,8 @@ def _money(v, x, total):
     hours = 730.0 if own else float(v["hours_per_month"])
     rent = e.spot_mix_price(x["od"], x["od"] * v["spot_price_ratio"], v["spot_share"])
     hosting = e.colo_cost_per_month(x["power"], v["colo_usd_per_kw_month"])
-    residual = x["purchase"] * v["residual_share"]
-    own_h = e.own_hourly_cost(x["purchase"], v["years"], x["power"], x["kwh"], v["pue"],
+    residual = x["purchase"] * x["resale"]
+    own_h = e.own_hourly_cost(x["purchase"], x["years"], x["power"], x["kwh"], v["pue"],
                               hosting, x["rate"], residual)
     price = own_h if own else rent
     saved = x["saved"]
@@ -244,20 +247,20 @@ def _money(v, x, total):
     out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
     # renting the GPU-hours an owned GPU serves: always on, 730 a month (fewer rented hours
     # need more GPUs, which the fleet's NPV counts)
-    out["rent_npv_calc"] = e.rent_npv(rent, v["years"], v["price_decline"], x["rate"])
-    out["own_npv_calc"] = e.own_npv(x["purchase"], v["years"], x["power"], x["kwh"],
+    out["rent_npv_calc"] = e.rent_npv(rent, x["years"], v["price_decline"], x["rate"])
+    out["own_npv_calc"] = e.own_npv(x["purchase"], x["years"], x["power"], x["kwh"],
                                     v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
     # levelled with the owned hour's own annuity: OWN_HOURLY_COST of $1 and nothing else is
     # that annuity / 8,760, so the per-hour verdict has the NPV's sign
     out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
-        1.0, v["years"], cost_of_capital=x["rate"])
+        1.0, x["years"], cost_of_capital=x["rate"])
     out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
-                          f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
-                          if v["years"] != 3 and v["residual_share"] == 0.3 else "OK")
+                          f"{x['years']:.0f} year{'' if x['years'] == 1 else 's'}"
+                          if x["years"] != 3 and x["resale"] == 0.3 else "OK")
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
-    yrs, fall = v["years"], v["price_decline"]
+    yrs, fall = x["years"], v["price_decline"]
     out["own_vs_rent_msg"] = ((f"owning {card}saves ${gap:.2f}" if gap > 0 else
                                f"renting is cheaper by ${-gap:.2f}")
                               + f" per GPU-hour over {yrs:.0f} year{'' if yrs == 1 else 's'}"
@@ -283,7 +286,7 @@ def _money(v, x, total):
         "own_fleet_gpus": owned, "rent_fleet_gpus": rented,
         # each fleet as sized: the renter's GPUs for the hours they run, the owner's always on
         # (a year has 8,760 hours: a 744-hour month rents no more of them)
-        "fleet_npv_saving_calc": rented * e.rent_npv(rent, v["years"], v["price_decline"],
+        "fleet_npv_saving_calc": rented * e.rent_npv(rent, x["years"], v["price_decline"],
                                                      x["rate"], min(v["hours_per_month"], 730.0))
         - owned * out["own_npv_calc"],
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(

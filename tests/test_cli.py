@@ -775,7 +775,7 @@ def test_estimate_says_what_is_missing(capsys):
     # The option the user types, not the library's argument name.
     code, _, err = run(capsys, "estimate", "--gpu", "apple-m2-ultra")
     assert code == 1
-    assert err.startswith("Error: --price must be given: apple-m2-ultra has no catalog price")
+    assert err.startswith("Error: --price is required (apple-m2-ultra has no catalog price)")
     # a negative volume, one below a token a day and one so large the dollars overflow get the
     # same words
     for volume in ("-5", "0.5", "1e308"):
@@ -882,9 +882,38 @@ def test_estimate_reads_numbers_as_finance_writes_them(capsys):
     same = run(capsys, "estimate", "--tokens-per-day", "1e6", "--utilization", "0.7", "--json")
     assert code == 0 and out == same[1] and json.loads(out)["tokens_per_day"] == 1e6
     code, _, err = run(capsys, "estimate", "--tokens-per-day", "2,5")
-    assert code == 2 and "not a number: '2,5' (thousands may be grouped: 1,000,000)" in err
-    code, _, err = run(capsys, "estimate", "--min-replicas", "1.5")
-    assert code == 2 and "not a whole number: '1.5'" in err
+    assert code == 1 and "not a number: '2,5' (thousands may be grouped: 1,000,000)" in err
+    # bad input, as --min-replicas 0 is (a CLI audit: 1.5 exited 2, a bad command line, and
+    # printed no JSON)
+    code, out, err = run(capsys, "estimate", "--min-replicas", "1.5", "--json")
+    assert code == 1 and err == "Error: --min-replicas: not a whole number: '1.5'\n"
+    assert json.loads(out) == {"error": "--min-replicas: not a whole number: '1.5'"}
+    assert run(capsys, "estimate", "--min-replicas", "0")[0] == 1
+
+
+def test_an_option_given_two_dashes_as_its_value_is_a_usage_error(capsys):
+    # argparse reads `--batch=--` as an empty list: a traceback (a CLI audit)
+    for argv in (["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "--batch=--"],
+                 ["estimate", "--utilization=--", "--json"], ["docs", "--out=--"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, ""), argv
+        assert err.startswith(f"Error: {argv[-1 if argv[-1] != '--json' else -2][:-3]} needs "
+                              "a value, got '--'") and err.count("\n") == 1, err
+
+
+def test_json_stays_valid_with_standard_error_closed():
+    # print() to a closed stderr writes to stdout: the Error: and note: lines broke the JSON
+    # (a CLI audit)
+    cmd = [sys.executable, "-m", "xlnapkin"]
+    def closed():
+        os.close(2)
+    proc = subprocess.run(cmd + ["tokens-per-sec", "h10", "x", "--json"], capture_output=False,
+                          stdout=subprocess.PIPE, text=True, preexec_fn=closed)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error"].startswith("unknown gpu 'h10'")
+    proc = subprocess.run(cmd + ["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1", "1024", "4.5",
+                                 "--json"], stdout=subprocess.PIPE, text=True, preexec_fn=closed)
+    assert proc.returncode == 0 and isinstance(json.loads(proc.stdout), float)
 
 
 def test_a_partial_table_exits_3_and_json_marks_the_messages(capsys):

@@ -1203,7 +1203,7 @@ def test_no_limits_runs_in_this_process(capsys, tmp_path, monkeypatch):
     code, out, err = run(capsys, "recalc", path, "-q", "--json", *IN_PROCESS)
     assert (code, json.loads(out)) == (0, {"twice": 40}), err
     code, _, err = run(capsys, "recalc", path, "-q", "--max-seconds", "-1")
-    assert code == 2 and "must be a number >= 0" in err
+    assert code == 1 and "must be a number >= 0" in err
 
 
 # --- from a fuzz of the command line (2026-12-04) ------------------------------------------------
@@ -1268,7 +1268,7 @@ def test_far_time_limits_are_no_limit_and_a_tiny_memory_limit_is_refused(capsys,
     assert (code, json.loads(out)) == (0, {"r": True}), err
     # under 200 MB the child could not load its libraries: it hung until the time limit
     code, _, err = run(capsys, "recalc", path, "-q", "--max-memory-mb", "100")
-    assert code == 2 and "must be 0 (no limit) or at least 200" in err
+    assert code == 1 and "must be 0 (no limit) or at least 200" in err
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")

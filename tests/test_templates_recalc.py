@@ -204,8 +204,9 @@ def self_host_scenarios(d):
            ("best case for self-hosting", dict(gpt4o, scenario="best")),
            # factors typed the other way round: best still takes the one that favours it
            ("best case, factors swapped", dict(
-               gpt4o, scenario="best", sens_low=[2.0, 1.3, 1.5, 1.25, 1.5, 1.5, 1.2, 1.5, 1.5],
-               sens_high=[0.5, 0.7, 0.5, 0.75, 0.5, 0.5, 0.8, 0.7, 0.5])),
+               gpt4o, scenario="best",
+               sens_low=[2.0, 1.3, 1.5, 1.25, 1.5, 1.5, 1.2, 1.5, 1.5, 5 / 3, 1.5],
+               sens_high=[0.5, 0.7, 0.5, 0.75, 0.5, 0.5, 0.8, 0.7, 0.5, 2 / 3, 0.5])),
            ("worst case for self-hosting", dict(gpt4o, scenario="worst")),
            ("bad inputs", dict(d, gpu="h10", num_gpus="two", weight_dtype="fp7",
                                input_share=1.5, api_price_in_per_mtok_override="abc",

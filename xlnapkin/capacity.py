@@ -26,7 +26,7 @@ from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_
                         api_monthly_cost, blended_price, breakeven_for_good, cost_per_mtok,
                         cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day, fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
-from .errors import CannotRunError, InvalidArgumentError
+from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError
 from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
                      why_not)
 from .roofline import decode_step_time
@@ -565,11 +565,10 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     _checks.number(staff_cost_per_month, "staff_cost_per_month", 0, 1e12)
     price = price_per_gpu_hour if price_per_gpu_hour is not None else g.cloud_usd_per_hour
     if price is None:
-        raise InvalidArgumentError("price_per_gpu_hour", f"given: {g.id} has no catalog price",
-                                   "blank")
+        raise MissingArgumentError("price_per_gpu_hour", f"{g.id} has no catalog price")
     p = _catalog.price(api) if api is not None else _catalog.comparable_price(m.id)
     if p is None:
-        raise InvalidArgumentError("api", f"given: no catalog API serves {m.id}", "blank")
+        raise MissingArgumentError("api", f"no catalog API serves {m.id}")
     share = float(input_tokens) / (float(input_tokens) + float(output_tokens))
     api_price = blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, share)
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,

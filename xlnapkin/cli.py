@@ -65,6 +65,11 @@ class UsageError(NapkinError):
     """A command line that is well formed but asks for something impossible."""
 
 
+class BadOptionValue(NapkinError):
+    """An option's value that its parser refuses: not a number, or outside the option's
+    range."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``Error: ...`` and a pointer to ``--help``."""
 
@@ -76,6 +81,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"Error: {message} (see `{self.prog} --help`)\n")
+
+    def _get_value(self, action, arg_string):
+        # An option's number that is not one, or out of its range, is bad input (exit 1, and
+        # {"error": ...} with --json), as the same value is in a function's arguments (a CLI
+        # audit: `estimate --num-gpus 1.5` exited 2 and `--num-gpus 0` 1); argparse's own
+        # errors stay a bad command line (2)
+        kind = self._registry_get("type", action.type, action.type)
+        if not getattr(kind, "checks_a_value", False):
+            return super()._get_value(action, arg_string)
+        try:
+            return kind(arg_string)
+        except argparse.ArgumentTypeError as exc:
+            raise BadOptionValue(f"{'/'.join(action.option_strings) or action.dest}: {exc}") \
+                from None
 
     def _print_message(self, message, file=None):
         # argparse drops a failed write and exits 0 after --help or --version; an answer on
@@ -1348,7 +1367,7 @@ def _amount(kind, share=False):
                 raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
             return int(value)
         return value
-    parse.__name__ = kind.__name__
+    parse.__name__, parse.checks_a_value = kind.__name__, True
     return parse
 
 
@@ -1364,6 +1383,7 @@ def _blank_or(kind):
     def parse(text):
         return None if not text.strip() else kind(text)
     parse.__name__ = getattr(kind, "__name__", "value")
+    parse.checks_a_value = getattr(kind, "checks_a_value", False)
     return parse
 
 
@@ -1382,7 +1402,7 @@ def _positive(kind, *, zero_ok=False, least=0):
                 f"must be 0 (no limit) or at least {least:g}: the recalculation's libraries "
                 f"alone take about 150 MB, got {text!r}")
         return value
-    parse.__name__ = kind.__name__
+    parse.__name__, parse.checks_a_value = kind.__name__, True
     return parse
 
 
@@ -1781,6 +1801,13 @@ def _main(argv) -> int:
             print("Error: standard output is closed, so there is nowhere to print to",
                   file=sys.stderr)
         return 1
+    if sys.stderr is None:  # closed (`2>&-`): print() would write the Error: and note: lines
+        sys.stderr = open(os.devnull, "w")  # to stdout instead, into the --json answer
+    for arg in argv:  # argparse reads `--batch=--` as an empty list (a traceback)
+        if re.fullmatch(r"--[^=\s]+=--", arg):
+            print(f"Error: {arg.split('=')[0]} needs a value, got '--' (see `xlnapkin "
+                  f"--help`)", file=sys.stderr)
+            return 2
     ns = None
     try:
         if argv and argv[0] in _SETUP_COMMANDS:
@@ -1813,7 +1840,8 @@ def _main(argv) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_MESSAGES
     except NapkinError as exc:
-        _json_error(ns, exc)
+        # an option's value refused while the command line is read: no namespace yet
+        _json_error(ns if ns is not None else argparse.Namespace(json="--json" in argv), exc)
         print(f"Error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `xlnapkin catalog gpus | head`

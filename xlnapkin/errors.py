@@ -109,10 +109,11 @@ class InvalidArgumentError(NapkinError):
 
 
 class MissingArgumentError(InvalidArgumentError):
-    """A required argument left blank: ``gpu is required``."""
+    """A required argument left blank: ``gpu is required``, and why where a default would do
+    but there is none (``... is required (h100-nvl has no catalog price)``)."""
 
-    def __init__(self, name: str):
-        NapkinError.__init__(self, f"{name} is required")
+    def __init__(self, name: str, why: str = ""):
+        NapkinError.__init__(self, f"{name} is required" + (f" ({why})" if why else ""))
         self.name, self.requirement, self.value = name, "given", None
 
 

@@ -21,7 +21,7 @@ from ._sheets import catalog_cell, per_mtok
 __all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "SAME_VOLUME_ROWS",
            "VOLUME_ROWS", "YEAR_ROWS",
            "YEAR_END_LEAN",
-           "add_sensitivity", "add_years", "add_volume", "breakeven_formula"]
+           "add_sensitivity", "add_years", "add_volume", "breakeven_formula", "years_kept"]
 
 # (key, label, low factor, high factor, what the factor multiplies)
 SCENARIO_ROWS = [
@@ -38,13 +38,19 @@ SCENARIO_ROWS = [
      "price per kWh (owning only); it also stands for the power drawn"),
     ("cost_of_capital", "Cost of capital (own)", 0.5, 1.5,
      "cost of capital (at most 100 %): owning, and the Years sheet's discounting"),
+    # the years an owned GPU is kept, the question GPU buyers argue most (3 or 5 and more)
+    ("years", "Years kept (own)", 2 / 3, 5 / 3,
+     "years kept (owning; rounded, 1 to 10): 3 years to 2 and 5; the resale share stays"),
+    ("residual_share", "Resale value (own)", 0.5, 1.5,
+     "resale share of the price (owning only; at most 100 %)"),
 ]
 # The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
 # API tokens, fuller replicas); the others favour it at their low factor. The 'best' scenario
 # takes each row's factor that favours self-hosting, 'worst' the other one, both at your own
 # volume (SAME_VOLUME_ROWS: a CFO audit found 'worst' showing a smaller loss than the base case
 # where every replica lost money, as half the volume halved the loss).
-HIGH_FAVOURS_SELF_HOST = frozenset({"tokens_per_day", "api_price", "utilization"})
+HIGH_FAVOURS_SELF_HOST = frozenset({"tokens_per_day", "api_price", "utilization", "years",
+                                    "residual_share"})
 SAME_VOLUME_ROWS = frozenset({"tokens_per_day"})
 SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
@@ -74,12 +80,18 @@ def _fleet_size(tpd, util, minrep) -> tuple[str, str]:
     return cap, f"MAX({minrep},ROUNDUP({tpd}/{cap}*(1-1E-12),0))"
 
 
-def _own_hourly(purchase: str, kwh="price_per_kwh_used", rate="cost_of_capital_used") -> str:
-    """OWN_HOURLY_COST in cells, at purchase price, electricity price and cost of capital
-    expressions (the other inputs as used)."""
-    r, n = f"({rate})", "years_used"
+def years_kept(factor="scen_years", years="years") -> str:
+    """The years kept at a scenario factor: whole, 1 to 10 (the Years sheet's rows)."""
+    return f"MIN({YEAR_ROWS},MAX(1,INT({years}*{factor}+0.5)))"
+
+
+def _own_hourly(purchase: str, kwh="price_per_kwh_used", rate="cost_of_capital_used",
+                years="years_used", resale="residual_share_used") -> str:
+    """OWN_HOURLY_COST in cells, at purchase price, electricity price, cost of capital, years
+    kept and resale share expressions (the other inputs as used)."""
+    r, n = f"({rate})", f"({years})"
     g = f"(1+{r})^{n}"
-    return (f"(({purchase})*(1-residual_share_used/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/"
+    return (f"(({purchase})*(1-({resale})/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/"
             f"{HOURS_PER_YEAR:g}+power_watts_used/1000*pue_used*({kwh})+hosting_per_month*12/"
             f"{HOURS_PER_YEAR:g})")
 
@@ -122,6 +134,7 @@ def add_sensitivity(wb, ws) -> None:
 
 
 def _tornado_table(wb, ws, row0) -> int:
+    ws.row_breaks.append(Break(id=row0 - 1))  # a page of its own: 23 rows
     st.put_text(ws.cell(row0, 2), "Tornado: each input at its low and high factor, the others "
                 "at the base case", st.HEAD_FONT)
     heads = ["input", "side", "tokens/day", "$/GPU-h", "API $/Mtok", "planned util.",
@@ -164,7 +177,9 @@ def _tornado_row(r, key, factor):
     # owning's inputs as typed (the base case; only read when owning, when their checks hold)
     own = _own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}",
                       f"price_per_kwh{f('price_per_kwh')}",
-                      f"MIN(1,cost_of_capital{f('cost_of_capital')})")
+                      f"MIN(1,cost_of_capital{f('cost_of_capital')})",
+                      years_kept(factor if key == "years" else "1"),
+                      f"MIN(1,residual_share{f('residual_share')})")
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
            "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
@@ -197,7 +212,8 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     over the volume each prices; 0, shown as 'never', where there is none), the breakeven
     chart's own columns beside the page, and the two tornado charts."""
     ws.row_breaks.append(Break(id=row0 - 1))  # the tornado table fills the first page
-    st.put_text(ws.cell(row0, 2), "Chart data", st.HEAD_FONT)
+    st.put_text(ws.cell(row0, 2), "Chart data (each chart puts the input that moves it most on "
+                "top)", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
                                     "breakeven M/day: low", "high",
                                     "breakeven / volume: low", "high"], height=42)
@@ -250,11 +266,10 @@ def _tornado_charts(wb, ws, row0, first) -> int:
                 "self-hosting pays with that factor; right, the API stays cheaper; none: no "
                 f"change; {CEILING:,.0f}: that or more, or never.", st.NOTE_FONT)
     for k, (title, axis, col, fmt) in enumerate((
-            ("Change in $/Mtok at your volume, largest first",
-             "change from the base case, USD per Mtok",
+            ("Change in $/Mtok at your volume", "change from the base case, USD per Mtok",
              sorted_cols[0], "$0.00"),
-            ("Breakeven vs your volume, longest bar first", "breakeven / your volume, log "
-             "scale (left of 1: self-hosting pays)", sorted_cols[1], "0.0#"))):
+            ("Breakeven vs your volume", "breakeven / your volume, log scale (left of 1: "
+             "self-hosting pays)", sorted_cols[1], "0.0#"))):
         cats = Reference(ws, min_col=col - 1, min_row=row0 + 2, max_row=last)
         ch = st.bar_chart(title, "input", axis, cats,
                           [("low factor", Reference(ws, min_col=col, min_row=row0 + 2,
@@ -325,9 +340,10 @@ def add_years(wb, ws) -> None:
                  "Owning pays the purchase now, power and hosting each year, and gets the "
                  "resale value back at the end. " + YEAR_END_LEAN
                  + " Rows after the years kept repeat the totals; the chart "
-                 "stops at the last year kept (its own year column, K, on screen only). The "
-                 "scenario switch scales the rental, the purchase price, the electricity price "
-                 "and the cost of capital here too: 'worst' (worst for self-hosting against the "
+                 "stops at the last year kept. The "
+                 "scenario switch scales the rental, the purchase price, the electricity "
+                 "price, the cost of capital, the years kept and the resale here too: 'worst' "
+                 "(worst for self-hosting against the "
                  "API) makes renting dearer as well as buying, which can favour owning.",
                  chars_per_line=150)
     b = st.Block(wb, ws, row=3, col=2)

@@ -26,7 +26,7 @@ from ..economics import HOURS_PER_MONTH, HOURS_PER_YEAR, MAX_HOURS_PER_MONTH, NE
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
 from . import _self_host_sheets as shs
-from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years
+from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years, years_kept
 
 FILENAME = "self_host_breakeven.xlsx"
 # the defaults of `xlnapkin estimate`, which prices this workbook's question at them
@@ -477,6 +477,9 @@ def _used_defaults() -> dict:
     d["price_per_kwh"] = ("{price_per_kwh}*{scen_price_per_kwh}",) + d["price_per_kwh"][1:]
     d["cost_of_capital"] = ("MIN(1,{cost_of_capital}*{scen_cost_of_capital})",) \
         + d["cost_of_capital"][1:]
+    d["years"] = (years_kept("{scen_years}", "{years}"),) + d["years"][1:]
+    d["residual_share"] = ("MIN(1,{residual_share}*{scen_residual_share})",) \
+        + d["residual_share"][1:]
     d["input_share"] = ("IF(ISBLANK({input_share}),{input_tokens}/({input_tokens}+"
                         "{output_tokens}),{input_share})", 0.5, "pct")
     d["api_id"] = ("{api_id}", catalog.comparable_price(DEFAULT_MODEL).id, "text")
@@ -981,9 +984,9 @@ COVER_ANSWER = [
     ('IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
      + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
      + _sheets.plain("owned_fleet_gpus") + '&" GPUs; the monthly cost above levels it over "&'
-     'years&IF(years=1," year"," years")&" at the cost of capital, less the resale. Against '
-     'renting the same GPUs: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". Resale: "&'
-     'resale_note,""),"")', 3),
+     'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
+     'Against renting the same GPUs: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". '
+     'Resale: "&resale_note,""),"")', 3),
 ]
 
 
