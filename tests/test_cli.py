@@ -1373,3 +1373,16 @@ def test_help_and_version_report_a_lost_answer_and_usage_errors_keep_code_2():
     assert subprocess.run(cmd + ["--bogus"], stderr=subprocess.DEVNULL).returncode == 2
     proc = subprocess.run(cmd + ["--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("xlnapkin ")
+
+
+def test_estimate_prints_tiny_figures_in_plain_words(capsys):
+    # a CLI audit: "about 2.3e-08 requests at once", "$0.00 per GPU-hour", "1 tokens/day"
+    code, out, _ = run(capsys, "estimate", "--tokens-per-day", "1", "--price", "0.0001")
+    assert code == 0 and "1 token/day (" in out
+    assert "under 0.01 requests at once" in out and "e-0" not in out
+    assert "2 GPUs x $0.0001 per GPU-hour" in out
+
+
+def test_docs_check_names_a_missing_file(capsys, tmp_path):
+    code, _, err = run(capsys, "docs", "--check", "--out", tmp_path / "none.md")
+    assert code == 1 and "none.md does not exist; run `xlnapkin docs --out" in err

@@ -722,7 +722,8 @@ def _run_estimate(ns) -> int:
             breakeven = (f"{first} tokens/day first; for good from {good} (in between, each "
                          "replica added costs more than it saves at first)")
     rows = [
-        ("volume", f"{e.tokens_per_day:,.0f} tokens/day ({ns.input_tokens:,} in, "
+        ("volume", f"{e.tokens_per_day:,.0f} token{'' if e.tokens_per_day == 1 else 's'}/day "
+                   f"({ns.input_tokens:,} in, "
                    f"{ns.output_tokens:,} out per request)"),
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
                                f"at full load ({e.num_gpus:g} x {e.gpu}, "
@@ -733,7 +734,8 @@ def _run_estimate(ns) -> int:
                              f"for your volume spread evenly over the day: a lower --utilization "
                              f"leaves room for peaks)"),
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
-                       f"x {_usd(e.price_per_gpu_hour, 2)} per GPU-hour"
+                       f"x {_usd(e.price_per_gpu_hour, 2 if e.price_per_gpu_hour >= 0.1 else 4)}"
+                       " per GPU-hour"
                        f"{_as_of(None if ns.price is not None else e.gpu_price_as_of)} x "
                        f"{e.hours_per_month:g} hours"),
         ("people and platform", f"{_usd(e.staff_cost_per_month)}/month "
@@ -824,7 +826,9 @@ def _at_volume(e) -> str:
                 f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s, its first token "
                 f"after {_ms(e.volume_ttft_ms)}")
     held = e.volume_concurrency
-    held = f"{held:,.0f}" if held >= 10 else f"{held:.2g}"
+    # a share of one request in plain decimals (an audit: "about 2.3e-08 requests at once")
+    held = (f"about {held:,.0f}" if held >= 10 else f"about {held:.2g}" if held >= 0.01 else
+            "under 0.01")
     from .queueing import _rate_text  # rounded down, as the overload message gives it
     load = f"{_percent(e.fleet_utilization)} of full load"
     if e.volume_ttft_ms != e.volume_ttft_ms:  # NaN: past what the queue model sustains
@@ -832,7 +836,7 @@ def _at_volume(e) -> str:
                 f"{_rate_text(e.sustained_requests_per_sec)} requests/s, "
                 f"{_percent(e.sustained_share)} of full load): requests queue without end; plan "
                 "a lower --utilization")
-    return (f"{load}: about {held} requests at once, each getting "
+    return (f"{load}: {held} requests at once, each getting "
             f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s; "
             f"{_first_token(e.volume_ttft_ms, e.volume_ttft_tail_ms)}")
 
@@ -1415,7 +1419,8 @@ def _run_docs(ns) -> int:
             again = "" if ns.out == docgen.DEFAULT_OUT else f" --out {ns.out}"
             if ns.out.is_file() and not docgen.is_reference(ns.out.read_bytes()):
                 again += " --force"
-            raise UsageError(f"{ns.out} is out of date; run `{docgen.REGENERATE}{again}`")
+            state = "is out of date" if ns.out.exists() else "does not exist"
+            raise UsageError(f"{ns.out} {state}; run `{docgen.REGENERATE}{again}`")
         print(f"{ns.out} is up to date")
         return 0
     changed = docgen.write(ns.out, force=ns.force)
