@@ -21,7 +21,7 @@ from ._sheets import catalog_cell, per_mtok
 __all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "SAME_VOLUME_ROWS",
            "VOLUME_ROWS", "YEAR_ROWS",
            "YEAR_END_LEAN",
-           "add_sensitivity", "add_years", "add_volume", "breakeven_formula", "years_kept"]
+           "add_sensitivity", "add_years", "add_volume", "annuity", "breakeven_formula", "own_hourly", "years_kept"]
 
 # (key, label, low factor, high factor, what the factor multiplies)
 SCENARIO_ROWS = [
@@ -85,15 +85,23 @@ def years_kept(factor="scen_years", years="years") -> str:
     return f"MIN({YEAR_ROWS},MAX(1,INT({years}*{factor}+0.5)))"
 
 
-def _own_hourly(purchase: str, kwh="price_per_kwh_used", rate="cost_of_capital_used",
-                years="years_used", resale="residual_share_used") -> str:
-    """OWN_HOURLY_COST in cells, at purchase price, electricity price, cost of capital, years
-    kept and resale share expressions (the other inputs as used)."""
+def own_hourly(purchase="purchase_price_used", kwh="price_per_kwh_used",
+               rate="cost_of_capital_used", years="years_used", resale="residual_share_used",
+               power="power_watts_used", pue="pue_used", hosting="hosting_per_month") -> str:
+    """OWN_HOURLY_COST in cells, at these expressions (the inputs as used by default): the
+    capital ``(purchase - resale / (1 + r)^n)`` repaid as an annuity over the years kept, plus
+    energy and hosting. The Working sheet's step and the tornado's rows both write it."""
+    g = f"(1+({rate}))^({years})"
+    return (f"(({purchase})*(1-({resale})/{g})*{annuity(rate, years)}/"
+            f"{HOURS_PER_YEAR:g}+{power}/1000*{pue}*({kwh})+{hosting}*12/{HOURS_PER_YEAR:g})")
+
+
+def annuity(rate: str, years: str) -> str:
+    """The capital recovery factor in cells: ``r (1 + r)^n / ((1 + r)^n - 1)``, ``1 / n`` at
+    r = 0 (economics.own_hourly_cost)."""
     r, n = f"({rate})", f"({years})"
     g = f"(1+{r})^{n}"
-    return (f"(({purchase})*(1-({resale})/{g})*IF({r}>0,{r}*{g}/({g}-1),1/{n})/"
-            f"{HOURS_PER_YEAR:g}+power_watts_used/1000*pue_used*({kwh})+hosting_per_month*12/"
-            f"{HOURS_PER_YEAR:g})")
+    return f"IF({r}>0,{r}*{g}/({g}-1),1/{n})"
 
 
 # --- Sensitivity ---------------------------------------------------------------------------------
@@ -175,7 +183,7 @@ def _tornado_row(r, key, factor):
     rent = ("((1-spot_share_used)*gpu_price_per_hour+spot_share_used*gpu_price_per_hour*"
             f"spot_price_ratio_used){f('gpu_price_per_hour')}")
     # owning's inputs as typed (the base case; only read when owning, when their checks hold)
-    own = _own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}",
+    own = own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}",
                       f"price_per_kwh{f('price_per_kwh')}",
                       f"MIN(1,cost_of_capital{f('cost_of_capital')})",
                       years_kept(factor if key == "years" else "1"),

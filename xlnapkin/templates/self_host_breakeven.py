@@ -26,7 +26,8 @@ from ..economics import HOURS_PER_MONTH, HOURS_PER_YEAR, MAX_HOURS_PER_MONTH, NE
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
 from . import _self_host_sheets as shs
-from ._self_host_sheets import SCENARIOS, add_sensitivity, add_volume, add_years, years_kept
+from ._self_host_sheets import (SCENARIOS, add_sensitivity, add_volume, add_years, annuity,
+                                own_hourly, years_kept)
 
 FILENAME = "self_host_breakeven.xlsx"
 # the defaults of `xlnapkin estimate`, which prices this workbook's question at them
@@ -870,26 +871,25 @@ def _replicas(per_day: str) -> str:
 
 
 def _own_steps() -> list[Step]:
-    r, n = "{cost_of_capital}", "{years}"
-    growth = f"(1+{r})^{n}"
+    own = own_hourly(*(f"{{{x}}}" for x in ("purchase_price", "price_per_kwh", "cost_of_capital",
+                                           "years", "residual_share", "power_watts", "pue",
+                                           "hosting_per_month")))
     return [
         Step("hosting_per_month", "Colocation per GPU per month", "{power_watts}/1000*"
              "{colo_usd_per_kw_month}", "USD/month", "usd", "economics.colo_cost_per_month"),
         Step("residual_value", "Resale value at the end", "{purchase_price}*{residual_share}",
              "USD", "usd0"),
-        Step("own_hourly_calc", "Owned GPU-hour: capital (annuity) + energy + hosting",
-             f"({{purchase_price}}-{{residual_value}}/{growth})*IF({r}>0,{r}*{growth}/"
-             f"({growth}-1),1/{n})/{HOURS_PER_YEAR:g}+{{power_watts}}/1000*{{pue}}*"
-             f"{{price_per_kwh}}+{{hosting_per_month}}*12/{HOURS_PER_YEAR:g}", "USD/GPU-h", "usd4",
-             "economics.own_hourly_cost"),
+        Step("own_hourly_calc", "Owned GPU-hour: capital (annuity) + energy + hosting", own,
+             "USD/GPU-h", "usd4", "economics.own_hourly_cost"),
         # Renting the GPU-hours an owned GPU serves (the day's volume in fewer hours on more
         # rented GPUs, as the replicas are counted), levelled over the years kept with the
         # owned hour's own annuity: the per-hour verdict and the NPV then agree (a finance
         # audit: today's rent against the owned hour's lifetime average said owning saved
         # $0.66 an hour where its NPV was negative)
         Step("rent_levelled", "Rented GPU-hour levelled over the years: rent NPV x annuity / "
-             "8,760", f'IF(ISNUMBER({{rent_npv_calc}}),{{rent_npv_calc}}*IF({r}>0,{r}*{growth}/'
-             f'({growth}-1),1/{n})/{HOURS_PER_YEAR:g},"-")', "USD/GPU-h", "usd4"),
+             "8,760", "IF(ISNUMBER({rent_npv_calc}),{rent_npv_calc}*"
+             + annuity("{cost_of_capital}", "{years}") + f'/{HOURS_PER_YEAR:g},"-")',
+             "USD/GPU-h", "usd4"),
         Step("own_vs_rent_msg", "Own vs rent per GPU-hour over the years kept",
              'IF(NOT(ISNUMBER({rent_levelled})),"-",IF({own_hourly_calc}<{rent_levelled},'
              '"owning "&IF({server_share}=0,'
