@@ -208,6 +208,8 @@ def self_host_inputs(v, f):
         value = over(f"{name}_override")
         return value if value is not None else (catalog_value or 0.0)
     price_in = pick("api_price_in_per_mtok", p.input_usd_per_mtok)
+    # whole years, 1 to 10 (the sheet's INT(x + 0.5))
+    years = min(float(shs.YEAR_ROWS), max(1.0, math.floor(v["years"] * f["years"] + 0.5)))
     return dict(
         g=g, m=m, api=p,
         tpd=v["tokens_per_day"] * f["tokens_per_day"],
@@ -223,9 +225,10 @@ def self_host_inputs(v, f):
         power=pick("power_watts", g.tdp_w) * (1 + v["server_power_share"]),
         kwh=v["price_per_kwh"] * f["price_per_kwh"],
         rate=min(1.0, v["cost_of_capital"] * f["cost_of_capital"]),
-        # whole years, 1 to 10 (the sheet's INT(x + 0.5))
-        years=min(float(shs.YEAR_ROWS), max(1.0, math.floor(v["years"] * f["years"] + 0.5))),
-        resale=min(1.0, v["residual_share"] * f["residual_share"]))
+        years=years,
+        # the resale share falls with each year kept beyond the years typed
+        resale=min(1.0, v["residual_share"] * f["residual_share"]
+                   * shs.RESALE_YEARLY ** (years - v["years"])))
 
 
 def _money(v, x, total):
@@ -256,8 +259,8 @@ def _money(v, x, total):
     out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
         1.0, x["years"], cost_of_capital=x["rate"])
     out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
-                          f"{x['years']:.0f} year{'' if x['years'] == 1 else 's'}"
-                          if x["years"] != 3 and x["resale"] == 0.3 else "OK")
+                          f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
+                          if v["years"] != 3 and v["residual_share"] == 0.3 else "OK")
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = x["years"], v["price_decline"]
@@ -613,8 +616,11 @@ def _tornado(v, x, total):
            "tornado_chart_high": [bar(x) for x in high]}
     # each chart's rows by their longer bar, ties in the sheet's order
     labels = [label for _key, label, *_r in shs.SCENARIO_ROWS]
+    # the breakeven chart's swing: a side's bar against the base case's, as drawn (no bar: 0)
+    base_bar = min(shs.CEILING, max(shs.FLOOR, base)) if base > 0 else shs.CEILING
     for name, prefix, swing in (("cost", "tornado_cost", abs),
-                                ("breakeven", "tornado_chart", lambda b: abs(math.log(b)))):
+                                ("breakeven", "tornado_chart",
+                                 lambda b: 0.0 if b == 1 else abs(math.log(b / base_bar)))):
         pairs = list(zip(out[f"{prefix}_low"], out[f"{prefix}_high"]))
         order = sorted(range(len(pairs)), key=lambda i: -max(map(swing, pairs[i])))
         out[f"tornado_sorted_{name}_label"] = [labels[i] for i in order]

@@ -889,6 +889,8 @@ def test_estimate_reads_numbers_as_finance_writes_them(capsys):
     assert code == 1 and err == "Error: --min-replicas: not a whole number: '1.5'\n"
     assert json.loads(out) == {"error": "--min-replicas: not a whole number: '1.5'"}
     assert run(capsys, "estimate", "--min-replicas", "0")[0] == 1
+    code, out, _ = run(capsys, "estimate", "--num-gpus", "1.5", "--js")  # argparse's prefix
+    assert code == 1 and json.loads(out) == {"error": "--num-gpus: not a whole number: '1.5'"}
 
 
 def test_an_option_given_two_dashes_as_its_value_is_a_usage_error(capsys):

@@ -27,7 +27,7 @@ import pytest
 from xlnapkin import capacity, catalog
 from xlnapkin.recalc import is_error_value, write_cell_values
 from xlnapkin.templates import build, capacity_planner as cp, multi_tenant_savings as mt
-from xlnapkin.templates import self_host_breakeven as sh
+from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
 import _recalc as rc
 import _template_expect as ex
@@ -332,8 +332,10 @@ def planner_scenarios(d):
                d, sla_gpu=" Yours", user_scheduler_steps="eight")),
            # the table's inputs wait alone: the latency targets read none of them (a review
            # found a duty cycle of 0 blanking the replicas and their cost)
+           # (and a context the Working sheet's fallback, 8,192, would exceed)
            ("your GPU's engine cap not whole, no duty cycle", dict(d, user_max_concurrency=1024.4,
-                                                                   duty_cycle=0.0)),
+                                                                   duty_cycle=0.0,
+                                                                   context_tokens=4096)),
            # your GPU's other figures obey a catalog row's rules (a review found 2.5 bridged
            # GPUs read as 2 and a negative fp8 rate as none)
            ("your GPU's bridge not whole", dict(d, user_nvlink_gpus=2.5)),
@@ -1056,6 +1058,10 @@ def test_a_user_holds_at_least_a_request(results):
     line = got["cover_answer"][0]
     assert "; the context a user holds is under a request (in + out): sized at 256" in (
         line[0] if isinstance(line, list) else line)
+    # from the inputs typed, not the Working sheet's defaults while a table check fails (a
+    # review: 4,096 tokens typed read "sized at 8,192")
+    other = _lo(results, "capacity_planner", "your GPU's engine cap not whole, no duty cycle")
+    assert other["check_duty"] != "OK" and other["context_note"] == cp.CONTEXT_NOTE
 
 
 def test_best_and_worst_cases_bracket_the_base_case(results):
@@ -1071,6 +1077,13 @@ def test_best_and_worst_cases_bracket_the_base_case(results):
     # capital are best for self-hosting, dearer ones worst
     for name in ("price_per_kwh_used", "cost_of_capital_used", "own_gpu_hourly_cost"):
         assert best[name] < base[name] < worst[name], name
+    # the years kept carry their resale along the lenders' curve (a review: 8 years at a 45 %
+    # resale flattered owning): best 3 x 5/3 = 5 years at 30 % x 1.5 x 0.577^2, worst 2 years
+    # at 30 % x 0.5 / 0.577
+    assert (best["years_used"], base["years_used"], worst["years_used"]) == (5, 3, 2)
+    assert best["residual_share_used"] == pytest.approx(0.3 * 1.5 * shs.RESALE_YEARLY ** 2)
+    assert worst["residual_share_used"] == pytest.approx(0.3 * 0.5 / shs.RESALE_YEARLY)
+    assert shs.RESALE_YEARLY == pytest.approx((0.1 / 0.3) ** 0.5)
     swapped = _lo(results, "self_host_breakeven", "best case, factors swapped")
     assert swapped["breakeven_tokens_per_day"] == best["breakeven_tokens_per_day"]
     assert best["volume_priced"].endswith("best scenario")

@@ -1846,7 +1846,9 @@ def _main(argv) -> int:
         return EXIT_MESSAGES
     except NapkinError as exc:
         # an option's value refused while the command line is read: no namespace yet
-        _json_error(ns if ns is not None else argparse.Namespace(json="--json" in argv), exc)
+        # (--json as argparse reads it: any unambiguous start, --js too)
+        asked = any(len(a) > 3 and "--json".startswith(a) for a in argv)
+        _json_error(ns if ns is not None else argparse.Namespace(json=asked), exc)
         print(f"Error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `xlnapkin catalog gpus | head`

@@ -21,8 +21,15 @@ from ._sheets import catalog_cell, per_mtok
 __all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "SAME_VOLUME_ROWS",
            "VOLUME_ROWS", "YEAR_ROWS",
            "YEAR_END_LEAN",
-           "add_sensitivity", "add_years", "add_volume", "annuity", "breakeven_formula", "own_hourly", "years_kept"]
+           "add_sensitivity", "add_years", "add_volume", "annuity", "breakeven_formula", "own_hourly", "years_kept", "resale_share", "RESALE",
+           "RESALE_YEARS", "RESALE_LATER", "RESALE_LATER_YEARS", "RESALE_YEARLY"]
 
+# An H100's resale share after 3 years and after 5 (lenders' curve): the default share, and the
+# yearly fall between them, by which the resale follows the years kept in a scenario (a review:
+# 'Years kept' at 5 years with a 3-year resale share flattered owning)
+RESALE, RESALE_YEARS = 0.3, 3
+RESALE_LATER, RESALE_LATER_YEARS = 0.1, 5
+RESALE_YEARLY = (RESALE_LATER / RESALE) ** (1 / (RESALE_LATER_YEARS - RESALE_YEARS))
 # (key, label, low factor, high factor, what the factor multiplies)
 SCENARIO_ROWS = [
     ("tokens_per_day", "Tokens per day", 0.5, 2.0, "tokens_per_day"),
@@ -40,7 +47,8 @@ SCENARIO_ROWS = [
      "cost of capital (at most 100 %): owning, and the Years sheet's discounting"),
     # the years an owned GPU is kept, the question GPU buyers argue most (3 or 5 and more)
     ("years", "Years kept (own)", 2 / 3, 5 / 3,
-     "years kept (owning; rounded, 1 to 10): 3 years to 2 and 5; the resale share stays"),
+     f"years kept (owning; whole, 1-10): 3 to 2 and 5; resale x{RESALE_YEARLY:.2f} a year more "
+     f"({RESALE:.0%} at {RESALE_YEARS}, {RESALE_LATER:.0%} at {RESALE_LATER_YEARS})"),
     ("residual_share", "Resale value (own)", 0.5, 1.5,
      "resale share of the price (owning only; at most 100 %)"),
 ]
@@ -83,6 +91,14 @@ def _fleet_size(tpd, util, minrep) -> tuple[str, str]:
 def years_kept(factor="scen_years", years="years") -> str:
     """The years kept at a scenario factor: whole, 1 to 10 (the Years sheet's rows)."""
     return f"MIN({YEAR_ROWS},MAX(1,INT({years}*{factor}+0.5)))"
+
+
+def resale_share(factor: str, years_factor: str, share="residual_share", years="years") -> str:
+    """The resale share at a scenario's factors: the share typed times its factor, falling by
+    RESALE_YEARLY for each year kept beyond the years typed (rising for each year short of
+    them), at most 1."""
+    return (f"MIN(1,{share}*{factor}*{RESALE_YEARLY:.12g}^({years_kept(years_factor, years)}-"
+            f"{years}))")
 
 
 def own_hourly(purchase="purchase_price_used", kwh="price_per_kwh_used",
@@ -187,7 +203,8 @@ def _tornado_row(r, key, factor):
                       f"price_per_kwh{f('price_per_kwh')}",
                       f"MIN(1,cost_of_capital{f('cost_of_capital')})",
                       years_kept(factor if key == "years" else "1"),
-                      f"MIN(1,residual_share{f('residual_share')})")
+                      resale_share(factor if key == "residual_share" else "1",
+                                   factor if key == "years" else "1"))
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
            "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
@@ -268,7 +285,7 @@ def _tornado_charts(wb, ws, row0, first) -> int:
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
     for j, name in enumerate(["tornado_chart_low", "tornado_chart_high"], start=CHART_COL):
         st.define(wb, name, ws.title, st.column_range(j, row0 + 2, last))
-    sorted_cols = _sorted_bars(wb, ws, row0, last)
+    sorted_cols = _sorted_bars(wb, ws, row0, last, base)
     ws.cell(last + 1, 2, _base_case_note(first)).font = st.NOTE_FONT
     st.put_text(ws.cell(last + 2, 2), "Breakeven chart: bars from your volume (1): left, "
                 "self-hosting pays with that factor; right, the API stays cheaper; none: no "
@@ -296,17 +313,26 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     return last + 26
 
 
-def _sorted_bars(wb, ws, row0, last) -> tuple[int, int]:
-    """Each chart's rows sorted by their longer bar, beside the page (a tornado puts the input
-    that moves the answer most on top; inputs that change nothing, such as an owner's inputs
-    while renting, sink to the bottom, in the Sensitivity sheet's order): for the cost chart,
-    the larger change in $/Mtok; for the breakeven chart, the longer bar on its log axis. Per
-    chart: the swing, its rank (ties in the sheet's order), and the label, low and high bars in
-    rank order. Returns the columns of each chart's low bars (the label is the column before)."""
+def _sorted_bars(wb, ws, row0, last, base) -> tuple[int, int]:
+    """Each chart's rows sorted by how far their factors move it from the base case, beside the
+    page (a tornado puts the input that moves the answer most on top; inputs that change
+    nothing, such as an owner's inputs while renting, sink to the bottom, in the Sensitivity
+    sheet's order): for the cost chart, the larger change in $/Mtok; for the breakeven chart,
+    the larger factor between a side's bar and the base case's on the log axis (a review: bars
+    measured from 1 ranked a factor that moved the breakeven 3 times below one that moved it 5
+    %). Per chart: the swing, its rank (ties in the sheet's order), and the label, low and high
+    bars in rank order. Returns the columns of each chart's low bars (the label is the column
+    before)."""
     first, labels = row0 + 2, st.column_range(2, row0 + 2, last)
-    bar_lo, bar_hi = L(CHART_COL), L(CHART_COL + 1)
+    # the base case's bar as the sides' are drawn: within the axis, 'never' at its ceiling
+    st.put_text(ws.cell(row0, CHART_COL + 2), "base bar")
+    st.style_cell(ws.cell(row0, CHART_COL + 3, f"=IF(all_ok,IF({base}>0,MIN({CEILING:g},MAX("
+                                               f"{FLOOR:g},{base})),{CEILING:g}),1)"), "num")
+    base_bar = f"${L(CHART_COL + 3)}${row0}"
+    side = "IF(${c}{{r}}=1,0,ABS(LN(${c}{{r}}/" + base_bar + ")))"  # 1: no bar, no change
+    bars = [side.format(c=L(CHART_COL + j)) for j in (0, 1)]
     swings = (("cost", "MAX(ABS($D{r}),ABS($E{r}))", CHART_COL + 2, (4, 5)),
-              ("breakeven", f"MAX(ABS(LN(${bar_lo}{{r}})),ABS(LN(${bar_hi}{{r}})))", CHART_COL + 3,
+              ("breakeven", f"MAX({bars[0]},{bars[1]})", CHART_COL + 3,
                (CHART_COL, CHART_COL + 1)))
     out = []
     for k, (name, swing, col, (lo, hi)) in enumerate(swings):
@@ -317,8 +343,10 @@ def _sorted_bars(wb, ws, row0, last) -> tuple[int, int]:
         for r in range(first, last + 1):
             # while a check fails, no swing: the rows stay in the sheet's order
             st.style_cell(ws.cell(r, col, f"=IF(all_ok,{swing.format(r=r)},0)"), "num")
+            # one kind of comparison for both terms (COUNTIF's equality may differ from '>')
             st.style_cell(ws.cell(r, rank_col, f"=SUMPRODUCT((${s}${first}:${s}${last}>{s}{r})"
-                                                f"*1)+COUNTIF(${s}${first}:{s}{r},{s}{r})"), "int")
+                                                f"*1)+SUMPRODUCT((${s}${first}:{s}{r}={s}{r})*1)"),
+                          "int")
         ranks = st.column_range(rank_col, first, last)
         label_col = CHART_COL + 6 + 3 * k
         st.header_row(ws, row0 + 1, label_col, [f"{name} chart: input", "low", "high"])

@@ -222,13 +222,16 @@ def _inputs(b) -> None:
     # memory alone counts the context a user holds (seed 001's 200,000 tokens reproduce), but a
     # context past the model's maximum is said beside it (the speed functions refuse one), and
     # so is one shorter than a request, which a user holds at least
-    ctx = cells["context_tokens"]
+    # From the inputs as typed once they pass their checks (a review: the Working sheet's
+    # user_context falls back to the defaults while any table check fails, and the note spoke
+    # of them)
+    ctx, held = cells["context_tokens"], "MAX(context_tokens,input_tokens+output_tokens)"
     b.ws.cell(ctx.row, b.col + 3).value = (
-        '=IF(AND(work_ok,ISNUMBER(context_tokens),m_max_context>0,'
-        'user_context>m_max_context),'
+        '=IF(AND(work_ok,check_context="OK",check_input_tokens="OK",check_output_tokens="OK"),'
+        f'IF(AND(m_max_context>0,{held}>m_max_context),'
         '"past the model\'s "&TEXT(m_max_context,"#,##0")&" tokens: counts memory only",'
-        'IF(AND(work_ok,ISNUMBER(context_tokens),user_context>context_tokens),"under a request '
-        '(in + out): sized at "&TEXT(user_context,"#,##0"),"' + CONTEXT_NOTE + '"))')
+        f'IF({held}>context_tokens,"under a request (in + out): sized at "&TEXT({held},"#,##0"),'
+        f'"{CONTEXT_NOTE}")),"{CONTEXT_NOTE}")')
     st.define(b.wb, "context_note", b.ws.title, st.absolute(b.col + 3, ctx.row))
     b.heading("Latency targets (the Latency sheet)", "sizes one GPU for a request rate")
     sla = _input_rows(b, SLA_INPUTS, {"sla_gpu": (

@@ -26,8 +26,9 @@ from ..economics import HOURS_PER_MONTH, HOURS_PER_YEAR, MAX_HOURS_PER_MONTH, NE
 from . import _blocks as bk, _book, _latency, _napkin, _sheets, _style as st
 from ._napkin import Step
 from . import _self_host_sheets as shs
-from ._self_host_sheets import (SCENARIOS, add_sensitivity, add_volume, add_years, annuity,
-                                own_hourly, years_kept)
+from ._self_host_sheets import (RESALE, RESALE_LATER, RESALE_LATER_YEARS, RESALE_YEARS,
+                                SCENARIOS, add_sensitivity, add_volume, add_years, annuity,
+                                own_hourly, resale_share, years_kept)
 
 FILENAME = "self_host_breakeven.xlsx"
 # the defaults of `xlnapkin estimate`, which prices this workbook's question at them
@@ -35,9 +36,6 @@ _EST = {k: p.default for k, p in inspect.signature(capacity.estimate).parameters
 DEFAULT_GPU, DEFAULT_MODEL = _EST["gpu"], _EST["model"]
 NEED_PRICES = "needs a rental price above 0, a purchase price and power"
 
-# An H100's resale share after 3 years (lenders' curve; about 10 % after 5): the default, with
-# a warning where the years kept differ and the share is left at it
-RESALE, RESALE_YEARS = 0.3, 3
 
 # (name, label, default, unit, note, fmt, options or validation)
 SERVE = [
@@ -93,7 +91,8 @@ OWN = [
     ("years", "Years the GPUs are kept and financed", 3, "years",
      "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int", (1, 10)),
     ("residual_share", "Resale value at the end, share of the price", RESALE, "0-1",
-     "H100: ~30 % after 3 years (lenders' curve), ~10 % after 5", "pct", (0, 1)),
+     f"H100: ~{RESALE:.0%} after {RESALE_YEARS} years (lenders' curve), ~{RESALE_LATER:.0%} after "
+     f"{RESALE_LATER_YEARS}", "pct", (0, 1)),
     ("cost_of_capital", "Cost of capital", 0.10, "1/year",
      "hardware WACC 9.7-10.6 % (Damodaran, Jan 2026); 15 % for a startup", "pct", (0, 1)),
     ("price_per_kwh", "Electricity price", 0.09, "USD/kWh",
@@ -479,8 +478,8 @@ def _used_defaults() -> dict:
     d["cost_of_capital"] = ("MIN(1,{cost_of_capital}*{scen_cost_of_capital})",) \
         + d["cost_of_capital"][1:]
     d["years"] = (years_kept("{scen_years}", "{years}"),) + d["years"][1:]
-    d["residual_share"] = ("MIN(1,{residual_share}*{scen_residual_share})",) \
-        + d["residual_share"][1:]
+    d["residual_share"] = (resale_share("{scen_residual_share}", "{scen_years}",
+                                        "{residual_share}", "{years}"),) + d["residual_share"][1:]
     d["input_share"] = ("IF(ISBLANK({input_share}),{input_tokens}/({input_tokens}+"
                         "{output_tokens}),{input_share})", 0.5, "pct")
     d["api_id"] = ("{api_id}", catalog.comparable_price(DEFAULT_MODEL).id, "text")
@@ -901,9 +900,13 @@ def _own_steps() -> list[Step]:
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?",
-             f'IF(AND({{years}}<>{RESALE_YEARS},{{residual_share}}={RESALE:g}),"{RESALE:.0%} is '
-             f'the {RESALE_YEARS}-year figure (H100: about 10% after 5): set it for "&{{years}}&'
-             'IF({years}=1," year"," years"),"OK")', "", "text"),
+             # the inputs as typed, once they pass their checks: a scenario's years carry
+             # their own resale (resale_share)
+             f'IF(AND({{own_inputs_ok}}="OK",years<>{RESALE_YEARS},residual_share={RESALE:g}),'
+             f'"{RESALE:.0%} is the '
+             f'{RESALE_YEARS}-year figure (H100: about {RESALE_LATER:.0%} after '
+             f'{RESALE_LATER_YEARS}): set it for "&years&IF(years=1," year"," years"),"OK")',
+             "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
