@@ -228,7 +228,7 @@ def self_host_inputs(v, f):
         years=years,
         # the resale share falls with each year kept beyond the years typed
         resale=min(1.0, v["residual_share"] * f["residual_share"]
-                   * shs.RESALE_YEARLY ** (years - v["years"])))
+                   * shs.RESALE_YEARLY ** max(0.0, years - v["years"])))
 
 
 def _money(v, x, total):
@@ -618,11 +618,18 @@ def _tornado(v, x, total):
     labels = [label for _key, label, *_r in shs.SCENARIO_ROWS]
     # the breakeven chart's swing: a side's bar against the base case's, as drawn (no bar: 0)
     base_bar = min(shs.CEILING, max(shs.FLOOR, base)) if base > 0 else shs.CEILING
-    for name, prefix, swing in (("cost", "tornado_cost", abs),
-                                ("breakeven", "tornado_chart",
-                                 lambda b: 0.0 if b == 1 else abs(math.log(b / base_bar)))):
+    def moved(ratio, b):  # 0 where the side prices no volume or leaves the base's ratio
+        if not isinstance(ratio, float) or abs(ratio - base) <= 1e-9 * ratio:
+            return 0.0
+        return abs(math.log(b / base_bar))
+    cost_swing = [max(abs(a), abs(b)) for a, b in zip(out["tornado_cost_low"],
+                                                     out["tornado_cost_high"])]
+    bar_swing = [max(moved(low[i], out["tornado_chart_low"][i]),
+                     moved(high[i], out["tornado_chart_high"][i])) for i in range(len(low))]
+    for name, prefix, swings in (("cost", "tornado_cost", cost_swing),
+                                 ("breakeven", "tornado_chart", bar_swing)):
         pairs = list(zip(out[f"{prefix}_low"], out[f"{prefix}_high"]))
-        order = sorted(range(len(pairs)), key=lambda i: -max(map(swing, pairs[i])))
+        order = sorted(range(len(pairs)), key=lambda i: -swings[i])
         out[f"tornado_sorted_{name}_label"] = [labels[i] for i in order]
         out[f"tornado_sorted_{name}_low"] = [pairs[i][0] for i in order]
         out[f"tornado_sorted_{name}_high"] = [pairs[i][1] for i in order]

@@ -94,10 +94,11 @@ def years_kept(factor="scen_years", years="years") -> str:
 
 
 def resale_share(factor: str, years_factor: str, share="residual_share", years="years") -> str:
-    """The resale share at a scenario's factors: the share typed times its factor, falling by
-    RESALE_YEARLY for each year kept beyond the years typed (rising for each year short of
-    them), at most 1."""
-    return (f"MIN(1,{share}*{factor}*{RESALE_YEARLY:.12g}^({years_kept(years_factor, years)}-"
+    """The resale share at a scenario's factors: the share typed times its factor, times
+    RESALE_YEARLY for each year kept beyond the years typed, at most 1. A shorter hold keeps
+    the share typed (a review: raised along the curve, 8 years typed at 30 % resold at 100 %
+    after 5, and 'worst' came out cheaper than 'best')."""
+    return (f"MIN(1,{share}*{factor}*{RESALE_YEARLY!r}^MAX(0,{years_kept(years_factor, years)}-"
             f"{years}))")
 
 
@@ -329,8 +330,11 @@ def _sorted_bars(wb, ws, row0, last, base) -> tuple[int, int]:
     st.style_cell(ws.cell(row0, CHART_COL + 3, f"=IF(all_ok,IF({base}>0,MIN({CEILING:g},MAX("
                                                f"{FLOOR:g},{base})),{CEILING:g}),1)"), "num")
     base_bar = f"${L(CHART_COL + 3)}${row0}"
-    side = "IF(${c}{{r}}=1,0,ABS(LN(${c}{{r}}/" + base_bar + ")))"  # 1: no bar, no change
-    bars = [side.format(c=L(CHART_COL + j)) for j in (0, 1)]
+    # 0 where the side prices no volume or leaves the base case's ratio as it is (as the bar's
+    # own test: a ratio moved to exactly 1 draws 1 too)
+    side = ("IF(NOT(ISNUMBER(${q}{{r}})),0,IF(ABS(${q}{{r}}-{base})<=1E-9*${q}{{r}},0,"
+            "ABS(LN(${c}{{r}}/" + base_bar + "))))")
+    bars = [side.format(q=L(8 + j), c=L(CHART_COL + j), base=base) for j in (0, 1)]
     swings = (("cost", "MAX(ABS($D{r}),ABS($E{r}))", CHART_COL + 2, (4, 5)),
               ("breakeven", f"MAX({bars[0]},{bars[1]})", CHART_COL + 3,
                (CHART_COL, CHART_COL + 1)))
