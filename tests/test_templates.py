@@ -17,7 +17,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import template_with_catalog_edit
 from xlnapkin import __version__, calibration, catalog
 from xlnapkin.catalog import USER_CATALOG_ENV
 from xlnapkin.templates import TEMPLATES, WORKBOOKS, _book, _latency, build, build_all
@@ -202,23 +201,6 @@ def test_only_portable_functions(books, name):
                     used.update(_FUNC.findall(text))
                     assert "_xlfn" not in text.lower() and "[" not in text, (ws.title, c.coordinate)
     assert used <= ALLOWED_FUNCTIONS, used - ALLOWED_FUNCTIONS
-
-
-def test_a_catalog_rows_engine_limit_is_the_gpus_max_concurrency(tmp_path):
-    # The Catalog's max_concurrency column (blank: the calibrated engine limit) plays the part
-    # of "h100-sxm; max_concurrency=1024" in the functions. 128-token requests: the limit binds.
-    pytest.importorskip("formulas")
-    from xlnapkin import serving
-    from xlnapkin.recalc import recalculate
-    edited = template_with_catalog_edit(tmp_path, "self_host_breakeven", "max_concurrency",
-                                        "h100-sxm", 1024)
-    work = {"gpu": "h100-sxm", "model": "llama-3.1-8b", "input_tokens": 128,
-            "output_tokens": 128, "weight_dtype": "bf16", "kv_dtype": "bf16", "num_gpus": 1}
-    got = recalculate(edited, work, ["replica_tokens_per_sec", "concurrency"])
-    want = serving.max_throughput("h100-sxm; max_concurrency=1024", "llama-3.1-8b", 128, 128,
-                                  "bf16", "bf16", 1)
-    assert got["concurrency"] == 1024 != calibration.DEFAULTS.max_concurrency
-    assert got["replica_tokens_per_sec"] == pytest.approx(want, rel=1e-9)
 
 
 def test_templates_page_lists_the_allowed_functions():

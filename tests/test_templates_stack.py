@@ -1,8 +1,8 @@
 """A Catalog row's own fixed time per request and decode steps per scheduling decision reach the
-templates' latency model.
+templates' latency model, and its engine limit their throughput.
 
 In a file of its own: a template's recalculation takes 10-20 s, and a file is the unit the test
-command spreads over the CPUs. One edited workbook serves both tests (each GPU row its own
+command spreads over the CPUs. One edited workbook serves the tests (each GPU row its own
 edit), so the template is built and loaded once."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ SHAPE_IN, SHAPE_OUT = 512, 256
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
-    """The self-host workbook with three Catalog rows edited: the A100's fixed time per request
-    12 ms, the H100's decode steps per decision 8, and the H200's 5,000 (more than a catalog row
-    may hold)."""
+    """The self-host workbook with four Catalog rows edited: the A100's fixed time per request
+    12 ms, the H100's decode steps per decision 8, the H200's 5,000 (more than a catalog row may
+    hold), and the H100 PCIe's engine limit 1,024 sequences."""
     pytest.importorskip("formulas")
     import openpyxl
     from xlnapkin.recalc import Workbook
@@ -29,7 +29,8 @@ def book(tmp_path_factory):
                                         "prefill_overhead_ms", "a100-sxm-80gb", 12)
     wb = openpyxl.load_workbook(edited)
     for field, gpu, value in (("scheduler_steps", "h100-sxm", 8),
-                              ("scheduler_steps", "h200-sxm", 5000)):
+                              ("scheduler_steps", "h200-sxm", 5000),
+                              ("max_concurrency", "h100-pcie", 1024)):
         sheet, ref = next(wb.defined_names[f"gpu_{field}"].destinations)
         column, first = re.match(r"\$([A-Z]+)\$(\d+)", ref).groups()
         wb[sheet][f"{column}{int(first) + catalog.gpu_ids().index(gpu)}"] = value
@@ -77,3 +78,16 @@ def test_a_catalog_rows_decode_steps_per_decision_are_the_gpus_scheduler_steps(b
         if gpu == "h100-sxm":
             one = queueing.service_at_rate("h100-sxm", "llama-3.1-8b", rate, *shape)[1]
             assert want - one > 10  # 3.5 more steps of about 10 ms, mostly busy
+
+
+def test_a_catalog_rows_engine_limit_is_the_gpus_max_concurrency(book):
+    # The Catalog's max_concurrency column (blank: the calibrated engine limit) plays the part
+    # of "h100-pcie; max_concurrency=1024" in the functions. 128-token requests: the limit binds.
+    from xlnapkin import calibration, serving
+    book.calculate({"gpu": "h100-pcie", "model": "llama-3.1-8b", "input_tokens": 128,
+                    "output_tokens": 128, "weight_dtype": "bf16", "kv_dtype": "bf16",
+                    "num_gpus": 1})
+    want = serving.max_throughput("h100-pcie; max_concurrency=1024", "llama-3.1-8b", 128, 128,
+                                  "bf16", "bf16", 1)
+    assert book.value("concurrency") == 1024 != calibration.DEFAULTS.max_concurrency
+    assert book.value("replica_tokens_per_sec") == pytest.approx(want, rel=1e-9)
