@@ -414,14 +414,20 @@ def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
 
 
 def _with_unit(value, unit) -> str:
-    """A number and its unit, for a person (a share also as a percentage).
+    """A number and its unit, for a person: thousands grouped from 10,000 (a CLI audit:
+    "30416666667 USD/month"), a share also as a percentage.
 
     >>> _with_unit(1198.8, "tokens/s"), _with_unit(0.25, "0-1"), _with_unit("12", "ms")
     ('1198.8 tokens/s', '0.25 (25 %)', '12')
+    >>> _with_unit(30416666666.67, "USD/month"), _with_unit(60833.33, "USD/month")
+    ('30,416,666,667 USD/month', '60,833.33 USD/month')
     """
     text = _plain(value)
     if not unit or isinstance(value, (str, bool)) or value is None or value != value:
         return text
+    whole, dot, part = text.partition(".")
+    if abs(value) >= 1e4 and whole.lstrip("-").isdigit():  # not 1e+15
+        text = f"{int(whole):,}" + dot + part
     if unit == "0-1":
         return f"{text} ({value * 100:.3g} %)"
     return f"{text} {unit[:-1] if value == 1 and unit in _PLURALS else unit}"
