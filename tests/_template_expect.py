@@ -526,7 +526,8 @@ def _pool_step(args, ded, pool) -> str:
     share, g = e.pool_step_share(*args), args[4]
     if not share < e.POOL_STEP or g < e.POOL_STEP * pool:  # NaN: one deployment
         return "no"
-    return (f"yes: {share:.2%} less load needs {pool - g:g} GPUs, "
+    shown = math.ceil(share * 1e5 * (1 - 1e-12)) / 1e5  # the sheet's ROUNDUP(share, 5)
+    return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs, "
             f"{1 - (pool - g) / ded:.0%} saved")
 
 

@@ -1033,7 +1033,7 @@ def test_a_pooled_count_on_a_step_says_so(results):
     # a review found the default 40 % resting on 0.0005 GPU of pooled load: 5.0005 rounds to 6
     v = _lo(results, "multi_tenant_savings", "defaults")
     assert v["pooled_load"] == pytest.approx(5.0005, abs=1e-4) and v["pooled_gpus"] == 6
-    assert v["pool_step"] == "yes: 0.01% less load needs 5 GPUs, 50% saved"
+    assert v["pool_step"] == "yes: 0.011% less load needs 5 GPUs, 50% saved"
 
 
 def test_seed_001_users_at_context(results):
@@ -1116,6 +1116,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert (f"Dedicated {v['dedicated_gpus']:,.0f} GPUs, pooled {v['pooled_gpus']:,.0f}: pooling "
             f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
     assert f"{v['tenants']:.0f} tenants, each at 40% of a deployment of 1 GPU" in text
+    # the uneven teams of the Teams sheet, where a user's own numbers go (a review: the cover
+    # quoted identical tenants only)
+    assert (f"Your teams (the Teams sheet's 3): dedicated {v['teams_dedicated_gpus']:,.0f} GPUs, "
+            f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
+            f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month") in text
     # the service each fleet gives, beside the saving (a user audit)
     assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time, when every"
             f" tenant is; each tenant on its own deployments {1 - v['dedicated_coverage']:.3%}: "

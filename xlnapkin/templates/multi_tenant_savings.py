@@ -305,7 +305,8 @@ def _pool_steps() -> list[Step]:
              " of pool)",
              f'IF(AND(ISNUMBER({{pool_step_share}}),{{pool_step_share}}<{POOL_STEP},'
              f'{g}>={POOL_STEP}*{{pooled_gpus_calc}}),"yes: "&'
-             'TEXT({pool_step_share},"0.00%")&" less load needs "&({pooled_gpus_calc}-'
+             # rounded up: the load shown is enough (an audit: "0.01% less" for 0.0105 %)
+             'TEXT(ROUNDUP({pool_step_share},5),"0.000%")&" less load needs "&({pooled_gpus_calc}-'
              f'{g})&" GPUs, "&TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%")&'
              '" saved","no")', "", "text"),  # no note: the text runs on beside it
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
@@ -483,6 +484,14 @@ COVER_ANSWER = [
      'difference","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&normal_model_fair,'
      '""),"")', 3),
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
+    # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
+    # own numbers go: a review found the cover quoting identical tenants only
+    'IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&"): '
+    'dedicated "&' + _sheets.plain("teams_dedicated_gpus") + '&'
+    + _sheets.plural("teams_dedicated_gpus", "GPU", "GPUs") + '&", pooled "&'
+    + _sheets.plain("teams_pooled_gpus") + '&": pooling saves "&TEXT(teams_savings_fraction,'
+    '"0.0%")&IF(teams_costs_ok,", "&' + _sheets.dollars("teams_monthly_saving") + '&" a month",'
+    '""),"")',
 ]
 
 
