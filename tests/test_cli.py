@@ -1388,3 +1388,15 @@ def test_estimate_prints_tiny_figures_in_plain_words(capsys):
 def test_docs_check_names_a_missing_file(capsys, tmp_path):
     code, _, err = run(capsys, "docs", "--check", "--out", tmp_path / "none.md")
     assert code == 1 and "none.md does not exist; run `xlnapkin docs --out" in err
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
+def test_recalc_refuses_an_unwritable_folder_before_the_work(capsys, monkeypatch):
+    # a CLI audit: /proc was found unwritable only after the recalculation, as "No such file"
+    from xlnapkin import recalc
+    def never(*args, **kwargs):
+        pytest.fail("the workbook was loaded")
+    monkeypatch.setattr(recalc, "Workbook", never)
+    code, _, err = run(capsys, "recalc", REPO / "workbooks" / "functions_showcase.xlsx",
+                       "--out", "/proc/x.xlsx", "--max-seconds", "0", "--max-memory-mb", "0")
+    assert code == 1 and err.startswith("Error: cannot write in /proc: "), err

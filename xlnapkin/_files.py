@@ -26,6 +26,7 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -69,6 +70,12 @@ def check_target(path, *, follow_symlink: bool = False) -> Path:
         raise FileWriteError(f"{folder} is not a folder (for {path.name})")
     if path.is_dir():
         raise FileWriteError(f"{path} is a folder, not a file")
+    try:  # the folder takes a file (a CLI audit: /proc was found unwritable after the work)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".xlnapkin-probe-")
+    except OSError as exc:
+        raise FileWriteError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
     return path
 
 
