@@ -258,9 +258,13 @@ def _money(v, x, total):
     # that annuity / 8,760, so the per-hour verdict has the NPV's sign
     out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
         1.0, x["years"], cost_of_capital=x["rate"])
-    out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
-                          f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
-                          if v["years"] != 3 and v["residual_share"] == 0.3 else "OK")
+    if x["years"] != v["years"] or x["resale"] != v["residual_share"]:  # a scenario's
+        out["resale_note"] = (f"in the {v['scenario']} scenario: {x['resale']:.0%} after "
+                              f"{x['years']:.0f} year{'' if x['years'] == 1 else 's'}")
+    else:
+        out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
+                              f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
+                              if v["years"] != 3 and v["residual_share"] == 0.3 else "OK")
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = x["years"], v["price_decline"]
@@ -268,7 +272,9 @@ def _money(v, x, total):
                                f"renting is cheaper by ${-gap:.2f}")
                               + f" per GPU-hour over {yrs:.0f} year{'' if yrs == 1 else 's'}"
                               + (f" (rent falling {fall:.0%} a year)" if fall > 0
-                                 else " (rent flat)"))
+                                 else " (rent flat)")
+                              + ("" if v["scenario"] == "base" else
+                                 f" in the {v['scenario']} scenario, set against the API"))
     if total is None:
         return out
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
@@ -619,9 +625,9 @@ def _tornado(v, x, total):
     labels = [label for _key, label, *_r in shs.SCENARIO_ROWS]
     # the breakeven chart's swing: a side's bar against the base case's, as drawn (no bar: 0)
     base_bar = min(shs.CEILING, max(shs.FLOOR, base)) if base > 0 else shs.CEILING
-    def moved(ratio, b):  # 0 where the side prices no volume or leaves the base's ratio
+    def moved(ratio, b):  # -1 where the side prices no volume or leaves the base's ratio
         if not isinstance(ratio, float) or abs(ratio - base) <= 1e-9 * ratio:
-            return 0.0
+            return -1.0
         return abs(math.log(b / base_bar))
     cost_swing = [max(abs(a), abs(b)) for a, b in zip(out["tornado_cost_low"],
                                                      out["tornado_cost_high"])]

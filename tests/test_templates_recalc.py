@@ -875,6 +875,11 @@ def test_prices_follow_the_gpu(results):
     assert yours["gpu_price_per_hour_note"] == "OK: yours (the catalog has none)"
     differs = _lo(results, "self_host_breakeven", OWNED)
     assert differs["gpu_price_per_hour_note"].startswith("yours differs from the catalog")
+    # an owner under a scenario: own vs rent says the scenario is set against the API, and the
+    # resale check gives the scenario's resale and years, which the inputs do not show (a CFO
+    # audit): 'high' keeps the GPUs 5 years, their resale 30 % x 1.5 x 0.577^2
+    assert differs["own_vs_rent"].endswith(" in the high scenario, set against the API")
+    assert differs["resale_check"] == "in the high scenario: 15% after 5 years"
 
 
 def test_an_owned_gpu_pays_for_its_share_of_the_server(results):

@@ -47,8 +47,8 @@ SCENARIO_ROWS = [
      "cost of capital (at most 100 %): owning, and the Years sheet's discounting"),
     # the years an owned GPU is kept, the question GPU buyers argue most (3 or 5 and more)
     ("years", "Years kept (own)", 2 / 3, 5 / 3,
-     f"years kept (owning; whole, 1-10): 3 to 2 and 5; resale x{RESALE_YEARLY:.2f} a year more "
-     f"({RESALE:.0%} at {RESALE_YEARS}, {RESALE_LATER:.0%} at {RESALE_LATER_YEARS})"),
+     f"years kept (owning, 1-10): 3 to 2 and 5; resale x{RESALE_YEARLY:.2f} a year longer, as "
+     "typed if shorter"),
     ("residual_share", "Resale value (own)", 0.5, 1.5,
      "resale share of the price (owning only; at most 100 %)"),
 ]
@@ -330,9 +330,11 @@ def _sorted_bars(wb, ws, row0, last, base) -> tuple[int, int]:
     st.style_cell(ws.cell(row0, CHART_COL + 3, f"=IF(all_ok,IF({base}>0,MIN({CEILING:g},MAX("
                                                f"{FLOOR:g},{base})),{CEILING:g}),1)"), "num")
     base_bar = f"${L(CHART_COL + 3)}${row0}"
-    # 0 where the side prices no volume or leaves the base case's ratio as it is (as the bar's
-    # own test: a ratio moved to exactly 1 draws 1 too)
-    side = ("IF(NOT(ISNUMBER(${q}{{r}})),0,IF(ABS(${q}{{r}}-{base})<=1E-9*${q}{{r}},0,"
+    # -1 where the side prices no volume or leaves the base case's ratio as it is (as the bar's
+    # own test: a ratio moved to exactly 1 draws 1 too), so that inputs that change nothing
+    # sink below those that move a bar clipped at the axis's end (a CFO audit: with the owner's
+    # base case past the ceiling, every swing was 0 and the rental price ranked second)
+    side = ("IF(NOT(ISNUMBER(${q}{{r}})),-1,IF(ABS(${q}{{r}}-{base})<=1E-9*${q}{{r}},-1,"
             "ABS(LN(${c}{{r}}/" + base_bar + "))))")
     bars = [side.format(q=L(8 + j), c=L(CHART_COL + j), base=base) for j in (0, 1)]
     swings = (("cost", "MAX(ABS($D{r}),ABS($E{r}))", CHART_COL + 2, (4, 5)),
@@ -379,12 +381,11 @@ def add_years(wb, ws) -> None:
                  "fleet as sized), falling each year by the price decline. "
                  "Owning pays the purchase now, power and hosting each year, and gets the "
                  "resale value back at the end. " + YEAR_END_LEAN
-                 + " Rows after the years kept repeat the totals; the chart "
-                 "stops at the last year kept. The "
-                 "scenario switch scales the rental, the purchase price, the electricity "
-                 "price, the cost of capital, the years kept and the resale here too: 'worst' "
-                 "(worst for self-hosting against the "
-                 "API) makes renting dearer as well as buying, which can favour owning.",
+                 + " Rows after the years kept repeat the totals. The scenarios, set "
+                 "against the API, scale the rental, the purchase, electricity, the cost of "
+                 "capital, the years and the resale here too: 'worst' makes renting dearer as "
+                 "well as buying, which can favour owning; 'best' keeps GPUs longer while the "
+                 "rent falls, which can favour renting.",
                  chars_per_line=150)
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")

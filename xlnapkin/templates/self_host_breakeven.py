@@ -896,16 +896,22 @@ def _own_steps() -> list[Step]:
              '"$0.00"),"renting is cheaper by "&TEXT({own_hourly_calc}-{rent_levelled},'
              '"$0.00"))&" per GPU-hour over "&{years}&IF({years}=1," year"," years")&IF('
              '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year)",'
-             '" (rent flat)"))', "", "text"),
+             # the scenarios are set against the API: 'best' keeps owned GPUs longer while the
+             # rent falls, which can favour renting (a CFO audit)
+             '" (rent flat)")&IF(scenario="base",""," in the "&scenario&" scenario, set against '
+             'the API"))', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?",
              # the inputs as typed, once they pass their checks: a scenario's years carry
              # their own resale (resale_share)
-             f'IF(AND({{own_inputs_ok}}="OK",years<>{RESALE_YEARS},residual_share={RESALE:g}),'
-             f'"{RESALE:.0%} is the '
+             f'IF({{own_inputs_ok}}<>"OK","OK",IF(OR({{years}}<>years,{{residual_share}}<>'
+             # a scenario's resale and years, which the inputs do not show (a CFO audit)
+             'residual_share),"in the "&scenario&" scenario: "&TEXT({residual_share},"0%")&'
+             '" after "&{years}&IF({years}=1," year"," years"),'
+             f'IF(AND(years<>{RESALE_YEARS},residual_share={RESALE:g}),"{RESALE:.0%} is the '
              f'{RESALE_YEARS}-year figure (H100: about {RESALE_LATER:.0%} after '
-             f'{RESALE_LATER_YEARS}): set it for "&years&IF(years=1," year"," years"),"OK")',
+             f'{RESALE_LATER_YEARS}): set it for "&years&IF(years=1," year"," years"),"OK")))',
              "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
