@@ -992,7 +992,9 @@ COVER_ANSWER = [
     # (one row of three lines: blank rows take their height too, and the cover is two pages)
     ('IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
      + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
-     + _sheets.plain("owned_fleet_gpus") + '&" GPUs; the monthly cost above levels it over "&'
+     + _sheets.plain("owned_fleet_gpus") + '&'
+     + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&"; the monthly cost above levels '
+     'it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
      'Against renting the same GPUs: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". '
      'Resale: "&resale_note,""),"")', 3),
