@@ -258,13 +258,16 @@ def _money(v, x, total):
     # that annuity / 8,760, so the per-hour verdict has the NPV's sign
     out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
         1.0, x["years"], cost_of_capital=x["rate"])
-    if x["years"] != v["years"] or x["resale"] != v["residual_share"]:  # a scenario's
-        out["resale_note"] = (f"in the {v['scenario']} scenario: {x['resale']:.0%} after "
-                              f"{x['years']:.0f} year{'' if x['years'] == 1 else 's'}")
+    # a scenario's resale and years, then the warning on the inputs typed
+    warning = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
+               f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
+               if v["years"] != 3 and v["residual_share"] == 0.3 else "")
+    if x["years"] != v["years"] or x["resale"] != v["residual_share"]:
+        used = (f"{x['resale']:.0%} after {x['years']:.0f} year{'' if x['years'] == 1 else 's'} "
+                f"in the {v['scenario']} scenario")
+        out["resale_note"] = used + (f"; {warning}" if warning else "")
     else:
-        out["resale_note"] = (f"30% is the 3-year figure (H100: about 10% after 5): set it for "
-                              f"{v['years']:.0f} year{'' if v['years'] == 1 else 's'}"
-                              if v["years"] != 3 and v["residual_share"] == 0.3 else "OK")
+        out["resale_note"] = warning or "OK"
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = x["years"], v["price_decline"]
@@ -532,7 +535,7 @@ def _pool_step(args, ded, pool) -> str:
     share, g = e.pool_step_share(*args), args[4]
     if not share < e.POOL_STEP or g < e.POOL_STEP * pool:  # NaN: one deployment
         return "no"
-    shown = math.ceil(share * 1e5 * (1 - 1e-12)) / 1e5  # the sheet's ROUNDUP(share, 5)
+    shown = math.ceil(share * 1e5) / 1e5  # the sheet's ROUNDUP(share, 5)
     return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs, "
             f"{1 - (pool - g) / ded:.0%} saved")
 

@@ -879,7 +879,11 @@ def test_prices_follow_the_gpu(results):
     # resale check gives the scenario's resale and years, which the inputs do not show (a CFO
     # audit): 'high' keeps the GPUs 5 years, their resale 30 % x 1.5 x 0.577^2
     assert differs["own_vs_rent"].endswith(" in the high scenario, set against the API")
-    assert differs["resale_check"] == "in the high scenario: 15% after 5 years"
+    assert differs["resale_check"] == "15% after 5 years in the high scenario"
+    cover = " | ".join(filter(None, [(c[0] if isinstance(c, list) else c) or ""
+                                     for c in differs["cover_answer"]]))
+    assert cover.endswith(" in the high scenario, set against the API. Resale: 15% after 5 "
+                          "years in the high scenario"), cover  # once each (a review)
 
 
 def test_an_owned_gpu_pays_for_its_share_of_the_server(results):

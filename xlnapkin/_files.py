@@ -21,12 +21,12 @@ with a message that names the path.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import secrets
 import stat
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -70,12 +70,24 @@ def check_target(path, *, follow_symlink: bool = False) -> Path:
         raise FileWriteError(f"{folder} is not a folder (for {path.name})")
     if path.is_dir():
         raise FileWriteError(f"{path} is a folder, not a file")
-    try:  # the folder takes a file (a CLI audit: /proc was found unwritable after the work)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".xlnapkin-probe-")
-    except OSError as exc:
-        raise FileWriteError(f"cannot write in {folder}: {exc.strerror or exc}") from None
-    os.close(fd)
-    os.unlink(probe)
+    # the folder takes a file (a CLI audit: /proc was found unwritable after the work): one
+    # exclusive file named as write_atomic names its own, so a stopped run's cleanup finds it
+    for _ in range(100):
+        probe = path.with_name(f".{path.name}.{os.urandom(8).hex()}{_TMP_SUFFIX}")
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            break
+        except FileExistsError:  # a name taken (or planted): another
+            continue
+        except OSError as exc:
+            raise FileWriteError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+    else:
+        raise FileWriteError(f"cannot write in {folder}: no free temporary name")
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    with contextlib.suppress(OSError):  # a scanner holding it a moment leaves it to cleanup
+        os.unlink(probe)
     return path
 
 

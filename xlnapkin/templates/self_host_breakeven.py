@@ -869,6 +869,22 @@ def _replicas(per_day: str) -> str:
     return f"MAX({{min_replicas}},ROUNDUP({{tokens_per_day}}/({per_day})*(1-1E-12),0))"
 
 
+def _resale_note() -> str:
+    """The Working sheet's resale check, once the owning inputs pass their checks: under a
+    scenario, the resale share and years it uses, which the inputs do not show (a CFO audit);
+    and where the share typed is the default 3-year figure for other years typed, a warning
+    (a finance audit: kept for 5 years it turned renting's NPV into owning's). ``{years}`` and
+    ``{residual_share}`` are the values used; ``years`` and ``residual_share`` as typed."""
+    scenario = 'OR({years}<>years,{residual_share}<>residual_share)'
+    used = ('TEXT({residual_share},"0%")&" after "&{years}&IF({years}=1," year"," years")&'
+            '" in the "&scenario&" scenario"')
+    typed = f"AND(years<>{RESALE_YEARS},residual_share={RESALE:g})"
+    warning = (f'"{RESALE:.0%} is the {RESALE_YEARS}-year figure (H100: about {RESALE_LATER:.0%} '
+               f'after {RESALE_LATER_YEARS}): set it for "&years&IF(years=1," year"," years")')
+    return (f'IF({{own_inputs_ok}}<>"OK","OK",IF({scenario},{used}&IF({typed},"; "&{warning},""),'
+            f'IF({typed},{warning},"OK")))')
+
+
 def _own_steps() -> list[Step]:
     own = own_hourly(*(f"{{{x}}}" for x in ("purchase_price", "price_per_kwh", "cost_of_capital",
                                            "years", "residual_share", "power_watts", "pue",
@@ -902,17 +918,7 @@ def _own_steps() -> list[Step]:
              'the API"))', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
-        Step("resale_note", "Resale share set for the years kept?",
-             # the inputs as typed, once they pass their checks: a scenario's years carry
-             # their own resale (resale_share)
-             f'IF({{own_inputs_ok}}<>"OK","OK",IF(OR({{years}}<>years,{{residual_share}}<>'
-             # a scenario's resale and years, which the inputs do not show (a CFO audit)
-             'residual_share),"in the "&scenario&" scenario: "&TEXT({residual_share},"0%")&'
-             '" after "&{years}&IF({years}=1," year"," years"),'
-             f'IF(AND(years<>{RESALE_YEARS},residual_share={RESALE:g}),"{RESALE:.0%} is the '
-             f'{RESALE_YEARS}-year figure (H100: about {RESALE_LATER:.0%} after '
-             f'{RESALE_LATER_YEARS}): set it for "&years&IF(years=1," year"," years"),"OK")))',
-             "", "text"),
+        Step("resale_note", "Resale share set for the years kept?", _resale_note(), "", "text"),
         Step("npv_saving_calc", "Owning saves, NPV per GPU (Years sheet)",
              'IF({compare_ok},{rent_npv_calc}-{own_npv_calc},"-")', "USD", "usd0",
              "economics.rent_npv - economics.own_npv"),
