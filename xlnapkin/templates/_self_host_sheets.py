@@ -19,10 +19,9 @@ from . import _style as st
 from ._sheets import catalog_cell, per_mtok
 
 __all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "SAME_VOLUME_ROWS",
-           "VOLUME_ROWS", "YEAR_ROWS",
-           "YEAR_END_LEAN",
-           "add_sensitivity", "add_years", "add_volume", "annuity", "breakeven_formula", "own_hourly", "years_kept", "resale_share", "RESALE",
-           "RESALE_YEARS", "RESALE_LATER", "RESALE_LATER_YEARS", "RESALE_YEARLY"]
+           "VOLUME_ROWS", "YEAR_ROWS", "YEAR_END_LEAN", "RESALE", "RESALE_YEARS", "RESALE_LATER",
+           "RESALE_LATER_YEARS", "RESALE_YEARLY", "add_sensitivity", "add_years", "add_volume",
+           "annuity", "breakeven_formula", "own_hourly", "resale_share", "years_kept"]
 
 # An H100's resale share after 3 years and after 5 (lenders' curve): the default share, and the
 # yearly fall between them, by which the resale follows the years kept in a scenario (a review:
@@ -201,11 +200,11 @@ def _tornado_row(r, key, factor):
             f"spot_price_ratio_used){f('gpu_price_per_hour')}")
     # owning's inputs as typed (the base case; only read when owning, when their checks hold)
     own = own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}",
-                      f"price_per_kwh{f('price_per_kwh')}",
-                      f"MIN(1,cost_of_capital{f('cost_of_capital')})",
-                      years_kept(factor if key == "years" else "1"),
-                      resale_share(factor if key == "residual_share" else "1",
-                                   factor if key == "years" else "1"))
+                     f"price_per_kwh{f('price_per_kwh')}",
+                     f"MIN(1,cost_of_capital{f('cost_of_capital')})",
+                     years_kept(factor if key == "years" else "1"),
+                     resale_share(factor if key == "residual_share" else "1",
+                                  factor if key == "years" else "1"))
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
            "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
@@ -237,7 +236,7 @@ def _tornado_charts(wb, ws, row0, first) -> int:
     """Chart data (input label, $/Mtok change low/high, breakeven low/high in M tokens/day and
     over the volume each prices; 0, shown as 'never', where there is none), the breakeven
     chart's own columns beside the page, and the two tornado charts."""
-    ws.row_breaks.append(Break(id=row0 - 1))  # the tornado table fills the first page
+    ws.row_breaks.append(Break(id=row0 - 1))  # the chart data and charts: a page of their own
     st.put_text(ws.cell(row0, 2), "Chart data (each chart puts the input that moves it most on "
                 "top)", st.HEAD_FONT)
     st.header_row(ws, row0 + 1, 2, ["input", "", "$/Mtok change: low", "high",
