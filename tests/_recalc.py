@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,20 +60,6 @@ def soffice_command(paths, out_dir, profile_dir, fmt="xlsx") -> list[str]:
     return [soffice(), f"-env:UserInstallation=file://{Path(profile_dir).resolve()}",
             "--headless", "--norestore", "--convert-to", fmt, "--outdir", str(out_dir)] + [
         str(p) for p in paths]
-
-
-def libreoffice_convert(paths, out_dir, profile_dir, fmt="xlsx", timeout=900) -> list[Path]:
-    """Convert (and so recalculate) ``paths`` in one soffice run; return the output paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cmd = soffice_command(paths, out_dir, profile_dir, fmt)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    ext = fmt.split(":")[0]
-    outs = [out_dir / (Path(p).stem + "." + ext) for p in paths]
-    missing = [str(p) for p in outs if not p.exists()]
-    if missing:
-        raise RuntimeError(f"soffice did not write {missing[:3]}...: {proc.stdout}\n{proc.stderr}")
-    return outs
 
 
 # --- names and cells -----------------------------------------------------------------------------
@@ -217,37 +202,6 @@ class FormulasBook:
             vals = [cells.get(k) for k in keys]
             named[n] = vals[0] if len(vals) == 1 else vals
         return Values(named, cells, self.where)
-
-
-# --- writing scenarios ---------------------------------------------------------------------------
-
-def write_scenarios(template, scenarios) -> list[Path]:
-    """Copies of ``template``, one per (dest, {'Sheet!C5': value}), with the values typed into
-    the input cells. Every scenario sets the same cells, so one loaded workbook serves all."""
-    wb = openpyxl.load_workbook(template)
-    wb.calculation.fullCalcOnLoad = True
-    out = []
-    for dest, cell_values in scenarios:
-        for key, value in cell_values.items():
-            sheet, cell = key.split("!")
-            c = wb[sheet][cell]
-            c.value = value
-            if isinstance(value, str):
-                c.data_type = "s"
-        wb.save(dest)
-        out.append(Path(dest))
-    return out
-
-
-def input_cells(template, values_by_name: dict) -> dict:
-    """{name: value} for single-cell names -> {'Sheet!C5': value}."""
-    wb = openpyxl.load_workbook(template)
-    where = name_cells(wb)
-    out = {}
-    for name, value in values_by_name.items():
-        sheet, cell = where[name][0]
-        out[f"{sheet}!{cell}"] = value
-    return out
 
 
 # --- comparing -----------------------------------------------------------------------------------

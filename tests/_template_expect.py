@@ -13,7 +13,7 @@ import numpy as np
 
 from xlnapkin import (_checks, calibration, capacity, catalog, economics as e, memory, queueing,
                       roofline, serving, udfs, units)
-from xlnapkin.errors import UnknownNameError
+from xlnapkin.errors import InvalidArgumentError, UnknownNameError
 from xlnapkin.templates import _teams, capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
@@ -171,7 +171,7 @@ def _scenario_factors(v):
 
     def factor(key, pair):  # best: each row at its factor that favours self-hosting
         if scenario in ("best", "worst"):
-            if key in shs.SAME_VOLUME_ROWS:  # at your own volume
+            if key in shs.AS_TYPED_ROWS:  # at your own volume and minimum fleet
                 return 1.0
             up = (key in shs.HIGH_FAVOURS_SELF_HOST) == (scenario == "best")
             return max(pair) if up else min(pair)
@@ -274,10 +274,12 @@ def _money(v, x, total):
     out["own_vs_rent_msg"] = ((f"owning {card}saves ${gap:.2f}" if gap > 0 else
                                f"renting is cheaper by ${-gap:.2f}")
                               + f" per GPU-hour over {yrs:.0f} year{'' if yrs == 1 else 's'}"
-                              + (f" (rent falling {fall:.0%} a year)" if fall > 0
+                              + (f" (rent falling {fall:.0%} a year: today's ${rent:.2f} levels "
+                                 f"to ${out['rent_levelled']:.2f})" if fall > 0
                                  else " (rent flat)")
                               + ("" if v["scenario"] == "base" else
-                                 f" in the {v['scenario']} scenario, set against the API"))
+                                 f" in the {v['scenario']} scenario (set for self-hosting vs "
+                                 "the API)"))
     if total is None:
         return out
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
@@ -536,8 +538,8 @@ def _pool_step(args, ded, pool) -> str:
     if not share < e.POOL_STEP or g < e.POOL_STEP * pool:  # NaN: one deployment
         return "no"
     shown = math.ceil(share * 1e5) / 1e5  # the sheet's ROUNDUP(share, 5)
-    return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs, "
-            f"{1 - (pool - g) / ded:.0%} saved")
+    return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs: the saving jumps from "
+            f"{1 - pool / ded:.0%} to {1 - (pool - g) / ded:.0%}")
 
 
 def _volume_range_msg(v) -> str:
@@ -650,7 +652,8 @@ def _tornado(v, x, total):
 
 TEAMS_OUTPUTS = [name for name, *_rest in _teams.TOTALS] + ["teams_normal_fair",
                                                             "teams_priced_at",
-                                                            "teams_spares_alike"]
+                                                            "teams_spares_alike",
+                                                            "teams_tokens_check"]
 
 
 def _spares_alike(team, pool) -> str:
@@ -692,6 +695,9 @@ def _expect_teams(v, price):
                                  f"no: cv {most:.2f} is bursty: the normal model understates "
                                  "peaks (pooling_monte_carlo)"),
            "teams_spares_alike": _spares_alike(*spares),
+           "teams_tokens_check": _tokens_check(v),
+           "teams_pooled_coverage": e.teams_pooled_coverage(loads, *args),
+           "teams_dedicated_coverage": e.teams_dedicated_coverage(loads, *args),
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
            "teams_savings_fraction": 1 - pool / ded,
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,
@@ -708,6 +714,20 @@ def _expect_teams(v, price):
         e.cost_per_mtok_at_volume(pool * price * v["hours_per_month"], sum(numbers))
         if price is not None else "check inputs")
     return exp
+
+
+def _tokens_check(v) -> str:
+    """The Teams sheet's line on the example's tokens/s priced at another GPU."""
+    gpu, model, dtype, n = _teams.EXAMPLE
+    if v["teams_tokens_per_sec"] != _teams.example_tokens_per_sec():
+        return "yours, as typed"
+    try:
+        named = catalog.gpu(v["gpu"]).id
+    except (UnknownNameError, InvalidArgumentError):  # unknown, or blank
+        named = "your GPU"
+    if named == gpu:
+        return f"the example's: {model} {dtype} on {n} x {gpu}"
+    return f"no: the example's for {n} x {gpu}: retype it for {named}"
 
 
 def _gpu_named(gpu) -> str:
@@ -1027,8 +1047,11 @@ def _latency_targets(v, m, n) -> dict:
                               >= _num(queueing.tpot_at_rate(g, m, best, *shape)) / v["tpot_ms"])
     if best >= 0.98 * _num(r.rate(r.n_max)):
         stop = "the replica's capacity"
-    elif not breaks_a_limit and above >= float(r.max_rate()):
-        stop = "the replica's capacity for prompts"  # above it the prompts overload the steps
+    elif ((not breaks_a_limit and above >= float(r.max_rate()))
+          or float(r.concurrency(best)) * inp >= 0.98 * out * r.budget):
+        # above it the prompts overload the steps; near the budget the first token's wait
+        # grows without end, so it reaches any TTFT limit, but the budget is what stops it
+        stop = "the replica's capacity for prompts"
     else:
         stop = "the TTFT limit" if over_t else "the TPOT limit"
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too

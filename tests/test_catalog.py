@@ -188,6 +188,10 @@ def test_bad_spec_strings():
     with pytest.raises(CatalogError) as err:
         catalog.gpu("b200; memory_gb=lots")
     assert str(err.value) == "gpu spec 'b200; memory_gb=lots': memory_gb must be a number, got 'lots'"
+    # fields separated by commas (an audit: "unknown gpu field 'h100-sxm, memory_gb'")
+    for spec in ("h100-sxm, memory_gb=96", "h100-sxm; memory_gb=96, mem_bw_tbps=4"):
+        with pytest.raises(CatalogError, match="with ';', not ','"):
+            catalog.gpu(spec)
 
 
 @pytest.mark.parametrize("spec, message", [

@@ -64,6 +64,9 @@ def test_docstring_fits_the_function_wizard_and_covers_the_signature(name):
     parsed = parse_docstring(doc)
     assert parsed.summary, f"{name} has no summary"
     assert len(parsed.summary) <= WIZARD_LIMIT, f"{name}: summary longer than {WIZARD_LIMIT}"
+    # the unit fits beside it (an audit: two wizards dropped it)
+    described = _excel.describe(func)
+    assert described.result in described.wizard, f"{name}: the wizard drops the result's unit"
     params = list(inspect.signature(inspect.unwrap(func)).parameters)
     assert list(parsed.args) == params, f"{name}: Args: lines do not match the signature"
     for param, line in parsed.args.items():
@@ -87,6 +90,13 @@ def test_shared_arguments_are_described_once_and_used_by_several_functions():
     # The words reach the wizard as written there (the unit apart).
     kv = _excel.describe(FUNCTIONS["KV_BYTES"]).argument("model")
     assert f"{kv.description} [{kv.unit}]" == _args.ARGS["model"]
+
+    # _args cannot import the engine (the engine fills its docstrings from it), so the month's
+    # hours are typed there: they must be the engine's (a review of duplicated facts)
+    from xlnapkin.economics import HOURS_PER_MONTH, MAX_HOURS_PER_MONTH
+    assert (f"({HOURS_PER_MONTH:g} = always on), at most {MAX_HOURS_PER_MONTH:g} "
+            in _args.ARGS["hours_per_month"])
+    assert f"({HOURS_PER_MONTH:g} / 24 = a calendar" in _args.ARGS["days_per_month"]
 
 
 def test_a_star_with_no_shared_description_is_refused():

@@ -756,6 +756,34 @@ def test_the_steps_have_room_for_the_prompts_up_to_the_capacity(inp, out, budget
         assert top == pytest.approx(out * budget / inp) and top < float(r.n_max)
 
 
+
+@pytest.mark.parametrize("gpu, model", [("b200", "gpt-oss-120b"), ("h100-sxm", "llama-3.1-8b")])
+def test_where_the_budget_sets_the_capacity_the_wait_grows_without_end(gpu, model):
+    # 128 in / 1 out: the steps' prompt room, not the GPU's work, caps the rate. An audit found
+    # the p95 TTFT flat at 180 ms up to that cap and MAX_RATE_FOR_SLA returning the cap itself
+    # (a rate TTFT_AT_RATE then called overloaded)
+    cap = float(queueing._Replica(gpu, model, 128, 1, None, None, 1, None).max_rate())
+    near = queueing.ttft_at_rate(gpu, model, cap * np.array([0.5, 0.999999]), 128, 1,
+                                 percentile=0.95)
+    assert near[1] > 100 * near[0]
+    best = queueing.max_rate_for_sla(gpu, model, 200, 1e5, 128, 1)
+    assert best < cap
+    assert queueing.ttft_at_rate(gpu, model, best, 128, 1, percentile=0.95) <= 200 * (1 + 1e-6)
+
+
+def test_a_sequence_alone_in_memory_decodes_alone():
+    # 70B in bf16 on two A100s with 8,000 tokens in holds one sequence: no prompt joins its
+    # steps (an audit: 1.2 s a token at half the capacity against a 48 ms decode step)
+    args = ("a100-sxm-80gb", "llama-3.1-70b")
+    r = queueing._Replica(*args, 8000, 4, None, None, 2, None)
+    assert float(r.n_max) == 1
+    idle = queueing.tpot_at_rate(*args, 1e-6, 8000, 4, None, None, 2)
+    busy = queueing.tpot_at_rate(*args, 0.9 * float(r.max_rate()), 8000, 4, None, None, 2,
+                                 [0.5, 0.95])
+    assert np.allclose(busy, idle) and idle == pytest.approx(float(r.decode(1.0)) * 1e3)
+    assert queueing.mean_latency_at_rate(*args, 0.5 * float(r.max_rate()), 8000, 4, None, None,
+                                         2)[1] == pytest.approx(idle)
+
 def test_service_at_rate_is_what_the_rate_functions_say_at_that_rate():
     """queueing.service_at_rate (the self-host template's service at your volume, estimate's
     line, and mean_latency_at_rate's): at the median it is TTFT_AT_RATE and TPOT_AT_RATE, with

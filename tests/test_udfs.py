@@ -480,6 +480,20 @@ def test_blank_rows_and_columns_of_an_oversized_range_stay_blank():
     assert gpus[1][0] == "" and isinstance(gpus[2][0], float)
 
 
+def test_a_blank_that_means_something_means_it_in_a_range_too():
+    # An audit: a blank in a column of weight dtypes blanked its row, where a blank single cell
+    # is the model's released format; blanks after the column's last value stay blank (a range
+    # selected past its data), and a blank batch is still a gap
+    dtypes = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024,
+                                 [["fp8"], [None], ["int4"], [""]])
+    assert dtypes[1][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
+    assert isinstance(dtypes[2][0], float) and dtypes[3][0] == ""
+    eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
+    assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, None], [8, 16]])[0][1] == (
+        "batch is blank")
+
+
 def test_a_blank_required_scalar_still_names_the_argument():
     assert udfs.TOKENS_PER_SEC("h100-sxm", None) == "model is required"
     assert udfs.KV_BYTES([[None]]) == "model is required"

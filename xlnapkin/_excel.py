@@ -396,7 +396,8 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
 # cell: a bad cell becomes NaN (numbers) or None (text) and its message is kept in a ``Cells``
 # record, so only that cell of the result shows it; a blank cell of a range is a message too,
 # unless its whole row or column of the range is blank (an oversized selection), which gives a
-# blank result cell.
+# blank result cell, or its argument's blank means something (a dtype: the released one), which
+# it then means, as in a single cell.
 
 MAX_CELLS = 4_000_000  # cells one call may return (a 2,000 x 2,000 table)
 BLANK = ""  # a result cell left blank (a blank row or column of an oversized range)
@@ -532,10 +533,15 @@ def _text_cell(name, default, v):
     raise InvalidArgumentError(name, "text", str(v))
 
 
-def _blank_lines(blank: np.ndarray) -> np.ndarray:
-    """Cells whose whole row or column of the range is blank."""
-    if blank.ndim == 1:
-        return blank.copy()
+def _blank_lines(blank: np.ndarray, meaning: bool = False) -> np.ndarray:
+    """Cells whose whole row or column of the range is blank. In a range of one row or column
+    each cell is a whole line of it; of an argument whose blank has a ``meaning``, only the
+    blanks after its last value count (a range selected past its data)."""
+    if blank.ndim == 1 or 1 in blank.shape:
+        flat = blank.ravel()
+        if not meaning or flat.all():
+            return blank.copy()
+        return (np.arange(flat.size) > np.flatnonzero(~flat)[-1]).reshape(blank.shape)
     return blank.all(axis=1, keepdims=True) | blank.all(axis=0, keepdims=True)
 
 
@@ -558,17 +564,21 @@ def _coerce(name, default, value, is_text):
     for idx, v in np.ndenumerate(arr):
         if _is_blank(v):
             blank[idx] = True
-            out[idx] = None if is_text else np.nan
-            messages[idx] = f"{name} is blank"
+            if default is None:  # a blank that means something (a dtype: the released one),
+                out[idx] = cell(name, default, v)  # as in a single cell (an audit)
+            else:  # a gap in a table of numbers or ids
+                out[idx] = None if is_text else np.nan
+                messages[idx] = f"{name} is blank"
             continue
         try:
             out[idx] = cell(name, default, v)
         except NapkinError as err:
             out[idx] = None if is_text else np.nan
             messages[idx] = str(err)
-    if not messages.any():
+    lines = _blank_lines(blank, meaning=default is None)
+    if not messages.any() and not lines.any():
         return out, None
-    return out, Cells(messages, _blank_lines(blank))
+    return out, Cells(messages, lines)
 
 
 def _shape2(shape):
@@ -888,6 +898,4 @@ def _to_excel(arr):
         return _cell(arr.item())
     if arr.dtype.kind in "iu":
         arr = arr.astype(float)
-    if arr.dtype.kind == "f":
-        return arr.reshape(_shape2(arr.shape)).tolist()
-    return arr.reshape(_shape2(arr.shape)).tolist()  # cells made Excel-ready by _fill
+    return arr.reshape(_shape2(arr.shape)).tolist()  # floats, or cells _fill made Excel-ready

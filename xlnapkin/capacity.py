@@ -48,7 +48,6 @@ class _Phases(NamedTuple):
 
     decode: object       # decode steps' share [s]
     prefill: object      # the rest: prompt compute and the prompt steps' fixed time [s]
-    throughput: object   # MAX_THROUGHPUT [output tokens/s]
     passes: object       # the prompt steps' fixed time alone, part of ``prefill`` [s]
 
 
@@ -80,7 +79,7 @@ def _phase_times(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype
         total = out / tput
         decode = np.where(np.isfinite(tput), out * step / batch, np.nan)
         prefill = np.maximum(total - decode, 0.0)
-        return _Phases(decode, prefill, tput, np.minimum(out * passes / batch, prefill))
+        return _Phases(decode, prefill, np.minimum(out * passes / batch, prefill))
 
 
 @_one_request_fits
@@ -320,8 +319,8 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs). [users]
 
-    >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 200000, 1, 0, "fp8", "fp8", 1, 1, 1)
-    6.0
+    >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 131072, 1, 0, "fp8", "fp8", 1, 1, 1)
+    9.0
     """
     g, m = _gpu(gpu), _model(model)
     duty = _checks.fraction(duty_cycle, "duty_cycle")
@@ -574,8 +573,18 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  num_gpus)
     if not np.isfinite(tps):
-        raise CannotRunError(why_not(g, m, weight_dtype, kv_dtype, input_tokens + output_tokens,
-                                     1, num_gpus))
+        why = why_not(g, m, weight_dtype, kv_dtype, input_tokens + output_tokens, 1, num_gpus)
+        # the count that is cheapest at this volume, not only the least that holds it (a
+        # finance audit: 70B at 400 M tokens a day was sent to 2 GPUs a replica, at 2.3 times
+        # the cost of 4)
+        best_n, best_month = _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens,
+                                             weight_dtype, kv_dtype, num_gpus, price,
+                                             utilization, min_replicas, staff_cost_per_month,
+                                             hours_per_month)
+        if np.isfinite(best_month):
+            why += (f"; at this volume, use num_gpus {best_n:g} for the least cost, "
+                    f"${best_month:,.0f} a month")
+        raise CannotRunError(why)
     reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas, hours_per_month)
     monthly = self_host_monthly_cost(tokens_per_day, tps, price, num_gpus, utilization,
                                      hours_per_month, min_replicas, staff_cost_per_month)

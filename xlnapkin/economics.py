@@ -68,6 +68,7 @@ __all__ = [
     "pooling_savings_from_peaks", "pooling_savings_from_rounding",
     "users_at_percentile", "slot_headroom", "team_loads", "teams_dedicated_gpus",
     "teams_dedicated_capacity", "teams_pooled_capacity", "teams_pooled_gpus",
+    "teams_pooled_coverage", "teams_dedicated_coverage", "TENANT_CV",
 ]
 
 HOURS_PER_YEAR = 8760.0
@@ -724,7 +725,7 @@ def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
 def fleet_breakeven_tokens_per_day(replica_monthly_cost, replica_tokens_per_day,
                                    api_price_per_mtok, min_replicas=1, fixed_monthly_cost=0.0,
                                    days_per_month=HOURS_PER_MONTH / 24):
-    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; none if a replica at the planned utilization saves nothing against what the API charges for its tokens.
+    """Smallest daily volume at which self-hosting (whole replicas, at least min_replicas, plus a fixed monthly cost) costs no more than the API; none where a replica at its planned load costs what the API charges for its tokens or more.
     [tokens/day]
 
     Args:
@@ -1012,6 +1013,11 @@ def _z(percentile):
     return np.array([_STD_NORMAL.inv_cdf(v) for v in values])[where].reshape(q.shape)
 
 
+# The load variability the pooling functions take where none is given (std dev / mean of one
+# tenant's load): steady, round-the-clock traffic; business hours run 0.6-1 (the templates say).
+TENANT_CV = 0.25
+
+
 def _pool_args(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation,
                tenant_name="tenants"):
     n = _checks.number(tenants, tenant_name, 1, integer=True)
@@ -1033,7 +1039,7 @@ def _pooled_load(n, load, z, c, rho):
     return n * load + z * _pooled_sd(n, load, c, rho)
 
 
-def dedicated_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def dedicated_capacity(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                        correlation=0.0):
     """GPUs of load (fractional) that dedicated deployments must cover: every tenant's own
     percentile, ``tenants x mean_utilization x gpus_per_tenant x (1 + z x cv)``, with
@@ -1047,7 +1053,7 @@ def dedicated_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     return _out(n * mu * g * (1.0 + z * c))
 
 
-def pooled_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pooled_capacity(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                     correlation=0.0):
     """GPUs of load (fractional) one shared pool must cover: the percentile of the summed load,
     ``N m + z x cv x m x sqrt(N (1 + (N - 1) rho))`` with ``m = mean_utilization x
@@ -1057,7 +1063,7 @@ def pooled_capacity(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     return _out(_pooled_load(n, mu * g, z, c, rho))
 
 
-def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def dedicated_gpus(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                    correlation=0.0):
     """Whole GPUs when every tenant has its own deployments (of gpus_per_tenant GPUs) sized for its own load percentile: tenants x gpus_per_tenant x MAX(1, CEILING(mean_utilization x (1 + NORM.S.INV(percentile) x cv))).
     [GPUs]
@@ -1091,7 +1097,7 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tena
     return _out(n * g * np.maximum(1.0, _whole(mu * (1.0 + z * c))))
 
 
-def pooled_gpus(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pooled_gpus(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                 correlation=0.0):
     """Whole GPUs for one shared pool of gpus_per_tenant-GPU deployments sized for the percentile of the summed load: g x MAX(1, CEILING((N m + NORM.S.INV(percentile) x cv x m x SQRT(N (1 + (N-1) correlation))) / g)).
     [GPUs]
@@ -1159,13 +1165,13 @@ def _team_args(loads, percentile, cv, gpus_per_deployment, correlation):
     if not load.size:
         raise InvalidArgumentError("loads", "at least one team's load > 0", loads)
     _checks.number(load, "loads", 0)
-    c = _checks.number(np.where(np.isnan(c), 0.25, c), "cv", 0)  # a blank cv: the default
+    c = _checks.number(np.where(np.isnan(c), TENANT_CV, c), "cv", 0)  # a blank cv: the default
     g = _checks.number(gpus_per_deployment, "gpus_per_deployment", 1, integer=True)
     rho = _checks.fraction(correlation, "correlation", zero_ok=True)
     return load, c, _z(percentile), float(g), float(rho)
 
 
-def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0,
+def teams_dedicated_gpus(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0,
                          spares=0):
     """Whole GPUs when each team of a different size has its own deployments, sized for its own
     percentile: ``sum g x (max(1, ceil(L_i (1 + z cv_i))) + spares)`` over teams whose average
@@ -1184,7 +1190,7 @@ def teams_dedicated_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, corr
     return float(g * (np.maximum(1.0, _whole(load * (1.0 + z * c))) + k).sum())
 
 
-def teams_dedicated_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1,
+def teams_dedicated_capacity(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
                              correlation=0.0):
     """GPUs of load the teams' own deployments must cover, before whole deployments and spares:
     ``g sum L_i (1 + z cv_i)``. With :func:`teams_pooled_capacity` it splits the saving into
@@ -1198,7 +1204,7 @@ def teams_dedicated_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1,
     return float(g * (load * (1.0 + z * c)).sum())
 
 
-def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0):
+def teams_pooled_capacity(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0):
     """GPUs of load one shared pool must cover for teams of different sizes: the percentile of
     their summed normal loads, ``g (sum L_i + z sqrt((1 - rho) sum s_i^2 + rho (sum s_i)^2))``
     with ``s_i = cv_i L_i`` (pairwise correlation ``rho``). :func:`pooled_capacity` for teams
@@ -1214,7 +1220,7 @@ def teams_pooled_capacity(loads, percentile, cv=0.25, gpus_per_deployment=1, cor
     return float(g * (load.sum() + z * spread))
 
 
-def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correlation=0.0,
+def teams_pooled_gpus(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0,
                       spares=0):
     """Whole GPUs for one pool shared by teams of different sizes: :func:`teams_pooled_capacity`
     in whole deployments of ``gpus_per_deployment`` GPUs, at least one, plus ``spares``
@@ -1227,6 +1233,40 @@ def teams_pooled_gpus(loads, percentile, cv=0.25, gpus_per_deployment=1, correla
     g = float(_checks.number(gpus_per_deployment, "gpus_per_deployment", 1, integer=True))
     k = float(_checks.number(spares, "spares", 0, integer=True))
     return float(g * (max(1.0, float(_whole(cap / g))) + k))
+
+
+
+def teams_pooled_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0):
+    """Share of the time the teams' shared pool covers their summed load: its whole deployments
+    (:func:`teams_pooled_gpus` without spares, which stand in for failures) against the
+    normal summed load, ``Phi((k - sum L_i) / sqrt((1 - rho) sum s_i^2 + rho (sum s_i)^2))``
+    with ``s_i = cv_i L_i``; 1 where no team's load varies. Every team is short when the pool
+    is. :func:`pooled_coverage` for teams of one size. [0-1]
+
+    >>> round(teams_pooled_coverage([0.4] * 10, 0.95, 0.25, 1, 0.3), 6)   # = pooled_coverage
+    0.999495
+    """
+    load, c, _z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    k = teams_pooled_gpus(loads, percentile, cv, gpus_per_deployment, correlation) / g
+    s = c * load
+    top = float(s.max()) or 1.0  # scaled as in teams_pooled_capacity
+    spread = top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2) + rho * np.sum(s / top) ** 2)
+    return float(_covered(k, load.sum(), spread if s.max() > 0 else 0.0))
+
+
+def teams_dedicated_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
+                             correlation=0.0):
+    """Share of the time the worst-served team's own deployments cover its load: the least of
+    ``Phi((k_i - L_i) / (cv_i L_i))`` over the teams, ``k_i = max(1, ceil(L_i (1 + z cv_i)))``
+    (spares aside, as in :func:`teams_pooled_coverage`); 1 for a team whose load does not
+    vary. :func:`dedicated_coverage` for teams of one size. [0-1]
+
+    >>> round(1 - teams_dedicated_coverage([2.234, 0.419, 0.084], 0.95, 0.25, 2, 0.3), 5)
+    0.00078
+    """
+    load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    k = np.maximum(1.0, _whole(load * (1.0 + z * c)))
+    return float(np.min(_covered(k, load, c * load)))
 
 
 # The cv up to which the pooling functions' normal load is fair: a tenant's load is then below 0
@@ -1247,7 +1287,7 @@ TENANT_CORRELATION = 0.3
 POOL_STEP = 0.02
 
 
-def pool_step_share(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pool_step_share(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                     correlation=0.0):
     """Share by which the pool's load (:func:`pooled_capacity`) would have to fall for
     :func:`pooled_gpus` to need one deployment fewer: ``(capacity - (pooled - g)) / capacity``.
@@ -1264,7 +1304,7 @@ def pool_step_share(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     return _out(np.where(pool > g, (cap - (pool - g)) / cap, np.nan))
 
 
-def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pooling_savings(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                     correlation=0.0):
     """Share of GPU cost saved by one shared pool instead of dedicated deployments: 1 - POOLED_GPUS / DEDICATED_GPUS (at most 1 - the dedicated fleet's utilization).
     [0-1]
@@ -1292,7 +1332,7 @@ def pooling_savings(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     return _out(1.0 - pool / ded)
 
 
-def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pooled_utilization(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                        correlation=0.0):
     """Average utilization of the shared pool: tenants x mean_utilization x gpus_per_tenant / POOLED_GPUS.
     [0-1]
@@ -1316,7 +1356,7 @@ def pooled_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
                                          gpus_per_tenant, correlation))
 
 
-def dedicated_utilization(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def dedicated_utilization(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                           correlation=0.0):
     """Average utilization of the dedicated fleet: tenants x mean_utilization x gpus_per_tenant / DEDICATED_GPUS. One minus it bounds the pooling saving.
     [0-1]
@@ -1349,7 +1389,7 @@ def _covered(capacity, mean, sd):
     return np.vectorize(_STD_NORMAL.cdf, otypes=[float])(x)
 
 
-def dedicated_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def dedicated_coverage(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                        correlation=0.0):
     """Share of the time one tenant's dedicated deployments (DEDICATED_GPUS / tenants) cover its load: NORMSDIST((deployments - mean_utilization) / (cv x mean_utilization)). Whole deployments cover more than the percentile asked.
     [0-1]
@@ -1379,9 +1419,9 @@ def dedicated_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_
     return _out(_covered(k, mu, c * mu) + 0.0 * n * g)  # + 0 n g: every argument's shape
 
 
-def pooled_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pooled_coverage(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                     correlation=0.0):
-    """Share of the time the shared pool (POOLED_GPUS) covers the tenants' summed load: NORMSDIST((pooled deployments - N u) / (cv u SQRT(N (1 + (N-1) correlation)))). At least the percentile asked; every tenant is short when the pool is.
+    """Share of the time the shared pool (POOLED_GPUS) covers the tenants' summed load: NORMSDIST((pooled deployments - N u) / (cv u SQRT(N (1 + (N-1) correlation)))). At least the percentile; all tenants are short when it is.
     [0-1]
 
     Args:
@@ -1407,7 +1447,7 @@ def pooled_coverage(tenants, mean_utilization, percentile, cv=0.25, gpus_per_ten
     return _out(_covered(pool / g, n * mu, _pooled_sd(n, mu, c, rho)))
 
 
-def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
+def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=TENANT_CV,
                                gpus_per_tenant=1, correlation=0.0):
     """Part of POOLING_SAVINGS that comes from tenants' peaks not coinciding: each tenant's percentile load summed, less the percentile of their summed load, over DEDICATED_GPUS (before any rounding).
     [0-1]
@@ -1431,7 +1471,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=0.25,
     return _out((dedicated_capacity(*args) - pooled_capacity(*args)) / dedicated_gpus(*args))
 
 
-def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=0.25,
+def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=TENANT_CV,
                                   gpus_per_tenant=1, correlation=0.0):
     """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
     [0-1]
@@ -1491,8 +1531,8 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
 
 
 def slot_headroom(users, duty_cycle, concurrent_slots):
-    """Share of the concurrent slots left free on average, kept for peaks: 1 - users x duty_cycle / concurrent_slots.
-    [0-1]
+    """Share of the concurrent slots left free on average, kept for peaks: 1 - users x duty_cycle / concurrent_slots; below 0 where the average load alone is more than the slots.
+    [share of slots]
 
     Args:
         users: users served [users]
@@ -1501,7 +1541,7 @@ def slot_headroom(users, duty_cycle, concurrent_slots):
 
     ``1 - users x duty_cycle / concurrent_slots``: at most 1, and below 0 where the users'
     average load alone exceeds the slots (-0.33: a third more requests in flight on average than
-    the replica serves at once), so there is no headroom even on average. [ratio]
+    the replica serves at once), so there is no headroom even on average. [share of slots]
 
     >>> slot_headroom(248, 0.2, 60)
     0.1733
@@ -1555,7 +1595,7 @@ def _draw(rng, dist, mean, cv, size, normals=None, mu=None):
     return mean / mu * rng.beta(mu * k, (1.0 - mu) * k, size)
 
 
-def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=0.25, gpus_per_tenant=1,
+def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                         correlation=0.0, distribution="lognormal", samples=200_000, seed=0):
     """Dedicated vs pooled capacity by simulation, for load distributions without a closed form.
     Returns a :class:`PoolingEstimate` (capacities in [GPUs]).
@@ -1621,7 +1661,7 @@ def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=0.25, gpus_per
 
 
 def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
-                         percentile=0.95, cv=0.25, correlation=0.0):
+                         percentile=0.95, cv=TENANT_CV, correlation=0.0):
     """Share of cost saved by serving fine-tuned variants as LoRA adapters on one pool of base-model replicas (slowed by throughput_overhead) instead of a deployment each.
     [0-1]
 

@@ -191,8 +191,8 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
 
     Returns bytes (1 GB = 1e9 bytes).
 
-    >>> kv_bytes("qwen2.5-32b", 200000, 1, "fp8")
-    26214400000.0
+    >>> kv_bytes("qwen2.5-32b", 131072, 1, "fp8")   # the longest context it holds
+    17179869184.0
     """
     m = _model(model)
     tokens = _checks.number(tokens, "tokens", 0)
@@ -310,8 +310,8 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
     over the GPUs: plain tensor parallelism over more GPUs than the model's KV heads (or over
     an MLA model) keeps copies of it and holds that many times fewer sequences.
 
-    >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 200000, "fp8", "fp8", 1, 1)
-    6.0
+    >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 131072, "fp8", "fp8", 1, 1)
+    9.0
     """
     g, m = _gpu(gpu), _model(model)
     tokens = _checks.number(tokens, "tokens", 1)

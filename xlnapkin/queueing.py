@@ -28,9 +28,9 @@ The model, in four steps:
    its ``L - 1`` steps, so short requests carry most of it: over exponential (geometric)
    lengths around ``output_tokens`` the mean TPOT is ``step(N) + c g ln(out - (out - 1) g) /
    ((out - 1)(1 - g)(1 - g^2))``. It weighs where prompts cost many decode steps (long
-   prompts, short outputs): with 4,000 tokens in and 200 out on two A100s at 70 % of
-   capacity the step is 68 ms, and the mean TPOT 104 ms (simulated: 107 ms). At a percentile
-   ``p`` the concurrency is taken ``z_p`` standard deviations above its mean
+   prompts, short outputs): for Qwen2.5-32B with 4,000 tokens in and 200 out on two A100s at
+   70 % of capacity the step is 68 ms, and the mean TPOT 104 ms (simulated: 107 ms). At a
+   percentile ``p`` the concurrency is taken ``z_p`` standard deviations above its mean
    (:meth:`_Replica.spread`), and the echo is that of a request of the median length, ``m =
    ceil(ln 0.5 / ln(1 - 1 / out))`` steps: ``c g (1 - g^m) / ((1 - g)(1 - g^2) m)``. The
    shortest requests see more (a request of a few tokens right after a long prompt: with
@@ -54,19 +54,23 @@ The model, in four steps:
    the mean TPOT is conservative (8,000 in / 4 out on an H100 at 90 % of capacity: 253 ms
    against 218 simulated, the p95 255 against 255). There a request's TPOT is nearly
    two-valued (no prompt behind it, or steps full of prompt tokens) and the echo, an average,
-   falls between: its median is too long and its p95 too short (docs/latency.md).
+   falls between: its median is too long and its p95 too short (docs/latency.md). Where the
+   memory holds one sequence, no prompt joins its steps: TPOT is its decode step alone.
 3. **Time to first token** is the wait for the GPU's prefill budget plus the prompt's own
    prefill. A step carries at most ``token_budget`` prompt tokens besides the decoding
    sequences (the engine's setting; :data:`PREFILL_CHUNK` when blank), so a prompt occupies
    the prefill budget for ``s = prefill compute + input / token_budget x decode step`` (the
    decode share only while requests are decoding; the prefill compute is the work
    ``loaded_step`` counts per joining prompt, without the fixed per-request latency, which
-   overlaps other prompts' work). The prompts form an M/D/1 queue with utilisation
-   ``rho = requests_per_sec x s``: mean wait ``rho s / (2 (1 - rho))``, waiting at all with
-   probability ``rho`` and then for an exponential time (the usual heavy-traffic tail), so the
-   wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when ``1 - p < rho`` and 0
-   otherwise. TTFT adds the rest of the step in progress (``p`` of a loaded step, step 1,
-   which carries other prompts besides the decode; half a step on average; of
+   overlaps other prompts' work), and never less than its share of the steps' prompt room,
+   ``input / token_budget x step(N)``, so the wait grows without end where the budget, not the
+   GPU's work, sets the most a replica sustains. The prompts form an M/D/1 queue with
+   utilisation ``rho = requests_per_sec x s``: mean wait ``rho s / (2 (1 - rho))``, waiting
+   at all with probability ``rho`` and then for an exponential time (the usual heavy-traffic
+   tail), so the wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when
+   ``1 - p < rho`` and 0 otherwise. TTFT adds the rest of the step in progress (``p`` of a
+   loaded step, step 1, which carries other prompts besides the decode; half a step on
+   average; of
    ``scheduler_steps`` steps where the engine decides what runs only that often, as vLLM's V0
    engine with ``--num-scheduler-steps`` and SGLang with ``--num-continuous-decode-steps`` do)
    and the prompt's own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt.
@@ -337,7 +341,10 @@ class _Replica:
         busy = 1.0 - np.exp(-conc)
         decode = self.decode(conc)
         chunks = self.inp / self.budget
-        slot = self.work + chunks * decode * busy
+        # at least its share of the steps' prompt room: near the budget's limit (long prompts,
+        # short outputs) the wait for room grows without end (an audit: TTFT stayed 180 ms up
+        # to the rate the budget allows, and MAX_RATE_FOR_SLA returned that rate itself)
+        slot = np.maximum(self.work + chunks * decode * busy, chunks * self.step(conc))
         return busy, decode, chunks, slot
 
     def concurrency(self, rate):
@@ -532,15 +539,19 @@ def _tpot_seen(r, conc, rate, p, z=None):
     the mean, over geometric output lengths): the step at the concurrency ``z`` standard
     deviations above the mean and the echo of a request of the median length (module notes,
     step 2). [s]"""
+    # Where one sequence fills the memory, no other prompt joins its steps: it decodes alone,
+    # and the others wait for its slot, in their TTFT (an audit: 70B on two A100s at 8,000
+    # tokens in, 1.2 s a token against a decode step of 48 ms).
+    alone = r.decode(1.0)
     if p is None:
-        return r.with_echo(conc, r.echo(conc, rate))
+        return np.where(r.n_max < 2.0, alone, r.with_echo(conc, r.echo(conc, rate)))
     z = _normal_quantile(p) if z is None else z
     # below the median a Poisson count's spread: the clusters of prompts that widen the
     # concurrency's spread lengthen its upper tail, and a normal lower tail that wide would
     # reach no sequences near capacity (a TPOT that falls as the load rises)
     spread = np.where(z < 0, np.sqrt(conc), r.spread(conc, rate))
     seen = np.minimum(np.maximum(conc + z * spread, 0.0), r.n_max)
-    return r.with_echo(seen, r.echo(conc, rate, typical=True))
+    return np.where(r.n_max < 2.0, alone, r.with_echo(seen, r.echo(conc, rate, typical=True)))
 
 
 @runs_when_it_fits(("input_tokens", "output_tokens"))

@@ -693,7 +693,6 @@ def _adapter(func):
             import numpy as np
             return np.array(result, dtype=object).view(_spill_class())
         return result
-    call.xlnapkin_function = func
     # formulas' own wrapper reads the ranges' values and waits while one has none yet
     return wrap_ranges_func(call)
 
@@ -982,9 +981,8 @@ def register(functions=None) -> list[str]:
     """
     formulas = _import_formulas()
     if functions is None:
-        from . import udfs  # noqa: F401  (fills the registry)
-        from ._excel import REGISTRY
-        functions = REGISTRY
+        from .docgen import functions as registered
+        functions = registered()
     table = formulas.get_functions()
     _text_limits(table)
     _regex_functions(table)

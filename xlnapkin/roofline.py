@@ -61,6 +61,7 @@ __all__ = ["ops_per_byte", "peak_flops", "attention_peak", "decode_step_time", "
            "prefill_flops"]
 
 ACTIVATION_BYTES = 2.0  # activations cross the interconnect in 16-bit
+UNKNOWN_LINK_GBPS = 32.0  # a GPU without a link figure: PCIe Gen3 x16, bidirectional
 # A GPU-to-GPU link this fast (bidirectional GB/s) is a peer link (NVLink, Infinity Fabric,
 # Gaudi's RoCE ports); slower ones are PCIe, where all-reduces go through the host. Past a
 # peer-link domain (nvlink_gpus) they cross PCIe or the network whatever its speed.
@@ -215,8 +216,8 @@ def _one_way(gbps):
     """One-direction bytes/s of a bidirectional figure; 16 GB/s where 0 (32 bidirectional, PCIe
     Gen3 x16)."""
     if isinstance(gbps, float):
-        return (gbps or 32.0) * GB / 2
-    return np.where(gbps > 0, gbps, 32.0) * GB / 2
+        return (gbps or UNKNOWN_LINK_GBPS) * GB / 2
+    return np.where(gbps > 0, gbps, UNKNOWN_LINK_GBPS) * GB / 2
 
 
 def allreduce_time(gpu, model, tokens, num_gpus, eff: Efficiency):

@@ -80,6 +80,9 @@ DTYPE_BITS: dict[str, float] = {
     "iq2_xxs": 2.06,
 }
 
+# 4-bit float formats, which run on a GPU's FP4 tensor cores where it has them
+FP4_FORMATS = ("fp4", "nvfp4", "mxfp4")
+
 # 4-bit formats whose checkpoints keep the embedding table and output head at 16 bits
 SIXTEEN_BIT_EMBEDDINGS = frozenset({"int4", "fp4", "nvfp4", "mxfp4"})
 
@@ -197,6 +200,6 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
         return "fp8"
     if name == "int8" and has_int8:
         return "int8"
-    if name in ("fp4", "nvfp4", "mxfp4") and has_fp4:
+    if name in FP4_FORMATS and has_fp4:
         return "fp4"
     return "bf16"

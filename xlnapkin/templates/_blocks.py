@@ -195,8 +195,11 @@ def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TR
     a slip, not a price; an owner's unused rental price may be 0)."""
     o, c = "{" + name + "_override}", "{" + name + "_catalog}"
     bad = f'"{label} must be a number >= {minimum}"'
-    above = (f'IF({needed},IF({o}<={minimum},"{label} must be a number > {minimum}","OK"),"OK")'
-             if min_open else '"OK"')
+    above = '"OK"'
+    if min_open:  # one rule in every message while it applies (an audit: text read ">= 0")
+        more = f'"{label} must be a number > {minimum}"'
+        bad = f"IF({needed},{more},{bad})"
+        above = f'IF({needed},IF({o}<={minimum},{more},"OK"),"OK")'
     return (f"check_{name}", label,
             f'IF(ISBLANK({o}),IF(OR(ISNUMBER({c}),NOT({needed})),"OK","{label}: {missing}: '
             f'enter yours"),IF(NOT(ISNUMBER({o})),{bad},IF({o}<{minimum},{bad},{above})))')

@@ -142,14 +142,18 @@ def _results(b) -> None:
              '*(1-1E-12),2),"#,##0.00")&" ms"))))')
     # What the rate stops at (_CAPACITY_NEAR, _LIMIT_REACHED; a user audit: a budget of 512
     # tokens stopped 2,000-token prompts far inside a 100 s TTFT limit, and the sheet named the
-    # TTFT limit); where both limits are reached, the nearer; one output token has no TPOT.
+    # TTFT limit), or the steps' budget within 2 % of what the prompts need; where both limits
+    # are reached, the nearer; one output token has no TPOT.
     near, reached = f"{_CAPACITY_NEAR:g}", f"{_LIMIT_REACHED:g}"
     ttft_near = f"{{sla_goodput_ttft}}*1000>={reached}*{{ttft_ms}}"
     tpot_near = f"AND({{output_tokens}}>1,{{sla_goodput_tpot}}*1000>={reached}*{{tpot_ms}})"
+    # the prompts near their share of the steps' budget: the TTFT grows without end there, so
+    # it reaches its limit too, but the budget is what to raise
+    budget_near = f"{{sla_goodput_n}}*{{input_tokens}}>={near}*{{output_tokens}}*{{token_budget}}"
     binding = b.add("sla_binding", "What stops the rate there",
                     'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>='
-                    f'{near}*{{q_capacity}},"{CAPACITY}",IF(NOT(OR({ttft_near},{tpot_near})),'
-                    f'"{PROMPT_CAPACITY}",IF(OR({{output_tokens}}<=1,'
+                    f'{near}*{{q_capacity}},"{CAPACITY}",IF(OR({budget_near},NOT(OR('
+                    f'{ttft_near},{tpot_near}))),"{PROMPT_CAPACITY}",IF(OR({{output_tokens}}<=1,'
                     '{sla_goodput_ttft}/{ttft_ms}>={sla_goodput_tpot}/{tpot_ms}),'
                     '"the TTFT limit","the TPOT limit"))))', fmt="text")
     capacity_note(b, binding)
@@ -301,6 +305,7 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
         st.define(wb, "sla_idle_tpot", ws.title, f"${col['q_tpot']}${first}")
         st.define(wb, "sla_top_ok", ws.title, f"${col['meets']}${at[1]}")
         st.define(wb, "sla_goodput_rate", ws.title, f"${col['q_rate']}${last}")
+        st.define(wb, "sla_goodput_n", ws.title, f"${col['q_n']}${last}")
         st.define(wb, "sla_goodput_ttft", ws.title, f"${col['q_ttft']}${last}")
         st.define(wb, "sla_goodput_queued", ws.title, f"${col['q_queued']}${last}")
         st.define(wb, "sla_goodput_tpot", ws.title, f"${col['q_tpot']}${last}")

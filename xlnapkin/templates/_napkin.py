@@ -27,8 +27,11 @@ from dataclasses import dataclass
 
 from .. import calibration, catalog
 from ..memory import NO_LINK_ADVICE
-from ..roofline import PEER_LINK_GBPS
-from ..units import SIXTEEN_BIT_EMBEDDINGS
+from ..roofline import ACTIVATION_BYTES, PEER_LINK_GBPS, UNKNOWN_LINK_GBPS
+from ..units import FP4_FORMATS, SIXTEEN_BIT_EMBEDDINGS
+
+# the bytes one token's activations send per all-reduce: the model width in 16-bit
+_ACTIVATIONS = f"{{model_width}}*{ACTIVATION_BYTES:g}"
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,7 @@ def gpu_steps() -> list[Step]:
              "MAX({g_bf16_tflops},{g_fp16_tflops})", "TFLOP/s", "num",
              "catalog.GPU.tflops_16bit"),
         Step("fp4_path", "Weights on a native 4-bit float path? (fp4/nvfp4/mxfp4 on an FP4 GPU)",
-             "AND(OR({weight_dtype}=\"fp4\",{weight_dtype}=\"nvfp4\",{weight_dtype}=\"mxfp4\"),"
+             "AND(OR(" + ",".join(f'{{weight_dtype}}="{f}"' for f in FP4_FORMATS) + "),"
              "{g_fp4_tflops}>0)", "", "bool", "units.compute_dtype(...) == 'fp4'"),
         Step("peak_tflops", "Dense peak for the weight dtype (native fp8/int8/fp4, else 16-bit)",
              "IF(AND({weight_dtype}=\"fp8\",{g_fp8_tflops}>0),{g_fp8_tflops},"
@@ -359,8 +362,8 @@ def _load_steps() -> list[Step]:
         Step("t_prefill_prompt", "Prefill of one prompt: compute + its all-reduce traffic",
              "({linear_flops_row}*{input_tokens}/({linear_peak_tflops}*1E+12)+{prefill_attn_flops}/"
              "({attn_peak_tflops}*1E+12))/({par_gpus}*{mfu_prefill})"
-             "+IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{input_tokens}"
-             "*{model_width}*2/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
+             "+IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{input_tokens}*"
+             + _ACTIVATIONS + "/{link_bw}*{comm},0)", "s", "sci", "serving.prompt_work"),
         Step("t_prefill_share", "Prefill time carried per decode step",
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
         Step("t_prompt_pass", "Fixed time per step for the steps that carry a prompt",
@@ -468,10 +471,11 @@ def decode_steps(batch: str, context: str, kv_seq: str, attn_tokens: str, sfx: s
              f"({b}*{{{kv_seq}}}+({kv_batch(b)}-{b})*({{{kv_seq}}}-2*{{m_state_bytes_per_seq}}))"
              f"/{{bandwidth{sfx}}}", "s", "sci", "roofline._kv_read"),
         Step("link_bw" + sfx, "One-way link bandwidth (PCIe Gen3 x16 if unknown)",
-             "IF({link_gbps}>0,{link_gbps}*1E+9/2,16E+9)", "bytes/s", "sci"),
+             f"IF({{link_gbps}}>0,{{link_gbps}}*1E+9/2,{UNKNOWN_LINK_GBPS / 2:g}E+9)",
+             "bytes/s", "sci"),
         Step("t_allreduce" + sfx, "Tensor-parallel all-reduces (2 per layer)",
              f"IF({{par_gpus}}>1,{{n_allreduces}}*({{ar_latency}}+2*({{par_gpus}}-1)/"
-             f"{{par_gpus}}*{b}*{{model_width}}*2/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
+             f"{{par_gpus}}*{b}*{_ACTIVATIONS}/{{link_bw{sfx}}})*{{comm}},0)", "s", "sci",
              "roofline.allreduce_time"),
         Step("t_step" + sfx, "Decode step = max(compute, weights) + KV + all-reduce + overhead",
              f"MAX({{t_compute{sfx}}},{{t_weights{sfx}}})+{{t_kv{sfx}}}+{{t_allreduce{sfx}}}"
@@ -617,7 +621,7 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "sci"),
         Step("pf_allreduce", "A prompt alone: all-reduces",
              "IF({par_gpus}>1,{n_allreduces}*({ar_latency}+2*({par_gpus}-1)/{par_gpus}*"
-             "{input_tokens}*{model_width}*2/{link_bw})*{comm},0)", "s", "sci"),
+             "{input_tokens}*" + _ACTIVATIONS + "/{link_bw})*{comm},0)", "s", "sci"),
         Step("ttft_alone", "Time to first token of a prompt alone (fixed costs included)",
              "MAX({pf_compute},{pf_weights})+{prefill_serial}*MIN({pf_compute},{pf_weights})"
              "+{pf_kv}+{pf_allreduce}+{step_overhead}"
@@ -657,8 +661,8 @@ def _compute_per_seq(attn_tokens: str, index_flops: str) -> str:
 
 # The all-reduce terms of a decode step, per step and per sequence (the same at any context).
 _AR_FIXED = "IF({par_gpus}>1,{n_allreduces}*{ar_latency}*{comm},0)"
-_AR_PER_SEQ = ("IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*{model_width}*2/"
-               "{link_bw}*{comm},0)")
+_AR_PER_SEQ = ("IF({par_gpus}>1,{n_allreduces}*2*({par_gpus}-1)/{par_gpus}*" + _ACTIVATIONS
+               + "/{link_bw}*{comm},0)")
 # Newton steps of the planner's speed solve, each branch from the larger of its two lower bounds
 # (speed_steps). Over a grid of per-sequence times, pass times, output lengths 1-16,384 and
 # limits from 1 % to 100 times a pass above the fixed time, the reads branch (MoE experts
@@ -891,15 +895,17 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
         Step("q_seen", f"concurrency at {at}", seen, "requests", "num"),
         Step("q_decode_seen", "decode step at that concurrency", step_at("MAX({q_seen},1)"),
              "s", "sci"),
-        # the step and the echo, no longer than a step with a full budget of prompt tokens
+        # the step and the echo, no longer than a step with a full budget of prompt tokens;
+        # one sequence's decode step where the memory holds only one (no prompt joins it)
         Step("q_tpot", f"time per output token at {at}",
-             f"MIN({{q_decode_seen}}+{{q_seen}}{loaded}+{pass_seen}+{{q_echo}},"
-             "{q_decode_seen}+{step_overhead}+{t_prefill_prompt}*{token_budget}/{input_tokens})",
-             "s", "sci",
-             "queueing.tpot_at_rate / 1e3"),
+             f"IF({{q_n_max}}<2,{step_at('1')},MIN({{q_decode_seen}}+{{q_seen}}{loaded}+"
+             f"{pass_seen}+{{q_echo}},{{q_decode_seen}}+{{step_overhead}}+{{t_prefill_prompt}}*"
+             "{token_budget}/{input_tokens}))", "s", "sci", "queueing.tpot_at_rate / 1e3"),
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
+        # at least its share of the steps' prompt room (queueing._Replica.prompt)
         Step("q_slot", "prefill budget one prompt takes",
-             "{t_prefill_prompt}+{prefill_chunks}*{q_decode}*{q_busy}", "s", "sci"),
+             "MAX({t_prefill_prompt}+{prefill_chunks}*{q_decode}*{q_busy},"
+             "{prefill_chunks}*{q_step})", "s", "sci"),
         Step("q_rho", "prefill budget in use", f"MIN({rate}*{{q_slot}},1-1E-12)", "0-1", "num3"),
         Step("q_wait", f"wait for the budget at {at}", tail["wait"], "s", "sci"),
         Step("q_x", "slot queue: rate x output x step per sequence",

@@ -18,7 +18,7 @@ from ..economics import HOURS_PER_YEAR
 from . import _style as st
 from ._sheets import catalog_cell, per_mtok
 
-__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "SAME_VOLUME_ROWS",
+__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "AS_TYPED_ROWS",
            "VOLUME_ROWS", "YEAR_ROWS", "YEAR_END_LEAN", "RESALE", "RESALE_YEARS", "RESALE_LATER",
            "RESALE_LATER_YEARS", "RESALE_YEARLY", "add_sensitivity", "add_years", "add_volume",
            "annuity", "breakeven_formula", "own_hourly", "resale_share", "years_kept"]
@@ -54,11 +54,12 @@ SCENARIO_ROWS = [
 # The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
 # API tokens, fuller replicas); the others favour it at their low factor. The 'best' scenario
 # takes each row's factor that favours self-hosting, 'worst' the other one, both at your own
-# volume (SAME_VOLUME_ROWS: a CFO audit found 'worst' showing a smaller loss than the base case
-# where every replica lost money, as half the volume halved the loss).
+# volume and minimum fleet (AS_TYPED_ROWS: a CFO audit found 'worst' showing a smaller loss
+# than the base case where every replica lost money, as half the volume halved the loss; a
+# finance audit found 'best' dropping the standby replica, a lower service level, not a cost).
 HIGH_FAVOURS_SELF_HOST = frozenset({"tokens_per_day", "api_price", "utilization", "years",
                                     "residual_share"})
-SAME_VOLUME_ROWS = frozenset({"tokens_per_day"})
+AS_TYPED_ROWS = frozenset({"tokens_per_day", "min_replicas"})
 SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
@@ -129,7 +130,8 @@ def add_sensitivity(wb, ws) -> None:
                  "once; the tornado moves one row at a time around the base case. Low and high "
                  "are factors, not cases (a higher API price favours self-hosting, a higher GPU "
                  "price the API): 'best' takes each row's factor that favours self-hosting, "
-                 "'worst' the other, both at your own volume.",
+                 "'worst' the other, both at your own volume and minimum replicas (a standby "
+                 "replica is a service level, not a cost to trim).",
                  chars_per_line=150)
     st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
     for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):
@@ -141,7 +143,7 @@ def add_sensitivity(wb, ws) -> None:
         # the larger or smaller factor, whichever column a user typed it in
         up, down = f"MAX(C{r},D{r})", f"MIN(C{r},D{r})"
         best, worst = (up, down) if key in HIGH_FAVOURS_SELF_HOST else (down, up)
-        if key in SAME_VOLUME_ROWS:
+        if key in AS_TYPED_ROWS:
             best = worst = "1"
         c = ws.cell(r, 5, f'=IF(scenario="low",C{r},IF(scenario="high",D{r},IF(scenario="best",'
                           f'{best},IF(scenario="worst",{worst},1))))')

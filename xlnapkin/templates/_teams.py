@@ -16,9 +16,10 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import capacity
-from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX, PLANNED_UTILIZATION
+from ..economics import HOURS_PER_MONTH, NORMAL_CV_MAX, PLANNED_UTILIZATION, TENANT_CV
 from . import _blocks as bk, _style as st
 
+_DAYS = f"{HOURS_PER_MONTH / 24:.1f}"  # a month's calendar days, as the tokens a day count them
 TEAM_ROWS = 20  # 12 until 2026-12-06: a platform lead's 20 teams did not fit; 20 print on a page
 # The worked example: Llama-3.3-70B in fp8 on two H100s, three teams of different sizes.
 EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
@@ -39,6 +40,13 @@ TOTALS = [
      "(dedicated - pooled load) / dedicated GPUs", "pct"),
     ("teams_savings_from_rounding", "  from whole deployments and spares (net)", "share",
      "the rest: small teams each renting whole deployments", "pct"),
+    # the service each side gives, spares aside (a platform lead's audit: the pool was short
+    # 1.9 % of the time at the defaults, the teams on their own 0.08 % at worst, and only the
+    # identical tenants said so)
+    ("teams_pooled_coverage", "Time the pool covers the load", "share",
+     "= economics.teams_pooled_coverage: else every team is short", "pct3"),
+    ("teams_dedicated_coverage", "Time the worst-served team's own cover it", "share",
+     "= economics.teams_dedicated_coverage", "pct3"),
     ("teams_dedicated_monthly_cost", "Dedicated monthly cost (GPUs)", "USD/month",
      "GPUs x price x hours (Pooling sheet)", "usd0"),
     ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
@@ -65,9 +73,12 @@ def example_tokens_per_sec() -> float:
 def add_teams(wb, ws) -> None:
     st.put_text(ws["B1"], "Teams of different sizes: their own deployments or one pool",
                 st.TITLE_FONT)
-    st.paragraph(ws, 2, 2, 9, "Each team's tokens a day (input + output) become its average "
+    st.paragraph(ws, 2, 2, 10, "Each team's tokens a day (input + output, averaged over a "
+                 f"month's calendar days: a month's tokens / {_DAYS}, also where the deployments "
+                 "run fewer hours) become its average "
                  "load in deployments: tokens a day / (3,600 x the hours a day the deployments "
-                 "run, from the Pooling sheet's hours a month (730 or more: 24) x the tokens/s "
+                 f"run, from the Pooling sheet's hours a month ({HOURS_PER_MONTH:g} or more: 24) x "
+                 "the tokens/s "
                  "one deployment serves x the share of it you plan to use). A team may need "
                  "several "
                  "deployments. Dedicated: each team covers its own percentile in whole "
@@ -76,7 +87,8 @@ def add_teams(wb, ws) -> None:
                  "team's is blank), GPU price and hours this sheet uses. The tokens/s is for one "
                  "request shape: a team whose prompts or answers run much longer loads a "
                  "deployment more than its tokens say. cv is the standard deviation of a team's "
-                 "load over the hours the capacity must cover, divided by its mean: about 0.25 "
+                 "load over the hours the capacity must cover, divided by its mean: about "
+                 f"{TENANT_CV} "
                  "for steady round-the-clock traffic, 0.6-1 for business-hours traffic, more for "
                  f"batch jobs (the normal model is fair up to about {NORMAL_CV_MAX}). Every team "
                  "shares one "
@@ -92,6 +104,14 @@ def add_teams(wb, ws) -> None:
           '{gpu_id})&": $"&TEXT('
           '{gpu_price_per_hour},"0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
+    # the example's tokens/s priced at another GPU (an audit: B200 prices on H100 counts)
+    gpu0, model0, dtype0, n0 = EXAMPLE
+    t.add("teams_tokens_check", "Tokens/s for the GPU priced?",
+          f'IF({{teams_ok}},IF({{teams_tokens_per_sec}}={example_tokens_per_sec()!r},IF('
+          f'{{gpu_id}}="{gpu0}","the example\'s: {model0} {dtype0} on {n0} x {gpu0}",'
+          f'"no: the example\'s for {n0} x {gpu0}: retype it for "&IF({{gpu_id}}="",'
+          '"your GPU",{gpu_id})),"yours, as typed"),"check inputs")', "", "", "text",
+          "output")
     # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),
     # against the normal model's range (a user audit: cv 0.8 typed here warned nowhere)
     t.add("teams_normal_fair", "Normal model fair at the teams' cv?",
@@ -125,8 +145,10 @@ def add_teams(wb, ws) -> None:
     top = b.row + 14  # below the checks and a blank row
     _checks(b, top)
     _table(wb, ws, top)
-    st.finish_sheet(ws, {"A": 2, "B": 44, "C": 14, "D": 12, "E": 10, "F": 11, "G": 11, "H": 9,
-                         "I": 9}, f"A1:I{top + TEAM_ROWS}")
+    # one page wide at the print scale (about 122 wide; a column more in 2026-12: each team's
+    # time covered), and C wide enough for ten billion tokens a day
+    st.finish_sheet(ws, {"A": 2, "B": 41, "C": 15, "D": 11, "E": 7, "F": 10, "G": 10, "H": 9,
+                         "I": 8, "J": 9}, f"A1:J{top + TEAM_ROWS}")
 
 
 def _checks(b, top) -> None:
@@ -174,9 +196,10 @@ def _checks(b, top) -> None:
 
 
 def _table(wb, ws, top) -> None:
-    heads = ["team", "tokens/day (in + out)", "cv (blank: Pooling's)", "cv used",
-             "load (deploy-ments)", "own deploy-ments (+ spares)", "own GPUs", "cv x load"]
-    st.header_row(ws, top, 2, heads, height=42)
+    heads = ["team", f"tokens/day, in + out (a month's / {_DAYS})", "cv (blank: Pooling's)",
+             "cv used", "load (deploy-ments)", "own deploy-ments (+ spares)", "own GPUs",
+             "cv x load", "own cover the load"]
+    st.header_row(ws, top, 2, heads, height=56)
     first, last = top + 1, top + TEAM_ROWS
     # what a deployment serves in a day: in the hours it runs (Pooling's hours a month)
     per_day = (f"(3600*{bk.hours_a_day('hours_per_month')}*teams_tokens_per_sec"
@@ -193,26 +216,29 @@ def _table(wb, ws, top) -> None:
                 (f'IF(ISNUMBER($F{r}),MAX(1,ROUNDUP($F{r}*(1+NORMSINV(percentile)*$E{r})'
                  '*(1-1E-12),0))+teams_team_spares,"")', "int"),
                 (f'IF(ISNUMBER($G{r}),$G{r}*teams_gpus_per_deployment,"")', "int"),
-                (f'IF(ISNUMBER($F{r}),$E{r}*$F{r},"")', "num3")]
+                (f'IF(ISNUMBER($F{r}),$E{r}*$F{r},"")', "num3"),
+                # the share of the time its own deployments (spares aside) cover its load
+                (f'IF(ISNUMBER($F{r}),IF($I{r}>0,NORMSDIST(($G{r}-teams_team_spares-$F{r})/'
+                 f'$I{r}),1),"")', "pct3")]
         for j, (formula, fmt) in enumerate(rows, start=5):
             st.style_cell(ws.cell(r, j, f'=IF(teams_ok,{formula},"")'), fmt)
     for col, name in ((2, "teams_names"), (3, "teams_tokens_per_day"), (4, "teams_cv"),
                       (5, "teams_cv_used"), (6, "teams_load"), (8, "teams_own_gpus"),
-                      (9, "teams_sd")):
+                      (9, "teams_sd"), (10, "teams_own_cover")):
         st.define(wb, name, ws.title, st.column_range(col, first, last))
     # above the table, in the blank row under the checks (below it, it printed on a page alone)
     st.put_text(ws.cell(top - 1, 2), f"Rows {first}-{last}: blank rows are no team. "
-                f"Columns {L(5)}-{L(9)} are formulas.", st.NOTE_FONT)
+                f"Columns {L(5)}-{L(10)} are formulas.", st.NOTE_FONT)
 
 
 def _formula(name: str) -> str:
     """The formula of one total (names of the sheet and the Pooling sheet's used inputs)."""
     g, z, rho = "{teams_gpus_per_deployment}", "NORMSINV({percentile})", "{correlation}"
+    sd = f"SQRT((1-{rho})*SUMPRODUCT(teams_sd,teams_sd)+{rho}*SUMPRODUCT(teams_sd)^2)"
     cost = "*{gpu_price_per_hour}*{hours_per_month}"
     return {
         "teams_dedicated_gpus": "SUMPRODUCT(teams_own_gpus)",
-        "teams_pooled_capacity": f"{g}*(SUMPRODUCT(teams_load)+{z}*SQRT((1-{rho})*"
-                                 f"SUMPRODUCT(teams_sd,teams_sd)+{rho}*SUMPRODUCT(teams_sd)^2))",
+        "teams_pooled_capacity": f"{g}*(SUMPRODUCT(teams_load)+{z}*{sd})",
         "teams_pooled_gpus": f"{g}*(MAX(1,ROUNDUP({{teams_pooled_capacity}}/{g}*(1-1E-12),0))"
                              "+{teams_pool_spares})",
         "teams_savings_fraction": "1-{teams_pooled_gpus}/{teams_dedicated_gpus}",
@@ -220,6 +246,10 @@ def _formula(name: str) -> str:
         "teams_savings_from_peaks": f"({g}*(SUMPRODUCT(teams_load)+{z}*SUMPRODUCT(teams_sd))-"
                                     "{teams_pooled_capacity})/{teams_dedicated_gpus}",
         "teams_savings_from_rounding": "{teams_savings_fraction}-{teams_savings_from_peaks}",
+        # the pool's whole deployments, spares aside, against the summed load's spread
+        "teams_pooled_coverage": f"IF({sd}>0,NORMSDIST(({{teams_pooled_gpus}}/{g}-"
+                                 f"{{teams_pool_spares}}-SUMPRODUCT(teams_load))/{sd}),1)",
+        "teams_dedicated_coverage": "MIN(teams_own_cover)",
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",

@@ -22,7 +22,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
 from ..economics import (HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX,
-                         PLANNED_UTILIZATION, POOL_STEP, TENANT_CORRELATION)
+                         PLANNED_UTILIZATION, POOL_STEP, TENANT_CORRELATION, TENANT_CV)
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
@@ -45,14 +45,14 @@ INPUT_ROWS = [
      (0, 1)),
     ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
      "0.95 = the 95th percentile; at least 0.5", "num3", (0.5, 1)),
-    ("cv", "Load variability: std dev / mean of one tenant (cv)", 0.25, "ratio",
+    ("cv", "Load variability: std dev / mean of one tenant (cv)", TENANT_CV, "ratio",
      f"the normal model is fair up to ~{NORMAL_CV_MAX}", "num", (0,)),
     ("gpus_per_tenant", "GPUs of one deployment (a model replica)", 1, "GPUs",
      "capacity comes in whole deployments", "int", (1,)),
     ("correlation", "Correlation between tenants' loads", TENANT_CORRELATION, "0-1",
      "ServeGen API tenants: 0.0-0.33 hourly; seed 003 assumes 0", "num", (0, 1)),
     ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours",
-     "730 = always on; also the Teams sheet's hours a day", "int",
+     f"{HOURS_PER_MONTH:g} = always on; also the Teams sheet's hours a day", "int",
      (0, MAX_HOURS_PER_MONTH)),
     ("lora_models", "LoRA: fine-tuned variants of one base model", 50, "models",
      "each would otherwise get its own deployment", "int", (1,)),
@@ -144,8 +144,8 @@ def _outputs(b) -> None:
          "pct", "average load as a share of the percentile capacity"),
         ("pool_step", "Pooled GPUs on a step?", "", "text", ""),
         ("cost_reduction_factor", "Cost reduction factor (dedicated / pooled)", "x", "num", ""),
-        ("lora_savings_fraction", "LoRA sharing: saving vs one deployment per variant", "share",
-         "pct", "= LORA_SHARING_SAVINGS, same load and correlation"),
+        ("lora_savings_fraction", "LoRA (the inputs' LoRA rows): saving vs a deployment each",
+         "share", "pct", "= LORA_SHARING_SAVINGS: variants typed, same load and correlation"),
     ]
     calc = {"tenant_deployments": "deployments_per_tenant", "pooled_load": "pooled_capacity",
             "pool_step": "pool_step_msg"}
@@ -305,10 +305,10 @@ def _pool_steps() -> list[Step]:
              " of pool)",
              f'IF(AND(ISNUMBER({{pool_step_share}}),{{pool_step_share}}<{POOL_STEP},'
              f'{g}>={POOL_STEP}*{{pooled_gpus_calc}}),"yes: "&'
-             # rounded up: the load shown is enough (an audit: "0.01% less" for 0.0105 %)
+             # rounded up (an audit: "0.01% less" for 0.0105 %); both savings ("50% saved" read)
              'TEXT(ROUNDUP({pool_step_share},5),"0.000%")&" less load needs "&({pooled_gpus_calc}-'
-             f'{g})&" GPUs, "&TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%")&'
-             '" saved","no")', "", "text"),  # no note: the text runs on beside it
+             f'{g})&" GPUs: the saving jumps from "&TEXT({{savings_fraction_calc}},"0%")&" to "&'
+             f'TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%"),"no")', "", "text"),
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
              "{dedicated_gpus_calc}/{pooled_gpus_calc}", "x", "num"),
         Step("dedicated_monthly_cost_calc", "Dedicated cost = GPUs x price x hours",
@@ -461,37 +461,55 @@ LEFT_OUT = [
     "deployment; a smaller GPU per tenant would also recover part of it."]
 
 
+def _saves(word, dedicated, pooled, saving) -> str:
+    """'<word> N GPUs, pooled M: pooling saves X%' as a piece of a formula, from the names of
+    the two counts and the saving."""
+    return (f'"{word} "&' + _sheets.plain(dedicated) + '&'
+            + _sheets.plural(dedicated, "GPU", "GPUs") + '&", pooled "&' + _sheets.plain(pooled)
+            + f'&": pooling saves "&TEXT({saving},"0.0%")')
+
+
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Pooling sheet's names.
 COVER_ANSWER = [
-    'IF(counts_ok,' + _sheets.plain("tenants") + '&' + _sheets.plural("tenants", "tenant",
-                                                                      "tenants")
-    + '&IF(tenants=1,", at ",", each at ")&'
+    # labelled (an audit: the example tenants led the cover, read as the user's own teams)
+    'IF(counts_ok,"Identical tenants (the Pooling sheet): "&' + _sheets.plain("tenants") + '&'
+    + _sheets.plural("tenants", "tenant", "tenants") + '&IF(tenants=1,", at ",", each at ")&'
     'TEXT(mean_utilization,"0%")&" of a deployment of "&gpus_per_tenant&'
     + _sheets.plural("gpus_per_tenant", "GPU", "GPUs") + '&" on average (cv "&TEXT(cv,"0.00")'
     '&", correlation "&TEXT(correlation,"0.00")&"), with capacity for "&'
     + _sheets.percent("percentile") + '&" of the time","check inputs: the Pooling sheet\'s '
     'Checks")',
-    'IF(counts_ok,"Dedicated "&' + _sheets.plain("dedicated_gpus") + '&'
-    + _sheets.plural("dedicated_gpus", "GPU", "GPUs") + '&", pooled "&'
-    + _sheets.plain("pooled_gpus") + '&": pooling saves "&TEXT(savings_fraction,"0.0%")&IF('
-    'costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
+    'IF(counts_ok,' + _saves("Dedicated", "dedicated_gpus", "pooled_gpus", "savings_fraction")
+    + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
     'gpu_price_per_hour,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its price and '
     'the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak",""),"")',
+    # where the saving comes from, beside it (an audit: 33.6 of 40 points were each tenant
+    # renting a whole GPU for a 0.56-GPU peak, which a smaller GPU also recovers)
+    ('IF(counts_ok,"Of the "&TEXT(savings_fraction,"0.0%")&" saved, "&TEXT(savings_from_peaks*'
+     '100,"0.0")&" points come from peaks that do not coincide and "&TEXT(savings_from_rounding'
+     '*100,"0.0")&" from whole deployments"&IF(savings_from_rounding>savings_from_peaks,": '
+     'mostly rounding, which a smaller GPU per tenant also recovers",""),"")', 2),
     ('IF(counts_ok,"Short of capacity: the pool "&TEXT(1-pooled_coverage,"0.000%")&" of the '
-     'time, when every tenant is; each tenant on its own deployments "&TEXT(1-dedicated_coverage'
-     ',"0.000%")&IF(pooled_coverage<dedicated_coverage,": the saving is bought at that '
-     'difference","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&normal_model_fair,'
-     '""),"")', 3),
+     'time"&IF(tenants>1,", when every tenant is","")&"; each tenant on its own deployments "&'
+     'TEXT(1-dedicated_coverage,"0.000%")&IF(pooled_coverage<dedicated_coverage,": the saving '
+     'is bought at that difference","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&'
+     'normal_model_fair,""),"")', 3),
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
-    # own numbers go: a review found the cover quoting identical tenants only
-    'IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&"): '
-    'dedicated "&' + _sheets.plain("teams_dedicated_gpus") + '&'
-    + _sheets.plural("teams_dedicated_gpus", "GPU", "GPUs") + '&", pooled "&'
-    + _sheets.plain("teams_pooled_gpus") + '&": pooling saves "&TEXT(teams_savings_fraction,'
-    '"0.0%")&IF(teams_costs_ok,", "&' + _sheets.dollars("teams_monthly_saving") + '&" a month",'
-    '""),"")',
+    # own numbers go (a review found the cover quoting identical tenants only), with the
+    # service each side gives and the sheet's warnings (a platform lead's audit: the line hid a
+    # pool short 1.9 % of the time, bursty teams, spares on one side and B200 prices on the
+    # example's H100 counts)
+    ('IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&"): "&'
+     + _saves("dedicated", "teams_dedicated_gpus", "teams_pooled_gpus",
+              "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
+     + _sheets.dollars("teams_monthly_saving") + '&" a month at "&teams_priced_at,"")&". Short '
+     'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time, the '
+     'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&IF(LEFT('
+     'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
+     'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
+     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 3),
 ]
 
 

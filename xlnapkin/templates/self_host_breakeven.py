@@ -1,4 +1,5 @@
-"""Template: self-hosted GPUs vs a token API at the user's volume, with every cost line.
+"""Template: self-hosted GPUs vs a token API at the user's volume, with the cost lines a CFO
+expects (and the ones left out named on the cover).
 
 Sheets: Cover; Breakeven (the answer at your volume, checks, inputs); Sensitivity (the scenario
 factors, a tornado of what moves the cost); Years (own vs rent over the holding period, NPV);
@@ -72,7 +73,7 @@ RUN = [
      "1 ML engineer, $250K/yr loaded (BLS; seed 003: $150-250K)",
      "usd0", (0,)),
     ("hours_per_month", "Hours a rented GPU runs per month", _EST["hours_per_month"], "hours",
-     "730 = always on; fewer hours serve the day's volume in fewer hours", "int",
+     f"{HOURS_PER_MONTH:g} = always on; fewer hours serve the day's volume in fewer hours", "int",
      (0, MAX_HOURS_PER_MONTH)),
     ("spot_share", "Share of rented GPU-hours on spot", 0.0, "0-1",
      "seed 003's hybrid: 37.5 %; of every GPU-hour, minimum fleet's too", "pct", (0, 1)),
@@ -237,7 +238,7 @@ def _outputs(b) -> None:
         "USD/month", "usd0", "= SELF_HOST_MONTHLY_COST: GPUs + people")
     out(b, "gpu_monthly_cost", "  of which GPUs", "gpu_monthly_calc", "USD/month", "usd0")
     out(b, "api_monthly_cost", "API cost per month", "api_monthly_calc", "USD/month", "usd_small",
-        "= API_MONTHLY_COST over 730/24 days", gate="inputs_ok")
+        f"= API_MONTHLY_COST over {HOURS_PER_MONTH:g}/24 days", gate="inputs_ok")
     out(b, "monthly_saving", "Self-hosting saves (negative: the API is cheaper)", "saving_calc",
         "USD/month", "usd0")
     out(b, "self_host_cost_per_mtok_at_volume", "Self-hosted cost per million tokens",
@@ -763,7 +764,8 @@ def _fleet_steps() -> list[Step]:
              "capacity.replica_tokens_per_sec(..., prefix_cache_savings)"),
         Step("hours_run", "Hours a month the GPUs run and are paid (owned: always on)",
              f'IF({{hardware}}="own",{HOURS_PER_MONTH:g},{{hours_per_month}})', "hours", "int"),
-        Step("hours_a_day", "Hours a day the GPUs serve (730 hours a month or more: all 24)",
+        Step("hours_a_day", f"Hours a day the GPUs serve ({HOURS_PER_MONTH:g} hours a month or "
+             "more: all 24)",
              bk.hours_a_day("{hours_run}"), "hours", "num",
              "economics.replica_tokens_per_day"),
         Step("rent_price", "Rented GPU-hour: on-demand and spot mix",
@@ -798,7 +800,7 @@ def _fleet_steps() -> list[Step]:
 
 def _api_steps() -> list[Step]:
     return [
-        Step("days_per_month", "Days the API bills per month (calendar: 730 / 24)",
+        Step("days_per_month", f"Days the API bills per month (calendar: {HOURS_PER_MONTH:g} / 24)",
              f"{HOURS_PER_MONTH:g}/24", "days", "num"),
         Step("api_blended_calc", "API blended price (prefix-cache hits at the cached price)",
              "{input_share}*((1-{prefix_savings})*{api_price_in_per_mtok}+{prefix_savings}*"
@@ -911,11 +913,14 @@ def _own_steps() -> list[Step]:
              '"the card alone (no server) ","")&"saves "&TEXT({rent_levelled}-{own_hourly_calc},'
              '"$0.00"),"renting is cheaper by "&TEXT({own_hourly_calc}-{rent_levelled},'
              '"$0.00"))&" per GPU-hour over "&{years}&IF({years}=1," year"," years")&IF('
-             '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year)",'
+             # today's rent levelled as it falls: the basis of the monthly figures differs (a
+             # finance audit: owning's monthly saving at today's rent read 5 times this one)
+             '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year: today\'s "'
+             '&TEXT({rent_price},"$0.00")&" levels to "&TEXT({rent_levelled},"$0.00")&")",'
              # the scenarios are set against the API: 'best' keeps owned GPUs longer while the
-             # rent falls, which can favour renting (a CFO audit)
-             '" (rent flat)")&IF(scenario="base",""," in the "&scenario&" scenario, set against '
-             'the API"))', "", "text"),
+             # rent falls, which can favour renting (a CFO audit), and the sheet says so
+             '" (rent flat)")&IF(scenario="base",""," in the "&scenario&" scenario (set for '
+             'self-hosting vs the API)"))', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?", _resale_note(), "", "text"),
@@ -953,8 +958,8 @@ LEFT_OUT = [
     "Peaks and latency targets (size them with a lower planned utilization, or with the "
     "capacity planner's Latency sheet: requests/s and TTFT/TPOT limits in, replicas out); "
     f"{capacity.NOT_COUNTED} (type the price you would pay where a discount applies); quality "
-    "differences between models ('Cheaper GPU count per replica?' names one cheaper than "
-    "yours).",
+    "differences between models ('Same model on both sides?' says where the API serves "
+    "another).",
     "Owning: hardware maintenance, support contracts and spares; insurance; sales and "
     "property taxes, and the income-tax difference between depreciating owned GPUs and "
     "expensing rent; shipping and installation; network gear beyond the server share; the "
@@ -1002,8 +1007,9 @@ COVER_ANSWER = [
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&"; the monthly cost above levels '
      'it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
-     'Against renting the same GPUs: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". '
-     'Resale: "&resale_note,""),"")', 3),
+     'Against renting: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". '
+     # the scenario is named once (own vs rent names it)
+     'Resale: "&SUBSTITUTE(resale_note," in the "&scenario&" scenario",""),""),"")', 3),
 ]
 
 
@@ -1012,8 +1018,9 @@ def _cover(wb) -> None:
     _sheets.cover_sheet(wb, "Self-hosted GPUs vs a token API: the cost at your volume", [
         ("What it answers", [
             "At your daily token volume, what does self-hosting a model cost per month and per "
-            "million tokens, with every cost line (whole replicas, a minimum fleet for "
-            "availability, people and platform, financing and resale when you own), against an "
+            "million tokens, with the cost lines that decide it (whole replicas, a minimum fleet "
+            "for availability, people and platform, financing and resale when you own; the ones "
+            "left out are named below), against an "
             "API serving the same model? From what volume on does self-hosting win, and what "
             "moves that answer?"]),
         ("How to use it", [

@@ -26,6 +26,7 @@ __all__ = ["FILENAME", "SHEET", "build"]
 
 FILENAME = "functions_showcase.xlsx"
 SHEET = "Showcase"
+_NO_PRICE = "no GPU price: type one above"
 SHOWCASE_API = "groq-llama-3.3-70b"  # the API section's prices: a hosted Llama 3.3 70B
 
 _FMT = {"tps": "#,##0", "ms": "#,##0.0", "gb": '#,##0.00,,," GB"', "usd": '"$"#,##0.00',
@@ -258,8 +259,8 @@ def _breakeven(s, row) -> int:
     v = lambda name: s.values[s.names[name]]  # noqa: E731 - a value by its defined name
     api = catalog.price(SHOWCASE_API)
     rows = [("GPU price per hour", '=GPU_SPEC(gpu,"cloud_usd_per_hour")', "usd",
-             "gpu_price_per_hour", "the catalog's cloud price (blank: none); in Excel, type "
-             "a number over it"),
+             "gpu_price_per_hour", "the catalog's cloud price (blank: none); yellow: type "
+             "yours over the formula"),
             ("utilization", PLANNED_UTILIZATION, "share", "utilization",
              "share of paid hours the replica is busy"),
             ("prompt tokens per request", 1024, "count", "input_tokens", ""),
@@ -282,7 +283,10 @@ def _breakeven(s, row) -> int:
             ("API USD per million tokens, blended", "=BLENDED_PRICE(api_price_in_per_mtok,"
              "api_price_out_per_mtok,input_share)", "usd4", "api_blended_price", "the same mix"),
             ("one replica's GPUs per month (730 h)",
-             f"=gpu_price_per_hour*num_gpus*{HOURS_PER_MONTH:g}", "usd0",
+             # a GPU the catalog has no price for says so (an analyst's audit: b300 gave
+             # "replica_monthly_cost must be a number, got '#VALUE!'" two rows down)
+             f'=IF(ISNUMBER(gpu_price_per_hour),gpu_price_per_hour*num_gpus*{HOURS_PER_MONTH:g},'
+             f'"{_NO_PRICE}")', "usd0",
              "monthly_gpu_bill", "plain arithmetic"),
             ("one replica's tokens per day", "=REPLICA_TOKENS_PER_DAY(replica_tps,utilization)",
              "count", "replica_daily_tokens", "at the utilization"),
@@ -293,14 +297,17 @@ def _breakeven(s, row) -> int:
     plain = {"replica_tps": lambda: _product(v("replica_output_tps"), (
                  v("input_tokens") + v("output_tokens")) / v("output_tokens")),
              "input_share": lambda: v("input_tokens") / (v("input_tokens") + v("output_tokens")),
-             "monthly_gpu_bill": lambda: _product(v("gpu_price_per_hour"), v("num_gpus"),
-                                                   HOURS_PER_MONTH)}
+             "monthly_gpu_bill": lambda: (_product(v("gpu_price_per_hour"), v("num_gpus"),
+                                                    HOURS_PER_MONTH)
+                                          if _numbers(v("gpu_price_per_hour")) else _NO_PRICE)}
     for label, value, fmt, name, note in rows:
         row += 1
         s.text(f"A{row}", label)
         if isinstance(value, str) and value.startswith("="):
             s.formula(f"B{row}", value, fmt, name=name,
                       value=plain[name]() if name in plain else None)
+            if name == "gpu_price_per_hour":  # a default you may type over: an input's colours
+                s.ws[f"B{row}"].font, s.ws[f"B{row}"].fill = st.INPUT_FONT, st.INPUT_FILL
         else:
             s.input(f"B{row}", value, fmt, name=name)
         if note:
