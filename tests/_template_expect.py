@@ -721,10 +721,7 @@ def _tokens_check(v) -> str:
     gpu, model, dtype, n = _teams.EXAMPLE
     if v["teams_tokens_per_sec"] != _teams.example_tokens_per_sec():
         return "yours, as typed"
-    try:
-        named = catalog.gpu(v["gpu"]).id
-    except (UnknownNameError, InvalidArgumentError):  # unknown, or blank
-        named = "your GPU"
+    named = _gpu_named(v["gpu"] or "")
     if named == gpu:
         return f"the example's: {model} {dtype} on {n} x {gpu}"
     return f"no: the example's for {n} x {gpu}: retype it for {named}"
@@ -735,7 +732,7 @@ def _gpu_named(gpu) -> str:
     or "your GPU" where none is typed."""
     try:
         return catalog.gpu(gpu).id
-    except UnknownNameError:
+    except (UnknownNameError, InvalidArgumentError):  # unknown, or blank
         return str(gpu).strip() or "your GPU"
 
 
@@ -1048,7 +1045,7 @@ def _latency_targets(v, m, n) -> dict:
     if best >= 0.98 * _num(r.rate(r.n_max)):
         stop = "the replica's capacity"
     elif ((not breaks_a_limit and above >= float(r.max_rate()))
-          or float(r.concurrency(best)) * inp >= 0.98 * out * r.budget):
+          or (float(r.concurrency(best)) * inp >= 0.98 * out * r.budget and not over_p)):
         # above it the prompts overload the steps; near the budget the first token's wait
         # grows without end, so it reaches any TTFT limit, but the budget is what stops it
         stop = "the replica's capacity for prompts"

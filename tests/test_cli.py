@@ -208,6 +208,20 @@ def test_a_latency_at_its_default_median_is_noted(capsys):
         assert code == 0 and "median" not in err, argv
 
 
+def test_a_replica_starved_of_kv_memory_is_noted(capsys):
+    """An engineer's audit: 70B in fp8 on one H100 holds one request at once, and
+    replicas-for-sla gave 3,721 replicas without a word; four GPUs a replica need 5."""
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.3-70b", 15, 800, 40,
+                         3000, 400, "--weight-dtype", "fp8")
+    assert code == 0 and float(out) > 1000
+    assert ("note: one replica holds at most 1 request at once in the memory beside its "
+            "weights") in err and "(--num-gpus)" in err
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.3-70b", 15, 800, 40,
+                         3000, 400, "--weight-dtype", "fp8", "--num-gpus", 4)
+    assert code == 0 and float(out) < 10 and "holds at most" not in err
+    assert queueing.slots_note("h100-sxm", "llama-3.1-8b") == ""
+
+
 def test_a_blank_correlation_is_noted(capsys):
     """A user audit: POOLING_SAVINGS said 50 % where the multi-tenant workbook said 40 % for the
     same tenants, at its default correlation; the functions' default stays 0 (seed 003)."""

@@ -14,6 +14,7 @@ from conftest import REPO
 
 from xlnapkin import calibration, capacity, catalog, memory, queueing, roofline, serving, udfs
 from xlnapkin._excel import describe
+from xlnapkin.queueing import PER_REPLICA
 from xlnapkin.docgen import functions
 
 # NVLink-class GPUs (issue 10's list) and every catalog model of 7B parameters or more that
@@ -385,7 +386,7 @@ def test_a_prompt_queue_that_would_saturate_first_is_overload_too():
     assert np.all(np.isfinite(below)) and np.all(np.diff(below) > 0)
     assert below[0] < 10 * queueing.ttft_at_rate(G, M, 1e-7, *args)
     most = math.floor(top * 100) / 100  # rounded down: a rate the replica sustains
-    text = f"overloaded: one replica sustains at most {most:,.2f} requests/s"
+    text = f"overloaded: one replica sustains at most {most:,.2f} requests/s" + PER_REPLICA
     assert udfs.TTFT_AT_RATE(G, M, top * 1.01, *args) == text
     assert udfs.TPOT_AT_RATE(G, M, top * 1.01, *args) == text
     assert isinstance(udfs.TPOT_AT_RATE(G, M, top * 1.01, 2000, 300), float)
@@ -396,7 +397,8 @@ def test_a_prompt_queue_that_would_saturate_first_is_overload_too():
 
 def test_above_capacity_the_message_names_the_most_a_replica_sustains():
     _, top = queueing.operating_point(G, M, 1.0, 1024, 256)
-    text = f"overloaded: one replica sustains at most {math.floor(top * 10) / 10:,.1f} requests/s"
+    text = (f"overloaded: one replica sustains at most {math.floor(top * 10) / 10:,.1f} "
+            "requests/s" + PER_REPLICA)
     assert udfs.TTFT_AT_RATE(G, M, top * 1.01, 1024, 256) == text
     assert udfs.TPOT_AT_RATE(G, M, [[1, top * 2]], 1024, 256)[0][1] == text
 
@@ -583,7 +585,7 @@ def test_replicas_agree_with_the_goodput(rate, ttft, tpot, inp, out, pct):
 def test_messages_about_absurd_inputs_stay_short():
     # Before: an efficiency of 1e-300 gave 355-471-character messages, mostly digits.
     over = udfs.TTFT_AT_RATE("h100-sxm", "llama-3.1-8b", 5, 1024, 1024, None, None, 1, 0.5, 1e-300)
-    assert over == "overloaded: one replica sustains at most 8.16e-300 requests/s"
+    assert over == "overloaded: one replica sustains at most 8.16e-300 requests/s" + PER_REPLICA
     none = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-8b", 1000, 50, 1024, 1024, None, None, 1,
                                  0.95, 1e-300)
     assert none.startswith("no rate meets ttft_ms 1000: an idle replica's first token takes ")
@@ -756,7 +758,6 @@ def test_the_steps_have_room_for_the_prompts_up_to_the_capacity(inp, out, budget
         assert top == pytest.approx(out * budget / inp) and top < float(r.n_max)
 
 
-
 @pytest.mark.parametrize("gpu, model", [("b200", "gpt-oss-120b"), ("h100-sxm", "llama-3.1-8b")])
 def test_where_the_budget_sets_the_capacity_the_wait_grows_without_end(gpu, model):
     # 128 in / 1 out: the steps' prompt room, not the GPU's work, caps the rate. An audit found
@@ -783,6 +784,7 @@ def test_a_sequence_alone_in_memory_decodes_alone():
     assert np.allclose(busy, idle) and idle == pytest.approx(float(r.decode(1.0)) * 1e3)
     assert queueing.mean_latency_at_rate(*args, 0.5 * float(r.max_rate()), 8000, 4, None, None,
                                          2)[1] == pytest.approx(idle)
+
 
 def test_service_at_rate_is_what_the_rate_functions_say_at_that_rate():
     """queueing.service_at_rate (the self-host template's service at your volume, estimate's

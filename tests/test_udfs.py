@@ -482,12 +482,16 @@ def test_blank_rows_and_columns_of_an_oversized_range_stay_blank():
 
 def test_a_blank_that_means_something_means_it_in_a_range_too():
     # An audit: a blank in a column of weight dtypes blanked its row, where a blank single cell
-    # is the model's released format; blanks after the column's last value stay blank (a range
-    # selected past its data), and a blank batch is still a gap
+    # is the model's released format; wherever it is (a review: a trailing blank beside another
+    # range's values, and a 2-D block, still came back blank); a blank batch is still a gap
+    native = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024)
     dtypes = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024,
                                  [["fp8"], [None], ["int4"], [""]])
-    assert dtypes[1][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
-    assert isinstance(dtypes[2][0], float) and dtypes[3][0] == ""
+    assert dtypes[1][0] == pytest.approx(native) and dtypes[3][0] == pytest.approx(native)
+    block = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, [[None, "fp8"], [None, ""]])
+    assert block[0][0] == block[1][0] == block[1][1] == pytest.approx(native)
+    cached = udfs.BLENDED_PRICE([[3], [2.5]], [[10], [10]], 0.5, 0.5, [[1.5], [None]])
+    assert cached[1][0] == pytest.approx(udfs.BLENDED_PRICE(2.5, 10, 0.5, 0.5))
     eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
     assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, None], [8, 16]])[0][1] == (

@@ -19,8 +19,9 @@ ARGS = {
                     "element [dtype]",
     "kv_dtype": "KV-cache element type: bf16, fp8, int8, fp4..., or bits per element [dtype]",
     "num_gpus": "GPUs one replica is spread over (tensor parallel; GGUF by layers) [GPUs]",
-    "efficiency": "blank or 0 = calibrated; a number e in (0, 1] sets MBU = MFU = e with no "
-                  "overheads (1 = pure roofline) [0-1]",
+    "efficiency": "blank or 0 = calibrated (with the GPU's vendor factor: AMD's stacks run "
+                  "slower); a number e in (0, 1] sets MBU = MFU = e with no overheads (1 = "
+                  "pure roofline) [0-1]",
     "mem_fraction": "share of each GPU's memory usable for weights and KV cache [0-1]",
     "input_tokens": "prompt tokens per request [tokens]",
     "output_tokens": "generated tokens per request [tokens]",

@@ -396,8 +396,8 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
 # cell: a bad cell becomes NaN (numbers) or None (text) and its message is kept in a ``Cells``
 # record, so only that cell of the result shows it; a blank cell of a range is a message too,
 # unless its whole row or column of the range is blank (an oversized selection), which gives a
-# blank result cell, or its argument's blank means something (a dtype: the released one), which
-# it then means, as in a single cell.
+# blank result cell. Where the argument's blank means something (a dtype: the released one), a
+# blank cell means it, as a single cell does, wherever it is.
 
 MAX_CELLS = 4_000_000  # cells one call may return (a 2,000 x 2,000 table)
 BLANK = ""  # a result cell left blank (a blank row or column of an oversized range)
@@ -533,15 +533,10 @@ def _text_cell(name, default, v):
     raise InvalidArgumentError(name, "text", str(v))
 
 
-def _blank_lines(blank: np.ndarray, meaning: bool = False) -> np.ndarray:
-    """Cells whose whole row or column of the range is blank. In a range of one row or column
-    each cell is a whole line of it; of an argument whose blank has a ``meaning``, only the
-    blanks after its last value count (a range selected past its data)."""
-    if blank.ndim == 1 or 1 in blank.shape:
-        flat = blank.ravel()
-        if not meaning or flat.all():
-            return blank.copy()
-        return (np.arange(flat.size) > np.flatnonzero(~flat)[-1]).reshape(blank.shape)
+def _blank_lines(blank: np.ndarray) -> np.ndarray:
+    """Cells whose whole row or column of the range is blank."""
+    if blank.ndim == 1:
+        return blank.copy()
     return blank.all(axis=1, keepdims=True) | blank.all(axis=0, keepdims=True)
 
 
@@ -575,7 +570,9 @@ def _coerce(name, default, value, is_text):
         except NapkinError as err:
             out[idx] = None if is_text else np.nan
             messages[idx] = str(err)
-    lines = _blank_lines(blank, meaning=default is None)
+    # a blank that means something means it everywhere: no blank lines of its own (a review:
+    # trailing blanks beside other ranges' values, and 2-D blocks, came back blank)
+    lines = np.zeros(blank.shape, dtype=bool) if default is None else _blank_lines(blank)
     if not messages.any() and not lines.any():
         return out, None
     return out, Cells(messages, lines)

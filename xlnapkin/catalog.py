@@ -708,7 +708,9 @@ def _resolve(kind: str, text: str, _user_key):
             base = rows[index[key]]
             continue
         name, _, val = part.partition("=")
-        if "," in name or "=" in val:  # "h100-sxm, memory_gb=96" read as one field (an audit)
+        # "h100-sxm, memory_gb=96" read as one field (an audit); an '=' inside a value (a
+        # source's URL) is no separator
+        if "," in name or re.search(r",\s*[A-Za-z_][\w ]*=", val):
             raise CatalogError(f"{kind} spec {text!r}: separate the id and each field=value "
                                "with ';', not ','")
         field = _field_name(kind, name)

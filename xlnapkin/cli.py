@@ -206,6 +206,8 @@ def _run_function(doc, func, ns) -> int:
         _correlation_note(given.get("correlation"))
     if "percentile" in names and given.get("percentile") in (None, ""):
         _median_note(doc.argument("percentile").default)
+    if "requests_per_sec" in names or "ttft_ms" in names:  # the latency-at-a-rate functions
+        _slots_note(given)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
@@ -225,6 +227,37 @@ def _median_note(default) -> None:
         print(f"note: the median (percentile 0.5): half the requests wait longer; "
               f"max-rate-for-sla and replicas-for-sla size at {sizing:g} unless told; add "
               f"--percentile {sizing:g} to check a sizing", file=sys.stderr)
+
+
+def _number(v):
+    """A number as the command line gives it (text), or the text where it is none."""
+    try:
+        return float(str(v).replace(",", ""))
+    except ValueError:
+        return v
+
+
+def _slots_note(given) -> None:
+    """A note on stderr where one replica holds few requests at once (queueing.slots_note), for
+    one configuration: its rates and replica counts are then set by memory."""
+    from .queueing import slots_note
+    keys = ("gpu", "model", "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
+            "num_gpus", "mem_fraction")
+    args = {}
+    for k in keys:
+        v = given.get(k)
+        while isinstance(v, list) and len(v) == 1:  # one cell, as [[v]]
+            v = v[0]
+        if isinstance(v, list):  # a sweep: no single configuration to speak of
+            return
+        if v not in (None, ""):
+            args[k] = v if k in ("gpu", "model", "weight_dtype", "kv_dtype") else _number(v)
+    try:
+        note = slots_note(**args)
+    except NapkinError:  # the answer above says what is wrong
+        return
+    if note:
+        print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
 
 
 def _correlation_note(value) -> None:
@@ -733,7 +766,9 @@ def _run_estimate(ns) -> int:
                    f"{ns.output_tokens:,} out per request)"),
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
                                f"at full load ({e.num_gpus:g} x {e.gpu}, "
-                               f"{e.concurrency:,.0f} requests at once, each getting "
+                               f"{e.concurrency:,.0f} "
+                               f"request{'' if round(e.concurrency) == 1 else 's'} at once, each "
+                               "getting "
                                f"{_speed(e.request_tokens_per_sec)} output tokens/s)"),
         ("each at your volume", _at_volume(e)),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running; sized "
@@ -842,7 +877,8 @@ def _at_volume(e) -> str:
                 f"{_rate_text(e.sustained_requests_per_sec)} requests/s, "
                 f"{_percent(e.sustained_share)} of full load): requests queue without end; plan "
                 "a lower --utilization")
-    return (f"{load}: {held} requests at once, each getting "
+    one = held in ("about 1", "about 1.0")  # "about 1 request" (an audit)
+    return (f"{load}: {held} request{'' if one else 's'} at once, each getting "
             f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s; "
             f"{_first_token(e.volume_ttft_ms, e.volume_ttft_tail_ms)}")
 

@@ -1235,7 +1235,6 @@ def teams_pooled_gpus(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, co
     return float(g * (max(1.0, float(_whole(cap / g))) + k))
 
 
-
 def teams_pooled_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0):
     """Share of the time the teams' shared pool covers their summed load: its whole deployments
     (:func:`teams_pooled_gpus` without spares, which stand in for failures) against the

@@ -488,8 +488,33 @@ def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens
     top = np.broadcast_to(top, shape)
     for i in np.ndindex(shape):
         if np.isfinite(top[i]):
-            out[i] = f"overloaded: one replica sustains at most {_rate_text(top[i])} requests/s"
+            out[i] = (f"overloaded: one replica sustains at most {_rate_text(top[i])} "
+                      f"requests/s{PER_REPLICA}")
     return out.item() if out.ndim == 0 else out
+
+
+# Below this many requests at once, a replica's memory beside its weights, not its speed, sets
+# the rate it sustains (an engineer's audit: 70B in fp8 on one H100 holds 1-2 requests, and
+# REPLICAS_FOR_SLA asked for 3,721 replicas where 4 GPUs a replica need 9)
+FEW_SLOTS = 8
+
+
+def slots_note(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
+               kv_dtype=None, num_gpus=1, mem_fraction=MEM_FRACTION) -> str:
+    """A note where one replica holds fewer than :data:`FEW_SLOTS` requests at once, else ''
+    (scalars): the rate functions then answer for a replica starved of KV-cache memory."""
+    held = float(concurrency_under_load(gpu, model, input_tokens, output_tokens, weight_dtype,
+                                        kv_dtype, num_gpus, mem_fraction))
+    if not 1 <= held < FEW_SLOTS:  # NaN: it does not run, which the answer says
+        return ""
+    return (f"one replica holds at most {held:.0f} request{'' if held < 2 else 's'} at once in "
+            "the memory beside its weights, which sets its rate: more GPUs a replica (num_gpus) "
+            "or smaller weights or KV cache hold more")
+
+
+# The rate is one replica's (an engineer's audit: a fleet's rate typed here read "overloaded"
+# with no word of what to change).
+PER_REPLICA = " (the rate is one replica's: REPLICAS_FOR_SLA sizes a fleet)"
 
 
 def _ms_text(ms, decimals) -> str:

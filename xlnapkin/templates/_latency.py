@@ -148,8 +148,10 @@ def _results(b) -> None:
     ttft_near = f"{{sla_goodput_ttft}}*1000>={reached}*{{ttft_ms}}"
     tpot_near = f"AND({{output_tokens}}>1,{{sla_goodput_tpot}}*1000>={reached}*{{tpot_ms}})"
     # the prompts near their share of the steps' budget: the TTFT grows without end there, so
-    # it reaches its limit too, but the budget is what to raise
-    budget_near = f"{{sla_goodput_n}}*{{input_tokens}}>={near}*{{output_tokens}}*{{token_budget}}"
+    # it reaches its limit too, but the budget is what to raise (unless the TPOT limit binds: a
+    # larger budget lengthens the steps, a review)
+    budget_near = (f"AND({{sla_goodput_n}}*{{input_tokens}}>={near}*{{output_tokens}}*"
+                   f"{{token_budget}},NOT({tpot_near}))")
     binding = b.add("sla_binding", "What stops the rate there",
                     'IF(NOT(ISNUMBER({sla_max_rate_calc})),"-",IF({sla_max_rate_calc}>='
                     f'{near}*{{q_capacity}},"{CAPACITY}",IF(OR({budget_near},NOT(OR('

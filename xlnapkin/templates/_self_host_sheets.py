@@ -14,7 +14,7 @@ from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
-from ..economics import HOURS_PER_YEAR
+from ..economics import HOURS_PER_MONTH, HOURS_PER_YEAR
 from . import _style as st
 from ._sheets import catalog_cell, per_mtok
 
@@ -377,7 +377,8 @@ def add_years(wb, ws) -> None:
     st.put_text(ws["B1"], "Own vs rent over the years, per GPU", st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 10, "One GPU over the years it is kept. Renting pays the "
                  "rental price (the spot mix of the Breakeven sheet) for the GPU-hours that "
-                 "GPU serves, always on (730 a month; rented GPUs that run fewer hours carry "
+                 f"GPU serves, always on ({HOURS_PER_MONTH:g} a month; rented GPUs that run "
+                 "fewer hours carry "
                  "the day's volume on more GPUs: the Breakeven sheet's fleet NPV counts each "
                  "fleet as sized), falling each year by the price decline. "
                  "Owning pays the purchase now, power and hosting each year, and gets the "

@@ -56,6 +56,10 @@ TOTALS = [
 ]
 
 
+# The GPU the sheet prices at, as named: its catalog id, or as typed, or "your GPU"
+_GPU_NAMED = 'IF({gpu_id}="",IF(TRIM({gpu})="","your GPU",TRIM({gpu})),{gpu_id})'
+
+
 def normal_fair(cv: str) -> str:
     """Whether the normal model is fair at the cv ``cv`` (a formula): "yes", or why not and
     what to use instead (economics.pooling_monte_carlo, in Python). The Pooling sheet's line
@@ -100,8 +104,7 @@ def add_teams(wb, ws) -> None:
         t.add(name, label, f'IF({{{gate}}},{_formula(name)},"check inputs")', unit, note, fmt,
               "output")
     t.add("teams_priced_at", "Priced at (Pooling sheet: GPU, price, hours)",
-          'IF({teams_costs_ok},IF({gpu_id}="",IF(TRIM({gpu})="","your GPU",TRIM({gpu})),'
-          '{gpu_id})&": $"&TEXT('
+          'IF({teams_costs_ok},' + _GPU_NAMED + '&": $"&TEXT('
           '{gpu_price_per_hour},"0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
     # the example's tokens/s priced at another GPU (an audit: B200 prices on H100 counts)
@@ -109,8 +112,8 @@ def add_teams(wb, ws) -> None:
     t.add("teams_tokens_check", "Tokens/s for the GPU priced?",
           f'IF({{teams_ok}},IF({{teams_tokens_per_sec}}={example_tokens_per_sec()!r},IF('
           f'{{gpu_id}}="{gpu0}","the example\'s: {model0} {dtype0} on {n0} x {gpu0}",'
-          f'"no: the example\'s for {n0} x {gpu0}: retype it for "&IF({{gpu_id}}="",'
-          '"your GPU",{gpu_id})),"yours, as typed"),"check inputs")', "", "", "text",
+          f'"no: the example\'s for {n0} x {gpu0}: retype it for "&{_GPU_NAMED}),'
+          '"yours, as typed"),"check inputs")', "", "", "text",
           "output")
     # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),
     # against the normal model's range (a user audit: cv 0.8 typed here warned nowhere)

@@ -383,7 +383,9 @@ def _tables(wb, ws) -> None:
     ch.y_axis.scaling.min, ch.y_axis.scaling.max = 0, 1
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, TENANT_ROWS
     ws.add_chart(ch, "I5")  # below row 4, which repeats atop the second page
-    row = _grid(wb, ws, 26, 9, "Saving by percentile (rows) and cv (columns)", "grid_savings",
+    # the tenants it is for (an audit: the grid did not say)
+    row = _grid(wb, ws, 26, 9, '="Saving for "&tenants_used&IF(tenants_used=1," tenant"," '
+                'tenants")&" by percentile (rows) and cv (columns)"', "grid_savings",
                 lambda ded, pooled, load: f"1-({pooled})/({ded})", headers=True)
     # the second grid starts the second page whole; the tenants' header row repeats there
     ws.row_breaks.append(Break(id=row + 1))
@@ -406,8 +408,12 @@ def _tables(wb, ws) -> None:
 
 
 def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
-    """A percentile x cv grid; the blue headers of the first grid feed both."""
-    st.put_text(ws.cell(row0, c0), title, st.HEAD_FONT)
+    """A percentile x cv grid; the blue headers of the first grid feed both. ``title``: text,
+    or a formula (starting '=')."""
+    if title.startswith("="):
+        ws.cell(row0, c0, title).font = st.HEAD_FONT
+    else:
+        st.put_text(ws.cell(row0, c0), title, st.HEAD_FONT)
     hr = row0 + 1
     st.put_text(ws.cell(hr, c0), "percentile \\ cv", st.COLHEAD_FONT).fill = st.COLHEAD_FILL
     for j, cv in enumerate(GRID_CVS):

@@ -934,7 +934,7 @@ def _own_steps() -> list[Step]:
         # renter's for the hours they run, more of them where those are fewer.
         Step("own_fleet_gpus", "GPUs an owned fleet needs (always on)",
              _fit(_replicas(_per_day("24")) + "*{num_gpus}"), "GPUs", "int",
-             "economics.replicas_needed(..., 730) x GPUs"),
+             f"economics.replicas_needed(..., {HOURS_PER_MONTH:g}) x GPUs"),
         Step("rent_fleet_gpus", "GPUs a rented fleet needs (for the hours a rented GPU runs)",
              _fit(_replicas(_per_day(bk.hours_a_day("{hours_per_month}"))) + "*{num_gpus}"),
              "GPUs", "int", "economics.replicas_needed(..., hours) x GPUs"),
@@ -1062,7 +1062,8 @@ def _cover(wb) -> None:
             "share you choose. Owning: OWN_HOURLY_COST: the purchase less its resale, repaid as "
             "an annuity at the cost of capital over the years kept, plus power x PUE x "
             "electricity and colocation per kW; owned GPUs are paid every hour of the month.",
-            "The API bills calendar days (730 / 24 a month), input at its price (cache hits at "
+            f"The API bills calendar days ({HOURS_PER_MONTH:g} / 24 a month), input at its price "
+            "(cache hits at "
             "the cached price where the catalog has one) and output at its price.",
             "Breakeven = the smallest volume at which whole replicas plus people cost no more than "
             "the API: (R x replica cost + people) / API price per token-day, where R is the "

@@ -282,7 +282,7 @@ def _breakeven(s, row) -> int:
              "input_share", "plain arithmetic"),
             ("API USD per million tokens, blended", "=BLENDED_PRICE(api_price_in_per_mtok,"
              "api_price_out_per_mtok,input_share)", "usd4", "api_blended_price", "the same mix"),
-            ("one replica's GPUs per month (730 h)",
+            (f"one replica's GPUs per month ({HOURS_PER_MONTH:g} h)",
              # a GPU the catalog has no price for says so (an analyst's audit: b300 gave
              # "replica_monthly_cost must be a number, got '#VALUE!'" two rows down)
              f'=IF(ISNUMBER(gpu_price_per_hour),gpu_price_per_hour*num_gpus*{HOURS_PER_MONTH:g},'
