@@ -189,11 +189,15 @@ def test_bad_spec_strings():
         catalog.gpu("b200; memory_gb=lots")
     assert str(err.value) == "gpu spec 'b200; memory_gb=lots': memory_gb must be a number, got 'lots'"
     # fields separated by commas (an audit: "unknown gpu field 'h100-sxm, memory_gb'")
-    for spec in ("h100-sxm, memory_gb=96", "h100-sxm; memory_gb=96, mem_bw_tbps=4"):
+    for spec in ("h100-sxm, memory_gb=96", "h100-sxm; memory_gb=96, mem_bw_tbps=4",
+                 "h100-sxm; notes=mine, mem-bw-tbps=4"):  # a field as _field_name reads it
         with pytest.raises(CatalogError, match="with ';', not ','"):
             catalog.gpu(spec)
-    # an '=' inside a value is no separator (a review: a source's URL was refused)
+    # an '=' inside a value is no separator (a review: a source's URL was refused), unless a
+    # field's name comes before it
     assert catalog.gpu("h100-sxm; notes=x=1, y").notes == "x=1, y"
+    assert catalog.gpu("h100-sxm; source=https://x.org/a?p=1,q=2").source.endswith("p=1,q=2")
+    assert catalog.gpu("h100-sxm; notes=run at tp=2, batch size=8").mem_bw_tbps == 3.35
 
 
 @pytest.mark.parametrize("spec, message", [

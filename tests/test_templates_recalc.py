@@ -294,6 +294,12 @@ def planner_scenarios(d):
            ("a token budget that stops the prompts", dict(
                d, model="llama-3.1-8b", weight_dtype=None, kv_dtype=None, input_tokens=2000,
                output_tokens=300, token_budget=512.0, ttft_ms=100000.0, tpot_ms=10000.0)),
+           # memory beside 70B's fp8 weights on one H100 holds 2 requests (an audit: 555
+           # replicas and no word of why)
+           ("two requests a replica", dict(
+               d, model="llama-3.3-70b", weight_dtype="fp8", kv_dtype="fp8", num_gpus=1,
+               sla_gpu="h100-sxm", requests_per_sec=15.0, input_tokens=3000, output_tokens=400,
+               ttft_ms=800.0, tpot_ms=40.0)),
            # GGUF splits by layers: three GPUs hold it, 40 outnumber Llama-3.1-8B's 32 layers
            ("q4_k_m on three GPUs", dict(d, model="llama-3.1-70b", weight_dtype="q4_k_m",
                                          kv_dtype="bf16", num_gpus=3)),
@@ -744,6 +750,7 @@ def test_a_token_budget_that_stops_the_prompts_is_named(results):
     # a 100 s limit; the 512-token budget had stopped the rate (the engine's overload message
     # names that rate as the most the replica sustains). Loosening the limit changed nothing.
     from xlnapkin import queueing
+    from xlnapkin.templates._latency import PROMPTS_FULL
     v = _lo(results, "capacity_planner", "a token budget that stops the prompts")
     shape = ("h100-sxm", "llama-3.1-8b", 2000, 300, None, None, 1)  # blank: bf16
     most = queueing.operating_point(*shape[:2], 0, *shape[2:], None, 512)[1]
@@ -753,7 +760,12 @@ def test_a_token_budget_that_stops_the_prompts_is_named(results):
     assert queueing.ttft_at_rate(*shape[:2], most * 0.99, *shape[2:], 0.95, None, 512) < 1e4
     assert queueing.ttft_at_rate(*shape[:2], most * 0.9999, *shape[2:], 0.95, None, 512) > 1e5
     assert v["sla_stop"] == "the replica's capacity for prompts"
-    assert v["sla_stop_note"] == "prompts fill each step's token budget: raise token_budget"
+    assert v["sla_stop_note"] == PROMPTS_FULL
+    # memory for two requests a replica: the note says so and what to change, whatever limit
+    # stops the rate there (queueing.slots_note says the same on the command line)
+    few = _lo(results, "capacity_planner", "two requests a replica")
+    assert few["max_batch_fit"] == 2 and few["sla_replicas"] > 100
+    assert few["sla_stop_note"] == "memory holds 2 requests a replica: more GPUs a replica"
 
 
 def test_the_slot_wait_note_names_the_engine_cap_where_it_sets_the_slots(results):
@@ -1192,7 +1204,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "
                 f"{v['ttft_ms']:,.0f} ms and {v['tpot_ms']:.0f} ms per token for "
                 f"{v['sla_percentile']:.0%} of requests): {v['sla_replicas']:,.0f} replicas of "
-                f"{v['sla_gpu_shown']}, {v['sla_gpus']:,.0f} GPUs with the spares, "
+                f"{v['sla_gpu_shown']}, {v['sla_gpus']:,.0f} GPUs with 1 spare replica, "
                 f"${v['sla_cost_per_month']:,.0f} a month" in text)
     _, text = lines("capacity_planner", "loose limits")
     assert "Latency targets (0.003 requests/s, " in text

@@ -482,16 +482,19 @@ def test_blank_rows_and_columns_of_an_oversized_range_stay_blank():
 
 def test_a_blank_that_means_something_means_it_in_a_range_too():
     # An audit: a blank in a column of weight dtypes blanked its row, where a blank single cell
-    # is the model's released format; wherever it is (a review: a trailing blank beside another
-    # range's values, and a 2-D block, still came back blank); a blank batch is still a gap
+    # is the model's released format. Reviews: a trailing blank beside another range's values,
+    # and a 2-D block, still came back blank; then a dtype range alone spilled defaults past
+    # its data. Past its last value a blank is blank only where no other range has a value.
     native = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024)
     dtypes = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024,
                                  [["fp8"], [None], ["int4"], [""]])
-    assert dtypes[1][0] == pytest.approx(native) and dtypes[3][0] == pytest.approx(native)
+    assert dtypes[1][0] == pytest.approx(native) and dtypes[3][0] == ""  # selected past it
     block = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, [[None, "fp8"], [None, ""]])
-    assert block[0][0] == block[1][0] == block[1][1] == pytest.approx(native)
+    assert block[0][0] == pytest.approx(native) and block[1] == ["", ""]  # the last row: past
     cached = udfs.BLENDED_PRICE([[3], [2.5]], [[10], [10]], 0.5, 0.5, [[1.5], [None]])
     assert cached[1][0] == pytest.approx(udfs.BLENDED_PRICE(2.5, 10, 0.5, 0.5))
+    beside = udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b", [[1024], [2048]], [["fp8"], [None]])
+    assert beside[1][0] == udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b", 2048)
     eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
     assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, None], [8, 16]])[0][1] == (

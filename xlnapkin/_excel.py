@@ -438,11 +438,15 @@ def _failed(err: NapkinError) -> str:
 
 @dataclass
 class Cells:
-    """Per-cell problems of one range argument: messages (None where fine) and the cells in a
-    wholly blank row or column."""
+    """Per-cell problems of one range argument: messages (None where fine), the cells in a
+    wholly blank row or column, and its blank cells. ``soft``: the argument's blank means
+    something, so its blank lines (those after its last value) give blank results only where
+    no other range has a value (:func:`_evaluate_any`)."""
 
     messages: np.ndarray
     blank_lines: np.ndarray
+    blank: np.ndarray
+    soft: bool = False
 
 
 def _one_cell(value):
@@ -533,6 +537,20 @@ def _text_cell(name, default, v):
     raise InvalidArgumentError(name, "text", str(v))
 
 
+def _after_last(blank: np.ndarray) -> np.ndarray:
+    """Cells after a range's last value: its trailing cells (one row or column), or its rows
+    after the last that holds a value and its columns likewise (all, where it holds none)."""
+    if blank.all():
+        return np.ones(blank.shape, dtype=bool)
+    if blank.ndim == 1 or 1 in blank.shape:
+        flat = blank.ravel()
+        return (np.arange(flat.size) > np.flatnonzero(~flat)[-1]).reshape(blank.shape)
+    rows, cols = ~blank.all(axis=1), ~blank.all(axis=0)
+    after_rows = np.arange(blank.shape[0]) > np.flatnonzero(rows)[-1]
+    after_cols = np.arange(blank.shape[1]) > np.flatnonzero(cols)[-1]
+    return after_rows[:, None] | after_cols[None, :]
+
+
 def _blank_lines(blank: np.ndarray) -> np.ndarray:
     """Cells whose whole row or column of the range is blank."""
     if blank.ndim == 1:
@@ -570,12 +588,14 @@ def _coerce(name, default, value, is_text):
         except NapkinError as err:
             out[idx] = None if is_text else np.nan
             messages[idx] = str(err)
-    # a blank that means something means it everywhere: no blank lines of its own (a review:
-    # trailing blanks beside other ranges' values, and 2-D blocks, came back blank)
-    lines = np.zeros(blank.shape, dtype=bool) if default is None else _blank_lines(blank)
+    # a blank that means something means it, but past the argument's last value a range may be
+    # selected past its data (a review: trailing blanks beside other ranges' values, and 2-D
+    # blocks, came back blank; then a dtype range alone spilled rows of defaults past its data)
+    soft = default is None
+    lines = _after_last(blank) if soft else _blank_lines(blank)
     if not messages.any() and not lines.any():
         return out, None
-    return out, Cells(messages, lines)
+    return out, Cells(messages, lines, blank, soft)
 
 
 def _shape2(shape):
@@ -711,6 +731,12 @@ def _evaluate_any(fn, spec, args, explain, table):
     todo = np.ones(size, dtype=bool)
     for name, cells in problems.items():  # argument order: the first argument's message wins
         blank = np.broadcast_to(cells.blank_lines, shape).ravel()
+        if cells.soft:  # past its data only where no other range has a value there
+            for other, v in values.items():
+                if other != name and isinstance(v, np.ndarray) and v.ndim:
+                    empty = problems[other].blank if other in problems else np.zeros(v.shape,
+                                                                                     bool)
+                    blank = blank & np.broadcast_to(empty, shape).ravel()
         out[blank & todo] = BLANK
         todo &= ~blank
         messages = np.broadcast_to(cells.messages, shape).ravel()

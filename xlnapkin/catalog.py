@@ -709,8 +709,8 @@ def _resolve(kind: str, text: str, _user_key):
             continue
         name, _, val = part.partition("=")
         # "h100-sxm, memory_gb=96" read as one field (an audit); an '=' inside a value (a
-        # source's URL) is no separator
-        if "," in name or re.search(r",\s*[A-Za-z_][\w ]*=", val):
+        # source's URL) is no separator, unless a field's name is before it (a review)
+        if "," in name or any(_is_field(kind, m) for m in re.findall(r",([^,=]*)=", val)):
             raise CatalogError(f"{kind} spec {text!r}: separate the id and each field=value "
                                "with ';', not ','")
         field = _field_name(kind, name)
@@ -741,6 +741,13 @@ def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:
         return UnknownNameError(kind, part, hint=f"that is a {other} id, not a {kind} id "
                                                  "(functions take the gpu first, then the model)")
     return UnknownNameError(kind, part, _suggest(kind, key, _user_key), _LISTS[kind])
+
+
+def _is_field(kind: str, name: str) -> bool:
+    """Whether ``name`` is one of the ``kind`` catalog's fields (as :func:`_field_name` reads
+    it)."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return key in {f.name for f in dataclasses.fields(_KINDS[kind][0])}
 
 
 def _field_name(kind: str, name) -> str:

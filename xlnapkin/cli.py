@@ -194,14 +194,16 @@ def _run_function(doc, func, ns) -> int:
     axes = [(doc.arguments[i].name, values[i].split(",")) for i in sweeps]
     messages = [c for c in _cells(result) if isinstance(c, str) and c
                 and (not func.text_result or isinstance(c, _Message))]
+    names = [a.name for a in doc.arguments]
+    given = dict(zip(names, args))
     if messages and not isinstance(result, list):
         if refused:  # a value it refuses, or one so large that the result overflows: exit 1
             raise NapkinError(messages[0])
+        if "requests_per_sec" in names or "ttft_ms" in names:  # overloaded: the memory may be
+            _slots_note(given)                                  # why (a review)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
-    names = [a.name for a in doc.arguments]
-    given = dict(zip(names, args))
     if "correlation" in names and not doc.name.startswith("DEDICATED"):  # theirs ignore it
         _correlation_note(given.get("correlation"))
     if "percentile" in names and given.get("percentile") in (None, ""):
@@ -229,30 +231,24 @@ def _median_note(default) -> None:
               f"--percentile {sizing:g} to check a sizing", file=sys.stderr)
 
 
-def _number(v):
-    """A number as the command line gives it (text), or the text where it is none."""
-    try:
-        return float(str(v).replace(",", ""))
-    except ValueError:
-        return v
-
-
 def _slots_note(given) -> None:
     """A note on stderr where one replica holds few requests at once (queueing.slots_note), for
     one configuration: its rates and replica counts are then set by memory."""
+    from ._excel import _number_cell
     from .queueing import slots_note
     keys = ("gpu", "model", "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
             "num_gpus", "mem_fraction")
     args = {}
-    for k in keys:
-        v = given.get(k)
-        while isinstance(v, list) and len(v) == 1:  # one cell, as [[v]]
-            v = v[0]
-        if isinstance(v, list):  # a sweep: no single configuration to speak of
-            return
-        if v not in (None, ""):
-            args[k] = v if k in ("gpu", "model", "weight_dtype", "kv_dtype") else _number(v)
     try:
+        for k in keys:
+            v = given.get(k)
+            while isinstance(v, list) and len(v) == 1:  # one cell, as [[v]]
+                v = v[0]
+            if isinstance(v, list):  # a sweep: no single configuration to speak of
+                return
+            if v not in (None, ""):  # as the function reads it ("90%" is 0.9)
+                text = k in ("gpu", "model", "weight_dtype", "kv_dtype")
+                args[k] = v if text else _number_cell(k, None, v)
         note = slots_note(**args)
     except NapkinError:  # the answer above says what is wrong
         return
@@ -326,7 +322,8 @@ def _kv_layout_notes(doc, args) -> None:
 def _option_words(message: str) -> str:
     """A message's advice in the command line's spelling: ``use --num-gpus 16`` (every command
     that takes a GPU count takes it as that option), not the Excel argument ``num_gpus``."""
-    return message.replace("use num_gpus ", "use --num-gpus ")
+    return (message.replace("use num_gpus ", "use --num-gpus ")
+            .replace("REPLICAS_FOR_SLA sizes a fleet", "replicas-for-sla sizes a fleet"))
 
 
 def _bits_notes(name, value, position=None) -> None:

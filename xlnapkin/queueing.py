@@ -126,9 +126,10 @@ import numpy as np
 from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import MEM_FRACTION, can_run, runs_when_it_fits, weight_dtype_of, why_not
+from .memory import (MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of,
+                     why_not)
 from .roofline import _decode_step, _overhead, _prefill
-from .serving import concurrency_under_load, loaded_step, prompt_work
+from .serving import concurrency_under_load, engine_cap, loaded_step, prompt_work
 
 __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
            "replicas_for_sla", "operating_point", "mean_latency_at_rate", "service_at_rate",
@@ -495,21 +496,24 @@ def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens
 
 # Below this many requests at once, a replica's memory beside its weights, not its speed, sets
 # the rate it sustains (an engineer's audit: 70B in fp8 on one H100 holds 1-2 requests, and
-# REPLICAS_FOR_SLA asked for 3,721 replicas where 4 GPUs a replica need 9)
+# REPLICAS_FOR_SLA asked for 3,721 replicas where 4 GPUs a replica need 5)
 FEW_SLOTS = 8
 
 
 def slots_note(gpu, model, input_tokens=1024, output_tokens=1024, weight_dtype=None,
                kv_dtype=None, num_gpus=1, mem_fraction=MEM_FRACTION) -> str:
-    """A note where one replica holds fewer than :data:`FEW_SLOTS` requests at once, else ''
-    (scalars): the rate functions then answer for a replica starved of KV-cache memory."""
-    held = float(concurrency_under_load(gpu, model, input_tokens, output_tokens, weight_dtype,
-                                        kv_dtype, num_gpus, mem_fraction))
-    if not 1 <= held < FEW_SLOTS:  # NaN: it does not run, which the answer says
+    """A note where the memory beside one replica's weights holds fewer than
+    :data:`FEW_SLOTS` requests of ``input + output`` tokens (and the engine's cap is no lower:
+    llama.cpp's slots are its own limit), else '' (scalars): the rate functions then answer
+    for a replica starved of KV-cache memory."""
+    held = float(max_batch(gpu, model, input_tokens + output_tokens, weight_dtype, kv_dtype,
+                           num_gpus, mem_fraction))
+    cap = float(engine_cap(gpu, model, weight_dtype, num_gpus))
+    if not 1 <= held < FEW_SLOTS or held > cap:  # NaN: it does not run, which the answer says
         return ""
     return (f"one replica holds at most {held:.0f} request{'' if held < 2 else 's'} at once in "
-            "the memory beside its weights, which sets its rate: more GPUs a replica (num_gpus) "
-            "or smaller weights or KV cache hold more")
+            "the memory beside its weights, which limits the rate it sustains: more GPUs a "
+            "replica (num_gpus) or smaller weights or KV cache hold more")
 
 
 # The rate is one replica's (an engineer's audit: a fleet's rate typed here read "overloaded"

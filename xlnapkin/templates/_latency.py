@@ -13,6 +13,7 @@ from __future__ import annotations
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
+from ..queueing import FEW_SLOTS
 from . import _napkin, _style as st
 
 TABLE_COL = 8          # first column of the tables (H)
@@ -47,7 +48,9 @@ SLOT_WAIT_MOSTLY = 0.5
 _CAPACITY_NEAR = 0.98
 _LIMIT_REACHED = 0.999
 CAPACITY = "the replica's capacity"
-PROMPTS_FULL = "prompts fill each step's token budget: raise token_budget"
+# a larger budget lifts this cap but lengthens the steps, which the TPOT limit may not allow
+# (an audit: raising it from 512 cut the rate by two thirds)
+PROMPTS_FULL = "prompts fill each step's token budget: a larger one, if TPOT allows"
 SLOT_WAIT_MEMORY = "mostly the slot wait: more memory or GPUs per replica"
 SLOT_WAIT_CAP = "mostly the slot wait: raise the engine cap (max_concurrency)"
 # below this share of what a replica sustains, the limits sit near an idle replica's latency
@@ -169,7 +172,8 @@ def _results(b) -> None:
     # 1E-9 (shown as -) keeps the operating-point table computable where there is no rate
     b.add("sla_rate_per_replica", "Requests/s each replica then gets",
           "IF(ISNUMBER({sla_replicas_calc}),{requests_per_sec}/{sla_replicas_calc},1E-9)",
-          "req/s", "", '[=0]0.00;[<0.0000001]"-";#,##0.00')
+          # as many digits as the rate above (an audit: 0.03 against 0.027 read as overloaded)
+          "req/s", "", '[<0.0000001]"-";[<10]0.000;#,##0.00')
     b.add("sla_ttft_calc", "TTFT at the percentile with those replicas",
           'IF(ISNUMBER({sla_replicas_calc}),{q_ttft}*1000,"-")', "ms", "= TTFT_AT_RATE",
           "num")
@@ -201,6 +205,11 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
     ref = cell.coordinate
     note.value = (f'=IF({ref}="{CAPACITY}","requests wait for a free slot there",'
                   f'IF({ref}="{PROMPT_CAPACITY}","{PROMPTS_FULL}",'
+                  # memory beside the weights for few requests: more GPUs a replica (an audit:
+                  # 2 requests a replica, 555 replicas, and no word; queueing.slots_note)
+                  f'IF(AND(ISNUMBER(max_batch_fit),max_batch_fit<{FEW_SLOTS},max_batch_fit<='
+                  'engine_cap),"memory holds "&max_batch_fit&IF(max_batch_fit=1," request",'
+                  '" requests")&" a replica: more GPUs a replica",'
                   f'IF(AND({ref}="the TTFT limit",IFERROR('
                   f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),'
                   # the slots: the engine's cap where it is below what memory holds (a user
@@ -212,7 +221,7 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
                   '"limits near idle latency: "&IF(sla_max_rate_calc>=0.001*q_capacity,TEXT('
                   'sla_max_rate_calc/q_capacity,"0.0%"),"under 0.1%")&'
                   f'" of its most; counts jump","{otherwise}"),'
-                  f'"{otherwise}"))))')
+                  f'"{otherwise}")))))')
     note.font = st.NOTE_FONT
     if name:
         st.define(b.wb, name, b.ws.title, st.absolute(note.column, note.row))

@@ -717,10 +717,11 @@ COVER_ANSWER = [
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
     + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
     + '&" of requests): "&IF(ISNUMBER(sla_replicas),' + _sheets.plain("sla_replicas") + '&'
-    + _sheets.plural("sla_replicas", "replica", "replicas") + '&" of "&sla_gpu_shown&IF('
-    'ISNUMBER(sla_gpus),", "&' + _sheets.plain("sla_gpus") + '&'
-    + _sheets.plural("sla_gpus", "GPU", "GPUs") + '&IF(sla_spare_replicas>0," with the spares",'
-    '""),"")&IF(ISNUMBER(sla_cost_per_month),", "&' + _sheets.dollars("sla_cost_per_month")
+    + _sheets.plural("sla_replicas", "replica", "replicas") + '&" of "&IF(num_gpus>1,num_gpus&'
+    '" x ","")&sla_gpu_shown&IF(ISNUMBER(sla_gpus),", "&' + _sheets.plain("sla_gpus") + '&'
+    + _sheets.plural("sla_gpus", "GPU", "GPUs") + '&IF(sla_spare_replicas>0," with "&'
+    'sla_spare_replicas&IF(sla_spare_replicas=1," spare replica"," spare replicas"),""),"")'
+    '&IF(ISNUMBER(sla_cost_per_month),", "&' + _sheets.dollars("sla_cost_per_month")
     + '&" a month",""),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
     + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
