@@ -495,6 +495,15 @@ def test_a_blank_that_means_something_means_it_in_a_range_too():
     assert cached[1][0] == pytest.approx(udfs.BLENDED_PRICE(2.5, 10, 0.5, 0.5))
     beside = udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b", [[1024], [2048]], [["fp8"], [None]])
     assert beside[1][0] == udfs.MAX_BATCH("h100-sxm", "llama-3.1-8b", 2048)
+    # a row of batches says nothing of the rows past a dtype column's data (a review)
+    table = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, 8, 16]], 1024,
+                                [["fp8"], ["int4"], [None], [None]])
+    assert table[2] == table[3] == ["", "", ""] and isinstance(table[1][2], float)
+    # two such columns: each past its own last value (a review: a middle blank of one read as
+    # "no value" and blanked the row)
+    both = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024,
+                               [["fp8"], [None], ["int4"], [None]], [["fp8"], [None], [None], [None]])
+    assert both[1][0] == pytest.approx(native) and both[3][0] == ""
     eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
     assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, None], [8, 16]])[0][1] == (

@@ -732,11 +732,7 @@ def _evaluate_any(fn, spec, args, explain, table):
     for name, cells in problems.items():  # argument order: the first argument's message wins
         blank = np.broadcast_to(cells.blank_lines, shape).ravel()
         if cells.soft:  # past its data only where no other range has a value there
-            for other, v in values.items():
-                if other != name and isinstance(v, np.ndarray) and v.ndim:
-                    empty = problems[other].blank if other in problems else np.zeros(v.shape,
-                                                                                     bool)
-                    blank = blank & np.broadcast_to(empty, shape).ravel()
+            blank = blank & _no_value_beside(name, values, problems, shape)
         out[blank & todo] = BLANK
         todo &= ~blank
         messages = np.broadcast_to(cells.messages, shape).ravel()
@@ -751,6 +747,27 @@ def _evaluate_any(fn, spec, args, explain, table):
                 for k, v in values.items()}
         out[idx] = _compute(fn, call, texts, idx.size, explain, whole=idx.size == size)
     return _to_excel(out.reshape(shape))
+
+
+def _no_value_beside(name, values, problems, shape) -> np.ndarray:
+    """Flat mask of the result cells where no range argument but ``name`` has a value: another
+    range vouches for a cell only where it spans every axis ``name``'s range spans (a column
+    beside a row of batches says nothing about the rows past the column's data), and a range
+    whose blank means something only up to its own last value (a review)."""
+    def axes(s):
+        return (1,) * (len(shape) - len(s)) + tuple(s)
+    spans = axes(np.shape(values[name]))
+    out = np.ones(shape, dtype=bool)
+    for other, v in values.items():
+        if other == name or not (isinstance(v, np.ndarray) and v.ndim):
+            continue
+        if any(n > 1 and m == 1 for n, m in zip(spans, axes(v.shape))):
+            continue  # constant along an axis the range spans: no word on its rows
+        cells = problems.get(other)
+        empty = np.zeros(v.shape, bool) if cells is None else (
+            cells.blank_lines if cells.soft else cells.blank)
+        out &= np.broadcast_to(empty, shape)
+    return out.ravel()
 
 
 def _compute(fn, call, texts, n, explain, whole):

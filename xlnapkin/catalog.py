@@ -747,7 +747,7 @@ def _is_field(kind: str, name: str) -> bool:
     """Whether ``name`` is one of the ``kind`` catalog's fields (as :func:`_field_name` reads
     it)."""
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    return key in {f.name for f in dataclasses.fields(_KINDS[kind][0])}
+    return key != "id" and key in {f.name for f in dataclasses.fields(_KINDS[kind][0])}
 
 
 def _field_name(kind: str, name) -> str:

@@ -173,7 +173,7 @@ def _results(b) -> None:
     b.add("sla_rate_per_replica", "Requests/s each replica then gets",
           "IF(ISNUMBER({sla_replicas_calc}),{requests_per_sec}/{sla_replicas_calc},1E-9)",
           # as many digits as the rate above (an audit: 0.03 against 0.027 read as overloaded)
-          "req/s", "", '[<0.0000001]"-";[<10]0.000;#,##0.00')
+          "req/s", "", '[=0]0;[<0.0000001]"-";#,##0.000')
     b.add("sla_ttft_calc", "TTFT at the percentile with those replicas",
           'IF(ISNUMBER({sla_replicas_calc}),{q_ttft}*1000,"-")', "ms", "= TTFT_AT_RATE",
           "num")
@@ -207,8 +207,8 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
                   f'IF({ref}="{PROMPT_CAPACITY}","{PROMPTS_FULL}",'
                   # memory beside the weights for few requests: more GPUs a replica (an audit:
                   # 2 requests a replica, 555 replicas, and no word; queueing.slots_note)
-                  f'IF(AND(ISNUMBER(max_batch_fit),max_batch_fit<{FEW_SLOTS},max_batch_fit<='
-                  'engine_cap),"memory holds "&max_batch_fit&IF(max_batch_fit=1," request",'
+                  f'IF(AND(ISNUMBER(sla_max_rate_calc),ISNUMBER(max_batch_fit),max_batch_fit>=1,'
+                  f'max_batch_fit<{FEW_SLOTS},max_batch_fit<=engine_cap),"memory holds "&max_batch_fit&IF(max_batch_fit=1," request",'
                   '" requests")&" a replica: more GPUs a replica",'
                   f'IF(AND({ref}="the TTFT limit",IFERROR('
                   f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),'
