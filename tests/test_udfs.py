@@ -502,7 +502,8 @@ def test_a_blank_that_means_something_means_it_in_a_range_too():
     # two such columns: each past its own last value (a review: a middle blank of one read as
     # "no value" and blanked the row)
     both = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024,
-                               [["fp8"], [None], ["int4"], [None]], [["fp8"], [None], [None], [None]])
+                               [["fp8"], [None], ["int4"], [None]],
+                               [["fp8"], [None], [None], [None]])
     assert both[1][0] == pytest.approx(native) and both[3][0] == ""
     eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
     assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))

@@ -208,8 +208,9 @@ def capacity_note(b, cell, otherwise: str = "", name: str | None = None) -> None
                   # memory beside the weights for few requests: more GPUs a replica (an audit:
                   # 2 requests a replica, 555 replicas, and no word; queueing.slots_note)
                   f'IF(AND(ISNUMBER(sla_max_rate_calc),ISNUMBER(max_batch_fit),max_batch_fit>=1,'
-                  f'max_batch_fit<{FEW_SLOTS},max_batch_fit<=engine_cap),"memory holds "&max_batch_fit&IF(max_batch_fit=1," request",'
-                  '" requests")&" a replica: more GPUs a replica",'
+                  f'max_batch_fit<{FEW_SLOTS},max_batch_fit<=engine_cap),"memory holds "&'
+                  'max_batch_fit&IF(max_batch_fit=1," request"," requests")&" a replica: more '
+                  'GPUs a replica",'
                   f'IF(AND({ref}="the TTFT limit",IFERROR('
                   f'sla_goodput_queued>{SLOT_WAIT_MOSTLY:g}*sla_goodput_ttft,FALSE)),'
                   # the slots: the engine's cap where it is below what memory holds (a user
