@@ -505,6 +505,15 @@ def test_a_blank_that_means_something_means_it_in_a_range_too():
                                [["fp8"], [None], ["int4"], [None]],
                                [["fp8"], [None], [None], [None]])
     assert both[1][0] == pytest.approx(native) and both[3][0] == ""
+    # a column of batches speaks for a dtype block's rows, not its columns (a review: the
+    # block's last row, blank, blanked batch 16)
+    block = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1], [8], [16]], 1024,
+                                [["fp8", "int4"], ["fp8", "int4"], [None, None]])
+    assert block[2] == [pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 16))] * 2
+    # a partly blank row of a required block is its gap, whatever the argument order
+    gap = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, [["fp8"], [None], [None]],
+                              None, [[1, 2], [1, 2], [None, 2]])
+    assert gap[2][0] == "num_gpus is blank"
     eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
     assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, None], [8, 16]])[0][1] == (

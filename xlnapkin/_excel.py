@@ -732,7 +732,7 @@ def _evaluate_any(fn, spec, args, explain, table):
     for name, cells in problems.items():  # argument order: the first argument's message wins
         blank = np.broadcast_to(cells.blank_lines, shape).ravel()
         if cells.soft:  # past its data only where no other range has a value there
-            blank = blank & _no_value_beside(name, values, problems, shape)
+            blank = _past_the_data(name, values, problems, shape)
         out[blank & todo] = BLANK
         todo &= ~blank
         messages = np.broadcast_to(cells.messages, shape).ravel()
@@ -749,24 +749,33 @@ def _evaluate_any(fn, spec, args, explain, table):
     return _to_excel(out.reshape(shape))
 
 
-def _no_value_beside(name, values, problems, shape) -> np.ndarray:
-    """Flat mask of the result cells where no range argument but ``name`` has a value: another
-    range vouches for a cell only where it spans every axis ``name``'s range spans (a column
-    beside a row of batches says nothing about the rows past the column's data), and a range
-    whose blank means something only up to its own last value (a review)."""
+def _past_the_data(name, values, problems, shape) -> np.ndarray:
+    """Flat mask of the result cells past the data of ``name``'s range, whose blank means
+    something: along each axis it spans, its lines after its last value, where no other range
+    spanning that axis has a value (reviews: a column beside a row of batches says nothing of
+    the rows past the column's data, and a column beside a block does; a second such range
+    counts up to its own last value; a partly blank line of another is a gap, not an end)."""
     def axes(s):
         return (1,) * (len(shape) - len(s)) + tuple(s)
-    spans = axes(np.shape(values[name]))
-    out = np.ones(shape, dtype=bool)
-    for other, v in values.items():
-        if other == name or not (isinstance(v, np.ndarray) and v.ndim):
+    own = problems[name].blank.reshape(axes(problems[name].blank.shape))
+    out = np.zeros(shape, dtype=bool)
+    for axis, n in enumerate(own.shape):
+        if n <= 1:
             continue
-        if any(n > 1 and m == 1 for n, m in zip(spans, axes(v.shape))):
-            continue  # constant along an axis the range spans: no word on its rows
-        cells = problems.get(other)
-        empty = np.zeros(v.shape, bool) if cells is None else (
-            cells.blank_lines if cells.soft else cells.blank)
-        out &= np.broadcast_to(empty, shape)
+        lines = own.all(axis=tuple(i for i in range(own.ndim) if i != axis))
+        filled = np.flatnonzero(~lines)
+        after = np.arange(n) > (filled[-1] if filled.size else -1)
+        past = np.broadcast_to(after.reshape([-1 if i == axis else 1 for i in range(own.ndim)]),
+                               shape).copy()
+        for other, v in values.items():
+            if other == name or not isinstance(v, np.ndarray) or axes(v.shape)[axis] <= 1:
+                continue  # a range constant along this axis says nothing of its lines
+            cells = problems.get(other)
+            if cells is not None:
+                past &= np.broadcast_to(cells.blank_lines.reshape(axes(v.shape)), shape)
+            else:
+                past[:] = False  # a range of values throughout
+        out |= past
     return out.ravel()
 
 
