@@ -698,6 +698,10 @@ def _expect_teams(v, price):
            "teams_tokens_check": _tokens_check(v),
            "teams_pooled_coverage": e.teams_pooled_coverage(loads, *args),
            "teams_dedicated_coverage": e.teams_dedicated_coverage(loads, *args),
+           "teams_pooled_gpus_same_service": e.teams_pooled_gpus_same_service(loads, *args,
+                                                                              spares[1]),
+           "teams_savings_same_service": 1 - e.teams_pooled_gpus_same_service(
+               loads, *args, spares[1]) / ded,
            "teams_dedicated_gpus": ded, "teams_pooled_gpus": pool, "teams_pooled_capacity": cap,
            "teams_savings_fraction": 1 - pool / ded,
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,

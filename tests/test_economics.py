@@ -345,6 +345,22 @@ def test_teams_of_different_sizes():
     assert e.teams_dedicated_gpus([1.0, 1.0], 0.95, [0.0, np.nan]) == 1 + 2
     with pytest.raises(InvalidArgumentError, match="at least one team"):
         e.teams_pooled_gpus([np.nan, 0], 0.95)
+    # the service each side gives (spares aside): the pool short as often as its summed load
+    # passes its deployments, each team as its own; a pool as often short as the worst team
+    # needs more deployments (an audit: 10 GPUs, not 8, so 16.7 % saved, not 33.3 %)
+    z = NormalDist().inv_cdf(0.95)
+    k = math.ceil(cap / 2)
+    sd = math.sqrt(cov.sum()) / 1.0
+    assert e.teams_pooled_coverage(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(
+        NormalDist().cdf((k - loads.sum()) / sd))
+    own = [max(1, math.ceil(x * (1 + z * 0.25))) for x in loads]
+    assert e.teams_dedicated_coverage(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(
+        min(NormalDist().cdf((n - x) / (0.25 * x)) for n, x in zip(own, loads)))
+    same = e.teams_pooled_gpus_same_service(loads, 0.95, 0.25, 2, 0.3)
+    assert same == e.teams_pooled_gpus(loads, e.teams_dedicated_coverage(loads, 0.95, 0.25, 2,
+                                                                         0.3), 0.25, 2, 0.3)
+    assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3) < same <= e.teams_dedicated_gpus(
+        loads, 0.95, 0.25, 2, 0.3)
     with pytest.raises(InvalidArgumentError, match="loads"):
         e.teams_dedicated_gpus([1.0, -0.5], 0.95)
     with pytest.raises(InvalidArgumentError, match="loads"):  # an overflow is no blank

@@ -1156,7 +1156,10 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month at "
             f"{v['teams_priced_at']}. Short of capacity: the pool "
             f"{1 - v['teams_pooled_coverage']:.3%} of the time, the worst-served team on its own "
-            f"{1 - v['teams_dedicated_coverage']:.3%}") in text
+            f"{1 - v['teams_dedicated_coverage']:.3%}; a pool short no more often needs "
+            f"{v['teams_pooled_gpus_same_service']:,.0f} GPUs: "
+            f"{v['teams_savings_same_service']:.1%} saved like for like") in text
+    assert v["teams_savings_same_service"] < v["teams_savings_fraction"]  # 16.7 % against 33.3
     assert v["teams_pooled_coverage"] < v["teams_dedicated_coverage"]  # 1.9 % against 0.08 %
     assert "Tokens/s" not in text and "Spares" not in text
     # the service each fleet gives, beside the saving (a user audit)

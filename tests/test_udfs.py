@@ -514,6 +514,12 @@ def test_a_blank_that_means_something_means_it_in_a_range_too():
     gap = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, [["fp8"], [None], [None]],
                               None, [[1, 2], [1, 2], [None, 2]])
     assert gap[2][0] == "num_gpus is blank"
+    # two dtype blocks: each counts up to its own last value along each axis (a review: one's
+    # blank columns blanked the other's rows)
+    two = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024,
+                              [["fp8", "fp8"], [None, None], [None, None]],
+                              [[None, None], ["fp8", None], ["fp8", None]])
+    assert all(isinstance(x, float) for row in two for x in row)
     eff = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024, None, None, 1, [[None, 1]])
     assert eff[0][0] == pytest.approx(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 8, 1024))
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", [[1, None], [8, 16]])[0][1] == (

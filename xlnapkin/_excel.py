@@ -757,24 +757,30 @@ def _past_the_data(name, values, problems, shape) -> np.ndarray:
     counts up to its own last value; a partly blank line of another is a gap, not an end)."""
     def axes(s):
         return (1,) * (len(shape) - len(s)) + tuple(s)
-    own = problems[name].blank.reshape(axes(problems[name].blank.shape))
+    def after(blank, axis):  # its lines along ``axis`` after its last value, broadcast
+        blank = blank.reshape(axes(blank.shape))
+        lines = blank.all(axis=tuple(i for i in range(blank.ndim) if i != axis))
+        filled = np.flatnonzero(~lines)
+        past = np.arange(lines.size) > (filled[-1] if filled.size else -1)
+        return np.broadcast_to(past.reshape([-1 if i == axis else 1 for i in range(len(shape))]),
+                               shape)
+
+    own = problems[name].blank
     out = np.zeros(shape, dtype=bool)
-    for axis, n in enumerate(own.shape):
+    for axis, n in enumerate(axes(own.shape)):
         if n <= 1:
             continue
-        lines = own.all(axis=tuple(i for i in range(own.ndim) if i != axis))
-        filled = np.flatnonzero(~lines)
-        after = np.arange(n) > (filled[-1] if filled.size else -1)
-        past = np.broadcast_to(after.reshape([-1 if i == axis else 1 for i in range(own.ndim)]),
-                               shape).copy()
+        past = after(own, axis).copy()
         for other, v in values.items():
             if other == name or not isinstance(v, np.ndarray) or axes(v.shape)[axis] <= 1:
                 continue  # a range constant along this axis says nothing of its lines
             cells = problems.get(other)
-            if cells is not None:
-                past &= np.broadcast_to(cells.blank_lines.reshape(axes(v.shape)), shape)
-            else:
+            if cells is None:
                 past[:] = False  # a range of values throughout
+            elif cells.soft:  # up to its own last value along this axis (a review)
+                past &= after(cells.blank, axis)
+            else:
+                past &= np.broadcast_to(cells.blank_lines.reshape(axes(v.shape)), shape)
         out |= past
     return out.ravel()
 

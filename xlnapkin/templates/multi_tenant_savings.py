@@ -512,10 +512,12 @@ COVER_ANSWER = [
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month at "&teams_priced_at,"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time, the '
-     'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&IF(LEFT('
+     'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&"; a pool '
+     'short no more often needs "&' + _sheets.plain("teams_pooled_gpus_same_service") + '&'
+     '" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
-     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 3),
+     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 4),
 ]
 
 
