@@ -788,6 +788,8 @@ def expect_multi_tenant(v):
            "pooled_utilization": e.pooled_utilization(*args),
            "dedicated_coverage": e.dedicated_coverage(*args),
            "pooled_coverage": e.pooled_coverage(*args),
+           "pooled_gpus_same_service": e.pooled_gpus_same_service(*args),
+           "savings_same_service": 1 - e.pooled_gpus_same_service(*args) / ded,
            "pooled_capacity_utilization": load / e.pooled_capacity(*args),
            "tenant_deployments": ded / (v["tenants"] * v["gpus_per_tenant"]),
            "pooled_load": e.pooled_capacity(*args), "pool_step": _pool_step(args, ded, pool),

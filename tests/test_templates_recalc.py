@@ -1165,7 +1165,10 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # the service each fleet gives, beside the saving (a user audit)
     assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time, when every"
             f" tenant is; each tenant on its own deployments {1 - v['dedicated_coverage']:.3%}: "
-            "the saving is bought at that difference") in text  # the pool is short more often
+            "the saving is bought at that difference; a pool short no more often needs "
+            f"{v['pooled_gpus_same_service']:,.0f} GPUs: {v['savings_same_service']:.1%} saved "
+            "like for like") in text  # the pool is short more often
+    assert v["savings_same_service"] < v["savings_fraction"]  # 20 % against 40 %
     assert v["pooled_coverage"] < v["dedicated_coverage"]
     v, text = lines("multi_tenant_savings", "a pool short less often")  # (a review)
     assert v["pooled_coverage"] > v["dedicated_coverage"] and "bought at" not in text

@@ -69,6 +69,7 @@ __all__ = [
     "users_at_percentile", "slot_headroom", "team_loads", "teams_dedicated_gpus",
     "teams_dedicated_capacity", "teams_pooled_capacity", "teams_pooled_gpus",
     "teams_pooled_coverage", "teams_dedicated_coverage", "teams_pooled_gpus_same_service",
+    "pooled_gpus_same_service",
     "TENANT_CV",
 ]
 
@@ -1461,6 +1462,23 @@ def pooled_coverage(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_pe
                                      gpus_per_tenant, correlation)
     pool = pooled_gpus(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
     return _out(_covered(pool / g, n * mu, _pooled_sd(n, mu, c, rho)))
+
+
+def pooled_gpus_same_service(tenants, mean_utilization, percentile, cv=TENANT_CV,
+                             gpus_per_tenant=1, correlation=0.0):
+    """Whole GPUs for a shared pool that is short of capacity no more often than each tenant
+    on its own deployments: :func:`pooled_gpus` at the percentile :func:`dedicated_coverage`
+    gives (at most 1 - 1e-12). Whole deployments put each tenant's own fleet far above the
+    percentile asked, so the pool sized for the percentile saves partly by a lower service
+    level; at this size the saving is like for like. :func:`teams_pooled_gpus_same_service`
+    for teams of different sizes. [GPUs]
+
+    >>> pooled_gpus_same_service(10, 0.4, 0.95, 0.25, 1, 0.3)   # 6 at the percentile
+    8.0
+    """
+    covered = np.minimum(dedicated_coverage(tenants, mean_utilization, percentile, cv,
+                                            gpus_per_tenant, correlation), 1.0 - 1e-12)
+    return pooled_gpus(tenants, mean_utilization, covered, cv, gpus_per_tenant, correlation)
 
 
 def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=TENANT_CV,

@@ -63,7 +63,8 @@ OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_mo
            "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding",
            "savings_bound",
            "dedicated_utilization", "pooled_utilization", "dedicated_coverage",
-           "pooled_coverage", "tenant_deployments", "pooled_load",
+           "pooled_coverage", "pooled_gpus_same_service", "savings_same_service",
+           "tenant_deployments", "pooled_load",
            "pooled_capacity_utilization", "normal_model_fair", "pool_step",
            "cost_reduction_factor", "lora_savings_fraction"]
 
@@ -138,6 +139,10 @@ def _outputs(b) -> None:
          "pct3", "= DEDICATED_COVERAGE: whole deployments, above the percentile"),
         ("pooled_coverage", "Time the pool covers the load (else every tenant is short)",
          "share", "pct3", "= POOLED_COVERAGE: the service level the saving is bought at"),
+        ("pooled_gpus_same_service", "Pooled GPUs as often covered as each tenant alone",
+         "GPUs", "int", "= economics.pooled_gpus_same_service"),
+        ("savings_same_service", "Saving like for like (that pool)", "share", "pct",
+         "1 - those / dedicated GPUs"),
         ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
          "mean + z x sigma of the pool (Working sheet)"),
         ("pooled_capacity_utilization", "Average load / that pooled load", "share",
@@ -288,15 +293,6 @@ def _pool_steps() -> list[Step]:
              "economics.pooled_utilization"),
         Step("pooled_capacity_utilization_calc", "N m / pooled capacity",
              n + "*{tenant_mean_load}/{pooled_capacity}", "share", "pct"),
-        # the service each fleet gives (a user audit: at percentile 0.5 the pool was short half
-        # the time, each tenant's own GPU almost never, and the saving read as like for like)
-        Step("dedicated_coverage_calc", "Time a tenant's k deployments cover its load",
-             "IF({cv}>0,NORMSDIST(({deployments_per_tenant}-{mean_utilization})/({cv}*"
-             "{mean_utilization})),1)", "share", "pct3",
-             "economics.dedicated_coverage"),
-        Step("pooled_coverage_calc", "Time the pool covers the summed load",
-             f"IF({{pooled_sd}}>0,NORMSDIST(({{pooled_gpus_calc}}-{n}*{{tenant_mean_load}})/"
-             "{pooled_sd}),1)", "share", "pct3", "economics.pooled_coverage"),
         # a pooled count just past a whole deployment rests on a sliver of load: say so
         Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
              f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
@@ -309,6 +305,7 @@ def _pool_steps() -> list[Step]:
              'TEXT(ROUNDUP({pool_step_share},5),"0.000%")&" less load needs "&({pooled_gpus_calc}-'
              f'{g})&" GPUs: the saving jumps from "&TEXT({{savings_fraction_calc}},"0%")&" to "&'
              f'TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%"),"no")', "", "text"),
+    ] + _service_steps(n, g) + [
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
              "{dedicated_gpus_calc}/{pooled_gpus_calc}", "x", "num"),
         Step("dedicated_monthly_cost_calc", "Dedicated cost = GPUs x price x hours",
@@ -318,6 +315,27 @@ def _pool_steps() -> list[Step]:
              "{pooled_gpus_calc}*{gpu_price_per_hour}*{hours_per_month}", "USD/month", "usd0"),
         Step("monthly_saving_calc", "Pooling saves = dedicated cost - pooled cost",
              "{dedicated_monthly_cost_calc}-{pooled_monthly_cost_calc}", "USD/month", "usd0"),
+    ]
+
+
+def _service_steps(n, g) -> list[Step]:
+    """The service each fleet gives (a user audit: at percentile 0.5 the pool was short half
+    the time, each tenant's own GPU almost never, and the saving read as like for like), and
+    the pool as often covered as each tenant alone: the saving like for like."""
+    return [
+        Step("dedicated_coverage_calc", "Time a tenant's k deployments cover its load",
+             "IF({cv}>0,NORMSDIST(({deployments_per_tenant}-{mean_utilization})/({cv}*"
+             "{mean_utilization})),1)", "share", "pct3",
+             "economics.dedicated_coverage"),
+        Step("pooled_coverage_calc", "Time the pool covers the summed load",
+             f"IF({{pooled_sd}}>0,NORMSDIST(({{pooled_gpus_calc}}-{n}*{{tenant_mean_load}})/"
+             "{pooled_sd}),1)", "share", "pct3", "economics.pooled_coverage"),
+        Step("pooled_gpus_same_service_calc", "Pooled GPUs as often covered as a tenant alone",
+             f"{g}*MAX(1,ROUNDUP(({n}*{{tenant_mean_load}}+NORMSINV(MIN("
+             f"{{dedicated_coverage_calc}},1-1E-12))*{{pooled_sd}})/{g}*(1-1E-12),0))", "GPUs",
+             "int", "economics.pooled_gpus_same_service"),
+        Step("savings_same_service_calc", "Saving like for like = 1 - those / dedicated",
+             "1-{pooled_gpus_same_service_calc}/{dedicated_gpus_calc}", "share", "pct"),
     ]
 
 
@@ -499,7 +517,9 @@ COVER_ANSWER = [
     ('IF(counts_ok,"Short of capacity: the pool "&TEXT(1-pooled_coverage,"0.000%")&" of the '
      'time"&IF(tenants>1,", when every tenant is","")&"; each tenant on its own deployments "&'
      'TEXT(1-dedicated_coverage,"0.000%")&IF(pooled_coverage<dedicated_coverage,": the saving '
-     'is bought at that difference","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&'
+     'is bought at that difference; a pool short no more often needs "&'
+     + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
+     '"0.0%")&" saved like for like","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&'
      'normal_model_fair,""),"")', 3),
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
