@@ -361,6 +361,13 @@ def test_teams_of_different_sizes():
                                                                          0.3), 0.25, 2, 0.3)
     assert e.teams_pooled_gpus(loads, 0.95, 0.25, 2, 0.3) < same <= e.teams_dedicated_gpus(
         loads, 0.95, 0.25, 2, 0.3)
+    # one team, or perfectly correlated tenants: the like-for-like pool is the dedicated fleet
+    # (a review: through the coverage and back it asked for a deployment more)
+    one = ([0.7056255499531885], 0.9718063333283512, 0.07609026135674865, 3, 0)
+    assert e.teams_pooled_gpus_same_service(*one) == e.teams_dedicated_gpus(*one) == 3
+    tied = (26, 0.7056255499531885, 0.9718063333283512, 0.07609026135674865, 3, 1.0)
+    assert e.pooled_gpus_same_service(*tied) == e.dedicated_gpus(*tied) == 78
+    assert e.pooled_gpus_same_service(10, 0.4, 0.95, 0.25, 1, 0.3) == 8
     with pytest.raises(InvalidArgumentError, match="loads"):
         e.teams_dedicated_gpus([1.0, -0.5], 0.95)
     with pytest.raises(InvalidArgumentError, match="loads"):  # an overflow is no blank

@@ -69,7 +69,7 @@ __all__ = [
     "users_at_percentile", "slot_headroom", "team_loads", "teams_dedicated_gpus",
     "teams_dedicated_capacity", "teams_pooled_capacity", "teams_pooled_gpus",
     "teams_pooled_coverage", "teams_dedicated_coverage", "teams_pooled_gpus_same_service",
-    "pooled_gpus_same_service",
+    "pooled_gpus_same_service", "SAME_SERVICE_Z",
     "TENANT_CV",
 ]
 
@@ -1279,12 +1279,23 @@ def teams_pooled_gpus_same_service(loads, percentile, cv=TENANT_CV, gpus_per_dep
     team's own fleet far above the percentile asked, so a pool sized for the percentile saves
     partly by a lower service level; at this size the saving is like for like. [GPUs]
 
+    The z is the worst team's own, ``min (k_i - L_i) / (cv_i L_i)`` (at most
+    :data:`SAME_SERVICE_Z`), taken directly, as in :func:`pooled_gpus_same_service`.
+
     >>> teams_pooled_gpus_same_service([2.234, 0.419, 0.084], 0.95, 0.25, 2, 0.3)  # not 8
     10.0
     """
-    covered = teams_dedicated_coverage(loads, percentile, cv, gpus_per_deployment, correlation)
-    return teams_pooled_gpus(loads, min(covered, 1.0 - 1e-12), cv, gpus_per_deployment,
-                             correlation, spares)
+    load, c, z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    k = np.maximum(1.0, _whole(load * (1.0 + z * c)))
+    varies = c > 0
+    own = float(np.min((k - load)[varies] / (c * load)[varies])) if varies.any() else (
+        SAME_SERVICE_Z)
+    s = c * load
+    top = float(s.max()) or 1.0  # scaled as in teams_pooled_capacity
+    spread = top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2) + rho * np.sum(s / top) ** 2)
+    cap = load.sum() + min(own, SAME_SERVICE_Z) * spread
+    pool_spares = _checks.number(spares, "spares", 0, integer=True)
+    return float(g * (max(1.0, float(_whole(cap))) + pool_spares))
 
 # The cv up to which the pooling functions' normal load is fair: a tenant's load is then below 0
 # under 0.05 % of the time; burstier tenants need pooling_monte_carlo (the templates say so).
@@ -1473,12 +1484,25 @@ def pooled_gpus_same_service(tenants, mean_utilization, percentile, cv=TENANT_CV
     level; at this size the saving is like for like. :func:`teams_pooled_gpus_same_service`
     for teams of different sizes. [GPUs]
 
+    The pool's z is the tenant's own, ``(k - u) / (cv u)`` (at most :data:`SAME_SERVICE_Z`),
+    taken directly: through the coverage and back it lost the last digits that keep one
+    tenant's pool, or perfectly correlated tenants', at the dedicated count (a review).
+
     >>> pooled_gpus_same_service(10, 0.4, 0.95, 0.25, 1, 0.3)   # 6 at the percentile
     8.0
     """
-    covered = np.minimum(dedicated_coverage(tenants, mean_utilization, percentile, cv,
-                                            gpus_per_tenant, correlation), 1.0 - 1e-12)
-    return pooled_gpus(tenants, mean_utilization, covered, cv, gpus_per_tenant, correlation)
+    n, mu, z, c, g, rho = _pool_args(tenants, mean_utilization, percentile, cv,
+                                     gpus_per_tenant, correlation)
+    k = np.maximum(1.0, _whole(mu * (1.0 + z * c)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(c > 0, (k - mu) / np.where(c > 0, c * mu, 1.0), SAME_SERVICE_Z)
+    own = np.minimum(own, SAME_SERVICE_Z)
+    return _out(g * np.maximum(1.0, _whole(_pooled_load(n, mu * g, own, c, rho) / g)))
+
+
+# The most standard deviations a like-for-like pool is sized for: 1 - 1e-12 of the time, where
+# a tenant's own deployments cover it all but never (its load does not vary, or hardly)
+SAME_SERVICE_Z = _STD_NORMAL.inv_cdf(1.0 - 1e-12)
 
 
 def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=TENANT_CV,

@@ -259,9 +259,14 @@ def _formula(name: str) -> str:
         "teams_pooled_coverage": f"IF({sd}>0,NORMSDIST(({{teams_pooled_gpus}}/{g}-"
                                  f"{{teams_pool_spares}}-SUMPRODUCT(teams_load))/{sd}),1)",
         "teams_dedicated_coverage": "MIN(teams_own_cover)",
-        "teams_pooled_gpus_same_service": f"{g}*(MAX(1,ROUNDUP((SUMPRODUCT(teams_load)+NORMSINV("
-                                          "MIN({teams_dedicated_coverage},1-1E-12))*"
-                                          f"{sd})*(1-1E-12),0))+{{teams_pool_spares}})",
+        # through the worst team's coverage and back, at most its own deployments: the engine
+        # takes its z directly, which one team's pool (or perfectly correlated teams') meets
+        "teams_pooled_gpus_same_service": f"MIN({g}*(MAX(1,ROUNDUP((SUMPRODUCT(teams_load)+"
+                                          "NORMSINV(MIN({teams_dedicated_coverage},1-1E-12))*"
+                                          f"{sd})*(1-1E-12),0))+{{teams_pool_spares}}),"
+                                          "SUMPRODUCT(teams_own_gpus)-(COUNT(teams_load)*"
+                                          "{teams_team_spares}-{teams_pool_spares})*"
+                                          f"{g})",
         "teams_savings_same_service": "1-{teams_pooled_gpus_same_service}/"
                                       "{teams_dedicated_gpus}",
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,

@@ -22,7 +22,8 @@ from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
 from ..economics import (HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX,
-                         PLANNED_UTILIZATION, POOL_STEP, TENANT_CORRELATION, TENANT_CV)
+                         PLANNED_UTILIZATION, POOL_STEP, SAME_SERVICE_Z, TENANT_CORRELATION,
+                         TENANT_CV)
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
 from ._napkin import Step
 
@@ -330,10 +331,15 @@ def _service_steps(n, g) -> list[Step]:
         Step("pooled_coverage_calc", "Time the pool covers the summed load",
              f"IF({{pooled_sd}}>0,NORMSDIST(({{pooled_gpus_calc}}-{n}*{{tenant_mean_load}})/"
              "{pooled_sd}),1)", "share", "pct3", "economics.pooled_coverage"),
+        # the tenant's own z, (k - u) / (cv u), taken directly (through the coverage and back
+        # it lost the digits that keep one tenant's pool at its own count: a review)
+        Step("same_service_z", "z of a tenant's own deployments: (k - u) / (cv u)",
+             f"MIN(IF({{cv}}>0,({{deployments_per_tenant}}-{{mean_utilization}})/({{cv}}*"
+             f"{{mean_utilization}}+({{cv}}=0)),{SAME_SERVICE_Z!r}),{SAME_SERVICE_Z!r})", "",
+             "num3"),
         Step("pooled_gpus_same_service_calc", "Pooled GPUs as often covered as a tenant alone",
-             f"{g}*MAX(1,ROUNDUP(({n}*{{tenant_mean_load}}+NORMSINV(MIN("
-             f"{{dedicated_coverage_calc}},1-1E-12))*{{pooled_sd}})/{g}*(1-1E-12),0))", "GPUs",
-             "int", "economics.pooled_gpus_same_service"),
+             f"{g}*MAX(1,ROUNDUP(({n}*{{tenant_mean_load}}+{{same_service_z}}*{{pooled_sd}})/"
+             f"{g}*(1-1E-12),0))", "GPUs", "int", "economics.pooled_gpus_same_service"),
         Step("savings_same_service_calc", "Saving like for like = 1 - those / dedicated",
              "1-{pooled_gpus_same_service_calc}/{dedicated_gpus_calc}", "share", "pct"),
     ]
@@ -532,9 +538,10 @@ COVER_ANSWER = [
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month at "&teams_priced_at,"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time, the '
-     'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&"; a pool '
-     'short no more often needs "&' + _sheets.plain("teams_pooled_gpus_same_service") + '&'
-     '" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF(LEFT('
+     'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&IF('
+     'teams_pooled_coverage<teams_dedicated_coverage,"; a pool short no more often needs "&'
+     + _sheets.plain("teams_pooled_gpus_same_service") + '&" GPUs: "&TEXT('
+     'teams_savings_same_service,"0.0%")&" saved like for like","")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
      'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 4),
