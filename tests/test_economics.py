@@ -350,7 +350,7 @@ def test_teams_of_different_sizes():
     # needs more deployments (an audit: 10 GPUs, not 8, so 16.7 % saved, not 33.3 %)
     z = NormalDist().inv_cdf(0.95)
     k = math.ceil(cap / 2)
-    sd = math.sqrt(cov.sum()) / 1.0
+    sd = math.sqrt(cov.sum())
     assert e.teams_pooled_coverage(loads, 0.95, 0.25, 2, 0.3) == pytest.approx(
         NormalDist().cdf((k - loads.sum()) / sd))
     own = [max(1, math.ceil(x * (1 + z * 0.25))) for x in loads]
@@ -366,7 +366,7 @@ def test_teams_of_different_sizes():
     one = ([0.7056255499531885], 0.9718063333283512, 0.07609026135674865, 3, 0)
     assert e.teams_pooled_gpus_same_service(*one) == e.teams_dedicated_gpus(*one) == 3
     tied = (26, 0.7056255499531885, 0.9718063333283512, 0.07609026135674865, 3, 1.0)
-    assert e.pooled_gpus_same_service(*tied) == e.dedicated_gpus(*tied) == 78
+    assert e.pooled_gpus_same_service(*tied) == e.dedicated_gpus(*tied) == 26 * 3  # 1 each
     assert e.pooled_gpus_same_service(10, 0.4, 0.95, 0.25, 1, 0.3) == 8
     with pytest.raises(InvalidArgumentError, match="loads"):
         e.teams_dedicated_gpus([1.0, -0.5], 0.95)

@@ -397,7 +397,8 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
 # record, so only that cell of the result shows it; a blank cell of a range is a message too,
 # unless its whole row or column of the range is blank (an oversized selection), which gives a
 # blank result cell. Where the argument's blank means something (a dtype: the released one), a
-# blank cell means it, as a single cell does, wherever it is.
+# blank cell means it, as a single cell does, except past the range's data
+# (:func:`_past_the_data`).
 
 MAX_CELLS = 4_000_000  # cells one call may return (a 2,000 x 2,000 table)
 BLANK = ""  # a result cell left blank (a blank row or column of an oversized range)
@@ -440,8 +441,8 @@ def _failed(err: NapkinError) -> str:
 class Cells:
     """Per-cell problems of one range argument: messages (None where fine), the cells in a
     wholly blank row or column, and its blank cells. ``soft``: the argument's blank means
-    something, so its blank lines (those after its last value) give blank results only where
-    no other range has a value (:func:`_evaluate_any`)."""
+    something, and :func:`_past_the_data` decides which of its blanks give blank results (its
+    ``blank_lines`` are unused)."""
 
     messages: np.ndarray
     blank_lines: np.ndarray
@@ -537,20 +538,6 @@ def _text_cell(name, default, v):
     raise InvalidArgumentError(name, "text", str(v))
 
 
-def _after_last(blank: np.ndarray) -> np.ndarray:
-    """Cells after a range's last value: its trailing cells (one row or column), or its rows
-    after the last that holds a value and its columns likewise (all, where it holds none)."""
-    if blank.all():
-        return np.ones(blank.shape, dtype=bool)
-    if blank.ndim == 1 or 1 in blank.shape:
-        flat = blank.ravel()
-        return (np.arange(flat.size) > np.flatnonzero(~flat)[-1]).reshape(blank.shape)
-    rows, cols = ~blank.all(axis=1), ~blank.all(axis=0)
-    after_rows = np.arange(blank.shape[0]) > np.flatnonzero(rows)[-1]
-    after_cols = np.arange(blank.shape[1]) > np.flatnonzero(cols)[-1]
-    return after_rows[:, None] | after_cols[None, :]
-
-
 def _blank_lines(blank: np.ndarray) -> np.ndarray:
     """Cells whose whole row or column of the range is blank."""
     if blank.ndim == 1:
@@ -592,8 +579,8 @@ def _coerce(name, default, value, is_text):
     # selected past its data (a review: trailing blanks beside other ranges' values, and 2-D
     # blocks, came back blank; then a dtype range alone spilled rows of defaults past its data)
     soft = default is None
-    lines = _after_last(blank) if soft else _blank_lines(blank)
-    if not messages.any() and not lines.any():
+    lines = np.zeros(blank.shape, dtype=bool) if soft else _blank_lines(blank)
+    if not messages.any() and not lines.any() and not (soft and blank.any()):
         return out, None
     return out, Cells(messages, lines, blank, soft)
 
@@ -730,9 +717,8 @@ def _evaluate_any(fn, spec, args, explain, table):
     out = np.full(size, None, dtype=object)
     todo = np.ones(size, dtype=bool)
     for name, cells in problems.items():  # argument order: the first argument's message wins
-        blank = np.broadcast_to(cells.blank_lines, shape).ravel()
-        if cells.soft:  # past its data only where no other range has a value there
-            blank = _past_the_data(name, values, problems, shape)
+        blank = (_past_the_data(name, values, problems, shape) if cells.soft
+                 else np.broadcast_to(cells.blank_lines, shape).ravel())
         out[blank & todo] = BLANK
         todo &= ~blank
         messages = np.broadcast_to(cells.messages, shape).ravel()

@@ -196,11 +196,12 @@ def _run_function(doc, func, ns) -> int:
                 and (not func.text_result or isinstance(c, _Message))]
     names = [a.name for a in doc.arguments]
     given = dict(zip(names, args))
+    at_a_rate = "requests_per_sec" in names or "ttft_ms" in names  # the latency functions
     if messages and not isinstance(result, list):
         if refused:  # a value it refuses, or one so large that the result overflows: exit 1
             raise NapkinError(messages[0])
-        if "requests_per_sec" in names or "ttft_ms" in names:  # overloaded: the memory may be
-            _slots_note(given)                                  # why (a review)
+        if at_a_rate:  # overloaded: the memory may be why (a review)
+            _slots_note(given)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
@@ -208,7 +209,7 @@ def _run_function(doc, func, ns) -> int:
         _correlation_note(given.get("correlation"))
     if "percentile" in names and given.get("percentile") in (None, ""):
         _median_note(doc.argument("percentile").default)
-    if "requests_per_sec" in names or "ttft_ms" in names:  # the latency-at-a-rate functions
+    if at_a_rate:
         _slots_note(given)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
@@ -874,8 +875,7 @@ def _at_volume(e) -> str:
                 f"{_rate_text(e.sustained_requests_per_sec)} requests/s, "
                 f"{_percent(e.sustained_share)} of full load): requests queue without end; plan "
                 "a lower --utilization")
-    one = held in ("about 1", "about 1.0")  # "about 1 request" (an audit)
-    return (f"{load}: {held} request{'' if one else 's'} at once, each getting "
+    return (f"{load}: {held} request{'' if held == 'about 1' else 's'} at once, each getting "
             f"{_speed(e.volume_request_tokens_per_sec)} output tokens/s; "
             f"{_first_token(e.volume_ttft_ms, e.volume_ttft_tail_ms)}")
 

@@ -1216,10 +1216,17 @@ def teams_pooled_capacity(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1
     5.0005
     """
     load, c, z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    return float(g * (load.sum() + z * _teams_spread(load, c, rho)))
+
+
+def _teams_spread(load, c, rho):
+    """Standard deviation of the teams' summed load, ``sqrt((1 - rho) sum s_i^2 + rho (sum
+    s_i)^2)`` with ``s_i = cv_i L_i``, scaled by the largest ``s_i`` so that squares of 1e160
+    do not overflow; 0 where no load varies. [deployments]"""
     s = c * load
-    top = float(s.max()) or 1.0  # scaled by the largest, so squares of 1e160 do not overflow
-    spread = top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2) + rho * np.sum(s / top) ** 2)
-    return float(g * (load.sum() + z * spread))
+    top = float(s.max()) or 1.0
+    return float(top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2)
+                               + rho * np.sum(s / top) ** 2))
 
 
 def teams_pooled_gpus(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0,
@@ -1249,10 +1256,7 @@ def teams_pooled_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1
     """
     load, c, _z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
     k = teams_pooled_gpus(loads, percentile, cv, gpus_per_deployment, correlation) / g
-    s = c * load
-    top = float(s.max()) or 1.0  # scaled as in teams_pooled_capacity
-    spread = top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2) + rho * np.sum(s / top) ** 2)
-    return float(_covered(k, load.sum(), spread if s.max() > 0 else 0.0))
+    return float(_covered(k, load.sum(), _teams_spread(load, c, rho)))
 
 
 def teams_dedicated_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
@@ -1290,10 +1294,7 @@ def teams_pooled_gpus_same_service(loads, percentile, cv=TENANT_CV, gpus_per_dep
     varies = c > 0
     own = float(np.min((k - load)[varies] / (c * load)[varies])) if varies.any() else (
         SAME_SERVICE_Z)
-    s = c * load
-    top = float(s.max()) or 1.0  # scaled as in teams_pooled_capacity
-    spread = top * np.sqrt((1.0 - rho) * np.sum((s / top) ** 2) + rho * np.sum(s / top) ** 2)
-    cap = load.sum() + min(own, SAME_SERVICE_Z) * spread
+    cap = load.sum() + min(own, SAME_SERVICE_Z) * _teams_spread(load, c, rho)
     pool_spares = _checks.number(spares, "spares", 0, integer=True)
     return float(g * (max(1.0, float(_whole(cap))) + pool_spares))
 
