@@ -110,6 +110,8 @@ Set-StrictMode -Version 2.0
 $ErrorActionPreference = "Stop"
 
 $MinVersion = [version]"3.11"
+# pip's platform of the Python: xlwings' add-in DLL comes with its win_amd64 wheels alone.
+$PythonPlatform = "win-amd64"
 $StateDir = Join-Path $env:LOCALAPPDATA "xlnapkin"
 # Where the environment is, for uninstall.ps1 (beside xlnapkin's other records, which
 # `xlnapkin excel` keeps in %USERPROFILE%\.xlnapkin).
@@ -156,16 +158,20 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments, [string]$What) {
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)." }
 }
 
-# Returns @{ Exe; Args; Version } for an interpreter that answers, or $null.
+# Returns @{ Exe; Args; Version; Platform } for an interpreter that answers, or $null. The
+# platform is pip's (win-amd64, win32, win-arm64): xlwings' DLL, which the add-in loads from
+# beside the Python, comes only with its win-amd64 wheels.
 function Test-Python([string]$Exe, [string[]]$PrefixArgs) {
     if (-not (Get-Command $Exe -ErrorAction SilentlyContinue)) { return $null }
     try {
-        $out = & $Exe @PrefixArgs -c "import sys; print('%d.%d' % sys.version_info[:2])" 2>$null
+        $out = & $Exe @PrefixArgs -c "import sys, sysconfig; print('%d.%d %s' % (sys.version_info[:2] + (sysconfig.get_platform(),)))" 2>$null
     } catch { return $null }
     # The Microsoft Store "python" stub prints nothing and fails: skip it.
     if ($LASTEXITCODE -ne 0 -or -not $out) { return $null }
-    try { $ver = [version](($out | Select-Object -Last 1).Trim()) } catch { return $null }
-    return @{ Exe = $Exe; Args = $PrefixArgs; Version = $ver }
+    $words = ($out | Select-Object -Last 1).Trim() -split ' '
+    try { $ver = [version]$words[0] } catch { return $null }
+    $plat = if ($words.Length -gt 1) { $words[1] } else { "" }
+    return @{ Exe = $Exe; Args = $PrefixArgs; Version = $ver; Platform = $plat }
 }
 
 # True when the ANSI code page of Windows can hold every character of the path: the xlwings add-in
@@ -199,18 +205,19 @@ function Find-Python {
         $found = Test-Python $Python @()
         if (-not $found) { throw "-Python '$Python' does not run." }
         if ($found.Version -lt $MinVersion) { throw "-Python '$Python' is $($found.Version); xlnapkin needs $MinVersion or newer." }
+        if ($found.Platform -ne $PythonPlatform) { throw "-Python '$Python' is a $($found.Platform) Python; the xlwings add-in needs a 64-bit x86 one ($PythonPlatform): install Python's 'Windows installer (64-bit)' from https://www.python.org/downloads/." }
         return $found
     }
     $tried = @()
     foreach ($candidate in @(@("py", @("-3")), @("python", @()), @("python3", @()))) {
         $found = Test-Python $candidate[0] $candidate[1]
         if ($found) {
-            if ($found.Version -ge $MinVersion) { return $found }
-            $tried += "$($candidate[0]) is $($found.Version)"
+            if ($found.Version -ge $MinVersion -and $found.Platform -eq $PythonPlatform) { return $found }
+            $tried += "$($candidate[0]) is $($found.Version) ($($found.Platform))"
         }
     }
     $why = if ($tried) { " (" + ($tried -join ", ") + ")" } else { "" }
-    throw "No Python $MinVersion or newer found$why. Install it from https://www.python.org/downloads/ (tick 'py launcher'), then run this again."
+    throw "No 64-bit x86 Python $MinVersion or newer found$why (the xlwings add-in loads a DLL that xlwings has for $PythonPlatform only). Install Python's 'Windows installer (64-bit)' from https://www.python.org/downloads/ (tick 'py launcher'), then run this again, or give -Python the path of its python.exe."
 }
 
 # What pip installs. By default the wheel beside this script (a release folder) or the checkout
@@ -289,14 +296,14 @@ try {
         # a project's environment, or one on a drive that is away for now.
         $ours = (($VenvDir -eq (Join-Path $StateDir "venv")) -or ($RecordedVenv -eq $VenvDir) -or
             (Test-Path -LiteralPath $XlnapkinExe))
-        if ($venvInfo -and $venvInfo.Version -ge $MinVersion) {
+        if ($venvInfo -and $venvInfo.Version -ge $MinVersion -and $venvInfo.Platform -eq $PythonPlatform) {
             Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
         } elseif (-not $ours) {
-            throw "The environment $VenvDir exists but its Python is not $MinVersion+ (or does not start), and it is not xlnapkin's; delete that folder yourself, or give -VenvDir a new folder, and run this again."
+            throw "The environment $VenvDir exists but its Python is not a 64-bit x86 Python $MinVersion+ (or does not start), and it is not xlnapkin's; delete that folder yourself, or give -VenvDir a new folder, and run this again."
         } else {
             # Its Python was uninstalled or is too old: the environment is made again in place,
             # so the xlwings settings that name its pythonw.exe, and uninstall.ps1, work again.
-            $why = if ($venvInfo) { "its Python is $($venvInfo.Version)" } else { "its Python does not start" }
+            $why = if ($venvInfo) { "its Python is $($venvInfo.Version) ($($venvInfo.Platform))" } else { "its Python does not start" }
             Write-Note "$VenvDir exists but $($why): it is made again"
             $venvReady = $false
             $venvFlags = @("-m", "venv", "--clear")

@@ -64,6 +64,15 @@ param(
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = "Stop"
 
+# What no script can undo: each workbook set up keeps the functions xlwings imported into it and
+# its reference to the add-in (an audit: a MISSING reference stops the workbook's own macros).
+$WorkbookSteps = @(
+    "In each workbook you set up, xlwings' imported functions and the reference to the xlwings",
+    "add-in stay until you remove them: open it, Alt+F11, right-click the module xlwings_udfs >",
+    "Remove, then Tools > References > untick xlwings (unless your own macros use it), and save.",
+    "A reference to an add-in that is gone shows as MISSING and stops the workbook's macros."
+)
+
 # "a.xlsm,b.xlsm" arrives as one string under powershell -File: split it here, unless the
 # whole string names a file (a folder such as "Q1, 2025" may hold a comma).
 $Workbook = @($Workbook | ForEach-Object {
@@ -225,7 +234,10 @@ try {
 
     Write-Host ""
     if ($DryRun) { Write-Host "Dry run finished; nothing was changed." -ForegroundColor Green }
-    else { Write-Host "xlnapkin is removed from Excel." -ForegroundColor Green }
+    else {
+        Write-Host "xlnapkin is removed from Excel." -ForegroundColor Green
+        foreach ($line in $WorkbookSteps) { Write-Host $line }
+    }
     exit 0
 } catch {
     Write-Host ""

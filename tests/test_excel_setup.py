@@ -1323,6 +1323,70 @@ def test_another_projects_addin_of_another_version_stops_the_install(tmp_path, c
     assert f"xlwings add-in: installed ({home / XLAM}), for xlwings 0.35.1" in out
 
 
+def test_a_python_without_xlwings_dll_stops_the_install(tmp_path):
+    """pip installs xlwings64-<version>.dll only from xlwings' win_amd64 wheels: a 32-bit or an
+    ARM64 Python gets the pure-Python wheel, and every function would fail in Excel with
+    "Could not load xlwings64-<version>.dll" (an audit). The add-in loads it from beside the
+    Python or one folder up (a virtual environment's root), so it is looked for there."""
+    home, venv = tmp_path / "home", tmp_path / "venv"
+    python = venv / "Scripts" / "pythonw.exe"
+    python.parent.mkdir(parents=True)
+    ours = addin_source(tmp_path, vbaproject.xlwings_addin("0.37.8"))
+    result = addin("install", home, source=ours, python_executable=str(python), check_dll=True)
+    assert not result.ok and not result.changed and not home.exists()
+    assert result.describe().startswith(
+        "xlwings add-in: STOPPED, nothing changed: the add-in loads xlwings64-0.37.8.dll from "
+        f"beside {python} or from {venv}, and it is in neither.")
+    assert "-Python" in result.describe() and "(64-bit)" in result.describe()
+    # a DLL of another version is no help; the environment's root, or beside the Python, is
+    (venv / "xlwings64-0.35.1.dll").write_bytes(b"")
+    assert not addin("install", home, source=ours, python_executable=str(python),
+                     check_dll=True).ok
+    (venv / "xlwings64-0.37.8.dll").write_bytes(b"")
+    assert addin("install", home, source=ours, python_executable=str(python),
+                 check_dll=True).changed
+    (venv / "xlwings64-0.37.8.dll").rename(python.parent / "xlwings64-0.37.8.dll")
+    assert addin("install", home, source=ours, python_executable=str(python),
+                 check_dll=True).ok
+
+
+def test_an_addin_excel_loads_from_elsewhere_is_used_or_stops_the_install(tmp_path):
+    """``xlwings addin install --glob`` puts the add-in into Office's own XLSTART folder, and a
+    user may tick one in Excel's Add-ins dialog: a second file named xlwings.xlam in the user's
+    XLSTART would not open beside it (an audit). Of xlnapkin's version it serves; of another,
+    the install stops with nothing changed."""
+    home = tmp_path / "home"
+    ours = addin_source(tmp_path, vbaproject.xlwings_addin("0.37.8"))
+    office = tmp_path / "Program Files"
+    glob_start = office / "Microsoft Office" / "root" / "Office16" / "XLSTART" / "xlwings.xlam"
+    ticked = tmp_path / "site-packages" / "xlwings" / "addin" / "xlwings.xlam"
+    glob_start.parent.mkdir(parents=True)
+    glob_start.write_bytes(vbaproject.xlwings_addin("0.35.1"))
+    options = [("OPEN", f'/R "{ticked}"'), ("OPEN1", '"C:\\other\\tools.xlam"'),
+               ("Options", "123")]
+    assert es._addin_places(options, [office]) == [glob_start, ticked]
+    result = addin("install", home, source=ours, elsewhere=[glob_start])
+    assert not result.ok and not result.changed and not home.exists()
+    assert result.describe() == (
+        "xlwings add-in: STOPPED, nothing changed: Excel already loads an xlwings add-in from "
+        f"{glob_start} (for xlwings 0.35.1; xlnapkin's environment has xlwings 0.37.8). A "
+        f"second one in {(home / XLAM).parent} would not open beside it, and that one loads its "
+        "own version's DLL, so xlnapkin's functions would fail. Give xlnapkin's environment "
+        "xlwings 0.35.1: run install.ps1 again with -XlwingsVersion 0.35.1; or remove that "
+        "add-in (File > Options > Add-ins > Manage Excel Add-ins, or ask whoever put it there) "
+        "and run this again.")
+    # the ticked one is xlnapkin's own version: it serves, and nothing is copied
+    kept = addin("install", home, source=ours, elsewhere=[ticked])
+    assert kept.ok and not kept.changed and kept.path == ticked and not home.exists()
+    assert "Excel already loads one from" in kept.describe()
+    # the user's XLSTART itself (a registered copy of it) is the usual case, not another place
+    assert addin("install", home, source=ours, elsewhere=[home / XLAM]).changed
+    # one older than xlnapkin needs: only removing it helps
+    glob_start.write_bytes(vbaproject.xlwings_addin("0.30.10"))
+    text = addin("install", home, source=ours, elsewhere=[glob_start]).describe()
+    assert "To use xlnapkin, remove that add-in" in text and "-XlwingsVersion" not in text
+
+
 def test_min_xlwings_is_the_excel_extras():
     import tomllib
     extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][

@@ -1579,7 +1579,8 @@ _NO_XLWINGS = ('xlwings is not installed in that environment: install the releas
 def xlwings_addin(action: str = "install", *, home: Path | None = None,
                   platform: str = sys.platform, python_executable: str | None = None,
                   source: Path | None = None, replace: bool = False, dry_run: bool = False,
-                  runner=None) -> AddinResult:
+                  runner=None, elsewhere: list[Path] | None = None,
+                  check_dll: bool = sys.platform == "win32") -> AddinResult:
     """Copy xlwings' own add-in into Excel's XLSTART folder (``install``), or take it away
     (``remove``), on Windows; report it skipped elsewhere.
 
@@ -1596,6 +1597,11 @@ def xlwings_addin(action: str = "install", *, home: Path | None = None,
     xlnapkin put there, unchanged since, and only while the user-wide xlwings.conf lists no other
     UDF modules; ``replace`` removes it anyway. A user-wide xlwings.conf that ``xlwings addin
     install`` wrote for xlnapkin's Python (earlier installers ran it) goes too.
+
+    Two more reasons to stop an install with nothing changed: Excel already loads an xlwings
+    add-in from somewhere else (``elsewhere``, default :func:`loaded_addins`: a second file of
+    that name would not open beside it) for another xlwings version, and, where ``check_dll``
+    (on Windows itself), the add-in's DLL is not beside the Python (:func:`_dll_missing`).
     """
     if action not in ("install", "remove"):
         raise ExcelSetupError(f"action must be 'install' or 'remove', got {action!r}")
@@ -1608,19 +1614,144 @@ def xlwings_addin(action: str = "install", *, home: Path | None = None,
     record = _read_addin_record(home)
     current = _read_bytes(target)
     if action == "install":
-        result = _addin_install(home, target, record, current, replace, dry_run,
-                                source or xlwings_addin_source(python_executable, runner),
+        source = source or xlwings_addin_source(python_executable, runner)
+        new = _read_bytes(source)
+        if new is None:
+            raise ExcelSetupError(f"xlwings' add-in is not at {source}: {_NO_XLWINGS}")
+        ours, _ = _addin_version(new)
+        stop = (_dll_missing(python_executable, ours) if check_dll and ours else None) or (
+            _loaded_elsewhere(loaded_addins(home) if elsewhere is None else elsewhere,
+                              target, ours))
+        if stop is not None:
+            return stop
+        result = _addin_install(home, target, record, current, replace, dry_run, source, new,
                                 python_executable)
         return _with_stray_config(result, home, platform, python_executable, dry_run)
     return _addin_remove(home, platform, target, record, current, replace, dry_run,
                          python_executable)
 
 
-def _addin_install(home, target, record, current, replace, dry_run, source,
+def _dll_missing(python_executable: str | None, version: str) -> AddinResult | None:
+    """A stop where ``xlwings64-<version>.dll`` is neither beside the Python nor one folder up,
+    the two places the add-in loads it from (``XLPyLoadDLL`` in xlwings' ``Main.bas``).
+
+    pip puts it there only from xlwings' ``win_amd64`` wheels: for a 32-bit or an ARM64 Python it
+    takes the pure-Python wheel, which has no DLL, and every function would fail in Excel with
+    "Could not load xlwings64-<version>.dll" (an audit: the installer had said all was well)."""
+    exe = Path(python_executable or sys.executable)
+    names = (f"xlwings64-{version}.dll", f"xlwings32-{version}.dll")
+    if any((folder / name).is_file() for folder in (exe.parent, exe.parent.parent)
+           for name in names):
+        return None
+    return AddinResult(
+        "install", False, False, None,
+        f"xlwings add-in: STOPPED, nothing changed: the add-in loads xlwings64-{version}.dll "
+        f"from beside {exe} or from {exe.parent.parent}, and it is in neither. pip installs it "
+        "with xlwings only for a 64-bit x86 Python on Windows; a 32-bit or an ARM64 Python "
+        "gets xlwings without it. Install Python's 'Windows installer (64-bit)' from "
+        "https://www.python.org/downloads/, then run install.ps1 again with -Python and the "
+        "path of its python.exe, and -VenvDir a new folder.")
+
+
+def loaded_addins(home: Path) -> list[Path]:
+    r"""xlwings add-ins Excel opens from places other than the user's XLSTART folder, on this
+    Windows machine (empty elsewhere, or for another user's ``home``): the machine-wide XLSTART
+    folders of Office (``xlwings addin install --glob`` puts it there), the alternate start-up
+    folder of Excel's options, and add-ins ticked in Excel's Add-ins dialog (the ``OPEN``,
+    ``OPEN1``... values under ``HKCU\Software\Microsoft\Office\<version>\Excel\Options``)."""
+    if sys.platform != "win32" or not _same_path(home, Path.home()):
+        return []
+    programs = [os.environ.get(v) for v in ("ProgramFiles", "ProgramFiles(x86)", "ProgramW6432")]
+    return _addin_places(_excel_options(), [Path(p) for p in programs if p])
+
+
+def _addin_places(options: list[tuple[str, str]], programs: list[Path]) -> list[Path]:
+    """The xlwings add-in files among Excel's ``options`` (name, value) and the Office start-up
+    folders under the ``programs`` folders, each once."""
+    folders, files = [], []
+    for base in programs:
+        office = base / "Microsoft Office"
+        folders += [*office.glob("root/Office*/XLSTART"), *office.glob("Office*/XLSTART")]
+    for name, value in options:
+        if name.upper() == "ALTSTARTUP":
+            folders.append(Path(value))
+        elif re.fullmatch(r"OPEN\d*", name.upper()):
+            # "/R "C:\...\xlwings.xlam"": the path in quotes after the switches, or alone
+            quoted = re.search(r'"([^"]+)"', value)
+            files.append(Path(quoted.group(1) if quoted else value.strip()))
+    found = [f / ADDIN_FILE for f in folders] + [f for f in files if f.name.lower() == ADDIN_FILE]
+    unique: list[Path] = []
+    for path in found:
+        if path.is_file() and not any(_same_path(path, u) for u in unique):
+            unique.append(path)
+    return unique
+
+
+def _excel_options() -> list[tuple[str, str]]:
+    """The string values of Excel's options for each Office version in the registry."""
+    try:
+        import winreg
+    except ImportError:
+        return []
+    found = []
+    try:
+        office = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r"Software\Microsoft\Office")
+    except OSError:
+        return []
+    with office:
+        for i in range(1000):
+            try:
+                version = winreg.EnumKey(office, i)
+            except OSError:
+                break
+            try:
+                options = winreg.OpenKey(office, version + r"\Excel\Options")
+            except OSError:
+                continue
+            with options:
+                for j in range(1000):
+                    try:
+                        name, value, kind = winreg.EnumValue(options, j)
+                    except OSError:
+                        break
+                    if kind in (winreg.REG_SZ, winreg.REG_EXPAND_SZ):
+                        found.append((name, os.path.expandvars(value)))
+    return found
+
+
+def _loaded_elsewhere(elsewhere: list[Path], target: Path, ours: str | None
+                      ) -> AddinResult | None:
+    """A stop (or a keep) where Excel loads an xlwings add-in from outside ``target``'s folder:
+    a copy in XLSTART would not open beside it (Excel opens one workbook of a name), and the
+    one that does loads its own version's DLL (an audit)."""
+    for other in elsewhere:
+        if _same_path(other, target):
+            continue
+        theirs, why = _addin_version(_read_bytes(other) or b"")
+        if theirs is not None and theirs == ours:
+            return AddinResult("install", False, True, other,
+                               f"xlwings add-in: Excel already loads one from {other}, for "
+                               f"xlwings {theirs}, the version xlnapkin's functions run with; "
+                               "no copy was put in XLSTART")
+        version = (f"for xlwings {theirs}" if theirs
+                   else f"of a version that cannot be read ({why})")
+        remove = ("remove that add-in (File > Options > Add-ins > Manage Excel Add-ins, or ask "
+                  "whoever put it there) and run this again")
+        fix = (f"Give xlnapkin's environment xlwings {theirs}: run install.ps1 again with "
+               f"-XlwingsVersion {theirs}; or {remove}."
+               if theirs and _version_tuple(theirs) >= MIN_XLWINGS
+               else f"To use xlnapkin, {remove}.")
+        return AddinResult(
+            "install", False, False, other,
+            f"xlwings add-in: STOPPED, nothing changed: Excel already loads an xlwings add-in "
+            f"from {other} ({version}; xlnapkin's environment has xlwings {ours}). A second "
+            f"one in {target.parent} would not open beside it, and that one loads its own "
+            f"version's DLL, so xlnapkin's functions would fail. {fix}")
+    return None
+
+
+def _addin_install(home, target, record, current, replace, dry_run, source, new,
                    python_executable) -> AddinResult:
-    new = _read_bytes(source)
-    if new is None:
-        raise ExcelSetupError(f"xlwings' add-in is not at {source}: {_NO_XLWINGS}")
     sha = _sha256(new)
     ours = record is not None and not record["was_present"] and (
         record["sha256"] is None or record["sha256"] == _sha256(current))
