@@ -521,6 +521,9 @@ def test_excel_and_lite_commands_are_wired(capsys, tmp_path):
     (tmp_path / "lite" / "main.py").write_text("edited")
     assert_user_error(*run(capsys, "lite", "--out", tmp_path / "lite"),
                       "already exists and differs; use --force to overwrite")
+    # a file where the folder goes: said so (a hardening audit: "File exists: ...")
+    assert_user_error(*run(capsys, "lite", "--out", tmp_path / "lite" / "main.py", "--force"),
+                      f"{tmp_path / 'lite' / 'main.py'} is not a folder")
 
 
 def test_set_up_commands_do_not_load_the_excel_functions():

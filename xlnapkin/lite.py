@@ -179,6 +179,8 @@ def write_lite(out_dir: Path, *, force: bool = False) -> list[Path]:
     the file it pointed at written, and a full disk left half a main.py)."""
     out_dir = Path(out_dir)
     targets = {out_dir / name: text.encode("utf-8") for name, text in lite_files().items()}
+    if out_dir.exists() and not out_dir.is_dir():  # a hardening audit: "File exists: ..."
+        raise LiteError(f"{out_dir} is not a folder")
     if out_dir.is_dir():
         for path in targets:
             check_target(path)  # a link, or a folder where a file goes: a message

@@ -131,6 +131,10 @@ class _NotCells(RecalcError):
     """A defined name that stands for a value or formula rather than cells."""
 
 
+class _StaleName(RecalcError):
+    """A defined name for cells of a sheet the workbook does not have: ``#REF!``, as in Excel."""
+
+
 class LimitError(RecalcError):
     """A workbook over one of the :class:`Limits` (``limit`` is the field's name)."""
 
@@ -173,6 +177,9 @@ _QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
 # a reference that touches the sheet's last column (XFD) or last row (1048576)
 _EDGE = re.compile(r"(?<![A-Za-z0-9_.$])\$?(?:XFD\$?[0-9]+(?![0-9])|XFD(?=\s*:)|"
                    r"[A-Za-z]{1,3}\$?1048576(?![0-9]))|:\s*\$?XFD(?![A-Za-z0-9_($])", re.I)
+# what Excel leaves of a reference to a deleted sheet: #REF!A1, #REF!$A$1:$B$2, #REF!A:A
+_STALE_REF = re.compile(r"#REF!(?:\$?[A-Z]{1,3}\$?[0-9]+|\$?[A-Z]{1,3}(?=\s*:)|\$?[0-9]+(?=\s*:))"
+                        r"(?:\s*:\s*\$?(?:[A-Z]{1,3}\$?[0-9]+|[A-Z]{1,3}|[0-9]+))?", re.I)
 
 
 def _check_formulas(book, limits: "Limits", name: str) -> None:
@@ -208,6 +215,41 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
         raise LimitError(f"{name}: its formulas weigh {weight:,.0f} (the sum of (characters / "
                          f"1,000) squared), over the limit of {limits.max_formula_weight:,.0f}",
                          "max_formula_weight")
+
+
+def _stale_refs(text: str) -> str:
+    """A formula with Excel's ``#REF!A1`` (a reference whose sheet was deleted) as ``#REF!``,
+    which the recalculation library reads (it cannot parse the former: a hardening audit found
+    the whole workbook refused for one such cell). String literals stay as they are.
+
+    >>> _stale_refs('=SUM(#REF!$A$1:$B$2,1)&"#REF!A1"')
+    '=SUM(#REF!,1)&"#REF!A1"'
+    """
+    if "#REF!" not in text.upper():
+        return text
+    out, last = [], 0
+    for quoted in _QUOTED.finditer(text):
+        out += [_STALE_REF.sub("#REF!", text[last:quoted.start()]), quoted.group(0)]
+        last = quoted.end()
+    return "".join(out + [_STALE_REF.sub("#REF!", text[last:])])
+
+
+def _drop_stale_refs(book) -> None:
+    """:func:`_stale_refs` on every formula and defined name of an openpyxl ``book``."""
+    from openpyxl.worksheet.formula import ArrayFormula
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, ArrayFormula) and c.value.text:
+                    c.value.text = _stale_refs(c.value.text)
+                elif c.data_type == "f" and isinstance(c.value, str):
+                    c.value = _stale_refs(c.value)
+        for dn in getattr(ws, "defined_names", {}).values():
+            if dn.attr_text:
+                dn.attr_text = _stale_refs(dn.attr_text)
+    for dn in book.defined_names.values():
+        if dn.attr_text:
+            dn.attr_text = _stale_refs(dn.attr_text)
 
 
 def is_message(value, function_messages=frozenset()) -> bool:
@@ -1127,6 +1169,7 @@ class _Opener:
             data, self.data = self.data, None
             book = _read_book(data, _raw_data, **kwargs)
             _check_formulas(book, self.limits, self.name)
+            _drop_stale_refs(book)
             if not self.allow_external:
                 self.links = [getattr(link.file_link, "Target", None) or "?"
                               for link in book._external_links]
@@ -1146,6 +1189,7 @@ class _Opener:
             _inspect(data, path.name, self.limits)
             book = _read_book(data, _raw_data, **kwargs)
             _check_formulas(book, self.limits, path.name)
+            _drop_stale_refs(book)
         except RecalcError as exc:
             if isinstance(exc, LimitError) and self.failure is None:
                 self.failure = exc
@@ -1544,7 +1588,14 @@ class Workbook:
                 # that the listing of every name goes on
                 raise (_NotCells if target is not ref else RecalcError)(
                     f"{ref}: {corner} is not a cell of a sheet (A1 to XFD1048576)")
-        return self._sheet(sheet).title, cells
+        try:
+            return self._sheet(sheet).title, cells
+        except RecalcError as exc:
+            if target is ref:
+                raise
+            # a name left pointing at a sheet that is gone (Excel would have written #REF!):
+            # that name is #REF!, and the other names are listed (a hardening audit)
+            raise _StaleName(f"{ref} refers to {target}: {exc}") from None
 
     # calculating
 
@@ -1691,6 +1742,8 @@ class Workbook:
         self._ensure()
         try:
             sheet, cells = self.resolve(ref)
+        except _StaleName:
+            return "#REF!"
         except _NotCells:  # a name for a constant or a formula (=0.05, =rate*12)
             name = next(n for n in self.names if n.lower() == ref.strip().lower())
             node = self._nodes.get(f"{self._prefix}'!{name}".upper())
