@@ -37,9 +37,10 @@ def excel_functions() -> dict:
     from xlnapkin import _excel, docgen
     out = {}
     for name, fn in docgen.functions().items():
-        wizard, doc = _excel.parse_docstring(fn.__doc__), _excel.describe(fn)
+        doc = _excel.describe(fn)
         examples = [list(ex.args) for ex in doc.examples]
-        out[name] = (fn, doc.wizard, wizard.args, examples)  # the summary and its unit
+        out[name] = (fn, doc.wizard, {a.name: a.wizard for a in doc.arguments},
+                     examples)  # the summary and its unit; each argument's default and unit
     return out
 
 

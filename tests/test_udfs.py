@@ -203,6 +203,12 @@ def test_wizard_text_fits_and_every_argument_is_documented():
         for arg, text in docs.args.items():
             assert len(text) <= _excel.WIZARD_LIMIT, (name, arg)
             assert text.rstrip().endswith("]"), (name, arg)  # unit in the last [bracket]
+        # the wizard's line of each argument: its default, and what a blank means (an audit)
+        for a in _excel.describe(fn).arguments:
+            assert len(a.wizard) <= _excel.WIZARD_LIMIT and a.wizard.endswith(f"[{a.unit}]")
+            if not a.required and a.default is not None:
+                assert f"; default {a.default_text} [" in a.wizard, (name, a.name)
+            assert "``" not in a.wizard and ":func:" not in a.wizard, (name, a.name)
         assert _excel.describe(fn).examples, f"{name} has no example"
 
 

@@ -133,6 +133,16 @@ class Argument:
             return f'"{self.default}"'
         return _number_text(self.default)
 
+    @property
+    def wizard(self) -> str:
+        """The function wizard's line for it: the description, the default, and the unit last,
+        as the reference has them (an audit: the wizard showed neither the default nor what a
+        blank dtype means); shortened to the description and unit past 255 characters."""
+        unit = f" [{self.unit}]" if self.unit else ""
+        default = "" if self.required or self.default is None else f"; default {self.default_text}"
+        said = f"{self.description}{default}{unit}"
+        return said if len(said) <= WIZARD_LIMIT else f"{self.description}{unit}"
+
 
 @dataclass(frozen=True)
 class Example:
@@ -378,11 +388,9 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
     wrapper.__module__ = fn.__module__  # doctests run where the example was written
     wrapper.__signature__ = signature
     if _xw_func is not None:
-        lines = parse_docstring(fn.__doc__).args
         wrapper.__doc__ = doc.wizard  # what the wizard shows
         for a in reversed(doc.arguments):
-            wrapper = _xw_arg(a.name, ndim=2, err_to_str=True,
-                              doc=lines.get(a.name, a.name)[:WIZARD_LIMIT])(wrapper)
+            wrapper = _xw_arg(a.name, ndim=2, err_to_str=True, doc=a.wizard)(wrapper)
         wrapper = _xw_func(category=CATEGORY)(wrapper)
     wrapper.__doc__ = fn.__doc__
     wrapper.engine, wrapper.excel_name, wrapper.evaluate = fn, name, evaluate

@@ -91,7 +91,7 @@ def ops_per_byte(gpu, dtype="bf16") -> float:
 
     Args:
         gpu: *
-        dtype: compute element type: bf16, fp8, int8, fp4 (falls back to bf16 where the GPU has no native path) [dtype]
+        dtype: compute element type: bf16, fp8, int8, fp4 (bf16 where the GPU has no native path, and for fp32, which engines compute in 16 bits) [dtype]
 
     Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. For 16-bit
     math the peak is the larger of the catalog's bf16_tflops and fp16_tflops: on GeForce cards
