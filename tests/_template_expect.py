@@ -415,14 +415,8 @@ def expect_self_host(v):
     exp.update(_split(v, x, money, n, frac))
     exp.update({o: money[c] for o, c in OUTPUT_OF.items() if o in API_OUTPUTS})
     if not fits:
-        why = memory.why_not(g, m, wd, kd, inp + out, 1, n, frac)
-        more = [k for k in memory.tp_degrees(m, None, wd) if k >= n]
-        heads = sh.HEADS + (f"; at most {m.layers}" if memory.by_layers(m, wd) else
-                            f"; use num_gpus {more[0]}" if more else "")
-        exp["fits"] = (heads if "cannot be split" in why else
-                       sh.LINK if "so it serves a model on one GPU only" in why else
-                       sh.CONTEXT if "holds at most" in why else
-                       f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
+        exp["fits"] = cannot_run(g, m, wd, kd, inp + out, n, frac,
+                                 f"does not fit: {fit_advice(g, m, wd, exp['min_gpus'], frac)}")
         exp.update({o: "check inputs" for o in OUTPUT_OF if o not in API_OUTPUTS})
         exp["breakeven_note"] = exp["fits"]  # the verdict says why nothing fits
         exp.update(vol_ok=False, vol_answers_msg="does not fit",
@@ -904,7 +898,7 @@ def expect_planner(v):
     if math.isfinite(keys[best]):
         exp["cheapest_gpu"], exp["cheapest_cost_per_mtok"] = labels[best], keys[best]
     else:
-        exp["cheapest_gpu"] = "no priced GPU serves a user"
+        exp["cheapest_gpu"] = _no_gpu(v, m, n)
     exp["user_gpu_shown"] = v["user_gpu_label"]
     p0 = cols["w_price_used"][0]
     exp["user_price_shown"] = "none: type it there" if p0 == "no catalog price" else p0
@@ -919,10 +913,36 @@ def expect_planner(v):
                 if i and isinstance(c, float)]
     exp["cheapest_gpu_per_user"], exp["cheapest_cost_per_user_month"] = (
         (labels[min(per_user)[1]], min(per_user)[0]) if per_user
-        else ("no priced GPU serves a user", "-"))
+        else (_no_gpu(v, m, n), "-"))
     exp.update(_latency_targets(v, m, n))
     exp.update(_prices_check(v))
     return {k: x for k, x in exp.items() if x is not None}
+
+
+def cannot_run(g, m, wd, kd, tokens, n, frac, otherwise: str) -> str:
+    """The workbooks' words for memory.why_not's reason (``_napkin.cannot_run``), else
+    ``otherwise``."""
+    why = memory.why_not(g, m, wd, kd, tokens, 1, n, frac)
+    return (_heads_text(m, wd, n) if "cannot be split" in why else
+            sh.LINK if "so it serves a model on one GPU only" in why else
+            sh.CONTEXT if "holds at most" in why else otherwise)
+
+
+def _heads_text(m, wd, n) -> str:
+    more = [k for k in memory.tp_degrees(m, None, wd) if k >= n]
+    return sh.HEADS + (f"; at most {m.layers}" if memory.by_layers(m, wd) else
+                       f"; use num_gpus {more[0]}" if more else "")
+
+
+def _no_gpu(v, m, n) -> str:
+    """The planner's headline where no catalog GPU answers (capacity_planner.NO_GPU): the
+    heads or the context of the Latency sheet's request, which no GPU changes."""
+    wd = v["weight_dtype"]
+    if n not in memory.tp_degrees(m, None, wd):
+        return _heads_text(m, wd, n)
+    if m.max_context and float(v["input_tokens"]) + float(v["output_tokens"]) > m.max_context:
+        return sh.CONTEXT
+    return "no priced GPU serves a user"
 
 
 def _bad_price(your) -> bool:
@@ -1031,7 +1051,7 @@ def _latency_targets(v, m, n) -> dict:
                if said.startswith("no rate meets")
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
                    g, m, wd, inp + out, 1, kd, frac)), frac)
-               if " GB" in said else "cannot run: *")
+               if " GB" in said else cannot_run(g, m, wd, kd, inp + out, n, frac, "cannot run"))
         return {"sla_gpu_shown": shown, "sla_max_rate": "none", "sla_why_none": why,
                 "sla_gpu_price": shown_price,
                 **{k: "-" for k in ("sla_replicas", "sla_gpus", "sla_stop",

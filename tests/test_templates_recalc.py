@@ -27,7 +27,7 @@ import pytest
 from xlnapkin import capacity, catalog
 from xlnapkin.recalc import is_error_value, write_cell_values
 from xlnapkin.templates import build, capacity_planner as cp, multi_tenant_savings as mt
-from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
+from xlnapkin.templates import _napkin, _self_host_sheets as shs, self_host_breakeven as sh
 
 import _recalc as rc
 import _template_expect as ex
@@ -405,8 +405,13 @@ def planner_scenarios(d):
            # tokens an RTX 5090 that holds none), where the table still shows their costs
            ("few GPUs hold a user", dict(d, model="mixtral-8x7b", weight_dtype="q4_k_m",
                                          context_tokens=16000, user_tokens_per_sec=80.0)),
-           # ... typed wrong: the table, the ranking and the cheapest GPU wait for it
-           ("a user speed typed wrong", dict(d, user_tokens_per_sec=-1.0))]
+           # ... typed wrong: the table, the ranking and the cheapest GPU wait for it; the
+           # latency targets' answer stands, on a GPU the catalog has no price for
+           ("a user speed typed wrong, an unpriced latency GPU", dict(
+               d, user_tokens_per_sec=-1.0, sla_gpu="h100-nvl")),
+           # 64 heads over 3 GPUs: the cover says so (an audit: "no priced GPU serves a user")
+           ("heads that do not split over three GPUs", dict(d, model="llama-3.1-70b",
+                                                            weight_dtype="bf16", num_gpus=3))]
     for i in range(1 + SWEEP):
         base = catalog.gpu(rnd.choice(catalog.gpu_ids()))
         v = dict(d, model=rnd.choice(catalog.model_ids()), weight_dtype=rnd.choice(WEIGHT_DTYPES),
@@ -1213,8 +1218,20 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
                 f"{v['sla_percentile']:.0%} of requests): {v['sla_replicas']:,.0f} replicas of "
                 f"{v['sla_gpu_shown']}, {v['sla_gpus']:,.0f} GPUs with 1 spare replica, "
                 f"${v['sla_cost_per_month']:,.0f} a month" in text)
+    assert text.endswith(f" a month ({per_mtok(v['sla_cost_per_mtok'])} per million tokens at "
+                         "a steady peak rate)"), text
     _, text = lines("capacity_planner", "loose limits")
     assert "Latency targets (0.003 requests/s, " in text
+    # no price for the GPU sized: said, not a sentence that stops (an audit)
+    v, text = lines("capacity_planner", "a user speed typed wrong, an unpriced latency GPU")
+    assert v["sla_gpu_price"] == "no catalog price" and isinstance(v["sla_replicas"], float)
+    assert text.endswith("spare replica; the month's cost: no price for h100-nvl: type its "
+                         "$/GPU-h in the results table"), text
+    # heads that do not split: both lines give the reason and the count to use
+    v, text = lines("capacity_planner", "heads that do not split over three GPUs")
+    said = _napkin.HEADS + "; use num_gpus 4"
+    assert v["cheapest_gpu"] == v["sla_why_none"] == said
+    assert text.count(said) == 2 and "no priced GPU" not in text, text
     # while a check fails, the cover says where to look
     _, text = lines("multi_tenant_savings", "bad inputs")
     assert text.startswith("check inputs: the Pooling sheet's Checks")

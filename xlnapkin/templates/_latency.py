@@ -56,6 +56,12 @@ SLOT_WAIT_CAP = "mostly the slot wait: raise the engine cap (max_concurrency)"
 # below this share of what a replica sustains, the limits sit near an idle replica's latency
 TIGHT = 0.1
 PROMPT_CAPACITY = "the replica's capacity for prompts"
+# How far the sizing held against published runs (benchmarks/RESULTS.md section 7, openloop.py's
+# MAX_RATE_FOR_SLA table): said on the Latency sheet and on the planner's cover.
+TRUST = ("at the limits of 21 MLPerf runs, the rate this sizes for was within a fifth of what "
+         "the tuned system sustained in 13 and 0.3 to 2.1 times it in the rest, and measured "
+         "latencies at a given rate are mostly longer than these (docs/latency.md). Keep the "
+         "spare replicas, and check a promised latency with a load test of your own stack.")
 
 
 class _RowMap(st.NameMap):
@@ -86,11 +92,7 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
                  "prefill, TPOT one step at the concurrency Little's law gives, with its spread, "
                  "plus the echo of the request's own prompt in its first steps "
                  "(xlnapkin.queueing). The bisection tables are the engine's, one "
-                 "row per step. How far to trust it: at the limits of 21 MLPerf runs, the rate "
-                 "this sizes for was within a fifth of what the tuned system sustained in 13 and "
-                 "0.3 to 2.1 times it in the rest, and measured latencies at a given rate are "
-                 "mostly longer than these (docs/latency.md). Keep the spare replicas, and check "
-                 "a promised latency with a load test of your own stack.", chars_per_line=170)
+                 "row per step. How far to trust it: " + TRUST, chars_per_line=170)
     b = st.Block(wb, ws, row=4, alias=alias)
     _results(b)
     b.heading("GPU from the Catalog (or yours: the Planner's row 1)")
@@ -136,7 +138,9 @@ def _results(b) -> None:
     # Where there is no rate, the note says why: a long message would not fit the value cell.
     why_note(b, rate, "= MAX_RATE_FOR_SLA", "sla_why_none",
              'IF(NOT({sla_ok}),"see the Planner\'s Checks",'
-             'IF(NOT({runs}),"cannot run: see the fits column of the Planner\'s table",'
+             # the engine's reason (an audit: "see the fits column" where the heads did not
+             # split, and the cover then gave no reason)
+             'IF(NOT({runs}),' + _napkin.cannot_run('"cannot run"') + ','
              'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
              # rounded up, as the engine's message: the time shown is never the limit itself
              'IF({sla_idle_ttft}*1000>{ttft_ms},"no rate: even an idle replica\'s first token '

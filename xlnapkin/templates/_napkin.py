@@ -379,6 +379,30 @@ def _load_steps() -> list[Step]:
 # :func:`add_split_table` writes; 0 past the last count).
 SPLIT_TABLE = "split_from"
 
+# Why a replica cannot run (memory.why_not's rules), as the workbooks word them.
+HEADS = "cannot run: the model's attention heads (GGUF: layers) do not split over num_gpus"
+# ... and the count to use: the next that the heads split over (GGUF: the layers, at most)
+NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF(AND({{num_gpus}}<=ROWS('
+              f'{SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{num_gpus}})>0),"; use '
+              f'num_gpus "&TEXT(INDEX({SPLIT_TABLE},{{num_gpus}}),"0"),""))')
+CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
+LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
+
+
+def cannot_run(otherwise: str) -> str:
+    """Why the replica cannot run, in memory.why_not's order (the heads, unless the link or the
+    context is why no GPU count runs it), else ``otherwise`` (a formula)."""
+    return ('IF(AND(NOT({heads_split}),{context_ok},OR({link_ok},{min_gpus}<=1)),"' + HEADS
+            + '"&' + NEXT_SPLIT + ',IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"'
+            + CONTEXT + '",' + otherwise + ')))')
+
+
+def model_cannot_run(otherwise: str) -> str:
+    """:func:`cannot_run` for any GPU: the heads and the context, which the GPU does not change
+    (the link does), else ``otherwise`` (a formula)."""
+    return ('IF(NOT({heads_split}),"' + HEADS + '"&' + NEXT_SPLIT + ',IF(NOT({context_ok}),"'
+            + CONTEXT + '",' + otherwise + '))')
+
 # memory.fit_message's advice for one request (its _advice): the fewest GPUs that hold it where
 # the heads split over them, else the next count they split over, else (no count: the most is
 # one GPU per query head, or per layer for GGUF) fewer tokens or bigger GPUs; on GPUs with no
@@ -564,6 +588,10 @@ def gpu_field_label(field: str, short: bool = False) -> str:
     if field == "scaleout_gbps":
         return ("network GB/s past the domain" if short else
                 "GPU scaleout_gbps: network per GPU between domains")
+    if field in ("fp16_tflops", "fp8_tflops", "fp4_tflops", "int8_tops") and not short:
+        # a blank in the catalog reads 0 here: no such path (an audit: "fp4_tflops 0.00" read as
+        # a GPU that computes nothing); catalog.Gpu._peaks falls back so
+        return f"GPU {field} (0 = none: the {'bf16' if field == 'fp16_tflops' else '16-bit'} rate)"
     return field.replace("_", " ") if short else f"GPU {field}"
 
 

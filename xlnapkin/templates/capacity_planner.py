@@ -276,6 +276,12 @@ def _input_rows(b, rows, ids) -> dict:
     return cells
 
 
+# No catalog GPU answers: the model's reason where no GPU runs it (the Latency sheet's heads and
+# context, which no GPU changes; an audit: "no priced GPU serves a user" where the heads did not
+# split over num_gpus), else the prices or memory.
+NO_GPU = _napkin.model_cannot_run('"no priced GPU serves a user"')
+
+
 def _outputs(b, col_of) -> None:
     b.heading("The answer")
     first = FIRST_ROW
@@ -283,8 +289,7 @@ def _outputs(b, col_of) -> None:
     # line below, so an example never stands in for the market's answer
     b.add("cheapest_gpu", "Cheapest catalog GPU per million tokens",
           'IF({catalog_ok},IF(MIN(w_catalog_rank_key)<1E+300,INDEX(w_catalog_gpu_label,MATCH('
-          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),"no priced GPU serves a user"),'
-          '"check inputs")', "",
+          'MIN(w_catalog_rank_key),w_catalog_rank_key,0)),' + NO_GPU + '),"check inputs")', "",
           "at full batches, among GPUs a user fits on",
           "text", "output")
     b.add("cheapest_cost_per_mtok", "Its cost per million tokens",
@@ -296,7 +301,7 @@ def _outputs(b, col_of) -> None:
     per_user = "w_catalog_cost_per_user_month"
     b.add("cheapest_gpu_per_user", "Cheapest catalog GPU per user-month",
           f'IF({{rank_ok}},IF(COUNT({per_user})>0,INDEX(w_catalog_gpu_label,MATCH(MIN({per_user}),'
-          f'{per_user},0)),"no priced GPU serves a user"),"check inputs")', "",
+          f'{per_user},0)),' + NO_GPU + '),"check inputs")', "",
           "users at the percentile, their context and speed", "text", "output")
     b.add("cheapest_cost_per_user_month", "Its cost per user-month",
           f'IF({{rank_ok}},IF(COUNT({per_user})>0,MIN({per_user}),"-"),"check inputs")',
@@ -623,7 +628,12 @@ def _results(wb, ws, col_of) -> dict:
                 w = {k: f"Working!{col_of[k]}{r}" for k in (
                     "concurrency", "split_gpus", "heads_split", "context_ok", "link_ok",
                     "gguf_path", "min_gpus", "g_interconnect_gbps")}
-                value = (f'=IF(table_ok,IF({w["concurrency"]}>=1,"yes",IF(NOT({w["heads_split"]}),'
+                # memory.why_not's order (_napkin.cannot_run): the heads, unless the link or
+                # the context is why no GPU count runs it (a new scenario: a Mac said "heads"
+                # where the engine says it has no link for the 2 or 4 GPUs 70B needs)
+                value = (f'=IF(table_ok,IF({w["concurrency"]}>=1,"yes",IF(AND(NOT('
+                         f'{w["heads_split"]}),{w["context_ok"]},OR({w["link_ok"]},'
+                         f'{w["min_gpus"]}<=1)),'
                          f'IF({w["gguf_path"]},"no: layers do not split","no: heads do not '
                          f'split"),IF(NOT({w["link_ok"]}),"no: no GPU link",'
                          f'IF(NOT({w["context_ok"]}),"no: context too long",IF(AND('
@@ -721,8 +731,15 @@ COVER_ANSWER = [
     '" x ","")&sla_gpu_shown&IF(ISNUMBER(sla_gpus),", "&' + _sheets.plain("sla_gpus") + '&'
     + _sheets.plural("sla_gpus", "GPU", "GPUs") + '&IF(sla_spare_replicas>0," with "&'
     'sla_spare_replicas&IF(sla_spare_replicas=1," spare replica"," spare replicas"),""),"")'
+    # the fleet's own cost per token, and why there is no cost (an audit: the sentence ended
+    # without a word where the GPU had no price, and the cover's only $/Mtok was the cheapest
+    # GPU's at full batches, 1000 times under this fleet's at a small volume)
     '&IF(ISNUMBER(sla_cost_per_month),", "&' + _sheets.dollars("sla_cost_per_month")
-    + '&" a month",""),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
+    + '&" a month"&IF(ISNUMBER(sla_cost_per_mtok)," ("&' + _sheets.per_mtok("sla_cost_per_mtok")
+    + '&" per million tokens at a steady peak rate)",""),IF(ISNUMBER(sla_replicas),"; the '
+    'month\'s cost: "&IF(sla_cost_per_month="check inputs","check inputs (spare replicas, '
+    'hours)",sla_cost_per_month&" for "&sla_gpu_shown&": type its $/GPU-h in the results '
+    'table"),"")),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
     + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")
@@ -779,6 +796,8 @@ def _cover(wb) -> None:
             "(COST_PER_USER_MONTH). Efficiency: calibrated defaults (editable; 1 = pure "
             "roofline)."]),
         ("What it leaves out", [
+            # an audit: the caveat was on the Latency sheet only, 13 pages into the printout
+            "How far to trust the replicas under latency targets: " + _latency.TRUST,
             "Latency targets for more than one GPU at a time (the Latency sheet sizes one), "
             "bursts beyond random (Poisson) arrivals, users' KV caches kept while idle (assumed evicted or cheap to rebuild), staff and minimum "
             "fleets (see the self-host breakeven workbook), prices for GPUs the catalog has no "
@@ -790,7 +809,7 @@ def _cover(wb) -> None:
             "and holds fewer users; the command line says so for such a replica."]),
         ("Seed 001 (B200 and a 32 B model): how to reproduce it", [
             f"Row 1 is a B200 with {u['memory_gb']:.0f} GB (the article's figure; the catalog's "
-            "b200 row has 180 GB usable). Keep qwen2.5-32b with fp8 weights and KV, set the "
+            "b200 row has 180 GB). Keep qwen2.5-32b with fp8 weights and KV, set the "
             "context a user holds to 200,000, the memory share to 100 % and the duty cycle to "
             "100 %: 'users at context' for row 1 shows 6 (26.2 GB of KV each beside 32.8 GB of "
             "weights).",

@@ -355,11 +355,9 @@ def _checks(b) -> None:
     fits = b.add("fits", "Does one request fit on one replica?",
                  # memory.why_not's order: the heads, unless the link or the context is why
                  # no GPU count runs it
-                 'IF({inputs_ok},IF({fits_calc},"OK",IF(AND(NOT({heads_split}),{context_ok},'
-                 'OR({link_ok},{min_gpus}<=1)),"' + HEADS + '"&' + _NEXT_SPLIT + ','
-                 'IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"' + CONTEXT + '",'
-                 '"does not fit: "&{fit_advice}))))'
-                 ',"check inputs")', fmt="text",
+                 'IF({inputs_ok},IF({fits_calc},"OK",'
+                 + _napkin.cannot_run('"does not fit: "&{fit_advice}') + '),"check inputs")',
+                 fmt="text",
                  kind="check")
     st.mark_checks(b.ws, fits.coordinate)
     # The same cell as a check name, so that `xlnapkin recalc` lists it among the checks that
@@ -386,14 +384,7 @@ def _checks(b) -> None:
           f'"{NEED_PRICES}"))', fmt="text")
 
 
-# Why a replica cannot run (memory.why_not's rules), as the fits check words them.
-HEADS = "cannot run: the model's attention heads (GGUF: layers) do not split over num_gpus"
-# ... and the count to use: the next that the heads split over (GGUF: the layers, at most)
-_NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF(AND({{num_gpus}}<=ROWS('
-               f'{_napkin.SPLIT_TABLE}),INDEX({_napkin.SPLIT_TABLE},{{num_gpus}})>0),"; use '
-               f'num_gpus "&TEXT(INDEX({_napkin.SPLIT_TABLE},{{num_gpus}}),"0"),""))')
-CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
-LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
+HEADS, CONTEXT, LINK = _napkin.HEADS, _napkin.CONTEXT, _napkin.LINK
 
 
 # The inputs that own_inputs_ok checks (only owning, or own vs rent, reads them).
