@@ -208,6 +208,11 @@ def test_bad_spec_strings():
     ("mixtral-8x7b; moe_layers=33", "moe_layers must be at most layers (32), got 33"),
     ("gemma-2-27b; sliding_window_layers=50",
      "sliding_window_layers must be at most the attention layers (46), got 50"),
+    # a window without its layer count priced the full context (an audit), and the reverse
+    ("params_b=7; layers=32; kv_heads=8; head_dim=128; sliding_window=4096",
+     "sliding_window needs sliding_window_layers too"),
+    ("llama-3.1-8b; sliding_window_layers=4", "sliding_window_layers needs sliding_window too"),
+    ("gemma-2-27b; sliding_window=0", "sliding_window_layers needs sliding_window too"),
 ])
 def test_spec_strings_refuse_counts_that_contradict_each_other(spec, message):
     # each of these was accepted before and gave a KV cache or a speed for no real model

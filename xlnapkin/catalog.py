@@ -427,7 +427,8 @@ def _convert(kind: str, raw: dict, where: str):
 def _check_model_shape(values: dict, where: str) -> None:
     """Refuse counts that contradict each other: more KV heads than query heads, query heads not
     shared evenly by the KV heads (every engine's grouped-query attention needs equal groups),
-    more attention layers than layers, more sliding-window layers than attention layers."""
+    more attention layers than layers, more sliding-window layers than attention layers, a
+    window without its layer count or a count without its window."""
     layers, kv = values["layers"], values["kv_heads"]
     heads = values.get("heads") or kv
     attn = values.get("attention_layers") or layers
@@ -444,6 +445,15 @@ def _check_model_shape(values: dict, where: str) -> None:
     if window and window > attn:
         raise CatalogError(f"{where}: sliding_window_layers must be at most the attention "
                            f"layers ({attn}), got {window}")
+    # one without the other was ignored without a word (an audit: a spec string with Mistral's
+    # sliding_window=4096 priced the full context); a config's window may also be off
+    # (Qwen2.5's use_sliding_window=false), so no count is assumed
+    if bool(values.get("sliding_window")) != bool(window):
+        given, missing = (("sliding_window", "sliding_window_layers") if not window
+                          else ("sliding_window_layers", "sliding_window"))
+        raise CatalogError(f"{where}: {given} needs {missing} too (the window in tokens, and how "
+                           f"many of the {attn} attention layers use it: all {attn} for "
+                           "Mistral-style models)")
 
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
