@@ -1156,7 +1156,9 @@ def addin_source(folder, content=b"xlwings add-in 0.33.14"):
 
 
 def addin(action, home, **kw):
-    return es.xlwings_addin(action, home=home, platform="win32", **kw)
+    # the DLL beside this Python is not what these tests are about (on Windows it would be
+    # checked by default): the tests that are pass check_dll
+    return es.xlwings_addin(action, home=home, platform="win32", **{"check_dll": False, **kw})
 
 
 def test_addin_install_copies_xlwings_own_file_and_writes_no_xlwings_conf(tmp_path):
@@ -1365,6 +1367,12 @@ def test_an_addin_excel_loads_from_elsewhere_is_used_or_stops_the_install(tmp_pa
     options = [("OPEN", f'/R "{ticked}"'), ("OPEN1", '"C:\\other\\tools.xlam"'),
                ("Options", "123")]
     assert es._addin_places(options, [office]) == [glob_start, ticked]
+    # unquoted after its switch, and a bare name: the user's AddIns folder (a review)
+    addins = tmp_path / "AddIns"
+    (addins / "xlwings.xlam").parent.mkdir()
+    (addins / "xlwings.xlam").write_bytes(b"")
+    assert es._addin_places([("OPEN2", f"/R /F {ticked}")], []) == [ticked]
+    assert es._addin_places([("OPEN", '"xlwings.xlam"')], [], addins) == [addins / "xlwings.xlam"]
     result = addin("install", home, source=ours, elsewhere=[glob_start])
     assert not result.ok and not result.changed and not home.exists()
     assert result.describe() == (
@@ -1381,6 +1389,19 @@ def test_an_addin_excel_loads_from_elsewhere_is_used_or_stops_the_install(tmp_pa
     assert "Excel already loads one from" in kept.describe()
     # the user's XLSTART itself (a registered copy of it) is the usual case, not another place
     assert addin("install", home, source=ours, elsewhere=[home / XLAM]).changed
+    # ... and xlnapkin's copy there goes once Excel loads one of its version from elsewhere: two
+    # of one name would not both open (a review: it stayed, and the message said "no copy")
+    assert "would remove xlnapkin's earlier copy" in addin(
+        "install", home, source=ours, elsewhere=[ticked], dry_run=True).describe()
+    assert (home / XLAM).is_file()
+    moved = addin("install", home, source=ours, elsewhere=[ticked])
+    assert moved.ok and moved.changed and "removed xlnapkin's earlier copy" in moved.describe()
+    assert listing(home) == {}  # the copy and its record
+    # someone else's copy there: the user picks one
+    (home / XLAM).parent.mkdir(parents=True, exist_ok=True)
+    (home / XLAM).write_bytes(vbaproject.xlwings_addin("0.37.8") + b"\0")
+    both = addin("install", home, source=ours, elsewhere=[ticked])
+    assert not both.ok and "from both" in both.describe() and (home / XLAM).is_file()
     # one older than xlnapkin needs: only removing it helps
     glob_start.write_bytes(vbaproject.xlwings_addin("0.30.10"))
     text = addin("install", home, source=ours, elsewhere=[glob_start]).describe()

@@ -836,13 +836,17 @@ def test_references_to_a_deleted_sheet_are_ref_and_the_rest_is_calculated(capsys
     # missing sheet stopped the listing with an error that did not name it.
     path = c.xlsx(tmp_path / "stale.xlsx",
                   {"S": {"A1": 2, "B1": "=A1*3", "C1": "=SUM(#REF!$A$1:$B$2,1)",
-                         "D1": '="#REF!A1"', "E1": "=#REF!A:A"}},
+                         "D1": '="#REF!A1"', "E1": "=#REF!A:A",
+                         "F1": "=SUM(#REF!A2:INDEX(#REF!A:A,COUNTA(#REF!A:A)))"}},
                   {"stale": "#REF!$A$1", "gone": "Nowhere!$A$1", "y": "S!$B$1",
-                   "c": "S!$C$1", "d": "S!$D$1"})
+                   "c": "S!$C$1", "d": "S!$D$1", "f": "S!$F$1", "check_gone": "Nowhere!$A$1"})
     code, out, err = run(capsys, "recalc", path, "-q", "--json")
     assert code == 3, err
     assert json.loads(out) == {"stale": "#REF!", "gone": "#REF!", "y": 6, "c": "#REF!",
-                               "d": "#REF!A1"}  # text that looks like one stays text
+                               "d": "#REF!A1",  # text that looks like one stays text
+                               "f": "#REF!", "check_gone": "#REF!"}
+    # a check name among them is a failing check, not an error after the values (a review)
+    assert "check_gone" in err and "Error" not in err
     code, out, err = run(capsys, "recalc", path, "-q", "--set", "gone=3")
     assert_one_error(code, out, err, "gone refers to Nowhere!$A$1: no sheet 'Nowhere'")
 

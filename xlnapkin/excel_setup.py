@@ -1622,6 +1622,8 @@ def xlwings_addin(action: str = "install", *, home: Path | None = None,
         stop = (_dll_missing(python_executable, ours) if check_dll and ours else None) or (
             _loaded_elsewhere(loaded_addins(home) if elsewhere is None else elsewhere,
                               target, ours))
+        if stop is not None and stop.ok and current is not None:
+            return _second_copy(stop, home, target, record, current, dry_run)
         if stop is not None:
             return stop
         result = _addin_install(home, target, record, current, replace, dry_run, source, new,
@@ -1650,7 +1652,8 @@ def _dll_missing(python_executable: str | None, version: str) -> AddinResult | N
         "with xlwings only for a 64-bit x86 Python on Windows; a 32-bit or an ARM64 Python "
         "gets xlwings without it. Install Python's 'Windows installer (64-bit)' from "
         "https://www.python.org/downloads/, then run install.ps1 again with -Python and the "
-        "path of its python.exe, and -VenvDir a new folder.")
+        "path of its python.exe, and -VenvDir a new folder (by hand: an environment made "
+        "with that Python).")
 
 
 def loaded_addins(home: Path) -> list[Path]:
@@ -1662,12 +1665,17 @@ def loaded_addins(home: Path) -> list[Path]:
     if sys.platform != "win32" or not _same_path(home, Path.home()):
         return []
     programs = [os.environ.get(v) for v in ("ProgramFiles", "ProgramFiles(x86)", "ProgramW6432")]
-    return _addin_places(_excel_options(), [Path(p) for p in programs if p])
+    appdata = os.environ.get("APPDATA")
+    return _addin_places(_excel_options(), [Path(p) for p in programs if p],
+                         Path(appdata) / "Microsoft" / "AddIns" if appdata else None)
 
 
-def _addin_places(options: list[tuple[str, str]], programs: list[Path]) -> list[Path]:
+def _addin_places(options: list[tuple[str, str]], programs: list[Path],
+                  addins: Path | None = None) -> list[Path]:
     """The xlwings add-in files among Excel's ``options`` (name, value) and the Office start-up
-    folders under the ``programs`` folders, each once."""
+    folders under the ``programs`` folders, each once. An ``OPEN`` value names the file after
+    its switches (``/R``), in quotes or not; a bare file name is in the user's ``addins``
+    folder, where Excel's Add-ins dialog keeps its own."""
     folders, files = [], []
     for base in programs:
         office = base / "Microsoft Office"
@@ -1676,9 +1684,11 @@ def _addin_places(options: list[tuple[str, str]], programs: list[Path]) -> list[
         if name.upper() == "ALTSTARTUP":
             folders.append(Path(value))
         elif re.fullmatch(r"OPEN\d*", name.upper()):
-            # "/R "C:\...\xlwings.xlam"": the path in quotes after the switches, or alone
+            # '/R "C:\...\xlwings.xlam"', '/R C:\...\xlwings.xlam', '"xlwings.xlam"'
             quoted = re.search(r'"([^"]+)"', value)
-            files.append(Path(quoted.group(1) if quoted else value.strip()))
+            text = quoted.group(1) if quoted else re.sub(r"^(\s*/\w+)+\s+", "", value).strip()
+            bare = not re.search(r"[\\/]", text)  # a file name alone
+            files.append(addins / text if bare and addins is not None else Path(text))
     found = [f / ADDIN_FILE for f in folders] + [f for f in files if f.name.lower() == ADDIN_FILE]
     unique: list[Path] = []
     for path in found:
@@ -1748,6 +1758,34 @@ def _loaded_elsewhere(elsewhere: list[Path], target: Path, ours: str | None
             f"one in {target.parent} would not open beside it, and that one loads its own "
             f"version's DLL, so xlnapkin's functions would fail. {fix}")
     return None
+
+
+def _second_copy(kept: AddinResult, home, target, record, current, dry_run) -> AddinResult:
+    """Excel loads an add-in of xlnapkin's version from elsewhere while XLSTART holds one too: two
+    workbooks of one name would not both open (a review: the install said "no copy" and left
+    xlnapkin's earlier copy there). xlnapkin's own copy, unchanged since, goes; another is the
+    user's to remove."""
+    ours = (record is not None and not record["was_present"]
+            and record["sha256"] in (None, _sha256(current)))
+    if not ours:
+        return AddinResult(
+            "install", False, False, target,
+            f"xlwings add-in: STOPPED, nothing changed: Excel loads xlwings add-ins from both "
+            f"{kept.path} and {target}, and two workbooks of one name do not open together: "
+            f"remove one of them (File > Options > Add-ins, or delete the file), then run this "
+            "again.")
+    if dry_run:
+        return dataclasses.replace(kept, message=kept.message + f"; would remove xlnapkin's "
+                                   f"earlier copy, {target}, which would not open beside it")
+    try:
+        target.unlink()
+    except PermissionError:
+        raise ExcelSetupError(f"cannot delete {target}: close Excel (it keeps the add-in open) "
+                              "and run this again") from None
+    _forget_addin(home)
+    return dataclasses.replace(kept, changed=True, message=kept.message + f"; removed "
+                               f"xlnapkin's earlier copy, {target}, which would not open "
+                               "beside it")
 
 
 def _addin_install(home, target, record, current, replace, dry_run, source, new,

@@ -178,8 +178,11 @@ _QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
 _EDGE = re.compile(r"(?<![A-Za-z0-9_.$])\$?(?:XFD\$?[0-9]+(?![0-9])|XFD(?=\s*:)|"
                    r"[A-Za-z]{1,3}\$?1048576(?![0-9]))|:\s*\$?XFD(?![A-Za-z0-9_($])", re.I)
 # what Excel leaves of a reference to a deleted sheet: #REF!A1, #REF!$A$1:$B$2, #REF!A:A
+# (a range's end is a cell, column or row, not the start of a function: A2:INDEX(...) keeps
+# its ":INDEX(", which the library reads as #REF! too; a review)
 _STALE_REF = re.compile(r"#REF!(?:\$?[A-Z]{1,3}\$?[0-9]+|\$?[A-Z]{1,3}(?=\s*:)|\$?[0-9]+(?=\s*:))"
-                        r"(?:\s*:\s*\$?(?:[A-Z]{1,3}\$?[0-9]+|[A-Z]{1,3}|[0-9]+))?", re.I)
+                        r"(?:\s*:\s*\$?(?:[A-Z]{1,3}\$?[0-9]+|[A-Z]{1,3}|[0-9]+)"
+                        r"(?![A-Z0-9_.(]))?", re.I)
 
 
 def _check_formulas(book, limits: "Limits", name: str) -> None:
@@ -224,6 +227,13 @@ def _stale_refs(text: str) -> str:
 
     >>> _stale_refs('=SUM(#REF!$A$1:$B$2,1)&"#REF!A1"')
     '=SUM(#REF!,1)&"#REF!A1"'
+
+    A range from a deleted cell to a function's result (``A2:INDEX(...)``) is ``#REF!`` in
+    Excel, where the library makes it a range of blanks: the whole formula is ``#REF!`` (a
+    review; what an IFERROR around it would have made of it is lost):
+
+    >>> _stale_refs('=SUM(#REF!A2:INDEX(#REF!A:A,3))')
+    '=#REF!'
     """
     if "#REF!" not in text.upper():
         return text
@@ -231,7 +241,10 @@ def _stale_refs(text: str) -> str:
     for quoted in _QUOTED.finditer(text):
         out += [_STALE_REF.sub("#REF!", text[last:quoted.start()]), quoted.group(0)]
         last = quoted.end()
-    return "".join(out + [_STALE_REF.sub("#REF!", text[last:])])
+    out.append(_STALE_REF.sub("#REF!", text[last:]))
+    if any(re.search(r"#REF!\s*:|:\s*#REF!", part) for part in out[::2]):
+        return "=#REF!" if text.startswith("=") else "#REF!"
+    return "".join(out)
 
 
 def _drop_stale_refs(book) -> None:
@@ -1808,7 +1821,7 @@ class Workbook:
         for name in names:
             try:
                 sheet, cells = self.resolve(name)
-            except _NotCells:  # a check written as a named formula
+            except (_NotCells, _StaleName):  # a named formula, or a name of a sheet gone
                 sheet = cells = None
             if cells is None or ":" not in cells:
                 value = self.value(name)
