@@ -5,9 +5,11 @@ so that a spreadsheet that mirrors the engine can be checked against the same nu
 """
 
 import csv
+import dataclasses
 import importlib.util
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -589,3 +591,30 @@ def test_one_gpus_share_of_a_tensor_parallel_step_is_never_faster_than_its_kerne
     short = {(r["model"], r["tp"]): r["kernels_s"] / r["graph_s"] for r in rows
              if r["batch"] == 1}
     assert short[("llama-3.1-8b", 8)] < 0.3 < short[("llama-3.1-8b", 1)]
+
+
+def test_the_committed_constants_are_the_ones_results_md_reports_as_fitted():
+    """Each constant in ``DEFAULTS`` (and AMD's factor) as section 2 of benchmarks/RESULTS.md
+    commits it, and within 2 % of the fit it reports (or pinned there, with its reason). The
+    accuracy bars hold a whole model, not each constant: an audit found a 25 % edit to
+    ``moe_mfu_factor`` caught by no test. A refit changes both, or this fails."""
+    text = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    section = text.split("## 2. Fitted constants", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \|", section, re.M)
+    seen = set()
+    for name, fit, committed in rows:
+        if name == 'VENDOR_FACTOR["amd"]':
+            value = calibration.VENDOR_FACTOR["amd"]
+        elif hasattr(calibration.DEFAULTS, name):
+            value = getattr(calibration.DEFAULTS, name)
+        else:
+            continue
+        seen.add(name)
+        assert value == pytest.approx(float(committed)), (name, value, committed)
+        fitted = re.fullmatch(r"([\d.]+)( µs| ms)?", fit.strip())
+        if fitted and "bound" not in fit:
+            scale = {" µs": 1e-6, " ms": 1e-3}.get(fitted.group(2), 1.0)
+            assert value == pytest.approx(float(fitted.group(1)) * scale, rel=0.02), name
+    # comm is a switch (count the all-reduces or not), not a fitted constant
+    assert seen == {f.name for f in dataclasses.fields(calibration.DEFAULTS)} - {"comm"} | {
+        'VENDOR_FACTOR["amd"]'}, seen

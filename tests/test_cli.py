@@ -1029,8 +1029,20 @@ def test_estimate_says_when_the_planned_utilization_is_past_what_a_replica_susta
             f"arrivals (at most {queueing._rate_text(most)} requests/s, "
             f"{e.sustained_share:.1%} of full load): requests queue without end; plan a lower "
             "--utilization") in flat
+    # the breakeven and the saving say they are for replicas busier than one sustains (a
+    # finance audit: "self-hosting saves" read as the saving of a fleet that can carry it)
+    assert ("a month with these replicas, which cannot carry the volume (each at your volume): "
+            "more replicas cost more") in flat
+    code, out, _ = run(capsys, "estimate", "--gpu", args[0], "--tokens-per-day", "9.4e8",
+                       "--input-tokens", "200", "--output-tokens", "800", "--utilization", "0.9",
+                       "--api", "openai-gpt-4o")
+    assert (f"tokens/day, with replicas 90% busy, more than one sustains here (at most "
+            f"{e.sustained_share:.1%})") in " ".join(out.split())
     # at the default 70 % the same volume has a steady state and the usual line
     assert not math.isnan(capacity.estimate(*args).volume_ttft_ms)
+    code, out, _ = run(capsys, "estimate", "--gpu", args[0], "--tokens-per-day", "9.4e8",
+                       "--input-tokens", "200", "--output-tokens", "800")
+    assert "more than one sustains" not in out and "cannot carry" not in out
 
 
 def test_estimate_says_when_the_first_token_waits_long(capsys):

@@ -998,6 +998,9 @@ def spec_decode_speedup(acceptance_rate, draft_tokens, draft_cost_ratio=0.0):
     d = 1.0 - a  # exact near a = 1, where 1 - a^(k+1) would cancel; a = 1: the limit, k + 1
     with np.errstate(divide="ignore", invalid="ignore"):
         tokens = np.where(d > 0, -np.expm1((k + 1.0) * np.log1p(-d)) / d, k + 1.0)
+    # no drafting: exactly 1 token a step, where the form above can round to 0.9999999999999999
+    # (an audit: a property test failed on such draws)
+    tokens = np.where(k == 0, 1.0, tokens)
     return _out(tokens / (1.0 + k * c))
 
 
