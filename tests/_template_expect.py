@@ -17,8 +17,6 @@ from xlnapkin.errors import InvalidArgumentError, UnknownNameError
 from xlnapkin.templates import _teams, capacity_planner as cp, multi_tenant_savings as mt
 from xlnapkin.templates import _self_host_sheets as shs, self_host_breakeven as sh
 
-DAYS = 730 / 24
-
 
 def _eff(v):
     x = v.get("efficiency")
@@ -247,7 +245,9 @@ def _money(v, x, total):
            "residual_value": residual,
            "api_blended_calc": e.blended_price(x["p_in"], x["p_out"], input_share(v), saved,
                                                x["p_cached"])}
-    out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"])
+    days = e.api_days_per_month(hours)  # the month the GPUs are paid for
+    out["days_per_month"] = days
+    out["api_monthly_calc"] = e.api_monthly_cost(x["tpd"], out["api_blended_calc"], days)
     # renting the GPU-hours an owned GPU serves: always on, 730 a month (fewer rented hours
     # need more GPUs, which the fleet's NPV counts)
     out["rent_npv_calc"] = e.rent_npv(rent, x["years"], v["price_decline"], x["rate"])
@@ -304,16 +304,16 @@ def _money(v, x, total):
                                                      x["rate"], min(v["hours_per_month"], 730.0))
         - owned * out["own_npv_calc"],
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
-            replica, cap, out["api_blended_calc"], x["minrep"], x["staff"])),
+            replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days)),
     })
     out["breakeven_for_good_calc"] = _scan(e.breakeven_for_good(
-        replica, cap, out["api_blended_calc"], x["minrep"], x["staff"]))
+        replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days))
     # the fleet the breakeven volume needs: the replicas whose savings pay the people
     be = out["breakeven_calc"]
     out["breakeven_gpus_calc"] = ("-" if be == "never" else
                                   e.replicas_needed(be, total, x["util"], x["minrep"], hours) * n)
     if x["tpd"] > 0:
-        out["cost_at_volume_calc"] = e.cost_per_mtok_at_volume(monthly, x["tpd"])
+        out["cost_at_volume_calc"] = e.cost_per_mtok_at_volume(monthly, x["tpd"], days)
     return out
 
 
@@ -573,8 +573,8 @@ def _volume_rows(v, x, money, total):
             "volume_self_host_cost": [e.self_host_monthly_cost(a, total, money["price_used"], n,
                                                                x["util"], hours, x["minrep"],
                                                                x["staff"]) for a in vols],
-            "volume_api_cost": [e.api_monthly_cost(float(a), money["api_blended_calc"])
-                                for a in vols]}
+            "volume_api_cost": [e.api_monthly_cost(float(a), money["api_blended_calc"],
+                                                   money["days_per_month"]) for a in vols]}
     blended, breakeven = [], []
     for p in catalog.prices():
         b = e.blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, input_share(v),
@@ -582,7 +582,7 @@ def _volume_rows(v, x, money, total):
         blended.append(b)
         breakeven.append(_scan(e.fleet_breakeven_tokens_per_day(
             money["replica_monthly_cost"], money["replica_capacity_per_day"], b, x["minrep"],
-            x["staff"])))
+            x["staff"], money["days_per_month"])))
     rows["api_list_blended"], rows["api_list_breakeven"] = blended, breakeven
     return rows
 
@@ -923,7 +923,7 @@ def cannot_run(g, m, wd, kd, tokens, n, frac, otherwise: str) -> str:
     """The workbooks' words for memory.why_not's reason (``_napkin.cannot_run``), else
     ``otherwise``."""
     why = memory.why_not(g, m, wd, kd, tokens, 1, n, frac)
-    return (_heads_text(m, wd, n) if "cannot be split" in why else
+    return (_gpu_heads_text(g, m, wd, kd, tokens, n, frac) if "cannot be split" in why else
             sh.LINK if "so it serves a model on one GPU only" in why else
             sh.CONTEXT if "holds at most" in why else otherwise)
 
@@ -932,6 +932,18 @@ def _heads_text(m, wd, n) -> str:
     more = [k for k in memory.tp_degrees(m, None, wd) if k >= n]
     return sh.HEADS + (f"; at most {m.layers}" if memory.by_layers(m, wd) else
                        f"; use num_gpus {more[0]}" if more else "")
+
+
+def _gpu_heads_text(g, m, wd, kd, tokens, n, frac) -> str:
+    """_napkin.GPU_NEXT_SPLIT's advice: one GPU where this one has no link, else the next count
+    the heads split over from the fewest GPUs that hold the request."""
+    if n > 1 and not g.interconnect_gbps:
+        return sh.HEADS + "; use num_gpus 1"
+    if memory.by_layers(m, wd):
+        return sh.HEADS + f"; at most {m.layers}"
+    start = max(n, _num(memory.gpus_needed(g, m, wd, tokens, 1, kd, frac)))
+    more = [k for k in memory.tp_degrees(m, None, wd) if k >= start]
+    return sh.HEADS + (f"; use num_gpus {more[0]}" if more else "")
 
 
 def _no_gpu(v, m, n) -> str:

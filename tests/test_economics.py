@@ -971,3 +971,14 @@ def test_volume_rate_spreads_the_day_over_the_hours_a_day_the_fleet_serves():
     assert c.volume_rate(2e9, 1024, 1024, reps, hours) * 2048 == pytest.approx(busy * tps)
     with pytest.raises(InvalidArgumentError, match="replicas"):
         c.volume_rate(day, 1024, 1024, 0)
+
+
+def test_estimate_bills_the_api_for_the_month_the_gpus_are_paid_for():
+    # a finance audit: at 744 hours the GPUs were paid for 31 days, the API for 30.4
+    args = ("h200", "llama-3.3-70b", 2e9)
+    month, longer = (c.estimate(*args, weight_dtype="fp8", hours_per_month=h) for h in (730, 744))
+    assert longer.api_monthly_cost == pytest.approx(month.api_monthly_cost * 744 / 730)
+    assert longer.gpu_monthly_cost == pytest.approx(month.gpu_monthly_cost * 744 / 730)
+    assert longer.self_host_cost_per_mtok_at_volume == pytest.approx(
+        longer.self_host_monthly_cost / (2e9 * 31) * 1e6)
+    assert e.api_days_per_month(744) == 31 and e.api_days_per_month(100) == 730 / 24

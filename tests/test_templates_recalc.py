@@ -112,6 +112,9 @@ def self_host_scenarios(d):
            ("gpt-4o staff +10000", dict(gpt4o, staff_cost_per_month=d["staff_cost_per_month"]
                                         + 10000)),
            ("one minimum replica", dict(d, min_replicas=1)),
+           # the API bills the month the GPUs are paid for (a finance audit: 31 days of GPUs
+           # against 30.4 of the API)
+           ("gpt-4o, GPUs rented a 31-day month", dict(gpt4o, hours_per_month=744.0)),
            # a blank input share prices the API at the request's own mix, as `estimate` does
            ("4,000 in / 500 out against gpt-4o", dict(gpt4o, input_tokens=4000, output_tokens=500,
                                                       tokens_per_day=200e6)),
@@ -878,6 +881,14 @@ def test_staff_cost_adds_to_the_month_and_raises_the_breakeven(results):
     assert b["breakeven_tokens_per_day"] > a["breakeven_tokens_per_day"]
 
 
+def test_the_api_bills_the_month_the_gpus_are_paid_for(results):
+    a = _lo(results, "self_host_breakeven", "gpt-4o")
+    b = _lo(results, "self_host_breakeven", "gpt-4o, GPUs rented a 31-day month")
+    assert (a["days_per_month"], b["days_per_month"]) == (pytest.approx(730 / 24), 31.0)
+    assert b["api_monthly_cost"] == pytest.approx(a["api_monthly_cost"] * 744 / 730, rel=1e-9)
+    assert b["gpu_monthly_cost"] == pytest.approx(a["gpu_monthly_cost"] * 744 / 730, rel=1e-9)
+
+
 def test_doubling_the_minimum_fleet_adds_the_gpu_bill_again(results):
     one = _lo(results, "self_host_breakeven", "one minimum replica")
     two = _lo(results, "self_host_breakeven", "defaults")
@@ -1222,6 +1233,10 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
                          "a steady peak rate)"), text
     _, text = lines("capacity_planner", "loose limits")
     assert "Latency targets (0.003 requests/s, " in text
+    # a price typed wrong for it: said so, not "type its $/GPU-h" (a review)
+    _, text = lines("capacity_planner", "a price typed wrong")
+    assert text.endswith("; the month's cost: the $/GPU-h typed for h100-sxm in the results "
+                         "table is not a number >= 0"), text
     # no price for the GPU sized: said, not a sentence that stops (an audit)
     v, text = lines("capacity_planner", "a user speed typed wrong, an unpriced latency GPU")
     assert v["sla_gpu_price"] == "no catalog price" and isinstance(v["sla_replicas"], float)

@@ -23,8 +23,9 @@ from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
 from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_day,
-                        api_monthly_cost, blended_price, breakeven_for_good, cost_per_mtok,
-                        cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day, fleet_utilization,
+                        api_days_per_month, api_monthly_cost, blended_price, breakeven_for_good,
+                        cost_per_mtok, cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
+                        fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError
 from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
@@ -590,9 +591,10 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                      hours_per_month, min_replicas, staff_cost_per_month)
     replica_month = self_host_monthly_cost(0, tps, price, num_gpus, utilization,
                                            hours_per_month, 1, 0.0)
-    api_month = api_monthly_cost(tokens_per_day, api_price)
+    days = api_days_per_month(hours_per_month)  # the month the GPUs are paid for
+    api_month = api_monthly_cost(tokens_per_day, api_price, days)
     breakeven = (replica_month, replica_tokens_per_day(tps, utilization, hours_per_month),
-                 api_price, min_replicas, staff_cost_per_month)
+                 api_price, min_replicas, staff_cost_per_month, days)
     best_n, best_month = _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens,
                                          weight_dtype, kv_dtype, num_gpus, price, utilization,
                                          min_replicas, staff_cost_per_month, hours_per_month)
@@ -645,7 +647,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         self_host_monthly_cost=monthly,
         api_monthly_cost=api_month, monthly_saving=api_month - monthly, api_model=p.model_id,
         api_model_name=p.model or p.model_id or p.id,
-        self_host_cost_per_mtok_at_volume=(cost_per_mtok_at_volume(monthly, tokens_per_day)
+        self_host_cost_per_mtok_at_volume=(cost_per_mtok_at_volume(monthly, tokens_per_day, days)
                                            if tpd > 0 else float("nan")),
         planned_cost_per_mtok=self_host_cost_per_mtok(g, m, price, input_tokens, output_tokens,
                                                       weight_dtype, kv_dtype, num_gpus,

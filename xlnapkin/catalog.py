@@ -448,12 +448,14 @@ def _check_model_shape(values: dict, where: str) -> None:
     # one without the other was ignored without a word (an audit: a spec string with Mistral's
     # sliding_window=4096 priced the full context); a config's window may also be off
     # (Qwen2.5's use_sliding_window=false), so no count is assumed
-    if bool(values.get("sliding_window")) != bool(window):
-        given, missing = (("sliding_window", "sliding_window_layers") if not window
+    # (0 in either turns the window off: a review found "gemma-2-27b; sliding_window=0" refused)
+    size = values.get("sliding_window")
+    if (size is None) != (window is None) and 0 not in (size, window):
+        given, missing = (("sliding_window", "sliding_window_layers") if window is None
                           else ("sliding_window_layers", "sliding_window"))
         raise CatalogError(f"{where}: {given} needs {missing} too (the window in tokens, and how "
                            f"many of the {attn} attention layers use it: all {attn} for "
-                           "Mistral-style models)")
+                           "Mistral-style models; 0 turns the window off)")
 
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

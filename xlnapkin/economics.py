@@ -196,9 +196,6 @@ def api_monthly_cost(tokens_per_day, price_per_mtok, days_per_month=HOURS_PER_MO
 
     ``tokens_per_day x days_per_month x price_per_mtok / 1e6`` [USD/month]
 
-    >>> api_monthly_cost(33e6, 6.25, 30)
-    6187.5
-
     >>> api_monthly_cost(33e6, 6.25, 30)   # seed 002-sized volume at GPT-4o's blended price
     6187.5
     """
@@ -599,6 +596,18 @@ def _hours_per_day(hours_per_month):
     average month's share of the day, all 24 from 730 hours (the average month) up to 744 (a
     31-day month)."""
     return np.minimum(24.0, _hours(hours_per_month) * 12.0 / 365.0)
+
+
+def api_days_per_month(hours_per_month=HOURS_PER_MONTH) -> float:
+    """Days of the month the API bills beside GPUs paid ``hours_per_month`` hours: the average
+    month (730 / 24) for GPUs that run that long or less, else the longer month the GPUs are paid
+    for (744 hours: 31 days), so that both sides price one month (a finance audit: at 744 hours
+    the GPUs paid for 31 days and the API for 30.4). [days]
+
+    >>> api_days_per_month(), api_days_per_month(744), api_days_per_month(365)
+    (30.416666666666668, 31.0, 30.416666666666668)
+    """
+    return max(float(_hours(hours_per_month)), HOURS_PER_MONTH) / 24.0
 
 
 def replica_tokens_per_day(replica_tokens_per_sec, utilization=PLANNED_UTILIZATION,

@@ -385,6 +385,13 @@ HEADS = "cannot run: the model's attention heads (GGUF: layers) do not split ove
 NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF(AND({{num_gpus}}<=ROWS('
               f'{SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{num_gpus}})>0),"; use '
               f'num_gpus "&TEXT(INDEX({SPLIT_TABLE},{{num_gpus}}),"0"),""))')
+# ... on this GPU: one where it has no link to another (the heads are why only where one GPU
+# holds it), else the next count from the fewest that hold it (a review: "use num_gpus 4" on a
+# Mac, and on a T4 that 70B needs 8 of)
+_MOST = f'MAX({{num_gpus}},{{min_gpus}})'
+GPU_NEXT_SPLIT = (f'IF(NOT({{link_ok}}),"; use num_gpus 1",IF({{gguf_path}},"; at most "&TEXT('
+                  f'{{m_layers}},"0"),IF(AND({_MOST}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},'
+                  f'{_MOST})>0),"; use num_gpus "&TEXT(INDEX({SPLIT_TABLE},{_MOST}),"0"),"")))')
 CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
 LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
 
@@ -393,7 +400,7 @@ def cannot_run(otherwise: str) -> str:
     """Why the replica cannot run, in memory.why_not's order (the heads, unless the link or the
     context is why no GPU count runs it), else ``otherwise`` (a formula)."""
     return ('IF(AND(NOT({heads_split}),{context_ok},OR({link_ok},{min_gpus}<=1)),"' + HEADS
-            + '"&' + NEXT_SPLIT + ',IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"'
+            + '"&' + GPU_NEXT_SPLIT + ',IF(NOT({link_ok}),"' + LINK + '",IF(NOT({context_ok}),"'
             + CONTEXT + '",' + otherwise + ')))')
 
 

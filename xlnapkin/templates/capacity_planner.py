@@ -738,8 +738,9 @@ COVER_ANSWER = [
     + '&" a month"&IF(ISNUMBER(sla_cost_per_mtok)," ("&' + _sheets.per_mtok("sla_cost_per_mtok")
     + '&" per million tokens at a steady peak rate)",""),IF(ISNUMBER(sla_replicas),"; the '
     'month\'s cost: "&IF(sla_cost_per_month="check inputs","check inputs (spare replicas, '
-    'hours)",sla_cost_per_month&" for "&sla_gpu_shown&": type its $/GPU-h in the results '
-    'table"),"")),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
+    'hours)",IF(sla_cost_per_month="' + BAD_PRICE + '","the $/GPU-h typed for "&sla_gpu_shown&'
+    '" in the results table is not a number >= 0",sla_cost_per_month&" for "&sla_gpu_shown&'
+    '": type its $/GPU-h in the results table")),"")),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
     + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")

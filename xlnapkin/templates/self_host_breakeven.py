@@ -791,8 +791,9 @@ def _fleet_steps() -> list[Step]:
 
 def _api_steps() -> list[Step]:
     return [
-        Step("days_per_month", f"Days the API bills per month (calendar: {HOURS_PER_MONTH:g} / 24)",
-             f"{HOURS_PER_MONTH:g}/24", "days", "num"),
+        Step("days_per_month", f"Days the API bills a month (the GPUs' hours / 24, {HOURS_PER_MONTH:g}+)",
+             f"MAX({{hours_run}},{HOURS_PER_MONTH:g})/24", "days", "num",
+             "economics.api_days_per_month(hours_run)"),
         Step("api_blended_calc", "API blended price (prefix-cache hits at the cached price)",
              "{input_share}*((1-{prefix_savings})*{api_price_in_per_mtok}+{prefix_savings}*"
              "{api_price_cached})+(1-{input_share})*{api_price_out_per_mtok}", "USD/Mtok",
