@@ -388,7 +388,7 @@ NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF(AND({{nu
 # ... on this GPU: one where it has no link to another (the heads are why only where one GPU
 # holds it), else the next count from the fewest that hold it (a review: "use num_gpus 4" on a
 # Mac, and on a T4 that 70B needs 8 of)
-_MOST = f'MAX({{num_gpus}},{{min_gpus}})'
+_MOST = 'MAX({num_gpus},{min_gpus})'
 GPU_NEXT_SPLIT = (f'IF(NOT({{link_ok}}),"; use num_gpus 1",IF({{gguf_path}},"; at most "&TEXT('
                   f'{{m_layers}},"0"),IF(AND({_MOST}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},'
                   f'{_MOST})>0),"; use num_gpus "&TEXT(INDEX({SPLIT_TABLE},{_MOST}),"0"),"")))')

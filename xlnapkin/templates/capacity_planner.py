@@ -740,7 +740,8 @@ COVER_ANSWER = [
     'month\'s cost: "&IF(sla_cost_per_month="check inputs","check inputs (spare replicas, '
     'hours)",IF(sla_cost_per_month="' + BAD_PRICE + '","the $/GPU-h typed for "&sla_gpu_shown&'
     '" in the results table is not a number >= 0",sla_cost_per_month&" for "&sla_gpu_shown&'
-    '": type its $/GPU-h in the results table")),"")),IF(LEFT(sla_why_none,8)="no rate:",sla_why_none&IF(ISNUMBER(FIND('
+    '": type its $/GPU-h in the results table")),"")),IF(LEFT(sla_why_none,8)="no rate:",'
+    'sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
     + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")

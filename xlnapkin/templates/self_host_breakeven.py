@@ -791,7 +791,8 @@ def _fleet_steps() -> list[Step]:
 
 def _api_steps() -> list[Step]:
     return [
-        Step("days_per_month", f"Days the API bills a month (the GPUs' hours / 24, {HOURS_PER_MONTH:g}+)",
+        Step("days_per_month",
+             f"Days the API bills a month (the GPUs' hours / 24, {HOURS_PER_MONTH:g}+)",
              f"MAX({{hours_run}},{HOURS_PER_MONTH:g})/24", "days", "num",
              "economics.api_days_per_month(hours_run)"),
         Step("api_blended_calc", "API blended price (prefix-cache hits at the cached price)",
