@@ -826,8 +826,8 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
 
     Requests split at random over the replicas stay Poisson, each at requests_per_sec /
     replicas, so this many replicas each run within MAX_RATE_FOR_SLA. Multiply by num_gpus for
-    GPUs. For requests all of the same length, size at about 1.05 times the rate
-    (docs/latency.md).
+    GPUs. How far a count held against tuned MLPerf systems (within a fifth for 13 of 21), and
+    the margin to keep, is in docs/latency.md.
 
     >>> replicas_for_sla("h100-sxm", "llama-3.1-8b", 20, 1000, 50, 2000, 300)
     3.0

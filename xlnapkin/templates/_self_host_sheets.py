@@ -46,8 +46,8 @@ SCENARIO_ROWS = [
      "cost of capital (at most 100 %): owning, and the Years sheet's discounting"),
     # the years an owned GPU is kept, the question GPU buyers argue most (3 or 5 and more)
     ("years", "Years kept (own)", 2 / 3, 5 / 3,
-     f"years kept (owning, 1-10): 3 to 2 and 5; resale x{RESALE_YEARLY:.2f} a year longer, as "
-     "typed if shorter"),
+     f"years kept (owning, 1-10), rounded (3: 2 and 5); resale x{RESALE_YEARLY:.2f} a year "
+     "longer, as typed if shorter"),
     ("residual_share", "Resale value (own)", 0.5, 1.5,
      "resale share of the price (owning only; at most 100 %)"),
 ]

@@ -500,6 +500,14 @@ def _saves(word, dedicated, pooled, saving) -> str:
 
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Pooling sheet's names.
+# A difference in the time short that the cover does not call a price (an audit: "0.000% ...
+# the saving is bought at that difference"), and a dedicated side covered past 4 standard
+# deviations of a normal load, where the like-for-like pool is sized from a tail no data shows.
+SHORT_GAP = "1E-05"
+FAR_TAIL = "0.99997"
+FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations: the model's "
+                 "figure, not a measured one)")
+
 COVER_ANSWER = [
     # labelled (an audit: the example tenants led the cover, read as the user's own teams)
     'IF(counts_ok,"Identical tenants (the Pooling sheet): "&' + _sheets.plain("tenants") + '&'
@@ -522,11 +530,13 @@ COVER_ANSWER = [
      'mostly rounding, which a smaller GPU per tenant also recovers",""),"")', 2),
     ('IF(counts_ok,"Short of capacity: the pool "&TEXT(1-pooled_coverage,"0.000%")&" of the '
      'time"&IF(tenants>1,", when every tenant is","")&"; each tenant on its own deployments "&'
-     'TEXT(1-dedicated_coverage,"0.000%")&IF(pooled_coverage<dedicated_coverage,": the saving '
-     'is bought at that difference; a pool short no more often needs "&'
+     'TEXT(1-dedicated_coverage,"0.000%")&IF(pooled_coverage<dedicated_coverage-' + SHORT_GAP
+     + ',": the saving is bought at that difference; a pool short no more often needs "&'
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
-     '"0.0%")&" saved like for like","")&IF(LEFT(normal_model_fair,2)="no",". Normal model: "&'
-     'normal_model_fair,""),"")', 3),
+     '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
+     + _sheets.dollars("savings_same_service*dedicated_monthly_cost") + '&" a month","")&IF('
+     'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
+     'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 4),
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
     # own numbers go (a review found the cover quoting identical tenants only), with the
@@ -539,12 +549,15 @@ COVER_ANSWER = [
      + _sheets.dollars("teams_monthly_saving") + '&" a month at "&teams_priced_at,"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time, the '
      'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&IF('
-     'teams_pooled_coverage<teams_dedicated_coverage,"; a pool short no more often needs "&'
-     + _sheets.plain("teams_pooled_gpus_same_service") + '&" GPUs: "&TEXT('
-     'teams_savings_same_service,"0.0%")&" saved like for like","")&IF(LEFT('
+     'teams_pooled_coverage<teams_dedicated_coverage-' + SHORT_GAP + ',"; a pool short no more '
+     'often than that team needs "&' + _sheets.plain("teams_pooled_gpus_same_service")
+     + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
+     'teams_costs_ok,", "&' + _sheets.dollars(
+         "teams_savings_same_service*teams_dedicated_monthly_cost") + '&" a month","")&IF('
+     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
-     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 4),
+     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 6),
 ]
 
 

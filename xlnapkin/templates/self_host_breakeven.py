@@ -978,7 +978,10 @@ COVER_ANSWER = [
     + ',"")&IF(ISNUMBER(self_host_cost_per_mtok_at_volume),"; "&' + _sheets.per_mtok(
         "self_host_cost_per_mtok_at_volume") + '&" per million tokens","")&"), the API "&'
     + _sheets.dollars("api_monthly_cost") + '&" a month","")',
-    'IF(inputs_ok,"Verdict: "&breakeven_note,"")',
+    # against another model, said beside the verdict (a CFO's audit: Llama-3.3-70B was
+    # "cheaper" than GPT-4o on the cover, the caveat on the Breakeven sheet alone)
+    'IF(inputs_ok,"Verdict: "&breakeven_note&IF(LEFT(like_for_like,7)="caveat:"," ("&'
+    'like_for_like&")",""),"")',
     # a finance audit: a fleet past what its replicas sustain was "cheaper" on the cover, its
     # "full" on the Breakeven sheet alone
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Service at your volume: "&'
@@ -1127,7 +1130,7 @@ def _seed_claims() -> list[str]:
         f"capital 0, colocation 0 gives ${seed004:.2f} per GPU-hour. The defaults add the "
         f"server's share, financing, power and hosting, and keep it {own['years']} years with "
         f"{own['residual_share'] * 100:.0f} % back at resale: the Breakeven sheet's owned "
-        f"GPU-hour, ${at_defaults:.2f}"
+        f"GPU-hour at the defaults (an H100), ${at_defaults:.2f}"
         + (" as well (the longer life and the resale offset the extras)."
            if f"{seed004:.2f}" == f"{at_defaults:.2f}" else ".")]
 
