@@ -709,7 +709,8 @@ def _expect_teams(v, price):
     for name, gpus in money.items():
         exp[name] = gpus * price * v["hours_per_month"] if price is not None else "check inputs"
     exp["teams_pooled_cost_per_mtok"] = (
-        e.cost_per_mtok_at_volume(pool * price * v["hours_per_month"], sum(numbers))
+        e.cost_per_mtok_at_volume(pool * price * v["hours_per_month"], sum(numbers),
+                                  e.api_days_per_month(v["hours_per_month"]))
         if price is not None else "check inputs")
     return exp
 

@@ -382,16 +382,18 @@ SPLIT_TABLE = "split_from"
 # Why a replica cannot run (memory.why_not's rules), as the workbooks word them.
 HEADS = "cannot run: the model's attention heads (GGUF: layers) do not split over num_gpus"
 # ... and the count to use: the next that the heads split over (GGUF: the layers, at most)
-NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF(AND({{num_gpus}}<=ROWS('
-              f'{SPLIT_TABLE}),INDEX({SPLIT_TABLE},{{num_gpus}})>0),"; use '
-              f'num_gpus "&TEXT(INDEX({SPLIT_TABLE},{{num_gpus}}),"0"),""))')
+# (nested, not AND: a spreadsheet's AND computes every argument, and INDEX past the table is an
+# error; a review found #VALUE! through the verdict where 187 GPUs would hold the model)
+NEXT_SPLIT = (f'IF({{gguf_path}},"; at most "&TEXT({{m_layers}},"0"),IF({{num_gpus}}<=ROWS('
+              f'{SPLIT_TABLE}),IF(INDEX({SPLIT_TABLE},{{num_gpus}})>0,"; use '
+              f'num_gpus "&TEXT(INDEX({SPLIT_TABLE},{{num_gpus}}),"0"),""),""))')
 # ... on this GPU: one where it has no link to another (the heads are why only where one GPU
 # holds it), else the next count from the fewest that hold it (a review: "use num_gpus 4" on a
 # Mac, and on a T4 that 70B needs 8 of)
 _MOST = 'MAX({num_gpus},{min_gpus})'
 GPU_NEXT_SPLIT = (f'IF(NOT({{link_ok}}),"; use num_gpus 1",IF({{gguf_path}},"; at most "&TEXT('
-                  f'{{m_layers}},"0"),IF(AND({_MOST}<=ROWS({SPLIT_TABLE}),INDEX({SPLIT_TABLE},'
-                  f'{_MOST})>0),"; use num_gpus "&TEXT(INDEX({SPLIT_TABLE},{_MOST}),"0"),"")))')
+                  f'{{m_layers}},"0"),IF({_MOST}<=ROWS({SPLIT_TABLE}),IF(INDEX({SPLIT_TABLE},'
+                  f'{_MOST})>0,"; use num_gpus "&TEXT(INDEX({SPLIT_TABLE},{_MOST}),"0"),""),"")))')
 CONTEXT = "cannot run: input + output tokens exceed the model's maximum context"
 LINK = "cannot run: this GPU has no known GPU-to-GPU link, so num_gpus must be 1"
 

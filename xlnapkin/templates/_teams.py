@@ -273,6 +273,6 @@ def _formula(name: str) -> str:
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
         "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/"
-                                      "(SUMPRODUCT(teams_tokens_per_day)*"
-                                      f"{HOURS_PER_MONTH / 24!r})*1E+6",
+                                      "(SUMPRODUCT(teams_tokens_per_day)*MAX("
+                                      f"{{hours_per_month}},{HOURS_PER_MONTH:g})/24)*1E+6",
     }[name]

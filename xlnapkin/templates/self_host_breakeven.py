@@ -238,7 +238,7 @@ def _outputs(b) -> None:
         "USD/month", "usd0", "= SELF_HOST_MONTHLY_COST: GPUs + people")
     out(b, "gpu_monthly_cost", "  of which GPUs", "gpu_monthly_calc", "USD/month", "usd0")
     out(b, "api_monthly_cost", "API cost per month", "api_monthly_calc", "USD/month", "usd_small",
-        f"= API_MONTHLY_COST over {HOURS_PER_MONTH:g}/24 days", gate="inputs_ok")
+        "= API_MONTHLY_COST over the GPUs' month (days_per_month)", gate="inputs_ok")
     out(b, "monthly_saving", "Self-hosting saves (negative: the API is cheaper)", "saving_calc",
         "USD/month", "usd0")
     out(b, "self_host_cost_per_mtok_at_volume", "Self-hosted cost per million tokens",
@@ -1058,8 +1058,8 @@ def _cover(wb) -> None:
             "share you choose. Owning: OWN_HOURLY_COST: the purchase less its resale, repaid as "
             "an annuity at the cost of capital over the years kept, plus power x PUE x "
             "electricity and colocation per kW; owned GPUs are paid every hour of the month.",
-            f"The API bills calendar days ({HOURS_PER_MONTH:g} / 24 a month), input at its price "
-            "(cache hits at "
+            f"The API bills the month the GPUs are paid for ({HOURS_PER_MONTH:g} / 24 days, or the "
+            "hours rented / 24 past that), input at its price (cache hits at "
             "the cached price where the catalog has one) and output at its price.",
             "Breakeven = the smallest volume at which whole replicas plus people cost no more than "
             "the API: (R x replica cost + people) / API price per token-day, where R is the "
