@@ -85,7 +85,8 @@ def add_teams(wb, ws) -> None:
                 st.TITLE_FONT)
     st.paragraph(ws, 2, 2, 10, "Each team's tokens a day (input + output, averaged over a "
                  f"month's calendar days: a month's tokens / {_DAYS}, also where the deployments "
-                 "run fewer hours) become its average "
+                 f"run fewer hours, or / the hours paid / 24 past {HOURS_PER_MONTH:g}) become its "
+                 "average "
                  "load in deployments: tokens a day / (3,600 x the hours a day the deployments "
                  f"run, from the Pooling sheet's hours a month ({HOURS_PER_MONTH:g} or more: 24) x "
                  "the tokens/s "
