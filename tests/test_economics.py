@@ -367,6 +367,8 @@ def test_teams_of_different_sizes():
     assert e.teams_pooled_gpus_same_service(*one) == e.teams_dedicated_gpus(*one) == 3
     tied = (26, 0.7056255499531885, 0.9718063333283512, 0.07609026135674865, 3, 1.0)
     assert e.pooled_gpus_same_service(*tied) == e.dedicated_gpus(*tied) == 26 * 3  # 1 each
+    # the Pooling sheet's defaults: each tenant's one GPU covers it 6 sd up, (1 - 0.4) / 0.1;
+    # 4 + 6 x 0.1 sqrt(10 (1 + 9 x 0.3)) = 7.65 GPUs of load, 8 whole
     assert e.pooled_gpus_same_service(10, 0.4, 0.95, 0.25, 1, 0.3) == 8
     with pytest.raises(InvalidArgumentError, match="loads"):
         e.teams_dedicated_gpus([1.0, -0.5], 0.95)

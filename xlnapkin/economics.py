@@ -90,6 +90,12 @@ def _whole(x):
     return np.ceil(np.asarray(x, dtype=float) * _ROUND_DOWN)
 
 
+def _own_deployments(load, z, cv):
+    """Whole deployments one tenant (or team) of mean ``load`` needs on its own: its load ``z``
+    standard deviations (``cv x load``) up, rounded up, at least one."""
+    return np.maximum(1.0, _whole(load * (1.0 + z * cv)))
+
+
 def _price(value, name):
     return _checks.number(value, name, 0)
 
@@ -1108,7 +1114,7 @@ def dedicated_gpus(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per
     """
     n, mu, z, c, g, _rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                       gpus_per_tenant, correlation)
-    return _out(n * g * np.maximum(1.0, _whole(mu * (1.0 + z * c))))
+    return _out(n * g * _own_deployments(mu, z, c))
 
 
 def pooled_gpus(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
@@ -1201,7 +1207,7 @@ def teams_dedicated_gpus(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
     """
     load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
     k = _checks.number(spares, "spares", 0, integer=True)
-    return float(g * (np.maximum(1.0, _whole(load * (1.0 + z * c))) + k).sum())
+    return float(g * (_own_deployments(load, z, c) + k).sum())
 
 
 def teams_dedicated_capacity(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
@@ -1282,7 +1288,7 @@ def teams_dedicated_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deploymen
     0.00078
     """
     load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
-    k = np.maximum(1.0, _whole(load * (1.0 + z * c)))
+    k = _own_deployments(load, z, c)
     return float(np.min(_covered(k, load, c * load)))
 
 
@@ -1302,7 +1308,7 @@ def teams_pooled_gpus_same_service(loads, percentile, cv=TENANT_CV, gpus_per_dep
     10.0
     """
     load, c, z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
-    k = np.maximum(1.0, _whole(load * (1.0 + z * c)))
+    k = _own_deployments(load, z, c)
     varies = c > 0
     own = float(np.min((k - load)[varies] / (c * load)[varies])) if varies.any() else (
         SAME_SERVICE_Z)
@@ -1456,7 +1462,7 @@ def dedicated_coverage(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus
     """
     n, mu, z, c, g, _rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                       gpus_per_tenant, correlation)
-    k = np.maximum(1.0, _whole(mu * (1.0 + z * c)))
+    k = _own_deployments(mu, z, c)
     return _out(_covered(k, mu, c * mu) + 0.0 * n * g)  # + 0 n g: every argument's shape
 
 
@@ -1506,7 +1512,7 @@ def pooled_gpus_same_service(tenants, mean_utilization, percentile, cv=TENANT_CV
     """
     n, mu, z, c, g, rho = _pool_args(tenants, mean_utilization, percentile, cv,
                                      gpus_per_tenant, correlation)
-    k = np.maximum(1.0, _whole(mu * (1.0 + z * c)))
+    k = _own_deployments(mu, z, c)
     with np.errstate(divide="ignore", invalid="ignore"):
         own = np.where(c > 0, (k - mu) / np.where(c > 0, c * mu, 1.0), SAME_SERVICE_Z)
     own = np.minimum(own, SAME_SERVICE_Z)
@@ -1765,7 +1771,7 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
     n, mu, z, c, _g, rho = _pool_args(models, mean_utilization, percentile, cv, 1, correlation,
                                       tenant_name="models")
     o = _checks.number(throughput_overhead, "throughput_overhead", 0, 1, max_open=True)
-    dedicated = n * np.maximum(1.0, _whole(mu * (1.0 + z * c)))
+    dedicated = n * _own_deployments(mu, z, c)
     shared = np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, rho) / (1.0 - o)))
     return _out(1.0 - shared / dedicated)
 
