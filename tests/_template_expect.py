@@ -136,9 +136,9 @@ def _bad_self_host(v) -> dict:
         bad["check_input_share"] = (f"input_share {_pct(share)} is not the requests' "
                                     f"{_pct(_own_share(v))}: leave it blank, or set input and "
                                     "output tokens to your mix")
-    if isinstance(v["api_price_in_per_mtok_override"], str):
+    if isinstance(v["api_price_in_per_mtok"], str):
         bad["check_api_price_in_per_mtok"] = "API input price must be a number >= 0"
-    typed = v["gpu_price_per_hour_override"]
+    typed = v["gpu_price_per_hour"]
     if isinstance(typed, (int, float)) and typed <= 0 and v["hardware"] != "own":
         bad["check_gpu_price_per_hour"] = "GPU rental price must be a number > 0"  # renting
     try:
@@ -146,13 +146,13 @@ def _bad_self_host(v) -> dict:
     except Exception:
         bad["check_gpu"] = "unknown GPU: pick one from the list"
         return bad
-    if v["gpu_price_per_hour_override"] is None and not g.cloud_usd_per_hour \
+    if v["gpu_price_per_hour"] is None and not g.cloud_usd_per_hour \
             and v["hardware"] != "own":
         bad["check_gpu_price_per_hour"] = "GPU rental price: no catalog price: enter yours"
     for name, label, missing, value in (("purchase_price", "Purchase price",
                                          "no catalog list price", g.list_price_usd),
                                         ("power_watts", "Power", "no catalog TDP", g.tdp_w)):
-        if v[f"{name}_override"] is None and not value and v["hardware"] == "own":
+        if v[name] is None and not value and v["hardware"] == "own":
             bad[f"check_{name}"] = f"{label}: {missing}: enter yours"
     return bad
 
@@ -202,8 +202,8 @@ def self_host_inputs(v, f):
     over = v.get
 
     def pick(name, catalog_value):
-        """The override, else the catalog value; 0 where neither exists (N() of a message)."""
-        value = over(f"{name}_override")
+        """The value typed, else the catalog value; 0 where neither exists (N() of a message)."""
+        value = over(name)
         return value if value is not None else (catalog_value or 0.0)
     price_in = pick("api_price_in_per_mtok", p.input_usd_per_mtok)
     # whole years, 1 to 10 (the sheet's INT(x + 0.5))
@@ -347,18 +347,18 @@ COMPARE_OUTPUTS = ["own_gpu_hourly_cost", "rent_gpu_hourly_cost", "rent_levelled
 
 
 def _catalog_or_yours(v, name, catalog_value):
-    """A catalog value with an override beside it, as the sheet shows the value used."""
-    value = v.get(f"{name}_override")
+    """A catalog value with your input beside it, as the sheet shows the value used."""
+    value = v.get(name)
     return value if value is not None else (catalog_value or "enter a value")
 
 
 def _compare_ok(v, g):
     """Own vs rent needs a rental price above 0, a purchase price and power (catalog or yours):
     an owner may leave the rental price at 0, and no verdict is drawn against free rent."""
-    typed = v.get("gpu_price_per_hour_override")
+    typed = v.get("gpu_price_per_hour")
     rent = typed if typed is not None else g.cloud_usd_per_hour
     return bool(rent and rent > 0) and all(
-        v.get(f"{n}_override") is not None or value
+        v.get(n) is not None or value
         for n, value in (("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
 
 
@@ -404,7 +404,7 @@ def expect_self_host(v):
                                          v["prefix_hit_rate"]) if v["prefix_tokens"] else 0.0)
     exp = serving_steps(g, m, v, n, frac)
     exp.update({"inputs_ok": True, "gpu_id": g.id, "model_id": m.id, "api_id": x["api"].id,
-                "gpu_price_per_hour": _catalog_or_yours(v, "gpu_price_per_hour",
+                "gpu_price_per_hour_effective": _catalog_or_yours(v, "gpu_price_per_hour",
                                                         g.cloud_usd_per_hour),
                 "min_gpus": _num(memory.gpus_needed(g, m, wd, inp + out, 1, kd, frac))})
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, _eff(v), frac))
@@ -746,11 +746,11 @@ def expect_multi_tenant(v):
         gpu = catalog.gpu(v["gpu"])
     except UnknownNameError:  # the GPU enters the costs alone
         gpu = None
-    typed = v.get("gpu_price_per_hour_override")
+    typed = v.get("gpu_price_per_hour")
     price = (typed if typed is not None and typed > 0 else None if typed is not None
              else gpu.cloud_usd_per_hour if gpu else None)  # a typed price must be above 0
     # the GPU sets only the price: a price typed is enough, a GPU the catalog lacks or not
-    gpu_ok = gpu is not None or v.get("gpu_price_per_hour_override") is not None
+    gpu_ok = gpu is not None or v.get("gpu_price_per_hour") is not None
     hours_ok = 0 < v["hours_per_month"] <= 744
     # the Teams sheet reads the percentile, correlation, cv and hours (a deployment's day), and
     # for its costs the GPU and its price: the other inputs' checks leave it alone

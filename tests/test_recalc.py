@@ -336,12 +336,12 @@ def test_a_teams_volume_typed_as_text_fails_the_check_as_in_excel():
 
 
 def test_set_on_a_formula_names_the_input_beside_it():
-    # A user audit: --set gpu_price_per_hour=2.0 was refused as a formula, and nothing said
-    # that the price one types is gpu_price_per_hour_override
+    # A user audit: --set on the price a sheet uses was refused as a formula, and nothing said
+    # which cell one types the price in
     wb = Workbook(REPO / "workbooks" / "multi_tenant_savings.xlsx")
     with pytest.raises(RecalcError, match=r"holds a formula; only input cells can be set \(an "
-                       r"input named like it: gpu_price_per_hour_override\)$"):
-        wb.set("gpu_price_per_hour", 2.0)
+                       r"input named like it: gpu_price_per_hour\)$"):
+        wb.set("gpu_price_per_hour_effective", 2.0)
     with pytest.raises(RecalcError, match=r"only input cells can be set$"):
         wb.set("dedicated_gpus", 2.0)  # no input named like it
 

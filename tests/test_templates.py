@@ -190,6 +190,26 @@ def test_spec_names_are_defined(books, name):
     assert not [n for n in SPEC_NAMES[name] if n not in books[name].defined_names]
 
 
+# SPEC section 5's inputs: cells one types in (a contract audit: three prices were the formula
+# that picks the catalog's value or yours, and `recalc --set gpu_price_per_hour=2` was refused)
+SPEC_INPUTS = {
+    "self_host_breakeven": ["gpu", "model", "num_gpus", "gpu_price_per_hour", "utilization",
+                            "api_price_in_per_mtok", "api_price_out_per_mtok", "input_share",
+                            "tokens_per_day"],
+    "multi_tenant_savings": ["tenants", "mean_utilization", "percentile", "gpu_price_per_hour"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_INPUTS))
+def test_spec_inputs_are_input_cells(books, name):
+    wb = books[name]
+    for input_name in SPEC_INPUTS[name]:
+        (sheet, ref), = wb.defined_names[input_name].destinations
+        cell = wb[sheet][ref.replace("$", "")]
+        assert cell.data_type != "f", (input_name, cell.value)
+        assert cell.protection.locked is False, input_name
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_only_portable_functions(books, name):
     used = set()

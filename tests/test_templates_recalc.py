@@ -92,13 +92,13 @@ def _self_host_random(rnd, d):
              spot_share=rnd.choice([0.0, 0.375]), spot_price_ratio=rnd.choice([0.3, 0.5]),
              prefix_tokens=rnd.choice([0, 0, v["input_tokens"] // 2]),
              prefix_hit_rate=rnd.choice([0.4, 0.85]),
-             gpu_price_per_hour_override=rnd.choice([None, None, round(rnd.uniform(0.2, 8), 2)]),
+             gpu_price_per_hour=rnd.choice([None, None, round(rnd.uniform(0.2, 8), 2)]),
              api=rnd.choice(["same model"] + catalog.price_ids()),
              # the requests' own mix to two places (accepted), or any share (refused)
              input_share=rnd.choice([None, None, round(v["input_tokens"] / (
                  v["input_tokens"] + v["output_tokens"]), 2), round(rnd.uniform(0, 1), 3)]),
-             purchase_price_override=rnd.choice([None, 1500.0, 32000.0]),
-             power_watts_override=rnd.choice([None, 350.0]), years=rnd.choice([2, 3, 5]),
+             purchase_price=rnd.choice([None, 1500.0, 32000.0]),
+             power_watts=rnd.choice([None, 350.0]), years=rnd.choice([2, 3, 5]),
              residual_share=rnd.choice([0.0, 0.3]), cost_of_capital=rnd.choice([0.0, 0.1]),
              efficiency=rnd.choice([None, None, 1.0, round(rnd.uniform(0.2, 1), 3)]),
              mem_fraction=rnd.choice([0.9, 0.9, 1.0, 0.8]),
@@ -134,10 +134,10 @@ def self_host_scenarios(d):
            # estimate took --weight-dtype awq, the workbook refused it)
            ("aliases, a price where the catalog has none",
             dict(d, gpu="H100 NVL", model="llama3-8b", weight_dtype="GPTQ-Int4",
-                 kv_dtype="fp8_e5m2", gpu_price_per_hour_override=3.0)),
+                 kv_dtype="fp8_e5m2", gpu_price_per_hour=3.0)),
            ("owned, high scenario, spot, prefix cache, your price differs",
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
-                 api="openai-gpt-4o", gpu_price_per_hour_override=3.0)),
+                 api="openai-gpt-4o", gpu_price_per_hour=3.0)),
            # a fleet sized by its prefix-cached token rate, every replica full: the latency
            # model (no prefix cache) finds no steady state at that rate, and says so
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
@@ -193,7 +193,7 @@ def self_host_scenarios(d):
            # an owner may leave the rental price at 0, and own vs rent then draws no verdict
            # against free rent (a review), for 1 year
            ("owning, a rental price of 0, one year", dict(d, hardware="own", years=1,
-                                                        gpu_price_per_hour_override=0.0)),
+                                                        gpu_price_per_hour=0.0)),
            # an owned GPU's price and power include its server's share; 0 is the card alone
            ("owning the card alone", dict(d, hardware="own", server_share=0.0,
                                           server_power_share=0.0)),
@@ -219,8 +219,8 @@ def self_host_scenarios(d):
                sens_high=[0.5, 0.7, 0.5, 0.75, 0.5, 0.5, 0.8, 0.7, 0.5, 2 / 3, 0.5])),
            ("worst case for self-hosting", dict(gpt4o, scenario="worst")),
            ("bad inputs", dict(d, gpu="h10", num_gpus="two", weight_dtype="fp7",
-                               input_share=1.5, api_price_in_per_mtok_override="abc",
-                               gpu_price_per_hour_override=0.0))]
+                               input_share=1.5, api_price_in_per_mtok="abc",
+                               gpu_price_per_hour=0.0))]
     rnd = random.Random(SEED)
     return out + [(f"random{i}", _self_host_random(rnd, d)) for i in range(1 + SWEEP)]
 
@@ -266,11 +266,11 @@ def multi_tenant_scenarios(d):
            ("teams: no GPU price", dict(d, gpu="h100-nvl")),
            # the GPU sets only the price: one the catalog lacks, at a price typed
            ("a GPU the catalog lacks, at your price", dict(d, gpu="mi250",
-                                                          gpu_price_per_hour_override=1.5)),
+                                                          gpu_price_per_hour=1.5)),
            # a user audit: a typed $0 priced both fleets at $0, a spare for the pool alone
            # read as a negative saving, and a pool sized for the median read as a saving
            ("$0 a GPU-hour, a spare for the pool alone, the median", dict(
-               d, gpu_price_per_hour_override=0.0, teams_pool_spares=1, percentile=0.5))]
+               d, gpu_price_per_hour=0.0, teams_pool_spares=1, percentile=0.5))]
     for i in range(2 + SWEEP):
         out.append((f"random{i}", dict(
             d, tenants=rnd.choice([1, 2, 3, 5, 10, 17, 50, 200]),
@@ -903,9 +903,9 @@ def test_doubling_the_minimum_fleet_adds_the_gpu_bill_again(results):
 
 def test_prices_follow_the_gpu(results):
     l4 = _lo(results, "self_host_breakeven", "l4")
-    assert l4["gpu_price_per_hour"] == catalog.gpu("l4").cloud_usd_per_hour != \
+    assert l4["gpu_price_per_hour_effective"] == catalog.gpu("l4").cloud_usd_per_hour != \
         catalog.gpu("h100-sxm").cloud_usd_per_hour
-    assert l4["power_watts"] == catalog.gpu("l4").tdp_w
+    assert l4["power_watts_effective"] == catalog.gpu("l4").tdp_w
     nvl = _lo(results, "self_host_breakeven", "h100-nvl has no catalog price")
     assert nvl["gpu_price_per_hour_note"] == "no catalog price: enter yours"
     assert nvl["self_host_monthly_cost"] == "check inputs"

@@ -85,9 +85,6 @@ SEED_ROWS = [
     ("001 300 users at 20 % duty", lambda: udfs.USERS_PER_GPU(60, 0.2), 300, 0),
     ("001 800 users at 20 % duty", lambda: udfs.USERS_PER_GPU(160, 0.2), 800, 0),
     ("001 $ per user-month", lambda: udfs.COST_PER_USER_MONTH(3, 500, 720), 4.32, REL),
-    ("001 B200 catalog price matches the article's $3/h", lambda: udfs.GPU_SPEC("b200",
-                                                                               "cloud_usd_per_hour"),
-     3.0, 0),
     # seed_cases: Serving economics (seed 004)
     ("004 405B weights fp16", lambda: udfs.WEIGHT_BYTES("llama-3.1-405b", "fp16"), 811.7e9, REL),
     ("004 405B weights, article's 405 B",

@@ -1621,11 +1621,16 @@ class Workbook:
             raise RecalcError(f"--set {ref}: {_utf16_len(value):,} characters (UTF-16 units); "
                               f"a cell holds at most {TEXT_LIMIT:,}")
         if self._is_formula(sheet, cell):
-            inputs = [n for n in self.names if n.lower().startswith(ref.strip().lower() + "_")
-                      and not self._is_formula(*self._cell_or_none(n))]
+            key = ref.strip().lower()
+            inputs = [n for n in self.names if not self._is_formula(*self._cell_or_none(n))]
+            # an input named like it (price_override) or the one it is named after (the
+            # longest: gpu_price_per_hour for gpu_price_per_hour_effective, not gpu)
+            inputs = ([n for n in inputs if n.lower().startswith(key + "_")]
+                      or sorted((n for n in inputs if key.startswith(n.lower() + "_")),
+                                key=len)[-1:])
             hint = f" (an input named like it: {', '.join(inputs[:3])})" if inputs else ""
             raise RecalcError(f"--set {ref}: {sheet}!{cell} holds a formula; only input cells "
-                              f"can be set{hint}")  # a user audit: gpu_price_per_hour's override
+                              f"can be set{hint}")  # a user audit: the price one types beside a formula
         self._inputs[(sheet, cell)] = value
 
     def _is_formula(self, sheet, cell) -> bool:

@@ -166,17 +166,17 @@ def calibration_check() -> tuple[str, str, str]:
 def catalog_value(block, name, label, lookup, unit, fmt, source_note,
                   missing="no catalog price", positive=False) -> None:
     """Rows for a value that follows the catalog: the catalog value (``<name>_catalog``, or
-    ``missing``), a blue override (``<name>_override``, blank = use the catalog), the value
-    used (``<name>``) and a warning (``<name>_note``) when the catalog has none or the
-    override differs from it. :func:`catalog_check` is its Checks row; ``positive``: the
+    ``missing``), the blue input (``<name>``, blank = use the catalog), the value used
+    (``<name>_effective``) and a warning (``<name>_note``) when the catalog has none or the
+    value typed differs from it. :func:`catalog_check` is its Checks row; ``positive``: the
     override's pop-up asks for more than 0, as that check's ``min_open`` does."""
     block.add(f"{name}_catalog", f"{label}: catalog", f'IFERROR(IF(N({lookup})>0,N({lookup}),'
               f'"{missing}"),"{missing}")', unit, source_note, fmt)
-    block.add(f"{name}_override", f"{label}: yours (blank = catalog)", None, unit,
+    block.add(name, f"{label}: yours (blank = catalog)", None, unit,
               "type a number to override", fmt, "input",
               validation=(0, None, True, bool(positive)))
-    o, c = "{" + name + "_override}", "{" + name + "_catalog}"
-    block.add(name, f"{label}: used", f'IF(ISNUMBER({o}),{o},IF(ISNUMBER({c}),{c},"enter a '
+    o, c = "{" + name + "}", "{" + name + "_catalog}"
+    block.add(f"{name}_effective", f"{label}: used", f'IF(ISNUMBER({o}),{o},IF(ISNUMBER({c}),{c},"enter a '
               f'value"))', unit, "", fmt)
     block.add(f"{name}_note", f"{label}: warning",
               f'IF(ISNUMBER({o}),IF(ISNUMBER({c}),IF(ABS({o}-{c})>1E-9*ABS({c}),"yours differs '
@@ -193,7 +193,7 @@ def catalog_check(name, label, missing="no catalog price", minimum=0, needed="TR
     from the catalog or from you; a value you type must be a number either way, at least
     ``minimum``, and above it with ``min_open`` while ``needed`` holds (a rented GPU at $0 is
     a slip, not a price; an owner's unused rental price may be 0)."""
-    o, c = "{" + name + "_override}", "{" + name + "_catalog}"
+    o, c = "{" + name + "}", "{" + name + "_catalog}"
     bad = f'"{label} must be a number >= {minimum}"'
     above = '"OK"'
     if min_open:  # one rule in every message while it applies (an audit: text read ">= 0")

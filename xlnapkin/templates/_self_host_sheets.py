@@ -198,18 +198,19 @@ def _tornado_row(r, key, factor):
     """Driver and result formulas of one tornado row (cells D..M of row r)."""
     def f(name):
         return f"*{factor}" if key == name else ""
-    rent = ("((1-spot_share_used)*gpu_price_per_hour+spot_share_used*gpu_price_per_hour*"
-            f"spot_price_ratio_used){f('gpu_price_per_hour')}")
+    rent = ("((1-spot_share_used)*gpu_price_per_hour_effective+spot_share_used*"
+            f"gpu_price_per_hour_effective*spot_price_ratio_used){f('gpu_price_per_hour')}")
     # owning's inputs as typed (the base case; only read when owning, when their checks hold)
-    own = own_hourly(f"purchase_price*(1+server_share_used){f('purchase_price')}",
+    own = own_hourly(f"purchase_price_effective*(1+server_share_used){f('purchase_price')}",
                      f"price_per_kwh{f('price_per_kwh')}",
                      f"MIN(1,cost_of_capital{f('cost_of_capital')})",
                      years_kept(factor if key == "years" else "1"),
                      resale_share(factor if key == "residual_share" else "1",
                                   factor if key == "years" else "1"))
-    api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok+prefix_savings*"
-           "IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
-           f"api_price_in_per_mtok))+(1-input_share_used)*api_price_out_per_mtok){f('api_price')}")
+    api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok_effective+"
+           "prefix_savings*IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
+           "api_price_in_per_mtok_effective))+(1-input_share_used)*"
+           f"api_price_out_per_mtok_effective){f('api_price')}")
     drivers = [(f"tokens_per_day{f('tokens_per_day')}", "mtok"),
                (f'IF(hardware_used="own",{own},{rent})', "usd4"),
                (api, "usd4"),

@@ -112,7 +112,7 @@ def add_teams(wb, ws) -> None:
               "output")
     t.add("teams_priced_at", "Priced at (Pooling sheet: GPU, price, hours)",
           'IF({teams_costs_ok},' + _GPU_NAMED + '&": $"&TEXT('
-          '{gpu_price_per_hour},"0.00")&"/GPU-h x "&'
+          '{gpu_price_per_hour_effective},"0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
     # the example's tokens/s priced at another GPU (an audit: B200 prices on H100 counts)
     gpu0, model0, dtype0, n0 = EXAMPLE
@@ -245,7 +245,7 @@ def _formula(name: str) -> str:
     """The formula of one total (names of the sheet and the Pooling sheet's used inputs)."""
     g, z, rho = "{teams_gpus_per_deployment}", "NORMSINV({percentile})", "{correlation}"
     sd = f"SQRT((1-{rho})*SUMPRODUCT(teams_sd,teams_sd)+{rho}*SUMPRODUCT(teams_sd)^2)"
-    cost = "*{gpu_price_per_hour}*{hours_per_month}"
+    cost = "*{gpu_price_per_hour_effective}*{hours_per_month}"
     return {
         "teams_dedicated_gpus": "SUMPRODUCT(teams_own_gpus)",
         "teams_pooled_capacity": f"{g}*(SUMPRODUCT(teams_load)+{z}*{sd})",

@@ -194,7 +194,7 @@ def _checks(b) -> None:
         ("check_correlation", "Correlation", num("correlation", "correlation", 0, 1)),
         # the GPU sets only the price here: a price you type is enough (a user audit: an MI250
         # at a typed $1.50 left every dollar line at "check inputs")
-        ("check_gpu", "GPU", 'IF(ISNUMBER({gpu_price_per_hour_override}),"OK",'
+        ("check_gpu", "GPU", 'IF(ISNUMBER({gpu_price_per_hour}),"OK",'
          + bk.id_check("gpu", "gpu", "GPU") + ")"),
         bk.catalog_check("gpu_price_per_hour", "GPU price", min_open=True),
         ("check_hours", "Hours per month",
@@ -228,7 +228,7 @@ def _working(w) -> None:
     w.heading("Inputs as used")
     defaults = {name: ("{" + name + "}", default, fmt)
                 for name, _l, default, _u, _n, fmt, _r in INPUT_ROWS}
-    defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour}",
+    defaults["gpu_price_per_hour"] = ("{gpu_price_per_hour_effective}",
                                      catalog.gpu(DEFAULT_GPU).cloud_usd_per_hour, "usd")
     # The counts need every input but the price and the hours, which wait for all checks.
     w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "costs_ok",
@@ -519,7 +519,7 @@ COVER_ANSWER = [
     'Checks")',
     'IF(counts_ok,' + _saves("Dedicated", "dedicated_gpus", "pooled_gpus", "savings_fraction")
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
-    'gpu_price_per_hour,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its price and '
+    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its price and '
     'the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak",""),"")',
     # where the saving comes from, beside it (an audit: 33.6 of 40 points were each tenant

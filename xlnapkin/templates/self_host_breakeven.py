@@ -368,8 +368,9 @@ def _checks(b) -> None:
                 _own_inputs_check(), fmt="text", kind="check")
     st.mark_checks(b.ws, own.coordinate)
     b.add("compare_ok", "Own vs rent computable? (owning inputs, prices)",
-          'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour}),'
-          "ISNUMBER({purchase_price}),ISNUMBER({power_watts}),N({gpu_price_per_hour})>0)",
+          'AND({inputs_ok},{own_inputs_ok}="OK",ISNUMBER({gpu_price_per_hour_effective}),'
+          "ISNUMBER({purchase_price_effective}),ISNUMBER({power_watts_effective}),"
+          "N({gpu_price_per_hour_effective})>0)",
           fmt="bool")
     b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
           'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="bool")
@@ -458,14 +459,15 @@ def _used_defaults() -> dict:
                                 ("api_price_in_per_mtok", "api_price", api.input_usd_per_mtok),
                                 ("api_price_out_per_mtok", "api_price", api.output_usd_per_mtok)):
         # N(): a price the other way of running needs may be missing (compare_ok says so)
-        d[name] = ("N({" + name + "})*{scen_" + scen + "}", default, "usd")
+        d[name] = ("N({" + name + "_effective})*{scen_" + scen + "}", default, "usd")
     # an owned GPU's price and power include its share of the server around it
-    d["purchase_price"] = ("N({purchase_price})*(1+{server_share_used})*"
+    d["purchase_price"] = ("N({purchase_price_effective})*(1+{server_share_used})*"
                            "{scen_purchase_price}", owned_price, "usd")
     d["api_price_cached"] = ("IF(ISNUMBER({api_price_cached_per_mtok}),"
-                             "{api_price_cached_per_mtok},{api_price_in_per_mtok})*"
+                             "{api_price_cached_per_mtok},{api_price_in_per_mtok_effective})*"
                              "{scen_api_price}", api.input_usd_per_mtok, "usd")
-    d["power_watts"] = ("N({power_watts})*(1+{server_power_share_used})", owned_watts, "int")
+    d["power_watts"] = ("N({power_watts_effective})*(1+{server_power_share_used})", owned_watts,
+                        "int")
     d["price_per_kwh"] = ("{price_per_kwh}*{scen_price_per_kwh}",) + d["price_per_kwh"][1:]
     d["cost_of_capital"] = ("MIN(1,{cost_of_capital}*{scen_cost_of_capital})",) \
         + d["cost_of_capital"][1:]
