@@ -423,8 +423,8 @@ def expect_self_host(v):
                    **{f"vol_{k}_calc": "does not fit"
                       for k in ("concurrency", "request_tps", "ttft")})
     else:
-        exp.update({"fits": "OK", "all_ok": True, "replica_tokens_per_sec": tput,
-                    "replica_tokens_per_sec_calc": tput})
+        exp.update({"fits": "OK", "all_ok": True, "replica_output_tokens_per_sec": tput,
+                    "replica_output_tokens_per_sec_calc": tput})
         exp.update({o: money[c] for o, c in OUTPUT_OF.items() if c in money})
         service = _service(v, x, money, n, frac)
         exp.update(service)
@@ -877,7 +877,7 @@ def expect_planner(v):
     gpus = [_user_gpu(v)] + catalog.gpus()
     n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
     cols = {k: [] for k in ("w_max_batch_fit", "w_concurrency", "w_t_step",
-                            "w_replica_tokens_per_sec", "w_slots_memory", "w_slots",
+                            "w_replica_output_tokens_per_sec", "w_slots_memory", "w_slots",
                             "w_users_replica", "w_users_per_gpu", "w_headroom", "w_price_used",
                             "w_cost_per_mtok", "w_cost_per_user_month", "w_peak_tflops",
                             "w_mbu", "w_t_allreduce", "w_weights_read", "tbl_fits")}
@@ -1121,7 +1121,7 @@ def _planner_row(v, m, g, n, frac, your, i):
                        "no: too big")
     tput = _num(serving.max_throughput(g, m, inp, out, wd, kd, n, eff, frac))
     ok = math.isfinite(tput)
-    row["w_replica_tokens_per_sec"] = tput if ok else "does not fit"
+    row["w_replica_output_tokens_per_sec"] = tput if ok else "does not fit"
     cap = serving.engine_cap(g, m, wd, n, eff)
     # a user holds at least the request in flight
     fit = _num(memory.max_batch(g, m, max(v["context_tokens"], inp + out), wd, kd, n, frac))

@@ -103,6 +103,8 @@ def test_an_oversized_file_is_a_message_and_is_not_read_whole(folder, monkeypatc
     ("a;b,x,ACME,48,1,100,s\n", "line 2: id 'a;b' must not contain ';' or '=' (they separate "
                                 "the fields of a spec string)"),
     ("a1,x,ACME,8_0,1,100,s\n", "line 2: memory_gb must be a number, got '8_0'"),
+    # digits of other scripts, which float() reads too (a hardening audit)
+    ("a1,x,ACME,\uff18\uff10,1,100,s\n", "line 2: memory_gb must be a number, got '\uff18\uff10'"),
     ("a1,x,ACME,1e300,1,100,s\n", "line 2: memory_gb must be a number in (0, 100000], got "
                                   "'1e300'"),
 ])

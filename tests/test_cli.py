@@ -355,6 +355,13 @@ def test_usage_errors_are_one_line_with_exit_code_2(capsys):
         assert code == 2, argv
         assert err.count("\n") == 1 and err.startswith("Error: "), err
         assert "--help" in err
+    # the help of the command given (a CLI audit: estimate's unknown words sent the reader to
+    # `xlnapkin --help`, which lists no option of estimate's)
+    for argv, helps in ((["estimate", "h100-sxm", "llama-3.1-70b"], "xlnapkin estimate"),
+                        (["templates", "build", "--bogus"], "xlnapkin templates build"),
+                        (["--bogus"], "xlnapkin")):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and err.endswith(f"(see `{helps} --help`)\n"), err
 
 
 # --- catalog ------------------------------------------------------------------------------------

@@ -366,6 +366,12 @@ def test_parse_value():
     assert parse_value("h100-sxm") == "h100-sxm" and parse_value('"12"') == "12"
     assert parse_value("") is None and parse_value("true") is True
     assert parse_value("nan") == "nan"
+    # as a typed cell reads them: a dollar sign, thousands grouped (a CLI audit)
+    assert parse_value("10,000,000") == 10_000_000 and isinstance(parse_value("1,000"), int)
+    assert parse_value("$3") == 3 and parse_value("-$2.5") == -2.5 and parse_value("$-2") == -2
+    assert parse_value("1,000%") == 10.0
+    for text in ("$", "$abc", "1,0", "12,5", "1,000,0000", "$$3", "2,50"):
+        assert parse_value(text) == text  # not numbers, kept as typed
 
 
 # --- saving -------------------------------------------------------------------------------------

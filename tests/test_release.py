@@ -147,3 +147,26 @@ def test_force_replaces_the_whole_release(release, tmp_path, capsys):
     assert first.zip_path.read_bytes() == release.zip_path.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [first.folder.name, first.zip_path.name])  # no staging folder left behind
+
+
+def test_force_refuses_what_it_would_not_replace_before_building(tmp_path, monkeypatch):
+    # a hardening audit: a link at the release folder failed after the whole build, as
+    # "Cannot call rmtree on a symbolic link"; a folder at the zip's name would be deleted
+    from xlnapkin import __version__
+    import xlnapkin.release as rel
+    monkeypatch.setattr(rel, "build_wheel", lambda *a: pytest.fail("built before refusing"))
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "a.txt").write_text("keep")
+    link = tmp_path / f"xlnapkin-{__version__}"
+    link.symlink_to(precious)
+    with pytest.raises(ReleaseError, match=re.escape(
+            f"{link} is a symbolic link; not replacing it (remove the link)")):
+        build_release(tmp_path, root=REPO, force=True)
+    link.unlink()
+    zip_dir = tmp_path / f"xlnapkin-{__version__}.zip"
+    zip_dir.mkdir()
+    with pytest.raises(ReleaseError, match=re.escape(
+            f"{zip_dir} is a folder, not a release zip; not replacing it")):
+        build_release(tmp_path, root=REPO, force=True)
+    assert (precious / "a.txt").read_text() == "keep" and zip_dir.is_dir()

@@ -145,6 +145,15 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
     (lambda: udfs.TOKENS_PER_SEC("apple-m1-max", "llama-3.1-70b", 1, 1024, "fp8", "fp8", 3),
      "apple-m1-max has no interconnect_gbps in the catalog, so it serves a model on one GPU "
      "only; give the link in a spec string, e.g. \"apple-m1-max; interconnect_gbps=64\""),
+    # the memory functions too: 833 sequences on eight M1 Maxes was a number no speed function
+    # would take (a sweep audit), and users per GPU priced a split that cannot run
+    (lambda: udfs.MAX_BATCH("apple-m1-max", "llama-2-7b", 1024, None, None, 8),
+     "apple-m1-max has no interconnect_gbps in the catalog, so it serves a model on one GPU "
+     "only; give the link in a spec string, e.g. \"apple-m1-max; interconnect_gbps=64\""),
+    (lambda: udfs.USERS_PER_GPU_FOR("apple-m3-ultra", "llama-3.1-70b", 2048, 1, 5, None, None,
+                                    2),
+     "apple-m3-ultra has no interconnect_gbps in the catalog, so it serves a model on one GPU "
+     "only; give the link in a spec string, e.g. \"apple-m3-ultra; interconnect_gbps=64\""),
     (lambda: udfs.TOKENS_PER_SEC("apple-m1-max", "llama-3.1-8b", 1, 1024, "fp8", "fp8", 3),
      "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1"),
     # a GPU without a link is not told to use more of them (a usability audit: "use num_gpus

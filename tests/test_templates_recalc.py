@@ -913,6 +913,11 @@ def test_prices_follow_the_gpu(results):
     assert yours["gpu_price_per_hour_note"] == "OK: yours (the catalog has none)"
     differs = _lo(results, "self_host_breakeven", OWNED)
     assert differs["gpu_price_per_hour_note"].startswith("yours differs from the catalog")
+    # a price typed as text is not the catalog's "OK" (a CLI audit: the note said OK beside
+    # a check that refused it)
+    bad = _lo(results, "self_host_breakeven", "bad inputs")
+    assert bad["api_price_in_per_mtok_note"] == "yours is not a number: see Checks"
+    assert bad["check_api_price_in_per_mtok"] == "API input price must be a number >= 0"
     # an owner under a scenario: own vs rent says the scenario is chosen against the API, and the
     # resale check gives the scenario's resale and years, which the inputs do not show (a CFO
     # audit): 'high' keeps the GPUs 5 years, their resale 30 % x 1.5 x 0.577^2

@@ -90,4 +90,4 @@ def test_a_catalog_rows_engine_limit_is_the_gpus_max_concurrency(book):
     want = serving.max_throughput("h100-pcie; max_concurrency=1024", "llama-3.1-8b", 128, 128,
                                   "bf16", "bf16", 1)
     assert book.value("concurrency") == 1024 != calibration.DEFAULTS.max_concurrency
-    assert book.value("replica_tokens_per_sec") == pytest.approx(want, rel=1e-9)
+    assert book.value("replica_output_tokens_per_sec") == pytest.approx(want, rel=1e-9)

@@ -458,7 +458,7 @@ def _check_model_shape(values: dict, where: str) -> None:
                            "Mistral-style models; 0 turns the window off)")
 
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # not ٣٠٠
 _FIELD_LIMIT = 131_072  # characters in one CSV cell (the csv module's own limit)
 _FILE_LIMIT = 16 * 2**20  # bytes in one user catalog file: some 50,000 rows, where the
                           # package's hold a few hundred (a hardening audit: a file of

@@ -1389,6 +1389,8 @@ def _add_recalc(sub):
             ("max_formula_weight", float, "the sum of (characters / 1,000) squared over "
                                           "formulas and names (parsing grows with the square "
                                           "of a formula's length)"),
+            ("max_formula_tokens", int, "references, names, numbers, texts and operators of "
+                                        "all formulas and names (each about 0.2 ms of work)"),
             ("max_regex_seconds", float, "seconds all REGEXTEST, REGEXEXTRACT and REGEXREPLACE "
                                          "calls may take together in one load or "
                                          "recalculation")):
@@ -1411,10 +1413,13 @@ def _add_recalc(sub):
 
 
 def _amount(kind, share=False):
-    """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``70%`` for a
-    share; whether it is in range is the engine's check, which names the option."""
+    """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``$2.50`` (a CLI
+    audit: a price's dollar sign was refused with a hint about thousands), ``70%`` for a share;
+    whether it is in range is the engine's check, which names the option."""
     def parse(text):
         t = text.strip().replace("_", "")
+        sign, t = ("-", t[1:].lstrip()) if t.startswith("-") else ("", t)
+        t = sign + (t[1:].lstrip() if t.startswith("$") and not share else t)
         percent = share and t.endswith("%")
         t = t[:-1].strip() if percent else t
         try:
@@ -1846,6 +1851,16 @@ def _commands(parser) -> list[str]:
             for name in action.choices]
 
 
+def _innermost(parser, argv):
+    """The (sub)command parser that ``argv``'s leading command words name."""
+    for word in argv:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or word not in subs[0].choices:
+            break
+        parser = subs[0].choices[word]
+    return parser
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit code."""
     # NumPy's overflow and invalid-value warnings in the engine: its results already say what
@@ -1895,7 +1910,9 @@ def _main(argv) -> int:
             # options and positionals in any order: `tokens-per-sec h100 m --batch 8 4096`
             ns = function_parsers[argv[0]].parse_intermixed_args(argv[1:])
         else:
-            ns = parser.parse_args(argv)
+            ns, extra = parser.parse_known_args(argv)
+            if extra:  # the help of the command given (a CLI audit: `xlnapkin --help`'s)
+                _innermost(parser, argv).error(f"unrecognized arguments: {' '.join(extra)}")
         if getattr(ns, "func", None) is None:
             parser.print_help()
             return 0

@@ -306,9 +306,10 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
 
     Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs, or for GGUF weights, split by layers,
-    where the GPUs outnumber the layers). The KV cache is counted once, spread
-    over the GPUs: plain tensor parallelism over more GPUs than the model's KV heads (or over
-    an MLA model) keeps copies of it and holds that many times fewer sequences.
+    where the GPUs outnumber the layers, and over several GPUs of one without a known link).
+    The KV cache is counted once, spread over the GPUs: plain tensor parallelism over more
+    GPUs than the model's KV heads (or over an MLA model) keeps copies of it and holds that
+    many times fewer sequences.
 
     >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 131072, "fp8", "fp8", 1, 1)
     9.0
@@ -320,8 +321,10 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
     free = num_gpus * g.memory_bytes * frac - weight_bytes(m, weight_dtype)
     per_seq = kv_bytes(m, tokens, 1, kv_dtype)
     most = np.maximum(np.floor(free / per_seq * (1 + 1e-12)), 0.0)
-    return _checks.scalar_out(np.where(_splits(m, num_gpus, by_layers(m, weight_dtype)), most,
-                                       np.nan))
+    runs = _splits(m, num_gpus, by_layers(m, weight_dtype))
+    if not g.interconnect_gbps:  # no known link: one GPU (a sweep audit: 833 on 8 M1 Maxes)
+        runs = runs & (np.asarray(num_gpus, dtype=float) <= 1)
+    return _checks.scalar_out(np.where(runs, most, np.nan))
 
 
 def fits(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num_gpus=1,
@@ -342,7 +345,12 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
 
     Scalars give one message. Arrays (``tokens``, ``batch``, ``num_gpus``, ``mem_fraction``
     broadcast) give an object array with each element's message, the same text as one scalar
-    call per element (the Excel boundary words a whole range of cells this way).
+    call per element (the Excel boundary words a whole range of cells this way). Where the
+    memory holds the configuration it says so (a CLI audit: "use num_gpus >= 1" read as a
+    failure):
+
+    >>> fit_message("h100-sxm", "llama-3.1-8b")
+    'llama-3.1-8b fits in the memory of 1 x h100-sxm (90% usable)'
 
     The suggestion is a GPU count the model's heads split over:
 
@@ -356,15 +364,31 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     'llama-3.1-70b needs 242.3 GB in fp8 with KV for 4 x 131072 tokens; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 4'
     """
     g, m = _gpu(gpu), _model(model)
+    held = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
     if np.ndim(tokens) or np.ndim(batch) or np.ndim(num_gpus) or np.ndim(mem_fraction):
-        return _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
-                             mem_fraction)
+        out = _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
+                            mem_fraction)
+        if np.any(held):
+            n = np.broadcast_to(np.asarray(num_gpus, dtype=float), out.shape)
+            f = np.broadcast_to(np.asarray(mem_fraction, dtype=float), out.shape)
+            held = np.broadcast_to(held, out.shape)
+            for key in {(nn, ff) for nn, ff in zip(n[held].tolist(), f[held].tolist())}:
+                out[held & (n == key[0]) & (f == key[1])] = _held_text(m, g, *key)
+        return out
+    if held:
+        return _held_text(m, g, num_gpus, mem_fraction)
     tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
     return _fit_text(m, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
                      g.memory_bytes, need, tokens, batch, num_gpus, mem_fraction,
                      weight_bytes(m, weight_dtype), by_layers(m, weight_dtype),
                      bool(g.interconnect_gbps))
+
+
+def _held_text(model, gpu, num_gpus, mem_fraction) -> str:
+    """:func:`fit_message` where the memory holds the configuration."""
+    usable = f" ({float(mem_fraction):.0%} usable)" if mem_fraction < 1 else ""
+    return f"{model.id} fits in the memory of {int(num_gpus)} x {gpu.id}{usable}"
 
 
 def _distinct(values):

@@ -41,6 +41,11 @@ A workbook is treated as untrusted input (someone sent it to you):
                                        squared: parsing grows with the square of a formula's
                                        length (about 2.3 s for 8,000 characters); the capacity
                                        planner weighs 64
+  ``max_formula_tokens``    350,000    the references, names, numbers, texts and operators of
+                                       all formulas and names together: loading and calculating
+                                       take about 0.2 ms each (the capacity planner has
+                                       224,000; a hardening audit's 35 kB file of 4,900 sums
+                                       of 100 cells took 204 s and 2 GB)
   ``max_regex_seconds``     5          the time all regular expressions (``REGEXTEST``,
                                        ``REGEXEXTRACT``, ``REGEXREPLACE``) take in one load or
                                        recalculation together: a pattern such as ``(a|a)+$``
@@ -157,6 +162,7 @@ class Limits:
     max_formulas: int = 10_000       # formula cells plus defined names
     max_range_cells: int = 100_000   # cells covered by all distinct ranges together
     max_formula_weight: float = 500  # sum of (formula characters / 1,000) squared
+    max_formula_tokens: int = 350_000  # references, names, numbers, texts, operators
     max_regex_seconds: float = 5     # REGEXTEST/REGEXEXTRACT/REGEXREPLACE, all calls together [s]
 
     def __post_init__(self):
@@ -174,6 +180,9 @@ NOT_CALCULATED = "#CALC!"
 EXCEL_FORMULA_MAX = 8192  # characters in one formula, Excel's own limit
 # string literals and quoted sheet names, left out before looking for references
 _QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'')
+# one token of a formula, as the recalculation library's work counts them: a text, a cell,
+# a name or function, a number, an operator
+_TOKEN = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[A-Za-z_\\$][A-Za-z0-9_.$]*|[0-9.]+|[^\s]')
 # a reference that touches the sheet's last column (XFD) or last row (1048576)
 _EDGE = re.compile(r"(?<![A-Za-z0-9_.$])\$?(?:XFD\$?[0-9]+(?![0-9])|XFD(?=\s*:)|"
                    r"[A-Za-z]{1,3}\$?1048576(?![0-9]))|:\s*\$?XFD(?![A-Za-z0-9_($])", re.I)
@@ -187,8 +196,9 @@ _STALE_REF = re.compile(r"#REF!(?:\$?[A-Z]{1,3}\$?[0-9]+|\$?[A-Z]{1,3}(?=\s*:)|\
 
 def _check_formulas(book, limits: "Limits", name: str) -> None:
     """Refuse a workbook before ``formulas`` parses it: a formula longer than Excel allows, a
-    total parsing weight over ``max_formula_weight``, a reference to a sheet's last row or
-    column (which ``formulas`` computes wrong)."""
+    total parsing weight over ``max_formula_weight`` or more tokens than
+    ``max_formula_tokens``, a reference to a sheet's last row or column (which ``formulas``
+    computes wrong)."""
     from openpyxl.worksheet.formula import ArrayFormula
     texts = []
     for ws in book.worksheets:
@@ -202,13 +212,14 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
         texts += [(f"{ws.title}!{n} (a name)", dn.attr_text or "")
                   for n, dn in getattr(ws, "defined_names", {}).items()]
     texts += [(f"{n} (a name)", dn.attr_text or "") for n, dn in book.defined_names.items()]
-    weight = 0.0
+    weight, tokens = 0.0, 0
     for where, text in texts:
         body = len(text) - text.startswith("=")  # Excel's limit counts the formula after '='
         if body > EXCEL_FORMULA_MAX:
             raise RecalcError(f"{name}: {where} has a formula of {body:,} characters, longer "
                               f"than Excel allows ({EXCEL_FORMULA_MAX:,})")
         weight += (len(text) / 1000.0) ** 2
+        tokens += len(_TOKEN.findall(text))
         edge = _EDGE.search(_QUOTED.sub('""', text))
         if edge:
             raise RecalcError(f"{name}: {where} refers to {edge.group(0).lstrip(':').strip()}, in "
@@ -218,6 +229,10 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
         raise LimitError(f"{name}: its formulas weigh {weight:,.0f} (the sum of (characters / "
                          f"1,000) squared), over the limit of {limits.max_formula_weight:,.0f}",
                          "max_formula_weight")
+    if tokens > limits.max_formula_tokens:
+        raise LimitError(f"{name}: its formulas and names hold {tokens:,} tokens (references, "
+                         f"names, numbers, texts and operators), over the limit of "
+                         f"{limits.max_formula_tokens:,}", "max_formula_tokens")
 
 
 def _stale_refs(text: str) -> str:
@@ -1300,14 +1315,24 @@ def parse_value(text: str):
     (64, 'h100-sxm', '12', None)
     >>> parse_value("70%"), parse_value("12.5 %"), parse_value("99.9%"), parse_value("70%%")
     (0.7, 0.125, 0.999, '70%%')
+
+    A leading dollar sign and thousands grouped with commas read as a cell typed so takes them
+    (a CLI audit: ``--set tokens_per_day=10,000,000`` and ``--set price=$3`` were stored as
+    text, which a template's check then refused):
+
+    >>> parse_value("10,000,000"), parse_value("$3"), parse_value("-$1,250.5"), parse_value("1,0")
+    (10000000, 3, -1250.5, '1,0')
     """
     text = text.strip()
+    plain = _plain_number(text)
+    if plain != text and parse_value(plain) != plain:
+        return parse_value(plain)
     if text.endswith("%"):  # one sign, as Excel takes it; in decimal, so 99.9% is 0.999
         body = text[:-1].strip()
         number = parse_value(body) if "%" not in body else None
         if isinstance(number, (int, float)) and not isinstance(number, bool):
             from decimal import Decimal
-            return float(Decimal(body) / 100)
+            return float(Decimal(_plain_number(body)) / 100)
         return text
     if text == "":
         return None
@@ -1323,6 +1348,25 @@ def parse_value(text: str):
         return text
     return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() \
         else number
+
+
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def _plain_number(text: str) -> str:
+    """``text`` without a leading dollar sign (after a minus or before it) and without the
+    commas of grouped thousands, where it has them; else ``text`` itself."""
+    sign, body = ("-", text[1:].lstrip()) if text.startswith("-") else ("", text)
+    if body.startswith("$"):
+        body = body[1:].lstrip()
+        if not sign and body.startswith("-"):
+            sign, body = "-", body[1:].lstrip()
+    elif not sign:
+        body = text
+    if _GROUPED.fullmatch(body):
+        body = body.replace(",", "")
+    plain = sign + body
+    return plain if body and plain != text and "$" not in plain and "," not in plain else text
 
 
 def _python(value):

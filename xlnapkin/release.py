@@ -210,6 +210,13 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
     out = Path(out)
     name = f"xlnapkin-{__version__}"
     folder, zip_path = out / name, out / f"{name}.zip"
+    # before the build, what --force would not replace (a hardening audit: a link there
+    # failed after the build, in words that named no path)
+    for path in (folder, zip_path):
+        if path.is_symlink():
+            raise ReleaseError(f"{path} is a symbolic link; not replacing it (remove the link)")
+    if zip_path.is_dir():
+        raise ReleaseError(f"{zip_path} is a folder, not a release zip; not replacing it")
     existing = [p for p in (folder, zip_path) if p.exists()]
     if existing and not force:
         raise ReleaseError(f"{existing[0]} already exists; use --force to replace it")

@@ -181,7 +181,8 @@ def catalog_value(block, name, label, lookup, unit, fmt, source_note,
     block.add(f"{name}_note", f"{label}: warning",
               f'IF(ISNUMBER({o}),IF(ISNUMBER({c}),IF(ABS({o}-{c})>1E-9*ABS({c}),"yours differs '
               f'from the catalog ("&TEXT({c},"#,##0.00")&")","OK"),"OK: yours (the catalog has '
-              f'none)"),IF(ISNUMBER({c}),"OK","{missing}: enter yours"))', fmt="text",
+              f'none)"),IF(ISBLANK({o}),IF(ISNUMBER({c}),"OK","{missing}: enter yours"),'
+              f'"yours is not a number: see Checks"))', fmt="text",
               kind="check")
     col = st.get_column_letter(block.value_col)
     st.mark_checks(block.ws, f"{col}{block.row - 1}")

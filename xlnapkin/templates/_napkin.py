@@ -317,8 +317,8 @@ def gpu_steps() -> list[Step]:
         Step("free_memory", "Left for the KV cache after the weights",
              "{usable_memory}-{weight_bytes}", "bytes", "sci"),
         Step("max_batch_fit", "Requests whose KV cache fits (rounded down, >= 0)",
-             "IF({heads_split},MAX(INT({free_memory}/{kv_bytes_per_seq}*(1+1E-12)),0),"
-             "\"heads do not split\")", "requests", "int",
+             "IF({heads_split},IF({link_ok},MAX(INT({free_memory}/{kv_bytes_per_seq}*"
+             "(1+1E-12)),0),\"no GPU link\"),\"heads do not split\")", "requests", "int",
              "memory.max_batch(gpu, model, input+output, ...)"),
         Step("min_gpus", "Fewest GPUs that hold the weights + one request",
              "ROUNDUP(({weight_bytes}+{kv_bytes_per_seq})/({g_memory_gb}*1E+9*{mem_fraction})"
@@ -368,7 +368,7 @@ def _load_steps() -> list[Step]:
              "{prompts_per_step}*{t_prefill_prompt}", "s", "sci"),
         Step("t_prompt_pass", "Fixed time per step for the steps that carry a prompt",
              prompt_pass("{prompts_per_step}"), "s", "sci", "serving.prompt_pass_time"),
-        Step("replica_tokens_per_sec", "Output tokens/s of one replica under load",
+        Step("replica_output_tokens_per_sec", "Output tokens/s of one replica under load",
              "IF({concurrency}>=1,{batch_load}/({t_step}+{t_prefill_share}+{t_prompt_pass}),"
              "\"does not fit\")",
              "tokens/s", "num", "serving.max_throughput"),

@@ -136,7 +136,7 @@ def _row_steps():
         # each active user still gets the user tokens/s (a review: throughput / rate counted
         # 77 where 59 do, as THROUGHPUT_AT_CONCURRENCY / concurrency shows)
         ("slots_speed", "concurrent users by speed: each still gets the user tokens/s",
-         "IF(ISNUMBER({replica_tokens_per_sec}),IF({sp_step_one}>{sp_limit},0,"
+         "IF(ISNUMBER({replica_output_tokens_per_sec}),IF({sp_step_one}>{sp_limit},0,"
          + _napkin.speed_answer() + "),0)",
          "requests", "num"),
         ("slots", "concurrent slots (the smaller)", "MIN({slots_memory},{slots_speed})",
@@ -155,8 +155,8 @@ def _row_steps():
          f'IF(ISNUMBER({{your_price}}),IF({{your_price}}>=0,{{your_price}},"{BAD_PRICE}"),'
          f'"{BAD_PRICE}"))', "USD/GPU-h", "usd"),
         ("total_tps", "input + output tokens/s of one replica",
-         'IF(ISNUMBER({replica_tokens_per_sec}),{replica_tokens_per_sec}*({input_tokens}+'
-         '{output_tokens})/{output_tokens},"does not fit")', "tokens/s", "amount"),
+         'IF(ISNUMBER({replica_output_tokens_per_sec}),{replica_output_tokens_per_sec}*('
+         '{input_tokens}+{output_tokens})/{output_tokens},"does not fit")', "tokens/s", "amount"),
         ("cost_per_mtok", "USD per million tokens (input + output) at utilization",
          'IF(NOT(ISNUMBER({total_tps})),"does not fit",IF(NOT(ISNUMBER({price_used})),'
          f'{_NO_PRICE},{{price_used}}*{{num_gpus}}/({{total_tps}}*{{utilization}}*3600)*1E+6))',
@@ -179,7 +179,7 @@ RESULTS = [("gpu", "GPU", "gpu_label", "text"), ("memory", "memory GB", "g_memor
            ("price", "$/GPU-h used", "price_used", "usd"),
            ("fits", "fits?", None, "text"),
            ("users_ctx", "users at context (replica)", "slots_memory", "int"),
-           ("tput", "max tok/s out (replica)", "replica_tokens_per_sec", "int"),
+           ("tput", "max tok/s out (replica)", "replica_output_tokens_per_sec", "int"),
            ("cost_per_mtok", "$/M tokens (in + out)", "cost_per_mtok", "usd4"),
            ("users_per_gpu", "users per GPU", "users_per_gpu", "users"),
            ("headroom", "kept for peaks", "headroom", "pct"),

@@ -268,8 +268,9 @@ def _outputs(b) -> None:
     out(b, "self_host_cost_per_mtok", "GPU cost per Mtok (in + out) at the planned utilization",
         "planned_cost_per_mtok_calc", "USD/Mtok", "usd4",
         "not your volume: no idle minimum, no people")
-    out(b, "replica_tokens_per_sec", "Output tokens/s of one replica under load",
-        "replica_tokens_per_sec_calc", "tokens/s", "amount", "= MAX_THROUGHPUT (no prefix cache)")
+    out(b, "replica_output_tokens_per_sec", "Output tokens/s of one replica under load",
+        "replica_output_tokens_per_sec_calc", "tokens/s", "amount",
+        "= MAX_THROUGHPUT (no prefix cache)")
     out(b, "replica_total_tokens_per_sec", "Input + output tokens/s of one replica",
         "replica_total_tps", "tokens/s", "amount", "= REPLICA_TOKENS_PER_SEC (prefix cache in)")
     for name, label, calc, unit, fmt, note in (
@@ -501,7 +502,7 @@ def _working(w) -> None:
     _napkin.add_steps(w, _napkin.efficiency_steps())
     w.heading("One replica under load (continuous batching)")
     steps = _napkin.gpu_steps()
-    steps[-1] = dataclasses.replace(steps[-1], name="replica_tokens_per_sec_calc")
+    steps[-1] = dataclasses.replace(steps[-1], name="replica_output_tokens_per_sec_calc")
     _napkin.add_steps(w, steps)
     w.heading("Cost of a replica and of the fleet at your volume")
     _napkin.add_steps(w, _fleet_steps())
@@ -612,7 +613,7 @@ def _head(step) -> str:
 
 
 # the Working sheet renames gpu_steps' last step; a row of the table keeps its name
-SPLIT_ALIAS = {"replica_tokens_per_sec_calc": "replica_tokens_per_sec"}
+SPLIT_ALIAS = {"replica_output_tokens_per_sec_calc": "replica_output_tokens_per_sec"}
 
 
 def _split_table(w, ws) -> None:
@@ -745,7 +746,7 @@ def _fit(expr: str) -> str:
 def _fleet_steps() -> list[Step]:
     return [
         Step("fits_calc", "Does one request fit? (TRUE = yes)",
-             "ISNUMBER({replica_tokens_per_sec_calc})", "", "bool"),
+             "ISNUMBER({replica_output_tokens_per_sec_calc})", "", "bool"),
         Step("prefix_savings", "Share of prefill work prefix caching saves",
              "IF({prefix_tokens}>0,{prefix_hit_rate}*{prefix_tokens}/{input_tokens},0)", "0-1",
              "pct", "economics.prefix_cache_savings(prefix, input-prefix, hit)"),
