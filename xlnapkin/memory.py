@@ -369,11 +369,14 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
         out = _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
                             mem_fraction)
         if np.any(held):
-            n = np.broadcast_to(np.asarray(num_gpus, dtype=float), out.shape)
-            f = np.broadcast_to(np.asarray(mem_fraction, dtype=float), out.shape)
+            n, f = np.asarray(num_gpus, dtype=float), np.asarray(mem_fraction, dtype=float)
             held = np.broadcast_to(held, out.shape)
-            for key in {(nn, ff) for nn, ff in zip(n[held].tolist(), f[held].tolist())}:
-                out[held & (n == key[0]) & (f == key[1])] = _held_text(m, g, *key)
+            if n.ndim == f.ndim == 0:  # one GPU count and share: one text
+                out[held] = _held_text(m, g, n, f)
+            else:
+                n, f = np.broadcast_to(n, out.shape), np.broadcast_to(f, out.shape)
+                for key in set(zip(n[held].tolist(), f[held].tolist())):
+                    out[held & (n == key[0]) & (f == key[1])] = _held_text(m, g, *key)
         return out
     if held:
         return _held_text(m, g, num_gpus, mem_fraction)
@@ -393,14 +396,14 @@ def _held_text(model, gpu, num_gpus, mem_fraction) -> str:
 
 def _distinct(values):
     """(sorted distinct values, index of each element's value): ``np.unique`` with
-    ``return_inverse``, through a lookup table where the values are few small whole numbers (no
-    sort of a million elements)."""
+    ``return_inverse``, through a lookup table where the values are whole numbers within a
+    million of each other (no sort of a million elements)."""
     values = np.asarray(values)
     if values.ndim == 0:  # one value for every element
         return values.reshape(1), np.zeros((), dtype=np.int64)
     if values.size and np.issubdtype(values.dtype, np.number):
         lo, hi = values.min(), values.max()
-        if hi - lo < 4096 and np.all(values == np.floor(values)):
+        if hi - lo < 1 << 20 and np.all(values == np.floor(values)):
             offset = (values - lo).astype(np.int64)
             present = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
             keys = np.flatnonzero(present)
@@ -567,13 +570,14 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
             return np.array(texts, dtype=object)[inverse.ravel()].tolist()
 
         kv = kv_all[idx]
-        tk, tinv = np.unique(np.rint(need[idx] / GB * 10.0).astype(np.int64), return_inverse=True)
+        tk, tinv = _distinct(np.rint(need[idx] / GB * 10.0).astype(np.int64))
         shown = pieces([f"{m.id} needs {_tenths_text(k)} GB in {dtype}" for k in tk.tolist()],
                        tinv)
-        bk, binv = np.unique(np.where(kv, b[idx], np.nan), return_inverse=True)
-        batches = pieces([f" with KV for {v:g} x " if v == v else "" for v in bk.tolist()], binv)
-        xk, xinv = np.unique(np.where(kv, t[idx], np.nan), return_inverse=True)
-        contexts = pieces([f"{v:g} tokens" if v == v else "" for v in xk.tolist()], xinv)
+        # -1: no KV named (batches and contexts are never negative)
+        bk, binv = _distinct(np.where(kv, at(b, idx), -1.0))
+        batches = pieces([f" with KV for {v:g} x " if v >= 0 else "" for v in bk.tolist()], binv)
+        xk, xinv = _distinct(np.where(kv, at(t, idx), -1.0))
+        contexts = pieces([f"{v:g} tokens" if v >= 0 else "" for v in xk.tolist()], xinv)
         ck, cinv = _distinct(code)
         tail_texts = [tail(c) for c in ck.tolist()]
         out[idx] = list(map("".join, zip(shown, batches, contexts, pieces(tail_texts, cinv))))
