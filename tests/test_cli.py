@@ -936,6 +936,7 @@ def test_an_option_given_two_dashes_as_its_value_is_a_usage_error(capsys):
         assert (code, out) == (2, ""), argv
         assert err.startswith(f"Error: {argv[-1 if argv[-1] != '--json' else -2][:-3]} needs "
                               "a value, got '--'") and err.count("\n") == 1, err
+        assert err.endswith(f"(see `xlnapkin {argv[0]} --help`)\n"), err  # its own help
 
 
 def test_json_stays_valid_with_standard_error_closed():
@@ -1257,8 +1258,8 @@ def test_a_configuration_that_runs_is_not_blamed_for_an_overflow(capsys):
 
 def test_estimate_calls_a_tie_a_tie(capsys):
     # a finance audit: free GPUs, no people and no tokens read "the API is cheaper by $-0"
-    code, out, err = run(capsys, "estimate", "--price", "0", "--staff-per-month", "0",
-                         "--tokens-per-day", "0")
+    code, out, err = run(capsys, "estimate", "--price", "$0", "--staff-per-month", "0",
+                         "--tokens-per-day", "0")  # a price as people write it (a CLI audit)
     assert code == 0, err
     assert "at your volume               the two cost the same a month (to the dollar)" in out
     assert "$-0" not in out

@@ -198,3 +198,18 @@ def test_a_gguf_replica_splits_by_layers_over_any_count_up_to_its_layers():
     three = serving.tokens_per_sec("rtx-3090", "llama-3.1-70b", 1, 4096, "q4_k_m", None, 3)
     four = serving.tokens_per_sec("rtx-3090", "llama-3.1-70b", 1, 4096, "q4_k_m", None, 4)
     assert np.isfinite(three) and three == pytest.approx(four)
+
+
+def test_why_not_says_nothing_stops_what_runs_and_takes_lists():
+    # a CLI audit: the memory's "use num_gpus >= 1" read as a failure for what fits; a review:
+    # a Python list of GPU counts raised TypeError, and "fits" was said where heads do not split
+    why_not, fit_message = memory.why_not, memory.fit_message
+    assert why_not("h100-sxm", "llama-3.1-8b", num_gpus=[1, 2, 3]).tolist() == [
+        "nothing: llama-3.1-8b runs on 1 x h100-sxm and fits in 90% of its memory",
+        "nothing: llama-3.1-8b runs on 2 x h100-sxm and fits in 90% of its memory",
+        "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1, 2, 4, "
+        "8, 16 or 32"]
+    assert why_not("apple-m1-max", "llama-2-7b", num_gpus=8).startswith(
+        "apple-m1-max has no interconnect_gbps")
+    assert fit_message("h100-sxm", "llama-3.1-8b", num_gpus=[1, 2])[1].startswith(
+        "llama-3.1-8b needs 16.1 GB in bf16; 2 x h100-sxm")

@@ -344,6 +344,9 @@ def test_set_on_a_formula_names_the_input_beside_it():
         wb.set("gpu_price_per_hour_effective", 2.0)
     with pytest.raises(RecalcError, match=r"only input cells can be set$"):
         wb.set("dedicated_gpus", 2.0)  # no input named like it
+    # the name the price's input had until December 2026 points at the one it has now
+    with pytest.raises(RecalcError, match=r"did you mean gpu_price_per_hour "):
+        wb.set("gpu_price_per_hour_override", 2.0)
 
 
 def test_set_refuses_formula_cells_ranges_and_unknown_names():
@@ -370,7 +373,8 @@ def test_parse_value():
     assert parse_value("10,000,000") == 10_000_000 and isinstance(parse_value("1,000"), int)
     assert parse_value("$3") == 3 and parse_value("-$2.5") == -2.5 and parse_value("$-2") == -2
     assert parse_value("1,000%") == 10.0
-    for text in ("$", "$abc", "1,0", "12,5", "1,000,0000", "$$3", "2,50"):
+    for text in ("$", "$abc", "1,0", "12,5", "1,000,0000", "$$3", "2,50", "$true", '$"3"',
+                 "$70%"):
         assert parse_value(text) == text  # not numbers, kept as typed
 
 

@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 from .catalog import GPU, Model, Price, gpu, model, price  # noqa: E402
 from .errors import (CatalogError, InvalidArgumentError, NapkinError,  # noqa: E402
                      ShapeError, UnknownNameError)
-from .memory import fit_message, fits, gpus_needed, kv_bytes, max_batch, weight_bytes  # noqa: E402
+from .memory import (fit_message, fits, gpus_needed, kv_bytes, max_batch,  # noqa: E402
+                     weight_bytes, why_not)
 from .roofline import (critical_batch, decode_step_time, ops_per_byte,  # noqa: E402
                        prefill_time)
 from .serving import (calibrate_efficiency, itl_ms, max_throughput,  # noqa: E402
@@ -28,7 +29,7 @@ __all__ = [
     "GPU", "Model", "Price", "gpu", "model", "price",
     "NapkinError", "UnknownNameError", "InvalidArgumentError", "ShapeError",
     "CatalogError",
-    "kv_bytes", "weight_bytes", "gpus_needed", "max_batch", "fits", "fit_message",
+    "kv_bytes", "weight_bytes", "gpus_needed", "max_batch", "fits", "fit_message", "why_not",
     "decode_step_time", "prefill_time", "ops_per_byte", "critical_batch",
     "tokens_per_sec", "itl_ms", "ttft_ms", "max_throughput", "throughput_at_concurrency",
     "calibrate_efficiency", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",

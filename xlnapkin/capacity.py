@@ -318,7 +318,8 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     request, counts them (``serving.concurrency_at_speed``) and finds fewer users where speed
     binds. Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
     memory alone decides: a context beyond the model's maximum still gets a number (NaN where
-    the model's heads cannot be split over num_gpus GPUs). [users]
+    the model's heads cannot be split over num_gpus GPUs, or several GPUs have no known link).
+    [users]
 
     >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 131072, 1, 0, "fp8", "fp8", 1, 1, 1)
     9.0

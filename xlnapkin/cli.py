@@ -989,7 +989,8 @@ def _add_estimate(sub):
                    help=f"KV cache (blank: {BLANK_MEANS['kv_dtype']})")
     p.add_argument("--num-gpus", type=_amount(int), default=d["num_gpus"], metavar="N",
                    help="GPUs per replica: tensor parallel, GGUF split by layers (%(default)s)")
-    p.add_argument("--price", type=_blank_or(_amount(float)), default=None, metavar="USD",
+    p.add_argument("--price", type=_blank_or(_amount(float, money=True)), default=None,
+                   metavar="USD",
                    help="per GPU-hour (blank: the catalog's rental price)")
     p.add_argument("--api", type=_blank_or(str), default=None,
                    help="API price id (blank: the model's comparable API in the catalog)")
@@ -997,8 +998,8 @@ def _add_estimate(sub):
                    metavar="SHARE", help="planned load of each replica, 0.7 or 70%% (%(default)s)")
     p.add_argument("--min-replicas", type=_amount(int), default=d["min_replicas"], metavar="N",
                    help="replicas kept running for availability (%(default)s)")
-    p.add_argument("--staff-per-month", type=_amount(float), default=d["staff_cost_per_month"],
-                   metavar="USD",
+    p.add_argument("--staff-per-month", type=_amount(float, money=True),
+                   default=d["staff_cost_per_month"], metavar="USD",
                    help="people and platform a month (one engineer: %(default).0f)")
     p.add_argument("--json", action="store_true",
                    help="print the figures as JSON (null where there is no finite value: a "
@@ -1412,14 +1413,14 @@ def _add_recalc(sub):
     p.set_defaults(func=_run_recalc)
 
 
-def _amount(kind, share=False):
+def _amount(kind, share=False, money=False):
     """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``$2.50`` (a CLI
     audit: a price's dollar sign was refused with a hint about thousands), ``70%`` for a share;
     whether it is in range is the engine's check, which names the option."""
     def parse(text):
         t = text.strip().replace("_", "")
         sign, t = ("-", t[1:].lstrip()) if t.startswith("-") else ("", t)
-        t = sign + (t[1:].lstrip() if t.startswith("$") and not share else t)
+        t = sign + (t[1:].lstrip() if t.startswith("$") and money else t)
         percent = share and t.endswith("%")
         t = t[:-1].strip() if percent else t
         try:
@@ -1885,7 +1886,8 @@ def _main(argv) -> int:
         sys.stderr = open(os.devnull, "w")  # to stdout instead, into the --json answer
     for arg in argv:  # argparse reads `--batch=--` as an empty list (a traceback)
         if re.fullmatch(r"--[^=\s]+=--", arg):
-            print(f"Error: {arg.split('=')[0]} needs a value, got '--' (see `xlnapkin "
+            where = f"xlnapkin {argv[0]}" if argv[0] != arg else "xlnapkin"
+            print(f"Error: {arg.split('=')[0]} needs a value, got '--' (see `{where} "
                   f"--help`)", file=sys.stderr)
             return 2
     ns = None

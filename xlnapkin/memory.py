@@ -345,12 +345,8 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
 
     Scalars give one message. Arrays (``tokens``, ``batch``, ``num_gpus``, ``mem_fraction``
     broadcast) give an object array with each element's message, the same text as one scalar
-    call per element (the Excel boundary words a whole range of cells this way). Where the
-    memory holds the configuration it says so (a CLI audit: "use num_gpus >= 1" read as a
-    failure):
-
-    >>> fit_message("h100-sxm", "llama-3.1-8b")
-    'llama-3.1-8b fits in the memory of 1 x h100-sxm (90% usable)'
+    call per element (the Excel boundary words a whole range of cells this way). It speaks
+    of the memory alone: :func:`why_not` gives every reason, and says where there is none.
 
     The suggestion is a GPU count the model's heads split over:
 
@@ -364,22 +360,9 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
     'llama-3.1-70b needs 242.3 GB in fp8 with KV for 4 x 131072 tokens; 1 x h100-sxm has 80 GB (90% usable): use num_gpus >= 4'
     """
     g, m = _gpu(gpu), _model(model)
-    held = fits(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fraction)
     if np.ndim(tokens) or np.ndim(batch) or np.ndim(num_gpus) or np.ndim(mem_fraction):
-        out = _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
-                            mem_fraction)
-        if np.any(held):
-            n, f = np.asarray(num_gpus, dtype=float), np.asarray(mem_fraction, dtype=float)
-            held = np.broadcast_to(held, out.shape)
-            if n.ndim == f.ndim == 0:  # one GPU count and share: one text
-                out[held] = _held_text(m, g, n, f)
-            else:
-                n, f = np.broadcast_to(n, out.shape), np.broadcast_to(f, out.shape)
-                for key in set(zip(n[held].tolist(), f[held].tolist())):
-                    out[held & (n == key[0]) & (f == key[1])] = _held_text(m, g, *key)
-        return out
-    if held:
-        return _held_text(m, g, num_gpus, mem_fraction)
+        return _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus,
+                             mem_fraction)
     tokens, batch, num_gpus = float(tokens), float(batch), int(num_gpus)
     need = float(_need(m, weight_dtype, kv_dtype, tokens, batch))
     return _fit_text(m, dtype_name(weight_dtype_of(m, weight_dtype)), g.id, g.memory_gb,
@@ -388,10 +371,10 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
                      bool(g.interconnect_gbps))
 
 
-def _held_text(model, gpu, num_gpus, mem_fraction) -> str:
-    """:func:`fit_message` where the memory holds the configuration."""
-    usable = f" ({float(mem_fraction):.0%} usable)" if mem_fraction < 1 else ""
-    return f"{model.id} fits in the memory of {int(num_gpus)} x {gpu.id}{usable}"
+def _runs_text(model, gpu, num_gpus, mem_fraction) -> str:
+    """:func:`why_not` where nothing stops the configuration."""
+    return (f"nothing: {model.id} runs on {num_gpus:g} x {gpu.id} and fits in "
+            f"{mem_fraction:.0%} of its memory")
 
 
 def _distinct(values):
@@ -732,6 +715,12 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1, 2, 4, 8, 16 or 32"
     >>> why_not("h100-sxm", "llama-2-7b", tokens=8192)
     'llama-2-7b holds at most 4,096 tokens per sequence, got 8,192'
+
+    Where it can run, it says so (a CLI audit: the memory's "use num_gpus >= 1" read as a
+    failure):
+
+    >>> why_not("h100-sxm", "llama-3.1-8b")
+    'nothing: llama-3.1-8b runs on 1 x h100-sxm and fits in 90% of its memory'
     """
     g, m = _gpu(gpu), _model(model)
     shape = np.broadcast_shapes(np.shape(tokens), np.shape(batch), np.shape(num_gpus),
@@ -754,6 +743,15 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
             pick = [np.broadcast_to(np.asarray(x, dtype=float), shape)[memory]
                     for x in (tokens, batch, num_gpus, mem_fraction)]
             out[memory] = fit_message(g, m, weight_dtype, kv_dtype, *pick)
+    f = np.broadcast_to(np.asarray(mem_fraction, dtype=float), shape)
+    runs = memory & fits(g, m, weight_dtype, kv_dtype, np.asarray(tokens, dtype=float),
+                         np.asarray(batch, dtype=float), n, f)
+    if runs.any():
+        if np.ndim(num_gpus) == np.ndim(mem_fraction) == 0:  # one text for the whole grid
+            out[runs] = _runs_text(m, g, float(num_gpus), float(mem_fraction))
+        else:
+            for nn, ff in set(zip(n[runs].tolist(), f[runs].tolist())):
+                out[runs & (n == nn) & (f == ff)] = _runs_text(m, g, nn, ff)
     if long.any():
         values, inverse = np.unique(t[long], return_inverse=True)
         most = f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, got "

@@ -44,7 +44,7 @@ A workbook is treated as untrusted input (someone sent it to you):
   ``max_formula_tokens``    350,000    the references, names, numbers, texts and operators of
                                        all formulas and names together: loading and calculating
                                        take about 0.2 ms each (the capacity planner has
-                                       224,000; a hardening audit's 35 kB file of 4,900 sums
+                                       226,000; a hardening audit's 35 kB file of 4,900 sums
                                        of 100 cells took 204 s and 2 GB)
   ``max_regex_seconds``     5          the time all regular expressions (``REGEXTEST``,
                                        ``REGEXEXTRACT``, ``REGEXREPLACE``) take in one load or
@@ -1325,11 +1325,12 @@ def parse_value(text: str):
     """
     text = text.strip()
     plain = _plain_number(text)
-    if plain != text and parse_value(plain) != plain:
-        return parse_value(plain)
+    number = parse_value(plain) if plain != text else None
+    if type(number) in (int, float):  # a number once its $ or commas go; else text as typed
+        return number
     if text.endswith("%"):  # one sign, as Excel takes it; in decimal, so 99.9% is 0.999
         body = text[:-1].strip()
-        number = parse_value(body) if "%" not in body else None
+        number = parse_value(body) if "%" not in body and "$" not in body else None
         if isinstance(number, (int, float)) and not isinstance(number, bool):
             from decimal import Decimal
             return float(Decimal(_plain_number(body)) / 100)
@@ -1351,6 +1352,7 @@ def parse_value(text: str):
 
 
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+_DIGITS = re.compile(r"[0-9.,]+([eE][+-]?[0-9]+)?")
 
 
 def _plain_number(text: str) -> str:
@@ -1361,6 +1363,8 @@ def _plain_number(text: str) -> str:
         body = body[1:].lstrip()
         if not sign and body.startswith("-"):
             sign, body = "-", body[1:].lstrip()
+        if not _DIGITS.fullmatch(body):  # $70%, $true: not money as a cell reads it
+            return text
     elif not sign:
         body = text
     if _GROUPED.fullmatch(body):
@@ -1617,6 +1621,9 @@ class Workbook:
             import difflib
             names = list(self.names)
             close = difflib.get_close_matches(ref.lower(), [n.lower() for n in names], 3, 0.7)
+            stem = ref.lower().removesuffix("_override")  # the templates' old input names
+            if stem != ref.lower() and stem in (n.lower() for n in names):
+                close = [stem] + [c for c in close if c != stem]
             close = [n for c in close for n in names if n.lower() == c][:3]
             shown = (f"did you mean {' or '.join(close)}?" if close else
                      "defined names: " + (", ".join(names[:8]) +

@@ -1,6 +1,6 @@
 """Blocks every template builds from: check formulas and the Checks block, the calibrated
-assumptions (generated from :func:`xlnapkin.calibration.constants`), catalog values with an
-override beside them, the gate that feeds the Working sheet checked inputs, and the outputs that
+assumptions (generated from :func:`xlnapkin.calibration.constants`), catalog values with your
+input beside them, the gate that feeds the Working sheet checked inputs, and the outputs that
 say ``check inputs`` instead of an error.
 
 A block writes rows through :class:`~xlnapkin.templates._style.Block`, so every row is a defined
@@ -169,7 +169,7 @@ def catalog_value(block, name, label, lookup, unit, fmt, source_note,
     ``missing``), the blue input (``<name>``, blank = use the catalog), the value used
     (``<name>_effective``) and a warning (``<name>_note``) when the catalog has none or the
     value typed differs from it. :func:`catalog_check` is its Checks row; ``positive``: the
-    override's pop-up asks for more than 0, as that check's ``min_open`` does."""
+    input's pop-up asks for more than 0, as that check's ``min_open`` does."""
     block.add(f"{name}_catalog", f"{label}: catalog", f'IFERROR(IF(N({lookup})>0,N({lookup}),'
               f'"{missing}"),"{missing}")', unit, source_note, fmt)
     block.add(name, f"{label}: yours (blank = catalog)", None, unit,
