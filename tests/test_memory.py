@@ -205,11 +205,17 @@ def test_why_not_says_nothing_stops_what_runs_and_takes_lists():
     # a Python list of GPU counts raised TypeError, and "fits" was said where heads do not split
     why_not, fit_message = memory.why_not, memory.fit_message
     assert why_not("h100-sxm", "llama-3.1-8b", num_gpus=[1, 2, 3]).tolist() == [
-        "nothing: llama-3.1-8b runs on 1 x h100-sxm and fits in 90% of its memory",
-        "nothing: llama-3.1-8b runs on 2 x h100-sxm and fits in 90% of its memory",
+        "nothing: llama-3.1-8b runs on 1 x h100-sxm, within the 90% of its memory it may use",
+        "nothing: llama-3.1-8b runs on 2 x h100-sxm, within the 90% of its memory it may use",
         "llama-3.1-8b's 32 attention heads cannot be split over 3 GPUs: use num_gpus 1, 2, 4, "
         "8, 16 or 32"]
     assert why_not("apple-m1-max", "llama-2-7b", num_gpus=8).startswith(
         "apple-m1-max has no interconnect_gbps")
+    # a review: the -1 that marked "no KV" met negative inputs; each element reads as its own
+    grid = fit_message("h100-sxm", "llama-3.1-8b", None, None, [-8192, 0], [-64, 1])
+    assert grid.tolist() == [fit_message("h100-sxm", "llama-3.1-8b", None, None, -8192, -64),
+                             fit_message("h100-sxm", "llama-3.1-8b", None, None, 0, 1)]
+    with pytest.raises(memory.InvalidArgumentError, match="mem_fraction"):
+        why_not("h100-sxm", "llama-3.1-8b", mem_fraction=1.5)
     assert fit_message("h100-sxm", "llama-3.1-8b", num_gpus=[1, 2])[1].startswith(
         "llama-3.1-8b needs 16.1 GB in bf16; 2 x h100-sxm")

@@ -27,9 +27,9 @@ from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_
                         cost_per_mtok, cost_per_mtok_at_volume, fleet_breakeven_tokens_per_day,
                         fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
-from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError
-from .memory import (MEM_FRACTION, by_layers, max_batch, runs_when_it_fits, tp_degrees,
-                     why_not)
+from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError, NapkinError
+from .memory import (MEM_FRACTION, RUNS, by_layers, max_batch, runs_when_it_fits,
+                     tp_degrees, why_not)
 from .roofline import decode_step_time
 from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput,
                       prompt_pass_time)
@@ -576,6 +576,9 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                  num_gpus)
     if not np.isfinite(tps):
         why = why_not(g, m, weight_dtype, kv_dtype, input_tokens + output_tokens, 1, num_gpus)
+        if why.startswith(RUNS):  # it runs: an input past what the figures hold
+            raise NapkinError("no finite throughput for these inputs: check their sizes and "
+                              "units")
         # the count that is cheapest at this volume, not only the least that holds it (a
         # finance audit: 70B at 400 M tokens a day was sent to 2 GPUs a replica, at 2.3 times
         # the cost of 4)

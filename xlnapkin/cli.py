@@ -1414,8 +1414,9 @@ def _add_recalc(sub):
 
 
 def _amount(kind, share=False, money=False):
-    """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``$2.50`` (a CLI
-    audit: a price's dollar sign was refused with a hint about thousands), ``70%`` for a share;
+    """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``$2.50`` for
+    ``money`` (a CLI audit: a price's dollar sign was refused with a hint about thousands),
+    ``70%`` for a share;
     whether it is in range is the engine's check, which names the option."""
     def parse(text):
         t = text.strip().replace("_", "")

@@ -371,10 +371,15 @@ def fit_message(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1,
                      bool(g.interconnect_gbps))
 
 
+# how :func:`why_not` starts where nothing stops the configuration; a caller whose NaN has
+# another cause (an overflow) gives no reason rather than this one
+RUNS = "nothing: "
+
+
 def _runs_text(model, gpu, num_gpus, mem_fraction) -> str:
     """:func:`why_not` where nothing stops the configuration."""
-    return (f"nothing: {model.id} runs on {num_gpus:g} x {gpu.id} and fits in "
-            f"{mem_fraction:.0%} of its memory")
+    return (f"{RUNS}{model.id} runs on {num_gpus:g} x {gpu.id}, within the "
+            f"{mem_fraction * 100:g}% of its memory it may use")
 
 
 def _distinct(values):
@@ -384,9 +389,10 @@ def _distinct(values):
     values = np.asarray(values)
     if values.ndim == 0:  # one value for every element
         return values.reshape(1), np.zeros((), dtype=np.int64)
+    values = values.ravel()
     if values.size and np.issubdtype(values.dtype, np.number):
         lo, hi = values.min(), values.max()
-        if hi - lo < 1 << 20 and np.all(values == np.floor(values)):
+        if float(hi) - float(lo) < 1 << 20 and np.all(values == np.floor(values)):
             offset = (values - lo).astype(np.int64)
             present = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
             keys = np.flatnonzero(present)
@@ -556,11 +562,14 @@ def _fit_messages(g, m, weight_dtype, kv_dtype, tokens, batch, num_gpus, mem_fra
         tk, tinv = _distinct(np.rint(need[idx] / GB * 10.0).astype(np.int64))
         shown = pieces([f"{m.id} needs {_tenths_text(k)} GB in {dtype}" for k in tk.tolist()],
                        tinv)
-        # -1: no KV named (batches and contexts are never negative)
-        bk, binv = _distinct(np.where(kv, at(b, idx), -1.0))
-        batches = pieces([f" with KV for {v:g} x " if v >= 0 else "" for v in bk.tolist()], binv)
-        xk, xinv = _distinct(np.where(kv, at(t, idx), -1.0))
-        contexts = pieces([f"{v:g} tokens" if v >= 0 else "" for v in xk.tolist()], xinv)
+        def named(values, form):  # each element's text, blank where no KV is named
+            if not kv.any():
+                return [""] * idx.size
+            keys, inverse = _distinct(values)
+            texts = pieces([form.format(v) for v in keys.tolist()], inverse)
+            return texts if kv.all() else [x if k else "" for x, k in zip(texts, kv.tolist())]
+        batches = named(at(b, idx), " with KV for {:g} x ")
+        contexts = named(at(t, idx), "{:g} tokens")
         ck, cinv = _distinct(code)
         tail_texts = [tail(c) for c in ck.tolist()]
         out[idx] = list(map("".join, zip(shown, batches, contexts, pieces(tail_texts, cinv))))
@@ -720,9 +729,10 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     failure):
 
     >>> why_not("h100-sxm", "llama-3.1-8b")
-    'nothing: llama-3.1-8b runs on 1 x h100-sxm and fits in 90% of its memory'
+    'nothing: llama-3.1-8b runs on 1 x h100-sxm, within the 90% of its memory it may use'
     """
     g, m = _gpu(gpu), _model(model)
+    _checks.fraction(mem_fraction, "mem_fraction")
     shape = np.broadcast_shapes(np.shape(tokens), np.shape(batch), np.shape(num_gpus),
                                 np.shape(mem_fraction))
     n = np.broadcast_to(np.asarray(num_gpus, dtype=float), shape)

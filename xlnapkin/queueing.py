@@ -126,8 +126,8 @@ import numpy as np
 from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import (MEM_FRACTION, can_run, max_batch, runs_when_it_fits, weight_dtype_of,
-                     why_not)
+from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits,
+                     weight_dtype_of, why_not)
 from .roofline import _decode_step, _overhead, _prefill
 from .serving import concurrency_under_load, engine_cap, loaded_step, prompt_work
 
@@ -481,6 +481,8 @@ def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
     reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
                                 mem_fraction), dtype=object)
+    runs = np.vectorize(lambda r: str(r).startswith(RUNS), otypes=[bool])(reason)
+    reason = np.where(runs, None, reason)  # it runs: the NaN has another cause
     _, top = operating_point(gpu, model, requests_per_sec, input_tokens, output_tokens,
                              weight_dtype, kv_dtype, num_gpus, efficiency, token_budget,
                              mem_fraction)

@@ -3,7 +3,7 @@
 A replica is ``num_gpus`` GPUs holding one copy of the model with tensor parallelism (GGUF: split
 by layers, :func:`xlnapkin.roofline.parallel_gpus`). Speeds are
 for the whole replica. Where the weights plus the KV cache do not fit in the replica's memory,
-these functions return NaN for that element; :func:`xlnapkin.memory.fit_message` says why (the
+these functions return NaN for that element; :func:`xlnapkin.memory.why_not` says why (the
 Excel functions show that message in the cell).
 
 Under load (:func:`max_throughput`) an endless queue of requests (``input_tokens`` in,
