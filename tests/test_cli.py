@@ -4,6 +4,7 @@ Excel functions'; user errors are one ``Error:`` line and exit code 1."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -844,6 +845,21 @@ def test_estimate_json_is_strict_json(capsys):
     figures = json.loads(out, parse_constant=refuse)
     assert figures["breakeven_tokens_per_day"] is None
     assert figures["replicas"] == 2 and isinstance(figures["replicas"], int)
+    # a CLI-contract audit: the keys were documented nowhere, and the fleet's requests/s was
+    # named as the latency functions' one replica's; each key is now a field of Estimate with
+    # its unit and meaning, which docs/reference.md prints
+    fields = dataclasses.fields(capacity.Estimate)
+    assert list(figures) == [f.name for f in fields]
+    assert all(f.metadata["doc"] and f.metadata["unit"] for f in fields)
+    reference = (REPO / "docs" / "reference.md").read_text(encoding="utf-8")
+    assert all(f"| `{f.name}` | {f.metadata['unit']} |" in reference for f in fields)
+    assert figures["volume_requests_per_sec"] == pytest.approx(
+        figures["fleet_requests_per_sec"] / figures["replicas"])
+    assert figures["overloaded"] is False and figures["weight_dtype"] == "bf16"
+    code, out, _ = run(capsys, "estimate", "--json", "--tokens-per-day", "2e9",
+                       "--utilization", "1")
+    over = json.loads(out)
+    assert code == 0 and over["overloaded"] is True and over["volume_ttft_ms"] is None
 
 
 def test_every_example_in_estimate_help_runs(capsys):

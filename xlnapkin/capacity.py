@@ -13,7 +13,7 @@ the users a GPU serves. Units as in :mod:`xlnapkin.economics`; NaN where one req
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -28,9 +28,9 @@ from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_
                         fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError, NapkinError
-from .memory import (MEM_FRACTION, RUNS, by_layers, max_batch, runs_when_it_fits,
-                     tp_degrees, why_not)
-from .roofline import decode_step_time
+from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, by_layers, dtype_name, kv_layout_note,
+                     max_batch, runs_when_it_fits, tp_degrees, weight_dtype_of, why_not)
+from .roofline import decode_step_time, domain_note
 from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput,
                       prompt_pass_time)
 
@@ -400,73 +400,6 @@ def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dt
     return float(counts[k]), float(month[k])
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """Self-hosting a daily volume on rented GPUs against the API that serves the same model
-    (:func:`estimate`). Money in USD; NaN where the configuration cannot run."""
-
-    gpu: str
-    model: str
-    api: str
-    price_per_gpu_hour: float
-    api_price_per_mtok: float
-    tokens_per_day: float
-    replica_tokens_per_sec: float  # input + output tokens/s of one replica at full load
-    replicas: float
-    num_gpus: float
-    gpu_monthly_cost: float
-    staff_cost_per_month: float
-    self_host_monthly_cost: float
-    api_monthly_cost: float
-    self_host_cost_per_mtok_at_volume: float  # all in: the month over the month's tokens
-    planned_cost_per_mtok: float   # the GPUs alone, one replica busy at the planned utilization
-    fleet_utilization: float
-    breakeven_tokens_per_day: float
-    monthly_saving: float          # API minus self-hosting: negative when the API is cheaper
-    api_model: str = ""            # the catalog model the API serves; blank: none in the catalog
-    api_model_name: str = ""       # the model the API serves, as its price list names it
-    fleet_gpus: float = float("nan")   # replicas running x GPUs per replica
-    concurrency: float = float("nan")  # requests one replica holds at once under load
-    llama_cpp_slots: bool = False  # llama.cpp's default server slots (GGUF) cap the replica
-    request_tokens_per_sec: float = float("nan")  # output tokens/s each of them gets then
-    best_num_gpus: float = float("nan")  # GPUs per replica that make the month cheapest
-    best_monthly_cost: float = float("nan")  # self-hosting a month with that many
-    # what a request sees there at the volume (as volume_*; NaN: no steady state or the same
-    # count): fewer GPUs a replica hold fewer requests at once, so their queue can be long
-    best_volume_request_tokens_per_sec: float = float("nan")
-    best_volume_ttft_ms: float = float("nan")
-    best_volume_ttft_tail_ms: float = float("nan")
-    best_replica_tokens_per_sec: float = float("nan")  # input + output, as replica_tokens_per_sec
-    breakeven_for_good_tokens_per_day: float = float("nan")  # cheaper at every larger volume
-    input_share: float = float("nan")           # input tokens / all tokens, as the API bills
-    api_input_price_per_mtok: float = float("nan")
-    api_output_price_per_mtok: float = float("nan")
-    hours_per_month: float = HOURS_PER_MONTH
-    gpu_price_as_of: str = ""      # the catalog price's date; blank: undated or given
-    api_price_as_of: str = ""
-    # each replica at the requests/s the volume puts on it (volume_rate), as TTFT_AT_RATE and
-    # TPOT_AT_RATE model it: requests in flight, output tokens/s each gets, mean time to first
-    # token (the full-load concurrency and speed, and NaN for the TTFT, where the volume fills
-    # the replicas beyond what the queue model sustains: it has no steady state there)
-    requests_per_sec: float = float("nan")  # the whole volume as requests/s, on average over
-    # the hours the fleet runs (not per replica: the workbook's volume_requests_per_sec is this
-    # over the replicas running)
-    volume_concurrency: float = float("nan")
-    volume_request_tokens_per_sec: float = float("nan")
-    volume_ttft_ms: float = float("nan")
-    # the first token's wait that 1 request in 20 exceeds (SLOW_PERCENTILE): the mean hides a
-    # queue for a free slot, which most requests skip and a few wait long in (a user audit: a
-    # mean of 9.7 s was called "OK" where 1 request in 20 waited 51 s)
-    volume_ttft_tail_ms: float = float("nan")
-    # the most requests/s one replica sustains as the queue model has it (answers of varying
-    # length hold longer contexts than the fixed ones of replica_tokens_per_sec's full load, and
-    # prompts must share each step's token budget), and that as a share of full load: a planned
-    # utilization above it has no steady state (a user audit: "89.7 % of full load" beside
-    # "requests queue without end")
-    sustained_requests_per_sec: float = float("nan")
-    sustained_share: float = float("nan")
-
-
 # Where `xlnapkin estimate` and the self-host template call the answers at a volume slow: each
 # request streaming fewer output tokens a second than this (on average), or its first token
 # coming later for more than 1 request in 20 (the SLOW_PERCENTILE of the first token's wait).
@@ -481,6 +414,139 @@ TAIL = f"1 request in {1 / (1 - SLOW_PERCENTILE):.0f}"  # the share above it, in
 # breakeven workbook's answer block).
 NOT_COUNTED = ("egress and storage, software licences, the work of migrating, API batch or "
                "volume discounts, taxes")
+
+
+def _key(doc: str, unit: str = "", default=MISSING):
+    """A field of :class:`Estimate` with its meaning and unit: the one description of each key
+    of ``xlnapkin estimate --json``, which ``docs/reference.md`` prints (:mod:`xlnapkin.docgen`)."""
+    return field(default=default, metadata={"doc": doc, "unit": unit})
+
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Self-hosting a daily volume on rented GPUs against the API that serves the same model
+    (:func:`estimate`). Money in USD; NaN (null in JSON) where there is no value, as each field
+    says."""
+
+    gpu: str = _key("the GPU: a catalog id or a spec string", "id")
+    model: str = _key("the model: a catalog id or a spec string", "id")
+    api: str = _key("the API compared: a price id of the catalog", "id")
+    price_per_gpu_hour: float = _key("the rental price used: yours, or the catalog's",
+                                     "USD/GPU-h")
+    api_price_per_mtok: float = _key("the API's input and output prices blended at input_share",
+                                     "USD/Mtok")
+    tokens_per_day: float = _key("the volume: input plus output tokens a day", "tokens/day")
+    replica_tokens_per_sec: float = _key(
+        "input plus output tokens one replica processes a second at full load "
+        "(REPLICA_TOKENS_PER_SEC)", "tokens/s")
+    replicas: float = _key("replicas running: the volume at the planned utilization, at least "
+                           "min_replicas", "replicas")
+    num_gpus: float = _key("GPUs per replica", "GPUs")
+    gpu_monthly_cost: float = _key("the fleet's GPUs for a month", "USD/month")
+    staff_cost_per_month: float = _key("people and platform for a month", "USD/month")
+    self_host_monthly_cost: float = _key("self-hosting for a month: GPUs plus people",
+                                         "USD/month")
+    api_monthly_cost: float = _key("the API's bill for the volume over the month the GPUs are "
+                                   "paid for", "USD/month")
+    self_host_cost_per_mtok_at_volume: float = _key(
+        "all in: the month's cost over the month's tokens; null with no volume", "USD/Mtok")
+    planned_cost_per_mtok: float = _key(
+        "the GPUs alone, one replica busy at the planned utilization", "USD/Mtok")
+    fleet_utilization: float = _key("the share of the fleet's full-load capacity the volume "
+                                    "uses", "0-1")
+    breakeven_tokens_per_day: float = _key(
+        "the volume from which self-hosting first costs less; null: never", "tokens/day")
+    monthly_saving: float = _key("the API's month minus self-hosting's: negative where the API "
+                                 "is cheaper", "USD/month")
+    api_model: str = _key("the catalog model the API serves; blank: none in the catalog", "id",
+                          "")
+    api_model_name: str = _key("the model the API serves, as its price list names it", "name",
+                               "")
+    fleet_gpus: float = _key("GPUs running: replicas x num_gpus", "GPUs", NAN)
+    concurrency: float = _key("requests one replica holds at once at full load", "requests",
+                              NAN)
+    llama_cpp_slots: bool = _key("true where llama.cpp's server slots (GGUF weights) cap the "
+                                 "replica", "true/false", False)
+    request_tokens_per_sec: float = _key("output tokens a second each of those requests gets",
+                                         "tokens/s", NAN)
+    best_num_gpus: float = _key("the GPUs per replica that make the month cheapest at this "
+                                "volume", "GPUs", NAN)
+    best_monthly_cost: float = _key("self-hosting for a month with best_num_gpus", "USD/month",
+                                    NAN)
+    best_volume_request_tokens_per_sec: float = _key(
+        "as volume_request_tokens_per_sec with best_num_gpus; null where that is num_gpus or "
+        "the volume overloads those replicas", "tokens/s", NAN)
+    best_volume_ttft_ms: float = _key("as volume_ttft_ms with best_num_gpus; null as the key "
+                                      "above", "ms", NAN)
+    best_volume_ttft_tail_ms: float = _key("as volume_ttft_tail_ms with best_num_gpus; null as "
+                                           "the keys above", "ms", NAN)
+    best_replica_tokens_per_sec: float = _key("as replica_tokens_per_sec with best_num_gpus",
+                                              "tokens/s", NAN)
+    breakeven_for_good_tokens_per_day: float = _key(
+        "the volume from which self-hosting costs less at every larger volume; null: never",
+        "tokens/day", NAN)
+    input_share: float = _key("input tokens over all tokens, as the API bills them", "0-1", NAN)
+    api_input_price_per_mtok: float = _key("the API's price of input tokens", "USD/Mtok", NAN)
+    api_output_price_per_mtok: float = _key("the API's price of output tokens", "USD/Mtok", NAN)
+    hours_per_month: float = _key("hours a month the GPUs run and are paid", "hours",
+                                  HOURS_PER_MONTH)
+    gpu_price_as_of: str = _key("the catalog price's date; blank: undated, or a price you gave",
+                                "date", "")
+    api_price_as_of: str = _key("the API price's date; blank: undated", "date", "")
+    fleet_requests_per_sec: float = _key(
+        "the whole volume as requests a second, averaged over the hours the fleet runs "
+        "(each replica's share is volume_requests_per_sec)", "requests/s", NAN)
+    volume_requests_per_sec: float = _key(
+        "requests a second each replica gets at the volume, as TTFT_AT_RATE takes its rate",
+        "requests/s", NAN)
+    volume_concurrency: float = _key("requests in flight on each replica at the volume",
+                                     "requests", NAN)
+    volume_request_tokens_per_sec: float = _key(
+        "output tokens a second each request gets at the volume", "tokens/s", NAN)
+    volume_ttft_ms: float = _key(
+        "the mean time to the first token at the volume (TTFT_AT_RATE); null where the volume "
+        "overloads the replicas (overloaded)", "ms", NAN)
+    # the mean hides a queue for a free slot, which most requests skip and a few wait long in
+    # (a user audit: a mean of 9.7 s was called "OK" where 1 request in 20 waited 51 s)
+    volume_ttft_tail_ms: float = _key(
+        f"the first token's wait that {TAIL} exceeds at the volume; null as volume_ttft_ms",
+        "ms", NAN)
+    # answers of varying length hold longer contexts than the fixed ones of
+    # replica_tokens_per_sec's full load, and prompts share each step's token budget (a user
+    # audit: "89.7 % of full load" beside "requests queue without end")
+    sustained_requests_per_sec: float = _key(
+        "the most requests a second one replica sustains under random arrivals (the queue "
+        "model of TTFT_AT_RATE)", "requests/s", NAN)
+    sustained_share: float = _key(
+        "sustained_requests_per_sec as a share of full load: a planned utilization above it "
+        "has no steady state", "0-1", NAN)
+    overloaded: bool = _key("true where the replicas get more requests than they sustain: "
+                            "requests queue without end", "true/false", False)
+    slow_answers: bool = _key(
+        f"true where requests at the volume stream under {SLOW_STREAM_TOKENS_PER_SEC:g} output "
+        f"tokens a second or {TAIL} waits over {SLOW_FIRST_TOKEN_MS / 1000:g} s for its first "
+        "token", "true/false", False)
+    input_tokens: float = _key("prompt tokens per request", "tokens", NAN)
+    output_tokens: float = _key("generated tokens per request", "tokens", NAN)
+    weight_dtype: str = _key("the weights' element type used (blank asked: the model's "
+                             "released format)", "dtype", "")
+    kv_dtype: str = _key("the KV cache's element type used", "dtype", "")
+    utilization: float = _key("the planned load of each replica", "0-1", NAN)
+    min_replicas: float = _key("replicas kept running for availability", "replicas", NAN)
+    gpu_price_given: bool = _key("true where the price is yours, not the catalog's",
+                                 "true/false", False)
+    caveat: str = _key("where the API serves another model, that it does: quality and size "
+                       "differ; blank: the same model", "text", "")
+    same_model: bool = _key("true where the API serves the model self-hosted", "true/false",
+                            True)
+    kv_layout: str = _key("where the GPUs keep copies of the KV cache (plain tensor "
+                          "parallelism past the KV heads), what that costs; blank: none",
+                          "text", "")
+    across_boards: str = _key("where a replica spans more GPUs than one board joins, what its "
+                              "network costs; blank: none", "text", "")
 
 
 def slow_answers(request_tokens_per_sec, ttft_tail_ms) -> bool:
@@ -617,7 +683,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     from .queueing import operating_point
     most = float(operating_point(g, m, 0, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  num_gpus)[1])
-    best_seen, best_tps = (float("nan"),) * 4, float(tps)
+    best_seen, best_tps = (NAN,) * 4, float(tps)
     if best_n != float(num_gpus):
         best_tps = float(replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
                                                 kv_dtype, best_n))
@@ -628,8 +694,24 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
                              and conc >= engine_cap(g, m, weight_dtype, num_gpus)),
-        requests_per_sec=float(tokens_per_day) / (float(input_tokens) + float(output_tokens))
+        fleet_requests_per_sec=float(tokens_per_day) / (float(input_tokens)
+                                                        + float(output_tokens))
         / 3600.0 / float(_hours_per_day(hours_per_month)),
+        volume_requests_per_sec=float(volume_rate(tokens_per_day, input_tokens, output_tokens,
+                                                  reps, hours_per_month)),
+        overloaded=tpd > 0 and not seen[2] == seen[2],
+        slow_answers=slow_answers(seen[1], seen[3]),
+        input_tokens=float(input_tokens), output_tokens=float(output_tokens),
+        weight_dtype=str(dtype_name(weight_dtype_of(m, weight_dtype))),
+        kv_dtype=str(dtype_name(KV_DTYPE if kv_dtype is None else kv_dtype)),
+        utilization=float(utilization), min_replicas=float(min_replicas),
+        gpu_price_given=price_per_gpu_hour is not None,
+        caveat="" if p.model_id == m.id else (  # the template's "Same model on both sides?"
+            f"{p.id} serves {p.model_id or p.model or p.id}, not {m.id}: quality and size "
+            "differ"),
+        same_model=p.model_id == m.id,
+        kv_layout=kv_layout_note(m, num_gpus, weight_dtype),
+        across_boards=domain_note(g, num_gpus, m, weight_dtype),
         volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],
         volume_ttft_ms=seen[2], volume_ttft_tail_ms=seen[3],

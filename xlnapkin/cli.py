@@ -709,9 +709,8 @@ def _percent(share: float) -> str:
 
 def _run_estimate(ns) -> int:
     import inspect
-    from . import memory, roofline
     from .calibration import DEFAULTS
-    from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, faster_per_gpu, slow_answers
+    from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, faster_per_gpu
     from .errors import CannotRunError, InvalidArgumentError
     _bits_notes("weight_dtype", ns.weight_dtype)
     _bits_notes("kv_dtype", ns.kv_dtype)
@@ -730,19 +729,10 @@ def _run_estimate(ns) -> int:
         raise UsageError(option + str(exc)[len(exc.name):]) from None
     except CannotRunError as exc:  # "use num_gpus 2" names the option here
         raise CannotRunError(_option_words(str(exc))) from None
-    caveat = ("" if e.api_model == e.model else  # the template's "Same model on both sides?"
-              f"{e.api} serves {e.api_model or e.api_model_name}, not {e.model}: quality and "
-              "size differ")
-    if ns.json:
+    caveat = e.caveat
+    if ns.json:  # every key is a field of capacity.Estimate, described in docs/reference.md
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
-        out.update(same_model=not caveat, caveat=caveat, gpu_price_given=ns.price is not None,
-                   kv_layout=memory.kv_layout_note(e.model, e.num_gpus, ns.weight_dtype),
-                   across_boards=roofline.domain_note(e.gpu, e.num_gpus, e.model,
-                                                      ns.weight_dtype),
-                   input_tokens=ns.input_tokens,
-                   output_tokens=ns.output_tokens, utilization=ns.utilization,
-                   min_replicas=ns.min_replicas)
         print(json.dumps(out, indent=1, allow_nan=False))
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
@@ -800,7 +790,7 @@ def _run_estimate(ns) -> int:
          if round(e.monthly_saving) > 0 else f"the API is cheaper by {_usd(-e.monthly_saving)} "
          "a month" if round(e.monthly_saving) < 0 else "the two cost the same a month (to the "
          "dollar)") + (" with these replicas, which cannot carry the volume (each at your "
-                       "volume): more replicas cost more" if _overloaded(e) else "")),
+                       "volume): more replicas cost more" if e.overloaded else "")),
     ]
     if (e.best_num_gpus != e.num_gpus
             and e.best_monthly_cost < CHEAPER_SPLIT * e.self_host_monthly_cost):
@@ -820,17 +810,14 @@ def _run_estimate(ns) -> int:
                                    f"{DEFAULTS.gguf_max_concurrency:.0f} unless started with -np N; "
                                    f"for that, give the GPU a cap of its own: --gpu \"{e.gpu}; "
                                    "max_concurrency=N\" (N is -np, for the whole replica)"))
-    if slow_answers(e.volume_request_tokens_per_sec, e.volume_ttft_tail_ms):
+    if e.slow_answers:
         rows.append(("slow answers", _slow_answers(e, ns)))
     if caveat:
         rows.append(("caveat", caveat))
-    layout = memory.kv_layout_note(e.model, e.num_gpus, ns.weight_dtype)
-    if layout:
-        rows.append(("KV layout", layout))
-    # the case a user audit met: 405B on replicas of 16 H100s
-    domains = roofline.domain_note(e.gpu, e.num_gpus, e.model, ns.weight_dtype)
-    if domains:
-        rows.append(("across boards", domains))
+    if e.kv_layout:
+        rows.append(("KV layout", e.kv_layout))
+    if e.across_boards:  # the case a user audit met: 405B on replicas of 16 H100s
+        rows.append(("across boards", e.across_boards))
     rows.append(("not counted", NOT_COUNTED))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
@@ -864,12 +851,6 @@ def _cheaper_split(e, why) -> str:
     return line
 
 
-def _overloaded(e) -> bool:
-    """The replicas sized get more requests than they sustain under random arrivals: the queue
-    model has no steady state there (a NaN first-token time)."""
-    return e.tokens_per_day > 0 and e.volume_ttft_ms != e.volume_ttft_ms
-
-
 def _at_volume(e) -> str:
     """What a request sees on each replica at the load the volume puts on it."""
     if e.tokens_per_day == 0:
@@ -882,7 +863,7 @@ def _at_volume(e) -> str:
             "under 0.01")
     from .queueing import _rate_text  # rounded down, as the overload message gives it
     load = f"{_percent(e.fleet_utilization)} of full load"
-    if _overloaded(e):
+    if e.overloaded:
         return (f"{load}, more than a replica sustains under random arrivals (at most "
                 f"{_rate_text(e.sustained_requests_per_sec)} requests/s, "
                 f"{_percent(e.sustained_share)} of full load): requests queue without end; plan "
@@ -943,7 +924,7 @@ def _slow_answers(e, ns) -> str:
         return (f"{said}, and no number of these replicas streams "
                 f"{SLOW_STREAM_TOKENS_PER_SEC:g} tokens/s ({tpot:g} ms each) within "
                 f"{ttft / 1000:g} s to the first token: try {more} or a faster GPU")
-    rate = e.requests_per_sec
+    rate = e.fleet_requests_per_sec
     extra = "".join(f" --{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in
                     (("weight_dtype", ns.weight_dtype), ("kv_dtype", ns.kv_dtype),
                      ("num_gpus", f"{ns.num_gpus:g}" if ns.num_gpus != 1 else None)) if v)
@@ -1005,7 +986,7 @@ def _add_estimate(sub):
                    help="print the figures as JSON (null where there is no finite value: a "
                         "breakeven that is never reached, the mean first-token time where the "
                         "volume fills the replicas; monthly_saving is negative where the API "
-                        "is cheaper)")
+                        "is cheaper); docs/reference.md lists every key with its unit")
     p.set_defaults(func=_run_estimate)
 
 

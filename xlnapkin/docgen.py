@@ -61,6 +61,7 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
 * **Rounding noise** is forgiven: a number within one part in {whole} of a whole number
   other than 0 is that number, so `=0.1*3/0.3*8` (8.000000000000002, shown as 8) is a batch
   of 8.
+* **`xlnapkin estimate --json`**'s keys, with their units, are listed after the functions.
 * **Fits** means the weights plus the KV cache of every sequence within {pct} % of each GPU's
   memory (the rest is the engine's activations and runtime). The functions with a
   `mem_fraction` argument take another share; every other function uses {pct} %.
@@ -100,6 +101,22 @@ def _section(doc: FunctionDoc, func) -> list[str]:
     return out
 
 
+def _estimate_keys() -> list[str]:
+    """The keys of ``xlnapkin estimate --json``: one per field of
+    :class:`xlnapkin.capacity.Estimate`, with the unit and meaning its field carries."""
+    import dataclasses
+    from .capacity import Estimate
+    out = ["## `xlnapkin estimate --json`", "",
+           "The command line's answer to what self-hosting a volume costs against an API, as "
+           "JSON for scripts: one key per line below, numbers in full precision, `null` where "
+           "a key has no value (each says when), money in USD. `requests_per_sec` of the "
+           "latency functions is one replica's: here `volume_requests_per_sec`.", "",
+           "| key | unit | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(Estimate):
+        out.append(f"| `{f.name}` | {_cell(f.metadata['unit'])} | {_cell(f.metadata['doc'])} |")
+    return out + [""]
+
+
 def generate() -> str:
     """The text of ``docs/reference.md`` for the functions registered now.
 
@@ -119,6 +136,7 @@ def generate() -> str:
         lines.append("")
         for d in docs:
             lines += _section(d, funcs[d.name])
+        lines += _estimate_keys()
     finally:
         if saved is not None:
             os.environ[USER_CATALOG_ENV] = saved

@@ -327,6 +327,9 @@ def scatter_chart(title, x_title, y_title, x_ref, series, log_x=False, log_y=Fal
                   width=22, height=12):
     """A scatter chart with straight lines; ``series`` is [(title, y_ref)]."""
     ch = _axes(ScatterChart(), title, x_title, y_title, width, height)
+    # the schema requires the element, which openpyxl leaves out by default (a Google Sheets
+    # audit: an importer may then draw points, which markers set to none would hide)
+    ch.scatterStyle = "line"
     ch.legend.position = "b"
     if log_x:
         ch.x_axis.scaling.logBase = 10
