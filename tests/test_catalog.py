@@ -169,6 +169,10 @@ def test_spec_string_overrides_a_catalog_row():
     g = catalog.gpu("b200; memory_gb=192")
     assert g.memory_gb == 192 and g.mem_bw_tbps == catalog.gpu("b200").mem_bw_tbps
     assert catalog.gpu("b200").memory_gb == 180  # the catalog row itself is untouched
+    # the row's price date was its price's: a price of your own has none (a review), and
+    # other fields keep it
+    assert catalog.gpu("b200; cloud_usd_per_hour=4").cloud_price_as_of == ""
+    assert g.cloud_price_as_of == catalog.gpu("b200").cloud_price_as_of == "2026-03-17"
 
 
 def test_fully_custom_spec():

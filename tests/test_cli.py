@@ -860,6 +860,12 @@ def test_estimate_json_is_strict_json(capsys):
                        "--utilization", "1")
     over = json.loads(out)
     assert code == 0 and over["overloaded"] is True and over["volume_ttft_ms"] is None
+    assert over["slow_answers"] is True  # a queue without end is slow whatever the stream
+    # a price in a GPU spec string is yours, not the catalog's of its date (a review)
+    code, out, _ = run(capsys, "estimate", "--json", "--gpu", "h100-sxm; cloud_usd_per_hour=1.5")
+    mine = json.loads(out)
+    assert (mine["price_per_gpu_hour"], mine["gpu_price_given"], mine["gpu_price_as_of"]) == (
+        1.5, True, "")
 
 
 def test_every_example_in_estimate_help_runs(capsys):

@@ -442,8 +442,8 @@ class Estimate:
     replica_tokens_per_sec: float = _key(
         "input plus output tokens one replica processes a second at full load "
         "(REPLICA_TOKENS_PER_SEC)", "tokens/s")
-    replicas: float = _key("replicas running: the volume at the planned utilization, at least "
-                           "min_replicas", "replicas")
+    replicas: float = _key("replicas running: enough for the volume at the planned "
+                           "utilization, at least min_replicas", "replicas")
     num_gpus: float = _key("GPUs per replica", "GPUs")
     gpu_monthly_cost: float = _key("the fleet's GPUs for a month", "USD/month")
     staff_cost_per_month: float = _key("people and platform for a month", "USD/month")
@@ -502,10 +502,12 @@ class Estimate:
     volume_requests_per_sec: float = _key(
         "requests a second each replica gets at the volume, as TTFT_AT_RATE takes its rate",
         "requests/s", NAN)
-    volume_concurrency: float = _key("requests in flight on each replica at the volume",
-                                     "requests", NAN)
+    volume_concurrency: float = _key(
+        "requests in flight on each replica at the volume; where overloaded, the full load's "
+        "(concurrency)", "requests", NAN)
     volume_request_tokens_per_sec: float = _key(
-        "output tokens a second each request gets at the volume", "tokens/s", NAN)
+        "output tokens a second each request gets at the volume; where overloaded, the full "
+        "load's (request_tokens_per_sec)", "tokens/s", NAN)
     volume_ttft_ms: float = _key(
         "the mean time to the first token at the volume (TTFT_AT_RATE); null where the volume "
         "overloads the replicas (overloaded)", "ms", NAN)
@@ -527,26 +529,30 @@ class Estimate:
                             "requests queue without end", "true/false", False)
     slow_answers: bool = _key(
         f"true where requests at the volume stream under {SLOW_STREAM_TOKENS_PER_SEC:g} output "
-        f"tokens a second or {TAIL} waits over {SLOW_FIRST_TOKEN_MS / 1000:g} s for its first "
-        "token", "true/false", False)
+        f"tokens a second, or {TAIL} waits over {SLOW_FIRST_TOKEN_MS / 1000:g} s for its first "
+        "token, or the replicas are overloaded", "true/false", False)
     input_tokens: float = _key("prompt tokens per request", "tokens", NAN)
     output_tokens: float = _key("generated tokens per request", "tokens", NAN)
-    weight_dtype: str = _key("the weights' element type used (blank asked: the model's "
-                             "released format)", "dtype", "")
+    weight_dtype: str = _key("the weights' element type used (for a blank --weight-dtype, the "
+                             "model's released format; bits given as a number read '4-bit')",
+                             "dtype", "")
     kv_dtype: str = _key("the KV cache's element type used", "dtype", "")
     utilization: float = _key("the planned load of each replica", "0-1", NAN)
     min_replicas: float = _key("replicas kept running for availability", "replicas", NAN)
-    gpu_price_given: bool = _key("true where the price is yours, not the catalog's",
+    gpu_price_given: bool = _key("true where the price is yours (--price, or a GPU spec string "
+                                 "that gives cloud_usd_per_hour), not the catalog's",
                                  "true/false", False)
     caveat: str = _key("where the API serves another model, that it does: quality and size "
                        "differ; blank: the same model", "text", "")
     same_model: bool = _key("true where the API serves the model self-hosted", "true/false",
                             True)
-    kv_layout: str = _key("where the GPUs keep copies of the KV cache (plain tensor "
-                          "parallelism past the KV heads), what that costs; blank: none",
+    kv_layout: str = _key("where the figures count the KV cache once, as attention data "
+                          "parallelism keeps it, and plain tensor parallelism would keep copies "
+                          "(past the KV heads, or an MLA model): how many; blank: none",
                           "text", "")
-    across_boards: str = _key("where a replica spans more GPUs than one board joins, what its "
-                              "network costs; blank: none", "text", "")
+    across_boards: str = _key("where a replica spans more GPUs than one peer-link domain joins "
+                              "(a board, or a rack for NVL72), what its network costs; blank: "
+                              "none", "text", "")
 
 
 def slow_answers(request_tokens_per_sec, ttft_tail_ms) -> bool:
@@ -584,6 +590,16 @@ def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_g
         return None
     tail = service_at_rate(g, m, rate, *shape, percentile=SLOW_PERCENTILE)[1]
     return float(conc), 1e3 / float(tpot), float(ttft), float(tail)
+
+
+def _price_in_spec(g) -> bool:
+    """Whether a GPU's rental price is the user's (a spec string that gives it, or a GPU of
+    their own), not a catalog row's (a review: "h100-sxm; cloud_usd_per_hour=1.5" was called
+    the catalog's, as of its date)."""
+    rows = [p.strip() for p in g.id.split(";") if p.strip() and "=" not in p]
+    if not rows:
+        return g.cloud_usd_per_hour is not None
+    return _gpu(rows[0]).cloud_usd_per_hour != g.cloud_usd_per_hour
 
 
 def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
@@ -705,7 +721,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         weight_dtype=str(dtype_name(weight_dtype_of(m, weight_dtype))),
         kv_dtype=str(dtype_name(KV_DTYPE if kv_dtype is None else kv_dtype)),
         utilization=float(utilization), min_replicas=float(min_replicas),
-        gpu_price_given=price_per_gpu_hour is not None,
+        gpu_price_given=price_per_gpu_hour is not None or _price_in_spec(g),
         caveat="" if p.model_id == m.id else (  # the template's "Same model on both sides?"
             f"{p.id} serves {p.model_id or p.model or p.id}, not {m.id}: quality and size "
             "differ"),

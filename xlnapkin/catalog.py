@@ -739,6 +739,8 @@ def _resolve(kind: str, text: str, _user_key):
         if (base is not None and "params_b" in overrides and "active_params_b" not in overrides
                 and base.active_params_b in (None, base.params_b)):
             cells["active_params_b"] = ""  # a dense model stays dense at its new size
+    if kind == "gpu" and "cloud_usd_per_hour" in overrides:
+        cells["cloud_price_as_of"] = ""  # the catalog's date was its price's (a review)
     cells.update(overrides)
     # The spec text itself is the item's id, as typed (messages and GPU_SPEC(..., "id") show it).
     return dataclasses.replace(_convert(kind, cells, f"{kind} spec {text!r}"), id=text.strip())

@@ -770,7 +770,7 @@ def _run_estimate(ns) -> int:
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 2 if e.price_per_gpu_hour >= 0.1 else 4)}"
                        " per GPU-hour"
-                       f"{_as_of(None if ns.price is not None else e.gpu_price_as_of)} x "
+                       f"{_as_of(None if e.gpu_price_given else e.gpu_price_as_of)} x "
                        f"{e.hours_per_month:g} hours"),
         ("people and platform", f"{_usd(e.staff_cost_per_month)}/month "
                                 f"({_usd(e.staff_cost_per_month * 12)} a year)"),

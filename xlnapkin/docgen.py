@@ -108,9 +108,11 @@ def _estimate_keys() -> list[str]:
     from .capacity import Estimate
     out = ["## `xlnapkin estimate --json`", "",
            "The command line's answer to what self-hosting a volume costs against an API, as "
-           "JSON for scripts: one key per line below, numbers in full precision, `null` where "
-           "a key has no value (each says when), money in USD. `requests_per_sec` of the "
-           "latency functions is one replica's: here `volume_requests_per_sec`.", "",
+           "JSON for scripts: one key per row below, numbers in full precision, `null` where "
+           "a key has no value (each says when), money in USD. The rate `TTFT_AT_RATE`, "
+           "`TPOT_AT_RATE` and `MAX_RATE_FOR_SLA` take is one replica's "
+           "(`volume_requests_per_sec` here); `REPLICAS_FOR_SLA` takes the fleet's "
+           "(`fleet_requests_per_sec`).", "",
            "| key | unit | meaning |", "|---|---|---|"]
     for f in dataclasses.fields(Estimate):
         out.append(f"| `{f.name}` | {_cell(f.metadata['unit'])} | {_cell(f.metadata['doc'])} |")
