@@ -729,7 +729,6 @@ def _run_estimate(ns) -> int:
         raise UsageError(option + str(exc)[len(exc.name):]) from None
     except CannotRunError as exc:  # "use num_gpus 2" names the option here
         raise CannotRunError(_option_words(str(exc))) from None
-    caveat = e.caveat
     if ns.json:  # every key is a field of capacity.Estimate, described in docs/reference.md
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
@@ -812,8 +811,8 @@ def _run_estimate(ns) -> int:
                                    "max_concurrency=N\" (N is -np, for the whole replica)"))
     if e.slow_answers:
         rows.append(("slow answers", _slow_answers(e, ns)))
-    if caveat:
-        rows.append(("caveat", caveat))
+    if e.caveat:
+        rows.append(("caveat", e.caveat))
     if e.kv_layout:
         rows.append(("KV layout", e.kv_layout))
     if e.across_boards:  # the case a user audit met: 405B on replicas of 16 H100s
@@ -1397,8 +1396,8 @@ def _add_recalc(sub):
 def _amount(kind, share=False, money=False):
     """An option's number as people write it: ``1,000,000`` and ``1e6`` alike, ``$2.50`` for
     ``money`` (a CLI audit: a price's dollar sign was refused with a hint about thousands),
-    ``70%`` for a share;
-    whether it is in range is the engine's check, which names the option."""
+    ``70%`` for a share; whether it is in range is the engine's check, which names the
+    option."""
     def parse(text):
         t = text.strip().replace("_", "")
         sign, t = ("-", t[1:].lstrip()) if t.startswith("-") else ("", t)
