@@ -127,6 +127,19 @@ def test_a_function_that_returns_numbers_names_their_unit(name):
         assert doc.unit is None, f"{name} returns {results[0]!r}, with a unit {doc.unit!r}"
 
 
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_a_note_that_ends_in_a_unit_names_the_results(name):
+    """A paragraph of the docstring's body that closes on a ``[unit]`` (the formula, a note)
+    names the summary's: the unit of one result is written twice, and they had drifted
+    (``[users]`` for users/GPU, ``[ratio]`` for a share, ``[USD/year]`` for ``[USD]``)."""
+    doc = _excel.describe(FUNCTIONS[name])
+    body = inspect.cleandoc(inspect.getdoc(getattr(FUNCTIONS[name], "engine", FUNCTIONS[name])))
+    for paragraph in body.split("\n\n")[1:]:
+        m = re.search(r"\[([^\[\]]+)\]\s*$", paragraph)
+        if m and not paragraph.lstrip().startswith(("Args:", ">>>")):
+            assert m.group(1) == doc.unit, f"{name}: [{m.group(1)}] after [{doc.unit}]"
+
+
 def _documented_rows():
     rows = []
     for name, body in _sections().items():

@@ -276,7 +276,7 @@ def prefill_decode_ratio(gpu, model, input_tokens=1024, output_tokens=1024, weig
     Prefill GPU-time per request over decode GPU-time per request, both as in
     :func:`xlnapkin.serving.max_throughput`: prefill at compute speed (prompts batched until
     compute-bound), decode at the largest batch that fits, at most the engine's cap
-    (:func:`~xlnapkin.serving.engine_cap`). NaN where it does not fit. [ratio]
+    (:func:`~xlnapkin.serving.engine_cap`). NaN where it does not fit. [GPUs per GPU]
 
     Notes: assumes each phase reaches the same efficiency it has co-located; dedicated prefill
     GPUs skip the decode batch's weight reads and may do a little better.
@@ -319,7 +319,7 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     binds. Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
     memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs, or several GPUs have no known link).
-    [users]
+    [users/GPU]
 
     >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 131072, 1, 0, "fp8", "fp8", 1, 1, 1)
     9.0

@@ -418,7 +418,7 @@ def discount_factor(cost_of_capital, year):
         cost_of_capital: *
         year: years from now, >= 0 [years]
 
-    ``1 / (1 + cost_of_capital)^year`` [ratio]
+    ``1 / (1 + cost_of_capital)^year`` [USD today per USD]
 
     >>> discount_factor(0.1, 2)
     0.8264
@@ -431,8 +431,8 @@ def discount_factor(cost_of_capital, year):
 
 def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
                       hours_per_month=HOURS_PER_MONTH):
-    """USD of renting one GPU through year (1 = the first), when its rental price falls by price_decline a year: price x (1 - decline)^(year - 1) x hours x 12.
-    [USD]
+    """USD of renting one GPU for the whole of one year (1 = the first), when its rental price falls by price_decline a year: price x (1 - decline)^(year - 1) x hours x 12.
+    [USD/year]
 
     Args:
         price_per_gpu_hour: rental price in the first year [USD/GPU-hour]
@@ -516,7 +516,7 @@ def own_npv(purchase_price, years=3, power_watts=0.0, price_per_kwh=0.0, pue=1.0
     - residual_value / (1 + r)^years`` [USD]
 
     >>> own_npv(30000, 3, 700, 0.09, 1.4, 136.5, 0.1, 9000)
-    29233.0
+    29233.05
     """
     price = _price(purchase_price, "purchase_price")
     n = _checks.number(years, "years", 1, 50, integer=True)
@@ -884,7 +884,7 @@ def users_per_gpu(concurrent_sequences, duty_cycle):
         concurrent_sequences: sequences one GPU holds and decodes at once, e.g. MAX_BATCH at num_gpus = 1 (a replica's MAX_BATCH divided by its GPUs) [sequences]
         duty_cycle: *
 
-    ``concurrent_sequences / duty_cycle`` [users]
+    ``concurrent_sequences / duty_cycle`` [users/GPU]
 
     Notes: assumes an idle user's KV cache is evicted (or cheap to rebuild) and that users'
     activity is independent, so the concurrent count is an average, not a guaranteed peak.
@@ -908,7 +908,7 @@ def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=
         duty_cycle: *
         num_gpus: *
 
-    ``tokens_per_sec / (user_tokens_per_sec x duty_cycle) / num_gpus`` [users]
+    ``tokens_per_sec / (user_tokens_per_sec x duty_cycle) / num_gpus`` [users/GPU]
 
     Plain arithmetic on a throughput you give, so a bound: the replica's throughput at that
     many users is not the throughput given (a saturated replica's step is longer than 1 /
@@ -992,7 +992,7 @@ def spec_decode_speedup(acceptance_rate, draft_tokens, draft_cost_ratio=0.0):
         draft_tokens: tokens drafted per step (k) [tokens]
         draft_cost_ratio: time of a draft-model step over a target-model step [ratio]
 
-    ``(1 - a^(k+1)) / (1 - a) / (1 + k x draft_cost_ratio)`` [ratio]
+    ``(1 - a^(k+1)) / (1 - a) / (1 + k x draft_cost_ratio)`` [x]
 
     The numerator is the expected tokens one verification step yields when each drafted token
     is accepted independently with probability ``a`` (Leviathan et al., 2023).
@@ -1551,7 +1551,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=TENANT_
 def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=TENANT_CV,
                                   gpus_per_tenant=1, correlation=0.0):
     """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
-    [0-1]
+    [share of dedicated GPUs]
 
     Args:
         tenants: *
@@ -1565,7 +1565,7 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=TENA
     dedicated_gpus``: every tenant rounds its own load up to whole deployments, the pool rounds
     once. A net figure: negative where the pool's one rounding wastes more than the tenants'
     (two tenants whose peaks nearly fill their deployments), the peaks then saving that much
-    more. [ratio]
+    more. [share of dedicated GPUs]
 
     >>> pooling_savings_from_rounding(10, 0.4, 0.95)
     0.3875
@@ -1740,7 +1740,7 @@ def pooling_monte_carlo(tenants, mean_utilization, percentile, cv=TENANT_CV, gpu
 def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
                          percentile=0.95, cv=TENANT_CV, correlation=0.0):
     """Share of cost saved by serving fine-tuned variants as LoRA adapters on one pool of base-model replicas (slowed by throughput_overhead) instead of a deployment each.
-    [0-1]
+    [share of cost]
 
     Args:
         models: fine-tuned variants (adapters) of one base model [models]
@@ -1754,7 +1754,7 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
     each, ``m = mean_utilization``. Shared: one pool of base-model replicas slowed by
     ``throughput_overhead``, ``max(1, ceil((N m + z cv m sqrt(N (1 + (N - 1) rho))) / (1 -
     overhead)))``, as ``POOLED_GPUS`` sums correlated tenants. Savings = ``1 - shared /
-    dedicated``. Counts are in replicas. [0-1]
+    dedicated``. Counts are in replicas. [share of cost]
 
     Notes: adapter memory is not counted (about 0.1 GB each for rank 16 on a 70B model); it
     limits how many adapters stay resident, not the throughput. Replicas are whole, so the
