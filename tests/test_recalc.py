@@ -297,7 +297,14 @@ TEXT_IN_RANGES = [('SUM(A1:A4,"4",2)', 10), ('COUNT(A1:A4,"7")', 3), ("COUNT(A1:
                   ('COUNTIF(F1:F2," >2")', 1),  # text equal to " >2", not an order
                   # the numbers to add skip text whatever the criterion
                   ('SUMIF(E1:E4,"b",D1:D4)', 6), ('AVERAGEIF(E1:E4,"b",D1:D4)', 6),
-                  ('SUMIFS(D1:D4,E1:E4,"b")', 6), ('SUMIF(E1:E4,"<>a",D1:D4)', 6)]
+                  ('SUMIFS(D1:D4,E1:E4,"b")', 6), ('SUMIF(E1:E4,"<>a",D1:D4)', 6),
+                  # a number alone is one: formulas took any text float() reads, so a
+                  # template's check passed "nan" on to INT, #VALUE! where Excel names the input
+                  ("ISNUMBER(A1)", False), ('ISNUMBER("nan")', False), ("ISNUMBER(A2)", True),
+                  ('ISNUMBER("inf")', False), ("SUMPRODUCT(--ISNUMBER(A1:A5))", 2),
+                  # minus twice is a number (formulas read "--" as "+": TRUE, and the sum 0)
+                  ("SUMPRODUCT(--(A2:A3>1))", 1), ("--(A2>1)", 1), ("1--A2", 4),
+                  ("---(A2>1)", -1), ("+(A2>1)", True)]
 
 
 def test_text_in_a_range_is_not_a_number_as_in_excel(tmp_path):

@@ -616,7 +616,40 @@ def _import_formulas():
             module = sys.modules.get(f"formulas.functions{name}")
             if module is not None:
                 importlib.reload(module)
+    _signs_convert()
     return formulas
+
+
+def _signs_convert() -> None:
+    """Excel's ``--x`` is a number: minus converts ``TRUE`` and ``"5"``, and minus again keeps
+    it, so ``SUMPRODUCT(--(A1:A9>5))`` counts the cells over 5. formulas reads a run of signs
+    by its parity, ``--`` as ``+``, which converts nothing: that sum was 0. A run with an even
+    number of minuses is now minus twice where it is unary (as a binary operator it adds,
+    which converts anyway)."""
+    from formulas.functions.operators import OPERATORS
+    from formulas.tokens import operator as op
+    minus = OPERATORS["U-"]
+    OPERATORS["U--"] = lambda x: minus(minus(x))  # again where the module was reloaded
+    if getattr(op.OperatorToken.process, "xlnapkin", False):
+        return
+    process, update_name = op.OperatorToken.process, op.Operator.update_name
+
+    def signs(self, match, context=None, parser=None):
+        attr = process(self, match, context=context, parser=parser)
+        if attr.get("name") == "+" and "-" in attr.get("sum_minus", ""):
+            attr["name"] = "--"
+        return attr
+
+    def unary(self, tokens, stack):
+        if self.name != "--":
+            return update_name(self, tokens, stack)
+        self.attr["name"] = "-"  # formulas' own rule tells a sign from a subtraction
+        update_name(self, tokens, stack)
+        self.attr["name"] = "u--" if self.name == "u-" else "+"
+
+    op.Operator._precedences["u--"], op.Operator._n_args["u--"] = 7, 1
+    signs.xlnapkin = True
+    op.OperatorToken.process, op.Operator.update_name = signs, unary
 
 
 def preload() -> None:
@@ -925,6 +958,20 @@ def _numbers_only(table) -> None:
                        functools.partial(numbers, func))
 
 
+def _is_number(table) -> None:
+    """Excel's ``ISNUMBER``: TRUE for a number alone. formulas' is TRUE for any text Python's
+    ``float`` reads (``"5"``, ``"nan"``, ``"inf"``), so a template's check passed a cell typed
+    ``nan`` on to arithmetic that gave ``#VALUE!`` where Excel names the input."""
+    import numpy as np
+    from formulas.functions import info, wrap_ranges_func
+
+    def number(value) -> bool:
+        return isinstance(value, (int, float, np.number)) and \
+            not isinstance(value, (bool, np.bool_))
+    table["ISNUMBER"] = wrap_ranges_func(functools.partial(info.iserror, check=number,
+                                                           array=info.FalseArray))
+
+
 def _capped(value, too_long):
     return too_long if _over_limit(value) else value
 
@@ -1057,6 +1104,7 @@ def register(functions=None) -> list[str]:
     _text_limits(table)
     _regex_functions(table)
     _numbers_only(table)
+    _is_number(table)
     for name, func in functions.items():
         table[name.upper()] = _adapter(func)
     return list(functions)
