@@ -324,6 +324,41 @@ def test_text_in_a_range_is_not_a_number_as_in_excel(tmp_path):
     assert got == dict(TEXT_IN_RANGES)
 
 
+# Where formulas calculated otherwise than Excel (xlnapkin/_formulas_fixes.py; a fidelity audit
+# against LibreOffice, with Excel's documented rules): column A holds -100, blank, "60" (text),
+# TRUE, 60, 70; B1 1.005, B2 "a", B3 7.
+EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 alone
+               ("NPV(0.1,A1:A6)", -100 / 1.1 + 60 / 1.1 ** 2 + 70 / 1.1 ** 3),
+               ("PRODUCT(A4:A5)", 60), ("N(A4)", 1), ("N(B2)", 0), ("N(A4)=1", True),
+               ("ROUND(B1,2)", 1.01), ("ROUND(-0.285,2)", -0.29), ("ROUNDUP(0.1+0.2,1)", 0.3),
+               ("ROUNDDOWN(-2.5,0)", -2), ("ROUND(1234.5,-2)", 1200), ("ROUND(2.5,0)", 3),
+               ("(-8)^(1/3)", "#NUM!"), ("A1^0.5", "#NUM!"), ("0^0", "#NUM!"), ("0^-1", "#DIV/0!"),
+               ("(-2)^3", -8), ('"x"&(0.1+0.2)', "x0.3"), ('"x"&1/3', "x0.333333333333333"),
+               ("LEN(1/3)", 17), ('"x"&B3', "x7"), ('COUNTIF(A1:A6,"<>")', 5),
+               ('COUNTIF(B1:B3,"<>a")', 2), ('COUNTIF(A1:A6,"<>60")', 4), ('COUNTIF(A1:A6,"=")', 1),
+               ('COUNTIFS(B1:B3,"<>a")', 2), ('SUMIF(B1:B3,"<>a")', 8.005)]
+
+
+def test_formulas_calculates_as_excel_where_it_differed(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for row, value in enumerate([-100, None, "60", True, 60, 70], 1):
+        ws.cell(row, 1, value)
+    ws["B1"], ws["B2"], ws["B3"] = 1.005, "a", 7
+    for row, (formula, _) in enumerate(EXCEL_RULES, 1):
+        ws.cell(row, 4, "=" + formula)
+    wb.save(tmp_path / "r.xlsx")
+    book = Workbook(tmp_path / "r.xlsx")
+    book.calculate()
+    for row, (formula, want) in enumerate(EXCEL_RULES, 1):
+        got = book.value(f"S!D{row}")
+        ok = got == pytest.approx(want, rel=1e-12) if isinstance(want, float) else got == want
+        assert ok and isinstance(got, bool) == isinstance(want, bool), (formula, got, want)
+    # --out saves them (a complex number from (-8)^(1/3) had stopped the save)
+    book.save(tmp_path / "out.xlsx")
+
+
 def test_a_teams_volume_typed_as_text_fails_the_check_as_in_excel():
     # the multi-tenant template's check: COUNTA(volumes) = COUNT(volumes); the teams are sized
     # only once it passes (before, recalc sized them at 8 GPUs where Excel said "check inputs")

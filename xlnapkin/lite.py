@@ -45,8 +45,8 @@ numpy
 
 # Modules that only the command line, the installer and the builders use: Lite never imports
 # them (tests/test_lite.py checks that no bundled module imports one).
-EXCLUDED_MODULES = frozenset({"__main__", "_files", "_limited", "_vba", "cli", "docgen",
-                              "excel_setup", "lite", "recalc", "release", "showcase"})
+EXCLUDED_MODULES = frozenset({"__main__", "_files", "_formulas_fixes", "_limited", "_vba", "cli",
+                              "docgen", "excel_setup", "lite", "recalc", "release", "showcase"})
 # (_files and _limited serve the excluded commands alone, and import multiprocessing, resource
 # and signal, which Pyodide lacks or stubs: a delivery check found them carried unused)
 _EXCLUDED_PACKAGES = ("templates",)

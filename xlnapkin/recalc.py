@@ -103,7 +103,7 @@ from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from . import _files
+from . import _files, _formulas_fixes
 from .errors import NapkinError
 
 __all__ = ["RecalcError", "LimitError", "Limits", "Workbook", "register", "recalculate",
@@ -616,40 +616,8 @@ def _import_formulas():
             module = sys.modules.get(f"formulas.functions{name}")
             if module is not None:
                 importlib.reload(module)
-    _signs_convert()
+    _formulas_fixes.module_rules()
     return formulas
-
-
-def _signs_convert() -> None:
-    """Excel's ``--x`` is a number: minus converts ``TRUE`` and ``"5"``, and minus again keeps
-    it, so ``SUMPRODUCT(--(A1:A9>5))`` counts the cells over 5. formulas reads a run of signs
-    by its parity, ``--`` as ``+``, which converts nothing: that sum was 0. A run with an even
-    number of minuses is now minus twice where it is unary (as a binary operator it adds,
-    which converts anyway)."""
-    from formulas.functions.operators import OPERATORS
-    from formulas.tokens import operator as op
-    minus = OPERATORS["U-"]
-    OPERATORS["U--"] = lambda x: minus(minus(x))  # again where the module was reloaded
-    if getattr(op.OperatorToken.process, "xlnapkin", False):
-        return
-    process, update_name = op.OperatorToken.process, op.Operator.update_name
-
-    def signs(self, match, context=None, parser=None):
-        attr = process(self, match, context=context, parser=parser)
-        if attr.get("name") == "+" and "-" in attr.get("sum_minus", ""):
-            attr["name"] = "--"
-        return attr
-
-    def unary(self, tokens, stack):
-        if self.name != "--":
-            return update_name(self, tokens, stack)
-        self.attr["name"] = "-"  # formulas' own rule tells a sign from a subtraction
-        update_name(self, tokens, stack)
-        self.attr["name"] = "u--" if self.name == "u-" else "+"
-
-    op.Operator._precedences["u--"], op.Operator._n_args["u--"] = 7, 1
-    signs.xlnapkin = True
-    op.OperatorToken.process, op.Operator.update_name = signs, unary
 
 
 def preload() -> None:
@@ -874,14 +842,17 @@ def _text_limits(table) -> None:
 
 
 # Functions that, as Excel's do, take only the numbers from a cell reference: text there is
-# skipped, even "5". formulas takes such text as its number, so a teams table with a volume typed
-# as text passed its COUNTA = COUNT check here and failed it in Excel; MAX, MEDIAN and the rest
-# gave #VALUE!. Only references are changed: a value an expression builds ("5"&"", --A1, which
-# formulas reads as +A1) is converted as before, and so is an array an expression builds (Excel
-# skips the text there too, formulas still converts it).
-_NUMBERS_ONLY = ("SUM", "SUMSQ", "PRODUCT", "SUMPRODUCT", "COUNT", "AVERAGE", "MAX", "MIN",
-                 "MEDIAN", "STDEV", "STDEVP", "STDEV.S", "STDEV.P", "VAR", "VARP", "VAR.S",
-                 "VAR.P", "GEOMEAN", "HARMEAN", "AVEDEV", "DEVSQ")
+# skipped, even "5", and so are TRUE and FALSE. formulas takes such text as its number, so a
+# teams table with a volume typed as text passed its COUNTA = COUNT check here and failed it in
+# Excel; MAX, MEDIAN and the rest gave #VALUE!; PRODUCT took FALSE for 0, and NPV counted text
+# and TRUE as cash flows. Only references are changed: a value an expression builds
+# ("5"&"", --A1) is converted as before, and so is an array an expression builds (Excel skips
+# the text there too, formulas still converts it). {name: the first argument that holds numbers}
+_NUMBERS_ONLY = {name: 0 for name in (
+    "SUM", "SUMSQ", "PRODUCT", "SUMPRODUCT", "COUNT", "AVERAGE", "MAX", "MIN", "MEDIAN", "STDEV",
+    "STDEVP", "STDEV.S", "STDEV.P", "VAR", "VARP", "VAR.S", "VAR.P", "GEOMEAN", "HARMEAN",
+    "AVEDEV", "DEVSQ")} | {"NPV": 1}  # NPV's rate is one value, as any argument (IRR:
+# _formulas_fixes, as formulas' takes a blank for a cash flow of 0)
 # The criteria functions: their range of numbers to add (SUMIF's third argument, SUMIFS's first)
 # skips text whatever the criterion; a range of criteria skips it where its criterion is an
 # order ("<0", ">=5"), which only numbers meet. {name: (where the (range, criterion) pairs
@@ -905,16 +876,16 @@ def _reference_values(value):
 
 
 def _without_text(value):
-    """A cell reference's values with its text cells blank; anything else as it is (an error
-    value, a str to Python, stays and counts)."""
+    """A cell reference's values with its text and TRUE/FALSE cells blank; anything else as it
+    is (an error value, a str to Python, stays and counts)."""
     import numpy as np
     from schedula import EMPTY
     from schedula.utils.gen import Token  # errors and the blank
     values = _reference_values(value)
     if not (isinstance(values, np.ndarray) and values.dtype == object):
         return value
-    text = np.frompyfunc(lambda x: isinstance(x, str) and not isinstance(x, Token), 1,
-                         1)(values).astype(bool)
+    text = np.frompyfunc(lambda x: isinstance(x, (str, bool, np.bool_)) and
+                         not isinstance(x, Token), 1, 1)(values).astype(bool)
     if not text.any():
         return value
     values = values.copy()
@@ -936,11 +907,11 @@ def _is_order(criterion) -> bool:
 def _numbers_only(table) -> None:
     """Excel's rule for text in references (:data:`_NUMBERS_ONLY`, :data:`_CRITERIA`)."""
     if not _NUMERIC_ORIGINAL:
-        names = [p + n for n in _NUMBERS_ONLY + tuple(_CRITERIA) for p in ("", "_XLFN.")]
+        names = [p + n for n in (*_NUMBERS_ONLY, *_CRITERIA) for p in ("", "_XLFN.")]
         _NUMERIC_ORIGINAL.update({n: table[n] for n in names if n in table})
 
-    def numbers(func, *args):
-        return func(*(_without_text(a) for a in args))
+    def numbers(func, first, *args):
+        return func(*args[:first], *(_without_text(a) for a in args[first:]))
 
     def criteria(func, layout, *args):
         pairs, numbers_at = layout
@@ -953,23 +924,9 @@ def _numbers_only(table) -> None:
         return func(*args)
 
     for name, func in _NUMERIC_ORIGINAL.items():
-        layout = _CRITERIA.get(name.replace("_XLFN.", ""))
-        table[name] = (functools.partial(criteria, func, layout) if layout else
-                       functools.partial(numbers, func))
-
-
-def _is_number(table) -> None:
-    """Excel's ``ISNUMBER``: TRUE for a number alone. formulas' is TRUE for any text Python's
-    ``float`` reads (``"5"``, ``"nan"``, ``"inf"``), so a template's check passed a cell typed
-    ``nan`` on to arithmetic that gave ``#VALUE!`` where Excel names the input."""
-    import numpy as np
-    from formulas.functions import info, wrap_ranges_func
-
-    def number(value) -> bool:
-        return isinstance(value, (int, float, np.number)) and \
-            not isinstance(value, (bool, np.bool_))
-    table["ISNUMBER"] = wrap_ranges_func(functools.partial(info.iserror, check=number,
-                                                           array=info.FalseArray))
+        bare = name.replace("_XLFN.", "")
+        table[name] = (functools.partial(criteria, func, _CRITERIA[bare]) if bare in _CRITERIA
+                       else functools.partial(numbers, func, _NUMBERS_ONLY[bare]))
 
 
 def _capped(value, too_long):
@@ -1104,7 +1061,7 @@ def register(functions=None) -> list[str]:
     _text_limits(table)
     _regex_functions(table)
     _numbers_only(table)
-    _is_number(table)
+    _formulas_fixes.table_rules(table)
     for name, func in functions.items():
         table[name.upper()] = _adapter(func)
     return list(functions)
