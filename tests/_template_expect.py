@@ -271,9 +271,10 @@ def _money(v, x, total):
     gap = out["rent_levelled"] - own_h
     card = "the card alone (no server) " if v["server_share"] == 0 else ""
     yrs, fall = x["years"], v["price_decline"]
-    out["own_vs_rent_msg"] = ((f"owning {card}saves ${gap:.2f}" if gap > 0 else
-                               f"renting is cheaper by ${-gap:.2f}")
-                              + f" per GPU-hour over {yrs:.0f} year{'' if yrs == 1 else 's'}"
+    out["own_vs_rent_short"] = ((f"owning {card}saves ${gap:.2f}" if gap > 0 else
+                                 f"renting is cheaper by ${-gap:.2f}") + " per GPU-hour")
+    out["own_vs_rent_msg"] = (out["own_vs_rent_short"]
+                              + f" over {yrs:.0f} year{'' if yrs == 1 else 's'}"
                               + (f" (rent falling {fall:.0%} a year: today's ${rent:.2f} levels "
                                  f"to ${out['rent_levelled']:.2f})" if fall > 0
                                  else " (rent flat)")
@@ -331,7 +332,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "rent_levelled_hourly_cost": "rent_levelled",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
-             "own_vs_rent": "own_vs_rent_msg", "resale_check": "resale_note",
+             "own_vs_rent": "own_vs_rent_short", "resale_check": "resale_note",
              "own_fleet_purchase": "fleet_purchase_calc", "owned_fleet_gpus": "own_fleet_gpus",
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
@@ -390,7 +391,8 @@ def expect_self_host(v):
         for o in COMPARE_OUTPUTS:
             exp[o] = own
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
-                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-")
+                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
+                   own_vs_rent_short="-")
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-")
@@ -441,7 +443,8 @@ def expect_self_host(v):
         said = sh.NEED_PRICES
         exp.update({o: said for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
-                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-")
+                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
+                   own_vs_rent_short="-")
         if fits:  # the fleet's figures need the replica to run first
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")

@@ -282,8 +282,10 @@ def _outputs(b) -> None:
             # differ by more than the saving it states)
             ("rent_levelled_hourly_cost", "Rented GPU-hour levelled over the years kept",
              "rent_levelled", "USD/GPU-h", "usd", "its rent falling: what owning is set against"),
+            # the verdict alone, which fits the row (a CFO audit: the whole sentence ran past
+            # the printed page; the cover gives it whole, the rows above its two rents)
             ("own_vs_rent", "Owning vs renting the GPUs (not vs the API)",
-             "own_vs_rent_msg", "", "text", ""),
+             "own_vs_rent_short", "", "text", ""),
             ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
              "npv_saving_calc", "USD", "usd0", "Years sheet: against renting the hours it serves"),
             ("resale_check", "Resale share set for the years kept?", "resale_note", "", "text",
@@ -903,12 +905,15 @@ def _own_steps() -> list[Step]:
              "8,760", "IF(ISNUMBER({rent_npv_calc}),{rent_npv_calc}*"
              + annuity("{cost_of_capital}", "{years}") + f'/{HOURS_PER_YEAR:g},"-")',
              "USD/GPU-h", "usd4"),
-        Step("own_vs_rent_msg", "Own vs rent per GPU-hour over the years kept",
+        Step("own_vs_rent_short", "Own vs rent per GPU-hour over the years kept: the verdict",
              'IF(NOT(ISNUMBER({rent_levelled})),"-",IF({own_hourly_calc}<{rent_levelled},'
              '"owning "&IF({server_share}=0,'
              '"the card alone (no server) ","")&"saves "&TEXT({rent_levelled}-{own_hourly_calc},'
              '"$0.00"),"renting is cheaper by "&TEXT({own_hourly_calc}-{rent_levelled},'
-             '"$0.00"))&" per GPU-hour over "&{years}&IF({years}=1," year"," years")&IF('
+             '"$0.00"))&" per GPU-hour")', "", "text"),
+        Step("own_vs_rent_msg", "Own vs rent per GPU-hour over the years kept",
+             'IF(NOT(ISNUMBER({rent_levelled})),"-",{own_vs_rent_short}&" over "&{years}&IF('
+             '{years}=1," year"," years")&IF('
              # today's rent levelled as it falls: the basis of the monthly figures differs (a
              # finance audit: owning's monthly saving at today's rent read 5 times this one)
              '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year: today\'s "'
@@ -976,7 +981,11 @@ COVER_ANSWER = [
     # people, which the verdict turns on)
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Self-hosting "&'
     + _sheets.dollars("self_host_monthly_cost") + '&" a month (GPUs "&'
-    + _sheets.dollars("gpu_monthly_cost") + '&IF(self_host_monthly_cost>gpu_monthly_cost,'
+    # with the replicas they are (a CFO audit: $3,635 was 2 x $2.49 x 730 h, the minimum
+    # fleet, which the cover did not say)
+    + _sheets.dollars("gpu_monthly_cost") + '&" for "&replicas_needed&'
+    + _sheets.plural("replicas_needed", "replica", "replicas")
+    + '&IF(self_host_monthly_cost>gpu_monthly_cost,'
     '" + people and platform "&' + _sheets.dollars("(self_host_monthly_cost-gpu_monthly_cost)")
     + ',"")&IF(ISNUMBER(self_host_cost_per_mtok_at_volume),"; "&' + _sheets.per_mtok(
         "self_host_cost_per_mtok_at_volume") + '&" per million tokens","")&"), the API "&'
@@ -1006,7 +1015,8 @@ COVER_ANSWER = [
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&"; the monthly cost above levels '
      'it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
-     'Against renting: "&own_vs_rent&IF(AND(compare_ok,resale_note<>"OK"),". '
+     'Against renting: "&IF(compare_ok,own_vs_rent_msg,own_vs_rent)&IF(AND(compare_ok,'
+     'resale_note<>"OK"),". '
      # the scenario is named once (own vs rent names it)
      'Resale: "&SUBSTITUTE(resale_note," in the "&scenario&" scenario",""),""),"")', 3),
 ]
