@@ -34,8 +34,9 @@ NOW = datetime(2024, 5, 6, 7, 8, 9)
 PY = r"C:\Users\ann\AppData\Local\xlnapkin\venv\Scripts\pythonw.exe"
 OLD_PY = r"C:\Python311\pythonw.exe"
 
-# A user's existing config: other keys, another UDF module, CRLF endings (no interpreter: see
-# ANOTHER_PROJECT for one with its own).
+# A user's existing config: other keys, another UDF module, CRLF endings (no interpreter: its
+# module runs the Python on PATH, so a user-wide install replaces that only when told to with
+# replace_interpreter; see ANOTHER_PROJECT for one with its own).
 EXISTING = (
     b'"CONDA PATH","C:\\conda"\r\n'
     b'"UDF MODULES","mymod;other.pkg"\r\n'
@@ -156,7 +157,7 @@ def test_install_fresh_then_uninstall_leaves_home_empty(tmp_path):
 
 def test_install_over_existing_config_keeps_other_keys_and_restores_exactly(tmp_path):
     c = write_conf(tmp_path, EXISTING)
-    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
 
     assert c.read_bytes() == (
         b'"CONDA PATH","C:\\conda"\r\n'
@@ -194,19 +195,19 @@ def test_install_appends_missing_keys_keeping_odd_lines_and_lf_endings(tmp_path)
 
 def test_install_fills_an_empty_udf_modules_and_keeps_one_already_listing_xlnapkin(tmp_path):
     c = write_conf(tmp_path, b'"UDF MODULES",""\r\n')
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert c.read_bytes().startswith(b'"UDF MODULES","xlnapkin.udfs"\r\n')
 
     other = tmp_path / "other"
     c2 = write_conf(other, b'"UDF MODULES","xlnapkin.udfs; mine"\r\n')
-    result = es.install(user(other), PY, platform="win32", now=NOW)
+    result = es.install(user(other), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert [ch.key for ch in result.changes] == ["INTERPRETER_WIN"]
     assert c2.read_bytes().startswith(b'"UDF MODULES","xlnapkin.udfs; mine"\r\n')
 
 
 def test_unquoted_entries_are_understood(tmp_path):
     c = write_conf(tmp_path, b'UDF MODULES , mymod\r\n')
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert c.read_bytes().startswith(b'"UDF MODULES","mymod;xlnapkin.udfs"\r\n')
 
 
@@ -218,7 +219,7 @@ def test_keys_match_case_insensitively_and_the_first_line_is_edited(tmp_path):
     # would append a second "UDF MODULES" line that xlwings never reads.
     original = b'"udf modules","a"\r\n"UDF MODULES","b"\r\n"interpreter_win",""\r\n'
     c = write_conf(tmp_path, original)
-    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert c.read_bytes() == (b'"udf modules","a;xlnapkin.udfs"\r\n"UDF MODULES","b"\r\n'
                               b'"interpreter_win","' + PY.encode() + b'"\r\n')
     assert result.changes == (es.ConfigChange("udf modules", "a", "a;xlnapkin.udfs"),
@@ -675,7 +676,7 @@ def test_a_linked_config_is_edited_at_its_target_and_stays_a_link(tmp_path):
     link = conf(tmp_path / "home")
     link.parent.mkdir(parents=True)
     link.symlink_to(target)
-    es.install(user(tmp_path / "home"), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path / "home"), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert link.is_symlink() and link.resolve() == target
     assert b"xlnapkin.udfs" in target.read_bytes()
     es.uninstall(user(tmp_path / "home"), platform="win32")
@@ -702,11 +703,11 @@ def test_a_read_only_config_is_refused(tmp_path):
     c.chmod(0o444)
     with pytest.raises(es.ExcelSetupError, match=re.escape(
             f"{c} is read-only; make it writable to let xlnapkin change it")):
-        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+        es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}
 
     c.chmod(0o644)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     c.chmod(0o444)
     installed = c.read_bytes()
     with pytest.raises(es.ExcelSetupError, match="is read-only"):
@@ -717,7 +718,7 @@ def test_a_read_only_config_is_refused(tmp_path):
 def test_install_keeps_the_configs_permissions(tmp_path):
     c = write_conf(tmp_path, EXISTING)
     c.chmod(0o640)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert stat.S_IMODE(c.stat().st_mode) == 0o640
 
 
@@ -733,7 +734,7 @@ def test_a_failed_install_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(es.ExcelSetupError, match=f"cannot change {re.escape(str(c))}: "
                                                  "Permission denied"):
-        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+        es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING}  # no backup, state, temp
 
 
@@ -755,13 +756,13 @@ def test_temporary_files_never_follow_a_planted_link(tmp_path, monkeypatch):
     real = es.secrets.token_hex
     monkeypatch.setattr(es.secrets, "token_hex", lambda n: next(names, None) or real(n))
     (c.parent / ".xlwings.conf.0badc0ffee00.xlnapkin-tmp").symlink_to(victim)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert victim.read_bytes() == b"keep me"
     assert b"xlnapkin.udfs" in c.read_bytes() and not c.is_symlink()
 
 
 def write_state(home, **changes):
-    es.install(user(home), PY, platform="win32", now=NOW)
+    es.install(user(home), PY, platform="win32", replace_interpreter=True, now=NOW)
     path = user(home).state_path
     state = json.loads(path.read_text())
     state.update(changes)
@@ -830,7 +831,7 @@ def test_concurrent_installs_take_turns(tmp_path):
         def one():
             barrier.wait()
             try:
-                es.install(user(home), PY, platform="win32", now=NOW)
+                es.install(user(home), PY, platform="win32", replace_interpreter=True, now=NOW)
             except Exception as exc:  # noqa: BLE001 - collected and shown below
                 errors.append(exc)
 
@@ -849,12 +850,12 @@ def test_a_held_lock_makes_the_next_run_wait_and_a_stale_one_is_taken_over(tmp_p
     monkeypatch.setattr(es, "LOCK_TIMEOUT_S", 0.1)
     with pytest.raises(es.ExcelSetupError, match="another xlnapkin excel install or uninstall "
                                                  "is using"):
-        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+        es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert listing(tmp_path) == {".xlwings/xlwings.conf": EXISTING,
                                  ".xlwings/xlwings.conf.xlnapkin-lock": b"12345\n"}
     old = time.time() - es.STALE_LOCK_S - 10
     os.utime(lock, (old, old))
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert not lock.exists() and len(backups(tmp_path)) == 1
 
 
@@ -863,9 +864,10 @@ def test_a_held_lock_makes_the_next_run_wait_and_a_stale_one_is_taken_over(tmp_p
 
 def test_second_install_changes_nothing_and_writes_no_second_backup(tmp_path):
     write_conf(tmp_path, EXISTING)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     before = listing(tmp_path)
-    again = es.install(user(tmp_path), PY, platform="win32", now=datetime(2024, 5, 7))
+    again = es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True,
+                       now=datetime(2024, 5, 7))
     assert not again.changed and again.changes == ()
     assert listing(tmp_path) == before
     assert len(backups(tmp_path)) == 1
@@ -875,7 +877,7 @@ def test_second_install_changes_nothing_and_writes_no_second_backup(tmp_path):
 
 def test_reinstall_with_another_python_needs_replace_and_keeps_the_original_backup(tmp_path):
     c = write_conf(tmp_path, EXISTING)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     with pytest.raises(es.ExcelSetupError, match="another Python"):
         es.install(user(tmp_path), r"D:\py\pythonw.exe", platform="win32")
     result = es.install(user(tmp_path), r"D:\py\pythonw.exe", platform="win32",
@@ -925,7 +927,7 @@ def test_dry_run_on_a_fresh_home_creates_no_folder(tmp_path):
 
 def test_uninstall_dry_run_writes_nothing(tmp_path):
     write_conf(tmp_path, EXISTING)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     before = listing(tmp_path)
     result = es.uninstall(user(tmp_path), dry_run=True, platform="win32")
     assert listing(tmp_path) == before
@@ -949,7 +951,7 @@ def test_uninstall_when_never_installed_is_a_no_op(tmp_path):
 
 def test_uninstall_twice_is_a_no_op_the_second_time(tmp_path):
     write_conf(tmp_path, EXISTING)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     es.uninstall(user(tmp_path), platform="win32")
     after = listing(tmp_path)
     assert not es.uninstall(user(tmp_path), platform="win32").changed
@@ -958,7 +960,7 @@ def test_uninstall_twice_is_a_no_op_the_second_time(tmp_path):
 
 def test_uninstall_after_the_user_edited_the_config_reverses_only_xlnapkin(tmp_path):
     c = write_conf(tmp_path, EXISTING)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     # The user (or the xlwings ribbon) changes another setting and adds a module.
     edited = c.read_bytes().replace(b'"SHOW CONSOLE","True"', b'"SHOW CONSOLE","False"')
     edited = edited.replace(b"other.pkg;xlnapkin.udfs", b"other.pkg;xlnapkin.udfs;new.mod")
@@ -1012,7 +1014,7 @@ def test_status_before_and_after(tmp_path):
     assert "configured: no" in before.describe()
 
     c = write_conf(tmp_path, EXISTING)
-    es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     after = es.status(user(tmp_path), home=tmp_path, platform="win32")
     assert after.configured and after.recorded
     assert after.udf_modules == es.Setting("UDF MODULES", "mymod;other.pkg;xlnapkin.udfs", str(c))
@@ -1115,7 +1117,7 @@ def test_backup_names_do_not_collide(tmp_path):
     c = write_conf(tmp_path, EXISTING)
     taken = c.with_name("xlwings.conf.xlnapkin-backup-20240506-070809")
     taken.write_bytes(b"someone else's")
-    result = es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    result = es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
     assert result.backup_path.name == "xlwings.conf.xlnapkin-backup-20240506-070809-1"
     assert taken.read_bytes() == b"someone else's"
     es.uninstall(user(tmp_path), platform="win32")
@@ -1618,11 +1620,12 @@ def test_a_broken_addin_record_is_refused_and_nothing_is_removed(tmp_path):
 def test_cli_round_trip_for_the_user_file(tmp_path, capsys):
     write_conf(tmp_path, EXISTING)
     common = ["--user", "--home", tmp_path, "--platform", "win32"]
-    code, out, _ = run(capsys, "excel", "install", "--python", PY, "--dry-run", *common)
+    code, out, _ = run(capsys, "excel", "install", "--python", PY, "--dry-run",
+                       "--replace-interpreter", *common)
     assert code == 0 and "dry run: nothing written" in out
     assert conf(tmp_path).read_bytes() == EXISTING
 
-    code, out, _ = run(capsys, "excel", "install", "--python", PY, *common)
+    code, out, _ = run(capsys, "excel", "install", "--python", PY, "--replace-interpreter", *common)
     assert code == 0
     assert '"mymod;other.pkg;xlnapkin.udfs"' in out and "Import Functions" in out
     code, out, _ = run(capsys, "excel", "status", *common)
@@ -1632,6 +1635,21 @@ def test_cli_round_trip_for_the_user_file(tmp_path, capsys):
     assert conf(tmp_path).read_bytes() == EXISTING
     code, out, _ = run(capsys, "excel", "status", "--home", tmp_path, "--platform", "win32")
     assert code == 0 and "configured: no" in out  # status reads the user file by default
+
+
+def test_a_user_install_leaves_modules_that_run_the_python_on_path_alone(tmp_path, capsys):
+    # A stranger's-machine audit: the user file listed another project's module and no
+    # interpreter (it ran the Python on PATH); --user named xlnapkin's Python there, and exited 0.
+    # Their module then ran in xlnapkin's Python, where it does not import, and Import Functions
+    # stopped there before xlnapkin's. The folder scope already refused this.
+    c = write_conf(tmp_path, EXISTING)
+    common = ["--user", "--home", tmp_path, "--platform", "win32", "--python", PY]
+    code, _, err = run(capsys, "excel", "install", *common)
+    assert code == 1 and "run the Python on PATH" in err and "--replace-interpreter" in err
+    assert c.read_bytes() == EXISTING and backups(tmp_path) == []
+    # a file with no modules of theirs (the ribbon's empty line) is set up as before
+    c.write_bytes(b'"UDF Modules",""\r\n"INTERPRETER_WIN",""\r\n')
+    assert run(capsys, "excel", "install", *common)[0] == 0
 
 
 def test_cli_records_workbook_folders_and_uninstall_recorded_undoes_them_all(tmp_path, capsys):

@@ -856,7 +856,8 @@ def install(config: ConfigFile, python_executable: str, *, platform: str = sys.p
 
     ``xlnapkin.udfs`` is appended to ``UDF MODULES`` (the modules already listed stay, in their
     order). The interpreter key is added when no interpreter is set; when a different one is set
-    this raises, unless ``replace_interpreter`` (uninstall puts the old one back). Every other line
+    this raises, unless ``replace_interpreter`` (uninstall puts the old one back), and so it does
+    where none is set but the modules listed are other workbooks' (they run the Python on PATH). Every other line
     stays as it was. The first change backs an existing file up and writes the state file; a
     second run with the same arguments changes nothing. ``dry_run`` writes nothing and returns the
     same description.
@@ -1092,8 +1093,8 @@ def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: boo
                       known: bool = True) -> tuple[str, str] | None:
     """The interpreter line to write, None if ours is already the one xlwings uses; raises if
     another is set (in the file, or in the user's file its workbooks use now) and ``replace`` is
-    False, or where none is set but the folder's other workbooks import modules
-    (``modules_in_use``) with the Python on PATH. For the workbook being set up alone in its
+    False, or where none is set but other workbooks (the user file's, or the folder's) import
+    modules (``modules_in_use``) with the Python on PATH. For the workbook being set up alone in its
     folder the same holds where it has functions from other modules (``needed``; not ``known``
     where its VBA code could not be read: the modules it imports now): they run in the Python
     it runs now."""
@@ -1102,6 +1103,12 @@ def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: boo
     where, who, instead = config.path, "the workbooks in that folder", ""
     if config.scope == "user":
         who, instead = "other workbooks", "set up one workbook instead (--workbook BOOK), or "
+        if current is None and not replace and modules_in_use:  # they run the one on PATH
+            raise ExcelSetupError(
+                f"{config.path} lists modules of other workbooks, which run the Python on PATH "
+                "(no interpreter is set for them); naming xlnapkin's Python there would move "
+                f"them to it: {instead}install xlnapkin into the Python they run and pass it "
+                "as --python, or replace it with --replace-interpreter (uninstall puts it back)")
     elif current is None and not _neighbours(config) and needed and not replace:
         users = _current_interpreter(inherited, key) if inherited is not None else None
         if users is None or not _same_interpreter(users[0], python, platform):
