@@ -134,6 +134,9 @@ $VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPa
 $VenvPython = Join-Path $VenvDir "Scripts\python.exe"
 $VenvPythonW = Join-Path $VenvDir "Scripts\pythonw.exe"
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
+# Written into an environment this script makes, so that a later run (after a failed pip
+# install, say) and uninstall.ps1 -RemoveVenv know it is xlnapkin's.
+$VenvMarker = Join-Path $VenvDir "xlnapkin-environment.txt"
 
 # The steps in Excel, printed at the end. The release's README.txt repeats these lines
 # (xlnapkin/release.py reads them from here): plain text in double quotes, one line each.
@@ -295,11 +298,14 @@ try {
         # one holding xlnapkin): --clear deletes everything in the folder, and -VenvDir may name
         # a project's environment, or one on a drive that is away for now.
         $ours = (($VenvDir -eq (Join-Path $StateDir "venv")) -or ($RecordedVenv -eq $VenvDir) -or
-            (Test-Path -LiteralPath $XlnapkinExe))
+            (Test-Path -LiteralPath $XlnapkinExe) -or (Test-Path -LiteralPath $VenvMarker))
+        # Another project's environment is not reused: pip would change its packages (its
+        # xlwings among them), and uninstall.ps1 -RemoveVenv would delete it (an audit).
+        if (-not $ours) {
+            throw "$VenvDir is a Python environment that is not xlnapkin's (another project's?): installing into it would change its packages, its xlwings among them, and uninstall.ps1 -RemoveVenv would delete it. Give -VenvDir a new or empty folder (say C:\xlnapkin\venv)."
+        }
         if ($venvInfo -and $venvInfo.Version -ge $MinVersion -and $venvInfo.Platform -eq $PythonPlatform) {
             Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
-        } elseif (-not $ours) {
-            throw "The environment $VenvDir exists but its Python is not a 64-bit x86 Python $MinVersion+ (or does not start), and it is not xlnapkin's; delete that folder yourself, or give -VenvDir a new folder, and run this again."
         } else {
             # Its Python was uninstalled or is too old: the environment is made again in place,
             # so the xlwings settings that name its pythonw.exe, and uninstall.ps1, work again.
@@ -322,6 +328,7 @@ try {
             if (-not (Test-Path -LiteralPath $VenvPython)) {
                 throw "$($py.Exe) reported success but $VenvPython does not exist (the Microsoft Store's Python moves such folders). Install Python from https://www.python.org/downloads/, or run this again with -VenvDir C:\xlnapkin\venv."
             }
+            [System.IO.File]::WriteAllText($VenvMarker, "Made by xlnapkin's install.ps1; uninstall.ps1 -RemoveVenv deletes this folder.`r`n", (New-Object System.Text.UTF8Encoding $false))
         }
     }
 
@@ -345,7 +352,14 @@ try {
         if (@($overArgs).Count -gt 0) { Write-Note "would run: `"$VenvPython`" $($overArgs -join ' ')" }
         Write-Note "would record $VenvDir in $VenvRecord"
     } else {
-        Invoke-Checked $VenvPython $pipArgs "pip install"
+        # pip's dependencies (numpy, openpyxl, xlwings) come from an index unless -FindLinks:
+        # a PC that reaches none (offline, a proxy) needs a folder of wheels (an audit: the
+        # failure named no way out)
+        try { Invoke-Checked $VenvPython $pipArgs "pip install" }
+        catch {
+            if ($FindLinks) { throw }
+            throw "$($_.Exception.Message) If this PC cannot reach the Python package index (offline, or behind a proxy pip is not set up for), run this again with -FindLinks and a folder of the wheels it needs (docs\installer.md, 'A PC without PyPI', says how to make one on a PC that can)."
+        }
         if (@($overArgs).Count -gt 0) { Invoke-Checked $VenvPython $overArgs "pip install of this wheel over the installed one" }
         # For uninstall.ps1, which cannot ask xlnapkin where xlnapkin is.
         New-Item -ItemType Directory -Force -Path (Split-Path -Parent $VenvRecord) | Out-Null

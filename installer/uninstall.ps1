@@ -99,6 +99,7 @@ if (-not $VenvDir -and $RecordedVenv) { $VenvDir = $RecordedVenv; $VenvFrom = "r
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv"; $VenvFrom = "the default; nothing is recorded in $VenvRecord" }
 $VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($VenvDir)
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
+$VenvMarker = Join-Path $VenvDir "xlnapkin-environment.txt"  # install.ps1 writes it
 $AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"
 
 function Write-Step([string]$Text) { Write-Host "==> $Text" -ForegroundColor Cyan }
@@ -120,10 +121,17 @@ function Test-Xlnapkin {
 }
 
 # Delete the environment folder, its record (where it names this folder) and empty state folders.
-# Only a Python environment (pyvenv.cfg in it) is deleted, whatever -VenvDir names.
+# Only xlnapkin's Python environment is deleted, whatever -VenvDir names: pyvenv.cfg in it, and
+# the default folder, the one recorded, xlnapkin in it or install.ps1's mark (an audit: another
+# project's environment, named by -VenvDir, was deleted).
 function Remove-Venv {
     if (-not (Test-Path -LiteralPath (Join-Path $VenvDir "pyvenv.cfg") -PathType Leaf)) {
         throw "$VenvDir is not a Python environment (no pyvenv.cfg in it), so -RemoveVenv does not delete it. Check -VenvDir; delete the folder by hand if it is yours to delete."
+    }
+    $ours = (($VenvDir -eq (Join-Path $StateDir "venv")) -or ($RecordedVenv -eq $VenvDir) -or
+        (Test-Path -LiteralPath $XlnapkinExe) -or (Test-Path -LiteralPath $VenvMarker))
+    if (-not $ours) {
+        throw "$VenvDir is a Python environment that xlnapkin did not make (no xlnapkin in it, no record of it), so -RemoveVenv does not delete it. Check -VenvDir; delete the folder by hand if it is yours to delete."
     }
     if ($DryRun) { Write-Note "would delete $VenvDir"; return }
     Remove-Item -LiteralPath $VenvDir -Recurse -Force
