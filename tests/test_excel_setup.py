@@ -875,16 +875,24 @@ def test_second_install_changes_nothing_and_writes_no_second_backup(tmp_path):
         f"xlnapkin excel install\nconfig: {conf(tmp_path)}\n  nothing to change")
 
 
-def test_reinstall_with_another_python_needs_replace_and_keeps_the_original_backup(tmp_path):
+def test_reinstall_with_another_python_replaces_its_own_line_and_keeps_the_original_backup(
+        tmp_path):
+    # The line an earlier install wrote is xlnapkin's earlier environment (install.ps1
+    # -VenvDir moved it): replaced without asking (an audit: the re-run called it "another
+    # Python"); a line changed since is someone else's, and needs replace_interpreter.
     c = write_conf(tmp_path, EXISTING)
     es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True, now=NOW)
-    with pytest.raises(es.ExcelSetupError, match="another Python"):
-        es.install(user(tmp_path), r"D:\py\pythonw.exe", platform="win32")
     result = es.install(user(tmp_path), r"D:\py\pythonw.exe", platform="win32",
-                        replace_interpreter=True, now=datetime(2024, 6, 1))
+                        now=datetime(2024, 6, 1))
     assert result.changes == (es.ConfigChange("INTERPRETER_WIN", PY, r"D:\py\pythonw.exe"),)
     assert len(backups(tmp_path)) == 1
     assert not any(s.startswith("back up") for s in result.steps)
+    c.write_bytes(c.read_bytes().replace(rb"D:\py", rb"E:\theirs"))
+    with pytest.raises(es.ExcelSetupError, match="another Python"):
+        es.install(user(tmp_path), PY, platform="win32")
+    result = es.install(user(tmp_path), PY, platform="win32", replace_interpreter=True,
+                        now=datetime(2024, 7, 1))
+    assert result.changes == (es.ConfigChange("INTERPRETER_WIN", r"E:\theirs\pythonw.exe", PY),)
     es.uninstall(user(tmp_path), platform="win32")
     assert c.read_bytes() == EXISTING
 

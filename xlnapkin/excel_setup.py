@@ -931,8 +931,13 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     # The workbook's own functions run in the Python it runs now: they need it (unknown: the
     # modules it imports now, as for its neighbours).
     needed = sorted(uses) if uses is not None else theirs
-    interp = _interpreter_line(doc, python, platform, replace_interpreter, config, inherited,
-                               bool(theirs or needed), needed, uses is not None)
+    # An interpreter line xlnapkin wrote itself (its state says so) is xlnapkin's earlier
+    # environment, not another Python: moved with -VenvDir, it is replaced without asking (an
+    # audit: the re-run stopped at its own line).
+    interp = _interpreter_line(doc, python, platform,
+                               replace_interpreter or _wrote_interpreter(state, doc, platform),
+                               config, inherited, bool(theirs or needed), needed,
+                               uses is not None)
     if interp is not None and config.workbook is not None and not _neighbours(config):
         notes += _new_python_note(config, doc, inherited, interp[0], python, platform)
     if interp is not None and config.workbook is not None and _neighbours(config) and not (
@@ -1060,6 +1065,15 @@ def _new_python_note(config: ConfigFile, doc: _ConfigText, inherited: _ConfigTex
         return ()
     return (f"{config.workbook.name} ran {users[0]} until now (set in {config.user_path}); it "
             f"runs {python} from now on, for its RunPython macros too if it has any",)
+
+
+def _wrote_interpreter(state: dict | None, doc: _ConfigText, platform: str) -> bool:
+    """Whether the interpreter ``doc`` sets now is the one an earlier install wrote there."""
+    key = interpreter_key(platform)
+    current = _current_interpreter(doc, key)
+    return current is not None and state is not None and any(
+        _same_key(change["key"], current[1]) and change.get("after") == current[0]
+        for change in state.get("changes", ()))
 
 
 def _current_interpreter(doc: _ConfigText, key: str) -> tuple[str, str] | None:
