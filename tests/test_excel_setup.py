@@ -897,6 +897,15 @@ def test_reinstall_with_another_python_replaces_its_own_line_and_keeps_the_origi
     assert c.read_bytes() == EXISTING
 
 
+def test_a_settings_path_outside_the_ansi_code_page_is_named(tmp_path):
+    # xlwings' add-in opens the file through VBA in the ANSI code page (an audit: a user named
+    # Łukasz got an install that exited 0 and a file the add-in may not read)
+    far = es.install(user(tmp_path / "Łukasz"), PY, platform="win32", dry_run=True, now=NOW)
+    assert any("outside Windows' ANSI code page" in n for n in far.notes)
+    near = es.install(user(tmp_path / "José"), PY, platform="win32", dry_run=True, now=NOW)
+    assert not any("ANSI" in n for n in near.notes)
+
+
 def test_windows_paths_compare_case_insensitively(tmp_path):
     es.install(user(tmp_path), PY, platform="win32", now=NOW)
     assert not es.install(user(tmp_path), PY.upper(), platform="win32", now=NOW).changed

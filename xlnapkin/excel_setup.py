@@ -896,7 +896,7 @@ def _plan_install(config: ConfigFile, python: str, platform: str, replace_interp
     _check_writable(conf, real)
     raw, doc = _read_config(real, platform)
     state = _read_state(config)
-    notes = _platform_notes(platform) + _sheet_notes(config)
+    notes = _platform_notes(platform) + _sheet_notes(config) + _path_notes(conf, platform)
     if config.workbook is not None and config.workbook.suffix.lower() not in _MACRO_BOOKS:
         notes += (f"{config.workbook.name} cannot hold xlwings' Import Functions macro: save it "
                   "as .xlsm (Excel Macro-Enabled Workbook) first",)
@@ -1494,6 +1494,22 @@ def _platform_notes(platform: str) -> tuple[str, ...]:
                 "(`xlnapkin lite`)",)
     return (f"Excel does not run on {platform}; this file only matters to xlwings on this "
             "machine",)
+
+
+def _path_notes(conf: Path, platform: str) -> tuple[str, ...]:
+    """A warning where the add-in may not find the file: xlwings' VBA opens it by a path in the
+    ANSI code page (``Environ("USERPROFILE")``, ``Open``, ``GetAttr``), which a user name such as
+    Łukasz's on a Western PC falls outside (an audit)."""
+    if platform != "win32":
+        return ()
+    try:
+        str(conf).encode(_encoding(platform))
+    except UnicodeEncodeError:
+        return (f"{conf} has characters outside Windows' ANSI code page ({_encoding(platform)}), "
+                "through which xlwings' add-in opens its settings: it may not read this file. "
+                "Where the functions do not appear, set up a workbook in a folder whose path "
+                "has none (--workbook C:\\work\\Book.xlsm)",)
+    return ()
 
 
 def _package_version() -> str:
