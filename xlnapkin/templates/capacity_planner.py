@@ -318,7 +318,7 @@ def _outputs(b, col_of) -> None:
             ("user_gpu_users_at_context", "Your GPU: users whose context fits at once",
              "slots_memory", "users", "seed 001: 6", "int"),
             ("user_gpu_users_per_gpu", "Your GPU: users per GPU at the percentile",
-             "users_per_gpu", "users", "= USERS_AT_PERCENTILE / GPUs", "users"),
+             "users_per_gpu", "users/GPU", "= USERS_AT_PERCENTILE / GPUs", "users"),
             ("user_gpu_headroom", "Your GPU: slots kept free on average for peaks", "headroom",
              "of slots", "= SLOT_HEADROOM", "pct"),
             ("user_gpu_cost_per_user_month", "Your GPU: cost per user-month",
