@@ -336,7 +336,10 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                ("(-2)^3", -8), ('"x"&(0.1+0.2)', "x0.3"), ('"x"&1/3', "x0.333333333333333"),
                ("LEN(1/3)", 17), ('"x"&B3', "x7"), ('COUNTIF(A1:A6,"<>")', 5),
                ('COUNTIF(B1:B3,"<>a")', 2), ('COUNTIF(A1:A6,"<>60")', 4), ('COUNTIF(A1:A6,"=")', 1),
-               ('COUNTIFS(B1:B3,"<>a")', 2), ('SUMIF(B1:B3,"<>a")', 8.005)]
+               ('COUNTIFS(B1:B3,"<>a")', 2), ('SUMIF(B1:B3,"<>a")', 8.005),
+               ('TRIM("  a   b  ")', "a b"), ("_xlfn.CEILING.MATH(-2.1)", -2),
+               ("_xlfn.FLOOR.MATH(-2.1)", -3), ("_xlfn.CEILING.MATH(-5.5,2,-1)", -6),
+               ("_xlfn.FLOOR.MATH(-5.5,2,-1)", -4), ("_xlfn.CEILING.MATH(4.3,2)", 6)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

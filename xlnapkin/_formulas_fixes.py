@@ -17,6 +17,9 @@ LibreOffice, with Excel's documented behaviour where the two differ):
   significant digits (formulas: ``ROUND(1.005, 2)`` was 1, Excel's 1.01);
 * a number joined to text with ``&`` (or read by a text function) has at most 15 significant
   digits (formulas: ``"x"&(0.1+0.2)`` was ``x0.30000000000000004``);
+* ``TRIM`` makes a run of spaces inside one (formulas: ends only, so a model typed with two
+  spaces was looked up otherwise than in Excel); ``CEILING.MATH`` and ``FLOOR.MATH`` keep a
+  negative number's sign (formulas: ``CEILING.MATH(-2.1)`` was 3);
 * the criteria ``"<>..."`` count every cell not equal to what follows, numbers and blanks
   included, and ``"<>"`` every cell not blank (formulas counted only cells of the criterion's
   own type, and ``COUNTIF(A1:A9,"<>")`` counted none).
@@ -30,6 +33,8 @@ from __future__ import annotations
 
 import decimal
 import functools
+import math
+import re
 
 __all__ = ["module_rules", "table_rules"]
 
@@ -116,9 +121,9 @@ def _not_equal(original):
 
 
 def table_rules(table) -> None:
-    """Excel's ``ISNUMBER``, ``N`` and rounding in formulas' function table."""
+    """Excel's ``ISNUMBER``, ``N``, rounding, ``IRR`` and ``TRIM`` in formulas' function table."""
     import numpy as np
-    from formulas.functions import Array, info, raise_errors, wrap_func, wrap_ranges_func
+    from formulas.functions import Array, info, raise_errors, text, wrap_func, wrap_ranges_func
     from formulas.functions import wrap_ufunc
 
     def number(value) -> bool:
@@ -140,6 +145,30 @@ def table_rules(table) -> None:
     irr = table["IRR"]
     if not getattr(irr, _DONE, False):
         table["IRR"] = _cash_flows(irr, number)
+    table["TRIM"] = wrap_ufunc(_trim, **text._kw1)
+    for name, rounding in (("CEILING", math.ceil), ("FLOOR", math.floor)):
+        to_step = wrap_ufunc(functools.partial(_to_step, rounding))
+        for suffix in (".MATH", ".PRECISE"):
+            table[name + suffix] = table["_XLFN." + name + suffix] = to_step
+
+
+def _trim(value: str) -> str:
+    """Excel's TRIM: spaces off both ends and runs of them inside made one (tabs and line
+    breaks stay); formulas' took every kind of white space off the ends alone."""
+    return re.sub(" +", " ", value.strip(" "))
+
+
+def _to_step(rounding, number, significance=None, mode=0):
+    """``CEILING.MATH``/``FLOOR.MATH`` (and ``.PRECISE``): to a multiple of the significance's
+    size (1 when omitted), up (down); a mode other than 0 rounds a negative number away from
+    (towards) zero. formulas' dropped the sign where the significance was omitted (-2.1 gave
+    3 and 2)."""
+    if significance == 0:
+        return 0
+    step = 1 if significance is None else abs(significance)
+    if mode and number < 0:
+        return -rounding(abs(number) / step) * step
+    return rounding(number / step) * step
 
 
 def _cash_flows(irr, number):
