@@ -857,10 +857,10 @@ def install(config: ConfigFile, python_executable: str, *, platform: str = sys.p
     ``xlnapkin.udfs`` is appended to ``UDF MODULES`` (the modules already listed stay, in their
     order). The interpreter key is added when no interpreter is set; when a different one is set
     this raises, unless ``replace_interpreter`` (uninstall puts the old one back), and so it does
-    where none is set but the modules listed are other workbooks' (they run the Python on PATH). Every other line
-    stays as it was. The first change backs an existing file up and writes the state file; a
-    second run with the same arguments changes nothing. ``dry_run`` writes nothing and returns the
-    same description.
+    where none is set but the modules listed are other workbooks' (they run the Python on PATH);
+    a line an earlier install wrote is replaced. Every other line stays as it was. The first
+    change backs an existing file up and writes the state file; a second run with the same
+    arguments changes nothing. ``dry_run`` writes nothing and returns the same description.
     """
     python_executable = str(python_executable)
     _check_interpreter(python_executable, platform)
