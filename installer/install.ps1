@@ -358,7 +358,7 @@ try {
         try { Invoke-Checked $VenvPython $pipArgs "pip install" }
         catch {
             if ($FindLinks) { throw }
-            throw "$($_.Exception.Message) If this PC cannot reach the Python package index (offline, or behind a proxy pip is not set up for), run this again with -FindLinks and a folder of the wheels it needs (docs\installer.md, 'A PC without PyPI', says how to make one on a PC that can)."
+            throw "$($_.Exception.Message) If this PC cannot reach the Python package index (offline, or behind a proxy pip is not set up for), run this again with -FindLinks and a folder of the wheels it needs (the installer's README, docs\installer.md in a release, says how to make one on a PC that can, under 'A PC without PyPI')."
         }
         if (@($overArgs).Count -gt 0) { Invoke-Checked $VenvPython $overArgs "pip install of this wheel over the installed one" }
         # For uninstall.ps1, which cannot ask xlnapkin where xlnapkin is.

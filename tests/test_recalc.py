@@ -326,20 +326,25 @@ def test_text_in_a_range_is_not_a_number_as_in_excel(tmp_path):
 
 # Where formulas calculated otherwise than Excel (xlnapkin/_formulas_fixes.py; a fidelity audit
 # against LibreOffice, with Excel's documented rules): column A holds -100, blank, "60" (text),
-# TRUE, 60, 70; B1 1.005, B2 "a", B3 7.
+# TRUE, 60, 70; B1 1.005, B2 "a", B3 7; C1 =1/0, C2 -100, C3 60.
 EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 alone
                ("NPV(0.1,A1:A6)", -100 / 1.1 + 60 / 1.1 ** 2 + 70 / 1.1 ** 3),
                ("PRODUCT(A4:A5)", 60), ("N(A4)", 1), ("N(B2)", 0), ("N(A4)=1", True),
                ("ROUND(B1,2)", 1.01), ("ROUND(-0.285,2)", -0.29), ("ROUNDUP(0.1+0.2,1)", 0.3),
                ("ROUNDDOWN(-2.5,0)", -2), ("ROUND(1234.5,-2)", 1200), ("ROUND(2.5,0)", 3),
-               ("(-8)^(1/3)", "#NUM!"), ("A1^0.5", "#NUM!"), ("0^0", "#NUM!"), ("0^-1", "#DIV/0!"),
+               ("(-8)^(1/3)", -2), ("POWER(-32,1/5)", -2), ("(-8)^(2/3)", "#NUM!"),
+               ("A1^0.5", "#NUM!"), ("0^0", "#NUM!"), ("0^-1", "#DIV/0!"),
                ("(-2)^3", -8), ('"x"&(0.1+0.2)', "x0.3"), ('"x"&1/3', "x0.333333333333333"),
                ("LEN(1/3)", 17), ('"x"&B3', "x7"), ('COUNTIF(A1:A6,"<>")', 5),
                ('COUNTIF(B1:B3,"<>a")', 2), ('COUNTIF(A1:A6,"<>60")', 4), ('COUNTIF(A1:A6,"=")', 1),
                ('COUNTIFS(B1:B3,"<>a")', 2), ('SUMIF(B1:B3,"<>a")', 8.005),
                ('TRIM("  a   b  ")', "a b"), ("_xlfn.CEILING.MATH(-2.1)", -2),
                ("_xlfn.FLOOR.MATH(-2.1)", -3), ("_xlfn.CEILING.MATH(-5.5,2,-1)", -6),
-               ("_xlfn.FLOOR.MATH(-5.5,2,-1)", -4), ("_xlfn.CEILING.MATH(4.3,2)", 6)]
+               ("_xlfn.FLOOR.MATH(-5.5,2,-1)", -4), ("_xlfn.CEILING.MATH(4.3,2)", 6),
+               ("_xlfn.CEILING.MATH(0.1*3,0.1)", 0.3), ("_xlfn.FLOOR.MATH(0.3,0.1)", 0.3),
+               ('"x"&1E+16', "x1E+16"), ('"x"&(1/3*1E-5)', "x3.33333333333333E-06"),
+               ('"x"&0.00001', "x0.00001"), ("IRR(C1:C3)", "#DIV/0!"),
+               ('TEXT(ROUND(-0.4,0),"0")', "0")]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):
@@ -349,6 +354,7 @@ def test_formulas_calculates_as_excel_where_it_differed(tmp_path):
     for row, value in enumerate([-100, None, "60", True, 60, 70], 1):
         ws.cell(row, 1, value)
     ws["B1"], ws["B2"], ws["B3"] = 1.005, "a", 7
+    ws["C1"], ws["C2"], ws["C3"] = "=1/0", -100, 60
     for row, (formula, _) in enumerate(EXCEL_RULES, 1):
         ws.cell(row, 4, "=" + formula)
     wb.save(tmp_path / "r.xlsx")

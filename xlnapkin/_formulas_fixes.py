@@ -16,7 +16,8 @@ LibreOffice, with Excel's documented behaviour where the two differ):
 * ``ROUND``, ``ROUNDUP`` and ``ROUNDDOWN`` round the number as Excel stores it, to 15
   significant digits (formulas: ``ROUND(1.005, 2)`` was 1, Excel's 1.01);
 * a number joined to text with ``&`` (or read by a text function) has at most 15 significant
-  digits (formulas: ``"x"&(0.1+0.2)`` was ``x0.30000000000000004``);
+  digits, in Excel's notation from 1E+15 and below 0.00001 (formulas: ``"x"&(0.1+0.2)`` was
+  ``x0.30000000000000004``, ``"x"&1E+16`` seventeen digits);
 * ``TRIM`` makes a run of spaces inside one (formulas: ends only, so a model typed with two
   spaces was looked up otherwise than in Excel); ``CEILING.MATH`` and ``FLOOR.MATH`` keep a
   negative number's sign (formulas: ``CEILING.MATH(-2.1)`` was 3);
@@ -55,6 +56,7 @@ def module_rules() -> None:
     minus = ops["U-"]
     ops["U--"] = lambda x: minus(minus(x))  # again where the module was reloaded
     ops["^"] = functions.wrap_ufunc(functools.partial(_power, Error.errors))
+    functions.get_functions()["POWER"] = ops["^"]
     if not getattr(text._str, _DONE, False):
         text._str = operators._str = _text_of(text._str)
     criteria = functions.__dict__["__xfilter"]
@@ -83,20 +85,32 @@ def module_rules() -> None:
 
 
 def _power(errors, x, y):
+    """Excel's ``x^y``: an odd root of a negative number is real (``(-8)^(1/3)`` is -2, as
+    Excel and LibreOffice give it); another fractional power of one is ``#NUM!``."""
     if x == 0 and y <= 0:
         return errors["#NUM!"] if y == 0 else errors["#DIV/0!"]
-    if x < 0 and not float(y).is_integer():
-        return errors["#NUM!"]
     try:
+        if x < 0 and not float(y).is_integer():
+            root = 1.0 / y
+            if abs(root - round(root)) > 1e-9 * abs(root) or round(root) % 2 == 0:
+                return errors["#NUM!"]
+            return -((-x) ** y)
         return x ** y
-    except OverflowError:
+    except (OverflowError, ZeroDivisionError):
         return errors["#NUM!"]
 
 
 def _text_of(original):
     def text_of(value):
-        if isinstance(value, float) and not value.is_integer() and 1e-4 <= abs(value) < 1e15:
-            return f"{value:.15g}"  # plain notation in this range, as Excel writes it
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1e15:
+            value = float(value)
+        if isinstance(value, float) and value == value and abs(value) != float("inf"):
+            size = abs(value)
+            if size >= 1e15 or 0 < size < 1e-5:  # 1.23456789012346E+17, 3.33333333333333E-06
+                mantissa, exponent = f"{value:.14E}".split("E")
+                return mantissa.rstrip("0").rstrip(".") + "E" + exponent
+            if not value.is_integer():  # plain, to 15 significant digits
+                return f"{value:.15f}".rstrip("0") if size < 1e-4 else f"{value:.15g}"
         return original(value)
     setattr(text_of, _DONE, True)
     return text_of
@@ -108,7 +122,9 @@ def _not_equal(original):
     def criterion(test_range, condition):
         if isinstance(condition, str) and condition.startswith("<>"):
             rest = condition[2:]
-            if not rest:  # not blank (formulas' ranges hold a blank as "")
+            # not blank: formulas' ranges hold a blank as "", so a formula's "" counts as blank
+            # here, where Excel counts it for "<>" (not for "=")
+            if not rest:
                 raw = np.asarray(test_range["raw"], object)
                 return np.vectorize(lambda v: not (isinstance(v, str) and v == ""),
                                     otypes=[bool])(raw)
@@ -166,9 +182,10 @@ def _to_step(rounding, number, significance=None, mode=0):
     if significance == 0:
         return 0
     step = 1 if significance is None else abs(significance)
+    steps = _excel_digits(number / step)  # 0.3 / 0.1 is 2.9999999999999996: 3 steps, as Excel
     if mode and number < 0:
-        return -rounding(abs(number) / step) * step
-    return rounding(number / step) * step
+        return _excel_digits(-rounding(abs(steps)) * step) + 0.0
+    return _excel_digits(rounding(steps) * step) + 0.0
 
 
 def _cash_flows(irr, number):
@@ -182,6 +199,9 @@ def _cash_flows(irr, number):
         if isinstance(values, Ranges):
             flows = [v for v in np.asarray(values.value, object).ravel()
                      if number(v) or isinstance(v, XlError)]
+            error = next((v for v in flows if isinstance(v, XlError)), None)
+            if error is not None:  # an error among the cash flows is the answer, as in Excel
+                return error
             values = np.asarray([flows], object) if flows else values
         return irr(values, *rest)
     setattr(of_numbers, _DONE, True)
@@ -196,6 +216,7 @@ def _round(mode, x, digits):
         context.prec = 400
         step = decimal.Decimal(1).scaleb(-int(digits))
         try:
-            return float(decimal.Decimal(repr(_excel_digits(x))).quantize(step, rounding=mode))
+            rounded = decimal.Decimal(repr(_excel_digits(x))).quantize(step, rounding=mode)
         except decimal.InvalidOperation:  # more digits than a double holds: as it is
             return x
+    return float(rounded) + 0.0  # -0.4 rounds to 0, not -0

@@ -440,7 +440,9 @@ def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
         price_decline: yearly fall of the GPU's rental price, in [0, 1) [1/year]
         hours_per_month: *
 
-    ``price_per_gpu_hour x (1 - price_decline)^(year - 1) x hours_per_month x 12`` [USD/year]
+    ``price_per_gpu_hour x (1 - price_decline)^(year - 1) x min(hours_per_month, 730) x 12``:
+    a year has 8,760 hours, so a month of 744 hours (a 31-day month always on) bills 730 a
+    month over the year (a finance audit: 8,928 hours a year). [USD/year]
 
     >>> rent_cost_in_year(2.49, 2, 0.25)
     16359.3
@@ -448,7 +450,8 @@ def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
     price = _price(price_per_gpu_hour, "price_per_gpu_hour")
     y = _checks.number(year, "year", 1, integer=True)
     d = _checks.number(price_decline, "price_decline", 0, 1, max_open=True)
-    return _out(price * (1.0 - d) ** (y - 1.0) * _hours(hours_per_month) * 12.0)
+    hours = np.minimum(_hours(hours_per_month), HOURS_PER_MONTH)
+    return _out(price * (1.0 - d) ** (y - 1.0) * hours * 12.0)
 
 
 def rent_npv(price_per_gpu_hour, years, price_decline=0.0, cost_of_capital=0.0,

@@ -1072,7 +1072,8 @@ def _wrote_interpreter(state: dict | None, doc: _ConfigText, platform: str) -> b
     key = interpreter_key(platform)
     current = _current_interpreter(doc, key)
     return current is not None and state is not None and any(
-        _same_key(change["key"], current[1]) and change.get("after") == current[0]
+        _same_key(change["key"], current[1]) and isinstance(change.get("after"), str)
+        and _same_interpreter(change["after"], current[0], platform)
         for change in state.get("changes", ()))
 
 
