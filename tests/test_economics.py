@@ -853,6 +853,10 @@ def test_colo_cost_follows_power():
 def test_rent_npv_without_decline_or_discounting_is_the_bill():
     assert e.rent_npv(2.49, 3) == pytest.approx(2.49 * 730 * 12 * 3)
     assert e.rent_cost_in_year(2.49, 2, 0.25) == pytest.approx(2.49 * 0.75 * 8760)
+    # a year has 8,760 hours: a 744-hour month (always on through a 31-day one) bills 730 a
+    # month over a year, not 8,928 hours (a finance review); fewer hours bill as they are
+    assert e.rent_cost_in_year(2.49, 1, 0, 744) == pytest.approx(2.49 * 8760)
+    assert e.rent_cost_in_year(2.49, 1, 0, 365) == pytest.approx(2.49 * 365 * 12)
     # hand calculation: 21,812.4 / 1.1 + 16,359.3 / 1.21 + 12,269.5 / 1.331 = 42,567.8
     assert e.rent_npv(2.49, 3, 0.25, 0.1) == pytest.approx(42567.78, rel=1e-6)
 

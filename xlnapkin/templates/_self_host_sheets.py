@@ -64,11 +64,9 @@ SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
 # The Years sheet's timing and which way it leans (its paragraph and the cover say it)
-YEAR_END_LEAN = ("Cash flows fall at each year's end, discounted at the cost of capital (as "
-                 "Excel's NPV does): rent and running costs, paid monthly, are discounted more "
-                 "than month by month would, which understates owning's NPV saving, at the "
-                 "defaults by about a third. Where the saving is small, discount monthly before "
-                 "deciding.")
+YEAR_END_LEAN = ("Cash flows fall at each year's end, as in Excel's NPV: rent and running "
+                 "costs, paid monthly, are discounted more than they would be month by month, "
+                 "which understates owning's NPV saving (a third at the defaults).")
 _GATE_NA = "IF(all_ok,{},NA())"
 CHART_COL = 15  # O: the breakeven chart's own columns, beside the printed page (A:M)
 _VOLUME_NA = 'IF(AND(all_ok,check_volume_range="OK"),{},NA())'
