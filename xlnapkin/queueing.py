@@ -92,9 +92,9 @@ The model, in four steps:
    the number of requests without raising the completion rate, and requests queue for one of
    the ``N_max`` sequence slots. The number of requests is a birth-death chain: arrivals at the
    rate, completions at ``n / (out step(n))`` with ``n`` in service, and at ``X(N_max) / out``
-   (the capacity ``M``) once all slots are taken; this is exact where output lengths vary as an
-   exponential distribution around ``output_tokens`` (chat traffic: each request generates
-   until it stops). With the step a line through its values at ``N_max / 2`` and ``N_max``
+   (the capacity ``M``) once all slots are taken; a Markov chain where output lengths vary as
+   an exponential distribution around ``output_tokens`` (chat traffic: each request generates
+   until it stops), exact given a step that depends on ``n`` alone. With the step a line through its values at ``N_max / 2`` and ``N_max``
    (``step(n) = a + b n``), the chain below ``N_max`` is a negative binomial distribution, so
    the chance all slots are taken has a closed form: ``P = T / (S + T)`` with
    ``S = (1 - x)^-(r+1) I_(1-x)(r + 1, N_max)``,
@@ -136,8 +136,9 @@ __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
            "batch_context"]
 
 # Prompt tokens one step carries besides the decoding sequences when ``token_budget`` is blank:
-# the default token budget of a step in SGLang (chunked_prefill_size) and TensorRT-LLM
-# (max_num_tokens) on datacenter GPUs, and of vLLM's OpenAI server (max_num_batched_tokens).
+# TensorRT-LLM's default max_num_tokens, and vLLM's OpenAI server's max_num_batched_tokens (V1)
+# on GPUs of 70 GiB or more other than the A100 (2,048 on the rest); SGLang's
+# chunked_prefill_size follows the GPU's memory (docs/latency.md).
 PREFILL_CHUNK = 8192.0
 _BISECTIONS = 40  # n_max / 2^40: under 1e-8 of a request for any replica the catalog holds
 
