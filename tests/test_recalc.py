@@ -344,7 +344,12 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                ("_xlfn.CEILING.MATH(0.1*3,0.1)", 0.3), ("_xlfn.FLOOR.MATH(0.3,0.1)", 0.3),
                ('"x"&1E+16', "x1E+16"), ('"x"&(1/3*1E-5)', "x3.33333333333333E-06"),
                ('"x"&0.00001', "x0.00001"), ("IRR(C1:C3)", "#DIV/0!"),
-               ('TEXT(ROUND(-0.4,0),"0")', "0")]
+               ('TEXT(ROUND(-0.4,0),"0")', "0"), ("MROUND(1.3,0.2)", 1.4), ("MROUND(2.5,1)", 3),
+               ("FLOOR(0.3,0.1)", 0.3), ("CEILING(-2.5,2)", -2), ("FLOOR(1,0)", "#DIV/0!"),
+               ('VALUE("2,000")', 2000), ('VALUE("$5")+VALUE("50%")', 5.5), ('VALUE("(5)")', -5),
+               ('VALUE("1_000")', "#VALUE!"), ('COUNTIF(B1:B3,"a?")', 0), ('COUNTIF(B1:B3,"*")', 1),
+               ('COUNTIF(A1:A6,"*")', 1), ('SUMIF(A1:A6,"<>-100")', 130),
+               ('AVERAGEIF(A1:A6,">0")', 65)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

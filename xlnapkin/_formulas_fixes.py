@@ -23,7 +23,12 @@ LibreOffice, with Excel's documented behaviour where the two differ):
   negative number's sign (formulas: ``CEILING.MATH(-2.1)`` was 3);
 * the criteria ``"<>..."`` count every cell not equal to what follows, numbers and blanks
   included, and ``"<>"`` every cell not blank (formulas counted only cells of the criterion's
-  own type, and ``COUNTIF(A1:A9,"<>")`` counted none).
+  own type, and ``COUNTIF(A1:A9,"<>")`` counted none); a wildcard criterion (``"a?"``,
+  ``"*"``) matches a whole text cell, not its start, and no blank;
+* ``CEILING``, ``FLOOR`` and ``MROUND`` count steps of the 15 digits Excel stores, ``MROUND``'s
+  halves away from zero (formulas: ``FLOOR(0.3,0.1)`` was 0.2, ``MROUND(2.5,1)`` 2);
+* ``VALUE`` reads "1,234", "$5", "50%" and "(5)" as Excel does (formulas: "2,000" was a date
+  this year, the others errors).
 
 Where formulas lacks a function (``OFFSET``, ``QUOTIENT``) the cell is ``#NAME?``, as a reader
 can see. :func:`module_rules` changes formulas' own modules (operators, text, criteria) and is
@@ -120,6 +125,11 @@ def _not_equal(original):
     import numpy as np
 
     def criterion(test_range, condition):
+        wild = _wildcards(condition)
+        if wild is not None:  # a whole text cell, as Excel matches it; a blank is not text
+            return np.vectorize(lambda v: isinstance(v, str) and v != ""
+                                and wild.fullmatch(v) is not None,
+                                otypes=[bool])(np.asarray(test_range["raw"], object))
         if isinstance(condition, str) and condition.startswith("<>"):
             rest = condition[2:]
             # not blank: formulas' ranges hold a blank as "", so a formula's "" counts as blank
@@ -128,7 +138,7 @@ def _not_equal(original):
                 raw = np.asarray(test_range["raw"], object)
                 return np.vectorize(lambda v: not (isinstance(v, str) and v == ""),
                                     otypes=[bool])(raw)
-            return ~original(test_range, "=" + rest)
+            return ~criterion(test_range, "=" + rest)
         if isinstance(condition, str) and condition == "=":  # blank
             return ~criterion(test_range, "<>")
         return original(test_range, condition)
@@ -136,11 +146,26 @@ def _not_equal(original):
     return criterion
 
 
+def _wildcards(condition):
+    """The pattern of an equality criterion with ``?`` or ``*`` (``~`` escapes them), matched
+    against a whole cell and without regard to case; None for any other criterion. formulas'
+    matched the start of a cell alone ("a?" took "abc") and took a blank for text."""
+    if not isinstance(condition, str) or condition.startswith(("<", ">")):
+        return None
+    body = condition[1:] if condition.startswith("=") else condition
+    if not re.search(r"(?<!~)[?*]", body):
+        return None
+    parts = re.split(r"(~[?*~]|[?*])", body)
+    pattern = "".join(".*" if p == "*" else "." if p == "?" else re.escape(p[1:])
+                      if p in ("~?", "~*", "~~") else re.escape(p) for p in parts)
+    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
+
+
 def table_rules(table) -> None:
     """Excel's ``ISNUMBER``, ``N``, rounding, ``IRR`` and ``TRIM`` in formulas' function table."""
     import numpy as np
-    from formulas.functions import Array, info, raise_errors, text, wrap_func, wrap_ranges_func
-    from formulas.functions import wrap_ufunc
+    from formulas.functions import Array, Error, info, raise_errors, text, wrap_func
+    from formulas.functions import wrap_ranges_func, wrap_ufunc
 
     def number(value) -> bool:
         return isinstance(value, (int, float, np.number)) and \
@@ -166,6 +191,64 @@ def table_rules(table) -> None:
         to_step = wrap_ufunc(functools.partial(_to_step, rounding))
         for suffix in (".MATH", ".PRECISE"):
             table[name + suffix] = table["_XLFN." + name + suffix] = to_step
+        table[name] = wrap_ufunc(functools.partial(_to_multiple, Error.errors, rounding, name))
+    table["MROUND"] = wrap_ufunc(_mround)
+    table["VALUE"] = wrap_ufunc(_value_of(text.xvalue), input_parser=lambda *a: a)
+
+
+def _to_multiple(errors, rounding, name, number, significance):
+    """Excel's ``CEILING``/``FLOOR``: to a multiple of the significance, which must share a
+    positive number's sign; of the 15 digits a step count has (formulas': ``FLOOR(0.3,0.1)``
+    was 0.2)."""
+    if significance == 0:
+        return errors["#DIV/0!"] if name == "FLOOR" else 0.0
+    if significance < 0 < number:
+        return float("nan")
+    return _excel_digits(rounding(_excel_digits(number / significance)) * significance) + 0.0
+
+
+def _mround(number, multiple):
+    """Excel's ``MROUND``: to the nearest multiple, halves away from zero, of the 15 digits a
+    step count has (formulas' rounded halves to even and did not snap: ``MROUND(1.3,0.2)`` was
+    1.2000000000000002, Excel's own example gives 1.4)."""
+    if multiple == 0:
+        return 0.0
+    if number * multiple < 0:
+        return float("nan")
+    steps = decimal.Decimal(repr(_excel_digits(number / multiple)))
+    whole = float(steps.quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP))
+    return _excel_digits(whole * multiple) + 0.0
+
+
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?|[+-]?\d*\.?\d+([eE][+-]?\d+)?")
+
+
+def _value_of(original):
+    """``VALUE`` of text as Excel reads it: thousands grouped with commas, a leading $, a
+    trailing %, a negative in parentheses (formulas took "2,000" for 1 February of this year,
+    and refused "$5" and "50%"); other text as formulas reads it (dates, times)."""
+    from formulas.tokens.operand import XlError
+
+    def value(text):
+        if isinstance(text, str) and not isinstance(text, XlError):
+            body, sign, scale = text.strip(), 1.0, 1.0
+            if body.startswith("(") and body.endswith(")"):
+                body, sign = body[1:-1].strip(), -1.0
+            if body.endswith("%"):
+                body, scale = body[:-1].strip(), 0.01
+            if body.startswith("$"):
+                body = body[1:].strip()
+            elif body[:2] in ("-$", "+$"):
+                body = body[0] + body[2:].strip()
+            if _GROUPED.fullmatch(body):
+                return sign * float(body.replace(",", "")) * scale
+            if body and (scale != 1.0 or sign < 0 or text.strip() != body):
+                raise ValueError(text)  # a %, $ or () around what is not a number
+            if "_" in text or text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                raise ValueError(text)  # what Python's float reads and Excel does not
+        return original(text)
+    setattr(value, _DONE, True)
+    return value
 
 
 def _trim(value: str) -> str:

@@ -918,6 +918,8 @@ def _numbers_only(table) -> None:
         args = list(args)
         if numbers_at is not None and numbers_at < len(args):  # SUMIF's is optional
             args[numbers_at] = _without_text(args[numbers_at])
+        elif numbers_at is not None and len(args) == numbers_at:  # its range then adds itself:
+            args.append(_without_text(args[0]))  # its numbers alone (an audit: "5" added 5)
         for k in range(pairs, len(args) - 1, 2):
             if _is_order(args[k + 1]):
                 args[k] = _without_text(args[k])

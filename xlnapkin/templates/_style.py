@@ -75,7 +75,9 @@ FMT = {
     "usd_small": "[>=10]$#,##0;$#,##0.00",
     # a rate that can be far below 1 (0.084 requests/s): enough digits to divide by
     "rate": "[<0.01]0.00E+00;[<10]0.000;#,##0.00",
-    "text": "@", "gen": "General", "mtok": '#,##0.0,," M"',
+    # millions of tokens a day: a tenth of a million below 10,000 M, whole millions from there
+    # (a CFO audit read "56,230.8 M")
+    "text": "@", "gen": "General", "mtok": '[>=10000000000]#,##0,," M";#,##0.0,," M"',
     # a TRUE/FALSE cell: Excel shows its booleans whatever the format, LibreOffice prints one
     # whose value comes from the file as 1 or 0 unless the format names them
     "bool": '"TRUE";"TRUE";"FALSE"',
