@@ -1100,17 +1100,31 @@ def _recalc_in_a_process(path, *options):
 
 
 def test_a_formula_that_runs_for_hours_is_stopped_at_max_seconds(tmp_path):
-    # A wildcard criterion over long texts: formulas' backtracking match takes hours (measured:
-    # still running after 60 s before the limit). Nothing in the process can interrupt it.
+    # A wildcard MATCH over long texts: formulas' backtracking regular expression takes hours
+    # (measured: still running after 60 s before the limit; COUNTIF's criteria no longer use
+    # one). Nothing in the process can interrupt it.
     texts = {f"B{i}": "a" * 3000 for i in range(1, 21)}
     path = c.xlsx(tmp_path / "slow.xlsx", {"S": {
-        "A1": '=COUNTIF(B1:B20,"' + "*a" * 20 + '*b")', **texts}}, {"answer": "S!$A$1"})
+        "A1": '=MATCH("' + "*a" * 20 + '*b",B1:B20,0)', **texts}}, {"answer": "S!$A$1"})
     start = time.monotonic()
     proc = _recalc_in_a_process(path, "--max-seconds", 3)
     assert proc.returncode == 1, proc.stderr
     assert "took longer than 3 s and was stopped (--max-seconds raises it)" in proc.stderr
     assert time.monotonic() - start < 60
     assert proc.stdout == ""
+
+
+def test_a_wildcard_criterion_over_long_texts_takes_no_backtracking(tmp_path):
+    # COUNTIF's wildcards are matched whole, in at most the product of the lengths: the
+    # criterion that formulas' regular expression took hours over is answered at once.
+    texts = {f"B{i}": "a" * 3000 for i in range(1, 21)}
+    path = c.xlsx(tmp_path / "wild.xlsx", {"S": {
+        "A1": '=COUNTIF(B1:B20,"' + "*a" * 20 + '*b")',
+        "A2": '=COUNTIF(B1:B20,"' + "*a" * 20 + '*")', **texts}},
+        {"none": "S!$A$1", "all": "S!$A$2"})
+    proc = _recalc_in_a_process(path, "--max-seconds", 60, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"none": 0, "all": 20}
 
 
 def test_a_spawned_child_stopped_at_max_seconds_leaves_nothing_behind(tmp_path):
@@ -1120,7 +1134,7 @@ def test_a_spawned_child_stopped_at_max_seconds_leaves_nothing_behind(tmp_path):
     import subprocess
     texts = {f"B{i}": "a" * 3000 for i in range(1, 21)}
     path = c.xlsx(tmp_path / "slow.xlsx", {"S": {
-        "A1": '=COUNTIF(B1:B20,"' + "*a" * 20 + '*b")', **texts}}, {"answer": "S!$A$1"})
+        "A1": '=MATCH("' + "*a" * 20 + '*b",B1:B20,0)', **texts}}, {"answer": "S!$A$1"})
     code = ("import sys; import xlnapkin._limited as L; L._LINUX = False; "
             "from xlnapkin.cli import main; "
             "sys.exit(main(['recalc', sys.argv[1], '-q', '--max-seconds', '4']))")

@@ -128,7 +128,7 @@ def _not_equal(original):
         wild = _wildcards(condition)
         if wild is not None:  # a whole text cell, as Excel matches it; a blank is not text
             return np.vectorize(lambda v: isinstance(v, str) and v != ""
-                                and wild.fullmatch(v) is not None,
+                                and wild(v),
                                 otypes=[bool])(np.asarray(test_range["raw"], object))
         if isinstance(condition, str) and condition.startswith("<>"):
             rest = condition[2:]
@@ -146,19 +146,46 @@ def _not_equal(original):
     return criterion
 
 
+_ONE, _ANY = object(), object()  # a wildcard's ? and *
+
+
 def _wildcards(condition):
-    """The pattern of an equality criterion with ``?`` or ``*`` (``~`` escapes them), matched
-    against a whole cell and without regard to case; None for any other criterion. formulas'
-    matched the start of a cell alone ("a?" took "abc") and took a blank for text."""
+    """Whether a whole cell matches an equality criterion with ``?`` or ``*`` (``~`` escapes
+    them), without regard to case; None for any other criterion. formulas' matched the start
+    of a cell alone ("a?" took "abc"), took a blank for text, and through a regular expression
+    could take hours on a long text ("*a*a*a*a*b"); this takes at most the product of the two
+    lengths."""
     if not isinstance(condition, str) or condition.startswith(("<", ">")):
         return None
     body = condition[1:] if condition.startswith("=") else condition
     if not re.search(r"(?<!~)[?*]", body):
         return None
-    parts = re.split(r"(~[?*~]|[?*])", body)
-    pattern = "".join(".*" if p == "*" else "." if p == "?" else re.escape(p[1:])
-                      if p in ("~?", "~*", "~~") else re.escape(p) for p in parts)
-    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
+    tokens = []
+    for part in re.split(r"(~[?*~]|[?*])", body):
+        if part in ("?", "*"):
+            tokens.append(_ONE if part == "?" else _ANY)
+        else:
+            tokens.extend((part[1:] if part in ("~?", "~*", "~~") else part).casefold())
+    return functools.partial(_glob, tuple(tokens))
+
+
+def _glob(tokens, text: str) -> bool:
+    """Whether ``text`` matches ``tokens`` whole: greedy, back to the last ``*`` on a miss."""
+    text, t, p, star, mark = text.casefold(), 0, 0, -1, 0
+    while t < len(text):
+        if p < len(tokens) and tokens[p] is not _ANY and (tokens[p] is _ONE
+                                                          or tokens[p] == text[t]):
+            p, t = p + 1, t + 1
+        elif p < len(tokens) and tokens[p] is _ANY:
+            star, mark, p = p, t, p + 1
+        elif star >= 0:
+            p, mark = star + 1, mark + 1
+            t = mark
+        else:
+            return False
+    while p < len(tokens) and tokens[p] is _ANY:
+        p += 1
+    return p == len(tokens)
 
 
 def table_rules(table) -> None:

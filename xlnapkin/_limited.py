@@ -3,7 +3,7 @@
 ``xlnapkin recalc`` reads workbooks that someone sent. Its in-process checks
 (:class:`xlnapkin.recalc.Limits`) refuse what can be counted before calculating, but some formulas
 spend their time or memory inside ``formulas``, NumPy or a regular-expression engine where no
-check runs: ``COUNTIF`` with a wildcard criterion over long texts backtracks for hours,
+check runs: ``MATCH`` with a wildcard pattern over long texts backtracks for hours,
 ``MUNIT(50000)`` asks for 20 GB, a pattern with nested counted repeats compiles to gigabytes. So
 the command runs the whole load and recalculation in a child process and the parent ends it at
 the limit; what the child prints reaches the parent's ``sys.stdout`` and ``sys.stderr`` as it is

@@ -64,7 +64,7 @@ A workbook is treated as untrusted input (someone sent it to you):
   characters and a reference to a sheet's last row or column (``A1048576``, ``XFD1``,
   ``B:XFD``), which ``formulas`` computes wrong (``SUM(A1:B1048576)`` gives 0).
 * **Time and memory**: some formulas spend them inside ``formulas``, NumPy or the regex engine,
-  where no check here runs (a wildcard ``COUNTIF`` over long texts backtracks for hours,
+  where no check here runs (a wildcard ``MATCH`` over long texts backtracks for hours,
   ``MUNIT(50000)`` asks for 22 GB). ``xlnapkin recalc`` therefore runs :class:`Workbook` in a
   child process stopped at ``--max-seconds`` and, on Linux, ``--max-memory-mb``
   (:mod:`xlnapkin._limited`); a program that loads an untrusted workbook through this module
