@@ -349,7 +349,15 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                ('VALUE("2,000")', 2000), ('VALUE("$5")+VALUE("50%")', 5.5), ('VALUE("(5)")', -5),
                ('VALUE("1_000")', "#VALUE!"), ('COUNTIF(B1:B3,"a?")', 0), ('COUNTIF(B1:B3,"*")', 1),
                ('COUNTIF(A1:A6,"*")', 1), ('SUMIF(A1:A6,"<>-100")', 130),
-               ('AVERAGEIF(A1:A6,">0")', 65)]
+               ('AVERAGEIF(A1:A6,">0")', 65),
+               # a review of the above: "~~" is a tilde before a wildcard, "(-5)" no number,
+               # steps past 1e14 keep their units, a time alone a share of a day, "ß" one
+               # character, an error no text
+               ('COUNTIF({"~a","~b","a"},"~~?")', 2), ('VALUE("(-5)")', "#VALUE!"),
+               ("FLOOR(2^50+0.5,1)-2^50", 0), ("MROUND(1E+15+3,1)-1E+15", 3),
+               ('VALUE("12:00")', 0.5), ('VALUE("1:30 PM")', 0.5625), ('VALUE("1,23")', "#VALUE!"),
+               ('VALUE("2024-01-05")', 45296), ('COUNTIF({"ß","ab"},"?")', 1),
+               ('COUNTIF(C1:C3,"#*")', 0)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

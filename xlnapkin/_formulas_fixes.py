@@ -52,6 +52,15 @@ def _excel_digits(value) -> float:
     return float(f"{value:.15g}")
 
 
+def _snapped(value) -> float:
+    """A step count or a result to 15 digits where that keeps its units (below 1e14): 0.3 /
+    0.1 is 2.9999999999999996, 3 steps as Excel counts them; 2^50 + 0.5 steps stay as they
+    are. NaN where it is not finite (an overflow: ``#NUM!``)."""
+    if not math.isfinite(value):
+        return float("nan")
+    return _excel_digits(value) if abs(value) < 1e14 else value
+
+
 def module_rules() -> None:
     """Excel's rules for the operators, numbers in text and the ``<>`` criteria."""
     from formulas import functions
@@ -124,11 +133,13 @@ def _text_of(original):
 def _not_equal(original):
     import numpy as np
 
+    from formulas.tokens.operand import XlError
+
     def criterion(test_range, condition):
         wild = _wildcards(condition)
-        if wild is not None:  # a whole text cell, as Excel matches it; a blank is not text
-            return np.vectorize(lambda v: isinstance(v, str) and v != ""
-                                and wild(v),
+        if wild is not None:  # a whole text cell, as Excel matches it; a blank is not text,
+            return np.vectorize(lambda v: isinstance(v, str) and v != ""  # nor an error
+                                and not isinstance(v, XlError) and wild(v),
                                 otypes=[bool])(np.asarray(test_range["raw"], object))
         if isinstance(condition, str) and condition.startswith("<>"):
             rest = condition[2:]
@@ -158,20 +169,26 @@ def _wildcards(condition):
     if not isinstance(condition, str) or condition.startswith(("<", ">")):
         return None
     body = condition[1:] if condition.startswith("=") else condition
-    if not re.search(r"(?<!~)[?*]", body):
-        return None
     tokens = []
     for part in re.split(r"(~[?*~]|[?*])", body):
         if part in ("?", "*"):
             tokens.append(_ONE if part == "?" else _ANY)
         else:
-            tokens.extend((part[1:] if part in ("~?", "~*", "~~") else part).casefold())
+            tokens.extend(_fold(part[1:] if part in ("~?", "~*", "~~") else part))
+    if _ONE not in tokens and _ANY not in tokens:
+        return None
     return functools.partial(_glob, tuple(tokens))
+
+
+def _fold(text: str) -> str:
+    """Lower case a character at a time, each staying one character ("ß" is one, as a ``?``
+    counts it; "İ" keeps its case)."""
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 def _glob(tokens, text: str) -> bool:
     """Whether ``text`` matches ``tokens`` whole: greedy, back to the last ``*`` on a miss."""
-    text, t, p, star, mark = text.casefold(), 0, 0, -1, 0
+    text, t, p, star, mark = _fold(text), 0, 0, -1, 0
     while t < len(text):
         if p < len(tokens) and tokens[p] is not _ANY and (tokens[p] is _ONE
                                                           or tokens[p] == text[t]):
@@ -231,7 +248,7 @@ def _to_multiple(errors, rounding, name, number, significance):
         return errors["#DIV/0!"] if name == "FLOOR" else 0.0
     if significance < 0 < number:
         return float("nan")
-    return _excel_digits(rounding(_excel_digits(number / significance)) * significance) + 0.0
+    return _snapped(rounding(_snapped(number / significance)) * significance) + 0.0
 
 
 def _mround(number, multiple):
@@ -242,18 +259,27 @@ def _mround(number, multiple):
         return 0.0
     if number * multiple < 0:
         return float("nan")
-    steps = decimal.Decimal(repr(_excel_digits(number / multiple)))
-    whole = float(steps.quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP))
-    return _excel_digits(whole * multiple) + 0.0
+    steps = _snapped(number / multiple)
+    if steps != steps:
+        return steps
+    whole = float(decimal.Decimal(repr(steps)).quantize(decimal.Decimal(1),
+                                                         rounding=decimal.ROUND_HALF_UP))
+    return _snapped(whole * multiple) + 0.0
 
 
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?|[+-]?\d*\.?\d+([eE][+-]?\d+)?")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?([eE][+-]?[0-9]+)?"
+                      r"|[+-]?[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?")
+# digits, signs and separators with a comma, a space or two signs running: no date (those
+# have "/", "-" or a month's name), so no value at all
+_NUMBERISH = re.compile(r"(?=.*(?:,| |[+-]{2}))[0-9+\-., ]+")
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}(?:\.[0-9]+)?))?\s*([AaPp][Mm])?")
 
 
 def _value_of(original):
     """``VALUE`` of text as Excel reads it: thousands grouped with commas, a leading $, a
-    trailing %, a negative in parentheses (formulas took "2,000" for 1 February of this year,
-    and refused "$5" and "50%"); other text as formulas reads it (dates, times)."""
+    trailing %, a negative in parentheses, a time of day alone (formulas took "2,000" for 1
+    February of this year and "12:00" for noon on 1 January, and refused "$5" and "50%"); a
+    date as formulas reads it."""
     from formulas.tokens.operand import XlError
 
     def value(text):
@@ -261,18 +287,34 @@ def _value_of(original):
             body, sign, scale = text.strip(), 1.0, 1.0
             if body.startswith("(") and body.endswith(")"):
                 body, sign = body[1:-1].strip(), -1.0
+                if body[:1] in ("+", "-"):
+                    raise ValueError(text)  # "(-5)" is no number in Excel
             if body.endswith("%"):
                 body, scale = body[:-1].strip(), 0.01
             if body.startswith("$"):
                 body = body[1:].strip()
+                if sign > 0 and body.startswith("(") and body.endswith(")"):  # "$(5)"
+                    body, sign = body[1:-1].strip(), -1.0
             elif body[:2] in ("-$", "+$"):
                 body = body[0] + body[2:].strip()
             if _GROUPED.fullmatch(body):
                 return sign * float(body.replace(",", "")) * scale
             if body and (scale != 1.0 or sign < 0 or text.strip() != body):
                 raise ValueError(text)  # a %, $ or () around what is not a number
-            if "_" in text or text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            if "_" in text or text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity") \
+                    or any(c.isdigit() and c not in "0123456789" for c in text):
                 raise ValueError(text)  # what Python's float reads and Excel does not
+            if _NUMBERISH.fullmatch(body):  # "1,23", "--5", "1 234": formulas made them dates
+                raise ValueError(text)
+            clock = _TIME.fullmatch(body)
+            if clock:  # a time of day alone is a share of one day (formulas added today's date)
+                hours, minutes = int(clock[1]), int(clock[2])
+                seconds = float(clock[3] or 0)
+                if clock[4]:
+                    if not 1 <= hours <= 12:
+                        raise ValueError(text)
+                    hours = hours % 12 + (12 if clock[4].lower() == "pm" else 0)
+                return (hours * 3600 + minutes * 60 + seconds) / 86400
         return original(text)
     setattr(value, _DONE, True)
     return value
@@ -292,10 +334,12 @@ def _to_step(rounding, number, significance=None, mode=0):
     if significance == 0:
         return 0
     step = 1 if significance is None else abs(significance)
-    steps = _excel_digits(number / step)  # 0.3 / 0.1 is 2.9999999999999996: 3 steps, as Excel
+    steps = _snapped(number / step)
+    if steps != steps:
+        return steps
     if mode and number < 0:
-        return _excel_digits(-rounding(abs(steps)) * step) + 0.0
-    return _excel_digits(rounding(steps) * step) + 0.0
+        return _snapped(-rounding(abs(steps)) * step) + 0.0
+    return _snapped(rounding(steps) * step) + 0.0
 
 
 def _cash_flows(irr, number):
