@@ -310,6 +310,8 @@ def _value_of(original):
             if clock:  # a time of day alone is a share of one day (formulas added today's date)
                 hours, minutes = int(clock[1]), int(clock[2])
                 seconds = float(clock[3] or 0)
+                if minutes > 59 or seconds >= 60:
+                    raise ValueError(text)
                 if clock[4]:
                     if not 1 <= hours <= 12:
                         raise ValueError(text)
