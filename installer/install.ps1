@@ -22,7 +22,8 @@
        environment's pythonw.exe to the xlwings.conf in BOOK's folder, which xlwings reads for the
        workbooks there before your own settings. With -User: the same in your user-wide
        %USERPROFILE%\.xlwings\xlwings.conf, appending to the modules listed there and refusing to
-       replace another Python unless -ReplaceInterpreter. With neither, no settings change and
+       replace another Python unless -ReplaceInterpreter (the Python on PATH too, where none is
+       set but other workbooks' modules are listed). With neither, no settings change and
        the command to set a workbook up later is shown.
     Running it again is safe: each step leaves what is already in place alone.
     Undo with uninstall.ps1.
@@ -46,7 +47,9 @@
     Set xlnapkin up in your user-wide xlwings settings (every workbook without its own) instead.
 
 .PARAMETER ReplaceInterpreter
-    Replace another Python already set in that xlwings.conf (uninstall puts it back).
+    Replace another Python already set in that xlwings.conf, or the Python on PATH that the
+    modules it lists run in (uninstall puts it back). A line an earlier install wrote is
+    xlnapkin's own and is replaced without it.
 
 .PARAMETER ReplaceAddin
     Replace an xlwings add-in that is already in XLSTART (perhaps another project's version,
@@ -292,18 +295,17 @@ try {
     Write-Step "Looking for Python $MinVersion or newer"
     $venvReady = Test-Path -LiteralPath $VenvPython
     $venvFlags = @("-m", "venv")
+    # Used or made again only where it is xlnapkin's own (the default folder, the one recorded,
+    # one holding xlnapkin or carrying this script's mark): another project's environment is
+    # not reused, as pip would change its packages (its xlwings among them) and uninstall.ps1
+    # -RemoveVenv would delete it (an audit); --clear would delete everything in it.
+    $ours = (($VenvDir -eq (Join-Path $StateDir "venv")) -or ($RecordedVenv -eq $VenvDir) -or
+        (Test-Path -LiteralPath $XlnapkinExe) -or (Test-Path -LiteralPath $VenvMarker))
+    if ((Test-Path -LiteralPath (Join-Path $VenvDir "pyvenv.cfg") -PathType Leaf) -and -not $ours) {
+        throw "$VenvDir is a Python environment that is not xlnapkin's (another project's?): installing into it would change its packages, its xlwings among them, and uninstall.ps1 -RemoveVenv would delete it. Give -VenvDir a new or empty folder (say C:\xlnapkin\venv)."
+    }
     if ($venvReady) {
         $venvInfo = Test-Python $VenvPython @()
-        # Made again only where it is xlnapkin's own (the default folder, the one recorded, or
-        # one holding xlnapkin): --clear deletes everything in the folder, and -VenvDir may name
-        # a project's environment, or one on a drive that is away for now.
-        $ours = (($VenvDir -eq (Join-Path $StateDir "venv")) -or ($RecordedVenv -eq $VenvDir) -or
-            (Test-Path -LiteralPath $XlnapkinExe) -or (Test-Path -LiteralPath $VenvMarker))
-        # Another project's environment is not reused: pip would change its packages (its
-        # xlwings among them), and uninstall.ps1 -RemoveVenv would delete it (an audit).
-        if (-not $ours) {
-            throw "$VenvDir is a Python environment that is not xlnapkin's (another project's?): installing into it would change its packages, its xlwings among them, and uninstall.ps1 -RemoveVenv would delete it. Give -VenvDir a new or empty folder (say C:\xlnapkin\venv)."
-        }
         if ($venvInfo -and $venvInfo.Version -ge $MinVersion -and $venvInfo.Platform -eq $PythonPlatform) {
             Write-Note "reusing $VenvDir (Python $($venvInfo.Version))"
         } else {

@@ -34,8 +34,9 @@
 
 .PARAMETER RemoveVenv
     Also delete the virtual environment and its record (and %LOCALAPPDATA%\xlnapkin and
-    %USERPROFILE%\.xlnapkin when they are then empty). Only a Python environment (a folder
-    with a pyvenv.cfg) is deleted.
+    %USERPROFILE%\.xlnapkin when they are then empty). Only xlnapkin's Python environment is
+    deleted: a folder with a pyvenv.cfg that is the default one, the one recorded, holds
+    xlnapkin or carries install.ps1's mark (xlnapkin-environment.txt).
 
 .PARAMETER RemoveAddin
     Remove the xlwings add-in even if it is not the copy install.ps1 put there.

@@ -357,7 +357,8 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                ("FLOOR(2^50+0.5,1)-2^50", 0), ("MROUND(1E+15+3,1)-1E+15", 3),
                ('VALUE("12:00")', 0.5), ('VALUE("1:30 PM")', 0.5625), ('VALUE("1,23")', "#VALUE!"),
                ('VALUE("2024-01-05")', 45296), ('COUNTIF({"ß","ab"},"?")', 1),
-               ('COUNTIF(C1:C3,"#*")', 0)]
+               ('COUNTIF(C1:C3,"#*")', 0), ('"x"&(1/30000)', "x0.0000333333333333333"),
+               ('VALUE("5 PM")', 17 / 24)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

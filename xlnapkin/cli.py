@@ -1653,7 +1653,9 @@ def _add_excel(sub):
                           "(INTERPRETER_MAC on macOS) where no interpreter is set. Every other "
                           "line is kept, an existing file is backed up once, and running it "
                           "again changes nothing. Another Python already set is replaced only "
-                          "with --replace-interpreter."),
+                          "with --replace-interpreter, and so is the Python on PATH where none "
+                          "is set but other workbooks' modules are listed; a line an earlier "
+                          "install wrote is replaced."),
         epilog="examples:\n  $ xlnapkin excel install --workbook Book.xlsm --dry-run\n"
                "  $ xlnapkin excel install --workbook Book.xlsm --python "
                "C:\\envs\\napkin\\Scripts\\pythonw.exe --addin\n"

@@ -1123,7 +1123,8 @@ def _interpreter_line(doc: _ConfigText, python: str, platform: str, replace: boo
                 f"{config.path} lists modules of other workbooks, which run the Python on PATH "
                 "(no interpreter is set for them); naming xlnapkin's Python there would move "
                 f"them to it: {instead}install xlnapkin into the Python they run and pass it "
-                "as --python, or replace it with --replace-interpreter (uninstall puts it back)")
+                "as --python, or replace it with --replace-interpreter (install.ps1 "
+                "-ReplaceInterpreter; uninstall puts it back)")
     elif current is None and not _neighbours(config) and needed and not replace:
         users = _current_interpreter(inherited, key) if inherited is not None else None
         if users is None or not _same_interpreter(users[0], python, platform):

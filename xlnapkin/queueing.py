@@ -94,8 +94,9 @@ The model, in four steps:
    rate, completions at ``n / (out step(n))`` with ``n`` in service, and at ``X(N_max) / out``
    (the capacity ``M``) once all slots are taken; a Markov chain where output lengths vary as
    an exponential distribution around ``output_tokens`` (chat traffic: each request generates
-   until it stops), exact given a step that depends on ``n`` alone. With the step a line through its values at ``N_max / 2`` and ``N_max``
-   (``step(n) = a + b n``), the chain below ``N_max`` is a negative binomial distribution, so
+   until it stops), exact given a step that depends on ``n`` alone. With the step a line
+   through its values at ``N_max / 2`` and ``N_max`` (``step(n) = a + b n``), the chain below
+   ``N_max`` is a negative binomial distribution, so
    the chance all slots are taken has a closed form: ``P = T / (S + T)`` with
    ``S = (1 - x)^-(r+1) I_(1-x)(r + 1, N_max)``,
    ``T = C(N_max + r, N_max) x^N_max / (1 - rate / M)``, ``x = rate out b``, ``r = a / b`` and
