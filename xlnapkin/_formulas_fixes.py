@@ -75,7 +75,7 @@ def module_rules() -> None:
         text._str = operators._str = _text_of(text._str)
     criteria = functions.__dict__["__xfilter"]
     if not getattr(criteria, _DONE, False):
-        functions.__dict__["__xfilter"] = _not_equal(criteria)
+        functions.__dict__["__xfilter"] = _criteria(criteria)
     if getattr(op.OperatorToken.process, _DONE, False):
         return
     process, update_name = op.OperatorToken.process, op.Operator.update_name
@@ -131,7 +131,9 @@ def _text_of(original):
     return text_of
 
 
-def _not_equal(original):
+def _criteria(original):
+    """formulas' test of one criterion over a range, with Excel's wildcards, ``"<>..."`` and
+    ``"="``; every other criterion as formulas tests it."""
     import numpy as np
 
     from formulas.tokens.operand import XlError
