@@ -884,7 +884,8 @@ def expect_planner(v):
                             "w_replica_output_tokens_per_sec", "w_slots_memory", "w_slots",
                             "w_users_replica", "w_users_per_gpu", "w_headroom", "w_price_used",
                             "w_cost_per_mtok", "w_cost_per_user_month", "w_peak_tflops",
-                            "w_mbu", "w_t_allreduce", "w_weights_read", "tbl_fits")}
+                            "w_mbu", "w_t_allreduce", "w_weights_read", "tbl_fits",
+                            "w_replicas_users", "w_gpus_users", "w_cost_users")}
     keys = []
     for i, g in enumerate(gpus):
         row = _planner_row(v, m, g, n, frac, (v.get("your_price") or {}).get(i), i)
@@ -919,6 +920,7 @@ def expect_planner(v):
     exp["cheapest_gpu_per_user"], exp["cheapest_cost_per_user_month"] = (
         (labels[min(per_user)[1]], min(per_user)[0]) if per_user
         else (_no_gpu(v, m, n), "-"))
+    exp.update(_users_bill(v, m, n, cols, labels))
     exp.update(_latency_targets(v, m, n))
     exp.update(_prices_check(v))
     return {k: x for k, x in exp.items() if x is not None}
@@ -986,6 +988,9 @@ def _prices_check(v) -> dict:
         out.update(all_ok=False, rank_ok=False, rank_gpu=["check inputs"] * cp.RANK_ROWS,
                    cheapest_gpu_per_user="check inputs",
                    cheapest_cost_per_user_month="check inputs",
+                   **{k: "check inputs" for k in ("cheapest_gpu_for_users",
+                                                  "cheapest_gpus_for_users",
+                                                  "cheapest_cost_for_users")},
                    rank_cost_per_mtok=[None] * cp.RANK_ROWS)
     return out
 
@@ -1013,6 +1018,32 @@ def _steps_check(v) -> dict:
         return {}
     rule = _checks.requirement(least, most, integer=True)
     return {"check_user_steps": f"scheduler_steps must be blank or {rule}"}
+
+
+_PLANNER_DEFAULT = {name: default for name, _l, default, *_r in cp.INPUT_ROWS}
+
+
+def _users_ok(v) -> bool:
+    x = v["users"]
+    return not isinstance(x, str) and x >= 0 and x == int(x)
+
+
+def _users_bill(v, m, n, cols, labels) -> dict:
+    """The month's bill for the users typed: your GPU's (row 0) and the catalog's cheapest (the
+    first of equals, as MATCH finds it); "check inputs" where the users are not a whole number
+    >= 0, the other answers standing."""
+    names = ("cheapest_gpu_for_users", "cheapest_gpus_for_users", "cheapest_cost_for_users",
+             "user_gpu_gpus_for_users", "user_gpu_cost_for_users")
+    if not _users_ok(v):
+        return {"check_users": "users must be a whole number >= 0", "users_ok": False,
+                "all_ok": False, **{k: "check inputs" for k in names}}
+    bills = [(c, i) for i, c in enumerate(cols["w_cost_users"]) if i and isinstance(c, float)]
+    best = min(bills) if bills else None
+    return {"users_ok": True, "user_gpu_gpus_for_users": cols["w_gpus_users"][0],
+            "user_gpu_cost_for_users": cols["w_cost_users"][0],
+            "cheapest_gpu_for_users": labels[best[1]] if best else _no_gpu(v, m, n),
+            "cheapest_gpus_for_users": cols["w_gpus_users"][best[1]] if best else "-",
+            "cheapest_cost_for_users": best[0] if best else "-"}
 
 
 def _planner_table_check(v) -> dict:
@@ -1162,6 +1193,16 @@ def _planner_row(v, m, g, n, frac, your, i):
                                     else price if price == cp.BAD_PRICE
                                     else e.cost_per_user_month(price, per_gpu,
                                                                v["hours_per_month"]))
+    # the users' bill: every replica's slots one pool (REPLICAS_FOR_USERS); users typed wrong
+    # are the default's on the Working sheet, while the answers that read them wait
+    users = v["users"] if _users_ok(v) else _PLANNER_DEFAULT["users"]
+    reps = (e.replicas_for_users(users, slots, v["duty_cycle"], v["concurrency_percentile"])
+            if slots > 0 else "no users fit")
+    gpus = reps * n if isinstance(reps, float) else reps
+    row.update({"w_replicas_users": reps, "w_gpus_users": gpus,
+                "w_cost_users": gpus if isinstance(gpus, str) else "no price" if not price
+                else price if price == cp.BAD_PRICE
+                else gpus * price * v["hours_per_month"]})
     # ranked where at least one user fits: their context, and the user tokens/s for one request
     row["key"] = cost if isinstance(cost, float) and slots > 0 else math.inf
     return row

@@ -929,6 +929,29 @@ def test_users_at_percentile_is_the_largest_that_fits(slots, d, q):
     assert peak(n + 1) > slots * (1 - 1e-9)
 
 
+@given(st.floats(0.5, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999),
+       st.integers(1, 40))
+def test_replicas_for_users_inverts_users_at_percentile(slots, d, q, k):
+    # k replicas pooled hold the users whose peak fits in k x slots, and one more user needs
+    # another replica (users_at_percentile is the k = 1 case)
+    n = e.users_at_percentile(k * slots, d, q)
+    assert e.replicas_for_users(n, slots, d, q) <= k
+    assert e.replicas_for_users(n + 1, slots, d, q) > k
+
+
+def test_replicas_for_users_by_hand():
+    # 10,000 users at a 20 % duty cycle: 2,000 active on average, 2,000 + 1.645 x sqrt(1,600)
+    # = 2,065.8 at the 95th percentile, over 60 slots a replica: 34.4, so 35 replicas, where
+    # ten thousand users in groups of 248 (USERS_AT_PERCENTILE of one replica) take 41
+    assert e.replicas_for_users(10_000, 60, 0.2, 0.95) == 35
+    assert math.ceil(10_000 / e.users_at_percentile(60, 0.2, 0.95)) == 41
+    assert e.replicas_for_users(248, 60, 0.2, 0.95) == 1  # seed 001's replica, full
+    assert e.replicas_for_users(0, 60, 0.2, 0.95) == 1  # a deployment keeps one replica
+    assert e.replicas_for_users(3, 2.5, 1.0, 0.95) == 2  # always-active: one slot each
+    with pytest.raises(InvalidArgumentError, match="concurrent_slots must be a number > 0"):
+        e.replicas_for_users(10, 0, 0.2)
+
+
 def test_users_at_percentile_by_hand():
     # seed 001's 60 concurrent users at a 20 % duty cycle: 300 on average (USERS_PER_GPU), but
     # at the 95th percentile N x 0.2 + 1.645 x sqrt(N x 0.16) <= 60 gives N = 248, leaving

@@ -416,6 +416,11 @@ def planner_scenarios(d):
            # latency targets' answer stands, on a GPU the catalog has no price for
            ("a user speed typed wrong, an unpriced latency GPU", dict(
                d, user_tokens_per_sec=-1.0, sla_gpu="h100-nvl")),
+           # the month's bill for the users typed waits alone where they are not a count
+           ("users typed as text", dict(d, users="ten thousand")),
+           ("users not whole", dict(d, users=2.5)),
+           # no users: one replica of the cheapest GPU all the same
+           ("no users", dict(d, users=0)),
            # 64 heads over 3 GPUs: the cover says so (an audit: "no priced GPU serves a user")
            ("heads that do not split over three GPUs", dict(d, model="llama-3.1-70b",
                                                             weight_dtype="bf16", num_gpus=3))]
@@ -432,6 +437,7 @@ def planner_scenarios(d):
                  efficiency=rnd.choice([None, None, 1.0, 0.5]),
                  mem_fraction=rnd.choice([0.9, 0.9, 1.0, 0.7]), user_vendor=base.vendor,
                  sla_gpu=rnd.choice(catalog.gpu_ids()),
+                 users=rnd.choice([1, 300, 10000, 2000000]),
                  requests_per_sec=rnd.choice([0.5, 5.0, 20.0, 200.0]),
                  ttft_ms=rnd.choice([200.0, 1000.0, 5000.0]), tpot_ms=rnd.choice([20.0, 50.0, 200.0]),
                  sla_percentile=rnd.choice([0.5, 0.9, 0.99]),

@@ -96,6 +96,7 @@ PINNED = {
                          "input_tokens", "output_tokens", "weight_dtype", "kv_dtype", "num_gpus",
                          "percentile", "efficiency", "token_budget",
                          "mem_fraction"],  # last two appended
+    "REPLICAS_FOR_USERS": ["users", "concurrent_slots", "duty_cycle", "percentile"],
     "REPLICAS_NEEDED": ["tokens_per_day", "replica_tokens_per_sec", "utilization", "min_replicas",
                         "hours_per_month"],  # last two appended
     "REPLICA_TOKENS_PER_DAY": ["replica_tokens_per_sec", "utilization", "hours_per_month"],

@@ -208,8 +208,8 @@ def test_seed_004_per_phase_costs():
 # --- The Excel functions exist, are documented, and match the engine ---------------------------
 
 def test_every_economics_function_is_exported_and_registered():
-    # 41 in economics.py and 7 in capacity.py: a new one changes this count on purpose
-    assert len(ECONOMICS_FUNCTIONS) == 48
+    # 42 in economics.py and 7 in capacity.py: a new one changes this count on purpose
+    assert len(ECONOMICS_FUNCTIONS) == 49
     for name in ("COST_PER_MTOK", "SELF_HOST_COST_PER_MTOK", "POOLING_SAVINGS", "OWN_NPV",
                  "FLEET_BREAKEVEN_TOKENS_PER_DAY", "ENERGY_COST_PER_MTOK"):
         assert name in ECONOMICS_FUNCTIONS, name

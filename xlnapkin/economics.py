@@ -14,7 +14,7 @@ The functions fall into four groups:
   :func:`fleet_utilization`, :func:`breakeven_tokens_per_day`,
   :func:`fleet_breakeven_tokens_per_day`, :func:`spot_hybrid_cost`,
   :func:`provisioned_utilization`, :func:`users_per_gpu`, :func:`users_per_gpu_by_throughput`,
-  :func:`users_at_percentile`, :func:`slot_headroom`.
+  :func:`users_at_percentile`, :func:`replicas_for_users`, :func:`slot_headroom`.
 * **Owning hardware**: :func:`gpu_hourly_cost` (straight line), :func:`own_hourly_cost`
   (financed, with hosting and resale), :func:`colo_cost_per_month`, and over the years
   :func:`rent_cost_in_year`, :func:`discount_factor`, :func:`rent_npv`,
@@ -66,7 +66,8 @@ __all__ = [
     "rent_cost_in_year", "rent_npv", "own_running_cost_per_year", "own_npv",
     "dedicated_utilization", "dedicated_coverage", "pooled_coverage",
     "pooling_savings_from_peaks", "pooling_savings_from_rounding",
-    "users_at_percentile", "slot_headroom", "team_loads", "teams_dedicated_gpus",
+    "users_at_percentile", "replicas_for_users", "slot_headroom", "team_loads",
+    "teams_dedicated_gpus",
     "teams_dedicated_capacity", "teams_pooled_capacity", "teams_pooled_gpus",
     "teams_pooled_coverage", "teams_dedicated_coverage", "teams_pooled_gpus_same_service",
     "pooled_gpus_same_service", "SAME_SERVICE_Z",
@@ -1608,6 +1609,37 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
     s = np.sqrt(d * (1.0 - d))
     x = (-z * s + np.sqrt((z * s) ** 2 + 4.0 * d * slots)) / (2.0 * d)
     return _out(np.maximum(np.floor(slots), np.floor(x * x * (1.0 + 1e-12))))
+
+
+def replicas_for_users(users, concurrent_slots, duty_cycle, percentile=0.95):
+    """Whole replicas whose concurrent slots hold the requests of users, each active duty_cycle of the time, at that percentile, a load balancer spreading them over the replicas; at least 1.
+    [replicas]
+
+    Args:
+        users: users served [users]
+        concurrent_slots: requests one replica serves at once (KV slots, or the throughput a user rate allows) [requests]
+        duty_cycle: *
+        percentile: share of the time the slots must cover the active users, in [0.5, 1) [0-1]
+
+    The users' requests in flight at that percentile, ``min(N, N d + z sqrt(N d (1 - d)))``
+    (:func:`users_at_percentile`'s normal approximation, and never more than one request a
+    user), over the slots of one replica, rounded up: ``CEILING(active / concurrent_slots)``.
+    The replicas are one pool, as :func:`pooled_gpus` has it: a request goes to any replica
+    with a free slot, so 1,000 users need fewer slots than ten groups of 100 sized apart. The
+    inverse of :func:`users_at_percentile`: ``users_at_percentile(slots, d, p)`` users take one
+    replica, one more user two. [replicas]
+
+    >>> replicas_for_users(248, 60, 0.2, 0.95), replicas_for_users(249, 60, 0.2, 0.95)
+    (1.0, 2.0)
+    >>> replicas_for_users(10000, 60, 0.2, 0.95)
+    35.0
+    """
+    n = _checks.number(users, "users", 0)
+    slots = _checks.number(concurrent_slots, "concurrent_slots", 0, min_open=True)
+    d = _checks.fraction(duty_cycle, "duty_cycle")
+    z = _z(percentile)
+    active = np.minimum(n, n * d + z * np.sqrt(n * d * (1.0 - d)))
+    return _out(np.maximum(1.0, _whole(active / slots)))
 
 
 def slot_headroom(users, duty_cycle, concurrent_slots):

@@ -143,6 +143,7 @@ POOLED_COVERAGE = excel_function(economics.pooled_coverage)
 POOLING_SAVINGS_FROM_PEAKS = excel_function(economics.pooling_savings_from_peaks)
 POOLING_SAVINGS_FROM_ROUNDING = excel_function(economics.pooling_savings_from_rounding)
 USERS_AT_PERCENTILE = excel_function(economics.users_at_percentile)
+REPLICAS_FOR_USERS = excel_function(economics.replicas_for_users)
 SLOT_HEADROOM = excel_function(economics.slot_headroom)
 
 __all__ = list(REGISTRY)

@@ -82,6 +82,8 @@ INPUT_ROWS = [
      "0.5-1", "headroom for peaks, as in pooling", "num3", (0.5, 1)),
     ("user_tokens_per_sec", "Tokens/s a user receives while active", 20, "tokens/s",
      "reading speed", "num", (0,)),
+    ("users", "Users to serve (for the month's bill)", 10000, "users",
+     "all of them; the replicas serve them as one pool", "int", (0,)),
     ("utilization", "Planned utilization (for $ per million tokens)", PLANNED_UTILIZATION, "0-1",
      "share of the full-load tokens/s paid for and used", "pct", (0, 1)),
     ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours", "seed 001: 720",
@@ -105,9 +107,11 @@ SLA_INPUTS = [
      "1 = N+1; paid for, not counted in the latencies", "int", (0,)),
 ]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "cheapest_gpu_per_user",
-           "cheapest_cost_per_user_month", "user_gpu_shown", "user_gpu_cost_per_mtok",
+           "cheapest_cost_per_user_month", "cheapest_gpu_for_users", "cheapest_gpus_for_users",
+           "cheapest_cost_for_users", "user_gpu_shown", "user_gpu_cost_per_mtok",
            "user_gpu_users_at_context",
            "user_gpu_users_per_gpu", "user_gpu_headroom", "user_gpu_cost_per_user_month",
+           "user_gpu_gpus_for_users", "user_gpu_cost_for_users",
            "sla_gpu_shown", "sla_max_rate", "sla_stop", "sla_replicas", "sla_gpus",
            "sla_gpu_price", "sla_cost_per_month", "sla_cost_per_mtok", "sla_ttft", "sla_tpot"]
 SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
@@ -165,6 +169,19 @@ def _row_steps():
          'IF({users_per_gpu}<=0,"no users fit",IF(NOT(ISNUMBER({price_used})),'
          f'{_NO_PRICE},{{price_used}}*{{hours_per_month}}/{{users_per_gpu}}))', "USD/user-month",
          "usd"),
+        # the users' bill: their requests at the percentile over every replica's slots (one
+        # pool, REPLICAS_FOR_USERS), not users / users per replica rounded up
+        ("replicas_users", "replicas for your users: their requests in flight at the "
+         "percentile over a replica's slots (one pool), at least 1",
+         'IF({slots}>0,MAX(1,ROUNDUP(MIN({users},{users}*{duty_cycle}+NORMSINV('
+         '{concurrency_percentile})*SQRT({users}*{duty_cycle}*(1-{duty_cycle})))/{slots}'
+         '*(1-1E-12),0)),"no users fit")', "replicas", "int"),
+        ("gpus_users", "GPUs for your users",
+         "IF(ISNUMBER({replicas_users}),{replicas_users}*{num_gpus},{replicas_users})", "GPUs",
+         "int"),
+        ("cost_users", "USD per month for your users (GPUs x price x hours paid)",
+         'IF(NOT(ISNUMBER({gpus_users})),{gpus_users},IF(NOT(ISNUMBER({price_used})),'
+         f'{_NO_PRICE},{{gpus_users}}*{{price_used}}*{{hours_per_month}}))', "USD/month", "usd0"),
         # a GPU that serves no user (their context does not fit, or one request alone misses
         # the user tokens/s) is no answer for them
         ("rank_key", "sort key ($/Mtok where a user fits, context and speed, else huge)",
@@ -306,6 +323,20 @@ def _outputs(b, col_of) -> None:
     b.add("cheapest_cost_per_user_month", "Its cost per user-month",
           f'IF({{rank_ok}},IF(COUNT({per_user})>0,MIN({per_user}),"-"),"check inputs")',
           "USD", "GPUs only, at the hours paid", "usd", "output")
+    # the month's bill for the users typed, whose cheapest GPU can differ again (whole replicas)
+    bill, at = "w_catalog_cost_users", "MATCH(MIN(w_catalog_cost_users),w_catalog_cost_users,0)"
+    for name, label, found, unit, note, fmt in (
+            ("cheapest_gpu_for_users", "Cheapest catalog GPU for your users",
+             f"INDEX(w_catalog_gpu_label,{at})", "", "the month's bill for all of them",
+             "text"),
+            ("cheapest_gpus_for_users", "Its GPUs for your users",
+             f"INDEX(w_catalog_gpus_users,{at})", "GPUs",
+             "= REPLICAS_FOR_USERS x GPUs per replica", "int"),
+            ("cheapest_cost_for_users", "Its USD per month for your users", f"MIN({bill})",
+             "USD/month", "GPUs x price x hours paid; GPUs only", "usd0")):
+        none = NO_GPU if fmt == "text" else '"-"'
+        b.add(name, label, f'IF(AND({{users_ok}},{{rank_ok}}),IF(COUNT({bill})>0,{found},'
+              f'{none}),"check inputs")', unit, note, fmt, "output")
     b.add("user_gpu_shown", "Your GPU (row 1 of the table)",
           'IF({table_ok},{user_gpu_label},"check inputs")', "",
           "defined under 'Your own GPU'; the lines below are for it", "text", "output")
@@ -323,9 +354,19 @@ def _outputs(b, col_of) -> None:
              "of slots", "= SLOT_HEADROOM", "pct"),
             ("user_gpu_cost_per_user_month", "Your GPU: cost per user-month",
              "cost_per_user_month", "USD", "= COST_PER_USER_MONTH; GPUs only",
-             "usd")):
-        b.add(name, label, f'IF({{table_ok}},Working!{col_of[col]}{first},"check inputs")', unit,
+             "usd"),
+            ("user_gpu_gpus_for_users", "Your GPU: GPUs for your users", "gpus_users", "GPUs",
+             "= REPLICAS_FOR_USERS x GPUs per replica", "int"),
+            ("user_gpu_cost_for_users", "Your GPU: USD per month for your users", "cost_users",
+             "USD/month", "GPUs x price x hours paid", "usd0")):
+        gate = "users_ok" if col in ("gpus_users", "cost_users") else "table_ok"
+        b.add(name, label, f'IF({{{gate}}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
+    _sla_outputs(b)
+
+
+def _sla_outputs(b) -> None:
+    """The latency targets' answers (the Latency sheet's)."""
     b.add("sla_gpu_shown", "Latency targets: GPU sized",
           f'IF({{sla_ok}},IF({{sla_gpu_id}}="{_latency.YOURS}",{{user_gpu_label}},{{sla_gpu_id}}),'
           '"check inputs")',
@@ -374,6 +415,8 @@ GATES = [("catalog_ok", "Cheapest computable? (utilization, prices, speed)",
          ("table_ok", "Table and your GPU computable? (their inputs)", TABLE_CHECKS),
          ("rank_ok", "Ranking computable? (the table's inputs, prices)",
           TABLE_CHECKS + ["check_prices", "check_your_price"]),
+         ("users_ok", "Users' bill computable? (the table's inputs, users)",
+          TABLE_CHECKS + ["check_users"]),
          ("sla_ok", "Latency answers computable? (the targets)", SLA_CHECKS),
          ("sla_gpus_ok", "Latency GPUs computable? (targets, spares)",
           SLA_CHECKS + ["check_sla_spares"]),
@@ -405,6 +448,7 @@ def _checks(b) -> None:
                                                "concurrency_percentile", 0.5, 1, max_open=True)),
         ("check_user_rate", "User tokens/s",
          num("user_tokens_per_sec", "user_tokens_per_sec", 0, min_open=True)),
+        ("check_users", "Users to serve", bk.whole_check("users", "users", 0)),
         ("check_utilization", "Utilization",
          num("utilization", "utilization", 0, 1, min_open=True)),
         ("check_hours", "Hours per month",
@@ -501,6 +545,7 @@ def _model_sheet(m) -> dict:
              if name not in ("model", "weight_dtype", "kv_dtype", "num_gpus", "input_tokens",
                              "output_tokens")}
     gates.update({name: "sla_ok" for name, *_r in SLA_INPUTS}, sla_spare_replicas="sla_gpus_ok",
+                 users="users_ok",
                  utilization="utilization_ok",
                  hours_per_month="hours_ok", **{f"user_{f}": "user_gpu_ok" for f in USER_FIELDS})
     m.alias = bk.used_inputs(m, defaults, gate="work_ok", gates=gates,
@@ -577,7 +622,8 @@ def _working(wb, wk, cols, col_of, alias) -> None:
     last = FIRST_ROW + len(catalog.gpu_ids())
     for name, col in col_of.items():
         st.define(wb, f"w_{name}", "Working", f"${col}${FIRST_ROW}:${col}${last}")
-    for name in ("rank_key", "gpu_label", "cost_per_user_month"):  # the catalog's rows alone
+    for name in ("rank_key", "gpu_label", "cost_per_user_month", "gpus_users",
+                 "cost_users"):  # the catalog's rows alone
         col = col_of[name]
         st.define(wb, f"w_catalog_{name}", "Working", f"${col}${FIRST_ROW + 1}:${col}${last}")
     wk.freeze_panes = f"B{FIRST_ROW}"
@@ -723,6 +769,16 @@ COVER_ANSWER = [
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
+    # the month's bill at the user's own volume (a CFO audit: the answers were per user-month
+    # and per GPU, and no line said what the users typed cost)
+    'IF(AND(users_ok,rank_ok),"For "&' + _sheets.plain("users") + '&'
+    + _sheets.plural("users", "user", "users") + '&" active "&' + _sheets.percent("duty_cycle")
+    + '&" of the time: "&IF(ISNUMBER(cheapest_cost_for_users),cheapest_gpu_for_users&", "&'
+    + _sheets.plain("cheapest_gpus_for_users") + '&'
+    + _sheets.plural("cheapest_gpus_for_users", "GPU", "GPUs") + '&", "&'
+    + _sheets.dollars("cheapest_cost_for_users") + '&" a month (the cheapest catalog GPU for '
+    'their bill, GPUs only, every replica\'s slots shared)",cheapest_gpu_for_users),'
+    '"check inputs: the Planner\'s Checks")',
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
     + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
@@ -757,14 +813,15 @@ def _cover(wb) -> None:
             "For one model and workload, how does every GPU in the catalog compare: does the "
             "model fit, how many users' contexts fit at once, what is the throughput under load, "
             "what does a million tokens cost, how many users does one GPU serve with headroom "
-            "for peaks, and what is the cost per user per month?",
+            "for peaks, what is the cost per user per month, and what do the users you serve "
+            "cost a month?",
             "And for latency targets: how many replicas of a GPU serve a peak request rate with "
             "time to first token and time per output token at a percentile within limits, and "
             "what that costs a month (the Latency sheet)."]),
         ("How to use it", [
             "1. Planner sheet: pick the model (an id or alias) and dtypes, the request shape, "
             "the context a user keeps, the duty cycle, the percentile the slots must cover and "
-            "the tokens/s a user reads at.",
+            "the tokens/s a user reads at, and how many users you serve.",
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
             "has no price its column says 'none' and the costs '-': type yours in 'your $/GPU-h' "
             "(yellow). "
@@ -795,8 +852,10 @@ def _cover(wb) -> None:
             "headroom for peaks. Users per GPU = users per replica / GPUs per replica.",
             "$ per million tokens counts input + output tokens at the planned utilization "
             "(SELF_HOST_COST_PER_MTOK); $ per user-month = price x hours / users per GPU "
-            "(COST_PER_USER_MONTH). Efficiency: calibrated defaults (editable; 1 = pure "
-            "roofline)."]),
+            "(COST_PER_USER_MONTH). Your users' bill: their requests in flight at the "
+            "percentile over one replica's slots, rounded up (REPLICAS_FOR_USERS: every "
+            "replica's slots one pool, a request going to any free one), x GPUs per replica x "
+            "price x hours. Efficiency: calibrated defaults (editable; 1 = pure roofline)."]),
         ("What it leaves out", [
             # an audit: the caveat was on the Latency sheet only, 13 pages into the printout
             "How far to trust the replicas under latency targets: " + _latency.TRUST,
