@@ -1197,7 +1197,7 @@ def _planner_row(v, m, g, n, frac, your, i):
     # are the default's on the Working sheet, while the answers that read them wait
     users = v["users"] if _users_ok(v) else _PLANNER_DEFAULT["users"]
     reps = (e.replicas_for_users(users, slots, v["duty_cycle"], v["concurrency_percentile"])
-            if slots > 0 else "no users fit")
+            if slots >= 1 else "no users fit")
     gpus = reps * n if isinstance(reps, float) else reps
     row.update({"w_replicas_users": reps, "w_gpus_users": gpus,
                 "w_cost_users": gpus if isinstance(gpus, str) else "no price" if not price

@@ -916,9 +916,11 @@ def test_seed_003_saving_is_mostly_rounding():
 
 @given(st.floats(0, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999))
 def test_users_at_percentile_is_the_largest_that_fits(slots, d, q):
-    # the largest count whose normal peak fits, or every user one slot each where more fit so
+    # the largest count whose normal peak fits the whole slots, or every user one slot each
+    # where more fit so
     n = e.users_at_percentile(slots, d, q)
     z = NormalDist().inv_cdf(q)
+    slots = math.floor(slots)  # a replica runs whole requests
 
     def peak(k):
         return k * d + z * math.sqrt(k * d * (1 - d))
@@ -929,7 +931,7 @@ def test_users_at_percentile_is_the_largest_that_fits(slots, d, q):
     assert peak(n + 1) > slots * (1 - 1e-9)
 
 
-@given(st.floats(0.5, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999),
+@given(st.integers(1, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999),
        st.integers(1, 40))
 def test_replicas_for_users_inverts_users_at_percentile(slots, d, q, k):
     # k replicas pooled hold the users whose peak fits in k x slots, and one more user needs
@@ -948,8 +950,17 @@ def test_replicas_for_users_by_hand():
     assert e.replicas_for_users(248, 60, 0.2, 0.95) == 1  # seed 001's replica, full
     assert e.replicas_for_users(0, 60, 0.2, 0.95) == 1  # a deployment keeps one replica
     assert e.replicas_for_users(3, 2.5, 1.0, 0.95) == 2  # always-active: one slot each
-    with pytest.raises(InvalidArgumentError, match="concurrent_slots must be a number > 0"):
-        e.replicas_for_users(10, 0, 0.2)
+    # a replica runs whole requests (an audit: 168.97 slots from a user rate pooled as if a
+    # 13th replica's share could be split): 10,600 users put 2,187.7 in flight at the 95th
+    # percentile, over 13 x 168 = 2,184 slots
+    assert e.replicas_for_users(10_600, 168.97, 0.2) == e.replicas_for_users(10_600, 168, 0.2)
+    assert e.replicas_for_users(10_600, 168, 0.2) == 14
+    assert e.replicas_for_users(10_000, 1.9, 0.2) == 2066  # one request a replica
+    assert e.users_at_percentile(168.97, 0.2) == e.users_at_percentile(168, 0.2)
+    with pytest.raises(InvalidArgumentError, match="concurrent_slots must be a number >= 1"):
+        e.replicas_for_users(10, 0.5, 0.2)
+    with pytest.raises(InvalidArgumentError, match="users must be a whole number >= 0"):
+        e.replicas_for_users(10.5, 60, 0.2)
 
 
 def test_users_at_percentile_by_hand():

@@ -1260,6 +1260,14 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
                 f"${v['sla_cost_per_month']:,.0f} a month" in text)
     assert text.endswith(f" a month ({per_mtok(v['sla_cost_per_mtok'])} per million tokens at "
                          "a steady peak rate)"), text
+    # the month's bill for the users typed, what they are and what it leaves out (a CFO audit)
+    assert (f"For {v['users']:,.0f} users online at the busiest hour (each with a request in "
+            f"flight {v['duty_cycle']:.0%} of the time, covered "
+            f"{v['concurrency_percentile']:.0%} of the time): {v['cheapest_gpu_for_users']}, "
+            f"{v['cheapest_gpus_for_users']:,.0f} GPUs, ${v['cheapest_cost_for_users']:,.0f} a "
+            f"month (the cheapest catalog GPU for them: GPUs only, no spare, all "
+            f"{v['hours_per_month']:.0f} hours; the latency targets below size a request rate "
+            "of their own)") in text, text
     _, text = lines("capacity_planner", "loose limits")
     assert "Latency targets (0.003 requests/s, " in text
     # a price typed wrong for it: said so, not "type its $/GPU-h" (a review)
@@ -1276,6 +1284,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     said = _napkin.HEADS + "; use num_gpus 4"
     assert v["cheapest_gpu"] == v["sla_why_none"] == said
     assert text.count(said) == 2 and "no priced GPU" not in text, text
+    assert "no catalog GPU serves them: see the line above" in text
     # while a check fails, the cover says where to look
     _, text = lines("multi_tenant_savings", "bad inputs")
     assert text.startswith("check inputs: the Pooling sheet's Checks")

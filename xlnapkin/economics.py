@@ -1589,53 +1589,56 @@ def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
         duty_cycle: *
         percentile: share of the time the slots must cover the active users, in [0.5, 1) [0-1]
 
-    N users have ``N d`` active on average with standard deviation ``sqrt(N d (1 - d))``; the
-    largest whole N with ``N d + z sqrt(N d (1 - d)) <= slots``, ``z = NORM.S.INV(percentile)``:
-    ``floor(x^2)`` with ``x = (-z s + sqrt(z^2 s^2 + 4 d slots)) / (2 d)``, ``s =
-    sqrt(d (1 - d))``; never fewer than ``floor(slots)``, as N users never hold more than N
-    slots (a user audit: 8 slots at a 90 % duty cycle gave 6 users, where the normal curve's
-    tail past N is no request at all). The slots left free on average are the headroom for
-    peaks. [users]
+    A replica runs whole requests, so the slots are ``S = floor(concurrent_slots)`` (168.97 from
+    a user rate: 168 requests get it). N users have ``N d`` active on average with standard
+    deviation ``sqrt(N d (1 - d))``; the largest whole N with ``N d + z sqrt(N d (1 - d)) <=
+    S``, ``z = NORM.S.INV(percentile)``: ``floor(x^2)`` with ``x = (-z s + sqrt(z^2 s^2 + 4 d
+    S)) / (2 d)``, ``s = sqrt(d (1 - d))``; never fewer than ``S``, as N users never hold more
+    than N slots (a user audit: 8 slots at a 90 % duty cycle gave 6 users, where the normal
+    curve's tail past N is no request at all). The slots left free on average are the headroom
+    for peaks. [users]
 
     >>> users_at_percentile(60, 0.2, 0.95)
     248.0
     >>> users_at_percentile(8, 0.9, 0.99), users_at_percentile(4, 0.7, 0.95)
     (8.0, 4.0)
     """
-    slots = _checks.number(concurrent_slots, "concurrent_slots", 0)
+    slots = np.floor(_checks.number(concurrent_slots, "concurrent_slots", 0))
     d = _checks.fraction(duty_cycle, "duty_cycle")
     q = _checks.number(percentile, "percentile", 0.5, 1, max_open=True)
     z = _z(q)
     s = np.sqrt(d * (1.0 - d))
     x = (-z * s + np.sqrt((z * s) ** 2 + 4.0 * d * slots)) / (2.0 * d)
-    return _out(np.maximum(np.floor(slots), np.floor(x * x * (1.0 + 1e-12))))
+    return _out(np.maximum(slots, np.floor(x * x * (1.0 + 1e-12))))
 
 
 def replicas_for_users(users, concurrent_slots, duty_cycle, percentile=0.95):
-    """Whole replicas whose concurrent slots hold the requests of users, each active duty_cycle of the time, at that percentile, a load balancer spreading them over the replicas; at least 1.
+    """Whole replicas whose concurrent slots hold the requests of users online at once, each active duty_cycle of the time, at that percentile, a load balancer spreading them over the replicas; at least 1.
     [replicas]
 
     Args:
-        users: users served [users]
-        concurrent_slots: requests one replica serves at once (KV slots, or the throughput a user rate allows) [requests]
+        users: users online at once (at the busiest hour), a whole number [users]
+        concurrent_slots: requests one replica serves at once (KV slots, or the throughput a user rate allows), at least 1 [requests]
         duty_cycle: *
         percentile: share of the time the slots must cover the active users, in [0.5, 1) [0-1]
 
     The users' requests in flight at that percentile, ``min(N, N d + z sqrt(N d (1 - d)))``
     (:func:`users_at_percentile`'s normal approximation, and never more than one request a
-    user), over the slots of one replica, rounded up: ``CEILING(active / concurrent_slots)``.
-    The replicas are one pool, as :func:`pooled_gpus` has it: a request goes to any replica
-    with a free slot, so 1,000 users need fewer slots than ten groups of 100 sized apart. The
-    inverse of :func:`users_at_percentile`: ``users_at_percentile(slots, d, p)`` users take one
-    replica, one more user two. [replicas]
+    user), over the whole slots of one replica (a replica runs whole requests: 168.97 slots
+    from a user rate hold 168), rounded up: ``CEILING(active / INT(concurrent_slots))``. The
+    replicas are one pool, as :func:`pooled_gpus` has it: a request goes to any replica with a
+    free slot, so 1,000 users need fewer slots than ten groups of 100 sized apart, and the
+    bill is less than users x :func:`cost_per_user_month`. The inverse of
+    :func:`users_at_percentile`: ``users_at_percentile(k x slots, d, p)`` users take ``k``
+    replicas of whole slots, one more user ``k + 1``. [replicas]
 
     >>> replicas_for_users(248, 60, 0.2, 0.95), replicas_for_users(249, 60, 0.2, 0.95)
     (1.0, 2.0)
     >>> replicas_for_users(10000, 60, 0.2, 0.95)
     35.0
     """
-    n = _checks.number(users, "users", 0)
-    slots = _checks.number(concurrent_slots, "concurrent_slots", 0, min_open=True)
+    n = _checks.number(users, "users", 0, integer=True)
+    slots = np.floor(_checks.number(concurrent_slots, "concurrent_slots", 1))
     d = _checks.fraction(duty_cycle, "duty_cycle")
     z = _z(percentile)
     active = np.minimum(n, n * d + z * np.sqrt(n * d * (1.0 - d)))

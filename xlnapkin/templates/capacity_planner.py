@@ -82,8 +82,8 @@ INPUT_ROWS = [
      "0.5-1", "headroom for peaks, as in pooling", "num3", (0.5, 1)),
     ("user_tokens_per_sec", "Tokens/s a user receives while active", 20, "tokens/s",
      "reading speed", "num", (0,)),
-    ("users", "Users to serve (for the month's bill)", 10000, "users",
-     "all of them; the replicas serve them as one pool", "int", (0,)),
+    ("users", "Users online at once, at the busiest hour", 10000, "users",
+     "not monthly actives: their fleet runs all the hours paid", "int", (0,)),
     ("utilization", "Planned utilization (for $ per million tokens)", PLANNED_UTILIZATION, "0-1",
      "share of the full-load tokens/s paid for and used", "pct", (0, 1)),
     ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours", "seed 001: 720",
@@ -145,10 +145,11 @@ def _row_steps():
          "requests", "num"),
         ("slots", "concurrent slots (the smaller)", "MIN({slots_memory},{slots_speed})",
          "requests", "num"),
-        ("users_replica", "users of a replica at the percentile (never fewer than the slots)",
+        ("users_replica", "users of a replica at the percentile, in its whole slots (never "
+         "fewer than those)",
          "MAX(INT({slots}),INT(((-NORMSINV({concurrency_percentile})*SQRT({duty_cycle}*(1-"
          "{duty_cycle}))+SQRT(NORMSINV({concurrency_percentile})^2*{duty_cycle}*(1-{duty_cycle})"
-         "+4*{duty_cycle}*{slots}))/(2*{duty_cycle}))^2*(1+1E-12)))", "users", "int"),
+         "+4*{duty_cycle}*INT({slots})))/(2*{duty_cycle}))^2*(1+1E-12)))", "users", "int"),
         ("users_per_gpu", "users per GPU", "{users_replica}/{num_gpus}", "users", "num"),
         ("headroom", "slots free on average (for peaks)",
          'IF(AND({slots}>0,{users_replica}>0),1-{users_replica}*{duty_cycle}/{slots},"-")',
@@ -172,9 +173,9 @@ def _row_steps():
         # the users' bill: their requests at the percentile over every replica's slots (one
         # pool, REPLICAS_FOR_USERS), not users / users per replica rounded up
         ("replicas_users", "replicas for your users: their requests in flight at the "
-         "percentile over a replica's slots (one pool), at least 1",
-         'IF({slots}>0,MAX(1,ROUNDUP(MIN({users},{users}*{duty_cycle}+NORMSINV('
-         '{concurrency_percentile})*SQRT({users}*{duty_cycle}*(1-{duty_cycle})))/{slots}'
+         "percentile over a replica's whole slots (one pool), at least 1",
+         'IF(INT({slots})>=1,MAX(1,ROUNDUP(MIN({users},{users}*{duty_cycle}+NORMSINV('
+         '{concurrency_percentile})*SQRT({users}*{duty_cycle}*(1-{duty_cycle})))/INT({slots})'
          '*(1-1E-12),0)),"no users fit")', "replicas", "int"),
         ("gpus_users", "GPUs for your users",
          "IF(ISNUMBER({replicas_users}),{replicas_users}*{num_gpus},{replicas_users})", "GPUs",
@@ -331,9 +332,9 @@ def _outputs(b, col_of) -> None:
              "text"),
             ("cheapest_gpus_for_users", "Its GPUs for your users",
              f"INDEX(w_catalog_gpus_users,{at})", "GPUs",
-             "= REPLICAS_FOR_USERS x GPUs per replica", "int"),
+             "= REPLICAS_FOR_USERS (one pool) x GPUs per replica", "int"),
             ("cheapest_cost_for_users", "Its USD per month for your users", f"MIN({bill})",
-             "USD/month", "GPUs x price x hours paid; GPUs only", "usd0")):
+             "USD/month", "GPUs x price x hours paid; no spare, GPUs only", "usd0")):
         none = NO_GPU if fmt == "text" else '"-"'
         b.add(name, label, f'IF(AND({{users_ok}},{{rank_ok}}),IF(COUNT({bill})>0,{found},'
               f'{none}),"check inputs")', unit, note, fmt, "output")
@@ -356,9 +357,9 @@ def _outputs(b, col_of) -> None:
              "cost_per_user_month", "USD", "= COST_PER_USER_MONTH; GPUs only",
              "usd"),
             ("user_gpu_gpus_for_users", "Your GPU: GPUs for your users", "gpus_users", "GPUs",
-             "= REPLICAS_FOR_USERS x GPUs per replica", "int"),
+             "pooled, whole replicas: not users / users per GPU", "int"),
             ("user_gpu_cost_for_users", "Your GPU: USD per month for your users", "cost_users",
-             "USD/month", "GPUs x price x hours paid", "usd0")):
+             "USD/month", "GPUs x price x hours paid; no spare, GPUs only", "usd0")):
         gate = "users_ok" if col in ("gpus_users", "cost_users") else "table_ok"
         b.add(name, label, f'IF({{{gate}}},Working!{col_of[col]}{first},"check inputs")', unit,
               note, fmt, "output")
@@ -771,14 +772,17 @@ COVER_ANSWER = [
     '"check inputs: the Planner\'s Checks")',
     # the month's bill at the user's own volume (a CFO audit: the answers were per user-month
     # and per GPU, and no line said what the users typed cost)
-    'IF(AND(users_ok,rank_ok),"For "&' + _sheets.plain("users") + '&'
-    + _sheets.plural("users", "user", "users") + '&" active "&' + _sheets.percent("duty_cycle")
-    + '&" of the time: "&IF(ISNUMBER(cheapest_cost_for_users),cheapest_gpu_for_users&", "&'
+    ('IF(AND(users_ok,rank_ok),"For "&' + _sheets.plain("users") + '&'
+    + _sheets.plural("users", "user", "users") + '&" online at the busiest hour (each with a '
+    'request in flight "&' + _sheets.percent("duty_cycle") + '&" of the time, covered "&'
+    + _sheets.percent("concurrency_percentile") + '&" of the time): "&IF(ISNUMBER('
+    'cheapest_cost_for_users),cheapest_gpu_for_users&", "&'
     + _sheets.plain("cheapest_gpus_for_users") + '&'
     + _sheets.plural("cheapest_gpus_for_users", "GPU", "GPUs") + '&", "&'
     + _sheets.dollars("cheapest_cost_for_users") + '&" a month (the cheapest catalog GPU for '
-    'their bill, GPUs only, every replica\'s slots shared)",cheapest_gpu_for_users),'
-    '"check inputs: the Planner\'s Checks")',
+    'them: GPUs only, no spare, all "&' + _sheets.plain("hours_per_month") + '&" hours; the '
+    'latency targets below size a request rate of their own)","no catalog GPU serves them: '
+    'see the line above"),"check inputs: the Planner\'s Checks")', 3),
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
     + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
@@ -821,7 +825,7 @@ def _cover(wb) -> None:
         ("How to use it", [
             "1. Planner sheet: pick the model (an id or alias) and dtypes, the request shape, "
             "the context a user keeps, the duty cycle, the percentile the slots must cover and "
-            "the tokens/s a user reads at, and how many users you serve.",
+            "the tokens/s a user reads at, and how many users are online at the busiest hour.",
             "2. The results table has one row per GPU, priced from the catalog; where the catalog "
             "has no price its column says 'none' and the costs '-': type yours in 'your $/GPU-h' "
             "(yellow). "
@@ -852,10 +856,10 @@ def _cover(wb) -> None:
             "headroom for peaks. Users per GPU = users per replica / GPUs per replica.",
             "$ per million tokens counts input + output tokens at the planned utilization "
             "(SELF_HOST_COST_PER_MTOK); $ per user-month = price x hours / users per GPU "
-            "(COST_PER_USER_MONTH). Your users' bill: their requests in flight at the "
-            "percentile over one replica's slots, rounded up (REPLICAS_FOR_USERS: every "
-            "replica's slots one pool, a request going to any free one), x GPUs per replica x "
-            "price x hours. Efficiency: calibrated defaults (editable; 1 = pure roofline)."]),
+            "(COST_PER_USER_MONTH); slots count whole. Your users' bill: the requests of those "
+            "online at the busiest hour, in flight at the percentile, over a replica's slots, "
+            "rounded up (REPLICAS_FOR_USERS: all replicas' slots one pool) x GPUs x price x "
+            "hours: not users x $ per user-month. Efficiency: calibrated (1 = pure roofline)."]),
         ("What it leaves out", [
             # an audit: the caveat was on the Latency sheet only, 13 pages into the printout
             "How far to trust the replicas under latency targets: " + _latency.TRUST,
