@@ -1024,8 +1024,8 @@ _PLANNER_DEFAULT = {name: default for name, _l, default, *_r in cp.INPUT_ROWS}
 
 
 def _users_ok(v) -> bool:
-    x = v["users"]
-    return not isinstance(x, str) and x >= 0 and x == int(x)
+    x = v["users"]  # blank (None) and text are refused, as negatives and fractions are
+    return isinstance(x, (int, float)) and x >= 0 and x == int(x)
 
 
 def _users_bill(v, m, n, cols, labels) -> dict:
@@ -1169,8 +1169,9 @@ def _planner_row(v, m, g, n, frac, your, i):
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,
                 "w_users_per_gpu": users / n,
-                "w_headroom": e.slot_headroom(users, v["duty_cycle"], slots)
-                if slots > 0 and users > 0 else "-"})
+                # of the whole slots the users were sized on (a review: 11.3 % where 10.8 %)
+                "w_headroom": e.slot_headroom(users, v["duty_cycle"], math.floor(slots))
+                if slots >= 1 and users > 0 else "-"})
     price = your if your is not None else (g.cloud_usd_per_hour if i > 0 else None)
     row["w_price_used"] = price if price else "no catalog price"
     if _bad_price(your):  # this row's costs say so; the other rows stand

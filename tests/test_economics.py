@@ -931,12 +931,11 @@ def test_users_at_percentile_is_the_largest_that_fits(slots, d, q):
     assert peak(n + 1) > slots * (1 - 1e-9)
 
 
-@given(st.integers(1, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999),
-       st.integers(1, 40))
+@given(st.floats(1, 5000), st.floats(0.01, 1.0), st.floats(0.5, 0.999), st.integers(1, 40))
 def test_replicas_for_users_inverts_users_at_percentile(slots, d, q, k):
-    # k replicas pooled hold the users whose peak fits in k x slots, and one more user needs
-    # another replica (users_at_percentile is the k = 1 case)
-    n = e.users_at_percentile(k * slots, d, q)
+    # k replicas pooled hold the users whose peak fits in k x their whole slots, and one more
+    # user needs another replica (users_at_percentile is the k = 1 case)
+    n = e.users_at_percentile(k * math.floor(slots), d, q)
     assert e.replicas_for_users(n, slots, d, q) <= k
     assert e.replicas_for_users(n + 1, slots, d, q) > k
 

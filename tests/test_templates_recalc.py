@@ -419,6 +419,7 @@ def planner_scenarios(d):
            # the month's bill for the users typed waits alone where they are not a count
            ("users typed as text", dict(d, users="ten thousand")),
            ("users not whole", dict(d, users=2.5)),
+           ("no users typed", dict(d, users=None)),
            # no users: one replica of the cheapest GPU all the same
            ("no users", dict(d, users=0)),
            # 64 heads over 3 GPUs: the cover says so (an audit: "no priced GPU serves a user")

@@ -1581,11 +1581,11 @@ def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=TENA
 
 
 def users_at_percentile(concurrent_slots, duty_cycle, percentile=0.95):
-    """Most users whose concurrent requests stay within concurrent_slots at that percentile, each active duty_cycle of the time (normal approximation, as the pooling functions).
+    """Most users whose concurrent requests stay within the whole concurrent_slots at that percentile, each active duty_cycle of the time (normal approximation, as the pooling functions).
     [users]
 
     Args:
-        concurrent_slots: requests a replica serves at once (KV slots, or the throughput a user rate allows) [requests]
+        concurrent_slots: requests a replica serves at once (KV slots, or the throughput a user rate allows), counted whole [requests]
         duty_cycle: *
         percentile: share of the time the slots must cover the active users, in [0.5, 1) [0-1]
 
@@ -1625,12 +1625,14 @@ def replicas_for_users(users, concurrent_slots, duty_cycle, percentile=0.95):
     The users' requests in flight at that percentile, ``min(N, N d + z sqrt(N d (1 - d)))``
     (:func:`users_at_percentile`'s normal approximation, and never more than one request a
     user), over the whole slots of one replica (a replica runs whole requests: 168.97 slots
-    from a user rate hold 168), rounded up: ``CEILING(active / INT(concurrent_slots))``. The
-    replicas are one pool, as :func:`pooled_gpus` has it: a request goes to any replica with a
-    free slot, so 1,000 users need fewer slots than ten groups of 100 sized apart, and the
-    bill is less than users x :func:`cost_per_user_month`. The inverse of
-    :func:`users_at_percentile`: ``users_at_percentile(k x slots, d, p)`` users take ``k``
-    replicas of whole slots, one more user ``k + 1``. [replicas]
+    from a user rate hold 168), rounded up: ``active / INT(concurrent_slots)`` to a whole
+    number. The replicas are one pool, as :func:`pooled_gpus` has it: a request goes to any
+    replica with a free slot, so 1,000 users need fewer slots than ten groups of 100 sized
+    apart. Many users therefore cost less than users x :func:`cost_per_user_month` (10,000 at
+    60 slots and 20 %: 35 replicas, 40.3 at the per-user rate), and a few more (whole
+    replicas: 10 users take one). The inverse of :func:`users_at_percentile`:
+    ``users_at_percentile(k x INT(slots), d, p)`` users take ``k`` replicas, one more user
+    ``k + 1``. [replicas]
 
     >>> replicas_for_users(248, 60, 0.2, 0.95), replicas_for_users(249, 60, 0.2, 0.95)
     (1.0, 2.0)

@@ -34,7 +34,7 @@ A workbook is treated as untrusted input (someone sent it to you):
   ``max_cells``             50,000     cells that formulas visits: for each sheet, from A1 to the
                                        last used row and column (merged, hyperlinked and
                                        commented cells included)
-  ``max_formulas``          12,000     formula cells plus defined names
+  ``max_formulas``          10,000     formula cells plus defined names
   ``max_range_cells``       100,000    cells covered by all distinct ranges in formulas and names
                                        together (a whole column, ``A:A``, is 1,048,576)
   ``max_formula_weight``    500        the sum over formulas and names of (characters / 1,000)
@@ -153,13 +153,13 @@ class Limits:
     """How much of a workbook :class:`Workbook` is willing to read (see the module docstring).
 
     >>> Limits().max_formulas, Limits(max_cells=10**6).max_cells
-    (12000, 1000000)
+    (10000, 1000000)
     """
 
     max_part_mb: float = 20          # any one zip part, uncompressed [MB]
     max_total_mb: float = 100        # the file, and all parts uncompressed together [MB]
     max_cells: int = 50_000          # cells from A1 to each sheet's last row and column
-    max_formulas: int = 12_000       # formula cells plus defined names
+    max_formulas: int = 10_000       # formula cells plus defined names
     max_range_cells: int = 100_000   # cells covered by all distinct ranges together
     max_formula_weight: float = 500  # sum of (formula characters / 1,000) squared
     max_formula_tokens: int = 350_000  # references, names, numbers, texts, operators

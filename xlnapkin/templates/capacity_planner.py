@@ -152,7 +152,8 @@ def _row_steps():
          "+4*{duty_cycle}*INT({slots})))/(2*{duty_cycle}))^2*(1+1E-12)))", "users", "int"),
         ("users_per_gpu", "users per GPU", "{users_replica}/{num_gpus}", "users", "num"),
         ("headroom", "slots free on average (for peaks)",
-         'IF(AND({slots}>0,{users_replica}>0),1-{users_replica}*{duty_cycle}/{slots},"-")',
+         'IF(AND(INT({slots})>0,{users_replica}>0),1-{users_replica}*{duty_cycle}/INT({slots}),'
+         '"-")',
          "0-1", "pct"),
         # a price typed wrong blanks its own row's costs ("check price"), not the table's
         ("price_used", "price per GPU-hour used: yours, else the catalog's",
