@@ -8,7 +8,7 @@ Row 1 of the tables is "your GPU", whose fields are inputs (default: a B200 with
 seed-001 example); the other rows follow the Catalog sheet. Each Working column mirrors one
 engine step (``xlnapkin.serving.max_throughput``, ``memory.max_batch``,
 ``economics.users_at_percentile``, ``capacity.self_host_cost_per_mtok``,
-``economics.cost_per_user_month``).
+``economics.cost_per_user_month``, ``economics.replicas_for_users``).
 """
 
 from __future__ import annotations
@@ -450,7 +450,7 @@ def _checks(b) -> None:
                                                "concurrency_percentile", 0.5, 1, max_open=True)),
         ("check_user_rate", "User tokens/s",
          num("user_tokens_per_sec", "user_tokens_per_sec", 0, min_open=True)),
-        ("check_users", "Users to serve", bk.whole_check("users", "users", 0)),
+        ("check_users", "Users online", bk.whole_check("users", "users", 0)),
         ("check_utilization", "Utilization",
          num("utilization", "utilization", 0, 1, min_open=True)),
         ("check_hours", "Hours per month",
