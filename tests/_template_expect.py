@@ -852,12 +852,12 @@ def expect_planner(v):
         m = catalog.model(v["model"])
     except Exception:
         return {"check_model": "unknown model: pick one from the list", "all_ok": False,
-                "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
+                "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}, **_NO_GROWTH}
     held = v["input_tokens"] + v["output_tokens"]
     if m.max_context and held > m.max_context:  # memory.why_not: runs on no GPU count
         return {"check_request_context": f"input + output ({held:,.0f} tokens) exceed the "
                 f"model's {m.max_context:,.0f}-token context", "all_ok": False,
-                "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}}
+                "work_ok": False, **{o: "check inputs" for o in cp.OUTPUTS}, **_NO_GROWTH}
     bad, steps = _planner_table_check(v), _steps_check(v)
     yours = str(v["sla_gpu"]).strip().lower() == "yours"
     if steps:  # the latency targets alone read them: on your GPU they wait, the table stands
@@ -873,10 +873,11 @@ def expect_planner(v):
         # your GPU's own figures are wrong, and the latency targets size it: all answers wait
         return {**bad, "check_sla_gpu": "your GPU: see its checks", "all_ok": False,
                 "work_ok": True, "table_ok": False, "sla_ok": False, "user_gpu_ok": False,
-                **{o: "check inputs" for o in cp.OUTPUTS}, **_cheapest(v)}
+                **{o: "check inputs" for o in cp.OUTPUTS}, **_NO_GROWTH, **_cheapest(v)}
     if bad:  # the table's answers wait; the latency targets' read none of its inputs
         return {**bad, "all_ok": False, "work_ok": True, "table_ok": False, "sla_ok": True,
                 **{o: "check inputs" for o in cp.OUTPUTS if not o.startswith("sla_")},
+                **_NO_GROWTH,
                 **_cheapest(v), **_latency_targets(v, m, int(v["num_gpus"]))}
     gpus = [_user_gpu(v)] + catalog.gpus()
     n, frac = int(v["num_gpus"]), float(v["mem_fraction"])
@@ -990,7 +991,7 @@ def _prices_check(v) -> dict:
                    cheapest_cost_per_user_month="check inputs",
                    **{k: "check inputs" for k in ("cheapest_gpu_for_users",
                                                   "cheapest_gpus_for_users",
-                                                  "cheapest_cost_for_users")},
+                                                  "cheapest_cost_for_users")}, **_NO_GROWTH,
                    rank_cost_per_mtok=[None] * cp.RANK_ROWS)
     return out
 
@@ -1036,14 +1037,34 @@ def _users_bill(v, m, n, cols, labels) -> dict:
              "user_gpu_gpus_for_users", "user_gpu_cost_for_users")
     if not _users_ok(v):
         return {"check_users": "users must be a whole number >= 0", "users_ok": False,
-                "all_ok": False, **{k: "check inputs" for k in names}}
+                "all_ok": False, **{k: "check inputs" for k in names}, **_NO_GROWTH}
     bills = [(c, i) for i, c in enumerate(cols["w_cost_users"]) if i and isinstance(c, float)]
     best = min(bills) if bills else None
     return {"users_ok": True, "user_gpu_gpus_for_users": cols["w_gpus_users"][0],
             "user_gpu_cost_for_users": cols["w_cost_users"][0],
             "cheapest_gpu_for_users": labels[best[1]] if best else _no_gpu(v, m, n),
             "cheapest_gpus_for_users": cols["w_gpus_users"][best[1]] if best else "-",
-            "cheapest_cost_for_users": best[0] if best else "-"}
+            "cheapest_cost_for_users": best[0] if best else "-",
+            **(_growth(v, n, math.floor(cols["w_slots"][best[1]]),
+                       cols["w_price_used"][best[1]]) if best else _NO_GROWTH)}
+
+
+_NO_GROWTH = {"growth_users": [None] * len(cp.GROWTH), "growth_gpus": [None] * len(cp.GROWTH),
+              "growth_cost": [None] * len(cp.GROWTH),
+              "growth_cost_per_user": [None] * len(cp.GROWTH), "growth_slots": 0,
+              "growth_price": 0}
+
+
+def _growth(v, n, slots, price) -> dict:
+    """The users' bill at multiples of the users typed, on the GPU cheapest for them (its whole
+    slots and price): REPLICAS_FOR_USERS x GPUs per replica x price x hours."""
+    users = [math.floor(v["users"] * f + 0.5) for f in cp.GROWTH]  # INT(x + 0.5): halves up
+    gpus = [e.replicas_for_users(u, slots, v["duty_cycle"], v["concurrency_percentile"]) * n
+            for u in users]
+    cost = [g * price * v["hours_per_month"] for g in gpus]
+    return {"growth_users": users, "growth_gpus": gpus, "growth_cost": cost,
+            "growth_cost_per_user": [c / u if u else None for c, u in zip(cost, users)],
+            "growth_slots": slots, "growth_price": price}
 
 
 def _planner_table_check(v) -> dict:

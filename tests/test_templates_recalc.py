@@ -1269,6 +1269,13 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"month (the cheapest catalog GPU for them: GPUs only, no spare, all "
             f"{v['hours_per_month']:.0f} hours; the latency targets below size a request rate "
             "of their own)") in text, text
+    # the growth table's row at the users typed is the bill above; pooling lowers the cost a
+    # user as they grow (the whole replicas' rounding raises it at half as many users, or not)
+    at = list(cp.GROWTH).index(1)
+    assert v["growth_users"][at] == v["users"]
+    assert v["growth_gpus"][at] == v["cheapest_gpus_for_users"]
+    assert v["growth_cost"][at] == pytest.approx(v["cheapest_cost_for_users"], rel=1e-12)
+    assert v["growth_cost_per_user"][-1] < v["growth_cost_per_user"][at]
     _, text = lines("capacity_planner", "loose limits")
     assert "Latency targets (0.003 requests/s, " in text
     # a price typed wrong for it: said so, not "type its $/GPU-h" (a review)

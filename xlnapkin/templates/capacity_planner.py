@@ -624,8 +624,8 @@ def _working(wb, wk, cols, col_of, alias) -> None:
     last = FIRST_ROW + len(catalog.gpu_ids())
     for name, col in col_of.items():
         st.define(wb, f"w_{name}", "Working", f"${col}${FIRST_ROW}:${col}${last}")
-    for name in ("rank_key", "gpu_label", "cost_per_user_month", "gpus_users",
-                 "cost_users"):  # the catalog's rows alone
+    for name in ("rank_key", "gpu_label", "cost_per_user_month", "gpus_users", "cost_users",
+                 "slots", "price_used"):  # the catalog's rows alone
         col = col_of[name]
         st.define(wb, f"w_catalog_{name}", "Working", f"${col}${FIRST_ROW + 1}:${col}${last}")
     wk.freeze_panes = f"B{FIRST_ROW}"
@@ -742,7 +742,52 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
                       width=15, height=12)
     ch.y_axis.number_format = "$0.00"
     ws.add_chart(ch, f"{L(pc + 4)}{rr0}")
+    _growth(wb, ws, pc, rlast + 3)
     return rlast + 20
+
+
+# The users' bill as they grow: these multiples of the users typed, on the GPU cheapest for them
+GROWTH = (0.5, 1, 2, 5, 10)
+
+
+def _growth(wb, ws, pc, row) -> None:
+    """The users' bill at multiples of the users typed (a sensitivity), on the catalog GPU
+    cheapest for the users typed, beside the ranking chart: users, GPUs, USD a month (in
+    thousands: the columns are narrow) and per user-month. Its slots and price below it."""
+    ok = "AND(users_ok,rank_ok,ISNUMBER(cheapest_cost_for_users))"
+    title = "Bill as users grow"  # short: the chart beside it hides what runs on
+    st.style_cell(ws.cell(row, pc, f'=IF({ok},"{title}, on "&cheapest_gpu_for_users,"{title}")'),
+                  "text", st.HEAD_FONT, border=False)
+    st.header_row(ws, row + 1, pc, ["users online", "GPUs", "$k/month", "$/user-month"],
+                  height=28)
+    first, last = row + 2, row + 1 + len(GROWTH)
+    for k, f in enumerate(GROWTH):
+        r = first + k
+        u, n, c = (f"{L(pc + j)}{r}" for j in range(3))
+        st.style_cell(ws.cell(r, pc, f'=IF({ok},INT(users*{f:g}+0.5),"")'), "int")
+        st.style_cell(ws.cell(r, pc + 1, (
+            f'=IF(ISNUMBER({u}),MAX(1,ROUNDUP(MIN({u},{u}*duty_cycle+NORMSINV('
+            f'concurrency_percentile)*SQRT({u}*duty_cycle*(1-duty_cycle)))/growth_slots'
+            f'*(1-1E-12),0))*num_gpus,"")')), "int")
+        st.style_cell(ws.cell(r, pc + 2, f'=IF(ISNUMBER({n}),{n}*growth_price*'
+                                         'hours_per_month,"")'), '$#,##0.0,"k"')
+        st.style_cell(ws.cell(r, pc + 3, f'=IF(AND(ISNUMBER({c}),N({u})>0),{c}/{u},"")'), "usd")
+    for j, name in enumerate(("users", "gpus", "cost", "cost_per_user")):
+        st.define(wb, f"growth_{name}", "Planner", st.column_range(pc + j, first, last))
+    # the GPU's figures the rows read, shown (the working), from its row of the Working sheet
+    at = "MATCH(MIN(w_catalog_cost_users),w_catalog_cost_users,0)"
+    st.put_text(ws.cell(last + 1, pc), "Its slots, $/GPU-h:", st.NOTE_FONT)
+    for j, (name, value, fmt) in enumerate((
+            ("growth_slots", f"INT(INDEX(w_catalog_slots,{at}))", "int"),  # whole requests
+            ("growth_price", f"INDEX(w_catalog_price_used,{at})", "usd"))):
+        cell = ws.cell(last + 1, pc + 1 + j, f"=IF({ok},{value},0)")
+        st.style_cell(cell, fmt, st.TEXT_FONT)
+        st.define(wb, name, "Planner", st.absolute(pc + 1 + j, last + 1))
+    st.put_text(ws.cell(last + 2, pc), "Pooled, whole replicas (REPLICAS_FOR_USERS); GPUs "
+                "only, no spare, all the hours paid.", st.NOTE_FONT)
+    # (a review: at 100 users typed, the 10x row priced gh200-96gb at 1.9 times mi325x's)
+    st.put_text(ws.cell(last + 3, pc), "On the GPU cheapest at the users typed: at other counts "
+                "another may cost less (type them in 'users').", st.NOTE_FONT)
 
 
 def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
@@ -832,8 +877,8 @@ def _cover(wb) -> None:
             "(yellow). "
             "Row 1 is your own GPU, defined under 'Your own GPU' and priced in its own "
             f"'your $/GPU-h' cell (the seed's B200 at ${u['price']:.2f} until you change it).",
-            "3. Every check must say OK; then read the answer, the table, the ranking and "
-            "its chart. The Working sheet shows each step for each GPU.",
+            "3. Every check must say OK; then read the answer, the table, the ranking, its "
+            "chart and the bill as users grow. The Working sheet shows each GPU's steps.",
             "4. Latency targets: the GPU to size (a catalog GPU, or yours for row 1), the peak "
             "requests/s and the TTFT and TPOT "
             "limits at a percentile (under 'Latency targets'); the answer block shows the "
