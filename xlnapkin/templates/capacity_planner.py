@@ -117,6 +117,13 @@ OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "cheapest_gpu_per_user",
 SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
 
 
+def _replicas_for(users: str, slots: str, duty: str, percentile: str) -> str:
+    """``economics.replicas_for_users`` as a formula (``slots`` whole and at least 1): the
+    users' requests in flight at the percentile over a replica's slots, rounded up, at least 1."""
+    return (f"MAX(1,ROUNDUP(MIN({users},{users}*{duty}+NORMSINV({percentile})*SQRT({users}*"
+            f"{duty}*(1-{duty})))/{slots}*(1-1E-12),0))")
+
+
 def _row_steps():
     """Per-GPU columns of the Working sheet: (name, header, formula template, unit, fmt)."""
     cols = [("gpu_label", "GPU", None, "id", "text")]
@@ -175,9 +182,9 @@ def _row_steps():
         # pool, REPLICAS_FOR_USERS), not users / users per replica rounded up
         ("replicas_users", "replicas for your users: their requests in flight at the "
          "percentile over a replica's whole slots (one pool), at least 1",
-         'IF(INT({slots})>=1,MAX(1,ROUNDUP(MIN({users},{users}*{duty_cycle}+NORMSINV('
-         '{concurrency_percentile})*SQRT({users}*{duty_cycle}*(1-{duty_cycle})))/INT({slots})'
-         '*(1-1E-12),0)),"no users fit")', "replicas", "int"),
+         'IF(INT({slots})>=1,' + _replicas_for("{users}", "INT({slots})", "{duty_cycle}",
+                                               "{concurrency_percentile}") + ',"no users fit")',
+         "replicas", "int"),
         ("gpus_users", "GPUs for your users",
          "IF(ISNUMBER({replicas_users}),{replicas_users}*{num_gpus},{replicas_users})", "GPUs",
          "int"),
@@ -765,10 +772,8 @@ def _growth(wb, ws, pc, row) -> None:
         r = first + k
         u, n, c = (f"{L(pc + j)}{r}" for j in range(3))
         st.style_cell(ws.cell(r, pc, f'=IF({ok},INT(users*{f:g}+0.5),"")'), "int")
-        st.style_cell(ws.cell(r, pc + 1, (
-            f'=IF(ISNUMBER({u}),MAX(1,ROUNDUP(MIN({u},{u}*duty_cycle+NORMSINV('
-            f'concurrency_percentile)*SQRT({u}*duty_cycle*(1-duty_cycle)))/growth_slots'
-            f'*(1-1E-12),0))*num_gpus,"")')), "int")
+        replicas = _replicas_for(u, "growth_slots", "duty_cycle", "concurrency_percentile")
+        st.style_cell(ws.cell(r, pc + 1, f'=IF(ISNUMBER({u}),{replicas}*num_gpus,"")'), "int")
         st.style_cell(ws.cell(r, pc + 2, f'=IF(ISNUMBER({n}),{n}*growth_price*'
                                          'hours_per_month,"")'), '$#,##0.0,"k"')
         st.style_cell(ws.cell(r, pc + 3, f'=IF(AND(ISNUMBER({c}),N({u})>0),{c}/{u},"")'), "usd")
