@@ -57,7 +57,7 @@ def serving_steps(g, m, v, n, frac):
         "mbu": float(ef.mbu), "mfu_decode": float(ef.mfu_decode),
         "mfu_prefill": float(ef.mfu_prefill),
         "peak_tflops": roofline.peak_flops(g, wd) / 1e12,
-        "attn_peak_tflops": roofline.attention_peak(g) / 1e12,
+        "attn_peak_tflops": roofline.attention_peak(g, wd) / 1e12,
         "max_batch_fit": _num(memory.max_batch(g, m, inp + out, wd, kd, n, frac)),
         "concurrency": conc,
         "decode_flops": _num(roofline.decode_flops(m, b, ctx)),

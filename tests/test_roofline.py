@@ -79,6 +79,26 @@ def test_fp8_weights_use_the_fp8_peak_only_where_there_is_one():
     assert roofline.peak_flops("h100-sxm", "q4_k_m") == 989e12   # weight-only: BF16 math
 
 
+def test_geforce_bf16_math_takes_the_fp32_accumulate_rate_and_fp16_the_faster_one():
+    """BF16 tensor instructions accumulate in FP32 only (PTX ISA: mma .f32.bf16.bf16.f32), for
+    the weights and the attention alike; fp16 and weight-only formats run FP16 accumulation
+    where a GeForce card has it. Golden values: NVIDIA's Ada whitepaper, RTX 4090 table (BF16 with FP32
+    accumulate 165.2 dense, FP16 with FP16 accumulate 330.3), as gpus.csv cites."""
+    assert roofline.peak_flops("rtx-4090", "bf16") == pytest.approx(165.2e12)
+    for dtype in ("fp16", "fp32", "int4", "q4_k_m"):
+        assert roofline.peak_flops("rtx-4090", dtype) == pytest.approx(330.3e12), dtype
+    assert roofline.attention_peak("rtx-4090", "bf16") == pytest.approx(165.2e12)
+    assert roofline.attention_peak("rtx-4090", "q4_k_m") == pytest.approx(330.3e12)
+    # where the two rates are one (every datacenter part), nothing moves
+    assert roofline.peak_flops("h100-sxm", "bf16") == roofline.peak_flops("h100-sxm", "fp16")
+    # a 4,096-token prefill is compute-bound: bf16 takes longer than fp16 on the card
+    bf16, fp16 = (roofline.prefill_time("rtx-4090", "llama-3-8b", 1, 4096, d) for d in
+                  ("bf16", "fp16"))
+    assert bf16 > 1.5 * fp16
+    # a spec string gives a bf16 run the faster rate
+    assert roofline.peak_flops("rtx-4090; bf16_tflops=330.3", "bf16") == pytest.approx(330.3e12)
+
+
 
 def test_fp4_matmuls_run_at_their_share_of_the_mfu():
     """A 4-bit float path counts its matmuls at fp4_mfu_factor of the MFU (vLLM's B200 GEMM

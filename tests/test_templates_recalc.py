@@ -161,6 +161,10 @@ def self_host_scenarios(d):
            ("70B q4_k_m on three rtx-3090s", dict(d, gpu="rtx-3090", model="llama-3.1-70b",
                                                   weight_dtype="q4_k_m", num_gpus=3,
                                                   output_tokens=256)),
+           # bf16 on a GeForce card computes at its FP32-accumulate rate, half its fp16 one
+           # (RESULTS section 8, item 42): both branches of the 16-bit peak, on one card
+           ("8B in bf16 on an rtx-4090", dict(d, gpu="rtx-4090", weight_dtype="bf16")),
+           ("8B in fp16 on an rtx-4090", dict(d, gpu="rtx-4090", weight_dtype="fp16")),
            # two sequences fit beside the weights: some requests queue for a slot (a docs
            # review found estimate's 31 s first token unflagged)
            ("70b fp8 on one h100 at 2e9 tokens/day", dict(d, model="llama-3.3-70b",

@@ -17,11 +17,12 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
 than GPUs, the KV read counts at least one sequence a group: :func:`_kv_batch`)
 
 where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
-(:func:`peak_flops`; a 4-bit float path at ``fp4_mfu_factor`` of the MFU, llama.cpp's GGUF
-formats at ``gguf_mfu_factor``) and attention (QK^T, AV) at the 16-bit rate
-(:func:`attention_peak`): attention kernels multiply activations by the cached K and V,
-dequantised to 16 bits when the cache is 8-bit, so they never run at a weight format's fp8 or
-fp4 rate.
+(:func:`peak_flops`: bf16 weights at the BF16 rate, fp16 and weight-only formats at the FP16
+one, FP16 accumulation where a GeForce card runs it faster; a 4-bit float path at
+``fp4_mfu_factor`` of the MFU, llama.cpp's GGUF formats at ``gguf_mfu_factor``) and attention
+(QK^T, AV) at the activations' 16-bit rate (:func:`attention_peak`): attention kernels
+multiply activations by the cached K and V, dequantised to 16 bits when the cache is 8-bit, so
+they never run at a weight format's fp8 or fp4 rate.
 
 Prefill of ``batch`` prompts of ``prompt_tokens`` tokens: the same with the prompt's FLOPs
 (``2 x active params x tokens`` plus causal attention growing with tokens squared) and the KV it
@@ -80,9 +81,12 @@ def peak_flops(gpu, weight_dtype="bf16") -> float:
     return g.peak_flops(_compute(g, weight_dtype))
 
 
-def attention_peak(gpu) -> float:
-    """Dense peak of one GPU for attention (QK^T and AV): the 16-bit tensor rate. [FLOP/s]"""
-    return _gpu(gpu).peak_flops("bf16")
+def attention_peak(gpu, weight_dtype="bf16") -> float:
+    """Dense peak of one GPU for attention (QK^T and AV): the 16-bit rate of the activations,
+    bf16 where the weights compute in bf16 (FP32 accumulation only) and the faster FP16 rate
+    otherwise, as the weight matmuls take it (:func:`peak_flops`). [FLOP/s]"""
+    g = _gpu(gpu)
+    return g.peak_flops("bf16" if _compute(g, weight_dtype) == "bf16" else "fp16")
 
 
 def ops_per_byte(gpu, dtype="bf16") -> float:
@@ -91,12 +95,13 @@ def ops_per_byte(gpu, dtype="bf16") -> float:
 
     Args:
         gpu: *
-        dtype: compute element type: bf16, fp8, int8, fp4 (bf16 where the GPU has no native path, and for fp32, which engines compute in 16 bits) [dtype]
+        dtype: compute element type: bf16, fp16, fp8, int8, fp4 (fp16 where the GPU has no native path, and for fp32, which engines compute in 16 bits) [dtype]
 
-    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. For 16-bit
-    math the peak is the larger of the catalog's bf16_tflops and fp16_tflops: on GeForce cards
-    the FP16-accumulate rate, twice the bf16 figure, which inference engines' kernels run at
-    (the catalog notes give the source).
+    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. bf16 math
+    runs at the catalog's bf16_tflops (BF16 tensor math accumulates in FP32 only); fp16 at the
+    larger of bf16_tflops and fp16_tflops: on GeForce cards the FP16-accumulate rate, twice the
+    bf16 figure, which inference engines' fp16 kernels run at (the catalog notes give the
+    source).
 
     >>> ops_per_byte("b200", "fp8")
     562.5
@@ -135,7 +140,7 @@ def _linear_peak(g, weight_dtype, eff: Efficiency):
     peak = g.peak_flops(compute)
     if compute == "fp4":
         return peak * eff.fp4_mfu_factor
-    if compute == "bf16" and is_gguf(weight_dtype):
+    if compute == "fp16" and is_gguf(weight_dtype):
         return peak * eff.gguf_mfu_factor
     return peak
 
@@ -147,7 +152,7 @@ def _matmul_time(g, m, rows, attention_flops, weight_dtype, num_gpus, mfu, eff: 
     routed = m.routed_params
     linear = 2.0 * rows * (m.active_params - routed + routed / eff.moe_mfu_factor)
     return ((linear / _linear_peak(g, weight_dtype, eff)
-             + attention_flops / attention_peak(g)) / (num_gpus * mfu))
+             + attention_flops / attention_peak(g, weight_dtype)) / (num_gpus * mfu))
 
 
 def _decode_compute_time(g, m, batch, context, weight_dtype, num_gpus, mfu, eff):

@@ -183,17 +183,21 @@ def is_gguf(weight_dtype) -> bool:
 
 
 def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) -> str:
-    """The tensor-core rate a GPU computes weights of this dtype at: ``"bf16"``, ``"fp8"``,
-    ``"int8"`` or ``"fp4"``.
+    """The tensor-core rate a GPU computes weights of this dtype at: ``"bf16"``, ``"fp16"``,
+    ``"fp8"``, ``"int8"`` or ``"fp4"``.
 
     fp8 weights use the fp8 peak where the GPU has one; int8 weights use int8 (W8A8) where it has
-    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one (Blackwell, MI355X). Everything
-    else (int4, the GGUF formats, fp4 on a GPU without fp4) is weight-only: dequantised and
-    computed at the 16-bit activation rate (SPEC §2; vLLM's gpt-oss prefill on H100 agrees, see
-    benchmarks/RESULTS.md).
+    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one (Blackwell, MI355X). bf16
+    weights compute in bf16. Everything else (fp16, fp32, int4, the GGUF formats, fp4 on a GPU
+    without fp4) computes in fp16: the weight-only formats are dequantised to the 16-bit
+    activations (SPEC §2; vLLM's gpt-oss prefill on H100 agrees, see benchmarks/RESULTS.md).
+    The two 16-bit rates differ only where FP16 with FP16 accumulation is faster than the FP32
+    accumulation bf16 always takes (GeForce cards, ``catalog.GPU.peak_flops``).
 
     >>> compute_dtype("fp8", True, False, True), compute_dtype("q4_k_m", True, True, True)
-    ('fp8', 'bf16')
+    ('fp8', 'fp16')
+    >>> compute_dtype("BF16", True, True, True), compute_dtype("fp8", False, False, False)
+    ('bf16', 'fp16')
     """
     name = dtype_name(weight_dtype)
     if name == "fp8" and has_fp8:
@@ -202,4 +206,4 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
         return "int8"
     if name in FP4_FORMATS and has_fp4:
         return "fp4"
-    return "bf16"
+    return "bf16" if name == "bf16" else "fp16"

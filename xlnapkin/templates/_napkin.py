@@ -275,9 +275,10 @@ def gpu_steps() -> list[Step]:
     """Whether the replica can run, memory fit, concurrency under load, one decode step and the
     throughput under load (``serving.max_throughput``)."""
     return [
-        Step("peak_16bit_tflops", "Dense 16-bit peak (FP16 accumulate where faster)",
-             "MAX({g_bf16_tflops},{g_fp16_tflops})", "TFLOP/s", "num",
-             "catalog.GPU.tflops_16bit"),
+        Step("peak_16bit_tflops", "Dense 16-bit peak (bf16: FP32 accumulate; else FP16 where "
+             "faster)",
+             "IF({weight_dtype}=\"bf16\",{g_bf16_tflops},MAX({g_bf16_tflops},{g_fp16_tflops}))",
+             "TFLOP/s", "num", "roofline.peak_flops(gpu, 'bf16' or 'fp16') / 1e12"),
         Step("fp4_path", "Weights on a native 4-bit float path? (fp4/nvfp4/mxfp4 on an FP4 GPU)",
              "AND(OR(" + ",".join(f'{{weight_dtype}}="{f}"' for f in FP4_FORMATS) + "),"
              "{g_fp4_tflops}>0)", "", "bool", "units.compute_dtype(...) == 'fp4'"),
@@ -298,7 +299,8 @@ def gpu_steps() -> list[Step]:
              "{gguf_mfu_factor},1))",
              "TFLOP/s", "num", "roofline._linear_peak(gpu, weight_dtype, ...) / 1e12"),
         Step("attn_peak_tflops", "Dense peak for attention (QK^T, AV): the 16-bit rate",
-             "{peak_16bit_tflops}", "TFLOP/s", "num", "roofline.attention_peak(gpu) / 1e12"),
+             "{peak_16bit_tflops}", "TFLOP/s", "num",
+             "roofline.attention_peak(gpu, weight_dtype) / 1e12"),
         Step("linear_flops_row", "Matmul FLOPs per token at dense MFU (routed: x "
              "1/moe_mfu_factor)", "2*({active_params}-{routed_params}+{routed_params}"
              "/{moe_mfu_factor})", "FLOP", "sci", "roofline._matmul_time"),
