@@ -1126,7 +1126,7 @@ def test_an_empty_value_in_a_sweep_is_refused(capsys):
 
 
 NUMBER_NOTE = ("note: weight_dtype{} 8 is read as 8 bits per element, computed at the 16-bit "
-               "rate (weight-only, as int4 and GGUF are); fp8, int8 and the fp4 formats use the "
+               "rate (weight-only, as int4 is); fp8, int8 and the fp4 formats use the "
                "GPU's low-precision tensor cores where it has them{}\n")
 
 

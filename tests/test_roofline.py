@@ -76,19 +76,24 @@ def test_fp8_weights_use_the_fp8_peak_only_where_there_is_one():
     assert roofline.peak_flops("h100-sxm", "fp8") == 1979e12
     assert roofline.peak_flops("a100-sxm-80gb", "fp8") == 312e12  # no FP8: computes in BF16
     assert roofline.peak_flops("b200", "nvfp4") == 9000e12
-    assert roofline.peak_flops("h100-sxm", "q4_k_m") == 989e12   # weight-only: BF16 math
+    assert roofline.peak_flops("h100-sxm", "q4_k_m") == 989e12   # weight-only: 16-bit math
 
 
-def test_geforce_bf16_math_takes_the_fp32_accumulate_rate_and_fp16_the_faster_one():
-    """BF16 tensor instructions accumulate in FP32 only (PTX ISA: mma .f32.bf16.bf16.f32), for
-    the weights and the attention alike; fp16 and weight-only formats run FP16 accumulation
-    where a GeForce card has it. Golden values: NVIDIA's Ada whitepaper, RTX 4090 table (BF16 with FP32
-    accumulate 165.2 dense, FP16 with FP16 accumulate 330.3), as gpus.csv cites."""
-    assert roofline.peak_flops("rtx-4090", "bf16") == pytest.approx(165.2e12)
-    for dtype in ("fp16", "fp32", "int4", "q4_k_m"):
+def test_geforce_fp16_and_gguf_take_the_fp16_accumulate_rate_and_the_rest_the_fp32_one():
+    """fp16 and GGUF weights compute as llama.cpp's cuBLAS GEMMs do, with FP16 accumulation;
+    bf16 (whose tensor instructions accumulate in FP32 only: PTX ISA mma .f32.bf16.bf16.f32),
+    int4 and the other 16-bit math as PyTorch's and vLLM's Marlin kernels do, in FP32; the
+    attention as the weights. Golden values: NVIDIA's Ada whitepaper, RTX 4090 table (BF16
+    with FP32 accumulate 165.2 dense, FP16 with FP16 accumulate 330.3), as gpus.csv cites."""
+    for dtype in ("bf16", "fp32", "int4", "awq", 4.5, 16):
+        assert roofline.peak_flops("rtx-4090", dtype) == pytest.approx(165.2e12), dtype
+        assert roofline.attention_peak("rtx-4090", dtype) == pytest.approx(165.2e12), dtype
+    for dtype in ("fp16", "q4_k_m", "Q8_0"):
         assert roofline.peak_flops("rtx-4090", dtype) == pytest.approx(330.3e12), dtype
-    assert roofline.attention_peak("rtx-4090", "bf16") == pytest.approx(165.2e12)
-    assert roofline.attention_peak("rtx-4090", "q4_k_m") == pytest.approx(330.3e12)
+        assert roofline.attention_peak("rtx-4090", dtype) == pytest.approx(330.3e12), dtype
+    # fp8 weights take the card's fp8 column; their attention runs at the FP32-accumulate rate
+    assert roofline.peak_flops("rtx-4090", "fp8") == pytest.approx(330.3e12)
+    assert roofline.attention_peak("rtx-4090", "fp8") == pytest.approx(165.2e12)
     # where the two rates are one (every datacenter part), nothing moves
     assert roofline.peak_flops("h100-sxm", "bf16") == roofline.peak_flops("h100-sxm", "fp16")
     # a 4,096-token prefill is compute-bound: bf16 takes longer than fp16 on the card

@@ -93,17 +93,18 @@ class GPU:
 
     @functools.cached_property
     def tflops_16bit(self) -> float:
-        """Dense FP16 tensor peak engines reach, for fp16 and weight-only formats: FP16 with
-        FP16 accumulation where it is faster (GeForce cards halve the FP32-accumulate rate of
-        ``bf16_tflops``). bf16 math runs at ``bf16_tflops`` (:meth:`peak_flops`). [TFLOPS]"""
+        """Dense FP16 tensor peak, for fp16 and GGUF weights: FP16 with FP16 accumulation where
+        it is faster (GeForce cards halve the FP32-accumulate rate of ``bf16_tflops``). Other
+        16-bit math runs at ``bf16_tflops`` (:meth:`peak_flops`). [TFLOPS]"""
         return max(self.bf16_tflops, self.fp16_tflops or 0.0)
 
     def peak_flops(self, compute: str) -> float:
         """Dense peak [FLOP/s] for a compute dtype from :func:`xlnapkin.units.compute_dtype`:
-        its own column, or the 16-bit rate where the GPU has no native path. ``"bf16"`` is
-        ``bf16_tflops`` alone: BF16 tensor instructions accumulate in FP32 only (NVIDIA's PTX
-        ISA lists ``mma ... .f32.bf16.bf16.f32`` and no BF16 form with an FP16 accumulator), so
-        a GeForce card's FP16-accumulate rate is for ``"fp16"``."""
+        its own column, or the 16-bit rate where the GPU has no native path. ``"bf16"``, 16-bit
+        math with FP32 accumulation, is ``bf16_tflops`` alone: BF16 tensor instructions
+        accumulate in FP32 only (NVIDIA's PTX ISA lists ``mma ... .f32.bf16.bf16.f32`` and no
+        BF16 form with an FP16 accumulator), so a GeForce card's FP16-accumulate rate is for
+        ``"fp16"``."""
         return self._peaks[compute]
 
     @functools.cached_property

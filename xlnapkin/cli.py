@@ -329,7 +329,7 @@ def _option_words(message: str) -> str:
 
 def _bits_notes(name, value, position=None) -> None:
     """A note on stderr for each value of a dtype argument that the engine reads as a number of
-    bits: a weight of that size computed at the 16-bit rate, as a weight-only format is; given
+    bits: a weight of that size computed at the 16-bit rate, as int4 is; given
     by position, how to say so by name."""
     if not isinstance(value, str) or (name != "weight_dtype" and not position):
         return  # a KV cache's bits by name are as meant: nothing to add
@@ -337,8 +337,8 @@ def _bits_notes(name, value, position=None) -> None:
         if not _reads_as_bits(v):
             continue
         where = f" (argument {position})" if position else ""
-        how = (" computed at the 16-bit rate (weight-only, as int4 and GGUF are); fp8, int8 "
-               "and the fp4 formats use the GPU's low-precision tensor cores where it has them"
+        how = (" computed at the 16-bit rate (weight-only, as int4 is); fp8, int8 and the "
+               "fp4 formats use the GPU's low-precision tensor cores where it has them"
                if name == "weight_dtype" else "")
         tail = (f"; give it as --{name.replace('_', '-')} {v} to say so" if position else "")
         print(f"note: {name}{where} {v} is read as {v} bits per element"

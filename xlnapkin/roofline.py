@@ -17,10 +17,10 @@ Decode step for ``batch`` sequences each holding ``context`` tokens::
 than GPUs, the KV read counts at least one sequence a group: :func:`_kv_batch`)
 
 where the FLOPs time adds the weight matmuls at the weight dtype's tensor rate
-(:func:`peak_flops`: bf16 weights at the BF16 rate, fp16 and weight-only formats at the FP16
-one, FP16 accumulation where a GeForce card runs it faster; a 4-bit float path at
+(:func:`peak_flops`: fp16 and GGUF weights at the FP16-accumulate rate where a GeForce card
+runs it faster, other 16-bit math at the FP32-accumulate one; a 4-bit float path at
 ``fp4_mfu_factor`` of the MFU, llama.cpp's GGUF formats at ``gguf_mfu_factor``) and attention
-(QK^T, AV) at the activations' 16-bit rate (:func:`attention_peak`): attention kernels
+(QK^T, AV) at the matching 16-bit rate (:func:`attention_peak`): attention kernels
 multiply activations by the cached K and V, dequantised to 16 bits when the cache is 8-bit, so
 they never run at a weight format's fp8 or fp4 rate.
 
@@ -82,11 +82,13 @@ def peak_flops(gpu, weight_dtype="bf16") -> float:
 
 
 def attention_peak(gpu, weight_dtype="bf16") -> float:
-    """Dense peak of one GPU for attention (QK^T and AV): the 16-bit rate of the activations,
-    bf16 where the weights compute in bf16 (FP32 accumulation only) and the faster FP16 rate
-    otherwise, as the weight matmuls take it (:func:`peak_flops`). [FLOP/s]"""
+    """Dense peak of one GPU for attention (QK^T and AV): the 16-bit rate the engine's matmuls
+    run at, FP16 accumulation where the weights compute in fp16 (fp16 and GGUF weights:
+    llama.cpp's attention GEMMs take its weights' compute type) and FP32 accumulation,
+    ``bf16_tflops``, otherwise (bf16 has no other, and FlashAttention accumulates in FP32 for
+    fp16 inputs too). [FLOP/s]"""
     g = _gpu(gpu)
-    return g.peak_flops("bf16" if _compute(g, weight_dtype) == "bf16" else "fp16")
+    return g.peak_flops("fp16" if _compute(g, weight_dtype) == "fp16" else "bf16")
 
 
 def ops_per_byte(gpu, dtype="bf16") -> float:
@@ -95,13 +97,14 @@ def ops_per_byte(gpu, dtype="bf16") -> float:
 
     Args:
         gpu: *
-        dtype: compute element type: bf16, fp16, fp8, int8, fp4 (fp16 where the GPU has no native path, and for fp32, which engines compute in 16 bits) [dtype]
+        dtype: compute element type: bf16, fp16, fp8, int8, fp4 (16-bit where the GPU has no native path, and for fp32, which engines compute in 16 bits) [dtype]
 
-    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. bf16 math
-    runs at the catalog's bf16_tflops (BF16 tensor math accumulates in FP32 only); fp16 at the
-    larger of bf16_tflops and fp16_tflops: on GeForce cards the FP16-accumulate rate, twice the
-    bf16 figure, which inference engines' fp16 kernels run at (the catalog notes give the
-    source).
+    Returns FLOP per byte: below it a kernel is memory-bound, above it compute-bound. fp16 and
+    llama.cpp's GGUF formats compute at the larger of the catalog's bf16_tflops and
+    fp16_tflops: on GeForce cards the FP16-accumulate rate, twice the bf16 figure, which
+    llama.cpp's GEMMs run at; other 16-bit math (bf16, int4 and the other weight-only
+    formats) at bf16_tflops, the FP32-accumulate rate that BF16 has alone and PyTorch's and
+    vLLM's kernels take (the catalog notes give the sources).
 
     >>> ops_per_byte("b200", "fp8")
     562.5

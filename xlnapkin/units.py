@@ -187,17 +187,19 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
     ``"fp8"``, ``"int8"`` or ``"fp4"``.
 
     fp8 weights use the fp8 peak where the GPU has one; int8 weights use int8 (W8A8) where it has
-    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one (Blackwell, MI355X). bf16
-    weights compute in bf16. Everything else (fp16, fp32, int4, the GGUF formats, fp4 on a GPU
-    without fp4) computes in fp16: the weight-only formats are dequantised to the 16-bit
-    activations (SPEC §2; vLLM's gpt-oss prefill on H100 agrees, see benchmarks/RESULTS.md).
-    The two 16-bit rates differ only where FP16 with FP16 accumulation is faster than the FP32
-    accumulation bf16 always takes (GeForce cards, ``catalog.GPU.peak_flops``).
+    one; fp4/nvfp4/mxfp4 use a native fp4 path where there is one (Blackwell, MI355X).
+    Everything else computes in 16 bits, the weight-only formats (int4, the GGUF formats, fp4 on
+    a GPU without fp4) dequantised to the activations (SPEC §2; vLLM's gpt-oss prefill on H100
+    agrees, see benchmarks/RESULTS.md): ``"fp16"``, FP16 math with FP16 accumulation, for fp16
+    weights and llama.cpp's GGUF formats, whose cuBLAS GEMMs take that compute type; ``"bf16"``,
+    16-bit math with FP32 accumulation, for the rest (bf16 has no other; PyTorch's GEMMs and
+    vLLM's Marlin kernels for GPTQ and AWQ weights accumulate in FP32). The two rates differ
+    only where FP16 accumulation is faster (GeForce cards, ``catalog.GPU.peak_flops``).
 
     >>> compute_dtype("fp8", True, False, True), compute_dtype("q4_k_m", True, True, True)
     ('fp8', 'fp16')
     >>> compute_dtype("BF16", True, True, True), compute_dtype("fp8", False, False, False)
-    ('bf16', 'fp16')
+    ('bf16', 'bf16')
     """
     name = dtype_name(weight_dtype)
     if name == "fp8" and has_fp8:
@@ -206,4 +208,4 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
         return "int8"
     if name in FP4_FORMATS and has_fp4:
         return "fp4"
-    return "bf16" if name == "bf16" else "fp16"
+    return "fp16" if name == "fp16" or is_gguf(weight_dtype) else "bf16"

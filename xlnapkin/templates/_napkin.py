@@ -275,10 +275,14 @@ def gpu_steps() -> list[Step]:
     """Whether the replica can run, memory fit, concurrency under load, one decode step and the
     throughput under load (``serving.max_throughput``)."""
     return [
-        Step("peak_16bit_tflops", "Dense 16-bit peak (bf16: FP32 accumulate; else FP16 where "
-             "faster)",
-             "IF({weight_dtype}=\"bf16\",{g_bf16_tflops},MAX({g_bf16_tflops},{g_fp16_tflops}))",
-             "TFLOP/s", "num", "roofline.peak_flops(gpu, 'bf16' or 'fp16') / 1e12"),
+        Step("gguf_path", "GGUF weights? (llama.cpp's q4_k_m etc.: x gguf_mfu_factor)",
+             "AND(NOT(ISNUMBER({weight_dtype})),OR(LEFT({weight_dtype},1)=\"q\","
+             "LEFT({weight_dtype},2)=\"iq\"))", "", "bool",
+             "units.is_gguf(weight_dtype)"),
+        Step("peak_16bit_tflops", "Dense 16-bit peak (fp16, GGUF: FP16 accumulate where faster)",
+             "IF(OR({weight_dtype}=\"fp16\",{gguf_path}),MAX({g_bf16_tflops},{g_fp16_tflops}),"
+             "{g_bf16_tflops})", "TFLOP/s", "num",
+             "roofline.peak_flops(gpu, 'fp16' or 'bf16') / 1e12"),
         Step("fp4_path", "Weights on a native 4-bit float path? (fp4/nvfp4/mxfp4 on an FP4 GPU)",
              "AND(OR(" + ",".join(f'{{weight_dtype}}="{f}"' for f in FP4_FORMATS) + "),"
              "{g_fp4_tflops}>0)", "", "bool", "units.compute_dtype(...) == 'fp4'"),
@@ -287,10 +291,6 @@ def gpu_steps() -> list[Step]:
              "IF(AND({weight_dtype}=\"int8\",{g_int8_tops}>0),{g_int8_tops},"
              "IF({fp4_path},{g_fp4_tflops},{peak_16bit_tflops})))", "TFLOP/s", "num",
              "roofline.peak_flops(gpu, weight_dtype) / 1e12"),
-        Step("gguf_path", "GGUF weights? (llama.cpp's q4_k_m etc.: x gguf_mfu_factor)",
-             "AND(NOT(ISNUMBER({weight_dtype})),OR(LEFT({weight_dtype},1)=\"q\","
-             "LEFT({weight_dtype},2)=\"iq\"))", "", "bool",
-             "units.is_gguf(weight_dtype)"),
         Step("par_gpus", "GPUs a forward pass runs on at once (GGUF: 1, split by layers)",
              "IF({gguf_path},1,{num_gpus})", "GPUs", "int", "roofline.parallel_gpus"),
         Step("linear_peak_tflops", "Rate the weight matmuls are counted at (x the FP4 or GGUF "
