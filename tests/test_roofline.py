@@ -82,26 +82,34 @@ def test_fp8_weights_use_the_fp8_peak_only_where_there_is_one():
 def test_geforce_fp16_and_gguf_take_the_fp16_accumulate_rate_and_the_rest_the_fp32_one():
     """fp16 and GGUF weights compute as llama.cpp's cuBLAS GEMMs do, with FP16 accumulation;
     bf16 (whose tensor instructions accumulate in FP32 only: PTX ISA mma .f32.bf16.bf16.f32),
-    int4 and the other 16-bit math as PyTorch's and vLLM's Marlin kernels do, in FP32; the
+    int4 and the other 16-bit math as PyTorch's and vLLM's AWQ and Marlin kernels do, in FP32; the
     attention as the weights. Golden values: NVIDIA's Ada whitepaper, RTX 4090 table (BF16
     with FP32 accumulate 165.2 dense, FP16 with FP16 accumulate 330.3), as gpus.csv cites."""
-    for dtype in ("bf16", "fp32", "int4", "awq", 4.5, 16):
-        assert roofline.peak_flops("rtx-4090", dtype) == pytest.approx(165.2e12), dtype
-        assert roofline.attention_peak("rtx-4090", dtype) == pytest.approx(165.2e12), dtype
-    for dtype in ("fp16", "q4_k_m", "Q8_0"):
-        assert roofline.peak_flops("rtx-4090", dtype) == pytest.approx(330.3e12), dtype
-        assert roofline.attention_peak("rtx-4090", dtype) == pytest.approx(330.3e12), dtype
-    # fp8 weights take the card's fp8 column; their attention runs at the FP32-accumulate rate
-    assert roofline.peak_flops("rtx-4090", "fp8") == pytest.approx(330.3e12)
-    assert roofline.attention_peak("rtx-4090", "fp8") == pytest.approx(165.2e12)
+    # (RTX 3090: 71 and 142, the GA102 whitepaper; RTX 5090: 209.5 and 419, as gpus.csv cites)
+    for gpu, slow, fast in (("rtx-4090", 165.2, 330.3), ("rtx-3090", 71, 142),
+                            ("rtx-5090", 209.5, 419)):
+        for dtype in ("bf16", "bfloat16", "fp32", "int4", "awq", "gptq-int4", 4.5, 16):
+            assert roofline.peak_flops(gpu, dtype) == pytest.approx(slow * 1e12), (gpu, dtype)
+            assert roofline.attention_peak(gpu, dtype) == pytest.approx(slow * 1e12), dtype
+        for dtype in ("fp16", "half", "float16", "f16", "q4_k_m", "Q8_0"):
+            assert roofline.peak_flops(gpu, dtype) == pytest.approx(fast * 1e12), (gpu, dtype)
+            assert roofline.attention_peak(gpu, dtype) == pytest.approx(fast * 1e12), dtype
+    # fp8 weights take the card's own fp8 column (here set apart from both 16-bit rates), their
+    # attention the FP32-accumulate rate; fp8 on a card without fp8 (3090) is 16-bit math
+    assert roofline.peak_flops("rtx-4090; fp8_tflops=500", "fp8") == pytest.approx(500e12)
+    assert roofline.attention_peak("rtx-4090; fp8_tflops=500", "fp8") == pytest.approx(165.2e12)
+    assert roofline.peak_flops("rtx-3090", "fp8") == pytest.approx(71e12)
     # where the two rates are one (every datacenter part), nothing moves
     assert roofline.peak_flops("h100-sxm", "bf16") == roofline.peak_flops("h100-sxm", "fp16")
     # a 4,096-token prefill is compute-bound: bf16 takes longer than fp16 on the card
     bf16, fp16 = (roofline.prefill_time("rtx-4090", "llama-3-8b", 1, 4096, d) for d in
                   ("bf16", "fp16"))
     assert bf16 > 1.5 * fp16
-    # a spec string gives a bf16 run the faster rate
-    assert roofline.peak_flops("rtx-4090; bf16_tflops=330.3", "bf16") == pytest.approx(330.3e12)
+    # the data README's two spec strings: every 16-bit rate fast, or every one slow
+    for dtype in ("bf16", "int4", "fp16"):
+        assert roofline.peak_flops("rtx-4090; bf16_tflops=330.3", dtype) == pytest.approx(
+            330.3e12)
+        assert roofline.peak_flops("rtx-4090; fp16_tflops=0", dtype) == pytest.approx(165.2e12)
 
 
 

@@ -121,9 +121,11 @@ class GPU:
 
     @functools.cached_property
     def _peaks(self) -> dict:
-        native = {"bf16": self.bf16_tflops, "fp16": None, "fp8": self.fp8_tflops,
-                  "fp4": self.fp4_tflops, "int8": self.int8_tops}
-        return {k: (v or self.tflops_16bit) * TFLOPS for k, v in native.items()}
+        # a low-precision format without its own path computes as 16-bit math with FP32
+        # accumulation (units.compute_dtype)
+        low = {"fp8": self.fp8_tflops, "fp4": self.fp4_tflops, "int8": self.int8_tops}
+        return {"bf16": self.bf16_tflops * TFLOPS, "fp16": self.tflops_16bit * TFLOPS,
+                **{k: (v or self.bf16_tflops) * TFLOPS for k, v in low.items()}}
 
 
 @dataclass(frozen=True)

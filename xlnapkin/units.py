@@ -193,7 +193,7 @@ def compute_dtype(weight_dtype, has_fp8: bool, has_fp4: bool, has_int8: bool) ->
     agrees, see benchmarks/RESULTS.md): ``"fp16"``, FP16 math with FP16 accumulation, for fp16
     weights and llama.cpp's GGUF formats, whose cuBLAS GEMMs take that compute type; ``"bf16"``,
     16-bit math with FP32 accumulation, for the rest (bf16 has no other; PyTorch's GEMMs and
-    vLLM's Marlin kernels for GPTQ and AWQ weights accumulate in FP32). The two rates differ
+    vLLM's AWQ and Marlin kernels for int4 weights accumulate in FP32). The two rates differ
     only where FP16 accumulation is faster (GeForce cards, ``catalog.GPU.peak_flops``).
 
     >>> compute_dtype("fp8", True, False, True), compute_dtype("q4_k_m", True, True, True)
