@@ -117,6 +117,10 @@ OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "cheapest_gpu_per_user",
 SLA_STEPS = queueing._BISECTIONS  # bisection rows of each latency table, as the engine runs
 
 
+# the catalog row whose bill for the users typed is least (the first of equals)
+_CHEAPEST_FOR_USERS = "MATCH(MIN(w_catalog_cost_users),w_catalog_cost_users,0)"
+
+
 def _replicas_for(users: str, slots: str, duty: str, percentile: str) -> str:
     """``economics.replicas_for_users`` as a formula (``slots`` whole and at least 1): the
     users' requests in flight at the percentile over a replica's slots, rounded up, at least 1."""
@@ -333,7 +337,7 @@ def _outputs(b, col_of) -> None:
           f'IF({{rank_ok}},IF(COUNT({per_user})>0,MIN({per_user}),"-"),"check inputs")',
           "USD", "GPUs only, at the hours paid", "usd", "output")
     # the month's bill for the users typed, whose cheapest GPU can differ again (whole replicas)
-    bill, at = "w_catalog_cost_users", "MATCH(MIN(w_catalog_cost_users),w_catalog_cost_users,0)"
+    bill, at = "w_catalog_cost_users", _CHEAPEST_FOR_USERS
     for name, label, found, unit, note, fmt in (
             ("cheapest_gpu_for_users", "Cheapest catalog GPU for your users",
              f"INDEX(w_catalog_gpu_label,{at})", "", "the month's bill for all of them",
@@ -780,7 +784,7 @@ def _growth(wb, ws, pc, row) -> None:
     for j, name in enumerate(("users", "gpus", "cost", "cost_per_user")):
         st.define(wb, f"growth_{name}", "Planner", st.column_range(pc + j, first, last))
     # the GPU's figures the rows read, shown (the working), from its row of the Working sheet
-    at = "MATCH(MIN(w_catalog_cost_users),w_catalog_cost_users,0)"
+    at = _CHEAPEST_FOR_USERS
     st.put_text(ws.cell(last + 1, pc), "Its slots, $/GPU-h:", st.NOTE_FONT)
     for j, (name, value, fmt) in enumerate((
             ("growth_slots", f"INT(INDEX(w_catalog_slots,{at}))", "int"),  # whole requests
