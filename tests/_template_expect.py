@@ -293,7 +293,8 @@ def _money(v, x, total):
     out.update({
         "replica_total_tps": total, "replica_monthly_cost": replica,
         "replica_capacity_per_day": cap, "replicas_calc": reps,
-        "gpu_monthly_calc": monthly - x["staff"], "self_host_monthly_calc": monthly,
+        "gpu_monthly_calc": monthly - x["staff"],
+        "staff_cost_per_month_used": x["staff"], "self_host_monthly_calc": monthly,
         "actual_util_calc": e.fleet_utilization(x["tpd"], total, reps, hours),
         "planned_cost_per_mtok_calc": e.cost_per_mtok(price, total, x["util"], n),
         "saving_calc": out["api_monthly_calc"] - monthly,
@@ -321,6 +322,7 @@ def _money(v, x, total):
 OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_util_calc",
              "self_host_monthly_cost": "self_host_monthly_calc",
              "gpu_monthly_cost": "gpu_monthly_calc", "api_monthly_cost": "api_monthly_calc",
+             "staff_monthly_cost": "staff_cost_per_month_used",
              "monthly_saving": "saving_calc",
              "self_host_cost_per_mtok_at_volume": "cost_at_volume_calc",
              "api_blended_price": "api_blended_calc",

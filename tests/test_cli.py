@@ -1287,6 +1287,20 @@ def test_estimate_calls_a_tie_a_tie(capsys):
     assert "$-0" not in out
 
 
+def test_a_gpu_price_of_0_points_to_what_an_owned_gpu_hour_costs(capsys):
+    # a finance review: `--price 0` for GPUs already owned priced them free, with no word
+    # that owning costs financing, power and hosting, and printed "$0.0000 per GPU-hour"
+    code, out, err = run(capsys, "estimate", "--price", "0")
+    assert code == 0, err
+    line, = [x for x in out.splitlines() if x.lstrip().startswith("GPU rental")]
+    assert "2 GPUs x $0.00 per GPU-hour x 730 hours; GPUs you own still cost" in line
+    assert "xlnapkin own-hourly-cost" in line
+    code, out, err = run(capsys, "estimate", "--price", "2.49")
+    assert "own-hourly-cost" not in out and "$2.49 per GPU-hour" in out
+    code, out, err = run(capsys, "own-hourly-cost", "30000")  # the command it names runs
+    assert code == 0 and float(out) > 0, err
+
+
 @pytest.mark.parametrize("batch", ["1", "1,2"])  # one configuration, and a range
 def test_a_gpu_too_small_for_the_weights_is_told_to_get_more_memory(capsys, batch):
     # it was told to "hold fewer sequences or tokens", which cannot help

@@ -25,7 +25,7 @@ measurements support it (AMD's); a user sets any GPU's factor in a spec string.
 >>> DEFAULTS.mbu, DEFAULTS.max_concurrency
 (0.84, 256.0)
 >>> resolve(1).layer_overhead_s, resolve(None).layer_overhead_s
-(0.0, 7e-05)
+(0.0, 6.8e-05)
 """
 
 from __future__ import annotations

@@ -767,10 +767,13 @@ def _run_estimate(ns) -> int:
                              f"for your volume spread evenly over the day: a lower --utilization "
                              f"leaves room for peaks)"),
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
-                       f"x {_usd(e.price_per_gpu_hour, 2 if e.price_per_gpu_hour >= 0.1 else 4)}"
+                       f"x {_usd(e.price_per_gpu_hour, 4 if 0 < e.price_per_gpu_hour < 0.1 else 2)}"
                        " per GPU-hour"
                        f"{_as_of(None if e.gpu_price_given else e.gpu_price_as_of)} x "
-                       f"{e.hours_per_month:g} hours"),
+                       f"{e.hours_per_month:g} hours" + (
+                           "; GPUs you own still cost their financing, power and hosting: "
+                           "xlnapkin own-hourly-cost prices an hour of one"
+                           if e.price_per_gpu_hour == 0 else "")),
         ("people and platform", f"{_usd(e.staff_cost_per_month)}/month "
                                 f"({_usd(e.staff_cost_per_month * 12)} a year)"),
         ("self-hosting", f"{_usd(e.self_host_monthly_cost)}/month: GPUs + people"),
@@ -971,7 +974,8 @@ def _add_estimate(sub):
                    help="GPUs per replica: tensor parallel, GGUF split by layers (%(default)s)")
     p.add_argument("--price", type=_blank_or(_amount(float, money=True)), default=None,
                    metavar="USD",
-                   help="per GPU-hour (blank: the catalog's rental price)")
+                   help="per GPU-hour (blank: the catalog's rental price; for GPUs you own, "
+                        "what an hour of one costs: xlnapkin own-hourly-cost)")
     p.add_argument("--api", type=_blank_or(str), default=None,
                    help="API price id (blank: the model's comparable API in the catalog)")
     p.add_argument("--utilization", type=_amount(float, share=True), default=d["utilization"],
