@@ -669,7 +669,10 @@ def queue_steps(percentile: bool = True) -> list[Step]:
              "{input_tokens}/{token_budget}", "budgets", "num"),
     ] + (z + [Step("q_echo_steps", "Steps after the first token of a request of the median "
                                    "length", "IF({output_tokens}<=1,1,MAX(ROUNDUP(LN(0.5)/"
-                                   "LN(1-1/{output_tokens})-1E-9,0),1))", "steps", "int")]
+                                   "LN(1-1/{output_tokens})-1E-9,0),1))", "steps", "int"),
+               Step("q_tpot_longest", "Longest TPOT: a step at N most with a full prompt "
+                                      "budget", step_at("MAX({q_n_max},1)") + "+" + _FULL_BUDGET,
+                    "s", "sci", "queueing._Replica.longest")]
          if percentile else []) + [
         Step("q_step_full", "Step with all slots taken (N = most at once)",
              step_at("MAX({q_n_max},1)") + "+{q_n_max}/{output_tokens}*{t_prefill_prompt}+"
@@ -891,6 +894,24 @@ def ttft_tail(rate: str, p: str | None, z: str, left: str) -> dict[str, str]:
                         "{input_tokens})*{t_prefill_prompt}")}
 
 
+# a step's prompt work when it carries a full budget of prompt tokens, and its pass
+_FULL_BUDGET = "{step_overhead}+{t_prefill_prompt}*{token_budget}/{input_tokens}"
+
+
+def _tpot_floor() -> Step:
+    """For a percentile row: TPOT at the percentile, no lower than the mean TPOT allows
+    (``queueing._tpot_seen``): ``(mean - (1 - p) longest) / p``, the mean being the loaded step
+    at the row's mean concurrency plus the echo's mean over output lengths, at most a step with
+    a full prompt budget. (One column: the Latency sheet's tables repeat it in every row.)"""
+    g, c, out, p = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}", "{sla_percentile}"
+    echo = f"IF({out}<=1,0,{c}/((1-{g})*(1-{g}^2))*{g}*LN({out}-({out}-1)*{g})/({out}-1))"
+    mean = (f"IF({{q_n_max}}<2,{step_at('1')},MIN({{q_step}}+{echo},{{q_decode}}+"
+            f"{_FULL_BUDGET}))")
+    return Step("q_tpot", "time per output token at the percentile, no lower than the mean "
+                "allows", f"MAX({{q_tpot_at}},({mean}-(1-{p})*{{q_tpot_longest}})/{p})", "s",
+                "sci", "queueing.tpot_at_rate / 1e3")
+
+
 def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
@@ -936,10 +957,12 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              "s", "sci"),
         # the step and the echo, no longer than a step with a full budget of prompt tokens;
         # one sequence's decode step where the memory holds only one (no prompt joins it)
-        Step("q_tpot", f"time per output token at {at}",
+        Step("q_tpot" if mean else "q_tpot_at", f"time per output token at {at}" + (
+                 "" if mean else ", median-length request"),
              f"IF({{q_n_max}}<2,{step_at('1')},MIN({{q_decode_seen}}+{{q_seen}}{loaded}+"
-             f"{pass_seen}+{{q_echo}},{{q_decode_seen}}+{{step_overhead}}+{{t_prefill_prompt}}*"
-             "{token_budget}/{input_tokens}))", "s", "sci", "queueing.tpot_at_rate / 1e3"),
+             f"{pass_seen}+{{q_echo}},{{q_decode_seen}}+{_FULL_BUDGET}))", "s", "sci",
+             "queueing.tpot_at_rate / 1e3" if mean else "queueing._tpot_seen"),
+    ] + ([] if mean else [_tpot_floor()]) + [
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),
         # at least its share of the steps' prompt room (queueing._Replica.prompt)
         Step("q_slot", "prefill budget one prompt takes",
