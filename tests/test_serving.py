@@ -120,8 +120,17 @@ def test_blank_weight_dtype_is_the_released_checkpoint():
      "8, 16 or 32"),
     (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-2-7b", 1, 8192),
      "llama-2-7b holds at most 4,096 tokens per sequence, got 8,192"),
+    # a context that adds two arguments says so: the sum is not what was typed (an analyst
+    # review: "got 1,000,000,256" for input_tokens 1e9 and output_tokens 256)
     (lambda: udfs.MAX_THROUGHPUT("h100-sxm", "llama-2-7b", 4000, 1000),
-     "llama-2-7b holds at most 4,096 tokens per sequence, got 5,000"),
+     "llama-2-7b holds at most 4,096 tokens per sequence, got 5,000 (input_tokens + "
+     "output_tokens)"),
+    (lambda: udfs.TTFT_AT_RATE("h100-sxm", "llama-3.1-8b", 2, 1e9, 256),
+     "llama-3.1-8b holds at most 131,072 tokens per sequence, got 1,000,000,256 (input_tokens "
+     "+ output_tokens)"),
+    (lambda: udfs.REPLICAS_FOR_SLA("h100-sxm", "llama-2-7b", 3, 1000, 50, 4000, 1000),
+     "llama-2-7b holds at most 4,096 tokens per sequence, got 5,000 (input_tokens + "
+     "output_tokens)"),
     (lambda: udfs.TOKENS_PER_SEC("h100-sxm", "llama-2-7b", 1, 1e308),  # not 309 digits
      "llama-2-7b holds at most 4,096 tokens per sequence, got 1e+308"),
     (lambda: udfs.MAX_BATCH("h100-sxm", "qwen2.5-7b", 1024, None, None, 8),

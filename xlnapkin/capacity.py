@@ -29,7 +29,8 @@ from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError, NapkinError
 from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, by_layers, dtype_name, kv_layout_note,
-                     max_batch, runs_when_it_fits, tp_degrees, weight_dtype_of, why_not)
+                     max_batch, runs_when_it_fits, summed, tp_degrees, weight_dtype_of,
+                     why_not)
 from .roofline import decode_step_time, domain_note
 from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput,
                       prompt_pass_time)
@@ -657,7 +658,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  num_gpus)
     if not np.isfinite(tps):
-        why = why_not(g, m, weight_dtype, kv_dtype, input_tokens + output_tokens, 1, num_gpus)
+        why = summed(why_not(g, m, weight_dtype, kv_dtype, input_tokens + output_tokens, 1,
+                             num_gpus), ("input_tokens", "output_tokens"))
         if why.startswith(RUNS):  # it runs: an input past what the figures hold
             raise NapkinError("no finite throughput for these inputs: check their sizes and "
                               "units")

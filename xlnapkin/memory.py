@@ -110,6 +110,8 @@ def runs_when_it_fits(tokens, batch=None, *, memory_only=False):
         with np.errstate(all="ignore"):
             why = why_not(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
             runs = can_run(gpu, model, weight_dtype, kv_dtype, held, seqs, num_gpus, frac)
+        if not memory_only:
+            why = summed(why, names)
         # where it runs, NaN has another cause (an overflow): no reason rather than a wrong one
         return np.where(runs, None, np.asarray(why, dtype=object))
 
@@ -118,6 +120,19 @@ def runs_when_it_fits(tokens, batch=None, *, memory_only=False):
         return fn
 
     return mark
+
+
+def summed(why, names):
+    """:func:`why_not`'s reasons for a context that adds the arguments ``names``: a context past
+    the model's maximum says what it adds, as the sum is not what was typed (an analyst review:
+    "got 1,000,000,256" for input_tokens 1e9 and output_tokens 256)."""
+    if len(names) < 2:
+        return why
+    said = f" ({' + '.join(names)})"
+    out = np.asarray(why, dtype=object)
+    out = np.array([w + said if isinstance(w, str) and _TOO_LONG in w else w
+                    for w in out.ravel()], dtype=object).reshape(out.shape)
+    return out.item() if out.ndim == 0 else out
 
 
 def weight_bytes(model, weight_dtype=None) -> float:
@@ -697,6 +712,8 @@ def can_run(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
     return ok
 
 
+_TOO_LONG = " tokens per sequence, got "  # a context past the model's maximum (why_not)
+
 # Why a GPU without a known link is told no count (_advice); the spec string that gives one is
 # in _no_link_message, which names the GPU.
 NO_LINK_ADVICE = ("the GPU has no interconnect_gbps above 0 (no known link to another), so a "
@@ -764,7 +781,7 @@ def why_not(gpu, model, weight_dtype=None, kv_dtype=None, tokens=0, batch=1, num
                 out[runs & (n == nn) & (f == ff)] = _runs_text(m, g, nn, ff)
     if long.any():
         values, inverse = np.unique(t[long], return_inverse=True)
-        most = f"{m.id} holds at most {m.max_context:,.0f} tokens per sequence, got "
+        most = f"{m.id} holds at most {m.max_context:,.0f}{_TOO_LONG}"
         out[long] = np.array([most + (f"{v:,.0f}" if v < 1e15 else f"{v:.3g}")
                               for v in values.tolist()], dtype=object)[inverse]
     if alone.any():

@@ -121,7 +121,7 @@ step of one sequence (no echo). Checked against published open-loop measurements
 ``benchmarks/queue_sim.py`` (results in ``benchmarks/RESULTS.md``).
 
 >>> round(ttft_at_rate("h100-sxm", "llama-3.1-8b", 1e-6, 1024, 256, efficiency=1), 2)
-17.0
+16.95
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ import numpy as np
 from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits,
+from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits, summed,
                      weight_dtype_of, why_not)
 from .roofline import _decode_step, _overhead, _prefill
 from .serving import concurrency_under_load, engine_cap, loaded_step, prompt_work
@@ -493,8 +493,9 @@ def _explain_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens
                   token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
     """Why a rate function has no value: the configuration cannot run, or it is overloaded."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
-    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
-                                mem_fraction), dtype=object)
+    reason = np.asarray(summed(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
+                                       mem_fraction), ("input_tokens", "output_tokens")),
+                        dtype=object)
     runs = np.vectorize(lambda r: str(r).startswith(RUNS), otypes=[bool])(reason)
     reason = np.where(runs, None, reason)  # it runs: the NaN has another cause
     _, top = operating_point(gpu, model, requests_per_sec, input_tokens, output_tokens,
@@ -751,8 +752,9 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
     misses a limit; None where it runs and neither is the reason."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
-    reason = np.asarray(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
-                                mem_fraction), dtype=object)
+    reason = np.asarray(summed(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
+                                       mem_fraction), ("input_tokens", "output_tokens")),
+                        dtype=object)
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget, mem_fraction)
     tiny = np.full(np.shape(r.n_max), 1e-9)

@@ -262,7 +262,7 @@ def _outputs(b) -> None:
     out(b, "breakeven_tokens_per_day", "Breakeven tokens per day", "breakeven_calc",
         "tokens/day", "int", "= FLEET_BREAKEVEN_TOKENS_PER_DAY")
     out(b, "breakeven_gpus", "GPUs at the breakeven volume", "breakeven_gpus_calc", "GPUs",
-        "int", "replicas then x GPUs per replica; people cost as typed, not scaled")
+        "int", "replicas then x GPUs per replica; people cost not scaled by volume")
     out(b, "breakeven_for_good_tokens_per_day", "Cheaper for good from (tokens per day)",
         "breakeven_for_good_calc", "tokens/day", "int",
         "self-hosting stays cheaper above it; never: at no volume")
