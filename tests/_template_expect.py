@@ -534,12 +534,18 @@ def _answers(tps, tail) -> str:
 
 def _pool_step(args, ded, pool) -> str:
     """The Pooling sheet's step line, from economics.pool_step_share and POOL_STEP."""
-    share, g = e.pool_step_share(*args), args[4]
-    if not share < e.POOL_STEP or g < e.POOL_STEP * pool:  # NaN: one deployment
+    share, more, g = e.pool_step_share(*args), e.pool_headroom_share(*args), args[4]
+    if g < e.POOL_STEP * pool:
         return "no"
-    shown = math.ceil(share * 1e5) / 1e5  # the sheet's ROUNDUP(share, 5)
-    return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs: the saving jumps from "
-            f"{1 - pool / ded:.0%} to {1 - (pool - g) / ded:.0%}")
+    if share < e.POOL_STEP:  # NaN (one deployment) is not
+        shown = math.ceil(share * 1e5) / 1e5  # the sheet's ROUNDUP(share, 5)
+        return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs: the saving jumps from "
+                f"{1 - pool / ded:.0%} to {1 - (pool - g) / ded:.0%}")
+    if more < e.POOL_STEP:
+        shown = math.ceil(more * 1e5) / 1e5
+        return (f"yes: {shown:.3%} more load needs {pool + g:g} GPUs: the saving falls from "
+                f"{1 - pool / ded:.0%} to {1 - (pool + g) / ded:.0%} (dedicated GPUs as now)")
+    return "no"
 
 
 def _volume_range_msg(v) -> str:
@@ -711,7 +717,9 @@ def _expect_teams(v, price):
                                f"{v['hours_per_month']:.0f} h a month"
                                if price is not None else "check inputs")}
     money = {"teams_dedicated_monthly_cost": ded, "teams_pooled_monthly_cost": pool,
-             "teams_monthly_saving": ded - pool}
+             "teams_monthly_saving": ded - pool,
+             "teams_like_for_like_monthly_saving": ded - e.teams_pooled_gpus_same_service(
+                 loads, *args, spares[1])}
     for name, gpus in money.items():
         exp[name] = gpus * price * v["hours_per_month"] if price is not None else "check inputs"
     exp["teams_pooled_cost_per_mtok"] = (
@@ -791,11 +799,14 @@ def expect_multi_tenant(v):
            "pooled_coverage": e.pooled_coverage(*args),
            "pooled_gpus_same_service": e.pooled_gpus_same_service(*args),
            "savings_same_service": 1 - e.pooled_gpus_same_service(*args) / ded,
+           "like_for_like_monthly_saving": ((ded - e.pooled_gpus_same_service(*args))
+                                            * (price or 0) * v["hours_per_month"]),
            "pooled_capacity_utilization": load / e.pooled_capacity(*args),
            "tenant_deployments": ded / (v["tenants"] * v["gpus_per_tenant"]),
            "pooled_load": e.pooled_capacity(*args), "pool_step": _pool_step(args, ded, pool),
            "pool_step_share": (e.pool_step_share(*args) if pool > v["gpus_per_tenant"]
                                else "-"),
+           "pool_headroom_share": e.pool_headroom_share(*args),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "normal_model_fair": ("yes" if v["cv"] <= e.NORMAL_CV_MAX else
                                  f"no: cv {v['cv']:.2f} is bursty: the normal model understates "
@@ -807,7 +818,8 @@ def expect_multi_tenant(v):
         exp["check_lora_models"] = "lora_models must be a whole number >= 1"
     if price is None or not hours_ok:  # only the costs wait for a GPU, its price and the hours
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
-                   monthly_saving="check inputs", inputs_ok=False, costs_ok=False)
+                   monthly_saving="check inputs", like_for_like_monthly_saving="check inputs",
+                   inputs_ok=False, costs_ok=False)
     if typed is not None and typed <= 0:
         exp["check_gpu_price_per_hour"] = "GPU price must be a number > 0"
     elif price is None and gpu is not None:
@@ -1186,8 +1198,10 @@ def _planner_row(v, m, g, n, frac, your, i):
     # the sheet: 0 where the heads do not split (max_batch NaN) or several GPUs have no link
     linked = n <= 1 or bool(g.interconnect_gbps)
     mem_slots = min(fit, cap) if math.isfinite(fit) and linked else 0.0
+    # at a user's mean context while its request decodes: what it holds less half an output
+    held = max(v["context_tokens"], inp + out) - out / 2
     speed = serving.concurrency_at_speed(g, m, v["user_tokens_per_sec"], inp, out, wd, kd, n,
-                                         eff, frac) if ok else 0.0
+                                         eff, frac, held) if ok else 0.0
     slots = min(mem_slots, speed)
     users = e.users_at_percentile(slots, v["duty_cycle"], v["concurrency_percentile"])
     row.update({"w_slots_memory": mem_slots, "w_slots": slots, "w_users_replica": users,

@@ -875,6 +875,29 @@ def test_concurrency_at_speed_is_where_each_request_still_gets_the_rate(gpu, mod
     assert each[0] >= rate * (1 - 1e-9) and each[1] < rate
 
 
+def test_the_planner_s_speed_reads_the_caches_at_the_context_a_user_holds():
+    # A planner review: users holding 8,192 tokens were given the slots of requests judged at
+    # their own 1,536 (1,024 in + 1,024 out / 2): 168 on an MI325X, whose step at that many
+    # 8,192-token caches gave each 10.6 tokens/s against the 20 promised. With the context
+    # (held less half an output: 7,680) every slot gets the rate and one more does not.
+    g, m, rate, inp, out = "mi325x", "qwen2.5-32b", 20, 1024, 1024
+    eff = calibration.resolve(None, catalog.gpu(g))
+    wd = memory.weight_dtype_of(catalog.model(m), "fp8")
+    own = serving.concurrency_at_speed(g, m, rate, inp, out, "fp8", "fp8")
+    held = serving.concurrency_at_speed(g, m, rate, inp, out, "fp8", "fp8", 1, None,
+                                        memory.MEM_FRACTION, 8192 - out / 2)
+    assert 160 < own and held < 100   # the review's 168 and about half of it
+
+    def each(b, context):   # a request's tokens/s at b requests running
+        return 1 / serving.loaded_step(catalog.gpu(g), catalog.model(m), b, inp, out, wd,
+                                       "fp8", 1, eff, context)
+    assert each(int(own), 7680) < 0.6 * rate              # what the old slots got
+    assert each(int(held), 7680) >= rate > each(int(held) + 1, 7680)
+    # blank: the request's own mean context, as before
+    assert own == serving.concurrency_at_speed(g, m, rate, inp, out, "fp8", "fp8", 1, None,
+                                               memory.MEM_FRACTION, inp + out / 2)
+
+
 def test_concurrency_at_speed_is_zero_just_past_one_request_s_speed():
     # one request's own speed, prompts included, is THROUGHPUT_AT_CONCURRENCY at 1
     args = ("rtx-4090", "llama-3.1-70b")

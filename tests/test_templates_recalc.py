@@ -249,6 +249,9 @@ def multi_tenant_scenarios(d):
                                                   gpus_per_tenant=2)),
            # a pool of some 490,000 deployments: one of them is no step worth a warning
            ("a million tenants", dict(d, tenants=1000000)),
+           # 9.90 GPUs of load in 10: 1 % more load needs an eleventh (a finance review: the
+           # step line said "no" where it looked only at less load)
+           ("20 tenants, just under a step", dict(d, tenants=20)),
            # the GPU and the LoRA inputs feed their own lines: a bad one leaves the counts
            # as typed (a review found a blank LoRA input put the defaults in their place)
            ("LoRA left blank, three tenants", dict(d, lora_models=None, tenants=3)),

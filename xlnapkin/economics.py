@@ -58,7 +58,7 @@ __all__ = [
     "provisioned_utilization", "effective_cost_per_mtok",
     "dedicated_capacity", "pooled_capacity", "dedicated_gpus", "pooled_gpus", "POOL_STEP",
     "NORMAL_CV_MAX",
-    "pool_step_share",
+    "pool_step_share", "pool_headroom_share",
     "pooling_savings", "pooled_utilization", "pooling_monte_carlo", "PoolingEstimate",
     "DISTRIBUTIONS", "lora_sharing_savings", "joules_per_token", "energy_cost_per_mtok",
     "replica_tokens_per_day", "cost_per_mtok_at_volume", "fleet_utilization",
@@ -1331,10 +1331,10 @@ NORMAL_CV_MAX = 0.3
 TENANT_CORRELATION = 0.3
 
 # A pooled count is "on a step" where less than this share of its load would save a whole
-# deployment, and that deployment is at least this share of the pool's cost: its saving rests on
-# a sliver of the inputs (the multi-tenant template says so). In a pool of more than 1 / this
-# many deployments one deployment is no longer worth the warning (a review: 490,092 GPUs were
-# flagged "on a step").
+# deployment, or more than it would need one more, and that deployment is at least this share of
+# the pool's cost: its saving rests on a sliver of the inputs (the multi-tenant template says
+# so). In a pool of more than 1 / this many deployments one deployment is no longer worth the
+# warning (a review: 490,092 GPUs were flagged "on a step").
 POOL_STEP = 0.02
 
 
@@ -1353,6 +1353,22 @@ def pool_step_share(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_pe
     pool = pooled_gpus(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
     g = _checks.number(gpus_per_tenant, "gpus_per_tenant", 1, integer=True)
     return _out(np.where(pool > g, (cap - (pool - g)) / cap, np.nan))
+
+
+def pool_headroom_share(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
+                        correlation=0.0):
+    """Share by which the pool's load (:func:`pooled_capacity`) could rise before
+    :func:`pooled_gpus` needs one deployment more: ``(pooled - capacity) / capacity``, the other
+    side of :func:`pool_step_share` (a finance review: 20 tenants at 40 % load were "not on a
+    step" at 9.90 GPUs of load in 10, where 1 % more load costs an eleventh). [0-1]
+
+    >>> round(pool_headroom_share(20, 0.4, 0.95, 0.25, 1, 0.3), 6)   # 9.904 GPUs of load: 10
+    0.009687
+    """
+    cap = pooled_capacity(tenants, mean_utilization, percentile, cv, gpus_per_tenant,
+                          correlation)
+    pool = pooled_gpus(tenants, mean_utilization, percentile, cv, gpus_per_tenant, correlation)
+    return _out((pool - cap) / cap)
 
 
 def pooling_savings(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,

@@ -256,16 +256,19 @@ def throughput_at_concurrency(gpu, model, concurrency, input_tokens=1024, output
 
 def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_tokens=1024,
                          weight_dtype=None, kv_dtype=None, num_gpus=1, efficiency=None,
-                         mem_fraction=MEM_FRACTION):
+                         mem_fraction=MEM_FRACTION, context=None):
     """Requests one replica runs at once while each still receives ``tokens_per_sec`` output
     tokens per second: the ``b`` at which a loaded step (:func:`loaded_step`: the decode step
     at mean context plus the prompts' share) takes ``1 / tokens_per_sec``; the step grows with
     ``b``, so fewer run faster. 0 where even one request's step is longer; NaN where the
     configuration cannot run one request (:func:`~xlnapkin.memory.can_run`). Fractional, and
     not capped by memory or the engine beyond that (the capacity planner takes the smaller of
-    this and the requests that fit). Judged at the request's mean context (input + output / 2),
-    as the throughput is, not at a longer context a user may keep. One configuration.
-    [requests]
+    this and the requests that fit). The decode steps read each request's cache at ``context``
+    tokens, the mean over its decode (blank: the request's own, input + output / 2, as the
+    throughput takes it); the planner gives a user's, what the user holds less half an output,
+    as it sizes the memory for that context (a planner review: 168 requests judged at 1,536
+    tokens where each user held 8,192 were promised 20 tokens/s and got 10.6). One
+    configuration. [requests]
 
     The planner's sheet solves the same equation by Newton's method (the step is concave in
     ``b``: the steps that carry a prompt, :func:`prompt_pass_time`, and a mixture of experts'
@@ -283,8 +286,10 @@ def concurrency_at_speed(gpu, model, tokens_per_sec, input_tokens=1024, output_t
     if not can_run(g, m, wd, kv_dtype, inp + out, 1, n, mem_fraction):
         return float("nan")
 
+    held = None if context is None else float(_checks.number(context, "context", 1))
+
     def fast_enough(b):
-        return loaded_step(g, m, b, inp, out, wd, kv_dtype, n, eff) * rate <= 1.0
+        return loaded_step(g, m, b, inp, out, wd, kv_dtype, n, eff, held) * rate <= 1.0
 
     if not fast_enough(1.0):
         return 0.0

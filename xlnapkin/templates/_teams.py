@@ -57,6 +57,8 @@ TOTALS = [
      "GPUs x price x hours (Pooling sheet)", "usd0"),
     ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
     ("teams_monthly_saving", "Pooling saves per month", "USD/month", "", "usd0"),
+    ("teams_like_for_like_monthly_saving", "Pooling saves per month, like for like",
+     "USD/month", "dedicated cost x the saving at that service level", "usd0"),
     ("teams_pooled_cost_per_mtok", "Pooled USD per million tokens (GPUs only)", "USD/Mtok",
      "= COST_PER_MTOK_AT_VOLUME: no people", "usd4"),
 ]
@@ -273,6 +275,8 @@ def _formula(name: str) -> str:
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
+        "teams_like_for_like_monthly_saving": "{teams_dedicated_monthly_cost}*"
+                                              "{teams_savings_same_service}",
         "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/"
                                       "(SUMPRODUCT(teams_tokens_per_day)*MAX("
                                       f"{{hours_per_month}},{HOURS_PER_MONTH:g})/24)*1E+6",

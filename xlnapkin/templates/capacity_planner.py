@@ -855,7 +855,11 @@ COVER_ANSWER = [
     'month\'s cost: "&IF(sla_cost_per_month="check inputs","check inputs (spare replicas, '
     'hours)",IF(sla_cost_per_month="' + BAD_PRICE + '","the $/GPU-h typed for "&sla_gpu_shown&'
     '" in the results table is not a number >= 0",sla_cost_per_month&" for "&sla_gpu_shown&'
-    '": type its $/GPU-h in the results table")),"")),IF(LEFT(sla_why_none,8)="no rate:",'
+    '": type its $/GPU-h in the results table")),"")),"")&IF(ISNUMBER(sla_replicas),'
+    # why so many, beside them (a planner review: 555 replicas at $1,010,641 a month where the
+    # Planner sheet alone said memory held 2 requests a replica; 2 GPUs a replica: $36,354)
+    'IF(OR(LEFT(sla_stop_note,12)="memory holds",LEFT(sla_stop_note,19)="limits near idle la"),'
+    '": "&sla_stop_note,""),IF(LEFT(sla_why_none,8)="no rate:",'
     'sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
     + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
@@ -901,9 +905,9 @@ def _cover(wb) -> None:
             "continuous batching, prefill included.",
             "Concurrent slots = the smaller of the users whose context fits and the most "
             "requests at once at which each still gets the user tokens/s (a loaded step, prompts "
-            "included, within 1 / that rate: THROUGHPUT_AT_CONCURRENCY / concurrency at least the "
-            "rate; the Working sheet's 'Speed' columns solve it). Users per replica = the most "
-            "users whose "
+            "included, its caches read at the context a user holds less half an output, within "
+            "1 / that rate; the Working sheet's 'Speed' columns solve it). Users per replica = "
+            "the most users whose "
             "active count, N x duty cycle on average with standard deviation sqrt(N d (1 - d)), "
             "stays within the slots at the percentile (USERS_AT_PERCENTILE, the normal "
             "approximation of the pooling template, and never fewer users than slots); the "

@@ -144,6 +144,10 @@ def _outputs(b) -> None:
          "GPUs", "int", "= economics.pooled_gpus_same_service"),
         ("savings_same_service", "Saving like for like (that pool)", "share", "pct",
          "1 - those / dedicated GPUs"),
+        # its dollars, for a budget (a finance review: only the cover gave them, so a cell
+        # reference picked up the saving bought at a lower service level)
+        ("like_for_like_monthly_saving", "Pooling saves per month, like for like", "USD/month",
+         "usd0", "dedicated cost x that saving"),
         ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
          "mean + z x sigma of the pool (Working sheet)"),
         ("pooled_capacity_utilization", "Average load / that pooled load", "share",
@@ -298,14 +302,12 @@ def _pool_steps() -> list[Step]:
         Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
              f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
              '{pooled_capacity},"-")', "share", "0.00%", "economics.pool_step_share"),
+        # and one just under a whole deployment rests on it too (a finance review)
+        Step("pool_headroom_share", "More load that needs a deployment more (share)",
+             "({pooled_gpus_calc}-{pooled_capacity})/{pooled_capacity}", "share", "0.00%",
+             "economics.pool_headroom_share"),
         Step("pool_step_msg", f"On a step? (share < {POOL_STEP:.0%}, deployment >= {POOL_STEP:.0%}"
-             " of pool)",
-             f'IF(AND(ISNUMBER({{pool_step_share}}),{{pool_step_share}}<{POOL_STEP},'
-             f'{g}>={POOL_STEP}*{{pooled_gpus_calc}}),"yes: "&'
-             # rounded up (an audit: "0.01% less" for 0.0105 %); both savings ("50% saved" read)
-             'TEXT(ROUNDUP({pool_step_share},5),"0.000%")&" less load needs "&({pooled_gpus_calc}-'
-             f'{g})&" GPUs: the saving jumps from "&TEXT({{savings_fraction_calc}},"0%")&" to "&'
-             f'TEXT(1-({{pooled_gpus_calc}}-{g})/{{dedicated_gpus_calc}},"0%"),"no")', "", "text"),
+             " of pool)", _step_msg(g), "", "text"),
     ] + _service_steps(n, g) + [
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
              "{dedicated_gpus_calc}/{pooled_gpus_calc}", "x", "num"),
@@ -316,7 +318,26 @@ def _pool_steps() -> list[Step]:
              "{pooled_gpus_calc}*{gpu_price_per_hour}*{hours_per_month}", "USD/month", "usd0"),
         Step("monthly_saving_calc", "Pooling saves = dedicated cost - pooled cost",
              "{dedicated_monthly_cost_calc}-{pooled_monthly_cost_calc}", "USD/month", "usd0"),
+        Step("like_for_like_monthly_saving_calc", "Like for like = dedicated cost x that saving",
+             "{dedicated_monthly_cost_calc}*{savings_same_service_calc}", "USD/month", "usd0"),
     ]
+
+
+def _step_msg(g: str) -> str:
+    """The pool's step line: the load a whole deployment less, or one more, is a sliver away
+    (economics.pool_step_share, economics.pool_headroom_share), or "no"."""
+    def said(share, less):
+        more = "less" if less else "more"
+        sign, verb = ("-", "jumps") if less else ("+", "falls")
+        # rounded up (an audit: "0.01% less" for 0.0105 %); both savings ("50% saved" read)
+        return (f'"yes: "&TEXT(ROUNDUP({share},5),"0.000%")&" {more} load needs "&('
+                f'{{pooled_gpus_calc}}{sign}{g})&" GPUs: the saving {verb} from "&TEXT('
+                f'{{savings_fraction_calc}},"0%")&" to "&TEXT(1-({{pooled_gpus_calc}}{sign}{g})/'
+                '{dedicated_gpus_calc},"0%")' + ("" if less else '&" (dedicated GPUs as now)"'))
+    return (f'IF({g}<{POOL_STEP}*{{pooled_gpus_calc}},"no",IF(AND(ISNUMBER({{pool_step_share}}),'
+            f'{{pool_step_share}}<{POOL_STEP}),{said("{pool_step_share}", True)},IF('
+            f'{{pool_headroom_share}}<{POOL_STEP},{said("{pool_headroom_share}", False)},'
+            '"no")))')
 
 
 def _service_steps(n, g) -> list[Step]:
@@ -534,7 +555,7 @@ COVER_ANSWER = [
      + ',": the saving is bought at that difference; a pool short no more often needs "&'
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
      '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
-     + _sheets.dollars("savings_same_service*dedicated_monthly_cost") + '&" a month","")&IF('
+     + _sheets.dollars("like_for_like_monthly_saving") + '&" a month","")&IF('
      'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
      'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 4),
     'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
@@ -553,7 +574,7 @@ COVER_ANSWER = [
      'often than that team needs "&' + _sheets.plain("teams_pooled_gpus_same_service")
      + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
      'teams_costs_ok,", "&' + _sheets.dollars(
-         "teams_savings_same_service*teams_dedicated_monthly_cost") + '&" a month","")&IF('
+         "teams_like_for_like_monthly_saving") + '&" a month","")&IF('
      'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
