@@ -532,19 +532,33 @@ def _answers(tps, tail) -> str:
     return "slow: " + ", ".join(slow) + sh.SIZE_IT
 
 
+def _dedicated_at(args, change) -> float:
+    """Dedicated GPUs at the mean load changed by ``change`` (a share, rounded up at 5
+    decimals away from zero as the sheet's ROUNDUP, and at least 1e-5)."""
+    shown = math.copysign(max(math.ceil(abs(change) * 1e5) / 1e5, 1e-5), change)
+    tenants, u, percentile, cv, g = args[:5]
+    # the engine's own count of one tenant's deployments (economics.dedicated_gpus refuses a
+    # mean utilization past 1, which more load can reach)
+    return tenants * g * float(e._own_deployments(u * (1 + shown), e._z(percentile), cv))
+
+
 def _pool_step(args, ded, pool) -> str:
     """The Pooling sheet's step line, from economics.pool_step_share and POOL_STEP."""
-    share, more, g = e.pool_step_share(*args), e.pool_headroom_share(*args), args[4]
+    g = args[4]
     if g < e.POOL_STEP * pool:
         return "no"
-    if share < e.POOL_STEP:  # NaN (one deployment) is not
-        shown = math.ceil(share * 1e5) / 1e5  # the sheet's ROUNDUP(share, 5)
-        return (f"yes: {shown:.3%} less load needs {pool - g:g} GPUs: the saving jumps from "
-                f"{1 - pool / ded:.0%} to {1 - (pool - g) / ded:.0%}")
-    if more < e.POOL_STEP:
-        shown = math.ceil(more * 1e5) / 1e5
-        return (f"yes: {shown:.3%} more load needs {pool + g:g} GPUs: the saving falls from "
-                f"{1 - pool / ded:.0%} to {1 - (pool + g) / ded:.0%} (dedicated GPUs as now)")
+    for share, sign, word in ((e.pool_step_share(*args), -1, "less"),
+                              (e.pool_headroom_share(*args), 1, "more")):
+        if not share < e.POOL_STEP:  # NaN (one deployment) is not
+            continue
+        shown = max(math.ceil(share * 1e5) / 1e5, 1e-5)  # the sheet's ROUNDUP(share, 5)
+        then = _dedicated_at(args, sign * share)
+        now, there = 1 - pool / ded, 1 - (pool + sign * g) / then
+        if f"{there:.0%}" == f"{now:.0%}":
+            continue  # the saving does not move: no step to speak of
+        return (f"yes: {shown:.3%} {word} load needs {pool + sign * g:g} GPUs: the saving "
+                f"{'jumps' if there > now else 'falls'} from {now:.0%} to {there:.0%}"
+                + (f" (dedicated then {then:g} GPUs)" if then != ded else ""))
     return "no"
 
 
@@ -807,6 +821,9 @@ def expect_multi_tenant(v):
            "pool_step_share": (e.pool_step_share(*args) if pool > v["gpus_per_tenant"]
                                else "-"),
            "pool_headroom_share": e.pool_headroom_share(*args),
+           "pool_step_dedicated": (_dedicated_at(args, -e.pool_step_share(*args))
+                                   if pool > v["gpus_per_tenant"] else "-"),
+           "pool_headroom_dedicated": _dedicated_at(args, e.pool_headroom_share(*args)),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "normal_model_fair": ("yes" if v["cv"] <= e.NORMAL_CV_MAX else
                                  f"no: cv {v['cv']:.2f} is bursty: the normal model understates "

@@ -316,7 +316,8 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     step time <= 1 / rate). The step is the decode step at ``context`` alone: this function
     knows no prompt length, so the prompts that replace finished requests, whose prefill shares
     the steps under continuous batching, are not in it. The capacity planner, which knows the
-    request, counts them (``serving.concurrency_at_speed``) and finds fewer users where speed
+    request, counts them (``serving.concurrency_at_speed``), its caches read at the context
+    less half an output, the mean over a request's decode: a few more or fewer users where speed
     binds. Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
     memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs, or several GPUs have no known link).

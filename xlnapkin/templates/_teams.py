@@ -105,7 +105,7 @@ def add_teams(wb, ws) -> None:
                  "for steady round-the-clock traffic, 0.6-1 for business-hours traffic, more for "
                  f"batch jobs (the normal model is fair up to about {NORMAL_CV_MAX}). Every team "
                  "shares one "
-                 "model. GPU rent only: no people.", chars_per_line=120)
+                 "model. GPU rent only: no people.", chars_per_line=160)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
     for name, label, unit, note, fmt in TOTALS:

@@ -859,7 +859,7 @@ COVER_ANSWER = [
     # why so many, beside them (a planner review: 555 replicas at $1,010,641 a month where the
     # Planner sheet alone said memory held 2 requests a replica; 2 GPUs a replica: $36,354)
     'IF(OR(LEFT(sla_stop_note,12)="memory holds",LEFT(sla_stop_note,19)="limits near idle la"),'
-    '": "&sla_stop_note,""),IF(LEFT(sla_why_none,8)="no rate:",'
+    '". Note: "&sla_stop_note,""),IF(LEFT(sla_why_none,8)="no rate:",'
     'sla_why_none&IF(ISNUMBER(FIND('
     '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
     + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'

@@ -298,17 +298,7 @@ def _pool_steps() -> list[Step]:
              "economics.pooled_utilization"),
         Step("pooled_capacity_utilization_calc", "N m / pooled capacity",
              n + "*{tenant_mean_load}/{pooled_capacity}", "share", "pct"),
-        # a pooled count just past a whole deployment rests on a sliver of load: say so
-        Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
-             f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
-             '{pooled_capacity},"-")', "share", "0.00%", "economics.pool_step_share"),
-        # and one just under a whole deployment rests on it too (a finance review)
-        Step("pool_headroom_share", "More load that needs a deployment more (share)",
-             "({pooled_gpus_calc}-{pooled_capacity})/{pooled_capacity}", "share", "0.00%",
-             "economics.pool_headroom_share"),
-        Step("pool_step_msg", f"On a step? (share < {POOL_STEP:.0%}, deployment >= {POOL_STEP:.0%}"
-             " of pool)", _step_msg(g), "", "text"),
-    ] + _service_steps(n, g) + [
+    ] + _step_steps(n, g) + _service_steps(n, g) + [
         Step("cost_reduction_factor_calc", "Dedicated / pooled",
              "{dedicated_gpus_calc}/{pooled_gpus_calc}", "x", "num"),
         Step("dedicated_monthly_cost_calc", "Dedicated cost = GPUs x price x hours",
@@ -323,21 +313,52 @@ def _pool_steps() -> list[Step]:
     ]
 
 
-def _step_msg(g: str) -> str:
-    """The pool's step line: the load a whole deployment less, or one more, is a sliver away
-    (economics.pool_step_share, economics.pool_headroom_share), or "no"."""
-    def said(share, less):
-        more = "less" if less else "more"
-        sign, verb = ("-", "jumps") if less else ("+", "falls")
-        # rounded up (an audit: "0.01% less" for 0.0105 %); both savings ("50% saved" read)
-        return (f'"yes: "&TEXT(ROUNDUP({share},5),"0.000%")&" {more} load needs "&('
-                f'{{pooled_gpus_calc}}{sign}{g})&" GPUs: the saving {verb} from "&TEXT('
-                f'{{savings_fraction_calc}},"0%")&" to "&TEXT(1-({{pooled_gpus_calc}}{sign}{g})/'
-                '{dedicated_gpus_calc},"0%")' + ("" if less else '&" (dedicated GPUs as now)"'))
-    return (f'IF({g}<{POOL_STEP}*{{pooled_gpus_calc}},"no",IF(AND(ISNUMBER({{pool_step_share}}),'
-            f'{{pool_step_share}}<{POOL_STEP}),{said("{pool_step_share}", True)},IF('
-            f'{{pool_headroom_share}}<{POOL_STEP},{said("{pool_headroom_share}", False)},'
-            '"no")))')
+def _step_steps(n: str, g: str) -> list[Step]:
+    """Whether the pooled count is on a step: the load a whole deployment less, or one more, is
+    a sliver away (economics.pool_step_share, economics.pool_headroom_share), and the saving
+    there, the dedicated GPUs counted at that load too (a review: with each tenant's own load
+    near a whole GPU they step as well, and "the saving falls to -10 %" was read where it rose
+    to 45 %). Said only where the saving moves."""
+    def dedicated(share, sign):  # the dedicated GPUs at the load the line names
+        return (f'IF(ISNUMBER({share}),{n}*{g}*MAX(1,ROUNDUP({{mean_utilization}}*(1{sign}'
+                f'MAX(ROUNDUP({share},5),1E-5))*(1+{{z}}*{{cv}})*(1-1E-12),0)),"-")')
+
+    def after(sign, ded):  # the saving there, as text
+        return f'TEXT(1-({{pooled_gpus_calc}}{sign}{g})/{ded},"0%")'
+
+    def said(share, sign, ded):
+        more = "less" if sign == "-" else "more"
+        # rounded up (an audit: "0.01% less" for 0.0105 %), at least 0.001 % (a load exactly
+        # at a whole count needs one more at any more load); both savings ("50% saved" read)
+        return (f'"yes: "&TEXT(MAX(ROUNDUP({share},5),1E-5),"0.000%")&" {more} load needs "&('
+                f'{{pooled_gpus_calc}}{sign}{g})&" GPUs: the saving "&IF(1-({{pooled_gpus_calc}}'
+                f'{sign}{g})/{ded}>{{savings_fraction_calc}},"jumps","falls")&" from "&TEXT('
+                f'{{savings_fraction_calc}},"0%")&" to "&{after(sign, ded)}&IF({ded}<>'
+                f'{{dedicated_gpus_calc}}," (dedicated then "&{ded}&" GPUs)","")')
+
+    def moves(share, sign, ded):  # IF, not AND: AND evaluates the "-" of a one-deployment pool
+        return (f'IF(ISNUMBER({share}),AND({share}<{POOL_STEP},{after(sign, ded)}<>TEXT('
+                '{savings_fraction_calc},"0%")),FALSE)')
+
+    less, more = ("{pool_step_share}", "-", "{pool_step_dedicated}"), (
+        "{pool_headroom_share}", "+", "{pool_headroom_dedicated}")
+    return [
+        # a pooled count just past a whole deployment rests on a sliver of load: say so
+        Step("pool_step_share", "Less load that saves a deployment (share; one: none)",
+             f'IF({{pooled_gpus_calc}}>{g},({{pooled_capacity}}-({{pooled_gpus_calc}}-{g}))/'
+             '{pooled_capacity},"-")', "share", "0.00%", "economics.pool_step_share"),
+        Step("pool_step_dedicated", "Dedicated GPUs at that much less load",
+             dedicated("{pool_step_share}", "-"), "GPUs", "int"),
+        # and one just under a whole deployment rests on it too (a finance review)
+        Step("pool_headroom_share", "More load that needs a deployment more (share)",
+             "({pooled_gpus_calc}-{pooled_capacity})/{pooled_capacity}", "share", "0.00%",
+             "economics.pool_headroom_share"),
+        Step("pool_headroom_dedicated", "Dedicated GPUs at that much more load",
+             dedicated("{pool_headroom_share}", "+"), "GPUs", "int"),
+        Step("pool_step_msg", f"On a step? (share < {POOL_STEP:.0%}, deployment >= {POOL_STEP:.0%}"
+             " of pool)", f'IF({g}<{POOL_STEP}*{{pooled_gpus_calc}},"no",IF({moves(*less)},'
+             f'{said(*less)},IF({moves(*more)},{said(*more)},"no")))', "", "text"),
+    ]
 
 
 def _service_steps(n, g) -> list[Step]:
