@@ -532,14 +532,18 @@ def _answers(tps, tail) -> str:
     return "slow: " + ", ".join(slow) + sh.SIZE_IT
 
 
+def _shown(share: float) -> float:
+    """A step line's share as the sheet gives it: MAX(ROUNDUP(share, 5), 1E-5)."""
+    return max(math.ceil(share * 1e5) / 1e5, 1e-5)
+
+
 def _dedicated_at(args, change) -> float:
-    """Dedicated GPUs at the mean load changed by ``change`` (a share, rounded up at 5
-    decimals away from zero as the sheet's ROUNDUP, and at least 1e-5)."""
-    shown = math.copysign(max(math.ceil(abs(change) * 1e5) / 1e5, 1e-5), change)
+    """Dedicated GPUs at the mean load changed by ``change`` (a share; its size as shown)."""
     tenants, u, percentile, cv, g = args[:5]
     # the engine's own count of one tenant's deployments (economics.dedicated_gpus refuses a
     # mean utilization past 1, which more load can reach)
-    return tenants * g * float(e._own_deployments(u * (1 + shown), e._z(percentile), cv))
+    load = u * (1 + math.copysign(_shown(abs(change)), change))
+    return tenants * g * float(e._own_deployments(load, e._z(percentile), cv))
 
 
 def _pool_step(args, ded, pool) -> str:
@@ -551,8 +555,7 @@ def _pool_step(args, ded, pool) -> str:
                               (e.pool_headroom_share(*args), 1, "more")):
         if not share < e.POOL_STEP:  # NaN (one deployment) is not
             continue
-        shown = max(math.ceil(share * 1e5) / 1e5, 1e-5)  # the sheet's ROUNDUP(share, 5)
-        then = _dedicated_at(args, sign * share)
+        shown, then = _shown(share), _dedicated_at(args, sign * share)
         now, there = 1 - pool / ded, 1 - (pool + sign * g) / then
         if f"{there:.0%}" == f"{now:.0%}":
             continue  # the saving does not move: no step to speak of

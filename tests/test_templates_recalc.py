@@ -1110,6 +1110,12 @@ def test_a_pooled_count_on_a_step_says_so(results):
     v = _lo(results, "multi_tenant_savings", "defaults")
     assert v["pooled_load"] == pytest.approx(5.0005, abs=1e-4) and v["pooled_gpus"] == 6
     assert v["pool_step"] == "yes: 0.011% less load needs 5 GPUs: the saving jumps from 40% to 50%"
+    # and one just under a whole count (a finance review): 20 tenants at the defaults, 9.904
+    # GPUs of load in 10; (10 - 9.904) / 9.904 = 0.969 % more needs 11, and 1 - 11 / 20 = 45 %
+    v = _lo(results, "multi_tenant_savings", "20 tenants, just under a step")
+    assert v["pooled_load"] == pytest.approx(9.904, abs=1e-3) and v["pooled_gpus"] == 10
+    assert v["pool_step"] == ("yes: 0.969% more load needs 11 GPUs: the saving falls from 50% "
+                              "to 45%")
 
 
 def test_seed_001_users_at_context(results):

@@ -910,15 +910,30 @@ def ttft_tail(rate: str, p: str | None, z: str, left: str) -> dict[str, str]:
 _FULL_BUDGET = "{step_overhead}+{t_prefill_prompt}*{token_budget}/{input_tokens}"
 
 
+def _echo(mean: bool) -> str:
+    """The echo of a request's own prompt (``queueing._Replica.echo``): its mean over output
+    lengths, or (not ``mean``) a median-length request's."""
+    g, c, out = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}"
+    spread = (f"{g}*LN({out}-({out}-1)*{g})/({out}-1)" if mean else
+              # g^m as EXP: LibreOffice calls a power that underflows an error (#NUM!)
+              f"{g}*(1-EXP(MAX({{q_echo_steps}}*LN(MAX({g},1E-300)),-700)))/{{q_echo_steps}}")
+    return f"IF({out}<=1,0,{c}/((1-{g})*(1-{g}^2))*{spread})"
+
+
+def _capped_tpot(step: str, decode: str, echo: str) -> str:
+    """The step and the echo, no longer than a step with a full budget of prompt tokens
+    (``queueing._Replica.with_echo``); one sequence's decode step where the memory holds only
+    one (no prompt joins it)."""
+    return f"IF({{q_n_max}}<2,{step_at('1')},MIN({step}+{echo},{decode}+{_FULL_BUDGET}))"
+
+
 def _tpot_floor() -> Step:
     """For a percentile row: TPOT at the percentile, no lower than the mean TPOT allows
     (``queueing._tpot_seen``): ``(mean - (1 - p) longest) / p``, the mean being the loaded step
-    at the row's mean concurrency plus the echo's mean over output lengths, at most a step with
-    a full prompt budget. (One column: the Latency sheet's tables repeat it in every row.)"""
-    g, c, out, p = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}", "{sla_percentile}"
-    echo = f"IF({out}<=1,0,{c}/((1-{g})*(1-{g}^2))*{g}*LN({out}-({out}-1)*{g})/({out}-1))"
-    mean = (f"IF({{q_n_max}}<2,{step_at('1')},MIN({{q_step}}+{echo},{{q_decode}}+"
-            f"{_FULL_BUDGET}))")
+    at the row's mean concurrency plus the echo's mean over output lengths, capped as the
+    percentile is. (One column: the Latency sheet's tables repeat it in every row.)"""
+    p = "{sla_percentile}"
+    mean = _capped_tpot("{q_step}", "{q_decode}", _echo(mean=True))
     return Step("q_tpot", "time per output token at the percentile, no lower than the mean "
                 "allows", f"MAX({{q_tpot_at}},({mean}-(1-{p})*{{q_tpot_longest}})/{p})", "s",
                 "sci", "queueing.tpot_at_rate / 1e3")
@@ -940,11 +955,7 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
         f"MIN(MAX({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}}),0),{{q_n_max}})"
     tail = ttft_tail(rate, None if mean else p, "{sla_z}", "{q_step_left}")
-    g, c, out = "{q_echo_gain}", "{q_prompt_cost}", "{output_tokens}"
     pass_seen = prompt_pass("{q_seen}/{output_tokens}")
-    spread = (f"{g}*LN({out}-({out}-1)*{g})/({out}-1)" if mean else
-              # g^m as EXP: LibreOffice calls a power that underflows an error (#NUM!)
-              f"{g}*(1-EXP(MAX({{q_echo_steps}}*LN(MAX({g},1E-300)),-700)))/{{q_echo_steps}}")
     return [
         Step("q_decode", "decode step at MAX(N, 1)", step_at(f"MAX({n},1)"), "s", "sci",
              "roofline._decode_step"),
@@ -961,18 +972,15 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
              f"MIN({rate}*{{q_prompt_cost}},1-1E-12)", "prompts", "num3"),
         Step("q_echo", "echo of its prompt in a request's steps" if mean else
              "echo of its prompt in a median-length request's steps",
-             f"IF({out}<=1,0,{c}/((1-{g})*(1-{g}^2))*{spread})", "s", "sci",
-             "queueing._Replica.echo"),
+             _echo(mean), "s", "sci", "queueing._Replica.echo"),
     ] + ([] if mean else _spread_steps(n, rate)) + [
         Step("q_seen", f"concurrency at {at}", seen, "requests", "num"),
         Step("q_decode_seen", "decode step at that concurrency", step_at("MAX({q_seen},1)"),
              "s", "sci"),
-        # the step and the echo, no longer than a step with a full budget of prompt tokens;
-        # one sequence's decode step where the memory holds only one (no prompt joins it)
         Step("q_tpot" if mean else "q_tpot_at", f"time per output token at {at}" + (
                  "" if mean else ", median-length request"),
-             f"IF({{q_n_max}}<2,{step_at('1')},MIN({{q_decode_seen}}+{{q_seen}}{loaded}+"
-             f"{pass_seen}+{{q_echo}},{{q_decode_seen}}+{_FULL_BUDGET}))", "s", "sci",
+             _capped_tpot(f"{{q_decode_seen}}+{{q_seen}}{loaded}+{pass_seen}", "{q_decode_seen}",
+                          "{q_echo}"), "s", "sci",
              "queueing.tpot_at_rate / 1e3" if mean else "queueing._tpot_seen"),
     ] + ([] if mean else [_tpot_floor()]) + [
         Step("q_busy", "chance a sequence is decoding", f"1-EXP(-{n})", "0-1", "num3"),

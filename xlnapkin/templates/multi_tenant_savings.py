@@ -260,8 +260,7 @@ def _pool_steps() -> list[Step]:
         Step("dedicated_capacity", "Dedicated capacity = tenants x that", n + "*"
              "{tenant_peak_load}", "GPUs", "num3", "economics.dedicated_capacity"),
         Step("deployments_per_tenant", "Deployments per tenant (whole, at least one)",
-             "MAX(1,ROUNDUP({mean_utilization}*(1+{z}*{cv})*(1-1E-12),0))", "deployments",
-             "int"),
+             _deployments("{mean_utilization}"), "deployments", "int"),
         Step("dedicated_gpus_calc", "Dedicated GPUs", f"{n}*{g}*{{deployments_per_tenant}}",
              "GPUs", "int", "economics.dedicated_gpus"),
         Step("pooled_sd", "Spread of the summed load: cv m sqrt(N (1 + (N-1) rho))",
@@ -313,24 +312,34 @@ def _pool_steps() -> list[Step]:
     ]
 
 
+def _deployments(load: str) -> str:
+    """Whole deployments one tenant of mean utilization ``load`` needs on its own, at least one
+    (``economics._own_deployments``)."""
+    return f"MAX(1,ROUNDUP({load}*(1+{{z}}*{{cv}})*(1-1E-12),0))"
+
+
 def _step_steps(n: str, g: str) -> list[Step]:
     """Whether the pooled count is on a step: the load a whole deployment less, or one more, is
     a sliver away (economics.pool_step_share, economics.pool_headroom_share), and the saving
     there, the dedicated GPUs counted at that load too (a review: with each tenant's own load
     near a whole GPU they step as well, and "the saving falls to -10 %" was read where it rose
     to 45 %). Said only where the saving moves."""
+    def shown(share):
+        # rounded up (an audit: "0.01% less" for 0.0105 %), at least 0.001 % (a load exactly
+        # at a whole count needs one more at any more load)
+        return f"MAX(ROUNDUP({share},5),1E-5)"
+
     def dedicated(share, sign):  # the dedicated GPUs at the load the line names
-        return (f'IF(ISNUMBER({share}),{n}*{g}*MAX(1,ROUNDUP({{mean_utilization}}*(1{sign}'
-                f'MAX(ROUNDUP({share},5),1E-5))*(1+{{z}}*{{cv}})*(1-1E-12),0)),"-")')
+        load = f"{{mean_utilization}}*(1{sign}{shown(share)})"
+        return f'IF(ISNUMBER({share}),{n}*{g}*{_deployments(load)},"-")'
 
     def after(sign, ded):  # the saving there, as text
         return f'TEXT(1-({{pooled_gpus_calc}}{sign}{g})/{ded},"0%")'
 
     def said(share, sign, ded):
         more = "less" if sign == "-" else "more"
-        # rounded up (an audit: "0.01% less" for 0.0105 %), at least 0.001 % (a load exactly
-        # at a whole count needs one more at any more load); both savings ("50% saved" read)
-        return (f'"yes: "&TEXT(MAX(ROUNDUP({share},5),1E-5),"0.000%")&" {more} load needs "&('
+        # both savings ("50% saved" read)
+        return (f'"yes: "&TEXT({shown(share)},"0.000%")&" {more} load needs "&('
                 f'{{pooled_gpus_calc}}{sign}{g})&" GPUs: the saving "&IF(1-({{pooled_gpus_calc}}'
                 f'{sign}{g})/{ded}>{{savings_fraction_calc}},"jumps","falls")&" from "&TEXT('
                 f'{{savings_fraction_calc}},"0%")&" to "&{after(sign, ded)}&IF({ded}<>'
