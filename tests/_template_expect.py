@@ -281,6 +281,7 @@ def _money(v, x, total):
                               + ("" if v["scenario"] == "base" else
                                  f" in the {v['scenario']} scenario (set for self-hosting vs "
                                  "the API)"))
+    out["own_vs_rent_line"] = out["own_vs_rent_short"]
     if total is None:
         return out
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
@@ -308,6 +309,12 @@ def _money(v, x, total):
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days)),
     })
+    # the fleet's verdict where its sign is not the GPU-hour's (fleet_vs_gpu; a cell of ""
+    # reads back empty)
+    fleet, per_gpu = out["fleet_npv_saving_calc"], out["npv_saving_calc"]
+    if (fleet < 0) != (per_gpu < 0):
+        out["own_vs_rent_line"] += (f"; for your fleet as sized, "
+                                    f"{'renting' if fleet < 0 else 'owning'} saves")
     out["breakeven_for_good_calc"] = _scan(e.breakeven_for_good(
         replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days))
     # the fleet the breakeven volume needs: the replicas whose savings pay the people
@@ -335,7 +342,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "own_gpu_hourly_cost": "own_hourly_calc", "rent_gpu_hourly_cost": "rent_price",
              "rent_levelled_hourly_cost": "rent_levelled",
              "own_npv_saving_per_gpu": "npv_saving_calc", "fleet_gpus": "fleet_gpus_calc",
-             "own_vs_rent": "own_vs_rent_short", "resale_check": "resale_note",
+             "own_vs_rent": "own_vs_rent_line", "resale_check": "resale_note",
              "own_fleet_purchase": "fleet_purchase_calc", "owned_fleet_gpus": "own_fleet_gpus",
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
@@ -395,7 +402,7 @@ def expect_self_host(v):
             exp[o] = own
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
                    npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
-                   own_vs_rent_short="-")
+                   own_vs_rent_short="-", own_vs_rent_line="-")
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-")
@@ -447,7 +454,7 @@ def expect_self_host(v):
         exp.update({o: said for o in COMPARE_OUTPUTS})
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
                    npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
-                   own_vs_rent_short="-")
+                   own_vs_rent_short="-", own_vs_rent_line="-")
         if fits:  # the fleet's figures need the replica to run first
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
                        fleet_npv_saving_calc="-")

@@ -125,6 +125,9 @@ def test_provisioned_utilization_seed_000():
     # sharing one pool (regions=1) gives 33-50 %: the claim needs the regional lock
     assert e.provisioned_utilization(3) == pytest.approx(1 / 3)
     assert e.provisioned_utilization(2) == 0.5
+    # off-peak fill: half the idle 8/9 of a 1/9 fleet filled with batch work gives 1/9 + 4/9
+    assert e.provisioned_utilization(3, 3, 0.5) == pytest.approx(5 / 9)
+    assert e.provisioned_utilization(3, 3, 1) == pytest.approx(1)
 
 
 def test_margin_seed_000():
@@ -504,6 +507,13 @@ def test_spec_decode_without_draft_cost_never_slows_down(a, k):
     assert s == pytest.approx(sum(a ** i for i in range(k + 1)))
 
 
+@given(st.floats(0, 1), st.integers(0, 16), st.floats(0, 2))
+def test_spec_decode_divides_by_the_drafts_time(a, k, c):
+    # k draft steps of c target steps each, then one verification step
+    assert e.spec_decode_speedup(a, k, c) == pytest.approx(
+        sum(a ** i for i in range(k + 1)) / (1 + k * c))
+
+
 def test_spec_decode_without_drafts_is_exactly_one():
     # the closed form gave 0.9999999999999999 for 1 % of rates, which the property above drew
     # now and then (an audit: a flaky test)
@@ -595,6 +605,14 @@ def test_self_host_monthly_cost_for_composes():
                                         1) == 7300.0
     assert c.self_host_monthly_cost_for(H100, L8B, 4.2e9, 2.0, 1024, 1024, "bf16", None, 1,
                                         0.7, 1) == 5840.0  # 48,611 / 14,048 = 3.46 -> 4
+    # with estimate's floor of 2 replicas and its staff cost, estimate's month (a user audit:
+    # the function had neither, so the command's figure could not be rebuilt in a sheet)
+    assert c.self_host_monthly_cost_for(H100, L8B, 1e8, 2.0, 1024, 1024, "bf16", None, 1, 0.7,
+                                        1, 730, 2, 1000) == 2 * 2.0 * 730 + 1000
+    est = c.estimate(H100, L8B, 1e7, price_per_gpu_hour=2.49)
+    assert c.self_host_monthly_cost_for(H100, L8B, 1e7, 2.49, min_replicas=2,
+                                        staff_cost_per_month=250_000 / 12) == pytest.approx(
+        est.self_host_monthly_cost, rel=1e-12)
 
 
 @pytest.mark.parametrize("batch, context, eff", [(1, 0, 0.6), (32, 2048, 0.37), (8, 512, 1.0)])

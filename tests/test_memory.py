@@ -109,6 +109,15 @@ def test_hybrid_counts_only_attention_layers():
     assert two - one == 8192 and one == 1000 * 8192 + 170_229_760
 
 
+def test_a_hybrids_decode_step_reads_and_writes_back_its_state():
+    # Nemotron-3-Super at 32,768 tokens, fp8 cache: 8 attention layers x 2 KV heads x 128 x 2
+    # x 1 byte = 4,096 B a token, plus the 170,229,760-byte recurrent state (models.csv) read
+    # and written back by every step; the memory held counts the state once
+    m = catalog.model("nemotron-3-super-120b")
+    assert memory._kv_read_bytes(m, 32768, 1, "fp8") == 32768 * 4096 + 2 * 170_229_760
+    assert memory.kv_bytes(m, 32768, 1, "fp8") == 32768 * 4096 + 170_229_760
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.sampled_from(["llama-3.1-70b", "qwen2.5-7b", "deepseek-r1", "mixtral-8x7b"]),
        st.integers(0, 10**6), st.integers(0, 10**6), st.integers(1, 512))

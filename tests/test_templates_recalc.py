@@ -191,6 +191,10 @@ def self_host_scenarios(d):
            ("owning, rented GPUs would run 365 hours", dict(d, hardware="own",
                                                            hours_per_month=365.0,
                                                            tokens_per_day=2e10)),
+           # ... and at a small volume, where the owned fleet's idle hours cost more than the
+           # hour saves: the per-hour verdict names the fleet's (a finance review)
+           ("renting 365 hours a month: the fleet's verdict is not the hour's",
+            dict(d, hours_per_month=365.0)),
            # only the Volume sheet reads its range
            ("volume range reversed", dict(d, volume_min=1e10, volume_max=1e5)),
            ("owning, years beyond the Years sheet", dict(d, hardware="own", years=12)),
@@ -987,6 +991,10 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     assert rent["own_fleet_purchase"] == own["own_fleet_purchase"]
     for v in (rent, own, _lo(results, "self_host_breakeven", "defaults")):
         assert v["own_vs_rent"].startswith("owning") == (v["own_npv_saving_per_gpu"] > 0)
+    part = _lo(results, "self_host_breakeven",
+               "renting 365 hours a month: the fleet's verdict is not the hour's")
+    assert part["own_npv_saving_per_gpu"] > 0 > part["own_npv_saving_fleet"]
+    assert part["own_vs_rent"].endswith(" per GPU-hour; for your fleet as sized, renting saves")
     free = _lo(results, "self_host_breakeven", "owning, a rental price of 0, one year")
     assert free["own_vs_rent"] == sh.NEED_PRICES and free["self_host_monthly_cost"] > 0
     # an owner reads the cash up front on the cover, and where the resale share was left at
@@ -1197,6 +1205,9 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("multi_tenant_savings")
     assert (f"Dedicated {v['dedicated_gpus']:,.0f} GPUs, pooled {v['pooled_gpus']:,.0f}: pooling "
             f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
+    # said where the saving is read (a finance review: only the lines below qualified it)
+    assert (" per GPU-hour, with the pool short of capacity more often: like for like, "
+            f"{v['savings_same_service']:.1%} (below) | Of the") in text
     assert (f"Identical tenants (the Pooling sheet): {v['tenants']:.0f} tenants, each at 40% of a "
             "deployment of 1 GPU") in text
     # where the saving comes from (a platform lead's audit: 33.6 of the 40 points are rounding)
@@ -1233,6 +1244,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["pooled_coverage"] < v["dedicated_coverage"]
     v, text = lines("multi_tenant_savings", "a pool short less often")  # (a review)
     assert v["pooled_coverage"] > v["dedicated_coverage"] and "bought at" not in text
+    assert "short of capacity more often" not in text
     assert "Short of capacity: the pool" in text
     assert "Normal model" not in text  # cv 0.25: fair
     # past the cv where the normal model is fair, the cover says so (a platform lead's audit:
@@ -1272,7 +1284,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert text.endswith("Service at your volume: " + sh.FULL_ANSWER), text
     v, text = lines("capacity_planner")
     assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])} at full batches; "
-            f"per user-month: {v['cheapest_gpu_per_user']} at "
+            f"per user-month (a user online at the peak): {v['cheapest_gpu_per_user']} at "
             f"{per_mtok(v['cheapest_cost_per_user_month'])}" in text
             and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "
                 f"{v['ttft_ms']:,.0f} ms and {v['tpot_ms']:.0f} ms per token for "

@@ -111,7 +111,8 @@ PINNED = {
                                "staff_cost_per_month"],  # last two appended
     "SELF_HOST_MONTHLY_COST_FOR": ["gpu", "model", "tokens_per_day", "price_per_gpu_hour",
                                    "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
-                                   "num_gpus", "utilization", "efficiency", "hours_per_month"],
+                                   "num_gpus", "utilization", "efficiency", "hours_per_month",
+                                   "min_replicas", "staff_cost_per_month"],  # last two appended
     "SLOT_HEADROOM": ["users", "duty_cycle", "concurrent_slots"],
     "SPEC_DECODE_SPEEDUP": ["acceptance_rate", "draft_tokens", "draft_cost_ratio"],
     "SPOT_HYBRID_COST": ["base_gpus", "burst_gpus", "on_demand_rate", "spot_rate",

@@ -41,6 +41,8 @@ ARGS = {
                       "month) [days]",
     "min_replicas": "fewest replicas kept running for availability (2 = one can fail) "
                     "[replicas]",
+    "staff_cost_per_month": "people and platform cost of running the service, whatever the "
+                            "volume [USD/month]",
     # owning
     "purchase_price": "price paid per GPU now, its share of the server included [USD]",
     "power_watts": "average power one GPU draws, its share of the server included (an owned "

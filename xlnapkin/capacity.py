@@ -159,7 +159,8 @@ def self_host_cost_per_mtok(gpu, model, price_per_gpu_hour, input_tokens=1024,
 def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
                                input_tokens=1024, output_tokens=1024, weight_dtype=None,
                                kv_dtype=None, num_gpus=1, utilization=PLANNED_UTILIZATION,
-                               efficiency=None, hours_per_month=HOURS_PER_MONTH):
+                               efficiency=None, hours_per_month=HOURS_PER_MONTH,
+                               min_replicas=1, staff_cost_per_month=0.0):
     """Monthly USD to serve tokens_per_day (input plus output) on replicas of gpu: SELF_HOST_MONTHLY_COST with the replica rate from REPLICA_TOKENS_PER_SEC.
     [USD/month]
 
@@ -176,8 +177,11 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
         utilization: *
         efficiency: *
         hours_per_month: *
+        min_replicas: *
+        staff_cost_per_month: *
 
-    :func:`self_host_monthly_cost` with the replica's rate from :func:`replica_tokens_per_sec`.
+    :func:`self_host_monthly_cost` with the replica's rate from :func:`replica_tokens_per_sec`
+    (``xlnapkin estimate``'s monthly cost, with its 2 replicas at least and its staff cost).
     NaN where one request does not fit. [USD/month]
 
     >>> self_host_monthly_cost_for("h100-sxm", "llama-3.1-8b", 2e6, 2)
@@ -187,7 +191,8 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
                                             weight_dtype, kv_dtype, num_gpus, efficiency))
     ok = np.isfinite(tps)
     cost = self_host_monthly_cost(tokens_per_day, np.where(ok, tps, 1.0), price_per_gpu_hour,
-                                  num_gpus, utilization, hours_per_month)
+                                  num_gpus, utilization, hours_per_month, min_replicas,
+                                  staff_cost_per_month)
     return _out(np.where(ok, cost, np.nan))
 
 
@@ -511,8 +516,9 @@ class Estimate:
         "output tokens a second each request gets at the volume; where overloaded, the full "
         "load's (request_tokens_per_sec)", "tokens/s", NAN)
     volume_ttft_ms: float = _key(
-        "the mean time to the first token at the volume (TTFT_AT_RATE); null where the volume "
-        "overloads the replicas (overloaded)", "ms", NAN)
+        "the mean time to the first token at the volume, from TTFT_AT_RATE's queue model (the "
+        "function gives percentiles: its default, the median, is below this mean); null where "
+        "the volume overloads the replicas (overloaded)", "ms", NAN)
     # the mean hides a queue for a free slot, which most requests skip and a few wait long in
     # (a user audit: a mean of 9.7 s was called "OK" where 1 request in 20 waited 51 s)
     volume_ttft_tail_ms: float = _key(

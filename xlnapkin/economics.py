@@ -682,7 +682,7 @@ def self_host_monthly_cost(tokens_per_day, replica_tokens_per_sec, price_per_gpu
         utilization: *
         hours_per_month: *
         min_replicas: *
-        staff_cost_per_month: people and platform cost of running the service, whatever the volume [USD/month]
+        staff_cost_per_month: *
 
     ``replicas_needed(...) x num_gpus x price x hours_per_month + staff_cost_per_month``
     [USD/month]

@@ -229,7 +229,13 @@ def _kv_read_bytes(m, context, batch, kv_dtype):
     back. [bytes]"""
     per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
     return (per_layer_token * _attended_tokens(m, context) + _index_bytes(m, context)
-            + 2.0 * (m.state_bytes_per_seq or 0.0)) * batch
+            + _state_traffic(m)) * batch
+
+
+def _state_traffic(m):
+    """Bytes of a hybrid model's recurrent state one decode step moves for one sequence: read,
+    then written back (0 for a pure transformer). [bytes]"""
+    return 2.0 * (m.state_bytes_per_seq or 0.0)
 
 
 def expected_experts(n_experts, top_k, tokens):

@@ -53,7 +53,7 @@ import numpy as np
 from . import _args, _checks
 from .calibration import Efficiency, resolve
 from .catalog import gpu as _gpu, model as _model
-from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, gpus_needed,
+from .memory import (_attended_tokens, _kv_bytes, _kv_read_bytes, _state_traffic, gpus_needed,
                      moe_weight_bytes_read, weight_dtype_of)
 from .units import GB, compute_dtype, dtype_bytes, dtype_name, is_gguf
 
@@ -341,8 +341,7 @@ def _kv_read(m, context, batch, kv_dtype, num_gpus):
     extra = _kv_batch(m, batch, num_gpus) - batch
     if isinstance(extra, float) and extra == 0.0:
         return kv
-    state = 2.0 * (m.state_bytes_per_seq or 0.0)
-    return kv + extra * (_kv_read_bytes(m, context, 1.0, kv_dtype) - state)
+    return kv + extra * (_kv_read_bytes(m, context, 1.0, kv_dtype) - _state_traffic(m))
 
 
 def _kv_batch(m, batch, num_gpus):

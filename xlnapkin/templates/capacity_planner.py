@@ -732,7 +732,7 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
                 st.HEAD_FONT)
     # short: the chart beside it hides what runs on (a user audit)
     st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "At full batches, among GPUs a user fits on; "
-                "per user: $/user-month.", st.NOTE_FONT)
+                "per user online at the peak: $/user-month.", st.NOTE_FONT)
     # one line, so the row it shares with the Checks on the left stays a plain row
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):
@@ -821,7 +821,9 @@ COVER_ANSWER = [
     'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
-    'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month: "&'
+    'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month (a user '
+    # online at the busiest hour, not a monthly active: a finance review)
+    'online at the peak): "&'
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',

@@ -242,7 +242,10 @@ def _outputs(b) -> None:
         "busy", "pct", "= FLEET_UTILIZATION: idle capacity is paid for")
     out(b, "self_host_monthly_cost", "Self-hosted cost per month", "self_host_monthly_calc",
         "USD/month", "usd0", "= SELF_HOST_MONTHLY_COST: GPUs + people")
-    out(b, "gpu_monthly_cost", "  of which GPUs", "gpu_monthly_calc", "USD/month", "usd0")
+    # the two bases, where switching rent to own reads them (a finance review: the owned hour
+    # is levelled over the years kept, the rent is today's)
+    out(b, "gpu_monthly_cost", "  of which GPUs", "gpu_monthly_calc", "USD/month", "usd0",
+        "rent at today's price; own levelled over the years")
     # a finance review: the GPUs' line had no partner, so the rest of the month was unexplained
     out(b, "staff_monthly_cost", "  of which people and platform", "staff_cost_per_month_used",
         "USD/month", "usd0", "as typed, times the scenario's factor")
@@ -305,13 +308,15 @@ def _owning_outputs(b) -> None:
             # the verdict alone, which fits the row (a CFO audit: the whole sentence ran past
             # the printed page; the cover gives it whole, the rows above its two rents)
             ("own_vs_rent", "Owning vs renting the GPUs (not vs the API)",
-             "own_vs_rent_short", "", "text", ""),
+             "own_vs_rent_line", "", "text", ""),
             ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
              "npv_saving_calc", "USD", "usd0", "Years sheet: against renting the hours it serves"),
             ("resale_check", "Resale share set for the years kept?", "resale_note", "", "text",
              "the resale share moves the NPV a lot")):
-        b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
-              '"check inputs")', unit, note, fmt, "output")
+        cell = b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},'
+                     '{compare_msg}),"check inputs")', unit, note, fmt, "output")
+        if name == "own_vs_rent":  # the fleet's verdict after it runs past the note's column
+            _across(cell)
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
     # the owner's count beside it: fewer where rented GPUs would run fewer hours (a review)
@@ -970,6 +975,16 @@ def _own_steps() -> list[Step]:
              f'{HOURS_PER_MONTH:g})/{HOURS_PER_MONTH:g}-{{own_fleet_gpus}}*{{own_npv_calc}},"-")',
              "USD", "usd0",
              "economics.rent_npv(..., hours) and economics.own_npv"),
+        # the fleet's verdict where it is not the GPU-hour's (a finance review: "owning saves
+        # $0.13 per GPU-hour" beside a fleet NPV saying renting saves $22,345, where rented
+        # GPUs run 300 hours a month and owned ones always)
+        Step("fleet_vs_gpu", "The fleet's verdict, where it differs from the GPU-hour's",
+             'IF(AND(ISNUMBER({fleet_npv_saving_calc}),ISNUMBER({npv_saving_calc})),IF(IF('
+             '{fleet_npv_saving_calc}<0,1,0)<>IF({npv_saving_calc}<0,1,0),"; for your fleet as '
+             'sized, "&IF({fleet_npv_saving_calc}<0,"renting","owning")&" saves",""),"")', "",
+             "text"),
+        Step("own_vs_rent_line", "Own vs rent per GPU-hour, and the fleet's verdict",
+             "{own_vs_rent_short}&{fleet_vs_gpu}", "", "text"),
     ]
 
 
@@ -1035,7 +1050,8 @@ COVER_ANSWER = [
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&"; the monthly cost above levels '
      'it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
-     'Against renting: "&IF(compare_ok,own_vs_rent_msg,own_vs_rent)&IF(AND(compare_ok,'
+     'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu,own_vs_rent)&IF(AND('
+     'compare_ok,'
      'resale_note<>"OK"),". '
      # the scenario is named once (own vs rent names it)
      'Resale: "&SUBSTITUTE(resale_note," in the "&scenario&" scenario",""),""),"")', 3),
