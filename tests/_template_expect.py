@@ -311,8 +311,8 @@ def _money(v, x, total):
     })
     # the fleet's verdict where its sign is not the GPU-hour's (fleet_vs_gpu; a cell of ""
     # reads back empty)
-    fleet, per_gpu = out["fleet_npv_saving_calc"], out["npv_saving_calc"]
-    if (fleet < 0) != (per_gpu < 0):
+    fleet, hour_owning = out["fleet_npv_saving_calc"], own_h < out["rent_levelled"]
+    if (fleet > 0 and not hour_owning) or (fleet < 0 and hour_owning):
         out["own_vs_rent_line"] += (f"; for your fleet as sized, "
                                     f"{'renting' if fleet < 0 else 'owning'} saves")
     out["breakeven_for_good_calc"] = _scan(e.breakeven_for_good(

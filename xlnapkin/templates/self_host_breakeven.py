@@ -305,8 +305,9 @@ def _owning_outputs(b) -> None:
             # differ by more than the saving it states)
             ("rent_levelled_hourly_cost", "Rented GPU-hour levelled over the years kept",
              "rent_levelled", "USD/GPU-h", "usd", "its rent falling: what owning is set against"),
-            # the verdict alone, which fits the row (a CFO audit: the whole sentence ran past
-            # the printed page; the cover gives it whole, the rows above its two rents)
+            # the verdict without the cover's rents (a CFO audit: the whole sentence ran past
+            # the printed page; the rows above give its two rents), and the fleet's where it
+            # differs
             ("own_vs_rent", "Owning vs renting the GPUs (not vs the API)",
              "own_vs_rent_line", "", "text", ""),
             ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
@@ -315,8 +316,8 @@ def _owning_outputs(b) -> None:
              "the resale share moves the NPV a lot")):
         cell = b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},'
                      '{compare_msg}),"check inputs")', unit, note, fmt, "output")
-        if name == "own_vs_rent":  # the fleet's verdict after it runs past the note's column
-            _across(cell)
+        if name == "own_vs_rent":  # with the fleet's verdict it runs past the note's column
+            _two_lines(cell)
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
     # the owner's count beside it: fewer where rented GPUs would run fewer hours (a review)
@@ -978,11 +979,13 @@ def _own_steps() -> list[Step]:
         # the fleet's verdict where it is not the GPU-hour's (a finance review: "owning saves
         # $0.13 per GPU-hour" beside a fleet NPV saying renting saves $22,345, where rented
         # GPUs run 300 hours a month and owned ones always)
+        # (the GPU-hour's verdict by its own test, so that the two never repeat one another:
+        # the fleet's 1 owning, 0 renting, 2 neither, against the hour's 0 owning, 1 renting)
         Step("fleet_vs_gpu", "The fleet's verdict, where it differs from the GPU-hour's",
-             'IF(AND(ISNUMBER({fleet_npv_saving_calc}),ISNUMBER({npv_saving_calc})),IF(IF('
-             '{fleet_npv_saving_calc}<0,1,0)<>IF({npv_saving_calc}<0,1,0),"; for your fleet as '
-             'sized, "&IF({fleet_npv_saving_calc}<0,"renting","owning")&" saves",""),"")', "",
-             "text"),
+             'IF(AND(ISNUMBER({fleet_npv_saving_calc}),ISNUMBER({rent_levelled})),IF(IF('
+             '{fleet_npv_saving_calc}>0,1,IF({fleet_npv_saving_calc}<0,0,2))=IF('
+             '{own_hourly_calc}<{rent_levelled},0,1),"; for your fleet as sized, "&IF('
+             '{fleet_npv_saving_calc}<0,"renting","owning")&" saves",""),"")', "", "text"),
         Step("own_vs_rent_line", "Own vs rent per GPU-hour, and the fleet's verdict",
              "{own_vs_rent_short}&{fleet_vs_gpu}", "", "text"),
     ]
