@@ -215,11 +215,15 @@ function Find-Python {
         return $found
     }
     $tried = @()
-    foreach ($candidate in @(@("py", @("-3")), @("python", @()), @("python3", @()))) {
+    # the launcher's default Python 3 first, then its 64-bit one and each version xlnapkin
+    # runs on by name (a review: a 32-bit or older default hid a 64-bit 3.12 beside it)
+    foreach ($candidate in @(@("py", @("-3")), @("py", @("-3-64")), @("py", @("-3.14-64")),
+                             @("py", @("-3.13-64")), @("py", @("-3.12-64")),
+                             @("py", @("-3.11-64")), @("python", @()), @("python3", @()))) {
         $found = Test-Python $candidate[0] $candidate[1]
         if ($found) {
             if ($found.Version -ge $MinVersion -and $found.Platform -eq $PythonPlatform) { return $found }
-            $tried += "$($candidate[0]) is $($found.Version) ($($found.Platform))"
+            $tried += "$((@($candidate[0]) + $candidate[1]) -join ' ') is $($found.Version) ($($found.Platform))"
         }
     }
     $why = if ($tried) { " (" + ($tried -join ", ") + ")" } else { "" }

@@ -218,6 +218,7 @@ def self_host_inputs(v, f):
         p_in=price_in * f["api_price"],
         p_out=pick("api_price_out_per_mtok", p.output_usd_per_mtok) * f["api_price"],
         p_cached=(p.cached_input_usd_per_mtok or price_in) * f["api_price"],
+        api_factor=f["api_price"],
         purchase=pick("purchase_price", g.list_price_usd) * (1 + v["server_share"])
         * f["purchase_price"],
         power=pick("power_watts", g.tdp_w) * (1 + v["server_power_share"]),
@@ -615,6 +616,7 @@ def _volume_rows(v, x, money, total):
     for p in catalog.prices():
         b = e.blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, input_share(v),
                             x["saved"], p.cached_input_usd_per_mtok or p.input_usd_per_mtok)
+        b *= x["api_factor"]  # the scenario's, as the headline's
         blended.append(b)
         breakeven.append(_scan(e.fleet_breakeven_tokens_per_day(
             money["replica_monthly_cost"], money["replica_capacity_per_day"], b, x["minrep"],

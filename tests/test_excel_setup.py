@@ -1794,7 +1794,9 @@ def test_install_ps1_installs_from_no_index_unless_asked():
                      r"number would ask PyPI", body)
     assert '"-m", "pip", "install"' in text
     assert 'Join-Path $env:LOCALAPPDATA "xlnapkin"' in text and '"venv"' in text
-    assert '@("py", @("-3"))' in text and '@("python", @())' in text  # py launcher first
+    # the py launcher first: its default Python 3, then a 64-bit one of each version by name
+    assert '@(@("py", @("-3")), @("py", @("-3-64")), @("py", @("-3.14-64")),' in text
+    assert '@("py", @("-3.11-64")), @("python", @()), @("python3", @()))) {' in text
     assert '[version]"3.11"' in text and '"-m", "venv"' in text
     assert "Scripts\\pythonw.exe" in text
 

@@ -825,8 +825,11 @@ def _run_estimate(ns) -> int:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k.ljust(width)}  {v}")
+    # (a review: from an installed wheel that folder is not there; the command that writes
+    # the workbook is named too)
     print("\nChange any input: xlnapkin estimate --help. The workings, scenarios and charts are "
-          "in workbooks/self_host_breakeven.xlsx.")
+          "in the self-host breakeven workbook (workbooks/self_host_breakeven.xlsx in a "
+          "checkout or a release; xlnapkin templates build writes one).")
     return 0
 
 
@@ -1773,8 +1776,8 @@ def _add_release(sub):
         help="build the release folder and zip (wheel, installer, Lite files, workbooks)",
         description=_para("Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
                           "install.ps1/install.bat/uninstall.ps1/uninstall.bat, lite/main.py and "
-                          "lite/requirements.txt, the template workbooks, two guides and a "
-                          "README.txt. Needs the `build` package, which the test extra has (uv "
+                          "lite/requirements.txt, the template workbooks, the guides and the "
+                          "pages they link to, and a README.txt. Needs the `build` package, which the test extra has (uv "
                           "run --extra test xlnapkin release); run it from a checkout. See "
                           "docs/release.md."),
         epilog="examples:\n  $ xlnapkin release\n  $ xlnapkin release --out dist --force")

@@ -50,6 +50,7 @@ _INSTALLER_FILES = ("install.ps1", "install.bat", "uninstall.ps1")
 _DOCS = (("installer/README.md", "docs/installer.md"),
          ("docs/getting-started-analyst.md", "docs/getting-started-analyst.md"),
          ("docs/getting-started-finance.md", "docs/getting-started-finance.md"),
+         ("docs/getting-started-engineer.md", "docs/getting-started-engineer.md"),
          ("docs/reference.md", "docs/reference.md"),
          ("docs/templates.md", "docs/templates.md"),
          ("docs/latency.md", "docs/latency.md"),
@@ -76,7 +77,7 @@ What is here
       template workbooks with plain formulas: open them in any spreadsheet program (and
       functions_showcase.xlsx, which needs xlnapkin's functions)
   docs\\*.md
-      the installer in detail, guides for analysts and finance, the templates, every
+      the installer in detail, guides for analysts, finance and engineers, the templates, every
       function, the latency model behind the functions under load, and how this release
       was built
   LICENSE.txt
@@ -110,7 +111,9 @@ Documentation
       another project's xlwings set-up, a folder of wheels for offline PCs)
   docs\\getting-started-analyst.md: setting Excel up, and the first formulas
   docs\\getting-started-finance.md, docs\\templates.md: the workbooks, for finance
+  docs\\getting-started-engineer.md: the command line, JSON and headless recalculation
   docs\\reference.md: every function, its arguments, units and an example
+  docs\\latency.md: the latency model behind the functions under load, and its accuracy
   docs\\release.md: how this release was built
 """
 
@@ -147,10 +150,7 @@ def checkout_root() -> Path:
 
 def build_wheel(root: Path, out: Path, *, python: str = sys.executable) -> Path:
     """Build the wheel of the checkout ``root`` into the folder ``out``; return its path."""
-    if importlib.util.find_spec("build") is None:
-        raise ReleaseError('building the wheel needs the "build" package, which the test extra '
-                           "has: with uv, uv run --extra test xlnapkin release ...; with pip, "
-                           "pip install build")
+    _need_build()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xlnapkin-src-") as tmp:
@@ -166,6 +166,14 @@ def build_wheel(root: Path, out: Path, *, python: str = sys.executable) -> Path:
     if len(wheels) != 1:
         raise ReleaseError(f"expected one pure-Python wheel in {out}, found {len(wheels)}")
     return wheels[0]
+
+
+def _need_build() -> None:
+    """Raise where the ``build`` package is missing."""
+    if importlib.util.find_spec("build") is None:
+        raise ReleaseError('building the wheel needs the "build" package, which the test extra '
+                           "has: with uv, uv run --extra test xlnapkin release ...; with pip, "
+                           "pip install build")
 
 
 def _copy_sources(root: Path, dest: Path) -> None:
@@ -220,6 +228,7 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
     existing = [p for p in (folder, zip_path) if p.exists()]
     if existing and not force:
         raise ReleaseError(f"{existing[0]} already exists; use --force to replace it")
+    _need_build()  # before the folder is made (a review: a failed release left it empty)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".xlnapkin-release-", dir=out) as tmp:
         staging = Path(tmp) / name

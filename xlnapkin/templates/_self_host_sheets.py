@@ -35,8 +35,9 @@ SCENARIO_ROWS = [
     ("gpu_price_per_hour", "GPU rental price", 0.7, 1.3, "rental price per GPU-hour"),
     ("api_price", "API prices", 0.5, 1.5, "API input, output and cached prices"),
     ("utilization", "Utilization, throughput", 0.75, 1.25,
-     "utilization (at most 100 %); capacity = throughput x utilization: it also covers a "
-     "throughput error"),
+     # (a sensitivity audit: 0.9 x 1.25 planned a fleet the service rows called full)
+     "utilization, at most 100 % (the service rows say 'full' past what a replica "
+     "sustains)"),
     ("staff_cost_per_month", "People and platform", 0.5, 1.5, "staff_cost_per_month"),
     ("min_replicas", "Minimum replicas", 0.5, 1.5, "min_replicas (rounded up, at least 1)"),
     ("purchase_price", "Purchase price (own)", 0.8, 1.2, "purchase price (owning only)"),
@@ -130,7 +131,11 @@ def add_sensitivity(wb, ws) -> None:
                  "are factors, not cases (a higher API price favours self-hosting, a higher GPU "
                  "price the API): 'best' takes each row's factor that favours self-hosting, "
                  "'worst' the other, both at your own volume and minimum replicas (a standby "
-                 "replica is a service level, not a cost to trim).",
+                 "replica is a service level, not a cost to trim). The factors are yours to set: "
+                 "the defaults are round ranges of judgment, not measured spreads, but for "
+                 "utilization, throughput (+/-25 %: the throughput model's error under load is 12 "
+                 "% at the median and 35 % at the 90th percentile, benchmarks/RESULTS.md section "
+                 "3) and years kept (2 and 5 around 3, the holding periods GPU buyers weigh).",
                  chars_per_line=150)
     st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
     for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):
@@ -416,7 +421,8 @@ def add_years(wb, ws) -> None:
                               "cum_rent", "cum_own", "chart_year"], start=3):
         st.define(wb, f"yr_{name}", ws.title, st.column_range(j, first, last))
     # The chart's x is the year up to the years kept, then that last year again: the lines end
-    # there and the axis spans only the years kept (no error cells, nothing hidden).
+    # there and the data span only the years kept (no error cells, nothing hidden; a chart
+    # holds no formula for its axis's end, so the automatic one may add a year).
     ch = st.scatter_chart("Cumulative present cost per GPU: own vs rent", "year",
                           "USD (present value)", Reference(ws, min_col=11, min_row=first,
                                                            max_row=last),
@@ -506,9 +512,12 @@ def _price_list(wb, ws, row0) -> int:
     from .. import catalog
     st.put_text(ws.cell(row0, 2), "Every catalog API at the volume priced, input share and "
                 "prefix caching", st.HEAD_FONT)
-    st.paragraph(ws, row0 + 1, 2, 8, "API prices as listed (no scenario factor); the volume "
-                 "and self-hosting as in the scenario chosen. 'serves': your model, or the model "
-                 "an API hosts instead, whose breakeven then compares two different models.",
+    # the blended price at the scenario's API factor, as the headline's (a sensitivity audit:
+    # in 'best' the compared API was $95,052 a month here and $142,578 on the Breakeven sheet)
+    st.paragraph(ws, row0 + 1, 2, 8, "In and out: the prices as listed; blended, the month and "
+                 "the breakeven at the scenario's API factor, as on the Breakeven sheet, and the "
+                 "volume and self-hosting as in the scenario chosen. 'serves': your model, or the "
+                 "model an API hosts instead, whose breakeven then compares two different models.",
                  chars_per_line=120)
     row0 += 1
     st.header_row(ws, row0 + 1, 2, ["API (catalog id)", "in $/Mtok", "out $/Mtok",
@@ -523,7 +532,7 @@ def _price_list(wb, ws, row0) -> int:
             "model_id", "model")}
         cached = cat["cached_input_usd_per_mtok"]
         blended = (f"(input_share_used*((1-prefix_savings)*$C{r}+prefix_savings*IF(N({cached})>0,"
-                   f"{cached},$C{r}))+(1-input_share_used)*$D{r})")
+                   f"{cached},$C{r}))+(1-input_share_used)*$D{r})*scen_api_price")
         cells = [(cat["ids"], "text"), (f"N({cat['input_usd_per_mtok']})", "usd4"),
                  (f"N({cat['output_usd_per_mtok']})", "usd4"),
                  (f'IF(inputs_ok,{blended},"check inputs")', "usd4"),
