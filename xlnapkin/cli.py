@@ -1777,8 +1777,9 @@ def _add_release(sub):
         description=_para("Build DIR/xlnapkin-VERSION/ and DIR/xlnapkin-VERSION.zip: the wheel, "
                           "install.ps1/install.bat/uninstall.ps1/uninstall.bat, lite/main.py and "
                           "lite/requirements.txt, the template workbooks, the guides and the "
-                          "pages they link to, and a README.txt. Needs the `build` package, which the test extra has (uv "
-                          "run --extra test xlnapkin release); run it from a checkout. See "
+                          "pages they link to, and a README.txt. Needs the `build` package, "
+                          "which the test extra has (uv run --extra test xlnapkin release); "
+                          "run it from a checkout. See "
                           "docs/release.md."),
         epilog="examples:\n  $ xlnapkin release\n  $ xlnapkin release --out dist --force")
     p.add_argument("--out", metavar="DIR", type=_path, default=Path("dist"),
