@@ -216,10 +216,14 @@ function Find-Python {
     }
     $tried = @()
     # the launcher's default Python 3 first, then its 64-bit one and each version xlnapkin
-    # runs on by name (a review: a 32-bit or older default hid a 64-bit 3.12 beside it)
+    # runs on by name (a review: a 32-bit or older default hid a 64-bit 3.12 beside it), then
+    # by tag (-V:3.12, launchers of 3.11 and later: the x64 build, where -64 on ARM64 Windows
+    # may give the ARM one)
     foreach ($candidate in @(@("py", @("-3")), @("py", @("-3-64")), @("py", @("-3.14-64")),
                              @("py", @("-3.13-64")), @("py", @("-3.12-64")),
-                             @("py", @("-3.11-64")), @("python", @()), @("python3", @()))) {
+                             @("py", @("-3.11-64")), @("py", @("-V:3.14")), @("py", @("-V:3.13")),
+                             @("py", @("-V:3.12")), @("py", @("-V:3.11")), @("python", @()),
+                             @("python3", @()))) {
         $found = Test-Python $candidate[0] $candidate[1]
         if ($found) {
             if ($found.Version -ge $MinVersion -and $found.Platform -eq $PythonPlatform) { return $found }

@@ -1796,7 +1796,7 @@ def test_install_ps1_installs_from_no_index_unless_asked():
     assert 'Join-Path $env:LOCALAPPDATA "xlnapkin"' in text and '"venv"' in text
     # the py launcher first: its default Python 3, then a 64-bit one of each version by name
     assert '@(@("py", @("-3")), @("py", @("-3-64")), @("py", @("-3.14-64")),' in text
-    assert '@("py", @("-3.11-64")), @("python", @()), @("python3", @()))) {' in text
+    assert '@("py", @("-V:3.12")), @("py", @("-V:3.11")), @("python", @()),' in text
     assert '[version]"3.11"' in text and '"-m", "venv"' in text
     assert "Scripts\\pythonw.exe" in text
 

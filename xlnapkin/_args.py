@@ -31,7 +31,11 @@ ARGS = {
     "duty_cycle": "share of the time a user has a request in flight, in (0, 1] [0-1]",
     # what it costs
     "price_per_gpu_hour": "cost of one GPU for one hour [USD/GPU-hour]",
-    "tokens_per_sec": "tokens/s the whole replica produces while busy [tokens/s]",
+    # which tokens: the result is per token of the same kind (a wizard audit: "produces" read
+    # as MAX_THROUGHPUT's output tokens, twice a blended cost)
+    "tokens_per_sec": "tokens/s the whole replica serves while busy: input + output "
+                      "(REPLICA_TOKENS_PER_SEC) for a cost per token of both, output alone "
+                      "(MAX_THROUGHPUT) for one per output token [tokens/s]",
     "replica_tokens_per_sec": "tokens/s one replica sustains under load [tokens/s]",
     "utilization": "share of paid hours the replica is busy (its planned average load), in "
                    "(0, 1] [0-1]",

@@ -186,7 +186,12 @@ class FunctionDoc:
         tokens/s."); blank for a function without one."""
         if not self.unit:
             return ""
-        return f"Result in {'a share from 0 to 1' if self.unit == '0-1' else self.unit}."
+        # words, where the unit alone reads badly (a wizard audit: "Result in x.")
+        if self.unit == "0-1":
+            return "Result as a share (0.25 = 25 %)."
+        if self.unit == "x" or self.unit.startswith("share of "):
+            return f"Result as {'a multiple (x)' if self.unit == 'x' else 'a ' + self.unit}."
+        return f"Result in {self.unit}."
 
     def argument(self, name: str) -> Argument:
         return next(a for a in self.arguments if a.name == name)

@@ -1525,8 +1525,9 @@ xlwings > Import Functions."""
 _LITE_NEXT = """\
 next: in Excel, Home > Add-ins > get "xlwings Lite" and open its editor. Paste main.py into the
 main.py tab (over the template, or below code of your own); in the requirements.txt tab keep
-Lite's lines and add the ones requirements.txt has that are missing (numpy). Restart Lite.
-A value refused shows as #VALUE! with the message on hover."""
+Lite's lines and add the ones requirements.txt has that are missing (numpy): Lite installs
+them as the tab changes (restart it only if it asks). A value refused shows as #VALUE! with the
+message on hover."""
 
 
 def _para(text: str) -> str:

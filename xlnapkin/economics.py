@@ -108,7 +108,7 @@ def _hours(value, name="hours_per_month"):
 # --- Unit costs -------------------------------------------------------------------------------
 
 def cost_per_mtok(price_per_gpu_hour, tokens_per_sec, utilization=1.0, num_gpus=1):
-    """USD per million tokens: price x num_gpus / (tokens_per_sec x utilization x 3600) x 1e6. Idle hours are paid for.
+    """USD per million of the tokens tokens_per_sec counts: price x num_gpus / (tokens_per_sec x utilization x 3600) x 1e6. Idle hours are paid for.
     [USD/Mtok]
 
     Args:
@@ -721,7 +721,7 @@ def cost_per_mtok_at_volume(monthly_cost, tokens_per_day, days_per_month=HOURS_P
 
 def fleet_utilization(tokens_per_day, replica_tokens_per_sec, replicas,
                       hours_per_month=HOURS_PER_MONTH):
-    """Share of the fleet's capacity a daily volume uses: tokens_per_day / (replicas x tokens/s x 3600 x hours a day the replicas run).
+    """Share of the fleet's capacity a daily volume uses: tokens_per_day / (replicas x tokens/s x 3600 x hours a day the replicas run); above 1, more than those replicas carry.
     [0-1]
 
     Args:
@@ -1570,7 +1570,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=TENANT_
 
 def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=TENANT_CV,
                                   gpus_per_tenant=1, correlation=0.0):
-    """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS. Peaks plus rounding equal the saving.
+    """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS (negative where the pool's wastes more). Peaks plus rounding equal the saving.
     [share of dedicated GPUs]
 
     Args:
