@@ -1083,7 +1083,9 @@ def _users_bill(v, m, n, cols, labels) -> dict:
                 "all_ok": False, **{k: "check inputs" for k in names}, **_NO_GROWTH}
     bills = [(c, i) for i, c in enumerate(cols["w_cost_users"]) if i and isinstance(c, float)]
     best = min(bills) if bills else None
-    return {"users_ok": True, "user_gpu_gpus_for_users": cols["w_gpus_users"][0],
+    return {"users_ok": True, "users_request_rate": capacity.users_request_rate(
+                v["users"], v["duty_cycle"], v["user_tokens_per_sec"], v["output_tokens"]),
+            "user_gpu_gpus_for_users": cols["w_gpus_users"][0],
             "user_gpu_cost_for_users": cols["w_cost_users"][0],
             "cheapest_gpu_for_users": labels[best[1]] if best else _no_gpu(v, m, n),
             "cheapest_gpus_for_users": cols["w_gpus_users"][best[1]] if best else "-",

@@ -1311,8 +1311,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"{v['concurrency_percentile']:.0%} of the time): {v['cheapest_gpu_for_users']}, "
             f"{v['cheapest_gpus_for_users']:,.0f} GPUs, ${v['cheapest_cost_for_users']:,.0f} a "
             f"month (the cheapest catalog GPU for them: GPUs only, no spare, all "
-            f"{v['hours_per_month']:.0f} hours; the latency targets below size a request rate "
-            "of their own)") in text, text
+            f"{v['hours_per_month']:.0f} hours). They send about 39.06 requests/s; the latency "
+            "targets below size the rate typed there") in text, text
+    # Little's law by hand at the defaults: 10,000 users x 20 % x 20 tokens/s / 1,024 tokens
+    # (a platform review: the cover set the users' fleet beside one sized for 20 requests/s)
+    assert v["users_request_rate"] == 10_000 * 0.2 * 20 / 1024 == 39.0625
     # the growth table's row at the users typed is the bill above; pooling lowers the cost a
     # user as they grow (the whole replicas' rounding raises it at half as many users, or not)
     at = list(cp.GROWTH).index(1)

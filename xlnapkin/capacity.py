@@ -37,7 +37,8 @@ from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_t
 
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
-           "users_per_gpu_for", "volume_rate", "estimate", "Estimate", "slow_answers",
+           "users_per_gpu_for", "volume_rate", "users_request_rate", "estimate", "Estimate",
+           "slow_answers",
            "faster_per_gpu"]
 
 _out = _checks.scalar_out
@@ -322,8 +323,10 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     knows no prompt length, so the prompts that replace finished requests, whose prefill shares
     the steps under continuous batching, are not in it. The capacity planner, which knows the
     request, counts them (``serving.concurrency_at_speed``), its caches read at the context
-    less half an output, the mean over a request's decode: a few more or fewer users where speed
-    binds. Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
+    less half an output, the mean over a request's decode: more or fewer users where speed
+    binds, and far fewer where prompts are long (a review: Llama 3.3 70B in fp8 on two H100s at
+    8,192 tokens and 25 tokens/s, 54 sequences here and 36 in the planner, whose 2,000-token
+    prompts fill part of every step). Users = concurrent / duty_cycle / num_gpus. As in ``MAX_BATCH``,
     memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs, or several GPUs have no known link).
     [users/GPU]
@@ -585,6 +588,24 @@ def volume_rate(tokens_per_day, input_tokens, output_tokens, replicas,
     _checks.number(replicas, "replicas", 1)
     return (float(tokens_per_day) / (float(input_tokens) + float(output_tokens)) / 3600.0
             / float(_hours_per_day(hours_per_month)) / float(replicas))
+
+
+def users_request_rate(users, duty_cycle, user_tokens_per_sec, output_tokens):
+    """Requests/s that ``users`` online send, each with a request in flight ``duty_cycle`` of the
+    time and reading its answer at ``user_tokens_per_sec``: Little's law, requests in flight
+    over the time an answer of ``output_tokens`` streams, ``users x duty_cycle x
+    user_tokens_per_sec / output_tokens`` (the wait for the first token left out). The capacity
+    planner's link from its users to its latency targets' request rate. [requests/s]
+
+    >>> users_request_rate(3000, 0.2, 25, 400)
+    37.5
+    """
+    _checks.number(users, "users", 0)
+    _checks.fraction(duty_cycle, "duty_cycle")
+    _checks.number(user_tokens_per_sec, "user_tokens_per_sec", 0, min_open=True)
+    _checks.number(output_tokens, "output_tokens", 1)
+    return (float(users) * float(duty_cycle) * float(user_tokens_per_sec)
+            / float(output_tokens))
 
 
 def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, rate):
