@@ -724,8 +724,8 @@ def _expect_teams(v, price):
     most = max(used, default=0)
     exp = {"teams_ok": True, "teams_costs_ok": price is not None,
            "teams_normal_fair": ("yes" if most <= e.NORMAL_CV_MAX else
-                                 f"no: cv {most:.2f} is bursty: the normal model understates "
-                                 "peaks (pooling_monte_carlo)"),
+                                 f"no: cv {most:.2f} is bursty: the normal model's peaks can "
+                                 f"be off either way ({_teams.TEAMS_CHECK})"),
            "teams_spares_alike": _spares_alike(*spares),
            "teams_tokens_check": _tokens_check(v),
            "teams_pooled_coverage": e.teams_pooled_coverage(loads, *args),
@@ -838,8 +838,8 @@ def expect_multi_tenant(v):
            "pool_headroom_dedicated": _dedicated_at(args, e.pool_headroom_share(*args)),
            "cost_reduction_factor": ded / pool, "bound_holds": "OK: *",
            "normal_model_fair": ("yes" if v["cv"] <= e.NORMAL_CV_MAX else
-                                 f"no: cv {v['cv']:.2f} is bursty: the normal model understates "
-                                 "peaks (pooling_monte_carlo)"),
+                                 f"no: cv {v['cv']:.2f} is bursty: the normal model's peaks "
+                                 "can be off either way (pooling_monte_carlo)"),
            "lora_savings_fraction": e.lora_sharing_savings(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
                v["cv"], v["correlation"]) if lora_ok else "check inputs"}

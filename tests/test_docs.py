@@ -121,8 +121,8 @@ def test_a_function_that_returns_numbers_names_their_unit(name):
     numbers = all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in results)
     if numbers and not name.endswith("_SPEC"):
         assert doc.unit and "[" not in doc.summary, f"{name}'s summary names no [unit]"
-        assert f"\n\n{doc.result}" in _sections()[name] and doc.unit in {
-            "0-1": "0-1", "x": "(x)"}.get(doc.unit, doc.result)
+        assert f"\n\n{doc.result}" in _sections()[name]
+        assert ("a share (0.25 = 25 %)" if doc.unit == "0-1" else doc.unit) in doc.result
     else:
         assert doc.unit is None, f"{name} returns {results[0]!r}, with a unit {doc.unit!r}"
 

@@ -846,6 +846,21 @@ def test_named_formulas_in_a_loop_read_calc(capsys, tmp_path):
     assert json.loads(out) == {"foo": "#CALC!", "bar": "#CALC!", "cell": "#CALC!", "fine": 2}
 
 
+def test_a_name_that_is_a_cell_reference_is_refused(capsys, tmp_path):
+    # a hardening audit: a name n1 (=n1+1), which Excel does not allow, made =n1*2 read the
+    # blank cell N1, so 0 with exit code 0; names like "b" or "rate2x" stay names
+    path = c.xlsx(tmp_path / "cellname.xlsx", {"S": {"A1": "=n1*2", "B1": "=b*rate_2x"}},
+                  {"n1": "n1+1", "out": "S!$A$1", "b": "2", "rate_2x": "3"})
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "out")
+    assert_one_error(code, out, err, "cellname.xlsx: the defined name n1 is also a cell "
+                     "reference, which Excel does not allow as a name (a formula using it "
+                     "reads that cell); rename it")
+    fine = c.xlsx(tmp_path / "fine.xlsx", {"S": {"B1": "=b*rate_2x"}},
+                  {"b": "2", "rate_2x": "3", "xfe1": "4", "out": "S!$B$1"})  # XFE: past XFD
+    code, out, err = run(capsys, "recalc", fine, "-q", "--name", "out", "--json")
+    assert code == 0 and json.loads(out) == {"out": 6}, err
+
+
 
 def test_references_to_a_deleted_sheet_are_ref_and_the_rest_is_calculated(capsys, tmp_path):
     # Before (a hardening audit): Excel's own #REF!A1, left where a sheet was deleted, made the
@@ -955,8 +970,8 @@ def test_text_is_limited_to_what_a_cell_holds_before_it_is_built(capsys, tmp_pat
                 "A8": 'LEN(A3&"x")', "A9": 'SUBSTITUTE("banana","a","o")', "A10": 'REPT("a",-1)',
                 "A11": 'REPT("",1E+300)', "A12": "REPLACE(A3,1,1,A3)"}
     path = c.xlsx(tmp_path / "text.xlsx", {"S": {k: "=" + f for k, f in formulas.items()}},
-                  {f"n{k[1:]}": f"S!${k[0]}${k[1:]}" for k in formulas})
-    plain = c.xlsx(tmp_path / "plain.xlsx", {"S": {"A1": '=REPT("ab",3)'}}, {"n1": "S!$A$1"})
+                  {f"n_{k[1:]}": f"S!${k[0]}${k[1:]}" for k in formulas})
+    plain = c.xlsx(tmp_path / "plain.xlsx", {"S": {"A1": '=REPT("ab",3)'}}, {"n_1": "S!$A$1"})
 
     def peak(book):
         tracemalloc.start()
@@ -969,10 +984,10 @@ def test_text_is_limited_to_what_a_cell_holds_before_it_is_built(capsys, tmp_pat
     values = json.loads(out)
     assert used < baseline + 30e6, (used, baseline)
     assert code == 3
-    for name in ("n1", "n2", "n5", "n6", "n7", "n10", "n12"):
+    for name in ("n_1", "n_2", "n_5", "n_6", "n_7", "n_10", "n_12"):
         assert values[name] == "#VALUE!", (name, values[name])
-    assert values["n4"] == 32766 and values["n8"] == 32767 and values["n9"] == "bonono"
-    assert values["n11"] in ("", None)
+    assert values["n_4"] == 32766 and values["n_8"] == 32767 and values["n_9"] == "bonono"
+    assert values["n_11"] in ("", None)
 
 
 @pytest.mark.parametrize("name", ["Budget [v2].xlsx", "a]b.xlsx", "[1].xlsx"])
@@ -1037,13 +1052,13 @@ def test_every_text_function_keeps_to_the_limit_as_excel_counts_it(capsys, tmp_p
     cells = {k: "=" + f for k, f in formulas.items()}
     cells.update({f"B{i}": "x" for i in range(1, 401)})
     path = c.xlsx(tmp_path / "text.xlsx", {"S": cells},
-                  {f"n{k[1:]}": f"S!${k[0]}${k[1:]}" for k in formulas})
+                  {f"n_{k[1:]}": f"S!${k[0]}${k[1:]}" for k in formulas})
     code, out, err = run(capsys, "recalc", path, "--json", "-q")
     values = json.loads(out)
     assert code == 3
-    assert (values["n1"], values["n2"], values["n5"], values["n7"], values["n8"],
-            values["n11"]) == (32767, "aaa", "", 16383, "ABCdef", 400)
-    for name in ("n3", "n4", "n6", "n9", "n10"):
+    assert (values["n_1"], values["n_2"], values["n_5"], values["n_7"], values["n_8"],
+            values["n_11"]) == (32767, "aaa", "", 16383, "ABCdef", 400)
+    for name in ("n_3", "n_4", "n_6", "n_9", "n_10"):
         assert values[name] == "#VALUE!", (name, values[name][:20])
 
 
@@ -1076,7 +1091,7 @@ def test_regular_expressions_run_on_a_clock_and_replace_checks_the_length_first(
         "A7": '=_xlfn.TEXTJOIN(",",TRUE,_xlfn.REGEXEXTRACT("a1b22c333","[0-9]+",1))',
         "A8": '=_xlfn.TEXTJOIN(",",TRUE,_xlfn.REGEXEXTRACT("key=value","(\\w+)=(\\w+)",2))',
         "A9": '=_xlfn.REGEXEXTRACT("abc","[0-9]")'}},
-        {f"n{i}": f"S!$A${i}" for i in range(1, 10)})
+        {f"n_{i}": f"S!$A${i}" for i in range(1, 10)})
     tracemalloc.start()
     try:
         code, out, err = run(capsys, "recalc", big, "--json", "-q")
@@ -1085,11 +1100,11 @@ def test_regular_expressions_run_on_a_clock_and_replace_checks_the_length_first(
         tracemalloc.stop()
     values = json.loads(out)
     assert used < 300e6, used   # the 900-million-character text alone would be 900 MB
-    assert (values["n1"], values["n2"], values["n3"], values["n4"]) == (
+    assert (values["n_1"], values["n_2"], values["n_3"], values["n_4"]) == (
         "#VALUE!", 200, 16000, "a#b#c333")
-    assert (values["n5"], values["n6"]) == (True, True)
-    assert (values["n7"], values["n8"]) == ("1,22,333", "key,value")
-    assert values["n9"] == "#N/A"
+    assert (values["n_5"], values["n_6"]) == (True, True)
+    assert (values["n_7"], values["n_8"]) == ("1,22,333", "key,value")
+    assert values["n_9"] == "#N/A"
 
 
 def _recalc_in_a_process(path, *options):

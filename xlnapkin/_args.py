@@ -34,7 +34,7 @@ ARGS = {
     # which tokens: the result is per token of the same kind (a wizard audit: "produces" read
     # as MAX_THROUGHPUT's output tokens, twice a blended cost)
     "tokens_per_sec": "tokens/s the whole replica serves while busy: input + output "
-                      "(REPLICA_TOKENS_PER_SEC) for a cost per token of both, output alone "
+                      "(REPLICA_TOKENS_PER_SEC) for a figure per token of both, output alone "
                       "(MAX_THROUGHPUT) for one per output token [tokens/s]",
     "replica_tokens_per_sec": "tokens/s one replica sustains under load [tokens/s]",
     "utilization": "share of paid hours the replica is busy (its planned average load), in "

@@ -28,7 +28,9 @@ LibreOffice, with Excel's documented behaviour where the two differ):
 * ``CEILING``, ``FLOOR`` and ``MROUND`` count steps of the 15 digits Excel stores, ``MROUND``'s
   halves away from zero (formulas: ``FLOOR(0.3,0.1)`` was 0.2, ``MROUND(2.5,1)`` 2);
 * ``VALUE`` reads "1,234", "$5", "50%" and "(5)" as Excel does (formulas: "2,000" was a date
-  this year, the others errors).
+  this year, the others errors);
+* ``TEXT`` rounds a half away from zero, of the 15 digits Excel stores (formulas: to even, so
+  ``TEXT(0.3125,"0.0%")`` was 31.2%, where the cell's own format showed 31.3%: a review).
 
 Where formulas lacks a function (``OFFSET``, ``QUOTIENT``) the cell is ``#NAME?``, as a reader
 can see. :func:`module_rules` changes formulas' own modules (operators, text, criteria) and is
@@ -73,6 +75,8 @@ def module_rules() -> None:
     functions.get_functions()["POWER"] = ops["^"]
     if not getattr(text._str, _DONE, False):
         text._str = operators._str = _text_of(text._str)
+    if not getattr(text._format_number, _DONE, False):
+        text._format_number = _half_away(text._format_number)
     criteria = functions.__dict__["__xfilter"]
     if not getattr(criteria, _DONE, False):
         functions.__dict__["__xfilter"] = _criteria(criteria)
@@ -129,6 +133,21 @@ def _text_of(original):
         return original(value)
     setattr(text_of, _DONE, True)
     return text_of
+
+
+def _half_away(original):
+    """formulas' number formatting (``TEXT``'s), its fixed decimals rounded as Excel rounds them:
+    a half away from zero, of the number's 15 significant digits."""
+    def format_number(value, codes, types, fstr, mul):
+        places = re.fullmatch(r",?\.(\d+)f", fstr)
+        scaled = value * mul
+        if places and math.isfinite(scaled):
+            step = decimal.Decimal(1).scaleb(-int(places.group(1)))
+            shown = decimal.Decimal(f"{scaled:.15g}").quantize(step, decimal.ROUND_HALF_UP)
+            value = float(shown) / mul
+        return original(value, codes, types, fstr, mul)
+    setattr(format_number, _DONE, True)
+    return format_number
 
 
 def _criteria(original):

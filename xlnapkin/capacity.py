@@ -325,9 +325,9 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     request, counts them (``serving.concurrency_at_speed``), its caches read at the context
     less half an output, the mean over a request's decode: more or fewer users where speed
     binds, and far fewer where prompts are long (a review: Llama 3.3 70B in fp8 on two H100s at
-    8,192 tokens and 25 tokens/s, 54 sequences here and 36 in the planner, whose 2,000-token
-    prompts fill part of every step). Users = concurrent / duty_cycle / num_gpus. As in
-    ``MAX_BATCH``, memory alone decides: a context beyond the model's maximum still gets a
+    8,192 tokens and 25 tokens/s, 54 sequences here and 36 in the planner, whose requests of
+    2,000 tokens in and 400 out put a prompt into part of every step). Users = concurrent /
+    duty_cycle / num_gpus. As in ``MAX_BATCH``, memory alone decides: a context beyond the model's maximum still gets a
     number (NaN where the model's heads cannot be split over num_gpus GPUs, or several GPUs
     have no known link).
     [users/GPU]
@@ -595,8 +595,11 @@ def users_request_rate(users, duty_cycle, user_tokens_per_sec, output_tokens):
     """Requests/s that ``users`` online send, each with a request in flight ``duty_cycle`` of the
     time and reading its answer at ``user_tokens_per_sec``: Little's law, requests in flight
     over the time an answer of ``output_tokens`` streams, ``users x duty_cycle x
-    user_tokens_per_sec / output_tokens`` (the wait for the first token left out). The capacity
-    planner's link from its users to its latency targets' request rate. [requests/s]
+    user_tokens_per_sec / output_tokens``. The wait for the first token is left out, which
+    makes the rate a little high (2 % at the planner's defaults, a 1 s wait beside a 51 s
+    answer): the safe side for sizing; answers streamed faster than a user reads would send
+    more. The capacity planner's link from its users to its latency targets' request rate.
+    [requests/s]
 
     >>> users_request_rate(3000, 0.2, 25, 400)
     37.5

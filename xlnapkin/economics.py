@@ -907,7 +907,7 @@ def users_per_gpu_by_throughput(tokens_per_sec, user_tokens_per_sec, duty_cycle=
     [users/GPU]
 
     Args:
-        tokens_per_sec: *
+        tokens_per_sec: output tokens/s the whole replica serves while busy (MAX_THROUGHPUT: the tokens users read) [tokens/s]
         user_tokens_per_sec: tokens/s one user receives while active [tokens/s]
         duty_cycle: *
         num_gpus: *
@@ -1570,7 +1570,7 @@ def pooling_savings_from_peaks(tenants, mean_utilization, percentile, cv=TENANT_
 
 def pooling_savings_from_rounding(tenants, mean_utilization, percentile, cv=TENANT_CV,
                                   gpus_per_tenant=1, correlation=0.0):
-    """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS (negative where the pool's wastes more). Peaks plus rounding equal the saving.
+    """Part of POOLING_SAVINGS that comes from whole deployments: dedicated rounding waste minus the pool's, over DEDICATED_GPUS (negative where the pool wastes more). Peaks plus rounding equal the saving.
     [share of dedicated GPUs]
 
     Args:

@@ -212,6 +212,15 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
         texts += [(f"{ws.title}!{n} (a name)", dn.attr_text or "")
                   for n, dn in getattr(ws, "defined_names", {}).items()]
     texts += [(f"{n} (a name)", dn.attr_text or "") for n, dn in book.defined_names.items()]
+    # a name Excel refuses, as formulas read it as a cell (a hardening audit: a name n1 made a
+    # formula using it read the blank cell N1, 0, with exit code 0)
+    for where, _text in texts:
+        cell = re.fullmatch(r"(?:.*!)?([A-Za-z]{1,3}[0-9]{1,7}) \(a name\)", where)
+        column, row = _col_row(cell.group(1)) if cell else (0, 0)
+        if 1 <= column <= 16_384 and 1 <= row <= 1_048_576:
+            raise RecalcError(f"{name}: the defined name {where[:-9]} is also a cell reference, "
+                              "which Excel does not allow as a name (a formula using it reads "
+                              "that cell); rename it")
     weight, tokens = 0.0, 0
     for where, text in texts:
         body = len(text) - text.startswith("=")  # Excel's limit counts the formula after '='
@@ -1674,7 +1683,10 @@ class Workbook:
         """Set an input cell (by defined name or reference) for the next :meth:`calculate`."""
         sheet, cell = self.resolve(ref)
         if ":" in cell:
-            raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a time")
+            # the form that works, named (a review: a range input's docs gave no way in)
+            first = _reference(sheet, cell.split(":")[0].replace("$", ""))
+            raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a "
+                              f"time, e.g. --set {first}=...")
         if _over_limit(value):  # a hardening audit: a longer one was written
             raise RecalcError(f"--set {ref}: {_utf16_len(value):,} characters (UTF-16 units); "
                               f"a cell holds at most {TEXT_LIMIT:,}")

@@ -579,7 +579,7 @@ def _model_sheet(m) -> dict:
     # cover's users' fleet and its latency fleet at 5 requests/s, where 3,000 users sent 37)
     m.add("users_request_rate", "Requests/s your users send at the busiest hour",
           "{users}*{duty_cycle}*{user_tokens_per_sec}/{output_tokens}", "requests/s",
-          "= users x duty cycle x tokens/s a user reads / output", "num1")
+          "= capacity.users_request_rate (Little's law)", "num1")
     m.heading("Efficiency used (the same for every GPU)")
     _napkin.add_steps(m, _napkin.efficiency_steps(per_gpu=False))
     _napkin.add_split_table(m)  # beside the steps (G:I), outside the printed page
@@ -844,7 +844,8 @@ COVER_ANSWER = [
     + _sheets.dollars("cheapest_cost_for_users") + '&" a month (the cheapest catalog GPU for '
     'them: GPUs only, no spare, all "&' + _sheets.plain("hours_per_month") + '&" hours). They '
     'send about "&' + _sheets.plain("users_request_rate") + '&" requests/s; the latency '
-    'targets below size the rate typed there","no catalog GPU serves them: '
+    'targets below size the "&IF(ISNUMBER(requests_per_sec),' + _sheets.plain(
+        "requests_per_sec") + ',"rate")&" typed there","no catalog GPU serves them: '
     'see the line above"),"check inputs: the Planner\'s Checks")', 3),
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
