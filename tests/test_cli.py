@@ -581,6 +581,11 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     assert "2 GPUs x $2.49 per GPU-hour (as of 2026) x 730 hours" in out
     assert "(50% input at $0.050, output at $0.080; as of 2026-07-24)" in out
     assert "($250,000 a year)" in out
+    # a price over a year older than the catalog's newest (2026-08-01) says so (a finance
+    # reader: GPT-4o's 2024-11-09 price read as current)
+    code, old, err = run(capsys, "estimate", "--api", "openai-gpt-4o")
+    assert code == 0 and ("as of 2024-11-09, over a year before the catalog's newest prices: "
+                          "check it)") in old, err
     # the service a request gets at that load: the replica's output tokens/s shared out
     assert (f"{e.concurrency:,.0f} requests at once, each getting "
             f"{e.request_tokens_per_sec:,.0f} output tokens/s" in out)
