@@ -363,7 +363,11 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                # cover and 31.3% in its cell); a value just under a half stays under
                ('TEXT(1-22/32,"0.0%")', "31.3%"), ('TEXT(2.5,"0")', "3"), ('TEXT(-2.5,"0")', "-3"),
                ('TEXT(0.125,"0.00")', "0.13"), ('TEXT(12345.5,"$#,##0")', "$12,346"),
-               ('TEXT(1.005,"0.00")', "1.01"), ('TEXT(0.12499999,"0.00")', "0.12")]
+               ('TEXT(1.005,"0.00")', "1.01"), ('TEXT(0.12499999,"0.00")', "0.12"),
+               # in a scientific format's mantissa too, and past 1e15 no fraction to round
+               # (a review: decimal's 28 digits made TEXT(1E+30,"0") #VALUE!)
+               ('TEXT(1250,"0.0E+00")', "1.3E+03"), ('TEXT(1.05E-05,"0.0E+00")', "1.1E-05"),
+               ('LEN(TEXT(1E+30,"0"))', 31)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):
@@ -424,7 +428,7 @@ def test_set_refuses_formula_cells_ranges_and_unknown_names():
     with pytest.raises(RecalcError, match="holds a formula"):
         wb.set("weights", 1)
     with pytest.raises(RecalcError, match=r"is a range; set one cell at a time, e\.g\. "
-                                          r"--set Showcase!A1=\.\.\.$"):
+                                          r"--set 'Showcase!A1=\.\.\.'$"):
         wb.set("Showcase!A1:A2", 1)
     with pytest.raises(RecalcError, match="unknown name 'nope'"):
         wb.set("nope", 1)

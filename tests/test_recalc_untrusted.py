@@ -855,8 +855,13 @@ def test_a_name_that_is_a_cell_reference_is_refused(capsys, tmp_path):
     assert_one_error(code, out, err, "cellname.xlsx: the defined name n1 is also a cell "
                      "reference, which Excel does not allow as a name (a formula using it "
                      "reads that cell); rename it")
+    r1c1 = c.xlsx(tmp_path / "r1c1.xlsx", {"S": {"A1": 7, "B2": 5, "C1": "=R10C2+1"}},
+                  {"R10C2": "S!$B$2", "out": "S!$C$1"})  # formulas read cell B10: 1
+    code, out, err = run(capsys, "recalc", r1c1, "-q", "--name", "out")
+    assert_one_error(code, out, err, "the defined name R10C2 is also a cell reference")
     fine = c.xlsx(tmp_path / "fine.xlsx", {"S": {"B1": "=b*rate_2x"}},
-                  {"b": "2", "rate_2x": "3", "xfe1": "4", "out": "S!$B$1"})  # XFE: past XFD
+                  {"b": "2", "rate_2x": "3", "xfe1": "4", "R1C": "5", "rc": "6",
+                   "out": "S!$B$1"})  # XFE: past XFD; R1C and rc are names in Excel too
     code, out, err = run(capsys, "recalc", fine, "-q", "--name", "out", "--json")
     assert code == 0 and json.loads(out) == {"out": 6}, err
 

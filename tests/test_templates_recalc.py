@@ -1312,7 +1312,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"{v['cheapest_gpus_for_users']:,.0f} GPUs, ${v['cheapest_cost_for_users']:,.0f} a "
             f"month (the cheapest catalog GPU for them: GPUs only, no spare, all "
             f"{v['hours_per_month']:.0f} hours). They send about 39.06 requests/s; the latency "
-            f"targets below size the {v['requests_per_sec']:.0f} typed there") in text, text
+            f"targets below size the {v['requests_per_sec']:.0f} requests/s typed there") in text, \
+        text
     # Little's law by hand at the defaults: 10,000 users x 20 % x 20 tokens/s / 1,024 tokens
     # (a platform review: the cover set the users' fleet beside one sized for 20 requests/s)
     assert v["users_request_rate"] == 10_000 * 0.2 * 20 / 1024 == 39.0625

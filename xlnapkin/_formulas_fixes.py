@@ -29,8 +29,9 @@ LibreOffice, with Excel's documented behaviour where the two differ):
   halves away from zero (formulas: ``FLOOR(0.3,0.1)`` was 0.2, ``MROUND(2.5,1)`` 2);
 * ``VALUE`` reads "1,234", "$5", "50%" and "(5)" as Excel does (formulas: "2,000" was a date
   this year, the others errors);
-* ``TEXT`` rounds a half away from zero, of the 15 digits Excel stores (formulas: to even, so
-  ``TEXT(0.3125,"0.0%")`` was 31.2%, where the cell's own format showed 31.3%: a review).
+* ``TEXT`` rounds a half away from zero, of the 15 digits Excel stores, in fixed decimals and
+  in a scientific format's mantissa (formulas: to even, so ``TEXT(0.3125,"0.0%")`` was 31.2%,
+  where the cell's own format showed 31.3%, and ``TEXT(1250,"0.0E+00")`` 1.2E+03: reviews).
 
 Where formulas lacks a function (``OFFSET``, ``QUOTIENT``) the cell is ``#NAME?``, as a reader
 can see. :func:`module_rules` changes formulas' own modules (operators, text, criteria) and is
@@ -137,13 +138,21 @@ def _text_of(original):
 
 def _half_away(original):
     """formulas' number formatting (``TEXT``'s), its fixed decimals rounded as Excel rounds them:
-    a half away from zero, of the number's 15 significant digits."""
+    a half away from zero, of the number's 15 significant digits: fixed decimals, or a
+    scientific format's mantissa (``0.0E+00``). Past 1e15 a fixed format has no fraction to
+    round (a review: 1E+30 in the 28 digits of decimal's default context gave #VALUE!)."""
     def format_number(value, codes, types, fstr, mul):
-        places = re.fullmatch(r",?\.(\d+)f", fstr)
+        fixed = re.fullmatch(r",?\.(\d+)f", fstr)
+        science = re.fullmatch(r"\.(\d+)E", fstr)
         scaled = value * mul
-        if places and math.isfinite(scaled):
-            step = decimal.Decimal(1).scaleb(-int(places.group(1)))
-            shown = decimal.Decimal(f"{scaled:.15g}").quantize(step, decimal.ROUND_HALF_UP)
+        if (fixed or science) and math.isfinite(scaled) and scaled != 0 and (
+                science or abs(scaled) < 1e15):
+            exact = decimal.Decimal(f"{scaled:.15g}")
+            step = (-int(fixed.group(1)) if fixed else
+                    exact.adjusted() - int(science.group(1)))  # the mantissa's last digit
+            with decimal.localcontext() as context:
+                context.prec = 40
+                shown = exact.quantize(decimal.Decimal(1).scaleb(step), decimal.ROUND_HALF_UP)
             value = float(shown) / mul
         return original(value, codes, types, fstr, mul)
     setattr(format_number, _DONE, True)

@@ -327,9 +327,9 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     binds, and far fewer where prompts are long (a review: Llama 3.3 70B in fp8 on two H100s at
     8,192 tokens and 25 tokens/s, 54 sequences here and 36 in the planner, whose requests of
     2,000 tokens in and 400 out put a prompt into part of every step). Users = concurrent /
-    duty_cycle / num_gpus. As in ``MAX_BATCH``, memory alone decides: a context beyond the model's maximum still gets a
-    number (NaN where the model's heads cannot be split over num_gpus GPUs, or several GPUs
-    have no known link).
+    duty_cycle / num_gpus. As in ``MAX_BATCH``, memory alone decides: a context beyond the
+    model's maximum still gets a number (NaN where the model's heads cannot be split over
+    num_gpus GPUs, or several GPUs have no known link).
     [users/GPU]
 
     >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 131072, 1, 0, "fp8", "fp8", 1, 1, 1)

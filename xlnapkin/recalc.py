@@ -217,7 +217,8 @@ def _check_formulas(book, limits: "Limits", name: str) -> None:
     for where, _text in texts:
         cell = re.fullmatch(r"(?:.*!)?([A-Za-z]{1,3}[0-9]{1,7}) \(a name\)", where)
         column, row = _col_row(cell.group(1)) if cell else (0, 0)
-        if 1 <= column <= 16_384 and 1 <= row <= 1_048_576:
+        r1c1 = re.fullmatch(r"(?:.*!)?[Rr][0-9]+[Cc][0-9]+ \(a name\)", where)  # R1C1: A1
+        if 1 <= column <= 16_384 and 1 <= row <= 1_048_576 or r1c1:
             raise RecalcError(f"{name}: the defined name {where[:-9]} is also a cell reference, "
                               "which Excel does not allow as a name (a formula using it reads "
                               "that cell); rename it")
@@ -1686,7 +1687,7 @@ class Workbook:
             # the form that works, named (a review: a range input's docs gave no way in)
             first = _reference(sheet, cell.split(":")[0].replace("$", ""))
             raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a "
-                              f"time, e.g. --set {first}=...")
+                              f"time, e.g. --set '{first}=...'")
         if _over_limit(value):  # a hardening audit: a longer one was written
             raise RecalcError(f"--set {ref}: {_utf16_len(value):,} characters (UTF-16 units); "
                               f"a cell holds at most {TEXT_LIMIT:,}")

@@ -845,7 +845,8 @@ COVER_ANSWER = [
     'them: GPUs only, no spare, all "&' + _sheets.plain("hours_per_month") + '&" hours). They '
     'send about "&' + _sheets.plain("users_request_rate") + '&" requests/s; the latency '
     'targets below size the "&IF(ISNUMBER(requests_per_sec),' + _sheets.plain(
-        "requests_per_sec") + ',"rate")&" typed there","no catalog GPU serves them: '
+        "requests_per_sec") + '&" requests/s","rate")&" typed there","no catalog GPU serves '
+    'them: '
     'see the line above"),"check inputs: the Planner\'s Checks")', 3),
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
