@@ -370,6 +370,18 @@ def test_prose_that_quotes_a_calibrated_constant_quotes_its_value():
     assert seen >= 3
 
 
+def test_the_under_load_error_quoted_is_the_benchmark_s():
+    # the Sensitivity sheet and docs/templates.md quote it for the utilization row's factors (a
+    # review: two copies of a figure each refit moves)
+    from xlnapkin.templates._self_host_sheets import UNDER_LOAD_ERROR
+    results = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    median, p90 = re.search(r"^\| under_load: [^|]*\| \d+ \| ([\d.]+) % \| ([\d.]+) % \|",
+                            results, flags=re.M).groups()
+    said = f"{float(median):.0f} % at the median, {float(p90):.0f} % at the 90th percentile"
+    assert UNDER_LOAD_ERROR == said
+    assert said in " ".join((DOCS / "templates.md").read_text(encoding="utf-8").split())
+
+
 def test_readme_taste_results_are_what_the_functions_return():
     # README's "A taste" block: formulas on literal arguments, each with its result.
     text = (REPO / "README.md").read_text(encoding="utf-8")

@@ -1219,7 +1219,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
     # said where the saving is read (a finance review: only the lines below qualified it)
     assert (" per GPU-hour. The pool is short of capacity more often than the dedicated "
-            "deployments: like for like, below | Of the") in text
+            "deployments: see the like-for-like saving below | Of the") in text
     assert (f"Identical tenants (the Pooling sheet): {v['tenants']:.0f} tenants, each at 40% of a "
             "deployment of 1 GPU") in text
     # where the saving comes from (a platform lead's audit: 33.6 of the 40 points are rounding)
@@ -1311,7 +1311,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"{v['concurrency_percentile']:.0%} of the time): {v['cheapest_gpu_for_users']}, "
             f"{v['cheapest_gpus_for_users']:,.0f} GPUs, ${v['cheapest_cost_for_users']:,.0f} a "
             f"month (the cheapest catalog GPU for them: GPUs only, no spare, all "
-            f"{v['hours_per_month']:.0f} hours). They send about 39.06 requests/s; the latency "
+            f"{v['hours_per_month']:.0f} hours). They send about 39 requests/s; the latency "
             f"targets below size the {v['requests_per_sec']:.0f} requests/s typed there") in text, \
         text
     # Little's law by hand at the defaults: 10,000 users x 20 % x 20 tokens/s / 1,024 tokens

@@ -38,8 +38,7 @@ from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_t
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
            "users_per_gpu_for", "volume_rate", "users_request_rate", "estimate", "Estimate",
-           "slow_answers",
-           "faster_per_gpu"]
+           "slow_answers", "faster_per_gpu"]
 
 _out = _checks.scalar_out
 # A request's KV cache (input plus output tokens, one sequence) must fit beside the weights.

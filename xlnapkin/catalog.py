@@ -35,7 +35,7 @@ from .units import GB, TB, TFLOPS
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
-           "comparable_price", "field_bounds", "USER_CATALOG_ENV", "user_files"]
+           "comparable_price", "field_bounds", "USER_CATALOG_ENV", "user_files", "is_stale"]
 
 USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 
@@ -804,6 +804,25 @@ def gpus() -> list[GPU]:
 
 def models() -> list[Model]:
     return list(_current("model")[0].values())
+
+
+def is_stale(date: str) -> bool:
+    """Whether a catalog price's date (2026-07-24, 2026-06 or 2026) is more than a year before
+    the newest date of the catalog's API and GPU prices (a finance reader: GPT-4o's 2024-11-09
+    price read as current). A date without its month counts as its December, without its day
+    as its month; no date is not stale (it says "undated").
+
+    >>> is_stale("2024-11-09"), is_stale("2026-07-24"), is_stale("2025"), is_stale("")
+    (True, False, False, False)
+    """
+    def months(text: str, last: int = 12) -> int:
+        parts = [int(p) for p in text.split("-")[:2]]
+        return parts[0] * 12 + (parts[1] if len(parts) > 1 else last)
+    if not date:
+        return False
+    dates = [p.as_of for p in prices()] + [g.cloud_price_as_of for g in gpus()]
+    newest = max((months(d, 1) for d in dates if d), default=0)
+    return newest - months(date) > 12
 
 
 def prices() -> list[Price]:

@@ -655,33 +655,17 @@ _ESTIMATE_OPTIONS = {"price_per_gpu_hour": "--price", "staff_cost_per_month": "-
 
 def _as_of(date: str | None, before: str = " (", after: str = ")") -> str:
     """A catalog price's date: "as of 2026-07-24", or "undated" where the catalog gives none;
-    nothing for a price you gave (``None``). A date more than a year before the catalog's
-    newest price date says so (a finance reader: GPT-4o was priced as of 2024-11-09, two
-    years before the catalog's OpenAI rows, without a word).
+    nothing for a price you gave (``None``); an old one says so (:func:`catalog.is_stale`).
 
     >>> _as_of("2024-11-09", "; ", ")")
     "; as of 2024-11-09, over a year before the catalog's newest prices: check it)"
     """
     if date is None:
         return ""
-    old = date and _months(_newest_price_date()) - _months(date) > 12
+    from .catalog import is_stale
     return (before + (f"as of {date}" if date else "undated")
-            + (", over a year before the catalog's newest prices: check it" if old else "")
-            + after)
-
-
-def _months(date: str) -> int:
-    """A catalog date (2026-07-24, 2026-06 or 2026) in months since year 0, its month 1 where
-    it names none."""
-    parts = [int(p) for p in date.split("-")[:2]]
-    return parts[0] * 12 + (parts[1] if len(parts) > 1 else 1)
-
-
-def _newest_price_date() -> str:
-    """The latest date of the catalog's API and GPU prices."""
-    from . import catalog
-    dates = [p.as_of for p in catalog.prices()] + [g.cloud_price_as_of for g in catalog.gpus()]
-    return max((d for d in dates if d), key=_months)
+            + (", over a year before the catalog's newest prices: check it"
+               if is_stale(date) else "") + after)
 
 
 def _two_counts(a: float, b: float) -> tuple[str, str]:

@@ -1686,8 +1686,9 @@ class Workbook:
         if ":" in cell:
             # the form that works, named (a review: a range input's docs gave no way in)
             first = _reference(sheet, cell.split(":")[0].replace("$", ""))
+            quote = '"' if "'" in first else "'"  # a quoted sheet name: 'My sheet'!A1
             raise RecalcError(f"--set {ref}: {sheet}!{cell} is a range; set one cell at a "
-                              f"time, e.g. --set '{first}=...'")
+                              f"time, e.g. --set {quote}{first}=...{quote}")
         if _over_limit(value):  # a hardening audit: a longer one was written
             raise RecalcError(f"--set {ref}: {_utf16_len(value):,} characters (UTF-16 units); "
                               f"a cell holds at most {TEXT_LIMIT:,}")

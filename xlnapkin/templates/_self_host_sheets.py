@@ -18,10 +18,10 @@ from ..economics import HOURS_PER_MONTH, HOURS_PER_YEAR
 from . import _style as st
 from ._sheets import catalog_cell, per_mtok
 
-__all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "AS_TYPED_ROWS",
-           "VOLUME_ROWS", "YEAR_ROWS", "YEAR_END_LEAN", "RESALE", "RESALE_YEARS", "RESALE_LATER",
-           "RESALE_LATER_YEARS", "RESALE_YEARLY", "add_sensitivity", "add_years", "add_volume",
-           "annuity", "breakeven_formula", "own_hourly", "resale_share", "years_kept"]
+__all__ = ["UNDER_LOAD_ERROR", "SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST",
+           "AS_TYPED_ROWS", "VOLUME_ROWS", "YEAR_ROWS", "YEAR_END_LEAN", "RESALE", "RESALE_YEARS",
+           "RESALE_LATER", "RESALE_LATER_YEARS", "RESALE_YEARLY", "add_sensitivity", "add_years",
+           "add_volume", "annuity", "breakeven_formula", "own_hourly", "resale_share", "years_kept"]
 
 # An H100's resale share after 3 years and after 5 (lenders' curve): the default share, and the
 # yearly fall between them, by which the resale follows the years kept in a scenario (a review:
@@ -29,6 +29,9 @@ __all__ = ["SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST", "AS_TYPED_ROW
 RESALE, RESALE_YEARS = 0.3, 3
 RESALE_LATER, RESALE_LATER_YEARS = 0.1, 5
 RESALE_YEARLY = (RESALE_LATER / RESALE) ** (1 / (RESALE_LATER_YEARS - RESALE_YEARS))
+# The throughput model's error under load that the utilization row's factors stand for
+# (benchmarks/RESULTS.md section 3, the under_load class; tests/test_docs.py holds it to it)
+UNDER_LOAD_ERROR = "12 % at the median, 35 % at the 90th percentile"
 # (key, label, low factor, high factor, what the factor multiplies)
 SCENARIO_ROWS = [
     ("tokens_per_day", "Tokens per day", 0.5, 2.0, "tokens_per_day"),
@@ -132,10 +135,11 @@ def add_sensitivity(wb, ws) -> None:
                  "price the API): 'best' takes each row's factor that favours self-hosting, "
                  "'worst' the other, both at your own volume and minimum replicas (a standby "
                  "replica is a service level, not a cost to trim). The factors are yours to set: "
-                 "the defaults are round ranges of judgment, not measured spreads, but for "
-                 "utilization, throughput (+/-25 %: the throughput model's error under load is 12 "
-                 "% at the median and 35 % at the 90th percentile, benchmarks/RESULTS.md section "
-                 "3) and years kept (2 and 5 around 3, the holding periods GPU buyers weigh).",
+                 "the defaults are round ranges of judgment, not measured spreads, except two: "
+                 "the utilization row's +/-25 %, about the throughput model's error under load "
+                 f"({UNDER_LOAD_ERROR}: benchmarks/RESULTS.md, section 3, in xlnapkin's "
+                 "repository), and the years kept (2 and 5 around 3, the holding periods GPU "
+                 "buyers weigh).",
                  chars_per_line=150)
     st.header_row(ws, 4, 2, ["input", "low", "high", "in use", "multiplies"], height=18)
     for i, (key, label, low, high, what) in enumerate(SCENARIO_ROWS):

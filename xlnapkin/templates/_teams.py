@@ -57,7 +57,7 @@ TOTALS = [
      "GPUs x price x hours (Pooling sheet)", "usd0"),
     ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
     ("teams_monthly_saving", "Pooling saves per month", "USD/month", "", "usd0"),
-    ("teams_like_for_like_monthly_saving", "Pooling saves per month at that service level",
+    ("teams_like_for_like_monthly_saving", "Pooling saves per month at the worst team's service",
      "USD/month", "dedicated cost x the saving at that service level", "usd0"),
     ("teams_pooled_cost_per_mtok", "Pooled USD per million tokens (GPUs only)", "USD/Mtok",
      "= COST_PER_MTOK_AT_VOLUME: no people", "usd4"),
@@ -135,8 +135,8 @@ def add_teams(wb, ws) -> None:
     # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),
     # against the normal model's range (a user audit: cv 0.8 typed here warned nowhere)
     t.add("teams_normal_fair", "Normal model fair at the teams' cv?",
-          f'IF({{teams_ok}},{normal_fair("MAX(teams_cv_used)", TEAMS_CHECK)},"check inputs")', "", "", "text",
-          "output")
+          f'IF({{teams_ok}},{normal_fair("MAX(teams_cv_used)", TEAMS_CHECK)},"check inputs")',
+          "", "", "text", "output")
     # spares on one side only (a user audit: a pool spare and none for the teams read as a
     # saving of -25 % "from rounding")
     t.add("teams_spares_alike", "Spares like for like?",

@@ -843,7 +843,9 @@ COVER_ANSWER = [
     + _sheets.plural("cheapest_gpus_for_users", "GPU", "GPUs") + '&", "&'
     + _sheets.dollars("cheapest_cost_for_users") + '&" a month (the cheapest catalog GPU for '
     'them: GPUs only, no spare, all "&' + _sheets.plain("hours_per_month") + '&" hours). They '
-    'send about "&' + _sheets.plain("users_request_rate") + '&" requests/s; the latency '
+    # about so many: whole requests from 10 (a review: "about 39.06")
+    'send about "&IF(users_request_rate>=10,TEXT(users_request_rate,"#,##0"),'
+    + _sheets.plain("users_request_rate") + ')&" requests/s; the latency '
     'targets below size the "&IF(ISNUMBER(requests_per_sec),' + _sheets.plain(
         "requests_per_sec") + '&" requests/s","rate")&" typed there","no catalog GPU serves '
     'them: '

@@ -575,7 +575,7 @@ COVER_ANSWER = [
     'tenant_deployments&" deployments a tenant, each sized for its own peak","")&IF('
     # said where the saving is read (a finance review: the lines below qualify it)
     'pooled_coverage<dedicated_coverage-' + SHORT_GAP + ',". The pool is short of capacity more '
-    'often than the dedicated deployments: like for like, below",""),"")', 2),
+    'often than the dedicated deployments: see the like-for-like saving below",""),"")', 2),
     # where the saving comes from, beside it (an audit: 33.6 of 40 points were each tenant
     # renting a whole GPU for a 0.56-GPU peak, which a smaller GPU also recovers)
     ('IF(counts_ok,"Of the "&TEXT(savings_fraction,"0.0%")&" saved, "&TEXT(savings_from_peaks*'

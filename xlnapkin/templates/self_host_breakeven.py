@@ -931,8 +931,11 @@ def _own_steps() -> list[Step]:
              "8,760", "IF(ISNUMBER({rent_npv_calc}),{rent_npv_calc}*"
              + annuity("{cost_of_capital}", "{years}") + f'/{HOURS_PER_YEAR:g},"-")',
              "USD/GPU-h", "usd4"),
+        # the verdict's test, once: the per-hour verdict and the fleet's clause read it
+        Step("own_cheaper_hour", "Owning cheaper per GPU-hour? (TRUE = yes)",
+             "AND(ISNUMBER({rent_levelled}),N({own_hourly_calc})<N({rent_levelled}))", "", "bool"),
         Step("own_vs_rent_short", "Own vs rent per GPU-hour over the years kept: the verdict",
-             'IF(NOT(ISNUMBER({rent_levelled})),"-",IF({own_hourly_calc}<{rent_levelled},'
+             'IF(NOT(ISNUMBER({rent_levelled})),"-",IF({own_cheaper_hour},'
              '"owning "&IF({server_share}=0,'
              '"the card alone (no server) ","")&"saves "&TEXT({rent_levelled}-{own_hourly_calc},'
              '"$0.00"),"renting is cheaper by "&TEXT({own_hourly_calc}-{rent_levelled},'
@@ -979,12 +982,11 @@ def _own_steps() -> list[Step]:
         # the fleet's verdict where it is not the GPU-hour's (a finance review: "owning saves
         # $0.13 per GPU-hour" beside a fleet NPV saying renting saves $22,345, where rented
         # GPUs run 300 hours a month and owned ones always)
-        # (the GPU-hour's verdict by its own test, so that the two never repeat one another:
-        # the fleet's 1 owning, 0 renting, 2 neither, against the hour's 0 owning, 1 renting)
+        # (fleet 1 owning, 0 renting, 2 neither = the hour's 0 owning, 1 renting: they differ)
         Step("fleet_vs_gpu", "The fleet's verdict, where it differs from the GPU-hour's",
              'IF(AND(ISNUMBER({fleet_npv_saving_calc}),ISNUMBER({rent_levelled})),IF(IF('
              '{fleet_npv_saving_calc}>0,1,IF({fleet_npv_saving_calc}<0,0,2))=IF('
-             '{own_hourly_calc}<{rent_levelled},0,1),"; for your fleet as sized, "&IF('
+             '{own_cheaper_hour},0,1),"; for your fleet as sized, "&IF('
              '{fleet_npv_saving_calc}<0,"renting","owning")&" saves",""),"")', "", "text"),
         Step("own_vs_rent_line", "Own vs rent per GPU-hour, and the fleet's verdict",
              "{own_vs_rent_short}&{fleet_vs_gpu}", "", "text"),
