@@ -982,12 +982,11 @@ def _own_steps() -> list[Step]:
         # the fleet's verdict where it is not the GPU-hour's (a finance review: "owning saves
         # $0.13 per GPU-hour" beside a fleet NPV saying renting saves $22,345, where rented
         # GPUs run 300 hours a month and owned ones always)
-        # (fleet 1 owning, 0 renting, 2 neither = the hour's 0 owning, 1 renting: they differ)
         Step("fleet_vs_gpu", "The fleet's verdict, where it differs from the GPU-hour's",
-             'IF(AND(ISNUMBER({fleet_npv_saving_calc}),ISNUMBER({rent_levelled})),IF(IF('
-             '{fleet_npv_saving_calc}>0,1,IF({fleet_npv_saving_calc}<0,0,2))=IF('
-             '{own_cheaper_hour},0,1),"; for your fleet as sized, "&IF('
-             '{fleet_npv_saving_calc}<0,"renting","owning")&" saves",""),"")', "", "text"),
+             'IF(AND(ISNUMBER({fleet_npv_saving_calc}),ISNUMBER({rent_levelled})),IF(OR(AND('
+             '{fleet_npv_saving_calc}>0,NOT({own_cheaper_hour})),AND({fleet_npv_saving_calc}<0,'
+             '{own_cheaper_hour})),"; for your fleet as sized, "&IF({fleet_npv_saving_calc}<0,'
+             '"renting","owning")&" saves",""),"")', "", "text"),
         Step("own_vs_rent_line", "Own vs rent per GPU-hour, and the fleet's verdict",
              "{own_vs_rent_short}&{fleet_vs_gpu}", "", "text"),
     ]
