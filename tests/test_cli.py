@@ -586,6 +586,10 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     code, old, err = run(capsys, "estimate", "--api", "openai-gpt-4o")
     assert code == 0 and ("as of 2024-11-09, over a year before the catalog's newest prices: "
                           "check it)") in old, err
+    # ... and so does the JSON a script reads (a review: the note was in the text alone)
+    code, old_json, err = run(capsys, "estimate", "--api", "openai-gpt-4o", "--json")
+    assert code == 0 and json.loads(old_json)["api_price_stale"] is True, err
+    assert (e.api_price_stale, e.gpu_price_stale) == (False, False)
     # the service a request gets at that load: the replica's output tokens/s shared out
     assert (f"{e.concurrency:,.0f} requests at once, each getting "
             f"{e.request_tokens_per_sec:,.0f} output tokens/s" in out)

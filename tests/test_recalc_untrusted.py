@@ -456,12 +456,15 @@ def _malformed(tmp_path, case):
     if case == "not a zip":
         p.write_bytes(b"PK\x03\x04 not really")
         return p
+    if case == "password to open":  # [MS-OFFCRYPTO]: an OLE compound file, not a zip
+        p.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
+        return p
     raise AssertionError(case)
 
 
 _BEFORE_READING = {"billion laughs", "external entity", "entity in the workbook part",
                    "UTF-16 part", "declared EBCDIC", "corrupt deflate",
-                   "bad CRC", "not a zip"}
+                   "bad CRC", "not a zip", "password to open"}
 
 
 @pytest.mark.parametrize("case, text", [
@@ -478,6 +481,7 @@ _BEFORE_READING = {"billion laughs", "external entity", "entity in the workbook 
     ("bad cell reference", "'ZZZZ1' is not a cell reference"),
     ("shared string out of range", "IndexError"),
     ("not a zip", "not a valid .xlsx file"),
+    ("password to open", "a workbook saved with a password to open"),
 ])
 def test_malformed_workbooks_fail_with_one_error_line(capsys, monkeypatch, tmp_path, case,
                                                       text):

@@ -506,6 +506,10 @@ class Estimate:
     gpu_price_as_of: str = _key("the catalog price's date; blank: undated, or a price you gave",
                                 "date", "")
     api_price_as_of: str = _key("the API price's date; blank: undated", "date", "")
+    gpu_price_stale: bool = _key("true where the catalog's GPU price is dated more than a year "
+                                 "before its newest prices: check it", "true/false", False)
+    api_price_stale: bool = _key("true where the API price is dated more than a year before the "
+                                 "catalog's newest prices: check it", "true/false", False)
     fleet_requests_per_sec: float = _key(
         "the whole volume as requests a second, averaged over the hours the fleet runs "
         "(each replica's share is volume_requests_per_sec)", "requests/s", NAN)
@@ -773,6 +777,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",
         api_price_as_of=p.as_of or "",
+        gpu_price_stale=price_per_gpu_hour is None and _catalog.is_stale(g.cloud_price_as_of or ""),
+        api_price_stale=_catalog.is_stale(p.as_of or ""),
         gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),
         api_price_per_mtok=api_price, tokens_per_day=tpd,
         replica_tokens_per_sec=tps, replicas=reps, num_gpus=float(num_gpus),

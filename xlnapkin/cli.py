@@ -653,19 +653,19 @@ def _usd_per_mtok(x) -> str:
 _ESTIMATE_OPTIONS = {"price_per_gpu_hour": "--price", "staff_cost_per_month": "--staff-per-month"}
 
 
-def _as_of(date: str | None, before: str = " (", after: str = ")") -> str:
+def _as_of(date: str | None, stale: bool, before: str = " (", after: str = ")") -> str:
     """A catalog price's date: "as of 2026-07-24", or "undated" where the catalog gives none;
-    nothing for a price you gave (``None``); an old one says so (:func:`catalog.is_stale`).
+    nothing for a price you gave (``None``); an old one (``stale``, the estimate's
+    ``api_price_stale`` or ``gpu_price_stale``) says so.
 
-    >>> _as_of("2024-11-09", "; ", ")")
+    >>> _as_of("2024-11-09", True, "; ", ")")
     "; as of 2024-11-09, over a year before the catalog's newest prices: check it)"
     """
     if date is None:
         return ""
-    from .catalog import is_stale
     return (before + (f"as of {date}" if date else "undated")
-            + (", over a year before the catalog's newest prices: check it"
-               if is_stale(date) else "") + after)
+            + (", over a year before the catalog's newest prices: check it" if stale else "")
+            + after)
 
 
 def _two_counts(a: float, b: float) -> tuple[str, str]:
@@ -743,6 +743,7 @@ def _run_estimate(ns) -> int:
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
     busy = f"{_percent(ns.utilization)} busy"
+    gpu_as_of = _as_of(None if e.gpu_price_given else e.gpu_price_as_of, e.gpu_price_stale)
     if never:
         breakeven = (f"never: at {busy} the GPUs alone cost "
                      f"{_usd_per_mtok(e.planned_cost_per_mtok)} per million tokens, at least the "
@@ -776,7 +777,7 @@ def _run_estimate(ns) -> int:
         ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
                        f"x {_usd(e.price_per_gpu_hour, 4 if 0 < e.price_per_gpu_hour < 0.1 else 2)}"
                        " per GPU-hour"
-                       f"{_as_of(None if e.gpu_price_given else e.gpu_price_as_of)} x "
+                       f"{gpu_as_of} x "
                        f"{e.hours_per_month:g} hours" + (
                            "; GPUs you own still cost their financing, power and hosting: "
                            "xlnapkin own-hourly-cost prices an hour of one"
@@ -789,7 +790,7 @@ def _run_estimate(ns) -> int:
                                f"({_percent(e.input_share)} input at "
                                f"{_usd_per_mtok(e.api_input_price_per_mtok)}, output at "
                                f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
-                               f"{_as_of(e.api_price_as_of, '; ', ')')}"),
+                               f"{_as_of(e.api_price_as_of, e.api_price_stale, '; ', ')')}"),
         ("self-hosted $/Mtok", (f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in "
                                 f"at your volume (GPUs {_percent(e.fleet_utilization)} busy); "
                                 if e.tokens_per_day > 0 else "none at your volume (no tokens); ")

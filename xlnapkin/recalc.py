@@ -57,9 +57,10 @@ A workbook is treated as untrusted input (someone sent it to you):
   planner, spans about 24,300 cells and has 7,400 formulas and names and 8,600 range cells)
   and bound a run to
   about a minute and 1 GB: ``formulas`` needs roughly 3 ms and 50 kB per formula, 0.3 ms per
-  cell and, per range cell, 80 us and 0.7 kB. Besides: more than 10,000 zip entries, encrypted
-  entries, XML parts that are not UTF-8, any DTD (``<!DOCTYPE``/``<!ENTITY``, the entity
-  tricks), more than 200,000 style records, two sheet entries on one part and sheet names
+  cell and, per range cell, 80 us and 0.7 kB. Besides: a file that is not a zip (one saved
+  with a password to open is an encrypted OLE compound file), more than 10,000 zip entries,
+  encrypted entries, XML parts that are not UTF-8, any DTD (``<!DOCTYPE``/``<!ENTITY``, the
+  entity tricks), more than 200,000 style records, two sheet entries on one part and sheet names
   alike but for case are refused before parsing, and so are a formula longer than Excel's 8,192
   characters and a reference to a sheet's last row or column (``A1048576``, ``XFD1``,
   ``B:XFD``), which ``formulas`` computes wrong (``SUM(A1:B1048576)`` gives 0).
@@ -104,6 +105,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from . import _files, _formulas_fixes
+from ._vba import _CFB_MAGIC
 from .errors import NapkinError
 
 __all__ = ["RecalcError", "LimitError", "Limits", "Workbook", "register", "recalculate",
@@ -469,6 +471,10 @@ def _inspect(data: bytes, name: str, limits: Limits) -> None:
     inflated; then every part is inflated in chunks through a counting reader (which also checks
     its CRC) and every XML part is scanned for a DTD and for the cells and formulas it holds.
     """
+    if data[:8] == _CFB_MAGIC:  # what Excel saves with a password to open, or an .xls
+        raise RecalcError(f"cannot read {name}: it is an OLE compound file, not a zip: a workbook "
+                          "saved with a password to open (Excel encrypts the whole file) or an "
+                          "old .xls; save it as .xlsx without a password and try again")
     try:
         entries = _entry_count(data)
         if entries <= _MAX_ENTRIES:
