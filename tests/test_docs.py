@@ -349,6 +349,33 @@ def test_economics_page_results_are_what_the_functions_return():
         assert round(value, digits) == float(number.group(1).replace(",", "")), (formula, shown)
 
 
+_SCALES = {"GB": 1e9, "M": 1e6, "K": 1e3, "B": 1.0, "%": 0.01}
+
+
+def test_seed_audit_reproductions_are_what_the_functions_return():
+    # docs/seed_audit.md's "`FORMULA` = result" reproductions, to the digits shown and in the
+    # unit written after (a seed review: the page's own figures were checked nowhere, so one
+    # the tests do not pin would drift with the engine). Shorthand (an argument elided with
+    # "…", a formula of two calls) is prose, not a formula, and is left out.
+    text = (DOCS / "seed_audit.md").read_text(encoding="utf-8")
+    found = re.findall(r"`=?([A-Z_]+\((?:[^`…]*)\))` = \$?(-?[\d,]*\.?\d+) ?(GB|M|K|B|%)?",
+                       text)
+    checked = 0
+    for formula, shown, unit in found:
+        if re.search(r"\)[^,)]", formula[:-1]) or formula.split("(")[0] not in FUNCTIONS:
+            continue  # WEIGHT_BYTES(m,"int8")/WEIGHT_BYTES(m): prose, not a formula
+        name, _, inside = formula[:-1].partition("(")
+        # an argument written as arithmetic of numbers (188e6/3600, 10e9/(730/24)) first
+        args = [repr(eval(a)) if re.fullmatch(r"[\d.e()]+(/[\d.e()]+)+", a.strip()) else a
+                for a in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', inside)]
+        name, args = _formula.parse_formula(f"={name}({','.join(args)})")
+        value = cli.call(FUNCTIONS[name], *args) / _SCALES.get(unit, 1.0)
+        digits = len(shown.partition(".")[2])
+        assert round(value, digits) == float(shown.replace(",", "")), (formula, shown, unit)
+        checked += 1
+    assert checked >= 50
+
+
 def test_prose_that_quotes_a_calibrated_constant_quotes_its_value():
     # Hand-written pages repeat a few calibrated values for the reader; they must not drift.
     from xlnapkin.calibration import DEFAULTS, VENDOR_FACTOR
