@@ -589,3 +589,26 @@ def test_the_year_end_lean_is_as_large_as_the_cover_says():
     assert saving > 0 and 0.25 < 1 - saving / monthly < 0.4, (saving, monthly)
     assert "(a third at the defaults)" in shs.YEAR_END_LEAN
 
+
+
+def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
+    # The covers' money and percentage words, calculated as a workbook does (recalc's
+    # formulas engine): whole dollars from $1, cents below, and a positive amount under half a
+    # cent as "under $0.01" (a stress audit: 1,000 tokens a day read "the API $0.00 a month").
+    from openpyxl.workbook.defined_name import DefinedName
+    from xlnapkin.recalc import Workbook
+    from xlnapkin.templates import _sheets
+    cases = [(1234.4, "$1,234"), (0.5, "$0.50"), (0.002, "under $0.01"), (0.005, "$0.01"),
+             (0, "$0.00"), (-5, "-$5")]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for row, (value, _) in enumerate(cases, 1):
+        ws.cell(row, 1, value)
+        wb.defined_names[f"amount_{row}"] = DefinedName(f"amount_{row}", attr_text=f"S!$A${row}")
+        ws.cell(row, 2, "=" + _sheets.dollars(f"amount_{row}"))
+    wb.save(tmp_path / "t.xlsx")
+    book = Workbook(tmp_path / "t.xlsx")
+    book.calculate()
+    assert [book.value(f"S!B{row}") for row in range(1, len(cases) + 1)] == [
+        shown for _, shown in cases]

@@ -124,8 +124,11 @@ def plain(name: str) -> str:
 
 
 def dollars(name: str) -> str:
-    """A formula that shows the named cell's USD: whole dollars from $1, cents below."""
-    return f'IF(ABS({name})>=1,TEXT({name},"$#,##0"),TEXT({name},"$0.00"))'
+    """A formula that shows the named cell's USD: whole dollars from $1, cents below, and
+    "under $0.01" for a positive amount that rounds to no cents (a stress audit: the API's
+    $0.002 a month at 1,000 tokens a day read "the API $0.00 a month")."""
+    return (f'IF(ABS({name})>=1,TEXT({name},"$#,##0"),IF(AND({name}>0,{name}<0.005),'
+            f'"under $0.01",TEXT({name},"$0.00")))')
 
 
 def per_mtok(name: str) -> str:

@@ -827,8 +827,9 @@ COVER_ANSWER = [
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
     'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month (a user '
-    # online at the busiest hour, not a monthly active: a finance review)
-    'online at the peak): "&'
+    # online at the busiest hour, not a monthly active: a finance review), on one GPU's own
+    # users (a stress audit: with 3 slots a GPU, the pooled bill below came to half of it)
+    'online at the peak, one GPU\'s users unpooled): "&'
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
@@ -842,7 +843,8 @@ COVER_ANSWER = [
     + _sheets.plain("cheapest_gpus_for_users") + '&'
     + _sheets.plural("cheapest_gpus_for_users", "GPU", "GPUs") + '&", "&'
     + _sheets.dollars("cheapest_cost_for_users") + '&" a month (the cheapest catalog GPU for '
-    'them: GPUs only, no spare, all "&' + _sheets.plain("hours_per_month") + '&" hours). They '
+    'them: GPUs only, no spare, all "&' + _sheets.plain("hours_per_month") + '&'
+    + _sheets.plural("hours_per_month", "hour", "hours") + '&"). They '
     # about so many: whole requests from 10 (a review: "about 39.06")
     'send about "&IF(users_request_rate>=10,TEXT(users_request_rate,"#,##0"),'
     + _sheets.plain("users_request_rate") + ')&" requests/s; the latency '

@@ -911,6 +911,16 @@ def _resale_note() -> str:
             f'IF({typed},{warning},"OK")))')
 
 
+def _rent_basis() -> str:
+    """The own-vs-rent verdict's rent: today's levelled as it falls, since the basis of the
+    monthly figures differs (a finance audit: owning's monthly saving at today's rent read 5
+    times the verdict's); over one year it has not fallen yet (a stress audit read "$2.49
+    levels to $2.49")."""
+    return ('IF(AND({price_decline}>0,{years}>1)," (rent falling "&TEXT({price_decline},"0%")&'
+            '" a year: today\'s "&TEXT({rent_price},"$0.00")&" levels to "&TEXT({rent_levelled},'
+            '"$0.00")&")",IF({price_decline}>0," (one year at today\'s rent)"," (rent flat)"))')
+
+
 def _own_steps() -> list[Step]:
     own = own_hourly(*(f"{{{x}}}" for x in ("purchase_price", "price_per_kwh", "cost_of_capital",
                                            "years", "residual_share", "power_watts", "pue",
@@ -942,15 +952,10 @@ def _own_steps() -> list[Step]:
              '"$0.00"))&" per GPU-hour")', "", "text"),
         Step("own_vs_rent_msg", "Own vs rent per GPU-hour over the years kept",
              'IF(NOT(ISNUMBER({rent_levelled})),"-",{own_vs_rent_short}&" over "&{years}&IF('
-             '{years}=1," year"," years")&IF('
-             # today's rent levelled as it falls: the basis of the monthly figures differs (a
-             # finance audit: owning's monthly saving at today's rent read 5 times this one)
-             '{price_decline}>0," (rent falling "&TEXT({price_decline},"0%")&" a year: today\'s "'
-             '&TEXT({rent_price},"$0.00")&" levels to "&TEXT({rent_levelled},"$0.00")&")",'
+             '{years}=1," year"," years")&' + _rent_basis() + '&IF(scenario="base",""'
              # the scenarios are set against the API: 'best' keeps owned GPUs longer while the
              # rent falls, which can favour renting (a CFO audit), and the sheet says so
-             '" (rent flat)")&IF(scenario="base",""," in the "&scenario&" scenario (set for '
-             'self-hosting vs the API)"))', "", "text"),
+             '," in the "&scenario&" scenario (set for self-hosting vs the API)"))', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?", _resale_note(), "", "text"),
