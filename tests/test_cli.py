@@ -647,6 +647,7 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     assert capacity.estimate(**args).best_monthly_cost == four.self_host_monthly_cost
     code, out, _ = run(capsys, "estimate")
     assert "fewer GPUs in all" not in out  # one GPU is already the cheapest
+    assert capacity.estimate().split_advice == ""
     # the other way (a review): 8 GPUs a replica for 10 million tokens a day
     code, out, _ = run(capsys, "estimate", "--num-gpus", "8")
     assert ("--num-gpus 1 self-hosts this volume for $24,469/month: replicas of 8 GPUs are "
@@ -672,12 +673,16 @@ def test_estimate_says_what_a_cheaper_split_does_to_the_first_token(capsys):
             f"{slow.best_volume_ttft_ms / 1e3:.1f} s on average, "
             f"{slow.best_volume_ttft_tail_ms / 1e3:.1f} s or more for 1 request in 20") in out
     assert "not advised" in out and "self-hosts this volume" not in out
+    # the engine decides it, so --json says it too (an adapters audit: the rule lived in the
+    # CLI alone)
+    assert slow.split_advice == "slow there"
     shape = ["--input-tokens", "4096", "--output-tokens", "256"]
     e = capacity.estimate(model="llama-3-70b", num_gpus=2, weight_dtype="fp8",
                           input_tokens=4096, output_tokens=256)
     assert e.best_num_gpus == 1 and 1000 < e.best_volume_ttft_ms < e.best_volume_ttft_tail_ms
     assert not capacity.slow_answers(e.best_volume_request_tokens_per_sec,
                                      e.best_volume_ttft_tail_ms)  # late, not "slow"
+    assert e.split_advice == "advised"
     code, out, _ = run(capsys, *args, *shape)
     assert code == 0 and (f"replicas of 2 GPUs are more than this volume needs; its first "
                           f"token comes after {e.best_volume_ttft_ms / 1e3:.1f} s on average, "

@@ -90,7 +90,12 @@ def test_sparse_attention_indexer_keys_are_cached_at_8_bit():
     # 128 (vLLM's DeepseekV32IndexerCache: head_dim + head_dim // 128 * 4 = 132 bytes), which
     # stays 8-bit whatever the KV dtype.
     assert memory.kv_bytes("deepseek-v3.2") == 61 * (576 * 2 + 132) == 78_324
-    assert memory.kv_bytes("deepseek-v3.2", 1000, 2, "fp8") == 2 * 1000 * 61 * (576 + 132)
+    # In 8 bits the latent cache is FlashMLA's sparse layout (vLLM's fp8_ds_mla, 656 bytes a
+    # token and layer: 512 fp8 values, 4 fp32 scales, the 64 RoPE values in bf16), not 576
+    # (an engine-math audit); V3's dense MLA cache in fp8 is 576, RoPE included.
+    assert memory.kv_bytes("deepseek-v3.2", 1000, 2, "fp8") == 2 * 1000 * 61 * (
+        512 + 4 * 4 + 64 * 2 + 132)
+    assert memory.kv_bytes("deepseek-v3", 1000, 2, "fp8") == 2 * 1000 * 61 * 576
     assert memory.kv_bytes("deepseek-v3.2; index_head_dim=") == memory.kv_bytes("deepseek-v3")
 
 

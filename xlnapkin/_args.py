@@ -1,10 +1,10 @@
 """The arguments many functions share, described once.
 
 A docstring's ``name: *`` line under Args takes its words (and unit) from :data:`ARGS` when its
-module is imported (:func:`fill`), so the wizard, the reference and ``xlnapkin call --help``
-read one description wherever the argument means the same thing. An argument that means
-something else in one function (a percentile of requests rather than of time) keeps its own
-line there.
+module is imported (:func:`fill`), so the wizard, the reference and each function command's
+help (``xlnapkin tokens-per-sec --help``) read one description wherever the argument means the
+same thing. An argument that means something else in one function (a percentile of requests
+rather than of time) keeps its own line there.
 """
 
 from __future__ import annotations

@@ -495,6 +495,10 @@ class Estimate:
                                            "the keys above", "ms", NAN)
     best_replica_tokens_per_sec: float = _key("as replica_tokens_per_sec with best_num_gpus",
                                               "tokens/s", NAN)
+    split_advice: str = _key(
+        "what estimate says of best_num_gpus: blank where it is num_gpus or saves under "
+        f"{1 - CHEAPER_SPLIT:.0%} a month; 'advised'; or 'slow there' where its answers would "
+        "be slow (slow_answers) and yours are not", "text", "")
     breakeven_for_good_tokens_per_day: float = _key(
         "the volume from which self-hosting costs less at every larger volume; null: never",
         "tokens/day", NAN)
@@ -743,6 +747,9 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         best_reps = replicas_needed(tokens_per_day, best_tps, utilization, min_replicas,
                                     hours_per_month)
         best_seen = seen_at(best_n, best_reps) or best_seen
+    advice = ("" if best_n == float(num_gpus) or not best_month < CHEAPER_SPLIT * monthly else
+              "slow there" if slow_answers(best_seen[1], best_seen[3])
+              and not slow_answers(seen[1], seen[3]) else "advised")
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
@@ -773,6 +780,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         best_num_gpus=best_n, best_monthly_cost=best_month, input_share=share,
         best_volume_request_tokens_per_sec=best_seen[1], best_volume_ttft_ms=best_seen[2],
         best_volume_ttft_tail_ms=best_seen[3], best_replica_tokens_per_sec=best_tps,
+        split_advice=advice,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",

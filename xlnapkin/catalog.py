@@ -228,6 +228,19 @@ class Model:
             return float(self.kv_lora_rank + (self.qk_rope_head_dim or 0))
         return float(self.kv_heads * (self.head_dim + (self.v_head_dim or self.head_dim)))
 
+    def kv_bytes_per_layer_token(self, element_bytes: float) -> float:
+        """KV bytes one token adds in one attention layer at ``element_bytes`` a KV element:
+        :attr:`kv_elements_per_token` of that size, except an MLA cache with a sparse-attention
+        indexer (DeepSeek-V3.2's DSA) in 8 bits, which engines keep in FlashMLA's sparse layout:
+        the latent in 8 bits with a 4-byte scale per 128 of it, the RoPE part in 16 bits, 656
+        bytes for DeepSeek-V3.2 (vLLM turns any fp8 KV dtype of these models into its
+        ``fp8_ds_mla``; ``FlashMLASparseBackend.get_kv_cache_shape``: "custom storage format is
+        656 bytes"), not 576. [bytes]"""
+        if self.is_mla and self.index_heads and element_bytes == 1.0:
+            latent = float(self.kv_lora_rank)
+            return latent + 4.0 * (latent // 128) + 2.0 * float(self.qk_rope_head_dim or 0)
+        return self.kv_elements_per_token * element_bytes
+
     @functools.cached_property
     def attention_flops_per_pair(self) -> float:
         """FLOPs of attention for one (query, key) pair summed over the heads of one layer that

@@ -717,7 +717,7 @@ def _percent(share: float) -> str:
 def _run_estimate(ns) -> int:
     import inspect
     from .calibration import DEFAULTS
-    from .capacity import CHEAPER_SPLIT, NOT_COUNTED, estimate, faster_per_gpu
+    from .capacity import NOT_COUNTED, estimate, faster_per_gpu
     from .errors import CannotRunError, InvalidArgumentError
     _bits_notes("weight_dtype", ns.weight_dtype)
     _bits_notes("kv_dtype", ns.kv_dtype)
@@ -802,8 +802,7 @@ def _run_estimate(ns) -> int:
          "dollar)") + (" with these replicas, which cannot carry the volume (each at your "
                        "volume): more replicas cost more" if e.overloaded else "")),
     ]
-    if (e.best_num_gpus != e.num_gpus
-            and e.best_monthly_cost < CHEAPER_SPLIT * e.self_host_monthly_cost):
+    if e.split_advice:
         why = (f"a replica of {e.num_gpus:g} holds few requests at once"
                if e.best_num_gpus > e.num_gpus else
                f"a GPU makes {e.best_replica_tokens_per_sec / e.best_num_gpus:,.0f} input + "
@@ -847,12 +846,10 @@ def _cheaper_split(e, why) -> str:
     the first token wait 8 s): where its answers would be slow and yours are not, it says so
     instead of advising it; where its first token comes more than twice as late and after a
     second or more, how late."""
-    from .capacity import slow_answers
-    ttft, each = e.best_volume_ttft_ms, e.best_volume_request_tokens_per_sec
+    ttft = e.best_volume_ttft_ms
     head = f"--num-gpus {e.best_num_gpus:g}"
     month = f"{_usd(e.best_monthly_cost)}/month"
-    if slow_answers(each, e.best_volume_ttft_tail_ms) and not slow_answers(
-            e.volume_request_tokens_per_sec, e.volume_ttft_tail_ms):
+    if e.split_advice == "slow there":
         seen = (_first_token(ttft, e.best_volume_ttft_tail_ms) if ttft == ttft else
                 "requests would queue for a slot without end")
         return (f"{head} would cost {month} ({why}), but its answers would be slow: {seen}, "
@@ -969,7 +966,7 @@ def _add_estimate(sub):
                "--staff-per-month 0 --json",
         formatter_class=_FORMATTER)
     p.add_argument("--gpu", default=d["gpu"], help="GPU id or spec string (%(default)s)")
-    p.add_argument("--model", default=d["model"], help="model id (%(default)s)")
+    p.add_argument("--model", default=d["model"], help="model id or spec string (%(default)s)")
     p.add_argument("--tokens-per-day", type=_amount(float), default=d["tokens_per_day"],
                    metavar="N", help="input plus output tokens a day; 0 prices the fleet kept "
                    f"running with no traffic ({d['tokens_per_day']:,})")

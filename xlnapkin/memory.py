@@ -217,7 +217,7 @@ def kv_bytes(model, tokens=1, batch=1, kv_dtype=None):
 
 def _kv_bytes(m, tokens, batch, kv_dtype):
     """:func:`kv_bytes` of a catalog model for checked ``tokens`` and ``batch``. [bytes]"""
-    per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
+    per_layer_token = m.kv_bytes_per_layer_token(dtype_bytes(kv_dtype_of(kv_dtype)))
     return (per_layer_token * _windowed_tokens(m, tokens) + _index_bytes(m, tokens)
             + (m.state_bytes_per_seq or 0.0)) * batch
 
@@ -227,7 +227,7 @@ def _kv_read_bytes(m, context, batch, kv_dtype):
     each attends to (:func:`_attended_tokens`) and, with a sparse-attention indexer, the index
     keys of the whole context it scores, and a hybrid model's recurrent state, read and written
     back. [bytes]"""
-    per_layer_token = m.kv_elements_per_token * dtype_bytes(kv_dtype_of(kv_dtype))
+    per_layer_token = m.kv_bytes_per_layer_token(dtype_bytes(kv_dtype_of(kv_dtype)))
     return (per_layer_token * _attended_tokens(m, context) + _index_bytes(m, context)
             + _state_traffic(m)) * batch
 
