@@ -31,6 +31,7 @@ from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError, 
 from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, by_layers, dtype_name, kv_layout_note,
                      max_batch, runs_when_it_fits, summed, tp_degrees, weight_dtype_of,
                      why_not)
+from .queueing import SLA_PERCENTILE
 from .roofline import decode_step_time, domain_note
 from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_throughput,
                       prompt_pass_time)
@@ -415,7 +416,7 @@ def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dt
 # coming later for more than 1 request in 20 (the SLOW_PERCENTILE of the first token's wait).
 SLOW_STREAM_TOKENS_PER_SEC = 20.0
 SLOW_FIRST_TOKEN_MS = 10_000.0
-SLOW_PERCENTILE = 0.95
+SLOW_PERCENTILE = SLA_PERCENTILE  # the percentile the advice's example target sizes at
 # A latency target to size for where none is given (the command line's advice, the planner's
 # default): the first token within 1 s, each next one at the slow-stream speed (50 ms)
 EXAMPLE_TTFT_MS, EXAMPLE_TPOT_MS = 1000.0, 1000.0 / SLOW_STREAM_TOKENS_PER_SEC

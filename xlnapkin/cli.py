@@ -221,12 +221,10 @@ def _run_function(doc, func, ns) -> int:
 
 def _median_note(default) -> None:
     """A note on stderr where a latency at a rate is taken at its default percentile, the
-    median, while the sizing functions default to 0.95 (a user audit checked a p95 sizing with
-    ttft-at-rate and read the median)."""
-    import inspect
-    from .queueing import max_rate_for_sla
-    sizing = inspect.signature(max_rate_for_sla).parameters["percentile"].default
-    if default == 0.5 and sizing != 0.5:
+    median, while the sizing functions default to :data:`~xlnapkin.queueing.SLA_PERCENTILE`
+    (a user audit checked a p95 sizing with ttft-at-rate and read the median)."""
+    from .queueing import SLA_PERCENTILE as sizing
+    if default == 0.5:
         print(f"note: the median (percentile 0.5): half the requests wait longer; "
               f"max-rate-for-sla and replicas-for-sla size at {sizing:g} unless told; add "
               f"--percentile {sizing:g} to check a sizing", file=sys.stderr)

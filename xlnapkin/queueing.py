@@ -139,7 +139,7 @@ from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits, 
 from .roofline import _decode_step, _overhead, _prefill
 from .serving import concurrency_under_load, engine_cap, loaded_step, prompt_work
 
-__all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
+__all__ = ["PREFILL_CHUNK", "SLA_PERCENTILE", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
            "replicas_for_sla", "operating_point", "mean_latency_at_rate", "service_at_rate",
            "batch_context"]
 
@@ -148,6 +148,9 @@ __all__ = ["PREFILL_CHUNK", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
 # on GPUs of 70 GiB or more other than the A100 (2,048 on the rest); SGLang's
 # chunked_prefill_size follows the GPU's memory (docs/latency.md).
 PREFILL_CHUNK = 8192.0
+# The share of requests a latency target holds for where none is given: MAX_RATE_FOR_SLA's and
+# REPLICAS_FOR_SLA's default percentile (p95), and the first-token wait estimate calls slow.
+SLA_PERCENTILE = 0.95
 _BISECTIONS = 40  # n_max / 2^40: under 1e-8 of a request for any replica the catalog holds
 
 
@@ -747,7 +750,7 @@ def _most(meets, n_max, shape):
 
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
-                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95, efficiency=None,
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE, efficiency=None,
                  token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
     misses a limit; None where it runs and neither is the reason."""
@@ -789,7 +792,7 @@ SHORTER_TPOT = " (shorter with more GPUs a replica, lower-precision weights or a
 
 
 def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
-                     weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=0.95,
+                     weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE,
                      efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION):
     """Requests/s one replica sustains with TTFT and TPOT at that percentile within both limits (goodput), for Poisson arrivals under continuous batching.
     [requests/s]
@@ -829,7 +832,7 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
 
 def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
                      output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
-                     percentile=0.95, efficiency=None, token_budget=PREFILL_CHUNK,
+                     percentile=SLA_PERCENTILE, efficiency=None, token_budget=PREFILL_CHUNK,
                      mem_fraction=MEM_FRACTION):
     """Whole replicas that serve requests_per_sec with TTFT and TPOT at that percentile within both limits: CEILING(requests_per_sec / MAX_RATE_FOR_SLA), at least 1 (also at a rate of 0).
     [replicas]

@@ -20,8 +20,9 @@ Element sizes are given in bits so that block formats with shared scales come ou
 * ``int4`` (alias ``awq``, ``gptq``, ``w4a16``) is the layout AWQ and GPTQ checkpoints ship in at
   their default group of 128 weights: 4-bit values, one fp16 scale and one 4-bit zero point per
   group = 4 + 20/128 = 4.156 bits (AutoAWQ's ``WQLinear_GEMM`` buffers ``qweight``, ``qzeros``,
-  ``scales``). An int4 KV cache counts the same: engines keep a scale and a zero point with
-  it too (LMDeploy's per head and token, 4.25 bits at a head size of 128).
+  ``scales``). An int4 KV cache counts the same 4.156 bits: engines keep a scale and a zero
+  point with it too, LMDeploy's per head and token, 4.25 bits at a head size of 128 (2 % more
+  than counted).
 * ``fp4`` is the raw 4 bits, with no scales; a number of bits (``4``) is that number.
 
 The 4-bit checkpoint formats (:data:`SIXTEEN_BIT_EMBEDDINGS`) quantise the transformer
