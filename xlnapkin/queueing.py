@@ -750,8 +750,8 @@ def _most(meets, n_max, shape):
 
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
-                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE, efficiency=None,
-                 token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
+                 weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE,
+                 efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
     misses a limit; None where it runs and neither is the reason."""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)

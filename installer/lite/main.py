@@ -2,7 +2,7 @@
 
 Paste this file into the main.py tab of xlwings Lite (over the template, or below code of your
 own) and add the line numpy to its requirements.txt tab. No package index is asked for xlnapkin: the whole package (its Python
-modules and catalog data: a 161,990-byte zip, SHA-256 a8b94c2d09d1...) is embedded below,
+modules and catalog data: a 161,990-byte zip, SHA-256 cf3d2f0a67ac...) is embedded below,
 which makes this file 238,390 bytes. When Lite runs it, the zip is written once to the
 temporary folder and imported from there.
 Try =TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",32,4096,"fp8",,2) or =NAPKIN_VERSION().
@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 
-_SHA256 = "a8b94c2d09d12aaecbfe431191685285bcbe735a77f7b1677a352c2641e119ee"
+_SHA256 = "cf3d2f0a67acd44c082e389928d9d5b35337e00ff30eb350ae041a30f5b544d8"
 _ZIP = (
     "UEsDBBQAAAAIAAAAIQAOohjPIwMAADsHAAAUAAAAeGxuYXBraW4vX19pbml0X18ucHmNVGFv0zAQ"
     "/Z5fcQpfOpGFdkwChjYJ0ECIbVTahoQQcl3n0lhN7Mx2uubfc3bitZuGtH6p72y/e3d+L2mabmvF"
@@ -2228,7 +2228,7 @@ _ZIP = (
     "qGAPN8O/6nUpaZVsAs7VgV/1ZB2bISVnzGK8ERk5EFcjbuL5AXZIoDZ0C+kXm/MXynCzZTLbUesF"
     "3byuVAdDjN88HxyY+ILck4IcmdOo+CAQ9TK+Owadj7/XgheIx/T0D91Qxz7ea0kAB8Ixz2PRkbqx"
     "Y32uLecU9uwXFNEdD6hd3C2XDwEGrEHhC9iRfoquR74uM4xgijBy1n5GaYZjkF9lH95dB8t1PgX1"
-    "GM5SE4TkjsIjOypanCflrEi3XIISXK11UyYcI+z8P1BLAwQUAAAACAAAACEACBPKlj05AACWxwAA"
+    "GM5SE4TkjsIjOypanCflrEi3XIISXK11UyYcI+z8P1BLAwQUAAAACAAAACEAQOGzpz05AACWxwAA"
     "FAAAAHhsbmFwa2luL3F1ZXVlaW5nLnB57X37k9PGuuDv/iu6htqDNMgee2ACMRlqJ8kkYQ+vheHk"
     "VlHElm3Z1sGWHEmeB1n+9/1e/ZLkmQGSs/fePVQBtiy1ur/+3q/e29t7FldJNr1S22yWFGqVx7Oh"
     "qtJ1oqpczdOirODDhyRTcTZTG7gj31abrblYqVgVye/bBO4rYKSI7quWSQe/qQC/FclmlU7jMoTr"
@@ -2464,29 +2464,29 @@ _ZIP = (
     "2aNuvZaM3j79ry1C2wbD66YizYv6bGOLt0vg3qurtjzmMr6SEd20T3aRsHIEE0bTFMsSaFsTPMwz"
     "KUN92qZhldjEltp2muBl75riB2+7/K6Qtu/dIOlKVJL6NMJIbtdk+DqiXCACs2ncfKtektf3kcQl"
     "mXG9fo/NnpF4b2vLSP7B6xhZpwJegRST09P8Sn2QtRxjTUceNSrbylX8GSbiv8R7/ObZyejV6esf"
-    "Tl+cPX12+pc5klsq3rKcMZvgZ1N2y1tUuwFWZ3Xq5fhNWpZ8ai4O9ZizUcwB9cS/OOqVUlpQqqtn"
-    "sRro3yVzX1sy95/SYE+zKwY4kWeL4WFPTKvZyK5y3thKbR+JUYmvMWYYnXtrK1w7hmoaSRrXPcaJ"
-    "aKXLsMVpTLb719TJ0eQbNte6/BzzSrducEZhDeHPqsCjSUYGcPUB5OddKhg95mlKzkDmpDdfvu0w"
-    "de1L+viFD0dz0p54dFbpN+LSaUxHc/qd89USwJmxrUH1QSf9TL6gDpF5aPkufV9rBcVxtqTTKEgk"
-    "DuoWpcaai0l/ZTzLHu8JYna/szcdNZM5N/cGfcU7XpA2Dgd/wkBrTMYthqwJCYai+sM8uPg0rAuC"
-    "u35Pzt0FkRxb/8NUruiJYWTsk1qXf7z55eXrs9PXI7RaPzn90pJVKp4dXsbmc5fBe63+2Fy/DEkV"
-    "xXleswy7AD0l9L/7CwAs/dJCT+rFQZEd6krRmKTpwE++I6/0RotjQI1tieYFp8NhJOyOcfgCfqQz"
-    "julcYOQKH5mxlM6rRukS5cToLhblXTB8qCJ2JucLxGuw291tQ/CDbszzL9jP4FZ2yToi9hV0N0Uy"
-    "TUvUOEypWAx6Piak0hEEgOzNjdjTo+vkG4C0C3kusfriKSjOxTGTMCVX2swaAfX/harln6leto/+"
-    "Z7ePeX194y/eAt8V1ZbD0Ah0qEDksISYddSXYrWxSQHdnbTg5gx8QfKC7OnQJNDG02myYS9W1ZJe"
-    "2PAlc9qEGY4xY/dwbSc+Xzfg/9P0h9rEyIlofIekMdGpW1F94zdx4aZEgAXUW/RA0n979Nck9GnP"
-    "BskD48LASY1OzihIayZnLzTgjhF6wkzGUh3yRqeOoGrNuaodCY+Zm2LQV1qO6J9Be8HUC042o1wX"
-    "B7z2BXhOzDzershf6uQUAG8+0Q4mpKQ2G00LhHq+3WOeRCM6XrHltjsoLtEhkad0IzuvZMN76qVX"
-    "2UJw4wbAVc4JfJK2x8Dj4pgYEQZhXsS45xQsJ98JT5qIWtxIkk0gp25Lah8bnNycvH4uNE8E1agJ"
-    "oNJyHRcf0ANNbSnZgyQzhamUWISJSQoiOghha3UI2vc+T+fVMpQyhxXl07CUEZbVnm3RCPg3ZMp1"
-    "QX90okfqCP4e0ifsduvE/r990Br7b1ZRfUn4/LYW79dbm+1/bhN//zKzXHuNdBeKVvHeTJa4jcDv"
-    "3AyinY0orhH4nRsgdKOT6fZZC5+RvfArHTBoenkQU8KmZ0kz9/BLFYKh+uH06bOnL35uVG2qg0bO"
-    "TRjZM5wGoBNj4pDpq4g8oB8aNYHn/K/IcIQFYWKxTXRs7xH/b83jv7bmoVViVQJqVU4qbq77JRhC"
-    "oXiAOaeCVtOWr3sgTJ2fktCC7QYkg9HjeKC6EE+dKHrqOagS6WZ1hUEbDWnUrml4NJF66hdQYuZx"
-    "obSHgRy0ulyy2uIZYc+fvUqKuSqvwEoCTSCQ14lcJG19cB+J7HAQ2rQ40l5AH0tJHfiQ4CEhKbWN"
-    "rAlKV07W2fK1aXH9dilJo92X8IURkF9fDy7h2T89H+2r8+tuctN+1ckS1I/J6weuD6GSJv8EFr+f"
-    "RmQzeq4p74aBURy7ZRU9CeaoY68qwLnsNTLs1DUq58Y6KrWNAZdhAiNA0rJHh3YtVvkEZEfAR2Cb"
-    "UxWBIIrFdo0HCcySclqkG44WBrqNZ4/GCDv/F1BLAwQUAAAACAAAACEAIzADrJEfAABSYQAAFAAA"
+    "Tl+cPX12eq119DW1vS0Vb1nOmE3wsym75S2q3QCrszr1cvwmLUs+NReHeszZKOaAeuJfHPVKKS0o"
+    "1dWzWA3075K5ry2Z+09psKfZFQOcyLPF8LAnptVsZFc5b2ylto/EqMTXGDOMzr21Fa4do6A3kjSu"
+    "e4wT0UqXYYvTmGz3r6mTo8k3bK51+TnmlW7d4IzCGsKfVYFHk4wM4OoDyM+7VDB6zNOUnIHMSW++"
+    "fNth6tqX9PELH47mpD3x6KzSb8Sl05iO5vQ756slgDNjW4Pqg076mXxBHSLz0PJd+r7WCorjbEmn"
+    "UZBIHNQtSo01F5P+yniWPd4TxOx+Z286aiZzbu4N+op3vCBtHA7+hIHWmIxbDFkTEgxF9Yd5cPFp"
+    "WBcEd/2enLsLIjm2/oepXNETw8jYJ7Uu/3jzy8vXZ6evR2i1fnL6pSWrVDw7vIzN5y6D91r9sbl+"
+    "GZIqivO8Zhl2AXpK6H/3FwBY+qWFntSLgyI71JWiMUnTgZ98R17pjRbHgBrbEs0LTofDSNgd4/AF"
+    "/EhnHNO5wMgVPjJjKZ1XjdIlyonRXSzKu2D4UEXsTM4XiNdgt7vbhuAH3ZjnX7Cfwa3sknVE7Cvo"
+    "bopkmpaocZhSsRj0fExIpSMIANmbG7GnR9fJNwBpF/JcYvXFU1Cci2MmYUqutJk1Aur/C1XLv1a9"
+    "/Cvax7y+vvEXb4HvimrLYWgEOlQgclhCzDrqS7Ha2KSA7k5acHMGviB5QfZ0aBJo4+k02bAXq2pJ"
+    "L2z4kjltwgzHmLF7uLYTn68b8P9p+kNtYuRENL5D0pjo1K2ovvGbuHBTIiKV9BY9kPTfHv01CX3a"
+    "s0HywLgwcFKjkzMK0prJ2QsNuGOEnjCTsVSHvNGpI6hac65qR8Jj5qYY9JWWI/pn0F4w9YKTzSjX"
+    "xQGvfQGeEzOPtyvylzo5BcCbT7SDCSmpzUbTAqGeb/eYJ9GIjldsue0Oikt0SOQp3cjOK9nwnnrp"
+    "VbYQ3LgBcJVzAp+k7THwuDgmRoRBmBcx7jkFy8l3wpMmohY3kmQTyKnbktrHBic3J6+fC80TQTVq"
+    "Aqi0XMfFB/RAU1tK9iDJTGEqJRZhYpKCiA5C2Fodgva9z9N5tQylzGFF+TQsZYRltWdbNAL+DZly"
+    "XdAfneiROoK/h/QJu906sf9vH7TG/ptVVF8SPr+txfv11mb7n9vE37/MLNdeI92FolW8N5MlbiPw"
+    "OzeDaGcjimsEfucGCNW1gM8S+J0bIbaziVxuOY9kVWHTs6SZe/ilCsFQ/XD69NnTFz83qjbVQSPn"
+    "JozsGU4D0Ikxccj0VUQe0A+NmsBz/ldkOMKCMLHYJjq294j/t+bxX1vz0CqxKgG1KicVN9f9Egyh"
+    "UDzAnFNBq2nL1z0Qps5PSWjBdgOSwehxPFBdiKdOFD31HFSJdLO6wqCNhjRq1zQ8mkg99QsoMfO4"
+    "UNrDQA5aXS5ZbfGMsOfPXiXFXJVXYCWBJhDI60QukrY+uI9EdjgIbVocaS+gj6WkDnxI8JCQlNpG"
+    "1gSlKyfrbPnatLh+u5Sk0e5L+MIIyK+vB5fw7J+ej/bV+XU3uWm/6mQJ6sfk9QPXh1BJk38Ci99P"
+    "I7IZPdeUd8PAKI7dsoqeBHPUsVcV4Fz2Ghl26hqVc2MdldrGgMswgREgadmjQ7sWq3wCsiPgI7DN"
+    "qYpAEMViu8aDBGZJOS3SDUcLA93Gs0djhJ3/C1BLAwQUAAAACAAAACEAIzADrJEfAABSYQAAFAAA"
     "AHhsbmFwa2luL3Jvb2ZsaW5lLnB5zTxrc9u2lt/1K7DqzIZMKFlSnNRV6s7Yed1MEzebJml3Ol2J"
     "kiCJaz5UPiz7dnt/+54HAAIkZbvNnbvbmbYWCR4cHJz3OUC/3/+QZes4SqUoo0QWU5HBnyu5zFZS"
     "FKXciTBd0bNdLtdRHAei3EqRR6sNPMqitKQB+GyZR2W0DGOxCMvldtjrfUqjEgAWACxdFYF49faH"
@@ -2854,7 +2854,7 @@ _ZIP = (
     "AAAAAAAAAAAAAKSB/VYBAHhsbmFwa2luL2Vjb25vbWljcy5weVBLAQIUAxQAAAAIAAAAIQADoxsd"
     "pAgAAKQUAAASAAAAAAAAAAAAAACkgY6uAQB4bG5hcGtpbi9lcnJvcnMucHlQSwECFAMUAAAACAAA"
     "ACEA2jROS580AAA/qwAAEgAAAAAAAAAAAAAApIFitwEAeGxuYXBraW4vbWVtb3J5LnB5UEsBAhQD"
-    "FAAAAAgAAAAhAAgTypY9OQAAlscAABQAAAAAAAAAAAAAAKSBMewBAHhsbmFwa2luL3F1ZXVlaW5n"
+    "FAAAAAgAAAAhAEDhs6c9OQAAlscAABQAAAAAAAAAAAAAAKSBMewBAHhsbmFwa2luL3F1ZXVlaW5n"
     "LnB5UEsBAhQDFAAAAAgAAAAhACMwA6yRHwAAUmEAABQAAAAAAAAAAAAAAKSBoCUCAHhsbmFwa2lu"
     "L3Jvb2ZsaW5lLnB5UEsBAhQDFAAAAAgAAAAhAClNMvnyFgAAoE8AABMAAAAAAAAAAAAAAKSBY0UC"
     "AHhsbmFwa2luL3NlcnZpbmcucHlQSwECFAMUAAAACAAAACEAJ8e0L4AIAACeGgAAEAAAAAAAAAAA"
