@@ -590,6 +590,9 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     code, old_json, err = run(capsys, "estimate", "--api", "openai-gpt-4o", "--json")
     assert code == 0 and json.loads(old_json)["api_price_stale"] is True, err
     assert (e.api_price_stale, e.gpu_price_stale) == (False, False)
+    tpu = capacity.estimate(gpu="tpu-v6e")  # the catalog's TPU prices are of 2024-12-23
+    assert (tpu.gpu_price_as_of, tpu.gpu_price_stale) == ("2024-12-23", True)
+    assert not capacity.estimate(gpu="tpu-v6e", price_per_gpu_hour=2.0).gpu_price_stale
     # the service a request gets at that load: the replica's output tokens/s shared out
     assert (f"{e.concurrency:,.0f} requests at once, each getting "
             f"{e.request_tokens_per_sec:,.0f} output tokens/s" in out)
@@ -631,6 +634,21 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     figures = json.loads(out)
     assert figures["replicas"] >= 2 and figures["monthly_saving"] == pytest.approx(
         figures["api_monthly_cost"] - figures["self_host_monthly_cost"])
+
+
+def test_estimate_takes_a_model_spec_string(capsys):
+    # A review: --model says it takes a spec string, but "llama-3.1-8b; max_context=8192" was
+    # told no catalog API serves it; it compares with its catalog row's API, saying so.
+    code, out, err = run(capsys, "estimate", "--model", "llama-3.1-8b; max_context=8192",
+                         "--json")
+    e = json.loads(out)
+    assert code == 0 and e["api"] == "groq-llama-3.1-8b" and e["same_model"] is True, err
+    assert e["caveat"] == ("groq-llama-3.1-8b serves llama-3.1-8b, which your spec string "
+                           "changes (max_context=8192): check that the two still compare")
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-8b; layers=64", "--api",
+                       "openai-gpt-4o", "--json")
+    assert code == 0 and json.loads(out)["caveat"].endswith("not llama-3.1-8b: quality and "
+                                                            "size differ")
 
 
 def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
@@ -682,7 +700,7 @@ def test_estimate_says_what_a_cheaper_split_does_to_the_first_token(capsys):
     assert e.best_num_gpus == 1 and 1000 < e.best_volume_ttft_ms < e.best_volume_ttft_tail_ms
     assert not capacity.slow_answers(e.best_volume_request_tokens_per_sec,
                                      e.best_volume_ttft_tail_ms)  # late, not "slow"
-    assert e.split_advice == "advised"
+    assert e.split_advice == "advised, first token later"
     code, out, _ = run(capsys, *args, *shape)
     assert code == 0 and (f"replicas of 2 GPUs are more than this volume needs; its first "
                           f"token comes after {e.best_volume_ttft_ms / 1e3:.1f} s on average, "

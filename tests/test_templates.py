@@ -590,9 +590,8 @@ def test_the_year_end_lean_is_as_large_as_the_cover_says():
     assert "(a third at the defaults)" in shs.YEAR_END_LEAN
 
 
-
 def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
-    # The covers' money and percentage words, calculated as a workbook does (recalc's
+    # The covers' dollar amounts in words, calculated as a workbook does (recalc's
     # formulas engine): whole dollars from $1, cents below, and a positive amount under half a
     # cent as "under $0.01" (a stress audit: 1,000 tokens a day read "the API $0.00 a month").
     from openpyxl.workbook.defined_name import DefinedName

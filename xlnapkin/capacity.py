@@ -497,9 +497,11 @@ class Estimate:
     best_replica_tokens_per_sec: float = _key("as replica_tokens_per_sec with best_num_gpus",
                                               "tokens/s", NAN)
     split_advice: str = _key(
-        "what estimate says of best_num_gpus: blank where it is num_gpus or saves under "
-        f"{1 - CHEAPER_SPLIT:.0%} a month; 'advised'; or 'slow there' where its answers would "
-        "be slow (slow_answers) and yours are not", "text", "")
+        "what estimate says of best_num_gpus: blank where it is num_gpus or saves "
+        f"{1 - CHEAPER_SPLIT:.0%} a month or less; 'advised'; 'advised, first token later' "
+        "where its first token comes more than twice as late, and after a second or more; or "
+        "'slow there' where its answers would be slow (slow_answers) and yours are not",
+        "text", "")
     breakeven_for_good_tokens_per_day: float = _key(
         "the volume from which self-hosting costs less at every larger volume; null: never",
         "tokens/day", NAN)
@@ -563,9 +565,10 @@ class Estimate:
                                  "that gives cloud_usd_per_hour), not the catalog's",
                                  "true/false", False)
     caveat: str = _key("where the API serves another model, that it does: quality and size "
-                       "differ; blank: the same model", "text", "")
-    same_model: bool = _key("true where the API serves the model self-hosted", "true/false",
-                            True)
+                       "differ; for a spec string, what it changes in the model the API "
+                       "serves; blank: the same model", "text", "")
+    same_model: bool = _key("true where the API serves the model self-hosted (a spec string's "
+                            "catalog row)", "true/false", True)
     kv_layout: str = _key("where the figures count the KV cache once, as attention data "
                           "parallelism keeps it, and plain tensor parallelism would keep copies "
                           "(past the KV heads, or an MLA model): how many; blank: none",
@@ -643,6 +646,16 @@ def _price_in_spec(g) -> bool:
     return _gpu(rows[0]).cloud_usd_per_hour != g.cloud_usd_per_hour
 
 
+def _base_model(m):
+    """The catalog model a spec string starts from ("llama-3.1-8b; max_context=8192"), and the
+    overrides it gives; for a catalog row, itself and none. [Model, str]"""
+    parts = [p.strip() for p in m.id.split(";") if p.strip()]
+    rows = [p for p in parts if "=" not in p]
+    if not rows or len(parts) == 1:
+        return m, ""
+    return _model(rows[0]), "; ".join(p for p in parts if "=" in p)
+
+
 def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
              input_tokens=1024, output_tokens=1024, weight_dtype=None, kv_dtype=None,
              num_gpus=1, price_per_gpu_hour=None, api=None, utilization=PLANNED_UTILIZATION,
@@ -690,9 +703,12 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
     price = price_per_gpu_hour if price_per_gpu_hour is not None else g.cloud_usd_per_hour
     if price is None:
         raise MissingArgumentError("price_per_gpu_hour", f"{g.id} has no catalog price")
-    p = _catalog.price(api) if api is not None else _catalog.comparable_price(m.id)
+    # a spec string compares with its catalog row's API (a review: "llama-3.1-8b;
+    # max_context=8192" was told no catalog API serves it), saying what it changes
+    base, changes = _base_model(m)
+    p = _catalog.price(api) if api is not None else _catalog.comparable_price(base.id)
     if p is None:
-        raise MissingArgumentError("api", f"no catalog API serves {m.id}")
+        raise MissingArgumentError("api", f"no catalog API serves {base.id}")
     share = float(input_tokens) / (float(input_tokens) + float(output_tokens))
     api_price = blended_price(p.input_usd_per_mtok, p.output_usd_per_mtok, share)
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
@@ -748,9 +764,12 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         best_reps = replicas_needed(tokens_per_day, best_tps, utilization, min_replicas,
                                     hours_per_month)
         best_seen = seen_at(best_n, best_reps) or best_seen
+    # (its first token "later": more than twice as late as now, and a second or more)
     advice = ("" if best_n == float(num_gpus) or not best_month < CHEAPER_SPLIT * monthly else
               "slow there" if slow_answers(best_seen[1], best_seen[3])
-              and not slow_answers(seen[1], seen[3]) else "advised")
+              and not slow_answers(seen[1], seen[3]) else
+              "advised, first token later" if best_seen[2] > max(2.0 * seen[2], 1000.0) else
+              "advised")
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
@@ -767,10 +786,12 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         kv_dtype=str(dtype_name(KV_DTYPE if kv_dtype is None else kv_dtype)),
         utilization=float(utilization), min_replicas=float(min_replicas),
         gpu_price_given=price_per_gpu_hour is not None or _price_in_spec(g),
-        caveat="" if p.model_id == m.id else (  # the template's "Same model on both sides?"
-            f"{p.id} serves {p.model_id or p.model or p.id}, not {m.id}: quality and size "
-            "differ"),
-        same_model=p.model_id == m.id,
+        caveat=("" if p.model_id == m.id else  # the template's "Same model on both sides?"
+                f"{p.id} serves {base.id}, which your spec string changes ({changes}): check "
+                "that the two still compare" if p.model_id == base.id else
+                f"{p.id} serves {p.model_id or p.model or p.id}, not {base.id}: quality and "
+                "size differ"),
+        same_model=p.model_id == base.id,
         kv_layout=kv_layout_note(m, num_gpus, weight_dtype),
         across_boards=domain_note(g, num_gpus, m, weight_dtype),
         volume_concurrency=seen[0] if tpd > 0 else 0.0,

@@ -230,13 +230,13 @@ class Model:
 
     def kv_bytes_per_layer_token(self, element_bytes: float) -> float:
         """KV bytes one token adds in one attention layer at ``element_bytes`` a KV element:
-        :attr:`kv_elements_per_token` of that size, except an MLA cache with a sparse-attention
-        indexer (DeepSeek-V3.2's DSA) in 8 bits, which engines keep in FlashMLA's sparse layout:
-        the latent in 8 bits with a 4-byte scale per 128 of it, the RoPE part in 16 bits, 656
-        bytes for DeepSeek-V3.2 (vLLM turns any fp8 KV dtype of these models into its
-        ``fp8_ds_mla``; ``FlashMLASparseBackend.get_kv_cache_shape``: "custom storage format is
-        656 bytes"), not 576. [bytes]"""
-        if self.is_mla and self.index_heads and element_bytes == 1.0:
+        :attr:`kv_elements_per_token` of that size, except an MLA cache under sparse attention
+        (``index_topk``: DeepSeek-V3.2's DSA) in 8 bits, which engines keep in FlashMLA's sparse
+        layout, as its kernels read it: the latent in 8 bits with a 4-byte scale per 128 of it,
+        the RoPE part in 16 bits, 656 bytes for DeepSeek-V3.2 (vLLM turns any fp8 KV dtype of
+        these models into its ``fp8_ds_mla``; ``FlashMLASparseBackend.get_kv_cache_shape``:
+        "custom storage format is 656 bytes"), not 576. [bytes]"""
+        if self.is_mla and self.index_topk and element_bytes == 1.0:
             latent = float(self.kv_lora_rank)
             return latent + 4.0 * (latent // 128) + 2.0 * float(self.qk_rope_head_dim or 0)
         return self.kv_elements_per_token * element_bytes

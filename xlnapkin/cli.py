@@ -842,8 +842,8 @@ def _cheaper_split(e, why) -> str:
     """The line naming a GPU count per replica that costs less a month, with what a request
     would see there (a review: one GPU a 70B replica instead of two halved the bill and made
     the first token wait 8 s): where its answers would be slow and yours are not, it says so
-    instead of advising it; where its first token comes more than twice as late and after a
-    second or more, how late."""
+    instead of advising it; where its first token comes much later, how late
+    (:attr:`~xlnapkin.capacity.Estimate.split_advice` decides)."""
     ttft = e.best_volume_ttft_ms
     head = f"--num-gpus {e.best_num_gpus:g}"
     month = f"{_usd(e.best_monthly_cost)}/month"
@@ -853,7 +853,7 @@ def _cheaper_split(e, why) -> str:
         return (f"{head} would cost {month} ({why}), but its answers would be slow: {seen}, "
                 f"against {_ms(e.volume_ttft_ms)} on average now; not advised")
     line = f"{head} self-hosts this volume for {month}: {why}"
-    if ttft == ttft and ttft > max(2 * e.volume_ttft_ms, 1000.0):
+    if e.split_advice == "advised, first token later":
         line += (f"; its first token comes after {_ms(ttft)} on average, against "
                  f"{_ms(e.volume_ttft_ms)} now")
     return line

@@ -3,7 +3,9 @@
 Units: bytes, tokens, sequences. GB in messages is 1e9 bytes.
 
 KV cache per token and layer holds ``kv_heads x (head_dim + v_head_dim)`` elements (K and V) for
-MHA, GQA and MQA, or ``kv_lora_rank + qk_rope_head_dim`` for MLA's compressed latent. A
+MHA, GQA and MQA, or ``kv_lora_rank + qk_rope_head_dim`` for MLA's compressed latent (under
+sparse attention in 8 bits, FlashMLA's layout with a scale per 128 and the RoPE part in 16 bits:
+:meth:`~xlnapkin.catalog.Model.kv_bytes_per_layer_token`). A
 sliding-window layer holds at most ``sliding_window`` tokens; layers without attention (Mamba and
 other linear layers of hybrid models) hold none. They keep a fixed-size recurrent state per
 sequence instead (the catalog's ``state_bytes_per_seq``, at the dtype the engine caches it in,

@@ -137,9 +137,10 @@ def _cache_steps() -> list[Step]:
         Step("n_window_layers", "Sliding-window layers",
              "IF({m_sliding_window}>0,MIN({m_sliding_window_layers},{n_attn_layers}),0)",
              "layers", "int"),
-        # an indexed MLA cache in 8 bits keeps its RoPE part in 16 bits and a scale per 128
+        # a sparse-attention MLA cache in 8 bits keeps its RoPE part in 16 bits and a scale
+        # per 128
         Step("kv_bytes_per_layer_token", "KV bytes per token per attention layer",
-             "IF(AND({m_index_heads}>0,{m_kv_lora_rank}>0,{kv_bits}=8),{m_kv_lora_rank}+4*INT("
+             "IF(AND({m_index_topk}>0,{m_kv_lora_rank}>0,{kv_bits}=8),{m_kv_lora_rank}+4*INT("
              "{m_kv_lora_rank}/128)+2*{m_qk_rope_head_dim},{kv_elements}*{kv_bits}/8)", "bytes",
              "num", "catalog.Model.kv_bytes_per_layer_token"),
         Step("index_bytes_per_layer_token", "Sparse-attention index key per token per layer",

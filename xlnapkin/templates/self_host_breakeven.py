@@ -914,11 +914,11 @@ def _resale_note() -> str:
 def _rent_basis() -> str:
     """The own-vs-rent verdict's rent: today's levelled as it falls, since the basis of the
     monthly figures differs (a finance audit: owning's monthly saving at today's rent read 5
-    times the verdict's); over one year it has not fallen yet (a stress audit read "$2.49
-    levels to $2.49")."""
+    times the verdict's); over one year it has not fallen yet, so today's (a stress audit read
+    "$2.49 levels to $2.49")."""
     return ('IF(AND({price_decline}>0,{years}>1)," (rent falling "&TEXT({price_decline},"0%")&'
             '" a year: today\'s "&TEXT({rent_price},"$0.00")&" levels to "&TEXT({rent_levelled},'
-            '"$0.00")&")",IF({price_decline}>0," (one year at today\'s rent)"," (rent flat)"))')
+            '"$0.00")&")",IF({price_decline}>0," (at today\'s rent)"," (rent flat)"))')
 
 
 def _own_steps() -> list[Step]:
