@@ -829,7 +829,7 @@ COVER_ANSWER = [
     'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month (a user '
     # online at the busiest hour, not a monthly active: a finance review), on one replica's
     # users (a stress audit: with 3 slots a GPU, the pooled bill below came to half of it)
-    'online at the peak, one replica\'s users, not pooled across replicas): "&'
+    'online at the peak, on one replica alone): "&'
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
