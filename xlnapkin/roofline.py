@@ -30,7 +30,11 @@ writes, plus ``prefill_serial`` times the shorter of the FLOPs time and the weig
 in the pure roofline (the larger alone), 1 calibrated (the two add up: the fit puts it at its
 bound, and short prompts, near the ridge, measure the sum; benchmarks/RESULTS.md section 2).
 Calibrated, a GGUF prefill reads the 16-bit copy that llama.cpp's GEMMs of 2024 dequantise to.
-Nothing is ever faster than one read of the weights it touches.
+Nothing is ever faster than one read of the weights it touches, counted at the weight dtype's
+size (:func:`xlnapkin.memory.moe_weight_bytes_read`): a checkpoint that keeps some weights in 16
+bits (gpt-oss's attention and head, a 4-bit model's head) reads more than that, so on those
+models the pure roofline is not a strict bound (gpt-oss-120b in mxfp4 on an H200 at batch 1:
+3.0 GB a step counted, about 5.0 GB in the checkpoint's dtypes).
 
 Notes: attention FLOPs count QK^T and AV for every head. MLA decodes in its absorbed form (the
 latent as both key and value) and, as engines run it, prefills in its multi-head form
