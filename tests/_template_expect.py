@@ -277,8 +277,8 @@ def _money(v, x, total):
     out["own_vs_rent_msg"] = (out["own_vs_rent_short"]
                               + f" over {yrs:.0f} year{'' if yrs == 1 else 's'}"
                               + (f" (rent falling {fall:.0%} a year: today's ${rent:.2f} levels "
-                                 f"to ${out['rent_levelled']:.2f})" if fall > 0
-                                 else " (rent flat)")
+                                 f"to ${out['rent_levelled']:.2f})" if fall > 0 and yrs > 1
+                                 else " (at today's rent)" if fall > 0 else " (rent flat)")
                               + ("" if v["scenario"] == "base" else
                                  f" in the {v['scenario']} scenario (set for self-hosting vs "
                                  "the API)"))

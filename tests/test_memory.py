@@ -96,6 +96,10 @@ def test_sparse_attention_indexer_keys_are_cached_at_8_bit():
     assert memory.kv_bytes("deepseek-v3.2", 1000, 2, "fp8") == 2 * 1000 * 61 * (
         512 + 4 * 4 + 64 * 2 + 132)
     assert memory.kv_bytes("deepseek-v3", 1000, 2, "fp8") == 2 * 1000 * 61 * 576
+    # ... and a decode step reads that layout: the 2,048 tokens the indexer picks, in every
+    # layer, and the index keys of the whole context (a mutation audit: the read kept 576)
+    v32 = catalog.model("deepseek-v3.2")
+    assert memory._kv_read_bytes(v32, 10_000.0, 1.0, "fp8") == 61 * (656 * 2048 + 132 * 10_000)
     assert memory.kv_bytes("deepseek-v3.2; index_head_dim=") == memory.kv_bytes("deepseek-v3")
 
 

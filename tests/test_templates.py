@@ -597,7 +597,8 @@ def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
     from openpyxl.workbook.defined_name import DefinedName
     from xlnapkin.recalc import Workbook
     from xlnapkin.templates import _sheets
-    cases = [(1234.4, "$1,234"), (0.5, "$0.50"), (0.002, "under $0.01"), (0.005, "$0.01"),
+    cases = [(1234.4, "$1,234"), (0.5, "$0.50"), (0.002, "under $0.01"),
+             (0.0049, "under $0.01"), (0.005, "$0.01"),
              (0, "$0.00"), (-5, "-$5")]
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -611,3 +612,38 @@ def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
     book.calculate()
     assert [book.value(f"S!B{row}") for row in range(1, len(cases) + 1)] == [
         shown for _, shown in cases]
+
+
+@pytest.mark.parametrize("model, kv_bits", [
+    ("deepseek-v3.2", 8), ("deepseek-v3.2", 16), ("deepseek-v3", 8), ("llama-3.1-8b", 8),
+    ("deepseek-v3.2; kv_lora_rank=200", 8), ("gemma-2-27b", 4)])
+def test_the_kv_bytes_step_is_the_engine_s(tmp_path, model, kv_bits):
+    # The Working sheets' "KV bytes per token per attention layer", calculated as a workbook
+    # does, for a model's catalog fields and a KV width: the engine's bytes, FlashMLA's sparse
+    # layout for an 8-bit cache under sparse attention included (a mutation audit: only a
+    # LibreOffice recalculation of one planner case could see that branch).
+    from openpyxl.workbook.defined_name import DefinedName
+    from xlnapkin import memory
+    from xlnapkin.recalc import Workbook
+    from xlnapkin.templates import _napkin
+    m = catalog.model(model)
+    steps = {s.name: s for s in _napkin.model_steps()}
+    fields = {f"m_{f}": getattr(m, f) or 0 for f in ("kv_lora_rank", "qk_rope_head_dim",
+                                                      "index_topk", "kv_heads", "head_dim",
+                                                      "v_head_dim")}
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    cells = dict(fields, kv_bits=kv_bits)
+    for name in ("kv_elements", "kv_bytes_per_layer_token"):  # {name}: the defined name
+        cells[name] = "=" + re.sub(r"\{(\w+)\}", r"\1", steps[name].formula)
+    for row, (name, value) in enumerate(cells.items(), 1):
+        ws.cell(row, 1, value)
+        wb.defined_names[name] = DefinedName(name, attr_text=f"S!$A${row}")
+    wb.save(tmp_path / "kv.xlsx")
+    book = Workbook(tmp_path / "kv.xlsx")
+    book.calculate()
+    row = list(cells).index("kv_bytes_per_layer_token") + 1
+    assert book.value(f"S!A{row}") == pytest.approx(
+        m.kv_bytes_per_layer_token(kv_bits / 8), rel=1e-12)
+    assert memory.kv_elements_per_token(m) == book.value(f"S!A{row - 1}")

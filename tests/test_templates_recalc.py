@@ -207,6 +207,8 @@ def self_host_scenarios(d):
            # against free rent (a review), for 1 year
            ("owning, a rental price of 0, one year", dict(d, hardware="own", years=1,
                                                         gpu_price_per_hour=0.0)),
+           # over one year the rent has not fallen yet (a stress audit: "$2.49 levels to $2.49")
+           ("owning, one year at today's rent", dict(d, hardware="own", years=1)),
            # an owned GPU's price and power include its server's share; 0 is the card alone
            ("owning the card alone", dict(d, hardware="own", server_share=0.0,
                                           server_power_share=0.0)),
@@ -1009,6 +1011,8 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     assert "; for your fleet as sized, owning saves" in said  # the cover's owning line
     free = _lo(results, "self_host_breakeven", "owning, a rental price of 0, one year")
     assert free["own_vs_rent"] == sh.NEED_PRICES and free["self_host_monthly_cost"] > 0
+    one = _lo(results, "self_host_breakeven", "owning, one year at today's rent")
+    assert one["own_vs_rent_msg"].endswith(" per GPU-hour over 1 year (at today's rent)")
     # an owner reads the cash up front on the cover, and where the resale share was left at
     # its 3-year figure for another holding period, a warning (a finance audit)
     cover = " | ".join(filter(None, [(c[0] if isinstance(c, list) else c) or ""
