@@ -122,6 +122,22 @@ def test_without_build_the_error_gives_the_uv_and_the_pip_way(monkeypatch, tmp_p
     assert not out.exists()
 
 
+def test_a_stale_installer_lite_stops_the_release_before_it_builds(monkeypatch, tmp_path):
+    # A release audit: after a docstring edit the committed installer/lite/main.py no longer
+    # equalled the release's lite/main.py, and the build said nothing.
+    import xlnapkin.lite
+    real = xlnapkin.lite.lite_files()
+    monkeypatch.setattr(xlnapkin.lite, "lite_files",
+                        lambda: dict(real, **{"main.py": real["main.py"] + "# edited\n"}))
+    monkeypatch.setattr(release_module, "build_wheel", lambda *a: pytest.fail("built"))
+    out = tmp_path / "dist"
+    with pytest.raises(ReleaseError, match=re.escape(
+            "installer/lite/main.py is not a fresh build of this checkout: run xlnapkin lite "
+            "--out installer/lite --force and commit it first")):
+        build_release(out, root=REPO)
+    assert not out.exists()
+
+
 def test_zip_is_the_folder_and_deterministic(release, tmp_path):
     zf = zipfile.ZipFile(release.zip_path)
     names = zf.namelist()

@@ -1817,7 +1817,8 @@ template workbooks, headless recalculation and Excel set-up.
   $ xlnapkin kv-bytes llama-3.1-70b 1024,8192,131072
   $ xlnapkin recalc workbooks/functions_showcase.xlsx --set batch=64
 
-recalc needs the formulas package: uv run --extra recalc xlnapkin recalc ... in a clone."""
+recalc needs the formulas package: pip install "xlnapkin-<version>-py3-none-any.whl[recalc]"
+from a release, or uv run --extra recalc xlnapkin recalc ... in a clone."""
 
 def build_parser():
     """The full parser, and ``{command: parser}`` for the function commands."""

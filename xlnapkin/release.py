@@ -68,7 +68,7 @@ xlnapkin {version}: LLM-serving napkin math as Excel functions
 
 What is here
   {wheel}
-      the xlnapkin package (pure Python); install.ps1 installs it
+      the xlnapkin package (pure Python); install.ps1 installs it on Windows, pip anywhere
   install.bat, install.ps1, uninstall.bat, uninstall.ps1
       the Windows installer for desktop Excel (classic xlwings)
   lite\\main.py, lite\\requirements.txt
@@ -98,6 +98,14 @@ Windows, desktop Excel (needs Python 3.11+ from python.org and access to PyPI)
   workbooks\\functions_showcase.xlsx calls xlnapkin's functions. For classic xlwings, open it
   in Excel, save it as an Excel Macro-Enabled Workbook (.xlsm) in a folder of its own, run
   install.bat -Workbook with that .xlsm, then the steps in Excel above.
+
+Linux, macOS or Windows, the command line and headless recalculation (Python 3.11+)
+  In this folder (on Windows: py -m venv venv, then venv\\Scripts\\activate):
+      python3 -m venv venv
+      . venv/bin/activate
+      pip install "{wheel}[recalc]"
+      xlnapkin estimate
+  The [recalc] extra adds what xlnapkin recalc needs; its dependencies come from PyPI.
 
 macOS, Excel on the web (or Windows without Python): xlwings Lite
   In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py in a text editor and paste
@@ -229,6 +237,16 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
     if existing and not force:
         raise ReleaseError(f"{existing[0]} already exists; use --force to replace it")
     _need_build()  # before the folder is made (a review: a failed release left it empty)
+    # lite/ equals the committed installer/lite/, where Mac and web users may take it from
+    # too (a release audit: a docstring edit made the two differ, and the build said nothing)
+    lite = lite_files()
+    stale = [f for f, text in lite.items()
+             if not (root / "installer" / "lite" / f).is_file()
+             or (root / "installer" / "lite" / f).read_bytes() != text.encode("utf-8")]
+    if stale:
+        raise ReleaseError(f"installer/lite/{stale[0]} is not a fresh build of this checkout: "
+                           "run xlnapkin lite --out installer/lite --force and commit it first "
+                           "(docs/release.md, section 1)")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".xlnapkin-release-", dir=out) as tmp:
         staging = Path(tmp) / name
@@ -237,7 +255,6 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
             shutil.copyfile(root / "installer" / script, staging / script)
         # one launcher, two names: it runs the .ps1 named like itself
         shutil.copyfile(root / "installer" / "install.bat", staging / "uninstall.bat")
-        lite = lite_files()
         (staging / "lite").mkdir()
         for file_name, text in lite.items():
             (staging / "lite" / file_name).write_bytes(text.encode("utf-8"))
