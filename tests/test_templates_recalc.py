@@ -1300,7 +1300,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert text.endswith("Service at your volume: " + sh.FULL_ANSWER), text
     v, text = lines("capacity_planner")
     assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])} at full batches; "
-            f"per user-month (a user online at the peak, on one replica alone): "
+            f"per user-month over one replica's users (a user online at the peak): "
             f"{v['cheapest_gpu_per_user']} at "
             f"{per_mtok(v['cheapest_cost_per_user_month'])}" in text
             and f"Latency targets ({v['requests_per_sec']:.0f} requests/s, first token within "

@@ -826,10 +826,11 @@ COVER_ANSWER = [
     'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
     + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
-    'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month (a user '
-    # online at the busiest hour, not a monthly active: a finance review), on one replica's
-    # users (a stress audit: with 3 slots a GPU, the pooled bill below came to half of it)
-    'online at the peak, on one replica alone): "&'
+    # per user-month over one replica's users, not pooled across replicas (a stress audit: with
+    # 3 slots a GPU, the pooled bill below came to half of it), for a user online at the
+    # busiest hour, not a monthly active (a finance review)
+    'full batches","")&IF(ISNUMBER(cheapest_cost_per_user_month),"; per user-month over one '
+    'replica\'s users (a user online at the peak): "&'
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
     '"check inputs: the Planner\'s Checks")',
