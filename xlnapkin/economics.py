@@ -977,9 +977,6 @@ def prefix_cache_savings(prefix_tokens, unique_tokens, hit_rate):
 
     >>> prefix_cache_savings(2048, 256, 0.85)
     0.7556
-
-    >>> round(prefix_cache_savings(2048, 256, 0.85), 4)
-    0.7556
     """
     prefix = _checks.number(prefix_tokens, "prefix_tokens", 0)
     unique = _checks.number(unique_tokens, "unique_tokens", 0, min_open=True)
