@@ -565,8 +565,10 @@ COVER_ANSWER = [
     + _sheets.plural("tenants", "tenant", "tenants") + '&IF(tenants=1,", at ",", each at ")&'
     'TEXT(mean_utilization,"0%")&" of a deployment of "&gpus_per_tenant&'
     + _sheets.plural("gpus_per_tenant", "GPU", "GPUs") + '&" on average (cv "&TEXT(cv,"0.00")'
-    '&", correlation "&TEXT(correlation,"0.00")&"), with capacity for "&'
-    + _sheets.percent("percentile") + '&" of the time","check inputs: the Pooling sheet\'s '
+    # (a CFO's read: "capacity for 95 % of the time" read as both fleets short 5 % of it)
+    '&", correlation "&TEXT(correlation,"0.00")&"), sized to cover the load "&'
+    + _sheets.percent("percentile") + '&" of the time (whole GPUs cover more: see below)",'
+    '"check inputs: the Pooling sheet\'s '
     'Checks")',
     ('IF(counts_ok,' + _saves("Dedicated", "dedicated_gpus", "pooled_gpus", "savings_fraction")
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
