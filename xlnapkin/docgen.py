@@ -57,7 +57,10 @@ as `xlnapkin <command>` and from Python as `xlnapkin.udfs.NAME(...)`.
 * **num_gpus** spreads a replica with tensor parallelism, except GGUF weights (`q4_k_m`, ...),
   which llama.cpp splits by layers: there more GPUs hold more but decode no faster.
 * **Errors** are short messages naming the argument, e.g. `batch must be a whole number >= 1,
-  got -3`; a configuration whose weights and KV cache do not fit says what would.
+  got -3`; a configuration whose weights and KV cache do not fit says what would. Where a
+  function's text below says **NaN** (what the engine modules return, e.g.
+  `xlnapkin.memory.max_batch`), the Excel cell, the command line and `xlnapkin.udfs` show that
+  message instead.
 * **Rounding noise** is forgiven: a number within one part in {whole} of a whole number
   other than 0 is that number, so `=0.1*3/0.3*8` (8.000000000000002, shown as 8) is a batch
   of 8.
