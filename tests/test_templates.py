@@ -614,6 +614,29 @@ def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
         shown for _, shown in cases]
 
 
+def test_a_share_of_the_time_reads_as_time_a_month(tmp_path):
+    # A CFO's read of the multi-tenant cover: "short of capacity 0.050% of the time" says
+    # little; 22 minutes a month says it (730 hours).
+    from openpyxl.workbook.defined_name import DefinedName
+    from xlnapkin.recalc import Workbook
+    from xlnapkin.templates import _sheets
+    cases = [(0.0005, "22 minutes a month"), (0.01866, "13.6 hours a month"),
+             (1e-6, "under a minute a month"), (0.5, "365.0 hours a month")]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"] = 730
+    wb.defined_names["hours_per_month"] = DefinedName("hours_per_month", attr_text="S!$A$1")
+    for row, (share, _) in enumerate(cases, 2):
+        ws.cell(row, 1, share)
+        ws.cell(row, 2, "=" + _sheets.a_month(f"A{row}"))
+    wb.save(tmp_path / "t.xlsx")
+    book = Workbook(tmp_path / "t.xlsx")
+    book.calculate()
+    assert [book.value(f"S!B{row}") for row in range(2, len(cases) + 2)] == [
+        shown for _, shown in cases]
+
+
 @pytest.mark.parametrize("model, kv_bits", [
     ("deepseek-v3.2", 8), ("deepseek-v3.2", 16), ("deepseek-v3", 8), ("llama-3.1-8b", 8),
     ("deepseek-v3.2; kv_lora_rank=200", 8), ("gemma-2-27b", 4)])

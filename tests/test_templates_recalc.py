@@ -1209,6 +1209,13 @@ def test_defaults_print_no_message(results, template):
     assert named.get("all_ok", True) is True
 
 
+def _a_month(share, hours):
+    """_sheets.a_month's words: a share of the time as hours or minutes a month."""
+    h = share * hours
+    return (f"{h:,.1f} hours" if h >= 1 else f"{h * 60:.0f} minutes" if h * 60 >= 1 else
+            "under a minute") + " a month"
+
+
 def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # A user audit: a forwarded printout's first page said what the workbook answers but not
     # the answer, and the inputs behind it were four pages on. The covers now open with it,
@@ -1237,8 +1244,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
             f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month at "
             f"{v['teams_priced_at']}. Short of capacity: the pool "
-            f"{1 - v['teams_pooled_coverage']:.3%} of the time, the worst-served team on its own "
-            f"{1 - v['teams_dedicated_coverage']:.3%}; a pool short no more often than that team "
+            f"{1 - v['teams_pooled_coverage']:.3%} of the time "
+            f"({_a_month(1 - v['teams_pooled_coverage'], v['hours_per_month'])}), the "
+            f"worst-served team on its own {1 - v['teams_dedicated_coverage']:.3%} "
+            f"({_a_month(1 - v['teams_dedicated_coverage'], v['hours_per_month'])}); a pool "
+            "short no more often than that team "
             f"needs {v['teams_pooled_gpus_same_service']:,.0f} GPUs: "
             f"{v['teams_savings_same_service']:.1%} saved like for like, "
             # in dollars too (an audit: the headline's dollars were the lower service's alone)
@@ -1248,8 +1258,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["teams_pooled_coverage"] < v["teams_dedicated_coverage"]  # 1.9 % against 0.08 %
     assert "Tokens/s" not in text and "Spares" not in text
     # the service each fleet gives, beside the saving (a user audit)
-    assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time, when every"
-            f" tenant is; each tenant on its own deployments {1 - v['dedicated_coverage']:.3%}: "
+    # ... and as time a month (a CFO's read: three decimals of a percent say little)
+    assert (f"Short of capacity: the pool {1 - v['pooled_coverage']:.3%} of the time "
+            f"({_a_month(1 - v['pooled_coverage'], v['hours_per_month'])}), when every tenant "
+            f"is; each tenant on its own deployments {1 - v['dedicated_coverage']:.3%} "
+            f"({_a_month(1 - v['dedicated_coverage'], v['hours_per_month'])}): "
             "the saving is bought at that difference; a pool short no more often needs "
             f"{v['pooled_gpus_same_service']:,.0f} GPUs: {v['savings_same_service']:.1%} saved "
             f"like for like, ${v['savings_same_service'] * v['dedicated_monthly_cost']:,.0f} a "

@@ -131,6 +131,15 @@ def dollars(name: str) -> str:
             f'"under $0.01",TEXT({name},"$0.00")))')
 
 
+def a_month(share: str) -> str:
+    """A formula that shows a share of the time as time a month at ``hours_per_month``: hours
+    with one decimal from an hour, whole minutes below, "under a minute" below that (a CFO's
+    read: a pool short "0.050% of the time" is 22 minutes a month, 1.866 % is 13.6 hours)."""
+    h = f"({share})*hours_per_month"
+    return (f'IF({h}>=1,TEXT({h},"#,##0.0")&" hours",IF({h}*60>=1,TEXT({h}*60,"0")&'
+            '" minutes","under a minute"))&" a month"')
+
+
 def per_mtok(name: str) -> str:
     """A formula that shows the named USD per million tokens: cents to four places below $1
     (API prices are quoted so: $0.0523), two places to $1,000, whole dollars from there (a

@@ -585,9 +585,10 @@ COVER_ANSWER = [
      '*100,"0.0")&" from whole deployments"&IF(savings_from_rounding>savings_from_peaks,": '
      'mostly rounding, which a smaller GPU per tenant also recovers",""),"")', 2),
     ('IF(counts_ok,"Short of capacity: the pool "&TEXT(1-pooled_coverage,"0.000%")&" of the '
-     'time"&IF(tenants>1,", when every tenant is","")&"; each tenant on its own deployments "&'
-     'TEXT(1-dedicated_coverage,"0.000%")&IF(pooled_coverage<dedicated_coverage-' + SHORT_GAP
-     + ',": the saving is bought at that difference; a pool short no more often needs "&'
+     'time ("&' + _sheets.a_month("1-pooled_coverage") + '&")"&IF(tenants>1,", when every '
+     'tenant is","")&"; each tenant on its own deployments "&TEXT(1-dedicated_coverage,'
+     '"0.000%")&" ("&' + _sheets.a_month("1-dedicated_coverage") + '&")"&IF('
+     'pooled_coverage<dedicated_coverage-' + SHORT_GAP + ',": the saving is bought at that difference; a pool short no more often needs "&'
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
      '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
      + _sheets.dollars("like_for_like_monthly_saving") + '&" a month","")&IF('
@@ -603,8 +604,10 @@ COVER_ANSWER = [
      + _saves("dedicated", "teams_dedicated_gpus", "teams_pooled_gpus",
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month at "&teams_priced_at,"")&". Short '
-     'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time, the '
-     'worst-served team on its own "&TEXT(1-teams_dedicated_coverage,"0.000%")&IF('
+     'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
+     + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
+     'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
+     + _sheets.a_month("1-teams_dedicated_coverage") + '&")"&IF('
      'teams_pooled_coverage<teams_dedicated_coverage-' + SHORT_GAP + ',"; a pool short no more '
      'often than that team needs "&' + _sheets.plain("teams_pooled_gpus_same_service")
      + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
