@@ -572,8 +572,8 @@ COVER_ANSWER = [
     'Checks")',
     ('IF(counts_ok,' + _saves("Dedicated", "dedicated_gpus", "pooled_gpus", "savings_fraction")
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
-    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its price and '
-    'the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
+    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its '
+    'price and the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak","")&IF('
     # said where the saving is read (a finance review: the lines below qualify it)
     'pooled_coverage<dedicated_coverage-' + SHORT_GAP + ',". The pool is short of capacity more '
@@ -685,7 +685,8 @@ def _cover(wb) -> None:
             "LoRA variants 50, overhead 0.01-0.03 and a small average load (0.01): 98 % saved."]),
         ("Sources", _sheets.SEED_SOURCES + [
             f"Default price: {DEFAULT_GPU} catalog rental price ${price0}/h (gpus.csv; its source "
-            "is in the Catalog sheet's source column, on screen). Correlation: hourly correlations between clients in Alibaba's "
+            "is in the Catalog sheet's source column, on screen). Correlation: hourly "
+            "correlations between clients in Alibaba's "
             "released ServeGen per-client traces (github.com/alibaba/ServeGen, 2025-06).",
             "Formulas: xlnapkin.economics (dedicated_gpus, pooled_gpus, pooling_savings, "
             "pooling_savings_from_peaks, pooling_savings_from_rounding, dedicated_utilization, "
