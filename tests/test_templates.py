@@ -590,51 +590,47 @@ def test_the_year_end_lean_is_as_large_as_the_cover_says():
     assert "(a third at the defaults)" in shs.YEAR_END_LEAN
 
 
-def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
-    # The covers' dollar amounts in words, calculated as a workbook does (recalc's
-    # formulas engine): whole dollars from $1, cents below, and a positive amount under half a
-    # cent as "under $0.01" (a stress audit: 1,000 tokens a day read "the API $0.00 a month").
+def _calculated(tmp_path, cells: dict) -> dict:
+    """Each of ``cells`` (a value or a formula) in column A of one sheet under its name as a
+    defined name, calculated as a workbook is (recalc's formulas engine): name -> value."""
     from openpyxl.workbook.defined_name import DefinedName
     from xlnapkin.recalc import Workbook
-    from xlnapkin.templates import _sheets
-    cases = [(1234.4, "$1,234"), (0.5, "$0.50"), (0.002, "under $0.01"),
-             (0.0049, "under $0.01"), (0.005, "$0.01"),
-             (0, "$0.00"), (-5, "-$5")]
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "S"
-    for row, (value, _) in enumerate(cases, 1):
+    for row, (name, value) in enumerate(cells.items(), 1):
         ws.cell(row, 1, value)
-        wb.defined_names[f"amount_{row}"] = DefinedName(f"amount_{row}", attr_text=f"S!$A${row}")
-        ws.cell(row, 2, "=" + _sheets.dollars(f"amount_{row}"))
+        wb.defined_names[name] = DefinedName(name, attr_text=f"S!$A${row}")
     wb.save(tmp_path / "t.xlsx")
     book = Workbook(tmp_path / "t.xlsx")
     book.calculate()
-    assert [book.value(f"S!B{row}") for row in range(1, len(cases) + 1)] == [
-        shown for _, shown in cases]
+    return {name: book.value(f"S!A{row}") for row, name in enumerate(cells, 1)}
+
+
+def test_the_text_helpers_show_amounts_as_a_reader_expects(tmp_path):
+    # The covers' dollar amounts in words: whole dollars from $1, cents below, and a positive
+    # amount under half a cent as "under $0.01" (a stress audit: 1,000 tokens a day read "the
+    # API $0.00 a month").
+    from xlnapkin.templates import _sheets
+    cases = [(1234.4, "$1,234"), (0.5, "$0.50"), (0.002, "under $0.01"),
+             (0.0049, "under $0.01"), (0.005, "$0.01"), (0, "$0.00"), (-5, "-$5")]
+    cells = {f"amount_{i}": value for i, (value, _) in enumerate(cases)}
+    cells.update({f"shown_{i}": "=" + _sheets.dollars(f"amount_{i}") for i in range(len(cases))})
+    got = _calculated(tmp_path, cells)
+    assert [got[f"shown_{i}"] for i in range(len(cases))] == [shown for _, shown in cases]
 
 
 def test_a_share_of_the_time_reads_as_time_a_month(tmp_path):
     # A CFO's read of the multi-tenant cover: "short of capacity 0.050% of the time" says
     # little; 22 minutes a month says it (730 hours).
-    from openpyxl.workbook.defined_name import DefinedName
-    from xlnapkin.recalc import Workbook
     from xlnapkin.templates import _sheets
     cases = [(0.0005, "22 minutes a month"), (0.01866, "13.6 hours a month"),
              (1e-6, "under a minute a month"), (0.5, "365.0 hours a month")]
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "S"
-    ws["A1"] = 730
-    wb.defined_names["hours_per_month"] = DefinedName("hours_per_month", attr_text="S!$A$1")
-    for row, (share, _) in enumerate(cases, 2):
-        ws.cell(row, 1, share)
-        ws.cell(row, 2, "=" + _sheets.a_month(f"A{row}"))
-    wb.save(tmp_path / "t.xlsx")
-    book = Workbook(tmp_path / "t.xlsx")
-    book.calculate()
-    assert [book.value(f"S!B{row}") for row in range(2, len(cases) + 2)] == [
-        shown for _, shown in cases]
+    cells = {"hours_per_month": 730}
+    cells.update({f"share_{i}": share for i, (share, _) in enumerate(cases)})
+    cells.update({f"shown_{i}": "=" + _sheets.a_month(f"share_{i}") for i in range(len(cases))})
+    got = _calculated(tmp_path, cells)
+    assert [got[f"shown_{i}"] for i in range(len(cases))] == [shown for _, shown in cases]
 
 
 @pytest.mark.parametrize("model, kv_bits", [
@@ -645,28 +641,17 @@ def test_the_kv_bytes_step_is_the_engine_s(tmp_path, model, kv_bits):
     # does, for a model's catalog fields and a KV width: the engine's bytes, FlashMLA's sparse
     # layout for an 8-bit cache under sparse attention included (a mutation audit: only a
     # LibreOffice recalculation of one planner case could see that branch).
-    from openpyxl.workbook.defined_name import DefinedName
     from xlnapkin import memory
-    from xlnapkin.recalc import Workbook
     from xlnapkin.templates import _napkin
     m = catalog.model(model)
     steps = {s.name: s for s in _napkin.model_steps()}
-    fields = {f"m_{f}": getattr(m, f) or 0 for f in ("kv_lora_rank", "qk_rope_head_dim",
-                                                      "index_topk", "kv_heads", "head_dim",
-                                                      "v_head_dim")}
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "S"
-    cells = dict(fields, kv_bits=kv_bits)
+    cells = {f"m_{f}": getattr(m, f) or 0 for f in ("kv_lora_rank", "qk_rope_head_dim",
+                                                     "index_topk", "kv_heads", "head_dim",
+                                                     "v_head_dim")}
+    cells["kv_bits"] = kv_bits
     for name in ("kv_elements", "kv_bytes_per_layer_token"):  # {name}: the defined name
         cells[name] = "=" + re.sub(r"\{(\w+)\}", r"\1", steps[name].formula)
-    for row, (name, value) in enumerate(cells.items(), 1):
-        ws.cell(row, 1, value)
-        wb.defined_names[name] = DefinedName(name, attr_text=f"S!$A${row}")
-    wb.save(tmp_path / "kv.xlsx")
-    book = Workbook(tmp_path / "kv.xlsx")
-    book.calculate()
-    row = list(cells).index("kv_bytes_per_layer_token") + 1
-    assert book.value(f"S!A{row}") == pytest.approx(
+    got = _calculated(tmp_path, cells)
+    assert got["kv_bytes_per_layer_token"] == pytest.approx(
         m.kv_bytes_per_layer_token(kv_bits / 8), rel=1e-12)
-    assert memory.kv_elements_per_token(m) == book.value(f"S!A{row - 1}")
+    assert got["kv_elements"] == memory.kv_elements_per_token(m)
