@@ -1227,7 +1227,9 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
 
     v, text = lines("multi_tenant_savings")
     assert (f"Dedicated {v['dedicated_gpus']:,.0f} GPUs, pooled {v['pooled_gpus']:,.0f}: pooling "
-            f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month") in text
+            f"saves {v['savings_fraction']:.1%}, ${v['monthly_saving']:,.0f} a month "
+            # and a year's (a CFO's read: budgets are annual)
+            f"(${12 * v['monthly_saving']:,.0f} a year)") in text
     # said where the saving is read (a finance review: only the lines below qualified it)
     assert (" per GPU-hour. The pool is short of capacity more often than the dedicated "
             "deployments: see the like-for-like saving below | Of the") in text
@@ -1242,7 +1244,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # quoted identical tenants only)
     assert (f"Your teams (the Teams sheet's 3): dedicated {v['teams_dedicated_gpus']:,.0f} GPUs, "
             f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
-            f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month at "
+            f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month "
+            f"(${12 * v['teams_monthly_saving']:,.0f} a year) at "
             f"{v['teams_priced_at']}. Short of capacity: the pool "
             f"{1 - v['teams_pooled_coverage']:.3%} of the time "
             f"({_a_month(1 - v['teams_pooled_coverage'], v['hours_per_month'])}), the "

@@ -571,7 +571,9 @@ COVER_ANSWER = [
     '"check inputs: the Pooling sheet\'s '
     'Checks")',
     ('IF(counts_ok,' + _saves("Dedicated", "dedicated_gpus", "pooled_gpus", "savings_fraction")
-    + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month at "&TEXT('
+    # and a year's (a CFO's read: budgets are annual)
+    + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month ("&'
+    + _sheets.dollars("monthly_saving*12") + '&" a year) at "&TEXT('
     'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its '
     'price and the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak","")&IF('
@@ -604,7 +606,8 @@ COVER_ANSWER = [
     ('IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&"): "&'
      + _saves("dedicated", "teams_dedicated_gpus", "teams_pooled_gpus",
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
-     + _sheets.dollars("teams_monthly_saving") + '&" a month at "&teams_priced_at,"")&". Short '
+     + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
+     + _sheets.dollars("teams_monthly_saving*12") + '&" a year) at "&teams_priced_at,"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
      + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
      'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
