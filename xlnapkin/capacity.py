@@ -764,6 +764,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         best_reps = replicas_needed(tokens_per_day, best_tps, utilization, min_replicas,
                                     hours_per_month)
         best_seen = seen_at(best_n, best_reps) or best_seen
+    given = price_per_gpu_hour is not None or _price_in_spec(g)  # the GPU's price is yours
     # (its first token "later": more than twice as late as now, and a second or more)
     advice = ("" if best_n == float(num_gpus) or not best_month < CHEAPER_SPLIT * monthly else
               "slow there" if slow_answers(best_seen[1], best_seen[3])
@@ -785,7 +786,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         weight_dtype=str(dtype_name(weight_dtype_of(m, weight_dtype))),
         kv_dtype=str(dtype_name(KV_DTYPE if kv_dtype is None else kv_dtype)),
         utilization=float(utilization), min_replicas=float(min_replicas),
-        gpu_price_given=price_per_gpu_hour is not None or _price_in_spec(g),
+        gpu_price_given=given,
         caveat=("" if p.model_id == m.id else  # the template's "Same model on both sides?"
                 f"{p.id} serves {base.id}, which your spec string changes ({changes}): check "
                 "that the two still compare" if p.model_id == base.id else
@@ -807,7 +808,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",
         api_price_as_of=p.as_of or "",
-        gpu_price_stale=price_per_gpu_hour is None and _catalog.is_stale(g.cloud_price_as_of or ""),
+        gpu_price_stale=not given and _catalog.is_stale(g.cloud_price_as_of or ""),
         api_price_stale=_catalog.is_stale(p.as_of or ""),
         gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),
         api_price_per_mtok=api_price, tokens_per_day=tpd,
