@@ -458,7 +458,7 @@ def test_bad_cells_of_a_range_mark_only_themselves():
     batches = [[1, None, 8], [16, "#N/A", -8], [32, 64, 2.5]]
     out = _tps(batches, 2048)
     assert out[0][1] == "batch is blank"
-    assert out[1][1] == "batch must be a number, got '#N/A'"
+    assert out[1][1] == "batch holds the error #N/A: fix the cell it comes from"
     assert out[1][2] == "batch must be a whole number >= 1, got -8"
     assert out[2][2] == "batch must be a whole number >= 1, got 2.5"
     for r, c in [(0, 0), (0, 2), (1, 0), (2, 0), (2, 1)]:
@@ -486,6 +486,41 @@ def test_blank_rows_and_columns_of_an_oversized_range_stay_blank():
     assert block[1][1] == "batch is blank"
     gpus = udfs.TOKENS_PER_SEC([["h100-sxm"], [None], ["b200"]], "llama-3.1-8b")
     assert gpus[1][0] == "" and isinstance(gpus[2][0], float)
+
+
+def test_a_gap_beside_another_ranges_value_is_a_blank_argument_not_a_blank_row():
+    # A review: a gap in a column of batches came back blank beside a context in that row,
+    # where a 2-D block said "batch is blank". A row of contexts says nothing of its rows.
+    out = _tps([[1], [None], [4]], [[1024], [2048], [4096]])
+    assert out[1][0] == "batch is blank" and isinstance(out[2][0], float)
+    assert _tps([[1], [None], [4]], [[1024], [None], [4096]])[1][0] == ""
+    assert _tps([[1], [None], [4]], [[1024, 2048]])[1] == ["", ""]
+    assert udfs.COST_PER_MTOK(2.5, [[1000], [2000]], [[0.5], [None]])[1][0] == (
+        "utilization is blank")
+
+
+def test_a_block_of_numbers_reads_as_its_cells_do():
+    # A review: a block of plain numbers took 1.7 s for a million cells one by one; read whole,
+    # it must give what the cells give one by one, ints, floats and a formula's noise alike.
+    block = [[1, 8.0], [16, 0.1 * 3 / 0.3 * 8]]
+    out = _tps(block, 2048)
+    for r in range(2):
+        for c in range(2):
+            assert out[r][c] == _tps(block[r][c], 2048), (r, c)
+    assert out[1][1] == out[0][1]  # 8.000000000000002 is 8
+    huge = _tps([[1, 10 ** 400]], 2048)  # an int past float's range, cell by cell
+    assert isinstance(huge[0][0], float) and huge[0][1].startswith("batch must be")
+
+
+def test_ids_pasted_from_a_web_page_read_as_they_show():
+    # A review: a non-breaking space, a zero-width space, a tab, a non-breaking hyphen and a
+    # full-width letter each made an id unknown.
+    for typed in ("Llama 3.1\u00a08B", "llama-3.1-8b\u200b", "llama 3.1\t8b",
+                  "Llama\u20113.1\u20118B"):
+        assert udfs.MODEL_SPEC(typed, "id") == "llama-3.1-8b", typed
+    assert udfs.GPU_SPEC("\uff28100", "id") == "h100-sxm"
+    # a dtype's name as the functions show one reads back
+    assert udfs.WEIGHT_BYTES("llama-3.1-8b", "4.5-bit") == udfs.WEIGHT_BYTES("llama-3.1-8b", 4.5)
 
 
 def test_a_blank_that_means_something_means_it_in_a_range_too():
@@ -586,7 +621,19 @@ def test_hostile_values_are_messages(value, message):
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", "lots"),
      "batch must be a number, got 'lots'"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", "#N/A"),
-     "batch must be a number, got '#N/A'"),
+     "batch holds the error #N/A: fix the cell it comes from"),
+    (lambda: udfs.TOKENS_PER_SEC("#N/A", "llama-3.1-8b"),
+     "gpu holds the error #N/A: fix the cell it comes from"),
+    (lambda: udfs.GPU_SPEC("h100", " #NAME? "), "field holds the error #NAME?: fix the cell it "
+                                                "comes from"),
+    (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", 8, 1024, "#DIV/0!"),
+     "weight_dtype holds the error #DIV/0!: fix the cell it comes from"),
+    (lambda: udfs.WEIGHT_BYTES("llama-3.1-8b", "float"),
+     "unknown weight_dtype 'float': dtypes are fp32, fp16, bf16, fp8, int8, int4, fp4, nvfp4, "
+     "mxfp4, llama.cpp's q8_0 to iq2_xxs, or a number of bits (4.5)"),
+    (lambda: udfs.TOKENS_PER_SEC("h100; id=b200", "llama-3.1-8b"),
+     "gpu spec 'h100; id=b200': id is not a field to set; start the spec with the catalog id "
+     "instead"),
     (lambda: udfs.BLENDED_PRICE("2,5", 10), "price_in_per_mtok must be a number, got '2,5'"),
     (lambda: udfs.TOKENS_PER_SEC("h100", "llama-3.1-8b", True),
      "batch must be a number, got TRUE"),

@@ -26,6 +26,7 @@ import functools
 import io
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,9 +41,23 @@ __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "
 USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 
 
+_SPACES = re.compile(r"[\s_]")
+
+
 def normalise_id(text: str) -> str:
-    """Lower-case, with spaces, underscores and repeated hyphens folded to one hyphen."""
-    out = text.strip().lower().replace("_", "-").replace(" ", "-")
+    """Lower-case, with spaces, underscores and repeated hyphens folded to one hyphen. Text
+    pasted from a web page is read as it shows (a review): NFKC folds full-width letters, any
+    space (a non-breaking one, a tab) or dash (a non-breaking hyphen, an en dash) is a hyphen,
+    and invisible format characters (a zero-width space) go.
+
+    >>> normalise_id("Llama 3.1\u00a08B"), normalise_id("\uff28100\u200b"), normalise_id("a\u2011b")
+    ('llama-3.1-8b', 'h100', 'a-b')
+    """
+    if not text.isascii():
+        text = "".join("-" if ch.isspace() or unicodedata.category(ch) == "Pd" else ch
+                       for ch in unicodedata.normalize("NFKC", text)
+                       if unicodedata.category(ch) != "Cf")
+    out = _SPACES.sub("-", text.strip().lower())
     for ch in "()[],":
         out = out.replace(ch, "")
     while "--" in out:
@@ -746,6 +761,10 @@ def _resolve(kind: str, text: str, _user_key):
             raise CatalogError(f"{kind} spec {text!r}: separate the id and each field=value "
                                "with ';', not ','")
         field = _field_name(kind, name)
+        if field == "id":  # the spec's id is the text itself (a review: "h100; id=b200" was
+            # an H100 that said nothing)
+            raise CatalogError(f"{kind} spec {text!r}: id is not a field to set; start the "
+                               "spec with the catalog id instead")
         if field in overrides and overrides[field] != val.strip():
             raise CatalogError(f"{kind} spec {text!r} gives {field} twice "
                                f"({overrides[field]!r} and {val.strip()!r}): give it once")

@@ -15,6 +15,7 @@ __all__ = [
     "UnknownNameError",
     "InvalidArgumentError",
     "MissingArgumentError",
+    "ErrorCellError",
     "ShapeError",
     "CatalogError",
     "CannotRunError",
@@ -85,7 +86,7 @@ class UnknownNameError(NapkinError):
     """An id or name that is not in the catalog (gpu, model, dtype, field, provider)."""
 
     def __init__(self, kind: str, value, suggestions=(), hint: str = ""):
-        self.kind, self.value, self.suggestions = kind, value, tuple(suggestions)
+        self.kind, self.value, self.suggestions, self.hint = kind, value, tuple(suggestions), hint
         msg = f"unknown {kind} {format_value(value)}"
         if self.suggestions:
             msg += ": did you mean " + ", ".join(self.suggestions) + "?"
@@ -115,6 +116,16 @@ class MissingArgumentError(InvalidArgumentError):
     def __init__(self, name: str, why: str = ""):
         NapkinError.__init__(self, f"{name} is required" + (f" ({why})" if why else ""))
         self.name, self.requirement, self.value = name, "given", None
+
+
+class ErrorCellError(InvalidArgumentError):
+    """An argument whose cell holds one of Excel's error values (``#N/A``, ``#DIV/0!``, ...,
+    which xlwings passes as text): ``gpu holds the error #N/A ...``, not "unknown gpu '#N/A'"
+    (a review: a failed lookup above read as a misspelt id)."""
+
+    def __init__(self, name: str, value: str):
+        NapkinError.__init__(self, f"{name} holds the error {value}: fix the cell it comes from")
+        self.name, self.requirement, self.value = name, "not an error value", value
 
 
 class ShapeError(NapkinError):

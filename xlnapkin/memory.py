@@ -86,7 +86,7 @@ def _checked_dtype(dtype, name: str):
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(name, exc.requirement, exc.value) from None
     except UnknownNameError as exc:
-        raise UnknownNameError(name, exc.value, exc.suggestions) from None
+        raise UnknownNameError(name, exc.value, exc.suggestions, exc.hint) from None
     return dtype
 
 

@@ -96,6 +96,12 @@ _ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "b
             "f32": "fp32", "q8": "q8_0", "q4": "q4_0"}
 
 
+# what a message for a dtype not known says (a review: "unknown weight_dtype 'float'" said no
+# more)
+_DTYPE_LIST = ("dtypes are " + ", ".join(n for n in DTYPE_BITS if not n.startswith(("q", "iq")))
+               + ", llama.cpp's q8_0 to iq2_xxs, or a number of bits (4.5)")
+
+
 def dtype_aliases() -> dict[str, str]:
     """Other spellings the engine reads as a dtype of :data:`DTYPE_BITS`, each with its name
     (``"awq"``: ``"int4"``, ``"q4-k-m"``: ``"q4_k_m"``): the aliases and the names with ``-``
@@ -128,10 +134,12 @@ def _dtype_name(dtype) -> str:
             return key
         try:  # a number of bits as written, not the normalised key ("1-6" became "1_6",
             # which float() reads as 16)
-            bits = float(dtype.strip()) if _BITS_TEXT.fullmatch(dtype.strip()) else float("x")
+            text = _BIT_SUFFIX.sub("", dtype.strip())
+            bits = float(text) if _BITS_TEXT.fullmatch(text) else float("x")
         except ValueError:
             from difflib import get_close_matches
-            raise UnknownNameError("dtype", dtype, get_close_matches(key, DTYPE_BITS, 3, 0.5)) from None
+            raise UnknownNameError("dtype", dtype, get_close_matches(key, DTYPE_BITS, 3, 0.5),
+                                   _DTYPE_LIST) from None
         return f"{_bits_checked(bits, dtype):g}-bit"
     return f"{_bits_checked(dtype, dtype):g}-bit"
 
@@ -140,6 +148,7 @@ _dtype_name_cached = functools.lru_cache(maxsize=512)(_dtype_name)  # errors are
 
 
 _BITS_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_BIT_SUFFIX = re.compile(r"\s*-?\s*bits?$", re.IGNORECASE)  # "4.5-bit", as names show it
 
 
 def _bits_checked(bits, shown) -> float:
