@@ -1158,10 +1158,13 @@ def _latency_targets(v, m, n) -> dict:
         r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, *shape[-2:])
         first = float(r.ttft(1e-9, r.rate(1e-9), p)) * 1e3
         token = float(r.step(1e-9)) * 1e3
+        both = (f", and its tokens {queueing._ms_text(token, 2)} ms" if "; nor tpot_ms" in said
+                else "")
         why = ((f"no rate: even an idle replica's first token takes "
-                f"{queueing._ms_text(first, 1)} ms" if said.startswith("no rate meets ttft_ms")
+                f"{queueing._ms_text(first, 1)} ms{both}{queueing.SHORTER_TTFT}"
+                if said.startswith("no rate meets ttft_ms")
                 else f"no rate: even an idle replica's tokens take "
-                     f"{queueing._ms_text(token, 2)} ms")
+                     f"{queueing._ms_text(token, 2)} ms{queueing.SHORTER_TPOT}")
                if said.startswith("no rate meets")
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
                    g, m, wd, inp + out, 1, kd, frac)), frac)

@@ -224,6 +224,28 @@ def test_a_replica_starved_of_kv_memory_is_noted(capsys):
     assert queueing.slots_note("h100-sxm", "llama-3.1-8b") == ""
 
 
+def test_a_count_of_replicas_says_what_it_comes_to(capsys):
+    """A review: replicas-for-sla printed a bare 7, neither replicas nor GPUs, nor the limit
+    that set it, nor its month."""
+    argv = ("replicas-for-sla", "h100-sxm", "llama-3.1-70b", 20, 1000, 50, 2000, 300, "fp8")
+    code, out, err = run(capsys, *argv, "--num-gpus", 2)
+    reps = float(out)
+    best = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-70b", 1000, 50, 2000, 300, "fp8", None, 2)
+    # the TPOT limit sets it: at the most, the p95 TPOT is the limit
+    assert udfs.TPOT_AT_RATE("h100-sxm", "llama-3.1-70b", best, 2000, 300, "fp8", None, 2,
+                             0.95) == pytest.approx(50, rel=1e-3)
+    price = udfs.GPU_SPEC("h100-sxm", "cloud_usd_per_hour")
+    month = udfs.SPOT_HYBRID_COST(reps * 2, 0, price, 0, 0)
+    assert code == 0 and err == (
+        f"note: {reps:.0f} replicas of 2 GPUs: {2 * reps:.0f} GPUs, each replica at most "
+        f"{math.floor(best * 100) / 100:.2f} requests/s (the TPOT limit sets it, at percentile "
+        f"0.95); ${month:,.0f} a month at the catalog's $2.49/GPU-hour (730 hours)\n")
+    code, out, err = run(capsys, *argv, "--num-gpus", 2, "--json")  # the answer alone
+    assert code == 0 and err == ""
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", 20, 30, 5)
+    assert code == 3 and "note: " not in err  # no count: the message says why
+
+
 def test_a_blank_correlation_is_noted(capsys):
     """A user audit: POOLING_SAVINGS said 50 % where the multi-tenant workbook said 40 % for the
     same tenants, at its default correlation; the functions' default stays 0 (seed 003)."""

@@ -367,7 +367,12 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                # in a scientific format's mantissa too, and past 1e15 no fraction to round
                # (a review: decimal's 28 digits made TEXT(1E+30,"0") #VALUE!)
                ('TEXT(1250,"0.0E+00")', "1.3E+03"), ('TEXT(1.05E-05,"0.0E+00")', "1.1E-05"),
-               ('LEN(TEXT(1E+30,"0"))', 31)]
+               ('LEN(TEXT(1E+30,"0"))', 31),
+               # a grouped format's integer part of 0, as Excel shows it (a CFO's read: the
+               # cover's "0,.0 M tokens/day" at 1 token a day)
+               ('TEXT(0.04,"#,##0.0")', "0.0"), ('TEXT(0.5,"#,##0.00")', "0.50"),
+               ('TEXT(0.3,"$#,##0")', "$0"), ('TEXT(-0.4,"#,##0.0")', "-0.4"),
+               ('TEXT(0.5,"#,###.0")', ".5"), ('TEXT(999.96,"#,##0.0")', "1,000.0")]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

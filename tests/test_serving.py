@@ -584,6 +584,13 @@ def test_limits_no_rate_can_meet_are_messages():
         f"{math.ceil(serving.ttft_ms(G, M, 1, 1024) * 10) / 10:,.1f} ms (shorter with more GPUs "
         "a replica, lower-precision weights, a faster GPU or shorter prompts)")
     assert udfs.REPLICAS_FOR_SLA(G, M, 10, 1000, 1).startswith("no rate meets tpot_ms 1:")
+    # both limits missed: both named, so that fixing one does not only reveal the other
+    idle_step = math.ceil(udfs.TPOT_AT_RATE(G, M, 0) * 100) / 100
+    assert udfs.MAX_RATE_FOR_SLA(G, M, 5, 1) == (
+        "no rate meets ttft_ms 5: an idle replica's first token takes "
+        f"{math.ceil(serving.ttft_ms(G, M, 1, 1024) * 10) / 10:,.1f} ms; nor tpot_ms 1: its "
+        f"tokens take {idle_step:.2f} ms (shorter with more GPUs a replica, lower-precision "
+        "weights, a faster GPU or shorter prompts)")
 
 
 @settings(max_examples=40, deadline=None)
@@ -607,7 +614,7 @@ def test_messages_about_absurd_inputs_stay_short():
     none = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-8b", 1000, 50, 1024, 1024, None, None, 1,
                                  0.95, 1e-300)
     assert none.startswith("no rate meets ttft_ms 1000: an idle replica's first token takes ")
-    assert none.endswith("e+301 ms" + queueing.SHORTER_TTFT)
+    assert none.endswith("e+300 ms" + queueing.SHORTER_TTFT) and "e+301 ms; nor" in none
     assert len(none) - len(queueing.SHORTER_TTFT) < 100
 
 

@@ -136,11 +136,15 @@ def _text_of(original):
     return text_of
 
 
+_UNGROUPED = {"0,": "0", "#,": "", "?,": " "}  # digit placeholders with no digits left
+
+
 def _half_away(original):
     """formulas' number formatting (``TEXT``'s), its fixed decimals rounded as Excel rounds them:
     a half away from zero, of the number's 15 significant digits: fixed decimals, or a
     scientific format's mantissa (``0.0E+00``). Past 1e15 a fixed format has no fraction to
-    round (a review: 1E+30 in the 28 digits of decimal's default context gave #VALUE!)."""
+    round (a review: 1E+30 in the 28 digits of decimal's default context gave #VALUE!), and
+    a grouped format's integer part of 0 shown as Excel shows it."""
     def format_number(value, codes, types, fstr, mul):
         fixed = re.fullmatch(r",?\.(\d+)f", fstr)
         science = re.fullmatch(r"\.(\d+)E", fstr)
@@ -154,7 +158,11 @@ def _half_away(original):
                 context.prec = 40
                 shown = exact.quantize(decimal.Decimal(1).scaleb(step), decimal.ROUND_HALF_UP)
             value = float(shown) / mul
-        return original(value, codes, types, fstr, mul)
+        out = original(value, codes, types, fstr, mul)
+        if fstr.startswith(","):  # an integer part of 0 kept its grouping placeholder:
+            # "0,.5" for TEXT(0.5,"#,##0.0") (a CFO's read: the cover's "0,.0 M tokens/day")
+            out = [_UNGROUPED.get(code, code) for code in out]
+        return out
     setattr(format_number, _DONE, True)
     return format_number
 

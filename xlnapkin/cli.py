@@ -211,6 +211,8 @@ def _run_function(doc, func, ns) -> int:
         _median_note(doc.argument("percentile").default)
     if at_a_rate:
         _slots_note(given)
+    if doc.name == "REPLICAS_FOR_SLA" and not ns.json:
+        _fleet_note(given)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
@@ -253,6 +255,28 @@ def _slots_note(given) -> None:
         return
     if note:
         print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
+
+
+def _fleet_note(given) -> None:
+    """What a bare count of replicas comes to, on stderr, for one configuration
+    (:func:`xlnapkin.queueing.fleet_note`)."""
+    from ._excel import _number_cell
+    from .queueing import fleet_note
+    args = {}
+    try:
+        for k, v in given.items():
+            while isinstance(v, list) and len(v) == 1:  # one cell, as [[v]]
+                v = v[0]
+            if isinstance(v, list):  # a sweep: no single configuration to speak of
+                return
+            if v not in (None, ""):  # as the function reads it ("90%" is 0.9)
+                text = k in ("gpu", "model", "weight_dtype", "kv_dtype")
+                args[k] = v if text else _number_cell(k, None, v)
+        note = fleet_note(**args)
+    except NapkinError:  # the answer above says what is wrong
+        return
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _correlation_note(value) -> None:

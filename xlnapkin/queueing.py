@@ -134,6 +134,7 @@ import numpy as np
 from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
+from .economics import HOURS_PER_MONTH
 from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits, summed,
                      weight_dtype_of, why_not)
 from .roofline import _decode_step, _overhead, _prefill
@@ -775,9 +776,12 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
         if not runs[i]:
             continue
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
-        if first[i] > t_lim[i]:
+        if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
+            # the user fixed one limit and then met the other)
+            both = (f"; nor tpot_ms {p_lim[i]:g}: its tokens take {_ms_text(token[i], 2)} ms"
+                    if token[i] > p_lim[i] else "")
             out[i] = (f"no rate meets ttft_ms {t_lim[i]:g}: an idle replica's first token "
-                      f"takes {_ms_text(first[i], 1)} ms{SHORTER_TTFT}")
+                      f"takes {_ms_text(first[i], 1)} ms{both}{SHORTER_TTFT}")
         elif token[i] > p_lim[i]:
             out[i] = (f"no rate meets tpot_ms {p_lim[i]:g}: an idle replica's tokens take "
                       f"{_ms_text(token[i], 2)} ms{SHORTER_TPOT}")
@@ -785,7 +789,8 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
 
 
 # What shortens an idle replica's latency, after the limit it misses (a user audit: the
-# messages said what was missed and not what to change). The templates' twins add the same.
+# messages said what was missed and not what to change). The capacity planner's Latency sheet
+# adds the same.
 SHORTER_TTFT = (" (shorter with more GPUs a replica, lower-precision weights, a faster GPU or "
                 "shorter prompts)")
 SHORTER_TPOT = " (shorter with more GPUs a replica, lower-precision weights or a faster GPU)"
@@ -867,6 +872,45 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     with np.errstate(divide="ignore", invalid="ignore"):
         need = np.maximum(np.ceil(rate / best * (1 - 1e-12)), 1.0)
     return _checks.scalar_out(need)
+
+
+def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
+               output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
+               percentile=SLA_PERCENTILE, efficiency=None, token_budget=PREFILL_CHUNK,
+               mem_fraction=MEM_FRACTION) -> str:
+    """What a count of replicas for latency limits comes to (scalars), for the command line's
+    bare count (a review: "7" said neither replicas nor GPUs, nor the limit that set it, nor
+    its month): the GPUs, which of the limits or the capacity sets one replica's rate, and
+    a month at the GPU's catalog price, where it has one; '' where there is no count."""
+    args = (input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, percentile,
+            efficiency, token_budget, mem_fraction)
+    best = float(_goodput(gpu, model, ttft_ms, tpot_ms, *args))
+    if not (math.isfinite(best) and best > 0):
+        return ""
+    reps = float(replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, *args))
+    n = int(num_gpus or 1)
+    at = [input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, percentile, efficiency,
+          token_budget, mem_fraction]
+    first = float(ttft_at_rate(gpu, model, best, *at))
+    token = float(tpot_at_rate(gpu, model, best, *at))
+    sets = ("the TTFT limit" if first >= LIMIT_REACHED * float(ttft_ms) else
+            "the TPOT limit" if output_tokens > 1 and token >= LIMIT_REACHED * float(tpot_ms)
+            else "its capacity")
+    text = (f"{reps:,.0f} replica{'' if reps == 1 else 's'} of {n} GPU{'' if n == 1 else 's'}: "
+            f"{reps * n:,.0f} GPU{'' if reps * n == 1 else 's'}, each replica at most "
+            f"{_rate_text(best)} requests/s ({sets} sets it, at percentile "
+            f"{float(percentile):g})")
+    price = _gpu(gpu).cloud_usd_per_hour
+    if price:
+        month = reps * n * float(price) * HOURS_PER_MONTH
+        text += (f"; ${month:,.0f} a month at the catalog's ${price:,.2f}/GPU-hour "
+                 f"({HOURS_PER_MONTH:.0f} hours)")
+    return text
+
+
+# a limit within this share of its value at a replica's most: the one that sets it (the
+# bisection stops within far less; the capacity planner's Latency sheet reads the same)
+LIMIT_REACHED = 0.999
 
 
 ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate

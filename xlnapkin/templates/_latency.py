@@ -13,6 +13,7 @@ from __future__ import annotations
 from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
+from .. import queueing
 from ..queueing import FEW_SLOTS
 from . import _napkin, _style as st
 
@@ -46,7 +47,7 @@ SLOT_WAIT_MOSTLY = 0.5
 # it); where neither, the prompts' share of the steps' token budget (a review: at 2 % a TTFT
 # of 98-100 % of its limit was named where the budget had stopped the rate).
 _CAPACITY_NEAR = 0.98
-_LIMIT_REACHED = 0.999
+_LIMIT_REACHED = queueing.LIMIT_REACHED
 CAPACITY = "the replica's capacity"
 # a larger budget lifts this cap but lengthens the steps, which the TPOT limit may not allow
 # (an audit: raising it from 512 cut the rate by two thirds)
@@ -79,6 +80,11 @@ def _header_height(heads) -> float:
     """A table's header row: as tall as its longest header needs in a column of
     :data:`TABLE_WIDTH`, at least 80 pt. [pt]"""
     return max(80.0, st.header_height(max(st.wrapped_lines(h, TABLE_WIDTH) for h in heads)))
+
+
+# an idle replica's TPOT as the engine's message words it: rounded up, so the time shown is
+# never the limit itself
+_IDLE_TPOT = 'TEXT(ROUNDUP({sla_idle_tpot}*1000*(1-1E-12),2),"#,##0.00")'
 
 
 def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
@@ -144,9 +150,13 @@ def _results(b) -> None:
              'IF({max_batch_fit}<1,"does not fit: "&{fit_advice},'
              # rounded up, as the engine's message: the time shown is never the limit itself
              'IF({sla_idle_ttft}*1000>{ttft_ms},"no rate: even an idle replica\'s first token '
-             'takes "&TEXT(ROUNDUP({sla_idle_ttft}*1000*(1-1E-12),1),"#,##0.0")&" ms",'
-             '"no rate: even an idle replica\'s tokens take "&TEXT(ROUNDUP({sla_idle_tpot}*1000'
-             '*(1-1E-12),2),"#,##0.00")&" ms"))))')
+             'takes "&TEXT(ROUNDUP({sla_idle_ttft}*1000*(1-1E-12),1),"#,##0.0")&" ms"&'
+             # the TPOT limit too, where both miss, and what shortens them (a review: the
+             # sheet named one limit, and said nothing of what to change)
+             'IF(AND({output_tokens}>1,{sla_idle_tpot}*1000>{tpot_ms}),", and its tokens "&'
+             + _IDLE_TPOT + '&" ms","")&"' + queueing.SHORTER_TTFT + '",'
+             '"no rate: even an idle replica\'s tokens take "&' + _IDLE_TPOT + '&" ms'
+             + queueing.SHORTER_TPOT + '"))))')
     # What the rate stops at (_CAPACITY_NEAR, _LIMIT_REACHED; a user audit: a budget of 512
     # tokens stopped 2,000-token prompts far inside a 100 s TTFT limit, and the sheet named the
     # TTFT limit), or the steps' budget within 2 % of what the prompts need; where both limits

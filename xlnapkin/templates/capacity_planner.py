@@ -875,9 +875,7 @@ COVER_ANSWER = [
     # Planner sheet alone said memory held 2 requests a replica; 2 GPUs a replica: $36,354)
     'IF(OR(LEFT(sla_stop_note,12)="memory holds",LEFT(sla_stop_note,19)="limits near idle la"),'
     '". Note: "&sla_stop_note,""),IF(LEFT(sla_why_none,8)="no rate:",'
-    'sla_why_none&IF(ISNUMBER(FIND('
-    '"first token",sla_why_none)),"' + queueing.SHORTER_TTFT + '","' + queueing.SHORTER_TPOT
-    + '")&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
+    'sla_why_none&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")
     '10)="cannot run"),sla_why_none,"no rate: see the Latency sheet"))),'
     '"check inputs: the Planner\'s Checks")',

@@ -232,7 +232,9 @@ def _service_outputs(b) -> None:
 
 
 def _outputs(b) -> None:
-    b.heading("The answer at your volume (scaled by the low, high, best and worst scenarios)")
+    # the scenario chosen, not all four (a CFO's read: "scaled by the low, high, best and worst
+    # scenarios" read as every scenario shown)
+    b.heading("The answer at your volume, in the scenario chosen (Scenario, below)")
     out = bk.output
     _across(out(b, "volume_priced", "Volume and scenario priced (Sensitivity sheet)",
                 "volume_priced_msg", "", "text"))  # a finance review: it ran over the border
@@ -316,8 +318,8 @@ def _owning_outputs(b) -> None:
              "the resale share moves the NPV a lot")):
         cell = b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},'
                      '{compare_msg}),"check inputs")', unit, note, fmt, "output")
-        if name == "own_vs_rent":  # with the fleet's verdict it runs past the note's column
-            _two_lines(cell)
+        if name in ("own_vs_rent", "resale_check"):  # with the fleet's verdict (or the years
+            _two_lines(cell)  # the resale share is for) it runs past the note's column
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
     # the owner's count beside it: fewer where rented GPUs would run fewer hours (a review)
@@ -653,7 +655,12 @@ def _split_table(w, ws) -> None:
     st.put_text(ws["B1"], "GPUs per replica", st.TITLE_FONT)
     st.put_text(ws["B2"], "A row per count tried (grey: a repeat, no more counts); the last: "
                 "yours.", st.NOTE_FONT)
-    st.put_text(ws["B3"], "From column D: the Working sheet's steps at that count.", st.NOTE_FONT)
+    # while a check fails the rows are the defaults' (a CFO's read: $24,469 "at your volume"
+    # beside a GPU price of 0 the Breakeven sheet refused)
+    ws["B3"] = ("=" + 'IF({inputs_ok},"From column D: the Working sheet\'s steps at that count.",'
+                '"Inputs fail a check (Breakeven sheet): every row uses the default inputs.")'
+                .format_map(_latency._RowMap(w.wb, w.alias, {})))
+    ws["B3"].font = st.NOTE_FONT
     st.header_row(ws, top, c0, [head for _n, head, *_r in cols], height=80)
     first = top + 1
     most = "IF({gguf_path},MIN(8,{m_layers}),IF({g_nvlink_gpus}>0,{g_nvlink_gpus},8))"
@@ -1018,7 +1025,7 @@ LEFT_OUT = [
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Breakeven sheet's names.
 COVER_ANSWER = [
-    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" a replica against "&api_id&IF('
+    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" per replica, against "&api_id&IF('
     'ISNUMBER(self_host_monthly_cost),": "&volume_priced,""),"check inputs: the Breakeven '
     'sheet\'s Checks")',
     # its GPUs and its people apart (a render audit: at the defaults 85 % of the month is
