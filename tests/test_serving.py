@@ -615,7 +615,7 @@ def test_messages_about_absurd_inputs_stay_short():
                                  0.95, 1e-300)
     assert none.startswith("no rate meets ttft_ms 1000: an idle replica's first token takes ")
     assert none.endswith("e+300 ms" + queueing.SHORTER_TTFT) and "e+301 ms; nor" in none
-    assert len(none) - len(queueing.SHORTER_TTFT) < 100
+    assert len(none) - len(queueing.SHORTER_TTFT) < 140  # both limits, each time to 3 figures
 
 
 @pytest.mark.parametrize("gpu, model, pct", [(G, M, 0.95), ("b200", "llama-3.1-70b", 0.5),
