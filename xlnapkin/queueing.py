@@ -30,9 +30,9 @@ The model, in four steps:
    ((out - 1)(1 - g)(1 - g^2))``. It weighs where prompts cost many decode steps (long
    prompts, short outputs): for Qwen2.5-32B with 4,000 tokens in and 200 out on two A100s at
    70 % of capacity the step is 68 ms, and the mean TPOT 104 ms (simulated: 107 ms). At a
-   percentile ``p`` the concurrency is taken ``z_p`` standard deviations above its mean
-   (:meth:`_Replica.spread`), and the echo is that of a request of the median length, ``m =
-   ceil(ln 0.5 / ln(1 - 1 / out))`` steps: ``c g (1 - g^m) / ((1 - g)(1 - g^2) m)``. The
+   percentile ``p`` the concurrency is taken ``z_p`` standard deviations above its mean less
+   half a sequence, at least 0 (:meth:`_Replica.spread`, :func:`_count_at`), and the echo is
+   that of a request of the median length, ``m = ceil(ln 0.5 / ln(1 - 1 / out))`` steps: ``c g (1 - g^m) / ((1 - g)(1 - g^2) m)``. The
    shortest requests see more (a request of a few tokens right after a long prompt: with
    geometric lengths the 1 % shortest would set the p99), but how much depends on how short
    outputs get, which a mean length does not say; the p99 TPOT limits of MLPerf's
@@ -77,7 +77,7 @@ The model, in four steps:
    tail), so the wait at percentile ``p`` is ``W / rho x ln(rho / (1 - p))`` when
    ``1 - p < rho`` and 0 otherwise. TTFT adds the rest of the step in progress (``p`` of a
    loaded step, step 1, which carries other prompts besides the decode; half a step on
-   average; of
+   average; times the chance a step is in progress, ``1 - exp(-N)``; of
    ``scheduler_steps`` steps where the engine decides what runs only that often, as vLLM's V0
    engine with ``--num-scheduler-steps`` and SGLang with ``--num-continuous-decode-steps`` do)
    and the prompt's own prefill. On an idle replica the prefill is ``TTFT_MS`` of one prompt.
@@ -159,6 +159,19 @@ def _normal_quantile(percentile):
     q = _checks.number(percentile, "percentile", 0, 1, min_open=True, max_open=True)
     inv = NormalDist().inv_cdf
     return np.vectorize(inv, otypes=[float])(q) if np.ndim(q) else inv(float(q))
+
+
+def _count_at(mean, z, spread):
+    """A count's quantile ``z`` standard deviations above its ``mean`` (``spread`` its standard
+    deviation) with a count's continuity correction: ``P(X <= k)`` read as ``Phi((k + 1/2 -
+    mean) / spread)``, the smallest whole ``k`` with ``P(X <= k) >= p`` is the first at or
+    above ``mean + z spread - 1/2``, which is taken (at least 0): for 57 of 70 Poisson counts
+    of means 0.01 to 30 at percentiles 0.5 to 0.99, and never more than one off (44 without
+    it, and 26 one over). Without the correction a
+    count of mean 0.01, 0 in 99 % of cases, was 0.17 at its p95 (a queueing review: the p90
+    TPOT of a replica at 0.01 requests/s 19 % over its idle step, and REPLICAS_FOR_SLA 15-70
+    times too many where a limit sat near it). [count]"""
+    return np.maximum(mean + z * spread - 0.5, 0.0)
 
 
 def _log_gamma(x):
@@ -390,7 +403,7 @@ class _Replica:
         if p is None:
             step_left = 0.5 * window * busy
             return (self.queued(rate, None) + mean_wait + step_left + own
-                    + self.joining(rate, step_left, 0.0))
+                    + self.joining(rate, step_left, None))
         tail = np.where(1.0 - p < rho, np.log(np.maximum(rho, 1e-300) / (1.0 - p)), 0.0)
         wait = np.where(rho > 0, mean_wait / np.maximum(rho, 1e-300) * tail, 0.0)
         step_left = p * window * busy
@@ -402,12 +415,16 @@ class _Replica:
         """The compute of the prompts that arrive while the step in progress ends
         (``step_left`` seconds) and join the prompt's own step: engines put every waiting prompt
         in the next step, up to the budget left beside it (none when the prompt fills the
-        budget); its first token waits for theirs. Their number is Poisson, taken ``z`` standard
-        deviations above its mean. (Prompts that arrive while it queues behind others land
-        behind it.) [s]"""
+        budget); its first token waits for theirs. Their number is Poisson: its mean (``z``
+        None), or ``z`` standard deviations above the mean. (Prompts that arrive while it
+        queues behind others land behind it.) At a light load that overstates the p95 of a
+        count that is mostly 0 (0.17 where the mean is 0.01), but near the loads a replica is
+        sized for it is what follows the simulation (``benchmarks/queue_sim.py``): the quantile
+        of :func:`_count_at` put the p95 first token 5-10 % under it at 40-70 % of capacity
+        (a queueing review, 2026-12-07; docs/latency.md). [s]"""
         room = np.maximum(self.budget - self.inp, 0.0) / self.inp   # [prompts]
         n = rate * step_left
-        return np.minimum(n + z * np.sqrt(n), room) * self.work
+        return np.minimum(n if z is None else n + z * np.sqrt(n), room) * self.work
 
     def queued(self, rate, p):
         """The wait for one of the ``n_max`` sequence slots at ``rate`` requests/s, at
@@ -600,7 +617,7 @@ def _tpot_seen(r, conc, rate, p, z=None):
     # concurrency's spread lengthen its upper tail, and a normal lower tail that wide would
     # reach no sequences near capacity (a TPOT that falls as the load rises)
     spread = np.where(z < 0, np.sqrt(conc), r.spread(conc, rate))
-    seen = np.minimum(np.maximum(conc + z * spread, 0.0), r.n_max)
+    seen = np.minimum(_count_at(conc, z, spread), r.n_max)
     at = np.where(r.n_max < 2.0, alone, r.with_echo(seen, r.echo(conc, rate, typical=True)))
     # no TPOTs whose mean is the mean TPOT and whose longest is r.longest() have a percentile
     # p below (mean - (1 - p) longest) / p: where the short requests' echo makes the mean
@@ -670,7 +687,8 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
     joining prompts included), for a percentile at the concurrency z standard deviations above
-    the mean (its spread under load wider than a Poisson count's), plus the echo of the
+    the mean (its spread under load wider than a Poisson count's) less half a sequence (a
+    count's continuity correction), plus the echo of the
     request's own prompt: the prompts that arrive while it is prefilled lengthen its first
     steps, as much as a request of the median length feels it. Where prompts are long and some
     outputs only a few tokens, those short requests' TPOT can be several times this
@@ -737,7 +755,10 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
 def _most(meets, n_max, shape):
     """(the largest concurrency below ``n_max`` at which ``meets`` holds, by bisection; whether
     it holds for an idle replica). ``meets`` is true up to some concurrency and false above."""
-    lo = np.zeros(shape)
+    # From the idle probe where it holds: a limit met there and not at the bisection's first
+    # bit above it (n_max / 2^40) gave a rate of 0, and REPLICAS_FOR_SLA infinity (a review).
+    idle = meets(np.full(shape, _IDLE))
+    lo = np.where(idle, _IDLE, 0.0)
     # Just below the most the replica holds: at it exactly the rate functions say
     # "overloaded" (the queue to get in never empties), so the goodput must stay under it.
     top = np.broadcast_to(n_max, shape).astype(float) * (1.0 - 1e-6)
@@ -747,7 +768,10 @@ def _most(meets, n_max, shape):
         mid = (lo + hi) / 2.0
         good = meets(mid)
         lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
-    return np.where(top_ok, top, lo), meets(np.full(shape, 1e-9))
+    return np.where(top_ok, top, lo), idle
+
+
+_IDLE = 1e-9  # the concurrency of an idle replica, as the limits are checked at it
 
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,

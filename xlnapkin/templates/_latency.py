@@ -292,7 +292,8 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     # the goodput stays just below the most the replica holds, as in queueing._goodput
     most = "{q_n_max}*(1-1E-6)" if goodput else "{q_n_max}"
     rows = ([("idle", None, None, "1E-9"), ("most", None, None, most)] if goodput else [])
-    rows += [(f"step {k}", "0" if k == 1 else None, most if k == 1 else None,
+    start = f"IF({col[test[0]]}{first},1E-9,0)" if goodput else "0"  # queueing._most: idle on
+    rows += [(f"step {k}", start if k == 1 else None, most if k == 1 else None,
               "({lo}+{hi})/2") for k in range(1, steps + 1)]
     rows.append(("result", None, None, None))
     at, r = [], first  # each row's sheet row: a page break and the header again every page_rows

@@ -897,16 +897,18 @@ def ttft_tail(rate: str, p: str | None, z: str, left: str) -> dict[str, str]:
     the percentile's normal z and ``left`` the name of the step-left term). The queue row's
     steps and the self-host workbook's tail line both use them."""
     if p is None:
-        wait, share, above = "{q_rho}*{q_slot}/(2*(1-{q_rho}))", "0.5", ""
+        wait, share = "{q_rho}*{q_slot}/(2*(1-{q_rho}))", "0.5"
         queued = f"IF({rate}>={{q_capacity}},1E+300,{{q_full}}/({{q_capacity}}-{rate}))"
     else:
         wait = f"IF(1-{p}<{{q_rho}},{{q_slot}}/(2*(1-{{q_rho}}))*LN({{q_rho}}/(1-{p})),0)"
         queued = (f"IF({rate}>={{q_capacity}},1E+300,IF({{q_full}}>1-{p},LN({{q_full}}/(1-{p}))"
                   f"/({{q_capacity}}-{rate}),0))")
-        share, above = p, f"+MAX({z},0)*SQRT({rate}*{left})"
+        share = p
+    # the joining count: its mean, or z standard deviations above it (queueing.joining)
+    count = (f"{rate}*{left}" if p is None else f"{rate}*{left}+MAX({z},0)*SQRT({rate}*{left})")
     return {"queued": queued, "wait": wait,
             "left": f"{share}*{{scheduler_steps}}*{{q_step}}*{{q_busy}}",
-            "joining": (f"MIN({rate}*{left}{above},MAX({{token_budget}}-{{input_tokens}},0)/"
+            "joining": (f"MIN({count},MAX({{token_budget}}-{{input_tokens}},0)/"
                         "{input_tokens})*{t_prefill_prompt}")}
 
 
@@ -957,7 +959,7 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     at = "the mean" if mean else "the percentile"
     seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
-        f"MIN(MAX({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}}),0),{{q_n_max}})"
+        f"MIN(MAX({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}})-0.5,0),{{q_n_max}})"
     tail = ttft_tail(rate, None if mean else p, "{sla_z}", "{q_step_left}")
     pass_seen = prompt_pass("{q_seen}/{output_tokens}")
     return [
