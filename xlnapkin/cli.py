@@ -235,24 +235,10 @@ def _median_note(default) -> None:
 def _slots_note(given) -> None:
     """A note on stderr where one replica holds few requests at once (queueing.slots_note), for
     one configuration: its rates and replica counts are then set by memory."""
-    from ._excel import _number_cell
     from .queueing import slots_note
     keys = ("gpu", "model", "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
             "num_gpus", "mem_fraction")
-    args = {}
-    try:
-        for k in keys:
-            v = given.get(k)
-            while isinstance(v, list) and len(v) == 1:  # one cell, as [[v]]
-                v = v[0]
-            if isinstance(v, list):  # a sweep: no single configuration to speak of
-                return
-            if v not in (None, ""):  # as the function reads it ("90%" is 0.9)
-                text = k in ("gpu", "model", "weight_dtype", "kv_dtype")
-                args[k] = v if text else _number_cell(k, None, v)
-        note = slots_note(**args)
-    except NapkinError:  # the answer above says what is wrong
-        return
+    note = _configuration_note(slots_note, {k: given.get(k) for k in keys})
     if note:
         print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
 
@@ -260,23 +246,30 @@ def _slots_note(given) -> None:
 def _fleet_note(given) -> None:
     """What a bare count of replicas comes to, on stderr, for one configuration
     (:func:`xlnapkin.queueing.fleet_note`)."""
-    from ._excel import _number_cell
     from .queueing import fleet_note
+    note = _configuration_note(fleet_note, given)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _configuration_note(note, given) -> str:
+    """``note(**given)`` for one configuration, its values read as the function reads them
+    ("90%" is 0.9); '' for a sweep (no single configuration to speak of) or where a value is
+    bad (the answer above says what is wrong)."""
+    from ._excel import _number_cell
     args = {}
     try:
         for k, v in given.items():
             while isinstance(v, list) and len(v) == 1:  # one cell, as [[v]]
                 v = v[0]
-            if isinstance(v, list):  # a sweep: no single configuration to speak of
-                return
-            if v not in (None, ""):  # as the function reads it ("90%" is 0.9)
+            if isinstance(v, list):
+                return ""
+            if v not in (None, ""):
                 text = k in ("gpu", "model", "weight_dtype", "kv_dtype")
                 args[k] = v if text else _number_cell(k, None, v)
-        note = fleet_note(**args)
-    except NapkinError:  # the answer above says what is wrong
-        return
-    if note:
-        print(f"note: {note}", file=sys.stderr)
+        return note(**args)
+    except NapkinError:
+        return ""
 
 
 def _correlation_note(value) -> None:
