@@ -239,7 +239,7 @@ def test_a_count_of_replicas_says_what_it_comes_to(capsys):
     assert code == 0 and err == (
         f"note: {reps:.0f} replicas of 2 GPUs: {2 * reps:.0f} GPUs, each replica at most "
         f"{math.floor(best * 100) / 100:.2f} requests/s (the TPOT limit sets it, at percentile "
-        f"0.95); ${month:,.0f} a month at the catalog's $2.49/GPU-hour (730 hours)\n")
+        f"0.95); ${month:,.0f} a month at $2.49/GPU-hour (730 hours)\n")
     code, out, err = run(capsys, *argv, "--num-gpus", 2, "--json")  # the answer alone
     assert code == 0 and err == ""
     code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", 20, 30, 5)

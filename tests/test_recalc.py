@@ -372,7 +372,9 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                # cover's "0,.0 M tokens/day" at 1 token a day)
                ('TEXT(0.04,"#,##0.0")', "0.0"), ('TEXT(0.5,"#,##0.00")', "0.50"),
                ('TEXT(0.3,"$#,##0")', "$0"), ('TEXT(-0.4,"#,##0.0")', "-0.4"),
-               ('TEXT(0.5,"#,###.0")', ".5"), ('TEXT(999.96,"#,##0.0")', "1,000.0")]
+               ('TEXT(0.5,"#,###.0")', ".5"), ('TEXT(999.96,"#,##0.0")', "1,000.0"),
+               # only the units digit's placeholder (a review: "0,005" had become "0005")
+               ('TEXT(5,"0,000")', "0,005"), ('TEXT(0.5,"0,000.0")', "0,000.5")]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

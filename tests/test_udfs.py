@@ -519,6 +519,11 @@ def test_ids_pasted_from_a_web_page_read_as_they_show():
                   "Llama\u20113.1\u20118B"):
         assert udfs.MODEL_SPEC(typed, "id") == "llama-3.1-8b", typed
     assert udfs.GPU_SPEC("\uff28100", "id") == "h100-sxm"
+    assert udfs.MODEL_SPEC("llama\u22123.1\u22128b", "id") == "llama-3.1-8b"  # minus signs
+    # and in a spec string's fields and values (a review)
+    for spec in ("h100; memory\u2011gb=96", "h100;memory_gb=96\u200b",
+                 "h100;memory_gb=\uff19\uff16"):
+        assert udfs.GPU_SPEC(spec, "memory_gb") == 96, spec
     # a dtype's name as the functions show one reads back
     assert udfs.WEIGHT_BYTES("llama-3.1-8b", "4.5-bit") == udfs.WEIGHT_BYTES("llama-3.1-8b", 4.5)
 

@@ -914,8 +914,9 @@ def _cell_by_cell(fn, call, n, explain) -> tuple[list, set]:
 def _groups(text_arrays: dict, shape) -> list:
     """The cells of each distinct combination of text values: ``[(values, flat indices)]``.
 
-    Each text range's distinct values get codes on the range itself (a few cells), the codes
-    broadcast as integers, and one mixed-radix number per cell names its combination."""
+    Each text range's distinct values get codes (its cells grouped by the objects they hold
+    first, a few where a range was broadcast, then by value), and one mixed-radix number per
+    cell names its combination."""
     keys = list(text_arrays)
     combined = np.zeros(shape, dtype=np.int64)
     distinct = {}

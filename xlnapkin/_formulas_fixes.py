@@ -136,9 +136,6 @@ def _text_of(original):
     return text_of
 
 
-_UNGROUPED = {"0,": "0", "#,": "", "?,": " "}  # digit placeholders with no digits left
-
-
 def _half_away(original):
     """formulas' number formatting (``TEXT``'s), its fixed decimals rounded as Excel rounds them:
     a half away from zero, of the number's 15 significant digits: fixed decimals, or a
@@ -159,9 +156,11 @@ def _half_away(original):
                 shown = exact.quantize(decimal.Decimal(1).scaleb(step), decimal.ROUND_HALF_UP)
             value = float(shown) / mul
         out = original(value, codes, types, fstr, mul)
-        if fstr.startswith(","):  # an integer part of 0 kept its grouping placeholder:
-            # "0,.5" for TEXT(0.5,"#,##0.0") (a CFO's read: the cover's "0,.0 M tokens/day")
-            out = [_UNGROUPED.get(code, code) for code in out]
+        units = types.get("number", ())[-1:]  # the units digit's code (after the sign)
+        if fstr.startswith(",") and units and out[units[0] + 1] == "0,":
+            # an integer part of 0 left its grouping placeholder: "0,.5" for
+            # TEXT(0.5,"#,##0.0") (a CFO's read: the cover's "0,.0 M tokens/day")
+            out[units[0] + 1] = "0"
         return out
     setattr(format_number, _DONE, True)
     return format_number

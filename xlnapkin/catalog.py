@@ -44,19 +44,27 @@ USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 _SPACES = re.compile(r"[\s_]")
 
 
+def _plain(text: str) -> str:
+    """Text pasted from a web page read as it shows (a review): NFKC folds full-width letters
+    and digits, any space (a non-breaking one, a tab) is a space, any dash or minus sign (a
+    non-breaking hyphen, an en dash, U+2212) a hyphen, and invisible format characters (a
+    zero-width space) go."""
+    if text.isascii():
+        return text
+    return "".join(" " if ch.isspace() else
+                   "-" if ch == "\u2212" or unicodedata.category(ch) == "Pd" else ch
+                   for ch in unicodedata.normalize("NFKC", text)
+                   if unicodedata.category(ch) != "Cf")
+
+
 def normalise_id(text: str) -> str:
-    """Lower-case, with spaces, underscores and repeated hyphens folded to one hyphen. Text
-    pasted from a web page is read as it shows (a review): NFKC folds full-width letters, any
-    space (a non-breaking one, a tab) or dash (a non-breaking hyphen, an en dash) is a hyphen,
-    and invisible format characters (a zero-width space) go.
+    """Lower-case, with spaces, underscores and repeated hyphens folded to one hyphen, after
+    :func:`_plain`.
 
     >>> normalise_id("Llama 3.1\u00a08B"), normalise_id("\uff28100\u200b"), normalise_id("a\u2011b")
     ('llama-3.1-8b', 'h100', 'a-b')
     """
-    if not text.isascii():
-        text = "".join("-" if ch.isspace() or unicodedata.category(ch) == "Pd" else ch
-                       for ch in unicodedata.normalize("NFKC", text)
-                       if unicodedata.category(ch) != "Cf")
+    text = _plain(text)
     out = _SPACES.sub("-", text.strip().lower())
     for ch in "()[],":
         out = out.replace(ch, "")
@@ -732,6 +740,7 @@ def _lookup(kind: str, value):
         return value
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(kind, f"a {kind} id from the catalog or a spec string", value)
+    value = _plain(value)  # its fields and values too ("h100; memory\u2011gb=96\u200b")
     key = _user_key()
     if len(value) > _CACHED_LENGTH:
         return _resolve.__wrapped__(kind, value, key)

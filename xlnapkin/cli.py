@@ -201,7 +201,7 @@ def _run_function(doc, func, ns) -> int:
         if refused:  # a value it refuses, or one so large that the result overflows: exit 1
             raise NapkinError(messages[0])
         if at_a_rate:  # overloaded: the memory may be why (a review)
-            _slots_note(given)
+            _slots_note(doc, given)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result)
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
@@ -210,9 +210,9 @@ def _run_function(doc, func, ns) -> int:
     if "percentile" in names and given.get("percentile") in (None, ""):
         _median_note(doc.argument("percentile").default)
     if at_a_rate:
-        _slots_note(given)
+        _slots_note(doc, given)
     if doc.name == "REPLICAS_FOR_SLA" and not ns.json:
-        _fleet_note(given)
+        _fleet_note(doc, given)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
               file=sys.stderr)
@@ -232,31 +232,32 @@ def _median_note(default) -> None:
               f"--percentile {sizing:g} to check a sizing", file=sys.stderr)
 
 
-def _slots_note(given) -> None:
+def _slots_note(doc, given) -> None:
     """A note on stderr where one replica holds few requests at once (queueing.slots_note), for
     one configuration: its rates and replica counts are then set by memory."""
     from .queueing import slots_note
     keys = ("gpu", "model", "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
             "num_gpus", "mem_fraction")
-    note = _configuration_note(slots_note, {k: given.get(k) for k in keys})
+    note = _configuration_note(doc, slots_note, {k: given.get(k) for k in keys})
     if note:
         print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
 
 
-def _fleet_note(given) -> None:
+def _fleet_note(doc, given) -> None:
     """What a bare count of replicas comes to, on stderr, for one configuration
     (:func:`xlnapkin.queueing.fleet_note`)."""
     from .queueing import fleet_note
-    note = _configuration_note(fleet_note, given)
+    note = _configuration_note(doc, fleet_note, given)
     if note:
         print(f"note: {note}", file=sys.stderr)
 
 
-def _configuration_note(note, given) -> str:
-    """``note(**given)`` for one configuration, its values read as the function reads them
-    ("90%" is 0.9); '' for a sweep (no single configuration to speak of) or where a value is
-    bad (the answer above says what is wrong)."""
+def _configuration_note(doc, note, given) -> str:
+    """``note(**given)`` for one configuration of ``doc``'s function, its values read as the
+    function reads them ("90%" is 0.9); '' for a sweep (no single configuration to speak of)
+    or where a value is bad (the answer above says what is wrong)."""
     from ._excel import _number_cell
+    texts = {a.name for a in doc.arguments if a.is_text}
     args = {}
     try:
         for k, v in given.items():
@@ -265,8 +266,7 @@ def _configuration_note(note, given) -> str:
             if isinstance(v, list):
                 return ""
             if v not in (None, ""):
-                text = k in ("gpu", "model", "weight_dtype", "kv_dtype")
-                args[k] = v if text else _number_cell(k, None, v)
+                args[k] = v if k in texts else _number_cell(k, None, v)
         return note(**args)
     except NapkinError:
         return ""

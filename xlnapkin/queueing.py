@@ -30,9 +30,10 @@ The model, in four steps:
    ((out - 1)(1 - g)(1 - g^2))``. It weighs where prompts cost many decode steps (long
    prompts, short outputs): for Qwen2.5-32B with 4,000 tokens in and 200 out on two A100s at
    70 % of capacity the step is 68 ms, and the mean TPOT 104 ms (simulated: 107 ms). At a
-   percentile ``p`` the concurrency is taken ``z_p`` standard deviations above its mean less
-   half a sequence, at least 0 (:meth:`_Replica.spread`, :func:`_count_at`), and the echo is
-   that of a request of the median length, ``m = ceil(ln 0.5 / ln(1 - 1 / out))`` steps: ``c g (1 - g^m) / ((1 - g)(1 - g^2) m)``. The
+   percentile ``p`` the concurrency is taken ``z_p`` standard deviations above its mean, 0
+   below half a sequence (:meth:`_Replica.spread`, :func:`_count_at`), and the echo is
+   that of a request of the median length, ``m = ceil(ln 0.5 / ln(1 - 1 / out))`` steps:
+   ``c g (1 - g^m) / ((1 - g)(1 - g^2) m)``. The
    shortest requests see more (a request of a few tokens right after a long prompt: with
    geometric lengths the 1 % shortest would set the p99), but how much depends on how short
    outputs get, which a mean length does not say; the p99 TPOT limits of MLPerf's
@@ -162,16 +163,17 @@ def _normal_quantile(percentile):
 
 
 def _count_at(mean, z, spread):
-    """A count's quantile ``z`` standard deviations above its ``mean`` (``spread`` its standard
-    deviation) with a count's continuity correction: ``P(X <= k)`` read as ``Phi((k + 1/2 -
-    mean) / spread)``, the smallest whole ``k`` with ``P(X <= k) >= p`` is the first at or
-    above ``mean + z spread - 1/2``, which is taken (at least 0): for 57 of 70 Poisson counts
-    of means 0.01 to 30 at percentiles 0.5 to 0.99, and never more than one off (44 without
-    it, and 26 one over). Without the correction a
-    count of mean 0.01, 0 in 99 % of cases, was 0.17 at its p95 (a queueing review: the p90
-    TPOT of a replica at 0.01 requests/s 19 % over its idle step, and REPLICAS_FOR_SLA 15-70
-    times too many where a limit sat near it). [count]"""
-    return np.maximum(mean + z * spread - 0.5, 0.0)
+    """A count's value ``z`` standard deviations above its ``mean`` (``spread`` its standard
+    deviation), ``x = mean + z spread``, where that is 1 or more; 0 where it is a half or less,
+    and ``2 x - 1`` between. Read with a count's continuity correction (``P(X <= k)`` as
+    ``Phi((k + 1/2 - mean) / spread)``), the quantile is the first whole count at or above ``x -
+    1/2``: 0 while ``x`` is at most a half, where ``x`` itself, the middle of the whole counts it
+    stands for, had kept a count that is 0 in 99 % of cases at 0.17 at its p95 (a queueing
+    review: the p90 TPOT of a replica at 0.01 requests/s 19 % over its idle step, and
+    REPLICAS_FOR_SLA 15 times too many where a limit sat near it). From a count of 1 on, ``x``
+    as before. [count]"""
+    x = mean + z * spread
+    return np.maximum(np.minimum(x, 2.0 * x - 1.0), 0.0)
 
 
 def _log_gamma(x):
@@ -419,8 +421,8 @@ class _Replica:
         None), or ``z`` standard deviations above the mean. (Prompts that arrive while it
         queues behind others land behind it.) At a light load that overstates the p95 of a
         count that is mostly 0 (0.17 where the mean is 0.01), but near the loads a replica is
-        sized for it is what follows the simulation (``benchmarks/queue_sim.py``): the quantile
-        of :func:`_count_at` put the p95 first token 5-10 % under it at 40-70 % of capacity
+        sized for it is what follows the simulation (``benchmarks/queue_sim.py``): a count's
+        continuity correction put the p95 first token 5-10 % under it at 40-70 % of capacity
         (a queueing review, 2026-12-07; docs/latency.md). [s]"""
         room = np.maximum(self.budget - self.inp, 0.0) / self.inp   # [prompts]
         n = rate * step_left
@@ -687,8 +689,8 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
 
     One decode step at the mean concurrency Little's law gives for that rate (the prefill of
     joining prompts included), for a percentile at the concurrency z standard deviations above
-    the mean (its spread under load wider than a Poisson count's) less half a sequence (a
-    count's continuity correction), plus the echo of the
+    the mean (its spread under load wider than a Poisson count's; 0 where that is half a
+    sequence or less), plus the echo of the
     request's own prompt: the prompts that arrive while it is prefilled lengthen its first
     steps, as much as a request of the median length feels it. Where prompts are long and some
     outputs only a few tokens, those short requests' TPOT can be several times this
@@ -752,13 +754,16 @@ def _goodput(gpu, model, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_d
     return np.where(r.runs & idle, np.minimum(r.rate(best), r.max_rate()), np.nan)
 
 
+IDLE = 1e-9  # the concurrency of an idle replica, as the limits are checked at it
+
+
 def _most(meets, n_max, shape):
     """(the largest concurrency below ``n_max`` at which ``meets`` holds, by bisection; whether
     it holds for an idle replica). ``meets`` is true up to some concurrency and false above."""
     # From the idle probe where it holds: a limit met there and not at the bisection's first
     # bit above it (n_max / 2^40) gave a rate of 0, and REPLICAS_FOR_SLA infinity (a review).
-    idle = meets(np.full(shape, _IDLE))
-    lo = np.where(idle, _IDLE, 0.0)
+    idle = meets(np.full(shape, IDLE))
+    lo = np.where(idle, IDLE, 0.0)
     # Just below the most the replica holds: at it exactly the rate functions say
     # "overloaded" (the queue to get in never empties), so the goodput must stay under it.
     top = np.broadcast_to(n_max, shape).astype(float) * (1.0 - 1e-6)
@@ -771,7 +776,6 @@ def _most(meets, n_max, shape):
     return np.where(top_ok, top, lo), idle
 
 
-_IDLE = 1e-9  # the concurrency of an idle replica, as the limits are checked at it
 
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
@@ -785,7 +789,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
                         dtype=object)
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget, mem_fraction)
-    tiny = np.full(np.shape(r.n_max), 1e-9)
+    tiny = np.full(np.shape(r.n_max), IDLE)
     p = np.asarray(percentile, dtype=float)
     first = r.ttft(tiny, r.rate(tiny), p) * 1e3
     token = _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3   # as the goodput's own check
@@ -898,14 +902,54 @@ def replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_token
     return _checks.scalar_out(need)
 
 
+# What stops a rate (:func:`what_stops`): the replica's capacity within 2 % of it (the slot
+# wait grows without bound there); a limit the result reaches (the bisection stops within far
+# less than this share of it); where neither, the prompts' share of the steps' token budget (a
+# review: at 2 % a TTFT of 98-100 % of its limit was named where the budget had stopped the
+# rate). The capacity planner's Latency sheet names it by the same rule.
+CAPACITY_NEAR = 0.98
+LIMIT_REACHED = 0.999
+CAPACITY = "the replica's capacity"
+PROMPT_CAPACITY = "the replica's capacity for prompts"
+
+
+def what_stops(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
+               weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE,
+               efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION) -> str:
+    """What sets the most requests/s one replica serves within the limits (scalars):
+    :data:`CAPACITY` within :data:`CAPACITY_NEAR` of it; :data:`PROMPT_CAPACITY` where the
+    prompts come within that share of the steps' token budget (unless the TPOT limit is
+    reached: a larger budget lengthens the steps) or neither limit is reached; else the limit
+    reached, the nearer where both are (one output token has no TPOT); '' where no rate meets
+    them (a user audit: a budget of 512 tokens stopped 2,000-token prompts far inside a 100 s
+    TTFT limit, and the planner named the TTFT limit)."""
+    args = (input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, percentile,
+            efficiency, token_budget, mem_fraction)
+    best = float(_goodput(gpu, model, ttft_ms, tpot_ms, *args))
+    if not (math.isfinite(best) and best > 0):
+        return ""
+    r = _Replica(gpu, model, *args[:5], efficiency, token_budget, mem_fraction)
+    if best >= CAPACITY_NEAR * float(r.rate(r.n_max)):
+        return CAPACITY
+    first = float(ttft_at_rate(gpu, model, best, *args)) / float(ttft_ms)
+    token = float(tpot_at_rate(gpu, model, best, *args)) / float(tpot_ms)
+    one = float(output_tokens) <= 1.0
+    reached = (first >= LIMIT_REACHED, not one and token >= LIMIT_REACHED)
+    budget = float(r.concurrency(best)) * float(input_tokens) >= (
+        CAPACITY_NEAR * float(output_tokens) * float(r.budget))
+    if (budget and not reached[1]) or not any(reached):
+        return PROMPT_CAPACITY
+    return "the TTFT limit" if one or first >= token else "the TPOT limit"
+
+
 def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
                output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
                percentile=SLA_PERCENTILE, efficiency=None, token_budget=PREFILL_CHUNK,
                mem_fraction=MEM_FRACTION) -> str:
     """What a count of replicas for latency limits comes to (scalars), for the command line's
     bare count (a review: "7" said neither replicas nor GPUs, nor the limit that set it, nor
-    its month): the GPUs, which of the limits or the capacity sets one replica's rate, and
-    a month at the GPU's catalog price, where it has one; '' where there is no count."""
+    its month): the GPUs, what sets one replica's rate (:func:`what_stops`), and a month at the
+    GPU's price per hour, where it has one; '' where there is no count."""
     args = (input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, percentile,
             efficiency, token_budget, mem_fraction)
     best = float(_goodput(gpu, model, ttft_ms, tpot_ms, *args))
@@ -913,13 +957,7 @@ def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
         return ""
     reps = float(replicas_for_sla(gpu, model, requests_per_sec, ttft_ms, tpot_ms, *args))
     n = int(num_gpus or 1)
-    at = [input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, percentile, efficiency,
-          token_budget, mem_fraction]
-    first = float(ttft_at_rate(gpu, model, best, *at))
-    token = float(tpot_at_rate(gpu, model, best, *at))
-    sets = ("the TTFT limit" if first >= LIMIT_REACHED * float(ttft_ms) else
-            "the TPOT limit" if output_tokens > 1 and token >= LIMIT_REACHED * float(tpot_ms)
-            else "its capacity")
+    sets = what_stops(gpu, model, ttft_ms, tpot_ms, *args)
     text = (f"{reps:,.0f} replica{'' if reps == 1 else 's'} of {n} GPU{'' if n == 1 else 's'}: "
             f"{reps * n:,.0f} GPU{'' if reps * n == 1 else 's'}, each replica at most "
             f"{_rate_text(best)} requests/s ({sets} sets it, at percentile "
@@ -927,14 +965,9 @@ def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
     price = _gpu(gpu).cloud_usd_per_hour
     if price:
         month = reps * n * float(price) * HOURS_PER_MONTH
-        text += (f"; ${month:,.0f} a month at the catalog's ${price:,.2f}/GPU-hour "
+        text += (f"; ${month:,.0f} a month at ${price:,.2f}/GPU-hour "
                  f"({HOURS_PER_MONTH:.0f} hours)")
     return text
-
-
-# a limit within this share of its value at a replica's most: the one that sets it (the
-# bisection stops within far less; the capacity planner's Latency sheet reads the same)
-LIMIT_REACHED = 0.999
 
 
 ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate

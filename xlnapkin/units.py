@@ -98,8 +98,9 @@ _ALIASES = {"float32": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "b
 
 # what a message for a dtype not known says (a review: "unknown weight_dtype 'float'" said no
 # more)
-_DTYPE_LIST = ("dtypes are " + ", ".join(n for n in DTYPE_BITS if not n.startswith(("q", "iq")))
-               + ", llama.cpp's q8_0 to iq2_xxs, or a number of bits (4.5)")
+_GGUF = [n for n in DTYPE_BITS if n.startswith(("q", "iq"))]
+_DTYPE_LIST = ("dtypes are " + ", ".join(n for n in DTYPE_BITS if n not in _GGUF)
+               + f", llama.cpp's {_GGUF[0]} to {_GGUF[-1]}, or a number of bits (4.5)")
 
 
 def dtype_aliases() -> dict[str, str]:

@@ -42,13 +42,9 @@ YOURS = "yours"  # the GPU to size: your own GPU, row 1 of the planner's table
 BAD_PRICE = "check price"
 # A TTFT limit that stops the rate is "mostly the wait for a free slot" past this share of it.
 SLOT_WAIT_MOSTLY = 0.5
-# What stops a rate: the replica's capacity within 2 % of it (the slot wait grows without bound
-# there); a limit the result reaches (the bisection stops within far less than this share of
-# it); where neither, the prompts' share of the steps' token budget (a review: at 2 % a TTFT
-# of 98-100 % of its limit was named where the budget had stopped the rate).
-_CAPACITY_NEAR = 0.98
-_LIMIT_REACHED = queueing.LIMIT_REACHED
-CAPACITY = "the replica's capacity"
+# What stops a rate: queueing.what_stops's rule and words
+_CAPACITY_NEAR, _LIMIT_REACHED = queueing.CAPACITY_NEAR, queueing.LIMIT_REACHED
+CAPACITY, PROMPT_CAPACITY = queueing.CAPACITY, queueing.PROMPT_CAPACITY
 # a larger budget lifts this cap but lengthens the steps, which the TPOT limit may not allow
 # (an audit: raising it from 512 cut the rate by two thirds)
 PROMPTS_FULL = "prompts fill each step's token budget: a larger one, if TPOT allows"
@@ -56,7 +52,6 @@ SLOT_WAIT_MEMORY = "mostly the slot wait: more memory or GPUs per replica"
 SLOT_WAIT_CAP = "mostly the slot wait: raise the engine cap (max_concurrency)"
 # below this share of what a replica sustains, the limits sit near an idle replica's latency
 TIGHT = 0.1
-PROMPT_CAPACITY = "the replica's capacity for prompts"
 # How far the sizing held against published runs (benchmarks/RESULTS.md section 7, openloop.py's
 # MAX_RATE_FOR_SLA table): said on the Latency sheet and on the planner's cover.
 TRUST = ("at the limits of 21 MLPerf runs, the rate this sizes for was within a fifth of what "
@@ -97,7 +92,9 @@ def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
                  "sequence slot (near capacity) and for the prefill budget plus the prompt's own "
                  "prefill, TPOT one step at the concurrency Little's law gives, with its spread, "
                  "plus the echo of the request's own prompt in its first steps "
-                 "(xlnapkin.queueing). The bisection tables are the engine's, one "
+                 "(xlnapkin.queueing). Each request holds its own input + output tokens in "
+                 "the KV cache, not the Planner's context a user holds. The bisection tables "
+                 "are the engine's, one "
                  "row per step. How far to trust it: " + TRUST, chars_per_line=170)
     b = st.Block(wb, ws, row=4, alias=alias)
     _results(b)
@@ -289,10 +286,10 @@ def bisection_table(wb, ws, alias, kind: str, top: int, steps: int, col0: int = 
     st.put_text(ws.cell(top, col0), title, st.HEAD_FONT)
     st.header_row(ws, top + 1, col0, heads, height=(height := _header_height(heads)))
     first = top + 2
-    # the goodput stays just below the most the replica holds, as in queueing._goodput
-    most = "{q_n_max}*(1-1E-6)" if goodput else "{q_n_max}"
-    rows = ([("idle", None, None, "1E-9"), ("most", None, None, most)] if goodput else [])
-    start = f"IF({col[test[0]]}{first},1E-9,0)" if goodput else "0"  # queueing._most: idle on
+    # just below the most the replica holds; from the idle probe where it meets them (_most)
+    most, idle = ("{q_n_max}*(1-1E-6)" if goodput else "{q_n_max}"), f"{queueing.IDLE:G}"
+    rows = [("idle", None, None, idle), ("most", None, None, most)] if goodput else []
+    start = f"IF({col[test[0]]}{first},{idle},0)" if goodput else "0"
     rows += [(f"step {k}", start if k == 1 else None, most if k == 1 else None,
               "({lo}+{hi})/2") for k in range(1, steps + 1)]
     rows.append(("result", None, None, None))

@@ -945,6 +945,10 @@ def _tpot_floor() -> Step:
                 "sci", "queueing.tpot_at_rate / 1e3")
 
 
+# a count's value z standard deviations above its mean, 0 below a half (queueing._count_at)
+_COUNT_AT = "MAX(MIN({x},2*{x}-1),0)"
+
+
 def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     """The latencies at a mean concurrency held in column ``{n}`` (one row of a table): the
     loaded step and the rate it completes (Little's law), TPOT at the percentile (the
@@ -958,8 +962,9 @@ def queue_row(n: str, rate: str, mean: bool = False) -> list[Step]:
     output lengths), as ``queueing.service_at_rate`` with no percentile."""
     p, loaded = "{sla_percentile}", "/{output_tokens}*{t_prefill_prompt}"
     at = "the mean" if mean else "the percentile"
-    seen = f"MIN(MAX({n},0),{{q_n_max}})" if mean else \
-        f"MIN(MAX({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}})-0.5,0),{{q_n_max}})"
+    above = f"({n}+{{sla_z}}*IF({{sla_z}}<0,SQRT({n}),{{q_spread}}))"
+    seen = (f"MIN(MAX({n},0),{{q_n_max}})" if mean else
+            "MIN(" + _COUNT_AT.replace("{x}", above) + ",{q_n_max})")
     tail = ttft_tail(rate, None if mean else p, "{sla_z}", "{q_step_left}")
     pass_seen = prompt_pass("{q_seen}/{output_tokens}")
     return [

@@ -736,8 +736,8 @@ def _ranking(wb, ws, wk, cols, col_of) -> int:
     st.put_text(ws.cell(rr0, pc), f"The {RANK_ROWS} cheapest GPUs per million tokens",
                 st.HEAD_FONT)
     # short: the chart beside it hides what runs on (a user audit)
-    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "At full batches, among GPUs a user fits on; "
-                "per user online at the peak: $/user-month.", st.NOTE_FONT)
+    st.put_text(ws.cell(rr0 + RANK_ROWS + 2, pc), "At full batches, among GPUs a user fits on.",
+                st.NOTE_FONT)  # (a review: a longer note ran under the chart)
     # one line, so the row it shares with the Checks on the left stays a plain row
     st.header_row(ws, rr0 + 1, pc, ["GPU", "$/Mtok", "rank"], height=16)
     for k in range(1, RANK_ROWS + 1):
@@ -850,9 +850,12 @@ COVER_ANSWER = [
     'send about "&IF(users_request_rate>=10,TEXT(users_request_rate,"#,##0"),'
     + _sheets.plain("users_request_rate") + ')&" requests/s; the latency '
     'targets below size the "&IF(ISNUMBER(requests_per_sec),' + _sheets.plain(
-        "requests_per_sec") + '&" requests/s","rate")&" typed there","no catalog GPU serves '
-    'them: '
-    'see the line above"),"check inputs: the Planner\'s Checks")', 3),
+        "requests_per_sec") + '&" requests/s","rate")&" typed there, of "&'
+    # the memory each answer holds (a platform engineer's read: the latency fleet, sized for
+    # requests of 2,048 tokens, was 2.4 to 4.8 times smaller than the users' at 8,192)
+    + _sheets.plain("input_tokens") + '&" + "&' + _sheets.plain("output_tokens") + '&" tokens '
+    'each, not the "&' + _sheets.plain("context_tokens") + '&" a user holds","no catalog GPU '
+    'serves them: see the line above"),"check inputs: the Planner\'s Checks")', 4),
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
     + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
@@ -875,7 +878,8 @@ COVER_ANSWER = [
     # Planner sheet alone said memory held 2 requests a replica; 2 GPUs a replica: $36,354)
     'IF(OR(LEFT(sla_stop_note,12)="memory holds",LEFT(sla_stop_note,19)="limits near idle la"),'
     '". Note: "&sla_stop_note,""),IF(LEFT(sla_why_none,8)="no rate:",'
-    'sla_why_none&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",LEFT(sla_why_none,'
+    'sla_why_none&" (the Latency sheet)",IF(OR(LEFT(sla_why_none,12)="does not fit",'
+    'LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")
     '10)="cannot run"),sla_why_none,"no rate: see the Latency sheet"))),'
     '"check inputs: the Planner\'s Checks")',
