@@ -524,6 +524,11 @@ def test_ids_pasted_from_a_web_page_read_as_they_show():
     for spec in ("h100; memory\u2011gb=96", "h100;memory_gb=96\u200b",
                  "h100;memory_gb=\uff19\uff16"):
         assert udfs.GPU_SPEC(spec, "memory_gb") == 96, spec
+    # but free text stays as typed, and so does the spec's id (a review)
+    assert udfs.GPU_SPEC("h100; source=NVIDIA \u2014 \u00bd", "source") == "NVIDIA \u2014 \u00bd"
+    assert udfs.GPU_SPEC("h100\u00a0sxm; memory_gb=96", "id") == "h100\u00a0sxm; memory_gb=96"
+    # and a cell of invisible characters alone is blank (a review: "missing id, memory_gb...")
+    assert udfs.GPU_SPEC("\u200b", "id").startswith("gpu must be a gpu id from the catalog")
     # a dtype's name as the functions show one reads back
     assert udfs.WEIGHT_BYTES("llama-3.1-8b", "4.5-bit") == udfs.WEIGHT_BYTES("llama-3.1-8b", 4.5)
 

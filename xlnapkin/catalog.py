@@ -738,9 +738,8 @@ def _lookup(kind: str, value):
     cls = _KINDS[kind][0]
     if isinstance(value, cls):
         return value
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not _plain(value).strip():  # a zero-width space alone
         raise InvalidArgumentError(kind, f"a {kind} id from the catalog or a spec string", value)
-    value = _plain(value)  # its fields and values too ("h100; memory\u2011gb=96\u200b")
     key = _user_key()
     if len(value) > _CACHED_LENGTH:
         return _resolve.__wrapped__(kind, value, key)
@@ -770,6 +769,9 @@ def _resolve(kind: str, text: str, _user_key):
             raise CatalogError(f"{kind} spec {text!r}: separate the id and each field=value "
                                "with ';', not ','")
         field = _field_name(kind, name)
+        plain = _plain(val).strip()  # a number pasted from a web page, read as it shows (a
+        if field in _numeric_fields(_KINDS[kind][0]) and _NUMBER.fullmatch(plain):  # review)
+            val = plain
         if field == "id":  # the spec's id is the text itself (a review: "h100; id=b200" was
             # an H100 that said nothing)
             raise CatalogError(f"{kind} spec {text!r}: id is not a field to set; start the "
@@ -808,14 +810,14 @@ def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:
 def _is_field(kind: str, name: str) -> bool:
     """Whether ``name`` is one of the ``kind`` catalog's fields (as :func:`_field_name` reads
     it)."""
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    key = _plain(name).strip().lower().replace("-", "_").replace(" ", "_")
     return key != "id" and key in {f.name for f in dataclasses.fields(_KINDS[kind][0])}
 
 
 def _field_name(kind: str, name) -> str:
     if not isinstance(name, str):
         raise UnknownNameError(f"{kind} field", name)
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    key = _plain(name).strip().lower().replace("-", "_").replace(" ", "_")
     fields = [f.name for f in dataclasses.fields(_KINDS[kind][0])]
     if key not in fields:
         raise UnknownNameError(f"{kind} field", name.strip(),

@@ -854,8 +854,9 @@ COVER_ANSWER = [
     # the memory each answer holds (a platform engineer's read: the latency fleet, sized for
     # requests of 2,048 tokens, was 2.4 to 4.8 times smaller than the users' at 8,192)
     + _sheets.plain("input_tokens") + '&" + "&' + _sheets.plain("output_tokens") + '&" tokens '
-    'each, not the "&' + _sheets.plain("context_tokens") + '&" a user holds","no catalog GPU '
-    'serves them: see the line above"),"check inputs: the Planner\'s Checks")', 4),
+    'each"&IF(input_tokens+output_tokens<context_tokens,", not the "&'
+    + _sheets.plain("context_tokens") + '&" a user holds",""),"no catalog GPU serves them: see '
+    'the line above"),"check inputs: the Planner\'s Checks")', 4),
     'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
     + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
