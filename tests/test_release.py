@@ -138,6 +138,27 @@ def test_a_stale_installer_lite_stops_the_release_before_it_builds(monkeypatch, 
     assert not out.exists()
 
 
+def test_a_stale_reference_or_two_versions_stop_the_release_before_it_builds(monkeypatch,
+                                                                              tmp_path):
+    # A release audit: a pyproject.toml at 0.1.1 beside a package at 0.1.0 gave
+    # xlnapkin-0.1.0.zip holding a 0.1.1 wheel; docs/reference.md is shipped as committed too.
+    from xlnapkin import docgen
+    monkeypatch.setattr(release_module, "build_wheel", lambda *a: pytest.fail("built"))
+    out = tmp_path / "dist"
+    monkeypatch.setattr(docgen, "is_current", lambda path: False)
+    with pytest.raises(ReleaseError, match=re.escape(
+            "docs/reference.md is not a fresh build of this checkout: run xlnapkin docs")):
+        build_release(out, root=REPO)
+    monkeypatch.setattr(docgen, "is_current", lambda path: True)
+    monkeypatch.setattr(release_module, "_project_version", lambda root: "9.9.9")
+    with pytest.raises(ReleaseError, match="pyproject.toml says version 9.9.9 and "
+                                           "xlnapkin/__init__.py 0.1.0: make them one"):
+        build_release(out, root=REPO)
+    assert not out.exists()
+    monkeypatch.undo()
+    assert release_module._project_version(REPO) == __version__
+
+
 def test_zip_is_the_folder_and_deterministic(release, tmp_path):
     zf = zipfile.ZipFile(release.zip_path)
     names = zf.namelist()

@@ -88,19 +88,22 @@ Windows, desktop Excel (needs Python 3.11+ from python.org and access to PyPI)
   -DryRun to see the steps first). It installs the wheel from this folder into
   %LOCALAPPDATA%\\xlnapkin\\venv. xlnapkin comes from no index; its dependencies numpy,
   openpyxl, et-xmlfile, olefile, xlwings and pywin32 come from PyPI (on a PC without it:
-  install.bat -FindLinks DIR, a folder of wheels; docs\\installer.md says how to make one).
+  .\\install.bat -FindLinks DIR, a folder of wheels; docs\\installer.md says how to make one).
+  It also puts xlwings' add-in in Excel's start-up folder (XLSTART), so that it loads with
+  Excel; where another project's add-in is there, it stops and says what to do, and keeps it.
   Then set one macro-enabled workbook (.xlsm) up; this changes only the xlwings.conf in its
-  folder:
-      install.bat -Workbook C:\\path\\to\\Book.xlsm
+  folder (in Command Prompt or PowerShell, in this folder):
+      .\\install.bat -Workbook C:\\path\\to\\Book.xlsm
 {excel_steps}
   Undo: double-click uninstall.bat.
 
   workbooks\\functions_showcase.xlsx calls xlnapkin's functions. For classic xlwings, open it
   in Excel, save it as an Excel Macro-Enabled Workbook (.xlsm) in a folder of its own, run
-  install.bat -Workbook with that .xlsm, then the steps in Excel above.
+  .\\install.bat -Workbook with that .xlsm, then the steps in Excel above.
 
 Linux, macOS or Windows, the command line and headless recalculation (Python 3.11+)
-  In this folder (on Windows: py -m venv venv, then venv\\Scripts\\activate):
+  In this folder (on Windows: py -m venv venv, then venv\\Scripts\\activate in Command
+  Prompt, or venv\\Scripts\\Activate.ps1 in PowerShell):
       python3 -m venv venv
       . venv/bin/activate
       pip install "{wheel}[recalc]"
@@ -215,6 +218,13 @@ def _release_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _project_version(root: Path) -> str:
+    """The version ``pyproject.toml`` declares (its ``[project]`` table)."""
+    import tomllib
+    with open(root / "pyproject.toml", "rb") as f:
+        return str(tomllib.load(f).get("project", {}).get("version", ""))
+
+
 def build_release(out: Path, *, root: Path | None = None, force: bool = False) -> Release:
     """Write the release folder and zip for this version into ``out``.
 
@@ -247,6 +257,16 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
         raise ReleaseError(f"installer/lite/{stale[0]} is not a fresh build of this checkout: "
                            "run xlnapkin lite --out installer/lite --force and commit it first "
                            "(docs/release.md, section 1)")
+    # the reference and the version likewise (a release audit: a pyproject.toml at 0.1.1 beside
+    # a package at 0.1.0 gave xlnapkin-0.1.0.zip holding a 0.1.1 wheel)
+    from . import docgen
+    if not docgen.is_current(root / docgen.DEFAULT_OUT):
+        raise ReleaseError(f"{docgen.DEFAULT_OUT} is not a fresh build of this checkout: run "
+                           f"{docgen.REGENERATE} and commit it first (docs/release.md, section 1)")
+    declared = _project_version(root)
+    if declared != __version__:
+        raise ReleaseError(f"pyproject.toml says version {declared} and xlnapkin/__init__.py "
+                           f"{__version__}: make them one")
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".xlnapkin-release-", dir=out) as tmp:
         staging = Path(tmp) / name
