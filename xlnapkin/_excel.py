@@ -413,8 +413,9 @@ def excel_function(fn, name: str | None = None, *, table: bool = False, text: bo
 # A single cell that is bad raises (the whole result is that message). A range is coerced cell by
 # cell: a bad cell becomes NaN (numbers) or None (text) and its message is kept in a ``Cells``
 # record, so only that cell of the result shows it; a blank cell of a range is a message too,
-# unless its whole row or column of the range is blank (an oversized selection), which gives a
-# blank result cell. Where the argument's blank means something (a dtype: the released one), a
+# unless its whole row or column of the range is blank and so is every other range along it (a
+# gap in the table, or an oversized selection: :func:`_blank_across`), which gives a blank
+# result cell. Where the argument's blank means something (a dtype: the released one), a
 # blank cell means it, as a single cell does, except past the range's data
 # (:func:`_past_the_data`).
 

@@ -3,7 +3,8 @@
 Everything a user can fix raises a :class:`NapkinError`. The Excel boundary turns these (and only
 these) into a short message in the cell; any other exception is a bug. Messages are built from the
 fields so that tests can pin them exactly. Most stay under about 100 characters; a
-configuration that does not fit names the sizes and the fix, and can run to about 300.
+configuration that does not fit names the sizes and the fix, an unknown dtype lists the dtypes,
+and a latency limit no rate meets names both limits where both miss: those run to 150-300.
 """
 
 from __future__ import annotations

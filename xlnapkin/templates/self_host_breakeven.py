@@ -314,8 +314,10 @@ def _owning_outputs(b) -> None:
              "own_vs_rent_line", "", "text", ""),
             ("own_npv_saving_per_gpu", "NPV owning saves per GPU (negative: renting saves)",
              "npv_saving_calc", "USD", "usd0", "Years sheet: against renting the hours it serves"),
-            ("resale_check", "Resale share set for the years kept?", "resale_note", "", "text",
-             "the resale share moves the NPV a lot")):
+            # its note in its label: the answer's two lines run over the note's column (a
+            # drift audit)
+            ("resale_check", "Resale share set for the years? (it moves the NPV)", "resale_note",
+             "", "text", "")):
         cell = b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},'
                      '{compare_msg}),"check inputs")', unit, note, fmt, "output")
         if name in ("own_vs_rent", "resale_check"):  # with the fleet's verdict (or the years
