@@ -157,6 +157,16 @@ def test_a_stale_reference_or_two_versions_stop_the_release_before_it_builds(mon
     assert not out.exists()
     monkeypatch.undo()
     assert release_module._project_version(REPO) == __version__
+    # a dynamic version is the package's own; none at all, or no file, is said so (a review)
+    (tmp_path / "dyn").mkdir()
+    (tmp_path / "dyn" / "pyproject.toml").write_text('[project]\nname = "x"\n'
+                                                      'dynamic = ["version"]\n')
+    assert release_module._project_version(tmp_path / "dyn") == __version__
+    (tmp_path / "dyn" / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    with pytest.raises(ReleaseError, match="pyproject.toml declares no version"):
+        release_module._project_version(tmp_path / "dyn")
+    with pytest.raises(ReleaseError, match="cannot read"):
+        release_module._project_version(tmp_path / "nowhere")
 
 
 def test_zip_is_the_folder_and_deterministic(release, tmp_path):

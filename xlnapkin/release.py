@@ -90,9 +90,10 @@ Windows, desktop Excel (needs Python 3.11+ from python.org and access to PyPI)
   openpyxl, et-xmlfile, olefile, xlwings and pywin32 come from PyPI (on a PC without it:
   .\\install.bat -FindLinks DIR, a folder of wheels; docs\\installer.md says how to make one).
   It also puts xlwings' add-in in Excel's start-up folder (XLSTART), so that it loads with
-  Excel; where another project's add-in is there, it stops and says what to do, and keeps it.
-  Then set one macro-enabled workbook (.xlsm) up; this changes only the xlwings.conf in its
-  folder (in Command Prompt or PowerShell, in this folder):
+  Excel; another project's add-in there is kept where it is for the same xlwings version, and
+  otherwise the install stops and says what to do. Then set one macro-enabled workbook (.xlsm)
+  up; this changes only the xlwings.conf in its folder (in Command Prompt or PowerShell, in
+  this folder; from PowerShell it waits for a key at the end):
       .\\install.bat -Workbook C:\\path\\to\\Book.xlsm
 {excel_steps}
   Undo: double-click uninstall.bat.
@@ -219,10 +220,22 @@ def _release_tuple(version: str) -> tuple[int, ...]:
 
 
 def _project_version(root: Path) -> str:
-    """The version ``pyproject.toml`` declares (its ``[project]`` table)."""
+    """The version ``pyproject.toml`` declares (its ``[project]`` table); the package's own
+    where it is dynamic (the build backend reads it from there)."""
     import tomllib
-    with open(root / "pyproject.toml", "rb") as f:
-        return str(tomllib.load(f).get("project", {}).get("version", ""))
+
+    from . import __version__
+    try:
+        with open(root / "pyproject.toml", "rb") as f:
+            project = tomllib.load(f).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ReleaseError(f"cannot read {root / 'pyproject.toml'}: {err}") from None
+    if "version" in project.get("dynamic", []):
+        return __version__
+    if "version" not in project:
+        raise ReleaseError("pyproject.toml declares no version: give it the package's "
+                           f"({__version__}), or make it dynamic")
+    return str(project["version"])
 
 
 def build_release(out: Path, *, root: Path | None = None, force: bool = False) -> Release:
