@@ -27,19 +27,8 @@ def release(tmp_path_factory):
     return build_release(tmp_path_factory.mktemp("release"), root=REPO)
 
 
-# The files that take longest, longest first: with ``-n auto --dist loadfile`` each worker takes
-# the next file in collection order, so these start first and the short ones fill in around
-# them. Alphabetically the longest (a recalculation of every template, ~2.5 minutes on two
-# cores) came late, and the run waited for it.
-LONGEST_FIRST = ("test_templates_recalc.py", "test_recalc_untrusted.py", "test_recalc.py",
-                 "test_cli.py", "test_docs.py", "test_templates_stack.py")
-
-
 def pytest_collection_modifyitems(config, items):
-    """The longest files first (:data:`LONGEST_FIRST`, order within a file kept); skip the long
-    sweeps outside CI (``.ci/run`` sets CI=true; so can you)."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    """Skip the long sweeps outside CI (``.ci/run`` sets CI=true; so can you)."""
     if os.environ.get("CI"):
         return
     skip = pytest.mark.skip(reason="long sweep: runs where CI is set (CI=true pytest ...)")
