@@ -810,14 +810,19 @@ def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:
 def _is_field(kind: str, name: str) -> bool:
     """Whether ``name`` is one of the ``kind`` catalog's fields (as :func:`_field_name` reads
     it)."""
-    key = _plain(name).strip().lower().replace("-", "_").replace(" ", "_")
+    key = _field_key(name)
     return key != "id" and key in {f.name for f in dataclasses.fields(_KINDS[kind][0])}
+
+
+def _field_key(name: str) -> str:
+    """A field's name as typed, as the dataclass spells it ("Memory-GB" -> "memory_gb")."""
+    return _plain(name).strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _field_name(kind: str, name) -> str:
     if not isinstance(name, str):
         raise UnknownNameError(f"{kind} field", name)
-    key = _plain(name).strip().lower().replace("-", "_").replace(" ", "_")
+    key = _field_key(name)
     fields = [f.name for f in dataclasses.fields(_KINDS[kind][0])]
     if key not in fields:
         raise UnknownNameError(f"{kind} field", name.strip(),

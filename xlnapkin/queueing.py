@@ -776,8 +776,6 @@ def _most(meets, n_max, shape):
     return np.where(top_ok, top, lo), idle
 
 
-
-
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE,
                  efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
