@@ -863,6 +863,9 @@ def expect_multi_tenant(v):
     exp["table_savings"] = [e.pooling_savings(k, *rest) for k in ks]
     exp["table_bounds"] = [1 - e.dedicated_utilization(k, *rest) for k in ks]
     exp["table_pooled_utilization"] = [e.pooled_utilization(k, *rest) for k in ks]
+    exp["table_pooled_gpus_same_service"] = [e.pooled_gpus_same_service(k, *rest) for k in ks]
+    exp["table_savings_same_service"] = [1 - e.pooled_gpus_same_service(k, *rest)
+                                         / e.dedicated_gpus(k, *rest) for k in ks]
     grid = [(p, c) for p in v.get("grid_percentiles", mt.GRID_PERCENTILES)
             for c in v.get("grid_cvs", mt.GRID_CVS)]
     if grid_ok:

@@ -63,7 +63,9 @@ ALLOWED_NA = {"self_host_breakeven": ["volume_tokens_per_day", "volume_replicas"
                                       "yr_chart_year"],
               "multi_tenant_savings": ["table_dedicated_gpus", "table_pooled_gpus",
                                        "table_savings", "table_bounds",
-                                       "table_pooled_utilization"],
+                                       "table_pooled_utilization",
+                                       "table_pooled_gpus_same_service",
+                                       "table_savings_same_service"],
               "capacity_planner": []}
 
 
@@ -1108,6 +1110,10 @@ def test_multi_tenant_saving_never_exceeds_its_bound(results):
         assert v["bound_holds"].startswith("OK"), label
         for s, bound in zip(v["table_savings"], v["table_bounds"]):
             assert s <= bound + 1e-12, label
+        # the pool as often covered as a tenant alone is never smaller than at the percentile
+        # (each tenant's own deployments cover at least the percentile)
+        for alike, s in zip(v["table_savings_same_service"], v["table_savings"]):
+            assert alike <= s + 1e-12, label
         for s, bound in zip(v["grid_savings"], v["grid_bounds"]):
             assert s <= bound + 1e-12, label
 

@@ -414,13 +414,15 @@ def _lora_steps() -> list[Step]:
     ]
 
 
-def _pool_formulas(n, p, c) -> tuple[str, str, str]:
+def _pool_formulas(n, p, c, z=None) -> tuple[str, str, str]:
     """(dedicated GPUs, pooled GPUs, dedicated capacity) in cells for tenants n, percentile p,
-    cv c; the other inputs as used."""
-    z, m, g = f"NORMSINV({p})", "tenant_mean_load", "gpus_per_tenant_used"
-    ded = f"{n}*{g}*MAX(1,ROUNDUP(mean_utilization_used*(1+{z}*{c})*(1-1E-12),0))"
-    pooled = (f"{g}*MAX(1,ROUNDUP(({n}*{m}+{z}*{c}*{m}*SQRT({n}*(1+({n}-1)*correlation_used)))"
-              f"/{g}*(1-1E-12),0))")
+    cv c; the other inputs as used. ``z``: the pool's own z where it is not the percentile's
+    (the like-for-like pool's, ``same_service_z``)."""
+    m, g = "tenant_mean_load", "gpus_per_tenant_used"
+    zp = f"NORMSINV({p})"
+    ded = f"{n}*{g}*MAX(1,ROUNDUP(mean_utilization_used*(1+{zp}*{c})*(1-1E-12),0))"
+    pooled = (f"{g}*MAX(1,ROUNDUP(({n}*{m}+{z or zp}*{c}*{m}*SQRT({n}*(1+({n}-1)*"
+              f"correlation_used)))/{g}*(1-1E-12),0))")
     return ded, pooled, f"{n}*{m}"
 
 
@@ -430,56 +432,61 @@ def _tables(wb, ws) -> None:
     st.put_text(ws["B2"], "At the other inputs of the Pooling sheet. Cells show #N/A only while "
                 "a check other than the price or hours fails (the chart then stays empty).",
                 st.NOTE_FONT)
+    # the pool as often covered as each tenant alone beside it (a CFO's read: the chart's
+    # 50 % at scale was the saving at a lower service, the cover's fair figure nowhere here)
     heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "bound: 1 - ded. util.",
-             "pooled util."]
-    st.header_row(ws, 4, 2, heads, height=30)
+             "pooled util.", "pooled GPUs like for like", "saving like for like"]
+    st.header_row(ws, 4, 2, heads, height=42)
     first = 5
     for k in range(1, TENANT_ROWS + 1):
         r = first + k - 1
         ws.cell(r, 2, k).font = st.TEXT_FONT
         ded, pooled, load = _pool_formulas(f"$B{r}", "percentile_used", "cv_used")
+        alike = _pool_formulas(f"$B{r}", "percentile_used", "cv_used", "same_service_z")[1]
         cells = [(ded, "int"), (pooled, "int"), (f"1-$D{r}/$C{r}", "pct"),
-                 (f"1-{load}/$C{r}", "pct"), (f"{load}/$D{r}", "pct")]
+                 (f"1-{load}/$C{r}", "pct"), (f"{load}/$D{r}", "pct"), (alike, "int"),
+                 (f"1-$H{r}/$C{r}", "pct")]
         for j, (formula, fmt) in enumerate(cells, start=3):
             st.style_cell(ws.cell(r, j, f"=IF(counts_ok,{formula},NA())"), fmt)
     last = first + TENANT_ROWS - 1
     for j, name in enumerate(["table_tenants", "table_dedicated_gpus", "table_pooled_gpus",
-                              "table_savings", "table_bounds", "table_pooled_utilization"],
+                              "table_savings", "table_bounds", "table_pooled_utilization",
+                              "table_pooled_gpus_same_service", "table_savings_same_service"],
                              start=2):
         st.define(wb, name, ws.title, st.column_range(j, first, last))
     ch = st.scatter_chart("Saving, its bound and pooled utilization vs number of tenants",
                           "tenants sharing the pool", "share of cost / of capacity",
                           Reference(ws, min_col=2, min_row=first, max_row=last),
                           [(title, Reference(ws, min_col=col, min_row=first, max_row=last))
-                           for title, col in (("saving from pooling", 5),
+                           for title, col in (("saving at the percentile", 5),
                                               ("bound: 1 - dedicated utilization", 6),
-                                              ("pooled utilization", 7))], width=13, height=10)
+                                              ("pooled utilization", 7),
+                                              ("saving like for like", 9))], width=12,
+                          height=10)
     ch.y_axis.number_format = "0%"
     ch.y_axis.scaling.min, ch.y_axis.scaling.max = 0, 1
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, TENANT_ROWS
-    ws.add_chart(ch, "I5")  # below row 4, which repeats atop the second page
+    ws.add_chart(ch, "K5")  # below row 4, which repeats atop the second page
     # the tenants it is for (an audit: the grid did not say)
-    row = _grid(wb, ws, 26, 9, '="Saving for "&tenants_used&IF(tenants_used=1," tenant"," '
-                'tenants")&" by percentile (rows) and cv (columns)"', "grid_savings",
+    row = _grid(wb, ws, 26, 11, '="Saving for "&tenants_used&IF(tenants_used=1," tenant"," '
+                'tenants")&" by percentile (rows), cv (columns)"', "grid_savings",
                 lambda ded, pooled, load: f"1-({pooled})/({ded})", headers=True)
     # the second grid starts the second page whole; the tenants' header row repeats there
     ws.row_breaks.append(Break(id=row + 1))
-    row = _grid(wb, ws, row + 2, 9, "Its bound, 1 - dedicated utilization", "grid_bounds",
+    row = _grid(wb, ws, row + 2, 11, "Its bound, 1 - dedicated utilization", "grid_bounds",
                 lambda ded, pooled, load: f"1-({load})/({ded})")
-    st.put_text(ws.cell(row + 1, 9), "Yellow headers: percentiles in [0.5, 1), cv >= 0 (checked "
-                "on the Pooling sheet).", st.NOTE_FONT)
-    st.put_text(ws.cell(row + 2, 9), "The saving jumps from cell to cell because both sides are "
-                "whole GPUs;", st.NOTE_FONT)
-    st.put_text(ws.cell(row + 3, 9), "the bound moves only where a tenant's dedicated GPUs step "
-                "up (one each", st.NOTE_FONT)
-    st.put_text(ws.cell(row + 4, 9), "at the defaults, so 1 - mean utilization in every cell).",
-                st.NOTE_FONT)
-    st.put_text(ws.cell(row + 5, 9), f"Normal model: fair to cv ~{NORMAL_CV_MAX}; "
-                "burstier tenants: "
-                "pooling_monte_carlo (Python).", st.NOTE_FONT)
-    st.finish_sheet(ws, {"A": 2, "B": 8, "C": 10, "D": 9, "E": 9, "F": 12, "G": 9, "H": 2,
-                         "I": 13, "J": 11, "K": 11, "L": 11, "M": 11},
-                    f"A1:M{max(last, row) + 5}", title_rows="4:4")
+    notes = ["Yellow headers: percentiles in [0.5, 1), cv >= 0",
+             "(the Pooling sheet checks them).",
+             "The saving jumps from cell to cell because both sides are whole",
+             "GPUs; the bound moves only where a tenant's dedicated GPUs step",
+             "up (one each at the defaults, so 1 - mean utilization in every",
+             f"cell). Normal model: fair to cv ~{NORMAL_CV_MAX}; burstier tenants:",
+             "pooling_monte_carlo (Python)."]
+    for i, text in enumerate(notes, start=1):
+        st.put_text(ws.cell(row + i, 11), text, st.NOTE_FONT)
+    st.finish_sheet(ws, {"A": 2, "B": 7, "C": 9, "D": 8, "E": 7, "F": 9, "G": 7, "H": 8,
+                         "I": 8, "J": 1, "K": 12, "L": 9, "M": 9, "N": 9, "O": 9, "P": 7},
+                    f"A1:P{max(last, row + len(notes))}", title_rows="4:4")
 
 
 def _grid(wb, ws, row0, c0, title, name, cell_formula, headers=False) -> int:
@@ -530,10 +537,10 @@ LEFT_OUT = [
     "isolation and compliance, adapter memory (about 0.1 GB per rank-16 adapter on 70 B).",
     "Tenants of different sizes on the Pooling sheet: every tenant there has the same average "
     "load and cv, at most one deployment's worth; averaging unlike teams can move the answer "
-    "either way, so give them the Teams sheet. People, platform and migration, spare "
-    "deployments for "
-    "availability (one pool is one point of failure for every tenant), and how the "
-    "pooled cost is split between tenants are not costed.",
+    "either way, so give them the Teams sheet. Spare deployments for availability (one pool "
+    "is one point of failure for every tenant) are costed on the Teams sheet only. People, "
+    "platform and migration, and how the pooled cost is split between tenants are not "
+    "costed.",
     "Latency headroom: a deployment counts as full at its saturating throughput, so "
     "give the loads as shares of the throughput you plan to run at (the breakeven "
     f"workbook plans {_PLANNED}); the pool runs hotter than dedicated deployments, so leaving "
@@ -653,7 +660,8 @@ def _cover(wb) -> None:
             "3. Teams of different sizes: the Teams sheet takes each team's tokens a day (and "
             "its own cv), what one deployment serves and how busy you plan to run it.",
             "4. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
-            "tenants and grids of the saving and its bound by percentile and cv (edit the yellow "
+            "tenants (the saving at the percentile and like for like) and grids of the saving "
+            "and its bound by percentile and cv (edit the yellow "
             "headers); the Working sheet shows every step."]),
         ("Assumptions (the normal model of xlnapkin.economics)", [
             "Each tenant's load, in GPUs, is normal with mean m = average load x deployment size "
