@@ -249,7 +249,8 @@ def test_bad_user_catalog_names_file_and_line(tmp_path, monkeypatch):
     monkeypatch.setenv(catalog.USER_CATALOG_ENV, str(tmp_path))
     with pytest.raises(CatalogError) as err:
         catalog.model("x")
-    assert "models.csv line 2: params_b must be a number in (0, 100000], got '-7'" in str(err.value)
+    assert ("models.csv line 2: params_b must be a number in [1e-06, 100000], got '-7'"
+            in str(err.value))
 
 
 def test_table_has_header_and_one_row_per_item():
@@ -297,7 +298,7 @@ def test_whole_number_fields_are_checked():
     with pytest.raises(CatalogError) as err:
         catalog.model("llama-3.1-8b; layers=0.5")
     assert str(err.value) == ("model spec 'llama-3.1-8b; layers=0.5': layers must be a whole "
-                              "number >= 1, got '0.5'")
+                              "number in [1, 10000], got '0.5'")
     with pytest.raises(CatalogError):
         catalog.model("mixtral-8x7b; experts_per_token=0")
 

@@ -105,7 +105,7 @@ def test_an_oversized_file_is_a_message_and_is_not_read_whole(folder, monkeypatc
     ("a1,x,ACME,8_0,1,100,s\n", "line 2: memory_gb must be a number, got '8_0'"),
     # digits of other scripts, which float() reads too (a hardening audit)
     ("a1,x,ACME,\uff18\uff10,1,100,s\n", "line 2: memory_gb must be a number, got '\uff18\uff10'"),
-    ("a1,x,ACME,1e300,1,100,s\n", "line 2: memory_gb must be a number in (0, 100000], got "
+    ("a1,x,ACME,1e300,1,100,s\n", "line 2: memory_gb must be a number in [0.001, 100000], got "
                                   "'1e300'"),
 ])
 def test_rows_that_would_be_silently_wrong_are_refused(folder, body, message):
@@ -179,8 +179,8 @@ def test_a_user_gpu_row_can_carry_its_engine_cap(folder):
         path.write_bytes((head + f"mygpu,x,ACME,80,3,900,{bad},s\n").encode())
         with pytest.raises(CatalogError) as err:
             catalog.gpu("mygpu")
-        assert str(err.value) == (f"{path} line 2: max_concurrency must be a whole number >= 1, "
-                                  f"got '{bad}'")
+        assert str(err.value) == (f"{path} line 2: max_concurrency must be a whole number in "
+                                  f"[1, 1000000], got '{bad}'")
 
 
 def test_a_user_gpu_row_can_carry_its_fixed_time_per_request(folder):
@@ -203,7 +203,8 @@ def test_a_user_gpu_row_can_carry_its_network(folder):
     path.write_bytes((head + "mygpu,x,ACME,80,3,900,900,8,1e5,s\n").encode())
     with pytest.raises(CatalogError) as err:
         catalog.gpu("mygpu")
-    assert str(err.value) == (f"{path} line 2: scaleout_gbps must be a number in [0, 10000], "
+    assert str(err.value) == (f"{path} line 2: scaleout_gbps must be 0 or a number in "
+                              "[0.001, 10000], "
                               "got '1e5'")
 
 

@@ -79,8 +79,8 @@ def test_top_level_help_and_no_command(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
     assert "tokens-per-sec" in out and "recalc" in out and "catalog" in out
-    code, out, _ = run(capsys)
-    assert code == 0 and out.startswith("usage: xlnapkin")
+    code, out, err = run(capsys)  # no command: the help on stderr, a bad command line
+    assert code == 2 and out == "" and err.startswith("usage: xlnapkin")
 
 
 def test_function_help_comes_from_the_docstring(capsys):
@@ -1557,3 +1557,65 @@ def test_recalc_refuses_an_unwritable_folder_before_the_work(capsys, monkeypatch
     code, _, err = run(capsys, "recalc", REPO / "workbooks" / "functions_showcase.xlsx",
                        "--out", "/proc/x.xlsx", "--max-seconds", "0", "--max-memory-mb", "0")
     assert code == 1 and err.startswith("Error: cannot write in /proc: "), err
+
+
+# --- a CLI review of 2026-12-07: options given twice, decimal commas, no command -------------
+
+@pytest.mark.parametrize("argv, said", [
+    (["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "--batch", "1", "--batch", "2"],
+     "--batch given twice: '1' and '2'"),
+    (["estimate", "--gpu", "b200", "--gpu", "h100"], "--gpu given twice: 'b200' and 'h100'"),
+    (["recalc", "workbooks/functions_showcase.xlsx", "--set", "batch=8", "--set", "Batch=64"],
+     "--set Batch given twice: 8 and 64"),
+])
+def test_an_option_given_twice_is_refused_not_taken_last(capsys, argv, said):
+    # The last value had won silently with exit 0, where a script that builds its arguments
+    # from defaults plus overrides meant one of them.
+    code, out, err = run(capsys, *argv)
+    assert_user_error(code, out, err, said)
+
+
+def test_an_option_once_and_repeatable_options_still_work(capsys):
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "--batch=2",
+                         "--context", "512")
+    assert code == 0 and math.isclose(float(out), udfs.TOKENS_PER_SEC(
+        "h100-sxm", "llama-3.1-8b", 2, 512), rel_tol=1e-6)  # printed to 7 digits
+    code, out, err = run(capsys, "recalc", "workbooks/functions_showcase.xlsx", "--name",
+                         "batch", "--name", "context", "--set", "batch=8", "-q")
+    assert code == 0 and out.split() == ["batch", "8", "context", "4096"]
+
+
+def test_a_decimal_comma_in_a_dollar_amount_is_said_to_be_a_sweep(capsys):
+    code, out, err = run(capsys, "cost-per-mtok", "2,49", "1500")
+    assert code == 0 and len(out.splitlines()) == 3  # the header and the rows for 2 and 49
+    assert "price_per_gpu_hour '2,49' is the sweep of 2 and 49" in err and "write 2.49" in err
+    code, out, err = run(capsys, "cost-per-mtok", "2,4,8", "1500")
+    assert code == 0 and err == ""  # a sweep that cannot be a decimal: no note
+    code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1,16")
+    assert code == 0 and err == ""  # a count, not an amount
+
+
+def test_no_command_is_a_bad_command_line(capsys):
+    # It printed the help and exited 0, so a CI step whose command variable was empty passed.
+    code, out, err = run(capsys)
+    assert code == 2 and out == "" and "usage: xlnapkin" in err and "Exit codes" in err
+
+
+def test_estimate_prices_that_differ_read_differently(capsys):
+    # At $2.1452 an hour the GPUs alone cost $0.065003 per million tokens, the API $0.065: both
+    # read "$0.065" beside "never" (and at $2.1449 beside a breakeven volume).
+    for price, line in (("2.1452", "the GPUs alone cost $0.065003 per million tokens, at least "
+                                   "the API's $0.065000"),
+                        ("2.1449", "$0.06499 for the GPUs alone")):
+        code, out, err = run(capsys, "estimate", "--price", price)
+        assert code == 0 and line in out, out
+    code, out, err = run(capsys, "estimate")
+    assert "$0.075 for the GPUs alone" in out and "at $0.065 per million tokens" in out
+
+
+@pytest.mark.parametrize("value", ["1e-300", "0", "1e300", "-1"])
+def test_a_spec_field_states_one_range_whichever_bound_is_crossed(capsys, value):
+    code, out, err = run(capsys, "gpu-spec", f"h100-sxm; mem_bw_tbps={value}", "memory_gb")
+    assert_user_error(code, out, err, "mem_bw_tbps must be a number in [0.001, 1000], got")
+    code, out, err = run(capsys, "gpu-spec", f"h100-sxm; max_concurrency={value}", "memory_gb")
+    assert_user_error(code, out, err, "max_concurrency must be a whole number in [1, 1000000]")

@@ -369,6 +369,16 @@ _LEAST_RATE.update({name: 1.0 for name in (
     "qk_rope_head_dim", "sliding_window", "index_head_dim", "index_topk", "max_context",
     "kv_bytes_per_token_16bit", "state_bytes_per_seq")})
 
+def _bounds_text(kind, key, top) -> str:
+    """The range a numeric spec field takes, as its error message says it: from the least rate
+    (0 too, where the field may be 0: not supported), else from 0 (excluded where it must be
+    positive)."""
+    positive = key in _POSITIVE or key in _REQUIRED[kind] and kind != "price"
+    if key in _LEAST_RATE:
+        return f"{'' if positive else '0 or '}a number in [{_LEAST_RATE[key]:g}, {top:.15g}]"
+    return f"a number in {'(' if positive else '['}0, {top:.15g}]"
+
+
 # Whole-number fields that must be at least 1 when given (0 would mean no layers, heads, experts
 # or sequences and divide by zero downstream).
 _AT_LEAST_ONE = frozenset({"layers", "kv_heads", "heads", "attention_layers", "num_experts",
@@ -423,24 +433,18 @@ def _convert(kind: str, raw: dict, where: str):
                 raise CatalogError(f"{where}: {key} must be a number, got {_shown(text)}")
             num = float(text)
             least, top, _whole = field_bounds(kind, key)
-            if numeric[key] is int and (not num.is_integer() or num < least):
-                raise CatalogError(f"{where}: {key} must be a whole number >= {least}, "
-                                   f"got {text!r}")
-            if not 0 <= num <= top:
-                low = "(" if key in _REQUIRED[kind] and kind != "price" else "["  # 0: > 0 below
-                raise CatalogError(f"{where}: {key} must be a number in {low}0, {top:.15g}], "
-                                   f"got {_shown(text)}")
-            if key in _POSITIVE and num == 0:
-                raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}] (blank "
-                                   f"for the default), got {_shown(text)}")
-            # one wording for a field's bounds, zero included
-            if num == 0 and key in _REQUIRED[kind] and kind != "price":
-                raise CatalogError(f"{where}: {key} must be a number in (0, {top:.15g}], "
-                                   f"got {_shown(text)}")
-            if 0 < num < _LEAST_RATE.get(key, 0):
-                zero = "" if key in _POSITIVE or key in _REQUIRED[kind] else "0 or "
-                raise CatalogError(f"{where}: {key} must be {zero}a number in "
-                                   f"[{_LEAST_RATE[key]:g}, {top:.15g}], got {_shown(text)}")
+            if numeric[key] is int and (not num.is_integer() or not least <= num <= top):
+                raise CatalogError(f"{where}: {key} must be a whole number in [{least}, "
+                                   f"{top:.15g}], got {_shown(text)}")
+            # one wording for a field's bounds, whichever bound is crossed (a CLI review:
+            # mem_bw_tbps=1e-300 read "[0.001, 1000]" and =1e300 "(0, 1000]")
+            bounds = _bounds_text(kind, key, top)
+            if not 0 <= num <= top or 0 < num < _LEAST_RATE.get(key, 0):
+                raise CatalogError(f"{where}: {key} must be {bounds}, got {_shown(text)}")
+            if num == 0 and (key in _POSITIVE or key in _REQUIRED[kind] and kind != "price"):
+                blank = " (blank for the default)" if key in _POSITIVE else ""
+                raise CatalogError(f"{where}: {key} must be {bounds}{blank}, got "
+                                   f"{_shown(text)}")
             if numeric[key] is int:
                 num = int(num)
             values[key] = num

@@ -70,11 +70,28 @@ class BadOptionValue(NapkinError):
     range."""
 
 
+class _Once(argparse._StoreAction):
+    """An option's value, given once: a second one is refused, not taken over the first (a CLI
+    review: `--batch 1 --batch 2` ran at batch 2 and exited 0, where a script building its
+    arguments from defaults plus overrides meant one of them)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_options_given", {})
+        if option_string is not None and self.dest in given:
+            raise UsageError(f"{option_string} given twice: {given[self.dest]!r} and "
+                             f"{values!r}")
+        given[self.dest] = values
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``Error: ...`` and a pointer to ``--help``."""
+    """argparse with one-line errors: ``Error: ...`` and a pointer to ``--help``; an option's
+    value is given once (:class:`_Once`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
         # a negative number in any form a value takes (-2.4e3, -5%, -inf) is a value, not an
         # option; argparse's own pattern knows only -2400 and -2.5
         self._negative_number_matcher = _NEGATIVE
@@ -180,6 +197,8 @@ def _run_function(doc, func, ns) -> int:
         raise UsageError(f"at most two arguments can be lists (a column and a row), got "
                          f"{len(sweeps)}: {names}")
     lists = [args[i] for i in sweeps]
+    for i in sweeps:
+        _decimal_comma_note(doc.arguments[i], values[i])
     if sweeps:
         args[sweeps[0]] = [[v] for v in args[sweeps[0]]]
     if len(sweeps) == 2:
@@ -221,13 +240,27 @@ def _run_function(doc, func, ns) -> int:
     return EXIT_MESSAGES if messages else 0
 
 
+_DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")
+
+
+def _decimal_comma_note(argument, value) -> None:
+    """A note on stderr where a dollar amount reads as a decimal comma ("2,49"): it is the
+    sweep of 2 and 49, as every comma is (a CLI review: a European price became a two-row
+    table and exit 0)."""
+    if argument.unit.startswith("USD") and _DECIMAL_COMMA.fullmatch(value.strip()):
+        first, second = value.strip().split(",")
+        print(f"note: {argument.name} {value!r} is the sweep of {first} and {second} (a comma "
+              f"separates a sweep's values); for one amount write {first}.{second}",
+              file=sys.stderr)
+
+
 def _median_note(default) -> None:
     """A note on stderr where a latency at a rate is taken at its default percentile, the
     median, while the sizing functions default to :data:`~xlnapkin.queueing.SLA_PERCENTILE`
     (a user audit checked a p95 sizing with ttft-at-rate and read the median)."""
     from .queueing import SLA_PERCENTILE as sizing
     if default == 0.5:
-        print(f"note: the median (percentile 0.5): half the requests wait longer; "
+        print(f"note: the median (percentile 0.5): half the requests see a longer one; "
               f"max-rate-for-sla and replicas-for-sla size at {sizing:g} unless told; add "
               f"--percentile {sizing:g} to check a sizing", file=sys.stderr)
 
@@ -664,6 +697,18 @@ def _usd_per_mtok(x) -> str:
     return _usd(x, 2 if abs(x) >= 10 else 3)
 
 
+def _usd_per_mtok_pair(x, y) -> tuple[str, str]:
+    """Two prices per million tokens, with as many more decimals (up to six) as they need to
+    read differently where they differ (a CLI review: the GPUs alone and the API both read
+    $0.065 on either side of the breakeven's answer)."""
+    a, b = _usd_per_mtok(x), _usd_per_mtok(y)
+    decimals = 2 if abs(x) >= 10 and abs(y) >= 10 else 3
+    while a == b and x != y and decimals < 6:
+        decimals += 1
+        a, b = _usd(x, decimals), _usd(y, decimals)
+    return a, b
+
+
 # estimate()'s arguments whose option is not the argument's own name in hyphens.
 _ESTIMATE_OPTIONS = {"price_per_gpu_hour": "--price", "staff_cost_per_month": "--staff-per-month"}
 
@@ -757,12 +802,12 @@ def _run_estimate(ns) -> int:
         print(json.dumps(out, indent=1, allow_nan=False))
         return 0
     never = e.breakeven_tokens_per_day == float("inf")
+    planned, api = _usd_per_mtok_pair(e.planned_cost_per_mtok, e.api_price_per_mtok)
     busy = f"{_percent(ns.utilization)} busy"
     gpu_as_of = _as_of(None if e.gpu_price_given else e.gpu_price_as_of, e.gpu_price_stale)
     if never:
-        breakeven = (f"never: at {busy} the GPUs alone cost "
-                     f"{_usd_per_mtok(e.planned_cost_per_mtok)} per million tokens, at least the "
-                     f"API's {_usd_per_mtok(e.api_price_per_mtok)}")
+        breakeven = (f"never: at {busy} the GPUs alone cost {planned} per million tokens, at "
+                     f"least the API's {api}")
     else:
         breakeven = f"{_rounded_count(e.breakeven_tokens_per_day)} tokens/day"
         if e.breakeven_for_good_tokens_per_day > e.breakeven_tokens_per_day * (1 + 1e-9):
@@ -801,7 +846,7 @@ def _run_estimate(ns) -> int:
                                 f"({_usd(e.staff_cost_per_month * 12)} a year)"),
         ("self-hosting", f"{_usd(e.self_host_monthly_cost)}/month: GPUs + people"),
         (f"the API ({e.api})", f"{_usd(e.api_monthly_cost)}/month at "
-                               f"{_usd_per_mtok(e.api_price_per_mtok)} per million tokens "
+                               f"{api} per million tokens "
                                f"({_percent(e.input_share)} input at "
                                f"{_usd_per_mtok(e.api_input_price_per_mtok)}, output at "
                                f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
@@ -809,7 +854,7 @@ def _run_estimate(ns) -> int:
         ("self-hosted $/Mtok", (f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in "
                                 f"at your volume (GPUs {_percent(e.fleet_utilization)} busy); "
                                 if e.tokens_per_day > 0 else "none at your volume (no tokens); ")
-         + f"{_usd_per_mtok(e.planned_cost_per_mtok)} for the GPUs alone if {busy}"),
+         + f"{planned} for the GPUs alone if {busy}"),
         ("breakeven", breakeven),
         ("at your volume", (f"self-hosting saves {_usd(e.monthly_saving)} a month"
          if round(e.monthly_saving) > 0 else f"the API is cheaper by {_usd(-e.monthly_saving)} "
@@ -1185,7 +1230,14 @@ def _recalc(ns) -> int:
     from ._files import check_target
     from .recalc import Limits, Workbook
     source = Path(ns.workbook)
-    inputs = dict(_parse_set(s) for s in ns.set)
+    inputs = {}
+    for text in ns.set:
+        name, value = _parse_set(text)
+        # names are not case-sensitive, as in Excel; a second value is refused, not taken
+        same = next((n for n in inputs if n.lower() == name.lower()), None)
+        if same is not None:
+            raise UsageError(f"--set {name} given twice: {inputs[same]!r} and {value!r}")
+        inputs[name] = value
     if ns.in_place and ns.out:
         raise UsageError("give either --out or --in-place, not both")
     limits = Limits(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(Limits)})
@@ -1929,8 +1981,10 @@ def _main(argv) -> int:
             if extra:  # the help of the command given (a CLI audit: `xlnapkin --help`'s)
                 _innermost(parser, argv).error(f"unrecognized arguments: {' '.join(extra)}")
         if getattr(ns, "func", None) is None:
-            parser.print_help()
-            return 0
+            # no command: the help, on stderr, and a bad command line's exit (a CLI review: a
+            # CI step whose command variable was empty passed), as `xlnapkin catalog` alone
+            parser.print_help(sys.stderr)
+            return 2
         return ns.func(ns)
     except (NoResult, CannotRunError) as exc:
         _json_error(ns, exc)
