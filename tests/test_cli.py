@@ -1619,3 +1619,19 @@ def test_a_spec_field_states_one_range_whichever_bound_is_crossed(capsys, value)
     assert_user_error(code, out, err, "mem_bw_tbps must be a number in [0.001, 1000], got")
     code, out, err = run(capsys, "gpu-spec", f"h100-sxm; max_concurrency={value}", "memory_gb")
     assert_user_error(code, out, err, "max_concurrency must be a whole number in [1, 1000000]")
+
+
+def test_a_latency_table_heading_names_its_percentile(capsys):
+    # A CLI review: a p95 sweep's heading read "ttft-at-rate (ms)", as the median's did.
+    code, out, err = run(capsys, "ttft-at-rate", "h100-sxm", "llama-3.1-8b", "1,2",
+                         "--percentile", "0.95")
+    assert code == 0 and out.splitlines()[0].split()[1:] == ["ttft-at-rate", "at", "percentile",
+                                                             "0.95", "(ms)"]
+    code, out, err = run(capsys, "tpot-at-rate", "h100-sxm", "llama-3.1-8b", "1,2")
+    assert "tpot-at-rate at percentile 0.5 (ms)" in out  # the default, said
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", "10,20", "500",
+                         "50")
+    assert "replicas-for-sla at percentile 0.95 (replicas)" in out
+    code, out, err = run(capsys, "ttft-at-rate", "h100-sxm", "llama-3.1-8b", "1",
+                         "--percentile", "0.5,0.9")
+    assert out.splitlines()[0].split() == ["percentile", "ttft-at-rate", "(ms)"]  # an axis

@@ -222,7 +222,7 @@ def _run_function(doc, func, ns) -> int:
         if at_a_rate:  # overloaded: the memory may be why (a review)
             _slots_note(doc, given)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
-    _print_result(doc, result, axes, ns.json, func.text_result)
+    _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
     if "correlation" in names and not doc.name.startswith("DEDICATED"):  # theirs ignore it
         _correlation_note(given.get("correlation"))
@@ -252,6 +252,17 @@ def _decimal_comma_note(argument, value) -> None:
         print(f"note: {argument.name} {value!r} is the sweep of {first} and {second} (a comma "
               f"separates a sweep's values); for one amount write {first}.{second}",
               file=sys.stderr)
+
+
+def _percentile_said(doc, given) -> str:
+    """" at percentile P" for a table's heading where the function takes a percentile and it
+    is not one of the table's axes (a CLI review: the heading of a p95 sweep did not say so)."""
+    names = [a.name for a in doc.arguments]
+    p = given.get("percentile")
+    if "percentile" not in names or isinstance(p, list):
+        return ""
+    return f" at percentile {doc.argument('percentile').default:g}" if p in (None, "") else \
+        f" at percentile {p}"
 
 
 def _median_note(default) -> None:
@@ -459,7 +470,9 @@ def _json_number(v):
     return v
 
 
-def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
+def _print_result(doc, result, axes, as_json: bool, text_result=True, qualifier="") -> None:
+    """``qualifier``: what the table's heading adds after the command's name (the percentile
+    a latency is taken at)."""
     if not isinstance(result, list):
         if as_json:
             print(json.dumps(_json_value(result, text_result)))
@@ -468,7 +481,7 @@ def _print_result(doc, result, axes, as_json: bool, text_result=True) -> None:
         else:
             print(_plain(result))
         return
-    heading = command_name(doc.name) + (f" ({doc.unit})" if doc.unit else "")
+    heading = command_name(doc.name) + qualifier + (f" ({doc.unit})" if doc.unit else "")
     rows = [r if isinstance(r, list) else [r] for r in result]
     if len(axes) == 1:
         column = [r[0] for r in rows]
