@@ -770,7 +770,7 @@ def test_users_per_gpu_for_keeps_every_cell_where_one_gpu_count_cannot_run():
 
 
 def test_spec_strings_refuse_a_zero_efficiency_factor_and_too_many_active_experts():
-    assert "efficiency_factor must be a number in (0, 1]" in \
+    assert "efficiency_factor must be a number in [0.001, 1] (blank for the default)" in \
         udfs.TOKENS_PER_SEC("h100-sxm; efficiency_factor=0", "llama-3.1-8b")
     assert "experts_per_token must be less than num_experts (8), got 8" in \
         udfs.TTFT_MS("h200", "mixtral-8x7b; experts_per_token=8")
