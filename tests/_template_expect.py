@@ -567,9 +567,12 @@ def _pool_step(args, ded, pool) -> str:
         now, there = 1 - pool / ded, 1 - (pool + sign * g) / then
         if f"{there:.0%}" == f"{now:.0%}":
             continue  # the saving does not move: no step to speak of
+        # a deployment fewer covers the percentile and no more (a CFO's read)
+        short = (f" (a pool then short {1 - args[2]:.1%} of the time, against "
+                 f"{1 - e.pooled_coverage(*args):.3%} now)" if sign < 0 else "")
         return (f"yes: {shown:.3%} {word} load needs {pool + sign * g:g} GPUs: the saving "
                 f"{'jumps' if there > now else 'falls'} from {now:.0%} to {there:.0%}"
-                + (f" (dedicated then {then:g} GPUs)" if then != ded else ""))
+                + (f" (dedicated then {then:g} GPUs)" if then != ded else "") + short)
     return "no"
 
 
@@ -691,10 +694,11 @@ TEAMS_OUTPUTS = [name for name, *_rest in _teams.TOTALS] + ["teams_normal_fair",
 def _spares_alike(team, pool) -> str:
     """The Teams sheet's verdict on spares kept by one side only."""
     if pool > 0:
-        return "yes" if team > 0 else ("no: only the pool keeps spares, which understates the "
-                                       "saving")
+        return (f"both: each team {team:g}, the pool {pool:g}; failures past the pool's stop "
+                "every team, past a team's only that team" if team > 0 else
+                "no: only the pool keeps spares, which understates the saving")
     return ("no: only the teams keep spares; one pool stops every team when it fails" if team > 0
-            else "yes (none: neither side is costed for failures)")
+            else "alike (none: neither side is costed for failures)")
 
 
 def _expect_teams(v, price):
@@ -730,6 +734,7 @@ def _expect_teams(v, price):
            "teams_tokens_check": _tokens_check(v),
            "teams_pooled_coverage": e.teams_pooled_coverage(loads, *args),
            "teams_dedicated_coverage": e.teams_dedicated_coverage(loads, *args),
+           "teams_served_worse": e.teams_served_worse(loads, *args),
            "teams_pooled_gpus_same_service": e.teams_pooled_gpus_same_service(loads, *args,
                                                                               spares[1]),
            "teams_savings_same_service": 1 - e.teams_pooled_gpus_same_service(
@@ -863,6 +868,7 @@ def expect_multi_tenant(v):
     exp["table_savings"] = [e.pooling_savings(k, *rest) for k in ks]
     exp["table_bounds"] = [1 - e.dedicated_utilization(k, *rest) for k in ks]
     exp["table_pooled_utilization"] = [e.pooled_utilization(k, *rest) for k in ks]
+    exp["table_pool_short"] = [1 - e.pooled_coverage(k, *rest) for k in ks]
     exp["table_pooled_gpus_same_service"] = [e.pooled_gpus_same_service(k, *rest) for k in ks]
     exp["table_savings_same_service"] = [1 - e.pooled_gpus_same_service(k, *rest)
                                          / e.dedicated_gpus(k, *rest) for k in ks]

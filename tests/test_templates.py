@@ -625,7 +625,8 @@ def test_a_share_of_the_time_reads_as_time_a_month(tmp_path):
     # little; 22 minutes a month says it (730 hours).
     from xlnapkin.templates import _sheets
     cases = [(0.0005, "22 minutes a month"), (0.01866, "13.6 hours a month"),
-             (1e-6, "under a minute a month"), (0.5, "365.0 hours a month")]
+             (1e-6, "under a minute a month"), (0.5, "365.0 hours a month"),
+             (1.2 / 60 / 730, "1 minute a month")]  # not "1 minutes" (a CFO's read)
     cells = {"hours_per_month": 730}
     cells.update({f"share_{i}": share for i, (share, _) in enumerate(cases)})
     cells.update({f"shown_{i}": "=" + _sheets.a_month(f"share_{i}") for i in range(len(cases))})

@@ -63,7 +63,7 @@ ALLOWED_NA = {"self_host_breakeven": ["volume_tokens_per_day", "volume_replicas"
                                       "yr_chart_year"],
               "multi_tenant_savings": ["table_dedicated_gpus", "table_pooled_gpus",
                                        "table_savings", "table_bounds",
-                                       "table_pooled_utilization",
+                                       "table_pooled_utilization", "table_pool_short",
                                        "table_pooled_gpus_same_service",
                                        "table_savings_same_service"],
               "capacity_planner": []}
@@ -1139,7 +1139,9 @@ def test_a_pooled_count_on_a_step_says_so(results):
     # a review found the default 40 % resting on 0.0005 GPU of pooled load: 5.0005 rounds to 6
     v = _lo(results, "multi_tenant_savings", "defaults")
     assert v["pooled_load"] == pytest.approx(5.0005, abs=1e-4) and v["pooled_gpus"] == 6
-    assert v["pool_step"] == "yes: 0.011% less load needs 5 GPUs: the saving jumps from 40% to 50%"
+    assert v["pool_step"] == ("yes: 0.011% less load needs 5 GPUs: the saving jumps from 40% to "
+                              # what it buys (a CFO's read: a pool short 5 % of the time)
+                              "50% (a pool then short 5.0% of the time, against 0.050% now)")
     # and one just under a whole count (a finance review): 20 tenants at the defaults, 9.904
     # GPUs of load in 10; (10 - 9.904) / 9.904 = 0.969 % more needs 11, and 1 - 11 / 20 = 45 %
     v = _lo(results, "multi_tenant_savings", "20 tenants, just under a step")
@@ -1218,7 +1220,8 @@ def test_defaults_print_no_message(results, template):
 def _a_month(share, hours):
     """_sheets.a_month's words: a share of the time as hours or minutes a month."""
     h = share * hours
-    return (f"{h:,.1f} hours" if h >= 1 else f"{h * 60:.0f} minutes" if h * 60 >= 1 else
+    minutes = f"{h * 60:.0f} minute" + ("" if round(h * 60) == 1 else "s")
+    return (f"{h:,.1f} hours" if h >= 1 else minutes if h * 60 >= 1 else
             "under a minute") + " a month"
 
 
@@ -1263,6 +1266,12 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             # in dollars too (an audit: the headline's dollars were the lower service's alone)
             f"${v['teams_savings_same_service'] * v['teams_dedicated_monthly_cost']:,.0f} a "
             "month") in text
+    lfl = v["teams_savings_same_service"] * v["teams_dedicated_monthly_cost"]
+    # a year's too, and the teams the pool serves worse than alone (a CFO's read: two teams
+    # better served alone went unsaid where the pool beat the worst-served team)
+    assert (f"${lfl:,.0f} a month (${12 * lfl:,.0f} a year); 3 of the 3 teams are short more "
+            "often pooled than on their own") in text
+    assert v["teams_served_worse"] == 3
     assert v["teams_savings_same_service"] < v["teams_savings_fraction"]  # 16.7 % against 33.3
     assert v["teams_pooled_coverage"] < v["teams_dedicated_coverage"]  # 1.9 % against 0.08 %
     assert "Tokens/s" not in text and "Spares" not in text
@@ -1275,7 +1284,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             "the saving is bought at that difference; a pool short no more often needs "
             f"{v['pooled_gpus_same_service']:,.0f} GPUs: {v['savings_same_service']:.1%} saved "
             f"like for like, ${v['savings_same_service'] * v['dedicated_monthly_cost']:,.0f} a "
-            "month (matched far out in a normal tail, past 4 standard deviations: the model's "
+            f"month (${12 * v['savings_same_service'] * v['dedicated_monthly_cost']:,.0f} a "
+            "year) (matched far out in a normal tail, past 4 standard deviations: the model's "
             "figure, not a measured one)") in text  # the pool is short more often
     assert v["dedicated_coverage"] > 0.99997  # a whole GPU for a mean of 0.4 (cv 0.25): z 6
     assert v["savings_same_service"] < v["savings_fraction"]  # 20 % against 40 %

@@ -182,7 +182,8 @@ def self_host_monthly_cost_for(gpu, model, tokens_per_day, price_per_gpu_hour,
         staff_cost_per_month: *
 
     :func:`self_host_monthly_cost` with the replica's rate from :func:`replica_tokens_per_sec`
-    (``xlnapkin estimate``'s monthly cost, with its 2 replicas at least and its staff cost).
+    (``xlnapkin estimate``'s monthly cost where given its 2 replicas at least and its staff
+    cost, which this function's defaults, 1 and 0, leave out).
     NaN where one request does not fit. [USD/month]
 
     >>> self_host_monthly_cost_for("h100-sxm", "llama-3.1-8b", 2e6, 2)
@@ -329,7 +330,9 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
     2,000 tokens in and 400 out put a prompt into part of every step). Users = concurrent /
     duty_cycle / num_gpus. As in ``MAX_BATCH``, memory alone decides: a context beyond the
     model's maximum still gets a number (NaN where the model's heads cannot be split over
-    num_gpus GPUs, or several GPUs have no known link).
+    num_gpus GPUs, or several GPUs have no known link). 0 where the weights leave no room for
+    one sequence, or where no batch decodes at ``min_user_tokens_per_sec`` (MAX_BATCH and
+    TOKENS_PER_SEC say why).
     [users/GPU]
 
     >>> users_per_gpu_for("b200; memory_gb=192", "qwen2.5-32b", 131072, 1, 0, "fp8", "fp8", 1, 1, 1)

@@ -149,6 +149,13 @@ def cost_per_user_month(price_per_gpu_hour, users_per_gpu, hours_per_month=HOURS
         users_per_gpu: users one GPU serves, e.g. from USERS_PER_GPU [users]
         hours_per_month: *
 
+    A user's share of one GPU, with no margin for peaks: USERS_PER_GPU counts the average
+    number active. A fleet for many users is sized at a percentile of those online at once
+    (REPLICAS_FOR_USERS, or USERS_AT_PERCENTILE for the users one GPU's slots hold at it), which
+    takes more GPUs than users / USERS_PER_GPU (a function review: 10,000 users at 60 slots and
+    20 % active cost $73,000 a month at this rate and $3 an hour, the 35 replicas they need
+    $76,650).
+
     >>> cost_per_user_month(3, 500, 720)
     4.32
 
@@ -432,7 +439,7 @@ def discount_factor(cost_of_capital, year):
 
 def rent_cost_in_year(price_per_gpu_hour, year, price_decline=0.0,
                       hours_per_month=HOURS_PER_MONTH):
-    """USD of renting one GPU for the whole of one year (1 = the first), when its rental price falls by price_decline a year: price x (1 - decline)^(year - 1) x hours x 12.
+    """USD of renting one GPU for the whole of one year (1 = the first), when its rental price falls by price_decline a year: price x (1 - decline)^(year - 1) x MIN(hours, 730) x 12.
     [USD/year]
 
     Args:
@@ -1294,6 +1301,24 @@ def teams_dedicated_coverage(loads, percentile, cv=TENANT_CV, gpus_per_deploymen
 
 
 
+def teams_served_worse(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0):
+    """The teams whose own deployments (spares aside) cover their load more of the time than
+    the pool sized for the percentile covers the summed load (:func:`teams_pooled_coverage`):
+    every team is short when the pool is, so these get a worse service pooled than alone (a
+    CFO's read: the pool was short 1.2 % of the time, better than the worst-served team's
+    2.0 %, and the cover said nothing of two teams short 1.0 % and never on their own). [teams]
+
+    >>> teams_served_worse([2.234, 0.419, 0.084], 0.95, 0.25, 2, 0.3)   # all three
+    3.0
+    >>> teams_served_worse([0.4], 0.95)                                 # one team: its own pool
+    0.0
+    """
+    load, c, z, g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
+    own = _covered(_own_deployments(load, z, c), load, c * load)
+    pool = teams_pooled_coverage(loads, percentile, cv, gpus_per_deployment, correlation)
+    return float(np.sum(own > pool + 1e-12))
+
+
 def teams_pooled_gpus_same_service(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
                                    correlation=0.0, spares=0):
     """Whole GPUs for one pool that is short of capacity no more often than the worst-served
@@ -1455,7 +1480,7 @@ def _covered(capacity, mean, sd):
 
 def dedicated_coverage(tenants, mean_utilization, percentile, cv=TENANT_CV, gpus_per_tenant=1,
                        correlation=0.0):
-    """Share of the time one tenant's dedicated deployments (DEDICATED_GPUS / tenants) cover its load: NORMSDIST((deployments - mean_utilization) / (cv x mean_utilization)). Whole deployments cover more than the percentile asked.
+    """Share of the time one tenant's own deployments (DEDICATED_GPUS / (tenants x gpus_per_tenant)) cover its load: NORMSDIST((deployments - mean_utilization) / (cv x mean_utilization)), above the percentile asked.
     [0-1]
 
     Args:

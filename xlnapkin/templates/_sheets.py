@@ -136,8 +136,9 @@ def a_month(share: str) -> str:
     with one decimal from an hour, whole minutes below, "under a minute" below that (a CFO's
     read: a pool short "0.050% of the time" is 22 minutes a month, 1.866 % is 13.6 hours)."""
     h = f"({share})*hours_per_month"
-    return (f'IF({h}>=1,TEXT({h},"#,##0.0")&" hours",IF({h}*60>=1,TEXT({h}*60,"0")&'
-            '" minutes","under a minute"))&" a month"')
+    # "1 minute", not "1 minutes" (a CFO's read of the multi-tenant cover)
+    return (f'IF({h}>=1,TEXT({h},"#,##0.0")&" hours",IF({h}*60>=1,TEXT({h}*60,"0")&IF('
+            f'{h}*60<1.5," minute"," minutes"),"under a minute"))&" a month"')
 
 
 def per_mtok(name: str) -> str:

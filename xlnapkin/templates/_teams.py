@@ -39,7 +39,7 @@ TOTALS = [
     ("teams_savings_from_peaks", "  from peaks that do not coincide", "share",
      "(dedicated - pooled load) / dedicated GPUs", "pct"),
     ("teams_savings_from_rounding", "  from whole deployments and spares (net)", "share",
-     "the rest: small teams each renting whole deployments", "pct"),
+     "the rest: whole deployments (small teams renting one each) and spares", "pct"),
     # the service each side gives, spares aside (a platform lead's audit: the pool was short
     # 1.9 % of the time at the defaults, the teams on their own 0.08 % at worst, and only the
     # identical tenants said so)
@@ -47,6 +47,10 @@ TOTALS = [
      "= economics.teams_pooled_coverage: else every team is short", "pct3"),
     ("teams_dedicated_coverage", "Time the worst-served team's own cover it", "share",
      "= economics.teams_dedicated_coverage", "pct3"),
+    # every team is short when the pool is (a CFO's read: the pool beat the worst-served team,
+    # and nothing said two others were short more often pooled than alone)
+    ("teams_served_worse", "Teams short more often in the pool than alone", "teams",
+     "= economics.teams_served_worse", "int"),
     # the saving like for like: a pool short no more often than that team (a statistician's
     # check: 10 GPUs, not 8, so 16.7 % saved where the percentile's pool says 33.3 %)
     ("teams_pooled_gpus_same_service", "Pooled GPUs at the worst team's own service", "GPUs",
@@ -124,7 +128,7 @@ def add_teams(wb, ws) -> None:
           'IF({teams_costs_ok},' + _GPU_NAMED + '&": $"&TEXT('
           '{gpu_price_per_hour_effective},"0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
-    # the example's tokens/s priced at another GPU (an audit: B200 prices on H100 counts)
+    # the example's tokens/s at another GPU's price (an audit: B200 prices on H100 counts)
     gpu0, model0, dtype0, n0 = EXAMPLE
     t.add("teams_tokens_check", "Tokens/s for the GPU priced?",
           f'IF({{teams_ok}},IF({{teams_tokens_per_sec}}={example_tokens_per_sec()!r},IF('
@@ -132,18 +136,19 @@ def add_teams(wb, ws) -> None:
           f'"no: the example\'s for {n0} x {gpu0}: retype it for "&{_GPU_NAMED}),'
           '"yours, as typed"),"check inputs")', "", "", "text",
           "output")
-    # the largest cv a team uses (its own, or the Pooling sheet's where it leaves it blank),
-    # against the normal model's range (a user audit: cv 0.8 typed here warned nowhere)
+    # the largest cv a team uses, against the model's range (an audit: cv 0.8 warned nowhere)
     t.add("teams_normal_fair", "Normal model fair at the teams' cv?",
           f'IF({{teams_ok}},{normal_fair("MAX(teams_cv_used)", TEAMS_CHECK)},"check inputs")',
           "", "", "text", "output")
-    # spares on one side only (a user audit: a pool spare and none for the teams read as a
-    # saving of -25 % "from rounding")
-    t.add("teams_spares_alike", "Spares like for like?",
-          'IF({teams_ok},IF({teams_pool_spares}>0,IF({teams_team_spares}>0,"yes","no: only the '
-          'pool keeps spares, which understates the saving"),IF({teams_team_spares}>0,"no: '
-          'only the teams keep spares; one pool stops every team when it fails","yes (none: '
-          'neither side is costed for failures)")),"check inputs")', "", "", "text", "output")
+    # spares on one side only (an audit: a pool spare alone read as -25 % "from rounding")
+    # where both keep them, not "yes" (a CFO's read: one pool spare against five teams')
+    t.add("teams_spares_alike", "Spares on each side",
+          'IF({teams_ok},IF({teams_pool_spares}>0,IF({teams_team_spares}>0,"both: each team "&'
+          '{teams_team_spares}&", the pool "&{teams_pool_spares}&"; failures past the pool\'s '
+          'stop every team, past a team\'s only that team","no: only the pool keeps spares, which '
+          'understates the saving"),IF({teams_team_spares}>0,"no: only the teams keep spares; '
+          'one pool stops every team when it fails","alike (none: neither side is costed for '
+          'failures)")),"check inputs")', "", "", "text", "output")
     b = st.Block(wb, ws, row=t.row)
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")
@@ -158,7 +163,7 @@ def add_teams(wb, ws) -> None:
           "%", "pct", "input",
           validation=(0, 1))
     b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",
-          "1 = N+1 for every team; like for like: as the pool", "int", "input",
+          "1 = N+1 for every team", "int", "input",
           validation=(0,))
     b.add("teams_pool_spares", "Spare deployments the pool keeps", 0, "deployments",
           "1 = N+1: a failed pool stops every team", "int", "input", validation=(0,))
@@ -270,6 +275,7 @@ def _formula(name: str) -> str:
         "teams_pooled_coverage": f"IF({sd}>0,NORMSDIST(({{teams_pooled_gpus}}/{g}-"
                                  f"{{teams_pool_spares}}-SUMPRODUCT(teams_load))/{sd}),1)",
         "teams_dedicated_coverage": "MIN(teams_own_cover)",
+        "teams_served_worse": 'COUNTIF(teams_own_cover,">"&({teams_pooled_coverage}+1E-12))',
         # through the worst team's coverage and back, at most its own deployments: the engine
         # takes its z directly, which one team's pool (or perfectly correlated teams') meets
         "teams_pooled_gpus_same_service": f"MIN({g}*(MAX(1,ROUNDUP((SUMPRODUCT(teams_load)+"

@@ -338,12 +338,16 @@ def _step_steps(n: str, g: str) -> list[Step]:
 
     def said(share, sign, ded):
         more = "less" if sign == "-" else "more"
+        # the pool a deployment smaller covers the percentile and no more (a CFO's read: "jumps
+        # from 40 % to 50 %" sold a pool short 5 % of the time, against 0.05 % now)
+        short = ('&" (a pool then short "&TEXT(1-{percentile},"0.0%")&" of the time, against "&'
+                 'TEXT(1-{pooled_coverage_calc},"0.000%")&" now)"' if sign == "-" else "")
         # both savings ("50% saved" read)
         return (f'"yes: "&TEXT({shown(share)},"0.000%")&" {more} load needs "&('
                 f'{{pooled_gpus_calc}}{sign}{g})&" GPUs: the saving "&IF(1-({{pooled_gpus_calc}}'
                 f'{sign}{g})/{ded}>{{savings_fraction_calc}},"jumps","falls")&" from "&TEXT('
                 f'{{savings_fraction_calc}},"0%")&" to "&{after(sign, ded)}&IF({ded}<>'
-                f'{{dedicated_gpus_calc}}," (dedicated then "&{ded}&" GPUs)","")')
+                f'{{dedicated_gpus_calc}}," (dedicated then "&{ded}&" GPUs)","")' + short)
 
     def moves(share, sign, ded):  # IF, not AND: AND evaluates the "-" of a one-deployment pool
         return (f'IF(ISNUMBER({share}),AND({share}<{POOL_STEP},{after(sign, ded)}<>TEXT('
@@ -433,9 +437,12 @@ def _tables(wb, ws) -> None:
                 "a check other than the price or hours fails (the chart then stays empty).",
                 st.NOTE_FONT)
     # the pool as often covered as each tenant alone beside it (a CFO's read: the chart's
-    # 50 % at scale was the saving at a lower service, the cover's fair figure nowhere here)
-    heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "bound: 1 - ded. util.",
-             "pooled util.", "pooled GPUs like for like", "saving like for like"]
+    # 50 % at scale was the saving at a lower service, the cover's fair figure nowhere here),
+    # and the time the pool is short beside the saving it buys (a second read: 50 % at 12
+    # tenants is a pool short 4.7 % of the time, 35 hours a month)
+    heads = ["tenants", "dedicated GPUs", "pooled GPUs", "saving", "pool short (time)",
+             "bound: 1 - ded. util.", "pooled util.", "pooled GPUs like for like",
+             "saving like for like"]
     st.header_row(ws, 4, 2, heads, height=42)
     first = 5
     for k in range(1, TENANT_ROWS + 1):
@@ -443,49 +450,54 @@ def _tables(wb, ws) -> None:
         ws.cell(r, 2, k).font = st.TEXT_FONT
         ded, pooled, load = _pool_formulas(f"$B{r}", "percentile_used", "cv_used")
         alike = _pool_formulas(f"$B{r}", "percentile_used", "cv_used", "same_service_z")[1]
-        cells = [(ded, "int"), (pooled, "int"), (f"1-$D{r}/$C{r}", "pct"),
+        sd = f"cv_used*mean_utilization_used*SQRT($B{r}*(1+($B{r}-1)*correlation_used))"
+        short = (f"IF({sd}>0,1-NORMSDIST(($D{r}/gpus_per_tenant_used-$B{r}*"
+                 f"mean_utilization_used)/({sd})),0)")
+        cells = [(ded, "int"), (pooled, "int"), (f"1-$D{r}/$C{r}", "pct"), (short, "pct3"),
                  (f"1-{load}/$C{r}", "pct"), (f"{load}/$D{r}", "pct"), (alike, "int"),
-                 (f"1-$H{r}/$C{r}", "pct")]
+                 (f"1-$I{r}/$C{r}", "pct")]
         for j, (formula, fmt) in enumerate(cells, start=3):
             st.style_cell(ws.cell(r, j, f"=IF(counts_ok,{formula},NA())"), fmt)
     last = first + TENANT_ROWS - 1
     for j, name in enumerate(["table_tenants", "table_dedicated_gpus", "table_pooled_gpus",
-                              "table_savings", "table_bounds", "table_pooled_utilization",
-                              "table_pooled_gpus_same_service", "table_savings_same_service"],
-                             start=2):
+                              "table_savings", "table_pool_short", "table_bounds",
+                              "table_pooled_utilization", "table_pooled_gpus_same_service",
+                              "table_savings_same_service"], start=2):
         st.define(wb, name, ws.title, st.column_range(j, first, last))
     ch = st.scatter_chart("Saving, its bound and pooled utilization vs number of tenants",
                           "tenants sharing the pool", "share of cost / of capacity",
                           Reference(ws, min_col=2, min_row=first, max_row=last),
                           [(title, Reference(ws, min_col=col, min_row=first, max_row=last))
                            for title, col in (("saving at the percentile", 5),
-                                              ("bound: 1 - dedicated utilization", 6),
-                                              ("pooled utilization", 7),
-                                              ("saving like for like", 9))], width=12,
+                                              ("bound: 1 - dedicated utilization", 7),
+                                              ("pooled utilization", 8),
+                                              ("saving like for like", 10))], width=12,
                           height=10)
     ch.y_axis.number_format = "0%"
     ch.y_axis.scaling.min, ch.y_axis.scaling.max = 0, 1
     ch.x_axis.scaling.min, ch.x_axis.scaling.max = 0, TENANT_ROWS
-    ws.add_chart(ch, "K5")  # below row 4, which repeats atop the second page
+    ws.add_chart(ch, "L5")  # below row 4, which repeats atop the second page
     # the tenants it is for (an audit: the grid did not say)
-    row = _grid(wb, ws, 26, 11, '="Saving for "&tenants_used&IF(tenants_used=1," tenant"," '
-                'tenants")&" by percentile (rows), cv (columns)"', "grid_savings",
+    row = _grid(wb, ws, 26, 12, '="Saving for "&tenants_used&IF(tenants_used=1," tenant"," '
+                'tenants")&": percentile x cv"', "grid_savings",
                 lambda ded, pooled, load: f"1-({pooled})/({ded})", headers=True)
     # the second grid starts the second page whole; the tenants' header row repeats there
     ws.row_breaks.append(Break(id=row + 1))
-    row = _grid(wb, ws, row + 2, 11, "Its bound, 1 - dedicated utilization", "grid_bounds",
+    row = _grid(wb, ws, row + 2, 12, "Its bound, 1 - dedicated utilization", "grid_bounds",
                 lambda ded, pooled, load: f"1-({load})/({ded})")
     notes = ["Yellow headers: percentiles in [0.5, 1), cv >= 0",
-             "(the Pooling sheet checks them).",
-             "The saving jumps from cell to cell because both sides are whole",
-             "GPUs; the bound moves only where a tenant's dedicated GPUs step",
-             "up (one each at the defaults, so 1 - mean utilization in every",
-             f"cell). Normal model: fair to cv ~{NORMAL_CV_MAX}; burstier tenants:",
-             "pooling_monte_carlo (Python)."]
+             "(the Pooling sheet checks them). The saving jumps",
+             "from cell to cell because both sides are whole GPUs;",
+             "the bound moves only where a tenant's dedicated GPUs",
+             "step up (one each at the defaults, so 1 - mean",
+             "utilization in every cell). Like for like: a pool as",
+             "often short as each tenant alone. Normal model: fair",
+             f"to cv ~{NORMAL_CV_MAX}; burstier tenants: pooling_monte_carlo",
+             "(Python)."]
     for i, text in enumerate(notes, start=1):
-        st.put_text(ws.cell(row + i, 11), text, st.NOTE_FONT)
-    st.finish_sheet(ws, {"A": 2, "B": 7, "C": 9, "D": 8, "E": 7, "F": 9, "G": 7, "H": 8,
-                         "I": 8, "J": 1, "K": 12, "L": 9, "M": 9, "N": 9, "O": 9, "P": 7},
+        st.put_text(ws.cell(row + i, 12), text, st.NOTE_FONT)
+    st.finish_sheet(ws, {"A": 2, "B": 7, "C": 9, "D": 8, "E": 7, "F": 8, "G": 9, "H": 7,
+                         "I": 8, "J": 8, "K": 1, "L": 12, "M": 9, "N": 9, "O": 9, "P": 9},
                     f"A1:P{max(last, row + len(notes))}", title_rows="4:4")
 
 
@@ -601,10 +613,11 @@ COVER_ANSWER = [
      'difference; a pool short no more often needs "&'
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
      '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
-     + _sheets.dollars("like_for_like_monthly_saving") + '&" a month","")&IF('
+     + _sheets.dollars("like_for_like_monthly_saving") + '&" a month ("&'
+     + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)","")&IF('
      'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
      'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 4),
-    'IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")',
+    ('IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")', 2),
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
     # own numbers go (a review found the cover quoting identical tenants only), with the
     # service each side gives and the sheet's warnings (a platform lead's audit: the line hid a
@@ -623,8 +636,14 @@ COVER_ANSWER = [
      'often than that team needs "&' + _sheets.plain("teams_pooled_gpus_same_service")
      + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
      'teams_costs_ok,", "&' + _sheets.dollars(
-         "teams_like_for_like_monthly_saving") + '&" a month","")&IF('
-     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
+         "teams_like_for_like_monthly_saving") + '&" a month ("&' + _sheets.dollars(
+         "teams_like_for_like_monthly_saving*12") + '&" a year)","")&IF('
+     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF('
+     # every team is short when the pool is (a CFO's read: two teams better served alone went
+     # unsaid where the pool beat the worst-served one)
+     'teams_served_worse>0,"; "&teams_served_worse&" of the "&COUNTIF(teams_tokens_per_day,'
+     '">0")&" teams "&IF(teams_served_worse=1,"is","are")&" short more often pooled than on '
+     'their own","")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
      'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 6),
