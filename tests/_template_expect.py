@@ -753,6 +753,8 @@ def _expect_teams(v, price):
                  loads, *args, spares[1])}
     for name, gpus in money.items():
         exp[name] = gpus * price * v["hours_per_month"] if price is not None else "check inputs"
+    exp["teams_net_monthly_saving"] = (exp["teams_monthly_saving"] - v["pool_own_cost"]
+                                       if price is not None else "check inputs")
     exp["teams_pooled_cost_per_mtok"] = (
         e.cost_per_mtok_at_volume(pool * price * v["hours_per_month"], sum(numbers),
                                   e.api_days_per_month(v["hours_per_month"]))
@@ -797,13 +799,16 @@ def expect_multi_tenant(v):
     # the GPU sets only the price: a price typed is enough, a GPU the catalog lacks or not
     gpu_ok = gpu is not None or v.get("gpu_price_per_hour") is not None
     hours_ok = 0 < v["hours_per_month"] <= 744
+    # the pool's own cost enters the net savings alone (a CFO's read: no saving was net of it)
+    own = v["pool_own_cost"]
+    own_ok = isinstance(own, (int, float)) and own >= 0
     # the Teams sheet reads the percentile, correlation, cv and hours (a deployment's day), and
     # for its costs the GPU and its price: the other inputs' checks leave it alone
     teams = ({"teams_ok": False, **{o: "check inputs" for o in TEAMS_OUTPUTS},
               "check_teams_pooling": "fix the percentile, correlation, cv or hours on the "
                                      "Pooling sheet"}
              if "check_percentile" in bad or not hours_ok else
-             _expect_teams(v, price if gpu_ok else None))
+             _expect_teams(v, price if gpu_ok and own_ok else None))
     if bad:
         return {**bad, "inputs_ok": False, "counts_ok": False,
                 **{o: "check inputs" for o in mt.OUTPUTS}, **teams}
@@ -832,6 +837,9 @@ def expect_multi_tenant(v):
            "savings_same_service": 1 - e.pooled_gpus_same_service(*args) / ded,
            "like_for_like_monthly_saving": ((ded - e.pooled_gpus_same_service(*args))
                                             * (price or 0) * v["hours_per_month"]),
+           "net_monthly_saving": (ded - pool) * (price or 0) * v["hours_per_month"] - own,
+           "net_like_for_like_monthly_saving": ((ded - e.pooled_gpus_same_service(*args))
+                                                * (price or 0) * v["hours_per_month"] - own),
            "pooled_capacity_utilization": load / e.pooled_capacity(*args),
            "tenant_deployments": ded / (v["tenants"] * v["gpus_per_tenant"]),
            "pooled_load": e.pooled_capacity(*args), "pool_step": _pool_step(args, ded, pool),
@@ -850,10 +858,14 @@ def expect_multi_tenant(v):
                v["cv"], v["correlation"]) if lora_ok else "check inputs"}
     if not lora_ok:  # the LoRA line alone waits for the LoRA inputs
         exp["check_lora_models"] = "lora_models must be a whole number >= 1"
-    if price is None or not hours_ok:  # only the costs wait for a GPU, its price and the hours
+    if price is None or not hours_ok or not own_ok:  # only the costs wait for these
         exp.update(dedicated_monthly_cost="check inputs", pooled_monthly_cost="check inputs",
                    monthly_saving="check inputs", like_for_like_monthly_saving="check inputs",
-                   inputs_ok=False, costs_ok=False)
+                   net_monthly_saving="check inputs",
+                   net_like_for_like_monthly_saving="check inputs", inputs_ok=False,
+                   costs_ok=False)
+    if not own_ok:
+        exp["check_pool_own_cost"] = "the pool's own cost must be a number >= 0"
     if typed is not None and typed <= 0:
         exp["check_gpu_price_per_hour"] = "GPU price must be a number > 0"
     elif price is None and gpu is not None:

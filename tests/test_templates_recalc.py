@@ -284,6 +284,10 @@ def multi_tenant_scenarios(d):
                                                           teams_pool_spares=1)),
            ("teams: spares typed as text", dict(d, teams_pool_spares="one")),
            ("teams: no GPU price", dict(d, gpu="h100-nvl")),
+           # what sharing adds, net of the savings (a CFO's read); a negative one holds back
+           # the dollars alone
+           ("the pool's own cost", dict(d, pool_own_cost=2000.0)),
+           ("a negative pool cost", dict(d, pool_own_cost=-5.0, tenants=12)),
            # the GPU sets only the price: one the catalog lacks, at a price typed
            ("a GPU the catalog lacks, at your price", dict(d, gpu="mi250",
                                                           gpu_price_per_hour=1.5)),
@@ -1290,6 +1294,15 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["dedicated_coverage"] > 0.99997  # a whole GPU for a mean of 0.4 (cv 0.25): z 6
     assert v["savings_same_service"] < v["savings_fraction"]  # 20 % against 40 %
     assert v["pooled_coverage"] < v["dedicated_coverage"]
+    # the pool's own cost, where one is typed (a CFO's read: no saving was net of it)
+    assert "net of the pool's own" not in text
+    v, text = lines("multi_tenant_savings", "the pool's own cost")
+    assert (f"(${12 * v['monthly_saving']:,.0f} a year) at $2.49 per GPU-hour; "
+            f"${v['monthly_saving'] - 2000:,.0f} a month net of the pool's own $2,000.") in text
+    assert (f"at {v['teams_priced_at']}; ${v['teams_monthly_saving'] - 2000:,.0f} a month net "
+            "of the pool's own $2,000. Short") in text
+    assert v["net_like_for_like_monthly_saving"] == pytest.approx(
+        v["like_for_like_monthly_saving"] - 2000)
     v, text = lines("multi_tenant_savings", "a pool short less often")  # (a review)
     assert v["pooled_coverage"] > v["dedicated_coverage"] and "bought at" not in text
     assert "short of capacity more often" not in text

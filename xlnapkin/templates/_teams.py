@@ -61,6 +61,8 @@ TOTALS = [
      "GPUs x price x hours (Pooling sheet)", "usd0"),
     ("teams_pooled_monthly_cost", "Pooled monthly cost (GPUs)", "USD/month", "", "usd0"),
     ("teams_monthly_saving", "Pooling saves per month", "USD/month", "", "usd0"),
+    ("teams_net_monthly_saving", "  net of the pool's own cost", "USD/month",
+     "less the pool's own cost (Pooling sheet)", "usd0"),
     ("teams_like_for_like_monthly_saving", "Pooling saves per month at the worst team's service",
      "USD/month", "dedicated cost x the saving at that service level", "usd0"),
     ("teams_pooled_cost_per_mtok", "Pooled USD per million tokens (GPUs only)", "USD/Mtok",
@@ -117,7 +119,7 @@ def add_teams(wb, ws) -> None:
                  "for steady round-the-clock traffic, 0.6-1 for business-hours traffic, more for "
                  f"batch jobs (the normal model is fair up to about {NORMAL_CV_MAX}). Every team "
                  "shares one "
-                 "model. GPU rent only: no people.", chars_per_line=160)
+                 "model. GPU rent only: no people.", chars_per_line=200)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
     for name, label, unit, note, fmt in TOTALS:
@@ -216,7 +218,8 @@ def _checks(b, top) -> None:
     b.add("teams_ok", "All these checks OK?",
           "AND(" + ",".join(f'{{{n}}}="OK"' for n in [r[0] for r in rows]) + ")", fmt="bool")
     b.add("teams_costs_ok", "... and its GPU and price (the costs)?",
-          'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK")',
+          'AND({teams_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",'
+          '{check_pool_own_cost}="OK")',
           fmt="bool")
 
 
@@ -289,6 +292,7 @@ def _formula(name: str) -> str:
         "teams_dedicated_monthly_cost": "{teams_dedicated_gpus}" + cost,
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
+        "teams_net_monthly_saving": "{teams_monthly_saving}-{pool_own_cost}",
         "teams_like_for_like_monthly_saving": "{teams_dedicated_monthly_cost}*"
                                               "{teams_savings_same_service}",
         "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/"

@@ -55,13 +55,18 @@ INPUT_ROWS = [
     ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours",
      f"{HOURS_PER_MONTH:g} = always on; also the Teams sheet's hours a day", "int",
      (0, MAX_HOURS_PER_MONTH)),
+    # what one shared pool adds (a CFO's read: platform, gateway and chargeback had nowhere to
+    # go, so no saving was net of them)
+    ("pool_own_cost", "The pool's own cost per month", 0, "USD/month",
+     "platform, gateway, chargeback; 0 = not costed; the Teams sheet's too", "usd0", (0,)),
     ("lora_models", "LoRA: fine-tuned variants of one base model", 50, "models",
      "each would otherwise get its own deployment", "int", (1,)),
     ("lora_overhead", "LoRA: throughput lost to adapters", 0.02, "0-1", "seed 003: 1-3 %",
      "pct", (0, 1)),
 ]
 OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_monthly_cost",
-           "monthly_saving", "savings_fraction", "savings_from_peaks", "savings_from_rounding",
+           "monthly_saving", "net_monthly_saving", "savings_fraction", "savings_from_peaks",
+           "savings_from_rounding",
            "savings_bound",
            "dedicated_utilization", "pooled_utilization", "dedicated_coverage",
            "pooled_coverage", "pooled_gpus_same_service", "savings_same_service",
@@ -124,6 +129,8 @@ def _outputs(b) -> None:
         ("pooled_monthly_cost", "Pooled monthly cost", "USD/month", "usd0", ""),
         ("monthly_saving", "Pooling saves per month", "USD/month", "usd0",
          "dedicated - pooled; x 12 for a year"),
+        ("net_monthly_saving", "  net of the pool's own cost", "USD/month", "usd0",
+         "less the pool's own cost (inputs)"),
         ("savings_fraction", "Saving from pooling", "share", "pct",
          "= POOLING_SAVINGS, against each tenant's peak in whole deployments"),
         ("savings_from_peaks", "  from peaks that do not coincide", "share", "pct",
@@ -148,6 +155,8 @@ def _outputs(b) -> None:
         # reference picked up the saving bought at a lower service level)
         ("like_for_like_monthly_saving", "Pooling saves per month, like for like", "USD/month",
          "usd0", "dedicated cost x that saving"),
+        ("net_like_for_like_monthly_saving", "  net of the pool's own cost", "USD/month", "usd0",
+         "less the pool's own cost (inputs)"),
         ("pooled_load", "Pooled percentile load, before whole deployments", "GPUs", "num3",
          "mean + z x sigma of the pool (Working sheet)"),
         ("pooled_capacity_utilization", "Average load / that pooled load", "share",
@@ -203,6 +212,8 @@ def _checks(b) -> None:
         bk.catalog_check("gpu_price_per_hour", "GPU price", min_open=True),
         ("check_hours", "Hours per month",
          num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
+        ("check_pool_own_cost", "The pool's own cost", num("pool_own_cost", "the pool's own cost",
+                                                           0)),
         ("check_lora_models", "LoRA models", bk.whole_check("lora_models", "lora_models")),
         ("check_lora_overhead", "LoRA overhead",
          num("lora_overhead", "lora_overhead", 0, 1, max_open=True)),
@@ -212,13 +223,14 @@ def _checks(b) -> None:
     # LoRA line only: a bad one of them leaves the GPU counts and savings as typed.
     # The grid headers, the Tables sheet's grids only (a user audit: a typo there blanked the
     # answer).
-    aside = ("check_gpu", "check_gpu_price_per_hour", "check_hours", "check_lora_models",
-             "check_lora_overhead", "check_grid")
+    aside = ("check_gpu", "check_gpu_price_per_hour", "check_hours", "check_pool_own_cost",
+             "check_lora_models", "check_lora_overhead", "check_grid")
     b.add("counts_ok", "Inputs of the GPU counts and savings OK?",
           'COUNTIF(checks,"OK")+' + "+".join(f'({{{c}}}<>"OK")' for c in aside)
           + '=ROWS(checks)', fmt="bool")
-    b.add("costs_ok", "... and the GPU, its price and the hours (the costs)?",
-          'AND({counts_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK")',
+    b.add("costs_ok", "... and the GPU, price, hours and pool's cost (the costs)?",
+          'AND({counts_ok},{check_gpu}="OK",{check_gpu_price_per_hour}="OK",{check_hours}="OK",'
+          '{check_pool_own_cost}="OK")',
           fmt="bool")
     b.add("lora_ok", "... and the LoRA inputs (the LoRA line)?",
           'AND({counts_ok},{check_lora_models}="OK",{check_lora_overhead}="OK")', fmt="bool")
@@ -237,6 +249,7 @@ def _working(w) -> None:
     # The counts need every input but the price and the hours, which wait for all checks.
     w.alias = bk.used_inputs(w, defaults, "counts_ok", {"gpu_price_per_hour": "costs_ok",
                                                         "hours_per_month": "costs_ok",
+                                                        "pool_own_cost": "costs_ok",
                                                         "lora_models": "lora_ok",
                                                         "lora_overhead": "lora_ok"},
                              "While a check fails, the rows below use the default inputs; a "
@@ -309,6 +322,10 @@ def _pool_steps() -> list[Step]:
              "{dedicated_monthly_cost_calc}-{pooled_monthly_cost_calc}", "USD/month", "usd0"),
         Step("like_for_like_monthly_saving_calc", "Like for like = dedicated cost x that saving",
              "{dedicated_monthly_cost_calc}*{savings_same_service_calc}", "USD/month", "usd0"),
+        Step("net_monthly_saving_calc", "Net = pooling saves - the pool's own cost",
+             "{monthly_saving_calc}-{pool_own_cost}", "USD/month", "usd0"),
+        Step("net_like_for_like_monthly_saving_calc", "Net like for like = that - the pool's own "
+             "cost", "{like_for_like_monthly_saving_calc}-{pool_own_cost}", "USD/month", "usd0"),
     ]
 
 
@@ -550,9 +567,9 @@ LEFT_OUT = [
     "Tenants of different sizes on the Pooling sheet: every tenant there has the same average "
     "load and cv, at most one deployment's worth; averaging unlike teams can move the answer "
     "either way, so give them the Teams sheet. Spare deployments for availability (one pool "
-    "is one point of failure for every tenant) are costed on the Teams sheet only. People, "
-    "platform and migration, and how the pooled cost is split between tenants are not "
-    "costed.",
+    "is one point of failure for every tenant) are costed on the Teams sheet only. What running "
+    "one pool adds (platform, gateway, chargeback) is an input, 0 until typed; migration and "
+    "how the pooled cost is split between tenants are not costed.",
     "Latency headroom: a deployment counts as full at its saturating throughput, so "
     "give the loads as shares of the throughput you plan to run at (the breakeven "
     f"workbook plans {_PLANNED}); the pool runs hotter than dedicated deployments, so leaving "
@@ -578,6 +595,10 @@ FAR_TAIL = "0.99997"
 FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations: the model's "
                  "figure, not a measured one)")
 
+# the month's saving net of the pool's own cost, where one is typed
+_NET = ('IF(pool_own_cost>0,"; "&' + _sheets.dollars("{0}") + '&" a month net of the pool\'s '
+        'own "&' + _sheets.dollars("pool_own_cost") + ',"")')
+
 COVER_ANSWER = [
     # labelled (an audit: the example tenants led the cover, read as the user's own teams)
     'IF(counts_ok,"Identical tenants (the Pooling sheet): "&' + _sheets.plain("tenants") + '&'
@@ -593,12 +614,13 @@ COVER_ANSWER = [
     # and a year's (a CFO's read: budgets are annual)
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month ("&'
     + _sheets.dollars("monthly_saving*12") + '&" a year) at "&TEXT('
-    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"," (the dollars wait for the GPU, its '
+    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"&' + _NET.format("net_monthly_saving")
+    + '," (the dollars wait for the GPU, its '
     'price and the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak","")&IF('
     # said where the saving is read (a finance review: the lines below qualify it)
     'pooled_coverage<dedicated_coverage-' + SHORT_GAP + ',". The pool is short of capacity more '
-    'often than the dedicated deployments: see the like-for-like saving below",""),"")', 2),
+    'often than the dedicated deployments: see the like-for-like saving below",""),"")', 3),
     # where the saving comes from, beside it (an audit: 33.6 of 40 points were each tenant
     # renting a whole GPU for a 0.56-GPU peak, which a smaller GPU also recovers)
     ('IF(counts_ok,"Of the "&TEXT(savings_fraction,"0.0%")&" saved, "&TEXT(savings_from_peaks*'
@@ -614,9 +636,10 @@ COVER_ANSWER = [
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
      '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
      + _sheets.dollars("like_for_like_monthly_saving") + '&" a month ("&'
-     + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)","")&IF('
+     + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)"&'
+     + _NET.format("net_like_for_like_monthly_saving") + ',"")&IF('
      'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
-     'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 4),
+     'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 5),
     ('IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")', 2),
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
     # own numbers go (a review found the cover quoting identical tenants only), with the
@@ -627,7 +650,8 @@ COVER_ANSWER = [
      + _saves("dedicated", "teams_dedicated_gpus", "teams_pooled_gpus",
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
-     + _sheets.dollars("teams_monthly_saving*12") + '&" a year) at "&teams_priced_at,"")&". Short '
+     + _sheets.dollars("teams_monthly_saving*12") + '&" a year) at "&teams_priced_at&'
+     + _NET.format("teams_net_monthly_saving") + ',"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
      + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
      'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
@@ -646,7 +670,7 @@ COVER_ANSWER = [
      'their own","")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
-     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 6),
+     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 7),
 ]
 
 
