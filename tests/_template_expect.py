@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import statistics
 
 import numpy as np
 
@@ -567,8 +568,11 @@ def _pool_step(args, ded, pool) -> str:
         now, there = 1 - pool / ded, 1 - (pool + sign * g) / then
         if f"{there:.0%}" == f"{now:.0%}":
             continue  # the saving does not move: no step to speak of
-        # a deployment fewer covers the percentile and no more (a CFO's read)
-        short = (f" (a pool then short {1 - args[2]:.1%} of the time, against "
+        # what a deployment fewer gives at this load (a CFO's read)
+        tenants, u, _p, cv, g, rho = args
+        sd, gap = e._pooled_sd(tenants, u, cv, rho), pool / g - 1 - tenants * u  # deployments
+        fewer = 1 - statistics.NormalDist().cdf(gap / sd) if sd > 0 else float(gap < 0)
+        short = (f" (a deployment fewer is short {fewer:.1%} of the time at this load, against "
                  f"{1 - e.pooled_coverage(*args):.3%} now)" if sign < 0 else "")
         return (f"yes: {shown:.3%} {word} load needs {pool + sign * g:g} GPUs: the saving "
                 f"{'jumps' if there > now else 'falls'} from {now:.0%} to {there:.0%}"
@@ -753,8 +757,9 @@ def _expect_teams(v, price):
                  loads, *args, spares[1])}
     for name, gpus in money.items():
         exp[name] = gpus * price * v["hours_per_month"] if price is not None else "check inputs"
-    exp["teams_net_monthly_saving"] = (exp["teams_monthly_saving"] - v["pool_own_cost"]
-                                       if price is not None else "check inputs")
+    for name in ("teams_monthly_saving", "teams_like_for_like_monthly_saving"):
+        exp[name.replace("teams_", "teams_net_", 1)] = (
+            exp[name] - v["pool_own_cost"] if price is not None else "check inputs")
     exp["teams_pooled_cost_per_mtok"] = (
         e.cost_per_mtok_at_volume(pool * price * v["hours_per_month"], sum(numbers),
                                   e.api_days_per_month(v["hours_per_month"]))
@@ -854,6 +859,9 @@ def expect_multi_tenant(v):
                                  f"no: cv {v['cv']:.2f} is bursty: the normal model's peaks "
                                  "can be off either way (pooling_monte_carlo)"),
            "lora_savings_fraction": e.lora_sharing_savings(
+               v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
+               v["cv"], v["correlation"]) if lora_ok else "check inputs",
+           "lora_shared_coverage": e.lora_shared_coverage(
                v["lora_models"], v["lora_overhead"], v["mean_utilization"], v["percentile"],
                v["cv"], v["correlation"]) if lora_ok else "check inputs"}
     if not lora_ok:  # the LoRA line alone waits for the LoRA inputs

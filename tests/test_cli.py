@@ -1565,6 +1565,11 @@ def test_recalc_refuses_an_unwritable_folder_before_the_work(capsys, monkeypatch
     (["tokens-per-sec", "h100-sxm", "llama-3.1-8b", "--batch", "1", "--batch", "2"],
      "--batch given twice: '1' and '2'"),
     (["estimate", "--gpu", "b200", "--gpu", "h100"], "--gpu given twice: 'b200' and 'h100'"),
+    # as typed, not Python's reprs of the converted values (a review)
+    (["estimate", "--tokens-per-day", "1e6", "--tokens-per-day", "2e6"],
+     "--tokens-per-day given twice: 1e+06 and 2e+06"),
+    (["templates", "build", "--out", "/tmp/x", "--out", "/tmp/y"],
+     "--out given twice: '/tmp/x' and '/tmp/y'"),
     (["recalc", "workbooks/functions_showcase.xlsx", "--set", "batch=8", "--set", "Batch=64"],
      "--set Batch given twice: 8 and 64"),
 ])
@@ -1589,6 +1594,9 @@ def test_a_decimal_comma_in_a_dollar_amount_is_said_to_be_a_sweep(capsys):
     code, out, err = run(capsys, "cost-per-mtok", "2,49", "1500")
     assert code == 0 and len(out.splitlines()) == 3  # the header and the rows for 2 and 49
     assert "price_per_gpu_hour '2,49' is the sweep of 2 and 49" in err and "write 2.49" in err
+    assert "for the sweep '2, 49'" in err  # and how to say a sweep of two amounts
+    code, out, err = run(capsys, "cost-per-mtok", "2, 49", "1500")
+    assert code == 0 and err == "" and len(out.splitlines()) == 3
     code, out, err = run(capsys, "cost-per-mtok", "2,4,8", "1500")
     assert code == 0 and err == ""  # a sweep that cannot be a decimal: no note
     code, out, err = run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", "1,16")

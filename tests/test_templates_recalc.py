@@ -287,6 +287,7 @@ def multi_tenant_scenarios(d):
            # what sharing adds, net of the savings (a CFO's read); a negative one holds back
            # the dollars alone
            ("the pool's own cost", dict(d, pool_own_cost=2000.0)),
+           ("a pool's own cost above the saving", dict(d, pool_own_cost=9000.0)),
            ("a negative pool cost", dict(d, pool_own_cost=-5.0, tenants=12)),
            # the GPU sets only the price: one the catalog lacks, at a price typed
            ("a GPU the catalog lacks, at your price", dict(d, gpu="mi250",
@@ -1145,7 +1146,8 @@ def test_a_pooled_count_on_a_step_says_so(results):
     assert v["pooled_load"] == pytest.approx(5.0005, abs=1e-4) and v["pooled_gpus"] == 6
     assert v["pool_step"] == ("yes: 0.011% less load needs 5 GPUs: the saving jumps from 40% to "
                               # what it buys (a CFO's read: a pool short 5 % of the time)
-                              "50% (a pool then short 5.0% of the time, against 0.050% now)")
+                              "50% (a deployment fewer is short 5.0% of the time at this load, "
+                              "against 0.050% now)")
     # and one just under a whole count (a finance review): 20 tenants at the defaults, 9.904
     # GPUs of load in 10; (10 - 9.904) / 9.904 = 0.969 % more needs 11, and 1 - 11 / 20 = 45 %
     v = _lo(results, "multi_tenant_savings", "20 tenants, just under a step")
@@ -1303,6 +1305,13 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             "of the pool's own $2,000. Short") in text
     assert v["net_like_for_like_monthly_saving"] == pytest.approx(
         v["like_for_like_monthly_saving"] - 2000)
+    lfl = v["teams_like_for_like_monthly_saving"]
+    assert f"(${12 * lfl:,.0f} a year); ${lfl - 2000:,.0f} a month net of the pool's own" in text
+    # the net saving turned round where the pool's own cost is larger (a review: "-$1,729 a
+    # month net" read as a saving)
+    v, text = lines("multi_tenant_savings", "a pool's own cost above the saving")
+    assert (f"per GPU-hour; net of the pool's own $9,000, pooling costs "
+            f"${9000 - v['monthly_saving']:,.0f} a month more.") in text
     v, text = lines("multi_tenant_savings", "a pool short less often")  # (a review)
     assert v["pooled_coverage"] > v["dedicated_coverage"] and "bought at" not in text
     assert "short of capacity more often" not in text

@@ -78,10 +78,18 @@ class _Once(argparse._StoreAction):
     def __call__(self, parser, namespace, values, option_string=None):
         given = namespace.__dict__.setdefault("_options_given", {})
         if option_string is not None and self.dest in given:
-            raise UsageError(f"{option_string} given twice: {given[self.dest]!r} and "
-                             f"{values!r}")
+            raise UsageError(f"{option_string} given twice: {_as_typed(given[self.dest])} and "
+                             f"{_as_typed(values)}")
         given[self.dest] = values
         super().__call__(parser, namespace, values, option_string)
+
+
+def _as_typed(value) -> str:
+    """An option's value as a person typed it, after argparse's conversion: a path or a text
+    quoted, a number plain (a review: "PosixPath('/tmp/x')", "1000000.0")."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(str(value)) if not isinstance(value, (int, bool)) else str(value)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -250,8 +258,8 @@ def _decimal_comma_note(argument, value) -> None:
     if argument.unit.startswith("USD") and _DECIMAL_COMMA.fullmatch(value.strip()):
         first, second = value.strip().split(",")
         print(f"note: {argument.name} {value!r} is the sweep of {first} and {second} (a comma "
-              f"separates a sweep's values); for one amount write {first}.{second}",
-              file=sys.stderr)
+              f"separates a sweep's values); for one amount write {first}.{second}, for the "
+              f"sweep '{first}, {second}'", file=sys.stderr)
 
 
 def _percentile_said(doc, given) -> str:

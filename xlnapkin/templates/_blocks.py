@@ -9,13 +9,16 @@ name and formulas refer to names, never to addresses.
 
 from __future__ import annotations
 
+from openpyxl.styles import Alignment
+
 from .. import calibration
 from ..memory import KV_DTYPE, MEM_FRACTION
 from . import _style as st
 
 __all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id", "checks",
            "calibration_inputs", "calibration_check", "calibration_format", "calibration_used",
-           "catalog_value", "catalog_check", "used_inputs", "output", "workload_checks"]
+           "catalog_value", "catalog_check", "used_inputs", "output", "workload_checks",
+           "two_lines", "across"]
 
 CHECK_OK = '"OK"'
 
@@ -273,3 +276,18 @@ def workload_checks() -> list[tuple[str, str, str]]:
          f"{msg},{CHECK_OK})))"),
         calibration_check(),
     ]
+
+
+def two_lines(cell) -> None:
+    """An answer whose text runs past the page: two lines across the unit and note columns."""
+    across(cell)
+    cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+    cell.offset(column=-1).alignment = Alignment(vertical="top")  # its label beside the text
+    cell.parent.row_dimensions[cell.row].height = 26
+
+
+def across(cell):
+    """A text answer across the unit and note columns, whose borders it would run over."""
+    cell.parent.merge_cells(start_row=cell.row, start_column=cell.column, end_row=cell.row,
+                            end_column=cell.column + 2)
+    return cell

@@ -65,6 +65,8 @@ TOTALS = [
      "less the pool's own cost (Pooling sheet)", "usd0"),
     ("teams_like_for_like_monthly_saving", "Pooling saves per month at the worst team's service",
      "USD/month", "dedicated cost x the saving at that service level", "usd0"),
+    ("teams_net_like_for_like_monthly_saving", "  net of the pool's own cost", "USD/month",
+     "less the pool's own cost (Pooling sheet)", "usd0"),
     ("teams_pooled_cost_per_mtok", "Pooled USD per million tokens (GPUs only)", "USD/Mtok",
      "= COST_PER_MTOK_AT_VOLUME: no people", "usd4"),
 ]
@@ -282,7 +284,8 @@ def _formula(name: str) -> str:
         # through the worst team's coverage and back, at most its own deployments: the engine
         # takes its z directly, which one team's pool (or perfectly correlated teams') meets
         "teams_pooled_gpus_same_service": f"MIN({g}*(MAX(1,ROUNDUP((SUMPRODUCT(teams_load)+"
-                                          "NORMSINV(MIN({teams_dedicated_coverage},1-1E-12))*"
+                                          "MAX(NORMSINV(MIN({teams_dedicated_coverage},"
+                                          "1-1E-12)),NORMSINV({percentile}))*"
                                           f"{sd})*(1-1E-12),0))+{{teams_pool_spares}}),"
                                           "SUMPRODUCT(teams_own_gpus)-(COUNT(teams_load)*"
                                           "{teams_team_spares}-{teams_pool_spares})*"
@@ -293,6 +296,8 @@ def _formula(name: str) -> str:
         "teams_pooled_monthly_cost": "{teams_pooled_gpus}" + cost,
         "teams_monthly_saving": "{teams_dedicated_monthly_cost}-{teams_pooled_monthly_cost}",
         "teams_net_monthly_saving": "{teams_monthly_saving}-{pool_own_cost}",
+        "teams_net_like_for_like_monthly_saving": "{teams_like_for_like_monthly_saving}-"
+                                                  "{pool_own_cost}",
         "teams_like_for_like_monthly_saving": "{teams_dedicated_monthly_cost}*"
                                               "{teams_savings_same_service}",
         "teams_pooled_cost_per_mtok": "{teams_pooled_monthly_cost}/"

@@ -58,7 +58,7 @@ INPUT_ROWS = [
     # what one shared pool adds (a CFO's read: platform, gateway and chargeback had nowhere to
     # go, so no saving was net of them)
     ("pool_own_cost", "The pool's own cost per month", 0, "USD/month",
-     "platform, gateway, chargeback; 0 = not costed; the Teams sheet's too", "usd0", (0,)),
+     "platform, gateway, chargeback, their people; 0 = not costed", "usd0", (0,)),
     ("lora_models", "LoRA: fine-tuned variants of one base model", 50, "models",
      "each would otherwise get its own deployment", "int", (1,)),
     ("lora_overhead", "LoRA: throughput lost to adapters", 0.02, "0-1", "seed 003: 1-3 %",
@@ -165,6 +165,8 @@ def _outputs(b) -> None:
         ("cost_reduction_factor", "Cost reduction factor (dedicated / pooled)", "x", "num", ""),
         ("lora_savings_fraction", "LoRA (the inputs' LoRA rows): saving vs a deployment each",
          "share", "pct", "= LORA_SHARING_SAVINGS: variants typed, same load and correlation"),
+        ("lora_shared_coverage", "LoRA: time the shared replicas cover the load", "share",
+         "pct3", "each variant alone: as a tenant alone, above"),
     ]
     calc = {"tenant_deployments": "deployments_per_tenant", "pooled_load": "pooled_capacity",
             "pool_step": "pool_step_msg"}
@@ -174,6 +176,8 @@ def _outputs(b) -> None:
                 "lora_ok" if name.startswith("lora_") else "counts_ok")
         cell = bk.output(b, name, label, calc.get(name, name + "_calc"), unit, fmt, note,
                          gate=gate)
+        if name == "pool_step":  # with what a deployment fewer gives, longer than the page
+            bk.two_lines(cell)
         if name == "tenant_deployments":
             note_cell = b.ws.cell(cell.row, cell.column + 2)
             ref = cell.coordinate  # "check inputs" > 1 is TRUE in Excel: test the number
@@ -355,10 +359,12 @@ def _step_steps(n: str, g: str) -> list[Step]:
 
     def said(share, sign, ded):
         more = "less" if sign == "-" else "more"
-        # the pool a deployment smaller covers the percentile and no more (a CFO's read: "jumps
-        # from 40 % to 50 %" sold a pool short 5 % of the time, against 0.05 % now)
-        short = ('&" (a pool then short "&TEXT(1-{percentile},"0.0%")&" of the time, against "&'
-                 'TEXT(1-{pooled_coverage_calc},"0.000%")&" now)"' if sign == "-" else "")
+        # what a deployment fewer gives at this load (a CFO's read: "jumps from 40 % to 50 %"
+        # sold a pool short 5 % of the time, against 0.05 % now; short of the percentile: it
+        # covers it only at the lower load)
+        short = ('&" (a deployment fewer is short "&TEXT({pool_one_less_short},"0.0%")&" of the '
+                 'time at this load, against "&TEXT(1-{pooled_coverage_calc},"0.000%")&" now)"'
+                 if sign == "-" else "")
         # both savings ("50% saved" read)
         return (f'"yes: "&TEXT({shown(share)},"0.000%")&" {more} load needs "&('
                 f'{{pooled_gpus_calc}}{sign}{g})&" GPUs: the saving "&IF(1-({{pooled_gpus_calc}}'
@@ -379,6 +385,11 @@ def _step_steps(n: str, g: str) -> list[Step]:
              '{pooled_capacity},"-")', "share", "0.00%", "economics.pool_step_share"),
         Step("pool_step_dedicated", "Dedicated GPUs at that much less load",
              dedicated("{pool_step_share}", "-"), "GPUs", "int"),
+        Step("pool_one_less_short", "Time a deployment fewer is short at this load",
+             f'IF({{pooled_gpus_calc}}>{g},IF({{pooled_sd}}>0,1-NORMSDIST(({{pooled_gpus_calc}}-'
+             f'{g}-{n}*{{tenant_mean_load}})/{{pooled_sd}}),IF({{pooled_gpus_calc}}-{g}<{n}*'
+             '{tenant_mean_load},1,0)),"-")', "share", "pct3",
+             "economics.pooled_coverage, a deployment fewer"),
         # and one just under a whole deployment rests on it too (a finance review)
         Step("pool_headroom_share", "More load that needs a deployment more (share)",
              "({pooled_gpus_calc}-{pooled_capacity})/{pooled_capacity}", "share", "0.00%",
@@ -406,9 +417,9 @@ def _service_steps(n, g) -> list[Step]:
         # the tenant's own z, (k - u) / (cv u), taken directly (through the coverage and back
         # it lost the digits that keep one tenant's pool at its own count: a review)
         Step("same_service_z", "z of a tenant's own deployments: (k - u) / (cv u)",
-             f"MIN(IF({{cv}}>0,({{deployments_per_tenant}}-{{mean_utilization}})/({{cv}}*"
-             f"{{mean_utilization}}+({{cv}}=0)),{SAME_SERVICE_Z!r}),{SAME_SERVICE_Z!r})", "",
-             "num3"),
+             f"MAX(MIN(IF({{cv}}>0,({{deployments_per_tenant}}-{{mean_utilization}})/({{cv}}*"
+             f"{{mean_utilization}}+({{cv}}=0)),{SAME_SERVICE_Z!r}),{SAME_SERVICE_Z!r}),{{z}})",
+             "", "num3"),
         Step("pooled_gpus_same_service_calc", "Pooled GPUs as often covered as a tenant alone",
              f"{g}*MAX(1,ROUNDUP(({n}*{{tenant_mean_load}}+{{same_service_z}}*{{pooled_sd}})/"
              f"{g}*(1-1E-12),0))", "GPUs", "int", "economics.pooled_gpus_same_service"),
@@ -432,6 +443,13 @@ def _lora_steps() -> list[Step]:
         Step("lora_savings_fraction_calc", "Saving = 1 - shared / dedicated",
              "1-{lora_shared}/{lora_dedicated}", "share", "pct",
              "economics.lora_sharing_savings"),
+        # the service the saving is bought at, as the pool's (a CFO's read: 48 % saved with
+        # the shared replicas short 2.5 % of the time, each variant alone almost never)
+        Step("lora_shared_coverage_calc", "Time the shared replicas cover the load",
+             "IF({cv}>0,NORMSDIST(({lora_shared}*(1-{lora_overhead})-{lora_models}*"
+             "{mean_utilization})/({cv}*{mean_utilization}*SQRT({lora_models}*(1+("
+             "{lora_models}-1)*{correlation})))),1)", "share", "pct3",
+             "economics.lora_shared_coverage"),
     ]
 
 
@@ -568,8 +586,8 @@ LEFT_OUT = [
     "load and cv, at most one deployment's worth; averaging unlike teams can move the answer "
     "either way, so give them the Teams sheet. Spare deployments for availability (one pool "
     "is one point of failure for every tenant) are costed on the Teams sheet only. What running "
-    "one pool adds (platform, gateway, chargeback) is an input, 0 until typed; migration and "
-    "how the pooled cost is split between tenants are not costed.",
+    "one pool adds (platform, gateway, chargeback and the people who run them) is an input, 0 "
+    "until typed; migration and how the pooled cost is split between tenants are not costed.",
     "Latency headroom: a deployment counts as full at its saturating throughput, so "
     "give the loads as shares of the throughput you plan to run at (the breakeven "
     f"workbook plans {_PLANNED}); the pool runs hotter than dedicated deployments, so leaving "
@@ -596,8 +614,10 @@ FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations
                  "figure, not a measured one)")
 
 # the month's saving net of the pool's own cost, where one is typed
-_NET = ('IF(pool_own_cost>0,"; "&' + _sheets.dollars("{0}") + '&" a month net of the pool\'s '
-        'own "&' + _sheets.dollars("pool_own_cost") + ',"")')
+_NET = ('IF(pool_own_cost>0,IF({0}>=0,"; "&' + _sheets.dollars("{0}") + '&" a month net of '
+        'the pool\'s own "&' + _sheets.dollars("pool_own_cost") + ',"; net of the pool\'s own "&'
+        + _sheets.dollars("pool_own_cost") + '&", pooling costs "&' + _sheets.dollars("-{0}")
+        + '&" a month more"),"")')  # a negative net turns the verdict round (a review)
 
 COVER_ANSWER = [
     # labelled (an audit: the example tenants led the cover, read as the user's own teams)
@@ -636,9 +656,9 @@ COVER_ANSWER = [
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
      '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
      + _sheets.dollars("like_for_like_monthly_saving") + '&" a month ("&'
-     + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)"&'
-     + _NET.format("net_like_for_like_monthly_saving") + ',"")&IF('
-     'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF(LEFT('
+     + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)","")&IF('
+     'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF(costs_ok,'
+     + _NET.format("net_like_for_like_monthly_saving") + ',""),"")&IF(LEFT('
      'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 5),
     ('IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")', 2),
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
@@ -661,7 +681,8 @@ COVER_ANSWER = [
      + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
      'teams_costs_ok,", "&' + _sheets.dollars(
          "teams_like_for_like_monthly_saving") + '&" a month ("&' + _sheets.dollars(
-         "teams_like_for_like_monthly_saving*12") + '&" a year)","")&IF('
+         "teams_like_for_like_monthly_saving*12") + '&" a year)"&' + _NET.format(
+         "teams_net_like_for_like_monthly_saving") + ',"")&IF('
      'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF('
      # every team is short when the pool is (a CFO's read: two teams better served alone went
      # unsaid where the pool beat the worst-served one)

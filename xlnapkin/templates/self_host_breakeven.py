@@ -18,7 +18,6 @@ import inspect
 import re
 from pathlib import Path
 
-from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
@@ -196,21 +195,6 @@ def _inputs(b) -> None:
           "input", validation=(1,))
 
 
-def _two_lines(cell) -> None:
-    """An answer whose text runs past the page: two lines across the unit and note columns."""
-    _across(cell)
-    cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
-    cell.offset(column=-1).alignment = Alignment(vertical="top")  # its label beside the text
-    cell.parent.row_dimensions[cell.row].height = 26
-
-
-def _across(cell):
-    """A text answer across the unit and note columns, whose borders it would run over."""
-    cell.parent.merge_cells(start_row=cell.row, start_column=cell.column, end_row=cell.row,
-                            end_column=cell.column + 2)
-    return cell
-
-
 def _service_outputs(b) -> None:
     """What a request gets at your volume: the latency-under-load model at the requests/s each
     replica gets (the Working sheet's service steps)."""
@@ -227,7 +211,7 @@ def _service_outputs(b) -> None:
     out(b, "volume_ttft_tail_ms", f"Time to first token, {capacity.TAIL} waits longer",
         "vol_ttft_tail_calc", "ms", "int",
         f"= TTFT_AT_RATE at percentile {capacity.SLOW_PERCENTILE:g}")
-    _two_lines(out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "",
+    bk.two_lines(out(b, "volume_answers", "Answers at your volume", "vol_answers_msg", "",
                    "text"))  # a user audit: the "full" advice ran off the page
 
 
@@ -236,7 +220,7 @@ def _outputs(b) -> None:
     # scenarios" read as every scenario shown)
     b.heading("The answer at your volume, in the scenario chosen (Scenario, below)")
     out = bk.output
-    _across(out(b, "volume_priced", "Volume and scenario priced (Sensitivity sheet)",
+    bk.across(out(b, "volume_priced", "Volume and scenario priced (Sensitivity sheet)",
                 "volume_priced_msg", "", "text"))  # a finance review: it ran over the border
     out(b, "replicas_needed", "Replicas running for your volume", "replicas_calc", "replicas",
         "int", "= REPLICAS_NEEDED (at least the minimum)")
@@ -274,10 +258,10 @@ def _outputs(b) -> None:
     # where nothing fits, the verdict says why (the check is a page down; a finance review)
     verdict = b.add("breakeven_note", "Verdict", 'IF({all_ok},{breakeven_msg},IF({inputs_ok},'
                     '{fits},"check inputs"))', "", "", "text", "output")
-    _two_lines(verdict)  # with "for good from" it is longer than a page
-    _across(out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
+    bk.two_lines(verdict)  # with "for good from" it is longer than a page
+    bk.across(out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
                 gate="inputs_ok"))
-    _two_lines(out(b, "gpus_per_replica", "Cheaper GPU count per replica?", "split_msg", "",
+    bk.two_lines(out(b, "gpus_per_replica", "Cheaper GPU count per replica?", "split_msg", "",
                    "text"))  # a user audit: its reason ran off the page
     b.text(f"Not counted: {capacity.NOT_COUNTED} (the cover lists the rest).")
     _service_outputs(b)
@@ -321,7 +305,7 @@ def _owning_outputs(b) -> None:
         cell = b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},'
                      '{compare_msg}),"check inputs")', unit, note, fmt, "output")
         if name in ("own_vs_rent", "resale_check"):  # with the fleet's verdict (or the years
-            _two_lines(cell)  # the resale share is for) it runs past the note's column
+            bk.two_lines(cell)  # the resale share is for) it runs past the note's column
     out(b, "fleet_gpus", "GPUs in the fleet at your volume", "fleet_gpus_calc", "GPUs", "int",
         "replicas running x GPUs per replica")
     # the owner's count beside it: fewer where rented GPUs would run fewer hours (a review)
