@@ -1566,8 +1566,8 @@ def test_recalc_refuses_an_unwritable_folder_before_the_work(capsys, monkeypatch
      "--batch given twice: '1' and '2'"),
     (["estimate", "--gpu", "b200", "--gpu", "h100"], "--gpu given twice: 'b200' and 'h100'"),
     # as typed, not Python's reprs of the converted values (a review)
-    (["estimate", "--tokens-per-day", "1e6", "--tokens-per-day", "2e6"],
-     "--tokens-per-day given twice: 1e+06 and 2e+06"),
+    (["estimate", "--tokens-per-day", "1234567", "--tokens-per-day", "2e6"],
+     "--tokens-per-day given twice: 1234567 and 2000000"),
     (["templates", "build", "--out", "/tmp/x", "--out", "/tmp/y"],
      "--out given twice: '/tmp/x' and '/tmp/y'"),
     (["recalc", "workbooks/functions_showcase.xlsx", "--set", "batch=8", "--set", "Batch=64"],

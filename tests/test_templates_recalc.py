@@ -1306,12 +1306,15 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["net_like_for_like_monthly_saving"] == pytest.approx(
         v["like_for_like_monthly_saving"] - 2000)
     lfl = v["teams_like_for_like_monthly_saving"]
-    assert f"(${12 * lfl:,.0f} a year); ${lfl - 2000:,.0f} a month net of the pool's own" in text
+    assert (f"(${12 * lfl:,.0f} a year); like for like, ${lfl - 2000:,.0f} a month net of the "
+            "pool's own $2,000; 3 of the 3") in text  # said which saving it is (a review)
     # the net saving turned round where the pool's own cost is larger (a review: "-$1,729 a
     # month net" read as a saving)
     v, text = lines("multi_tenant_savings", "a pool's own cost above the saving")
     assert (f"per GPU-hour; net of the pool's own $9,000, pooling costs "
             f"${9000 - v['monthly_saving']:,.0f} a month more.") in text
+    assert (f"figure, not a measured one); like for like, net of the pool's own $9,000, pooling "
+            f"costs ${9000 - v['like_for_like_monthly_saving']:,.0f} a month more") in text
     v, text = lines("multi_tenant_savings", "a pool short less often")  # (a review)
     assert v["pooled_coverage"] > v["dedicated_coverage"] and "bought at" not in text
     assert "short of capacity more often" not in text

@@ -88,7 +88,7 @@ def _as_typed(value) -> str:
     """An option's value as a person typed it, after argparse's conversion: a path or a text
     quoted, a number plain (a review: "PosixPath('/tmp/x')", "1000000.0")."""
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.15g}"
     return repr(str(value)) if not isinstance(value, (int, bool)) else str(value)
 
 

@@ -121,7 +121,8 @@ def add_teams(wb, ws) -> None:
                  "for steady round-the-clock traffic, 0.6-1 for business-hours traffic, more for "
                  f"batch jobs (the normal model is fair up to about {NORMAL_CV_MAX}). Every team "
                  "shares one "
-                 "model. GPU rent only: no people.", chars_per_line=200)
+                 "model. GPU rent only, less the pool's own cost where the Pooling sheet has one "
+                 "typed.", chars_per_line=240)
     t = st.Block(wb, ws, row=4)
     t.heading("The answer", "while a check fails: 'check inputs'")
     for name, label, unit, note, fmt in TOTALS:
@@ -167,8 +168,7 @@ def add_teams(wb, ws) -> None:
           "%", "pct", "input",
           validation=(0, 1))
     b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",
-          "1 = N+1 for every team", "int", "input",
-          validation=(0,))
+          "1 = N+1 for every team", "int", "input", validation=(0,))
     b.add("teams_pool_spares", "Spare deployments the pool keeps", 0, "deployments",
           "1 = N+1: a failed pool stops every team", "int", "input", validation=(0,))
     top = b.row + 14  # below the checks and a blank row

@@ -72,7 +72,8 @@ OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_mo
            "pooled_coverage", "pooled_gpus_same_service", "savings_same_service",
            "tenant_deployments", "pooled_load",
            "pooled_capacity_utilization", "normal_model_fair", "pool_step",
-           "cost_reduction_factor", "lora_savings_fraction"]
+           "cost_reduction_factor", "lora_savings_fraction", "like_for_like_monthly_saving",
+           "net_like_for_like_monthly_saving", "lora_shared_coverage"]
 
 
 def build(out_dir) -> Path:
@@ -166,7 +167,7 @@ def _outputs(b) -> None:
         ("lora_savings_fraction", "LoRA (the inputs' LoRA rows): saving vs a deployment each",
          "share", "pct", "= LORA_SHARING_SAVINGS: variants typed, same load and correlation"),
         ("lora_shared_coverage", "LoRA: time the shared replicas cover the load", "share",
-         "pct3", "each variant alone: as a tenant alone, above"),
+         "pct3", "= economics.lora_shared_coverage; a variant alone: as a tenant alone"),
     ]
     calc = {"tenant_deployments": "deployments_per_tenant", "pooled_load": "pooled_capacity",
             "pool_step": "pool_step_msg"}
@@ -614,10 +615,16 @@ FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations
                  "figure, not a measured one)")
 
 # the month's saving net of the pool's own cost, where one is typed
-_NET = ('IF(pool_own_cost>0,IF({0}>=0,"; "&' + _sheets.dollars("{0}") + '&" a month net of '
-        'the pool\'s own "&' + _sheets.dollars("pool_own_cost") + ',"; net of the pool\'s own "&'
-        + _sheets.dollars("pool_own_cost") + '&", pooling costs "&' + _sheets.dollars("-{0}")
-        + '&" a month more"),"")')  # a negative net turns the verdict round (a review)
+def _net(name: str, what: str = "") -> str:
+    """The month's saving ``name`` net of the pool's own cost, where one is typed, as a piece
+    of a formula: turned round where the cost is larger (a review: "-$1,729 a month net" read
+    as a saving), and ``what`` saving it is ("like for like, ")."""
+    cost = _sheets.dollars("pool_own_cost")
+    return (f'IF(pool_own_cost>0,IF({name}>=0,"; {what}"&' + _sheets.dollars(name)
+            + '&" a month net of the pool\'s own "&' + cost + f',"; {what}net of the pool\'s '
+            'own "&' + cost + '&", pooling costs "&' + _sheets.dollars(f"-{name}")
+            + '&" a month more"),"")')
+
 
 COVER_ANSWER = [
     # labelled (an audit: the example tenants led the cover, read as the user's own teams)
@@ -634,7 +641,7 @@ COVER_ANSWER = [
     # and a year's (a CFO's read: budgets are annual)
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month ("&'
     + _sheets.dollars("monthly_saving*12") + '&" a year) at "&TEXT('
-    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"&' + _NET.format("net_monthly_saving")
+    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"&' + _net("net_monthly_saving")
     + '," (the dollars wait for the GPU, its '
     'price and the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak","")&IF('
@@ -658,7 +665,7 @@ COVER_ANSWER = [
      + _sheets.dollars("like_for_like_monthly_saving") + '&" a month ("&'
      + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)","")&IF('
      'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF(costs_ok,'
-     + _NET.format("net_like_for_like_monthly_saving") + ',""),"")&IF(LEFT('
+     + _net("net_like_for_like_monthly_saving", "like for like, ") + ',""),"")&IF(LEFT('
      'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 5),
     ('IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")', 2),
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
@@ -671,7 +678,7 @@ COVER_ANSWER = [
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
      + _sheets.dollars("teams_monthly_saving*12") + '&" a year) at "&teams_priced_at&'
-     + _NET.format("teams_net_monthly_saving") + ',"")&". Short '
+     + _net("teams_net_monthly_saving") + ',"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
      + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
      'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
@@ -681,9 +688,10 @@ COVER_ANSWER = [
      + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
      'teams_costs_ok,", "&' + _sheets.dollars(
          "teams_like_for_like_monthly_saving") + '&" a month ("&' + _sheets.dollars(
-         "teams_like_for_like_monthly_saving*12") + '&" a year)"&' + _NET.format(
-         "teams_net_like_for_like_monthly_saving") + ',"")&IF('
-     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '",""),"")&IF('
+         "teams_like_for_like_monthly_saving*12") + '&" a year)","")&IF('
+     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF('
+     'teams_costs_ok,' + _net("teams_net_like_for_like_monthly_saving", "like for like, ")
+     + ',""),"")&IF('
      # every team is short when the pool is (a CFO's read: two teams better served alone went
      # unsaid where the pool beat the worst-served one)
      'teams_served_worse>0,"; "&teams_served_worse&" of the "&COUNTIF(teams_tokens_per_day,'
@@ -712,15 +720,18 @@ def _cover(wb) -> None:
             "the saving comes from peaks that do not coincide and how much from rounding each "
             "tenant up to whole deployments? What does serving fine-tuned variants as LoRA "
             "adapters on one base model save?",
-            "It compares two self-hosted set-ups by GPU rent alone. Whether self-hosting beats "
+            "It compares two self-hosted set-ups by GPU rent, less what running one pool adds "
+            "where you type it. Whether self-hosting beats "
             "an API at your volume, with people and platform costed, is the self-host "
             "breakeven workbook's question (or `xlnapkin estimate`)."]),
         ("How to use it", [
             "1. Pooling sheet: tenants, their average load (as a share of one deployment), the "
             "percentile the capacity must cover, the load variability cv, the deployment size "
-            "in GPUs, the correlation between tenants and the GPU (its catalog price, or yours).",
+            "in GPUs, the correlation between tenants, the GPU (its catalog price, or yours) and "
+            "what running one pool adds a month (platform, gateway, chargeback, their people).",
             "2. Every check must say OK; until then outputs say 'check inputs' (without "
-            "a GPU price only the costs in dollars do, and a bad LoRA input only the LoRA line).",
+            "a GPU price, or with a bad pool's own cost, only the costs in dollars do, and a bad "
+            "LoRA input only the LoRA line).",
             "3. Teams of different sizes: the Teams sheet takes each team's tokens a day (and "
             "its own cv), what one deployment serves and how busy you plan to run it.",
             "4. Read the saving, its two parts and its bound; the Tables sheet shows 1 to 50 "
