@@ -264,10 +264,13 @@ def multi_tenant_scenarios(d):
            ("a million tenants", dict(d, tenants=1000000)),
            # 9.90 GPUs of load in 10: 1 % more load needs an eleventh (a finance review: the
            # step line said "no" where it looked only at less load)
-           ("20 tenants, just under a step", dict(d, tenants=20)),
+           # and the pool's own cost, net of the savings (a CFO's read)
+           ("20 tenants, just under a step", dict(d, tenants=20, pool_own_cost=2000.0)),
            # the GPU and the LoRA inputs feed their own lines: a bad one leaves the counts
            # as typed (a review found a blank LoRA input put the defaults in their place)
-           ("LoRA left blank, three tenants", dict(d, lora_models=None, tenants=3)),
+           # a negative pool's own cost holds back the dollars alone
+           ("LoRA left blank, three tenants", dict(d, lora_models=None, tenants=3,
+                                                   pool_own_cost=-5.0)),
            ("an unknown GPU", dict(d, gpu="h10", tenants=3)),
            # teams of different sizes: one team's own cv, a blank row between teams, 1-GPU
            # deployments planned at 50 %
@@ -280,15 +283,12 @@ def multi_tenant_scenarios(d):
            # (a LibreOffice scenario; test_recalc.py holds recalc to the same answer)
            ("teams: a volume typed as text", dict(d, teams_tokens_per_day=_team_rows(
                                                       1e8, "20000000"))),
+           # a pool's own cost above the saving turns the verdict round
            ("teams: N+1 for the pool and each team", dict(d, teams_team_spares=1,
-                                                          teams_pool_spares=1)),
+                                                          teams_pool_spares=1,
+                                                          pool_own_cost=9000.0)),
            ("teams: spares typed as text", dict(d, teams_pool_spares="one")),
            ("teams: no GPU price", dict(d, gpu="h100-nvl")),
-           # what sharing adds, net of the savings (a CFO's read); a negative one holds back
-           # the dollars alone
-           ("the pool's own cost", dict(d, pool_own_cost=2000.0)),
-           ("a pool's own cost above the saving", dict(d, pool_own_cost=9000.0)),
-           ("a negative pool cost", dict(d, pool_own_cost=-5.0, tenants=12)),
            # the GPU sets only the price: one the catalog lacks, at a price typed
            ("a GPU the catalog lacks, at your price", dict(d, gpu="mi250",
                                                           gpu_price_per_hour=1.5)),
@@ -1298,7 +1298,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["pooled_coverage"] < v["dedicated_coverage"]
     # the pool's own cost, where one is typed (a CFO's read: no saving was net of it)
     assert "net of the pool's own" not in text
-    v, text = lines("multi_tenant_savings", "the pool's own cost")
+    v, text = lines("multi_tenant_savings", "20 tenants, just under a step")
     assert (f"(${12 * v['monthly_saving']:,.0f} a year) at $2.49 per GPU-hour; "
             f"${v['monthly_saving'] - 2000:,.0f} a month net of the pool's own $2,000.") in text
     assert (f"at {v['teams_priced_at']}; ${v['teams_monthly_saving'] - 2000:,.0f} a month net "
@@ -1310,7 +1310,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             "pool's own $2,000; 3 of the 3") in text  # said which saving it is (a review)
     # the net saving turned round where the pool's own cost is larger (a review: "-$1,729 a
     # month net" read as a saving)
-    v, text = lines("multi_tenant_savings", "a pool's own cost above the saving")
+    v, text = lines("multi_tenant_savings", "teams: N+1 for the pool and each team")
     assert (f"per GPU-hour; net of the pool's own $9,000, pooling costs "
             f"${9000 - v['monthly_saving']:,.0f} a month more.") in text
     assert (f"figure, not a measured one); like for like, net of the pool's own $9,000, pooling "
