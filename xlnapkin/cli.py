@@ -712,21 +712,20 @@ def _usd(x, digits=0) -> str:
     return f"-${-x:,.{digits}f}" if x < 0 else f"${x:,.{digits}f}"
 
 
-def _usd_per_mtok(x) -> str:
+def _usd_per_mtok(x, more=0) -> str:
     """A price per million tokens, to the cent from $10 up and to a tenth of a cent below
-    (API prices run from a few cents to tens of dollars)."""
-    return _usd(x, 2 if abs(x) >= 10 else 3)
+    (API prices run from a few cents to tens of dollars); ``more`` decimals besides."""
+    return _usd(x, (2 if abs(x) >= 10 else 3) + more)
 
 
 def _usd_per_mtok_pair(x, y) -> tuple[str, str]:
     """Two prices per million tokens, with as many more decimals (up to six) as they need to
     read differently where they differ (a CLI review: the GPUs alone and the API both read
     $0.065 on either side of the breakeven's answer)."""
-    a, b = _usd_per_mtok(x), _usd_per_mtok(y)
-    decimals = 2 if abs(x) >= 10 and abs(y) >= 10 else 3
-    while a == b and x != y and decimals < 6:
-        decimals += 1
-        a, b = _usd(x, decimals), _usd(y, decimals)
+    for more in range(4):
+        a, b = _usd_per_mtok(x, more), _usd_per_mtok(y, more)
+        if a != b or x == y:
+            break
     return a, b
 
 

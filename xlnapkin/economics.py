@@ -1304,7 +1304,6 @@ def _teams_own_cover(load, c, z):
     return _covered(_own_deployments(load, z, c), load, c * load)
 
 
-
 def teams_served_worse(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, correlation=0.0):
     """The teams whose own deployments (spares aside) cover their load more of the time than
     the pool sized for the percentile covers the summed load (:func:`teams_pooled_coverage`):
@@ -1855,8 +1854,12 @@ def lora_sharing_savings(models, throughput_overhead=0.02, mean_utilization=0.4,
                                       tenant_name="models")
     o = _checks.number(throughput_overhead, "throughput_overhead", 0, 1, max_open=True)
     dedicated = n * _own_deployments(mu, z, c)
-    shared = np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, rho) / (1.0 - o)))
-    return _out(1.0 - shared / dedicated)
+    return _out(1.0 - _lora_shared(n, mu, z, c, rho, o) / dedicated)
+
+
+def _lora_shared(n, mu, z, c, rho, o):
+    """Whole base-model replicas one pool of ``n`` variants needs, slowed by overhead ``o``."""
+    return np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, rho) / (1.0 - o)))
 
 
 def lora_shared_coverage(models, throughput_overhead=0.02, mean_utilization=0.4,
@@ -1874,7 +1877,7 @@ def lora_shared_coverage(models, throughput_overhead=0.02, mean_utilization=0.4,
     n, mu, z, c, _g, rho = _pool_args(models, mean_utilization, percentile, cv, 1, correlation,
                                       tenant_name="models")
     o = _checks.number(throughput_overhead, "throughput_overhead", 0, 1, max_open=True)
-    shared = np.maximum(1.0, _whole(_pooled_load(n, mu, z, c, rho) / (1.0 - o)))
+    shared = _lora_shared(n, mu, z, c, rho, o)
     return _out(_covered(shared * (1.0 - o), n * mu, _pooled_sd(n, mu, c, rho)))
 
 
