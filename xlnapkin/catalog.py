@@ -773,8 +773,9 @@ def _resolve(kind: str, text: str, _user_key):
             raise CatalogError(f"{kind} spec {text!r}: separate the id and each field=value "
                                "with ';', not ','")
         field = _field_name(kind, name)
-        plain = _plain(val).strip()  # a number pasted from a web page, read as it shows (a
-        if field in _numeric_fields(_KINDS[kind][0]) and _NUMBER.fullmatch(plain):  # review)
+        # a number pasted from a web page, read as it shows (a review)
+        plain = _plain(val).strip()
+        if field in _numeric_fields(_KINDS[kind][0]) and _NUMBER.fullmatch(plain):
             val = plain
         if field == "id":  # the spec's id is the text itself (a review: "h100; id=b200" was
             # an H100 that said nothing)
