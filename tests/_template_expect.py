@@ -292,6 +292,10 @@ def _money(v, x, total):
     owned = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], 730.0) * n
     rented = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], v["hours_per_month"]) * n
     replica = e.self_host_monthly_cost(0, total, price, n, x["util"], hours)
+    rent_fleet_npv = rented * e.rent_npv(rent, x["years"], v["price_decline"], x["rate"],
+                                         min(v["hours_per_month"], 730.0))
+    fleet_npv = owned * out["own_npv_calc"] if own else rent_fleet_npv
+    pv_years = sum(e.discount_factor(x["rate"], y) for y in range(1, int(x["years"]) + 1))
     cap = e.replica_tokens_per_day(total, x["util"], hours)
     out.update({
         "replica_total_tps": total, "replica_monthly_cost": replica,
@@ -305,9 +309,11 @@ def _money(v, x, total):
         "own_fleet_gpus": owned, "rent_fleet_gpus": rented,
         # each fleet as sized: the renter's GPUs for the hours they run, the owner's always on
         # (a year has 8,760 hours: a 744-hour month rents no more of them)
-        "fleet_npv_saving_calc": rented * e.rent_npv(rent, x["years"], v["price_decline"],
-                                                     x["rate"], min(v["hours_per_month"], 730.0))
-        - owned * out["own_npv_calc"],
+        "fleet_npv_saving_calc": rent_fleet_npv - owned * out["own_npv_calc"],
+        # self-hosting against the API over the years kept, each year's cost at its end
+        "years_pv_calc": pv_years,
+        "self_host_npv_calc": fleet_npv + x["staff"] * 12 * pv_years,
+        "api_npv_calc": out["api_monthly_calc"] * 12 * pv_years,
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days)),
     })
@@ -317,6 +323,7 @@ def _money(v, x, total):
     if (fleet > 0 and not hour_owning) or (fleet < 0 and hour_owning):
         out["own_vs_rent_line"] += (f"; for your fleet as sized, "
                                     f"{'renting' if fleet < 0 else 'owning'} saves")
+    out["npv_vs_api_calc"] = out["api_npv_calc"] - out["self_host_npv_calc"]
     out["breakeven_for_good_calc"] = _scan(e.breakeven_for_good(
         replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days))
     # the fleet the breakeven volume needs: the replicas whose savings pay the people
@@ -347,6 +354,7 @@ OUTPUT_OF = {"replicas_needed": "replicas_calc", "actual_utilization": "actual_u
              "own_vs_rent": "own_vs_rent_line", "resale_check": "resale_note",
              "own_fleet_purchase": "fleet_purchase_calc", "owned_fleet_gpus": "own_fleet_gpus",
              "own_npv_saving_fleet": "fleet_npv_saving_calc",
+             "npv_vs_api": "npv_vs_api_calc",
              "volume_requests_per_sec": "vol_rate", "volume_concurrency": "vol_concurrency_calc",
              "volume_request_tokens_per_sec": "vol_request_tps_calc",
              "volume_ttft_ms": "vol_ttft_calc", "volume_ttft_tail_ms": "vol_ttft_tail_calc",
@@ -407,7 +415,8 @@ def expect_self_host(v):
                    own_vs_rent_short="-", own_vs_rent_line="-")
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
-                       fleet_npv_saving_calc="-")
+                       fleet_npv_saving_calc="-", npv_vs_api=own, self_host_npv_calc="-",
+                       npv_vs_api_calc="-")
         return exp
     f = _scenario_factors(v)
     x = self_host_inputs(v, f)
@@ -459,7 +468,8 @@ def expect_self_host(v):
                    own_vs_rent_short="-", own_vs_rent_line="-")
         if fits:  # the fleet's figures need the replica to run first
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
-                       fleet_npv_saving_calc="-")
+                       fleet_npv_saving_calc="-", npv_vs_api=said, self_host_npv_calc="-",
+                       npv_vs_api_calc="-")
     return exp
 
 

@@ -188,8 +188,11 @@ def self_host_scenarios(d):
            # rented GPUs half the hours: the day's volume on twice the GPUs, where owned ones
            # are always on (a finance audit: the fleet NPV took per-GPU NPVs of unequal work,
            # by the rented fleet's count, and said renting won where owning cost less)
+           # (against an API dear enough that self-hosting saves over the years: the cover's
+           # present value both ways)
            ("renting 365 hours a month at 2e10 tokens/day", dict(d, hours_per_month=365.0,
-                                                                 tokens_per_day=2e10)),
+                                                                 tokens_per_day=2e10,
+                                                                 api="openai-gpt-4o-mini")),
            ("owning, rented GPUs would run 365 hours", dict(d, hardware="own",
                                                            hours_per_month=365.0,
                                                            tokens_per_day=2e10)),
@@ -210,7 +213,10 @@ def self_host_scenarios(d):
            ("owning, a rental price of 0, one year", dict(d, hardware="own", years=1,
                                                         gpu_price_per_hour=0.0)),
            # over one year the rent has not fallen yet (a stress audit: "$2.49 levels to $2.49")
-           ("owning, one year at today's rent", dict(d, hardware="own", years=1)),
+           # ... with the API's prices typed: the cover names them (a CFO audit)
+           ("owning, one year at today's rent", dict(d, hardware="own", years=1,
+                                                     api_price_in_per_mtok=0.6,
+                                                     api_price_out_per_mtok=0.8)),
            # an owned GPU's price and power include its server's share; 0 is the card alone
            ("owning the card alone", dict(d, hardware="own", server_share=0.0,
                                           server_power_share=0.0)),
@@ -1042,6 +1048,28 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     said = " | ".join(str(c[0] if isinstance(c, list) else c) for c in five["cover_answer"])
     assert f". Resale: {five['resale_check']}" in said and five["resale_check"].startswith("30%")
     assert free["resale_check"] == sh.NEED_PRICES  # no comparison without a rental price
+
+
+def test_the_cover_gives_self_hosting_against_the_api_in_present_value(results):
+    # A CFO audit: the question was the NPV of self-hosting against the API, and the only NPV
+    # was owning against renting (positive, where the API saved $0.7 M over 3 years). The
+    # value itself is the engine's (rent_npv / own_npv, api_monthly_cost, discount_factor:
+    # _template_expect); here the cover's sentence, and the prices it names where typed.
+    rc.require_soffice()
+    seen = set()
+    for label in ("defaults", "owning, one year at today's rent",
+                  "renting 365 hours a month at 2e10 tokens/day"):
+        v = _lo(results, "self_host_breakeven", label)
+        said = " | ".join(str(c[0] if isinstance(c, list) else c) for c in v["cover_answer"])
+        npv, years = v["npv_vs_api"], 1 if "one year" in label else 3
+        who = "self-hosting" if npv >= 0 else "the API"
+        seen.add(who)
+        fall = "rent falling 25% a year, " if v["hardware"] == "rent" else ""
+        assert (f"Over {years} year{'s' if years > 1 else ''} at 10.0%, {who} saves "
+                f"${abs(npv):,.0f} in present value ({fall}API prices held)") in said, said
+        typed = "at your prices ($0.6000 in, $0.8000 out)" in said
+        assert typed == (label == "owning, one year at today's rent"), said
+    assert seen == {"self-hosting", "the API"}
 
 
 def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):

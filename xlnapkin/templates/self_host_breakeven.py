@@ -239,6 +239,11 @@ def _outputs(b) -> None:
         "= API_MONTHLY_COST over the GPUs' month (days_per_month)", gate="inputs_ok")
     out(b, "monthly_saving", "Self-hosting saves (negative: the API is cheaper)", "saving_calc",
         "USD/month", "usd0")
+    # the CFO's question over the years, not per month (a CFO audit: the only NPV was own vs
+    # rent, positive, where self-hosting against the API lost $0.7 M over 3 years)
+    b.add("npv_vs_api", "Self-hosting saves over the years kept, present value",
+          'IF({all_ok},IF({compare_ok},{npv_vs_api_calc},{compare_msg}),"check inputs")', "USD",
+          "Years sheet's years and rate; API at today's prices", "usd0", "output")
     at_volume = out(b, "self_host_cost_per_mtok_at_volume", "Self-hosted cost per million tokens",
                     "cost_at_volume_calc", "USD/Mtok", "usd4",
                     "= COST_PER_MTOK_AT_VOLUME: month / tokens")
@@ -523,7 +528,7 @@ def _working(w) -> None:
     w.heading("Cost of a replica and of the fleet at your volume")
     _napkin.add_steps(w, _fleet_steps())
     w.heading("The API, the breakeven and owning")
-    _napkin.add_steps(w, _api_steps() + _own_steps())
+    _napkin.add_steps(w, _api_steps() + _own_steps() + _npv_vs_api_steps())
     w.heading("GPUs per replica: the cheapest count for your volume")
     _napkin.add_steps(w, _split_steps())
     _service(w)
@@ -990,6 +995,29 @@ def _own_steps() -> list[Step]:
     ]
 
 
+def _npv_vs_api_steps() -> list[Step]:
+    """Self-hosting against the API over the years kept, as the Years sheet discounts: the
+    fleet as run (rented for its hours, or owned: bought, run and resold) and the people,
+    against the API's month at today's prices, each year paid at its end."""
+    return [
+        Step("years_pv_calc", "Factor: present value of 1 USD a year over the years kept",
+             "IF({cost_of_capital}>0,(1-1/(1+{cost_of_capital})^{years})/{cost_of_capital},"
+             "{years})", "years", "num3", "economics.discount_factor, years 1 to the years kept"),
+        Step("self_host_npv_calc", "Self-hosting over the years kept: the fleet as run + people",
+             'IF(ISNUMBER({fleet_npv_saving_calc}),IF('
+             '{hardware}="own",{own_fleet_gpus}*{own_npv_calc},{rent_fleet_gpus}*{rent_npv_calc}*'
+             f'MIN({{hours_per_month}},{HOURS_PER_MONTH:g})/{HOURS_PER_MONTH:g})+'
+             '{staff_cost_per_month}*12*{years_pv_calc},"-")', "USD", "usd0",
+             "economics.own_npv/rent_npv x GPUs + people x 12 x factor"),
+        Step("api_npv_calc", "The API over the years kept, at today's prices",
+             "{api_monthly_calc}*12*{years_pv_calc}", "USD", "usd0",
+             "economics.api_monthly_cost x 12 x factor"),
+        Step("npv_vs_api_calc", "Self-hosting saves over the years kept (negative: the API)",
+             'IF(ISNUMBER({self_host_npv_calc}),{api_npv_calc}-{self_host_npv_calc},"-")', "USD",
+             "usd0"),
+    ]
+
+
 # The cover's "What it leaves out" (finance audits: every cost line a CFO looks for is either
 # costed or named here).
 LEFT_OUT = [
@@ -1011,7 +1039,12 @@ LEFT_OUT = [
 
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Breakeven sheet's names.
 COVER_ANSWER = [
-    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" per replica, against "&api_id&IF('
+    # the prices priced where they are yours (a CFO audit: "against azure-llama-3.3-70b" read
+    # as Azure's $0.71, where the figures were at the $0.60 / $0.80 typed)
+    'IF(inputs_ok,model_id&" on "&num_gpus&" x "&gpu_id&" per replica, against "&api_id&IF(OR('
+    'ISNUMBER(api_price_in_per_mtok),ISNUMBER(api_price_out_per_mtok))," at your prices ("&'
+    + _sheets.per_mtok("api_price_in_per_mtok_effective") + '&" in, "&'
+    + _sheets.per_mtok("api_price_out_per_mtok_effective") + '&" out)","")&IF('
     'ISNUMBER(self_host_monthly_cost),": "&volume_priced,""),"check inputs: the Breakeven '
     'sheet\'s Checks")',
     # its GPUs and its people apart (a render audit: at the defaults 85 % of the month is
@@ -1031,6 +1064,13 @@ COVER_ANSWER = [
     # "cheaper" than GPT-4o on the cover, the caveat on the Breakeven sheet alone)
     'IF(inputs_ok,"Verdict: "&breakeven_note&IF(LEFT(like_for_like,7)="caveat:"," ("&'
     'like_for_like&")",""),"")',
+    # over the years, in present value (a CFO audit: the question was the NPV against the API,
+    # and the only NPV was owning against renting); one printed line (the cover is two pages)
+    ('IF(AND(inputs_ok,ISNUMBER(npv_vs_api)),"Over "&years_used&IF(years_used=1," year",'
+     '" years")&" at "&TEXT(cost_of_capital_used,"0.0%")&", "&IF(npv_vs_api>=0,"self-hosting",'
+     '"the API")&" saves "&' + _sheets.dollars("ABS(npv_vs_api)") + '&" in present value ("&IF('
+     'AND(hardware="rent",price_decline_used>0,years_used>1),"rent falling "&TEXT('
+     'price_decline_used,"0%")&" a year, ","")&"API prices held)","")', 1),
     # a finance audit: a fleet past what its replicas sustain was "cheaper" on the cover, its
     # "full" on the Breakeven sheet alone
     'IF(AND(inputs_ok,ISNUMBER(self_host_monthly_cost)),"Service at your volume: "&'
@@ -1064,14 +1104,13 @@ def _cover(wb) -> None:
     g0, p_cmp = catalog.gpu(DEFAULT_GPU), catalog.comparable_price(DEFAULT_MODEL)
     _sheets.cover_sheet(wb, "Self-hosted GPUs vs a token API: the cost at your volume", [
         ("What it answers", [
-            "At your daily token volume, what does self-hosting a model cost per month and per "
-            "million tokens, with the cost lines that decide it (whole replicas, a minimum fleet "
-            "for availability, people and platform, financing and resale when you own; the ones "
-            "left out are named below), against an "
-            "API serving the same model? From what volume on does self-hosting win, and what "
-            "moves that answer?"]),
+            "At your daily token volume, what does self-hosting cost per month, per million "
+            "tokens and in present value over the years, with the cost lines that decide it "
+            "(whole replicas, a minimum fleet for availability, people and platform, financing "
+            "and resale when you own; the rest named below), against an API serving the same "
+            "model? From what volume on does self-hosting win, and what moves that answer?"]),
         ("How to use it", [
-            "1. Breakeven sheet: pick the GPU and the model (catalog ids or aliases such as h100), "
+            "1. Breakeven sheet: pick the GPU and model (ids or aliases such as h100), "
             "the request shape and your tokens per day. Prices follow the GPU and the model from "
             "the Catalog; type your own price in the yellow 'yours' cells, and a warning says when "
             "it differs from the catalog or the catalog has none.",
