@@ -1,6 +1,7 @@
 """The Excel boundary: pinned names and argument order, wizard text, coercion, broadcasting,
 per-cell messages and bad input (SPEC §3, §7)."""
 
+import datetime
 import inspect
 import math
 
@@ -417,6 +418,17 @@ def test_blanks_take_defaults_and_text_numbers_are_numbers():
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", None, None, None, "", None, None) == base
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1", "1,024") == base
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1.0, 1024.0, "BF16") == base
+    # A review: "1.024" typed as text in a token count read as 1.024 tokens; a date cell's
+    # message said nothing of dates.
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", 1, "1.024") == (
+        "context must be typed without a thousands dot, got '1.024' (for 1024 tokens type 1024: "
+        "a dot is a decimal point)")
+    assert udfs.KV_BYTES("llama-3.1-8b", " 2.048.000 ").startswith("tokens must be typed")
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1.000") == base  # not a count
+    assert udfs.KV_BYTES("llama-3.1-8b", "1.5") == udfs.KV_BYTES("llama-3.1-8b", 1.5)
+    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", datetime.date(2024, 1, 8)) == (
+        "batch must be a number, got '2024-01-08' (its cell is formatted as a date: format it "
+        "as a number)")
     # A 0 efficiency in a range is the calibrated default, a number is that efficiency.
     mixed = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0, "bf16", "bf16", 1, [[0, 1.0]])
     assert mixed[0][0] == pytest.approx(udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
+import datetime as dt
 import dataclasses
 import inspect
 import math
@@ -54,6 +55,9 @@ CATEGORY = "xlnapkin"
 TEXT_UNITS = frozenset({"id", "dtype", "name"})
 # Text that reads as a number: plain, or with thousands separators ("1,000,000"), or a
 # percentage ("70%" is 0.7, as Excel's VALUE reads it); "2,5" is not.
+# "1.024" as text in a token count: thousands written with dots, as in much of Europe
+_DOTTED_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+_COUNTS_TOKENS = re.compile(r"tokens|context")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?(\s*%)?")
 # Excel's error values, as xlwings passes a cell holding one (``err_to_str``): a formula above
 # failed, and the message says so
@@ -527,13 +531,20 @@ def _number_cell(name, default, v):
         if default is _EMPTY:
             raise MissingArgumentError(name)
         return np.nan if default is None else float(default)
+    if isinstance(v, (dt.date, dt.time)):  # a cell formatted as a date (a review)
+        raise InvalidArgumentError(name, "a number", str(v),
+                                   "its cell is formatted as a date: format it as a number")
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
         raise InvalidArgumentError(name, "a number", v if isinstance(v, bool) else str(v))
     if isinstance(v, str) and v.strip() in EXCEL_ERRORS:
         raise ErrorCellError(name, v.strip())
+    text = v.strip() if isinstance(v, str) else ""
+    if _DOTTED_THOUSANDS.fullmatch(text) and _COUNTS_TOKENS.search(name):
+        whole = text.replace(".", "")  # 1.024 tokens, as typed (a review)
+        raise InvalidArgumentError(name, "typed without a thousands dot", v,
+                                   f"for {whole} tokens type {whole}: a dot is a decimal point")
     try:
         if isinstance(v, str):
-            text = v.strip()
             if not _NUMBER_TEXT.fullmatch(text):
                 raise ValueError(text)
             if text.endswith("%"):

@@ -358,7 +358,7 @@ def own_hourly_cost(purchase_price, years=3.0, power_watts=0.0, price_per_kwh=0.
 
     Args:
         purchase_price: *
-        years: years the GPU is used and financed over [years]
+        years: years the GPU is used and financed over; a fraction of a year too, where OWN_NPV takes whole years [years]
         power_watts: *
         price_per_kwh: *
         pue: *

@@ -298,7 +298,8 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
 
     Memory alone decides: a tensor-parallel replica also needs a GPU count the model's heads
     split over (405B in bf16 needs 12 H100s' memory at the default 90 % and runs on 16), which
-    the speed functions' messages name.
+    the speed functions' messages name, and GPUs with a link between them (the catalog gives
+    none for Apple's, which run alone).
 
     >>> gpus_needed("h100-sxm", "llama-3.1-405b", "fp16", 0, 0, None, 1)
     11.0
@@ -330,9 +331,10 @@ def max_batch(gpu, model, tokens=1024, weight_dtype=None, kv_dtype=None, num_gpu
     Memory alone decides: a context beyond the model's maximum still gets a number (NaN where
     the model's heads cannot be split over num_gpus GPUs, or for GGUF weights, split by layers,
     where the GPUs outnumber the layers, and over several GPUs of one without a known link).
-    The KV cache is counted once, spread over the GPUs: plain tensor parallelism over more
-    GPUs than the model's KV heads (or over an MLA model) keeps copies of it and holds that
-    many times fewer sequences.
+    The KV cache is counted once, spread over the GPUs, as engines that split attention by
+    data parallelism hold it. Plain tensor parallelism over more GPUs than the model's KV heads,
+    or over an MLA model, keeps a copy on each GPU group instead, and holds that many times
+    fewer sequences (DeepSeek-V3 on 8 GPUs: an eighth of this count).
 
     >>> max_batch("b200; memory_gb=192", "qwen2.5-32b", 131072, "fp8", "fp8", 1, 1)
     9.0
