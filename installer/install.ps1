@@ -134,6 +134,10 @@ if (-not $VenvDir) { $VenvDir = $RecordedVenv }
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv" }
 # Excel starts the interpreter from its own folder: the path written for it must be absolute.
 $VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($VenvDir)
+# no trailing separator: Windows PowerShell passes "C:\my venv\" to python as C:\my venv" (its
+# quoting of native arguments; a review)
+$VenvDir = $VenvDir.TrimEnd('\', '/')
+if ($VenvDir -match '^[A-Za-z]:$') { $VenvDir += '\' }
 $VenvPython = Join-Path $VenvDir "Scripts\python.exe"
 $VenvPythonW = Join-Path $VenvDir "Scripts\pythonw.exe"
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"

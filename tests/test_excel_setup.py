@@ -715,6 +715,21 @@ def test_a_read_only_config_is_refused(tmp_path):
     assert c.read_bytes() == installed and user(tmp_path).state_path.exists()
 
 
+@pytest.mark.parametrize("bom", ["\ufeff", ""])
+def test_a_utf16_config_is_refused_and_left_as_it_was(tmp_path, bom):
+    # A review: PowerShell 5.1's '>' writes UTF-16; read as ANSI, another project's
+    # interpreter and modules went unseen and UTF-8 lines were appended to it.
+    text = (bom + '"INTERPRETER_WIN","C:\\other\\pythonw.exe"\r\n"UDF MODULES","other"\r\n')
+    raw = text.encode("utf-16-le")
+    c = tmp_path / ".xlwings" / "xlwings.conf"
+    c.parent.mkdir()
+    c.write_bytes(raw)
+    with pytest.raises(es.ExcelSetupError, match=re.escape(
+            f"{c} is UTF-16 text, which xlwings does not read: save it as ANSI or UTF-8")):
+        es.install(user(tmp_path), PY, platform="win32", now=NOW)
+    assert c.read_bytes() == raw and not user(tmp_path).state_path.exists()
+
+
 def test_install_keeps_the_configs_permissions(tmp_path):
     c = write_conf(tmp_path, EXISTING)
     c.chmod(0o640)

@@ -435,6 +435,12 @@ def _read_config(path: Path, platform: str) -> tuple[bytes | None, _ConfigText]:
         return None, _ConfigText("", newline)
     except OSError as exc:
         raise ExcelSetupError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
+        # PowerShell 5.1's '>' and Notepad's "Unicode" write UTF-16, which xlwings does not
+        # read, nor this reader: its keys went unseen and lines were added in another encoding
+        # (a review)
+        raise ExcelSetupError(f"{path} is UTF-16 text, which xlwings does not read: save it as "
+                              "ANSI or UTF-8 (Notepad: Save As, Encoding) and run this again")
     return raw, _ConfigText(raw.decode(_encoding(platform), "surrogateescape"), newline)
 
 
