@@ -244,6 +244,17 @@ def test_a_count_of_replicas_says_what_it_comes_to(capsys):
     assert code == 0 and err == ""
     code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", 20, 30, 5)
     assert code == 3 and "note: " not in err  # no count: the message says why
+    # A capacity planner's audit: 32B in bf16 on A100s needed 277 replicas of one GPU, where
+    # replicas of four meet the limits on a ninth of the GPUs; the note names the count whose
+    # fleet is smallest, by the function's own counts at each.
+    argv = ("replicas-for-sla", "a100-sxm-80gb", "qwen2.5-32b", 20, 1000, 50, 2000, 300, "bf16")
+    code, out, err = run(capsys, *argv)
+    each = {n: n * udfs.REPLICAS_FOR_SLA("a100-sxm-80gb", "qwen2.5-32b", 20, 1000, 50, 2000, 300,
+                                         "bf16", None, n) for n in (1, 2, 4, 8)}
+    fewest = min(each, key=each.get)
+    assert code == 0 and float(out) == each[1] and fewest > 1 and each[fewest] < 0.9 * each[1]
+    assert err.endswith(f"; replicas of {fewest} GPUs meet the same limits on "
+                        f"{each[fewest]:,.0f} GPUs (--num-gpus {fewest})\n"), err
 
 
 def test_a_blank_correlation_is_noted(capsys):
@@ -427,6 +438,20 @@ def test_catalog_columns(capsys):
     for empty in (",", " , "):
         assert_user_error(*run(capsys, "catalog", "gpus", "--columns", empty),
                           "--columns names no column")
+    # ... nor one with a blank or a repeated name, which the catalog files refuse too
+    assert_user_error(*run(capsys, "catalog", "gpus", "--columns", "id,,memory_gb"),
+                      "--columns has an empty name: 'id,,memory_gb'")
+    assert_user_error(*run(capsys, "catalog", "gpus", "--columns", "id,memory_gb,id"),
+                      "--columns gives 'id' twice")
+
+
+def test_a_sweep_past_the_cell_limit_is_refused_in_a_sweeps_words(capsys):
+    # A review: 2,001 x 2,001 values said "ranges must be at most 4,000,000 result cells", in
+    # Excel's words; refused before any work
+    many = ",".join(str(n) for n in range(1, 2002))
+    assert_user_error(*run(capsys, "tokens-per-sec", "h100-sxm", "llama-3.1-8b", many, many),
+                      "the sweep has 4,004,001 cells, more than the 4,000,000 one command "
+                      "computes: sweep fewer values")
 
 
 # --- templates, docs, Excel set-up --------------------------------------------------------------
@@ -939,6 +964,20 @@ def test_estimate_json_is_strict_json(capsys):
     mine = json.loads(out)
     assert (mine["price_per_gpu_hour"], mine["gpu_price_given"], mine["gpu_price_as_of"]) == (
         1.5, True, "")
+    # ... and so are an API's prices in its spec string (a CFO audit: the command line had no
+    # way to price the workbook's own API prices, and the help now says this one)
+    spec = "azure-llama-3.3-70b; input_usd_per_mtok=0.6; output_usd_per_mtok=0.8"
+    code, out, _ = run(capsys, "estimate", "--json", "--model", "llama-3.3-70b", "--gpu", "h100",
+                       "--num-gpus", "4", "--input-tokens", "1400", "--output-tokens", "600",
+                       "--api", spec)
+    mine = json.loads(out)
+    assert (mine["api_price_per_mtok"], mine["api_prices_given"], mine["api_price_as_of"]) == (
+        pytest.approx(0.7 * 0.6 + 0.3 * 0.8), True, "")
+    assert figures["api_prices_given"] is False and figures["api_price_as_of"]
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.3-70b", "--gpu", "h100",
+                       "--num-gpus", "4", "--api", spec)
+    line, = (x for x in out.splitlines() if x.strip().startswith("the API ("))
+    assert line.endswith("(50% input at $0.600, output at $0.800)"), line  # no catalog date
 
 
 def test_every_example_in_estimate_help_runs(capsys):

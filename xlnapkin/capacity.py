@@ -567,6 +567,9 @@ class Estimate:
     gpu_price_given: bool = _key("true where the price is yours (--price, or a GPU spec string "
                                  "that gives cloud_usd_per_hour), not the catalog's",
                                  "true/false", False)
+    api_prices_given: bool = _key("true where the API's prices are yours (an --api spec string "
+                                  "that changes its row's), not the catalog's", "true/false",
+                                  False)
     caveat: str = _key("where the API serves another model, that it does: quality and size "
                        "differ; for a spec string, what it changes in the model the API "
                        "serves; blank: the same model", "text", "")
@@ -647,6 +650,18 @@ def _price_in_spec(g) -> bool:
     if not rows:
         return g.cloud_usd_per_hour is not None
     return _gpu(rows[0]).cloud_usd_per_hour != g.cloud_usd_per_hour
+
+
+def _prices_in_spec(p) -> bool:
+    """Whether an API's prices are the user's (a spec string that changes its row's), not the
+    catalog row's, as of its date (a CFO audit: prices typed in the spec were dated)."""
+    parts = [x.strip() for x in p.id.split(";") if x.strip()]
+    rows = [x for x in parts if "=" not in x]
+    if not rows or len(parts) == 1:
+        return False
+    row = _catalog.price(rows[0])
+    return ((row.input_usd_per_mtok, row.output_usd_per_mtok, row.cached_input_usd_per_mtok)
+            != (p.input_usd_per_mtok, p.output_usd_per_mtok, p.cached_input_usd_per_mtok))
 
 
 def _base_model(m):
@@ -768,6 +783,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                     hours_per_month)
         best_seen = seen_at(best_n, best_reps) or best_seen
     given = price_per_gpu_hour is not None or _price_in_spec(g)  # the GPU's price is yours
+    yours = _prices_in_spec(p)  # and the API's
     # (its first token "later": more than twice as late as now, and a second or more)
     advice = ("" if best_n == float(num_gpus) or not best_month < CHEAPER_SPLIT * monthly else
               "slow there" if slow_answers(best_seen[1], best_seen[3])
@@ -810,9 +826,9 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",
-        api_price_as_of=p.as_of or "",
+        api_price_as_of="" if yours else p.as_of or "", api_prices_given=yours,
         gpu_price_stale=not given and _catalog.is_stale(g.cloud_price_as_of or ""),
-        api_price_stale=_catalog.is_stale(p.as_of or ""),
+        api_price_stale=not yours and _catalog.is_stale(p.as_of or ""),
         gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),
         api_price_per_mtok=api_price, tokens_per_day=tpd,
         replica_tokens_per_sec=tps, replicas=reps, num_gpus=float(num_gpus),

@@ -211,7 +211,11 @@ def _run_function(doc, func, ns) -> int:
         args[sweeps[0]] = [[v] for v in args[sweeps[0]]]
     if len(sweeps) == 2:
         args[sweeps[1]] = [list(args[sweeps[1]])]
-    from ._excel import refusals  # here: set-up commands must not load xlwings (see main)
+    from ._excel import MAX_CELLS, refusals  # here: set-up commands must not load xlwings
+    cells = math.prod(len(args[i]) * len(args[i][0]) for i in sweeps)
+    if cells > MAX_CELLS:  # in a sweep's words, not a range's (a review)
+        raise NapkinError(f"the sweep has {cells:,} cells, more than the {MAX_CELLS:,} one "
+                          "command computes: sweep fewer values")
     with refusals() as refused:  # cells that refuse one of their values exit 1, as alone
         result = call(func, *args)
     if not func.text_result:
@@ -657,10 +661,16 @@ def _run_catalog(ns) -> int:
     if ns.columns and ns.columns.strip().lower() == "all":
         keep = list(range(len(header)))
     elif ns.columns:
-        wanted = [c.strip() for c in ns.columns.split(",") if c.strip()]
+        wanted = [c.strip() for c in ns.columns.split(",")]
         unknown = [c for c in wanted if c not in header]
-        if not wanted:
+        if not any(wanted):
             raise UsageError("--columns names no column: columns are " + ", ".join(header))
+        # as the catalog files refuse a column given twice (a review: id,,id printed id twice)
+        if "" in wanted:
+            raise UsageError(f"--columns has an empty name: {ns.columns!r}")
+        twice = [c for i, c in enumerate(wanted) if c in wanted[:i]]
+        if twice:
+            raise UsageError(f"--columns gives {twice[0]!r} twice")
         if unknown:
             raise UsageError(f"unknown column {unknown[0]!r} for {ns.kind}: columns are "
                              + ", ".join(header))
@@ -825,6 +835,8 @@ def _run_estimate(ns) -> int:
     planned, api = _usd_per_mtok_pair(e.planned_cost_per_mtok, e.api_price_per_mtok)
     busy = f"{_percent(ns.utilization)} busy"
     gpu_as_of = _as_of(None if e.gpu_price_given else e.gpu_price_as_of, e.gpu_price_stale)
+    api_as_of = _as_of(None if e.api_prices_given else e.api_price_as_of, e.api_price_stale,
+                       "; ", "")
     if never:
         breakeven = (f"never: at {busy} the GPUs alone cost {planned} per million tokens, at "
                      f"least the API's {api}")
@@ -870,7 +882,7 @@ def _run_estimate(ns) -> int:
                                f"({_percent(e.input_share)} input at "
                                f"{_usd_per_mtok(e.api_input_price_per_mtok)}, output at "
                                f"{_usd_per_mtok(e.api_output_price_per_mtok)}"
-                               f"{_as_of(e.api_price_as_of, e.api_price_stale, '; ', ')')}"),
+                               f"{api_as_of})"),
         ("self-hosted $/Mtok", (f"{_usd_per_mtok(e.self_host_cost_per_mtok_at_volume)} all in "
                                 f"at your volume (GPUs {_percent(e.fleet_utilization)} busy); "
                                 if e.tokens_per_day > 0 else "none at your volume (no tokens); ")
@@ -1065,7 +1077,9 @@ def _add_estimate(sub):
                    help="per GPU-hour (blank: the catalog's rental price; for GPUs you own, "
                         "what an hour of one costs: xlnapkin own-hourly-cost)")
     p.add_argument("--api", type=_blank_or(str), default=None,
-                   help="API price id (blank: the model's comparable API in the catalog)")
+                   help="API price id (blank: the model's comparable API in the catalog); "
+                   "with your prices, a spec string: 'azure-llama-3.3-70b; "
+                   "input_usd_per_mtok=0.6; output_usd_per_mtok=0.8'")
     p.add_argument("--utilization", type=_amount(float, share=True), default=d["utilization"],
                    metavar="SHARE", help="planned load of each replica, 0.7 or 70%% (%(default)s)")
     p.add_argument("--min-replicas", type=_amount(int), default=d["min_replicas"], metavar="N",

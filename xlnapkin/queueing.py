@@ -850,7 +850,9 @@ def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tok
     checked. Output lengths are taken to vary around their mean, as chat traffic does, so a
     batch holds longer contexts than where every request has one length: a benchmark of fixed
     lengths measures a shorter TPOT near capacity (up to a fifth) and a little more goodput
-    (docs/latency.md).
+    (docs/latency.md). Each GPU and model pair is its own search, some 25 ms on two cores: a
+    table of every catalog GPU by every model (over 1,000 pairs) takes about half a minute,
+    where a column of rates or limits for one pair takes as long as one cell.
 
     >>> round(max_rate_for_sla("h100-sxm", "llama-3.1-8b", 1000, 50, 2000, 300), 2)
     8.94
@@ -965,7 +967,33 @@ def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
         month = reps * n * float(price) * HOURS_PER_MONTH
         text += (f"; ${month:,.0f} a month at ${price:,.2f}/GPU-hour "
                  f"({HOURS_PER_MONTH:.0f} hours)")
-    return text
+    return text + _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, reps * n, *args)
+
+
+def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_tokens,
+                output_tokens, weight_dtype, kv_dtype, num_gpus, *rest) -> str:
+    """Where another count of GPUs a replica, among those the model splits over up to one
+    peer-link domain (as :func:`xlnapkin.capacity._cheapest_split` tries), meets the limits
+    on fewer GPUs in all by more than ``CHEAPER_SPLIT``'s margin, that count (a capacity
+    planner's audit: 160 A100s a replica of one, where replicas of four needed 24); else ''."""
+    from .capacity import CHEAPER_SPLIT
+    from .memory import by_layers, tp_degrees
+    g, m = _gpu(gpu), _model(model)
+    most = 8 if by_layers(m, weight_dtype) else int(g.nvlink_gpus or 8)
+    counts = np.array([k for k in tp_degrees(m, most, weight_dtype) if k != int(num_gpus)],
+                      dtype=float)
+    if not counts.size:
+        return ""
+    with np.errstate(invalid="ignore"):
+        need = counts * np.asarray(replicas_for_sla(
+            g, m, requests_per_sec, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
+            kv_dtype, counts, *rest), dtype=float)
+    need = np.where(np.isfinite(need), need, np.inf)
+    k = int(np.argmin(need))
+    if not need[k] < CHEAPER_SPLIT * gpus:
+        return ""
+    return (f"; replicas of {counts[k]:.0f} GPUs meet the same limits on {need[k]:,.0f} GPUs "
+            f"(--num-gpus {counts[k]:.0f})")
 
 
 ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate

@@ -11,6 +11,7 @@ import dataclasses
 import re
 
 from openpyxl.styles import Alignment
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.utils import get_column_letter
 
 from .. import __version__, calibration, catalog
@@ -75,11 +76,12 @@ def _value(kind: str, row, column: str):
 
 
 def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
-                answer: list[str] = ()) -> None:
+                answer: list[str] = (), page_before: tuple[str, ...] = ()) -> None:
     """The first sheet: title, the answer at the inputs now (``answer``: formulas of one line
     each, named ``cover_answer``, two printed lines tall, or (formula, lines); a user audit: a
     forwarded printout's first page said what the workbook answers but not the answer, and its
-    inputs were four pages on), then headed sections of short paragraphs (plain text)."""
+    inputs were four pages on), then headed sections of short paragraphs (plain text), those
+    headed in ``page_before`` on a new page (a heading left alone at a page's foot)."""
     ws = wb.active
     ws.title = "Cover"
     st.put_text(ws["B2"], title, st.TITLE_FONT).alignment = st.WRAP
@@ -99,6 +101,8 @@ def cover_sheet(wb, title: str, sections: list[tuple[str, list[str]]],
         st.define(wb, "cover_answer", ws.title, st.column_range(2, first, first + len(answer) - 1))
         row = first + len(answer) + 1
     for head, lines in sections:
+        if head in page_before:
+            ws.row_breaks.append(Break(id=row - 1))
         st.put_text(ws.cell(row, 2), head, st.HEAD_FONT)
         row += 1
         for line in lines:

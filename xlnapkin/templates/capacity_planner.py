@@ -936,7 +936,7 @@ def _cover(wb) -> None:
             "(COST_PER_USER_MONTH); slots count whole. Your users' bill: the requests of those "
             "online at the busiest hour, in flight at the percentile, over a replica's slots, "
             "rounded up (REPLICAS_FOR_USERS: all replicas' slots one pool) x GPUs x price x "
-            "hours: not users x $ per user-month. Efficiency: calibrated (1 = pure roofline)."]),
+            "hours: not users x $ per user-month. Efficiency: the Planner's (blank: calibrated)."]),
         ("What it leaves out", [
             # an audit: the caveat was on the Latency sheet only, 13 pages into the printout
             "How far to trust the replicas under latency targets: " + _latency.TRUST,
@@ -966,4 +966,4 @@ def _cover(wb) -> None:
             "Catalog: xlnapkin gpus.csv and models.csv; every row's source and price date "
             "(cloud_price_as_of) are on the Catalog sheet, on screen (the printout leaves the "
             "sources out)."]),
-    ], answer=COVER_ANSWER)
+    ], answer=COVER_ANSWER, page_before=("What it leaves out",))
