@@ -292,9 +292,9 @@ def _money(v, x, total):
     owned = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], 730.0) * n
     rented = e.replicas_needed(x["tpd"], total, x["util"], x["minrep"], v["hours_per_month"]) * n
     replica = e.self_host_monthly_cost(0, total, price, n, x["util"], hours)
-    rent_fleet_npv = rented * e.rent_npv(rent, x["years"], v["price_decline"], x["rate"],
-                                         min(v["hours_per_month"], 730.0))
-    fleet_npv = owned * out["own_npv_calc"] if own else rent_fleet_npv
+    rent_fleet_pv = rented * e.rent_npv(rent, x["years"], v["price_decline"], x["rate"],
+                                        min(v["hours_per_month"], 730.0))
+    own_fleet_pv = owned * out["own_npv_calc"]
     pv_years = sum(e.discount_factor(x["rate"], y) for y in range(1, int(x["years"]) + 1))
     cap = e.replica_tokens_per_day(total, x["util"], hours)
     out.update({
@@ -309,11 +309,15 @@ def _money(v, x, total):
         "own_fleet_gpus": owned, "rent_fleet_gpus": rented,
         # each fleet as sized: the renter's GPUs for the hours they run, the owner's always on
         # (a year has 8,760 hours: a 744-hour month rents no more of them)
-        "fleet_npv_saving_calc": rent_fleet_npv - owned * out["own_npv_calc"],
+        "rent_fleet_pv": rent_fleet_pv, "own_fleet_pv": own_fleet_pv,
+        "fleet_npv_saving_calc": rent_fleet_pv - own_fleet_pv,
         # self-hosting against the API over the years kept, each year's cost at its end
         "years_pv_calc": pv_years,
-        "self_host_npv_calc": fleet_npv + x["staff"] * 12 * pv_years,
-        "api_npv_calc": out["api_monthly_calc"] * 12 * pv_years,
+        "self_host_npv_calc": (own_fleet_pv if own else rent_fleet_pv)
+        + x["staff"] * 12 * pv_years,
+        # a year of the API: twelve of its 730-hour months, whatever the GPUs' month
+        "api_npv_calc": e.api_monthly_cost(x["tpd"], out["api_blended_calc"],
+                                           e.HOURS_PER_MONTH / 24) * 12 * pv_years,
         "breakeven_calc": _scan(e.fleet_breakeven_tokens_per_day(
             replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days)),
     })
@@ -374,13 +378,9 @@ def _catalog_or_yours(v, name, catalog_value):
 
 
 def _compare_ok(v, g):
-    """Own vs rent needs a rental price above 0, a purchase price and power (catalog or yours):
-    an owner may leave the rental price at 0, and no verdict is drawn against free rent."""
-    typed = v.get("gpu_price_per_hour")
-    rent = typed if typed is not None else g.cloud_usd_per_hour
-    return bool(rent and rent > 0) and all(
-        v.get(n) is not None or value
-        for n, value in (("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
+    """Own vs rent needs both sides of the Years sheet (:func:`_years_ok`): an owner may leave
+    the rental price at 0, and no verdict is drawn against free rent."""
+    return all(_years_ok(v, g))
 
 
 def split_gpus(m, least, wd=None) -> int:
@@ -416,7 +416,8 @@ def expect_self_host(v):
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-", npv_vs_api=own, self_host_npv_calc="-",
-                       npv_vs_api_calc="-")
+                       npv_vs_api_calc="-", rent_fleet_pv="-", own_fleet_pv="-")
+        exp.update(rent_years_ok=False, own_years_ok=False)
         return exp
     f = _scenario_factors(v)
     x = self_host_inputs(v, f)
@@ -460,17 +461,34 @@ def expect_self_host(v):
     exp["check_fits"] = exp["fits"]  # the same cell under a check name, for `xlnapkin recalc`
     exp["own_inputs_ok"] = "OK"
     exp["check_volume_range"] = _volume_range_msg(v)
+    rent_ok, own_ok = _years_ok(v, g)
+    exp.update(rent_years_ok=rent_ok, own_years_ok=own_ok)
     if not _compare_ok(v, g):  # own vs rent needs both prices; the Years sheet says so
         said = sh.NEED_PRICES
         exp.update({o: said for o in COMPARE_OUTPUTS})
-        exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
-                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
+        exp.update(npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
                    own_vs_rent_short="-", own_vs_rent_line="-")
+        # each side of the Years sheet where its own prices are there: the NPV against the API
+        # needs the side you run (a review: a renter's waited for a purchase price)
+        for ok, side in ((rent_ok, "rent"), (own_ok, "own")):
+            if not ok:
+                exp.update({f"{side}_npv_calc": "check inputs", f"{side}_fleet_pv": "-"})
         if fits:  # the fleet's figures need the replica to run first
             exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
-                       fleet_npv_saving_calc="-", npv_vs_api=said, self_host_npv_calc="-",
-                       npv_vs_api_calc="-")
+                       fleet_npv_saving_calc="-")
+            if not (own_ok if v["hardware"] == "own" else rent_ok):
+                exp.update(npv_vs_api=said, self_host_npv_calc="-", npv_vs_api_calc="-")
     return exp
+
+
+def _years_ok(v, g):
+    """(renting, owning) over the Years sheet's years: a rent above 0; a purchase price and
+    power (catalog or yours)."""
+    typed = v.get("gpu_price_per_hour")
+    rent = typed if typed is not None else g.cloud_usd_per_hour
+    return bool(rent and rent > 0), all(
+        v.get(n) is not None or value
+        for n, value in (("purchase_price", g.list_price_usd), ("power_watts", g.tdp_w)))
 
 
 def _split(v, x, money, n, frac) -> dict:

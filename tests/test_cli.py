@@ -243,7 +243,16 @@ def test_a_count_of_replicas_says_what_it_comes_to(capsys):
     code, out, err = run(capsys, *argv, "--num-gpus", 2, "--json")  # the answer alone
     assert code == 0 and err == ""
     code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", 20, 30, 5)
-    assert code == 3 and "note: " not in err  # no count: the message says why
+    # no count: the message says why, and a note which count of GPUs a replica meets them
+    # (a capacity planner's audit), by the function's own count there
+    eight = 8 * udfs.REPLICAS_FOR_SLA("h100-sxm", "llama-3.1-8b", 20, 30, 5, 1024, 1024, None,
+                                      None, 8)
+    assert code == 3 and err.startswith(f"note: replicas of 8 GPUs meet the same limits on "
+                                        f"{eight:.0f} GPUs (--num-gpus 8)\nError: no rate meets")
+    for n in (2, 4):  # none, or more GPUs: the note names the fewest
+        reps = udfs.REPLICAS_FOR_SLA("h100-sxm", "llama-3.1-8b", 20, 30, 5, 1024, 1024, None,
+                                     None, n)
+        assert isinstance(reps, str) or n * reps >= eight
     # A capacity planner's audit: 32B in bf16 on A100s needed 277 replicas of one GPU, where
     # replicas of four meet the limits on a ninth of the GPUs; the note names the count whose
     # fleet is smallest, by the function's own counts at each.

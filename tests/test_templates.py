@@ -360,6 +360,15 @@ def test_cover_says_what_it_answers_assumes_and_leaves_out(books, name):
         assert "gpu_cloud_price_as_of" in wb.defined_names
 
 
+def test_the_planners_leaves_out_starts_a_page(books):
+    # A capacity planner's review: its heading stood alone at the foot of the cover's first
+    # page (LibreOffice's PDF, 2026-12-07), its text on the next.
+    ws = books["capacity_planner"]["Cover"]
+    head, = (c.row for c in ws["B"] if c.value == "What it leaves out")
+    assert head - 1 in {b.id for b in ws.row_breaks.brk}
+    assert len(ws.row_breaks.brk) == 1
+
+
 @pytest.mark.parametrize("name", WORKBOOKS)
 def test_charts_have_titles_and_axis_titles(built, name):
     with zipfile.ZipFile(built[name]) as z:

@@ -426,9 +426,13 @@ def test_blanks_take_defaults_and_text_numbers_are_numbers():
     assert udfs.KV_BYTES("llama-3.1-8b", " 2.048.000 ").startswith("tokens must be typed")
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1.000") == base  # not a count
     assert udfs.KV_BYTES("llama-3.1-8b", "1.5") == udfs.KV_BYTES("llama-3.1-8b", 1.5)
-    assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", datetime.date(2024, 1, 8)) == (
-        "batch must be a number, got '2024-01-08' (its cell is formatted as a date: format it "
-        "as a number)")
+    assert udfs.KV_BYTES("llama-3.1-8b", "0.512") == udfs.KV_BYTES("llama-3.1-8b", 0.512)
+    # ... a count of tokens only: a rate of tokens is read as typed (a review)
+    assert udfs.COST_PER_MTOK(2.49, "150.500") == udfs.COST_PER_MTOK(2.49, 150.5)
+    for date in (datetime.date(2024, 1, 8), datetime.datetime(2024, 1, 8)):  # as xlwings has it
+        assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", date) == (
+            "batch must be a number, got '2024-01-08' (its cell is formatted as a date: format "
+            "it as a number)")
     # A 0 efficiency in a range is the calibrated default, a number is that efficiency.
     mixed = udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0, "bf16", "bf16", 1, [[0, 1.0]])
     assert mixed[0][0] == pytest.approx(udfs.ITL_MS("h100-sxm", "llama-3.1-8b", 1, 0))

@@ -55,10 +55,11 @@ CATEGORY = "xlnapkin"
 TEXT_UNITS = frozenset({"id", "dtype", "name"})
 # Text that reads as a number: plain, or with thousands separators ("1,000,000"), or a
 # percentage ("70%" is 0.7, as Excel's VALUE reads it); "2,5" is not.
-# "1.024" as text in a token count: thousands written with dots, as in much of Europe
-_DOTTED_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
-_COUNTS_TOKENS = re.compile(r"tokens|context")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?(\s*%)?")
+# "1.024" as text in a count of tokens: thousands written with dots, as in much of Europe (a
+# rate or a volume of tokens is left alone: "150.500" tokens/s may well mean what it says)
+_DOTTED_THOUSANDS = re.compile(r"[1-9]\d{0,2}(\.\d{3})+")
+_COUNTS_TOKENS = re.compile(r"(^|_)(tokens|context)$")
 # Excel's error values, as xlwings passes a cell holding one (``err_to_str``): a formula above
 # failed, and the message says so
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
@@ -532,7 +533,8 @@ def _number_cell(name, default, v):
             raise MissingArgumentError(name)
         return np.nan if default is None else float(default)
     if isinstance(v, (dt.date, dt.time)):  # a cell formatted as a date (a review)
-        raise InvalidArgumentError(name, "a number", str(v),
+        shown = (v.date() if isinstance(v, dt.datetime) and v.time() == dt.time() else v)
+        raise InvalidArgumentError(name, "a number", str(shown),
                                    "its cell is formatted as a date: format it as a number")
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
         raise InvalidArgumentError(name, "a number", v if isinstance(v, bool) else str(v))

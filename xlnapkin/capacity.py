@@ -28,8 +28,8 @@ from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_
                         fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError, NapkinError
-from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, by_layers, dtype_name, kv_layout_note,
-                     max_batch, runs_when_it_fits, summed, tp_degrees, weight_dtype_of,
+from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, by_layers, domain_degrees, dtype_name,
+                     kv_layout_note, max_batch, runs_when_it_fits, summed, weight_dtype_of,
                      why_not)
 from .queueing import SLA_PERCENTILE
 from .roofline import decode_step_time, domain_note
@@ -393,16 +393,12 @@ def faster_per_gpu(tokens_per_sec, num_gpus, best_tokens_per_sec, best_num_gpus,
 def _cheapest_split(g, m, tokens_per_day, input_tokens, output_tokens, weight_dtype, kv_dtype,
                     num_gpus, price, utilization, min_replicas, staff, hours, efficiency=None,
                     prefix_cache_savings=0.0):
-    """The GPUs per replica, among those the model splits over (:func:`~xlnapkin.memory.tp_degrees`:
-    its heads, or GGUF's layers) up to one peer-link
-    domain (``nvlink_gpus``; 8, an HGX board, where the catalog gives none) and ``num_gpus``
-    itself, that make self-hosting ``tokens_per_day`` cheapest a month, and that month's cost.
-    A replica that holds few requests at once is memory-bound: more GPUs per replica can serve
-    the volume with fewer GPUs in all; at a small volume, fewer can. Ties go to the fewer
-    GPUs."""
-    # a GGUF replica's layers pass little between GPUs, so its peer-link domain is no limit
-    most = 8 if by_layers(m, weight_dtype) else int(g.nvlink_gpus or 8)
-    counts = np.array(sorted(set(tp_degrees(m, most, weight_dtype)) | {int(num_gpus)}),
+    """The GPUs per replica, among those the model splits over up to one peer-link domain
+    (:func:`~xlnapkin.memory.domain_degrees`) and ``num_gpus`` itself, that make self-hosting
+    ``tokens_per_day`` cheapest a month, and that month's cost. A replica that holds few
+    requests at once is memory-bound: more GPUs per replica can serve the volume with fewer
+    GPUs in all; at a small volume, fewer can. Ties go to the fewer GPUs."""
+    counts = np.array(sorted(set(domain_degrees(g, m, weight_dtype)) | {int(num_gpus)}),
                       dtype=float)
     tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
                                  counts, efficiency, prefix_cache_savings)
@@ -653,15 +649,15 @@ def _price_in_spec(g) -> bool:
 
 
 def _prices_in_spec(p) -> bool:
-    """Whether an API's prices are the user's (a spec string that changes its row's), not the
-    catalog row's, as of its date (a CFO audit: prices typed in the spec were dated)."""
+    """Whether an API's prices are the user's (a spec string that gives one, or an API of
+    their own), not a catalog row's, as of its date (a CFO audit: prices typed in the spec
+    were dated)."""
     parts = [x.strip() for x in p.id.split(";") if x.strip()]
     rows = [x for x in parts if "=" not in x]
-    if not rows or len(parts) == 1:
-        return False
-    row = _catalog.price(rows[0])
-    return ((row.input_usd_per_mtok, row.output_usd_per_mtok, row.cached_input_usd_per_mtok)
-            != (p.input_usd_per_mtok, p.output_usd_per_mtok, p.cached_input_usd_per_mtok))
+    if not rows:
+        return True
+    return any(_catalog._field_key(x.split("=")[0]) in _catalog.PRICE_FIELDS
+               for x in parts if "=" in x)
 
 
 def _base_model(m):
@@ -826,7 +822,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         api_input_price_per_mtok=p.input_usd_per_mtok,
         api_output_price_per_mtok=p.output_usd_per_mtok, hours_per_month=float(hours_per_month),
         gpu_price_as_of="" if price_per_gpu_hour is not None else g.cloud_price_as_of or "",
-        api_price_as_of="" if yours else p.as_of or "", api_prices_given=yours,
+        api_price_as_of=p.as_of or "", api_prices_given=yours,
         gpu_price_stale=not given and _catalog.is_stale(g.cloud_price_as_of or ""),
         api_price_stale=not yours and _catalog.is_stale(p.as_of or ""),
         gpu=g.id, model=m.id, api=p.id, price_per_gpu_hour=float(price),

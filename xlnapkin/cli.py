@@ -233,6 +233,8 @@ def _run_function(doc, func, ns) -> int:
             raise NapkinError(messages[0])
         if at_a_rate:  # overloaded: the memory may be why (a review)
             _slots_note(doc, given)
+        if doc.name == "REPLICAS_FOR_SLA":  # no rate: another count of GPUs a replica?
+            _fleet_note(doc, given, "split_note")
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
@@ -299,11 +301,12 @@ def _slots_note(doc, given) -> None:
         print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
 
 
-def _fleet_note(doc, given) -> None:
+def _fleet_note(doc, given, which="fleet_note") -> None:
     """What a bare count of replicas comes to, on stderr, for one configuration
-    (:func:`xlnapkin.queueing.fleet_note`)."""
-    from .queueing import fleet_note
-    note = _configuration_note(doc, fleet_note, given)
+    (:func:`xlnapkin.queueing.fleet_note`), or where there is none, the GPUs a replica that
+    give one (:func:`xlnapkin.queueing.split_note`)."""
+    from . import queueing
+    note = _configuration_note(doc, getattr(queueing, which), given)
     if note:
         print(f"note: {note}", file=sys.stderr)
 
@@ -835,8 +838,8 @@ def _run_estimate(ns) -> int:
     planned, api = _usd_per_mtok_pair(e.planned_cost_per_mtok, e.api_price_per_mtok)
     busy = f"{_percent(ns.utilization)} busy"
     gpu_as_of = _as_of(None if e.gpu_price_given else e.gpu_price_as_of, e.gpu_price_stale)
-    api_as_of = _as_of(None if e.api_prices_given else e.api_price_as_of, e.api_price_stale,
-                       "; ", "")
+    api_as_of = _as_of(None if e.api_prices_given and not e.api_price_as_of
+                       else e.api_price_as_of, e.api_price_stale, "; ", "")
     if never:
         breakeven = (f"never: at {busy} the GPUs alone cost {planned} per million tokens, at "
                      f"least the API's {api}")

@@ -642,6 +642,19 @@ def by_layers(model, weight_dtype=None) -> bool:
     return is_gguf(weight_dtype_of(model, weight_dtype))
 
 
+def domain_degrees(gpu, model, weight_dtype=None) -> list[int]:
+    """The GPU counts of :func:`tp_degrees` within one peer-link domain (``nvlink_gpus``; 8, an
+    HGX board, where the catalog gives none); for GGUF weights up to 8, as their layers pass
+    little between GPUs: the counts per replica worth comparing.
+
+    >>> domain_degrees("h100-pcie", "llama-3.1-70b"), domain_degrees("h100-sxm", "qwen2.5-32b")
+    ([1, 2], [1, 2, 4, 8])
+    """
+    g, m = _gpu(gpu), _model(model)
+    most = 8 if by_layers(m, weight_dtype) else int(g.nvlink_gpus or 8)
+    return tp_degrees(m, most, weight_dtype)
+
+
 def tp_degrees(model, up_to=None, weight_dtype=None) -> list[int]:
     """GPU counts one replica of the model can be split over, up to ``up_to``. Tensor
     parallelism: the attention heads divide evenly and the KV heads either divide evenly or are

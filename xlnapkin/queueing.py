@@ -970,17 +970,28 @@ def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
     return text + _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, reps * n, *args)
 
 
+def split_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024,
+               output_tokens=1024, weight_dtype=None, kv_dtype=None, num_gpus=1,
+               percentile=SLA_PERCENTILE, efficiency=None, token_budget=PREFILL_CHUNK,
+               mem_fraction=MEM_FRACTION) -> str:
+    """Where no count of replicas of ``num_gpus`` GPUs meets the limits, the count of GPUs a
+    replica that does on the fewest GPUs (scalars; a capacity planner's audit: an L40S replica
+    of one GPU met no 50 ms TPOT, and replicas of two did); '' where none does."""
+    return _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, np.inf, input_tokens,
+                       output_tokens, weight_dtype, kv_dtype, num_gpus, percentile, efficiency,
+                       token_budget, mem_fraction).removeprefix("; ")
+
+
 def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_tokens,
                 output_tokens, weight_dtype, kv_dtype, num_gpus, *rest) -> str:
     """Where another count of GPUs a replica, among those the model splits over up to one
     peer-link domain (as :func:`xlnapkin.capacity._cheapest_split` tries), meets the limits
     on fewer GPUs in all by more than ``CHEAPER_SPLIT``'s margin, that count (a capacity
-    planner's audit: 160 A100s a replica of one, where replicas of four needed 24); else ''."""
+    planner's audit: 277 replicas of one A100, where replicas of four needed 32 GPUs); else ''."""
     from .capacity import CHEAPER_SPLIT
-    from .memory import by_layers, tp_degrees
+    from .memory import domain_degrees
     g, m = _gpu(gpu), _model(model)
-    most = 8 if by_layers(m, weight_dtype) else int(g.nvlink_gpus or 8)
-    counts = np.array([k for k in tp_degrees(m, most, weight_dtype) if k != int(num_gpus)],
+    counts = np.array([k for k in domain_degrees(g, m, weight_dtype) if k != int(num_gpus)],
                       dtype=float)
     if not counts.size:
         return ""
@@ -990,7 +1001,7 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
             kv_dtype, counts, *rest), dtype=float)
     need = np.where(np.isfinite(need), need, np.inf)
     k = int(np.argmin(need))
-    if not need[k] < CHEAPER_SPLIT * gpus:
+    if not (np.isfinite(need[k]) and need[k] < CHEAPER_SPLIT * gpus):
         return ""
     return (f"; replicas of {counts[k]:.0f} GPUs meet the same limits on {need[k]:,.0f} GPUs "
             f"(--num-gpus {counts[k]:.0f})")

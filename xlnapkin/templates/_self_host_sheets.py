@@ -401,13 +401,13 @@ def add_years(wb, ws) -> None:
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",
-          "IF({compare_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*"
+          "IF({own_years_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*"
           f"{HOURS_PER_YEAR:g}+"
           '{hosting_per_month}*12,"check inputs")', "USD/year", "= OWN_RUNNING_COST_PER_YEAR",
           "usd0")
-    b.add("rent_npv_calc", "Renting, NPV", 'IF({compare_ok},INDEX(yr_cum_rent,{years_used}+1),'
+    b.add("rent_npv_calc", "Renting, NPV", 'IF({rent_years_ok},INDEX(yr_cum_rent,{years_used}+1),'
           '"check inputs")', "USD", "= RENT_NPV", "usd0")
-    b.add("own_npv_calc", "Owning, NPV", 'IF({compare_ok},INDEX(yr_cum_own,{years_used}+1),'
+    b.add("own_npv_calc", "Owning, NPV", 'IF({own_years_ok},INDEX(yr_cum_own,{years_used}+1),'
           '"check inputs")', "USD", "= OWN_NPV", "usd0")
     top = b.row + 1
     heads = ["", "year", "rent cost", "own cash out", "discount factor", "PV rent", "PV own",
@@ -446,7 +446,9 @@ def _year_row(y, r):
     """Formulas of year y (row r): rent cost, own cash, discount factor, PVs, cumulative PVs,
     the chart's year. Years after the holding period are blank, the cumulative totals repeat
     and the chart's year stays at the last year kept (so its lines end there)."""
-    n, gate = "years_used", "IF(compare_ok,{},NA())"
+    # each side where its own inputs are there (the NPV against the API needs one side only)
+    n, gate, rent_gate, own_gate = ("years_used", "IF(own_used_ok,{},NA())",
+                                    "IF(rent_years_ok,{},NA())", "IF(own_years_ok,{},NA())")
     held = f"{y}<={n}"
     rent = ("0" if y == 0 else
             f'IF({held},rent_price*(1-price_decline_used)^({y}-1)*{HOURS_PER_YEAR:g},"")')
@@ -457,10 +459,10 @@ def _year_row(y, r):
     pv_r, pv_o = f'IF({held},$D{r}*$F{r},"")', f'IF({held},$E{r}*$F{r},"")'
     cum_r = f"$G{r}" if y == 0 else f"$I{r - 1}+N($G{r})"
     cum_o = f"$H{r}" if y == 0 else f"$J{r - 1}+N($H{r})"
-    return [(gate.format(rent), "usd0"), (gate.format(own), "usd0"),
-            (gate.format(df), "num3"), (gate.format(pv_r), "usd0"),
-            (gate.format(pv_o), "usd0"), (gate.format(cum_r), "usd0"),
-            (gate.format(cum_o), "usd0"), (gate.format(f"MIN({y},{n})"), "int")]
+    return [(rent_gate.format(rent), "usd0"), (own_gate.format(own), "usd0"),
+            (gate.format(df), "num3"), (rent_gate.format(pv_r), "usd0"),
+            (own_gate.format(pv_o), "usd0"), (rent_gate.format(cum_r), "usd0"),
+            (own_gate.format(cum_o), "usd0"), (gate.format(f"MIN({y},{n})"), "int")]
 
 
 # --- Volume --------------------------------------------------------------------------------------

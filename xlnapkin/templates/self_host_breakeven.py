@@ -242,8 +242,9 @@ def _outputs(b) -> None:
     # the CFO's question over the years, not per month (a CFO audit: the only NPV was own vs
     # rent, positive, where self-hosting against the API lost $0.7 M over 3 years)
     b.add("npv_vs_api", "Self-hosting saves over the years kept, present value",
-          'IF({all_ok},IF({compare_ok},{npv_vs_api_calc},{compare_msg}),"check inputs")', "USD",
-          "Years sheet's years and rate; API at today's prices", "usd0", "output")
+          'IF({all_ok},IF(ISNUMBER({npv_vs_api_calc}),{npv_vs_api_calc},{compare_msg}),'
+          '"check inputs")', "USD", "as the Years sheet: at each year's end; API today's",
+          "usd0", "output")
     at_volume = out(b, "self_host_cost_per_mtok_at_volume", "Self-hosted cost per million tokens",
                     "cost_at_volume_calc", "USD/Mtok", "usd4",
                     "= COST_PER_MTOK_AT_VOLUME: month / tokens")
@@ -396,6 +397,7 @@ def _checks(b) -> None:
           fmt="bool")
     b.add("own_used_ok", "Owning inputs used as typed? (else their defaults)",
           'AND({inputs_ok},{own_inputs_ok}="OK")', fmt="bool")
+    _years_gates(b)
     # Only the Volume sheet reads its range, so a bad range blanks that sheet alone.
     span = b.add("check_volume_range", "Volume table range (Volume sheet only)",
                  'IF(AND(ISNUMBER({volume_min}),ISNUMBER({volume_max})),IF(AND({volume_min}>0,'
@@ -405,6 +407,16 @@ def _checks(b) -> None:
     b.add("compare_msg", "Own vs rent: shown, or why not",
           f'IF({{compare_ok}},"shown",IF({{own_inputs_ok}}<>"OK",{{own_inputs_ok}},'
           f'"{NEED_PRICES}"))', fmt="text")
+
+
+def _years_gates(b) -> None:
+    """Each side of the Years sheet on its own (a review: a renter's NPV against the API had
+    waited for a purchase price, which most rented GPUs have none of)."""
+    b.add("rent_years_ok", "Renting over the years computable?",
+          "AND({own_used_ok},N({gpu_price_per_hour_effective})>0)", fmt="bool")
+    b.add("own_years_ok", "Owning over the years computable?",
+          "AND({own_used_ok},ISNUMBER({purchase_price_effective}),"
+          "ISNUMBER({power_watts_effective}))", fmt="bool")
 
 
 HEADS, CONTEXT, LINK = _napkin.HEADS, _napkin.CONTEXT, _napkin.LINK
@@ -936,7 +948,7 @@ def _own_steps() -> list[Step]:
         # audit: today's rent against the owned hour's lifetime average said owning saved
         # $0.66 an hour where its NPV was negative)
         Step("rent_levelled", "Rented GPU-hour levelled over the years: rent NPV x annuity / "
-             "8,760", "IF(ISNUMBER({rent_npv_calc}),{rent_npv_calc}*"
+             "8,760", "IF(AND({compare_ok},ISNUMBER({rent_npv_calc})),{rent_npv_calc}*"
              + annuity("{cost_of_capital}", "{years}") + f'/{HOURS_PER_YEAR:g},"-")',
              "USD/GPU-h", "usd4"),
         # the verdict's test, once: the per-hour verdict and the fleet's clause read it
@@ -977,10 +989,8 @@ def _own_steps() -> list[Step]:
         # renting is linear in the hours: a rented GPU's NPV is the Years sheet's (730 hours
         # a month) x hours / 730
         Step("fleet_npv_saving_calc", "Fleet NPV: rented GPUs x rent NPV - owned x own NPV",
-             'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({rent_fleet_gpus}),ISNUMBER('
-             '{npv_saving_calc})),{rent_fleet_gpus}*{rent_npv_calc}*MIN({hours_per_month},'
-             f'{HOURS_PER_MONTH:g})/{HOURS_PER_MONTH:g}-{{own_fleet_gpus}}*{{own_npv_calc}},"-")',
-             "USD", "usd0",
+             'IF(AND(ISNUMBER({rent_fleet_pv}),ISNUMBER({own_fleet_pv}),ISNUMBER('
+             '{npv_saving_calc})),{rent_fleet_pv}-{own_fleet_pv},"-")', "USD", "usd0",
              "economics.rent_npv(..., hours) and economics.own_npv"),
         # the fleet's verdict where it is not the GPU-hour's (a finance review: "owning saves
         # $0.13 per GPU-hour" beside a fleet NPV saying renting saves $22,345, where rented
@@ -1000,18 +1010,24 @@ def _npv_vs_api_steps() -> list[Step]:
     fleet as run (rented for its hours, or owned: bought, run and resold) and the people,
     against the API's month at today's prices, each year paid at its end."""
     return [
+        Step("rent_fleet_pv", "A rented fleet over the years kept: GPUs x rent NPV x hours / 730",
+             'IF(AND(ISNUMBER({rent_fleet_gpus}),ISNUMBER({rent_npv_calc})),{rent_fleet_gpus}*'
+             f'{{rent_npv_calc}}*MIN({{hours_per_month}},{HOURS_PER_MONTH:g})/{HOURS_PER_MONTH:g},'
+             '"-")', "USD", "usd0", "economics.rent_npv(..., hours) x GPUs"),
+        Step("own_fleet_pv", "An owned fleet over the years kept: GPUs x own NPV",
+             'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({own_npv_calc})),{own_fleet_gpus}*'
+             '{own_npv_calc},"-")', "USD", "usd0", "economics.own_npv x GPUs"),
         Step("years_pv_calc", "Factor: present value of 1 USD a year over the years kept",
              "IF({cost_of_capital}>0,(1-1/(1+{cost_of_capital})^{years})/{cost_of_capital},"
              "{years})", "years", "num3", "economics.discount_factor, years 1 to the years kept"),
         Step("self_host_npv_calc", "Self-hosting over the years kept: the fleet as run + people",
-             'IF(ISNUMBER({fleet_npv_saving_calc}),IF('
-             '{hardware}="own",{own_fleet_gpus}*{own_npv_calc},{rent_fleet_gpus}*{rent_npv_calc}*'
-             f'MIN({{hours_per_month}},{HOURS_PER_MONTH:g})/{HOURS_PER_MONTH:g})+'
-             '{staff_cost_per_month}*12*{years_pv_calc},"-")', "USD", "usd0",
-             "economics.own_npv/rent_npv x GPUs + people x 12 x factor"),
+             'IF(ISNUMBER(IF({hardware}="own",{own_fleet_pv},{rent_fleet_pv})),IF({hardware}='
+             '"own",{own_fleet_pv},{rent_fleet_pv})+{staff_cost_per_month}*12*{years_pv_calc},'
+             '"-")', "USD", "usd0", "the fleet as run + people x 12 x factor"),
+        # a year of 365 days (a review: the month of a 744-hour fleet has 31, x 12 was 372)
         Step("api_npv_calc", "The API over the years kept, at today's prices",
-             "{api_monthly_calc}*12*{years_pv_calc}", "USD", "usd0",
-             "economics.api_monthly_cost x 12 x factor"),
+             f"{{tokens_per_day}}*{HOURS_PER_YEAR / 24:g}*{{api_blended_calc}}/1E+6*"
+             "{years_pv_calc}", "USD", "usd0", "economics.api_monthly_cost x 12 x factor"),
         Step("npv_vs_api_calc", "Self-hosting saves over the years kept (negative: the API)",
              'IF(ISNUMBER({self_host_npv_calc}),{api_npv_calc}-{self_host_npv_calc},"-")', "USD",
              "usd0"),
