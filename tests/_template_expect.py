@@ -256,6 +256,8 @@ def _money(v, x, total):
     out["own_npv_calc"] = e.own_npv(x["purchase"], x["years"], x["power"], x["kwh"],
                                     v["pue"], hosting, x["rate"], residual)
     out["npv_saving_calc"] = out["rent_npv_calc"] - out["own_npv_calc"]
+    out["running_cost_per_year"] = e.own_running_cost_per_year(x["power"], x["kwh"], v["pue"],
+                                                               hosting)
     # levelled with the owned hour's own annuity: OWN_HOURLY_COST of $1 and nothing else is
     # that annuity / 8,760, so the per-hour verdict has the NPV's sign
     out["rent_levelled"] = out["rent_npv_calc"] * e.own_hourly_cost(
@@ -411,8 +413,8 @@ def expect_self_host(v):
         for o in COMPARE_OUTPUTS:
             exp[o] = own
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
-                   npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
-                   own_vs_rent_short="-", own_vs_rent_line="-")
+                   running_cost_per_year="check inputs", npv_saving_calc="-", rent_levelled="-",
+                   own_vs_rent_msg="-", own_vs_rent_short="-", own_vs_rent_line="-")
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-", npv_vs_api=own, self_host_npv_calc="-",
@@ -471,11 +473,16 @@ def expect_self_host(v):
         # each side of the Years sheet where its own prices are there: the NPV against the API
         # needs the side you run (a review: a renter's waited for a purchase price)
         for ok, side in ((rent_ok, "rent"), (own_ok, "own")):
-            if not ok:
-                exp.update({f"{side}_npv_calc": "check inputs", f"{side}_fleet_pv": "-"})
+            if ok:  # and its own GPU-hour (a review: a renter's rent read "needs a purchase")
+                exp[f"{side}_gpu_hourly_cost"] = money[OUTPUT_OF[f"{side}_gpu_hourly_cost"]]
+            else:
+                exp.update({f"{side}_npv_calc": "-", f"{side}_fleet_pv": "-"})
+        if not own_ok:
+            exp["running_cost_per_year"] = "-"
         if fits:  # the fleet's figures need the replica to run first
-            exp.update(own_fleet_purchase=said, own_npv_saving_fleet=said,
-                       fleet_npv_saving_calc="-")
+            exp.update(own_npv_saving_fleet=said, fleet_npv_saving_calc="-")
+            if not own_ok:
+                exp["own_fleet_purchase"] = said
             if not (own_ok if v["hardware"] == "own" else rent_ok):
                 exp.update(npv_vs_api=said, self_host_npv_calc="-", npv_vs_api_calc="-")
     return exp

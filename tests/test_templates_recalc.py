@@ -1050,6 +1050,26 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     assert free["resale_check"] == sh.NEED_PRICES  # no comparison without a rental price
 
 
+def test_the_years_sheet_shows_the_side_whose_prices_are_there(results):
+    # A review: the NPV against the API needs the side you run only, so each side of the Years
+    # sheet has its own gate; a side without its price is #N/A down its columns (no $0 line
+    # in the chart), the other computed.
+    rc.require_soffice()
+    rent, own, both = ("yr_rent_cost", "yr_pv_rent", "yr_cum_rent"), \
+        ("yr_own_cash", "yr_pv_own", "yr_cum_own"), ("yr_discount", "yr_chart_year")
+    for label, shown, missing in (("l4", rent + both, own),  # no list price
+                                  ("owning, a rental price of 0, one year", own + both, rent),
+                                  ("defaults", rent + own + both, ())):
+        v = _lo(results, "self_host_breakeven", label)
+        cells = {n: [x[0] if isinstance(x, list) else x for x in v[n]] for n in shown + missing}
+        for name in shown:
+            assert not any(rc.is_error(x) for x in cells[name]), (label, name, cells[name])
+            assert any(isinstance(x, float) for x in cells[name]), (label, name)
+        for name in missing:
+            assert all(x == "#N/A" for x in cells[name]), (label, name, cells[name])
+        assert isinstance(v["npv_vs_api"], float), label
+
+
 def test_the_cover_gives_self_hosting_against_the_api_in_present_value(results):
     # A CFO audit: the question was the NPV of self-hosting against the API, and the only NPV
     # was owning against renting (positive, where the API saved $0.7 M over 3 years). The

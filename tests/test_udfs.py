@@ -427,7 +427,10 @@ def test_blanks_take_defaults_and_text_numbers_are_numbers():
     assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", "1.000") == base  # not a count
     assert udfs.KV_BYTES("llama-3.1-8b", "1.5") == udfs.KV_BYTES("llama-3.1-8b", 1.5)
     assert udfs.KV_BYTES("llama-3.1-8b", "0.512") == udfs.KV_BYTES("llama-3.1-8b", 0.512)
-    # ... a count of tokens only: a rate of tokens is read as typed (a review)
+    # ... so is a prefill budget and a day's volume (a review), but not a rate of tokens
+    assert udfs.TTFT_AT_RATE("h100-sxm", "llama-3.1-8b", 5, 1024, 256, None, None, 1, 0.9,
+                             None, "8.192").startswith("token_budget must be typed without")
+    assert udfs.API_MONTHLY_COST("1.500.000", 0.5).startswith("tokens_per_day must be typed")
     assert udfs.COST_PER_MTOK(2.49, "150.500") == udfs.COST_PER_MTOK(2.49, 150.5)
     for date in (datetime.date(2024, 1, 8), datetime.datetime(2024, 1, 8)):  # as xlwings has it
         assert udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-8b", date) == (

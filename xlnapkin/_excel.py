@@ -56,10 +56,10 @@ TEXT_UNITS = frozenset({"id", "dtype", "name"})
 # Text that reads as a number: plain, or with thousands separators ("1,000,000"), or a
 # percentage ("70%" is 0.7, as Excel's VALUE reads it); "2,5" is not.
 _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?(\s*%)?")
-# "1.024" as text in a count of tokens: thousands written with dots, as in much of Europe (a
-# rate or a volume of tokens is left alone: "150.500" tokens/s may well mean what it says)
+# "1.024" as text in a count of tokens (a day's too): thousands written with dots, as in much
+# of Europe (a rate is left alone: "150.500" tokens/s may well mean what it says)
 _DOTTED_THOUSANDS = re.compile(r"[1-9]\d{0,2}(\.\d{3})+")
-_COUNTS_TOKENS = re.compile(r"(^|_)(tokens|context)$")
+_COUNTS_TOKENS = re.compile(r"(^|_)(tokens|context)(_per_day)?$|^token_budget$")
 # Excel's error values, as xlwings passes a cell holding one (``err_to_str``): a formula above
 # failed, and the message says so
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",

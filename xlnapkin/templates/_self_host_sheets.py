@@ -72,6 +72,9 @@ YEAR_END_LEAN = ("Cash flows fall at each year's end, as in Excel's NPV: rent an
                  "costs, paid monthly, are discounted more than they would be month by month, "
                  "which understates owning's NPV saving (a third at the defaults).")
 _GATE_NA = "IF(all_ok,{},NA())"
+# A Years-sheet figure of the side whose price is missing, its inputs otherwise fine: no figure,
+# not "check inputs" (a review: a renter's checks all said OK)
+_SIDE_MISSING = 'IF({own_used_ok},"-","check inputs")'
 CHART_COL = 15  # O: the breakeven chart's own columns, beside the printed page (A:M)
 _VOLUME_NA = 'IF(AND(all_ok,check_volume_range="OK"),{},NA())'
 
@@ -403,12 +406,13 @@ def add_years(wb, ws) -> None:
     b.add("running_cost_per_year", "Running an owned GPU per year (energy + hosting)",
           "IF({own_years_ok},{power_watts_used}/1000*{pue_used}*{price_per_kwh_used}*"
           f"{HOURS_PER_YEAR:g}+"
-          '{hosting_per_month}*12,"check inputs")', "USD/year", "= OWN_RUNNING_COST_PER_YEAR",
+          '{hosting_per_month}*12,' + _SIDE_MISSING + ')', "USD/year",
+          "= OWN_RUNNING_COST_PER_YEAR",
           "usd0")
-    b.add("rent_npv_calc", "Renting, NPV", 'IF({rent_years_ok},INDEX(yr_cum_rent,{years_used}+1),'
-          '"check inputs")', "USD", "= RENT_NPV", "usd0")
-    b.add("own_npv_calc", "Owning, NPV", 'IF({own_years_ok},INDEX(yr_cum_own,{years_used}+1),'
-          '"check inputs")', "USD", "= OWN_NPV", "usd0")
+    b.add("rent_npv_calc", "Renting, NPV", 'IF({rent_years_ok},INDEX(yr_cum_rent,'
+          '{years_used}+1),' + _SIDE_MISSING + ')', "USD", "= RENT_NPV", "usd0")
+    b.add("own_npv_calc", "Owning, NPV", 'IF({own_years_ok},INDEX(yr_cum_own,'
+          '{years_used}+1),' + _SIDE_MISSING + ')', "USD", "= OWN_NPV", "usd0")
     top = b.row + 1
     heads = ["", "year", "rent cost", "own cash out", "discount factor", "PV rent", "PV own",
              "cumulative PV rent", "cumulative PV own", "chart year"]

@@ -243,7 +243,7 @@ def _outputs(b) -> None:
     # rent, positive, where self-hosting against the API lost $0.7 M over 3 years)
     b.add("npv_vs_api", "Self-hosting saves over the years kept, present value",
           'IF({all_ok},IF(ISNUMBER({npv_vs_api_calc}),{npv_vs_api_calc},{compare_msg}),'
-          '"check inputs")', "USD", "as the Years sheet: at each year's end; API today's",
+          '"check inputs")', "USD", "each year at its end; the API at today's prices",
           "usd0", "output")
     at_volume = out(b, "self_host_cost_per_mtok_at_volume", "Self-hosted cost per million tokens",
                     "cost_at_volume_calc", "USD/Mtok", "usd4",
@@ -308,7 +308,11 @@ def _owning_outputs(b) -> None:
             # drift audit)
             ("resale_check", "Resale share set for the years? (it moves the NPV)", "resale_note",
              "", "text", "")):
-        cell = b.add(name, label, f'IF({{inputs_ok}},IF({{compare_ok}},{{{calc}}},'
+        # a side's own figure where its prices are there (a review: a renter's rent read
+        # "needs a purchase price"); the comparisons where both are
+        gate = {"own_gpu_hourly_cost": "own_years_ok",
+                "rent_gpu_hourly_cost": "rent_years_ok"}.get(name, "compare_ok")
+        cell = b.add(name, label, f'IF({{inputs_ok}},IF({{{gate}}},{{{calc}}},'
                      '{compare_msg}),"check inputs")', unit, note, fmt, "output")
         if name in ("own_vs_rent", "resale_check"):  # with the fleet's verdict (or the years
             bk.two_lines(cell)  # the resale share is for) it runs past the note's column
@@ -323,7 +327,8 @@ def _owning_outputs(b) -> None:
             ("own_npv_saving_fleet", "NPV owning saves for the fleet (negative: renting)",
              "fleet_npv_saving_calc",
              "each fleet as sized: rented for its hours, owned always on")):
-        b.add(name, label, f'IF({{all_ok}},IF({{compare_ok}},{{{calc}}},{{compare_msg}}),'
+        gate = "own_years_ok" if name == "own_fleet_purchase" else "compare_ok"
+        b.add(name, label, f'IF({{all_ok}},IF({{{gate}}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', "USD", note, "usd0", "output")
 
 
@@ -1027,7 +1032,7 @@ def _npv_vs_api_steps() -> list[Step]:
         # a year of 365 days (a review: the month of a 744-hour fleet has 31, x 12 was 372)
         Step("api_npv_calc", "The API over the years kept, at today's prices",
              f"{{tokens_per_day}}*{HOURS_PER_YEAR / 24:g}*{{api_blended_calc}}/1E+6*"
-             "{years_pv_calc}", "USD", "usd0", "economics.api_monthly_cost x 12 x factor"),
+             "{years_pv_calc}", "USD", "usd0", "tokens a day x 365 x API price x factor"),
         Step("npv_vs_api_calc", "Self-hosting saves over the years kept (negative: the API)",
              'IF(ISNUMBER({self_host_npv_calc}),{api_npv_calc}-{self_host_npv_calc},"-")', "USD",
              "usd0"),
