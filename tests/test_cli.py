@@ -987,6 +987,12 @@ def test_estimate_json_is_strict_json(capsys):
                        "--num-gpus", "4", "--api", spec)
     line, = (x for x in out.splitlines() if x.strip().startswith("the API ("))
     assert line.endswith("(50% input at $0.600, output at $0.800)"), line  # no catalog date
+    # one price typed leaves the other the row's, with its date (a review)
+    code, out, _ = run(capsys, "estimate", "--json", "--api",
+                       "openai-gpt-4o; input_usd_per_mtok=1")
+    mine = json.loads(out)
+    assert (mine["api_prices_given"], mine["api_price_as_of"], mine["api_price_stale"]) == (
+        False, xlnapkin.catalog.price("openai-gpt-4o").as_of, True)
 
 
 def test_every_example_in_estimate_help_runs(capsys):

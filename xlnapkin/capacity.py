@@ -649,15 +649,14 @@ def _price_in_spec(g) -> bool:
 
 
 def _prices_in_spec(p) -> bool:
-    """Whether an API's prices are the user's (a spec string that gives one, or an API of
+    """Whether an API's prices are the user's (a spec string that gives both, or an API of
     their own), not a catalog row's, as of its date (a CFO audit: prices typed in the spec
-    were dated)."""
+    were dated); one typed leaves the other the row's, with its date."""
     parts = [x.strip() for x in p.id.split(";") if x.strip()]
-    rows = [x for x in parts if "=" not in x]
-    if not rows:
+    if not [x for x in parts if "=" not in x]:
         return True
-    return any(_catalog._field_key(x.split("=")[0]) in _catalog.PRICE_FIELDS
-               for x in parts if "=" in x)
+    return _catalog.PRICE_FIELDS <= {_catalog._field_key(x.split("=")[0]) for x in parts
+                                     if "=" in x}
 
 
 def _base_model(m):

@@ -796,16 +796,17 @@ def _resolve(kind: str, text: str, _user_key):
             cells["active_params_b"] = ""  # a dense model stays dense at its new size
     if kind == "gpu" and "cloud_usd_per_hour" in overrides:
         cells["cloud_price_as_of"] = ""  # the catalog's date was its price's (a review)
-    if kind == "price" and PRICE_FIELDS & set(overrides):
-        cells["as_of"] = ""  # so too an API's: its prices are yours (a CFO review)
+    if kind == "price" and PRICE_FIELDS <= set(overrides):
+        cells["as_of"] = ""  # so too an API's, where both its prices are yours (a CFO review;
+        # one typed leaves the other, and its date, the row's)
     cells.update(overrides)
     # The spec text itself is the item's id, as typed (messages and GPU_SPEC(..., "id") show it).
     return dataclasses.replace(_convert(kind, cells, f"{kind} spec {text!r}"), id=text.strip())
 
 
-# An API row's prices: a spec string that gives one of them gives prices of your own.
-PRICE_FIELDS = frozenset({"input_usd_per_mtok", "output_usd_per_mtok",
-                          "cached_input_usd_per_mtok"})
+# An API row's prices: a spec string that gives both gives prices of your own (a cached-input
+# price the row has and the spec does not give is billed where prefix caching is priced).
+PRICE_FIELDS = frozenset({"input_usd_per_mtok", "output_usd_per_mtok"})
 
 
 def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:
