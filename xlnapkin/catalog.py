@@ -750,6 +750,11 @@ def _lookup(kind: str, value):
     return _resolve(kind, value, key)
 
 
+# An API row's prices: a spec string that gives both gives prices of your own (a cached-input
+# price the row has and the spec does not give is billed where prefix caching is priced).
+PRICE_FIELDS = frozenset({"input_usd_per_mtok", "output_usd_per_mtok"})
+
+
 @functools.lru_cache(maxsize=4096)
 def _resolve(kind: str, text: str, _user_key):
     rows, index = _current(kind)
@@ -802,11 +807,6 @@ def _resolve(kind: str, text: str, _user_key):
     cells.update(overrides)
     # The spec text itself is the item's id, as typed (messages and GPU_SPEC(..., "id") show it).
     return dataclasses.replace(_convert(kind, cells, f"{kind} spec {text!r}"), id=text.strip())
-
-
-# An API row's prices: a spec string that gives both gives prices of your own (a cached-input
-# price the row has and the spec does not give is billed where prefix caching is priced).
-PRICE_FIELDS = frozenset({"input_usd_per_mtok", "output_usd_per_mtok"})
 
 
 def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:

@@ -234,7 +234,7 @@ def _run_function(doc, func, ns) -> int:
         if at_a_rate:  # overloaded: the memory may be why (a review)
             _slots_note(doc, given)
         if doc.name == "REPLICAS_FOR_SLA":  # no rate: another count of GPUs a replica?
-            _fleet_note(doc, given, "split_note")
+            _fleet_note(doc, given, no_count=True)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
@@ -301,12 +301,12 @@ def _slots_note(doc, given) -> None:
         print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
 
 
-def _fleet_note(doc, given, which="fleet_note") -> None:
+def _fleet_note(doc, given, no_count=False) -> None:
     """What a bare count of replicas comes to, on stderr, for one configuration
-    (:func:`xlnapkin.queueing.fleet_note`), or where there is none, the GPUs a replica that
-    give one (:func:`xlnapkin.queueing.split_note`)."""
-    from . import queueing
-    note = _configuration_note(doc, getattr(queueing, which), given)
+    (:func:`xlnapkin.queueing.fleet_note`), or where there is ``no_count``, the GPUs a replica
+    that give one (:func:`xlnapkin.queueing.split_note`)."""
+    from .queueing import fleet_note, split_note
+    note = _configuration_note(doc, split_note if no_count else fleet_note, given)
     if note:
         print(f"note: {note}", file=sys.stderr)
 
