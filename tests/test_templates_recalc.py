@@ -271,7 +271,9 @@ def multi_tenant_scenarios(d):
            # 9.90 GPUs of load in 10: 1 % more load needs an eleventh (a finance review: the
            # step line said "no" where it looked only at less load)
            # and the pool's own cost, net of the savings (a CFO's read)
-           ("20 tenants, just under a step", dict(d, tenants=20, pool_own_cost=2000.0)),
+           # a 744-hour month: a year is 8,760 hours, not 12 of those months (a review)
+           ("20 tenants, just under a step", dict(d, tenants=20, pool_own_cost=2000.0,
+                                                  hours_per_month=744.0)),
            # the GPU and the LoRA inputs feed their own lines: a bad one leaves the counts
            # as typed (a review found a blank LoRA input put the defaults in their place)
            # a negative pool's own cost holds back the dollars alone
@@ -1305,26 +1307,32 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             "recovers") in text
     # the uneven teams of the Teams sheet, where a user's own numbers go (a review: the cover
     # quoted identical tenants only)
-    assert (f"Your teams (the Teams sheet's 3): dedicated {v['teams_dedicated_gpus']:,.0f} GPUs, "
+    # the example said to be one (a finance review: its saving read as the user's own), and
+    # where the saving comes from
+    lfl = v["teams_savings_same_service"] * v["teams_dedicated_monthly_cost"]
+    assert (f"Your teams (the Teams sheet's 3, the template's example: type yours there): "
+            f"dedicated {v['teams_dedicated_gpus']:,.0f} GPUs, "
             f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
             f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month "
             f"(${12 * v['teams_monthly_saving']:,.0f} a year) at "
-            f"{v['teams_priced_at']}. Short of capacity: the pool "
-            f"{1 - v['teams_pooled_coverage']:.3%} of the time "
+            f"{v['teams_priced_at']}. Of that, {v['teams_savings_from_peaks'] * 100:.1f} points "
+            "come from peaks that do not coincide and "
+            f"{v['teams_savings_from_rounding'] * 100:.1f} from whole deployments: mostly "
+            "rounding, which smaller deployments (or an API) for the small teams also recover. "
+            f"Short of capacity: the pool {1 - v['teams_pooled_coverage']:.3%} of the time "
             f"({_a_month(1 - v['teams_pooled_coverage'], v['hours_per_month'])}), the "
             f"worst-served team on its own {1 - v['teams_dedicated_coverage']:.3%} "
-            f"({_a_month(1 - v['teams_dedicated_coverage'], v['hours_per_month'])}); a pool "
-            "short no more often than that team "
+            f"({_a_month(1 - v['teams_dedicated_coverage'], v['hours_per_month'])}); "
+            # the teams the pool serves worse than alone (a CFO's read: two teams better served
+            # alone went unsaid where the pool beat the worst-served team)
+            "3 of the 3 teams are short more often pooled than on their own; a pool short no "
+            "more often than the worst-served team "
             f"needs {v['teams_pooled_gpus_same_service']:,.0f} GPUs: "
-            f"{v['teams_savings_same_service']:.1%} saved like for like, "
+            # not "like for like" (a finance review: the other teams stay worse off)
+            f"{v['teams_savings_same_service']:.1%} saved at that team's service, "
             # in dollars too (an audit: the headline's dollars were the lower service's alone)
-            f"${v['teams_savings_same_service'] * v['teams_dedicated_monthly_cost']:,.0f} a "
-            "month") in text
-    lfl = v["teams_savings_same_service"] * v["teams_dedicated_monthly_cost"]
-    # a year's too, and the teams the pool serves worse than alone (a CFO's read: two teams
-    # better served alone went unsaid where the pool beat the worst-served team)
-    assert (f"${lfl:,.0f} a month (${12 * lfl:,.0f} a year); 3 of the 3 teams are short more "
-            "often pooled than on their own") in text
+            f"${lfl:,.0f} a month (${12 * lfl:,.0f} a year) (teams served better alone than "
+            "that one are still short more often pooled)") in text
     assert v["teams_served_worse"] == 3
     assert v["teams_savings_same_service"] < v["teams_savings_fraction"]  # 16.7 % against 33.3
     assert v["teams_pooled_coverage"] < v["teams_dedicated_coverage"]  # 1.9 % against 0.08 %
@@ -1347,15 +1355,16 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # the pool's own cost, where one is typed (a CFO's read: no saving was net of it)
     assert "net of the pool's own" not in text
     v, text = lines("multi_tenant_savings", "20 tenants, just under a step")
-    assert (f"(${12 * v['monthly_saving']:,.0f} a year) at $2.49 per GPU-hour; "
+    year = 8760 / 744  # a 744-hour month's year (a review: twelve of them made 372 days)
+    assert (f"(${year * v['monthly_saving']:,.0f} a year) at $2.49 per GPU-hour; "
             f"${v['monthly_saving'] - 2000:,.0f} a month net of the pool's own $2,000.") in text
     assert (f"at {v['teams_priced_at']}; ${v['teams_monthly_saving'] - 2000:,.0f} a month net "
-            "of the pool's own $2,000. Short") in text
+            "of the pool's own $2,000. Of that,") in text
     assert v["net_like_for_like_monthly_saving"] == pytest.approx(
         v["like_for_like_monthly_saving"] - 2000)
     lfl = v["teams_like_for_like_monthly_saving"]
-    assert (f"(${12 * lfl:,.0f} a year); like for like, ${lfl - 2000:,.0f} a month net of the "
-            "pool's own $2,000; 3 of the 3") in text  # said which saving it is (a review)
+    assert (f"(${year * lfl:,.0f} a year); at that service, ${lfl - 2000:,.0f} a month net of "
+            "the pool's own $2,000 (teams") in text  # said which saving it is (a review)
     # the net saving turned round where the pool's own cost is larger (a review: "-$1,729 a
     # month net" read as a saving)
     v, text = lines("multi_tenant_savings", "teams: N+1 for the pool and each team")
@@ -1379,6 +1388,12 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("multi_tenant_savings", "$0 a GPU-hour, a spare for the pool alone, the median")
     assert "the pool 50.000% of the time" in text
     assert ("Spares: no: only the pool keeps spares, which understates the saving" in text)
+    # your own teams are not called the example, and a bad Teams cell is said, not dropped
+    # (a finance review: the example's saving stood alone on the cover, nothing failing)
+    _, text = lines("multi_tenant_savings", "teams: own cv, a gap, 1-GPU deployments")
+    assert "Your teams (the Teams sheet's 3): dedicated" in text
+    _, text = lines("multi_tenant_savings", "teams: a volume typed as text")
+    assert "Your teams: check inputs: the Teams sheet's Checks" in text
     _, text = lines("multi_tenant_savings", "no hours paid, one tenant")
     assert text.startswith("Identical tenants (the Pooling sheet): 1 tenant, at 40% of a "
                            "deployment")

@@ -26,6 +26,11 @@ EXAMPLE = ("h100-sxm", "llama-3.3-70b", "fp8", 2)
 # Steady, round-the-clock traffic, so the Pooling sheet's cv of 0.25 fits each (a review: a
 # nightly batch team inherited it, where the sheet itself puts batch jobs above 1).
 EXAMPLE_TEAMS = [("Support chat", 800e6), ("Search answers", 150e6), ("Email triage", 30e6)]
+# Whether the Teams sheet still holds the example's volumes (a formula): the cover says so (a
+# finance review: the example's saving read as the user's own)
+IS_EXAMPLE = ("AND(COUNTIF(teams_tokens_per_day,\">0\")=" + str(len(EXAMPLE_TEAMS)) + ","
+              + ",".join(f"INDEX(teams_tokens_per_day,{i + 1})={tokens:.0f}"
+                         for i, (_name, tokens) in enumerate(EXAMPLE_TEAMS)) + ")")
 # (name, label, unit, note, fmt) of the totals; each is the engine function in its note
 TOTALS = [
     ("teams_dedicated_gpus", "Dedicated GPUs (each team its own, spares too)", "GPUs",
@@ -78,7 +83,7 @@ _GPU_NAMED = 'IF({gpu_id}="",IF(TRIM({gpu})="","your GPU",TRIM({gpu})),{gpu_id})
 
 # What checks bursty uneven teams: no simulation here takes teams of different sizes (a review:
 # the Teams sheet pointed to pooling_monte_carlo, which takes identical tenants only)
-TEAMS_CHECK = "check with your teams' own traffic"
+TEAMS_CHECK = "check your traffic"  # short enough for the page (a review: cut at its edge)
 
 
 def normal_fair(cv: str, check: str = "pooling_monte_carlo") -> str:

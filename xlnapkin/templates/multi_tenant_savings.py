@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter as L
 from openpyxl.worksheet.pagebreak import Break
 
 from .. import catalog, economics
-from ..economics import (HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX,
+from ..economics import (HOURS_PER_MONTH, HOURS_PER_YEAR, MAX_HOURS_PER_MONTH, NORMAL_CV_MAX,
                          PLANNED_UTILIZATION, POOL_STEP, SAME_SERVICE_Z, TENANT_CORRELATION,
                          TENANT_CV)
 from . import _blocks as bk, _book, _napkin, _sheets, _style as st, _teams
@@ -117,7 +117,8 @@ def _inputs(b) -> None:
 
 
 def _outputs(b) -> None:
-    b.heading("The answer")
+    # (a finance review: =POOLING_SAVINGS(10,0.4,0.95) gave 50 %, the sheet 40 % at 0.3)
+    b.heading("The answer", "= FUNCTION(...): with the correlation above, their default 0")
     rows = [
         ("dedicated_gpus", "Dedicated GPUs (each tenant its own deployments)", "GPUs", "int",
          "= DEDICATED_GPUS"),
@@ -129,7 +130,7 @@ def _outputs(b) -> None:
         ("dedicated_monthly_cost", "Dedicated monthly cost", "USD/month", "usd0", ""),
         ("pooled_monthly_cost", "Pooled monthly cost", "USD/month", "usd0", ""),
         ("monthly_saving", "Pooling saves per month", "USD/month", "usd0",
-         "dedicated - pooled; x 12 for a year"),
+         "dedicated - pooled; a year: 12 months, 8,760 hours at most"),
         ("net_monthly_saving", "  net of the pool's own cost", "USD/month", "usd0",
          "less the pool's own cost (inputs)"),
         ("savings_fraction", "Saving from pooling", "share", "pct",
@@ -610,6 +611,9 @@ def _saves(word, dedicated, pooled, saving) -> str:
 # the saving is bought at that difference"), and a dedicated side covered past 4 standard
 # deviations of a normal load, where the like-for-like pool is sized from a tail no data shows.
 SHORT_GAP = "1E-05"
+# A year's months at the hours typed: twelve, or fewer where a month runs past 730 hours (a
+# review: a 744-hour month made the year 372 days), as the breakeven workbook's year has 365.
+_YEAR = f"MIN(12,{HOURS_PER_YEAR:g}/hours_per_month)"
 FAR_TAIL = "0.99997"
 FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations: the model's "
                  "figure, not a measured one)")
@@ -640,7 +644,7 @@ COVER_ANSWER = [
     ('IF(counts_ok,' + _saves("Dedicated", "dedicated_gpus", "pooled_gpus", "savings_fraction")
     # and a year's (a CFO's read: budgets are annual)
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month ("&'
-    + _sheets.dollars("monthly_saving*12") + '&" a year) at "&TEXT('
+    + _sheets.dollars(f"monthly_saving*{_YEAR}") + '&" a year) at "&TEXT('
     'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"&' + _net("net_monthly_saving")
     + '," (the dollars wait for the GPU, its '
     'price and the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
@@ -663,7 +667,7 @@ COVER_ANSWER = [
      + _sheets.plain("pooled_gpus_same_service") + '&" GPUs: "&TEXT(savings_same_service,'
      '"0.0%")&" saved like for like"&IF(costs_ok,", "&'
      + _sheets.dollars("like_for_like_monthly_saving") + '&" a month ("&'
-     + _sheets.dollars("like_for_like_monthly_saving*12") + '&" a year)","")&IF('
+     + _sheets.dollars(f"like_for_like_monthly_saving*{_YEAR}") + '&" a year)","")&IF('
      'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF(costs_ok,'
      + _net("net_like_for_like_monthly_saving", "like for like, ") + ',""),"")&IF(LEFT('
      'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 5),
@@ -673,33 +677,46 @@ COVER_ANSWER = [
     # service each side gives and the sheet's warnings (a platform lead's audit: the line hid a
     # pool short 1.9 % of the time, bursty teams, spares on one side and B200 prices on the
     # example's H100 counts)
-    ('IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&"): "&'
+    ('IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&IF('
+     + _teams.IS_EXAMPLE + ',", the template\'s example: type yours there","")&"): "&'
      + _saves("dedicated", "teams_dedicated_gpus", "teams_pooled_gpus",
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
-     + _sheets.dollars("teams_monthly_saving*12") + '&" a year) at "&teams_priced_at&'
-     + _net("teams_net_monthly_saving") + ',"")&". Short '
+     + _sheets.dollars(f"teams_monthly_saving*{_YEAR}") + '&" a year) at "&teams_priced_at&'
+     + _net("teams_net_monthly_saving") + ',"")&'
+     # where it comes from, as for the identical tenants (a finance review: 24.8 of 25 points
+     # were four near-idle teams' own deployments, which an API for them also recovers)
+     '". Of that, "&TEXT(teams_savings_from_peaks*100,"0.0")&" points come from peaks that '
+     'do not coincide and "&TEXT(teams_savings_from_rounding*100,"0.0")&" from whole '
+     'deployments"&IF(teams_savings_from_rounding>teams_savings_from_peaks,": mostly rounding, '
+     'which smaller deployments (or an API) for the small teams also recover","")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
      + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
      'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
      + _sheets.a_month("1-teams_dedicated_coverage") + '&")"&IF('
-     'teams_pooled_coverage<teams_dedicated_coverage-' + SHORT_GAP + ',"; a pool short no more '
-     'often than that team needs "&' + _sheets.plain("teams_pooled_gpus_same_service")
-     + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved like for like"&IF('
-     'teams_costs_ok,", "&' + _sheets.dollars(
-         "teams_like_for_like_monthly_saving") + '&" a month ("&' + _sheets.dollars(
-         "teams_like_for_like_monthly_saving*12") + '&" a year)","")&IF('
-     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF('
-     'teams_costs_ok,' + _net("teams_net_like_for_like_monthly_saving", "like for like, ")
-     + ',""),"")&IF('
      # every team is short when the pool is (a CFO's read: two teams better served alone went
      # unsaid where the pool beat the worst-served one)
      'teams_served_worse>0,"; "&teams_served_worse&" of the "&COUNTIF(teams_tokens_per_day,'
      '">0")&" teams "&IF(teams_served_worse=1,"is","are")&" short more often pooled than on '
-     'their own","")&IF(LEFT('
+     'their own","")&IF('
+     'teams_pooled_coverage<teams_dedicated_coverage-' + SHORT_GAP + ',"; a pool short no more '
+     'often than the worst-served team needs "&' + _sheets.plain("teams_pooled_gpus_same_service")
+     # not "like for like" (a finance review: at that pool four of five teams were still
+     # short more often than alone)
+     + '&" GPUs: "&TEXT(teams_savings_same_service,"0.0%")&" saved at that team\'s service"&IF('
+     'teams_costs_ok,", "&' + _sheets.dollars(
+         "teams_like_for_like_monthly_saving") + '&" a month ("&' + _sheets.dollars(
+         f"teams_like_for_like_monthly_saving*{_YEAR}") + '&" a year)","")&IF('
+     'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF('
+     'teams_costs_ok,' + _net("teams_net_like_for_like_monthly_saving", "at that service, ")
+     + ',"")&IF(COUNTIF(teams_tokens_per_day,">0")>1," (teams served better alone than that '
+     'one are still short more often pooled)",""),"")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
-     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),"")', 7),
+     'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),'
+     # said, as the Pooling line says it (a finance review: a team's volume typed as text
+     # left the example's saving alone on the cover)
+     '"Your teams: check inputs: the Teams sheet\'s Checks")', 8),
 ]
 
 
