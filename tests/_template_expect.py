@@ -1239,25 +1239,9 @@ def _latency_targets(v, m, n) -> dict:
                                                           "sla_cost_per_month", "sla_ttft",
                                                           "sla_tpot", "sla_cost_per_mtok")}}
     reps = _num(queueing.replicas_for_sla(g, m, rate, v["ttft_ms"], v["tpot_ms"], *shape))
-    # what stops the rate: the replica's capacity (within 2 %), else the limit a slightly
-    # higher rate breaks (both or neither: the nearer one)
-    r = queueing._Replica(g, m, inp, out, wd, kd, n, eff, *shape[-2:])
-    above = best * (1 + 1e-6)
-    over_t = _num(queueing.ttft_at_rate(g, m, above, *shape)) > v["ttft_ms"]
-    over_p = out > 1 and _num(queueing.tpot_at_rate(g, m, above, *shape)) > v["tpot_ms"]
-    breaks_a_limit = over_t or over_p
-    if over_t == over_p:
-        over_t = out <= 1 or (_num(queueing.ttft_at_rate(g, m, best, *shape)) / v["ttft_ms"]
-                              >= _num(queueing.tpot_at_rate(g, m, best, *shape)) / v["tpot_ms"])
-    if best >= 0.98 * _num(r.rate(r.n_max)):
-        stop = "the replica's capacity"
-    elif ((not breaks_a_limit and above >= float(r.max_rate()))
-          or (float(r.concurrency(best)) * inp >= 0.98 * out * r.budget and not over_p)):
-        # above it the prompts overload the steps; near the budget the first token's wait
-        # grows without end, so it reaches any TTFT limit, but the budget is what stops it
-        stop = "the replica's capacity for prompts"
-    else:
-        stop = "the TTFT limit" if over_t else "the TPOT limit"
+    # what stops the rate: the engine's own answer (a review: a copy of its rule here would
+    # fail for the wrong reason where the rule changes, and share a bug with the sheet)
+    stop = queueing.what_stops(g, m, v["ttft_ms"], v["tpot_ms"], *shape)
     gpus = (reps + v["sla_spare_replicas"]) * n  # the spares are paid for too
     month = (cp.BAD_PRICE if _bad_price(your) else gpus * price * v["hours_per_month"] if price
              else "no price*")

@@ -466,3 +466,75 @@ def test_no_function_shows_the_same_example_twice():
         seen += len(calls)
         assert len(calls) == len(set(calls)), name
     assert seen >= 60
+
+
+def _stored(workbook: str, *names: str) -> list:
+    """The results stored in a committed workbook under these defined names (each held to a
+    recalculation at the defaults by test_templates_recalc.py)."""
+    import openpyxl
+    from _recalc import name_cells
+    wb = openpyxl.load_workbook(REPO / "workbooks" / f"{workbook}.xlsx", data_only=True)
+    cells = name_cells(wb)
+    return [wb[cells[n][0][0]][cells[n][0][1]].value for n in names]
+
+
+def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
+    # A code review: prose quoting dollars and catalog facts that no test read, so the next
+    # recalibration or price update would leave them behind while every test passed.
+    from xlnapkin import capacity, catalog, economics as e
+    templates = (DOCS / "templates.md").read_text(encoding="utf-8")
+    finance = PAGES["finance"].read_text(encoding="utf-8")
+    flat = {page: re.sub(r"\s+", " ", text) for page, text in
+            (("templates", templates), ("finance", finance))}
+    fp8 = capacity.estimate(model="llama-3.3-70b", gpu="h100-sxm", weight_dtype="fp8",
+                            tokens_per_day=2e9)
+    bf16 = capacity.estimate(model="llama-3.1-70b", gpu="h100-sxm", tokens_per_day=2e8,
+                             num_gpus=2)
+    assert fp8.best_num_gpus == 2 and bf16.best_num_gpus == 4
+    rent, levelled, own = _stored("self_host_breakeven", "rent_price", "rent_levelled",
+                                  "own_hourly_calc")
+    pool_same, saving_same, month_same, saving, month = _stored(
+        "multi_tenant_savings", "pooled_gpus_same_service", "savings_same_service",
+        "like_for_like_monthly_saving", "savings_fraction", "monthly_saving")
+    h100 = catalog.gpu("h100-sxm")
+    # the finance page's pooling run: 20 tenants at 20 % of a B200, the workbook's cv 0.25,
+    # correlation 0.3 and one GPU a tenant
+    tenants = (20, 0.2, 0.95, 0.25, 1, 0.3)
+    b200 = catalog.gpu("b200").cloud_usd_per_hour * e.HOURS_PER_MONTH
+    dedicated = e.dedicated_gpus(*tenants)
+    quoted = {
+        "templates": [
+            f'"num_gpus 2 self-hosts this volume for ${fp8.best_monthly_cost:,.0f}/month" '
+            f"against ${fp8.self_host_monthly_cost:,.0f} for replicas of one",
+            f"at the defaults ${rent:.2f} levels to ${levelled:.2f}",
+            f"the ${levelled - own:.2f} an hour owning saves",
+            f"costs ${bf16.self_host_monthly_cost:,.0f} a month with the people, on four "
+            f"${bf16.best_monthly_cost:,.0f}",
+            f"{pool_same:.0f} GPUs at the defaults, {saving_same * 100:.0f} % saved, "
+            f"${month_same:,.0f} a month, against the {saving * 100:.0f} % and ${month:,.0f} of "
+            "the pool",
+            f"against 8 cards at ${h100.list_price_usd:,.0f}",
+            f"for 8 x {h100.tdp_w:.0f} W GPUs"],
+        "finance": [
+            f"(0.75 is 75 %, ${(dedicated - e.pooled_gpus(*tenants)) * b200:,.0f} a month)",
+            f"a pool short no more often needs {e.pooled_gpus_same_service(*tenants):.0f} GPUs",
+            f"(${(dedicated - e.pooled_gpus_same_service(*tenants)) * b200:,.0f} a month) like "
+            "for like"]}
+    for page, phrases in quoted.items():
+        for phrase in phrases:
+            assert phrase in flat[page], (page, phrase)
+
+
+def test_texts_that_quote_a_default_constant_quote_its_value():
+    # A code review: "730 = always on" and "default 0.7 here" written by hand beside the
+    # constants they quote (economics.HOURS_PER_MONTH, PLANNED_UTILIZATION).
+    from xlnapkin import capacity
+    from xlnapkin.economics import HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, PLANNED_UTILIZATION
+    assert (f"({HOURS_PER_MONTH:g} = always on), at most {MAX_HOURS_PER_MONTH:g}"
+            in _args.ARGS["hours_per_month"])
+    assert f"({HOURS_PER_MONTH:g} / 24 = a calendar month)" in _args.ARGS["days_per_month"]
+    quoted = re.findall(r"(?:default|default to) (0\.\d+)(?: here|\))",
+                        " ".join(f.__doc__ or "" for f in vars(capacity).values()
+                                 if callable(f) and getattr(f, "__module__", "") ==
+                                 capacity.__name__))
+    assert quoted and set(quoted) == {f"{PLANNED_UTILIZATION:g}"}, quoted

@@ -28,7 +28,7 @@ from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_
                         fleet_utilization,
                         replica_tokens_per_day, replicas_needed, self_host_monthly_cost)
 from .errors import CannotRunError, InvalidArgumentError, MissingArgumentError, NapkinError
-from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, by_layers, domain_degrees, dtype_name,
+from .memory import (KV_DTYPE, MEM_FRACTION, RUNS, domain_degrees, dtype_name,
                      kv_layout_note, max_batch, runs_when_it_fits, summed, weight_dtype_of,
                      why_not)
 from .queueing import SLA_PERCENTILE
@@ -371,6 +371,10 @@ def users_per_gpu_for(gpu, model, context, duty_cycle, min_user_tokens_per_sec=0
 # Another GPU count per replica is worth naming where it makes the month this share of yours or
 # less (``xlnapkin estimate`` and the self-host template say so).
 CHEAPER_SPLIT = 0.9
+# Its first token is called later where it comes more than this many times as late as yours,
+# and after this many ms or more (estimate's split_advice)
+LATER_FIRST_TOKEN = 2.0
+LATER_FIRST_TOKEN_MS = 1000.0
 
 
 def faster_per_gpu(tokens_per_sec, num_gpus, best_tokens_per_sec, best_num_gpus, replicas,
@@ -498,7 +502,8 @@ class Estimate:
     split_advice: str = _key(
         "what estimate says of best_num_gpus: blank where it is num_gpus or saves "
         f"{1 - CHEAPER_SPLIT:.0%} a month or less; 'advised'; 'advised, first token later' "
-        "where its first token comes more than twice as late, and after a second or more; or "
+        f"where its first token comes more than {LATER_FIRST_TOKEN:g} times as late, and after "
+        f"{LATER_FIRST_TOKEN_MS:g} ms or more; or "
         "'slow there' where its answers would be slow (slow_answers) and yours are not",
         "text", "")
     breakeven_for_good_tokens_per_day: float = _key(
@@ -528,6 +533,10 @@ class Estimate:
     volume_request_tokens_per_sec: float = _key(
         "output tokens a second each request gets at the volume; where overloaded, the full "
         "load's (request_tokens_per_sec)", "tokens/s", NAN)
+    # (a code review: the command line divided it out itself)
+    volume_answer_seconds: float = _key(
+        "seconds one answer of output_tokens streams at the volume: output_tokens / "
+        "volume_request_tokens_per_sec", "s", NAN)
     volume_ttft_ms: float = _key(
         "the mean time to the first token at the volume, from TTFT_AT_RATE's queue model (the "
         "function gives percentiles: its default, the median, is below this mean); null where "
@@ -779,19 +788,17 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         best_seen = seen_at(best_n, best_reps) or best_seen
     given = price_per_gpu_hour is not None or _price_in_spec(g)  # the GPU's price is yours
     yours = _prices_in_spec(p)  # and the API's
-    # (its first token "later": more than twice as late as now, and a second or more)
+    later = best_seen[2] > max(LATER_FIRST_TOKEN * seen[2], LATER_FIRST_TOKEN_MS)
     advice = ("" if best_n == float(num_gpus) or not best_month < CHEAPER_SPLIT * monthly else
               "slow there" if slow_answers(best_seen[1], best_seen[3])
               and not slow_answers(seen[1], seen[3]) else
-              "advised, first token later" if best_seen[2] > max(2.0 * seen[2], 1000.0) else
-              "advised")
+              "advised, first token later" if later else "advised")
     return Estimate(
         fleet_gpus=float(reps) * float(num_gpus), concurrency=conc, request_tokens_per_sec=each,
         llama_cpp_slots=bool(llama_cpp_slots(g, m, weight_dtype)
                              and conc >= engine_cap(g, m, weight_dtype, num_gpus)),
-        fleet_requests_per_sec=float(tokens_per_day) / (float(input_tokens)
-                                                        + float(output_tokens))
-        / 3600.0 / float(_hours_per_day(hours_per_month)),
+        fleet_requests_per_sec=float(volume_rate(tokens_per_day, input_tokens, output_tokens, 1,
+                                                 hours_per_month)),
         volume_requests_per_sec=float(volume_rate(tokens_per_day, input_tokens, output_tokens,
                                                   reps, hours_per_month)),
         overloaded=tpd > 0 and not seen[2] == seen[2],
@@ -811,6 +818,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         across_boards=domain_note(g, num_gpus, m, weight_dtype),
         volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],
+        volume_answer_seconds=float(output_tokens) / seen[1] if seen[1] > 0 else NAN,
         volume_ttft_ms=seen[2], volume_ttft_tail_ms=seen[3],
         sustained_requests_per_sec=most,
         sustained_share=most * (float(input_tokens) + float(output_tokens)) / float(tps),

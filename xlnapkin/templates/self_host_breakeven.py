@@ -1123,6 +1123,7 @@ COVER_ANSWER = [
 
 def _cover(wb) -> None:
     g0, p_cmp = catalog.gpu(DEFAULT_GPU), catalog.comparable_price(DEFAULT_MODEL)
+    h100 = catalog.gpu("h100-sxm")  # the server share's evidence is for H100 servers
     _sheets.cover_sheet(wb, "Self-hosted GPUs vs a token API: the cost at your volume", [
         ("What it answers", [
             "At your daily token volume, what does self-hosting cost per month, per million "
@@ -1191,8 +1192,9 @@ def _cover(wb) -> None:
             "GPU residual and rental-price paths (2023-26), Mooncake and Alibaba prefix-cache "
             "traces (2025). Server share: an 8 x H100 DGX sold at about $270,000 (SemiAnalysis, "
             "2023, in Epoch AI's training-cost notebook) and an 8 x H100 HGX server quoted at "
-            "$317,000 (Thinkmate, August 2024), against 8 cards at the catalog's $30,000; "
-            "server power: NVIDIA's DGX H100, 10.2 kW at most for 8 x 700 W GPUs."]),
+            f"$317,000 (Thinkmate, August 2024), against 8 cards at the catalog's "
+            f"${h100.list_price_usd:,.0f}; server power: NVIDIA's DGX H100, 10.2 kW at most for "
+            f"8 x {h100.tdp_w:.0f} W GPUs."]),
     ], answer=COVER_ANSWER)
 
 
@@ -1202,9 +1204,9 @@ def _seed_claims() -> list[str]:
     g0 = catalog.gpu(DEFAULT_GPU)
     own = {name: default for name, _l, default, *_ in OWN}
     seed004, at_defaults = float(e.own_hourly_cost(32000, 2)), _own_hourly_at_defaults(g0, own)
-    month = g0.cloud_usd_per_hour * HOURS_PER_MONTH
     gpt4o = e.blended_price(2.5, 10, 0.5)
     tps = capacity.replica_tokens_per_sec(DEFAULT_GPU, DEFAULT_MODEL, 1024, 1024, "bf16", "bf16")
+    month = float(e.self_host_monthly_cost(0, tps, g0.cloud_usd_per_hour))  # one replica's
     cap = e.replica_tokens_per_day(tps, _EST["utilization"])
     be1 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 1, 0)
     be2 = e.fleet_breakeven_tokens_per_day(month, cap, gpt4o, 2, 0)
