@@ -349,7 +349,13 @@ try {
     $requirement = Get-Requirement $Source
     $pipArgs = @("-m", "pip", "install", "--disable-pip-version-check", "--upgrade")
     # A wheelhouse alone: pip asks no index for anything.
-    if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", (Resolve-Path -LiteralPath $FindLinks).ProviderPath) }
+    if ($FindLinks) {
+        # no trailing separator: Windows PowerShell would pass "C:\My Wheels\" to pip with a
+        # quote at its end (a review); a drive's root as C:\.
+        $links = (Resolve-Path -LiteralPath $FindLinks).ProviderPath.TrimEnd('\', '/')
+        if ($links -match '^[A-Za-z]:$') { $links += '\.' }
+        $pipArgs += @("--no-index", "--find-links", $links)
+    }
     $pipArgs += $requirement
     # pip keeps an installed xlnapkin of the same version as the wheel ("already installed"):
     # a wheel rebuilt at that version (xlnapkin release --force) goes in over it, its

@@ -99,6 +99,10 @@ $VenvFrom = "given with -VenvDir"
 if (-not $VenvDir -and $RecordedVenv) { $VenvDir = $RecordedVenv; $VenvFrom = "recorded in $VenvRecord" }
 if (-not $VenvDir) { $VenvDir = Join-Path $StateDir "venv"; $VenvFrom = "the default; nothing is recorded in $VenvRecord" }
 $VenvDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($VenvDir)
+# no trailing separator, as install.ps1 records it (a review: "C:\x\venv\" did not match the
+# record, so -RemoveVenv deleted the folder and kept venv.txt, and the next run exited 1)
+$VenvDir = $VenvDir.TrimEnd('\', '/')
+if ($VenvDir -match '^[A-Za-z]:$') { $VenvDir += '\' }
 $XlnapkinExe = Join-Path $VenvDir "Scripts\xlnapkin.exe"
 $VenvMarker = Join-Path $VenvDir "xlnapkin-environment.txt"  # install.ps1 writes it
 $AddinPath = Join-Path $env:APPDATA "Microsoft\Excel\XLSTART\xlwings.xlam"

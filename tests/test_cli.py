@@ -240,8 +240,11 @@ def test_a_count_of_replicas_says_what_it_comes_to(capsys):
         f"note: {reps:.0f} replicas of 2 GPUs: {2 * reps:.0f} GPUs, each replica at most "
         f"{math.floor(best * 100) / 100:.2f} requests/s (the TPOT limit sets it, at percentile "
         f"0.95); ${month:,.0f} a month at $2.49/GPU-hour (730 hours)\n")
-    code, out, err = run(capsys, *argv, "--num-gpus", 2, "--json")  # the answer alone
-    assert code == 0 and err == ""
+    said = err
+    # --json: the answer alone on stdout, the note still on stderr (a platform engineer's
+    # review: a script's log read 1,699 replicas of one GPU without the 24 GPUs of two)
+    code, out, err = run(capsys, *argv, "--num-gpus", 2, "--json")
+    assert code == 0 and json.loads(out) == reps and err == said
     code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", 20, 30, 5)
     # no count: the message says why, and a note which count of GPUs a replica meets them
     # (a capacity planner's audit), by the function's own count there
@@ -533,6 +536,16 @@ def test_docs_writes_and_checks(capsys, tmp_path):
                       f"out of date; run `xlnapkin docs --out {out_file} --force`")
     out_file.write_bytes(b"\xff not UTF-8")  # was a UnicodeDecodeError traceback
     assert_user_error(*run(capsys, "docs", "--out", out_file, "--check"), "out of date")
+
+
+def test_docs_writes_its_default_path_only_in_a_checkout(capsys, tmp_path):
+    # A delivery review: the installed command made ./docs/reference.md in whatever folder it
+    # ran in (/tmp/docs)
+    assert_user_error(*run(capsys, "docs", cwd=tmp_path),
+                      "docs/reference.md is an xlnapkin checkout's file and this folder is not "
+                      "one: run this in a checkout, or give --out FILE")
+    assert list(tmp_path.iterdir()) == []
+    assert run(capsys, "docs", "--check", cwd=REPO)[0] == 0  # a checkout's root
 
 
 def test_docs_replaces_only_a_reference_unless_forced(capsys, tmp_path):
@@ -1697,3 +1710,61 @@ def test_a_latency_table_heading_names_its_percentile(capsys):
     code, out, err = run(capsys, "ttft-at-rate", "h100-sxm", "llama-3.1-8b", "1",
                          "--percentile", "0.5,0.9")
     assert out.splitlines()[0].split() == ["percentile", "ttft-at-rate", "(ms)"]  # an axis
+
+
+def test_estimate_prices_a_fleet_run_part_of_the_day(capsys):
+    # A platform engineer's review: a batch job run 280 hours a month was priced always on.
+    from xlnapkin import capacity
+    argv = ("estimate", "--gpu", "b200", "--model", "gpt-oss-120b", "--tokens-per-day", "2e9",
+            "--input-tokens", "4000", "--output-tokens", "500", "--min-replicas", "1",
+            "--staff-per-month", "0")
+    code, out, err = run(capsys, *argv, "--hours-per-month", "280", "--json")
+    e = capacity.estimate("b200", "gpt-oss-120b", 2e9, 4000, 500, min_replicas=1,
+                          staff_cost_per_month=0, hours_per_month=280)
+    got = json.loads(out)
+    assert code == 0 and got["hours_per_month"] == 280
+    assert got["self_host_monthly_cost"] == pytest.approx(e.self_host_monthly_cost)
+    assert got["gpu_monthly_cost"] == pytest.approx(e.fleet_gpus * 6.03 * 280)
+    code, out, err = run(capsys, *argv, "--hours-per-month", "280")
+    assert "x 280 hours" in out and "spread evenly over the 280 hours a month they run" in out
+    assert_user_error(*run(capsys, *argv, "--hours-per-month", "800"),
+                      "--hours-per-month must be a number in (0, 744], got 800")
+    # one GPU, said as one; a comma list is refused as the sweep it is (it was "unknown gpu")
+    assert "GPU rental" in out and " 1 GPUs " not in out
+    assert_user_error(*run(capsys, "estimate", "--gpu", "h100-sxm,b200"),
+                      "--gpu takes one, got 'h100-sxm,b200': run estimate once for each")
+
+
+def test_amd_speeds_say_the_vendor_factor_they_take(capsys):
+    # A platform engineer's review: AMD's calibrated factor decided a GPU ranking, and no
+    # answer said it was there or how to give another.
+    from xlnapkin.calibration import VENDOR_FACTOR
+    said = (f"note: mi300x's speeds take AMD's factor {VENDOR_FACTOR['amd']:g} on the calibrated "
+            "utilisations (fitted on vLLM 0.6-0.7 under ROCm")
+    code, out, err = run(capsys, "tokens-per-sec", "mi300x,h100-sxm", "llama-3.1-8b", 32)
+    assert code == 0 and err.startswith(said) and err.count("note:") == 1
+    assert 'give the GPU as "mi300x; efficiency_factor=F"' in err
+    for argv in (("mi300x", "llama-3.1-8b", 32, "--efficiency", "0.5"),  # typed: no factor
+                 ("mi300x; efficiency_factor=0.8", "llama-3.1-8b", 32),  # its own
+                 ("h100-sxm", "llama-3.1-8b", 32)):
+        code, out, err = run(capsys, "tokens-per-sec", *argv)
+        assert code == 0 and err == "", argv
+    code, out, err = run(capsys, "estimate", "--gpu", "mi300x", "--model", "llama-3.3-70b",
+                         "--weight-dtype", "fp8")
+    assert code == 0 and "  vendor factor " in out and said[6:] in out
+    code, out, err = run(capsys, "estimate", "--gpu", "mi300x", "--json")
+    assert json.loads(out)["vendor_factor"].startswith(said[6:])
+    assert json.loads(run(capsys, "estimate", "--json")[1])["vendor_factor"] == ""
+
+
+def test_a_price_per_gpu_hour_far_above_the_catalog_is_questioned(capsys):
+    # A platform engineer's review: 8,000 input tokens in the price's place read as $8,000 an
+    # hour, without a word.
+    code, out, err = run(capsys, "self-host-cost-per-mtok", "h100", "llama-3.1-8b", 8000, 200)
+    assert code == 0 and err.startswith("note: price_per_gpu_hour 8000 is USD per GPU-hour, "
+                                        "over 10 times the catalog's dearest rental")
+    assert "(it is argument 3)" in err
+    code, out, err = run(capsys, "self-host-cost-per-mtok", "h100", "llama-3.1-8b", "2,80000")
+    assert "price_per_gpu_hour 80000 is USD" in err  # a sweep: its largest
+    code, out, err = run(capsys, "self-host-cost-per-mtok", "h100", "llama-3.1-8b", 2.49, 200)
+    assert code == 0 and err == ""

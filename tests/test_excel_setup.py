@@ -1900,8 +1900,12 @@ def test_install_ps1_matches_an_addin_version_and_installs_from_a_wheelhouse_whe
     # pip gets xlwings==X beside the requirement (one resolution: a version xlnapkin cannot use
     # fails there), and --no-index only with a folder of wheels
     assert 'if ($XlwingsVersion) { $pipArgs += "xlwings==$XlwingsVersion" }' in code
-    assert ('if ($FindLinks) { $pipArgs += @("--no-index", "--find-links", '
-            "(Resolve-Path -LiteralPath $FindLinks).ProviderPath) }") in code
+    assert ("$links = (Resolve-Path -LiteralPath $FindLinks).ProviderPath.TrimEnd('\\', '/')"
+            in code)
+    assert '$pipArgs += @("--no-index", "--find-links", $links)' in code
+    # no trailing separator, which Windows PowerShell would pass with a quote (a review); a
+    # drive's root keeps one as "C:\."
+    assert "if ($links -match '^[A-Za-z]:$') { $links += '\\.' }" in code
     assert code.count("--no-index") == 1
     assert "Invoke-Checked $VenvPython $pipArgs" in code
     # the add-in step's message names -XlwingsVersion: the script must take it

@@ -224,3 +224,33 @@ def test_force_refuses_what_it_would_not_replace_before_building(tmp_path, monke
             f"{zip_dir} is a folder, not a release zip; not replacing it")):
         build_release(tmp_path, root=REPO, force=True)
     assert (precious / "a.txt").read_text() == "keep" and zip_dir.is_dir()
+
+
+def test_files_git_does_not_track_stop_the_release(tmp_path):
+    # A delivery review: a scratch file left under xlnapkin/ went into the wheel and into
+    # Lite's main.py, which are passed around; the caches the wheel leaves out do not count.
+    import shutil
+    import subprocess
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    root = tmp_path / "checkout"
+    (root / "xlnapkin" / "__pycache__").mkdir(parents=True)
+    (root / "xlnapkin" / "kept.py").write_text("x = 1\n")
+    for args in (["init", "-q"], ["add", "xlnapkin/kept.py"]):
+        subprocess.run([git, "-C", str(root), *args], check=True, capture_output=True)
+    assert release_module.untracked_sources(root) == []
+    (root / "xlnapkin" / "__pycache__" / "kept.cpython-311.pyc").write_bytes(b"")
+    (root / "xlnapkin" / "my_scratch.py").write_text('TOKEN = "sk-live"\n')
+    (root / "xlnapkin" / "data").mkdir()
+    (root / "xlnapkin" / "data" / "our_prices.csv").write_text("acme,1.23\n")
+    assert release_module.untracked_sources(root) == ["xlnapkin/data/our_prices.csv",
+                                                      "xlnapkin/my_scratch.py"]
+    with pytest.raises(ReleaseError, match=re.escape(
+            "2 files under xlnapkin/ that git does not track would ship in the wheel and in "
+            "Lite's main.py: xlnapkin/data/our_prices.csv, xlnapkin/my_scratch.py: commit them "
+            "or move them out")):
+        build_release(tmp_path / "out", root=root)
+    assert not (tmp_path / "out").exists()
+    # a source archive (no .git) holds what was committed
+    assert release_module.untracked_sources(tmp_path / "nowhere") == []

@@ -38,8 +38,8 @@ import numpy as np
 from . import _checks
 from .errors import InvalidArgumentError
 
-__all__ = ["Efficiency", "Constant", "DEFAULTS", "VENDOR_FACTOR", "constants", "resolve",
-           "vendor_factor"]
+__all__ = ["Efficiency", "Constant", "DEFAULTS", "VENDOR_FACTOR", "vendor_note", "constants",
+           "resolve", "vendor_factor"]
 
 # Roofline values: what a constant becomes when ``efficiency`` is a number e (a plain number is
 # the value itself: 0 drops an overhead, 1 removes a penalty factor).
@@ -214,6 +214,9 @@ DEFAULTS = Efficiency(
 # H100 80 %). Intel (Gaudi 3, Arc) and Apple (M1 Max, M2 Ultra) rows need no factor: both fit
 # at the bound of 1.
 VENDOR_FACTOR: dict[str, float] = {"amd": 0.55}
+# What each factor was fitted on, and what has been measured since (benchmarks/RESULTS.md)
+VENDOR_BASIS = {"amd": "fitted on vLLM 0.6-0.7 under ROCm; newer and tuned ROCm stacks measured "
+                       "faster, benchmarks/RESULTS.md section 11"}
 
 
 def constants(defaults: Efficiency | None = None) -> list[Constant]:
@@ -233,6 +236,19 @@ def vendor_factor(gpu="") -> float:
         return float(own)
     vendor = getattr(gpu, "vendor", gpu)
     return VENDOR_FACTOR.get((vendor or "").lower(), 1.0)
+
+
+def vendor_note(gpu) -> str:
+    """Where ``gpu`` (a catalog GPU) takes its vendor's :data:`VENDOR_FACTOR`, what that is and
+    how to give your stack's instead (a platform engineer's review: the factor decided a GPU
+    ranking and no answer said so); '' where the factor is 1 or the GPU's own."""
+    vendor = (getattr(gpu, "vendor", "") or "").lower()
+    f = VENDOR_FACTOR.get(vendor, 1.0)
+    if getattr(gpu, "efficiency_factor", None) is not None or f == 1.0:
+        return ""
+    return (f"{gpu.id}'s speeds take {vendor.upper()}'s factor {f:g} on the calibrated "
+            f"utilisations ({VENDOR_BASIS.get(vendor, 'fitted on its rows')}): for your stack's, "
+            f'give the GPU as "{gpu.id}; efficiency_factor=F" (1: as NVIDIA\'s)')
 
 
 def _calibrated(gpu) -> Efficiency:

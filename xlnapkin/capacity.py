@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _args, _checks
-from .calibration import resolve
+from .calibration import resolve, vendor_note
 from .catalog import gpu as _gpu, model as _model
 from . import catalog as _catalog
 from .economics import (HOURS_PER_MONTH, PLANNED_UTILIZATION, _MTOK, _hours_per_day,
@@ -587,6 +587,10 @@ class Estimate:
     across_boards: str = _key("where a replica spans more GPUs than one peer-link domain joins "
                               "(a board, or a rack for NVL72), what its network costs; blank: "
                               "none", "text", "")
+    # (a platform engineer's review: AMD's factor decided a GPU ranking and nothing said so)
+    vendor_factor: str = _key("where the GPU's speeds take its vendor's calibrated factor, what "
+                              "it is fitted on and how to give your stack's; blank: none", "text",
+                              "")
 
 
 def slow_answers(request_tokens_per_sec, ttft_tail_ms) -> bool:
@@ -815,7 +819,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                 "size differ"),
         same_model=p.model_id == base.id,
         kv_layout=kv_layout_note(m, num_gpus, weight_dtype),
-        across_boards=domain_note(g, num_gpus, m, weight_dtype),
+        across_boards=domain_note(g, num_gpus, m, weight_dtype), vendor_factor=vendor_note(g),
         volume_concurrency=seen[0] if tpd > 0 else 0.0,
         volume_request_tokens_per_sec=seen[1],
         volume_answer_seconds=float(output_tokens) / seen[1] if seen[1] > 0 else NAN,

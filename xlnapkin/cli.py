@@ -238,13 +238,16 @@ def _run_function(doc, func, ns) -> int:
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
     _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
+    _vendor_notes(doc, args)
     if "correlation" in names and not doc.name.startswith("DEDICATED"):  # theirs ignore it
         _correlation_note(given.get("correlation"))
     if "percentile" in names and given.get("percentile") in (None, ""):
         _median_note(doc.argument("percentile").default)
+    if "price_per_gpu_hour" in names:
+        _price_note(names, given.get("price_per_gpu_hour"))
     if at_a_rate:
         _slots_note(doc, given)
-    if doc.name == "REPLICAS_FOR_SLA" and not ns.json:
+    if doc.name == "REPLICAS_FOR_SLA":  # stderr: a --json answer keeps it too (a review)
         _fleet_note(doc, given)
     if func.text_result and result == "" and not ns.json:  # a catalog field left blank
         print("note: the catalog leaves this field blank (not known, or not applicable)",
@@ -266,6 +269,36 @@ def _decimal_comma_note(argument, value) -> None:
         print(f"note: {argument.name} {value!r} is the sweep of {first} and {second} (a comma "
               f"separates a sweep's values); for one amount write {first}.{second}, for the "
               f"sweep '{first}, {second}'", file=sys.stderr)
+
+
+# A price per GPU-hour this many times the catalog's dearest rental is likely another argument
+# in its place (a platform engineer's review: 8,000 input tokens read as $8,000 an hour)
+_PRICE_FAR = 10.0
+
+
+def _price_note(names, value) -> None:
+    """A note on stderr where a price per GPU-hour is far above every catalog rental price."""
+    from ._excel import _number_cell
+    from .catalog import gpu, gpu_ids
+    numbers = []
+    for v in _flat(value):  # a sweep: its largest
+        try:
+            numbers.append(float(_number_cell("price_per_gpu_hour", None, v)))
+        except (NapkinError, TypeError, ValueError):
+            continue  # blank, or a value the answer above refuses
+    if not numbers:
+        return
+    value = max(numbers)
+    dearest = max(gpu(i).cloud_usd_per_hour or 0.0 for i in gpu_ids())
+    if value > _PRICE_FAR * dearest:
+        print(f"note: price_per_gpu_hour {value:g} is USD per GPU-hour, over {_PRICE_FAR:g} times "
+              f"the catalog's dearest rental (${dearest:.2f}): is another value in its place? "
+              f"(it is argument {names.index('price_per_gpu_hour') + 1})", file=sys.stderr)
+
+
+def _flat(v) -> list:
+    """A nested list's items, in order."""
+    return [x for item in v for x in _flat(item)] if isinstance(v, list) else [v]
 
 
 def _percentile_said(doc, given) -> str:
@@ -392,6 +425,32 @@ def _kv_layout_notes(doc, args) -> None:
                     if note and note not in said:
                         print(f"note: {note}", file=sys.stderr)
                         said.add(note)
+
+
+def _vendor_notes(doc, args) -> None:
+    """A note on stderr for each GPU whose speeds take its vendor's factor
+    (:func:`xlnapkin.calibration.vendor_note`), where the function takes a GPU and its
+    efficiency is left blank (a typed one replaces the calibrated utilisations)."""
+    from .calibration import vendor_note
+    from .catalog import gpu as catalog_gpu
+    names = [a.name for a in doc.arguments]
+    if "gpu" not in names or "efficiency" not in names:
+        return
+    efficiency = args[names.index("efficiency")] if names.index("efficiency") < len(args) else None
+    if efficiency not in (None, "", [[None]], [[""]]):
+        return
+    gpus = args[names.index("gpu")]
+    while isinstance(gpus, list) and gpus and isinstance(gpus[0], list):  # a swept argument
+        gpus = [x for row in gpus for x in row]
+    said = []
+    for value in gpus if isinstance(gpus, list) else [gpus]:
+        try:
+            note = vendor_note(catalog_gpu(value))
+        except (NapkinError, TypeError, ValueError):
+            continue  # the result already says what is wrong with it
+        if note and note not in said:
+            print(f"note: {note}", file=sys.stderr)
+            said.append(note)
 
 
 def _option_words(message: str) -> str:
@@ -811,9 +870,14 @@ def _run_estimate(ns) -> int:
     import inspect
     from .calibration import DEFAULTS
     from .capacity import NOT_COUNTED, estimate, faster_per_gpu
+    from .economics import HOURS_PER_MONTH
     from .errors import CannotRunError, InvalidArgumentError
     _bits_notes("weight_dtype", ns.weight_dtype)
     _bits_notes("kv_dtype", ns.kv_dtype)
+    for option, value in (("--gpu", ns.gpu), ("--model", ns.model)):
+        if "," in value and ";" not in value:  # a sweep, as the function commands take
+            raise UsageError(f"{option} takes one, got {value!r}: run estimate once for each; "
+                             "the function commands (xlnapkin --help) take comma lists")
     try:
         # extreme inputs overflow to inf or NaN on the way, which estimate checks and words:
         # no NumPy warning with a source line on top
@@ -821,7 +885,8 @@ def _run_estimate(ns) -> int:
             warnings.simplefilter("ignore", RuntimeWarning)
             e = estimate(ns.gpu, ns.model, ns.tokens_per_day, ns.input_tokens,
                          ns.output_tokens, ns.weight_dtype, ns.kv_dtype, ns.num_gpus, ns.price,
-                         ns.api, ns.utilization, ns.min_replicas, ns.staff_per_month)
+                         ns.api, ns.utilization, ns.min_replicas, ns.staff_per_month,
+                         ns.hours_per_month)
     except InvalidArgumentError as exc:  # name the option the user typed, not the argument
         if exc.name not in inspect.signature(estimate).parameters:
             raise
@@ -867,9 +932,12 @@ def _run_estimate(ns) -> int:
                                f"{_speed(e.request_tokens_per_sec)} output tokens/s)"),
         ("each at your volume", _at_volume(e)),
         ("replicas running", f"{e.replicas:,.0f} (at least {ns.min_replicas} kept running; sized "
-                             f"for your volume spread evenly over the day: a lower --utilization "
-                             f"leaves room for peaks)"),
-        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} GPUs "
+                             "for your volume spread evenly over the "
+                             + ("day" if e.hours_per_month >= HOURS_PER_MONTH else
+                                f"{e.hours_per_month:g} hours a month they run")
+                             + ": a lower --utilization leaves room for peaks)"),
+        ("GPU rental", f"{_usd(e.gpu_monthly_cost)}/month: {e.fleet_gpus:,.0f} "
+                       f"GPU{'' if e.fleet_gpus == 1 else 's'} "
                        f"x {_usd(e.price_per_gpu_hour, 4 if 0 < e.price_per_gpu_hour < 0.1 else 2)}"
                        " per GPU-hour"
                        f"{gpu_as_of} x "
@@ -922,6 +990,8 @@ def _run_estimate(ns) -> int:
         rows.append(("KV layout", e.kv_layout))
     if e.across_boards:  # the case a user audit met: 405B on replicas of 16 H100s
         rows.append(("across boards", e.across_boards))
+    if e.vendor_factor:
+        rows.append(("vendor factor", e.vendor_factor))
     rows.append(("not counted", NOT_COUNTED))
     print(f"Self-hosting {e.model} on {e.gpu} against the {e.api} API\n")
     width = max(len(k) for k, _ in rows)
@@ -1095,6 +1165,11 @@ def _add_estimate(sub):
     p.add_argument("--staff-per-month", type=_amount(float, money=True),
                    default=d["staff_cost_per_month"], metavar="USD",
                    help="people and platform a month (one engineer: %(default).0f)")
+    # (a platform engineer's review: a batch job run part of the day was priced always on)
+    p.add_argument("--hours-per-month", type=_amount(float), default=d["hours_per_month"],
+                   metavar="HOURS",
+                   help="hours a month the GPUs run and are paid for, the volume served in them "
+                        "(%(default)g: always on; fewer for a job run part of the day)")
     p.add_argument("--json", action="store_true",
                    help="print the figures as JSON (null where there is no finite value: a "
                         "breakeven that is never reached, the mean first-token time where the "
@@ -1580,8 +1655,21 @@ def _positive(kind, *, zero_ok=False, least=0):
 
 # --- docs ---------------------------------------------------------------------------------------
 
+def _in_checkout() -> bool:
+    """True where the current folder is the root of an xlnapkin checkout."""
+    try:
+        return 'name = "xlnapkin"' in Path("pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _run_docs(ns) -> int:
     from . import docgen
+    # the default path is a checkout's: elsewhere it would make ./docs/ in whatever folder the
+    # command runs in (a delivery review found /tmp/docs/reference.md)
+    if ns.out == docgen.DEFAULT_OUT and not ns.out.exists() and not _in_checkout():
+        raise UsageError(f"{docgen.DEFAULT_OUT} is an xlnapkin checkout's file and this folder is "
+                         "not one: run this in a checkout, or give --out FILE")
     if ns.check:
         if not docgen.is_current(ns.out):
             again = "" if ns.out == docgen.DEFAULT_OUT else f" --out {ns.out}"

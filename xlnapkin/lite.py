@@ -89,8 +89,9 @@ _MAIN = '''\
 """xlnapkin {version} for xlwings Lite: every xlnapkin Excel function, with the package inside.
 
 Paste this file into the main.py tab of xlwings Lite (over the template, or below code of your
-own) and add the line numpy to its requirements.txt tab. No package index is asked for xlnapkin: the whole package (its Python
-modules and catalog data: a {zip_size:,}-byte zip, SHA-256 {sha_short}...) is embedded below,
+own), add the line numpy to its requirements.txt tab and restart Lite when it asks. No package
+index is asked for xlnapkin: the whole package (its Python modules and catalog data: a
+{zip_size:,}-byte zip, SHA-256 {sha_short}...) is embedded below,
 which makes this file {main_size:,} bytes. When Lite runs it, the zip is written once to the
 temporary folder and imported from there.
 Try =TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",32,4096,"fp8",,2) or =NAPKIN_VERSION().

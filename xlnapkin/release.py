@@ -55,7 +55,8 @@ _DOCS = (("installer/README.md", "docs/installer.md"),
          ("docs/templates.md", "docs/templates.md"),
          ("docs/latency.md", "docs/latency.md"),
          ("docs/release.md", "docs/release.md"))
-_DOC_LINKS = (("](../installer/README.md)", "](installer.md)"),
+_DOC_LINKS = (("[installer/README.md](../installer/README.md)", "[installer.md](installer.md)"),
+              ("](../installer/README.md)", "](installer.md)"),
               ("](../docs/release.md)", "](release.md)"),
               ("](lite/)", "](../lite/)"),
               ("[`benchmarks/RESULTS.md`](../benchmarks/RESULTS.md)",
@@ -114,9 +115,10 @@ Linux, macOS or Windows, the command line and headless recalculation (Python 3.1
 macOS, Excel on the web (or Windows without Python): xlwings Lite
   In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py in a text editor and paste
   it into Lite's main.py tab (over the template, or below code of your own); add a line
-  "numpy" to Lite's requirements.txt tab (lite\\requirements.txt lists what it needs). Then
-  type =NAPKIN_VERSION() in a cell. main.py is {main_size:,} bytes because the package is
-  inside it; nothing is downloaded for xlnapkin.
+  "numpy" to Lite's requirements.txt tab (lite\\requirements.txt lists what it needs) and
+  restart Lite when it asks (its menu, Restart). Then type =NAPKIN_VERSION() in a cell.
+  main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded for
+  xlnapkin.
 
 Documentation
   docs\\installer.md: the installer and xlwings Lite in detail (what changes, undoing it,
@@ -186,6 +188,22 @@ def _need_build() -> None:
         raise ReleaseError('building the wheel needs the "build" package, which the test extra '
                            "has: with uv, uv run --extra test xlnapkin release ...; with pip, "
                            "pip install build")
+
+
+def untracked_sources(root: Path) -> list[str]:
+    """Files under ``root``'s ``xlnapkin/`` that git does not track (ignored ones too), but for
+    the caches the wheel leaves out; [] where ``root`` is no git checkout or git is missing (a
+    source archive holds what was committed)."""
+    git = shutil.which("git")
+    if git is None or not (Path(root) / ".git").exists():
+        return []
+    proc = subprocess.run([git, "-C", str(root), "ls-files", "--others", "-z", "--", "xlnapkin"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ReleaseError(f"git ls-files failed in {root}: {proc.stderr.strip()[-300:]}")
+    return sorted(p for p in proc.stdout.split("\0") if p and not any(
+        part == "__pycache__" or part.endswith((".pyc", ".egg-info"))
+        for part in Path(p).parts))
 
 
 def _copy_sources(root: Path, dest: Path) -> None:
@@ -260,6 +278,14 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
     if existing and not force:
         raise ReleaseError(f"{existing[0]} already exists; use --force to replace it")
     _need_build()  # before the folder is made (a review: a failed release left it empty)
+    # files git does not track would ship in the wheel and in Lite's main.py, which are passed
+    # around (a delivery review: a scratch file with a key in it went into both)
+    stray = untracked_sources(root)
+    if stray:
+        raise ReleaseError(f"{len(stray)} file{'' if len(stray) == 1 else 's'} under xlnapkin/ "
+                           f"that git does not track would ship in the wheel and in Lite's "
+                           f"main.py: {', '.join(stray[:5])}{', ...' if len(stray) > 5 else ''}"
+                           ": commit them or move them out (docs/release.md, section 1)")
     # lite/ equals the committed installer/lite/, where Mac and web users may take it from
     # too (a release audit: a docstring edit made the two differ, and the build said nothing)
     lite = lite_files()
