@@ -774,6 +774,7 @@ def _expect_teams(v, price):
            "teams_pooled_coverage": e.teams_pooled_coverage(loads, *args),
            "teams_dedicated_coverage": e.teams_dedicated_coverage(loads, *args),
            "teams_served_worse": e.teams_served_worse(loads, *args),
+           "teams_served_worse_same_service": e.teams_served_worse_same_service(loads, *args),
            "teams_pooled_gpus_same_service": e.teams_pooled_gpus_same_service(loads, *args,
                                                                               spares[1]),
            "teams_savings_same_service": 1 - e.teams_pooled_gpus_same_service(

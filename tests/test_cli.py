@@ -541,11 +541,17 @@ def test_docs_writes_and_checks(capsys, tmp_path):
 def test_docs_writes_its_default_path_only_in_a_checkout(capsys, tmp_path):
     # A delivery review: the installed command made ./docs/reference.md in whatever folder it
     # ran in (/tmp/docs)
-    assert_user_error(*run(capsys, "docs", cwd=tmp_path),
-                      "docs/reference.md is an xlnapkin checkout's file and this folder is not "
-                      "one: run this in a checkout, or give --out FILE")
+    for where in (tmp_path, REPO / "docs"):  # a checkout's subfolder is not its root
+        assert_user_error(*run(capsys, "docs", "--check", cwd=where),
+                          "docs/reference.md is an xlnapkin checkout's file and this folder is "
+                          "not a checkout's root (where its pyproject.toml is): run this there, "
+                          "or give --out FILE")
+    assert_user_error(*run(capsys, "docs", cwd=tmp_path), "give --out FILE")
     assert list(tmp_path.iterdir()) == []
     assert run(capsys, "docs", "--check", cwd=REPO)[0] == 0  # a checkout's root
+    # the same path given by name is the user's choice
+    assert run(capsys, "docs", "--out", "docs/reference.md", cwd=tmp_path)[0] == 0
+    assert (tmp_path / "docs" / "reference.md").is_file()
 
 
 def test_docs_replaces_only_a_reference_unless_forced(capsys, tmp_path):
@@ -1749,6 +1755,13 @@ def test_amd_speeds_say_the_vendor_factor_they_take(capsys):
                  ("h100-sxm", "llama-3.1-8b", 32)):
         code, out, err = run(capsys, "tokens-per-sec", *argv)
         assert code == 0 and err == "", argv
+    # 0 is the calibrated constants, as blank is, alone or in a sweep (a review); a spec
+    # string's GPU is named by its id
+    for efficiency in ("0", "0,0.5"):
+        code, out, err = run(capsys, "tokens-per-sec", "mi300x; cloud_usd_per_hour=2.1",
+                             "llama-3.1-8b", 32, "--efficiency", efficiency)
+        assert code == 0 and err.startswith(said) and (
+            'give the GPU as "mi300x; cloud_usd_per_hour=2.1; efficiency_factor=F"' in err)
     code, out, err = run(capsys, "estimate", "--gpu", "mi300x", "--model", "llama-3.3-70b",
                          "--weight-dtype", "fp8")
     assert code == 0 and "  vendor factor " in out and said[6:] in out
@@ -1768,3 +1781,9 @@ def test_a_price_per_gpu_hour_far_above_the_catalog_is_questioned(capsys):
     assert "price_per_gpu_hour 80000 is USD" in err  # a sweep: its largest
     code, out, err = run(capsys, "self-host-cost-per-mtok", "h100", "llama-3.1-8b", 2.49, 200)
     assert code == 0 and err == ""
+    # whatever the argument's name, by its unit, and estimate's --price (a review)
+    code, out, err = run(capsys, "spot-mix-price", 8000, 2, 0.5)
+    assert err.startswith("note: on_demand_rate 8000 is USD per GPU-hour") and "argument 1" in err
+    code, out, err = run(capsys, "estimate", "--price", 8000)
+    assert code == 0 and err.startswith("note: --price 8000 is USD per GPU-hour, over 10 times "
+                                        "the catalog's dearest rental") and "check it" in err

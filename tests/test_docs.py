@@ -523,6 +523,14 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
     for page, phrases in quoted.items():
         for phrase in phrases:
             assert phrase in flat[page], (page, phrase)
+    # the README on the brief's first example, which does not fit (a SPEC audit)
+    from xlnapkin import udfs
+    said = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 64, 4096, "fp8", None, 2)
+    need = float(re.match(r"llama-3.1-70b needs ([\d.]+) GB", said).group(1))
+    readme = re.sub(r"\s+", " ", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert f"sequences of 4,096 tokens then need {need:.0f} GB" in readme
+    assert isinstance(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 64, 4096, "fp8", "fp8", 2),
+                      float)
 
 
 def test_texts_that_quote_a_default_constant_quote_its_value():

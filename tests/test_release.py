@@ -241,6 +241,8 @@ def test_files_git_does_not_track_stop_the_release(tmp_path):
         subprocess.run([git, "-C", str(root), *args], check=True, capture_output=True)
     assert release_module.untracked_sources(root) == []
     (root / "xlnapkin" / "__pycache__" / "kept.cpython-311.pyc").write_bytes(b"")
+    (root / "xlnapkin" / ".DS_Store").write_bytes(b"")  # ships in neither (a review)
+    (root / "xlnapkin" / "notes.txt").write_text("mine\n")
     (root / "xlnapkin" / "my_scratch.py").write_text('TOKEN = "sk-live"\n')
     (root / "xlnapkin" / "data").mkdir()
     (root / "xlnapkin" / "data" / "our_prices.csv").write_text("acme,1.23\n")
@@ -253,4 +255,15 @@ def test_files_git_does_not_track_stop_the_release(tmp_path):
         build_release(tmp_path / "out", root=root)
     assert not (tmp_path / "out").exists()
     # a source archive (no .git) holds what was committed
+    (tmp_path / "nowhere").mkdir()
     assert release_module.untracked_sources(tmp_path / "nowhere") == []
+    # a checkout in a folder of a larger work tree (no .git of its own) is checked too (a
+    # review: it was taken for a source archive)
+    outer = tmp_path / "outer"
+    (outer / "project" / "xlnapkin").mkdir(parents=True)
+    (outer / "project" / "xlnapkin" / "kept.py").write_text("x = 1\n")
+    for args in (["init", "-q"], ["add", "project/xlnapkin/kept.py"]):
+        subprocess.run([git, "-C", str(outer), *args], check=True, capture_output=True)
+    assert release_module.untracked_sources(outer / "project") == []
+    (outer / "project" / "xlnapkin" / "mine.py").write_text("y = 2\n")
+    assert release_module.untracked_sources(outer / "project") == ["xlnapkin/mine.py"]

@@ -338,6 +338,18 @@ def test_text_is_sanitized_and_never_a_formula(tmp_path):
     ws = openpyxl.load_workbook(_book.save(wb, tmp_path / "t.xlsx")).active
     assert ws["A1"].data_type == "s" and ws["A1"].value == "=SUM(1,2) is not a formula"
     assert ws["A2"].value == "bell and null dropped\ttab kept"
+    # with the quote prefix, so that editing the cell in Excel keeps it text (a SPEC audit)
+    assert ws["A1"].quotePrefix and not ws["A2"].quotePrefix
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_text_that_reads_as_a_formula_keeps_its_quote_prefix(books, name):
+    # A SPEC audit: notes such as "= DEDICATED_GPUS" turned into #NAME? on F2 and Enter.
+    bare = [f"{ws.title}!{c.coordinate}" for ws in books[name].worksheets
+            for row in ws.iter_rows() for c in row
+            if c.data_type == "s" and isinstance(c.value, str)
+            and c.value.startswith(("=", "+", "-", "@")) and not c.quotePrefix]
+    assert not bare, bare[:5]
 
 
 def test_a_formula_naming_an_undefined_name_fails_the_build(tmp_path):

@@ -27,7 +27,7 @@ import pytest
 from xlnapkin import capacity, catalog
 from xlnapkin.recalc import is_error_value, write_cell_values
 from xlnapkin.templates import build, capacity_planner as cp, multi_tenant_savings as mt
-from xlnapkin.templates import _napkin, _self_host_sheets as shs, self_host_breakeven as sh
+from xlnapkin.templates import _napkin, _self_host_sheets as shs, _teams, self_host_breakeven as sh
 
 import _recalc as rc
 import _template_expect as ex
@@ -296,7 +296,9 @@ def multi_tenant_scenarios(d):
                                                           teams_pool_spares=1,
                                                           pool_own_cost=9000.0)),
            ("teams: spares typed as text", dict(d, teams_pool_spares="one")),
-           ("teams: no GPU price", dict(d, gpu="h100-nvl")),
+           # and a team added below the example's three (a review: the example's label went)
+           ("teams: no GPU price", dict(d, gpu="h100-nvl", teams_tokens_per_day=_team_rows(
+               *(tokens for _name, tokens in _teams.EXAMPLE_TEAMS), 5e6))),
            # the GPU sets only the price: one the catalog lacks, at a price typed
            ("a GPU the catalog lacks, at your price", dict(d, gpu="mi250",
                                                           gpu_price_per_hour=1.5)),
@@ -1315,7 +1317,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
             f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month "
             f"(${12 * v['teams_monthly_saving']:,.0f} a year) at "
-            f"{v['teams_priced_at']}. Of that, {v['teams_savings_from_peaks'] * 100:.1f} points "
+            f"{v['teams_priced_at']}. Of the {v['teams_savings_fraction']:.1%} saved, "
+            f"{v['teams_savings_from_peaks'] * 100:.1f} points "
             "come from peaks that do not coincide and "
             f"{v['teams_savings_from_rounding'] * 100:.1f} from whole deployments: mostly "
             "rounding, which smaller deployments (or an API) for the small teams also recover. "
@@ -1331,8 +1334,12 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             # not "like for like" (a finance review: the other teams stay worse off)
             f"{v['teams_savings_same_service']:.1%} saved at that team's service, "
             # in dollars too (an audit: the headline's dollars were the lower service's alone)
-            f"${lfl:,.0f} a month (${12 * lfl:,.0f} a year) (teams served better alone than "
-            "that one are still short more often pooled)") in text
+            f"${lfl:,.0f} a month (${12 * lfl:,.0f} a year); "
+            # the teams that service still leaves worse off (a review: "every other team" was
+            # false 3 times in 10)
+            f"{v['teams_served_worse_same_service']:.0f} of the 3 teams are still short more "
+            "often there than alone") in text
+    assert v["teams_served_worse_same_service"] == 2
     assert v["teams_served_worse"] == 3
     assert v["teams_savings_same_service"] < v["teams_savings_fraction"]  # 16.7 % against 33.3
     assert v["teams_pooled_coverage"] < v["teams_dedicated_coverage"]  # 1.9 % against 0.08 %
@@ -1359,12 +1366,12 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert (f"(${year * v['monthly_saving']:,.0f} a year) at $2.49 per GPU-hour; "
             f"${v['monthly_saving'] - 2000:,.0f} a month net of the pool's own $2,000.") in text
     assert (f"at {v['teams_priced_at']}; ${v['teams_monthly_saving'] - 2000:,.0f} a month net "
-            "of the pool's own $2,000. Of that,") in text
+            "of the pool's own $2,000. Of the ") in text
     assert v["net_like_for_like_monthly_saving"] == pytest.approx(
         v["like_for_like_monthly_saving"] - 2000)
     lfl = v["teams_like_for_like_monthly_saving"]
     assert (f"(${year * lfl:,.0f} a year); at that service, ${lfl - 2000:,.0f} a month net of "
-            "the pool's own $2,000 (teams") in text  # said which saving it is (a review)
+            "the pool's own $2,000; 2 of the 3") in text  # said which saving it is (a review)
     # the net saving turned round where the pool's own cost is larger (a review: "-$1,729 a
     # month net" read as a saving)
     v, text = lines("multi_tenant_savings", "teams: N+1 for the pool and each team")
@@ -1394,6 +1401,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert "Your teams (the Teams sheet's 3): dedicated" in text
     _, text = lines("multi_tenant_savings", "teams: a volume typed as text")
     assert "Your teams: check inputs: the Teams sheet's Checks" in text
+    _, text = lines("multi_tenant_savings", "teams: no GPU price")
+    assert "Your teams (the Teams sheet's 4, rows 1-3 still the template's example): " in text
+    # spares are no rounding a smaller deployment recovers (a review)
+    _, text = lines("multi_tenant_savings", "teams: N+1 for the pool and each team")
+    assert " from whole deployments and spares. Short of capacity" in text
     _, text = lines("multi_tenant_savings", "no hours paid, one tenant")
     assert text.startswith("Identical tenants (the Pooling sheet): 1 tenant, at 40% of a "
                            "deployment")

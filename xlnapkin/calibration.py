@@ -246,7 +246,8 @@ def vendor_note(gpu) -> str:
     f = VENDOR_FACTOR.get(vendor, 1.0)
     if getattr(gpu, "efficiency_factor", None) is not None or f == 1.0:
         return ""
-    return (f"{gpu.id}'s speeds take {vendor.upper()}'s factor {f:g} on the calibrated "
+    base = gpu.id.split(";")[0].strip()  # a spec string's GPU (a review: "...=2.1's speeds")
+    return (f"{base}'s speeds take {vendor.upper()}'s factor {f:g} on the calibrated "
             f"utilisations ({VENDOR_BASIS.get(vendor, 'fitted on its rows')}): for your stack's, "
             f'give the GPU as "{gpu.id}; efficiency_factor=F" (1: as NVIDIA\'s)')
 

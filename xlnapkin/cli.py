@@ -243,8 +243,9 @@ def _run_function(doc, func, ns) -> int:
         _correlation_note(given.get("correlation"))
     if "percentile" in names and given.get("percentile") in (None, ""):
         _median_note(doc.argument("percentile").default)
-    if "price_per_gpu_hour" in names:
-        _price_note(names, given.get("price_per_gpu_hour"))
+    for a in doc.arguments:  # a price per GPU-hour, whatever its name
+        if a.unit == "USD/GPU-hour":
+            _price_note(a.name, f"argument {names.index(a.name) + 1}", given.get(a.name))
     if at_a_rate:
         _slots_note(doc, given)
     if doc.name == "REPLICAS_FOR_SLA":  # stderr: a --json answer keeps it too (a review)
@@ -276,14 +277,15 @@ def _decimal_comma_note(argument, value) -> None:
 _PRICE_FAR = 10.0
 
 
-def _price_note(names, value) -> None:
-    """A note on stderr where a price per GPU-hour is far above every catalog rental price."""
+def _price_note(name, where, value) -> None:
+    """A note on stderr where a price per GPU-hour (``name``, ``where`` it was typed) is far
+    above every catalog rental price."""
     from ._excel import _number_cell
     from .catalog import gpu, gpu_ids
     numbers = []
     for v in _flat(value):  # a sweep: its largest
         try:
-            numbers.append(float(_number_cell("price_per_gpu_hour", None, v)))
+            numbers.append(float(_number_cell(name, None, v)))
         except (NapkinError, TypeError, ValueError):
             continue  # blank, or a value the answer above refuses
     if not numbers:
@@ -291,9 +293,10 @@ def _price_note(names, value) -> None:
     value = max(numbers)
     dearest = max(gpu(i).cloud_usd_per_hour or 0.0 for i in gpu_ids())
     if value > _PRICE_FAR * dearest:
-        print(f"note: price_per_gpu_hour {value:g} is USD per GPU-hour, over {_PRICE_FAR:g} times "
-              f"the catalog's dearest rental (${dearest:.2f}): is another value in its place? "
-              f"(it is argument {names.index('price_per_gpu_hour') + 1})", file=sys.stderr)
+        print(f"note: {name} {value:g} is USD per GPU-hour, over {_PRICE_FAR:g} times the "
+              f"catalog's dearest rental (${dearest:.2f}): "
+              + (f"is another value in its place? (it is {where})" if where else "check it"),
+              file=sys.stderr)
 
 
 def _flat(v) -> list:
@@ -433,11 +436,18 @@ def _vendor_notes(doc, args) -> None:
     efficiency is left blank (a typed one replaces the calibrated utilisations)."""
     from .calibration import vendor_note
     from .catalog import gpu as catalog_gpu
+    from ._excel import _number_cell
     names = [a.name for a in doc.arguments]
     if "gpu" not in names or "efficiency" not in names:
         return
-    efficiency = args[names.index("efficiency")] if names.index("efficiency") < len(args) else None
-    if efficiency not in (None, "", [[None]], [[""]]):
+    i = names.index("efficiency")
+    typed = []  # blank, 0 and NaN are the calibrated constants (calibration.resolve)
+    for v in _flat(args[i] if i < len(args) else None):
+        try:
+            typed.append(v not in (None, "") and float(_number_cell("efficiency", None, v)) > 0)
+        except (NapkinError, TypeError, ValueError):
+            typed.append(True)  # refused: the answer says so
+    if all(typed):
         return
     gpus = args[names.index("gpu")]
     while isinstance(gpus, list) and gpus and isinstance(gpus[0], list):  # a swept argument
@@ -894,6 +904,8 @@ def _run_estimate(ns) -> int:
         raise UsageError(option + str(exc)[len(exc.name):]) from None
     except CannotRunError as exc:  # "use num_gpus 2" names the option here
         raise CannotRunError(_option_words(str(exc))) from None
+    if ns.price is not None:  # a price it takes (one refused says why instead)
+        _price_note("--price", "", ns.price)
     if ns.json:  # every key is a field of capacity.Estimate, described in docs/reference.md
         import dataclasses
         out = {k: _json_number(v) for k, v in dataclasses.asdict(e).items()}
@@ -1667,9 +1679,12 @@ def _run_docs(ns) -> int:
     from . import docgen
     # the default path is a checkout's: elsewhere it would make ./docs/ in whatever folder the
     # command runs in (a delivery review found /tmp/docs/reference.md)
-    if ns.out == docgen.DEFAULT_OUT and not ns.out.exists() and not _in_checkout():
-        raise UsageError(f"{docgen.DEFAULT_OUT} is an xlnapkin checkout's file and this folder is "
-                         "not one: run this in a checkout, or give --out FILE")
+    if ns.out is None:
+        ns.out = docgen.DEFAULT_OUT
+        if not ns.out.exists() and not _in_checkout():
+            raise UsageError(f"{docgen.DEFAULT_OUT} is an xlnapkin checkout's file and this "
+                             "folder is not a checkout's root (where its pyproject.toml is): run "
+                             "this there, or give --out FILE")
     if ns.check:
         if not docgen.is_current(ns.out):
             again = "" if ns.out == docgen.DEFAULT_OUT else f" --out {ns.out}"
@@ -1690,8 +1705,8 @@ def _add_docs(sub):
                                    "from the engine functions' docstrings.",
                        epilog="examples:\n  $ xlnapkin docs\n  $ xlnapkin docs --check",
                        formatter_class=_FORMATTER)
-    p.add_argument("--out", type=_path, default=Path("docs") / "reference.md", metavar="FILE",
-                   help="file to write (default: %(default)s)")
+    p.add_argument("--out", type=_path, default=None, metavar="FILE",
+                   help="file to write (default: docs/reference.md, in a checkout's root)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if FILE differs from a fresh generation")
     p.add_argument("--force", action="store_true",

@@ -191,19 +191,29 @@ def _need_build() -> None:
 
 
 def untracked_sources(root: Path) -> list[str]:
-    """Files under ``root``'s ``xlnapkin/`` that git does not track (ignored ones too), but for
-    the caches the wheel leaves out; [] where ``root`` is no git checkout or git is missing (a
-    source archive holds what was committed)."""
+    """Files under ``root``'s ``xlnapkin/`` that git does not track (ignored ones too) and that
+    would ship: modules, and the catalog data the wheel and Lite's zip take (a .DS_Store does
+    not); [] where ``root`` is in no git work tree or git is missing (a source archive holds
+    what was committed)."""
+    from .lite import _DATA_SUFFIXES
     git = shutil.which("git")
-    if git is None or not (Path(root) / ".git").exists():
+    if git is None:
+        return []
+    inside = subprocess.run([git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+                            capture_output=True, text=True)
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
         return []
     proc = subprocess.run([git, "-C", str(root), "ls-files", "--others", "-z", "--", "xlnapkin"],
-                          capture_output=True, text=True)
+                          capture_output=True, encoding="utf-8", errors="replace")
     if proc.returncode != 0:
         raise ReleaseError(f"git ls-files failed in {root}: {proc.stderr.strip()[-300:]}")
-    return sorted(p for p in proc.stdout.split("\0") if p and not any(
-        part == "__pycache__" or part.endswith((".pyc", ".egg-info"))
-        for part in Path(p).parts))
+
+    def ships(path: Path) -> bool:
+        if "__pycache__" in path.parts:
+            return False
+        return path.suffix == ".py" or (path.parts[1:2] == ("data",)
+                                        and path.suffix in _DATA_SUFFIXES)
+    return sorted(p for p in proc.stdout.split("\0") if p and ships(Path(p)))
 
 
 def _copy_sources(root: Path, dest: Path) -> None:

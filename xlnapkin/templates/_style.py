@@ -95,10 +95,15 @@ def check_name(name: str) -> str:
 
 
 def put_text(cell, value, font=TEXT_FONT):
-    """Write ``value`` as text (never a formula, even when it starts with '=')."""
+    """Write ``value`` as text (never a formula, even when it starts with '='). Text that a
+    spreadsheet would read as a formula once edited ('= DEDICATED_GPUS', '-'...) carries the
+    quote prefix, as Excel's own typed 'apostrophe does (a SPEC audit: F2 and Enter on such a
+    note turned it into #NAME?)."""
     cell.value = _text(value)
     cell.data_type = "s"
     cell.font = font
+    if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
+        cell.quotePrefix = True
     return cell
 
 

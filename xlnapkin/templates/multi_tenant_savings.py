@@ -614,6 +614,7 @@ SHORT_GAP = "1E-05"
 # A year's months at the hours typed: twelve, or fewer where a month runs past 730 hours (a
 # review: a 744-hour month made the year 372 days), as the breakeven workbook's year has 365.
 _YEAR = f"MIN(12,{HOURS_PER_YEAR:g}/hours_per_month)"
+_EXAMPLES = len(_teams.EXAMPLE_TEAMS)  # the Teams sheet's example rows
 FAR_TAIL = "0.99997"
 FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations: the model's "
                  "figure, not a measured one)")
@@ -678,7 +679,9 @@ COVER_ANSWER = [
     # pool short 1.9 % of the time, bursty teams, spares on one side and B200 prices on the
     # example's H100 counts)
     ('IF(teams_ok,"Your teams (the Teams sheet\'s "&COUNTIF(teams_tokens_per_day,">0")&IF('
-     + _teams.IS_EXAMPLE + ',", the template\'s example: type yours there","")&"): "&'
+     + _teams.IS_EXAMPLE + f',IF(COUNTIF(teams_tokens_per_day,">0")={_EXAMPLES},", the '
+     f'template\'s example: type yours there",", rows 1-{_EXAMPLES} still the template\'s '
+     'example"),"")&"): "&'
      + _saves("dedicated", "teams_dedicated_gpus", "teams_pooled_gpus",
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
@@ -686,10 +689,13 @@ COVER_ANSWER = [
      + _net("teams_net_monthly_saving") + ',"")&'
      # where it comes from, as for the identical tenants (a finance review: 24.8 of 25 points
      # were four near-idle teams' own deployments, which an API for them also recovers)
-     '". Of that, "&TEXT(teams_savings_from_peaks*100,"0.0")&" points come from peaks that '
-     'do not coincide and "&TEXT(teams_savings_from_rounding*100,"0.0")&" from whole '
-     'deployments"&IF(teams_savings_from_rounding>teams_savings_from_peaks,": mostly rounding, '
-     'which smaller deployments (or an API) for the small teams also recover","")&". Short '
+     # (a review: with spares, a third of the "rounding" was the teams' spares)
+     'IF(teams_savings_fraction>0,". Of the "&TEXT(teams_savings_fraction,"0.0%")&" saved, "&'
+     'TEXT(teams_savings_from_peaks*100,"0.0")&" points come from peaks that do not coincide '
+     'and "&TEXT(teams_savings_from_rounding*100,"0.0")&" from whole deployments"&IF('
+     'teams_team_spares+teams_pool_spares>0," and spares",IF(teams_savings_from_rounding>'
+     'teams_savings_from_peaks,": mostly rounding, which smaller deployments (or an API) for '
+     'the small teams also recover","")),"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
      + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
      'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
@@ -709,8 +715,9 @@ COVER_ANSWER = [
          f"teams_like_for_like_monthly_saving*{_YEAR}") + '&" a year)","")&IF('
      'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF('
      'teams_costs_ok,' + _net("teams_net_like_for_like_monthly_saving", "at that service, ")
-     + ',"")&IF(COUNTIF(teams_tokens_per_day,">0")>1," (teams served better alone than that '
-     'one are still short more often pooled)",""),"")&IF(LEFT('
+     + ',"")&IF(teams_served_worse_same_service>0,"; "&teams_served_worse_same_service&" of '
+     'the "&COUNTIF(teams_tokens_per_day,">0")&" teams "&IF(teams_served_worse_same_service=1,'
+     '"is","are")&" still short more often there than alone",""),"")&IF(LEFT('
      'teams_tokens_check,2)="no",". Tokens/s: "&teams_tokens_check,"")&IF(LEFT('
      'teams_normal_fair,2)="no",". Normal model: "&teams_normal_fair,"")&IF(LEFT('
      'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),'
