@@ -528,7 +528,11 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
     said = udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 64, 4096, "fp8", None, 2)
     need = float(re.match(r"llama-3.1-70b needs ([\d.]+) GB", said).group(1))
     readme = re.sub(r"\s+", " ", (REPO / "README.md").read_text(encoding="utf-8"))
-    assert f"sequences of 4,096 tokens then need {need:.0f} GB" in readme
+    from xlnapkin import catalog
+    from xlnapkin.memory import MEM_FRACTION
+    two = 2 * catalog.gpu("h100-sxm").memory_gb
+    assert (f"sequences of 4,096 tokens then need {need:.0f} GB, over the "
+            f"{MEM_FRACTION * 100:.0f} % of two H100s' {two:.0f} GB") in readme
     assert isinstance(udfs.TOKENS_PER_SEC("h100-sxm", "llama-3.1-70b", 64, 4096, "fp8", "fp8", 2),
                       float)
 

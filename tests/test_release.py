@@ -267,3 +267,7 @@ def test_files_git_does_not_track_stop_the_release(tmp_path):
     assert release_module.untracked_sources(outer / "project") == []
     (outer / "project" / "xlnapkin" / "mine.py").write_text("y = 2\n")
     assert release_module.untracked_sources(outer / "project") == ["xlnapkin/mine.py"]
+    # a source archive unpacked in a work tree that tracks none of it holds what was committed
+    (outer / "archive" / "xlnapkin").mkdir(parents=True)
+    (outer / "archive" / "xlnapkin" / "kept.py").write_text("x = 1\n")
+    assert release_module.untracked_sources(outer / "archive") == []

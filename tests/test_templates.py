@@ -345,11 +345,13 @@ def test_text_is_sanitized_and_never_a_formula(tmp_path):
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_text_that_reads_as_a_formula_keeps_its_quote_prefix(books, name):
     # A SPEC audit: notes such as "= DEDICATED_GPUS" turned into #NAME? on F2 and Enter.
-    bare = [f"{ws.title}!{c.coordinate}" for ws in books[name].worksheets
-            for row in ws.iter_rows() for c in row
-            if c.data_type == "s" and isinstance(c.value, str)
+    cells = [(f"{ws.title}!{c.coordinate}", c) for ws in books[name].worksheets
+             for row in ws.iter_rows() for c in row]
+    bare = [key for key, c in cells if c.data_type == "s" and isinstance(c.value, str)
             and c.value.startswith(("=", "+", "-", "@")) and not c.quotePrefix]
     assert not bare, bare[:5]
+    # and no formula carries it (a review: a note made a formula after it was text kept it)
+    assert not [key for key, c in cells if c.data_type == "f" and c.quotePrefix]
 
 
 def test_a_formula_naming_an_undefined_name_fails_the_build(tmp_path):

@@ -296,6 +296,12 @@ def multi_tenant_scenarios(d):
                                                           teams_pool_spares=1,
                                                           pool_own_cost=9000.0)),
            ("teams: spares typed as text", dict(d, teams_pool_spares="one")),
+           # the pool's spares take back more than rounding saves (a review: "-7.3 from whole
+           # deployments and spares" read as a saving)
+           ("teams: the pool's spares past its rounding", dict(
+               d, teams_tokens_per_day=_team_rows(4e8, 9.5e8, 5e8, 1.09e9),
+               teams_cv=_team_rows(0.1, 0.6, 0.25, 0.3), percentile=0.999, correlation=0.0,
+               teams_pool_spares=2)),
            # and a team added below the example's three (a review: the example's label went)
            ("teams: no GPU price", dict(d, gpu="h100-nvl", teams_tokens_per_day=_team_rows(
                *(tokens for _name, tokens in _teams.EXAMPLE_TEAMS), 5e6))),
@@ -1406,6 +1412,11 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # spares are no rounding a smaller deployment recovers (a review)
     _, text = lines("multi_tenant_savings", "teams: N+1 for the pool and each team")
     assert " from whole deployments and spares. Short of capacity" in text
+    v, text = lines("multi_tenant_savings", "teams: the pool's spares past its rounding")
+    assert v["teams_savings_from_rounding"] < 0 < v["teams_savings_fraction"]
+    assert (f"points come from peaks that do not coincide, less "
+            f"{-v['teams_savings_from_rounding'] * 100:.1f} for whole deployments and spares. "
+            "Short of capacity") in text
     _, text = lines("multi_tenant_savings", "no hours paid, one tenant")
     assert text.startswith("Identical tenants (the Pooling sheet): 1 tenant, at 40% of a "
                            "deployment")

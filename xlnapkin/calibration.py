@@ -39,7 +39,7 @@ from . import _checks
 from .errors import InvalidArgumentError
 
 __all__ = ["Efficiency", "Constant", "DEFAULTS", "VENDOR_FACTOR", "vendor_note", "constants",
-           "resolve", "vendor_factor"]
+           "is_calibrated", "resolve", "vendor_factor"]
 
 # Roofline values: what a constant becomes when ``efficiency`` is a number e (a plain number is
 # the value itself: 0 drops an overhead, 1 removes a penalty factor).
@@ -247,6 +247,7 @@ def vendor_note(gpu) -> str:
     if getattr(gpu, "efficiency_factor", None) is not None or f == 1.0:
         return ""
     base = gpu.id.split(";")[0].strip()  # a spec string's GPU (a review: "...=2.1's speeds")
+    base = "this GPU" if "=" in base else base  # one with no catalog id
     return (f"{base}'s speeds take {vendor.upper()}'s factor {f:g} on the calibrated "
             f"utilisations ({VENDOR_BASIS.get(vendor, 'fitted on its rows')}): for your stack's, "
             f'give the GPU as "{gpu.id}; efficiency_factor=F" (1: as NVIDIA\'s)')
@@ -276,11 +277,22 @@ def _calibrated(gpu) -> Efficiency:
     return dataclasses.replace(DEFAULTS, **changes)
 
 
+def is_calibrated(value) -> bool:
+    """True where an ``efficiency`` value asks for the calibrated constants: blank (None, an
+    empty text), 0, or NaN (an empty cell), as :func:`resolve` reads it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return False
+    return x != x or x == 0.0
+
+
 def resolve(efficiency, gpu="") -> Efficiency:
     """The :class:`Efficiency` for an ``efficiency`` argument (see module docstring) on ``gpu``
     (a catalog GPU or a vendor name: it sets the :func:`vendor_factor`)."""
-    if efficiency is None or (type(efficiency) is float and (efficiency != efficiency
-                                                             or efficiency == 0.0)):
+    if efficiency is None or (type(efficiency) is float and is_calibrated(efficiency)):
         return _calibrated(gpu)  # blank (None, or NaN from an empty cell) or 0
     try:
         e = np.asarray(efficiency, dtype=float)

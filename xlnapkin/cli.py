@@ -434,26 +434,24 @@ def _vendor_notes(doc, args) -> None:
     """A note on stderr for each GPU whose speeds take its vendor's factor
     (:func:`xlnapkin.calibration.vendor_note`), where the function takes a GPU and its
     efficiency is left blank (a typed one replaces the calibrated utilisations)."""
-    from .calibration import vendor_note
+    from .calibration import is_calibrated, vendor_note
     from .catalog import gpu as catalog_gpu
     from ._excel import _number_cell
     names = [a.name for a in doc.arguments]
     if "gpu" not in names or "efficiency" not in names:
         return
     i = names.index("efficiency")
-    typed = []  # blank, 0 and NaN are the calibrated constants (calibration.resolve)
+    calibrated = []
     for v in _flat(args[i] if i < len(args) else None):
         try:
-            typed.append(v not in (None, "") and float(_number_cell("efficiency", None, v)) > 0)
+            calibrated.append(is_calibrated(v) or is_calibrated(_number_cell("efficiency", None,
+                                                                              v)))
         except (NapkinError, TypeError, ValueError):
-            typed.append(True)  # refused: the answer says so
-    if all(typed):
+            calibrated.append(False)  # refused: the answer says so
+    if not any(calibrated):
         return
-    gpus = args[names.index("gpu")]
-    while isinstance(gpus, list) and gpus and isinstance(gpus[0], list):  # a swept argument
-        gpus = [x for row in gpus for x in row]
     said = []
-    for value in gpus if isinstance(gpus, list) else [gpus]:
+    for value in _flat(args[names.index("gpu")]):  # one GPU, or a sweep's
         try:
             note = vendor_note(catalog_gpu(value))
         except (NapkinError, TypeError, ValueError):

@@ -193,8 +193,8 @@ def _need_build() -> None:
 def untracked_sources(root: Path) -> list[str]:
     """Files under ``root``'s ``xlnapkin/`` that git does not track (ignored ones too) and that
     would ship: modules, and the catalog data the wheel and Lite's zip take (a .DS_Store does
-    not); [] where ``root`` is in no git work tree or git is missing (a source archive holds
-    what was committed)."""
+    not); [] where ``root`` is in no git work tree, or in one that tracks none of it, or git is
+    missing (a source archive holds what was committed)."""
     from .lite import _DATA_SUFFIXES
     git = shutil.which("git")
     if git is None:
@@ -202,6 +202,10 @@ def untracked_sources(root: Path) -> list[str]:
     inside = subprocess.run([git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
                             capture_output=True, text=True)
     if inside.returncode != 0 or inside.stdout.strip() != "true":
+        return []
+    tracked = subprocess.run([git, "-C", str(root), "ls-files", "--", "xlnapkin"],
+                             capture_output=True, text=True)
+    if not tracked.stdout.strip():  # an archive unpacked inside another work tree (a review)
         return []
     proc = subprocess.run([git, "-C", str(root), "ls-files", "--others", "-z", "--", "xlnapkin"],
                           capture_output=True, encoding="utf-8", errors="replace")

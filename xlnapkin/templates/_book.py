@@ -64,6 +64,11 @@ def save(wb: Workbook, path, cached_values: dict | None = None) -> Path:
     missing = sorted(undefined_names(wb))
     if missing:
         raise KeyError(f"formulas refer to undefined names: {', '.join(missing)}")
+    for ws in wb.worksheets:  # a note written as text, then made a formula: no text prefix
+        for row in ws.iter_rows():  # (a review: a reader that obeys it shows the formula)
+            for cell in row:
+                if cell.data_type == "f" and cell.quotePrefix:
+                    cell.quotePrefix = False
     buf = io.BytesIO()
     wb.save(buf)
     data = buf.getvalue()

@@ -689,13 +689,15 @@ COVER_ANSWER = [
      + _net("teams_net_monthly_saving") + ',"")&'
      # where it comes from, as for the identical tenants (a finance review: 24.8 of 25 points
      # were four near-idle teams' own deployments, which an API for them also recovers)
-     # (a review: with spares, a third of the "rounding" was the teams' spares)
-     'IF(teams_savings_fraction>0,". Of the "&TEXT(teams_savings_fraction,"0.0%")&" saved, "&'
-     'TEXT(teams_savings_from_peaks*100,"0.0")&" points come from peaks that do not coincide '
-     'and "&TEXT(teams_savings_from_rounding*100,"0.0")&" from whole deployments"&IF('
-     'teams_team_spares+teams_pool_spares>0," and spares",IF(teams_savings_from_rounding>'
-     'teams_savings_from_peaks,": mostly rounding, which smaller deployments (or an API) for '
-     'the small teams also recover","")),"")&". Short '
+     # (a review: with spares, a third of the "rounding" was the teams' spares; where they
+     # take some back, "-7.3 from whole deployments and spares" read as a saving)
+     'IF(teams_savings_fraction>=0.0005,". Of the "&TEXT(teams_savings_fraction,"0.0%")&" saved, '
+     '"&TEXT(teams_savings_from_peaks*100,"0.0")&" points come from peaks that do not coincide"&'
+     'IF(teams_savings_from_rounding<0,", less "&TEXT(-teams_savings_from_rounding*100,"0.0")&'
+     '" for whole deployments"," and "&TEXT(teams_savings_from_rounding*100,"0.0")&" from '
+     'whole deployments")&IF(teams_team_spares+teams_pool_spares>0," and spares",IF('
+     'teams_savings_from_rounding>teams_savings_from_peaks,": mostly rounding, which smaller '
+     'deployments (or an API) for the small teams also recover","")),"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
      + _sheets.a_month("1-teams_pooled_coverage") + '&"), the worst-served team on its own "&'
      'TEXT(1-teams_dedicated_coverage,"0.000%")&" ("&'
