@@ -1762,6 +1762,10 @@ def test_amd_speeds_say_the_vendor_factor_they_take(capsys):
                              "llama-3.1-8b", 32, "--efficiency", efficiency)
         assert code == 0 and err.startswith(said) and (
             'give the GPU as "mi300x; cloud_usd_per_hour=2.1; efficiency_factor=F"' in err)
+    # text the cell refuses is no calibrated value, though Python reads "nan" (a review)
+    code, out, err = run(capsys, "tokens-per-sec", "mi300x", "llama-3.1-8b", 32, "--efficiency",
+                         "nan,0.5")
+    assert "efficiency must be a number, got 'nan'" in out and "AMD" not in err
     code, out, err = run(capsys, "tokens-per-sec", "memory_gb=192; mem_bw_tbps=5.3; "
                          "bf16_tflops=1300; vendor=amd", "llama-3.1-8b", 32)  # no catalog id
     assert code == 0 and err.startswith("note: this GPU's speeds take AMD's factor")

@@ -278,8 +278,9 @@ def _calibrated(gpu) -> Efficiency:
 
 
 def is_calibrated(value) -> bool:
-    """True where an ``efficiency`` value asks for the calibrated constants: blank (None, an
-    empty text), 0, or NaN (an empty cell), as :func:`resolve` reads it."""
+    """True where one ``efficiency`` value, as a cell gives it, asks for the calibrated
+    constants: blank (None, or an empty text, which is a blank cell), 0, or NaN (an empty cell),
+    as :func:`resolve` reads each of its values."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return True
     try:

@@ -444,8 +444,7 @@ def _vendor_notes(doc, args) -> None:
     calibrated = []
     for v in _flat(args[i] if i < len(args) else None):
         try:
-            calibrated.append(is_calibrated(v) or is_calibrated(_number_cell("efficiency", None,
-                                                                              v)))
+            calibrated.append(is_calibrated(_number_cell("efficiency", None, v)))
         except (NapkinError, TypeError, ValueError):
             calibrated.append(False)  # refused: the answer says so
     if not any(calibrated):

@@ -205,6 +205,8 @@ def untracked_sources(root: Path) -> list[str]:
         return []
     tracked = subprocess.run([git, "-C", str(root), "ls-files", "--", "xlnapkin"],
                              capture_output=True, text=True)
+    if tracked.returncode != 0:
+        raise ReleaseError(f"git ls-files failed in {root}: {tracked.stderr.strip()[-300:]}")
     if not tracked.stdout.strip():  # an archive unpacked inside another work tree (a review)
         return []
     proc = subprocess.run([git, "-C", str(root), "ls-files", "--others", "-z", "--", "xlnapkin"],

@@ -693,9 +693,10 @@ COVER_ANSWER = [
      # take some back, "-7.3 from whole deployments and spares" read as a saving)
      'IF(teams_savings_fraction>=0.0005,". Of the "&TEXT(teams_savings_fraction,"0.0%")&" saved, '
      '"&TEXT(teams_savings_from_peaks*100,"0.0")&" points come from peaks that do not coincide"&'
-     'IF(teams_savings_from_rounding<0,", less "&TEXT(-teams_savings_from_rounding*100,"0.0")&'
-     '" for whole deployments"," and "&TEXT(teams_savings_from_rounding*100,"0.0")&" from '
-     'whole deployments")&IF(teams_team_spares+teams_pool_spares>0," and spares",IF('
+     # (under 0.05 points below 0 it reads 0.0, not "less 0.0" or "-0.0": a review)
+     'IF(teams_savings_from_rounding<=-0.0005,", less "&TEXT(-teams_savings_from_rounding*100,'
+     '"0.0")&" for whole deployments"," and "&TEXT(MAX(0,teams_savings_from_rounding)*100,'
+     '"0.0")&" from whole deployments")&IF(teams_team_spares+teams_pool_spares>0," and spares",IF('
      'teams_savings_from_rounding>teams_savings_from_peaks,": mostly rounding, which smaller '
      'deployments (or an API) for the small teams also recover","")),"")&". Short '
      'of capacity: the pool "&TEXT(1-teams_pooled_coverage,"0.000%")&" of the time ("&'
