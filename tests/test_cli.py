@@ -1720,7 +1720,7 @@ def test_a_latency_table_heading_names_its_percentile(capsys):
 
 def test_estimate_prices_a_fleet_run_part_of_the_day(capsys):
     # A platform engineer's review: a batch job run 280 hours a month was priced always on.
-    from xlnapkin import capacity
+    from xlnapkin import capacity, catalog
     argv = ("estimate", "--gpu", "b200", "--model", "gpt-oss-120b", "--tokens-per-day", "2e9",
             "--input-tokens", "4000", "--output-tokens", "500", "--min-replicas", "1",
             "--staff-per-month", "0")
@@ -1730,7 +1730,8 @@ def test_estimate_prices_a_fleet_run_part_of_the_day(capsys):
     got = json.loads(out)
     assert code == 0 and got["hours_per_month"] == 280
     assert got["self_host_monthly_cost"] == pytest.approx(e.self_host_monthly_cost)
-    assert got["gpu_monthly_cost"] == pytest.approx(e.fleet_gpus * 6.03 * 280)
+    price = catalog.gpu("b200").cloud_usd_per_hour  # the catalog's, as estimate takes it
+    assert got["gpu_monthly_cost"] == pytest.approx(e.fleet_gpus * price * 280)
     code, out, err = run(capsys, *argv, "--hours-per-month", "280")
     assert "x 280 hours" in out and "spread evenly over the 280 hours a month they run" in out
     assert_user_error(*run(capsys, *argv, "--hours-per-month", "800"),

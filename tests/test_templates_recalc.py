@@ -1345,6 +1345,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             # false 3 times in 10)
             f"{v['teams_served_worse_same_service']:.0f} of the 3 teams are still short more "
             "often there than alone") in text
+    # the example's three teams: the two served better alone than the worst (the engine's
+    # doctest, at these loads; _template_expect holds the sheet to the engine everywhere)
     assert v["teams_served_worse_same_service"] == 2
     assert v["teams_served_worse"] == 3
     assert v["teams_savings_same_service"] < v["teams_savings_fraction"]  # 16.7 % against 33.3

@@ -661,17 +661,6 @@ def _price_in_spec(g) -> bool:
     return _gpu(rows[0]).cloud_usd_per_hour != g.cloud_usd_per_hour
 
 
-def _prices_in_spec(p) -> bool:
-    """Whether an API's prices are the user's (a spec string that gives both, or an API of
-    their own), not a catalog row's, as of its date (a CFO audit: prices typed in the spec
-    were dated); one typed leaves the other the row's, with its date."""
-    parts = [x.strip() for x in p.id.split(";") if x.strip()]
-    if not [x for x in parts if "=" not in x]:
-        return True
-    return _catalog.PRICE_FIELDS <= {_catalog._field_key(x.split("=")[0]) for x in parts
-                                     if "=" in x}
-
-
 def _base_model(m):
     """The catalog model a spec string starts from ("llama-3.1-8b; max_context=8192"), and the
     overrides it gives; for a catalog row, itself and none. [Model, str]"""
@@ -791,7 +780,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                     hours_per_month)
         best_seen = seen_at(best_n, best_reps) or best_seen
     given = price_per_gpu_hour is not None or _price_in_spec(g)  # the GPU's price is yours
-    yours = _prices_in_spec(p)  # and the API's
+    yours = _catalog.prices_given(p)  # and the API's
     later = best_seen[2] > max(LATER_FIRST_TOKEN * seen[2], LATER_FIRST_TOKEN_MS)
     advice = ("" if best_n == float(num_gpus) or not best_month < CHEAPER_SPLIT * monthly else
               "slow there" if slow_answers(best_seen[1], best_seen[3])

@@ -36,7 +36,8 @@ from .units import GB, TB, TFLOPS
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
-           "comparable_price", "field_bounds", "USER_CATALOG_ENV", "user_files", "is_stale"]
+           "comparable_price", "field_bounds", "USER_CATALOG_ENV", "user_files", "is_stale",
+           "prices_given", "PRICE_FIELDS"]
 
 USER_CATALOG_ENV = "XLNAPKIN_CATALOG"
 
@@ -807,6 +808,17 @@ def _resolve(kind: str, text: str, _user_key):
     cells.update(overrides)
     # The spec text itself is the item's id, as typed (messages and GPU_SPEC(..., "id") show it).
     return dataclasses.replace(_convert(kind, cells, f"{kind} spec {text!r}"), id=text.strip())
+
+
+def prices_given(price) -> bool:
+    """Whether an API's prices are the user's, not a catalog row's as of its date: a spec
+    string that gives both :data:`PRICE_FIELDS` (its date is then blanked), or an API of their
+    own, with no catalog id (a CFO audit: prices typed in the spec were dated). One price typed
+    leaves the other the row's, with its date."""
+    parts = [x.strip() for x in price.id.split(";") if x.strip()]
+    if all("=" in x for x in parts):
+        return True
+    return PRICE_FIELDS <= {_field_key(x.partition("=")[0]) for x in parts if "=" in x}
 
 
 def _unknown(kind: str, part: str, key: str, _user_key) -> UnknownNameError:

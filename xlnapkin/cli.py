@@ -334,7 +334,7 @@ def _slots_note(doc, given) -> None:
             "num_gpus", "mem_fraction")
     note = _configuration_note(doc, slots_note, {k: given.get(k) for k in keys})
     if note:
-        print(f"note: {note.replace('(num_gpus)', '(--num-gpus)')}", file=sys.stderr)
+        print(f"note: {_option_words(note)}", file=sys.stderr)
 
 
 def _fleet_note(doc, given, no_count=False) -> None:
@@ -344,7 +344,7 @@ def _fleet_note(doc, given, no_count=False) -> None:
     from .queueing import fleet_note, split_note
     note = _configuration_note(doc, split_note if no_count else fleet_note, given)
     if note:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {_option_words(note)}", file=sys.stderr)
 
 
 def _configuration_note(doc, note, given) -> str:
@@ -463,7 +463,7 @@ def _vendor_notes(doc, args) -> None:
 def _option_words(message: str) -> str:
     """A message's advice in the command line's spelling: ``use --num-gpus 16`` (every command
     that takes a GPU count takes it as that option), not the Excel argument ``num_gpus``."""
-    return (message.replace("use num_gpus ", "use --num-gpus ")
+    return (message.replace("use num_gpus ", "use --num-gpus ").replace("(num_gpus", "(--num-gpus")
             .replace("REPLICAS_FOR_SLA sizes a fleet", "replicas-for-sla sizes a fleet"))
 
 

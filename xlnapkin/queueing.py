@@ -1004,7 +1004,7 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
     if not (np.isfinite(need[k]) and need[k] < CHEAPER_SPLIT * gpus):
         return ""
     return (f"; replicas of {counts[k]:.0f} GPUs meet the same limits on {need[k]:,.0f} GPUs "
-            f"(--num-gpus {counts[k]:.0f})")
+            f"(num_gpus {counts[k]:.0f})")
 
 
 ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate

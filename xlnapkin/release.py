@@ -196,30 +196,29 @@ def untracked_sources(root: Path) -> list[str]:
     not); [] where ``root`` is in no git work tree, or in one that tracks none of it, or git is
     missing (a source archive holds what was committed)."""
     from .lite import _DATA_SUFFIXES
-    git = shutil.which("git")
-    if git is None:
+    exe = shutil.which("git")
+    if exe is None:
         return []
-    inside = subprocess.run([git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
-                            capture_output=True, text=True)
-    if inside.returncode != 0 or inside.stdout.strip() != "true":
+
+    def git(*args):
+        return subprocess.run([exe, "-C", str(root), *args], capture_output=True,
+                              encoding="utf-8", errors="replace")
+    if git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
         return []
-    tracked = subprocess.run([git, "-C", str(root), "ls-files", "--", "xlnapkin"],
-                             capture_output=True, text=True)
-    if tracked.returncode != 0:
-        raise ReleaseError(f"git ls-files failed in {root}: {tracked.stderr.strip()[-300:]}")
+    tracked, others = git("ls-files", "--", "xlnapkin"), git("ls-files", "--others", "-z", "--",
+                                                              "xlnapkin")
+    for proc in (tracked, others):
+        if proc.returncode != 0:
+            raise ReleaseError(f"git ls-files failed in {root}: {proc.stderr.strip()[-300:]}")
     if not tracked.stdout.strip():  # an archive unpacked inside another work tree (a review)
         return []
-    proc = subprocess.run([git, "-C", str(root), "ls-files", "--others", "-z", "--", "xlnapkin"],
-                          capture_output=True, encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
-        raise ReleaseError(f"git ls-files failed in {root}: {proc.stderr.strip()[-300:]}")
 
     def ships(path: Path) -> bool:
         if "__pycache__" in path.parts:
             return False
         return path.suffix == ".py" or (path.parts[1:2] == ("data",)
                                         and path.suffix in _DATA_SUFFIXES)
-    return sorted(p for p in proc.stdout.split("\0") if p and ships(Path(p)))
+    return sorted(p for p in others.stdout.split("\0") if p and ships(Path(p)))
 
 
 def _copy_sources(root: Path, dest: Path) -> None:

@@ -1023,8 +1023,8 @@ def _npv_vs_api_steps() -> list[Step]:
              'IF(AND(ISNUMBER({own_fleet_gpus}),ISNUMBER({own_npv_calc})),{own_fleet_gpus}*'
              '{own_npv_calc},"-")', "USD", "usd0", "economics.own_npv x GPUs"),
         Step("years_pv_calc", "Factor: present value of 1 USD a year over the years kept",
-             "IF({cost_of_capital}>0,(1-1/(1+{cost_of_capital})^{years})/{cost_of_capital},"
-             "{years})", "years", "num3", "economics.discount_factor, years 1 to the years kept"),
+             "1/" + annuity("{cost_of_capital}", "{years}"), "years", "num3",
+             "economics.discount_factor, years 1 to the years kept"),
         Step("self_host_npv_calc", "Self-hosting over the years kept: the fleet as run + people",
              'IF(ISNUMBER(IF({hardware}="own",{own_fleet_pv},{rent_fleet_pv})),IF({hardware}='
              '"own",{own_fleet_pv},{rent_fleet_pv})+{staff_cost_per_month}*12*{years_pv_calc},'
