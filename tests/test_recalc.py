@@ -374,7 +374,15 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                ('TEXT(0.3,"$#,##0")', "$0"), ('TEXT(-0.4,"#,##0.0")', "-0.4"),
                ('TEXT(0.5,"#,###.0")', ".5"), ('TEXT(999.96,"#,##0.0")', "1,000.0"),
                # only the units digit's placeholder (a review: "0,005" had become "0005")
-               ('TEXT(5,"0,000")', "0,005"), ('TEXT(0.5,"0,000.0")', "0,000.5")]
+               ('TEXT(5,"0,000")', "0,005"), ('TEXT(0.5,"0,000.0")', "0,000.5"),
+               # text that Python's float reads and Excel does not stays text wherever a
+               # formula converts it, as VALUE had it (a hardening review: "1_000"*1 was 1000,
+               # "nan"*2 #NUM!, and COUNTIF's "nan" counted no cell holding that text)
+               ('"1_000"*1', "#VALUE!"), ('SQRT("1_6")', "#VALUE!"), ('"nan"*2', "#VALUE!"),
+               ('"inf"+0', "#VALUE!"), ('ABS("Infinity")', "#VALUE!"),
+               ('"\u0661\u0662"*1', "#VALUE!"), ('LARGE({1,2,3},"1_0")', "#VALUE!"),
+               ('COUNTIF({"nan","x"},"nan")', 1), ('"12"*1', 12), ('" 1e3 "*1', 1000),
+               ('SQRT("16")', 4)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

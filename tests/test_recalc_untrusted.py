@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -459,12 +460,19 @@ def _malformed(tmp_path, case):
     if case == "password to open":  # [MS-OFFCRYPTO]: an OLE compound file, not a zip
         p.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
         return p
+    if case == "a part twice":  # the second copy's name in another case: names ignore case
+        c.xlsx(p, {"S": {"A1": 1}})
+        with warnings.catch_warnings(), zipfile.ZipFile(p, "a") as zf:
+            warnings.simplefilter("ignore")  # zipfile's "Duplicate name"
+            zf.writestr("xl/Worksheets/sheet1.xml", c.sheet_xml(
+                '<row r="1"><c r="A1"><v>2</v></c></row>'))
+        return p
     raise AssertionError(case)
 
 
 _BEFORE_READING = {"billion laughs", "external entity", "entity in the workbook part",
                    "UTF-16 part", "declared EBCDIC", "corrupt deflate",
-                   "bad CRC", "not a zip", "password to open"}
+                   "bad CRC", "not a zip", "password to open", "a part twice"}
 
 
 @pytest.mark.parametrize("case, text", [
@@ -482,6 +490,8 @@ _BEFORE_READING = {"billion laughs", "external entity", "entity in the workbook 
     ("shared string out of range", "IndexError"),
     ("not a zip", "not a valid .xlsx file"),
     ("password to open", "a workbook saved with a password to open"),
+    # Before (a hardening review): the last copy was read, and --out wrote both copies again
+    ("a part twice", "part xl/Worksheets/sheet1.xml appears twice in the zip"),
 ])
 def test_malformed_workbooks_fail_with_one_error_line(capsys, monkeypatch, tmp_path, case,
                                                       text):
@@ -526,6 +536,27 @@ def test_out_on_a_link_is_refused_before_the_work(capsys, tmp_path, small):
     code, out, err = run(capsys, "recalc", small, "--out", link, "--force")
     assert_one_error(code, out, err, f"{link} is a symbolic link; not writing through it")
     assert victim.read_text() == "precious" and link.is_symlink()
+
+
+def test_an_unknown_sheet_lists_the_first_sheets_only(capsys, tmp_path):
+    # Before (a hardening review): every title, a line of 20,000 characters for 3,000 sheets
+    path = c.xlsx(tmp_path / "many.xlsx", {f"S{i}": {"A1": i} for i in range(12)})
+    code, out, err = run(capsys, "recalc", path, "-q", "--name", "Z!A1")
+    assert_one_error(code, out, err, "no sheet 'Z' in many.xlsx: sheets are S0, S1, S2, S3, "
+                     "S4, S5, S6, S7 and 4 more")
+
+
+def test_in_place_refuses_a_read_only_workbook_without_force(capsys, tmp_path, small):
+    # Before (a hardening review): the file made read-only to protect it was replaced, since
+    # the write renames a new file over it (and took the writer as its owner)
+    before = small.read_bytes()
+    small.chmod(0o444)
+    code, out, err = run(capsys, "recalc", small, "--in-place", "--set", "C1=7")
+    assert_one_error(code, out, err, f"{small} is read-only; use --force with --in-place")
+    assert small.read_bytes() == before
+    code, out, err = run(capsys, "recalc", small, "-q", "--in-place", "--force", "--set", "C1=7")
+    assert code == 0, err
+    assert openpyxl.load_workbook(small)["S"]["C1"].value == 7
 
 
 @posix_only
@@ -577,6 +608,26 @@ def test_text_with_control_characters_is_written_readable(capsys, tmp_path, smal
     code, _, err = run(capsys, "recalc", formula, "-q", "--out", out)
     assert code == 0, err
     assert openpyxl.load_workbook(out, data_only=True)["S"]["B1"].value == "ab"
+
+
+def test_characters_a_terminal_would_obey_are_printed_as_escapes(capsys, tmp_path):
+    # Before (a hardening review): a workbook someone sent set the terminal's title and colours,
+    # forged an output line and turned text round (U+202E) through recalc's plain output, and
+    # a message cell did it on stderr too. --json already escaped them.
+    path = c.xlsx(tmp_path / "esc.xlsx", {"S": {
+        "A1": "=CHAR(27)&\"]0;PWNED\"&CHAR(7)&\"x\"&CHAR(13)&\"over\"",
+        "A2": "=\"line1\"&CHAR(10)&\"Error: fake\"",
+        "A3": "=UNICHAR(8238)&\"txt.exe\"",
+        "A4": "=\"does not fit: \"&CHAR(27)&\"[2J\""}},
+        {"title": "S!$A$1", "lines": "S!$A$2", "turned": "S!$A$3", "fits": "S!$A$4"})
+    code, out, err = run(capsys, "recalc", path, "-q")
+    assert code == 3, err  # "does not fit" is a message
+    for bad in ("\x1b", "\x07", "\r", "\u202e"):
+        assert bad not in out + err, repr(bad)
+    assert "title   \\x1b]0;PWNED\\x07x\\rover" in out
+    assert "lines   line1\\nError: fake" in out and "turned  \\u202etxt.exe" in out
+    assert "  fits: does not fit: \\x1b[2J" in err
+    assert out.count("\n") == 4  # one line a name
 
 
 # --- threads ------------------------------------------------------------------------------------
@@ -746,10 +797,17 @@ def test_the_templates_are_within_the_default_limits():
                                                       max_part_mb=1, max_total_mb=2))
 
 
-def test_limits_are_checked_as_numbers():
+def test_limits_are_checked_as_numbers(capsys, small):
     from xlnapkin.recalc import Limits
     with pytest.raises(RecalcError, match="max_cells must be a number > 0, got 0"):
         Limits(max_cells=0)
+    # a number too large to hold is said to be that, not one below 0 (a hardening review)
+    for option, text in (("--max-memory-mb", "must be a finite number (0: no limit)"),
+                         ("--max-regex-seconds", "must be a finite number, got '1e400'"),
+                         ("--max-seconds", "must be a number >= 0, got '-1'")):
+        value = "-1" if "'-1'" in text else "1e400"
+        code, out, err = run(capsys, "recalc", small, option, value)
+        assert code == 1 and out == "" and text in err, (option, err)
 
 
 # --- formulas that the recalculation library reads wrong or slowly ------------------------------

@@ -224,6 +224,10 @@ def test_force_refuses_what_it_would_not_replace_before_building(tmp_path, monke
             f"{zip_dir} is a folder, not a release zip; not replacing it")):
         build_release(tmp_path, root=REPO, force=True)
     assert (precious / "a.txt").read_text() == "keep" and zip_dir.is_dir()
+    # a file where the folder goes, in the words templates build and lite use (a hardening
+    # review: "File exists", after every other check had run)
+    with pytest.raises(ReleaseError, match=re.escape(f"{precious / 'a.txt'} is not a folder")):
+        build_release(precious / "a.txt", root=REPO, force=True)
 
 
 def test_files_git_does_not_track_stop_the_release(tmp_path):

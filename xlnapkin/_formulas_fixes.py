@@ -29,6 +29,10 @@ LibreOffice, with Excel's documented behaviour where the two differ):
   halves away from zero (formulas: ``FLOOR(0.3,0.1)`` was 0.2, ``MROUND(2.5,1)`` 2);
 * ``VALUE`` reads "1,234", "$5", "50%" and "(5)" as Excel does (formulas: "2,000" was a date
   this year, the others errors);
+* text that Python's ``float`` reads and Excel does not ("1_000", "nan", "inf", digits of
+  other scripts) stays text wherever a formula converts it: ``="1_000"*1`` is ``#VALUE!``, and
+  ``COUNTIF`` with the criterion "nan" counts the cells that hold that text (formulas: 1000,
+  and no cell; a hardening review);
 * ``TEXT`` rounds a half away from zero, of the 15 digits Excel stores, in fixed decimals and
   in a scientific format's mantissa (formulas: to even, so ``TEXT(0.3125,"0.0%")`` was 31.2%,
   where the cell's own format showed 31.3%, and ``TEXT(1250,"0.0E+00")`` 1.2E+03: reviews).
@@ -64,11 +68,65 @@ def _snapped(value) -> float:
     return _excel_digits(value) if abs(value) < 1e14 else value
 
 
+def _python_only_number(text: str) -> bool:
+    """Whether ``text`` is a number to Python's ``float`` alone: digit groups joined by "_",
+    "nan", "inf" or "infinity", digits of another script."""
+    return ("_" in text or text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity")
+            or any(c.isdigit() and c not in "0123456789" for c in text))
+
+
+class _Text(str):
+    """Text that must stay text: ``float`` or ``int`` of it fails, as Excel's conversion
+    does."""
+
+    def __float__(self):
+        raise ValueError(str(self))
+
+    __int__ = __float__
+
+
+def _excel_text2num(original):
+    """formulas' conversion of text to a number, less what Python alone reads as one."""
+    def text2num(value):
+        if isinstance(value, str) and not isinstance(value, _Text) \
+                and _python_only_number(value):
+            return _Text(value)
+        return original(value)
+    setattr(text2num, _DONE, True)
+    return text2num
+
+
+def _excel_float(value=0.0) -> float:
+    """``float`` as formulas' core module calls it (its operators and numeric functions take
+    their arguments through it), refusing what Python alone reads as a number."""
+    if isinstance(value, str) and _python_only_number(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _numbers_in_text() -> None:
+    """:func:`_excel_text2num` wherever formulas converts text (its modules import the
+    function by name; the vectorised form caches it), and :func:`_excel_float` for the
+    ``float`` its core module calls on arguments (never as a type there)."""
+    from formulas import functions
+    from formulas.functions import financial, info, look, stat, text
+    original = functions._text2num
+    if getattr(original, _DONE, False):
+        return
+    excel = _excel_text2num(original)
+    for module in (functions, financial, info, look, stat, text):
+        if getattr(module, "_text2num", None) is original:
+            module._text2num = excel
+    functions._text2num_vectorize.cache_clear()
+    functions.float = _excel_float
+
+
 def module_rules() -> None:
     """Excel's rules for the operators, numbers in text and the ``<>`` criteria."""
     from formulas import functions
     from formulas.functions import Error, operators, text
     from formulas.tokens import operator as op
+    _numbers_in_text()
     ops = operators.OPERATORS
     minus = ops["U-"]
     ops["U--"] = lambda x: minus(minus(x))  # again where the module was reloaded
@@ -340,8 +398,7 @@ def _value_of(original):
                 return sign * float(body.replace(",", "")) * scale
             if body and (scale != 1.0 or sign < 0 or text.strip() != body):
                 raise ValueError(text)  # a %, $ or () around what is not a number
-            if "_" in text or text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity") \
-                    or any(c.isdigit() and c not in "0123456789" for c in text):
+            if _python_only_number(text):
                 raise ValueError(text)  # what Python's float reads and Excel does not
             if _NUMBERISH.fullmatch(body):  # "1,23", "--5", "1 234": formulas made them dates
                 raise ValueError(text)

@@ -609,12 +609,28 @@ def _with_unit(value, unit) -> str:
 _PLURALS = {"GPUs", "replicas", "sequences", "users", "bytes"}  # 1 GPU, 1 replica
 
 
+# Characters a terminal acts on rather than shows: C0 and C1 controls, DEL, and the
+# bidirectional overrides and isolates (a hardening review: a workbook someone sent set the
+# window title and forged lines through `recalc`, and U+202E turned "exe.txt" round)
+_TERMINAL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                                "\u2066-\u2069]")
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _shown(text: str) -> str:
+    """``text`` with the characters a terminal would act on written as escapes (``\\n``,
+    ``\\x1b``, ``\\u202e``), so what a workbook holds is printed, never obeyed."""
+    return _TERMINAL_CONTROLS.sub(
+        lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                               else f"\\u{ord(m.group()):04x}"), text)
+
+
 def _plain(value, clip: int | None = None) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
         return format_number(value)
-    text = "" if value is None else str(value)
+    text = _shown("" if value is None else str(value))
     if clip and len(text) > clip:
         text = text[:clip - 1] + "…"
     return text
@@ -1379,10 +1395,15 @@ def _recalc(ns) -> int:
         check_target(target, follow_symlink=ns.in_place)
     if ns.out is not None and ns.out.exists() and not ns.force:
         raise UsageError(f"{ns.out} already exists; use --force to overwrite it")
+    # the write replaces the file, which a read-only mode does not stop (a hardening review:
+    # a file made read-only to protect it was replaced, and took the writer as its owner)
+    if ns.in_place and not ns.force and (not os.access(source, os.W_OK)
+                                         or not os.stat(source).st_mode & 0o222):
+        raise UsageError(f"{source} is read-only; use --force with --in-place to replace it")
 
     def progress(line):
         if not ns.quiet:
-            print(line, file=sys.stderr, flush=True)
+            print(_shown(line), file=sys.stderr, flush=True)
 
     wb = Workbook(source, progress=progress, limits=limits, allow_external=ns.allow_external)
     wb.calculate(inputs)
@@ -1396,8 +1417,9 @@ def _recalc(ns) -> int:
     if ns.json:
         print(_json_object(values))
     elif values:
-        width = max(len(k) for k in values)
-        items = list(values.items())
+        # names from the file, shown as text
+        items = [(_shown(k), v) for k, v in values.items()]
+        width = max(len(k) for k, _v in items)
         if not ns.name:  # every name: single values first, then the ranges
             items.sort(key=lambda item: isinstance(item[1], list))
         shortened = 0
@@ -1455,21 +1477,21 @@ def _report_messages(wb, values: dict) -> int:
               f"{'is a message' if len(messages) == 1 else 'are messages'} (exit code 3):",
               file=err)
     for name, value in messages:
-        print(f"  {name}: {_message_text(value, said)}", file=err)
+        print(f"  {_shown(name)}: {_message_text(value, said)}", file=err)
     if missing:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8
                                           else "")
         print(f"Warning: {len(missing)} formula cell(s) could not be calculated and read "
               f"{NOT_CALCULATED} (a circular reference, or another formula the recalculation "
-              f"library left without a value; exit code 3): {shown}", file=err)
+              f"library left without a value; exit code 3): {_shown(shown)}", file=err)
     checks = wb.failing_checks()
     if checks:
         print("Checks that are not OK:", file=err)
         for name, value in checks:
-            print(f"  {name}: {_plain(value)}", file=err)
+            print(f"  {_shown(name)}: {_plain(value)}", file=err)
     if wb.refused_files:
         print("References to other workbooks are #REF! (--allow-external opens them): "
-              + ", ".join(wb.refused_files), file=err)
+              + _shown(", ".join(wb.refused_files)), file=err)
     return 3
 
 
@@ -1556,7 +1578,8 @@ def _add_recalc(sub):
                    help="save the recalculated workbook here")
     p.add_argument("--in-place", action="store_true",
                    help="save the recalculated workbook over WORKBOOK")
-    p.add_argument("--force", action="store_true", help="let --out overwrite an existing file")
+    p.add_argument("--force", action="store_true",
+                   help="let --out overwrite an existing file, --in-place a read-only one")
     p.add_argument("--json", action="store_true", help="print a JSON object {name: value}")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--allow-external", action="store_true",
@@ -1650,7 +1673,10 @@ def _positive(kind, *, zero_ok=False, least=0):
 
     def parse(text):
         value = number(text)
-        if not (0 <= value if zero_ok else 0 < value) or value == float("inf"):
+        if value == float("inf"):  # 1e400 reads as infinity (a review: "must be >= 0" said)
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number{' (0: no limit)' if zero_ok else ''}, got {text!r}")
+        if not (0 <= value if zero_ok else 0 < value):
             raise argparse.ArgumentTypeError(f"must be a number {'>=' if zero_ok else '>'} 0, "
                                              f"got {text!r}")
         if 0 < value < least:
@@ -2130,7 +2156,7 @@ def _main(argv) -> int:
         return ns.func(ns)
     except (NoResult, CannotRunError) as exc:
         _json_error(ns, exc)
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_MESSAGES
     except NapkinError as exc:
         # an option's value refused while the command line is read: no namespace yet
@@ -2163,4 +2189,4 @@ def _json_error(ns, exc) -> None:
 
 def _one_line(message) -> str:
     """An error message on one line, whatever a library or a crafted file put in it."""
-    return " ".join(str(message).split())
+    return _shown(" ".join(str(message).split()))

@@ -487,6 +487,16 @@ def _inspect(data: bytes, name: str, limits: Limits) -> None:
                           f"far fewer (at most {_MAX_ENTRIES:,} are read)")
     part_cap, total_cap = int(limits.max_part_mb * _MB), int(limits.max_total_mb * _MB)
     infos = zf.infolist()
+    # a part name twice (package names ignore case): which copy a reader takes is its own
+    # choice, so what is printed could differ from what Excel shows (a hardening review:
+    # openpyxl read the last copy, and --out wrote both again)
+    seen = set()
+    for info in infos:
+        key = info.filename.lower()
+        if key in seen:
+            raise RecalcError(f"cannot read {name}: part {info.filename} appears twice in the "
+                              "zip")
+        seen.add(key)
     total = 0
     for info in infos:
         if info.file_size > part_cap:
@@ -1618,9 +1628,12 @@ class Workbook:
         for ws in self._book.worksheets:
             if ws.title.lower() == name.lower():
                 return ws
+        titles = [ws.title for ws in self._book.worksheets]
+        # the first few (a hardening review: 3,000 sheets made a line of 20,000 characters)
+        more = f" and {len(titles) - 8:,} more" if len(titles) > 8 else ""
         raise RecalcError(f"no sheet {name!r} in {self.path.name}: "
-                          + (f"sheets are {', '.join(ws.title for ws in self._book.worksheets)}"
-                             if self._book.worksheets else "it has no sheets"))
+                          + (f"sheets are {', '.join(titles[:8])}{more}" if titles
+                             else "it has no sheets"))
 
     def _node(self, sheet: str, ref: str) -> str | None:
         title = sheet.replace("'", "''")  # doubled, as Excel quotes it (_quoted_sheet_id)

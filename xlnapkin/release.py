@@ -282,6 +282,8 @@ def build_release(out: Path, *, root: Path | None = None, force: bool = False) -
     out = Path(out)
     name = f"xlnapkin-{__version__}"
     folder, zip_path = out / name, out / f"{name}.zip"
+    if out.exists() and not out.is_dir():  # as templates build and lite say it (a review:
+        raise ReleaseError(f"{out} is not a folder")  # "File exists", after the checks)
     # before the build, what --force would not replace (a hardening audit: a link there
     # failed after the build, in words that named no path)
     for path in (folder, zip_path):

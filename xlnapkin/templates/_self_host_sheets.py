@@ -58,12 +58,15 @@ SCENARIO_ROWS = [
 # The rows whose high factor favours self-hosting (more volume to share the fixed costs, dearer
 # API tokens, fuller replicas); the others favour it at their low factor. The 'best' scenario
 # takes each row's factor that favours self-hosting, 'worst' the other one, both at your own
-# volume and minimum fleet (AS_TYPED_ROWS: a CFO audit found 'worst' showing a smaller loss
-# than the base case where every replica lost money, as half the volume halved the loss; a
-# finance audit found 'best' dropping the standby replica, a lower service level, not a cost).
+# volume and minimum fleet, over the years and at the cost of capital typed (AS_TYPED_ROWS: a
+# CFO audit found 'worst' showing a smaller loss than the base case where every replica lost
+# money, as half the volume halved the loss; a finance audit found 'best' dropping the standby
+# replica, a lower service level, not a cost; an FP&A review found 'worst' answering over 2
+# years at 15 % a question asked over 3 at 10 %, a loss $0.4 M smaller: the years kept are the
+# comparison's horizon, and a dearer rate discounts a loss away). Low and high still move them.
 HIGH_FAVOURS_SELF_HOST = frozenset({"tokens_per_day", "api_price", "utilization", "years",
                                     "residual_share"})
-AS_TYPED_ROWS = frozenset({"tokens_per_day", "min_replicas"})
+AS_TYPED_ROWS = frozenset({"tokens_per_day", "min_replicas", "years", "cost_of_capital"})
 SCENARIOS = ("base", "low", "high", "best", "worst")
 VOLUME_ROWS = 20
 YEAR_ROWS = 10  # years 0..10 on the Years sheet
@@ -137,8 +140,9 @@ def add_sensitivity(wb, ws) -> None:
                  "are factors, not cases (a higher API price favours self-hosting, a higher GPU "
                  "price the API): 'best' takes each row's factor that favours self-hosting, "
                  "'worst' the other, both at your own volume and minimum replicas (a standby "
-                 "replica is a service level, not a cost to trim). The factors are yours to set: "
-                 "the defaults are round ranges of judgment, not measured spreads, except two: "
+                 "replica is a service level, not a cost to trim), over the years and at the "
+                 "cost of capital typed (the question's horizon and rate). The factors are "
+                 "yours to set: the defaults are round ranges of judgment, not measured spreads, except two: "
                  "the utilization row's +/-25 %, about the throughput model's error under load "
                  f"({UNDER_LOAD_ERROR}: benchmarks/RESULTS.md, section 3, in xlnapkin's "
                  "repository), and the years kept (2 and 5 around 3, the holding periods GPU "
