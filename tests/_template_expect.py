@@ -457,6 +457,12 @@ def expect_self_host(v):
         exp.update({o: service[c] for o, c in OUTPUT_OF.items() if c in service})
         exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"],
                                          money["breakeven_for_good_calc"])
+        cheaper = exp["split_best_month"] < capacity.CHEAPER_SPLIT * money["self_host_monthly_calc"]
+        if exp["breakeven_note"] == e.NEVER and exp["split_best_n"] != n and cheaper:
+            # "never" said of the count typed where another costs less (an FP&A review)
+            exp["breakeven_note"] = (f"never with replicas of {n:.0f} GPUs (num_gpus "
+                                     f"{exp['split_best_n']:.0f} costs less: below)"
+                                     + e.NEVER.removeprefix("never"))
         if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
             exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))

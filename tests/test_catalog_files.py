@@ -141,6 +141,19 @@ def test_columns_other_than_the_package_s_are_refused(folder, header, body, mess
     assert str(err.value) == f"{path} {message}"
 
 
+def test_an_api_s_served_precision_is_a_dtype_the_engine_knows(folder):
+    # read by its canonical name, which the templates compare with the weights used
+    path = folder / "prices.csv"
+    header = "id,model_id,served_dtype,input_usd_per_mtok,output_usd_per_mtok\n"
+    path.write_text(header + "my-api,llama-3.1-8b,FP8,0.1,0.2\n", encoding="utf-8")
+    assert catalog.price("my-api").served_dtype == "fp8"
+    path.write_text(header + "my-api,llama-3.1-8b,eight bits,0.1,0.2\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        catalog.price("my-api")
+    assert str(err.value) == (f"{path} line 2: served_dtype must be blank or a weight dtype "
+                              "such as fp8 or bf16, got 'eight bits'")
+
+
 def test_spaces_around_a_column_name_and_a_blank_trailing_column_are_read(folder):
     (folder / "gpus.csv").write_text(" id , memory_gb ,mem_bw_tbps,bf16_tflops,\n"
                                      "a1,48,1,100,\n", encoding="utf-8")

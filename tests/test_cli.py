@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import xlnapkin
-from xlnapkin import _excel, _formula, capacity, cli, docgen, memory, queueing, udfs
+from xlnapkin import _excel, _formula, capacity, catalog, cli, docgen, memory, queueing, udfs
 from xlnapkin.errors import NapkinError
 from conftest import run
 
@@ -861,6 +861,25 @@ def test_estimate_flags_an_api_that_serves_another_model(capsys):
     assert (figures["same_model"], figures["caveat"]) == (False, caveat[0])
     code, out, _ = run(capsys, "estimate", "--json")
     assert json.loads(out)["same_model"] is True and json.loads(out)["caveat"] == ""
+
+
+def test_estimate_says_when_the_api_serves_the_same_model_at_other_weights(capsys):
+    """An FP&A review: 70B at bf16 on four H100s against Together's FP8 "Turbo" API, the same
+    model on both sides but not the same cost per token (fp8 on two GPUs costs $28,104 a month
+    where bf16 on four costs $35,375 at 300 M tokens a day). The catalog's served_dtype comes
+    from the provider's own page (data README)."""
+    api = catalog.comparable_price("llama-3.1-70b")
+    assert (api.id, api.served_dtype) == ("together-llama-3.1-70b", "fp8")
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-70b", "--num-gpus", "4")
+    assert code == 0
+    assert ("  caveat                            together-llama-3.1-70b serves fp8 weights, these "
+            "are bf16: --weight-dtype fp8 compares like for like") in out
+    code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-70b", "--num-gpus", "2",
+                       "--weight-dtype", "FP8", "--json")
+    assert code == 0 and json.loads(out)["caveat"] == "" and json.loads(out)["same_model"]
+    # no precision stated: nothing said (groq's, the 8B's comparable API)
+    assert catalog.comparable_price("llama-3.1-8b").served_dtype == ""
+    assert capacity.precision_caveat(catalog.comparable_price("llama-3.1-8b"), "q4_k_m") == ""
 
 
 def test_estimate_says_when_its_kv_count_is_attention_data_parallelism(capsys):

@@ -145,6 +145,11 @@ def self_host_scenarios(d):
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,
                                                prefix_tokens=960, prefix_hit_rate=1.0)),
            ("too big", dict(d, model="llama-3.1-405b")),
+           # an FP&A review's question: 70B in bf16 on the fit check's 2 GPUs a replica, "never"
+           # where 4 a replica break even, against Together's FP8 "Turbo" tokens
+           ("70B in bf16 on 2 GPUs a replica at 300 M tokens a day", dict(
+               d, model="llama-3.1-70b", num_gpus=2, tokens_per_day=3e8, input_tokens=1400,
+               output_tokens=600)),
            # a finance audit: planned at 95 %, past the 86 % a replica sustains under random
            # arrivals, the cover called self-hosting cheaper and said nothing of it
            ("full: planned past what a replica sustains", dict(
@@ -1108,6 +1113,28 @@ def test_like_for_like_api_by_default_and_a_caveat_otherwise(results):
     assert d["like_for_like"].startswith("OK: ")
     g = _lo(results, "self_host_breakeven", "gpt-4o")
     assert g["like_for_like"].startswith("caveat: openai-gpt-4o serves GPT-4o, not ")
+    # the same model at weights other than the API states it serves: the engine's words (an
+    # FP&A review: bf16 against Together's FP8 "Turbo" read "OK"), beside the cover's verdict
+    q = _lo(results, "self_host_breakeven", "70B q4_k_m on three rtx-3090s")
+    api = catalog.comparable_price("llama-3.1-70b")
+    assert q["like_for_like"] == "caveat: " + capacity.precision_caveat(api, "q4_k_m")
+    assert q["like_for_like"].endswith("serves fp8 weights, these are q4_k_m: weight_dtype fp8 "
+                                       "compares like for like")
+    assert f"({q['like_for_like']})" in " ".join(
+        str(c[0] if isinstance(c, list) else c) for c in q["cover_answer"])
+    same = _lo(results, "self_host_breakeven", "405B on 16 GPUs across two boards")
+    assert same["like_for_like"] == "OK: together-llama-3.1-405b serves llama-3.1-405b"
+
+
+def test_never_is_said_of_the_gpu_count_typed_where_another_costs_less(results):
+    # an FP&A review: the fit check's hint (2 GPUs a replica) put "never" at the top of the
+    # cover, where 4 a replica self-host the volume for about half as much
+    v = _lo(results, "self_host_breakeven", "70B in bf16 on 2 GPUs a replica at 300 M tokens a day")
+    assert v["breakeven_note"].startswith("never with replicas of 2 GPUs (num_gpus 4 costs less: "
+                                          "below): at planned utilization")
+    assert v["gpus_per_replica"].startswith("num_gpus 4 self-hosts this volume for $")
+    assert v["like_for_like"] == ("caveat: together-llama-3.1-70b serves fp8 weights, these are "
+                                  "bf16: weight_dtype fp8 compares like for like")
 
 
 def test_the_workbook_and_estimate_price_the_api_at_the_same_mix(results):
@@ -1510,4 +1537,6 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("self_host_breakeven", "too big")
     assert v["breakeven_note"].startswith("does not fit")
     assert "check inputs" not in text and "Self-hosting" not in text
-    assert text.endswith(f"Verdict: {v['breakeven_note']}")
+    # with the API's precision beside it: Together serves 405B in fp8, which fits in fewer GPUs
+    assert v["like_for_like"].startswith("caveat: together-llama-3.1-405b serves fp8 weights")
+    assert text.endswith(f"Verdict: {v['breakeven_note']} ({v['like_for_like']})")

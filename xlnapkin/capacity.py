@@ -39,7 +39,7 @@ from .serving import (concurrency_under_load, engine_cap, llama_cpp_slots, max_t
 __all__ = ["replica_tokens_per_sec", "self_host_cost_per_mtok", "self_host_monthly_cost_for",
            "cost_per_mtok_input", "cost_per_mtok_output", "prefill_decode_ratio",
            "users_per_gpu_for", "volume_rate", "users_request_rate", "estimate", "Estimate",
-           "slow_answers", "faster_per_gpu"]
+           "slow_answers", "faster_per_gpu", "precision_caveat"]
 
 _out = _checks.scalar_out
 # A request's KV cache (input plus output tokens, one sequence) must fit beside the weights.
@@ -577,7 +577,9 @@ class Estimate:
                                   False)
     caveat: str = _key("where the API serves another model, that it does: quality and size "
                        "differ; for a spec string, what it changes in the model the API "
-                       "serves; blank: the same model", "text", "")
+                       "serves; where it serves the same model at a precision it states and "
+                       "the weights self-hosted are another, that they are "
+                       "(precision_caveat); blank: none of these", "text", "")
     same_model: bool = _key("true where the API serves the model self-hosted (a spec string's "
                             "catalog row)", "true/false", True)
     kv_layout: str = _key("where the figures count the KV cache once, as attention data "
@@ -591,6 +593,18 @@ class Estimate:
     vendor_factor: str = _key("where the GPU's speeds take its vendor's calibrated factor, what "
                               "it is fitted on and how to give your stack's; blank: none", "text",
                               "")
+
+
+def precision_caveat(price, weight_dtype) -> str:
+    """Where an API that serves the same model states the precision of its weights
+    (``served_dtype``) and it is not ``weight_dtype``, that it is not: a cost per token at
+    other weights (an FP&A review: 70B at bf16 on four H100s against Together's FP8 "Turbo",
+    where fp8 on two costs half as much); blank otherwise."""
+    served = price.served_dtype
+    if not served or dtype_name(served) == dtype_name(weight_dtype):
+        return ""
+    return (f"{price.id} serves {served} weights, these are {dtype_name(weight_dtype)}: "
+            f"weight_dtype {served} compares like for like")
 
 
 def slow_answers(request_tokens_per_sec, ttft_tail_ms) -> bool:
@@ -801,7 +815,8 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
         kv_dtype=str(dtype_name(KV_DTYPE if kv_dtype is None else kv_dtype)),
         utilization=float(utilization), min_replicas=float(min_replicas),
         gpu_price_given=given,
-        caveat=("" if p.model_id == m.id else  # the template's "Same model on both sides?"
+        caveat=(precision_caveat(p, weight_dtype_of(m, weight_dtype)) if p.model_id == m.id
+                else  # the template's "Same model on both sides?"
                 f"{p.id} serves {base.id}, which your spec string changes ({changes}): check "
                 "that the two still compare" if p.model_id == base.id else
                 f"{p.id} serves {p.model_id or p.model or p.id}, not {base.id}: quality and "

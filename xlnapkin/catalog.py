@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import CatalogError, InvalidArgumentError, UnknownNameError
-from .units import GB, TB, TFLOPS
+from .units import GB, TB, TFLOPS, dtype_name
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
@@ -333,6 +333,7 @@ class Price:
     model: str = ""
     model_id: str = ""        # the catalog model an open-weights API serves; blank if closed
     comparable: str = ""      # "yes": the default API to compare a self-hosted model_id with
+    served_dtype: str = ""    # the weights' precision, where the provider states it
     cached_input_usd_per_mtok: float | None = None
     batch_discount: float | None = None
     as_of: str = ""
@@ -462,6 +463,12 @@ def _convert(kind: str, raw: dict, where: str):
                            f"({values['num_experts']}), got {values['experts_per_token']}")
     if kind == "model":
         _check_model_shape(values, where)
+    if kind == "price" and values.get("served_dtype"):  # a dtype the engine knows, by its name
+        try:
+            values["served_dtype"] = dtype_name(values["served_dtype"])
+        except (InvalidArgumentError, UnknownNameError):
+            raise CatalogError(f"{where}: served_dtype must be blank or a weight dtype such as "
+                               f"fp8 or bf16, got {_shown(values['served_dtype'])}") from None
     if kind == "model" and values.get("native_dtype_scope", "") not in ("", "experts"):
         raise CatalogError(f"{where}: native_dtype_scope must be blank (every linear layer) or "
                            f"'experts', got {_shown(values['native_dtype_scope'])}")

@@ -464,7 +464,8 @@ def _option_words(message: str) -> str:
     """A message's advice in the command line's spelling: ``use --num-gpus 16`` (every command
     that takes a GPU count takes it as that option), not the Excel argument ``num_gpus``."""
     return (message.replace("use num_gpus ", "use --num-gpus ").replace("(num_gpus", "(--num-gpus")
-            .replace("REPLICAS_FOR_SLA sizes a fleet", "replicas-for-sla sizes a fleet"))
+            .replace("REPLICAS_FOR_SLA sizes a fleet", "replicas-for-sla sizes a fleet")
+            .replace(": weight_dtype ", ": --weight-dtype "))
 
 
 def _bits_notes(name, value, position=None) -> None:
@@ -1010,7 +1011,7 @@ def _run_estimate(ns) -> int:
     if e.slow_answers:
         rows.append(("slow answers", _slow_answers(e, ns)))
     if e.caveat:
-        rows.append(("caveat", e.caveat))
+        rows.append(("caveat", _option_words(e.caveat)))
     if e.kv_layout:
         rows.append(("KV layout", e.kv_layout))
     if e.across_boards:  # the case a user audit met: 405B on replicas of 16 H100s

@@ -265,8 +265,9 @@ def _outputs(b) -> None:
     verdict = b.add("breakeven_note", "Verdict", 'IF({all_ok},{breakeven_msg},IF({inputs_ok},'
                     '{fits},"check inputs"))', "", "", "text", "output")
     bk.two_lines(verdict)  # with "for good from" it is longer than a page
-    bk.across(out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "", "text",
-                gate="inputs_ok"))
+    # two lines: a caveat on the API's stated precision runs past the page (an FP&A review)
+    bk.two_lines(out(b, "like_for_like", "Same model on both sides?", "like_for_like_msg", "",
+                     "text", gate="inputs_ok"))
     bk.two_lines(out(b, "gpus_per_replica", "Cheaper GPU count per replica?", "split_msg", "",
                    "text"))  # a user audit: its reason ran off the page
     b.text(f"Not counted: {capacity.NOT_COUNTED} (the cover lists the rest).")
@@ -883,20 +884,36 @@ def _api_steps() -> list[Step]:
             '&TEXT({breakeven_calc}/1E+6,"#,##0.0")&" M tokens/day"&IF({breakeven_for_good_calc}>'
             '{breakeven_calc}*(1+1E-9),", for good from "&TEXT({breakeven_for_good_calc}/1E+6,'
             '"#,##0.0")&" M (in between, each replica added costs more than it saves at first)",'
-            '""),"' + NEVER + '")'), "", "text"),
+            '""),' + _NEVER_AT_THIS_COUNT + ')'), "", "text"),
         Step("volume_priced_msg", "Volume and scenario priced",
              'IF({tokens_per_day}=0,"0",TEXT({tokens_per_day},"#,##0"))&" tokens/day, GPUs "&'
              'IF({hardware}="own","owned","rented")&", "&{scenario}&" scenario"', "",
              "text"),
+        # the same model at other weights, where the API states its precision (an FP&A
+        # review: bf16 on four H100s against Together's FP8 "Turbo")
         Step("like_for_like_msg", "Same model on both sides?",
-             'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},"OK: "&'
-             '{api_id}&" serves "&{model},"caveat: "&{api_id}&" serves "&IF(INDEX(price_model_id,'
+             'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},IF(AND('
+             f'{_SERVED}<>"",{_SERVED}<>{{weight_dtype}}),"caveat: "&{{api_id}}&" serves "&'
+             f'{_SERVED}&" weights, these are "&{{weight_dtype}}&": weight_dtype "&{_SERVED}&'
+             '" compares like for like","OK: "&{api_id}&" serves "&{model}),'
+             '"caveat: "&{api_id}&" serves "&IF(INDEX(price_model_id,'
              'MATCH({api_id},price_ids,0))="",IF(INDEX(price_model,MATCH({api_id},price_ids,0))'
              '="","another model",INDEX(price_model,MATCH({api_id},price_ids,0))),'
              'INDEX(price_model_id,MATCH({api_id},price_ids,0)))&", not "&{model}&'
              '": quality and size differ"),"-")', "",
-             "text"),
+             "text", "capacity.precision_caveat"),
     ]
+
+
+# "never" said of the GPU count typed where another count self-hosts the volume for less (an
+# FP&A review: the fit check's hint, 2 GPUs, gave "never" at the top of the cover, where 4 a
+# replica break even; the cheaper count is the cover's next lines)
+_NEVER_AT_THIS_COUNT = (
+    f'IF(AND({{split_best_n}}<>{{num_gpus}},{{split_best_month}}<{capacity.CHEAPER_SPLIT!r}*'
+    '{self_host_monthly_calc}),"never with replicas of "&TEXT({num_gpus},"0")&" GPUs (num_gpus "'
+    f'&TEXT({{split_best_n}},"0")&" costs less: below){NEVER.removeprefix("never")}",'
+    f'"{NEVER}")')
+_SERVED = "INDEX(price_served_dtype,MATCH({api_id},price_ids,0))"  # the API's stated precision
 
 
 def _per_day(hours_a_day: str) -> str:
@@ -1083,8 +1100,9 @@ COVER_ANSWER = [
     + _sheets.dollars("api_monthly_cost") + '&" a month","")',
     # against another model, said beside the verdict (a CFO's audit: Llama-3.3-70B was
     # "cheaper" than GPT-4o on the cover, the caveat on the Breakeven sheet alone)
-    'IF(inputs_ok,"Verdict: "&breakeven_note&IF(LEFT(like_for_like,7)="caveat:"," ("&'
-    'like_for_like&")",""),"")',
+    # three lines: "for good from" or a GPU count's "never" with a caveat (an FP&A review)
+    ('IF(inputs_ok,"Verdict: "&breakeven_note&IF(LEFT(like_for_like,7)="caveat:"," ("&'
+     'like_for_like&")",""),"")', 3),
     # over the years, in present value (a CFO audit: the question was the NPV against the API,
     # and the only NPV was owning against renting); one printed line (the cover is two pages)
     ('IF(AND(inputs_ok,ISNUMBER(npv_vs_api)),"Over "&years_used&IF(years_used=1," year",'
@@ -1141,7 +1159,7 @@ def _cover(wb) -> None:
             "utilization your volume really reaches, and the breakeven. The GPU cost at the "
             "planned utilization is shown apart and labelled: it is not your volume's cost. "
             "'What a request gets at your volume' is the service your users see (tokens/s, first "
-            "token, slow or not); the Splits sheet prices other GPU counts per replica.",
+            "token, slow or not); the Splits sheet prices other GPU counts a replica.",
             "4. Sensitivity: set low and high factors; the scenario switch (Breakeven, 'Scenario') "
             "applies them all at once (low, high, or best and worst for self-hosting), the "
             "tornado one at a time. Years: own vs rent as NPV. "
@@ -1172,7 +1190,7 @@ def _cover(wb) -> None:
             "electricity and colocation per kW; owned GPUs are paid every hour of the month.",
             f"The API bills the month the GPUs are paid for ({HOURS_PER_MONTH:g} / 24 days, or the "
             "hours rented / 24 past that), input at its price (cache hits at "
-            "the cached price where the catalog has one) and output at its price.",
+            "the catalog's cached price, if any) and output at its price.",
             "Breakeven = the smallest volume at which whole replicas plus people cost no more than "
             "the API: (R x replica cost + people) / API price per token-day, where R is the "
             "first fleet whose replicas' savings pay the people; 'never' when a replica at the "
