@@ -147,11 +147,12 @@ def test_an_api_s_served_precision_is_a_dtype_the_engine_knows(folder):
     header = "id,model_id,served_dtype,input_usd_per_mtok,output_usd_per_mtok\n"
     path.write_text(header + "my-api,llama-3.1-8b,FP8,0.1,0.2\n", encoding="utf-8")
     assert catalog.price("my-api").served_dtype == "fp8"
-    path.write_text(header + "my-api,llama-3.1-8b,eight bits,0.1,0.2\n", encoding="utf-8")
-    with pytest.raises(CatalogError) as err:
-        catalog.price("my-api")
-    assert str(err.value) == (f"{path} line 2: served_dtype must be blank or a weight dtype "
-                              "such as fp8 or bf16, got 'eight bits'")
+    for typed in ("eight bits", "8"):  # a name the workbooks look up: not a number of bits
+        path.write_text(header + f"my-api,llama-3.1-8b,{typed},0.1,0.2\n", encoding="utf-8")
+        with pytest.raises(CatalogError) as err:
+            catalog.price("my-api")
+        assert str(err.value) == (f"{path} line 2: served_dtype must be blank or a weight "
+                                  f"dtype such as fp8 or bf16, got '{typed}'")
 
 
 def test_spaces_around_a_column_name_and_a_blank_trailing_column_are_read(folder):

@@ -877,6 +877,10 @@ def test_estimate_says_when_the_api_serves_the_same_model_at_other_weights(capsy
     code, out, _ = run(capsys, "estimate", "--model", "llama-3.1-70b", "--num-gpus", "2",
                        "--weight-dtype", "FP8", "--json")
     assert code == 0 and json.loads(out)["caveat"] == "" and json.loads(out)["same_model"]
+    # the same bytes a weight (int8 against fp8, a number of bits typed): nothing said
+    assert capacity.precision_caveat(api, "int8") == capacity.precision_caveat(api, 8) == ""
+    assert capacity.precision_caveat(api, 12).endswith("these are 12-bit: weight_dtype fp8 "
+                                                       "compares like for like")
     # no precision stated: nothing said (groq's, the 8B's comparable API)
     assert catalog.comparable_price("llama-3.1-8b").served_dtype == ""
     assert capacity.precision_caveat(catalog.comparable_price("llama-3.1-8b"), "q4_k_m") == ""

@@ -382,7 +382,11 @@ EXCEL_RULES = [("IRR(A1:A6)", 0.18881944173155873),  # the numbers -100, 60, 70 
                ('"inf"+0', "#VALUE!"), ('ABS("Infinity")', "#VALUE!"),
                ('"\u0661\u0662"*1', "#VALUE!"), ('LARGE({1,2,3},"1_0")', "#VALUE!"),
                ('COUNTIF({"nan","x"},"nan")', 1), ('"12"*1', 12), ('" 1e3 "*1', 1000),
-               ('SQRT("16")', 4)]
+               ('SQRT("16")', 4),
+               # text that is no number: #VALUE!, not an exception that stopped the whole
+               # recalculation (a review)
+               ('ISODD("1_1")', "#VALUE!"), ('ISEVEN("abc")', "#VALUE!"), ('ISEVEN("4")', True),
+               ("ISODD(B3)", True)]
 
 
 def test_formulas_calculates_as_excel_where_it_differed(tmp_path):

@@ -557,6 +557,9 @@ def test_in_place_refuses_a_read_only_workbook_without_force(capsys, tmp_path, s
     code, out, err = run(capsys, "recalc", small, "-q", "--in-place", "--force", "--set", "C1=7")
     assert code == 0, err
     assert openpyxl.load_workbook(small)["S"]["C1"].value == 7
+    # a file that is not there is said to be missing, not read-only (a review)
+    gone = small.with_name("gone.xlsx")
+    assert_one_error(*run(capsys, "recalc", gone, "--in-place"), f"no such file: {gone}")
 
 
 @posix_only
@@ -628,6 +631,13 @@ def test_characters_a_terminal_would_obey_are_printed_as_escapes(capsys, tmp_pat
     assert "lines   line1\\nError: fake" in out and "turned  \\u202etxt.exe" in out
     assert "  fits: does not fit: \\x1b[2J" in err
     assert out.count("\n") == 4  # one line a name
+    # --json escapes them as JSON does, once, in values and in an error alike (a review)
+    code, out, err = run(capsys, "recalc", path, "-q", "--json")
+    assert json.loads(out)["title"] == "\x1b]0;PWNED\x07x\rover"
+    gone = path.with_name("gone\x1b[2J.xlsx")
+    code, out, err = run(capsys, "recalc", gone, "-q", "--json")
+    assert code == 1 and "\x1b" not in out + err and "gone\\x1b[2J" in err
+    assert json.loads(out)["error"] == f"no such file: {gone}"
 
 
 # --- threads ------------------------------------------------------------------------------------

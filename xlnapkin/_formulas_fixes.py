@@ -30,9 +30,12 @@ LibreOffice, with Excel's documented behaviour where the two differ):
 * ``VALUE`` reads "1,234", "$5", "50%" and "(5)" as Excel does (formulas: "2,000" was a date
   this year, the others errors);
 * text that Python's ``float`` reads and Excel does not ("1_000", "nan", "inf", digits of
-  other scripts) stays text wherever a formula converts it: ``="1_000"*1`` is ``#VALUE!``, and
-  ``COUNTIF`` with the criterion "nan" counts the cells that hold that text (formulas: 1000,
-  and no cell; a hardening review);
+  other scripts) stays text where the operators, the numeric functions and the criteria
+  convert it: ``="1_000"*1`` is ``#VALUE!``, and ``COUNTIF`` with the criterion "nan" counts
+  the cells that hold that text (formulas: 1000, and no cell; a hardening review). DATE, REPT,
+  LEFT, MID and INDEX read whole numbers with Python's ``int`` and still take "1_0" as 10;
+* ``ISEVEN`` and ``ISODD`` of text that is no number are ``#VALUE!`` (formulas: an exception
+  that stopped the whole recalculation);
 * ``TEXT`` rounds a half away from zero, of the 15 digits Excel stores, in fixed decimals and
   in a scientific format's mantissa (formulas: to even, so ``TEXT(0.3125,"0.0%")`` was 31.2%,
   where the cell's own format showed 31.3%, and ``TEXT(1250,"0.0E+00")`` 1.2E+03: reviews).
@@ -334,6 +337,17 @@ def table_rules(table) -> None:
         table[name] = wrap_ufunc(functools.partial(_to_multiple, Error.errors, rounding, name))
     table["MROUND"] = wrap_ufunc(_mround)
     table["VALUE"] = wrap_ufunc(_value_of(text.xvalue), input_parser=lambda *a: a)
+    for name, odd in (("ISEVEN", False), ("ISODD", True)):
+        table[name] = wrap_ranges_func(functools.partial(_even_odd, info.xiseven_odd,
+                                                         Error.errors, odd))
+
+
+def _even_odd(original, errors, odd, number):
+    """``ISEVEN``/``ISODD``: ``#VALUE!`` where the argument is text that is no number."""
+    try:
+        return original(number, odd=odd)
+    except (ValueError, TypeError):
+        return errors["#VALUE!"]
 
 
 def _to_multiple(errors, rounding, name, number, significance):

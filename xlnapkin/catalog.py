@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import CatalogError, InvalidArgumentError, UnknownNameError
-from .units import GB, TB, TFLOPS, dtype_name
+from .units import DTYPE_BITS, GB, TB, TFLOPS, dtype_name
 
 __all__ = ["GPU", "Model", "Price", "gpu", "model", "price", "gpus", "models", "prices",
            "gpu_ids", "model_ids", "price_ids", "table", "spec_value", "normalise_id",
@@ -467,8 +467,10 @@ def _convert(kind: str, raw: dict, where: str):
         try:
             values["served_dtype"] = dtype_name(values["served_dtype"])
         except (InvalidArgumentError, UnknownNameError):
+            values["served_dtype"] = ""  # not a name: refused below
+        if values["served_dtype"] not in DTYPE_BITS:  # a name the workbooks look up too
             raise CatalogError(f"{where}: served_dtype must be blank or a weight dtype such as "
-                               f"fp8 or bf16, got {_shown(values['served_dtype'])}") from None
+                               f"fp8 or bf16, got {_shown(raw['served_dtype'])}")
     if kind == "model" and values.get("native_dtype_scope", "") not in ("", "experts"):
         raise CatalogError(f"{where}: native_dtype_scope must be blank (every linear layer) or "
                            f"'experts', got {_shown(values['native_dtype_scope'])}")

@@ -1398,8 +1398,8 @@ def _recalc(ns) -> int:
         raise UsageError(f"{ns.out} already exists; use --force to overwrite it")
     # the write replaces the file, which a read-only mode does not stop (a hardening review:
     # a file made read-only to protect it was replaced, and took the writer as its owner)
-    if ns.in_place and not ns.force and (not os.access(source, os.W_OK)
-                                         or not os.stat(source).st_mode & 0o222):
+    if ns.in_place and not ns.force and source.is_file() and (
+            not os.access(source, os.W_OK) or not os.stat(source).st_mode & 0o222):
         raise UsageError(f"{source} is read-only; use --force with --in-place to replace it")
 
     def progress(line):
@@ -2184,8 +2184,8 @@ def _json_error(ns, exc) -> None:
     too (the Error: line stays on stderr): a script reads stdout whatever went wrong (a user
     audit found it on one stream or the other depending on which check refused)."""
     if getattr(ns, "json", False):
-        with contextlib.suppress(OSError):
-            print(json.dumps({"error": _one_line(exc)}))
+        with contextlib.suppress(OSError):  # JSON escapes what a terminal would obey itself
+            print(json.dumps({"error": " ".join(str(exc).split())}))
 
 
 def _one_line(message) -> str:

@@ -400,10 +400,10 @@ def add_years(wb, ws) -> None:
                  "Owning pays the purchase now, power and hosting each year, and gets the "
                  "resale value back at the end. " + YEAR_END_LEAN
                  + " Rows after the years kept repeat the totals. The scenarios, set "
-                 "against the API, scale the rental, the purchase, electricity, the cost of "
-                 "capital, the years and the resale here too: 'worst' makes renting dearer as "
-                 "well as buying, which can favour owning; 'best' keeps GPUs longer while the "
-                 "rent falls, which can favour renting.",
+                 "against the API, scale the rental, the purchase, electricity and the resale "
+                 "here too ('low' and 'high' the cost of capital and the years as well): "
+                 "'worst' makes renting dearer as well as buying, which can favour owning; "
+                 "'low' keeps GPUs fewer years at a lower rent, which can favour renting.",
                  chars_per_line=150)
     b = st.Block(wb, ws, row=3, col=2)
     b.heading("Net present value per GPU over the years kept")

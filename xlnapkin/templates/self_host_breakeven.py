@@ -892,10 +892,12 @@ def _api_steps() -> list[Step]:
         # the same model at other weights, where the API states its precision (an FP&A
         # review: bf16 on four H100s against Together's FP8 "Turbo")
         Step("like_for_like_msg", "Same model on both sides?",
-             'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},IF(AND('
-             f'{_SERVED}<>"",{_SERVED}<>{{weight_dtype}}),"caveat: "&{{api_id}}&" serves "&'
-             f'{_SERVED}&" weights, these are "&{{weight_dtype}}&": weight_dtype "&{_SERVED}&'
-             '" compares like for like","OK: "&{api_id}&" serves "&{model}),'
+             # (a nested IF: AND takes every argument, and a blank precision's MATCH errs)
+             'IFERROR(IF(INDEX(price_model_id,MATCH({api_id},price_ids,0))={model},IF(IF('
+             f'{_SERVED}="",FALSE,INDEX(dtype_bits,MATCH({_SERVED},dtype_names,0))<>{{w_bits}}),'
+             f'"caveat: "&{{api_id}}&" serves "&{_SERVED}&" weights, these are "&IF(ISNUMBER('
+             '{weight_dtype}),{weight_dtype}&"-bit",LOWER({weight_dtype}))&": weight_dtype "&'
+             f'{_SERVED}&" compares like for like","OK: "&{{api_id}}&" serves "&{{model}}),'
              '"caveat: "&{api_id}&" serves "&IF(INDEX(price_model_id,'
              'MATCH({api_id},price_ids,0))="",IF(INDEX(price_model,MATCH({api_id},price_ids,0))'
              '="","another model",INDEX(price_model,MATCH({api_id},price_ids,0))),'
@@ -985,8 +987,8 @@ def _own_steps() -> list[Step]:
         Step("own_vs_rent_msg", "Own vs rent per GPU-hour over the years kept",
              'IF(NOT(ISNUMBER({rent_levelled})),"-",{own_vs_rent_short}&" over "&{years}&IF('
              '{years}=1," year"," years")&' + _rent_basis() + '&IF(scenario="base",""'
-             # the scenarios are set against the API: 'best' keeps owned GPUs longer while the
-             # rent falls, which can favour renting (a CFO audit), and the sheet says so
+             # the scenarios are set against the API: 'worst' makes renting dearer as well as
+             # buying, which can favour owning (a CFO audit), and the sheet says so
              '," in the "&scenario&" scenario (set for self-hosting vs the API)"))', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
