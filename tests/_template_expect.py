@@ -457,12 +457,21 @@ def expect_self_host(v):
         exp.update({o: service[c] for o, c in OUTPUT_OF.items() if c in service})
         exp["breakeven_note"] = _verdict(x["tpd"], money["saving_calc"], money["breakeven_calc"],
                                          money["breakeven_for_good_calc"])
+        best = exp["split_best_n"]
         cheaper = exp["split_best_month"] < capacity.CHEAPER_SPLIT * money["self_host_monthly_calc"]
-        if exp["breakeven_note"] == e.NEVER and exp["split_best_n"] != n and cheaper:
-            # "never" said of the count typed where another costs less (an FP&A review)
-            exp["breakeven_note"] = (f"never with replicas of {n:.0f} GPUs (num_gpus "
-                                     f"{exp['split_best_n']:.0f} costs less: below)"
-                                     + e.NEVER.removeprefix("never"))
+        if exp["breakeven_note"] == e.NEVER and best != n and cheaper:
+            # "never" said of the count typed where the cheaper count breaks even (an FP&A
+            # review), as the engine's replica margin at that count says
+            tps = replica_total_tps(g, m, v, best, frac, x["saved"])
+            carried = e.replica_tokens_per_day(tps, x["util"], money["hours_run"])
+            margin = (e.api_monthly_cost(carried, money["api_blended_calc"],
+                                         money["days_per_month"])
+                      - e.self_host_monthly_cost(0, tps, money["price_used"], best, x["util"],
+                                                 money["hours_run"]))
+            if margin > 0:
+                exp["breakeven_note"] = (f"never with replicas of {n:.0f} GPUs (replicas of "
+                                         f"{best:.0f} break even: below)"
+                                         + e.NEVER.removeprefix("never"))
         if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
             exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))

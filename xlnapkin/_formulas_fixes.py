@@ -32,8 +32,9 @@ LibreOffice, with Excel's documented behaviour where the two differ):
 * text that Python's ``float`` reads and Excel does not ("1_000", "nan", "inf", digits of
   other scripts) stays text where the operators, the numeric functions and the criteria
   convert it: ``="1_000"*1`` is ``#VALUE!``, and ``COUNTIF`` with the criterion "nan" counts
-  the cells that hold that text (formulas: 1000, and no cell; a hardening review). DATE, REPT,
-  LEFT, MID and INDEX read whole numbers with Python's ``int`` and still take "1_0" as 10;
+  the cells that hold that text (formulas: 1000, and no cell; a hardening review). DATE, TIME,
+  REPT, LEFT, MID and INDEX read whole numbers with Python's ``int`` and still take "1_0" as 10,
+  and TEXT formats "1_234" as a number;
 * ``ISEVEN`` and ``ISODD`` of text that is no number are ``#VALUE!`` (formulas: an exception
   that stopped the whole recalculation);
 * ``TEXT`` rounds a half away from zero, of the 15 digits Excel stores, in fixed decimals and

@@ -907,13 +907,16 @@ def _api_steps() -> list[Step]:
     ]
 
 
-# "never" said of the GPU count typed where another count self-hosts the volume for less (an
-# FP&A review: the fit check's hint, 2 GPUs, gave "never" at the top of the cover, where 4 a
-# replica break even; the cheaper count is the cover's next lines)
+# "never" said of the GPU count typed where the count the Splits sheet names (it self-hosts the
+# volume for less) breaks even: its replica's tokens at the planned utilization, at the API's
+# price, pay for its GPUs (an FP&A review: the fit check's hint, 2 GPUs, gave "never" at the
+# top of the cover, where 4 a replica break even; a review: not where that count never does)
 _NEVER_AT_THIS_COUNT = (
     f'IF(AND({{split_best_n}}<>{{num_gpus}},{{split_best_month}}<{capacity.CHEAPER_SPLIT!r}*'
-    '{self_host_monthly_calc}),"never with replicas of "&TEXT({num_gpus},"0")&" GPUs (num_gpus "'
-    f'&TEXT({{split_best_n}},"0")&" costs less: below){NEVER.removeprefix("never")}",'
+    '{self_host_monthly_calc},{split_best_tps}/{split_best_n}*{num_gpus}*'
+    '{replica_capacity_per_day}/{replica_total_tps}*{api_per_token_day}>'
+    '{replica_monthly_cost}),"never with replicas of "&TEXT({num_gpus},"0")&" GPUs (replicas of "'
+    f'&TEXT({{split_best_n}},"0")&" break even: below){NEVER.removeprefix("never")}",'
     f'"{NEVER}")')
 _SERVED = "INDEX(price_served_dtype,MATCH({api_id},price_ids,0))"  # the API's stated precision
 
