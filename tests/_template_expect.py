@@ -472,6 +472,9 @@ def expect_self_host(v):
                 exp["breakeven_note"] = (f"never with replicas of {n:.0f} GPUs (replicas of "
                                          f"{best:.0f} break even: below)"
                                          + e.NEVER.removeprefix("never"))
+        if exp["breakeven_note"] == e.NEVER:  # of the count typed (a review)
+            exp["breakeven_note"] = (f"never with replicas of {n:.0f} GPU{'' if n == 1 else 's'}"
+                                     + e.NEVER.removeprefix("never"))
         if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
             exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))

@@ -917,7 +917,10 @@ _NEVER_AT_THIS_COUNT = (
     '{replica_capacity_per_day}/{replica_total_tps}*{api_per_token_day}>'
     '{replica_monthly_cost}),"never with replicas of "&TEXT({num_gpus},"0")&" GPUs (replicas of "'
     f'&TEXT({{split_best_n}},"0")&" break even: below){NEVER.removeprefix("never")}",'
-    f'"{NEVER}")')
+    # else of the count typed alone (a review: 70B in fp8 on 1 GPU read "never" where 2 a
+    # replica break even, a count the Splits sheet does not name at a small volume)
+    '"never with replicas of "&TEXT({num_gpus},"0")&IF({num_gpus}=1," GPU"," GPUs")&"'
+    f'{NEVER.removeprefix("never")}")')
 _SERVED = "INDEX(price_served_dtype,MATCH({api_id},price_ids,0))"  # the API's stated precision
 
 
