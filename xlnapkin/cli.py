@@ -2185,9 +2185,11 @@ def _json_error(ns, exc) -> None:
     audit found it on one stream or the other depending on which check refused)."""
     if getattr(ns, "json", False):
         with contextlib.suppress(OSError):  # JSON escapes what a terminal would obey itself
-            print(json.dumps({"error": " ".join(str(exc).split())}))
+            print(json.dumps({"error": _one_line(exc, shown=False)}))
 
 
-def _one_line(message) -> str:
-    """An error message on one line, whatever a library or a crafted file put in it."""
-    return _shown(" ".join(str(message).split()))
+def _one_line(message, shown=True) -> str:
+    """An error message on one line, whatever a library or a crafted file put in it; ``shown``:
+    with the characters a terminal would obey written as escapes (:func:`_shown`)."""
+    line = " ".join(str(message).split())
+    return _shown(line) if shown else line

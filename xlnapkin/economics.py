@@ -1319,6 +1319,12 @@ def teams_served_worse(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1, c
     """
     load, c, z, _g, _rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
     pool = teams_pooled_coverage(loads, percentile, cv, gpus_per_deployment, correlation)
+    return _short_more_often(load, c, z, pool)
+
+
+def _short_more_often(load, c, z, pool) -> float:
+    """The teams whose own deployments cover their load more of the time than a pool covering
+    the summed load ``pool`` of the time. [teams]"""
     return float(np.sum(_teams_own_cover(load, c, z) > pool + 1e-12))
 
 
@@ -1338,8 +1344,8 @@ def teams_served_worse_same_service(loads, percentile, cv=TENANT_CV, gpus_per_de
     load, c, z, g, rho = _team_args(loads, percentile, cv, gpus_per_deployment, correlation)
     k = teams_pooled_gpus_same_service(loads, percentile, cv, gpus_per_deployment,
                                        correlation) / g
-    pool = float(_covered(k, load.sum(), _teams_spread(load, c, rho)))
-    return float(np.sum(_teams_own_cover(load, c, z) > pool + 1e-12))
+    return _short_more_often(load, c, z, float(_covered(k, load.sum(),
+                                                        _teams_spread(load, c, rho))))
 
 
 def teams_pooled_gpus_same_service(loads, percentile, cv=TENANT_CV, gpus_per_deployment=1,
