@@ -267,6 +267,16 @@ def test_a_count_of_replicas_says_what_it_comes_to(capsys):
     assert code == 0 and float(out) == each[1] and fewest > 1 and each[fewest] < 0.9 * each[1]
     assert err.endswith(f"; replicas of {fewest} GPUs meet the same limits on "
                         f"{each[fewest]:,.0f} GPUs (--num-gpus {fewest})\n"), err
+    # A capacity planner's audit: "replicas of 1 GPUs meet the same limits on 1 GPUs", and at
+    # no traffic 1-GPU replicas of 70B in fp8 (one request each) advised over one of four
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-8b", 1, 1000, 50,
+                         2000, 300, "bf16", "--num-gpus", 2)
+    assert code == 0 and err.endswith("; replicas of 1 GPU meet the same limits on 1 GPU "
+                                      "(--num-gpus 1)\n"), err
+    code, out, err = run(capsys, "replicas-for-sla", "h100-sxm", "llama-3.1-70b", 0, 1000, 50,
+                         2000, 300, "fp8", "--num-gpus", 4)
+    assert code == 0 and float(out) == 1 and err.startswith("note: 1 replica of 4 GPUs: 4 GPUs")
+    assert "same limits" not in err
 
 
 def test_a_blank_correlation_is_noted(capsys):

@@ -502,6 +502,7 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
     tenants = (20, 0.2, 0.95, 0.25, 1, 0.3)
     b200 = catalog.gpu("b200").cloud_usd_per_hour * e.HOURS_PER_MONTH
     dedicated = e.dedicated_gpus(*tenants)
+    short, hours = 1 - e.pooled_coverage(*tenants), e.HOURS_PER_MONTH
     quoted = {
         "templates": [
             f'"num_gpus 2 self-hosts this volume for ${fp8.best_monthly_cost:,.0f}/month" '
@@ -519,7 +520,15 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
             f"(0.75 is 75 %, ${(dedicated - e.pooled_gpus(*tenants)) * b200:,.0f} a month)",
             f"a pool short no more often needs {e.pooled_gpus_same_service(*tenants):.0f} GPUs",
             f"(${(dedicated - e.pooled_gpus_same_service(*tenants)) * b200:,.0f} a month) like "
-            "for like"]}
+            "for like",
+            f"short of capacity {short * 100:.1f} % of the time ({short * hours:.1f} hours a "
+            "month) where each tenant on its own deployments is short under a minute a month",
+            # its two single numbers: cost-per-mtok 2.49 1500 0.7 2, breakeven at $2.50 and $0.79
+            f"busy 70 % of the time (${e.cost_per_mtok(2.49, 1500, 0.7, 2):.2f})",
+            f"about {e.breakeven_tokens_per_day(3635, 2.5) / 1e6:.0f} million tokens a day, "
+            f"within the {e.replica_tokens_per_day(1500, 0.7) / 1e6:.0f} million",
+            f"at $0.79 it gives {e.breakeven_tokens_per_day(3635, 0.79) / 1e6:.0f} million"]}
+    assert (1 - e.dedicated_coverage(*tenants)) * hours * 60 < 1  # "under a minute"
     for page, phrases in quoted.items():
         for phrase in phrases:
             assert phrase in flat[page], (page, phrase)

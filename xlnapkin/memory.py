@@ -299,7 +299,9 @@ def gpus_needed(gpu, model, weight_dtype=None, tokens=0, batch=0, kv_dtype=None,
     Memory alone decides: a tensor-parallel replica also needs a GPU count the model's heads
     split over (405B in bf16 needs 12 H100s' memory at the default 90 % and runs on 16), which
     the speed functions' messages name, and GPUs with a link between them (the catalog gives
-    none for Apple's, which run alone).
+    none for Apple's, which run alone). It is the fewest GPUs that hold one batch, not how many
+    serve a load: for a request rate and latency limits, REPLICAS_FOR_SLA x num_gpus (a replica
+    that only just holds its weights has little memory left for requests).
 
     >>> gpus_needed("h100-sxm", "llama-3.1-405b", "fp16", 0, 0, None, 1)
     11.0

@@ -646,7 +646,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         weight_dtype: *
         kv_dtype: *
         num_gpus: *
-        percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
+        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; 0.95 checks a fleet REPLICAS_FOR_SLA sized [0-1]
         efficiency: *
         token_budget: *
         mem_fraction: *
@@ -682,7 +682,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         weight_dtype: *
         kv_dtype: *
         num_gpus: *
-        percentile: share of requests at or below the result, in (0, 1); 0.5 = median [0-1]
+        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; 0.95 checks a fleet REPLICAS_FOR_SLA sized [0-1]
         efficiency: *
         token_budget: *
         mem_fraction: *
@@ -967,6 +967,8 @@ def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
         month = reps * n * float(price) * HOURS_PER_MONTH
         text += (f"; ${month:,.0f} a month at ${price:,.2f}/GPU-hour "
                  f"({HOURS_PER_MONTH:.0f} hours)")
+    if not float(requests_per_sec) > 0:  # no traffic: one replica of any size serves it (a
+        return text  # planner's audit: 1-GPU replicas of 70B holding one request each, advised)
     return text + _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, reps * n, *args)
 
 
@@ -1003,8 +1005,8 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
     k = int(np.argmin(need))
     if not (np.isfinite(need[k]) and need[k] < CHEAPER_SPLIT * gpus):
         return ""
-    return (f"; replicas of {counts[k]:.0f} GPUs meet the same limits on {need[k]:,.0f} GPUs "
-            f"(num_gpus {counts[k]:.0f})")
+    return (f"; replicas of {counts[k]:.0f} GPU{'' if counts[k] == 1 else 's'} meet the same "
+            f"limits on {need[k]:,.0f} GPU{'' if need[k] == 1 else 's'} (num_gpus {counts[k]:.0f})")
 
 
 ttft_at_rate.explain = tpot_at_rate.explain = _explain_rate

@@ -857,10 +857,12 @@ COVER_ANSWER = [
     'each"&IF(input_tokens+output_tokens<context_tokens,", not the "&'
     + _sheets.plain("context_tokens") + '&" a user holds",""),"no catalog GPU serves them: see '
     'the line above"),"check inputs: the Planner\'s Checks")', 4),
-    'IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
+    ('IF(sla_ok,"Latency targets ("&' + _sheets.plain("requests_per_sec") + '&" requests/s, '
     'first token within "&' + _sheets.plain("ttft_ms") + '&" ms and "&'
-    + _sheets.plain("tpot_ms") + '&" ms per token for "&' + _sheets.percent("sla_percentile")
-    + '&" of requests): "&IF(ISNUMBER(sla_replicas),' + _sheets.plain("sla_replicas") + '&'
+    # each limit on its own (a planner's audit: "... for 95% of requests" read as both at once)
+    + _sheets.plain("tpot_ms") + '&" ms per token, each for "&'
+    + _sheets.percent("sla_percentile") + '&" of requests): "&IF(ISNUMBER(sla_replicas),'
+    + _sheets.plain("sla_replicas") + '&'
     + _sheets.plural("sla_replicas", "replica", "replicas") + '&" of "&IF(num_gpus>1,num_gpus&'
     '" x ","")&sla_gpu_shown&IF(ISNUMBER(sla_gpus),", "&' + _sheets.plain("sla_gpus") + '&'
     + _sheets.plural("sla_gpus", "GPU", "GPUs") + '&IF(sla_spare_replicas>0," with "&'
@@ -883,7 +885,7 @@ COVER_ANSWER = [
     'LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")
     '10)="cannot run"),sla_why_none,"no rate: see the Latency sheet"))),'
-    '"check inputs: the Planner\'s Checks")',
+    '"check inputs: the Planner\'s Checks")', 3),
 ]
 
 
