@@ -546,6 +546,16 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
                       float)
 
 
+def test_file_names_in_the_docs_carry_the_package_s_version():
+    # A stranger's read: the hand install names xlnapkin-0.1.0-py3-none-any.whl, a version
+    # written by hand in five pages, which the next release would leave behind.
+    pages = [REPO / "README.md", REPO / "installer" / "README.md", *DOCS.glob("*.md")]
+    named = {(page.name, v) for page in pages for v in re.findall(
+        r"xlnapkin-(\d+\.\d+\.\d+)", page.read_text(encoding="utf-8"))}
+    assert len({page for page, _v in named}) >= 4
+    assert {v for _page, v in named} == {xlnapkin.__version__}, named
+
+
 def test_texts_that_quote_a_default_constant_quote_its_value():
     # A code review: "730 = always on" and "default 0.7 here" written by hand beside the
     # constants they quote (economics.HOURS_PER_MONTH, PLANNED_UTILIZATION).

@@ -88,8 +88,9 @@ def bundle_zip(files: dict[str, bytes]) -> bytes:
 _MAIN = '''\
 """xlnapkin {version} for xlwings Lite: every xlnapkin Excel function, with the package inside.
 
-Paste this file into the main.py tab of xlwings Lite (over the template, or below code of your
-own), add the line numpy to its requirements.txt tab and restart Lite when it asks. No package
+Add the line numpy to the requirements.txt tab of xlwings Lite (Lite installs it), then paste
+this file into its main.py tab (over the template, or below code of your own); if the functions
+show #NAME?, restart Lite (its menu, Restart). No package
 index is asked for xlnapkin: the whole package (its Python modules and catalog data: a
 {zip_size:,}-byte zip, SHA-256 {sha_short}...) is embedded below,
 which makes this file {main_size:,} bytes. When Lite runs it, the zip is written once to the

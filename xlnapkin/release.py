@@ -113,10 +113,11 @@ Linux, macOS or Windows, the command line and headless recalculation (Python 3.1
   The [recalc] extra adds what xlnapkin recalc needs; its dependencies come from PyPI.
 
 macOS, Excel on the web (or Windows without Python): xlwings Lite
-  In Excel: Home > Add-ins, add "xlwings Lite". Open lite\\main.py in a text editor and paste
-  it into Lite's main.py tab (over the template, or below code of your own); add a line
-  "numpy" to Lite's requirements.txt tab (lite\\requirements.txt lists what it needs) and
-  restart Lite when it asks (its menu, Restart). Then type =NAPKIN_VERSION() in a cell.
+  In Excel: Home > Add-ins, add "xlwings Lite". Add a line "numpy" to Lite's requirements.txt
+  tab (Lite installs it; lite\\requirements.txt lists what the functions need). Open
+  lite\\main.py in a text editor and paste it into Lite's main.py tab (over the template, or
+  below code of your own); if the functions show #NAME?, restart Lite (its menu, Restart).
+  Then type =NAPKIN_VERSION() in a cell.
   main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded for
   xlnapkin.
 

@@ -1,10 +1,11 @@
 """xlnapkin 0.1.0 for xlwings Lite: every xlnapkin Excel function, with the package inside.
 
-Paste this file into the main.py tab of xlwings Lite (over the template, or below code of your
-own), add the line numpy to its requirements.txt tab and restart Lite when it asks. No package
+Add the line numpy to the requirements.txt tab of xlwings Lite (Lite installs it), then paste
+this file into its main.py tab (over the template, or below code of your own); if the functions
+show #NAME?, restart Lite (its menu, Restart). No package
 index is asked for xlnapkin: the whole package (its Python modules and catalog data: a
 171,133-byte zip, SHA-256 687a48bb4fa8...) is embedded below,
-which makes this file 251,736 bytes. When Lite runs it, the zip is written once to the
+which makes this file 251,794 bytes. When Lite runs it, the zip is written once to the
 temporary folder and imported from there.
 Try =TOKENS_PER_SEC("h100-sxm","llama-3.1-70b",32,4096,"fp8",,2) or =NAPKIN_VERSION().
 A bad argument shows #VALUE!; hover over the cell's error flag to read the message.
