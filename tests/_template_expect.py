@@ -112,6 +112,7 @@ def _own_inputs_msg(v) -> str:
                                   ("cost_of_capital", 0, 1, "in [0, 1]"),
                                   ("price_per_kwh", 0, None, ">= 0"), ("pue", 1, None, ">= 1"),
                                   ("colo_usd_per_kw_month", 0, None, ">= 0"),
+                                  ("maintenance_share", 0, 1, "in [0, 1]"),
                                   ("price_decline", 0, 1, "in [0, 1)")):
         x = v[name]
         if not (number(x) and x >= low and (high is None or x < high or
@@ -236,7 +237,8 @@ def _money(v, x, total):
     n, own = float(v["num_gpus"]), v["hardware"] == "own"
     hours = 730.0 if own else float(v["hours_per_month"])
     rent = e.spot_mix_price(x["od"], x["od"] * v["spot_price_ratio"], v["spot_share"])
-    hosting = e.colo_cost_per_month(x["power"], v["colo_usd_per_kw_month"])
+    hosting = (e.colo_cost_per_month(x["power"], v["colo_usd_per_kw_month"])
+               + v["maintenance_share"] * x["purchase"] / 12)
     residual = x["purchase"] * x["resale"]
     own_h = e.own_hourly_cost(x["purchase"], x["years"], x["power"], x["kwh"], v["pue"],
                               hosting, x["rate"], residual)
@@ -284,7 +286,10 @@ def _money(v, x, total):
                                  else " (at today's rent)" if fall > 0 else " (rent flat)")
                               + ("" if v["scenario"] == "base" else
                                  f" in the {v['scenario']} scenario (set for self-hosting vs "
-                                 "the API)"))
+                                 "the API)")
+                              + (f"; {gap * 8760 / x['purchase']:.1%} of the price a year more "
+                                 "in maintenance, support or spares would undo it"
+                                 if gap > 0 and x["purchase"] > 0 else ""))
     out["own_vs_rent_line"] = out["own_vs_rent_short"]
     if total is None:
         return out

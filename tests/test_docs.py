@@ -497,6 +497,8 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
         "multi_tenant_savings", "pooled_gpus_same_service", "savings_same_service",
         "like_for_like_monthly_saving", "savings_fraction", "monthly_saving")
     h100 = catalog.gpu("h100-sxm")
+    from xlnapkin.templates.self_host_breakeven import OWN
+    purchase = h100.list_price_usd * (1 + next(row[2] for row in OWN if row[0] == "server_share"))
     # the finance page's pooling run: 20 tenants at 20 % of a B200, the workbook's cv 0.25,
     # correlation 0.3 and one GPU a tenant
     tenants = (20, 0.2, 0.95, 0.25, 1, 0.3)
@@ -515,6 +517,8 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
             f"${month_same:,.0f} a month, against the {saving * 100:.0f} % and ${month:,.0f} of "
             "the pool",
             f"against 8 cards at ${h100.list_price_usd:,.0f}",
+            f"what share a year would undo it, {(levelled - own) * 8760 / purchase * 100:.1f} % "
+            "for an H100 at the defaults",
             f"for 8 x {h100.tdp_w:.0f} W GPUs"],
         "finance": [
             f"(0.75 is 75 %, ${(dedicated - e.pooled_gpus(*tenants)) * b200:,.0f} a month)",
@@ -569,3 +573,6 @@ def test_texts_that_quote_a_default_constant_quote_its_value():
                                  if callable(f) and getattr(f, "__module__", "") ==
                                  capacity.__name__))
     assert quoted and set(quoted) == {f"{PLANNED_UTILIZATION:g}"}, quoted
+    from xlnapkin.queueing import FEW_SLOTS
+    latency = " ".join((DOCS / "latency.md").read_text(encoding="utf-8").split())
+    assert f"weights holds fewer than {FEW_SLOTS} requests" in latency

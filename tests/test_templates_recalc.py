@@ -106,7 +106,8 @@ def _self_host_random(rnd, d):
              residual_share=rnd.choice([0.0, 0.3]), cost_of_capital=rnd.choice([0.0, 0.1]),
              efficiency=rnd.choice([None, None, 1.0, round(rnd.uniform(0.2, 1), 3)]),
              mem_fraction=rnd.choice([0.9, 0.9, 1.0, 0.8]),
-             volume_min=rnd.choice([1e4, 1e6]), volume_max=rnd.choice([1e9, 1e10]))
+             volume_min=rnd.choice([1e4, 1e6]), volume_max=rnd.choice([1e9, 1e10]),
+             maintenance_share=rnd.choice([0.0, 0.0, 0.06]))
     return v
 
 
@@ -141,7 +142,7 @@ def self_host_scenarios(d):
                  kv_dtype="fp8_e5m2", gpu_price_per_hour=3.0)),
            ("owned, high scenario, spot, prefix cache, your price differs",
             dict(d, hardware="own", scenario="high", spot_share=0.375, prefix_tokens=512,
-                 api="openai-gpt-4o", gpu_price_per_hour=3.0)),
+                 api="openai-gpt-4o", gpu_price_per_hour=3.0, maintenance_share=0.05)),
            # a fleet sized by its prefix-cached token rate, every replica full: the latency
            # model (no prefix cache) finds no steady state at that rate, and says so
            ("prefix cache, replicas full", dict(d, tokens_per_day=4e9, utilization=1.0,

@@ -646,7 +646,7 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         weight_dtype: *
         kv_dtype: *
         num_gpus: *
-        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; 0.95 checks a fleet REPLICAS_FOR_SLA sized [0-1]
+        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; to check a fleet REPLICAS_FOR_SLA sized, give its percentile (0.95 by default) [0-1]
         efficiency: *
         token_budget: *
         mem_fraction: *
@@ -682,7 +682,7 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         weight_dtype: *
         kv_dtype: *
         num_gpus: *
-        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; 0.95 checks a fleet REPLICAS_FOR_SLA sized [0-1]
+        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; to check a fleet REPLICAS_FOR_SLA sized, give its percentile (0.95 by default) [0-1]
         efficiency: *
         token_budget: *
         mem_fraction: *
@@ -967,8 +967,6 @@ def fleet_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
         month = reps * n * float(price) * HOURS_PER_MONTH
         text += (f"; ${month:,.0f} a month at ${price:,.2f}/GPU-hour "
                  f"({HOURS_PER_MONTH:.0f} hours)")
-    if not float(requests_per_sec) > 0:  # no traffic: one replica of any size serves it (a
-        return text  # planner's audit: 1-GPU replicas of 70B holding one request each, advised)
     return text + _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, reps * n, *args)
 
 
@@ -989,12 +987,17 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
     """Where another count of GPUs a replica, among those the model splits over up to one
     peer-link domain (as :func:`xlnapkin.capacity._cheapest_split` tries), meets the limits
     on fewer GPUs in all by more than ``CHEAPER_SPLIT``'s margin, that count (a capacity
-    planner's audit: 277 replicas of one A100, where replicas of four needed 32 GPUs); else ''."""
+    planner's audit: 277 replicas of one A100, where replicas of four needed 32 GPUs); else ''.
+    A count whose replica holds fewer than :data:`FEW_SLOTS` requests is never named (a review:
+    at a trickle of traffic, 1-GPU replicas of 70B in fp8, one request each, were advised over
+    one replica of four), and of two counts that need as many GPUs the larger replica is."""
     from .capacity import CHEAPER_SPLIT
     from .memory import domain_degrees
     g, m = _gpu(gpu), _model(model)
-    counts = np.array([k for k in domain_degrees(g, m, weight_dtype) if k != int(num_gpus)],
-                      dtype=float)
+    frac = rest[3] if len(rest) > 3 else MEM_FRACTION
+    counts = np.array([k for k in domain_degrees(g, m, weight_dtype) if k != int(num_gpus)
+                       and not slots_note(g, m, input_tokens, output_tokens, weight_dtype,
+                                          kv_dtype, k, frac)], dtype=float)
     if not counts.size:
         return ""
     with np.errstate(invalid="ignore"):
@@ -1002,7 +1005,7 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
             g, m, requests_per_sec, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
             kv_dtype, counts, *rest), dtype=float)
     need = np.where(np.isfinite(need), need, np.inf)
-    k = int(np.argmin(need))
+    k = int(np.lexsort((-counts, need))[0])  # the fewest GPUs; of equals, the larger replica
     if not (np.isfinite(need[k]) and need[k] < CHEAPER_SPLIT * gpus):
         return ""
     return (f"; replicas of {counts[k]:.0f} GPU{'' if counts[k] == 1 else 's'} meet the same "

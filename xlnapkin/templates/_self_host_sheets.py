@@ -21,7 +21,8 @@ from ._sheets import catalog_cell, per_mtok
 __all__ = ["UNDER_LOAD_ERROR", "SCENARIO_ROWS", "SCENARIOS", "HIGH_FAVOURS_SELF_HOST",
            "AS_TYPED_ROWS", "VOLUME_ROWS", "YEAR_ROWS", "YEAR_END_LEAN", "RESALE", "RESALE_YEARS",
            "RESALE_LATER", "RESALE_LATER_YEARS", "RESALE_YEARLY", "add_sensitivity", "add_years",
-           "add_volume", "annuity", "breakeven_formula", "own_hourly", "resale_share", "years_kept"]
+           "add_volume", "annuity", "breakeven_formula", "hosting", "own_hourly", "resale_share",
+           "years_kept"]
 
 # An H100's resale share after 3 years and after 5 (lenders' curve): the default share, and the
 # yearly fall between them, by which the resale follows the years kept in a scenario (a review:
@@ -122,6 +123,13 @@ def own_hourly(purchase="purchase_price_used", kwh="price_per_kwh_used",
             f"{HOURS_PER_YEAR:g}+{power}/1000*{pue}*({kwh})+{hosting}*12/{HOURS_PER_YEAR:g})")
 
 
+def hosting(power: str, colo: str, maintenance: str, purchase: str) -> str:
+    """An owned GPU's monthly hosting in cells: colocation per kW of its power
+    (economics.colo_cost_per_month) plus maintenance, support and spares as a share of its
+    price a year, by the month."""
+    return f"({power}/1000*{colo}+{maintenance}*{purchase}/12)"
+
+
 def annuity(rate: str, years: str) -> str:
     """The capital recovery factor in cells: ``r (1 + r)^n / ((1 + r)^n - 1)``, ``1 / n`` at
     r = 0 (economics.own_hourly_cost)."""
@@ -216,12 +224,15 @@ def _tornado_row(r, key, factor):
     rent = ("((1-spot_share_used)*gpu_price_per_hour_effective+spot_share_used*"
             f"gpu_price_per_hour_effective*spot_price_ratio_used){f('gpu_price_per_hour')}")
     # owning's inputs as typed (the base case; only read when owning, when their checks hold)
-    own = own_hourly(f"purchase_price_effective*(1+server_share_used){f('purchase_price')}",
-                     f"price_per_kwh{f('price_per_kwh')}",
+    price = f"purchase_price_effective*(1+server_share_used){f('purchase_price')}"
+    own = own_hourly(price, f"price_per_kwh{f('price_per_kwh')}",
                      f"MIN(1,cost_of_capital{f('cost_of_capital')})",
                      years_kept(factor if key == "years" else "1"),
                      resale_share(factor if key == "residual_share" else "1",
-                                  factor if key == "years" else "1"))
+                                  factor if key == "years" else "1"),
+                     # maintenance moves with the price the row sets
+                     hosting=hosting("power_watts_used", "colo_usd_per_kw_month_used",
+                                     "maintenance_share_used", f"({price})"))
     api = ("(input_share_used*((1-prefix_savings)*api_price_in_per_mtok_effective+"
            "prefix_savings*IF(ISNUMBER(api_price_cached_per_mtok),api_price_cached_per_mtok,"
            "api_price_in_per_mtok_effective))+(1-input_share_used)*"

@@ -885,7 +885,7 @@ COVER_ANSWER = [
     'LEFT(sla_why_none,'
     # what the sheet advises where the model does not fit (an audit: the cover said "no rate")
     '10)="cannot run"),sla_why_none,"no rate: see the Latency sheet"))),'
-    '"check inputs: the Planner\'s Checks")', 3),
+    '"check inputs: the Planner\'s Checks")', 4),  # 4: with spares, $/Mtok and a note
 ]
 
 

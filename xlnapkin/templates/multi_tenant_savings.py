@@ -586,15 +586,16 @@ LEFT_OUT = [
     "isolation and compliance, adapter memory (about 0.1 GB per rank-16 adapter on 70 B).",
     # (a platform head's review: nothing on the cover said the teams must share a model)
     "One model: a pool shares one set of weights, so every tenant and team here serves the "
-    "same model; teams on different models pool only within a model (a copy of the workbook "
-    "for each). Tenants of different sizes on the Pooling sheet: every tenant there has the "
-    "same average load and cv, at most one deployment's worth; averaging unlike teams can move "
-    "the answer either way, so give them the Teams sheet. Spare deployments for availability "
+    "same model (or LoRA adapters of one base model); teams on different models pool only "
+    "within a model (a copy of the workbook for each). Tenants of different sizes on the "
+    "Pooling sheet: every tenant there has the same average load and cv, at most one "
+    "deployment's worth; averaging unlike teams can move the answer either way, so give them "
+    "the Teams sheet. Spare deployments for availability "
     "(one pool is one point of failure for every tenant) are costed on the Teams sheet only. "
     "What running one pool adds (platform, gateway, chargeback and the people who run them) is "
-    "an input, 0 until typed: type it net of what the separate deployments' own running costs "
-    "(their on-call, gateways, upgrades) it replaces; migration and how the pooled cost is "
-    "split between tenants are not costed.",
+    "an input, 0 until typed; what the separate deployments cost to run beside their GPUs "
+    "(each one's on-call, gateway and upgrades), which pooling saves, is not counted, nor are "
+    "migration and how the pooled cost is split between tenants.",
     "Latency headroom: a deployment counts as full at its saturating throughput, so "
     "give the loads as shares of the throughput you plan to run at (the breakeven "
     f"workbook plans {_PLANNED}); the pool runs hotter than dedicated deployments, so leaving "

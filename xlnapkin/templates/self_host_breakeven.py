@@ -101,6 +101,10 @@ OWN = [
      "num", (1,)),
     ("colo_usd_per_kw_month", "Colocation per kW of GPU power per month", 195.0, "USD/kW-month",
      "CBRE N. America wholesale, 2025 ($184 in H2 2024)", "usd0", (0,)),
+    # an owner's running cost beside power and space (an owning CFO's review: "owning saves
+    # $0.13 per GPU-hour" was undone by a support contract of 2.9 % of the price a year)
+    ("maintenance_share", "Maintenance, support and spares a year, share of the price", 0.0,
+     "1/year", "support contract, spare parts, insurance; 0 = not counted", "pct", (0, 1)),
     ("price_decline", "Yearly fall of the GPU's rental price", 0.25, "1/year",
      "H100 2023-25 and Epoch's 2.1-year doubling: -25 to -30 %/yr", "pct", (0, 1)),
 ]
@@ -431,7 +435,7 @@ HEADS, CONTEXT, LINK = _napkin.HEADS, _napkin.CONTEXT, _napkin.LINK
 # The inputs that own_inputs_ok checks (only owning, or own vs rent, reads them).
 OWN_INPUTS = ("server_share", "server_power_share", "years", "residual_share",
               "cost_of_capital", "price_per_kwh", "pue", "colo_usd_per_kw_month",
-              "price_decline")
+              "maintenance_share", "price_decline")
 
 
 def _own_inputs_check() -> str:
@@ -443,6 +447,7 @@ def _own_inputs_check() -> str:
                 num("cost_of_capital", "cost_of_capital", 0, 1),
                 num("price_per_kwh", "price_per_kwh", 0), num("pue", "pue", 1),
                 num("colo_usd_per_kw_month", "colo_usd_per_kw_month", 0),
+                num("maintenance_share", "maintenance_share", 0, 1),
                 num("price_decline", "price_decline", 0, 1, max_open=True))
 
 
@@ -966,8 +971,10 @@ def _own_steps() -> list[Step]:
                                            "years", "residual_share", "power_watts", "pue",
                                            "hosting_per_month")))
     return [
-        Step("hosting_per_month", "Colocation per GPU per month", "{power_watts}/1000*"
-             "{colo_usd_per_kw_month}", "USD/month", "usd", "economics.colo_cost_per_month"),
+        Step("hosting_per_month", "Colocation + maintenance per GPU per month",
+             shs.hosting("{power_watts}", "{colo_usd_per_kw_month}", "{maintenance_share}",
+                         "{purchase_price}"), "USD/month", "usd",
+             "economics.colo_cost_per_month + share x price / 12"),
         Step("residual_value", "Resale value at the end", "{purchase_price}*{residual_share}",
              "USD", "usd0"),
         Step("own_hourly_calc", "Owned GPU-hour: capital (annuity) + energy + hosting", own,
@@ -995,7 +1002,12 @@ def _own_steps() -> list[Step]:
              '{years}=1," year"," years")&' + _rent_basis() + '&IF(scenario="base",""'
              # the scenarios are set against the API: 'worst' makes renting dearer as well as
              # buying, which can favour owning (a CFO audit), and the sheet says so
-             '," in the "&scenario&" scenario (set for self-hosting vs the API)"))', "", "text"),
+             '," in the "&scenario&" scenario (set for self-hosting vs the API)"))&IF(AND('
+             # what would undo owning's saving (an owning CFO's review: every cost left out
+             # falls on the owner's side)
+             '{own_cheaper_hour},{purchase_price}>0),"; "&TEXT(({rent_levelled}-'
+             f'{{own_hourly_calc}})*{HOURS_PER_YEAR:g}/{{purchase_price}},"0.0%")&" of the price '
+             'a year more in maintenance, support or spares would undo it","")', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?", _resale_note(), "", "text"),
@@ -1072,7 +1084,8 @@ LEFT_OUT = [
     f"{capacity.NOT_COUNTED} (type the price you would pay where a discount applies); quality "
     "differences between models ('Same model on both sides?' says where the API serves "
     "another).",
-    "Owning: hardware maintenance, support contracts and spares; insurance; sales and "
+    "Owning: maintenance, support, spares and insurance beyond the share typed (0 by "
+    "default); sales and "
     "property taxes, and the income-tax difference between depreciating owned GPUs and "
     "expensing rent; shipping and installation; network gear beyond the server share; the "
     "extra operations work owned hardware takes (the people cost is the same either way); "
@@ -1195,7 +1208,8 @@ def _cover(wb) -> None:
             "Renting: the price per GPU-hour for the hours you rent, mixed with spot for the "
             "share you choose. Owning: OWN_HOURLY_COST: the purchase less its resale, repaid as "
             "an annuity at the cost of capital over the years kept, plus power x PUE x "
-            "electricity and colocation per kW; owned GPUs are paid every hour of the month.",
+            "electricity, colocation per kW and maintenance as a share of the price a year; "
+            "owned GPUs are paid every hour of the month.",
             f"The API bills the month the GPUs are paid for ({HOURS_PER_MONTH:g} / 24 days, or the "
             "hours rented / 24 past that), input at its price (cache hits at "
             "the catalog's cached price, if any) and output at its price.",
