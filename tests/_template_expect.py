@@ -286,11 +286,14 @@ def _money(v, x, total):
                                  else " (at today's rent)" if fall > 0 else " (rent flat)")
                               + ("" if v["scenario"] == "base" else
                                  f" in the {v['scenario']} scenario (set for self-hosting vs "
-                                 "the API)")
-                              + (f"; {gap * 8760 / x['purchase']:.1%} of the price a year more "
-                                 "in maintenance, support or spares would undo it"
-                                 if gap > 0 and x["purchase"] > 0 else ""))
-    out["own_vs_rent_line"] = out["own_vs_rent_short"]
+                                 "the API)"))
+    # what maintenance a year would undo owning's saving per GPU-hour (own_undone), said
+    # where the fleet's verdict agrees, which the fleet's block below checks
+    share = gap * 8760 / x["purchase"] if gap > 0 and x["purchase"] > 0 else "-"
+    out["own_undone_share"] = share
+    out["own_vs_rent_line"] = out["own_vs_rent_short"] + (
+        f"; maintenance of {share:.1%} of the price a year more would undo it"
+        if share != "-" and share >= 0.0005 else "")
     if total is None:
         return out
     monthly = e.self_host_monthly_cost(x["tpd"], total, price, n, x["util"], hours, x["minrep"],
@@ -332,8 +335,8 @@ def _money(v, x, total):
     # reads back empty)
     fleet, hour_owning = out["fleet_npv_saving_calc"], own_h < out["rent_levelled"]
     if (fleet > 0 and not hour_owning) or (fleet < 0 and hour_owning):
-        out["own_vs_rent_line"] += (f"; for your fleet as sized, "
-                                    f"{'renting' if fleet < 0 else 'owning'} saves")
+        out["own_vs_rent_line"] = out["own_vs_rent_short"] + (
+            f"; for your fleet as sized, {'renting' if fleet < 0 else 'owning'} saves")
     out["npv_vs_api_calc"] = out["api_npv_calc"] - out["self_host_npv_calc"]
     out["breakeven_for_good_calc"] = _scan(e.breakeven_for_good(
         replica, cap, out["api_blended_calc"], x["minrep"], x["staff"], days))
@@ -419,7 +422,8 @@ def expect_self_host(v):
             exp[o] = own
         exp.update(rent_npv_calc="check inputs", own_npv_calc="check inputs",
                    running_cost_per_year="check inputs", npv_saving_calc="-", rent_levelled="-",
-                   own_vs_rent_msg="-", own_vs_rent_short="-", own_vs_rent_line="-")
+                   own_vs_rent_msg="-", own_vs_rent_short="-", own_vs_rent_line="-",
+                   own_undone_share="-")
         if exp.get("fits") == "OK":
             exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-", npv_vs_api=own, self_host_npv_calc="-",
@@ -492,7 +496,7 @@ def expect_self_host(v):
         said = sh.NEED_PRICES
         exp.update({o: said for o in COMPARE_OUTPUTS})
         exp.update(npv_saving_calc="-", rent_levelled="-", own_vs_rent_msg="-",
-                   own_vs_rent_short="-", own_vs_rent_line="-")
+                   own_vs_rent_short="-", own_vs_rent_line="-", own_undone_share="-")
         # each side of the Years sheet where its own prices are there: the NPV against the API
         # needs the side you run (a review: a renter's waited for a purchase price)
         for ok, side in ((rent_ok, "rent"), (own_ok, "own")):

@@ -555,7 +555,7 @@ def test_file_names_in_the_docs_carry_the_package_s_version():
     # written by hand in five pages, which the next release would leave behind.
     pages = [REPO / "README.md", REPO / "installer" / "README.md", *DOCS.glob("*.md")]
     named = {(page.name, v) for page in pages for v in re.findall(
-        r"xlnapkin-(\d+\.\d+\.\d+)", page.read_text(encoding="utf-8"))}
+        r"(?:xlnapkin[- ]|\bv)(\d+\.\d+\.\d+)", page.read_text(encoding="utf-8"))}
     assert len({page for page, _v in named}) >= 4
     assert {v for _page, v in named} == {xlnapkin.__version__}, named
 

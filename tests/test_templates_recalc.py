@@ -765,6 +765,19 @@ def test_where_self_hosting_never_pays_no_fleet_is_named_and_no_slot_wait_shown(
     assert v["q_full"] == 0 and v["q_queued"] == 0
 
 
+def test_the_maintenance_that_undoes_owning_s_saving_does(plans):
+    # A review: the share the verdict prints was the sheet's formula copied into the test;
+    # typed as the maintenance, it must leave owning and renting level (the NPV and the hour)
+    v = dict(plans["self_host_breakeven"].defaults, hardware="own")
+    share = ex.expect_self_host(v)["own_undone_share"]
+    assert 0.01 < share < 0.1
+    level = ex.expect_self_host(dict(v, maintenance_share=share))
+    assert level["own_hourly_calc"] == pytest.approx(level["rent_levelled"], rel=1e-12)
+    assert abs(level["npv_saving_calc"]) < 1e-6 * level["own_npv_calc"]
+    more = ex.expect_self_host(dict(v, maintenance_share=share * 1.01))
+    assert more["own_vs_rent_line"].startswith("renting is cheaper by")
+
+
 def test_the_finance_page_quotes_its_worst_case_verdict(results):
     # A docs audit: the page's verdict for its own recalculation ("self-hosting is cheaper at
     # 500.0 M tokens/day; breakeven ...") was prose no test read.
@@ -1066,7 +1079,8 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     assert (f"Owning: ${own['own_fleet_purchase']:,.0f} up front for "
             f"{own['owned_fleet_gpus']:,.0f} GPUs; the monthly cost above levels it over 3 "
             "years at the cost of capital, less the resale. Against renting: "
-            f"{own['own_vs_rent']}") in cover  # a CFO audit
+            f"{own['own_vs_rent_msg']}{own['own_vs_rent'][len(own['own_vs_rent_short']):]}"
+            ) in cover  # a CFO audit
     assert "Owning:" not in " ".join(str(c) for c in rent["cover_answer"])
     # a cheaper GPU count per replica is named on the cover where the sheet names one
     named = []

@@ -90,7 +90,7 @@ _MAIN = '''\
 
 Add the line numpy to the requirements.txt tab of xlwings Lite (Lite installs it), then paste
 this file into its main.py tab (over the template, or below code of your own); if the functions
-show #NAME?, restart Lite (its menu, Restart). No package
+show #NAME?, restart Lite (its menu, Restart); then save the workbook. No package
 index is asked for xlnapkin: the whole package (its Python modules and catalog data: a
 {zip_size:,}-byte zip, SHA-256 {sha_short}...) is embedded below,
 which makes this file {main_size:,} bytes. When Lite runs it, the zip is written once to the

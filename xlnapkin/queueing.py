@@ -988,16 +988,19 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
     peer-link domain (as :func:`xlnapkin.capacity._cheapest_split` tries), meets the limits
     on fewer GPUs in all by more than ``CHEAPER_SPLIT``'s margin, that count (a capacity
     planner's audit: 277 replicas of one A100, where replicas of four needed 32 GPUs); else ''.
-    A count whose replica holds fewer than :data:`FEW_SLOTS` requests is never named (a review:
-    at a trickle of traffic, 1-GPU replicas of 70B in fp8, one request each, were advised over
-    one replica of four), and of two counts that need as many GPUs the larger replica is."""
+    Beside a count that meets the limits (``gpus`` finite), a count whose replica holds fewer
+    than :data:`FEW_SLOTS` requests is not named (a review: at a trickle of traffic, 1-GPU
+    replicas of 70B in fp8, one request each, were advised over one replica of four); of two
+    counts that need as many GPUs, the smaller replica is, as capacity's splits choose (a spare
+    replica costs less)."""
     from .capacity import CHEAPER_SPLIT
     from .memory import domain_degrees
     g, m = _gpu(gpu), _model(model)
     frac = rest[3] if len(rest) > 3 else MEM_FRACTION
     counts = np.array([k for k in domain_degrees(g, m, weight_dtype) if k != int(num_gpus)
-                       and not slots_note(g, m, input_tokens, output_tokens, weight_dtype,
-                                          kv_dtype, k, frac)], dtype=float)
+                       and not (np.isfinite(gpus) and slots_note(
+                           g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, k, frac))],
+                      dtype=float)
     if not counts.size:
         return ""
     with np.errstate(invalid="ignore"):
@@ -1005,7 +1008,7 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
             g, m, requests_per_sec, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
             kv_dtype, counts, *rest), dtype=float)
     need = np.where(np.isfinite(need), need, np.inf)
-    k = int(np.lexsort((-counts, need))[0])  # the fewest GPUs; of equals, the larger replica
+    k = int(np.argmin(need))  # the fewest GPUs; of equals, the smaller replica
     if not (np.isfinite(need[k]) and need[k] < CHEAPER_SPLIT * gpus):
         return ""
     return (f"; replicas of {counts[k]:.0f} GPU{'' if counts[k] == 1 else 's'} meet the same "

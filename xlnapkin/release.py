@@ -113,11 +113,13 @@ Linux, macOS or Windows, the command line and headless recalculation (Python 3.1
   The [recalc] extra adds what xlnapkin recalc needs; its dependencies come from PyPI.
 
 macOS, Excel on the web (or Windows without Python): xlwings Lite
-  In Excel: Home > Add-ins, add "xlwings Lite". Add a line "numpy" to Lite's requirements.txt
-  tab (Lite installs it; lite\\requirements.txt lists what the functions need). Open
-  lite\\main.py in a text editor and paste it into Lite's main.py tab (over the template, or
-  below code of your own); if the functions show #NAME?, restart Lite (its menu, Restart).
-  Then type =NAPKIN_VERSION() in a cell.
+  In Excel (Microsoft 365 or 2021+; on a Mac, macOS 13 or later): Home > Add-ins, add
+  "xlwings Lite". Add a line "numpy" to Lite's requirements.txt tab (Lite installs it;
+  lite\\requirements.txt lists what the functions need). Open lite\\main.py in a text editor
+  and paste it into Lite's main.py tab (over the template, or below code of your own); if the
+  functions show #NAME?, restart Lite (its menu, Restart). Type =NAPKIN_VERSION() in a cell,
+  then save the workbook (Lite keeps its code in the file when saved). A colleague who opens
+  it trusts the workbook when Lite asks.
   main.py is {main_size:,} bytes because the package is inside it; nothing is downloaded for
   xlnapkin.
 

@@ -104,7 +104,8 @@ OWN = [
     # an owner's running cost beside power and space (an owning CFO's review: "owning saves
     # $0.13 per GPU-hour" was undone by a support contract of 2.9 % of the price a year)
     ("maintenance_share", "Maintenance, support and spares a year, share of the price", 0.0,
-     "1/year", "support contract, spare parts, insurance; 0 = not counted", "pct", (0, 1)),
+     "1/year", "price with server share: support, spares, insurance; 0 = none", "pct",
+     (0, 1)),
     ("price_decline", "Yearly fall of the GPU's rental price", 0.25, "1/year",
      "H100 2023-25 and Epoch's 2.1-year doubling: -25 to -30 %/yr", "pct", (0, 1)),
 ]
@@ -966,6 +967,15 @@ def _rent_basis() -> str:
             '"$0.00")&")",IF({price_decline}>0," (at today\'s rent)"," (rent flat)"))')
 
 
+def _undone(share: str, fleet: str) -> str:
+    """What maintenance a year would undo owning's saving per GPU-hour, as the verdict says it
+    (a formula piece, from the cells ``share`` and ``fleet_vs_gpu``): where the fleet's verdict
+    agrees and the share shows (an owning CFO's review: every cost left out falls on the
+    owner's side); else ''."""
+    return (f'IF(AND(ISNUMBER({share}),{fleet}=""),IF({share}>=0.0005,"; maintenance of "&'
+            f'TEXT({share},"0.0%")&" of the price a year more would undo it",""),"")')
+
+
 def _own_steps() -> list[Step]:
     own = own_hourly(*(f"{{{x}}}" for x in ("purchase_price", "price_per_kwh", "cost_of_capital",
                                            "years", "residual_share", "power_watts", "pue",
@@ -1002,12 +1012,7 @@ def _own_steps() -> list[Step]:
              '{years}=1," year"," years")&' + _rent_basis() + '&IF(scenario="base",""'
              # the scenarios are set against the API: 'worst' makes renting dearer as well as
              # buying, which can favour owning (a CFO audit), and the sheet says so
-             '," in the "&scenario&" scenario (set for self-hosting vs the API)"))&IF(AND('
-             # what would undo owning's saving (an owning CFO's review: every cost left out
-             # falls on the owner's side)
-             '{own_cheaper_hour},{purchase_price}>0),"; "&TEXT(({rent_levelled}-'
-             f'{{own_hourly_calc}})*{HOURS_PER_YEAR:g}/{{purchase_price}},"0.0%")&" of the price '
-             'a year more in maintenance, support or spares would undo it","")', "", "text"),
+             '," in the "&scenario&" scenario (set for self-hosting vs the API)"))', "", "text"),
         # the default resale share is a 3-year figure (a finance audit: kept for 5 years it
         # turned renting's NPV into owning's)
         Step("resale_note", "Resale share set for the years kept?", _resale_note(), "", "text"),
@@ -1042,8 +1047,12 @@ def _own_steps() -> list[Step]:
              '{fleet_npv_saving_calc}>0,NOT({own_cheaper_hour})),AND({fleet_npv_saving_calc}<0,'
              '{own_cheaper_hour})),"; for your fleet as sized, "&IF({fleet_npv_saving_calc}<0,'
              '"renting","owning")&" saves",""),"")', "", "text"),
+        Step("own_undone_share", "Maintenance a year that would undo owning's saving, share of "
+             "the price", 'IF(AND({own_cheaper_hour},N({purchase_price})>0),({rent_levelled}-'
+             f'{{own_hourly_calc}})*{HOURS_PER_YEAR:g}/{{purchase_price}},"-")', "1/year", "pct"),
         Step("own_vs_rent_line", "Own vs rent per GPU-hour, and the fleet's verdict",
-             "{own_vs_rent_short}&{fleet_vs_gpu}", "", "text"),
+             "{own_vs_rent_short}&{fleet_vs_gpu}&"
+             + _undone("{own_undone_share}", "{fleet_vs_gpu}"), "", "text"),
     ]
 
 
@@ -1152,7 +1161,8 @@ COVER_ANSWER = [
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&"; the monthly cost above levels '
      'it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
-     'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu,own_vs_rent)&IF(AND('
+     'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu&'
+     + _undone("own_undone_share", "fleet_vs_gpu") + ',own_vs_rent)&IF(AND('
      'compare_ok,'
      'resale_note<>"OK"),". '
      # the scenario is named once (own vs rent names it)
@@ -1301,5 +1311,6 @@ def _own_hourly_at_defaults(g, own) -> float:
     from .. import economics as e
     price, watts = _owned_at_defaults(g)
     return float(e.own_hourly_cost(price, own["years"], watts, own["price_per_kwh"], own["pue"],
-                                   e.colo_cost_per_month(watts, own["colo_usd_per_kw_month"]),
+                                   e.colo_cost_per_month(watts, own["colo_usd_per_kw_month"])
+                                   + own["maintenance_share"] * price / 12,
                                    own["cost_of_capital"], own["residual_share"] * price))
