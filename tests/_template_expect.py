@@ -425,7 +425,7 @@ def expect_self_host(v):
                    own_vs_rent_msg="-", own_vs_rent_short="-", own_vs_rent_line="-",
                    own_undone_share="-")
         if exp.get("fits") == "OK":
-            exp.update(own_fleet_purchase=own, own_npv_saving_fleet=own,
+            exp.update(own_fleet_purchase=own, own_boards=own, own_npv_saving_fleet=own,
                        fleet_npv_saving_calc="-", npv_vs_api=own, self_host_npv_calc="-",
                        npv_vs_api_calc="-", rent_fleet_pv="-", own_fleet_pv="-")
         exp.update(rent_years_ok=False, own_years_ok=False)
@@ -487,6 +487,7 @@ def expect_self_host(v):
         if _volume_range_msg(v) == "OK":  # else the Volume sheet alone shows #N/A
             exp.update(_volume_rows(v, x, money, total))
         exp.update(_tornado(v, x, total))
+    exp["own_boards"] = _boards(g, exp, x["purchase"])
     exp["check_fits"] = exp["fits"]  # the same cell under a check name, for `xlnapkin recalc`
     exp["own_inputs_ok"] = "OK"
     exp["check_volume_range"] = _volume_range_msg(v)
@@ -509,10 +510,24 @@ def expect_self_host(v):
         if fits:  # the fleet's figures need the replica to run first
             exp.update(own_npv_saving_fleet=said, fleet_npv_saving_calc="-")
             if not own_ok:
-                exp["own_fleet_purchase"] = said
+                exp["own_fleet_purchase"] = exp["own_boards"] = said
             if not (own_ok if v["hardware"] == "own" else rent_ok):
                 exp.update(npv_vs_api=said, self_host_npv_calc="-", npv_vs_api_calc="-")
     return exp
+
+
+def _boards(g, exp, price) -> str:
+    """The Breakeven sheet's whole-boards line for the owned fleet (own_boards)."""
+    bought = exp.get("own_fleet_purchase")
+    if isinstance(bought, str):
+        return bought
+    n, board = exp["own_fleet_gpus"], g.nvlink_gpus or 0
+    if not 8 <= board <= 72 or n % board == 0:
+        return "OK"
+    whole = math.ceil(n / board) * board
+    return (f"{g.id} comes on boards of {board:.0f}: {n:.0f} GPU{'' if n == 1 else 's'} owned, "
+            f"{whole:.0f} in whole boards, ${whole * price:,.0f} up front (raise min_replicas to "
+            "use them)")
 
 
 def _years_ok(v, g):

@@ -336,6 +336,13 @@ def _owning_outputs(b) -> None:
         gate = "own_years_ok" if name == "own_fleet_purchase" else "compare_ok"
         b.add(name, label, f'IF({{all_ok}},IF({{{gate}}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', "USD", note, "usd0", "output")
+    # GPUs sold on boards (an owning CFO's review: "$75,000 up front for 2 GPUs" of H100s that
+    # come eight to a board); peer-link domains of 8 to 72 GPUs (a board, an NVL72 rack)
+    bk.two_lines(b.add("own_boards", "Owned GPUs in whole boards?", 'IF({all_ok},IF('
+                       '{own_years_ok},IF(ISNUMBER({fleet_purchase_calc}),'
+                       + _boards("{own_fleet_gpus}", "{g_nvlink_gpus}", "{gpu_id}",
+                                 "{purchase_price_used}")
+                       + ',"-"),{compare_msg}),"check inputs")', "", "", "text", "output"))
 
 
 def _checks(b) -> None:
@@ -967,6 +974,17 @@ def _rent_basis() -> str:
             '"$0.00")&")",IF({price_decline}>0," (at today\'s rent)"," (rent flat)"))')
 
 
+def _boards(gpus: str, board: str, gpu: str, price: str) -> str:
+    """Whether an owned fleet of ``gpus`` fills whole boards of the GPU's peer-link domain
+    (``board``: 8 to 72 GPUs, the boards and racks those GPUs are sold on), as a formula piece:
+    "OK", or what whole boards hold and cost at ``price`` a GPU."""
+    whole = f"ROUNDUP({gpus}/{board},0)*{board}"
+    return (f'IF(AND(N({board})>=8,N({board})<=72),IF(MOD({gpus},{board})=0,"OK",{gpu}&'
+            f'" comes on boards of "&{board}&": "&{gpus}&IF({gpus}=1," GPU"," GPUs")&" owned, "'
+            f'&{whole}&" in whole boards, "&TEXT({whole}*{price},"$#,##0")&" up front (raise '
+            f'min_replicas to use them)"),"OK")')
+
+
 def _undone(share: str, fleet: str) -> str:
     """What maintenance a year would undo owning's saving per GPU-hour, as the verdict says it
     (a formula piece, from the cells ``share`` and ``fleet_vs_gpu``): where the fleet's verdict
@@ -1158,8 +1176,9 @@ COVER_ANSWER = [
     ('IF(AND(inputs_ok,hardware="own",ISNUMBER(own_fleet_purchase)),"Owning: "&'
      + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
      + _sheets.plain("owned_fleet_gpus") + '&'
-     + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&"; the monthly cost above levels '
-     'it over "&'
+     + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&IF(LEFT(own_boards,2)="OK","",'
+     '" (sold "&g_nvlink_gpus&" to a board)")&"; the '
+     'monthly cost above levels it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
      'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu&'
      + _undone("own_undone_share", "fleet_vs_gpu") + ',own_vs_rent)&IF(AND('
