@@ -411,7 +411,8 @@ def fit_advice(g, m, wd, least, frac) -> str:
 def expect_self_host(v):
     bad = _bad_self_host(v)
     if bad:
-        return {**bad, "inputs_ok": False, **{o: "check inputs" for o in OUTPUT_OF}}
+        return {**bad, "inputs_ok": False, **{o: "check inputs" for o in OUTPUT_OF},
+                "own_boards": "check inputs"}
     own = _own_inputs_msg(v)
     if own:  # renting: the sheet works with the owning inputs' defaults (own vs rent says why)
         defaults = {row[0]: row[2] for row in sh.OWN + sh.RUN if row[0] in sh.OWN_INPUTS}
@@ -525,9 +526,10 @@ def _boards(g, exp, price) -> str:
     if not 8 <= board <= 72 or n % board == 0:
         return "OK"
     whole = math.ceil(n / board) * board
-    return (f"{g.id} comes on boards of {board:.0f}: {n:.0f} GPU{'' if n == 1 else 's'} owned, "
-            f"{whole:.0f} in whole boards, ${whole * price:,.0f} up front (raise min_replicas to "
-            "use them)")
+    unit = "rack" if board > 8 else "server"
+    return (f"the figures price an owned fleet's {n:,.0f} GPU{'' if n == 1 else 's'} alone; "
+            f"{g.id} is sold {board:.0f} to a {unit}: whole {unit}s hold {whole:,.0f}, "
+            f"${whole * price:,.0f} up front")
 
 
 def _years_ok(v, g):

@@ -1076,11 +1076,14 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     # its 3-year figure for another holding period, a warning (a finance audit)
     cover = " | ".join(filter(None, [(c[0] if isinstance(c, list) else c) or ""
                                      for c in own["cover_answer"]]))
-    # where the GPUs owned are part of a board, the cover says so (an owning CFO's review)
+    # where the GPUs owned are part of a server, the cover says so (an owning CFO's review)
     board = catalog.gpu(own["gpu_id"]).nvlink_gpus
-    assert own["own_boards"].startswith(f"{own['gpu_id']} comes on boards of {board}: ")
+    assert board == 8 and own["owned_fleet_gpus"] % board
+    assert own["own_boards"].startswith(
+        f"the figures price an owned fleet's {own['owned_fleet_gpus']:,.0f} GPUs alone; "
+        f"{own['gpu_id']} is sold 8 to a server: whole servers hold ")
     assert (f"Owning: ${own['own_fleet_purchase']:,.0f} up front for "
-            f"{own['owned_fleet_gpus']:,.0f} GPUs (sold {board} to a board); the monthly cost "
+            f"{own['owned_fleet_gpus']:,.0f} GPUs (sold 8 to a server); the monthly cost "
             "above levels it over 3 "
             "years at the cost of capital, less the resale. Against renting: "
             f"{own['own_vs_rent_msg']}{own['own_vs_rent'][len(own['own_vs_rent_short']):]}"

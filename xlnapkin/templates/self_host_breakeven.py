@@ -338,7 +338,7 @@ def _owning_outputs(b) -> None:
               '"check inputs")', "USD", note, "usd0", "output")
     # GPUs sold on boards (an owning CFO's review: "$75,000 up front for 2 GPUs" of H100s that
     # come eight to a board); peer-link domains of 8 to 72 GPUs (a board, an NVL72 rack)
-    bk.two_lines(b.add("own_boards", "Owned GPUs in whole boards?", 'IF({all_ok},IF('
+    bk.two_lines(b.add("own_boards", "Owned GPUs in whole servers or racks?", 'IF({all_ok},IF('
                        '{own_years_ok},IF(ISNUMBER({fleet_purchase_calc}),'
                        + _boards("{own_fleet_gpus}", "{g_nvlink_gpus}", "{gpu_id}",
                                  "{purchase_price_used}")
@@ -974,15 +974,24 @@ def _rent_basis() -> str:
             '"$0.00")&")",IF({price_decline}>0," (at today\'s rent)"," (rent flat)"))')
 
 
+def _unit(board: str) -> str:
+    """What a peer-link domain of ``board`` GPUs is sold as, as a formula piece: a server of 8
+    (HGX and OAM boards; H100, H200 and A100 also come on boards of 4), else an NVL72 rack."""
+    return f'IF({board}>8,"rack","server")'
+
+
 def _boards(gpus: str, board: str, gpu: str, price: str) -> str:
-    """Whether an owned fleet of ``gpus`` fills whole boards of the GPU's peer-link domain
-    (``board``: 8 to 72 GPUs, the boards and racks those GPUs are sold on), as a formula piece:
-    "OK", or what whole boards hold and cost at ``price`` a GPU."""
+    """Whether an owned fleet of ``gpus`` fills whole servers or racks of the GPU's peer-link
+    domain (``board``: 8 to 72 GPUs), as a formula piece: "OK", or that the figures price the
+    GPUs alone and what whole ones hold and cost at ``price`` a GPU. No advice on the replicas:
+    a replica size that does not divide the server never fills it, and a renter owns none (a
+    review)."""
     whole = f"ROUNDUP({gpus}/{board},0)*{board}"
-    return (f'IF(AND(N({board})>=8,N({board})<=72),IF(MOD({gpus},{board})=0,"OK",{gpu}&'
-            f'" comes on boards of "&{board}&": "&{gpus}&IF({gpus}=1," GPU"," GPUs")&" owned, "'
-            f'&{whole}&" in whole boards, "&TEXT({whole}*{price},"$#,##0")&" up front (raise '
-            f'min_replicas to use them)"),"OK")')
+    return (f'IF(AND(N({board})>=8,N({board})<=72),IF(MOD({gpus},{board})=0,"OK","the figures '
+            f'price an owned fleet\'s "&TEXT({gpus},"#,##0")&IF({gpus}=1," GPU"," GPUs")&" '
+            f'alone; "&{gpu}&" is sold "&{board}&" to a "&{_unit(board)}&": whole "&'
+            f'{_unit(board)}&"s hold "&TEXT({whole},"#,##0")&", "&TEXT({whole}*{price},'
+            f'"$#,##0")&" up front"),"OK")')
 
 
 def _undone(share: str, fleet: str) -> str:
@@ -1177,7 +1186,7 @@ COVER_ANSWER = [
      + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
      + _sheets.plain("owned_fleet_gpus") + '&'
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&IF(LEFT(own_boards,2)="OK","",'
-     '" (sold "&g_nvlink_gpus&" to a board)")&"; the '
+     '" (sold "&g_nvlink_gpus&" to a "&' + _unit("g_nvlink_gpus") + '&")")&"; the '
      'monthly cost above levels it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
      'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu&'
