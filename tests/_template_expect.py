@@ -518,7 +518,7 @@ def expect_self_host(v):
 
 
 def _boards(g, exp, price) -> str:
-    """The Breakeven sheet's whole-boards line for the owned fleet (own_boards)."""
+    """The Breakeven sheet's line on whole servers or racks for the owned fleet (own_boards)."""
     bought = exp.get("own_fleet_purchase")
     if isinstance(bought, str):
         return bought
@@ -526,10 +526,10 @@ def _boards(g, exp, price) -> str:
     if not 8 <= board <= 72 or n % board == 0:
         return "OK"
     whole = math.ceil(n / board) * board
-    unit = "rack" if board > 8 else "server"
-    return (f"the figures price an owned fleet's {n:,.0f} GPU{'' if n == 1 else 's'} alone; "
-            f"{g.id} is sold {board:.0f} to a {unit}: whole {unit}s hold {whole:,.0f}, "
-            f"${whole * price:,.0f} up front")
+    unit, sold = ("rack", "is sold") if board > 8 else ("server", "is usually sold")
+    return (f"the figures price the {n:,.0f} GPU{'' if n == 1 else 's'} an owned fleet needs, "
+            f"not whole {unit}s; {g.id} {sold} {board:.0f} to a {unit}: whole {unit}s hold "
+            f"{whole:,.0f}, ${whole * price:,.0f} up front")
 
 
 def _years_ok(v, g):

@@ -533,6 +533,9 @@ def test_dollar_figures_in_the_prose_are_what_the_engine_gives():
             f"within the {e.replica_tokens_per_day(1500, 0.7) / 1e6:.0f} million",
             f"at $0.79 it gives {e.breakeven_tokens_per_day(3635, 0.79) / 1e6:.0f} million"]}
     assert (1 - e.dedicated_coverage(*tenants)) * hours * 60 < 1  # "under a minute"
+    # its $3,635: "the same two [GPUs at $2.49], all month"
+    assert f"${2 * 2.49 * e.HOURS_PER_MONTH:,.0f} a month of GPUs (the same two, all month)" \
+        in flat["finance"]
     for page, phrases in quoted.items():
         for phrase in phrases:
             assert phrase in flat[page], (page, phrase)
@@ -560,6 +563,23 @@ def test_file_names_in_the_docs_carry_the_package_s_version():
     assert {v for _page, v in named} == {xlnapkin.__version__}, named
 
 
+def test_the_lite_steps_say_the_same_in_every_place():
+    # A review: the Lite set-up is written for four readers (the analyst guide, the installer
+    # README, the release's README and main.py's header); each says the order Lite works in
+    from xlnapkin import lite, release
+    texts = {"analyst": PAGES["analyst"].read_text(encoding="utf-8"),
+             "installer": (REPO / "installer" / "README.md").read_text(encoding="utf-8"),
+             "release": release._README, "main.py": lite._MAIN}
+    for name, text in texts.items():
+        flat = " ".join(text.split())
+        add, paste = flat.find("numpy"), flat.find("main.py", flat.find("numpy"))
+        assert 0 <= add < paste, name  # numpy in the requirements tab first, then main.py
+        assert "#NAME?" in flat and "save the workbook" in flat, name
+    for name in ("analyst", "installer", "release"):
+        flat = " ".join(texts[name].split())
+        assert "macOS 13" in flat and "trust" in flat, name
+
+
 def test_texts_that_quote_a_default_constant_quote_its_value():
     # A code review: "730 = always on" and "default 0.7 here" written by hand beside the
     # constants they quote (economics.HOURS_PER_MONTH, PLANNED_UTILIZATION).
@@ -573,6 +593,9 @@ def test_texts_that_quote_a_default_constant_quote_its_value():
                                  if callable(f) and getattr(f, "__module__", "") ==
                                  capacity.__name__))
     assert quoted and set(quoted) == {f"{PLANNED_UTILIZATION:g}"}, quoted
-    from xlnapkin.queueing import FEW_SLOTS
+    from xlnapkin import queueing
     latency = " ".join((DOCS / "latency.md").read_text(encoding="utf-8").split())
-    assert f"weights holds fewer than {FEW_SLOTS} requests" in latency
+    assert f"weights holds fewer than {queueing.FEW_SLOTS} requests" in latency
+    for f in (queueing.ttft_at_rate, queueing.tpot_at_rate):  # the sizing functions' default
+        said = _excel.parse_docstring(f.__doc__).args["percentile"]
+        assert f"({queueing.SLA_PERCENTILE:g} by default)" in said

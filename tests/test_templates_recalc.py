@@ -1080,10 +1080,10 @@ def test_own_vs_rent_compares_equal_work_in_either_mode(results):
     board = catalog.gpu(own["gpu_id"]).nvlink_gpus
     assert board == 8 and own["owned_fleet_gpus"] % board
     assert own["own_boards"].startswith(
-        f"the figures price an owned fleet's {own['owned_fleet_gpus']:,.0f} GPUs alone; "
-        f"{own['gpu_id']} is sold 8 to a server: whole servers hold ")
+        f"the figures price the {own['owned_fleet_gpus']:,.0f} GPUs an owned fleet needs, not "
+        f"whole servers; {own['gpu_id']} is usually sold 8 to a server: whole servers hold ")
     assert (f"Owning: ${own['own_fleet_purchase']:,.0f} up front for "
-            f"{own['owned_fleet_gpus']:,.0f} GPUs (sold 8 to a server); the monthly cost "
+            f"{own['owned_fleet_gpus']:,.0f} GPUs (usually sold 8 to a server); the monthly cost "
             "above levels it over 3 "
             "years at the cost of capital, less the resale. Against renting: "
             f"{own['own_vs_rent_msg']}{own['own_vs_rent'][len(own['own_vs_rent_short']):]}"

@@ -646,7 +646,9 @@ def ttft_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         weight_dtype: *
         kv_dtype: *
         num_gpus: *
-        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; to check a fleet REPLICAS_FOR_SLA sized, give its percentile (0.95 by default) [0-1]
+        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the
+            median; to check a fleet REPLICAS_FOR_SLA sized, give its percentile (0.95 by
+            default) [0-1]
         efficiency: *
         token_budget: *
         mem_fraction: *
@@ -682,7 +684,9 @@ def tpot_at_rate(gpu, model, requests_per_sec, input_tokens=1024, output_tokens=
         weight_dtype: *
         kv_dtype: *
         num_gpus: *
-        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the median; to check a fleet REPLICAS_FOR_SLA sized, give its percentile (0.95 by default) [0-1]
+        percentile: share of requests at or below the result, in (0, 1); blank = 0.5, the
+            median; to check a fleet REPLICAS_FOR_SLA sized, give its percentile (0.95 by
+            default) [0-1]
         efficiency: *
         token_budget: *
         mem_fraction: *
@@ -983,7 +987,8 @@ def split_note(gpu, model, requests_per_sec, ttft_ms, tpot_ms, input_tokens=1024
 
 
 def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_tokens,
-                output_tokens, weight_dtype, kv_dtype, num_gpus, *rest) -> str:
+                output_tokens, weight_dtype, kv_dtype, num_gpus, percentile, efficiency,
+                token_budget, mem_fraction) -> str:
     """Where another count of GPUs a replica, among those the model splits over up to one
     peer-link domain (as :func:`xlnapkin.capacity._cheapest_split` tries), meets the limits
     on fewer GPUs in all by more than ``CHEAPER_SPLIT``'s margin, that count (a capacity
@@ -996,17 +1001,17 @@ def _fewer_gpus(gpu, model, requests_per_sec, ttft_ms, tpot_ms, gpus, input_toke
     from .capacity import CHEAPER_SPLIT
     from .memory import domain_degrees
     g, m = _gpu(gpu), _model(model)
-    frac = rest[3] if len(rest) > 3 else MEM_FRACTION
     counts = np.array([k for k in domain_degrees(g, m, weight_dtype) if k != int(num_gpus)
                        and not (np.isfinite(gpus) and slots_note(
-                           g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, k, frac))],
+                           g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, k,
+                           mem_fraction))],
                       dtype=float)
     if not counts.size:
         return ""
     with np.errstate(invalid="ignore"):
         need = counts * np.asarray(replicas_for_sla(
             g, m, requests_per_sec, ttft_ms, tpot_ms, input_tokens, output_tokens, weight_dtype,
-            kv_dtype, counts, *rest), dtype=float)
+            kv_dtype, counts, percentile, efficiency, token_budget, mem_fraction), dtype=float)
     need = np.where(np.isfinite(need), need, np.inf)
     k = int(np.argmin(need))  # the fewest GPUs; of equals, the smaller replica
     if not (np.isfinite(need[k]) and need[k] < CHEAPER_SPLIT * gpus):

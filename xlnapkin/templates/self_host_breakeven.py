@@ -336,8 +336,8 @@ def _owning_outputs(b) -> None:
         gate = "own_years_ok" if name == "own_fleet_purchase" else "compare_ok"
         b.add(name, label, f'IF({{all_ok}},IF({{{gate}}},{{{calc}}},{{compare_msg}}),'
               '"check inputs")', "USD", note, "usd0", "output")
-    # GPUs sold on boards (an owning CFO's review: "$75,000 up front for 2 GPUs" of H100s that
-    # come eight to a board); peer-link domains of 8 to 72 GPUs (a board, an NVL72 rack)
+    # whether the owned fleet fills whole servers (8) or NVL72 racks (72): the catalog's
+    # nvlink_gpus (an owning CFO's review: "$75,000 up front for 2 GPUs" of H100s)
     bk.two_lines(b.add("own_boards", "Owned GPUs in whole servers or racks?", 'IF({all_ok},IF('
                        '{own_years_ok},IF(ISNUMBER({fleet_purchase_calc}),'
                        + _boards("{own_fleet_gpus}", "{g_nvlink_gpus}", "{gpu_id}",
@@ -980,16 +980,23 @@ def _unit(board: str) -> str:
     return f'IF({board}>8,"rack","server")'
 
 
+def _sold(board: str) -> str:
+    """' is usually sold 8 to a server' (H100, H200 and A100 also come on boards of 4) or ' is
+    sold 72 to a rack', as a formula piece."""
+    return (f'IF({board}>8," is sold "," is usually sold ")&{board}&" to a "&{_unit(board)}')
+
+
 def _boards(gpus: str, board: str, gpu: str, price: str) -> str:
     """Whether an owned fleet of ``gpus`` fills whole servers or racks of the GPU's peer-link
     domain (``board``: 8 to 72 GPUs), as a formula piece: "OK", or that the figures price the
-    GPUs alone and what whole ones hold and cost at ``price`` a GPU. No advice on the replicas:
-    a replica size that does not divide the server never fills it, and a renter owns none (a
-    review)."""
+    GPUs the fleet needs, not whole servers, and what whole ones hold and cost at ``price`` a
+    GPU (with its server share). It gives no advice on the replicas: raising min_replicas fills
+    whole servers only where the replica size divides them, and grows the rented fleet it is
+    compared with as well."""
     whole = f"ROUNDUP({gpus}/{board},0)*{board}"
     return (f'IF(AND(N({board})>=8,N({board})<=72),IF(MOD({gpus},{board})=0,"OK","the figures '
-            f'price an owned fleet\'s "&TEXT({gpus},"#,##0")&IF({gpus}=1," GPU"," GPUs")&" '
-            f'alone; "&{gpu}&" is sold "&{board}&" to a "&{_unit(board)}&": whole "&'
+            f'price the "&TEXT({gpus},"#,##0")&IF({gpus}=1," GPU"," GPUs")&" an owned fleet '
+            f'needs, not whole "&{_unit(board)}&"s; "&{gpu}&{_sold(board)}&": whole "&'
             f'{_unit(board)}&"s hold "&TEXT({whole},"#,##0")&", "&TEXT({whole}*{price},'
             f'"$#,##0")&" up front"),"OK")')
 
@@ -1186,7 +1193,7 @@ COVER_ANSWER = [
      + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
      + _sheets.plain("owned_fleet_gpus") + '&'
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&IF(LEFT(own_boards,2)="OK","",'
-     '" (sold "&g_nvlink_gpus&" to a "&' + _unit("g_nvlink_gpus") + '&")")&"; the '
+     '" ("&MID(' + _sold("g_nvlink_gpus") + ',5,99)&")")&"; the '
      'monthly cost above levels it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
      'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu&'
