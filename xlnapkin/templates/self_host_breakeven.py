@@ -981,9 +981,9 @@ def _unit(board: str) -> str:
 
 
 def _sold(board: str) -> str:
-    """' is usually sold 8 to a server' (H100, H200 and A100 also come on boards of 4) or ' is
-    sold 72 to a rack', as a formula piece."""
-    return (f'IF({board}>8," is sold "," is usually sold ")&{board}&" to a "&{_unit(board)}')
+    """'usually sold 8 to a server' (H100, H200 and A100 also come on boards of 4) or 'sold 72
+    to a rack', as a formula piece."""
+    return f'IF({board}>8,"sold ","usually sold ")&{board}&" to a "&{_unit(board)}'
 
 
 def _boards(gpus: str, board: str, gpu: str, price: str) -> str:
@@ -996,7 +996,7 @@ def _boards(gpus: str, board: str, gpu: str, price: str) -> str:
     whole = f"ROUNDUP({gpus}/{board},0)*{board}"
     return (f'IF(AND(N({board})>=8,N({board})<=72),IF(MOD({gpus},{board})=0,"OK","the figures '
             f'price the "&TEXT({gpus},"#,##0")&IF({gpus}=1," GPU"," GPUs")&" an owned fleet '
-            f'needs, not whole "&{_unit(board)}&"s; "&{gpu}&{_sold(board)}&": whole "&'
+            f'needs, not whole "&{_unit(board)}&"s; "&{gpu}&" is "&{_sold(board)}&": whole "&'
             f'{_unit(board)}&"s hold "&TEXT({whole},"#,##0")&", "&TEXT({whole}*{price},'
             f'"$#,##0")&" up front"),"OK")')
 
@@ -1193,7 +1193,7 @@ COVER_ANSWER = [
      + _sheets.dollars("own_fleet_purchase") + '&" up front for "&'
      + _sheets.plain("owned_fleet_gpus") + '&'
      + _sheets.plural("owned_fleet_gpus", "GPU", "GPUs") + '&IF(LEFT(own_boards,2)="OK","",'
-     '" ("&MID(' + _sold("g_nvlink_gpus") + ',5,99)&")")&"; the '
+     '" ("&' + _sold("g_nvlink_gpus") + '&")")&"; the '
      'monthly cost above levels it over "&'
      'years_used&IF(years_used=1," year"," years")&" at the cost of capital, less the resale. '
      'Against renting: "&IF(compare_ok,own_vs_rent_msg&fleet_vs_gpu&'
