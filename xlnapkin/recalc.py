@@ -1102,6 +1102,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
     workbooks opened only through ``opener`` (see :class:`_Opener`), and ``regex_seconds`` for
     the regular expressions (:data:`_REGEX_CLOCK`)."""
     formulas = _import_formulas()
+    from formulas.builder import AstBuilder
     from formulas.excel import xlreader
     from formulas.tokens import operand
     from formulas.tokens.operand import Empty
@@ -1109,6 +1110,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
     with _LOCK:
         register()
         saved_compile = Empty.__dict__["compile"]
+        saved_build = AstBuilder.__dict__["compile"]
         saved_sheet_id = operand._build_sheet_id
         saved_get_name = excel_module._get_name
         saved_tqdm = excel_module.tqdm
@@ -1118,6 +1120,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
         silence = logging.NullHandler()  # its warnings would reach stderr through lastResort
         loggers = [logging.getLogger(n) for n in ("formulas", "schedula")]
         Empty.compile = staticmethod(lambda: _BLANK)
+        AstBuilder.compile = _names_it_uses(saved_build)
         excel_module.tqdm = quiet
         xlreader.load_workbook = opener or _refuse_to_open
         operand._build_sheet_id = _quoted_sheet_id
@@ -1136,6 +1139,7 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
                 yield formulas
         finally:
             Empty.compile = saved_compile
+            AstBuilder.compile = saved_build
             excel_module.tqdm = saved_tqdm
             xlreader.load_workbook = saved_loader
             operand._build_sheet_id = saved_sheet_id
@@ -1144,6 +1148,20 @@ def _formulas_session(progress, opener=None, regex_seconds=Limits.max_regex_seco
             for logger in loggers:
                 logger.removeHandler(silence)
             _COUNTER.report = None
+
+
+def _names_it_uses(compile_):
+    """formulas' ``AstBuilder.compile`` with only the defined names the formula uses: it looks
+    each of the workbook's names up among the formula's nodes, building that list anew for each
+    name, which took a sixth of the time to load the capacity planner (some 560 names, 7,700
+    formulas). The model it builds is the same."""
+    @functools.wraps(compile_)
+    def compile(self, references=None, context=None, **inputs):
+        if references:
+            nodes = self.dsp.data_nodes
+            references = {k: v for k, v in references.items() if k in nodes}
+        return compile_(self, references, context, **inputs)
+    return compile
 
 
 @functools.lru_cache(maxsize=1)
