@@ -1269,11 +1269,14 @@ def _latency_targets(v, m, n) -> dict:
         token = float(r.step(1e-9)) * 1e3
         both = (f", and its tokens {queueing._ms_text(token, 2)} ms" if "; nor tpot_ms" in said
                 else "")
+        hint_t, hint_p = queueing.SHORTER_TTFT, queueing.SHORTER_TPOT
+        if roofline._past_domain(g, n):  # fewer GPUs, within one domain, are the shorter way
+            hint_t, hint_p = (queueing._within(h, f"{g.nvlink_gpus:g}") for h in (hint_t, hint_p))
         why = ((f"no rate: even an idle replica's first token takes "
-                f"{queueing._ms_text(first, 1)} ms{both}{queueing.SHORTER_TTFT}"
+                f"{queueing._ms_text(first, 1)} ms{both}{hint_t}"
                 if said.startswith("no rate meets ttft_ms")
                 else f"no rate: even an idle replica's tokens take "
-                     f"{queueing._ms_text(token, 2)} ms{queueing.SHORTER_TPOT}")
+                     f"{queueing._ms_text(token, 2)} ms{hint_p}")
                if said.startswith("no rate meets")
                else "does not fit: " + fit_advice(g, m, wd, _num(memory.gpus_needed(
                    g, m, wd, inp + out, 1, kd, frac)), frac)

@@ -239,7 +239,7 @@ def test_a_count_of_replicas_says_what_it_comes_to(capsys):
     assert code == 0 and err == (
         f"note: {reps:.0f} replicas of 2 GPUs: {2 * reps:.0f} GPUs, each replica at most "
         f"{math.floor(best * 100) / 100:.2f} requests/s (the TPOT limit sets it, at percentile "
-        f"0.95); ${month:,.0f} a month at $2.49/GPU-hour (730 hours)\n")
+        f"0.95); ${month:,.0f} a month at ${price:.2f}/GPU-hour (730 hours)\n")
     said = err
     # --json: the answer alone on stdout, the note still on stderr (a platform engineer's
     # review: a script's log read 1,699 replicas of one GPU without the 24 GPUs of two)
@@ -675,7 +675,7 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     assert "10,000,000 tokens/day" in out
     assert ("never" in out) == (e.breakeven_tokens_per_day == float("inf"))
     # what each line is made of (a finance review): GPUs x price x hours, the API's mix, dates
-    assert "2 GPUs x $2.49 per GPU-hour (as of 2026) x 730 hours" in out
+    assert "2 GPUs x $3.90 per GPU-hour (as of 2026-02-26) x 730 hours" in out
     assert "(50% input at $0.050, output at $0.080; as of 2026-07-24)" in out
     assert "($250,000 a year)" in out
     # a price over a year older than the catalog's newest (2026-08-01) says so (a finance
@@ -723,7 +723,7 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     assert long.volume_ttft_ms == pytest.approx(ttft)
     assert long.volume_request_tokens_per_sec == pytest.approx(1e3 / tpot)
     # "never" says which two prices decide it
-    assert ("never: at 70% busy the GPUs alone cost $0.075 per million tokens, at least the "
+    assert ("never: at 70% busy the GPUs alone cost $0.118 per million tokens, at least the "
             "API's $0.065") in out
     # a derived count to the precision an estimate has (was "128,712,241 tokens/day")
     code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o")
@@ -759,7 +759,8 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     code, out, _ = run(capsys, "estimate", "--gpu", "a100-80gb", "--model", "llama-3.3-70b",
                        "--num-gpus", "2", "--tokens-per-day", "5e8")
     four = capacity.estimate(**dict(args, num_gpus=4))
-    assert code == 0 and "(2 x a100-sxm-80gb, 4 requests at once, each getting" in out
+    assert code == 0 and ("(2 x a100-sxm-80gb, bf16 weights and KV cache, 4 requests at once, "
+                          "each getting") in out
     assert (f"--num-gpus 4 self-hosts this volume for ${four.self_host_monthly_cost:,.0f}/month"
             in out)
     assert capacity.estimate(**args).best_monthly_cost == four.self_host_monthly_cost
@@ -768,7 +769,7 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     assert capacity.estimate().split_advice == ""
     # the other way (a review): 8 GPUs a replica for 10 million tokens a day
     code, out, _ = run(capsys, "estimate", "--num-gpus", "8")
-    assert ("--num-gpus 1 self-hosts this volume for $24,469/month: replicas of 8 GPUs are "
+    assert ("--num-gpus 1 self-hosts this volume for $26,527/month: replicas of 8 GPUs are "
             "more than this volume needs") in out
     assert "first token comes after" not in out  # 41 ms there: nothing to say
 
@@ -997,12 +998,65 @@ def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
     four = capacity.estimate(model="llama-3.3-70b", tokens_per_day=4e8, num_gpus=4)
     assert code == 3 and err.endswith(
         f"use --num-gpus >= 2; at this volume, use --num-gpus 4 for the least cost, "
-        f"${four.self_host_monthly_cost:,.0f} a month\n"), err
+        f"${four.self_host_monthly_cost:,.0f} a month with the people "
+        f"(${four.gpu_monthly_cost:,.0f} of GPUs)\n"), err
     code, _, err = run(capsys, "estimate", "--num-gpus", "3")
-    one = capacity.estimate(num_gpus=1).self_host_monthly_cost  # the defaults' cheapest
+    one = capacity.estimate(num_gpus=1)  # the defaults' cheapest
     assert code == 3 and err == ("Error: llama-3.1-8b's 32 attention heads cannot be split over "
                                  "3 GPUs: use --num-gpus 1, 2, 4, 8, 16 or 32; at this volume, "
-                                 f"use --num-gpus 1 for the least cost, ${one:,.0f} a month\n")
+                                 f"use --num-gpus 1 for the least cost, "
+                                 f"${one.self_host_monthly_cost:,.0f} a month with the people "
+                                 f"(${one.gpu_monthly_cost:,.0f} of GPUs)\n")
+
+
+def test_estimate_says_its_precision_and_when_the_cheapest_count_would_be_slow(capsys):
+    # A procurement review: no line said which precision was priced (fp8 and bf16 differ by 40 %
+    # on an H200), and where the model did not fit, the count advised for the least cost
+    # streamed 7.5 tokens/s a request, with a month that read as the GPUs' alone.
+    code, out, _ = run(capsys, "estimate", "--weight-dtype", "fp8")
+    assert code == 0 and "(1 x h100-sxm, fp8 weights, bf16 KV cache, " in out
+    code, out, _ = run(capsys, "estimate")
+    assert code == 0 and "(1 x h100-sxm, bf16 weights and KV cache, " in out
+    shape = dict(model="llama-3.3-70b", tokens_per_day=3e8, input_tokens=2000,
+                 output_tokens=400)
+    code, _, err = run(capsys, "estimate", "--gpu", "l40s", "--model", "llama-3.3-70b",
+                       "--tokens-per-day", "3e8", "--input-tokens", "2000", "--output-tokens",
+                       "400")
+    four = capacity.estimate(gpu="l40s", num_gpus=4, **shape)
+    assert four.slow_answers  # what the clause says, from the estimate at that count
+    assert code == 3 and err.endswith(
+        f"use --num-gpus 4 for the least cost, ${four.self_host_monthly_cost:,.0f} a month with "
+        f"the people (${four.gpu_monthly_cost:,.0f} of GPUs), though its answers would be slow "
+        "there (under 20 output tokens/s each, or 1 request in 20 waiting over 10 s for its "
+        "first token)\n"), err
+    # a count that would not be slow says nothing of it (the H100's four above)
+    code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
+                       "400000000")
+    assert code == 3 and "slow" not in err
+
+
+def test_a_rate_limit_no_rate_meets_keeps_the_replicas_notes_and_a_zero_batch_says_why(capsys):
+    # A review: where no rate met the TTFT limit, the command printed the slots note (memory,
+    # not why) and left out the note that the 16 GPUs span two NVLink domains, whose
+    # all-reduces made most of the 43 s; max-batch printed a bare 0 where nothing fits.
+    from xlnapkin import queueing, roofline
+    code, out, err = run(capsys, "max-rate-for-sla", "h100-sxm", "llama-3.1-405b", 2000, 50,
+                         100000, 1000, "--num-gpus", 16)
+    assert code == 3 and out == "" and "Error: no rate meets ttft_ms 2000" in err
+    assert roofline.domain_note("h100-sxm", 16, "llama-3.1-405b") in err
+    slots = queueing.slots_note("h100-sxm", "llama-3.1-405b", 100000, 1000, None, None, 16)
+    assert slots.startswith("one replica holds at most") and slots.split(":")[0] not in err
+    # overloaded: the slots are why, and the note stays
+    code, out, err = run(capsys, "ttft-at-rate", "h100-sxm", "llama-3.1-405b", 100, 100000,
+                         1000, "--num-gpus", 16)
+    assert code == 3 and "overloaded" in err and slots.split(":")[0] in err
+    code, out, err = run(capsys, "max-batch", "h100-sxm", "deepseek-v3", 8192, "--num-gpus", 8)
+    assert code == 0 and float(out) == 0
+    assert err == ("note: deepseek-v3 needs 671.0 GB in fp8 for its weights alone, more with "
+                   "the KV cache; 8 x h100-sxm has 640 GB (90% usable): use --num-gpus 16 (10 "
+                   "would hold it, but its heads do not split over 10)\n")
+    code, out, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-8b", 8192)
+    assert code == 0 and float(out) > 0 and err == ""
 
 
 def test_estimate_json_is_strict_json(capsys):
@@ -1735,7 +1789,7 @@ def test_estimate_prices_that_differ_read_differently(capsys):
         code, out, err = run(capsys, "estimate", "--price", price)
         assert code == 0 and line in out, out
     code, out, err = run(capsys, "estimate")
-    assert "$0.075 for the GPUs alone" in out and "at $0.065 per million tokens" in out
+    assert "$0.118 for the GPUs alone" in out and "at $0.065 per million tokens" in out
 
 
 @pytest.mark.parametrize("value", ["1e-300", "0", "1e300", "-1"])

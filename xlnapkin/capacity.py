@@ -705,7 +705,7 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
 
     >>> e = estimate()
     >>> e.api, round(e.self_host_monthly_cost), round(e.api_monthly_cost)
-    ('groq-llama-3.1-8b', 24469, 20)
+    ('groq-llama-3.1-8b', 26527, 20)
     """
     g, m = _gpu(gpu), _model(model)
     # Beyond 1e18 tokens a day (over ten thousand times what the largest providers serve) the
@@ -758,8 +758,23 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                              utilization, min_replicas, staff_cost_per_month,
                                              hours_per_month)
         if np.isfinite(best_month):
+            # all in, as every month here (a procurement review read $29,593 as the GPUs'
+            # month, $8,760 of it), and whether its answers would be slow, as the advice on a
+            # configuration that runs says
             why += (f"; at this volume, use num_gpus {best_n:g} for the least cost, "
-                    f"${best_month:,.0f} a month")
+                    f"${best_month:,.0f} a month with the people "
+                    f"(${best_month - staff_cost_per_month:,.0f} of GPUs)")
+            tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
+                                         kv_dtype, best_n)
+            reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas,
+                                   hours_per_month)
+            seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, best_n,
+                               volume_rate(tokens_per_day, input_tokens, output_tokens, reps,
+                                           hours_per_month))
+            if seen is None or slow_answers(seen[1], seen[3]):
+                why += (f", though its answers would be slow there (under "
+                        f"{SLOW_STREAM_TOKENS_PER_SEC:g} output tokens/s each, or {TAIL} waiting "
+                        f"over {SLOW_FIRST_TOKEN_MS / 1000:g} s for its first token)")
         raise CannotRunError(why)
     reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas, hours_per_month)
     monthly = self_host_monthly_cost(tokens_per_day, tps, price, num_gpus, utilization,

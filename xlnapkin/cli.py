@@ -231,13 +231,19 @@ def _run_function(doc, func, ns) -> int:
     if messages and not isinstance(result, list):
         if refused:  # a value it refuses, or one so large that the result overflows: exit 1
             raise NapkinError(messages[0])
-        if at_a_rate:  # overloaded: the memory may be why (a review)
-            _slots_note(doc, given)
+        if at_a_rate and messages[0].startswith("overloaded"):  # the memory may be why (a
+            _slots_note(doc, given)                              # review)
         if doc.name == "REPLICAS_FOR_SLA":  # no rate: another count of GPUs a replica?
             _fleet_note(doc, given, no_count=True)
+        # a replica across domains or with copies of its cache says so here too (a review: 405B
+        # on 16 H100s missed its TTFT limit by 31 s of cross-node all-reduces, unremarked)
+        _kv_layout_notes(doc, args)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
-    _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
+    if doc.name == "MAX_BATCH" and not isinstance(result, list) and result == 0:
+        _why_none_fits(doc, given)  # why, not how the cache would be laid out (a review)
+    else:
+        _kv_layout_notes(doc, args)  # stderr, so a --json answer on stdout keeps it too
     _vendor_notes(doc, args)
     if "correlation" in names and not doc.name.startswith("DEDICATED"):  # theirs ignore it
         _correlation_note(given.get("correlation"))
@@ -333,6 +339,17 @@ def _slots_note(doc, given) -> None:
     keys = ("gpu", "model", "input_tokens", "output_tokens", "weight_dtype", "kv_dtype",
             "num_gpus", "mem_fraction")
     note = _configuration_note(doc, slots_note, {k: given.get(k) for k in keys})
+    if note:
+        print(f"note: {_option_words(note)}", file=sys.stderr)
+
+
+def _why_none_fits(doc, given) -> None:
+    """Why no sequence fits, where MAX_BATCH is 0 for one configuration (its documented answer,
+    which printed alone where the speed functions name the GPUs that hold it: a review), on
+    stderr."""
+    from .memory import fit_message
+    keys = ("gpu", "model", "weight_dtype", "kv_dtype", "tokens", "num_gpus", "mem_fraction")
+    note = _configuration_note(doc, fit_message, {k: given.get(k) for k in keys})
     if note:
         print(f"note: {_option_words(note)}", file=sys.stderr)
 
@@ -803,6 +820,13 @@ def _add_catalog(sub):
 
 # --- estimate: the main job on built-in defaults ---------------------------------------------------
 
+def _dtypes(weights: str, kv: str) -> str:
+    """The precision an estimate priced: it sets the GPU count and the cost (a procurement
+    review: bf16 and fp8 on an H200 differ by 40 % a million tokens, and no line said which)."""
+    return (f"{weights} weights and KV cache" if weights == kv
+            else f"{weights} weights, {kv} KV cache")
+
+
 def _usd(x, digits=0) -> str:
     x = round(x, digits) + 0.0  # not "$-0" (a finance audit: "the API is cheaper by $-0")
     return f"-${-x:,.{digits}f}" if x < 0 else f"${x:,.{digits}f}"
@@ -952,7 +976,8 @@ def _run_estimate(ns) -> int:
                    f"{ns.output_tokens:,} out per request)"),
         ("one replica serves", f"{e.replica_tokens_per_sec:,.0f} input + output tokens/s "
                                f"at full load ({e.num_gpus:g} x {e.gpu}, "
-                               f"{e.concurrency:,.0f} "
+                               + _dtypes(e.weight_dtype, e.kv_dtype) +
+                               f", {e.concurrency:,.0f} "
                                f"request{'' if round(e.concurrency) == 1 else 's'} at once, each "
                                "getting "
                                f"{_speed(e.request_tokens_per_sec)} output tokens/s)"),

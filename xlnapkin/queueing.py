@@ -138,7 +138,7 @@ from .catalog import gpu as _gpu, model as _model
 from .economics import HOURS_PER_MONTH
 from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits, summed,
                      weight_dtype_of, why_not)
-from .roofline import _decode_step, _overhead, _prefill
+from .roofline import _decode_step, _overhead, _past_domain, _prefill
 from .serving import concurrency_under_load, engine_cap, loaded_step, prompt_work
 
 __all__ = ["PREFILL_CHUNK", "SLA_PERCENTILE", "ttft_at_rate", "tpot_at_rate", "max_rate_for_sla",
@@ -802,28 +802,43 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     token = np.where(np.broadcast_to(np.asarray(r.out) <= 1.0, shape), 0.0, token)  # no TPOT
     t_lim, p_lim = np.broadcast_to(ttft_ms, shape), np.broadcast_to(tpot_ms, shape)
     runs = np.broadcast_to(r.runs, shape)
+    past = np.broadcast_to(_past_domain(r.g, r.n), shape)
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
+        # past one peer-link domain more GPUs lengthen both (a review: 16 H200s' first token
+        # took 2.2 s where 8 took 1.1, and the message advised more)
+        count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""
+        hint_t, hint_p = ((_within(SHORTER_TTFT, count), _within(SHORTER_TPOT, count))
+                          if past[i] else (SHORTER_TTFT, SHORTER_TPOT))
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
         if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
             # the user fixed one limit and then met the other)
             both = (f"; nor tpot_ms {p_lim[i]:g}: its tokens take {_ms_text(token[i], 2)} ms"
                     if token[i] > p_lim[i] else "")
             out[i] = (f"no rate meets ttft_ms {t_lim[i]:g}: an idle replica's first token "
-                      f"takes {_ms_text(first[i], 1)} ms{both}{SHORTER_TTFT}")
+                      f"takes {_ms_text(first[i], 1)} ms{both}{hint_t}")
         elif token[i] > p_lim[i]:
             out[i] = (f"no rate meets tpot_ms {p_lim[i]:g}: an idle replica's tokens take "
-                      f"{_ms_text(token[i], 2)} ms{SHORTER_TPOT}")
+                      f"{_ms_text(token[i], 2)} ms{hint_p}")
     return out.item() if out.ndim == 0 else out
 
 
 # What shortens an idle replica's latency, after the limit it misses (a user audit: the
 # messages said what was missed and not what to change). The capacity planner's Latency sheet
 # adds the same.
-SHORTER_TTFT = (" (shorter with more GPUs a replica, lower-precision weights, a faster GPU or "
+MORE_GPUS = "more GPUs a replica"
+SHORTER_TTFT = (f" (shorter with {MORE_GPUS}, lower-precision weights, a faster GPU or "
                 "shorter prompts)")
-SHORTER_TPOT = " (shorter with more GPUs a replica, lower-precision weights or a faster GPU)"
+SHORTER_TPOT = f" (shorter with {MORE_GPUS}, lower-precision weights or a faster GPU)"
+
+
+def _within(hint: str, count: str) -> str:
+    """``hint`` for a replica past one peer-link domain of ``count`` GPUs (text: the capacity
+    planner's Latency sheet puts a cell there), where fewer GPUs, within one, are the shorter
+    way."""
+    return hint.replace(MORE_GPUS, f"a replica within one peer-link domain ({count} GPUs at "
+                                   "most)")
 
 
 def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,

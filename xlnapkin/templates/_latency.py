@@ -82,6 +82,13 @@ def _header_height(heads) -> float:
 _IDLE_TPOT = 'TEXT(ROUNDUP({sla_idle_tpot}*1000*(1-1E-12),2),"#,##0.00")'
 
 
+def _shorter(hint: str) -> str:
+    """What shortens an idle replica's latency, as the rate functions say it: past one peer-link
+    domain, a replica within one (:func:`xlnapkin.queueing._within`)."""
+    within = queueing._within(hint, '"&{g_nvlink_gpus}&"')
+    return f'IF({{past_domain}},"{within}","{hint}")'
+
+
 def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
     """The sheet; ``yours``: {step name: formula} of your own GPU (the planner's row 1), which
     the sheet sizes where the GPU to size is "yours"."""
@@ -151,9 +158,9 @@ def _results(b) -> None:
              # the TPOT limit too, where both miss, and what shortens them (a review: the
              # sheet named one limit, and said nothing of what to change)
              'IF(AND({output_tokens}>1,{sla_idle_tpot}*1000>{tpot_ms}),", and its tokens "&'
-             + _IDLE_TPOT + '&" ms","")&"' + queueing.SHORTER_TTFT + '",'
-             '"no rate: even an idle replica\'s tokens take "&' + _IDLE_TPOT + '&" ms'
-             + queueing.SHORTER_TPOT + '"))))')
+             + _IDLE_TPOT + '&" ms","")&' + _shorter(queueing.SHORTER_TTFT) + ','
+             '"no rate: even an idle replica\'s tokens take "&' + _IDLE_TPOT + '&" ms"&'
+             + _shorter(queueing.SHORTER_TPOT) + '))))')
     # What the rate stops at (_CAPACITY_NEAR, _LIMIT_REACHED; a user audit: a budget of 512
     # tokens stopped 2,000-token prompts far inside a 100 s TTFT limit, and the sheet named the
     # TTFT limit), or the steps' budget within 2 % of what the prompts need; where both limits

@@ -74,7 +74,7 @@ YEAR_ROWS = 10  # years 0..10 on the Years sheet
 # The Years sheet's timing and which way it leans (its paragraph and the cover say it)
 YEAR_END_LEAN = ("Cash flows fall at each year's end, as in Excel's NPV: rent and running "
                  "costs, paid monthly, are discounted more than they would be month by month, "
-                 "which understates owning's NPV saving (a third at the defaults).")
+                 "which understates owning's NPV saving (by some 9 % at the defaults).")
 _GATE_NA = "IF(all_ok,{},NA())"
 # A Years-sheet figure of the side whose price is missing, its inputs otherwise fine: no figure,
 # not "check inputs" (a review: a renter's checks all said OK)

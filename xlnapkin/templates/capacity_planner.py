@@ -19,7 +19,7 @@ from openpyxl.chart import Reference
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter as L
 
-from .. import catalog, queueing
+from .. import calibration, catalog, queueing
 from ..capacity import EXAMPLE_TPOT_MS, EXAMPLE_TTFT_MS
 from ..memory import MEM_FRACTION
 from ..economics import HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, PLANNED_UTILIZATION
@@ -821,10 +821,24 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
                     title_rows=f"{FIRST_ROW - 3}:{FIRST_ROW - 1}")
 
 
+# What a ranking of the catalog's GPUs rests on (a procurement review: the H100 was priced on a
+# cheaper basis than the rest, and the MI300X ranked without a word on its vendor factor)
+CATALOG_CAVEAT = ("Its rental prices come from several providers' on-demand lists, so a ranking "
+                  "is only as even as they are: type your own quotes in 'your $/GPU-h'. "
+                  + "; ".join(f"{v.upper()} GPUs' speeds take the calibrated factor {f:g} "
+                              f"({calibration.VENDOR_BASIS[v]})"
+                              for v, f in sorted(calibration.VENDOR_FACTOR.items())) + ".")
+
+
 # The cover's answer at the inputs now (_sheets.cover_sheet), from the Planner sheet's names.
 COVER_ANSWER = [
-    'IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&num_gpus&'
-    + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica): "&cheapest_gpu&IF(ISNUMBER('
+    # the precision and the count it ranks at, and that GPUs needing more are not ranked (a
+    # procurement review: "gb200 at $0.4169" for 70B where four H100s cost less, and the
+    # planner's fp8 default against the command line's bf16)
+    ('IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&IF(ISNUMBER('
+    'weight_dtype_used),weight_dtype_used&"-bit",weight_dtype_used)&" weights, "&num_gpus&'
+    + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica; GPUs that need more are not '
+    'ranked: the Planner\'s table): "&cheapest_gpu&IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
     # per user-month over one replica's users, not pooled across replicas (a stress audit: with
     # 3 slots a GPU, the pooled bill below came to half of it), for a user online at the
@@ -833,7 +847,7 @@ COVER_ANSWER = [
     'replica\'s users (a user online at the peak): "&'
     'cheapest_gpu_per_user&" at "&' + _sheets.per_mtok("cheapest_cost_per_user_month") + ',"")&IF('
     'context_note<>"' + CONTEXT_NOTE + '","; the context a user holds is "&context_note,""),'
-    '"check inputs: the Planner\'s Checks")',
+    '"check inputs: the Planner\'s Checks")', 4),
     # the month's bill at the user's own volume (a CFO audit: the answers were per user-month
     # and per GPU, and no line said what the users typed cost)
     ('IF(AND(users_ok,rank_ok),"For "&' + _sheets.plain("users") + '&'
@@ -967,5 +981,5 @@ def _cover(wb) -> None:
         ("Sources", _sheets.SEED_SOURCES + [
             "Catalog: xlnapkin gpus.csv and models.csv; every row's source and price date "
             "(cloud_price_as_of) are on the Catalog sheet, on screen (the printout leaves the "
-            "sources out)."]),
+            "sources out). " + CATALOG_CAVEAT]),
     ], answer=COVER_ANSWER, page_before=("What it leaves out",))
