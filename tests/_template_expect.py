@@ -1270,7 +1270,7 @@ def _latency_targets(v, m, n) -> dict:
         both = (f", and its tokens {queueing._ms_text(token, 2)} ms" if "; nor tpot_ms" in said
                 else "")
         hint_t, hint_p = queueing.SHORTER_TTFT, queueing.SHORTER_TPOT
-        if roofline._past_domain(g, n):  # fewer GPUs, within one domain, are the shorter way
+        if roofline._past_domain(g, n) and not memory.by_layers(m, wd):  # another count
             hint_t, hint_p = (queueing._within(h, f"{g.nvlink_gpus:g}") for h in (hint_t, hint_p))
         why = ((f"no rate: even an idle replica's first token takes "
                 f"{queueing._ms_text(first, 1)} ms{both}{hint_t}"

@@ -723,8 +723,9 @@ def test_estimate_prints_what_a_finance_reader_needs(capsys):
     assert long.volume_ttft_ms == pytest.approx(ttft)
     assert long.volume_request_tokens_per_sec == pytest.approx(1e3 / tpot)
     # "never" says which two prices decide it
-    assert ("never: at 70% busy the GPUs alone cost $0.118 per million tokens, at least the "
-            "API's $0.065") in out
+    alone = capacity.estimate().planned_cost_per_mtok  # the GPUs alone, 70 % busy
+    assert (f"never: at 70% busy the GPUs alone cost ${alone:.3f} per million tokens, at least "
+            "the API's $0.065") in out
     # a derived count to the precision an estimate has (was "128,712,241 tokens/day")
     code, out, _ = run(capsys, "estimate", "--api", "openai-gpt-4o")
     b = capacity.estimate(api="openai-gpt-4o").breakeven_tokens_per_day
@@ -769,7 +770,8 @@ def test_estimate_names_a_cheaper_split_when_few_requests_fit(capsys):
     assert capacity.estimate().split_advice == ""
     # the other way (a review): 8 GPUs a replica for 10 million tokens a day
     code, out, _ = run(capsys, "estimate", "--num-gpus", "8")
-    assert ("--num-gpus 1 self-hosts this volume for $26,527/month: replicas of 8 GPUs are "
+    one = capacity.estimate(num_gpus=1).self_host_monthly_cost
+    assert (f"--num-gpus 1 self-hosts this volume for ${one:,.0f}/month: replicas of 8 GPUs are "
             "more than this volume needs") in out
     assert "first token comes after" not in out  # 41 ms there: nothing to say
 
@@ -998,15 +1000,21 @@ def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
     four = capacity.estimate(model="llama-3.3-70b", tokens_per_day=4e8, num_gpus=4)
     assert code == 3 and err.endswith(
         f"use --num-gpus >= 2; at this volume, use --num-gpus 4 for the least cost, "
-        f"${four.self_host_monthly_cost:,.0f} a month with the people "
-        f"(${four.gpu_monthly_cost:,.0f} of GPUs)\n"), err
+        f"${four.self_host_monthly_cost:,.0f} a month all in "
+        f"(${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people)\n"), err
+    # without people, the GPUs' month alone (a review: "$22,776 with the people ($22,776 of
+    # GPUs)")
+    code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
+                       "400000000", "--staff-per-month", "0")
+    assert code == 3 and err.endswith(f"for the least cost, ${four.gpu_monthly_cost:,.0f} a "
+                                      "month of GPUs\n"), err
     code, _, err = run(capsys, "estimate", "--num-gpus", "3")
     one = capacity.estimate(num_gpus=1)  # the defaults' cheapest
     assert code == 3 and err == ("Error: llama-3.1-8b's 32 attention heads cannot be split over "
                                  "3 GPUs: use --num-gpus 1, 2, 4, 8, 16 or 32; at this volume, "
                                  f"use --num-gpus 1 for the least cost, "
-                                 f"${one.self_host_monthly_cost:,.0f} a month with the people "
-                                 f"(${one.gpu_monthly_cost:,.0f} of GPUs)\n")
+                                 f"${one.self_host_monthly_cost:,.0f} a month all in "
+                                 f"(${one.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people)\n")
 
 
 def test_estimate_says_its_precision_and_when_the_cheapest_count_would_be_slow(capsys):
@@ -1025,10 +1033,10 @@ def test_estimate_says_its_precision_and_when_the_cheapest_count_would_be_slow(c
     four = capacity.estimate(gpu="l40s", num_gpus=4, **shape)
     assert four.slow_answers  # what the clause says, from the estimate at that count
     assert code == 3 and err.endswith(
-        f"use --num-gpus 4 for the least cost, ${four.self_host_monthly_cost:,.0f} a month with "
-        f"the people (${four.gpu_monthly_cost:,.0f} of GPUs), though its answers would be slow "
-        "there (under 20 output tokens/s each, or 1 request in 20 waiting over 10 s for its "
-        "first token)\n"), err
+        f"use --num-gpus 4 for the least cost, ${four.self_host_monthly_cost:,.0f} a month all "
+        f"in (${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people), though its answers "
+        "would be slow there (under 20 output tokens/s each, or 1 request in 20 waiting over 10 "
+        "s for its first token)\n"), err
     # a count that would not be slow says nothing of it (the H100's four above)
     code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
                        "400000000")
@@ -1052,9 +1060,14 @@ def test_a_rate_limit_no_rate_meets_keeps_the_replicas_notes_and_a_zero_batch_sa
     assert code == 3 and "overloaded" in err and slots.split(":")[0] in err
     code, out, err = run(capsys, "max-batch", "h100-sxm", "deepseek-v3", 8192, "--num-gpus", 8)
     assert code == 0 and float(out) == 0
-    assert err == ("note: deepseek-v3 needs 671.0 GB in fp8 for its weights alone, more with "
-                   "the KV cache; 8 x h100-sxm has 640 GB (90% usable): use --num-gpus 16 (10 "
-                   "would hold it, but its heads do not split over 10)\n")
+    from xlnapkin import memory
+    said = memory.fit_message("h100-sxm", "deepseek-v3", None, None, 8192, 1, 8)
+    assert said.startswith("deepseek-v3 needs 671.0 GB in fp8 for its weights alone")
+    assert err == f"note: {said.replace('num_gpus', '--num-gpus')}\n"
+    # and the rate functions say nothing of a cache layout beside a model that does not fit
+    code, out, err = run(capsys, "max-rate-for-sla", "h100-sxm", "deepseek-v3", 2000, 50, 1000,
+                         100, "--num-gpus", 8)
+    assert code == 3 and "671.0 GB" in err and "KV cache is counted once" not in err
     code, out, err = run(capsys, "max-batch", "h100-sxm", "llama-3.1-8b", 8192)
     assert code == 0 and float(out) > 0 and err == ""
 
@@ -1789,7 +1802,8 @@ def test_estimate_prices_that_differ_read_differently(capsys):
         code, out, err = run(capsys, "estimate", "--price", price)
         assert code == 0 and line in out, out
     code, out, err = run(capsys, "estimate")
-    assert "$0.118 for the GPUs alone" in out and "at $0.065 per million tokens" in out
+    alone = capacity.estimate().planned_cost_per_mtok
+    assert f"${alone:.3f} for the GPUs alone" in out and "at $0.065 per million tokens" in out
 
 
 @pytest.mark.parametrize("value", ["1e-300", "0", "1e300", "-1"])

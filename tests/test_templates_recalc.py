@@ -1522,7 +1522,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # the precision and the count it ranks at (a procurement review)
     assert text.startswith(f"Cheapest catalog GPU per million tokens for {v['model']} "
                            f"({v['weight_dtype_used']} weights, 1 GPU a replica; GPUs that "
-                           "need more are not ranked: the Planner's table): "), text
+                           "need more a replica, or that a user does not fit on, are left out: "
+                           "see the Planner's table): "), text
     assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])} at full batches; "
             f"per user-month over one replica's users (a user online at the peak): "
             f"{v['cheapest_gpu_per_user']} at "
@@ -1582,7 +1583,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["sla_why_none"].endswith(queueing.SHORTER_TTFT)
     v, text = lines("capacity_planner", "a TTFT limit no rate meets past one domain")
     assert v["sla_why_none"].endswith(queueing._within(queueing.SHORTER_TTFT, "8"))
-    assert "within one peer-link domain (8 GPUs at most)" in v["sla_why_none"]
+    assert "another GPU count a replica (past 8 its all-reduces cross" in v["sla_why_none"]
     v, text = lines("capacity_planner", "a TPOT limit no rate meets")
     assert text.endswith(f"{queueing.SHORTER_TPOT} (the Latency sheet)"), text
     # where the model does not fit the latency GPU, the sheet's advice (an audit: "no rate")

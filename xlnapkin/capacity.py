@@ -761,9 +761,11 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
             # all in, as every month here (a procurement review read $29,593 as the GPUs'
             # month, $8,760 of it), and whether its answers would be slow, as the advice on a
             # configuration that runs says
+            gpus = best_month - staff_cost_per_month
             why += (f"; at this volume, use num_gpus {best_n:g} for the least cost, "
-                    f"${best_month:,.0f} a month with the people "
-                    f"(${best_month - staff_cost_per_month:,.0f} of GPUs)")
+                    + (f"${best_month:,.0f} a month all in (${gpus:,.0f} of GPUs, "
+                       f"${staff_cost_per_month:,.0f} of people)" if staff_cost_per_month > 0
+                       else f"${gpus:,.0f} a month of GPUs"))
             tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
                                          kv_dtype, best_n)
             reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas,

@@ -236,8 +236,10 @@ def _run_function(doc, func, ns) -> int:
         if doc.name == "REPLICAS_FOR_SLA":  # no rate: another count of GPUs a replica?
             _fleet_note(doc, given, no_count=True)
         # a replica across domains or with copies of its cache says so here too (a review: 405B
-        # on 16 H100s missed its TTFT limit by 31 s of cross-node all-reduces, unremarked)
-        _kv_layout_notes(doc, args)
+        # on 16 H100s missed its TTFT limit by 31 s of cross-node all-reduces, unremarked), where
+        # it runs: not beside a "does not fit"
+        if messages[0].startswith(("no rate meets", "overloaded")):
+            _kv_layout_notes(doc, args)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
     if doc.name == "MAX_BATCH" and not isinstance(result, list) and result == 0:

@@ -136,8 +136,8 @@ from . import _args, _checks
 from .calibration import resolve
 from .catalog import gpu as _gpu, model as _model
 from .economics import HOURS_PER_MONTH
-from .memory import (MEM_FRACTION, RUNS, can_run, max_batch, runs_when_it_fits, summed,
-                     weight_dtype_of, why_not)
+from .memory import (MEM_FRACTION, RUNS, by_layers, can_run, max_batch, runs_when_it_fits,
+                     summed, weight_dtype_of, why_not)
 from .roofline import _decode_step, _overhead, _past_domain, _prefill
 from .serving import concurrency_under_load, engine_cap, loaded_step, prompt_work
 
@@ -802,12 +802,13 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     token = np.where(np.broadcast_to(np.asarray(r.out) <= 1.0, shape), 0.0, token)  # no TPOT
     t_lim, p_lim = np.broadcast_to(ttft_ms, shape), np.broadcast_to(tpot_ms, shape)
     runs = np.broadcast_to(r.runs, shape)
-    past = np.broadcast_to(_past_domain(r.g, r.n), shape)
+    past = np.broadcast_to(_past_domain(r.g, r.n) & (not by_layers(r.m, r.wd)), shape)
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
-        # past one peer-link domain more GPUs lengthen both (a review: 16 H200s' first token
-        # took 2.2 s where 8 took 1.1, and the message advised more)
+        # past one peer-link domain more GPUs may lengthen either (a review: 16 H200s' first
+        # token took 2.2 s where 8 took 1.1, and the message advised more; yet 405B's tokens
+        # are shorter on 16 than on 8, and in bf16 it needs more than 8 H100s)
         count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""
         hint_t, hint_p = ((_within(SHORTER_TTFT, count), _within(SHORTER_TPOT, count))
                           if past[i] else (SHORTER_TTFT, SHORTER_TPOT))
@@ -835,10 +836,11 @@ SHORTER_TPOT = f" (shorter with {MORE_GPUS}, lower-precision weights or a faster
 
 def _within(hint: str, count: str) -> str:
     """``hint`` for a replica past one peer-link domain of ``count`` GPUs (text: the capacity
-    planner's Latency sheet puts a cell there), where fewer GPUs, within one, are the shorter
-    way."""
-    return hint.replace(MORE_GPUS, f"a replica within one peer-link domain ({count} GPUs at "
-                                   "most)")
+    planner's Latency sheet puts a cell there): there fewer GPUs, within one domain, can be the
+    shorter way, or more (a model that needs more than one domain, tokens whose reads shrink
+    with each GPU), so it names neither."""
+    return hint.replace(MORE_GPUS, f"another GPU count a replica (past {count} its all-reduces "
+                                   "cross a slower link)")
 
 
 def max_rate_for_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,

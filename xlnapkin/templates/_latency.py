@@ -84,9 +84,9 @@ _IDLE_TPOT = 'TEXT(ROUNDUP({sla_idle_tpot}*1000*(1-1E-12),2),"#,##0.00")'
 
 def _shorter(hint: str) -> str:
     """What shortens an idle replica's latency, as the rate functions say it: past one peer-link
-    domain, a replica within one (:func:`xlnapkin.queueing._within`)."""
+    domain (layers of GGUF weights aside), another GPU count (:func:`xlnapkin.queueing._within`)."""
     within = queueing._within(hint, '"&{g_nvlink_gpus}&"')
-    return f'IF({{past_domain}},"{within}","{hint}")'
+    return f'IF(AND({{past_domain}},NOT({{gguf_path}})),"{within}","{hint}")'
 
 
 def sheet(wb, ws, alias, steps: int, yours: dict) -> None:

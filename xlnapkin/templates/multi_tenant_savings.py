@@ -803,8 +803,8 @@ def _cover(wb) -> None:
             "'50 LoRA adapters on one 70 B base replace 50 deployments at 1-3 % overhead': set "
             "LoRA variants 50, overhead 0.01-0.03 and a small average load (0.01): 98 % saved."]),
         ("Sources", _sheets.SEED_SOURCES + [
-            f"Default price: {DEFAULT_GPU} catalog rental price ${price0}/h (gpus.csv; its source "
-            "is in the Catalog sheet's source column, on screen). Correlation: hourly "
+            f"Default price: {DEFAULT_GPU} catalog rental price ${price0:.2f}/h (gpus.csv; its "
+            "source is in the Catalog sheet's source column, on screen). Correlation: hourly "
             "correlations between clients in Alibaba's "
             "released ServeGen per-client traces (github.com/alibaba/ServeGen, 2025-06).",
             "Formulas: xlnapkin.economics (dedicated_gpus, pooled_gpus, pooling_savings, "

@@ -1268,7 +1268,7 @@ def _cover(wb) -> None:
         ("Sources", _sheets.SEED_SOURCES + [
             f"Catalog: xlnapkin gpus.csv, models.csv, prices.csv (every row's source and date on "
             f"the Catalog sheet, on screen: the printout leaves the sources out). Defaults: "
-            f"{DEFAULT_GPU} at ${g0.cloud_usd_per_hour}/h; "
+            f"{DEFAULT_GPU} at ${g0.cloud_usd_per_hour:.2f}/h; "
             f"{DEFAULT_MODEL} compared with {p_cmp.id} ({p_cmp.as_of}).",
             "Cost defaults (each input's note names its source): BLS Employer Costs for "
             "Employee Compensation (benefit loads, 2025-26), CBRE North America Data Center "
@@ -1310,7 +1310,7 @@ def _seed_claims() -> list[str]:
     return [
         f"Seed 002, 'breakeven around 2 M tokens/day at > 70 % utilization': at 2 M tokens/day "
         f"one {DEFAULT_GPU} serving {DEFAULT_MODEL} is {busy:.2%} busy, never 70 %; against "
-        f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour}/h "
+        f"GPT-4o (2.50 / 10, API openai-gpt-4o) one replica at ${g0.cloud_usd_per_hour:.2f}/h "
         f"breaks even at {be1 / 1e6:.1f} M tokens/day, two (min_replicas 2) at "
         f"{be2 / 1e6:.1f} M, one plus one engineer at {be_staff / 1e6:.0f} M. Reaching 2 M "
         f"with one replica needs a ${api_for_2m:.0f}/Mtok API (${api_for_2m_at_2:.0f} at the "
