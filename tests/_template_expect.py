@@ -1269,9 +1269,9 @@ def _latency_targets(v, m, n) -> dict:
         token = float(r.step(1e-9)) * 1e3
         both = (f", and its tokens {queueing._ms_text(token, 2)} ms" if "; nor tpot_ms" in said
                 else "")
-        hint_t, hint_p = queueing.SHORTER_TTFT, queueing.SHORTER_TPOT
-        if roofline._past_domain(g, n) and not memory.by_layers(m, wd):  # another count
-            hint_t, hint_p = (queueing._within(h, f"{g.nvlink_gpus:g}") for h in (hint_t, hint_p))
+        hint_t, hint_p = (queueing._hint(h, memory.by_layers(m, wd), roofline._past_domain(g, n),
+                                         f"{g.nvlink_gpus or 0:g}")
+                          for h in (queueing.SHORTER_TTFT, queueing.SHORTER_TPOT))
         why = ((f"no rate: even an idle replica's first token takes "
                 f"{queueing._ms_text(first, 1)} ms{both}{hint_t}"
                 if said.startswith("no rate meets ttft_ms")

@@ -1001,7 +1001,7 @@ def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
     assert code == 3 and err.endswith(
         f"use --num-gpus >= 2; at this volume, use --num-gpus 4 for the least cost, "
         f"${four.self_host_monthly_cost:,.0f} a month all in "
-        f"(${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people)\n"), err
+        f"(${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people and platform)\n"), err
     # without people, the GPUs' month alone (a review: "$22,776 with the people ($22,776 of
     # GPUs)")
     code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
@@ -1014,7 +1014,8 @@ def test_estimate_on_a_configuration_that_cannot_run_says_why_in_full(capsys):
                                  "3 GPUs: use --num-gpus 1, 2, 4, 8, 16 or 32; at this volume, "
                                  f"use --num-gpus 1 for the least cost, "
                                  f"${one.self_host_monthly_cost:,.0f} a month all in "
-                                 f"(${one.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people)\n")
+                                 f"(${one.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people "
+                                 "and platform)\n")
 
 
 def test_estimate_says_its_precision_and_when_the_cheapest_count_would_be_slow(capsys):
@@ -1034,9 +1035,14 @@ def test_estimate_says_its_precision_and_when_the_cheapest_count_would_be_slow(c
     assert four.slow_answers  # what the clause says, from the estimate at that count
     assert code == 3 and err.endswith(
         f"use --num-gpus 4 for the least cost, ${four.self_host_monthly_cost:,.0f} a month all "
-        f"in (${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people), though its answers "
-        "would be slow there (under 20 output tokens/s each, or 1 request in 20 waiting over 10 "
-        "s for its first token)\n"), err
+        f"in (${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people and platform), though "
+        f"its answers would be slow there ({four.volume_request_tokens_per_sec:.1f} output "
+        "tokens/s each, under 20)\n"), err
+    assert four.volume_ttft_tail_ms <= 10_000  # so the first token is not named
+    # a staff cost that rounds to $0 is no people's (a review: "$0 of people")
+    code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
+                       "400000000", "--staff-per-month", "0.4")
+    assert code == 3 and err.endswith(" a month of GPUs\n"), err
     # a count that would not be slow says nothing of it (the H100's four above)
     code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
                        "400000000")

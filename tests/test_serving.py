@@ -980,3 +980,25 @@ def test_steps_that_carry_a_prompt_pay_a_forward_pass_fixed_time():
     assert 0 < t.passes < t.prefill
     cached = capacity.replica_tokens_per_sec(g, m, 1024, 256, None, None, 1, None, 1.0)
     assert cached == pytest.approx((1024 + 256) / (t.decode + t.passes))
+
+
+def test_what_shortens_an_idle_replica_past_one_domain_and_for_gguf():
+    # Reviews: past one NVLink domain the message advised more GPUs where 16 H200s' first
+    # token took twice 8's, then fewer where 405B needs more than 8 H100s in bf16 and its tokens
+    # are shorter on more; GGUF weights, split by layers, take as long on 16 GPUs as on 1.
+    past = udfs.MAX_RATE_FOR_SLA("h200-sxm", "qwen3-235b-a22b", 2000, 50, 30000, 2000, None,
+                                 None, 16)
+    assert past.endswith(queueing._within(queueing.SHORTER_TTFT, "8"))
+    assert "another GPU count a replica (past 8 its all-reduces cross a slower link)" in past
+    assert isinstance(udfs.MAX_RATE_FOR_SLA("h200-sxm", "qwen3-235b-a22b", 2000, 50, 30000,
+                                            2000, None, None, 8), float)  # 8 meets it
+    tokens = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-405b", 1e6, 5, 1000, 100, "bf16",
+                                   None, 16)
+    assert tokens.startswith("no rate meets tpot_ms 5")
+    assert tokens.endswith(queueing._within(queueing.SHORTER_TPOT, "8"))
+    within = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-70b", 1, 50, 1000, 100, "fp8", None, 8)
+    assert within.endswith(queueing.SHORTER_TTFT)
+    one, sixteen = (udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-70b", 1, 50, 1000, 100,
+                                          "q4_k_m", None, n) for n in (1, 16))
+    assert one == sixteen and one.endswith(queueing._no_split(queueing.SHORTER_TTFT))
+    assert queueing.MORE_GPUS not in one and "lower-precision weights" in one

@@ -654,6 +654,33 @@ def users_request_rate(users, duty_cycle, user_tokens_per_sec, output_tokens):
             / float(output_tokens))
 
 
+def _advised_count(g, m, tokens_per_day, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                   best_n, best_month, utilization, min_replicas, staff, hours) -> str:
+    """Where the model does not fit the count typed, the count that costs least at the volume,
+    in words: its month all in (a procurement review read $29,593 as the GPUs' month, $8,760 of
+    it) and, as the advice on a configuration that runs says, whether its answers would be
+    slow there, and how slow."""
+    gpus = best_month - staff
+    text = (f"; at this volume, use num_gpus {best_n:g} for the least cost, "
+            + (f"${best_month:,.0f} a month all in (${gpus:,.0f} of GPUs, ${staff:,.0f} of "
+               "people and platform)" if round(staff) > 0 else f"${gpus:,.0f} a month of GPUs"))
+    tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype,
+                                 best_n)
+    reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas, hours)
+    seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, best_n,
+                       volume_rate(tokens_per_day, input_tokens, output_tokens, reps, hours))
+    if seen is None:
+        return text + ", though its requests would queue there without end"
+    if not slow_answers(seen[1], seen[3]):
+        return text
+    why = ([f"{seen[1]:.1f} output tokens/s each, under {SLOW_STREAM_TOKENS_PER_SEC:g}"]
+           if not seen[1] >= SLOW_STREAM_TOKENS_PER_SEC else [])
+    if not seen[3] <= SLOW_FIRST_TOKEN_MS:
+        why.append(f"{TAIL} waiting {seen[3] / 1000:,.1f} s or more for its first token, over "
+                   f"{SLOW_FIRST_TOKEN_MS / 1000:g}")
+    return text + f", though its answers would be slow there ({'; '.join(why)})"
+
+
 def _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus, rate):
     """What a request sees on a replica offered ``rate`` requests/s (:mod:`xlnapkin.queueing`):
     ``(requests in flight, output tokens/s each, mean TTFT ms, TTFT ms at SLOW_PERCENTILE)``;
@@ -758,25 +785,9 @@ def estimate(gpu="h100-sxm", model="llama-3.1-8b", tokens_per_day=10_000_000,
                                              utilization, min_replicas, staff_cost_per_month,
                                              hours_per_month)
         if np.isfinite(best_month):
-            # all in, as every month here (a procurement review read $29,593 as the GPUs'
-            # month, $8,760 of it), and whether its answers would be slow, as the advice on a
-            # configuration that runs says
-            gpus = best_month - staff_cost_per_month
-            why += (f"; at this volume, use num_gpus {best_n:g} for the least cost, "
-                    + (f"${best_month:,.0f} a month all in (${gpus:,.0f} of GPUs, "
-                       f"${staff_cost_per_month:,.0f} of people)" if staff_cost_per_month > 0
-                       else f"${gpus:,.0f} a month of GPUs"))
-            tps = replica_tokens_per_sec(g, m, input_tokens, output_tokens, weight_dtype,
-                                         kv_dtype, best_n)
-            reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas,
-                                   hours_per_month)
-            seen = _service_at(g, m, input_tokens, output_tokens, weight_dtype, kv_dtype, best_n,
-                               volume_rate(tokens_per_day, input_tokens, output_tokens, reps,
-                                           hours_per_month))
-            if seen is None or slow_answers(seen[1], seen[3]):
-                why += (f", though its answers would be slow there (under "
-                        f"{SLOW_STREAM_TOKENS_PER_SEC:g} output tokens/s each, or {TAIL} waiting "
-                        f"over {SLOW_FIRST_TOKEN_MS / 1000:g} s for its first token)")
+            why += _advised_count(g, m, tokens_per_day, input_tokens, output_tokens,
+                                  weight_dtype, kv_dtype, best_n, best_month, utilization,
+                                  min_replicas, staff_cost_per_month, hours_per_month)
         raise CannotRunError(why)
     reps = replicas_needed(tokens_per_day, tps, utilization, min_replicas, hours_per_month)
     monthly = self_host_monthly_cost(tokens_per_day, tps, price, num_gpus, utilization,

@@ -802,7 +802,8 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     token = np.where(np.broadcast_to(np.asarray(r.out) <= 1.0, shape), 0.0, token)  # no TPOT
     t_lim, p_lim = np.broadcast_to(ttft_ms, shape), np.broadcast_to(tpot_ms, shape)
     runs = np.broadcast_to(r.runs, shape)
-    past = np.broadcast_to(_past_domain(r.g, r.n) & (not by_layers(r.m, r.wd)), shape)
+    past = np.broadcast_to(_past_domain(r.g, r.n), shape)
+    layers = by_layers(r.m, r.wd)
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
@@ -810,8 +811,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
         # token took 2.2 s where 8 took 1.1, and the message advised more; yet 405B's tokens
         # are shorter on 16 than on 8, and in bf16 it needs more than 8 H100s)
         count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""
-        hint_t, hint_p = ((_within(SHORTER_TTFT, count), _within(SHORTER_TPOT, count))
-                          if past[i] else (SHORTER_TTFT, SHORTER_TPOT))
+        hint_t, hint_p = (_hint(h, layers, past[i], count) for h in (SHORTER_TTFT, SHORTER_TPOT))
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
         if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
             # the user fixed one limit and then met the other)
@@ -832,6 +832,19 @@ MORE_GPUS = "more GPUs a replica"
 SHORTER_TTFT = (f" (shorter with {MORE_GPUS}, lower-precision weights, a faster GPU or "
                 "shorter prompts)")
 SHORTER_TPOT = f" (shorter with {MORE_GPUS}, lower-precision weights or a faster GPU)"
+
+
+def _hint(hint: str, layers: bool, past: bool, count: str) -> str:
+    """What shortens an idle replica's latency (``hint``, one of the two above) for weights split
+    by ``layers`` (GGUF: more GPUs a replica do not shorten either, :func:`_no_split`), for a
+    replica ``past`` one peer-link domain of ``count`` GPUs (:func:`_within`), or as it is."""
+    return _no_split(hint) if layers else _within(hint, count) if past else hint
+
+
+def _no_split(hint: str) -> str:
+    """``hint`` without more GPUs a replica: llama.cpp splits GGUF weights by layers, which run
+    one after another, so the idle latencies are the same on 1 GPU and 16 (a review)."""
+    return hint.replace(f"{MORE_GPUS}, ", "")
 
 
 def _within(hint: str, count: str) -> str:

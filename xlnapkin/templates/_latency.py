@@ -83,10 +83,12 @@ _IDLE_TPOT = 'TEXT(ROUNDUP({sla_idle_tpot}*1000*(1-1E-12),2),"#,##0.00")'
 
 
 def _shorter(hint: str) -> str:
-    """What shortens an idle replica's latency, as the rate functions say it: past one peer-link
-    domain (layers of GGUF weights aside), another GPU count (:func:`xlnapkin.queueing._within`)."""
+    """What shortens an idle replica's latency, as the rate functions say it
+    (:func:`xlnapkin.queueing._hint`): for GGUF weights, not more GPUs; past one peer-link
+    domain, another GPU count."""
     within = queueing._within(hint, '"&{g_nvlink_gpus}&"')
-    return f'IF(AND({{past_domain}},NOT({{gguf_path}})),"{within}","{hint}")'
+    return (f'IF({{gguf_path}},"{queueing._no_split(hint)}",IF({{past_domain}},"{within}",'
+            f'"{hint}"))')
 
 
 def sheet(wb, ws, alias, steps: int, yours: dict) -> None:
