@@ -1036,9 +1036,20 @@ def test_estimate_says_its_precision_and_when_the_cheapest_count_would_be_slow(c
     assert code == 3 and err.endswith(
         f"use --num-gpus 4 for the least cost, ${four.self_host_monthly_cost:,.0f} a month all "
         f"in (${four.gpu_monthly_cost:,.0f} of GPUs, $20,833 of people and platform), though "
-        f"its answers would be slow there ({four.volume_request_tokens_per_sec:.1f} output "
+        f"its answers would be slow there "
+        f"({math.floor(four.volume_request_tokens_per_sec * 10) / 10:.1f} output "
         "tokens/s each, under 20)\n"), err
     assert four.volume_ttft_tail_ms <= 10_000  # so the first token is not named
+    # both limits missed, each figure rounded away from its limit (a review)
+    code, _, err = run(capsys, "estimate", "--gpu", "l40s", "--model", "llama-3.3-70b",
+                       "--tokens-per-day", "3e8", "--input-tokens", "2000", "--output-tokens",
+                       "400", "--utilization", "0.99")
+    busy = capacity.estimate(gpu="l40s", num_gpus=4, utilization=0.99, **shape)
+    assert busy.volume_ttft_tail_ms > 10_000 and busy.volume_request_tokens_per_sec < 20
+    assert code == 3 and err.endswith(
+        f"({math.floor(busy.volume_request_tokens_per_sec * 10) / 10:.1f} output tokens/s each, "
+        f"under 20; 1 request in 20 waiting {math.ceil(busy.volume_ttft_tail_ms / 100) / 10:,.1f}"
+        " s or more for its first token, over 10 s)\n"), err
     # a staff cost that rounds to $0 is no people's (a review: "$0 of people")
     code, _, err = run(capsys, "estimate", "--model", "llama-3.3-70b", "--tokens-per-day",
                        "400000000", "--staff-per-month", "0.4")

@@ -1001,4 +1001,7 @@ def test_what_shortens_an_idle_replica_past_one_domain_and_for_gguf():
     one, sixteen = (udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-70b", 1, 50, 1000, 100,
                                           "q4_k_m", None, n) for n in (1, 16))
     assert one == sixteen and one.endswith(queueing._no_split(queueing.SHORTER_TTFT))
-    assert queueing.MORE_GPUS not in one and "lower-precision weights" in one
+    assert "a tensor-parallel format on several GPUs (GGUF's layer split does not shorten it)" \
+        in one and "lower-precision weights" in one
+    for hint in (queueing.SHORTER_TTFT, queueing.SHORTER_TPOT):  # both leave out more GPUs
+        assert queueing.MORE_GPUS in hint and queueing.MORE_GPUS not in queueing._no_split(hint)

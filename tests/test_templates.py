@@ -388,8 +388,8 @@ def test_the_planners_cover_says_what_its_ranking_rests_on(books):
     # and the MI300X at AMD's factor, and said neither.
     text = " ".join(str(c.value) for row in books["capacity_planner"]["Cover"].iter_rows()
                     for c in row if c.value)
-    assert (f"AMD GPUs' speeds take the factor {calibration.VENDOR_FACTOR['amd']:g} on the "
-            "calibrated utilisations, already in the table's figures" in text
+    assert (f"AMD GPUs are modelled at {calibration.VENDOR_FACTOR['amd']:g} of the efficiency "
+            "NVIDIA's reach, already in the table's figures" in text
             and "type your own quotes in 'your $/GPU-h'" in text)
 
 

@@ -459,7 +459,7 @@ def planner_scenarios(d):
            # advised more GPUs to 16 H200s whose first token took twice 8's)
            ("a TTFT limit no rate meets past one domain", dict(d, ttft_ms=10.0, num_gpus=40)),
            # GGUF's layers run one after another: not more GPUs (a review)
-           ("a TTFT limit no rate meets with GGUF weights", dict(d, ttft_ms=10.0,
+           ("a TTFT limit no rate meets with GGUF weights", dict(d, ttft_ms=10.0, num_gpus=16,
                                                                 weight_dtype="q4_k_m")),
            ("a TPOT limit no rate meets", dict(d, tpot_ms=1.0)),
            # 3 % above an idle replica's 16.19 ms: a sliver of what it sustains (a user audit)
@@ -1524,9 +1524,9 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("capacity_planner")
     # the precision and the count it ranks at (a procurement review)
     assert text.startswith(f"Cheapest catalog GPU per million tokens for {v['model']} "
-                           f"({v['weight_dtype_used']} weights, 1 GPU a replica; GPUs that "
-                           "need more GPUs a replica, or whose memory or speed serves no user, "
-                           "are left out: see the Planner's table): "), text
+                           f"({v['weight_dtype_used']} weights, 1 GPU a replica; GPUs with no "
+                           "price, that need more a replica, or whose memory or speed serves no "
+                           "user are left out: see the Planner's table): "), text
     assert (f"{v['cheapest_gpu']} at {per_mtok(v['cheapest_cost_per_mtok'])} at full batches; "
             f"per user-month over one replica's users (a user online at the peak): "
             f"{v['cheapest_gpu_per_user']} at "
@@ -1589,7 +1589,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert "another GPU count a replica (past 8 its all-reduces cross" in v["sla_why_none"]
     v, text = lines("capacity_planner", "a TTFT limit no rate meets with GGUF weights")
     assert v["sla_why_none"].endswith(queueing._no_split(queueing.SHORTER_TTFT))
-    assert queueing.MORE_GPUS not in v["sla_why_none"]
+    assert queueing.MORE_GPUS not in v["sla_why_none"]  # on 16 GPUs, past one domain too
     v, text = lines("capacity_planner", "a TPOT limit no rate meets")
     assert text.endswith(f"{queueing.SHORTER_TPOT} (the Latency sheet)"), text
     # where the model does not fit the latency GPU, the sheet's advice (an audit: "no rate")

@@ -13,6 +13,7 @@ the users a GPU serves. Units as in :mod:`xlnapkin.economics`; NaN where one req
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, dataclass, field
 from typing import NamedTuple
 
@@ -673,11 +674,14 @@ def _advised_count(g, m, tokens_per_day, input_tokens, output_tokens, weight_dty
         return text + ", though its requests would queue there without end"
     if not slow_answers(seen[1], seen[3]):
         return text
-    why = ([f"{seen[1]:.1f} output tokens/s each, under {SLOW_STREAM_TOKENS_PER_SEC:g}"]
-           if not seen[1] >= SLOW_STREAM_TOKENS_PER_SEC else [])
+    # rounded away from the limit, so that neither reads as the limit itself (a review: 19.96
+    # tokens/s printed "20.0 ..., under 20")
+    why = ([f"{math.floor(seen[1] * 10) / 10:.1f} output tokens/s each, under "
+            f"{SLOW_STREAM_TOKENS_PER_SEC:g}"] if not seen[1] >= SLOW_STREAM_TOKENS_PER_SEC else [])
     if not seen[3] <= SLOW_FIRST_TOKEN_MS:
-        why.append(f"{TAIL} waiting {seen[3] / 1000:,.1f} s or more for its first token, over "
-                   f"{SLOW_FIRST_TOKEN_MS / 1000:g}")
+        wait = math.ceil(seen[3] / 100) / 10 if np.isfinite(seen[3]) else float("inf")
+        why.append(f"{TAIL} waiting {wait:,.1f} s or more for its first token, over "
+                   f"{SLOW_FIRST_TOKEN_MS / 1000:g} s")
     return text + f", though its answers would be slow there ({'; '.join(why)})"
 
 

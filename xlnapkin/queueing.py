@@ -842,9 +842,11 @@ def _hint(hint: str, layers: bool, past: bool, count: str) -> str:
 
 
 def _no_split(hint: str) -> str:
-    """``hint`` without more GPUs a replica: llama.cpp splits GGUF weights by layers, which run
-    one after another, so the idle latencies are the same on 1 GPU and 16 (a review)."""
-    return hint.replace(f"{MORE_GPUS}, ", "")
+    """``hint`` for GGUF weights: llama.cpp splits them by layers, which run one after another,
+    so the idle latencies are the same on 1 GPU and 16 (a review); more GPUs shorten them only
+    with a tensor-parallel format."""
+    return hint.replace(MORE_GPUS, "a tensor-parallel format on several GPUs (GGUF's layer "
+                                   "split does not shorten it)")
 
 
 def _within(hint: str, count: str) -> str:

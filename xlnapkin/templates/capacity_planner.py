@@ -826,9 +826,9 @@ def _finish(ws, wk, ms, left_end, rank_end, n_cols, res_col) -> None:
 CATALOG_CAVEAT = ("Its rental prices come from several providers' on-demand rates of different "
                   "dates, some undated (a few from the seed articles), so a ranking is only as "
                   "even as they are: type your own quotes in 'your $/GPU-h'. "
-                  + "; ".join(f"{v.upper()} GPUs' speeds take the factor {f:g} on the calibrated "
-                              f"utilisations, already in the table's figures "
-                              f"({calibration.VENDOR_BASIS[v]})"
+                  + "; ".join(f"{v.upper()} GPUs are modelled at {f:g} of the efficiency "
+                              "NVIDIA's reach, already in the table's figures "
+                              f"({calibration.VENDOR_BASIS[v]}), so theirs may be low"
                               for v, f in sorted(calibration.VENDOR_FACTOR.items())) + ".")
 
 
@@ -839,9 +839,9 @@ COVER_ANSWER = [
     # planner's fp8 default against the command line's bf16)
     ('IF(catalog_ok,"Cheapest catalog GPU per million tokens for "&model_id&" ("&IF(ISNUMBER('
     'weight_dtype_used),weight_dtype_used&"-bit",weight_dtype_used)&" weights, "&num_gpus&'
-    + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica; GPUs that need more GPUs a '
-    'replica, or whose memory or speed serves no user, are left out: see the Planner\'s '
-    'table): "&cheapest_gpu&'
+    + _sheets.plural("num_gpus", "GPU", "GPUs") + '&" a replica; GPUs with no price, that '
+    'need more a replica, or whose memory or speed serves no user are left out: see the '
+    'Planner\'s table): "&cheapest_gpu&'
     'IF(ISNUMBER('
     'cheapest_cost_per_mtok)," at "&' + _sheets.per_mtok("cheapest_cost_per_mtok") + '&" at '
     # per user-month over one replica's users, not pooled across replicas (a stress audit: with
