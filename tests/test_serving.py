@@ -1005,3 +1005,23 @@ def test_what_shortens_an_idle_replica_past_one_domain_and_for_gguf():
         in one and "lower-precision weights" in one
     for hint in (queueing.SHORTER_TTFT, queueing.SHORTER_TPOT):  # both leave out more GPUs
         assert queueing.MORE_GPUS in hint and queueing.MORE_GPUS not in queueing._no_split(hint)
+
+
+def test_the_advised_count_says_each_limit_it_misses(monkeypatch):
+    # A review: a wait the slot queue never ends printed as "inf s"; each figure is rounded
+    # away from its limit (19.96 tokens/s is not "20.0, under 20").
+    g, m = catalog.gpu("l40s"), catalog.model("llama-3.3-70b")
+    args = (g, m, 3e8, 2000, 400, None, None, 4, 29593.4, 0.7, 2, 20833.3, 730)
+    for seen, said in (((5, 19.96, 100, 5000), "(19.9 output tokens/s each, under 20)"),
+                       ((5, 30, 100, 10040), "(1 request in 20 waiting 10.1 s or more for its "
+                                             "first token, over 10 s)"),
+                       ((5, 30, 100, math.nan), "(1 request in 20 waiting without end for its "
+                                                "first token)"),
+                       ((5, 30, 100, 5000), None)):
+        monkeypatch.setattr(capacity, "_service_at", lambda *a, s=seen: s)
+        text = capacity._advised_count(*args)
+        assert text.startswith("; at this volume, use num_gpus 4 for the least cost, $29,593 "
+                               "a month all in ($8,760 of GPUs, $20,833 of people and "
+                               "platform)")
+        assert (text.endswith(f", though its answers would be slow there {said}") if said
+                else "slow" not in text), text

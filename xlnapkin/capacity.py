@@ -676,12 +676,17 @@ def _advised_count(g, m, tokens_per_day, input_tokens, output_tokens, weight_dty
         return text
     # rounded away from the limit, so that neither reads as the limit itself (a review: 19.96
     # tokens/s printed "20.0 ..., under 20")
-    why = ([f"{math.floor(seen[1] * 10) / 10:.1f} output tokens/s each, under "
-            f"{SLOW_STREAM_TOKENS_PER_SEC:g}"] if not seen[1] >= SLOW_STREAM_TOKENS_PER_SEC else [])
-    if not seen[3] <= SLOW_FIRST_TOKEN_MS:
-        wait = math.ceil(seen[3] / 100) / 10 if np.isfinite(seen[3]) else float("inf")
-        why.append(f"{TAIL} waiting {wait:,.1f} s or more for its first token, over "
-                   f"{SLOW_FIRST_TOKEN_MS / 1000:g} s")
+    speed, tail = seen[1], seen[3]
+    why = []
+    if not speed >= SLOW_STREAM_TOKENS_PER_SEC:  # slow_answers' own test, NaN included
+        why.append(f"{math.floor(speed * 10) / 10:.1f} output tokens/s each, under "
+                   f"{SLOW_STREAM_TOKENS_PER_SEC:g}" if np.isfinite(speed) else
+                   "no steady stream of tokens")
+    if not np.isfinite(tail):  # the slot queue has no end (slow_answers' NaN)
+        why.append(f"{TAIL} waiting without end for its first token")
+    elif tail > SLOW_FIRST_TOKEN_MS:
+        why.append(f"{TAIL} waiting {math.ceil(tail / 100) / 10:,.1f} s or more for its first "
+                   f"token, over {SLOW_FIRST_TOKEN_MS / 1000:g} s")
     return text + f", though its answers would be slow there ({'; '.join(why)})"
 
 

@@ -804,13 +804,13 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     runs = np.broadcast_to(r.runs, shape)
     past = np.broadcast_to(_past_domain(r.g, r.n), shape)
     layers = by_layers(r.m, r.wd)
+    count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""  # the GPUs one domain joins
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
         # past one peer-link domain more GPUs may lengthen either (a review: 16 H200s' first
         # token took 2.2 s where 8 took 1.1, and the message advised more; yet 405B's tokens
         # are shorter on 16 than on 8, and in bf16 it needs more than 8 H100s)
-        count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""
         hint_t, hint_p = (_hint(h, layers, past[i], count) for h in (SHORTER_TTFT, SHORTER_TPOT))
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
         if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
