@@ -828,7 +828,7 @@ def _expect_teams(v, price):
            "teams_savings_from_peaks": (e.teams_dedicated_capacity(loads, *args) - cap) / ded,
            "teams_savings_from_rounding": (1 - pool / ded
                                            - (e.teams_dedicated_capacity(loads, *args) - cap) / ded),
-           "teams_priced_at": (f"{_gpu_named(v['gpu'])}: ${price:.2f}/GPU-h x "
+           "teams_priced_at": (f"{_gpu_named(v['gpu'])}: ${price:,.2f}/GPU-h x "
                                f"{v['hours_per_month']:.0f} h a month"
                                if price is not None else "check inputs")}
     money = {"teams_dedicated_monthly_cost": ded, "teams_pooled_monthly_cost": pool,

@@ -1871,6 +1871,16 @@ def test_estimate_prices_a_fleet_run_part_of_the_day(capsys):
                       "--gpu takes one, got 'h100-sxm,b200': run estimate once for each")
 
 
+def test_a_range_of_checks_shows_its_first_failing_cell():
+    # An FP&A read: "checks: OK (and 12 more)" where one check of 13 failed (its text is no
+    # function's message): the line named a passing check and counted the passing ones
+    failing = "mean_utilization must be a number in (0, 1]"
+    checks = [["OK"], [failing], ["OK"], [None], ["ok "]]
+    assert cli._message_text(checks) == failing
+    assert cli._message_text(checks + [["tenants must be whole"]]) == f"{failing} (and 1 more)"
+    assert cli._message_text([["#N/A", failing]]) == "#N/A"  # an error first, as before
+
+
 def test_amd_speeds_say_the_vendor_factor_they_take(capsys):
     # A platform engineer's review: AMD's calibrated factor decided a GPU ranking, and no
     # answer said it was there or how to give another.
@@ -1892,6 +1902,11 @@ def test_amd_speeds_say_the_vendor_factor_they_take(capsys):
                              "llama-3.1-8b", 32, "--efficiency", efficiency)
         assert code == 0 and err.startswith(said) and (
             'give the GPU as "mi300x; cloud_usd_per_hour=2.1; efficiency_factor=F"' in err)
+    # ... and where no rate meets a limit, as the factor may be why (an SLA review: with
+    # efficiency_factor=1 the same replica met the limits, and the error said nothing of it)
+    code, out, err = run(capsys, "replicas-for-sla", "mi300x", "llama-3.3-70b", 30, 1500, 60,
+                         3000, 400, "bf16", "", 1)
+    assert code == 3 and "no rate meets tpot_ms 60" in err and said in err
     # text the cell refuses is no calibrated value, though Python reads "nan" (a review)
     code, out, err = run(capsys, "tokens-per-sec", "mi300x", "llama-3.1-8b", 32, "--efficiency",
                          "nan,0.5")

@@ -1381,7 +1381,9 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             # and a year's (a CFO's read: budgets are annual)
             f"(${12 * v['monthly_saving']:,.0f} a year)") in text
     # said where the saving is read (a finance review: only the lines below qualified it)
-    assert (" per GPU-hour. The pool is short of capacity more often than the dedicated "
+    # the GPU priced, and that the saving is its rent alone (an FP&A read: neither was said)
+    assert (" per GPU-hour (h100-sxm); GPU rent alone: no platform or people cost for the pool "
+            "is typed. The pool is short of capacity more often than the dedicated "
             "deployments: see the like-for-like saving below | Of the") in text
     assert (f"Identical tenants (the Pooling sheet): {v['tenants']:.0f} tenants, each at 40% of a "
             "deployment of 1 GPU") in text
@@ -1400,7 +1402,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
             f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month "
             f"(${12 * v['teams_monthly_saving']:,.0f} a year) at "
-            f"{v['teams_priced_at']}. Of the {v['teams_savings_fraction']:.1%} saved, "
+            f"{v['teams_priced_at']}; GPU rent alone: no platform or people cost for the pool is "
+            f"typed. Of the {v['teams_savings_fraction']:.1%} saved, "
             f"{v['teams_savings_from_peaks'] * 100:.1f} points "
             "come from peaks that do not coincide and "
             f"{v['teams_savings_from_rounding'] * 100:.1f} from whole deployments: mostly "
@@ -1449,19 +1452,25 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("multi_tenant_savings", "20 tenants, just under a step")
     year = 8760 / 744  # a 744-hour month's year (a review: twelve of them made 372 days)
     price = catalog.gpu(v["gpu"]).cloud_usd_per_hour
-    assert (f"(${year * v['monthly_saving']:,.0f} a year) at ${price:.2f} per GPU-hour; "
-            f"${v['monthly_saving'] - 2000:,.0f} a month net of the pool's own $2,000.") in text
-    assert (f"at {v['teams_priced_at']}; ${v['teams_monthly_saving'] - 2000:,.0f} a month net "
-            "of the pool's own $2,000. Of the ") in text
+    # the net saving's share of the dedicated cost (an FP&A read: the share beside it stayed
+    # the gross one)
+    net, ded = v["monthly_saving"] - 2000, v["dedicated_monthly_cost"]
+    assert (f"(${year * v['monthly_saving']:,.0f} a year) at ${price:.2f} per GPU-hour "
+            f"({catalog.gpu(v['gpu']).id}); ${net:,.0f} a month net of the pool's own $2,000 "
+            f"({net / ded:.1%} of the dedicated cost).") in text
+    net, ded = v["teams_monthly_saving"] - 2000, v["teams_dedicated_monthly_cost"]
+    assert (f"at {v['teams_priced_at']}; ${net:,.0f} a month net of the pool's own $2,000 "
+            f"({net / ded:.1%} of the dedicated cost). Of the ") in text
     assert v["net_like_for_like_monthly_saving"] == pytest.approx(
         v["like_for_like_monthly_saving"] - 2000)
     lfl = v["teams_like_for_like_monthly_saving"]
     assert (f"(${year * lfl:,.0f} a year); at that service, ${lfl - 2000:,.0f} a month net of "
-            "the pool's own $2,000; 2 of the 3") in text  # said which saving it is (a review)
+            f"the pool's own $2,000 ({(lfl - 2000) / ded:.1%} of the dedicated cost); 2 of the "
+            "3") in text  # said which saving it is (a review)
     # the net saving turned round where the pool's own cost is larger (a review: "-$1,729 a
     # month net" read as a saving)
     v, text = lines("multi_tenant_savings", "teams: N+1 for the pool and each team")
-    assert (f"per GPU-hour; net of the pool's own $14,000, pooling costs "
+    assert (f"per GPU-hour (h100-sxm); net of the pool's own $14,000, pooling costs "
             f"${14000 - v['monthly_saving']:,.0f} a month more.") in text
     assert (f"figure, not a measured one); like for like, net of the pool's own $14,000, "
             f"pooling costs ${14000 - v['like_for_like_monthly_saving']:,.0f} a month more") in text

@@ -64,6 +64,10 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         # A NumPy scalar (a float subclass): extreme inputs overflow to inf or divide to inf/NaN
         # instead of raising, and the Excel boundary words that cell.
         return np.float64(x)
+    if value is None:  # NumPy reads it as NaN (an SLA review: "got NaN" for a None passed)
+        raise InvalidArgumentError(name, requirement(minimum, maximum, min_open=min_open,
+                                                     max_open=max_open, integer=integer),
+                                   None, "an optional argument left out takes its default")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError, OverflowError):

@@ -240,6 +240,7 @@ def _run_function(doc, func, ns) -> int:
         # it runs: not beside a "does not fit"
         if messages[0].startswith(("no rate meets", "overloaded")):
             _kv_layout_notes(doc, args)
+            _vendor_notes(doc, args)  # AMD's factor may be why (an SLA review)
         raise NoResult(messages[0])  # one configuration that cannot run: stderr, exit 3
     _print_result(doc, result, axes, ns.json, func.text_result, _percentile_said(doc, given))
     if doc.name == "MAX_BATCH" and not isinstance(result, list) and result == 0:
@@ -1524,11 +1525,14 @@ def _report_messages(wb, values: dict) -> int:
 
 
 def _message_text(value, said=frozenset()) -> str:
-    """A printed value that is a message, shortened: a range shows its first message."""
-    from .recalc import is_message
+    """A printed value that is a message, shortened: a range shows its first message, else
+    (a range of checks) its first cell that is not OK (an FP&A read: "checks: OK (and 12
+    more)" counted the passing checks too)."""
+    from .recalc import _not_ok, is_message
     if isinstance(value, list):
-        found = [v for row in value for v in (row if isinstance(row, list) else [row])
-                 if is_message(v, said)] or [v for row in value for v in row]
+        cells = [v for row in value for v in (row if isinstance(row, list) else [row])]
+        found = ([v for v in cells if is_message(v, said)] or [v for v in cells if _not_ok(v)]
+                 or cells)
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         return f"{_plain(found[0], clip=100)}{more}"
     return _plain(value, clip=100)

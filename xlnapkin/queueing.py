@@ -252,7 +252,7 @@ class _Replica:
         self.wd = weight_dtype_of(self.m, weight_dtype)
         self.kv = kv_dtype
         self.eff = resolve(efficiency, self.g)
-        self.efficiency = efficiency
+        self.efficiency, self.mem_fraction = efficiency, mem_fraction
         self.runs = can_run(self.g, self.m, self.wd, kv_dtype, self.inp + self.out, 1, self.n,
                             mem_fraction)
         cap = concurrency_under_load(self.g, self.m, self.inp, self.out, self.wd, kv_dtype,
@@ -791,10 +791,8 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
                         dtype=object)
     r = _Replica(gpu, model, input_tokens, output_tokens, weight_dtype, kv_dtype, num_gpus,
                  efficiency, token_budget, mem_fraction)
-    tiny = np.full(np.shape(r.n_max), IDLE)
     p = np.asarray(percentile, dtype=float)
-    first = r.ttft(tiny, r.rate(tiny), p) * 1e3
-    token = _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3   # as the goodput's own check
+    first, token = _idle(r, p)
     shape = np.broadcast_shapes(np.shape(reason), np.shape(first), np.shape(ttft_ms),
                                 np.shape(tpot_ms), np.shape(r.runs))
     out = np.array(np.broadcast_to(reason, shape), dtype=object)
@@ -805,6 +803,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     past = np.broadcast_to(_past_domain(r.g, r.n), shape)
     layers = by_layers(r.m, r.wd)
     count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""  # the GPUs one domain joins
+    idle = {}  # idle latencies at other GPU counts, by count and element (_more_gpus)
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
@@ -813,6 +812,12 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
         # are shorter on 16 than on 8, and in bf16 it needs more than 8 H100s)
         hint_t, hint_p = (_hint(h, layers, past[i], count) for h in (SHORTER_TTFT, SHORTER_TPOT))
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
+        if (first[i] > t_lim[i] or token[i] > p_lim[i]) and not (layers or past[i]):
+            # the count of GPUs that meets them, or none (an SLA review: "more GPUs" where an
+            # idle step of Qwen3-30B-A3B was longer on 2, 4 and 16 B200s than on 1)
+            more = _more_gpus(r, shape, i, float(first[i]) > float(t_lim[i]) and t_lim[i],
+                              float(token[i]) > float(p_lim[i]) and p_lim[i], p, idle)
+            hint_t, hint_p = (h.replace(f"{MORE_GPUS}, ", more) for h in (hint_t, hint_p))
         if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
             # the user fixed one limit and then met the other)
             both = (f"; nor tpot_ms {p_lim[i]:g}: its tokens take {_ms_text(token[i], 2)} ms"
@@ -825,9 +830,48 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     return out.item() if out.ndim == 0 else out
 
 
+def _idle(r, p):
+    """An idle replica's TTFT and TPOT at percentile ``p``, as the goodput checks them. [ms]"""
+    tiny = np.full(np.shape(r.n_max), IDLE)
+    return r.ttft(tiny, r.rate(tiny), p) * 1e3, _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3
+
+
+def _more_gpus(r, shape, i, ttft_ms, tpot_ms, p, idle) -> str:
+    """The words of the hint for more GPUs a replica (:data:`MORE_GPUS` and its comma) for the
+    element ``i`` of a ``shape`` of replicas ``r`` whose idle replica misses ``ttft_ms`` or
+    ``tpot_ms`` (False where it meets that one): the fewest larger count the model splits over,
+    up to two peer-link domains, whose idle replica meets both, or '' where none does (an idle
+    step's fixed costs do not shrink with more GPUs, and the all-reduces grow). ``idle``: the
+    idle latencies found, by their arguments (a range of limits has the same ones)."""
+    from .memory import tp_degrees
+
+    def at(x):  # the element's value of an argument
+        x = np.asarray(x)
+        return x.item() if x.ndim == 0 else np.broadcast_to(x, shape)[i].item()
+    n = int(at(r.n))
+    for k in tp_degrees(r.m, 2 * int(r.g.nvlink_gpus or 8), r.wd):
+        if k <= n:
+            continue
+        args = (at(r.inp), at(r.out), r.wd, r.kv, k,
+                None if r.efficiency is None else at(r.efficiency), at(r.budget),
+                at(r.mem_fraction))
+        key = repr((args, at(p)))  # (NaN, a blank efficiency, is no key that matches)
+        if key not in idle:
+            other = _Replica(r.g, r.m, *args)
+            idle[key] = tuple(float(x) for x in _idle(other, at(p))) if other.runs else None
+        if idle[key] is None:
+            continue
+        first, token = idle[key]
+        if not ((ttft_ms and first > ttft_ms) or (tpot_ms and at(r.out) > 1 and
+                                                   token > tpot_ms)):
+            return f"{k} GPUs a replica, "
+    return ""
+
+
 # What shortens an idle replica's latency, after the limit it misses (a user audit: the
 # messages said what was missed and not what to change). The capacity planner's Latency sheet
-# adds the same.
+# adds the same, with "more GPUs a replica" where the functions name the count that meets the
+# limits and leave it out where none does (:func:`_more_gpus`; the sheet computes one count).
 MORE_GPUS = "more GPUs a replica"
 SHORTER_TTFT = (f" (shorter with {MORE_GPUS}, lower-precision weights, a faster GPU or "
                 "shorter prompts)")

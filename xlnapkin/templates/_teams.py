@@ -139,7 +139,7 @@ def add_teams(wb, ws) -> None:
               "output")
     t.add("teams_priced_at", "Priced at (Pooling sheet: GPU, price, hours)",
           'IF({teams_costs_ok},' + _GPU_NAMED + '&": $"&TEXT('
-          '{gpu_price_per_hour_effective},"0.00")&"/GPU-h x "&'
+          '{gpu_price_per_hour_effective},"#,##0.00")&"/GPU-h x "&'
           'TEXT({hours_per_month},"0")&" h a month","check inputs")', "", "", "text", "output")
     # the example's tokens/s at another GPU's price (an audit: B200 prices on H100 counts)
     gpu0, model0, dtype0, n0 = EXAMPLE

@@ -626,15 +626,25 @@ FAR_TAIL_NOTE = (" (matched far out in a normal tail, past 4 standard deviations
                  "figure, not a measured one)")
 
 # the month's saving net of the pool's own cost, where one is typed
-def _net(name: str, what: str = "") -> str:
+def _net(name: str, base: str, what: str = "", gross: str = "") -> str:
     """The month's saving ``name`` net of the pool's own cost, where one is typed, as a piece
-    of a formula: turned round where the cost is larger (a review: "-$1,729 a month net" read
-    as a saving), and ``what`` saving it is ("like for like, ")."""
+    of a formula: with its share of the dedicated cost ``base`` (an FP&A read: "33.3 %" stayed
+    the gross share beside a net saving of 15 %), turned round where the cost is larger (a
+    review: "-$1,729 a month net" read as a saving), and ``what`` saving it is ("like for like,
+    "); where none is typed, ``gross`` says so."""
     cost = _sheets.dollars("pool_own_cost")
+    share = (f'IF({base}>0," ("&TEXT({name}/{base},"0.0%")&" of the dedicated cost)","")')
     return (f'IF(pool_own_cost>0,IF({name}>=0,"; {what}"&' + _sheets.dollars(name)
-            + '&" a month net of the pool\'s own "&' + cost + f',"; {what}net of the pool\'s '
-            'own "&' + cost + '&", pooling costs "&' + _sheets.dollars(f"-{name}")
-            + '&" a month more"),"")')
+            + '&" a month net of the pool\'s own "&' + cost + '&' + share + f',"; {what}net of '
+            'the pool\'s own "&' + cost + '&", pooling costs "&' + _sheets.dollars(f"-{name}")
+            + f'&" a month more"),"{gross}")')
+
+
+# where no pool cost is typed, the saving is the GPUs' alone (an FP&A read: nothing beside the
+# headline said that the pool's platform and people were left out)
+_GROSS = "; GPU rent alone: no platform or people cost for the pool is typed"
+# the GPU priced, beside its price (an FP&A read: B200 prices on loads typed for an H100)
+_GPU_NAMED = 'IF(gpu_id="",IF(TRIM(gpu)="","your GPU",TRIM(gpu)),gpu_id)'
 
 
 COVER_ANSWER = [
@@ -652,7 +662,8 @@ COVER_ANSWER = [
     # and a year's (a CFO's read: budgets are annual)
     + '&IF(costs_ok,", "&' + _sheets.dollars("monthly_saving") + '&" a month ("&'
     + _sheets.dollars(f"monthly_saving*{_YEAR}") + '&" a year) at "&TEXT('
-    'gpu_price_per_hour_effective,"$0.00")&" per GPU-hour"&' + _net("net_monthly_saving")
+    'gpu_price_per_hour_effective,"$#,##0.00")&" per GPU-hour ("&' + _GPU_NAMED + '&")"&'
+    + _net("net_monthly_saving", "dedicated_monthly_cost", gross=_GROSS)
     + '," (the dollars wait for the GPU, its '
     'price and the hours: see the Checks)")&IF(tenant_deployments>1,"; the saving compares with "&'
     'tenant_deployments&" deployments a tenant, each sized for its own peak","")&IF('
@@ -676,7 +687,8 @@ COVER_ANSWER = [
      + _sheets.dollars("like_for_like_monthly_saving") + '&" a month ("&'
      + _sheets.dollars(f"like_for_like_monthly_saving*{_YEAR}") + '&" a year)","")&IF('
      'dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF(costs_ok,'
-     + _net("net_like_for_like_monthly_saving", "like for like, ") + ',""),"")&IF(LEFT('
+     + _net("net_like_for_like_monthly_saving", "dedicated_monthly_cost",
+                  "like for like, ") + ',""),"")&IF(LEFT('
      'normal_model_fair,2)="no",". Normal model: "&normal_model_fair,""),"")', 5),
     ('IF(counts_ok,"Pooled GPUs on a step? "&pool_step,"")', 2),
     # the teams typed on the Teams sheet (uneven, each its own volume and cv), where a user's
@@ -692,7 +704,7 @@ COVER_ANSWER = [
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
      + _sheets.dollars(f"teams_monthly_saving*{_YEAR}") + '&" a year) at "&teams_priced_at&'
-     + _net("teams_net_monthly_saving") + ',"")&'
+     + _net("teams_net_monthly_saving", "teams_dedicated_monthly_cost", gross=_GROSS) + ',"")&'
      # where it comes from, as for the identical tenants (a finance review: 24.8 of 25 points
      # were four near-idle teams' own deployments, which an API for them also recovers)
      # (a review: with spares, a third of the "rounding" was the teams' spares; where they
@@ -723,7 +735,8 @@ COVER_ANSWER = [
          "teams_like_for_like_monthly_saving") + '&" a month ("&' + _sheets.dollars(
          f"teams_like_for_like_monthly_saving*{_YEAR}") + '&" a year)","")&IF('
      'teams_dedicated_coverage>' + FAR_TAIL + ',"' + FAR_TAIL_NOTE + '","")&IF('
-     'teams_costs_ok,' + _net("teams_net_like_for_like_monthly_saving", "at that service, ")
+     'teams_costs_ok,' + _net("teams_net_like_for_like_monthly_saving",
+                                 "teams_dedicated_monthly_cost", "at that service, ")
      + ',"")&IF(teams_served_worse_same_service>0,"; "&teams_served_worse_same_service&" of '
      'the "&COUNTIF(teams_tokens_per_day,">0")&" teams "&IF(teams_served_worse_same_service=1,'
      '"is","are")&" still short more often there than alone",""),"")&IF(LEFT('
@@ -732,7 +745,8 @@ COVER_ANSWER = [
      'teams_spares_alike,2)="no",". Spares: "&teams_spares_alike,""),'
      # said, as the Pooling line says it (a finance review: a team's volume typed as text
      # left the example's saving alone on the cover)
-     '"Your teams: check inputs: the Teams sheet\'s Checks")', 8),
+     # ten lines: with a net saving and the sheet's warnings it ran past eight (rendered)
+     '"Your teams: check inputs: the Teams sheet\'s Checks")', 10),
 ]
 
 
@@ -793,8 +807,9 @@ def _cover(wb) -> None:
             f"Set correlation 0: dedicated {ded:.0f} GPUs at 40 %; the pooled percentile load is "
             f"{cap:.2f} GPUs, so the pool runs at {load / cap:.0%} of its percentile capacity "
             f"(the 85-90 %) and needs {pool:.0f} whole GPUs: a {ded / pool:.0f}x cost reduction. "
-            f"Of the {1 - pool / ded:.0%} saved, {peaks:.1%} comes from peaks that do not "
-            f"coincide and {rounding:.1%} from renting each 0.56-GPU tenant a whole GPU. At the "
+            f"Of the {1 - pool / ded:.0%} saved, {peaks * 100:.1f} points come from peaks that "
+            f"do not coincide and {rounding * 100:.1f} from renting each 0.56-GPU tenant a whole "
+            f"GPU. At the "
             f"default correlation 0.3 the pool needs {pool_rho:.0f} GPUs.",
             "'~$15K shared vs $40K+ dedicated (62 % less)': 62 % is above the bound 1 - 40 % = "
             "60 % for tenants whose dedicated GPUs are 40 % busy; it needs dedicated utilization "
