@@ -1270,7 +1270,7 @@ def _latency_targets(v, m, n) -> dict:
         both = (f", and its tokens {queueing._ms_text(token, 2)} ms" if "; nor tpot_ms" in said
                 else "")
         hint_t, hint_p = (queueing._hint(h, memory.by_layers(m, wd), roofline._past_domain(g, n),
-                                         f"{g.nvlink_gpus or 0:g}")
+                                         f"{g.nvlink_gpus or 0:g}", sheet=True)
                           for h in (queueing.SHORTER_TTFT, queueing.SHORTER_TPOT))
         why = ((f"no rate: even an idle replica's first token takes "
                 f"{queueing._ms_text(first, 1)} ms{both}{hint_t}"

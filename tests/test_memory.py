@@ -237,8 +237,8 @@ def test_why_not_says_nothing_stops_what_runs_and_takes_lists():
         why_not("h100-sxm", "llama-3.1-8b", mem_fraction=1.5)
     # None passed for a number says so, not "got NaN" as NumPy reads it (an SLA review)
     with pytest.raises(memory.InvalidArgumentError, match=r"^mem_fraction must be a number in "
-                       r"\(0, 1\], got None \(an optional argument left out takes its "
-                       r"default\)$"):
+                       r"\(0, 1\], got None \(give a number, or leave an optional "
+                       r"argument out for its default\)$"):
         why_not("h100-sxm", "llama-3.1-8b", mem_fraction=None)
     assert fit_message("h100-sxm", "llama-3.1-8b", num_gpus=[1, 2])[1].startswith(
         "llama-3.1-8b needs 16.1 GB in bf16; 2 x h100-sxm")

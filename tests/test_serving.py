@@ -659,7 +659,22 @@ def test_what_shortens_an_idle_replica_names_the_count_that_meets_the_limits():
     # where both limits are missed the count meets both: none meets 3 ms a token
     both = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", 150, 3, 3000, 400, "fp8", None, 2)
     assert "; nor tpot_ms 3" in both and "GPUs a replica" not in both
-    # a range of limits: each element its own count, found once for the range's arguments
+    # the count meets the limit the replica met too (a review: "2 GPUs" for a 30 ms TTFT where
+    # two B200s' tokens missed 6.2 ms, which one met), and may be fewer GPUs (a review: one B200
+    # met 6.125 ms, where eight did not)
+    qwen = ("b200", "qwen3-30b-a3b")
+    said = udfs.MAX_RATE_FOR_SLA(*qwen, 30, 6.2, 3000, 400, "fp8", None, 1)
+    assert "(shorter with 4 GPUs a replica, " in said, said
+    assert [isinstance(udfs.MAX_RATE_FOR_SLA(*qwen, 30, 6.2, 3000, 400, "fp8", None, n), float)
+            for n in (1, 2, 4)] == [False, False, True]
+    said = udfs.MAX_RATE_FOR_SLA(*qwen, 40, 6.125, 3000, 400, "fp8", None, 8)
+    assert "(shorter with 1 GPU a replica, " in said, said
+    assert isinstance(udfs.MAX_RATE_FOR_SLA(*qwen, 40, 6.125, 3000, 400, "fp8", None, 1), float)
+    # GPUs whose domain the catalog does not size are tried up to 8, as the fleet notes do (a
+    # review: 16 L40Ss were named, costed as one domain)
+    said = udfs.MAX_RATE_FOR_SLA("l40s", "llama-3.1-70b", 1000, 20, 2000, 300, "fp8", None, 4)
+    assert said.startswith("no rate meets tpot_ms 20") and "GPUs a replica" not in said
+    # a range of limits: each element its own count
     grid = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", [[150], [1e9]], [30, 3], 3000,
                                  400, "fp8", None, 2)
     assert "4 GPUs a replica" in grid[0][0] and "GPUs a replica" not in grid[0][1]

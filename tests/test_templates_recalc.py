@@ -1402,8 +1402,7 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
             f"pooled {v['teams_pooled_gpus']:,.0f}: pooling saves "
             f"{v['teams_savings_fraction']:.1%}, ${v['teams_monthly_saving']:,.0f} a month "
             f"(${12 * v['teams_monthly_saving']:,.0f} a year) at "
-            f"{v['teams_priced_at']}; GPU rent alone: no platform or people cost for the pool is "
-            f"typed. Of the {v['teams_savings_fraction']:.1%} saved, "
+            f"{v['teams_priced_at']}. Of the {v['teams_savings_fraction']:.1%} saved, "
             f"{v['teams_savings_from_peaks'] * 100:.1f} points "
             "come from peaks that do not coincide and "
             f"{v['teams_savings_from_rounding'] * 100:.1f} from whole deployments: mostly "
@@ -1592,7 +1591,12 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     v, text = lines("capacity_planner", "a TTFT limit no rate meets")
     assert text.endswith(f"of requests): {v['sla_why_none']} (the Latency sheet)"), text
     assert v["sla_why_none"].startswith("no rate: even an idle replica's first token takes")
-    assert v["sla_why_none"].endswith(queueing.SHORTER_TTFT)
+    # the functions name the count that meets it, or none: the sheet points to them (an SLA
+    # review: "more GPUs a replica" where the function said no count does)
+    assert v["sla_why_none"].endswith(queueing._hint(queueing.SHORTER_TTFT, False, False, "",
+                                                     sheet=True))
+    assert "(shorter with the GPU count a replica MAX_RATE_FOR_SLA names, if any, " in (
+        v["sla_why_none"])
     v, text = lines("capacity_planner", "a TTFT limit no rate meets past one domain")
     assert v["sla_why_none"].endswith(queueing._within(queueing.SHORTER_TTFT, "8"))
     assert "another GPU count a replica (past 8 its all-reduces cross" in v["sla_why_none"]
@@ -1600,7 +1604,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     assert v["sla_why_none"].endswith(queueing._no_split(queueing.SHORTER_TTFT))
     assert queueing.MORE_GPUS not in v["sla_why_none"]  # on 16 GPUs, past one domain too
     v, text = lines("capacity_planner", "a TPOT limit no rate meets")
-    assert text.endswith(f"{queueing.SHORTER_TPOT} (the Latency sheet)"), text
+    assert text.endswith(queueing._hint(queueing.SHORTER_TPOT, False, False, "", sheet=True)
+                         + " (the Latency sheet)"), text
     # where the model does not fit the latency GPU, the sheet's advice (an audit: "no rate")
     v, text = lines("capacity_planner", "too big for the latency GPU")
     assert v["sla_why_none"].startswith("does not fit: ")

@@ -66,8 +66,9 @@ def number(value, name, minimum=None, maximum=None, *, min_open=False, max_open=
         return np.float64(x)
     if value is None:  # NumPy reads it as NaN (an SLA review: "got NaN" for a None passed)
         raise InvalidArgumentError(name, requirement(minimum, maximum, min_open=min_open,
-                                                     max_open=max_open, integer=integer),
-                                   None, "an optional argument left out takes its default")
+                                                     max_open=max_open, integer=integer), None,
+                                   "give a number, or leave an optional argument out for its "
+                                   "default")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError, OverflowError):

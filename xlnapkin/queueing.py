@@ -803,7 +803,9 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     past = np.broadcast_to(_past_domain(r.g, r.n), shape)
     layers = by_layers(r.m, r.wd)
     count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""  # the GPUs one domain joins
-    idle = {}  # idle latencies at other GPU counts, by count and element (_more_gpus)
+    missed = runs & ((first > t_lim) | (token > p_lim)) & ~past
+    counts = _gpu_counts(r, shape, t_lim, p_lim, p, missed) if missed.any() and not layers \
+        else None
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
@@ -812,12 +814,10 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
         # are shorter on 16 than on 8, and in bf16 it needs more than 8 H100s)
         hint_t, hint_p = (_hint(h, layers, past[i], count) for h in (SHORTER_TTFT, SHORTER_TPOT))
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
-        if (first[i] > t_lim[i] or token[i] > p_lim[i]) and not (layers or past[i]):
+        if counts is not None and missed[i]:
             # the count of GPUs that meets them, or none (an SLA review: "more GPUs" where an
             # idle step of Qwen3-30B-A3B was longer on 2, 4 and 16 B200s than on 1)
-            more = _more_gpus(r, shape, i, float(first[i]) > float(t_lim[i]) and t_lim[i],
-                              float(token[i]) > float(p_lim[i]) and p_lim[i], p, idle)
-            hint_t, hint_p = (h.replace(f"{MORE_GPUS}, ", more) for h in (hint_t, hint_p))
+            hint_t, hint_p = (h.replace(f"{MORE_GPUS}, ", counts[i]) for h in (hint_t, hint_p))
         if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
             # the user fixed one limit and then met the other)
             both = (f"; nor tpot_ms {p_lim[i]:g}: its tokens take {_ms_text(token[i], 2)} ms"
@@ -836,53 +836,52 @@ def _idle(r, p):
     return r.ttft(tiny, r.rate(tiny), p) * 1e3, _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3
 
 
-def _more_gpus(r, shape, i, ttft_ms, tpot_ms, p, idle) -> str:
-    """The words of the hint for more GPUs a replica (:data:`MORE_GPUS` and its comma) for the
-    element ``i`` of a ``shape`` of replicas ``r`` whose idle replica misses ``ttft_ms`` or
-    ``tpot_ms`` (False where it meets that one): the fewest larger count the model splits over,
-    up to two peer-link domains, whose idle replica meets both, or '' where none does (an idle
-    step's fixed costs do not shrink with more GPUs, and the all-reduces grow). ``idle``: the
-    idle latencies found, by their arguments (a range of limits has the same ones)."""
-    from .memory import tp_degrees
-
-    def at(x):  # the element's value of an argument
-        x = np.asarray(x)
-        return x.item() if x.ndim == 0 else np.broadcast_to(x, shape)[i].item()
-    n = int(at(r.n))
-    for k in tp_degrees(r.m, 2 * int(r.g.nvlink_gpus or 8), r.wd):
-        if k <= n:
-            continue
-        args = (at(r.inp), at(r.out), r.wd, r.kv, k,
-                None if r.efficiency is None else at(r.efficiency), at(r.budget),
-                at(r.mem_fraction))
-        key = repr((args, at(p)))  # (NaN, a blank efficiency, is no key that matches)
-        if key not in idle:
-            other = _Replica(r.g, r.m, *args)
-            idle[key] = tuple(float(x) for x in _idle(other, at(p))) if other.runs else None
-        if idle[key] is None:
-            continue
-        first, token = idle[key]
-        if not ((ttft_ms and first > ttft_ms) or (tpot_ms and at(r.out) > 1 and
-                                                   token > tpot_ms)):
-            return f"{k} GPUs a replica, "
-    return ""
+def _gpu_counts(r, shape, ttft_ms, tpot_ms, p, todo):
+    """The words of the hint for GPU counts (:data:`MORE_GPUS` and its comma) for each element
+    ``todo`` of a ``shape`` of replicas ``r`` whose idle replica misses a limit: the fewest GPUs
+    a replica, other than its own, whose idle replica meets both ``ttft_ms`` and ``tpot_ms``
+    (an idle step's fixed costs do not shrink with more GPUs, and past one peer-link domain the
+    all-reduces grow: a count can lengthen a latency the replica met), or '' where none does.
+    The counts: those the model splits over within one domain (:func:`domain_degrees`), and
+    up to two domains where the catalog gives a domain's size. [object array]"""
+    from .memory import domain_degrees, tp_degrees
+    counts = set(domain_degrees(r.g, r.m, r.wd))
+    if r.g.nvlink_gpus:
+        counts |= set(tp_degrees(r.m, 2 * int(r.g.nvlink_gpus), r.wd))
+    out, left = np.full(shape, "", dtype=object), np.array(todo)
+    own = np.broadcast_to(r.n, shape)
+    for k in sorted(counts):
+        if not left.any():
+            break
+        other = _Replica(r.g, r.m, r.inp, r.out, r.wd, r.kv, k, r.efficiency, r.budget,
+                         r.mem_fraction)
+        first, token = (np.broadcast_to(x, shape) for x in _idle(other, p))
+        token = np.where(np.broadcast_to(np.asarray(other.out) <= 1.0, shape), 0.0, token)
+        meets = (left & np.broadcast_to(other.runs, shape) & (own != k) & (first <= ttft_ms)
+                 & (token <= tpot_ms))
+        out[meets] = f"{k} GPU{'' if k == 1 else 's'} a replica, "
+        left &= ~meets
+    return out
 
 
 # What shortens an idle replica's latency, after the limit it misses (a user audit: the
-# messages said what was missed and not what to change). The capacity planner's Latency sheet
-# adds the same, with "more GPUs a replica" where the functions name the count that meets the
-# limits and leave it out where none does (:func:`_more_gpus`; the sheet computes one count).
+# messages said what was missed and not what to change). The functions put the GPU count a
+# replica that meets the limits in place of MORE_GPUS, or nothing (:func:`_gpu_counts`); the
+# capacity planner's Latency sheet, which computes one count, points to them (SHEET_GPUS).
 MORE_GPUS = "more GPUs a replica"
 SHORTER_TTFT = (f" (shorter with {MORE_GPUS}, lower-precision weights, a faster GPU or "
                 "shorter prompts)")
 SHORTER_TPOT = f" (shorter with {MORE_GPUS}, lower-precision weights or a faster GPU)"
+SHEET_GPUS = "the GPU count a replica MAX_RATE_FOR_SLA names, if any"
 
 
-def _hint(hint: str, layers: bool, past: bool, count: str) -> str:
+def _hint(hint: str, layers: bool, past: bool, count: str, sheet: bool = False) -> str:
     """What shortens an idle replica's latency (``hint``, one of the two above) for weights split
     by ``layers`` (GGUF: more GPUs a replica do not shorten either, :func:`_no_split`), for a
-    replica ``past`` one peer-link domain of ``count`` GPUs (:func:`_within`), or as it is."""
-    return _no_split(hint) if layers else _within(hint, count) if past else hint
+    replica ``past`` one peer-link domain of ``count`` GPUs (:func:`_within`), or as it is (on
+    the capacity planner's Latency sheet, ``sheet``, with :data:`SHEET_GPUS`)."""
+    return (_no_split(hint) if layers else _within(hint, count) if past
+            else hint.replace(MORE_GPUS, SHEET_GPUS) if sheet else hint)
 
 
 def _no_split(hint: str) -> str:

@@ -85,10 +85,10 @@ _IDLE_TPOT = 'TEXT(ROUNDUP({sla_idle_tpot}*1000*(1-1E-12),2),"#,##0.00")'
 def _shorter(hint: str) -> str:
     """What shortens an idle replica's latency, as the rate functions say it
     (:func:`xlnapkin.queueing._hint`): for GGUF weights, not more GPUs; past one peer-link
-    domain, another GPU count."""
+    domain, another GPU count; else the count the functions name (one count here)."""
     within = queueing._within(hint, '"&{g_nvlink_gpus}&"')
     return (f'IF({{gguf_path}},"{queueing._no_split(hint)}",IF({{past_domain}},"{within}",'
-            f'"{hint}"))')
+            f'"{queueing._hint(hint, False, False, "", sheet=True)}"))')
 
 
 def sheet(wb, ws, alias, steps: int, yours: dict) -> None:

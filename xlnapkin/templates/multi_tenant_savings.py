@@ -644,7 +644,7 @@ def _net(name: str, base: str, what: str = "", gross: str = "") -> str:
 # headline said that the pool's platform and people were left out)
 _GROSS = "; GPU rent alone: no platform or people cost for the pool is typed"
 # the GPU priced, beside its price (an FP&A read: B200 prices on loads typed for an H100)
-_GPU_NAMED = 'IF(gpu_id="",IF(TRIM(gpu)="","your GPU",TRIM(gpu)),gpu_id)'
+_GPU_NAMED = _teams._GPU_NAMED.replace("{", "").replace("}", "")  # the Teams sheet's, by name
 
 
 COVER_ANSWER = [
@@ -704,7 +704,7 @@ COVER_ANSWER = [
               "teams_savings_fraction") + '&IF(teams_costs_ok,", "&'
      + _sheets.dollars("teams_monthly_saving") + '&" a month ("&'
      + _sheets.dollars(f"teams_monthly_saving*{_YEAR}") + '&" a year) at "&teams_priced_at&'
-     + _net("teams_net_monthly_saving", "teams_dedicated_monthly_cost", gross=_GROSS) + ',"")&'
+     + _net("teams_net_monthly_saving", "teams_dedicated_monthly_cost") + ',"")&'
      # where it comes from, as for the identical tenants (a finance review: 24.8 of 25 points
      # were four near-idle teams' own deployments, which an API for them also recovers)
      # (a review: with spares, a third of the "rounding" was the teams' spares; where they
