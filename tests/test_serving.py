@@ -638,48 +638,58 @@ def test_limits_no_rate_can_meet_are_messages():
         "shorter prompts)")
 
 
+def _best_count(gpu, model, ttft, tpot, *shape, own):
+    """The count within one domain, other than ``own``, whose replicas meet the limits with the
+    most requests/s a GPU (fewest first among equals), asked of MAX_RATE_FOR_SLA; None if none."""
+    rates = {k: udfs.MAX_RATE_FOR_SLA(gpu, model, ttft, tpot, *shape, k)
+             for k in memory.domain_degrees(gpu, model, shape[2]) if k != own}
+    per_gpu = {k: r / k for k, r in rates.items() if isinstance(r, float) and r > 0}
+    return max(per_gpu, key=lambda k: (per_gpu[k], -k)) if per_gpu else None
+
+
 def test_what_shortens_an_idle_replica_names_the_count_that_meets_the_limits():
     # An SLA review: "shorter with more GPUs a replica" where Qwen3-30B-A3B's idle token took
     # longer on 2, 4 and 16 B200s than on 1 (the step's fixed costs do not shrink, and the
-    # all-reduces grow), so applying it met nothing. The functions name the fewest count that
-    # meets the limits the idle replica misses, or no count.
-    args = ("b200", "qwen3-30b-a3b", 1500, 6.1, 3000, 400, "fp8", None)
+    # all-reduces grow), so applying it met nothing. The functions name the count within one
+    # domain whose replicas meet the limits with the most requests/s a GPU, or no count.
+    shape = (3000, 400, "fp8", None)
     for n in (1, 2):
-        said = udfs.MAX_RATE_FOR_SLA(*args, n)
+        said = udfs.MAX_RATE_FOR_SLA("b200", "qwen3-30b-a3b", 1500, 6.1, *shape, n)
         assert said.startswith("no rate meets tpot_ms 6.1") and said.endswith(
             " (shorter with lower-precision weights or a faster GPU)"), said
     assert [udfs.TPOT_AT_RATE("b200", "qwen3-30b-a3b", 0, 3000, 400, "fp8", None, n) > 6.1
             for n in (1, 2, 4, 8, 16)] == [True] * 5  # no count meets it
-    # 70B's first token on two H100s: four meet 150 ms, and the message says four
-    args = ("h100-sxm", "llama-3.3-70b", 150, 30, 3000, 400, "fp8", None)
-    said = udfs.MAX_RATE_FOR_SLA(*args, 2)
-    assert said.endswith(" (shorter with 4 GPUs a replica, lower-precision weights, a faster "
-                         "GPU or shorter prompts)"), said
-    assert isinstance(udfs.MAX_RATE_FOR_SLA(*args, 4), float)
+    cases = [  # (gpu, model, ttft, tpot, own count, the count named)
+        # 70B's first token on two H100s: four meet 150 ms, and eight serve more a GPU (a
+        # review: the fewest GPUs a replica that met the limits named a sliver of a rate)
+        ("h100-sxm", "llama-3.3-70b", 150, 30, 2, 8),
+        # the count meets the limit the replica met too (a review: two B200s, named for a 30 ms
+        # TTFT, missed 6.2 ms a token, which one met) ...
+        ("b200", "qwen3-30b-a3b", 30, 6.2, 1, 8),
+        # ... and may be fewer GPUs (a review: one B200 met 6.125 ms, where eight did not)
+        ("b200", "qwen3-30b-a3b", 40, 6.125, 8, 1)]
+    for gpu, model, ttft, tpot, own, named in cases:
+        said = udfs.MAX_RATE_FOR_SLA(gpu, model, ttft, tpot, *shape, own)
+        assert f"(shorter with {named} GPU{'s' if named > 1 else ''} a replica, " in said, said
+        assert _best_count(gpu, model, ttft, tpot, *shape, own=own) == named
     # where both limits are missed the count meets both: none meets 3 ms a token
-    both = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", 150, 3, 3000, 400, "fp8", None, 2)
+    both = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", 150, 3, *shape, 2)
     assert "; nor tpot_ms 3" in both and "GPUs a replica" not in both
-    # the count meets the limit the replica met too (a review: "2 GPUs" for a 30 ms TTFT where
-    # two B200s' tokens missed 6.2 ms, which one met), and may be fewer GPUs (a review: one B200
-    # met 6.125 ms, where eight did not)
-    qwen = ("b200", "qwen3-30b-a3b")
-    said = udfs.MAX_RATE_FOR_SLA(*qwen, 30, 6.2, 3000, 400, "fp8", None, 1)
-    assert "(shorter with 4 GPUs a replica, " in said, said
-    assert [isinstance(udfs.MAX_RATE_FOR_SLA(*qwen, 30, 6.2, 3000, 400, "fp8", None, n), float)
-            for n in (1, 2, 4)] == [False, False, True]
-    said = udfs.MAX_RATE_FOR_SLA(*qwen, 40, 6.125, 3000, 400, "fp8", None, 8)
-    assert "(shorter with 1 GPU a replica, " in said, said
-    assert isinstance(udfs.MAX_RATE_FOR_SLA(*qwen, 40, 6.125, 3000, 400, "fp8", None, 1), float)
-    # GPUs whose domain the catalog does not size are tried up to 8, as the fleet notes do (a
-    # review: 16 L40Ss were named, costed as one domain)
+    # counts within one domain alone, up to 8 where the catalog does not size it (reviews: 16
+    # L40Ss were named, costed as one domain; past one, engines split by pipeline stages)
     said = udfs.MAX_RATE_FOR_SLA("l40s", "llama-3.1-70b", 1000, 20, 2000, 300, "fp8", None, 4)
     assert said.startswith("no rate meets tpot_ms 20") and "GPUs a replica" not in said
+    # a replica past one domain is named the count within one that meets them, where one does
+    said = udfs.MAX_RATE_FOR_SLA("b200", "llama-3.3-70b", 485.8, 16.45, 8000, 400, "fp8", None,
+                                 16)
+    assert ("(shorter with 8 GPUs a replica (within one domain: past 8 its all-reduces cross a "
+            "slower link), lower-precision") in said, said
+    assert _best_count("b200", "llama-3.3-70b", 485.8, 16.45, 8000, 400, "fp8", None,
+                       own=16) == 8
     # a range of limits: each element its own count
-    grid = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", [[150], [1e9]], [30, 3], 3000,
-                                 400, "fp8", None, 2)
-    assert "4 GPUs a replica" in grid[0][0] and "GPUs a replica" not in grid[0][1]
-    assert grid[1][0] == udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", 1e9, 30, 3000, 400,
-                                               "fp8", None, 2)
+    grid = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", [[150], [1e9]], [30, 3], *shape, 2)
+    assert "8 GPUs a replica" in grid[0][0] and "GPUs a replica" not in grid[0][1]
+    assert grid[1][0] == udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", 1e9, 30, *shape, 2)
 
 
 @settings(max_examples=40, deadline=None)
@@ -1035,8 +1045,7 @@ def test_what_shortens_an_idle_replica_past_one_domain_and_for_gguf():
     # are shorter on more; GGUF weights, split by layers, take as long on 16 GPUs as on 1.
     past = udfs.MAX_RATE_FOR_SLA("h200-sxm", "qwen3-235b-a22b", 2000, 50, 30000, 2000, None,
                                  None, 16)
-    assert past.endswith(queueing._within(queueing.SHORTER_TTFT, "8"))
-    assert "another GPU count a replica (past 8 its all-reduces cross a slower link)" in past
+    assert "8 GPUs a replica (within one domain: past 8 its all-reduces cross a slower " in past
     assert isinstance(udfs.MAX_RATE_FOR_SLA("h200-sxm", "qwen3-235b-a22b", 2000, 50, 30000,
                                             2000, None, None, 8), float)  # 8 meets it
     tokens = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.1-405b", 1e6, 5, 1000, 100, "bf16",

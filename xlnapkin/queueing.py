@@ -803,9 +803,9 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     past = np.broadcast_to(_past_domain(r.g, r.n), shape)
     layers = by_layers(r.m, r.wd)
     count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""  # the GPUs one domain joins
-    missed = runs & ((first > t_lim) | (token > p_lim)) & ~past
-    counts = _gpu_counts(r, shape, t_lim, p_lim, p, missed) if missed.any() and not layers \
-        else None
+    missed = runs & ((first > t_lim) | (token > p_lim))
+    counts = (_gpu_counts(r, shape, t_lim, p_lim, percentile, missed)
+              if missed.any() and not layers else None)
     for i in np.ndindex(shape):
         if not runs[i]:
             continue
@@ -814,10 +814,14 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
         # are shorter on 16 than on 8, and in bf16 it needs more than 8 H100s)
         hint_t, hint_p = (_hint(h, layers, past[i], count) for h in (SHORTER_TTFT, SHORTER_TPOT))
         out[i] = None  # it runs: a reason below, or none (a count that overflows, say)
-        if counts is not None and missed[i]:
+        if counts is not None and missed[i] and (counts[i] or not past[i]):
             # the count of GPUs that meets them, or none (an SLA review: "more GPUs" where an
-            # idle step of Qwen3-30B-A3B was longer on 2, 4 and 16 B200s than on 1)
-            hint_t, hint_p = (h.replace(f"{MORE_GPUS}, ", counts[i]) for h in (hint_t, hint_p))
+            # idle step of Qwen3-30B-A3B was longer on 2, 4 and 16 B200s than on 1); past one
+            # domain, "another GPU count" where none within one does
+            word = counts[i] + (f" (within one domain: past {count} its all-reduces cross a "
+                                "slower link)" if past[i] else "")
+            hint_t, hint_p = (h.replace(MORE_GPUS, word).replace("with , ", "with ")
+                              for h in (SHORTER_TTFT, SHORTER_TPOT))
         if first[i] > t_lim[i]:  # and the TPOT limit too, where it misses both (a review:
             # the user fixed one limit and then met the other)
             both = (f"; nor tpot_ms {p_lim[i]:g}: its tokens take {_ms_text(token[i], 2)} ms"
@@ -836,43 +840,54 @@ def _idle(r, p):
     return r.ttft(tiny, r.rate(tiny), p) * 1e3, _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3
 
 
-def _gpu_counts(r, shape, ttft_ms, tpot_ms, p, todo):
-    """The words of the hint for GPU counts (:data:`MORE_GPUS` and its comma) for each element
-    ``todo`` of a ``shape`` of replicas ``r`` whose idle replica misses a limit: the fewest GPUs
-    a replica, other than its own, whose idle replica meets both ``ttft_ms`` and ``tpot_ms``
-    (an idle step's fixed costs do not shrink with more GPUs, and past one peer-link domain the
-    all-reduces grow: a count can lengthen a latency the replica met), or '' where none does.
-    The counts: those the model splits over within one domain (:func:`domain_degrees`), and
-    up to two domains where the catalog gives a domain's size. [object array]"""
-    from .memory import domain_degrees, tp_degrees
-    counts = set(domain_degrees(r.g, r.m, r.wd))
-    if r.g.nvlink_gpus:
-        counts |= set(tp_degrees(r.m, 2 * int(r.g.nvlink_gpus), r.wd))
-    out, left = np.full(shape, "", dtype=object), np.array(todo)
+def _gpu_counts(r, shape, ttft_ms, tpot_ms, percentile, todo):
+    """The GPU count a replica to name in place of :data:`MORE_GPUS` for each element ``todo``
+    of a ``shape`` of replicas ``r`` whose idle replica misses a limit: of the counts within
+    one peer-link domain (:func:`domain_degrees`; past one, engines split a replica by pipeline
+    stages, which the model leaves out) other than its own, the one whose replicas meet both
+    limits with the most requests/s a GPU (:func:`_goodput`: the fewest GPUs for a large rate,
+    as the fleet note's count; a review found the fewest GPUs a replica that met them at idle
+    named a sliver of a rate), or '' where none does (an idle step's fixed costs do not shrink
+    with more GPUs, and the all-reduces grow). The goodput is found only where an idle replica
+    of that count meets both limits (a range that none meets costs a few idle replicas).
+    [object array of "k GPUs a replica" or '']"""
+    from .memory import domain_degrees
+    out, most = np.full(shape, "", dtype=object), np.zeros(shape)
     own = np.broadcast_to(r.n, shape)
-    for k in sorted(counts):
-        if not left.any():
-            break
+    ttft_ms, tpot_ms, p = (np.broadcast_to(np.asarray(x, dtype=float), shape)
+                           for x in (ttft_ms, tpot_ms, percentile))
+    for k in domain_degrees(r.g, r.m, r.wd):
         other = _Replica(r.g, r.m, r.inp, r.out, r.wd, r.kv, k, r.efficiency, r.budget,
                          r.mem_fraction)
         first, token = (np.broadcast_to(x, shape) for x in _idle(other, p))
         token = np.where(np.broadcast_to(np.asarray(other.out) <= 1.0, shape), 0.0, token)
-        meets = (left & np.broadcast_to(other.runs, shape) & (own != k) & (first <= ttft_ms)
-                 & (token <= tpot_ms))
-        out[meets] = f"{k} GPU{'' if k == 1 else 's'} a replica, "
-        left &= ~meets
+        at = todo & (own != k) & np.broadcast_to(other.runs, shape) & (first <= ttft_ms) & (
+            token <= tpot_ms)
+        if not at.any():
+            continue
+
+        def some(x):  # an argument's values where ``at``
+            return x if x is None or np.ndim(x) == 0 else np.broadcast_to(x, shape)[at]
+        with np.errstate(invalid="ignore"):
+            rate = np.zeros(shape)
+            rate[at] = _goodput(r.g, r.m, ttft_ms[at], tpot_ms[at], some(r.inp), some(r.out),
+                                r.wd, r.kv, k, p[at], some(r.efficiency), some(r.budget),
+                                some(r.mem_fraction))
+            better = at & (np.nan_to_num(rate) / k > most)
+        out[better] = f"{k} GPU{'' if k == 1 else 's'} a replica"
+        most = np.where(better, rate / k, most)
     return out
 
 
 # What shortens an idle replica's latency, after the limit it misses (a user audit: the
 # messages said what was missed and not what to change). The functions put the GPU count a
 # replica that meets the limits in place of MORE_GPUS, or nothing (:func:`_gpu_counts`); the
-# capacity planner's Latency sheet, which computes one count, points to them (SHEET_GPUS).
+# capacity planner's Latency sheet, which computes one count, says SHEET_GPUS.
 MORE_GPUS = "more GPUs a replica"
 SHORTER_TTFT = (f" (shorter with {MORE_GPUS}, lower-precision weights, a faster GPU or "
                 "shorter prompts)")
 SHORTER_TPOT = f" (shorter with {MORE_GPUS}, lower-precision weights or a faster GPU)"
-SHEET_GPUS = "the GPU count a replica MAX_RATE_FOR_SLA names, if any"
+SHEET_GPUS = "another GPU count a replica"
 
 
 def _hint(hint: str, layers: bool, past: bool, count: str, sheet: bool = False) -> str:
