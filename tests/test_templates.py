@@ -290,6 +290,35 @@ def test_dropdowns_come_from_the_catalog_sheet(books, name):
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
+def test_each_number_input_s_warning_allows_what_its_check_allows(books, name):
+    """An input cell's Excel warning and its check say the same rule (an FP&A read: a
+    percentile of 1 passed the warning "between 0.5 and 1" and failed its check, "in [0.5,
+    1)"; counts were allowed fractions): each warning's words are the check's, and warnings
+    that take one end open or whole numbers say so in the rule Excel applies."""
+    wb = books[name]
+    said = {}  # input name -> the words of its check ("a number in [0.5, 1)")
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    said.update(re.findall(r'"(\w+) must be (a (?:whole )?number [^"]+)"',
+                                           c.value))
+    compared = 0
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            m = re.fullmatch(r"(\w+) should be (.+)\.", dv.error or "")
+            if dv.type == "list" or not m or m.group(1) not in said:
+                continue
+            compared += 1
+            words = m.group(2)
+            assert words == said[m.group(1)], (m.group(1), words, said[m.group(1)])
+            assert (dv.type == "whole") == ("whole" in words), words
+            assert (dv.type == "custom") == bool(re.search(r"\(\d|\d\)", words)), words
+    assert compared >= {"self_host_breakeven": 20, "capacity_planner": 15,
+                        "multi_tenant_savings": 9}[name]
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
 def test_catalog_columns_follow_the_catalog_dataclasses(books, name):
     """Every numeric field of catalog.GPU is a named column (cloud_price_as_of included), and
     the id/alias keys hold every alias the engine accepts."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 from openpyxl.styles import Alignment
 
 from .. import calibration
+from .._checks import requirement
 from ..memory import KV_DTYPE, MEM_FRACTION
 from . import _style as st
 
-__all__ = ["number_check", "whole_check", "dtype_check", "id_check", "resolve_id", "checks",
-           "calibration_inputs", "calibration_check", "calibration_format", "calibration_used",
-           "catalog_value", "catalog_check", "used_inputs", "output", "workload_checks",
-           "two_lines", "across"]
+__all__ = ["number_check", "rule_check", "whole_check", "dtype_check", "id_check", "resolve_id",
+           "checks", "calibration_inputs", "calibration_check", "calibration_format",
+           "calibration_used", "catalog_value", "catalog_check", "used_inputs", "output",
+           "workload_checks", "two_lines", "across"]
 
 CHECK_OK = '"OK"'
 
@@ -31,18 +32,29 @@ def hours_a_day(hours_per_month: str) -> str:
 
 
 def number_check(name, label, minimum, maximum=None, min_open=False, max_open=False) -> str:
-    """'OK', or '<label> must be a number ...' (text, blanks and values out of range)."""
+    """'OK', or '<label> must be a number ...' (text, blanks and values out of range), in the
+    engine's words (:func:`xlnapkin._checks.requirement`)."""
     x = "{" + name + "}"
+    words = requirement(minimum, maximum, min_open=min_open, max_open=max_open)
+    msg = f'"{label} must be {words}"'
     minimum, maximum = _g(minimum), _g(maximum)
     if maximum is None:
-        rule = f"{'>' if min_open else '>='} {minimum}"
         bad = f"{x}{'<=' if min_open else '<'}{minimum}"
     else:
-        rule = (f"in {'(' if min_open else '['}{minimum}, {maximum}{')' if max_open else ']'}")
         bad = (f"OR({x}{'<=' if min_open else '<'}{minimum},{x}{'>=' if max_open else '>'}"
                f"{maximum})")
-    msg = f'"{label} must be a number {rule}"'
     return f"IF(NOT(ISNUMBER({x})),{msg},IF({bad},{msg},{CHECK_OK}))"
+
+
+def rule_check(name, label, rule: dict) -> str:
+    """The check of an input whose rule (``minimum``, ``maximum``, ``min_open``, ``max_open``,
+    ``whole``) also gives its cell's Excel warning (:func:`_style.add_number_validation`): the
+    bounds written once."""
+    if rule.get("whole"):
+        assert not (rule.get("min_open") or rule.get("max_open")), rule
+        return whole_check(name, label, rule["minimum"], rule.get("maximum"))
+    return number_check(name, label, rule["minimum"], rule.get("maximum"),
+                        rule.get("min_open", False), rule.get("max_open", False))
 
 
 def _g(x):
@@ -52,10 +64,9 @@ def _g(x):
 
 def whole_check(name, label, minimum=1, maximum=None) -> str:
     x = "{" + name + "}"
+    msg = f'"{label} must be {requirement(minimum, maximum, integer=True)}"'
     minimum, maximum = _g(minimum), _g(maximum)
-    rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     high = "" if maximum is None else f",{x}>{maximum}"
-    msg = f'"{label} must be a whole number {rule}"'
     return (f"IF(NOT(ISNUMBER({x})),{msg},IF(OR({x}<{minimum},{x}<>INT({x}){high}),{msg},"
             f"{CHECK_OK}))")
 
@@ -259,6 +270,12 @@ def output(block, name, label, calc, unit, fmt, note="", gate="all_ok",
                      "output")
 
 
+# The bounds of the serving inputs shared by the self-host template and the planner, for their
+# checks and their cells' Excel warnings (rule_check)
+WHOLE = dict(minimum=1, whole=True)
+WORKLOAD_RULES = {"num_gpus": WHOLE, "input_tokens": WHOLE, "output_tokens": WHOLE}
+
+
 def workload_checks() -> list[tuple[str, str, str]]:
     """Checks of the serving inputs shared by the self-host template and the planner."""
     eff = "{efficiency}"
@@ -268,9 +285,12 @@ def workload_checks() -> list[tuple[str, str, str]]:
         ("check_weight_dtype", "Weight dtype",
          dtype_check("weight_dtype", "weight dtype", blank_ok=True)),
         ("check_kv_dtype", "KV dtype", dtype_check("kv_dtype", "KV dtype", blank_ok=True)),
-        ("check_num_gpus", "GPUs per replica", whole_check("num_gpus", "num_gpus")),
-        ("check_input_tokens", "Input tokens", whole_check("input_tokens", "input_tokens")),
-        ("check_output_tokens", "Output tokens", whole_check("output_tokens", "output_tokens")),
+        ("check_num_gpus", "GPUs per replica",
+         rule_check("num_gpus", "num_gpus", WORKLOAD_RULES["num_gpus"])),
+        ("check_input_tokens", "Input tokens",
+         rule_check("input_tokens", "input_tokens", WORKLOAD_RULES["input_tokens"])),
+        ("check_output_tokens", "Output tokens",
+         rule_check("output_tokens", "output_tokens", WORKLOAD_RULES["output_tokens"])),
         ("check_efficiency", "Efficiency",
          f"IF(ISBLANK({eff}),{CHECK_OK},IF(NOT(ISNUMBER({eff})),{msg},IF(OR({eff}<0,{eff}>1),"
          f"{msg},{CHECK_OK})))"),

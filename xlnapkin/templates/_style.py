@@ -197,8 +197,9 @@ def _input_cell(ws, cell, value, name, options, validation):
     cell.protection = UNLOCKED
     if options:
         add_list_validation(ws, cell.coordinate, options, name)
-    elif validation:
-        add_number_validation(ws, cell.coordinate, name, *validation)
+    elif validation:  # (minimum, maximum, ...), or a rule's keywords (_blocks.rule_check)
+        args, kwargs = ((), validation) if isinstance(validation, dict) else (validation, {})
+        add_number_validation(ws, cell.coordinate, name, *args, **kwargs)
 
 
 class NameMap(dict):
@@ -243,20 +244,33 @@ def add_list_validation(ws, ref: str, source: str, what: str) -> None:
 
 
 def add_number_validation(ws, ref: str, what: str, minimum, maximum=None, blank=False,
-                          min_open=False) -> None:
-    if maximum is None:
+                          min_open=False, max_open=False, whole=False) -> None:
+    """Excel's warning for a number outside ``[minimum, maximum]`` (an end open where said;
+    ``whole``: whole numbers), in the words of the engine's and the checks' rules
+    (:func:`xlnapkin._checks.requirement`; an FP&A read: a percentile of 1 passed the warning
+    "between 0.5 and 1" and then failed its check, "in [0.5, 1)")."""
+    from .._checks import requirement
+    if whole:
+        dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1=str(minimum))
+        if maximum is not None:
+            dv = DataValidation(type="whole", operator="between", formula1=str(minimum),
+                                formula2=str(maximum))
+    elif maximum is None:
         dv = DataValidation(type="decimal", operator="greaterThan" if min_open else
                             "greaterThanOrEqual", formula1=str(minimum))
-        rule = f"{'>' if min_open else '>='} {minimum}"
+    elif min_open or max_open:  # Excel's "between" holds both ends
+        dv = DataValidation(type="custom", formula1=(
+            f"AND(ISNUMBER({ref}),{ref}{'>' if min_open else '>='}{minimum:g},"
+            f"{ref}{'<' if max_open else '<='}{maximum:g})"))
     else:
         dv = DataValidation(type="decimal", operator="between", formula1=str(minimum),
                             formula2=str(maximum))
-        rule = f"between {minimum} and {maximum}"
     dv.allow_blank = blank
     dv.showErrorMessage = True
     dv.errorStyle = "warning"
     dv.errorTitle = f"{what}: out of range"
-    dv.error = f"{what} should be a number {rule}."
+    dv.error = f"{what} should be " + requirement(minimum, maximum, min_open=min_open,
+                                                  max_open=max_open, integer=whole) + "."
     dv.add(ref)
     ws.add_data_validation(dv)
 

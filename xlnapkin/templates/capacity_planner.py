@@ -62,6 +62,10 @@ _USER_NOTES = {"memory_gb": "the datasheet's GPU memory",
 # The context input's note where it holds no warning
 CONTEXT_NOTE = "seed 001: 200,000"
 # (name, label, default, unit, note, fmt, options or validation)
+# An input's rule (the last field of a row of numbers) gives both its check and its cell's Excel
+# warning (_blocks.rule_check; an FP&A read: the warning allowed what the check refused)
+_PAST_0 = dict(minimum=0, min_open=True)
+_SHARE_PAST_0 = dict(minimum=0, maximum=1, min_open=True)
 INPUT_ROWS = [
     ("model", "Model", "qwen2.5-32b", "id", "a catalog id or alias", "text", "model_ids"),
     ("weight_dtype", "Weight dtype", "fp8", "dtype",
@@ -69,42 +73,46 @@ INPUT_ROWS = [
     ("kv_dtype", "KV-cache dtype", "fp8", "dtype", "blank: bf16; or bits per element", "gen",
      "dtype_names"),
     ("num_gpus", "GPUs per replica (num_gpus, tensor parallel)", 1, "GPUs",
-     _napkin.GGUF_NOTE, "int", (1,)),
+     _napkin.GGUF_NOTE, "int", bk.WORKLOAD_RULES["num_gpus"]),
     ("input_tokens", "Input tokens per request", 1024, "tokens",
-     "the table and the latency targets", "int", (1,)),
+     "the table and the latency targets", "int", bk.WORKLOAD_RULES["input_tokens"]),
     ("output_tokens", "Output tokens per request", 1024, "tokens",
-     "the table and the latency targets", "int", (1,)),
+     "the table and the latency targets", "int", bk.WORKLOAD_RULES["output_tokens"]),
     ("context_tokens", "Context a user holds in the KV cache", 8192, "tokens",
-     CONTEXT_NOTE, "int", (1,)),
+     CONTEXT_NOTE, "int", bk.WHOLE),
     ("duty_cycle", "Share of the time a user has a request in flight", 0.2, "0-1",
-     "the rest of the time a user reads or types", "pct", (0, 1)),
+     "the rest of the time a user reads or types", "pct", _SHARE_PAST_0),
     ("concurrency_percentile", "Share of the time the slots must cover active users", 0.95,
-     "0.5-1", "headroom for peaks, as in pooling", "num3", (0.5, 1)),
+     "[0.5, 1)", "headroom for peaks, as in pooling", "num3",
+     dict(minimum=0.5, maximum=1, max_open=True)),
     ("user_tokens_per_sec", "Tokens/s a user receives while active", 20, "tokens/s",
-     "reading speed", "num", (0,)),
+     "reading speed", "num", _PAST_0),
     ("users", "Users online at once, at the busiest hour", 10000, "users",
-     "not monthly actives: their fleet runs all the hours paid", "int", (0,)),
+     "not monthly actives: their fleet runs all the hours paid", "int",
+     dict(minimum=0, whole=True)),
     ("utilization", "Planned utilization (for $ per million tokens)", PLANNED_UTILIZATION, "0-1",
-     "share of the full-load tokens/s paid for and used", "pct", (0, 1)),
+     "share of the full-load tokens/s paid for and used", "pct", _SHARE_PAST_0),
     ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours", "seed 001: 720",
-     "int", (0, MAX_HOURS_PER_MONTH)),
+     "int", dict(minimum=0, maximum=MAX_HOURS_PER_MONTH, min_open=True)),
 ]
 # Latency targets (the Latency sheet): requests/s and limits in, replicas and $/month out.
 SLA_INPUTS = [
     ("sla_gpu", "GPU to size for the targets", "h100-sxm", "id",
      "a catalog id or alias, or yours (row 1)", "text", "sla_gpu_choices"),
     ("requests_per_sec", "Peak requests per second (all replicas)", 20, "req/s",
-     "arriving at random (Poisson)", "num", (0,)),
+     "arriving at random (Poisson)", "num", dict(minimum=0)),
     ("ttft_ms", "Time to first token, at most", EXAMPLE_TTFT_MS, "ms", "at the percentile below",
-     "amount", (0,)),
+     "amount", _PAST_0),
     ("tpot_ms", "Time per output token, at most", EXAMPLE_TPOT_MS, "ms", "at the percentile below",
-     "amount", (0,)),
-    ("sla_percentile", "Percentile each limit is met at", queueing.SLA_PERCENTILE, "0-1",
-     "0.95 = p95", "num3", (0, 1)),
+     "amount", _PAST_0),
+    ("sla_percentile", "Percentile each limit is met at", queueing.SLA_PERCENTILE,
+     "(0, 1)", "0.95 = p95", "num3",
+     dict(minimum=0, maximum=1, min_open=True, max_open=True)),
     ("token_budget", "Prompt tokens one engine step takes", queueing.PREFILL_CHUNK, "tokens",
-     f"blank = {queueing.PREFILL_CHUNK:,.0f}; vLLM max_num_batched_tokens", "int", (1,)),
+     f"blank = {queueing.PREFILL_CHUNK:,.0f}; vLLM max_num_batched_tokens", "int",
+     dict(minimum=1, blank=True)),
     ("sla_spare_replicas", "Spare replicas kept for a failure", 1, "replicas",
-     "1 = N+1; paid for, not counted in the latencies", "int", (0,)),
+     "1 = N+1; paid for, not counted in the latencies", "int", dict(minimum=0, whole=True)),
 ]
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "cheapest_gpu_per_user",
            "cheapest_cost_per_user_month", "cheapest_gpu_for_users", "cheapest_gpus_for_users",
@@ -440,9 +448,14 @@ GATES = [("catalog_ok", "Cheapest computable? (utilization, prices, speed)",
          ("user_gpu_ok", "Your GPU's figures as typed?", USER_GPU_CHECKS)]
 
 
+def _rule(name: str, label: str | None = None) -> str:
+    """The check of the input row ``name``, from its rule."""
+    rule, = (r[-1] for r in INPUT_ROWS + SLA_INPUTS if r[0] == name)
+    return bk.rule_check(name, label or name, rule)
+
+
 def _checks(b) -> None:
     b.heading("Checks", bk.CHECKS_NOTE)
-    num = bk.number_check
     # a request past the model's context runs on no GPU: said once here, not as "no priced
     # GPU fits" (a review); a user's context past it still counts memory (its own note)
     # (the typed model's maximum, looked up here: the working copy waits for this check)
@@ -455,17 +468,13 @@ def _checks(b) -> None:
          f'{{output_tokens}},"#,##0")&" tokens) exceed the model\'s "&TEXT({most},'
          f'"#,##0")&"-token context",{bk.CHECK_OK}),{bk.CHECK_OK})')]
     bk.checks(b, work + [
-        ("check_context", "Context tokens", bk.whole_check("context_tokens", "context_tokens")),
-        ("check_duty", "Duty cycle", num("duty_cycle", "duty_cycle", 0, 1, min_open=True)),
-        ("check_percentile", "Percentile", num("concurrency_percentile",
-                                               "concurrency_percentile", 0.5, 1, max_open=True)),
-        ("check_user_rate", "User tokens/s",
-         num("user_tokens_per_sec", "user_tokens_per_sec", 0, min_open=True)),
-        ("check_users", "Users online", bk.whole_check("users", "users", 0)),
-        ("check_utilization", "Utilization",
-         num("utilization", "utilization", 0, 1, min_open=True)),
-        ("check_hours", "Hours per month",
-         num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
+        ("check_context", "Context tokens", _rule("context_tokens")),
+        ("check_duty", "Duty cycle", _rule("duty_cycle")),
+        ("check_percentile", "Percentile", _rule("concurrency_percentile")),
+        ("check_user_rate", "User tokens/s", _rule("user_tokens_per_sec")),
+        ("check_users", "Users online", _rule("users")),
+        ("check_utilization", "Utilization", _rule("utilization")),
+        ("check_hours", "Hours per month", _rule("hours_per_month")),
         ("check_user_gpu", "Your GPU",
          'IF(AND(ISNUMBER({user_memory_gb}),ISNUMBER({user_mem_bw_tbps}),'
          'ISNUMBER({user_bf16_tflops})),IF(AND({user_memory_gb}>0,{user_mem_bw_tbps}>0,'
@@ -487,17 +496,13 @@ def _checks(b) -> None:
          '{check_user_fields}="OK",{check_user_cap}="OK",{check_user_steps}="OK"),"OK",'
          '"your GPU: see its checks"),'
          f'IF({{sla_gpu_id}}="",{_UNKNOWN_SLA_GPU},"OK"))'),
-        ("check_sla_rate", "Requests per second",
-         num("requests_per_sec", "requests_per_sec", 0)),
-        ("check_ttft", "TTFT limit", num("ttft_ms", "ttft_ms", 0, min_open=True)),
-        ("check_tpot", "TPOT limit", num("tpot_ms", "tpot_ms", 0, min_open=True)),
-        ("check_sla_percentile", "Latency percentile",
-         num("sla_percentile", "sla_percentile", 0, 1, min_open=True, max_open=True)),
-        ("check_sla_spares", "Spare replicas",
-         bk.whole_check("sla_spare_replicas", "Spare replicas", 0)),
+        ("check_sla_rate", "Requests per second", _rule("requests_per_sec")),
+        ("check_ttft", "TTFT limit", _rule("ttft_ms")),
+        ("check_tpot", "TPOT limit", _rule("tpot_ms")),
+        ("check_sla_percentile", "Latency percentile", _rule("sla_percentile")),
+        ("check_sla_spares", "Spare replicas", _rule("sla_spare_replicas", "Spare replicas")),
         ("check_token_budget", "Token budget per step",
-         f"IF(ISBLANK({{token_budget}}),{bk.CHECK_OK},"
-         + num("token_budget", "token_budget", 1) + ")"),
+         f"IF(ISBLANK({{token_budget}}),{bk.CHECK_OK}," + _rule("token_budget") + ")"),
         ("check_prices", "Your prices for catalog GPUs", _prices_check(
             "tbl_catalog_your_price", "a price in 'your $/GPU-h'")),
         ("check_your_price", "Your GPU's price (row 1)", _prices_check(

@@ -39,30 +39,31 @@ _PLANNED = f"{PLANNED_UTILIZATION * 100:.0f} %"  # the breakeven workbook's plan
 # (name, label, default, unit, note, fmt, validation)
 INPUT_ROWS = [
     ("tenants", "Tenants (customers or teams) of one model", 10, "tenants",
-     "any replica serves any tenant: same weights (or LoRA)", "int", (1,)),
+     "any replica serves any tenant: same weights (or LoRA)", "int", dict(minimum=1, whole=True)),
     ("mean_utilization", "Each tenant's average load (share of one deployment)", 0.4, "0-1",
      f"of the throughput a deployment is planned at: 40 % busy at {_PLANNED} = "
-     f"{0.4 / PLANNED_UTILIZATION:.2f}", "pct",
-     (0, 1)),
-    ("percentile", "Share of the time capacity must cover the load", 0.95, "0.5-1",
-     "0.95 = the 95th percentile; at least 0.5", "num3", (0.5, 1)),
+     f"{0.4 / PLANNED_UTILIZATION:.2f}", "pct", dict(minimum=0, maximum=1, min_open=True)),
+    ("percentile", "Share of the time capacity must cover the load", 0.95, "[0.5, 1)",
+     "0.95 = the 95th percentile; at least 0.5", "num3", dict(minimum=0.5, maximum=1,
+                                                             max_open=True)),
     ("cv", "Load variability: std dev / mean of one tenant (cv)", TENANT_CV, "ratio",
-     f"the normal model is fair up to ~{NORMAL_CV_MAX}", "num", (0,)),
+     f"the normal model is fair up to ~{NORMAL_CV_MAX}", "num", dict(minimum=0)),
     ("gpus_per_tenant", "GPUs of one deployment (a model replica)", 1, "GPUs",
-     "capacity comes in whole deployments", "int", (1,)),
+     "capacity comes in whole deployments", "int", dict(minimum=1, whole=True)),
     ("correlation", "Correlation between tenants' loads", TENANT_CORRELATION, "0-1",
-     "ServeGen API tenants: 0.0-0.33 hourly; seed 003 assumes 0", "num", (0, 1)),
+     "ServeGen API tenants: 0.0-0.33 hourly; seed 003 assumes 0", "num",
+     dict(minimum=0, maximum=1)),
     ("hours_per_month", "Hours paid per month", HOURS_PER_MONTH, "hours",
      f"{HOURS_PER_MONTH:g} = always on; also the Teams sheet's hours a day", "int",
-     (0, MAX_HOURS_PER_MONTH)),
+     dict(minimum=0, maximum=MAX_HOURS_PER_MONTH, min_open=True)),
     # what one shared pool adds (a CFO's read: platform, gateway and chargeback had nowhere to
     # go, so no saving was net of them)
     ("pool_own_cost", "The pool's own cost per month", 0, "USD/month",
-     "platform, gateway, chargeback, their people; 0 = not costed", "usd0", (0,)),
+     "platform, gateway, chargeback, their people; 0 = not costed", "usd0", dict(minimum=0)),
     ("lora_models", "LoRA: fine-tuned variants of one base model", 50, "models",
-     "each would otherwise get its own deployment", "int", (1,)),
-    ("lora_overhead", "LoRA: throughput lost to adapters", 0.02, "0-1", "seed 003: 1-3 %",
-     "pct", (0, 1)),
+     "each would otherwise get its own deployment", "int", dict(minimum=1, whole=True)),
+    ("lora_overhead", "LoRA: throughput lost to adapters", 0.02, "[0, 1)",
+     "seed 003: 1-3 %", "pct", dict(minimum=0, maximum=1, max_open=True)),
 ]
 OUTPUTS = ["dedicated_gpus", "pooled_gpus", "dedicated_monthly_cost", "pooled_monthly_cost",
            "monthly_saving", "net_monthly_saving", "savings_fraction", "savings_from_peaks",
@@ -196,33 +197,33 @@ def _outputs(b) -> None:
 def _checks(b) -> None:
     b.ws.row_breaks.append(Break(id=b.row))  # the checks and their gates print on their own page
     b.heading("Checks", bk.CHECKS_NOTE)
-    num = bk.number_check
+    # each input's bounds, as its cell's Excel warning takes them (an FP&A read: a percentile
+    # of 1 passed the warning and failed the check)
+    rules = {name: r for name, *_, r in INPUT_ROWS}
+
+    def rule(name, label=None):
+        return bk.rule_check(name, label or name, rules[name])
     grid_p = ('IF(AND(COUNT(grid_percentiles)=ROWS(grid_percentiles),COUNT(grid_cvs)='
               'COLUMNS(grid_cvs)),IF(AND(MIN(grid_percentiles)>=0.5,MAX(grid_percentiles)<1,'
               'MIN(grid_cvs)>=0),"OK","grid headers: percentiles in [0.5, 1), cv >= 0"),'
               '"grid headers must be numbers")')
     bk.checks(b, [
-        ("check_tenants", "Tenants", bk.whole_check("tenants", "tenants")),
-        ("check_mean_utilization", "Average load",
-         num("mean_utilization", "mean_utilization", 0, 1, min_open=True)),
-        ("check_percentile", "Percentile",
-         num("percentile", "percentile", 0.5, 1, max_open=True)),
-        ("check_cv", "cv", num("cv", "cv", 0)),
-        ("check_gpus_per_tenant", "GPUs per deployment",
-         bk.whole_check("gpus_per_tenant", "gpus_per_tenant")),
-        ("check_correlation", "Correlation", num("correlation", "correlation", 0, 1)),
+        ("check_tenants", "Tenants", rule("tenants")),
+        ("check_mean_utilization", "Average load", rule("mean_utilization")),
+        ("check_percentile", "Percentile", rule("percentile")),
+        ("check_cv", "cv", rule("cv")),
+        ("check_gpus_per_tenant", "GPUs per deployment", rule("gpus_per_tenant")),
+        ("check_correlation", "Correlation", rule("correlation")),
         # the GPU sets only the price here: a price you type is enough (a user audit: an MI250
         # at a typed $1.50 left every dollar line at "check inputs")
         ("check_gpu", "GPU", 'IF(ISNUMBER({gpu_price_per_hour}),"OK",'
          + bk.id_check("gpu", "gpu", "GPU") + ")"),
         bk.catalog_check("gpu_price_per_hour", "GPU price", min_open=True),
-        ("check_hours", "Hours per month",
-         num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
-        ("check_pool_own_cost", "The pool's own cost", num("pool_own_cost", "the pool's own cost",
-                                                           0)),
-        ("check_lora_models", "LoRA models", bk.whole_check("lora_models", "lora_models")),
-        ("check_lora_overhead", "LoRA overhead",
-         num("lora_overhead", "lora_overhead", 0, 1, max_open=True)),
+        ("check_hours", "Hours per month", rule("hours_per_month")),
+        ("check_pool_own_cost", "The pool's own cost", rule("pool_own_cost",
+                                                            "the pool's own cost")),
+        ("check_lora_models", "LoRA models", rule("lora_models")),
+        ("check_lora_overhead", "LoRA overhead", rule("lora_overhead")),
         ("check_grid", "Grid headers (Tables sheet)", grid_p),
     ])
     # The GPU, its price and the hours paid enter the two costs only, the LoRA inputs the

@@ -38,6 +38,10 @@ NEED_PRICES = "needs a rental price above 0, a purchase price and power"
 
 
 # (name, label, default, unit, note, fmt, options or validation)
+# An input's rule (the last field of a row of numbers) gives both its check and its cell's Excel
+# warning (_blocks.rule_check; an FP&A read: the warning allowed what the check refused)
+_SHARE = dict(minimum=0, maximum=1)
+INPUT_SHARE = dict(_SHARE, blank=True)  # blank: the requests' own
 SERVE = [
     ("gpu", "GPU", DEFAULT_GPU, "id", "a catalog id or alias (h100, H100 SXM ...)", "text",
      "gpu_ids"),
@@ -48,14 +52,13 @@ SERVE = [
      "dtype_names"),
     ("kv_dtype", "KV-cache dtype", "bf16", "dtype", "blank: bf16; or bits", "gen", "dtype_names"),
     ("num_gpus", "GPUs per replica (num_gpus, tensor parallel)", 1, "GPUs",
-     _napkin.GGUF_NOTE, "int", (1,)),
+     _napkin.GGUF_NOTE, "int", bk.WORKLOAD_RULES["num_gpus"]),
     ("input_tokens", "Input tokens per request", _EST["input_tokens"], "tokens",
-     "the mean prompt: it sets the prefill's share", "int", (1,)),
+     "the mean prompt: it sets the prefill's share", "int", bk.WORKLOAD_RULES["input_tokens"]),
     ("output_tokens", "Output tokens per request", _EST["output_tokens"], "tokens",
-     "the mean answer", "int",
-     (1,)),
+     "the mean answer", "int", bk.WORKLOAD_RULES["output_tokens"]),
     ("tokens_per_day", "Tokens per day (input + output)", _EST["tokens_per_day"], "tokens/day",
-     "the volume to price", "int", (0,)),
+     "the volume to price", "int", dict(minimum=0)),
     ("scenario", "Scenario", "base", "",
      "low/high: all Sensitivity factors; best/worst: for self-hosting", "text",
      '"' + ",".join(SCENARIOS) + '"'),
@@ -64,50 +67,53 @@ RUN = [
     ("hardware", "Rent or own the GPUs?", "rent", "", "own: financed purchase (see below)",
      "text", '"rent,own"'),
     ("utilization", "Planned utilization of each replica", _EST["utilization"], "0-1",
-     "sizes replicas; continuous batching lets 0.8-0.95 work (seed 002)", "pct", (0, 1)),
+     "sizes replicas; continuous batching lets 0.8-0.95 work (seed 002)", "pct",
+     dict(minimum=0, maximum=1, min_open=True)),
     ("min_replicas", "Fewest replicas kept running", _EST["min_replicas"], "replicas",
-     "a floor: 2 lets one fail; above it, the spare is 1 - utilization", "int", (1,)),
+     "a floor: 2 lets one fail; above it, the spare is 1 - utilization", "int", bk.WHOLE),
     ("staff_cost_per_month", "People and platform per month", _EST["staff_cost_per_month"],
      "USD/month",
      "1 ML engineer, $250K/yr loaded (BLS; seed 003: $150-250K)",
-     "usd0", (0,)),
+     "usd0", dict(minimum=0)),
     ("hours_per_month", "Hours a rented GPU runs per month", _EST["hours_per_month"], "hours",
      f"{HOURS_PER_MONTH:g} = always on; fewer hours serve the day's volume in fewer hours", "int",
-     (0, MAX_HOURS_PER_MONTH)),
+     dict(minimum=0, maximum=MAX_HOURS_PER_MONTH, min_open=True)),
     ("spot_share", "Share of rented GPU-hours on spot", 0.0, "0-1",
-     "seed 003's hybrid: 37.5 %; of every GPU-hour, minimum fleet's too", "pct", (0, 1)),
+     "seed 003's hybrid: 37.5 %; of every GPU-hour, minimum fleet's too", "pct", _SHARE),
     ("spot_price_ratio", "Spot price / on-demand price", 0.5, "ratio",
-     "0.28-0.90 measured (RunPod, Crusoe, GCP TPU, 2026); ~0.5 typical", "num", (0, 1)),
+     "0.28-0.90 measured (RunPod, Crusoe, GCP TPU, 2026); ~0.5 typical", "num", _SHARE),
     ("prefix_tokens", "Shared prefix tokens of each request", 0, "tokens",
-     "system prompt or template; seed 003: 2,048 of 2,304", "int", (0,)),
+     "system prompt or template; seed 003: 2,048 of 2,304", "int", dict(minimum=0, whole=True)),
     ("prefix_hit_rate", "Share of requests that find the prefix cached", 0.4, "0-1",
-     "37-62 % in traces (Mooncake, Alibaba 2025); seed 003: 85 %", "pct", (0, 1)),
+     "37-62 % in traces (Mooncake, Alibaba 2025); seed 003: 85 %", "pct", _SHARE),
 ]
 OWN = [
     ("server_share", "Server and network, share of card price", 0.25,
-     "0-1", "8-GPU H100 servers: $270-317k for $240k of cards (+13-32 %)", "pct", (0,)),
+     "0-1", "8-GPU H100 servers: $270-317k for $240k of cards (+13-32 %)", "pct",
+     dict(minimum=0)),
     ("server_power_share", "Server power beyond the card's TDP, share", 0.8, "0-1",
-     "DGX H100: 10.2 kW max for 8 x 700 W cards (+82 %)", "pct", (0,)),
+     "DGX H100: 10.2 kW max for 8 x 700 W cards (+82 %)", "pct", dict(minimum=0)),
     ("years", "Years the GPUs are kept and financed", 3, "years",
-     "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int", (1, 10)),
+     "Amazon, Lambda: 5-year server lives; 3 = a conservative life", "int",
+     dict(minimum=1, maximum=10, whole=True)),
     ("residual_share", "Resale value at the end, share of the price", RESALE, "0-1",
      f"H100: ~{RESALE:.0%} after {RESALE_YEARS} years (lenders' curve), ~{RESALE_LATER:.0%} after "
-     f"{RESALE_LATER_YEARS}", "pct", (0, 1)),
+     f"{RESALE_LATER_YEARS}", "pct", _SHARE),
     ("cost_of_capital", "Cost of capital", 0.10, "1/year",
-     "hardware WACC 9.7-10.6 % (Damodaran, Jan 2026); 15 % for a startup", "pct", (0, 1)),
+     "hardware WACC 9.7-10.6 % (Damodaran, Jan 2026); 15 % for a startup", "pct", _SHARE),
     ("price_per_kwh", "Electricity price", 0.09, "USD/kWh",
-     "US industrial ~8.6-8.7 c/kWh (EIA, 2025)", "usd", (0,)),
+     "US industrial ~8.6-8.7 c/kWh (EIA, 2025)", "usd", dict(minimum=0)),
     ("pue", "Data-centre PUE", 1.4, "ratio", "fleet average 1.56 (Uptime 2024), new builds 1.3",
-     "num", (1,)),
+     "num", dict(minimum=1)),
     ("colo_usd_per_kw_month", "Colocation per kW of GPU power per month", 195.0, "USD/kW-month",
-     "CBRE N. America wholesale, 2025 ($184 in H2 2024)", "usd0", (0,)),
+     "CBRE N. America wholesale, 2025 ($184 in H2 2024)", "usd0", dict(minimum=0)),
     # an owner's running cost beside power and space (an owning CFO's review: "owning saves
     # $0.13 per GPU-hour" was undone by a support contract of 2.9 % of the price a year)
     ("maintenance_share", "Maintenance, support and spares a year, share of the price", 0.0,
-     "1/year", "price with server share: support, spares, insurance; 0 = none", "pct",
-     (0, 1)),
+     "1/year", "price with server share: support, spares, insurance; 0 = none", "pct", _SHARE),
     ("price_decline", "Yearly fall of the GPU's rental price", 0.25, "1/year",
-     "H100 2023-25 and Epoch's 2.1-year doubling: -25 to -30 %/yr", "pct", (0, 1)),
+     "H100 2023-25 and Epoch's 2.1-year doubling: -25 to -30 %/yr", "pct",
+     dict(minimum=0, maximum=1, max_open=True)),
 ]
 
 
@@ -181,7 +187,7 @@ def _inputs(b) -> None:
           "USD/Mtok", "billed for prefix-cache hits", "usd4")
     b.add("input_share", "Share of tokens that are input", None, "0-1",
           "blank: input / (input + output); typed, within 0.5 points of it",
-          "pct", "input", validation=(0, 1))
+          "pct", "input", validation=INPUT_SHARE)
     b.heading("Inputs: owning the GPUs")
     bk.catalog_value(b, "purchase_price", "Purchase price per GPU",
                      f"INDEX(gpu_list_price_usd,{gpu_row})", "USD", "usd0",
@@ -348,29 +354,23 @@ def _owning_outputs(b) -> None:
 def _checks(b) -> None:
     b.heading("Checks", bk.CHECKS_NOTE)
     rows = [("check_gpu", "GPU", bk.id_check("gpu", "gpu", "GPU"))] + bk.workload_checks()
-    num = bk.number_check
     rows += [
-        ("check_volume", "Tokens per day", num("tokens_per_day", "tokens_per_day", 0)),
+        ("check_volume", "Tokens per day", _rule("tokens_per_day")),
         ("check_scenario", "Scenario",
          "IF(OR(" + ",".join(f'{{scenario}}="{x}"' for x in SCENARIOS) + '),"OK","scenario must '
          'be ' + ", ".join(SCENARIOS[:-1]) + f' or {SCENARIOS[-1]}")'),
         ("check_hardware", "Rent or own",
          'IF(OR({hardware}="rent",{hardware}="own"),"OK","hardware must be rent or own")'),
-        ("check_utilization", "Utilization",
-         num("utilization", "utilization", 0, 1, min_open=True)),
-        ("check_min_replicas", "Minimum replicas", bk.whole_check("min_replicas",
-                                                                  "min_replicas")),
-        ("check_staff", "People and platform", num("staff_cost_per_month",
-                                                   "staff_cost_per_month", 0)),
-        ("check_hours", "Hours per month",
-         num("hours_per_month", "hours_per_month", 0, MAX_HOURS_PER_MONTH, min_open=True)),
-        ("check_spot", "Spot share and price", _and(num("spot_share", "spot_share", 0, 1),
-                                                    num("spot_price_ratio", "spot_price_ratio",
-                                                        0, 1))),
+        ("check_utilization", "Utilization", _rule("utilization")),
+        ("check_min_replicas", "Minimum replicas", _rule("min_replicas")),
+        ("check_staff", "People and platform", _rule("staff_cost_per_month")),
+        ("check_hours", "Hours per month", _rule("hours_per_month")),
+        ("check_spot", "Spot share and price", _and(_rule("spot_share"),
+                                                    _rule("spot_price_ratio"))),
         ("check_prefix", "Prefix caching", _and(
-            bk.whole_check("prefix_tokens", "prefix_tokens", 0),
+            _rule("prefix_tokens"),
             'IF({prefix_tokens}<{input_tokens},"OK","prefix_tokens must be below input_tokens")',
-            num("prefix_hit_rate", "prefix_hit_rate", 0, 1))),
+            _rule("prefix_hit_rate"))),
         bk.catalog_check("gpu_price_per_hour", "GPU rental price",
                          needed='{hardware}<>"own"', min_open=True),
         ("check_api", "API", 'IF({api_id}="","no catalog API serves this model: pick an API",'
@@ -378,7 +378,8 @@ def _checks(b) -> None:
         bk.catalog_check("api_price_in_per_mtok", "API input price"),
         bk.catalog_check("api_price_out_per_mtok", "API output price"),
         ("check_input_share", "Input share",
-         'IF(ISBLANK({input_share}),"OK",' + _and(num("input_share", "input_share", 0, 1),
+         'IF(ISBLANK({input_share}),"OK",' + _and(bk.rule_check("input_share", "input_share",
+                                                                INPUT_SHARE),
                                                   _share_check()) + ")"),
         bk.catalog_check("purchase_price", "Purchase price", "no catalog list price",
                          needed='{hardware}="own"'),
@@ -447,16 +448,16 @@ OWN_INPUTS = ("server_share", "server_power_share", "years", "residual_share",
 
 
 def _own_inputs_check() -> str:
-    num = bk.number_check
-    return _and(bk.whole_check("years", "years", 1, 10),
-                num("server_share", "server_share", 0),
-                num("server_power_share", "server_power_share", 0),
-                num("residual_share", "residual_share", 0, 1),
-                num("cost_of_capital", "cost_of_capital", 0, 1),
-                num("price_per_kwh", "price_per_kwh", 0), num("pue", "pue", 1),
-                num("colo_usd_per_kw_month", "colo_usd_per_kw_month", 0),
-                num("maintenance_share", "maintenance_share", 0, 1),
-                num("price_decline", "price_decline", 0, 1, max_open=True))
+    return _and(*(_rule(name) for name in ("years", "server_share", "server_power_share",
+                                           "residual_share", "cost_of_capital", "price_per_kwh",
+                                           "pue", "colo_usd_per_kw_month", "maintenance_share",
+                                           "price_decline")))
+
+
+def _rule(name: str) -> str:
+    """The check of the input row ``name``, from its rule."""
+    rule, = (r[-1] for r in SERVE + RUN + OWN if r[0] == name)
+    return bk.rule_check(name, name, rule)
 
 
 # How far a typed input share may be from the requests' own (a share typed to two places:
