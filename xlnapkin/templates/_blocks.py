@@ -16,10 +16,10 @@ from .._checks import requirement
 from ..memory import KV_DTYPE, MEM_FRACTION
 from . import _style as st
 
-__all__ = ["number_check", "rule_check", "whole_check", "dtype_check", "id_check", "resolve_id",
-           "checks", "calibration_inputs", "calibration_check", "calibration_format",
-           "calibration_used", "catalog_value", "catalog_check", "used_inputs", "output",
-           "workload_checks", "two_lines", "across"]
+__all__ = ["number_check", "rule_check", "row_check", "whole_check", "dtype_check", "id_check",
+           "resolve_id", "checks", "calibration_inputs", "calibration_check",
+           "calibration_format", "calibration_used", "catalog_value", "catalog_check",
+           "used_inputs", "output", "workload_checks", "two_lines", "across"]
 
 CHECK_OK = '"OK"'
 
@@ -55,6 +55,13 @@ def rule_check(name, label, rule: dict) -> str:
         return whole_check(name, label, rule["minimum"], rule.get("maximum"))
     return number_check(name, label, rule["minimum"], rule.get("maximum"),
                         rule.get("min_open", False), rule.get("max_open", False))
+
+
+def row_check(rows, name: str, label: str | None = None) -> str:
+    """The check of the input row ``name`` of ``rows`` (its name first, its rule last), from
+    its rule (:func:`rule_check`); ``label``: the message's name, the input's by default."""
+    rule, = (r[-1] for r in rows if r[0] == name)
+    return rule_check(name, label or name, rule)
 
 
 def _g(x):

@@ -13,6 +13,7 @@ engine step (``xlnapkin.serving.max_throughput``, ``memory.max_batch``,
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from openpyxl.chart import Reference
@@ -114,6 +115,8 @@ SLA_INPUTS = [
     ("sla_spare_replicas", "Spare replicas kept for a failure", 1, "replicas",
      "1 = N+1; paid for, not counted in the latencies", "int", dict(minimum=0, whole=True)),
 ]
+_rule = functools.partial(bk.row_check, INPUT_ROWS + SLA_INPUTS)  # an input row's check
+
 OUTPUTS = ["cheapest_gpu", "cheapest_cost_per_mtok", "cheapest_gpu_per_user",
            "cheapest_cost_per_user_month", "cheapest_gpu_for_users", "cheapest_gpus_for_users",
            "cheapest_cost_for_users", "user_gpu_shown", "user_gpu_cost_per_mtok",
@@ -446,12 +449,6 @@ GATES = [("catalog_ok", "Cheapest computable? (utilization, prices, speed)",
          ("hours_ok", "Hours per month as typed?", ["check_hours"]),
          ("utilization_ok", "Utilization as typed?", ["check_utilization"]),
          ("user_gpu_ok", "Your GPU's figures as typed?", USER_GPU_CHECKS)]
-
-
-def _rule(name: str, label: str | None = None) -> str:
-    """The check of the input row ``name``, from its rule."""
-    rule, = (r[-1] for r in INPUT_ROWS + SLA_INPUTS if r[0] == name)
-    return bk.rule_check(name, label or name, rule)
 
 
 def _checks(b) -> None:

@@ -14,6 +14,7 @@ deployments of ``gpus_per_tenant`` GPUs; ``z = NORMSINV(percentile)``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from openpyxl.chart import Reference
@@ -199,10 +200,7 @@ def _checks(b) -> None:
     b.heading("Checks", bk.CHECKS_NOTE)
     # each input's bounds, as its cell's Excel warning takes them (an FP&A read: a percentile
     # of 1 passed the warning and failed the check)
-    rules = {name: r for name, *_, r in INPUT_ROWS}
-
-    def rule(name, label=None):
-        return bk.rule_check(name, label or name, rules[name])
+    rule = functools.partial(bk.row_check, INPUT_ROWS)
     grid_p = ('IF(AND(COUNT(grid_percentiles)=ROWS(grid_percentiles),COUNT(grid_cvs)='
               'COLUMNS(grid_cvs)),IF(AND(MIN(grid_percentiles)>=0.5,MAX(grid_percentiles)<1,'
               'MIN(grid_cvs)>=0),"OK","grid headers: percentiles in [0.5, 1), cv >= 0"),'

@@ -14,6 +14,7 @@ tests recalculate the workbook and compare each named cell with the engine.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
 from pathlib import Path
@@ -115,6 +116,8 @@ OWN = [
      "H100 2023-25 and Epoch's 2.1-year doubling: -25 to -30 %/yr", "pct",
      dict(minimum=0, maximum=1, max_open=True)),
 ]
+
+_rule = functools.partial(bk.row_check, SERVE + RUN + OWN)  # an input row's check
 
 
 def build(out_dir) -> Path:
@@ -453,11 +456,6 @@ def _own_inputs_check() -> str:
                                            "pue", "colo_usd_per_kw_month", "maintenance_share",
                                            "price_decline")))
 
-
-def _rule(name: str) -> str:
-    """The check of the input row ``name``, from its rule."""
-    rule, = (r[-1] for r in SERVE + RUN + OWN if r[0] == name)
-    return bk.rule_check(name, name, rule)
 
 
 # How far a typed input share may be from the requests' own (a share typed to two places:
