@@ -146,7 +146,8 @@ def read_csv_values(out_dir: Path, stem: str, where: dict, skip=()) -> Values:
     return Values(named, cells, where)
 
 
-# a CSV field: quoted (text, its quotes doubled) or bare (a number, a boolean, an error, empty)
+# a CSV field: quoted (text, its quotes doubled; errors too, which LibreOffice writes as text)
+# or bare (a number, a boolean, empty)
 _FIELD = re.compile(r'"((?:[^"]|"")*)"|([^,\r\n]*)')
 
 
@@ -167,14 +168,13 @@ def _csv_rows(text: str) -> list[list]:
 
 
 def _bare(field: str):
-    """An unquoted CSV field's value: None where empty, a bool, an error's text, or a float
-    (a percent-formatted number carries its % sign)."""
+    """An unquoted CSV field's value: None where empty, a bool, or a float (a percent-formatted
+    number carries its % sign). A number in a TRUE/FALSE-formatted cell comes as that format
+    shows it, as Excel's own cell would: any number but 0 reads TRUE."""
     if not field:
         return None
     if field in ("TRUE", "FALSE"):
         return field == "TRUE"
-    if is_error(field):
-        return field
     if field.endswith("%"):
         return float(field[:-1]) / 100
     return float(field)

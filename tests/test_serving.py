@@ -686,6 +686,13 @@ def test_what_shortens_an_idle_replica_names_the_count_that_meets_the_limits():
             "slower link), lower-precision") in said, said
     assert _best_count("b200", "llama-3.3-70b", 485.8, 16.45, 8000, 400, "fp8", None,
                        own=16) == 8
+    # REPLICAS_FOR_SLA names the count of the fewest GPUs in all at its rate, as the command
+    # line's fleet note does (a review: at 0.3 requests/s the note named 4 and the message 8)
+    for rate, named in ((0.3, 4), (50, 8)):
+        said = udfs.REPLICAS_FOR_SLA("h100-sxm", "llama-3.3-70b", rate, 200, 30, *shape, 2)
+        assert f"(shorter with {named} GPUs a replica, " in said, said
+        assert queueing.split_note("h100-sxm", "llama-3.3-70b", rate, 200, 30, *shape, 2)\
+            .startswith(f"replicas of {named} GPUs meet the same limits")
     # a range of limits: each element its own count
     grid = udfs.MAX_RATE_FOR_SLA("h100-sxm", "llama-3.3-70b", [[150], [1e9]], [30, 3], *shape, 2)
     assert "8 GPUs a replica" in grid[0][0] and "GPUs a replica" not in grid[0][1]

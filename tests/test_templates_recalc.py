@@ -688,7 +688,9 @@ def _start_libreoffice(plans, tmp, sweep):
     files.append(build("showcase", src))
     index.append(("showcase", "defaults", None, files[-1]))
     cmd = rc.soffice_command(files, lo_dir, tmp / "profile")
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    # numbers in the CSV as the C locale writes them (a decimal point), whatever the machine's
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             text=True), index, lo_dir
 
 
@@ -1595,7 +1597,8 @@ def test_each_cover_gives_the_answer_at_the_inputs_now(results):
     # "another" (an SLA review: "more GPUs a replica" where the function said no count does)
     assert v["sla_why_none"].endswith(queueing._hint(queueing.SHORTER_TTFT, False, False, "",
                                                      sheet=True))
-    assert "(shorter with another GPU count a replica, lower" in v["sla_why_none"]
+    assert "(shorter with another GPU count a replica, where one meets both limits, lower" in (
+        v["sla_why_none"])
     v, text = lines("capacity_planner", "a TTFT limit no rate meets past one domain")
     assert v["sla_why_none"].endswith(queueing._within(queueing.SHORTER_TTFT, "8"))
     assert "another GPU count a replica (past 8 its all-reduces cross" in v["sla_why_none"]

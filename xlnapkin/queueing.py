@@ -782,9 +782,11 @@ def _most(meets, n_max, shape):
 
 def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=1024,
                  weight_dtype=None, kv_dtype=None, num_gpus=1, percentile=SLA_PERCENTILE,
-                 efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION, **_):
+                 efficiency=None, token_budget=PREFILL_CHUNK, mem_fraction=MEM_FRACTION,
+                 requests_per_sec=None, **_):
     """Why no rate meets the limits: the configuration cannot run, or even an idle replica
-    misses a limit; None where it runs and neither is the reason."""
+    misses a limit; None where it runs and neither is the reason. (``requests_per_sec``:
+    REPLICAS_FOR_SLA's, which the count named for the fewest GPUs in all takes.)"""
     held = np.asarray(input_tokens, dtype=float) + np.asarray(output_tokens, dtype=float)
     reason = np.asarray(summed(why_not(gpu, model, weight_dtype, kv_dtype, held, 1, num_gpus,
                                        mem_fraction), ("input_tokens", "output_tokens")),
@@ -804,7 +806,7 @@ def _explain_sla(gpu, model, ttft_ms, tpot_ms, input_tokens=1024, output_tokens=
     layers = by_layers(r.m, r.wd)
     count = f"{r.g.nvlink_gpus:g}" if r.g.nvlink_gpus else ""  # the GPUs one domain joins
     missed = runs & ((first > t_lim) | (token > p_lim))
-    counts = (_gpu_counts(r, shape, t_lim, p_lim, percentile, missed)
+    counts = (_gpu_counts(r, shape, t_lim, p_lim, percentile, missed, requests_per_sec)
               if missed.any() and not layers else None)
     for i in np.ndindex(shape):
         if not runs[i]:
@@ -840,22 +842,27 @@ def _idle(r, p):
     return r.ttft(tiny, r.rate(tiny), p) * 1e3, _tpot_seen(r, tiny, r.rate(tiny), p) * 1e3
 
 
-def _gpu_counts(r, shape, ttft_ms, tpot_ms, percentile, todo):
+def _gpu_counts(r, shape, ttft_ms, tpot_ms, percentile, todo, requests_per_sec=None):
     """The GPU count a replica to name in place of :data:`MORE_GPUS` for each element ``todo``
     of a ``shape`` of replicas ``r`` whose idle replica misses a limit: of the counts within
     one peer-link domain (:func:`domain_degrees`; past one, engines split a replica by pipeline
     stages, which the model leaves out) other than its own, the one whose replicas meet both
-    limits with the most requests/s a GPU (:func:`_goodput`: the fewest GPUs for a large rate,
-    as the fleet note's count; a review found the fewest GPUs a replica that met them at idle
-    named a sliver of a rate), or '' where none does (an idle step's fixed costs do not shrink
-    with more GPUs, and the all-reduces grow). The goodput is found only where an idle replica
+    limits with the most requests/s a GPU (:func:`_goodput`; a review found the fewest GPUs a
+    replica that met them at idle named a sliver of a rate), or where ``requests_per_sec`` is
+    given, on the fewest GPUs in all, the smaller replica of equals, as the command line's fleet
+    note counts (:func:`_fewer_gpus`; a review: at 0.3 requests/s the note named 4 and the
+    message 8); or '' where none does (an idle step's fixed costs do not shrink with more
+    GPUs, and the all-reduces grow). The goodput is found only where an idle replica
     of that count meets both limits (a range that none meets costs a few idle replicas).
     [object array of "k GPUs a replica" or '']"""
     from .memory import domain_degrees
-    out, most = np.full(shape, "", dtype=object), np.zeros(shape)
+    out, best = np.full(shape, "", dtype=object), np.full(shape, -np.inf)
     own = np.broadcast_to(r.n, shape)
-    ttft_ms, tpot_ms, p = (np.broadcast_to(np.asarray(x, dtype=float), shape)
-                           for x in (ttft_ms, tpot_ms, percentile))
+    ttft_ms, tpot_ms = (np.broadcast_to(np.asarray(x, dtype=float), shape)
+                        for x in (ttft_ms, tpot_ms))
+    p = np.asarray(percentile, dtype=float)  # one percentile stays one (a range's bisection)
+    rate = None if requests_per_sec is None else np.broadcast_to(
+        np.asarray(requests_per_sec, dtype=float), shape)
     for k in domain_degrees(r.g, r.m, r.wd):
         other = _Replica(r.g, r.m, r.inp, r.out, r.wd, r.kv, k, r.efficiency, r.budget,
                          r.mem_fraction)
@@ -868,14 +875,17 @@ def _gpu_counts(r, shape, ttft_ms, tpot_ms, percentile, todo):
 
         def some(x):  # an argument's values where ``at``
             return x if x is None or np.ndim(x) == 0 else np.broadcast_to(x, shape)[at]
-        with np.errstate(invalid="ignore"):
-            rate = np.zeros(shape)
-            rate[at] = _goodput(r.g, r.m, ttft_ms[at], tpot_ms[at], some(r.inp), some(r.out),
-                                r.wd, r.kv, k, p[at], some(r.efficiency), some(r.budget),
+        with np.errstate(invalid="ignore", divide="ignore"):
+            most = np.zeros(shape)
+            most[at] = _goodput(r.g, r.m, ttft_ms[at], tpot_ms[at], some(r.inp), some(r.out),
+                                r.wd, r.kv, k, some(p), some(r.efficiency), some(r.budget),
                                 some(r.mem_fraction))
-            better = at & (np.nan_to_num(rate) / k > most)
+            most = np.nan_to_num(most)
+            score = (most / k if rate is None else  # fewer GPUs in all score higher
+                     -k * np.maximum(np.ceil(rate / np.where(most > 0, most, np.nan)), 1))
+            better = at & (most > 0) & (np.nan_to_num(score, nan=-np.inf) > best)
         out[better] = f"{k} GPU{'' if k == 1 else 's'} a replica"
-        most = np.where(better, rate / k, most)
+        best = np.where(better, score, best)
     return out
 
 
@@ -887,7 +897,7 @@ MORE_GPUS = "more GPUs a replica"
 SHORTER_TTFT = (f" (shorter with {MORE_GPUS}, lower-precision weights, a faster GPU or "
                 "shorter prompts)")
 SHORTER_TPOT = f" (shorter with {MORE_GPUS}, lower-precision weights or a faster GPU)"
-SHEET_GPUS = "another GPU count a replica"
+SHEET_GPUS = "another GPU count a replica, where one meets both limits"
 
 
 def _hint(hint: str, layers: bool, past: bool, count: str, sheet: bool = False) -> str:

@@ -85,7 +85,8 @@ _IDLE_TPOT = 'TEXT(ROUNDUP({sla_idle_tpot}*1000*(1-1E-12),2),"#,##0.00")'
 def _shorter(hint: str) -> str:
     """What shortens an idle replica's latency, as the rate functions say it
     (:func:`xlnapkin.queueing._hint`): for GGUF weights, not more GPUs; past one peer-link
-    domain, another GPU count; else the count the functions name (one count here)."""
+    domain, another GPU count; else :data:`xlnapkin.queueing.SHEET_GPUS` (the functions name
+    the count; the sheet computes one)."""
     within = queueing._within(hint, '"&{g_nvlink_gpus}&"')
     return (f'IF({{gguf_path}},"{queueing._no_split(hint)}",IF({{past_domain}},"{within}",'
             f'"{queueing._hint(hint, False, False, "", sheet=True)}"))')
