@@ -151,33 +151,44 @@ def calibration_inputs(block, mem_note="weights + KV must fit in it") -> list[st
               validation=(0, 1, True))
     names = []
     for c in calibration.constants():
-        lo, hi = _bounds(c)
         block.add(f"cal_{c.name}", c.label, c.value, c.unit, c.note, calibration_format(c),
-                  "input", validation=(lo,) if hi is None else (lo, hi))
+                  "input", validation=_bounds(c))
         names.append(f"cal_{c.name}")
     block.add("mem_fraction", "Share of GPU memory the engine may use", MEM_FRACTION, "0-1",
-              mem_note, "pct", "input", validation=(0, 1))
+              mem_note, "pct", "input", validation=MEM_RULE)
     return names
 
 
-def _bounds(c):
+# the memory share's rule, for its check and its cell's warning (a review: the warning allowed 0)
+MEM_RULE = dict(minimum=0, maximum=1, min_open=True)
+
+
+def _bounds(c) -> dict:
+    """A calibrated constant's rule (:func:`rule_check`'s keywords), for its part of
+    :func:`calibration_check` and its cell's warning: a utilisation in (0, 1], a factor kept
+    >= 1, an overhead >= 0 (a switch in [0, 1])."""
     if c.roofline == calibration.SCALES:
-        return 0, 1
+        return dict(minimum=0, maximum=1, min_open=True)
     if c.roofline == calibration.KEPT:
-        return 1, None
-    return 0, (1 if c.unit == "0/1" else None)
+        return dict(minimum=1)
+    return dict(minimum=0, maximum=1) if c.unit == "0/1" else dict(minimum=0)
+
+
+def _within(x: str, rule: dict) -> list[str]:
+    """The comparisons that hold ``x`` within ``rule`` (formula pieces)."""
+    out = [f"{x}{'>' if rule.get('min_open') else '>='}{_g(rule['minimum'])}"]
+    if rule.get("maximum") is not None:
+        out.append(f"{x}{'<' if rule.get('max_open') else '<='}{_g(rule['maximum'])}")
+    return out
 
 
 def calibration_check() -> tuple[str, str, str]:
     """One Checks row for all calibrated constants and the memory share."""
-    nums, ranges = ["ISNUMBER({mem_fraction})"], ["{mem_fraction}>0", "{mem_fraction}<=1"]
+    nums, ranges = ["ISNUMBER({mem_fraction})"], _within("{mem_fraction}", MEM_RULE)
     for c in calibration.constants():
         x = "{cal_" + c.name + "}"
-        lo, hi = _bounds(c)
         nums.append(f"ISNUMBER({x})")
-        ranges.append(f"{x}>0" if c.roofline == calibration.SCALES else f"{x}>={lo}")
-        if hi is not None:
-            ranges.append(f"{x}<={hi}")
+        ranges += _within(x, _bounds(c))
     formula = (f"IF(AND({','.join(nums)}),IF(AND({','.join(ranges)}),{CHECK_OK},"
                '"utilisations and memory share in (0, 1], overheads >= 0, engine limits >= 1"),'
                '"efficiency assumptions must be numbers")')

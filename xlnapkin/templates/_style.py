@@ -258,7 +258,8 @@ def add_number_validation(ws, ref: str, what: str, minimum, maximum=None, blank=
     elif maximum is None:
         dv = DataValidation(type="decimal", operator="greaterThan" if min_open else
                             "greaterThanOrEqual", formula1=str(minimum))
-    elif min_open or max_open:  # Excel's "between" holds both ends
+    elif min_open or max_open:  # Excel's "between" holds both ends; the rule names its cell
+        assert ":" not in ref, ref
         dv = DataValidation(type="custom", formula1=(
             f"AND(ISNUMBER({ref}),{ref}{'>' if min_open else '>='}{minimum:g},"
             f"{ref}{'<' if max_open else '<='}{maximum:g})"))

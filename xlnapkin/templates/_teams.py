@@ -81,6 +81,13 @@ TOTALS = [
 
 
 # The GPU the sheet prices at, as named: its catalog id, or as typed, or "your GPU"
+# the deployment inputs' rules, for their checks and their cells' warnings (a review: the
+# warnings allowed 0 tokens/s and half a spare)
+RULES = {"teams_tokens_per_sec": dict(minimum=0, min_open=True),
+         "teams_gpus_per_deployment": dict(minimum=1, whole=True),
+         "teams_utilization": dict(minimum=0, maximum=1, min_open=True),
+         "teams_team_spares": dict(minimum=0, whole=True),
+         "teams_pool_spares": dict(minimum=0, whole=True)}
 _GPU_NAMED = 'IF({gpu_id}="",IF(TRIM({gpu})="","your GPU",TRIM({gpu})),{gpu_id})'
 
 
@@ -166,19 +173,19 @@ def add_teams(wb, ws) -> None:
     b.heading("Your deployment", "example: " + " ".join(map(str, EXAMPLE[:3]))
               + f" on {EXAMPLE[3]} GPUs")
     b.add("teams_tokens_per_sec", "Tokens/s one deployment serves at full load",
-          example_tokens_per_sec(), "tokens/s",
-          "typed: REPLICA_TOKENS_PER_SEC for the Pooling GPU; retype for another",
-          "amount", "input", validation=(0,))
+          example_tokens_per_sec(), "tokens/s", "typed: REPLICA_TOKENS_PER_SEC for the Pooling "
+          "GPU; retype for another", "amount", "input", validation=RULES["teams_tokens_per_sec"])
     b.add("teams_gpus_per_deployment", "GPUs of one deployment", EXAMPLE[3], "GPUs",
-          "capacity comes in whole deployments", "int", "input", validation=(1,))
+          "capacity comes in whole deployments", "int", "input",
+          validation=RULES["teams_gpus_per_deployment"])
     b.add("teams_utilization", "Planned utilization of a deployment", PLANNED_UTILIZATION, "0-1",
           f"headroom for latency: the breakeven workbook plans {PLANNED_UTILIZATION * 100:.0f} "
-          "%", "pct", "input",
-          validation=(0, 1))
+          "%", "pct", "input", validation=RULES["teams_utilization"])
     b.add("teams_team_spares", "Spare deployments each team keeps", 0, "deployments",
-          "1 = N+1 for every team", "int", "input", validation=(0,))
+          "1 = N+1 for every team", "int", "input", validation=RULES["teams_team_spares"])
     b.add("teams_pool_spares", "Spare deployments the pool keeps", 0, "deployments",
-          "1 = N+1: a failed pool stops every team", "int", "input", validation=(0,))
+          "1 = N+1: a failed pool stops every team", "int", "input",
+          validation=RULES["teams_pool_spares"])
     top = b.row + 14  # below the checks and a blank row
     _checks(b, top)
     _table(wb, ws, top)
@@ -204,15 +211,18 @@ def _checks(b, top) -> None:
              f'IF(COUNTA({below})>0,"only {TEAM_ROWS} teams fit: merge the smallest into one '
              f'row",{bk.CHECK_OK}))))))')
     rows = [("check_teams_tokens_per_sec", "Tokens/s",
-             bk.number_check("teams_tokens_per_sec", "tokens/s", 0, min_open=True)),
+             bk.rule_check("teams_tokens_per_sec", "tokens/s", RULES["teams_tokens_per_sec"])),
             ("check_teams_gpus", "GPUs of one deployment",
-             bk.whole_check("teams_gpus_per_deployment", "GPUs of one deployment")),
+             bk.rule_check("teams_gpus_per_deployment", "GPUs of one deployment",
+                           RULES["teams_gpus_per_deployment"])),
             ("check_teams_utilization", "Planned utilization",
-             bk.number_check("teams_utilization", "utilization", 0, 1, min_open=True)),
+             bk.rule_check("teams_utilization", "utilization", RULES["teams_utilization"])),
             ("check_teams_team_spares", "Spare deployments each team keeps",
-             bk.whole_check("teams_team_spares", "spare deployments each team keeps", 0)),
+             bk.rule_check("teams_team_spares", "spare deployments each team keeps",
+                           RULES["teams_team_spares"])),
             ("check_teams_pool_spares", "Spare deployments the pool keeps",
-             bk.whole_check("teams_pool_spares", "spare deployments the pool keeps", 0)),
+             bk.rule_check("teams_pool_spares", "spare deployments the pool keeps",
+                           RULES["teams_pool_spares"])),
             ("check_teams_pooling", "Pooling sheet's percentile, correlation, cv, hours",
              'IF(AND({check_percentile}="OK",{check_correlation}="OK",{check_cv}="OK",'
              '{check_hours}="OK"),'
