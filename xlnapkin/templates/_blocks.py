@@ -175,11 +175,9 @@ def _bounds(c) -> dict:
 
 
 def _within(x: str, rule: dict) -> list[str]:
-    """The comparisons that hold ``x`` within ``rule`` (formula pieces)."""
-    out = [f"{x}{'>' if rule.get('min_open') else '>='}{_g(rule['minimum'])}"]
-    if rule.get("maximum") is not None:
-        out.append(f"{x}{'<' if rule.get('max_open') else '<='}{_g(rule['maximum'])}")
-    return out
+    """The comparisons that hold ``x`` within ``rule`` (:func:`_style.within`)."""
+    return st.within(x, rule["minimum"], rule.get("maximum"), rule.get("min_open", False),
+                     rule.get("max_open", False))
 
 
 def calibration_check() -> tuple[str, str, str]:

@@ -243,6 +243,14 @@ def add_list_validation(ws, ref: str, source: str, what: str) -> None:
     ws.add_data_validation(dv)
 
 
+def within(x: str, minimum, maximum=None, min_open=False, max_open=False) -> list[str]:
+    """The comparisons that hold ``x`` (a cell or a name) within the bounds (formula pieces)."""
+    out = [f"{x}{'>' if min_open else '>='}{minimum:g}"]
+    if maximum is not None:
+        out.append(f"{x}{'<' if max_open else '<='}{maximum:g}")
+    return out
+
+
 def add_number_validation(ws, ref: str, what: str, minimum, maximum=None, blank=False,
                           min_open=False, max_open=False, whole=False) -> None:
     """Excel's warning for a number outside ``[minimum, maximum]`` (an end open where said;
@@ -260,9 +268,8 @@ def add_number_validation(ws, ref: str, what: str, minimum, maximum=None, blank=
                             "greaterThanOrEqual", formula1=str(minimum))
     elif min_open or max_open:  # Excel's "between" holds both ends; the rule names its cell
         assert ":" not in ref, ref
-        dv = DataValidation(type="custom", formula1=(
-            f"AND(ISNUMBER({ref}),{ref}{'>' if min_open else '>='}{minimum:g},"
-            f"{ref}{'<' if max_open else '<='}{maximum:g})"))
+        dv = DataValidation(type="custom", formula1=f"AND(ISNUMBER({ref}),"
+                            + ",".join(within(ref, minimum, maximum, min_open, max_open)) + ")")
     else:
         dv = DataValidation(type="decimal", operator="between", formula1=str(minimum),
                             formula2=str(maximum))
